@@ -1,0 +1,56 @@
+"""Exceptions with messages written for the person at the terminal.
+
+The library raises these; the CLI catches :class:`SearchkitError` at the command
+boundary and prints ``Error: <message>`` on one line, with no traceback.
+"""
+
+from __future__ import annotations
+
+
+class SearchkitError(Exception):
+    """Base class of every error a user can cause or fix."""
+
+    exit_code: int = 1
+
+
+class InputError(SearchkitError):
+    """An input file (or a record in it) cannot be read.
+
+    ``source`` names the file, ``location`` the line or record ("line 12",
+    "record 3") when known.
+    """
+
+    def __init__(self, source: str, message: str, location: str | None = None) -> None:
+        self.source = source
+        self.location = location
+        self.reason = message
+        where = f"{source}, {location}" if location else source
+        super().__init__(f"{where}: {message}")
+
+
+class IndexNotFoundError(SearchkitError):
+    """No searchkit index at the given location."""
+
+
+class IndexFormatError(SearchkitError):
+    """The directory is not a searchkit index, or one of another schema version."""
+
+
+class IndexLockedError(SearchkitError):
+    """Another process is writing to the index."""
+
+
+class QueryError(SearchkitError):
+    """A query that cannot be parsed. ``position`` is a 0-based character offset."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        self.position = position
+        self.reason = message
+        where = f" (at position {position + 1})" if position is not None else ""
+        super().__init__(f"{message}{where}")
+
+
+class RecordNotFoundError(SearchkitError):
+    """No record with the given id in the index."""

@@ -1,0 +1,87 @@
+"""Small text helpers shared by the readers: whitespace, dates, names."""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+# "2006 Jan 10", "2002 Sep", "2018 Jan-Dec", "1998 Dec-1999 Jan", "2017 Fall",
+# "2016": a year, then optionally a month (which may open a range), then a day.
+_DATE_TEXT = re.compile(
+    r"^\s*(?P<year>\d{4})\b(?:\s+(?P<month>[A-Za-z]+|\d{1,2})\b(?:\s+(?P<day>\d{1,2})\b(?!-))?)?"
+)
+
+
+def clean(text: str | None) -> str | None:
+    """Collapse runs of whitespace to one space and strip; ``None`` when empty."""
+    if text is None:
+        return None
+    joined = " ".join(text.split())
+    return joined or None
+
+
+def month_number(month: str | None) -> int | None:
+    """1-12 for "Sep", "September", "09" or "9"; ``None`` for anything else
+    (seasons, ranges' second halves, garbage)."""
+    if not month:
+        return None
+    month = month.strip().lower()
+    if month.isdigit():
+        value = int(month)
+        return value if 1 <= value <= 12 else None
+    return _MONTHS.get(month)
+
+
+def make_date(
+    year: str | None, month: str | None = None, day: str | None = None
+) -> tuple[int | None, str | None]:
+    """``(year, pub_date)`` from date parts: pub_date is "YYYY", "YYYY-MM" or
+    "YYYY-MM-DD", as precise as the parts allow (a day without a month is dropped)."""
+    if not year or not year.strip().isdigit() or len(year.strip()) != 4:
+        return None, None
+    year_value = int(year)
+    month_value = month_number(month)
+    if month_value is None:
+        return year_value, f"{year_value:04d}"
+    day_value = int(day) if day and day.strip().isdigit() else None
+    if day_value is None or not 1 <= day_value <= 31:
+        return year_value, f"{year_value:04d}-{month_value:02d}"
+    return year_value, f"{year_value:04d}-{month_value:02d}-{day_value:02d}"
+
+
+def parse_date_text(text: str | None) -> tuple[int | None, str | None]:
+    """``(year, pub_date)`` from a free-text PubMed date ("2006 Jan 10",
+    "1998 Dec-1999 Jan", "2017 Fall"). A range keeps its start; a season gives
+    the year only."""
+    if not text:
+        return None, None
+    match = _DATE_TEXT.match(text)
+    if match is None:
+        return None, None
+    return make_date(match["year"], match["month"], match["day"])
+
+
+def initials_of(fore_name: str) -> str:
+    """PubMed-style initials of a fore name: "Shi-Yuan" → "SY", "John A" → "JA"."""
+    return "".join(part[0] for part in re.split(r"[\s\-.]+", fore_name) if part)

@@ -1,0 +1,279 @@
+"""PubMed's "Abstract" text export ("Send to: File, Format: Abstract").
+
+Each record is a run of blank-line-separated blocks::
+
+    1. Phytomedicine. 2018 Dec 31;57:364-376. doi: 10.1016/j.phymed.2018.12.034.
+
+    <title, wrapped over lines>
+
+    [Article in German]                         (optional)
+
+    Driscoll K(1), Deshpande A(1), Chapp A(1).  (optional)
+
+    Collaborators: ...                          (optional)
+
+    Author information:                         (optional)
+    (1)Department of ...
+
+    Comment in                                  (optional, indented list)
+        Gut. 2014 Aug;63(8):1258-64.
+
+    BACKGROUND: <abstract, one paragraph>       (optional)
+
+    Copyright © 2019 Elsevier GmbH.             (optional)
+
+    DOI: 10.1016/j.phymed.2018.12.034
+    PMCID: PMC6390416
+    PMID: 30831485  [Indexed for MEDLINE]
+
+    Conflict of interest statement: ...         (optional, after the PMID)
+
+The file is read block by block and each record converted when the next begins.
+A record begins at a block opening with "N. " — but only once the previous record
+has shown its ``PMID:`` line (or when N follows the previous number), because
+abstract and affiliation lines can begin with a number too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchkit.errors import InputError
+from searchkit.readers._io import iter_lines
+from searchkit.readers._text import clean, parse_date_text
+from searchkit.records import Author, Item, Record, Skipped
+
+_RECORD_START = re.compile(r"^(?P<number>\d+)\.\s+\S")
+_ID_LINE = re.compile(r"^(?P<name>DOI|PMCID|PMID):\s*(?P<value>\S+)")
+# "1. Phytomedicine. 2018 Dec 31;57:364-376." → journal, then the date up to ; : .
+_CITATION = re.compile(r"^\d+\.\s+(?P<journal>.+?)\.\s+(?P<date>(?:1[89]|20)\d\d\b[^;:.]*)")
+# Blocks that are neither authors nor abstract.
+_SKIPPED_BLOCKS = (
+    "Author information:",
+    "Collaborators:",
+    "Publisher:",  # the abstract in the original language
+    "Conflict of interest statement",
+    "[",  # "[Article in German]", "[This corrects the article ...]"
+)
+# Blocks that follow an author list.
+_AUTHOR_BLOCKS = ("Author information:", "Collaborators:")
+_RELATED_HEADING = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,4}\s*$")
+_NOTICES = ("Copyright", "©", "(c)", "(C)", "Published by")
+# An affiliation marker after an author's name: "(1)", "(#)", "(*)".
+_MARKER = re.compile(r"\((?:\d+|[#*†‡§])\)")
+_AUTHOR_NAME = re.compile(
+    r"^[^\W\d_][\w'\u2019`.\- ]*\s[A-Z]{1,4}(?:\s(?:Jr|Sr|2nd|3rd|II|III|IV))?$"
+)
+# A structured-abstract label opening a line: "BACKGROUND:", "Background and aims:",
+# "HYPOTHESIS/PURPOSE:", "BACKGROUND & AIMS:".
+_LABEL = re.compile(r"^[A-Z][A-Za-z]*(?:[ /&,-]+[A-Za-z]+){0,5}: ")
+
+_SENTENCE_END = re.compile(r"[.?!)\]]\s*$")
+
+#: A record longer than this many lines is refused rather than held in memory.
+MAX_RECORD_LINES = 50_000
+
+
+@dataclass
+class _Block:
+    start: int
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _RawRecord:
+    number: int
+    start: int
+    blocks: list[_Block] = field(default_factory=list)
+    pmid: str | None = None
+    lines: int = 0
+
+    def add(self, block: _Block) -> None:
+        self.blocks.append(block)
+        self.lines += len(block.lines)
+        for line in block.lines:
+            match = _ID_LINE.match(line)
+            if match is not None and match["name"] == "PMID":
+                self.pmid = self.pmid or match["value"]
+
+
+def read_abstract_text(path: Path) -> Iterator[Item]:
+    """Yield a :class:`Record` per citation, or a :class:`Skipped` for one without
+    a ``PMID:`` line (or text before the first citation)."""
+    source = str(path)
+    current: _RawRecord | None = None
+    block: _Block | None = None
+    for number, line in iter_lines(path):
+        if line.strip():
+            block = block or _Block(number)
+            block.lines.append(line.rstrip())
+            continue
+        if block is not None:
+            current, finished = _place(block, current, source)
+            yield from finished
+            block = None
+    if block is not None:
+        current, finished = _place(block, current, source)
+        yield from finished
+    if current is not None:
+        yield _convert(current, source)
+
+
+def _starts_record(block: _Block, current: _RawRecord | None) -> int | None:
+    """The citation number when ``block`` opens a new record, else ``None``."""
+    match = _RECORD_START.match(block.lines[0])
+    if match is None:
+        return None
+    number = int(match["number"])
+    if current is None or current.pmid is not None or number == current.number + 1:
+        return number
+    return None
+
+
+def _place(
+    block: _Block, current: _RawRecord | None, source: str
+) -> tuple[_RawRecord | None, list[Item]]:
+    """Add ``block`` to the current record or open a new one; return the record
+    being built and the items finished meanwhile."""
+    finished: list[Item] = []
+    number = _starts_record(block, current)
+    if number is not None:
+        if current is not None:
+            finished.append(_convert(current, source))
+        current = _RawRecord(number=number, start=block.start)
+    elif current is None:
+        return None, [Skipped(source, f"line {block.start}", "text before the first citation")]
+    current.add(block)
+    if current.lines > MAX_RECORD_LINES:
+        raise InputError(
+            source,
+            f"record is longer than {MAX_RECORD_LINES:,} lines (is this a PubMed text export?)",
+            f"line {current.start}",
+        )
+    return current, finished
+
+
+# --- conversion ---------------------------------------------------------------
+
+
+def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
+    if raw.pmid is None:
+        return Skipped(source, f"line {raw.start}", "record has no PMID")
+    citation = _joined(raw.blocks[0].lines)
+    journal_abbrev, year, pub_date = _citation(citation)
+    title = _joined(raw.blocks[1].lines) if len(raw.blocks) > 1 else None
+    ids: dict[str, str] = {}
+    blocks = [lines for block in raw.blocks[2:] if (lines := _without_ids(block.lines, ids))]
+    authors: tuple[Author, ...] = ()
+    abstract: str | None = None
+    may_be_authors = True
+    for position, lines in enumerate(blocks):
+        if _is_skipped(lines):
+            continue
+        if may_be_authors and _is_author_list(lines, blocks[position + 1 :]):
+            authors = _authors(lines)
+        elif abstract is None:
+            abstract = _abstract(lines)
+        # Any further plain block is a notice (copyright, publisher's remark).
+        may_be_authors = False
+    return Record(
+        pmid=raw.pmid,
+        title=title,
+        abstract=abstract,
+        authors=authors,
+        journal_abbrev=journal_abbrev,
+        year=year,
+        pub_date=pub_date,
+        doi=ids.get("DOI"),
+        pmcid=ids.get("PMCID"),
+    )
+
+
+def _joined(lines: list[str]) -> str | None:
+    return clean(" ".join(lines))
+
+
+def _citation(citation: str | None) -> tuple[str | None, int | None, str | None]:
+    """``(journal_abbrev, year, pub_date)`` from "1. Gut. 2014 Aug;63(8):1247-57."."""
+    match = _CITATION.match(citation or "")
+    if match is None:
+        return None, None, None
+    year, pub_date = parse_date_text(match["date"])
+    return clean(match["journal"]), year, pub_date
+
+
+def _without_ids(lines: list[str], ids: dict[str, str]) -> list[str]:
+    """Collect DOI/PMCID/PMID lines into ``ids``; return the other lines. The ids
+    usually have a block of their own but can follow a notice without a blank."""
+    rest = []
+    for line in lines:
+        match = _ID_LINE.match(line)
+        if match is None:
+            rest.append(line)
+        else:
+            ids.setdefault(match["name"], match["value"])
+    return rest
+
+
+def _is_skipped(lines: list[str]) -> bool:
+    first = lines[0]
+    if first.startswith(_SKIPPED_BLOCKS) or first.startswith(_NOTICES) or "©" in first:
+        return True
+    return _is_related_articles(lines)
+
+
+def _is_related_articles(lines: list[str]) -> bool:
+    """ "Comment in", "Erratum for", "Update of", ...: a short heading over an
+    indented list (whose long entries wrap without indentation)."""
+    return (
+        len(lines) > 1 and _RELATED_HEADING.match(lines[0]) is not None and lines[1][:1].isspace()
+    )
+
+
+def _is_author_list(lines: list[str], following: list[list[str]]) -> bool:
+    """Whether the first plain block after the title lists the authors."""
+    if following and following[0][0].startswith(_AUTHOR_BLOCKS):
+        return True
+    if _looks_like_authors(lines):
+        return True
+    # A collective author alone ("PLOS Genetics Staff."): one short line.
+    return len(lines) == 1 and lines[0].endswith(".") and len(lines[0].split()) <= 8
+
+
+def _author_pieces(lines: list[str]) -> list[str]:
+    text = _joined(lines) or ""
+    pieces = re.split(r"[,;]\s+", text.removesuffix("."))
+    return [clean(_MARKER.sub("", piece)) or "" for piece in pieces]
+
+
+def _looks_like_authors(lines: list[str]) -> bool:
+    """An author list is short comma/semicolon-separated "Surname AB" names ending
+    with a full stop; collective names may be mixed in."""
+    if not (_joined(lines) or "").endswith("."):
+        return False
+    pieces = _author_pieces(lines)
+    if any(len(piece) > 150 for piece in pieces):
+        return False
+    names = sum(1 for piece in pieces if _AUTHOR_NAME.match(piece))
+    return (names >= 1 and names * 2 >= len(pieces)) or _MARKER.search(lines[0]) is not None
+
+
+def _authors(lines: list[str]) -> tuple[Author, ...]:
+    return tuple(Author(name=piece) for piece in _author_pieces(lines) if piece)
+
+
+def _abstract(lines: list[str]) -> str | None:
+    """The abstract with wrapped lines rejoined; each labelled section of a
+    structured abstract on its own line, as the XML reader gives it."""
+    sections: list[list[str]] = []
+    for line in lines:
+        # A label only opens a section after a finished sentence: "95%\nCI: 1.0"
+        # or "Kathmandu,\nNepal: ..." are lines wrapped mid-sentence.
+        if not sections or (_LABEL.match(line) and _SENTENCE_END.search(sections[-1][-1])):
+            sections.append([])
+        sections[-1].append(line)
+    cleaned = [text for text in map(_joined, sections) if text]
+    return "\n".join(cleaned) or None

@@ -1,0 +1,186 @@
+"""MEDLINE / .nbib tagged text ("Send to: Citation manager", ``rettype=medline``).
+
+Each line is ``TAG - value`` with the tag padded to four characters, or a
+continuation of the previous value indented by spaces (six in PubMed's output).
+Records are separated by blank lines and start at ``PMID-``. The file is read line
+by line and converted record by record.
+
+A non-blank line that is neither a tag line nor indented (as happens when an
+editor or mail client strips the indentation of wrapped lines) makes the record
+unusable: it is skipped, naming that line, rather than guessing which field the
+text belongs to. The rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchkit.errors import InputError
+from searchkit.readers._io import iter_lines
+from searchkit.readers._text import clean, initials_of, parse_date_text
+from searchkit.records import Author, Item, MeshHeading, Record, Skipped
+
+# "PMID- 123", "TI  - Title", "AB  -" (an empty value): the tag fills four columns.
+_TAG_LINE = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{0,3}) *-(?: (?P<value>.*))?$")
+
+#: A record longer than this many lines is refused rather than held in memory.
+MAX_RECORD_LINES = 200_000
+
+
+@dataclass
+class _Fields:
+    """One record's raw fields in file order, continuation lines joined."""
+
+    start: int
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    lines: int = 0
+    broken_line: int | None = None
+
+    def has_pmid(self) -> bool:
+        return any(tag == "PMID" for tag, _ in self.fields)
+
+    def add_line(self, number: int, line: str) -> None:
+        self.lines += 1
+        match = _TAG_LINE.match(line)
+        if match is not None and line.index("-") == 4:
+            self.fields.append((match["tag"], match["value"] or ""))
+        elif line[:1].isspace() and self.fields:
+            tag, value = self.fields[-1]
+            self.fields[-1] = (tag, f"{value} {line.strip()}")
+        elif self.broken_line is None:
+            self.broken_line = number
+
+
+def read_medline(path: Path) -> Iterator[Item]:
+    """Yield a :class:`Record` per MEDLINE record, or a :class:`Skipped` for a
+    record without a PMID or with a broken line."""
+    source = str(path)
+    current: _Fields | None = None
+    for number, line in iter_lines(path):
+        if not line.strip():
+            if current is not None:
+                yield _convert(current, source)
+                current = None
+            continue
+        if current is not None and line.startswith("PMID-") and current.has_pmid():
+            # A new record without the separating blank line.
+            yield _convert(current, source)
+            current = None
+        if current is None:
+            current = _Fields(start=number)
+        current.add_line(number, line)
+        if current.lines > MAX_RECORD_LINES:
+            raise InputError(
+                source,
+                f"record is longer than {MAX_RECORD_LINES:,} lines (is this MEDLINE text?)",
+                f"line {current.start}",
+            )
+    if current is not None:
+        yield _convert(current, source)
+
+
+def _convert(raw: _Fields, source: str) -> Record | Skipped:
+    if raw.broken_line is not None:
+        return Skipped(
+            source,
+            f"line {raw.broken_line}",
+            "neither a 'TAG - value' line nor an indented continuation line",
+        )
+    values: dict[str, list[str]] = {}
+    for tag, value in raw.fields:
+        values.setdefault(tag, []).append(value)
+    pmid = _first(values, "PMID")
+    if pmid is None:
+        return Skipped(source, f"line {raw.start}", "record has no PMID")
+    return _record(pmid, values, raw.fields)
+
+
+def _first(values: dict[str, list[str]], *tags: str) -> str | None:
+    for tag in tags:
+        for value in values.get(tag, ()):
+            text = clean(value)
+            if text:
+                return text
+    return None
+
+
+def _all(values: dict[str, list[str]], tag: str) -> tuple[str, ...]:
+    return tuple(text for text in map(clean, values.get(tag, ())) if text)
+
+
+def _record(pmid: str, values: dict[str, list[str]], fields: list[tuple[str, str]]) -> Record:
+    year, pub_date = parse_date_text(_first(values, "DP"))
+    chapter_title = _first(values, "TI")
+    book_title = _first(values, "BTI")
+    return Record(
+        pmid=pmid,
+        title=chapter_title or book_title or _first(values, "TT"),
+        abstract=_first(values, "AB"),
+        # A "*" before a keyword marks it as a major topic, as in MH.
+        keywords=tuple(word.lstrip("*").strip() for word in _all(values, "OT")),
+        mesh=tuple(_mesh_heading(text) for text in _all(values, "MH")),
+        authors=_authors(fields),
+        # A book chapter's container is the book, as in the XML reader.
+        journal=_first(values, "JT") or (book_title if chapter_title else None),
+        journal_abbrev=_first(values, "TA"),
+        year=year,
+        pub_date=pub_date,
+        doi=_doi(values),
+        pmcid=_first(values, "PMC"),
+        publication_types=_all(values, "PT"),
+        languages=_all(values, "LA"),
+    )
+
+
+def _mesh_heading(text: str) -> MeshHeading:
+    """ "Information Storage and Retrieval/*methods" → the descriptor with its
+    qualifiers; a "*" on the descriptor or any qualifier marks a major topic."""
+    name, *qualifiers = (part.strip() for part in text.split("/"))
+    major = name.startswith("*") or any(q.startswith("*") for q in qualifiers)
+    return MeshHeading(
+        name=name.lstrip("*").strip(),
+        major=major,
+        qualifiers=tuple(q.lstrip("*").strip() for q in qualifiers if q.lstrip("*").strip()),
+    )
+
+
+def _authors(fields: list[tuple[str, str]]) -> tuple[Author, ...]:
+    """Authors in file order: each ``FAU`` paired with the ``AU`` after it, an
+    ``AU`` alone as a short name, a ``CN`` as a collective author."""
+    authors: list[Author] = []
+    pending_full: str | None = None
+    for tag, value in fields:
+        text = clean(value)
+        if tag == "FAU":
+            if pending_full is not None:
+                authors.append(_from_full_name(pending_full))
+            pending_full = text
+        elif tag == "AU" and text:
+            authors.append(Author(name=text, full_name=pending_full))
+            pending_full = None
+        elif tag == "CN" and text:
+            authors.append(Author(name=text))
+    if pending_full is not None:
+        authors.append(_from_full_name(pending_full))
+    return tuple(authors)
+
+
+def _from_full_name(full_name: str) -> Author:
+    """An author given only as ``FAU``: the short name is derived from it."""
+    last, _, fore = full_name.partition(",")
+    initials = initials_of(fore)
+    name = f"{last.strip()} {initials}" if initials else last.strip()
+    return Author(name=name, full_name=full_name)
+
+
+def _doi(values: dict[str, list[str]]) -> str | None:
+    """The first "... [doi]" of ``AID`` (as the XML's ArticleIdList), else ``LID``."""
+    for tag in ("AID", "LID"):
+        for value in values.get(tag, ()):
+            text = clean(value)
+            if text and text.endswith("[doi]"):
+                return text.removesuffix("[doi]").strip() or None
+    return None

@@ -1,0 +1,322 @@
+"""PubMed XML (``PubmedArticleSet``): efetch output, "Send to: File, XML", baseline
+and update files.
+
+The file is parsed incrementally with ``lxml.etree.iterparse``; each
+``PubmedArticle``, ``PubmedBookArticle`` or ``DeleteCitation`` is converted as soon
+as its end tag is read and then released, so memory stays flat on any file size.
+
+The parser never loads the DTD named in the DOCTYPE (no network, no file access)
+and never substitutes entities: an entity reference stays an unexpanded node,
+which the text extraction below turns into a space.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeAlias
+
+from lxml import etree
+
+from searchkit.errors import InputError
+from searchkit.readers._io import ByteStream, open_bytes
+from searchkit.readers._text import clean, make_date, parse_date_text
+from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
+
+_ROOT = "PubmedArticleSet"
+_ARTICLE = "PubmedArticle"
+_BOOK = "PubmedBookArticle"
+_DELETE = "DeleteCitation"
+
+Element: TypeAlias = etree._Element
+
+_TRAILING_POSITION = re.compile(r",?\s*line \d+(?:, column \d+)?\s*$")
+
+
+def read_pubmed_xml(path: Path) -> Iterator[Item]:
+    """Yield a :class:`Record` per article or book article, a :class:`Deletion`
+    per PMID in a ``DeleteCitation`` and a :class:`Skipped` per article without a
+    PMID. Malformed XML raises :class:`InputError` with the line, after every
+    record before it has been yielded."""
+    source = str(path)
+    with open_bytes(path) as stream:
+        events = _iterparse(stream)
+        try:
+            yield from _items(events, source)
+        except etree.XMLSyntaxError as exc:
+            location = f"line {exc.lineno}" if exc.lineno and exc.lineno > 0 else None
+            raise InputError(source, _syntax_message(exc), location) from None
+
+
+def _iterparse(stream: ByteStream) -> etree.iterparse:
+    # Every security-relevant option is spelled out, whatever lxml's defaults are:
+    # no DTD loading or validation, no network, no entity substitution, and
+    # libxml2's size limits kept (huge_tree=False) against oversized nodes.
+    return etree.iterparse(
+        stream,
+        events=("start", "end"),
+        tag=(_ROOT, _ARTICLE, _BOOK, _DELETE),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _syntax_message(exc: etree.XMLSyntaxError) -> str:
+    # libxml2 ends its message with ", line N, column M"; the line is reported as
+    # the location instead.
+    message = _TRAILING_POSITION.sub("", exc.msg or str(exc)).strip()
+    return f"malformed XML: {message}"
+
+
+def _items(events: etree.iterparse, source: str) -> Iterator[Item]:
+    seen_root = False
+    number = 0
+    for event, elem in events:
+        if event == "start":
+            seen_root = seen_root or elem.tag == _ROOT
+            continue
+        if elem.tag == _ROOT:
+            continue
+        number += 1
+        yield from _convert(elem, source, number)
+        _release(elem)
+    if not seen_root:
+        raise InputError(source, f"not PubMed XML: no <{_ROOT}> element")
+
+
+def _release(elem: Element) -> None:
+    """Free a converted record and the already-converted siblings before it."""
+    elem.clear(keep_tail=True)
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+def _convert(elem: Element, source: str, number: int) -> Iterator[Item]:
+    if elem.tag == _DELETE:
+        yield from _deletions(elem)
+        return
+    record = _article(elem) if elem.tag == _ARTICLE else _book(elem)
+    if record is None:
+        yield Skipped(source, f"record {number}", "record has no PMID")
+    else:
+        yield record
+
+
+def _deletions(elem: Element) -> Iterator[Deletion]:
+    for pmid_elem in elem.findall("PMID"):
+        pmid = clean(pmid_elem.text)
+        if pmid:
+            yield Deletion(pmid)
+
+
+# --- one function per element -------------------------------------------------
+
+
+def _text(elem: Element | None) -> str | None:
+    """The element's text with inline markup (<i>, <sup>, MathML...) flattened and
+    whitespace normalised; ``None`` when missing or empty."""
+    if elem is None:
+        return None
+    return clean("".join(_flatten(elem)))
+
+
+def _flatten(elem: Element) -> Iterator[str]:
+    yield elem.text or ""
+    for child in elem:
+        if isinstance(child, etree._Entity):
+            # An unexpanded entity reference: its replacement text is never
+            # loaded, and a space keeps the words around it apart.
+            yield " "
+        elif isinstance(child.tag, str):
+            yield from _flatten(child)
+        yield child.tail or ""
+
+
+def _texts(elems: list[Element]) -> tuple[str, ...]:
+    return tuple(text for text in map(_text, elems) if text)
+
+
+def _title(container: Element) -> str | None:
+    """``ArticleTitle``, or the ``VernacularTitle`` when the English one is empty."""
+    return _text(container.find("ArticleTitle")) or _text(container.find("VernacularTitle"))
+
+
+def _abstract(abstract: Element | None) -> str | None:
+    """The ``AbstractText`` sections joined by newlines, each keeping its label
+    ("BACKGROUND: ...")."""
+    if abstract is None:
+        return None
+    sections = []
+    for section in abstract.findall("AbstractText"):
+        text = _text(section)
+        if text is None:
+            continue
+        label = clean(section.get("Label"))
+        sections.append(f"{label}: {text}" if label else text)
+    return "\n".join(sections) or None
+
+
+def _author(elem: Element) -> Author | None:
+    """``Author(name="Last Initials", full_name="Last, Fore")``; a collective name
+    alone; ``None`` for an entry PubMed marks invalid or an empty one."""
+    if elem.get("ValidYN") == "N":
+        return None
+    collective = _text(elem.find("CollectiveName"))
+    if collective:
+        return Author(name=collective)
+    last = _text(elem.find("LastName"))
+    if not last:
+        return None
+    initials = _text(elem.find("Initials"))
+    fore = _text(elem.find("ForeName"))
+    suffix = _text(elem.find("Suffix"))
+    name = " ".join(part for part in (last, initials, suffix) if part)
+    full_name = " ".join(part for part in (f"{last}, {fore}", suffix) if part) if fore else None
+    return Author(name=name, full_name=full_name)
+
+
+def _authors(elems: list[Element]) -> tuple[Author, ...]:
+    return tuple(author for author in map(_author, elems) if author is not None)
+
+
+def _mesh_heading(elem: Element) -> MeshHeading | None:
+    descriptor = elem.find("DescriptorName")
+    name = _text(descriptor)
+    if descriptor is None or name is None:
+        return None
+    qualifiers = elem.findall("QualifierName")
+    major = descriptor.get("MajorTopicYN") == "Y" or any(
+        q.get("MajorTopicYN") == "Y" for q in qualifiers
+    )
+    return MeshHeading(name=name, major=major, qualifiers=_texts(qualifiers))
+
+
+def _mesh(citation: Element) -> tuple[MeshHeading, ...]:
+    headings = map(_mesh_heading, citation.findall("MeshHeadingList/MeshHeading"))
+    return tuple(heading for heading in headings if heading is not None)
+
+
+def _date(elem: Element | None) -> tuple[int | None, str | None]:
+    """``(year, pub_date)`` from a ``PubDate``/``ArticleDate``: Year/Month/Day, or a
+    ``MedlineDate`` such as "1998 Dec-1999 Jan"."""
+    if elem is None:
+        return None, None
+    year = _text(elem.find("Year"))
+    if year:
+        return make_date(year, _text(elem.find("Month")), _text(elem.find("Day")))
+    return parse_date_text(_text(elem.find("MedlineDate")))
+
+
+def _article_id(id_list: list[Element], id_type: str) -> str | None:
+    for elem in id_list:
+        if elem.get("IdType") == id_type:
+            value = _text(elem)
+            if value:
+                return value
+    return None
+
+
+def _elocation_doi(container: Element) -> str | None:
+    for elem in container.findall("ELocationID"):
+        if elem.get("EIdType") == "doi":
+            value = _text(elem)
+            if value:
+                return value
+    return None
+
+
+# --- records ------------------------------------------------------------------
+
+
+def _article(elem: Element) -> Record | None:
+    """A ``PubmedArticle`` as a :class:`Record`; ``None`` without a PMID."""
+    citation = elem.find("MedlineCitation")
+    if citation is None:
+        return None
+    pmid = _text(citation.find("PMID"))
+    if not pmid:
+        return None
+    article = citation.find("Article")
+    if article is None:
+        article = etree.Element("Article")  # a citation without article data
+    journal = article.find("Journal")
+    if journal is None:
+        journal = etree.Element("Journal")
+    year, pub_date = _date(journal.find("JournalIssue/PubDate"))
+    if year is None:
+        year, pub_date = _date(article.find("ArticleDate"))
+    ids = elem.findall("PubmedData/ArticleIdList/ArticleId")
+    return Record(
+        pmid=pmid,
+        title=_title(article),
+        abstract=_abstract(article.find("Abstract")),
+        keywords=_texts(citation.findall("KeywordList/Keyword")),
+        mesh=_mesh(citation),
+        authors=_authors(article.findall("AuthorList/Author")),
+        journal=_text(journal.find("Title")),
+        # MedlineTA first: it is what MEDLINE (TA) and the text exports use, so one
+        # article reads the same from every format.
+        journal_abbrev=_text(citation.find("MedlineJournalInfo/MedlineTA"))
+        or _text(journal.find("ISOAbbreviation")),
+        year=year,
+        pub_date=pub_date,
+        doi=_article_id(ids, "doi") or _elocation_doi(article),
+        pmcid=_article_id(ids, "pmc"),
+        publication_types=_texts(article.findall("PublicationTypeList/PublicationType")),
+        languages=_texts(article.findall("Language")),
+    )
+
+
+def _book_authors(document: Element, book: Element) -> tuple[Author, ...]:
+    """The chapter's or book's authors; the book's editors only when it names no
+    author at all."""
+    for container in (document, book):
+        for author_list in container.findall("AuthorList"):
+            if author_list.get("Type", "authors") == "authors":
+                authors = _authors(author_list.findall("Author"))
+                if authors:
+                    return authors
+    return _authors(book.findall("AuthorList/Author"))
+
+
+def _book(elem: Element) -> Record | None:
+    """A ``PubmedBookArticle`` as a :class:`Record`: a chapter has the chapter
+    title as ``title`` and the book title as ``journal``; a whole book has the
+    book title as ``title``."""
+    document = elem.find("BookDocument")
+    if document is None:
+        return None
+    pmid = _text(document.find("PMID"))
+    if not pmid:
+        return None
+    book = document.find("Book")
+    if book is None:
+        book = etree.Element("Book")
+    book_title = _text(book.find("BookTitle"))
+    chapter_title = _title(document)
+    year, pub_date = _date(book.find("PubDate"))
+    if year is None:
+        year, pub_date = _date(book.find("BeginningDate"))
+    ids = document.findall("ArticleIdList/ArticleId")
+    return Record(
+        pmid=pmid,
+        title=chapter_title or book_title,
+        abstract=_abstract(document.find("Abstract")),
+        keywords=_texts(document.findall("KeywordList/Keyword")),
+        authors=_book_authors(document, book),
+        journal=book_title if chapter_title else None,
+        year=year,
+        pub_date=pub_date,
+        doi=_article_id(ids, "doi") or _elocation_doi(document),
+        pmcid=_article_id(ids, "pmc"),
+        publication_types=_texts(document.findall("PublicationType")),
+        languages=_texts(document.findall("Language")),
+    )

@@ -1,0 +1,117 @@
+"""The record model shared by every reader, the index and the output formats.
+
+Missing values are ``None`` (scalars) or empty tuples (lists), never ``""``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """An author. ``name`` is PubMed's short form ("Smith JA"), ``full_name`` the
+    long one ("Smith, John A") when the source gives it; a collective author has
+    only ``name``."""
+
+    name: str
+    full_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeshHeading:
+    """A MeSH descriptor name; ``major`` is True when the descriptor or one of its
+    qualifiers is flagged as a major topic."""
+
+    name: str
+    major: bool = False
+    qualifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One citation. ``pmid`` is the record id: a PubMed id, or an id given by the
+    source when it is not PubMed (a BEIR ``_id``)."""
+
+    pmid: str
+    title: str | None = None
+    abstract: str | None = None
+    keywords: tuple[str, ...] = ()
+    mesh: tuple[MeshHeading, ...] = ()
+    authors: tuple[Author, ...] = ()
+    journal: str | None = None
+    journal_abbrev: str | None = None
+    year: int | None = None
+    pub_date: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    publication_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        """Build a record from :meth:`to_dict` output (or any dict with these keys).
+
+        Unknown keys raise ``ValueError``; empty strings become ``None``.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if not data.get("pmid"):
+            raise ValueError("record has no pmid")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "authors":
+                values[key] = tuple(
+                    Author(**a) if isinstance(a, dict) else Author(str(a)) for a in value or ()
+                )
+            elif key == "mesh":
+                values[key] = tuple(
+                    MeshHeading(
+                        name=m["name"],
+                        major=bool(m.get("major", False)),
+                        qualifiers=tuple(m.get("qualifiers", ())),
+                    )
+                    if isinstance(m, dict)
+                    else MeshHeading(str(m))
+                    for m in value or ()
+                )
+            elif key in ("keywords", "publication_types", "languages"):
+                values[key] = tuple(str(v) for v in value or ())
+            elif key == "year":
+                values[key] = int(value) if value not in (None, "") else None
+            elif key == "pmid":
+                values[key] = str(value)
+            else:
+                values[key] = value if value != "" else None
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A record to remove from the index (PubMed ``DeleteCitation``)."""
+
+    pmid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record a reader could not use, with where it was and why."""
+
+    source: str
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}, {self.location}: {self.reason}"
+
+
+Item = Record | Deletion | Skipped
+
+__all__ = ["Author", "Deletion", "Item", "MeshHeading", "Record", "Skipped"]

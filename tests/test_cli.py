@@ -1,0 +1,185 @@
+"""The searchkit command, through typer's CliRunner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app
+
+from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
+
+runner = CliRunner()
+SEED_FILE = SAMPLE_DIR / "pubmed-34572009-page.txt"
+
+
+def _searchkit_exe() -> str:
+    exe = Path(sys.executable).parent / "searchkit"
+    found = str(exe) if exe.exists() else shutil.which("searchkit")
+    assert found, "the searchkit console script is not installed (pip install -e .)"
+    return found
+
+
+def test_every_command_has_help() -> None:
+    for name in ("ingest", "search", "show", "stats"):
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.stdout
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("searchkit ")
+
+
+def test_ingest_then_search_json(tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    result = runner.invoke(app, ["ingest", str(SEED_FILE), "--index", index])
+    assert result.exit_code == 0, result.stderr
+    assert "1 added" in result.stderr
+    assert result.stdout == ""
+    result = runner.invoke(
+        app, ["search", "immune privilege", "--format", "json", "--index", index]
+    )
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["query"] == "immune privilege"
+    assert data["total"] == 1
+    assert data["hits"][0]["pmid"] == SEED_PMID
+    assert data["hits"][0]["doi"] == "10.3390/cells10092361"
+
+
+def test_index_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHKIT_INDEX", str(tmp_path / "env-ix"))
+    assert runner.invoke(app, ["ingest", str(SEED_FILE)]).exit_code == 0
+    assert (tmp_path / "env-ix" / "searchkit.json").is_file()
+    result = runner.invoke(app, ["search", "cancer stem cells", "--format", "pmid"])
+    assert result.stdout.split() == [SEED_PMID]
+
+
+def test_default_index_lives_in_the_user_data_dir(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["ingest", str(SEED_FILE)]).exit_code == 0
+    assert (tmp_path / "xdg-data" / "searchkit" / "index" / "searchkit.json").is_file()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "pmid"])
+def test_search_formats(sample_index_dir: Path, fmt: str) -> None:
+    result = runner.invoke(
+        app, ["search", "immune escape MHC", "-n", "3", "-f", fmt, "--index", str(sample_index_dir)]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    if fmt == "json":
+        assert len(json.loads(out)["hits"]) == 3
+    elif fmt == "jsonl":
+        assert [json.loads(line)["rank"] for line in out.splitlines()] == [1, 2, 3]
+    elif fmt == "csv":
+        assert out.splitlines()[0].startswith("rank,pmid,score")
+        assert len(out.splitlines()) == 4
+    elif fmt == "pmid":
+        assert SEED_PMID in out.split()
+        assert len(out.split()) == 3
+    else:
+        assert f"PMID {SEED_PMID}" in out
+        assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_show_text_and_json(sample_index_dir: Path) -> None:
+    result = runner.invoke(app, ["show", SEED_PMID, "--index", str(sample_index_dir)])
+    assert result.exit_code == 0
+    assert "The Immune Privilege of Cancer Stem Cells" in result.stdout
+    assert "major histocompatibility complex class I" in result.stdout
+    result = runner.invoke(app, ["show", SEED_PMID, "-f", "json", "--index", str(sample_index_dir)])
+    record = json.loads(result.stdout)
+    assert record["pmid"] == SEED_PMID
+    assert "immune escape" in record["keywords"]
+
+
+def test_stats_json(sample_index_dir: Path) -> None:
+    result = runner.invoke(app, ["stats", "--format", "json", "--index", str(sample_index_dir)])
+    assert result.exit_code == 0
+    stats = json.loads(result.stdout)
+    assert stats["records"] > 2000
+    assert {"records", "size_bytes", "updated", "schema_version"} <= set(stats)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["search", "cancer"], 1, "searchkit ingest"),
+        (["show", "123"], 1, "searchkit ingest"),
+        (["stats"], 1, "searchkit ingest"),
+        (["ingest", "no/such/file.xml"], 2, "no such file"),
+    ],
+)
+def test_missing_index_or_file_is_one_clear_line(args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:")
+    assert message in lines[0]
+
+
+def test_unknown_pmid_and_empty_query(sample_index_dir: Path) -> None:
+    result = runner.invoke(app, ["show", "1", "--index", str(sample_index_dir)])
+    assert result.exit_code == 1
+    assert "no record with PMID 1" in result.stderr
+    result = runner.invoke(app, ["search", "  ", "--index", str(sample_index_dir)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the query is empty")
+
+
+def test_bad_file_is_skipped_and_good_records_committed(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"\x00\x01\x02 not a record file \xff")
+    index = str(tmp_path / "ix")
+    result = runner.invoke(app, ["ingest", str(SEED_FILE), str(bad), "--index", index])
+    assert result.exit_code == 1
+    assert f"skipped: {bad}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
+
+
+def test_real_subprocess_main_path(tmp_path: Path) -> None:
+    exe = _searchkit_exe()
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
+    ingest = subprocess.run(
+        [exe, "ingest", str(SAMPLE_DIR)], capture_output=True, text=True, env=env, check=False
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    assert "0 skipped" in ingest.stderr and ingest.stdout == ""
+    found = subprocess.run(
+        [exe, "search", "immune escape MHC", "--format", "pmid", "--limit", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    assert SEED_PMID in found.stdout.split()
+    module = subprocess.run(
+        [sys.executable, "-m", "searchkit", "show", SEED_PMID, "-f", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert json.loads(module.stdout)["pmid"] == SEED_PMID
+    bad = subprocess.run(
+        [exe, "search", "   "], capture_output=True, text=True, env=env, check=False
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_test_data_folder_exists() -> None:
+    assert TEST_DATA.is_dir()

@@ -1,0 +1,793 @@
+"""Tests of searchkit.readers on real PubMed / BEIR exports in tests/data.
+
+The fixtures are small real files, or real files cut down to a few complete
+records (see tests/data/README.md). Damaged inputs are made in ``tmp_path`` from
+those fixtures, so every test runs on real record text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from searchkit.errors import InputError
+from searchkit.readers import (
+    FORMATS,
+    detect_format,
+    iter_files,
+    read_abstract_text,
+    read_file,
+    read_medline,
+    read_page_text,
+    read_pubmed_xml,
+)
+from searchkit.readers._text import parse_date_text
+from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
+
+DATA = Path(__file__).parent / "data"
+
+ORTHO_XML = DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
+BOOKS_XML = DATA / "pubmed_xml" / "filiperigueiro_ArticleSearch__pubmed_result.cut.xml"
+UPDATE_XML = DATA / "pubmed_xml" / "handmade-update-with-deletions.xml"
+ORTHO_NBIB = DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
+BIOPYTHON_MEDLINE = DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+CRLF_MEDLINE = DATA / "medline" / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
+ABSTRACT_TEXT = DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
+PAGE_TEXT = DATA / "page_text" / "pubmed-34572009-page.txt"
+SCIFACT = DATA / "jsonl" / "scifact-corpus.head.jsonl"
+NEGATIVE = DATA / "negative"
+JSON_ESCAPED_XML = NEGATIVE / "jmjamison_pubmedExtracts__output.json-escaped-xml.head.txt"
+BEIR_QUERIES = NEGATIVE / "scifact-queries.head.jsonl"
+
+ORTHO_PMIDS = ["28748004", "25238468", "27506154", "28630219", "28504498"]
+
+
+def read_all(path: Path) -> list[Item]:
+    return list(read_file(path))
+
+
+def records_by_pmid(path: Path) -> dict[str, Record]:
+    return {item.pmid: item for item in read_file(path) if isinstance(item, Record)}
+
+
+def read_until_error(path: Path) -> tuple[list[Item], InputError]:
+    """The items yielded before the InputError the file must raise, and the error."""
+    items: list[Item] = []
+    with pytest.raises(InputError) as caught:
+        for item in read_file(path):
+            items.append(item)
+    return items, caught.value
+
+
+def _line_count(data: bytes) -> int:
+    """The number of the line on which ``data`` ends."""
+    return data.count(b"\n") + 1
+
+
+def gzip_copy(source: Path, target: Path) -> Path:
+    target.write_bytes(gzip.compress(source.read_bytes()))
+    return target
+
+
+# --- PubMed XML -----------------------------------------------------------------
+
+
+def test_xml_known_record_fields() -> None:
+    record = records_by_pmid(ORTHO_XML)["28748004"]
+    assert record.title == "[Dorsolumbar cold abscess revealing Pott's disease]."
+    assert record.abstract is not None
+    assert record.abstract.startswith(
+        "Tuberculous cold abscesses are a rare and unusual form of extrapulmonary tuberculosis."
+    )
+    assert "Pott’s disease" in record.keywords  # noqa: RUF001 - the typographic apostrophe is kept
+    assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
+    assert MeshHeading("Humans", False, ()) in record.mesh
+    assert record.authors[0] == Author("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
+    assert Author("Sery BJLN", "Sery, Bada Justin Léopold Niaore") in record.authors
+    assert record.journal == "The Pan African medical journal"
+    assert record.journal_abbrev == "Pan Afr Med J"
+    assert record.year == 2017
+    assert record.pub_date == "2017"
+    assert record.doi == "10.11604/pamj.2017.27.2.11174"
+    assert record.pmcid == "PMC5511723"
+    assert record.publication_types == ("Case Reports", "Journal Article")
+    assert record.languages == ("fre",)
+
+
+def test_xml_reads_every_record_in_order() -> None:
+    items = read_all(ORTHO_XML)
+    assert [item.pmid for item in items if isinstance(item, Record)] == ORTHO_PMIDS
+    assert all(isinstance(item, Record) for item in items)
+
+
+def test_xml_structured_abstract_keeps_labels_one_section_per_line() -> None:
+    record = records_by_pmid(ORTHO_XML)["25238468"]
+    assert record.abstract is not None
+    sections = record.abstract.split("\n")
+    assert [s.split(":")[0] for s in sections] == ["BACKGROUND", "METHODS", "RESULTS", "CONCLUSION"]
+    assert sections[0].startswith("BACKGROUND: A psoas (or iliopsoas) abscess is a rare")
+    assert "Reina Sofía's General University Hospital" in record.abstract  # non-ASCII
+
+
+def test_xml_medline_date_gives_year_and_start_month() -> None:
+    record = records_by_pmid(ORTHO_XML)["25238468"]  # <MedlineDate>2014 May-Jun</MedlineDate>
+    assert (record.year, record.pub_date) == (2014, "2014-05")
+
+
+def test_xml_full_pub_date_with_month_name() -> None:
+    record = records_by_pmid(ORTHO_XML)["28630219"]  # Year 2017, Month Jun, Day 19
+    assert record.pub_date == "2017-06-19"
+
+
+def test_xml_record_without_abstract_has_none() -> None:
+    record = records_by_pmid(ORTHO_XML)["27506154"]
+    assert record.abstract is None
+    assert record.keywords == ()
+    assert record.pmcid is None
+
+
+def test_xml_inline_markup_in_titles_is_flattened() -> None:
+    ortho = records_by_pmid(ORTHO_XML)
+    assert ortho["28630219"].title == (
+        "A Rare Case Of Sigmoid Colon Perforation With Subsequent Psoas Abscess "
+        "Collection With Extensive Involvement Of The Sartorius Muscle."
+    )  # <b>...</b>.
+    books = records_by_pmid(BOOKS_XML)
+    title = books["29880878"].title
+    assert title is not None
+    assert title.startswith("Publisher Correction: N6-methyladenosine RNA modification")
+
+
+def test_xml_non_ascii_author_names() -> None:
+    record = records_by_pmid(ORTHO_XML)["28504498"]
+    assert record.authors == (
+        Author("Pons M", "Pons, Mauricio"),
+        Author("Pérez L", "Pérez, Leila"),
+        Author("Juárez F", "Juárez, Facundo"),
+    )
+
+
+def test_xml_book_article() -> None:
+    book = records_by_pmid(BOOKS_XML)["29165978"]
+    assert book.title == (
+        "Measurement of cAMP for Gαs- and Gαi Protein-Coupled Receptors (GPCRs)"  # noqa: RUF001
+    )  # chapter title with <sub>
+    assert book.journal == "Assay Guidance Manual"  # the book holding the chapter
+    assert book.year == 2004
+    assert book.pub_date == "2004"
+    # The chapter's authors, not the book's editors.
+    assert book.authors[0] == Author("Wang T", "Wang, Tao")
+    assert len(book.authors) == 5
+    assert book.abstract is not None
+    assert book.abstract.startswith("Cyclic adenosine monophosphate (cAMP) is an important")
+    assert book.publication_types == ("Review",)
+    assert book.languages == ("eng",)
+
+
+def test_xml_delete_citation_yields_deletions() -> None:
+    items = read_all(UPDATE_XML)
+    assert isinstance(items[0], Record)
+    assert items[0].pmid == "27506154"
+    assert items[1:] == [Deletion("10000101"), Deletion("10000102"), Deletion("10000103")]
+
+
+def test_xml_gzip_gives_same_records(tmp_path: Path) -> None:
+    committed = ORTHO_XML.with_name(ORTHO_XML.name + ".gz")
+    assert read_all(committed) == read_all(ORTHO_XML)
+    # Detection is by magic bytes, not by suffix.
+    renamed = gzip_copy(ORTHO_XML, tmp_path / "no-suffix")
+    assert read_all(renamed) == read_all(ORTHO_XML)
+
+
+def test_xml_empty_article_title_falls_back_to_vernacular_title(tmp_path: Path) -> None:
+    text = ORTHO_XML.read_text(encoding="utf-8").replace(
+        "<ArticleTitle>[Dorsolumbar cold abscess revealing Pott's disease].</ArticleTitle>",
+        "<ArticleTitle></ArticleTitle>",
+    )
+    path = tmp_path / "empty-title.xml"
+    path.write_text(text, encoding="utf-8")
+    assert records_by_pmid(path)["28748004"].title == (
+        "Abcès froid dorsolombaire révélant un mal de Pott."
+    )
+
+
+def test_xml_article_without_pmid_is_skipped(tmp_path: Path) -> None:
+    text = ORTHO_XML.read_text(encoding="utf-8").replace(
+        '<PMID Version="1">25238468</PMID>', "<PMID/>", 1
+    )
+    path = tmp_path / "no-pmid.xml"
+    path.write_text(text, encoding="utf-8")
+    items = read_all(path)
+    assert items[1] == Skipped(str(path), "record 2", "record has no PMID")
+    assert [i.pmid for i in items if isinstance(i, Record)] == [
+        p for p in ORTHO_PMIDS if p != "25238468"
+    ]
+
+
+def _cut_inside_third_record(data: bytes) -> bytes:
+    third = [m.start() for m in re.finditer(rb"<PubmedArticle>", data)][2]
+    return data[: third + 500]
+
+
+def test_xml_truncated_file_yields_records_before_the_cut(tmp_path: Path) -> None:
+    cut = _cut_inside_third_record(ORTHO_XML.read_bytes())
+    path = tmp_path / "truncated.xml"
+    path.write_bytes(cut)
+    items, error = read_until_error(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:2]
+    assert error.source == str(path)
+    assert error.reason.startswith("malformed XML")
+    assert error.location == f"line {_line_count(cut)}"
+
+
+def test_xml_malformed_mid_file_names_the_line(tmp_path: Path) -> None:
+    lines = ORTHO_XML.read_text(encoding="utf-8").split("\n")
+    number = next(i for i, line in enumerate(lines) if "<ArticleTitle><b>" in line)
+    lines[number] = lines[number].replace("</b>", "</i>")  # mismatched tags
+    path = tmp_path / "mismatched.xml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    items, error = read_until_error(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:3]
+    assert error.location == f"line {number + 1}"
+    assert "mismatch" in error.reason
+
+
+def test_xml_truncated_gzip(tmp_path: Path) -> None:
+    packed = gzip.compress(ORTHO_XML.read_bytes())
+    path = tmp_path / "truncated.xml.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    items, error = read_until_error(path)
+    assert "truncated" in error.reason
+    assert error.location is not None and error.location.startswith("line ")
+    assert all(isinstance(item, Record) for item in items)
+
+
+def test_xml_never_loads_the_dtd(tmp_path: Path) -> None:
+    # A DOCTYPE naming a local DTD that defines an entity: if the DTD were loaded,
+    # "&injected;" would turn into its replacement text.
+    dtd = tmp_path / "pubmed.dtd"
+    dtd.write_text('<!ENTITY injected "LOADED-FROM-DTD">', encoding="utf-8")
+    text = ORTHO_XML.read_text(encoding="utf-8")
+    text = re.sub(r"<!DOCTYPE[^>]*>", f'<!DOCTYPE PubmedArticleSet SYSTEM "{dtd.as_uri()}">', text)
+    text = text.replace(
+        "Pott's disease].</ArticleTitle>", "Pott's &injected; disease].</ArticleTitle>"
+    )
+    path = tmp_path / "local-dtd.xml"
+    path.write_text(text, encoding="utf-8")
+    record = records_by_pmid(path)["28748004"]
+    assert "LOADED" not in repr(record)
+    assert record.title == "[Dorsolumbar cold abscess revealing Pott's disease]."
+
+
+def test_xml_external_entity_is_not_expanded(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT-4711", encoding="utf-8")
+    text = ORTHO_XML.read_text(encoding="utf-8")
+    text = re.sub(
+        r"<!DOCTYPE[^>]*>",
+        f'<!DOCTYPE PubmedArticleSet [\n<!ENTITY xxe SYSTEM "{secret.as_uri()}">\n]>',
+        text,
+    )
+    text = text.replace("Pott's disease].</ArticleTitle>", "Pott's disease &xxe;].</ArticleTitle>")
+    path = tmp_path / "xxe.xml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        items = read_all(path)
+    except InputError:
+        items = []  # refusing the file is as good as not expanding
+    assert all("TOP-SECRET" not in repr(item) for item in items)
+
+
+def test_xml_billion_laughs_finishes_quickly(tmp_path: Path) -> None:
+    entities = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    text = ORTHO_XML.read_text(encoding="utf-8")
+    text = re.sub(
+        r"<!DOCTYPE[^>]*>", "<!DOCTYPE PubmedArticleSet [\n" + "\n".join(entities) + "\n]>", text
+    )
+    text = text.replace("Pott's disease].</ArticleTitle>", "Pott's &lol9; disease].</ArticleTitle>")
+    path = tmp_path / "bomb.xml"
+    path.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    try:
+        items = read_all(path)
+    except InputError as error:
+        assert error.source == str(path)
+        items = []
+    assert time.monotonic() - started < 5
+    assert all("lollol" not in repr(item) for item in items)
+
+
+def test_xml_that_is_not_pubmed_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "other.xml"
+    path.write_text('<?xml version="1.0"?>\n<html><body>hi</body></html>\n', encoding="utf-8")
+    with pytest.raises(InputError, match="not PubMed XML"):
+        read_all(path)
+    with pytest.raises(InputError, match="no <PubmedArticleSet>"):
+        list(read_pubmed_xml(path))
+
+
+# --- MEDLINE --------------------------------------------------------------------
+
+
+def test_medline_known_record_fields() -> None:
+    record = records_by_pmid(ORTHO_NBIB)["28748004"]
+    assert record.title == "[Dorsolumbar cold abscess revealing Pott's disease]."
+    assert record.abstract is not None
+    assert record.abstract.startswith("Tuberculous cold abscesses are a rare and unusual form")
+    assert record.abstract.endswith("the sequelae was slight gibbosity.")  # continuation lines
+    assert "Pott's disease" in record.keywords
+    # "MH  - Tuberculosis, Spinal/*diagnosis/drug therapy"
+    assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
+    assert record.authors[0] == Author("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
+    assert record.journal == "The Pan African medical journal"
+    assert record.journal_abbrev == "Pan Afr Med J"
+    assert (record.year, record.pub_date) == (2017, "2017")
+    assert record.doi == "10.11604/pamj.2017.27.2.11174"
+    assert record.pmcid == "PMC5511723"
+    assert record.publication_types == ("Case Reports", "Journal Article")
+    assert record.languages == ("fre",)
+
+
+def test_medline_mesh_major_flags_and_qualifiers() -> None:
+    record = records_by_pmid(BIOPYTHON_MEDLINE)["16403221"]
+    assert MeshHeading("Information Storage and Retrieval", True, ("methods",)) in record.mesh
+    assert MeshHeading("Software", True, ()) in record.mesh
+    assert MeshHeading("Programming Languages", False, ()) in record.mesh
+    assert record.authors[2] == Author("Saqi MA", "Saqi, Mansoor A S")
+    assert record.doi == "10.1186/1471-2105-7-10"  # the [doi] AID, not the [pii]
+    assert record.journal == "BMC bioinformatics"
+    assert (record.year, record.pub_date) == (2006, "2006")
+
+
+def test_medline_date_with_day() -> None:
+    record = records_by_pmid(BIOPYTHON_MEDLINE)["16377612"]  # DP  - 2006 Mar 1
+    assert record.pub_date == "2006-03-01"
+
+
+def test_medline_major_keywords_lose_their_star(tmp_path: Path) -> None:
+    text = ORTHO_NBIB.read_text(encoding="utf-8").replace(
+        "OT  - Cold abscess", "OT  - *Cold abscess"
+    )
+    path = tmp_path / "star.nbib"
+    path.write_text(text, encoding="utf-8")
+    assert records_by_pmid(path)["28748004"].keywords[0] == "Cold abscess"
+
+
+def test_medline_crlf_file_and_gzip() -> None:
+    records = records_by_pmid(CRLF_MEDLINE)
+    assert len(records) == 7
+    record = records["30038950"]
+    assert record.title == (
+        "Association Between Cancer and Utilization of Traditional Chinese Medicine in "
+        "U.S. Chinese Women: Findings From the PINE Study."
+    )
+    assert (record.year, record.pub_date) == (2018, "2018-01")  # DP  - 2018 Jan-Dec
+    assert not any("\r" in repr(r) for r in records.values())
+    assert records_by_pmid(CRLF_MEDLINE.with_name(CRLF_MEDLINE.name + ".gz")) == records
+
+
+def test_cross_format_same_pmids_and_titles() -> None:
+    xml = [item for item in read_all(ORTHO_XML) if isinstance(item, Record)]
+    nbib = [item for item in read_all(ORTHO_NBIB) if isinstance(item, Record)]
+    assert [r.pmid for r in xml] == [r.pmid for r in nbib] == ORTHO_PMIDS
+    assert [r.title for r in xml] == [r.title for r in nbib]
+    assert [r.mesh for r in xml] == [r.mesh for r in nbib]
+    assert [(r.year, r.pub_date, r.doi) for r in xml] == [(r.year, r.pub_date, r.doi) for r in nbib]
+
+
+def _nbib_with(tmp_path: Path, edit: str, name: str = "edited.nbib") -> Path:
+    """The ortho MEDLINE fixture with ``edit`` applied to the lines of 25238468."""
+    text = ORTHO_NBIB.read_text(encoding="utf-8")
+    path = tmp_path / name
+    if edit == "drop-pmid":
+        text = text.replace("PMID- 25238468\n", "")
+    elif edit == "unindent":
+        text = text.replace("\n      etiological range.", "\netiological range.")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_medline_record_without_pmid_is_skipped(tmp_path: Path) -> None:
+    path = _nbib_with(tmp_path, "drop-pmid")
+    items = read_all(path)
+    skipped = [item for item in items if isinstance(item, Skipped)]
+    # The record now starts where its PMID line was.
+    assert skipped == [
+        Skipped(str(path), f"line {_line_of(ORTHO_NBIB, 'PMID- 25238468')}", "record has no PMID")
+    ]
+    assert [i.pmid for i in items if isinstance(i, Record)] == [
+        p for p in ORTHO_PMIDS if p != "25238468"
+    ]
+
+
+def test_medline_broken_continuation_skips_only_that_record(tmp_path: Path) -> None:
+    path = _nbib_with(tmp_path, "unindent")
+    items = read_all(path)
+    broken = _line_of(path, "etiological range.")
+    assert items[1] == Skipped(
+        str(path),
+        f"line {broken}",
+        "neither a 'TAG - value' line nor an indented continuation line",
+    )
+    assert [i.pmid for i in items if isinstance(i, Record)] == [
+        p for p in ORTHO_PMIDS if p != "25238468"
+    ]
+
+
+def test_medline_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    data = ORTHO_NBIB.read_bytes()
+    target = b"TI  - Mycotic Aneurysm"
+    data = data.replace(target, b"TI  - Mycotic \xff Aneurysm")
+    path = tmp_path / "latin.nbib"
+    path.write_bytes(data)
+    items, error = read_until_error(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:2]
+    bad_line = _line_count(data[: data.index(b"\xff")])
+    assert error.location == f"line {bad_line}"
+    assert "invalid UTF-8" in error.reason
+
+
+def test_medline_truncated_gzip(tmp_path: Path) -> None:
+    packed = gzip.compress(ORTHO_NBIB.read_bytes())
+    path = tmp_path / "truncated.nbib.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    items, error = read_until_error(path)
+    assert "truncated" in error.reason
+    assert error.location is not None and error.location.startswith("line ")
+    assert all(isinstance(item, Record) for item in items)
+
+
+# --- PubMed "Abstract" text export -------------------------------------------------
+
+
+def test_abstract_text_known_record_fields() -> None:
+    record = records_by_pmid(ABSTRACT_TEXT)["30831485"]
+    assert record.title == (
+        "Anti-inflammatory and immune-modulating effects of rice callus suspension culture "
+        "(RCSC) and bioactive fractions in an in vitro inflammatory bowel disease model."
+    )
+    assert record.authors[0] == Author("Driscoll K")  # "(1)" affiliation marker dropped
+    assert record.authors[-1] == Author("Ramakrishna W")
+    assert len(record.authors) == 6
+    assert record.journal_abbrev == "Phytomedicine"
+    assert (record.year, record.pub_date) == (2018, "2018-12-31")
+    assert record.doi == "10.1016/j.phymed.2018.12.034"
+    assert record.pmcid is None
+    assert record.abstract is not None
+    assert record.abstract.startswith(
+        "BACKGROUND: Rice callus suspension culture (RCSC) has been shown to exhibit potent"
+    )
+    assert "\nHYPOTHESIS/PURPOSE: The anti-inflammatory potential" in record.abstract
+    assert "Copyright" not in record.abstract
+    assert "Author information" not in record.abstract
+
+
+def test_abstract_text_reads_every_record() -> None:
+    items = read_all(ABSTRACT_TEXT)
+    assert all(isinstance(item, Record) for item in items)
+    assert [item.pmid for item in items] == [
+        "30831485", "30820436", "30819129", "30818341",
+        "30721250", "30700240", "25886032", "25565206",
+    ]  # fmt: skip
+
+
+def test_abstract_text_pmcid_and_non_ascii() -> None:
+    records = records_by_pmid(ABSTRACT_TEXT)
+    assert records["30820436"].pmcid == "PMC6390416"  # "[Available on 2020-02-01]" dropped
+    abstract = records["30819129"].abstract
+    assert abstract is not None
+    assert "NF-κB" in abstract and "Tumour Necrosis Factor-ɑ" in abstract  # noqa: RUF001
+    assert records["25565206"].title == (
+        "Pyruvate kinase M2 regulates Hif-1α activity and IL-1β induction and is a critical "  # noqa: RUF001
+        "determinant of the warburg effect in LPS-activated macrophages."
+    )
+
+
+def test_abstract_text_blocks_that_are_not_abstract() -> None:
+    records = records_by_pmid(ABSTRACT_TEXT)
+    # "Conflict of interest statement" after the PMID line.
+    pathog = records["30818341"].abstract
+    assert pathog is not None and pathog.endswith("promotion of mucosal vaccine efficacy.")
+    # "Erratum for" and "[This corrects the article ...]": no abstract at all.
+    assert records["30721250"].abstract is None
+    # "Erratum in" whose long entry wraps without indentation.
+    metab = records["25565206"].abstract
+    assert metab is not None and metab.startswith("Macrophages activated by the TLR4")
+    # [Article in German] and the publisher's German abstract.
+    umsch = records["30700240"]
+    assert umsch.title == (
+        "[Insights into the Pathogenesis of Inflammatory Bowel Diseases: Genetics and Microbiota]."
+    )
+    assert umsch.authors == (Author("Marchukov D"), Author("Misselwitz B"))
+    assert umsch.abstract is not None and "Zusammenfassung" not in umsch.abstract
+    assert umsch.doi == "10.1024/0040-5930/a000999"
+
+
+def test_abstract_text_collective_author_alone() -> None:
+    record = records_by_pmid(ABSTRACT_TEXT)["25886032"]
+    assert record.authors == (Author("PLOS Genetics Staff"),)
+    assert record.abstract is None
+
+
+def test_abstract_text_gzip_gives_same_records() -> None:
+    gz = ABSTRACT_TEXT.with_name(ABSTRACT_TEXT.name + ".gz")
+    assert read_all(gz) == read_all(ABSTRACT_TEXT)
+
+
+def test_abstract_text_record_without_pmid_is_skipped(tmp_path: Path) -> None:
+    data = ABSTRACT_TEXT.read_bytes().replace(b"PMID: 30819129 \r\n", b"")
+    path = tmp_path / "no-pmid.txt"
+    path.write_bytes(data)
+    items = read_all(path)
+    line = _line_count(data[: data.index(b"3. BMC Cancer")])
+    assert Skipped(str(path), f"line {line}", "record has no PMID") in items
+    # Record 4 still starts a record of its own: it follows number 3.
+    assert "30818341" in {i.pmid for i in items if isinstance(i, Record)}
+
+
+def test_abstract_text_invalid_utf8_after_good_records(tmp_path: Path) -> None:
+    data = ABSTRACT_TEXT.read_bytes().replace(
+        b"Molecular Pathogenesis", b"Molecular \xe9 Pathogenesis"
+    )
+    path = tmp_path / "latin.txt"
+    path.write_bytes(data)
+    items, error = read_until_error(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ["30831485", "30820436"]
+    assert error.location == f"line {_line_count(data[: data.index(bytes([0xE9]))])}"
+
+
+def test_abstract_text_direct_reader_matches_read_file() -> None:
+    assert list(read_abstract_text(ABSTRACT_TEXT)) == read_all(ABSTRACT_TEXT)
+
+
+# --- page text --------------------------------------------------------------------
+
+
+def test_page_text_record() -> None:
+    [record] = read_all(PAGE_TEXT)
+    assert isinstance(record, Record)
+    assert record.pmid == "34572009"
+    assert record.title == (
+        "The Immune Privilege of Cancer Stem Cells: A Key to Understanding Tumor Immune "
+        "Escape and Therapy Failure"
+    )
+    assert record.pmcid == "PMC8469208"
+    assert record.doi == "10.3390/cells10092361"
+    assert record.abstract is not None
+    assert record.abstract.startswith("Cancer stem cells (CSCs) are broadly considered immature")
+    assert "major histocompatibility complex class I" in record.abstract
+    assert "conflict of interest" not in record.abstract
+    assert record.keywords == (
+        "cancer stem cells",
+        "immune escape",
+        "immunogenicity",
+        "immunotherapy",
+        "tumor microenvironment",
+    )
+
+
+def test_page_text_ignores_similar_articles_and_cited_by() -> None:
+    [record] = read_all(PAGE_TEXT)
+    text = repr(record)
+    assert "CD200" not in text  # first "Similar articles" entry
+    assert "18775673" not in text and "35530414" not in text
+
+
+def test_page_text_without_pmid_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "page.txt"
+    text = PAGE_TEXT.read_text(encoding="utf-8").replace("- PMID: 34572009\n", "")
+    path.write_text(text, encoding="utf-8")
+    assert list(read_page_text(path)) == [
+        Skipped(str(path), "line 1", "page text has no '- PMID:' line")
+    ]
+
+
+# --- JSON Lines -------------------------------------------------------------------
+
+
+def test_jsonl_beir_corpus() -> None:
+    items = read_all(SCIFACT)
+    assert len(items) == 12 and all(isinstance(item, Record) for item in items)
+    first = items[0]
+    assert isinstance(first, Record)
+    assert first.pmid == "4983"
+    assert first.title == (
+        "Microstructural development of human newborn cerebral white matter assessed in vivo "
+        "by diffusion tensor magnetic resonance imaging."
+    )
+    assert first.abstract is not None
+    assert first.abstract.startswith("Alterations of the architecture of cerebral white matter")
+    assert first.authors == () and first.year is None
+
+
+def test_jsonl_record_dicts_round_trip_and_bad_lines_are_skipped(tmp_path: Path) -> None:
+    import json
+
+    originals = [item for item in read_all(ORTHO_XML) if isinstance(item, Record)]
+    lines = [json.dumps(record.to_dict(), ensure_ascii=False) for record in originals[:2]]
+    lines[1:1] = [
+        "",  # line 2: blank, ignored
+        '{"pmid": "1", "title": ',  # line 3: invalid JSON
+        '{"title": "no id"}',  # line 4
+        '{"pmid": "2", "colour": "blue"}',  # line 5
+        '["pmid", "3"]',  # line 6
+        '{"pmid": "4", "title": 5}',  # line 7
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = read_all(path)
+    assert [i for i in items if isinstance(i, Record)] == originals[:2]
+    skipped = {i.location: i.reason for i in items if isinstance(i, Skipped)}
+    assert set(skipped) == {"line 3", "line 4", "line 5", "line 6", "line 7"}
+    assert skipped["line 3"].startswith("invalid JSON")
+    assert skipped["line 4"] == "record has no pmid"
+    assert "colour" in skipped["line 5"]
+    assert skipped["line 6"] == "expected a JSON object, found list"
+    assert skipped["line 7"] == "title must be a string"
+
+
+def test_jsonl_beir_queries_file_is_rejected() -> None:
+    with pytest.raises(InputError, match="BEIR queries") as caught:
+        read_all(BEIR_QUERIES)
+    assert caught.value.location == "line 1"
+
+
+# --- detection, files, damaged input --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (ORTHO_XML, "pubmed-xml"),
+        (ORTHO_XML.with_name(ORTHO_XML.name + ".gz"), "pubmed-xml"),
+        (BOOKS_XML, "pubmed-xml"),
+        (UPDATE_XML, "pubmed-xml"),
+        (ORTHO_NBIB, "medline"),
+        (CRLF_MEDLINE, "medline"),
+        (BIOPYTHON_MEDLINE, "medline"),
+        (ABSTRACT_TEXT, "abstract-text"),
+        (PAGE_TEXT, "page-text"),
+        (SCIFACT, "jsonl"),
+    ],
+    ids=lambda value: value.name if isinstance(value, Path) else value,
+)
+def test_detect_format(path: Path, expected: str) -> None:
+    assert detect_format(path) == expected
+    assert expected in FORMATS
+
+
+def test_detection_follows_content_not_suffix(tmp_path: Path) -> None:
+    xml_named_nbib = tmp_path / "records.nbib"
+    xml_named_nbib.write_bytes(ORTHO_XML.read_bytes())
+    assert detect_format(xml_named_nbib) == "pubmed-xml"
+    medline_named_xml = tmp_path / "records.xml"
+    medline_named_xml.write_bytes(ORTHO_NBIB.read_bytes())
+    assert detect_format(medline_named_xml) == "medline"
+
+
+def test_detection_strips_utf8_bom(tmp_path: Path) -> None:
+    path = tmp_path / "bom.nbib"
+    path.write_bytes(b"\xef\xbb\xbf" + ORTHO_NBIB.read_bytes().lstrip())
+    assert detect_format(path) == "medline"
+    assert [i.pmid for i in read_all(path) if isinstance(i, Record)] == ORTHO_PMIDS
+
+
+def test_json_escaped_xml_is_rejected_not_parsed() -> None:
+    with pytest.raises(InputError, match="XML saved as a JSON string") as caught:
+        read_all(JSON_ESCAPED_XML)
+    assert caught.value.source == str(JSON_ESCAPED_XML)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n"], ids=["zero-bytes", "blank"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="file is empty"):
+        read_all(path)
+    packed = tmp_path / "empty.xml.gz"
+    packed.write_bytes(gzip.compress(content))
+    with pytest.raises(InputError, match="file is empty"):
+        read_all(packed)
+
+
+def test_binary_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(InputError, match=r"not a recognised record format.*binary"):
+        read_all(path)
+
+
+def test_utf16_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.nbib"
+    path.write_bytes(ORTHO_NBIB.read_text(encoding="utf-8").encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16"):
+        read_all(path)
+
+
+def test_unrecognised_text_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("Some notes about PubMed searches.\nNothing else.\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_all(path)
+    assert caught.value.reason == (
+        "not a recognised record format (expected PubMed XML, MEDLINE, JSON Lines, or PubMed text)"
+    )
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or directory"):
+        read_all(tmp_path / "missing.xml")
+
+
+def test_iter_files_walks_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".hidden-dir").mkdir()
+    for name in ("b/z.xml", "b/a.nbib", "a.jsonl", ".hidden.xml", ".hidden-dir/x.xml", "c.txt"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    explicit_hidden = tmp_path / ".hidden.xml"
+    found = list(iter_files([tmp_path, explicit_hidden]))
+    assert found == [
+        tmp_path / "a.jsonl",
+        tmp_path / "b" / "a.nbib",
+        tmp_path / "b" / "z.xml",
+        tmp_path / "c.txt",
+        explicit_hidden,  # named explicitly, so kept
+    ]
+
+
+def test_iter_files_missing_path_fails_before_any_file(tmp_path: Path) -> None:
+    files = iter_files([DATA, tmp_path / "nope"])
+    with pytest.raises(InputError) as caught:
+        next(files)
+    assert caught.value.source == str(tmp_path / "nope")
+    assert caught.value.reason == "no such file or directory"
+
+
+def test_whole_data_directory_walk_and_detection() -> None:
+    seen: dict[str, set[str]] = {}
+    rejected = []
+    for path in iter_files([DATA]):
+        relative = path.relative_to(DATA)
+        if relative.parts[0] == "negative" or path.name == "README.md":
+            with pytest.raises(InputError):
+                read_all(path)
+            rejected.append(path.name)
+            continue
+        fmt = detect_format(path)
+        seen.setdefault(fmt, set()).add(relative.parts[0])
+        items = read_all(path)
+        assert items and not any(isinstance(item, Skipped) for item in items), path
+    assert set(seen) == set(FORMATS)
+    assert seen["pubmed-xml"] == {"pubmed_xml"}
+    assert seen["medline"] == {"medline"}
+    assert {"README.md", JSON_ESCAPED_XML.name, BEIR_QUERIES.name} <= set(rejected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2006 Jan 10", (2006, "2006-01-10")),
+        ("2002 Sep", (2002, "2002-09")),
+        ("1998 Dec-1999 Jan", (1998, "1998-12")),
+        ("2017 Fall", (2017, "2017")),
+        ("2016", (2016, "2016")),
+        ("Spring", (None, None)),
+    ],
+)
+def test_date_text(text: str, expected: tuple[int | None, str | None]) -> None:
+    assert parse_date_text(text) == expected
+
+
+def test_medline_reader_used_directly() -> None:
+    assert list(read_medline(ORTHO_NBIB)) == read_all(ORTHO_NBIB)

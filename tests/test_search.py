@@ -1,0 +1,59 @@
+"""Ranked search over the bundled sample through the Python API."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchkit import QueryError, SearchIndex, search
+
+from .conftest import SEED_PMID
+
+
+def test_seed_article_ranks_in_top_three_for_immune_escape_mhc(sample_index: SearchIndex) -> None:
+    hits = search(sample_index, "immune escape MHC", limit=3).hits
+    assert SEED_PMID in [h.pmid for h in hits]
+
+
+def test_hits_are_ranked_by_descending_score(sample_index: SearchIndex) -> None:
+    result = search(sample_index, "cancer stem cells", limit=20)
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert [h.rank for h in result.hits] == list(range(1, 21))
+    assert result.total >= 20
+
+
+def test_documents_matching_all_words_come_before_partial_matches(
+    sample_index: SearchIndex,
+) -> None:
+    result = search(sample_index, "hepatocellular carcinoma zebrafish", limit=50)
+    assert result.total > 0  # partial matches are returned, not an empty strict AND
+
+
+def test_snippet_highlights_are_the_matched_words(sample_index: SearchIndex) -> None:
+    hit = search(sample_index, "immune privilege", limit=1).hits[0]
+    assert hit.highlights
+    words = {hit.snippet[s:e].lower() for s, e in hit.highlights}
+    assert words <= {"immune", "privilege", "privileged", "immunity"}
+
+
+def test_offset_pages_through_the_same_ranking(sample_index: SearchIndex) -> None:
+    all_hits = [h.pmid for h in search(sample_index, "lung cancer", limit=10).hits]
+    page2 = [h.pmid for h in search(sample_index, "lung cancer", limit=5, offset=5).hits]
+    assert page2 == all_hits[5:]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the of and"])
+def test_queries_without_searchable_words_are_errors(sample_index: SearchIndex, query: str) -> None:
+    with pytest.raises(QueryError):
+        search(sample_index, query)
+
+
+def test_hit_json_shape(sample_index: SearchIndex) -> None:
+    result = search(sample_index, "immune escape MHC", limit=2).to_dict()
+    assert set(result) == {"query", "total", "hits"}
+    hit = result["hits"][0]
+    assert isinstance(hit["rank"], int) and isinstance(hit["score"], float)
+    assert isinstance(hit["pmid"], str) and isinstance(hit["authors"], list)
+    assert hit["year"] is None or isinstance(hit["year"], int)
+    for key in ("title", "journal", "doi", "snippet"):
+        assert hit[key] is None or isinstance(hit[key], str)
