@@ -33,6 +33,13 @@ from searchkit.schema import SCHEMA_VERSION, build_schema
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
 
+# Memory for each Whoosh writer's posting pool before it spills a sorted run to disk
+# (per process: with ``procs`` writers the total is about ``procs`` times this).
+DEFAULT_LIMITMB = 96
+# Below this many new or changed documents a batch is written by one process: starting
+# writer processes and merging their segments costs more than it saves.
+MIN_RECORDS_PER_PROC = 1_000
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -166,20 +173,37 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------
 
-    def apply(self, records: dict[str, Record], deletions: set[str]) -> WriteCounts:
-        """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
-
-        A record identical to the stored one is left alone ("unchanged"), so
-        re-ingesting a file writes nothing.
-        """
-        counts = WriteCounts()
+    def _writer(self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB) -> Any:
+        """A Whoosh writer; ``procs`` > 1 gives a multi-process writer whose
+        sub-segments are merged into one at commit (so queries stay fast)."""
         try:
-            writer = self._ix.writer(limitmb=128)
+            if procs > 1:
+                return self._ix.writer(procs=procs, limitmb=limitmb, multisegment=False)
+            return self._ix.writer(limitmb=limitmb)
         except LockError as exc:
             raise IndexLockedError(
                 f"the index at {self.path} is being written by another process; try again "
                 "when it has finished"
             ) from exc
+
+    def apply(
+        self,
+        records: dict[str, Record],
+        deletions: set[str],
+        *,
+        procs: int = 1,
+        limitmb: int = DEFAULT_LIMITMB,
+    ) -> WriteCounts:
+        """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
+
+        A record identical to the stored one is left alone ("unchanged"), so
+        re-ingesting a file writes nothing. With ``procs`` > 1 (and a batch large
+        enough to pay for it) the documents are analysed in ``procs`` processes.
+        """
+        counts = WriteCounts()
+        if len(records) < MIN_RECORDS_PER_PROC * 2:
+            procs = 1
+        writer = self._writer(procs, limitmb)
         try:
             searcher = writer.searcher()
             changed = False
@@ -214,6 +238,14 @@ class SearchIndex:
         else:
             writer.cancel()
         return counts
+
+    def optimize(self) -> tuple[int, int]:
+        """Merge every segment into one (and drop deleted documents); returns the
+        segment counts before and after."""
+        before = len(self._ix._segments())
+        writer = self._writer()
+        writer.commit(optimize=True)
+        return before, len(self._ix._segments())
 
     def upsert(self, records: list[Record]) -> WriteCounts:
         """Add or replace records by id in one commit (the last of duplicate ids wins)."""

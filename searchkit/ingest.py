@@ -3,47 +3,84 @@
 Records are committed in batches, so memory stays bounded on any input size and an
 interrupted run leaves the last committed batch searchable. A bad record or file is
 reported and skipped; it never stops the good records from being committed.
+
+Each file read is recorded in the index's source registry (:mod:`searchkit.sources`)
+once the batch holding its last record is committed; a file unchanged since it was
+recorded is not read again unless ``force`` is given.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
-from searchkit.index import SearchIndex, WriteCounts
+from searchkit.index import DEFAULT_LIMITMB, SearchIndex, WriteCounts
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
+from searchkit.sources import FileState, SourceRegistry, read_state
 
-DEFAULT_BATCH_SIZE = 5_000
+# Records per commit. Whoosh's own pool spills postings to disk at ``limitmb``, so
+# this bounds the pending Record objects (a few KB each), not the index buffers;
+# larger batches mean fewer commits and fewer segment merges (see BENCHMARKS.md).
+DEFAULT_BATCH_SIZE = 20_000
 
 ProgressCallback = Callable[[Path, int], None]
 
 
+def default_procs() -> int:
+    """Writer processes by default: the number of cores."""
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass
 class IngestReport:
-    """What an ingest run did. ``skipped`` lists every record or file not ingested."""
+    """What an ingest run did. ``skipped`` lists every record or file not ingested;
+    ``unchanged_files`` the files not read because they were ingested before
+    unchanged (their recorded records are counted in ``counts.unchanged``)."""
 
     files: int = 0
     records_read: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     skipped: list[Skipped] = field(default_factory=list)
+    unchanged_files: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.skipped
 
 
-class _Batch:
-    """Pending upserts and deletions, keyed by id so that the last one of an id wins."""
+@dataclass
+class _PendingSource:
+    path: Path
+    state: FileState
+    records: int
+    deletions: int
+    skipped: int
 
-    def __init__(self, index: SearchIndex, size: int, counts: WriteCounts) -> None:
+
+class _Batch:
+    """Pending upserts and deletions, keyed by id so that the last one of an id wins,
+    and the files whose records are all in this batch or an earlier one."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        size: int,
+        counts: WriteCounts,
+        registry: SourceRegistry,
+        procs: int,
+    ) -> None:
         self.index = index
         self.size = size
         self.counts = counts
+        self.registry = registry
+        self.procs = procs
         self.records: dict[str, Record] = {}
         self.deletions: set[str] = set()
+        self.sources: list[_PendingSource] = []
 
     def add(self, record: Record) -> None:
         self.deletions.discard(record.pmid)
@@ -58,9 +95,15 @@ class _Batch:
 
     def flush(self) -> None:
         if self.records or self.deletions:
-            self.counts.merge(self.index.apply(self.records, self.deletions))
+            self.counts.merge(self.index.apply(self.records, self.deletions, procs=self.procs))
         self.records = {}
         self.deletions = set()
+        if self.sources:
+            # Only now, after the commit, do these files count as ingested.
+            for s in self.sources:
+                self.registry.record(s.path, s.state, s.records, s.deletions, s.skipped)
+            self.registry.save()
+            self.sources = []
 
 
 def ingest(
@@ -68,31 +111,67 @@ def ingest(
     index: SearchIndex,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    procs: int = 1,
+    force: bool = False,
     on_file: ProgressCallback | None = None,
 ) -> IngestReport:
     """Read every file under ``paths`` into ``index`` (upsert by id, deletions applied).
+
+    Files recorded in the index's source registry and unchanged since (same size and
+    modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
+    analyses documents in that many Whoosh writer processes.
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP
     2263
     """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     report = IngestReport()
-    batch = _Batch(index, batch_size, report.counts)
+    registry = SourceRegistry.load(index.path)
+    batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
     for path in iter_files(paths):
+        if not force:
+            known = registry.unchanged(path)
+            if known is not None:
+                report.unchanged_files.append(path)
+                report.counts.unchanged += known.records
+                continue
         report.files += 1
-        before = report.records_read
+        records_before = report.records_read
+        skipped_before = len(report.skipped)
+        deletions = 0
         try:
+            state = read_state(path)
             for item in read_file(path):
                 if isinstance(item, Record):
                     report.records_read += 1
                     batch.add(item)
                 elif isinstance(item, Deletion):
+                    deletions += 1
                     batch.delete(item.pmid)
                 else:
                     report.skipped.append(item)
         except InputError as exc:
             report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+        except OSError as exc:
+            report.skipped.append(Skipped(str(path), "file", exc.strerror or str(exc)))
+        else:
+            # A file read to the end is recorded (at the next commit); one that broke
+            # off is not, so the next ingest reads it again.
+            batch.sources.append(
+                _PendingSource(
+                    path,
+                    state,
+                    report.records_read - records_before,
+                    deletions,
+                    len(report.skipped) - skipped_before,
+                )
+            )
         if on_file is not None:
-            on_file(path, report.records_read - before)
+            on_file(path, report.records_read - records_before)
     batch.flush()
     return report
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LIMITMB", "IngestReport", "default_procs", "ingest"]

@@ -1,0 +1,117 @@
+"""Rebuilding an index from its recorded sources, then swapping it in atomically.
+
+The new index is built in a hidden sibling directory (``.NAME.rebuild``) while the
+old one stays searchable and write-locked (so no ingest is lost in between). When
+the build is complete, the two directories are exchanged in one atomic step
+(Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames with a recovery
+step), and the old index is removed. An interrupted rebuild leaves the old index as
+it was; its leftovers are removed by the next rebuild.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from searchkit.errors import IndexLockedError, InputError
+from searchkit.index import SearchIndex
+from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, ingest
+from searchkit.sources import SourceRegistry
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def build_dir(index_dir: Path) -> Path:
+    """Where a rebuild of ``index_dir`` is built."""
+    return index_dir.with_name(f".{index_dir.name}.rebuild")
+
+
+def old_dir(index_dir: Path) -> Path:
+    """Where the replaced index sits between the swap and its removal."""
+    return index_dir.with_name(f".{index_dir.name}.rebuild-old")
+
+
+def recover(index_dir: Path) -> None:
+    """Finish or undo what an interrupted swap left: an index moved aside but not
+    replaced is moved back; other leftovers are removed."""
+    old = old_dir(index_dir)
+    if not index_dir.exists() and old.is_dir():
+        os.rename(old, index_dir)
+    for leftover in (old, build_dir(index_dir)):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+
+
+def rebuild(
+    index: SearchIndex,
+    *,
+    procs: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_file: Callable[[Path, int], None] | None = None,
+) -> tuple[SearchIndex, IngestReport]:
+    """Re-read every recorded source of ``index`` into a new index and swap it in.
+
+    Returns the new index and the report of reading the sources. Raises
+    :class:`InputError` (before any work) when a recorded source no longer exists,
+    and :class:`IndexLockedError` when the index is being written.
+    """
+    index_dir = index.path
+    registry = SourceRegistry.load(index_dir)
+    paths = [Path(entry.path) for entry in registry.entries.values()]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise InputError(
+            str(missing[0]),
+            f"recorded source no longer exists ({len(missing)} missing); the index was "
+            "left as it is",
+        )
+    lock = index.whoosh_index.lock("WRITELOCK")
+    if not lock.acquire(False):
+        raise IndexLockedError(
+            f"the index at {index_dir} is being written by another process; try again "
+            "when it has finished"
+        )
+    try:
+        recover(index_dir)
+        target = build_dir(index_dir)
+        try:
+            new = SearchIndex.create(target)
+            report = ingest(
+                paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
+            )
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        _swap(target, index_dir)
+    finally:
+        # After the swap the lock file lives in the old index, now at ``target``.
+        lock.release()
+    shutil.rmtree(target, ignore_errors=True)
+    return SearchIndex.open(index_dir), report
+
+
+def _swap(new: Path, current: Path) -> None:
+    """Exchange two directories: atomically where the OS can, else by two renames."""
+    if _exchange(new, current):
+        return
+    old = old_dir(current)
+    os.rename(current, old)
+    os.rename(new, current)
+    os.rename(old, new)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)

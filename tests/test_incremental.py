@@ -1,0 +1,255 @@
+"""Incremental ingest (the source registry), delete, sources, optimize and rebuild,
+through the library and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit import Record, SearchIndex, ingest
+from searchkit.cli import app
+from searchkit.rebuild import build_dir, old_dir, rebuild
+from searchkit.sources import SOURCES_FILE, SourceRegistry
+
+from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+SEED_FILE = SAMPLE_DIR / "pubmed-34572009-page.txt"
+MEDLINE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+XML = TEST_DATA / "pubmed_xml" / "filiperigueiro_ArticleSearch__pubmed_result.cut.xml"
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A folder of copies of real files (tests modify and add files)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SEED_FILE, folder / "a-seed.txt")
+    shutil.copy(MEDLINE, folder / "b-medline.txt")
+    return folder
+
+
+def _ingest(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["ingest", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_second_ingest_reads_only_the_new_file(inputs: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    code, out, err = _ingest(str(inputs), "--index", index)
+    assert code == 0, err
+    assert out == ""
+    assert "2 file(s) read" in err
+    first_count = len(SearchIndex.open(Path(index)))
+
+    shutil.copy(XML, inputs / "c-update.xml")
+    code, out, err = _ingest(str(inputs), "--index", index)
+    assert code == 0, err
+    assert "2 file(s) unchanged since ingested, not read" in err
+    assert "1 file(s) read" in err
+    added = len(SearchIndex.open(Path(index))) - first_count
+    assert added > 0
+    assert f"{added} added" in err
+
+    code, _, err = _ingest(str(inputs), "--index", index)
+    assert code == 0
+    assert "0 file(s) read, 0 record(s): 0 added" in err
+    assert "3 file(s) unchanged" in err
+
+
+def test_force_and_changed_files_are_read_again(inputs: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(inputs), "--index", index)[0] == 0
+    code, _, err = _ingest(str(inputs), "--index", index, "--force")
+    assert code == 0
+    assert "2 file(s) read" in err and "0 added" in err and "0 replaced" in err
+
+    # Touched but identical: the hash says unchanged.
+    seed = inputs / "a-seed.txt"
+    os.utime(seed, ns=(1, 1))
+    assert "2 file(s) unchanged" in _ingest(str(inputs), "--index", index)[2]
+
+    # Really changed: read again, and the record is replaced.
+    seed.write_text(seed.read_text("utf-8").replace("Immune Privilege", "Immune Sanctuary"))
+    code, _, err = _ingest(str(inputs), "--index", index)
+    assert code == 0
+    assert "1 file(s) read, 1 record(s): 0 added, 1 replaced" in err
+    assert "Sanctuary" in (SearchIndex.open(Path(index)).get(SEED_PMID).title or "")
+
+
+def test_library_counts_unchanged_files_records_as_unchanged(inputs: Path, tmp_path: Path) -> None:
+    ix = SearchIndex.create(tmp_path / "ix")
+    first = ingest([inputs], ix)
+    second = ingest([inputs], ix)
+    assert second.files == 0
+    assert second.unchanged_files == sorted(inputs.iterdir())
+    assert second.counts.unchanged == first.counts.added == len(ix)
+
+
+def test_broken_file_is_not_recorded(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xml"
+    text = XML.read_text("utf-8")
+    bad.write_text(text[: len(text) // 2], "utf-8")  # truncated XML
+    index = str(tmp_path / "ix")
+    code, _, err = _ingest(str(bad), "--index", index)
+    assert code == 1
+    assert "malformed XML" in err
+    assert SourceRegistry.load(Path(index)).entries == {}
+    code, _, err = _ingest(str(bad), "--index", index)
+    assert code == 1 and "1 file(s) read" in err  # read again, not skipped
+
+
+def test_sources_lists_files_records_and_time(inputs: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(inputs), "--index", index)[0] == 0
+    result = runner.invoke(app, ["sources", "--index", index])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(str((inputs / "a-seed.txt").absolute()))
+    assert "       1 records" in lines[0]
+    result = runner.invoke(app, ["sources", "-f", "json", "--index", index])
+    data = json.loads(result.stdout)
+    assert [Path(e["path"]).name for e in data] == ["a-seed.txt", "b-medline.txt"]
+    assert data[1]["records"] == len(SearchIndex.open(Path(index))) - 1
+    assert len(data[0]["sha256"]) == 64 and data[0]["ingested"]
+
+
+def test_sources_of_an_index_without_files(tmp_path: Path) -> None:
+    SearchIndex.create(tmp_path / "ix").upsert([Record(pmid="1", title="x")])
+    result = runner.invoke(app, ["sources", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "No source files recorded" in result.stderr
+
+
+def test_delete_command(tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(MEDLINE), str(SEED_FILE), "--index", index)[0] == 0
+    before = len(SearchIndex.open(Path(index)))
+    result = runner.invoke(app, ["delete", SEED_PMID, "--index", index])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert f"1 record(s) deleted. Index: {index} ({before - 1} records)" in result.stderr
+    result = runner.invoke(app, ["show", SEED_PMID, "--index", index])
+    assert result.exit_code == 1
+    result = runner.invoke(app, ["delete", SEED_PMID, "999999999", "--index", index])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"Error: not in the index: {SEED_PMID} 999999999"
+    result = runner.invoke(app, ["delete", "1", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1 and result.stderr.startswith("Error:")
+
+
+def test_optimize_merges_segments(tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    code, _, err = _ingest(str(MEDLINE), "--index", index, "--batch-size", "3", "--procs", "1")
+    assert code == 0, err
+    ix = SearchIndex.open(Path(index))
+    count = len(ix)
+    assert ix.stats()["segments"] > 1
+    result = runner.invoke(app, ["optimize", "--index", index])
+    assert result.exit_code == 0, result.stderr
+    assert "merged into 1" in result.stderr
+    ix = SearchIndex.open(Path(index))
+    assert ix.stats()["segments"] == 1
+    assert len(ix) == count
+
+
+def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    assert _ingest(str(inputs), "--index", str(index))[0] == 0
+    ix = SearchIndex.open(index)
+    count = len(ix)
+    ix.upsert([Record(pmid="not-from-a-file", title="orphan")])
+    # Leftovers of an interrupted earlier rebuild are cleaned up.
+    build_dir(index).mkdir()
+    (build_dir(index) / "junk").write_text("x")
+    old_searcher_ix = SearchIndex.open(index)
+    with old_searcher_ix.searcher() as searcher:
+        result = runner.invoke(app, ["rebuild", "--index", str(index), "--procs", "1"])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == ""
+        assert "Rebuilt." in result.stderr and f"{count} added" in result.stderr
+        # A searcher opened before the swap still reads the old index.
+        assert searcher.document(pmid=SEED_PMID) is not None
+    new = SearchIndex.open(index)
+    assert len(new) == count
+    assert new.get(SEED_PMID).pmid == SEED_PMID
+    assert not build_dir(index).exists() and not old_dir(index).exists()
+    assert len(SourceRegistry.load(index).entries) == 2
+    # The rebuilt index records its sources: the next ingest skips them.
+    assert "2 file(s) unchanged" in _ingest(str(inputs), "--index", str(index))[2]
+
+
+def test_interrupted_rebuild_leaves_the_old_index(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ix = SearchIndex.create(tmp_path / "ix")
+    ingest([inputs], ix)
+    count = len(ix)
+    files_before = sorted(p.name for p in ix.path.iterdir())
+
+    def boom(path: Path, records: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(ix, on_file=boom)
+    assert sorted(p.name for p in ix.path.iterdir()) == files_before
+    assert not build_dir(ix.path).exists()
+    again = SearchIndex.open(ix.path)
+    assert len(again) == count
+    # And a new rebuild (and ingest) work afterwards: the lock was released.
+    new, report = rebuild(again)
+    assert len(new) == count and report.ok
+
+
+def test_rebuild_refuses_when_a_source_is_gone(inputs: Path, tmp_path: Path) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(inputs), "--index", index)[0] == 0
+    (inputs / "a-seed.txt").unlink()
+    result = runner.invoke(app, ["rebuild", "--index", index])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "recorded source no longer exists" in result.stderr
+    assert SEED_PMID in runner.invoke(app, ["show", SEED_PMID, "--index", index]).stdout
+
+
+def test_registry_written_atomically(inputs: Path, tmp_path: Path) -> None:
+    ix = SearchIndex.create(tmp_path / "ix")
+    ingest([inputs], ix)
+    names = {p.name for p in ix.path.iterdir()}
+    assert SOURCES_FILE in names
+    assert not any(n.endswith(".tmp") for n in names)
+
+
+def test_real_subprocess_incremental_and_rebuild(inputs: Path, tmp_path: Path) -> None:
+    exe = _searchkit_exe()
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], capture_output=True, text=True, env=env, check=False)
+
+    first = run("ingest", str(inputs), "--procs", "2")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""
+    again = run("ingest", str(inputs))
+    assert again.returncode == 0
+    assert "2 file(s) unchanged" in again.stderr
+    listed = run("sources")
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 2
+    rebuilt = run("rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    found = run("search", "immune privilege", "--format", "pmid")
+    assert SEED_PMID in found.stdout.split()
+    gone = run("delete", SEED_PMID)
+    assert gone.returncode == 0 and gone.stdout == ""
+    assert run("optimize").returncode == 0
+    missing = run("show", SEED_PMID)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
