@@ -1,0 +1,211 @@
+"""searchkit's benchmark suite: ingest speed and index size against stock Whoosh, query
+latency as the index grows, and ingest memory on small and large XML files.
+
+    python benchmarks/run.py                      # the full suite (tens of minutes)
+    python benchmarks/run.py --records 20000 --query-sizes 10000,100000,200000
+    python benchmarks/run.py --smoke              # seconds; what CI runs
+
+Corpora are built from the real records in ../shared/data (repeated with fresh ids),
+in a temporary directory that is removed afterwards (--workdir keeps it). Ingest is
+timed as whole processes, start-up included. Results print as Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import (
+    real_records,
+    shared_data_dir,
+    write_big_xml,
+    write_mixed,
+    write_scifact,
+)
+from measure import Run, dir_size, run
+
+from searchkit.index import SearchIndex
+from searchkit.search import search
+
+HERE = Path(__file__).resolve().parent
+
+
+def _searchkit_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "searchkit"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
+
+
+def _check(result: Run, what: str) -> Run:
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def bench_ingest(data: Path, work: Path, records: int, procs: int) -> list[str]:
+    corpus = write_scifact(data, records, work / "scifact.jsonl")
+    stock_dir = work / "ix-stock"
+    stock = _check(
+        run([sys.executable, str(HERE / "stock_whoosh.py"), str(corpus), str(stock_dir)]),
+        "stock Whoosh",
+    )
+    sk_dir = work / "ix-searchkit"
+    cmd = [*_searchkit_cmd(), "ingest", str(corpus), "--index", str(sk_dir)]
+    sk = _check(run([*cmd, "--procs", str(procs)]), "searchkit ingest")
+    again = _check(run(cmd), "searchkit re-ingest")
+    sk1_dir = work / "ix-searchkit-1proc"
+    sk1 = _check(
+        run([*_searchkit_cmd(), "ingest", str(corpus), "--index", str(sk1_dir), "--procs", "1"]),
+        "searchkit ingest --procs 1",
+    )
+    stock_size, sk_size = dir_size(stock_dir), dir_size(sk_dir)
+    rows = [
+        f"## Ingest: {records:,} SciFact abstracts (x{records / 5183:.1f}, fresh ids)",
+        "",
+        "| run | seconds | docs/s | vs stock | index size | peak RSS (tree) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r, size in (
+        ("stock Whoosh (StemmingAnalyzer, 1 writer)", stock, stock_size),
+        ("searchkit ingest --procs 1", sk1, dir_size(sk1_dir)),
+        (f"searchkit ingest --procs {procs}", sk, sk_size),
+    ):
+        rate = records / r.seconds
+        ratio = stock.seconds / r.seconds
+        rows.append(
+            f"| {name} | {r.seconds:.2f} | {rate:,.0f} | {ratio:.2f}x | {_mb(size)} "
+            f"| {r.peak_tree_rss_mb:.0f} MB |"
+        )
+    rows += [
+        "",
+        f"- re-ingest of the unchanged file: {again.seconds:.2f} s = "
+        f"{100 * again.seconds / sk.seconds:.1f}% of the first ingest",
+        f"- index size searchkit / stock: {sk_size / stock_size:.2f}x",
+        "",
+    ]
+    return rows
+
+
+def _latencies(index_dir: Path, queries: list[str]) -> tuple[list[float], int]:
+    ix = SearchIndex.open(index_dir)
+    for q in queries[:20]:  # warm caches
+        search(ix, q, limit=10)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        search(ix, q, limit=10)
+        times.append((time.perf_counter() - t) * 1000)
+    return times, int(ix.stats()["segments"])
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def bench_queries(data: Path, work: Path, sizes: list[int], procs: int, n: int) -> list[str]:
+    queries = (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
+    base = real_records(data)
+    ix_dir = work / "ix-queries"
+    rows = [
+        f"## Query latency: {len(queries)} queries (benchmarks/queries.txt), "
+        f"real records xk ({len(base):,} distinct), limit 10, snippets included",
+        "",
+        "| records | ingest of the increment | segments | p50 ms | p95 ms "
+        "| p95 ms, 2-4 plain terms | p95 after optimize |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    plain = [q for q in queries if '"' not in q and "[" not in q]
+    done = 0
+    for size in sizes:
+        chunk = write_mixed(base, done, size - done, work / f"records-{done}-{size}.jsonl")
+        cmd = [*_searchkit_cmd(), "ingest", str(chunk), "--index", str(ix_dir)]
+        ingest_run = _check(run([*cmd, "--procs", str(procs)]), "searchkit ingest")
+        chunk.unlink()
+        done = size
+        times, segments = _latencies(ix_dir, queries)
+        plain_times, _ = _latencies(ix_dir, plain)
+        opt_dir = work / "ix-optimized"
+        shutil.copytree(ix_dir, opt_dir)
+        _check(run([*_searchkit_cmd(), "optimize", "--index", str(opt_dir)]), "optimize")
+        opt_times, _ = _latencies(opt_dir, plain)
+        shutil.rmtree(opt_dir)
+        rows.append(
+            f"| {size:,} | {ingest_run.seconds:.1f} s | {segments} | {_pct(times, 50):.1f} "
+            f"| {_pct(times, 95):.1f} | {_pct(plain_times, 95):.1f} "
+            f"| {_pct(opt_times, 95):.1f} |"
+        )
+    rows.append("")
+    return rows
+
+
+def bench_memory(data: Path, work: Path, sizes_mb: list[float], procs: int) -> list[str]:
+    rows = [
+        f"## Ingest memory: PubMed XML (real articles repeated, fresh PMIDs), --procs {procs}",
+        "",
+        "| XML file | records | seconds | docs/s | peak RSS (process tree) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for mb in sizes_mb:
+        xml, count = write_big_xml(data, int(mb * 1e6), work / f"big-{mb}.xml")
+        ix_dir = work / f"ix-xml-{mb}"
+        cmd = [*_searchkit_cmd(), "ingest", str(xml), "--index", str(ix_dir)]
+        r = _check(run([*cmd, "--procs", str(procs)]), "searchkit ingest (XML)")
+        rows.append(
+            f"| {_mb(xml.stat().st_size)} | {count:,} | {r.seconds:.1f} "
+            f"| {count / r.seconds:,.0f} | {r.peak_tree_rss_mb:.0f} MB |"
+        )
+        xml.unlink()
+        shutil.rmtree(ix_dir)
+    rows.append("")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=20_000, help="ingest corpus size")
+    parser.add_argument("--query-sizes", default="10000,100000,200000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--xml-mb", default="3,300", help="XML file sizes for memory")
+    parser.add_argument("--procs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", choices=["ingest", "queries", "memory"], action="append")
+    parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, for CI")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.records, args.query_sizes, args.queries, args.xml_mb = 300, "200,400", 20, "0.3"
+    data = shared_data_dir()
+    if not data.is_dir():
+        print(f"error: {data} is absent: the benchmarks need ../shared/data", file=sys.stderr)
+        return 2
+    parts = args.only or ["ingest", "queries", "memory"]
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"# searchkit benchmarks ({os.cpu_count()} cores, --procs {args.procs})\n")
+    try:
+        if "ingest" in parts:
+            print("\n".join(bench_ingest(data, work, args.records, args.procs)), flush=True)
+        if "queries" in parts:
+            sizes = [int(s) for s in args.query_sizes.split(",")]
+            print("\n".join(bench_queries(data, work, sizes, args.procs, args.queries)), flush=True)
+        if "memory" in parts:
+            sizes_mb = [float(s) for s in args.xml_mb.split(",")]
+            print("\n".join(bench_memory(data, work, sizes_mb, args.procs)), flush=True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
