@@ -27,6 +27,7 @@ from searchkit.errors import (
     IndexNotFoundError,
     RecordNotFoundError,
 )
+from searchkit.fastindex import FastMpWriter, FastSegmentWriter
 from searchkit.records import Record
 from searchkit.schema import SCHEMA_VERSION, build_schema
 
@@ -39,6 +40,10 @@ DEFAULT_LIMITMB = 96
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000
+# With several writer processes, each finishes its own segment in parallel (True) or
+# the parent merges their postings into one segment (False); Whoosh's merge policy
+# folds small segments together on later commits either way.
+MULTISEGMENT = True
 
 
 def _now() -> str:
@@ -173,13 +178,16 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------
 
-    def _writer(self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB) -> Any:
-        """A Whoosh writer; ``procs`` > 1 gives a multi-process writer whose
-        sub-segments are merged into one at commit (so queries stay fast)."""
+    def _writer(
+        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
+    ) -> Any:
+        """A Whoosh writer; ``procs`` > 1 gives a multi-process writer."""
         try:
             if procs > 1:
-                return self._ix.writer(procs=procs, limitmb=limitmb, multisegment=False)
-            return self._ix.writer(limitmb=limitmb)
+                return FastMpWriter(
+                    self._ix, procs=procs, limitmb=limitmb, multisegment=multisegment
+                )
+            return FastSegmentWriter(self._ix, limitmb=limitmb)
         except LockError as exc:
             raise IndexLockedError(
                 f"the index at {self.path} is being written by another process; try again "
@@ -193,6 +201,7 @@ class SearchIndex:
         *,
         procs: int = 1,
         limitmb: int = DEFAULT_LIMITMB,
+        multisegment: bool = MULTISEGMENT,
     ) -> WriteCounts:
         """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
 
@@ -203,7 +212,7 @@ class SearchIndex:
         counts = WriteCounts()
         if len(records) < MIN_RECORDS_PER_PROC * 2:
             procs = 1
-        writer = self._writer(procs, limitmb)
+        writer = self._writer(procs, limitmb, multisegment)
         try:
             searcher = writer.searcher()
             changed = False

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from searchkit import Record, SearchIndex, ingest
+from searchkit import Record, RecordNotFoundError, SearchIndex, ingest
 from searchkit.cli import app
 from searchkit.rebuild import build_dir, old_dir, rebuild
 from searchkit.sources import SOURCES_FILE, SourceRegistry
@@ -253,3 +253,50 @@ def test_real_subprocess_incremental_and_rebuild(inputs: Path, tmp_path: Path) -
     assert run("optimize").returncode == 0
     missing = run("show", SEED_PMID)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def _records(prefix: str, n: int, title: str) -> list[Record]:
+    return [Record(pmid=f"{prefix}{i}", title=f"{title} {i}", abstract=title) for i in range(n)]
+
+
+@pytest.mark.parametrize("multisegment", [True, False])
+def test_multiprocess_writer_replaces_duplicates_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multisegment: bool
+) -> None:
+    import searchkit.index
+
+    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index, "MULTISEGMENT", multisegment)
+    ix = SearchIndex.create(tmp_path / "ix")
+    first = ix.apply({r.pmid: r for r in _records("p", 40, "alpha helix")}, set(), procs=2)
+    assert first.added == 40
+    # The same ids again, half changed: replaced, never duplicated; unchanged kept.
+    again = _records("p", 20, "beta sheet")[1:] + _records("p", 40, "alpha helix")[20:]
+    counts = ix.apply({r.pmid: r for r in again}, {"p0"}, procs=2)
+    assert (counts.deleted, counts.replaced, counts.unchanged) == (1, 19, 20)
+    assert len(ix) == 39
+    with ix.searcher() as s:
+        assert s.doc_count() == 39
+        assert sorted(s.document_numbers(pmid="p5")) == [s.document_number(pmid="p5")]
+    assert ix.get("p5").title == "beta sheet 5"
+    assert ix.get("p25").title == "alpha helix 25"
+    with pytest.raises(RecordNotFoundError):
+        ix.get("p0")
+
+
+def test_ingest_with_procs_2_matches_procs_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import searchkit.index
+
+    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
+    results = []
+    for procs in (1, 2):
+        ix = SearchIndex.create(tmp_path / f"ix{procs}")
+        report = ingest([TEST_DATA / "medline", XML, SEED_FILE], ix, procs=procs, batch_size=7)
+        assert report.ok
+        with ix.searcher() as s:
+            stored = sorted((d["pmid"], d["record"]) for d in s.all_stored_fields())
+        results.append((report.counts.added, stored, len(ix)))
+    assert results[0] == results[1]
+    assert results[0][2] > 15

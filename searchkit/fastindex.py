@@ -1,0 +1,294 @@
+"""A fast indexing path for the writer: the same postings as Whoosh's, without the
+per-token object churn.
+
+Whoosh indexes a text field by running its analyzer, a chain of generators passing
+one mutable ``Token`` through every filter, once per word. For analyzers that are a
+``RegexTokenizer`` followed only by per-word filters (lower-casing, stop words,
+Snowball stemming), each distinct word always becomes the same term (or none), so
+:func:`compile_field` turns such a field into a function that runs the regex once
+and maps every word through a cache of finished terms, then encodes the positions
+exactly as the field's format would. Any other analyzer, format or field option is
+left to Whoosh (``compile_field`` returns ``None``): this is purely an optimisation,
+and tests check it yields exactly what ``field.index`` yields.
+
+:class:`FastSegmentWriter` is a Whoosh ``SegmentWriter`` that uses these functions;
+:class:`FastMpWriter` is the multi-process writer whose sub-processes use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from whoosh import formats
+from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.fields import FieldType
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import SegmentWriter
+
+from searchkit.analysis import SnowballStemFilter, stem
+
+Posting = tuple[bytes, int, float, bytes]
+FieldIndexer = Callable[[str], list[Posting]]
+
+_CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
+
+
+def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], bool] | None:
+    """A function mapping a raw word to its final term (``None``: a stop word), and
+    whether positions are renumbered over removed stop words; ``None`` when some
+    filter is not a known per-word filter."""
+    ops: list[Callable[[str], str | None]] = []
+    renumber = False
+    stops_seen = 0
+    for f in filters:
+        kind = type(f)
+        if kind is LowercaseFilter:
+            ops.append(str.lower)
+        elif kind is SnowballStemFilter:
+            ops.append(stem)
+        elif kind is StopFilter:
+            stops_seen += 1
+            renumber = bool(f.renumber)
+            stoplist, low, high = f.stops, f.min, f.max
+
+            def stop(
+                text: str, stoplist: Any = stoplist, low: int = low, high: int | None = high
+            ) -> str | None:
+                if len(text) >= low and (high is None or len(text) <= high):
+                    return None if text in stoplist else text
+                return None
+
+            ops.append(stop)
+        else:
+            return None
+    if stops_seen > 1:
+        return None
+
+    def word(text: str) -> str | None:
+        result: str | None = text
+        for op in ops:
+            result = op(result)  # type: ignore[arg-type]
+            if result is None:
+                return None
+        return result
+
+    return word, renumber
+
+
+def compile_field(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list), or ``None`` if not supported."""
+    analyzer = getattr(field, "analyzer", None)
+    fmt = field.format
+    if (
+        not isinstance(analyzer, CompositeAnalyzer)
+        or type(fmt) is not formats.Positions
+        or field.vector
+        or field.separate_spelling()
+        or type(field).index is not FieldType.index
+    ):
+        return None
+    items = list(analyzer.items)
+    tokenizer = items[0]
+    if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
+        return None
+    compiled = _word_function(items[1:])
+    if compiled is None:
+        return None
+    word, renumber = compiled
+    finditer = tokenizer.expression.finditer
+    boost = float(fmt.field_boost)
+    cache: dict[str, bytes | None] = {}
+
+    def index(value: str) -> list[Posting]:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        nonlocal cache
+        if len(cache) > _CACHE_LIMIT:
+            cache = {}
+        positions: dict[bytes, list[int]] = {}
+        kept = -1
+        for raw_pos, match in enumerate(finditer(value)):
+            raw = match.group(0)
+            try:
+                term = cache[raw]
+            except KeyError:
+                text = word(raw)
+                term = cache[raw] = None if text is None else text.encode("utf-8")
+            if term is None:
+                continue
+            # StopFilter(renumber=True): the first kept word keeps its position,
+            # each later one follows it; otherwise positions are the tokenizer's.
+            if renumber:
+                kept = raw_pos if kept < 0 else kept + 1
+                pos = kept
+            else:
+                pos = raw_pos
+            plist = positions.get(term)
+            if plist is None:
+                positions[term] = [pos]
+            else:
+                plist.append(pos)
+        return [
+            (term, len(plist), len(plist) * boost, fmt.encode(plist))
+            for term, plist in positions.items()
+        ]
+
+    return index
+
+
+def compile_schema(schema: Any) -> dict[str, FieldIndexer]:
+    """Fast indexers for every field of ``schema`` that supports one."""
+    found: dict[str, FieldIndexer] = {}
+    for name, field in schema.items():
+        fast = compile_field(field)
+        if fast is not None:
+            found[name] = fast
+    return found
+
+
+class _CachedLengths:
+    """A per-document reader whose field lengths are read once per field.
+
+    Writing postings asks for the length of the posting's document in its field
+    once per posting (hundreds of times per document), each a seek and read in the
+    lengths column; this reads each field's column once into a list."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._lengths: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            read = self._reader.doc_field_length
+            count = self._reader.doc_count_all()
+            lengths = self._lengths[fieldname] = [read(d, fieldname, 0) for d in range(count)]
+        return lengths[docnum] if docnum < len(lengths) else default
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+def _cache_lengths_when_writing_postings(writer: Any) -> None:
+    """Make ``writer``'s field writer read document lengths through
+    :class:`_CachedLengths` (the field writer lives only as long as the writer)."""
+    fieldwriter = writer.fieldwriter
+    add_postings = fieldwriter.add_postings
+
+    def cached_add_postings(schema: Any, lengths: Any, items: Any) -> Any:
+        return add_postings(schema, _CachedLengths(lengths) if lengths else lengths, items)
+
+    fieldwriter.add_postings = cached_add_postings
+
+
+class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
+    """``SegmentWriter`` whose ``add_document`` indexes supported text fields with
+    :func:`compile_field`; everything else is Whoosh's own code path."""
+
+    def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(ix, *args, **kwargs)
+        self._fast = compile_schema(self.schema)
+        _cache_lengths_when_writing_postings(self)
+
+    def add_document(self, **fields: Any) -> None:
+        # Whoosh 2.7's SegmentWriter.add_document, with the fast path for the
+        # field analysis; fields with spelling or vectors never take the fast path.
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        add_post = self.pool.add
+        fast = self._fast
+
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                indexer = fast.get(fieldname)
+                if field.indexed:
+                    fieldboost = self._field_boost(fields, fieldname, docboost)
+                    items: Iterable[Posting] = (
+                        indexer(value) if indexer is not None else field.index(value)
+                    )
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in items:
+                        if scorable:
+                            length += freq
+                        add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                if indexer is None:
+                    self._slow_extras(field, fieldname, value, perdocwriter)
+                customval = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(
+                    fieldname, field, customval if field.stored else None, length
+                )
+                column = field.column_type
+                if column and customval is not None:
+                    perdocwriter.add_column_value(
+                        fieldname, column, field.to_column_value(customval)
+                    )
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
+        """Spelling words and term vectors, as Whoosh writes them."""
+        if field.separate_spelling():
+            spellfield = field.spelling_fieldname(fieldname)
+            for word in field.spellable_words(value):
+                self.pool.add((spellfield, word.encode("utf-8"), 0, 1, b""))
+        vformat = field.vector
+        if vformat:
+            vitems = vformat.word_values(value, field.analyzer, mode="index")
+            vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes in vitems)
+            perdocwriter.add_vector_items(fieldname, field, vitems)
+
+
+class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
+    """Whoosh's sub-writer process, indexing with :class:`FastSegmentWriter`."""
+
+    def run(self) -> None:
+        # SubWriterTask.run builds its writer from the module's ``SegmentWriter``
+        # name; this runs in the child process only, so rebinding it there
+        # affects nothing else.
+        import whoosh.multiproc
+
+        whoosh.multiproc.SegmentWriter = FastSegmentWriter  # type: ignore[misc]
+        super().run()
+
+
+class FastMpWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer whose sub-processes use the fast path (the
+    parent only hands out documents, merges and commits)."""
+
+    def __init__(self, ix: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(ix, *args, **kwargs)
+        _cache_lengths_when_writing_postings(self)
+
+    def _new_task(self) -> SubWriterTask:
+        task = _FastSubWriterTask(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        task.start()
+        return task
+
+
+__all__ = ["FastMpWriter", "FastSegmentWriter", "compile_field", "compile_schema"]

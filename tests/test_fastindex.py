@@ -1,0 +1,106 @@
+"""The fast indexing path gives exactly the postings Whoosh's own analysis gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.analysis import KeywordAnalyzer, RegexTokenizer, StemmingAnalyzer, StopFilter
+from whoosh.fields import KEYWORD, TEXT
+
+from searchkit.documents import record_to_fields
+from searchkit.fastindex import compile_field, compile_schema
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Record
+from searchkit.schema import build_schema
+
+from .conftest import SAMPLE_DIR
+
+SCHEMA = build_schema()
+FAST = compile_schema(SCHEMA)
+
+
+def _sample_documents() -> list[dict[str, object]]:
+    docs = []
+    for path in iter_files([SAMPLE_DIR]):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                docs.append(record_to_fields(item))
+    return docs
+
+
+DOCS = _sample_documents()
+
+
+def test_every_text_field_of_the_schema_takes_the_fast_path() -> None:
+    text_fields = {n for n, f in SCHEMA.items() if isinstance(f, TEXT)}
+    assert text_fields == set(FAST)
+    assert {"title", "abstract", "authors", "journal"} <= set(FAST)
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_same_postings_as_whoosh_on_the_sample(name: str) -> None:
+    values = [d[name] for d in DOCS if name in d]
+    assert len(values) > 50
+    for value in values:
+        assert FAST[name](value) == list(SCHEMA[name].index(value)), value
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aAeiIostTnN-.,' 0123456789ßéΩ\u00a0\t\nthe of and")),
+        max_size=80,
+    )
+)
+def test_same_postings_as_whoosh_on_any_text(text: str) -> None:
+    for name in ("abstract", "authors"):
+        assert FAST[name](text) == list(SCHEMA[name].index(text))
+
+
+def test_stop_words_at_the_start_keep_whoosh_positions() -> None:
+    text = "The of and cancer of the stem cells cancer"
+    assert FAST["abstract"](text) == list(SCHEMA["abstract"].index(text))
+
+
+def test_unsupported_fields_are_left_to_whoosh() -> None:
+    assert compile_field(KEYWORD()) is None
+    assert compile_field(TEXT(analyzer=KeywordAnalyzer())) is None
+    assert compile_field(TEXT(analyzer=StemmingAnalyzer())) is None  # Whoosh's StemFilter
+    assert compile_field(TEXT(phrase=False)) is None  # Frequency format
+    assert compile_field(TEXT(vector=True)) is None
+    no_renumber = TEXT(analyzer=RegexTokenizer() | StopFilter(renumber=False))
+    fast = compile_field(no_renumber)
+    assert fast is not None
+    text = "the cat and the hat"
+    assert fast(text) == list(no_renumber.index(text))
+
+
+def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
+    import whoosh.index
+    from whoosh.writing import SegmentWriter
+
+    from searchkit.fastindex import FastSegmentWriter
+
+    postings = []
+    for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
+        (tmp_path / name).mkdir()
+        ix = whoosh.index.create_in(str(tmp_path / name), build_schema())
+        writer = cls(ix)
+        for doc in DOCS[:300]:
+            writer.add_document(**doc)
+        writer.commit()
+        with ix.reader() as reader:
+            postings.append(
+                [
+                    (field, term, list(reader.postings(field, term).items_as("positions")))
+                    for field, term in reader.all_terms()
+                    if field in FAST
+                ]
+            )
+            stored = [reader.stored_fields(i) for i in range(reader.doc_count_all())]
+        postings.append(stored)
+    assert postings[0] == postings[2]
+    assert postings[1] == postings[3]
