@@ -19,6 +19,7 @@ import typer
 from searchkit import __version__
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
+from searchkit.ingest import DEFAULT_BATCH_SIZE
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
 from searchkit.output import format_record, format_search, format_stats
@@ -33,6 +34,9 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+
+#: How long ``ingest`` waits for another process's write lock by default.
+DEFAULT_LOCK_TIMEOUT = 300.0
 
 IndexOption = Annotated[
     Path | None,
@@ -106,6 +110,18 @@ def ingest(
         typer.Argument(help="Files or directories (read recursively).", show_default=False),
     ],
     index: IndexOption = None,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=1, help="Records per commit (each commit is durable)."),
+    ] = DEFAULT_BATCH_SIZE,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait while another searchkit process writes the index.",
+        ),
+    ] = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Add records to the index (upsert by PMID; deletions applied).
 
@@ -119,13 +135,22 @@ def ingest(
         raise typer.Exit(2)
     index_dir = resolve_index_dir(index)
     ix = _call(lambda: SearchIndex.open_or_create(index_dir))
+    ix.lock_timeout = lock_timeout
+
+    def on_lock_wait(timeout: float) -> None:
+        _err(
+            f"waiting for another searchkit process to finish writing {index_dir} "
+            f"(up to {timeout:g} s)…"
+        )
+
+    ix.on_lock_wait = on_lock_wait
     show_progress = sys.stderr.isatty()
 
     def on_file(path: Path, records: int) -> None:
         if show_progress:
             _err(f"  {path}: {records} records")
 
-    report = _call(lambda: run_ingest(paths, ix, on_file=on_file))
+    report = _call(lambda: run_ingest(paths, ix, batch_size=batch_size, on_file=on_file))
     c = report.counts
     for skip in report.skipped:
         _err(f"skipped: {skip}")
