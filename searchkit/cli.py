@@ -39,6 +39,9 @@ app = typer.Typer(
 
 T = TypeVar("T")
 
+#: How long ``ingest`` waits for another process's write lock by default.
+DEFAULT_LOCK_TIMEOUT = 300.0
+
 IndexOption = Annotated[
     Path | None,
     typer.Option(
@@ -128,6 +131,14 @@ def ingest(
     force: Annotated[
         bool, typer.Option("--force", help="Re-read files even if unchanged since ingested.")
     ] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait while another searchkit process writes the index.",
+        ),
+    ] = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Add records to the index (upsert by PMID; deletions applied).
 
@@ -142,6 +153,15 @@ def ingest(
         raise typer.Exit(2)
     index_dir = resolve_index_dir(index)
     ix = _call(lambda: SearchIndex.open_or_create(index_dir))
+    ix.lock_timeout = lock_timeout
+
+    def on_lock_wait(timeout: float) -> None:
+        _err(
+            f"waiting for another searchkit process to finish writing {index_dir} "
+            f"(up to {timeout:g} s)…"
+        )
+
+    ix.on_lock_wait = on_lock_wait
     report = _call(
         lambda: run_ingest(
             paths,

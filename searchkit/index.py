@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +23,7 @@ from typing import Any
 import whoosh.index
 from whoosh.index import FileIndex, LockError
 from whoosh.searching import Searcher
+from whoosh.writing import IndexWriter
 
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.errors import (
@@ -44,6 +49,19 @@ MIN_RECORDS_PER_PROC = 1_000
 # the parent merges their postings into one segment (False); Whoosh's merge policy
 # folds small segments together on later commits either way.
 MULTISEGMENT = True
+
+#: How often a writer waiting for the lock of another process tries again.
+LOCK_POLL_SECONDS = 0.1
+
+#: Called once when a write has to wait for another process's lock, with the
+#: number of seconds it will wait at most.
+LockWaitCallback = Callable[[float], None]
+
+# Whoosh writes a new TOC to "_MAIN_<gen>.toc.<time>" and renames it into place; a
+# writer killed in between leaves that temporary file, which Whoosh never removes.
+_STALE_TOC = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.")
+# A create() killed part-way leaves its staging directory beside the index.
+_STAGING_PREFIX = ".creating-"
 
 
 def _now() -> str:
@@ -79,6 +97,11 @@ class SearchIndex:
     def __init__(self, path: Path, ix: FileIndex) -> None:
         self.path = path
         self._ix = ix
+        #: Seconds a write waits for another process's lock before raising
+        #: :class:`IndexLockedError` (0: fail at once).
+        self.lock_timeout: float = 0.0
+        #: Told (once per write) that the write is waiting for another process.
+        self.on_lock_wait: LockWaitCallback | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -120,18 +143,37 @@ class SearchIndex:
 
     @classmethod
     def create(cls, path: Path) -> SearchIndex:
-        """Create a new empty index at ``path`` (the directory may exist but must be empty)."""
+        """Create a new empty index at ``path`` (the directory may exist but must be empty).
+
+        The index is built in a staging directory beside ``path`` and renamed into
+        place, so a process killed part-way never leaves a half-made index behind.
+        If another process creates the same index at the same time, its index is
+        opened instead.
+        """
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise IndexFormatError(
                 f"cannot create an index at {path}: it exists and is not an empty directory"
             )
-        path.mkdir(parents=True, exist_ok=True)
-        ix = whoosh.index.create_in(str(path), build_schema(), indexname=INDEX_NAME)
-        now = _now()
-        _write_meta(
-            path / META_FILE, {"schema_version": SCHEMA_VERSION, "created": now, "updated": now}
-        )
-        return cls(path, ix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(path)
+        staging = _staging_dir(path, os.getpid())
+        staging.mkdir()
+        try:
+            whoosh.index.create_in(str(staging), build_schema(), indexname=INDEX_NAME)
+            now = _now()
+            _write_meta(
+                staging / META_FILE,
+                {"schema_version": SCHEMA_VERSION, "created": now, "updated": now},
+            )
+            try:
+                os.replace(staging, path)  # an empty directory at ``path`` is replaced
+            except OSError:
+                if not cls.exists(path):
+                    raise
+                return cls.open(path)  # another process created it first
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return cls.open(path)
 
     @classmethod
     def open_or_create(cls, path: Path) -> SearchIndex:
@@ -178,22 +220,6 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------
 
-    def _writer(
-        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
-    ) -> Any:
-        """A Whoosh writer; ``procs`` > 1 gives a multi-process writer."""
-        try:
-            if procs > 1:
-                return FastMpWriter(
-                    self._ix, procs=procs, limitmb=limitmb, multisegment=multisegment
-                )
-            return FastSegmentWriter(self._ix, limitmb=limitmb)
-        except LockError as exc:
-            raise IndexLockedError(
-                f"the index at {self.path} is being written by another process; try again "
-                "when it has finished"
-            ) from exc
-
     def apply(
         self,
         records: dict[str, Record],
@@ -212,7 +238,7 @@ class SearchIndex:
         counts = WriteCounts()
         if len(records) < MIN_RECORDS_PER_PROC * 2:
             procs = 1
-        writer = self._writer(procs, limitmb, multisegment)
+        writer = self.writer(procs, limitmb, multisegment)
         try:
             searcher = writer.searcher()
             changed = False
@@ -252,9 +278,53 @@ class SearchIndex:
         """Merge every segment into one (and drop deleted documents); returns the
         segment counts before and after."""
         before = len(self._ix._segments())
-        writer = self._writer()
+        writer = self.writer()
         writer.commit(optimize=True)
         return before, len(self._ix._segments())
+
+    def writer(
+        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
+    ) -> IndexWriter:
+        """A writer holding the index's write lock; ``procs`` > 1 gives a multi-process one.
+
+        When another process holds the lock, waits up to :attr:`lock_timeout`
+        seconds (telling :attr:`on_lock_wait` once), then raises
+        :class:`IndexLockedError`. The lock is an OS file lock: it dies with the
+        process holding it, so a killed writer never blocks the next one.
+        """
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        while True:
+            try:
+                writer: IndexWriter
+                if procs > 1:
+                    writer = FastMpWriter(
+                        self._ix, procs=procs, limitmb=limitmb, multisegment=multisegment
+                    )
+                else:
+                    writer = FastSegmentWriter(self._ix, limitmb=limitmb)
+                break
+            except LockError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    waited = f" (waited {self.lock_timeout:g} s)" if self.lock_timeout else ""
+                    raise IndexLockedError(
+                        f"the index at {self.path} is being written by another searchkit "
+                        f"process{waited}; try again when it has finished"
+                    ) from None
+                if not told and self.on_lock_wait is not None:
+                    self.on_lock_wait(self.lock_timeout)
+                told = True
+                time.sleep(min(LOCK_POLL_SECONDS, remaining))
+        self._remove_stale_toc_files()
+        return writer
+
+    def _remove_stale_toc_files(self) -> None:
+        """Delete temporary TOC files left by a writer killed mid-commit (call only
+        while holding the write lock: no other writer can be writing one)."""
+        for entry in self.path.iterdir():
+            if _STALE_TOC.match(entry.name):
+                entry.unlink(missing_ok=True)
 
     def upsert(self, records: list[Record]) -> WriteCounts:
         """Add or replace records by id in one commit (the last of duplicate ids wins)."""
@@ -269,6 +339,31 @@ class SearchIndex:
         meta = _read_meta(meta_path)
         meta["updated"] = _now()
         _write_meta(meta_path, meta)
+
+
+def _staging_dir(path: Path, pid: int) -> Path:
+    return path.parent / f".{path.name}{_STAGING_PREFIX}{pid}-{secrets.token_hex(4)}"
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """Remove staging directories of creations whose process no longer runs."""
+    prefix = f".{path.name}{_STAGING_PREFIX}"
+    for entry in path.parent.iterdir():
+        if not entry.name.startswith(prefix) or not entry.is_dir():
+            continue
+        pid_text = entry.name[len(prefix) :].partition("-")[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
