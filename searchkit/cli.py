@@ -241,6 +241,7 @@ def search(
             offset=offset,
             filters=filters,
             sort=sort.value,
+            with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
         )
     )
     if result.suggestion:

@@ -510,6 +510,19 @@ def parse(text: str) -> Node:
 # -- syntax tree → Whoosh ----------------------------------------------------------
 
 
+def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
+    """Records published in ``low``..``high`` (inclusive; ``None`` is open).
+
+    Whoosh's ``NumericRange`` mis-splits open and wide ranges on this 16-bit field
+    (``[ TO 2000]`` matched every record), so the range runs over the exact-value
+    terms only, whose byte order is the numeric order.
+    """
+    field = schema["year"]
+    start = field.to_bytes(0 if low is None else low)
+    end = field.to_bytes(0xFFFF if high is None else high)
+    return wq.ConstantScoreQuery(wq.TermRange("year", start, end))
+
+
 def _analyze(schema: Schema, field: str, text: str) -> list[str]:
     return list(schema[field].process_text(text, mode="query"))
 
@@ -592,7 +605,7 @@ def to_whoosh(schema: Schema, node: Node) -> Query:
         parts = [wq.Prefix(f, prefix, boost=w) for f, w in fields.items()]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
     if isinstance(node, Years):
-        return wq.NumericRange("year", node.low, node.high)
+        return year_range(schema, node.low, node.high)
     if isinstance(node, And):
         return wq.And([to_whoosh(schema, c) for c in node.children])
     if isinstance(node, Or):

@@ -14,7 +14,7 @@ from searchkit import ranking, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
-from searchkit.query import parse_query, parse_years
+from searchkit.query import parse_query, parse_years, year_range
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
 
@@ -95,7 +95,7 @@ class Filters:
         schema = index.whoosh_index.schema
         parts: list[wq.Query] = []
         if self.years is not None:
-            parts.append(wq.NumericRange("year", self.years[0], self.years[1]))
+            parts.append(year_range(schema, self.years[0], self.years[1]))
         for fieldname, value in (("journal", self.journal), ("pubtype", self.pubtype)):
             if value:
                 terms = list(schema[fieldname].process_text(value, mode="query"))
@@ -105,12 +105,15 @@ class Filters:
         return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def build_hits(results: Results, offset: int, limit: int) -> list[Hit]:
-    """Hits ``offset`` to ``offset + limit`` of ``results``, with snippets."""
+def build_hits(
+    results: Results, offset: int, limit: int, *, with_snippets: bool = True
+) -> list[Hit]:
+    """Hits ``offset`` to ``offset + limit`` of ``results``, with snippets unless
+    ``with_snippets`` is false (exports that do not show them)."""
     snippets.configure(results)
     hits: list[Hit] = []
     for position, hit in enumerate(results[offset : offset + limit], start=offset + 1):
-        text, spans = snippets.snippet(hit)
+        text, spans = snippets.snippet(hit) if with_snippets else ("", ())
         hits.append(
             Hit(
                 rank=position,
@@ -121,6 +124,15 @@ def build_hits(results: Results, offset: int, limit: int) -> list[Hit]:
             )
         )
     return hits
+
+
+def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
+    """How many records match ``q`` and ``filter_q`` (Whoosh's ``len(results)``
+    ignores the filter of a limited search)."""
+    docs = set(searcher.docs_for_query(q))
+    if filter_q is not None:
+        docs &= set(searcher.docs_for_query(filter_q))
+    return len(docs)
 
 
 def _score(value: Any) -> float:
@@ -155,6 +167,7 @@ def search(
     filters: Filters | None = None,
     sort: str = "relevance",
     suggest: bool = True,
+    with_snippets: bool = True,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
     (or newest first with ``sort="date"``), restricted by ``filters``.
@@ -172,8 +185,8 @@ def search(
     filter_q = filters.query(index) if filters else None
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
         results = _run(searcher, q, filter_q, offset + limit, sort)
-        hits = build_hits(results, offset, limit) if limit else []
-        total = len(results)
+        hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
+        total = matching(searcher, q, filter_q)
         suggestion = None
         if suggest and total < SUGGEST_BELOW:
             suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
@@ -188,7 +201,7 @@ def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Calla
             q = parse_query(searcher.schema, candidate)
         except QueryError:  # a correction that does not parse is not offered
             return False
-        return len(searcher.search(q, limit=1, filter=filter_q)) > total
+        return matching(searcher, q, filter_q) > total
 
     return better
 

@@ -16,7 +16,7 @@ from searchkit.errors import RecordNotFoundError
 from searchkit.index import SearchIndex
 from searchkit.records import Record
 from searchkit.schema import TEXT_FIELDS
-from searchkit.search import SearchResult, build_hits
+from searchkit.search import SearchResult, build_hits, matching
 
 #: Key terms taken from the source record.
 KEY_TERMS = 25
@@ -47,9 +47,9 @@ def similar(index: SearchIndex, pmid: str, *, limit: int = 10) -> SearchResult:
         ]
         if not parts:
             return SearchResult(query=f"similar to {pmid}", total=0)
-        results = searcher.search(
-            wq.Or(parts), limit=max(limit, 1), terms=True, mask=wq.Term("pmid", pmid)
-        )
+        q = wq.Or(parts)
+        itself = wq.Term("pmid", pmid)
+        results = searcher.search(q, limit=max(limit, 1), terms=True, mask=itself)
         hits = build_hits(results, 0, limit) if limit else []
-        total = len(results)
+        total = matching(searcher, wq.AndNot(q, itself))
     return SearchResult(query=f"similar to {pmid}", total=total, hits=hits)
