@@ -100,7 +100,7 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 def _use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _version(value: bool) -> None:
