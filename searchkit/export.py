@@ -7,7 +7,6 @@ value (line breaks in an abstract) become single spaces, as in PubMed's own file
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable
 
 from searchkit.records import Record
@@ -31,17 +30,20 @@ def _medline_date(record: Record) -> str | None:
 
 
 def _tag_lines(tag: str, value: str) -> list[str]:
-    value = " ".join(value.split())
-    prefix = f"{tag:<4}- "
-    lines = textwrap.wrap(
-        value,
-        width=WIDTH,
-        initial_indent=prefix,
-        subsequent_indent=" " * 6,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    return lines or [prefix.rstrip()]
+    """``TAG - value`` wrapped at :data:`WIDTH` on spaces (never inside a word),
+    continuation lines indented by six spaces."""
+    words = value.split()
+    lines: list[str] = []
+    current = f"{tag:<4}-"
+    length = len(current)
+    for word in words:
+        if length + 1 + len(word) > WIDTH and length > 6:
+            lines.append(current)
+            current, length = "     ", 5
+        current += " " + word
+        length += 1 + len(word)
+    lines.append(current)
+    return lines
 
 
 def to_medline(record: Record) -> str:
