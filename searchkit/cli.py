@@ -171,7 +171,7 @@ def _print_result(
 ) -> None:
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
     text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
-    if fmt is SearchFormat.table and not result.hits:
+    if fmt is SearchFormat.table and not result.total:
         _err(empty_message)
     elif text:
         typer.echo(text)

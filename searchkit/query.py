@@ -398,7 +398,10 @@ class _Parser:
             return self.field(tok)
         # WORD: a truncated word stands alone; other words form a run.
         if tok.text.endswith("*"):
-            return Truncated(_prefix(tok), self._tag(), tok.pos)
+            prefix, key = _prefix(tok), self._tag()
+            if key == "year":
+                raise QueryError("truncation '*' is not supported for years", tok.pos)
+            return Truncated(prefix, key, tok.pos)
         _check_star(tok)
         run = [tok.text]
         while (

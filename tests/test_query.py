@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from searchkit import SearchIndex, search
 from searchkit.errors import QueryError
 from searchkit.query import (
     And,
@@ -141,6 +143,8 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
         ("im*une", "only allowed at the end", 2),
         ("ab*", "at least 3 characters", 0),
+        ("immun*[dp]", "not supported for years", 0),
+        ("pmid:3457*", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),
         ("the[ti]", "no searchable words", 0),
@@ -169,7 +173,20 @@ def test_parse_years() -> None:
 
 
 _ALPHABET = st.sampled_from(
-    [*list('abcxyz019 ()"[]*:~.-'), "AND ", "OR ", "NOT ", "[ti]", "[au]", "[dp]", "title:"]
+    [
+        *list('abcxyz019 ()"[]*:~.-'),
+        "AND ",
+        "OR ",
+        "NOT ",
+        "[ti]",
+        "[au]",
+        "[dp]",
+        "[mh]",
+        "title:",
+        "year:",
+        "immun*",
+        "smith j",
+    ]
 )
 
 
@@ -187,3 +204,14 @@ def test_parser_raises_nothing_but_query_error(text: str) -> None:
 def test_parser_survives_arbitrary_text(text: str) -> None:
     with contextlib.suppress(QueryError):
         parse_query(SCHEMA, text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_ALPHABET, max_size=15).map("".join))
+def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: str) -> None:
+    index = SearchIndex.open(sample_index_dir)
+    try:
+        result = search(index, text, limit=3)
+    except QueryError:
+        return
+    assert result.total >= len(result.hits)

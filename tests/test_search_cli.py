@@ -169,6 +169,9 @@ def test_count_offset_and_date_sort(sample_index_dir: Path) -> None:
     assert int(result.stdout) == len(pmids(sample_index_dir, "cancer", "--year", "2015..2019"))
     first = pmids(sample_index_dir, "lung cancer", "-n", "10")
     assert pmids(sample_index_dir, "lung cancer", "-n", "5", "--offset", "5") == first[5:10]
+    past = run(sample_index_dir, "search", "cancer", "--offset", "5000")
+    assert past.exit_code == 0 and past.stderr == ""
+    assert past.stdout == f"0 of {len(pmids(sample_index_dir, 'cancer'))} matching records shown.\n"
     dated = records(sample_index_dir, "cancer", "--sort", "date", "-n", "50")
     keys = [r["date"] or "" for r in dated]
     assert keys == sorted(keys, reverse=True)
