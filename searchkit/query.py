@@ -513,6 +513,18 @@ def parse(text: str) -> Node:
 # -- syntax tree → Whoosh ----------------------------------------------------------
 
 
+class YearRange(wq.ConstantScoreQuery):
+    """A constant-score range over the exact-value terms of the ``year`` field that
+    prints as ``year:[2015 TO 2019]``."""
+
+    def __init__(self, child: Query, label: str | None = None) -> None:
+        super().__init__(child)
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label or super().__str__()
+
+
 def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
     """Records published in ``low``..``high`` (inclusive; ``None`` is open).
 
@@ -523,7 +535,8 @@ def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
     field = schema["year"]
     start = field.to_bytes(0 if low is None else low)
     end = field.to_bytes(0xFFFF if high is None else high)
-    return wq.ConstantScoreQuery(wq.TermRange("year", start, end))
+    label = f"year:[{'' if low is None else low} TO {'' if high is None else high}]"
+    return YearRange(wq.TermRange("year", start, end), label)
 
 
 def _analyze(schema: Schema, field: str, text: str) -> list[str]:

@@ -109,7 +109,9 @@ def test_whoosh_translation(query: str, expected: str) -> None:
 def test_year_ranges_are_exact_value_term_ranges() -> None:
     q = parse_query(SCHEMA, "2015:2019[dp]")
     assert "TermRange('year', b'\\x00\\x07\\xdf', b'\\x00\\x07\\xe3'" in repr(q)
+    assert str(q) == "year:[2015 TO 2019]"
     open_low = parse_query(SCHEMA, "year:..2000")
+    assert str(open_low) == "year:[ TO 2000]"
     assert "TermRange('year', b'\\x00\\x00\\x00', b'\\x00\\x07\\xd0'" in repr(open_low)
 
 
