@@ -161,9 +161,7 @@ def ingest(
 
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
-SearchFormatOption = Annotated[
-    SearchFormat, typer.Option("--format", "-f", help="Output format (table on a terminal).")
-]
+SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
 def _print_result(
@@ -181,7 +179,9 @@ def _print_result(
 def search(
     query: Annotated[
         str,
-        typer.Argument(help="The query, e.g. \"immune escape MHC\" or 'smith j[au] AND 2019[dp]'."),
+        typer.Argument(
+            help="The query, e.g. \"immune escape MHC\" or 'smith j\\[au] AND 2019\\[dp]'."
+        ),
     ],
     limit: LimitOption = 10,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits.")] = 0,
@@ -224,8 +224,9 @@ def search(
     """Search the index; best matches first.
 
     Free text, "exact phrases", "proximity"~5, truncation immun*, AND / OR / NOT with
-    parentheses, PubMed field tags ([ti] [ab] [tiab] [au] [mh] [majr] [ot] [ta] [dp]
-    [pt] [pmid] [lang]) and field:value (title: author: mesh: year:2015..2020 …).
+    parentheses, PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
+    \\[ta] \\[dp] \\[pt] \\[pmid] \\[lang]) and field:value (title: author: mesh:
+    year:2015..2020 …). See the README for the details.
     """
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
     if fields is not None:

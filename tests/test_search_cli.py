@@ -311,3 +311,10 @@ def test_medline_export_round_trips_through_ingest(sample_index_dir: Path, tmp_p
         # MEDLINE lines are whitespace-joined, as in PubMed's own files.
         before = {k: " ".join(v.split()) if isinstance(v, str) else v for k, v in before.items()}
         assert after == before, pmid
+
+
+def test_search_help_shows_the_field_tags() -> None:
+    result = runner.invoke(app, ["search", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "[ti]" in text and "[dp]" in text and "smith j[au]" in text
