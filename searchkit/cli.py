@@ -24,9 +24,12 @@ from searchkit.index import SearchIndex
 from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, default_procs
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
-from searchkit.output import format_record, format_search, format_stats
+from searchkit.output import format_record, format_search, format_stats, parse_fields
+from searchkit.query import explain as explain_query
 from searchkit.rebuild import rebuild as run_rebuild
+from searchkit.search import Filters, SearchResult
 from searchkit.search import search as run_search
+from searchkit.similar import similar as run_similar
 from searchkit.sources import SourceRegistry
 
 app = typer.Typer(
@@ -70,11 +73,28 @@ class SearchFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
 
 
 class RecordFormat(StrEnum):
     text = "text"
     json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
+
+
+class StatsFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    date = "date"
 
 
 def _err(message: str) -> None:
@@ -100,7 +120,7 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 def _use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _version(value: bool) -> None:
@@ -205,6 +225,21 @@ def _summarise(report: IngestReport, ix: SearchIndex) -> None:
         raise typer.Exit(1)
 
 
+LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
+SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _print_result(
+    result: SearchResult, fmt: SearchFormat, fields: str | None, empty_message: str
+) -> None:
+    columns = _call(lambda: parse_fields(fields)) if fields is not None else None
+    text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
+    if fmt is SearchFormat.table and not result.total:
+        _err(empty_message)
+    elif text:
+        typer.echo(text)
+
+
 @app.command()
 def rebuild(
     index: IndexOption = None,
@@ -280,22 +315,97 @@ def optimize(index: IndexOption = None) -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='The query, e.g. "immune escape MHC".')],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")] = 10,
-    fmt: Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        SearchFormat.table
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="The query, e.g. \"immune escape MHC\" or 'smith j\\[au] AND 2019\\[dp]'."
+        ),
+    ],
+    limit: LimitOption = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits.")] = 0,
+    year: Annotated[
+        str | None,
+        typer.Option(
+            "--year", help="Only these years: 2015..2019, 2015.. or ..2019.", show_default=False
+        ),
+    ] = None,
+    journal: Annotated[
+        str | None,
+        typer.Option(
+            "--journal", help="Only this journal (abbreviation or full title).", show_default=False
+        ),
+    ] = None,
+    pubtype: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help='Only this publication type, e.g. "Review".', show_default=False
+        ),
+    ] = None,
+    sort: Annotated[Sort, typer.Option("--sort", help="relevance, or date (newest first).")] = (
+        Sort.relevance
     ),
+    count: Annotated[
+        bool, typer.Option("--count", help="Print only the number of matching records.")
+    ] = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields", help="Columns for csv/json/jsonl, e.g. pmid,year,title.", show_default=False
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print how the query was understood (on stderr).")
+    ] = False,
+    fmt: SearchFormatOption = SearchFormat.table,
     index: IndexOption = None,
 ) -> None:
-    """Search the index; best matches first."""
+    """Search the index; best matches first.
+
+    Free text, "exact phrases", "proximity"~5, truncation immun*, AND / OR / NOT with
+    parentheses, PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
+    \\[ta] \\[dp] \\[pt] \\[pmid] \\[lang]) and field:value (title: author: mesh:
+    year:2015..2020 …). See the README for the details.
+    """
+    filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
+    if fields is not None:
+        _call(lambda: parse_fields(fields))
     ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
-    result = _call(lambda: run_search(ix, query, limit=limit))
-    if fmt is SearchFormat.table and not result.hits:
-        _err(f"No records match {query!r}.")
+    if explain:
+        _err(_call(lambda: explain_query(ix.whoosh_index.schema, query)))
+    result = _call(
+        lambda: run_search(
+            ix,
+            query,
+            limit=0 if count else limit,
+            offset=offset,
+            filters=filters,
+            sort=sort.value,
+            with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
+        )
+    )
+    if result.suggestion:
+        _err(f'Did you mean: "{result.suggestion}"?')
+    if count:
+        typer.echo(str(result.total))
         return
-    text = format_search(result, fmt.value, color=_use_color())
-    if text:
-        typer.echo(text)
+    _print_result(result, fmt, fields, f"No records match {query!r}.")
+
+
+@app.command()
+def similar(
+    pmid: Annotated[str, typer.Argument(help="The PMID of the record to find others like.")],
+    limit: LimitOption = 10,
+    fields: Annotated[
+        str | None,
+        typer.Option("--fields", help="Columns for csv/json/jsonl.", show_default=False),
+    ] = None,
+    fmt: SearchFormatOption = SearchFormat.table,
+    index: IndexOption = None,
+) -> None:
+    """Records most similar to one (by title, abstract, keywords and MeSH)."""
+    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
+    _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
 
 
 @app.command()
@@ -314,8 +424,8 @@ def show(
 
 @app.command()
 def stats(
-    fmt: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        RecordFormat.text
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        StatsFormat.text
     ),
     index: IndexOption = None,
 ) -> None:

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from searchkit.records import Record
+from searchkit.schema import LIST_SEPARATOR as _SEP
 
-# Joins list values inside one text field; the analyzers drop it, and it keeps
-# "smith j" from reading as the start of the next author's name in the stored text.
-_SEP = " ; "
+# _SEP joins list values inside one field; the name and entry tokenizers in
+# schema.py split on it, so a phrase never spans two authors.
 
 
 def record_to_json(record: Record) -> str:
@@ -48,10 +48,13 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
         doc["journal"] = _SEP.join(journals)
     if record.year is not None:
         doc["year"] = record.year
+    date = record.pub_date or (f"{record.year:04d}" if record.year is not None else None)
+    if date:
+        doc["date"] = date
     if record.publication_types:
-        doc["pubtype"] = ",".join(record.publication_types)
+        doc["pubtype"] = _SEP.join(record.publication_types)
     if record.languages:
-        doc["language"] = ",".join(record.languages)
+        doc["language"] = _SEP.join(record.languages)
     if record.doi:
         doc["doi"] = record.doi.lower()
     return doc

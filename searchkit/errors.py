@@ -54,3 +54,9 @@ class QueryError(SearchkitError):
 
 class RecordNotFoundError(SearchkitError):
     """No record with the given id in the index."""
+
+
+class OptionError(SearchkitError):
+    """A command-line option with a value that cannot be used (``--year 2020..2015``)."""
+
+    exit_code = 2

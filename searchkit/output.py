@@ -10,13 +10,71 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from searchkit import export
+from searchkit.errors import OptionError
 from searchkit.records import Record
 from searchkit.search import Hit, SearchResult
 
-SEARCH_FORMATS = ("table", "json", "jsonl", "csv", "pmid")
-RECORD_FORMATS = ("text", "json")
+SEARCH_FORMATS = ("table", "json", "jsonl", "csv", "pmid", "medline", "ris")
+RECORD_FORMATS = ("text", "json", "jsonl", "csv", "pmid", "medline", "ris")
+#: Formats whose columns ``--fields`` chooses.
+FIELD_FORMATS = ("json", "jsonl", "csv")
 
-_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+_BOLD, _MATCH, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[0m"
+
+
+def _record_columns(r: Record) -> dict[str, Any]:
+    return {
+        "pmid": r.pmid,
+        "title": r.title,
+        "year": r.year,
+        "date": r.pub_date,
+        "journal": r.journal,
+        "journal_abbrev": r.journal_abbrev,
+        "authors": [a.name for a in r.authors],
+        "doi": r.doi,
+        "pmcid": r.pmcid,
+        "abstract": r.abstract,
+        "keywords": list(r.keywords),
+        "mesh": [m.name for m in r.mesh],
+        "types": list(r.publication_types),
+        "languages": list(r.languages),
+    }
+
+
+HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights")
+RECORD_COLUMNS = tuple(_record_columns(Record(pmid="0")))
+HIT_COLUMNS = HIT_ONLY_COLUMNS + RECORD_COLUMNS
+DEFAULT_CSV_COLUMNS = (
+    "rank",
+    "pmid",
+    "score",
+    "year",
+    "journal",
+    "title",
+    "authors",
+    "doi",
+    "snippet",
+)
+DEFAULT_RECORD_CSV_COLUMNS = ("pmid", "year", "journal", "title", "authors", "doi")
+
+
+def parse_fields(text: str, *, hits: bool = True) -> tuple[str, ...]:
+    """``"pmid,title,year"`` → the column names, checked against the known ones."""
+    known = HIT_COLUMNS if hits else RECORD_COLUMNS
+    names = tuple(name.strip().lower() for name in text.split(",") if name.strip())
+    if not names:
+        raise OptionError(f"--fields needs column names, some of: {', '.join(known)}")
+    for name in names:
+        if name not in known:
+            raise OptionError(f"--fields: unknown column {name!r}; choose from {', '.join(known)}")
+    return names
+
+
+def hit_columns(hit: Hit, names: Sequence[str]) -> dict[str, Any]:
+    """The chosen columns of a hit, in the order asked for."""
+    values = {**hit.to_dict(), **_record_columns(hit.record), "score": round(hit.score, 6)}
+    return {name: values[name] for name in names}
 
 
 def _emphasise(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
@@ -26,7 +84,7 @@ def _emphasise(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
     last = 0
     for start, end in spans:
         out.append(text[last:start])
-        out.append(_BOLD + text[start:end] + _RESET)
+        out.append(_MATCH + text[start:end] + _RESET)
         last = end
     out.append(text[last:])
     return "".join(out)
@@ -68,30 +126,48 @@ def _wrap_marked(text: str, spans: Sequence[tuple[int, int]], width: int, color:
     return out
 
 
-def format_search(result: SearchResult, fmt: str, *, color: bool = False) -> str:
-    """Render a search result in one of :data:`SEARCH_FORMATS`."""
+def format_search(
+    result: SearchResult,
+    fmt: str,
+    *,
+    color: bool = False,
+    fields: Sequence[str] | None = None,
+) -> str:
+    """Render a search result in one of :data:`SEARCH_FORMATS`; ``fields`` chooses
+    the columns of the ``json``, ``jsonl`` and ``csv`` formats."""
+    if fields is not None and fmt not in FIELD_FORMATS:
+        raise OptionError(f"--fields works with --format {', '.join(FIELD_FORMATS)}, not {fmt}")
     if fmt == "table":
         return format_table(result, color=color)
     if fmt == "json":
-        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+        data = result.to_dict()
+        if fields is not None:
+            data["hits"] = [hit_columns(h, fields) for h in result.hits]
+        return json.dumps(data, ensure_ascii=False, indent=2)
     if fmt == "jsonl":
-        return "\n".join(json.dumps(h.to_dict(), ensure_ascii=False) for h in result.hits)
+        rows = [hit_columns(h, fields) if fields else h.to_dict() for h in result.hits]
+        return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
     if fmt == "csv":
-        return _csv(result.hits)
+        return _csv([hit_columns(h, fields or DEFAULT_CSV_COLUMNS) for h in result.hits])
     if fmt == "pmid":
         return "\n".join(h.pmid for h in result.hits)
+    if fmt == "medline":
+        return export.medline(h.record for h in result.hits)
+    if fmt == "ris":
+        return export.ris(h.record for h in result.hits)
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _csv(hits: Sequence[Hit]) -> str:
+def _csv(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
     buf = io.StringIO()
-    columns = ["rank", "pmid", "score", "year", "journal", "title", "authors", "doi", "snippet"]
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    for hit in hits:
-        row: dict[str, Any] = {k: v for k, v in hit.to_dict().items() if k in columns}
-        row["authors"] = "; ".join(row["authors"])
-        writer.writerow(row)
+    for row in rows:
+        writer.writerow(
+            {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+        )
     return buf.getvalue().rstrip("\n")
 
 
@@ -99,8 +175,19 @@ def format_record(record: Record, fmt: str) -> str:
     """Render one whole record in one of :data:`RECORD_FORMATS`."""
     if fmt == "json":
         return json.dumps(record.to_dict(), ensure_ascii=False, indent=2)
+    if fmt == "jsonl":
+        return json.dumps(record.to_dict(), ensure_ascii=False)
     if fmt == "text":
         return _record_text(record)
+    if fmt == "csv":
+        columns = _record_columns(record)
+        return _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
+    if fmt == "pmid":
+        return record.pmid
+    if fmt == "medline":
+        return export.to_medline(record)
+    if fmt == "ris":
+        return export.to_ris(record)
     raise ValueError(f"unknown format {fmt!r}")
 
 

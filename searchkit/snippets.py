@@ -45,16 +45,42 @@ def split_marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return "".join(plain), tuple(spans)
 
 
+#: Matched terms from these fields are highlighted (they share the text analyzer).
+MATCH_FIELDS = frozenset({"title", "abstract", "keywords", "mesh", "mesh_major"})
+
+
+def matched_words(hit: Hit) -> frozenset[str]:
+    """The index terms this hit matched in the text fields, whichever field matched
+    (a ``[ti]`` query still highlights its words in the abstract)."""
+    if not hit.results.has_matched_terms():
+        return frozenset()
+    return frozenset(
+        text.decode("utf-8") if isinstance(text, bytes) else str(text)
+        for fieldname, text in hit.matched_terms()
+        if fieldname in MATCH_FIELDS
+    )
+
+
 def snippet(hit: Hit) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The best passage of the abstract (else the title) with the matched terms."""
-    for fieldname in ("abstract", "title"):
-        text = hit.get(fieldname)
-        if not text:
-            continue
-        flat = _SPACE.sub(" ", text).strip()
-        marked = hit.highlights(fieldname, text=flat, top=2)
-        if marked:
-            return split_marks(marked)
+    words = matched_words(hit)
+    schema = hit.searcher.schema
+    if words:
+        for fieldname in ("abstract", "title"):
+            text = hit.get(fieldname)
+            if not text:
+                continue
+            flat = _SPACE.sub(" ", text).strip()
+            marked = highlight.highlight(
+                flat,
+                words,
+                schema[fieldname].analyzer,
+                hit.results.fragmenter,
+                hit.results.formatter,
+                top=2,
+            )
+            if marked:
+                return split_marks(marked)
     abstract = hit.get("abstract")
     if abstract:
         flat = _SPACE.sub(" ", abstract).strip()

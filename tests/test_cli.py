@@ -28,7 +28,7 @@ def _searchkit_exe() -> str:
 
 
 def test_every_command_has_help() -> None:
-    for name in ("ingest", "search", "show", "stats"):
+    for name in ("ingest", "search", "similar", "show", "stats"):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Usage" in result.stdout

@@ -34,10 +34,12 @@ def _sample_documents() -> list[dict[str, object]]:
 DOCS = _sample_documents()
 
 
-def test_every_text_field_of_the_schema_takes_the_fast_path() -> None:
+def test_the_free_text_fields_take_the_fast_path() -> None:
+    # Fields with analyzers the fast path does not know (the author tokenizer with
+    # gaps between names) fall back to Whoosh's own indexing, which is always right.
     text_fields = {n for n, f in SCHEMA.items() if isinstance(f, TEXT)}
-    assert text_fields == set(FAST)
-    assert {"title", "abstract", "authors", "journal"} <= set(FAST)
+    assert set(FAST) <= text_fields
+    assert {"title", "abstract", "keywords", "mesh"} <= set(FAST)
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
@@ -56,7 +58,7 @@ def test_same_postings_as_whoosh_on_the_sample(name: str) -> None:
     )
 )
 def test_same_postings_as_whoosh_on_any_text(text: str) -> None:
-    for name in ("abstract", "authors"):
+    for name in ("abstract", "title"):
         assert FAST[name](text) == list(SCHEMA[name].index(text))
 
 

@@ -1,0 +1,105 @@
+"""Writing records as MEDLINE (PubMed format) and RIS (reference managers).
+
+MEDLINE output is re-readable by :mod:`searchkit.readers.medline`: a record
+written and read back is the same record, except that runs of whitespace inside a
+value (line breaks in an abstract) become single spaces, as in PubMed's own files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from searchkit.records import Record
+
+#: PubMed wraps values at 88 columns (6 of them the "TAG - " prefix).
+WIDTH = 88
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _medline_date(record: Record) -> str | None:
+    """``DP`` text: "2019 May 03", "2019 May" or "2019"."""
+    if record.pub_date:
+        parts = record.pub_date.split("-")
+        text = parts[0]
+        if len(parts) > 1 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
+            text += " " + _MONTHS[int(parts[1]) - 1]
+            if len(parts) > 2:
+                text += " " + parts[2]
+        return text
+    return str(record.year) if record.year is not None else None
+
+
+def _tag_lines(tag: str, value: str) -> list[str]:
+    """``TAG - value`` wrapped at :data:`WIDTH` on spaces (never inside a word),
+    continuation lines indented by six spaces."""
+    words = value.split()
+    lines: list[str] = []
+    current = f"{tag:<4}-"
+    length = len(current)
+    for word in words:
+        if length + 1 + len(word) > WIDTH and length > 6:
+            lines.append(current)
+            current, length = "     ", 5
+        current += " " + word
+        length += 1 + len(word)
+    lines.append(current)
+    return lines
+
+
+def to_medline(record: Record) -> str:
+    """One record in MEDLINE format (no trailing blank line)."""
+    fields: list[tuple[str, str | None]] = [("PMID", record.pmid), ("TI", record.title)]
+    fields.append(("AB", record.abstract))
+    for author in record.authors:
+        if author.full_name:
+            fields.append(("FAU", author.full_name))
+        fields.append(("AU", author.name))
+    fields.extend(("LA", lang) for lang in record.languages)
+    fields.extend(("PT", pt) for pt in record.publication_types)
+    fields.append(("DP", _medline_date(record)))
+    fields.append(("TA", record.journal_abbrev))
+    fields.append(("JT", record.journal))
+    for heading in record.mesh:
+        text = ("*" if heading.major else "") + heading.name
+        fields.append(("MH", "/".join([text, *heading.qualifiers])))
+    fields.extend(("OT", keyword) for keyword in record.keywords)
+    fields.append(("PMC", record.pmcid))
+    if record.doi:
+        fields.append(("AID", f"{record.doi} [doi]"))
+    lines: list[str] = []
+    for tag, value in fields:
+        if value:
+            lines.extend(_tag_lines(tag, value))
+    return "\n".join(lines)
+
+
+def medline(records: Iterable[Record]) -> str:
+    """Records in MEDLINE format, separated by blank lines as PubMed does."""
+    return "\n\n".join(to_medline(r) for r in records)
+
+
+def to_ris(record: Record) -> str:
+    """One record as an RIS entry (``TY`` … ``ER``)."""
+    kind = "BOOK" if any("book" in t.lower() for t in record.publication_types) else "JOUR"
+    fields: list[tuple[str, str | None]] = [("TY", kind), ("TI", record.title)]
+    fields.extend(("AU", a.full_name or a.name) for a in record.authors)
+    fields.append(("PY", str(record.year) if record.year is not None else None))
+    if record.pub_date:
+        fields.append(("DA", record.pub_date.replace("-", "/")))
+    fields.append(("T2", record.journal))
+    fields.append(("J2", record.journal_abbrev))
+    fields.append(("AB", record.abstract))
+    fields.extend(("KW", keyword) for keyword in record.keywords)
+    fields.extend(("KW", m.name) for m in record.mesh)
+    fields.extend(("LA", lang) for lang in record.languages)
+    fields.append(("DO", record.doi))
+    fields.append(("AN", record.pmid))
+    if record.pmid.isdigit():
+        fields.append(("UR", f"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/"))
+    lines = [f"{tag}  - {' '.join(value.split())}" for tag, value in fields if value]
+    lines.append("ER  - ")
+    return "\n".join(lines)
+
+
+def ris(records: Iterable[Record]) -> str:
+    return "\n\n".join(to_ris(r) for r in records)

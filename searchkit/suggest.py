@@ -1,0 +1,128 @@
+"""'Did you mean': corrections of query words from the index vocabulary.
+
+The text fields hold stems ("immun"), so a misspelt word is corrected in stem
+space with Whoosh's reader corrector, and the stem is turned back into a word as
+it is written in the abstracts that contain it ("immune").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from searchkit.query import PREFIXES, TAGS
+
+#: The fields whose vocabulary corrections come from.
+FIELDS = ("abstract", "title")
+#: Words shorter than this are left alone (abbreviations, gene symbols).
+MIN_WORD = 4
+#: How many documents are read to find the written form of a corrected stem.
+SURFACE_DOCS = 5
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
+_TAG = re.compile(r"\[([^\]]*)\]")
+_PREFIX = re.compile(r"\b([A-Za-z]+):")
+_VALUE = re.compile(r'"[^"]*"|\S+')
+# Field keys whose words are ordinary text (worth correcting).
+TEXT_KEYS = frozenset({"title", "abstract", "tiab", "keyword", "mesh", "majr"})
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _known(searcher: Searcher, stem: str) -> bool:
+    reader = searcher.reader()
+    return any(reader.doc_frequency(f, stem) > 0 for f in FIELDS)
+
+
+def _surface_forms(searcher: Searcher, stem: str) -> Counter[str]:
+    """How the documents containing ``stem`` write it."""
+    forms: Counter[str] = Counter()
+    analyzer = searcher.schema["abstract"].analyzer
+    q = wq.Or([wq.Term(f, stem) for f in FIELDS])
+    for hit in searcher.search(q, limit=SURFACE_DOCS):
+        for f in FIELDS:
+            text = hit.get(f) or ""
+            for token in analyzer(text, chars=True, mode="index"):
+                if token.text == stem:
+                    forms[text[token.startchar : token.endchar].lower()] += 1
+    return forms
+
+
+def correct_word(searcher: Searcher, word: str) -> str | None:
+    """A correction for ``word`` if its stem is not in the index, else ``None``."""
+    stems = list(searcher.schema["abstract"].process_text(word, mode="query"))
+    if len(stems) != 1 or _known(searcher, stems[0]):
+        return None
+    lowered = word.lower()
+    best: tuple[int, int, str] | None = None
+    for f in FIELDS:
+        corrector = searcher.reader().corrector(f)
+        for candidate in corrector.suggest(stems[0], limit=3, maxdist=2, prefix=1):
+            for form, n in _surface_forms(searcher, candidate).items():
+                key = (_edit_distance(lowered, form), -n, form)
+                if best is None or key < best:
+                    best = key
+    if best is None or best[0] > 2 + len(word) // 6:
+        return None
+    return best[2]
+
+
+def _protected(query: str) -> list[tuple[int, int]]:
+    """Spans not to correct: tags, field prefixes, and the values of fields that
+    are names or codes (authors, journals, types, languages, PMIDs, years)."""
+    spans: list[tuple[int, int]] = []
+    for m in _TAG.finditer(query):
+        spans.append(m.span())
+        if TAGS.get(" ".join(m.group(1).lower().split())) not in TEXT_KEYS:
+            start = max(query.rfind(c, 0, m.start()) for c in '()"]') + 1
+            for op in _OPERATORS:
+                found = query.rfind(f" {op} ", start, m.start())
+                if found >= 0:
+                    start = max(start, found + len(op) + 2)
+            spans.append((start, m.start()))
+    for m in _PREFIX.finditer(query):
+        spans.append((m.start(), m.end()))
+        if PREFIXES.get(m.group(1).lower()) not in TEXT_KEYS:
+            value = _VALUE.match(query, m.end())
+            if value:
+                spans.append(value.span())
+    return spans
+
+
+def did_you_mean(searcher: Searcher, query: str, better: Callable[[str], bool]) -> str | None:
+    """``query`` with its unknown words corrected, if that finds more records
+    (``better`` decides); ``None`` when there is nothing to suggest."""
+    skipped = _protected(query)
+    pieces: list[str] = []
+    last = 0
+    changed = False
+    for match in _WORD.finditer(query):
+        word = match.group()
+        if word in _OPERATORS or len(word) < MIN_WORD:
+            continue
+        if any(s <= match.start() < e for s, e in skipped) or query[match.end() :].startswith("*"):
+            continue
+        fixed = correct_word(searcher, word)
+        if fixed is None or fixed == word.lower():
+            continue
+        pieces.append(query[last : match.start()])
+        pieces.append(fixed)
+        last = match.end()
+        changed = True
+    if not changed:
+        return None
+    suggestion = "".join(pieces) + query[last:]
+    return suggestion if better(suggestion) else None

@@ -1,0 +1,219 @@
+"""The query parser: syntax tree, Whoosh translation and positioned errors."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchkit import SearchIndex, search
+from searchkit.errors import QueryError
+from searchkit.query import (
+    And,
+    FreeText,
+    Not,
+    Or,
+    Phrase,
+    Tagged,
+    Truncated,
+    Years,
+    describe,
+    explain,
+    parse,
+    parse_query,
+    parse_years,
+)
+from searchkit.schema import build_schema
+
+SCHEMA = build_schema()
+
+
+def test_bare_words_are_one_free_text_group() -> None:
+    assert parse("immune escape MHC") == FreeText(("immune", "escape", "MHC"), 0)
+
+
+def test_lowercase_operators_are_words() -> None:
+    assert parse("immune and escape or not") == FreeText(
+        ("immune", "and", "escape", "or", "not"), 0
+    )
+
+
+def test_tag_applies_to_the_run_of_words_before_it() -> None:
+    node = parse("cancer stem cells[ti] AND privilege[TI]")
+    assert node == And(
+        (Tagged("title", ("cancer", "stem", "cells"), 0), Tagged("title", ("privilege",), 26))
+    )
+
+
+def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
+    assert parse("a1 OR b1 AND c1") == Or(
+        (FreeText(("a1",), 0), And((FreeText(("b1",), 6), FreeText(("c1",), 13))))
+    )
+    assert parse("(a1 OR b1) AND c1") == And(
+        (Or((FreeText(("a1",), 1), FreeText(("b1",), 7))), FreeText(("c1",), 15))
+    )
+
+
+def test_not_is_and_not() -> None:
+    assert parse("cancer NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 11))
+
+
+def test_phrase_proximity_and_tagged_phrase() -> None:
+    assert parse('"tumor escape"~5') == Phrase("tumor escape", None, 5, 0)
+    assert parse('"smith j"[au]') == Phrase("smith j", "author", None, 0)
+
+
+def test_truncation_and_years() -> None:
+    assert parse("immun*") == Truncated("immun", None, 0)
+    assert parse("2015:2020[dp]") == Years(2015, 2020, 0)
+    assert parse("2019[pdat]") == Years(2019, 2019, 0)
+    assert parse("year:2015..") == Years(2015, None, 5)
+    assert parse("year:..2019") == Years(None, 2019, 5)
+
+
+def test_field_value_form_matches_the_tags() -> None:
+    assert parse("title:cancer") == Tagged("title", ("cancer",), 0)
+    assert parse('author:"smith j"') == Phrase("smith j", "author", None, 0)
+    assert parse("mesh:neoplasms") == Tagged("mesh", ("neoplasms",), 0)
+    assert parse("year:2015..2020") == Years(2015, 2020, 5)
+
+
+def test_words_and_tagged_terms_in_one_sequence_are_and_ed() -> None:
+    node = parse('stem "immune escape" cells')
+    assert node == And(
+        (FreeText(("stem", "cells"), 0), Phrase("immune escape", None, None, 5)), implicit=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cancer stem cells[ti]", "(title:cancer AND title:stem AND title:cell)"),
+        ("stem[tiab]", "((title:stem OR abstract:stem))"),
+        ("smith j[au]", 'authors:"smith j"'),
+        ("Inorganic Chemistry[jour]", "(journal:inorganic chemistry)"),
+        ("Cancer Res.[ta]", "(journal:cancer res)"),
+        ("english[lang]", "(language:eng)"),
+        ("Review[pt]", "(pubtype:review)"),
+        ("34572009[uid]", "pmid:34572009"),
+        ("neoplasms[majr]", "mesh_major:neoplasm"),
+    ],
+)
+def test_whoosh_translation(query: str, expected: str) -> None:
+    assert str(parse_query(SCHEMA, query)) == expected
+
+
+def test_year_ranges_are_exact_value_term_ranges() -> None:
+    q = parse_query(SCHEMA, "2015:2019[dp]")
+    assert "TermRange('year', b'\\x00\\x07\\xdf', b'\\x00\\x07\\xe3'" in repr(q)
+    assert str(q) == "year:[2015 TO 2019]"
+    open_low = parse_query(SCHEMA, "year:..2000")
+    assert str(open_low) == "year:[ TO 2000]"
+    assert "TermRange('year', b'\\x00\\x00\\x00', b'\\x00\\x07\\xd0'" in repr(open_low)
+
+
+def test_explain_shows_tree_and_whoosh_query() -> None:
+    text = explain(SCHEMA, "cancer stem cells[ti] AND privilege[ti]")
+    assert text.splitlines() == [
+        "parsed: (title:(cancer stem cells) AND title:(privilege))",
+        "whoosh: ((title:cancer AND title:stem AND title:cell) AND (title:privileg))",
+    ]
+    assert describe(parse('"a b"~3 NOT xyz*[ti]')) == ('("a b" within 3 words NOT title:xyz*)')
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "position"),
+    [
+        ('"tumor escape', "unbalanced quote", 0),
+        ("(cancer OR stem", "unbalanced '('", 0),
+        ("cancer)", "unbalanced ')'", 6),
+        ("cancer[xx]", "unknown field tag [xx]", 6),
+        ("cancer[ti", "unbalanced '['", 6),
+        ("cancer]", "unbalanced ']'", 6),
+        ("foo:bar", "unknown field 'foo:'", 0),
+        ("2020:2015[dp]", "runs backwards", 0),
+        ("abc[dp]", "not a year", 0),
+        ("year:2015-", "not a year", 5),
+        ("NOT cancer", "NOT needs a term before it", 0),
+        ("cancer AND", "'AND' at the end", 7),
+        ("cancer AND OR stem", "a term is missing", 11),
+        ("()", "empty parentheses", 0),
+        ("[ti]", "must follow a word", 0),
+        ("(cancer)[ti]", "cannot follow a closing ')'", 8),
+        ("im*une", "only allowed at the end", 2),
+        ("ab*", "at least 3 characters", 0),
+        ("immun*[dp]", "not supported for years", 0),
+        ("pmid:3457*", "not supported for PMIDs", 0),
+        ('"a b"~', "expected a number", 5),
+        ('""', "empty phrase", 0),
+        ("the[ti]", "no searchable words", 0),
+        ("title:", "expected a word or a quoted phrase", 0),
+        ("(" * 70 + "x" + ")" * 70, "nested more than", 64),
+    ],
+)
+def test_malformed_queries_name_the_problem_and_position(
+    query: str, message: str, position: int
+) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(SCHEMA, query)
+    assert message in str(info.value)
+    assert info.value.position == position
+    assert f"(at position {position + 1})" in str(info.value)
+
+
+def test_parse_years() -> None:
+    assert parse_years("2015..2019") == (2015, 2019)
+    assert parse_years("2015:2019") == (2015, 2019)
+    assert parse_years("2015/06") == (2015, 2015)
+    with pytest.raises(ValueError, match="runs backwards"):
+        parse_years("2019..2015")
+    with pytest.raises(ValueError, match="not a year"):
+        parse_years("..")
+
+
+_ALPHABET = st.sampled_from(
+    [
+        *list('abcxyz019 ()"[]*:~.-'),
+        "AND ",
+        "OR ",
+        "NOT ",
+        "[ti]",
+        "[au]",
+        "[dp]",
+        "[mh]",
+        "title:",
+        "year:",
+        "immun*",
+        "smith j",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=25).map("".join))
+def test_parser_raises_nothing_but_query_error(text: str) -> None:
+    try:
+        parse_query(SCHEMA, text)
+    except QueryError as exc:
+        assert exc.position is None or 0 <= exc.position <= len(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_parser_survives_arbitrary_text(text: str) -> None:
+    with contextlib.suppress(QueryError):
+        parse_query(SCHEMA, text)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_ALPHABET, max_size=15).map("".join))
+def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: str) -> None:
+    index = SearchIndex.open(sample_index_dir)
+    try:
+        result = search(index, text, limit=3)
+    except QueryError:
+        return
+    assert result.total >= len(result.hits)

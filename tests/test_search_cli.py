@@ -1,0 +1,320 @@
+"""The query language and search options end to end through the CLI, on the bundled
+sample (the session-wide ``sample_index_dir``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from searchkit import SearchIndex
+from searchkit.cli import app
+
+from .conftest import SEED_PMID
+
+runner = CliRunner()
+
+
+def run(index: Path, *args: str) -> Result:
+    return runner.invoke(app, [*args, "--index", str(index)])
+
+
+def pmids(index: Path, query: str, *options: str) -> list[str]:
+    result = run(index, "search", query, "-f", "pmid", "-n", "5000", *options)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.split()
+
+
+def hits(index: Path, query: str, *options: str) -> list[dict]:
+    result = run(index, "search", query, "-f", "jsonl", "-n", "5000", *options)
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def records(index: Path, query: str, *options: str) -> list[dict]:
+    """Whole records of the hits (via --fields)."""
+    fields = "pmid,title,abstract,year,date,journal,journal_abbrev,authors,keywords,mesh,types"
+    return hits(index, query, "--fields", fields, *options)
+
+
+def test_tagged_title_words_find_the_seed(sample_index_dir: Path) -> None:
+    result = run(
+        sample_index_dir, "search", "cancer stem cells[ti] AND privilege[ti]", "-f", "pmid"
+    )
+    assert result.exit_code == 0
+    assert result.stdout.split() == [SEED_PMID]
+    assert result.stderr == ""
+
+
+def test_dp_range_and_year_option_return_only_those_years(sample_index_dir: Path) -> None:
+    tagged = hits(sample_index_dir, "2015:2019[dp]")
+    assert len(tagged) > 1000
+    assert {h["year"] for h in tagged} == {2015, 2016, 2017, 2018, 2019}
+    filtered = hits(sample_index_dir, "cancer", "--year", "2015..2019")
+    assert filtered and all(2015 <= h["year"] <= 2019 for h in filtered)
+    everything = hits(sample_index_dir, "cancer")
+    in_range = [h["pmid"] for h in everything if h["year"] and 2015 <= h["year"] <= 2019]
+    assert sorted(h["pmid"] for h in filtered) == sorted(in_range)
+    assert all(h["year"] >= 2018 for h in hits(sample_index_dir, "cancer", "--year", "2018.."))
+    assert all(h["year"] <= 2000 for h in hits(sample_index_dir, "cancer", "--year", "..2000"))
+    same = hits(sample_index_dir, "year:2015..2019")
+    assert {h["pmid"] for h in same} == {h["pmid"] for h in tagged}
+
+
+def test_not_excludes(sample_index_dir: Path) -> None:
+    cancer = set(pmids(sample_index_dir, "cancer"))
+    mice = set(pmids(sample_index_dir, "mice"))
+    without = set(pmids(sample_index_dir, "cancer NOT mice"))
+    assert cancer & mice, "the sample should have records with both words"
+    assert without == cancer - mice
+
+
+def test_or_and_parentheses(sample_index_dir: Path) -> None:
+    a = set(pmids(sample_index_dir, "psoas"))
+    b = set(pmids(sample_index_dir, "zebrafish"))
+    assert set(pmids(sample_index_dir, "psoas OR zebrafish")) == a | b
+    c = set(pmids(sample_index_dir, "abscess"))
+    assert set(pmids(sample_index_dir, "(psoas OR zebrafish) AND abscess")) == (a | b) & c
+
+
+_ADJACENT = re.compile(r"\bimmune[\s-]+escap", re.IGNORECASE)
+
+
+def test_a_phrase_beats_its_scattered_words(sample_index_dir: Path) -> None:
+    phrase = records(sample_index_dir, '"immune escape"')
+    words = records(sample_index_dir, "immune escape")
+    assert phrase[0]["pmid"] == SEED_PMID
+    assert {r["pmid"] for r in phrase} < {r["pmid"] for r in words}
+    phrase_ids = {r["pmid"] for r in phrase}
+
+    def text(r: dict) -> str:
+        return " ".join([r["title"] or "", r["abstract"] or "", *r["keywords"]])
+
+    assert all(_ADJACENT.search(text(r)) for r in phrase)
+    scattered = [r for r in words if r["pmid"] not in phrase_ids]
+    assert scattered and not any(_ADJACENT.search(text(r)) for r in scattered)
+
+
+def test_proximity_matches_words_near_each_other_in_any_order(sample_index_dir: Path) -> None:
+    # The seed's title says "Tumor Immune Escape": not the exact phrase, but within 5 words.
+    assert SEED_PMID not in pmids(sample_index_dir, '"tumor escape"')
+    assert SEED_PMID in pmids(sample_index_dir, '"tumor escape"~5')
+    assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"~5')
+
+
+def test_truncation(sample_index_dir: Path) -> None:
+    found = records(sample_index_dir, "immunotherap*[ti]")
+    assert found
+    assert all(re.search(r"\bimmunotherap", r["title"], re.IGNORECASE) for r in found)
+
+
+def test_author_tag(sample_index_dir: Path) -> None:
+    found = records(sample_index_dir, "smith j[au]")
+    assert len(found) == 5
+    assert all(any(a.startswith("Smith J") for a in r["authors"]) for r in found)
+    assert {r["pmid"] for r in records(sample_index_dir, "Smith JA[AU]")} == {
+        r["pmid"] for r in found if "Smith JA" in r["authors"]
+    }
+    assert pmids(sample_index_dir, 'author:"smith j"') == [r["pmid"] for r in found]
+
+
+def test_mesh_and_major_topic(sample_index_dir: Path) -> None:
+    mesh = records(sample_index_dir, "nasopharyngeal neoplasms[mh]")
+    major = records(sample_index_dir, "nasopharyngeal neoplasms[majr]")
+    assert len(major) >= 100
+    assert {r["pmid"] for r in major} <= {r["pmid"] for r in mesh}
+    assert all("Nasopharyngeal Neoplasms" in r["mesh"] for r in mesh)
+    assert set(pmids(sample_index_dir, "mesh:psoas")) == set(pmids(sample_index_dir, "psoas[mh]"))
+
+
+def test_journal_by_abbreviation_or_full_title(sample_index_dir: Path) -> None:
+    abbrev = pmids(sample_index_dir, "inorg chem[ta]")
+    full = pmids(sample_index_dir, "Inorganic Chemistry[jour]")
+    assert len(abbrev) == 24
+    assert sorted(abbrev) == sorted(full) == sorted(pmids(sample_index_dir, 'journal:"Inorg Chem"'))
+    filtered = records(sample_index_dir, "complex", "--journal", "Inorganic chemistry")
+    assert filtered and all(r["journal_abbrev"] == "Inorg Chem" for r in filtered)
+
+
+def test_publication_type_language_and_pmid(sample_index_dir: Path) -> None:
+    reviews = records(sample_index_dir, "review[pt]")
+    assert len(reviews) == 82 and all("Review" in r["types"] for r in reviews)
+    typed = records(sample_index_dir, "cancer", "--type", "Review")
+    assert typed and all("Review" in r["types"] for r in typed)
+    assert sorted(pmids(sample_index_dir, "english[lang]")) == sorted(
+        pmids(sample_index_dir, "eng[la]")
+    )
+    assert pmids(sample_index_dir, f"{SEED_PMID}[pmid]") == [SEED_PMID]
+    assert pmids(sample_index_dir, f"{SEED_PMID}[UID]") == [SEED_PMID]
+
+
+def test_explain_prints_the_parse_on_stderr(sample_index_dir: Path) -> None:
+    result = run(sample_index_dir, "search", "privilege[ti] NOT mice", "--explain", "-f", "pmid")
+    assert result.exit_code == 0
+    assert result.stdout.split() == [SEED_PMID]
+    assert "parsed: (title:(privilege) NOT words(mice))" in result.stderr
+    assert "whoosh: " in result.stderr
+
+
+def test_count_offset_and_date_sort(sample_index_dir: Path) -> None:
+    result = run(sample_index_dir, "search", "cancer", "--count")
+    assert result.exit_code == 0
+    assert result.stdout == f"{len(pmids(sample_index_dir, 'cancer'))}\n"
+    result = run(sample_index_dir, "search", "cancer", "--count", "--year", "2015..2019")
+    assert int(result.stdout) == len(pmids(sample_index_dir, "cancer", "--year", "2015..2019"))
+    first = pmids(sample_index_dir, "lung cancer", "-n", "10")
+    assert pmids(sample_index_dir, "lung cancer", "-n", "5", "--offset", "5") == first[5:10]
+    past = run(sample_index_dir, "search", "cancer", "--offset", "5000")
+    assert past.exit_code == 0 and past.stderr == ""
+    assert past.stdout == f"0 of {len(pmids(sample_index_dir, 'cancer'))} matching records shown.\n"
+    dated = records(sample_index_dir, "cancer", "--sort", "date", "-n", "50")
+    keys = [r["date"] or "" for r in dated]
+    assert keys == sorted(keys, reverse=True)
+    assert dated[0]["year"] == max(h["year"] or 0 for h in hits(sample_index_dir, "cancer"))
+
+
+def test_fields_choose_columns(sample_index_dir: Path) -> None:
+    result = run(
+        sample_index_dir,
+        "search",
+        "immune escape",
+        "-n",
+        "3",
+        "-f",
+        "csv",
+        "--fields",
+        "pmid,year,title",
+    )
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["pmid", "year", "title"] and len(rows) == 4
+    result = run(
+        sample_index_dir,
+        "search",
+        "immune escape",
+        "-n",
+        "2",
+        "-f",
+        "json",
+        "--fields",
+        "pmid,snippet,highlights",
+    )
+    data = json.loads(result.stdout)
+    assert [set(h) for h in data["hits"]] == [{"pmid", "snippet", "highlights"}] * 2
+    for h in data["hits"]:
+        for start, end in h["highlights"]:
+            assert h["snippet"][start:end].lower().startswith(("immun", "escap"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "cancer", "--fields", "pmid,nope", "-f", "csv"], "unknown column 'nope'"),
+        (["search", "cancer", "--fields", "pmid"], "--fields works with --format"),
+        (["search", "cancer", "--year", "2019..2015"], "--year: the year range"),
+        (["search", "cancer", "--year", "soon"], "--year: 'soon' is not a year"),
+        (["search", '"tumor escape'], 'unbalanced quote: this " is never closed (at position 1)'),
+        (["search", "(cancer OR stem"], "unbalanced '(': no ')' after it (at position 1)"),
+        (["search", "cancer[xx]"], "unknown field tag [xx]"),
+        (["search", "2019:2015[dp]"], "runs backwards (at position 1)"),
+        (
+            ["search", "NOT cancer"],
+            "NOT needs a term before it: write 'A NOT B' to exclude B (at position 1)",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(
+    sample_index_dir: Path, args: list[str], message: str
+) -> None:
+    result = run(sample_index_dir, *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert message in lines[0]
+
+
+def test_did_you_mean(sample_index_dir: Path) -> None:
+    result = run(sample_index_dir, "search", "imune escpe")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'Did you mean: "immune escape"?',
+        "No records match 'imune escpe'.",
+    ]
+    tagged = run(sample_index_dir, "search", "privlege[ti] AND smith j[au]", "-f", "pmid")
+    assert 'Did you mean: "privilege[ti] AND smith j[au]"?' not in tagged.stderr
+    assert "smith" not in tagged.stderr.replace("smith j[au]", "")
+    good = run(sample_index_dir, "search", "immune escape", "-f", "pmid")
+    assert "Did you mean" not in good.stderr
+
+
+def test_similar_finds_immune_evasion_papers_not_itself(sample_index_dir: Path) -> None:
+    result = run(
+        sample_index_dir,
+        "similar",
+        SEED_PMID,
+        "-n",
+        "5",
+        "-f",
+        "json",
+        "--fields",
+        "pmid,title,snippet",
+    )
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)["hits"]
+    assert len(found) == 5
+    assert SEED_PMID not in [h["pmid"] for h in found]
+    top = " ".join((h["title"] + " " + h["snippet"]).lower() for h in found[:2])
+    assert "immun" in top
+    missing = run(sample_index_dir, "similar", "1")
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("Error: no record with PMID 1")
+
+
+def test_search_and_show_export_formats(sample_index_dir: Path) -> None:
+    ris = run(sample_index_dir, "show", SEED_PMID, "-f", "ris").stdout
+    assert ris.startswith("TY  - JOUR\n")
+    assert f"AN  - {SEED_PMID}\n" in ris and ris.endswith("ER  - \n")
+    medline = run(sample_index_dir, "show", SEED_PMID, "-f", "medline").stdout
+    assert medline.startswith(f"PMID- {SEED_PMID}\nTI  - The Immune Privilege")
+    assert "OT  - immune escape" in medline
+    assert run(sample_index_dir, "show", SEED_PMID, "-f", "pmid").stdout == f"{SEED_PMID}\n"
+    row = run(sample_index_dir, "show", SEED_PMID, "-f", "csv").stdout.splitlines()
+    assert row[0] == "pmid,year,journal,title,authors,doi"
+    assert json.loads(run(sample_index_dir, "show", SEED_PMID, "-f", "jsonl").stdout)["pmid"]
+    many = run(sample_index_dir, "search", "psoas abscess", "-n", "3", "-f", "ris").stdout
+    assert many.count("TY  - ") == 3 and many.count("ER  - ") == 3
+
+
+def test_medline_export_round_trips_through_ingest(sample_index_dir: Path, tmp_path: Path) -> None:
+    query = "cell OR patients"
+    exported = run(sample_index_dir, "search", query, "-n", "400", "-f", "medline")
+    assert exported.exit_code == 0
+    path = tmp_path / "export.nbib"
+    path.write_text(exported.stdout, "utf-8")
+    fresh = tmp_path / "fresh"
+    result = runner.invoke(app, ["ingest", str(path), "--index", str(fresh)])
+    assert result.exit_code == 0, result.stderr
+    assert "400 added" in result.stderr and "0 skipped" in result.stderr
+    original = run(sample_index_dir, "search", query, "-n", "400", "-f", "pmid").stdout.split()
+    again = run(fresh, "search", query, "-n", "400", "-f", "pmid").stdout.split()
+    assert len(original) == 400 and sorted(again) == sorted(original)
+    sample, copy = SearchIndex.open(sample_index_dir), SearchIndex.open(fresh)
+    for pmid in original:
+        before, after = sample.get(pmid).to_dict(), copy.get(pmid).to_dict()
+        # MEDLINE lines are whitespace-joined, as in PubMed's own files.
+        before = {k: " ".join(v.split()) if isinstance(v, str) else v for k, v in before.items()}
+        assert after == before, pmid
+
+
+def test_search_help_shows_the_field_tags() -> None:
+    result = runner.invoke(app, ["search", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "[ti]" in text and "[dp]" in text and "smith j[au]" in text
