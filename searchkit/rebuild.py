@@ -84,6 +84,12 @@ def rebuild(
             report = ingest(
                 paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
             )
+            if registry.deleted:
+                # Records removed with ``searchkit delete`` stay removed.
+                new.delete(sorted(registry.deleted))
+                rebuilt = SourceRegistry.load(target)
+                rebuilt.deleted = set(registry.deleted)
+                rebuilt.save()
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

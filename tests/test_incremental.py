@@ -334,3 +334,20 @@ def test_unreadable_registry_is_one_clear_error(inputs: Path, tmp_path: Path) ->
     assert code == 1 and out == ""
     assert err.startswith("Error: cannot read the source registry")
     assert err.count("\n") == 1
+
+
+def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
+    inputs: Path, tmp_path: Path
+) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(inputs), "--index", index)[0] == 0
+    count = len(SearchIndex.open(Path(index)))
+    assert runner.invoke(app, ["delete", SEED_PMID, "--index", index]).exit_code == 0
+    assert runner.invoke(app, ["rebuild", "--index", index, "--procs", "1"]).exit_code == 0
+    assert len(SearchIndex.open(Path(index))) == count - 1
+    assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 1
+    # Ingesting the record again brings it back, and a rebuild keeps it.
+    assert _ingest(str(inputs / "a-seed.txt"), "--index", index, "--force")[0] == 0
+    assert runner.invoke(app, ["rebuild", "--index", index, "--procs", "1"]).exit_code == 0
+    assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
+    assert len(SearchIndex.open(Path(index))) == count
