@@ -60,7 +60,7 @@ def rebuild(
     :class:`InputError` (before any work) when a recorded source no longer exists,
     and :class:`IndexLockedError` when the index is being written.
     """
-    index_dir = index.path
+    index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
     registry = SourceRegistry.load(index_dir)
     paths = [Path(entry.path) for entry in registry.entries.values()]
     missing = [p for p in paths if not p.exists()]

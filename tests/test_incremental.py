@@ -351,3 +351,17 @@ def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
     assert runner.invoke(app, ["rebuild", "--index", index, "--procs", "1"]).exit_code == 0
     assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
     assert len(SearchIndex.open(Path(index))) == count
+
+
+def test_rebuild_of_the_current_directory(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "ix"
+    assert _ingest(str(inputs), "--index", str(index))[0] == 0
+    count = len(SearchIndex.open(index))
+    monkeypatch.chdir(index)
+    result = runner.invoke(app, ["rebuild", "--index", ".", "--procs", "1"])
+    assert result.exit_code == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert len(SearchIndex.open(index)) == count
+    assert not build_dir(index).exists()
