@@ -12,7 +12,12 @@ from pathlib import Path
 @dataclass
 class Run:
     seconds: float
-    peak_tree_rss_mb: float  # sampled every 20 ms: the process and all its children
+    # Sampled every 20 ms over the process and all its children. PSS counts a page
+    # shared by n processes (forked writer processes share the parent's pages) as
+    # 1/n in each, so the sum is the tree's real footprint; the RSS sum counts
+    # shared pages once per process.
+    peak_tree_pss_mb: float
+    peak_tree_rss_mb: float
     returncode: int
     stderr: str
 
@@ -39,19 +44,31 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_kb(pid: int) -> int:
-    total = 0
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return _rss_kb(pid)
+
+
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) summed over ``pid`` and its descendants."""
+    pss = rss = 0
     stack = [pid]
     while stack:
         p = stack.pop()
-        total += _rss_kb(p)
+        pss += _pss_kb(p)
+        rss += _rss_kb(p)
         stack.extend(_children(p))
-    return total
+    return pss, rss
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd``; wall time from start to exit, and the peak RSS of its tree."""
-    peak = 0
+    peak_pss = peak_rss = 0
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
@@ -59,9 +76,10 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_pss, peak_rss
         while not done.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
+            pss, rss = tree_memory_kb(proc.pid)
+            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -70,7 +88,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Run(seconds, peak / 1024, proc.returncode, err)
+    return Run(seconds, peak_pss / 1024, peak_rss / 1024, proc.returncode, err)
 
 
 def dir_size(path: Path) -> int:

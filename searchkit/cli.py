@@ -22,6 +22,7 @@ from searchkit import __version__
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, default_procs
+from searchkit.ingest import delete as run_delete
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
 from searchkit.output import format_record, format_search, format_stats, parse_fields
@@ -275,7 +276,7 @@ def delete(
     if not wanted:
         _err("Error: no PMID given")
         raise typer.Exit(2)
-    counts = _call(lambda: ix.delete(wanted))
+    counts = _call(lambda: run_delete(ix, wanted))
     _err(f"{counts.deleted} record(s) deleted. Index: {ix.path} ({len(ix)} records)")
     if counts.not_found:
         _err(f"Error: not in the index: {' '.join(counts.not_found)}")

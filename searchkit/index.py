@@ -41,7 +41,7 @@ INDEX_NAME = "MAIN"
 
 # Memory for each Whoosh writer's posting pool before it spills a sorted run to disk
 # (per process: with ``procs`` writers the total is about ``procs`` times this).
-DEFAULT_LIMITMB = 96
+DEFAULT_LIMITMB = 64
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000

@@ -96,8 +96,13 @@ class _Batch:
     def flush(self) -> None:
         if self.records or self.deletions:
             self.counts.merge(self.index.apply(self.records, self.deletions, procs=self.procs))
+        revived = self.registry.deleted & self.records.keys() if self.registry.deleted else set()
         self.records = {}
         self.deletions = set()
+        if revived:
+            self.registry.deleted -= revived
+            if not self.sources:
+                self.registry.save()
         if self.sources:
             # Only now, after the commit, do these files count as ingested.
             for s in self.sources:
@@ -174,4 +179,23 @@ def ingest(
     return report
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LIMITMB", "IngestReport", "default_procs", "ingest"]
+def delete(index: SearchIndex, pmids: Iterable[str]) -> WriteCounts:
+    """Remove records by id, and remember the ids so that a rebuild (which re-reads
+    the source files) removes them again."""
+    wanted = list(dict.fromkeys(pmids))
+    counts = index.delete(wanted)
+    registry = SourceRegistry.load(index.path)
+    missing = set(counts.not_found)
+    registry.deleted.update(p for p in wanted if p not in missing)
+    registry.save()
+    return counts
+
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_LIMITMB",
+    "IngestReport",
+    "default_procs",
+    "delete",
+    "ingest",
+]

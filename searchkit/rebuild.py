@@ -60,7 +60,7 @@ def rebuild(
     :class:`InputError` (before any work) when a recorded source no longer exists,
     and :class:`IndexLockedError` when the index is being written.
     """
-    index_dir = index.path
+    index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
     registry = SourceRegistry.load(index_dir)
     paths = [Path(entry.path) for entry in registry.entries.values()]
     missing = [p for p in paths if not p.exists()]
@@ -84,6 +84,12 @@ def rebuild(
             report = ingest(
                 paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
             )
+            if registry.deleted:
+                # Records removed with ``searchkit delete`` stay removed.
+                new.delete(sorted(registry.deleted))
+                rebuilt = SourceRegistry.load(target)
+                rebuilt.deleted = set(registry.deleted)
+                rebuilt.save()
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

@@ -73,9 +73,18 @@ def stat_state(path: Path) -> tuple[int, int]:
 class SourceRegistry:
     """The files an index was built from, keyed by absolute path."""
 
-    def __init__(self, index_dir: Path, entries: dict[str, SourceEntry] | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        entries: dict[str, SourceEntry] | None = None,
+        deleted: set[str] | None = None,
+    ) -> None:
         self.index_dir = index_dir
         self.entries: dict[str, SourceEntry] = entries or {}
+        # Ids removed with ``searchkit delete``: a rebuild, which re-reads the
+        # sources, removes them again. Ingesting a record with such an id again
+        # takes it off this list.
+        self.deleted: set[str] = deleted or set()
 
     @property
     def path(self) -> Path:
@@ -90,12 +99,13 @@ class SourceRegistry:
         try:
             data = json.loads(path.read_text("utf-8"))
             entries = {key: SourceEntry(**value) for key, value in dict(data["sources"]).items()}
+            deleted = {str(pmid) for pmid in data.get("deleted", [])}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexFormatError(
                 f"cannot read the source registry {path}: {exc}; "
                 "delete it to re-read every file on the next ingest"
             ) from exc
-        return cls(index_dir, entries)
+        return cls(index_dir, entries, deleted)
 
     def unchanged(self, path: Path) -> SourceEntry | None:
         """The entry of ``path`` if the file is the one recorded, else ``None``.
@@ -132,6 +142,7 @@ class SourceRegistry:
         data: dict[str, Any] = {
             "format": _FORMAT,
             "sources": {key: asdict(entry) for key, entry in sorted(self.entries.items())},
+            "deleted": sorted(self.deleted),
         }
         tmp = self.path.with_name(SOURCES_FILE + ".tmp")
         with tmp.open("w", encoding="utf-8") as f:

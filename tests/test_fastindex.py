@@ -106,3 +106,31 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
         postings.append(stored)
     assert postings[0] == postings[2]
     assert postings[1] == postings[3]
+
+
+def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
+    """A tiny pool limit makes the writer spill many sorted runs to disk and merge
+    them; the index must equal one written without spilling."""
+    import whoosh.index
+
+    from searchkit.fastindex import FastSegmentWriter
+
+    contents = []
+    for name, limitmb in (("big", 256), ("tiny", 0)):
+        (tmp_path / name).mkdir()
+        ix = whoosh.index.create_in(str(tmp_path / name), build_schema())
+        writer = FastSegmentWriter(ix, limitmb=limitmb)
+        for doc in DOCS[:200]:
+            writer.add_document(**doc)
+        if name == "tiny":
+            assert len(writer.pool.runs) > 10
+        writer.commit()
+        with ix.reader() as reader:
+            contents.append(
+                [
+                    (field, term, list(reader.postings(field, term).items_as("positions")))
+                    for field, term in reader.all_terms()
+                    if field in FAST
+                ]
+            )
+    assert contents[0] == contents[1]

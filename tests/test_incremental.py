@@ -300,3 +300,68 @@ def test_ingest_with_procs_2_matches_procs_1(
         results.append((report.counts.added, stored, len(ix)))
     assert results[0] == results[1]
     assert results[0][2] > 15
+
+
+def test_file_is_recorded_only_after_its_batch_is_committed(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ix = SearchIndex.create(tmp_path / "ix")
+    ingest([inputs / "a-seed.txt"], ix)
+    real_apply = SearchIndex.apply
+
+    def failing_apply(self: SearchIndex, *args: object, **kwargs: object) -> object:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SearchIndex, "apply", failing_apply)
+    with pytest.raises(OSError, match="disk full"):
+        ingest([inputs / "b-medline.txt"], ix)
+    recorded = {Path(p).name for p in SourceRegistry.load(ix.path).entries}
+    assert recorded == {"a-seed.txt"}
+    monkeypatch.setattr(SearchIndex, "apply", real_apply)
+    report = ingest([inputs], ix)
+    assert report.files == 1 and report.counts.added > 0
+    assert {Path(p).name for p in SourceRegistry.load(ix.path).entries} == {
+        "a-seed.txt",
+        "b-medline.txt",
+    }
+
+
+def test_unreadable_registry_is_one_clear_error(inputs: Path, tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    assert _ingest(str(inputs), "--index", str(index))[0] == 0
+    (index / SOURCES_FILE).write_text("{not json")
+    code, out, err = _ingest(str(inputs), "--index", str(index))
+    assert code == 1 and out == ""
+    assert err.startswith("Error: cannot read the source registry")
+    assert err.count("\n") == 1
+
+
+def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
+    inputs: Path, tmp_path: Path
+) -> None:
+    index = str(tmp_path / "ix")
+    assert _ingest(str(inputs), "--index", index)[0] == 0
+    count = len(SearchIndex.open(Path(index)))
+    assert runner.invoke(app, ["delete", SEED_PMID, "--index", index]).exit_code == 0
+    assert runner.invoke(app, ["rebuild", "--index", index, "--procs", "1"]).exit_code == 0
+    assert len(SearchIndex.open(Path(index))) == count - 1
+    assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 1
+    # Ingesting the record again brings it back, and a rebuild keeps it.
+    assert _ingest(str(inputs / "a-seed.txt"), "--index", index, "--force")[0] == 0
+    assert runner.invoke(app, ["rebuild", "--index", index, "--procs", "1"]).exit_code == 0
+    assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
+    assert len(SearchIndex.open(Path(index))) == count
+
+
+def test_rebuild_of_the_current_directory(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "ix"
+    assert _ingest(str(inputs), "--index", str(index))[0] == 0
+    count = len(SearchIndex.open(index))
+    monkeypatch.chdir(index)
+    result = runner.invoke(app, ["rebuild", "--index", ".", "--procs", "1"])
+    assert result.exit_code == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert len(SearchIndex.open(index)) == count
+    assert not build_dir(index).exists()
