@@ -7,12 +7,14 @@ batches: an interrupted run leaves the last committed batch searchable.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import secrets
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,10 +137,25 @@ class SearchIndex:
                 f"searchkit needs version {SCHEMA_VERSION}; re-ingest: delete {path} and run "
                 f"'searchkit ingest PATH --index {path}' again"
             )
-        try:
-            ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
-        except (whoosh.index.EmptyIndexError, OSError, EOFError, ValueError) as exc:
-            raise IndexFormatError(f"cannot open the index at {path}: {exc}") from exc
+        problem = None
+        with warnings.catch_warnings():
+            # Whoosh leaves the files of a damaged index open when it fails; they are
+            # closed (and would warn) when the failure is dropped below.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
+                # Open every segment once, so that a damaged index is reported here,
+                # in one line, rather than as a traceback from the first search.
+                ix.reader().close()
+            except Exception as exc:  # any decoding failure of damaged files
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem is not None:
+                gc.collect()
+        if problem is not None:
+            raise IndexFormatError(
+                f"cannot open the index at {path}, it is damaged ({problem}); delete it "
+                f"and run 'searchkit ingest PATH --index {path}' again"
+            )
         return cls(path, ix)
 
     @classmethod
@@ -152,7 +169,8 @@ class SearchIndex:
         """
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise IndexFormatError(
-                f"cannot create an index at {path}: it exists and is not an empty directory"
+                f"cannot create an index at {path}: it exists, is not an empty directory "
+                "and is not a searchkit index"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(path)

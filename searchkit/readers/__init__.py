@@ -25,7 +25,7 @@ from searchkit.readers._detect import (
     PUBMED_XML,
     detect_format,
 )
-from searchkit.readers._files import iter_files
+from searchkit.readers._files import directory_problem, iter_files
 from searchkit.readers.abstract_text import read_abstract_text
 from searchkit.readers.jsonl import read_jsonl
 from searchkit.readers.medline import read_medline
@@ -50,6 +50,8 @@ def read_file(path: Path) -> Iterator[Item]:
     Raises :class:`InputError` (lazily, on iteration) when the file cannot be
     read or recognised, or breaks off part-way.
     """
+    if path.is_dir():
+        raise directory_problem(path)
     yield from READERS[detect_format(path)](path)
 
 

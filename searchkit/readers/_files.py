@@ -12,7 +12,10 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Yield the files named in ``paths``, walking directories recursively.
 
     Directory entries come in sorted name order; hidden entries (names starting
-    with ".") are skipped, but a hidden file named explicitly is kept. Every path
+    with ".") are skipped, but a hidden file named explicitly is kept. Entries that
+    cannot be read (a directory that cannot be listed, a broken symbolic link, a
+    pipe) are yielded too, so that reading them reports the problem while the
+    other files are still read. Every path
     is checked before the first file is yielded, so a typo in the last argument
     fails before any work is done: a missing path raises
     ``InputError(str(path), "no such file or directory")``.
@@ -37,12 +40,24 @@ def _walk(directory: Path, seen: set[Path]) -> Iterator[Path]:
     seen.add(resolved)
     try:
         entries = sorted(directory.iterdir(), key=lambda entry: entry.name)
-    except PermissionError:
-        raise InputError(str(directory), "permission denied") from None
+    except OSError:
+        yield directory  # read_file reports why it cannot be listed
+        return
     for entry in entries:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
             yield from _walk(entry, seen)
-        elif entry.is_file():
+        else:
             yield entry
+
+
+def directory_problem(path: Path) -> InputError:
+    """The error for a directory given where a file is read."""
+    try:
+        next(iter(path.iterdir()), None)
+    except PermissionError:
+        return InputError(str(path), "permission denied (cannot list the directory)")
+    except OSError as exc:
+        return InputError(str(path), f"cannot list the directory ({exc.strerror or exc})")
+    return InputError(str(path), "is a directory, not a file")

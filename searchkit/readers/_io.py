@@ -72,9 +72,14 @@ class ByteStream:
 def _open_raw(path: Path) -> io.BufferedReader:
     """Open ``path`` for binary reading, with OS errors worded for the user."""
     source = str(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # Opening a named pipe would block until someone writes to it.
+        raise InputError(source, "not a regular file (a pipe, socket or device)")
     try:
         return path.open("rb")
     except FileNotFoundError:
+        if path.is_symlink():
+            raise InputError(source, "broken symbolic link (its target does not exist)") from None
         raise InputError(source, "no such file or directory") from None
     except IsADirectoryError:
         raise InputError(source, "is a directory, not a file") from None
@@ -137,8 +142,23 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
 
     The text is decoded as UTF-8 with a leading BOM removed and without its line
     ending (``\\n`` or ``\\r\\n``). Invalid UTF-8 raises :class:`InputError` at its
-    line, after every earlier line has been yielded.
+    line, after every earlier line has been yielded; so does a line longer than
+    :data:`MAX_LINE_BYTES`.
     """
+    for number, text in iter_lines_marking_long(path):
+        if text is None:
+            raise InputError(str(path), LONG_LINE_REASON, f"line {number}")
+        yield number, text
+
+
+#: Why a line longer than :data:`MAX_LINE_BYTES` is not read.
+LONG_LINE_REASON = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+
+
+def iter_lines_marking_long(path: Path) -> Iterator[tuple[int, str | None]]:
+    """As :func:`iter_lines`, but a line longer than :data:`MAX_LINE_BYTES` is
+    skipped without being held in memory and yielded as ``(number, None)``, so that
+    a reader can drop just the record it belongs to."""
     source = str(path)
     with open_bytes(path) as stream:
         number = 0
@@ -148,9 +168,10 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
                 return
             number += 1
             if len(raw) > MAX_LINE_BYTES:
-                raise InputError(
-                    source, f"line is longer than {MAX_LINE_BYTES:,} bytes", f"line {number}"
-                )
+                while raw and not raw.endswith(b"\n"):
+                    raw = stream.readline(_CHUNK)
+                yield number, None
+                continue
             if number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
             yield number, decode_line(raw, source, number)

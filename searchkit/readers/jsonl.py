@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from searchkit.errors import InputError
-from searchkit.readers._io import iter_lines
+from searchkit.readers._io import LONG_LINE_REASON, iter_lines_marking_long
 from searchkit.readers._text import clean
 from searchkit.records import Item, Record, Skipped
 
@@ -37,7 +37,11 @@ def read_jsonl(path: Path) -> Iterator[Item]:
     """Yield a :class:`Record` per usable line and a :class:`Skipped` per bad one."""
     source = str(path)
     first = True
-    for number, line in iter_lines(path):
+    for number, line in iter_lines_marking_long(path):
+        if line is None:
+            first = False
+            yield Skipped(source, f"line {number}", LONG_LINE_REASON)
+            continue
         if not line.strip():
             continue
         try:

@@ -18,84 +18,104 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from searchkit.errors import InputError
-from searchkit.readers._io import iter_lines
+from searchkit.readers._io import LONG_LINE_REASON, iter_lines_marking_long
 from searchkit.readers._text import clean, initials_of, parse_date_text
 from searchkit.records import Author, Item, MeshHeading, Record, Skipped
 
 # "PMID- 123", "TI  - Title", "AB  -" (an empty value): the tag fills four columns.
 _TAG_LINE = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{0,3}) *-(?: (?P<value>.*))?$")
 
-#: A record longer than this many lines is refused rather than held in memory.
+#: A record longer than this many lines, or larger than this many characters, is
+#: skipped rather than held in memory.
 MAX_RECORD_LINES = 200_000
+MAX_RECORD_CHARS = 16 * 1024 * 1024
+
+_BROKEN_LINE = "neither a 'TAG - value' line nor an indented continuation line"
 
 
 @dataclass
 class _Fields:
-    """One record's raw fields in file order, continuation lines joined."""
+    """One record's raw fields in file order, each as its value's lines."""
 
     start: int
-    fields: list[tuple[str, str]] = field(default_factory=list)
+    fields: list[tuple[str, list[str]]] = field(default_factory=list)
     lines: int = 0
-    broken_line: int | None = None
+    chars: int = 0
+    has_pmid: bool = False
+    #: ``(line, reason)`` once the record is known to be unusable; its fields are
+    #: then dropped, and the rest of its lines only counted.
+    problem: tuple[int, str] | None = None
 
-    def has_pmid(self) -> bool:
-        return any(tag == "PMID" for tag, _ in self.fields)
-
-    def add_line(self, number: int, line: str) -> None:
+    def add_line(self, number: int, line: str | None) -> None:
         self.lines += 1
+        if line is not None and line.startswith("PMID-"):
+            self.has_pmid = True
+        if self.problem is not None:
+            return
+        if line is None:
+            self._fail(number, LONG_LINE_REASON)
+            return
+        self.chars += len(line)
+        if self.lines > MAX_RECORD_LINES:
+            self._fail(self.start, f"record is longer than {MAX_RECORD_LINES:,} lines")
+            return
+        if self.chars > MAX_RECORD_CHARS:
+            self._fail(self.start, f"record is larger than {MAX_RECORD_CHARS:,} characters")
+            return
         match = _TAG_LINE.match(line)
         if match is not None and line.index("-") == 4:
-            self.fields.append((match["tag"], match["value"] or ""))
+            self.fields.append((match["tag"], [match["value"] or ""]))
         elif line[:1].isspace() and self.fields:
-            tag, value = self.fields[-1]
-            self.fields[-1] = (tag, f"{value} {line.strip()}")
-        elif self.broken_line is None:
-            self.broken_line = number
+            # Parts joined at the end: appending to one string would copy it
+            # again for every continuation line.
+            self.fields[-1][1].append(line.strip())
+        else:
+            self._fail(number, _BROKEN_LINE)
+
+    def _fail(self, number: int, reason: str) -> None:
+        self.problem = (number, reason)
+        self.fields = []
 
 
 def read_medline(path: Path) -> Iterator[Item]:
     """Yield a :class:`Record` per MEDLINE record, or a :class:`Skipped` for a
-    record without a PMID or with a broken line."""
+    record without a PMID, with a broken line, or too large to hold."""
     source = str(path)
     current: _Fields | None = None
-    for number, line in iter_lines(path):
-        if not line.strip():
+    for number, line in iter_lines_marking_long(path):
+        if line is not None and not line.strip():
             if current is not None:
                 yield _convert(current, source)
                 current = None
             continue
-        if current is not None and line.startswith("PMID-") and current.has_pmid():
+        if (
+            current is not None
+            and line is not None
+            and line.startswith("PMID-")
+            and current.has_pmid
+        ):
             # A new record without the separating blank line.
             yield _convert(current, source)
             current = None
         if current is None:
             current = _Fields(start=number)
         current.add_line(number, line)
-        if current.lines > MAX_RECORD_LINES:
-            raise InputError(
-                source,
-                f"record is longer than {MAX_RECORD_LINES:,} lines (is this MEDLINE text?)",
-                f"line {current.start}",
-            )
     if current is not None:
         yield _convert(current, source)
 
 
 def _convert(raw: _Fields, source: str) -> Record | Skipped:
-    if raw.broken_line is not None:
-        return Skipped(
-            source,
-            f"line {raw.broken_line}",
-            "neither a 'TAG - value' line nor an indented continuation line",
-        )
+    if raw.problem is not None:
+        number, reason = raw.problem
+        return Skipped(source, f"line {number}", reason)
     values: dict[str, list[str]] = {}
-    for tag, value in raw.fields:
+    fields = [(tag, " ".join(parts)) for tag, parts in raw.fields]
+    for tag, value in fields:
         values.setdefault(tag, []).append(value)
     pmid = _first(values, "PMID")
     if pmid is None:
         return Skipped(source, f"line {raw.start}", "record has no PMID")
-    return _record(pmid, values, raw.fields)
+    return _record(pmid, values, fields)
 
 
 def _first(values: dict[str, list[str]], *tags: str) -> str | None:

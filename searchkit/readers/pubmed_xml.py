@@ -7,7 +7,10 @@ as its end tag is read and then released, so memory stays flat on any file size.
 
 The parser never loads the DTD named in the DOCTYPE (no network, no file access)
 and never substitutes entities: an entity reference stays an unexpanded node,
-which the text extraction below turns into a space.
+which the text extraction below turns into a space. A record that uses an entity
+declared in the file's own DOCTYPE (the means of XXE and "billion laughs" attacks;
+PubMed never does it) is skipped with the entity's name rather than indexed with
+a hole in its text.
 """
 
 from __future__ import annotations
@@ -71,23 +74,56 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     # libxml2 ends its message with ", line N, column M"; the line is reported as
     # the location instead.
     message = _TRAILING_POSITION.sub("", exc.msg or str(exc)).strip()
+    if "Text node too long" in message or "huge text node" in message:
+        return "refused: a text longer than 10,000,000 characters (no PubMed record has one)"
+    if "amplification" in message:
+        return (
+            "refused: the DOCTYPE declares entities that expand exponentially "
+            '(a "billion laughs" entity bomb)'
+        )
     return f"malformed XML: {message}"
 
 
 def _items(events: etree.iterparse, source: str) -> Iterator[Item]:
     seen_root = False
+    declared: frozenset[str] = frozenset()
     number = 0
     for event, elem in events:
         if event == "start":
-            seen_root = seen_root or elem.tag == _ROOT
+            if elem.tag == _ROOT and not seen_root:
+                seen_root = True
+                declared = _declared_entities(elem)
             continue
         if elem.tag == _ROOT:
             continue
         number += 1
-        yield from _convert(elem, source, number)
+        used = _used_entities(elem, declared)
+        if used:
+            yield Skipped(
+                source,
+                f"record {number}",
+                f"uses the entity &{used[0]}; declared in the file's DOCTYPE; such entities "
+                "are never expanded (they can read files or exhaust memory)",
+            )
+        else:
+            yield from _convert(elem, source, number)
         _release(elem)
     if not seen_root:
         raise InputError(source, f"not PubMed XML: no <{_ROOT}> element")
+
+
+def _declared_entities(root: Element) -> frozenset[str]:
+    """Names of the entities the DOCTYPE's internal subset declares."""
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is None:
+        return frozenset()
+    return frozenset(entity.name for entity in dtd.iterentities())
+
+
+def _used_entities(elem: Element, declared: frozenset[str]) -> list[str]:
+    if not declared:
+        return []
+    return [node.name for node in elem.iter(etree.Entity) if node.name in declared]
 
 
 def _release(elem: Element) -> None:

@@ -1,0 +1,225 @@
+"""Crash safety: ``searchkit ingest`` killed with SIGKILL at many moments.
+
+After every kill the index must open, hold exactly the records of one completed
+commit (a prefix of the input, in input order, at a batch boundary), answer
+searches, and not be locked; the next ``ingest`` of the same sources must complete
+with every record. The boundaries are computed from a clean run of the same input
+with the same batch size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit import SearchIndex, ingest, search
+from searchkit.cli import app
+from searchkit.index import WriteCounts
+from searchkit.records import Record
+
+from .conftest import SAMPLE_DIR
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+BATCH_SIZE = 500
+SAMPLE_RECORDS = 2285
+SEED = 6
+
+
+@dataclass(frozen=True)
+class CleanRun:
+    """What an uninterrupted ingest of data/ commits, commit by commit."""
+
+    states: frozenset[frozenset[str]]  # the PMID set after each commit (and before any)
+    index: SearchIndex
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
+    committed: set[str] = set()
+    states = {frozenset()}
+    original = SearchIndex.apply
+
+    def spy(self: SearchIndex, records: dict[str, Record], deletions: set[str]) -> WriteCounts:
+        counts = original(self, records, deletions)
+        committed.update(records)
+        committed.difference_update(deletions)
+        states.add(frozenset(committed))
+        return counts
+
+    index = SearchIndex.create(tmp_path_factory.mktemp("clean") / "ix")
+    started = time.monotonic()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SearchIndex, "apply", spy)
+        report = ingest([SAMPLE_DIR], index, batch_size=BATCH_SIZE)
+    seconds = time.monotonic() - started
+    assert report.ok and len(index) == SAMPLE_RECORDS
+    assert frozenset(committed) == frozenset(_pmids(index))
+    assert len(states) >= 5, "too few commits for a meaningful sweep"
+    return CleanRun(frozenset(states), index, seconds)
+
+
+def _pmids(index: SearchIndex) -> list[str]:
+    with index.searcher() as s:
+        return [fields["pmid"] for fields in s.all_stored_fields()]
+
+
+def _start(index: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
+    return subprocess.Popen(
+        [_searchkit_exe(), "ingest", str(SAMPLE_DIR), "--batch-size", str(BATCH_SIZE), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _kill_after(delay: float) -> Callable[[subprocess.Popen[str], Path], None]:
+    def wait(proc: subprocess.Popen[str], index: Path) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=delay)
+
+    return wait
+
+
+def _kill_at_new_file(nth: int) -> Callable[[subprocess.Popen[str], Path], None]:
+    """Kill when the ``nth`` new name appears in the index directory: a segment
+    file, Whoosh's temporary directory or a TOC being written (mid-commit)."""
+
+    def wait(proc: subprocess.Popen[str], index: Path) -> None:
+        known = set(os.listdir(index)) if index.is_dir() else set()
+        new: set[str] = set()
+        while proc.poll() is None and len(new) < nth:
+            if index.is_dir():
+                new |= set(os.listdir(index)) - known
+            time.sleep(0.001)
+
+    return wait
+
+
+def _kill(index: Path, wait: Callable[[subprocess.Popen[str], Path], None], *extra: str) -> None:
+    with _start(index, *extra) as proc:
+        wait(proc, index)
+        proc.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)
+    assert "Traceback" not in stderr
+
+
+def _check_committed_state(index: Path, clean: CleanRun, *, exact_boundaries: bool = True) -> int:
+    """The index after a kill: opens, holds one committed state, searches work."""
+    if not index.exists() or not any(index.iterdir()):
+        return 0  # killed before the index was created: nothing half-made is left
+    ix = SearchIndex.open(index)
+    pmids = _pmids(ix)
+    assert len(pmids) == len(set(pmids)) == len(ix)
+    if exact_boundaries:
+        assert frozenset(pmids) in clean.states, f"{len(pmids)} records: not a commit boundary"
+    else:
+        assert set(pmids) <= set(_pmids(clean.index))
+    if pmids:
+        assert 0 < search(ix, "cancer", limit=3).total <= len(pmids)
+        assert ix.get(pmids[-1]) == clean.index.get(pmids[-1])
+    return len(pmids)
+
+
+def _finish(index: Path, clean: CleanRun, *extra: str) -> None:
+    """The next ingest of the same sources completes with every record, unblocked."""
+    with _start(index, "--lock-timeout", "5", *extra) as proc:
+        _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "waiting for another searchkit process" not in stderr  # no stale lock
+    assert f"({SAMPLE_RECORDS} records)" in stderr
+    ix = SearchIndex.open(index)
+    assert sorted(_pmids(ix)) == sorted(_pmids(clean.index))
+    hits = search(ix, "immune escape MHC", limit=5).hits
+    assert [h.pmid for h in hits][:1] == [
+        h.pmid for h in search(clean.index, "immune escape MHC", limit=1).hits
+    ]
+    assert not [p.name for p in index.parent.iterdir() if p.name.startswith(".")], (
+        "staging directories left beside the index"
+    )
+    assert not [p for p in index.iterdir() if ".toc." in p.name], "stale TOC files left"
+
+
+@pytest.mark.slow
+def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) -> None:
+    """10 kills after seeded random delays, in two chains: each run resumes the
+    index the previous kill left, and is killed at a random moment of the work
+    still to do (from 0.2 s to the time a run takes for what is left)."""
+    rng = random.Random(SEED)
+    seen: list[int] = []
+    for chain in range(2):
+        index = tmp_path / f"ix{chain}"
+        done = 0
+        for _ in range(5):
+            left = 1.0 + clean_run.seconds * (1 - done / SAMPLE_RECORDS)  # + start-up
+            _kill(index, _kill_after(rng.uniform(0.2, left)))
+            done = _check_committed_state(index, clean_run)
+            seen.append(done)
+        _finish(index, clean_run)
+    # Kills land in long commits (segment merges) often; some must hit mid-run.
+    assert any(0 < n < SAMPLE_RECORDS for n in seen), f"no kill hit a partial state: {seen}"
+
+
+@pytest.mark.slow
+def test_sigkill_sweep_during_commits(tmp_path: Path, clean_run: CleanRun) -> None:
+    """10 kills the moment new files appear in the index directory: as the index
+    is created, and while a commit writes its segment files and TOC."""
+    rng = random.Random(SEED + 1)
+    for chain in range(2):
+        index = tmp_path / f"ix{chain}"
+        # The first kill of each chain: the moment the new index directory appears.
+        _kill(index, _kill_at_new_file(1))
+        _check_committed_state(index, clean_run)
+        for _ in range(4):
+            _kill(index, _kill_at_new_file(rng.randint(1, 3)))
+            _check_committed_state(index, clean_run)
+        _finish(index, clean_run)
+
+
+@pytest.mark.slow
+def test_sigkill_sweep_multi_process_writer(tmp_path: Path, clean_run: CleanRun) -> None:
+    """The same with the multi-process writer, where the commit boundaries depend on
+    the workers: every state must still be a consistent subset of the input."""
+    help_text = runner.invoke(app, ["ingest", "--help"]).stdout
+    if "--procs" not in help_text:
+        pytest.skip("this build's ingest has no --procs option (no multi-process writer)")
+    rng = random.Random(SEED + 2)
+    index = tmp_path / "ix"
+    for _ in range(4):
+        _kill(index, _kill_after(rng.uniform(0.2, clean_run.seconds)), "--procs", "2")
+        _check_committed_state(index, clean_run, exact_boundaries=False)
+    _finish(index, clean_run, "--procs", "2")
+
+
+def test_stale_staging_directory_of_a_dead_process_is_removed(tmp_path: Path) -> None:
+    # What a process killed inside SearchIndex.create leaves: its staging directory.
+    pid = 2**22 + 7  # above the largest pid Linux hands out: no such process
+    stale = tmp_path / f".ix.creating-{pid}-0a1b2c3d"
+    (stale / "sub").mkdir(parents=True)
+    alive = tmp_path / f".ix.creating-{os.getpid()}-0a1b2c3d"  # a creation in progress
+    alive.mkdir()
+    SearchIndex.create(tmp_path / "ix")
+    assert not stale.exists()
+    assert alive.exists()
+    assert SearchIndex.exists(tmp_path / "ix")
+
+
+def test_create_in_an_existing_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "ix").mkdir()
+    seed_file = SAMPLE_DIR / "pubmed-34572009-page.txt"
+    result = runner.invoke(app, ["ingest", str(seed_file), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
