@@ -314,7 +314,13 @@ class _Parser:
         while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT"):
             self.next()
             right = self.sequence(tok)
-            if tok.kind == "NOT":
+            if tok.kind == "NOT" and isinstance(node, Not):
+                # A NOT B NOT C = A NOT (B OR C): chains stay flat.
+                negatives = (
+                    node.negative.children if isinstance(node.negative, Or) else (node.negative,)
+                )
+                node = Not(node.positive, Or((*negatives, right)))
+            elif tok.kind == "NOT":
                 node = Not(node, right)
             elif isinstance(node, And) and not node.implicit:
                 node = And((*node.children, right))
@@ -503,11 +509,31 @@ def _years(text: str, pos: int, where: str) -> Years:
     return Years(low, high, pos)
 
 
+def depth(node: Node) -> int:
+    """How deep the tree is (computed without recursion)."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, And | Or):
+            stack.extend((child, level + 1) for child in current.children)
+        elif isinstance(current, Not):
+            stack.extend(((current.positive, level + 1), (current.negative, level + 1)))
+    return deepest
+
+
 def parse(text: str) -> Node:
     """The syntax tree of a query. Raises :class:`QueryError` for a malformed query."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
-    return _Parser(text).parse()
+    node = _Parser(text).parse()
+    if depth(node) > MAX_DEPTH:
+        raise QueryError(
+            f"the query nests more than {MAX_DEPTH} levels deep (AND and NOT alternate too "
+            "often); simplify it"
+        )
+    return node
 
 
 # -- syntax tree → Whoosh ----------------------------------------------------------

@@ -61,6 +61,17 @@ def test_not_is_and_not() -> None:
     assert parse("cancer NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 11))
 
 
+def test_not_chains_stay_flat_and_deep_nesting_is_refused() -> None:
+    assert parse("c1 NOT m1 NOT r1") == Not(
+        FreeText(("c1",), 0), Or((FreeText(("m1",), 7), FreeText(("r1",), 14)))
+    )
+    long_chain = "cell " + " ".join(f"NOT x{i}" for i in range(3000))
+    assert "ANDNOT" in str(parse_query(SCHEMA, long_chain))
+    alternating = " ".join(f"x{i} AND y{i} NOT" for i in range(100)) + " z"
+    with pytest.raises(QueryError, match="nests more than 64 levels"):
+        parse(alternating)
+
+
 def test_phrase_proximity_and_tagged_phrase() -> None:
     assert parse('"tumor escape"~5') == Phrase("tumor escape", None, 5, 0)
     assert parse('"smith j"[au]') == Phrase("smith j", "author", None, 0)
