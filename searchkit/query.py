@@ -8,6 +8,9 @@ analyzers change.
 
 from __future__ import annotations
 
+from typing import Any
+
+from whoosh import matching
 from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
@@ -95,6 +98,31 @@ LANGUAGE_CODES: dict[str, str] = {
     "korean": "kor",
     "polish": "pol",
 }
+
+
+class _AndNotMatcher(matching.AndNotMatcher):
+    """Whoosh's ``AndNotMatcher`` checks its first document against the excluded
+    matcher only when both happen to start on the same document: with the excluded
+    matcher starting earlier, the first positive document got through even when
+    excluded (``privilege[ti] NOT immune escape[kw]`` returned the record it
+    excludes). This one moves the excluded matcher up to it first."""
+
+    def _find_first(self) -> None:
+        a, b = self.a, self.b
+        if a.is_active() and b.is_active():
+            if b.id() < a.id():
+                b.skip_to(a.id())
+            if b.is_active() and a.id() == b.id():
+                self._find_next()
+
+
+class AndNot(wq.AndNot):
+    """``a AND NOT b`` with the corrected matcher."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> matching.Matcher:
+        return _AndNotMatcher(
+            self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context())
+        )
 
 
 class YearRange(wq.ConstantScoreQuery):
@@ -210,7 +238,7 @@ def to_whoosh(schema: Schema, node: Node) -> Query:
         return wq.And([to_whoosh(schema, c) for c in node.children])
     if isinstance(node, Or):
         return wq.Or([to_whoosh(schema, c) for c in node.children])
-    return wq.AndNot(to_whoosh(schema, node.positive), to_whoosh(schema, node.negative))
+    return AndNot(to_whoosh(schema, node.positive), to_whoosh(schema, node.negative))
 
 
 def parse_query(schema: Schema, text: str) -> Query:

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from searchkit import SearchIndex, search
@@ -228,3 +228,37 @@ def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: 
     except QueryError:
         return
     assert result.total >= len(result.hits)
+
+
+_TERMS = st.sampled_from(
+    [
+        "privilege[ti]",
+        "immune escape[kw]",
+        "cancer",
+        "mice",
+        "psoas[mh]",
+        "abscess",
+        '"stem cells"',
+        "2018[dp]",
+        "review[pt]",
+        "immun*",
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_TERMS, _TERMS, st.sampled_from(["AND", "OR", "NOT"]))
+@example("privilege[ti]", "immune escape[kw]", "NOT")  # Whoosh's AndNot let it through
+def test_boolean_operators_are_set_operations(
+    sample_index_dir: Path, left: str, right: str, op: str
+) -> None:
+    index = SearchIndex.open(sample_index_dir)
+
+    def ids(query: str) -> set[str]:
+        result = search(index, query, limit=3000, suggest=False, with_snippets=False)
+        assert result.total == len(result.hits)
+        return {h.pmid for h in result.hits}
+
+    a, b = ids(f"({left})"), ids(f"({right})")
+    expected = {"AND": a & b, "OR": a | b, "NOT": a - b}[op]
+    assert ids(f"({left}) {op} ({right})") == expected

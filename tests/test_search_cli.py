@@ -318,3 +318,34 @@ def test_search_help_shows_the_field_tags() -> None:
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "[ti]" in text and "[dp]" in text and "smith j[au]" in text
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("privilege[tiab]", "privilege[ti] OR privilege[ab]"),
+        ("privilege[ab]", "abstract:privilege"),
+        ("stem cells[tiab]", "tiab:stem AND tiab:cells"),
+        ('"immune escape"[ot]', 'keyword:"immune escape"'),
+        ('"immune escape"[kw]', '"immune escape"[OT]'),
+        ("2019[pdat]", "year:2019"),
+        ("review[pt]", "type:review"),
+        ("eng[lang]", "lang:eng"),
+        ("psoas abscess[majr]", 'majr:"psoas abscess"'),
+    ],
+)
+def test_tags_and_field_prefixes_agree(sample_index_dir: Path, left: str, right: str) -> None:
+    found = pmids(sample_index_dir, left)
+    assert found
+    assert sorted(found) == sorted(pmids(sample_index_dir, right))
+
+
+def test_abstract_and_keyword_tags_find_the_seed(sample_index_dir: Path) -> None:
+    assert SEED_PMID in pmids(sample_index_dir, "privileged status[ab]")
+    assert SEED_PMID in pmids(sample_index_dir, '"immune escape"[ot]')
+    # Regression: Whoosh's AndNot let the first positive document through when the
+    # excluded matcher started on an earlier document.
+    assert pmids(sample_index_dir, "privilege[ti]") == [SEED_PMID]
+    assert pmids(sample_index_dir, "privilege[ti] NOT immune escape[kw]") == []
+    count = run(sample_index_dir, "search", "privilege[ti] NOT immune escape[kw]", "--count")
+    assert count.stdout == "0\n"
