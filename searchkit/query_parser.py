@@ -9,6 +9,7 @@ Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
     sequence := unit+                                    # implicit AND of the units
     unit     := "(" or_expr ")"
               | PHRASE ["~" N] [TAG]                      # "tumor escape"~5[tiab]
+              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"  # PubMed: "tumor escape"[tiab:~3]
               | FIELD ":" (WORD | PHRASE)                 # title:cancer, year:2015..2020
               | WORD+ [TAG]                               # cancer stem cells[ti]
               | WORD "*" [TAG]                            # immun*
@@ -166,6 +167,7 @@ class _Tok:
 _SPECIAL = '()"[]'
 _FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _OPERATORS = ("AND", "OR", "NOT")
+_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z]+)\s*:\s*~\s*(\d+)\s*$")
 
 
 def tokenize(text: str) -> list[_Tok]:
@@ -351,9 +353,12 @@ class _Parser:
             self._no_tag("a closing ')'")
             return node
         if tok.kind == "PHRASE":
-            key = self._tag()
             if not tok.text.strip():
                 raise QueryError('empty phrase ""', tok.pos)
+            proximity = self._proximity_tag(tok)
+            if proximity is not None:
+                return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
+            key = self._tag()
             if key == "year":
                 return _years(tok.text, tok.pos, "[dp]")
             return Phrase(tok.text, key, tok.near, tok.pos)
@@ -397,11 +402,36 @@ class _Parser:
         _check_star(value)
         return Tagged(key, (value.text,), tok.pos)
 
+    def _proximity_tag(self, phrase: _Tok) -> tuple[str, int] | None:
+        """PubMed's ``"a b"[tiab:~N]``: at most N words between the words, in any
+        order; returns (field key, proximity) or ``None`` when no such tag follows."""
+        tok = self.peek()
+        match = _PROXIMITY_TAG.match(tok.text) if tok is not None and tok.kind == "TAG" else None
+        if tok is None or match is None:
+            return None
+        self.next()
+        name = match.group(1).lower()
+        if name not in ("ti", "ab", "tiab"):
+            raise QueryError(
+                f"proximity works with [ti:~N], [ab:~N] or [tiab:~N], not [{tok.text}]", tok.pos
+            )
+        if phrase.near is not None:
+            raise QueryError("give the proximity once: '~N' or '[tiab:~N]', not both", tok.pos)
+        between = int(match.group(2))
+        if between > 1000:
+            raise QueryError("the proximity after '~' must be between 0 and 1000", tok.pos)
+        self._no_tag("a field tag")
+        return TAGS[name], between + 1
+
     def _tag(self) -> str | None:
         tok = self.peek()
         if tok is None or tok.kind != "TAG":
             return None
         self.next()
+        if _PROXIMITY_TAG.match(tok.text):
+            raise QueryError(
+                f"a proximity tag such as [{tok.text}] must follow a quoted phrase", tok.pos
+            )
         name = " ".join(tok.text.lower().split())
         if name not in TAGS:
             raise QueryError(

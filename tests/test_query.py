@@ -75,6 +75,9 @@ def test_not_chains_stay_flat_and_deep_nesting_is_refused() -> None:
 def test_phrase_proximity_and_tagged_phrase() -> None:
     assert parse('"tumor escape"~5') == Phrase("tumor escape", None, 5, 0)
     assert parse('"smith j"[au]') == Phrase("smith j", "author", None, 0)
+    # PubMed's proximity tag counts the words between: ~2 is within 3 positions.
+    assert parse('"tumor escape"[tiab:~2]') == Phrase("tumor escape", "tiab", 3, 0)
+    assert parse('"tumor escape"[TI:~0]') == Phrase("tumor escape", "title", 1, 0)
 
 
 def test_truncation_and_years() -> None:
@@ -160,6 +163,9 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("pmid:3457*", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),
+        ('"a b"[au:~2]', "proximity works with [ti:~N]", 5),
+        ('"a b"~2[tiab:~2]', "give the proximity once", 7),
+        ("cancer[tiab:~2]", "must follow a quoted phrase", 6),
         ("the[ti]", "no searchable words", 0),
         ("title:", "expected a word or a quoted phrase", 0),
         ("(" * 70 + "x" + ")" * 70, "nested more than", 64),

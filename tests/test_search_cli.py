@@ -105,6 +105,10 @@ def test_proximity_matches_words_near_each_other_in_any_order(sample_index_dir: 
     assert SEED_PMID not in pmids(sample_index_dir, '"tumor escape"')
     assert SEED_PMID in pmids(sample_index_dir, '"tumor escape"~5')
     assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"~5')
+    # PubMed's form counts the words in between ("Tumor Immune Escape": one).
+    assert SEED_PMID in pmids(sample_index_dir, '"tumor escape"[ti:~1]')
+    assert SEED_PMID not in pmids(sample_index_dir, '"tumor escape"[ti:~0]')
+    assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"[tiab:~1]')
 
 
 def test_truncation(sample_index_dir: Path) -> None:
