@@ -185,6 +185,7 @@ def test_parse_years() -> None:
     assert parse_years("2015..2019") == (2015, 2019)
     assert parse_years("2015:2019") == (2015, 2019)
     assert parse_years("2015/06") == (2015, 2015)
+    assert parse_years("2015/01/01:2020/12/31") == (2015, 2020)
     with pytest.raises(ValueError, match="runs backwards"):
         parse_years("2019..2015")
     with pytest.raises(ValueError, match="not a year"):

@@ -254,6 +254,10 @@ def test_did_you_mean(sample_index_dir: Path) -> None:
     tagged = run(sample_index_dir, "search", "privlege[ti] AND smith j[au]", "-f", "pmid")
     assert 'Did you mean: "privilege[ti] AND smith j[au]"?' not in tagged.stderr
     assert "smith" not in tagged.stderr.replace("smith j[au]", "")
+    phrase = run(sample_index_dir, "search", '"imune escape"', "-f", "pmid")
+    assert phrase.stderr == "Did you mean: '\"immune escape\"'?\n"
+    tag = run(sample_index_dir, "search", "imune[ti] AND escape", "-f", "pmid")
+    assert tag.stderr == 'Did you mean: "immune[ti] AND escape"?\n'
     good = run(sample_index_dir, "search", "immune escape", "-f", "pmid")
     assert "Did you mean" not in good.stderr
 
