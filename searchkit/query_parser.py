@@ -272,6 +272,9 @@ class _Parser:
         node = self.sequence(after)
         while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT"):
             self.next()
+            following = self.peek()
+            if tok.kind == "AND" and following is not None and following.kind == "NOT":
+                tok = self.next()  # "A AND NOT B", as other engines write it, is A NOT B
             right = self.sequence(tok)
             if tok.kind == "NOT" and isinstance(node, Not):
                 # A NOT B NOT C = A NOT (B OR C): chains stay flat.

@@ -59,6 +59,7 @@ def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
 
 def test_not_is_and_not() -> None:
     assert parse("cancer NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 11))
+    assert parse("cancer AND NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 15))
 
 
 def test_not_chains_stay_flat_and_deep_nesting_is_refused() -> None:
@@ -154,6 +155,8 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("NOT cancer", "NOT needs a term before it", 0),
         ("cancer AND", "'AND' at the end", 7),
         ("cancer AND OR stem", "a term is missing", 11),
+        ("cancer AND NOT", "'NOT' at the end", 11),
+        ("cancer OR NOT mice", "'OR' is followed by 'NOT'", 10),
         ("()", "empty parentheses", 0),
         ("[ti]", "must follow a word", 0),
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
