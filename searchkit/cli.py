@@ -385,7 +385,8 @@ def search(
         )
     )
     if result.suggestion:
-        _err(f'Did you mean: "{result.suggestion}"?')
+        quote = "'" if '"' in result.suggestion else '"'
+        _err(f"Did you mean: {quote}{result.suggestion}{quote}?")
     if count:
         typer.echo(str(result.total))
         return

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from searchkit.query import PREFIXES, TAGS
+from searchkit.query_parser import PREFIXES, TAGS
 
 #: The fields whose vocabulary corrections come from.
 FIELDS = ("abstract", "title")

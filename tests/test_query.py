@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from searchkit import SearchIndex, search
@@ -59,11 +59,26 @@ def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
 
 def test_not_is_and_not() -> None:
     assert parse("cancer NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 11))
+    assert parse("cancer AND NOT mice") == Not(FreeText(("cancer",), 0), FreeText(("mice",), 15))
+
+
+def test_not_chains_stay_flat_and_deep_nesting_is_refused() -> None:
+    assert parse("c1 NOT m1 NOT r1") == Not(
+        FreeText(("c1",), 0), Or((FreeText(("m1",), 7), FreeText(("r1",), 14)))
+    )
+    long_chain = "cell " + " ".join(f"NOT x{i}" for i in range(3000))
+    assert "ANDNOT" in str(parse_query(SCHEMA, long_chain))
+    alternating = " ".join(f"x{i} AND y{i} NOT" for i in range(100)) + " z"
+    with pytest.raises(QueryError, match="nests more than 64 levels"):
+        parse(alternating)
 
 
 def test_phrase_proximity_and_tagged_phrase() -> None:
     assert parse('"tumor escape"~5') == Phrase("tumor escape", None, 5, 0)
     assert parse('"smith j"[au]') == Phrase("smith j", "author", None, 0)
+    # PubMed's proximity tag counts the words between: ~2 is within 3 positions.
+    assert parse('"tumor escape"[tiab:~2]') == Phrase("tumor escape", "tiab", 3, 0)
+    assert parse('"tumor escape"[TI:~0]') == Phrase("tumor escape", "title", 1, 0)
 
 
 def test_truncation_and_years() -> None:
@@ -140,6 +155,8 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("NOT cancer", "NOT needs a term before it", 0),
         ("cancer AND", "'AND' at the end", 7),
         ("cancer AND OR stem", "a term is missing", 11),
+        ("cancer AND NOT", "'NOT' at the end", 11),
+        ("cancer OR NOT mice", "'OR' is followed by 'NOT'", 10),
         ("()", "empty parentheses", 0),
         ("[ti]", "must follow a word", 0),
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
@@ -149,6 +166,9 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("pmid:3457*", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),
+        ('"a b"[au:~2]', "proximity works with [ti:~N]", 5),
+        ('"a b"~2[tiab:~2]', "give the proximity once", 7),
+        ("cancer[tiab:~2]", "must follow a quoted phrase", 6),
         ("the[ti]", "no searchable words", 0),
         ("title:", "expected a word or a quoted phrase", 0),
         ("(" * 70 + "x" + ")" * 70, "nested more than", 64),
@@ -168,6 +188,7 @@ def test_parse_years() -> None:
     assert parse_years("2015..2019") == (2015, 2019)
     assert parse_years("2015:2019") == (2015, 2019)
     assert parse_years("2015/06") == (2015, 2015)
+    assert parse_years("2015/01/01:2020/12/31") == (2015, 2020)
     with pytest.raises(ValueError, match="runs backwards"):
         parse_years("2019..2015")
     with pytest.raises(ValueError, match="not a year"):
@@ -217,3 +238,37 @@ def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: 
     except QueryError:
         return
     assert result.total >= len(result.hits)
+
+
+_TERMS = st.sampled_from(
+    [
+        "privilege[ti]",
+        "immune escape[kw]",
+        "cancer",
+        "mice",
+        "psoas[mh]",
+        "abscess",
+        '"stem cells"',
+        "2018[dp]",
+        "review[pt]",
+        "immun*",
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_TERMS, _TERMS, st.sampled_from(["AND", "OR", "NOT"]))
+@example("privilege[ti]", "immune escape[kw]", "NOT")  # Whoosh's AndNot let it through
+def test_boolean_operators_are_set_operations(
+    sample_index_dir: Path, left: str, right: str, op: str
+) -> None:
+    index = SearchIndex.open(sample_index_dir)
+
+    def ids(query: str) -> set[str]:
+        result = search(index, query, limit=3000, suggest=False, with_snippets=False)
+        assert result.total == len(result.hits)
+        return {h.pmid for h in result.hits}
+
+    a, b = ids(f"({left})"), ids(f"({right})")
+    expected = {"AND": a & b, "OR": a | b, "NOT": a - b}[op]
+    assert ids(f"({left}) {op} ({right})") == expected

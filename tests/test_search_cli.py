@@ -105,6 +105,10 @@ def test_proximity_matches_words_near_each_other_in_any_order(sample_index_dir: 
     assert SEED_PMID not in pmids(sample_index_dir, '"tumor escape"')
     assert SEED_PMID in pmids(sample_index_dir, '"tumor escape"~5')
     assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"~5')
+    # PubMed's form counts the words in between ("Tumor Immune Escape": one).
+    assert SEED_PMID in pmids(sample_index_dir, '"tumor escape"[ti:~1]')
+    assert SEED_PMID not in pmids(sample_index_dir, '"tumor escape"[ti:~0]')
+    assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"[tiab:~1]')
 
 
 def test_truncation(sample_index_dir: Path) -> None:
@@ -250,6 +254,10 @@ def test_did_you_mean(sample_index_dir: Path) -> None:
     tagged = run(sample_index_dir, "search", "privlege[ti] AND smith j[au]", "-f", "pmid")
     assert 'Did you mean: "privilege[ti] AND smith j[au]"?' not in tagged.stderr
     assert "smith" not in tagged.stderr.replace("smith j[au]", "")
+    phrase = run(sample_index_dir, "search", '"imune escape"', "-f", "pmid")
+    assert phrase.stderr == "Did you mean: '\"immune escape\"'?\n"
+    tag = run(sample_index_dir, "search", "imune[ti] AND escape", "-f", "pmid")
+    assert tag.stderr == 'Did you mean: "immune[ti] AND escape"?\n'
     good = run(sample_index_dir, "search", "immune escape", "-f", "pmid")
     assert "Did you mean" not in good.stderr
 
@@ -318,3 +326,34 @@ def test_search_help_shows_the_field_tags() -> None:
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     assert "[ti]" in text and "[dp]" in text and "smith j[au]" in text
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("privilege[tiab]", "privilege[ti] OR privilege[ab]"),
+        ("privilege[ab]", "abstract:privilege"),
+        ("stem cells[tiab]", "tiab:stem AND tiab:cells"),
+        ('"immune escape"[ot]', 'keyword:"immune escape"'),
+        ('"immune escape"[kw]', '"immune escape"[OT]'),
+        ("2019[pdat]", "year:2019"),
+        ("review[pt]", "type:review"),
+        ("eng[lang]", "lang:eng"),
+        ("psoas abscess[majr]", 'majr:"psoas abscess"'),
+    ],
+)
+def test_tags_and_field_prefixes_agree(sample_index_dir: Path, left: str, right: str) -> None:
+    found = pmids(sample_index_dir, left)
+    assert found
+    assert sorted(found) == sorted(pmids(sample_index_dir, right))
+
+
+def test_abstract_and_keyword_tags_find_the_seed(sample_index_dir: Path) -> None:
+    assert SEED_PMID in pmids(sample_index_dir, "privileged status[ab]")
+    assert SEED_PMID in pmids(sample_index_dir, '"immune escape"[ot]')
+    # Regression: Whoosh's AndNot let the first positive document through when the
+    # excluded matcher started on an earlier document.
+    assert pmids(sample_index_dir, "privilege[ti]") == [SEED_PMID]
+    assert pmids(sample_index_dir, "privilege[ti] NOT immune escape[kw]") == []
+    count = run(sample_index_dir, "search", "privilege[ti] NOT immune escape[kw]", "--count")
+    assert count.stdout == "0\n"

@@ -1,0 +1,550 @@
+"""The query language's syntax: a tokenizer and a recursive-descent parser producing
+a small syntax tree (turned into a Whoosh query by :mod:`searchkit.query`).
+
+Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
+
+    query    := or_expr
+    or_expr  := and_expr ("OR" and_expr)*
+    and_expr := sequence (("AND" | "NOT") sequence)*     # NOT means AND NOT
+    sequence := unit+                                    # implicit AND of the units
+    unit     := "(" or_expr ")"
+              | PHRASE ["~" N] [TAG]                      # "tumor escape"~5[tiab]
+              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"  # PubMed: "tumor escape"[tiab:~3]
+              | FIELD ":" (WORD | PHRASE)                 # title:cancer, year:2015..2020
+              | WORD+ [TAG]                               # cancer stem cells[ti]
+              | WORD "*" [TAG]                            # immun*
+
+Inside a sequence, all bare words (without a tag) form one ranked free-text group
+built by :func:`searchkit.ranking.free_text_query`; a field tag applies to the run
+of words just before it. A query cannot start with ``NOT``. Every malformed query
+raises :class:`QueryError` with the 0-based position of the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from searchkit.errors import QueryError
+
+#: Deepest nesting accepted, of parentheses and of the tree (deeper is refused).
+MAX_DEPTH = 64
+#: Characters needed before a truncation ``*``.
+MIN_PREFIX = 3
+
+# PubMed field tags (lower case) → the field key used below.
+TAGS: dict[str, str] = {
+    "ti": "title",
+    "title": "title",
+    "ab": "abstract",
+    "abstract": "abstract",
+    "tiab": "tiab",
+    "title/abstract": "tiab",
+    "au": "author",
+    "author": "author",
+    "mh": "mesh",
+    "mesh": "mesh",
+    "mesh terms": "mesh",
+    "majr": "majr",
+    "mesh major topic": "majr",
+    "ot": "keyword",
+    "kw": "keyword",
+    "keyword": "keyword",
+    "ta": "journal",
+    "jour": "journal",
+    "journal": "journal",
+    "dp": "year",
+    "pdat": "year",
+    "publication date": "year",
+    "pt": "pubtype",
+    "publication type": "pubtype",
+    "pmid": "pmid",
+    "uid": "pmid",
+    "lang": "language",
+    "la": "language",
+    "language": "language",
+}
+
+# ``field:value`` prefixes → field key.
+PREFIXES: dict[str, str] = {
+    "title": "title",
+    "abstract": "abstract",
+    "tiab": "tiab",
+    "author": "author",
+    "mesh": "mesh",
+    "majr": "majr",
+    "keyword": "keyword",
+    "journal": "journal",
+    "year": "year",
+    "type": "pubtype",
+    "pmid": "pmid",
+    "lang": "language",
+    "language": "language",
+}
+
+# -- the syntax tree -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FreeText:
+    """Bare words: one ranked free-text group."""
+
+    words: tuple[str, ...]
+    pos: int
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """Words searched in one field (``cancer stem cells[ti]``, ``title:cancer``)."""
+
+    key: str
+    words: tuple[str, ...]
+    pos: int
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A quoted phrase, in the text fields or in one field; ``near`` is the
+    proximity (``"a b"~5``: within 5 words, any order)."""
+
+    text: str
+    key: str | None
+    near: int | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """``immun*``: every word starting with ``prefix``."""
+
+    prefix: str
+    key: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class Years:
+    """Publication years ``low``..``high`` (either end may be open)."""
+
+    low: int | None
+    high: int | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """``positive NOT negative``."""
+
+    positive: Node
+    negative: Node
+
+
+Node = FreeText | Tagged | Phrase | Truncated | Years | And | Or | Not
+
+
+# -- tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT
+    text: str
+    pos: int
+    near: int | None = None
+
+
+_SPECIAL = '()"[]'
+_FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
+_OPERATORS = ("AND", "OR", "NOT")
+_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z]+)\s*:\s*~\s*(\d+)\s*$")
+
+
+def tokenize(text: str) -> list[_Tok]:
+    """Split a query into tokens; unbalanced quotes and brackets are errors."""
+    toks: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "(":
+            toks.append(_Tok("LPAREN", ch, i))
+            i += 1
+        elif ch == ")":
+            toks.append(_Tok("RPAREN", ch, i))
+            i += 1
+        elif ch == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QueryError('unbalanced quote: this " is never closed', i)
+            near: int | None = None
+            j = end + 1
+            if j < n and text[j] == "~":
+                digits = re.match(r"\d+", text[j + 1 :])
+                if digits is None:
+                    raise QueryError("expected a number of words after '~'", j)
+                near = int(digits.group())
+                if not 1 <= near <= 1000:
+                    raise QueryError("the proximity after '~' must be between 1 and 1000", j)
+                j += 1 + len(digits.group())
+            toks.append(_Tok("PHRASE", text[i + 1 : end], i, near))
+            i = j
+        elif ch == "[":
+            end = text.find("]", i + 1)
+            inner = text[i + 1 : end] if end >= 0 else ""
+            if end < 0 or "[" in inner:
+                raise QueryError("unbalanced '[': this field tag is never closed", i)
+            toks.append(_Tok("TAG", inner, i))
+            i = end + 1
+        elif ch == "]":
+            raise QueryError("unbalanced ']': no '[' before it", i)
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
+                j += 1
+            word = text[i:j]
+            if word in _OPERATORS:
+                toks.append(_Tok(word, word, i))
+            else:
+                match = _FIELD.match(word)
+                if match and match.group(1).lower() in PREFIXES:
+                    toks.append(_Tok("FIELD", match.group(1).lower(), i))
+                    if match.group(2):
+                        toks.append(_Tok("WORD", match.group(2), i + len(match.group(1)) + 1))
+                elif match and match.group(2):
+                    raise QueryError(
+                        f"unknown field '{match.group(1)}:' (known: "
+                        f"{', '.join(p + ':' for p in PREFIXES)})",
+                        i,
+                    )
+                else:
+                    toks.append(_Tok("WORD", word, i))
+            i = j
+    return toks
+
+
+# -- parser ----------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def next(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        if not self.toks:
+            raise QueryError("the query is empty; give some words to search for")
+        node = self.or_expr(None)
+        tok = self.peek()
+        if tok is not None:  # only a ')' can stop the top-level expression
+            raise QueryError("unbalanced ')': no '(' before it", tok.pos)
+        return node
+
+    def or_expr(self, after: _Tok | None) -> Node:
+        parts = [self.and_expr(after)]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.next()
+            parts.append(self.and_expr(tok))
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def and_expr(self, after: _Tok | None) -> Node:
+        node = self.sequence(after)
+        while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT"):
+            self.next()
+            following = self.peek()
+            if tok.kind == "AND" and following is not None and following.kind == "NOT":
+                tok = self.next()  # "A AND NOT B", as other engines write it, is A NOT B
+            right = self.sequence(tok)
+            if tok.kind == "NOT" and isinstance(node, Not):
+                # A NOT B NOT C = A NOT (B OR C): chains stay flat.
+                negatives = (
+                    node.negative.children if isinstance(node.negative, Or) else (node.negative,)
+                )
+                node = Not(node.positive, Or((*negatives, right)))
+            elif tok.kind == "NOT":
+                node = Not(node, right)
+            elif isinstance(node, And) and not node.implicit:
+                node = And((*node.children, right))
+            else:
+                node = And((node, right))
+        return node
+
+    def sequence(self, after: _Tok | None) -> Node:
+        units: list[Node] = []
+        words: list[str] = []
+        words_pos = -1
+        while (tok := self.peek()) is not None and tok.kind in (
+            "WORD",
+            "PHRASE",
+            "FIELD",
+            "LPAREN",
+        ):
+            unit = self.unit()
+            if isinstance(unit, FreeText):
+                if not words:
+                    words_pos = unit.pos
+                words.extend(unit.words)
+            else:
+                units.append(unit)
+        if words:
+            units.insert(0, FreeText(tuple(words), words_pos))
+        if not units:
+            self._missing_term(after)
+        return units[0] if len(units) == 1 else And(tuple(units), implicit=True)
+
+    def _missing_term(self, after: _Tok | None) -> None:
+        tok = self.peek()
+        if tok is None:
+            assert after is not None  # an empty query is caught in parse()
+            if after.kind == "LPAREN":
+                raise QueryError("unbalanced '(': no ')' after it", after.pos)
+            raise QueryError(
+                f"'{after.text}' at the end of the query needs a term after it", after.pos
+            )
+        if tok.kind in _OPERATORS:
+            if after is None or after.kind == "LPAREN":
+                if tok.kind == "NOT":
+                    raise QueryError(
+                        "NOT needs a term before it: write 'A NOT B' to exclude B", tok.pos
+                    )
+                raise QueryError(f"'{tok.kind}' needs a term before it", tok.pos)
+            raise QueryError(
+                f"'{after.text}' is followed by '{tok.kind}': a term is missing", tok.pos
+            )
+        if tok.kind == "RPAREN":
+            if after is not None and after.kind == "LPAREN":
+                raise QueryError("empty parentheses '()'", after.pos)
+            if after is None:
+                raise QueryError("unbalanced ')': no '(' before it", tok.pos)
+            raise QueryError(f"'{after.text}' needs a term after it", after.pos)
+        # tok.kind == "TAG"
+        raise QueryError(f"the field tag [{tok.text}] must follow a word or a phrase", tok.pos)
+
+    def unit(self) -> Node:
+        tok = self.next()
+        if tok.kind == "LPAREN":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QueryError(f"parentheses nested more than {MAX_DEPTH} deep", tok.pos)
+            node = self.or_expr(tok)
+            close = self.peek()
+            if close is None or close.kind != "RPAREN":
+                raise QueryError("unbalanced '(': no ')' after it", tok.pos)
+            self.next()
+            self.depth -= 1
+            self._no_tag("a closing ')'")
+            return node
+        if tok.kind == "PHRASE":
+            if not tok.text.strip():
+                raise QueryError('empty phrase ""', tok.pos)
+            proximity = self._proximity_tag(tok)
+            if proximity is not None:
+                return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
+            key = self._tag()
+            if key == "year":
+                return _years(tok.text, tok.pos, "[dp]")
+            return Phrase(tok.text, key, tok.near, tok.pos)
+        if tok.kind == "FIELD":
+            return self.field(tok)
+        # WORD: a truncated word stands alone; other words form a run.
+        if tok.text.endswith("*"):
+            prefix, key = _prefix(tok), self._tag()
+            if key == "year":
+                raise QueryError("truncation '*' is not supported for years", tok.pos)
+            return Truncated(prefix, key, tok.pos)
+        _check_star(tok)
+        run = [tok.text]
+        while (
+            (nxt := self.peek()) is not None and nxt.kind == "WORD" and not nxt.text.endswith("*")
+        ):
+            _check_star(nxt)
+            run.append(self.next().text)
+        key = self._tag()
+        if key is None:
+            return FreeText(tuple(run), tok.pos)
+        if key == "year":
+            return _years("".join(run), tok.pos, "[dp]")
+        return Tagged(key, tuple(run), tok.pos)
+
+    def field(self, tok: _Tok) -> Node:
+        key = PREFIXES[tok.text]
+        value = self.peek()
+        if value is None or value.kind not in ("WORD", "PHRASE"):
+            raise QueryError(f"expected a word or a quoted phrase after '{tok.text}:'", tok.pos)
+        self.next()
+        self._no_tag(f"a '{tok.text}:' term")
+        if key == "year":
+            return _years(value.text, value.pos, "year")
+        if value.kind == "PHRASE":
+            if not value.text.strip():
+                raise QueryError('empty phrase ""', value.pos)
+            return Phrase(value.text, key, value.near, tok.pos)
+        if value.text.endswith("*"):
+            return Truncated(_prefix(value), key, tok.pos)
+        _check_star(value)
+        return Tagged(key, (value.text,), tok.pos)
+
+    def _proximity_tag(self, phrase: _Tok) -> tuple[str, int] | None:
+        """PubMed's ``"a b"[tiab:~N]``: at most N words between the words, in any
+        order; returns (field key, proximity) or ``None`` when no such tag follows."""
+        tok = self.peek()
+        match = _PROXIMITY_TAG.match(tok.text) if tok is not None and tok.kind == "TAG" else None
+        if tok is None or match is None:
+            return None
+        self.next()
+        name = match.group(1).lower()
+        if name not in ("ti", "ab", "tiab"):
+            raise QueryError(
+                f"proximity works with [ti:~N], [ab:~N] or [tiab:~N], not [{tok.text}]", tok.pos
+            )
+        if phrase.near is not None:
+            raise QueryError("give the proximity once: '~N' or '[tiab:~N]', not both", tok.pos)
+        between = int(match.group(2))
+        if between > 1000:
+            raise QueryError("the proximity after '~' must be between 0 and 1000", tok.pos)
+        self._no_tag("a field tag")
+        return TAGS[name], between + 1
+
+    def _tag(self) -> str | None:
+        tok = self.peek()
+        if tok is None or tok.kind != "TAG":
+            return None
+        self.next()
+        if _PROXIMITY_TAG.match(tok.text):
+            raise QueryError(
+                f"a proximity tag such as [{tok.text}] must follow a quoted phrase", tok.pos
+            )
+        name = " ".join(tok.text.lower().split())
+        if name not in TAGS:
+            raise QueryError(
+                f"unknown field tag [{tok.text}] (known: "
+                f"{', '.join('[' + t + ']' for t in TAGS if ' ' not in t and '/' not in t)})",
+                tok.pos,
+            )
+        self._no_tag("a field tag")
+        return TAGS[name]
+
+    def _no_tag(self, what: str) -> None:
+        tok = self.peek()
+        if tok is not None and tok.kind == "TAG":
+            raise QueryError(f"a field tag cannot follow {what}", tok.pos)
+
+
+def _check_star(tok: _Tok) -> None:
+    star = tok.text.find("*")
+    if star >= 0:
+        raise QueryError("'*' is only allowed at the end of a word", tok.pos + star)
+
+
+def _prefix(tok: _Tok) -> str:
+    prefix = tok.text.rstrip("*")
+    if tok.text.count("*") > 1 or "*" in prefix:
+        raise QueryError("'*' is only allowed once, at the end of a word", tok.pos)
+    if len(prefix) < MIN_PREFIX:
+        raise QueryError(f"truncation needs at least {MIN_PREFIX} characters before '*'", tok.pos)
+    return prefix
+
+
+_YEAR = r"(\d{4})(?:[/-]\d{1,2}){0,2}"
+_YEAR_RANGE = re.compile(rf"^(?:{_YEAR})?(?:\.\.|:)(?:{_YEAR})?$")
+_ONE_YEAR = re.compile(rf"^{_YEAR}$")
+
+
+def parse_years(text: str) -> tuple[int | None, int | None]:
+    """``2015``, ``2015:2020``, ``2015..2020``, ``2015..``, ``..2019`` → (low, high).
+
+    Raises ``ValueError`` naming the problem.
+    """
+    text = text.strip()
+    one = _ONE_YEAR.match(text)
+    if one:
+        year = int(one.group(1))
+        return year, year
+    match = _YEAR_RANGE.match(text)
+    if match is None or (match.group(1) is None and match.group(2) is None):
+        raise ValueError(f"'{text}' is not a year or a year range such as 2015..2020")
+    low = int(match.group(1)) if match.group(1) else None
+    high = int(match.group(2)) if match.group(2) else None
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"the year range '{text}' runs backwards")
+    return low, high
+
+
+def _years(text: str, pos: int, where: str) -> Years:
+    try:
+        low, high = parse_years(text)
+    except ValueError as exc:
+        raise QueryError(f"{where}: {exc}", pos) from None
+    return Years(low, high, pos)
+
+
+def depth(node: Node) -> int:
+    """How deep the tree is (computed without recursion)."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, And | Or):
+            stack.extend((child, level + 1) for child in current.children)
+        elif isinstance(current, Not):
+            stack.extend(((current.positive, level + 1), (current.negative, level + 1)))
+    return deepest
+
+
+def parse(text: str) -> Node:
+    """The syntax tree of a query. Raises :class:`QueryError` for a malformed query."""
+    if not text or not text.strip():
+        raise QueryError("the query is empty; give some words to search for")
+    node = _Parser(text).parse()
+    if depth(node) > MAX_DEPTH:
+        raise QueryError(
+            f"the query nests more than {MAX_DEPTH} levels deep (AND and NOT alternate too "
+            "often); simplify it"
+        )
+    return node
+
+
+def describe(node: Node) -> str:
+    """A readable rendering of a syntax tree."""
+    if isinstance(node, FreeText):
+        return f"words({' '.join(node.words)})"
+    if isinstance(node, Tagged):
+        return f"{node.key}:({' '.join(node.words)})"
+    if isinstance(node, Phrase):
+        where = f"{node.key}:" if node.key else ""
+        near = f" within {node.near} words" if node.near is not None else ""
+        return f'{where}"{node.text}"{near}'
+    if isinstance(node, Truncated):
+        where = f"{node.key}:" if node.key else ""
+        return f"{where}{node.prefix}*"
+    if isinstance(node, Years):
+        low = "" if node.low is None else str(node.low)
+        high = "" if node.high is None else str(node.high)
+        return f"year:{low}..{high}"
+    if isinstance(node, And):
+        return "(" + " AND ".join(describe(c) for c in node.children) + ")"
+    if isinstance(node, Or):
+        return "(" + " OR ".join(describe(c) for c in node.children) + ")"
+    return f"({describe(node.positive)} NOT {describe(node.negative)})"
