@@ -147,7 +147,9 @@ def ingest(
         skipped_before = len(report.skipped)
         deletions = 0
         try:
-            state = read_state(path)
+            # Only a regular file is hashed: opening a named pipe would block, and the
+            # reader gives the clear error for anything that is not a file.
+            state = read_state(path) if path.is_file() else None
             for item in read_file(path):
                 if isinstance(item, Record):
                     report.records_read += 1
@@ -160,10 +162,12 @@ def ingest(
         except InputError as exc:
             report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
         except OSError as exc:
-            report.skipped.append(Skipped(str(path), "file", exc.strerror or str(exc)))
+            reason = exc.strerror or str(exc)
+            report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
         else:
             # A file read to the end is recorded (at the next commit); one that broke
             # off is not, so the next ingest reads it again.
+            assert state is not None  # read_file() refuses anything but a regular file
             batch.sources.append(
                 _PendingSource(
                     path,

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -51,8 +52,10 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
     states = {frozenset()}
     original = SearchIndex.apply
 
-    def spy(self: SearchIndex, records: dict[str, Record], deletions: set[str]) -> WriteCounts:
-        counts = original(self, records, deletions)
+    def spy(
+        self: SearchIndex, records: dict[str, Record], deletions: set[str], **kwargs: Any
+    ) -> WriteCounts:
+        counts = original(self, records, deletions, **kwargs)
         committed.update(records)
         committed.difference_update(deletions)
         states.add(frozenset(committed))
