@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import whoosh.index
-from whoosh.index import FileIndex, LockError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, FileIndex, LockError
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
@@ -46,6 +47,9 @@ LOCK_POLL_SECONDS = 0.1
 #: Called once when a write has to wait for another process's lock, with the
 #: number of seconds it will wait at most.
 LockWaitCallback = Callable[[float], None]
+
+#: How often a TOC read is tried when a concurrent commit deletes the file under it.
+TOC_READ_ATTEMPTS = 10
 
 # Whoosh writes a new TOC to "_MAIN_<gen>.toc.<time>" and renames it into place; a
 # writer killed in between leaves that temporary file, which Whoosh never removes.
@@ -74,6 +78,22 @@ class WriteCounts:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.not_found.extend(other.not_found)
+
+
+class _FileIndex(FileIndex):
+    """Whoosh's file index, retrying a table-of-contents read that loses the race
+    with a writer in another process deleting the previous one after a commit (as
+    Whoosh's own ``reader()`` does; ``doc_count()`` and ``schema`` did not)."""
+
+    def _read_toc(self) -> TOC:
+        for attempt in range(TOC_READ_ATTEMPTS):
+            try:
+                return super()._read_toc()
+            except FileNotFoundError:
+                if attempt == TOC_READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
 
 
 class SearchIndex:
@@ -131,7 +151,7 @@ class SearchIndex:
             # closed (and would warn) when the failure is dropped below.
             warnings.simplefilter("ignore", ResourceWarning)
             try:
-                ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
+                ix = _FileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
                 # Open every segment once, so that a damaged index is reported here,
                 # in one line, rather than as a traceback from the first search.
                 ix.reader().close()
@@ -185,7 +205,12 @@ class SearchIndex:
     def open_or_create(cls, path: Path) -> SearchIndex:
         if cls.exists(path):
             return cls.open(path)
-        return cls.create(path)
+        try:
+            return cls.create(path)
+        except IndexFormatError:
+            if cls.exists(path):  # another process created it in the meantime
+                return cls.open(path)
+            raise
 
     # -- reading ---------------------------------------------------------------
 
@@ -213,7 +238,7 @@ class SearchIndex:
     def stats(self) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version."""
         meta = _read_meta(self.path / META_FILE)
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        size = sum(_file_size(p) for p in self.path.iterdir())
         return {
             "index": str(self.path),
             "records": len(self),
@@ -345,6 +370,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _file_size(path: Path) -> int:
+    """Size of a regular file; 0 for a directory or a file a writer just deleted."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:
+        return 0
+
+
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))
@@ -356,6 +389,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
-    os.replace(tmp, path)
+    # A temporary name of this process's own: two processes updating the metadata
+    # after their commits must not rename each other's half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
