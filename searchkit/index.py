@@ -7,6 +7,7 @@ batches: an interrupted run leaves the last committed batch searchable.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -33,6 +34,7 @@ from searchkit.errors import (
     IndexFormatError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexWriteError,
     RecordNotFoundError,
 )
 from searchkit.records import Record
@@ -180,10 +182,15 @@ class SearchIndex:
                 f"cannot create an index at {path}: it exists, is not an empty directory "
                 "and is not a searchkit index"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(path)
         staging = _staging_dir(path, os.getpid())
-        staging.mkdir()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_staging(path)
+            staging.mkdir()
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot create an index at {path} ({exc.strerror or exc})"
+            ) from None
         try:
             whoosh.index.create_in(str(staging), build_schema(), indexname=INDEX_NAME)
             now = _now()
@@ -284,15 +291,27 @@ class SearchIndex:
                     writer.update_document(**fields)
                     counts.replaced += 1
                 changed = True
-        except BaseException:
-            writer.cancel()
+        except BaseException as exc:
+            _abandon(writer)
+            if isinstance(exc, OSError):
+                raise self._write_error(exc) from None
             raise
-        if changed:
-            writer.commit()
-            self._touch()
-        else:
-            writer.cancel()
+        try:
+            if changed:
+                writer.commit()
+                self._touch()
+            else:
+                writer.cancel()
+        except OSError as exc:  # disk full, permissions: the last commit stays in force
+            _abandon(writer)
+            raise self._write_error(exc) from None
         return counts
+
+    def _write_error(self, exc: OSError) -> IndexWriteError:
+        return IndexWriteError(
+            f"cannot write the index at {self.path} ({exc.strerror or exc}); it still "
+            "holds the records of the last completed commit"
+        )
 
     def writer(self, **kwargs: Any) -> IndexWriter:
         """A Whoosh writer holding the index's write lock (``kwargs`` go to Whoosh).
@@ -308,6 +327,8 @@ class SearchIndex:
             try:
                 writer = self._ix.writer(**kwargs)
                 break
+            except OSError as exc:
+                raise self._write_error(exc) from None
             except LockError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -343,6 +364,20 @@ class SearchIndex:
         meta = _read_meta(meta_path)
         meta["updated"] = _now()
         _write_meta(meta_path, meta)
+
+
+def _abandon(writer: IndexWriter) -> None:
+    """Cancel a writer that failed, releasing the write lock even when the failure
+    left it unable to cancel cleanly."""
+    if getattr(writer, "is_closed", False):
+        return
+    try:
+        writer.cancel()
+    except Exception:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None and lock.fd is not None:
+            with contextlib.suppress(OSError):
+                lock.release()
 
 
 def _staging_dir(path: Path, pid: int) -> Path:
