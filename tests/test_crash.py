@@ -153,6 +153,16 @@ def _finish(index: Path, clean: CleanRun, *extra: str) -> None:
         "staging directories left beside the index"
     )
     assert not [p for p in index.iterdir() if ".toc." in p.name], "stale TOC files left"
+    assert not (index / "MAIN.tmp").exists(), "Whoosh's temporary directory left"
+    _assert_no_orphan_segments(ix)
+
+
+def _assert_no_orphan_segments(ix: SearchIndex) -> None:
+    """Every segment file belongs to the current TOC: a kill mid-commit leaves none
+    behind for good."""
+    live = {segment.segment_id() for segment in ix.whoosh_index._segments()}
+    files = {p.name.split(".")[0] for p in ix.path.glob("MAIN_*.*")} - {"MAIN_WRITELOCK"}
+    assert files == live, f"orphan segment files: {sorted(files - live)}"
 
 
 @pytest.mark.slow
@@ -255,6 +265,7 @@ def test_disk_full_during_a_commit_is_one_line_and_loses_nothing(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert len(_pmids(SearchIndex.open(index))) > len(before)
+    _assert_no_orphan_segments(SearchIndex.open(index))  # the failed commit's files
 
 
 def test_an_index_that_cannot_be_created_is_one_line(
