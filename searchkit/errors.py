@@ -40,6 +40,11 @@ class IndexLockedError(SearchkitError):
     """Another process is writing to the index."""
 
 
+class IndexWriteError(SearchkitError):
+    """The index cannot be written (disk full, no permission); the last completed
+    commit stays in force."""
+
+
 class QueryError(SearchkitError):
     """A query that cannot be parsed. ``position`` is a 0-based character offset."""
 

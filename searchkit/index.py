@@ -7,6 +7,7 @@ batches: an interrupted run leaves the last committed batch searchable.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import whoosh.index
-from whoosh.index import FileIndex, LockError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, FileIndex, LockError
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
@@ -32,6 +34,7 @@ from searchkit.errors import (
     IndexFormatError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexWriteError,
     RecordNotFoundError,
 )
 from searchkit.fastindex import FastMpWriter, FastSegmentWriter
@@ -58,6 +61,9 @@ LOCK_POLL_SECONDS = 0.1
 #: Called once when a write has to wait for another process's lock, with the
 #: number of seconds it will wait at most.
 LockWaitCallback = Callable[[float], None]
+
+#: How often a TOC read is tried when a concurrent commit deletes the file under it.
+TOC_READ_ATTEMPTS = 10
 
 # Whoosh writes a new TOC to "_MAIN_<gen>.toc.<time>" and renames it into place; a
 # writer killed in between leaves that temporary file, which Whoosh never removes.
@@ -86,6 +92,22 @@ class WriteCounts:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.not_found.extend(other.not_found)
+
+
+class _FileIndex(FileIndex):
+    """Whoosh's file index, retrying a table-of-contents read that loses the race
+    with a writer in another process deleting the previous one after a commit (as
+    Whoosh's own ``reader()`` does; ``doc_count()`` and ``schema`` did not)."""
+
+    def _read_toc(self) -> TOC:
+        for attempt in range(TOC_READ_ATTEMPTS):
+            try:
+                return super()._read_toc()
+            except FileNotFoundError:
+                if attempt == TOC_READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
 
 
 class SearchIndex:
@@ -143,7 +165,7 @@ class SearchIndex:
             # closed (and would warn) when the failure is dropped below.
             warnings.simplefilter("ignore", ResourceWarning)
             try:
-                ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
+                ix = _FileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
                 # Open every segment once, so that a damaged index is reported here,
                 # in one line, rather than as a traceback from the first search.
                 ix.reader().close()
@@ -172,10 +194,15 @@ class SearchIndex:
                 f"cannot create an index at {path}: it exists, is not an empty directory "
                 "and is not a searchkit index"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(path)
         staging = _staging_dir(path, os.getpid())
-        staging.mkdir()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_staging(path)
+            staging.mkdir()
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot create an index at {path} ({exc.strerror or exc})"
+            ) from None
         try:
             whoosh.index.create_in(str(staging), build_schema(), indexname=INDEX_NAME)
             now = _now()
@@ -197,7 +224,12 @@ class SearchIndex:
     def open_or_create(cls, path: Path) -> SearchIndex:
         if cls.exists(path):
             return cls.open(path)
-        return cls.create(path)
+        try:
+            return cls.create(path)
+        except IndexFormatError:
+            if cls.exists(path):  # another process created it in the meantime
+                return cls.open(path)
+            raise
 
     # -- reading ---------------------------------------------------------------
 
@@ -225,7 +257,7 @@ class SearchIndex:
     def stats(self) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version."""
         meta = _read_meta(self.path / META_FILE)
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        size = sum(_file_size(p) for p in self.path.iterdir())
         return {
             "index": str(self.path),
             "records": len(self),
@@ -282,14 +314,20 @@ class SearchIndex:
                     writer.update_document(**fields)
                     counts.replaced += 1
                 changed = True
-        except BaseException:
-            writer.cancel()
+        except BaseException as exc:
+            _abandon(writer)
+            if isinstance(exc, OSError):
+                raise self._write_error(exc) from None
             raise
-        if changed:
-            writer.commit()
-            self._touch()
-        else:
-            writer.cancel()
+        try:
+            if changed:
+                writer.commit()
+                self._touch()
+            else:
+                writer.cancel()
+        except OSError as exc:  # disk full, permissions: the last commit stays in force
+            _abandon(writer)
+            raise self._write_error(exc) from None
         return counts
 
     def optimize(self) -> tuple[int, int]:
@@ -299,6 +337,12 @@ class SearchIndex:
         writer = self.writer()
         writer.commit(optimize=True)
         return before, len(self._ix._segments())
+
+    def _write_error(self, exc: OSError) -> IndexWriteError:
+        return IndexWriteError(
+            f"cannot write the index at {self.path} ({exc.strerror or exc}); it still "
+            "holds the records of the last completed commit"
+        )
 
     def writer(
         self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
@@ -322,6 +366,8 @@ class SearchIndex:
                 else:
                     writer = FastSegmentWriter(self._ix, limitmb=limitmb)
                 break
+            except OSError as exc:
+                raise self._write_error(exc) from None
             except LockError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -359,6 +405,20 @@ class SearchIndex:
         _write_meta(meta_path, meta)
 
 
+def _abandon(writer: IndexWriter) -> None:
+    """Cancel a writer that failed, releasing the write lock even when the failure
+    left it unable to cancel cleanly."""
+    if getattr(writer, "is_closed", False):
+        return
+    try:
+        writer.cancel()
+    except Exception:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None and lock.fd is not None:
+            with contextlib.suppress(OSError):
+                lock.release()
+
+
 def _staging_dir(path: Path, pid: int) -> Path:
     return path.parent / f".{path.name}{_STAGING_PREFIX}{pid}-{secrets.token_hex(4)}"
 
@@ -384,6 +444,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _file_size(path: Path) -> int:
+    """Size of a regular file; 0 for a directory or a file a writer just deleted."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:
+        return 0
+
+
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))
@@ -395,6 +463,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
-    os.replace(tmp, path)
+    # A temporary name of this process's own: two processes updating the metadata
+    # after their commits must not rename each other's half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

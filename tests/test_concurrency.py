@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from whoosh.filedb.filestore import FileStorage
 
 from searchkit import SearchIndex, search
 from searchkit.cli import app
@@ -187,6 +188,7 @@ def test_searches_during_an_ingest_see_the_last_committed_state(tmp_path: Path) 
                 continue
             ix = SearchIndex.open(index)
             count = len(ix)
+            assert ix.stats()["records"] >= count  # files deleted meanwhile are tolerated
             total = search(ix, "cancer", limit=5).total
             pmids = _pmids(ix)
             assert len(pmids) == len(set(pmids))
@@ -213,3 +215,26 @@ def test_searches_during_an_ingest_see_the_last_committed_state(tmp_path: Path) 
         item.pmid for path in XML_FILES for item in read_file(path) if isinstance(item, Record)
     }
     assert sorted(_pmids(SearchIndex.open(index))) == sorted(expected)
+
+
+def test_a_toc_deleted_by_a_concurrent_commit_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between listing the directory and opening the newest TOC, another process's
+    commit may delete that TOC; the read is retried instead of failing."""
+    ix = SearchIndex.create(tmp_path / "ix")
+    ix.upsert([Record(pmid="1", title="cancer stem cells")])
+    real_open = FileStorage.open_file
+    failures = []
+
+    def open_file(self: FileStorage, name: str, *args: object, **kwargs: object) -> object:
+        if name.endswith(".toc") and len(failures) < 3:
+            failures.append(name)
+            raise FileNotFoundError(2, "No such file or directory", name)
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(FileStorage, "open_file", open_file)
+    assert len(ix) == 1
+    assert ix.stats()["records"] == 1
+    assert search(ix, "cancer").total == 1
+    assert len(failures) == 3

@@ -10,6 +10,7 @@ with the same batch size.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import signal
@@ -22,13 +23,14 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from whoosh.index import TOC
 
 from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
 from searchkit.index import WriteCounts
 from searchkit.records import Record
 
-from .conftest import SAMPLE_DIR
+from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
@@ -154,6 +156,16 @@ def _finish(index: Path, clean: CleanRun, *extra: str) -> None:
         "staging directories left beside the index"
     )
     assert not [p for p in index.iterdir() if ".toc." in p.name], "stale TOC files left"
+    assert not (index / "MAIN.tmp").exists(), "Whoosh's temporary directory left"
+    _assert_no_orphan_segments(ix)
+
+
+def _assert_no_orphan_segments(ix: SearchIndex) -> None:
+    """Every segment file belongs to the current TOC: a kill mid-commit leaves none
+    behind for good."""
+    live = {segment.segment_id() for segment in ix.whoosh_index._segments()}
+    files = {p.name.split(".")[0] for p in ix.path.glob("MAIN_*.*")} - {"MAIN_WRITELOCK"}
+    assert files == live, f"orphan segment files: {sorted(files - live)}"
 
 
 @pytest.mark.slow
@@ -226,3 +238,55 @@ def test_create_in_an_existing_empty_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", str(seed_file), "--index", str(tmp_path / "ix")])
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
+
+
+def test_disk_full_during_a_commit_is_one_line_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "ix"
+    seed_file = SAMPLE_DIR / "pubmed-34572009-page.txt"
+    assert runner.invoke(app, ["ingest", str(seed_file), "--index", str(index)]).exit_code == 0
+    before = sorted(_pmids(SearchIndex.open(index)))
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        # After the segment files are written, as the new TOC is: the worst moment.
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(TOC, "write", disk_full)
+    more = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    args = ["ingest", str(more), "--index", str(index), "--lock-timeout", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: cannot write the index at {index} (No space left on device); it still "
+        "holds the records of the last completed commit"
+    ]
+    monkeypatch.undo()
+    assert sorted(_pmids(SearchIndex.open(index))) == before
+    # The lock was released and the stray segment files do not get in the way.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert len(_pmids(SearchIndex.open(index))) > len(before)
+    _assert_no_orphan_segments(SearchIndex.open(index))  # the failed commit's files
+
+
+def test_an_index_that_cannot_be_created_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        if ".creating-" in self.name:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    index = tmp_path / "ix"
+    seed_file = SAMPLE_DIR / "pubmed-34572009-page.txt"
+    result = runner.invoke(app, ["ingest", str(seed_file), "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: cannot create an index at {index} (Permission denied)"
+    ]
+    assert not index.exists()
