@@ -6,6 +6,7 @@ is one ``Error: …`` line and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from searchkit import __version__
+from searchkit import __version__, evaluation
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import ingest as run_ingest
@@ -53,6 +54,11 @@ class SearchFormat(StrEnum):
 
 
 class RecordFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class EvalFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -184,3 +190,70 @@ def stats(
     """Record count, size on disk, last update and schema version."""
     ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
     typer.echo(format_stats(_call(ix.stats), fmt.value))
+
+
+@app.command("eval")
+def eval_(
+    queries: Annotated[
+        Path,
+        typer.Option(
+            "--queries", help="BEIR queries.jsonl or a qid<TAB>text file.", show_default=False
+        ),
+    ],
+    qrels: Annotated[
+        Path,
+        typer.Option(
+            "--qrels",
+            help="Judgments: BEIR qrels TSV (with header) or TREC 'qid 0 docid rel'.",
+            show_default=False,
+        ),
+    ],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="ndcg@K, recall@K, map, map@K, p@K, mrr[@K]; repeat for several "
+            "(default: ndcg@10, recall@100, map).",
+            show_default=False,
+        ),
+    ] = None,
+    run_out: Annotated[
+        Path | None,
+        typer.Option("--run-out", help="Write the ranking as a TREC run file.", show_default=False),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, help="Hits ranked per query for uncut metrics.")
+    ] = evaluation.DEFAULT_DEPTH,
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """Measure ranking quality: run the judged queries and report the mean metrics."""
+    for path in (queries, qrels):
+        if not path.is_file():
+            _err(f"Error: {path}: no such file")
+            raise typer.Exit(2)
+    metrics = _call(lambda: [evaluation.parse_metric(m) for m in metric or []])
+    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    query_texts = _call(lambda: evaluation.read_queries(queries))
+    judgments = _call(lambda: evaluation.read_qrels(qrels))
+    result = _call(
+        lambda: evaluation.evaluate(ix, query_texts, judgments, metrics or None, depth=depth)
+    )
+    if result.queries == 0:
+        _err(f"Error: none of the queries in {queries} has judgments in {qrels}")
+        raise typer.Exit(1)
+    if run_out is not None:
+        try:
+            with run_out.open("w", encoding="utf-8") as out:
+                evaluation.write_trec_run(result.run, out)
+        except OSError as exc:
+            _err(f"Error: cannot write the run file {run_out}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
+        _err(f"run written to {run_out}")
+    if fmt is EvalFormat.json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        typer.echo(evaluation.format_text(result))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
+
+from whoosh.searching import Results, Searcher
 
 from searchkit import ranking, snippets
 from searchkit.documents import record_from_json
+from searchkit.errors import QueryError
 from searchkit.index import SearchIndex
 from searchkit.query import parse_query
 from searchkit.records import Record
@@ -66,7 +70,8 @@ def search(index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0) 
     schema = index.whoosh_index.schema
     q = parse_query(schema, query)
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
-        results = searcher.search(q, limit=offset + limit if limit else None, terms=True)
+        top_n, matches = ranking.top_docs(searcher, q, offset + limit if limit else None)
+        results = Results(searcher, q, top_n, docset=set(matches))
         snippets.configure(results)
         hits: list[Hit] = []
         for position, hit in enumerate(results[offset : offset + limit], start=offset + 1):
@@ -80,5 +85,56 @@ def search(index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0) 
                     highlights=spans,
                 )
             )
-        total = len(results)
+        total = len(matches)
     return SearchResult(query=query, total=total, hits=hits)
+
+
+class Ranker:
+    """Ranks many queries against one open searcher: ids and scores only, no records.
+
+    Used by ``searchkit eval``. Ties are broken by id so that runs are reproducible.
+
+    >>> with Ranker(ix) as r:                                   # doctest: +SKIP
+    ...     r.rank("immune escape MHC", limit=3)
+    [('34572009', 31.2), ...]
+    """
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self._searcher: Searcher | None = None
+        self._ids: dict[int, str] = {}
+
+    def __enter__(self) -> Ranker:
+        self._searcher = self.index.whoosh_index.searcher(weighting=ranking.weighting())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def _id(self, docnum: int) -> str:
+        pmid = self._ids.get(docnum)
+        if pmid is None:
+            assert self._searcher is not None
+            pmid = self._ids[docnum] = str(self._searcher.stored_fields(docnum)["pmid"])
+        return pmid
+
+    def rank(self, query: str, *, limit: int) -> list[tuple[str, float]]:
+        """The top ``limit`` (id, score) pairs for ``query``, best first; a query without
+        searchable words ranks nothing."""
+        if self._searcher is None:
+            raise RuntimeError("use Ranker as a context manager")
+        try:
+            q = parse_query(self.index.whoosh_index.schema, query)
+        except QueryError:
+            return []
+        top_n, _ = ranking.top_docs(self._searcher, q, limit)
+        pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        return pairs
