@@ -18,6 +18,8 @@ from typing import Annotated, TypeVar
 import typer
 
 from searchkit import __version__, evaluation
+from searchkit.acronyms import AcronymTable
+from searchkit.analysis import text_analyzer
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import ingest as run_ingest
@@ -257,3 +259,68 @@ def eval_(
         typer.echo(json.dumps(result.to_dict()))
     else:
         typer.echo(evaluation.format_text(result))
+
+
+@app.command()
+def analyze(
+    text: Annotated[str, typer.Argument(help='Text to analyze, e.g. "PD-L1 and TNF-alpha".')],
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+) -> None:
+    """Show the index terms the biomedical analyzer makes of TEXT.
+
+    One line per token: position, term, kind (word; part of a compound; cat: the
+    compound or code catenated, e.g. PD-L1 → pdl1) and the text it came from.
+    """
+    tokens = [
+        {
+            "pos": t.pos,
+            "term": t.text,
+            "kind": t.kind,
+            "text": t.original,
+        }
+        for t in text_analyzer()(text, positions=True, keeporiginal=True)
+    ]
+    if fmt is EvalFormat.json:
+        typer.echo(json.dumps(tokens, ensure_ascii=False))
+        return
+    if not tokens:
+        _err("No index terms (only stop words or punctuation).")
+        return
+    width = max(len(t["term"]) for t in tokens)
+    for t in tokens:
+        typer.echo(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
+
+
+@app.command()
+def acronyms(
+    short: Annotated[
+        str | None, typer.Argument(help="Only this short form (any case).", show_default=False)
+    ] = None,
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """List the acronyms learned at ingest: short form, number of records, long form."""
+    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    table: AcronymTable = _call(lambda: ix.acronyms)
+    rows = table.rows(short)
+    if short is not None and not rows:
+        _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")
+        raise typer.Exit(1)
+    if fmt is EvalFormat.json:
+        typer.echo(
+            json.dumps(
+                [{"short": sf, "records": n, "long": lf} for sf, n, lf in rows],
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not rows:
+        _err("No acronyms learned yet (ingest records with abstracts).")
+        return
+    width = max(len(sf) for sf, _, _ in rows)
+    for sf, n, lf in rows:
+        typer.echo(f"{sf:<{width}}  {n:>5}  {lf}")

@@ -20,6 +20,7 @@ import whoosh.index
 from whoosh.index import FileIndex, LockError
 from whoosh.searching import Searcher
 
+from searchkit.acronyms import AcronymTable, mine_record
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.errors import (
     IndexFormatError,
@@ -67,6 +68,7 @@ class SearchIndex:
     def __init__(self, path: Path, ix: FileIndex) -> None:
         self.path = path
         self._ix = ix
+        self._acronyms: AcronymTable | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -150,6 +152,13 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self._ix.doc_count())
 
+    @property
+    def acronyms(self) -> AcronymTable:
+        """The acronyms mined from the indexed records (loaded once)."""
+        if self._acronyms is None:
+            self._acronyms = AcronymTable.load(self.path)
+        return self._acronyms
+
     def stats(self) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version."""
         meta = _read_meta(self.path / META_FILE)
@@ -173,6 +182,7 @@ class SearchIndex:
         re-ingesting a file writes nothing.
         """
         counts = WriteCounts()
+        acronyms = AcronymTable.load(self.path)
         try:
             writer = self._ix.writer(limitmb=128)
         except LockError as exc:
@@ -184,9 +194,11 @@ class SearchIndex:
             searcher = writer.searcher()
             changed = False
             for pmid in sorted(deletions):
-                if searcher.document_number(pmid=pmid) is None:
+                old = searcher.document(pmid=pmid)
+                if old is None:
                     counts.not_found.append(pmid)
                     continue
+                acronyms.remove(mine_record(record_from_json(old["record"])))
                 writer.delete_by_term("pmid", pmid)
                 counts.deleted += 1
                 changed = True
@@ -198,6 +210,9 @@ class SearchIndex:
                     counts.unchanged += 1
                     continue
                 fields = record_to_fields(record, record_json)
+                if existing is not None:
+                    acronyms.remove(mine_record(record_from_json(existing["record"])))
+                acronyms.add(mine_record(record))
                 if existing is None:
                     writer.add_document(**fields)
                     counts.added += 1
@@ -210,6 +225,8 @@ class SearchIndex:
             raise
         if changed:
             writer.commit()
+            acronyms.save(self.path)  # after the commit it describes
+            self._acronyms = acronyms
             self._touch()
         else:
             writer.cancel()

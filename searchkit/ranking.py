@@ -18,14 +18,17 @@ nested inside another Whoosh query still works with Whoosh's own matchers (as a 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from whoosh import scoring
 from whoosh.fields import Schema
 from whoosh.matching import Matcher
-from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Query, Term
+from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
+from searchkit.acronyms import AcronymTable
 from searchkit.schema import TEXT_FIELDS
 
 # BM25F parameters (see BENCHMARKS.md for how they were chosen).
@@ -33,6 +36,16 @@ K1 = 1.2
 B = 0.75
 # Coordination: score x (matched concepts / concepts) ** COORDINATION.
 COORDINATION = 1.0
+# Weight of a compound's parts (pd, l1) relative to its catenation (pdl1).
+PART_WEIGHT = 0.5
+# Sequential-dependence proximity: adjacent query words within PROXIMITY_SLOP positions
+# in these fields add PROXIMITY_WEIGHT x their phrase score.
+PROXIMITY_WEIGHT = 0.0
+PROXIMITY_SLOP = 4
+PROXIMITY_FIELDS = ("title", "abstract")
+# Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to the
+# typed words.
+ACRONYM_WEIGHT = 0.2
 
 Scores = dict[int, float]
 
@@ -56,9 +69,35 @@ class Proximity(Or):
     JOINT = " NEAR "
 
 
+@dataclass(frozen=True)
+class QueryToken:
+    """An analyzed query token: index term, kind (word/part/cat), compound group, position."""
+
+    text: str
+    kind: str
+    group: int
+    pos: int
+    original: str = ""
+
+
+def analyze_query(schema: Schema, text: str) -> list[QueryToken]:
+    """The analyzed tokens of free text (all text fields share one analyzer)."""
+    analyzer = schema["abstract"].analyzer
+    return [
+        QueryToken(
+            t.text,
+            getattr(t, "kind", "word"),
+            getattr(t, "group", i),
+            t.pos,
+            getattr(t, "original", t.text),
+        )
+        for i, t in enumerate(analyzer(text, mode="query", positions=True, keeporiginal=True))
+    ]
+
+
 def analyze_query_words(schema: Schema, text: str) -> list[str]:
-    """The index terms a piece of free text becomes (all text fields share one analyzer)."""
-    return list(schema["abstract"].process_text(text, mode="query"))
+    """The index terms a piece of free text becomes."""
+    return [t.text for t in analyze_query(schema, text)]
 
 
 def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
@@ -66,12 +105,139 @@ def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
     return Or([Term(f, term, boost=w * boost) for f, w in TEXT_FIELDS.items()])
 
 
-def free_text_query(schema: Schema, text: str) -> Query:
-    """Ranked free-text query for ``text`` (NullQuery if it has no searchable word)."""
-    terms = list(dict.fromkeys(analyze_query_words(schema, text)))
-    if not terms:
+def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
+    """Tokens grouped by the written word or compound they come from, in query order;
+    a term already used by an earlier concept is not repeated."""
+    groups: dict[int, list[QueryToken]] = {}
+    seen: set[str] = set()
+    for t in tokens:
+        if t.text in seen:
+            continue
+        seen.add(t.text)
+        groups.setdefault(t.group, []).append(t)
+    return list(groups.values())
+
+
+def _concept_query(schema: Schema, group: list[QueryToken]) -> Query:
+    if len(group) == 1:
+        return term_query(schema, group[0].text)
+    # A compound: the catenated form (PD-L1 → pdl1) at full weight, its parts lower.
+    return Or([term_query(schema, t.text, 1.0 if t.kind == "cat" else PART_WEIGHT) for t in group])
+
+
+def _phrase_query(schema: Schema, terms: list[str], boost: float) -> Query:
+    """``terms`` in sequence (a little slop for compounds) in every weighted text field."""
+    if len(terms) == 1:
+        return term_query(schema, terms[0], boost)
+    return Or([Phrase(f, terms, slop=2, boost=w * boost) for f, w in TEXT_FIELDS.items()])
+
+
+def _index_terms(schema: Schema, text: str) -> list[str]:
+    """The terms of a phrase as indexed in sequence (compounds by their catenation)."""
+    return [t.text for t in analyze_query(schema, text) if t.kind != "part"]
+
+
+def _short_form_expansions(
+    schema: Schema, group: list[QueryToken], acronyms: AcronymTable
+) -> list[Query]:
+    """A typed short form (``MHC``) → its long forms, weighted by their frequency."""
+    written = group[0].original
+    if not any(c.isupper() for c in written):  # "age" is a word, "AGE" may be an acronym
+        return []
+    forms = acronyms.long_forms(written)
+    total = sum(n for _, n in forms)
+    out: list[Query] = []
+    for lf, n in forms:
+        terms = _index_terms(schema, lf)
+        if terms:
+            out.append(_phrase_query(schema, terms, ACRONYM_WEIGHT * n / total))
+    return out
+
+
+def _long_form_spans(
+    schema: Schema, groups: list[list[QueryToken]], acronyms: AcronymTable
+) -> list[tuple[int, int, str]]:
+    """Runs of query words that spell a learned long form: (first group, end, short form
+    term), longest match first, not overlapping."""
+    words = [g[0].text if len(g) == 1 and g[0].kind == "word" else "" for g in groups]
+    typed = {t.text for g in groups for t in g}
+    by_first = acronyms_by_first_term(schema, acronyms)
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        best: tuple[int, str] | None = None
+        for terms, short in by_first.get(words[i], []) if words[i] else []:
+            end = i + len(terms)
+            longer = best is None or end > best[0]
+            if longer and tuple(words[i:end]) == terms and short not in typed:
+                best = (end, short)
+        if best is not None:
+            spans.append((i, best[0], best[1]))
+            i = best[0]
+        else:
+            i += 1
+    return spans
+
+
+def acronyms_by_first_term(
+    schema: Schema, acronyms: AcronymTable
+) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """Long forms (as index terms) by their first term, with the short form's term;
+    cached on the table."""
+    cached = acronyms.cache.get("by_first_term")
+    if not isinstance(cached, dict):
+        cached = {}
+        for sf, lfs in acronyms.counts.items():
+            sf_terms = _index_terms(schema, sf)
+            if len(sf_terms) != 1:
+                continue
+            for lf in lfs:
+                terms = tuple(_index_terms(schema, lf))
+                if len(terms) >= 2:
+                    cached.setdefault(terms[0], []).append((terms, sf_terms[0]))
+        acronyms.cache["by_first_term"] = cached
+    return cached
+
+
+def _proximity(schema: Schema, groups: list[list[QueryToken]]) -> Query | None:
+    """Adjacent query words as sloppy phrases (sequential-dependence style)."""
+    words = [g[0] for g in groups if len(g) == 1 and g[0].kind == "word"]
+    pairs = [(a.text, b.text) for a, b in itertools.pairwise(words) if b.pos - a.pos <= 2]
+    if not pairs or not PROXIMITY_WEIGHT:
+        return None
+    return Proximity(
+        [
+            Phrase(f, list(pair), slop=PROXIMITY_SLOP, boost=TEXT_FIELDS[f] * PROXIMITY_WEIGHT)
+            for pair in pairs
+            for f in PROXIMITY_FIELDS
+        ]
+    )
+
+
+def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> Query:
+    """Ranked free-text query for ``text`` (NullQuery if it has no searchable word).
+
+    With an acronym table, a typed short form also searches its long forms and a typed
+    long form its short form, at ``ACRONYM_WEIGHT``.
+    """
+    groups = _concepts(analyze_query(schema, text))
+    if not groups:
         return NullQuery
-    return BestMatch([term_query(schema, t) for t in terms])
+    concepts: list[Query] = [_concept_query(schema, g) for g in groups]
+    if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
+        for i, group in enumerate(groups):
+            expansions = _short_form_expansions(schema, group, acronyms)
+            if expansions:
+                concepts[i] = Or([concepts[i], *expansions])
+        # A long form typed in full is one concept that also matches its short form.
+        for start, end, short in reversed(_long_form_spans(schema, groups, acronyms)):
+            merged = Or([*concepts[start:end], term_query(schema, short, ACRONYM_WEIGHT)])
+            concepts[start:end] = [merged]
+    children = list(concepts)
+    near = _proximity(schema, groups)
+    if near is not None:
+        children.append(near)
+    return BestMatch(children)
 
 
 # -- evaluation ------------------------------------------------------------------

@@ -68,7 +68,7 @@ def search(index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0) 
     if limit < 0 or offset < 0:
         raise ValueError("limit and offset must not be negative")
     schema = index.whoosh_index.schema
-    q = parse_query(schema, query)
+    q = parse_query(schema, query, acronyms=index.acronyms)
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
         top_n, matches = ranking.top_docs(searcher, q, offset + limit if limit else None)
         results = Results(searcher, q, top_n, docset=set(matches))
@@ -131,7 +131,7 @@ class Ranker:
         if self._searcher is None:
             raise RuntimeError("use Ranker as a context manager")
         try:
-            q = parse_query(self.index.whoosh_index.schema, query)
+            q = parse_query(self.index.whoosh_index.schema, query, acronyms=self.index.acronyms)
         except QueryError:
             return []
         top_n, _ = ranking.top_docs(self._searcher, q, limit)

@@ -28,7 +28,7 @@ def _searchkit_exe() -> str:
 
 
 def test_every_command_has_help() -> None:
-    for name in ("ingest", "search", "show", "stats"):
+    for name in ("ingest", "search", "show", "stats", "analyze", "acronyms", "eval"):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Usage" in result.stdout
@@ -165,7 +165,7 @@ def test_real_subprocess_main_path(tmp_path: Path) -> None:
         check=False,
     )
     assert found.returncode == 0, found.stderr
-    assert SEED_PMID in found.stdout.split()
+    assert found.stdout.split()[0] == SEED_PMID
     module = subprocess.run(
         [sys.executable, "-m", "searchkit", "show", SEED_PMID, "-f", "json"],
         capture_output=True,
