@@ -155,11 +155,19 @@ def search(
     fmt: Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")] = (
         SearchFormat.table
     ),
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand",
+            help="Add the top terms of the first hits to the query (pseudo-relevance "
+            "feedback; off by default: it did not help on SciFact).",
+        ),
+    ] = False,
     index: IndexOption = None,
 ) -> None:
     """Search the index; best matches first."""
     ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
-    result = _call(lambda: run_search(ix, query, limit=limit))
+    result = _call(lambda: run_search(ix, query, limit=limit, expand=expand))
     if fmt is SearchFormat.table and not result.hits:
         _err(f"No records match {query!r}.")
         return
@@ -227,6 +235,9 @@ def eval_(
     depth: Annotated[
         int, typer.Option("--depth", min=1, help="Hits ranked per query for uncut metrics.")
     ] = evaluation.DEFAULT_DEPTH,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Measure with pseudo-relevance feedback.")
+    ] = False,
     fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
         EvalFormat.text
     ),
@@ -242,7 +253,9 @@ def eval_(
     query_texts = _call(lambda: evaluation.read_queries(queries))
     judgments = _call(lambda: evaluation.read_qrels(qrels))
     result = _call(
-        lambda: evaluation.evaluate(ix, query_texts, judgments, metrics or None, depth=depth)
+        lambda: evaluation.evaluate(
+            ix, query_texts, judgments, metrics or None, depth=depth, expand=expand
+        )
     )
     if result.queries == 0:
         _err(f"Error: none of the queries in {queries} has judgments in {qrels}")

@@ -224,6 +224,7 @@ def evaluate(
     metrics: Sequence[Metric] | None = None,
     *,
     depth: int = DEFAULT_DEPTH,
+    expand: bool = False,
 ) -> EvalResult:
     """Run every judged query against ``index`` and measure the rankings."""
     chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
@@ -232,7 +233,7 @@ def evaluate(
     limit = depth if None in cutoffs else max(c for c in cutoffs if c is not None)
     judged = [qid for qid in queries if qid in qrels]
     run: dict[str, list[tuple[str, float]]] = {}
-    with Ranker(index) as ranker:
+    with Ranker(index, expand=expand) as ranker:
         for qid in judged:
             run[qid] = ranker.rank(queries[qid], limit=limit)
     means, per_query = score_run(run, qrels, chosen)

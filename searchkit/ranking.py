@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,14 +35,16 @@ from searchkit.schema import TEXT_FIELDS
 # BM25F parameters (see BENCHMARKS.md for how they were chosen).
 K1 = 1.2
 B = 0.75
+FIELD_B: dict[str, float] = {}  # per-field length normalisation, else B
 # Coordination: score x (matched concepts / concepts) ** COORDINATION.
-COORDINATION = 1.0
+COORDINATION = 0.5
 # Weight of a compound's parts (pd, l1) relative to its catenation (pdl1).
 PART_WEIGHT = 0.5
-# Sequential-dependence proximity: adjacent query words within PROXIMITY_SLOP positions
-# in these fields add PROXIMITY_WEIGHT x their phrase score.
-PROXIMITY_WEIGHT = 0.0
-PROXIMITY_SLOP = 4
+# Sequential-dependence proximity: adjacent query words occurring within
+# PROXIMITY_WINDOW positions of each other in these fields add PROXIMITY_WEIGHT x a BM25
+# score of that co-occurrence count.
+PROXIMITY_WEIGHT = 0.2
+PROXIMITY_WINDOW = 4
 PROXIMITY_FIELDS = ("title", "abstract")
 # Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to the
 # typed words.
@@ -60,6 +63,13 @@ class BestMatch(Or):
     docs. Whoosh's matchers score it as a plain ``Or``; :func:`top_docs` adds coordination."""
 
     JOINT = " BEST "
+
+
+class Expansion(Or):
+    """Feedback terms (``--expand``): scored and able to bring in new documents, but not
+    counted as concepts and not scaled by coordination."""
+
+    JOINT = " EXP "
 
 
 class Proximity(Or):
@@ -100,9 +110,18 @@ def analyze_query_words(schema: Schema, text: str) -> list[str]:
     return [t.text for t in analyze_query(schema, text)]
 
 
+class FieldedTerm(Or):
+    """One term in several fields (children: ``Term(field, text, boost=field weight)``),
+    scored by :func:`top_docs` as a single BM25F term: the field frequencies are
+    length-normalised per field, weighted, summed, and saturated once (Robertson &
+    Zaragoza). Whoosh's own matchers score it as a plain ``Or`` of per-field BM25."""
+
+    JOINT = " | "
+
+
 def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
     """One analyzed term searched across the weighted text fields."""
-    return Or([Term(f, term, boost=w * boost) for f, w in TEXT_FIELDS.items()])
+    return FieldedTerm([Term(f, term, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost)
 
 
 def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
@@ -207,7 +226,7 @@ def _proximity(schema: Schema, groups: list[list[QueryToken]]) -> Query | None:
         return None
     return Proximity(
         [
-            Phrase(f, list(pair), slop=PROXIMITY_SLOP, boost=TEXT_FIELDS[f] * PROXIMITY_WEIGHT)
+            Phrase(f, list(pair), slop=PROXIMITY_WINDOW, boost=TEXT_FIELDS[f] * PROXIMITY_WEIGHT)
             for pair in pairs
             for f in PROXIMITY_FIELDS
         ]
@@ -269,6 +288,8 @@ def _eval(searcher: Searcher, q: Query, context: object) -> Scores:
         return {}
     if isinstance(q, BestMatch):
         return _best_match(searcher, q, context)
+    if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+        return _bm25f(searcher, q)
     if isinstance(q, Or) and not q.minmatch and not q.scale:
         acc: Scores = {}
         for sub in q.subqueries:
@@ -301,6 +322,70 @@ def _boosted(scores: Scores, boost: float) -> Scores:
     return {d: s * boost for d, s in scores.items()}
 
 
+def _bm25f(searcher: Searcher, q: FieldedTerm) -> Scores:
+    parent = searcher.get_parent()
+    reader = searcher.reader()
+    n_docs = max(parent.doc_count_all(), 1)
+    tfs: Scores = {}
+    df = 0
+    for t in q.subqueries:
+        field, text = t.fieldname, t.text
+        if (field, text) not in reader:
+            continue
+        df = max(df, parent.doc_frequency(field, text))
+        avg = parent.avg_field_length(field) or 1.0
+        b = FIELD_B.get(field, B)
+        weight = t.boost
+        for docnum, tf in reader.postings(field, text).items_as("weight"):
+            norm = 1.0 - b + b * reader.doc_field_length(docnum, field, 0) / avg
+            tfs[docnum] = tfs.get(docnum, 0.0) + weight * tf / norm
+    if not tfs:
+        return {}
+    idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    k1 = K1
+    scale = idf * (k1 + 1.0) * q.boost
+    return {d: scale * tf / (tf + k1) for d, tf in tfs.items()}
+
+
+def _positions(reader: object, field: str, text: str) -> dict[int, list[int]]:
+    if (field, text) not in reader:  # type: ignore[operator]
+        return {}
+    postings = reader.postings(field, text)  # type: ignore[attr-defined]
+    return dict(postings.items_as("positions"))
+
+
+def _proximity_scores(searcher: Searcher, q: Proximity) -> Scores:
+    """Sequential-dependence bonus: for each adjacent pair of query words (a sloppy
+    ``Phrase`` child), the number of times they occur within ``slop`` positions of each
+    other, in either order, scored like a BM25 term of that frequency."""
+    parent = searcher.get_parent()
+    reader = searcher.reader()
+    n_docs = max(parent.doc_count_all(), 1)
+    cache: dict[tuple[str, str], dict[int, list[int]]] = {}
+    out: Scores = {}
+    for phrase in q.subqueries:
+        if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
+            continue
+        field, window = phrase.fieldname, phrase.slop
+        a, b = (cache.setdefault((field, w), _positions(reader, field, w)) for w in phrase.words)
+        counts: dict[int, int] = {}
+        for d in a.keys() & b.keys():
+            pb = b[d]
+            n = sum(1 for x in a[d] for y in pb if 0 < abs(x - y) <= window)
+            if n:
+                counts[d] = n
+        if not counts:
+            continue
+        avg = parent.avg_field_length(field) or 1.0
+        bf = FIELD_B.get(field, B)
+        idf = math.log(1.0 + (n_docs - len(counts) + 0.5) / (len(counts) + 0.5))
+        for d, n in counts.items():
+            norm = 1.0 - bf + bf * reader.doc_field_length(d, field, 0) / avg
+            tf = n / norm
+            out[d] = out.get(d, 0.0) + phrase.boost * idf * tf * (K1 + 1) / (tf + K1)
+    return out
+
+
 def _leaf(searcher: Searcher, q: Query, context: object) -> Scores:
     """Any other query: Whoosh's own matcher, read to the end."""
     m: Matcher = q.matcher(searcher, context)
@@ -312,8 +397,9 @@ def _leaf(searcher: Searcher, q: Query, context: object) -> Scores:
 
 
 def _best_match(searcher: Searcher, q: BestMatch, context: object) -> Scores:
-    concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity)]
+    concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
     bonuses = [sub for sub in q.subqueries if isinstance(sub, Proximity)]
+    extras = [sub for sub in q.subqueries if isinstance(sub, Expansion)]
     total: Scores = {}
     matched: dict[int, int] = {}
     for sub in concepts:
@@ -321,11 +407,67 @@ def _best_match(searcher: Searcher, q: BestMatch, context: object) -> Scores:
             total[d] = total.get(d, 0.0) + s
             matched[d] = matched.get(d, 0) + 1
     for sub in bonuses:
-        for d, s in _eval(searcher, sub, context).items():
+        for d, s in _proximity_scores(searcher, sub).items():
             if d in total:
                 total[d] += s
     n = len(concepts)
     if n > 1 and COORDINATION:
         for d, s in total.items():
             total[d] = s * (matched[d] / n) ** COORDINATION
+    for sub in extras:
+        for d, s in _eval(searcher, sub, context).items():
+            total[d] = total.get(d, 0.0) + s
     return _boosted(total, q.boost)
+
+
+# -- pseudo-relevance feedback (--expand) ------------------------------------------------
+
+FEEDBACK_DOCS = 5
+FEEDBACK_TERMS = 10
+FEEDBACK_WEIGHT = 0.3
+
+
+def expand_query(searcher: Searcher, query: Query) -> Query:
+    """RM3-style feedback: add the top terms of the best ``FEEDBACK_DOCS`` hits.
+
+    Each term's weight is its relevance-model probability (its share of each feedback
+    document, weighted by the document's share of the scores) times its idf; the
+    ``FEEDBACK_TERMS`` best terms not already in the query are added as an
+    :class:`Expansion` at ``FEEDBACK_WEIGHT`` of a typed word. Only a
+    :class:`BestMatch` (free text) is expanded.
+    """
+    if not isinstance(query, BestMatch):
+        return query
+    top, _ = top_docs(searcher, query, FEEDBACK_DOCS)
+    if not top:
+        return query
+    schema = searcher.schema
+    analyzer = schema["abstract"].analyzer
+    typed = {text for _, text in query.all_terms()}
+    total_score = sum(score for score, _ in top) or 1.0
+    model: dict[str, float] = {}
+    for score, docnum in top:
+        stored = searcher.stored_fields(docnum)
+        text = " ".join(str(stored.get(f) or "") for f in ("title", "abstract"))
+        words = [t.text for t in analyzer(text) if getattr(t, "kind", "word") != "part"]
+        if not words:
+            continue
+        share = score / total_score / len(words)
+        for w in words:
+            model[w] = model.get(w, 0.0) + share
+    n_docs = max(searcher.doc_count_all(), 1)
+    weighted = []
+    for term, p in model.items():
+        if term in typed or not any(c.isalpha() for c in term):
+            continue
+        df = max(searcher.doc_frequency(f, term) for f in ("title", "abstract"))
+        weighted.append((p * math.log(1.0 + n_docs / (df + 1)), term))
+    weighted.sort(reverse=True)
+    best = weighted[:FEEDBACK_TERMS]
+    if not best:
+        return query
+    top_weight = best[0][0]
+    extra = Expansion(
+        [term_query(schema, term, FEEDBACK_WEIGHT * w / top_weight) for w, term in best]
+    )
+    return BestMatch([*query.subqueries, extra], boost=query.boost)

@@ -58,8 +58,14 @@ class SearchResult:
         return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
 
 
-def search(index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
+def search(
+    index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0, expand: bool = False
+) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank.
+
+    ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
+    :func:`ranking.expand_query`); it is off by default because it did not help on the
+    judged SciFact queries (BENCHMARKS.md).
 
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
@@ -70,6 +76,8 @@ def search(index: SearchIndex, query: str, *, limit: int = 10, offset: int = 0) 
     schema = index.whoosh_index.schema
     q = parse_query(schema, query, acronyms=index.acronyms)
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
+        if expand:
+            q = ranking.expand_query(searcher, q)
         top_n, matches = ranking.top_docs(searcher, q, offset + limit if limit else None)
         results = Results(searcher, q, top_n, docset=set(matches))
         snippets.configure(results)
@@ -99,8 +107,9 @@ class Ranker:
     [('34572009', 31.2), ...]
     """
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex, *, expand: bool = False) -> None:
         self.index = index
+        self.expand = expand
         self._searcher: Searcher | None = None
         self._ids: dict[int, str] = {}
 
@@ -134,6 +143,8 @@ class Ranker:
             q = parse_query(self.index.whoosh_index.schema, query, acronyms=self.index.acronyms)
         except QueryError:
             return []
+        if self.expand:
+            q = ranking.expand_query(self._searcher, q)
         top_n, _ = ranking.top_docs(self._searcher, q, limit)
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
