@@ -119,6 +119,14 @@ class FieldedTerm(Or):
     JOINT = " | "
 
 
+class FieldedPhrase(Or):
+    """A phrase in several fields (children: ``Phrase(field, words, boost=field weight)``),
+    scored by :func:`top_docs` like a :class:`FieldedTerm` whose frequency is the number
+    of times the phrase occurs. Whoosh's matchers score it as an ``Or`` of phrases."""
+
+    JOINT = " | "
+
+
 def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
     """One analyzed term searched across the weighted text fields."""
     return FieldedTerm([Term(f, term, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost)
@@ -148,7 +156,9 @@ def _phrase_query(schema: Schema, terms: list[str], boost: float) -> Query:
     """``terms`` in sequence (a little slop for compounds) in every weighted text field."""
     if len(terms) == 1:
         return term_query(schema, terms[0], boost)
-    return Or([Phrase(f, terms, slop=2, boost=w * boost) for f, w in TEXT_FIELDS.items()])
+    return FieldedPhrase(
+        [Phrase(f, terms, slop=2, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost
+    )
 
 
 def _index_terms(schema: Schema, text: str) -> list[str]:
@@ -290,6 +300,8 @@ def _eval(searcher: Searcher, q: Query, context: object) -> Scores:
         return _best_match(searcher, q, context)
     if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
         return _bm25f(searcher, q)
+    if isinstance(q, FieldedPhrase) and all(isinstance(t, Phrase) for t in q.subqueries):
+        return _bm25f_phrase(searcher, q)
     if isinstance(q, Or) and not q.minmatch and not q.scale:
         acc: Scores = {}
         for sub in q.subqueries:
@@ -345,6 +357,62 @@ def _bm25f(searcher: Searcher, q: FieldedTerm) -> Scores:
     k1 = K1
     scale = idf * (k1 + 1.0) * q.boost
     return {d: scale * tf / (tf + k1) for d, tf in tfs.items()}
+
+
+def _saturate(
+    searcher: Searcher, per_field: list[tuple[str, float, dict[int, float]]], boost: float
+) -> Scores:
+    """BM25F: weighted, length-normalised frequencies summed over fields, saturated once."""
+    parent = searcher.get_parent()
+    reader = searcher.reader()
+    n_docs = max(parent.doc_count_all(), 1)
+    tfs: Scores = {}
+    for field, weight, freqs in per_field:
+        avg = parent.avg_field_length(field) or 1.0
+        b = FIELD_B.get(field, B)
+        for docnum, tf in freqs.items():
+            norm = 1.0 - b + b * reader.doc_field_length(docnum, field, 0) / avg
+            tfs[docnum] = tfs.get(docnum, 0.0) + weight * tf / norm
+    if not tfs:
+        return {}
+    df = len(tfs)
+    idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    scale = idf * (K1 + 1.0) * boost
+    return {d: scale * tf / (tf + K1) for d, tf in tfs.items()}
+
+
+def _phrase_frequencies(reader: object, field: str, words: list[str], slop: int) -> Scores:
+    """Per document, how often ``words`` occur in order, each within ``slop`` positions
+    of the one before."""
+    lists = [_positions(reader, field, w) for w in words]
+    if not all(lists):
+        return {}
+    common = set(lists[0]).intersection(*lists[1:])
+    out: Scores = {}
+    for d in common:
+        follow = [set(p[d]) for p in lists[1:]]
+        n = 0
+        for start in lists[0][d]:
+            pos = start
+            for positions in follow:
+                nxt = next((pos + k for k in range(1, slop + 1) if pos + k in positions), None)
+                if nxt is None:
+                    break
+                pos = nxt
+            else:
+                n += 1
+        if n:
+            out[d] = float(n)
+    return out
+
+
+def _bm25f_phrase(searcher: Searcher, q: FieldedPhrase) -> Scores:
+    reader = searcher.reader()
+    per_field = [
+        (p.fieldname, p.boost, _phrase_frequencies(reader, p.fieldname, list(p.words), p.slop))
+        for p in q.subqueries
+    ]
+    return _saturate(searcher, per_field, q.boost)
 
 
 def _positions(reader: object, field: str, text: str) -> dict[int, list[int]]:
