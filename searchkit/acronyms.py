@@ -108,6 +108,8 @@ class AcronymTable:
     """Short form → long form → number of records defining it."""
 
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    # The index generation (Whoosh commit) the counts describe; None if unknown.
+    generation: int | None = None
     # Derived lookups built by query code; cleared on every change.
     cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -157,22 +159,31 @@ class AcronymTable:
         try:
             data = json.loads(path.read_text("utf-8"))
             rows = data["acronyms"] if data.get("version") == TABLE_VERSION else None
+            generation = data.get("generation")
         except (OSError, ValueError, AttributeError, KeyError) as exc:
             raise IndexFormatError(f"cannot read the acronym table {path}: {exc}") from exc
         if not isinstance(rows, list):
             raise IndexFormatError(f"{path} is not a searchkit acronym table; re-ingest")
-        table = cls()
+        table = cls(generation=generation if isinstance(generation, int) else None)
         for sf, lf, n in rows:
             table.counts.setdefault(str(sf), Counter())[str(lf)] = int(n)
         return table
 
-    def save(self, index_dir: Path) -> None:
-        """Write the table atomically (a temp file renamed over the old one)."""
+    def save(self, index_dir: Path, generation: int) -> None:
+        """Write the table for index ``generation`` atomically (temp file, then rename)."""
+        self.generation = generation
         path = index_dir / TABLE_FILE
         tmp = path.with_suffix(".tmp")
         rows = [[sf, lf, n] for sf, n, lf in self.rows()]
-        tmp.write_text(
-            json.dumps({"version": TABLE_VERSION, "acronyms": rows}, ensure_ascii=False) + "\n",
-            "utf-8",
-        )
+        data = {"version": TABLE_VERSION, "generation": generation, "acronyms": rows}
+        tmp.write_text(json.dumps(data, ensure_ascii=False) + "\n", "utf-8")
         os.replace(tmp, path)
+
+    @classmethod
+    def rebuild(cls, records: Iterable[Record], generation: int) -> AcronymTable:
+        """A table mined afresh from every record (when the saved one is missing or is
+        not of the index's generation, e.g. after a crash between commit and save)."""
+        table = cls(generation=generation)
+        for record in records:
+            table.add(mine_record(record))
+        return table

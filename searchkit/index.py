@@ -156,8 +156,19 @@ class SearchIndex:
     def acronyms(self) -> AcronymTable:
         """The acronyms mined from the indexed records (loaded once)."""
         if self._acronyms is None:
-            self._acronyms = AcronymTable.load(self.path)
+            self._acronyms = self._load_acronyms(self._ix.searcher())
         return self._acronyms
+
+    def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
+        """The saved table if it describes the committed index, else one rebuilt from the
+        stored records."""
+        with searcher:
+            generation = self._ix.latest_generation()
+            table = AcronymTable.load(self.path)
+            if table.generation == generation or searcher.doc_count() == 0:
+                return table
+            records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
+            return AcronymTable.rebuild(records, generation)
 
     def stats(self) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version."""
@@ -182,7 +193,6 @@ class SearchIndex:
         re-ingesting a file writes nothing.
         """
         counts = WriteCounts()
-        acronyms = AcronymTable.load(self.path)
         try:
             writer = self._ix.writer(limitmb=128)
         except LockError as exc:
@@ -190,6 +200,11 @@ class SearchIndex:
                 f"the index at {self.path} is being written by another process; try again "
                 "when it has finished"
             ) from exc
+        try:
+            acronyms = self._load_acronyms(self._ix.searcher())
+        except BaseException:
+            writer.cancel()
+            raise
         try:
             searcher = writer.searcher()
             changed = False
@@ -225,7 +240,7 @@ class SearchIndex:
             raise
         if changed:
             writer.commit()
-            acronyms.save(self.path)  # after the commit it describes
+            acronyms.save(self.path, self._ix.latest_generation())  # after its commit
             self._acronyms = acronyms
             self._touch()
         else:

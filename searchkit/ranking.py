@@ -37,7 +37,7 @@ K1 = 1.2
 B = 0.75
 FIELD_B: dict[str, float] = {}  # per-field length normalisation, else B
 # Coordination: score x (matched concepts / concepts) ** COORDINATION.
-COORDINATION = 0.5
+COORDINATION = 0.25
 # Weight of a compound's parts (pd, l1) relative to its catenation (pdl1).
 PART_WEIGHT = 0.5
 # Sequential-dependence proximity: adjacent query words occurring within
