@@ -8,7 +8,7 @@ from typing import Any
 
 from whoosh.searching import Results, Searcher
 
-from searchkit import ranking, snippets
+from searchkit import feedback, ranking, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import QueryError
 from searchkit.index import SearchIndex
@@ -64,7 +64,7 @@ def search(
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank.
 
     ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
-    :func:`ranking.expand_query`); it is off by default because it did not help on the
+    :func:`feedback.expand_query`); it is off by default because it did not help on the
     judged SciFact queries (BENCHMARKS.md).
 
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
@@ -77,8 +77,8 @@ def search(
     q = parse_query(schema, query, acronyms=index.acronyms)
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
         if expand:
-            q = ranking.expand_query(searcher, q)
-        top_n, matches = ranking.top_docs(searcher, q, offset + limit if limit else None)
+            q = feedback.expand_query(searcher, q)
+        top_n, matches = scoring.top_docs(searcher, q, offset + limit if limit else None)
         results = Results(searcher, q, top_n, docset=set(matches))
         snippets.configure(results)
         hits: list[Hit] = []
@@ -144,8 +144,8 @@ class Ranker:
         except QueryError:
             return []
         if self.expand:
-            q = ranking.expand_query(self._searcher, q)
-        top_n, _ = ranking.top_docs(self._searcher, q, limit)
+            q = feedback.expand_query(self._searcher, q)
+        top_n, _ = scoring.top_docs(self._searcher, q, limit)
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs

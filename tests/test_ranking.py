@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 from whoosh.query import And, Or, Term
 
-from searchkit import Record, SearchIndex, ranking, search
+from searchkit import Record, SearchIndex, ranking, scoring, search
 from searchkit.cli import app
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def test_evaluator_matches_whoosh_on_plain_boolean_queries(sample_index: SearchI
     )
     with sample_index.whoosh_index.searcher(weighting=ranking.weighting()) as s:
         expected = {hit.docnum: hit.score for hit in s.search(q, limit=None)}
-        top, scores = ranking.top_docs(s, q, None)
+        top, scores = scoring.top_docs(s, q, None)
     assert scores.keys() == expected.keys()
     for docnum, score in expected.items():
         assert scores[docnum] == pytest.approx(score)
