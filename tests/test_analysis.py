@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 from searchkit.analysis import BiomedTokenizer, fold, text_analyzer
 from searchkit.cli import app
 from searchkit.schema import build_schema
+
+from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -105,3 +109,21 @@ def test_analyze_command_with_only_stop_words() -> None:
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "No index terms" in result.stderr
+
+
+def test_analyze_and_acronyms_as_real_subprocesses(sample_index_dir: Path) -> None:
+    exe = _searchkit_exe()
+    proc = subprocess.run(
+        [exe, "analyze", "β-catenin"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:3] == ["0", "betacatenin", "cat"]
+    proc = subprocess.run(
+        [exe, "acronyms", "MHC", "--index", str(sample_index_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("MHC ") and "major histocompatibility complex" in proc.stdout
+    assert proc.stderr == ""
