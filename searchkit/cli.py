@@ -18,7 +18,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from searchkit import __version__
+from searchkit import __version__, evaluation
+from searchkit.acronyms import AcronymTable
+from searchkit.analysis import text_analyzer
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, default_procs
@@ -96,6 +98,11 @@ class StatsFormat(StrEnum):
 class Sort(StrEnum):
     relevance = "relevance"
     date = "date"
+
+
+class EvalFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def _err(message: str) -> None:
@@ -357,6 +364,14 @@ def search(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print how the query was understood (on stderr).")
     ] = False,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand",
+            help="Add the top terms of the first hits to the query (pseudo-relevance "
+            "feedback; off by default: it did not help on SciFact).",
+        ),
+    ] = False,
     fmt: SearchFormatOption = SearchFormat.table,
     index: IndexOption = None,
 ) -> None:
@@ -372,7 +387,7 @@ def search(
         _call(lambda: parse_fields(fields))
     ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
     if explain:
-        _err(_call(lambda: explain_query(ix.whoosh_index.schema, query)))
+        _err(_call(lambda: explain_query(ix.whoosh_index.schema, query, acronyms=ix.acronyms)))
     result = _call(
         lambda: run_search(
             ix,
@@ -382,6 +397,7 @@ def search(
             filters=filters,
             sort=sort.value,
             with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
+            expand=expand,
         )
     )
     if result.suggestion:
@@ -434,3 +450,140 @@ def stats(
     """Record count, size on disk, last update and schema version."""
     ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
     typer.echo(format_stats(_call(ix.stats), fmt.value))
+
+
+@app.command("eval")
+def eval_(
+    queries: Annotated[
+        Path,
+        typer.Option(
+            "--queries", help="BEIR queries.jsonl or a qid<TAB>text file.", show_default=False
+        ),
+    ],
+    qrels: Annotated[
+        Path,
+        typer.Option(
+            "--qrels",
+            help="Judgments: BEIR qrels TSV (with header) or TREC 'qid 0 docid rel'.",
+            show_default=False,
+        ),
+    ],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="ndcg@K, recall@K, map, map@K, p@K, mrr[@K]; repeat for several "
+            "(default: ndcg@10, recall@100, map).",
+            show_default=False,
+        ),
+    ] = None,
+    run_out: Annotated[
+        Path | None,
+        typer.Option("--run-out", help="Write the ranking as a TREC run file.", show_default=False),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, help="Hits ranked per query for uncut metrics.")
+    ] = evaluation.DEFAULT_DEPTH,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Measure with pseudo-relevance feedback.")
+    ] = False,
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """Measure ranking quality: run the judged queries and report the mean metrics."""
+    for path in (queries, qrels):
+        if not path.is_file():
+            _err(f"Error: {path}: no such file")
+            raise typer.Exit(2)
+    metrics = _call(lambda: [evaluation.parse_metric(m) for m in metric or []])
+    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    query_texts = _call(lambda: evaluation.read_queries(queries))
+    judgments = _call(lambda: evaluation.read_qrels(qrels))
+    result = _call(
+        lambda: evaluation.evaluate(
+            ix, query_texts, judgments, metrics or None, depth=depth, expand=expand
+        )
+    )
+    if result.queries == 0:
+        _err(f"Error: none of the queries in {queries} has judgments in {qrels}")
+        raise typer.Exit(1)
+    if run_out is not None:
+        try:
+            with run_out.open("w", encoding="utf-8") as out:
+                evaluation.write_trec_run(result.run, out)
+        except OSError as exc:
+            _err(f"Error: cannot write the run file {run_out}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
+        _err(f"run written to {run_out}")
+    if fmt is EvalFormat.json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        typer.echo(evaluation.format_text(result))
+
+
+@app.command()
+def analyze(
+    text: Annotated[str, typer.Argument(help='Text to analyze, e.g. "PD-L1 and TNF-alpha".')],
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+) -> None:
+    """Show the index terms the biomedical analyzer makes of TEXT.
+
+    One line per token: position, term, kind (word; part of a compound; cat: the
+    compound or code catenated, e.g. PD-L1 → pdl1) and the text it came from.
+    """
+    tokens = [
+        {
+            "pos": t.pos,
+            "term": t.text,
+            "kind": t.kind,
+            "text": t.original,
+        }
+        for t in text_analyzer()(text, positions=True, keeporiginal=True)
+    ]
+    if fmt is EvalFormat.json:
+        typer.echo(json.dumps(tokens, ensure_ascii=False))
+        return
+    if not tokens:
+        _err("No index terms (only stop words or punctuation).")
+        return
+    width = max(len(t["term"]) for t in tokens)
+    for t in tokens:
+        typer.echo(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
+
+
+@app.command()
+def acronyms(
+    short: Annotated[
+        str | None, typer.Argument(help="Only this short form (any case).", show_default=False)
+    ] = None,
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        EvalFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """List the acronyms learned at ingest: short form, number of records, long form."""
+    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    table: AcronymTable = _call(lambda: ix.acronyms)
+    rows = table.rows(short)
+    if short is not None and not rows:
+        _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")
+        raise typer.Exit(1)
+    if fmt is EvalFormat.json:
+        typer.echo(
+            json.dumps(
+                [{"short": sf, "records": n, "long": lf} for sf, n, lf in rows],
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not rows:
+        _err("No acronyms learned yet (ingest records with abstracts).")
+        return
+    width = max(len(sf) for sf, _, _ in rows)
+    for sf, n, lf in rows:
+        typer.echo(f"{sf:<{width}}  {n:>5}  {lf}")

@@ -7,7 +7,9 @@ one mutable ``Token`` through every filter, once per word. For analyzers that ar
 Snowball stemming), each distinct word always becomes the same term (or none), so
 :func:`compile_field` turns such a field into a function that runs the regex once
 and maps every word through a cache of finished terms, then encodes the positions
-exactly as the field's format would. Any other analyzer, format or field option is
+exactly as the field's format would. The biomedical analyzer (``BiomedTokenizer``
+and its two filters) gets the same treatment with the tokenizer run once and its
+token texts mapped through a cache. Any other analyzer, format or field option is
 left to Whoosh (``compile_field`` returns ``None``): this is purely an optimisation,
 and tests check it yields exactly what ``field.index`` yields.
 
@@ -28,7 +30,13 @@ from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import PostingPool, SegmentWriter
 
-from searchkit.analysis import SnowballStemFilter, stem
+from searchkit.analysis import (
+    BiomedStopFilter,
+    BiomedTokenizer,
+    SnowballStemFilter,
+    stem,
+    stopwords,
+)
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
@@ -93,6 +101,10 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
         return None
     items = list(analyzer.items)
     tokenizer = items[0]
+    if type(tokenizer) is BiomedTokenizer:
+        if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
+            return None
+        return _biomed_indexer(tokenizer, fmt)
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
@@ -132,6 +144,41 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
                 positions[term] = [pos]
             else:
                 plist.append(pos)
+        return [
+            (term, len(plist), len(plist) * boost, fmt.encode(plist))
+            for term, plist in positions.items()
+        ]
+
+    return index
+
+
+def _biomed_indexer(tokenizer: BiomedTokenizer, fmt: Any) -> FieldIndexer:
+    """The biomedical analyzer without its filter generators: the tokenizer runs once
+    and each token text maps through a cache to its final term (stop words are dropped
+    only when whole words, stems only for alphabetic texts, as the filters do)."""
+    boost = float(fmt.field_boost)
+    stops = stopwords()
+    cache: dict[str, bytes] = {}
+
+    def index(value: str) -> list[Posting]:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        nonlocal cache
+        if len(cache) > _CACHE_LIMIT:
+            cache = {}
+        positions: dict[bytes, list[int]] = {}
+        for t in tokenizer(value, positions=True):
+            text = t.text
+            if t.kind == "word" and text in stops:
+                continue
+            term = cache.get(text)
+            if term is None:
+                term = cache[text] = (stem(text) if text.isalpha() else text).encode("utf-8")
+            plist = positions.get(term)
+            if plist is None:
+                positions[term] = [t.pos]
+            else:
+                plist.append(t.pos)
         return [
             (term, len(plist), len(plist) * boost, fmt.encode(plist))
             for term, plist in positions.items()

@@ -29,6 +29,7 @@ from whoosh.index import TOC, FileIndex, LockError
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
+from searchkit.acronyms import AcronymTable, mine_record
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.errors import (
     IndexFormatError,
@@ -126,6 +127,7 @@ class SearchIndex:
         self.lock_timeout: float = 0.0
         #: Told (once per write) that the write is waiting for another process.
         self.on_lock_wait: LockWaitCallback | None = None
+        self._acronyms: AcronymTable | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -254,6 +256,24 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self._ix.doc_count())
 
+    @property
+    def acronyms(self) -> AcronymTable:
+        """The acronyms mined from the indexed records (loaded once)."""
+        if self._acronyms is None:
+            self._acronyms = self._load_acronyms(self._ix.searcher())
+        return self._acronyms
+
+    def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
+        """The saved table if it describes the committed index, else one rebuilt from the
+        stored records."""
+        with searcher:
+            generation = self._ix.latest_generation()
+            table = AcronymTable.load(self.path)
+            if table.generation == generation or searcher.doc_count() == 0:
+                return table
+            records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
+            return AcronymTable.rebuild(records, generation)
+
     def stats(self) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version."""
         meta = _read_meta(self.path / META_FILE)
@@ -290,12 +310,19 @@ class SearchIndex:
             procs = 1
         writer = self.writer(procs, limitmb, multisegment)
         try:
+            acronyms = self._load_acronyms(self._ix.searcher())
+        except BaseException:
+            _abandon(writer)
+            raise
+        try:
             searcher = writer.searcher()
             changed = False
             for pmid in sorted(deletions):
-                if searcher.document_number(pmid=pmid) is None:
+                old = searcher.document(pmid=pmid)
+                if old is None:
                     counts.not_found.append(pmid)
                     continue
+                acronyms.remove(mine_record(record_from_json(old["record"])))
                 writer.delete_by_term("pmid", pmid)
                 counts.deleted += 1
                 changed = True
@@ -307,6 +334,9 @@ class SearchIndex:
                     counts.unchanged += 1
                     continue
                 fields = record_to_fields(record, record_json)
+                if existing is not None:
+                    acronyms.remove(mine_record(record_from_json(existing["record"])))
+                acronyms.add(mine_record(record))
                 if existing is None:
                     writer.add_document(**fields)
                     counts.added += 1
@@ -322,6 +352,8 @@ class SearchIndex:
         try:
             if changed:
                 writer.commit()
+                acronyms.save(self.path, self._ix.latest_generation())  # after its commit
+                self._acronyms = acronyms
                 self._touch()
             else:
                 writer.cancel()

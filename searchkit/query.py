@@ -16,6 +16,7 @@ from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
 from whoosh.query.spans import SpanNear2
 
+from searchkit.acronyms import AcronymTable
 from searchkit.errors import QueryError
 from searchkit.query_parser import (
     MAX_DEPTH,
@@ -200,12 +201,12 @@ def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) 
     return wq.Phrase(field, words, boost=boost)
 
 
-def to_whoosh(schema: Schema, node: Node) -> Query:
+def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = None) -> Query:
     """The Whoosh query for a syntax tree. Raises :class:`QueryError` for parts
     without searchable words (a phrase of stop words, say)."""
     if isinstance(node, FreeText):
         text = " ".join(node.words)
-        q = free_text_query(schema, text)
+        q = free_text_query(schema, text, acronyms=acronyms)
         if q is NullQuery:
             raise _no_words(text, node.pos)
         return q
@@ -235,18 +236,23 @@ def to_whoosh(schema: Schema, node: Node) -> Query:
     if isinstance(node, Years):
         return year_range(schema, node.low, node.high)
     if isinstance(node, And):
-        return wq.And([to_whoosh(schema, c) for c in node.children])
+        return wq.And([to_whoosh(schema, c, acronyms=acronyms) for c in node.children])
     if isinstance(node, Or):
-        return wq.Or([to_whoosh(schema, c) for c in node.children])
-    return AndNot(to_whoosh(schema, node.positive), to_whoosh(schema, node.negative))
+        return wq.Or([to_whoosh(schema, c, acronyms=acronyms) for c in node.children])
+    return AndNot(
+        to_whoosh(schema, node.positive, acronyms=acronyms),
+        to_whoosh(schema, node.negative, acronyms=acronyms),
+    )
 
 
-def parse_query(schema: Schema, text: str) -> Query:
-    """Parse a user query. Raises :class:`QueryError` for an empty or malformed query."""
-    return to_whoosh(schema, parse(text))
+def parse_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> Query:
+    """Parse a user query. Raises :class:`QueryError` for an empty or malformed query.
+
+    ``acronyms`` (the index's learned table) lets free text expand acronyms."""
+    return to_whoosh(schema, parse(text), acronyms=acronyms)
 
 
-def explain(schema: Schema, text: str) -> str:
+def explain(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> str:
     """How a query was understood: the syntax tree and the Whoosh query."""
     node = parse(text)
-    return f"parsed: {describe(node)}\nwhoosh: {to_whoosh(schema, node)}"
+    return f"parsed: {describe(node)}\nwhoosh: {to_whoosh(schema, node, acronyms=acronyms)}"

@@ -16,7 +16,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from searchkit.analysis import text_analyzer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.searching import Results, Searcher
 
-from searchkit import ranking, snippets
+from searchkit import feedback, ranking, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
@@ -136,26 +137,58 @@ def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) 
 
 
 def _score(value: Any) -> float:
-    """A hit's relevance score; with ``sort="date"`` Whoosh gives the sort key,
-    whose last part is the negated score (``ScoreFacet``)."""
-    if isinstance(value, tuple):
-        value = -value[-1] if value else 0.0
     return float(value or 0.0)
 
 
-def _run(
-    searcher: Searcher,
-    q: wq.Query,
-    filters: wq.Query | None,
-    limit: int,
-    sort: str,
-) -> Results:
-    kwargs: dict[str, Any] = {"limit": max(limit, 1), "terms": True, "filter": filters}
+def _text(value: Any) -> str:
+    """A column value as text ("" when missing)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value or ""
+
+
+def _order(
+    searcher: Searcher, scores: scoring.Scores, limit: int, sort: str
+) -> list[tuple[float, int]]:
+    """The first ``limit`` (score, docnum) pairs: best score first (ties by docnum), or
+    newest first (then best score) with ``sort="date"``."""
     if sort == "date":
-        kwargs["sortedby"] = sorting.MultiFacet(
-            [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
-        )
-    return searcher.search(q, **kwargs)
+        dates = searcher.reader().column_reader("date")
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        ranked.sort(key=lambda item: _text(dates[item[0]]), reverse=True)  # stable
+        return [(score, docnum) for docnum, score in ranked[:limit]]
+    best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
+    return [(score, docnum) for docnum, score in best]
+
+
+def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
+    """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
+    record them (the snippets highlight these); only the shown hits are looked up."""
+    reader = results.searcher.reader()
+    wanted = sorted(set(docnums))
+    docterms: dict[int, list[tuple[str, str]]] = {}
+    termdocs: dict[tuple[str, str], set[int]] = {}
+    for fieldname, raw in q.existing_terms(reader, expand=True):
+        if fieldname not in snippets.MATCH_FIELDS:
+            continue
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        term = (fieldname, text)
+        if term in termdocs:
+            continue
+        m = reader.postings(fieldname, text)
+        found: set[int] = set()
+        for docnum in wanted:
+            if m.is_active() and m.id() < docnum:
+                m.skip_to(docnum)
+            if not m.is_active():
+                break
+            if m.id() == docnum:
+                found.add(docnum)
+        termdocs[term] = found
+        for docnum in found:
+            docterms.setdefault(docnum, []).append(term)
+    results.docterms = docterms
+    results.termdocs = termdocs
 
 
 def search(
@@ -168,9 +201,14 @@ def search(
     sort: str = "relevance",
     suggest: bool = True,
     with_snippets: bool = True,
+    expand: bool = False,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
     (or newest first with ``sort="date"``), restricted by ``filters``.
+
+    ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
+    :func:`feedback.expand_query`); it is off by default because it did not help on the
+    judged SciFact queries (BENCHMARKS.md).
 
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
@@ -181,12 +219,23 @@ def search(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     schema = index.whoosh_index.schema
-    q = parse_query(schema, query)
+    q = parse_query(schema, query, acronyms=index.acronyms)
     filter_q = filters.query(index) if filters else None
     with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
-        results = _run(searcher, q, filter_q, offset + limit, sort)
+        if expand:
+            q = feedback.expand_query(searcher, q)
+        # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
+        # for long free-text queries, and BM25F/coordination are scored there.
+        scores = scoring.evaluate(searcher, q)
+        if filter_q is not None:
+            allowed = set(searcher.docs_for_query(filter_q))
+            scores = {d: s for d, s in scores.items() if d in allowed}
+        total = len(scores)
+        top_n = _order(searcher, scores, offset + limit, sort)
+        results = Results(searcher, q, top_n, docset=set(scores))
+        if with_snippets:
+            _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
         hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
-        total = matching(searcher, q, filter_q)
         suggestion = None
         if suggest and total < SUGGEST_BELOW:
             suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
@@ -209,3 +258,57 @@ def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Calla
 def count(index: SearchIndex, query: str, *, filters: Filters | None = None) -> int:
     """The number of records matching ``query`` and ``filters``."""
     return search(index, query, limit=0, filters=filters, suggest=False).total
+
+
+class Ranker:
+    """Ranks many queries against one open searcher: ids and scores only, no records.
+
+    Used by ``searchkit eval``. Ties are broken by id so that runs are reproducible.
+
+    >>> with Ranker(ix) as r:                                   # doctest: +SKIP
+    ...     r.rank("immune escape MHC", limit=3)
+    [('34572009', 31.2), ...]
+    """
+
+    def __init__(self, index: SearchIndex, *, expand: bool = False) -> None:
+        self.index = index
+        self.expand = expand
+        self._searcher: Searcher | None = None
+        self._ids: dict[int, str] = {}
+
+    def __enter__(self) -> Ranker:
+        self._searcher = self.index.whoosh_index.searcher(weighting=ranking.weighting())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def _id(self, docnum: int) -> str:
+        pmid = self._ids.get(docnum)
+        if pmid is None:
+            assert self._searcher is not None
+            pmid = self._ids[docnum] = str(self._searcher.stored_fields(docnum)["pmid"])
+        return pmid
+
+    def rank(self, query: str, *, limit: int) -> list[tuple[str, float]]:
+        """The top ``limit`` (id, score) pairs for ``query``, best first; a query without
+        searchable words ranks nothing."""
+        if self._searcher is None:
+            raise RuntimeError("use Ranker as a context manager")
+        try:
+            q = parse_query(self.index.whoosh_index.schema, query, acronyms=self.index.acronyms)
+        except QueryError:
+            return []
+        if self.expand:
+            q = feedback.expand_query(self._searcher, q)
+        top_n, _ = scoring.top_docs(self._searcher, q, limit)
+        pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        return pairs

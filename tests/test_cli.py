@@ -28,7 +28,9 @@ def _searchkit_exe() -> str:
 
 
 def test_every_command_has_help() -> None:
-    for name in ("ingest", "search", "similar", "show", "stats"):
+    names = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
+    assert {"ingest", "search", "similar", "show", "stats", "analyze", "acronyms", "eval"} <= names
+    for name in sorted(names):
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Usage" in result.stdout
@@ -165,7 +167,7 @@ def test_real_subprocess_main_path(tmp_path: Path) -> None:
         check=False,
     )
     assert found.returncode == 0, found.stderr
-    assert SEED_PMID in found.stdout.split()
+    assert found.stdout.split()[0] == SEED_PMID
     module = subprocess.run(
         [sys.executable, "-m", "searchkit", "show", SEED_PMID, "-f", "json"],
         capture_output=True,

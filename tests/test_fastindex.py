@@ -134,3 +134,16 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
                 ]
             )
     assert contents[0] == contents[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PD-L1, PDL1 and PD L1 in CD8+ T cells of the MHC class I pathway",
+        "TNF-\u03b1 and \u03b2-catenin; HLA-A*02:01 carriers with SARS-CoV-2 (COVID-19)",
+        "IL 6 rose 1,000-fold in naïve mice; Alzheimer's disease and the a of HLA-A",
+    ],
+)
+def test_biomedical_analyzer_fast_path_matches_whoosh(text: str) -> None:
+    for name in ("title", "abstract", "keywords", "mesh"):
+        assert FAST[name](text) == list(SCHEMA[name].index(text))

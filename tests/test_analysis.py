@@ -1,0 +1,129 @@
+"""The biomedical analyzer: the written forms of biomedical names meet in one term."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.analysis import BiomedTokenizer, fold, text_analyzer
+from searchkit.cli import app
+from searchkit.schema import build_schema
+
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+
+
+def terms(text: str) -> set[str]:
+    return {t.text for t in text_analyzer()(text)}
+
+
+def shared(a: str, b: str) -> set[str]:
+    return terms(a) & terms(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "term"),
+    [
+        ("PD-L1", "PDL1", "pdl1"),
+        ("PD-L1", "PD L1", "pdl1"),
+        ("PDL1", "PD L1", "pdl1"),
+        ("IL-6", "IL6", "il6"),
+        ("IL 6", "IL6", "il6"),
+        ("CD8+", "CD8", "cd8"),
+        ("MHC-I", "MHC class I", "mhci"),
+        ("HLA-A*02:01", "HLA-A*0201", "hlaa0201"),
+        ("TNF-α", "TNF-alpha", "tnfalpha"),
+        ("TNFα", "TNF-alpha", "tnfalpha"),
+        ("β-catenin", "beta-catenin", "betacatenin"),
+        ("SARS-CoV-2", "SARS-CoV2", "sarscov2"),
+        ("COVID-19", "COVID19", "covid19"),
+        ("COVID 19", "COVID-19", "covid19"),
+    ],
+)
+def test_written_forms_share_a_term(a: str, b: str, term: str) -> None:
+    assert term in shared(a, b)
+
+
+def test_the_parts_of_a_compound_are_searchable_too() -> None:
+    assert {"pd", "l1", "pdl1"} <= terms("PD-L1")
+    assert {"beta", "catenin"} <= terms("β-catenin")
+    assert "catenin" in shared("β-catenin", "catenin")
+
+
+def test_numbers_are_kept() -> None:
+    assert {"1.5", "1000", "19", "2"} <= terms("1.5 mg in 1,000 patients, COVID-19 and SARS-CoV-2")
+
+
+def test_accents_and_greek_letters_are_folded() -> None:
+    assert fold("Naïve café β-Catenin TNF-α µg") == "naive cafe beta-catenin tnf-alpha mug"
+    assert terms("naïve") == terms("naive")
+
+
+def test_stemming_and_stop_words() -> None:
+    assert terms("the cells were escaping") == terms("cell escape")
+    assert "the" not in terms("the") and not terms("of the and")
+    assert "a" in terms("HLA-A")  # a stop word, but a part of a name here
+
+
+def test_ordinary_words_are_not_joined_as_codes() -> None:
+    assert terms("Cancer 5 years") == {"cancer", "5", "year"}
+
+
+def test_character_offsets_point_at_the_written_text() -> None:
+    text = "loss of PD-L1 in TNF-α"
+    toks = [(t.text, t.startchar, t.endchar) for t in text_analyzer()(text, chars=True)]
+    spans = {term: text[s:e] for term, s, e in toks}
+    assert spans["pdl1"] == "PD-L1"
+    assert spans["tnfalpha"] == "TNF-α"
+    assert spans["alpha"] == "α"
+
+
+def test_analyzer_pickles_with_the_schema() -> None:
+    schema = build_schema()
+    again = pickle.loads(pickle.dumps(schema))
+    assert again["abstract"].analyzer == schema["abstract"].analyzer
+    assert list(again["abstract"].process_text("PD-L1")) == ["pdl1", "pd", "l1"]
+    assert BiomedTokenizer() == pickle.loads(pickle.dumps(BiomedTokenizer()))
+
+
+def test_analyze_command_text_and_json() -> None:
+    result = runner.invoke(app, ["analyze", "PD-L1 in TNF-α"])
+    assert result.exit_code == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["0", "pdl1", "cat", "PD-L1"]
+    assert ["3", "tnfalpha", "cat", "TNF-α"] in rows
+    assert result.stderr == ""
+    result = runner.invoke(app, ["analyze", "IL-6", "--format", "json"])
+    assert result.exit_code == 0
+    assert [t["term"] for t in json.loads(result.stdout)] == ["il6", "il", "6"]
+
+
+def test_analyze_command_with_only_stop_words() -> None:
+    result = runner.invoke(app, ["analyze", "of the"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "No index terms" in result.stderr
+
+
+def test_analyze_and_acronyms_as_real_subprocesses(sample_index_dir: Path) -> None:
+    exe = _searchkit_exe()
+    proc = subprocess.run(
+        [exe, "analyze", "β-catenin"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:3] == ["0", "betacatenin", "cat"]
+    proc = subprocess.run(
+        [exe, "acronyms", "MHC", "--index", str(sample_index_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("MHC ") and "major histocompatibility complex" in proc.stdout
+    assert proc.stderr == ""
