@@ -20,6 +20,9 @@ from searchkit.query_parser import PREFIXES, TAGS
 FIELDS = ("abstract", "title")
 #: Words shorter than this are left alone (abbreviations, gene symbols).
 MIN_WORD = 4
+#: Longer words are not corrected: no real word is this long, and the edit-distance
+#: search over the vocabulary grows with the word's length.
+MAX_WORD = 40
 #: How many documents are read to find the written form of a corrected stem.
 SURFACE_DOCS = 5
 
@@ -111,7 +114,7 @@ def did_you_mean(searcher: Searcher, query: str, better: Callable[[str], bool]) 
     changed = False
     for match in _WORD.finditer(query):
         word = match.group()
-        if word in _OPERATORS or len(word) < MIN_WORD:
+        if word in _OPERATORS or not MIN_WORD <= len(word) <= MAX_WORD:
             continue
         if any(s <= match.start() < e for s, e in skipped) or query[match.end() :].startswith("*"):
             continue
