@@ -34,8 +34,9 @@ from searchkit.schema import SCHEMA_VERSION, build_schema
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
 
-# Memory for each Whoosh writer's posting pool before it spills a sorted run to disk
-# (per process: with ``procs`` writers the total is about ``procs`` times this).
+# Memory for the Whoosh writers' posting pools before they spill sorted runs to disk,
+# shared by the writer processes (each gets an equal part, at least 16 MB). Spilling
+# is cheap (see fastindex), so a small pool costs little speed and bounds memory.
 DEFAULT_LIMITMB = 64
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
@@ -185,7 +186,10 @@ class SearchIndex:
         try:
             if procs > 1:
                 return FastMpWriter(
-                    self._ix, procs=procs, limitmb=limitmb, multisegment=multisegment
+                    self._ix,
+                    procs=procs,
+                    limitmb=max(16, limitmb // procs),
+                    multisegment=multisegment,
                 )
             return FastSegmentWriter(self._ix, limitmb=limitmb)
         except LockError as exc:
