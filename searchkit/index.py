@@ -37,7 +37,7 @@ INDEX_NAME = "MAIN"
 # Memory for the Whoosh writers' posting pools before they spill sorted runs to disk,
 # shared by the writer processes (each gets an equal part, at least 16 MB). Spilling
 # is cheap (see fastindex), so a small pool costs little speed and bounds memory.
-DEFAULT_LIMITMB = 64
+DEFAULT_LIMITMB = 48
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000
