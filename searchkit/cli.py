@@ -21,7 +21,7 @@ import typer
 from searchkit import __version__
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
-from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, default_procs
+from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
@@ -59,7 +59,15 @@ ProcsOption = Annotated[
         show_default=False,
     ),
 ]
-BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Records per commit.")]
+BatchOption = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Records per commit (default: 20000 with one writer process, 10000 with more).",
+        show_default=False,
+    ),
+]
 
 
 class SearchFormat(StrEnum):
@@ -125,7 +133,7 @@ def ingest(
     ],
     index: IndexOption = None,
     procs: ProcsOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    batch_size: BatchOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Re-read files even if unchanged since ingested.")
     ] = False,
@@ -190,7 +198,7 @@ def _summarise(report: IngestReport, ix: SearchIndex) -> None:
 def rebuild(
     index: IndexOption = None,
     procs: ProcsOption = None,
-    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    batch_size: BatchOption = None,
 ) -> None:
     """Re-read every recorded source into a new index, then swap it in atomically.
 
