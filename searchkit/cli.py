@@ -64,7 +64,7 @@ BatchOption = Annotated[
     typer.Option(
         "--batch-size",
         min=1,
-        help="Records per commit (default: 20000 with one writer process, 10000 with more).",
+        help="Records per commit (default: 20000; 10000 lowers memory with --procs 2).",
         show_default=False,
     ),
 ]

@@ -180,9 +180,11 @@ class SearchIndex:
     # -- writing ---------------------------------------------------------------
 
     def _writer(
-        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
+        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool | None = None
     ) -> Any:
         """A Whoosh writer; ``procs`` > 1 gives a multi-process writer."""
+        if multisegment is None:
+            multisegment = MULTISEGMENT
         try:
             if procs > 1:
                 return FastMpWriter(
@@ -205,7 +207,7 @@ class SearchIndex:
         *,
         procs: int = 1,
         limitmb: int = DEFAULT_LIMITMB,
-        multisegment: bool = MULTISEGMENT,
+        multisegment: bool | None = None,
     ) -> WriteCounts:
         """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
 

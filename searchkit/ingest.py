@@ -26,10 +26,12 @@ from searchkit.sources import FileState, SourceRegistry, read_state
 # this bounds the pending Record objects (a few KB each), not the index buffers;
 # larger batches mean fewer commits and fewer segment merges (see BENCHMARKS.md).
 DEFAULT_BATCH_SIZE = 20_000
-# With several writer processes, the forked writers share the parent's pending batch,
-# which then dominates peak memory: half the batch keeps a 300 MB XML ingest with
-# --procs 2 at ~350 MB instead of ~400 MB (BENCHMARKS.md).
-MULTIPROCESS_BATCH_SIZE = 10_000
+# With several writer processes the forked writers share the parent's pending batch,
+# which then dominates peak memory: 10,000 keeps a 300 MB XML ingest with --procs 2
+# at ~350 MB instead of ~400 MB, but each batch makes one segment per process, and
+# more segments made the index 1.39x stock's size instead of 1.21x (BENCHMARKS.md);
+# the default keeps the smaller index.
+MULTIPROCESS_BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 ProgressCallback = Callable[[Path, int], None]
 
