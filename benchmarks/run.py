@@ -37,6 +37,19 @@ from searchkit.search import search
 HERE = Path(__file__).resolve().parent
 
 
+class _Live(list[str]):
+    """Result lines, printed as soon as they are known (long runs show progress)."""
+
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+    def __iadd__(self, lines: object) -> _Live:
+        for line in lines:  # type: ignore[attr-defined]
+            self.append(line)
+        return self
+
+
 def _searchkit_cmd() -> list[str]:
     exe = Path(sys.executable).parent / "searchkit"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
@@ -69,7 +82,8 @@ def bench_ingest(data: Path, work: Path, records: int, procs: int) -> list[str]:
         "searchkit ingest --procs 1",
     )
     stock_size, sk_size = dir_size(stock_dir), dir_size(sk_dir)
-    rows = [
+    rows = _Live()
+    rows += [
         f"## Ingest: {records:,} SciFact abstracts (x{records / 5183:.1f}, fresh ids)",
         "",
         "| run | seconds | docs/s | vs stock | index size | peak PSS (tree) | peak RSS (tree) |",
@@ -96,16 +110,21 @@ def bench_ingest(data: Path, work: Path, records: int, procs: int) -> list[str]:
     return rows
 
 
-def _latencies(index_dir: Path, queries: list[str]) -> tuple[list[float], int]:
+def _latencies(index_dir: Path, queries: list[str]) -> tuple[dict[str, float], int]:
+    """Milliseconds per query (after warming up), and the index's segment count."""
     ix = SearchIndex.open(index_dir)
     for q in queries[:20]:  # warm caches
         search(ix, q, limit=10)
-    times = []
+    times: dict[str, float] = {}
     for q in queries:
         t = time.perf_counter()
         search(ix, q, limit=10)
-        times.append((time.perf_counter() - t) * 1000)
+        times[q] = (time.perf_counter() - t) * 1000
     return times, int(ix.stats()["segments"])
+
+
+def _is_plain(query: str) -> bool:
+    return '"' not in query and "[" not in query
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -113,11 +132,14 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def bench_queries(data: Path, work: Path, sizes: list[int], procs: int, n: int) -> list[str]:
+def bench_queries(
+    data: Path, work: Path, sizes: list[int], procs: int, n: int, optimized: bool
+) -> list[str]:
     queries = (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
     base = real_records(data)
     ix_dir = work / "ix-queries"
-    rows = [
+    rows = _Live()
+    rows += [
         f"## Query latency: {len(queries)} queries (benchmarks/queries.txt), "
         f"real records xk ({len(base):,} distinct), limit 10, snippets included",
         "",
@@ -125,7 +147,7 @@ def bench_queries(data: Path, work: Path, sizes: list[int], procs: int, n: int) 
         "| p95 ms, 2-4 plain terms | p95 after optimize |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    plain = [q for q in queries if '"' not in q and "[" not in q]
+    plain = [q for q in queries if _is_plain(q)]
     done = 0
     for size in sizes:
         chunk = write_mixed(base, done, size - done, work / f"records-{done}-{size}.jsonl")
@@ -134,23 +156,27 @@ def bench_queries(data: Path, work: Path, sizes: list[int], procs: int, n: int) 
         chunk.unlink()
         done = size
         times, segments = _latencies(ix_dir, queries)
-        plain_times, _ = _latencies(ix_dir, plain)
-        opt_dir = work / "ix-optimized"
-        shutil.copytree(ix_dir, opt_dir)
-        _check(run([*_searchkit_cmd(), "optimize", "--index", str(opt_dir)]), "optimize")
-        opt_times, _ = _latencies(opt_dir, plain)
-        shutil.rmtree(opt_dir)
+        all_ms = list(times.values())
+        plain_ms = [times[q] for q in plain]
+        optimized_p95 = "not run"
+        if optimized:
+            opt_dir = work / "ix-optimized"
+            shutil.copytree(ix_dir, opt_dir)
+            _check(run([*_searchkit_cmd(), "optimize", "--index", str(opt_dir)]), "optimize")
+            opt_times, _ = _latencies(opt_dir, plain)
+            optimized_p95 = f"{_pct(list(opt_times.values()), 95):.1f}"
+            shutil.rmtree(opt_dir)
         rows.append(
-            f"| {size:,} | {ingest_run.seconds:.1f} s | {segments} | {_pct(times, 50):.1f} "
-            f"| {_pct(times, 95):.1f} | {_pct(plain_times, 95):.1f} "
-            f"| {_pct(opt_times, 95):.1f} |"
+            f"| {size:,} | {ingest_run.seconds:.1f} s | {segments} | {_pct(all_ms, 50):.1f} "
+            f"| {_pct(all_ms, 95):.1f} | {_pct(plain_ms, 95):.1f} | {optimized_p95} |"
         )
     rows.append("")
     return rows
 
 
 def bench_memory(data: Path, work: Path, sizes_mb: list[float], procs: int) -> list[str]:
-    rows = [
+    rows = _Live()
+    rows += [
         f"## Ingest memory: PubMed XML (real articles repeated, fresh PMIDs), --procs {procs}",
         "",
         "| XML file | records | seconds | docs/s | peak PSS (tree) | peak RSS (tree) |",
@@ -179,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--xml-mb", default="3,300", help="XML file sizes for memory")
     parser.add_argument("--procs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--optimized", action="store_true", help="also time queries on an optimized copy"
+    )
     parser.add_argument("--only", choices=["ingest", "queries", "memory"], action="append")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here")
     parser.add_argument("--smoke", action="store_true", help="a tiny run, for CI")
     args = parser.parse_args(argv)
     if args.smoke:
         args.records, args.query_sizes, args.queries, args.xml_mb = 300, "200,400", 20, "0.3"
+        args.optimized = True
     data = shared_data_dir()
     if not data.is_dir():
         print(f"error: {data} is absent: the benchmarks need ../shared/data", file=sys.stderr)
@@ -195,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# searchkit benchmarks ({os.cpu_count()} cores, --procs {args.procs})\n")
     try:
         if "ingest" in parts:
-            print("\n".join(bench_ingest(data, work, args.records, args.procs)), flush=True)
+            bench_ingest(data, work, args.records, args.procs)
         if "queries" in parts:
             sizes = [int(s) for s in args.query_sizes.split(",")]
-            print("\n".join(bench_queries(data, work, sizes, args.procs, args.queries)), flush=True)
+            bench_queries(data, work, sizes, args.procs, args.queries, args.optimized)
         if "memory" in parts:
             sizes_mb = [float(s) for s in args.xml_mb.split(",")]
-            print("\n".join(bench_memory(data, work, sizes_mb, args.procs)), flush=True)
+            bench_memory(data, work, sizes_mb, args.procs)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -19,6 +19,7 @@ and tests check it yields exactly what ``field.index`` yields.
 
 from __future__ import annotations
 
+import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -362,6 +363,10 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
         _cache_lengths_when_writing_postings(self)
 
     def _new_task(self) -> SubWriterTask:
+        # Forked children share the parent's pages (the pending batch of records)
+        # until written; freezing the parent's objects first keeps the children's
+        # garbage collector from writing to, and so copying, every one of them.
+        gc.freeze()
         task = _FastSubWriterTask(
             self.storage,
             self.indexname,
@@ -371,7 +376,10 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
             self.multisegment,
         )
         self.tasks.append(task)
-        task.start()
+        try:
+            task.start()
+        finally:
+            gc.unfreeze()
         return task
 
 

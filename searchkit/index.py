@@ -45,9 +45,10 @@ from searchkit.schema import SCHEMA_VERSION, build_schema
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
 
-# Memory for each Whoosh writer's posting pool before it spills a sorted run to disk
-# (per process: with ``procs`` writers the total is about ``procs`` times this).
-DEFAULT_LIMITMB = 64
+# Memory for the Whoosh writers' posting pools before they spill sorted runs to disk,
+# shared by the writer processes (each gets an equal part, at least 16 MB). Spilling
+# is cheap (see fastindex), so a small pool costs little speed and bounds memory.
+DEFAULT_LIMITMB = 48
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000
@@ -297,7 +298,7 @@ class SearchIndex:
         *,
         procs: int = 1,
         limitmb: int = DEFAULT_LIMITMB,
-        multisegment: bool = MULTISEGMENT,
+        multisegment: bool | None = None,
     ) -> WriteCounts:
         """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
 
@@ -377,7 +378,7 @@ class SearchIndex:
         )
 
     def writer(
-        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool = MULTISEGMENT
+        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool | None = None
     ) -> IndexWriter:
         """A writer holding the index's write lock; ``procs`` > 1 gives a multi-process one.
 
@@ -393,7 +394,10 @@ class SearchIndex:
                 writer: IndexWriter
                 if procs > 1:
                     writer = FastMpWriter(
-                        self._ix, procs=procs, limitmb=limitmb, multisegment=multisegment
+                        self._ix,
+                        procs=procs,
+                        limitmb=max(16, limitmb // procs),  # the budget is shared
+                        multisegment=MULTISEGMENT if multisegment is None else multisegment,
                     )
                 else:
                     writer = FastSegmentWriter(self._ix, limitmb=limitmb)

@@ -26,8 +26,18 @@ from searchkit.sources import FileState, SourceRegistry, read_state
 # this bounds the pending Record objects (a few KB each), not the index buffers;
 # larger batches mean fewer commits and fewer segment merges (see BENCHMARKS.md).
 DEFAULT_BATCH_SIZE = 20_000
+# With several writer processes the forked writers share the parent's pending batch,
+# which then dominates peak memory: 10,000 keeps a 300 MB XML ingest with --procs 2
+# at ~350 MB instead of ~400 MB, but each batch makes one segment per process, and
+# more segments made the index 1.39x stock's size instead of 1.21x (BENCHMARKS.md);
+# the default keeps the smaller index.
+MULTIPROCESS_BATCH_SIZE = DEFAULT_BATCH_SIZE
 
 ProgressCallback = Callable[[Path, int], None]
+
+
+def default_batch_size(procs: int) -> int:
+    return DEFAULT_BATCH_SIZE if procs <= 1 else MULTIPROCESS_BATCH_SIZE
 
 
 def default_procs() -> int:
@@ -115,7 +125,7 @@ def ingest(
     paths: Iterable[Path],
     index: SearchIndex,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     procs: int = 1,
     force: bool = False,
     on_file: ProgressCallback | None = None,
@@ -124,12 +134,15 @@ def ingest(
 
     Files recorded in the index's source registry and unchanged since (same size and
     modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
-    analyses documents in that many Whoosh writer processes.
+    analyses documents in that many Whoosh writer processes. ``batch_size`` records
+    are committed at a time (default: :func:`default_batch_size`).
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP
     2263
     """
+    if batch_size is None:
+        batch_size = default_batch_size(procs)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     report = IngestReport()
@@ -199,6 +212,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_LIMITMB",
     "IngestReport",
+    "default_batch_size",
     "default_procs",
     "delete",
     "ingest",

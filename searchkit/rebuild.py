@@ -19,7 +19,7 @@ from pathlib import Path
 
 from searchkit.errors import IndexLockedError, InputError
 from searchkit.index import SearchIndex
-from searchkit.ingest import DEFAULT_BATCH_SIZE, IngestReport, ingest
+from searchkit.ingest import IngestReport, ingest
 from searchkit.sources import SourceRegistry
 
 _AT_FDCWD = -100
@@ -51,7 +51,7 @@ def rebuild(
     index: SearchIndex,
     *,
     procs: int = 1,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     on_file: Callable[[Path, int], None] | None = None,
 ) -> tuple[SearchIndex, IngestReport]:
     """Re-read every recorded source of ``index`` into a new index and swap it in.

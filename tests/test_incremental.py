@@ -365,3 +365,21 @@ def test_rebuild_of_the_current_directory(
     monkeypatch.chdir(tmp_path)
     assert len(SearchIndex.open(index)) == count
     assert not build_dir(index).exists()
+
+
+def test_new_commands_have_help() -> None:
+    for name in ("rebuild", "delete", "sources", "optimize"):
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.stdout
+    result = runner.invoke(app, ["ingest", "--help"])
+    assert "--procs" in result.stdout and "--force" in result.stdout
+    assert "--batch-size" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--procs", "0"], ["--batch-size", "0"]])
+def test_bad_ingest_options_are_usage_errors(args: list[str], tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(SEED_FILE), "--index", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
