@@ -127,5 +127,6 @@ def did_you_mean(searcher: Searcher, query: str, better: Callable[[str], bool]) 
         changed = True
     if not changed:
         return None
-    suggestion = "".join(pieces) + query[last:]
+    # One line of plain spaces: the suggestion is printed on one stderr line.
+    suggestion = " ".join(("".join(pieces) + query[last:]).split())
     return suggestion if better(suggestion) else None
