@@ -139,7 +139,7 @@ def ingest(
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP
-    2263
+    2285
     """
     if batch_size is None:
         batch_size = default_batch_size(procs)
