@@ -135,6 +135,11 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
 
+def _open_index(index: Path | None) -> SearchIndex:
+    """The existing index named by ``--index`` (or its defaults), or one error line."""
+    return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
@@ -268,7 +273,7 @@ def rebuild(
     rebuild leaves the old index untouched. Records that did not come from a
     recorded source file are not in the new index.
     """
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     new, report = _call(
         lambda: run_rebuild(
             ix, procs=procs or default_procs(), batch_size=batch_size, on_file=_progress()
@@ -286,7 +291,7 @@ def delete(
     index: IndexOption = None,
 ) -> None:
     """Remove records by PMID. Exit code 1 if some PMID is not in the index."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     wanted = list(dict.fromkeys(p.strip() for p in pmids if p.strip()))
     if not wanted:
         _err("Error: no PMID given")
@@ -306,7 +311,7 @@ def sources(
     index: IndexOption = None,
 ) -> None:
     """List the files ingested into the index: when, and how many records."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     registry = _call(lambda: SourceRegistry.load(ix.path))
     entries = sorted(registry.entries.values(), key=lambda e: e.path)
     if fmt is RecordFormat.json:
@@ -324,7 +329,7 @@ def sources(
 @app.command()
 def optimize(index: IndexOption = None) -> None:
     """Merge the index's segments into one (faster queries, deleted records purged)."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     before, after = _call(ix.optimize)
     _err(f"Optimized {ix.path}: {before} segment(s) merged into {after}.")
 
@@ -393,7 +398,7 @@ def search(
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
     if fields is not None:
         _call(lambda: parse_fields(fields))
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     if explain:
         _err(_call(lambda: explain_query(ix.whoosh_index.schema, query, acronyms=ix.acronyms)))
     result = _call(
@@ -429,7 +434,7 @@ def similar(
     index: IndexOption = None,
 ) -> None:
     """Records most similar to one (by title, abstract, keywords and MeSH)."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
     _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
 
@@ -443,7 +448,7 @@ def show(
     index: IndexOption = None,
 ) -> None:
     """Print one whole record."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     record = _call(lambda: ix.get(pmid.strip()))
     typer.echo(format_record(record, fmt.value))
 
@@ -456,7 +461,7 @@ def stats(
     index: IndexOption = None,
 ) -> None:
     """Record count, size on disk, last update and schema version."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     typer.echo(format_stats(_call(ix.stats), fmt.value))
 
 
@@ -507,7 +512,7 @@ def eval_(
             _err(f"Error: {path}: no such file")
             raise typer.Exit(2)
     metrics = _call(lambda: [evaluation.parse_metric(m) for m in metric or []])
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     query_texts = _call(lambda: evaluation.read_queries(queries))
     judgments = _call(lambda: evaluation.read_qrels(qrels))
     result = _call(
@@ -575,7 +580,7 @@ def acronyms(
     index: IndexOption = None,
 ) -> None:
     """List the acronyms learned at ingest: short form, number of records, long form."""
-    ix = _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+    ix = _open_index(index)
     table: AcronymTable = _call(lambda: ix.acronyms)
     rows = table.rows(short)
     if short is not None and not rows:

@@ -145,12 +145,17 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
                 positions[term] = [pos]
             else:
                 plist.append(pos)
-        return [
-            (term, len(plist), len(plist) * boost, fmt.encode(plist))
-            for term, plist in positions.items()
-        ]
+        return _postings(positions, boost, fmt)
 
     return index
+
+
+def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list[Posting]:
+    """Whoosh's (term, frequency, weight, encoded positions) for each term."""
+    return [
+        (term, len(plist), len(plist) * boost, fmt.encode(plist))
+        for term, plist in positions.items()
+    ]
 
 
 def _biomed_indexer(tokenizer: BiomedTokenizer, fmt: Any) -> FieldIndexer:
@@ -180,10 +185,7 @@ def _biomed_indexer(tokenizer: BiomedTokenizer, fmt: Any) -> FieldIndexer:
                 positions[term] = [t.pos]
             else:
                 plist.append(t.pos)
-        return [
-            (term, len(plist), len(plist) * boost, fmt.encode(plist))
-            for term, plist in positions.items()
-        ]
+        return _postings(positions, boost, fmt)
 
     return index
 
