@@ -89,7 +89,18 @@ def _norm_part(part: str) -> str:
     return folded
 
 
-class BiomedTokenizer(Tokenizer):
+class Stateless:
+    """Equality and hashing for analysis parts without settings: two are equal when
+    they are of the same class (Whoosh compares analyzers, e.g. between schemas)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+class BiomedTokenizer(Stateless, Tokenizer):
     """Tokenizer that keeps biomedical names matchable in the forms people write them.
 
     * ``PD-L1`` → ``pd``, ``l1`` and the catenation ``pdl1`` (at the first part's
@@ -104,12 +115,6 @@ class BiomedTokenizer(Tokenizer):
     ``cat``: the catenated compound or joined code) and ``group`` (tokens of one written
     compound share it), which query building uses.
     """
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, BiomedTokenizer)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(  # type: ignore[override]
         self,
@@ -224,15 +229,9 @@ class BiomedTokenizer(Tokenizer):
         return t
 
 
-class BiomedStopFilter(Filter):
+class BiomedStopFilter(Stateless, Filter):
     """Removes stop words, but only whole words: parts of compounds (the ``a`` of
     ``HLA-A``) and catenations are kept."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, BiomedStopFilter)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         stops = stopwords()
@@ -245,15 +244,9 @@ class BiomedStopFilter(Filter):
             yield t
 
 
-class SnowballStemFilter(Filter):
+class SnowballStemFilter(Stateless, Filter):
     """Replaces each alphabetic token's text with its Snowball stem (codes with digits,
     like ``il6``, are left alone)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SnowballStemFilter)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:

@@ -14,7 +14,7 @@ from typing import Any
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from searchkit.analysis import text_analyzer
+from searchkit.analysis import Stateless, text_analyzer
 
 SCHEMA_VERSION = 4
 
@@ -43,7 +43,7 @@ def _entries(value: str) -> Iterator[tuple[int, str]]:
         start += len(part) + 1
 
 
-class NameTokenizer(Tokenizer):
+class NameTokenizer(Stateless, Tokenizer):
     """Words of a ``;``-separated list of names (authors), lower-cased, with
     :data:`ENTRY_GAP` empty positions between entries so that a phrase such as
     ``smith j`` never matches across two authors.
@@ -52,12 +52,6 @@ class NameTokenizer(Tokenizer):
     shorter prefixes ("J") at the same position, so ``smith j`` finds "Smith JA" as
     PubMed's author search does.
     """
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NameTokenizer)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(  # type: ignore[override]
         self,
@@ -110,15 +104,9 @@ def normalize_entry(text: str) -> str:
     return " ".join(_DOTS.sub(" ", text).lower().split())
 
 
-class EntryTokenizer(Tokenizer):
+class EntryTokenizer(Stateless, Tokenizer):
     """One token per ``;``-separated entry, normalized by :func:`normalize_entry`:
     exact matching of whole journal names, publication types and languages."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EntryTokenizer)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(  # type: ignore[override]
         self,
