@@ -61,6 +61,8 @@ _COMPOUND = re.compile(
     r"[^\W_](?:[^\W_]|[-\u2010\u2011\u2012\u2013*:](?=[^\W_])|(?<=\d)[.,](?=\d))*"
     r"(?P<tail>\+*(?:['\u2019]s\b)?)"
 )
+#: The written units the tokenizer reads as one word or compound (snippets use it too).
+COMPOUND = _COMPOUND
 _JOINERS = re.compile(r"[-\u2010\u2011\u2012\u2013*:]")
 # Written codes that people also write with a space: "PD L1", "IL 6", "COVID 19",
 # "MHC class I". A code head is 2-6 capitals/digits starting with a capital; the tail a

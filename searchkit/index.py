@@ -26,6 +26,7 @@ from typing import Any
 import whoosh.index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError
+from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
@@ -129,6 +130,7 @@ class SearchIndex:
         #: Told (once per write) that the write is waiting for another process.
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
+        self._shared: Searcher | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -245,6 +247,20 @@ class SearchIndex:
         """A searcher over the last committed state (closed on exit)."""
         with self._ix.searcher() as s:
             yield s
+
+    def shared_searcher(self, weighting: WeightingModel) -> Searcher:
+        """A searcher over the last committed state that stays open on this object
+        between calls, so that repeated searches (a benchmark, an eval, a long-running
+        program) do not reopen every segment each time. When another commit has landed
+        since, it is refreshed (unchanged segments are kept open). Do not close it."""
+        s = self._shared
+        if s is None:
+            s = self._ix.searcher()
+        elif not s.up_to_date():
+            s = s.refresh()
+        s.weighting = weighting
+        self._shared = s
+        return s
 
     def get(self, pmid: str) -> Record:
         """The stored record with this id, or :class:`RecordNotFoundError`."""

@@ -1,249 +1,328 @@
-"""Evaluating a query term-at-a-time: BM25F, coordination, proximity.
+"""Evaluating a query term-at-a-time over NumPy arrays: BM25F, coordination, proximity.
 
-Whoosh's own matcher tree is slow in pure Python for long OR queries (SciFact claims
-have ~10 words x 4 fields: ~0.5 s each), so :func:`top_docs` evaluates queries
-term-at-a-time: each leaf (term, phrase, …) is read once with Whoosh's matcher, and the
-boolean structure is combined in dictionaries. The query nodes of
-:mod:`searchkit.ranking` get their own scoring here:
+Whoosh's own matcher tree scores one posting at a time in Python; on a large index a
+common word has tens of thousands of postings, so :func:`evaluate` works term-at-a-time
+instead: each leaf (term, phrase, …) is read once into arrays by
+:class:`searchkit.postings.SegmentArrays`, and the boolean structure is combined with
+array operations over one segment's documents (a match mask and a score per document).
+The query nodes of :mod:`searchkit.ranking` get their own scoring here:
 
 * :class:`~searchkit.ranking.FieldedTerm` / :class:`~searchkit.ranking.FieldedPhrase`:
   BM25F with one saturation over the weighted, length-normalised field frequencies;
 * :class:`~searchkit.ranking.BestMatch`: the sum of its concepts times the coordination
-  factor (matched concepts / concepts) ** ``COORDINATION``, plus proximity and
-  feedback children;
-* anything else (And, Or, AndNot, AndMaybe, other leaves): as Whoosh scores it.
+  factor (matched concepts / concepts) ** ``COORDINATION``, plus feedback children and
+  the proximity bonus; the bonus needs term positions, so it is computed for the
+  ``depth`` best documents of each segment only (positions are decoded for those alone);
+* anything else (And, Or, AndNot, AndMaybe): combined here; other leaves (ranges,
+  wildcards already expanded by Whoosh, …) as Whoosh scores them.
 
 The parameters live in :mod:`searchkit.ranking` and are read at call time.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Iterable
+from dataclasses import dataclass
 
-from whoosh.matching import Matcher
+import numpy as np
+from numpy.typing import NDArray
 from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Query, Term
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit import ranking
+from searchkit.postings import Floats, Ints, SegmentArrays
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
-Scores = dict[int, float]
+Mask = NDArray[np.bool_]
+
+#: How many of a segment's best documents get the proximity bonus by default.
+PROXIMITY_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Every document matching a query: top-level document numbers (ascending) and
+    their scores."""
+
+    docnums: Ints
+    scores: Floats
+
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    def as_dict(self) -> dict[int, float]:
+        """``{docnum: score}``."""
+        return dict(zip(self.docnums.tolist(), self.scores.tolist(), strict=True))
+
+    def restrict(self, allowed: Ints) -> Hits:
+        """Only the documents in ``allowed``."""
+        keep = np.isin(self.docnums, allowed)
+        return Hits(self.docnums[keep], self.scores[keep])
+
+    def top(self, limit: int | None) -> list[tuple[float, int]]:
+        """The best ``limit`` (all when None) as (score, docnum), best first, ties by
+        docnum."""
+        docnums, scores = self.docnums, self.scores
+        if limit is not None and limit < len(scores):
+            if limit <= 0:
+                return []
+            # Everything scoring at least the limit-th best score (ties included).
+            cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            keep = scores >= cut
+            docnums, scores = docnums[keep], scores[keep]
+        order = np.lexsort((docnums, -scores))[:limit]
+        return list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
 
 
 def top_docs(
     searcher: Searcher, query: Query, limit: int | None
-) -> tuple[list[tuple[float, int]], Scores]:
-    """The best ``limit`` (score, docnum) pairs (ties by docnum) and every match's score."""
-    scores = evaluate(searcher, query)
-    key = lambda item: (-item[1], item[0])  # noqa: E731
-    items: Iterable[tuple[int, float]] = scores.items()
-    best = heapq.nsmallest(limit, items, key=key) if limit else sorted(items, key=key)
-    return [(score, docnum) for docnum, score in best], scores
+) -> tuple[list[tuple[float, int]], Hits]:
+    """The best ``limit`` (score, docnum) pairs (ties by docnum) and every match."""
+    hits = evaluate(searcher, query, depth=max(limit or 0, PROXIMITY_DEPTH))
+    return hits.top(limit), hits
 
 
-def evaluate(searcher: Searcher, query: Query) -> Scores:
-    """Score of every document matching ``query`` (top-level document numbers)."""
+def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) -> Hits:
+    """Every document matching ``query`` (top-level numbers) with its score; the
+    proximity bonus goes to each segment's ``depth`` best documents."""
     context = searcher.context(weighting=searcher.weighting)
-    out: Scores = {}
+    docnums: list[Ints] = []
+    scores: list[Floats] = []
     for sub, offset in searcher.leaf_searchers():
-        for docnum, score in _eval(sub, query, context).items():
-            out[docnum + offset] = score
-    return out
+        seg = _Segment(sub, context, depth)
+        mask, score = seg.eval(query)
+        found = np.nonzero(mask)[0]
+        docnums.append(found.astype(np.int64) + offset)
+        scores.append(score[found])
+    if not docnums:
+        return Hits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+    return Hits(np.concatenate(docnums), np.concatenate(scores))
 
 
-def _eval(searcher: Searcher, q: Query, context: object) -> Scores:
-    if q is NullQuery:
-        return {}
-    if isinstance(q, BestMatch):
-        return _best_match(searcher, q, context)
-    if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
-        return _bm25f(searcher, q)
-    if isinstance(q, FieldedPhrase) and all(isinstance(t, Phrase) for t in q.subqueries):
-        return _bm25f_phrase(searcher, q)
-    if isinstance(q, Or) and not q.minmatch and not q.scale:
-        acc: Scores = {}
-        for sub in q.subqueries:
-            for d, s in _eval(searcher, sub, context).items():
-                acc[d] = acc.get(d, 0.0) + s
-        return _boosted(acc, q.boost)
-    if isinstance(q, And):
-        parts = [_eval(searcher, sub, context) for sub in q.subqueries]
-        if not parts:
-            return {}
-        parts.sort(key=len)
-        acc = dict(parts[0])
-        for part in parts[1:]:
-            acc = {d: s + part[d] for d, s in acc.items() if d in part}
-        return _boosted(acc, q.boost)
-    if isinstance(q, AndNot):
-        positive = _eval(searcher, q.a, context)
-        negative = _eval(searcher, q.b, context)
-        return _boosted({d: s for d, s in positive.items() if d not in negative}, q.boost)
-    if isinstance(q, AndMaybe):
-        required = _eval(searcher, q.a, context)
-        optional = _eval(searcher, q.b, context)
-        return _boosted({d: s + optional.get(d, 0.0) for d, s in required.items()}, q.boost)
-    return _leaf(searcher, q, context)
+Dense = tuple[Mask, Floats]
 
 
-def _boosted(scores: Scores, boost: float) -> Scores:
-    if boost == 1.0:
-        return scores
-    return {d: s * boost for d, s in scores.items()}
+class _Segment:
+    """Evaluates query nodes over one segment: (match mask, score) per document."""
 
+    def __init__(self, searcher: Searcher, context: object, depth: int) -> None:
+        self.searcher = searcher
+        self.context = context
+        self.depth = depth
+        self.parent = searcher.get_parent()
+        self.arrays = SegmentArrays(searcher.reader())
+        self.size = self.arrays.size
+        self.n_docs = max(self.parent.doc_count_all(), 1)
 
-def _bm25f(searcher: Searcher, q: FieldedTerm) -> Scores:
-    parent = searcher.get_parent()
-    reader = searcher.reader()
-    n_docs = max(parent.doc_count_all(), 1)
-    tfs: Scores = {}
-    df = 0
-    for t in q.subqueries:
-        field, text = t.fieldname, t.text
-        if (field, text) not in reader:
-            continue
-        df = max(df, parent.doc_frequency(field, text))
-        avg = parent.avg_field_length(field) or 1.0
+    def empty(self) -> Dense:
+        return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
+
+    def eval(self, q: Query) -> Dense:
+        if q is NullQuery:
+            return self.empty()
+        if isinstance(q, BestMatch):
+            return self.best_match(q)
+        if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+            return self.bm25f_term(q)
+        if isinstance(q, FieldedPhrase) and all(isinstance(t, Phrase) for t in q.subqueries):
+            return self.bm25f_phrase(q)
+        if type(q) is Term and self.scores_like_whoosh(q.fieldname):
+            return self.whoosh_term(q)
+        if isinstance(q, Or) and not q.minmatch and not q.scale:
+            mask, score = self.empty()
+            for sub in q.subqueries:
+                m, s = self.eval(sub)
+                mask |= m
+                score += s
+            return mask, _boosted(score, q.boost)
+        if isinstance(q, And):
+            if not q.subqueries:
+                return self.empty()
+            mask = np.ones(self.size, dtype=np.bool_)
+            score = np.zeros(self.size, dtype=np.float64)
+            for sub in q.subqueries:
+                m, s = self.eval(sub)
+                mask &= m
+                score += s
+            return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+        if isinstance(q, AndNot):
+            mask, score = self.eval(q.a)
+            negative, _ = self.eval(q.b)
+            mask = mask & ~negative
+            return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+        if isinstance(q, AndMaybe):
+            mask, score = self.eval(q.a)
+            _, optional = self.eval(q.b)
+            return mask, _boosted(np.where(mask, score + optional, 0.0), q.boost)
+        return self.leaf(q)
+
+    def idf(self, df: int) -> float:
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def norm(self, field: str, docs: Ints) -> Floats:
+        """BM25 length normalisation of ``field`` for ``docs``."""
+        avg = self.parent.avg_field_length(field) or 1.0
         b = ranking.FIELD_B.get(field, ranking.B)
-        weight = t.boost
-        for docnum, tf in reader.postings(field, text).items_as("weight"):
-            norm = 1.0 - b + b * reader.doc_field_length(docnum, field, 0) / avg
-            tfs[docnum] = tfs.get(docnum, 0.0) + weight * tf / norm
-    if not tfs:
-        return {}
-    idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-    k1 = ranking.K1
-    scale = idf * (k1 + 1.0) * q.boost
-    return {d: scale * tf / (tf + k1) for d, tf in tfs.items()}
+        return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
 
+    def saturate(self, tfs: Floats, df: int, boost: float) -> Dense:
+        """BM25 of the weighted, normalised frequencies ``tfs`` (0 = no match)."""
+        mask = tfs > 0
+        k1 = ranking.K1
+        scale = self.idf(df) * (k1 + 1.0) * boost
+        return mask, scale * tfs / (tfs + k1)
 
-def _saturate(
-    searcher: Searcher, per_field: list[tuple[str, float, dict[int, float]]], boost: float
-) -> Scores:
-    """BM25F: weighted, length-normalised frequencies summed over fields, saturated once."""
-    parent = searcher.get_parent()
-    reader = searcher.reader()
-    n_docs = max(parent.doc_count_all(), 1)
-    tfs: Scores = {}
-    for field, weight, freqs in per_field:
-        avg = parent.avg_field_length(field) or 1.0
-        b = ranking.FIELD_B.get(field, ranking.B)
-        for docnum, tf in freqs.items():
-            norm = 1.0 - b + b * reader.doc_field_length(docnum, field, 0) / avg
-            tfs[docnum] = tfs.get(docnum, 0.0) + weight * tf / norm
-    if not tfs:
-        return {}
-    df = len(tfs)
-    idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-    scale = idf * (ranking.K1 + 1.0) * boost
-    return {d: scale * tf / (tf + ranking.K1) for d, tf in tfs.items()}
+    def bm25f_term(self, q: FieldedTerm) -> Dense:
+        tfs = np.zeros(self.size, dtype=np.float64)
+        df = 0
+        for t in q.subqueries:
+            ids, weights = self.arrays.postings(t.fieldname, t.text)
+            if not len(ids):
+                continue
+            df = max(df, self.parent.doc_frequency(t.fieldname, t.text))
+            tfs[ids] += t.boost * weights / self.norm(t.fieldname, ids)
+        return self.saturate(tfs, df, q.boost)
 
+    def bm25f_phrase(self, q: FieldedPhrase) -> Dense:
+        tfs = np.zeros(self.size, dtype=np.float64)
+        for p in q.subqueries:
+            ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
+            if len(ids):
+                tfs[ids] += p.boost * counts / self.norm(p.fieldname, ids)
+        return self.saturate(tfs, int(np.count_nonzero(tfs)), q.boost)
 
-def _phrase_frequencies(reader: object, field: str, words: list[str], slop: int) -> Scores:
-    """Per document, how often ``words`` occur in order, each within ``slop`` positions
-    of the one before."""
-    lists = [_positions(reader, field, w) for w in words]
-    if not all(lists):
-        return {}
-    common = set(lists[0]).intersection(*lists[1:])
-    out: Scores = {}
-    for d in common:
-        follow = [set(p[d]) for p in lists[1:]]
-        n = 0
-        for start in lists[0][d]:
-            pos = start
-            for positions in follow:
-                nxt = next((pos + k for k in range(1, slop + 1) if pos + k in positions), None)
-                if nxt is None:
-                    break
-                pos = nxt
-            else:
-                n += 1
-        if n:
-            out[d] = float(n)
-    return out
-
-
-def _bm25f_phrase(searcher: Searcher, q: FieldedPhrase) -> Scores:
-    reader = searcher.reader()
-    per_field = [
-        (p.fieldname, p.boost, _phrase_frequencies(reader, p.fieldname, list(p.words), p.slop))
-        for p in q.subqueries
-    ]
-    return _saturate(searcher, per_field, q.boost)
-
-
-def _positions(reader: object, field: str, text: str) -> dict[int, list[int]]:
-    if (field, text) not in reader:  # type: ignore[operator]
-        return {}
-    postings = reader.postings(field, text)  # type: ignore[attr-defined]
-    return dict(postings.items_as("positions"))
-
-
-def _proximity_scores(searcher: Searcher, q: Proximity) -> Scores:
-    """Sequential-dependence bonus: for each adjacent pair of query words (a sloppy
-    ``Phrase`` child), the number of times they occur within ``slop`` positions of each
-    other, in either order, scored like a BM25 term of that frequency."""
-    parent = searcher.get_parent()
-    reader = searcher.reader()
-    n_docs = max(parent.doc_count_all(), 1)
-    cache: dict[tuple[str, str], dict[int, list[int]]] = {}
-    out: Scores = {}
-    for phrase in q.subqueries:
-        if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
-            continue
-        field, window = phrase.fieldname, phrase.slop
-        a, b = (cache.setdefault((field, w), _positions(reader, field, w)) for w in phrase.words)
-        counts: dict[int, int] = {}
-        for d in a.keys() & b.keys():
-            pb = b[d]
-            n = sum(1 for x in a[d] for y in pb if 0 < abs(x - y) <= window)
+    def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
+        """Documents where ``words`` occur in order, each within ``slop`` positions of
+        the one before, and how often."""
+        common: Ints | None = None
+        for w in words:
+            ids, _ = self.arrays.postings(field, w)
+            common = ids if common is None else np.intersect1d(common, ids, assume_unique=True)
+            if not len(common):
+                return common, np.zeros(0, dtype=np.float64)
+        assert common is not None
+        lists = [self.arrays.positions(field, w, common) for w in words]
+        docs: list[int] = []
+        counts: list[float] = []
+        for d in common.tolist():
+            follow = [set(p[d]) for p in lists[1:]]
+            n = 0
+            for start in lists[0][d]:
+                pos = start
+                for positions in follow:
+                    nxt = next((pos + k for k in range(1, slop + 1) if pos + k in positions), None)
+                    if nxt is None:
+                        break
+                    pos = nxt
+                else:
+                    n += 1
             if n:
-                counts[d] = n
-        if not counts:
-            continue
-        avg = parent.avg_field_length(field) or 1.0
-        bf = ranking.FIELD_B.get(field, ranking.B)
-        idf = math.log(1.0 + (n_docs - len(counts) + 0.5) / (len(counts) + 0.5))
-        for d, n in counts.items():
-            norm = 1.0 - bf + bf * reader.doc_field_length(d, field, 0) / avg
-            tf = n / norm
-            k1 = ranking.K1
-            out[d] = out.get(d, 0.0) + phrase.boost * idf * tf * (k1 + 1) / (tf + k1)
-    return out
+                docs.append(d)
+                counts.append(float(n))
+        return np.array(docs, dtype=np.int64), np.array(counts, dtype=np.float64)
+
+    def proximity(self, q: Proximity, candidates: Ints) -> Floats:
+        """Sequential-dependence bonus for ``candidates``: for each adjacent pair of
+        query words (a sloppy two-word ``Phrase`` child), the number of times they occur
+        within ``slop`` positions of each other, in either order, scored like a BM25
+        term of that frequency (its document frequency: the segment's documents holding
+        both words)."""
+        bonus = np.zeros(len(candidates), dtype=np.float64)
+        k1 = ranking.K1
+        for phrase in q.subqueries:
+            if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
+                continue
+            field, window = phrase.fieldname, phrase.slop
+            a_ids, _ = self.arrays.postings(field, phrase.words[0])
+            b_ids, _ = self.arrays.postings(field, phrase.words[1])
+            both = np.intersect1d(a_ids, b_ids, assume_unique=True)
+            docs = np.intersect1d(candidates, both, assume_unique=True)
+            if not len(docs):
+                continue
+            a = self.arrays.positions(field, phrase.words[0], docs)
+            b = self.arrays.positions(field, phrase.words[1], docs)
+            counts = np.array(
+                [
+                    sum(1 for x in a[d] for y in b[d] if 0 < abs(x - y) <= window)
+                    for d in docs.tolist()
+                ],
+                dtype=np.float64,
+            )
+            tf = counts / self.norm(field, docs)
+            score = phrase.boost * self.idf(len(both)) * tf * (k1 + 1.0) / (tf + k1)
+            bonus[np.searchsorted(candidates, docs)] += score
+        return bonus
+
+    def scores_like_whoosh(self, field: str) -> bool:
+        """Whether :meth:`whoosh_term` gives Whoosh's score for a term in ``field``."""
+        schema = self.searcher.schema
+        return type(self.searcher.weighting) is BM25F and field in schema and schema[field].scorable
+
+    def whoosh_term(self, q: Term) -> Dense:
+        """A plain Whoosh ``Term``, scored exactly as Whoosh's ``BM25F`` scores it (Whoosh's
+        own idf, one field), from arrays instead of its matcher."""
+        mask, score = self.empty()
+        field = q.fieldname
+        ids, tf = self.arrays.postings(field, q.text)
+        if not len(ids):
+            return mask, score
+        weighting = self.searcher.weighting
+        b = weighting._field_B.get(field, weighting.B)
+        k1 = weighting.K1
+        avg = self.parent.avg_field_length(field) or 1
+        idf = self.parent.idf(field, q.text)
+        norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
+        mask[ids] = True
+        score[ids] = q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
+        return mask, score
+
+    def leaf(self, q: Query) -> Dense:
+        """Any other query: Whoosh's own matcher, read to the end."""
+        mask, score = self.empty()
+        m = q.matcher(self.searcher, self.context)
+        while m.is_active():
+            mask[m.id()] = True
+            score[m.id()] = m.score()
+            m.next()
+        return mask, score
+
+    def best_match(self, q: BestMatch) -> Dense:
+        concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
+        bonuses = [sub for sub in q.subqueries if isinstance(sub, Proximity)]
+        extras = [sub for sub in q.subqueries if isinstance(sub, Expansion)]
+        total = np.zeros(self.size, dtype=np.float64)
+        matched = np.zeros(self.size, dtype=np.int64)
+        for sub in concepts:
+            m, s = self.eval(sub)
+            total += s
+            matched += m
+        mask = matched > 0
+        n = len(concepts)
+        coord = np.ones(self.size, dtype=np.float64)
+        if n > 1 and ranking.COORDINATION:
+            coord = (matched / n) ** ranking.COORDINATION
+        score = total * coord
+        if bonuses and mask.any():
+            candidates = _best(mask, score, self.depth)
+            for sub in bonuses:
+                score[candidates] += self.proximity(sub, candidates) * coord[candidates]
+        for sub in extras:
+            m, s = self.eval(sub)
+            mask |= m
+            score += s
+        return mask, _boosted(np.where(mask, score, 0.0), q.boost)
 
 
-def _leaf(searcher: Searcher, q: Query, context: object) -> Scores:
-    """Any other query: Whoosh's own matcher, read to the end."""
-    m: Matcher = q.matcher(searcher, context)
-    out: Scores = {}
-    while m.is_active():
-        out[m.id()] = m.score()
-        m.next()
-    return out
+def _best(mask: Mask, score: Floats, depth: int) -> Ints:
+    """The (ascending) numbers of the ``depth`` best-scoring matching documents."""
+    found = np.nonzero(mask)[0]
+    if depth <= 0:
+        return found[:0].astype(np.int64)
+    if len(found) > depth:
+        found = np.sort(found[np.argpartition(-score[found], depth - 1)[:depth]])
+    return found.astype(np.int64)
 
 
-def _best_match(searcher: Searcher, q: BestMatch, context: object) -> Scores:
-    concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-    bonuses = [sub for sub in q.subqueries if isinstance(sub, Proximity)]
-    extras = [sub for sub in q.subqueries if isinstance(sub, Expansion)]
-    total: Scores = {}
-    matched: dict[int, int] = {}
-    for sub in concepts:
-        for d, s in _eval(searcher, sub, context).items():
-            total[d] = total.get(d, 0.0) + s
-            matched[d] = matched.get(d, 0) + 1
-    for sub in bonuses:
-        for d, s in _proximity_scores(searcher, sub).items():
-            if d in total:
-                total[d] += s
-    n = len(concepts)
-    if n > 1 and ranking.COORDINATION:
-        for d, s in total.items():
-            total[d] = s * (matched[d] / n) ** ranking.COORDINATION
-    for sub in extras:
-        for d, s in _eval(searcher, sub, context).items():
-            total[d] = total.get(d, 0.0) + s
-    return _boosted(total, q.boost)
+def _boosted(score: Floats, boost: float) -> Floats:
+    return score if boost == 1.0 else score * boost

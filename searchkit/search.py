@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
@@ -111,7 +111,6 @@ def build_hits(
 ) -> list[Hit]:
     """Hits ``offset`` to ``offset + limit`` of ``results``, with snippets unless
     ``with_snippets`` is false (exports that do not show them)."""
-    snippets.configure(results)
     hits: list[Hit] = []
     for position, hit in enumerate(results[offset : offset + limit], start=offset + 1):
         text, spans = snippets.snippet(hit) if with_snippets else ("", ())
@@ -148,17 +147,16 @@ def _text(value: Any) -> str:
 
 
 def _order(
-    searcher: Searcher, scores: scoring.Scores, limit: int, sort: str
+    searcher: Searcher, hits: scoring.Hits, limit: int, sort: str
 ) -> list[tuple[float, int]]:
     """The first ``limit`` (score, docnum) pairs: best score first (ties by docnum), or
     newest first (then best score) with ``sort="date"``."""
     if sort == "date":
         dates = searcher.reader().column_reader("date")
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        ranked.sort(key=lambda item: _text(dates[item[0]]), reverse=True)  # stable
-        return [(score, docnum) for docnum, score in ranked[:limit]]
-    best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
-    return [(score, docnum) for docnum, score in best]
+        ranked = hits.top(None)
+        ranked.sort(key=lambda item: _text(dates[item[1]]), reverse=True)  # stable
+        return ranked[:limit]
+    return hits.top(limit)
 
 
 def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
@@ -221,24 +219,26 @@ def search(
     schema = index.whoosh_index.schema
     q = parse_query(schema, query, acronyms=index.acronyms)
     filter_q = filters.query(index) if filters else None
-    with index.whoosh_index.searcher(weighting=ranking.weighting()) as searcher:
-        if expand:
-            q = feedback.expand_query(searcher, q)
-        # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
-        # for long free-text queries, and BM25F/coordination are scored there.
-        scores = scoring.evaluate(searcher, q)
-        if filter_q is not None:
-            allowed = set(searcher.docs_for_query(filter_q))
-            scores = {d: s for d, s in scores.items() if d in allowed}
-        total = len(scores)
-        top_n = _order(searcher, scores, offset + limit, sort)
-        results = Results(searcher, q, top_n, docset=set(scores))
-        if with_snippets:
-            _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
-        hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
-        suggestion = None
-        if suggest and total < SUGGEST_BELOW:
-            suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
+    searcher = index.shared_searcher(ranking.weighting())
+    if expand:
+        q = feedback.expand_query(searcher, q)
+    # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
+    # for long free-text queries, and BM25F/coordination are scored there.
+    depth = max(offset + limit, scoring.PROXIMITY_DEPTH)
+    matches = scoring.evaluate(searcher, q, depth=depth)
+    if filter_q is not None:
+        allowed = np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64)
+        matches = matches.restrict(allowed)
+    total = len(matches)
+    top_n = _order(searcher, matches, offset + limit, sort)
+    results = Results(searcher, q, top_n)
+    results._total = total  # what len(results) reports; the whole set is not kept
+    if with_snippets:
+        _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
+    hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
+    suggestion = None
+    if suggest and total < SUGGEST_BELOW:
+        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
     return SearchResult(query=query, total=total, hits=hits, suggestion=suggestion)
 
 

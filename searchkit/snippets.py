@@ -1,52 +1,66 @@
-"""Best-passage snippets with the matched terms' offsets."""
+"""Best-passage snippets with the matched terms' offsets.
+
+A snippet is the window of about ``SNIPPET_CHARS`` characters of the abstract (else the
+title) that holds the most distinct matched query terms, then the most matches. The
+text is cut into the units the searchkit tokenizer reads as one word or compound
+(``PD-L1``, ``CD8+``, ``HLA-A*02:01``); each distinct unit is analysed once per analyzer and
+remembered, so showing a page of hits does not re-run the Python tokenizer over every
+abstract (which cost more than the search itself on a large index).
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from typing import Any
 
-from whoosh import highlight
-from whoosh.analysis import Token
-from whoosh.searching import Hit, Results
+from whoosh.searching import Hit
 
-_OPEN, _CLOSE = "\x02", "\x03"
+from searchkit.analysis import COMPOUND
+
 _SPACE = re.compile(r"\s+")
 SNIPPET_CHARS = 240
+#: Characters of context shown before the first match of the chosen window.
+LEAD_CHARS = 70
+#: Distinct units whose terms :class:`UnitTerms` keeps (then it starts over).
+UNIT_CACHE_SIZE = 200_000
+ELLIPSIS = "…"
 
-
-class _MarkFormatter(highlight.Formatter):
-    """Wraps matched terms in control characters, later turned into offsets."""
-
-    between = " … "
-
-    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
-        return _OPEN + highlight.get_text(text, token, replace) + _CLOSE
-
-
-def configure(results: Results) -> None:
-    """Set up ``results`` to produce snippets of about ``SNIPPET_CHARS`` characters."""
-    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=70)
-    results.formatter = _MarkFormatter()
-
-
-def split_marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Remove the marks; return the plain text and the (start, end) of each marked span."""
-    plain: list[str] = []
-    spans: list[tuple[int, int]] = []
-    length = 0
-    start = 0
-    for ch in marked:
-        if ch == _OPEN:
-            start = length
-        elif ch == _CLOSE:
-            spans.append((start, length))
-        else:
-            plain.append(ch)
-            length += 1
-    return "".join(plain), tuple(spans)
-
+Spans = tuple[tuple[int, int], ...]
 
 #: Matched terms from these fields are highlighted (they share the text analyzer).
 MATCH_FIELDS = frozenset({"title", "abstract", "keywords", "mesh", "mesh_major"})
+
+
+class UnitTerms:
+    """The index terms of a written unit (word or compound), per analyzer, cached."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def __call__(self, unit: str) -> frozenset[str]:
+        found = self._cache.get(unit)
+        if found is None:
+            if len(self._cache) >= UNIT_CACHE_SIZE:
+                self._cache.clear()
+            tokens = self.analyzer(unit, mode="query", removestops=False)
+            found = self._cache[unit] = frozenset(t.text for t in tokens)
+        return found
+
+
+_UNIT_TERMS: dict[int, tuple[Any, UnitTerms]] = {}
+
+
+def unit_terms(analyzer: Any) -> UnitTerms:
+    """The cached unit analysis of ``analyzer`` (one per analyzer object, for the last
+    few: each opened index unpickles its own)."""
+    found = _UNIT_TERMS.get(id(analyzer))
+    if found is None or found[0] is not analyzer:
+        if len(_UNIT_TERMS) >= 8:
+            del _UNIT_TERMS[next(iter(_UNIT_TERMS))]
+        found = _UNIT_TERMS[id(analyzer)] = (analyzer, UnitTerms(analyzer))
+    return found[1]
 
 
 def matched_words(hit: Hit) -> frozenset[str]:
@@ -61,7 +75,62 @@ def matched_words(hit: Hit) -> frozenset[str]:
     )
 
 
-def snippet(hit: Hit) -> tuple[str, tuple[tuple[int, int], ...]]:
+def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str, Spans] | None:
+    """The best window of ``text`` (whitespace already collapsed) for the matched index
+    terms ``words``, with the offsets of the matched units in it; None if no unit of
+    ``text`` matches."""
+    matches: list[tuple[int, int, frozenset[str]]] = []
+    for m in COMPOUND.finditer(text):
+        found = terms_of(m.group()) & words
+        if found:
+            matches.append((m.start(), m.end(), found))
+    if not matches:
+        return None
+    # Slide a window over the matches: (distinct terms, matches, earliest) is best.
+    reach = SNIPPET_CHARS - LEAD_CHARS
+    counts: Counter[str] = Counter()
+    best_key: tuple[int, int, int] | None = None
+    best = j = 0
+    for i, (start, _, terms) in enumerate(matches):
+        if j < i:  # a single unit longer than the window
+            j = i
+        while j < len(matches) and matches[j][1] <= start + reach:
+            counts.update(matches[j][2])
+            j += 1
+        key = (len(counts), j - i, -start)
+        if best_key is None or key > best_key:
+            best_key, best = key, i
+        if j > i:
+            counts.subtract(terms)
+            for term in terms:
+                if counts[term] <= 0:
+                    del counts[term]
+    return _window(text, matches, matches[best][0])
+
+
+def _window(
+    text: str, matches: list[tuple[int, int, frozenset[str]]], first: int
+) -> tuple[str, Spans]:
+    """About ``SNIPPET_CHARS`` characters of ``text`` from a little before ``first``, cut
+    at spaces, with "…" where text was left out, and the matches' offsets in it."""
+    start = max(0, first - LEAD_CHARS)
+    if start and text[start - 1] != " ":
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", first, end)
+        end = space if space > first else end
+    body = text[start:end].strip()
+    lead = text[start:end].index(body[:1]) if body else 0
+    prefix = ELLIPSIS + " " if start > 0 else ""
+    suffix = " " + ELLIPSIS if end < len(text) else ""
+    shift = len(prefix) - start - lead
+    spans = tuple((s + shift, e + shift) for s, e, _ in matches if s >= start + lead and e <= end)
+    return prefix + body + suffix, spans
+
+
+def snippet(hit: Hit) -> tuple[str, Spans]:
     """The best passage of the abstract (else the title) with the matched terms."""
     words = matched_words(hit)
     schema = hit.searcher.schema
@@ -71,20 +140,13 @@ def snippet(hit: Hit) -> tuple[str, tuple[tuple[int, int], ...]]:
             if not text:
                 continue
             flat = _SPACE.sub(" ", text).strip()
-            marked = highlight.highlight(
-                flat,
-                words,
-                schema[fieldname].analyzer,
-                hit.results.fragmenter,
-                hit.results.formatter,
-                top=2,
-            )
-            if marked:
-                return split_marks(marked)
+            found = passage(flat, words, unit_terms(schema[fieldname].analyzer))
+            if found is not None:
+                return found
     abstract = hit.get("abstract")
     if abstract:
         flat = _SPACE.sub(" ", abstract).strip()
         if len(flat) > SNIPPET_CHARS:
-            flat = flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+            flat = flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " " + ELLIPSIS
         return flat, ()
     return "", ()

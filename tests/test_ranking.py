@@ -48,7 +48,8 @@ def test_evaluator_matches_whoosh_on_plain_boolean_queries(sample_index: SearchI
     )
     with sample_index.whoosh_index.searcher(weighting=ranking.weighting()) as s:
         expected = {hit.docnum: hit.score for hit in s.search(q, limit=None)}
-        top, scores = scoring.top_docs(s, q, None)
+        top, hits = scoring.top_docs(s, q, None)
+    scores = hits.as_dict()
     assert scores.keys() == expected.keys()
     for docnum, score in expected.items():
         assert scores[docnum] == pytest.approx(score)
