@@ -130,10 +130,21 @@ class AcronymTable:
         """Long forms of ``short`` (exact case first, else any case), most frequent first."""
         forms: Counter[str] = Counter(self.counts.get(short, {}))
         if not forms:
-            for sf, lfs in self.counts.items():
-                if sf.lower() == short.lower():
-                    forms.update(lfs)
+            for sf in self._by_lower().get(short.lower(), ()):
+                forms.update(self.counts[sf])
         return sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _by_lower(self) -> dict[str, list[str]]:
+        """Short forms by their lower-case spelling (built once per change of the table:
+        a query word is looked up case-insensitively without scanning every entry)."""
+        found = self.cache.get("by_lower")
+        if isinstance(found, dict):
+            return found
+        by_lower: dict[str, list[str]] = {}
+        for sf in self.counts:
+            by_lower.setdefault(sf.lower(), []).append(sf)
+        self.cache["by_lower"] = by_lower
+        return by_lower
 
     def rows(self, short: str | None = None) -> list[tuple[str, int, str]]:
         """(short form, records, long form) rows, by short form then frequency."""

@@ -153,3 +153,15 @@ def test_table_is_rebuilt_when_it_does_not_match_the_index(tmp_path: Path) -> No
     reopened.delete(["1"])
     assert AcronymTable.load(ix.path).rows("MHC")[0][1] == 1
     assert json.loads(table_file.read_text("utf-8"))["generation"] >= 0
+
+
+def test_long_forms_fall_back_to_any_case_and_follow_changes() -> None:
+    table = AcronymTable()
+    table.add([("MHC", "major histocompatibility complex")])
+    assert table.long_forms("Mhc") == [("major histocompatibility complex", 1)]
+    table.add([("mHC", "mean hemoglobin concentration")])
+    assert table.long_forms("Mhc") == [
+        ("major histocompatibility complex", 1),
+        ("mean hemoglobin concentration", 1),
+    ]
+    assert table.long_forms("MHC") == [("major histocompatibility complex", 1)]
