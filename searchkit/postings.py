@@ -11,15 +11,17 @@ slower, same result.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import IndexReader, SegmentReader
+from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 Floats = NDArray[np.float64]
@@ -31,19 +33,63 @@ _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
 _LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
 
 
+# Lengths by reader: a searcher kept open between queries reads them once.
+_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary()
+
+#: Bytes of decoded posting arrays kept between queries (least recently used dropped).
+POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class _PostingsCache:
+    """Decoded (ids, weights) of recently read terms, by segment state and term.
+
+    A segment's postings never change; its deletions only grow, so (segment id,
+    deleted count) names one state of it. Searches in one process (a benchmark, an
+    eval, a long-running program) share the cost of decoding common words."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[tuple[str, int, str, str], tuple[Ints, Floats]] = OrderedDict()
+
+    def get(self, key: tuple[str, int, str, str]) -> tuple[Ints, Floats] | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, int, str, str], value: tuple[Ints, Floats]) -> None:
+        cost = value[0].nbytes + value[1].nbytes
+        if cost > self.budget:
+            return
+        self._items[key] = value
+        self.size += cost
+        while self.size > self.budget:
+            _, (ids, weights) = self._items.popitem(last=False)
+            self.size -= ids.nbytes + weights.nbytes
+
+
+_CACHE = _PostingsCache(POSTINGS_CACHE_BYTES)
+
+
 class SegmentArrays:
     """Array views of one segment reader, each read at most once (cached)."""
 
     def __init__(self, reader: IndexReader) -> None:
         self.reader = reader
         self.size: int = reader.doc_count_all()
-        self._lengths: dict[str, Floats] = {}
+        self._lengths = _LENGTHS.setdefault(reader, {})
         self._postings: dict[tuple[str, str], tuple[Ints, Floats]] = {}
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
+        self._state: tuple[str, int] | None = None
+        if isinstance(reader, SegmentReader):
+            segment = reader.segment()
+            self._state = (segment.segment_id(), segment.deleted_count())
 
     def lengths(self, field: str) -> Floats:
-        """Every document's length in ``field`` (0 where it has none)."""
+        """Every document's length in ``field`` (0 where it has none); read once per
+        reader, as a segment's lengths never change."""
         found = self._lengths.get(field)
         if found is None:
             found = self._lengths[field] = self._read_lengths(field)
@@ -66,7 +112,13 @@ class SegmentArrays:
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
-            found = self._postings[key] = self._read_postings(field, text)
+            shared = None if self._state is None else (*self._state, field, text)
+            found = _CACHE.get(shared) if shared is not None else None
+            if found is None:
+                found = self._read_postings(field, text)
+                if shared is not None:
+                    _CACHE.put(shared, found)
+            self._postings[key] = found
         return found
 
     def _read_postings(self, field: str, text: str) -> tuple[Ints, Floats]:
@@ -137,10 +189,10 @@ class SegmentArrays:
 
     def _matcher(self, field: str, text: str) -> Matcher | None:
         """The raw (unfiltered) matcher of a term, or None when it is not indexed."""
-        reader = self.reader
-        if (field, text) not in reader:
+        try:
+            matcher = self.reader.postings(field, text)
+        except TermNotFound:
             return None
-        matcher = reader.postings(field, text)
         if isinstance(matcher, FilterMatcher):  # deletions: applied with deleted()
             matcher = matcher.child
         return matcher

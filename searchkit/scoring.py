@@ -36,8 +36,11 @@ from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, 
 
 Mask = NDArray[np.bool_]
 
-#: How many of a segment's best documents get the proximity bonus by default.
-PROXIMITY_DEPTH = 200
+#: How many of the best documents get the proximity bonus by default.
+PROXIMITY_DEPTH = 100
+#: A free-text query nested in another gets the bonus on at least this many documents
+#: of each segment.
+MIN_SEGMENT_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,31 @@ def top_docs(
 
 def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) -> Hits:
     """Every document matching ``query`` (top-level numbers) with its score; the
-    proximity bonus goes to each segment's ``depth`` best documents."""
+    proximity bonus goes to the ``depth`` best documents (by their score without it)."""
     context = searcher.context(weighting=searcher.weighting)
+    stats = _Stats(searcher)
+    leaves = searcher.leaf_searchers()
+    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
+    # A nested free-text query gets the bonus on each segment's share of ``depth``.
+    segments = [
+        _Segment(
+            sub, context, stats, max(MIN_SEGMENT_DEPTH, -(-depth * sub.doc_count_all() // total))
+        )
+        for sub, _ in leaves
+    ]
+    if isinstance(query, BestMatch):
+        # The usual free-text query: its bonus goes to the best ``depth`` of the index.
+        bases = [seg.best_match_base(query) for seg in segments]
+        chosen = _best_of_all([(mask, score) for mask, score, _ in bases], depth)
+        dense = [
+            seg.best_match_finish(query, base, candidates)
+            for seg, base, candidates in zip(segments, bases, chosen, strict=True)
+        ]
+    else:
+        dense = [seg.eval(query) for seg in segments]
     docnums: list[Ints] = []
     scores: list[Floats] = []
-    for sub, offset in searcher.leaf_searchers():
-        seg = _Segment(sub, context, depth)
-        mask, score = seg.eval(query)
+    for (mask, score), (_, offset) in zip(dense, leaves, strict=True):
         found = np.nonzero(mask)[0]
         docnums.append(found.astype(np.int64) + offset)
         scores.append(score[found])
@@ -100,20 +121,51 @@ def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) 
     return Hits(np.concatenate(docnums), np.concatenate(scores))
 
 
+class _Stats:
+    """Index-wide statistics (document frequency, idf, average field length), looked up
+    once per query however many segments there are."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.parent = searcher.get_parent()
+        self.n_docs = max(self.parent.doc_count_all(), 1)
+        self._df: dict[tuple[str, str], int] = {}
+        self._idf: dict[tuple[str, str], float] = {}
+        self._avg: dict[str, float] = {}
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        key = (field, text)
+        found = self._df.get(key)
+        if found is None:
+            found = self._df[key] = self.parent.doc_frequency(field, text)
+        return found
+
+    def whoosh_idf(self, field: str, text: str) -> float:
+        key = (field, text)
+        found = self._idf.get(key)
+        if found is None:
+            found = self._idf[key] = self.parent.idf(field, text)
+        return found
+
+    def avg_length(self, field: str) -> float:
+        found = self._avg.get(field)
+        if found is None:
+            found = self._avg[field] = self.parent.avg_field_length(field) or 1.0
+        return found
+
+
 Dense = tuple[Mask, Floats]
 
 
 class _Segment:
     """Evaluates query nodes over one segment: (match mask, score) per document."""
 
-    def __init__(self, searcher: Searcher, context: object, depth: int) -> None:
+    def __init__(self, searcher: Searcher, context: object, stats: _Stats, depth: int) -> None:
         self.searcher = searcher
         self.context = context
+        self.stats = stats
         self.depth = depth
-        self.parent = searcher.get_parent()
         self.arrays = SegmentArrays(searcher.reader())
         self.size = self.arrays.size
-        self.n_docs = max(self.parent.doc_count_all(), 1)
 
     def empty(self) -> Dense:
         return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
@@ -158,11 +210,12 @@ class _Segment:
         return self.leaf(q)
 
     def idf(self, df: int) -> float:
-        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+        n_docs = self.stats.n_docs
+        return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
     def norm(self, field: str, docs: Ints) -> Floats:
         """BM25 length normalisation of ``field`` for ``docs``."""
-        avg = self.parent.avg_field_length(field) or 1.0
+        avg = self.stats.avg_length(field)
         b = ranking.FIELD_B.get(field, ranking.B)
         return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
 
@@ -180,7 +233,7 @@ class _Segment:
             ids, weights = self.arrays.postings(t.fieldname, t.text)
             if not len(ids):
                 continue
-            df = max(df, self.parent.doc_frequency(t.fieldname, t.text))
+            df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
             tfs[ids] += t.boost * weights / self.norm(t.fieldname, ids)
         return self.saturate(tfs, df, q.boost)
 
@@ -196,7 +249,7 @@ class _Segment:
         """Documents where ``words`` occur in order, each within ``slop`` positions of
         the one before, and how often."""
         common: Ints | None = None
-        for w in words:
+        for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
             ids, _ = self.arrays.postings(field, w)
             common = ids if common is None else np.intersect1d(common, ids, assume_unique=True)
             if not len(common):
@@ -270,8 +323,8 @@ class _Segment:
         weighting = self.searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
-        avg = self.parent.avg_field_length(field) or 1
-        idf = self.parent.idf(field, q.text)
+        avg = self.stats.avg_length(field)
+        idf = self.stats.whoosh_idf(field, q.text)
         norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
         mask[ids] = True
         score[ids] = q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
@@ -288,30 +341,56 @@ class _Segment:
         return mask, score
 
     def best_match(self, q: BestMatch) -> Dense:
+        base = self.best_match_base(q)
+        return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
+
+    def best_match_base(self, q: BestMatch) -> tuple[Mask, Floats, Floats]:
+        """The concepts' summed scores times coordination: (mask, score, coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-        bonuses = [sub for sub in q.subqueries if isinstance(sub, Proximity)]
-        extras = [sub for sub in q.subqueries if isinstance(sub, Expansion)]
         total = np.zeros(self.size, dtype=np.float64)
         matched = np.zeros(self.size, dtype=np.int64)
         for sub in concepts:
             m, s = self.eval(sub)
             total += s
             matched += m
-        mask = matched > 0
         n = len(concepts)
         coord = np.ones(self.size, dtype=np.float64)
         if n > 1 and ranking.COORDINATION:
             coord = (matched / n) ** ranking.COORDINATION
-        score = total * coord
-        if bonuses and mask.any():
-            candidates = _best(mask, score, self.depth)
-            for sub in bonuses:
+        return matched > 0, total * coord, coord
+
+    def best_match_finish(
+        self, q: BestMatch, base: tuple[Mask, Floats, Floats], candidates: Ints
+    ) -> Dense:
+        """Adds the proximity bonus of ``candidates`` and the feedback terms."""
+        mask, score, coord = base
+        score = score.copy()
+        mask = mask.copy()
+        for sub in q.subqueries:
+            if isinstance(sub, Proximity) and len(candidates):
                 score[candidates] += self.proximity(sub, candidates) * coord[candidates]
-        for sub in extras:
-            m, s = self.eval(sub)
-            mask |= m
-            score += s
+        for sub in q.subqueries:
+            if isinstance(sub, Expansion):
+                m, s = self.eval(sub)
+                mask |= m
+                score += s
         return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+
+
+def _best_of_all(parts: list[tuple[Mask, Floats]], depth: int) -> list[Ints]:
+    """Per segment, the (ascending) numbers of its documents among the ``depth``
+    best-scoring matches of all segments together."""
+    found = [np.nonzero(mask)[0] for mask, _ in parts]
+    scores = np.concatenate([score[f] for (_, score), f in zip(parts, found, strict=True)])
+    if depth <= 0:
+        return [f[:0].astype(np.int64) for f in found]
+    if len(scores) <= depth:
+        return [f.astype(np.int64) for f in found]
+    cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+    return [
+        np.sort(f[score[f] >= cut]).astype(np.int64)
+        for (_, score), f in zip(parts, found, strict=True)
+    ]
 
 
 def _best(mask: Mask, score: Floats, depth: int) -> Ints:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,6 +16,7 @@ from searchkit import feedback, ranking, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
+from searchkit.postings import SegmentArrays
 from searchkit.query import parse_query, parse_years, year_range
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
@@ -161,27 +163,31 @@ def _order(
 
 def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
     """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
-    record them (the snippets highlight these); only the shown hits are looked up."""
-    reader = results.searcher.reader()
-    wanted = sorted(set(docnums))
+    record them (the snippets highlight these); only the shown hits are looked up, in the
+    posting arrays the ranking has just read (cached)."""
+    searcher = results.searcher
+    leaves = searcher.leaf_searchers()
+    offsets = [offset for _, offset in leaves]
+    by_segment: dict[int, list[int]] = {}
+    for docnum in sorted(set(docnums)):
+        by_segment.setdefault(bisect.bisect_right(offsets, docnum) - 1, []).append(docnum)
+    arrays = {i: SegmentArrays(leaves[i][0].reader()) for i in by_segment}
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
-    for fieldname, raw in q.existing_terms(reader, expand=True):
+    for fieldname, raw in q.existing_terms(searcher.reader(), expand=True):
         if fieldname not in snippets.MATCH_FIELDS:
             continue
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         term = (fieldname, text)
         if term in termdocs:
             continue
-        m = reader.postings(fieldname, text)
         found: set[int] = set()
-        for docnum in wanted:
-            if m.is_active() and m.id() < docnum:
-                m.skip_to(docnum)
-            if not m.is_active():
-                break
-            if m.id() == docnum:
-                found.add(docnum)
+        for i, wanted in by_segment.items():
+            ids, _ = arrays[i].postings(fieldname, text)
+            local = np.array(wanted, dtype=np.int64) - offsets[i]
+            at = np.minimum(np.searchsorted(ids, local), max(len(ids) - 1, 0))
+            present = ids[at] == local if len(ids) else np.zeros(len(local), dtype=np.bool_)
+            found.update(d for d, yes in zip(wanted, present.tolist(), strict=True) if yes)
         termdocs[term] = found
         for docnum in found:
             docterms.setdefault(docnum, []).append(term)
