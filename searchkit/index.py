@@ -252,12 +252,15 @@ class SearchIndex:
         """A searcher over the last committed state that stays open on this object
         between calls, so that repeated searches (a benchmark, an eval, a long-running
         program) do not reopen every segment each time. When another commit has landed
-        since, it is refreshed (unchanged segments are kept open). Do not close it."""
+        since, it is opened again. Do not close it."""
         s = self._shared
+        if s is not None and not s.up_to_date():
+            # Not Whoosh's refresh(): it reuses a segment's reader by segment id, which
+            # misses deletions committed to that segment since.
+            s.close()
+            s = None
         if s is None:
             s = self._ix.searcher()
-        elif not s.up_to_date():
-            s = s.refresh()
         s.weighting = weighting
         self._shared = s
         return s

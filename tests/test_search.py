@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from searchkit import QueryError, SearchIndex, search
+from searchkit import QueryError, Record, SearchIndex, search
 
 from .conftest import SEED_PMID
 
@@ -58,3 +60,17 @@ def test_hit_json_shape(sample_index: SearchIndex) -> None:
     assert hit["year"] is None or isinstance(hit["year"], int)
     for key in ("title", "journal", "doi", "snippet"):
         assert hit[key] is None or isinstance(hit[key], str)
+
+
+def test_a_kept_open_searcher_sees_later_commits(tmp_path: Path) -> None:
+    """search() keeps the segment readers open on the SearchIndex between calls; a commit
+    made since (here by another SearchIndex object, as another process would) is seen."""
+    path = tmp_path / "ix"
+    reader_side = SearchIndex.create(path)
+    writer_side = SearchIndex.open(path)
+    writer_side.upsert([Record(pmid="1", title="Zebrafish fins", abstract="Fin regeneration.")])
+    assert [h.pmid for h in search(reader_side, "zebrafish").hits] == ["1"]
+    writer_side.upsert([Record(pmid="2", title="Zebrafish hearts", abstract="Heart repair.")])
+    assert {h.pmid for h in search(reader_side, "zebrafish").hits} == {"1", "2"}
+    writer_side.delete(["1"])
+    assert [h.pmid for h in search(reader_side, "zebrafish").hits] == ["2"]
