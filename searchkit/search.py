@@ -131,10 +131,10 @@ def build_hits(
 def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
     """How many records match ``q`` and ``filter_q`` (Whoosh's ``len(results)``
     ignores the filter of a limited search)."""
-    docs = set(searcher.docs_for_query(q))
+    hits = scoring.evaluate(searcher, q, depth=0)
     if filter_q is not None:
-        docs &= set(searcher.docs_for_query(filter_q))
-    return len(docs)
+        hits = hits.restrict(np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64))
+    return len(hits)
 
 
 def _score(value: Any) -> float:

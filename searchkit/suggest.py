@@ -11,9 +11,9 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from searchkit.postings import SegmentArrays
 from searchkit.query_parser import PREFIXES, TAGS
 
 #: The fields whose vocabulary corrections come from.
@@ -54,14 +54,28 @@ def _surface_forms(searcher: Searcher, stem: str) -> Counter[str]:
     """How the documents containing ``stem`` write it."""
     forms: Counter[str] = Counter()
     analyzer = searcher.schema["abstract"].analyzer
-    q = wq.Or([wq.Term(f, stem) for f in FIELDS])
-    for hit in searcher.search(q, limit=SURFACE_DOCS):
+    for docnum in _first_docs(searcher, stem, SURFACE_DOCS):
+        stored = searcher.stored_fields(docnum)
         for f in FIELDS:
-            text = hit.get(f) or ""
+            text = stored.get(f) or ""
             for token in analyzer(text, chars=True, mode="index"):
                 if token.text == stem:
                     forms[text[token.startchar : token.endchar].lower()] += 1
     return forms
+
+
+def _first_docs(searcher: Searcher, stem: str, n: int) -> list[int]:
+    """Up to ``n`` documents containing ``stem`` in one of ``FIELDS`` (the first ones
+    found: any will do to see how it is written)."""
+    found: set[int] = set()
+    for sub, offset in searcher.leaf_searchers():
+        arrays = SegmentArrays(sub.reader())
+        for f in FIELDS:
+            ids, _ = arrays.postings(f, stem)
+            found.update((ids[:n] + offset).tolist())
+        if len(found) >= n:
+            break
+    return sorted(found)[:n]
 
 
 def correct_word(searcher: Searcher, word: str) -> str | None:
