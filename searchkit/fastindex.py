@@ -8,8 +8,8 @@ Snowball stemming), each distinct word always becomes the same term (or none), s
 :func:`compile_field` turns such a field into a function that runs the regex once
 and maps every word through a cache of finished terms, then encodes the positions
 exactly as the field's format would. The biomedical analyzer (``BiomedTokenizer``
-and its two filters) gets the same treatment with the tokenizer run once and its
-token texts mapped through a cache. Any other analyzer, format or field option is
+and its two filters) gets the same treatment through a cache of each written word's
+finished terms (:mod:`searchkit.biomedterms`). Any other analyzer, format or field option is
 left to Whoosh (``compile_field`` returns ``None``): this is purely an optimisation,
 and tests check it yields exactly what ``field.index`` yields.
 
@@ -36,8 +36,8 @@ from searchkit.analysis import (
     BiomedTokenizer,
     SnowballStemFilter,
     stem,
-    stopwords,
 )
+from searchkit.biomedterms import BiomedTermizer
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
@@ -105,7 +105,7 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return _biomed_indexer(tokenizer, fmt)
+        return _biomed_indexer(fmt)
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
@@ -158,34 +158,17 @@ def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list
     ]
 
 
-def _biomed_indexer(tokenizer: BiomedTokenizer, fmt: Any) -> FieldIndexer:
-    """The biomedical analyzer without its filter generators: the tokenizer runs once
-    and each token text maps through a cache to its final term (stop words are dropped
-    only when whole words, stems only for alphabetic texts, as the filters do)."""
+def _biomed_indexer(fmt: Any) -> FieldIndexer:
+    """The biomedical analyzer without its token generators: a
+    :class:`~searchkit.biomedterms.BiomedTermizer` works out each distinct written
+    word's terms once."""
     boost = float(fmt.field_boost)
-    stops = stopwords()
-    cache: dict[str, bytes] = {}
+    termize = BiomedTermizer()
 
     def index(value: str) -> list[Posting]:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not unicode")
-        nonlocal cache
-        if len(cache) > _CACHE_LIMIT:
-            cache = {}
-        positions: dict[bytes, list[int]] = {}
-        for t in tokenizer(value, positions=True):
-            text = t.text
-            if t.kind == "word" and text in stops:
-                continue
-            term = cache.get(text)
-            if term is None:
-                term = cache[text] = (stem(text) if text.isalpha() else text).encode("utf-8")
-            plist = positions.get(term)
-            if plist is None:
-                positions[term] = [t.pos]
-            else:
-                plist.append(t.pos)
-        return _postings(positions, boost, fmt)
+        return _postings(termize(value), boost, fmt)
 
     return index
 
