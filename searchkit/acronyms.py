@@ -71,6 +71,8 @@ def mine(text: str) -> list[tuple[str, str]]:
     [('MHC', 'major histocompatibility complex')]
     """
     found: list[tuple[str, str]] = []
+    if "(" not in text:  # most titles and many abstracts: nothing to split or scan
+        return found
     for sentence in _SENTENCE_END.split(_SPACE.sub(" ", text)):
         for m in _PARENS.finditer(sentence):
             sf = re.split(r"[;,]", m.group(1))[0].strip()

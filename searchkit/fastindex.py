@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -38,12 +39,17 @@ from searchkit.analysis import (
     stem,
 )
 from searchkit.biomedterms import BiomedTermizer
+from searchkit.bulkpostings import TermStore, group_pool_postings, merge_groups, write_postings
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
 
 _CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
+_BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
+_SINGLE_LIMIT = 100_000  # positions whose one-position encoding is kept
+# Positions.encode([pos]) by position (the same bytes: the format is fixed, Whoosh's).
+_SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], bool] | None:
@@ -152,10 +158,23 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
 
 def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list[Posting]:
     """Whoosh's (term, frequency, weight, encoded positions) for each term."""
-    return [
-        (term, len(plist), len(plist) * boost, fmt.encode(plist))
-        for term, plist in positions.items()
-    ]
+    encode = fmt.encode
+    singles = _SINGLE_POSITIONS
+    out: list[Posting] = []
+    for term, plist in positions.items():
+        if len(plist) == 1:
+            # Most terms occur once in a field: their encoding depends only on the
+            # position, so it is made once per position.
+            pos = plist[0]
+            value = singles.get(pos)
+            if value is None:
+                value = encode(plist)
+                if pos < _SINGLE_LIMIT:
+                    singles[pos] = value
+            out.append((term, 1, boost, value))
+        else:
+            out.append((term, len(plist), len(plist) * boost, encode(plist)))
+    return out
 
 
 def _biomed_indexer(fmt: Any) -> FieldIndexer:
@@ -245,7 +264,7 @@ class _ChunkedPostingPool(PostingPool):  # type: ignore[misc]
             self._remove_run(path)
 
 
-def _use_fast_pool(writer: Any, limitmb: int) -> None:
+def _use_fast_pool(writer: Any, limitmb: float) -> None:
     writer.pool = _ChunkedPostingPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
 
 
@@ -253,9 +272,19 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
     """``SegmentWriter`` whose ``add_document`` indexes supported text fields with
     :func:`compile_field`; everything else is Whoosh's own code path."""
 
-    def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
+    def __init__(
+        self, ix: Any, *args: Any, limitmb: float = 128, bulk: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         self._fast = compile_schema(self.schema)
+        # The fast fields' postings, grouped by term and written a block at a time
+        # (bulk), get most of the memory budget; the pool keeps the other fields'
+        # (ids, names). Without bulk every posting goes through the pool (a
+        # sub-writer whose pool runs the parent merges needs them there).
+        self._terms: TermStore | None = None
+        if bulk:
+            self._terms = TermStore(self._tempstorage, limitmb * _BULK_SHARE)
+            limitmb = limitmb * (1 - _BULK_SHARE)
         _use_fast_pool(self, limitmb)
         _cache_lengths_when_writing_postings(self)
 
@@ -268,6 +297,7 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
         docnum = self.docnum
         add_post = self.pool.add
         fast = self._fast
+        terms = self._terms
 
         docboost = self._doc_boost(fields)
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
@@ -284,14 +314,20 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 indexer = fast.get(fieldname)
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
-                    items: Iterable[Posting] = (
-                        indexer(value) if indexer is not None else field.index(value)
-                    )
-                    scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in items:
-                        if scorable:
-                            length += freq
-                        add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                    if indexer is not None and terms is not None:
+                        postings = indexer(value)
+                        if field.scorable:
+                            length = sum(p[1] for p in postings)
+                        terms.add(fieldname, docnum, postings, fieldboost)
+                    else:
+                        items: Iterable[Posting] = (
+                            indexer(value) if indexer is not None else field.index(value)
+                        )
+                        scorable = field.scorable
+                        for tbytes, freq, weight, vbytes in items:
+                            if scorable:
+                                length += freq
+                            add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
                 if indexer is None:
                     self._slow_extras(field, fieldname, value, perdocwriter)
                 customval = fields.get(f"_stored_{fieldname}", value)
@@ -310,6 +346,20 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        # Whoosh 2.7's SegmentWriter._flush_segment, with the fast fields' term
+        # groups merged into the pool's postings and written a block at a time.
+        if self._terms is None:
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        groups = merge_groups(group_pool_postings(self.pool.iter_postings()), self._terms)
+        write_postings(self.fieldwriter, self.schema, lengths, groups)
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
 
     def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
         """Spelling words and term vectors, as Whoosh writes them."""
@@ -333,7 +383,11 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
         # affects nothing else.
         import whoosh.multiproc
 
-        whoosh.multiproc.SegmentWriter = FastSegmentWriter  # type: ignore[misc]
+        # Bulk postings only when the sub-writer finishes its own segment: otherwise
+        # the parent merges its pool's runs, which must then hold every posting.
+        whoosh.multiproc.SegmentWriter = partial(  # type: ignore[misc]
+            FastSegmentWriter, bulk=bool(self.multisegment)
+        )
         super().run()
 
 
