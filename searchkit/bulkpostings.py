@@ -83,14 +83,16 @@ class TermStore:
         name = "".join(random.choices(string.ascii_lowercase + string.digits, k=24)) + ".trun"
         f = self._tempstore.create_file(name).raw_file()
         try:
-            groups = self._sorted_memory()
-            while True:
-                chunk = [
-                    (fn, t, docs.tobytes(), weights.tobytes(), values)
-                    for fn, t, docs, weights, values in _take(groups, _RUN_TERMS)
-                ]
-                if not chunk:
-                    break
+            chunk: list[tuple[str, bytes, bytes, bytes, list[bytes]]] = []
+            for fieldname in sorted(self._fields):
+                terms = self._fields[fieldname]
+                for tbytes in sorted(terms):
+                    docs, weights, values = terms[tbytes]
+                    chunk.append((fieldname, tbytes, docs.tobytes(), weights.tobytes(), values))
+                    if len(chunk) == _RUN_TERMS:
+                        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+                        chunk = []
+            if chunk:
                 pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
         finally:
             f.close()
@@ -126,15 +128,6 @@ class TermStore:
         # The runs were spilled in document order, and merge() keeps equal keys in
         # the order of its sources, so concatenating keeps the documents in order.
         yield from _combine(heapq.merge(*sources, key=_key))
-
-
-def _take(groups: Iterator[TermGroup], n: int) -> list[TermGroup]:
-    out = []
-    for group in groups:
-        out.append(group)
-        if len(out) == n:
-            break
-    return out
 
 
 def _key(group: TermGroup) -> tuple[str, bytes]:
