@@ -16,10 +16,16 @@ import heapq
 import pickle
 import random
 import string
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby, pairwise
+from operator import sub
 from typing import Any
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import length_to_byte
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
@@ -191,19 +197,21 @@ def write_postings(
     fieldwriter: Any, schema: Any, lengths: Any, groups: Iterable[TermGroup]
 ) -> None:
     """Write term groups in (field, term) order with Whoosh's field writer: what its
-    ``add_postings`` writes for the same postings, a block at a time."""
+    ``add_postings`` writes for the same postings, a term at a time."""
     lastfield: str | None = None
     field_lengths: list[int] = []
+    writer: _TermWriter | None = None
     for fieldname, tbytes, docs, weights, values in groups:
         if fieldname != lastfield:
             if lastfield is not None:
                 fieldwriter.finish_field()
-            fieldwriter.start_field(fieldname, schema[fieldname])
+            fieldobj = schema[fieldname]
+            fieldwriter.start_field(fieldname, fieldobj)
             lastfield = fieldname
             field_lengths = _field_lengths(lengths, fieldname)
-        fieldwriter.start_term(tbytes)
-        _write_term(fieldwriter._postwriter, docs, weights, values, field_lengths)
-        fieldwriter.finish_term()
+            writer = _TermWriter(fieldwriter, fieldobj.format)
+        assert writer is not None
+        writer.write(tbytes, docs, weights, values, field_lengths)
     if lastfield is not None:
         fieldwriter.finish_field()
 
@@ -215,7 +223,126 @@ def _field_lengths(lengths: Any, fieldname: str) -> list[int]:
     return [read(d, fieldname, 0) for d in range(lengths.doc_count_all())]
 
 
-def _write_term(
+class _TermWriter:
+    """Writes one field's terms as ``W3FieldWriter.start_term``, ``add`` per posting
+    and ``finish_term`` would (``W3PostingsWriter``'s blocks and ``W3TermInfo``), but
+    a term at a time: its blocks are built in one pass and written with one call, and
+    the file offset is counted instead of asked for (a system call per term)."""
+
+    def __init__(self, fieldwriter: Any, fmt: Any) -> None:
+        postwriter = fieldwriter._postwriter
+        # Inlined posting lists (inlinelimit > 1) and byte ids are not used by the
+        # default codec; they are left to Whoosh.
+        self._generic = postwriter._inlinelimit > 1 or postwriter._byteids
+        self._fieldwriter = fieldwriter
+        self._postfile = fieldwriter._postfile
+        self._tindex = fieldwriter._tindex
+        self._fieldid = pack_ushort(fieldwriter._fieldid)
+        self._limit = postwriter._blocklimit
+        self._compression = postwriter._compression
+        self._fixedsize = fmt.fixed_value_size()
+        self._offset = self._postfile.tell()
+
+    def write(
+        self,
+        tbytes: bytes,
+        docs: Sequence[int],
+        weights: Sequence[float],
+        values: list[bytes],
+        lengths: list[int],
+    ) -> None:
+        if self._generic:
+            self._fieldwriter.start_term(tbytes)
+            _fill_blocks(self._fieldwriter._postwriter, docs, weights, values, lengths)
+            self._fieldwriter.finish_term()
+            self._offset = self._postfile.tell()
+            return
+        info = W3TermInfo()
+        parts = [WHOOSH3_HEADER_MAGIC]
+        limit = self._limit
+        count = len(docs)
+        known = len(lengths)
+        comp = self._compression
+        for start in range(0, count, limit):
+            end = min(start + limit, count)
+            ids = docs[start:end]
+            block_weights = array("f", weights[start:end])
+            nonzero = [n for n in (lengths[d] if d < known else 0 for d in ids) if n]
+            minlength = min(nonzero) if nonzero else None
+            maxlength = max(nonzero) if nonzero else 0
+            top = max(weights[start:end])
+            maxweight = top if top > 0 else 0
+            # W3TermInfo.add_block
+            info._weight += sum(block_weights)
+            info._df += len(ids)
+            if info._minlength is None:
+                info._minlength = minlength
+            else:
+                info._minlength = min(info._minlength, minlength)
+            info._maxlength = max(info._maxlength, maxlength)
+            info._maxweight = max(info._maxweight, maxweight)
+            if info._minid is None:
+                info._minid = ids[0]
+            info._maxid = ids[-1]
+            # W3PostingsWriter._write_block
+            data = pickle.dumps(
+                (
+                    _deltas(ids),
+                    _mini_weights(block_weights),
+                    self._mini_values(values[start:end]),
+                ),
+                2,
+            )
+            if comp:
+                data = zlib.compress(data, comp)
+            head = pickle.dumps(
+                (
+                    len(ids),
+                    ids[-1],
+                    maxweight,
+                    comp,
+                    length_to_byte(minlength),
+                    length_to_byte(maxlength),
+                ),
+                2,
+            )
+            size = len(head) + len(data)
+            parts += (pack_int(-size if end == count else size), head, data)
+        blob = b"".join(parts)
+        self._postfile.write(blob)
+        info.set_extent(self._offset, len(blob))
+        self._offset += len(blob)
+        self._tindex.add(self._fieldid + tbytes, info.to_bytes())
+
+    def _mini_values(self, values: list[bytes]) -> Any:
+        fixedsize = self._fixedsize
+        if not all(values):
+            values = [v for v in values if v]  # add_posting keeps only non-empty ones
+        if fixedsize is None or fixedsize < 0:
+            return tuple(values)
+        if fixedsize == 0:
+            return None
+        return b"".join(values)
+
+
+def _deltas(ids: Sequence[int]) -> tuple[int, ...]:
+    """``tuple(delta_encode(ids))``: the first id, then the differences."""
+    if len(ids) == 1:
+        return (ids[0],)
+    return (ids[0], *map(sub, ids[1:], ids[:-1]))
+
+
+def _mini_weights(weights: array[float]) -> Any:
+    """``W3PostingsWriter._mini_weights``."""
+    first = weights[0]
+    if first == 1.0 and weights.count(first) == len(weights):
+        return None
+    if weights.count(first) == len(weights):
+        return first
+    return tuple(weights)
+
+
+def _fill_blocks(
     postwriter: Any,
     docs: Sequence[int],
     weights: Sequence[float],

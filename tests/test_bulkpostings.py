@@ -110,3 +110,28 @@ def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
     assert fast._terms.runs
     fast.cancel()
     assert not list((tmp_path / "fast").glob("*.tmp"))
+
+
+def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The term writer builds W3 blocks itself; filling Whoosh's own postings writer
+    block by block instead (its ``_write_block``, ``finish_postings``) gives the same
+    bytes, spilled runs or not."""
+    import searchkit.bulkpostings as bulk
+
+    original = bulk._TermWriter.__init__
+    for limitmb in (128, 0.2):
+        files = []
+        for generic in (False, True):
+            name = f"{limitmb}-{generic}"
+
+            def init(self: Any, *args: Any, generic: bool = generic, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                self._generic = generic
+
+            monkeypatch.setattr(bulk._TermWriter, "__init__", init)
+            _, writer = _write(tmp_path / name, FastSegmentWriter, DOCS[:500], limitmb=limitmb)
+            writer.commit()
+            files.append(_segment_files(tmp_path / name))
+        assert files[0] == files[1]
