@@ -38,7 +38,10 @@ PoolPosting = tuple[str, bytes, int, float, bytes | None]
 _POSTING_BYTES = 20
 _VALUE_BYTES = 33  # a bytes object's own size besides its data
 _TERM_BYTES = 300
-_RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
+_RUN_TERMS = 4_096
+# Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
+# count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
+_SHARED_VALUE_LEN = 15  # terms per pickled chunk of a spilled run
 
 
 class TermStore:
@@ -52,6 +55,7 @@ class TermStore:
         self._size = 0
         self._fields: dict[str, dict[bytes, tuple[array[int], array[float], list[bytes]]]] = {}
         self.runs: list[str] = []
+        self._shared: dict[bytes, bytes] = {}  # short values read back from runs
 
     def add(
         self,
@@ -107,6 +111,7 @@ class TermStore:
         self._size = 0
 
     def _read_run(self, name: str) -> Iterator[TermGroup]:
+        shared = self._shared.setdefault
         f = self._tempstore.open_file(name).raw_file()
         try:
             while True:
@@ -115,6 +120,9 @@ class TermStore:
                 except EOFError:
                     break
                 for fn, t, docbytes, weightbytes, values in chunk:
+                    # One object per short value again, as before the spill: pickle
+                    # writes a repeated object once per block, then refers back to it.
+                    values = [shared(v, v) if len(v) <= _SHARED_VALUE_LEN else v for v in values]
                     docs: array[int] = array("I")
                     docs.frombytes(docbytes)
                     weights: array[float] = array("d")
