@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator
-from functools import partial
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Any
 
@@ -177,12 +177,18 @@ def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list
     return out
 
 
+@lru_cache(maxsize=1)
+def _shared_termizer() -> BiomedTermizer:
+    return BiomedTermizer()
+
+
 def _biomed_indexer(fmt: Any) -> FieldIndexer:
     """The biomedical analyzer without its token generators: a
     :class:`~searchkit.biomedterms.BiomedTermizer` works out each distinct written
-    word's terms once."""
+    word's terms once; one termizer (and cache) serves every field of this analyzer
+    in the process, as the words of titles, abstracts and MeSH overlap."""
     boost = float(fmt.field_boost)
-    termize = BiomedTermizer()
+    termize = _shared_termizer()
 
     def index(value: str) -> list[Posting]:
         if not isinstance(value, str):
