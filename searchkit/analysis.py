@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 
-from nltk.stem.snowball import EnglishStemmer
 from whoosh.analysis import (
     Analyzer,
     Filter,
@@ -22,6 +21,8 @@ from whoosh.analysis import (
     Token,
     Tokenizer,
 )
+
+from searchkit.stemmer import english_stemmer_class
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +34,7 @@ def stopwords() -> frozenset[str]:
     )
 
 
-_STEMMER = EnglishStemmer()
+_STEMMER = english_stemmer_class()()
 
 
 @lru_cache(maxsize=200_000)

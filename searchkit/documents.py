@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 from searchkit.records import Record
@@ -13,9 +14,32 @@ from searchkit.schema import LIST_SEPARATOR as _SEP
 
 
 def record_to_json(record: Record) -> str:
-    """Compact, key-sorted JSON: equal records give equal strings (used to detect
-    unchanged records on re-ingest)."""
-    return json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Compact, key-sorted JSON without the fields that have no value (``None``, empty
+    lists: ``Record.from_dict`` restores them): equal records give equal strings (used
+    to detect unchanged records on re-ingest)."""
+    return json.dumps(
+        _stored_dict(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+
+
+_FIELDS = tuple(f.name for f in fields(Record))
+
+
+def _stored_dict(record: Record) -> dict[str, Any]:
+    """``record.to_dict()`` without empty values, built without ``asdict``'s deep copy."""
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = getattr(record, name)
+        if value is None or value == ():
+            continue
+        if name == "authors":
+            value = [{"name": a.name, "full_name": a.full_name} for a in value]
+        elif name == "mesh":
+            value = [
+                {"name": m.name, "major": m.major, "qualifiers": list(m.qualifiers)} for m in value
+            ]
+        out[name] = value
+    return out
 
 
 def record_from_json(text: str) -> Record:

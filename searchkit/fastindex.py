@@ -8,8 +8,8 @@ Snowball stemming), each distinct word always becomes the same term (or none), s
 :func:`compile_field` turns such a field into a function that runs the regex once
 and maps every word through a cache of finished terms, then encodes the positions
 exactly as the field's format would. The biomedical analyzer (``BiomedTokenizer``
-and its two filters) gets the same treatment with the tokenizer run once and its
-token texts mapped through a cache. Any other analyzer, format or field option is
+and its two filters) gets the same treatment through a cache of each written word's
+finished terms (:mod:`searchkit.biomedterms`). Any other analyzer, format or field option is
 left to Whoosh (``compile_field`` returns ``None``): this is purely an optimisation,
 and tests check it yields exactly what ``field.index`` yields.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Any
 
@@ -36,14 +37,19 @@ from searchkit.analysis import (
     BiomedTokenizer,
     SnowballStemFilter,
     stem,
-    stopwords,
 )
+from searchkit.biomedterms import BiomedTermizer
+from searchkit.bulkpostings import TermStore, group_pool_postings, merge_groups, write_postings
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
 
 _CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
+_BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
+_SINGLE_LIMIT = 100_000  # positions whose one-position encoding is kept
+# Positions.encode([pos]) by position (the same bytes: the format is fixed, Whoosh's).
+_SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], bool] | None:
@@ -105,7 +111,7 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return _biomed_indexer(tokenizer, fmt)
+        return _biomed_indexer(fmt)
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
@@ -152,40 +158,42 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
 
 def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list[Posting]:
     """Whoosh's (term, frequency, weight, encoded positions) for each term."""
-    return [
-        (term, len(plist), len(plist) * boost, fmt.encode(plist))
-        for term, plist in positions.items()
-    ]
+    encode = fmt.encode
+    singles = _SINGLE_POSITIONS
+    out: list[Posting] = []
+    for term, plist in positions.items():
+        if len(plist) == 1:
+            # Most terms occur once in a field: their encoding depends only on the
+            # position, so it is made once per position.
+            pos = plist[0]
+            value = singles.get(pos)
+            if value is None:
+                value = encode(plist)
+                if pos < _SINGLE_LIMIT:
+                    singles[pos] = value
+            out.append((term, 1, boost, value))
+        else:
+            out.append((term, len(plist), len(plist) * boost, encode(plist)))
+    return out
 
 
-def _biomed_indexer(tokenizer: BiomedTokenizer, fmt: Any) -> FieldIndexer:
-    """The biomedical analyzer without its filter generators: the tokenizer runs once
-    and each token text maps through a cache to its final term (stop words are dropped
-    only when whole words, stems only for alphabetic texts, as the filters do)."""
+@lru_cache(maxsize=1)
+def _shared_termizer() -> BiomedTermizer:
+    return BiomedTermizer()
+
+
+def _biomed_indexer(fmt: Any) -> FieldIndexer:
+    """The biomedical analyzer without its token generators: a
+    :class:`~searchkit.biomedterms.BiomedTermizer` works out each distinct written
+    word's terms once; one termizer (and cache) serves every field of this analyzer
+    in the process, as the words of titles, abstracts and MeSH overlap."""
     boost = float(fmt.field_boost)
-    stops = stopwords()
-    cache: dict[str, bytes] = {}
+    termize = _shared_termizer()
 
     def index(value: str) -> list[Posting]:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not unicode")
-        nonlocal cache
-        if len(cache) > _CACHE_LIMIT:
-            cache = {}
-        positions: dict[bytes, list[int]] = {}
-        for t in tokenizer(value, positions=True):
-            text = t.text
-            if t.kind == "word" and text in stops:
-                continue
-            term = cache.get(text)
-            if term is None:
-                term = cache[text] = (stem(text) if text.isalpha() else text).encode("utf-8")
-            plist = positions.get(term)
-            if plist is None:
-                positions[term] = [t.pos]
-            else:
-                plist.append(t.pos)
-        return _postings(positions, boost, fmt)
+        return _postings(termize(value), boost, fmt)
 
     return index
 
@@ -262,7 +270,7 @@ class _ChunkedPostingPool(PostingPool):  # type: ignore[misc]
             self._remove_run(path)
 
 
-def _use_fast_pool(writer: Any, limitmb: int) -> None:
+def _use_fast_pool(writer: Any, limitmb: float) -> None:
     writer.pool = _ChunkedPostingPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
 
 
@@ -270,9 +278,19 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
     """``SegmentWriter`` whose ``add_document`` indexes supported text fields with
     :func:`compile_field`; everything else is Whoosh's own code path."""
 
-    def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
+    def __init__(
+        self, ix: Any, *args: Any, limitmb: float = 128, bulk: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         self._fast = compile_schema(self.schema)
+        # The fast fields' postings, grouped by term and written a block at a time
+        # (bulk), get most of the memory budget; the pool keeps the other fields'
+        # (ids, names). Without bulk every posting goes through the pool (a
+        # sub-writer whose pool runs the parent merges needs them there).
+        self._terms: TermStore | None = None
+        if bulk:
+            self._terms = TermStore(self._tempstorage, limitmb * _BULK_SHARE)
+            limitmb = limitmb * (1 - _BULK_SHARE)
         _use_fast_pool(self, limitmb)
         _cache_lengths_when_writing_postings(self)
 
@@ -285,6 +303,7 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
         docnum = self.docnum
         add_post = self.pool.add
         fast = self._fast
+        terms = self._terms
 
         docboost = self._doc_boost(fields)
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
@@ -301,14 +320,20 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 indexer = fast.get(fieldname)
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
-                    items: Iterable[Posting] = (
-                        indexer(value) if indexer is not None else field.index(value)
-                    )
-                    scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in items:
-                        if scorable:
-                            length += freq
-                        add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                    if indexer is not None and terms is not None:
+                        postings = indexer(value)
+                        if field.scorable:
+                            length = sum(p[1] for p in postings)
+                        terms.add(fieldname, docnum, postings, fieldboost)
+                    else:
+                        items: Iterable[Posting] = (
+                            indexer(value) if indexer is not None else field.index(value)
+                        )
+                        scorable = field.scorable
+                        for tbytes, freq, weight, vbytes in items:
+                            if scorable:
+                                length += freq
+                            add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
                 if indexer is None:
                     self._slow_extras(field, fieldname, value, perdocwriter)
                 customval = fields.get(f"_stored_{fieldname}", value)
@@ -327,6 +352,20 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        # Whoosh 2.7's SegmentWriter._flush_segment, with the fast fields' term
+        # groups merged into the pool's postings and written a block at a time.
+        if self._terms is None:
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        groups = merge_groups(group_pool_postings(self.pool.iter_postings()), self._terms)
+        write_postings(self.fieldwriter, self.schema, lengths, groups)
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
 
     def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
         """Spelling words and term vectors, as Whoosh writes them."""
@@ -350,7 +389,11 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
         # affects nothing else.
         import whoosh.multiproc
 
-        whoosh.multiproc.SegmentWriter = FastSegmentWriter  # type: ignore[misc]
+        # Bulk postings only when the sub-writer finishes its own segment: otherwise
+        # the parent merges its pool's runs, which must then hold every posting.
+        whoosh.multiproc.SegmentWriter = partial(  # type: ignore[misc]
+            FastSegmentWriter, bulk=bool(self.multisegment)
+        )
         super().run()
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from searchkit import Record, SearchIndex, search
-from searchkit.acronyms import TABLE_FILE, AcronymTable, mine
+from searchkit.acronyms import TABLE_FILE, AcronymTable, _sentences, mine
 from searchkit.cli import app
 
 runner = CliRunner()
@@ -165,3 +166,24 @@ def test_long_forms_fall_back_to_any_case_and_follow_changes() -> None:
         ("mean hemoglobin concentration", 1),
     ]
     assert table.long_forms("MHC") == [("major histocompatibility complex", 1)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One. Two (T) here! Three? four. Five",
+        "A. . B",
+        "e.g. Tumor (T) cells! Then? no. Yes",
+        "end.",
+        ". A",
+        "",
+    ],
+)
+def test_sentences_split_where_the_lookbehind_split_did(text: str) -> None:
+    assert list(_sentences(text)) == re.split(r"(?<=[.!?])\s+(?=[A-Z])", text)
+
+
+def test_mining_ignores_spacing() -> None:
+    assert mine("  Tumour necrosis\nfactor  (TNF)\u00a0rose. ") == [
+        ("TNF", "tumour necrosis factor")
+    ]

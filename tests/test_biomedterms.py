@@ -1,0 +1,68 @@
+"""The word-cached biomedical termizer emits exactly the analyzer's terms and positions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchkit.analysis import text_analyzer
+from searchkit.biomedterms import BiomedTermizer
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Record
+
+from .conftest import SAMPLE_DIR
+
+ANALYZER = text_analyzer()
+
+
+def _expected(text: str) -> list[tuple[bytes, list[int]]]:
+    positions: dict[bytes, list[int]] = {}
+    for token in ANALYZER(text, positions=True, mode="index"):
+        positions.setdefault(token.text.encode("utf-8"), []).append(token.pos)
+    return list(positions.items())
+
+
+def _sample_texts() -> list[str]:
+    texts: list[str] = []
+    for path in iter_files([SAMPLE_DIR]):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                texts.extend(t for t in (item.title, item.abstract) if t)
+    return texts
+
+
+def test_same_terms_as_the_analyzer_on_the_sample() -> None:
+    termize = BiomedTermizer()
+    texts = _sample_texts()
+    assert len(texts) > 100
+    for _ in range(2):  # the second pass reads every word from the cache
+        for text in texts:
+            assert list(termize(text).items()) == _expected(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PD-L1, PDL1 and PD L1 in CD8+ T cells of the MHC class I pathway",
+        "MHC class class I; MHC Class II; HLA class; IL 6 IL 6",
+        "A-A a-b-c-d-e-f-g PD-L1's CD4+'s IL-6+ the-of 1.5 1,000 x1.5y",
+        "TNF-\u03b1 and \u03b2-catenin; HLA-A*02:01 carriers with SARS-CoV-2 (COVID-19)",
+        "Alzheimer's Alzheimer\u2019s naïve ÅNGSTRÖM the of and",
+    ],
+)
+def test_same_terms_as_the_analyzer_on_codes(text: str) -> None:
+    assert list(BiomedTermizer()(text).items()) == _expected(text)
+
+
+PIECES = [
+    *("PD", "L1", "MHC", "class", "Class", "I", "II", "IL", "6", "CD8+", "the", "of"),
+    *("-", "*", ":", " ", " ", "'s", "\u03b1", "1.5", "1,000", "T", "cell", "A", "x"),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25))
+def test_same_terms_as_the_analyzer_on_any_code_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert list(BiomedTermizer()(text).items()) == _expected(text)

@@ -1,0 +1,137 @@
+"""Bulk posting writing: the same segments as Whoosh's own writer.
+
+Columns and stored fields are the same bytes. Posting blocks hold the same postings
+and statistics, but not always the same bytes: one-position values are shared
+objects, which pickle writes once per block and refers back to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import whoosh.index
+from whoosh.filedb.compound import CompoundStorage
+from whoosh.writing import SegmentWriter
+
+from searchkit.fastindex import FastSegmentWriter
+from searchkit.schema import build_schema
+
+from .test_fastindex import DOCS
+
+
+def _segment_files(path: Path) -> dict[str, bytes]:
+    """The parts of every segment (postings, terms, columns), by extension."""
+    ix = whoosh.index.open_dir(str(path))
+    files: dict[str, bytes] = {}
+    for segment in ix._segments():
+        with ix.storage.open_file(segment.make_filename(".seg")) as f:
+            compound = CompoundStorage(f, use_mmap=False)
+            for name in compound.list():
+                with compound.open_file(name) as part:
+                    files[name.split(".", 1)[1]] = part.read()
+    return files
+
+
+def _contents(path: Path) -> tuple[dict[str, bytes], list[tuple[Any, ...]]]:
+    """The column files (bytes), and every term's statistics and postings as an
+    unmodified Whoosh reader reads them."""
+    files = {k: v for k, v in _segment_files(path).items() if k not in ("pst", "trm")}
+    ix = whoosh.index.open_dir(str(path))
+    terms: list[tuple[Any, ...]] = []
+    with ix.reader() as reader:
+        for field, term in reader.all_terms():
+            info = reader.term_info(field, term)
+            matcher = reader.postings(field, term)
+            postings = []
+            while matcher.is_active():
+                postings.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            stats = (
+                info.weight(),
+                info.doc_frequency(),
+                info.min_length(),
+                info.max_length(),
+                info.max_weight(),
+                info.min_id(),
+                info.max_id(),
+            )
+            terms.append((field, term, stats, postings))
+    return files, terms
+
+
+def _write(path: Path, cls: Any, docs: list[dict[str, object]], **kwargs: Any) -> Any:
+    path.mkdir()
+    ix = whoosh.index.create_in(str(path), build_schema())
+    writer = cls(ix, **kwargs)
+    for doc in docs:
+        writer.add_document(**doc)
+    return ix, writer
+
+
+def test_bulk_postings_write_whooshs_postings(tmp_path: Path) -> None:
+    _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS)
+    stock.commit()
+    _, fast = _write(tmp_path / "fast", FastSegmentWriter, DOCS)
+    assert fast._terms is not None
+    fast.commit()
+    expected = _segment_files(tmp_path / "stock")
+    assert {"pst", "trm", "_stored.col"} <= set(expected)
+    assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
+
+
+def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
+    _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS[:300])
+    stock.commit()
+    _, fast = _write(tmp_path / "spill", FastSegmentWriter, DOCS[:300], limitmb=0.2)
+    assert len(fast._terms.runs) > 3
+    fast.commit()
+    assert _contents(tmp_path / "spill") == _contents(tmp_path / "stock")
+    assert not list((tmp_path / "spill").glob("*.tmp"))  # the runs are removed
+
+
+def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
+    """Merging a committed segment (its postings come through Whoosh's pool) into the
+    new one (bulk postings) writes what Whoosh's writer writes for the same steps."""
+    half = len(DOCS) // 2
+    for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
+        ix, first = _write(tmp_path / name, cls, DOCS[:half])
+        first.commit()
+        second = cls(ix)
+        for doc in DOCS[half:]:
+            second.add_document(**doc)
+        second.commit(optimize=True)
+        assert len(ix._segments()) == 1
+    assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
+
+
+def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
+    _, fast = _write(tmp_path / "fast", FastSegmentWriter, DOCS[:100], limitmb=0.1)
+    assert fast._terms.runs
+    fast.cancel()
+    assert not list((tmp_path / "fast").glob("*.tmp"))
+
+
+def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The term writer builds W3 blocks itself; filling Whoosh's own postings writer
+    block by block instead (its ``_write_block``, ``finish_postings``) gives the same
+    bytes, spilled runs or not."""
+    import searchkit.bulkpostings as bulk
+
+    original = bulk._TermWriter.__init__
+    for limitmb in (128, 0.2):
+        files = []
+        for generic in (False, True):
+            name = f"{limitmb}-{generic}"
+
+            def init(self: Any, *args: Any, generic: bool = generic, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                self._generic = generic
+
+            monkeypatch.setattr(bulk._TermWriter, "__init__", init)
+            _, writer = _write(tmp_path / name, FastSegmentWriter, DOCS[:500], limitmb=limitmb)
+            writer.commit()
+            files.append(_segment_files(tmp_path / name))
+        assert files[0] == files[1]

@@ -1,0 +1,38 @@
+"""The stemmer loaded without the rest of NLTK is NLTK's, and leaves NLTK importable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from .conftest import SAMPLE_DIR
+
+_CHECK = textwrap.dedent(
+    """
+    import re, sys
+    from pathlib import Path
+    from searchkit.stemmer import english_stemmer_class
+    isolated = english_stemmer_class()()
+    assert "nltk" not in sys.modules, "the stand-in packages were left behind"
+    from nltk.stem.snowball import EnglishStemmer
+    assert type(isolated) is not EnglishStemmer  # two loads of the same code
+    words = set()
+    for path in Path(sys.argv[1]).rglob("*"):
+        if path.is_file():
+            words.update(re.findall(r"[a-z]+", path.read_text("utf-8", "replace").lower()))
+    assert len(words) > 5000, len(words)
+    real = EnglishStemmer()
+    for word in words | {"generously", "skies", "dying", "news", "proceeding", "'s"}:
+        assert isolated.stem(word) == real.stem(word), word
+    import nltk
+    assert hasattr(nltk, "word_tokenize")  # the real package, imported afterwards
+    """
+)
+
+
+def test_isolated_stemmer_gives_nltks_stems() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _CHECK, str(SAMPLE_DIR)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
