@@ -32,8 +32,25 @@ DEFAULT_BATCH_SIZE = 20_000
 # more segments made the index 1.39x stock's size instead of 1.21x (BENCHMARKS.md);
 # the default keeps the smaller index.
 MULTIPROCESS_BATCH_SIZE = DEFAULT_BATCH_SIZE
+# A batch is also committed once its records' estimated footprint reaches this: full
+# PubMed records (authors, MeSH, dates) are several times larger in memory than
+# SciFact-style title + abstract records, so a count alone does not bound memory.
+MAX_BATCH_BYTES = 48 * 1024 * 1024
 
 ProgressCallback = Callable[[Path, int], None]
+
+
+def footprint(record: Record) -> int:
+    """A rough estimate of a pending record's memory in bytes (its text, plus Python's
+    overhead per object and per author, heading, keyword or type)."""
+    items = (
+        len(record.authors)
+        + len(record.mesh)
+        + len(record.keywords)
+        + len(record.publication_types)
+        + len(record.languages)
+    )
+    return 600 + len(record.title or "") + len(record.abstract or "") + 160 * items
 
 
 def default_batch_size(procs: int) -> int:
@@ -89,6 +106,7 @@ class _Batch:
         self.registry = registry
         self.procs = procs
         self.records: dict[str, Record] = {}
+        self.bytes = 0  # estimated footprint of ``records``
         self.deletions: set[str] = set()
         self.sources: list[_PendingSource] = []
 
@@ -96,7 +114,8 @@ class _Batch:
         self.deletions.discard(record.pmid)
         self.records.pop(record.pmid, None)  # re-insert so order follows the input
         self.records[record.pmid] = record
-        if len(self.records) >= self.size:
+        self.bytes += footprint(record)
+        if len(self.records) >= self.size or self.bytes >= MAX_BATCH_BYTES:
             self.flush()
 
     def delete(self, pmid: str) -> None:
@@ -108,6 +127,7 @@ class _Batch:
             self.counts.merge(self.index.apply(self.records, self.deletions, procs=self.procs))
         revived = self.registry.deleted & self.records.keys() if self.registry.deleted else set()
         self.records = {}
+        self.bytes = 0
         self.deletions = set()
         if revived:
             self.registry.deleted -= revived
@@ -135,7 +155,8 @@ def ingest(
     Files recorded in the index's source registry and unchanged since (same size and
     modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
     analyses documents in that many Whoosh writer processes. ``batch_size`` records
-    are committed at a time (default: :func:`default_batch_size`).
+    are committed at a time (default: :func:`default_batch_size`), fewer when they
+    reach ``MAX_BATCH_BYTES`` (estimated by :func:`footprint`).
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 
 from searchkit import Record, RecordNotFoundError, SearchIndex, ingest
 from searchkit.cli import app
+from searchkit.ingest import footprint
+from searchkit.readers import read_file
 from searchkit.rebuild import build_dir, old_dir, rebuild
 from searchkit.sources import SOURCES_FILE, SourceRegistry
 
@@ -24,6 +27,7 @@ runner = CliRunner()
 SEED_FILE = SAMPLE_DIR / "pubmed-34572009-page.txt"
 MEDLINE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
 XML = TEST_DATA / "pubmed_xml" / "filiperigueiro_ArticleSearch__pubmed_result.cut.xml"
+ORTHO_XML = SAMPLE_DIR / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.xml.gz"
 
 
 @pytest.fixture
@@ -383,3 +387,19 @@ def test_bad_ingest_options_are_usage_errors(args: list[str], tmp_path: Path) ->
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+def test_batches_are_also_bounded_by_their_footprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full PubMed records are large in memory: a batch is committed when its estimated
+    footprint reaches MAX_BATCH_BYTES, whatever --batch-size says."""
+    records = list(read_file(ORTHO_XML))
+    sizes = [footprint(r) for r in records if isinstance(r, Record)]
+    assert min(sizes) > 600  # text and authors are counted
+    monkeypatch.setattr(sys.modules["searchkit.ingest"], "MAX_BATCH_BYTES", sum(sizes) // 4)
+    ix = SearchIndex.create(tmp_path / "ix")
+    before = ix.whoosh_index.latest_generation()
+    report = ingest([ORTHO_XML], ix, procs=1, batch_size=100_000)
+    assert report.ok and len(ix) == len(sizes)
+    assert ix.whoosh_index.latest_generation() - before >= 4  # at least four commits
