@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -36,12 +36,31 @@ _LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtyp
 # Lengths by reader: a searcher kept open between queries reads them once.
 _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary()
 
-#: Bytes of decoded posting arrays kept between queries (least recently used dropped).
-POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+#: Bytes of decoded postings kept between queries (least recently used dropped).
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+# Python's size of a short bytes object (a posting's encoded positions) and its slot.
+_VALUE_BYTES = 80
+
+
+class Postings(NamedTuple):
+    """One term's postings in one segment: document numbers (ascending), weights
+    (frequencies) and, for fields with positions, each posting's encoded positions."""
+
+    ids: Ints
+    weights: Floats
+    values: list[bytes] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        extra = len(self.values) * _VALUE_BYTES if self.values is not None else 0
+        return self.ids.nbytes + self.weights.nbytes + extra
+
+
+_EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
 
 
 class _PostingsCache:
-    """Decoded (ids, weights) of recently read terms, by segment state and term.
+    """Decoded postings of recently read terms, by segment state and term.
 
     A segment's postings never change; its deletions only grow, so (segment id,
     deleted count) names one state of it. Searches in one process (a benchmark, an
@@ -50,23 +69,23 @@ class _PostingsCache:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self._items: OrderedDict[tuple[str, int, str, str], tuple[Ints, Floats]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, str, str], Postings] = OrderedDict()
 
-    def get(self, key: tuple[str, int, str, str]) -> tuple[Ints, Floats] | None:
+    def get(self, key: tuple[str, int, str, str]) -> Postings | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key: tuple[str, int, str, str], value: tuple[Ints, Floats]) -> None:
-        cost = value[0].nbytes + value[1].nbytes
+    def put(self, key: tuple[str, int, str, str], value: Postings) -> None:
+        cost = value.nbytes
         if cost > self.budget:
             return
         self._items[key] = value
         self.size += cost
         while self.size > self.budget:
-            _, (ids, weights) = self._items.popitem(last=False)
-            self.size -= ids.nbytes + weights.nbytes
+            _, dropped = self._items.popitem(last=False)
+            self.size -= dropped.nbytes
 
 
 _CACHE = _PostingsCache(POSTINGS_CACHE_BYTES)
@@ -79,7 +98,7 @@ class SegmentArrays:
         self.reader = reader
         self.size: int = reader.doc_count_all()
         self._lengths = _LENGTHS.setdefault(reader, {})
-        self._postings: dict[tuple[str, str], tuple[Ints, Floats]] = {}
+        self._postings: dict[tuple[str, str], Postings] = {}
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
@@ -109,6 +128,10 @@ class SegmentArrays:
     def postings(self, field: str, text: str) -> tuple[Ints, Floats]:
         """Document numbers (ascending) containing ``text`` in ``field``, and the term's
         weight (frequency) in each; deleted documents left out."""
+        found = self._entry(field, text)
+        return found.ids, found.weights
+
+    def _entry(self, field: str, text: str) -> Postings:
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
@@ -121,18 +144,25 @@ class SegmentArrays:
             self._postings[key] = found
         return found
 
-    def _read_postings(self, field: str, text: str) -> tuple[Ints, Floats]:
+    def _read_postings(self, field: str, text: str) -> Postings:
         matcher = self._matcher(field, text)
         if matcher is None:
-            return _EMPTY_IDS, _EMPTY_WEIGHTS
+            return _EMPTY
+        values: list[bytes] | None = None
         if isinstance(matcher, W3LeafMatcher):
+            keep_values = matcher.format.fixed_value_size() is None
+            values = [] if keep_values else None
             id_blocks: list[Ints] = []
             weight_blocks: list[Floats] = []
             for m in _blocks(matcher):
                 id_blocks.append(_block_ids(m))
                 weight_blocks.append(_block_weights(m))
+                if values is not None:
+                    # The block's positions came with its ids (one pickle): keep them
+                    # (undecoded) for phrases and proximity instead of reading it again.
+                    values.extend(m._data[2])
             if not id_blocks:
-                return _EMPTY_IDS, _EMPTY_WEIGHTS
+                return _EMPTY
             ids = np.concatenate(id_blocks)
             weights = np.concatenate(weight_blocks)
         else:
@@ -141,40 +171,41 @@ class SegmentArrays:
             weights = np.array([w for _, w in pairs], dtype=np.float64)
         if self._has_deletions and len(ids):
             keep = ~self.deleted()[ids]
+            if values is not None:
+                values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
             ids, weights = ids[keep], weights[keep]
-        return ids, weights
+        return Postings(ids, weights, values)
 
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
-        document numbers) that contain it. Only the posting blocks holding one of
-        ``docs`` are read."""
+        document numbers) that contain it; decoded for those documents only."""
         out: dict[int, list[int]] = {}
         if not len(docs):
             return out
+        entry = self._entry(field, text)
+        if entry.values is None:
+            return self._positions_from_matcher(field, text, docs)
+        ids = entry.ids
+        if not len(ids):
+            return out
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        decode = self.reader.schema[field].format.decode_positions
+        values = entry.values
+        for d, i in zip(docs.tolist(), at.tolist(), strict=True):
+            if ids[i] == d:
+                out[d] = decode(values[i])
+        return out
+
+    def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
+        """Positions through Whoosh's matcher (readers of other codecs)."""
+        out: dict[int, list[int]] = {}
         matcher = self._matcher(field, text)
         if matcher is None:
             return out
         wanted = set(docs.tolist())
-        if not isinstance(matcher, W3LeafMatcher):
-            for d, value in matcher.items_as("positions"):
-                if d in wanted:
-                    out[d] = value
-            return out
-        decode = matcher.format.decode_positions
-        i, n = 0, len(docs)
-        for m in _blocks(matcher):
-            if m._maxid < docs[i]:
-                continue  # no wanted document in this block: not decoded
-            ids = _block_ids(m)
-            values = None
-            for j in np.nonzero(np.isin(ids, docs[i:]))[0].tolist():
-                if values is None:
-                    m._read_values()
-                    values = m._values
-                out[int(ids[j])] = decode(values[j])
-            i = int(np.searchsorted(docs, ids[-1], side="right"))
-            if i >= n:
-                break
+        for d, value in matcher.items_as("positions"):
+            if d in wanted:
+                out[d] = value
         return out
 
     def deleted(self) -> NDArray[np.bool_]:
