@@ -166,6 +166,7 @@ class _Segment:
         self.depth = depth
         self.arrays = SegmentArrays(searcher.reader())
         self.size = self.arrays.size
+        self._present: dict[tuple[str, str], Mask] = {}
 
     def empty(self) -> Dense:
         return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
@@ -213,6 +214,16 @@ class _Segment:
         n_docs = self.stats.n_docs
         return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
+    def present(self, field: str, text: str) -> Mask:
+        """Which documents of the segment contain ``text`` in ``field`` (cached)."""
+        key = (field, text)
+        found = self._present.get(key)
+        if found is None:
+            found = np.zeros(self.size, dtype=np.bool_)
+            found[self.arrays.postings(field, text)[0]] = True
+            self._present[key] = found
+        return found
+
     def norm(self, field: str, docs: Ints) -> Floats:
         """BM25 length normalisation of ``field`` for ``docs``."""
         avg = self.stats.avg_length(field)
@@ -251,7 +262,7 @@ class _Segment:
         common: Ints | None = None
         for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
             ids, _ = self.arrays.postings(field, w)
-            common = ids if common is None else np.intersect1d(common, ids, assume_unique=True)
+            common = ids if common is None else common[self.present(field, w)[common]]
             if not len(common):
                 return common, np.zeros(0, dtype=np.float64)
         assert common is not None
@@ -287,10 +298,10 @@ class _Segment:
             if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
                 continue
             field, window = phrase.fieldname, phrase.slop
-            a_ids, _ = self.arrays.postings(field, phrase.words[0])
-            b_ids, _ = self.arrays.postings(field, phrase.words[1])
-            both = np.intersect1d(a_ids, b_ids, assume_unique=True)
-            docs = np.intersect1d(candidates, both, assume_unique=True)
+            in_a = self.present(field, phrase.words[0])
+            in_b = self.present(field, phrase.words[1])
+            n_both = int(np.count_nonzero(in_a & in_b))
+            docs = candidates[in_a[candidates] & in_b[candidates]]
             if not len(docs):
                 continue
             a = self.arrays.positions(field, phrase.words[0], docs)
@@ -303,7 +314,7 @@ class _Segment:
                 dtype=np.float64,
             )
             tf = counts / self.norm(field, docs)
-            score = phrase.boost * self.idf(len(both)) * tf * (k1 + 1.0) / (tf + k1)
+            score = phrase.boost * self.idf(n_both) * tf * (k1 + 1.0) / (tf + k1)
             bonus[np.searchsorted(candidates, docs)] += score
         return bonus
 
