@@ -21,7 +21,9 @@ The parameters live in :mod:`searchkit.ranking` and are read at call time.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,35 +124,18 @@ def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) 
 
 
 class _Stats:
-    """Index-wide statistics (document frequency, idf, average field length), looked up
-    once per query however many segments there are."""
+    """Index-wide statistics (document frequency, Whoosh's idf, average field length),
+    each looked up once per query however many segments there are."""
 
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
         self.n_docs = max(self.parent.doc_count_all(), 1)
-        self._df: dict[tuple[str, str], int] = {}
-        self._idf: dict[tuple[str, str], float] = {}
-        self._avg: dict[str, float] = {}
-
-    def doc_frequency(self, field: str, text: str) -> int:
-        key = (field, text)
-        found = self._df.get(key)
-        if found is None:
-            found = self._df[key] = self.parent.doc_frequency(field, text)
-        return found
-
-    def whoosh_idf(self, field: str, text: str) -> float:
-        key = (field, text)
-        found = self._idf.get(key)
-        if found is None:
-            found = self._idf[key] = self.parent.idf(field, text)
-        return found
+        self.doc_frequency: Callable[[str, str], int] = functools.cache(self.parent.doc_frequency)
+        self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
+        self._avg = functools.cache(self.parent.avg_field_length)
 
     def avg_length(self, field: str) -> float:
-        found = self._avg.get(field)
-        if found is None:
-            found = self._avg[field] = self.parent.avg_field_length(field) or 1.0
-        return found
+        return float(self._avg(field) or 1.0)
 
 
 Dense = tuple[Mask, Floats]
