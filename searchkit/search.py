@@ -12,7 +12,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
-from searchkit import feedback, ranking, scoring, snippets
+from searchkit import feedback, ranking, rerank, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
@@ -237,6 +237,10 @@ def search(
         matches = matches.restrict(allowed)
     total = len(matches)
     top_n = _order(searcher, matches, offset + limit, sort)
+    if sort == "relevance" and top_n:  # second stage: re-score the top candidates
+        candidates = _order(searcher, matches, max(offset + limit, rerank.DEPTH), sort)
+        top_n = rerank.rerank(searcher, q, candidates)
+        top_n = top_n[: offset + limit]
     results = Results(searcher, q, top_n)
     results._total = total  # what len(results) reports; the whole set is not kept
     if with_snippets:
@@ -314,7 +318,8 @@ class Ranker:
             return []
         if self.expand:
             q = feedback.expand_query(self._searcher, q)
-        top_n, _ = scoring.top_docs(self._searcher, q, limit)
+        top_n, _ = scoring.top_docs(self._searcher, q, max(limit, rerank.DEPTH))
+        top_n = rerank.rerank(self._searcher, q, top_n)[:limit]
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs
