@@ -11,6 +11,7 @@ slower, same result.
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -22,6 +23,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, SegmentReader, TermNotFound
+from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 Floats = NDArray[np.float64]
@@ -265,3 +267,45 @@ def _block_ids(m: W3LeafMatcher) -> Ints:
 def _block_weights(m: W3LeafMatcher) -> Floats:
     m._read_weights()
     return np.asarray(m._weights, dtype=np.float64)
+
+
+def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:
+    """``docnums`` (top-level) grouped by the segment holding them: (its arrays, its
+    offset, the segment-local numbers, ascending)."""
+    leaves = searcher.leaf_searchers()
+    offsets = [offset for _, offset in leaves]
+    grouped: dict[int, list[int]] = {}
+    for docnum in sorted(set(docnums)):
+        grouped.setdefault(bisect.bisect_right(offsets, docnum) - 1, []).append(docnum)
+    return [
+        (
+            SegmentArrays(leaves[i][0].reader()),
+            offsets[i],
+            np.array(ds, dtype=np.int64) - offsets[i],
+        )
+        for i, ds in grouped.items()
+    ]
+
+
+def docs_containing(searcher: Searcher, field: str, text: str, docnums: list[int]) -> set[int]:
+    """Those of ``docnums`` (top-level) that contain ``text`` in ``field``."""
+    found: set[int] = set()
+    for arrays, offset, local in _by_segment(searcher, docnums):
+        ids, _ = arrays.postings(field, text)
+        if not len(ids):
+            continue
+        at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
+        found.update((local[ids[at] == local] + offset).tolist())
+    return found
+
+
+def positions_in(
+    searcher: Searcher, field: str, text: str, docnums: list[int]
+) -> dict[int, list[int]]:
+    """The positions of ``text`` in ``field`` for those of ``docnums`` (top-level) that
+    contain it."""
+    out: dict[int, list[int]] = {}
+    for arrays, offset, local in _by_segment(searcher, docnums):
+        for d, positions in arrays.positions(field, text, local).items():
+            out[d + offset] = positions
+    return out

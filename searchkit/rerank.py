@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
+from searchkit.postings import docs_containing, positions_in
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 #: How many first-stage candidates are re-scored.
@@ -172,20 +173,11 @@ def _postings(
     searcher: Searcher, field: str, text: str, docnums: list[int], positions: bool
 ) -> dict[int, list[int]]:
     """For each of ``docnums`` (sorted) containing ``text`` in ``field``: its positions
-    there (or ``[]`` when ``positions`` is false)."""
-    reader = searcher.reader()
-    if (field, text) not in reader:
-        return {}
-    m = reader.postings(field, text)
-    out: dict[int, list[int]] = {}
-    for d in docnums:
-        if m.is_active() and m.id() < d:
-            m.skip_to(d)
-        if not m.is_active():
-            break
-        if m.id() == d:
-            out[d] = list(m.value_as("positions")) if positions else []
-    return out
+    there (or ``[]`` when ``positions`` is false). Read from the posting arrays the
+    first stage has just decoded (cached)."""
+    if positions:
+        return positions_in(searcher, field, text, docnums)
+    return {d: [] for d in sorted(docs_containing(searcher, field, text, docnums))}
 
 
 def _has_positions(searcher: Searcher, field: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -16,7 +15,7 @@ from searchkit import feedback, ranking, rerank, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
-from searchkit.postings import SegmentArrays
+from searchkit.postings import docs_containing
 from searchkit.query import parse_query, parse_years, year_range
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
@@ -166,12 +165,6 @@ def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> 
     record them (the snippets highlight these); only the shown hits are looked up, in the
     posting arrays the ranking has just read (cached)."""
     searcher = results.searcher
-    leaves = searcher.leaf_searchers()
-    offsets = [offset for _, offset in leaves]
-    by_segment: dict[int, list[int]] = {}
-    for docnum in sorted(set(docnums)):
-        by_segment.setdefault(bisect.bisect_right(offsets, docnum) - 1, []).append(docnum)
-    arrays = {i: SegmentArrays(leaves[i][0].reader()) for i in by_segment}
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
     for fieldname, raw in q.existing_terms(searcher.reader(), expand=True):
@@ -181,13 +174,7 @@ def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> 
         term = (fieldname, text)
         if term in termdocs:
             continue
-        found: set[int] = set()
-        for i, wanted in by_segment.items():
-            ids, _ = arrays[i].postings(fieldname, text)
-            local = np.array(wanted, dtype=np.int64) - offsets[i]
-            at = np.minimum(np.searchsorted(ids, local), max(len(ids) - 1, 0))
-            present = ids[at] == local if len(ids) else np.zeros(len(local), dtype=np.bool_)
-            found.update(d for d, yes in zip(wanted, present.tolist(), strict=True) if yes)
+        found = docs_containing(searcher, fieldname, text, docnums)
         termdocs[term] = found
         for docnum in found:
             docterms.setdefault(docnum, []).append(term)
