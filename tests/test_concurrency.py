@@ -225,7 +225,7 @@ def test_a_toc_deleted_by_a_concurrent_commit_is_read_again(
     ix = SearchIndex.create(tmp_path / "ix")
     ix.upsert([Record(pmid="1", title="cancer stem cells")])
     real_open = FileStorage.open_file
-    failures = []
+    failures: list[str] = []
 
     def open_file(self: FileStorage, name: str, *args: object, **kwargs: object) -> object:
         if name.endswith(".toc") and len(failures) < 3:

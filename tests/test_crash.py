@@ -51,7 +51,7 @@ class CleanRun:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
     committed: set[str] = set()
-    states = {frozenset()}
+    states: set[frozenset[str]] = {frozenset()}
     original = SearchIndex.apply
 
     def spy(

@@ -25,8 +25,8 @@ def _normal(record: Record) -> dict:
 def _round_trip(records: list[Record], tmp_path: Path) -> None:
     path = tmp_path / "out.nbib"
     path.write_text(medline(records) + "\n", "utf-8")
-    back = list(read_medline(path))
-    assert all(isinstance(r, Record) for r in back)
+    back = [r for r in read_medline(path) if isinstance(r, Record)]
+    assert len(back) == len(records)
     assert [_normal(r) for r in back] == [_normal(r) for r in records]
 
 

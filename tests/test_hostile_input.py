@@ -37,7 +37,7 @@ ORTHO_XML = (
 ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
 SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
 GOOD_FILE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
-ORTHO_PMIDS = ["28748004", "25238468", "27506154", "28630219", "28504498"]
+ORTHO_PMIDS = ("28748004", "25238468", "27506154", "28630219", "28504498")
 BIG = 50 * 1024 * 1024
 
 
@@ -350,7 +350,7 @@ def test_directory_with_unreadable_entries(tmp_path: Path, monkeypatch: pytest.M
     def open_(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         if self.name == "b-locked.xml":
             raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type,call-overload]
 
     def iterdir(self: Path):  # type: ignore[no-untyped-def]
         if self.name == "locked-dir":
