@@ -23,7 +23,7 @@ SNIPPET_CHARS = 240
 #: Characters of context shown before the first match of the chosen window.
 LEAD_CHARS = 70
 #: Distinct units whose terms :class:`UnitTerms` keeps (then it starts over).
-UNIT_CACHE_SIZE = 200_000
+UNIT_CACHE_SIZE = 50_000
 ELLIPSIS = "…"
 
 Spans = tuple[tuple[int, int], ...]
@@ -57,7 +57,7 @@ def unit_terms(analyzer: Any) -> UnitTerms:
     few: each opened index unpickles its own)."""
     found = _UNIT_TERMS.get(id(analyzer))
     if found is None or found[0] is not analyzer:
-        if len(_UNIT_TERMS) >= 8:
+        if len(_UNIT_TERMS) >= 4:
             del _UNIT_TERMS[next(iter(_UNIT_TERMS))]
         found = _UNIT_TERMS[id(analyzer)] = (analyzer, UnitTerms(analyzer))
     return found[1]
