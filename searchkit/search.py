@@ -223,11 +223,11 @@ def search(
         allowed = np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64)
         matches = matches.restrict(allowed)
     total = len(matches)
-    top_n = _order(searcher, matches, offset + limit, sort)
-    if sort == "relevance" and top_n:  # second stage: re-score the top candidates
-        candidates = _order(searcher, matches, max(offset + limit, rerank.DEPTH), sort)
-        top_n = rerank.rerank(searcher, q, candidates)
-        top_n = top_n[: offset + limit]
+    wanted = offset + limit
+    if sort == "relevance" and wanted:  # second stage: re-score the top candidates
+        top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))[:wanted]
+    else:
+        top_n = _order(searcher, matches, wanted, sort)
     results = Results(searcher, q, top_n)
     results._total = total  # what len(results) reports; the whole set is not kept
     if with_snippets:
