@@ -34,24 +34,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def _proc_kb(path: str, key: str) -> int | None:
+    """The kB figure of ``key`` in a /proc status-style file, None if unreadable."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
                 return int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return None
+
+
+def _rss_kb(pid: int) -> int:
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:") or 0
 
 
 def _pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return _rss_kb(pid)
+    found = _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
+    return _rss_kb(pid) if found is None else found
 
 
 def tree_memory_kb(pid: int) -> tuple[int, int]:

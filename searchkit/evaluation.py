@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -81,29 +81,35 @@ def parse_metric(text: str) -> Metric:
 # -- reading queries and judgments -------------------------------------------------
 
 
+def _lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file of ``what``; a file that cannot be read
+    is an :class:`InputError` naming it."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            yield from enumerate(f, start=1)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read the {what}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"the {what} file is not UTF-8 text") from exc
+
+
 def read_queries(path: Path) -> dict[str, str]:
     """Query id → text, from BEIR ``queries.jsonl`` or a ``qid<TAB>text`` file."""
     queries: dict[str, str] = {}
-    try:
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                stripped = line.strip()
-                if not stripped:
-                    continue
-                if stripped.startswith("{"):
-                    qid, text = _jsonl_query(path, lineno, stripped)
-                else:
-                    parts = line.rstrip("\r\n").split("\t", 1)
-                    if len(parts) != 2:
-                        raise InputError(
-                            str(path), "expected 'qid<TAB>text' or a JSON object", f"line {lineno}"
-                        )
-                    qid, text = parts[0].strip(), parts[1].strip()
-                queries[qid] = text
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the queries: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), "the queries file is not UTF-8 text") from exc
+    for lineno, line in _lines(path, "queries"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("{"):
+            qid, text = _jsonl_query(path, lineno, stripped)
+        else:
+            parts = line.rstrip("\r\n").split("\t", 1)
+            if len(parts) != 2:
+                raise InputError(
+                    str(path), "expected 'qid<TAB>text' or a JSON object", f"line {lineno}"
+                )
+            qid, text = parts[0].strip(), parts[1].strip()
+        queries[qid] = text
     if not queries:
         raise InputError(str(path), "no queries in the file")
     return queries
@@ -122,35 +128,29 @@ def _jsonl_query(path: Path, lineno: int, line: str) -> tuple[str, str]:
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """Query id → {document id → relevance}, from BEIR or TREC qrels."""
     qrels: dict[str, dict[str, int]] = {}
-    try:
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                cols = line.split()
-                if not cols:
-                    continue
-                if len(cols) == 3:
-                    qid, docid, rel = cols
-                elif len(cols) == 4:
-                    qid, _, docid, rel = cols
-                else:
-                    raise InputError(
-                        str(path),
-                        "expected 'query-id corpus-id score' or 'qid 0 docid rel'",
-                        f"line {lineno}",
-                    )
-                try:
-                    relevance = int(float(rel))
-                except ValueError:
-                    if lineno == 1:  # the BEIR header: query-id corpus-id score
-                        continue
-                    raise InputError(
-                        str(path), f"relevance {rel!r} is not a number", f"line {lineno}"
-                    ) from None
-                qrels.setdefault(qid, {})[docid] = relevance
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the judgments: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), "the judgments file is not UTF-8 text") from exc
+    for lineno, line in _lines(path, "judgments"):
+        cols = line.split()
+        if not cols:
+            continue
+        if len(cols) == 3:
+            qid, docid, rel = cols
+        elif len(cols) == 4:
+            qid, _, docid, rel = cols
+        else:
+            raise InputError(
+                str(path),
+                "expected 'query-id corpus-id score' or 'qid 0 docid rel'",
+                f"line {lineno}",
+            )
+        try:
+            relevance = int(float(rel))
+        except ValueError:
+            if lineno == 1:  # the BEIR header: query-id corpus-id score
+                continue
+            raise InputError(
+                str(path), f"relevance {rel!r} is not a number", f"line {lineno}"
+            ) from None
+        qrels.setdefault(qid, {})[docid] = relevance
     if not qrels:
         raise InputError(str(path), "no judgments in the file")
     return qrels

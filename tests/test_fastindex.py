@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -80,6 +81,15 @@ def test_unsupported_fields_are_left_to_whoosh() -> None:
     assert fast(text) == list(no_renumber.index(text))
 
 
+def _fast_field_postings(reader: Any) -> list[tuple[str, Any, list[Any]]]:
+    """Every term of the fast-path fields with its postings (document, positions)."""
+    return [
+        (field, term, list(reader.postings(field, term).items_as("positions")))
+        for field, term in reader.all_terms()
+        if field in FAST
+    ]
+
+
 def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
     import whoosh.index
     from whoosh.writing import SegmentWriter
@@ -95,13 +105,7 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
             writer.add_document(**doc)
         writer.commit()
         with ix.reader() as reader:
-            postings.append(
-                [
-                    (field, term, list(reader.postings(field, term).items_as("positions")))
-                    for field, term in reader.all_terms()
-                    if field in FAST
-                ]
-            )
+            postings.append(_fast_field_postings(reader))
             stored = [reader.stored_fields(i) for i in range(reader.doc_count_all())]
         postings.append(stored)
     assert postings[0] == postings[2]
@@ -126,13 +130,7 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
             assert len(writer.pool.runs) > 10
         writer.commit()
         with ix.reader() as reader:
-            contents.append(
-                [
-                    (field, term, list(reader.postings(field, term).items_as("positions")))
-                    for field, term in reader.all_terms()
-                    if field in FAST
-                ]
-            )
+            contents.append(_fast_field_postings(reader))
     assert contents[0] == contents[1]
 
 
