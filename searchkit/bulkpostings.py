@@ -20,12 +20,12 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby, pairwise
-from operator import sub
 from typing import Any
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import length_to_byte
+
+from searchkit.codec import block_data, block_head
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
@@ -292,28 +292,14 @@ class _TermWriter:
             if info._minid is None:
                 info._minid = ids[0]
             info._maxid = ids[-1]
-            # W3PostingsWriter._write_block
-            data = pickle.dumps(
-                (
-                    _deltas(ids),
-                    _mini_weights(block_weights),
-                    self._mini_values(values[start:end]),
-                ),
-                2,
-            )
+            # PackedPostingsWriter._write_block
+            block_values = values[start:end]
+            if not all(block_values):
+                block_values = [v for v in block_values if v]  # as add_posting keeps them
+            data = block_data(ids, block_weights, block_values, self._fixedsize)
             if comp:
                 data = zlib.compress(data, comp)
-            head = pickle.dumps(
-                (
-                    len(ids),
-                    ids[-1],
-                    maxweight,
-                    comp,
-                    length_to_byte(minlength),
-                    length_to_byte(maxlength),
-                ),
-                2,
-            )
+            head = block_head(len(ids), ids[-1], maxweight, comp, minlength, maxlength)
             size = len(head) + len(data)
             parts += (pack_int(-size if end == count else size), head, data)
         blob = b"".join(parts)
@@ -321,33 +307,6 @@ class _TermWriter:
         info.set_extent(self._offset, len(blob))
         self._offset += len(blob)
         self._tindex.add(self._fieldid + tbytes, info.to_bytes())
-
-    def _mini_values(self, values: list[bytes]) -> Any:
-        fixedsize = self._fixedsize
-        if not all(values):
-            values = [v for v in values if v]  # add_posting keeps only non-empty ones
-        if fixedsize is None or fixedsize < 0:
-            return tuple(values)
-        if fixedsize == 0:
-            return None
-        return b"".join(values)
-
-
-def _deltas(ids: Sequence[int]) -> tuple[int, ...]:
-    """``tuple(delta_encode(ids))``: the first id, then the differences."""
-    if len(ids) == 1:
-        return (ids[0],)
-    return (ids[0], *map(sub, ids[1:], ids[:-1]))
-
-
-def _mini_weights(weights: array[float]) -> Any:
-    """``W3PostingsWriter._mini_weights``."""
-    first = weights[0]
-    if first == 1.0 and weights.count(first) == len(weights):
-        return None
-    if weights.count(first) == len(weights):
-        return first
-    return tuple(weights)
 
 
 def _fill_blocks(

@@ -40,6 +40,7 @@ from searchkit.analysis import (
 )
 from searchkit.biomedterms import BiomedTermizer
 from searchkit.bulkpostings import TermStore, group_pool_postings, merge_groups, write_postings
+from searchkit.codec import SearchkitCodec
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
@@ -281,6 +282,7 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
     def __init__(
         self, ix: Any, *args: Any, limitmb: float = 128, bulk: bool = True, **kwargs: Any
     ) -> None:
+        kwargs.setdefault("codec", SearchkitCodec())
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         self._fast = compile_schema(self.schema)
         # The fast fields' postings, grouped by term and written a block at a time
@@ -402,6 +404,7 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
     parent only hands out documents, merges and commits)."""
 
     def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
+        kwargs.setdefault("codec", SearchkitCodec())  # handed on to the sub-writers too
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         # The parent reads its sub-writers' runs through its own pool: same format.
         _use_fast_pool(self, limitmb)

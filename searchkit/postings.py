@@ -26,6 +26,8 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from searchkit.codec import PackedValues
+
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
@@ -40,8 +42,56 @@ _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary(
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
-# Python's size of a short bytes object (a posting's encoded positions) and its slot.
-_VALUE_BYTES = 80
+
+
+class Values:
+    """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
+    where each starts and ends (a few objects, however many postings)."""
+
+    __slots__ = ("blob", "ends", "starts")
+
+    def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
+        self.blob = blob
+        self.starts = starts
+        self.ends = ends
+
+    @classmethod
+    def join(cls, blocks: list[Any]) -> Values:
+        """The values of consecutive blocks: :class:`~searchkit.codec.PackedValues`, or
+        tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        blobs: list[bytes] = []
+        ends: list[NDArray[np.int64]] = []
+        total = 0
+        for block in blocks:
+            if isinstance(block, PackedValues):
+                blob = block.blob
+                block_ends = np.frombuffer(block.ends, dtype=np.uint32).astype(np.int64)
+            else:
+                blob = b"".join(block)
+                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, len(block)))
+            blobs.append(blob)
+            ends.append(block_ends + total)
+            total += len(blob)
+        all_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+        starts = np.empty_like(all_ends)
+        if len(all_ends):
+            starts[0] = 0
+            starts[1:] = all_ends[:-1]
+        return cls(b"".join(blobs), starts, all_ends)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.blob[int(self.starts[i]) : int(self.ends[i])]
+
+    def keep(self, mask: NDArray[np.bool_]) -> Values:
+        """Only the values where ``mask`` is true."""
+        return Values(self.blob, self.starts[mask], self.ends[mask])
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.blob) + self.starts.nbytes + self.ends.nbytes
 
 
 class Postings(NamedTuple):
@@ -50,11 +100,11 @@ class Postings(NamedTuple):
 
     ids: Ints
     weights: Floats
-    values: list[bytes] | None = None
+    values: Values | None = None
 
     @property
     def nbytes(self) -> int:
-        extra = len(self.values) * _VALUE_BYTES if self.values is not None else 0
+        extra = self.values.nbytes if self.values is not None else 0
         return self.ids.nbytes + self.weights.nbytes + extra
 
 
@@ -150,23 +200,25 @@ class SegmentArrays:
         matcher = self._matcher(field, text)
         if matcher is None:
             return _EMPTY
-        values: list[bytes] | None = None
+        values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            values = [] if keep_values else None
+            value_blocks: list[Any] = []
             id_blocks: list[Ints] = []
             weight_blocks: list[Floats] = []
             for m in _blocks(matcher):
                 id_blocks.append(_block_ids(m))
                 weight_blocks.append(_block_weights(m))
-                if values is not None:
+                if keep_values:
                     # The block's positions came with its ids (one pickle): keep them
                     # (undecoded) for phrases and proximity instead of reading it again.
-                    values.extend(m._data[2])
+                    value_blocks.append(m._data[2])
             if not id_blocks:
                 return _EMPTY
             ids = np.concatenate(id_blocks)
             weights = np.concatenate(weight_blocks)
+            if keep_values:
+                values = Values.join(value_blocks)
         else:
             pairs = list(matcher.items_as("weight"))
             ids = np.array([d for d, _ in pairs], dtype=np.int64)
@@ -174,7 +226,7 @@ class SegmentArrays:
         if self._has_deletions and len(ids):
             keep = ~self.deleted()[ids]
             if values is not None:
-                values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
+                values = values.keep(keep)
             ids, weights = ids[keep], weights[keep]
         return Postings(ids, weights, values)
 
@@ -265,8 +317,16 @@ def _block_ids(m: W3LeafMatcher) -> Ints:
 
 
 def _block_weights(m: W3LeafMatcher) -> Floats:
-    m._read_weights()
-    return np.asarray(m._weights, dtype=np.float64)
+    """The block's weights; Whoosh stores ``None`` when all are 1 and one float when
+    all are the same."""
+    if m._data is None:
+        m._read_data()
+    weights = m._data[1]
+    if weights is None:
+        return np.ones(m._blocklength, dtype=np.float64)
+    if isinstance(weights, float):
+        return np.full(m._blocklength, weights, dtype=np.float64)
+    return np.asarray(weights, dtype=np.float64)
 
 
 def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:

@@ -1,0 +1,191 @@
+"""Whoosh's ``whoosh3`` codec with posting blocks that are quick to read back.
+
+Whoosh pickles each block of postings (delta-coded ids, weights, and every posting's
+encoded positions) with pickle protocol 2. Under Python 3 that protocol writes every
+``bytes`` object as a call to ``_codecs.encode`` on a latin-1 string, so reading a
+block back makes one such call per posting: on a large index that unpickling, not the
+scoring, was most of a query's time. Here a block holds
+
+* the id deltas as one ``array('I')`` and the weights as one ``array('f')`` (or
+  Whoosh's ``None`` / single float when they are all the same),
+* the values as one :class:`PackedValues` (their bytes joined, plus end offsets),
+
+pickled with protocol 5, in blocks of :data:`BLOCK_LIMIT` postings instead of 128.
+A reader unpickles a handful of objects per block instead of a few hundred; the
+postings file is about half the size (measured on a 200,000-record index: the common
+word "cell" took 1.72 MB, now 0.81 MB) and reads about five times faster.
+
+The segments stay Whoosh segments: Whoosh's own reader and matchers read them (its
+``W3LeafMatcher`` delta-decodes any sequence of ids and indexes the values), so
+searching, merging and ``optimize`` work unchanged; segments written before this codec
+are read as they are. The codec object is pickled into the index's table of contents,
+so this module's names are part of the on-disk format: do not rename them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from array import array
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
+from typing import Any, SupportsIndex, overload
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
+from whoosh.util.numeric import length_to_byte
+
+#: Postings per block (Whoosh's default is 128). Larger blocks mean fewer Python
+#: steps per posting read; nothing here skips inside a posting list by blocks.
+BLOCK_LIMIT = 1024
+#: Pickle protocol of a block's data: 4 and later write bytes and arrays natively.
+BLOCK_PROTOCOL = 5
+#: Whoosh's default zlib level for blocks.
+COMPRESSION = 3
+
+
+class PackedValues(Sequence[bytes]):
+    """A block's posting values (encoded positions) as one ``bytes`` and the end offset
+    of each value: a sequence of ``bytes`` to Whoosh's matcher, two objects to pickle."""
+
+    __slots__ = ("blob", "ends")
+
+    def __init__(self, blob: bytes, ends: array[int]) -> None:
+        self.blob = blob
+        self.ends = ends
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> PackedValues:
+        ends = array("I")
+        total = 0
+        for value in values:
+            total += len(value)
+            ends.append(total)
+        return cls(b"".join(values), ends)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> bytes | list[bytes]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = index.__index__()
+        if i < 0:
+            i += len(self.ends)
+        if not 0 <= i < len(self.ends):
+            raise IndexError("value index out of range")
+        return self.blob[self.ends[i - 1] if i else 0 : self.ends[i]]
+
+    def __iter__(self) -> Iterator[bytes]:
+        start = 0
+        blob = self.blob
+        for end in self.ends:
+            yield blob[start:end]
+            start = end
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedValues):
+            return self.blob == other.blob and self.ends == other.ends
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.blob, self.ends.tobytes()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedValues, (self.blob, self.ends))
+
+    def __repr__(self) -> str:
+        return f"PackedValues({len(self)} values, {len(self.blob)} bytes)"
+
+
+def block_data(
+    ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes], fixedsize: int | None
+) -> bytes:
+    """One block's data pickle (before compression): ids delta-coded, weights and
+    values minified as Whoosh's reader expects them."""
+    deltas = array("I", ids)
+    if len(deltas) > 1:
+        deltas[1:] = array("I", [b - a for a, b in pairwise(ids)])
+    return pickle.dumps(
+        (deltas, _mini_weights(weights), _mini_values(values, fixedsize)), BLOCK_PROTOCOL
+    )
+
+
+def block_head(
+    count: int,
+    last_id: int,
+    maxweight: float,
+    compression: int,
+    minlength: int | None,
+    maxlength: int,
+) -> bytes:
+    """The small pickled info tuple Whoosh reads before a block's data."""
+    info = (count, last_id, maxweight, compression)
+    return pickle.dumps((*info, length_to_byte(minlength), length_to_byte(maxlength)), 2)
+
+
+def _mini_weights(weights: Sequence[float]) -> Any:
+    """``None`` when every weight is 1, one float when all are equal, else an array."""
+    packed = weights if isinstance(weights, array) else array("f", weights)
+    first = packed[0]
+    if packed.count(first) == len(packed):
+        return None if first == 1.0 else first
+    return packed
+
+
+def _mini_values(values: Sequence[bytes], fixedsize: int | None) -> Any:
+    if fixedsize is None or fixedsize < 0:
+        return PackedValues.of(values)
+    if fixedsize == 0:
+        return None
+    return b"".join(values)
+
+
+class SearchkitCodec(W3Codec):  # type: ignore[misc]
+    """``W3Codec`` whose postings writer writes :func:`block_data` blocks of
+    :data:`BLOCK_LIMIT` postings."""
+
+    def __init__(
+        self, blocklimit: int = BLOCK_LIMIT, compression: int = COMPRESSION, inlinelimit: int = 1
+    ) -> None:
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> W3PostingsWriter:
+        return PackedPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+
+class PackedPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    """``W3PostingsWriter`` writing its blocks with :func:`block_data` (term vectors,
+    whose ids are bytes, are left to Whoosh)."""
+
+    def _write_block(self, last: bool = False) -> None:
+        if self._byteids:
+            super()._write_block(last)
+            return
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        data = block_data(self._ids, self._weights, self._values, self._format.fixed_value_size())
+        comp = self._compression
+        if comp:
+            data = zlib.compress(data, comp)
+        head = block_head(
+            len(self._ids), self._ids[-1], self._maxweight, comp, self._minlength, self._maxlength
+        )
+        size = len(head) + len(data)
+        self._postfile.write_int(-size if last else size)
+        self._postfile.write(head)
+        self._postfile.write(data)
+        self._blockcount += 1
+        self._new_block()
