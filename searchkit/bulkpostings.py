@@ -5,9 +5,9 @@ and heap-merged one by one), then through ``W3PostingsWriter.add_posting`` (type
 and statistics per posting). The fast path already has each document's postings grouped
 by term, so :class:`TermStore` keeps them grouped by field and term (document numbers
 and weights in arrays), spilling sorted runs of whole terms to disk when its budget is
-used, and :func:`write_postings` hands each term's postings to Whoosh's own block
-writer a block (128 postings) at a time. The blocks are Whoosh's: the same bytes, read
-by an unmodified Whoosh (tests compare the files).
+used, and :func:`write_postings` writes each term's blocks (:mod:`searchkit.codec`) in
+one pass: the bytes :class:`~searchkit.codec.PackedPostingsWriter` writes for the same
+postings (tests compare the files), read by Whoosh's own reader.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import heapq
 import pickle
 import random
 import string
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby, pairwise
@@ -25,7 +24,7 @@ from typing import Any
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_int, pack_ushort
 
-from searchkit.codec import block_data, block_head
+from searchkit.codec import PackedPostingsWriter, block_data, block_head
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
@@ -239,9 +238,13 @@ class _TermWriter:
 
     def __init__(self, fieldwriter: Any, fmt: Any) -> None:
         postwriter = fieldwriter._postwriter
-        # Inlined posting lists (inlinelimit > 1) and byte ids are not used by the
-        # default codec; they are left to Whoosh.
-        self._generic = postwriter._inlinelimit > 1 or postwriter._byteids
+        # Inlined posting lists (inlinelimit > 1) and byte ids are not used by
+        # searchkit's codec, and other codecs write other blocks: left to the codec.
+        self._generic = (
+            not isinstance(postwriter, PackedPostingsWriter)
+            or postwriter._inlinelimit > 1
+            or postwriter._byteids
+        )
         self._fieldwriter = fieldwriter
         self._postfile = fieldwriter._postfile
         self._tindex = fieldwriter._tindex
@@ -296,10 +299,8 @@ class _TermWriter:
             block_values = values[start:end]
             if not all(block_values):
                 block_values = [v for v in block_values if v]  # as add_posting keeps them
-            data = block_data(ids, block_weights, block_values, self._fixedsize)
-            if comp:
-                data = zlib.compress(data, comp)
-            head = block_head(len(ids), ids[-1], maxweight, comp, minlength, maxlength)
+            data, used = block_data(ids, block_weights, block_values, self._fixedsize, comp)
+            head = block_head(len(ids), ids[-1], maxweight, used, minlength, maxlength)
             size = len(head) + len(data)
             parts += (pack_int(-size if end == count else size), head, data)
         blob = b"".join(parts)

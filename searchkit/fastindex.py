@@ -282,7 +282,8 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
     def __init__(
         self, ix: Any, *args: Any, limitmb: float = 128, bulk: bool = True, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("codec", SearchkitCodec())
+        if kwargs.get("codec") is None:
+            kwargs["codec"] = SearchkitCodec()
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         self._fast = compile_schema(self.schema)
         # The fast fields' postings, grouped by term and written a block at a time
@@ -404,7 +405,8 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
     parent only hands out documents, merges and commits)."""
 
     def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
-        kwargs.setdefault("codec", SearchkitCodec())  # handed on to the sub-writers too
+        if kwargs.get("codec") is None:
+            kwargs["codec"] = SearchkitCodec()  # handed on to the sub-writers too
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         # The parent reads its sub-writers' runs through its own pool: same format.
         _use_fast_pool(self, limitmb)

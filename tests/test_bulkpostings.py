@@ -14,6 +14,7 @@ import whoosh.index
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
 
+from searchkit.codec import BLOCK_LIMIT, SearchkitCodec
 from searchkit.fastindex import FastSegmentWriter
 from searchkit.schema import build_schema
 
@@ -115,23 +116,26 @@ def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
 def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    """The term writer builds W3 blocks itself; filling Whoosh's own postings writer
-    block by block instead (its ``_write_block``, ``finish_postings``) gives the same
-    bytes, spilled runs or not."""
+    """The term writer builds the codec's blocks itself; filling the codec's postings
+    writer block by block instead (its ``_write_block``, ``finish_postings``) gives the
+    same bytes, spilled runs or not, in one block or in many."""
     import searchkit.bulkpostings as bulk
 
     original = bulk._TermWriter.__init__
-    for limitmb in (128, 0.2):
+    for limitmb, blocklimit in ((128, BLOCK_LIMIT), (0.2, BLOCK_LIMIT), (128, 8)):
         files = []
         for generic in (False, True):
-            name = f"{limitmb}-{generic}"
+            name = f"{limitmb}-{blocklimit}-{generic}"
 
             def init(self: Any, *args: Any, generic: bool = generic, **kwargs: Any) -> None:
                 original(self, *args, **kwargs)
                 self._generic = generic
 
             monkeypatch.setattr(bulk._TermWriter, "__init__", init)
-            _, writer = _write(tmp_path / name, FastSegmentWriter, DOCS[:500], limitmb=limitmb)
+            codec = SearchkitCodec(blocklimit=blocklimit)
+            _, writer = _write(
+                tmp_path / name, FastSegmentWriter, DOCS[:500], limitmb=limitmb, codec=codec
+            )
             writer.commit()
             files.append(_segment_files(tmp_path / name))
         assert files[0] == files[1]

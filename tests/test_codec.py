@@ -1,0 +1,149 @@
+"""searchkit's posting blocks (searchkit.codec): read by an unmodified Whoosh as it
+reads its own, by searchkit's array reader as Whoosh's blocks, and mixed with segments
+written by Whoosh's codec in one index."""
+
+from __future__ import annotations
+
+import pickle
+from array import array
+from pathlib import Path
+from typing import Any
+
+import pytest
+import whoosh.index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.reading import SegmentReader
+from whoosh.writing import SegmentWriter
+
+from searchkit import SearchIndex
+from searchkit.codec import BLOCK_LIMIT, PackedValues, SearchkitCodec
+from searchkit.fastindex import FastSegmentWriter
+from searchkit.postings import SegmentArrays
+from searchkit.schema import build_schema
+
+from .test_bulkpostings import _contents, _segment_files
+from .test_fastindex import DOCS
+
+# Small blocks, so that the sample's common words span many of them.
+SMALL = 8
+
+
+def _write(path: Path, docs: list[dict[str, object]], cls: Any = SegmentWriter, **kw: Any) -> Any:
+    path.mkdir()
+    ix = whoosh.index.create_in(str(path), build_schema())
+    writer = cls(ix, **kw)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return ix
+
+
+def _segment_readers(ix: Any) -> list[SegmentReader]:
+    return [SegmentReader(ix.storage, ix.schema, s) for s in ix._segments()]
+
+
+def _all_postings(reader: Any) -> dict[tuple[str, bytes], list[tuple[Any, ...]]]:
+    """Every term's postings through searchkit's array reader: (doc, weight, positions)."""
+    arrays = SegmentArrays(reader)
+    out: dict[tuple[str, bytes], list[tuple[Any, ...]]] = {}
+    for field, term in reader.all_terms():
+        if field not in ("title", "abstract", "mesh"):
+            continue
+        text = term.decode("utf-8")
+        ids, weights = arrays.postings(field, text)
+        positions = arrays.positions(field, text, ids)
+        out[(field, term)] = [
+            (d, w, positions.get(d)) for d, w in zip(ids.tolist(), weights.tolist(), strict=True)
+        ]
+    return out
+
+
+def test_packed_values_are_a_sequence_of_bytes() -> None:
+    values = [b"\x00\x01ab", b"", b"c", b"\xffdef"]
+    packed = PackedValues.of(values)
+    assert len(packed) == 4
+    assert list(packed) == values
+    assert [packed[i] for i in range(4)] == values
+    assert packed[-1] == b"\xffdef"
+    assert packed[1:3] == values[1:3]
+    with pytest.raises(IndexError):
+        packed[4]
+    for protocol in (2, 5):
+        again = pickle.loads(pickle.dumps(packed, protocol))
+        assert again == packed and list(again) == values
+    assert PackedValues.of([]) == PackedValues(b"", array("I"))
+
+
+def test_whoosh_reads_packed_blocks_as_its_own(tmp_path: Path) -> None:
+    """Whoosh's writer with the codec (small blocks) against Whoosh's writer and codec:
+    every term's statistics and postings read the same through Whoosh's reader."""
+    stock = _write(tmp_path / "stock", DOCS)
+    packed = _write(tmp_path / "packed", DOCS, codec=SearchkitCodec(blocklimit=SMALL))
+    assert [type(s.codec()) for s in packed._segments()] == [SearchkitCodec]
+    assert _contents(tmp_path / "packed") == _contents(tmp_path / "stock")
+    # The common words do span many blocks, and the postings file is smaller.
+    assert stock.doc_count() > 100 * SMALL
+    stock_size = len(_segment_files(tmp_path / "stock")["pst"])
+    assert len(_segment_files(tmp_path / "packed")["pst"]) < stock_size
+
+
+def test_default_blocks_are_larger_and_smaller_on_disk(tmp_path: Path) -> None:
+    """searchkit's writer uses the codec's 1,024-posting blocks; on the sample the
+    postings take at most 70% of what Whoosh's blocks take."""
+    _write(tmp_path / "stock", DOCS)
+    fast = _write(tmp_path / "fast", DOCS, FastSegmentWriter)
+    codecs = [s.codec() for s in fast._segments()]
+    assert [type(c) for c in codecs] == [SearchkitCodec]
+    assert codecs[0]._blocklimit == BLOCK_LIMIT
+    assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
+    stock_size = len(_segment_files(tmp_path / "stock")["pst"])
+    assert len(_segment_files(tmp_path / "fast")["pst"]) <= 0.7 * stock_size
+
+
+def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
+    stock = _write(tmp_path / "stock", DOCS[:400])
+    packed = _write(
+        tmp_path / "packed", DOCS[:400], FastSegmentWriter, codec=SearchkitCodec(blocklimit=SMALL)
+    )
+    (stock_reader,) = _segment_readers(stock)
+    (packed_reader,) = _segment_readers(packed)
+    expected = _all_postings(stock_reader)
+    assert any(len(p) > 5 * SMALL for p in expected.values())
+    assert _all_postings(packed_reader) == expected
+
+
+def test_segments_of_both_codecs_in_one_index(tmp_path: Path) -> None:
+    """An index written before this codec (Whoosh's blocks) takes new segments in the
+    new blocks; searches read both; merging them writes the new blocks only."""
+    half = len(DOCS) // 2
+    sk = SearchIndex.create(tmp_path / "mixed")
+    ix = sk.whoosh_index
+    for cls, docs in ((SegmentWriter, DOCS[:half]), (FastSegmentWriter, DOCS[half:])):
+        writer = cls(ix)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    assert [type(s.codec()) for s in ix._segments()] == [W3Codec, SearchkitCodec]
+    for reader in _segment_readers(ix):
+        # Whoosh's matchers and the array reader agree on each segment.
+        arrays = SegmentArrays(reader)
+        for field, text in (("abstract", "cell"), ("title", "cancer"), ("abstract", "immun")):
+            ids, _ = arrays.postings(field, text)
+            assert ids.tolist() == list(reader.postings(field, text).all_ids())
+            positions = dict(reader.postings(field, text).items_as("positions"))
+            assert arrays.positions(field, text, ids) == positions
+
+    before = [h.pmid for h in _search(SearchIndex.open(tmp_path / "mixed"))]
+    assert before
+    assert SearchIndex.open(tmp_path / "mixed").optimize() == (2, 1)
+    assert [type(s.codec()) for s in ix.refresh()._segments()] == [SearchkitCodec]
+    assert [h.pmid for h in _search(SearchIndex.open(tmp_path / "mixed"))] == before
+    _write(tmp_path / "stock", DOCS)
+    terms = 1  # _contents: (column files, every term's statistics and postings)
+    assert _contents(tmp_path / "mixed")[terms] == _contents(tmp_path / "stock")[terms]
+
+
+def _search(ix: SearchIndex) -> list[Any]:
+    from searchkit.search import search
+
+    return list(search(ix, "immune escape tumour cells", limit=20).hits)
