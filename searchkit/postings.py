@@ -329,6 +329,34 @@ def _block_weights(m: W3LeafMatcher) -> Floats:
     return np.asarray(weights, dtype=np.float64)
 
 
+class DocGroup:
+    """Some top-level document numbers, grouped by the segment holding them once, for
+    looking up many terms in them (which contain a term, and where)."""
+
+    def __init__(self, searcher: Searcher, docnums: list[int]) -> None:
+        self._groups = _by_segment(searcher, docnums)
+
+    def containing(self, field: str, text: str) -> set[int]:
+        """Those of the documents that contain ``text`` in ``field``."""
+        found: set[int] = set()
+        for arrays, offset, local in self._groups:
+            ids, _ = arrays.postings(field, text)
+            if not len(ids):
+                continue
+            at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
+            found.update((local[ids[at] == local] + offset).tolist())
+        return found
+
+    def positions(self, field: str, text: str) -> dict[int, list[int]]:
+        """The positions of ``text`` in ``field`` for those of the documents that
+        contain it."""
+        out: dict[int, list[int]] = {}
+        for arrays, offset, local in self._groups:
+            for d, positions in arrays.positions(field, text, local).items():
+                out[d + offset] = positions
+        return out
+
+
 def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:
     """``docnums`` (top-level) grouped by the segment holding them: (its arrays, its
     offset, the segment-local numbers, ascending)."""
@@ -345,27 +373,3 @@ def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArr
         )
         for i, ds in grouped.items()
     ]
-
-
-def docs_containing(searcher: Searcher, field: str, text: str, docnums: list[int]) -> set[int]:
-    """Those of ``docnums`` (top-level) that contain ``text`` in ``field``."""
-    found: set[int] = set()
-    for arrays, offset, local in _by_segment(searcher, docnums):
-        ids, _ = arrays.postings(field, text)
-        if not len(ids):
-            continue
-        at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
-        found.update((local[ids[at] == local] + offset).tolist())
-    return found
-
-
-def positions_in(
-    searcher: Searcher, field: str, text: str, docnums: list[int]
-) -> dict[int, list[int]]:
-    """The positions of ``text`` in ``field`` for those of ``docnums`` (top-level) that
-    contain it."""
-    out: dict[int, list[int]] = {}
-    for arrays, offset, local in _by_segment(searcher, docnums):
-        for d, positions in arrays.positions(field, text, local).items():
-            out[d + offset] = positions
-    return out

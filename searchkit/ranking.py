@@ -166,12 +166,18 @@ def _short_form_expansions(
         return []
     forms = acronyms.long_forms(written)
     total = sum(n for _, n in forms)
-    out: list[Query] = []
+    # Long forms written differently ("non-coding", "noncoding") can be the same index
+    # terms: one phrase for them, weighted by their summed counts (the same score as
+    # one phrase each, evaluated once).
+    counts: dict[tuple[str, ...], int] = {}
     for lf, n in forms:
-        terms = _index_terms(schema, lf)
+        terms = tuple(_index_terms(schema, lf))
         if terms:
-            out.append(_phrase_query(schema, terms, ACRONYM_WEIGHT * n / total))
-    return out
+            counts[terms] = counts.get(terms, 0) + n
+    return [
+        _phrase_query(schema, list(terms), ACRONYM_WEIGHT * n / total)
+        for terms, n in counts.items()
+    ]
 
 
 def _long_form_spans(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
-from searchkit.postings import docs_containing, positions_in
+from searchkit.postings import DocGroup
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 #: How many first-stage candidates are re-scored.
@@ -70,7 +70,8 @@ def rerank(
     head, tail = candidates[:DEPTH], candidates[DEPTH:]
     docnums = sorted(d for _, d in head)
     scale = WEIGHT * max(s for s, _ in head) / total
-    occurrences = [_occurrences(searcher, c, docnums) for c in found]
+    group = DocGroup(searcher, docnums)
+    occurrences = [_occurrences(searcher, c, group) for c in found]
     weights = [c.weight for c in found]
     passages: dict[int, list[tuple[int, int]]] = {}
     for i, occ in enumerate(occurrences):
@@ -169,15 +170,13 @@ def _terms(q: FieldedTerm) -> list[Term]:
     return [t for t in q.subqueries if isinstance(t, Term)]
 
 
-def _postings(
-    searcher: Searcher, field: str, text: str, docnums: list[int], positions: bool
-) -> dict[int, list[int]]:
-    """For each of ``docnums`` (sorted) containing ``text`` in ``field``: its positions
+def _postings(group: DocGroup, field: str, text: str, positions: bool) -> dict[int, list[int]]:
+    """For each document of ``group`` containing ``text`` in ``field``: its positions
     there (or ``[]`` when ``positions`` is false). Read from the posting arrays the
     first stage has just decoded (cached)."""
     if positions:
-        return positions_in(searcher, field, text, docnums)
-    return {d: [] for d in sorted(docs_containing(searcher, field, text, docnums))}
+        return group.positions(field, text)
+    return {d: [] for d in sorted(group.containing(field, text))}
 
 
 def _has_positions(searcher: Searcher, field: str) -> bool:
@@ -185,13 +184,13 @@ def _has_positions(searcher: Searcher, field: str) -> bool:
 
 
 def _phrase_starts(
-    searcher: Searcher, field: str, words: tuple[str, ...], slop: int, docnums: list[int]
+    searcher: Searcher, field: str, words: tuple[str, ...], slop: int, group: DocGroup
 ) -> dict[int, list[int]]:
     """Per document, where ``words`` occur in order, each within ``slop`` positions of
     the one before (the position of the first word)."""
     if not words or not _has_positions(searcher, field):
         return {}
-    lists = [_postings(searcher, field, w, docnums, True) for w in words]
+    lists = [_postings(group, field, w, True) for w in words]
     common = set(lists[0]).intersection(*lists[1:])
     out: dict[int, list[int]] = {}
     for d in sorted(common):
@@ -212,16 +211,16 @@ def _phrase_starts(
 
 
 def _occurrences(
-    searcher: Searcher, concept: Concept, docnums: list[int]
+    searcher: Searcher, concept: Concept, group: DocGroup
 ) -> dict[str, dict[int, list[int]]]:
     """Field → document → positions where the concept (a term or a phrase) occurs; the
     positions are only read for :data:`PASSAGE_FIELD`."""
     out: dict[str, dict[int, list[int]]] = {}
     for field, text in concept.terms:
         want = field == PASSAGE_FIELD and _has_positions(searcher, field)
-        for d, ps in _postings(searcher, field, text, docnums, want).items():
+        for d, ps in _postings(group, field, text, want).items():
             out.setdefault(field, {}).setdefault(d, []).extend(ps)
     for field, words, slop in concept.phrases:
-        for d, ps in _phrase_starts(searcher, field, words, slop, docnums).items():
+        for d, ps in _phrase_starts(searcher, field, words, slop, group).items():
             out.setdefault(field, {}).setdefault(d, []).extend(ps)
     return out

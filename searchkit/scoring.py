@@ -215,15 +215,20 @@ class _Segment:
         b = ranking.FIELD_B.get(field, ranking.B)
         return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
 
-    def saturate(self, tfs: Floats, df: int, boost: float) -> Dense:
-        """BM25 of the weighted, normalised frequencies ``tfs`` (0 = no match)."""
-        mask = tfs > 0
+    def saturate(self, tfs: Floats, mask: Mask, df: int, boost: float) -> Dense:
+        """BM25 of the weighted, normalised frequencies ``tfs`` of the documents in
+        ``mask`` (computed for those alone: most terms are in few documents)."""
         k1 = ranking.K1
         scale = self.idf(df) * (k1 + 1.0) * boost
-        return mask, scale * tfs / (tfs + k1)
+        found = np.flatnonzero(mask)
+        tf = tfs[found]
+        score = np.zeros(self.size, dtype=np.float64)
+        score[found] = scale * tf / (tf + k1)
+        return mask, score
 
     def bm25f_term(self, q: FieldedTerm) -> Dense:
         tfs = np.zeros(self.size, dtype=np.float64)
+        mask = np.zeros(self.size, dtype=np.bool_)
         df = 0
         for t in q.subqueries:
             ids, weights = self.arrays.postings(t.fieldname, t.text)
@@ -231,15 +236,18 @@ class _Segment:
                 continue
             df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
             tfs[ids] += t.boost * weights / self.norm(t.fieldname, ids)
-        return self.saturate(tfs, df, q.boost)
+            mask[ids] = True
+        return self.saturate(tfs, mask, df, q.boost)
 
     def bm25f_phrase(self, q: FieldedPhrase) -> Dense:
         tfs = np.zeros(self.size, dtype=np.float64)
+        mask = np.zeros(self.size, dtype=np.bool_)
         for p in q.subqueries:
             ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
             if len(ids):
                 tfs[ids] += p.boost * counts / self.norm(p.fieldname, ids)
-        return self.saturate(tfs, int(np.count_nonzero(tfs)), q.boost)
+                mask[ids] = True
+        return self.saturate(tfs, mask, int(np.count_nonzero(mask)), q.boost)
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         """Documents where ``words`` occur in order, each within ``slop`` positions of
@@ -352,7 +360,9 @@ class _Segment:
         n = len(concepts)
         coord = np.ones(self.size, dtype=np.float64)
         if n > 1 and ranking.COORDINATION:
-            coord = (matched / n) ** ranking.COORDINATION
+            # (matched / n) ** COORDINATION, looked up for each count
+            coord = (np.arange(n + 1) / n) ** ranking.COORDINATION
+            coord = coord[matched]
         return matched > 0, total * coord, coord
 
     def best_match_finish(

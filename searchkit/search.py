@@ -15,7 +15,7 @@ from searchkit import feedback, ranking, rerank, scoring, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
-from searchkit.postings import docs_containing
+from searchkit.postings import DocGroup
 from searchkit.query import parse_query, parse_years, year_range
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
@@ -167,6 +167,7 @@ def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> 
     searcher = results.searcher
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
+    group = DocGroup(searcher, docnums)
     for fieldname, raw in q.existing_terms(searcher.reader(), expand=True):
         if fieldname not in snippets.MATCH_FIELDS:
             continue
@@ -174,7 +175,7 @@ def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> 
         term = (fieldname, text)
         if term in termdocs:
             continue
-        found = docs_containing(searcher, fieldname, text, docnums)
+        found = group.containing(fieldname, text)
         termdocs[term] = found
         for docnum in found:
             docterms.setdefault(docnum, []).append(term)

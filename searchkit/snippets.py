@@ -37,15 +37,16 @@ class UnitTerms:
 
     def __init__(self, analyzer: Any) -> None:
         self.analyzer = analyzer
-        self._cache: dict[str, frozenset[str]] = {}
+        #: The units analysed so far (read it directly in loops; call for the rest).
+        self.known: dict[str, frozenset[str]] = {}
 
     def __call__(self, unit: str) -> frozenset[str]:
-        found = self._cache.get(unit)
+        found = self.known.get(unit)
         if found is None:
-            if len(self._cache) >= UNIT_CACHE_SIZE:
-                self._cache.clear()
+            if len(self.known) >= UNIT_CACHE_SIZE:
+                self.known = {}
             tokens = self.analyzer(unit, mode="query", removestops=False)
-            found = self._cache[unit] = frozenset(t.text for t in tokens)
+            found = self.known[unit] = frozenset(t.text for t in tokens)
         return found
 
 
@@ -80,10 +81,13 @@ def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str,
     terms ``words``, with the offsets of the matched units in it; None if no unit of
     ``text`` matches."""
     matches: list[tuple[int, int, frozenset[str]]] = []
+    known = terms_of.known
+    disjoint = words.isdisjoint
     for m in COMPOUND.finditer(text):
-        found = terms_of(m.group()) & words
-        if found:
-            matches.append((m.start(), m.end(), found))
+        unit = m.group()
+        terms = known.get(unit) or terms_of(unit)
+        if not disjoint(terms):
+            matches.append((m.start(), m.end(), terms & words))
     if not matches:
         return None
     # Slide a window over the matches: (distinct terms, matches, earliest) is best.
