@@ -14,12 +14,15 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
+from itertools import accumulate, chain
+from pickle import loads
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, SegmentReader, TermNotFound
@@ -32,6 +35,7 @@ Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
+_STOP = ord(".")  # pickle's last opcode
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
 _LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
@@ -233,22 +237,42 @@ class SegmentArrays:
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
         document numbers) that contain it; decoded for those documents only."""
-        out: dict[int, list[int]] = {}
         if not len(docs):
-            return out
+            return {}
         entry = self._entry(field, text)
         if entry.values is None:
             return self._positions_from_matcher(field, text, docs)
-        ids = entry.ids
+        found, decoded = self._decode(field, entry, docs)
+        return dict(zip(found.tolist(), decoded, strict=True))
+
+    def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
+        """Every position of ``text`` in ``field`` in those of ``docs`` (ascending) that
+        contain it, as ``docnum << 32 | position``: sorted, one array."""
+        if not len(docs):
+            return _EMPTY_IDS
+        entry = self._entry(field, text)
+        if entry.values is None:
+            by_doc = self._positions_from_matcher(field, text, docs)
+            found = np.array(list(by_doc), dtype=np.int64)
+            decoded = list(by_doc.values())
+        else:
+            found, decoded = self._decode(field, entry, docs)
+        counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
+        positions = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=counts.sum())
+        return (np.repeat(found, counts) << 32) | positions
+
+    def _decode(self, field: str, entry: Postings, docs: Ints) -> tuple[Ints, list[list[int]]]:
+        """Those of ``docs`` in ``entry`` and their decoded positions."""
+        ids, values = entry.ids, entry.values
+        assert values is not None
         if not len(ids):
-            return out
+            return _EMPTY_IDS, []
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        decode = self.reader.schema[field].format.decode_positions
-        values = entry.values
-        for d, i in zip(docs.tolist(), at.tolist(), strict=True):
-            if ids[i] == d:
-                out[d] = decode(values[i])
-        return out
+        hit = ids[at] == docs
+        chosen = at[hit]
+        fmt = self.reader.schema[field].format
+        starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
+        return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
 
     def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """Positions through Whoosh's matcher (readers of other codecs)."""
@@ -281,6 +305,22 @@ class SegmentArrays:
         if isinstance(matcher, FilterMatcher):  # deletions: applied with deleted()
             matcher = matcher.child
         return matcher
+
+
+def _decode_positions(fmt: Any, blob: bytes, starts: list[int], ends: list[int]) -> list[list[int]]:
+    """The positions of each value ``blob[start:end]``. Whoosh's ``Positions`` values
+    are a 4-byte count and a pickled list of position deltas, decoded here without a
+    Python step per position; other formats by their own ``decode_positions``."""
+    if type(fmt) is not Positions:
+        return [fmt.decode_positions(blob[s:e]) for s, e in zip(starts, ends, strict=True)]
+    view = memoryview(blob)
+    out: list[list[int]] = []
+    for s, e in zip(starts, ends, strict=True):
+        if blob[e - 1] == _STOP:
+            out.append(list(accumulate(loads(view[s + 4 : e]))))
+        else:  # a value without its pickle's final STOP (Whoosh accepts those too)
+            out.append(fmt.decode_positions(blob[s:e]))
+    return out
 
 
 def _lengths_column(reader: IndexReader, field: str) -> Any:

@@ -259,25 +259,8 @@ class _Segment:
             if not len(common):
                 return common, np.zeros(0, dtype=np.float64)
         assert common is not None
-        lists = [self.arrays.positions(field, w, common) for w in words]
-        docs: list[int] = []
-        counts: list[float] = []
-        for d in common.tolist():
-            follow = [set(p[d]) for p in lists[1:]]
-            n = 0
-            for start in lists[0][d]:
-                pos = start
-                for positions in follow:
-                    nxt = next((pos + k for k in range(1, slop + 1) if pos + k in positions), None)
-                    if nxt is None:
-                        break
-                    pos = nxt
-                else:
-                    n += 1
-            if n:
-                docs.append(d)
-                counts.append(float(n))
-        return np.array(docs, dtype=np.int64), np.array(counts, dtype=np.float64)
+        keys = [self.arrays.position_keys(field, w, common) for w in words]
+        return _phrase_counts(keys, slop)
 
     def proximity(self, q: Proximity, candidates: Ints) -> Floats:
         """Sequential-dependence bonus for ``candidates``: for each adjacent pair of
@@ -381,6 +364,29 @@ class _Segment:
                 mask |= m
                 score += s
         return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+
+
+def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
+    """Documents where the words occur in order, each within ``slop`` positions of the
+    one before (the nearest such), and how many times. ``keys``: each word's positions
+    as sorted ``docnum << 32 | position`` (:meth:`SegmentArrays.position_keys`)."""
+    starts = keys[0]
+    current = starts
+    for following in keys[1:]:
+        if not len(current) or not len(following):
+            current, starts = current[:0], starts[:0]
+            break
+        found = np.zeros(len(current), dtype=np.bool_)
+        nearest = current.copy()
+        for k in range(1, slop + 1):
+            wanted = current + k
+            at = np.minimum(np.searchsorted(following, wanted), len(following) - 1)
+            hit = ~found & (following[at] == wanted)
+            nearest[hit] = wanted[hit]
+            found |= hit
+        current, starts = nearest[found], starts[found]
+    docs, counts = np.unique(starts >> 32, return_counts=True)
+    return docs.astype(np.int64), counts.astype(np.float64)
 
 
 def _best_of_all(parts: list[tuple[Mask, Floats]], depth: int) -> list[Ints]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.query import Term
 
 from searchkit import Record, SearchIndex, ingest, scoring
@@ -87,3 +89,58 @@ def test_upsert_record_is_found_once(tmp_path: Path) -> None:
             for sub, _ in s.leaf_searchers()
         ]
     assert sum(len(ids) for _, ids in found) == 1
+
+
+def _phrase_counts_by_hand(positions: list[dict[int, list[int]]], slop: int) -> dict[int, int]:
+    """The phrase rule spelled out: from each position of the first word, step to the
+    nearest position of the next word within ``slop`` after it, and so on."""
+    out: dict[int, int] = {}
+    for d in sorted(set(positions[0]).intersection(*positions[1:])):
+        n = 0
+        for start in positions[0][d]:
+            pos: int | None = start
+            for word in positions[1:]:
+                assert pos is not None
+                pos = next((pos + k for k in range(1, slop + 1) if pos + k in word[d]), None)
+                if pos is None:
+                    break
+            n += pos is not None
+        if n:
+            out[d] = n
+    return out
+
+
+def _keys(by_doc: dict[int, list[int]]) -> np.ndarray:
+    keys = [(d << 32) | p for d in sorted(by_doc) for p in sorted(by_doc[d])]
+    return np.array(keys, dtype=np.int64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.integers(0, 6), st.lists(st.integers(0, 40), min_size=1, unique=True), max_size=6
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(1, 3),
+)
+def test_phrase_counts_follow_the_phrase_rule(
+    positions: list[dict[int, list[int]]], slop: int
+) -> None:
+    common = set(positions[0]).intersection(*positions[1:])
+    restricted = [{d: ps for d, ps in word.items() if d in common} for word in positions]
+    docs, counts = scoring._phrase_counts([_keys(word) for word in restricted], slop)
+    got = dict(zip(docs.tolist(), counts.astype(int).tolist(), strict=True))
+    assert got == _phrase_counts_by_hand(restricted, slop)
+
+
+def test_position_keys_are_the_positions(sample_index: SearchIndex) -> None:
+    with sample_index.searcher() as s:
+        for sub, _ in s.leaf_searchers():
+            arrays = SegmentArrays(sub.reader())
+            ids, _ = arrays.postings("abstract", "cell")
+            some = ids[::2]
+            by_doc = arrays.positions("abstract", "cell", some)
+            assert arrays.position_keys("abstract", "cell", some).tolist() == _keys(by_doc).tolist()
