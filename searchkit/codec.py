@@ -30,9 +30,10 @@ import pickle
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any, SupportsIndex, overload
 
+import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.util.numeric import length_to_byte
 
@@ -45,6 +46,10 @@ BLOCK_PROTOCOL = 5
 PACK_MIN = 128
 #: Whoosh's default zlib level for blocks.
 COMPRESSION = 3
+#: Block pickles shorter than this are stored as they are: on real postings zlib never
+#: made one of them smaller (its header and checksum take 6 bytes), and always made
+#: the longer ones smaller; trying costs more than writing them.
+ZLIB_MIN = 48
 
 
 class PackedValues(Sequence[bytes]):
@@ -59,12 +64,7 @@ class PackedValues(Sequence[bytes]):
 
     @classmethod
     def of(cls, values: Sequence[bytes]) -> PackedValues:
-        ends = array("I")
-        total = 0
-        for value in values:
-            total += len(value)
-            ends.append(total)
-        return cls(b"".join(values), ends)
+        return cls(b"".join(values), array("I", accumulate(map(len, values))))
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -122,10 +122,16 @@ def block_data(
     :class:`PackedValues`; smaller ones tuples, like Whoosh's (an array or a class
     costs its pickled name, about 100 bytes a block, and most terms are rare)."""
     count = len(ids)
-    deltas: Sequence[int] = [ids[0], *(b - a for a, b in pairwise(ids))] if count else []
     packed = count >= PACK_MIN
+    deltas: Sequence[int]
     if packed:
-        deltas = array("I", deltas)
+        numbers = np.asarray(ids, dtype=np.uint32)
+        steps = numbers.copy()
+        np.subtract(numbers[1:], numbers[:-1], out=steps[1:])
+        deltas = array("I")
+        deltas.frombytes(steps.astype(f"=u{deltas.itemsize}").tobytes())
+    else:
+        deltas = [ids[0], *(b - a for a, b in pairwise(ids))] if count else []
     data = pickle.dumps(
         (
             deltas if packed else tuple(deltas),
@@ -134,7 +140,7 @@ def block_data(
         ),
         BLOCK_PROTOCOL,
     )
-    if compression:
+    if compression and len(data) >= ZLIB_MIN:
         smaller = zlib.compress(data, compression)
         if len(smaller) < len(data):
             return smaller, compression
