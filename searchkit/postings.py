@@ -105,6 +105,9 @@ class Postings(NamedTuple):
     ids: Ints
     weights: Floats
     values: Values | None = None
+    #: The term's document frequency in the segment as Whoosh counts it (deleted
+    #: documents included).
+    df: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -221,9 +224,11 @@ class SegmentArrays:
                 return _EMPTY
             ids = np.concatenate(id_blocks)
             weights = np.concatenate(weight_blocks)
+            df = len(ids)  # as the term info counts: before deletions
             if keep_values:
                 values = Values.join(value_blocks)
         else:
+            df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
             ids = np.array([d for d, _ in pairs], dtype=np.int64)
             weights = np.array([w for _, w in pairs], dtype=np.float64)
@@ -232,7 +237,12 @@ class SegmentArrays:
             if values is not None:
                 values = values.keep(keep)
             ids, weights = ids[keep], weights[keep]
-        return Postings(ids, weights, values)
+        return Postings(ids, weights, values, df)
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        """What Whoosh's ``doc_frequency`` gives for the segment, from the postings
+        (read and cached as for a search)."""
+        return self._entry(field, text).df
 
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
@@ -367,6 +377,16 @@ def _block_weights(m: W3LeafMatcher) -> Floats:
     if isinstance(weights, float):
         return np.full(m._blocklength, weights, dtype=np.float64)
     return np.asarray(weights, dtype=np.float64)
+
+
+def doc_frequency(searcher: Searcher, field: str, text: str) -> int:
+    """The number of documents of every segment holding ``text`` in ``field``, as
+    Whoosh's ``doc_frequency`` counts them, from the (cached) postings: the search
+    reads them anyway, and Whoosh's lookup costs a term-index search per segment."""
+    return sum(
+        SegmentArrays(sub.reader()).doc_frequency(field, text)
+        for sub, _ in searcher.leaf_searchers()
+    )
 
 
 class DocGroup:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
-from searchkit.postings import DocGroup
+from searchkit.postings import DocGroup, doc_frequency
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 #: How many first-stage candidates are re-scored.
@@ -103,7 +103,8 @@ def concepts(searcher: Searcher, query: Query) -> list[Concept]:
             if not leaves:
                 continue
             main = max(leaves, key=lambda leaf: leaf[1])[0]  # first of the highest boost
-            df = max((searcher.doc_frequency(t.fieldname, t.text) for t in _terms(main)), default=0)
+            dfs = [doc_frequency(searcher, t.fieldname, t.text) for t in _terms(main)]
+            df = max(dfs, default=0)
             idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
             terms = frozenset((t.fieldname, t.text) for ft, _ in leaves for t in _terms(ft))
             phrases = frozenset(

@@ -33,7 +33,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit import ranking
-from searchkit.postings import Floats, Ints, SegmentArrays
+from searchkit.postings import Floats, Ints, SegmentArrays, doc_frequency
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 Mask = NDArray[np.bool_]
@@ -130,7 +130,9 @@ class _Stats:
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
         self.n_docs = max(self.parent.doc_count_all(), 1)
-        self.doc_frequency: Callable[[str, str], int] = functools.cache(self.parent.doc_frequency)
+        self.doc_frequency: Callable[[str, str], int] = functools.cache(
+            functools.partial(doc_frequency, self.parent)
+        )
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
         self._avg = functools.cache(self.parent.avg_field_length)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh.query import Term
 
 from searchkit import Record, SearchIndex, ingest, scoring
-from searchkit.postings import SegmentArrays
+from searchkit.postings import SegmentArrays, doc_frequency
 
 from .conftest import SAMPLE_DIR
 
@@ -32,6 +32,7 @@ def _check_segment(reader: object) -> None:
             continue
         expected = list(reader.postings(field, text).items_as("weight"))  # type: ignore[attr-defined]
         ids, weights = arrays.postings(field, text)
+        assert arrays.doc_frequency(field, text) == reader.doc_frequency(field, text)  # type: ignore[attr-defined]
         assert ids.tolist() == [d for d, _ in expected]
         assert weights.tolist() == pytest.approx([w for _, w in expected])
         positions = dict(reader.postings(field, text).items_as("positions"))  # type: ignore[attr-defined]
@@ -47,6 +48,8 @@ def test_arrays_match_whoosh_on_the_sample(sample_index: SearchIndex) -> None:
     with sample_index.searcher() as s:
         for sub, _ in s.leaf_searchers():
             _check_segment(sub.reader())
+        for field, text in [*TERMS, ("abstract", "notaword"), ("mesh", "cell")]:
+            assert doc_frequency(s, field, text) == s.doc_frequency(field, text)
 
 
 def test_deleted_documents_are_left_out(tmp_path: Path) -> None:
