@@ -45,8 +45,6 @@ BLOCK_LIMIT = 1024
 BLOCK_PROTOCOL = 5
 #: Blocks of at least this many postings (of a positional field) are zipped by part.
 PACK_MIN = 128
-#: Values (encoded positions) per separately compressed chunk of a large block.
-VALUE_CHUNK = 128
 #: Whoosh's default zlib level for blocks.
 COMPRESSION = 3
 #: Block pickles shorter than this are stored as they are: on real postings zlib never
@@ -101,41 +99,38 @@ class ZippedArray(Sequence[Any]):
 
 class ZippedValues(Sequence[bytes]):
     """A block's posting values (encoded positions), zlib-compressed apart from the
-    ids and weights, in chunks of :data:`VALUE_CHUNK`: ranking reads ids and weights
-    only, and the positions of a few documents (the best ones, phrase candidates)
-    inflate only the chunks holding them. A chunk's payload is its values' end
-    offsets (``<u4``) followed by their bytes."""
+    ids and weights: ranking reads ids and weights only, and inflates the positions
+    of a block only when it needs them (phrases, proximity of the best documents).
+    The payload is the values' end offsets (``<u4``) followed by their bytes."""
 
-    __slots__ = ("_chunks", "chunks", "count")
+    __slots__ = ("_inflated", "count", "payload")
 
-    def __init__(self, chunks: tuple[bytes, ...], count: int) -> None:
-        self.chunks = chunks
+    def __init__(self, payload: bytes, count: int) -> None:
+        self.payload = payload
         self.count = count
-        self._chunks: dict[int, tuple[np.ndarray, bytes]] = {}
+        self._inflated: tuple[np.ndarray, bytes] | None = None
 
     @classmethod
     def of(cls, values: Sequence[bytes]) -> ZippedValues:
-        chunks = []
-        for start in range(0, len(values), VALUE_CHUNK):
-            part = values[start : start + VALUE_CHUNK]
-            ends = np.fromiter(accumulate(map(len, part)), dtype="<u4", count=len(part))
-            chunks.append(zlib.compress(ends.tobytes() + b"".join(part), COMPRESSION))
-        return cls(tuple(chunks), len(values))
+        ends = np.fromiter(accumulate(map(len, values)), dtype="<u4", count=len(values))
+        raw = ends.tobytes() + b"".join(values)
+        return cls(zlib.compress(raw, COMPRESSION), len(values))
 
-    def inflate(self, chunk: int) -> tuple[np.ndarray, bytes]:
-        """Chunk ``chunk``'s (end offsets, joined values), inflated anew (not kept)."""
-        count = min(VALUE_CHUNK, self.count - chunk * VALUE_CHUNK)
-        raw = zlib.decompress(self.chunks[chunk])
-        return np.frombuffer(raw, dtype="<u4", count=count), raw[4 * count :]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(map(len, self.chunks))
+    def inflate(self) -> tuple[np.ndarray, bytes]:
+        """(end offsets, joined values), inflated anew (not kept)."""
+        if self._inflated is not None:
+            return self._inflated
+        raw = zlib.decompress(self.payload)
+        split = 4 * self.count
+        return np.frombuffer(raw, dtype="<u4", count=self.count), raw[split:]
 
     def __len__(self) -> int:
         return self.count
 
     def __getitem__(self, index: Any) -> Any:
+        if self._inflated is None:  # Whoosh's matcher reads posting after posting
+            self._inflated = self.inflate()
+        ends, blob = self._inflated
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self.count))]
         i = index.__index__()
@@ -143,21 +138,16 @@ class ZippedValues(Sequence[bytes]):
             i += self.count
         if not 0 <= i < self.count:
             raise IndexError("value index out of range")
-        chunk, i = divmod(i, VALUE_CHUNK)
-        found = self._chunks.get(chunk)
-        if found is None:  # Whoosh's matcher reads posting after posting: keep it
-            found = self._chunks[chunk] = self.inflate(chunk)
-        ends, blob = found
         return blob[int(ends[i - 1]) if i else 0 : int(ends[i])]
 
     def __iter__(self) -> Iterator[bytes]:
         return (self[i] for i in range(self.count))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (ZippedValues, (self.chunks, self.count))
+        return (ZippedValues, (self.payload, self.count))
 
     def __repr__(self) -> str:
-        return f"ZippedValues({self.count} values, {self.nbytes} bytes)"
+        return f"ZippedValues({self.count} values, {len(self.payload)} bytes)"
 
 
 def block_data(

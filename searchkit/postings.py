@@ -29,7 +29,7 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from searchkit.codec import VALUE_CHUNK, ZippedArray, ZippedValues
+from searchkit.codec import ZippedArray, ZippedValues
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -82,17 +82,11 @@ class Values:
         if not len(chosen):
             return []
         blocks, index = self.block[chosen], self.index[chosen]
-        # Chunks of a block are inflated apart (ZippedValues); a tuple is one chunk.
-        chunks, index = np.divmod(index, VALUE_CHUNK)
-        part = blocks.astype(np.int64) * (BLOCK_CAP // VALUE_CHUNK + 1) + chunks
-        bounds = [0, *(np.flatnonzero(np.diff(part)) + 1).tolist(), len(chosen)]
+        bounds = [0, *(np.flatnonzero(np.diff(blocks)) + 1).tolist(), len(chosen)]
         out: list[list[int]] = []
         for first, end in pairwise(bounds):
-            block = self.blocks[int(blocks[first])]
-            ends, blob = _inflated(block, int(chunks[first]))
+            ends, blob = _inflated(self.blocks[int(blocks[first])])
             at = index[first:end]
-            if not isinstance(block, ZippedValues):
-                at = at + int(chunks[first]) * VALUE_CHUNK  # a tuple: one chunk
             starts = np.where(at > 0, ends[at - 1], 0)
             out += _decode_positions(fmt, blob, starts.tolist(), ends[at].tolist())
         return out
@@ -100,36 +94,33 @@ class Values:
     @property
     def nbytes(self) -> int:
         stored = sum(
-            b.nbytes if isinstance(b, ZippedValues) else sum(map(len, b)) + 40 * len(b)
+            len(b.payload) if isinstance(b, ZippedValues) else sum(map(len, b)) + 40 * len(b)
             for b in self.blocks
         )
         return stored + self.block.nbytes + self.index.nbytes
 
 
-#: Chunks of values inflated lately (a query reads the same ones for its phrases, its
+#: Blocks of values inflated lately (a query reads the same ones for its phrases, its
 #: proximity bonus and the re-scoring of the best documents).
-INFLATED_CHUNKS = 1024
-_INFLATED: OrderedDict[tuple[int, int], tuple[Any, NDArray[np.int64], bytes]] = OrderedDict()
-# Larger than any block's length (the codec's 1,024; Whoosh's 128), to number chunks.
-BLOCK_CAP = 1 << 20
+INFLATED_BLOCKS = 256
+_INFLATED: OrderedDict[int, tuple[Any, NDArray[np.int64], bytes]] = OrderedDict()
 
 
-def _inflated(block: Any, chunk: int) -> tuple[NDArray[np.int64], bytes]:
-    """The value end offsets and joined values of a :class:`ZippedValues` chunk, or of a
-    whole tuple of values (whose chunk number is then ignored)."""
-    key = (id(block), chunk if isinstance(block, ZippedValues) else 0)
+def _inflated(block: Any) -> tuple[NDArray[np.int64], bytes]:
+    """A block's value end offsets and joined values."""
+    key = id(block)
     found = _INFLATED.get(key)
     if found is not None and found[0] is block:
         _INFLATED.move_to_end(key)
         return found[1], found[2]
     if isinstance(block, ZippedValues):
-        raw_ends, blob = block.inflate(chunk)
+        raw_ends, blob = block.inflate()
         ends = raw_ends.astype(np.int64)
     else:
         ends = np.cumsum(np.fromiter(map(len, block), dtype=np.int64, count=len(block)))
         blob = b"".join(block)
     _INFLATED[key] = (block, ends, blob)
-    if len(_INFLATED) > INFLATED_CHUNKS:
+    if len(_INFLATED) > INFLATED_BLOCKS:
         _INFLATED.popitem(last=False)
     return ends, blob
 

@@ -16,14 +16,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex
-from searchkit.codec import (
-    BLOCK_LIMIT,
-    PACK_MIN,
-    VALUE_CHUNK,
-    SearchkitCodec,
-    ZippedArray,
-    ZippedValues,
-)
+from searchkit.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec, ZippedArray, ZippedValues
 from searchkit.fastindex import FastSegmentWriter
 from searchkit.postings import SegmentArrays
 from searchkit.schema import build_schema
@@ -75,18 +68,11 @@ def test_zipped_values_are_a_sequence_of_bytes() -> None:
     assert zipped[1:3] == values[1:3]
     with pytest.raises(IndexError):
         zipped[4]
-    ends, blob = ZippedValues.of(values).inflate(0)
+    ends, blob = ZippedValues.of(values).inflate()
     assert ends.tolist() == [4, 4, 5, 9] and blob == b"".join(values)
     for protocol in (2, 5):
         again = pickle.loads(pickle.dumps(zipped, protocol))
         assert list(again) == values
-    # Past one chunk: each chunk inflates on its own.
-    many = [bytes([i % 251]) * (i % 7) for i in range(3 * VALUE_CHUNK + 5)]
-    zipped = pickle.loads(pickle.dumps(ZippedValues.of(many), 5))
-    assert len(zipped.chunks) == 4
-    assert list(zipped) == many and zipped[2 * VALUE_CHUNK + 3] == many[2 * VALUE_CHUNK + 3]
-    ends, blob = zipped.inflate(3)
-    assert len(ends) == 5 and blob == b"".join(many[3 * VALUE_CHUNK :])
 
 
 def test_zipped_arrays_are_sequences_of_numbers() -> None:
