@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
-from itertools import accumulate, chain, pairwise
+from itertools import accumulate, chain
 from pickle import loads
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
@@ -29,7 +29,7 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from searchkit.codec import ZippedArray, ZippedValues
+from searchkit.codec import PackedValues
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -49,80 +49,53 @@ POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 
 
 class Values:
-    """Each posting's encoded positions, undecoded, by block: the blocks' values
-    (:class:`~searchkit.codec.ZippedValues`, still compressed, or Whoosh's tuples of
-    ``bytes``) and, per posting, its block and its place in it."""
+    """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
+    where each starts and ends (a few objects, however many postings)."""
 
-    __slots__ = ("block", "blocks", "index")
+    __slots__ = ("blob", "ends", "starts")
 
-    def __init__(self, blocks: list[Any], block: NDArray[np.int32], index: NDArray[np.int32]):
-        self.blocks = blocks
-        self.block = block
-        self.index = index
+    def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
+        self.blob = blob
+        self.starts = starts
+        self.ends = ends
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
-        """The values of consecutive blocks."""
-        counts = np.fromiter(map(len, blocks), dtype=np.int64, count=len(blocks))
-        block = np.repeat(np.arange(len(blocks), dtype=np.int32), counts)
-        firsts = np.cumsum(counts) - counts
-        index = (np.arange(int(counts.sum())) - np.repeat(firsts, counts)).astype(np.int32)
-        return cls(blocks, block, index)
+        """The values of consecutive blocks: :class:`~searchkit.codec.PackedValues`, or
+        tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        blobs: list[bytes] = []
+        ends: list[NDArray[np.int64]] = []
+        total = 0
+        for block in blocks:
+            if isinstance(block, PackedValues):
+                blob = block.blob
+                block_ends = np.frombuffer(block.ends, dtype=np.uint32).astype(np.int64)
+            else:
+                blob = b"".join(block)
+                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, len(block)))
+            blobs.append(blob)
+            ends.append(block_ends + total)
+            total += len(blob)
+        all_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+        starts = np.empty_like(all_ends)
+        if len(all_ends):
+            starts[0] = 0
+            starts[1:] = all_ends[:-1]
+        return cls(b"".join(blobs), starts, all_ends)
 
     def __len__(self) -> int:
-        return len(self.block)
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.blob[int(self.starts[i]) : int(self.ends[i])]
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
-        return Values(self.blocks, self.block[mask], self.index[mask])
-
-    def decode(self, fmt: Any, chosen: Ints) -> list[list[int]]:
-        """The positions of the postings at ``chosen`` (ascending), inflating only the
-        blocks holding them."""
-        if not len(chosen):
-            return []
-        blocks, index = self.block[chosen], self.index[chosen]
-        bounds = [0, *(np.flatnonzero(np.diff(blocks)) + 1).tolist(), len(chosen)]
-        out: list[list[int]] = []
-        for first, end in pairwise(bounds):
-            ends, blob = _inflated(self.blocks[int(blocks[first])])
-            at = index[first:end]
-            starts = np.where(at > 0, ends[at - 1], 0)
-            out += _decode_positions(fmt, blob, starts.tolist(), ends[at].tolist())
-        return out
+        return Values(self.blob, self.starts[mask], self.ends[mask])
 
     @property
     def nbytes(self) -> int:
-        stored = sum(
-            len(b.payload) if isinstance(b, ZippedValues) else sum(map(len, b)) + 40 * len(b)
-            for b in self.blocks
-        )
-        return stored + self.block.nbytes + self.index.nbytes
-
-
-#: Blocks of values inflated lately (a query reads the same ones for its phrases, its
-#: proximity bonus and the re-scoring of the best documents).
-INFLATED_BLOCKS = 256
-_INFLATED: OrderedDict[int, tuple[Any, NDArray[np.int64], bytes]] = OrderedDict()
-
-
-def _inflated(block: Any) -> tuple[NDArray[np.int64], bytes]:
-    """A block's value end offsets and joined values."""
-    key = id(block)
-    found = _INFLATED.get(key)
-    if found is not None and found[0] is block:
-        _INFLATED.move_to_end(key)
-        return found[1], found[2]
-    if isinstance(block, ZippedValues):
-        raw_ends, blob = block.inflate()
-        ends = raw_ends.astype(np.int64)
-    else:
-        ends = np.cumsum(np.fromiter(map(len, block), dtype=np.int64, count=len(block)))
-        blob = b"".join(block)
-    _INFLATED[key] = (block, ends, blob)
-    if len(_INFLATED) > INFLATED_BLOCKS:
-        _INFLATED.popitem(last=False)
-    return ends, blob
+        return len(self.blob) + self.starts.nbytes + self.ends.nbytes
 
 
 class Postings(NamedTuple):
@@ -306,8 +279,10 @@ class SegmentArrays:
             return _EMPTY_IDS, []
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
         hit = ids[at] == docs
+        chosen = at[hit]
         fmt = self.reader.schema[field].format
-        return docs[hit], values.decode(fmt, at[hit])
+        starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
+        return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
 
     def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """Positions through Whoosh's matcher (readers of other codecs)."""
@@ -387,10 +362,7 @@ def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:
 def _block_ids(m: W3LeafMatcher) -> Ints:
     if m._data is None:
         m._read_data()
-    stored = m._data[0]
-    if isinstance(stored, ZippedArray):
-        return np.cumsum(stored.numbers(), dtype=np.int64)
-    raw = np.asarray(stored, dtype=np.int64)
+    raw = np.asarray(m._data[0], dtype=np.int64)
     return raw if m._byteids else np.cumsum(raw)  # ids are delta-coded per block
 
 
@@ -404,8 +376,6 @@ def _block_weights(m: W3LeafMatcher) -> Floats:
         return np.ones(m._blocklength, dtype=np.float64)
     if isinstance(weights, float):
         return np.full(m._blocklength, weights, dtype=np.float64)
-    if isinstance(weights, ZippedArray):
-        return weights.numbers().astype(np.float64)
     return np.asarray(weights, dtype=np.float64)
 
 
