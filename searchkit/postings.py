@@ -86,9 +86,6 @@ class Values:
     def __len__(self) -> int:
         return len(self.ends)
 
-    def __getitem__(self, i: int) -> bytes:
-        return self.blob[int(self.starts[i]) : int(self.ends[i])]
-
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
         return Values(self.blob, self.starts[mask], self.ends[mask])
