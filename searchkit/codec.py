@@ -131,10 +131,10 @@ def block_data(
         deltas = array("I")
         deltas.frombytes(steps.astype(f"=u{deltas.itemsize}").tobytes())
     else:
-        deltas = [ids[0], *(b - a for a, b in pairwise(ids))] if count else []
+        deltas = (ids[0], *(b - a for a, b in pairwise(ids))) if count else ()
     data = pickle.dumps(
         (
-            deltas if packed else tuple(deltas),
+            deltas,
             _mini_weights(weights, packed),
             _mini_values(values, fixedsize, packed),
         ),

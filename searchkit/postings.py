@@ -35,8 +35,8 @@ Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
-_STOP = ord(".")  # pickle's last opcode
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
+_STOP = ord(".")  # pickle's last opcode
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
 _LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
 
@@ -82,9 +82,6 @@ class Values:
             starts[0] = 0
             starts[1:] = all_ends[:-1]
         return cls(b"".join(blobs), starts, all_ends)
-
-    def __len__(self) -> int:
-        return len(self.ends)
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
@@ -412,6 +409,36 @@ class DocGroup:
             for d, positions in arrays.positions(field, text, local).items():
                 out[d + offset] = positions
         return out
+
+    def position_keys(self, field: str, text: str) -> Ints:
+        """:meth:`SegmentArrays.position_keys` of the documents, with top-level numbers."""
+        keys = [
+            arrays.position_keys(field, text, local) + (offset << 32)
+            for arrays, offset, local in self._groups
+        ]
+        return np.concatenate(keys) if keys else _EMPTY_IDS
+
+
+def phrase_starts(keys: list[Ints], slop: int) -> Ints:
+    """Where the words occur in order, each within ``slop`` positions of the one before
+    (the nearest such): the first word's positions, as sorted ``docnum << 32 |
+    position``. ``keys``: each word's positions in that form
+    (:meth:`SegmentArrays.position_keys`)."""
+    starts = keys[0]
+    current = starts
+    for following in keys[1:]:
+        if not len(current) or not len(following):
+            return starts[:0]
+        found = np.zeros(len(current), dtype=np.bool_)
+        nearest = current.copy()
+        for k in range(1, slop + 1):
+            wanted = current + k
+            at = np.minimum(np.searchsorted(following, wanted), len(following) - 1)
+            hit = ~found & (following[at] == wanted)
+            nearest[hit] = wanted[hit]
+            found |= hit
+        current, starts = nearest[found], starts[found]
+    return starts
 
 
 def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
-from searchkit.postings import DocGroup, doc_frequency
+from searchkit.postings import DocGroup, doc_frequency, phrase_starts
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 #: How many first-stage candidates are re-scored.
@@ -191,23 +191,10 @@ def _phrase_starts(
     the one before (the position of the first word)."""
     if not words or not _has_positions(searcher, field):
         return {}
-    lists = [_postings(group, field, w, True) for w in words]
-    common = set(lists[0]).intersection(*lists[1:])
+    starts = phrase_starts([group.position_keys(field, w) for w in words], slop)
     out: dict[int, list[int]] = {}
-    for d in sorted(common):
-        follow = [set(p[d]) for p in lists[1:]]
-        starts = []
-        for start in lists[0][d]:
-            pos: int | None = start
-            for positions in follow:
-                assert pos is not None
-                pos = next((pos + k for k in range(1, slop + 1) if pos + k in positions), None)
-                if pos is None:
-                    break
-            if pos is not None:
-                starts.append(start)
-        if starts:
-            out[d] = starts
+    for key in starts.tolist():
+        out.setdefault(key >> 32, []).append(key & 0xFFFFFFFF)
     return out
 
 

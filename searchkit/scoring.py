@@ -33,7 +33,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit import ranking
-from searchkit.postings import Floats, Ints, SegmentArrays, doc_frequency
+from searchkit.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
 from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 Mask = NDArray[np.bool_]
@@ -369,25 +369,9 @@ class _Segment:
 
 
 def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
-    """Documents where the words occur in order, each within ``slop`` positions of the
-    one before (the nearest such), and how many times. ``keys``: each word's positions
-    as sorted ``docnum << 32 | position`` (:meth:`SegmentArrays.position_keys`)."""
-    starts = keys[0]
-    current = starts
-    for following in keys[1:]:
-        if not len(current) or not len(following):
-            current, starts = current[:0], starts[:0]
-            break
-        found = np.zeros(len(current), dtype=np.bool_)
-        nearest = current.copy()
-        for k in range(1, slop + 1):
-            wanted = current + k
-            at = np.minimum(np.searchsorted(following, wanted), len(following) - 1)
-            hit = ~found & (following[at] == wanted)
-            nearest[hit] = wanted[hit]
-            found |= hit
-        current, starts = nearest[found], starts[found]
-    docs, counts = np.unique(starts >> 32, return_counts=True)
+    """Documents where the words occur as a phrase (:func:`phrase_starts`), and how
+    many times."""
+    docs, counts = np.unique(phrase_starts(keys, slop) >> 32, return_counts=True)
     return docs.astype(np.int64), counts.astype(np.float64)
 
 
