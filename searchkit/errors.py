@@ -65,3 +65,17 @@ class OptionError(SearchkitError):
     """A command-line option with a value that cannot be used (``--year 2020..2015``)."""
 
     exit_code = 2
+
+
+class ModelError(SearchkitError):
+    """A sentence-encoder model that is missing, incomplete or of an unknown kind."""
+
+
+class VectorStoreError(SearchkitError):
+    """The stored sentence vectors of an index cannot be read."""
+
+
+class NoVectorsError(SearchkitError):
+    """Semantic ranking was asked for, but the index has no sentence vectors."""
+
+    exit_code = 2

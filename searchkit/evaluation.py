@@ -167,6 +167,8 @@ class EvalResult:
     queries: int
     per_query: dict[str, dict[str, float]] = field(default_factory=dict)
     run: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    #: What the user should know about how the run was ranked (one line each).
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"metrics": dict(self.metrics), "queries": self.queries}
@@ -225,19 +227,31 @@ def evaluate(
     *,
     depth: int = DEFAULT_DEPTH,
     expand: bool = False,
+    semantic_rank: bool | None = None,
 ) -> EvalResult:
-    """Run every judged query against ``index`` and measure the rankings."""
+    """Run every judged query against ``index`` and measure the rankings (re-ranked by
+    meaning when the index has sentence vectors, unless ``semantic_rank`` is False)."""
     chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
     _ir_measures()  # fail before the (slow) run when the library is missing
     cutoffs = [m.cutoff for m in chosen]
     limit = depth if None in cutoffs else max(c for c in cutoffs if c is not None)
     judged = [qid for qid in queries if qid in qrels]
     run: dict[str, list[tuple[str, float]]] = {}
-    with Ranker(index, expand=expand) as ranker:
+    notes: list[str] = []
+    with Ranker(index, expand=expand, semantic_rank=semantic_rank) as ranker:
         for qid in judged:
             run[qid] = ranker.rank(queries[qid], limit=limit)
+        if ranker.note:
+            notes.append(ranker.note)
+        if ranker.missing_vectors:
+            notes.append(
+                f"{ranker.missing_vectors} queries had candidates without a sentence vector "
+                "(run 'searchkit embed')"
+            )
     means, per_query = score_run(run, qrels, chosen)
-    return EvalResult(metrics=means, queries=len(judged), per_query=per_query, run=run)
+    return EvalResult(
+        metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
+    )
 
 
 def write_trec_run(

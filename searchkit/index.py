@@ -42,6 +42,7 @@ from searchkit.errors import (
 from searchkit.fastindex import FastMpWriter, FastSegmentWriter
 from searchkit.records import Record
 from searchkit.schema import SCHEMA_VERSION, build_schema
+from searchkit.vectors import VectorStore
 
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
@@ -306,6 +307,7 @@ class SearchIndex:
             "updated": meta.get("updated"),
             "schema_version": meta.get("schema_version"),
             "segments": len(self._ix._segments()),
+            "vectors": len(VectorStore(self.path)),
         }
 
     # -- writing ---------------------------------------------------------------

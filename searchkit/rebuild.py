@@ -21,6 +21,7 @@ from searchkit.errors import IndexLockedError, InputError
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
 from searchkit.sources import SourceRegistry
+from searchkit.vectors import copy_vectors
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -90,6 +91,8 @@ def rebuild(
                 rebuilt = SourceRegistry.load(target)
                 rebuilt.deleted = set(registry.deleted)
                 rebuilt.save()
+            # Sentence vectors are keyed by text, so they hold for the new index too.
+            copy_vectors(index_dir, target)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

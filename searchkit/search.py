@@ -11,12 +11,13 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
-from searchkit import feedback, ranking, rerank, scoring, snippets
+from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
 from searchkit.postings import DocGroup
-from searchkit.query import parse_query, parse_years, year_range
+from searchkit.query import parse_query, parse_years, to_whoosh, year_range
+from searchkit.query_parser import parse
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
 
@@ -64,6 +65,8 @@ class SearchResult:
     total: int
     hits: list[Hit] = field(default_factory=list)
     suggestion: str | None = None
+    #: Things the user should know about how the ranking was made (one line each).
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
@@ -194,6 +197,7 @@ def search(
     suggest: bool = True,
     with_snippets: bool = True,
     expand: bool = False,
+    semantic_rank: bool | None = None,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
     (or newest first with ``sort="date"``), restricted by ``filters``.
@@ -201,6 +205,10 @@ def search(
     ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
     :func:`feedback.expand_query`); it is off by default because it did not help on the
     judged SciFact queries (BENCHMARKS.md).
+
+    ``semantic_rank``: when the index has sentence vectors (``searchkit embed``), the top
+    candidates are re-scored by meaning too (:mod:`searchkit.semantic`); None does so
+    when it can, True requires it, False turns it off.
 
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
@@ -211,8 +219,14 @@ def search(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     schema = index.whoosh_index.schema
-    q = parse_query(schema, query, acronyms=index.acronyms)
+    node = parse(query)
+    q = to_whoosh(schema, node, acronyms=index.acronyms)
     filter_q = filters.query(index) if filters else None
+    notes: list[str] = []
+    stage = None
+    if sort == "relevance" and limit:
+        stage, note = semantic.open_stage(index.path, semantic_rank)
+        notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
     if expand:
         q = feedback.expand_query(searcher, q)
@@ -226,7 +240,14 @@ def search(
     total = len(matches)
     wanted = offset + limit
     if sort == "relevance" and wanted:  # second stage: re-score the top candidates
-        top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))[:wanted]
+        top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))
+        text = semantic.query_text(node)
+        if stage is not None and text:  # third stage: by meaning
+            rescored = semantic.rescore(searcher, stage.store, stage.encoder, text, top_n)
+            top_n = rescored.ranked
+            note = semantic.missing_note(rescored.missing)
+            notes.extend([note] if note else [])
+        top_n = top_n[:wanted]
     else:
         top_n = _order(searcher, matches, wanted, sort)
     results = Results(searcher, q, top_n)
@@ -237,7 +258,9 @@ def search(
     suggestion = None
     if suggest and total < SUGGEST_BELOW:
         suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
-    return SearchResult(query=query, total=total, hits=hits, suggestion=suggestion)
+    return SearchResult(
+        query=query, total=total, hits=hits, suggestion=suggestion, notes=tuple(notes)
+    )
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
@@ -268,13 +291,22 @@ class Ranker:
     [('34572009', 31.2), ...]
     """
 
-    def __init__(self, index: SearchIndex, *, expand: bool = False) -> None:
+    def __init__(
+        self, index: SearchIndex, *, expand: bool = False, semantic_rank: bool | None = None
+    ) -> None:
         self.index = index
         self.expand = expand
+        self.semantic_rank = semantic_rank
         self._searcher: Searcher | None = None
+        self._stage: semantic.Stage | None = None
         self._ids: dict[int, str] = {}
+        #: How many ranked queries had candidates without a sentence vector.
+        self.missing_vectors = 0
+        #: Why semantic re-ranking is off although the index has vectors, if it is.
+        self.note: str | None = None
 
     def __enter__(self) -> Ranker:
+        self._stage, self.note = semantic.open_stage(self.index.path, self.semantic_rank)
         self._searcher = self.index.whoosh_index.searcher(weighting=ranking.weighting())
         return self
 
@@ -301,13 +333,22 @@ class Ranker:
         if self._searcher is None:
             raise RuntimeError("use Ranker as a context manager")
         try:
-            q = parse_query(self.index.whoosh_index.schema, query, acronyms=self.index.acronyms)
+            node = parse(query)
+            q = to_whoosh(self.index.whoosh_index.schema, node, acronyms=self.index.acronyms)
         except QueryError:
             return []
         if self.expand:
             q = feedback.expand_query(self._searcher, q)
         top_n, _ = scoring.top_docs(self._searcher, q, max(limit, rerank.DEPTH))
-        top_n = rerank.rerank(self._searcher, q, top_n)[:limit]
+        top_n = rerank.rerank(self._searcher, q, top_n)
+        text = semantic.query_text(node)
+        if self._stage is not None and text:
+            rescored = semantic.rescore(
+                self._searcher, self._stage.store, self._stage.encoder, text, top_n
+            )
+            top_n = rescored.ranked
+            self.missing_vectors += rescored.missing > 0
+        top_n = top_n[:limit]
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs

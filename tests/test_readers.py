@@ -760,6 +760,8 @@ def test_whole_data_directory_walk_and_detection() -> None:
     rejected = []
     for path in iter_files([DATA]):
         relative = path.relative_to(DATA)
+        if relative.parts[0] == "semantic":  # encoder fixtures, not records
+            continue
         if relative.parts[0] == "negative" or path.name == "README.md":
             with pytest.raises(InputError):
                 read_all(path)

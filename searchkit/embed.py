@@ -1,0 +1,84 @@
+"""``searchkit embed``: store a sentence vector for every record that lacks a current one.
+
+Only records whose text (title and abstract) has no vector yet are encoded, so running
+it again after an ingest encodes just the new and changed records; vectors of records
+that are gone are dropped. Progress is saved every :data:`CHECKPOINT` records, so an
+interrupted run keeps what it had encoded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from searchkit.encoder import default_model_dir
+from searchkit.index import SearchIndex
+from searchkit.semantic import load_encoder, model_dir
+from searchkit.vectors import StoreInfo, VectorStore, digest, embed_text
+
+#: Records encoded between two saves of the store.
+CHECKPOINT = 1024
+
+#: Told (done, total, seconds so far) after each checkpoint.
+EmbedProgress = Callable[[int, int, float], None]
+
+
+@dataclass
+class EmbedReport:
+    records: int = 0  # records in the index
+    encoded: int = 0  # texts encoded by this run
+    current: int = 0  # records that already had a current vector
+    no_text: int = 0  # records with neither title nor abstract (never encoded)
+    stored: int = 0  # vectors in the store afterwards
+    seconds: float = 0.0
+    model: str = ""
+
+
+def embed(
+    index: SearchIndex,
+    model: Path | None = None,
+    *,
+    progress: EmbedProgress | None = None,
+    checkpoint: int = CHECKPOINT,
+) -> EmbedReport:
+    """Encode the records of ``index`` that have no current vector and store them."""
+    folder = model_dir(model)
+    packaged = model is None and folder == default_model_dir()
+    encoder = load_encoder(folder, packaged=packaged)
+    info = StoreInfo(str(folder.resolve()), encoder.sha256, encoder.dimension, encoder.stamp)
+    store = VectorStore(index.path)
+    same_model = store.info is not None and store.info.sha256 == info.sha256
+    have = store.digests() if same_model else set()
+    report = EmbedReport(model=info.model)
+    live: set[bytes] = set()
+    todo: dict[bytes, str] = {}
+    with index.searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            report.records += 1
+            text = embed_text(fields.get("title"), fields.get("abstract"))
+            if not text:
+                report.no_text += 1
+                continue
+            key = digest(text)
+            live.add(key)
+            if key in have:
+                report.current += 1
+            elif key not in todo:
+                todo[key] = text
+    start = time.perf_counter()
+    pending = list(todo.items())
+    if not pending and (not same_model or len(store) != len(live & have)):
+        store.write(info, live, [])  # drop the vectors of records that are gone
+    for first in range(0, len(pending), checkpoint):
+        chunk = pending[first : first + checkpoint]
+        vectors = encoder.encode([text for _, text in chunk])
+        new = [(key, vectors[i]) for i, (key, _) in enumerate(chunk)]
+        store.write(info, live, new)
+        report.encoded += len(chunk)
+        if progress is not None:
+            progress(report.encoded, len(pending), time.perf_counter() - start)
+    report.seconds = time.perf_counter() - start
+    report.stored = len(store)
+    return report
