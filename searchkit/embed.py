@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from searchkit.encoder import default_model_dir
 from searchkit.index import SearchIndex
@@ -53,32 +54,40 @@ def embed(
     have = store.digests() if same_model else set()
     report = EmbedReport(model=info.model)
     live: set[bytes] = set()
-    todo: dict[bytes, str] = {}
+    todo: dict[bytes, int] = {}  # digest -> a document with that text (texts read later)
     with index.searcher() as searcher:
-        for fields in searcher.all_stored_fields():
+        for docnum, fields in searcher.reader().iter_docs():
             report.records += 1
-            text = embed_text(fields.get("title"), fields.get("abstract"))
-            if not text:
+            key = _key(fields)
+            if key is None:
                 report.no_text += 1
                 continue
-            key = digest(text)
             live.add(key)
             if key in have:
                 report.current += 1
             elif key not in todo:
-                todo[key] = text
-    start = time.perf_counter()
-    pending = list(todo.items())
-    if not pending and (not same_model or len(store) != len(live & have)):
-        store.write(info, live, [])  # drop the vectors of records that are gone
-    for first in range(0, len(pending), checkpoint):
-        chunk = pending[first : first + checkpoint]
-        vectors = encoder.encode([text for _, text in chunk])
-        new = [(key, vectors[i]) for i, (key, _) in enumerate(chunk)]
-        store.write(info, live, new)
-        report.encoded += len(chunk)
-        if progress is not None:
-            progress(report.encoded, len(pending), time.perf_counter() - start)
+                todo[key] = docnum
+        start = time.perf_counter()
+        pending = list(todo.items())
+        if not pending and (not same_model or len(store) != len(live & have)):
+            store.write(info, live, [])  # drop the vectors of records that are gone
+        for first in range(0, len(pending), checkpoint):
+            chunk = pending[first : first + checkpoint]
+            texts = [_text(searcher.stored_fields(docnum)) for _, docnum in chunk]
+            vectors = encoder.encode(texts)
+            store.write(info, live, [(key, vectors[i]) for i, (key, _) in enumerate(chunk)])
+            report.encoded += len(chunk)
+            if progress is not None:
+                progress(report.encoded, len(pending), time.perf_counter() - start)
     report.seconds = time.perf_counter() - start
     report.stored = len(store)
     return report
+
+
+def _text(fields: dict[str, Any]) -> str:
+    return embed_text(fields.get("title"), fields.get("abstract"))
+
+
+def _key(fields: dict[str, Any]) -> bytes | None:
+    text = _text(fields)
+    return digest(text) if text else None

@@ -224,7 +224,8 @@ def search(
     filter_q = filters.query(index) if filters else None
     notes: list[str] = []
     stage = None
-    if sort == "relevance" and limit:
+    text = semantic.query_text(node)
+    if sort == "relevance" and limit and text:
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
@@ -241,8 +242,7 @@ def search(
     wanted = offset + limit
     if sort == "relevance" and wanted:  # second stage: re-score the top candidates
         top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))
-        text = semantic.query_text(node)
-        if stage is not None and text:  # third stage: by meaning
+        if stage is not None:  # third stage: by meaning
             rescored = semantic.rescore(searcher, stage.store, stage.encoder, text, top_n)
             top_n = rescored.ranked
             note = semantic.missing_note(rescored.missing)

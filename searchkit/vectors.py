@@ -122,8 +122,14 @@ class VectorStore:
     def __len__(self) -> int:
         return len(self._digests)
 
+    def keys(self) -> list[bytes]:
+        """The digests, in store order. (Read through a byte view: NumPy's ``S``
+        scalars drop trailing NUL bytes, which a digest may end with.)"""
+        raw = self._digests.view(np.uint8).reshape(-1, DIGEST_BYTES)
+        return [row.tobytes() for row in raw]
+
     def digests(self) -> set[bytes]:
-        return {bytes(d) for d in self._digests}
+        return set(self.keys())
 
     def lookup(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """For each key, whether it has a vector, and the vectors (zero rows where not)."""
@@ -161,8 +167,7 @@ class VectorStore:
         same_model = self.info is not None and self.info.sha256 == info.sha256
         pairs: dict[bytes, np.ndarray] = {}
         if same_model and len(self._digests):
-            for i, d in enumerate(self._digests):
-                key = bytes(d)
+            for i, key in enumerate(self.keys()):
                 if key in keep:
                     pairs[key] = self._vectors[i]
         for key, vector in new:

@@ -135,6 +135,19 @@ def test_store_lookup_and_generations(tmp_path: Path) -> None:
     assert VectorStore(tmp_path).digests() == {keys[1]}
 
 
+def test_store_keeps_digests_that_end_in_nul_bytes(tmp_path: Path) -> None:
+    """NumPy's fixed-width bytes drop trailing NULs when read one by one; a digest
+    that ends in one must still be found (else it is re-encoded on every run)."""
+    keys = [b"\x01" * 15 + b"\x00", b"\x02" * 14 + b"\x00\x00", b"\x03" * 16]
+    store = VectorStore(tmp_path)
+    store.write(INFO, set(), zip(keys, np.eye(3, 4, dtype=np.float32), strict=True))
+    reopened = VectorStore(tmp_path)
+    assert reopened.digests() == set(keys)
+    assert reopened.lookup(keys)[0].tolist() == [True, True, True]
+    store.write(INFO, set(keys[:2]), [])
+    assert VectorStore(tmp_path).digests() == set(keys[:2])
+
+
 def test_embed_text_and_digest() -> None:
     assert embed_text(" Title ", None) == "Title"
     assert embed_text("T", "A b.") == "T\nA b."
