@@ -63,7 +63,9 @@ def rebuild(
     """
     index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
     registry = SourceRegistry.load(index_dir)
-    paths = [Path(entry.path) for entry in registry.entries.values()]
+    # In the order first read: where two files hold the same PMID, the later one's
+    # version was in force, and must be again.
+    paths = [Path(entry.path) for entry in registry.in_reading_order()]
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise InputError(

@@ -46,6 +46,9 @@ class SourceEntry:
     records: int
     deletions: int = 0
     skipped: int = 0
+    #: Order of reading: a file read later than another (its records replacing those
+    #: with the same PMID) has a higher number. 0 in registries written before it.
+    sequence: int = 0
 
     @property
     def state(self) -> FileState:
@@ -126,6 +129,7 @@ class SourceRegistry:
         self, path: Path, state: FileState, records: int, deletions: int, skipped: int
     ) -> None:
         key = source_key(path)
+        sequence = max((e.sequence for e in self.entries.values()), default=0) + 1
         self.entries[key] = SourceEntry(
             path=key,
             size=state.size,
@@ -135,7 +139,13 @@ class SourceRegistry:
             records=records,
             deletions=deletions,
             skipped=skipped,
+            sequence=sequence,
         )
+
+    def in_reading_order(self) -> list[SourceEntry]:
+        """The entries in the order their files were (last) read, so that reading them
+        again in this order leaves the same version of each record in force."""
+        return sorted(self.entries.values(), key=lambda e: (e.sequence, e.ingested, e.path))
 
     def save(self) -> None:
         """Write the registry atomically."""

@@ -403,3 +403,30 @@ def test_batches_are_also_bounded_by_their_footprint(
     report = ingest([ORTHO_XML], ix, procs=1, batch_size=100_000)
     assert report.ok and len(ix) == len(sizes)
     assert ix.whoosh_index.latest_generation() - before >= 4  # at least four commits
+
+
+def _abstract(path: Path, pmid: str) -> str | None:
+    return next(r for r in read_file(path) if isinstance(r, Record) and r.pmid == pmid).abstract
+
+
+def test_rebuild_keeps_the_version_of_the_file_read_last(tmp_path: Path) -> None:
+    """The same five PMIDs exported as XML and as MEDLINE (one abstract's sections
+    joined differently): whichever file was ingested last is in force, and a rebuild
+    must read the files in that order, not in path order."""
+    xml = (
+        TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
+    )
+    nbib = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
+    pmid = "25238468"
+    index = tmp_path / "ix"
+    assert ingest([xml], SearchIndex.create(index)).ok
+    assert ingest([nbib], SearchIndex.open(index)).ok  # "medline/..." sorts first
+    in_force = SearchIndex.open(index).get(pmid)
+    assert in_force.abstract == _abstract(nbib, pmid)
+    assert in_force.abstract != _abstract(xml, pmid)
+    rebuilt, _ = rebuild(SearchIndex.open(index))
+    assert rebuilt.get(pmid) == in_force
+    # Re-reading the XML with --force makes it the last read, and its version wins.
+    assert ingest([xml], rebuilt, force=True).ok
+    again, _ = rebuild(SearchIndex.open(index))
+    assert again.get(pmid).abstract != in_force.abstract
