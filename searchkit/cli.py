@@ -182,6 +182,14 @@ def ingest(
             help="Seconds to wait while another searchkit process writes the index.",
         ),
     ] = DEFAULT_LOCK_TIMEOUT,
+    embed_after: Annotated[
+        bool,
+        typer.Option(
+            "--embed",
+            help="Then store sentence vectors for new and changed records (as 'searchkit "
+            "embed' does; slow).",
+        ),
+    ] = False,
 ) -> None:
     """Add records to the index (upsert by PMID; deletions applied).
 
@@ -215,7 +223,11 @@ def ingest(
             on_file=_progress(),
         )
     )
-    _summarise(report, ix)
+    ok = _summarise(report, ix)
+    if embed_after:
+        _embed(ix, None)
+    if not ok:
+        raise typer.Exit(1)
 
 
 def _progress() -> Callable[[Path, int], None]:
@@ -228,7 +240,8 @@ def _progress() -> Callable[[Path, int], None]:
     return on_file
 
 
-def _summarise(report: IngestReport, ix: SearchIndex) -> None:
+def _summarise(report: IngestReport, ix: SearchIndex) -> bool:
+    """Print what an ingest did; whether all of its input was read."""
     c = report.counts
     for skip in report.skipped:
         _err(f"skipped: {skip}")
@@ -244,8 +257,7 @@ def _summarise(report: IngestReport, ix: SearchIndex) -> None:
     )
     if c.not_found:
         _err(f"{len(c.not_found)} deletion(s) named records not in the index")
-    if not report.ok:
-        raise typer.Exit(1)
+    return report.ok
 
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
@@ -291,7 +303,8 @@ def rebuild(
         )
     )
     _err("Rebuilt.")
-    _summarise(report, new)
+    if not _summarise(report, new):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -499,7 +512,10 @@ def embed(
     what it had saved. Slow (about ten records a second per core): meant for
     collections of thousands to tens of thousands of records.
     """
-    ix = _open_index(index)
+    _embed(_open_index(index), model)
+
+
+def _embed(ix: SearchIndex, model: Path | None) -> None:
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int, seconds: float) -> None:

@@ -295,3 +295,17 @@ def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == SPINAL_ABSCESS
+
+
+@needs_model
+def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    args = ["ingest", str(TEST_DATA / "medline"), "--embed", "--index", str(index)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert "added" in lines[-2] and "record(s) encoded" in lines[-1]
+    records = len(SearchIndex.open(index))
+    assert len(VectorStore(index)) == records > 0
+    result = runner.invoke(app, ["embed", "--index", str(index)])
+    assert result.stderr.startswith("0 record(s) encoded in ")
