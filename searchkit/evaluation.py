@@ -243,6 +243,11 @@ def evaluate(
             run[qid] = ranker.rank(queries[qid], limit=limit)
         if ranker.note:
             notes.append(ranker.note)
+        if semantic_rank is None and ranker.words_only:
+            notes.append(
+                "ranked by words only: the index has no sentence vectors ('searchkit embed' "
+                "adds ranking by meaning; see README)"
+            )
         if ranker.missing_vectors:
             notes.append(
                 f"{ranker.missing_vectors} queries had candidates without a sentence vector "

@@ -304,9 +304,12 @@ class Ranker:
         self.missing_vectors = 0
         #: Why semantic re-ranking is off although the index has vectors, if it is.
         self.note: str | None = None
+        #: Whether ranking is by words alone because the index has no vectors.
+        self.words_only = False
 
     def __enter__(self) -> Ranker:
         self._stage, self.note = semantic.open_stage(self.index.path, self.semantic_rank)
+        self.words_only = self._stage is None and self.note is None
         self._searcher = self.index.whoosh_index.searcher(weighting=ranking.weighting())
         return self
 

@@ -211,4 +211,8 @@ def test_eval_real_subprocess(small_eval: tuple[Path, Path, Path]) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["queries"] == 2
-    assert proc.stderr == ""
+    # The index has no sentence vectors: one line says the ranking is by words only.
+    assert proc.stderr.splitlines() == [
+        "note: ranked by words only: the index has no sentence vectors ('searchkit embed' "
+        "adds ranking by meaning; see README)"
+    ]
