@@ -508,8 +508,8 @@ def embed(
 ) -> None:
     """Store a sentence vector for each record, so that searches also rank by meaning.
 
-    Encodes only records added or changed since the last run; an interrupted run keeps
-    what it had saved. Slow (about ten records a second per core): meant for
+    Encodes only records added or changed since the last run, and keeps what an
+    interrupted run had saved. Slow (about 13 records a second on 2 cores): meant for
     collections of thousands to tens of thousands of records.
     """
     _embed(_open_index(index), model)
