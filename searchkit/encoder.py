@@ -72,15 +72,20 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         raise ModelError(f"{path}: not a safetensors file ({exc})") from exc
     base = 8 + length
     arrays: dict[str, np.ndarray] = {}
-    for name, spec in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _DTYPES.get(spec.get("dtype"))
-        if dtype is None:
-            raise ModelError(f"{path}: {name}: unsupported dtype {spec.get('dtype')}")
-        start, end = spec["data_offsets"]
-        array = raw[base + start : base + end].view(dtype)
-        arrays[name] = array.reshape(spec["shape"])
+    try:
+        for name, spec in header.items():
+            if name == "__metadata__":
+                continue
+            dtype = _DTYPES.get(spec.get("dtype"))
+            if dtype is None:
+                raise ModelError(f"{path}: {name}: unsupported dtype {spec.get('dtype')}")
+            start, end = spec["data_offsets"]
+            if not 0 <= start <= end <= raw.size - base:
+                raise ModelError(f"{path}: {name}: data outside the file")
+            array = raw[base + start : base + end].view(dtype)
+            arrays[name] = array.reshape(spec["shape"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: not a valid safetensors file ({exc})") from exc
     return arrays
 
 

@@ -103,6 +103,22 @@ def test_safetensors_reader_rejects_other_files(tmp_path: Path) -> None:
         read_safetensors(bad)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"[1, 2]",
+        b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 64]}}',
+        b'{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}',
+        b'{"w": {"dtype": "F32"}}',
+    ],
+)
+def test_safetensors_reader_rejects_damaged_headers(tmp_path: Path, header: bytes) -> None:
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(len(header).to_bytes(8, "little") + header + bytes(16))
+    with pytest.raises(ModelError):
+        read_safetensors(bad)
+
+
 def test_encoder_refuses_a_model_that_is_not_bert(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ModelError, match="not a BERT model"):
