@@ -524,6 +524,8 @@ def _embed(ix: SearchIndex, model: Path | None) -> None:
             _err(f"  {done}/{total} records encoded ({rate:.1f} per second)")
 
     report: EmbedReport = _call(lambda: run_embed(ix, model, progress=progress))
+    if report.damaged:
+        _err(f"note: the stored vectors were unreadable ({report.damaged}); made them anew")
     _err(
         f"{report.encoded} record(s) encoded in {report.seconds:.1f} s, {report.current} "
         f"already current, {report.no_text} without title or abstract. Vectors: "

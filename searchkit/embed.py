@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from searchkit.encoder import default_model_dir
+from searchkit.errors import VectorStoreError
 from searchkit.index import SearchIndex
 from searchkit.semantic import load_encoder, model_dir
-from searchkit.vectors import StoreInfo, VectorStore, digest, embed_text
+from searchkit.vectors import StoreInfo, VectorStore, digest, embed_text, remove_vectors
 
 #: Records encoded between two saves of the store.
 CHECKPOINT = 1024
@@ -35,6 +36,7 @@ class EmbedReport:
     stored: int = 0  # vectors in the store afterwards
     seconds: float = 0.0
     model: str = ""
+    damaged: str | None = None  # why the stored vectors were discarded, if they were
 
 
 def embed(
@@ -49,10 +51,16 @@ def embed(
     packaged = model is None and folder == default_model_dir()
     encoder = load_encoder(folder, packaged=packaged)
     info = StoreInfo(str(folder.resolve()), encoder.sha256, encoder.dimension, encoder.stamp)
-    store = VectorStore(index.path)
+    damaged = None
+    try:
+        store = VectorStore(index.path)
+    except VectorStoreError as exc:  # derived data: start again rather than stop
+        damaged = str(exc)
+        remove_vectors(index.path)
+        store = VectorStore(index.path)
     same_model = store.info is not None and store.info.sha256 == info.sha256
     have = store.digests() if same_model else set()
-    report = EmbedReport(model=info.model)
+    report = EmbedReport(model=info.model, damaged=damaged)
     live: set[bytes] = set()
     todo: dict[bytes, int] = {}  # digest -> a document with that text (texts read later)
     with index.searcher() as searcher:

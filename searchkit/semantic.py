@@ -30,7 +30,7 @@ import numpy as np
 from whoosh.searching import Searcher
 
 from searchkit.encoder import MINILM_SHA256, Encoder, default_model_dir, weights_stamp
-from searchkit.errors import ModelError, NoVectorsError
+from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
 from searchkit.query_parser import And, FreeText, Node, Not, Or, Phrase, Tagged
 from searchkit.vectors import VectorStore, digest, embed_text
 
@@ -199,7 +199,12 @@ def open_stage(index_path: Path, wanted: bool | None) -> tuple[Stage | None, str
     """
     if wanted is False:
         return None, None
-    store = VectorStore(index_path)
+    try:
+        store = VectorStore(index_path)
+    except VectorStoreError as exc:
+        if wanted:
+            raise
+        return None, f"semantic re-ranking is off: {exc}; run 'searchkit embed' to remake it"
     if store.info is None or len(store) == 0:
         if wanted:
             raise NoVectorsError(

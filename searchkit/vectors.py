@@ -61,6 +61,11 @@ class StoreInfo:
     stamp: str = ""
 
 
+def remove_vectors(index_path: Path) -> None:
+    """Delete an index's vectors (they are derived data: ``embed`` makes them again)."""
+    shutil.rmtree(index_path / VECTORS_DIR, ignore_errors=True)
+
+
 def copy_vectors(source_index: Path, target_index: Path) -> None:
     """Copy the current vectors of one index into another (which has none)."""
     source = source_index / VECTORS_DIR
@@ -101,21 +106,28 @@ class VectorStore:
             return
         except (OSError, ValueError) as exc:
             raise VectorStoreError(f"{self.folder / MANIFEST}: unreadable ({exc})") from exc
-        g = int(manifest["generation"])
+        try:
+            g = int(manifest["generation"])
+            count = int(manifest["count"])
+            info = StoreInfo(
+                str(manifest["model"]),
+                str(manifest["sha256"]),
+                int(manifest["dimension"]),
+                str(manifest.get("stamp", "")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise VectorStoreError(f"{self.folder / MANIFEST}: damaged ({exc!r})") from exc
         try:
             digests = np.load(self.folder / f"digests-{g}.npy", mmap_mode="r")
             vectors = np.load(self.folder / f"vectors-{g}.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise VectorStoreError(f"{self.folder}: generation {g} unreadable ({exc})") from exc
-        if len(digests) != len(vectors) or len(digests) != int(manifest["count"]):
+        if len(digests) != len(vectors) or len(digests) != count:
+            raise VectorStoreError(f"{self.folder}: generation {g} is inconsistent")
+        if vectors.ndim != 2 or vectors.shape[1] != info.dimension:
             raise VectorStoreError(f"{self.folder}: generation {g} is inconsistent")
         self.generation = g
-        self.info = StoreInfo(
-            str(manifest["model"]),
-            str(manifest["sha256"]),
-            int(manifest["dimension"]),
-            str(manifest.get("stamp", "")),
-        )
+        self.info = info
         self._digests = digests
         self._vectors = vectors
 

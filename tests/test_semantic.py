@@ -325,3 +325,24 @@ def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     assert len(VectorStore(index)) == records > 0
     result = runner.invoke(app, ["embed", "--index", str(index)])
     assert result.stderr.startswith("0 record(s) encoded in ")
+
+
+def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
+    manifest = embedded / VECTORS_DIR / "manifest.json"
+    manifest.write_text('{"generation": 1}')
+    result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
+    assert result.exit_code == 0
+    assert result.stdout.split()  # ranked by words
+    notes = result.stderr.strip().splitlines()
+    assert len(notes) == 1 and notes[0].startswith("note: semantic re-ranking is off: ")
+    assert "damaged" in notes[0]
+    result = runner.invoke(app, ["search", "abscess", "--semantic", "--index", str(embedded)])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: ")
+    # embed says so and makes the vectors anew.
+    result = runner.invoke(app, ["embed", "--index", str(embedded)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("note: the stored vectors were unreadable (")
+    assert lines[1].startswith("19 record(s) encoded in ")
+    result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
+    assert result.exit_code == 0 and result.stderr == ""
