@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from searchkit.encoder import default_model_dir
 from searchkit.errors import VectorStoreError
 from searchkit.index import SearchIndex
 from searchkit.semantic import load_encoder, model_dir
-from searchkit.vectors import StoreInfo, VectorStore, digest, embed_text, remove_vectors
+from searchkit.vectors import StoreInfo, VectorStore, embed_text, record_key, remove_vectors
 
 #: Records encoded between two saves of the store.
 CHECKPOINT = 1024
@@ -48,8 +47,7 @@ def embed(
 ) -> EmbedReport:
     """Encode the records of ``index`` that have no current vector and store them."""
     folder = model_dir(model)
-    packaged = model is None and folder == default_model_dir()
-    encoder = load_encoder(folder, packaged=packaged)
+    encoder = load_encoder(folder, packaged=model is None)
     info = StoreInfo(str(folder.resolve()), encoder.sha256, encoder.dimension, encoder.stamp)
     damaged = None
     try:
@@ -66,7 +64,7 @@ def embed(
     with index.searcher() as searcher:
         for docnum, fields in searcher.reader().iter_docs():
             report.records += 1
-            key = _key(fields)
+            key = record_key(fields)
             if key is None:
                 report.no_text += 1
                 continue
@@ -94,8 +92,3 @@ def embed(
 
 def _text(fields: dict[str, Any]) -> str:
     return embed_text(fields.get("title"), fields.get("abstract"))
-
-
-def _key(fields: dict[str, Any]) -> bytes | None:
-    text = _text(fields)
-    return digest(text) if text else None

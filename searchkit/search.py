@@ -243,7 +243,7 @@ def search(
     if sort == "relevance" and wanted:  # second stage: re-score the top candidates
         top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))
         if stage is not None:  # third stage: by meaning
-            rescored = semantic.rescore(searcher, stage.store, stage.encoder, text, top_n)
+            rescored = stage.rescore(searcher, text, top_n)
             top_n = rescored.ranked
             note = semantic.missing_note(rescored.missing)
             notes.extend([note] if note else [])
@@ -346,9 +346,7 @@ class Ranker:
         top_n = rerank.rerank(self._searcher, q, top_n)
         text = semantic.query_text(node)
         if self._stage is not None and text:
-            rescored = semantic.rescore(
-                self._searcher, self._stage.store, self._stage.encoder, text, top_n
-            )
+            rescored = self._stage.rescore(self._searcher, text, top_n)
             top_n = rescored.ranked
             self.missing_vectors += rescored.missing > 0
         top_n = top_n[:limit]

@@ -32,7 +32,7 @@ from whoosh.searching import Searcher
 from searchkit.encoder import MINILM_SHA256, Encoder, default_model_dir, weights_stamp
 from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
 from searchkit.query_parser import And, FreeText, Node, Not, Or, Phrase, Tagged
-from searchkit.vectors import VectorStore, digest, embed_text
+from searchkit.vectors import VectorStore, record_key
 
 #: Weight of the (scaled) lexical score; the cosine gets the rest.
 ALPHA = 0.3
@@ -147,21 +147,18 @@ def rescore(
 ) -> Rescored:
     """Re-score the first :data:`DEPTH` of ``candidates`` (score, docnum; best first)."""
     head, tail = candidates[:DEPTH], candidates[DEPTH:]
-    if not head or not text.strip() or len(store) == 0:
-        return Rescored(candidates, 0)
-    keys: list[bytes] = []
-    empty = np.zeros(len(head), dtype=bool)
-    for i, (_, docnum) in enumerate(head):
-        fields = searcher.stored_fields(docnum)
-        body = embed_text(fields.get("title"), fields.get("abstract"))
-        empty[i] = not body
-        keys.append(digest(body))
-    found, vectors = store.lookup(keys)
+    keys = [record_key(searcher.stored_fields(docnum)) for _, docnum in head]
+    found, vectors = store.lookup([k for k in keys if k is not None])
+    has_text = np.array([k is not None for k in keys], dtype=bool)
+    # Records without text are never encoded: they are not "missing" a vector.
+    missing = int((~found).sum())
     if not found.any():
-        return Rescored(candidates, int((~found & ~empty).sum()))
-    q = encoder.encode([text])[0]
-    cosine = vectors @ q
-    cosine[~found] = float(np.median(cosine[found]))
+        return Rescored(candidates, missing)
+    cosine = np.zeros(len(head), dtype=np.float32)
+    cosine[has_text] = vectors @ encoder.encode([text])[0]
+    known = np.zeros(len(head), dtype=bool)
+    known[has_text] = found
+    cosine[~known] = float(np.median(cosine[known]))
     lexical = np.array([s for s, _ in head], dtype=np.float64)
     best = lexical.max()
     scaled = lexical / best if best > 0 else np.zeros_like(lexical)
@@ -173,14 +170,7 @@ def rescore(
     # Candidates past DEPTH stay below the re-scored ones, in their own order.
     floor = min((s for s, _ in ranked), default=0.0)
     below = [(floor - 1e-9 * (i + 1), docnum) for i, (_, docnum) in enumerate(tail)]
-    return Rescored(ranked + below, int((~found & ~empty).sum()))
-
-
-def describe_store(store: VectorStore) -> dict[str, object]:
-    """What ``stats`` shows of the vectors."""
-    if store.info is None:
-        return {"vectors": 0}
-    return {"vectors": len(store), "vector_model": store.info.model}
+    return Rescored(ranked + below, missing)
 
 
 @dataclass(frozen=True)
@@ -189,6 +179,11 @@ class Stage:
 
     store: VectorStore
     encoder: Encoder
+
+    def rescore(
+        self, searcher: Searcher, text: str, candidates: list[tuple[float, int]]
+    ) -> Rescored:
+        return rescore(searcher, self.store, self.encoder, text, candidates)
 
 
 def open_stage(index_path: Path, wanted: bool | None) -> tuple[Stage | None, str | None]:

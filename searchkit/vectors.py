@@ -24,9 +24,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,12 @@ def embed_text(title: str | None, abstract: str | None) -> str:
 
 def digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST_BYTES).digest()
+
+
+def record_key(fields: Mapping[str, Any]) -> bytes | None:
+    """The key of a stored record's vector (None for a record with no text to encode)."""
+    text = embed_text(fields.get("title"), fields.get("abstract"))
+    return digest(text) if text else None
 
 
 @dataclass(frozen=True)
