@@ -14,7 +14,6 @@ order (tests compare the two on real records).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Final
 
 from searchkit.analysis import (
@@ -53,6 +52,9 @@ class BiomedTermizer:
     def __init__(self) -> None:
         self._stops = stopwords()
         self._words: dict[str, _Info] = {}
+        # The plain words of ``_words`` (see :func:`_is_plain`): word → its term, or
+        # b"" for a stop word (no term is empty).
+        self._plain: dict[str, bytes] = {}
         self._joined: dict[str, bytes] = {}
         self._class_term: bytes | None = None if "class" in self._stops else _final("class")
 
@@ -91,23 +93,39 @@ class BiomedTermizer:
 
     def __call__(self, value: str) -> dict[bytes, list[int]]:
         words = self._words
+        plain = self._plain
         if len(words) > CACHE_LIMIT:
             words = self._words = {}
+            plain = self._plain = {}
             self._joined = {}
-        positions: defaultdict[bytes, list[int]] = defaultdict(list)
+        positions: dict[bytes, list[int]] = {}
         pos = 0
         head: tuple[str, int] | None = None  # (folded text, position) of a code head
-        between_class = False
+        between_class = False  # only ever True while ``head`` is set
         for matched in _FIND_WORDS(value):
+            if head is None:
+                # Most words are plain: one term (or a stop word) at one position.
+                term = plain.get(matched)
+                if term is not None:
+                    if term:  # b"": a stop word
+                        plist = positions.get(term)
+                        if plist is None:
+                            positions[term] = [pos]
+                        else:
+                            plist.append(pos)
+                    pos += 1
+                    continue
             info = words.get(matched)
             if info is None:
                 info = words[matched] = self._info(matched)
+                if _is_plain(info):
+                    plain[matched] = info[1] or b""
             if info[0] == _COMPOUND_KIND:
                 _, cat, parts = info
                 if cat is not None:
-                    positions[cat].append(pos)
+                    _append(positions, cat, pos)
                 for part in parts:
-                    positions[part].append(pos)
+                    _append(positions, part, pos)
                     pos += 1
                 head, between_class = None, False
                 continue
@@ -116,21 +134,35 @@ class BiomedTermizer:
                 if is_class and not between_class:
                     between_class = True
                     if self._class_term is not None:
-                        positions[self._class_term].append(pos)
+                        _append(positions, self._class_term, pos)
                     pos += 1
                     continue
                 if is_tail:
-                    positions[self._joined_term(head[0] + text)].append(head[1])
-                    positions[part].append(pos)
+                    _append(positions, self._joined_term(head[0] + text), head[1])
+                    _append(positions, part, pos)
                     pos += 1
                     head, between_class = None, False
                     continue
             if term is not None:
-                positions[term].append(pos)
+                _append(positions, term, pos)
             head = (text, pos) if is_head else None
             between_class = False
             pos += 1
         return positions
+
+
+def _is_plain(info: _Info) -> bool:
+    """A whole word that is not "class", a code tail or a code head: it never takes part
+    in a joined code, so it stands for its term (or nothing) at its own position."""
+    return info[0] == _WORD_KIND and not (info[4] or info[5] or info[6])
+
+
+def _append(positions: dict[bytes, list[int]], term: bytes, pos: int) -> None:
+    plist = positions.get(term)
+    if plist is None:
+        positions[term] = [pos]
+    else:
+        plist.append(pos)
 
 
 __all__ = ["BiomedTermizer"]

@@ -17,7 +17,7 @@ import pickle
 import random
 import string
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby, pairwise
 from typing import Any
 
@@ -37,10 +37,11 @@ PoolPosting = tuple[str, bytes, int, float, bytes | None]
 _POSTING_BYTES = 20
 _VALUE_BYTES = 33  # a bytes object's own size besides its data
 _TERM_BYTES = 300
-_RUN_TERMS = 4_096
+_RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
 # Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
 # count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
-_SHARED_VALUE_LEN = 15  # terms per pickled chunk of a spilled run
+_SHARED_VALUE_LEN = 15
+_SINGLE_LIMIT = 100_000  # positions whose one-position value add_positions keeps
 
 
 class TermStore:
@@ -55,6 +56,9 @@ class TermStore:
         self._fields: dict[str, dict[bytes, tuple[array[int], array[float], list[bytes]]]] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
+        # One-position values by position, for add_positions: the fast fields are
+        # all of Whoosh's Positions format, whose encoding depends on nothing else.
+        self._single_values: dict[int, bytes] = {}
 
     def add(
         self,
@@ -80,6 +84,53 @@ class TermStore:
         self._size += size
         if self._size > self._limit:
             self._spill()
+
+    def add_positions(
+        self,
+        fieldname: str,
+        docnum: int,
+        positions: dict[bytes, list[int]],
+        boost: float,
+        fieldboost: float,
+        encode: Callable[[list[int]], bytes],
+    ) -> int:
+        """Add one document's terms and positions in a field, each posting weighing
+        ``len(positions) * boost * fieldboost`` with the value ``encode(positions)``,
+        as :meth:`add` would for the same postings; returns the field's length (the
+        number of positions)."""
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
+        singles = self._single_values
+        size = 0
+        length = 0
+        for tbytes, plist in positions.items():
+            entry = terms.get(tbytes)
+            if entry is None:
+                entry = terms[tbytes] = (array("I"), array("d"), [])
+                size += _TERM_BYTES + len(tbytes)
+            freq = len(plist)
+            length += freq
+            if freq == 1:
+                # Most terms occur once in a field: the value depends only on the
+                # position, so it is made once per position and shared.
+                pos = plist[0]
+                value = singles.get(pos)
+                if value is None:
+                    value = encode(plist)
+                    if pos < _SINGLE_LIMIT:
+                        singles[pos] = value
+                size += _POSTING_BYTES
+            else:
+                value = encode(plist)
+                size += _POSTING_BYTES + _VALUE_BYTES + len(value)
+            entry[0].append(docnum)
+            entry[1].append(freq * boost * fieldboost)
+            entry[2].append(value)
+        self._size += size
+        if self._size > self._limit:
+            self._spill()
+        return length
 
     def _sorted_memory(self) -> Iterator[TermGroup]:
         for fieldname in sorted(self._fields):

@@ -24,7 +24,7 @@ import pickle
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh import formats
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StopFilter
@@ -95,8 +95,19 @@ def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], boo
     return word, renumber
 
 
-def compile_field(field: FieldType) -> FieldIndexer | None:
-    """A fast equivalent of ``field.index`` (as a list), or ``None`` if not supported."""
+class PositionsIndexer(NamedTuple):
+    """A field's fast analysis: ``positions(value)`` maps each term (bytes) to its
+    positions; a term's posting weighs ``len(positions) * boost`` and its value is
+    ``encode(positions)`` (the field format's own encoding)."""
+
+    positions: Callable[[str], dict[bytes, list[int]]]
+    boost: float
+    encode: Callable[[list[int]], bytes]
+
+
+def compile_positions(field: FieldType) -> PositionsIndexer | None:
+    """The fast analysis of ``field`` as terms and positions, or ``None`` if its
+    analyzer, format or options are not supported."""
     analyzer = getattr(field, "analyzer", None)
     fmt = field.format
     if (
@@ -109,21 +120,41 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
         return None
     items = list(analyzer.items)
     tokenizer = items[0]
+    boost = float(fmt.field_boost)
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return _biomed_indexer(fmt)
+        return PositionsIndexer(_biomed_positions(), boost, fmt.encode)
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
     if compiled is None:
         return None
-    word, renumber = compiled
-    finditer = tokenizer.expression.finditer
-    boost = float(fmt.field_boost)
-    cache: dict[str, bytes | None] = {}
+    return PositionsIndexer(_regex_positions(tokenizer, *compiled), boost, fmt.encode)
+
+
+def compile_field(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list), or ``None`` if not supported."""
+    found = compile_positions(field)
+    if found is None:
+        return None
+    positions, boost, encode = found
 
     def index(value: str) -> list[Posting]:
+        return _postings(positions(value), boost, encode)
+
+    return index
+
+
+def _regex_positions(
+    tokenizer: RegexTokenizer, word: Callable[[str], str | None], renumber: bool
+) -> Callable[[str], dict[bytes, list[int]]]:
+    """A ``RegexTokenizer`` and per-word filters: the regex runs once and every word
+    maps through a cache of finished terms."""
+    finditer = tokenizer.expression.finditer
+    cache: dict[str, bytes | None] = {}
+
+    def positions_of(value: str) -> dict[bytes, list[int]]:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not unicode")
         nonlocal cache
@@ -152,14 +183,15 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
                 positions[term] = [pos]
             else:
                 plist.append(pos)
-        return _postings(positions, boost, fmt)
+        return positions
 
-    return index
+    return positions_of
 
 
-def _postings(positions: dict[bytes, list[int]], boost: float, fmt: Any) -> list[Posting]:
+def _postings(
+    positions: dict[bytes, list[int]], boost: float, encode: Callable[[list[int]], bytes]
+) -> list[Posting]:
     """Whoosh's (term, frequency, weight, encoded positions) for each term."""
-    encode = fmt.encode
     singles = _SINGLE_POSITIONS
     out: list[Posting] = []
     for term, plist in positions.items():
@@ -183,27 +215,26 @@ def _shared_termizer() -> BiomedTermizer:
     return BiomedTermizer()
 
 
-def _biomed_indexer(fmt: Any) -> FieldIndexer:
+def _biomed_positions() -> Callable[[str], dict[bytes, list[int]]]:
     """The biomedical analyzer without its token generators: a
     :class:`~searchkit.biomedterms.BiomedTermizer` works out each distinct written
     word's terms once; one termizer (and cache) serves every field of this analyzer
     in the process, as the words of titles, abstracts and MeSH overlap."""
-    boost = float(fmt.field_boost)
     termize = _shared_termizer()
 
-    def index(value: str) -> list[Posting]:
+    def positions_of(value: str) -> dict[bytes, list[int]]:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not unicode")
-        return _postings(termize(value), boost, fmt)
+        return termize(value)
 
-    return index
+    return positions_of
 
 
-def compile_schema(schema: Any) -> dict[str, FieldIndexer]:
-    """Fast indexers for every field of ``schema`` that supports one."""
-    found: dict[str, FieldIndexer] = {}
+def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
+    """Fast analysis for every field of ``schema`` that supports it."""
+    found: dict[str, PositionsIndexer] = {}
     for name, field in schema.items():
-        fast = compile_field(field)
+        fast = compile_positions(field)
         if fast is not None:
             found[name] = fast
     return found
@@ -324,13 +355,21 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     if indexer is not None and terms is not None:
-                        postings = indexer(value)
-                        if field.scorable:
-                            length = sum(p[1] for p in postings)
-                        terms.add(fieldname, docnum, postings, fieldboost)
+                        length = terms.add_positions(
+                            fieldname,
+                            docnum,
+                            indexer.positions(value),
+                            indexer.boost,
+                            fieldboost,
+                            indexer.encode,
+                        )
+                        if not field.scorable:
+                            length = 0
                     else:
                         items: Iterable[Posting] = (
-                            indexer(value) if indexer is not None else field.index(value)
+                            _postings(indexer.positions(value), indexer.boost, indexer.encode)
+                            if indexer is not None
+                            else field.index(value)
                         )
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in items:
@@ -433,4 +472,11 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
         return task
 
 
-__all__ = ["FastMpWriter", "FastSegmentWriter", "compile_field", "compile_schema"]
+__all__ = [
+    "FastMpWriter",
+    "FastSegmentWriter",
+    "PositionsIndexer",
+    "compile_field",
+    "compile_positions",
+    "compile_schema",
+]

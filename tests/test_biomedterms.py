@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit.analysis import text_analyzer
+from searchkit.analysis import COMPOUND, text_analyzer
 from searchkit.biomedterms import BiomedTermizer
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
@@ -66,3 +68,30 @@ PIECES = [
 def test_same_terms_as_the_analyzer_on_any_code_text(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert list(BiomedTermizer()(text).items()) == _expected(text)
+
+
+# The compound pattern as first written, a character at a time; the shipped one is
+# written as runs of word characters joined by separators (faster to match).
+CHARACTER_AT_A_TIME = re.compile(
+    r"[^\W_](?:[^\W_]|[-\u2010\u2011\u2012\u2013*:](?=[^\W_])|(?<=\d)[.,](?=\d))*"
+    r"(?P<tail>\+*(?:['\u2019]s\b)?)"
+)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, int]]:
+    return [(*m.span(), m.start("tail")) for m in pattern.finditer(text)]
+
+
+def test_compound_pattern_matches_as_written_a_character_at_a_time() -> None:
+    texts = _sample_texts()
+    assert sum(len(_spans(COMPOUND, t)) for t in texts) > 100_000
+    for text in texts:
+        assert _spans(COMPOUND, text) == _spans(CHARACTER_AT_A_TIME, text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=list("aZ9_-*:.,+'\u2019s \u2010\u2013\u03b1\u00e90\n"), max_size=30))
+def test_compound_pattern_matches_as_written_a_character_at_a_time_on_any_text(
+    text: str,
+) -> None:
+    assert _spans(COMPOUND, text) == _spans(CHARACTER_AT_A_TIME, text)

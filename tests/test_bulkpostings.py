@@ -14,8 +14,9 @@ import whoosh.index
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
 
+from searchkit.bulkpostings import TermStore
 from searchkit.codec import BLOCK_LIMIT, SearchkitCodec
-from searchkit.fastindex import FastSegmentWriter
+from searchkit.fastindex import FastSegmentWriter, compile_schema
 from searchkit.schema import build_schema
 
 from .test_fastindex import DOCS
@@ -139,3 +140,26 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
             writer.commit()
             files.append(_segment_files(tmp_path / name))
         assert files[0] == files[1]
+
+
+def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Path) -> None:
+    """The writer's path (terms and positions straight from the analysis) and the
+    general one (Whoosh's posting tuples) keep the same postings, boosts included."""
+    schema = build_schema()
+    fast = compile_schema(schema)
+    by_postings = TermStore(None, 64)
+    by_positions = TermStore(None, 64)
+    for docnum, doc in enumerate(DOCS[:200]):
+        for name, indexer in fast.items():
+            value = doc.get(name)
+            if not isinstance(value, str):
+                continue
+            fieldboost = (1.0, 2.5, 0.3)[docnum % 3]
+            postings = list(schema[name].index(value))
+            by_postings.add(name, docnum, postings, fieldboost)
+            length = by_positions.add_positions(
+                name, docnum, indexer.positions(value), indexer.boost, fieldboost, indexer.encode
+            )
+            assert length == sum(p[1] for p in postings)
+    assert list(by_positions) == list(by_postings)
+    assert len(list(by_positions)) > 1000

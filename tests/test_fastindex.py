@@ -20,7 +20,7 @@ from searchkit.schema import build_schema
 from .conftest import SAMPLE_DIR
 
 SCHEMA = build_schema()
-FAST = compile_schema(SCHEMA)
+FAST = {name: compile_field(SCHEMA[name]) for name in compile_schema(SCHEMA)}
 
 
 def _sample_documents() -> list[dict[str, object]]:
