@@ -82,6 +82,8 @@ def fold_greek(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case, Greek letters to names, accents removed (β-catenin → beta-catenin)."""
+    if text.isascii():  # no Greek letters, nothing to decompose: most words
+        return text.lower()
     text = text.translate(_GREEK_TABLE)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()

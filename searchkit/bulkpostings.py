@@ -16,9 +16,11 @@ import heapq
 import pickle
 import random
 import string
+import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby, pairwise
+from operator import itemgetter
 from typing import Any
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
@@ -102,35 +104,36 @@ class TermStore:
         if terms is None:
             terms = self._fields[fieldname] = {}
         singles = self._single_values
-        size = 0
-        length = 0
+        once = boost * fieldboost  # the weight of a term that occurs once
+        size = _POSTING_BYTES * len(positions)
         for tbytes, plist in positions.items():
             entry = terms.get(tbytes)
             if entry is None:
                 entry = terms[tbytes] = (array("I"), array("d"), [])
                 size += _TERM_BYTES + len(tbytes)
-            freq = len(plist)
-            length += freq
-            if freq == 1:
+            entry[0].append(docnum)
+            if len(plist) == 1:
                 # Most terms occur once in a field: the value depends only on the
                 # position, so it is made once per position and shared.
-                pos = plist[0]
-                value = singles.get(pos)
+                value = singles.get(plist[0])
                 if value is None:
-                    value = encode(plist)
-                    if pos < _SINGLE_LIMIT:
-                        singles[pos] = value
-                size += _POSTING_BYTES
+                    value = self._single_value(plist[0], encode)
+                entry[1].append(once)
             else:
                 value = encode(plist)
-                size += _POSTING_BYTES + _VALUE_BYTES + len(value)
-            entry[0].append(docnum)
-            entry[1].append(freq * boost * fieldboost)
+                size += _VALUE_BYTES + len(value)
+                entry[1].append(len(plist) * boost * fieldboost)
             entry[2].append(value)
         self._size += size
         if self._size > self._limit:
             self._spill()
-        return length
+        return sum(map(len, positions.values()))
+
+    def _single_value(self, pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
+        value = encode([pos])
+        if pos < _SINGLE_LIMIT:
+            self._single_values[pos] = value
+        return value
 
     def _sorted_memory(self) -> Iterator[TermGroup]:
         for fieldname in sorted(self._fields):
@@ -194,8 +197,10 @@ class TermStore:
         yield from _combine(heapq.merge(*sources, key=_key))
 
 
-def _key(group: TermGroup) -> tuple[str, bytes]:
-    return group[0], group[1]
+# The two lengths before each key and value in Whoosh's hash file (filetables._lengths).
+_TERM_LENGTHS = struct.Struct("!ii")
+#: A term group's (field name, term): its sort key (C-level, called once per group).
+_key = itemgetter(0, 1)
 
 
 def merge_groups(*sources: Iterable[TermGroup]) -> Iterator[TermGroup]:
@@ -304,6 +309,8 @@ class _TermWriter:
         self._compression = postwriter._compression
         self._fixedsize = fmt.fixed_value_size()
         self._offset = self._postfile.tell()
+        self._terms_file = self._tindex.dbfile
+        self._terms_offset = self._terms_file.tell()
 
     def write(
         self,
@@ -358,7 +365,22 @@ class _TermWriter:
         self._postfile.write(blob)
         info.set_extent(self._offset, len(blob))
         self._offset += len(blob)
-        self._tindex.add(self._fieldid + tbytes, info.to_bytes())
+        self._add_term(self._fieldid + tbytes, info.to_bytes())
+
+    def _add_term(self, key: bytes, value: bytes) -> None:
+        """``OrderedHashWriter.add``, with the terms file's offset counted instead of
+        asked for (twice per term, each a system call)."""
+        tindex = self._tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"keys must increase: {tindex.lastkey!r}..{key!r}")
+        pos = self._terms_offset
+        tindex.index.append(pos)
+        entry = _TERM_LENGTHS.pack(len(key), len(value)) + key + value
+        self._terms_file.write(entry)
+        self._terms_offset = pos + len(entry)
+        h = tindex.hashfn(key)
+        tindex.buckets[h & 255].append((h, pos))
+        tindex.lastkey = key
 
 
 def _fill_blocks(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import pickle
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from searchkit.analysis import BiomedTokenizer, fold, text_analyzer
+from searchkit.analysis import BiomedTokenizer, fold, fold_greek, text_analyzer
 from searchkit.cli import app
 from searchkit.schema import build_schema
 
@@ -63,6 +66,14 @@ def test_numbers_are_kept() -> None:
 def test_accents_and_greek_letters_are_folded() -> None:
     assert fold("Naïve café β-Catenin TNF-α µg") == "naive cafe beta-catenin tnf-alpha mug"
     assert terms("naïve") == terms("naive")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x3FF), max_size=20))
+def test_folding_ascii_words_takes_a_shortcut_to_the_same_text(text: str) -> None:
+    folded = unicodedata.normalize("NFKD", fold_greek(text))
+    expected = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    assert fold(text) == expected
 
 
 def test_stemming_and_stop_words() -> None:
