@@ -47,10 +47,12 @@ from searchkit.vectors import VectorStore
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
 
-# Memory for the Whoosh writers' posting pools before they spill sorted runs to disk,
-# shared by the writer processes (each gets an equal part, at least 16 MB). Spilling
-# is cheap (see fastindex), so a small pool costs little speed and bounds memory.
-DEFAULT_LIMITMB = 48
+# Memory for the writers' postings before they spill sorted runs to disk, shared by
+# the writer processes (each gets an equal part, at least 16 MB). Spilling, re-reading
+# and merging the runs was a fifth of a writer's time at 48 MB; 144 MB holds a
+# default batch of abstracts (20,000, 10,000 per writer with --procs 2) without
+# spilling, and a 300 MB XML ingest with --procs 2 peaks at ~350 MB (BENCHMARKS.md).
+DEFAULT_LIMITMB = 144
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000
