@@ -307,7 +307,11 @@ class SegmentArrays:
         except TermNotFound:
             return None
         if isinstance(matcher, FilterMatcher):  # deletions: applied with deleted()
+            # The filter has moved its child past the deleted documents at the start
+            # (past whole blocks, or to the end when all are deleted): back to the
+            # first posting, as document frequencies count them all.
             matcher = matcher.child
+            matcher.reset()
         return matcher
 
 

@@ -74,6 +74,33 @@ def test_deleted_documents_are_left_out(tmp_path: Path) -> None:
         assert {s.stored_fields(int(d))["pmid"] for d in ids} == before - set(gone)
 
 
+def test_frequencies_count_deleted_documents_at_the_start_of_a_posting_list(
+    tmp_path: Path,
+) -> None:
+    """Whoosh's document frequencies count deleted documents until a merge drops them,
+    also when they come first in a term's postings (or are all of them)."""
+    ix = SearchIndex.create(tmp_path / "ix")
+    ix.upsert(
+        [
+            Record(pmid="1", title="Cancer stem cells"),
+            Record(pmid="2", title="Cancer cells in mice"),
+            Record(pmid="3", title="Zebrafish fins"),
+            Record(pmid="4", title="Zebrafish hearts and cells"),
+        ]
+    )
+    writer = ix.whoosh_index.writer()
+    for pmid in ("1", "3", "4"):
+        writer.delete_by_term("pmid", pmid)
+    writer.commit(merge=False)  # keep the segment, with its deletions
+    with ix.searcher() as s:
+        reader = s.leaf_searchers()[0][0].reader()
+        arrays = SegmentArrays(reader)
+        for term, live in (("cancer", [1]), ("zebrafish", []), ("cell", [1])):
+            assert arrays.doc_frequency("title", term) == reader.doc_frequency("title", term)
+            assert arrays.postings("title", term)[0].tolist() == live
+        assert doc_frequency(s, "title", "zebrafish") == s.doc_frequency("title", "zebrafish") == 2
+
+
 def test_hits_top_breaks_ties_by_document_number() -> None:
     hits = scoring.Hits(np.array([1, 2, 3, 4, 5]), np.array([1.0, 3.0, 3.0, 0.5, 3.0]))
     assert hits.top(2) == [(3.0, 2), (3.0, 3)]
