@@ -74,7 +74,7 @@ BatchOption = Annotated[
     typer.Option(
         "--batch-size",
         min=1,
-        help="Records per commit (default: 20000; 10000 lowers memory with --procs 2).",
+        help="Records per commit (default: 20000).",
         show_default=False,
     ),
 ]

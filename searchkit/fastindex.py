@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from itertools import islice
@@ -48,6 +49,7 @@ FieldIndexer = Callable[[str], list[Posting]]
 _CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
 _BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
+_TASK_EXIT_SECONDS = 10  # how long a cancelled writer waits for each terminated task
 _SINGLE_LIMIT = 100_000  # positions whose one-position encoding is kept
 # Positions.encode([pos]) by position (the same bytes: the format is fixed, Whoosh's).
 _SINGLE_POSITIONS: dict[int, bytes] = {}
@@ -426,6 +428,10 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
     """Whoosh's sub-writer process, indexing with :class:`FastSegmentWriter`."""
 
     def run(self) -> None:
+        # Ctrl-C reaches the whole process group: the parent gives up its writer and
+        # terminates this process (FastMpWriter.cancel); here it would only print a
+        # traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         # SubWriterTask.run builds its writer from the module's ``SegmentWriter``
         # name; this runs in the child process only, so rebinding it there
         # affects nothing else.
@@ -450,6 +456,18 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
         # The parent reads its sub-writers' runs through its own pool: same format.
         _use_fast_pool(self, limitmb)
         _cache_lengths_when_writing_postings(self)
+
+    def cancel(self) -> None:
+        # Whoosh's cancel only flags the parent's copies of its sub-writer tasks: the
+        # processes themselves would wait for jobs that never come, or fail with a
+        # traceback on the job files the parent removes. Nothing they wrote is
+        # committed, so they are stopped where they are.
+        for task in self.tasks:
+            if task.is_alive():
+                task.terminate()
+        for task in self.tasks:
+            task.join(_TASK_EXIT_SECONDS)
+        super().cancel()
 
     def _new_task(self) -> SubWriterTask:
         # Forked children share the parent's pages (the pending batch of records)

@@ -329,62 +329,27 @@ class SearchIndex:
         re-ingesting a file writes nothing. With ``procs`` > 1 (and a batch large
         enough to pay for it) the documents are analysed in ``procs`` processes.
         """
-        counts = WriteCounts()
-        if len(records) < MIN_RECORDS_PER_PROC * 2:
-            procs = 1
-        writer = self.writer(procs, limitmb, multisegment)
+        batch = self.batch(procs=procs, limitmb=limitmb, multisegment=multisegment)
         try:
-            acronyms = self._load_acronyms(self._ix.searcher())
+            for pmid in deletions:
+                batch.delete(pmid)
+            for record in records.values():
+                batch.upsert(record)
         except BaseException:
-            _abandon(writer)
+            batch.abandon()
             raise
-        try:
-            searcher = writer.searcher()
-            changed = False
-            for pmid in sorted(deletions):
-                old = searcher.document(pmid=pmid)
-                if old is None:
-                    counts.not_found.append(pmid)
-                    continue
-                acronyms.remove(mine_record(record_from_json(old["record"])))
-                writer.delete_by_term("pmid", pmid)
-                counts.deleted += 1
-                changed = True
-            empty = searcher.doc_count_all() == 0
-            for pmid, record in records.items():
-                record_json = record_to_json(record)
-                existing = None if empty else searcher.document(pmid=pmid)
-                if existing is not None and existing.get("record") == record_json:
-                    counts.unchanged += 1
-                    continue
-                fields = record_to_fields(record, record_json)
-                if existing is not None:
-                    acronyms.remove(mine_record(record_from_json(existing["record"])))
-                acronyms.add(mine_record(record))
-                if existing is None:
-                    writer.add_document(**fields)
-                    counts.added += 1
-                else:
-                    writer.update_document(**fields)
-                    counts.replaced += 1
-                changed = True
-        except BaseException as exc:
-            _abandon(writer)
-            if isinstance(exc, OSError):
-                raise self._write_error(exc) from None
-            raise
-        try:
-            if changed:
-                writer.commit()
-                acronyms.save(self.path, self._ix.latest_generation())  # after its commit
-                self._acronyms = acronyms
-                self._touch()
-            else:
-                writer.cancel()
-        except OSError as exc:  # disk full, permissions: the last commit stays in force
-            _abandon(writer)
-            raise self._write_error(exc) from None
-        return counts
+        return batch.commit()
+
+    def batch(
+        self,
+        *,
+        procs: int = 1,
+        limitmb: int = DEFAULT_LIMITMB,
+        multisegment: bool | None = None,
+    ) -> IndexBatch:
+        """An :class:`IndexBatch`: upserts and deletions written as they come and
+        committed together."""
+        return IndexBatch(self, procs, limitmb, multisegment)
 
     def optimize(self) -> tuple[int, int]:
         """Merge every segment into one (and drop deleted documents); returns the
@@ -462,6 +427,166 @@ class SearchIndex:
         meta = _read_meta(meta_path)
         meta["updated"] = _now()
         _write_meta(meta_path, meta)
+
+
+class IndexBatch:
+    """Upserts and deletions committed to an index together, each record written as
+    it comes: with several writer processes they analyse the first records while the
+    caller is still reading the rest.
+
+    A batch upserts an id at most once, and does not delete an id it upserted
+    (``pmid in batch`` tells): the caller commits and starts a new batch for that.
+    The writer (and the index's write lock) is taken at the first upsert; with
+    several processes only once ``2 * MIN_RECORDS_PER_PROC`` records are waiting,
+    as starting writer processes costs more than it saves on fewer. Deletions are
+    applied at the commit. A batch that fails, or is given up, must be
+    :meth:`abandon`-ed: the last commit stays in force.
+    """
+
+    def __init__(
+        self, index: SearchIndex, procs: int, limitmb: int, multisegment: bool | None
+    ) -> None:
+        self._index = index
+        self._procs = max(1, procs)
+        self._limitmb = limitmb
+        self._multisegment = multisegment
+        self._ids: set[str] = set()
+        self._deletions: set[str] = set()
+        self._waiting: list[Record] = []  # upserts before the writer is opened
+        self._writer: IndexWriter | None = None
+        self._searcher: Searcher | None = None
+        self._acronyms = AcronymTable()
+        self._empty = False
+        self._changed = False
+        self.counts = WriteCounts()
+
+    def __contains__(self, pmid: object) -> bool:
+        """Whether ``pmid`` was upserted in this batch."""
+        return pmid in self._ids
+
+    @property
+    def upserted(self) -> frozenset[str]:
+        """The ids upserted in this batch."""
+        return frozenset(self._ids)
+
+    @property
+    def deletions(self) -> frozenset[str]:
+        """The ids to delete at the commit."""
+        return frozenset(self._deletions)
+
+    @property
+    def upserts(self) -> int:
+        """How many records were upserted in this batch."""
+        return len(self._ids)
+
+    def upsert(self, record: Record) -> None:
+        """Add or replace ``record`` (left alone if the index holds it unchanged)."""
+        if record.pmid in self._ids:
+            raise ValueError(f"record {record.pmid} is already in this batch")
+        self._deletions.discard(record.pmid)
+        self._ids.add(record.pmid)
+        if self._writer is None:
+            self._waiting.append(record)
+            if self._procs == 1 or len(self._waiting) >= MIN_RECORDS_PER_PROC * 2:
+                self._open(self._procs)
+            return
+        self._guarded(self._write, record)
+
+    def delete(self, pmid: str) -> None:
+        """Remove the record ``pmid`` at the commit (listed in ``not_found`` if the
+        index does not hold it)."""
+        if pmid in self._ids:
+            raise ValueError(f"record {pmid} is already in this batch")
+        self._deletions.add(pmid)
+
+    def commit(self) -> WriteCounts:
+        """Write what is pending and commit it all (nothing is written when nothing
+        changed); returns what the batch did."""
+        if self._writer is None:
+            if not self._waiting and not self._deletions:
+                return self.counts
+            self._open(self._procs if len(self._waiting) >= MIN_RECORDS_PER_PROC * 2 else 1)
+        self._guarded(self._finish)
+        return self.counts
+
+    def abandon(self) -> None:
+        """Give up the batch: nothing of it is written, the write lock is released."""
+        if self._writer is not None:
+            _abandon(self._writer)
+
+    def _open(self, procs: int) -> None:
+        index = self._index
+        writer = index.writer(procs, self._limitmb, self._multisegment)
+        try:
+            self._acronyms = index._load_acronyms(index._ix.searcher())
+        except BaseException as exc:
+            _abandon(writer)
+            if isinstance(exc, OSError):  # never taken for a problem of an input file
+                raise index._write_error(exc) from None
+            raise
+        self._writer = writer
+        waiting, self._waiting = self._waiting, []
+
+        def start() -> None:
+            self._searcher = writer.searcher()
+            self._empty = self._searcher.doc_count_all() == 0
+            for record in waiting:
+                self._write(record)
+
+        self._guarded(start)
+
+    def _write(self, record: Record) -> None:
+        writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
+        assert writer is not None and searcher is not None
+        record_json = record_to_json(record)
+        existing = None if self._empty else searcher.document(pmid=record.pmid)
+        if existing is not None and existing.get("record") == record_json:
+            self.counts.unchanged += 1
+            return
+        fields = record_to_fields(record, record_json)
+        if existing is not None:
+            acronyms.remove(mine_record(record_from_json(existing["record"])))
+        acronyms.add(mine_record(record))
+        if existing is None:
+            writer.add_document(**fields)
+            self.counts.added += 1
+        else:
+            writer.update_document(**fields)
+            self.counts.replaced += 1
+        self._changed = True
+
+    def _finish(self) -> None:
+        writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
+        assert writer is not None and searcher is not None
+        index = self._index
+        for pmid in sorted(self._deletions):
+            old = searcher.document(pmid=pmid)
+            if old is None:
+                self.counts.not_found.append(pmid)
+                continue
+            acronyms.remove(mine_record(record_from_json(old["record"])))
+            writer.delete_by_term("pmid", pmid)
+            self.counts.deleted += 1
+            self._changed = True
+        if self._changed:
+            writer.commit()
+            acronyms.save(index.path, index._ix.latest_generation())  # after its commit
+            index._acronyms = acronyms
+            index._touch()
+        else:
+            writer.cancel()
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        """Run a step with the writer open: on failure the writer is abandoned (the
+        last commit stays in force); an OSError becomes one IndexWriteError."""
+        assert self._writer is not None
+        try:
+            step(*args)
+        except BaseException as exc:
+            _abandon(self._writer)
+            if isinstance(exc, OSError):
+                raise self._index._write_error(exc) from None
+            raise
 
 
 def _abandon(writer: IndexWriter) -> None:

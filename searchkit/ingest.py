@@ -1,8 +1,9 @@
 """Reading input files into an index: readers → batches → upserts.
 
-Records are committed in batches, so memory stays bounded on any input size and an
-interrupted run leaves the last committed batch searchable. A bad record or file is
-reported and skipped; it never stops the good records from being committed.
+Records are written to the index as they are read and committed in batches, so memory
+stays bounded on any input size and an interrupted run leaves the last committed batch
+searchable. A bad record or file is reported and skipped; it never stops the good
+records from being committed.
 
 Each file read is recorded in the index's source registry (:mod:`searchkit.sources`)
 once the batch holding its last record is committed; a file unchanged since it was
@@ -22,19 +23,14 @@ from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
 from searchkit.sources import FileState, SourceRegistry, read_state
 
-# Records per commit. Whoosh's own pool spills postings to disk at ``limitmb``, so
-# this bounds the pending Record objects (a few KB each), not the index buffers;
-# larger batches mean fewer commits and fewer segment merges (see BENCHMARKS.md).
+# Records per commit. Records are written as they are read (the writers spill their
+# postings to disk at their memory budget), so this bounds the work an interrupted
+# run loses, not memory; larger batches mean fewer commits and segment merges, and a
+# smaller index (see BENCHMARKS.md).
 DEFAULT_BATCH_SIZE = 20_000
-# With several writer processes the forked writers share the parent's pending batch,
-# which then dominates peak memory: 10,000 keeps a 300 MB XML ingest with --procs 2
-# at ~350 MB instead of ~400 MB, but each batch makes one segment per process, and
-# more segments made the index 1.39x stock's size instead of 1.21x (BENCHMARKS.md);
-# the default keeps the smaller index.
-MULTIPROCESS_BATCH_SIZE = DEFAULT_BATCH_SIZE
-# A batch is also committed once its records' estimated footprint reaches this: full
-# PubMed records (authors, MeSH, dates) are several times larger in memory than
-# SciFact-style title + abstract records, so a count alone does not bound memory.
+# A batch is also committed once its records' estimated footprint reaches this, so
+# that commits of full PubMed records (authors, MeSH, dates: several times larger
+# than title + abstract records) stay about as large as a default batch of abstracts.
 MAX_BATCH_BYTES = 48 * 1024 * 1024
 
 ProgressCallback = Callable[[Path, int], None]
@@ -54,7 +50,8 @@ def footprint(record: Record) -> int:
 
 
 def default_batch_size(procs: int) -> int:
-    return DEFAULT_BATCH_SIZE if procs <= 1 else MULTIPROCESS_BATCH_SIZE
+    """Records per commit by default (the same for any number of processes)."""
+    return DEFAULT_BATCH_SIZE
 
 
 def default_procs() -> int:
@@ -89,8 +86,10 @@ class _PendingSource:
 
 
 class _Batch:
-    """Pending upserts and deletions, keyed by id so that the last one of an id wins,
-    and the files whose records are all in this batch or an earlier one."""
+    """The open index batch, committed every ``size`` records (or
+    ``MAX_BATCH_BYTES`` of them), and the files whose records are all in this batch
+    or an earlier one. An id upserted in the batch and seen again (a later version,
+    or its deletion) commits the batch first, so the last one of an id wins."""
 
     def __init__(
         self,
@@ -105,30 +104,33 @@ class _Batch:
         self.counts = counts
         self.registry = registry
         self.procs = procs
-        self.records: dict[str, Record] = {}
-        self.bytes = 0  # estimated footprint of ``records``
-        self.deletions: set[str] = set()
+        self.current = index.batch(procs=procs)
+        self.bytes = 0  # estimated footprint of the records in ``current``
         self.sources: list[_PendingSource] = []
 
     def add(self, record: Record) -> None:
-        self.deletions.discard(record.pmid)
-        self.records.pop(record.pmid, None)  # re-insert so order follows the input
-        self.records[record.pmid] = record
+        if record.pmid in self.current:
+            self.flush()
+        self.current.upsert(record)
         self.bytes += footprint(record)
-        if len(self.records) >= self.size or self.bytes >= MAX_BATCH_BYTES:
+        if self.current.upserts >= self.size or self.bytes >= MAX_BATCH_BYTES:
             self.flush()
 
     def delete(self, pmid: str) -> None:
-        self.records.pop(pmid, None)
-        self.deletions.add(pmid)
+        if pmid in self.current:
+            self.flush()
+        self.current.delete(pmid)
+
+    def abandon(self) -> None:
+        self.current.abandon()
 
     def flush(self) -> None:
-        if self.records or self.deletions:
-            self.counts.merge(self.index.apply(self.records, self.deletions, procs=self.procs))
-        revived = self.registry.deleted & self.records.keys() if self.registry.deleted else set()
-        self.records = {}
+        batch = self.current
+        self.counts.merge(batch.commit())  # on failure ``current`` is still the batch
+        self.current = self.index.batch(procs=self.procs)
         self.bytes = 0
-        self.deletions = set()
+        upserted = batch.upserted
+        revived = self.registry.deleted & upserted if self.registry.deleted else set()
         if revived:
             self.registry.deleted -= revived
             if not self.sources:
@@ -154,9 +156,11 @@ def ingest(
 
     Files recorded in the index's source registry and unchanged since (same size and
     modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
-    analyses documents in that many Whoosh writer processes. ``batch_size`` records
-    are committed at a time (default: :func:`default_batch_size`), fewer when they
-    reach ``MAX_BATCH_BYTES`` (estimated by :func:`footprint`).
+    analyses documents in that many Whoosh writer processes, which start on the first
+    records while the rest are read. ``batch_size`` records are committed at a time
+    (default: :func:`default_batch_size`), fewer when they reach ``MAX_BATCH_BYTES``
+    (estimated by :func:`footprint`) or when an id of the batch comes again (a later
+    version, or its deletion: the batch is committed first, so the last one wins).
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP
@@ -169,51 +173,57 @@ def ingest(
     report = IngestReport()
     registry = SourceRegistry.load(index.path)
     batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
-    for path in iter_files(paths):
-        if not force:
-            known = registry.unchanged(path)
-            if known is not None:
-                report.unchanged_files.append(path)
-                report.counts.unchanged += known.records
-                continue
-        report.files += 1
-        records_before = report.records_read
-        skipped_before = len(report.skipped)
-        deletions = 0
-        try:
-            # Only a regular file is hashed: opening a named pipe would block, and the
-            # reader gives the clear error for anything that is not a file.
-            state = read_state(path) if path.is_file() else None
-            for item in read_file(path):
-                if isinstance(item, Record):
-                    report.records_read += 1
-                    batch.add(item)
-                elif isinstance(item, Deletion):
-                    deletions += 1
-                    batch.delete(item.pmid)
-                else:
-                    report.skipped.append(item)
-        except InputError as exc:
-            report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
-        else:
-            # A file read to the end is recorded (at the next commit); one that broke
-            # off is not, so the next ingest reads it again.
-            assert state is not None  # read_file() refuses anything but a regular file
-            batch.sources.append(
-                _PendingSource(
-                    path,
-                    state,
-                    report.records_read - records_before,
-                    deletions,
-                    len(report.skipped) - skipped_before,
+    try:
+        for path in iter_files(paths):
+            if not force:
+                known = registry.unchanged(path)
+                if known is not None:
+                    report.unchanged_files.append(path)
+                    report.counts.unchanged += known.records
+                    continue
+            report.files += 1
+            records_before = report.records_read
+            skipped_before = len(report.skipped)
+            deletions = 0
+            try:
+                # Only a regular file is hashed: opening a named pipe would block, and the
+                # reader gives the clear error for anything that is not a file.
+                state = read_state(path) if path.is_file() else None
+                for item in read_file(path):
+                    if isinstance(item, Record):
+                        report.records_read += 1
+                        batch.add(item)
+                    elif isinstance(item, Deletion):
+                        deletions += 1
+                        batch.delete(item.pmid)
+                    else:
+                        report.skipped.append(item)
+            except InputError as exc:
+                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+            else:
+                # A file read to the end is recorded (at the next commit); one that broke
+                # off is not, so the next ingest reads it again.
+                assert state is not None  # read_file() refuses anything but a regular file
+                batch.sources.append(
+                    _PendingSource(
+                        path,
+                        state,
+                        report.records_read - records_before,
+                        deletions,
+                        len(report.skipped) - skipped_before,
+                    )
                 )
-            )
-        if on_file is not None:
-            on_file(path, report.records_read - records_before)
-    batch.flush()
+            if on_file is not None:
+                on_file(path, report.records_read - records_before)
+        batch.flush()
+    except BaseException:
+        # The open batch is given up (and its write lock released); what was
+        # committed before stays in force.
+        batch.abandon()
+        raise
     return report
 
 

@@ -72,7 +72,7 @@ def test_write_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path: Path) 
         other.on_lock_wait = waits.append
         started = time.monotonic()
         with pytest.raises(IndexLockedError, match="being written by another searchkit process"):
-            other.upsert([])
+            other.upsert([Record(pmid="1", title="waits for the lock")])
         assert time.monotonic() - started >= 0.3
         assert waits == [0.3]  # told once, not once per retry
         other.lock_timeout = 0.0

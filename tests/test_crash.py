@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -27,8 +26,7 @@ from whoosh.index import TOC
 
 from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
-from searchkit.index import WriteCounts
-from searchkit.records import Record
+from searchkit.index import IndexBatch, WriteCounts
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
@@ -52,20 +50,18 @@ class CleanRun:
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
     committed: set[str] = set()
     states: set[frozenset[str]] = {frozenset()}
-    original = SearchIndex.apply
+    original = IndexBatch.commit
 
-    def spy(
-        self: SearchIndex, records: dict[str, Record], deletions: set[str], **kwargs: Any
-    ) -> WriteCounts:
-        counts = original(self, records, deletions, **kwargs)
-        committed.update(records)
-        committed.difference_update(deletions)
+    def spy(self: IndexBatch) -> WriteCounts:
+        counts = original(self)
+        committed.update(self.upserted)
+        committed.difference_update(self.deletions)
         states.add(frozenset(committed))
         return counts
 
     index = SearchIndex.create(tmp_path_factory.mktemp("clean") / "ix")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SearchIndex, "apply", spy)
+        patch.setattr(IndexBatch, "commit", spy)
         report = ingest([SAMPLE_DIR], index, batch_size=BATCH_SIZE)
     assert report.ok and len(index) == SAMPLE_RECORDS
     # Kill delays are drawn from the time a real ingest process takes (start-up and

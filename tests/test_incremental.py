@@ -4,6 +4,7 @@ through the library and the CLI."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -15,9 +16,11 @@ from typer.testing import CliRunner
 
 from searchkit import Record, RecordNotFoundError, SearchIndex, ingest
 from searchkit.cli import app
+from searchkit.index import IndexBatch
 from searchkit.ingest import footprint
 from searchkit.readers import read_file
 from searchkit.rebuild import build_dir, old_dir, rebuild
+from searchkit.records import Deletion
 from searchkit.sources import SOURCES_FILE, SourceRegistry
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
@@ -311,17 +314,17 @@ def test_file_is_recorded_only_after_its_batch_is_committed(
 ) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     ingest([inputs / "a-seed.txt"], ix)
-    real_apply = SearchIndex.apply
+    real_commit = IndexBatch.commit
 
-    def failing_apply(self: SearchIndex, *args: object, **kwargs: object) -> object:
+    def failing_commit(self: IndexBatch) -> object:
         raise OSError("disk full")
 
-    monkeypatch.setattr(SearchIndex, "apply", failing_apply)
+    monkeypatch.setattr(IndexBatch, "commit", failing_commit)
     with pytest.raises(OSError, match="disk full"):
         ingest([inputs / "b-medline.txt"], ix)
     recorded = {Path(p).name for p in SourceRegistry.load(ix.path).entries}
     assert recorded == {"a-seed.txt"}
-    monkeypatch.setattr(SearchIndex, "apply", real_apply)
+    monkeypatch.setattr(IndexBatch, "commit", real_commit)
     report = ingest([inputs], ix)
     assert report.files == 1 and report.counts.added > 0
     assert {Path(p).name for p in SourceRegistry.load(ix.path).entries} == {
@@ -430,3 +433,74 @@ def test_rebuild_keeps_the_version_of_the_file_read_last(tmp_path: Path) -> None
     assert ingest([xml], rebuilt, force=True).ok
     again, _ = rebuild(SearchIndex.open(index))
     assert again.get(pmid).abstract != in_force.abstract
+
+
+def _stream(items: list[Record | Deletion]) -> object:
+    def fake_read_file(path: Path) -> object:
+        yield from items
+
+    return fake_read_file
+
+
+def test_the_last_version_of_an_id_wins_within_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records are written as they are read: an id seen again in the same batch (a
+    new version, or its deletion) commits the batch first, so the end state is the
+    input's last word on each id, with one process or several."""
+    import searchkit.index
+
+    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
+    source = tmp_path / "updates.jsonl"
+    source.write_text("{}\n")
+    items: list[Record | Deletion] = [
+        *(Record(pmid=f"p{i}", title=f"alpha helix {i}") for i in range(6)),
+        Record(pmid="p1", title="beta sheet 1"),  # a new version in the same batch
+        Deletion(pmid="p2"),  # a deletion of a record of the same batch
+        Record(pmid="p3", title="gamma turn 3"),
+        Deletion(pmid="p3"),
+        Record(pmid="p3", title="delta loop 3"),  # deleted, then back
+        Deletion(pmid="missing"),
+    ]
+    monkeypatch.setattr(sys.modules["searchkit.ingest"], "read_file", _stream(items))
+    for procs in (1, 2):
+        ix = SearchIndex.create(tmp_path / f"ix{procs}")
+        report = ingest([source], ix, procs=procs, batch_size=100)
+        assert report.counts.not_found == ["missing"]
+        with ix.searcher() as s:
+            stored = {d["pmid"]: d["title"] for d in s.all_stored_fields()}
+        assert stored == {
+            "p0": "alpha helix 0",
+            "p1": "beta sheet 1",
+            "p3": "delta loop 3",
+            "p4": "alpha helix 4",
+            "p5": "alpha helix 5",
+        }
+        assert len(ix) == 5
+
+
+def test_an_interrupted_batch_leaves_the_last_commit_and_frees_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while writer processes hold records of the open batch: nothing of that
+    batch is written, the earlier commit stays searchable, the lock is released."""
+    import searchkit.index
+
+    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 5)
+    source = tmp_path / "big.jsonl"
+    source.write_text("{}\n")
+
+    def interrupted(path: Path) -> object:
+        for i in range(350):  # the last 150 reach the writer processes
+            yield Record(pmid=f"p{i}", title=f"alpha helix {i}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.modules["searchkit.ingest"], "read_file", interrupted)
+    ix = SearchIndex.create(tmp_path / "ix")
+    with pytest.raises(KeyboardInterrupt):
+        ingest([source], ix, procs=2, batch_size=200)
+    assert len(SearchIndex.open(ix.path)) == 200  # the one committed batch
+    assert not multiprocessing.active_children()  # the writer processes are stopped
+    ix.lock_timeout = 0.0
+    ix.writer().cancel()  # free at once
+    assert not SourceRegistry.load(ix.path).entries  # the file was not read to the end
