@@ -3,6 +3,7 @@ latency as the index grows, and ingest memory on small and large XML files.
 
     python benchmarks/run.py                      # the full suite (tens of minutes)
     python benchmarks/run.py --records 20000 --query-sizes 10000,100000,200000
+    python benchmarks/run.py --only ingest --records 20000 --repeat 3
     python benchmarks/run.py --smoke              # seconds; what CI runs
 
 Corpora are built from the real records in ../shared/data (repeated with fresh ids),
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -65,45 +67,64 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def bench_ingest(data: Path, work: Path, records: int, procs: int) -> list[str]:
+def bench_ingest(data: Path, work: Path, records: int, procs: int, repeat: int = 1) -> list[str]:
+    """Stock Whoosh, searchkit with ``procs`` and with one process on the same corpus:
+    ``repeat`` rounds of timed runs (in turn, so that the machine's load changes
+    reach all three alike; medians reported), then one run each for memory."""
     corpus = write_scifact(data, records, work / "scifact.jsonl")
-    stock_dir = work / "ix-stock"
-    stock = _check(
-        run([sys.executable, str(HERE / "stock_whoosh.py"), str(corpus), str(stock_dir)]),
-        "stock Whoosh",
-    )
-    sk_dir = work / "ix-searchkit"
-    cmd = [*_searchkit_cmd(), "ingest", str(corpus), "--index", str(sk_dir)]
-    sk = _check(run([*cmd, "--procs", str(procs)]), "searchkit ingest")
-    again = _check(run(cmd), "searchkit re-ingest")
-    sk1_dir = work / "ix-searchkit-1proc"
-    sk1 = _check(
-        run([*_searchkit_cmd(), "ingest", str(corpus), "--index", str(sk1_dir), "--procs", "1"]),
-        "searchkit ingest --procs 1",
-    )
-    stock_size, sk_size = dir_size(stock_dir), dir_size(sk_dir)
+    stock_cmd = [sys.executable, str(HERE / "stock_whoosh.py"), str(corpus)]
+    sk_cmd = [*_searchkit_cmd(), "ingest", str(corpus), "--index"]
+    configs = {
+        "stock Whoosh (StemmingAnalyzer, 1 writer)": lambda d: [*stock_cmd, str(d)],
+        "searchkit ingest --procs 1": lambda d: [*sk_cmd, str(d), "--procs", "1"],
+        f"searchkit ingest --procs {procs}": lambda d: [*sk_cmd, str(d), "--procs", str(procs)],
+    }
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    dirs: dict[str, Path] = {}
+    for _ in range(repeat):
+        for i, (name, make) in enumerate(configs.items()):
+            dirs[name] = work / f"ix-ingest-{i}"
+            shutil.rmtree(dirs[name], ignore_errors=True)
+            times[name].append(_check(run(make(dirs[name]), memory=False), name).seconds)
+    names = list(configs)
+    stock_name, sk_name = names[0], names[2]
+    again = _check(run([*sk_cmd, str(dirs[sk_name])], memory=False), "searchkit re-ingest")
+    memory: dict[str, Run] = {}
+    for i, (name, make) in enumerate(configs.items()):
+        mem_dir = work / f"ix-ingest-memory-{i}"
+        shutil.rmtree(mem_dir, ignore_errors=True)
+        memory[name] = _check(run(make(mem_dir)), name)
+        shutil.rmtree(mem_dir, ignore_errors=True)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    stock_size, sk_size = dir_size(dirs[stock_name]), dir_size(dirs[sk_name])
     rows = _Live()
     rows += [
         f"## Ingest: {records:,} SciFact abstracts (x{records / 5183:.1f}, fresh ids)",
         "",
+        (
+            f"Seconds: the median of {repeat} timed runs each (all of them in brackets)"
+            if repeat > 1
+            else "Seconds: one timed run each"
+        )
+        + "; peak memory from one more run each, sampled every 20 ms (sampling costs CPU,"
+        " so timed runs are not sampled).",
+        "",
         "| run | seconds | docs/s | vs stock | index size | peak PSS (tree) | peak RSS (tree) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r, size in (
-        ("stock Whoosh (StemmingAnalyzer, 1 writer)", stock, stock_size),
-        ("searchkit ingest --procs 1", sk1, dir_size(sk1_dir)),
-        (f"searchkit ingest --procs {procs}", sk, sk_size),
-    ):
-        rate = records / r.seconds
-        ratio = stock.seconds / r.seconds
+    for name in names:
+        seconds = median[name]
+        each = ", ".join(f"{t:.2f}" for t in times[name])
+        shown = f"{seconds:.2f} [{each}]" if repeat > 1 else f"{seconds:.2f}"
         rows.append(
-            f"| {name} | {r.seconds:.2f} | {rate:,.0f} | {ratio:.2f}x | {_mb(size)} "
-            f"| {r.peak_tree_pss_mb:.0f} MB | {r.peak_tree_rss_mb:.0f} MB |"
+            f"| {name} | {shown} | {records / seconds:,.0f} | "
+            f"{median[stock_name] / seconds:.2f}x | {_mb(dir_size(dirs[name]))} "
+            f"| {memory[name].peak_tree_pss_mb:.0f} MB | {memory[name].peak_tree_rss_mb:.0f} MB |"
         )
     rows += [
         "",
         f"- re-ingest of the unchanged file: {again.seconds:.2f} s = "
-        f"{100 * again.seconds / sk.seconds:.1f}% of the first ingest",
+        f"{100 * again.seconds / median[sk_name]:.1f}% of the first ingest",
         f"- index size searchkit / stock: {sk_size / stock_size:.2f}x",
         "",
     ]
@@ -201,6 +222,7 @@ def bench_memory(data: Path, work: Path, sizes_mb: list[float], procs: int) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000, help="ingest corpus size")
+    parser.add_argument("--repeat", type=int, default=1, help="timed rounds of the ingest runs")
     parser.add_argument("--query-sizes", default="10000,100000,200000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--xml-mb", default="3,300", help="XML file sizes for memory")
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# searchkit benchmarks ({os.cpu_count()} cores, --procs {args.procs})\n")
     try:
         if "ingest" in parts:
-            bench_ingest(data, work, args.records, args.procs)
+            bench_ingest(data, work, args.records, args.procs, args.repeat)
         if "queries" in parts:
             sizes = [int(s) for s in args.query_sizes.split(",")]
             bench_queries(data, work, sizes, args.procs, args.queries, args.optimized)
