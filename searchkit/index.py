@@ -51,7 +51,7 @@ INDEX_NAME = "MAIN"
 # the writer processes (each gets an equal part, at least 16 MB). Spilling, re-reading
 # and merging the runs was a fifth of a writer's time at 48 MB; 144 MB holds a
 # default batch of abstracts (20,000, 10,000 per writer with --procs 2) without
-# spilling, and a 300 MB XML ingest with --procs 2 peaks at ~350 MB (BENCHMARKS.md).
+# spilling; a 300 MB XML ingest with --procs 2 peaks at ~280 MB PSS (BENCHMARKS.md).
 DEFAULT_LIMITMB = 144
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
@@ -458,6 +458,7 @@ class IndexBatch:
         self._acronyms = AcronymTable()
         self._empty = False
         self._changed = False
+        self._done = False  # committed or abandoned
         self.counts = WriteCounts()
 
     def __contains__(self, pmid: object) -> bool:
@@ -481,6 +482,7 @@ class IndexBatch:
 
     def upsert(self, record: Record) -> None:
         """Add or replace ``record`` (left alone if the index holds it unchanged)."""
+        self._check_open()
         if record.pmid in self._ids:
             raise ValueError(f"record {record.pmid} is already in this batch")
         self._deletions.discard(record.pmid)
@@ -495,6 +497,7 @@ class IndexBatch:
     def delete(self, pmid: str) -> None:
         """Remove the record ``pmid`` at the commit (listed in ``not_found`` if the
         index does not hold it)."""
+        self._check_open()
         if pmid in self._ids:
             raise ValueError(f"record {pmid} is already in this batch")
         self._deletions.add(pmid)
@@ -502,6 +505,8 @@ class IndexBatch:
     def commit(self) -> WriteCounts:
         """Write what is pending and commit it all (nothing is written when nothing
         changed); returns what the batch did."""
+        self._check_open()
+        self._done = True
         if self._writer is None:
             if not self._waiting and not self._deletions:
                 return self.counts
@@ -511,8 +516,13 @@ class IndexBatch:
 
     def abandon(self) -> None:
         """Give up the batch: nothing of it is written, the write lock is released."""
+        self._done = True
         if self._writer is not None:
             _abandon(self._writer)
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise ValueError("this batch was committed or abandoned; start a new one")
 
     def _open(self, procs: int) -> None:
         index = self._index

@@ -101,3 +101,26 @@ def test_stats(sample_index: SearchIndex) -> None:
     assert stats["size_bytes"] > 0
     assert stats["schema_version"] >= 1
     assert stats["updated"]
+
+
+def test_a_batch_takes_each_id_once_and_is_done_after_its_commit(tmp_path: Path) -> None:
+    ix = SearchIndex.create(tmp_path / "ix")
+    batch = ix.batch()
+    batch.upsert(Record(pmid="1", title="alpha helix"))
+    assert "1" in batch and "2" not in batch
+    with pytest.raises(ValueError, match="already in this batch"):
+        batch.upsert(Record(pmid="1", title="beta sheet"))
+    with pytest.raises(ValueError, match="already in this batch"):
+        batch.delete("1")
+    batch.delete("2")
+    counts = batch.commit()
+    assert (counts.added, counts.not_found) == (1, ["2"])
+    with pytest.raises(ValueError, match="committed or abandoned"):
+        batch.upsert(Record(pmid="3", title="gamma turn"))
+    assert ix.get("1").title == "alpha helix"
+    given_up = ix.batch()
+    given_up.upsert(Record(pmid="4", title="delta loop"))  # one process: written at once
+    given_up.abandon()
+    assert len(SearchIndex.open(ix.path)) == 1
+    ix.lock_timeout = 0.0
+    ix.writer().cancel()  # the lock was released
