@@ -20,6 +20,8 @@ class Run:
     peak_tree_rss_mb: float
     returncode: int
     stderr: str
+    # The largest RSS of any one process of the tree.
+    peak_process_rss_mb: float = 0.0
 
 
 def _children(pid: int) -> list[int]:
@@ -54,16 +56,19 @@ def _pss_kb(pid: int) -> int:
     return _rss_kb(pid) if found is None else found
 
 
-def tree_memory_kb(pid: int) -> tuple[int, int]:
-    """(PSS, RSS) summed over ``pid`` and its descendants."""
-    pss = rss = 0
+def tree_memory_kb(pid: int) -> tuple[int, int, int]:
+    """(PSS, RSS) summed over ``pid`` and its descendants, and the largest RSS of one
+    of them."""
+    pss = rss = largest = 0
     stack = [pid]
     while stack:
         p = stack.pop()
         pss += _pss_kb(p)
-        rss += _rss_kb(p)
+        one = _rss_kb(p)
+        rss += one
+        largest = max(largest, one)
         stack.extend(_children(p))
-    return pss, rss
+    return pss, rss, largest
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, *, memory: bool = True) -> Run:
@@ -71,7 +76,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, *, memory: bool = Tru
     (0 without ``memory``). Sampling costs CPU (reading /proc/<pid>/smaps_rollup of
     every process, 50 times a second), which a process using every core pays for in
     time: time runs without it, and measure memory in runs of their own."""
-    peak_pss = peak_rss = 0
+    peak_pss = peak_rss = peak_one = 0
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
@@ -82,10 +87,11 @@ def run(cmd: list[str], env: dict[str, str] | None = None, *, memory: bool = Tru
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_pss, peak_rss
+        nonlocal peak_pss, peak_rss, peak_one
         while not done.is_set():
-            pss, rss = tree_memory_kb(proc.pid)
+            pss, rss, one = tree_memory_kb(proc.pid)
             peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+            peak_one = max(peak_one, one)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -94,7 +100,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, *, memory: bool = Tru
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Run(seconds, peak_pss / 1024, peak_rss / 1024, proc.returncode, err)
+    return Run(seconds, peak_pss / 1024, peak_rss / 1024, proc.returncode, err, peak_one / 1024)
 
 
 def dir_size(path: Path) -> int:

@@ -377,18 +377,25 @@ class SearchIndex:
         """
         deadline = time.monotonic() + self.lock_timeout
         told = False
+        # Writers read the index (merges, the stored records of replaced ids) through
+        # plain reads, not memory maps: a long ingest would otherwise keep the pages
+        # of every segment it merged or looked into mapped, and its RSS would grow
+        # with the index (BENCHMARKS.md). Searches keep the maps of ``self._ix``.
+        unmapped = _FileIndex(
+            FileStorage(str(self.path), supports_mmap=False), indexname=INDEX_NAME
+        )
         while True:
             try:
                 writer: IndexWriter
                 if procs > 1:
                     writer = FastMpWriter(
-                        self._ix,
+                        unmapped,
                         procs=procs,
                         limitmb=max(16, limitmb // procs),  # the budget is shared
                         multisegment=MULTISEGMENT if multisegment is None else multisegment,
                     )
                 else:
-                    writer = FastSegmentWriter(self._ix, limitmb=limitmb)
+                    writer = FastSegmentWriter(unmapped, limitmb=limitmb)
                 break
             except OSError as exc:
                 raise self._write_error(exc) from None
@@ -517,6 +524,9 @@ class IndexBatch:
     def abandon(self) -> None:
         """Give up the batch: nothing of it is written, the write lock is released."""
         self._done = True
+        if self._searcher is not None:
+            with contextlib.suppress(Exception):
+                self._searcher.close()
         if self._writer is not None:
             _abandon(self._writer)
 
@@ -578,6 +588,8 @@ class IndexBatch:
             writer.delete_by_term("pmid", pmid)
             self.counts.deleted += 1
             self._changed = True
+        searcher.close()
+        self._searcher = None
         if self._changed:
             writer.commit()
             acronyms.save(index.path, index._ix.latest_generation())  # after its commit
@@ -585,6 +597,11 @@ class IndexBatch:
             index._touch()
         else:
             writer.cancel()
+        # Whoosh's searchers and readers form reference cycles (a cached searcher's
+        # close method refers to it), and full collections come rarely in a parent
+        # that freezes its objects around forking writers: without this, a 1 GB XML
+        # ingest kept the closed readers of every batch (BENCHMARKS.md).
+        gc.collect()
 
     def _guarded(self, step: Callable[..., None], *args: Any) -> None:
         """Run a step with the writer open: on failure the writer is abandoned (the
