@@ -432,6 +432,10 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
         # terminates this process (FastMpWriter.cancel); here it would only print a
         # traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A writer process lives for one batch and makes no cyclic garbage to speak
+        # of (10,000 abstracts: the same peak RSS with the collector off), but its
+        # collector scanned the growing term store: 0.37 s of 7.6 s (gc.callbacks).
+        gc.disable()
         # SubWriterTask.run builds its writer from the module's ``SegmentWriter``
         # name; this runs in the child process only, so rebinding it there
         # affects nothing else.
