@@ -5,13 +5,15 @@ Whoosh indexes a text field by running its analyzer, a chain of generators passi
 one mutable ``Token`` through every filter, once per word. For analyzers that are a
 ``RegexTokenizer`` followed only by per-word filters (lower-casing, stop words,
 Snowball stemming), each distinct word always becomes the same term (or none), so
-:func:`compile_field` turns such a field into a function that runs the regex once
-and maps every word through a cache of finished terms, then encodes the positions
-exactly as the field's format would. The biomedical analyzer (``BiomedTokenizer``
-and its two filters) gets the same treatment through a cache of each written word's
-finished terms (:mod:`searchkit.biomedterms`). Any other analyzer, format or field option is
-left to Whoosh (``compile_field`` returns ``None``): this is purely an optimisation,
-and tests check it yields exactly what ``field.index`` yields.
+:func:`compile_positions` turns such a field into a function that runs the regex
+once and maps every word through a cache of finished terms, giving each term's
+positions; :func:`compile_field` encodes them exactly as the field's format would.
+The biomedical analyzer (``BiomedTokenizer`` and its two filters) gets the same
+treatment through a cache of each written word's finished terms
+(:mod:`searchkit.biomedterms`). Any other analyzer, format or field option is left to
+Whoosh (both return ``None``): this is purely an optimisation, and tests check it
+yields exactly what ``field.index`` yields. The writer hands the terms and positions
+straight to its term store (:mod:`searchkit.bulkpostings`).
 
 :class:`FastSegmentWriter` is a Whoosh ``SegmentWriter`` that uses these functions;
 :class:`FastMpWriter` is the multi-process writer whose sub-processes use it.
