@@ -43,7 +43,21 @@ _RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
 # Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
 # count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
 _SHARED_VALUE_LEN = 15
-_SINGLE_LIMIT = 100_000  # positions whose one-position value add_positions keeps
+_SINGLE_LIMIT = 100_000  # positions whose one-position value is kept
+#: ``encode([pos])`` by position. Every fast field is of Whoosh's Positions format,
+#: whose encoding depends on nothing but the positions: one value serves them all.
+ONE_POSITION_VALUES: dict[int, bytes] = {}
+
+
+def one_position_value(pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
+    """The encoded value of a term that occurs once, at ``pos`` (made once per
+    position: most terms occur once in a field)."""
+    value = ONE_POSITION_VALUES.get(pos)
+    if value is None:
+        value = encode([pos])
+        if pos < _SINGLE_LIMIT:
+            ONE_POSITION_VALUES[pos] = value
+    return value
 
 
 class TermStore:
@@ -58,9 +72,6 @@ class TermStore:
         self._fields: dict[str, dict[bytes, tuple[array[int], array[float], list[bytes]]]] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
-        # One-position values by position, for add_positions: the fast fields are
-        # all of Whoosh's Positions format, whose encoding depends on nothing else.
-        self._single_values: dict[int, bytes] = {}
 
     def add(
         self,
@@ -103,7 +114,7 @@ class TermStore:
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
-        singles = self._single_values
+        singles = ONE_POSITION_VALUES
         once = boost * fieldboost  # the weight of a term that occurs once
         size = _POSTING_BYTES * len(positions)
         for tbytes, plist in positions.items():
@@ -113,11 +124,7 @@ class TermStore:
                 size += _TERM_BYTES + len(tbytes)
             entry[0].append(docnum)
             if len(plist) == 1:
-                # Most terms occur once in a field: the value depends only on the
-                # position, so it is made once per position and shared.
-                value = singles.get(plist[0])
-                if value is None:
-                    value = self._single_value(plist[0], encode)
+                value = singles.get(plist[0]) or one_position_value(plist[0], encode)
                 entry[1].append(once)
             else:
                 value = encode(plist)
@@ -128,12 +135,6 @@ class TermStore:
         if self._size > self._limit:
             self._spill()
         return sum(map(len, positions.values()))
-
-    def _single_value(self, pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
-        value = encode([pos])
-        if pos < _SINGLE_LIMIT:
-            self._single_values[pos] = value
-        return value
 
     def _sorted_memory(self) -> Iterator[TermGroup]:
         for fieldname in sorted(self._fields):

@@ -42,7 +42,13 @@ from searchkit.analysis import (
     stem,
 )
 from searchkit.biomedterms import BiomedTermizer
-from searchkit.bulkpostings import TermStore, group_pool_postings, merge_groups, write_postings
+from searchkit.bulkpostings import (
+    TermStore,
+    group_pool_postings,
+    merge_groups,
+    one_position_value,
+    write_postings,
+)
 from searchkit.codec import SearchkitCodec
 
 Posting = tuple[bytes, int, float, bytes]
@@ -52,9 +58,6 @@ _CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
 _BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
 _TASK_EXIT_SECONDS = 10  # how long a cancelled writer waits for each terminated task
-_SINGLE_LIMIT = 100_000  # positions whose one-position encoding is kept
-# Positions.encode([pos]) by position (the same bytes: the format is fixed, Whoosh's).
-_SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], bool] | None:
@@ -196,19 +199,10 @@ def _postings(
     positions: dict[bytes, list[int]], boost: float, encode: Callable[[list[int]], bytes]
 ) -> list[Posting]:
     """Whoosh's (term, frequency, weight, encoded positions) for each term."""
-    singles = _SINGLE_POSITIONS
     out: list[Posting] = []
     for term, plist in positions.items():
         if len(plist) == 1:
-            # Most terms occur once in a field: their encoding depends only on the
-            # position, so it is made once per position.
-            pos = plist[0]
-            value = singles.get(pos)
-            if value is None:
-                value = encode(plist)
-                if pos < _SINGLE_LIMIT:
-                    singles[pos] = value
-            out.append((term, 1, boost, value))
+            out.append((term, 1, boost, one_position_value(plist[0], encode)))
         else:
             out.append((term, len(plist), len(plist) * boost, encode(plist)))
     return out

@@ -524,9 +524,6 @@ class IndexBatch:
     def abandon(self) -> None:
         """Give up the batch: nothing of it is written, the write lock is released."""
         self._done = True
-        if self._searcher is not None:
-            with contextlib.suppress(Exception):
-                self._searcher.close()
         if self._writer is not None:
             _abandon(self._writer)
 
@@ -588,8 +585,6 @@ class IndexBatch:
             writer.delete_by_term("pmid", pmid)
             self.counts.deleted += 1
             self._changed = True
-        searcher.close()
-        self._searcher = None
         if self._changed:
             writer.commit()
             acronyms.save(index.path, index._ix.latest_generation())  # after its commit

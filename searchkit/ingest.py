@@ -49,11 +49,6 @@ def footprint(record: Record) -> int:
     return 600 + len(record.title or "") + len(record.abstract or "") + 160 * items
 
 
-def default_batch_size(procs: int) -> int:
-    """Records per commit by default (the same for any number of processes)."""
-    return DEFAULT_BATCH_SIZE
-
-
 def default_procs() -> int:
     """Writer processes by default: the number of cores."""
     return max(1, os.cpu_count() or 1)
@@ -158,7 +153,7 @@ def ingest(
     modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
     analyses documents in that many Whoosh writer processes, which start on the first
     records while the rest are read. ``batch_size`` records are committed at a time
-    (default: :func:`default_batch_size`), fewer when they reach ``MAX_BATCH_BYTES``
+    (default: ``DEFAULT_BATCH_SIZE``), fewer when they reach ``MAX_BATCH_BYTES``
     (estimated by :func:`footprint`) or when an id of the batch comes again (a later
     version, or its deletion: the batch is committed first, so the last one wins).
 
@@ -167,7 +162,7 @@ def ingest(
     2285
     """
     if batch_size is None:
-        batch_size = default_batch_size(procs)
+        batch_size = DEFAULT_BATCH_SIZE
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     report = IngestReport()
@@ -243,7 +238,6 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_LIMITMB",
     "IngestReport",
-    "default_batch_size",
     "default_procs",
     "delete",
     "ingest",
