@@ -142,6 +142,31 @@ def _open_index(index: Path | None) -> SearchIndex:
     return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
 
 
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        help="Seconds to wait while another searchkit process writes the index.",
+    ),
+]
+
+
+def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
+    """``ix``, set to wait up to ``lock_timeout`` seconds for another writer, saying
+    once on stderr that it waits."""
+    ix.lock_timeout = lock_timeout
+
+    def on_lock_wait(timeout: float) -> None:
+        _err(
+            f"waiting for another searchkit process to finish writing {ix.path} "
+            f"(up to {timeout:g} s)…"
+        )
+
+    ix.on_lock_wait = on_lock_wait
+    return ix
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
@@ -174,14 +199,7 @@ def ingest(
     force: Annotated[
         bool, typer.Option("--force", help="Re-read files even if unchanged since ingested.")
     ] = False,
-    lock_timeout: Annotated[
-        float,
-        typer.Option(
-            "--lock-timeout",
-            min=0,
-            help="Seconds to wait while another searchkit process writes the index.",
-        ),
-    ] = DEFAULT_LOCK_TIMEOUT,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     embed_after: Annotated[
         bool,
         typer.Option(
@@ -203,16 +221,7 @@ def ingest(
         _err(f"Error: {missing[0]}: no such file or directory")
         raise typer.Exit(2)
     index_dir = resolve_index_dir(index)
-    ix = _call(lambda: SearchIndex.open_or_create(index_dir))
-    ix.lock_timeout = lock_timeout
-
-    def on_lock_wait(timeout: float) -> None:
-        _err(
-            f"waiting for another searchkit process to finish writing {index_dir} "
-            f"(up to {timeout:g} s)…"
-        )
-
-    ix.on_lock_wait = on_lock_wait
+    ix = _for_writing(_call(lambda: SearchIndex.open_or_create(index_dir)), lock_timeout)
     report = _call(
         lambda: run_ingest(
             paths,
@@ -289,6 +298,7 @@ def rebuild(
     index: IndexOption = None,
     procs: ProcsOption = None,
     batch_size: BatchOption = None,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Re-read every recorded source into a new index, then swap it in atomically.
 
@@ -296,7 +306,7 @@ def rebuild(
     rebuild leaves the old index untouched. Records that did not come from a
     recorded source file are not in the new index.
     """
-    ix = _open_index(index)
+    ix = _for_writing(_open_index(index), lock_timeout)
     new, report = _call(
         lambda: run_rebuild(
             ix, procs=procs or default_procs(), batch_size=batch_size, on_file=_progress()
@@ -313,9 +323,10 @@ def delete(
         list[str], typer.Argument(help="PMIDs (or ids) to remove.", show_default=False)
     ],
     index: IndexOption = None,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Remove records by PMID. Exit code 1 if some PMID is not in the index."""
-    ix = _open_index(index)
+    ix = _for_writing(_open_index(index), lock_timeout)
     wanted = list(dict.fromkeys(p.strip() for p in pmids if p.strip()))
     if not wanted:
         _err("Error: no PMID given")
@@ -351,9 +362,11 @@ def sources(
 
 
 @app.command()
-def optimize(index: IndexOption = None) -> None:
+def optimize(
+    index: IndexOption = None, lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT
+) -> None:
     """Merge the index's segments into one (faster queries, deleted records purged)."""
-    ix = _open_index(index)
+    ix = _for_writing(_open_index(index), lock_timeout)
     before, after = _call(ix.optimize)
     _err(f"Optimized {ix.path}: {before} segment(s) merged into {after}.")
 

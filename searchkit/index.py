@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import whoosh.index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError
 from whoosh.scoring import WeightingModel
@@ -32,6 +31,7 @@ from whoosh.writing import IndexWriter
 
 from searchkit.acronyms import AcronymTable, mine_record
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
+from searchkit.durable import DurableFileStorage, atomic_write_text, fsync_dir
 from searchkit.errors import (
     IndexFormatError,
     IndexLockedError,
@@ -40,6 +40,7 @@ from searchkit.errors import (
     RecordNotFoundError,
 )
 from searchkit.fastindex import FastMpWriter, FastSegmentWriter
+from searchkit.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.records import Record
 from searchkit.schema import SCHEMA_VERSION, build_schema
 from searchkit.vectors import VectorStore
@@ -60,13 +61,6 @@ MIN_RECORDS_PER_PROC = 1_000
 # the parent merges their postings into one segment (False); Whoosh's merge policy
 # folds small segments together on later commits either way.
 MULTISEGMENT = True
-
-#: How often a writer waiting for the lock of another process tries again.
-LOCK_POLL_SECONDS = 0.1
-
-#: Called once when a write has to wait for another process's lock, with the
-#: number of seconds it will wait at most.
-LockWaitCallback = Callable[[float], None]
 
 #: How often a TOC read is tried when a concurrent commit deletes the file under it.
 TOC_READ_ATTEMPTS = 10
@@ -134,6 +128,7 @@ class SearchIndex:
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
         self._shared: Searcher | None = None
+        self._lock = IndexLock(path)
 
     # -- opening ---------------------------------------------------------------
 
@@ -212,7 +207,7 @@ class SearchIndex:
                 f"cannot create an index at {path} ({exc.strerror or exc})"
             ) from None
         try:
-            whoosh.index.create_in(str(staging), build_schema(), indexname=INDEX_NAME)
+            DurableFileStorage(str(staging)).create_index(build_schema(), indexname=INDEX_NAME)
             now = _now()
             _write_meta(
                 staging / META_FILE,
@@ -224,6 +219,7 @@ class SearchIndex:
                 if not cls.exists(path):
                     raise
                 return cls.open(path)  # another process created it first
+            fsync_dir(path.parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return cls.open(path)
@@ -314,6 +310,18 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the index lock (:mod:`searchkit.locking`) for the ``with`` block:
+        no other process writes the index meanwhile. Writes take it by themselves;
+        a command that reads, writes and commits several times, and must not let
+        another writer in between (an ingest, a rebuild), holds it around all of it.
+        Re-entrant on this object. Waits up to :attr:`lock_timeout` seconds for
+        another process (telling :attr:`on_lock_wait` once), then raises
+        :class:`IndexLockedError`."""
+        with self._lock.held(self.lock_timeout, self.on_lock_wait):
+            yield
+
     def apply(
         self,
         records: dict[str, Record],
@@ -354,10 +362,17 @@ class SearchIndex:
     def optimize(self) -> tuple[int, int]:
         """Merge every segment into one (and drop deleted documents); returns the
         segment counts before and after."""
-        before = len(self._ix._segments())
-        writer = self.writer()
-        writer.commit(optimize=True)
-        return before, len(self._ix._segments())
+        with self.locked():
+            before = len(self._ix._segments())
+            writer = self.writer()
+            try:
+                writer.commit(optimize=True)
+            except BaseException as exc:
+                _abandon(writer)
+                if isinstance(exc, OSError):
+                    raise self._write_error(exc) from None
+                raise
+            return before, len(self._ix._segments())
 
     def _write_error(self, exc: OSError) -> IndexWriteError:
         return IndexWriteError(
@@ -368,13 +383,17 @@ class SearchIndex:
     def writer(
         self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool | None = None
     ) -> IndexWriter:
-        """A writer holding the index's write lock; ``procs`` > 1 gives a multi-process one.
+        """A Whoosh writer holding Whoosh's write lock; ``procs`` > 1 gives a
+        multi-process one. Call it holding :meth:`locked`.
 
-        When another process holds the lock, waits up to :attr:`lock_timeout`
-        seconds (telling :attr:`on_lock_wait` once), then raises
-        :class:`IndexLockedError`. The lock is an OS file lock: it dies with the
-        process holding it, so a killed writer never blocks the next one.
+        The index lock keeps out other searchkit processes; Whoosh's own lock is
+        waited for the same way (up to :attr:`lock_timeout` seconds, then
+        :class:`IndexLockedError`), for any other program writing with Whoosh. Both
+        are OS file locks: they die with the process holding them, so a killed
+        writer never blocks the next one.
         """
+        if not self._lock.is_held:
+            raise RuntimeError("SearchIndex.writer() needs 'with index.locked()'")
         deadline = time.monotonic() + self.lock_timeout
         told = False
         # Writers read the index (merges, the stored records of replaced ids) through
@@ -382,7 +401,7 @@ class SearchIndex:
         # of every segment it merged or looked into mapped, and its RSS would grow
         # with the index (BENCHMARKS.md). Searches keep the maps of ``self._ix``.
         unmapped = _FileIndex(
-            FileStorage(str(self.path), supports_mmap=False), indexname=INDEX_NAME
+            DurableFileStorage(str(self.path), supports_mmap=False), indexname=INDEX_NAME
         )
         while True:
             try:
@@ -466,6 +485,7 @@ class IndexBatch:
         self._empty = False
         self._changed = False
         self._done = False  # committed or abandoned
+        self._locked = False  # this batch took the index lock (released when done)
         self.counts = WriteCounts()
 
     def __contains__(self, pmid: object) -> bool:
@@ -514,11 +534,14 @@ class IndexBatch:
         changed); returns what the batch did."""
         self._check_open()
         self._done = True
-        if self._writer is None:
-            if not self._waiting and not self._deletions:
-                return self.counts
-            self._open(self._procs if len(self._waiting) >= MIN_RECORDS_PER_PROC * 2 else 1)
-        self._guarded(self._finish)
+        try:
+            if self._writer is None:
+                if not self._waiting and not self._deletions:
+                    return self.counts
+                self._open(self._procs if len(self._waiting) >= MIN_RECORDS_PER_PROC * 2 else 1)
+            self._guarded(self._finish)
+        finally:
+            self._unlock()
         return self.counts
 
     def abandon(self) -> None:
@@ -526,6 +549,12 @@ class IndexBatch:
         self._done = True
         if self._writer is not None:
             _abandon(self._writer)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = False
+            self._index._lock.release()
 
     def _check_open(self) -> None:
         if self._done:
@@ -533,6 +562,9 @@ class IndexBatch:
 
     def _open(self, procs: int) -> None:
         index = self._index
+        if not self._locked:
+            index._lock.acquire(index.lock_timeout, index.on_lock_wait)
+            self._locked = True
         writer = index.writer(procs, self._limitmb, self._multisegment)
         try:
             self._acronyms = index._load_acronyms(index._ix.searcher())
@@ -669,11 +701,4 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 
 def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    # A temporary name of this process's own: two processes updating the metadata
-    # after their commits must not rename each other's half-written file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(meta, indent=2) + "\n")

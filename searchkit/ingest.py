@@ -165,6 +165,21 @@ def ingest(
         batch_size = DEFAULT_BATCH_SIZE
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    # The index lock is held for the whole run: the registry read here is the one
+    # written back after each commit, and no other writer (a rebuild, a delete,
+    # another ingest) can commit in between this run's batches.
+    with index.locked():
+        return _ingest(paths, index, batch_size, procs, force, on_file)
+
+
+def _ingest(
+    paths: Iterable[Path],
+    index: SearchIndex,
+    batch_size: int,
+    procs: int,
+    force: bool,
+    on_file: ProgressCallback | None,
+) -> IngestReport:
     report = IngestReport()
     registry = SourceRegistry.load(index.path)
     batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
@@ -226,11 +241,18 @@ def delete(index: SearchIndex, pmids: Iterable[str]) -> WriteCounts:
     """Remove records by id, and remember the ids so that a rebuild (which re-reads
     the source files) removes them again."""
     wanted = list(dict.fromkeys(pmids))
-    counts = index.delete(wanted)
-    registry = SourceRegistry.load(index.path)
-    missing = set(counts.not_found)
-    registry.deleted.update(p for p in wanted if p not in missing)
-    registry.save()
+    with index.locked():  # the registry is read, changed and written back under it
+        registry = SourceRegistry.load(index.path)
+        # Recorded before the commit: a run killed in between must not let a rebuild
+        # bring the records back. Ids the index did not hold are taken off after.
+        added = set(wanted) - registry.deleted
+        registry.deleted.update(added)
+        registry.save()
+        counts = index.delete(wanted)
+        absent = added & set(counts.not_found)
+        if absent:
+            registry.deleted -= absent
+            registry.save()
     return counts
 
 

@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from searchkit.errors import IndexLockedError, InputError
+from searchkit.errors import IndexWriteError, InputError
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
 from searchkit.sources import SourceRegistry
@@ -59,30 +59,27 @@ def rebuild(
 
     Returns the new index and the report of reading the sources. Raises
     :class:`InputError` (before any work) when a recorded source no longer exists,
-    and :class:`IndexLockedError` when the index is being written.
+    and :class:`IndexLockedError` when another process writes the index for longer
+    than ``index.lock_timeout`` seconds.
     """
     index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
-    registry = SourceRegistry.load(index_dir)
-    # In the order first read: where two files hold the same PMID, the later one's
-    # version was in force, and must be again.
-    paths = [Path(entry.path) for entry in registry.in_reading_order()]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise InputError(
-            str(missing[0]),
-            f"recorded source no longer exists ({len(missing)} missing); the index was "
-            "left as it is",
-        )
-    lock = index.whoosh_index.lock("WRITELOCK")
-    if not lock.acquire(False):
-        raise IndexLockedError(
-            f"the index at {index_dir} is being written by another process; try again "
-            "when it has finished"
-        )
-    try:
-        recover(index_dir)
+    # The index lock is held from reading the registry to the swap: no ingest or
+    # delete can commit meanwhile, so nothing they write is left out of the new index.
+    with index.locked():
+        registry = SourceRegistry.load(index_dir)
+        # In the order first read: where two files hold the same PMID, the later one's
+        # version was in force, and must be again.
+        paths = [Path(entry.path) for entry in registry.in_reading_order()]
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise InputError(
+                str(missing[0]),
+                f"recorded source no longer exists ({len(missing)} missing); the index was "
+                "left as it is",
+            )
         target = build_dir(index_dir)
         try:
+            recover(index_dir)
             new = SearchIndex.create(target)
             report = ingest(
                 paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
@@ -95,13 +92,16 @@ def rebuild(
                 rebuilt.save()
             # Sentence vectors are keyed by text, so they hold for the new index too.
             copy_vectors(index_dir, target)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(target, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise IndexWriteError(
+                    f"cannot rebuild the index at {index_dir} ({exc.strerror or exc}); "
+                    "it was left as it is"
+                ) from None
             raise
         _swap(target, index_dir)
-    finally:
-        # After the swap the lock file lives in the old index, now at ``target``.
-        lock.release()
+    # After the swap ``target`` holds the old index.
     shutil.rmtree(target, ignore_errors=True)
     return SearchIndex.open(index_dir), report
 

@@ -33,10 +33,9 @@ _HOLD_LOCK = """
 import sys, time
 from pathlib import Path
 from searchkit import SearchIndex
-writer = SearchIndex.open(Path(sys.argv[1])).writer()
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-writer.cancel()
+with SearchIndex.open(Path(sys.argv[1])).locked():
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
 """
 
 
@@ -65,8 +64,7 @@ def _pmids(index: SearchIndex) -> list[str]:
 def test_write_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     other = SearchIndex.open(ix.path)
-    held = ix.writer()  # an OS file lock: a second holder conflicts even in-process
-    try:
+    with ix.locked():  # an OS file lock: a second holder conflicts even in-process
         waits: list[float] = []
         other.lock_timeout = 0.3
         other.on_lock_wait = waits.append
@@ -77,12 +75,11 @@ def test_write_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path: Path) 
         assert waits == [0.3]  # told once, not once per retry
         other.lock_timeout = 0.0
         waits.clear()
-        with pytest.raises(IndexLockedError):
-            other.writer()
+        with pytest.raises(IndexLockedError), other.locked():
+            pass
         assert waits == []  # no timeout: fail at once, without a waiting message
-    finally:
-        held.cancel()
-    other.writer().cancel()  # released: the lock is free again
+    with other.locked():  # released: the lock is free again
+        other.writer().cancel()
 
 
 def test_cli_ingest_waits_for_another_writer_then_succeeds(tmp_path: Path) -> None:

@@ -502,5 +502,6 @@ def test_an_interrupted_batch_leaves_the_last_commit_and_frees_the_lock(
     assert len(SearchIndex.open(ix.path)) == 200  # the one committed batch
     assert not multiprocessing.active_children()  # the writer processes are stopped
     ix.lock_timeout = 0.0
-    ix.writer().cancel()  # free at once
+    with ix.locked():  # free at once
+        ix.writer().cancel()
     assert not SourceRegistry.load(ix.path).entries  # the file was not read to the end

@@ -123,4 +123,5 @@ def test_a_batch_takes_each_id_once_and_is_done_after_its_commit(tmp_path: Path)
     given_up.abandon()
     assert len(SearchIndex.open(ix.path)) == 1
     ix.lock_timeout = 0.0
-    ix.writer().cancel()  # the lock was released
+    with ix.locked():  # the lock was released
+        ix.writer().cancel()

@@ -1,0 +1,263 @@
+"""The index never loses a record, and never locks its owner out, when writing commands
+race each other or a parent process is killed: real `searchkit` processes on the
+bundled records of data/.
+
+- a rebuild run while an ingest is between batches waits for it, and the ingest's
+  records are in the rebuilt index;
+- two ingests at once, or a delete during an ingest, each keep their part of the source
+  registry, so a later rebuild gives the same records;
+- a multi-process ingest whose parent alone is killed leaves no writer process behind
+  and no lock held: the next ingest starts at once;
+- a rebuild killed at any moment leaves the old index whole and unlocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit import SearchIndex, ingest
+from searchkit.cli import app
+from searchkit.sources import SourceRegistry
+
+from .conftest import SAMPLE_DIR
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+SAMPLE_RECORDS = 2285
+SEED_PAGE = SAMPLE_DIR / "pubmed-34572009-page.txt"
+XML_FILES = sorted(SAMPLE_DIR.glob("*.xml.gz"))
+TEXT_FILES = sorted(p for p in SAMPLE_DIR.iterdir() if p not in XML_FILES)
+
+
+def _run(index: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
+    return subprocess.run(
+        [_searchkit_exe(), *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def _start(index: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
+    return subprocess.Popen(
+        [_searchkit_exe(), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _count(index: Path) -> int:
+    return len(SearchIndex.open(index))
+
+
+def _pmids(index: Path) -> set[str]:
+    with SearchIndex.open(index).searcher() as s:
+        return {fields["pmid"] for fields in s.all_stored_fields()}
+
+
+def _wait_for_first_commit(index: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(Exception):
+            if (index / "searchkit.json").is_file() and _count(index) > 0:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the ingest committed nothing before it ended")
+
+
+def test_rebuild_during_an_ingest_keeps_the_ingests_records(tmp_path: Path) -> None:
+    """`until searchkit rebuild; do :; done` while an ingest commits batch by batch:
+    the rebuild waits for the ingest (it used to rebuild from the registry of the
+    files already finished, and the ingest's other records were gone)."""
+    index = tmp_path / "ix"
+    with _start(index, "ingest", str(SAMPLE_DIR), "--batch-size", "100", "--procs", "1") as ing:
+        _wait_for_first_commit(index, ing)
+        for _ in range(200):  # until it gets in
+            rebuilt = _run(index, "rebuild", "--procs", "1")
+            if rebuilt.returncode == 0:
+                break
+            assert "is being written by another" in rebuilt.stderr, rebuilt.stderr
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        _, stderr = ing.communicate(timeout=300)
+    assert ing.returncode == 0, stderr
+    assert _count(index) == SAMPLE_RECORDS
+    again = _run(index, "ingest", str(SAMPLE_DIR))
+    assert again.returncode == 0, again.stderr
+    assert "0 added" in again.stderr and f"({SAMPLE_RECORDS} records)" in again.stderr
+    assert _run(index, "rebuild").returncode == 0
+    assert _count(index) == SAMPLE_RECORDS
+
+
+def test_two_ingests_at_once_both_stay_in_the_registry(tmp_path: Path) -> None:
+    """Each ingest used to write back the registry it read at its start: after two at
+    once, one's files were missing, and a rebuild dropped their records."""
+    index = tmp_path / "ix"
+    options = ("--batch-size", "100", "--procs", "1")
+    with (
+        _start(index, "ingest", *map(str, XML_FILES), *options) as first,
+        _start(index, "ingest", *map(str, TEXT_FILES), *options) as second,
+    ):
+        for proc in (first, second):
+            _, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, stderr
+    assert _count(index) == SAMPLE_RECORDS
+    recorded = set(SourceRegistry.load(index).entries)
+    assert recorded == {str(p.absolute()) for p in XML_FILES + TEXT_FILES}
+    rebuilt = _run(index, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _count(index) == SAMPLE_RECORDS
+
+
+def test_a_delete_during_an_ingest_stays_deleted_after_a_rebuild(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    with _start(index, "ingest", str(SAMPLE_DIR), "--batch-size", "100", "--procs", "1") as ing:
+        _wait_for_first_commit(index, ing)
+        victim = sorted(_pmids(index))[0]
+        for _ in range(200):  # until it gets in (it waits for the ingest's lock)
+            deleted = _run(index, "delete", victim)
+            if deleted.returncode == 0:
+                break
+            assert "is being written by another" in deleted.stderr, deleted.stderr
+        assert deleted.returncode == 0, deleted.stderr
+        _, stderr = ing.communicate(timeout=300)
+    assert ing.returncode == 0, stderr
+    assert victim in SourceRegistry.load(index).deleted
+    rebuilt = _run(index, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    pmids = _pmids(index)
+    assert victim not in pmids
+    assert len(pmids) == SAMPLE_RECORDS - 1
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return "Z" not in state.split()[1]  # a zombie has ended; only its exit is unread
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(tmp_path: Path) -> None:
+    """SIGKILL of a multi-process ingest's parent only, 10 times at random moments while
+    its writer processes run: the writers die with it, and the next ingest starts at
+    once (the writers used to live on, holding the inherited write lock)."""
+    rng = random.Random(16)
+    killed_with_writers = 0
+    for run in range(10):
+        index = tmp_path / f"ix{run}"
+        with _start(index, "ingest", str(SAMPLE_DIR), "--procs", "2") as proc:
+            writers: list[int] = []
+            while proc.poll() is None and not writers:
+                writers = _children(proc.pid)
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.5))
+            writers = sorted(set(writers) | set(_children(proc.pid)))
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+        if writers:
+            killed_with_writers += 1
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in writers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in writers if _alive(w)], "writer processes outlived their parent"
+        if not index.exists():
+            continue
+        nxt = _run(index, "ingest", str(SEED_PAGE), "--lock-timeout", "0")
+        assert nxt.returncode == 0, nxt.stderr
+        assert "waiting" not in nxt.stderr
+    assert killed_with_writers >= 5, "too few kills hit a run with writer processes"
+    final = _run(tmp_path / "ix0", "ingest", str(SAMPLE_DIR), "--lock-timeout", "0")
+    assert final.returncode == 0, final.stderr
+    assert _count(tmp_path / "ix0") == SAMPLE_RECORDS
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("built") / "ix"
+    assert ingest([SAMPLE_DIR], SearchIndex.create(path)).ok
+    return path
+
+
+@pytest.mark.slow
+def test_rebuild_killed_at_any_moment_leaves_the_index_whole(
+    tmp_path: Path, built_index: Path
+) -> None:
+    """8 kills of `searchkit rebuild` (4 with --procs 2, parent only) at random moments:
+    the index keeps every record and is not locked; the next rebuild completes."""
+    index = tmp_path / "ix"
+    shutil.copytree(built_index, index)
+    # Rebuild reads the recorded sources by absolute path: the copy names the same files.
+    rng = random.Random(9)
+    started = time.monotonic()
+    assert _run(index, "rebuild").returncode == 0
+    seconds = time.monotonic() - started
+    for run in range(8):
+        procs = "2" if run % 2 else "1"
+        with _start(index, "rebuild", "--procs", procs) as proc:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=rng.uniform(0.2, seconds))
+            proc.send_signal(signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=60)
+        assert "Traceback" not in stderr
+        assert _count(index) == SAMPLE_RECORDS
+        with SearchIndex.open(index).locked():  # not locked (lock_timeout 0: at once)
+            pass
+    done = _run(index, "rebuild", "--lock-timeout", "0")
+    assert done.returncode == 0, done.stderr
+    assert _count(index) == SAMPLE_RECORDS
+    assert not [p.name for p in index.parent.iterdir() if p.name.startswith(".")]
+
+
+@contextlib.contextmanager
+def _lock_held(index: Path) -> Iterator[None]:
+    with SearchIndex.open(index).locked():
+        yield
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["delete", "34572009"], ["optimize"], ["rebuild"]],
+    ids=["delete", "optimize", "rebuild"],
+)
+def test_writing_commands_wait_for_the_lock_and_give_up_in_one_line(
+    built_index: Path, tmp_path: Path, command: list[str]
+) -> None:
+    index = tmp_path / "ix"
+    shutil.copytree(built_index, index)
+    with _lock_held(index):
+        result = runner.invoke(app, [*command, "--index", str(index), "--lock-timeout", "0.3"])
+    assert result.exit_code == 1, result.output
+    waiting, error = result.stderr.strip().splitlines()
+    assert waiting == (
+        f"waiting for another searchkit process to finish writing {index} (up to 0.3 s)…"
+    )
+    assert error == (
+        f"Error: the index at {index} is being written by another searchkit process "
+        "(waited 0.3 s); try again when it has finished"
+    )
+    assert _count(index) == SAMPLE_RECORDS
+    result = runner.invoke(app, [*command, "--index", str(index), "--lock-timeout", "0"])
+    assert result.exit_code == 0, result.output
