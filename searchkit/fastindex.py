@@ -22,6 +22,7 @@ straight to its term store (:mod:`searchkit.bulkpostings`).
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -50,6 +51,8 @@ from searchkit.bulkpostings import (
     write_postings,
 )
 from searchkit.codec import SearchkitCodec
+from searchkit.locking import close_in_forked_children, keep_in_forked_children
+from searchkit.orphans import die_with_parent
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
@@ -423,7 +426,15 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
 class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
     """Whoosh's sub-writer process, indexing with :class:`FastSegmentWriter`."""
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.parent_pid = os.getpid()
+
     def run(self) -> None:
+        # A parent killed mid-write must not leave this process waiting for jobs
+        # forever (adopted by init): it dies with its parent. The parent's locks it
+        # inherited were closed at the fork (searchkit.locking).
+        die_with_parent(self.parent_pid)
         # Ctrl-C reaches the whole process group: the parent gives up its writer and
         # terminates this process (FastMpWriter.cancel); here it would only print a
         # traceback.
@@ -456,6 +467,16 @@ class FastMpWriter(MpWriter):  # type: ignore[misc]
         # The parent reads its sub-writers' runs through its own pool: same format.
         _use_fast_pool(self, limitmb)
         _cache_lengths_when_writing_postings(self)
+        # The writer processes must not hold Whoosh's write lock: one left behind by
+        # a killed parent would keep the index locked.
+        if self.writelock is not None and self.writelock.fd is not None:
+            close_in_forked_children(self.writelock.fd)
+
+    def _finish(self) -> None:
+        lock = self.writelock
+        if lock is not None and lock.fd is not None:
+            keep_in_forked_children(lock.fd)  # before it is closed, and its number reused
+        super()._finish()
 
     def cancel(self) -> None:
         # Whoosh's cancel only flags the parent's copies of its sub-writer tasks: the
