@@ -13,7 +13,6 @@ words.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.analysis import fold_greek
+from searchkit.durable import atomic_write_text
 from searchkit.errors import IndexFormatError
 from searchkit.records import Record
 
@@ -201,11 +201,9 @@ class AcronymTable:
         """Write the table for index ``generation`` atomically (temp file, then rename)."""
         self.generation = generation
         path = index_dir / TABLE_FILE
-        tmp = path.with_suffix(".tmp")
         rows = [[sf, lf, n] for sf, n, lf in self.rows()]
         data = {"version": TABLE_VERSION, "generation": generation, "acronyms": rows}
-        tmp.write_text(json.dumps(data, ensure_ascii=False) + "\n", "utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
 
     @classmethod
     def rebuild(cls, records: Iterable[Record], generation: int) -> AcronymTable:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from searchkit.durable import atomic_write_text
 from searchkit.errors import IndexFormatError
 
 SOURCES_FILE = "sources.json"
@@ -154,13 +154,7 @@ class SourceRegistry:
             "sources": {key: asdict(entry) for key, entry in sorted(self.entries.items())},
             "deleted": sorted(self.deleted),
         }
-        tmp = self.path.with_name(SOURCES_FILE + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(data, indent=1) + "\n")
 
 
 def read_state(path: Path) -> FileState:
