@@ -1,8 +1,10 @@
 """Byte and line access to input files, shared by every reader.
 
 Files are opened as bytes; gzip is recognised by its magic bytes (never by the
-suffix) and decompressed on the fly. Decompression and decoding failures become
-:class:`InputError` naming the file and, where known, the line.
+suffix) and decompressed on the fly. Decompression failures become
+:class:`InputError` naming the file and, where known, the line; a line that cannot
+be decoded is handed to the reader with its problem, so that only its record is
+lost.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from searchkit.errors import InputError
 
@@ -137,29 +140,36 @@ def _gunzip_head(start: bytes, raw: io.BufferedReader, size: int, source: str) -
     return bytes(out)
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, text)`` for each line of ``path``, 1-based.
+class Line(NamedTuple):
+    """One line of an input file, as :func:`read_lines` gives it."""
 
-    The text is decoded as UTF-8 with a leading BOM removed and without its line
-    ending (``\\n`` or ``\\r\\n``). Invalid UTF-8 raises :class:`InputError` at its
-    line, after every earlier line has been yielded; so does a line longer than
-    :data:`MAX_LINE_BYTES`.
-    """
-    for number, text in iter_lines_marking_long(path):
-        if text is None:
-            raise InputError(str(path), LONG_LINE_REASON, f"line {number}")
-        yield number, text
+    #: 1-based line number.
+    number: int
+    #: The text without its line ending. When :attr:`problem` is set it is only good
+    #: for seeing where records begin and end: invalid bytes are replaced by U+FFFD,
+    #: and a line longer than :data:`MAX_LINE_BYTES` is cut to its first
+    #: :data:`LONG_LINE_KEPT` bytes.
+    text: str
+    #: Why the line cannot be read (invalid UTF-8, too long), else ``None``: the
+    #: reader skips the record the line belongs to, with this reason.
+    problem: str | None = None
 
 
 #: Why a line longer than :data:`MAX_LINE_BYTES` is not read.
 LONG_LINE_REASON = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+#: How much of a line longer than :data:`MAX_LINE_BYTES` is kept as its text.
+LONG_LINE_KEPT = 1024
 
 
-def iter_lines_marking_long(path: Path) -> Iterator[tuple[int, str | None]]:
-    """As :func:`iter_lines`, but a line longer than :data:`MAX_LINE_BYTES` is
-    skipped without being held in memory and yielded as ``(number, None)``, so that
-    a reader can drop just the record it belongs to."""
-    source = str(path)
+def read_lines(path: Path) -> Iterator[Line]:
+    """Yield each line of ``path`` as a :class:`Line`.
+
+    The text is decoded as UTF-8 with a leading BOM removed and without its line
+    ending (``\\n`` or ``\\r\\n``). A line that is not valid UTF-8, or longer than
+    :data:`MAX_LINE_BYTES` (never held in memory whole), comes with its problem,
+    and the lines after it are read as usual: one bad byte costs one record, not
+    the rest of the file. A damaged gzip stream raises :class:`InputError`.
+    """
     with open_bytes(path) as stream:
         number = 0
         while True:
@@ -167,26 +177,24 @@ def iter_lines_marking_long(path: Path) -> Iterator[tuple[int, str | None]]:
             if not raw:
                 return
             number += 1
-            if len(raw) > MAX_LINE_BYTES:
-                while raw and not raw.endswith(b"\n"):
-                    raw = stream.readline(_CHUNK)
-                yield number, None
-                continue
             if number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
-            yield number, decode_line(raw, source, number)
+            if len(raw) > MAX_LINE_BYTES:
+                start = raw[:LONG_LINE_KEPT]
+                while raw and not raw.endswith(b"\n"):
+                    raw = stream.readline(_CHUNK)
+                text = start.decode("utf-8", errors="replace").rstrip("\r\n")
+                yield Line(number, text, LONG_LINE_REASON)
+                continue
+            try:
+                yield Line(number, raw.decode("utf-8").rstrip("\r\n"))
+            except UnicodeDecodeError as exc:
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                yield Line(number, text, _invalid_utf8(raw, exc))
 
 
-def decode_line(raw: bytes, source: str, number: int) -> str:
-    """Decode one line of bytes as UTF-8, dropping its ``\\n`` / ``\\r\\n`` ending."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = raw[exc.start]
-        raise InputError(
-            source,
-            f"invalid UTF-8 (byte 0x{bad:02x} at byte {exc.start + 1} of the line); "
-            "the file must be UTF-8 encoded",
-            f"line {number}",
-        ) from None
-    return text.rstrip("\r\n")
+def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return (
+        f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line); "
+        "the file must be UTF-8 encoded"
+    )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from searchkit.errors import InputError
-from searchkit.readers._io import LONG_LINE_REASON, iter_lines_marking_long
+from searchkit.readers._io import read_lines
 from searchkit.readers._json_record import (
     BadValue,
     check_id,
@@ -43,10 +43,10 @@ def read_jsonl(path: Path) -> Iterator[Item]:
     """Yield a :class:`Record` per usable line and a :class:`Skipped` per bad one."""
     source = str(path)
     first = True
-    for number, line in iter_lines_marking_long(path):
-        if line is None:
+    for number, line, problem in read_lines(path):
+        if problem is not None:
             first = False
-            yield Skipped(source, f"line {number}", LONG_LINE_REASON)
+            yield Skipped(source, f"line {number}", problem)
             continue
         if not line.strip():
             continue
