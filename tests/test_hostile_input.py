@@ -121,6 +121,12 @@ def _invalid_utf8(tmp: Path) -> Path:
     return path
 
 
+def _invalid_utf8_xml(tmp: Path) -> Path:
+    path = tmp / "latin1.xml"
+    path.write_bytes(ORTHO_XML.read_bytes().replace(b"Pott's disease", b"Pott's \xe9 disease", 1))
+    return path
+
+
 def _invalid_utf8_jsonl(tmp: Path) -> Path:
     lines = SCIFACT.read_bytes().split(b"\n")
     lines[2] = lines[2].replace(b"RNA", b"RNA \xff", 1)
@@ -248,6 +254,12 @@ CASES: dict[str, Case] = {
         r"line \d+: invalid UTF-8 \(byte 0xe9 at byte \d+ of the line\); "
         "the file must be UTF-8 encoded",
         tuple(p for p in ORTHO_PMIDS if p != "27506154"),
+    ),
+    "invalid UTF-8 (XML)": Case(
+        _invalid_utf8_xml,
+        r"line 29: invalid UTF-8 \(byte 0xe9 at byte 70 of the line\); "
+        "the file must be UTF-8 encoded",
+        ORTHO_PMIDS[1:],
     ),
     "invalid UTF-8 (JSON Lines)": Case(
         _invalid_utf8_jsonl,

@@ -208,6 +208,61 @@ def test_xml_article_without_pmid_is_skipped(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("anchor", "bad", "lost"),
+    [
+        (b"Pott's ", b"\xe9", "28748004"),  # a Latin-1 byte in record 1's title
+        (b"Mycotic Aneu", b"\xc3", "27506154"),  # a two-byte sequence cut short, record 3
+        (b'<AbstractText Label="', b"\xff", "25238468"),  # in an attribute, record 2
+    ],
+    ids=["latin-1 byte", "cut sequence", "in an attribute"],
+)
+def test_xml_invalid_utf8_skips_only_that_record(
+    tmp_path: Path, anchor: bytes, bad: bytes, lost: str
+) -> None:
+    data = ORTHO_XML.read_bytes()
+    at = data.index(anchor) + len(anchor)
+    data = data[:at] + bad + data[at:]
+    path = tmp_path / "latin.xml"
+    path.write_bytes(data)
+    items = read_all(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == [p for p in ORTHO_PMIDS if p != lost]
+    column = at - data.rfind(b"\n", 0, at)
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(
+            str(path),
+            f"line {_line_count(data[:at])}",
+            f"invalid UTF-8 (byte 0x{bad[0]:02x} at byte {column} of the line); "
+            "the file must be UTF-8 encoded",
+        )
+    ]
+
+
+def test_xml_characters_across_read_boundaries_are_kept(tmp_path: Path) -> None:
+    # Multi-byte characters over hundreds of kilobytes: some straddle every way the
+    # parser's reads can cut the stream, none may be taken for invalid UTF-8.
+    long_text = "\u03b1-\u00e9 \U0001f9ec " * 40_000  # alpha, e acute, an emoji
+    data = ORTHO_XML.read_text(encoding="utf-8").replace("Pott's disease]", long_text, 1)
+    path = tmp_path / "long.xml"
+    path.write_text(data, encoding="utf-8")
+    items = read_all(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS
+    first = items[0]
+    assert isinstance(first, Record) and first.title is not None
+    assert long_text.strip() in first.title
+
+
+def test_xml_declared_in_another_encoding_is_read_in_it(tmp_path: Path) -> None:
+    text = ORTHO_XML.read_text(encoding="utf-8").replace("\u2019", "'")
+    utf8 = tmp_path / "utf8.xml"
+    utf8.write_text(text, encoding="utf-8")
+    latin = tmp_path / "latin.xml"
+    declaration = '<?xml version="1.0" encoding="ISO-8859-1"?>'
+    latin.write_bytes(text.replace('<?xml version="1.0"?>', declaration).encode("latin-1"))
+    assert any(ord(c) > 127 for c in text)
+    assert read_all(latin) == read_all(utf8)
+
+
 def _cut_inside_third_record(data: bytes) -> bytes:
     third = [m.start() for m in re.finditer(rb"<PubmedArticle>", data)][2]
     return data[: third + 500]
