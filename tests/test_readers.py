@@ -788,7 +788,8 @@ BAD_JSONL_VALUES = [
     ('"pmid": true', "pmid must be a string or an integer, not true"),
     ('"pmid": -5', "pmid must be a string or a non-negative integer, not -5"),
     ('"pmid": "  "', "record has no pmid"),
-    ('"pmid": "253 468"', "pmid must not contain spaces or control characters"),
+    ('"pmid": "253\\n468"', "pmid must not contain line breaks, tabs or control characters"),
+    ('"pmid": "253\\t468"', "pmid must not contain line breaks, tabs or control characters"),
     ('"pmid": ' + "9" * 5000, "invalid JSON (a number with more than 4,300 digits)"),
 ]
 
@@ -822,8 +823,8 @@ def test_jsonl_wrong_type_or_range_skips_only_that_line(
             "text is not valid Unicode (an unpaired surrogate \\udc80)",
         ),
         (
-            '{"_id": "a b", "title": "t", "text": "x"}',
-            "_id must not contain spaces or control characters",
+            '{"_id": "a\\u2028b", "title": "t", "text": "x"}',
+            "_id must not contain line breaks, tabs or control characters",
         ),
         (
             '{"_id": true, "title": "t", "text": "x"}',
@@ -853,6 +854,19 @@ def test_jsonl_invalid_utf8_skips_only_that_line(tmp_path: Path) -> None:
     [skipped] = [i for i in items if isinstance(i, Skipped)]
     assert skipped.location == "line 4"
     assert skipped.reason.startswith("invalid UTF-8 (byte 0xff at byte ")
+
+
+def test_jsonl_ids_may_hold_spaces_and_are_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(
+        '{"_id": "Sea level rise", "title": "Sea level rise", "text": "x"}\n'
+        '{"pmid": " 30038950 ", "title": "t"}\n',
+        encoding="utf-8",
+    )
+    assert [i.pmid for i in read_all(path) if isinstance(i, Record)] == [
+        "Sea level rise",
+        "30038950",
+    ]
 
 
 def test_jsonl_beir_queries_file_is_rejected() -> None:

@@ -15,9 +15,10 @@ the model is checked too:
   those field names, or of strings (a string is the name alone).
 
 Every string must be valid Unicode (JSON's ``\\ud800`` escapes can write halves of
-a character, which no file or index can hold). Ids (``pmid``, BEIR ``_id``) must
-not contain whitespace or control characters: they are written one per line and
-in space-separated run files. ``pub_date`` is ``YYYY``, ``YYYY-MM`` or
+a character, which no file or index can hold). Ids (``pmid``, BEIR ``_id``) are
+stripped and must not contain line breaks, tabs or control characters: they are
+written one per line and in tab-separated files (spaces are allowed, as in ids
+that are Wikipedia titles). ``pub_date`` is ``YYYY``, ``YYYY-MM`` or
 ``YYYY-MM-DD``, as the other readers write it.
 """
 
@@ -44,7 +45,7 @@ DEFAULT_INT_RANGE = (0, 2**31 - 1)
 _QUOTE_CHARS = 40
 _PUB_DATE = re.compile(r"^[0-9]{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?$")
 _DIGITS = re.compile(r"^[0-9]+$")
-_ID_PROBLEM = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_ID_PROBLEM = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f]")
 
 
 class BadValue(ValueError):
@@ -84,7 +85,7 @@ def check_id(name: str, value: Any) -> str:
     if not text:
         raise BadValue(f"record has no {name}")
     if _ID_PROBLEM.search(text):
-        raise BadValue(f"{name} must not contain spaces or control characters")
+        raise BadValue(f"{name} must not contain line breaks, tabs or control characters")
     return text
 
 
