@@ -8,6 +8,7 @@ those fixtures, so every test runs on real record text.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 from pathlib import Path
@@ -800,8 +801,6 @@ BAD_JSONL_VALUES = [
 def test_jsonl_wrong_type_or_range_skips_only_that_line(
     tmp_path: Path, value: str, reason: str
 ) -> None:
-    import json
-
     originals = [item for item in read_all(ORTHO_XML) if isinstance(item, Record)][:3]
     lines = [json.dumps(record.to_dict(), ensure_ascii=False) for record in originals]
     second = json.loads(lines[1])
@@ -866,6 +865,31 @@ def test_jsonl_ids_may_hold_spaces_and_are_stripped(tmp_path: Path) -> None:
     assert [i.pmid for i in read_all(path) if isinstance(i, Record)] == [
         "Sea level rise",
         "30038950",
+    ]
+
+
+def test_jsonl_null_means_no_value_and_strings_name_authors_and_headings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "records.jsonl"
+    line = {
+        "pmid": 30038950,
+        "year": "2018",
+        "title": "",
+        "keywords": ["psoas", " "],
+        "mesh": [{"name": "Psoas Abscess", "major": None, "qualifiers": None}, "Spine"],
+        "authors": [{"name": "Smith J", "full_name": None}, "Doe A"],
+        "languages": None,
+    }
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert read_all(path) == [
+        Record(
+            pmid="30038950",
+            year=2018,
+            keywords=("psoas",),
+            mesh=(MeshHeading("Psoas Abscess"), MeshHeading("Spine")),
+            authors=(Author("Smith J"), Author("Doe A")),
+        )
     ]
 
 

@@ -200,7 +200,9 @@ def _object(cls: type[Any]) -> Check:
         for field_name in required:
             if field_name not in value:
                 raise BadValue(f"{name} has no {field_name}")
-        return cls(**{key: checks[key](f"{name}.{key}", entry) for key, entry in value.items()})
+        # null leaves a field with a default at its default, as at the top level.
+        given = {k: v for k, v in value.items() if v is not None or k in required}
+        return cls(**{key: checks[key](f"{name}.{key}", entry) for key, entry in given.items()})
 
     return check
 
