@@ -500,6 +500,23 @@ def test_jsonl_values_of_the_wrong_type_or_range_skip_only_their_lines(tmp_path:
     assert "1" not in pmids
 
 
+def test_jsonl_wrong_values_in_a_real_process(tmp_path: Path) -> None:
+    bad, reasons, good = _jsonl_with_wrong_values(tmp_path)
+    run = subprocess.run(
+        [_searchkit_exe(), "ingest", str(bad), "--index", str(tmp_path / "ix")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    assert [line for line in run.stderr.splitlines() if line.startswith("skipped:")] == [
+        f"skipped: {bad}, line {number}: {reason}" for number, reason in sorted(reasons.items())
+    ]
+    assert _pmids(tmp_path / "ix") == set(good)
+
+
 SAMPLE_NBIB = SAMPLE_DIR / "p1m-ortho_qs-global-ortho-search-queries__citations.nbib"
 SAMPLE_XML = SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"
 

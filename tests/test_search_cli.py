@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from searchkit import SearchIndex
 from searchkit.cli import app
 
 from .conftest import SEED_PMID, TEST_DATA
+from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -401,3 +404,13 @@ def test_date_sort_over_segments_where_one_has_no_dates(
     assert sorted(h["pmid"] for h in newest) == sorted(dated)
     assert sorted(h["pmid"] for h in rest) == sorted(undated)
     assert all(h["date"] is None for h in rest)
+    process = subprocess.run(
+        [_searchkit_exe(), "search", query, "--sort", "date", "-n", "50", "-f", "pmid"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SEARCHKIT_INDEX": str(index)},
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.split() == [h["pmid"] for h in found]
