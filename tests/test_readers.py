@@ -253,6 +253,25 @@ def test_xml_characters_across_read_boundaries_are_kept(tmp_path: Path) -> None:
     assert long_text.strip() in first.title
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_utf8_repair_keeps_characters_cut_by_any_read_size(size: int) -> None:
+    import io
+
+    from searchkit.readers._io import INVALID_BYTE_MARK, ByteStream, Utf8Repair
+
+    data = "\u00e9 \U0001f9ec\n\u03b1".encode() + b"\xff x\n\xe9\n\xf0\x9f"  # cut at the end
+    stream = Utf8Repair(ByteStream(io.BytesIO(data), "memory"))
+    out = b"".join(iter(lambda: stream.read(size), b""))
+    mark = INVALID_BYTE_MARK
+    assert out.decode("utf-8") == f"\u00e9 \U0001f9ec\n\u03b1{mark} x\n{mark}\n{mark}"
+    reason = "invalid UTF-8 (byte 0x{:02x} at byte {} of the line); the file must be UTF-8 encoded"
+    assert list(stream.problems) == [
+        (2, reason.format(0xFF, 3)),
+        (3, reason.format(0xE9, 1)),
+        (4, reason.format(0xF0, 1)),
+    ]
+
+
 def test_xml_declared_in_another_encoding_is_read_in_it(tmp_path: Path) -> None:
     text = ORTHO_XML.read_text(encoding="utf-8").replace("\u2019", "'")
     utf8 = tmp_path / "utf8.xml"

@@ -80,6 +80,8 @@ class ByteStream:
 #: so that the reader can find the record that held the byte.
 INVALID_BYTE_MARK = "\ufdd0"
 _MARK_BYTES = INVALID_BYTE_MARK.encode("utf-8")
+#: How much of the start of an XML file is read before deciding on its encoding.
+_DECLARATION_BYTES = 1024
 _ENCODING_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 
 
@@ -109,6 +111,11 @@ class Utf8Repair:
         while True:
             data = self._stream.read(size)
             if self._utf8 is None:
+                while 0 < len(data) < _DECLARATION_BYTES:  # enough to see the declaration
+                    more = self._stream.read(_DECLARATION_BYTES)
+                    if not more:
+                        break
+                    data += more
                 self._utf8 = not _declares_other_encoding(data)
             if not self._utf8:
                 return data
