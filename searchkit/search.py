@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.columns import ColumnReader, MultiColumnReader
+from whoosh.reading import IndexReader
 from whoosh.searching import Results, Searcher
 
 from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
@@ -150,13 +152,30 @@ def _text(value: Any) -> str:
     return value or ""
 
 
+def _column(reader: IndexReader, fieldname: str) -> ColumnReader:
+    """The column ``fieldname`` over every segment of ``reader``.
+
+    Whoosh's ``MultiReader.column_reader`` leaves out segments that have no value in
+    the column (a segment of records without dates) and then looks their documents up
+    in another segment's column, which fails or gives that segment's values. Each
+    segment reader gives an empty column (its default value) for a missing one.
+    """
+    leaves = reader.leaf_readers()
+    if len(leaves) == 1:
+        return leaves[0][0].column_reader(fieldname)
+    return MultiColumnReader(
+        [leaf.column_reader(fieldname) for leaf, _ in leaves],
+        [offset for _, offset in leaves],
+    )
+
+
 def _order(
     searcher: Searcher, hits: scoring.Hits, limit: int, sort: str
 ) -> list[tuple[float, int]]:
     """The first ``limit`` (score, docnum) pairs: best score first (ties by docnum), or
     newest first (then best score) with ``sort="date"``."""
     if sort == "date":
-        dates = searcher.reader().column_reader("date")
+        dates = _column(searcher.reader(), "date")
         ranked = hits.top(None)
         ranked.sort(key=lambda item: _text(dates[item[1]]), reverse=True)  # stable
         return ranked[:limit]

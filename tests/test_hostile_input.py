@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex
 from searchkit.cli import app
 
-from .conftest import SEED_PMID, TEST_DATA
+from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
@@ -36,6 +36,9 @@ ORTHO_XML = (
 )
 ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
 SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+ABSTRACT_TEXT = (
+    TEST_DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
+)
 GOOD_FILE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
 ORTHO_PMIDS = ("28748004", "25238468", "27506154", "28630219", "28504498")
 BIG = 50 * 1024 * 1024
@@ -115,6 +118,27 @@ def _invalid_utf8(tmp: Path) -> Path:
     lines[number + 3] = lines[number + 3] + b" caf\xe9 \xff"
     path = tmp / "latin1.nbib"
     path.write_bytes(b"\n".join(lines))
+    return path
+
+
+def _invalid_utf8_xml(tmp: Path) -> Path:
+    path = tmp / "latin1.xml"
+    path.write_bytes(ORTHO_XML.read_bytes().replace(b"Pott's disease", b"Pott's \xe9 disease", 1))
+    return path
+
+
+def _invalid_utf8_jsonl(tmp: Path) -> Path:
+    lines = SCIFACT.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b"RNA", b"RNA \xff", 1)
+    path = tmp / "latin1.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+def _invalid_utf8_abstract_text(tmp: Path) -> Path:
+    data = ABSTRACT_TEXT.read_bytes()
+    path = tmp / "latin1.txt"
+    path.write_bytes(data.replace(b"Molecular Pathogenesis", b"Molecular \xe9 Pathogenesis"))
     return path
 
 
@@ -229,7 +253,25 @@ CASES: dict[str, Case] = {
         _invalid_utf8,
         r"line \d+: invalid UTF-8 \(byte 0xe9 at byte \d+ of the line\); "
         "the file must be UTF-8 encoded",
-        FIRST_TWO,
+        tuple(p for p in ORTHO_PMIDS if p != "27506154"),
+    ),
+    "invalid UTF-8 (XML)": Case(
+        _invalid_utf8_xml,
+        r"line 29: invalid UTF-8 \(byte 0xe9 at byte 70 of the line\); "
+        "the file must be UTF-8 encoded",
+        ORTHO_PMIDS[1:],
+    ),
+    "invalid UTF-8 (JSON Lines)": Case(
+        _invalid_utf8_jsonl,
+        r"line 3: invalid UTF-8 \(byte 0xff at byte \d+ of the line\); "
+        "the file must be UTF-8 encoded",
+        tuple(_scifact_ids()[:2] + _scifact_ids()[3:]),
+    ),
+    "invalid UTF-8 (abstract text)": Case(
+        _invalid_utf8_abstract_text,
+        r"line 111: invalid UTF-8 \(byte 0xe9 at byte 11 of the line\); "
+        "the file must be UTF-8 encoded",
+        ("30831485", "30820436", "30818341", "30721250", "30700240", "25886032", "25565206"),
     ),
     "binary file": Case(_binary, r"file: not a recognised record format.*: the file looks binary"),
     "empty file": Case(_empty, r"file: file is empty"),
@@ -406,3 +448,112 @@ def test_hostile_inputs_through_a_real_process(tmp_path: Path) -> None:
         f"skipped: {path}" for path in bad
     ]
     assert SEED_PMID in _pmids(tmp_path / "ix")
+
+
+def _jsonl_with_wrong_values(tmp: Path) -> tuple[Path, dict[int, str], list[str]]:
+    """Real records as JSON Lines, every other line given a value of the wrong type or
+    range (issue 16); returns the file, the reason expected per bad line, and the
+    PMIDs of the good lines."""
+    from searchkit.readers import read_file
+    from searchkit.records import Record
+
+    records = [item for item in read_file(ORTHO_XML) if isinstance(item, Record)]
+    wrong = [
+        ({"year": 70000}, "year 70000 is out of range (1000 to 9999)"),
+        ({"year": -1}, "year -1 is out of range (1000 to 9999)"),
+        ({"mesh": [{"name": 5}]}, "mesh[0].name must be a string, not 5"),
+        ({"authors": [{"name": None}]}, "authors[0].name must be a string, not null"),
+    ]
+    lines: list[str] = []
+    reasons: dict[int, str] = {}
+    good: list[str] = []
+    for number, record in enumerate(records, start=1):
+        data = record.to_dict()
+        if number % 2 == 0 and wrong:
+            change, reasons[number] = wrong.pop(0)
+            data.update(change)
+        else:
+            good.append(record.pmid)
+        lines.append(json.dumps(data))
+    for change, reason in wrong:  # more bad lines than records: add them at the end
+        lines.append(json.dumps({**records[0].to_dict(), "pmid": "1", **change}))
+        reasons[len(lines)] = reason
+    path = tmp / "wrong-values.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, reasons, good
+
+
+def test_jsonl_values_of_the_wrong_type_or_range_skip_only_their_lines(tmp_path: Path) -> None:
+    index = _index_with_seed(tmp_path)
+    bad, reasons, good = _jsonl_with_wrong_values(tmp_path)
+    result = runner.invoke(app, ["ingest", str(bad), str(GOOD_FILE), "--index", str(index)])
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped:")]
+    assert skipped == [
+        f"skipped: {bad}, line {number}: {reason}" for number, reason in sorted(reasons.items())
+    ]
+    assert f"{len(reasons)} skipped" in result.stderr.splitlines()[-1]
+    pmids = _pmids(index)
+    assert {SEED_PMID, *good} | _good_pmids() <= pmids
+    assert "1" not in pmids
+
+
+def test_jsonl_wrong_values_in_a_real_process(tmp_path: Path) -> None:
+    bad, reasons, good = _jsonl_with_wrong_values(tmp_path)
+    run = subprocess.run(
+        [_searchkit_exe(), "ingest", str(bad), "--index", str(tmp_path / "ix")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    assert [line for line in run.stderr.splitlines() if line.startswith("skipped:")] == [
+        f"skipped: {bad}, line {number}: {reason}" for number, reason in sorted(reasons.items())
+    ]
+    assert _pmids(tmp_path / "ix") == set(good)
+
+
+SAMPLE_NBIB = SAMPLE_DIR / "p1m-ortho_qs-global-ortho-search-queries__citations.nbib"
+SAMPLE_XML = SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"
+
+
+def test_one_invalid_byte_loses_only_its_record_in_a_real_process(tmp_path: Path) -> None:
+    """Issue 16: one byte that is not UTF-8 in record 21 of a 200-record MEDLINE
+    export, or in line 11 of 50 JSON Lines, used to end the file there (20 of 199
+    and 10 of 49 good records kept) while the summary said "1 skipped"."""
+    from searchkit.readers import read_file
+    from searchkit.records import Record
+
+    nbib_records = SAMPLE_NBIB.read_bytes().split(b"\nPMID- ")  # [0]: before the first
+    assert len(nbib_records) == 201
+    nbib_records[21] = nbib_records[21].replace(b"\nTI  - ", b"\nTI  - caf\xe9 ", 1)
+    nbib = tmp_path / "export.nbib"
+    nbib.write_bytes(b"\nPMID- ".join(nbib_records))
+    bad_nbib_line = nbib.read_bytes()[: nbib.read_bytes().index(b"caf\xe9")].count(b"\n") + 1
+    records = [item for item in read_file(SAMPLE_XML) if isinstance(item, Record)][:50]
+    lines = [json.dumps(record.to_dict(), ensure_ascii=False).encode() for record in records]
+    lines[10] = lines[10].replace(b'"title": "', b'"title": "caf\xe9 ', 1)
+    jsonl = tmp_path / "records.jsonl"
+    jsonl.write_bytes(b"\n".join(lines) + b"\n")
+    run = subprocess.run(
+        [_searchkit_exe(), "ingest", str(nbib), str(jsonl), "--index", str(tmp_path / "ix")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    reason = "invalid UTF-8 (byte 0xe9 at byte {} of the line); the file must be UTF-8 encoded"
+    assert [line for line in run.stderr.splitlines() if line.startswith("skipped:")] == [
+        f"skipped: {nbib}, line {bad_nbib_line}: {reason.format(10)}",
+        f"skipped: {jsonl}, line 11: {reason.format(lines[10].index(b'caf') + 4)}",
+    ]
+    assert "248 added" in run.stderr and "2 skipped" in run.stderr
+    pmids = _pmids(tmp_path / "ix")
+    assert len(pmids) == 199 + 49
+    assert records[10].pmid not in pmids and records[9].pmid in pmids

@@ -8,6 +8,7 @@ those fixtures, so every test runs on real record text.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 from pathlib import Path
@@ -206,6 +207,80 @@ def test_xml_article_without_pmid_is_skipped(tmp_path: Path) -> None:
     assert [i.pmid for i in items if isinstance(i, Record)] == [
         p for p in ORTHO_PMIDS if p != "25238468"
     ]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "bad", "lost"),
+    [
+        (b"Pott's ", b"\xe9", "28748004"),  # a Latin-1 byte in record 1's title
+        (b"Mycotic Aneu", b"\xc3", "27506154"),  # a two-byte sequence cut short, record 3
+        (b'<AbstractText Label="', b"\xff", "25238468"),  # in an attribute, record 2
+    ],
+    ids=["latin-1 byte", "cut sequence", "in an attribute"],
+)
+def test_xml_invalid_utf8_skips_only_that_record(
+    tmp_path: Path, anchor: bytes, bad: bytes, lost: str
+) -> None:
+    data = ORTHO_XML.read_bytes()
+    at = data.index(anchor) + len(anchor)
+    data = data[:at] + bad + data[at:]
+    path = tmp_path / "latin.xml"
+    path.write_bytes(data)
+    items = read_all(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == [p for p in ORTHO_PMIDS if p != lost]
+    column = at - data.rfind(b"\n", 0, at)
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(
+            str(path),
+            f"line {_line_count(data[:at])}",
+            f"invalid UTF-8 (byte 0x{bad[0]:02x} at byte {column} of the line); "
+            "the file must be UTF-8 encoded",
+        )
+    ]
+
+
+def test_xml_characters_across_read_boundaries_are_kept(tmp_path: Path) -> None:
+    # Multi-byte characters over hundreds of kilobytes: some straddle every way the
+    # parser's reads can cut the stream, none may be taken for invalid UTF-8.
+    long_text = "\u03b1-\u00e9 \U0001f9ec " * 40_000  # alpha, e acute, an emoji
+    data = ORTHO_XML.read_text(encoding="utf-8").replace("Pott's disease]", long_text, 1)
+    path = tmp_path / "long.xml"
+    path.write_text(data, encoding="utf-8")
+    items = read_all(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS
+    first = items[0]
+    assert isinstance(first, Record) and first.title is not None
+    assert long_text.strip() in first.title
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_utf8_repair_keeps_characters_cut_by_any_read_size(size: int) -> None:
+    import io
+
+    from searchkit.readers._io import INVALID_BYTE_MARK, ByteStream, Utf8Repair
+
+    data = "\u00e9 \U0001f9ec\n\u03b1".encode() + b"\xff x\n\xe9\n\xf0\x9f"  # cut at the end
+    stream = Utf8Repair(ByteStream(io.BytesIO(data), "memory"))
+    out = b"".join(iter(lambda: stream.read(size), b""))
+    mark = INVALID_BYTE_MARK
+    assert out.decode("utf-8") == f"\u00e9 \U0001f9ec\n\u03b1{mark} x\n{mark}\n{mark}"
+    reason = "invalid UTF-8 (byte 0x{:02x} at byte {} of the line); the file must be UTF-8 encoded"
+    assert list(stream.problems) == [
+        (2, reason.format(0xFF, 3)),
+        (3, reason.format(0xE9, 1)),
+        (4, reason.format(0xF0, 1)),
+    ]
+
+
+def test_xml_declared_in_another_encoding_is_read_in_it(tmp_path: Path) -> None:
+    text = ORTHO_XML.read_text(encoding="utf-8").replace("\u2019", "'")
+    utf8 = tmp_path / "utf8.xml"
+    utf8.write_text(text, encoding="utf-8")
+    latin = tmp_path / "latin.xml"
+    declaration = '<?xml version="1.0" encoding="ISO-8859-1"?>'
+    latin.write_bytes(text.replace('<?xml version="1.0"?>', declaration).encode("latin-1"))
+    assert any(ord(c) > 127 for c in text)
+    assert read_all(latin) == read_all(utf8)
 
 
 def _cut_inside_third_record(data: bytes) -> bytes:
@@ -425,17 +500,36 @@ def test_medline_broken_continuation_skips_only_that_record(tmp_path: Path) -> N
     ]
 
 
-def test_medline_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+def test_medline_invalid_utf8_skips_only_that_record(tmp_path: Path) -> None:
     data = ORTHO_NBIB.read_bytes()
     target = b"TI  - Mycotic Aneurysm"
     data = data.replace(target, b"TI  - Mycotic \xff Aneurysm")
     path = tmp_path / "latin.nbib"
     path.write_bytes(data)
-    items, error = read_until_error(path)
-    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:2]
+    items = read_all(path)
     bad_line = _line_count(data[: data.index(b"\xff")])
-    assert error.location == f"line {bad_line}"
-    assert "invalid UTF-8" in error.reason
+    assert [i.pmid for i in items if isinstance(i, Record)] == [
+        p for p in ORTHO_PMIDS if p != "27506154"
+    ]
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(
+            str(path),
+            f"line {bad_line}",
+            "invalid UTF-8 (byte 0xff at byte 15 of the line); the file must be UTF-8 encoded",
+        )
+    ]
+
+
+def test_medline_invalid_utf8_in_the_pmid_line_keeps_the_records_apart(tmp_path: Path) -> None:
+    data = ORTHO_NBIB.read_bytes().replace(b"PMID- 27506154", b"PMID- 2750\xe96154")
+    path = tmp_path / "latin.nbib"
+    path.write_bytes(data)
+    items = read_all(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == [
+        p for p in ORTHO_PMIDS if p != "27506154"
+    ]
+    [skipped] = [i for i in items if isinstance(i, Skipped)]
+    assert skipped.location == f"line {_line_count(data[: data.index(bytes([0xE9]))])}"
 
 
 def test_medline_truncated_gzip(tmp_path: Path) -> None:
@@ -537,15 +631,34 @@ def test_abstract_text_record_without_pmid_is_skipped(tmp_path: Path) -> None:
     assert "30818341" in {i.pmid for i in items if isinstance(i, Record)}
 
 
-def test_abstract_text_invalid_utf8_after_good_records(tmp_path: Path) -> None:
+def test_abstract_text_invalid_utf8_skips_only_that_record(tmp_path: Path) -> None:
     data = ABSTRACT_TEXT.read_bytes().replace(
         b"Molecular Pathogenesis", b"Molecular \xe9 Pathogenesis"
     )
     path = tmp_path / "latin.txt"
     path.write_bytes(data)
-    items, error = read_until_error(path)
-    assert [i.pmid for i in items if isinstance(i, Record)] == ["30831485", "30820436"]
-    assert error.location == f"line {_line_count(data[: data.index(bytes([0xE9]))])}"
+    items = read_all(path)
+    good = [i.pmid for i in read_all(ABSTRACT_TEXT) if isinstance(i, Record)]
+    assert [i.pmid for i in items if isinstance(i, Record)] == [p for p in good if p != "30819129"]
+    [skipped] = [i for i in items if isinstance(i, Skipped)]
+    assert skipped.location == f"line {_line_count(data[: data.index(bytes([0xE9]))])}"
+    assert skipped.reason.startswith("invalid UTF-8 (byte 0xe9 at byte ")
+
+
+def test_abstract_text_overlong_line_skips_only_that_record(tmp_path: Path) -> None:
+    from searchkit.readers._io import MAX_LINE_BYTES
+
+    data = ABSTRACT_TEXT.read_bytes()
+    at = data.index(b"Molecular Pathogenesis")
+    data = data[:at] + b"x" * (MAX_LINE_BYTES + 10) + data[at:]
+    path = tmp_path / "long.txt"
+    path.write_bytes(data)
+    items = read_all(path)
+    good = [i.pmid for i in read_all(ABSTRACT_TEXT) if isinstance(i, Record)]
+    assert [i.pmid for i in items if isinstance(i, Record)] == [p for p in good if p != "30819129"]
+    [skipped] = [i for i in items if isinstance(i, Skipped)]
+    assert skipped.location == f"line {_line_count(data[:at])}"
+    assert skipped.reason == "line is longer than 16,777,216 bytes"
 
 
 def test_abstract_text_direct_reader_matches_read_file() -> None:
@@ -594,6 +707,16 @@ def test_page_text_without_pmid_is_skipped(tmp_path: Path) -> None:
     ]
 
 
+def test_page_text_invalid_utf8_skips_the_page_naming_the_line(tmp_path: Path) -> None:
+    data = PAGE_TEXT.read_bytes().replace(b"immune escape", b"immune \xe9scape", 1)
+    path = tmp_path / "page.txt"
+    path.write_bytes(data)
+    [skipped] = read_all(path)
+    assert isinstance(skipped, Skipped)
+    assert skipped.location == f"line {_line_count(data[: data.index(bytes([0xE9]))])}"
+    assert skipped.reason.startswith("invalid UTF-8 (byte 0xe9 at byte ")
+
+
 # --- JSON Lines -------------------------------------------------------------------
 
 
@@ -635,7 +758,158 @@ def test_jsonl_record_dicts_round_trip_and_bad_lines_are_skipped(tmp_path: Path)
     assert skipped["line 4"] == "record has no pmid"
     assert "colour" in skipped["line 5"]
     assert skipped["line 6"] == "expected a JSON object, found list"
-    assert skipped["line 7"] == "title must be a string"
+    assert skipped["line 7"] == "title must be a string, not 5"
+
+
+# Wrong types and ranges, field by field (issue 16): each is the reason for skipping
+# that one line; the value is written into the second of three real records.
+BAD_JSONL_VALUES = [
+    ('"year": 70000', "year 70000 is out of range (1000 to 9999)"),
+    ('"year": -1', "year -1 is out of range (1000 to 9999)"),
+    ('"year": "0"', "year 0 is out of range (1000 to 9999)"),
+    ('"year": true', "year must be an integer, not true"),
+    ('"year": 2015.5', "year must be an integer, not 2015.5"),
+    ('"year": "2015a"', 'year must be an integer, not "2015a"'),
+    ('"year": [2015]', "year must be an integer, not a list"),
+    ('"mesh": [{"name": 5}]', "mesh[0].name must be a string, not 5"),
+    ('"mesh": [{"name": "Spine", "major": "no"}]', 'mesh[0].major must be true or false, not "no"'),
+    (
+        '"mesh": [{"name": "Spine", "qualifiers": "ab"}]',
+        'mesh[0].qualifiers must be a list, not "ab"',
+    ),
+    (
+        '"mesh": [{"name": "Spine", "qualifiers": [1]}]',
+        "mesh[0].qualifiers[0] must be a string, not 1",
+    ),
+    ('"mesh": [{"major": true}]', "mesh[0] has no name"),
+    ('"mesh": [null]', "mesh[0] must be an object or a string, not null"),
+    ('"mesh": "Spine"', 'mesh must be a list, not "Spine"'),
+    ('"authors": [{"name": null}]', "authors[0].name must be a string, not null"),
+    ('"authors": [{"name": "  "}]', "authors[0].name is empty"),
+    ('"authors": [{"full_name": "Smith, John"}]', "authors[0] has no name"),
+    (
+        '"authors": [{"name": "Smith J", "full_name": 3}]',
+        "authors[0].full_name must be a string, not 3",
+    ),
+    ('"authors": [{"name": "Smith J", "email": "x"}]', "authors[0] has an unknown field: email"),
+    ('"authors": [5]', "authors[0] must be an object or a string, not 5"),
+    ('"authors": {"name": "Smith J"}', "authors must be a list, not an object"),
+    ('"keywords": "spine"', 'keywords must be a list, not "spine"'),
+    ('"keywords": [1, 2]', "keywords[0] must be a string, not 1"),
+    ('"keywords": ["spine", ["nested"]]', "keywords[1] must be a string, not a list"),
+    ('"publication_types": [false]', "publication_types[0] must be a string, not false"),
+    ('"languages": {"eng": 1}', "languages must be a list, not an object"),
+    ('"title": ["a title"]', "title must be a string, not a list"),
+    ('"abstract": 12', "abstract must be a string, not 12"),
+    ('"doi": {"value": "10.1/x"}', "doi must be a string, not an object"),
+    ('"pub_date": "May 2019"', 'pub_date must be YYYY, YYYY-MM or YYYY-MM-DD, not "May 2019"'),
+    ('"pub_date": "2019-13"', 'pub_date must be YYYY, YYYY-MM or YYYY-MM-DD, not "2019-13"'),
+    ('"title": "\\ud800 lone"', "title is not valid Unicode (an unpaired surrogate \\ud800)"),
+    ('"pmid": true', "pmid must be a string or an integer, not true"),
+    ('"pmid": -5', "pmid must be a string or a non-negative integer, not -5"),
+    ('"pmid": "  "', "record has no pmid"),
+    ('"pmid": "253\\n468"', "pmid must not contain line breaks, tabs or control characters"),
+    ('"pmid": "253\\t468"', "pmid must not contain line breaks, tabs or control characters"),
+    ('"pmid": ' + "9" * 5000, "invalid JSON (a number with more than 4,300 digits)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), BAD_JSONL_VALUES, ids=[v[:48] for v, _ in BAD_JSONL_VALUES]
+)
+def test_jsonl_wrong_type_or_range_skips_only_that_line(
+    tmp_path: Path, value: str, reason: str
+) -> None:
+    originals = [item for item in read_all(ORTHO_XML) if isinstance(item, Record)][:3]
+    lines = [json.dumps(record.to_dict(), ensure_ascii=False) for record in originals]
+    second = json.loads(lines[1])
+    field = value.split('"')[1]
+    second.pop(field, None)
+    lines[1] = json.dumps(second)[:-1] + ", " + value + "}"
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert read_all(path) == [originals[0], Skipped(str(path), "line 2", reason), originals[2]]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"_id": "1", "title": 5, "text": "x"}', "title must be a string, not 5"),
+        ('{"_id": "1", "title": "t", "text": ["x"]}', "text must be a string, not a list"),
+        (
+            '{"_id": "1", "title": "t", "text": "\\udc80"}',
+            "text is not valid Unicode (an unpaired surrogate \\udc80)",
+        ),
+        (
+            '{"_id": "a\\u2028b", "title": "t", "text": "x"}',
+            "_id must not contain line breaks, tabs or control characters",
+        ),
+        (
+            '{"_id": true, "title": "t", "text": "x"}',
+            "_id must be a string or an integer, not true",
+        ),
+        ('{"_id": "", "title": "t", "text": "x"}', "record has no _id"),
+    ],
+)
+def test_jsonl_beir_wrong_values_skip_only_that_line(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    lines = SCIFACT.read_text(encoding="utf-8").splitlines()[:3]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("\n".join([lines[0], line, lines[2]]) + "\n", encoding="utf-8")
+    good = [item for item in read_all(SCIFACT) if isinstance(item, Record)]
+    assert read_all(path) == [good[0], Skipped(str(path), "line 2", reason), good[2]]
+
+
+def test_jsonl_invalid_utf8_skips_only_that_line(tmp_path: Path) -> None:
+    lines = SCIFACT.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"The ", b"The \xff", 1)
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    items = read_all(path)
+    good = [i for i in read_all(SCIFACT) if isinstance(i, Record)]
+    assert [i for i in items if isinstance(i, Record)] == good[:3] + good[4:]
+    [skipped] = [i for i in items if isinstance(i, Skipped)]
+    assert skipped.location == "line 4"
+    assert skipped.reason.startswith("invalid UTF-8 (byte 0xff at byte ")
+
+
+def test_jsonl_ids_may_hold_spaces_and_are_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(
+        '{"_id": "Sea level rise", "title": "Sea level rise", "text": "x"}\n'
+        '{"pmid": " 30038950 ", "title": "t"}\n',
+        encoding="utf-8",
+    )
+    assert [i.pmid for i in read_all(path) if isinstance(i, Record)] == [
+        "Sea level rise",
+        "30038950",
+    ]
+
+
+def test_jsonl_null_means_no_value_and_strings_name_authors_and_headings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "records.jsonl"
+    line = {
+        "pmid": 30038950,
+        "year": "2018",
+        "title": "",
+        "keywords": ["psoas", " "],
+        "mesh": [{"name": "Psoas Abscess", "major": None, "qualifiers": None}, "Spine"],
+        "authors": [{"name": "Smith J", "full_name": None}, "Doe A"],
+        "languages": None,
+    }
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert read_all(path) == [
+        Record(
+            pmid="30038950",
+            year=2018,
+            keywords=("psoas",),
+            mesh=(MeshHeading("Psoas Abscess"), MeshHeading("Spine")),
+            authors=(Author("Smith J"), Author("Doe A")),
+        )
+    ]
 
 
 def test_jsonl_beir_queries_file_is_rejected() -> None:

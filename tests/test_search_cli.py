@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from typer.testing import CliRunner, Result
 from searchkit import SearchIndex
 from searchkit.cli import app
 
-from .conftest import SEED_PMID
+from .conftest import SEED_PMID, TEST_DATA
+from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -357,3 +360,57 @@ def test_abstract_and_keyword_tags_find_the_seed(sample_index_dir: Path) -> None
     assert pmids(sample_index_dir, "privilege[ti] NOT immune escape[kw]") == []
     count = run(sample_index_dir, "search", "privilege[ti] NOT immune escape[kw]", "--count")
     assert count.stdout == "0\n"
+
+
+MEDLINE_2018 = TEST_DATA / "medline" / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
+SCIFACT_HEAD = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+
+
+@pytest.mark.parametrize("undated_records", [3, 12])
+def test_date_sort_over_segments_where_one_has_no_dates(
+    tmp_path: Path, undated_records: int
+) -> None:
+    """Issue 16: records without a date (BEIR JSONL) committed in one segment, dated
+    MEDLINE records in the next. Whoosh's multi-segment column reader leaves out the
+    segment without dates and looks its documents up in the other segment's column,
+    which raised IndexError."""
+    lines = SCIFACT_HEAD.read_text(encoding="utf-8").splitlines()[:undated_records]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index = tmp_path / "ix"
+    for source in (corpus, MEDLINE_2018):  # two ingests: two commits, two segments
+        result = run(index, "ingest", str(source), "--procs", "1")
+        assert result.exit_code == 0, result.stderr
+    with SearchIndex.open(index).searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) == 2
+    undated = [json.loads(line)["_id"] for line in lines]
+    dated = re.findall(r"^PMID- (\d+)", MEDLINE_2018.read_text(encoding="utf-8"), re.M)
+    query = " OR ".join(f"{pmid}[pmid]" for pmid in undated + dated)
+    result = run(
+        index, "search", query, "--sort", "date", "-n", "50", "-f", "jsonl", "--fields", "pmid,date"
+    )
+    assert result.exit_code == 0, result.stderr
+    found = [json.loads(line) for line in result.stdout.splitlines()]
+    newest, rest = found[: len(dated)], found[len(dated) :]
+    assert [h["date"] for h in newest] == [
+        "2018-07-24",
+        "2018-07-20",
+        "2018-07-01",
+        "2018-06",
+        "2018-01",
+        "2018-01",
+        "2018",
+    ]
+    assert sorted(h["pmid"] for h in newest) == sorted(dated)
+    assert sorted(h["pmid"] for h in rest) == sorted(undated)
+    assert all(h["date"] is None for h in rest)
+    process = subprocess.run(
+        [_searchkit_exe(), "search", query, "--sort", "date", "-n", "50", "-f", "pmid"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SEARCHKIT_INDEX": str(index)},
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.split() == [h["pmid"] for h in found]

@@ -2,9 +2,11 @@
 
 Every reader is a generator over one file that yields :data:`Item` values —
 :class:`Record`, :class:`Deletion` or :class:`Skipped` — one record at a time,
-with bounded memory. A problem with the file as a whole (unrecognised format,
-truncated gzip, malformed XML, invalid UTF-8) raises :class:`InputError` naming
-the file and line, after every good record before it has been yielded.
+with bounded memory. A problem with one record (a byte that is not UTF-8, a
+value of the wrong type) is a :class:`Skipped` for that record, and reading goes
+on. A problem with the file as a whole (unrecognised format, truncated gzip,
+malformed XML) raises :class:`InputError` naming the file and line, after every
+good record before it has been yielded.
 
 >>> for path in iter_files([Path("data")]):           # doctest: +SKIP
 ...     for item in read_file(path):

@@ -1,18 +1,24 @@
 """Byte and line access to input files, shared by every reader.
 
 Files are opened as bytes; gzip is recognised by its magic bytes (never by the
-suffix) and decompressed on the fly. Decompression and decoding failures become
-:class:`InputError` naming the file and, where known, the line.
+suffix) and decompressed on the fly. Decompression failures become
+:class:`InputError` naming the file and, where known, the line; a line that cannot
+be decoded is handed to the reader with its problem, so that only its record is
+lost.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import re
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from searchkit.errors import InputError
 
@@ -67,6 +73,104 @@ class ByteStream:
             raise InputError(
                 self.source, f"corrupt gzip data ({exc})", f"line {self.line}"
             ) from None
+
+
+#: What a byte that is not UTF-8 becomes in XML handed to the parser: a
+#: noncharacter, which XML allows in text and attribute values and PubMed never uses,
+#: so that the reader can find the record that held the byte.
+INVALID_BYTE_MARK = "\ufdd0"
+_MARK_BYTES = INVALID_BYTE_MARK.encode("utf-8")
+#: How much of the start of an XML file is read before deciding on its encoding.
+_DECLARATION_BYTES = 1024
+_ENCODING_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
+
+
+class Utf8Repair:
+    """A stream over a :class:`ByteStream` that hands out valid UTF-8 only.
+
+    Each run of bytes that is not valid UTF-8 becomes :data:`INVALID_BYTE_MARK`, and
+    :attr:`problems` gets the line of the first such byte on each line, with the
+    reason worded as for a line reader. Valid data passes through unchanged (it is
+    checked by decoding it, about 1 ms per MB); the work stays linear in the size of
+    the data however many bytes are bad. A stream whose XML declaration names
+    another encoding is passed through untouched, for the parser to decode.
+    """
+
+    def __init__(self, stream: ByteStream) -> None:
+        self._stream = stream
+        #: ``(line, reason)`` of the first replaced byte of each line, in file order.
+        self.problems: deque[tuple[int, str]] = deque()
+        self._utf8: bool | None = None  # None until the first read has been seen
+        self._pending = b""  # a sequence cut by the end of the last read
+        self._line = 1  # line of the next byte after those handed out
+        self._column = 0  # bytes of that line handed out already
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to about ``size`` bytes (a little more or less where bytes were
+        replaced or a sequence is held back); ``b""`` only at the end."""
+        while True:
+            data = self._stream.read(size)
+            if self._utf8 is None:
+                while 0 < len(data) < _DECLARATION_BYTES:  # enough to see the declaration
+                    more = self._stream.read(_DECLARATION_BYTES)
+                    if not more:
+                        break
+                    data += more
+                self._utf8 = not _declares_other_encoding(data)
+            if not self._utf8:
+                return data
+            final = not data
+            data, self._pending = self._pending + data, b""
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                data = self._repair(data, final=final)
+            else:
+                self._advance(data)
+            if data or final:
+                return data
+
+    def _repair(self, data: bytes, *, final: bool) -> bytes:
+        """``data`` with bad bytes marked and recorded; a sequence cut by the end of
+        ``data`` is kept back in ``_pending`` unless ``final``."""
+        decoder = _SURROGATE_DECODER("surrogateescape")
+        text = decoder.decode(data, final)
+        self._pending = decoder.getstate()[0]
+        consumed = data[: len(data) - len(self._pending)]
+        line, counted, last_problem_line = self._line, 0, 0
+        for match in _ESCAPED_BYTES.finditer(text):
+            at = match.start()
+            line += text.count("\n", counted, at)
+            counted = at
+            if line == last_problem_line:
+                continue
+            last_problem_line = line
+            line_start = text.rfind("\n", 0, at) + 1
+            column = len(text[line_start:at].encode("utf-8", "surrogateescape"))
+            if line_start == 0:
+                column += self._column
+            byte = ord(text[at]) - 0xDC00
+            self.problems.append((line, _invalid_utf8_at(byte, column)))
+        self._advance(consumed)
+        return _ESCAPED_BYTES.sub(INVALID_BYTE_MARK, text).encode("utf-8")
+
+    def _advance(self, data: bytes) -> None:
+        newlines = data.count(b"\n")
+        if newlines:
+            self._line += newlines
+            self._column = len(data) - data.rfind(b"\n") - 1
+        else:
+            self._column += len(data)
+
+
+_SURROGATE_DECODER = codecs.getincrementaldecoder("utf-8")
+# surrogateescape turns each byte that is not UTF-8 into U+DC80..U+DCFF.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
+def _declares_other_encoding(head: bytes) -> bool:
+    match = _ENCODING_DECLARATION.match(head.removeprefix(UTF8_BOM))
+    return match is not None and match[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8")
 
 
 def _open_raw(path: Path) -> io.BufferedReader:
@@ -137,29 +241,36 @@ def _gunzip_head(start: bytes, raw: io.BufferedReader, size: int, source: str) -
     return bytes(out)
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, text)`` for each line of ``path``, 1-based.
+class Line(NamedTuple):
+    """One line of an input file, as :func:`read_lines` gives it."""
 
-    The text is decoded as UTF-8 with a leading BOM removed and without its line
-    ending (``\\n`` or ``\\r\\n``). Invalid UTF-8 raises :class:`InputError` at its
-    line, after every earlier line has been yielded; so does a line longer than
-    :data:`MAX_LINE_BYTES`.
-    """
-    for number, text in iter_lines_marking_long(path):
-        if text is None:
-            raise InputError(str(path), LONG_LINE_REASON, f"line {number}")
-        yield number, text
+    #: 1-based line number.
+    number: int
+    #: The text without its line ending. When :attr:`problem` is set it is only good
+    #: for seeing where records begin and end: invalid bytes are replaced by U+FFFD,
+    #: and a line longer than :data:`MAX_LINE_BYTES` is cut to its first
+    #: :data:`LONG_LINE_KEPT` bytes.
+    text: str
+    #: Why the line cannot be read (invalid UTF-8, too long), else ``None``: the
+    #: reader skips the record the line belongs to, with this reason.
+    problem: str | None = None
 
 
 #: Why a line longer than :data:`MAX_LINE_BYTES` is not read.
 LONG_LINE_REASON = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+#: How much of a line longer than :data:`MAX_LINE_BYTES` is kept as its text.
+LONG_LINE_KEPT = 1024
 
 
-def iter_lines_marking_long(path: Path) -> Iterator[tuple[int, str | None]]:
-    """As :func:`iter_lines`, but a line longer than :data:`MAX_LINE_BYTES` is
-    skipped without being held in memory and yielded as ``(number, None)``, so that
-    a reader can drop just the record it belongs to."""
-    source = str(path)
+def read_lines(path: Path) -> Iterator[Line]:
+    """Yield each line of ``path`` as a :class:`Line`.
+
+    The text is decoded as UTF-8 with a leading BOM removed and without its line
+    ending (``\\n`` or ``\\r\\n``). A line that is not valid UTF-8, or longer than
+    :data:`MAX_LINE_BYTES` (never held in memory whole), comes with its problem,
+    and the lines after it are read as usual: one bad byte costs one record, not
+    the rest of the file. A damaged gzip stream raises :class:`InputError`.
+    """
     with open_bytes(path) as stream:
         number = 0
         while True:
@@ -167,26 +278,29 @@ def iter_lines_marking_long(path: Path) -> Iterator[tuple[int, str | None]]:
             if not raw:
                 return
             number += 1
-            if len(raw) > MAX_LINE_BYTES:
-                while raw and not raw.endswith(b"\n"):
-                    raw = stream.readline(_CHUNK)
-                yield number, None
-                continue
             if number == 1 and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
-            yield number, decode_line(raw, source, number)
+            if len(raw) > MAX_LINE_BYTES:
+                start = raw[:LONG_LINE_KEPT]
+                while raw and not raw.endswith(b"\n"):
+                    raw = stream.readline(_CHUNK)
+                text = start.decode("utf-8", errors="replace").rstrip("\r\n")
+                yield Line(number, text, LONG_LINE_REASON)
+                continue
+            try:
+                yield Line(number, raw.decode("utf-8").rstrip("\r\n"))
+            except UnicodeDecodeError as exc:
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                yield Line(number, text, _invalid_utf8(raw, exc))
 
 
-def decode_line(raw: bytes, source: str, number: int) -> str:
-    """Decode one line of bytes as UTF-8, dropping its ``\\n`` / ``\\r\\n`` ending."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = raw[exc.start]
-        raise InputError(
-            source,
-            f"invalid UTF-8 (byte 0x{bad:02x} at byte {exc.start + 1} of the line); "
-            "the file must be UTF-8 encoded",
-            f"line {number}",
-        ) from None
-    return text.rstrip("\r\n")
+def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return _invalid_utf8_at(raw[exc.start], exc.start)
+
+
+def _invalid_utf8_at(byte: int, column: int) -> str:
+    """Why a line is unreadable: ``byte`` is not UTF-8, ``column`` bytes into it."""
+    return (
+        f"invalid UTF-8 (byte 0x{byte:02x} at byte {column + 1} of the line); "
+        "the file must be UTF-8 encoded"
+    )

@@ -29,6 +29,7 @@ Each record is a run of blank-line-separated blocks::
     Conflict of interest statement: ...         (optional, after the PMID)
 
 The file is read block by block and each record converted when the next begins.
+A line that is not UTF-8 (or too long to hold) costs only the record it is in.
 A record begins at a block opening with "N. " — but only once the previous record
 has shown its ``PMID:`` line (or when N follows the previous number), because
 abstract and affiliation lines can begin with a number too.
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
-from searchkit.readers._io import iter_lines
+from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean, parse_date_text
 from searchkit.records import Author, Item, Record, Skipped
 
@@ -81,6 +82,9 @@ MAX_RECORD_LINES = 50_000
 class _Block:
     start: int
     lines: list[str] = field(default_factory=list)
+    #: ``(line, reason)`` of the first line that could not be read (invalid UTF-8, too
+    #: long): the record holding the block is skipped with it.
+    problem: tuple[int, str] | None = None
 
 
 @dataclass
@@ -90,10 +94,12 @@ class _RawRecord:
     blocks: list[_Block] = field(default_factory=list)
     pmid: str | None = None
     lines: int = 0
+    problem: tuple[int, str] | None = None
 
     def add(self, block: _Block) -> None:
         self.blocks.append(block)
         self.lines += len(block.lines)
+        self.problem = self.problem or block.problem
         for line in block.lines:
             match = _ID_LINE.match(line)
             if match is not None and match["name"] == "PMID":
@@ -106,10 +112,12 @@ def read_abstract_text(path: Path) -> Iterator[Item]:
     source = str(path)
     current: _RawRecord | None = None
     block: _Block | None = None
-    for number, line in iter_lines(path):
-        if line.strip():
+    for number, line, problem in read_lines(path):
+        if line.strip() or problem is not None:
             block = block or _Block(number)
             block.lines.append(line.rstrip())
+            if problem is not None and block.problem is None:
+                block.problem = (number, problem)
             continue
         if block is not None:
             current, finished = _place(block, current, source)
@@ -160,6 +168,9 @@ def _place(
 
 
 def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
+    if raw.problem is not None:
+        number, reason = raw.problem
+        return Skipped(source, f"line {number}", reason)
     if raw.pmid is None:
         return Skipped(source, f"line {raw.start}", "record has no PMID")
     citation = _joined(raw.blocks[0].lines)

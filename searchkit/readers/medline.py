@@ -8,7 +8,8 @@ by line and converted record by record.
 A non-blank line that is neither a tag line nor indented (as happens when an
 editor or mail client strips the indentation of wrapped lines) makes the record
 unusable: it is skipped, naming that line, rather than guessing which field the
-text belongs to. The rest of the file is still read.
+text belongs to. The rest of the file is still read. So is it after a line that is
+not UTF-8 or too long to hold: only the record holding it is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from searchkit.readers._io import LONG_LINE_REASON, iter_lines_marking_long
+from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean, initials_of, parse_date_text
 from searchkit.records import Author, Item, MeshHeading, Record, Skipped
 
@@ -46,14 +47,14 @@ class _Fields:
     #: then dropped, and the rest of its lines only counted.
     problem: tuple[int, str] | None = None
 
-    def add_line(self, number: int, line: str | None) -> None:
+    def add_line(self, number: int, line: str, problem: str | None = None) -> None:
         self.lines += 1
-        if line is not None and line.startswith("PMID-"):
+        if line.startswith("PMID-"):
             self.has_pmid = True
         if self.problem is not None:
             return
-        if line is None:
-            self._fail(number, LONG_LINE_REASON)
+        if problem is not None:  # an unreadable line: the record is lost, not the file
+            self._fail(number, problem)
             return
         self.chars += len(line)
         if self.lines > MAX_RECORD_LINES:
@@ -82,24 +83,19 @@ def read_medline(path: Path) -> Iterator[Item]:
     record without a PMID, with a broken line, or too large to hold."""
     source = str(path)
     current: _Fields | None = None
-    for number, line in iter_lines_marking_long(path):
-        if line is not None and not line.strip():
+    for number, line, problem in read_lines(path):
+        if problem is None and not line.strip():
             if current is not None:
                 yield _convert(current, source)
                 current = None
             continue
-        if (
-            current is not None
-            and line is not None
-            and line.startswith("PMID-")
-            and current.has_pmid
-        ):
+        if current is not None and line.startswith("PMID-") and current.has_pmid:
             # A new record without the separating blank line.
             yield _convert(current, source)
             current = None
         if current is None:
             current = _Fields(start=number)
-        current.add_line(number, line)
+        current.add_line(number, line, problem)
     if current is not None:
         yield _convert(current, source)
 

@@ -16,7 +16,8 @@ Layout (one record per file)::
     ...
 
 Only the part before "Similar articles" / "Cited by" (and the page's other lists)
-belongs to the record; the reader stops there.
+belongs to the record; the reader stops there. A line of that part that is not
+UTF-8 (or too long to hold) makes the page skipped, naming the line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from searchkit.readers._io import iter_lines
+from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean
 from searchkit.records import Item, Record, Skipped
 
@@ -71,7 +72,10 @@ def read_page_text(path: Path) -> Iterator[Item]:
     keywords: tuple[str, ...] = ()
     paragraphs: list[str] = []
     in_abstract = False
-    for _, line in iter_lines(path):
+    unreadable: tuple[int, str] | None = None
+    for number, line, problem in read_lines(path):
+        if problem is not None and unreadable is None:
+            unreadable = (number, problem)
         text = line.strip()
         if not text:
             continue
@@ -93,6 +97,9 @@ def read_page_text(path: Path) -> Iterator[Item]:
             in_abstract = False
         elif in_abstract:
             paragraphs.append(text)
+    if unreadable is not None:  # a line of the record is not UTF-8, or too long
+        yield Skipped(source, f"line {unreadable[0]}", unreadable[1])
+        return
     pmid = clean(ids.get("PMID"))
     if pmid is None:
         yield Skipped(source, "line 1", "page text has no '- PMID:' line")

@@ -10,12 +10,15 @@ and never substitutes entities: an entity reference stays an unexpanded node,
 which the text extraction below turns into a space. A record that uses an entity
 declared in the file's own DOCTYPE (the means of XXE and "billion laughs" attacks;
 PubMed never does it) is skipped with the entity's name rather than indexed with
-a hole in its text.
+a hole in its text. A record holding a byte that is not UTF-8 (in a file that does
+not declare another encoding) is skipped naming its line; the rest of the file is
+read.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeAlias
@@ -23,7 +26,7 @@ from typing import TypeAlias
 from lxml import etree
 
 from searchkit.errors import InputError
-from searchkit.readers._io import ByteStream, open_bytes
+from searchkit.readers._io import INVALID_BYTE_MARK, Utf8Repair, open_bytes
 from searchkit.readers._text import clean, make_date, parse_date_text
 from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
 
@@ -44,15 +47,16 @@ def read_pubmed_xml(path: Path) -> Iterator[Item]:
     record before it has been yielded."""
     source = str(path)
     with open_bytes(path) as stream:
-        events = _iterparse(stream)
+        repaired = Utf8Repair(stream)
+        events = _iterparse(repaired)
         try:
-            yield from _items(events, source)
+            yield from _items(events, source, repaired)
         except etree.XMLSyntaxError as exc:
             location = f"line {exc.lineno}" if exc.lineno and exc.lineno > 0 else None
             raise InputError(source, _syntax_message(exc), location) from None
 
 
-def _iterparse(stream: ByteStream) -> etree.iterparse:
+def _iterparse(stream: Utf8Repair) -> etree.iterparse:
     # Every security-relevant option is spelled out, whatever lxml's defaults are:
     # no DTD loading or validation, no network, no entity substitution, and
     # libxml2's size limits kept (huge_tree=False) against oversized nodes.
@@ -84,7 +88,7 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     return f"malformed XML: {message}"
 
 
-def _items(events: etree.iterparse, source: str) -> Iterator[Item]:
+def _items(events: etree.iterparse, source: str, stream: Utf8Repair) -> Iterator[Item]:
     seen_root = False
     declared: frozenset[str] = frozenset()
     number = 0
@@ -98,7 +102,10 @@ def _items(events: etree.iterparse, source: str) -> Iterator[Item]:
             continue
         number += 1
         used = _used_entities(elem, declared)
-        if used:
+        unreadable = _unreadable(elem, stream.problems)
+        if unreadable is not None:
+            yield Skipped(source, f"line {unreadable[0]}", unreadable[1])
+        elif used:
             yield Skipped(
                 source,
                 f"record {number}",
@@ -110,6 +117,20 @@ def _items(events: etree.iterparse, source: str) -> Iterator[Item]:
         _release(elem)
     if not seen_root:
         raise InputError(source, f"not PubMed XML: no <{_ROOT}> element")
+
+
+def _unreadable(elem: Element, problems: deque[tuple[int, str]]) -> tuple[int, str] | None:
+    """The first byte that was not UTF-8 in ``elem`` (line, reason), if any. Problems
+    on lines before ``elem`` are dropped: they belonged to records already read."""
+    start = elem.sourceline or 0
+    while problems and problems[0][0] < start:
+        problems.popleft()
+    if not problems:
+        return None
+    marked = any(INVALID_BYTE_MARK in text for text in elem.itertext()) or any(
+        INVALID_BYTE_MARK in value for node in elem.iter() for value in node.attrib.values()
+    )
+    return problems[0] if marked else None
 
 
 def _declared_entities(root: Element) -> frozenset[str]:
