@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from searchkit.errors import VectorStoreError
+from searchkit.encoder import Encoder
+from searchkit.errors import IndexWriteError, VectorStoreError
 from searchkit.index import SearchIndex
 from searchkit.semantic import load_encoder, model_dir
 from searchkit.vectors import StoreInfo, VectorStore, embed_text, record_key, remove_vectors
@@ -49,6 +50,22 @@ def embed(
     folder = model_dir(model)
     encoder = load_encoder(folder, packaged=model is None)
     info = StoreInfo(str(folder.resolve()), encoder.sha256, encoder.dimension, encoder.stamp)
+    try:
+        return _encode_missing(index, encoder, info, progress, checkpoint)
+    except OSError as exc:  # a read-only index, a full disk: the stored vectors stay
+        raise IndexWriteError(
+            f"cannot store sentence vectors in the index at {index.path} "
+            f"({exc.strerror or exc}); the vectors stored before are unchanged"
+        ) from None
+
+
+def _encode_missing(
+    index: SearchIndex,
+    encoder: Encoder,
+    info: StoreInfo,
+    progress: EmbedProgress | None,
+    checkpoint: int,
+) -> EmbedReport:
     damaged = None
     try:
         store = VectorStore(index.path)
@@ -56,6 +73,7 @@ def embed(
         damaged = str(exc)
         remove_vectors(index.path)
         store = VectorStore(index.path)
+    store.check_writable()
     same_model = store.info is not None and store.info.sha256 == info.sha256
     have = store.digests() if same_model else set()
     report = EmbedReport(model=info.model, damaged=damaged)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from searchkit.durable import atomic_write_text
 from searchkit.errors import VectorStoreError
 
 VECTORS_DIR = "vectors"
@@ -167,6 +167,12 @@ class VectorStore:
             out[ok] = self._vectors[rows[ok]].astype(np.float32)
         return found, out
 
+    def check_writable(self) -> None:
+        """Raise the OSError a write would meet (a read-only index), before any work."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / LOCK).open("a"):
+            pass
+
     def write(
         self,
         info: StoreInfo,
@@ -209,9 +215,7 @@ class VectorStore:
             "stamp": info.stamp,
             "count": len(order),
         }
-        tmp = self.folder / f"{MANIFEST}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(manifest), encoding="utf-8")
-        os.replace(tmp, self.folder / MANIFEST)
+        atomic_write_text(self.folder / MANIFEST, json.dumps(manifest))
         old = self.generation
         self.generation = g
         self.info = info

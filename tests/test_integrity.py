@@ -14,6 +14,7 @@ bundled records of data/.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -28,6 +29,9 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
+from searchkit.encoder import default_model_dir
+from searchkit.readers import read_file
+from searchkit.records import Record
 from searchkit.sources import SourceRegistry
 
 from .conftest import SAMPLE_DIR
@@ -158,9 +162,29 @@ def _alive(pid: int) -> bool:
     return "Z" not in state.split()[1]  # a zombie has ended; only its exit is unread
 
 
+@pytest.fixture(scope="module")
+def unique_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every record of data/ once, as JSON Lines: a batch that reaches the size at
+    which the writer processes start (data/ itself holds records twice, and a batch
+    is committed early when an id comes again)."""
+    records = {}
+    for path in sorted(SAMPLE_DIR.iterdir()):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                records[item.pmid] = item
+    out = tmp_path_factory.mktemp("unique") / "records.jsonl"
+    with out.open("w", encoding="utf-8") as f:
+        for record in records.values():
+            f.write(json.dumps(record.to_dict()) + "\n")
+    assert len(records) == SAMPLE_RECORDS
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(tmp_path: Path) -> None:
+def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(
+    tmp_path: Path, unique_records: Path
+) -> None:
     """SIGKILL of a multi-process ingest's parent only, 10 times at random moments while
     its writer processes run: the writers die with it, and the next ingest starts at
     once (the writers used to live on, holding the inherited write lock)."""
@@ -168,7 +192,7 @@ def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(tmp_path:
     killed_with_writers = 0
     for run in range(10):
         index = tmp_path / f"ix{run}"
-        with _start(index, "ingest", str(SAMPLE_DIR), "--procs", "2") as proc:
+        with _start(index, "ingest", str(unique_records), "--procs", "2") as proc:
             writers: list[int] = []
             while proc.poll() is None and not writers:
                 writers = _children(proc.pid)
@@ -189,7 +213,7 @@ def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(tmp_path:
         assert nxt.returncode == 0, nxt.stderr
         assert "waiting" not in nxt.stderr
     assert killed_with_writers >= 5, "too few kills hit a run with writer processes"
-    final = _run(tmp_path / "ix0", "ingest", str(SAMPLE_DIR), "--lock-timeout", "0")
+    final = _run(tmp_path / "ix0", "ingest", str(unique_records), "--lock-timeout", "0")
     assert final.returncode == 0, final.stderr
     assert _count(tmp_path / "ix0") == SAMPLE_RECORDS
 
@@ -261,3 +285,57 @@ def test_writing_commands_wait_for_the_lock_and_give_up_in_one_line(
     assert _count(index) == SAMPLE_RECORDS
     result = runner.invoke(app, [*command, "--index", str(index), "--lock-timeout", "0"])
     assert result.exit_code == 0, result.output
+
+
+@contextlib.contextmanager
+def _read_only_view(source: Path, view: Path) -> Iterator[Path]:
+    """``source`` seen read-only at ``view``: a read-only bind mount when running as
+    root (which ignores permission bits), else the directory's write bits removed."""
+    if os.geteuid() == 0:
+        view.mkdir()
+        mounted = subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(source), str(view)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"as root, a read-only bind mount is needed: {mounted.stderr!r}")
+        try:
+            yield view
+        finally:
+            subprocess.run(["umount", str(view)], check=True)
+        return
+    source.chmod(0o555)
+    try:
+        yield source
+    finally:
+        source.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rebuild"],
+        ["delete", "34572009"],
+        ["optimize"],
+        ["ingest", str(SEED_PAGE), "--force"],
+        ["embed"],
+    ],
+    ids=["rebuild", "delete", "optimize", "ingest", "embed"],
+)
+def test_a_read_only_index_is_one_error_line_and_still_searchable(
+    built_index: Path, tmp_path: Path, command: list[str]
+) -> None:
+    if command == ["embed"] and default_model_dir() is None:
+        pytest.skip("the sentence-encoder model package is not installed")
+    source = tmp_path / "ix"
+    shutil.copytree(built_index, source)
+    with _read_only_view(source, tmp_path / "view") as index:
+        result = _run(index, *command)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith("Error: cannot ") and str(index) in error, result.stderr
+        assert ("Read-only file system" in error) or ("Permission denied" in error)
+        found = _run(index, "search", "immune escape MHC", "--count")
+        assert found.returncode == 0 and int(found.stdout) > 0
+    assert _count(source) == SAMPLE_RECORDS
