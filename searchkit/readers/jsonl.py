@@ -25,8 +25,22 @@ from searchkit.readers._text import clean
 from searchkit.records import Item, Record, Skipped
 
 _BEIR_FIELDS = frozenset({"_id", "title", "text", "metadata"})
-_STRING_FIELDS = ("title", "abstract", "journal", "journal_abbrev", "pub_date", "doi", "pmcid")
-_LIST_FIELDS = ("keywords", "mesh", "authors", "publication_types", "languages")
+_STRING_FIELDS = (
+    "title",
+    "abstract",
+    "journal",
+    "journal_abbrev",
+    "pub_date",
+    "doi",
+    "pmcid",
+    "volume",
+    "issue",
+    "pages",
+    "entrez_date",
+    "create_date",
+    "mesh_date",
+)
+_LIST_FIELDS = ("keywords", "mesh", "authors", "publication_types", "languages", "issns")
 
 
 class _BadLine(ValueError):
