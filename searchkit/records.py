@@ -113,7 +113,10 @@ def _author(value: Any) -> Author:
     if not isinstance(value, dict):
         return Author(str(value))
     data = dict(value)
-    data["affiliations"] = tuple(str(a) for a in data.get("affiliations") or ())
+    affiliations = data.get("affiliations") or ()
+    if isinstance(affiliations, str):
+        affiliations = (affiliations,)
+    data["affiliations"] = tuple(str(a) for a in affiliations)
     data["collective"] = bool(data.get("collective", False))
     return Author(**data)
 

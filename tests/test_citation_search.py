@@ -45,7 +45,7 @@ def _pmids(index: Path, query: str) -> set[str]:
 
 
 def _first_day(date: str | None) -> str | None:
-    """"2014-09" → "2014-09-01": an incomplete date is its first day."""
+    """ "2014-09" → "2014-09-01": an incomplete date is its first day."""
     if not date:
         return None
     parts = [*date.split("-"), "01", "01"]
@@ -163,7 +163,10 @@ def test_full_author_name(sample_index_dir: Path, records: list[Record]) -> None
 
 def test_collective_author(sample_index_dir: Path, records: list[Record]) -> None:
     expected = {
-        r.pmid for r in records for a in r.authors if a.collective and "trep group" in a.name.lower()
+        r.pmid
+        for r in records
+        for a in r.authors
+        if a.collective and "trep group" in a.name.lower()
     }
     assert expected
     assert _pmids(sample_index_dir, "TREP Group[cn]") == expected
@@ -173,14 +176,13 @@ def test_collective_author(sample_index_dir: Path, records: list[Record]) -> Non
 
 def test_affiliation(sample_index_dir: Path, records: list[Record]) -> None:
     def has(r: Record, *words: str) -> bool:
-        return any(
-            all(w in ad.lower() for w in words) for a in r.authors for ad in a.affiliations
-        )
+        return any(all(w in ad.lower() for w in words) for a in r.authors for ad in a.affiliations)
 
     expected = {r.pmid for r in records if has(r, "piemonte")}
     assert expected
     assert _pmids(sample_index_dir, "piemonte[ad]") == expected
     assert _pmids(sample_index_dir, "piemonte[Affiliation]") == expected
+    assert _pmids(sample_index_dir, "affiliation:piemonte") == expected
     harvard = {r.pmid for r in records if has(r, "harvard")}
     assert len(harvard) > 3
     assert _pmids(sample_index_dir, "harvard[ad]") == harvard
@@ -191,6 +193,7 @@ def test_doi(sample_index_dir: Path) -> None:
         "10.1002/pbc.22049[doi]",
         "10.1002/PBC.22049[aid]",
         '"10.1002/pbc.22049"[Location ID]',
+        "doi:10.1002/pbc.22049",
     ):
         assert _pmids(sample_index_dir, query) == {"19353626"}, query
 
@@ -204,9 +207,8 @@ def test_volume_issue_pages_issn(sample_index_dir: Path, records: list[Record]) 
         if r.volume == "53" and r.issue == "2" and (r.pages or "").split("-")[0] == "152"
     }
     assert "19353626" in _pmids(sample_index_dir, "152-5[pg]")
-    assert _pmids(sample_index_dir, "53[Volume] AND 2[Issue] AND 152-5[Pagination]") == {
-        "19353626"
-    }
+    assert _pmids(sample_index_dir, "53[Volume] AND 2[Issue] AND 152-5[Pagination]") == {"19353626"}
+    assert _pmids(sample_index_dir, "volume:53 AND issue:2 AND pages:152-5") == {"19353626"}
     issn = {r.pmid for r in records if "1545-5009" in r.issns}
     assert "19353626" in issn
     assert _pmids(sample_index_dir, "1545-5009[is]") == issn

@@ -46,10 +46,10 @@ BEIR_QUERIES = NEGATIVE / "scifact-queries.head.jsonl"
 ORTHO_PMIDS = ["28748004", "25238468", "27506154", "28630219", "28504498"]
 
 
-
 def _names(authors: tuple[Author, ...]) -> list[tuple[str, str | None]]:
     """Authors' short and full names (affiliations are checked on their own)."""
     return [(a.name, a.full_name) for a in authors]
+
 
 def read_all(path: Path) -> list[Item]:
     return list(read_file(path))
