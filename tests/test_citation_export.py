@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import re
 import subprocess
@@ -240,3 +241,15 @@ def test_show_exports_citation_data_through_the_cli(sample_index_dir: Path) -> N
     assert (oracle["VI"], oracle["IP"], oracle["PG"]) == ("53", "2", "152-5")
     assert oracle["CN"] == ["TREP Group", "CSD of Epidemiology Biostatistics, AIEOP"]
     assert oracle["EDAT"] == "2009/04/09"
+
+
+def test_every_record_round_trips_through_json_lines(stored: list[Record], tmp_path: Path) -> None:
+    """``show --format jsonl`` output is ingestable: affiliations, collective flags,
+    citation fields and dates come back the same."""
+    path = tmp_path / "records.jsonl"
+    path.write_text(
+        "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in stored), "utf-8"
+    )
+    back = [item for item in read_file(path) if isinstance(item, Record)]
+    assert back == stored
+    assert sum(1 for r in back if any(a.affiliations for a in r.authors)) > 700
