@@ -4,6 +4,7 @@ the query engine."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -277,3 +278,32 @@ def test_dates_and_tags_in_a_real_process(sample_index_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"  # 24162591 is of September 2014, 30108519 of 2018
+
+
+def test_fields_output_has_the_citation_columns(sample_index_dir: Path) -> None:
+    columns = "pmid,volume,issue,pages,issns,collective_authors,entrez_date,create_date,mesh_date"
+    result = runner.invoke(
+        app,
+        [
+            "search",
+            "19353626[pmid]",
+            "--format",
+            "jsonl",
+            "--fields",
+            columns,
+            "--index",
+            str(sample_index_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "pmid": "19353626",
+        "volume": "53",
+        "issue": "2",
+        "pages": "152-5",
+        "issns": ["1545-5017", "1545-5009"],
+        "collective_authors": ["TREP Group", "CSD of Epidemiology Biostatistics, AIEOP"],
+        "entrez_date": "2009-04-09",
+        "create_date": "2009-04-09",
+        "mesh_date": "2009-07-10",
+    }
