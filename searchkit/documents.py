@@ -96,15 +96,19 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
 
 def date_key(date: str | None) -> str | None:
     """ "2014-09-23" → "20140923"; an incomplete date counts as the first day it
-    names ("2014-09" → "20140901", "2014" → "20140101"), as PubMed dates it."""
+    names ("2014-09" → "20140901", "2014" → "20140101"), as PubMed dates it. A part
+    that is not a number (from a hand-written JSON record) ends the date there."""
     if not date:
         return None
-    parts = date.split("-")
-    if not parts[0].isdigit() or len(parts[0]) != 4:
+    parts = date.strip().split("-")
+    if not (parts[0].isdigit() and len(parts[0]) == 4):
         return None
-    month = parts[1] if len(parts) > 1 else "01"
-    day = parts[2] if len(parts) > 2 else "01"
-    return f"{parts[0]}{month:0>2}{day:0>2}"
+    key = parts[0]
+    for part in parts[1:3]:
+        if not (part.isdigit() and 1 <= len(part) <= 2):
+            break
+        key += part.zfill(2)
+    return key[:4] + (key[4:6] or "01") + (key[6:8] or "01")
 
 
 def _citation_fields(record: Record) -> dict[str, Any]:

@@ -307,3 +307,19 @@ def test_fields_output_has_the_citation_columns(sample_index_dir: Path) -> None:
         "create_date": "2009-04-09",
         "mesh_date": "2009-07-10",
     }
+
+
+def test_json_lines_dates_written_by_hand(tmp_path: Path) -> None:
+    source = tmp_path / "mine.jsonl"
+    lines = [
+        {"pmid": "1", "title": "a", "pub_date": "2014-9", "entrez_date": "2014-09-30"},
+        {"pmid": "2", "title": "b", "pub_date": "2014-Sep"},  # not a month: the year only
+        {"pmid": "3", "title": "c", "year": 2014},
+    ]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    index = tmp_path / "ix"
+    result = runner.invoke(app, ["ingest", str(source), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert _pmids(index, "2014/09[dp]") == {"1"}
+    assert _pmids(index, "2014/01/01[dp]") == {"2", "3"}
+    assert _pmids(index, "2014/09/30[edat]") == {"1"}
