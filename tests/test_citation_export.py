@@ -253,3 +253,19 @@ def test_every_record_round_trips_through_json_lines(stored: list[Record], tmp_p
     back = [item for item in read_file(path) if isinstance(item, Record)]
     assert back == stored
     assert sum(1 for r in back if any(a.affiliations for a in r.authors)) > 700
+
+
+def test_abstract_text_tells_collective_authors_from_people() -> None:
+    path = SAMPLE_DIR / "OliverCardiff_Literature_networks__pubmed_result.txt.gz"
+    records = {r.pmid: r for r in read_file(path) if isinstance(r, Record)}
+
+    def collective(pmid: str) -> list[str]:
+        return [a.name for a in records[pmid].authors if a.collective]
+
+    assert collective("25731871") == [
+        "IBD Study Group of the Korean Association for the Study of Intestinal Diseases (KASID)"
+    ]
+    assert collective("30813280") == []  # "Keita ÅV": initials in any alphabet
+    assert collective("27582588") == []  # "Johari S MPharm PhD": degrees after initials
+    assert "Van Coster RN" in [a.name for a in records["25604658"].authors]
+    assert "Van Coster RN" not in collective("25604658")

@@ -285,18 +285,24 @@ def _authors(lines: list[str]) -> tuple[Author, ...]:
 
 
 _SUFFIXES = frozenset({"Jr", "Sr", "2nd", "3rd", "4th", "II", "III", "IV"})
+# Degrees some journals print after a name ("Johari S MPharm PhD"), lower case.
+_DEGREES = frozenset({"md", "phd", "mpharm", "msc", "bsc", "mph", "dphil", "frcp", "mbbs"})
+
+
+def _is_initials(word: str) -> bool:
+    return word.isalpha() and word.isupper() and len(word) <= 4
 
 
 def _is_collective(name: str) -> bool:
     """Several words not ending in initials (capitals, any alphabet: "Keita ÅV",
-    "Smith JA Jr" are people; "UK IBD Genetics Consortium" is not)."""
+    "Smith JA Jr", "Johari S MPharm PhD" are people; "UK IBD Genetics Consortium"
+    is not). Suffixes and degrees after the initials are ignored."""
     words = name.split()
-    if words and words[-1] in _SUFFIXES:
-        words = words[:-1]
-    if len(words) < 2:
-        return False
-    last = words[-1]
-    return not (last.isalpha() and last.isupper() and len(last) <= 4)
+    while len(words) > 1 and not _is_initials(words[-1]):
+        if words[-1] not in _SUFFIXES and words[-1].lower() not in _DEGREES:
+            break
+        words.pop()
+    return len(words) >= 2 and not _is_initials(words[-1])
 
 
 def _abstract(lines: list[str]) -> str | None:
