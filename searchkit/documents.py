@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from searchkit.records import Record
+from searchkit.records import Author, Record
 from searchkit.schema import LIST_SEPARATOR as _SEP
 
 # _SEP joins list values inside one field; the name and entry tokenizers in
@@ -33,12 +33,21 @@ def _stored_dict(record: Record) -> dict[str, Any]:
         if value is None or value == ():
             continue
         if name == "authors":
-            value = [{"name": a.name, "full_name": a.full_name} for a in value]
+            value = [_stored_author(a) for a in value]
         elif name == "mesh":
             value = [
                 {"name": m.name, "major": m.major, "qualifiers": list(m.qualifiers)} for m in value
             ]
         out[name] = value
+    return out
+
+
+def _stored_author(author: Author) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": author.name, "full_name": author.full_name}
+    if author.affiliations:
+        out["affiliations"] = list(author.affiliations)
+    if author.collective:
+        out["collective"] = True
     return out
 
 
@@ -81,4 +90,60 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
         doc["language"] = _SEP.join(record.languages)
     if record.doi:
         doc["doi"] = record.doi.lower()
+    doc.update(_citation_fields(record))
+    return doc
+
+
+def date_key(date: str | None) -> str | None:
+    """ "2014-09-23" → "20140923"; an incomplete date counts as the first day it
+    names ("2014-09" → "20140901", "2014" → "20140101"), as PubMed dates it. A part
+    that is not a number (from a hand-written JSON record) ends the date there."""
+    if not date:
+        return None
+    parts = date.strip().split("-")
+    if not (parts[0].isdigit() and len(parts[0]) == 4):
+        return None
+    key = parts[0]
+    for part in parts[1:3]:
+        if not (part.isdigit() and 1 <= len(part) <= 2):
+            break
+        key += part.zfill(2)
+    return key[:4] + (key[4:6] or "01") + (key[6:8] or "01")
+
+
+def _citation_fields(record: Record) -> dict[str, Any]:
+    """Authors by position, affiliations, volume/issue/pages/ISSN and dates."""
+    doc: dict[str, Any] = {}
+    people = [a for a in record.authors if not a.collective]
+    if people:
+        for field, author in (("first_author", people[0]), ("last_author", people[-1])):
+            doc[field] = _SEP.join(n for n in (author.name, author.full_name) if n)
+    collective = [a.name for a in record.authors if a.collective]
+    if collective:
+        doc["collective"] = _SEP.join(collective)
+    affiliations = list(dict.fromkeys(ad for a in record.authors for ad in a.affiliations))
+    if affiliations:
+        doc["affiliation"] = _SEP.join(affiliations)
+    for field in ("volume", "issue"):
+        value = getattr(record, field)
+        if value:
+            doc[field] = value.replace(";", ",")
+    if record.pages:
+        # The whole pagination and its first page ("[pg]" finds either).
+        whole = record.pages.replace(";", ",")
+        pages = (whole, whole.split("-")[0].split(",")[0].strip())
+        doc["pages"] = _SEP.join(dict.fromkeys(p for p in pages if p))
+    if record.issns:
+        doc["issn"] = _SEP.join(record.issns)
+    year = f"{record.year:04d}" if record.year is not None else None
+    dates = (
+        ("pdat", record.pub_date or year),
+        ("edat", record.entrez_date),
+        ("crdt", record.create_date),
+        ("mhda", record.mesh_date),
+    )
+    for field, date in dates:
+        key = date_key(date)
+        if key:
+            doc[field] = key
     return doc

@@ -3,6 +3,8 @@
 MEDLINE output is re-readable by :mod:`searchkit.readers.medline`: a record
 written and read back is the same record, except that runs of whitespace inside a
 value (line breaks in an abstract) become single spaces, as in PubMed's own files.
+Only the free-text tags of :data:`WRAPPED` are wrapped: readers such as Biopython's
+take a continuation of any other tag (``AU``, ``CN``, ``OT``...) for a new value.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from searchkit.records import Record
 
 #: PubMed wraps values at 88 columns (6 of them the "TAG - " prefix).
 WIDTH = 88
+#: Tags whose long values are wrapped over continuation lines (the others, one
+#: value per line, never are).
+WRAPPED = frozenset({"TI", "AB", "JT", "MH", "AD", "BTI"})
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -29,10 +34,17 @@ def _medline_date(record: Record) -> str | None:
     return str(record.year) if record.year is not None else None
 
 
+def _history(date: str | None) -> str | None:
+    """ "2019-03-23" → "2019/03/23" (MEDLINE's EDAT, CRDT, MHDA without the time)."""
+    return date.replace("-", "/") if date else None
+
+
 def _tag_lines(tag: str, value: str) -> list[str]:
-    """``TAG - value`` wrapped at :data:`WIDTH` on spaces (never inside a word),
-    continuation lines indented by six spaces."""
+    """``TAG - value``; for :data:`WRAPPED` tags wrapped at :data:`WIDTH` on spaces
+    (never inside a word), continuation lines indented by six spaces."""
     words = value.split()
+    if tag not in WRAPPED:
+        return [f"{tag:<4}- {' '.join(words)}"]
     lines: list[str] = []
     current = f"{tag:<4}-"
     length = len(current)
@@ -48,21 +60,30 @@ def _tag_lines(tag: str, value: str) -> list[str]:
 
 def to_medline(record: Record) -> str:
     """One record in MEDLINE format (no trailing blank line)."""
-    fields: list[tuple[str, str | None]] = [("PMID", record.pmid), ("TI", record.title)]
-    fields.append(("AB", record.abstract))
+    fields: list[tuple[str, str | None]] = [("PMID", record.pmid)]
+    fields.extend(("IS", issn) for issn in record.issns)
+    fields.extend((("VI", record.volume), ("IP", record.issue)))
+    fields.extend((("DP", _medline_date(record)), ("TI", record.title)))
+    fields.extend((("PG", record.pages), ("AB", record.abstract)))
     for author in record.authors:
-        if author.full_name:
-            fields.append(("FAU", author.full_name))
-        fields.append(("AU", author.name))
+        if author.collective:
+            fields.append(("CN", author.name))
+        else:
+            if author.full_name:
+                fields.append(("FAU", author.full_name))
+            fields.append(("AU", author.name))
+        fields.extend(("AD", affiliation) for affiliation in author.affiliations)
     fields.extend(("LA", lang) for lang in record.languages)
     fields.extend(("PT", pt) for pt in record.publication_types)
-    fields.append(("DP", _medline_date(record)))
     fields.append(("TA", record.journal_abbrev))
     fields.append(("JT", record.journal))
     for heading in record.mesh:
         text = ("*" if heading.major else "") + heading.name
         fields.append(("MH", "/".join([text, *heading.qualifiers])))
     fields.extend(("OT", keyword) for keyword in record.keywords)
+    fields.append(("EDAT", _history(record.entrez_date)))
+    fields.append(("MHDA", _history(record.mesh_date)))
+    fields.append(("CRDT", _history(record.create_date)))
     fields.append(("PMC", record.pmcid))
     if record.doi:
         fields.append(("AID", f"{record.doi} [doi]"))
@@ -88,6 +109,14 @@ def to_ris(record: Record) -> str:
         fields.append(("DA", record.pub_date.replace("-", "/")))
     fields.append(("T2", record.journal))
     fields.append(("J2", record.journal_abbrev))
+    fields.extend((("VL", record.volume), ("IS", record.issue)))
+    start, end = page_range(record.pages)
+    fields.extend((("SP", start), ("EP", end)))
+    # One SN and one AD line: RIS readers (rispy, reference managers) keep the
+    # first of a repeated single-valued tag.
+    fields.append(("SN", " ".join(record.issns)))
+    affiliations = dict.fromkeys(ad for a in record.authors for ad in a.affiliations)
+    fields.append(("AD", "; ".join(affiliations)))
     fields.append(("AB", record.abstract))
     fields.extend(("KW", keyword) for keyword in record.keywords)
     fields.extend(("KW", m.name) for m in record.mesh)
@@ -99,6 +128,21 @@ def to_ris(record: Record) -> str:
     lines = [f"{tag}  - {' '.join(value.split())}" for tag, value in fields if value]
     lines.append("ER  - ")
     return "\n".join(lines)
+
+
+def page_range(pages: str | None) -> tuple[str | None, str | None]:
+    """The first and last page of MEDLINE pagination, the abbreviated last page
+    written out: "343-55" → ("343", "355"); "e0210" → ("e0210", None); of a list
+    ("1-5, 7-9") the first range."""
+    if not pages:
+        return None, None
+    first = pages.replace(";", ",").split(",")[0].strip()
+    start, _, end = (part.strip() for part in first.partition("-"))
+    if not end:
+        return start or None, None
+    if start.isdigit() and end.isdigit() and len(end) < len(start):
+        end = start[: len(start) - len(end)] + end
+    return start, end
 
 
 def ris(records: Iterable[Record]) -> str:

@@ -39,6 +39,15 @@ def _record_columns(r: Record) -> dict[str, Any]:
         "mesh": [m.name for m in r.mesh],
         "types": list(r.publication_types),
         "languages": list(r.languages),
+        "volume": r.volume,
+        "issue": r.issue,
+        "pages": r.pages,
+        "issns": list(r.issns),
+        "collective_authors": [a.name for a in r.authors if a.collective],
+        "affiliations": list(dict.fromkeys(ad for a in r.authors for ad in a.affiliations)),
+        "entrez_date": r.entrez_date,
+        "create_date": r.create_date,
+        "mesh_date": r.mesh_date,
     }
 
 
@@ -198,6 +207,7 @@ def _record_text(r: Record) -> str:
         ("Authors", "; ".join(a.full_name or a.name for a in r.authors) or None),
         ("Journal", r.journal or r.journal_abbrev),
         ("Date", r.pub_date or (str(r.year) if r.year is not None else None)),
+        ("Citation", _citation(r)),
         ("DOI", r.doi),
         ("PMCID", r.pmcid),
         ("Types", "; ".join(r.publication_types) or None),
@@ -210,6 +220,13 @@ def _record_text(r: Record) -> str:
         lines.append("")
         lines.extend(r.abstract.splitlines())
     return "\n".join(lines)
+
+
+def _citation(r: Record) -> str | None:
+    """ "53(2):152-5" from the volume, issue and pages."""
+    text = (r.volume or "") + (f"({r.issue})" if r.issue else "")
+    text += f":{r.pages}" if r.pages and text else (r.pages or "")
+    return text or None
 
 
 def format_stats(stats: dict[str, Any], fmt: str) -> str:

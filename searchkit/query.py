@@ -8,6 +8,7 @@ analyzers change.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from whoosh import matching
@@ -19,11 +20,13 @@ from whoosh.query.spans import SpanNear2
 from searchkit.acronyms import AcronymTable
 from searchkit.errors import QueryError
 from searchkit.query_parser import (
+    DATE_KEYS,
     MAX_DEPTH,
     MIN_PREFIX,
     PREFIXES,
     TAGS,
     And,
+    Dates,
     FreeText,
     Node,
     Not,
@@ -34,6 +37,7 @@ from searchkit.query_parser import (
     Years,
     describe,
     parse,
+    parse_dates,
     parse_years,
     tokenize,
 )
@@ -41,11 +45,13 @@ from searchkit.ranking import free_text_query
 from searchkit.schema import TEXT_FIELDS
 
 __all__ = [
+    "DATE_KEYS",
     "MAX_DEPTH",
     "MIN_PREFIX",
     "PREFIXES",
     "TAGS",
     "And",
+    "Dates",
     "FreeText",
     "Node",
     "Not",
@@ -58,6 +64,7 @@ __all__ = [
     "describe",
     "explain",
     "parse",
+    "parse_dates",
     "parse_query",
     "parse_years",
     "to_whoosh",
@@ -69,20 +76,39 @@ __all__ = [
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title",),
     "abstract": ("abstract",),
-    "tiab": ("title", "abstract"),
+    # PubMed's [tiab] covers the author keywords too.
+    "tiab": ("title", "abstract", "keywords"),
+    "textword": ("title", "abstract", "keywords", "mesh"),
     "keyword": ("keywords",),
     "author": ("authors",),
+    "first_author": ("first_author",),
+    "last_author": ("last_author",),
+    "collective": ("collective",),
+    "affiliation": ("affiliation",),
+    "all": ("title", "abstract", "keywords", "mesh", "authors", "collective", "affiliation"),
     "mesh": ("mesh",),
     "majr": ("mesh_major",),
     "journal": ("journal",),
     "pubtype": ("pubtype",),
     "language": ("language",),
+    "volume": ("volume",),
+    "issue": ("issue",),
+    "pages": ("pages",),
+    "issn": ("issn",),
+    "doi": ("doi",),
     "pmid": ("pmid",),
 }
 # Keys whose tagged words are matched as a phrase (a name, a heading).
-PHRASE_KEYS = frozenset({"author", "mesh", "majr"})
+PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective", "mesh", "majr"})
 # Keys matched as one exact, whole value.
-EXACT_KEYS = frozenset({"journal", "pubtype", "language"})
+EXACT_KEYS = frozenset({"journal", "pubtype", "language", "volume", "issue", "pages", "issn"})
+# Keys whose words may each be in any of their fields (all analyzed alike).
+ANY_FIELD_KEYS = frozenset({"tiab", "textword"})
+# What [all] searches besides the text words: names as phrases, affiliations'
+# words, a whole journal name.
+ALL_FIELDS_ALSO = ("author", "collective", "affiliation", "journal")
+#: Splits a list of ids: ``24162591,30108519[pmid]``.
+_ID_LIST = re.compile(r"[\s,]+")
 
 # [lang] accepts the language names PubMed uses as well as the codes stored.
 LANGUAGE_CODES: dict[str, str] = {
@@ -152,6 +178,14 @@ def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
     return YearRange(wq.TermRange("year", start, end), label)
 
 
+def date_range(field: str, low: str | None, high: str | None) -> Query:
+    """Records whose ``field`` date ("YYYYMMDD" terms, see
+    :func:`searchkit.documents.date_key`) is in ``low``..``high`` (inclusive;
+    ``None`` is open)."""
+    label = f"{field}:[{low or ''} TO {high or ''}]"
+    return YearRange(wq.TermRange(field, low or "0", high or "9"), label)
+
+
 def _analyze(schema: Schema, field: str, text: str) -> list[str]:
     return list(schema[field].process_text(text, mode="query"))
 
@@ -167,16 +201,26 @@ def _field_words(schema: Schema, key: str, field: str, text: str) -> list[str]:
 
 
 def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
-    if key == "pmid":
-        ids = text.split()
+    if key in ("pmid", "doi"):
+        ids = [i.lower() if key == "doi" else i for i in _ID_LIST.split(text) if i]
         if not ids:
             raise _no_words(text, pos)
-        return wq.Or([wq.Term("pmid", w) for w in ids]) if len(ids) > 1 else wq.Term("pmid", ids[0])
-    if key == "tiab":  # each word in the title or the abstract
+        return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
+    if key in ANY_FIELD_KEYS:  # each word in any of the fields
         words = _analyze(schema, "abstract", text)
         if not words:
             raise _no_words(text, pos)
         return wq.And([wq.Or([wq.Term(f, w) for f in FIELDS[key]]) for w in words])
+    if key == "all":  # the text words, or a name, affiliation or journal
+        parts: list[Query] = []
+        for part in ("textword", *ALL_FIELDS_ALSO):
+            try:
+                parts.append(_tagged(schema, part, text, pos))
+            except QueryError:
+                continue  # no searchable words in that field (a stop word, say)
+        if not parts:
+            raise _no_words(text, pos)
+        return wq.Or(parts)
     alternatives: list[Query] = []
     for field in FIELDS[key]:
         words = _field_words(schema, key, field, text)
@@ -213,7 +257,7 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
     if isinstance(node, Tagged):
         return _tagged(schema, node.key, " ".join(node.words), node.pos)
     if isinstance(node, Phrase):
-        if node.key is not None and (node.key in EXACT_KEYS or node.key == "pmid"):
+        if node.key is not None and (node.key in EXACT_KEYS or node.key in ("pmid", "doi")):
             return _tagged(schema, node.key, node.text, node.pos)
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
         parts = [
@@ -227,6 +271,8 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
     if isinstance(node, Truncated):
         if node.key == "pmid":
             raise QueryError("truncation '*' is not supported for PMIDs", node.pos)
+        if node.key == "doi":
+            return wq.Prefix("doi", node.prefix.lower())
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
         prefix = node.prefix.lower()
         if node.key in EXACT_KEYS:
@@ -235,6 +281,8 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
         return parts[0] if len(parts) == 1 else wq.Or(parts)
     if isinstance(node, Years):
         return year_range(schema, node.low, node.high)
+    if isinstance(node, Dates):
+        return date_range(node.key, node.low, node.high)
     if isinstance(node, And):
         return wq.And([to_whoosh(schema, c, acronyms=acronyms) for c in node.children])
     if isinstance(node, Or):

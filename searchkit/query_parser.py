@@ -10,6 +10,7 @@ Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
     unit     := "(" or_expr ")"
               | PHRASE ["~" N] [TAG]                      # "tumor escape"~5[tiab]
               | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"  # PubMed: "tumor escape"[tiab:~3]
+                                                         # (long forms: [Title/Abstract:~3])
               | FIELD ":" (WORD | PHRASE)                 # title:cancer, year:2015..2020
               | WORD+ [TAG]                               # cancer stem cells[ti]
               | WORD "*" [TAG]                            # immun*
@@ -32,7 +33,7 @@ MAX_DEPTH = 64
 #: Characters needed before a truncation ``*``.
 MIN_PREFIX = 3
 
-# PubMed field tags (lower case) → the field key used below.
+# PubMed field tags (lower case), short and long forms → the field key used below.
 TAGS: dict[str, str] = {
     "ti": "title",
     "title": "title",
@@ -40,8 +41,27 @@ TAGS: dict[str, str] = {
     "abstract": "abstract",
     "tiab": "tiab",
     "title/abstract": "tiab",
+    "tw": "textword",
+    "text word": "textword",
+    "text words": "textword",
+    "all": "all",
+    "all fields": "all",
     "au": "author",
     "author": "author",
+    "fau": "author",
+    "full author name": "author",
+    "author - full": "author",
+    "1au": "first_author",
+    "first author name": "first_author",
+    "author - first": "first_author",
+    "lastau": "last_author",
+    "last author name": "last_author",
+    "author - last": "last_author",
+    "cn": "collective",
+    "corporate author": "collective",
+    "author - corporate": "collective",
+    "ad": "affiliation",
+    "affiliation": "affiliation",
     "mh": "mesh",
     "mesh": "mesh",
     "mesh terms": "mesh",
@@ -50,12 +70,36 @@ TAGS: dict[str, str] = {
     "ot": "keyword",
     "kw": "keyword",
     "keyword": "keyword",
+    "other term": "keyword",
     "ta": "journal",
     "jour": "journal",
     "journal": "journal",
-    "dp": "year",
-    "pdat": "year",
-    "publication date": "year",
+    "vi": "volume",
+    "volume": "volume",
+    "ip": "issue",
+    "issue": "issue",
+    "pg": "pages",
+    "pagination": "pages",
+    "is": "issn",
+    "issn": "issn",
+    "doi": "doi",
+    "aid": "doi",
+    "article identifier": "doi",
+    "lid": "doi",
+    "location id": "doi",
+    "dp": "pdat",
+    "pdat": "pdat",
+    "publication date": "pdat",
+    "date - publication": "pdat",
+    "edat": "edat",
+    "entrez date": "edat",
+    "date - entrez": "edat",
+    "crdt": "crdt",
+    "create date": "crdt",
+    "date - create": "crdt",
+    "mhda": "mhda",
+    "mesh date": "mhda",
+    "date - mesh": "mhda",
     "pt": "pubtype",
     "publication type": "pubtype",
     "pmid": "pmid",
@@ -64,6 +108,11 @@ TAGS: dict[str, str] = {
     "la": "language",
     "language": "language",
 }
+
+#: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
+DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
+#: Keys a proximity tag ``[tiab:~N]`` may name.
+PROXIMITY_KEYS = frozenset({"title", "abstract", "tiab"})
 
 # ``field:value`` prefixes → field key.
 PREFIXES: dict[str, str] = {
@@ -80,6 +129,12 @@ PREFIXES: dict[str, str] = {
     "pmid": "pmid",
     "lang": "language",
     "language": "language",
+    "affiliation": "affiliation",
+    "doi": "doi",
+    "volume": "volume",
+    "issue": "issue",
+    "pages": "pages",
+    "issn": "issn",
 }
 
 # -- the syntax tree -------------------------------------------------------------
@@ -132,6 +187,17 @@ class Years:
 
 
 @dataclass(frozen=True)
+class Dates:
+    """Dates of one kind (``key``: pdat, edat, crdt, mhda) from ``low`` to ``high``,
+    inclusive, as "YYYYMMDD" (``None``: open)."""
+
+    key: str
+    low: str | None
+    high: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
     implicit: bool = False
@@ -150,7 +216,7 @@ class Not:
     negative: Node
 
 
-Node = FreeText | Tagged | Phrase | Truncated | Years | And | Or | Not
+Node = FreeText | Tagged | Phrase | Truncated | Years | Dates | And | Or | Not
 
 
 # -- tokens ----------------------------------------------------------------------
@@ -167,7 +233,7 @@ class _Tok:
 _SPECIAL = '()"[]'
 _FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _OPERATORS = ("AND", "OR", "NOT")
-_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z]+)\s*:\s*~\s*(\d+)\s*$")
+_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z/ ]*?)\s*:\s*~\s*(\d+)\s*$")
 
 
 def tokenize(text: str) -> list[_Tok]:
@@ -362,16 +428,16 @@ class _Parser:
             if proximity is not None:
                 return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
             key = self._tag()
-            if key == "year":
-                return _years(tok.text, tok.pos, "[dp]")
+            if key in DATE_KEYS:
+                return _dates(key, tok.text, tok.pos)
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
         # WORD: a truncated word stands alone; other words form a run.
         if tok.text.endswith("*"):
             prefix, key = _prefix(tok), self._tag()
-            if key == "year":
-                raise QueryError("truncation '*' is not supported for years", tok.pos)
+            if key in DATE_KEYS:
+                raise QueryError("truncation '*' is not supported for dates", tok.pos)
             return Truncated(prefix, key, tok.pos)
         _check_star(tok)
         run = [tok.text]
@@ -383,8 +449,8 @@ class _Parser:
         key = self._tag()
         if key is None:
             return FreeText(tuple(run), tok.pos)
-        if key == "year":
-            return _years("".join(run), tok.pos, "[dp]")
+        if key in DATE_KEYS:
+            return _dates(key, "".join(run), tok.pos)
         return Tagged(key, tuple(run), tok.pos)
 
     def field(self, tok: _Tok) -> Node:
@@ -413,8 +479,8 @@ class _Parser:
         if tok is None or match is None:
             return None
         self.next()
-        name = match.group(1).lower()
-        if name not in ("ti", "ab", "tiab"):
+        key = TAGS.get(" ".join(match.group(1).lower().split()))
+        if key not in PROXIMITY_KEYS:
             raise QueryError(
                 f"proximity works with [ti:~N], [ab:~N] or [tiab:~N], not [{tok.text}]", tok.pos
             )
@@ -424,7 +490,7 @@ class _Parser:
         if between > 1000:
             raise QueryError("the proximity after '~' must be between 0 and 1000", tok.pos)
         self._no_tag("a field tag")
-        return TAGS[name], between + 1
+        return key, between + 1
 
     def _tag(self) -> str | None:
         tok = self.peek()
@@ -438,8 +504,7 @@ class _Parser:
         name = " ".join(tok.text.lower().split())
         if name not in TAGS:
             raise QueryError(
-                f"unknown field tag [{tok.text}] (known: "
-                f"{', '.join('[' + t + ']' for t in TAGS if ' ' not in t and '/' not in t)})",
+                f"unknown field tag [{tok.text}] (known: {', '.join('[' + t + ']' for t in TAGS)})",
                 tok.pos,
             )
         self._no_tag("a field tag")
@@ -499,6 +564,58 @@ def _years(text: str, pos: int, where: str) -> Years:
     return Years(low, high, pos)
 
 
+_DATE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
+#: PubMed's "present" as the end of a range (``2020:3000[dp]``).
+OPEN_END_YEAR = "3000"
+
+
+def _date_bound(text: str, end: bool) -> str | None:
+    """ "2014/09" → "20140901" (a range's start) or "20140931" (its end); ``None``
+    for an empty bound or PubMed's open end "3000". Raises ``ValueError``."""
+    text = text.strip()
+    if not text or (end and text == OPEN_END_YEAR):
+        return None
+    match = _DATE.match(text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a date such as 2014, 2014/09 or 2014/09/23")
+    year, month, day = match.groups()
+    if month is not None and not 1 <= int(month) <= 12:
+        raise ValueError(f"'{text}' has no month {month}")
+    if day is not None and not 1 <= int(day) <= 31:
+        raise ValueError(f"'{text}' has no day {day}")
+    filler = ("12", "31") if end else ("01", "01")
+    return f"{year}{(month or filler[0]):0>2}{(day or filler[1]):0>2}"
+
+
+def parse_dates(text: str) -> tuple[str | None, str | None]:
+    """PubMed's date forms → inclusive "YYYYMMDD" bounds: ``2014`` (the whole
+    year), ``2014/09``, ``2014/09/23``, ranges ``2015/06/15:2016/03/01`` (also
+    ``..``), with ``3000`` or nothing as an open end. Raises ``ValueError``."""
+    text = text.strip()
+    for sep in (":", ".."):
+        if sep in text:
+            start, _, stop = text.partition(sep)
+            low, high = _date_bound(start, False), _date_bound(stop, True)
+            if low is None and high is None:
+                raise ValueError(f"'{text}' is not a date range such as 2015/06:2016/03")
+            break
+    else:
+        low, high = _date_bound(text, False), _date_bound(text, True)
+        if low is None:
+            raise ValueError(f"'{text}' is not a date such as 2014, 2014/09 or 2014/09/23")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"the date range '{text}' runs backwards")
+    return low, high
+
+
+def _dates(key: str, text: str, pos: int) -> Dates:
+    try:
+        low, high = parse_dates(text)
+    except ValueError as exc:
+        raise QueryError(f"[{'dp' if key == 'pdat' else key}]: {exc}", pos) from None
+    return Dates(key, low, high, pos)
+
+
 def depth(node: Node) -> int:
     """How deep the tree is (computed without recursion)."""
     deepest = 0
@@ -543,6 +660,8 @@ def describe(node: Node) -> str:
         low = "" if node.low is None else str(node.low)
         high = "" if node.high is None else str(node.high)
         return f"year:{low}..{high}"
+    if isinstance(node, Dates):
+        return f"{node.key}:{node.low or ''}..{node.high or ''}"
     if isinstance(node, And):
         return "(" + " AND ".join(describe(c) for c in node.children) + ")"
     if isinstance(node, Or):

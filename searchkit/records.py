@@ -12,11 +12,14 @@ from typing import Any
 @dataclass(frozen=True, slots=True)
 class Author:
     """An author. ``name`` is PubMed's short form ("Smith JA"), ``full_name`` the
-    long one ("Smith, John A") when the source gives it; a collective author has
-    only ``name``."""
+    long one ("Smith, John A") when the source gives it; a collective author
+    ("Cancer Genome Atlas Network") has only ``name`` and ``collective`` set.
+    ``affiliations`` are the author's institutions as the source gives them."""
 
     name: str
     full_name: str | None = None
+    affiliations: tuple[str, ...] = ()
+    collective: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,15 @@ class MeshHeading:
 @dataclass(frozen=True, slots=True)
 class Record:
     """One citation. ``pmid`` is the record id: a PubMed id, or an id given by the
-    source when it is not PubMed (a BEIR ``_id``)."""
+    source when it is not PubMed (a BEIR ``_id``).
+
+    Dates are ISO text as precise as the source: ``pub_date`` "2014", "2014-09" or
+    "2014-09-23" (a range such as "2014 Sep-Oct" keeps its first month, a season
+    only its year); the PubMed history dates ``entrez_date`` (EDAT, PubStatus
+    "pubmed"), ``create_date`` (CRDT, PubStatus "entrez") and ``mesh_date`` (MHDA,
+    PubStatus "medline") are "YYYY-MM-DD". ``volume``, ``issue`` and ``pages``
+    ("343-55", PubMed's MedlinePgn) cite the article in its journal; ``issns`` are
+    the journal's ISSNs (print, electronic, linking; no duplicates)."""
 
     pmid: str
     title: str | None = None
@@ -48,6 +59,13 @@ class Record:
     pmcid: str | None = None
     publication_types: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    issns: tuple[str, ...] = ()
+    entrez_date: str | None = None
+    create_date: str | None = None
+    mesh_date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -68,9 +86,7 @@ class Record:
         values: dict[str, Any] = {}
         for key, value in data.items():
             if key == "authors":
-                values[key] = tuple(
-                    Author(**a) if isinstance(a, dict) else Author(str(a)) for a in value or ()
-                )
+                values[key] = tuple(_author(a) for a in value or ())
             elif key == "mesh":
                 values[key] = tuple(
                     MeshHeading(
@@ -82,7 +98,7 @@ class Record:
                     else MeshHeading(str(m))
                     for m in value or ()
                 )
-            elif key in ("keywords", "publication_types", "languages"):
+            elif key in ("keywords", "publication_types", "languages", "issns"):
                 values[key] = tuple(str(v) for v in value or ())
             elif key == "year":
                 values[key] = int(value) if value not in (None, "") else None
@@ -91,6 +107,18 @@ class Record:
             else:
                 values[key] = value if value != "" else None
         return cls(**values)
+
+
+def _author(value: Any) -> Author:
+    if not isinstance(value, dict):
+        return Author(str(value))
+    data = dict(value)
+    affiliations = data.get("affiliations") or ()
+    if isinstance(affiliations, str):
+        affiliations = (affiliations,)
+    data["affiliations"] = tuple(str(a) for a in affiliations)
+    data["collective"] = bool(data.get("collective", False))
+    return Author(**data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from searchkit.analysis import Stateless, text_analyzer
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
@@ -158,5 +158,19 @@ def build_schema() -> Schema:
         pubtype=TEXT(analyzer=EntryTokenizer(), phrase=False),
         language=TEXT(analyzer=EntryTokenizer(), phrase=False),
         doi=ID(),
+        first_author=TEXT(analyzer=NameTokenizer()),
+        last_author=TEXT(analyzer=NameTokenizer()),
+        collective=TEXT(analyzer=NameTokenizer()),
+        affiliation=TEXT(analyzer=text),
+        volume=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        issue=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        pages=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        issn=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        # Dates as "YYYYMMDD", an incomplete date as the first day it names
+        # (see searchkit.documents.date_key): ranges are ranges of these terms.
+        pdat=ID(),
+        edat=ID(),
+        crdt=ID(),
+        mhda=ID(),
         record=STORED(),
     )

@@ -13,6 +13,7 @@ from searchkit import SearchIndex, search
 from searchkit.errors import QueryError
 from searchkit.query import (
     And,
+    Dates,
     FreeText,
     Not,
     Or,
@@ -83,8 +84,10 @@ def test_phrase_proximity_and_tagged_phrase() -> None:
 
 def test_truncation_and_years() -> None:
     assert parse("immun*") == Truncated("immun", None, 0)
-    assert parse("2015:2020[dp]") == Years(2015, 2020, 0)
-    assert parse("2019[pdat]") == Years(2019, 2019, 0)
+    assert parse("2015:2020[dp]") == Dates("pdat", "20150101", "20201231", 0)
+    assert parse("2019[pdat]") == Dates("pdat", "20190101", "20191231", 0)
+    assert parse("2014/09[dp]") == Dates("pdat", "20140901", "20140931", 0)
+    assert parse("2020:3000[edat]") == Dates("edat", "20200101", None, 0)
     assert parse("year:2015..") == Years(2015, None, 5)
     assert parse("year:..2019") == Years(None, 2019, 5)
 
@@ -107,7 +110,7 @@ def test_words_and_tagged_terms_in_one_sequence_are_and_ed() -> None:
     ("query", "expected"),
     [
         ("cancer stem cells[ti]", "(title:cancer AND title:stem AND title:cell)"),
-        ("stem[tiab]", "((title:stem OR abstract:stem))"),
+        ("stem[tiab]", "((title:stem OR abstract:stem OR keywords:stem))"),
         ("smith j[au]", 'authors:"smith j"'),
         ("Inorganic Chemistry[jour]", "(journal:inorganic chemistry)"),
         ("Cancer Res.[ta]", "(journal:cancer res)"),
@@ -122,9 +125,10 @@ def test_whoosh_translation(query: str, expected: str) -> None:
 
 
 def test_year_ranges_are_exact_value_term_ranges() -> None:
-    q = parse_query(SCHEMA, "2015:2019[dp]")
+    q = parse_query(SCHEMA, "year:2015..2019")
     assert "TermRange('year', b'\\x00\\x07\\xdf', b'\\x00\\x07\\xe3'" in repr(q)
     assert str(q) == "year:[2015 TO 2019]"
+    assert str(parse_query(SCHEMA, "2015:2019[dp]")) == "pdat:[20150101 TO 20191231]"
     open_low = parse_query(SCHEMA, "year:..2000")
     assert str(open_low) == "year:[ TO 2000]"
     assert "TermRange('year', b'\\x00\\x00\\x00', b'\\x00\\x07\\xd0'" in repr(open_low)
@@ -150,7 +154,7 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("cancer]", "unbalanced ']'", 6),
         ("foo:bar", "unknown field 'foo:'", 0),
         ("2020:2015[dp]", "runs backwards", 0),
-        ("abc[dp]", "not a year", 0),
+        ("abc[dp]", "not a date", 0),
         ("year:2015-", "not a year", 5),
         ("NOT cancer", "NOT needs a term before it", 0),
         ("cancer AND", "'AND' at the end", 7),
@@ -162,7 +166,7 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
         ("im*une", "only allowed at the end", 2),
         ("ab*", "at least 3 characters", 0),
-        ("immun*[dp]", "not supported for years", 0),
+        ("immun*[dp]", "not supported for dates", 0),
         ("pmid:3457*", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),

@@ -47,6 +47,11 @@ BEIR_QUERIES = NEGATIVE / "scifact-queries.head.jsonl"
 ORTHO_PMIDS = ["28748004", "25238468", "27506154", "28630219", "28504498"]
 
 
+def _names(authors: tuple[Author, ...]) -> list[tuple[str, str | None]]:
+    """Authors' short and full names (affiliations are checked on their own)."""
+    return [(a.name, a.full_name) for a in authors]
+
+
 def read_all(path: Path) -> list[Item]:
     return list(read_file(path))
 
@@ -87,8 +92,11 @@ def test_xml_known_record_fields() -> None:
     assert "Pott’s disease" in record.keywords  # noqa: RUF001 - the typographic apostrophe is kept
     assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
     assert MeshHeading("Humans", False, ()) in record.mesh
-    assert record.authors[0] == Author("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
-    assert Author("Sery BJLN", "Sery, Bada Justin Léopold Niaore") in record.authors
+    assert _names(record.authors)[0] == ("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
+    assert record.authors[0].affiliations == (
+        "Service d'Orthopédie, Traumatologie, CHU de Bouake, Côte d'Ivoire.",
+    )
+    assert ("Sery BJLN", "Sery, Bada Justin Léopold Niaore") in _names(record.authors)
     assert record.journal == "The Pan African medical journal"
     assert record.journal_abbrev == "Pan Afr Med J"
     assert record.year == 2017
@@ -145,11 +153,11 @@ def test_xml_inline_markup_in_titles_is_flattened() -> None:
 
 def test_xml_non_ascii_author_names() -> None:
     record = records_by_pmid(ORTHO_XML)["28504498"]
-    assert record.authors == (
-        Author("Pons M", "Pons, Mauricio"),
-        Author("Pérez L", "Pérez, Leila"),
-        Author("Juárez F", "Juárez, Facundo"),
-    )
+    assert _names(record.authors) == [
+        ("Pons M", "Pons, Mauricio"),
+        ("Pérez L", "Pérez, Leila"),
+        ("Juárez F", "Juárez, Facundo"),
+    ]
 
 
 def test_xml_book_article() -> None:
@@ -161,7 +169,7 @@ def test_xml_book_article() -> None:
     assert book.year == 2004
     assert book.pub_date == "2004"
     # The chapter's authors, not the book's editors.
-    assert book.authors[0] == Author("Wang T", "Wang, Tao")
+    assert _names(book.authors)[0] == ("Wang T", "Wang, Tao")
     assert len(book.authors) == 5
     assert book.abstract is not None
     assert book.abstract.startswith("Cyclic adenosine monophosphate (cAMP) is an important")
@@ -399,7 +407,11 @@ def test_medline_known_record_fields() -> None:
     assert "Pott's disease" in record.keywords
     # "MH  - Tuberculosis, Spinal/*diagnosis/drug therapy"
     assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
-    assert record.authors[0] == Author("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
+    assert _names(record.authors)[0] == ("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
+    # "AD  - " after an author's AU line is that author's affiliation.
+    assert record.authors[0].affiliations == (
+        "Service d'Orthopedie, Traumatologie, CHU de Bouake, Cote d'Ivoire.",
+    )
     assert record.journal == "The Pan African medical journal"
     assert record.journal_abbrev == "Pan Afr Med J"
     assert (record.year, record.pub_date) == (2017, "2017")
@@ -611,7 +623,7 @@ def test_abstract_text_blocks_that_are_not_abstract() -> None:
 
 def test_abstract_text_collective_author_alone() -> None:
     record = records_by_pmid(ABSTRACT_TEXT)["25886032"]
-    assert record.authors == (Author("PLOS Genetics Staff"),)
+    assert record.authors == (Author("PLOS Genetics Staff", collective=True),)
     assert record.abstract is None
 
 

@@ -43,7 +43,7 @@ DEFAULT_INT_RANGE = (0, 2**31 - 1)
 
 #: Longest value quoted back in a reason.
 _QUOTE_CHARS = 40
-_PUB_DATE = re.compile(r"^[0-9]{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?$")
+_PUB_DATE = re.compile(r"^[0-9]{4}(?:-(?:0?[1-9]|1[0-2])(?:-(?:0?[1-9]|[12][0-9]|3[01]))?)?$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _ID_PROBLEM = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f]")
 
@@ -162,9 +162,11 @@ def _pub_date(name: str, value: Any) -> str | None:
     text = optional_string(name, value)
     if text is None:
         return None
-    if not _PUB_DATE.match(text.strip()):
+    match = _PUB_DATE.match(text.strip())
+    if not match:
         raise BadValue(f"{name} must be YYYY, YYYY-MM or YYYY-MM-DD, not {describe(value)}")
-    return text.strip()
+    # Written by hand, "2014-9" is September 2014: stored as the readers write it.
+    return "-".join(part.zfill(2) for part in match.group(0).split("-"))
 
 
 def _list_of(item: Check) -> Check:

@@ -82,6 +82,19 @@ def parse_date_text(text: str | None) -> tuple[int | None, str | None]:
     return make_date(match["year"], match["month"], match["day"])
 
 
+_HISTORY_DATE = re.compile(r"^\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})\b")
+
+
+def history_date(text: str | None) -> str | None:
+    """ "2019/03/23 06:00" (MEDLINE's EDAT, CRDT, MHDA) → "2019-03-23"; ``None``
+    for anything that is not a whole date."""
+    match = _HISTORY_DATE.match(text or "")
+    if match is None:
+        return None
+    _, date = make_date(*match.groups())
+    return date if date is not None and len(date) == 10 else None
+
+
 def initials_of(fore_name: str) -> str:
     """PubMed-style initials of a fore name: "Shi-Yuan" → "SY", "John A" → "JA"."""
     return "".join(part[0] for part in re.split(r"[\s\-.]+", fore_name) if part)

@@ -50,7 +50,11 @@ from searchkit.records import Author, Item, Record, Skipped
 _RECORD_START = re.compile(r"^(?P<number>\d+)\.\s+\S")
 _ID_LINE = re.compile(r"^(?P<name>DOI|PMCID|PMID):\s*(?P<value>\S+)")
 # "1. Phytomedicine. 2018 Dec 31;57:364-376." → journal, then the date up to ; : .
-_CITATION = re.compile(r"^\d+\.\s+(?P<journal>.+?)\.\s+(?P<date>(?:1[89]|20)\d\d\b[^;:.]*)")
+# After the date: ";63(8):1247-57." → volume, issue, pages (each optional).
+_CITATION = re.compile(
+    r"^\d+\.\s+(?P<journal>.+?)\.\s+(?P<date>(?:1[89]|20)\d\d\b[^;:.]*)"
+    r"(?:;(?P<volume>[^\s(:;]+)?(?:\((?P<issue>[^)]+)\))?(?::(?P<pages>\S+?))?\.(?:\s|$))?"
+)
 # Blocks that are neither authors nor abstract.
 _SKIPPED_BLOCKS = (
     "Author information:",
@@ -175,6 +179,12 @@ def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
         return Skipped(source, f"line {raw.start}", "record has no PMID")
     citation = _joined(raw.blocks[0].lines)
     journal_abbrev, year, pub_date = _citation(citation)
+    match = _CITATION.match(citation or "")
+    volume, issue, pages = (
+        (clean(match["volume"]), clean(match["issue"]), clean(match["pages"]))
+        if match is not None
+        else (None, None, None)
+    )
     title = _joined(raw.blocks[1].lines) if len(raw.blocks) > 1 else None
     ids: dict[str, str] = {}
     blocks = [lines for block in raw.blocks[2:] if (lines := _without_ids(block.lines, ids))]
@@ -200,6 +210,9 @@ def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
         pub_date=pub_date,
         doi=ids.get("DOI"),
         pmcid=ids.get("PMCID"),
+        volume=volume,
+        issue=issue,
+        pages=pages,
     )
 
 
@@ -273,7 +286,34 @@ def _looks_like_authors(lines: list[str]) -> bool:
 
 
 def _authors(lines: list[str]) -> tuple[Author, ...]:
-    return tuple(Author(name=piece) for piece in _author_pieces(lines) if piece)
+    """The names; one that is not "Surname Initials" is a collective author ("IBD
+    Study Group of ...")."""
+    return tuple(
+        Author(name=piece, collective=_is_collective(piece))
+        for piece in _author_pieces(lines)
+        if piece
+    )
+
+
+_SUFFIXES = frozenset({"Jr", "Sr", "2nd", "3rd", "4th", "II", "III", "IV"})
+# Degrees some journals print after a name ("Johari S MPharm PhD"), lower case.
+_DEGREES = frozenset({"md", "phd", "mpharm", "msc", "bsc", "mph", "dphil", "frcp", "mbbs"})
+
+
+def _is_initials(word: str) -> bool:
+    return word.isalpha() and word.isupper() and len(word) <= 4
+
+
+def _is_collective(name: str) -> bool:
+    """Several words not ending in initials (capitals, any alphabet: "Keita ÅV",
+    "Smith JA Jr", "Johari S MPharm PhD" are people; "UK IBD Genetics Consortium"
+    is not). Suffixes and degrees after the initials are ignored."""
+    words = name.split()
+    while len(words) > 1 and not _is_initials(words[-1]):
+        if words[-1] not in _SUFFIXES and words[-1].lower() not in _DEGREES:
+            break
+        words.pop()
+    return len(words) >= 2 and not _is_initials(words[-1])
 
 
 def _abstract(lines: list[str]) -> str | None:

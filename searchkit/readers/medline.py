@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.readers._io import read_lines
-from searchkit.readers._text import clean, initials_of, parse_date_text
+from searchkit.readers._text import clean, history_date, initials_of, parse_date_text
 from searchkit.records import Author, Item, MeshHeading, Record, Skipped
 
 # "PMID- 123", "TI  - Title", "AB  -" (an empty value): the tag fills four columns.
@@ -148,7 +148,19 @@ def _record(pmid: str, values: dict[str, list[str]], fields: list[tuple[str, str
         pmcid=_first(values, "PMC"),
         publication_types=_all(values, "PT"),
         languages=_all(values, "LA"),
+        volume=_first(values, "VI"),
+        issue=_first(values, "IP"),
+        pages=_first(values, "PG"),
+        issns=tuple(dict.fromkeys(_issn(text) for text in _all(values, "IS"))),
+        entrez_date=history_date(_first(values, "EDAT")),
+        create_date=history_date(_first(values, "CRDT")),
+        mesh_date=history_date(_first(values, "MHDA")),
     )
+
+
+def _issn(text: str) -> str:
+    """ "0090-8258 (Print)" → "0090-8258"."""
+    return text.split(" (", 1)[0].strip()
 
 
 def _mesh_heading(text: str) -> MeshHeading:
@@ -165,23 +177,37 @@ def _mesh_heading(text: str) -> MeshHeading:
 
 def _authors(fields: list[tuple[str, str]]) -> tuple[Author, ...]:
     """Authors in file order: each ``FAU`` paired with the ``AU`` after it, an
-    ``AU`` alone as a short name, a ``CN`` as a collective author."""
+    ``AU`` alone as a short name, a ``CN`` as a collective author; each ``AD`` is an
+    affiliation of the author before it (of the first author when none is before)."""
     authors: list[Author] = []
+    affiliations: list[list[str]] = []
+    early: list[str] = []  # AD lines before any author
     pending_full: str | None = None
     for tag, value in fields:
         text = clean(value)
         if tag == "FAU":
             if pending_full is not None:
                 authors.append(_from_full_name(pending_full))
+                affiliations.append([])
             pending_full = text
         elif tag == "AU" and text:
             authors.append(Author(name=text, full_name=pending_full))
+            affiliations.append([])
             pending_full = None
         elif tag == "CN" and text:
-            authors.append(Author(name=text))
+            authors.append(Author(name=text, collective=True))
+            affiliations.append([])
+        elif tag == "AD" and text:
+            (affiliations[-1] if affiliations else early).append(text)
     if pending_full is not None:
         authors.append(_from_full_name(pending_full))
-    return tuple(authors)
+        affiliations.append([])
+    if early and affiliations:
+        affiliations[0][:0] = early
+    return tuple(
+        Author(a.name, a.full_name, tuple(ads), a.collective)
+        for a, ads in zip(authors, affiliations, strict=True)
+    )
 
 
 def _from_full_name(full_name: str) -> Author:

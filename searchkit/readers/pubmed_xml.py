@@ -226,9 +226,10 @@ def _author(elem: Element) -> Author | None:
     alone; ``None`` for an entry PubMed marks invalid or an empty one."""
     if elem.get("ValidYN") == "N":
         return None
+    affiliations = _texts(elem.findall("AffiliationInfo/Affiliation"))
     collective = _text(elem.find("CollectiveName"))
     if collective:
-        return Author(name=collective)
+        return Author(name=collective, affiliations=affiliations, collective=True)
     last = _text(elem.find("LastName"))
     if not last:
         return None
@@ -237,11 +238,18 @@ def _author(elem: Element) -> Author | None:
     suffix = _text(elem.find("Suffix"))
     name = " ".join(part for part in (last, initials, suffix) if part)
     full_name = " ".join(part for part in (f"{last}, {fore}", suffix) if part) if fore else None
-    return Author(name=name, full_name=full_name)
+    return Author(name=name, full_name=full_name, affiliations=affiliations)
 
 
-def _authors(elems: list[Element]) -> tuple[Author, ...]:
-    return tuple(author for author in map(_author, elems) if author is not None)
+def _authors(elems: list[Element], affiliation: str | None = None) -> tuple[Author, ...]:
+    """The valid authors; ``affiliation`` (the article-level ``Affiliation`` of
+    records before 2014, which PubMed gives as the first author's) goes to the first
+    author when no author has one of their own."""
+    authors = [author for author in map(_author, elems) if author is not None]
+    if affiliation and authors and not any(a.affiliations for a in authors):
+        first = authors[0]
+        authors[0] = Author(first.name, first.full_name, (affiliation,), first.collective)
+    return tuple(authors)
 
 
 def _mesh_heading(elem: Element) -> MeshHeading | None:
@@ -270,6 +278,45 @@ def _date(elem: Element | None) -> tuple[int | None, str | None]:
     if year:
         return make_date(year, _text(elem.find("Month")), _text(elem.find("Day")))
     return parse_date_text(_text(elem.find("MedlineDate")))
+
+
+#: PubMed history statuses kept. EDAT is the "pubmed" status, CRDT the "entrez"
+#: one, MHDA the "medline" one, as the PHST lines of PubMed's MEDLINE output show.
+HISTORY_STATUSES = ("pubmed", "entrez", "medline")
+
+
+def _history(history: Element | None) -> dict[str, str]:
+    """PubStatus → "YYYY-MM-DD" for :data:`HISTORY_STATUSES` (the first date of each)."""
+    dates: dict[str, str] = {}
+    if history is None:
+        return dates
+    for elem in history.findall("PubMedPubDate"):
+        name = elem.get("PubStatus", "")
+        if name not in HISTORY_STATUSES or name in dates:
+            continue
+        _, date = make_date(
+            _text(elem.find("Year")), _text(elem.find("Month")), _text(elem.find("Day"))
+        )
+        if date is not None and len(date) == 10:
+            dates[name] = date
+    return dates
+
+
+def _pages(article: Element) -> str | None:
+    """``MedlinePgn`` ("343-55"), else ``StartPage``-``EndPage``."""
+    medline = _text(article.find("Pagination/MedlinePgn"))
+    if medline:
+        return medline
+    start = _text(article.find("Pagination/StartPage"))
+    end = _text(article.find("Pagination/EndPage"))
+    if start and end and end != start:
+        return f"{start}-{end}"
+    return start
+
+
+def _issns(journal: Element, citation: Element) -> tuple[str, ...]:
+    values = _texts([*journal.findall("ISSN"), *citation.findall("MedlineJournalInfo/ISSNLinking")])
+    return tuple(dict.fromkeys(values))
 
 
 def _article_id(id_list: list[Element], id_type: str) -> str | None:
@@ -311,13 +358,14 @@ def _article(elem: Element) -> Record | None:
     if year is None:
         year, pub_date = _date(article.find("ArticleDate"))
     ids = elem.findall("PubmedData/ArticleIdList/ArticleId")
+    history = _history(elem.find("PubmedData/History"))
     return Record(
         pmid=pmid,
         title=_title(article),
         abstract=_abstract(article.find("Abstract")),
         keywords=_texts(citation.findall("KeywordList/Keyword")),
         mesh=_mesh(citation),
-        authors=_authors(article.findall("AuthorList/Author")),
+        authors=_authors(article.findall("AuthorList/Author"), _text(article.find("Affiliation"))),
         journal=_text(journal.find("Title")),
         # MedlineTA first: it is what MEDLINE (TA) and the text exports use, so one
         # article reads the same from every format.
@@ -329,6 +377,13 @@ def _article(elem: Element) -> Record | None:
         pmcid=_article_id(ids, "pmc"),
         publication_types=_texts(article.findall("PublicationTypeList/PublicationType")),
         languages=_texts(article.findall("Language")),
+        volume=_text(journal.find("JournalIssue/Volume")),
+        issue=_text(journal.find("JournalIssue/Issue")),
+        pages=_pages(article),
+        issns=_issns(journal, citation),
+        entrez_date=history.get("pubmed"),
+        create_date=history.get("entrez"),
+        mesh_date=history.get("medline"),
     )
 
 
@@ -363,6 +418,7 @@ def _book(elem: Element) -> Record | None:
     if year is None:
         year, pub_date = _date(book.find("BeginningDate"))
     ids = document.findall("ArticleIdList/ArticleId")
+    history = _history(elem.find("PubmedBookData/History"))
     return Record(
         pmid=pmid,
         title=chapter_title or book_title,
@@ -376,4 +432,8 @@ def _book(elem: Element) -> Record | None:
         pmcid=_article_id(ids, "pmc"),
         publication_types=_texts(document.findall("PublicationType")),
         languages=_texts(document.findall("Language")),
+        volume=_text(book.find("Volume")),
+        entrez_date=history.get("pubmed"),
+        create_date=history.get("entrez"),
+        mesh_date=history.get("medline"),
     )
