@@ -42,14 +42,12 @@ def _stored_dict(record: Record) -> dict[str, Any]:
 
 
 def _mesh_dict(heading: MeshHeading) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    return {
         "name": heading.name,
         "major": heading.major,
         "qualifiers": list(heading.qualifiers),
+        "major_qualifiers": list(heading.major_qualifiers),
     }
-    if heading.major_qualifiers:
-        out["major_qualifiers"] = list(heading.major_qualifiers)
-    return out
 
 
 def record_from_json(text: str) -> Record:

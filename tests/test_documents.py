@@ -45,7 +45,9 @@ def test_stored_json_leaves_out_empty_values() -> None:
             {"name": "Smith JA", "full_name": None},
             {"name": "Doe J", "full_name": "Doe, John"},
         ],
-        "mesh": [{"name": "Neoplasms", "major": True, "qualifiers": ["genetics"]}],
+        "mesh": [
+            {"name": "Neoplasms", "major": True, "qualifiers": ["genetics"], "major_qualifiers": []}
+        ],
     }
     assert record_from_json(record_to_json(record)) == record
     assert record_to_json(Record(pmid="2")) == '{"pmid":"2"}'
