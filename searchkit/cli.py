@@ -433,7 +433,7 @@ def search(
                     ix.whoosh_index.schema,
                     query,
                     acronyms=ix.acronyms,
-                    mesh=MeshContext(ix.mesh_tree),
+                    mesh=MeshContext(lambda: ix.mesh_tree),
                 )
             )
         )

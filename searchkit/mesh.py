@@ -11,7 +11,7 @@ heading; ``:noexp`` tags never do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -97,13 +97,22 @@ def index_fields(mesh: Sequence[MeshHeading]) -> dict[str, str]:
 
 @dataclass
 class MeshContext:
-    """What MeSH queries are compiled with: the loaded tree (or None), and what the
-    compilation has to say: ``notes`` for the user (each once), ``explained`` for
-    ``--explain``."""
+    """What MeSH queries are compiled with: the tree (``load_tree`` is called the first
+    time a MeSH term needs it; None: no tree), and what the compilation has to say:
+    ``notes`` for the user (each once), ``explained`` for ``--explain``."""
 
-    tree: MeshTree | None = None
+    load_tree: Callable[[], MeshTree | None] | None = None
     notes: list[str] = field(default_factory=list)
     explained: list[str] = field(default_factory=list)
+    _tree: MeshTree | None = field(default=None, init=False, repr=False)
+    _loaded: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def tree(self) -> MeshTree | None:
+        if not self._loaded:
+            self._tree = self.load_tree() if self.load_tree is not None else None
+            self._loaded = True
+        return self._tree
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -221,7 +221,7 @@ def search(
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     schema = index.whoosh_index.schema
     node = parse(query)
-    mesh = MeshContext(index.mesh_tree)
+    mesh = MeshContext(lambda: index.mesh_tree)
     q = to_whoosh(schema, node, acronyms=index.acronyms, mesh=mesh)
     filter_q = filters.query(index) if filters else None
     notes: list[str] = list(mesh.notes)
@@ -343,7 +343,7 @@ class Ranker:
                 self.index.whoosh_index.schema,
                 node,
                 acronyms=self.index.acronyms,
-                mesh=MeshContext(self.index.mesh_tree),
+                mesh=MeshContext(lambda: self.index.mesh_tree),
             )
         except QueryError:
             return []

@@ -416,3 +416,23 @@ def test_mesh_load_and_search_as_a_subprocess(small_index: Path) -> None:
     assert loaded.returncode == 0, loaded.stderr
     after = sk("search", "lung neoplasms[mh]", "--count")
     assert after.returncode == 0 and after.stdout == "2\n" and after.stderr == ""
+
+
+def test_rebuild_keeps_the_tree(small_index: Path) -> None:
+    assert run(small_index, "mesh", "load", str(DESC_SAMPLE)).exit_code == 0
+    rebuilt = run(small_index, "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    result = run(small_index, "search", "lung neoplasms[mh]", "--count")
+    assert result.stdout == "2\n" and result.stderr == ""
+
+
+def test_a_damaged_tree_file_is_one_error_line(small_index: Path) -> None:
+    assert run(small_index, "mesh", "load", str(DESC_SAMPLE)).exit_code == 0
+    stored = next(small_index.glob("mesh_tree*"))
+    stored.write_bytes(stored.read_bytes()[:100])
+    result = run(small_index, "search", "lung neoplasms[mh]", "--count")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot read the MeSH tree")
+    assert "searchkit mesh load" in result.stderr and len(result.stderr.splitlines()) == 1
+    # a search without MeSH terms does not need the tree
+    assert run(small_index, "search", "title", "--count").exit_code == 0
