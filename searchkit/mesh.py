@@ -104,6 +104,8 @@ class MeshContext:
     load_tree: Callable[[], MeshTree | None] | None = None
     notes: list[str] = field(default_factory=list)
     explained: list[str] = field(default_factory=list)
+    #: (the term as written with its tag, the field, the terms it looks for).
+    lookups: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     _tree: MeshTree | None = field(default=None, init=False, repr=False)
     _loaded: bool = field(default=False, init=False, repr=False)
 
@@ -162,6 +164,7 @@ def mesh_query(key: str, text: str, pos: int, context: MeshContext) -> Query:
         alone = qualifier_key(text)
         if not alone:
             raise _no_words(text, pos)
+        context.lookups.append((tag, QUALIFIER_FIELD, (alone,)))
         return wq.Term(QUALIFIER_FIELD, alone)
     head, qualifier_text = split_pair(text)
     heading = normalize(head)
@@ -171,6 +174,7 @@ def mesh_query(key: str, text: str, pos: int, context: MeshContext) -> Query:
     headings = _headings(key, head, heading, tag, context)
     fieldname = MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     terms = [f"{h}/{qualifier}" if qualifier else h for h in headings]
+    context.lookups.append((tag, fieldname, tuple(terms)))
     if len(terms) == 1:
         return wq.Term(fieldname, terms[0])
     label = f"{fieldname}:({terms[0]} and {len(terms) - 1} narrower)"
@@ -209,3 +213,38 @@ def mesh_prefix(key: str, prefix: str) -> Query:
         key, MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     )
     return wq.Prefix(fieldname, normalize(prefix))
+
+
+#: How many headings a note on a MeSH term that matched nothing suggests.
+SUGGESTED_HEADINGS = 5
+
+
+def unmatched_notes(reader: Any, context: MeshContext) -> list[str]:
+    """A note for each MeSH term of the query that no record in ``reader`` has, naming
+    indexed headings that contain its words (MeSH terms match whole headings, so a
+    word of one, ``psoas[mh]``, finds nothing)."""
+    notes: list[str] = []
+    for tag, fieldname, terms in context.lookups:
+        if any(reader.doc_frequency(fieldname, t) for t in terms):
+            continue
+        if fieldname == QUALIFIER_FIELD:
+            heading, qualifier = "", terms[0]
+        else:  # a normalized heading has no "/"
+            heading, _, qualifier = terms[0].partition("/")
+        if qualifier and qualifier not in qualifier_abbreviations().values():
+            notes.append(f"{tag}: '{qualifier}' is not a MeSH qualifier or its abbreviation")
+            continue
+        if not heading or reader.doc_frequency(HEADING_FIELD, heading):
+            notes.append(f"{tag} matches no record")
+            continue
+        words = set(heading.split())
+        similar: list[str] = []
+        for raw in reader.lexicon(HEADING_FIELD):
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            if "/" not in text and words <= set(text.split()):
+                similar.append(text)
+                if len(similar) == SUGGESTED_HEADINGS:
+                    break
+        hint = f"; headings with these words: {', '.join(similar)}" if similar else ""
+        notes.append(f"{tag} is not a MeSH heading of any record (headings match whole){hint}")
+    return notes

@@ -15,7 +15,7 @@ from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
-from searchkit.mesh import MeshContext
+from searchkit.mesh import MeshContext, unmatched_notes
 from searchkit.postings import DocGroup
 from searchkit.query import parse_query, parse_years, to_whoosh, year_range
 from searchkit.query_parser import parse
@@ -231,6 +231,7 @@ def search(
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
+    notes.extend(unmatched_notes(searcher.reader(), mesh))
     if expand:
         q = feedback.expand_query(searcher, q)
     # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow

@@ -145,6 +145,23 @@ def test_a_word_of_a_heading_is_not_the_heading(sample_index_dir: Path) -> None:
     assert count(sample_index_dir, "neoplasms[mh]") == expected(heading("Neoplasms"))
 
 
+def test_a_mesh_term_that_matches_nothing_says_why(sample_index_dir: Path) -> None:
+    result = run(sample_index_dir, "search", "psoas[mh:noexp]", "--count")
+    assert result.stdout == "0\n"
+    assert result.stderr == (
+        "note: psoas[mh:noexp] is not a MeSH heading of any record (headings match whole); "
+        "headings with these words: psoas abscess, psoas muscles\n"
+    )
+    assert {"Psoas Abscess", "Psoas Muscles"} == {
+        m.name for r in sample_records() for m in r.mesh if "Psoas" in m.name.split()
+    }
+    result = run(sample_index_dir, "search", "psoas abscess/zz[mh:noexp]", "--count")
+    assert "'zz' is not a MeSH qualifier or its abbreviation" in result.stderr
+    result = run(sample_index_dir, "search", "lung/secondary[mh:noexp]", "--count")
+    assert expected(lambda m: m.name == "Lung" and "secondary" in m.qualifiers) == 0
+    assert result.stderr == "note: lung/secondary[mh:noexp] matches no record\n"
+
+
 @pytest.mark.parametrize(
     "query", ["psoas abscess[majr]", "Psoas Abscess[MeSH Major Topic]", "psoas abscess[majr:noexp]"]
 )
@@ -200,7 +217,7 @@ def test_subheading_alone(sample_index_dir: Path, query: str) -> None:
     assert count(sample_index_dir, query) == want
 
 
-def test_an_unknown_qualifier_abbreviation_is_a_qualifier_name(sample_index_dir: Path) -> None:
+def test_an_unknown_qualifier_finds_nothing(sample_index_dir: Path) -> None:
     assert count(sample_index_dir, "psoas abscess/zz[mh]") == 0
 
 
