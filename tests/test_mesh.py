@@ -21,8 +21,10 @@ from typer.testing import CliRunner, Result
 
 from searchkit.cli import app
 from searchkit.export import to_medline
+from searchkit.query_parser import parse
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, MeshHeading, Record
+from searchkit.semantic import query_text
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
@@ -169,6 +171,12 @@ def test_majr_only_major_topics(sample_index_dir: Path, query: str) -> None:
     want = expected(lambda m: m.name == "Psoas Abscess" and m.major)
     assert 0 < want < expected(heading("Psoas Abscess"))
     assert count(sample_index_dir, query) == want
+
+
+def test_noexp_terms_are_topical_like_mh() -> None:
+    assert query_text(parse("lung[mh:noexp] AND tumour[majr:noexp]")) == query_text(
+        parse("lung[mh] AND tumour[majr]")
+    )
 
 
 # -- qualifiers ----------------------------------------------------------------------
