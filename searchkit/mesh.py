@@ -195,12 +195,12 @@ def _headings(key: str, written: str, heading: str, tag: str, context: MeshConte
     if descriptor is None:
         context.explained.append(f"{tag}: not in the loaded MeSH tree; matched as written")
         return [heading]
-    if normalize(descriptor.name) != heading:
+    if descriptor.key != heading:
         context.explained.append(f"{tag}: an entry term of {descriptor.name}")
     if not explode:
-        return [normalize(descriptor.name)]
+        return [descriptor.key]
     below = tree.narrower(descriptor)
-    names = [normalize(d.name) for d in (descriptor, *below)]
+    names = [d.key for d in (descriptor, *below)]
     context.explained.append(
         f"{tag} explodes to {len(names)} headings: {descriptor.name} and {len(below)} narrower"
     )

@@ -44,6 +44,8 @@ _WORDS = re.compile(r"[^\W_]+")
 def normalize(text: str) -> str:
     """How headings and terms are compared: lower case, accents folded, words only
     (punctuation and runs of space become one space)."""
+    if text.isascii():
+        return " ".join(_WORDS.findall(text.lower()))
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return " ".join(_WORDS.findall(folded.casefold()))
@@ -51,11 +53,18 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Descriptor:
-    """A MeSH descriptor: its heading, tree numbers and (non-permuted) entry terms."""
+    """A MeSH descriptor: its heading, tree numbers and (non-permuted) entry terms;
+    ``key`` is the heading as indexed and the entry terms are kept the same way
+    (:func:`normalize`d)."""
 
     name: str
     tree_numbers: tuple[str, ...] = ()
     entry_terms: tuple[str, ...] = ()
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", normalize(self.name))
 
 
 class MeshTree:
@@ -64,8 +73,13 @@ class MeshTree:
     def __init__(self, descriptors: list[Descriptor], source: str = "") -> None:
         self.descriptors = descriptors
         self.source = source
-        self._by_heading = {normalize(d.name): d for d in descriptors}
-        self._by_entry: dict[str, Descriptor] | None = None
+        #: Normalized headings and entry terms → descriptor positions (a heading wins
+        #: over another descriptor's entry term).
+        self.lookup: dict[str, int] = {}
+        for i, d in enumerate(descriptors):
+            for term in d.entry_terms:
+                self.lookup.setdefault(term, i)
+        self.lookup.update((d.key, i) for i, d in enumerate(descriptors))
         self._numbers: list[tuple[str, int]] | None = None
 
     def __len__(self) -> int:
@@ -73,16 +87,8 @@ class MeshTree:
 
     def find(self, text: str) -> Descriptor | None:
         """The descriptor whose heading (else one of whose entry terms) is ``text``."""
-        key = normalize(text)
-        found = self._by_heading.get(key)
-        if found is not None:
-            return found
-        if self._by_entry is None:
-            self._by_entry = {}
-            for d in self.descriptors:
-                for term in d.entry_terms:
-                    self._by_entry.setdefault(normalize(term), d)
-        return self._by_entry.get(key)
+        found = self.lookup.get(normalize(text))
+        return None if found is None else self.descriptors[found]
 
     def below(self, tree_number: str) -> list[Descriptor]:
         """Descriptors with a tree number under ``tree_number`` (not itself)."""
@@ -104,8 +110,8 @@ class MeshTree:
         found: dict[str, Descriptor] = {}
         for number in descriptor.tree_numbers:
             for d in self.below(number):
-                if d.name != descriptor.name:
-                    found.setdefault(d.name, d)
+                if d.key != descriptor.key:
+                    found.setdefault(d.key, d)
         return list(found.values())
 
     # -- storage ---------------------------------------------------------------------
@@ -116,7 +122,7 @@ class MeshTree:
             "format": TREE_FORMAT,
             "source": self.source,
             "descriptors": [
-                [d.name, list(d.tree_numbers), list(d.entry_terms)] for d in self.descriptors
+                [d.name, d.key, list(d.tree_numbers), list(d.entry_terms)] for d in self.descriptors
             ],
         }
         path = index_dir / TREE_FILE
@@ -143,8 +149,8 @@ class MeshTree:
             if data.get("format") != TREE_FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, expected {TREE_FORMAT}")
             descriptors = [
-                Descriptor(str(name), tuple(map(str, numbers)), tuple(map(str, entries)))
-                for name, numbers, entries in data["descriptors"]
+                Descriptor(str(name), tuple(numbers), tuple(entries), str(key))
+                for name, key, numbers, entries in data["descriptors"]
             ]
         except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
             raise IndexFormatError(
@@ -227,12 +233,13 @@ def _descriptor(elem: Any, source: str) -> Descriptor:
         for t in elem.iterfind("TreeNumberList/TreeNumber")
         if t.text and t.text.strip()
     )
+    key = normalize(name)
     entries: dict[str, None] = {}
     for term in elem.iterfind("ConceptList/Concept/TermList/Term"):
-        text = " ".join((term.findtext("String") or "").split())
-        if text and text != name and term.get("IsPermutedTermYN") != "Y":
+        text = normalize(term.findtext("String") or "")
+        if text and text != key and term.get("IsPermutedTermYN") != "Y":
             entries[text] = None
-    return Descriptor(name, numbers, tuple(entries))
+    return Descriptor(name, numbers, tuple(entries), key)
 
 
 def load_descriptor_file(path: Path, index_dir: Path) -> MeshTree:
