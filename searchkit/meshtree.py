@@ -212,7 +212,14 @@ def read_descriptors(path: Path) -> Iterator[Descriptor]:
         except etree.XMLSyntaxError as exc:
             location = f"line {exc.lineno}" if exc.lineno and exc.lineno > 0 else None
             message = _TRAILING_POSITION.sub("", exc.msg or str(exc)).strip()
-            raise InputError(source, f"malformed XML: {message}", location) from None
+            if "amplification" in message:
+                message = (
+                    'refused: the DOCTYPE declares entities that expand exponentially (a "billion '
+                    'laughs" entity bomb)'
+                )
+            else:
+                message = f"malformed XML: {message}"
+            raise InputError(source, message, location) from None
     if not seen_root:
         raise InputError(source, f"not a MeSH descriptor file: no <{_ROOT}> element")
 

@@ -406,6 +406,21 @@ def test_entities_are_never_expanded(small_index: Path, tmp_path: Path) -> None:
     assert "Lung Neoplasms" not in result.stderr
 
 
+def test_an_entity_bomb_is_refused(small_index: Path, tmp_path: Path) -> None:
+    levels = ['<!ENTITY e0 "' + "a" * 50 + '">']
+    levels += [f'<!ENTITY e{i} "{f"&e{i - 1};" * 16}">' for i in range(1, 7)]
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE DescriptorRecordSet [\n'
+        + "\n".join(levels)
+        + "\n]>\n<DescriptorRecordSet><DescriptorRecord><DescriptorName><String>&e6;"
+        "</String></DescriptorName></DescriptorRecord></DescriptorRecordSet>\n"
+    )
+    result = run(small_index, "mesh", "load", str(bomb))
+    assert result.exit_code == 1
+    assert "billion laughs" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_only_the_descriptors_own_name_counts(small_index: Path, tmp_path: Path) -> None:
     made = tmp_path / "nested.xml"
     made.write_text(
