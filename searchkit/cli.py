@@ -723,8 +723,8 @@ def mesh_show(
     heading: Annotated[str, typer.Argument(help="A MeSH heading or entry term (any case).")],
     index: IndexOption = None,
 ) -> None:
-    """A heading's tree numbers, how many headings are narrower under each, and its
-    entry terms."""
+    """A heading's tree numbers, how many headings are narrower under each (in all,
+    and one level down), and its entry terms."""
     ix = _open_index(index)
     tree = _call(lambda: ix.mesh_tree)
     if tree is None:
@@ -736,6 +736,7 @@ def mesh_show(
         raise typer.Exit(1)
     typer.echo(descriptor.name)
     for number in descriptor.tree_numbers:
-        typer.echo(f"  {number}  {len(tree.below(number))} narrower")
+        below, children = len(tree.below(number)), len(tree.children(number))
+        typer.echo(f"  {number}  {below} narrower ({children} one level down)")
     if descriptor.entry_terms:
         typer.echo("  entry terms: " + "; ".join(descriptor.entry_terms))

@@ -90,20 +90,31 @@ class MeshTree:
         found = self.lookup.get(normalize(text))
         return None if found is None else self.descriptors[found]
 
-    def below(self, tree_number: str) -> list[Descriptor]:
-        """Descriptors with a tree number under ``tree_number`` (not itself)."""
+    def under(self, tree_number: str) -> list[tuple[str, Descriptor]]:
+        """The tree numbers under ``tree_number`` (not itself), with their descriptors."""
         if self._numbers is None:
             self._numbers = sorted(
                 (number, i) for i, d in enumerate(self.descriptors) for number in d.tree_numbers
             )
         prefix = tree_number + "."
         start = bisect.bisect_left(self._numbers, (prefix, -1))
-        found: dict[int, None] = {}
+        found: list[tuple[str, Descriptor]] = []
         for number, i in self._numbers[start:]:
             if not number.startswith(prefix):
                 break
-            found[i] = None
-        return [self.descriptors[i] for i in found]
+            found.append((number, self.descriptors[i]))
+        return found
+
+    def below(self, tree_number: str) -> list[Descriptor]:
+        """Descriptors with a tree number under ``tree_number`` (not itself)."""
+        found = {d.key: d for _, d in self.under(tree_number)}
+        return list(found.values())
+
+    def children(self, tree_number: str) -> list[Descriptor]:
+        """Descriptors with a tree number one level under ``tree_number``."""
+        depth = tree_number.count(".") + 1
+        found = {d.key: d for n, d in self.under(tree_number) if n.count(".") == depth}
+        return list(found.values())
 
     def narrower(self, descriptor: Descriptor) -> list[Descriptor]:
         """Every descriptor narrower than ``descriptor``, under any of its tree numbers."""

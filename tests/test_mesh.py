@@ -165,7 +165,13 @@ def test_a_mesh_term_that_matches_nothing_says_why(sample_index_dir: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "query", ["psoas abscess[majr]", "Psoas Abscess[MeSH Major Topic]", "psoas abscess[majr:noexp]"]
+    "query",
+    [
+        "psoas abscess[majr]",
+        "Psoas Abscess[MeSH Major Topic]",
+        "psoas abscess[majr:noexp]",
+        "psoas abscess[MeSH Major Topic:noexp]",
+    ],
 )
 def test_majr_only_major_topics(sample_index_dir: Path, query: str) -> None:
     want = expected(lambda m: m.name == "Psoas Abscess" and m.major)
@@ -321,8 +327,10 @@ def test_mesh_show(tree_index_dir: Path) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Lung Neoplasms"
-    assert "C04.588.894.797.520  3 narrower" in result.stdout
-    assert "C08.381.540  0 narrower" in result.stdout
+    # Adenocarcinoma of Lung is .055, one level down; the carcinomas are deeper.
+    assert "  C04.588.894.797.520  3 narrower (1 one level down)" in lines
+    assert "  C08.381.540  0 narrower (0 one level down)" in lines
+    assert "lung cancer" in lines[-1]
     missing = run(tree_index_dir, "mesh", "show", "no such heading")
     assert missing.exit_code == 1
     assert missing.stderr.startswith("Error: no MeSH heading 'no such heading'")
@@ -437,7 +445,7 @@ def test_only_the_descriptors_own_name_counts(small_index: Path, tmp_path: Path)
     )
     assert run(small_index, "mesh", "load", str(made)).exit_code == 0
     shown = run(small_index, "mesh", "show", "Lung Neoplasms")
-    assert "C04.1  1 narrower" in shown.stdout
+    assert "  C04.1  1 narrower (1 one level down)" in shown.stdout.splitlines()
     assert run(small_index, "mesh", "show", "Neoplasms").exit_code == 1
 
 
