@@ -706,8 +706,10 @@ def mesh_load(
     ],
     index: IndexOption = None,
 ) -> None:
-    """Store the MeSH tree (headings, tree numbers, entry terms) with the index, so
-    that \\[mh] and \\[majr] also find narrower headings. Replaces a tree loaded before."""
+    """Store NLM's MeSH tree with the index, so that \\[mh] explodes.
+
+    Keeps each descriptor's heading, tree numbers and entry terms; \\[mh] and \\[majr]
+    then also find narrower headings. Replaces a tree loaded before."""
     ix = _open_index(index)
     tree: MeshTree = _call(lambda: load_descriptor_file(file, ix.path))
     numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
@@ -723,8 +725,10 @@ def mesh_show(
     heading: Annotated[str, typer.Argument(help="A MeSH heading or entry term (any case).")],
     index: IndexOption = None,
 ) -> None:
-    """A heading's tree numbers, how many headings are narrower under each (in all,
-    and one level down), and its entry terms."""
+    """Show a heading's tree numbers and what is narrower.
+
+    For each tree number: how many headings are under it (in all, and one level
+    down); then the heading's entry terms."""
     ix = _open_index(index)
     tree = _call(lambda: ix.mesh_tree)
     if tree is None:
