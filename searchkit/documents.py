@@ -42,12 +42,14 @@ def _stored_dict(record: Record) -> dict[str, Any]:
 
 
 def _mesh_dict(heading: MeshHeading) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "name": heading.name,
         "major": heading.major,
         "qualifiers": list(heading.qualifiers),
-        "major_qualifiers": list(heading.major_qualifiers),
     }
+    if heading.major_qualifiers:  # most headings have none: not stored for each
+        out["major_qualifiers"] = list(heading.major_qualifiers)
+    return out
 
 
 def record_from_json(text: str) -> Record:

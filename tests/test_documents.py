@@ -28,6 +28,9 @@ def test_stored_json_reads_back_to_the_same_record() -> None:
         assert record_from_json(text) == record
         # The same content as to_dict(), without the empty values.
         full = {k: v for k, v in record.to_dict().items() if v is not None and v != ()}
+        for heading in full.get("mesh", ()):
+            if not heading["major_qualifiers"]:
+                del heading["major_qualifiers"]
         assert json.loads(text) == json.loads(json.dumps(full))
 
 
@@ -45,9 +48,7 @@ def test_stored_json_leaves_out_empty_values() -> None:
             {"name": "Smith JA", "full_name": None},
             {"name": "Doe J", "full_name": "Doe, John"},
         ],
-        "mesh": [
-            {"name": "Neoplasms", "major": True, "qualifiers": ["genetics"], "major_qualifiers": []}
-        ],
+        "mesh": [{"name": "Neoplasms", "major": True, "qualifiers": ["genetics"]}],
     }
     assert record_from_json(record_to_json(record)) == record
     assert record_to_json(Record(pmid="2")) == '{"pmid":"2"}'
