@@ -164,6 +164,15 @@ def test_a_mesh_term_that_matches_nothing_says_why(sample_index_dir: Path) -> No
     assert result.stderr == "note: lung/secondary[mh:noexp] matches no record\n"
 
 
+def test_truncation_matches_headings_that_start_so(sample_index_dir: Path) -> None:
+    want = expected(lambda m: m.name.lower().startswith("lung"))
+    assert want > expected(heading("Lung"))
+    assert count(sample_index_dir, "lung*[mh]") == want
+    assert count(sample_index_dir, "surg*[sh]") == expected(
+        lambda m: any(q.startswith("surg") for q in m.qualifiers)
+    )
+
+
 @pytest.mark.parametrize(
     "query",
     [
