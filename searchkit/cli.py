@@ -29,6 +29,8 @@ from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
+from searchkit.mesh import MeshContext
+from searchkit.meshtree import MeshTree, load_descriptor_file
 from searchkit.output import format_record, format_search, format_stats, parse_fields
 from searchkit.query import explain as explain_query
 from searchkit.rebuild import rebuild as run_rebuild
@@ -438,7 +440,16 @@ def search(
         _call(lambda: parse_fields(fields))
     ix = _open_index(index)
     if explain:
-        _err(_call(lambda: explain_query(ix.whoosh_index.schema, query, acronyms=ix.acronyms)))
+        _err(
+            _call(
+                lambda: explain_query(
+                    ix.whoosh_index.schema,
+                    query,
+                    acronyms=ix.acronyms,
+                    mesh=MeshContext(lambda: ix.mesh_tree),
+                )
+            )
+        )
     result = _call(
         lambda: run_search(
             ix,
@@ -690,3 +701,59 @@ def acronyms(
     width = max(len(sf) for sf, _, _ in rows)
     for sf, n, lf in rows:
         typer.echo(f"{sf:<{width}}  {n:>5}  {lf}")
+
+
+mesh_app = typer.Typer(
+    help="MeSH: load NLM's descriptor file so that \\[mh] explodes; look up headings.",
+    no_args_is_help=True,
+)
+app.add_typer(mesh_app, name="mesh")
+
+NO_TREE_HINT = "load NLM's descriptor file with: searchkit mesh load desc2025.xml"
+
+
+@mesh_app.command("load")
+def mesh_load(
+    file: Annotated[
+        Path, typer.Argument(help="NLM's MeSH descriptor XML file (descYYYY.xml, or .gz).")
+    ],
+    index: IndexOption = None,
+) -> None:
+    """Store NLM's MeSH tree with the index, so that \\[mh] explodes.
+
+    Keeps each descriptor's heading, tree numbers and entry terms; \\[mh] and \\[majr]
+    then also find narrower headings. Replaces a tree loaded before."""
+    ix = _open_index(index)
+    tree: MeshTree = _call(lambda: load_descriptor_file(file, ix.path))
+    numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
+    entries = sum(len(d.entry_terms) for d in tree.descriptors)
+    _err(
+        f"Loaded {len(tree)} descriptors ({numbers} tree numbers, {entries} entry terms) "
+        f"from {file} into {ix.path}."
+    )
+
+
+@mesh_app.command("show")
+def mesh_show(
+    heading: Annotated[str, typer.Argument(help="A MeSH heading or entry term (any case).")],
+    index: IndexOption = None,
+) -> None:
+    """Show a heading's tree numbers and what is narrower.
+
+    For each tree number: how many headings are under it (in all, and one level
+    down); then the heading's entry terms."""
+    ix = _open_index(index)
+    tree = _call(lambda: ix.mesh_tree)
+    if tree is None:
+        _err(f"Error: no MeSH tree is loaded in {ix.path}; {NO_TREE_HINT}")
+        raise typer.Exit(1)
+    descriptor = tree.find(heading)
+    if descriptor is None:
+        _err(f"Error: no MeSH heading {heading!r} in the loaded tree (from {tree.source})")
+        raise typer.Exit(1)
+    typer.echo(descriptor.name)
+    for number in descriptor.tree_numbers:
+        below, children = len(tree.below(number)), len(tree.children(number))
+        typer.echo(f"  {number}  {below} narrower ({children} one level down)")
+    if descriptor.entry_terms:
+        typer.echo("  entry terms: " + "; ".join(descriptor.entry_terms))

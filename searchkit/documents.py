@@ -6,7 +6,8 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from searchkit.records import Author, Record
+from searchkit.mesh import index_fields as mesh_index_fields
+from searchkit.records import Author, MeshHeading, Record
 from searchkit.schema import LIST_SEPARATOR as _SEP
 
 # _SEP joins list values inside one field; the name and entry tokenizers in
@@ -35,9 +36,7 @@ def _stored_dict(record: Record) -> dict[str, Any]:
         if name == "authors":
             value = [_stored_author(a) for a in value]
         elif name == "mesh":
-            value = [
-                {"name": m.name, "major": m.major, "qualifiers": list(m.qualifiers)} for m in value
-            ]
+            value = [_mesh_dict(m) for m in value]
         out[name] = value
     return out
 
@@ -48,6 +47,17 @@ def _stored_author(author: Author) -> dict[str, Any]:
         out["affiliations"] = list(author.affiliations)
     if author.collective:
         out["collective"] = True
+    return out
+
+
+def _mesh_dict(heading: MeshHeading) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": heading.name,
+        "major": heading.major,
+        "qualifiers": list(heading.qualifiers),
+    }
+    if heading.major_qualifiers:  # most headings have none: not stored for each
+        out["major_qualifiers"] = list(heading.major_qualifiers)
     return out
 
 
@@ -66,9 +76,7 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
         doc["keywords"] = _SEP.join(record.keywords)
     if record.mesh:
         doc["mesh"] = _SEP.join(m.name for m in record.mesh)
-        major = [m.name for m in record.mesh if m.major]
-        if major:
-            doc["mesh_major"] = _SEP.join(major)
+        doc.update(mesh_index_fields(record.mesh))
     if record.authors:
         names: list[str] = []
         for author in record.authors:

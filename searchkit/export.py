@@ -78,8 +78,12 @@ def to_medline(record: Record) -> str:
     fields.append(("TA", record.journal_abbrev))
     fields.append(("JT", record.journal))
     for heading in record.mesh:
-        text = ("*" if heading.major else "") + heading.name
-        fields.append(("MH", "/".join([text, *heading.qualifiers])))
+        # The star goes on the qualifiers flagged themselves, else on the descriptor,
+        # so reading this back gives the same heading.
+        text = ("*" if heading.major and not heading.major_qualifiers else "") + heading.name
+        stars = set(heading.major_qualifiers)
+        qualifiers = [("*" if q in stars else "") + q for q in heading.qualifiers]
+        fields.append(("MH", "/".join([text, *qualifiers])))
     fields.extend(("OT", keyword) for keyword in record.keywords)
     fields.append(("EDAT", _history(record.entrez_date)))
     fields.append(("MHDA", _history(record.mesh_date)))

@@ -41,6 +41,7 @@ from searchkit.errors import (
 )
 from searchkit.fastindex import FastMpWriter, FastSegmentWriter
 from searchkit.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
+from searchkit.meshtree import MeshTree
 from searchkit.records import Record
 from searchkit.schema import SCHEMA_VERSION, build_schema
 from searchkit.vectors import VectorStore
@@ -129,6 +130,7 @@ class SearchIndex:
         self._acronyms: AcronymTable | None = None
         self._shared: Searcher | None = None
         self._lock = IndexLock(path)
+        self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -281,6 +283,15 @@ class SearchIndex:
         if self._acronyms is None:
             self._acronyms = self._load_acronyms(self._ix.searcher())
         return self._acronyms
+
+    @property
+    def mesh_tree(self) -> MeshTree | None:
+        """The MeSH tree loaded with ``searchkit mesh load`` (None: none loaded); read
+        again when it has been replaced."""
+        stamp = MeshTree.stamp(self.path)
+        if self._mesh_tree is None or self._mesh_tree[0] != stamp:
+            self._mesh_tree = (stamp, MeshTree.load(self.path) if stamp else None)
+        return self._mesh_tree[1]
 
     def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
         """The saved table if it describes the committed index, else one rebuilt from the

@@ -19,6 +19,8 @@ from whoosh.query.spans import SpanNear2
 
 from searchkit.acronyms import AcronymTable
 from searchkit.errors import QueryError
+from searchkit.mesh import KEYS as MESH_KEYS
+from searchkit.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.query_parser import (
     DATE_KEYS,
     MAX_DEPTH,
@@ -86,8 +88,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "collective": ("collective",),
     "affiliation": ("affiliation",),
     "all": ("title", "abstract", "keywords", "mesh", "authors", "collective", "affiliation"),
-    "mesh": ("mesh",),
-    "majr": ("mesh_major",),
     "journal": ("journal",),
     "pubtype": ("pubtype",),
     "language": ("language",),
@@ -98,8 +98,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "doi": ("doi",),
     "pmid": ("pmid",),
 }
-# Keys whose tagged words are matched as a phrase (a name, a heading).
-PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective", "mesh", "majr"})
+# Keys whose tagged words are matched as a phrase (a name). MeSH keys are
+# searchkit.mesh's: whole headings.
+PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective"})
 # Keys matched as one exact, whole value.
 EXACT_KEYS = frozenset({"journal", "pubtype", "language", "volume", "issue", "pages", "issn"})
 # Keys whose words may each be in any of their fields (all analyzed alike).
@@ -245,9 +246,22 @@ def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) 
     return wq.Phrase(field, words, boost=boost)
 
 
-def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = None) -> Query:
+def to_whoosh(
+    schema: Schema,
+    node: Node,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+) -> Query:
     """The Whoosh query for a syntax tree. Raises :class:`QueryError` for parts
-    without searchable words (a phrase of stop words, say)."""
+    without searchable words (a phrase of stop words, say).
+
+    ``mesh`` holds the MeSH tree that ``[mh]`` explodes by (none: not exploded) and
+    collects what MeSH compilation has to tell the user."""
+    if mesh is None:
+        mesh = MeshContext()
+    if isinstance(node, Tagged | Phrase | Truncated) and node.key in MESH_KEYS:
+        return _mesh(node, mesh)
     if isinstance(node, FreeText):
         text = " ".join(node.words)
         q = free_text_query(schema, text, acronyms=acronyms)
@@ -284,23 +298,53 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
     if isinstance(node, Dates):
         return date_range(node.key, node.low, node.high)
     if isinstance(node, And):
-        return wq.And([to_whoosh(schema, c, acronyms=acronyms) for c in node.children])
+        return wq.And([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
     if isinstance(node, Or):
-        return wq.Or([to_whoosh(schema, c, acronyms=acronyms) for c in node.children])
+        return wq.Or([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
     return AndNot(
-        to_whoosh(schema, node.positive, acronyms=acronyms),
-        to_whoosh(schema, node.negative, acronyms=acronyms),
+        to_whoosh(schema, node.positive, acronyms=acronyms, mesh=mesh),
+        to_whoosh(schema, node.negative, acronyms=acronyms, mesh=mesh),
     )
 
 
-def parse_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> Query:
+def _mesh(node: Tagged | Phrase | Truncated, context: MeshContext) -> Query:
+    """A MeSH-tagged term: whole headings (searchkit.mesh)."""
+    assert node.key is not None
+    if isinstance(node, Truncated):
+        return mesh_prefix(node.key, node.prefix)
+    if isinstance(node, Phrase):
+        if node.near is not None:
+            raise QueryError("proximity '~N' does not apply to MeSH headings", node.pos)
+        return mesh_query(node.key, node.text, node.pos, context)
+    return mesh_query(node.key, " ".join(node.words), node.pos, context)
+
+
+def parse_query(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+) -> Query:
     """Parse a user query. Raises :class:`QueryError` for an empty or malformed query.
 
-    ``acronyms`` (the index's learned table) lets free text expand acronyms."""
-    return to_whoosh(schema, parse(text), acronyms=acronyms)
+    ``acronyms`` (the index's learned table) lets free text expand acronyms; ``mesh``
+    (with the index's MeSH tree) lets ``[mh]`` explode."""
+    return to_whoosh(schema, parse(text), acronyms=acronyms, mesh=mesh)
 
 
-def explain(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> str:
-    """How a query was understood: the syntax tree and the Whoosh query."""
+def explain(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+) -> str:
+    """How a query was understood: the syntax tree, the Whoosh query and, for MeSH
+    terms, how they were exploded (or why not)."""
     node = parse(text)
-    return f"parsed: {describe(node)}\nwhoosh: {to_whoosh(schema, node, acronyms=acronyms)}"
+    context = mesh if mesh is not None else MeshContext()
+    q = to_whoosh(schema, node, acronyms=acronyms, mesh=context)
+    lines = [f"parsed: {describe(node)}", f"whoosh: {q}"]
+    lines.extend(f"mesh: {line}" for line in context.explained)
+    return "\n".join(lines)

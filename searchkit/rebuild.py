@@ -20,6 +20,7 @@ from pathlib import Path
 from searchkit.errors import IndexWriteError, InputError
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
+from searchkit.meshtree import copy_mesh_tree
 from searchkit.sources import SourceRegistry
 from searchkit.vectors import copy_vectors
 
@@ -92,6 +93,7 @@ def rebuild(
                 rebuilt.save()
             # Sentence vectors are keyed by text, so they hold for the new index too.
             copy_vectors(index_dir, target)
+            copy_mesh_tree(index_dir, target)
         except BaseException as exc:
             shutil.rmtree(target, ignore_errors=True)
             if isinstance(exc, OSError):

@@ -25,11 +25,20 @@ class Author:
 @dataclass(frozen=True, slots=True)
 class MeshHeading:
     """A MeSH descriptor name; ``major`` is True when the descriptor or one of its
-    qualifiers is flagged as a major topic."""
+    qualifiers is flagged as a major topic. ``major_qualifiers`` are the qualifiers
+    flagged themselves; when none is, a major heading makes all its heading/qualifier
+    pairs major (see :meth:`pair_is_major`)."""
 
     name: str
     major: bool = False
     qualifiers: tuple[str, ...] = ()
+    major_qualifiers: tuple[str, ...] = ()
+
+    def pair_is_major(self, qualifier: str) -> bool:
+        """Whether "name/qualifier" is a major topic."""
+        if self.major_qualifiers:
+            return qualifier in self.major_qualifiers
+        return self.major
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,7 @@ class Record:
                         name=m["name"],
                         major=bool(m.get("major", False)),
                         qualifiers=tuple(m.get("qualifiers", ())),
+                        major_qualifiers=tuple(m.get("major_qualifiers", ())),
                     )
                     if isinstance(m, dict)
                     else MeshHeading(str(m))

@@ -150,7 +150,11 @@ def build_schema() -> Schema:
         abstract=TEXT(analyzer=text, stored=True),
         keywords=TEXT(analyzer=text),
         mesh=TEXT(analyzer=text),
-        mesh_major=TEXT(analyzer=text),
+        # Whole MeSH headings and heading/qualifier pairs (searchkit.mesh normalizes
+        # them), the major ones, and qualifiers: one term per entry.
+        mesh_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        mesh_major_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        mesh_qualifier=TEXT(analyzer=EntryTokenizer(), phrase=False),
         authors=TEXT(analyzer=NameTokenizer()),
         journal=TEXT(analyzer=EntryTokenizer(), phrase=False),
         year=NUMERIC(int, stored=True, sortable=True, signed=False, bits=16),

@@ -17,6 +17,7 @@ from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
+from searchkit.mesh import MeshContext, unmatched_notes
 from searchkit.postings import DocGroup
 from searchkit.query import parse_query, parse_years, to_whoosh, year_range
 from searchkit.query_parser import parse
@@ -239,15 +240,17 @@ def search(
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     schema = index.whoosh_index.schema
     node = parse(query)
-    q = to_whoosh(schema, node, acronyms=index.acronyms)
+    mesh = MeshContext(lambda: index.mesh_tree)
+    q = to_whoosh(schema, node, acronyms=index.acronyms, mesh=mesh)
     filter_q = filters.query(index) if filters else None
-    notes: list[str] = []
+    notes: list[str] = list(mesh.notes)
     stage = None
     text = semantic.query_text(node)
     if sort == "relevance" and limit and text:
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
+    notes.extend(unmatched_notes(searcher.reader(), mesh))
     if expand:
         q = feedback.expand_query(searcher, q)
     # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
@@ -356,7 +359,12 @@ class Ranker:
             raise RuntimeError("use Ranker as a context manager")
         try:
             node = parse(query)
-            q = to_whoosh(self.index.whoosh_index.schema, node, acronyms=self.index.acronyms)
+            q = to_whoosh(
+                self.index.whoosh_index.schema,
+                node,
+                acronyms=self.index.acronyms,
+                mesh=MeshContext(lambda: self.index.mesh_tree),
+            )
         except QueryError:
             return []
         if self.expand:

@@ -39,7 +39,9 @@ ALPHA = 0.3
 #: How many first-stage candidates are re-scored.
 DEPTH = 100
 #: Field keys whose words describe the topic (encoded with the query's free text).
-TOPIC_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr"})
+TOPIC_KEYS = frozenset(
+    {"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr", "mesh_noexp", "majr_noexp"}
+)
 
 _encoders: dict[tuple[Path, str], Encoder] = {}
 

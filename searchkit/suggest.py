@@ -31,7 +31,9 @@ _TAG = re.compile(r"\[([^\]]*)\]")
 _PREFIX = re.compile(r"\b([A-Za-z]+):")
 _VALUE = re.compile(r'"[^"]*"|\S+')
 # Field keys whose words are ordinary text (worth correcting).
-TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr"})
+TEXT_KEYS = frozenset(
+    {"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr", "mesh_noexp", "majr_noexp"}
+)
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 

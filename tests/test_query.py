@@ -117,7 +117,9 @@ def test_words_and_tagged_terms_in_one_sequence_are_and_ed() -> None:
         ("english[lang]", "(language:eng)"),
         ("Review[pt]", "(pubtype:review)"),
         ("34572009[uid]", "pmid:34572009"),
-        ("neoplasms[majr]", "mesh_major:neoplasm"),
+        ("neoplasms[majr]", "mesh_major_heading:neoplasms"),
+        ("Neoplasms, Germ Cell/SU[mh]", "mesh_heading:neoplasms germ cell/surgery"),
+        ("surgery[sh]", "mesh_qualifier:surgery"),
     ],
 )
 def test_whoosh_translation(query: str, expected: str) -> None:

@@ -90,7 +90,10 @@ def test_xml_known_record_fields() -> None:
         "Tuberculous cold abscesses are a rare and unusual form of extrapulmonary tuberculosis."
     )
     assert "Pott’s disease" in record.keywords  # noqa: RUF001 - the typographic apostrophe is kept
-    assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
+    assert (
+        MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy"), ("diagnosis",))
+        in record.mesh
+    )
     assert MeshHeading("Humans", False, ()) in record.mesh
     assert _names(record.authors)[0] == ("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
     assert record.authors[0].affiliations == (
@@ -406,7 +409,10 @@ def test_medline_known_record_fields() -> None:
     assert record.abstract.endswith("the sequelae was slight gibbosity.")  # continuation lines
     assert "Pott's disease" in record.keywords
     # "MH  - Tuberculosis, Spinal/*diagnosis/drug therapy"
-    assert MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy")) in record.mesh
+    assert (
+        MeshHeading("Tuberculosis, Spinal", True, ("diagnosis", "drug therapy"), ("diagnosis",))
+        in record.mesh
+    )
     assert _names(record.authors)[0] == ("Kouassi KJ", "Kouassi, Kouame Jean-Eric")
     # "AD  - " after an author's AU line is that author's affiliation.
     assert record.authors[0].affiliations == (
@@ -423,7 +429,10 @@ def test_medline_known_record_fields() -> None:
 
 def test_medline_mesh_major_flags_and_qualifiers() -> None:
     record = records_by_pmid(BIOPYTHON_MEDLINE)["16403221"]
-    assert MeshHeading("Information Storage and Retrieval", True, ("methods",)) in record.mesh
+    assert (
+        MeshHeading("Information Storage and Retrieval", True, ("methods",), ("methods",))
+        in record.mesh
+    )
     assert MeshHeading("Software", True, ()) in record.mesh
     assert MeshHeading("Programming Languages", False, ()) in record.mesh
     assert record.authors[2] == Author("Saqi MA", "Saqi, Mansoor A S")
@@ -1047,6 +1056,10 @@ def test_whole_data_directory_walk_and_detection() -> None:
     for path in iter_files([DATA]):
         relative = path.relative_to(DATA)
         if relative.parts[0] == "semantic":  # encoder fixtures, not records
+            continue
+        if relative.parts[0] == "mesh":  # MeSH descriptor files are not records
+            with pytest.raises(InputError):
+                read_all(path)
             continue
         if relative.parts[0] == "negative" or path.name == "README.md":
             with pytest.raises(InputError):

@@ -166,12 +166,15 @@ def _issn(text: str) -> str:
 def _mesh_heading(text: str) -> MeshHeading:
     """ "Information Storage and Retrieval/*methods" → the descriptor with its
     qualifiers; a "*" on the descriptor or any qualifier marks a major topic."""
-    name, *qualifiers = (part.strip() for part in text.split("/"))
-    major = name.startswith("*") or any(q.startswith("*") for q in qualifiers)
+    name, *parts = (part.strip() for part in text.split("/"))
+    qualifiers = [(q.lstrip("*").strip(), q.startswith("*")) for q in parts]
+    qualifiers = [(q, star) for q, star in qualifiers if q]
+    major_qualifiers = tuple(q for q, star in qualifiers if star)
     return MeshHeading(
         name=name.lstrip("*").strip(),
-        major=major,
-        qualifiers=tuple(q.lstrip("*").strip() for q in qualifiers if q.lstrip("*").strip()),
+        major=name.startswith("*") or bool(major_qualifiers),
+        qualifiers=tuple(q for q, _ in qualifiers),
+        major_qualifiers=major_qualifiers,
     )
 
 

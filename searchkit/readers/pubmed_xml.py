@@ -258,10 +258,13 @@ def _mesh_heading(elem: Element) -> MeshHeading | None:
     if descriptor is None or name is None:
         return None
     qualifiers = elem.findall("QualifierName")
-    major = descriptor.get("MajorTopicYN") == "Y" or any(
-        q.get("MajorTopicYN") == "Y" for q in qualifiers
+    major_qualifiers = _texts([q for q in qualifiers if q.get("MajorTopicYN") == "Y"])
+    return MeshHeading(
+        name=name,
+        major=descriptor.get("MajorTopicYN") == "Y" or bool(major_qualifiers),
+        qualifiers=_texts(qualifiers),
+        major_qualifiers=major_qualifiers,
     )
-    return MeshHeading(name=name, major=major, qualifiers=_texts(qualifiers))
 
 
 def _mesh(citation: Element) -> tuple[MeshHeading, ...]:
