@@ -16,7 +16,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from searchkit.analysis import Stateless, text_analyzer
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
