@@ -58,11 +58,14 @@ _ISE = re.compile(r"(?P<stem>[a-z]+)is(?P<end>e|es|ed|ing|er|ers|ation|ations|at
 #: Stems of words that American English writes with ``-ise`` too (a stem here, or a word
 #: ending in one, is never folded): exercise, supervise, improvisation …
 ISE_WORDS = frozenset(
-    """absc adv advert ambro appr appra chast chem circumc comprom compr conc desp dev
-    disgu enterpr exc exerc exorc expert franca franch improv inc mala merchand mort no
-    parad ponto porpo prec prem prom repr rev sunr surm surpr superv telev torto treat
-    we""".split()
-)
+    {
+        "absc", "adv", "advert", "ambro", "appr", "appra", "chast", "chem", "circumc",
+        "comprom", "compr", "conc", "desp", "dev", "disgu", "enterpr", "exc", "exerc", "exorc",
+        "expert", "franca", "franch", "improv", "inc", "mala", "merchand", "mort", "no",
+        "parad", "ponto", "porpo", "prec", "prem", "prom", "repr", "rev", "sunr", "surm",
+        "surpr", "superv", "telev", "torto", "treat", "we",
+    }
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
