@@ -174,7 +174,6 @@ def _concept_query(
     if len(group) == 1 and (written is None or len(written) == 1):
         return term_query(schema, group[0].text)
     written = written or group
-    kept = {t.text for t in group}
     forms: list[Query] = [term_query(schema, t.text) for t in group if t.kind == "cat"]
     pieces = [t.text for t in sorted(written, key=lambda t: t.pos) if t.kind != "cat"]
     if len(pieces) > 1:
@@ -185,7 +184,7 @@ def _concept_query(
     alternatives.extend(
         term_query(schema, t.text, PART_WEIGHT)
         for t in group
-        if t.kind != "cat" and t.text in kept and searchable_alone(t)
+        if t.kind != "cat" and searchable_alone(t)
     )
     if not alternatives:
         return term_query(schema, group[0].text, PART_WEIGHT)

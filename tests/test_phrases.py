@@ -193,3 +193,18 @@ def test_phrase_as_a_real_process(sample_index_dir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 1
+
+
+def test_whoosh_matcher_of_a_phrase_agrees_with_the_scoring(sample_index: SearchIndex) -> None:
+    from searchkit.phrases import PositionalPhrase, analyze
+
+    schema = sample_index.whoosh_index.schema
+    q = PositionalPhrase("title", analyze(schema["title"].analyzer, "MHC class II expression"))
+    with sample_index.whoosh_index.searcher() as s:
+        found = {s.stored_fields(d)["pmid"] for d in s.docs_for_query(q)}
+    assert "29191604" in found
+    assert found == set(pmids_api(sample_index, '"MHC class II expression"[ti]'))
+
+
+def pmids_api(index: SearchIndex, query: str) -> list[str]:
+    return [h.pmid for h in search(index, query, limit=1000, suggest=False).hits]
