@@ -34,8 +34,8 @@ from whoosh.query.qcore import QueryError as WhooshQueryError
 
 from searchkit.postings import Floats, Ints, SegmentArrays
 
-#: One way a slot is written: (term, position offset) pairs (one at offset 0) and the
-#: number of positions it takes.
+#: One way a slot is written: (term, position offset) pairs and the number of positions
+#: it takes.
 Form = tuple[tuple[tuple[str, int], ...], int]
 
 
@@ -117,8 +117,10 @@ def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
         found_next: list[Ints] = []
         for terms, width in slot.forms:
             if state is None:
-                anchor = next(t for t, off in terms if off == 0)
-                at = keys(anchor)
+                # The first term of the form (a stopped word may leave offset 0 empty).
+                anchor, first = min(terms, key=lambda pair: pair[1])
+                found = keys(anchor)
+                at = found[(found & _POSITION) >= first] - first
                 starts = at
             else:
                 starts, at = state[0], state[1] + slot.gap
@@ -138,6 +140,9 @@ def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
     if state is None:
         return np.zeros(0, dtype=np.int64)
     return np.unique(state[0])
+
+
+_POSITION = 0xFFFFFFFF  # the position bits of a ``docnum << 32 | position`` key
 
 
 def _contains(sorted_keys: Ints, wanted: Ints) -> Any:

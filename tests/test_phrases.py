@@ -45,6 +45,8 @@ COPIED = [
     ("MHC class II", "29191604"),  # title: "MHC class II expression in lung cancer."
     ("immune privilege of cancer stem cells", "34572009"),
     ("Tumor Immune Escape", "34572009"),
+    # "SO(2)": a code head that is also a stop word ("so") joined with its tail.
+    ("of SO(2) in the homogeneously", "12716192"),
 ]
 # Phrases that the same index holds somewhere (found with grep on the records).
 WRITTEN = [
