@@ -22,6 +22,7 @@ from whoosh.analysis import (
     Tokenizer,
 )
 
+from searchkit.spelling import american
 from searchkit.stemmer import english_stemmer_class
 
 
@@ -39,8 +40,10 @@ _STEMMER = english_stemmer_class()()
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball (Porter2) stem of a lower-case word, cached: corpora repeat words."""
-    return _STEMMER.stem(word)
+    """Snowball (Porter2) stem of a lower-case word in its American spelling
+    (:func:`searchkit.spelling.american`: ``tumour`` → ``tumor``), cached: corpora
+    repeat words."""
+    return _STEMMER.stem(american(word))
 
 
 # Greek letters are folded to their names so that "TNF-α" and "TNF-alpha" match.
@@ -252,8 +255,8 @@ class BiomedStopFilter(Stateless, Filter):
 
 
 class SnowballStemFilter(Stateless, Filter):
-    """Replaces each alphabetic token's text with its Snowball stem (codes with digits,
-    like ``il6``, are left alone)."""
+    """Replaces each alphabetic token's text with the Snowball stem of its American
+    spelling (:func:`stem`; codes with digits, like ``il6``, are left alone)."""
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:

@@ -17,6 +17,7 @@ from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
 from whoosh.query.spans import SpanNear2
 
+from searchkit import phrases
 from searchkit.acronyms import AcronymTable
 from searchkit.errors import QueryError
 from searchkit.mesh import KEYS as MESH_KEYS
@@ -43,7 +44,7 @@ from searchkit.query_parser import (
     parse_years,
     tokenize,
 )
-from searchkit.ranking import free_text_query
+from searchkit.ranking import FieldedPhrase, FieldedTerm, free_text_query
 from searchkit.schema import TEXT_FIELDS
 
 __all__ = [
@@ -101,6 +102,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 # Keys whose tagged words are matched as a phrase (a name). MeSH keys are
 # searchkit.mesh's: whole headings.
 PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective"})
+# Keys whose fields hold text (the text analyzer's terms and positions).
+TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword"})
 # Keys matched as one exact, whole value.
 EXACT_KEYS = frozenset({"journal", "pubtype", "language", "volume", "issue", "pages", "issn"})
 # Keys whose words may each be in any of their fields (all analyzed alike).
@@ -207,11 +210,11 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
         if not ids:
             raise _no_words(text, pos)
         return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
-    if key in ANY_FIELD_KEYS:  # each word in any of the fields
-        words = _analyze(schema, "abstract", text)
-        if not words:
+    if key in ANY_FIELD_KEYS:  # each word (a compound: in one of its forms) in any field
+        slots = phrases.analyze(schema["abstract"].analyzer, text)
+        if not slots:
             raise _no_words(text, pos)
-        return wq.And([wq.Or([wq.Term(f, w) for f in FIELDS[key]]) for w in words])
+        return wq.And([wq.Or([_slot(f, slot) for f in FIELDS[key]]) for slot in _one_by_one(slots)])
     if key == "all":  # the text words, or a name, affiliation or journal
         parts: list[Query] = []
         for part in ("textword", *ALL_FIELDS_ALSO):
@@ -224,6 +227,16 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
         return wq.Or(parts)
     alternatives: list[Query] = []
     for field in FIELDS[key]:
+        if key in TEXT_KEYS:
+            slots = phrases.analyze(schema[field].analyzer, text)
+            if not slots:
+                continue
+            if key in PHRASE_KEYS:
+                alternatives.append(phrases.phrase_query(field, slots))
+            else:  # each word (a compound: in one of its forms)
+                words = [_slot(field, slot) for slot in _one_by_one(slots)]
+                alternatives.append(wq.And(words))
+            continue
         words = _field_words(schema, key, field, text)
         if not words:
             continue
@@ -238,12 +251,47 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
     return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
 
 
+def _one_by_one(slots: list[phrases.Slot]) -> list[phrases.Slot]:
+    """The slots of a phrase as separate words (no gap before any)."""
+    return [phrases.Slot(0, slot.forms) for slot in slots]
+
+
+def _slot(field: str, slot: phrases.Slot) -> Query:
+    return phrases.phrase_query(field, [slot])
+
+
 def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) -> Query:
     if len(words) == 1:
         return wq.Term(field, words[0], boost=boost)
     if near is not None:
         return SpanNear2([wq.Term(field, w) for w in words], slop=near, ordered=False)
     return wq.Phrase(field, words, boost=boost)
+
+
+def _text_phrase(
+    schema: Schema, field: str, text: str, near: int | None, boost: float
+) -> Query | None:
+    """A quoted phrase in one text field (None: no searchable words): the words at the
+    positions the analyzer gives them (:mod:`searchkit.phrases`); with ``near``, its
+    words as written within ``near`` positions, in any order."""
+    slots = phrases.analyze(schema[field].analyzer, text)
+    if not slots:
+        return None
+    if near is not None:
+        words = list(dict.fromkeys(t for slot in slots for t, _ in slot.forms[0][0]))
+        return _phrase(field, words, near, boost)
+    return phrases.phrase_query(field, slots, boost)
+
+
+def _fielded(parts: list[Query]) -> Query:
+    """One phrase (or word) in several fields, scored as one BM25F term when it can be."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(type(p) is wq.Term for p in parts):
+        return FieldedTerm(parts)
+    if all(isinstance(p, phrases.PositionalPhrase) for p in parts):
+        return FieldedPhrase(parts)
+    return wq.Or(parts)
 
 
 def to_whoosh(
@@ -274,14 +322,21 @@ def to_whoosh(
         if node.key is not None and (node.key in EXACT_KEYS or node.key in ("pmid", "doi")):
             return _tagged(schema, node.key, node.text, node.pos)
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
-        parts = [
-            _phrase(f, words, node.near, boost=w)
-            for f, w in fields.items()
-            if (words := _analyze(schema, f, node.text))
-        ]
+        if node.key is not None and node.key not in TEXT_KEYS:  # an author's name
+            parts = [
+                _phrase(f, words, node.near)
+                for f in fields
+                if (words := _analyze(schema, f, node.text))
+            ]
+        else:
+            parts = [
+                q
+                for f, w in fields.items()
+                if (q := _text_phrase(schema, f, node.text, node.near, w)) is not None
+            ]
         if not parts:
             raise _no_words(node.text, node.pos)
-        return parts[0] if len(parts) == 1 else wq.Or(parts)
+        return _fielded(parts)
     if isinstance(node, Truncated):
         if node.key == "pmid":
             raise QueryError("truncation '*' is not supported for PMIDs", node.pos)

@@ -15,6 +15,7 @@ they still work with Whoosh's own matchers (as plain ``Or``s).
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from whoosh import scoring as whoosh_scoring
@@ -30,8 +31,11 @@ B = 0.75
 FIELD_B: dict[str, float] = {}  # per-field length normalisation, else B
 # Coordination: score x (matched concepts / concepts) ** COORDINATION.
 COORDINATION = 0.25
-# Weight of a compound's parts (pd, l1) relative to its catenation (pdl1).
+# Weight of a compound's parts (beta, catenin) relative to its catenation (betacatenin);
+# parts shorter than MIN_PART_ALONE characters, numbers and roman numerals are only
+# searched within the compound.
 PART_WEIGHT = 0.5
+MIN_PART_ALONE = 3
 # Sequential-dependence proximity: adjacent query words occurring within
 # PROXIMITY_WINDOW positions of each other in these fields add PROXIMITY_WEIGHT x a BM25
 # score of that co-occurrence count.
@@ -118,6 +122,16 @@ class FieldedPhrase(Or):
     JOINT = " | "
 
 
+class CompoundTerm(Or):
+    """A compound written in several ways (children: a :class:`FieldedTerm` of its
+    joined term, a :class:`FieldedPhrase` of its parts side by side), scored by
+    :mod:`searchkit.scoring` as one BM25F term whose frequency in a field is the larger of
+    its children's: ``PD-L1`` holds both the joined term and the parts, and counts once.
+    Whoosh's matchers score it as an ``Or``."""
+
+    JOINT = " || "
+
+
 def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
     """One analyzed term searched across the weighted text fields."""
     return FieldedTerm([Term(f, term, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost)
@@ -136,19 +150,54 @@ def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
     return list(groups.values())
 
 
-def _concept_query(schema: Schema, group: list[QueryToken]) -> Query:
-    if len(group) == 1:
+def searchable_alone(token: QueryToken) -> bool:
+    """Whether a compound's part is worth searching by itself: not a number, a roman
+    numeral or a fragment of one or two characters (the ``6`` of ``IL-6``, the ``t`` of
+    ``T-cell``, the ``l1`` of ``PD-L1``, the ``ii`` of ``MHC-II``), which say nothing
+    without the rest of the compound (``rad53`` of ``Rad53-dependent`` does)."""
+    text = token.text
+    return token.kind == "word" or (
+        len(text) >= MIN_PART_ALONE and not _NUMBER.fullmatch(text) and not _ROMAN.fullmatch(text)
+    )
+
+
+_NUMBER = re.compile(r"[\d.,]+")
+_ROMAN = re.compile(r"[ivx]+")
+
+
+def _concept_query(
+    schema: Schema, group: list[QueryToken], written: list[QueryToken] | None = None
+) -> Query:
+    """One query concept. A compound (``written``: all its tokens) matches its joined
+    term (``PD-L1`` → ``pdl1``), its parts side by side (``PD L1``), and, at
+    :data:`PART_WEIGHT`, those parts that are words in their own right."""
+    if len(group) == 1 and (written is None or len(written) == 1):
         return term_query(schema, group[0].text)
-    # A compound: the catenated form (PD-L1 → pdl1) at full weight, its parts lower.
-    return Or([term_query(schema, t.text, 1.0 if t.kind == "cat" else PART_WEIGHT) for t in group])
+    written = written or group
+    forms: list[Query] = [term_query(schema, t.text) for t in group if t.kind == "cat"]
+    pieces = [t.text for t in sorted(written, key=lambda t: t.pos) if t.kind != "cat"]
+    if len(pieces) > 1:
+        forms.append(_phrase_query(schema, pieces, 1.0, slop=1))
+    alternatives: list[Query] = []
+    if forms:
+        alternatives.append(forms[0] if len(forms) == 1 else CompoundTerm(forms))
+    alternatives.extend(
+        term_query(schema, t.text, PART_WEIGHT)
+        for t in group
+        if t.kind != "cat" and searchable_alone(t)
+    )
+    if not alternatives:
+        return term_query(schema, group[0].text, PART_WEIGHT)
+    return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
 
 
-def _phrase_query(schema: Schema, terms: list[str], boost: float) -> Query:
-    """``terms`` in sequence (a little slop for compounds) in every weighted text field."""
+def _phrase_query(schema: Schema, terms: list[str], boost: float, slop: int = 2) -> Query:
+    """``terms`` in sequence (by default a little slop for compounds) in every weighted
+    text field."""
     if len(terms) == 1:
         return term_query(schema, terms[0], boost)
     return FieldedPhrase(
-        [Phrase(f, terms, slop=2, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost
+        [Phrase(f, terms, slop=slop, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost
     )
 
 
@@ -247,10 +296,14 @@ def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None 
     With an acronym table, a typed short form also searches its long forms and a typed
     long form its short form, at ``ACRONYM_WEIGHT``.
     """
-    groups = _concepts(analyze_query(schema, text))
+    tokens = analyze_query(schema, text)
+    groups = _concepts(tokens)
     if not groups:
         return NullQuery
-    concepts: list[Query] = [_concept_query(schema, g) for g in groups]
+    written: dict[int, list[QueryToken]] = {}
+    for t in tokens:
+        written.setdefault(t.group, []).append(t)
+    concepts: list[Query] = [_concept_query(schema, g, written[g[0].group]) for g in groups]
     if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
         for i, group in enumerate(groups):
             expansions = _short_form_expansions(schema, group, acronyms)

@@ -32,9 +32,16 @@ from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Query, Te
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from searchkit import ranking
+from searchkit import phrases, ranking
 from searchkit.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
-from searchkit.ranking import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
+from searchkit.ranking import (
+    BestMatch,
+    CompoundTerm,
+    Expansion,
+    FieldedPhrase,
+    FieldedTerm,
+    Proximity,
+)
 
 Mask = NDArray[np.bool_]
 
@@ -165,8 +172,16 @@ class _Segment:
             return self.best_match(q)
         if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
             return self.bm25f_term(q)
-        if isinstance(q, FieldedPhrase) and all(isinstance(t, Phrase) for t in q.subqueries):
+        if isinstance(q, CompoundTerm) and all(
+            isinstance(t, FieldedTerm | FieldedPhrase) for t in q.subqueries
+        ):
+            return self.bm25f_compound(q)
+        if isinstance(q, FieldedPhrase) and all(
+            isinstance(t, Phrase | phrases.PositionalPhrase) for t in q.subqueries
+        ):
             return self.bm25f_phrase(q)
+        if isinstance(q, phrases.PositionalPhrase):  # a phrase in one field
+            return self.bm25f_phrase(FieldedPhrase([q]))
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.whoosh_term(q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
@@ -229,6 +244,12 @@ class _Segment:
         return mask, score
 
     def bm25f_term(self, q: FieldedTerm) -> Dense:
+        tfs, mask, df = self.term_tfs(q)
+        return self.saturate(tfs, mask, df, q.boost)
+
+    def term_tfs(self, q: FieldedTerm) -> tuple[Floats, Mask, int]:
+        """A fielded term's weighted, normalised frequencies, where it occurs, and its
+        document frequency (the largest of its fields')."""
         tfs = np.zeros(self.size, dtype=np.float64)
         mask = np.zeros(self.size, dtype=np.bool_)
         df = 0
@@ -239,17 +260,42 @@ class _Segment:
             df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
             tfs[ids] += t.boost * weights / self.norm(t.fieldname, ids)
             mask[ids] = True
-        return self.saturate(tfs, mask, df, q.boost)
+        return tfs, mask, df
 
     def bm25f_phrase(self, q: FieldedPhrase) -> Dense:
+        tfs, mask = self.phrase_tfs(q)
+        return self.saturate(tfs, mask, int(np.count_nonzero(mask)), q.boost)
+
+    def phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
+        """A fielded phrase's weighted, normalised frequencies and where it occurs."""
         tfs = np.zeros(self.size, dtype=np.float64)
         mask = np.zeros(self.size, dtype=np.bool_)
         for p in q.subqueries:
-            ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
+            if isinstance(p, phrases.PositionalPhrase):
+                ids, counts = phrases.frequencies(self.arrays, p.fieldname, list(p.slots))
+            else:
+                ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
             if len(ids):
                 tfs[ids] += p.boost * counts / self.norm(p.fieldname, ids)
                 mask[ids] = True
-        return self.saturate(tfs, mask, int(np.count_nonzero(mask)), q.boost)
+        return tfs, mask
+
+    def bm25f_compound(self, q: CompoundTerm) -> Dense:
+        """One BM25F term whose frequency is the largest of its forms' (the joined term,
+        the parts side by side): a compound counts once however it is written."""
+        tfs = np.zeros(self.size, dtype=np.float64)
+        mask = np.zeros(self.size, dtype=np.bool_)
+        df = 0
+        for form in q.subqueries:
+            if isinstance(form, FieldedTerm):
+                f_tfs, f_mask, f_df = self.term_tfs(form)
+            else:
+                f_tfs, f_mask = self.phrase_tfs(form)
+                f_df = 0
+            np.maximum(tfs, f_tfs * form.boost, out=tfs)
+            mask |= f_mask
+            df = max(df, f_df)
+        return self.saturate(tfs, mask, max(df, int(np.count_nonzero(mask))), q.boost)
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         """Documents where ``words`` occur in order, each within ``slop`` positions of

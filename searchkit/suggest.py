@@ -18,8 +18,14 @@ from searchkit.query_parser import PREFIXES, TAGS
 
 #: The fields whose vocabulary corrections come from.
 FIELDS = ("abstract", "title")
-#: Words shorter than this are left alone (abbreviations, gene symbols).
-MIN_WORD = 4
+#: Words shorter than this are left alone (abbreviations, gene symbols: "sars").
+MIN_WORD = 5
+#: Words up to this long are corrected by one slip at most (a letter missing, extra,
+#: wrong, or two letters swapped); longer words by two.
+ONE_SLIP_WORD = 7
+#: A correction must be a word of at least this many records ("clearly more frequent"
+#: than the typed word, which is in none).
+MIN_CORRECTION_DOCS = 2
 #: Longer words are not corrected: no real word is this long, and the edit-distance
 #: search over the vocabulary grows with the word's length.
 MAX_WORD = 40
@@ -38,18 +44,39 @@ _OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 
 def _edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
+    """Edits (insert, delete, substitute, swap two adjacent letters) from ``a`` to ``b``
+    (optimal string alignment distance)."""
+    rows = [list(range(len(b) + 1))]
     for i, ca in enumerate(a, 1):
-        current = [i]
+        row = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def max_edits(word: str) -> int:
+    """How far a correction of ``word`` may be from it."""
+    return 1 if len(word) <= ONE_SLIP_WORD else 2
+
+
+def _acronym(word: str) -> bool:
+    """Written like an acronym or a code: capitals after the first letter (SARS, CoV)."""
+    return any(c.isupper() for c in word[1:])
 
 
 def _known(searcher: Searcher, stem: str) -> bool:
     reader = searcher.reader()
     return any(reader.doc_frequency(f, stem) > 0 for f in FIELDS)
+
+
+def _records(searcher: Searcher, stem: str) -> int:
+    """In how many records (at most) ``stem`` occurs in one of ``FIELDS``."""
+    reader = searcher.reader()
+    return max(reader.doc_frequency(f, stem) for f in FIELDS)
 
 
 def _surface_forms(searcher: Searcher, stem: str) -> Counter[str]:
@@ -81,20 +108,26 @@ def _first_docs(searcher: Searcher, stem: str, n: int) -> list[int]:
 
 
 def correct_word(searcher: Searcher, word: str) -> str | None:
-    """A correction for ``word`` if its stem is not in the index, else ``None``."""
+    """A correction for ``word`` if its stem is not in the index, else ``None``: a word
+    of at least :data:`MIN_CORRECTION_DOCS` records within :func:`max_edits` of it."""
+    if _acronym(word):
+        return None
     stems = list(searcher.schema["abstract"].process_text(word, mode="query"))
     if len(stems) != 1 or _known(searcher, stems[0]):
         return None
     lowered = word.lower()
+    limit = max_edits(lowered)
     best: tuple[int, int, str] | None = None
     for f in FIELDS:
         corrector = searcher.reader().corrector(f)
         for candidate in corrector.suggest(stems[0], limit=3, maxdist=2, prefix=1):
+            if _records(searcher, candidate) < MIN_CORRECTION_DOCS:
+                continue
             for form, n in _surface_forms(searcher, candidate).items():
                 key = (_edit_distance(lowered, form), -n, form)
                 if best is None or key < best:
                     best = key
-    if best is None or best[0] > 2 + len(word) // 6:
+    if best is None or best[0] > limit:
         return None
     return best[2]
 

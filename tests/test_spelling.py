@@ -1,0 +1,106 @@
+"""British and American spellings meet in one term, and "Did you mean" only suggests a
+close, known correction (issue 17), through the CLI on the bundled sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from searchkit.cli import app
+
+runner = CliRunner()
+
+
+def run(index: Path, *args: str) -> Result:
+    return runner.invoke(app, [*args, "--index", str(index)])
+
+
+def count(index: Path, query: str) -> int:
+    result = run(index, "search", query, "--count")
+    assert result.exit_code == 0, result.stderr
+    return int(result.stdout)
+
+
+def terms(text: str) -> list[str]:
+    result = runner.invoke(app, ["analyze", text, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    return [t["term"] for t in found]
+
+
+@pytest.mark.parametrize(
+    ("british", "us"),
+    [("tumour", "tumor"), ("paediatric", "pediatric"), ("anaemia", "anemia")],
+)
+def test_british_and_american_spellings_find_the_same_records(
+    sample_index_dir: Path, british: str, us: str
+) -> None:
+    both = count(sample_index_dir, f"{british} OR {us}")
+    assert count(sample_index_dir, british) == count(sample_index_dir, us) == both > 0
+
+
+def test_a_phrase_in_british_spelling_finds_the_american_one(sample_index_dir: Path) -> None:
+    assert count(sample_index_dir, '"tumour microenvironment"') == count(
+        sample_index_dir, '"tumor microenvironment"'
+    )
+    assert count(sample_index_dir, '"tumor microenvironment"') > 0
+
+
+@pytest.mark.parametrize(
+    ("british", "us"),
+    [
+        ("tumour tumours", "tumor tumors"),
+        ("oedema oesophageal coeliac", "edema esophageal celiac"),
+        ("dyspnoea diarrhoea", "dyspnea diarrhea"),
+        ("haemoglobin haemorrhagic", "hemoglobin hemorrhagic"),
+        ("ischaemic leukaemias", "ischemic leukemias"),
+        ("randomised randomisation", "randomized randomization"),
+        ("catheterised metastasised", "catheterized metastasized"),
+        ("orthopaedic paediatrician foetal", "orthopedic pediatrician fetal"),
+        ("oestrogen faecal", "estrogen fecal"),
+        ("behaviour centre fibre analysed", "behavior center fiber analyzed"),
+    ],
+)
+def test_analyze_folds_british_spellings(british: str, us: str) -> None:
+    assert terms(british) == terms(us)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "promise", "exercise", "advertise", "supervised", "precise", "surprising", "noise",
+        "gases", "buses", "gauge", "tonne", "hour", "four", "contour", "toe", "shoe", "aerobic",
+        "poetry", "genre", "massacre", "improvisation", "expertise", "otherwise", "revised",
+    ],
+)  # fmt: skip
+def test_words_that_only_look_british_are_left_alone(word: str) -> None:
+    from searchkit.spelling import american
+
+    assert american(word) == word
+    assert terms(word) == terms(word.upper())  # and the analyzer agrees
+
+
+def test_did_you_mean_leaves_unknown_short_words_and_acronyms_alone(
+    sample_index_dir: Path,
+) -> None:
+    for query in ["sars", "covid", "ebola", "SARS", "COVID"]:
+        result = run(sample_index_dir, "search", query)
+        assert "Did you mean" not in result.stderr, (query, result.stderr)
+
+
+def test_did_you_mean_still_fixes_real_typos(sample_index_dir: Path) -> None:
+    for typo, fixed in [("emphysma", "emphysema"), ("imune escpe", "immune escape")]:
+        result = run(sample_index_dir, "search", typo)
+        assert f'Did you mean: "{fixed}"?' in result.stderr, result.stderr
+    # A letter pair swapped is one slip, not two.
+    result = run(sample_index_dir, "search", "cacner")
+    assert 'Did you mean: "cancer"?' in result.stderr, result.stderr
+
+
+def test_did_you_mean_never_corrects_a_word_of_the_index(sample_index_dir: Path) -> None:
+    # "coli" is in the index: it is never "corrected", even though few records match.
+    result = run(sample_index_dir, "search", "coli NOT coli")
+    assert "Did you mean" not in result.stderr
