@@ -8,6 +8,7 @@ analyzers change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from whoosh import matching
@@ -252,7 +253,14 @@ def parse_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = No
     return to_whoosh(schema, parse(text), acronyms=acronyms)
 
 
-def explain(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> str:
-    """How a query was understood: the syntax tree and the Whoosh query."""
-    node = parse(text)
+def explain(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    refs: Mapping[int, str] | None = None,
+) -> str:
+    """How a query was understood: the syntax tree (every AND, OR and NOT group in
+    parentheses) and the Whoosh query. ``refs``: what ``#N`` stands for."""
+    node = parse(text, refs)
     return f"parsed: {describe(node)}\nwhoosh: {to_whoosh(schema, node, acronyms=acronyms)}"

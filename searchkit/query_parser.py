@@ -3,26 +3,32 @@ a small syntax tree (turned into a Whoosh query by :mod:`searchkit.query`).
 
 Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
 
-    query    := or_expr
-    or_expr  := and_expr ("OR" and_expr)*
-    and_expr := sequence (("AND" | "NOT") sequence)*     # NOT means AND NOT
-    sequence := unit+                                    # implicit AND of the units
-    unit     := "(" or_expr ")"
-              | PHRASE ["~" N] [TAG]                      # "tumor escape"~5[tiab]
-              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"  # PubMed: "tumor escape"[tiab:~3]
-              | FIELD ":" (WORD | PHRASE)                 # title:cancer, year:2015..2020
-              | WORD+ [TAG]                               # cancer stem cells[ti]
-              | WORD "*" [TAG]                            # immun*
+    query    := chain
+    chain    := sequence (("AND" | "OR" | "NOT") sequence)*   # left to right
+    sequence := unit+                                      # implicit AND of the units
+    unit     := "(" chain ")"
+              | "#" N                                      # search N of the history
+              | PHRASE ["~" N] [TAG]                       # "tumor escape"~5[tiab]
+              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"   # PubMed: "tumor escape"[tiab:~3]
+              | FIELD ":" (WORD | PHRASE)                  # title:cancer, year:2015..2020
+              | WORD+ [TAG]                                # cancer stem cells[ti]
+              | WORD "*" [TAG]                             # immun*
 
-Inside a sequence, all bare words (without a tag) form one ranked free-text group
-built by :func:`searchkit.ranking.free_text_query`; a field tag applies to the run
-of words just before it. A query cannot start with ``NOT``. Every malformed query
-raises :class:`QueryError` with the 0-based position of the problem.
+Operators are applied left to right, as PubMed does: ``a OR b AND c`` is
+``(a OR b) AND c`` and ``a NOT b OR c`` is ``(a NOT b) OR c``; parentheses group.
+``NOT`` means AND NOT. A sequence (units side by side, without an operator between
+them) is one operand of that chain: ``breast cancer OR tumor`` is
+``(breast cancer) OR tumor``. Inside a sequence, all bare words (without a tag) form
+one ranked free-text group built by :func:`searchkit.ranking.free_text_query`, and
+the other units must match as well; a field tag applies to the run of words just
+before it. A query cannot start with ``NOT``. Every malformed query raises
+:class:`QueryError` with the 0-based position of the problem.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from searchkit.errors import QueryError
@@ -158,7 +164,7 @@ Node = FreeText | Tagged | Phrase | Truncated | Years | And | Or | Not
 
 @dataclass(frozen=True)
 class _Tok:
-    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT
+    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT REF
     text: str
     pos: int
     near: int | None = None
@@ -167,6 +173,7 @@ class _Tok:
 _SPECIAL = '()"[]'
 _FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _OPERATORS = ("AND", "OR", "NOT")
+_REFERENCE = re.compile(r"^#(\d{1,9})$")
 _PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z]+)\s*:\s*~\s*(\d+)\s*$")
 
 
@@ -216,6 +223,8 @@ def tokenize(text: str) -> list[_Tok]:
             word = text[i:j]
             if word in _OPERATORS:
                 toks.append(_Tok(word, word, i))
+            elif _REFERENCE.match(word):
+                toks.append(_Tok("REF", word, i))
             else:
                 match = _FIELD.match(word)
                 if match and match.group(1).lower() in PREFIXES:
@@ -238,11 +247,16 @@ def tokenize(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(
+        self, text: str, refs: Mapping[int, str], expanded: dict[int, Node] | None = None
+    ) -> None:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
         self.depth = 0
+        self.refs = refs
+        #: References already expanded (``#3`` used twice is parsed once).
+        self.expanded: dict[int, Node] = {} if expanded is None else expanded
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -255,39 +269,23 @@ class _Parser:
     def parse(self) -> Node:
         if not self.toks:
             raise QueryError("the query is empty; give some words to search for")
-        node = self.or_expr(None)
+        node = self.chain(None)
         tok = self.peek()
         if tok is not None:  # only a ')' can stop the top-level expression
             raise QueryError("unbalanced ')': no '(' before it", tok.pos)
         return node
 
-    def or_expr(self, after: _Tok | None) -> Node:
-        parts = [self.and_expr(after)]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.next()
-            parts.append(self.and_expr(tok))
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
-
-    def and_expr(self, after: _Tok | None) -> Node:
+    def chain(self, after: _Tok | None) -> Node:
+        """Operands joined by AND, OR and NOT, read left to right as PubMed does:
+        ``a OR b AND c`` is ``(a OR b) AND c``."""
         node = self.sequence(after)
-        while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT"):
+        while (tok := self.peek()) is not None and tok.kind in _OPERATORS:
             self.next()
             following = self.peek()
             if tok.kind == "AND" and following is not None and following.kind == "NOT":
                 tok = self.next()  # "A AND NOT B", as other engines write it, is A NOT B
             right = self.sequence(tok)
-            if tok.kind == "NOT" and isinstance(node, Not):
-                # A NOT B NOT C = A NOT (B OR C): chains stay flat.
-                negatives = (
-                    node.negative.children if isinstance(node.negative, Or) else (node.negative,)
-                )
-                node = Not(node.positive, Or((*negatives, right)))
-            elif tok.kind == "NOT":
-                node = Not(node, right)
-            elif isinstance(node, And) and not node.implicit:
-                node = And((*node.children, right))
-            else:
-                node = And((node, right))
+            node = _combine(node, tok.kind, right)
         return node
 
     def sequence(self, after: _Tok | None) -> Node:
@@ -299,6 +297,7 @@ class _Parser:
             "PHRASE",
             "FIELD",
             "LPAREN",
+            "REF",
         ):
             unit = self.unit()
             if isinstance(unit, FreeText):
@@ -347,7 +346,7 @@ class _Parser:
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise QueryError(f"parentheses nested more than {MAX_DEPTH} deep", tok.pos)
-            node = self.or_expr(tok)
+            node = self.chain(tok)
             close = self.peek()
             if close is None or close.kind != "RPAREN":
                 raise QueryError("unbalanced '(': no ')' after it", tok.pos)
@@ -367,6 +366,10 @@ class _Parser:
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
+        if tok.kind == "REF":
+            node = self.reference(tok)
+            self._no_tag(f"a reference such as {tok.text}")
+            return node
         # WORD: a truncated word stands alone; other words form a run.
         if tok.text.endswith("*"):
             prefix, key = _prefix(tok), self._tag()
@@ -386,6 +389,31 @@ class _Parser:
         if key == "year":
             return _years("".join(run), tok.pos, "[dp]")
         return Tagged(key, tuple(run), tok.pos)
+
+    def reference(self, tok: _Tok) -> Node:
+        """``#N``: the query of search N, as one parenthesised group."""
+        number = int(tok.text[1:])
+        if number not in self.refs:
+            if not self.refs:
+                raise QueryError(f"{tok.text}: there is no earlier search to refer to", tok.pos)
+            known = sorted(self.refs)
+            raise QueryError(
+                f"{tok.text}: there is no search #{number} (earlier searches: "
+                f"#{known[0]} to #{known[-1]})",
+                tok.pos,
+            )
+        node = self.expanded.get(number)
+        if node is None:
+            earlier = {n: q for n, q in self.refs.items() if n < number}
+            try:
+                node = _Parser(self.refs[number], earlier, self.expanded).parse()
+            except QueryError as exc:
+                raise QueryError(
+                    f"{tok.text} cannot be used, its query does not parse: {exc.reason}",
+                    tok.pos,
+                ) from None
+            self.expanded[number] = node
+        return node
 
     def field(self, tok: _Tok) -> Node:
         key = PREFIXES[tok.text]
@@ -451,6 +479,23 @@ class _Parser:
             raise QueryError(f"a field tag cannot follow {what}", tok.pos)
 
 
+def _combine(left: Node, op: str, right: Node) -> Node:
+    """``left op right``; runs of one operator stay flat (``a OR b OR c``), and
+    ``a NOT b NOT c`` is ``a NOT (b OR c)``."""
+    if op == "NOT":
+        if isinstance(left, Not):
+            negatives = (
+                left.negative.children if isinstance(left.negative, Or) else (left.negative,)
+            )
+            return Not(left.positive, Or((*negatives, right)))
+        return Not(left, right)
+    if op == "OR":
+        return Or((*left.children, right)) if isinstance(left, Or) else Or((left, right))
+    if isinstance(left, And) and not left.implicit:
+        return And((*left.children, right))
+    return And((left, right))
+
+
 def _check_star(tok: _Tok) -> None:
     star = tok.text.find("*")
     if star >= 0:
@@ -513,11 +558,15 @@ def depth(node: Node) -> int:
     return deepest
 
 
-def parse(text: str) -> Node:
-    """The syntax tree of a query. Raises :class:`QueryError` for a malformed query."""
+def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
+    """The syntax tree of a query. Raises :class:`QueryError` for a malformed query.
+
+    ``refs`` maps search numbers to earlier queries (the history, or the lines of a
+    strategy): ``#N`` in ``text`` stands for query N, parsed with the searches before
+    it, as one group."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
-    node = _Parser(text).parse()
+    node = _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(
             f"the query nests more than {MAX_DEPTH} levels deep (AND and NOT alternate too "

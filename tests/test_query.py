@@ -48,13 +48,58 @@ def test_tag_applies_to_the_run_of_words_before_it() -> None:
     )
 
 
-def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
-    assert parse("a1 OR b1 AND c1") == Or(
-        (FreeText(("a1",), 0), And((FreeText(("b1",), 6), FreeText(("c1",), 13))))
+def test_operators_are_read_left_to_right_and_parentheses_group() -> None:
+    assert parse("a1 OR b1 AND c1") == And(
+        (Or((FreeText(("a1",), 0), FreeText(("b1",), 6))), FreeText(("c1",), 13))
     )
-    assert parse("(a1 OR b1) AND c1") == And(
-        (Or((FreeText(("a1",), 1), FreeText(("b1",), 7))), FreeText(("c1",), 15))
+    assert parse("a1 AND b1 OR c1") == Or(
+        (And((FreeText(("a1",), 0), FreeText(("b1",), 7))), FreeText(("c1",), 13))
     )
+    assert parse("a1 OR b1 NOT c1") == Not(
+        Or((FreeText(("a1",), 0), FreeText(("b1",), 6))), FreeText(("c1",), 13)
+    )
+    assert parse("a1 OR (b1 AND c1)") == Or(
+        (FreeText(("a1",), 0), And((FreeText(("b1",), 7), FreeText(("c1",), 14))))
+    )
+    # Runs of one operator stay flat.
+    assert parse("a1 OR b1 OR c1 AND d1 AND e1") == And(
+        (
+            Or((FreeText(("a1",), 0), FreeText(("b1",), 6), FreeText(("c1",), 12))),
+            FreeText(("d1",), 19),
+            FreeText(("e1",), 26),
+        )
+    )
+
+
+def test_a_sequence_of_words_is_one_operand() -> None:
+    assert parse('breast cancer OR tumor "mice"[ti]') == Or(
+        (
+            FreeText(("breast", "cancer"), 0),
+            And((FreeText(("tumor",), 17), Phrase("mice", "title", None, 23)), implicit=True),
+        )
+    )
+
+
+def test_references_expand_to_earlier_searches() -> None:
+    refs = {1: "cancer", 2: "tumor OR neoplasm", 3: "#1 AND #2"}
+    assert parse("#3 NOT mice", refs) == Not(
+        And(
+            (
+                FreeText(("cancer",), 0),
+                Or((FreeText(("tumor",), 0), FreeText(("neoplasm",), 9))),
+            )
+        ),
+        FreeText(("mice",), 7),
+    )
+    with pytest.raises(QueryError, match=r"#4: there is no search #4 \(earlier searches: #1 to #3"):
+        parse("cancer OR #4", refs)
+    with pytest.raises(QueryError, match="no earlier search") as info:
+        parse("cancer AND #1")
+    assert info.value.position == 11
+    # A reference only sees the searches before it: no loops.
+    with pytest.raises(QueryError, match="#2 cannot be used"):
+        parse("#2", {1: "a1", 2: "#2 OR b1"})
+    assert parse("C# #hashtag") == FreeText(("C#", "#hashtag"), 0)
 
 
 def test_not_is_and_not() -> None:

@@ -1,0 +1,87 @@
+"""PubMed's reading of a pasted query: operators left to right, and wildcards.
+
+Expected sets come from :mod:`tests.reference_sets` (the stored records analysed
+again, terms looked up directly), never from the query engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app
+
+from .reference_sets import having
+
+runner = CliRunner()
+
+
+def _pmids(index_dir: Path, query: str) -> set[str]:
+    result = runner.invoke(
+        app, ["search", "--index", str(index_dir), "-f", "pmid", "-n", "100000", "--", query]
+    )
+    assert result.exit_code == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def _count(index_dir: Path, query: str) -> int:
+    result = runner.invoke(app, ["search", "--index", str(index_dir), "--count", "--", query])
+    assert result.exit_code == 0, result.stderr
+    return int(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("query", "combine"),
+    [
+        ("cancer OR tumor AND mice", lambda c, t, m: (c | t) & m),
+        ("cancer OR tumor NOT mice", lambda c, t, m: (c | t) - m),
+        ("cancer AND tumor OR mice", lambda c, t, m: (c & t) | m),
+        ("mice NOT tumor AND cancer", lambda c, t, m: (m - t) & c),
+        ("cancer NOT mice OR tumor NOT mice", lambda c, t, m: ((c - m) | t) - m),
+        ("cancer OR (tumor AND mice)", lambda c, t, m: c | (t & m)),
+        ("cancer AND NOT mice OR tumor", lambda c, t, m: (c - m) | t),
+    ],
+)
+def test_operators_are_read_left_to_right_as_in_pubmed(
+    sample_index_dir: Path, query: str, combine: object
+) -> None:
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    expected = combine(c, t, m)  # type: ignore[operator]
+    assert expected  # a set that shows something
+    assert _pmids(sample_index_dir, query) == expected
+    assert _count(sample_index_dir, query) == len(expected)
+
+
+def test_the_two_readings_differ_on_the_sample(sample_index_dir: Path) -> None:
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    assert (c | t) & m != c | (t & m)  # so the test above tells the readings apart
+    assert _count(sample_index_dir, "cancer OR tumor AND mice") == len((c | t) & m)
+    assert _count(sample_index_dir, "cancer OR (tumor AND mice)") == len(c | (t & m))
+
+
+def test_explain_shows_the_left_to_right_grouping(sample_index_dir: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["search", "--index", str(sample_index_dir), "--explain", "--count", "cancer OR tumor "
+         "NOT mice AND stem cells"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    parsed = result.stderr.splitlines()[0]
+    assert parsed == (
+        "parsed: (((words(cancer) OR words(tumor)) NOT words(mice)) AND words(stem cells))"
+    )
+
+
+def test_a_run_of_words_is_one_operand_of_the_chain(sample_index_dir: Path) -> None:
+    # "stem cells" (one ranked group: records with either word) is one operand.
+    s, c, m = (having(sample_index_dir, w) for w in ("stem", "cells", "mice"))
+    assert _pmids(sample_index_dir, "mice OR stem cells AND cancer") == (
+        (m | s | c) & having(sample_index_dir, "cancer")
+    )
+    # A tagged term beside the words is ANDed inside the operand.
+    immune_title = having(sample_index_dir, "immune", ("title",))
+    assert _pmids(sample_index_dir, "mice AND cancer immune[ti] OR tumor") == (
+        (m & having(sample_index_dir, "cancer") & immune_title) | having(sample_index_dir, "tumor")
+    )
