@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from searchkit.errors import IndexLockedError, InputError
+from searchkit.history import copy_history
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
 from searchkit.sources import SourceRegistry
@@ -95,6 +96,7 @@ def rebuild(
                 rebuilt.save()
             # Sentence vectors are keyed by text, so they hold for the new index too.
             copy_vectors(index_dir, target)
+            copy_history(index_dir, target)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
