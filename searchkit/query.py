@@ -32,6 +32,8 @@ from searchkit.query_parser import (
     Phrase,
     Tagged,
     Truncated,
+    Wildcard,
+    WildPhrase,
     Years,
     describe,
     parse,
@@ -40,6 +42,7 @@ from searchkit.query_parser import (
 )
 from searchkit.ranking import free_text_query
 from searchkit.schema import TEXT_FIELDS
+from searchkit.wildcards import WildcardPhrase, fold, phrase_slots
 
 __all__ = [
     "MAX_DEPTH",
@@ -54,6 +57,8 @@ __all__ = [
     "Phrase",
     "Tagged",
     "Truncated",
+    "WildPhrase",
+    "Wildcard",
     "YearRange",
     "Years",
     "describe",
@@ -202,6 +207,26 @@ def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) 
     return wq.Phrase(field, words, boost=boost)
 
 
+def _wildcard(schema: Schema, node: Wildcard | WildPhrase) -> Query:
+    """A word with wildcards inside (``tumo*r``), or a phrase with wildcard words."""
+    fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+    parts: list[Query] = []
+    for field, weight in fields.items():
+        if isinstance(node, Wildcard):
+            parts.append(wq.Wildcard(field, fold(node.pattern), boost=weight))
+            continue
+        slots = phrase_slots(schema, field, node.words)
+        if not slots:
+            continue
+        if len(slots) == 1 and slots[0].pattern is not None:  # the other words were stop words
+            parts.append(wq.Wildcard(field, slots[0].pattern, boost=weight))
+        else:
+            parts.append(WildcardPhrase(field, slots, boost=weight))
+    if not parts:
+        raise _no_words(" ".join(getattr(node, "words", ())), node.pos)
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
 def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = None) -> Query:
     """The Whoosh query for a syntax tree. Raises :class:`QueryError` for parts
     without searchable words (a phrase of stop words, say)."""
@@ -234,6 +259,8 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
             prefix = " ".join(prefix.replace(".", " ").split())
         parts = [wq.Prefix(f, prefix, boost=w) for f, w in fields.items()]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
+    if isinstance(node, Wildcard | WildPhrase):
+        return _wildcard(schema, node)
     if isinstance(node, Years):
         return year_range(schema, node.low, node.high)
     if isinstance(node, And):

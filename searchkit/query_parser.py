@@ -35,8 +35,8 @@ from searchkit.errors import QueryError
 
 #: Deepest nesting accepted, of parentheses and of the tree (deeper is refused).
 MAX_DEPTH = 64
-#: Characters needed before a truncation ``*``.
-MIN_PREFIX = 3
+#: Characters needed before the first ``*`` of a word (PubMed's rule).
+MIN_PREFIX = 4
 
 # PubMed field tags (lower case) → the field key used below.
 TAGS: dict[str, str] = {
@@ -129,6 +129,26 @@ class Truncated:
 
 
 @dataclass(frozen=True)
+class Wildcard:
+    """``tumo*r``, ``organi*ation*``: every word matching ``pattern`` (``*``: any
+    characters)."""
+
+    pattern: str
+    key: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class WildPhrase:
+    """A phrase with wildcard words: ``"breast feed*"``, ``psoas absc*[tiab]``,
+    ``breast-feed*``."""
+
+    words: tuple[str, ...]
+    key: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
 class Years:
     """Publication years ``low``..``high`` (either end may be open)."""
 
@@ -156,7 +176,7 @@ class Not:
     negative: Node
 
 
-Node = FreeText | Tagged | Phrase | Truncated | Years | And | Or | Not
+Node = FreeText | Tagged | Phrase | Truncated | Wildcard | WildPhrase | Years | And | Or | Not
 
 
 # -- tokens ----------------------------------------------------------------------
@@ -299,13 +319,13 @@ class _Parser:
             "LPAREN",
             "REF",
         ):
-            unit = self.unit()
-            if isinstance(unit, FreeText):
-                if not words:
-                    words_pos = unit.pos
-                words.extend(unit.words)
-            else:
-                units.append(unit)
+            for unit in self.units():
+                if isinstance(unit, FreeText):
+                    if not words:
+                        words_pos = unit.pos
+                    words.extend(unit.words)
+                else:
+                    units.append(unit)
         if words:
             units.insert(0, FreeText(tuple(words), words_pos))
         if not units:
@@ -357,6 +377,8 @@ class _Parser:
         if tok.kind == "PHRASE":
             if not tok.text.strip():
                 raise QueryError('empty phrase ""', tok.pos)
+            if "*" in tok.text:
+                return self.wild_phrase(tok)
             proximity = self._proximity_tag(tok)
             if proximity is not None:
                 return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
@@ -366,29 +388,37 @@ class _Parser:
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
-        if tok.kind == "REF":
-            node = self.reference(tok)
-            self._no_tag(f"a reference such as {tok.text}")
-            return node
-        # WORD: a truncated word stands alone; other words form a run.
-        if tok.text.endswith("*"):
-            prefix, key = _prefix(tok), self._tag()
-            if key == "year":
-                raise QueryError("truncation '*' is not supported for years", tok.pos)
-            return Truncated(prefix, key, tok.pos)
-        _check_star(tok)
-        run = [tok.text]
-        while (
-            (nxt := self.peek()) is not None and nxt.kind == "WORD" and not nxt.text.endswith("*")
-        ):
-            _check_star(nxt)
-            run.append(self.next().text)
+        assert tok.kind == "REF"
+        node = self.reference(tok)
+        self._no_tag(f"a reference such as {tok.text}")
+        return node
+
+    def units(self) -> list[Node]:
+        """The next unit; a run of words gives several (free words, wildcards)."""
+        tok = self.peek()
+        if tok is None or tok.kind != "WORD":
+            return [self.unit()]
+        run = [self.next()]
+        while (nxt := self.peek()) is not None and nxt.kind == "WORD":
+            run.append(self.next())
         key = self._tag()
-        if key is None:
-            return FreeText(tuple(run), tok.pos)
+        return _word_run(run, key)
+
+    def wild_phrase(self, tok: _Tok) -> Node:
+        """A quoted phrase with a wildcard: ``"breast feed*"``, ``"psoas absc*"[tiab]``."""
+        star = tok.pos + 1 + tok.text.index("*")
+        if tok.near is not None:
+            raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
+        after = self.peek()
+        if after is not None and after.kind == "TAG" and _PROXIMITY_TAG.match(after.text):
+            raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
+        key = self._tag()
+        words = [
+            _Tok("WORD", m.group(), tok.pos + 1 + m.start()) for m in re.finditer(r"\S+", tok.text)
+        ]
         if key == "year":
-            return _years("".join(run), tok.pos, "[dp]")
-        return Tagged(key, tuple(run), tok.pos)
+            raise QueryError("a wildcard '*' is not supported for years", star)
+        return _wild_run(words, key, tok.pos)
 
     def reference(self, tok: _Tok) -> Node:
         """``#N``: the query of search N, as one parenthesised group."""
@@ -427,10 +457,20 @@ class _Parser:
         if value.kind == "PHRASE":
             if not value.text.strip():
                 raise QueryError('empty phrase ""', value.pos)
+            if "*" in value.text:
+                if value.near is not None:
+                    raise QueryError(
+                        "a wildcard '*' cannot be used in a proximity search",
+                        value.pos + 1 + value.text.index("*"),
+                    )
+                words = [
+                    _Tok("WORD", m.group(), value.pos + 1 + m.start())
+                    for m in re.finditer(r"\S+", value.text)
+                ]
+                return _wild_run(words, key, tok.pos)
             return Phrase(value.text, key, value.near, tok.pos)
-        if value.text.endswith("*"):
-            return Truncated(_prefix(value), key, tok.pos)
-        _check_star(value)
+        if "*" in value.text:
+            return _wild_run([value], key, tok.pos)
         return Tagged(key, (value.text,), tok.pos)
 
     def _proximity_tag(self, phrase: _Tok) -> tuple[str, int] | None:
@@ -496,19 +536,71 @@ def _combine(left: Node, op: str, right: Node) -> Node:
     return And((left, right))
 
 
-def _check_star(tok: _Tok) -> None:
-    star = tok.text.find("*")
-    if star >= 0:
-        raise QueryError("'*' is only allowed at the end of a word", tok.pos + star)
+def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
+    """A run of words and the tag after it (``key``). Untagged, the plain words are
+    one free-text group and each wildcard word stands alone (a hyphenated one,
+    ``breast-feed*``, is a phrase); tagged, the tag applies to the whole run, which is
+    a phrase when it holds a wildcard (as in PubMed: ``breast feed*[tiab]``)."""
+    pos = run[0].pos
+    if key is None:
+        words = [t for t in run if "*" not in t.text]
+        nodes: list[Node] = [FreeText(tuple(t.text for t in words), words[0].pos)] if words else []
+        nodes.extend(_wild_run([t], None, t.pos) for t in run if "*" in t.text)
+        return nodes
+    if key == "year":
+        for t in run:
+            if "*" in t.text:
+                raise QueryError("a wildcard '*' is not supported for years", t.pos)
+        return [_years("".join(t.text for t in run), pos, "[dp]")]
+    if not any("*" in t.text for t in run):
+        return [Tagged(key, tuple(t.text for t in run), pos)]
+    return [_wild_run(run, key, pos)]
 
 
-def _prefix(tok: _Tok) -> str:
-    prefix = tok.text.rstrip("*")
-    if tok.text.count("*") > 1 or "*" in prefix:
-        raise QueryError("'*' is only allowed once, at the end of a word", tok.pos)
-    if len(prefix) < MIN_PREFIX:
-        raise QueryError(f"truncation needs at least {MIN_PREFIX} characters before '*'", tok.pos)
-    return prefix
+#: Field keys whose values are matched whole (a ``*`` may only end them).
+_WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
+
+
+def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
+    """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
+    if key == "pmid":
+        raise QueryError("a wildcard '*' is not supported for PMIDs", pos)
+    if key in _WHOLE_VALUE_KEYS:
+        text = " ".join(t.text for t in words)
+        if text.count("*") > 1 or not text.endswith("*"):
+            raise QueryError(
+                f"in a [{key}] value '*' can only come at the end", pos + text.index("*")
+            )
+        _check_wildcard(_Tok("WORD", text, words[0].pos))
+        return Truncated(text[:-1], key, pos)
+    parts: list[_Tok] = []
+    for t in words:
+        if "*" not in t.text or "-" not in t.text:
+            parts.append(t)
+            continue
+        # breast-feed* is the phrase "breast feed*" (PubMed).
+        for m in re.finditer(r"[^-]+", t.text):
+            parts.append(_Tok("WORD", m.group(), t.pos + m.start()))
+    for t in parts:
+        if "*" in t.text:
+            _check_wildcard(t)
+    if len(parts) == 1:
+        text = parts[0].text
+        if text.endswith("*") and text.count("*") == 1:
+            return Truncated(text[:-1], key, pos)
+        return Wildcard(text, key, pos)
+    return WildPhrase(tuple(t.text for t in parts), key, pos)
+
+
+def _check_wildcard(tok: _Tok) -> None:
+    """PubMed's rule: at least :data:`MIN_PREFIX` characters before the first ``*``."""
+    star = tok.text.index("*")
+    if star < MIN_PREFIX:
+        raise QueryError(
+            f"a wildcard needs at least {MIN_PREFIX} characters before the first '*' "
+            f"(as in PubMed): '{tok.text}'",
+            tok.pos + star,
+        )
 
 
 _YEAR = r"(\d{4})(?:[/-]\d{1,2}){0,2}"
@@ -588,6 +680,12 @@ def describe(node: Node) -> str:
     if isinstance(node, Truncated):
         where = f"{node.key}:" if node.key else ""
         return f"{where}{node.prefix}*"
+    if isinstance(node, Wildcard):
+        where = f"{node.key}:" if node.key else ""
+        return f"{where}{node.pattern}"
+    if isinstance(node, WildPhrase):
+        where = f"{node.key}:" if node.key else ""
+        return f'{where}"{" ".join(node.words)}"'
     if isinstance(node, Years):
         low = "" if node.low is None else str(node.low)
         high = "" if node.high is None else str(node.high)

@@ -78,15 +78,19 @@ def with_sequence(
     """The records where terms passing ``tests`` stand at consecutive positions of one
     field (a phrase; each test is one word of it)."""
     found = set()
+    first, rest = tests[0], tests[1:]
     for r in analysed_records(index_dir):
         for f in fields:
             tokens = r.fields.get(f, ())
+            starts = [pos for pos, term in tokens if first(term)]
+            if not starts:
+                continue
             at: dict[int, list[str]] = {}
             for pos, term in tokens:
                 at.setdefault(pos, []).append(term)
             if any(
-                all(any(test(t) for t in at.get(start + k, ())) for k, test in enumerate(tests))
-                for start in at
+                all(any(test(t) for t in at.get(start + k, ())) for k, test in enumerate(rest, 1))
+                for start in starts
             ):
                 found.add(r.pmid)
                 break

@@ -6,6 +6,7 @@ again, terms looked up directly), never from the query engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ from typer.testing import CliRunner
 
 from searchkit.cli import app
 
-from .reference_sets import having
+from .reference_sets import (
+    TEXT_FIELDS,
+    analysed_records,
+    having,
+    pattern,
+    query_term,
+    with_sequence,
+)
 
 runner = CliRunner()
 
@@ -85,3 +93,93 @@ def test_a_run_of_words_is_one_operand_of_the_chain(sample_index_dir: Path) -> N
     assert _pmids(sample_index_dir, "mice AND cancer immune[ti] OR tumor") == (
         (m & having(sample_index_dir, "cancer") & immune_title) | having(sample_index_dir, "tumor")
     )
+
+
+# -- wildcards -----------------------------------------------------------------------
+
+
+def _is(word: str) -> Callable[[str], bool]:
+    term = query_term(word)
+    return lambda t: t == term
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "fields"),
+    [
+        ('"psoas absc*"', ["psoas", "absc*"], TEXT_FIELDS),
+        ("psoas absc*[tiab]", ["psoas", "absc*"], ("title", "abstract")),
+        ('"psoas absc*"[ti]', ["psoas", "absc*"], ("title",)),
+        ('title:"psoas absc*"', ["psoas", "absc*"], ("title",)),
+        ("psoas-absc*", ["psoas", "absc*"], TEXT_FIELDS),
+        ('"colo* cancer*"', ["colo*", "cancer*"], TEXT_FIELDS),
+        ('"cancer stem cell*"[tiab]', ["cancer", "stem", "cell*"], ("title", "abstract")),
+    ],
+)
+def test_wildcards_in_phrases(
+    sample_index_dir: Path, query: str, words: list[str], fields: tuple[str, ...]
+) -> None:
+    tests = [pattern(w) if "*" in w else _is(w) for w in words]
+    expected = with_sequence(sample_index_dir, tests, fields)
+    assert expected
+    assert _pmids(sample_index_dir, query) == expected
+    assert _count(sample_index_dir, query) == len(expected)
+
+
+@pytest.mark.parametrize("query", ["tumo*r", "canc*r*", "absc*", "immun*", "lymph*cyt*"])
+def test_wildcards_in_words(sample_index_dir: Path, query: str) -> None:
+    test = pattern(query)
+    expected = {
+        r.pmid for r in analysed_records(sample_index_dir) if any(map(test, r.terms(TEXT_FIELDS)))
+    }
+    assert expected
+    assert _pmids(sample_index_dir, query) == expected
+    tagged = f"{query}[ti]"
+    assert _pmids(sample_index_dir, tagged) == {
+        r.pmid for r in analysed_records(sample_index_dir) if any(map(test, r.terms(("title",))))
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "position"),
+    [
+        ("abs*", "at least 4 characters before the first '*' (as in PubMed): 'abs*'", 4),
+        ("cancer im*une", "at least 4 characters before the first '*'", 10),
+        ('"psoas ab*"', "'ab*'", 10),
+        ("breast-fe*", "'fe*'", 10),
+        ('"psoas absc*"~3', "cannot be used in a proximity search", 12),
+        ('"psoas absc*"[tiab:~2]', "cannot be used in a proximity search", 12),
+        ("2015*[dp]", "not supported for years", 1),
+        ("3457*[pmid]", "not supported for PMIDs", 1),
+        ("can*cer res[ta]", "can only come at the end", 4),
+    ],
+)
+def test_a_wildcard_that_cannot_work_is_one_error_line(
+    sample_index_dir: Path, query: str, message: str, position: int
+) -> None:
+    result = runner.invoke(app, ["search", "--index", str(sample_index_dir), "--", query])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert message in result.stderr
+    assert result.stderr.endswith(f"(at position {position})\n")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"psoas absc*"',
+        "psoas absc*[tiab]",
+        "cancer stem* cells[ti]",
+        "title:tumo*r",
+        'author:"smit* j"',
+        "breast-feed*",
+        "cancer res*[ta]",
+        '"colo* cancer*" AND tumo*r[tiab]',
+    ],
+)
+def test_no_wildcard_is_dropped(sample_index_dir: Path, query: str) -> None:
+    result = runner.invoke(
+        app, ["search", "--index", str(sample_index_dir), "--explain", "--count", "--", query]
+    )
+    assert result.exit_code == 0, result.stderr
+    whoosh = result.stderr.splitlines()[1]
+    assert whoosh.count("*") >= query.count("*"), whoosh

@@ -19,6 +19,8 @@ from searchkit.query import (
     Phrase,
     Tagged,
     Truncated,
+    Wildcard,
+    WildPhrase,
     Years,
     describe,
     explain,
@@ -128,6 +130,18 @@ def test_phrase_proximity_and_tagged_phrase() -> None:
 
 def test_truncation_and_years() -> None:
     assert parse("immun*") == Truncated("immun", None, 0)
+    assert parse("tumo*r organi*ation*") == And(
+        (Wildcard("tumo*r", None, 0), Wildcard("organi*ation*", None, 7)), implicit=True
+    )
+    assert parse("psoas absc* cells") == And(
+        (FreeText(("psoas", "cells"), 0), Truncated("absc", None, 6)), implicit=True
+    )
+    # A tag applies to the whole run, a phrase when it holds a wildcard (PubMed).
+    assert parse("psoas absc*[tiab]") == WildPhrase(("psoas", "absc*"), "tiab", 0)
+    assert parse('"breast feed*"') == WildPhrase(("breast", "feed*"), None, 0)
+    assert parse("breast-feed*") == WildPhrase(("breast", "feed*"), None, 0)
+    assert parse('title:"colo* cancer*"') == WildPhrase(("colo*", "cancer*"), "title", 0)
+    assert parse("cancer res*[ta]") == Truncated("cancer res", "journal", 0)
     assert parse("2015:2020[dp]") == Years(2015, 2020, 0)
     assert parse("2019[pdat]") == Years(2019, 2019, 0)
     assert parse("year:2015..") == Years(2015, None, 5)
@@ -181,7 +195,7 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         "parsed: (title:(cancer stem cells) AND title:(privilege))",
         "whoosh: ((title:cancer AND title:stem AND title:cell) AND (title:privileg))",
     ]
-    assert describe(parse('"a b"~3 NOT xyz*[ti]')) == ('("a b" within 3 words NOT title:xyz*)')
+    assert describe(parse('"a b"~3 NOT wxyz*[ti]')) == ('("a b" within 3 words NOT title:wxyz*)')
 
 
 @pytest.mark.parametrize(
@@ -205,10 +219,13 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("()", "empty parentheses", 0),
         ("[ti]", "must follow a word", 0),
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
-        ("im*une", "only allowed at the end", 2),
-        ("ab*", "at least 3 characters", 0),
+        ("im*une", "at least 4 characters before the first '*'", 2),
+        ("abc*", "at least 4 characters", 3),
+        ('"psoas ab*"', "at least 4 characters", 9),
+        ('"psoas absc*"~2', "cannot be used in a proximity search", 11),
         ("immun*[dp]", "not supported for years", 0),
         ("pmid:3457*", "not supported for PMIDs", 0),
+        ("3457*[pmid]", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),
         ('"a b"[au:~2]', "proximity works with [ti:~N]", 5),
