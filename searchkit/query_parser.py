@@ -268,7 +268,11 @@ def tokenize(text: str) -> list[_Tok]:
 
 class _Parser:
     def __init__(
-        self, text: str, refs: Mapping[int, str], expanded: dict[int, Node] | None = None
+        self,
+        text: str,
+        refs: Mapping[int, str],
+        expanded: dict[int, Node] | None = None,
+        level: int = 0,
     ) -> None:
         self.text = text
         self.toks = tokenize(text)
@@ -277,6 +281,8 @@ class _Parser:
         self.refs = refs
         #: References already expanded (``#3`` used twice is parsed once).
         self.expanded: dict[int, Node] = {} if expanded is None else expanded
+        #: How many references deep this text is (``#5`` naming ``#4`` naming …).
+        self.level = level
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -434,9 +440,13 @@ class _Parser:
             )
         node = self.expanded.get(number)
         if node is None:
+            if self.level >= MAX_DEPTH:
+                raise QueryError(
+                    f"{tok.text}: searches refer to searches more than {MAX_DEPTH} deep", tok.pos
+                )
             earlier = {n: q for n, q in self.refs.items() if n < number}
             try:
-                node = _Parser(self.refs[number], earlier, self.expanded).parse()
+                node = _Parser(self.refs[number], earlier, self.expanded, self.level + 1).parse()
             except QueryError as exc:
                 raise QueryError(
                     f"{tok.text} cannot be used, its query does not parse: {exc.reason}",

@@ -102,6 +102,10 @@ def test_references_expand_to_earlier_searches() -> None:
     with pytest.raises(QueryError, match="#2 cannot be used"):
         parse("#2", {1: "a1", 2: "#2 OR b1"})
     assert parse("C# #hashtag") == FreeText(("C#", "#hashtag"), 0)
+    # A long chain of references is refused with an error, not a crash.
+    chain = {1: "a1", **{n: f"#{n - 1} AND a{n}" for n in range(2, 3001)}}
+    with pytest.raises(QueryError, match="more than 64"):
+        parse("#3000", chain)
 
 
 def test_not_is_and_not() -> None:
