@@ -254,9 +254,10 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
         if node.key == "pmid":
             raise QueryError("truncation '*' is not supported for PMIDs", node.pos)
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
-        prefix = node.prefix.lower()
         if node.key in EXACT_KEYS:
-            prefix = " ".join(prefix.replace(".", " ").split())
+            prefix = " ".join(node.prefix.lower().replace(".", " ").split())
+        else:  # as the index's words are written: naïv* is naiv*
+            prefix = fold(node.prefix)
         parts = [wq.Prefix(f, prefix, boost=w) for f, w in fields.items()]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
     if isinstance(node, Wildcard | WildPhrase):

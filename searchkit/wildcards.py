@@ -155,20 +155,18 @@ class WildcardPhrase(wq.Query):
             out.append(terms)
         return out
 
-    def existing_terms(
-        self, ixreader: IndexReader, phrases: bool = True, expand: bool = False
-    ) -> set[tuple[str, bytes]]:
-        """The terms of the index the phrase's places can hold (to highlight them)."""
-        return {
-            (self.fieldname, term.encode("utf-8"))
-            for terms in self._terms(ixreader)
-            for term in terms
-            if (self.fieldname, term) in ixreader
-        }
-
-    def iter_all_terms(self, phrases: bool = True) -> Iterator[tuple[str, str]]:
+    def terms(self, phrases: bool = True) -> Iterator[tuple[str, str]]:
+        """The words written (not the wildcards' expansions)."""
         for slot in self.slots:
             for term in slot.terms:
+                yield self.fieldname, term
+
+    def expanded_terms(
+        self, ixreader: IndexReader, phrases: bool = True
+    ) -> Iterator[tuple[str, str]]:
+        """Every term of the index the phrase's places can hold (to highlight them)."""
+        for terms in self._terms(ixreader):
+            for term in terms:
                 yield self.fieldname, term
 
     def estimate_size(self, ixreader: IndexReader) -> int:

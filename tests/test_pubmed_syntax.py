@@ -6,6 +6,7 @@ again, terms looked up directly), never from the query engine.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -183,3 +184,14 @@ def test_no_wildcard_is_dropped(sample_index_dir: Path, query: str) -> None:
     assert result.exit_code == 0, result.stderr
     whoosh = result.stderr.splitlines()[1]
     assert whoosh.count("*") >= query.count("*"), whoosh
+
+
+def test_words_a_wildcard_phrase_matched_are_highlighted(sample_index_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "--index", str(sample_index_dir), "-f", "json", "-n", "3", '"psoas absc*"']
+    )
+    assert result.exit_code == 0, result.stderr
+    for hit in json.loads(result.stdout)["hits"]:
+        marked = {hit["snippet"][a:b].lower() for a, b in hit["highlights"]}
+        assert "psoas" in marked
+        assert any(word.startswith("absc") for word in marked), marked
