@@ -383,7 +383,7 @@ class _Parser:
         if tok.kind == "PHRASE":
             if not tok.text.strip():
                 raise QueryError('empty phrase ""', tok.pos)
-            if "*" in tok.text:
+            if has_wildcard(tok.text):
                 return self.wild_phrase(tok)
             proximity = self._proximity_tag(tok)
             if proximity is not None:
@@ -412,7 +412,7 @@ class _Parser:
 
     def wild_phrase(self, tok: _Tok) -> Node:
         """A quoted phrase with a wildcard: ``"breast feed*"``, ``"psoas absc*"[tiab]``."""
-        star = tok.pos + 1 + tok.text.index("*")
+        star = tok.pos + 1 + _first_wildcard(tok.text)
         if tok.near is not None:
             raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
         after = self.peek()
@@ -467,11 +467,11 @@ class _Parser:
         if value.kind == "PHRASE":
             if not value.text.strip():
                 raise QueryError('empty phrase ""', value.pos)
-            if "*" in value.text:
+            if has_wildcard(value.text):
                 if value.near is not None:
                     raise QueryError(
                         "a wildcard '*' cannot be used in a proximity search",
-                        value.pos + 1 + value.text.index("*"),
+                        value.pos + 1 + _first_wildcard(value.text),
                     )
                 words = [
                     _Tok("WORD", m.group(), value.pos + 1 + m.start())
@@ -479,7 +479,7 @@ class _Parser:
                 ]
                 return _wild_run(words, key, tok.pos)
             return Phrase(value.text, key, value.near, tok.pos)
-        if "*" in value.text:
+        if has_wildcard(value.text):
             return _wild_run([value], key, tok.pos)
         return Tagged(key, (value.text,), tok.pos)
 
@@ -546,6 +546,21 @@ def _combine(left: Node, op: str, right: Node) -> Node:
     return And((left, right))
 
 
+_WILDCARD = re.compile(r"\*(?!\d)")
+
+
+def has_wildcard(text: str) -> bool:
+    """Whether ``text`` holds a wildcard ``*``; a ``*`` before a digit belongs to the
+    word, as in the HLA allele name ``HLA-A*02:01``."""
+    return _WILDCARD.search(text) is not None
+
+
+def _first_wildcard(text: str) -> int:
+    match = _WILDCARD.search(text)
+    assert match is not None
+    return match.start()
+
+
 def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
     """A run of words and the tag after it (``key``). Untagged, the plain words are
     one free-text group and each wildcard word stands alone (a hyphenated one,
@@ -553,16 +568,16 @@ def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
     a phrase when it holds a wildcard (as in PubMed: ``breast feed*[tiab]``)."""
     pos = run[0].pos
     if key is None:
-        words = [t for t in run if "*" not in t.text]
+        words = [t for t in run if not has_wildcard(t.text)]
         nodes: list[Node] = [FreeText(tuple(t.text for t in words), words[0].pos)] if words else []
-        nodes.extend(_wild_run([t], None, t.pos) for t in run if "*" in t.text)
+        nodes.extend(_wild_run([t], None, t.pos) for t in run if has_wildcard(t.text))
         return nodes
     if key == "year":
         for t in run:
-            if "*" in t.text:
+            if has_wildcard(t.text):
                 raise QueryError("a wildcard '*' is not supported for years", t.pos)
         return [_years("".join(t.text for t in run), pos, "[dp]")]
-    if not any("*" in t.text for t in run):
+    if not any(has_wildcard(t.text) for t in run):
         return [Tagged(key, tuple(t.text for t in run), pos)]
     return [_wild_run(run, key, pos)]
 
@@ -585,14 +600,14 @@ def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
         return Truncated(text[:-1], key, pos)
     parts: list[_Tok] = []
     for t in words:
-        if "*" not in t.text or "-" not in t.text:
+        if not has_wildcard(t.text) or "-" not in t.text:
             parts.append(t)
             continue
         # breast-feed* is the phrase "breast feed*" (PubMed).
         for m in re.finditer(r"[^-]+", t.text):
             parts.append(_Tok("WORD", m.group(), t.pos + m.start()))
     for t in parts:
-        if "*" in t.text:
+        if has_wildcard(t.text):
             _check_wildcard(t)
     if len(parts) == 1:
         text = parts[0].text
@@ -603,9 +618,10 @@ def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
 
 
 def _check_wildcard(tok: _Tok) -> None:
-    """PubMed's rule: at least :data:`MIN_PREFIX` characters before the first ``*``."""
-    star = tok.text.index("*")
-    if star < MIN_PREFIX:
+    """PubMed's rule: at least :data:`MIN_PREFIX` characters (letters or digits) before
+    the first ``*``."""
+    star = _first_wildcard(tok.text)
+    if len(re.sub(r"[\W_]", "", tok.text[:star])) < MIN_PREFIX:  # letters and digits
         raise QueryError(
             f"a wildcard needs at least {MIN_PREFIX} characters before the first '*' "
             f"(as in PubMed): '{tok.text}'",

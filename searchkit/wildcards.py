@@ -25,6 +25,7 @@ from whoosh.searching import Searcher
 
 from searchkit import ranking
 from searchkit.postings import Ints, SegmentArrays
+from searchkit.query_parser import has_wildcard
 
 #: Characters PubMed needs before the first ``*`` of a word.
 MIN_PREFIX = 4
@@ -90,7 +91,7 @@ def phrase_slots(schema: Schema, field: str, words: Sequence[str]) -> list[Slot]
     patterns: dict[str, str] = {}
     written = []
     for word in words:
-        if "*" in word:
+        if has_wildcard(word):
             holder = _placeholder(len(patterns))
             patterns[holder] = fold(word)
             written.append(holder)

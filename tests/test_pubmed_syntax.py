@@ -147,6 +147,7 @@ def test_wildcards_in_words(sample_index_dir: Path, query: str) -> None:
         ("cancer im*une", "at least 4 characters before the first '*'", 10),
         ('"psoas ab*"', "'ab*'", 10),
         ("breast-fe*", "'fe*'", 10),
+        ("ab.'c*", "at least 4 characters", 6),
         ('"psoas absc*"~3', "cannot be used in a proximity search", 12),
         ('"psoas absc*"[tiab:~2]', "cannot be used in a proximity search", 12),
         ("2015*[dp]", "not supported for years", 1),

@@ -146,6 +146,11 @@ def test_truncation_and_years() -> None:
     assert parse("breast-feed*") == WildPhrase(("breast", "feed*"), None, 0)
     assert parse('title:"colo* cancer*"') == WildPhrase(("colo*", "cancer*"), "title", 0)
     assert parse("cancer res*[ta]") == Truncated("cancer res", "journal", 0)
+    # A * before a digit belongs to an HLA allele name, it is no wildcard.
+    assert parse("HLA-A*02:01") == FreeText(("HLA-A*02:01",), 0)
+    assert parse('"HLA-A*02:01" cell*') == And(
+        (Phrase("HLA-A*02:01", None, None, 0), Truncated("cell", None, 14)), implicit=True
+    )
     assert parse("2015:2020[dp]") == Years(2015, 2020, 0)
     assert parse("2019[pdat]") == Years(2019, 2019, 0)
     assert parse("year:2015..") == Years(2015, None, 5)
