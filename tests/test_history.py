@@ -172,3 +172,17 @@ def test_concurrent_searches_keep_the_history_whole(index_copy: Path, sample: Pa
     assert sorted(e["number"] for e in entries) == list(range(1, len(words) + 1))
     assert {e["query"]: e["count"] for e in entries} == counts
     assert counts == {w: len(having(sample, w)) for w in words}
+
+
+def test_rebuild_keeps_the_history(tmp_path: Path) -> None:
+    index = tmp_path / "small"
+    seed = Path(__file__).resolve().parent.parent / "data" / "pubmed-34572009-page.txt"
+    assert _run(index, "ingest", str(seed))[0] == 0
+    assert _run(index, "search", "--count", "immune privilege")[1] == "1\n"
+    code, _, err = _run(index, "rebuild")
+    assert code == 0, err
+    code, out, err = _run(index, "history")
+    assert code == 0, err
+    assert out.split()[:2] == ["#1", "1"]
+    assert out.rstrip().endswith("immune privilege")
+    assert _run(index, "search", "--count", "#1")[1] == "1\n"
