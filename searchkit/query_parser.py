@@ -12,7 +12,13 @@ Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
               | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"   # PubMed: "tumor escape"[tiab:~3]
               | FIELD ":" (WORD | PHRASE)                  # title:cancer, year:2015..2020
               | WORD+ [TAG]                                # cancer stem cells[ti]
-              | WORD "*" [TAG]                             # immun*
+
+Wildcards (PubMed's rules): a ``*`` in a word stands for 0 or more characters
+(``immun*``, ``tumo*r``), with at least :data:`MIN_PREFIX` letters or digits before
+the first one; untagged, such a word is a term of its own. A tagged run of words
+holding one (``breast feed*[tiab]``), a quoted phrase holding one (``"colo*
+cancer*"``) and a hyphenated word holding one (``breast-feed*``) are phrases. A ``*``
+before a digit is part of the word (``HLA-A*02:01``).
 
 Operators are applied left to right, as PubMed does: ``a OR b AND c`` is
 ``(a OR b) AND c`` and ``a NOT b OR c`` is ``(a NOT b) OR c``; parentheses group.
