@@ -11,9 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from searchkit import SearchIndex, search
 from searchkit.cli import app
+from searchkit.errors import QueryError
 
 from .reference_sets import (
     TEXT_FIELDS,
@@ -196,3 +200,48 @@ def test_words_a_wildcard_phrase_matched_are_highlighted(sample_index_dir: Path)
         marked = {hit["snippet"][a:b].lower() for a, b in hit["highlights"]}
         assert "psoas" in marked
         assert any(word.startswith("absc") for word in marked), marked
+
+
+_PIECES = st.sampled_from(
+    [
+        *list('abc019 ()"[]*-~'),
+        "psoas ",
+        "absc*",
+        "tumo*r",
+        "canc*r*",
+        "feed*",
+        "breast-",
+        "HLA-A*02:01",
+        "#1",
+        "#2",
+        "#9",
+        "[tiab]",
+        "[ti]",
+        "[au]",
+        "[ta]",
+        "[dp]",
+        "[pmid]",
+        "title:",
+        " AND ",
+        " OR ",
+        " NOT ",
+        "~3",
+        "[tiab:~2]",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_wildcards_and_references_raise_nothing_but_query_error(
+    sample_index_dir: Path, text: str
+) -> None:
+    index = SearchIndex.open(sample_index_dir)
+    refs = {1: '"psoas absc*"', 2: "#1 OR tumo*r[ti]"}
+    try:
+        result = search(index, text, limit=3, refs=refs, suggest=False)
+    except QueryError as exc:
+        assert "\n" not in str(exc)
+        assert exc.position is None or 0 <= exc.position <= len(text)
+        return
+    assert result.total >= len(result.hits)
