@@ -42,7 +42,7 @@ from searchkit.query_parser import (
 )
 from searchkit.ranking import free_text_query
 from searchkit.schema import TEXT_FIELDS
-from searchkit.wildcards import WildcardPhrase, fold, phrase_slots
+from searchkit.wildcards import SurfaceWildcard, WildcardPhrase, fold, phrase_slots
 
 __all__ = [
     "MAX_DEPTH",
@@ -207,19 +207,30 @@ def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) 
     return wq.Phrase(field, words, boost=boost)
 
 
+#: Fields whose terms are stemmed words: wildcards are matched against the words as
+#: written there (:class:`searchkit.wildcards.SurfaceWildcard`).
+STEMMED_FIELDS = frozenset({"title", "abstract", "keywords", "mesh", "mesh_major"})
+
+
+def _word_wildcard(field: str, pattern: str, boost: float) -> Query:
+    if field in STEMMED_FIELDS:
+        return SurfaceWildcard(field, pattern, boost=boost)
+    return wq.Wildcard(field, pattern, boost=boost)
+
+
 def _wildcard(schema: Schema, node: Wildcard | WildPhrase) -> Query:
     """A word with wildcards inside (``tumo*r``), or a phrase with wildcard words."""
     fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
     parts: list[Query] = []
     for field, weight in fields.items():
         if isinstance(node, Wildcard):
-            parts.append(wq.Wildcard(field, fold(node.pattern), boost=weight))
+            parts.append(_word_wildcard(field, fold(node.pattern), weight))
             continue
         slots = phrase_slots(schema, field, node.words)
         if not slots:
             continue
         if len(slots) == 1 and slots[0].pattern is not None:  # the other words were stop words
-            parts.append(wq.Wildcard(field, slots[0].pattern, boost=weight))
+            parts.append(_word_wildcard(field, slots[0].pattern, weight))
         else:
             parts.append(WildcardPhrase(field, slots, boost=weight))
     if not parts:
@@ -258,7 +269,12 @@ def to_whoosh(schema: Schema, node: Node, *, acronyms: AcronymTable | None = Non
             prefix = " ".join(node.prefix.lower().replace(".", " ").split())
         else:  # as the index's words are written: naïv* is naiv*
             prefix = fold(node.prefix)
-        parts = [wq.Prefix(f, prefix, boost=w) for f, w in fields.items()]
+        parts = [
+            _word_wildcard(f, prefix + "*", w)
+            if f in STEMMED_FIELDS
+            else wq.Prefix(f, prefix, boost=w)
+            for f, w in fields.items()
+        ]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
     if isinstance(node, Wildcard | WildPhrase):
         return _wildcard(schema, node)

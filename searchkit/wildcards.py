@@ -1,11 +1,19 @@
 """Wildcards (``*``) as PubMed documents them: 0 or more characters, at the end or in
 the middle of a word, several in one word, and in phrases (``"breast feed*"``).
 
-A pattern is matched against the index's terms, which are the analysed (stemmed,
-lower-cased, accent-folded) words, so the letters written are folded the same way
-first. A phrase with wildcards is a :class:`WildcardPhrase`: its words must stand at
-the same distances from each other as in the query (stop words counted), any term
-matching a wildcard word filling its place.
+A wildcard is matched against the words as written, not against the index's terms:
+those are stemmed ("randomized" and "randomised" are indexed as ``random`` and
+``randomis``), so ``randomi*ed`` matches no term although it matches both words. The
+index still narrows the search: a word starting with ``randomi`` has a stem starting
+with (nearly) those letters, so only records holding such a stem are read back, and
+their stored text is searched for words matching the pattern
+(:func:`surface_matches`). Truncation at the end takes the records whose stems start
+with the letters written as they are, and reads back only those with a shorter stem
+(``studies*``: the index holds ``studi``).
+
+A phrase with wildcards is a :class:`WildcardPhrase`: its words must stand at the same
+distances from each other as in the query (stop words counted); a wildcard word's
+place is filled by the stems of the words, in the records, that match it.
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from searchkit import ranking
+from searchkit.documents import record_from_json, record_to_fields
 from searchkit.postings import Ints, SegmentArrays
 from searchkit.query_parser import has_wildcard
 
-#: Characters PubMed needs before the first ``*`` of a word.
-MIN_PREFIX = 4
+#: Letters of a pattern a stem of a matching word is sure to start with (the stemmer
+#: rewrites endings only, and keeps at least this much of a word it shortens).
+STEM_KEEPS = 3
 
 _POSITION_BITS = 32
 _POSITION_MASK = (1 << _POSITION_BITS) - 1
@@ -53,17 +63,176 @@ def regex(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
-def expand(reader: IndexReader, field: str, pattern: str) -> list[str]:
-    """The terms of ``field`` matching ``pattern``."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _fold_word(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text`` as a pattern is compared with them: lower case, accents
+    removed."""
+    return [w if w.isascii() else _fold_word(w) for w in _WORD.findall(text.lower())]
+
+
+def word_regex(pattern: str) -> re.Pattern[str]:
+    """``tumo*r`` → a regular expression matching whole words (``*``: letters and
+    digits)."""
+    return re.compile(r"[^\W_]*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def _may_stem_from(term: str, prefix: str) -> bool:
+    """Whether ``term`` can be the stem of a word starting with ``prefix``: they agree
+    up to the stem's last letter (which the stemmer may rewrite, y → i)."""
+    common = min(len(prefix), len(term) - 1)
+    return common >= STEM_KEEPS - 1 and term[:common] == prefix[:common]
+
+
+def stored_text(reader: IndexReader, docnum: int, field: str) -> str:
+    """The text of ``field`` of a document as it was indexed (from the stored record)."""
+    stored = reader.stored_fields(docnum)
+    value = stored.get(field)
+    if isinstance(value, str):
+        return value
+    if field in ("title", "abstract") or "record" not in stored:
+        return ""
+    return str(record_to_fields(record_from_json(stored["record"])).get(field, ""))
+
+
+@dataclass(frozen=True)
+class SurfaceMatch:
+    """The documents of a segment with a word matching a pattern in one field, how
+    often they have it, and the index terms of those words."""
+
+    docs: Ints
+    counts: Ints
+    terms: frozenset[str]
+
+
+def surface_matches(reader: IndexReader, field: str, pattern: str) -> SurfaceMatch:
+    """The documents of one segment with a word matching ``pattern`` in ``field``."""
+    none = np.zeros(0, dtype=np.int64)
     if field not in reader.schema:
-        return []
-    matcher = regex(pattern)
-    found = []
-    for term in reader.expand_prefix(field, literal_prefix(pattern)):
-        text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
-        if matcher.fullmatch(text):
-            found.append(text)
-    return found
+        return SurfaceMatch(none, none, frozenset())
+    prefix = literal_prefix(pattern)
+    trailing = pattern.endswith("*") and pattern.count("*") == 1
+    accepted: list[str] = []
+    candidates: list[str] = []
+    for raw in reader.expand_prefix(field, prefix[:STEM_KEEPS]):
+        term = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        if trailing and term.startswith(prefix):
+            accepted.append(term)  # a stem starting with the letters: its words do too
+        elif _may_stem_from(term, prefix):
+            candidates.append(term)
+    arrays = SegmentArrays(reader)
+    counts: dict[int, float] = {}
+    for term in accepted:
+        ids, weights = arrays.postings(field, term)
+        for doc, weight in zip(ids.tolist(), weights.tolist(), strict=True):
+            counts[doc] = counts.get(doc, 0.0) + weight
+    unsure = set()
+    for term in candidates:
+        unsure.update(arrays.postings(field, term)[0].tolist())
+    unsure.difference_update(counts)
+    terms = set(accepted)
+    matcher = word_regex(pattern)
+    analyzer = reader.schema[field].analyzer
+    stems: dict[str, list[str]] = {}
+    for doc in sorted(unsure):
+        words = [w for w in words_of(stored_text(reader, doc, field)) if matcher.fullmatch(w)]
+        if not words:
+            continue
+        counts[doc] = float(len(words))
+        for word in set(words):
+            if word not in stems:
+                stems[word] = [t.text for t in analyzer(word, mode="query")]
+            terms.update(stems[word])
+    docs = np.array(sorted(counts), dtype=np.int64)
+    found = np.array([counts[d] for d in docs.tolist()], dtype=np.float64)
+    return SurfaceMatch(docs, found.astype(np.int64).clip(min=1), frozenset(terms))
+
+
+class _Cached:
+    """Per-segment results of a query, kept for the query's life (matching, then
+    highlighting, use them)."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[int, str, str], tuple[IndexReader, SurfaceMatch]] = {}
+
+    def get(self, reader: IndexReader, field: str, pattern: str) -> SurfaceMatch:
+        key = (id(reader), field, pattern)
+        hit = self._results.get(key)
+        if hit is None or hit[0] is not reader:
+            hit = self._results[key] = (reader, surface_matches(reader, field, pattern))
+        return hit[1]
+
+
+def _segments(reader: IndexReader) -> list[tuple[IndexReader, int]]:
+    return list(reader.leaf_readers())
+
+
+class SurfaceWildcard(wq.Query):
+    """Every document with a word matching ``pattern`` (as written) in one field."""
+
+    def __init__(self, fieldname: str, pattern: str, boost: float = 1.0) -> None:
+        self.fieldname = fieldname
+        self.pattern = pattern
+        self.boost = boost
+        self._cache = _Cached()
+
+    def __str__(self) -> str:
+        return f"{self.fieldname}:{self.pattern}"
+
+    def __repr__(self) -> str:
+        return f"SurfaceWildcard({self.fieldname!r}, {self.pattern!r}, boost={self.boost})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SurfaceWildcard) and (
+            self.fieldname,
+            self.pattern,
+            self.boost,
+        ) == (other.fieldname, other.pattern, other.boost)
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, self.pattern, self.boost))
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def terms(self, phrases: bool = True) -> Iterator[tuple[str, str]]:
+        return iter(())
+
+    def expanded_terms(
+        self, ixreader: IndexReader, phrases: bool = True
+    ) -> Iterator[tuple[str, str]]:
+        """The index terms of the words that matched (to highlight them)."""
+        for sub, _ in _segments(ixreader):
+            for term in self._cache.get(sub, self.fieldname, self.pattern).terms:
+                yield self.fieldname, term
+
+    def estimate_size(self, ixreader: IndexReader) -> int:
+        return ixreader.doc_count_all()
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> matching.Matcher:
+        parts = [
+            (self._cache.get(sub.reader(), self.fieldname, self.pattern), offset)
+            for sub, offset in (
+                [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
+            )
+        ]
+        docs = np.concatenate([m.docs + offset for m, offset in parts])
+        counts = np.concatenate([m.counts for m, _ in parts])
+        return _list_matcher(docs, counts, self.boost)
+
+
+def _list_matcher(docs: Ints, counts: Ints, boost: float) -> matching.Matcher:
+    if not len(docs):
+        return matching.NullMatcher()
+    # The number of occurrences, saturated as BM25 does.
+    weights = boost * (ranking.K1 + 1.0) * counts / (counts + ranking.K1)
+    return matching.ListMatcher(docs.tolist(), weights=weights.tolist())
 
 
 @dataclass(frozen=True)
@@ -123,6 +292,7 @@ class WildcardPhrase(wq.Query):
         self.fieldname = fieldname
         self.slots = tuple(slots)
         self.boost = boost
+        self._cache = _Cached()
 
     def __str__(self) -> str:
         words = []
@@ -152,7 +322,7 @@ class WildcardPhrase(wq.Query):
         for slot in self.slots:
             terms = list(slot.terms)
             if slot.pattern is not None:
-                terms.extend(expand(reader, self.fieldname, slot.pattern))
+                terms.extend(sorted(self._cache.get(reader, self.fieldname, slot.pattern).terms))
             out.append(terms)
         return out
 
@@ -166,9 +336,10 @@ class WildcardPhrase(wq.Query):
         self, ixreader: IndexReader, phrases: bool = True
     ) -> Iterator[tuple[str, str]]:
         """Every term of the index the phrase's places can hold (to highlight them)."""
-        for terms in self._terms(ixreader):
-            for term in terms:
-                yield self.fieldname, term
+        for sub, _ in _segments(ixreader):
+            for terms in self._terms(sub):
+                for term in terms:
+                    yield self.fieldname, term
 
     def estimate_size(self, ixreader: IndexReader) -> int:
         return ixreader.doc_count_all()
@@ -202,16 +373,12 @@ class WildcardPhrase(wq.Query):
         return docs.astype(np.int64), counts.astype(np.int64)
 
     def matcher(self, searcher: Searcher, context: Any = None) -> matching.Matcher:
-        if searcher.is_atomic():
-            docs, counts = self._matches(searcher.reader())
-        else:
-            parts = [
-                (self._matches(sub.reader()), offset) for sub, offset in searcher.leaf_searchers()
-            ]
-            docs = np.concatenate([d + offset for (d, _), offset in parts])
-            counts = np.concatenate([c for (_, c), _ in parts])
-        if not len(docs):
-            return matching.NullMatcher()
-        # The number of occurrences, saturated as BM25 does.
-        weights = self.boost * (ranking.K1 + 1.0) * counts / (counts + ranking.K1)
-        return matching.ListMatcher(docs.tolist(), weights=weights.tolist())
+        parts = [
+            (self._matches(sub.reader()), offset)
+            for sub, offset in (
+                [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
+            )
+        ]
+        docs = np.concatenate([d + offset for (d, _), offset in parts])
+        counts = np.concatenate([c for (_, c), _ in parts])
+        return _list_matcher(docs, counts, self.boost)

@@ -5,6 +5,7 @@ wildcard pattern is then looked up in those terms directly."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +26,7 @@ class Analysed:
 
     pmid: str
     fields: dict[str, tuple[tuple[int, str], ...]]
+    texts: dict[str, str]
 
     def terms(self, fields: tuple[str, ...] = TEXT_FIELDS) -> set[str]:
         return {term for f in fields for _, term in self.fields.get(f, ())}
@@ -48,7 +50,7 @@ def analysed_records(index_dir: Path) -> tuple[Analysed, ...]:
                 for name, text in texts.items()
                 if text
             }
-            out.append(Analysed(r.pmid, fields))
+            out.append(Analysed(r.pmid, fields, texts))
     return tuple(out)
 
 
@@ -64,9 +66,48 @@ def having(index_dir: Path, word: str, fields: tuple[str, ...] = TEXT_FIELDS) ->
     return {r.pmid for r in analysed_records(index_dir) if term in r.terms(fields)}
 
 
+def _fold(text: str) -> str:
+    """Lower case, accents removed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def written_words(text: str) -> set[str]:
+    """The words of a text as written: lower case, accents removed."""
+    return set(re.findall(r"[^\W_]+", _fold(text)))
+
+
+def with_written_word(
+    index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> set[str]:
+    """The records with a word matching ``wildcard`` as written in one of ``fields``."""
+    test = pattern(wildcard)
+    return {
+        r.pmid
+        for r in analysed_records(index_dir)
+        if any(test(w) for f in fields for w in written_words(r.texts.get(f, "")))
+    }
+
+
+def written_word_terms(
+    index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> set[str]:
+    """The index terms of the words matching ``wildcard`` as written in the records."""
+    test = pattern(wildcard)
+    analyzer = text_analyzer()
+    words = {
+        w
+        for r in analysed_records(index_dir)
+        for f in fields
+        for w in written_words(r.texts.get(f, ""))
+        if test(w)
+    }
+    return {t.text for w in words for t in analyzer(w)}
+
+
 def pattern(wildcard: str) -> Callable[[str], bool]:
     """``absc*`` / ``tumo*r`` as a test on index terms (``*``: any characters)."""
-    regex = re.compile(".*".join(re.escape(part) for part in wildcard.lower().split("*")))
+    regex = re.compile(".*".join(re.escape(part) for part in _fold(wildcard).split("*")))
     return lambda term: regex.fullmatch(term) is not None
 
 

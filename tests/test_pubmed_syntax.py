@@ -26,6 +26,8 @@ from .reference_sets import (
     pattern,
     query_term,
     with_sequence,
+    with_written_word,
+    written_word_terms,
 )
 
 runner = CliRunner()
@@ -103,6 +105,10 @@ def test_a_run_of_words_is_one_operand_of_the_chain(sample_index_dir: Path) -> N
 # -- wildcards -----------------------------------------------------------------------
 
 
+def _in(terms: set[str]) -> Callable[[str], bool]:
+    return terms.__contains__
+
+
 def _is(word: str) -> Callable[[str], bool]:
     term = query_term(word)
     return lambda t: t == term
@@ -118,30 +124,43 @@ def _is(word: str) -> Callable[[str], bool]:
         ("psoas-absc*", ["psoas", "absc*"], TEXT_FIELDS),
         ('"colo* cancer*"', ["colo*", "cancer*"], TEXT_FIELDS),
         ('"cancer stem cell*"[tiab]', ["cancer", "stem", "cell*"], ("title", "abstract")),
+        ("randomi*ed trial*[tiab]", ["randomi*ed", "trial*"], ("title", "abstract")),
     ],
 )
 def test_wildcards_in_phrases(
     sample_index_dir: Path, query: str, words: list[str], fields: tuple[str, ...]
 ) -> None:
-    tests = [pattern(w) if "*" in w else _is(w) for w in words]
+    tests = [
+        _in(written_word_terms(sample_index_dir, w, fields)) if "*" in w else _is(w) for w in words
+    ]
     expected = with_sequence(sample_index_dir, tests, fields)
     assert expected
     assert _pmids(sample_index_dir, query) == expected
     assert _count(sample_index_dir, query) == len(expected)
 
 
-@pytest.mark.parametrize("query", ["tumo*r", "canc*r*", "absc*", "immun*", "lymph*cyt*"])
-def test_wildcards_in_words(sample_index_dir: Path, query: str) -> None:
-    test = pattern(query)
-    expected = {
-        r.pmid for r in analysed_records(sample_index_dir) if any(map(test, r.terms(TEXT_FIELDS)))
-    }
+@pytest.mark.parametrize(
+    "query",
+    ["tumo*r", "canc*r*", "absc*", "immun*", "lymph*cyt*", "randomi*ed", "studies*", "naïv*"],
+)
+def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str) -> None:
+    # Against the records' words as written, not their stems: "randomized" is indexed
+    # as random, "studies" as studi, and neither stem matches the pattern.
+    expected = with_written_word(sample_index_dir, query)
     assert expected
     assert _pmids(sample_index_dir, query) == expected
-    tagged = f"{query}[ti]"
-    assert _pmids(sample_index_dir, tagged) == {
-        r.pmid for r in analysed_records(sample_index_dir) if any(map(test, r.terms(("title",))))
-    }
+    assert _pmids(sample_index_dir, f"{query}[ti]") == with_written_word(
+        sample_index_dir, query, ("title",)
+    )
+
+
+def test_stems_alone_would_miss_words(sample_index_dir: Path) -> None:
+    # What the test above guards against: no index term matches these patterns.
+    for query in ("randomi*ed", "hospitali*ation"):
+        test = pattern(query)
+        assert not any(test(t) for r in analysed_records(sample_index_dir) for t in r.terms())
+        assert _count(sample_index_dir, query) == len(with_written_word(sample_index_dir, query))
+        assert _count(sample_index_dir, query) > 0
 
 
 @pytest.mark.parametrize(
