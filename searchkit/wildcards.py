@@ -36,8 +36,7 @@ from searchkit.documents import record_from_json, record_to_fields
 from searchkit.postings import Ints, SegmentArrays
 from searchkit.query_parser import has_wildcard
 
-#: Letters of a pattern a stem of a matching word is sure to start with (the stemmer
-#: rewrites endings only, and keeps at least this much of a word it shortens).
+#: Letters of a word its stem is sure to keep (the stemmer rewrites endings only).
 STEM_KEEPS = 3
 
 _POSITION_BITS = 32
@@ -84,10 +83,16 @@ def word_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _may_stem_from(term: str, prefix: str) -> bool:
-    """Whether ``term`` can be the stem of a word starting with ``prefix``: they agree
-    up to the stem's last letter (which the stemmer may rewrite, y → i)."""
-    common = min(len(prefix), len(term) - 1)
-    return common >= STEM_KEEPS - 1 and term[:common] == prefix[:common]
+    """Whether ``term`` can be the stem of a word starting with ``prefix``: it starts
+    with ``prefix``, or the stemmer cut into those letters (``studi`` of "studies",
+    ``organ`` of "organization"), rewriting at most the stem's last letter (y → i)."""
+    if len(term) > len(prefix):
+        return term.startswith(prefix)
+    if len(term) < STEM_KEEPS:
+        return False
+    head, last = term[:-1], term[-1]
+    written = prefix[len(head)]
+    return prefix.startswith(head) and (last == written or (last == "i" and written == "y"))
 
 
 def stored_text(reader: IndexReader, docnum: int, field: str) -> str:
