@@ -7,6 +7,8 @@ again, terms looked up directly), never from the query engine.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from .reference_sets import (
     with_written_word,
     written_word_terms,
 )
+from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -141,7 +144,18 @@ def test_wildcards_in_phrases(
 
 @pytest.mark.parametrize(
     "query",
-    ["tumo*r", "canc*r*", "absc*", "immun*", "lymph*cyt*", "randomi*ed", "studies*", "naïv*"],
+    [
+        "tumo*r",
+        "canc*r*",
+        "absc*",
+        "immun*",
+        "lymph*cyt*",
+        "randomi*ed",
+        "studies*",
+        "naïv*",
+        "organi*ation*",
+        "hospitali*ation",
+    ],
 )
 def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str) -> None:
     # Against the records' words as written, not their stems: "randomized" is indexed
@@ -264,3 +278,30 @@ def test_wildcards_and_references_raise_nothing_but_query_error(
         assert exc.position is None or 0 <= exc.position <= len(text)
         return
     assert result.total >= len(result.hits)
+
+
+def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path) -> None:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    expected = {
+        "cancer OR tumor AND mice": len((c | t) & m),
+        "cancer OR tumor NOT mice": len((c | t) - m),
+        "randomi*ed": len(with_written_word(sample_index_dir, "randomi*ed")),
+        "psoas absc*[tiab]": len(
+            with_sequence(
+                sample_index_dir,
+                [_is("psoas"), _in(written_word_terms(sample_index_dir, "absc*"))],
+                ("title", "abstract"),
+            )
+        ),
+    }
+    for query, count in expected.items():
+        run = subprocess.run(
+            [_searchkit_exe(), "search", "--count", "--", query],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        assert (run.returncode, run.stdout, run.stderr) == (0, f"{count}\n", ""), query
