@@ -418,8 +418,9 @@ def search(
 ) -> None:
     """Search the index; best matches first.
 
-    Free text, "exact phrases", "proximity"~5, truncation immun*, AND / OR / NOT with
-    parentheses, PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
+    Free text, "exact phrases", "proximity"~5, wildcards immun* tumo*r "breast feed*",
+    AND / OR / NOT (read left to right, as in PubMed) with parentheses, #N for search N
+    of 'searchkit history', PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
     \\[ta] \\[dp] \\[pt] \\[pmid] \\[lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
