@@ -24,6 +24,8 @@ from searchkit.analysis import text_analyzer
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
 from searchkit.errors import SearchkitError
+from searchkit.history import History, HistoryError, filtered_query
+from searchkit.history import format_text as format_history
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
@@ -38,6 +40,7 @@ from searchkit.search import Filters, SearchResult
 from searchkit.search import search as run_search
 from searchkit.similar import similar as run_similar
 from searchkit.sources import SourceRegistry
+from searchkit.strategy import read_strategy, run_strategy
 
 app = typer.Typer(
     name="searchkit",
@@ -430,8 +433,9 @@ def search(
 ) -> None:
     """Search the index; best matches first.
 
-    Free text, "exact phrases", "proximity"~5, truncation immun*, AND / OR / NOT with
-    parentheses, PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
+    Free text, "exact phrases", "proximity"~5, wildcards immun* tumo*r "breast feed*",
+    AND / OR / NOT (read left to right, as in PubMed) with parentheses, #N for search N
+    of 'searchkit history', PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
     \\[ta] \\[dp] \\[pt] \\[pmid] \\[lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
@@ -439,6 +443,8 @@ def search(
     if fields is not None:
         _call(lambda: parse_fields(fields))
     ix = _open_index(index)
+    history = History(ix.path)
+    refs = _call(history.queries) if "#" in query else {}
     if explain:
         _err(
             _call(
@@ -447,6 +453,7 @@ def search(
                     query,
                     acronyms=ix.acronyms,
                     mesh=MeshContext(lambda: ix.mesh_tree),
+                    refs=refs,
                 )
             )
         )
@@ -461,8 +468,10 @@ def search(
             with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
             expand=expand,
             semantic_rank=semantic,
+            refs=refs,
         )
     )
+    _remember(history, filtered_query(query, year=year, journal=journal, pubtype=pubtype), result)
     for note in result.notes:
         _err(f"note: {note}")
     if result.suggestion:
@@ -472,6 +481,122 @@ def search(
         typer.echo(str(result.total))
         return
     _print_result(result, fmt, fields, f"No records match {query!r}.")
+
+
+def _remember(history: History, query: str, result: SearchResult) -> None:
+    """Add a search to the index's history; a history that cannot be written (a
+    read-only index) is one note, and the search still succeeds."""
+    try:
+        history.append(query, result.total)
+    except HistoryError as exc:
+        _err(f"note: this search is not in the history: {exc}")
+
+
+@app.command("history")
+def history_(
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        StatsFormat.text
+    ),
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget every search (numbering starts again at 1).")
+    ] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the searches made on the index: number, records found, time, query.
+
+    Use #N in a query for search N, e.g. searchkit search "#1 AND #2".
+    """
+    ix = _open_index(index)
+    history = History(ix.path)
+    if clear:
+        forgotten = _call(history.clear)
+        _err(f"{forgotten} search(es) forgotten. History of {ix.path} cleared.")
+        return
+    entries = _call(history.entries)
+    if fmt is StatsFormat.json:
+        typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
+        return
+    if not entries:
+        _err(f"No searches in the history of {ix.path} yet.")
+        return
+    typer.echo(format_history(entries))
+
+
+class StrategyFormat(StrEnum):
+    pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text + "\n" if text else "", encoding="utf-8")
+    except OSError as exc:
+        _err(f"Error: cannot write the {what} {path}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def strategy(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The strategy: one query per line, #N for line N.", show_default=False),
+    ],
+    fmt: Annotated[
+        StrategyFormat, typer.Option("--format", "-f", help="Format of the final set.")
+    ] = StrategyFormat.pmid,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the final set here (default: stdout).", show_default=False
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Write the report here (default: stderr).", show_default=False
+        ),
+    ] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option("--fields", help="Columns for csv/json/jsonl.", show_default=False),
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Run a search strategy and export the records of its last line.
+
+    Lines are searches 1, 2, 3 …; #N stands for search N of the file (#1 OR #2);
+    blank lines and '# comments' are skipped. The report (date and time, index,
+    its record count, each search's count) goes to stderr or --report.
+    """
+    columns = _call(lambda: parse_fields(fields)) if fields is not None else None
+    if not file.is_file():
+        _err(f"Error: {file}: no such file")
+        raise typer.Exit(2)
+    lines = _call(lambda: read_strategy(file))
+    ix = _open_index(index)
+    run = _call(
+        lambda: run_strategy(
+            ix,
+            lines,
+            str(file),
+            with_snippets=fmt in (StrategyFormat.csv, StrategyFormat.json, StrategyFormat.jsonl),
+        )
+    )
+    assert run.final is not None
+    final = run.final
+    text = _call(lambda: format_search(final, fmt.value, fields=columns))
+    if output is not None:
+        _write(output, text, "final set")
+    elif text:
+        typer.echo(text)
+    if report is not None:
+        _write(report, run.report(), "report")
+    else:
+        _err(run.report())
 
 
 @app.command()

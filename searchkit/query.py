@@ -9,6 +9,7 @@ analyzers change.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from whoosh import matching
@@ -37,6 +38,8 @@ from searchkit.query_parser import (
     Phrase,
     Tagged,
     Truncated,
+    Wildcard,
+    WildPhrase,
     Years,
     describe,
     parse,
@@ -46,6 +49,7 @@ from searchkit.query_parser import (
 )
 from searchkit.ranking import FieldedPhrase, FieldedTerm, free_text_query
 from searchkit.schema import TEXT_FIELDS
+from searchkit.wildcards import SurfaceWildcard, WildcardPhrase, fold, phrase_slots
 
 __all__ = [
     "DATE_KEYS",
@@ -62,6 +66,8 @@ __all__ = [
     "Phrase",
     "Tagged",
     "Truncated",
+    "WildPhrase",
+    "Wildcard",
     "YearRange",
     "Years",
     "describe",
@@ -294,6 +300,37 @@ def _fielded(parts: list[Query]) -> Query:
     return wq.Or(parts)
 
 
+#: Fields whose terms are stemmed words: wildcards are matched against the words as
+#: written there (:class:`searchkit.wildcards.SurfaceWildcard`).
+STEMMED_FIELDS = frozenset({"title", "abstract", "keywords", "mesh"})
+
+
+def _word_wildcard(field: str, pattern: str, boost: float) -> Query:
+    if field in STEMMED_FIELDS:
+        return SurfaceWildcard(field, pattern, boost=boost)
+    return wq.Wildcard(field, pattern, boost=boost)
+
+
+def _wildcard(schema: Schema, node: Wildcard | WildPhrase) -> Query:
+    """A word with wildcards inside (``tumo*r``), or a phrase with wildcard words."""
+    fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+    parts: list[Query] = []
+    for field, weight in fields.items():
+        if isinstance(node, Wildcard):
+            parts.append(_word_wildcard(field, fold(node.pattern), weight))
+            continue
+        slots = phrase_slots(schema, field, node.words)
+        if not slots:
+            continue
+        if len(slots) == 1 and slots[0].pattern is not None:  # the other words were stop words
+            parts.append(_word_wildcard(field, slots[0].pattern, weight))
+        else:
+            parts.append(WildcardPhrase(field, slots, boost=weight))
+    if not parts:
+        raise _no_words(" ".join(getattr(node, "words", ())), node.pos)
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
 def to_whoosh(
     schema: Schema,
     node: Node,
@@ -310,6 +347,8 @@ def to_whoosh(
         mesh = MeshContext()
     if isinstance(node, Tagged | Phrase | Truncated) and node.key in MESH_KEYS:
         return _mesh(node, mesh)
+    if isinstance(node, Wildcard | WildPhrase) and node.key in MESH_KEYS:
+        raise QueryError("in a MeSH heading '*' can only end the heading (lung*[mh])", node.pos)
     if isinstance(node, FreeText):
         text = " ".join(node.words)
         q = free_text_query(schema, text, acronyms=acronyms)
@@ -343,11 +382,19 @@ def to_whoosh(
         if node.key == "doi":
             return wq.Prefix("doi", node.prefix.lower())
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
-        prefix = node.prefix.lower()
         if node.key in EXACT_KEYS:
-            prefix = " ".join(prefix.replace(".", " ").split())
-        parts = [wq.Prefix(f, prefix, boost=w) for f, w in fields.items()]
+            prefix = " ".join(node.prefix.lower().replace(".", " ").split())
+        else:  # as the index's words are written: naïv* is naiv*
+            prefix = fold(node.prefix)
+        parts = [
+            _word_wildcard(f, prefix + "*", w)
+            if f in STEMMED_FIELDS
+            else wq.Prefix(f, prefix, boost=w)
+            for f, w in fields.items()
+        ]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
+    if isinstance(node, Wildcard | WildPhrase):
+        return _wildcard(schema, node)
     if isinstance(node, Years):
         return year_range(schema, node.low, node.high)
     if isinstance(node, Dates):
@@ -394,10 +441,12 @@ def explain(
     *,
     acronyms: AcronymTable | None = None,
     mesh: MeshContext | None = None,
+    refs: Mapping[int, str] | None = None,
 ) -> str:
-    """How a query was understood: the syntax tree, the Whoosh query and, for MeSH
-    terms, how they were exploded (or why not)."""
-    node = parse(text)
+    """How a query was understood: the syntax tree (every AND, OR and NOT group in
+    parentheses), the Whoosh query and, for MeSH terms, how they were exploded (or why
+    not). ``refs``: what ``#N`` stands for."""
+    node = parse(text, refs)
     context = mesh if mesh is not None else MeshContext()
     q = to_whoosh(schema, node, acronyms=acronyms, mesh=context)
     lines = [f"parsed: {describe(node)}", f"whoosh: {q}"]

@@ -3,35 +3,47 @@ a small syntax tree (turned into a Whoosh query by :mod:`searchkit.query`).
 
 Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
 
-    query    := or_expr
-    or_expr  := and_expr ("OR" and_expr)*
-    and_expr := sequence (("AND" | "NOT") sequence)*     # NOT means AND NOT
-    sequence := unit+                                    # implicit AND of the units
-    unit     := "(" or_expr ")"
-              | PHRASE ["~" N] [TAG]                      # "tumor escape"~5[tiab]
-              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"  # PubMed: "tumor escape"[tiab:~3]
-                                                         # (long forms: [Title/Abstract:~3])
-              | FIELD ":" (WORD | PHRASE)                 # title:cancer, year:2015..2020
-              | WORD+ [TAG]                               # cancer stem cells[ti]
-              | WORD "*" [TAG]                            # immun*
+    query    := chain
+    chain    := sequence (("AND" | "OR" | "NOT") sequence)*   # left to right
+    sequence := unit+                                      # implicit AND of the units
+    unit     := "(" chain ")"
+              | "#" N                                      # search N of the history
+              | PHRASE ["~" N] [TAG]                       # "tumor escape"~5[tiab]
+              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"   # PubMed: "tumor escape"[tiab:~3]
+                                                           # (long forms: [Title/Abstract:~3])
+              | FIELD ":" (WORD | PHRASE)                  # title:cancer, year:2015..2020
+              | WORD+ [TAG]                                # cancer stem cells[ti]
 
-Inside a sequence, all bare words (without a tag) form one ranked free-text group
-built by :func:`searchkit.ranking.free_text_query`; a field tag applies to the run
-of words just before it. A query cannot start with ``NOT``. Every malformed query
-raises :class:`QueryError` with the 0-based position of the problem.
+Wildcards (PubMed's rules): a ``*`` in a word stands for 0 or more characters
+(``immun*``, ``tumo*r``), with at least :data:`MIN_PREFIX` letters or digits before
+the first one; untagged, such a word is a term of its own. A tagged run of words
+holding one (``breast feed*[tiab]``), a quoted phrase holding one (``"colo*
+cancer*"``) and a hyphenated word holding one (``breast-feed*``) are phrases. A ``*``
+before a digit is part of the word (``HLA-A*02:01``).
+
+Operators are applied left to right, as PubMed does: ``a OR b AND c`` is
+``(a OR b) AND c`` and ``a NOT b OR c`` is ``(a NOT b) OR c``; parentheses group.
+``NOT`` means AND NOT. A sequence (units side by side, without an operator between
+them) is one operand of that chain: ``breast cancer OR tumor`` is
+``(breast cancer) OR tumor``. Inside a sequence, all bare words (without a tag) form
+one ranked free-text group built by :func:`searchkit.ranking.free_text_query`, and
+the other units must match as well; a field tag applies to the run of words just
+before it. A query cannot start with ``NOT``. Every malformed query raises
+:class:`QueryError` with the 0-based position of the problem.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from searchkit.errors import QueryError
 
 #: Deepest nesting accepted, of parentheses and of the tree (deeper is refused).
 MAX_DEPTH = 64
-#: Characters needed before a truncation ``*``.
-MIN_PREFIX = 3
+#: Characters needed before the first ``*`` of a word (PubMed's rule).
+MIN_PREFIX = 4
 
 # PubMed field tags (lower case), short and long forms → the field key used below.
 TAGS: dict[str, str] = {
@@ -185,6 +197,26 @@ class Truncated:
 
 
 @dataclass(frozen=True)
+class Wildcard:
+    """``tumo*r``, ``organi*ation*``: every word matching ``pattern`` (``*``: any
+    characters)."""
+
+    pattern: str
+    key: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
+class WildPhrase:
+    """A phrase with wildcard words: ``"breast feed*"``, ``psoas absc*[tiab]``,
+    ``breast-feed*``."""
+
+    words: tuple[str, ...]
+    key: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
 class Years:
     """Publication years ``low``..``high`` (either end may be open)."""
 
@@ -223,7 +255,9 @@ class Not:
     negative: Node
 
 
-Node = FreeText | Tagged | Phrase | Truncated | Years | Dates | And | Or | Not
+Node = (
+    FreeText | Tagged | Phrase | Truncated | Wildcard | WildPhrase | Years | Dates | And | Or | Not
+)
 
 
 # -- tokens ----------------------------------------------------------------------
@@ -231,7 +265,7 @@ Node = FreeText | Tagged | Phrase | Truncated | Years | Dates | And | Or | Not
 
 @dataclass(frozen=True)
 class _Tok:
-    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT
+    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT REF
     text: str
     pos: int
     near: int | None = None
@@ -240,6 +274,7 @@ class _Tok:
 _SPECIAL = '()"[]'
 _FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _OPERATORS = ("AND", "OR", "NOT")
+_REFERENCE = re.compile(r"^#(\d{1,9})$")
 _PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z/ ]*?)\s*:\s*~\s*(\d+)\s*$")
 
 
@@ -289,6 +324,8 @@ def tokenize(text: str) -> list[_Tok]:
             word = text[i:j]
             if word in _OPERATORS:
                 toks.append(_Tok(word, word, i))
+            elif _REFERENCE.match(word):
+                toks.append(_Tok("REF", word, i))
             else:
                 match = _FIELD.match(word)
                 if match and match.group(1).lower() in PREFIXES:
@@ -311,11 +348,22 @@ def tokenize(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        refs: Mapping[int, str],
+        expanded: dict[int, Node] | None = None,
+        level: int = 0,
+    ) -> None:
         self.text = text
         self.toks = tokenize(text)
         self.i = 0
         self.depth = 0
+        self.refs = refs
+        #: References already expanded (``#3`` used twice is parsed once).
+        self.expanded: dict[int, Node] = {} if expanded is None else expanded
+        #: How many references deep this text is (``#5`` naming ``#4`` naming …).
+        self.level = level
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -328,39 +376,23 @@ class _Parser:
     def parse(self) -> Node:
         if not self.toks:
             raise QueryError("the query is empty; give some words to search for")
-        node = self.or_expr(None)
+        node = self.chain(None)
         tok = self.peek()
         if tok is not None:  # only a ')' can stop the top-level expression
             raise QueryError("unbalanced ')': no '(' before it", tok.pos)
         return node
 
-    def or_expr(self, after: _Tok | None) -> Node:
-        parts = [self.and_expr(after)]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.next()
-            parts.append(self.and_expr(tok))
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
-
-    def and_expr(self, after: _Tok | None) -> Node:
+    def chain(self, after: _Tok | None) -> Node:
+        """Operands joined by AND, OR and NOT, read left to right as PubMed does:
+        ``a OR b AND c`` is ``(a OR b) AND c``."""
         node = self.sequence(after)
-        while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT"):
+        while (tok := self.peek()) is not None and tok.kind in _OPERATORS:
             self.next()
             following = self.peek()
             if tok.kind == "AND" and following is not None and following.kind == "NOT":
                 tok = self.next()  # "A AND NOT B", as other engines write it, is A NOT B
             right = self.sequence(tok)
-            if tok.kind == "NOT" and isinstance(node, Not):
-                # A NOT B NOT C = A NOT (B OR C): chains stay flat.
-                negatives = (
-                    node.negative.children if isinstance(node.negative, Or) else (node.negative,)
-                )
-                node = Not(node.positive, Or((*negatives, right)))
-            elif tok.kind == "NOT":
-                node = Not(node, right)
-            elif isinstance(node, And) and not node.implicit:
-                node = And((*node.children, right))
-            else:
-                node = And((node, right))
+            node = _combine(node, tok.kind, right)
         return node
 
     def sequence(self, after: _Tok | None) -> Node:
@@ -372,14 +404,15 @@ class _Parser:
             "PHRASE",
             "FIELD",
             "LPAREN",
+            "REF",
         ):
-            unit = self.unit()
-            if isinstance(unit, FreeText):
-                if not words:
-                    words_pos = unit.pos
-                words.extend(unit.words)
-            else:
-                units.append(unit)
+            for unit in self.units():
+                if isinstance(unit, FreeText):
+                    if not words:
+                        words_pos = unit.pos
+                    words.extend(unit.words)
+                else:
+                    units.append(unit)
         if words:
             units.insert(0, FreeText(tuple(words), words_pos))
         if not units:
@@ -420,7 +453,7 @@ class _Parser:
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise QueryError(f"parentheses nested more than {MAX_DEPTH} deep", tok.pos)
-            node = self.or_expr(tok)
+            node = self.chain(tok)
             close = self.peek()
             if close is None or close.kind != "RPAREN":
                 raise QueryError("unbalanced '(': no ')' after it", tok.pos)
@@ -431,6 +464,8 @@ class _Parser:
         if tok.kind == "PHRASE":
             if not tok.text.strip():
                 raise QueryError('empty phrase ""', tok.pos)
+            if has_wildcard(tok.text):
+                return self.wild_phrase(tok)
             proximity = self._proximity_tag(tok)
             if proximity is not None:
                 return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
@@ -440,25 +475,66 @@ class _Parser:
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
-        # WORD: a truncated word stands alone; other words form a run.
-        if tok.text.endswith("*"):
-            prefix, key = _prefix(tok), self._tag()
-            if key in DATE_KEYS:
-                raise QueryError("truncation '*' is not supported for dates", tok.pos)
-            return Truncated(prefix, key, tok.pos)
-        _check_star(tok)
-        run = [tok.text]
-        while (
-            (nxt := self.peek()) is not None and nxt.kind == "WORD" and not nxt.text.endswith("*")
-        ):
-            _check_star(nxt)
-            run.append(self.next().text)
+        assert tok.kind == "REF"
+        node = self.reference(tok)
+        self._no_tag(f"a reference such as {tok.text}")
+        return node
+
+    def units(self) -> list[Node]:
+        """The next unit; a run of words gives several (free words, wildcards)."""
+        tok = self.peek()
+        if tok is None or tok.kind != "WORD":
+            return [self.unit()]
+        run = [self.next()]
+        while (nxt := self.peek()) is not None and nxt.kind == "WORD":
+            run.append(self.next())
         key = self._tag()
-        if key is None:
-            return FreeText(tuple(run), tok.pos)
+        return _word_run(run, key)
+
+    def wild_phrase(self, tok: _Tok) -> Node:
+        """A quoted phrase with a wildcard: ``"breast feed*"``, ``"psoas absc*"[tiab]``."""
+        star = tok.pos + 1 + _first_wildcard(tok.text)
+        if tok.near is not None:
+            raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
+        after = self.peek()
+        if after is not None and after.kind == "TAG" and _PROXIMITY_TAG.match(after.text):
+            raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
+        key = self._tag()
+        words = [
+            _Tok("WORD", m.group(), tok.pos + 1 + m.start()) for m in re.finditer(r"\S+", tok.text)
+        ]
         if key in DATE_KEYS:
-            return _dates(key, "".join(run), tok.pos)
-        return Tagged(key, tuple(run), tok.pos)
+            raise QueryError("truncation '*' is not supported for dates", star)
+        return _wild_run(words, key, tok.pos)
+
+    def reference(self, tok: _Tok) -> Node:
+        """``#N``: the query of search N, as one parenthesised group."""
+        number = int(tok.text[1:])
+        if number not in self.refs:
+            if not self.refs:
+                raise QueryError(f"{tok.text}: there is no earlier search to refer to", tok.pos)
+            known = sorted(self.refs)
+            raise QueryError(
+                f"{tok.text}: there is no search #{number} (earlier searches: "
+                f"#{known[0]} to #{known[-1]})",
+                tok.pos,
+            )
+        node = self.expanded.get(number)
+        if node is None:
+            if self.level >= MAX_DEPTH:
+                raise QueryError(
+                    f"{tok.text}: searches refer to searches more than {MAX_DEPTH} deep", tok.pos
+                )
+            earlier = {n: q for n, q in self.refs.items() if n < number}
+            try:
+                node = _Parser(self.refs[number], earlier, self.expanded, self.level + 1).parse()
+            except QueryError as exc:
+                raise QueryError(
+                    f"{tok.text} cannot be used, its query does not parse: {exc.reason}",
+                    tok.pos,
+                ) from None
+            self.expanded[number] = node
+        return node
 
     def field(self, tok: _Tok) -> Node:
         key = PREFIXES[tok.text]
@@ -472,10 +548,20 @@ class _Parser:
         if value.kind == "PHRASE":
             if not value.text.strip():
                 raise QueryError('empty phrase ""', value.pos)
+            if has_wildcard(value.text):
+                if value.near is not None:
+                    raise QueryError(
+                        "a wildcard '*' cannot be used in a proximity search",
+                        value.pos + 1 + _first_wildcard(value.text),
+                    )
+                words = [
+                    _Tok("WORD", m.group(), value.pos + 1 + m.start())
+                    for m in re.finditer(r"\S+", value.text)
+                ]
+                return _wild_run(words, key, tok.pos)
             return Phrase(value.text, key, value.near, tok.pos)
-        if value.text.endswith("*"):
-            return Truncated(_prefix(value), key, tok.pos)
-        _check_star(value)
+        if has_wildcard(value.text):
+            return _wild_run([value], key, tok.pos)
         return Tagged(key, (value.text,), tok.pos)
 
     def _proximity_tag(self, phrase: _Tok) -> tuple[str, int] | None:
@@ -523,19 +609,104 @@ class _Parser:
             raise QueryError(f"a field tag cannot follow {what}", tok.pos)
 
 
-def _check_star(tok: _Tok) -> None:
-    star = tok.text.find("*")
-    if star >= 0:
-        raise QueryError("'*' is only allowed at the end of a word", tok.pos + star)
+def _combine(left: Node, op: str, right: Node) -> Node:
+    """``left op right``; runs of one operator stay flat (``a OR b OR c``), and
+    ``a NOT b NOT c`` is ``a NOT (b OR c)``."""
+    if op == "NOT":
+        if isinstance(left, Not):
+            negatives = (
+                left.negative.children if isinstance(left.negative, Or) else (left.negative,)
+            )
+            return Not(left.positive, Or((*negatives, right)))
+        return Not(left, right)
+    if op == "OR":
+        return Or((*left.children, right)) if isinstance(left, Or) else Or((left, right))
+    if isinstance(left, And) and not left.implicit:
+        return And((*left.children, right))
+    return And((left, right))
 
 
-def _prefix(tok: _Tok) -> str:
-    prefix = tok.text.rstrip("*")
-    if tok.text.count("*") > 1 or "*" in prefix:
-        raise QueryError("'*' is only allowed once, at the end of a word", tok.pos)
-    if len(prefix) < MIN_PREFIX:
-        raise QueryError(f"truncation needs at least {MIN_PREFIX} characters before '*'", tok.pos)
-    return prefix
+_WILDCARD = re.compile(r"\*(?!\d)")
+
+
+def has_wildcard(text: str) -> bool:
+    """Whether ``text`` holds a wildcard ``*``; a ``*`` before a digit belongs to the
+    word, as in the HLA allele name ``HLA-A*02:01``."""
+    return _WILDCARD.search(text) is not None
+
+
+def _first_wildcard(text: str) -> int:
+    match = _WILDCARD.search(text)
+    assert match is not None
+    return match.start()
+
+
+def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
+    """A run of words and the tag after it (``key``). Untagged, the plain words are
+    one free-text group and each wildcard word stands alone (a hyphenated one,
+    ``breast-feed*``, is a phrase); tagged, the tag applies to the whole run, which is
+    a phrase when it holds a wildcard (as in PubMed: ``breast feed*[tiab]``)."""
+    pos = run[0].pos
+    if key is None:
+        words = [t for t in run if not has_wildcard(t.text)]
+        nodes: list[Node] = [FreeText(tuple(t.text for t in words), words[0].pos)] if words else []
+        nodes.extend(_wild_run([t], None, t.pos) for t in run if has_wildcard(t.text))
+        return nodes
+    if key in DATE_KEYS:
+        for t in run:
+            if has_wildcard(t.text):
+                raise QueryError("truncation '*' is not supported for dates", t.pos)
+        return [_dates(key, "".join(t.text for t in run), pos)]
+    if not any(has_wildcard(t.text) for t in run):
+        return [Tagged(key, tuple(t.text for t in run), pos)]
+    return [_wild_run(run, key, pos)]
+
+
+#: Field keys whose values are matched whole (a ``*`` may only end them).
+_WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
+
+
+def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
+    """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
+    if key == "pmid":
+        raise QueryError("a wildcard '*' is not supported for PMIDs", pos)
+    if key in _WHOLE_VALUE_KEYS:
+        text = " ".join(t.text for t in words)
+        if text.count("*") > 1 or not text.endswith("*"):
+            raise QueryError(
+                f"in a [{key}] value '*' can only come at the end", pos + text.index("*")
+            )
+        _check_wildcard(_Tok("WORD", text, words[0].pos))
+        return Truncated(text[:-1], key, pos)
+    parts: list[_Tok] = []
+    for t in words:
+        if not has_wildcard(t.text) or "-" not in t.text:
+            parts.append(t)
+            continue
+        # breast-feed* is the phrase "breast feed*" (PubMed).
+        for m in re.finditer(r"[^-]+", t.text):
+            parts.append(_Tok("WORD", m.group(), t.pos + m.start()))
+    for t in parts:
+        if has_wildcard(t.text):
+            _check_wildcard(t)
+    if len(parts) == 1:
+        text = parts[0].text
+        if text.endswith("*") and text.count("*") == 1:
+            return Truncated(text[:-1], key, pos)
+        return Wildcard(text, key, pos)
+    return WildPhrase(tuple(t.text for t in parts), key, pos)
+
+
+def _check_wildcard(tok: _Tok) -> None:
+    """PubMed's rule: at least :data:`MIN_PREFIX` characters (letters or digits) before
+    the first ``*``."""
+    star = _first_wildcard(tok.text)
+    if len(re.sub(r"[\W_]", "", tok.text[:star])) < MIN_PREFIX:  # letters and digits
+        raise QueryError(
+            f"a wildcard needs at least {MIN_PREFIX} characters before the first '*' "
+            f"(as in PubMed): '{tok.text}'",
+            tok.pos + star,
+        )
 
 
 _YEAR = r"(\d{4})(?:[/-]\d{1,2}){0,2}"
@@ -637,11 +808,15 @@ def depth(node: Node) -> int:
     return deepest
 
 
-def parse(text: str) -> Node:
-    """The syntax tree of a query. Raises :class:`QueryError` for a malformed query."""
+def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
+    """The syntax tree of a query. Raises :class:`QueryError` for a malformed query.
+
+    ``refs`` maps search numbers to earlier queries (the history, or the lines of a
+    strategy): ``#N`` in ``text`` stands for query N, parsed with the searches before
+    it, as one group."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
-    node = _Parser(text).parse()
+    node = _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(
             f"the query nests more than {MAX_DEPTH} levels deep (AND and NOT alternate too "
@@ -663,6 +838,12 @@ def describe(node: Node) -> str:
     if isinstance(node, Truncated):
         where = f"{node.key}:" if node.key else ""
         return f"{where}{node.prefix}*"
+    if isinstance(node, Wildcard):
+        where = f"{node.key}:" if node.key else ""
+        return f"{where}{node.pattern}"
+    if isinstance(node, WildPhrase):
+        where = f"{node.key}:" if node.key else ""
+        return f'{where}"{" ".join(node.words)}"'
     if isinstance(node, Years):
         low = "" if node.low is None else str(node.low)
         high = "" if node.high is None else str(node.high)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from searchkit.errors import IndexWriteError, InputError
+from searchkit.history import copy_history
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
 from searchkit.meshtree import copy_mesh_tree
@@ -94,6 +95,7 @@ def rebuild(
             # Sentence vectors are keyed by text, so they hold for the new index too.
             copy_vectors(index_dir, target)
             copy_mesh_tree(index_dir, target)
+            copy_history(index_dir, target)
         except BaseException as exc:
             shutil.rmtree(target, ignore_errors=True)
             if isinstance(exc, OSError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -218,6 +218,7 @@ def search(
     with_snippets: bool = True,
     expand: bool = False,
     semantic_rank: bool | None = None,
+    refs: Mapping[int, str] | None = None,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
     (or newest first with ``sort="date"``), restricted by ``filters``.
@@ -230,6 +231,9 @@ def search(
     candidates are re-scored by meaning too (:mod:`searchkit.semantic`); None does so
     when it can, True requires it, False turns it off.
 
+    ``refs``: search number → query, what ``#N`` in ``query`` stands for (the index's
+    :class:`searchkit.history.History`, or the lines of a strategy).
+
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
     '34572009'
@@ -239,7 +243,7 @@ def search(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     schema = index.whoosh_index.schema
-    node = parse(query)
+    node = parse(query, refs)
     mesh = MeshContext(lambda: index.mesh_tree)
     q = to_whoosh(schema, node, acronyms=index.acronyms, mesh=mesh)
     filter_q = filters.query(index) if filters else None

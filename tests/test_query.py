@@ -20,6 +20,8 @@ from searchkit.query import (
     Phrase,
     Tagged,
     Truncated,
+    Wildcard,
+    WildPhrase,
     Years,
     describe,
     explain,
@@ -49,13 +51,62 @@ def test_tag_applies_to_the_run_of_words_before_it() -> None:
     )
 
 
-def test_and_binds_tighter_than_or_and_parentheses_group() -> None:
-    assert parse("a1 OR b1 AND c1") == Or(
-        (FreeText(("a1",), 0), And((FreeText(("b1",), 6), FreeText(("c1",), 13))))
+def test_operators_are_read_left_to_right_and_parentheses_group() -> None:
+    assert parse("a1 OR b1 AND c1") == And(
+        (Or((FreeText(("a1",), 0), FreeText(("b1",), 6))), FreeText(("c1",), 13))
     )
-    assert parse("(a1 OR b1) AND c1") == And(
-        (Or((FreeText(("a1",), 1), FreeText(("b1",), 7))), FreeText(("c1",), 15))
+    assert parse("a1 AND b1 OR c1") == Or(
+        (And((FreeText(("a1",), 0), FreeText(("b1",), 7))), FreeText(("c1",), 13))
     )
+    assert parse("a1 OR b1 NOT c1") == Not(
+        Or((FreeText(("a1",), 0), FreeText(("b1",), 6))), FreeText(("c1",), 13)
+    )
+    assert parse("a1 OR (b1 AND c1)") == Or(
+        (FreeText(("a1",), 0), And((FreeText(("b1",), 7), FreeText(("c1",), 14))))
+    )
+    # Runs of one operator stay flat.
+    assert parse("a1 OR b1 OR c1 AND d1 AND e1") == And(
+        (
+            Or((FreeText(("a1",), 0), FreeText(("b1",), 6), FreeText(("c1",), 12))),
+            FreeText(("d1",), 19),
+            FreeText(("e1",), 26),
+        )
+    )
+
+
+def test_a_sequence_of_words_is_one_operand() -> None:
+    assert parse('breast cancer OR tumor "mice"[ti]') == Or(
+        (
+            FreeText(("breast", "cancer"), 0),
+            And((FreeText(("tumor",), 17), Phrase("mice", "title", None, 23)), implicit=True),
+        )
+    )
+
+
+def test_references_expand_to_earlier_searches() -> None:
+    refs = {1: "cancer", 2: "tumor OR neoplasm", 3: "#1 AND #2"}
+    assert parse("#3 NOT mice", refs) == Not(
+        And(
+            (
+                FreeText(("cancer",), 0),
+                Or((FreeText(("tumor",), 0), FreeText(("neoplasm",), 9))),
+            )
+        ),
+        FreeText(("mice",), 7),
+    )
+    with pytest.raises(QueryError, match=r"#4: there is no search #4 \(earlier searches: #1 to #3"):
+        parse("cancer OR #4", refs)
+    with pytest.raises(QueryError, match="no earlier search") as info:
+        parse("cancer AND #1")
+    assert info.value.position == 11
+    # A reference only sees the searches before it: no loops.
+    with pytest.raises(QueryError, match="#2 cannot be used"):
+        parse("#2", {1: "a1", 2: "#2 OR b1"})
+    assert parse("C# #hashtag") == FreeText(("C#", "#hashtag"), 0)
+    # A long chain of references is refused with an error, not a crash.
+    chain = {1: "a1", **{n: f"#{n - 1} AND a{n}" for n in range(2, 3001)}}
+    with pytest.raises(QueryError, match="more than 64"):
+        parse("#3000", chain)
 
 
 def test_not_is_and_not() -> None:
@@ -84,6 +135,23 @@ def test_phrase_proximity_and_tagged_phrase() -> None:
 
 def test_truncation_and_years() -> None:
     assert parse("immun*") == Truncated("immun", None, 0)
+    assert parse("tumo*r organi*ation*") == And(
+        (Wildcard("tumo*r", None, 0), Wildcard("organi*ation*", None, 7)), implicit=True
+    )
+    assert parse("psoas absc* cells") == And(
+        (FreeText(("psoas", "cells"), 0), Truncated("absc", None, 6)), implicit=True
+    )
+    # A tag applies to the whole run, a phrase when it holds a wildcard (PubMed).
+    assert parse("psoas absc*[tiab]") == WildPhrase(("psoas", "absc*"), "tiab", 0)
+    assert parse('"breast feed*"') == WildPhrase(("breast", "feed*"), None, 0)
+    assert parse("breast-feed*") == WildPhrase(("breast", "feed*"), None, 0)
+    assert parse('title:"colo* cancer*"') == WildPhrase(("colo*", "cancer*"), "title", 0)
+    assert parse("cancer res*[ta]") == Truncated("cancer res", "journal", 0)
+    # A * before a digit belongs to an HLA allele name, it is no wildcard.
+    assert parse("HLA-A*02:01") == FreeText(("HLA-A*02:01",), 0)
+    assert parse('"HLA-A*02:01" cell*') == And(
+        (Phrase("HLA-A*02:01", None, None, 0), Truncated("cell", None, 14)), implicit=True
+    )
     assert parse("2015:2020[dp]") == Dates("pdat", "20150101", "20201231", 0)
     assert parse("2019[pdat]") == Dates("pdat", "20190101", "20191231", 0)
     assert parse("2014/09[dp]") == Dates("pdat", "20140901", "20140931", 0)
@@ -142,7 +210,7 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         "parsed: (title:(cancer stem cells) AND title:(privilege))",
         "whoosh: ((title:cancer AND title:stem AND title:cell) AND (title:privileg))",
     ]
-    assert describe(parse('"a b"~3 NOT xyz*[ti]')) == ('("a b" within 3 words NOT title:xyz*)')
+    assert describe(parse('"a b"~3 NOT wxyz*[ti]')) == ('("a b" within 3 words NOT title:wxyz*)')
 
 
 @pytest.mark.parametrize(
@@ -166,10 +234,13 @@ def test_explain_shows_tree_and_whoosh_query() -> None:
         ("()", "empty parentheses", 0),
         ("[ti]", "must follow a word", 0),
         ("(cancer)[ti]", "cannot follow a closing ')'", 8),
-        ("im*une", "only allowed at the end", 2),
-        ("ab*", "at least 3 characters", 0),
+        ("im*une", "at least 4 characters before the first '*'", 2),
+        ("abc*", "at least 4 characters", 3),
+        ('"psoas ab*"', "at least 4 characters", 9),
+        ('"psoas absc*"~2', "cannot be used in a proximity search", 11),
         ("immun*[dp]", "not supported for dates", 0),
         ("pmid:3457*", "not supported for PMIDs", 0),
+        ("3457*[pmid]", "not supported for PMIDs", 0),
         ('"a b"~', "expected a number", 5),
         ('""', "empty phrase", 0),
         ('"a b"[au:~2]', "proximity works with [ti:~N]", 5),

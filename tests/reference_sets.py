@@ -1,0 +1,138 @@
+"""Expected result sets computed without the query engine: every stored record of an
+index is read back and its text fields analysed as they are indexed; a word or a
+wildcard pattern is then looked up in those terms directly."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from searchkit import SearchIndex
+from searchkit.analysis import text_analyzer
+from searchkit.documents import record_from_json
+from searchkit.schema import LIST_SEPARATOR
+
+#: The fields free text searches, as they are indexed.
+TEXT_FIELDS = ("title", "abstract", "keywords", "mesh")
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One record: each text field's tokens as (position, term)."""
+
+    pmid: str
+    fields: dict[str, tuple[tuple[int, str], ...]]
+    texts: dict[str, str]
+
+    def terms(self, fields: tuple[str, ...] = TEXT_FIELDS) -> set[str]:
+        return {term for f in fields for _, term in self.fields.get(f, ())}
+
+
+@cache
+def analysed_records(index_dir: Path) -> tuple[Analysed, ...]:
+    analyzer = text_analyzer()
+    out = []
+    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
+        for stored in searcher.all_stored_fields():
+            r = record_from_json(stored["record"])
+            texts = {
+                "title": r.title,
+                "abstract": r.abstract or "",
+                "keywords": LIST_SEPARATOR.join(r.keywords),
+                "mesh": LIST_SEPARATOR.join(m.name for m in r.mesh),
+            }
+            fields = {
+                name: tuple((t.pos, t.text) for t in analyzer(text, positions=True))
+                for name, text in texts.items()
+                if text
+            }
+            out.append(Analysed(r.pmid, fields, texts))
+    return tuple(out)
+
+
+def query_term(word: str) -> str:
+    """The index term of one query word."""
+    (term,) = [t.text for t in text_analyzer()(word)]
+    return term
+
+
+def having(index_dir: Path, word: str, fields: tuple[str, ...] = TEXT_FIELDS) -> set[str]:
+    """The records with ``word`` (analysed) in one of ``fields``."""
+    term = query_term(word)
+    return {r.pmid for r in analysed_records(index_dir) if term in r.terms(fields)}
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents removed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def written_words(text: str) -> set[str]:
+    """The words of a text as written: lower case, accents removed."""
+    return set(re.findall(r"[^\W_]+", _fold(text)))
+
+
+def with_written_word(
+    index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> set[str]:
+    """The records with a word matching ``wildcard`` as written in one of ``fields``."""
+    test = pattern(wildcard)
+    return {
+        r.pmid
+        for r in analysed_records(index_dir)
+        if any(test(w) for f in fields for w in written_words(r.texts.get(f, "")))
+    }
+
+
+def written_word_terms(
+    index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> set[str]:
+    """The index terms of the words matching ``wildcard`` as written in the records."""
+    test = pattern(wildcard)
+    analyzer = text_analyzer()
+    words = {
+        w
+        for r in analysed_records(index_dir)
+        for f in fields
+        for w in written_words(r.texts.get(f, ""))
+        if test(w)
+    }
+    return {t.text for w in words for t in analyzer(w)}
+
+
+def pattern(wildcard: str) -> Callable[[str], bool]:
+    """``absc*`` / ``tumo*r`` as a test on index terms (``*``: any characters)."""
+    regex = re.compile(".*".join(re.escape(part) for part in _fold(wildcard).split("*")))
+    return lambda term: regex.fullmatch(term) is not None
+
+
+def with_sequence(
+    index_dir: Path,
+    tests: list[Callable[[str], bool]],
+    fields: tuple[str, ...] = TEXT_FIELDS,
+) -> set[str]:
+    """The records where terms passing ``tests`` stand at consecutive positions of one
+    field (a phrase; each test is one word of it)."""
+    found = set()
+    first, rest = tests[0], tests[1:]
+    for r in analysed_records(index_dir):
+        for f in fields:
+            tokens = r.fields.get(f, ())
+            starts = [pos for pos, term in tokens if first(term)]
+            if not starts:
+                continue
+            at: dict[int, list[str]] = {}
+            for pos, term in tokens:
+                at.setdefault(pos, []).append(term)
+            if any(
+                all(any(test(t) for t in at.get(start + k, ())) for k, test in enumerate(rest, 1))
+                for start in starts
+            ):
+                found.add(r.pmid)
+                break
+    return found

@@ -1,0 +1,188 @@
+"""The numbered search history of an index and ``#N`` in queries (PubMed's Advanced
+Search history). Expected sets are computed from the stored records, not by the
+query engine (:mod:`tests.reference_sets`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from searchkit.cli import app
+from searchkit.history import HISTORY_FILE
+
+from .reference_sets import having
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sample(sample_index_dir: Path) -> Path:
+    """The sample index, whose records the expected sets are computed from."""
+    return sample_index_dir
+
+
+@pytest.fixture
+def index_copy(sample_index_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample index (its history is written)."""
+    target = tmp_path / "ix"
+    shutil.copytree(sample_index_dir, target)
+    (target / HISTORY_FILE).unlink(missing_ok=True)
+    return target
+
+
+def _run(index: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [args[0], "--index", str(index), *args[1:]])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _search(index: Path, query: str, *options: str) -> set[str]:
+    code, out, err = _run(index, "search", "-f", "pmid", "-n", "100000", *options, "--", query)
+    assert code == 0, err
+    return set(out.split())
+
+
+def test_searches_are_numbered_and_hash_n_stands_for_search_n(
+    index_copy: Path, sample: Path
+) -> None:
+    c, t, m = (having(sample, w) for w in ("cancer", "tumor", "mice"))
+    assert _search(index_copy, "cancer") == c
+    assert _search(index_copy, "tumor") == t
+    assert _search(index_copy, "mice") == m
+    # Before: "#1 AND #2" searched the words "1" and "2".
+    assert _search(index_copy, "#1 OR #2 AND #3") == (c | t) & m
+    assert _search(index_copy, "#4 NOT (#1 AND #2)") == ((c | t) & m) - (c & t)
+    code, out, err = _run(index_copy, "history")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["#1", "#2", "#3", "#4", "#5"]
+    assert [int(line.split()[1]) for line in lines] == [
+        len(c),
+        len(t),
+        len(m),
+        len((c | t) & m),
+        len(((c | t) & m) - (c & t)),
+    ]
+    assert lines[3].endswith("  #1 OR #2 AND #3")
+    code, out, _ = _run(index_copy, "history", "--format", "json")
+    entries = json.loads(out)
+    assert [(e["number"], e["query"], e["count"]) for e in entries][:2] == [
+        (1, "cancer", len(c)),
+        (2, "tumor", len(t)),
+    ]
+    assert all(e["time"].endswith("+00:00") for e in entries)
+
+
+def test_an_unknown_reference_is_one_error_line_with_its_position(index_copy: Path) -> None:
+    code, out, err = _run(index_copy, "search", "cancer AND #7")
+    assert (code, out) == (2, "")
+    assert err == "Error: #7: there is no earlier search to refer to (at position 12)\n"
+    _search(index_copy, "cancer")
+    code, _, err = _run(index_copy, "search", "(#1 OR #2)")
+    assert code == 2
+    assert err == "Error: #2: there is no search #2 (earlier searches: #1 to #1) (at position 8)\n"
+    # Failed searches are not in the history.
+    assert len(_run(index_copy, "history")[1].splitlines()) == 1
+
+
+def test_filters_are_part_of_the_recorded_search(index_copy: Path, sample: Path) -> None:
+    filtered = _search(index_copy, "cancer", "--year", "2015..2019")
+    assert filtered and filtered < having(sample, "cancer")
+    assert _search(index_copy, "#1") == filtered
+    entries = json.loads(_run(index_copy, "history", "-f", "json")[1])
+    assert entries[0]["query"] == "(cancer) AND year:2015..2019"
+    assert entries[0]["count"] == entries[1]["count"] == len(filtered)
+
+
+def test_clear_starts_the_numbering_again(index_copy: Path, sample: Path) -> None:
+    _search(index_copy, "cancer")
+    _search(index_copy, "tumor")
+    code, out, err = _run(index_copy, "history", "--clear")
+    assert (code, out) == (0, "")
+    assert "2 search(es) forgotten" in err
+    code, out, err = _run(index_copy, "history")
+    assert (code, out) == (0, "")
+    assert "No searches" in err
+    assert _run(index_copy, "search", "#1")[0] == 2
+    _search(index_copy, "mice")
+    assert _run(index_copy, "history")[1].split()[:2] == ["#1", str(len(having(sample, "mice")))]
+
+
+def test_a_history_that_cannot_be_written_is_a_note(index_copy: Path, sample: Path) -> None:
+    # A directory where the history file should be: it can be neither read nor written,
+    # as on a read-only index.
+    (index_copy / HISTORY_FILE).mkdir()
+    result = runner.invoke(app, ["search", "--index", str(index_copy), "--count", "cancer"])
+    assert result.exit_code == 0
+    assert result.stdout == f"{len(having(sample, 'cancer'))}\n"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: this search is not in the history")
+    # A query that needs the history says why it cannot have it.
+    result = runner.invoke(app, ["search", "--index", str(index_copy), "#1"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot read") and result.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write a read-only directory")
+def test_a_read_only_index_still_searches(index_copy: Path) -> None:
+    for path in [index_copy, *index_copy.iterdir()]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        result = runner.invoke(app, ["search", "--index", str(index_copy), "--count", "cancer"])
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr.startswith("note: this search is not in the history")
+    finally:
+        index_copy.chmod(0o755)
+
+
+def test_concurrent_searches_keep_the_history_whole(index_copy: Path, sample: Path) -> None:
+    words = ["cancer", "tumor", "mice", "stem"]
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index_copy)}
+    procs = [
+        subprocess.Popen(
+            [_searchkit_exe(), "search", "--count", word],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for word in words
+    ]
+    counts = {}
+    for word, proc in zip(words, procs, strict=True):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert err == ""
+        counts[word] = int(out)
+    run = subprocess.run(
+        [_searchkit_exe(), "history", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    entries = json.loads(run.stdout)
+    assert sorted(e["number"] for e in entries) == list(range(1, len(words) + 1))
+    assert {e["query"]: e["count"] for e in entries} == counts
+    assert counts == {w: len(having(sample, w)) for w in words}
+
+
+def test_rebuild_keeps_the_history(tmp_path: Path) -> None:
+    index = tmp_path / "small"
+    seed = Path(__file__).resolve().parent.parent / "data" / "pubmed-34572009-page.txt"
+    assert _run(index, "ingest", str(seed))[0] == 0
+    assert _run(index, "search", "--count", "immune privilege")[1] == "1\n"
+    code, _, err = _run(index, "rebuild")
+    assert code == 0, err
+    code, out, err = _run(index, "history")
+    assert code == 0, err
+    assert out.split()[:2] == ["#1", "1"]
+    assert out.rstrip().endswith("immune privilege")
+    assert _run(index, "search", "--count", "#1")[1] == "1\n"

@@ -1,0 +1,307 @@
+"""PubMed's reading of a pasted query: operators left to right, and wildcards.
+
+Expected sets come from :mod:`tests.reference_sets` (the stored records analysed
+again, terms looked up directly), never from the query engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from searchkit import SearchIndex, search
+from searchkit.cli import app
+from searchkit.errors import QueryError
+
+from .reference_sets import (
+    TEXT_FIELDS,
+    analysed_records,
+    having,
+    pattern,
+    query_term,
+    with_sequence,
+    with_written_word,
+    written_word_terms,
+)
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+
+
+def _pmids(index_dir: Path, query: str) -> set[str]:
+    result = runner.invoke(
+        app, ["search", "--index", str(index_dir), "-f", "pmid", "-n", "100000", "--", query]
+    )
+    assert result.exit_code == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def _count(index_dir: Path, query: str) -> int:
+    result = runner.invoke(app, ["search", "--index", str(index_dir), "--count", "--", query])
+    assert result.exit_code == 0, result.stderr
+    return int(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("query", "combine"),
+    [
+        ("cancer OR tumor AND mice", lambda c, t, m: (c | t) & m),
+        ("cancer OR tumor NOT mice", lambda c, t, m: (c | t) - m),
+        ("cancer AND tumor OR mice", lambda c, t, m: (c & t) | m),
+        ("mice NOT tumor AND cancer", lambda c, t, m: (m - t) & c),
+        ("cancer NOT mice OR tumor NOT mice", lambda c, t, m: ((c - m) | t) - m),
+        ("cancer OR (tumor AND mice)", lambda c, t, m: c | (t & m)),
+        ("cancer AND NOT mice OR tumor", lambda c, t, m: (c - m) | t),
+    ],
+)
+def test_operators_are_read_left_to_right_as_in_pubmed(
+    sample_index_dir: Path, query: str, combine: object
+) -> None:
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    expected = combine(c, t, m)  # type: ignore[operator]
+    assert expected  # a set that shows something
+    assert _pmids(sample_index_dir, query) == expected
+    assert _count(sample_index_dir, query) == len(expected)
+
+
+def test_the_two_readings_differ_on_the_sample(sample_index_dir: Path) -> None:
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    assert (c | t) & m != c | (t & m)  # so the test above tells the readings apart
+    assert _count(sample_index_dir, "cancer OR tumor AND mice") == len((c | t) & m)
+    assert _count(sample_index_dir, "cancer OR (tumor AND mice)") == len(c | (t & m))
+
+
+def test_explain_shows_the_left_to_right_grouping(sample_index_dir: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["search", "--index", str(sample_index_dir), "--explain", "--count", "cancer OR tumor "
+         "NOT mice AND stem cells"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    parsed = result.stderr.splitlines()[0]
+    assert parsed == (
+        "parsed: (((words(cancer) OR words(tumor)) NOT words(mice)) AND words(stem cells))"
+    )
+
+
+def test_a_run_of_words_is_one_operand_of_the_chain(sample_index_dir: Path) -> None:
+    # "stem cells" (one ranked group: records with either word) is one operand.
+    s, c, m = (having(sample_index_dir, w) for w in ("stem", "cells", "mice"))
+    assert _pmids(sample_index_dir, "mice OR stem cells AND cancer") == (
+        (m | s | c) & having(sample_index_dir, "cancer")
+    )
+    # A tagged term beside the words is ANDed inside the operand.
+    immune_title = having(sample_index_dir, "immune", ("title",))
+    assert _pmids(sample_index_dir, "mice AND cancer immune[ti] OR tumor") == (
+        (m & having(sample_index_dir, "cancer") & immune_title) | having(sample_index_dir, "tumor")
+    )
+
+
+# -- wildcards -----------------------------------------------------------------------
+
+
+def _in(terms: set[str]) -> Callable[[str], bool]:
+    return terms.__contains__
+
+
+def _is(word: str) -> Callable[[str], bool]:
+    term = query_term(word)
+    return lambda t: t == term
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "fields"),
+    [
+        ('"psoas absc*"', ["psoas", "absc*"], TEXT_FIELDS),
+        ("psoas absc*[tiab]", ["psoas", "absc*"], ("title", "abstract")),
+        ('"psoas absc*"[ti]', ["psoas", "absc*"], ("title",)),
+        ('title:"psoas absc*"', ["psoas", "absc*"], ("title",)),
+        ("psoas-absc*", ["psoas", "absc*"], TEXT_FIELDS),
+        ('"colo* cancer*"', ["colo*", "cancer*"], TEXT_FIELDS),
+        ('"cancer stem cell*"[tiab]', ["cancer", "stem", "cell*"], ("title", "abstract")),
+        ("randomi*ed trial*[tiab]", ["randomi*ed", "trial*"], ("title", "abstract")),
+    ],
+)
+def test_wildcards_in_phrases(
+    sample_index_dir: Path, query: str, words: list[str], fields: tuple[str, ...]
+) -> None:
+    tests = [
+        _in(written_word_terms(sample_index_dir, w, fields)) if "*" in w else _is(w) for w in words
+    ]
+    expected = with_sequence(sample_index_dir, tests, fields)
+    assert expected
+    assert _pmids(sample_index_dir, query) == expected
+    assert _count(sample_index_dir, query) == len(expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "tumo*r",
+        "canc*r*",
+        "absc*",
+        "immun*",
+        "lymph*cyt*",
+        "randomi*ed",
+        "studies*",
+        "naïv*",
+        "organi*ation*",
+        "hospitali*ation",
+    ],
+)
+def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str) -> None:
+    # Against the records' words as written, not their stems: "randomized" is indexed
+    # as random, "studies" as studi, and neither stem matches the pattern.
+    expected = with_written_word(sample_index_dir, query)
+    assert expected
+    assert _pmids(sample_index_dir, query) == expected
+    assert _pmids(sample_index_dir, f"{query}[ti]") == with_written_word(
+        sample_index_dir, query, ("title",)
+    )
+
+
+def test_stems_alone_would_miss_words(sample_index_dir: Path) -> None:
+    # What the test above guards against: no index term matches these patterns.
+    for query in ("randomi*ed", "hospitali*ation"):
+        test = pattern(query)
+        assert not any(test(t) for r in analysed_records(sample_index_dir) for t in r.terms())
+        assert _count(sample_index_dir, query) == len(with_written_word(sample_index_dir, query))
+        assert _count(sample_index_dir, query) > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "position"),
+    [
+        ("abs*", "at least 4 characters before the first '*' (as in PubMed): 'abs*'", 4),
+        ("cancer im*une", "at least 4 characters before the first '*'", 10),
+        ('"psoas ab*"', "'ab*'", 10),
+        ("breast-fe*", "'fe*'", 10),
+        ("ab.'c*", "at least 4 characters", 6),
+        ('"psoas absc*"~3', "cannot be used in a proximity search", 12),
+        ('"psoas absc*"[tiab:~2]', "cannot be used in a proximity search", 12),
+        ("2015*[dp]", "not supported for years", 1),
+        ("3457*[pmid]", "not supported for PMIDs", 1),
+        ("can*cer res[ta]", "can only come at the end", 4),
+    ],
+)
+def test_a_wildcard_that_cannot_work_is_one_error_line(
+    sample_index_dir: Path, query: str, message: str, position: int
+) -> None:
+    result = runner.invoke(app, ["search", "--index", str(sample_index_dir), "--", query])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+    assert message in result.stderr
+    assert result.stderr.endswith(f"(at position {position})\n")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"psoas absc*"',
+        "psoas absc*[tiab]",
+        "cancer stem* cells[ti]",
+        "title:tumo*r",
+        'author:"smit* j"',
+        "breast-feed*",
+        "cancer res*[ta]",
+        '"colo* cancer*" AND tumo*r[tiab]',
+    ],
+)
+def test_no_wildcard_is_dropped(sample_index_dir: Path, query: str) -> None:
+    result = runner.invoke(
+        app, ["search", "--index", str(sample_index_dir), "--explain", "--count", "--", query]
+    )
+    assert result.exit_code == 0, result.stderr
+    whoosh = result.stderr.splitlines()[1]
+    assert whoosh.count("*") >= query.count("*"), whoosh
+
+
+def test_words_a_wildcard_phrase_matched_are_highlighted(sample_index_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "--index", str(sample_index_dir), "-f", "json", "-n", "3", '"psoas absc*"']
+    )
+    assert result.exit_code == 0, result.stderr
+    for hit in json.loads(result.stdout)["hits"]:
+        marked = {hit["snippet"][a:b].lower() for a, b in hit["highlights"]}
+        assert "psoas" in marked
+        assert any(word.startswith("absc") for word in marked), marked
+
+
+_PIECES = st.sampled_from(
+    [
+        *list('abc019 ()"[]*-~'),
+        "psoas ",
+        "absc*",
+        "tumo*r",
+        "canc*r*",
+        "feed*",
+        "breast-",
+        "HLA-A*02:01",
+        "#1",
+        "#2",
+        "#9",
+        "[tiab]",
+        "[ti]",
+        "[au]",
+        "[ta]",
+        "[dp]",
+        "[pmid]",
+        "title:",
+        " AND ",
+        " OR ",
+        " NOT ",
+        "~3",
+        "[tiab:~2]",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_wildcards_and_references_raise_nothing_but_query_error(
+    sample_index_dir: Path, text: str
+) -> None:
+    index = SearchIndex.open(sample_index_dir)
+    refs = {1: '"psoas absc*"', 2: "#1 OR tumo*r[ti]"}
+    try:
+        result = search(index, text, limit=3, refs=refs, suggest=False)
+    except QueryError as exc:
+        assert "\n" not in str(exc)
+        assert exc.position is None or 0 <= exc.position <= len(text)
+        return
+    assert result.total >= len(result.hits)
+
+
+def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path) -> None:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
+    c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
+    expected = {
+        "cancer OR tumor AND mice": len((c | t) & m),
+        "cancer OR tumor NOT mice": len((c | t) - m),
+        "randomi*ed": len(with_written_word(sample_index_dir, "randomi*ed")),
+        "psoas absc*[tiab]": len(
+            with_sequence(
+                sample_index_dir,
+                [_is("psoas"), _in(written_word_terms(sample_index_dir, "absc*"))],
+                ("title", "abstract"),
+            )
+        ),
+    }
+    for query, count in expected.items():
+        run = subprocess.run(
+            [_searchkit_exe(), "search", "--count", "--", query],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        assert (run.returncode, run.stdout, run.stderr) == (0, f"{count}\n", ""), query
