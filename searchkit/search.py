@@ -17,7 +17,7 @@ from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
 from searchkit.postings import DocGroup
 from searchkit.query import parse_query, parse_years, to_whoosh, year_range
-from searchkit.query_parser import parse
+from searchkit.query_parser import FreeText, Node, parse
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
 
@@ -285,6 +285,9 @@ class Ranker:
     """Ranks many queries against one open searcher: ids and scores only, no records.
 
     Used by ``searchkit eval``. Ties are broken by id so that runs are reproducible.
+    With ``natural=True`` every query is read as natural-language free text (as judged
+    questions are written): ``AND``/``OR``/``NOT``, quotes, brackets, field tags and
+    ``*`` are plain words or punctuation, never query syntax.
 
     >>> with Ranker(ix) as r:                                   # doctest: +SKIP
     ...     r.rank("immune escape MHC", limit=3)
@@ -292,10 +295,18 @@ class Ranker:
     """
 
     def __init__(
-        self, index: SearchIndex, *, expand: bool = False, semantic_rank: bool | None = None
+        self,
+        index: SearchIndex,
+        *,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        natural: bool = False,
     ) -> None:
         self.index = index
         self.expand = expand
+        self.natural = natural
+        #: Why the last query ranked nothing without being searched (None: it was).
+        self.error: str | None = None
         self.semantic_rank = semantic_rank
         self._searcher: Searcher | None = None
         self._stage: semantic.Stage | None = None
@@ -332,13 +343,16 @@ class Ranker:
 
     def rank(self, query: str, *, limit: int) -> list[tuple[str, float]]:
         """The top ``limit`` (id, score) pairs for ``query``, best first; a query without
-        searchable words ranks nothing."""
+        searchable words (or, unless ``natural``, a malformed one) ranks nothing and
+        :attr:`error` says why."""
         if self._searcher is None:
             raise RuntimeError("use Ranker as a context manager")
+        self.error = None
         try:
-            node = parse(query)
+            node: Node = FreeText(tuple(query.split()), 1) if self.natural else parse(query)
             q = to_whoosh(self.index.whoosh_index.schema, node, acronyms=self.index.acronyms)
-        except QueryError:
+        except QueryError as exc:
+            self.error = str(exc)
             return []
         if self.expand:
             q = feedback.expand_query(self._searcher, q)
