@@ -29,7 +29,14 @@ from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
-from searchkit.output import format_record, format_search, format_stats, parse_fields
+from searchkit.output import (
+    format_record,
+    format_search,
+    format_stats,
+    neutralise,
+    parse_fields,
+    to_json,
+)
 from searchkit.query import explain as explain_query
 from searchkit.rebuild import rebuild as run_rebuild
 from searchkit.search import Filters, SearchResult
@@ -116,7 +123,7 @@ class EvalFormat(StrEnum):
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(neutralise(message), err=True)
 
 
 @contextmanager
@@ -339,7 +346,7 @@ def sources(
     registry = _call(lambda: SourceRegistry.load(ix.path))
     entries = sorted(registry.entries.values(), key=lambda e: e.path)
     if fmt is RecordFormat.json:
-        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        typer.echo(to_json([asdict(e) for e in entries], indent=2))
         return
     if not entries:
         _err(f"No source files recorded in {ix.path}.")
@@ -347,7 +354,8 @@ def sources(
     for e in entries:
         extra = f", {e.deletions} deletions" if e.deletions else ""
         extra += f", {e.skipped} skipped" if e.skipped else ""
-        typer.echo(f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}")
+        line = f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}"
+        typer.echo(neutralise(line))
 
 
 @app.command()
@@ -636,14 +644,16 @@ def analyze(
         for t in text_analyzer()(text, positions=True, keeporiginal=True)
     ]
     if fmt is EvalFormat.json:
-        typer.echo(json.dumps(tokens, ensure_ascii=False))
+        typer.echo(to_json(tokens))
         return
     if not tokens:
         _err("No index terms (only stop words or punctuation).")
         return
     width = max(len(t["term"]) for t in tokens)
     for t in tokens:
-        typer.echo(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
+        typer.echo(
+            neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
+        )
 
 
 @app.command()
@@ -664,16 +674,11 @@ def acronyms(
         _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")
         raise typer.Exit(1)
     if fmt is EvalFormat.json:
-        typer.echo(
-            json.dumps(
-                [{"short": sf, "records": n, "long": lf} for sf, n, lf in rows],
-                ensure_ascii=False,
-            )
-        )
+        typer.echo(to_json([{"short": sf, "records": n, "long": lf} for sf, n, lf in rows]))
         return
     if not rows:
         _err("No acronyms learned yet (ingest records with abstracts).")
         return
     width = max(len(sf) for sf, _, _ in rows)
     for sf, n, lf in rows:
-        typer.echo(f"{sf:<{width}}  {n:>5}  {lf}")
+        typer.echo(neutralise(f"{sf:<{width}}  {n:>5}  {lf}"))
