@@ -651,9 +651,7 @@ def analyze(
         return
     width = max(len(t["term"]) for t in tokens)
     for t in tokens:
-        typer.echo(
-            neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
-        )
+        typer.echo(neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}"))
 
 
 @app.command()

@@ -252,7 +252,9 @@ def evaluate(
                 failed.append(qid)
         if failed:
             named = ", ".join(failed[:NAMED_FAILURES])
-            more = f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+            more = (
+                f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+            )
             notes.append(
                 f"{len(failed)} of {len(judged)} queries ranked nothing (no searchable "
                 f"words): {named}{more}"

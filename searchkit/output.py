@@ -139,9 +139,7 @@ def format_table(result: SearchResult, *, color: bool = False, width: int | None
         for part in textwrap.wrap(neutralise(r.title or "(no title)"), width=max(width - 5, 20)):
             lines.append("     " + part)
         if hit.snippet:
-            lines.extend(
-                _wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color)
-            )
+            lines.extend(_wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color))
         lines.append("")
     shown = len(result.hits)
     lines.append(f"{shown} of {result.total} matching records shown.")

@@ -222,8 +222,7 @@ def test_eval_real_subprocess(small_eval: tuple[Path, Path, Path]) -> None:
 # malformed or different query in the search language (an unbalanced ')', a quote never
 # closed, a field tag, 'NOT' first, capital AND/OR/NOT, 'word:' as a field name).
 NATURAL_QUERIES = {
-    "n1": "Two questions 1) does myelodysplasia follow myeloid-derived suppressor cells "
-    "2) how?",
+    "n1": "Two questions 1) does myelodysplasia follow myeloid-derived suppressor cells 2) how?",
     "n2": 'The "white matter of newborn brains develops in vivo',
     "n3": "[Review] diffusion tensor imaging: cerebral white matter [ti]",
     "n4": "NOT only suppressor cells AND myelodysplasia OR induction",
@@ -265,7 +264,7 @@ def test_eval_reads_queries_as_natural_language(tmp_path: Path) -> None:
         assert ranked[0] == doc, qid
     assert not [line for line in lines if line[0] == "n7"]
     # The one query that cannot be searched is counted and named, not silently zero.
-    assert (
-        "note: 1 of 7 queries ranked nothing (no searchable words): n7" in result.stderr
-    ), result.stderr
+    assert "note: 1 of 7 queries ranked nothing (no searchable words): n7" in result.stderr, (
+        result.stderr
+    )
     assert result.stdout.splitlines() == ["p@1      0.8571", "queries  7"]
