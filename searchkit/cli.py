@@ -23,7 +23,7 @@ from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
-from searchkit.errors import SearchkitError
+from searchkit.errors import OptionError, SearchkitError
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
@@ -40,6 +40,7 @@ from searchkit.output import (
 from searchkit.query import explain as explain_query
 from searchkit.rebuild import rebuild as run_rebuild
 from searchkit.search import Filters, SearchResult
+from searchkit.search import count as run_count
 from searchkit.search import search as run_search
 from searchkit.similar import similar as run_similar
 from searchkit.sources import SourceRegistry
@@ -95,6 +96,20 @@ class SearchFormat(StrEnum):
     pmid = "pmid"
     medline = "medline"
     ris = "ris"
+
+
+#: Formats that write every counted hit unless ``--limit`` says otherwise (as PubMed's
+#: export does); the others show a page of ``DEFAULT_PAGE`` hits.
+EXPORT_FORMATS = frozenset(
+    {
+        SearchFormat.csv,
+        SearchFormat.jsonl,
+        SearchFormat.pmid,
+        SearchFormat.medline,
+        SearchFormat.ris,
+    }
+)
+DEFAULT_PAGE = 10
 
 
 class RecordFormat(StrEnum):
@@ -278,6 +293,28 @@ SemanticOption = Annotated[
     ),
 ]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
+SearchLimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        help="Number of hits, or 'all' (default: 10 for table and json; all for csv, jsonl, "
+        "pmid, medline and ris).",
+        show_default=False,
+    ),
+]
+
+
+def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
+    """``--limit``: a number of hits, or None for every hit ('all', and the default of
+    the export formats)."""
+    if text is None:
+        return None if fmt in EXPORT_FORMATS else DEFAULT_PAGE
+    if text.strip().lower() == "all":
+        return None
+    if text.strip().isdigit():
+        return int(text)
+    raise OptionError(f"--limit: {text!r} is not a number of hits or 'all'")
 
 
 def _print_result(
@@ -285,7 +322,7 @@ def _print_result(
 ) -> None:
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
     text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
-    if fmt is SearchFormat.table and not result.total:
+    if fmt is SearchFormat.table and not result.total and not result.hits:
         _err(empty_message)
     elif text:
         typer.echo(text)
@@ -374,7 +411,7 @@ def search(
             help="The query, e.g. \"immune escape MHC\" or 'smith j\\[au] AND 2019\\[dp]'."
         ),
     ],
-    limit: LimitOption = 10,
+    limit: SearchLimitOption = None,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits.")] = 0,
     year: Annotated[
         str | None,
@@ -398,7 +435,10 @@ def search(
         Sort.relevance
     ),
     count: Annotated[
-        bool, typer.Option("--count", help="Print only the number of matching records.")
+        bool,
+        typer.Option(
+            "--count", help="Print only the number of matching records (with all the words)."
+        ),
     ] = False,
     fields: Annotated[
         str | None,
@@ -429,6 +469,7 @@ def search(
     year:2015..2020 …). See the README for the details.
     """
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
+    hits_wanted = _call(lambda: _parse_limit(limit, fmt))
     if fields is not None:
         _call(lambda: parse_fields(fields))
     ix = _open_index(index)
@@ -438,13 +479,14 @@ def search(
         lambda: run_search(
             ix,
             query,
-            limit=0 if count else limit,
+            limit=0 if count else hits_wanted,
             offset=offset,
             filters=filters,
             sort=sort.value,
             with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
             expand=expand,
             semantic_rank=semantic,
+            partial=fmt not in EXPORT_FORMATS,
         )
     )
     for note in result.notes:
@@ -455,7 +497,41 @@ def search(
     if count:
         typer.echo(str(result.total))
         return
-    _print_result(result, fmt, fields, f"No records match {query!r}.")
+    empty = f"No records match {query!r}."
+    given: list[tuple[str, Filters]] = []
+    if year is not None:
+        given.append((f"--year {year}", Filters(years=filters.years)))
+    if journal is not None:
+        given.append((f"--journal {journal!r}", Filters(journal=journal)))
+    if pubtype is not None:
+        given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
+    if not result.total and given:
+        empty = _filter_matched_nothing(ix, query, given) or empty
+    _print_result(result, fmt, fields, empty)
+    counted = sum(not h.partial for h in result.hits)
+    if fmt is not SearchFormat.table and counted < result.total:
+        _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
+
+
+def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
+    return _call(lambda: run_count(ix, query, filters=filters))
+
+
+def _filter_matched_nothing(
+    ix: SearchIndex, query: str, given: list[tuple[str, Filters]]
+) -> str | None:
+    """When the query matches records but not with the filters (each a label such as
+    ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
+    query, else their combination, e.g. ``No records match --journal 'Nature Foo' (the
+    query alone matches 389).``; None when the query alone matches nothing."""
+    alone = _count(ix, query, None)
+    if not alone:
+        return None
+    empty: list[str] = []
+    if len(given) > 1:
+        empty = [label for label, one in given if not _count(ix, query, one)]
+    named = ", nor ".join(empty) if empty else " with ".join(label for label, _ in given)
+    return f"No records match {named} (the query alone matches {alone})."
 
 
 @app.command()

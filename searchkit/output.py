@@ -78,7 +78,7 @@ def _record_columns(r: Record) -> dict[str, Any]:
     }
 
 
-HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights")
+HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights", "partial")
 RECORD_COLUMNS = tuple(_record_columns(Record(pmid="0")))
 HIT_COLUMNS = HIT_ONLY_COLUMNS + RECORD_COLUMNS
 DEFAULT_CSV_COLUMNS = (
@@ -126,11 +126,17 @@ def _emphasise(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
     return "".join(out)
 
 
+#: The table's line between the counted hits and those with only some of the words.
+PARTIAL_SEPARATOR = "— partial matches (not counted) —"
+
+
 def format_table(result: SearchResult, *, color: bool = False, width: int | None = None) -> str:
     """A human-readable listing: rank, PMID, year, journal, title, snippet."""
     width = width or shutil.get_terminal_size((100, 24)).columns
     lines: list[str] = []
-    for hit in result.hits:
+    for i, hit in enumerate(result.hits):
+        if hit.partial and (i == 0 or not result.hits[i - 1].partial):
+            lines.extend([PARTIAL_SEPARATOR, ""])
         r = hit.record
         year = str(r.year) if r.year is not None else "----"
         journal = r.journal_abbrev or r.journal or ""
@@ -141,8 +147,11 @@ def format_table(result: SearchResult, *, color: bool = False, width: int | None
         if hit.snippet:
             lines.extend(_wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color))
         lines.append("")
-    shown = len(result.hits)
-    lines.append(f"{shown} of {result.total} matching records shown.")
+    partial = sum(h.partial for h in result.hits)
+    footer = f"{len(result.hits) - partial} of {result.total} matching records shown"
+    if partial:
+        footer += f", then {partial} of {result.partial_total} partial matches (not counted)"
+    lines.append(footer + ".")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
 from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
+from searchkit.allwords import all_words
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
@@ -35,6 +36,9 @@ class Hit:
     record: Record
     snippet: str
     highlights: tuple[tuple[int, int], ...] = ()
+    #: Whether the record has only some of the free-text words: ranked after the
+    #: records with all of them, and not counted in the result's ``total``.
+    partial: bool = False
 
     @property
     def pmid(self) -> str:
@@ -53,13 +57,14 @@ class Hit:
             "doi": r.doi,
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
+            "partial": self.partial,
         }
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the total number of matching records and, when the query
-    matched little, a suggested correction."""
+    """A page of hits, the total number of matching records (those with every word of
+    the free text) and, when the query matched little, a suggested correction."""
 
     query: str
     total: int
@@ -67,9 +72,16 @@ class SearchResult:
     suggestion: str | None = None
     #: Things the user should know about how the ranking was made (one line each).
     notes: tuple[str, ...] = ()
+    #: Records with only some of the free-text words (not in ``total``).
+    partial_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "partial_total": self.partial_total,
+            "hits": [h.to_dict() for h in self.hits],
+        }
 
 
 @dataclass(frozen=True)
@@ -111,10 +123,16 @@ class Filters:
 
 
 def build_hits(
-    results: Results, offset: int, limit: int, *, with_snippets: bool = True
+    results: Results,
+    offset: int,
+    limit: int,
+    *,
+    with_snippets: bool = True,
+    partial_from: int | None = None,
 ) -> list[Hit]:
     """Hits ``offset`` to ``offset + limit`` of ``results``, with snippets unless
-    ``with_snippets`` is false (exports that do not show them)."""
+    ``with_snippets`` is false (exports that do not show them); those ranked after
+    the first ``partial_from`` are partial matches."""
     hits: list[Hit] = []
     for position, hit in enumerate(results[offset : offset + limit], start=offset + 1):
         text, spans = snippets.snippet(hit) if with_snippets else ("", ())
@@ -125,15 +143,16 @@ def build_hits(
                 record=record_from_json(hit["record"]),
                 snippet=text,
                 highlights=spans,
+                partial=partial_from is not None and position > partial_from,
             )
         )
     return hits
 
 
 def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
-    """How many records match ``q`` and ``filter_q`` (Whoosh's ``len(results)``
-    ignores the filter of a limited search)."""
-    hits = scoring.evaluate(searcher, q, depth=0)
+    """How many records ``q`` and ``filter_q`` count (those with every free-text word;
+    Whoosh's ``len(results)`` ignores the filter of a limited search)."""
+    hits = scoring.evaluate(searcher, all_words(q), depth=0)
     if filter_q is not None:
         hits = hits.restrict(np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64))
     return len(hits)
@@ -190,7 +209,7 @@ def search(
     index: SearchIndex,
     query: str,
     *,
-    limit: int = 10,
+    limit: int | None = 10,
     offset: int = 0,
     filters: Filters | None = None,
     sort: str = "relevance",
@@ -198,9 +217,16 @@ def search(
     with_snippets: bool = True,
     expand: bool = False,
     semantic_rank: bool | None = None,
+    partial: bool = True,
 ) -> SearchResult:
-    """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
-    (or newest first with ``sort="date"``), restricted by ``filters``.
+    """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` (every hit
+    when ``limit`` is None) by rank (or newest first with ``sort="date"``), restricted
+    by ``filters``.
+
+    ``total`` counts the records with every word of the query's free text
+    (:func:`searchkit.allwords.all_words`). Records with only some of the words come
+    after all of those, marked ``partial`` and counted in ``partial_total``; with
+    ``partial=False`` they are left out (exports hold what was counted).
 
     ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
     :func:`feedback.expand_query`); it is off by default because it did not help on the
@@ -214,7 +240,7 @@ def search(
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
     '34572009'
     """
-    if limit < 0 or offset < 0:
+    if (limit is not None and limit < 0) or offset < 0:
         raise ValueError("limit and offset must not be negative")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
@@ -225,42 +251,89 @@ def search(
     notes: list[str] = []
     stage = None
     text = semantic.query_text(node)
-    if sort == "relevance" and limit and text:
+    if sort == "relevance" and limit != 0 and text:
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
     if expand:
         q = feedback.expand_query(searcher, q)
     # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
-    # for long free-text queries, and BM25F/coordination are scored there.
-    depth = max(offset + limit, scoring.PROXIMITY_DEPTH)
-    matches = scoring.evaluate(searcher, q, depth=depth)
+    # for long free-text queries, and BM25F/coordination are scored there. Every hit
+    # wanted gets the proximity bonus (the first PROXIMITY_DEPTH of "all").
+    depth = offset + (scoring.PROXIMITY_DEPTH if limit is None else limit)
+    matches = scoring.evaluate(searcher, q, depth=max(depth, scoring.PROXIMITY_DEPTH))
     if filter_q is not None:
         allowed = np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64)
         matches = matches.restrict(allowed)
-    total = len(matches)
-    wanted = offset + limit
-    if sort == "relevance" and wanted:  # second stage: re-score the top candidates
-        top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))
-        if stage is not None:  # third stage: by meaning
-            rescored = stage.rescore(searcher, text, top_n)
-            top_n = rescored.ranked
-            note = semantic.missing_note(rescored.missing)
-            notes.extend([note] if note else [])
-        top_n = top_n[:wanted]
-    else:
-        top_n = _order(searcher, matches, wanted, sort)
+    counted, rest = _counted(searcher, q, matches)
+    total = len(counted)
+    parts = [counted, rest] if partial else [counted]
+    available = sum(len(part) for part in parts)
+    wanted = available if limit is None else min(offset + limit, available)
+    top_n: list[tuple[float, int]] = []
+    missing = 0
+    for part in parts:  # the counted records first, then those with some of the words
+        need = wanted - len(top_n)
+        if need <= 0:
+            break
+        ranked, lacking = _rank(searcher, q, part, need, sort, stage, text)
+        top_n.extend(ranked)
+        missing += lacking
+    note = semantic.missing_note(missing) if stage is not None else None
+    notes.extend([note] if note else [])
     results = Results(searcher, q, top_n)
     results._total = total  # what len(results) reports; the whole set is not kept
     if with_snippets:
         _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
-    hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
+    page = len(top_n) - offset
+    hits = (
+        build_hits(results, offset, page, with_snippets=with_snippets, partial_from=total)
+        if page > 0
+        else []
+    )
     suggestion = None
     if suggest and total < SUGGEST_BELOW:
         suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
     return SearchResult(
-        query=query, total=total, hits=hits, suggestion=suggestion, notes=tuple(notes)
+        query=query,
+        total=total,
+        hits=hits,
+        suggestion=suggestion,
+        notes=tuple(notes),
+        partial_total=len(rest),
     )
+
+
+def _counted(
+    searcher: Searcher, q: wq.Query, matches: scoring.Hits
+) -> tuple[scoring.Hits, scoring.Hits]:
+    """``matches`` split into the records with every free-text word and the rest."""
+    strict = all_words(q)
+    if strict is q:
+        return matches, matches.restrict(matches.docnums[:0])
+    full = scoring.evaluate(searcher, strict, depth=0).docnums
+    return matches.restrict(full), matches.exclude(full)
+
+
+def _rank(
+    searcher: Searcher,
+    q: wq.Query,
+    part: scoring.Hits,
+    wanted: int,
+    sort: str,
+    stage: semantic.Stage | None,
+    text: str,
+) -> tuple[list[tuple[float, int]], int]:
+    """The first ``wanted`` of ``part`` as (score, docnum): re-scored (and by meaning,
+    with a ``stage``) by relevance, or by date; and how many candidates had no vector."""
+    if sort != "relevance":
+        return _order(searcher, part, wanted, sort), 0
+    top_n = rerank.rerank(searcher, q, part.top(max(wanted, rerank.DEPTH)))
+    missing = 0
+    if stage is not None:  # third stage: by meaning
+        rescored = stage.rescore(searcher, text, top_n)
+        top_n, missing = rescored.ranked, rescored.missing
+    return top_n[:wanted], missing
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
