@@ -25,6 +25,8 @@ from searchkit.suggest import did_you_mean
 SORTS = ("relevance", "date")
 #: A query matching fewer records than this gets a "Did you mean" check.
 SUGGEST_BELOW = 3
+#: How far below the last counted record the best partial match scores, at least.
+PARTIAL_GAP = 1e-6
 
 
 @dataclass(frozen=True)
@@ -270,15 +272,7 @@ def search(
     parts = [counted, rest] if partial else [counted]
     available = sum(len(part) for part in parts)
     wanted = available if limit is None else min(offset + limit, available)
-    top_n: list[tuple[float, int]] = []
-    missing = 0
-    for part in parts:  # the counted records first, then those with some of the words
-        need = wanted - len(top_n)
-        if need <= 0:
-            break
-        ranked, lacking = _rank(searcher, q, part, need, sort, stage, text)
-        top_n.extend(ranked)
-        missing += lacking
+    top_n, missing = _ranked(searcher, q, parts, wanted, sort, stage, text)
     note = semantic.missing_note(missing) if stage is not None else None
     notes.extend([note] if note else [])
     results = Results(searcher, q, top_n)
@@ -334,6 +328,35 @@ def _rank(
         rescored = stage.rescore(searcher, text, top_n)
         top_n, missing = rescored.ranked, rescored.missing
     return top_n[:wanted], missing
+
+
+def _ranked(
+    searcher: Searcher,
+    q: wq.Query,
+    parts: list[scoring.Hits],
+    wanted: int,
+    sort: str,
+    stage: semantic.Stage | None,
+    text: str,
+) -> tuple[list[tuple[float, int]], int]:
+    """The first ``wanted`` of ``parts`` (the counted records, then those with only
+    some of the words), each part ranked by :func:`_rank`; and how many candidates had
+    no vector. By relevance, a later part's scores are shifted below the earlier
+    part's lowest, so that score order stays rank order (in run files too)."""
+    top_n: list[tuple[float, int]] = []
+    missing = 0
+    for part in parts:
+        need = wanted - len(top_n)
+        if need <= 0:
+            break
+        ranked, lacking = _rank(searcher, q, part, need, sort, stage, text)
+        if top_n and ranked and sort == "relevance":
+            shift = ranked[0][0] - top_n[-1][0] + PARTIAL_GAP
+            if shift > 0:
+                ranked = [(score - shift, docnum) for score, docnum in ranked]
+        top_n.extend(ranked)
+        missing += lacking
+    return top_n, missing
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
@@ -429,14 +452,15 @@ class Ranker:
             return []
         if self.expand:
             q = feedback.expand_query(self._searcher, q)
-        top_n, _ = scoring.top_docs(self._searcher, q, max(limit, rerank.DEPTH))
-        top_n = rerank.rerank(self._searcher, q, top_n)
+        # Ranked as search() ranks: the records with every word first.
+        depth = max(limit, rerank.DEPTH, scoring.PROXIMITY_DEPTH)
+        matches = scoring.evaluate(self._searcher, q, depth=depth)
+        parts = list(_counted(self._searcher, q, matches))
         text = semantic.query_text(node)
-        if self._stage is not None and text:
-            rescored = self._stage.rescore(self._searcher, text, top_n)
-            top_n = rescored.ranked
-            self.missing_vectors += rescored.missing > 0
-        top_n = top_n[:limit]
+        stage = self._stage if text else None
+        wanted = min(limit, len(matches))
+        top_n, missing = _ranked(self._searcher, q, parts, wanted, "relevance", stage, text)
+        self.missing_vectors += missing > 0
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs
