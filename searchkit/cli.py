@@ -511,6 +511,11 @@ def search(
     counted = sum(not h.partial for h in result.hits)
     if fmt is not SearchFormat.table and counted < result.total:
         _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
+    if fmt in EXPORT_FORMATS and not result.total and result.partial_total:
+        _err(
+            f"note: no record has all the words; {result.partial_total} have some of them "
+            "(--format table or json ranks them)"
+        )
 
 
 def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:

@@ -103,6 +103,21 @@ def test_partial_matches_follow_the_counted_ones_labelled(sample_index_dir: Path
     assert [json.loads(line)["partial"] for line in jsonl.splitlines()] == [False] * n
 
 
+def test_an_empty_export_says_that_records_have_some_of_the_words(
+    sample_index_dir: Path,
+) -> None:
+    query = "hepatocellular carcinoma zebrafish"
+    table = run(sample_index_dir, "search", query).stdout.splitlines()
+    partial = int(table[-1].split(" of ")[2].split()[0])
+    assert table[-1].startswith("0 of 0 matching records shown, then 10 of ") and partial > 10
+    result = run(sample_index_dir, "search", query, "-f", "pmid")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == (
+        f"note: no record has all the words; {partial} have some of them "
+        "(--format table or json ranks them)\n"
+    )
+
+
 def test_machine_formats_write_every_hit(sample_index_dir: Path) -> None:
     total = int(run(sample_index_dir, "search", "cancer", "--count").stdout)
     assert total > 300

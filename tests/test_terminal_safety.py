@@ -156,3 +156,10 @@ def test_real_subprocess_pipes_no_escapes(hostile_index: Path) -> None:
         out = proc.stdout.decode("utf-8")
         assert_no_raw_controls(out)
         assert PMID in out
+
+
+def test_error_lines_show_controls_visibly(hostile_index: Path) -> None:
+    result = run(hostile_index, "show", "1\x1b]0;x\x07")
+    assert result.exit_code == 1
+    assert_no_raw_controls(result.stderr)
+    assert result.stderr.startswith("Error: no record with PMID 1␛]0;x␇")
