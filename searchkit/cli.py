@@ -509,7 +509,7 @@ def search(
         empty = _filter_matched_nothing(ix, query, given) or empty
     _print_result(result, fmt, fields, empty)
     counted = sum(not h.partial for h in result.hits)
-    if fmt is not SearchFormat.table and counted < result.total:
+    if fmt in EXPORT_FORMATS and counted < result.total:
         _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
     if fmt in EXPORT_FORMATS and not result.total and result.partial_total:
         _err(

@@ -152,9 +152,9 @@ def build_hits(
 
 
 def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
-    """How many records ``q`` and ``filter_q`` count (those with every free-text word;
-    Whoosh's ``len(results)`` ignores the filter of a limited search)."""
-    hits = scoring.evaluate(searcher, all_words(q), depth=0)
+    """How many records match ``q`` and ``filter_q``, partial matches included
+    (Whoosh's ``len(results)`` ignores the filter of a limited search)."""
+    hits = scoring.evaluate(searcher, q, depth=0)
     if filter_q is not None:
         hits = hits.restrict(np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64))
     return len(hits)
@@ -286,8 +286,8 @@ def search(
         else []
     )
     suggestion = None
-    if suggest and total < SUGGEST_BELOW:
-        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
+    if suggest and len(matches) < SUGGEST_BELOW:  # partial matches included
+        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, len(matches)))
     return SearchResult(
         query=query,
         total=total,
