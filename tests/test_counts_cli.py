@@ -169,6 +169,14 @@ def test_export_of_every_hit_in_a_real_process(sample_index_dir: Path) -> None:
     assert count.returncode == listed.returncode == 0, listed.stderr
     assert len(listed.stdout.split()) == int(count.stdout) > 5
     assert listed.stderr == ""
+    total = subprocess.run([exe, "search", "cancer", "--count"], capture_output=True, env=env)
+    filtered = subprocess.run(
+        [exe, "search", "cancer", "--journal", "Nature Foo"], capture_output=True, env=env
+    )
+    assert filtered.returncode == 0 and filtered.stdout == b""
+    assert filtered.stderr.decode() == (
+        f"No records match --journal 'Nature Foo' (the query alone matches {int(total.stdout)}).\n"
+    )
 
 
 @pytest.mark.parametrize(

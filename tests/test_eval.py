@@ -268,3 +268,11 @@ def test_eval_reads_queries_as_natural_language(tmp_path: Path) -> None:
         result.stderr
     )
     assert result.stdout.splitlines() == ["p@1      0.8571", "queries  7"]
+    proc = subprocess.run(
+        [_searchkit_exe(), "eval", "--queries", str(queries), "--qrels", str(qrels),
+         "--index", str(index), "-m", "P@1"],
+        capture_output=True, text=True, check=False, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == result.stdout
+    assert "note: 1 of 7 queries ranked nothing (no searchable words): n7" in proc.stderr
