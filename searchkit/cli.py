@@ -23,7 +23,7 @@ from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
-from searchkit.errors import SearchkitError
+from searchkit.errors import OptionError, SearchkitError
 from searchkit.history import History, HistoryError, filtered_query
 from searchkit.history import format_text as format_history
 from searchkit.index import SearchIndex
@@ -33,10 +33,18 @@ from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
 from searchkit.mesh import MeshContext
 from searchkit.meshtree import MeshTree, load_descriptor_file
-from searchkit.output import format_record, format_search, format_stats, parse_fields
+from searchkit.output import (
+    format_record,
+    format_search,
+    format_stats,
+    neutralise,
+    parse_fields,
+    to_json,
+)
 from searchkit.query import explain as explain_query
 from searchkit.rebuild import rebuild as run_rebuild
 from searchkit.search import Filters, SearchResult
+from searchkit.search import count as run_count
 from searchkit.search import search as run_search
 from searchkit.similar import similar as run_similar
 from searchkit.sources import SourceRegistry
@@ -95,6 +103,20 @@ class SearchFormat(StrEnum):
     ris = "ris"
 
 
+#: Formats that write every counted hit unless ``--limit`` says otherwise (as PubMed's
+#: export does); the others show a page of ``DEFAULT_PAGE`` hits.
+EXPORT_FORMATS = frozenset(
+    {
+        SearchFormat.csv,
+        SearchFormat.jsonl,
+        SearchFormat.pmid,
+        SearchFormat.medline,
+        SearchFormat.ris,
+    }
+)
+DEFAULT_PAGE = 10
+
+
 class RecordFormat(StrEnum):
     text = "text"
     json = "json"
@@ -121,7 +143,7 @@ class EvalFormat(StrEnum):
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(neutralise(message), err=True)
 
 
 @contextmanager
@@ -285,6 +307,28 @@ SemanticOption = Annotated[
     ),
 ]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
+SearchLimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        help="Number of hits, or 'all' (default: 10 for table and json; all for csv, jsonl, "
+        "pmid, medline and ris).",
+        show_default=False,
+    ),
+]
+
+
+def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
+    """``--limit``: a number of hits, or None for every hit ('all', and the default of
+    the export formats)."""
+    if text is None:
+        return None if fmt in EXPORT_FORMATS else DEFAULT_PAGE
+    if text.strip().lower() == "all":
+        return None
+    if text.strip().isdigit():
+        return int(text)
+    raise OptionError(f"--limit: {text!r} is not a number of hits or 'all'")
 
 
 def _print_result(
@@ -292,7 +336,7 @@ def _print_result(
 ) -> None:
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
     text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
-    if fmt is SearchFormat.table and not result.total:
+    if fmt is SearchFormat.table and not result.total and not result.hits:
         _err(empty_message)
     elif text:
         typer.echo(text)
@@ -355,7 +399,7 @@ def sources(
     registry = _call(lambda: SourceRegistry.load(ix.path))
     entries = sorted(registry.entries.values(), key=lambda e: e.path)
     if fmt is RecordFormat.json:
-        typer.echo(json.dumps([asdict(e) for e in entries], indent=2))
+        typer.echo(to_json([asdict(e) for e in entries], indent=2))
         return
     if not entries:
         _err(f"No source files recorded in {ix.path}.")
@@ -363,7 +407,8 @@ def sources(
     for e in entries:
         extra = f", {e.deletions} deletions" if e.deletions else ""
         extra += f", {e.skipped} skipped" if e.skipped else ""
-        typer.echo(f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}")
+        line = f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}"
+        typer.echo(neutralise(line))
 
 
 @app.command()
@@ -384,7 +429,7 @@ def search(
             help="The query, e.g. \"immune escape MHC\" or 'smith j\\[au] AND 2019\\[dp]'."
         ),
     ],
-    limit: LimitOption = 10,
+    limit: SearchLimitOption = None,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits.")] = 0,
     year: Annotated[
         str | None,
@@ -408,7 +453,10 @@ def search(
         Sort.relevance
     ),
     count: Annotated[
-        bool, typer.Option("--count", help="Print only the number of matching records.")
+        bool,
+        typer.Option(
+            "--count", help="Print only the number of matching records (with all the words)."
+        ),
     ] = False,
     fields: Annotated[
         str | None,
@@ -440,6 +488,7 @@ def search(
     year:2015..2020 …). See the README for the details.
     """
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
+    hits_wanted = _call(lambda: _parse_limit(limit, fmt))
     if fields is not None:
         _call(lambda: parse_fields(fields))
     ix = _open_index(index)
@@ -461,7 +510,7 @@ def search(
         lambda: run_search(
             ix,
             query,
-            limit=0 if count else limit,
+            limit=0 if count else hits_wanted,
             offset=offset,
             filters=filters,
             sort=sort.value,
@@ -469,6 +518,7 @@ def search(
             expand=expand,
             semantic_rank=semantic,
             refs=refs,
+            partial=fmt not in EXPORT_FORMATS,
         )
     )
     _remember(history, filtered_query(query, year=year, journal=journal, pubtype=pubtype), result)
@@ -480,7 +530,46 @@ def search(
     if count:
         typer.echo(str(result.total))
         return
-    _print_result(result, fmt, fields, f"No records match {query!r}.")
+    empty = f"No records match {query!r}."
+    given: list[tuple[str, Filters]] = []
+    if year is not None:
+        given.append((f"--year {year}", Filters(years=filters.years)))
+    if journal is not None:
+        given.append((f"--journal {journal!r}", Filters(journal=journal)))
+    if pubtype is not None:
+        given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
+    if not result.total and given:
+        empty = _filter_matched_nothing(ix, query, given) or empty
+    _print_result(result, fmt, fields, empty)
+    counted = sum(not h.partial for h in result.hits)
+    if fmt in EXPORT_FORMATS and counted < result.total:
+        _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
+    if fmt in EXPORT_FORMATS and not result.total and result.partial_total:
+        _err(
+            f"note: no record has all the words; {result.partial_total} have some of them "
+            "(--format table or json ranks them)"
+        )
+
+
+def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
+    return _call(lambda: run_count(ix, query, filters=filters))
+
+
+def _filter_matched_nothing(
+    ix: SearchIndex, query: str, given: list[tuple[str, Filters]]
+) -> str | None:
+    """When the query matches records but not with the filters (each a label such as
+    ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
+    query, else their combination, e.g. ``No records match --journal 'Nature Foo' (the
+    query alone matches 389).``; None when the query alone matches nothing."""
+    alone = _count(ix, query, None)
+    if not alone:
+        return None
+    empty: list[str] = []
+    if len(given) > 1:
+        empty = [label for label, one in given if not _count(ix, query, one)]
+    named = ", nor ".join(empty) if empty else " with ".join(label for label, _ in given)
+    return f"No records match {named} (the query alone matches {alone})."
 
 
 def _remember(history: History, query: str, result: SearchResult) -> None:
@@ -514,12 +603,12 @@ def history_(
         return
     entries = _call(history.entries)
     if fmt is StatsFormat.json:
-        typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
+        typer.echo(to_json([e.to_dict() for e in entries]))
         return
     if not entries:
         _err(f"No searches in the history of {ix.path} yet.")
         return
-    typer.echo(format_history(entries))
+    typer.echo(neutralise(format_history(entries)))
 
 
 class StrategyFormat(StrEnum):
@@ -785,14 +874,14 @@ def analyze(
         for t in text_analyzer()(text, positions=True, keeporiginal=True)
     ]
     if fmt is EvalFormat.json:
-        typer.echo(json.dumps(tokens, ensure_ascii=False))
+        typer.echo(to_json(tokens))
         return
     if not tokens:
         _err("No index terms (only stop words or punctuation).")
         return
     width = max(len(t["term"]) for t in tokens)
     for t in tokens:
-        typer.echo(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}")
+        typer.echo(neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}"))
 
 
 @app.command()
@@ -813,19 +902,14 @@ def acronyms(
         _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")
         raise typer.Exit(1)
     if fmt is EvalFormat.json:
-        typer.echo(
-            json.dumps(
-                [{"short": sf, "records": n, "long": lf} for sf, n, lf in rows],
-                ensure_ascii=False,
-            )
-        )
+        typer.echo(to_json([{"short": sf, "records": n, "long": lf} for sf, n, lf in rows]))
         return
     if not rows:
         _err("No acronyms learned yet (ingest records with abstracts).")
         return
     width = max(len(sf) for sf, _, _ in rows)
     for sf, n, lf in rows:
-        typer.echo(f"{sf:<{width}}  {n:>5}  {lf}")
+        typer.echo(neutralise(f"{sf:<{width}}  {n:>5}  {lf}"))
 
 
 mesh_app = typer.Typer(
@@ -876,9 +960,9 @@ def mesh_show(
     if descriptor is None:
         _err(f"Error: no MeSH heading {heading!r} in the loaded tree (from {tree.source})")
         raise typer.Exit(1)
-    typer.echo(descriptor.name)
+    typer.echo(neutralise(descriptor.name))
     for number in descriptor.tree_numbers:
         below, children = len(tree.below(number)), len(tree.children(number))
         typer.echo(f"  {number}  {below} narrower ({children} one level down)")
     if descriptor.entry_terms:
-        typer.echo("  entry terms: " + "; ".join(descriptor.entry_terms))
+        typer.echo(neutralise("  entry terms: " + "; ".join(descriptor.entry_terms)))

@@ -21,6 +21,8 @@ from searchkit.search import Ranker
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100", "map")
 DEFAULT_DEPTH = 1000
+#: How many unsearchable queries the note names (the rest are counted).
+NAMED_FAILURES = 20
 RUN_TAG = "searchkit"
 
 _METRIC = re.compile(r"^(ndcg|recall|r|map|ap|p|precision|mrr|rr)(?:@(\d+))?$")
@@ -230,7 +232,11 @@ def evaluate(
     semantic_rank: bool | None = None,
 ) -> EvalResult:
     """Run every judged query against ``index`` and measure the rankings (re-ranked by
-    meaning when the index has sentence vectors, unless ``semantic_rank`` is False)."""
+    meaning when the index has sentence vectors, unless ``semantic_rank`` is False).
+
+    Queries are natural language, not search syntax: each is searched as free text
+    (:class:`Ranker` with ``natural=True``). A query with no searchable word ranks
+    nothing, scores zero, and is named in a note."""
     chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
     _ir_measures()  # fail before the (slow) run when the library is missing
     cutoffs = [m.cutoff for m in chosen]
@@ -238,9 +244,21 @@ def evaluate(
     judged = [qid for qid in queries if qid in qrels]
     run: dict[str, list[tuple[str, float]]] = {}
     notes: list[str] = []
-    with Ranker(index, expand=expand, semantic_rank=semantic_rank) as ranker:
+    failed: list[str] = []
+    with Ranker(index, expand=expand, semantic_rank=semantic_rank, natural=True) as ranker:
         for qid in judged:
             run[qid] = ranker.rank(queries[qid], limit=limit)
+            if ranker.error is not None:
+                failed.append(qid)
+        if failed:
+            named = ", ".join(failed[:NAMED_FAILURES])
+            more = (
+                f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+            )
+            notes.append(
+                f"{len(failed)} of {len(judged)} queries ranked nothing (no searchable "
+                f"words): {named}{more}"
+            )
         if ranker.note:
             notes.append(ranker.note)
         if semantic_rank is None and ranker.words_only:

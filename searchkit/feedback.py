@@ -61,4 +61,4 @@ def expand_query(searcher: Searcher, query: Query) -> Query:
     extra = Expansion(
         [term_query(schema, term, FEEDBACK_WEIGHT * w / top_weight) for w, term in best]
     )
-    return BestMatch([*query.subqueries, extra], boost=query.boost)
+    return BestMatch([*query.subqueries, extra], boost=query.boost, required=query.required)

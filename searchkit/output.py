@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -21,6 +22,41 @@ RECORD_FORMATS = ("text", "json", "jsonl", "csv", "pmid", "medline", "ris")
 FIELD_FORMATS = ("json", "jsonl", "csv")
 
 _BOLD, _MATCH, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[0m"
+
+#: The bidirectional embedding, override and isolate characters (LRE RLE PDF LRO RLO,
+#: LRI RLI FSI PDI): they reorder the text shown after them.
+_BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+#: What a terminal acts on instead of showing, each mapped to one visible character:
+#: C0 controls but tab and newline to their Unicode control pictures (ESC → ␛, BEL → ␇,
+#: CR → ␍), DEL to ␡, C1 controls and the bidi controls to the replacement character.
+_VISIBLE: dict[int, int] = {
+    **{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)},
+    0x7F: 0x2421,
+    **dict.fromkeys(range(0x80, 0xA0), 0xFFFD),
+    **dict.fromkeys(_BIDI_CONTROLS, 0xFFFD),
+}
+#: The same characters, except the C0 controls that ``json.dumps`` escapes itself.
+_JSON_UNSAFE = re.compile("[" + "".join(chr(c) for c in _VISIBLE if c >= 0x7F) + "]")
+
+
+def neutralise(text: str) -> str:
+    r"""``text`` with every character a terminal would act on (escape sequences, BEL,
+    carriage return, C1 controls, bidirectional overrides) replaced by one visible
+    character, so that record text can never drive the terminal it is printed on.
+    Tab and newline are kept; the length is unchanged, so character offsets (snippet
+    highlights) stay right. Every non-JSON output goes through it.
+
+    >>> neutralise("a\x1b]0;title\x07b")
+    'a␛]0;title␇b'
+    """
+    return text.translate(_VISIBLE)
+
+
+def to_json(data: Any, *, indent: int | None = None) -> str:
+    """``data`` as JSON, non-ASCII text as is but the characters :func:`neutralise`
+    replaces written as ``\\u`` escapes: the exact text, safe to print."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _record_columns(r: Record) -> dict[str, Any]:
@@ -51,7 +87,7 @@ def _record_columns(r: Record) -> dict[str, Any]:
     }
 
 
-HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights")
+HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights", "partial")
 RECORD_COLUMNS = tuple(_record_columns(Record(pmid="0")))
 HIT_COLUMNS = HIT_ONLY_COLUMNS + RECORD_COLUMNS
 DEFAULT_CSV_COLUMNS = (
@@ -99,23 +135,32 @@ def _emphasise(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
     return "".join(out)
 
 
+#: The table's line between the counted hits and those with only some of the words.
+PARTIAL_SEPARATOR = "— partial matches (not counted) —"
+
+
 def format_table(result: SearchResult, *, color: bool = False, width: int | None = None) -> str:
     """A human-readable listing: rank, PMID, year, journal, title, snippet."""
     width = width or shutil.get_terminal_size((100, 24)).columns
     lines: list[str] = []
-    for hit in result.hits:
+    for i, hit in enumerate(result.hits):
+        if hit.partial and (i == 0 or not result.hits[i - 1].partial):
+            lines.extend([PARTIAL_SEPARATOR, ""])
         r = hit.record
         year = str(r.year) if r.year is not None else "----"
         journal = r.journal_abbrev or r.journal or ""
-        head = f"{hit.rank:>3}. PMID {r.pmid}  {year}  {journal}"
+        head = neutralise(f"{hit.rank:>3}. PMID {r.pmid}  {year}  {journal}")
         lines.append(_BOLD + head + _RESET if color else head)
-        for part in textwrap.wrap(r.title or "(no title)", width=max(width - 5, 20)):
+        for part in textwrap.wrap(neutralise(r.title or "(no title)"), width=max(width - 5, 20)):
             lines.append("     " + part)
         if hit.snippet:
-            lines.extend(_wrap_marked(hit.snippet, hit.highlights, width - 5, color))
+            lines.extend(_wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color))
         lines.append("")
-    shown = len(result.hits)
-    lines.append(f"{shown} of {result.total} matching records shown.")
+    partial = sum(h.partial for h in result.hits)
+    footer = f"{len(result.hits) - partial} of {result.total} matching records shown"
+    if partial:
+        footer += f", then {partial} of {result.partial_total} partial matches (not counted)"
+    lines.append(footer + ".")
     return "\n".join(lines)
 
 
@@ -152,19 +197,21 @@ def format_search(
         data = result.to_dict()
         if fields is not None:
             data["hits"] = [hit_columns(h, fields) for h in result.hits]
-        return json.dumps(data, ensure_ascii=False, indent=2)
+        return to_json(data, indent=2)
     if fmt == "jsonl":
         rows = [hit_columns(h, fields) if fields else h.to_dict() for h in result.hits]
-        return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+        return "\n".join(to_json(row) for row in rows)
     if fmt == "csv":
-        return _csv([hit_columns(h, fields or DEFAULT_CSV_COLUMNS) for h in result.hits])
-    if fmt == "pmid":
-        return "\n".join(h.pmid for h in result.hits)
-    if fmt == "medline":
-        return export.medline(h.record for h in result.hits)
-    if fmt == "ris":
-        return export.ris(h.record for h in result.hits)
-    raise ValueError(f"unknown format {fmt!r}")
+        text = _csv([hit_columns(h, fields or DEFAULT_CSV_COLUMNS) for h in result.hits])
+    elif fmt == "pmid":
+        text = "\n".join(h.pmid for h in result.hits)
+    elif fmt == "medline":
+        text = export.medline(h.record for h in result.hits)
+    elif fmt == "ris":
+        text = export.ris(h.record for h in result.hits)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return neutralise(text)
 
 
 def _csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -183,21 +230,23 @@ def _csv(rows: Sequence[dict[str, Any]]) -> str:
 def format_record(record: Record, fmt: str) -> str:
     """Render one whole record in one of :data:`RECORD_FORMATS`."""
     if fmt == "json":
-        return json.dumps(record.to_dict(), ensure_ascii=False, indent=2)
+        return to_json(record.to_dict(), indent=2)
     if fmt == "jsonl":
-        return json.dumps(record.to_dict(), ensure_ascii=False)
+        return to_json(record.to_dict())
     if fmt == "text":
-        return _record_text(record)
-    if fmt == "csv":
+        text = _record_text(record)
+    elif fmt == "csv":
         columns = _record_columns(record)
-        return _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
-    if fmt == "pmid":
-        return record.pmid
-    if fmt == "medline":
-        return export.to_medline(record)
-    if fmt == "ris":
-        return export.to_ris(record)
-    raise ValueError(f"unknown format {fmt!r}")
+        text = _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
+    elif fmt == "pmid":
+        text = record.pmid
+    elif fmt == "medline":
+        text = export.to_medline(record)
+    elif fmt == "ris":
+        text = export.to_ris(record)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return neutralise(text)
 
 
 def _record_text(r: Record) -> str:
@@ -218,7 +267,7 @@ def _record_text(r: Record) -> str:
     lines = [f"{label + ':':<10}{value}" for label, value in rows if value]
     if r.abstract:
         lines.append("")
-        lines.extend(r.abstract.splitlines())
+        lines.extend(neutralise(r.abstract).splitlines())  # CR, NEL: shown, not line breaks
     return "\n".join(lines)
 
 
@@ -231,5 +280,7 @@ def _citation(r: Record) -> str | None:
 
 def format_stats(stats: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(stats, indent=2)
-    return "\n".join(f"{key.replace('_', ' ')}: {value}" for key, value in stats.items())
+        return to_json(stats, indent=2)
+    return neutralise(
+        "\n".join(f"{key.replace('_', ' ')}: {value}" for key, value in stats.items())
+    )

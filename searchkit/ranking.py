@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from whoosh import scoring as whoosh_scoring
 from whoosh.fields import Schema
-from whoosh.query import NullQuery, Or, Phrase, Query, Term
+from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
 from searchkit.acronyms import AcronymTable
 from searchkit.schema import TEXT_FIELDS
@@ -55,9 +56,21 @@ def weighting() -> whoosh_scoring.WeightingModel:
 class BestMatch(Or):
     """Free-text query: children are concepts (and :class:`Proximity` bonuses); see module
     docs. Whoosh's matchers score it as a plain ``Or``; :mod:`searchkit.scoring` adds
-    coordination."""
+    coordination.
+
+    ``required`` has one query per concept that matches the records *having* that word
+    (see :func:`free_text_query`): what :mod:`searchkit.allwords` counts. Without it,
+    the concept children themselves."""
 
     JOINT = " BEST "
+
+    def __init__(
+        self, subqueries: Sequence[Query], boost: float = 1.0, required: Sequence[Query] = ()
+    ) -> None:
+        super().__init__(list(subqueries), boost=boost)
+        self.required = tuple(required) or tuple(
+            q for q in subqueries if not isinstance(q, Proximity | Expansion)
+        )
 
 
 class Expansion(Or):
@@ -148,6 +161,16 @@ def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
         seen.add(t.text)
         groups.setdefault(t.group, []).append(t)
     return list(groups.values())
+
+
+def _has_concept(schema: Schema, group: list[QueryToken]) -> Query:
+    """Which records have a written word or compound: its term; a compound its
+    catenation (``PD-L1``, ``PDL1`` and ``PD L1`` all index ``pdl1``), not one part."""
+    cats = [t for t in group if t.kind == "cat"] or group
+    queries = [term_query(schema, t.text) for t in cats]
+    if len(queries) == 1:
+        return queries[0]
+    return Or(queries) if cats is not group else And(queries)
 
 
 def searchable_alone(token: QueryToken) -> bool:
@@ -295,6 +318,12 @@ def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None 
 
     With an acronym table, a typed short form also searches its long forms and a typed
     long form its short form, at ``ACRONYM_WEIGHT``.
+
+    The query's ``required`` part says which records have *all* the words: each word
+    (a compound by its catenation) in the title, abstract, keywords or MeSH, where a
+    learned short form and its long form count as the same word (``MHC`` is had by a
+    record saying "major histocompatibility complex"; "cancer stem cells" by one saying
+    ``CSCs``), since the ranking treats them so.
     """
     tokens = analyze_query(schema, text)
     groups = _concepts(tokens)
@@ -304,17 +333,21 @@ def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None 
     for t in tokens:
         written.setdefault(t.group, []).append(t)
     concepts: list[Query] = [_concept_query(schema, g, written[g[0].group]) for g in groups]
+    required: list[Query] = [_has_concept(schema, g) for g in groups]
     if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
         for i, group in enumerate(groups):
             expansions = _short_form_expansions(schema, group, acronyms)
             if expansions:
                 concepts[i] = Or([concepts[i], *expansions])
+                required[i] = Or([required[i], *expansions])
         # A long form typed in full is one concept that also matches its short form.
         for start, end, short in reversed(_long_form_spans(schema, groups, acronyms)):
-            merged = Or([*concepts[start:end], term_query(schema, short, ACRONYM_WEIGHT)])
+            has_short = term_query(schema, short, ACRONYM_WEIGHT)
+            merged = Or([*concepts[start:end], has_short])
             concepts[start:end] = [merged]
+            required[start:end] = [Or([And(required[start:end]), has_short])]
     children = list(concepts)
     near = _proximity(schema, groups)
     if near is not None:
         children.append(near)
-    return BestMatch(children)
+    return BestMatch(children, required=required)

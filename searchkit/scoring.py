@@ -72,6 +72,11 @@ class Hits:
         keep = np.isin(self.docnums, allowed)
         return Hits(self.docnums[keep], self.scores[keep])
 
+    def exclude(self, removed: Ints) -> Hits:
+        """All but the documents in ``removed``."""
+        keep = ~np.isin(self.docnums, removed)
+        return Hits(self.docnums[keep], self.scores[keep])
+
     def top(self, limit: int | None) -> list[tuple[float, int]]:
         """The best ``limit`` (all when None) as (score, docnum), best first, ties by
         docnum."""

@@ -14,19 +14,22 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Results, Searcher
 
 from searchkit import feedback, ranking, rerank, scoring, semantic, snippets
+from searchkit.allwords import all_words
 from searchkit.documents import record_from_json
 from searchkit.errors import OptionError, QueryError
 from searchkit.index import SearchIndex
 from searchkit.mesh import MeshContext, unmatched_notes
 from searchkit.postings import DocGroup
 from searchkit.query import parse_query, parse_years, to_whoosh, year_range
-from searchkit.query_parser import parse
+from searchkit.query_parser import FreeText, Node, parse
 from searchkit.records import Record
 from searchkit.suggest import did_you_mean
 
 SORTS = ("relevance", "date")
 #: A query matching fewer records than this gets a "Did you mean" check.
 SUGGEST_BELOW = 3
+#: How far below the last counted record the best partial match scores, at least.
+PARTIAL_GAP = 1e-6
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Hit:
     record: Record
     snippet: str
     highlights: tuple[tuple[int, int], ...] = ()
+    #: Whether the record has only some of the free-text words: ranked after the
+    #: records with all of them, and not counted in the result's ``total``.
+    partial: bool = False
 
     @property
     def pmid(self) -> str:
@@ -56,13 +62,14 @@ class Hit:
             "doi": r.doi,
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
+            "partial": self.partial,
         }
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the total number of matching records and, when the query
-    matched little, a suggested correction."""
+    """A page of hits, the total number of matching records (those with every word of
+    the free text) and, when the query matched little, a suggested correction."""
 
     query: str
     total: int
@@ -70,9 +77,16 @@ class SearchResult:
     suggestion: str | None = None
     #: Things the user should know about how the ranking was made (one line each).
     notes: tuple[str, ...] = ()
+    #: Records with only some of the free-text words (not in ``total``).
+    partial_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "partial_total": self.partial_total,
+            "hits": [h.to_dict() for h in self.hits],
+        }
 
 
 @dataclass(frozen=True)
@@ -114,10 +128,16 @@ class Filters:
 
 
 def build_hits(
-    results: Results, offset: int, limit: int, *, with_snippets: bool = True
+    results: Results,
+    offset: int,
+    limit: int,
+    *,
+    with_snippets: bool = True,
+    partial_from: int | None = None,
 ) -> list[Hit]:
     """Hits ``offset`` to ``offset + limit`` of ``results``, with snippets unless
-    ``with_snippets`` is false (exports that do not show them)."""
+    ``with_snippets`` is false (exports that do not show them); those ranked after
+    the first ``partial_from`` are partial matches."""
     hits: list[Hit] = []
     for position, hit in enumerate(results[offset : offset + limit], start=offset + 1):
         text, spans = snippets.snippet(hit) if with_snippets else ("", ())
@@ -128,14 +148,15 @@ def build_hits(
                 record=record_from_json(hit["record"]),
                 snippet=text,
                 highlights=spans,
+                partial=partial_from is not None and position > partial_from,
             )
         )
     return hits
 
 
 def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
-    """How many records match ``q`` and ``filter_q`` (Whoosh's ``len(results)``
-    ignores the filter of a limited search)."""
+    """How many records match ``q`` and ``filter_q``, partial matches included
+    (Whoosh's ``len(results)`` ignores the filter of a limited search)."""
     hits = scoring.evaluate(searcher, q, depth=0)
     if filter_q is not None:
         hits = hits.restrict(np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64))
@@ -210,7 +231,7 @@ def search(
     index: SearchIndex,
     query: str,
     *,
-    limit: int = 10,
+    limit: int | None = 10,
     offset: int = 0,
     filters: Filters | None = None,
     sort: str = "relevance",
@@ -219,9 +240,16 @@ def search(
     expand: bool = False,
     semantic_rank: bool | None = None,
     refs: Mapping[int, str] | None = None,
+    partial: bool = True,
 ) -> SearchResult:
-    """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` by rank
-    (or newest first with ``sort="date"``), restricted by ``filters``.
+    """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` (every hit
+    when ``limit`` is None) by rank (or newest first with ``sort="date"``), restricted
+    by ``filters``.
+
+    ``total`` counts the records with every word of the query's free text
+    (:func:`searchkit.allwords.all_words`). Records with only some of the words come
+    after all of those, marked ``partial`` and counted in ``partial_total``; with
+    ``partial=False`` they are left out (exports hold what was counted).
 
     ``expand`` adds pseudo-relevance feedback terms (RM3-style, see
     :func:`feedback.expand_query`); it is off by default because it did not help on the
@@ -238,7 +266,7 @@ def search(
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
     '34572009'
     """
-    if limit < 0 or offset < 0:
+    if (limit is not None and limit < 0) or offset < 0:
         raise ValueError("limit and offset must not be negative")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
@@ -250,7 +278,7 @@ def search(
     notes: list[str] = list(mesh.notes)
     stage = None
     text = semantic.query_text(node)
-    if sort == "relevance" and limit and text:
+    if sort == "relevance" and limit != 0 and text:
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
     searcher = index.shared_searcher(ranking.weighting())
@@ -258,35 +286,103 @@ def search(
     if expand:
         q = feedback.expand_query(searcher, q)
     # Term-at-a-time scoring (searchkit.scoring): Whoosh's matcher tree is too slow
-    # for long free-text queries, and BM25F/coordination are scored there.
-    depth = max(offset + limit, scoring.PROXIMITY_DEPTH)
-    matches = scoring.evaluate(searcher, q, depth=depth)
+    # for long free-text queries, and BM25F/coordination are scored there. Every hit
+    # wanted gets the proximity bonus (the first PROXIMITY_DEPTH of "all").
+    depth = offset + (scoring.PROXIMITY_DEPTH if limit is None else limit)
+    matches = scoring.evaluate(searcher, q, depth=max(depth, scoring.PROXIMITY_DEPTH))
     if filter_q is not None:
         allowed = np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64)
         matches = matches.restrict(allowed)
-    total = len(matches)
-    wanted = offset + limit
-    if sort == "relevance" and wanted:  # second stage: re-score the top candidates
-        top_n = rerank.rerank(searcher, q, matches.top(max(wanted, rerank.DEPTH)))
-        if stage is not None:  # third stage: by meaning
-            rescored = stage.rescore(searcher, text, top_n)
-            top_n = rescored.ranked
-            note = semantic.missing_note(rescored.missing)
-            notes.extend([note] if note else [])
-        top_n = top_n[:wanted]
-    else:
-        top_n = _order(searcher, matches, wanted, sort)
+    counted, rest = _counted(searcher, q, matches)
+    total = len(counted)
+    parts = [counted, rest] if partial else [counted]
+    available = sum(len(part) for part in parts)
+    wanted = available if limit is None else min(offset + limit, available)
+    top_n, missing = _ranked(searcher, q, parts, wanted, sort, stage, text)
+    note = semantic.missing_note(missing) if stage is not None else None
+    notes.extend([note] if note else [])
     results = Results(searcher, q, top_n)
     results._total = total  # what len(results) reports; the whole set is not kept
     if with_snippets:
         _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
-    hits = build_hits(results, offset, limit, with_snippets=with_snippets) if limit else []
-    suggestion = None
-    if suggest and total < SUGGEST_BELOW:
-        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, total))
-    return SearchResult(
-        query=query, total=total, hits=hits, suggestion=suggestion, notes=tuple(notes)
+    page = len(top_n) - offset
+    hits = (
+        build_hits(results, offset, page, with_snippets=with_snippets, partial_from=total)
+        if page > 0
+        else []
     )
+    suggestion = None
+    if suggest and len(matches) < SUGGEST_BELOW:  # partial matches included
+        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, len(matches)))
+    return SearchResult(
+        query=query,
+        total=total,
+        hits=hits,
+        suggestion=suggestion,
+        notes=tuple(notes),
+        partial_total=len(rest),
+    )
+
+
+def _counted(
+    searcher: Searcher, q: wq.Query, matches: scoring.Hits
+) -> tuple[scoring.Hits, scoring.Hits]:
+    """``matches`` split into the records with every free-text word and the rest."""
+    strict = all_words(q)
+    if strict is q:
+        return matches, matches.restrict(matches.docnums[:0])
+    full = scoring.evaluate(searcher, strict, depth=0).docnums
+    return matches.restrict(full), matches.exclude(full)
+
+
+def _rank(
+    searcher: Searcher,
+    q: wq.Query,
+    part: scoring.Hits,
+    wanted: int,
+    sort: str,
+    stage: semantic.Stage | None,
+    text: str,
+) -> tuple[list[tuple[float, int]], int]:
+    """The first ``wanted`` of ``part`` as (score, docnum): re-scored (and by meaning,
+    with a ``stage``) by relevance, or by date; and how many candidates had no vector."""
+    if sort != "relevance":
+        return _order(searcher, part, wanted, sort), 0
+    top_n = rerank.rerank(searcher, q, part.top(max(wanted, rerank.DEPTH)))
+    missing = 0
+    if stage is not None:  # third stage: by meaning
+        rescored = stage.rescore(searcher, text, top_n)
+        top_n, missing = rescored.ranked, rescored.missing
+    return top_n[:wanted], missing
+
+
+def _ranked(
+    searcher: Searcher,
+    q: wq.Query,
+    parts: list[scoring.Hits],
+    wanted: int,
+    sort: str,
+    stage: semantic.Stage | None,
+    text: str,
+) -> tuple[list[tuple[float, int]], int]:
+    """The first ``wanted`` of ``parts`` (the counted records, then those with only
+    some of the words), each part ranked by :func:`_rank`; and how many candidates had
+    no vector. By relevance, a later part's scores are shifted below the earlier
+    part's lowest, so that score order stays rank order (in run files too)."""
+    top_n: list[tuple[float, int]] = []
+    missing = 0
+    for part in parts:
+        need = wanted - len(top_n)
+        if need <= 0:
+            break
+        ranked, lacking = _rank(searcher, q, part, need, sort, stage, text)
+        if top_n and ranked and sort == "relevance":
+            shift = ranked[0][0] - top_n[-1][0] + PARTIAL_GAP
+            if shift > 0:
+                ranked = [(score - shift, docnum) for score, docnum in ranked]
+        top_n.extend(ranked)
+        missing += lacking
+    return top_n, missing
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
@@ -311,6 +407,9 @@ class Ranker:
     """Ranks many queries against one open searcher: ids and scores only, no records.
 
     Used by ``searchkit eval``. Ties are broken by id so that runs are reproducible.
+    With ``natural=True`` every query is read as natural-language free text (as judged
+    questions are written): ``AND``/``OR``/``NOT``, quotes, brackets, field tags and
+    ``*`` are plain words or punctuation, never query syntax.
 
     >>> with Ranker(ix) as r:                                   # doctest: +SKIP
     ...     r.rank("immune escape MHC", limit=3)
@@ -318,10 +417,18 @@ class Ranker:
     """
 
     def __init__(
-        self, index: SearchIndex, *, expand: bool = False, semantic_rank: bool | None = None
+        self,
+        index: SearchIndex,
+        *,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        natural: bool = False,
     ) -> None:
         self.index = index
         self.expand = expand
+        self.natural = natural
+        #: Why the last query ranked nothing without being searched (None: it was).
+        self.error: str | None = None
         self.semantic_rank = semantic_rank
         self._searcher: Searcher | None = None
         self._stage: semantic.Stage | None = None
@@ -358,29 +465,33 @@ class Ranker:
 
     def rank(self, query: str, *, limit: int) -> list[tuple[str, float]]:
         """The top ``limit`` (id, score) pairs for ``query``, best first; a query without
-        searchable words ranks nothing."""
+        searchable words (or, unless ``natural``, a malformed one) ranks nothing and
+        :attr:`error` says why."""
         if self._searcher is None:
             raise RuntimeError("use Ranker as a context manager")
+        self.error = None
         try:
-            node = parse(query)
+            node: Node = FreeText(tuple(query.split()), 1) if self.natural else parse(query)
             q = to_whoosh(
                 self.index.whoosh_index.schema,
                 node,
                 acronyms=self.index.acronyms,
                 mesh=MeshContext(lambda: self.index.mesh_tree),
             )
-        except QueryError:
+        except QueryError as exc:
+            self.error = str(exc)
             return []
         if self.expand:
             q = feedback.expand_query(self._searcher, q)
-        top_n, _ = scoring.top_docs(self._searcher, q, max(limit, rerank.DEPTH))
-        top_n = rerank.rerank(self._searcher, q, top_n)
+        # Ranked as search() ranks: the records with every word first.
+        depth = max(limit, rerank.DEPTH, scoring.PROXIMITY_DEPTH)
+        matches = scoring.evaluate(self._searcher, q, depth=depth)
+        parts = list(_counted(self._searcher, q, matches))
         text = semantic.query_text(node)
-        if self._stage is not None and text:
-            rescored = self._stage.rescore(self._searcher, text, top_n)
-            top_n = rescored.ranked
-            self.missing_vectors += rescored.missing > 0
-        top_n = top_n[:limit]
+        stage = self._stage if text else None
+        wanted = min(limit, len(matches))
+        top_n, missing = _ranked(self._searcher, q, parts, wanted, "relevance", stage, text)
+        self.missing_vectors += missing > 0
         pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs

@@ -75,7 +75,7 @@ def test_default_index_lives_in_the_user_data_dir(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "pmid"])
 def test_search_formats(sample_index_dir: Path, fmt: str) -> None:
     result = runner.invoke(
-        app, ["search", "immune escape MHC", "-n", "3", "-f", fmt, "--index", str(sample_index_dir)]
+        app, ["search", "cancer stem cells", "-n", "3", "-f", fmt, "--index", str(sample_index_dir)]
     )
     assert result.exit_code == 0, result.stderr
     out = result.stdout

@@ -216,3 +216,63 @@ def test_eval_real_subprocess(small_eval: tuple[Path, Path, Path]) -> None:
         "note: ranked by words only: the index has no sentence vectors ('searchkit embed' "
         "adds ranking by meaning; see README)"
     ]
+
+
+# Natural-language questions as SciFact and BEIR write them: every one of these is a
+# malformed or different query in the search language (an unbalanced ')', a quote never
+# closed, a field tag, 'NOT' first, capital AND/OR/NOT, 'word:' as a field name).
+NATURAL_QUERIES = {
+    "n1": "Two questions 1) does myelodysplasia follow myeloid-derived suppressor cells 2) how?",
+    "n2": 'The "white matter of newborn brains develops in vivo',
+    "n3": "[Review] diffusion tensor imaging: cerebral white matter [ti]",
+    "n4": "NOT only suppressor cells AND myelodysplasia OR induction",
+    "n5": "Targeting A20 (a deubiquitinase] decreases glioma stem cell survival",
+    "n6": "title: DNA methylome of peripheral blood mononuclear cells*",
+}
+# Which SciFact document each question is about.
+NATURAL_ANSWERS = {"n1": "5836", "n2": "4983", "n3": "4983", "n4": "5836", "n5": "33370",
+                   "n6": "18670"}  # fmt: skip
+
+
+def test_eval_reads_queries_as_natural_language(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    ingest([CORPUS], SearchIndex.create(index))
+    queries = tmp_path / "queries.tsv"
+    queries.write_text(
+        "".join(f"{qid}\t{text}\n" for qid, text in NATURAL_QUERIES.items())
+        + "n7\tthe of and (with) [to]\n",  # nothing searchable at all
+        "utf-8",
+    )
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(
+        "query-id\tcorpus-id\tscore\n"
+        + "".join(f"{qid}\t{doc}\t1\n" for qid, doc in NATURAL_ANSWERS.items())
+        + "n7\t4983\t1\n",
+        "utf-8",
+    )
+    run_file = tmp_path / "run.trec"
+    result = runner.invoke(
+        app,
+        ["eval", "--queries", str(queries), "--qrels", str(qrels), "--index", str(index),
+         "-m", "P@1", "--run-out", str(run_file)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = [line.split() for line in run_file.read_text("utf-8").splitlines()]
+    for qid, doc in NATURAL_ANSWERS.items():
+        ranked = [line[2] for line in lines if line[0] == qid]
+        assert ranked, f"{qid} ranked nothing: {NATURAL_QUERIES[qid]!r}"
+        assert ranked[0] == doc, qid
+    assert not [line for line in lines if line[0] == "n7"]
+    # The one query that cannot be searched is counted and named, not silently zero.
+    assert "note: 1 of 7 queries ranked nothing (no searchable words): n7" in result.stderr, (
+        result.stderr
+    )
+    assert result.stdout.splitlines() == ["p@1      0.8571", "queries  7"]
+    proc = subprocess.run(
+        [_searchkit_exe(), "eval", "--queries", str(queries), "--qrels", str(qrels),
+         "--index", str(index), "-m", "P@1"],
+        capture_output=True, text=True, check=False, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == result.stdout
+    assert "note: 1 of 7 queries ranked nothing (no searchable words): n7" in proc.stderr

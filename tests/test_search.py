@@ -19,17 +19,22 @@ def test_seed_article_ranks_first_for_immune_escape_mhc(sample_index: SearchInde
 
 def test_hits_are_ranked_by_descending_score(sample_index: SearchIndex) -> None:
     result = search(sample_index, "cancer stem cells", limit=20)
-    scores = [h.score for h in result.hits]
-    assert scores == sorted(scores, reverse=True)
     assert [h.rank for h in result.hits] == list(range(1, 21))
-    assert result.total >= 20
+    # The records with every word first (the counted ones), then those with some.
+    counted = [h for h in result.hits if not h.partial]
+    assert result.hits[: len(counted)] == counted and len(counted) == result.total
+    scores = [h.score for h in result.hits]  # partial matches score below, too
+    assert scores == sorted(scores, reverse=True)
+    assert result.partial_total > 20
 
 
 def test_documents_matching_all_words_come_before_partial_matches(
     sample_index: SearchIndex,
 ) -> None:
     result = search(sample_index, "hepatocellular carcinoma zebrafish", limit=50)
-    assert result.total > 0  # partial matches are returned, not an empty strict AND
+    # No record has all three words: none is counted, but partial matches are ranked.
+    assert result.total == 0 and result.partial_total > 0
+    assert result.hits and all(h.partial for h in result.hits)
 
 
 def test_snippet_highlights_are_the_matched_words(sample_index: SearchIndex) -> None:
@@ -53,7 +58,7 @@ def test_queries_without_searchable_words_are_errors(sample_index: SearchIndex, 
 
 def test_hit_json_shape(sample_index: SearchIndex) -> None:
     result = search(sample_index, "immune escape MHC", limit=2).to_dict()
-    assert set(result) == {"query", "total", "hits"}
+    assert set(result) == {"query", "total", "partial_total", "hits"}
     hit = result["hits"][0]
     assert isinstance(hit["rank"], int) and isinstance(hit["score"], float)
     assert isinstance(hit["pmid"], str) and isinstance(hit["authors"], list)

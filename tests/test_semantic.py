@@ -189,9 +189,12 @@ def test_query_text_keeps_the_topical_words(query: str, text: str) -> None:
 
 
 def _pmids(index: Path, query: str, *extra: str) -> list[str]:
-    result = runner.invoke(app, ["search", query, "-f", "pmid", "--index", str(index), *extra])
+    """The ranking, partial matches included (the export formats hold only records
+    with every word)."""
+    args = ["search", query, "-f", "json", "-n", "all", "--index", str(index), *extra]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
-    return result.stdout.split()
+    return [hit["pmid"] for hit in json.loads(result.stdout)["hits"]]
 
 
 def test_semantic_reranking_puts_the_record_that_means_it_first(embedded: Path) -> None:
@@ -305,12 +308,12 @@ def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     assert "19 record(s) encoded" in done.stderr
     done = subprocess.run(
-        [exe, "search", "infection collecting near the spine", "-f", "pmid", "--index", index],
+        [exe, "search", "infection collecting near the spine", "-f", "json", "--index", index],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[0] == SPINAL_ABSCESS
+    assert json.loads(done.stdout)["hits"][0]["pmid"] == SPINAL_ABSCESS
 
 
 @needs_model
