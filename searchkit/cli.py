@@ -927,13 +927,19 @@ def mesh_load(
         Path, typer.Argument(help="NLM's MeSH descriptor XML file (descYYYY.xml, or .gz).")
     ],
     index: IndexOption = None,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Store NLM's MeSH tree with the index, so that \\[mh] explodes.
 
     Keeps each descriptor's heading, tree numbers and entry terms; \\[mh] and \\[majr]
     then also find narrower headings. Replaces a tree loaded before."""
-    ix = _open_index(index)
-    tree: MeshTree = _call(lambda: load_descriptor_file(file, ix.path))
+    ix = _for_writing(_open_index(index), lock_timeout)
+
+    def load() -> MeshTree:
+        with ix.locked():  # a rebuild copies the tree: not while it is replaced
+            return load_descriptor_file(file, ix.path)
+
+    tree: MeshTree = _call(load)
     numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
     entries = sum(len(d.entry_terms) for d in tree.descriptors)
     _err(

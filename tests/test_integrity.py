@@ -34,7 +34,7 @@ from searchkit.readers import read_file
 from searchkit.records import Record
 from searchkit.sources import SourceRegistry
 
-from .conftest import SAMPLE_DIR
+from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
@@ -263,8 +263,13 @@ def _lock_held(index: Path) -> Iterator[None]:
 
 @pytest.mark.parametrize(
     "command",
-    [["delete", "34572009"], ["optimize"], ["rebuild"]],
-    ids=["delete", "optimize", "rebuild"],
+    [
+        ["delete", "34572009"],
+        ["optimize"],
+        ["rebuild"],
+        ["mesh", "load", str(TEST_DATA / "mesh" / "desc-sample.xml")],
+    ],
+    ids=["delete", "optimize", "rebuild", "mesh-load"],
 )
 def test_writing_commands_wait_for_the_lock_and_give_up_in_one_line(
     built_index: Path, tmp_path: Path, command: list[str]
