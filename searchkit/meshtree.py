@@ -32,6 +32,7 @@ from lxml import etree
 
 from searchkit.errors import IndexFormatError, InputError, SearchkitError
 from searchkit.readers._io import open_bytes
+from searchkit.readers._xml import safe_iterparse
 
 TREE_FILE = "mesh_tree.json.gz"
 TREE_FORMAT = 1
@@ -197,18 +198,7 @@ def read_descriptors(path: Path) -> Iterator[Descriptor]:
     that is not a ``DescriptorRecordSet``, or a descriptor that uses an entity."""
     source = str(path)
     with open_bytes(path) as stream:
-        events = etree.iterparse(
-            stream,
-            events=("start", "end"),
-            tag=(_ROOT, _RECORD),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        events = safe_iterparse(stream, (_ROOT, _RECORD))
         seen_root = False
         try:
             for event, elem in events:

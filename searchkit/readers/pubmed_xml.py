@@ -28,6 +28,7 @@ from lxml import etree
 from searchkit.errors import InputError
 from searchkit.readers._io import INVALID_BYTE_MARK, Utf8Repair, open_bytes
 from searchkit.readers._text import clean, make_date, parse_date_text
+from searchkit.readers._xml import safe_iterparse
 from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
 
 _ROOT = "PubmedArticleSet"
@@ -48,30 +49,12 @@ def read_pubmed_xml(path: Path) -> Iterator[Item]:
     source = str(path)
     with open_bytes(path) as stream:
         repaired = Utf8Repair(stream)
-        events = _iterparse(repaired)
+        events = safe_iterparse(repaired, (_ROOT, _ARTICLE, _BOOK, _DELETE))
         try:
             yield from _items(events, source, repaired)
         except etree.XMLSyntaxError as exc:
             location = f"line {exc.lineno}" if exc.lineno and exc.lineno > 0 else None
             raise InputError(source, _syntax_message(exc), location) from None
-
-
-def _iterparse(stream: Utf8Repair) -> etree.iterparse:
-    # Every security-relevant option is spelled out, whatever lxml's defaults are:
-    # no DTD loading or validation, no network, no entity substitution, and
-    # libxml2's size limits kept (huge_tree=False) against oversized nodes.
-    return etree.iterparse(
-        stream,
-        events=("start", "end"),
-        tag=(_ROOT, _ARTICLE, _BOOK, _DELETE),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
 
 
 def _syntax_message(exc: etree.XMLSyntaxError) -> str:
