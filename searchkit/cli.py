@@ -21,6 +21,7 @@ import typer
 from searchkit import __version__, evaluation
 from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
+from searchkit.checksums import IndexDamagedError, verify_index
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
 from searchkit.errors import SearchkitError
@@ -296,7 +297,7 @@ def rebuild(
     rebuild leaves the old index untouched. Records that did not come from a
     recorded source file are not in the new index.
     """
-    ix = _open_index(index)
+    ix = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
     new, report = _call(
         lambda: run_rebuild(
             ix, procs=procs or default_procs(), batch_size=batch_size, on_file=_progress()
@@ -305,6 +306,41 @@ def rebuild(
     _err("Rebuilt.")
     if not _summarise(report, new):
         raise typer.Exit(1)
+
+
+def _open_for_rebuild(path: Path) -> SearchIndex | Path:
+    """The index to rebuild; just its directory when it is damaged (a rebuild reads
+    only its recorded sources, not its damaged files)."""
+    try:
+        return SearchIndex.open(path)
+    except IndexDamagedError:
+        return path
+
+
+@app.command()
+def check(index: IndexOption = None) -> None:
+    """Read every file of the index and compare it with its recorded checksum.
+
+    Exit code 0 when all match, 1 when a file is damaged (each is named); the repair
+    is 'searchkit rebuild'."""
+    path = resolve_index_dir(index)
+    ix = _call(lambda: _open_for_rebuild(path))
+    report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
+    if report.damaged:
+        for problem in report.damaged:
+            _err(f"damaged: {problem}")
+        _err(
+            f"Error: the index at {path} is damaged; repair it with 'searchkit rebuild "
+            f"--index {path}', which re-reads its recorded source files"
+        )
+        raise typer.Exit(1)
+    if not report.checksums:
+        _err(
+            f"{path}: written before searchkit recorded checksums, nothing to verify; "
+            f"'searchkit rebuild --index {path}' adds them"
+        )
+        return
+    _err(f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums.")
 
 
 @app.command()

@@ -15,7 +15,6 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
 from itertools import accumulate, chain
-from pickle import loads
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -30,6 +29,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from searchkit.codec import PackedValues
+from searchkit.safepickle import loads
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]

@@ -17,8 +17,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from whoosh.filedb.filestore import FileStorage
+
 from searchkit.errors import IndexLockedError, InputError
-from searchkit.index import SearchIndex
+from searchkit.index import INDEX_NAME, SearchIndex
 from searchkit.ingest import IngestReport, ingest
 from searchkit.sources import SourceRegistry
 from searchkit.vectors import copy_vectors
@@ -49,7 +51,7 @@ def recover(index_dir: Path) -> None:
 
 
 def rebuild(
-    index: SearchIndex,
+    index: SearchIndex | Path,
     *,
     procs: int = 1,
     batch_size: int | None = None,
@@ -57,11 +59,14 @@ def rebuild(
 ) -> tuple[SearchIndex, IngestReport]:
     """Re-read every recorded source of ``index`` into a new index and swap it in.
 
-    Returns the new index and the report of reading the sources. Raises
+    ``index`` may be the directory of an index too damaged to open. Returns the new
+    index and the report of reading the sources. Raises
     :class:`InputError` (before any work) when a recorded source no longer exists,
     and :class:`IndexLockedError` when the index is being written.
     """
-    index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
+    # "--index ." has no name to put beside. A damaged index is given as its directory:
+    # only its recorded sources are read.
+    index_dir = Path(os.path.abspath(index if isinstance(index, Path) else index.path))
     registry = SourceRegistry.load(index_dir)
     # In the order first read: where two files hold the same PMID, the later one's
     # version was in force, and must be again.
@@ -73,7 +78,7 @@ def rebuild(
             f"recorded source no longer exists ({len(missing)} missing); the index was "
             "left as it is",
         )
-    lock = index.whoosh_index.lock("WRITELOCK")
+    lock = FileStorage(str(index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
     if not lock.acquire(False):
         raise IndexLockedError(
             f"the index at {index_dir} is being written by another process; try again "

@@ -117,7 +117,7 @@ def test_a_damaged_index_is_one_clear_line(index: Path, damage: str) -> None:
 def test_damaged_index_message_names_the_fix(index: Path) -> None:
     segment = next(index.glob("*.seg"))
     segment.write_bytes(segment.read_bytes()[:1000])
-    with pytest.raises(IndexFormatError, match=r"it is damaged .*delete it and run"):
+    with pytest.raises(IndexFormatError, match=r"is damaged .*searchkit rebuild --index"):
         SearchIndex.open(index)
 
 
