@@ -33,6 +33,7 @@ import json
 import os
 import re
 import secrets
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ VERIFY_AT_OPEN_BYTES = 256 * 1024 * 1024
 SMALL_FILE_BYTES = 1024 * 1024
 #: Bytes read at a time while computing a checksum.
 CHUNK_BYTES = 1024 * 1024
+#: How often reading the latest generation is tried when a concurrent commit removes
+#: its files meanwhile, and the pause between tries.
+READ_ATTEMPTS = 10
+READ_RETRY_SECONDS = 0.05
 MANIFEST_SUFFIX = ".sums"
 MANIFEST_FORMAT = 1
 
@@ -255,6 +260,25 @@ def verify_files(folder: Path, indexname: str, names: Iterable[str]) -> None:
             return
 
 
+# Index directories whose TOC this process has read (folder -> index name).
+_OPENED: dict[Path, str] = {}
+
+
+def diagnose() -> IndexDamagedError | None:
+    """After an unexpected failure while reading: verify in full every index this
+    process has opened, and return the damage found, if any (the failure was then
+    the damage's doing: an index above :data:`VERIFY_AT_OPEN_BYTES` is not read in
+    full when opened)."""
+    for folder, indexname in list(_OPENED.items()):
+        try:
+            report = verify_index(folder, indexname)
+        except OSError:  # the index is gone (removed, or replaced by a rebuild)
+            continue
+        if report.damaged:
+            return IndexDamagedError(folder, "; ".join(report.damaged))
+    return None
+
+
 # -- the hooks into Whoosh ---------------------------------------------------------
 
 
@@ -335,12 +359,23 @@ def install() -> None:
         cls: Any, storage: Any, indexname: str, gen: int | None = None, schema: Any = None
     ) -> Any:
         folder = _folder_of(storage)
-        if folder is not None:
-            if gen is None:
-                gen = TOC._latest_generation(storage, indexname)
-            if gen is not None and gen >= 0:
-                verify_generation(folder, indexname, gen, full=False)
-        return original_read(cls, storage, indexname, gen, schema)
+        if folder is None:
+            return original_read(cls, storage, indexname, gen, schema)
+        for attempt in range(READ_ATTEMPTS):
+            wanted = TOC._latest_generation(storage, indexname) if gen is None else gen
+            if wanted < 0:  # no TOC at all: Whoosh says so
+                return original_read(cls, storage, indexname, gen, schema)
+            try:
+                verify_generation(folder, indexname, wanted, full=False)
+                _OPENED[folder] = indexname
+                break
+            except FileNotFoundError:
+                # A concurrent commit removed that generation's files: read the
+                # latest one again, as Whoosh's own readers do.
+                if gen is not None or attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(READ_RETRY_SECONDS)
+        return original_read(cls, storage, indexname, wanted, schema)
 
     def write(self: Any, storage: Any, indexname: str) -> None:
         folder = _folder_of(storage)

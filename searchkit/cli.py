@@ -22,6 +22,7 @@ from searchkit import __version__, evaluation
 from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
 from searchkit.checksums import IndexDamagedError, verify_index
+from searchkit.checksums import diagnose as diagnose_damage
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
 from searchkit.errors import SearchkitError
@@ -128,6 +129,14 @@ def _user_errors() -> Iterator[None]:
     except SearchkitError as exc:
         _err(f"Error: {exc}")
         raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:
+        # A decoding failure from Whoosh: if an index file is damaged (one not read
+        # in full when the index was opened), say that instead; else it is a bug.
+        damage = None if isinstance(exc, typer.Exit) else diagnose_damage()
+        if damage is None:
+            raise
+        _err(f"Error: {damage}")
+        raise typer.Exit(damage.exit_code) from None
     except KeyboardInterrupt:
         _err("Interrupted; the index holds what was last committed.")
         raise typer.Exit(130) from None

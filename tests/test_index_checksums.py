@@ -229,3 +229,31 @@ def test_check_and_a_damaged_index_through_a_real_process(index: Path) -> None:
         assert "Traceback" not in run.stderr
         assert run.stderr.splitlines()[-1].startswith("Error: ")
         assert f"searchkit rebuild --index {index}" in run.stderr
+
+
+def test_a_large_index_damaged_where_a_command_reads_is_one_error_line(
+    index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above VERIFY_AT_OPEN_BYTES a search reads segment data unverified; when that
+    data fails to decode, the index is verified and the damage reported (one line),
+    not a traceback."""
+    monkeypatch.setattr(checksums, "VERIFY_AT_OPEN_BYTES", 0)
+    monkeypatch.setattr(checksums, "SMALL_FILE_BYTES", 0)
+    ix = SearchIndex.open(index)
+    with ix.searcher() as s:
+        pmids = [doc["pmid"] for doc in s.all_stored_fields()]
+        reader = s.reader()
+        leaf = reader.leaf_readers()[0][0] if not reader.is_atomic() else reader
+        name = leaf.segment().make_filename("._stored.col")
+        entry = leaf._storage.a._dir[name]  # the stored records, zlib-compressed
+        seg_file = index / leaf.segment().make_filename(".seg")
+    del ix
+    _flip(seg_file, entry["offset"] + entry["length"] // 2, 4)
+    for pmid in pmids:
+        result = _run(["show", pmid], index)
+        if result.exit_code != 0:
+            _assert_one_error(result, index, seg_file.name, "does not match its checksum")
+            break
+        assert result.exception is None, result.exc_info
+    else:
+        raise AssertionError("no record read the damaged bytes")
