@@ -100,17 +100,38 @@ def file_crc(path: Path) -> Entry:
     return Entry(size, crc)
 
 
-def _entries_crc(files: dict[str, Entry]) -> int:
-    text = json.dumps({k: [e.size, e.crc] for k, e in sorted(files.items())})
+#: Parts of a compound segment file that get checksums of their own: the field
+#: lengths columns, one byte per document, read whole by every search (a flip in one
+#: changes scores without any decoding error).
+PART_SUFFIX = "_len.col"
+
+#: A manifest's parts: compound segment file -> part name -> checksum.
+Parts = dict[str, dict[str, Entry]]
+
+
+def _entries_crc(files: dict[str, Entry], parts: Parts) -> int:
+    text = json.dumps(
+        [
+            {k: [e.size, e.crc] for k, e in sorted(files.items())},
+            {
+                f: {k: [e.size, e.crc] for k, e in sorted(p.items())}
+                for f, p in sorted(parts.items())
+            },
+        ]
+    )
     return zlib.crc32(text.encode("utf-8"))
 
 
-def write_manifest(folder: Path, name: str, files: dict[str, Entry]) -> None:
+def write_manifest(
+    folder: Path, name: str, files: dict[str, Entry], parts: Parts | None = None
+) -> None:
     """Write a manifest atomically (a temporary file renamed into place)."""
+    parts = parts or {}
     body = {
         "format": MANIFEST_FORMAT,
         "files": {k: [e.size, e.crc] for k, e in sorted(files.items())},
-        "crc32": _entries_crc(files),
+        "parts": {f: {k: [e.size, e.crc] for k, e in p.items()} for f, p in parts.items()},
+        "crc32": _entries_crc(files, parts),
     }
     tmp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -121,19 +142,54 @@ def write_manifest(folder: Path, name: str, files: dict[str, Entry]) -> None:
 
 
 def read_manifest(folder: Path, name: str) -> dict[str, Entry]:
-    """The entries of a manifest; :class:`IndexDamagedError` when it is unreadable or
-    does not match its own checksum (``FileNotFoundError`` when it does not exist)."""
-    path = folder / name
-    raw = path.read_bytes()
+    """The file entries of a manifest; :class:`IndexDamagedError` when it is unreadable
+    or does not match its own checksum (``FileNotFoundError`` when it does not exist)."""
+    return _read_manifest(folder, name)[0]
+
+
+def _read_manifest(folder: Path, name: str) -> tuple[dict[str, Entry], Parts]:
+    raw = (folder / name).read_bytes()
     try:
         body = json.loads(raw.decode("utf-8"))
         files = {k: Entry(int(v[0]), int(v[1])) for k, v in body["files"].items()}
-        ok = body.get("format") == MANIFEST_FORMAT and body["crc32"] == _entries_crc(files)
+        parts = {
+            f: {k: Entry(int(v[0]), int(v[1])) for k, v in p.items()}
+            for f, p in body["parts"].items()
+        }
+        ok = body.get("format") == MANIFEST_FORMAT and body["crc32"] == _entries_crc(files, parts)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         ok = False
     if not ok:
         raise IndexDamagedError(folder, f"{name} is unreadable or does not match its checksum")
-    return files
+    return files, parts
+
+
+# Part checksums of the generations this process has verified: part name (which
+# starts with its segment's random id) -> (index folder, compound file, checksum).
+_PARTS: dict[str, tuple[Path, str, Entry]] = {}
+
+
+def verify_part(name: str, data: bytes) -> None:
+    """Check a part of a compound segment file (a field's lengths), read whole, against
+    its recorded checksum, when one is known."""
+    known = _PARTS.get(name)
+    if known is None:
+        return
+    folder, compound, entry = known
+    if len(data) == entry.size and zlib.crc32(data) != entry.crc:
+        raise IndexDamagedError(folder, f"{compound} ({name}) does not match its checksum")
+
+
+def _part_checksums(folder: Path, compound: str, directory: dict[str, Any]) -> dict[str, Entry]:
+    """Checksums of the lengths columns of a compound file, from its directory."""
+    out: dict[str, Entry] = {}
+    with open(folder / compound, "rb") as f:
+        for part, where in sorted(directory.items()):
+            if part.endswith(PART_SUFFIX):
+                f.seek(where["offset"])
+                data = f.read(where["length"])
+                out[part] = Entry(len(data), zlib.crc32(data))
+    return out
 
 
 def has_manifests(folder: Path, indexname: str) -> bool:
@@ -179,7 +235,7 @@ def verify_generation(folder: Path, indexname: str, generation: int, *, full: bo
     name = manifest_name(indexname, generation)
     toc = f"_{indexname}_{generation}.toc"
     try:
-        files = read_manifest(folder, name)
+        files, parts = _read_manifest(folder, name)
     except FileNotFoundError:
         if not (folder / toc).exists():
             raise  # superseded by a newer commit: the caller reads again
@@ -192,6 +248,9 @@ def verify_generation(folder: Path, indexname: str, generation: int, *, full: bo
     for file, entry in sorted(files.items()):
         whole = everything or file == toc or entry.size <= SMALL_FILE_BYTES
         _check_file(folder, file, entry, full=whole)
+    for compound, entries in parts.items():
+        for part, entry in entries.items():
+            _PARTS[part] = (folder, compound, entry)
 
 
 def latest_generation(folder: Path, indexname: str) -> int:
@@ -264,6 +323,11 @@ def verify_files(folder: Path, indexname: str, names: Iterable[str]) -> None:
 _OPENED: dict[Path, str] = {}
 
 
+def forget_opened() -> None:
+    """Start a new list of opened indexes for :func:`diagnose` (a new command)."""
+    _OPENED.clear()
+
+
 def diagnose() -> IndexDamagedError | None:
     """After an unexpected failure while reading: verify in full every index this
     process has opened, and return the damage found, if any (the failure was then
@@ -287,13 +351,6 @@ def _folder_of(storage: Any) -> Path | None:
     return Path(folder) if isinstance(folder, str) else None
 
 
-def _segment_files(storage: Any, segments: Iterable[Any]) -> list[str]:
-    names: list[str] = []
-    for segment in segments:
-        names.extend(segment.list_files(storage))
-    return names
-
-
 class _ManifestingStorage:
     """The storage a TOC is written through: when Whoosh renames the finished TOC
     into place, the generation's manifest is written first."""
@@ -311,15 +368,28 @@ class _ManifestingStorage:
         folder, indexname = self._folder, self._indexname
         generation = self._toc.generation
         previous: dict[str, Entry] = {}
+        previous_parts: Parts = {}
         with contextlib.suppress(OSError, IndexDamagedError):
-            previous = read_manifest(folder, manifest_name(indexname, generation - 1))
+            previous, previous_parts = _read_manifest(
+                folder, manifest_name(indexname, generation - 1)
+            )
         files: dict[str, Entry] = {to: file_crc(folder / frm)}
-        for name in _segment_files(self._storage, self._toc.segments):
-            known = previous.get(name)
-            if known is None or known.size != (folder / name).stat().st_size:
-                known = file_crc(folder / name)
-            files[name] = known
-        write_manifest(folder, manifest_name(indexname, generation), files)
+        parts: Parts = {}
+        for segment in self._toc.segments:
+            for name in segment.list_files(self._storage):
+                known = previous.get(name)
+                if known is None or known.size != (folder / name).stat().st_size:
+                    known = file_crc(folder / name)
+                    if segment.is_compound() and name == segment.make_filename(".seg"):
+                        compound = segment.open_compound_file(self._storage)
+                        try:
+                            parts[name] = _part_checksums(folder, name, compound._dir)
+                        finally:
+                            compound.close()
+                elif name in previous_parts:
+                    parts[name] = previous_parts[name]
+                files[name] = known
+        write_manifest(folder, manifest_name(indexname, generation), files, parts)
         self._storage.rename_file(frm, to, safe=safe)
         _remove_old_manifests(folder, indexname, generation)
 

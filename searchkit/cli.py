@@ -21,7 +21,7 @@ import typer
 from searchkit import __version__, evaluation
 from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
-from searchkit.checksums import IndexDamagedError, verify_index
+from searchkit.checksums import IndexDamagedError, forget_opened, verify_index
 from searchkit.checksums import diagnose as diagnose_damage
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
@@ -170,6 +170,7 @@ def main(
     ] = False,
 ) -> None:
     """Ranked full-text search over PubMed-style literature records."""
+    forget_opened()  # damage is diagnosed in the indexes this command opens
 
 
 @app.command()
