@@ -457,13 +457,13 @@ def install() -> None:
     def add_reader(self: Any, reader: Any) -> None:
         folder = _folder_of(self.storage)
         segment = getattr(reader, "segment", None)
-        if folder is not None and callable(segment):
-            try:
+        try:
+            if folder is not None and callable(segment):
                 verify_files(folder, self.indexname, segment().list_files(self.storage))
-            except BaseException:
-                reader.close()  # the merge policy that opened it does not
-                raise
-        original_add_reader(self, reader)
+            original_add_reader(self, reader)
+        except BaseException:
+            reader.close()  # Whoosh's merge policies, which opened it, do not on failure
+            raise
 
     TOC.read = classmethod(read)  # type: ignore[method-assign,assignment]
     TOC.write = write  # type: ignore[method-assign]
