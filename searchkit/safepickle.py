@@ -130,21 +130,34 @@ class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that resolves only the globals of the module docstring."""
 
     def find_class(self, module: str, name: str) -> Any:
-        # Python 2 names (protocol 2 pickles: ``__builtin__.long``) as pickle maps them.
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        elif module in _compat_pickle.IMPORT_MAPPING:
-            module = _compat_pickle.IMPORT_MAPPING[module]
-        if (module, name) in ALLOWED_GLOBALS:
-            return getattr(importlib.import_module(module), name)
-        if module.partition(".")[0] in TRUSTED_PACKAGES and name.isidentifier():
-            try:
-                found = getattr(importlib.import_module(module), name, None)
-            except ImportError:
-                found = None
-            if isinstance(found, type) and issubclass(found, _safe_bases()):
-                return found
-        raise UnsafePickleError(module, name)
+        found = _ADMITTED.get((module, name))
+        if found is None:
+            found = _ADMITTED[(module, name)] = _admit(module, name)
+        return found
+
+
+# Globals already admitted, by the (module, name) a pickle gave: every posting block
+# names a few, and resolving them is most of what reading a small block costs.
+_ADMITTED: dict[tuple[str, str], Any] = {}
+
+
+def _admit(module: str, name: str) -> Any:
+    """The global ``module.name`` if admitted, else :class:`UnsafePickleError`."""
+    # Python 2 names (protocol 2 pickles: ``__builtin__.long``) as pickle maps them.
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    if (module, name) in ALLOWED_GLOBALS:
+        return getattr(importlib.import_module(module), name)
+    if module.partition(".")[0] in TRUSTED_PACKAGES and name.isidentifier():
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            found = None
+        if isinstance(found, type) and issubclass(found, _safe_bases()):
+            return found
+    raise UnsafePickleError(module, name)
 
 
 def loads(data: bytes | bytearray | memoryview) -> Any:
