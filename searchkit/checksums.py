@@ -15,7 +15,10 @@ total at most :data:`VERIFY_AT_OPEN_BYTES` (else of the files up to
 :data:`SMALL_FILE_BYTES`). A file is read for this once per process (while its
 size, time and inode stay the same). :func:`verify_index` reads every file in full
 (``searchkit check``, and before ``optimize`` merges everything); a segment merged
-into a new one by an ordinary commit is verified in full first.
+into a new one by an ordinary commit is verified in full first. Each compound
+segment's field-lengths columns also get checksums of their own ("parts"), checked
+by :func:`verify_part` when a search reads a column whole: in an index too large to
+verify at open, a flipped length would otherwise change scores silently.
 
 Any mismatch is :class:`IndexDamagedError`: one message naming the file and the
 repair, ``searchkit rebuild``, which re-reads the index's recorded sources.
@@ -272,7 +275,17 @@ class CheckReport:
 
 def verify_index(folder: Path, indexname: str = "MAIN") -> CheckReport:
     """Read every file of the index's current generation and compare it with its
-    recorded checksum; every damaged file is listed (not only the first)."""
+    recorded checksum; every damaged file is listed (not only the first). A
+    generation that a concurrent commit replaces meanwhile is checked again."""
+    for _ in range(READ_ATTEMPTS - 1):
+        report = _verify_generation_files(folder, indexname)
+        missing = report.damaged and any(p.endswith(" is missing") for p in report.damaged)
+        if not missing or latest_generation(folder, indexname) == report.generation:
+            return report
+    return _verify_generation_files(folder, indexname)
+
+
+def _verify_generation_files(folder: Path, indexname: str) -> CheckReport:
     generation = latest_generation(folder, indexname)
     report = CheckReport(generation, damaged=[])
     assert report.damaged is not None
