@@ -21,6 +21,8 @@ import typer
 from searchkit import __version__, evaluation
 from searchkit.acronyms import AcronymTable
 from searchkit.analysis import text_analyzer
+from searchkit.checksums import IndexDamagedError, forget_opened, verify_index
+from searchkit.checksums import diagnose as diagnose_damage
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
 from searchkit.errors import OptionError, SearchkitError
@@ -31,6 +33,7 @@ from searchkit.ingest import IngestReport, default_procs
 from searchkit.ingest import delete as run_delete
 from searchkit.ingest import ingest as run_ingest
 from searchkit.location import ENV_VAR, resolve_index_dir
+from searchkit.locking import LockWaitCallback
 from searchkit.mesh import MeshContext
 from searchkit.meshtree import MeshTree, load_descriptor_file
 from searchkit.output import (
@@ -154,6 +157,14 @@ def _user_errors() -> Iterator[None]:
     except SearchkitError as exc:
         _err(f"Error: {exc}")
         raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:
+        # A decoding failure from Whoosh: if an index file is damaged (one not read
+        # in full when the index was opened), say that instead; else it is a bug.
+        damage = None if isinstance(exc, typer.Exit) else diagnose_damage()
+        if damage is None:
+            raise
+        _err(f"Error: {damage}")
+        raise typer.Exit(damage.exit_code) from None
     except KeyboardInterrupt:
         _err("Interrupted; the index holds what was last committed.")
         raise typer.Exit(130) from None
@@ -183,15 +194,17 @@ def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
     """``ix``, set to wait up to ``lock_timeout`` seconds for another writer, saying
     once on stderr that it waits."""
     ix.lock_timeout = lock_timeout
+    ix.on_lock_wait = _lock_wait_message(ix.path)
+    return ix
 
+
+def _lock_wait_message(path: Path) -> LockWaitCallback:
     def on_lock_wait(timeout: float) -> None:
         _err(
-            f"waiting for another searchkit process to finish writing {ix.path} "
-            f"(up to {timeout:g} s)…"
+            f"waiting for another searchkit process to finish writing {path} (up to {timeout:g} s)…"
         )
 
-    ix.on_lock_wait = on_lock_wait
-    return ix
+    return on_lock_wait
 
 
 def _use_color() -> bool:
@@ -212,6 +225,7 @@ def main(
     ] = False,
 ) -> None:
     """Ranked full-text search over PubMed-style literature records."""
+    forget_opened()  # damage is diagnosed in the indexes this command opens
 
 
 @app.command()
@@ -355,15 +369,56 @@ def rebuild(
     rebuild leaves the old index untouched. Records that did not come from a
     recorded source file are not in the new index.
     """
-    ix = _for_writing(_open_index(index), lock_timeout)
+    found = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
+    ix = _for_writing(found, lock_timeout) if isinstance(found, SearchIndex) else found
     new, report = _call(
         lambda: run_rebuild(
-            ix, procs=procs or default_procs(), batch_size=batch_size, on_file=_progress()
+            ix,
+            procs=procs or default_procs(),
+            batch_size=batch_size,
+            on_file=_progress(),
+            lock_timeout=lock_timeout,
+            on_lock_wait=_lock_wait_message(resolve_index_dir(index)),
         )
     )
     _err("Rebuilt.")
     if not _summarise(report, new):
         raise typer.Exit(1)
+
+
+def _open_for_rebuild(path: Path) -> SearchIndex | Path:
+    """The index to rebuild; just its directory when it is damaged (a rebuild reads
+    only its recorded sources, not its damaged files)."""
+    try:
+        return SearchIndex.open(path)
+    except IndexDamagedError:
+        return path
+
+
+@app.command()
+def check(index: IndexOption = None) -> None:
+    """Read every file of the index and compare it with its recorded checksum.
+
+    Exit code 0 when all match, 1 when a file is damaged (each is named); the repair
+    is 'searchkit rebuild'."""
+    path = resolve_index_dir(index)
+    ix = _call(lambda: _open_for_rebuild(path))
+    report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
+    if report.damaged:
+        for problem in report.damaged:
+            _err(f"damaged: {problem}")
+        _err(
+            f"Error: the index at {path} is damaged; repair it with 'searchkit rebuild "
+            f"--index {path}', which re-reads its recorded source files"
+        )
+        raise typer.Exit(1)
+    if not report.checksums:
+        _err(
+            f"{path}: written before searchkit recorded checksums, nothing to verify; "
+            f"'searchkit rebuild --index {path}' adds them"
+        )
+        return
+    _err(f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums.")
 
 
 @app.command()

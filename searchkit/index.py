@@ -30,6 +30,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from searchkit.acronyms import AcronymTable, mine_record
+from searchkit.checksums import CheckReport, IndexDamagedError, verify_index
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.durable import DurableFileStorage, atomic_write_text, fsync_dir
 from searchkit.errors import (
@@ -164,25 +165,27 @@ class SearchIndex:
                 f"searchkit needs version {SCHEMA_VERSION}; re-ingest: delete {path} and run "
                 f"'searchkit ingest PATH --index {path}' again"
             )
-        problem = None
+        damaged: IndexDamagedError | None = None
         with warnings.catch_warnings():
             # Whoosh leaves the files of a damaged index open when it fails; they are
             # closed (and would warn) when the failure is dropped below.
             warnings.simplefilter("ignore", ResourceWarning)
             try:
+                # Reading the TOC checks the generation's files against their
+                # checksums (searchkit.checksums) before Whoosh decodes any of them.
                 ix = _FileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
                 # Open every segment once, so that a damaged index is reported here,
                 # in one line, rather than as a traceback from the first search.
                 ix.reader().close()
+            except IndexDamagedError as exc:
+                damaged = exc
             except Exception as exc:  # any decoding failure of damaged files
-                problem = f"{type(exc).__name__}: {exc}"
-            if problem is not None:
+                problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
+                damaged = IndexDamagedError(path, problem)
+            if damaged is not None:
                 gc.collect()
-        if problem is not None:
-            raise IndexFormatError(
-                f"cannot open the index at {path}, it is damaged ({problem}); delete it "
-                f"and run 'searchkit ingest PATH --index {path}' again"
-            )
+        if damaged is not None:
+            raise damaged
         return cls(path, ix)
 
     @classmethod
@@ -375,6 +378,7 @@ class SearchIndex:
         segment counts before and after."""
         with self.locked():
             before = len(self._ix._segments())
+            self.verify()  # every file is about to be read whole: check them all first
             writer = self.writer()
             try:
                 writer.commit(optimize=True)
@@ -384,6 +388,16 @@ class SearchIndex:
                     raise self._write_error(exc) from None
                 raise
             return before, len(self._ix._segments())
+
+    def check(self) -> CheckReport:
+        """Read every file of the index and compare it with its recorded checksum."""
+        return verify_index(self.path, INDEX_NAME)
+
+    def verify(self) -> None:
+        """:meth:`check`, raising :class:`IndexDamagedError` for the first damage."""
+        report = self.check()
+        if report.damaged:
+            raise IndexDamagedError(self.path, "; ".join(report.damaged))
 
     def _write_error(self, exc: OSError) -> IndexWriteError:
         return IndexWriteError(

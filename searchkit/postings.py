@@ -15,7 +15,6 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
 from itertools import accumulate, chain
-from pickle import loads
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -29,7 +28,9 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from searchkit.checksums import verify_part
 from searchkit.codec import PackedValues
+from searchkit.safepickle import loads
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -173,6 +174,9 @@ class SegmentArrays:
             values = [self.reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)]
             return np.array(values, dtype=np.float64)
         raw = column._dbfile.get(column._basepos, column._count)
+        name = getattr(column._dbfile, "_name", None)
+        if isinstance(name, str) and column._basepos == 0:
+            verify_part(name, raw)  # a flipped length would change scores silently
         codes = np.zeros(self.size, dtype=np.uint8)
         stored = np.frombuffer(raw, dtype=np.uint8)[: self.size]
         codes[: len(stored)] = stored

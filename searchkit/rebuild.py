@@ -21,6 +21,7 @@ from searchkit.errors import IndexWriteError, InputError
 from searchkit.history import copy_history
 from searchkit.index import SearchIndex
 from searchkit.ingest import IngestReport, ingest
+from searchkit.locking import IndexLock, LockWaitCallback
 from searchkit.meshtree import copy_mesh_tree
 from searchkit.sources import SourceRegistry
 from searchkit.vectors import copy_vectors
@@ -51,23 +52,34 @@ def recover(index_dir: Path) -> None:
 
 
 def rebuild(
-    index: SearchIndex,
+    index: SearchIndex | Path,
     *,
     procs: int = 1,
     batch_size: int | None = None,
     on_file: Callable[[Path, int], None] | None = None,
+    lock_timeout: float = 0.0,
+    on_lock_wait: LockWaitCallback | None = None,
 ) -> tuple[SearchIndex, IngestReport]:
     """Re-read every recorded source of ``index`` into a new index and swap it in.
 
-    Returns the new index and the report of reading the sources. Raises
-    :class:`InputError` (before any work) when a recorded source no longer exists,
-    and :class:`IndexLockedError` when another process writes the index for longer
-    than ``index.lock_timeout`` seconds.
+    ``index`` may be the directory of an index too damaged to open (its lock is then
+    waited for ``lock_timeout`` seconds, telling ``on_lock_wait``; an opened index
+    waits as set on it). Returns the new index and the report of reading the sources.
+    Raises :class:`InputError` (before any work) when a recorded source no longer
+    exists, and :class:`IndexLockedError` when another process writes the index for
+    longer than the lock timeout.
     """
-    index_dir = Path(os.path.abspath(index.path))  # "--index ." has no name to put beside
+    # "--index ." has no name to put beside. A damaged index is given as its directory:
+    # only its recorded sources are read.
+    index_dir = Path(os.path.abspath(index if isinstance(index, Path) else index.path))
+    guard = (
+        index.locked()
+        if isinstance(index, SearchIndex)
+        else IndexLock(index_dir).held(lock_timeout, on_lock_wait)
+    )
     # The index lock is held from reading the registry to the swap: no ingest or
     # delete can commit meanwhile, so nothing they write is left out of the new index.
-    with index.locked():
+    with guard:
         registry = SourceRegistry.load(index_dir)
         # In the order first read: where two files hold the same PMID, the later one's
         # version was in force, and must be again.

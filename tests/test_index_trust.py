@@ -1,10 +1,10 @@
 """Opening only what is a searchkit index of this version, and saying so in one line.
 
-Whoosh unpickles the schema and stored fields, so an index is trusted local data
-(see the README). searchkit reads its own ``searchkit.json`` before Whoosh reads
-anything: a directory without it is refused before any unpickling, and an index
-of another schema version is refused with a re-ingest hint. A damaged index is
-reported in one line too.
+Whoosh's pickles are read through a restricted unpickler (test_index_pickles.py)
+and files are checked against their checksums (test_index_checksums.py); besides,
+searchkit reads its own ``searchkit.json`` before Whoosh reads anything: a directory
+without it is refused before any unpickling, and an index of another schema version
+is refused with a re-ingest hint. A damaged index is reported in one line too.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def test_a_damaged_index_is_one_clear_line(index: Path, damage: str) -> None:
 def test_damaged_index_message_names_the_fix(index: Path) -> None:
     segment = next(index.glob("*.seg"))
     segment.write_bytes(segment.read_bytes()[:1000])
-    with pytest.raises(IndexFormatError, match=r"it is damaged .*delete it and run"):
+    with pytest.raises(IndexFormatError, match=r"is damaged .*searchkit rebuild --index"):
         SearchIndex.open(index)
 
 
