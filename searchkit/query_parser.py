@@ -129,6 +129,51 @@ TAGS: dict[str, str] = {
 }
 
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
+#: PubMed field tags that searchkit cannot search, each with the reason (the data is
+#: not in the records searchkit reads, or needs NLM data no package ships). A query
+#: using one is an error that says so, never a silent reinterpretation.
+UNSUPPORTED_TAGS: dict[str, str] = {
+    "auid": "author identifiers (ORCID) are not stored",
+    "author identifier": "author identifiers (ORCID) are not stored",
+    "book": "book and chapter details are not stored",
+    "cois": "conflict of interest statements are not stored",
+    "conflict of interest statement": "conflict of interest statements are not stored",
+    "dcom": "the completion date is not stored",
+    "completion date": "the completion date is not stored",
+    "ed": "book editors are not stored",
+    "editor": "book editors are not stored",
+    "filter": "PubMed's filters are NLM search strategies that are not shipped",
+    "sb": "PubMed's subsets are NLM search strategies that are not shipped",
+    "subset": "PubMed's subsets are NLM search strategies that are not shipped",
+    "gr": "grant numbers are not stored",
+    "grants and funding": "grant numbers are not stored",
+    "ir": "investigators are not stored",
+    "investigator": "investigators are not stored",
+    "fir": "investigators are not stored",
+    "full investigator name": "investigators are not stored",
+    "isbn": "book ISBNs are not stored",
+    "jid": "NLM journal ids are not stored (search the journal with [ta])",
+    "nlm unique id": "NLM journal ids are not stored (search the journal with [ta])",
+    "lr": "the modification date is not stored",
+    "modification date": "the modification date is not stored",
+    "nm": "supplementary concepts are not stored",
+    "supplementary concept": "supplementary concepts are not stored",
+    "pa": "pharmacological actions need NLM's MeSH data, which is not loaded",
+    "pharmacological action": "pharmacological actions need NLM's MeSH data, which is not loaded",
+    "pl": "the journal's country is not stored",
+    "place of publication": "the journal's country is not stored",
+    "ps": "personal names as subject are not stored",
+    "personal name as subject": "personal names as subject are not stored",
+    "pubn": "book publishers are not stored",
+    "publisher": "book publishers are not stored",
+    "rn": "EC/RN numbers (substances) are not stored",
+    "ec/rn number": "EC/RN numbers (substances) are not stored",
+    "si": "secondary source ids (databanks) are not stored",
+    "secondary source id": "secondary source ids (databanks) are not stored",
+    "tt": "transliterated titles are not stored",
+    "transliterated title": "transliterated titles are not stored",
+    "pmcid": "PMC ids are stored but not searchable (they are shown and exported)",
+}
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
 #: Keys a proximity tag ``[tiab:~N]`` may name.
 PROXIMITY_KEYS = frozenset({"title", "abstract", "tiab"})
@@ -595,6 +640,11 @@ class _Parser:
                 f"a proximity tag such as [{tok.text}] must follow a quoted phrase", tok.pos
             )
         name = " ".join(tok.text.lower().split())
+        if name in UNSUPPORTED_TAGS:
+            raise QueryError(
+                f"the PubMed tag [{tok.text}] cannot be searched here: {UNSUPPORTED_TAGS[name]}",
+                tok.pos,
+            )
         if name not in TAGS:
             raise QueryError(
                 f"unknown field tag [{tok.text}] (known: {', '.join('[' + t + ']' for t in TAGS)})",

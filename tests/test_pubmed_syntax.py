@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex, search
 from searchkit.cli import app
 from searchkit.errors import QueryError
+from searchkit.query_parser import UNSUPPORTED_TAGS
 
+from .conftest import SAMPLE_DIR
 from .reference_sets import (
     TEXT_FIELDS,
     analysed_records,
@@ -305,3 +307,23 @@ def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path)
             timeout=120,
         )
         assert (run.returncode, run.stdout, run.stderr) == (0, f"{count}\n", ""), query
+
+
+@pytest.mark.parametrize("tag", sorted(UNSUPPORTED_TAGS))
+def test_a_pubmed_tag_that_cannot_be_searched_is_an_error_saying_why(
+    sample_index_dir: Path, tag: str
+) -> None:
+    query = f"cancer[{tag}]"
+    result = runner.invoke(app, ["search", query, "--index", str(sample_index_dir), "--count"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: the PubMed tag [{tag}] cannot be searched here: {UNSUPPORTED_TAGS[tag]} "
+        "(at position 7)\n"
+    )
+
+
+def test_the_readme_lists_every_tag_it_cannot_search() -> None:
+    readme = (SAMPLE_DIR.parent / "README.md").read_text("utf-8")
+    missing = [t for t in UNSUPPORTED_TAGS if f"[{t}]" not in readme.lower()]
+    assert not missing, f"README does not list the PubMed tags {missing}"
