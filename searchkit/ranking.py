@@ -163,14 +163,16 @@ def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
     return list(groups.values())
 
 
-def _has_concept(schema: Schema, group: list[QueryToken]) -> Query:
-    """Which records have a written word or compound: its term; a compound its
-    catenation (``PD-L1``, ``PDL1`` and ``PD L1`` all index ``pdl1``), not one part."""
-    cats = [t for t in group if t.kind == "cat"] or group
-    queries = [term_query(schema, t.text) for t in cats]
-    if len(queries) == 1:
-        return queries[0]
-    return Or(queries) if cats is not group else And(queries)
+def _has_concept(schema: Schema, group: list[QueryToken], written: list[QueryToken]) -> Query:
+    """Which records have a written word or compound: its term; a compound in one of
+    the forms :func:`_concept_query` matches it by (its joined term, ``pdl1``, or its
+    parts side by side, "PD L1"), never by one part alone."""
+    if len(group) == 1 and len(written) == 1:
+        return term_query(schema, group[0].text)
+    forms = _compound_forms(schema, group, written)
+    if not forms:
+        return And([term_query(schema, t.text) for t in group])
+    return forms[0] if len(forms) == 1 else Or(forms)
 
 
 def searchable_alone(token: QueryToken) -> bool:
@@ -196,11 +198,7 @@ def _concept_query(
     :data:`PART_WEIGHT`, those parts that are words in their own right."""
     if len(group) == 1 and (written is None or len(written) == 1):
         return term_query(schema, group[0].text)
-    written = written or group
-    forms: list[Query] = [term_query(schema, t.text) for t in group if t.kind == "cat"]
-    pieces = [t.text for t in sorted(written, key=lambda t: t.pos) if t.kind != "cat"]
-    if len(pieces) > 1:
-        forms.append(_phrase_query(schema, pieces, 1.0, slop=1))
+    forms = _compound_forms(schema, group, written or group)
     alternatives: list[Query] = []
     if forms:
         alternatives.append(forms[0] if len(forms) == 1 else CompoundTerm(forms))
@@ -212,6 +210,17 @@ def _concept_query(
     if not alternatives:
         return term_query(schema, group[0].text, PART_WEIGHT)
     return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
+
+
+def _compound_forms(
+    schema: Schema, group: list[QueryToken], written: list[QueryToken]
+) -> list[Query]:
+    """The whole forms of a compound: its joined terms, and its parts side by side."""
+    forms: list[Query] = [term_query(schema, t.text) for t in group if t.kind == "cat"]
+    pieces = [t.text for t in sorted(written, key=lambda t: t.pos) if t.kind != "cat"]
+    if len(pieces) > 1:
+        forms.append(_phrase_query(schema, pieces, 1.0, slop=1))
+    return forms
 
 
 def _phrase_query(schema: Schema, terms: list[str], boost: float, slop: int = 2) -> Query:
@@ -333,7 +342,7 @@ def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None 
     for t in tokens:
         written.setdefault(t.group, []).append(t)
     concepts: list[Query] = [_concept_query(schema, g, written[g[0].group]) for g in groups]
-    required: list[Query] = [_has_concept(schema, g) for g in groups]
+    required: list[Query] = [_has_concept(schema, g, written[g[0].group]) for g in groups]
     if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
         for i, group in enumerate(groups):
             expansions = _short_form_expansions(schema, group, acronyms)

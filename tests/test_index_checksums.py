@@ -194,10 +194,11 @@ def test_a_large_index_checks_sizes_at_open_and_whole_files_before_merging(
     ix = SearchIndex.open(index)  # sizes match: opened
     with pytest.raises(checksums.IndexDamagedError, match=segment.name):
         ix.optimize()
-    writer = ix.writer()
-    with pytest.raises(checksums.IndexDamagedError, match=segment.name):
-        writer.commit(optimize=True)  # the merge verifies what it reads
-    writer.cancel()
+    with ix.locked():
+        writer = ix.writer()
+        with pytest.raises(checksums.IndexDamagedError, match=segment.name):
+            writer.commit(optimize=True)  # the merge verifies what it reads
+        writer.cancel()
     with open(segment, "ab") as f:
         f.write(b"\0")
     with pytest.raises(checksums.IndexDamagedError, match=f"{segment.name} is"):

@@ -104,9 +104,10 @@ def _plant_in_stored_fields(index: Path, marker: Path) -> None:
     ix = SearchIndex.open(index)
     fields = record_to_fields(Record(pmid="1", title="planted cancer record"))
     fields["record"] = Payload(marker)
-    writer = ix.writer()
-    writer.add_document(**fields)
-    writer.commit()
+    with ix.locked():
+        writer = ix.writer()
+        writer.add_document(**fields)
+        writer.commit()
 
 
 def _plant(index: Path, where: str, marker: Path) -> None:
