@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from searchkit.cli import app
 from searchkit.export import to_medline
@@ -26,6 +26,7 @@ from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, MeshHeading, Record
 from searchkit.semantic import query_text
 
+from .cli_helpers import count, run
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
 
@@ -80,16 +81,6 @@ def narrower_or_same(name: str) -> set[str]:
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def run(index: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--index", str(index)])
-
-
-def count(index: Path, query: str) -> int:
-    result = run(index, "search", query, "--count")
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -12,26 +12,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from searchkit import SearchIndex
-from searchkit.cli import app
 from searchkit.errors import QueryError
 from searchkit.search import search
 
+from .cli_helpers import count, run
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
-
-
-def run(index: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--index", str(index)])
-
-
-def count(index: Path, query: str) -> int:
-    result = run(index, "search", query, "--count")
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
 
 
 def pmids(index: Path, query: str, *options: str) -> list[str]:

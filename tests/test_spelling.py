@@ -7,21 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from searchkit.cli import app
 
+from .cli_helpers import count, run
+
 runner = CliRunner()
-
-
-def run(index: Path, *args: str) -> Result:
-    return runner.invoke(app, [*args, "--index", str(index)])
-
-
-def count(index: Path, query: str) -> int:
-    result = run(index, "search", query, "--count")
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
 
 
 def terms(text: str) -> list[str]:
