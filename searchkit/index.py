@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC, FileIndex, LockError
+from whoosh.index import TOC, FileIndex, LockError, clean_files
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
@@ -333,7 +333,10 @@ class SearchIndex:
         Re-entrant on this object. Waits up to :attr:`lock_timeout` seconds for
         another process (telling :attr:`on_lock_wait` once), then raises
         :class:`IndexLockedError`."""
+        first = not self._lock.is_held
         with self._lock.held(self.lock_timeout, self.on_lock_wait):
+            if first:
+                self._remove_unreferenced_files()
             yield
 
     def apply(
@@ -457,6 +460,21 @@ class SearchIndex:
                 time.sleep(min(LOCK_POLL_SECONDS, remaining))
         self._remove_stale_toc_files()
         return writer
+
+    def _remove_unreferenced_files(self) -> None:
+        """Delete what a writer killed mid-commit can leave (call only while holding
+        the index lock): temporary TOC files, and the segment files of segments that
+        no longer belong to the index (a commit killed after renaming its TOC into
+        place and before deleting the segments it merged away). A write that finds
+        nothing to commit would otherwise never remove them."""
+        self._remove_stale_toc_files()
+        if not self.path.is_dir():
+            return
+        try:
+            toc = TOC.read(self._ix.storage, INDEX_NAME)
+        except Exception:  # a damaged index is reported where it is read, not here
+            return
+        clean_files(self._ix.storage, INDEX_NAME, toc.generation, toc.segments)
 
     def _remove_stale_toc_files(self) -> None:
         """Delete temporary TOC files left by a writer killed mid-commit (call only

@@ -298,3 +298,37 @@ def test_an_index_that_cannot_be_created_is_one_line(
         f"Error: cannot create an index at {index} (Permission denied)"
     ]
     assert not index.exists()
+
+
+def test_files_of_a_commit_killed_before_its_cleanup_go_at_the_next_write(
+    tmp_path: Path,
+) -> None:
+    """A commit renames its TOC into place, then deletes the segment files it merged
+    away. Killed between the two, it leaves those files behind; the next ingest, even
+    one that finds every source unchanged and commits nothing, removes them (CI saw
+    one left after a multi-process kill sweep)."""
+    index = tmp_path / "ix"
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
+    exe = _searchkit_exe()
+    for name in ("pubmed-34572009-page.txt", "biopython__Tests_Medline_pubmed_result1.txt"):
+        subprocess.run(
+            [exe, "ingest", str(SAMPLE_DIR / name)], env=env, check=True, capture_output=True
+        )
+    before = {p.name: p.read_bytes() for p in index.glob("MAIN_*.*") if p.name != "MAIN_WRITELOCK"}
+    assert len({name.split(".")[0] for name in before}) >= 2
+    subprocess.run([exe, "optimize"], env=env, check=True, capture_output=True)
+    # The state a kill after the TOC rename and before the cleanup leaves.
+    for name, data in before.items():
+        if not (index / name).exists():
+            (index / name).write_bytes(data)
+    with pytest.raises(AssertionError, match="orphan segment files"):
+        _assert_no_orphan_segments(SearchIndex.open(index))
+    result = subprocess.run(
+        [exe, "ingest", str(SAMPLE_DIR / "pubmed-34572009-page.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "unchanged" in result.stderr
+    _assert_no_orphan_segments(SearchIndex.open(index))
