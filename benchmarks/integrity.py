@@ -8,7 +8,7 @@ that other load on the machine counts less):
 * the share of the ingest spent writing checksum manifests,
 * opening the index with every file's CRC-32 checked vs. sizes only,
 * 12 queries with a cold postings cache, Whoosh's unpickling through
-  ``searchkit.safepickle`` vs. plain :func:`pickle.loads`.
+  ``searchkit.engine.safepickle`` vs. plain :func:`pickle.loads`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import whoosh.columns
 import whoosh.filedb.structfile
 import whoosh.formats
 
-from searchkit import SearchIndex, checksums, ingest, postings, safepickle
-from searchkit.search import search
+from searchkit import SearchIndex, ingest
+from searchkit.engine import checksums, postings, safepickle
+from searchkit.searching.search import search
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data"
 QUERIES = [

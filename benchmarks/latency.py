@@ -1,5 +1,5 @@
 """Query latency of one existing index: the 200 queries of benchmarks/queries.txt
-through ``searchkit.search.search(limit=10)``, snippets included, after 20 warm-up
+through ``searchkit.searching.search.search(limit=10)``, snippets included, after 20 warm-up
 queries (as ``run.py --only queries`` measures each size).
 
     python benchmarks/latency.py INDEX_DIR [--worst 8]

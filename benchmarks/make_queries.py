@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corpus import shared_data_dir
 
-from searchkit.analysis import stopwords
+from searchkit.analysis.analyzer import stopwords
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]{3,}")
 TAGS = ("[ti]", "[tiab]", "[mh]")

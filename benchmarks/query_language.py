@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from searchkit import SearchIndex, ingest
-from searchkit.output import format_search
-from searchkit.query import parse_query
-from searchkit.search import Filters, search
-from searchkit.similar import similar
+from searchkit.output.formats import format_search
+from searchkit.query.compile import parse_query
+from searchkit.searching.search import Filters, search
+from searchkit.searching.similar import similar
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "immune escape MHC"

@@ -33,8 +33,8 @@ from corpus import (
 )
 from measure import Run, dir_size, run
 
-from searchkit.index import SearchIndex
-from searchkit.search import search
+from searchkit.index.searchindex import SearchIndex
+from searchkit.searching.search import search
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,7 +6,7 @@
 Ingests the corpus into a fresh searchkit index (or uses ``--index``), builds a stock
 Whoosh index of the same corpus (``StemmingAnalyzer``, BM25F defaults, title + text,
 OR-grouped ``MultifieldParser``) and measures both on the judged queries of the split
-with the same metric code (``searchkit.evaluation.score_run``, i.e. ir-measures).
+with the same metric code (``searchkit.searching.evaluation.score_run``, i.e. ir-measures).
 
 ``--semantic`` also stores sentence vectors (``searchkit embed``; slow: minutes) and
 adds a row with the semantic re-ranking stage; the plain searchkit row never uses it.
@@ -26,8 +26,14 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.filedb.filestore import RamStorage
 
 from searchkit import SearchIndex, ingest
-from searchkit.embed import embed
-from searchkit.evaluation import DEFAULT_METRICS, evaluate, parse_metric, read_qrels, score_run
+from searchkit.searching.evaluation import (
+    DEFAULT_METRICS,
+    evaluate,
+    parse_metric,
+    read_qrels,
+    score_run,
+)
+from searchkit.semantic.embed import embed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "beir" / "scifact"

@@ -11,7 +11,7 @@ The Python API::
         print(hit.rank, hit.pmid, hit.record.title)
 """
 
-from searchkit import checksums, safepickle
+from searchkit.engine import checksums, safepickle
 from searchkit.errors import (
     IndexFormatError,
     IndexLockedError,
@@ -22,16 +22,16 @@ from searchkit.errors import (
     RecordNotFoundError,
     SearchkitError,
 )
-from searchkit.index import SearchIndex
-from searchkit.ingest import IngestReport, ingest
+from searchkit.index.ingest import IngestReport, ingest
+from searchkit.index.searchindex import SearchIndex
 from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
-from searchkit.search import Hit, SearchResult, search
+from searchkit.searching.search import Hit, SearchResult, search
 
 __version__ = "0.1.0"
 
 # The one place Whoosh is patched, before anything reads an index: every unpickling
-# of index files goes through searchkit.safepickle, and every table of contents is
-# written with and read against a manifest of checksums (searchkit.checksums). The
+# of index files goes through searchkit.engine.safepickle, and every table of contents is
+# written with and read against a manifest of checksums (searchkit.engine.checksums). The
 # modules' docstrings list the Whoosh names they replace.
 safepickle.install()
 checksums.install()

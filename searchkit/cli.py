@@ -18,25 +18,25 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from searchkit import __version__, evaluation
-from searchkit.acronyms import AcronymTable
-from searchkit.analysis import text_analyzer
-from searchkit.checksums import IndexDamagedError, forget_opened, verify_index
-from searchkit.checksums import diagnose as diagnose_damage
-from searchkit.embed import EmbedReport
-from searchkit.embed import embed as run_embed
-from searchkit.errors import OptionError, SearchkitError
-from searchkit.history import History, HistoryError, filtered_query
-from searchkit.history import format_text as format_history
-from searchkit.index import SearchIndex
-from searchkit.ingest import IngestReport, default_procs
-from searchkit.ingest import delete as run_delete
-from searchkit.ingest import ingest as run_ingest
-from searchkit.location import ENV_VAR, resolve_index_dir
-from searchkit.locking import LockWaitCallback
-from searchkit.mesh import MeshContext
-from searchkit.meshtree import MeshTree, load_descriptor_file
-from searchkit.output import (
+from searchkit import __version__
+from searchkit.analysis.acronyms import AcronymTable
+from searchkit.analysis.analyzer import text_analyzer
+from searchkit.engine.checksums import IndexDamagedError, forget_opened, verify_index
+from searchkit.engine.checksums import diagnose as diagnose_damage
+from searchkit.errors import IndexVersionError, OptionError, SearchkitError
+from searchkit.index.history import History, HistoryError, filtered_query
+from searchkit.index.history import format_text as format_history
+from searchkit.index.ingest import IngestReport, default_procs
+from searchkit.index.ingest import delete as run_delete
+from searchkit.index.ingest import ingest as run_ingest
+from searchkit.index.location import ENV_VAR, resolve_index_dir
+from searchkit.index.locking import LockWaitCallback
+from searchkit.index.mesh import MeshContext
+from searchkit.index.meshtree import MeshTree, load_descriptor_file
+from searchkit.index.rebuild import rebuild as run_rebuild
+from searchkit.index.searchindex import SearchIndex
+from searchkit.index.sources import SourceRegistry
+from searchkit.output.formats import (
     format_record,
     format_search,
     format_stats,
@@ -44,14 +44,16 @@ from searchkit.output import (
     parse_fields,
     to_json,
 )
-from searchkit.query import explain as explain_query
-from searchkit.rebuild import rebuild as run_rebuild
-from searchkit.search import Filters, SearchResult
-from searchkit.search import count as run_count
-from searchkit.search import search as run_search
-from searchkit.similar import similar as run_similar
-from searchkit.sources import SourceRegistry
-from searchkit.strategy import read_strategy, run_strategy
+from searchkit.query.compile import explain as explain_query
+from searchkit.searching import evaluation
+from searchkit.searching.search import Filters, SearchResult
+from searchkit.searching.search import count as run_count
+from searchkit.searching.search import search as run_search
+from searchkit.searching.similar import similar as run_similar
+from searchkit.searching.strategy import read_strategy, run_strategy
+from searchkit.semantic.embed import EmbedReport
+from searchkit.semantic.embed import embed as run_embed
+from searchkit.semantic.vectors import SIDECARS
 
 app = typer.Typer(
     name="searchkit",
@@ -379,6 +381,7 @@ def rebuild(
             on_file=_progress(),
             lock_timeout=lock_timeout,
             on_lock_wait=_lock_wait_message(resolve_index_dir(index)),
+            sidecars=SIDECARS,
         )
     )
     _err("Rebuilt.")
@@ -391,7 +394,7 @@ def _open_for_rebuild(path: Path) -> SearchIndex | Path:
     only its recorded sources, not its damaged files)."""
     try:
         return SearchIndex.open(path)
-    except IndexDamagedError:
+    except (IndexDamagedError, IndexVersionError):
         return path
 
 
@@ -783,7 +786,7 @@ def stats(
 ) -> None:
     """Record count, size on disk, last update and schema version."""
     ix = _open_index(index)
-    typer.echo(format_stats(_call(ix.stats), fmt.value))
+    typer.echo(format_stats(_call(lambda: ix.stats(SIDECARS)), fmt.value))
 
 
 @app.command()

@@ -33,7 +33,12 @@ class IndexNotFoundError(SearchkitError):
 
 
 class IndexFormatError(SearchkitError):
-    """The directory is not a searchkit index, or one of another schema version."""
+    """The directory is not a searchkit index, or one of another format version."""
+
+
+class IndexVersionError(IndexFormatError):
+    """The index was written in another format version: ``searchkit rebuild`` makes it
+    anew from its recorded sources."""
 
 
 class IndexLockedError(SearchkitError):

@@ -12,9 +12,9 @@ from functools import cache
 from pathlib import Path
 
 from searchkit import SearchIndex
-from searchkit.analysis import text_analyzer
-from searchkit.documents import record_from_json
-from searchkit.schema import LIST_SEPARATOR
+from searchkit.analysis.analyzer import text_analyzer
+from searchkit.index.documents import record_from_json
+from searchkit.index.schema import LIST_SEPARATOR
 
 #: The fields free text searches, as they are indexed.
 TEXT_FIELDS = ("title", "abstract", "keywords", "mesh")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from searchkit import Record, SearchIndex, search
-from searchkit.acronyms import TABLE_FILE, AcronymTable, _sentences, mine
+from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, _sentences, mine
 from searchkit.cli import app
 
 runner = CliRunner()

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from searchkit.analysis import BiomedTokenizer, fold, fold_greek, text_analyzer
+from searchkit.analysis.analyzer import BiomedTokenizer, fold, fold_greek, text_analyzer
 from searchkit.cli import app
-from searchkit.schema import build_schema
+from searchkit.index.schema import build_schema
 
 from .test_cli import _searchkit_exe
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit.analysis import COMPOUND, text_analyzer
-from searchkit.biomedterms import BiomedTermizer
+from searchkit.analysis.analyzer import COMPOUND, text_analyzer
+from searchkit.analysis.termizer import BiomedTermizer
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 

@@ -14,10 +14,10 @@ import whoosh.index
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
 
-from searchkit.bulkpostings import TermStore
-from searchkit.codec import BLOCK_LIMIT, SearchkitCodec
-from searchkit.fastindex import FastSegmentWriter, compile_schema
-from searchkit.schema import build_schema
+from searchkit.engine.bulkpostings import TermStore
+from searchkit.engine.codec import BLOCK_LIMIT, SearchkitCodec
+from searchkit.engine.segment_writer import FastSegmentWriter, compile_schema
+from searchkit.index.schema import build_schema
 
 from .test_fastindex import DOCS
 
@@ -120,7 +120,7 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
     """The term writer builds the codec's blocks itself; filling the codec's postings
     writer block by block instead (its ``_write_block``, ``finish_postings``) gives the
     same bytes, spilled runs or not, in one block or in many."""
-    import searchkit.bulkpostings as bulk
+    import searchkit.engine.bulkpostings as bulk
 
     original = bulk._TermWriter.__init__
     for limitmb, blocklimit in ((128, BLOCK_LIMIT), (0.2, BLOCK_LIMIT), (128, 8)):

@@ -20,8 +20,8 @@ from lxml import etree
 
 from searchkit import SearchIndex
 from searchkit.cli import app
-from searchkit.documents import record_from_json
-from searchkit.export import medline, ris
+from searchkit.index.documents import record_from_json
+from searchkit.output.citations import medline, ris
 from searchkit.readers import iter_files, read_file
 from searchkit.readers._text import parse_date_text
 from searchkit.records import Record

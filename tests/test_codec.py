@@ -1,4 +1,4 @@
-"""searchkit's posting blocks (searchkit.codec): read by an unmodified Whoosh as it
+"""searchkit's posting blocks (searchkit.engine.codec): read by an unmodified Whoosh as it
 reads its own, by searchkit's array reader as Whoosh's blocks, and mixed with segments
 written by Whoosh's codec in one index."""
 
@@ -16,10 +16,10 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex
-from searchkit.codec import BLOCK_LIMIT, PackedValues, SearchkitCodec
-from searchkit.fastindex import FastSegmentWriter
-from searchkit.postings import SegmentArrays
-from searchkit.schema import build_schema
+from searchkit.engine.codec import BLOCK_LIMIT, PackedValues, SearchkitCodec
+from searchkit.engine.postings import SegmentArrays
+from searchkit.engine.segment_writer import FastSegmentWriter
+from searchkit.index.schema import build_schema
 
 from .test_bulkpostings import _contents, _segment_files
 from .test_fastindex import DOCS
@@ -148,6 +148,6 @@ def test_segments_of_both_codecs_in_one_index(tmp_path: Path) -> None:
 
 
 def _search(ix: SearchIndex) -> list[Any]:
-    from searchkit.search import search
+    from searchkit.searching.search import search
 
     return list(search(ix, "immune escape tumour cells", limit=20).hits)

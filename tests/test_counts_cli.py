@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from searchkit import SearchIndex
-from searchkit.analysis import text_analyzer
+from searchkit.analysis.analyzer import text_analyzer
 from searchkit.cli import app
-from searchkit.documents import record_from_json
+from searchkit.index.documents import record_from_json
 from searchkit.records import Record
 
 from .conftest import SEED_PMID

@@ -26,7 +26,7 @@ from whoosh.index import TOC
 
 from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
-from searchkit.index import IndexBatch, WriteCounts
+from searchkit.index.searchindex import IndexBatch, WriteCounts
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe

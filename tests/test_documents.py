@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from searchkit.documents import record_from_json, record_to_json
+from searchkit.index.documents import record_from_json, record_to_json
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Author, MeshHeading, Record
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
 from searchkit.errors import InputError
-from searchkit.evaluation import (
+from searchkit.searching.evaluation import (
     MetricError,
     parse_metric,
     read_qrels,

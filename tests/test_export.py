@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchkit.export import medline, ris, to_medline, to_ris
+from searchkit.output.citations import medline, ris, to_medline, to_ris
 from searchkit.readers import iter_files, read_file, read_medline
 from searchkit.records import Author, MeshHeading, Record
 

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from whoosh.analysis import KeywordAnalyzer, RegexTokenizer, StemmingAnalyzer, StopFilter
 from whoosh.fields import KEYWORD, TEXT
 
-from searchkit.documents import record_to_fields
-from searchkit.fastindex import compile_field, compile_schema
+from searchkit.engine.segment_writer import compile_field, compile_schema
+from searchkit.index.documents import record_to_fields
+from searchkit.index.schema import build_schema
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
-from searchkit.schema import build_schema
 
 from .conftest import SAMPLE_DIR
 
@@ -94,7 +94,7 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
     import whoosh.index
     from whoosh.writing import SegmentWriter
 
-    from searchkit.fastindex import FastSegmentWriter
+    from searchkit.engine.segment_writer import FastSegmentWriter
 
     postings = []
     for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
@@ -117,7 +117,7 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
     them; the index must equal one written without spilling."""
     import whoosh.index
 
-    from searchkit.fastindex import FastSegmentWriter
+    from searchkit.engine.segment_writer import FastSegmentWriter
 
     contents = []
     for name, limitmb in (("big", 256), ("tiny", 0)):

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from searchkit import cli
 from searchkit.cli import app
-from searchkit.index import SearchIndex
-from searchkit.output import format_search
+from searchkit.index.searchindex import SearchIndex
+from searchkit.output.formats import format_search
 from searchkit.records import Author, MeshHeading, Record
-from searchkit.search import search
+from searchkit.searching.search import search
 
 from .conftest import SEED_PMID
 from .test_cli import _searchkit_exe

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from searchkit.cli import app
-from searchkit.history import HISTORY_FILE
+from searchkit.index.history import HISTORY_FILE
 
 from .reference_sets import having
 from .test_cli import _searchkit_exe

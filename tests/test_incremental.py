@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 
 from searchkit import Record, RecordNotFoundError, SearchIndex, ingest
 from searchkit.cli import app
-from searchkit.index import IndexBatch
-from searchkit.ingest import footprint
+from searchkit.index.ingest import footprint
+from searchkit.index.rebuild import build_dir, old_dir, rebuild
+from searchkit.index.searchindex import IndexBatch
+from searchkit.index.sources import SOURCES_FILE, SourceRegistry
 from searchkit.readers import read_file
-from searchkit.rebuild import build_dir, old_dir, rebuild
 from searchkit.records import Deletion
-from searchkit.sources import SOURCES_FILE, SourceRegistry
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe
@@ -270,10 +270,10 @@ def _records(prefix: str, n: int, title: str) -> list[Record]:
 def test_multiprocess_writer_replaces_duplicates_across_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multisegment: bool
 ) -> None:
-    import searchkit.index
+    import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
-    monkeypatch.setattr(searchkit.index, "MULTISEGMENT", multisegment)
+    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.searchindex, "MULTISEGMENT", multisegment)
     ix = SearchIndex.create(tmp_path / "ix")
     first = ix.apply({r.pmid: r for r in _records("p", 40, "alpha helix")}, set(), procs=2)
     assert first.added == 40
@@ -294,9 +294,9 @@ def test_multiprocess_writer_replaces_duplicates_across_batches(
 def test_ingest_with_procs_2_matches_procs_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import searchkit.index
+    import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
     results = []
     for procs in (1, 2):
         ix = SearchIndex.create(tmp_path / f"ix{procs}")
@@ -400,7 +400,7 @@ def test_batches_are_also_bounded_by_their_footprint(
     records = list(read_file(ORTHO_XML))
     sizes = [footprint(r) for r in records if isinstance(r, Record)]
     assert min(sizes) > 600  # text and authors are counted
-    monkeypatch.setattr(sys.modules["searchkit.ingest"], "MAX_BATCH_BYTES", sum(sizes) // 4)
+    monkeypatch.setattr(sys.modules["searchkit.index.ingest"], "MAX_BATCH_BYTES", sum(sizes) // 4)
     ix = SearchIndex.create(tmp_path / "ix")
     before = ix.whoosh_index.latest_generation()
     report = ingest([ORTHO_XML], ix, procs=1, batch_size=100_000)
@@ -448,9 +448,9 @@ def test_the_last_version_of_an_id_wins_within_one_batch(
     """Records are written as they are read: an id seen again in the same batch (a
     new version, or its deletion) commits the batch first, so the end state is the
     input's last word on each id, with one process or several."""
-    import searchkit.index
+    import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
     source = tmp_path / "updates.jsonl"
     source.write_text("{}\n")
     items: list[Record | Deletion] = [
@@ -462,7 +462,7 @@ def test_the_last_version_of_an_id_wins_within_one_batch(
         Record(pmid="p3", title="delta loop 3"),  # deleted, then back
         Deletion(pmid="missing"),
     ]
-    monkeypatch.setattr(sys.modules["searchkit.ingest"], "read_file", _stream(items))
+    monkeypatch.setattr(sys.modules["searchkit.index.ingest"], "read_file", _stream(items))
     for procs in (1, 2):
         ix = SearchIndex.create(tmp_path / f"ix{procs}")
         report = ingest([source], ix, procs=procs, batch_size=100)
@@ -484,9 +484,9 @@ def test_an_interrupted_batch_leaves_the_last_commit_and_frees_the_lock(
 ) -> None:
     """Ctrl-C while writer processes hold records of the open batch: nothing of that
     batch is written, the earlier commit stays searchable, the lock is released."""
-    import searchkit.index
+    import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index, "MIN_RECORDS_PER_PROC", 5)
+    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 5)
     source = tmp_path / "big.jsonl"
     source.write_text("{}\n")
 
@@ -495,7 +495,7 @@ def test_an_interrupted_batch_leaves_the_last_commit_and_frees_the_lock(
             yield Record(pmid=f"p{i}", title=f"alpha helix {i}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sys.modules["searchkit.ingest"], "read_file", interrupted)
+    monkeypatch.setattr(sys.modules["searchkit.index.ingest"], "read_file", interrupted)
     ix = SearchIndex.create(tmp_path / "ix")
     with pytest.raises(KeyboardInterrupt):
         ingest([source], ix, procs=2, batch_size=200)

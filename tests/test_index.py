@@ -17,7 +17,7 @@ from searchkit import (
     ingest,
     search,
 )
-from searchkit.index import META_FILE
+from searchkit.index.searchindex import META_FILE
 
 from .conftest import SAMPLE_DIR, SEED_PMID
 
@@ -86,12 +86,12 @@ def test_open_foreign_directory_is_refused(tmp_path: Path) -> None:
         SearchIndex.open(tmp_path)
 
 
-def test_schema_version_mismatch_asks_for_reingest(tmp_path: Path) -> None:
+def test_schema_version_mismatch_asks_for_rebuild(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     meta = json.loads((ix.path / META_FILE).read_text())
     meta["schema_version"] = 0
     (ix.path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(IndexFormatError, match="re-ingest"):
+    with pytest.raises(IndexFormatError, match="searchkit rebuild --index"):
         SearchIndex.open(ix.path)
 
 

@@ -1,7 +1,7 @@
 """Damage to an index file is found and reported in one line naming the repair.
 
 Every commit writes a manifest of the size and CRC-32 of each file of the new
-generation (``searchkit.checksums``); opening the index checks them, ``optimize`` and
+generation (``searchkit.engine.checksums``); opening the index checks them, ``optimize`` and
 merges read every file whole after checking it, and ``searchkit check`` verifies
 everything. The sweep flips one bit at a time at seeded offsets of every index file
 and runs each reading command: each gives the undamaged index's output or one
@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from searchkit import SearchIndex, checksums
+from searchkit import SearchIndex
 from searchkit.cli import app
-from searchkit.postings import _lengths_column
-from searchkit.search import search
+from searchkit.engine import checksums
+from searchkit.engine.postings import _lengths_column
+from searchkit.searching.search import search
 
 from .conftest import SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe

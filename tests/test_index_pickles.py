@@ -1,7 +1,7 @@
 """Opening an index never runs code from it.
 
 Whoosh pickles the table of contents (schema, segment list), stored fields and posting
-blocks. Every such pickle is read through ``searchkit.safepickle``, which admits only
+blocks. Every such pickle is read through ``searchkit.engine.safepickle``, which admits only
 the classes and functions searchkit and Whoosh write there. Each test plants a
 ``__reduce__`` payload (creating a marker file) in a real index, with checksums that
 match (as someone crafting the index would write them), and checks that every command
@@ -29,10 +29,11 @@ from typer.testing import CliRunner
 from whoosh.filedb.structfile import StructFile
 from whoosh.util.varints import varint
 
-from searchkit import SearchIndex, safepickle
-from searchkit.checksums import Entry, file_crc, write_manifest
+from searchkit import SearchIndex
 from searchkit.cli import app
-from searchkit.documents import record_to_fields
+from searchkit.engine import safepickle
+from searchkit.engine.checksums import Entry, file_crc, write_manifest
+from searchkit.index.documents import record_to_fields
 from searchkit.records import Record
 
 from .conftest import SEED_PMID, TEST_DATA
@@ -172,8 +173,8 @@ def test_a_planted_pickle_through_a_real_process(tmp_path: Path, index: Path) ->
 
 
 def test_the_unpickler_admits_what_indexes_hold_and_nothing_else() -> None:
-    from searchkit.codec import PackedValues, block_data
-    from searchkit.schema import build_schema
+    from searchkit.engine.codec import PackedValues, block_data
+    from searchkit.index.schema import build_schema
 
     schema = build_schema()
     assert set(safepickle.loads(pickle.dumps(schema, 2)).names()) == set(schema.names())

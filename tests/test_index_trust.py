@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex
 from searchkit.cli import app
 from searchkit.errors import IndexFormatError
-from searchkit.schema import SCHEMA_VERSION
+from searchkit.index.schema import SCHEMA_VERSION
 
 from .conftest import SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe

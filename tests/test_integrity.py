@@ -29,10 +29,10 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
-from searchkit.encoder import default_model_dir
+from searchkit.index.sources import SourceRegistry
 from searchkit.readers import read_file
 from searchkit.records import Record
-from searchkit.sources import SourceRegistry
+from searchkit.semantic.encoder import default_model_dir
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe

@@ -20,11 +20,11 @@ import pytest
 from typer.testing import CliRunner
 
 from searchkit.cli import app
-from searchkit.export import to_medline
-from searchkit.query_parser import parse
+from searchkit.output.citations import to_medline
+from searchkit.query.parser import parse
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, MeshHeading, Record
-from searchkit.semantic import query_text
+from searchkit.semantic.stage import query_text
 
 from .cli_helpers import count, run
 from .conftest import SAMPLE_DIR, TEST_DATA

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex
 from searchkit.errors import QueryError
-from searchkit.search import search
+from searchkit.searching.search import search
 
 from .cli_helpers import count, run
 from .test_cli import _searchkit_exe
@@ -188,7 +188,7 @@ def test_phrase_as_a_real_process(sample_index_dir: Path) -> None:
 
 
 def test_whoosh_matcher_of_a_phrase_agrees_with_the_scoring(sample_index: SearchIndex) -> None:
-    from searchkit.phrases import PositionalPhrase, analyze
+    from searchkit.engine.phrases import PositionalPhrase, analyze
 
     schema = sample_index.whoosh_index.schema
     q = PositionalPhrase("title", analyze(schema["title"].analyzer, "MHC class II expression"))

@@ -1,4 +1,4 @@
-"""Reading postings as arrays (searchkit.postings) gives exactly what Whoosh's matchers
+"""Reading postings as arrays (searchkit.engine.postings) gives exactly what Whoosh's matchers
 give, on the bundled sample and after deletions."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.query import Term
 
-from searchkit import Record, SearchIndex, ingest, scoring
-from searchkit.postings import SegmentArrays, doc_frequency
+from searchkit import Record, SearchIndex, ingest
+from searchkit.engine import scoring
+from searchkit.engine.postings import SegmentArrays, doc_frequency
 
 from .conftest import SAMPLE_DIR
 

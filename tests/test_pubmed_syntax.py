@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex, search
 from searchkit.cli import app
 from searchkit.errors import QueryError
-from searchkit.query_parser import UNSUPPORTED_TAGS
+from searchkit.query.parser import UNSUPPORTED_TAGS
 
 from .conftest import SAMPLE_DIR
 from .reference_sets import (

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from searchkit import SearchIndex, search
 from searchkit.errors import QueryError
-from searchkit.query import (
+from searchkit.index.schema import build_schema
+from searchkit.query.compile import (
     And,
     Dates,
     FreeText,
@@ -29,7 +30,6 @@ from searchkit.query import (
     parse_query,
     parse_years,
 )
-from searchkit.schema import build_schema
 
 SCHEMA = build_schema()
 

@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 from whoosh.query import And, Or, Term
 
-from searchkit import Record, SearchIndex, ranking, scoring, search
+from searchkit import Record, SearchIndex, search
 from searchkit.cli import app
+from searchkit.engine import scoring
+from searchkit.query import free_text as ranking
 
 runner = CliRunner()
 

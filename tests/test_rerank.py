@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from whoosh.searching import Searcher
 
-from searchkit import SearchIndex, ranking, rerank, scoring, search
-from searchkit.query import parse_query
-from searchkit.search import Ranker
+from searchkit import SearchIndex, search
+from searchkit.engine import scoring
+from searchkit.query import free_text as ranking
+from searchkit.query.compile import parse_query
+from searchkit.searching import rerank
+from searchkit.searching.search import Ranker
 
 from .conftest import SEED_PMID
 

@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
-from searchkit.embed import embed
-from searchkit.encoder import MINILM_SHA256, Encoder, default_model_dir, read_safetensors
 from searchkit.errors import ModelError, NoVectorsError
-from searchkit.query_parser import parse
-from searchkit.search import search
-from searchkit.semantic import query_text
-from searchkit.vectors import VECTORS_DIR, StoreInfo, VectorStore, digest, embed_text
+from searchkit.query.parser import parse
+from searchkit.searching.search import search
+from searchkit.semantic.embed import embed
+from searchkit.semantic.encoder import MINILM_SHA256, Encoder, default_model_dir, read_safetensors
+from searchkit.semantic.stage import query_text
+from searchkit.semantic.vectors import VECTORS_DIR, StoreInfo, VectorStore, digest, embed_text
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe

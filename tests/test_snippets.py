@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from searchkit import SearchIndex, search
-from searchkit.schema import build_schema
-from searchkit.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
+from searchkit.index.schema import build_schema
+from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
 
 TERMS = unit_terms(build_schema()["abstract"].analyzer)
 FILLER = "Nothing relevant is said here at all. " * 12

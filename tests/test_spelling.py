@@ -69,7 +69,7 @@ def test_analyze_folds_british_spellings(british: str, us: str) -> None:
     ],
 )  # fmt: skip
 def test_words_that_only_look_british_are_left_alone(word: str) -> None:
-    from searchkit.spelling import american
+    from searchkit.analysis.spelling import american
 
     assert american(word) == word
     assert terms(word) == terms(word.upper())  # and the analyzer agrees

@@ -12,7 +12,7 @@ _CHECK = textwrap.dedent(
     """
     import re, sys
     from pathlib import Path
-    from searchkit.stemmer import english_stemmer_class
+    from searchkit.analysis.stemmer import english_stemmer_class
     isolated = english_stemmer_class()()
     assert "nltk" not in sys.modules, "the stand-in packages were left behind"
     from nltk.stem.snowball import EnglishStemmer

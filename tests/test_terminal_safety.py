@@ -20,8 +20,8 @@ from typer.testing import CliRunner, Result
 
 from searchkit import SearchIndex
 from searchkit.cli import app
-from searchkit.output import format_table, neutralise
-from searchkit.search import search
+from searchkit.output.formats import format_table, neutralise
+from searchkit.searching.search import search
 
 from .test_cli import _searchkit_exe
 

@@ -1,0 +1,215 @@
+"""Acronyms learned from the indexed records, kept with the index.
+
+At ingest, "long form (SHORT FORM)" definitions are mined from titles and abstracts with
+the Schwartz-Hearst algorithm (Schwartz & Hearst, PSB 2003). The table counts, for each
+short form and long form, the records that define it; it is updated on every add,
+replace and delete, and saved as ``acronyms.json`` in the index directory after each
+commit. Query building uses it: ``MHC`` also searches "major histocompatibility
+complex" (ambiguous short forms spread the weight by how often each long form occurs),
+and the long form also searches the short form, both at a lower weight than the typed
+words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchkit.analysis.analyzer import fold_greek
+from searchkit.atomic import atomic_write_text
+from searchkit.errors import IndexFormatError
+from searchkit.records import Record
+
+TABLE_FILE = "acronyms.json"
+TABLE_VERSION = 1
+
+# A sentence ends at ".", "!" or "?" followed by spaces and a capital letter.
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
+_PARENS = re.compile(r"\(([^()]{1,40})\)")
+
+
+def _valid_short_form(sf: str) -> bool:
+    return (
+        2 <= len(sf) <= 10
+        and len(sf.split()) <= 2
+        and sf[0].isalnum()
+        and any(c.isupper() for c in sf)
+        and any(c.isalpha() for c in sf)
+    )
+
+
+def _best_long_form(sf: str, candidate: str) -> str | None:
+    """Schwartz-Hearst: match the short form's characters right to left in the
+    candidate; the first one must start a word. Returns the shortest matching long form."""
+    s = len(sf) - 1
+    lf = len(candidate) - 1
+    while s >= 0:
+        c = sf[s].lower()
+        if not c.isalnum():
+            s -= 1
+            continue
+        while (lf >= 0 and candidate[lf].lower() != c) or (
+            s == 0 and lf > 0 and candidate[lf - 1].isalnum()
+        ):
+            lf -= 1
+        if lf < 0:
+            return None
+        lf -= 1
+        s -= 1
+    start = candidate.rfind(" ", 0, lf + 1) + 1
+    return candidate[start:]
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """``text`` split after each sentence end (the spaces between dropped). Scanning
+    for the punctuation first is several times faster than splitting at spaces
+    preceded by it (a look-behind tried at every character)."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        yield text[start : m.start() + 1]
+        start = m.end()
+    yield text[start:]
+
+
+def mine(text: str) -> list[tuple[str, str]]:
+    """(short form, long form) definitions in ``text``, in order, long forms lower-cased.
+
+    >>> mine("Loss of major histocompatibility complex (MHC) class I expression")
+    [('MHC', 'major histocompatibility complex')]
+    """
+    found: list[tuple[str, str]] = []
+    if "(" not in text:  # most titles and many abstracts: nothing to split or scan
+        return found
+    # Single spaces (str.split's whitespace is the regex's \s; the ends, which it
+    # also drops, never reach a long form: candidates are stripped).
+    for sentence in _sentences(" ".join(text.split())):
+        if "(" not in sentence:
+            continue
+        for m in _PARENS.finditer(sentence):
+            sf = re.split(r"[;,]", m.group(1))[0].strip()
+            if not _valid_short_form(sf):
+                continue
+            words = sentence[: m.start()].rstrip().split(" ")
+            limit = min(len(sf) + 5, len(sf) * 2)
+            candidate = fold_greek(" ".join(words[-limit:]).strip())
+            if not candidate:
+                continue
+            lf = _best_long_form(fold_greek(sf), candidate)
+            if lf is None:
+                continue
+            lf = re.sub(r"^.*[()\[\]]", "", lf).strip(" ,;:-/").lower()
+            n_words = len(lf.split())
+            if len(lf) <= len(sf) or n_words > limit or (n_words < 2 and "-" not in lf):
+                continue
+            if sf.lower() in lf.split():
+                continue
+            found.append((sf, lf))
+    return found
+
+
+def mine_record(record: Record) -> set[tuple[str, str]]:
+    """The distinct definitions in a record's title and abstract."""
+    pairs: set[tuple[str, str]] = set()
+    for text in (record.title, record.abstract):
+        if text:
+            pairs.update(mine(text))
+    return pairs
+
+
+@dataclass
+class AcronymTable:
+    """Short form → long form → number of records defining it."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    # The index generation (Whoosh commit) the counts describe; None if unknown.
+    generation: int | None = None
+    # Derived lookups built by query code; cleared on every change.
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def add(self, pairs: Iterable[tuple[str, str]], sign: int = 1) -> None:
+        self.cache.clear()
+        for sf, lf in pairs:
+            forms = self.counts.setdefault(sf, Counter())
+            forms[lf] += sign
+            if forms[lf] <= 0:
+                del forms[lf]
+                if not forms:
+                    del self.counts[sf]
+
+    def remove(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.add(pairs, sign=-1)
+
+    def long_forms(self, short: str) -> list[tuple[str, int]]:
+        """Long forms of ``short`` (exact case first, else any case), most frequent first."""
+        forms: Counter[str] = Counter(self.counts.get(short, {}))
+        if not forms:
+            for sf in self._by_lower().get(short.lower(), ()):
+                forms.update(self.counts[sf])
+        return sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _by_lower(self) -> dict[str, list[str]]:
+        """Short forms by their lower-case spelling (built once per change of the table:
+        a query word is looked up case-insensitively without scanning every entry)."""
+        found = self.cache.get("by_lower")
+        if isinstance(found, dict):
+            return found
+        by_lower: dict[str, list[str]] = {}
+        for sf in self.counts:
+            by_lower.setdefault(sf.lower(), []).append(sf)
+        self.cache["by_lower"] = by_lower
+        return by_lower
+
+    def rows(self, short: str | None = None) -> list[tuple[str, int, str]]:
+        """(short form, records, long form) rows, by short form then frequency."""
+        out: list[tuple[str, int, str]] = []
+        for sf in sorted(self.counts, key=lambda s: (s.lower(), s)):
+            if short is not None and sf.lower() != short.lower():
+                continue
+            for lf, n in sorted(self.counts[sf].items(), key=lambda kv: (-kv[1], kv[0])):
+                out.append((sf, n, lf))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    # -- persistence --------------------------------------------------------------
+
+    @classmethod
+    def load(cls, index_dir: Path) -> AcronymTable:
+        """The table saved in ``index_dir`` (empty if there is none yet)."""
+        path = index_dir / TABLE_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            rows = data["acronyms"] if data.get("version") == TABLE_VERSION else None
+            generation = data.get("generation")
+        except (OSError, ValueError, AttributeError, KeyError) as exc:
+            raise IndexFormatError(f"cannot read the acronym table {path}: {exc}") from exc
+        if not isinstance(rows, list):
+            raise IndexFormatError(f"{path} is not a searchkit acronym table; re-ingest")
+        table = cls(generation=generation if isinstance(generation, int) else None)
+        for sf, lf, n in rows:
+            table.counts.setdefault(str(sf), Counter())[str(lf)] = int(n)
+        return table
+
+    def save(self, index_dir: Path, generation: int) -> None:
+        """Write the table for index ``generation`` atomically (temp file, then rename)."""
+        self.generation = generation
+        path = index_dir / TABLE_FILE
+        rows = [[sf, lf, n] for sf, n, lf in self.rows()]
+        data = {"version": TABLE_VERSION, "generation": generation, "acronyms": rows}
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def rebuild(cls, records: Iterable[Record], generation: int) -> AcronymTable:
+        """A table mined afresh from every record (when the saved one is missing or is
+        not of the index's generation, e.g. after a crash between commit and save)."""
+        table = cls(generation=generation)
+        for record in records:
+            table.add(mine_record(record))
+        return table

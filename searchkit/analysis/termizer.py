@@ -1,0 +1,168 @@
+"""The index terms of the biomedical analyzer, computed once per distinct written word.
+
+``text_analyzer()`` (``BiomedTokenizer`` → ``BiomedStopFilter`` →
+``SnowballStemFilter``) runs its Python per token: splitting compounds, folding
+(Unicode normalisation), stop-word checks and stemming. Everything it does to one
+written word (a ``_COMPOUND`` match) depends only on that word, except the joined codes
+("PD L1", "MHC class I") which look at the previous word. :class:`BiomedTermizer`
+therefore works out each distinct matched text once (its final terms and whether it can
+head or end a joined code) and keeps it in a cache; per token only the small joined-code
+state machine runs. It emits exactly the terms and positions of the analyzer, in the same
+order (tests compare the two on real records).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from searchkit.analysis.analyzer import (
+    _CODE_HEAD,
+    _CODE_TAIL,
+    _COMPOUND,
+    _JOINERS,
+    MAX_CATENATED_PARTS,
+    _norm_part,
+    stem,
+    stopwords,
+)
+
+# What one matched text is. A compound: (_COMPOUND_KIND, catenation term or None,
+# part terms). A plain word: (_WORD_KIND, term or None when a stop word, folded text,
+# its term as a code tail, is "class", can end a code, can head a code).
+_COMPOUND_KIND: Final = 0
+_WORD_KIND: Final = 1
+_Info = tuple  # one of the two shapes above
+
+# The same pattern without its capture group: ``findall`` then returns whole matches.
+_FIND_WORDS = re.compile(_COMPOUND.pattern.replace("(?P<tail>", "(?:")).findall
+
+CACHE_LIMIT = 500_000  # distinct words kept (then the cache restarts)
+
+
+def _final(text: str) -> bytes:
+    """A token text after the stemming filter, as index bytes."""
+    return (stem(text) if text.isalpha() else text).encode("utf-8")
+
+
+class BiomedTermizer:
+    """Callable mapping a field value to ``{term: [positions]}``, as indexing it with
+    ``text_analyzer()`` would (positions in the order the analyzer emits them)."""
+
+    def __init__(self) -> None:
+        self._stops = stopwords()
+        self._words: dict[str, _Info] = {}
+        # The plain words of ``_words`` (see :func:`_is_plain`): word → its term, or
+        # b"" for a stop word (no term is empty).
+        self._plain: dict[str, bytes] = {}
+        self._joined: dict[str, bytes] = {}
+        self._class_term: bytes | None = None if "class" in self._stops else _final("class")
+
+    def _info(self, matched: str) -> _Info:
+        # Matched alone, the text splits into word and tail as it did in the value
+        # (the pattern's look-arounds only look inside the match, or at its end).
+        found = _COMPOUND.match(matched)
+        assert found is not None and found.end() == len(matched)
+        tail = found.group("tail")
+        word = matched[: len(matched) - len(tail)] if tail else matched
+        pieces = [p for p in _JOINERS.split(word) if p]
+        if len(pieces) > 1:
+            cat = (
+                _final("".join(_norm_part(p) for p in pieces))
+                if len(pieces) <= MAX_CATENATED_PARTS
+                else None
+            )
+            return (_COMPOUND_KIND, cat, tuple(_final(_norm_part(p)) for p in pieces))
+        text = _norm_part(word)
+        part = _final(text)
+        return (
+            _WORD_KIND,
+            None if text in self._stops else part,
+            text,
+            part,
+            word.lower() == "class",
+            _CODE_TAIL.fullmatch(word) is not None,
+            not tail and _CODE_HEAD.fullmatch(word) is not None,
+        )
+
+    def _joined_term(self, text: str) -> bytes:
+        term = self._joined.get(text)
+        if term is None:
+            term = self._joined[text] = _final(text)
+        return term
+
+    def __call__(self, value: str) -> dict[bytes, list[int]]:
+        words = self._words
+        plain = self._plain
+        if len(words) > CACHE_LIMIT:
+            words = self._words = {}
+            plain = self._plain = {}
+            self._joined = {}
+        positions: dict[bytes, list[int]] = {}
+        pos = 0
+        head: tuple[str, int] | None = None  # (folded text, position) of a code head
+        between_class = False  # only ever True while ``head`` is set
+        for matched in _FIND_WORDS(value):
+            if head is None:
+                # Most words are plain: one term (or a stop word) at one position.
+                term = plain.get(matched)
+                if term is not None:
+                    if term:  # b"": a stop word
+                        plist = positions.get(term)
+                        if plist is None:
+                            positions[term] = [pos]
+                        else:
+                            plist.append(pos)
+                    pos += 1
+                    continue
+            info = words.get(matched)
+            if info is None:
+                info = words[matched] = self._info(matched)
+                if _is_plain(info):
+                    plain[matched] = info[1] or b""
+            if info[0] == _COMPOUND_KIND:
+                _, cat, parts = info
+                if cat is not None:
+                    _append(positions, cat, pos)
+                for part in parts:
+                    _append(positions, part, pos)
+                    pos += 1
+                head, between_class = None, False
+                continue
+            _, term, text, part, is_class, is_tail, is_head = info
+            if head is not None:
+                if is_class and not between_class:
+                    between_class = True
+                    if self._class_term is not None:
+                        _append(positions, self._class_term, pos)
+                    pos += 1
+                    continue
+                if is_tail:
+                    _append(positions, self._joined_term(head[0] + text), head[1])
+                    _append(positions, part, pos)
+                    pos += 1
+                    head, between_class = None, False
+                    continue
+            if term is not None:
+                _append(positions, term, pos)
+            head = (text, pos) if is_head else None
+            between_class = False
+            pos += 1
+        return positions
+
+
+def _is_plain(info: _Info) -> bool:
+    """A whole word that is not "class", a code tail or a code head: it never takes part
+    in a joined code, so it stands for its term (or nothing) at its own position."""
+    return info[0] == _WORD_KIND and not (info[4] or info[5] or info[6])
+
+
+def _append(positions: dict[bytes, list[int]], term: bytes, pos: int) -> None:
+    plist = positions.get(term)
+    if plist is None:
+        positions[term] = [pos]
+    else:
+        plist.append(pos)
+
+
+__all__ = ["BiomedTermizer"]

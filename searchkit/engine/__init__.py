@@ -1,0 +1,12 @@
+"""The storage engine: the only code that reaches into Whoosh's internals.
+
+Owns the posting-block codec, reading postings as arrays, the fast segment writer and
+its bulk postings, the scoring of searchkit's query nodes, phrase matching at
+positions, durable (fsynced) storage, checksummed TOCs, the safe unpickler, and the
+writer child processes. Every Whoosh private name it relies on is listed in
+:data:`searchkit.engine.whoosh_internals.PRIVATE_NAMES`, checked against the pinned
+whoosh-reloaded version by the tests.
+
+May import: the ground modules, :mod:`searchkit.analysis` and Whoosh. Never the index,
+query, searching, semantic, output or CLI layers.
+"""

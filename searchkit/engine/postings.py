@@ -1,0 +1,467 @@
+"""One index segment's postings and field lengths as NumPy arrays.
+
+Whoosh reads postings one at a time through its matcher objects (a Python call per
+posting and per ``doc_field_length``), which is most of a query's cost on a large index.
+:class:`SegmentArrays` reads Whoosh's on-disk posting blocks (the ``whoosh3`` codec:
+delta-coded ids and weights, pickled per block) a whole block at a time into arrays, and
+a field's lengths column in one read; positions are decoded only for the documents
+asked for. Other readers (not the ``whoosh3`` codec) go through the matcher interface:
+slower, same result.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Iterator
+from itertools import accumulate, chain
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
+
+import numpy as np
+from numpy.typing import NDArray
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.formats import Positions
+from whoosh.matching import Matcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import IndexReader, SegmentReader, TermNotFound
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from searchkit.engine.checksums import verify_part
+from searchkit.engine.codec import PackedValues
+from searchkit.engine.safepickle import loads
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+_EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
+_EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
+_STOP = ord(".")  # pickle's last opcode
+# Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
+_LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+
+
+# Lengths by reader: a searcher kept open between queries reads them once.
+_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary()
+
+#: Bytes of decoded postings kept between queries (least recently used dropped).
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+
+
+class Values:
+    """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
+    where each starts and ends (a few objects, however many postings)."""
+
+    __slots__ = ("blob", "ends", "starts")
+
+    def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
+        self.blob = blob
+        self.starts = starts
+        self.ends = ends
+
+    @classmethod
+    def join(cls, blocks: list[Any]) -> Values:
+        """The values of consecutive blocks: :class:`~searchkit.engine.codec.PackedValues`, or
+        tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        blobs: list[bytes] = []
+        ends: list[NDArray[np.int64]] = []
+        total = 0
+        for block in blocks:
+            if isinstance(block, PackedValues):
+                blob = block.blob
+                block_ends = np.frombuffer(block.ends, dtype=np.uint32).astype(np.int64)
+            else:
+                blob = b"".join(block)
+                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, len(block)))
+            blobs.append(blob)
+            ends.append(block_ends + total)
+            total += len(blob)
+        all_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+        starts = np.empty_like(all_ends)
+        if len(all_ends):
+            starts[0] = 0
+            starts[1:] = all_ends[:-1]
+        return cls(b"".join(blobs), starts, all_ends)
+
+    def keep(self, mask: NDArray[np.bool_]) -> Values:
+        """Only the values where ``mask`` is true."""
+        return Values(self.blob, self.starts[mask], self.ends[mask])
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.blob) + self.starts.nbytes + self.ends.nbytes
+
+
+class Postings(NamedTuple):
+    """One term's postings in one segment: document numbers (ascending), weights
+    (frequencies) and, for fields with positions, each posting's encoded positions."""
+
+    ids: Ints
+    weights: Floats
+    values: Values | None = None
+    #: The term's document frequency in the segment as Whoosh counts it (deleted
+    #: documents included).
+    df: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.values.nbytes if self.values is not None else 0
+        return self.ids.nbytes + self.weights.nbytes + extra
+
+
+_EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
+
+
+class _PostingsCache:
+    """Decoded postings of recently read terms, by segment state and term.
+
+    A segment's postings never change; its deletions only grow, so (segment id,
+    deleted count) names one state of it. Searches in one process (a benchmark, an
+    eval, a long-running program) share the cost of decoding common words."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[tuple[str, int, str, str], Postings] = OrderedDict()
+
+    def get(self, key: tuple[str, int, str, str]) -> Postings | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, int, str, str], value: Postings) -> None:
+        cost = value.nbytes
+        if cost > self.budget:
+            return
+        self._items[key] = value
+        self.size += cost
+        while self.size > self.budget:
+            _, dropped = self._items.popitem(last=False)
+            self.size -= dropped.nbytes
+
+
+_CACHE = _PostingsCache(POSTINGS_CACHE_BYTES)
+
+
+class SegmentArrays:
+    """Array views of one segment reader, each read at most once (cached)."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self.size: int = reader.doc_count_all()
+        self._lengths = _LENGTHS.setdefault(reader, {})
+        self._postings: dict[tuple[str, str], Postings] = {}
+        self._deleted: NDArray[np.bool_] | None = None
+        self._has_deletions = reader.has_deletions()
+        self._state: tuple[str, int] | None = None
+        if isinstance(reader, SegmentReader):
+            segment = reader.segment()
+            self._state = (segment.segment_id(), segment.deleted_count())
+
+    def lengths(self, field: str) -> Floats:
+        """Every document's length in ``field`` (0 where it has none); read once per
+        reader, as a segment's lengths never change."""
+        found = self._lengths.get(field)
+        if found is None:
+            found = self._lengths[field] = self._read_lengths(field)
+        return found
+
+    def _read_lengths(self, field: str) -> Floats:
+        column = _lengths_column(self.reader, field)
+        if column is None:
+            values = [self.reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)]
+            return np.array(values, dtype=np.float64)
+        raw = column._dbfile.get(column._basepos, column._count)
+        name = getattr(column._dbfile, "_name", None)
+        if isinstance(name, str) and column._basepos == 0:
+            verify_part(name, raw)  # a flipped length would change scores silently
+        codes = np.zeros(self.size, dtype=np.uint8)
+        stored = np.frombuffer(raw, dtype=np.uint8)[: self.size]
+        codes[: len(stored)] = stored
+        return _LENGTH_OF_BYTE[codes]
+
+    def postings(self, field: str, text: str) -> tuple[Ints, Floats]:
+        """Document numbers (ascending) containing ``text`` in ``field``, and the term's
+        weight (frequency) in each; deleted documents left out."""
+        found = self._entry(field, text)
+        return found.ids, found.weights
+
+    def _entry(self, field: str, text: str) -> Postings:
+        key = (field, text)
+        found = self._postings.get(key)
+        if found is None:
+            shared = None if self._state is None else (*self._state, field, text)
+            found = _CACHE.get(shared) if shared is not None else None
+            if found is None:
+                found = self._read_postings(field, text)
+                if shared is not None:
+                    _CACHE.put(shared, found)
+            self._postings[key] = found
+        return found
+
+    def _read_postings(self, field: str, text: str) -> Postings:
+        matcher = self._matcher(field, text)
+        if matcher is None:
+            return _EMPTY
+        values: Values | None = None
+        if isinstance(matcher, W3LeafMatcher):
+            keep_values = matcher.format.fixed_value_size() is None
+            value_blocks: list[Any] = []
+            id_blocks: list[Ints] = []
+            weight_blocks: list[Floats] = []
+            for m in _blocks(matcher):
+                id_blocks.append(_block_ids(m))
+                weight_blocks.append(_block_weights(m))
+                if keep_values:
+                    # The block's positions came with its ids (one pickle): keep them
+                    # (undecoded) for phrases and proximity instead of reading it again.
+                    value_blocks.append(m._data[2])
+            if not id_blocks:
+                return _EMPTY
+            ids = np.concatenate(id_blocks)
+            weights = np.concatenate(weight_blocks)
+            df = len(ids)  # as the term info counts: before deletions
+            if keep_values:
+                values = Values.join(value_blocks)
+        else:
+            df = self.reader.doc_frequency(field, text)
+            pairs = list(matcher.items_as("weight"))
+            ids = np.array([d for d, _ in pairs], dtype=np.int64)
+            weights = np.array([w for _, w in pairs], dtype=np.float64)
+        if self._has_deletions and len(ids):
+            keep = ~self.deleted()[ids]
+            if values is not None:
+                values = values.keep(keep)
+            ids, weights = ids[keep], weights[keep]
+        return Postings(ids, weights, values, df)
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        """What Whoosh's ``doc_frequency`` gives for the segment, from the postings
+        (read and cached as for a search)."""
+        return self._entry(field, text).df
+
+    def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
+        """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
+        document numbers) that contain it; decoded for those documents only."""
+        if not len(docs):
+            return {}
+        entry = self._entry(field, text)
+        if entry.values is None:
+            return self._positions_from_matcher(field, text, docs)
+        found, decoded = self._decode(field, entry, docs)
+        return dict(zip(found.tolist(), decoded, strict=True))
+
+    def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
+        """Every position of ``text`` in ``field`` in those of ``docs`` (ascending) that
+        contain it, as ``docnum << 32 | position``: sorted, one array."""
+        if not len(docs):
+            return _EMPTY_IDS
+        entry = self._entry(field, text)
+        if entry.values is None:
+            by_doc = self._positions_from_matcher(field, text, docs)
+            found = np.array(list(by_doc), dtype=np.int64)
+            decoded = list(by_doc.values())
+        else:
+            found, decoded = self._decode(field, entry, docs)
+        counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
+        positions = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=counts.sum())
+        return (np.repeat(found, counts) << 32) | positions
+
+    def _decode(self, field: str, entry: Postings, docs: Ints) -> tuple[Ints, list[list[int]]]:
+        """Those of ``docs`` in ``entry`` and their decoded positions."""
+        ids, values = entry.ids, entry.values
+        assert values is not None
+        if not len(ids):
+            return _EMPTY_IDS, []
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        hit = ids[at] == docs
+        chosen = at[hit]
+        fmt = self.reader.schema[field].format
+        starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
+        return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
+
+    def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
+        """Positions through Whoosh's matcher (readers of other codecs)."""
+        out: dict[int, list[int]] = {}
+        matcher = self._matcher(field, text)
+        if matcher is None:
+            return out
+        wanted = set(docs.tolist())
+        for d, value in matcher.items_as("positions"):
+            if d in wanted:
+                out[d] = value
+        return out
+
+    def deleted(self) -> NDArray[np.bool_]:
+        """Which documents of the segment are deleted."""
+        if self._deleted is None:
+            mask = np.zeros(self.size, dtype=np.bool_)
+            gone = list(self.reader.deleted_docs_set) if self._has_deletions else []
+            if gone:
+                mask[np.array(gone, dtype=np.int64)] = True
+            self._deleted = mask
+        return self._deleted
+
+    def _matcher(self, field: str, text: str) -> Matcher | None:
+        """The raw (unfiltered) matcher of a term, or None when it is not indexed."""
+        try:
+            matcher = self.reader.postings(field, text)
+        except TermNotFound:
+            return None
+        if isinstance(matcher, FilterMatcher):  # deletions: applied with deleted()
+            # The filter has moved its child past the deleted documents at the start
+            # (past whole blocks, or to the end when all are deleted): back to the
+            # first posting, as document frequencies count them all.
+            matcher = matcher.child
+            matcher.reset()
+        return matcher
+
+
+def _decode_positions(fmt: Any, blob: bytes, starts: list[int], ends: list[int]) -> list[list[int]]:
+    """The positions of each value ``blob[start:end]``. Whoosh's ``Positions`` values
+    are a 4-byte count and a pickled list of position deltas, decoded here without a
+    Python step per position; other formats by their own ``decode_positions``."""
+    if type(fmt) is not Positions:
+        return [fmt.decode_positions(blob[s:e]) for s, e in zip(starts, ends, strict=True)]
+    view = memoryview(blob)
+    out: list[list[int]] = []
+    for s, e in zip(starts, ends, strict=True):
+        if blob[e - 1] == _STOP:
+            out.append(list(accumulate(loads(view[s + 4 : e]))))
+        else:  # a value without its pickle's final STOP (Whoosh accepts those too)
+            out.append(fmt.decode_positions(blob[s:e]))
+    return out
+
+
+def _lengths_column(reader: IndexReader, field: str) -> Any:
+    """The raw one-byte-per-document lengths column of ``field``, if readable."""
+    if not isinstance(reader, SegmentReader):
+        return None
+    perdoc = getattr(reader, "_perdoc", None)
+    cached = getattr(perdoc, "_cached_reader", None)
+    if cached is None:
+        return None
+    column = cached(f"_{field}_len", LENGTHS_COLUMN)
+    if column is None or not all(hasattr(column, a) for a in ("_dbfile", "_basepos", "_count")):
+        return None
+    return column
+
+
+def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:
+    """The matcher positioned at each of its posting blocks in turn (one object, moved
+    on: use each block before asking for the next; its data is only read when asked
+    for)."""
+    m = matcher
+    while m.is_active():
+        yield m
+        if m._lastblock:
+            return
+        m._goto(m._nextoffset)
+
+
+def _block_ids(m: W3LeafMatcher) -> Ints:
+    if m._data is None:
+        m._read_data()
+    raw = np.asarray(m._data[0], dtype=np.int64)
+    return raw if m._byteids else np.cumsum(raw)  # ids are delta-coded per block
+
+
+def _block_weights(m: W3LeafMatcher) -> Floats:
+    """The block's weights; Whoosh stores ``None`` when all are 1 and one float when
+    all are the same."""
+    if m._data is None:
+        m._read_data()
+    weights = m._data[1]
+    if weights is None:
+        return np.ones(m._blocklength, dtype=np.float64)
+    if isinstance(weights, float):
+        return np.full(m._blocklength, weights, dtype=np.float64)
+    return np.asarray(weights, dtype=np.float64)
+
+
+def doc_frequency(searcher: Searcher, field: str, text: str) -> int:
+    """The number of documents of every segment holding ``text`` in ``field``, as
+    Whoosh's ``doc_frequency`` counts them, from the (cached) postings: the search
+    reads them anyway, and Whoosh's lookup costs a term-index search per segment."""
+    return sum(
+        SegmentArrays(sub.reader()).doc_frequency(field, text)
+        for sub, _ in searcher.leaf_searchers()
+    )
+
+
+class DocGroup:
+    """Some top-level document numbers, grouped by the segment holding them once, for
+    looking up many terms in them (which contain a term, and where)."""
+
+    def __init__(self, searcher: Searcher, docnums: list[int]) -> None:
+        self._groups = _by_segment(searcher, docnums)
+
+    def containing(self, field: str, text: str) -> set[int]:
+        """Those of the documents that contain ``text`` in ``field``."""
+        found: set[int] = set()
+        for arrays, offset, local in self._groups:
+            ids, _ = arrays.postings(field, text)
+            if not len(ids):
+                continue
+            at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
+            found.update((local[ids[at] == local] + offset).tolist())
+        return found
+
+    def positions(self, field: str, text: str) -> dict[int, list[int]]:
+        """The positions of ``text`` in ``field`` for those of the documents that
+        contain it."""
+        out: dict[int, list[int]] = {}
+        for arrays, offset, local in self._groups:
+            for d, positions in arrays.positions(field, text, local).items():
+                out[d + offset] = positions
+        return out
+
+    def position_keys(self, field: str, text: str) -> Ints:
+        """:meth:`SegmentArrays.position_keys` of the documents, with top-level numbers."""
+        keys = [
+            arrays.position_keys(field, text, local) + (offset << 32)
+            for arrays, offset, local in self._groups
+        ]
+        return np.concatenate(keys) if keys else _EMPTY_IDS
+
+
+def phrase_starts(keys: list[Ints], slop: int) -> Ints:
+    """Where the words occur in order, each within ``slop`` positions of the one before
+    (the nearest such): the first word's positions, as sorted ``docnum << 32 |
+    position``. ``keys``: each word's positions in that form
+    (:meth:`SegmentArrays.position_keys`)."""
+    starts = keys[0]
+    current = starts
+    for following in keys[1:]:
+        if not len(current) or not len(following):
+            return starts[:0]
+        found = np.zeros(len(current), dtype=np.bool_)
+        nearest = current.copy()
+        for k in range(1, slop + 1):
+            wanted = current + k
+            at = np.minimum(np.searchsorted(following, wanted), len(following) - 1)
+            hit = ~found & (following[at] == wanted)
+            nearest[hit] = wanted[hit]
+            found |= hit
+        current, starts = nearest[found], starts[found]
+    return starts
+
+
+def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:
+    """``docnums`` (top-level) grouped by the segment holding them: (its arrays, its
+    offset, the segment-local numbers, ascending)."""
+    leaves = searcher.leaf_searchers()
+    offsets = [offset for _, offset in leaves]
+    grouped: dict[int, list[int]] = {}
+    for docnum in sorted(set(docnums)):
+        grouped.setdefault(bisect.bisect_right(offsets, docnum) - 1, []).append(docnum)
+    return [
+        (
+            SegmentArrays(leaves[i][0].reader()),
+            offsets[i],
+            np.array(ds, dtype=np.int64) - offsets[i],
+        )
+        for i, ds in grouped.items()
+    ]

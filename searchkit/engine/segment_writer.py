@@ -1,0 +1,524 @@
+"""A fast indexing path for the writer: the same postings as Whoosh's, without the
+per-token object churn.
+
+Whoosh indexes a text field by running its analyzer, a chain of generators passing
+one mutable ``Token`` through every filter, once per word. For analyzers that are a
+``RegexTokenizer`` followed only by per-word filters (lower-casing, stop words,
+Snowball stemming), each distinct word always becomes the same term (or none), so
+:func:`compile_positions` turns such a field into a function that runs the regex
+once and maps every word through a cache of finished terms, giving each term's
+positions; :func:`compile_field` encodes them exactly as the field's format would.
+The biomedical analyzer (``BiomedTokenizer`` and its two filters) gets the same
+treatment through a cache of each written word's finished terms
+(:mod:`searchkit.analysis.termizer`). Any other analyzer, format or field option is left to
+Whoosh (both return ``None``): this is purely an optimisation, and tests check it
+yields exactly what ``field.index`` yields. The writer hands the terms and positions
+straight to its term store (:mod:`searchkit.engine.bulkpostings`).
+
+:class:`FastSegmentWriter` is a Whoosh ``SegmentWriter`` that uses these functions;
+:class:`FastMpWriter` is the multi-process writer whose sub-processes use it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
+from itertools import islice
+from typing import Any, NamedTuple
+
+from whoosh import formats
+from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.fields import FieldType
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import PostingPool, SegmentWriter
+
+from searchkit.analysis.analyzer import (
+    BiomedStopFilter,
+    BiomedTokenizer,
+    SnowballStemFilter,
+    stem,
+)
+from searchkit.analysis.termizer import BiomedTermizer
+from searchkit.engine.bulkpostings import (
+    TermStore,
+    group_pool_postings,
+    merge_groups,
+    one_position_value,
+    write_postings,
+)
+from searchkit.engine.codec import SearchkitCodec
+from searchkit.engine.orphans import (
+    close_in_forked_children,
+    die_with_parent,
+    keep_in_forked_children,
+)
+
+Posting = tuple[bytes, int, float, bytes]
+FieldIndexer = Callable[[str], list[Posting]]
+
+_CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
+_RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
+_BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
+_TASK_EXIT_SECONDS = 10  # how long a cancelled writer waits for each terminated task
+
+
+def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], bool] | None:
+    """A function mapping a raw word to its final term (``None``: a stop word), and
+    whether positions are renumbered over removed stop words; ``None`` when some
+    filter is not a known per-word filter."""
+    ops: list[Callable[[str], str | None]] = []
+    renumber = False
+    stops_seen = 0
+    for f in filters:
+        kind = type(f)
+        if kind is LowercaseFilter:
+            ops.append(str.lower)
+        elif kind is SnowballStemFilter:
+            ops.append(stem)
+        elif kind is StopFilter:
+            stops_seen += 1
+            renumber = bool(f.renumber)
+            stoplist, low, high = f.stops, f.min, f.max
+
+            def stop(
+                text: str, stoplist: Any = stoplist, low: int = low, high: int | None = high
+            ) -> str | None:
+                if len(text) >= low and (high is None or len(text) <= high):
+                    return None if text in stoplist else text
+                return None
+
+            ops.append(stop)
+        else:
+            return None
+    if stops_seen > 1:
+        return None
+
+    def word(text: str) -> str | None:
+        result: str | None = text
+        for op in ops:
+            result = op(result)  # type: ignore[arg-type]
+            if result is None:
+                return None
+        return result
+
+    return word, renumber
+
+
+class PositionsIndexer(NamedTuple):
+    """A field's fast analysis: ``positions(value)`` maps each term (bytes) to its
+    positions; a term's posting weighs ``len(positions) * boost`` and its value is
+    ``encode(positions)`` (the field format's own encoding)."""
+
+    positions: Callable[[str], dict[bytes, list[int]]]
+    boost: float
+    encode: Callable[[list[int]], bytes]
+
+
+def compile_positions(field: FieldType) -> PositionsIndexer | None:
+    """The fast analysis of ``field`` as terms and positions, or ``None`` if its
+    analyzer, format or options are not supported."""
+    analyzer = getattr(field, "analyzer", None)
+    fmt = field.format
+    if (
+        not isinstance(analyzer, CompositeAnalyzer)
+        or type(fmt) is not formats.Positions
+        or field.vector
+        or field.separate_spelling()
+        or type(field).index is not FieldType.index
+    ):
+        return None
+    items = list(analyzer.items)
+    tokenizer = items[0]
+    boost = float(fmt.field_boost)
+    if type(tokenizer) is BiomedTokenizer:
+        if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
+            return None
+        return PositionsIndexer(_biomed_positions(), boost, fmt.encode)
+    if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
+        return None
+    compiled = _word_function(items[1:])
+    if compiled is None:
+        return None
+    return PositionsIndexer(_regex_positions(tokenizer, *compiled), boost, fmt.encode)
+
+
+def compile_field(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list), or ``None`` if not supported."""
+    found = compile_positions(field)
+    if found is None:
+        return None
+    positions, boost, encode = found
+
+    def index(value: str) -> list[Posting]:
+        return _postings(positions(value), boost, encode)
+
+    return index
+
+
+def _regex_positions(
+    tokenizer: RegexTokenizer, word: Callable[[str], str | None], renumber: bool
+) -> Callable[[str], dict[bytes, list[int]]]:
+    """A ``RegexTokenizer`` and per-word filters: the regex runs once and every word
+    maps through a cache of finished terms."""
+    finditer = tokenizer.expression.finditer
+    cache: dict[str, bytes | None] = {}
+
+    def positions_of(value: str) -> dict[bytes, list[int]]:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        nonlocal cache
+        if len(cache) > _CACHE_LIMIT:
+            cache = {}
+        positions: dict[bytes, list[int]] = {}
+        kept = -1
+        for raw_pos, match in enumerate(finditer(value)):
+            raw = match.group(0)
+            try:
+                term = cache[raw]
+            except KeyError:
+                text = word(raw)
+                term = cache[raw] = None if text is None else text.encode("utf-8")
+            if term is None:
+                continue
+            # StopFilter(renumber=True): the first kept word keeps its position,
+            # each later one follows it; otherwise positions are the tokenizer's.
+            if renumber:
+                kept = raw_pos if kept < 0 else kept + 1
+                pos = kept
+            else:
+                pos = raw_pos
+            plist = positions.get(term)
+            if plist is None:
+                positions[term] = [pos]
+            else:
+                plist.append(pos)
+        return positions
+
+    return positions_of
+
+
+def _postings(
+    positions: dict[bytes, list[int]], boost: float, encode: Callable[[list[int]], bytes]
+) -> list[Posting]:
+    """Whoosh's (term, frequency, weight, encoded positions) for each term."""
+    out: list[Posting] = []
+    for term, plist in positions.items():
+        if len(plist) == 1:
+            out.append((term, 1, boost, one_position_value(plist[0], encode)))
+        else:
+            out.append((term, len(plist), len(plist) * boost, encode(plist)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _shared_termizer() -> BiomedTermizer:
+    return BiomedTermizer()
+
+
+def _biomed_positions() -> Callable[[str], dict[bytes, list[int]]]:
+    """The biomedical analyzer without its token generators: a
+    :class:`~searchkit.analysis.termizer.BiomedTermizer` works out each distinct written
+    word's terms once; one termizer (and cache) serves every field of this analyzer
+    in the process, as the words of titles, abstracts and MeSH overlap."""
+    termize = _shared_termizer()
+
+    def positions_of(value: str) -> dict[bytes, list[int]]:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        return termize(value)
+
+    return positions_of
+
+
+def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
+    """Fast analysis for every field of ``schema`` that supports it."""
+    found: dict[str, PositionsIndexer] = {}
+    for name, field in schema.items():
+        fast = compile_positions(field)
+        if fast is not None:
+            found[name] = fast
+    return found
+
+
+class _CachedLengths:
+    """A per-document reader whose field lengths are read once per field.
+
+    Writing postings asks for the length of the posting's document in its field
+    once per posting (hundreds of times per document), each a seek and read in the
+    lengths column; this reads each field's column once into a list."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._lengths: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            read = self._reader.doc_field_length
+            count = self._reader.doc_count_all()
+            lengths = self._lengths[fieldname] = [read(d, fieldname, 0) for d in range(count)]
+        return lengths[docnum] if docnum < len(lengths) else default
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+def _cache_lengths_when_writing_postings(writer: Any) -> None:
+    """Make ``writer``'s field writer read document lengths through
+    :class:`_CachedLengths` (the field writer lives only as long as the writer)."""
+    fieldwriter = writer.fieldwriter
+    add_postings = fieldwriter.add_postings
+
+    def cached_add_postings(schema: Any, lengths: Any, items: Any) -> Any:
+        return add_postings(schema, _CachedLengths(lengths) if lengths else lengths, items)
+
+    fieldwriter.add_postings = cached_add_postings
+
+
+class _ChunkedPostingPool(PostingPool):  # type: ignore[misc]
+    """Whoosh's posting pool, spilling sorted runs to disk as pickled chunks of
+    postings instead of one pickle per posting (7x faster to write and read back).
+    Runs are this process's own temporary files."""
+
+    def _write_run(self, f: Any, items: Iterable[Any]) -> None:
+        iterator = iter(items)
+        try:
+            while chunk := list(islice(iterator, _RUN_CHUNK)):
+                pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+        finally:
+            f.close()
+
+    def _read_run(self, path: str) -> Iterator[Any]:
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = pickle.load(f)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            f.close()
+            self._remove_run(path)
+
+
+def _use_fast_pool(writer: Any, limitmb: float) -> None:
+    writer.pool = _ChunkedPostingPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
+
+
+class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
+    """``SegmentWriter`` whose ``add_document`` indexes supported text fields with
+    :func:`compile_field`; everything else is Whoosh's own code path."""
+
+    def __init__(
+        self, ix: Any, *args: Any, limitmb: float = 128, bulk: bool = True, **kwargs: Any
+    ) -> None:
+        if kwargs.get("codec") is None:
+            kwargs["codec"] = SearchkitCodec()
+        super().__init__(ix, *args, limitmb=limitmb, **kwargs)
+        self._fast = compile_schema(self.schema)
+        # The fast fields' postings, grouped by term and written a block at a time
+        # (bulk), get most of the memory budget; the pool keeps the other fields'
+        # (ids, names). Without bulk every posting goes through the pool (a
+        # sub-writer whose pool runs the parent merges needs them there).
+        self._terms: TermStore | None = None
+        if bulk:
+            self._terms = TermStore(self._tempstorage, limitmb * _BULK_SHARE)
+            limitmb = limitmb * (1 - _BULK_SHARE)
+        _use_fast_pool(self, limitmb)
+        _cache_lengths_when_writing_postings(self)
+
+    def add_document(self, **fields: Any) -> None:
+        # Whoosh 2.7's SegmentWriter.add_document, with the fast path for the
+        # field analysis; fields with spelling or vectors never take the fast path.
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        add_post = self.pool.add
+        fast = self._fast
+        terms = self._terms
+
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                indexer = fast.get(fieldname)
+                if field.indexed:
+                    fieldboost = self._field_boost(fields, fieldname, docboost)
+                    if indexer is not None and terms is not None:
+                        length = terms.add_positions(
+                            fieldname,
+                            docnum,
+                            indexer.positions(value),
+                            indexer.boost,
+                            fieldboost,
+                            indexer.encode,
+                        )
+                        if not field.scorable:
+                            length = 0
+                    else:
+                        items: Iterable[Posting] = (
+                            _postings(indexer.positions(value), indexer.boost, indexer.encode)
+                            if indexer is not None
+                            else field.index(value)
+                        )
+                        scorable = field.scorable
+                        for tbytes, freq, weight, vbytes in items:
+                            if scorable:
+                                length += freq
+                            add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                if indexer is None:
+                    self._slow_extras(field, fieldname, value, perdocwriter)
+                customval = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(
+                    fieldname, field, customval if field.stored else None, length
+                )
+                column = field.column_type
+                if column and customval is not None:
+                    perdocwriter.add_column_value(
+                        fieldname, column, field.to_column_value(customval)
+                    )
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        # Whoosh 2.7's SegmentWriter._flush_segment, with the fast fields' term
+        # groups merged into the pool's postings and written a block at a time.
+        if self._terms is None:
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        groups = merge_groups(group_pool_postings(self.pool.iter_postings()), self._terms)
+        write_postings(self.fieldwriter, self.schema, lengths, groups)
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
+
+    def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
+        """Spelling words and term vectors, as Whoosh writes them."""
+        if field.separate_spelling():
+            spellfield = field.spelling_fieldname(fieldname)
+            for word in field.spellable_words(value):
+                self.pool.add((spellfield, word.encode("utf-8"), 0, 1, b""))
+        vformat = field.vector
+        if vformat:
+            vitems = vformat.word_values(value, field.analyzer, mode="index")
+            vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes in vitems)
+            perdocwriter.add_vector_items(fieldname, field, vitems)
+
+
+class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
+    """Whoosh's sub-writer process, indexing with :class:`FastSegmentWriter`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.parent_pid = os.getpid()
+
+    def run(self) -> None:
+        # A parent killed mid-write must not leave this process waiting for jobs
+        # forever (adopted by init): it dies with its parent. The parent's locks it
+        # inherited were closed at the fork (searchkit.index.locking).
+        die_with_parent(self.parent_pid)
+        # Ctrl-C reaches the whole process group: the parent gives up its writer and
+        # terminates this process (FastMpWriter.cancel); here it would only print a
+        # traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A writer process lives for one batch and makes no cyclic garbage to speak
+        # of (10,000 abstracts: the same peak RSS with the collector off), but its
+        # collector scanned the growing term store: 0.37 s of 7.6 s (gc.callbacks).
+        gc.disable()
+        # SubWriterTask.run builds its writer from the module's ``SegmentWriter``
+        # name; this runs in the child process only, so rebinding it there
+        # affects nothing else.
+        import whoosh.multiproc
+
+        # Bulk postings only when the sub-writer finishes its own segment: otherwise
+        # the parent merges its pool's runs, which must then hold every posting.
+        whoosh.multiproc.SegmentWriter = partial(  # type: ignore[misc]
+            FastSegmentWriter, bulk=bool(self.multisegment)
+        )
+        super().run()
+
+
+class FastMpWriter(MpWriter):  # type: ignore[misc]
+    """Whoosh's multi-process writer whose sub-processes use the fast path (the
+    parent only hands out documents, merges and commits)."""
+
+    def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
+        if kwargs.get("codec") is None:
+            kwargs["codec"] = SearchkitCodec()  # handed on to the sub-writers too
+        super().__init__(ix, *args, limitmb=limitmb, **kwargs)
+        # The parent reads its sub-writers' runs through its own pool: same format.
+        _use_fast_pool(self, limitmb)
+        _cache_lengths_when_writing_postings(self)
+        # The writer processes must not hold Whoosh's write lock: one left behind by
+        # a killed parent would keep the index locked.
+        if self.writelock is not None and self.writelock.fd is not None:
+            close_in_forked_children(self.writelock.fd)
+
+    def _finish(self) -> None:
+        lock = self.writelock
+        if lock is not None and lock.fd is not None:
+            keep_in_forked_children(lock.fd)  # before it is closed, and its number reused
+        super()._finish()
+
+    def cancel(self) -> None:
+        # Whoosh's cancel only flags the parent's copies of its sub-writer tasks: the
+        # processes themselves would wait for jobs that never come, or fail with a
+        # traceback on the job files the parent removes. Nothing they wrote is
+        # committed, so they are stopped where they are.
+        for task in self.tasks:
+            if task.is_alive():
+                task.terminate()
+        for task in self.tasks:
+            task.join(_TASK_EXIT_SECONDS)
+        super().cancel()
+
+    def _new_task(self) -> SubWriterTask:
+        # Forked children share the parent's pages (the pending batch of records)
+        # until written; freezing the parent's objects first keeps the children's
+        # garbage collector from writing to, and so copying, every one of them.
+        gc.freeze()
+        task = _FastSubWriterTask(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
+        self.tasks.append(task)
+        try:
+            task.start()
+        finally:
+            gc.unfreeze()
+        return task
+
+
+__all__ = [
+    "FastMpWriter",
+    "FastSegmentWriter",
+    "PositionsIndexer",
+    "compile_field",
+    "compile_positions",
+    "compile_schema",
+]

@@ -1,0 +1,266 @@
+"""Reading input files into an index: readers → batches → upserts.
+
+Records are written to the index as they are read and committed in batches, so memory
+stays bounded on any input size and an interrupted run leaves the last committed batch
+searchable. A bad record or file is reported and skipped; it never stops the good
+records from being committed.
+
+Each file read is recorded in the index's source registry (:mod:`searchkit.index.sources`)
+once the batch holding its last record is committed; a file unchanged since it was
+recorded is not read again unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchkit.errors import InputError
+from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex, WriteCounts
+from searchkit.index.sources import FileState, SourceRegistry, read_state
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Deletion, Record, Skipped
+
+# Records per commit. Records are written as they are read (the writers spill their
+# postings to disk at their memory budget), so this bounds the work an interrupted
+# run loses, not memory; larger batches mean fewer commits and segment merges, and a
+# smaller index (see BENCHMARKS.md).
+DEFAULT_BATCH_SIZE = 20_000
+# A batch is also committed once its records' estimated footprint reaches this, so
+# that commits of full PubMed records (authors, MeSH, dates: several times larger
+# than title + abstract records) stay about as large as a default batch of abstracts.
+MAX_BATCH_BYTES = 48 * 1024 * 1024
+
+ProgressCallback = Callable[[Path, int], None]
+
+
+def footprint(record: Record) -> int:
+    """A rough estimate of a pending record's memory in bytes (its text, plus Python's
+    overhead per object and per author, heading, keyword or type)."""
+    items = (
+        len(record.authors)
+        + len(record.mesh)
+        + len(record.keywords)
+        + len(record.publication_types)
+        + len(record.languages)
+    )
+    return 600 + len(record.title or "") + len(record.abstract or "") + 160 * items
+
+
+def default_procs() -> int:
+    """Writer processes by default: the number of cores."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did. ``skipped`` lists every record or file not ingested;
+    ``unchanged_files`` the files not read because they were ingested before
+    unchanged (their recorded records are counted in ``counts.unchanged``)."""
+
+    files: int = 0
+    records_read: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    skipped: list[Skipped] = field(default_factory=list)
+    unchanged_files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+
+@dataclass
+class _PendingSource:
+    path: Path
+    state: FileState
+    records: int
+    deletions: int
+    skipped: int
+
+
+class _Batch:
+    """The open index batch, committed every ``size`` records (or
+    ``MAX_BATCH_BYTES`` of them), and the files whose records are all in this batch
+    or an earlier one. An id upserted in the batch and seen again (a later version,
+    or its deletion) commits the batch first, so the last one of an id wins."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        size: int,
+        counts: WriteCounts,
+        registry: SourceRegistry,
+        procs: int,
+    ) -> None:
+        self.index = index
+        self.size = size
+        self.counts = counts
+        self.registry = registry
+        self.procs = procs
+        self.current = index.batch(procs=procs)
+        self.bytes = 0  # estimated footprint of the records in ``current``
+        self.sources: list[_PendingSource] = []
+
+    def add(self, record: Record) -> None:
+        if record.pmid in self.current:
+            self.flush()
+        self.current.upsert(record)
+        self.bytes += footprint(record)
+        if self.current.upserts >= self.size or self.bytes >= MAX_BATCH_BYTES:
+            self.flush()
+
+    def delete(self, pmid: str) -> None:
+        if pmid in self.current:
+            self.flush()
+        self.current.delete(pmid)
+
+    def abandon(self) -> None:
+        self.current.abandon()
+
+    def flush(self) -> None:
+        batch = self.current
+        self.counts.merge(batch.commit())  # on failure ``current`` is still the batch
+        self.current = self.index.batch(procs=self.procs)
+        self.bytes = 0
+        upserted = batch.upserted
+        revived = self.registry.deleted & upserted if self.registry.deleted else set()
+        if revived:
+            self.registry.deleted -= revived
+            if not self.sources:
+                self.registry.save()
+        if self.sources:
+            # Only now, after the commit, do these files count as ingested.
+            for s in self.sources:
+                self.registry.record(s.path, s.state, s.records, s.deletions, s.skipped)
+            self.registry.save()
+            self.sources = []
+
+
+def ingest(
+    paths: Iterable[Path],
+    index: SearchIndex,
+    *,
+    batch_size: int | None = None,
+    procs: int = 1,
+    force: bool = False,
+    on_file: ProgressCallback | None = None,
+) -> IngestReport:
+    """Read every file under ``paths`` into ``index`` (upsert by id, deletions applied).
+
+    Files recorded in the index's source registry and unchanged since (same size and
+    modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
+    analyses documents in that many Whoosh writer processes, which start on the first
+    records while the rest are read. ``batch_size`` records are committed at a time
+    (default: ``DEFAULT_BATCH_SIZE``), fewer when they reach ``MAX_BATCH_BYTES``
+    (estimated by :func:`footprint`) or when an id of the batch comes again (a later
+    version, or its deletion: the batch is committed first, so the last one wins).
+
+    >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
+    >>> report.counts.added                                                       # doctest: +SKIP
+    2285
+    """
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    # The index lock is held for the whole run: the registry read here is the one
+    # written back after each commit, and no other writer (a rebuild, a delete,
+    # another ingest) can commit in between this run's batches.
+    with index.locked():
+        return _ingest(paths, index, batch_size, procs, force, on_file)
+
+
+def _ingest(
+    paths: Iterable[Path],
+    index: SearchIndex,
+    batch_size: int,
+    procs: int,
+    force: bool,
+    on_file: ProgressCallback | None,
+) -> IngestReport:
+    report = IngestReport()
+    registry = SourceRegistry.load(index.path)
+    batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
+    try:
+        for path in iter_files(paths):
+            if not force:
+                known = registry.unchanged(path)
+                if known is not None:
+                    report.unchanged_files.append(path)
+                    report.counts.unchanged += known.records
+                    continue
+            report.files += 1
+            records_before = report.records_read
+            skipped_before = len(report.skipped)
+            deletions = 0
+            try:
+                # Only a regular file is hashed: opening a named pipe would block, and the
+                # reader gives the clear error for anything that is not a file.
+                state = read_state(path) if path.is_file() else None
+                for item in read_file(path):
+                    if isinstance(item, Record):
+                        report.records_read += 1
+                        batch.add(item)
+                    elif isinstance(item, Deletion):
+                        deletions += 1
+                        batch.delete(item.pmid)
+                    else:
+                        report.skipped.append(item)
+            except InputError as exc:
+                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+            else:
+                # A file read to the end is recorded (at the next commit); one that broke
+                # off is not, so the next ingest reads it again.
+                assert state is not None  # read_file() refuses anything but a regular file
+                batch.sources.append(
+                    _PendingSource(
+                        path,
+                        state,
+                        report.records_read - records_before,
+                        deletions,
+                        len(report.skipped) - skipped_before,
+                    )
+                )
+            if on_file is not None:
+                on_file(path, report.records_read - records_before)
+        batch.flush()
+    except BaseException:
+        # The open batch is given up (and its write lock released); what was
+        # committed before stays in force.
+        batch.abandon()
+        raise
+    return report
+
+
+def delete(index: SearchIndex, pmids: Iterable[str]) -> WriteCounts:
+    """Remove records by id, and remember the ids so that a rebuild (which re-reads
+    the source files) removes them again."""
+    wanted = list(dict.fromkeys(pmids))
+    with index.locked():  # the registry is read, changed and written back under it
+        registry = SourceRegistry.load(index.path)
+        # Recorded before the commit: a run killed in between must not let a rebuild
+        # bring the records back. Ids the index did not hold are taken off after.
+        added = set(wanted) - registry.deleted
+        registry.deleted.update(added)
+        registry.save()
+        counts = index.delete(wanted)
+        absent = added & set(counts.not_found)
+        if absent:
+            registry.deleted -= absent
+            registry.save()
+    return counts
+
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_LIMITMB",
+    "IngestReport",
+    "default_procs",
+    "delete",
+    "ingest",
+]

@@ -1,0 +1,159 @@
+"""The index lock: one writing command at a time, for the whole of its run.
+
+Every command that changes an index (``ingest``, ``delete``, ``rebuild``,
+``optimize``) holds this lock from before it reads the source registry until after
+its last commit, so no other writer can slip in between its batches: a ``rebuild``
+cannot rebuild from a registry an ingest is about to extend, and two runs cannot
+each write back their own copy of the registry. Searches never take it.
+
+It is an OS file lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows, through
+Whoosh's lock classes) on ``searchkit.lock`` in the index directory: the kernel
+releases it when the process holding it dies, so a killed run never blocks the next.
+Two things make it safe beyond that:
+
+- ``rebuild`` swaps a new directory in under the index's name. A process that was
+  waiting on the old directory's lock file then holds a lock nobody else looks at;
+  after locking, the file locked is checked to be the one at the index's path now,
+  and the lock is taken again when it is not.
+- A forked child (the writer processes of a multi-process ingest) inherits the
+  parent's lock descriptors, and with them the lock: a child left behind by a killed
+  parent would keep the index locked for good. Every lock descriptor registered
+  here is closed in a forked child at once (closing, unlike unlocking, leaves the
+  parent's lock in force).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh.util.filelock import FileLock
+
+from searchkit.engine.orphans import close_in_forked_children, keep_in_forked_children
+from searchkit.errors import IndexLockedError, IndexWriteError
+
+LOCK_FILE = "searchkit.lock"
+
+#: How often a writer waiting for another process's lock tries again.
+LOCK_POLL_SECONDS = 0.1
+
+#: Called once when a write has to wait for another process's lock, with the
+#: number of seconds it will wait at most.
+LockWaitCallback = Callable[[float], None]
+
+
+class IndexLock:
+    """The lock of one index directory, re-entrant within this object.
+
+    >>> lock = IndexLock(Path("my-index"))        # doctest: +SKIP
+    >>> with lock.held(timeout=300):               # doctest: +SKIP
+    ...     ...  # read the registry, write, commit, write the registry
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._lock: FileLock | None = None
+        self._depth = 0
+
+    @property
+    def path(self) -> Path:
+        return self.index_dir / LOCK_FILE
+
+    @property
+    def is_held(self) -> bool:
+        return self._depth > 0
+
+    @contextmanager
+    def held(self, timeout: float = 0.0, on_wait: LockWaitCallback | None = None) -> Iterator[None]:
+        """Hold the lock for the ``with`` block (at once if this object holds it).
+
+        Waits up to ``timeout`` seconds for another holder, telling ``on_wait`` once,
+        then raises :class:`IndexLockedError`; a lock file that cannot be created or
+        opened (a read-only index) is :class:`IndexWriteError`.
+        """
+        self.acquire(timeout, on_wait)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def acquire(self, timeout: float = 0.0, on_wait: LockWaitCallback | None = None) -> None:
+        if self._depth:
+            self._depth += 1
+            return
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            lock = self._try_lock()
+            if lock is not None:
+                self._lock = lock
+                self._depth = 1
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waited = f" (waited {timeout:g} s)" if timeout else ""
+                raise IndexLockedError(
+                    f"the index at {self.index_dir} is being written by another searchkit "
+                    f"process{waited}; try again when it has finished"
+                )
+            if not told and on_wait is not None:
+                on_wait(timeout)
+            told = True
+            time.sleep(min(LOCK_POLL_SECONDS, remaining))
+
+    def release(self) -> None:
+        if self._depth == 0:
+            raise RuntimeError("the index lock is not held")
+        self._depth -= 1
+        if self._depth == 0 and self._lock is not None:
+            lock, self._lock = self._lock, None
+            _unlock(lock)
+
+    def _try_lock(self) -> FileLock | None:
+        """The lock of the file at the index's path now, or ``None`` when another
+        process holds it."""
+        lock = FileLock(str(self.path))
+        try:
+            if not lock.acquire(blocking=False):
+                return None
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot write the index at {self.index_dir} ({exc.strerror or exc}): "
+                f"its lock file {self.path} cannot be opened"
+            ) from None
+        assert lock.fd is not None
+        close_in_forked_children(lock.fd)
+        if not _is_current(lock.fd, self.path):
+            # The directory was swapped (a rebuild) or the file removed while this
+            # process waited: what it locked is no longer the index's lock.
+            _unlock(lock)
+            return self._try_lock()
+        return lock
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _unlock(lock: FileLock) -> None:
+    if lock.fd is not None:
+        keep_in_forked_children(lock.fd)
+    with contextlib.suppress(OSError):
+        lock.release()
+
+
+__all__ = [
+    "LOCK_FILE",
+    "LOCK_POLL_SECONDS",
+    "IndexLock",
+    "LockWaitCallback",
+]

@@ -1,0 +1,183 @@
+"""The Whoosh schema and its version.
+
+The schema (analyzers included) is pickled into the index, so the version below is
+part of the on-disk format: bump it whenever a field or an analyzer changes, and an
+index written by another version is refused with a "re-ingest" message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from searchkit.analysis.analyzer import Stateless, text_analyzer
+
+#: The index format version. Bump it when what an index stores changes: an analyzer's
+#: output, the fields, or the import path of a class pickled into the index (moving a
+#: module moves it). 6: the package was laid out by stage (issue 19).
+SCHEMA_VERSION = 6
+
+# Fields searched by free text, with their BM25F weight relative to the abstract.
+TEXT_FIELDS: dict[str, float] = {
+    "title": 2.0,
+    "abstract": 1.0,
+    "keywords": 1.5,
+    "mesh": 1.5,
+}
+
+#: Joins the entries of a list-valued field (authors, journal names, types).
+LIST_SEPARATOR = " ; "
+#: Positions left empty between two entries of a list: no phrase spans two authors.
+ENTRY_GAP = 100
+
+_WORD = re.compile(r"\w+")
+_DOTS = re.compile(r"\.")
+
+
+def _entries(value: str) -> Iterator[tuple[int, str]]:
+    """The ``;``-separated entries of ``value`` with their character offsets."""
+    start = 0
+    for part in value.split(";"):
+        yield start, part
+        start += len(part) + 1
+
+
+class NameTokenizer(Stateless, Tokenizer):
+    """Words of a ``;``-separated list of names (authors), lower-cased, with
+    :data:`ENTRY_GAP` empty positions between entries so that a phrase such as
+    ``smith j`` never matches across two authors.
+
+    When indexing, a short all-capital word (PubMed initials, "JA") also yields its
+    shorter prefixes ("J") at the same position, so ``smith j`` finds "Smith JA" as
+    PubMed's author search does.
+    """
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value.lower()
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for offset, entry in _entries(value):
+            for match in _WORD.finditer(entry):
+                word = match.group()
+                t.original = word
+                t.boost = 1.0
+                t.stopped = False
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + offset + match.start()
+                    t.endchar = start_char + offset + match.end()
+                t.text = word.lower()
+                yield t
+                if mode == "index" and 2 <= len(word) <= 4 and word.isalpha() and word.isupper():
+                    for k in range(1, len(word)):
+                        t.text = word[:k].lower()
+                        yield t
+                pos += 1
+            pos += ENTRY_GAP
+
+
+def normalize_entry(text: str) -> str:
+    """How a list entry (journal, publication type, language) is compared: lower
+    case, no dots, single spaces ("Cancer Res." and "cancer res" are equal)."""
+    return " ".join(_DOTS.sub(" ", text).lower().split())
+
+
+class EntryTokenizer(Stateless, Tokenizer):
+    """One token per ``;``-separated entry, normalized by :func:`normalize_entry`:
+    exact matching of whole journal names, publication types and languages."""
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        entries = list(_entries(value)) if tokenize else [(0, value)]
+        pos = start_pos
+        for offset, entry in entries:
+            text = normalize_entry(entry)
+            if not text:
+                continue
+            t.original = entry
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + offset
+                t.endchar = start_char + offset + len(entry)
+            yield t
+            pos += 1
+
+
+def build_schema() -> Schema:
+    """A fresh schema object (Whoosh schemas are mutable: never share one)."""
+    text = text_analyzer()
+    return Schema(
+        pmid=ID(stored=True, unique=True),
+        title=TEXT(analyzer=text, stored=True),
+        abstract=TEXT(analyzer=text, stored=True),
+        keywords=TEXT(analyzer=text),
+        mesh=TEXT(analyzer=text),
+        # Whole MeSH headings and heading/qualifier pairs (searchkit.index.mesh normalizes
+        # them), the major ones, and qualifiers: one term per entry.
+        mesh_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        mesh_major_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        mesh_qualifier=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        authors=TEXT(analyzer=NameTokenizer()),
+        journal=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        year=NUMERIC(int, stored=True, sortable=True, signed=False, bits=16),
+        date=ID(sortable=True),
+        pubtype=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        language=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        doi=ID(),
+        first_author=TEXT(analyzer=NameTokenizer()),
+        last_author=TEXT(analyzer=NameTokenizer()),
+        collective=TEXT(analyzer=NameTokenizer()),
+        affiliation=TEXT(analyzer=text),
+        volume=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        issue=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        pages=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        issn=TEXT(analyzer=EntryTokenizer(), phrase=False),
+        # Dates as "YYYYMMDD", an incomplete date as the first day it names
+        # (see searchkit.index.documents.date_key): ranges are ranges of these terms.
+        pdat=ID(),
+        edat=ID(),
+        crdt=ID(),
+        mhda=ID(),
+        record=STORED(),
+    )

@@ -1,0 +1,720 @@
+"""Opening, creating and updating a searchkit index on disk.
+
+An index directory holds Whoosh's files and ``searchkit.json`` (schema version,
+creation and last-update times). Writes are upserts by record id, committed in
+batches: an interrupted run leaves the last committed batch searchable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import secrets
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex, LockError
+from whoosh.scoring import WeightingModel
+from whoosh.searching import Searcher
+from whoosh.writing import IndexWriter
+
+from searchkit.analysis.acronyms import AcronymTable, mine_record
+from searchkit.atomic import atomic_write_text, fsync_dir
+from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
+from searchkit.engine.fileindex import (
+    RetryingFileIndex,
+    remove_stale_toc_files,
+    remove_unreferenced_files,
+    segment_count,
+)
+from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
+from searchkit.engine.storage import DurableFileStorage
+from searchkit.errors import (
+    IndexFormatError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    IndexWriteError,
+    RecordNotFoundError,
+)
+from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
+from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
+from searchkit.index.meshtree import MeshTree
+from searchkit.index.schema import SCHEMA_VERSION, build_schema
+from searchkit.index.sidecars import Sidecar
+from searchkit.records import Record
+
+META_FILE = "searchkit.json"
+INDEX_NAME = "MAIN"
+
+# Memory for the writers' postings before they spill sorted runs to disk, shared by
+# the writer processes (each gets an equal part, at least 16 MB). Spilling, re-reading
+# and merging the runs was a fifth of a writer's time at 48 MB; 144 MB holds a
+# default batch of abstracts (20,000, 10,000 per writer with --procs 2) without
+# spilling; a 300 MB XML ingest with --procs 2 peaks at ~280 MB PSS (BENCHMARKS.md).
+DEFAULT_LIMITMB = 144
+# Below this many new or changed documents a batch is written by one process: starting
+# writer processes and merging their segments costs more than it saves.
+MIN_RECORDS_PER_PROC = 1_000
+# With several writer processes, each finishes its own segment in parallel (True) or
+# the parent merges their postings into one segment (False); Whoosh's merge policy
+# folds small segments together on later commits either way.
+MULTISEGMENT = True
+
+# A create() killed part-way leaves its staging directory beside the index.
+_STAGING_PREFIX = ".creating-"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class WriteCounts:
+    """What a batch of writes did to the index."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    not_found: list[str] = field(default_factory=list)  # deletions of ids not in the index
+
+    def merge(self, other: WriteCounts) -> None:
+        self.added += other.added
+        self.replaced += other.replaced
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.not_found.extend(other.not_found)
+
+
+class SearchIndex:
+    """A searchkit index directory. Create with :meth:`create` or :meth:`open`.
+
+    >>> ix = SearchIndex.open_or_create(Path("my-index"))   # doctest: +SKIP
+    >>> ix.upsert([record]).added                            # doctest: +SKIP
+    1
+    """
+
+    def __init__(self, path: Path, ix: FileIndex) -> None:
+        self.path = path
+        self._ix = ix
+        #: Seconds a write waits for another process's lock before raising
+        #: :class:`IndexLockedError` (0: fail at once).
+        self.lock_timeout: float = 0.0
+        #: Told (once per write) that the write is waiting for another process.
+        self.on_lock_wait: LockWaitCallback | None = None
+        self._acronyms: AcronymTable | None = None
+        self._shared: Searcher | None = None
+        self._lock = IndexLock(path)
+        self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        return (path / META_FILE).is_file()
+
+    @classmethod
+    def open(cls, path: Path) -> SearchIndex:
+        """Open an existing index; clear errors when there is none or it is foreign."""
+        if not path.exists():
+            raise IndexNotFoundError(
+                f"no index at {path}. Create one with: searchkit ingest PATH --index {path}"
+            )
+        meta_path = path / META_FILE
+        if not meta_path.is_file():
+            if path.is_dir() and not any(path.iterdir()):
+                raise IndexNotFoundError(
+                    f"index directory {path} is empty. Create an index with: "
+                    f"searchkit ingest PATH --index {path}"
+                )
+            raise IndexFormatError(
+                f"{path} is not a searchkit index (no {META_FILE}); "
+                "point --index at an index made by 'searchkit ingest'"
+            )
+        meta = _read_meta(meta_path)
+        version = meta.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise IndexVersionError(
+                f"the index at {path} has format version {version}, this searchkit reads "
+                f"version {SCHEMA_VERSION}; rebuild it from its recorded sources with "
+                f"'searchkit rebuild --index {path}'"
+            )
+        damaged: IndexDamagedError | None = None
+        with warnings.catch_warnings():
+            # Whoosh leaves the files of a damaged index open when it fails; they are
+            # closed (and would warn) when the failure is dropped below.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                # Reading the TOC checks the generation's files against their
+                # checksums (searchkit.engine.checksums) before Whoosh decodes any of them.
+                ix = RetryingFileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
+                # Open every segment once, so that a damaged index is reported here,
+                # in one line, rather than as a traceback from the first search.
+                ix.reader().close()
+            except IndexDamagedError as exc:
+                damaged = exc
+            except Exception as exc:  # any decoding failure of damaged files
+                problem = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
+                damaged = IndexDamagedError(path, problem)
+            if damaged is not None:
+                gc.collect()
+        if damaged is not None:
+            raise damaged
+        return cls(path, ix)
+
+    @classmethod
+    def create(cls, path: Path) -> SearchIndex:
+        """Create a new empty index at ``path`` (the directory may exist but must be empty).
+
+        The index is built in a staging directory beside ``path`` and renamed into
+        place, so a process killed part-way never leaves a half-made index behind.
+        If another process creates the same index at the same time, its index is
+        opened instead.
+        """
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise IndexFormatError(
+                f"cannot create an index at {path}: it exists, is not an empty directory "
+                "and is not a searchkit index"
+            )
+        staging = _staging_dir(path, os.getpid())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_staging(path)
+            staging.mkdir()
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot create an index at {path} ({exc.strerror or exc})"
+            ) from None
+        try:
+            DurableFileStorage(str(staging)).create_index(build_schema(), indexname=INDEX_NAME)
+            now = _now()
+            _write_meta(
+                staging / META_FILE,
+                {"schema_version": SCHEMA_VERSION, "created": now, "updated": now},
+            )
+            try:
+                os.replace(staging, path)  # an empty directory at ``path`` is replaced
+            except OSError:
+                if not cls.exists(path):
+                    raise
+                return cls.open(path)  # another process created it first
+            fsync_dir(path.parent)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return cls.open(path)
+
+    @classmethod
+    def open_or_create(cls, path: Path) -> SearchIndex:
+        if cls.exists(path):
+            return cls.open(path)
+        try:
+            return cls.create(path)
+        except IndexFormatError:
+            if cls.exists(path):  # another process created it in the meantime
+                return cls.open(path)
+            raise
+
+    # -- reading ---------------------------------------------------------------
+
+    @property
+    def whoosh_index(self) -> FileIndex:
+        return self._ix
+
+    @contextmanager
+    def searcher(self) -> Iterator[Searcher]:
+        """A searcher over the last committed state (closed on exit)."""
+        with self._ix.searcher() as s:
+            yield s
+
+    def shared_searcher(self, weighting: WeightingModel) -> Searcher:
+        """A searcher over the last committed state that stays open on this object
+        between calls, so that repeated searches (a benchmark, an eval, a long-running
+        program) do not reopen every segment each time. When another commit has landed
+        since, it is opened again. Do not close it."""
+        s = self._shared
+        if s is not None and not s.up_to_date():
+            # Not Whoosh's refresh(): it reuses a segment's reader by segment id, which
+            # misses deletions committed to that segment since.
+            s.close()
+            s = None
+        if s is None:
+            s = self._ix.searcher()
+        s.weighting = weighting
+        self._shared = s
+        return s
+
+    def get(self, pmid: str) -> Record:
+        """The stored record with this id, or :class:`RecordNotFoundError`."""
+        with self.searcher() as s:
+            doc = s.document(pmid=pmid)
+        if doc is None:
+            raise RecordNotFoundError(f"no record with PMID {pmid} in the index at {self.path}")
+        return record_from_json(doc["record"])
+
+    def __len__(self) -> int:
+        return int(self._ix.doc_count())
+
+    @property
+    def acronyms(self) -> AcronymTable:
+        """The acronyms mined from the indexed records (loaded once)."""
+        if self._acronyms is None:
+            self._acronyms = self._load_acronyms(self._ix.searcher())
+        return self._acronyms
+
+    @property
+    def mesh_tree(self) -> MeshTree | None:
+        """The MeSH tree loaded with ``searchkit mesh load`` (None: none loaded); read
+        again when it has been replaced."""
+        stamp = MeshTree.stamp(self.path)
+        if self._mesh_tree is None or self._mesh_tree[0] != stamp:
+            self._mesh_tree = (stamp, MeshTree.load(self.path) if stamp else None)
+        return self._mesh_tree[1]
+
+    def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
+        """The saved table if it describes the committed index, else one rebuilt from the
+        stored records."""
+        with searcher:
+            generation = self._ix.latest_generation()
+            table = AcronymTable.load(self.path)
+            if table.generation == generation or searcher.doc_count() == 0:
+                return table
+            records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
+            return AcronymTable.rebuild(records, generation)
+
+    def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
+        """Record count, size on disk, last update and schema version, and the size
+        of each of ``sidecars`` (e.g. the number of stored sentence vectors)."""
+        meta = _read_meta(self.path / META_FILE)
+        size = sum(_file_size(p) for p in self.path.iterdir())
+        return {
+            "index": str(self.path),
+            "records": len(self),
+            "size_bytes": size,
+            "created": meta.get("created"),
+            "updated": meta.get("updated"),
+            "schema_version": meta.get("schema_version"),
+            "segments": segment_count(self._ix),
+            **{sidecar.name: sidecar.size(self.path) for sidecar in sidecars},
+        }
+
+    # -- writing ---------------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the index lock (:mod:`searchkit.index.locking`) for the ``with`` block:
+        no other process writes the index meanwhile. Writes take it by themselves;
+        a command that reads, writes and commits several times, and must not let
+        another writer in between (an ingest, a rebuild), holds it around all of it.
+        Re-entrant on this object. Waits up to :attr:`lock_timeout` seconds for
+        another process (telling :attr:`on_lock_wait` once), then raises
+        :class:`IndexLockedError`."""
+        first = not self._lock.is_held
+        with self._lock.held(self.lock_timeout, self.on_lock_wait):
+            if first:
+                self._remove_unreferenced_files()
+            yield
+
+    def apply(
+        self,
+        records: dict[str, Record],
+        deletions: set[str],
+        *,
+        procs: int = 1,
+        limitmb: int = DEFAULT_LIMITMB,
+        multisegment: bool | None = None,
+    ) -> WriteCounts:
+        """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
+
+        A record identical to the stored one is left alone ("unchanged"), so
+        re-ingesting a file writes nothing. With ``procs`` > 1 (and a batch large
+        enough to pay for it) the documents are analysed in ``procs`` processes.
+        """
+        batch = self.batch(procs=procs, limitmb=limitmb, multisegment=multisegment)
+        try:
+            for pmid in deletions:
+                batch.delete(pmid)
+            for record in records.values():
+                batch.upsert(record)
+        except BaseException:
+            batch.abandon()
+            raise
+        return batch.commit()
+
+    def batch(
+        self,
+        *,
+        procs: int = 1,
+        limitmb: int = DEFAULT_LIMITMB,
+        multisegment: bool | None = None,
+    ) -> IndexBatch:
+        """An :class:`IndexBatch`: upserts and deletions written as they come and
+        committed together."""
+        return IndexBatch(self, procs, limitmb, multisegment)
+
+    def optimize(self) -> tuple[int, int]:
+        """Merge every segment into one (and drop deleted documents); returns the
+        segment counts before and after."""
+        with self.locked():
+            before = segment_count(self._ix)
+            self.verify()  # every file is about to be read whole: check them all first
+            writer = self.writer()
+            try:
+                writer.commit(optimize=True)
+            except BaseException as exc:
+                _abandon(writer)
+                if isinstance(exc, OSError):
+                    raise self._write_error(exc) from None
+                raise
+            return before, segment_count(self._ix)
+
+    def check(self) -> CheckReport:
+        """Read every file of the index and compare it with its recorded checksum."""
+        return verify_index(self.path, INDEX_NAME)
+
+    def verify(self) -> None:
+        """:meth:`check`, raising :class:`IndexDamagedError` for the first damage."""
+        report = self.check()
+        if report.damaged:
+            raise IndexDamagedError(self.path, "; ".join(report.damaged))
+
+    def _write_error(self, exc: OSError) -> IndexWriteError:
+        return IndexWriteError(
+            f"cannot write the index at {self.path} ({exc.strerror or exc}); it still "
+            "holds the records of the last completed commit"
+        )
+
+    def writer(
+        self, procs: int = 1, limitmb: int = DEFAULT_LIMITMB, multisegment: bool | None = None
+    ) -> IndexWriter:
+        """A Whoosh writer holding Whoosh's write lock; ``procs`` > 1 gives a
+        multi-process one. Call it holding :meth:`locked`.
+
+        The index lock keeps out other searchkit processes; Whoosh's own lock is
+        waited for the same way (up to :attr:`lock_timeout` seconds, then
+        :class:`IndexLockedError`), for any other program writing with Whoosh. Both
+        are OS file locks: they die with the process holding them, so a killed
+        writer never blocks the next one.
+        """
+        if not self._lock.is_held:
+            raise RuntimeError("SearchIndex.writer() needs 'with index.locked()'")
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        # Writers read the index (merges, the stored records of replaced ids) through
+        # plain reads, not memory maps: a long ingest would otherwise keep the pages
+        # of every segment it merged or looked into mapped, and its RSS would grow
+        # with the index (BENCHMARKS.md). Searches keep the maps of ``self._ix``.
+        unmapped = RetryingFileIndex(
+            DurableFileStorage(str(self.path), supports_mmap=False), indexname=INDEX_NAME
+        )
+        while True:
+            try:
+                writer: IndexWriter
+                if procs > 1:
+                    writer = FastMpWriter(
+                        unmapped,
+                        procs=procs,
+                        limitmb=max(16, limitmb // procs),  # the budget is shared
+                        multisegment=MULTISEGMENT if multisegment is None else multisegment,
+                    )
+                else:
+                    writer = FastSegmentWriter(unmapped, limitmb=limitmb)
+                break
+            except OSError as exc:
+                raise self._write_error(exc) from None
+            except LockError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    waited = f" (waited {self.lock_timeout:g} s)" if self.lock_timeout else ""
+                    raise IndexLockedError(
+                        f"the index at {self.path} is being written by another searchkit "
+                        f"process{waited}; try again when it has finished"
+                    ) from None
+                if not told and self.on_lock_wait is not None:
+                    self.on_lock_wait(self.lock_timeout)
+                told = True
+                time.sleep(min(LOCK_POLL_SECONDS, remaining))
+        remove_stale_toc_files(self.path, INDEX_NAME)
+        return writer
+
+    def _remove_unreferenced_files(self) -> None:
+        """Delete what a writer killed mid-commit can leave (call only while holding
+        the index lock): temporary TOC files, and the segment files of segments that
+        no longer belong to the index (a commit killed after renaming its TOC into
+        place and before deleting the segments it merged away). A write that finds
+        nothing to commit would otherwise never remove them."""
+        if self.path.is_dir():
+            remove_unreferenced_files(self.path, INDEX_NAME)
+
+    def upsert(self, records: list[Record]) -> WriteCounts:
+        """Add or replace records by id in one commit (the last of duplicate ids wins)."""
+        return self.apply({r.pmid: r for r in records}, set())
+
+    def delete(self, pmids: list[str]) -> WriteCounts:
+        """Remove records by id in one commit; ids not in the index are listed in ``not_found``."""
+        return self.apply({}, set(pmids))
+
+    def _touch(self) -> None:
+        meta_path = self.path / META_FILE
+        meta = _read_meta(meta_path)
+        meta["updated"] = _now()
+        _write_meta(meta_path, meta)
+
+
+class IndexBatch:
+    """Upserts and deletions committed to an index together, each record written as
+    it comes: with several writer processes they analyse the first records while the
+    caller is still reading the rest.
+
+    A batch upserts an id at most once, and does not delete an id it upserted
+    (``pmid in batch`` tells): the caller commits and starts a new batch for that.
+    The writer (and the index's write lock) is taken at the first upsert; with
+    several processes only once ``2 * MIN_RECORDS_PER_PROC`` records are waiting,
+    as starting writer processes costs more than it saves on fewer. Deletions are
+    applied at the commit. A batch that fails, or is given up, must be
+    :meth:`abandon`-ed: the last commit stays in force.
+    """
+
+    def __init__(
+        self, index: SearchIndex, procs: int, limitmb: int, multisegment: bool | None
+    ) -> None:
+        self._index = index
+        self._procs = max(1, procs)
+        self._limitmb = limitmb
+        self._multisegment = multisegment
+        self._ids: set[str] = set()
+        self._deletions: set[str] = set()
+        self._waiting: list[Record] = []  # upserts before the writer is opened
+        self._writer: IndexWriter | None = None
+        self._searcher: Searcher | None = None
+        self._acronyms = AcronymTable()
+        self._empty = False
+        self._changed = False
+        self._done = False  # committed or abandoned
+        self._locked = False  # this batch took the index lock (released when done)
+        self.counts = WriteCounts()
+
+    def __contains__(self, pmid: object) -> bool:
+        """Whether ``pmid`` was upserted in this batch."""
+        return pmid in self._ids
+
+    @property
+    def upserted(self) -> frozenset[str]:
+        """The ids upserted in this batch."""
+        return frozenset(self._ids)
+
+    @property
+    def deletions(self) -> frozenset[str]:
+        """The ids to delete at the commit."""
+        return frozenset(self._deletions)
+
+    @property
+    def upserts(self) -> int:
+        """How many records were upserted in this batch."""
+        return len(self._ids)
+
+    def upsert(self, record: Record) -> None:
+        """Add or replace ``record`` (left alone if the index holds it unchanged)."""
+        self._check_open()
+        if record.pmid in self._ids:
+            raise ValueError(f"record {record.pmid} is already in this batch")
+        self._deletions.discard(record.pmid)
+        self._ids.add(record.pmid)
+        if self._writer is None:
+            self._waiting.append(record)
+            if self._procs == 1 or len(self._waiting) >= MIN_RECORDS_PER_PROC * 2:
+                self._open(self._procs)
+            return
+        self._guarded(self._write, record)
+
+    def delete(self, pmid: str) -> None:
+        """Remove the record ``pmid`` at the commit (listed in ``not_found`` if the
+        index does not hold it)."""
+        self._check_open()
+        if pmid in self._ids:
+            raise ValueError(f"record {pmid} is already in this batch")
+        self._deletions.add(pmid)
+
+    def commit(self) -> WriteCounts:
+        """Write what is pending and commit it all (nothing is written when nothing
+        changed); returns what the batch did."""
+        self._check_open()
+        self._done = True
+        try:
+            if self._writer is None:
+                if not self._waiting and not self._deletions:
+                    return self.counts
+                self._open(self._procs if len(self._waiting) >= MIN_RECORDS_PER_PROC * 2 else 1)
+            self._guarded(self._finish)
+        finally:
+            self._unlock()
+        return self.counts
+
+    def abandon(self) -> None:
+        """Give up the batch: nothing of it is written, the write lock is released."""
+        self._done = True
+        if self._writer is not None:
+            _abandon(self._writer)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = False
+            self._index._lock.release()
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise ValueError("this batch was committed or abandoned; start a new one")
+
+    def _open(self, procs: int) -> None:
+        index = self._index
+        if not self._locked:
+            index._lock.acquire(index.lock_timeout, index.on_lock_wait)
+            self._locked = True
+        writer = index.writer(procs, self._limitmb, self._multisegment)
+        try:
+            self._acronyms = index._load_acronyms(index._ix.searcher())
+        except BaseException as exc:
+            _abandon(writer)
+            if isinstance(exc, OSError):  # never taken for a problem of an input file
+                raise index._write_error(exc) from None
+            raise
+        self._writer = writer
+        waiting, self._waiting = self._waiting, []
+
+        def start() -> None:
+            self._searcher = writer.searcher()
+            self._empty = self._searcher.doc_count_all() == 0
+            for record in waiting:
+                self._write(record)
+
+        self._guarded(start)
+
+    def _write(self, record: Record) -> None:
+        writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
+        assert writer is not None and searcher is not None
+        record_json = record_to_json(record)
+        existing = None if self._empty else searcher.document(pmid=record.pmid)
+        if existing is not None and existing.get("record") == record_json:
+            self.counts.unchanged += 1
+            return
+        fields = record_to_fields(record, record_json)
+        if existing is not None:
+            acronyms.remove(mine_record(record_from_json(existing["record"])))
+        acronyms.add(mine_record(record))
+        if existing is None:
+            writer.add_document(**fields)
+            self.counts.added += 1
+        else:
+            writer.update_document(**fields)
+            self.counts.replaced += 1
+        self._changed = True
+
+    def _finish(self) -> None:
+        writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
+        assert writer is not None and searcher is not None
+        index = self._index
+        for pmid in sorted(self._deletions):
+            old = searcher.document(pmid=pmid)
+            if old is None:
+                self.counts.not_found.append(pmid)
+                continue
+            acronyms.remove(mine_record(record_from_json(old["record"])))
+            writer.delete_by_term("pmid", pmid)
+            self.counts.deleted += 1
+            self._changed = True
+        if self._changed:
+            writer.commit()
+            acronyms.save(index.path, index._ix.latest_generation())  # after its commit
+            index._acronyms = acronyms
+            index._touch()
+        else:
+            writer.cancel()
+        # Whoosh's searchers and readers form reference cycles (a cached searcher's
+        # close method refers to it), and full collections come rarely in a parent
+        # that freezes its objects around forking writers: without this, a 1 GB XML
+        # ingest kept the closed readers of every batch (BENCHMARKS.md).
+        gc.collect()
+
+    def _guarded(self, step: Callable[..., None], *args: Any) -> None:
+        """Run a step with the writer open: on failure the writer is abandoned (the
+        last commit stays in force); an OSError becomes one IndexWriteError."""
+        assert self._writer is not None
+        try:
+            step(*args)
+        except BaseException as exc:
+            _abandon(self._writer)
+            if isinstance(exc, OSError):
+                raise self._index._write_error(exc) from None
+            raise
+
+
+def _abandon(writer: IndexWriter) -> None:
+    """Cancel a writer that failed, releasing the write lock even when the failure
+    left it unable to cancel cleanly."""
+    if getattr(writer, "is_closed", False):
+        return
+    try:
+        writer.cancel()
+    except Exception:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None and lock.fd is not None:
+            with contextlib.suppress(OSError):
+                lock.release()
+
+
+def _staging_dir(path: Path, pid: int) -> Path:
+    return path.parent / f".{path.name}{_STAGING_PREFIX}{pid}-{secrets.token_hex(4)}"
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """Remove staging directories of creations whose process no longer runs."""
+    prefix = f".{path.name}{_STAGING_PREFIX}"
+    for entry in path.parent.iterdir():
+        if not entry.name.startswith(prefix) or not entry.is_dir():
+            continue
+        pid_text = entry.name[len(prefix) :].partition("-")[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def _file_size(path: Path) -> int:
+    """Size of a regular file; 0 for a directory or a file a writer just deleted."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except FileNotFoundError:
+        return 0
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise IndexFormatError(f"{path} is not a searchkit index metadata file")
+    return data
+
+
+def _write_meta(path: Path, meta: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,163 @@
+"""The source-file registry: which input files an index holds, so that unchanged files
+are skipped on the next ingest and ``searchkit rebuild`` knows what to re-read.
+
+It is ``sources.json`` in the index directory, replaced atomically (write a temp file,
+then ``os.replace``). A file is recorded only after the commit holding its last record
+has succeeded: a crash between the two leaves the file unrecorded, so it is simply
+read again next time (its records then come back "unchanged"); a file is never
+recorded without its records being committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from searchkit.atomic import atomic_write_text
+from searchkit.errors import IndexFormatError
+
+SOURCES_FILE = "sources.json"
+_FORMAT = 1
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What identifies a file's content: size, modification time, SHA-256."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One ingested file: its identity when read, when, and what it held."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    ingested: str
+    records: int
+    deletions: int = 0
+    skipped: int = 0
+    #: Order of reading: a file read later than another (its records replacing those
+    #: with the same PMID) has a higher number. 0 in registries written before it.
+    sequence: int = 0
+
+    @property
+    def state(self) -> FileState:
+        return FileState(self.size, self.mtime_ns, self.sha256)
+
+
+def source_key(path: Path) -> str:
+    """The registry key of a file: its absolute path (symlinks kept as given)."""
+    return str(path.absolute())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stat_state(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+class SourceRegistry:
+    """The files an index was built from, keyed by absolute path."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        entries: dict[str, SourceEntry] | None = None,
+        deleted: set[str] | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self.entries: dict[str, SourceEntry] = entries or {}
+        # Ids removed with ``searchkit delete``: a rebuild, which re-reads the
+        # sources, removes them again. Ingesting a record with such an id again
+        # takes it off this list.
+        self.deleted: set[str] = deleted or set()
+
+    @property
+    def path(self) -> Path:
+        return self.index_dir / SOURCES_FILE
+
+    @classmethod
+    def load(cls, index_dir: Path) -> SourceRegistry:
+        """The registry of ``index_dir`` (empty when the index has none yet)."""
+        path = index_dir / SOURCES_FILE
+        if not path.is_file():
+            return cls(index_dir)
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            entries = {key: SourceEntry(**value) for key, value in dict(data["sources"]).items()}
+            deleted = {str(pmid) for pmid in data.get("deleted", [])}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexFormatError(
+                f"cannot read the source registry {path}: {exc}; "
+                "delete it to re-read every file on the next ingest"
+            ) from exc
+        return cls(index_dir, entries, deleted)
+
+    def unchanged(self, path: Path) -> SourceEntry | None:
+        """The entry of ``path`` if the file is the one recorded, else ``None``.
+
+        Size and modification time equal: unchanged without reading the file. Else
+        the content hash decides (a file touched but not modified is unchanged)."""
+        entry = self.entries.get(source_key(path))
+        if entry is None:
+            return None
+        size, mtime_ns = stat_state(path)
+        if size != entry.size:
+            return None
+        if mtime_ns == entry.mtime_ns or file_sha256(path) == entry.sha256:
+            return entry
+        return None
+
+    def record(
+        self, path: Path, state: FileState, records: int, deletions: int, skipped: int
+    ) -> None:
+        key = source_key(path)
+        sequence = max((e.sequence for e in self.entries.values()), default=0) + 1
+        self.entries[key] = SourceEntry(
+            path=key,
+            size=state.size,
+            mtime_ns=state.mtime_ns,
+            sha256=state.sha256,
+            ingested=datetime.now(UTC).isoformat(timespec="seconds"),
+            records=records,
+            deletions=deletions,
+            skipped=skipped,
+            sequence=sequence,
+        )
+
+    def in_reading_order(self) -> list[SourceEntry]:
+        """The entries in the order their files were (last) read, so that reading them
+        again in this order leaves the same version of each record in force."""
+        return sorted(self.entries.values(), key=lambda e: (e.sequence, e.ingested, e.path))
+
+    def save(self) -> None:
+        """Write the registry atomically."""
+        data: dict[str, Any] = {
+            "format": _FORMAT,
+            "sources": {key: asdict(entry) for key, entry in sorted(self.entries.items())},
+            "deleted": sorted(self.deleted),
+        }
+        atomic_write_text(self.path, json.dumps(data, indent=1) + "\n")
+
+
+def read_state(path: Path) -> FileState:
+    """The identity of ``path`` now (hashes the whole file)."""
+    size, mtime_ns = stat_state(path)
+    return FileState(size, mtime_ns, file_sha256(path))

@@ -1,0 +1,286 @@
+"""Formatting search results and records for the terminal, for pipes and for files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from searchkit.errors import OptionError
+from searchkit.output import citations as export
+from searchkit.records import Record
+from searchkit.searching.search import Hit, SearchResult
+
+SEARCH_FORMATS = ("table", "json", "jsonl", "csv", "pmid", "medline", "ris")
+RECORD_FORMATS = ("text", "json", "jsonl", "csv", "pmid", "medline", "ris")
+#: Formats whose columns ``--fields`` chooses.
+FIELD_FORMATS = ("json", "jsonl", "csv")
+
+_BOLD, _MATCH, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[0m"
+
+#: The bidirectional embedding, override and isolate characters (LRE RLE PDF LRO RLO,
+#: LRI RLI FSI PDI): they reorder the text shown after them.
+_BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+#: What a terminal acts on instead of showing, each mapped to one visible character:
+#: C0 controls but tab and newline to their Unicode control pictures (ESC → ␛, BEL → ␇,
+#: CR → ␍), DEL to ␡, C1 controls and the bidi controls to the replacement character.
+_VISIBLE: dict[int, int] = {
+    **{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)},
+    0x7F: 0x2421,
+    **dict.fromkeys(range(0x80, 0xA0), 0xFFFD),
+    **dict.fromkeys(_BIDI_CONTROLS, 0xFFFD),
+}
+#: The same characters, except the C0 controls that ``json.dumps`` escapes itself.
+_JSON_UNSAFE = re.compile("[" + "".join(chr(c) for c in _VISIBLE if c >= 0x7F) + "]")
+
+
+def neutralise(text: str) -> str:
+    r"""``text`` with every character a terminal would act on (escape sequences, BEL,
+    carriage return, C1 controls, bidirectional overrides) replaced by one visible
+    character, so that record text can never drive the terminal it is printed on.
+    Tab and newline are kept; the length is unchanged, so character offsets (snippet
+    highlights) stay right. Every non-JSON output goes through it.
+
+    >>> neutralise("a\x1b]0;title\x07b")
+    'a␛]0;title␇b'
+    """
+    return text.translate(_VISIBLE)
+
+
+def to_json(data: Any, *, indent: int | None = None) -> str:
+    """``data`` as JSON, non-ASCII text as is but the characters :func:`neutralise`
+    replaces written as ``\\u`` escapes: the exact text, safe to print."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _record_columns(r: Record) -> dict[str, Any]:
+    return {
+        "pmid": r.pmid,
+        "title": r.title,
+        "year": r.year,
+        "date": r.pub_date,
+        "journal": r.journal,
+        "journal_abbrev": r.journal_abbrev,
+        "authors": [a.name for a in r.authors],
+        "doi": r.doi,
+        "pmcid": r.pmcid,
+        "abstract": r.abstract,
+        "keywords": list(r.keywords),
+        "mesh": [m.name for m in r.mesh],
+        "types": list(r.publication_types),
+        "languages": list(r.languages),
+        "volume": r.volume,
+        "issue": r.issue,
+        "pages": r.pages,
+        "issns": list(r.issns),
+        "collective_authors": [a.name for a in r.authors if a.collective],
+        "affiliations": list(dict.fromkeys(ad for a in r.authors for ad in a.affiliations)),
+        "entrez_date": r.entrez_date,
+        "create_date": r.create_date,
+        "mesh_date": r.mesh_date,
+    }
+
+
+HIT_ONLY_COLUMNS = ("rank", "score", "snippet", "highlights", "partial")
+RECORD_COLUMNS = tuple(_record_columns(Record(pmid="0")))
+HIT_COLUMNS = HIT_ONLY_COLUMNS + RECORD_COLUMNS
+DEFAULT_CSV_COLUMNS = (
+    "rank",
+    "pmid",
+    "score",
+    "year",
+    "journal",
+    "title",
+    "authors",
+    "doi",
+    "snippet",
+)
+DEFAULT_RECORD_CSV_COLUMNS = ("pmid", "year", "journal", "title", "authors", "doi")
+
+
+def parse_fields(text: str, *, hits: bool = True) -> tuple[str, ...]:
+    """``"pmid,title,year"`` → the column names, checked against the known ones."""
+    known = HIT_COLUMNS if hits else RECORD_COLUMNS
+    names = tuple(name.strip().lower() for name in text.split(",") if name.strip())
+    if not names:
+        raise OptionError(f"--fields needs column names, some of: {', '.join(known)}")
+    for name in names:
+        if name not in known:
+            raise OptionError(f"--fields: unknown column {name!r}; choose from {', '.join(known)}")
+    return names
+
+
+def hit_columns(hit: Hit, names: Sequence[str]) -> dict[str, Any]:
+    """The chosen columns of a hit, in the order asked for."""
+    values = {**hit.to_dict(), **_record_columns(hit.record), "score": round(hit.score, 6)}
+    return {name: values[name] for name in names}
+
+
+def _emphasise(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
+    if not color or not spans:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(_MATCH + text[start:end] + _RESET)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+#: The table's line between the counted hits and those with only some of the words.
+PARTIAL_SEPARATOR = "— partial matches (not counted) —"
+
+
+def format_table(result: SearchResult, *, color: bool = False, width: int | None = None) -> str:
+    """A human-readable listing: rank, PMID, year, journal, title, snippet."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    lines: list[str] = []
+    for i, hit in enumerate(result.hits):
+        if hit.partial and (i == 0 or not result.hits[i - 1].partial):
+            lines.extend([PARTIAL_SEPARATOR, ""])
+        r = hit.record
+        year = str(r.year) if r.year is not None else "----"
+        journal = r.journal_abbrev or r.journal or ""
+        head = neutralise(f"{hit.rank:>3}. PMID {r.pmid}  {year}  {journal}")
+        lines.append(_BOLD + head + _RESET if color else head)
+        for part in textwrap.wrap(neutralise(r.title or "(no title)"), width=max(width - 5, 20)):
+            lines.append("     " + part)
+        if hit.snippet:
+            lines.extend(_wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color))
+        lines.append("")
+    partial = sum(h.partial for h in result.hits)
+    footer = f"{len(result.hits) - partial} of {result.total} matching records shown"
+    if partial:
+        footer += f", then {partial} of {result.partial_total} partial matches (not counted)"
+    lines.append(footer + ".")
+    return "\n".join(lines)
+
+
+def _wrap_marked(text: str, spans: Sequence[tuple[int, int]], width: int, color: bool) -> list[str]:
+    """Wrap a snippet, keeping the highlight spans on the right characters."""
+    wrapped = textwrap.wrap(text, width=max(width, 20))
+    out: list[str] = []
+    pos = 0
+    for line in wrapped:
+        start = text.index(line, pos)
+        end = start + len(line)
+        local = [
+            (max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start
+        ]
+        out.append("     " + _emphasise(line, local, color))
+        pos = end
+    return out
+
+
+def format_search(
+    result: SearchResult,
+    fmt: str,
+    *,
+    color: bool = False,
+    fields: Sequence[str] | None = None,
+) -> str:
+    """Render a search result in one of :data:`SEARCH_FORMATS`; ``fields`` chooses
+    the columns of the ``json``, ``jsonl`` and ``csv`` formats."""
+    if fields is not None and fmt not in FIELD_FORMATS:
+        raise OptionError(f"--fields works with --format {', '.join(FIELD_FORMATS)}, not {fmt}")
+    if fmt == "table":
+        return format_table(result, color=color)
+    if fmt == "json":
+        data = result.to_dict()
+        if fields is not None:
+            data["hits"] = [hit_columns(h, fields) for h in result.hits]
+        return to_json(data, indent=2)
+    if fmt == "jsonl":
+        rows = [hit_columns(h, fields) if fields else h.to_dict() for h in result.hits]
+        return "\n".join(to_json(row) for row in rows)
+    if fmt == "csv":
+        text = _csv([hit_columns(h, fields or DEFAULT_CSV_COLUMNS) for h in result.hits])
+    elif fmt == "pmid":
+        text = "\n".join(h.pmid for h in result.hits)
+    elif fmt == "medline":
+        text = export.medline(h.record for h in result.hits)
+    elif fmt == "ris":
+        text = export.ris(h.record for h in result.hits)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return neutralise(text)
+
+
+def _csv(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+        )
+    return buf.getvalue().rstrip("\n")
+
+
+def format_record(record: Record, fmt: str) -> str:
+    """Render one whole record in one of :data:`RECORD_FORMATS`."""
+    if fmt == "json":
+        return to_json(record.to_dict(), indent=2)
+    if fmt == "jsonl":
+        return to_json(record.to_dict())
+    if fmt == "text":
+        text = _record_text(record)
+    elif fmt == "csv":
+        columns = _record_columns(record)
+        text = _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
+    elif fmt == "pmid":
+        text = record.pmid
+    elif fmt == "medline":
+        text = export.to_medline(record)
+    elif fmt == "ris":
+        text = export.to_ris(record)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return neutralise(text)
+
+
+def _record_text(r: Record) -> str:
+    rows: list[tuple[str, str | None]] = [
+        ("PMID", r.pmid),
+        ("Title", r.title),
+        ("Authors", "; ".join(a.full_name or a.name for a in r.authors) or None),
+        ("Journal", r.journal or r.journal_abbrev),
+        ("Date", r.pub_date or (str(r.year) if r.year is not None else None)),
+        ("Citation", _citation(r)),
+        ("DOI", r.doi),
+        ("PMCID", r.pmcid),
+        ("Types", "; ".join(r.publication_types) or None),
+        ("Language", ", ".join(r.languages) or None),
+        ("Keywords", "; ".join(r.keywords) or None),
+        ("MeSH", "; ".join(("*" if m.major else "") + m.name for m in r.mesh) or None),
+    ]
+    lines = [f"{label + ':':<10}{value}" for label, value in rows if value]
+    if r.abstract:
+        lines.append("")
+        lines.extend(neutralise(r.abstract).splitlines())  # CR, NEL: shown, not line breaks
+    return "\n".join(lines)
+
+
+def _citation(r: Record) -> str | None:
+    """ "53(2):152-5" from the volume, issue and pages."""
+    text = (r.volume or "") + (f"({r.issue})" if r.issue else "")
+    text += f":{r.pages}" if r.pages and text else (r.pages or "")
+    return text or None
+
+
+def format_stats(stats: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return to_json(stats, indent=2)
+    return neutralise(
+        "\n".join(f"{key.replace('_', ' ')}: {value}" for key, value in stats.items())
+    )

@@ -1,0 +1,454 @@
+"""The query language → a Whoosh query, and ``--explain``.
+
+The syntax (tokenizer, parser, tree) is in :mod:`searchkit.query.parser`. Free-text
+parts are built by :func:`searchkit.query.free_text.free_text_query`; field-tagged words and
+phrases are analyzed with their field's own analyzer, so both stay correct when the
+analyzers change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from whoosh import matching
+from whoosh import query as wq
+from whoosh.fields import Schema
+from whoosh.query import NullQuery, Query
+from whoosh.query.spans import SpanNear2
+
+from searchkit.analysis.acronyms import AcronymTable
+from searchkit.engine import phrases
+from searchkit.errors import QueryError
+from searchkit.index.mesh import KEYS as MESH_KEYS
+from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
+from searchkit.index.schema import TEXT_FIELDS
+from searchkit.query.free_text import FieldedPhrase, FieldedTerm, free_text_query
+from searchkit.query.parser import (
+    DATE_KEYS,
+    MAX_DEPTH,
+    MIN_PREFIX,
+    PREFIXES,
+    TAGS,
+    And,
+    Dates,
+    FreeText,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Tagged,
+    Truncated,
+    Wildcard,
+    WildPhrase,
+    Years,
+    describe,
+    parse,
+    parse_dates,
+    parse_years,
+    tokenize,
+)
+from searchkit.query.wildcards import SurfaceWildcard, WildcardPhrase, fold, phrase_slots
+
+__all__ = [
+    "DATE_KEYS",
+    "MAX_DEPTH",
+    "MIN_PREFIX",
+    "PREFIXES",
+    "TAGS",
+    "And",
+    "Dates",
+    "FreeText",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Tagged",
+    "Truncated",
+    "WildPhrase",
+    "Wildcard",
+    "YearRange",
+    "Years",
+    "describe",
+    "explain",
+    "parse",
+    "parse_dates",
+    "parse_query",
+    "parse_years",
+    "to_whoosh",
+    "tokenize",
+    "year_range",
+]
+
+# Field key → the Whoosh fields searched.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "abstract": ("abstract",),
+    # PubMed's [tiab] covers the author keywords too.
+    "tiab": ("title", "abstract", "keywords"),
+    "textword": ("title", "abstract", "keywords", "mesh"),
+    "keyword": ("keywords",),
+    "author": ("authors",),
+    "first_author": ("first_author",),
+    "last_author": ("last_author",),
+    "collective": ("collective",),
+    "affiliation": ("affiliation",),
+    "all": ("title", "abstract", "keywords", "mesh", "authors", "collective", "affiliation"),
+    "journal": ("journal",),
+    "pubtype": ("pubtype",),
+    "language": ("language",),
+    "volume": ("volume",),
+    "issue": ("issue",),
+    "pages": ("pages",),
+    "issn": ("issn",),
+    "doi": ("doi",),
+    "pmid": ("pmid",),
+}
+# Keys whose tagged words are matched as a phrase (a name). MeSH keys are
+# searchkit.index.mesh's: whole headings.
+PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective"})
+# Keys whose fields hold text (the text analyzer's terms and positions).
+TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword"})
+# Keys matched as one exact, whole value.
+EXACT_KEYS = frozenset({"journal", "pubtype", "language", "volume", "issue", "pages", "issn"})
+# Keys whose words may each be in any of their fields (all analyzed alike).
+ANY_FIELD_KEYS = frozenset({"tiab", "textword"})
+# What [all] searches besides the text words: names as phrases, affiliations'
+# words, a whole journal name.
+ALL_FIELDS_ALSO = ("author", "collective", "affiliation", "journal")
+#: Splits a list of ids: ``24162591,30108519[pmid]``.
+_ID_LIST = re.compile(r"[\s,]+")
+
+# [lang] accepts the language names PubMed uses as well as the codes stored.
+LANGUAGE_CODES: dict[str, str] = {
+    "english": "eng",
+    "french": "fre",
+    "german": "ger",
+    "spanish": "spa",
+    "italian": "ita",
+    "japanese": "jpn",
+    "chinese": "chi",
+    "russian": "rus",
+    "portuguese": "por",
+    "dutch": "dut",
+    "korean": "kor",
+    "polish": "pol",
+}
+
+
+class _AndNotMatcher(matching.AndNotMatcher):
+    """Whoosh's ``AndNotMatcher`` checks its first document against the excluded
+    matcher only when both happen to start on the same document: with the excluded
+    matcher starting earlier, the first positive document got through even when
+    excluded (``privilege[ti] NOT immune escape[kw]`` returned the record it
+    excludes). This one moves the excluded matcher up to it first."""
+
+    def _find_first(self) -> None:
+        a, b = self.a, self.b
+        if a.is_active() and b.is_active():
+            if b.id() < a.id():
+                b.skip_to(a.id())
+            if b.is_active() and a.id() == b.id():
+                self._find_next()
+
+
+class AndNot(wq.AndNot):
+    """``a AND NOT b`` with the corrected matcher."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> matching.Matcher:
+        return _AndNotMatcher(
+            self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context())
+        )
+
+
+class YearRange(wq.ConstantScoreQuery):
+    """A constant-score range over the exact-value terms of the ``year`` field that
+    prints as ``year:[2015 TO 2019]``."""
+
+    def __init__(self, child: Query, label: str | None = None) -> None:
+        super().__init__(child)
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label or super().__str__()
+
+
+def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
+    """Records published in ``low``..``high`` (inclusive; ``None`` is open).
+
+    Whoosh's ``NumericRange`` mis-splits open and wide ranges on this 16-bit field
+    (``[ TO 2000]`` matched every record), so the range runs over the exact-value
+    terms only, whose byte order is the numeric order.
+    """
+    field = schema["year"]
+    start = field.to_bytes(0 if low is None else low)
+    end = field.to_bytes(0xFFFF if high is None else high)
+    label = f"year:[{'' if low is None else low} TO {'' if high is None else high}]"
+    return YearRange(wq.TermRange("year", start, end), label)
+
+
+def date_range(field: str, low: str | None, high: str | None) -> Query:
+    """Records whose ``field`` date ("YYYYMMDD" terms, see
+    :func:`searchkit.index.documents.date_key`) is in ``low``..``high`` (inclusive;
+    ``None`` is open)."""
+    label = f"{field}:[{low or ''} TO {high or ''}]"
+    return YearRange(wq.TermRange(field, low or "0", high or "9"), label)
+
+
+def _analyze(schema: Schema, field: str, text: str) -> list[str]:
+    return list(schema[field].process_text(text, mode="query"))
+
+
+def _no_words(text: str, pos: int) -> QueryError:
+    return QueryError(f"'{text}' has no searchable words (only stop words or punctuation)", pos)
+
+
+def _field_words(schema: Schema, key: str, field: str, text: str) -> list[str]:
+    if key == "language":
+        text = LANGUAGE_CODES.get(text.strip().lower(), text)
+    return _analyze(schema, field, text)
+
+
+def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
+    if key in ("pmid", "doi"):
+        ids = [i.lower() if key == "doi" else i for i in _ID_LIST.split(text) if i]
+        if not ids:
+            raise _no_words(text, pos)
+        return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
+    if key in ANY_FIELD_KEYS:  # each word (a compound: in one of its forms) in any field
+        slots = phrases.analyze(schema["abstract"].analyzer, text)
+        if not slots:
+            raise _no_words(text, pos)
+        return wq.And([wq.Or([_slot(f, slot) for f in FIELDS[key]]) for slot in _one_by_one(slots)])
+    if key == "all":  # the text words, or a name, affiliation or journal
+        parts: list[Query] = []
+        for part in ("textword", *ALL_FIELDS_ALSO):
+            try:
+                parts.append(_tagged(schema, part, text, pos))
+            except QueryError:
+                continue  # no searchable words in that field (a stop word, say)
+        if not parts:
+            raise _no_words(text, pos)
+        return wq.Or(parts)
+    alternatives: list[Query] = []
+    for field in FIELDS[key]:
+        if key in TEXT_KEYS:
+            slots = phrases.analyze(schema[field].analyzer, text)
+            if not slots:
+                continue
+            if key in PHRASE_KEYS:
+                alternatives.append(phrases.phrase_query(field, slots))
+            else:  # each word (a compound: in one of its forms)
+                words = [_slot(field, slot) for slot in _one_by_one(slots)]
+                alternatives.append(wq.And(words))
+            continue
+        words = _field_words(schema, key, field, text)
+        if not words:
+            continue
+        if key in EXACT_KEYS:
+            alternatives.append(wq.Or([wq.Term(field, w) for w in words]))
+        elif key in PHRASE_KEYS:
+            alternatives.append(_phrase(field, words, None))
+        else:
+            alternatives.append(wq.And([wq.Term(field, w) for w in words]))
+    if not alternatives:
+        raise _no_words(text, pos)
+    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+
+
+def _one_by_one(slots: list[phrases.Slot]) -> list[phrases.Slot]:
+    """The slots of a phrase as separate words (no gap before any)."""
+    return [phrases.Slot(0, slot.forms) for slot in slots]
+
+
+def _slot(field: str, slot: phrases.Slot) -> Query:
+    return phrases.phrase_query(field, [slot])
+
+
+def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) -> Query:
+    if len(words) == 1:
+        return wq.Term(field, words[0], boost=boost)
+    if near is not None:
+        return SpanNear2([wq.Term(field, w) for w in words], slop=near, ordered=False)
+    return wq.Phrase(field, words, boost=boost)
+
+
+def _text_phrase(
+    schema: Schema, field: str, text: str, near: int | None, boost: float
+) -> Query | None:
+    """A quoted phrase in one text field (None: no searchable words): the words at the
+    positions the analyzer gives them (:mod:`searchkit.engine.phrases`); with ``near``, its
+    words as written within ``near`` positions, in any order."""
+    slots = phrases.analyze(schema[field].analyzer, text)
+    if not slots:
+        return None
+    if near is not None:
+        words = list(dict.fromkeys(t for slot in slots for t, _ in slot.forms[0][0]))
+        return _phrase(field, words, near, boost)
+    return phrases.phrase_query(field, slots, boost)
+
+
+def _fielded(parts: list[Query]) -> Query:
+    """One phrase (or word) in several fields, scored as one BM25F term when it can be."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(type(p) is wq.Term for p in parts):
+        return FieldedTerm(parts)
+    if all(isinstance(p, phrases.PositionalPhrase) for p in parts):
+        return FieldedPhrase(parts)
+    return wq.Or(parts)
+
+
+#: Fields whose terms are stemmed words: wildcards are matched against the words as
+#: written there (:class:`searchkit.query.wildcards.SurfaceWildcard`).
+STEMMED_FIELDS = frozenset({"title", "abstract", "keywords", "mesh"})
+
+
+def _word_wildcard(field: str, pattern: str, boost: float) -> Query:
+    if field in STEMMED_FIELDS:
+        return SurfaceWildcard(field, pattern, boost=boost)
+    return wq.Wildcard(field, pattern, boost=boost)
+
+
+def _wildcard(schema: Schema, node: Wildcard | WildPhrase) -> Query:
+    """A word with wildcards inside (``tumo*r``), or a phrase with wildcard words."""
+    fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+    parts: list[Query] = []
+    for field, weight in fields.items():
+        if isinstance(node, Wildcard):
+            parts.append(_word_wildcard(field, fold(node.pattern), weight))
+            continue
+        slots = phrase_slots(schema, field, node.words)
+        if not slots:
+            continue
+        if len(slots) == 1 and slots[0].pattern is not None:  # the other words were stop words
+            parts.append(_word_wildcard(field, slots[0].pattern, weight))
+        else:
+            parts.append(WildcardPhrase(field, slots, boost=weight))
+    if not parts:
+        raise _no_words(" ".join(getattr(node, "words", ())), node.pos)
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def to_whoosh(
+    schema: Schema,
+    node: Node,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+) -> Query:
+    """The Whoosh query for a syntax tree. Raises :class:`QueryError` for parts
+    without searchable words (a phrase of stop words, say).
+
+    ``mesh`` holds the MeSH tree that ``[mh]`` explodes by (none: not exploded) and
+    collects what MeSH compilation has to tell the user."""
+    if mesh is None:
+        mesh = MeshContext()
+    if isinstance(node, Tagged | Phrase | Truncated) and node.key in MESH_KEYS:
+        return _mesh(node, mesh)
+    if isinstance(node, Wildcard | WildPhrase) and node.key in MESH_KEYS:
+        raise QueryError("in a MeSH heading '*' can only end the heading (lung*[mh])", node.pos)
+    if isinstance(node, FreeText):
+        text = " ".join(node.words)
+        q = free_text_query(schema, text, acronyms=acronyms)
+        if q is NullQuery:
+            raise _no_words(text, node.pos)
+        return q
+    if isinstance(node, Tagged):
+        return _tagged(schema, node.key, " ".join(node.words), node.pos)
+    if isinstance(node, Phrase):
+        if node.key is not None and (node.key in EXACT_KEYS or node.key in ("pmid", "doi")):
+            return _tagged(schema, node.key, node.text, node.pos)
+        fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+        if node.key is not None and node.key not in TEXT_KEYS:  # an author's name
+            parts = [
+                _phrase(f, words, node.near)
+                for f in fields
+                if (words := _analyze(schema, f, node.text))
+            ]
+        else:
+            parts = [
+                q
+                for f, w in fields.items()
+                if (q := _text_phrase(schema, f, node.text, node.near, w)) is not None
+            ]
+        if not parts:
+            raise _no_words(node.text, node.pos)
+        return _fielded(parts)
+    if isinstance(node, Truncated):
+        if node.key == "pmid":
+            raise QueryError("truncation '*' is not supported for PMIDs", node.pos)
+        if node.key == "doi":
+            return wq.Prefix("doi", node.prefix.lower())
+        fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+        if node.key in EXACT_KEYS:
+            prefix = " ".join(node.prefix.lower().replace(".", " ").split())
+        else:  # as the index's words are written: naïv* is naiv*
+            prefix = fold(node.prefix)
+        parts = [
+            _word_wildcard(f, prefix + "*", w)
+            if f in STEMMED_FIELDS
+            else wq.Prefix(f, prefix, boost=w)
+            for f, w in fields.items()
+        ]
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
+    if isinstance(node, Wildcard | WildPhrase):
+        return _wildcard(schema, node)
+    if isinstance(node, Years):
+        return year_range(schema, node.low, node.high)
+    if isinstance(node, Dates):
+        return date_range(node.key, node.low, node.high)
+    if isinstance(node, And):
+        return wq.And([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
+    if isinstance(node, Or):
+        return wq.Or([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
+    return AndNot(
+        to_whoosh(schema, node.positive, acronyms=acronyms, mesh=mesh),
+        to_whoosh(schema, node.negative, acronyms=acronyms, mesh=mesh),
+    )
+
+
+def _mesh(node: Tagged | Phrase | Truncated, context: MeshContext) -> Query:
+    """A MeSH-tagged term: whole headings (searchkit.index.mesh)."""
+    assert node.key is not None
+    if isinstance(node, Truncated):
+        return mesh_prefix(node.key, node.prefix)
+    if isinstance(node, Phrase):
+        if node.near is not None:
+            raise QueryError("proximity '~N' does not apply to MeSH headings", node.pos)
+        return mesh_query(node.key, node.text, node.pos, context)
+    return mesh_query(node.key, " ".join(node.words), node.pos, context)
+
+
+def parse_query(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+) -> Query:
+    """Parse a user query. Raises :class:`QueryError` for an empty or malformed query.
+
+    ``acronyms`` (the index's learned table) lets free text expand acronyms; ``mesh``
+    (with the index's MeSH tree) lets ``[mh]`` explode."""
+    return to_whoosh(schema, parse(text), acronyms=acronyms, mesh=mesh)
+
+
+def explain(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    mesh: MeshContext | None = None,
+    refs: Mapping[int, str] | None = None,
+) -> str:
+    """How a query was understood: the syntax tree (every AND, OR and NOT group in
+    parentheses), the Whoosh query and, for MeSH terms, how they were exploded (or why
+    not). ``refs``: what ``#N`` stands for."""
+    node = parse(text, refs)
+    context = mesh if mesh is not None else MeshContext()
+    q = to_whoosh(schema, node, acronyms=acronyms, mesh=context)
+    lines = [f"parsed: {describe(node)}", f"whoosh: {q}"]
+    lines.extend(f"mesh: {line}" for line in context.explained)
+    return "\n".join(lines)

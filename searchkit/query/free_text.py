@@ -1,0 +1,362 @@
+"""How free text becomes a ranked Whoosh query, and the ranking parameters.
+
+A free-text query is a :class:`BestMatch`: one child per query *concept* (a word, with
+its alternative spellings and acronym expansions searched in every text field at that
+field's weight) plus, optionally, low-weight proximity children. A document's score is
+the sum of its matching children's BM25F scores times a coordination factor that grows
+with the share of concepts it matches: documents matching all words come first, partial
+matches are still returned (PubMed "Best Match"), not a strict AND.
+
+The nodes are standard Whoosh ``Or`` subclasses: :mod:`searchkit.engine.scoring` gives them
+their scoring (BM25F, coordination, proximity), and nested inside another Whoosh query
+they still work with Whoosh's own matchers (as plain ``Or``s).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from whoosh import scoring as whoosh_scoring
+from whoosh.fields import Schema
+from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
+
+from searchkit.analysis.acronyms import AcronymTable
+from searchkit.index.schema import TEXT_FIELDS
+
+# BM25F parameters (see BENCHMARKS.md for how they were chosen).
+K1 = 1.2
+B = 0.75
+FIELD_B: dict[str, float] = {}  # per-field length normalisation, else B
+# Coordination: score x (matched concepts / concepts) ** COORDINATION.
+COORDINATION = 0.25
+# Weight of a compound's parts (beta, catenin) relative to its catenation (betacatenin);
+# parts shorter than MIN_PART_ALONE characters, numbers and roman numerals are only
+# searched within the compound.
+PART_WEIGHT = 0.5
+MIN_PART_ALONE = 3
+# Sequential-dependence proximity: adjacent query words occurring within
+# PROXIMITY_WINDOW positions of each other in these fields add PROXIMITY_WEIGHT x a BM25
+# score of that co-occurrence count.
+PROXIMITY_WEIGHT = 0.2
+PROXIMITY_WINDOW = 4
+PROXIMITY_FIELDS = ("title", "abstract")
+# Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to the
+# typed words.
+ACRONYM_WEIGHT = 0.2
+
+
+def weighting() -> whoosh_scoring.WeightingModel:
+    """The scoring model used for every search."""
+    return whoosh_scoring.BM25F(B=B, K1=K1)
+
+
+class BestMatch(Or):
+    """Free-text query: children are concepts (and :class:`Proximity` bonuses); see module
+    docs. Whoosh's matchers score it as a plain ``Or``; :mod:`searchkit.engine.scoring` adds
+    coordination.
+
+    ``required`` has one query per concept that matches the records *having* that word
+    (see :func:`free_text_query`): what :mod:`searchkit.query.allwords` counts. Without it,
+    the concept children themselves."""
+
+    JOINT = " BEST "
+
+    def __init__(
+        self, subqueries: Sequence[Query], boost: float = 1.0, required: Sequence[Query] = ()
+    ) -> None:
+        super().__init__(list(subqueries), boost=boost)
+        self.required = tuple(required) or tuple(
+            q for q in subqueries if not isinstance(q, Proximity | Expansion)
+        )
+
+
+class Expansion(Or):
+    """Feedback terms (``--expand``): scored and able to bring in new documents, but not
+    counted as concepts and not scaled by coordination."""
+
+    JOINT = " EXP "
+
+
+class Proximity(Or):
+    """Bonus clauses (sloppy phrases of adjacent query words): scored, not counted as
+    concepts for coordination."""
+
+    JOINT = " NEAR "
+
+
+@dataclass(frozen=True)
+class QueryToken:
+    """An analyzed query token: index term, kind (word/part/cat), compound group, position."""
+
+    text: str
+    kind: str
+    group: int
+    pos: int
+    original: str = ""
+
+
+def analyze_query(schema: Schema, text: str) -> list[QueryToken]:
+    """The analyzed tokens of free text (all text fields share one analyzer)."""
+    analyzer = schema["abstract"].analyzer
+    return [
+        QueryToken(
+            t.text,
+            getattr(t, "kind", "word"),
+            getattr(t, "group", i),
+            t.pos,
+            getattr(t, "original", t.text),
+        )
+        for i, t in enumerate(analyzer(text, mode="query", positions=True, keeporiginal=True))
+    ]
+
+
+def analyze_query_words(schema: Schema, text: str) -> list[str]:
+    """The index terms a piece of free text becomes."""
+    return [t.text for t in analyze_query(schema, text)]
+
+
+class FieldedTerm(Or):
+    """One term in several fields (children: ``Term(field, text, boost=field weight)``),
+    scored by :mod:`searchkit.engine.scoring` as a single BM25F term: the field frequencies are
+    length-normalised per field, weighted, summed, and saturated once (Robertson &
+    Zaragoza). Whoosh's own matchers score it as a plain ``Or`` of per-field BM25."""
+
+    JOINT = " | "
+
+
+class FieldedPhrase(Or):
+    """A phrase in several fields (children: ``Phrase(field, words, boost=field weight)``),
+    scored by :mod:`searchkit.engine.scoring` like a :class:`FieldedTerm` whose frequency is the
+    number of times the phrase occurs. Whoosh's matchers score it as an ``Or`` of phrases."""
+
+    JOINT = " | "
+
+
+class CompoundTerm(Or):
+    """A compound written in several ways (children: a :class:`FieldedTerm` of its
+    joined term, a :class:`FieldedPhrase` of its parts side by side), scored by
+    :mod:`searchkit.engine.scoring` as one BM25F term whose frequency in a field is the larger of
+    its children's: ``PD-L1`` holds both the joined term and the parts, and counts once.
+    Whoosh's matchers score it as an ``Or``."""
+
+    JOINT = " || "
+
+
+def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:
+    """One analyzed term searched across the weighted text fields."""
+    return FieldedTerm([Term(f, term, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost)
+
+
+def _concepts(tokens: list[QueryToken]) -> list[list[QueryToken]]:
+    """Tokens grouped by the written word or compound they come from, in query order;
+    a term already used by an earlier concept is not repeated."""
+    groups: dict[int, list[QueryToken]] = {}
+    seen: set[str] = set()
+    for t in tokens:
+        if t.text in seen:
+            continue
+        seen.add(t.text)
+        groups.setdefault(t.group, []).append(t)
+    return list(groups.values())
+
+
+def _has_concept(schema: Schema, group: list[QueryToken], written: list[QueryToken]) -> Query:
+    """Which records have a written word or compound: its term; a compound in one of
+    the forms :func:`_concept_query` matches it by (its joined term, ``pdl1``, or its
+    parts side by side, "PD L1"), never by one part alone."""
+    if len(group) == 1 and len(written) == 1:
+        return term_query(schema, group[0].text)
+    forms = _compound_forms(schema, group, written)
+    if not forms:
+        return And([term_query(schema, t.text) for t in group])
+    return forms[0] if len(forms) == 1 else Or(forms)
+
+
+def searchable_alone(token: QueryToken) -> bool:
+    """Whether a compound's part is worth searching by itself: not a number, a roman
+    numeral or a fragment of one or two characters (the ``6`` of ``IL-6``, the ``t`` of
+    ``T-cell``, the ``l1`` of ``PD-L1``, the ``ii`` of ``MHC-II``), which say nothing
+    without the rest of the compound (``rad53`` of ``Rad53-dependent`` does)."""
+    text = token.text
+    return token.kind == "word" or (
+        len(text) >= MIN_PART_ALONE and not _NUMBER.fullmatch(text) and not _ROMAN.fullmatch(text)
+    )
+
+
+_NUMBER = re.compile(r"[\d.,]+")
+_ROMAN = re.compile(r"[ivx]+")
+
+
+def _concept_query(
+    schema: Schema, group: list[QueryToken], written: list[QueryToken] | None = None
+) -> Query:
+    """One query concept. A compound (``written``: all its tokens) matches its joined
+    term (``PD-L1`` → ``pdl1``), its parts side by side (``PD L1``), and, at
+    :data:`PART_WEIGHT`, those parts that are words in their own right."""
+    if len(group) == 1 and (written is None or len(written) == 1):
+        return term_query(schema, group[0].text)
+    forms = _compound_forms(schema, group, written or group)
+    alternatives: list[Query] = []
+    if forms:
+        alternatives.append(forms[0] if len(forms) == 1 else CompoundTerm(forms))
+    alternatives.extend(
+        term_query(schema, t.text, PART_WEIGHT)
+        for t in group
+        if t.kind != "cat" and searchable_alone(t)
+    )
+    if not alternatives:
+        return term_query(schema, group[0].text, PART_WEIGHT)
+    return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
+
+
+def _compound_forms(
+    schema: Schema, group: list[QueryToken], written: list[QueryToken]
+) -> list[Query]:
+    """The whole forms of a compound: its joined terms, and its parts side by side."""
+    forms: list[Query] = [term_query(schema, t.text) for t in group if t.kind == "cat"]
+    pieces = [t.text for t in sorted(written, key=lambda t: t.pos) if t.kind != "cat"]
+    if len(pieces) > 1:
+        forms.append(_phrase_query(schema, pieces, 1.0, slop=1))
+    return forms
+
+
+def _phrase_query(schema: Schema, terms: list[str], boost: float, slop: int = 2) -> Query:
+    """``terms`` in sequence (by default a little slop for compounds) in every weighted
+    text field."""
+    if len(terms) == 1:
+        return term_query(schema, terms[0], boost)
+    return FieldedPhrase(
+        [Phrase(f, terms, slop=slop, boost=w) for f, w in TEXT_FIELDS.items()], boost=boost
+    )
+
+
+def _index_terms(schema: Schema, text: str) -> list[str]:
+    """The terms of a phrase as indexed in sequence (compounds by their catenation)."""
+    return [t.text for t in analyze_query(schema, text) if t.kind != "part"]
+
+
+def _short_form_expansions(
+    schema: Schema, group: list[QueryToken], acronyms: AcronymTable
+) -> list[Query]:
+    """A typed short form (``MHC``) → its long forms, weighted by their frequency."""
+    written = group[0].original
+    if not any(c.isupper() for c in written):  # "age" is a word, "AGE" may be an acronym
+        return []
+    forms = acronyms.long_forms(written)
+    total = sum(n for _, n in forms)
+    # Long forms written differently ("non-coding", "noncoding") can be the same index
+    # terms: one phrase for them, weighted by their summed counts (the same score as
+    # one phrase each, evaluated once).
+    counts: dict[tuple[str, ...], int] = {}
+    for lf, n in forms:
+        terms = tuple(_index_terms(schema, lf))
+        if terms:
+            counts[terms] = counts.get(terms, 0) + n
+    return [
+        _phrase_query(schema, list(terms), ACRONYM_WEIGHT * n / total)
+        for terms, n in counts.items()
+    ]
+
+
+def _long_form_spans(
+    schema: Schema, groups: list[list[QueryToken]], acronyms: AcronymTable
+) -> list[tuple[int, int, str]]:
+    """Runs of query words that spell a learned long form: (first group, end, short form
+    term), longest match first, not overlapping."""
+    words = [g[0].text if len(g) == 1 and g[0].kind == "word" else "" for g in groups]
+    typed = {t.text for g in groups for t in g}
+    by_first = acronyms_by_first_term(schema, acronyms)
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        best: tuple[int, str] | None = None
+        for terms, short in by_first.get(words[i], []) if words[i] else []:
+            end = i + len(terms)
+            longer = best is None or end > best[0]
+            if longer and tuple(words[i:end]) == terms and short not in typed:
+                best = (end, short)
+        if best is not None:
+            spans.append((i, best[0], best[1]))
+            i = best[0]
+        else:
+            i += 1
+    return spans
+
+
+def acronyms_by_first_term(
+    schema: Schema, acronyms: AcronymTable
+) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """Long forms (as index terms) by their first term, with the short form's term;
+    cached on the table."""
+    found = acronyms.cache.get("by_first_term")
+    if isinstance(found, dict):
+        return found
+    cached: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for sf, lfs in acronyms.counts.items():
+        sf_terms = _index_terms(schema, sf)
+        if len(sf_terms) != 1:
+            continue
+        for lf in lfs:
+            terms = tuple(_index_terms(schema, lf))
+            if len(terms) >= 2:
+                cached.setdefault(terms[0], []).append((terms, sf_terms[0]))
+    acronyms.cache["by_first_term"] = cached
+    return cached
+
+
+def _proximity(schema: Schema, groups: list[list[QueryToken]]) -> Query | None:
+    """Adjacent query words as sloppy phrases (sequential-dependence style)."""
+    words = [g[0] for g in groups if len(g) == 1 and g[0].kind == "word"]
+    pairs = [(a.text, b.text) for a, b in itertools.pairwise(words) if b.pos - a.pos <= 2]
+    if not pairs or not PROXIMITY_WEIGHT:
+        return None
+    return Proximity(
+        [
+            Phrase(f, list(pair), slop=PROXIMITY_WINDOW, boost=TEXT_FIELDS[f] * PROXIMITY_WEIGHT)
+            for pair in pairs
+            for f in PROXIMITY_FIELDS
+        ]
+    )
+
+
+def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> Query:
+    """Ranked free-text query for ``text`` (NullQuery if it has no searchable word).
+
+    With an acronym table, a typed short form also searches its long forms and a typed
+    long form its short form, at ``ACRONYM_WEIGHT``.
+
+    The query's ``required`` part says which records have *all* the words: each word
+    (a compound by its catenation) in the title, abstract, keywords or MeSH, where a
+    learned short form and its long form count as the same word (``MHC`` is had by a
+    record saying "major histocompatibility complex"; "cancer stem cells" by one saying
+    ``CSCs``), since the ranking treats them so.
+    """
+    tokens = analyze_query(schema, text)
+    groups = _concepts(tokens)
+    if not groups:
+        return NullQuery
+    written: dict[int, list[QueryToken]] = {}
+    for t in tokens:
+        written.setdefault(t.group, []).append(t)
+    concepts: list[Query] = [_concept_query(schema, g, written[g[0].group]) for g in groups]
+    required: list[Query] = [_has_concept(schema, g, written[g[0].group]) for g in groups]
+    if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
+        for i, group in enumerate(groups):
+            expansions = _short_form_expansions(schema, group, acronyms)
+            if expansions:
+                concepts[i] = Or([concepts[i], *expansions])
+                required[i] = Or([required[i], *expansions])
+        # A long form typed in full is one concept that also matches its short form.
+        for start, end, short in reversed(_long_form_spans(schema, groups, acronyms)):
+            has_short = term_query(schema, short, ACRONYM_WEIGHT)
+            merged = Or([*concepts[start:end], has_short])
+            concepts[start:end] = [merged]
+            required[start:end] = [Or([And(required[start:end]), has_short])]
+    children = list(concepts)
+    near = _proximity(schema, groups)
+    if near is not None:
+        children.append(near)
+    return BestMatch(children, required=required)

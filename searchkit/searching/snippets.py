@@ -1,0 +1,156 @@
+"""Best-passage snippets with the matched terms' offsets.
+
+A snippet is the window of about ``SNIPPET_CHARS`` characters of the abstract (else the
+title) that holds the most distinct matched query terms, then the most matches. The
+text is cut into the units the searchkit tokenizer reads as one word or compound
+(``PD-L1``, ``CD8+``, ``HLA-A*02:01``); each distinct unit is analysed once per analyzer and
+remembered, so showing a page of hits does not re-run the Python tokenizer over every
+abstract (which cost more than the search itself on a large index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from whoosh.searching import Hit
+
+from searchkit.analysis.analyzer import COMPOUND
+
+_SPACE = re.compile(r"\s+")
+SNIPPET_CHARS = 240
+#: Characters of context shown before the first match of the chosen window.
+LEAD_CHARS = 70
+#: Distinct units whose terms :class:`UnitTerms` keeps (then it starts over).
+UNIT_CACHE_SIZE = 50_000
+ELLIPSIS = "…"
+
+Spans = tuple[tuple[int, int], ...]
+
+#: Matched terms from these fields are highlighted (they share the text analyzer).
+MATCH_FIELDS = frozenset({"title", "abstract", "keywords", "mesh", "mesh_major"})
+
+
+class UnitTerms:
+    """The index terms of a written unit (word or compound), per analyzer, cached."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        #: The units analysed so far (read it directly in loops; call for the rest).
+        self.known: dict[str, frozenset[str]] = {}
+
+    def __call__(self, unit: str) -> frozenset[str]:
+        found = self.known.get(unit)
+        if found is None:
+            if len(self.known) >= UNIT_CACHE_SIZE:
+                self.known = {}
+            tokens = self.analyzer(unit, mode="query", removestops=False)
+            found = self.known[unit] = frozenset(t.text for t in tokens)
+        return found
+
+
+_UNIT_TERMS: dict[int, tuple[Any, UnitTerms]] = {}
+
+
+def unit_terms(analyzer: Any) -> UnitTerms:
+    """The cached unit analysis of ``analyzer`` (one per analyzer object, for the last
+    few: each opened index unpickles its own)."""
+    found = _UNIT_TERMS.get(id(analyzer))
+    if found is None or found[0] is not analyzer:
+        if len(_UNIT_TERMS) >= 4:
+            del _UNIT_TERMS[next(iter(_UNIT_TERMS))]
+        found = _UNIT_TERMS[id(analyzer)] = (analyzer, UnitTerms(analyzer))
+    return found[1]
+
+
+def matched_words(hit: Hit) -> frozenset[str]:
+    """The index terms this hit matched in the text fields, whichever field matched
+    (a ``[ti]`` query still highlights its words in the abstract)."""
+    if not hit.results.has_matched_terms():
+        return frozenset()
+    return frozenset(
+        text.decode("utf-8") if isinstance(text, bytes) else str(text)
+        for fieldname, text in hit.matched_terms()
+        if fieldname in MATCH_FIELDS
+    )
+
+
+def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str, Spans] | None:
+    """The best window of ``text`` (whitespace already collapsed) for the matched index
+    terms ``words``, with the offsets of the matched units in it; None if no unit of
+    ``text`` matches."""
+    matches: list[tuple[int, int, frozenset[str]]] = []
+    known = terms_of.known
+    disjoint = words.isdisjoint
+    for m in COMPOUND.finditer(text):
+        unit = m.group()
+        terms = known.get(unit) or terms_of(unit)
+        if not disjoint(terms):
+            matches.append((m.start(), m.end(), terms & words))
+    if not matches:
+        return None
+    # Slide a window over the matches: (distinct terms, matches, earliest) is best.
+    reach = SNIPPET_CHARS - LEAD_CHARS
+    counts: Counter[str] = Counter()
+    best_key: tuple[int, int, int] | None = None
+    best = j = 0
+    for i, (start, _, terms) in enumerate(matches):
+        if j < i:  # a single unit longer than the window
+            j = i
+        while j < len(matches) and matches[j][1] <= start + reach:
+            counts.update(matches[j][2])
+            j += 1
+        key = (len(counts), j - i, -start)
+        if best_key is None or key > best_key:
+            best_key, best = key, i
+        if j > i:
+            counts.subtract(terms)
+            for term in terms:
+                if counts[term] <= 0:
+                    del counts[term]
+    return _window(text, matches, matches[best][0])
+
+
+def _window(
+    text: str, matches: list[tuple[int, int, frozenset[str]]], first: int
+) -> tuple[str, Spans]:
+    """About ``SNIPPET_CHARS`` characters of ``text`` from a little before ``first``, cut
+    at spaces, with "…" where text was left out, and the matches' offsets in it."""
+    start = max(0, first - LEAD_CHARS)
+    if start and text[start - 1] != " ":
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", first, end)
+        end = space if space > first else end
+    body = text[start:end].strip()
+    lead = text[start:end].index(body[:1]) if body else 0
+    prefix = ELLIPSIS + " " if start > 0 else ""
+    suffix = " " + ELLIPSIS if end < len(text) else ""
+    shift = len(prefix) - start - lead
+    spans = tuple((s + shift, e + shift) for s, e, _ in matches if s >= start + lead and e <= end)
+    return prefix + body + suffix, spans
+
+
+def snippet(hit: Hit) -> tuple[str, Spans]:
+    """The best passage of the abstract (else the title) with the matched terms."""
+    words = matched_words(hit)
+    schema = hit.searcher.schema
+    if words:
+        for fieldname in ("abstract", "title"):
+            text = hit.get(fieldname)
+            if not text:
+                continue
+            flat = _SPACE.sub(" ", text).strip()
+            found = passage(flat, words, unit_terms(schema[fieldname].analyzer))
+            if found is not None:
+                return found
+    abstract = hit.get("abstract")
+    if abstract:
+        flat = _SPACE.sub(" ", abstract).strip()
+        if len(flat) > SNIPPET_CHARS:
+            flat = flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " " + ELLIPSIS
+        return flat, ()
+    return "", ()

@@ -1,0 +1,118 @@
+"""``searchkit embed``: store a sentence vector for every record that lacks a current one.
+
+Only records whose text (title and abstract) has no vector yet are encoded, so running
+it again after an ingest encodes just the new and changed records; vectors of records
+that are gone are dropped. Progress is saved every :data:`CHECKPOINT` records, so an
+interrupted run keeps what it had encoded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from searchkit.errors import IndexWriteError, VectorStoreError
+from searchkit.index.searchindex import SearchIndex
+from searchkit.semantic.encoder import Encoder
+from searchkit.semantic.stage import load_encoder, model_dir
+from searchkit.semantic.vectors import (
+    StoreInfo,
+    VectorStore,
+    embed_text,
+    record_key,
+    remove_vectors,
+)
+
+#: Records encoded between two saves of the store.
+CHECKPOINT = 1024
+
+#: Told (done, total, seconds so far) after each checkpoint.
+EmbedProgress = Callable[[int, int, float], None]
+
+
+@dataclass
+class EmbedReport:
+    records: int = 0  # records in the index
+    encoded: int = 0  # texts encoded by this run
+    current: int = 0  # records that already had a current vector
+    no_text: int = 0  # records with neither title nor abstract (never encoded)
+    stored: int = 0  # vectors in the store afterwards
+    seconds: float = 0.0
+    model: str = ""
+    damaged: str | None = None  # why the stored vectors were discarded, if they were
+
+
+def embed(
+    index: SearchIndex,
+    model: Path | None = None,
+    *,
+    progress: EmbedProgress | None = None,
+    checkpoint: int = CHECKPOINT,
+) -> EmbedReport:
+    """Encode the records of ``index`` that have no current vector and store them."""
+    folder = model_dir(model)
+    encoder = load_encoder(folder, packaged=model is None)
+    info = StoreInfo(str(folder.resolve()), encoder.sha256, encoder.dimension, encoder.stamp)
+    try:
+        return _encode_missing(index, encoder, info, progress, checkpoint)
+    except OSError as exc:  # a read-only index, a full disk: the stored vectors stay
+        raise IndexWriteError(
+            f"cannot store sentence vectors in the index at {index.path} "
+            f"({exc.strerror or exc}); the vectors stored before are unchanged"
+        ) from None
+
+
+def _encode_missing(
+    index: SearchIndex,
+    encoder: Encoder,
+    info: StoreInfo,
+    progress: EmbedProgress | None,
+    checkpoint: int,
+) -> EmbedReport:
+    damaged = None
+    try:
+        store = VectorStore(index.path)
+    except VectorStoreError as exc:  # derived data: start again rather than stop
+        damaged = str(exc)
+        remove_vectors(index.path)
+        store = VectorStore(index.path)
+    store.check_writable()
+    same_model = store.info is not None and store.info.sha256 == info.sha256
+    have = store.digests() if same_model else set()
+    report = EmbedReport(model=info.model, damaged=damaged)
+    live: set[bytes] = set()
+    todo: dict[bytes, int] = {}  # digest -> a document with that text (texts read later)
+    with index.searcher() as searcher:
+        for docnum, fields in searcher.reader().iter_docs():
+            report.records += 1
+            key = record_key(fields)
+            if key is None:
+                report.no_text += 1
+                continue
+            live.add(key)
+            if key in have:
+                report.current += 1
+            elif key not in todo:
+                todo[key] = docnum
+        start = time.perf_counter()
+        pending = list(todo.items())
+        if not pending and (not same_model or len(store) != len(live & have)):
+            store.write(info, live, [])  # drop the vectors of records that are gone
+        for first in range(0, len(pending), checkpoint):
+            chunk = pending[first : first + checkpoint]
+            texts = [_text(searcher.stored_fields(docnum)) for _, docnum in chunk]
+            vectors = encoder.encode(texts)
+            store.write(info, live, [(key, vectors[i]) for i, (key, _) in enumerate(chunk)])
+            report.encoded += len(chunk)
+            if progress is not None:
+                progress(report.encoded, len(pending), time.perf_counter() - start)
+    report.seconds = time.perf_counter() - start
+    report.stored = len(store)
+    return report
+
+
+def _text(fields: dict[str, Any]) -> str:
+    return embed_text(fields.get("title"), fields.get("abstract"))

