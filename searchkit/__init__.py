@@ -9,32 +9,72 @@ The Python API::
     ingest([Path("data")], ix)
     for hit in search(ix, "immune escape MHC", limit=3).hits:
         print(hit.rank, hit.pmid, hit.record.title)
+
+The names below are imported when first used, so that ``import searchkit`` (and every
+``searchkit`` command) loads only the stages it needs.
 """
 
-from searchkit.engine import checksums, safepickle
-from searchkit.errors import (
-    IndexFormatError,
-    IndexLockedError,
-    IndexNotFoundError,
-    IndexWriteError,
-    InputError,
-    QueryError,
-    RecordNotFoundError,
-    SearchkitError,
-)
-from searchkit.index.ingest import IngestReport, ingest
-from searchkit.index.searchindex import SearchIndex
-from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
-from searchkit.searching.search import Hit, SearchResult, search
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from searchkit.errors import (
+        IndexFormatError,
+        IndexLockedError,
+        IndexNotFoundError,
+        IndexVersionError,
+        IndexWriteError,
+        InputError,
+        QueryError,
+        RecordNotFoundError,
+        SearchkitError,
+    )
+    from searchkit.index.ingest import IngestReport, ingest
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
+    from searchkit.searching.search import Hit, SearchResult, search
 
 __version__ = "0.1.0"
 
-# The one place Whoosh is patched, before anything reads an index: every unpickling
-# of index files goes through searchkit.engine.safepickle, and every table of contents is
-# written with and read against a manifest of checksums (searchkit.engine.checksums). The
-# modules' docstrings list the Whoosh names they replace.
-safepickle.install()
-checksums.install()
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "Author": "searchkit.records",
+    "Deletion": "searchkit.records",
+    "Hit": "searchkit.searching.search",
+    "IndexFormatError": "searchkit.errors",
+    "IndexLockedError": "searchkit.errors",
+    "IndexNotFoundError": "searchkit.errors",
+    "IndexVersionError": "searchkit.errors",
+    "IndexWriteError": "searchkit.errors",
+    "IngestReport": "searchkit.index.ingest",
+    "InputError": "searchkit.errors",
+    "MeshHeading": "searchkit.records",
+    "QueryError": "searchkit.errors",
+    "Record": "searchkit.records",
+    "RecordNotFoundError": "searchkit.errors",
+    "SearchIndex": "searchkit.index.searchindex",
+    "SearchResult": "searchkit.searching.search",
+    "SearchkitError": "searchkit.errors",
+    "Skipped": "searchkit.records",
+    "ingest": "searchkit.index.ingest",
+    "search": "searchkit.searching.search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "Author",
@@ -43,6 +83,7 @@ __all__ = [
     "IndexFormatError",
     "IndexLockedError",
     "IndexNotFoundError",
+    "IndexVersionError",
     "IndexWriteError",
     "IngestReport",
     "InputError",

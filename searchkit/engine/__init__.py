@@ -10,3 +10,12 @@ whoosh-reloaded version by the tests.
 May import: the ground modules, :mod:`searchkit.analysis` and Whoosh. Never the index,
 query, searching, semantic, output or CLI layers.
 """
+
+from searchkit.engine import checksums, safepickle
+
+# The one place Whoosh is patched, before any engine code reads an index: every
+# unpickling of index files goes through safepickle, and every table of contents is
+# written with and read against a manifest of checksums. The modules' docstrings list
+# the Whoosh names they replace.
+safepickle.install()
+checksums.install()
