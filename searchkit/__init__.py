@@ -13,6 +13,7 @@ The Python API::
 
 from searchkit import checksums, safepickle
 from searchkit.errors import (
+    IndexClosedError,
     IndexFormatError,
     IndexLockedError,
     IndexNotFoundError,
@@ -40,6 +41,7 @@ __all__ = [
     "Author",
     "Deletion",
     "Hit",
+    "IndexClosedError",
     "IndexFormatError",
     "IndexLockedError",
     "IndexNotFoundError",

@@ -36,6 +36,10 @@ class IndexFormatError(SearchkitError):
     """The directory is not a searchkit index, or one of another schema version."""
 
 
+class IndexClosedError(SearchkitError):
+    """The :class:`~searchkit.index.SearchIndex` was closed before this use."""
+
+
 class IndexLockedError(SearchkitError):
     """Another process is writing to the index."""
 
