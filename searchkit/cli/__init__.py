@@ -3,30 +3,34 @@
 Results go to stdout; progress, summaries and errors go to stderr. A user mistake
 is one ``Error: …`` line and a non-zero exit code, never a traceback.
 
-This module builds the typer app from the command modules, one per command group.
+This module builds the typer app from the command modules, one per command group
+(:mod:`searchkit.cli.usage`: how help and usage errors look).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from searchkit import __version__
 from searchkit.checksums import forget_opened
 from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy, terms
-from searchkit.cli.common import _use_color
+from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
 from searchkit.cli.mesh import mesh_app
+from searchkit.cli.usage import Command, Group, epilog
 
 __all__ = ["_use_color", "app", "os", "sys"]
 
 app = typer.Typer(
     name="searchkit",
+    cls=Group,
     help="Ranked full-text search over PubMed-style literature records.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -48,20 +52,24 @@ def main(
     forget_opened()  # damage is diagnosed in the indexes this command opens
 
 
-app.command()(ingest.ingest)
-app.command()(ingest.rebuild)
-app.command()(index_admin.check)
-app.command()(ingest.delete)
-app.command()(index_admin.sources)
-app.command()(index_admin.optimize)
-app.command()(search.search)
-app.command("history")(strategy.history_)
-app.command()(strategy.strategy)
-app.command()(search.similar)
-app.command()(search.show)
-app.command()(index_admin.stats)
-app.command()(embed.embed)
-app.command("eval")(evaluate.eval_)
-app.command()(terms.analyze)
-app.command()(terms.acronyms)
+def _add(name: str, callback: Any) -> None:
+    app.command(name, cls=Command, epilog=epilog(name))(callback)
+
+
+_add("ingest", ingest.ingest)
+_add("rebuild", ingest.rebuild)
+_add("check", index_admin.check)
+_add("delete", ingest.delete)
+_add("sources", index_admin.sources)
+_add("optimize", index_admin.optimize)
+_add("search", search.search)
+_add("history", strategy.history_)
+_add("strategy", strategy.strategy)
+_add("similar", search.similar)
+_add("show", search.show)
+_add("stats", index_admin.stats)
+_add("embed", embed.embed)
+_add("eval", evaluate.eval_)
+_add("analyze", terms.analyze)
+_add("acronyms", terms.acronyms)
 app.add_typer(mesh_app, name="mesh")

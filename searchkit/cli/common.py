@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -21,6 +21,9 @@ from searchkit.locking import LockWaitCallback
 from searchkit.output import neutralise
 
 T = TypeVar("T")
+
+#: Every command and group: -h is --help.
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 #: How long ``ingest`` waits for another process's write lock by default.
 DEFAULT_LOCK_TIMEOUT = 300.0

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from searchkit.cli.common import (
+    CONTEXT_SETTINGS,
     DEFAULT_LOCK_TIMEOUT,
     IndexOption,
     LockTimeoutOption,
@@ -16,18 +17,21 @@ from searchkit.cli.common import (
     _for_writing,
     _open_index,
 )
+from searchkit.cli.usage import Command, epilog
 from searchkit.meshtree import MeshTree, load_descriptor_file
 from searchkit.output import neutralise
 
 mesh_app = typer.Typer(
-    help="MeSH: load NLM's descriptor file so that \\[mh] explodes; look up headings.",
+    help="MeSH: load NLM's descriptor file so that [mh] explodes; look up headings.",
     no_args_is_help=True,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=None,
 )
 
 NO_TREE_HINT = "load NLM's descriptor file with: searchkit mesh load desc2025.xml"
 
 
-@mesh_app.command("load")
+@mesh_app.command("load", cls=Command, epilog=epilog("mesh load"))
 def mesh_load(
     file: Annotated[
         Path, typer.Argument(help="NLM's MeSH descriptor XML file (descYYYY.xml, or .gz).")
@@ -35,9 +39,9 @@ def mesh_load(
     index: IndexOption = None,
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
-    """Store NLM's MeSH tree with the index, so that \\[mh] explodes.
+    """Store NLM's MeSH tree with the index, so that [mh] explodes.
 
-    Keeps each descriptor's heading, tree numbers and entry terms; \\[mh] and \\[majr]
+    Keeps each descriptor's heading, tree numbers and entry terms; [mh] and [majr]
     then also find narrower headings. Replaces a tree loaded before."""
     ix = _for_writing(_open_index(index), lock_timeout)
 
@@ -54,7 +58,7 @@ def mesh_load(
     )
 
 
-@mesh_app.command("show")
+@mesh_app.command("show", cls=Command, epilog=epilog("mesh show"))
 def mesh_show(
     heading: Annotated[str, typer.Argument(help="A MeSH heading or entry term (any case).")],
     index: IndexOption = None,

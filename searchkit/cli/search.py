@@ -19,6 +19,7 @@ from searchkit.cli.common import (
     _open_index,
     _use_color,
 )
+from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
 from searchkit.history import History, HistoryError, filtered_query
 from searchkit.index import SearchIndex
@@ -71,7 +72,8 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
-            help="The query, e.g. \"immune escape MHC\" or 'smith j\\[au] AND 2019\\[dp]'."
+            help="The query, e.g. \"immune escape MHC\" or 'smith j[au] AND 2019[dp]'.",
+            autocompletion=complete_query,
         ),
     ],
     limit: SearchLimitOption = None,
@@ -106,7 +108,10 @@ def search(
     fields: Annotated[
         str | None,
         typer.Option(
-            "--fields", help="Columns for csv/json/jsonl, e.g. pmid,year,title.", show_default=False
+            "--fields",
+            help="Columns for csv/json/jsonl, e.g. pmid,year,title.",
+            show_default=False,
+            autocompletion=complete_fields,
         ),
     ] = None,
     explain: Annotated[
@@ -128,8 +133,8 @@ def search(
 
     Free text, "exact phrases", "proximity"~5, wildcards immun* tumo*r "breast feed*",
     AND / OR / NOT (read left to right, as in PubMed) with parentheses, #N for search N
-    of 'searchkit history', PubMed field tags (\\[ti] \\[ab] \\[tiab] \\[au] \\[mh] \\[majr] \\[ot]
-    \\[ta] \\[dp] \\[pt] \\[pmid] \\[lang]) and field:value (title: author: mesh:
+    of 'searchkit history', PubMed field tags ([ti] [ab] [tiab] [au] [mh] [majr] [ot]
+    [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
@@ -231,7 +236,12 @@ def similar(
     limit: LimitOption = 10,
     fields: Annotated[
         str | None,
-        typer.Option("--fields", help="Columns for csv/json/jsonl.", show_default=False),
+        typer.Option(
+            "--fields",
+            help="Columns for csv/json/jsonl.",
+            show_default=False,
+            autocompletion=complete_fields,
+        ),
     ] = None,
     fmt: SearchFormatOption = SearchFormat.table,
     index: IndexOption = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from searchkit.cli.common import IndexOption, StatsFormat, _call, _err, _open_index
+from searchkit.cli.completion import complete_fields
 from searchkit.history import History
 from searchkit.history import format_text as format_history
 from searchkit.output import format_search, neutralise, parse_fields, to_json
@@ -83,7 +84,12 @@ def strategy(
     ] = None,
     fields: Annotated[
         str | None,
-        typer.Option("--fields", help="Columns for csv/json/jsonl.", show_default=False),
+        typer.Option(
+            "--fields",
+            help="Columns for csv/json/jsonl.",
+            show_default=False,
+            autocompletion=complete_fields,
+        ),
     ] = None,
     index: IndexOption = None,
 ) -> None:
