@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,7 +13,6 @@ from searchkit.cli.common import (
     DEFAULT_LOCK_TIMEOUT,
     IndexOption,
     LockTimeoutOption,
-    RecordFormat,
     StatsFormat,
     _call,
     _err,
@@ -22,8 +22,8 @@ from searchkit.cli.common import (
 from searchkit.cli.ingest import _open_for_rebuild
 from searchkit.index import SearchIndex
 from searchkit.location import resolve_index_dir
-from searchkit.output import format_stats, neutralise, to_json
-from searchkit.sources import SourceRegistry
+from searchkit.output import format_rows, format_stats, neutralise
+from searchkit.sources import SourceEntry, SourceRegistry
 
 
 def check(index: IndexOption = None) -> None:
@@ -51,9 +51,20 @@ def check(index: IndexOption = None) -> None:
     _err(f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums.")
 
 
+class SourcesFormat(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+#: The columns of ``sources --format json|jsonl|csv``, in order.
+SOURCE_COLUMNS = tuple(f.name for f in fields(SourceEntry))
+
+
 def sources(
-    fmt: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        RecordFormat.text
+    fmt: Annotated[SourcesFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        SourcesFormat.text
     ),
     index: IndexOption = None,
 ) -> None:
@@ -61,8 +72,10 @@ def sources(
     ix = _open_index(index)
     registry = _call(lambda: SourceRegistry.load(ix.path))
     entries = sorted(registry.entries.values(), key=lambda e: e.path)
-    if fmt is RecordFormat.json:
-        typer.echo(to_json([asdict(e) for e in entries], indent=2))
+    if fmt is not SourcesFormat.text:
+        text = format_rows([asdict(e) for e in entries], fmt.value, SOURCE_COLUMNS)
+        if text:
+            typer.echo(text)
         return
     if not entries:
         _err(f"No source files recorded in {ix.path}.")
