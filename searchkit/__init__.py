@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from searchkit.errors import (
+        IndexClosedError,
         IndexFormatError,
         IndexLockedError,
         IndexNotFoundError,
@@ -43,6 +44,7 @@ _EXPORTS = {
     "Author": "searchkit.records",
     "Deletion": "searchkit.records",
     "Hit": "searchkit.searching.search",
+    "IndexClosedError": "searchkit.errors",
     "IndexFormatError": "searchkit.errors",
     "IndexLockedError": "searchkit.errors",
     "IndexNotFoundError": "searchkit.errors",
@@ -80,6 +82,7 @@ __all__ = [
     "Author",
     "Deletion",
     "Hit",
+    "IndexClosedError",
     "IndexFormatError",
     "IndexLockedError",
     "IndexNotFoundError",

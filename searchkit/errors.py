@@ -41,6 +41,10 @@ class IndexVersionError(IndexFormatError):
     anew from its recorded sources."""
 
 
+class IndexClosedError(SearchkitError):
+    """The :class:`~searchkit.index.searchindex.SearchIndex` was closed before this use."""
+
+
 class IndexLockedError(SearchkitError):
     """Another process is writing to the index."""
 

@@ -2,14 +2,13 @@
 
 Every ``searchkit search`` appends one line (number, query, count, time) to
 ``history.jsonl`` in the index directory, and ``#N`` in a later query stands for
-search N. Appending and clearing hold an exclusive ``flock`` on the file, so
+search N. Reading, appending and clearing hold an exclusive lock on the file, so
 concurrent searches get distinct numbers and never interleave their lines; a line
 that cannot be read (a process killed mid-write) is passed over.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from searchkit.errors import SearchkitError
+from searchkit.index.locking import holding
 
 HISTORY_FILE = "history.jsonl"
 
@@ -76,8 +76,8 @@ def filtered_query(
 class History:
     """The numbered searches of the index at ``index_dir``."""
 
-    def __init__(self, index_dir: Path) -> None:
-        self.path = index_dir / HISTORY_FILE
+    def __init__(self, index_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(index_dir) / HISTORY_FILE
 
     @contextmanager
     def _locked(self, mode: str) -> Iterator[IO[str]]:
@@ -85,8 +85,7 @@ class History:
             handle = self.path.open(mode, encoding="utf-8")
         except OSError as exc:
             raise HistoryError(f"cannot open {self.path}: {exc.strerror or exc}") from None
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with handle, holding(handle):
             yield handle
 
     def entries(self) -> list[Entry]:
@@ -94,8 +93,7 @@ class History:
         if not self.path.exists():
             return []
         try:
-            with self.path.open(encoding="utf-8") as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH)
+            with self.path.open(encoding="utf-8") as handle, holding(handle):
                 return _read(handle)
         except OSError as exc:
             raise HistoryError(f"cannot read {self.path}: {exc.strerror or exc}") from None

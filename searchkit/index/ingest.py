@@ -139,7 +139,7 @@ class _Batch:
 
 
 def ingest(
-    paths: Iterable[Path],
+    paths: Iterable[str | os.PathLike[str]],
     index: SearchIndex,
     *,
     batch_size: int | None = None,
@@ -169,7 +169,7 @@ def ingest(
     # written back after each commit, and no other writer (a rebuild, a delete,
     # another ingest) can commit in between this run's batches.
     with index.locked():
-        return _ingest(paths, index, batch_size, procs, force, on_file)
+        return _ingest([Path(p) for p in paths], index, batch_size, procs, force, on_file)
 
 
 def _ingest(

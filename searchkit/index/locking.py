@@ -6,9 +6,10 @@ its last commit, so no other writer can slip in between its batches: a ``rebuild
 cannot rebuild from a registry an ingest is about to extend, and two runs cannot
 each write back their own copy of the registry. Searches never take it.
 
-It is an OS file lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows, through
-Whoosh's lock classes) on ``searchkit.lock`` in the index directory: the kernel
-releases it when the process holding it dies, so a killed run never blocks the next.
+It is an OS file lock (``flock`` on POSIX, ``LockFileEx`` on Windows, through the
+``filelock`` library, as every lock of searchkit: :func:`lock_fd`, :func:`holding`)
+on ``searchkit.lock`` in the index directory: the kernel releases it when the
+process holding it dies, so a killed run never blocks the next.
 Two things make it safe beyond that:
 
 - ``rebuild`` swaps a new directory in under the index's name. A process that was
@@ -30,8 +31,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
-from whoosh.util.filelock import FileLock
+import filelock
 
 from searchkit.engine.orphans import close_in_forked_children, keep_in_forked_children
 from searchkit.errors import IndexLockedError, IndexWriteError
@@ -46,6 +48,29 @@ LOCK_POLL_SECONDS = 0.1
 LockWaitCallback = Callable[[float], None]
 
 
+def lock_fd(fd: int, *, blocking: bool = True) -> bool:
+    """Lock the open file ``fd`` exclusively (``flock`` on POSIX, ``LockFileEx`` on
+    Windows); whether it was locked (always, when ``blocking``). The kernel releases
+    it when the descriptor is closed or the process dies."""
+    return filelock.lock_descriptor(fd, blocking=blocking, poll_interval=LOCK_POLL_SECONDS)
+
+
+def unlock_fd(fd: int) -> None:
+    """Release a lock taken by :func:`lock_fd` (the descriptor stays open)."""
+    filelock.unlock_descriptor(fd)
+
+
+@contextmanager
+def holding(handle: IO[str]) -> Iterator[None]:
+    """Hold an exclusive lock on the open file ``handle`` for the ``with`` block,
+    waiting for another process's."""
+    lock_fd(handle.fileno())
+    try:
+        yield
+    finally:
+        unlock_fd(handle.fileno())
+
+
 class IndexLock:
     """The lock of one index directory, re-entrant within this object.
 
@@ -56,7 +81,7 @@ class IndexLock:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
-        self._lock: FileLock | None = None
+        self._lock: int | None = None  # the locked descriptor
         self._depth = 0
 
     @property
@@ -113,21 +138,26 @@ class IndexLock:
             lock, self._lock = self._lock, None
             _unlock(lock)
 
-    def _try_lock(self) -> FileLock | None:
-        """The lock of the file at the index's path now, or ``None`` when another
-        process holds it."""
-        lock = FileLock(str(self.path))
+    def _try_lock(self) -> int | None:
+        """The locked descriptor of the file at the index's path now, or ``None`` when
+        another process holds it."""
         try:
-            if not lock.acquire(blocking=False):
-                return None
+            lock = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
             raise IndexWriteError(
                 f"cannot write the index at {self.index_dir} ({exc.strerror or exc}): "
                 f"its lock file {self.path} cannot be opened"
             ) from None
-        assert lock.fd is not None
-        close_in_forked_children(lock.fd)
-        if not _is_current(lock.fd, self.path):
+        try:
+            locked = lock_fd(lock, blocking=False)
+        except BaseException:
+            os.close(lock)
+            raise
+        if not locked:
+            os.close(lock)
+            return None
+        close_in_forked_children(lock)
+        if not _is_current(lock, self.path):
             # The directory was swapped (a rebuild) or the file removed while this
             # process waited: what it locked is no longer the index's lock.
             _unlock(lock)
@@ -144,11 +174,12 @@ def _is_current(fd: int, path: Path) -> bool:
     return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
 
-def _unlock(lock: FileLock) -> None:
-    if lock.fd is not None:
-        keep_in_forked_children(lock.fd)
+def _unlock(fd: int) -> None:
+    keep_in_forked_children(fd)
     with contextlib.suppress(OSError):
-        lock.release()
+        unlock_fd(fd)
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 __all__ = [
@@ -156,4 +187,7 @@ __all__ = [
     "LOCK_POLL_SECONDS",
     "IndexLock",
     "LockWaitCallback",
+    "holding",
+    "lock_fd",
+    "unlock_fd",
 ]

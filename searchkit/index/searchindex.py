@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
@@ -40,6 +41,7 @@ from searchkit.engine.fileindex import (
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
+    IndexClosedError,
     IndexFormatError,
     IndexLockedError,
     IndexNotFoundError,
@@ -97,16 +99,22 @@ class WriteCounts:
         self.not_found.extend(other.not_found)
 
 
-class SearchIndex:
-    """A searchkit index directory. Create with :meth:`create` or :meth:`open`.
+#: A path as the API takes it: a ``str`` or any ``os.PathLike`` (``pathlib.Path``).
+PathArg = str | os.PathLike[str]
 
-    >>> ix = SearchIndex.open_or_create(Path("my-index"))   # doctest: +SKIP
-    >>> ix.upsert([record]).added                            # doctest: +SKIP
+
+class SearchIndex:
+    """A searchkit index directory. Create with :meth:`create` or :meth:`open`; a
+    context manager that closes what it holds open (:meth:`close`).
+
+    >>> with SearchIndex.open_or_create("my-index") as ix:   # doctest: +SKIP
+    ...     ix.upsert([record]).added
     1
     """
 
-    def __init__(self, path: Path, ix: FileIndex) -> None:
-        self.path = path
+    def __init__(self, path: PathArg, ix: FileIndex) -> None:
+        self.path = Path(path)
+        self._closed = False
         self._ix = ix
         #: Seconds a write waits for another process's lock before raising
         #: :class:`IndexLockedError` (0: fail at once).
@@ -115,18 +123,19 @@ class SearchIndex:
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
         self._shared: Searcher | None = None
-        self._lock = IndexLock(path)
+        self._lock = IndexLock(self.path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
 
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def exists(cls, path: Path) -> bool:
-        return (path / META_FILE).is_file()
+    def exists(cls, path: PathArg) -> bool:
+        return (Path(path) / META_FILE).is_file()
 
     @classmethod
-    def open(cls, path: Path) -> SearchIndex:
+    def open(cls, path: PathArg) -> SearchIndex:
         """Open an existing index; clear errors when there is none or it is foreign."""
+        path = Path(path)
         if not path.exists():
             raise IndexNotFoundError(
                 f"no index at {path}. Create one with: searchkit ingest PATH --index {path}"
@@ -174,7 +183,7 @@ class SearchIndex:
         return cls(path, ix)
 
     @classmethod
-    def create(cls, path: Path) -> SearchIndex:
+    def create(cls, path: PathArg) -> SearchIndex:
         """Create a new empty index at ``path`` (the directory may exist but must be empty).
 
         The index is built in a staging directory beside ``path`` and renamed into
@@ -182,6 +191,7 @@ class SearchIndex:
         If another process creates the same index at the same time, its index is
         opened instead.
         """
+        path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise IndexFormatError(
                 f"cannot create an index at {path}: it exists, is not an empty directory "
@@ -215,7 +225,8 @@ class SearchIndex:
         return cls.open(path)
 
     @classmethod
-    def open_or_create(cls, path: Path) -> SearchIndex:
+    def open_or_create(cls, path: PathArg) -> SearchIndex:
+        """The index at ``path``, created (empty) if there is none."""
         if cls.exists(path):
             return cls.open(path)
         try:
@@ -225,15 +236,43 @@ class SearchIndex:
                 return cls.open(path)
             raise
 
+    # -- closing ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the files this object holds open (the searcher kept between
+        searches); searching it afterwards raises :class:`IndexClosedError`. Closing
+        twice is harmless."""
+        self._closed = True
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexClosedError(f"the index at {self.path} is closed; open it again")
+
     # -- reading ---------------------------------------------------------------
 
     @property
     def whoosh_index(self) -> FileIndex:
+        self._check_open()
         return self._ix
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
         """A searcher over the last committed state (closed on exit)."""
+        self._check_open()
         with self._ix.searcher() as s:
             yield s
 
@@ -241,7 +280,8 @@ class SearchIndex:
         """A searcher over the last committed state that stays open on this object
         between calls, so that repeated searches (a benchmark, an eval, a long-running
         program) do not reopen every segment each time. When another commit has landed
-        since, it is opened again. Do not close it."""
+        since, it is opened again. Do not close it (:meth:`close` does)."""
+        self._check_open()
         s = self._shared
         if s is not None and not s.up_to_date():
             # Not Whoosh's refresh(): it reuses a segment's reader by segment id, which

@@ -278,6 +278,23 @@ def _citation(r: Record) -> str | None:
     return text or None
 
 
+#: The machine formats of :func:`format_rows`.
+ROW_FORMATS = ("json", "jsonl", "csv")
+
+
+def format_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]) -> str:
+    """Rows (such as the sources of an index) in one of :data:`ROW_FORMATS`, each with
+    ``columns`` in that order; csv has its header row even with no rows."""
+    ordered = [{c: row.get(c) for c in columns} for row in rows]
+    if fmt == "json":
+        return to_json(ordered, indent=2)
+    if fmt == "jsonl":
+        return "\n".join(to_json(row) for row in ordered)
+    if fmt == "csv":
+        return _csv(ordered) if ordered else ",".join(columns)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
 def format_stats(stats: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return to_json(stats, indent=2)

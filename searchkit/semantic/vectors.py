@@ -19,7 +19,6 @@ interrupted ``embed`` keeps every vector of its last checkpoint.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
@@ -32,6 +31,7 @@ import numpy as np
 
 from searchkit.atomic import atomic_write_text
 from searchkit.errors import VectorStoreError
+from searchkit.index.locking import holding
 
 VECTORS_DIR = "vectors"
 MANIFEST = "manifest.json"
@@ -78,8 +78,8 @@ def copy_vectors(source_index: Path, target_index: Path) -> None:
     source = source_index / VECTORS_DIR
     if not (source / MANIFEST).is_file():
         return
-    with (source / LOCK).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # no embed replaces the generation meanwhile
+    # Holding the lock, no embed replaces the generation meanwhile.
+    with (source / LOCK).open("a") as lock, holding(lock):
         store = VectorStore(source_index)
         folder = target_index / VECTORS_DIR
         folder.mkdir()
@@ -200,8 +200,7 @@ class VectorStore:
         (those of another model are dropped) plus ``new``; returns its size. Writers
         take turns (a lock file), and each merges with what the last one stored."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        with (self.folder / LOCK).open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with (self.folder / LOCK).open("a") as lock, holding(lock):
             self._load()
             return self._write(info, keep, list(new))
 

@@ -1,0 +1,75 @@
+"""The ``searchkit`` command: a thin typer layer over the library.
+
+Results go to stdout; progress, summaries and errors go to stderr. A user mistake
+is one ``Error: …`` line and a non-zero exit code, never a traceback.
+
+This module builds the typer app from the command modules, one per command group
+(:mod:`searchkit.cli.usage`: how help and usage errors look).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from searchkit import __version__
+from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy, terms
+from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
+from searchkit.cli.mesh import mesh_app
+from searchkit.cli.usage import Command, Group, epilog
+from searchkit.engine.checksums import forget_opened
+
+__all__ = ["_use_color", "app", "os", "sys"]
+
+app = typer.Typer(
+    name="searchkit",
+    cls=Group,
+    help="Ranked full-text search over PubMed-style literature records.",
+    no_args_is_help=True,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"searchkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Ranked full-text search over PubMed-style literature records."""
+    forget_opened()  # damage is diagnosed in the indexes this command opens
+
+
+def _add(name: str, callback: Any) -> None:
+    app.command(name, cls=Command, epilog=epilog(name))(callback)
+
+
+_add("ingest", ingest.ingest)
+_add("rebuild", ingest.rebuild)
+_add("check", index_admin.check)
+_add("delete", ingest.delete)
+_add("sources", index_admin.sources)
+_add("optimize", index_admin.optimize)
+_add("search", search.search)
+_add("history", strategy.history_)
+_add("strategy", strategy.strategy)
+_add("similar", search.similar)
+_add("show", search.show)
+_add("stats", index_admin.stats)
+_add("embed", embed.embed)
+_add("eval", evaluate.eval_)
+_add("analyze", terms.analyze)
+_add("acronyms", terms.acronyms)
+app.add_typer(mesh_app, name="mesh")

@@ -1,0 +1,184 @@
+"""Shared by the command modules: options, output formats, and turning library
+errors into one ``Error:`` line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from searchkit.engine.checksums import diagnose as diagnose_damage
+from searchkit.errors import SearchkitError
+from searchkit.index.location import ENV_VAR, resolve_index_dir
+from searchkit.index.locking import LockWaitCallback
+from searchkit.index.searchindex import SearchIndex
+from searchkit.output.formats import neutralise
+
+T = TypeVar("T")
+
+#: Every command and group: -h is --help.
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+#: How long ``ingest`` waits for another process's write lock by default.
+DEFAULT_LOCK_TIMEOUT = 300.0
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index",
+        help=f"Index directory (default: ${ENV_VAR}, else the per-user data directory).",
+        show_default=False,
+    ),
+]
+
+
+ProcsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--procs",
+        min=1,
+        help="Writer processes (default: the number of cores).",
+        show_default=False,
+    ),
+]
+BatchOption = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Records per commit (default: 20000).",
+        show_default=False,
+    ),
+]
+
+
+class SearchFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
+
+
+#: Formats that write every counted hit unless ``--limit`` says otherwise (as PubMed's
+#: export does); the others show a page of ``DEFAULT_PAGE`` hits.
+EXPORT_FORMATS = frozenset(
+    {
+        SearchFormat.csv,
+        SearchFormat.jsonl,
+        SearchFormat.pmid,
+        SearchFormat.medline,
+        SearchFormat.ris,
+    }
+)
+DEFAULT_PAGE = 10
+
+
+class RecordFormat(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
+
+
+class StatsFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    date = "date"
+
+
+class EvalFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _err(message: str) -> None:
+    typer.echo(neutralise(message), err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn library errors into one stderr line and the error's exit code."""
+    try:
+        yield
+    except SearchkitError as exc:
+        _err(f"Error: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:
+        # A decoding failure from Whoosh: if an index file is damaged (one not read
+        # in full when the index was opened), say that instead; else it is a bug.
+        damage = None if isinstance(exc, typer.Exit) else diagnose_damage()
+        if damage is None:
+            raise
+        _err(f"Error: {damage}")
+        raise typer.Exit(damage.exit_code) from None
+    except KeyboardInterrupt:
+        _err("Interrupted; the index holds what was last committed.")
+        raise typer.Exit(130) from None
+
+
+def _call(fn: Callable[[], T]) -> T:
+    with _user_errors():
+        return fn()
+
+
+def _open_index(index: Path | None) -> SearchIndex:
+    """The existing index named by ``--index`` (or its defaults), or one error line."""
+    return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        help="Seconds to wait while another searchkit process writes the index.",
+    ),
+]
+
+
+def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
+    """``ix``, set to wait up to ``lock_timeout`` seconds for another writer, saying
+    once on stderr that it waits."""
+    ix.lock_timeout = lock_timeout
+    ix.on_lock_wait = _lock_wait_message(ix.path)
+    return ix
+
+
+def _lock_wait_message(path: Path) -> LockWaitCallback:
+    def on_lock_wait(timeout: float) -> None:
+        _err(
+            f"waiting for another searchkit process to finish writing {path} (up to {timeout:g} s)…"
+        )
+
+    return on_lock_wait
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+SemanticOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--semantic/--no-semantic",
+        help="Re-rank the top hits by meaning with the sentence vectors of 'searchkit "
+        "embed' (default: when the index has them).",
+        show_default=False,
+    ),
+]

@@ -1,0 +1,108 @@
+"""Commands about the index itself: check, sources, optimize, stats."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from searchkit.cli.common import (
+    DEFAULT_LOCK_TIMEOUT,
+    IndexOption,
+    LockTimeoutOption,
+    StatsFormat,
+    _call,
+    _err,
+    _for_writing,
+    _open_index,
+)
+from searchkit.cli.ingest import _open_for_rebuild
+from searchkit.engine.checksums import verify_index
+from searchkit.index.location import resolve_index_dir
+from searchkit.index.searchindex import SearchIndex
+from searchkit.index.sources import SourceEntry, SourceRegistry
+from searchkit.output.formats import format_rows, format_stats, neutralise
+from searchkit.semantic.vectors import SIDECARS
+
+
+def check(index: IndexOption = None) -> None:
+    """Read every file of the index and compare it with its recorded checksum.
+
+    Exit code 0 when all match, 1 when a file is damaged (each is named); the repair
+    is 'searchkit rebuild'."""
+    path = resolve_index_dir(index)
+    ix = _call(lambda: _open_for_rebuild(path))
+    report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
+    if report.damaged:
+        for problem in report.damaged:
+            _err(f"damaged: {problem}")
+        _err(
+            f"Error: the index at {path} is damaged; repair it with 'searchkit rebuild "
+            f"--index {path}', which re-reads its recorded source files"
+        )
+        raise typer.Exit(1)
+    if not report.checksums:
+        _err(
+            f"{path}: written before searchkit recorded checksums, nothing to verify; "
+            f"'searchkit rebuild --index {path}' adds them"
+        )
+        return
+    _err(f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums.")
+
+
+class SourcesFormat(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+#: The columns of ``sources --format json|jsonl|csv``, in order.
+SOURCE_COLUMNS = tuple(f.name for f in fields(SourceEntry))
+
+
+def sources(
+    fmt: Annotated[SourcesFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        SourcesFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """List the files ingested into the index: when, and how many records."""
+    ix = _open_index(index)
+    registry = _call(lambda: SourceRegistry.load(ix.path))
+    entries = sorted(registry.entries.values(), key=lambda e: e.path)
+    if fmt is not SourcesFormat.text:
+        text = format_rows([asdict(e) for e in entries], fmt.value, SOURCE_COLUMNS)
+        if text:
+            typer.echo(text)
+        return
+    if not entries:
+        _err(f"No source files recorded in {ix.path}.")
+        return
+    for e in entries:
+        extra = f", {e.deletions} deletions" if e.deletions else ""
+        extra += f", {e.skipped} skipped" if e.skipped else ""
+        line = f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}"
+        typer.echo(neutralise(line))
+
+
+def optimize(
+    index: IndexOption = None, lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT
+) -> None:
+    """Merge the index's segments into one (faster queries, deleted records purged)."""
+    ix = _for_writing(_open_index(index), lock_timeout)
+    before, after = _call(ix.optimize)
+    _err(f"Optimized {ix.path}: {before} segment(s) merged into {after}.")
+
+
+def stats(
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        StatsFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """Record count, size on disk, last update and schema version."""
+    ix = _open_index(index)
+    typer.echo(format_stats(_call(lambda: ix.stats(SIDECARS)), fmt.value))

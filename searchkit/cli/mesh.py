@@ -1,0 +1,84 @@
+"""The mesh command group: NLM's MeSH tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from searchkit.cli.common import (
+    CONTEXT_SETTINGS,
+    DEFAULT_LOCK_TIMEOUT,
+    IndexOption,
+    LockTimeoutOption,
+    _call,
+    _err,
+    _for_writing,
+    _open_index,
+)
+from searchkit.cli.usage import Command, epilog
+from searchkit.index.meshtree import MeshTree, load_descriptor_file
+from searchkit.output.formats import neutralise
+
+mesh_app = typer.Typer(
+    help="MeSH: load NLM's descriptor file so that [mh] explodes; look up headings.",
+    no_args_is_help=True,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=None,
+)
+
+NO_TREE_HINT = "load NLM's descriptor file with: searchkit mesh load desc2025.xml"
+
+
+@mesh_app.command("load", cls=Command, epilog=epilog("mesh load"))
+def mesh_load(
+    file: Annotated[
+        Path, typer.Argument(help="NLM's MeSH descriptor XML file (descYYYY.xml, or .gz).")
+    ],
+    index: IndexOption = None,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
+) -> None:
+    """Store NLM's MeSH tree with the index, so that [mh] explodes.
+
+    Keeps each descriptor's heading, tree numbers and entry terms; [mh] and [majr]
+    then also find narrower headings. Replaces a tree loaded before."""
+    ix = _for_writing(_open_index(index), lock_timeout)
+
+    def load() -> MeshTree:
+        with ix.locked():  # a rebuild copies the tree: not while it is replaced
+            return load_descriptor_file(file, ix.path)
+
+    tree: MeshTree = _call(load)
+    numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
+    entries = sum(len(d.entry_terms) for d in tree.descriptors)
+    _err(
+        f"Loaded {len(tree)} descriptors ({numbers} tree numbers, {entries} entry terms) "
+        f"from {file} into {ix.path}."
+    )
+
+
+@mesh_app.command("show", cls=Command, epilog=epilog("mesh show"))
+def mesh_show(
+    heading: Annotated[str, typer.Argument(help="A MeSH heading or entry term (any case).")],
+    index: IndexOption = None,
+) -> None:
+    """Show a heading's tree numbers and what is narrower.
+
+    For each tree number: how many headings are under it (in all, and one level
+    down); then the heading's entry terms."""
+    ix = _open_index(index)
+    tree = _call(lambda: ix.mesh_tree)
+    if tree is None:
+        _err(f"Error: no MeSH tree is loaded in {ix.path}; {NO_TREE_HINT}")
+        raise typer.Exit(1)
+    descriptor = tree.find(heading)
+    if descriptor is None:
+        _err(f"Error: no MeSH heading {heading!r} in the loaded tree (from {tree.source})")
+        raise typer.Exit(1)
+    typer.echo(neutralise(descriptor.name))
+    for number in descriptor.tree_numbers:
+        below, children = len(tree.below(number)), len(tree.children(number))
+        typer.echo(f"  {number}  {below} narrower ({children} one level down)")
+    if descriptor.entry_terms:
+        typer.echo(neutralise("  entry terms: " + "; ".join(descriptor.entry_terms)))

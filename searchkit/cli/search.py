@@ -1,0 +1,265 @@
+"""Commands that find records: search, similar, show."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from searchkit.cli.common import (
+    DEFAULT_PAGE,
+    EXPORT_FORMATS,
+    IndexOption,
+    RecordFormat,
+    SearchFormat,
+    SemanticOption,
+    Sort,
+    _call,
+    _err,
+    _open_index,
+    _use_color,
+)
+from searchkit.cli.completion import complete_fields, complete_query
+from searchkit.errors import OptionError
+from searchkit.index.history import History, HistoryError, filtered_query
+from searchkit.index.mesh import MeshContext
+from searchkit.index.searchindex import SearchIndex
+from searchkit.output.formats import format_record, format_search, parse_fields
+from searchkit.query.compile import explain as explain_query
+from searchkit.searching.search import Filters, SearchResult
+from searchkit.searching.search import count as run_count
+from searchkit.searching.search import search as run_search
+from searchkit.searching.similar import similar as run_similar
+
+LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
+SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
+SearchLimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        help="Number of hits, or 'all' (default: 10 for table and json; all for csv, jsonl, "
+        "pmid, medline and ris).",
+        show_default=False,
+    ),
+]
+
+
+def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
+    """``--limit``: a number of hits, or None for every hit ('all', and the default of
+    the export formats)."""
+    if text is None:
+        return None if fmt in EXPORT_FORMATS else DEFAULT_PAGE
+    if text.strip().lower() == "all":
+        return None
+    if text.strip().isdigit():
+        return int(text)
+    raise OptionError(f"--limit: {text!r} is not a number of hits or 'all'")
+
+
+def _print_result(
+    result: SearchResult, fmt: SearchFormat, fields: str | None, empty_message: str
+) -> None:
+    columns = _call(lambda: parse_fields(fields)) if fields is not None else None
+    text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
+    if fmt is SearchFormat.table and not result.total and not result.hits:
+        _err(empty_message)
+    elif text:
+        typer.echo(text)
+
+
+def search(
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="The query, e.g. \"immune escape MHC\" or 'smith j[au] AND 2019[dp]'.",
+            autocompletion=complete_query,
+        ),
+    ],
+    limit: SearchLimitOption = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits.")] = 0,
+    year: Annotated[
+        str | None,
+        typer.Option(
+            "--year", help="Only these years: 2015..2019, 2015.. or ..2019.", show_default=False
+        ),
+    ] = None,
+    journal: Annotated[
+        str | None,
+        typer.Option(
+            "--journal", help="Only this journal (abbreviation or full title).", show_default=False
+        ),
+    ] = None,
+    pubtype: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help='Only this publication type, e.g. "Review".', show_default=False
+        ),
+    ] = None,
+    sort: Annotated[Sort, typer.Option("--sort", help="relevance, or date (newest first).")] = (
+        Sort.relevance
+    ),
+    count: Annotated[
+        bool,
+        typer.Option(
+            "--count", help="Print only the number of matching records (with all the words)."
+        ),
+    ] = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="Columns for csv/json/jsonl, e.g. pmid,year,title.",
+            show_default=False,
+            autocompletion=complete_fields,
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print how the query was understood (on stderr).")
+    ] = False,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand",
+            help="Add the top terms of the first hits to the query (pseudo-relevance "
+            "feedback; off by default: it did not help on SciFact).",
+        ),
+    ] = False,
+    semantic: SemanticOption = None,
+    fmt: SearchFormatOption = SearchFormat.table,
+    index: IndexOption = None,
+) -> None:
+    """Search the index; best matches first.
+
+    Free text, "exact phrases", "proximity"~5, wildcards immun* tumo*r "breast feed*",
+    AND / OR / NOT (read left to right, as in PubMed) with parentheses, #N for search N
+    of 'searchkit history', PubMed field tags ([ti] [ab] [tiab] [au] [mh] [majr] [ot]
+    [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
+    year:2015..2020 …). See the README for the details.
+    """
+    filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
+    hits_wanted = _call(lambda: _parse_limit(limit, fmt))
+    if fields is not None:
+        _call(lambda: parse_fields(fields))
+    ix = _open_index(index)
+    history = History(ix.path)
+    refs = _call(history.queries) if "#" in query else {}
+    if explain:
+        _err(
+            _call(
+                lambda: explain_query(
+                    ix.whoosh_index.schema,
+                    query,
+                    acronyms=ix.acronyms,
+                    mesh=MeshContext(lambda: ix.mesh_tree),
+                    refs=refs,
+                )
+            )
+        )
+    result = _call(
+        lambda: run_search(
+            ix,
+            query,
+            limit=0 if count else hits_wanted,
+            offset=offset,
+            filters=filters,
+            sort=sort.value,
+            with_snippets=fmt not in (SearchFormat.pmid, SearchFormat.medline, SearchFormat.ris),
+            expand=expand,
+            semantic_rank=semantic,
+            refs=refs,
+            partial=fmt not in EXPORT_FORMATS,
+        )
+    )
+    _remember(history, filtered_query(query, year=year, journal=journal, pubtype=pubtype), result)
+    for note in result.notes:
+        _err(f"note: {note}")
+    if result.suggestion:
+        quote = "'" if '"' in result.suggestion else '"'
+        _err(f"Did you mean: {quote}{result.suggestion}{quote}?")
+    if count:
+        typer.echo(str(result.total))
+        return
+    empty = f"No records match {query!r}."
+    given: list[tuple[str, Filters]] = []
+    if year is not None:
+        given.append((f"--year {year}", Filters(years=filters.years)))
+    if journal is not None:
+        given.append((f"--journal {journal!r}", Filters(journal=journal)))
+    if pubtype is not None:
+        given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
+    if not result.total and given:
+        empty = _filter_matched_nothing(ix, query, given) or empty
+    _print_result(result, fmt, fields, empty)
+    counted = sum(not h.partial for h in result.hits)
+    if fmt in EXPORT_FORMATS and counted < result.total:
+        _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
+    if fmt in EXPORT_FORMATS and not result.total and result.partial_total:
+        _err(
+            f"note: no record has all the words; {result.partial_total} have some of them "
+            "(--format table or json ranks them)"
+        )
+
+
+def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
+    return _call(lambda: run_count(ix, query, filters=filters))
+
+
+def _filter_matched_nothing(
+    ix: SearchIndex, query: str, given: list[tuple[str, Filters]]
+) -> str | None:
+    """When the query matches records but not with the filters (each a label such as
+    ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
+    query, else their combination, e.g. ``No records match --journal 'Nature Foo' (the
+    query alone matches 389).``; None when the query alone matches nothing."""
+    alone = _count(ix, query, None)
+    if not alone:
+        return None
+    empty: list[str] = []
+    if len(given) > 1:
+        empty = [label for label, one in given if not _count(ix, query, one)]
+    named = ", nor ".join(empty) if empty else " with ".join(label for label, _ in given)
+    return f"No records match {named} (the query alone matches {alone})."
+
+
+def _remember(history: History, query: str, result: SearchResult) -> None:
+    """Add a search to the index's history; a history that cannot be written (a
+    read-only index) is one note, and the search still succeeds."""
+    try:
+        history.append(query, result.total)
+    except HistoryError as exc:
+        _err(f"note: this search is not in the history: {exc}")
+
+
+def similar(
+    pmid: Annotated[str, typer.Argument(help="The PMID of the record to find others like.")],
+    limit: LimitOption = 10,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="Columns for csv/json/jsonl.",
+            show_default=False,
+            autocompletion=complete_fields,
+        ),
+    ] = None,
+    fmt: SearchFormatOption = SearchFormat.table,
+    index: IndexOption = None,
+) -> None:
+    """Records most similar to one (by title, abstract, keywords and MeSH)."""
+    ix = _open_index(index)
+    result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
+    _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
+
+
+def show(
+    pmid: Annotated[str, typer.Argument(help="The record's PMID (or id).")],
+    fmt: Annotated[RecordFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        RecordFormat.text
+    ),
+    index: IndexOption = None,
+) -> None:
+    """Print one whole record."""
+    ix = _open_index(index)
+    record = _call(lambda: ix.get(pmid.strip()))
+    typer.echo(format_record(record, fmt.value))

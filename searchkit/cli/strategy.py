@@ -1,0 +1,126 @@
+"""Commands over saved searches: history, strategy."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from searchkit.cli.common import IndexOption, StatsFormat, _call, _err, _open_index
+from searchkit.cli.completion import complete_fields
+from searchkit.index.history import History
+from searchkit.index.history import format_text as format_history
+from searchkit.output.formats import format_search, neutralise, parse_fields, to_json
+from searchkit.searching.strategy import read_strategy, run_strategy
+
+
+def history_(
+    fmt: Annotated[StatsFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        StatsFormat.text
+    ),
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget every search (numbering starts again at 1).")
+    ] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the searches made on the index: number, records found, time, query.
+
+    Use #N in a query for search N, e.g. searchkit search "#1 AND #2".
+    """
+    ix = _open_index(index)
+    history = History(ix.path)
+    if clear:
+        forgotten = _call(history.clear)
+        _err(f"{forgotten} search(es) forgotten. History of {ix.path} cleared.")
+        return
+    entries = _call(history.entries)
+    if fmt is StatsFormat.json:
+        typer.echo(to_json([e.to_dict() for e in entries]))
+        return
+    if not entries:
+        _err(f"No searches in the history of {ix.path} yet.")
+        return
+    typer.echo(neutralise(format_history(entries)))
+
+
+class StrategyFormat(StrEnum):
+    pmid = "pmid"
+    medline = "medline"
+    ris = "ris"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.write_text(text + "\n" if text else "", encoding="utf-8")
+    except OSError as exc:
+        _err(f"Error: cannot write the {what} {path}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+
+
+def strategy(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The strategy: one query per line, #N for line N.", show_default=False),
+    ],
+    fmt: Annotated[
+        StrategyFormat, typer.Option("--format", "-f", help="Format of the final set.")
+    ] = StrategyFormat.pmid,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the final set here (default: stdout).", show_default=False
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Write the report here (default: stderr).", show_default=False
+        ),
+    ] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="Columns for csv/json/jsonl.",
+            show_default=False,
+            autocompletion=complete_fields,
+        ),
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Run a search strategy and export the records of its last line.
+
+    Lines are searches 1, 2, 3 …; #N stands for search N of the file (#1 OR #2);
+    blank lines and '# comments' are skipped. The report (date and time, index,
+    its record count, each search's count) goes to stderr or --report.
+    """
+    columns = _call(lambda: parse_fields(fields)) if fields is not None else None
+    if not file.is_file():
+        _err(f"Error: {file}: no such file")
+        raise typer.Exit(2)
+    lines = _call(lambda: read_strategy(file))
+    ix = _open_index(index)
+    run = _call(
+        lambda: run_strategy(
+            ix,
+            lines,
+            str(file),
+            with_snippets=fmt in (StrategyFormat.csv, StrategyFormat.json, StrategyFormat.jsonl),
+        )
+    )
+    assert run.final is not None
+    final = run.final
+    text = _call(lambda: format_search(final, fmt.value, fields=columns))
+    if output is not None:
+        _write(output, text, "final set")
+    elif text:
+        typer.echo(text)
+    if report is not None:
+        _write(report, run.report(), "report")
+    else:
+        _err(run.report())
