@@ -263,8 +263,8 @@ def _whoosh_private_names() -> frozenset[str]:
         with warnings.catch_warnings():  # Whoosh has invalid escapes in plain strings
             warnings.simplefilter("ignore")
             tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            for target in getattr(node, "targets", []):
+        for statement in tree.body:  # module globals
+            for target in getattr(statement, "targets", []):
                 if isinstance(target, ast.Name) and _private(target.id):
                     names.add(target.id)
         for node in ast.walk(tree):

@@ -24,9 +24,14 @@ The table holds
 * Whoosh's on-disk layouts the engine reproduces or reads without Whoosh's code.
 
 Every other Whoosh name the engine imports is public: :data:`PUBLIC_NAMES`.
-``tests/test_whoosh_internals.py`` pins the version, resolves every entry on the
-installed Whoosh (on live objects of a small real index where it can), and scans the
-engine's source so that a new internal cannot be used without an entry here.
+``tests/test_whoosh_internals.py`` pins the version and resolves every entry on the
+installed Whoosh (each instance attribute on a live object of a small real index or
+writer). It also scans the engine's source (imports, underscore names on Whoosh's
+objects and on ``self`` in subclasses of Whoosh's classes, assignments to Whoosh's
+modules and classes) and compares Whoosh's module globals and class attributes in
+a process running searchkit with a process running Whoosh alone, so that a new
+internal cannot be used without an entry here. The public-looking attributes were
+listed by reading the code: the scan cannot tell a new one from an API.
 
 On a Whoosh upgrade: re-read each entry's Whoosh code (the methods overridden here
 copy parts of Whoosh's own bodies, and the layouts must stay byte for byte the
@@ -116,7 +121,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "W3PostingsWriter._write_block",
         _K.OVERRIDDEN,
         ("codec",),
-        "writes array-packed blocks; called a block at a time by bulkpostings",
+        "writes searchkit's blocks (arrays and PackedValues, protocol 5)",
     ),
     PrivateName(
         _W3,
