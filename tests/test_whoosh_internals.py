@@ -25,12 +25,14 @@ import pytest
 import whoosh
 import whoosh.index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3TermInfo
+from whoosh.formats import Positions
 from whoosh.multiproc import SubWriterTask
 from whoosh.scoring import BM25F
 
 import searchkit
 from searchkit import SearchIndex, ingest
 from searchkit.engine import bulkpostings
+from searchkit.engine.postings import _decode_positions
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.whoosh_internals import (
     INTERNAL_MODULES,
@@ -219,6 +221,10 @@ def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> 
     assert column.endswith(PART_SUFFIX)  # what checksums.verify_part checks
     assert any(name.endswith(column) for name in live["CompoundStorage"]._dir)
     assert bulkpostings._TERM_LENGTHS.format == _lengths.format
+    fmt = Positions()  # values decoded by postings without Whoosh's decode_positions
+    blob = b"".join(fmt.encode(p) for p in ([4], [0, 9, 100_000]))
+    ends = [len(fmt.encode([4])), len(blob)]
+    assert _decode_positions(fmt, blob, [0, ends[0]], ends) == [[4], [0, 9, 100_000]]
 
 
 def test_each_entry_is_listed_once_with_a_reason() -> None:
