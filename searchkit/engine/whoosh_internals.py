@@ -21,7 +21,8 @@ The table holds
 * a few undocumented public-looking attributes whose state the engine writes or
   replaces (the terms hash writer's buffers, the writer's posting pool);
 * every module global or class attribute of Whoosh that searchkit rebinds;
-* Whoosh's on-disk layouts the engine reproduces or reads without Whoosh's code.
+* Whoosh's on-disk layouts the engine reproduces or reads without Whoosh's code, and
+  the Whoosh method bodies it copies.
 
 Every other Whoosh name the engine imports is public: :data:`PUBLIC_NAMES`.
 ``tests/test_whoosh_internals.py`` pins the version and resolves every entry on the
@@ -33,9 +34,9 @@ a process running searchkit with a process running Whoosh alone, so that a new
 internal cannot be used without an entry here. The public-looking attributes were
 listed by reading the code: the scan cannot tell a new one from an API.
 
-On a Whoosh upgrade: re-read each entry's Whoosh code (the methods overridden here
-copy parts of Whoosh's own bodies, and the layouts must stay byte for byte the
-same), run the engine's tests, then change :data:`WHOOSH_VERSION` with the pin.
+On a Whoosh upgrade: re-read each entry's Whoosh code (the engine's overrides copy
+parts of Whoosh's own bodies, and the layouts must stay byte for byte the same), run
+the engine's tests, then change :data:`WHOOSH_VERSION` with the pin.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Kind(enum.Enum):
     READ = "instance attribute read"
     WRITTEN = "instance attribute written (and read)"
     PATCHED = "module global or class attribute rebound"
-    MIRRORED = "on-disk layout or naming reproduced or read directly"
+    MIRRORED = "on-disk layout, naming or method body reproduced"
 
 
 @dataclass(frozen=True)
@@ -585,11 +586,6 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
 )
 
 
-def used_by(module: str) -> tuple[PrivateName, ...]:
-    """The entries a module of :mod:`searchkit.engine` (short name) relies on."""
-    return tuple(entry for entry in PRIVATE_NAMES if module in entry.used_by)
-
-
 __all__ = [
     "INTERNAL_MODULES",
     "PRIVATE_NAMES",
@@ -597,5 +593,4 @@ __all__ = [
     "WHOOSH_VERSION",
     "Kind",
     "PrivateName",
-    "used_by",
 ]
