@@ -10,26 +10,23 @@ import math
 from whoosh.query import Query
 from whoosh.searching import Searcher
 
+from searchkit.params import DEFAULT, Params
 from searchkit.ranking import BestMatch, Expansion, term_query
 from searchkit.scoring import top_docs
 
-FEEDBACK_DOCS = 5
-FEEDBACK_TERMS = 10
-FEEDBACK_WEIGHT = 0.3
 
-
-def expand_query(searcher: Searcher, query: Query) -> Query:
-    """RM3-style feedback: add the top terms of the best ``FEEDBACK_DOCS`` hits.
+def expand_query(searcher: Searcher, query: Query, params: Params = DEFAULT) -> Query:
+    """RM3-style feedback: add the top terms of the best ``params.feedback_docs`` hits.
 
     Each term's weight is its relevance-model probability (its share of each feedback
     document, weighted by the document's share of the scores) times its idf; the
-    ``FEEDBACK_TERMS`` best terms not already in the query are added as an
-    :class:`Expansion` at ``FEEDBACK_WEIGHT`` of a typed word. Only a
+    ``params.feedback_terms`` best terms not already in the query are added as an
+    :class:`Expansion` at ``params.feedback_weight`` of a typed word. Only a
     :class:`BestMatch` (free text) is expanded.
     """
     if not isinstance(query, BestMatch):
         return query
-    top, _ = top_docs(searcher, query, FEEDBACK_DOCS)
+    top, _ = top_docs(searcher, query, params.feedback_docs, params)
     if not top:
         return query
     schema = searcher.schema
@@ -54,11 +51,11 @@ def expand_query(searcher: Searcher, query: Query) -> Query:
         df = max(searcher.doc_frequency(f, term) for f in ("title", "abstract"))
         weighted.append((p * math.log(1.0 + n_docs / (df + 1)), term))
     weighted.sort(reverse=True)
-    best = weighted[:FEEDBACK_TERMS]
+    best = weighted[: params.feedback_terms]
     if not best:
         return query
     top_weight = best[0][0]
     extra = Expansion(
-        [term_query(schema, term, FEEDBACK_WEIGHT * w / top_weight) for w, term in best]
+        [term_query(schema, term, params.feedback_weight * w / top_weight) for w, term in best]
     )
     return BestMatch([*query.subqueries, extra], boost=query.boost, required=query.required)

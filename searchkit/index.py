@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError, clean_files
@@ -72,6 +72,8 @@ TOC_READ_ATTEMPTS = 10
 _STALE_TOC = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.")
 # A create() killed part-way leaves its staging directory beside the index.
 _STAGING_PREFIX = ".creating-"
+
+T = TypeVar("T")
 
 
 def _now() -> str:
@@ -130,6 +132,8 @@ class SearchIndex:
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
         self._shared: Searcher | None = None
+        # Values computed from the shared searcher's state (dropped with it).
+        self._derived: dict[str, Any] = {}
         self._lock = IndexLock(path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
 
@@ -265,9 +269,18 @@ class SearchIndex:
             s = None
         if s is None:
             s = self._ix.searcher()
+            self._derived.clear()
         s.weighting = weighting
         self._shared = s
         return s
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """A value computed by ``build`` from the state the shared searcher
+        (:meth:`shared_searcher`) sees, kept on this object until that searcher is
+        reopened for a newer commit: per-index data never outlives the object."""
+        if name not in self._derived:
+            self._derived[name] = build()
+        return cast(T, self._derived[name])
 
     def get(self, pmid: str) -> Record:
         """The stored record with this id, or :class:`RecordNotFoundError`."""

@@ -31,8 +31,8 @@ from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from searchkit import ranking
 from searchkit.documents import record_from_json, record_to_fields
+from searchkit.params import DEFAULT
 from searchkit.postings import Ints, SegmentArrays
 from searchkit.query_parser import has_wildcard
 
@@ -236,7 +236,8 @@ def _list_matcher(docs: Ints, counts: Ints, boost: float) -> matching.Matcher:
     if not len(docs):
         return matching.NullMatcher()
     # The number of occurrences, saturated as BM25 does.
-    weights = boost * (ranking.K1 + 1.0) * counts / (counts + ranking.K1)
+    k1 = DEFAULT.k1
+    weights = boost * (k1 + 1.0) * counts / (counts + k1)
     return matching.ListMatcher(docs.tolist(), weights=weights.tolist())
 
 

@@ -11,6 +11,7 @@ from whoosh.query import And, Or, Term
 
 from searchkit import Record, SearchIndex, ranking, scoring, search
 from searchkit.cli import app
+from searchkit.params import DEFAULT
 
 runner = CliRunner()
 
@@ -71,7 +72,7 @@ def test_documents_matching_all_words_come_first(small_index: SearchIndex) -> No
 
 
 def test_adjacent_query_words_rank_higher(small_index: SearchIndex) -> None:
-    assert ranking.PROXIMITY_WEIGHT > 0
+    assert DEFAULT.proximity_weight > 0
     pmids = [h.pmid for h in search(small_index, "immune escape", limit=5).hits]
     assert pmids.index("near") < pmids.index("far")
 
