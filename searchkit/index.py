@@ -43,6 +43,7 @@ from searchkit.errors import (
 from searchkit.fastindex import FastMpWriter, FastSegmentWriter
 from searchkit.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.meshtree import MeshTree
+from searchkit.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
 from searchkit.records import Record
 from searchkit.schema import SCHEMA_VERSION, build_schema
 from searchkit.vectors import VectorStore
@@ -134,6 +135,8 @@ class SearchIndex:
         self._shared: Searcher | None = None
         # Values computed from the shared searcher's state (dropped with it).
         self._derived: dict[str, Any] = {}
+        #: Decoded postings kept between this object's searches (searchkit.postings).
+        self.postings_cache = PostingsCache(POSTINGS_CACHE_BYTES)
         self._lock = IndexLock(path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
 
@@ -269,6 +272,7 @@ class SearchIndex:
             s = None
         if s is None:
             s = self._ix.searcher()
+            share_cache(s.reader(), self.postings_cache)
             self._derived.clear()
         s.weighting = weighting
         self._shared = s

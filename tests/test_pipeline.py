@@ -3,10 +3,12 @@ index's segment layout."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
 import subprocess
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -216,3 +218,18 @@ def test_search_gives_what_eval_measures_for_every_scifact_train_query(
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert [h["pmid"] for h in json.loads(proc.stdout)["hits"]] == measured[qid][:100]
+
+
+def test_decoded_postings_belong_to_the_open_index_and_die_with_it(
+    layouts: tuple[SearchIndex, SearchIndex],
+) -> None:
+    one, _ = layouts
+    first, second = SearchIndex.open(one.path), SearchIndex.open(one.path)
+    assert rank(first, "pulmonary fibrosis").pairs() == rank(second, "pulmonary fibrosis").pairs()
+    assert first.postings_cache.size > 0 and second.postings_cache.size > 0
+    cache = weakref.ref(first.postings_cache)
+    other = second.postings_cache.size
+    del first
+    gc.collect()
+    assert cache() is None  # nothing process-wide kept it
+    assert second.postings_cache.size == other
