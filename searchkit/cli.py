@@ -25,7 +25,7 @@ from searchkit.checksums import IndexDamagedError, forget_opened, verify_index
 from searchkit.checksums import diagnose as diagnose_damage
 from searchkit.embed import EmbedReport
 from searchkit.embed import embed as run_embed
-from searchkit.errors import OptionError, SearchkitError
+from searchkit.errors import AnalysisMismatchError, OptionError, SearchkitError
 from searchkit.history import History, HistoryError, filtered_query
 from searchkit.history import format_text as format_history
 from searchkit.index import SearchIndex
@@ -387,11 +387,12 @@ def rebuild(
 
 
 def _open_for_rebuild(path: Path) -> SearchIndex | Path:
-    """The index to rebuild; just its directory when it is damaged (a rebuild reads
-    only its recorded sources, not its damaged files)."""
+    """The index to rebuild; just its directory when it is damaged or was built with
+    other analysis parameters (a rebuild reads only its recorded sources, not its
+    files)."""
     try:
         return SearchIndex.open(path)
-    except IndexDamagedError:
+    except (IndexDamagedError, AnalysisMismatchError):
         return path
 
 

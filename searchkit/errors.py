@@ -36,6 +36,11 @@ class IndexFormatError(SearchkitError):
     """The directory is not a searchkit index, or one of another schema version."""
 
 
+class AnalysisMismatchError(IndexFormatError):
+    """The index was built with other analysis parameters than this searchkit uses (its
+    terms would not match the query's): ``searchkit rebuild`` makes it anew."""
+
+
 class IndexLockedError(SearchkitError):
     """Another process is writing to the index."""
 

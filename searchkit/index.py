@@ -30,10 +30,12 @@ from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from searchkit.acronyms import AcronymTable, mine_record
+from searchkit.analysis import analysis_params
 from searchkit.checksums import CheckReport, IndexDamagedError, verify_index
 from searchkit.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.durable import DurableFileStorage, atomic_write_text, fsync_dir
 from searchkit.errors import (
+    AnalysisMismatchError,
     IndexFormatError,
     IndexLockedError,
     IndexNotFoundError,
@@ -172,6 +174,16 @@ class SearchIndex:
                 f"searchkit needs version {SCHEMA_VERSION}; re-ingest: delete {path} and run "
                 f"'searchkit ingest PATH --index {path}' again"
             )
+        built, current = meta.get("analysis"), analysis_params()
+        if built is not None and built != current:
+            if not isinstance(built, dict):
+                built = {}
+            changed = sorted(k for k in {**built, **current} if built.get(k) != current.get(k))
+            raise AnalysisMismatchError(
+                f"the index at {path} was built with other analysis parameters "
+                f"({', '.join(changed)}) than this searchkit uses; rebuild it with "
+                f"'searchkit rebuild --index {path}'"
+            )
         damaged: IndexDamagedError | None = None
         with warnings.catch_warnings():
             # Whoosh leaves the files of a damaged index open when it fails; they are
@@ -223,7 +235,12 @@ class SearchIndex:
             now = _now()
             _write_meta(
                 staging / META_FILE,
-                {"schema_version": SCHEMA_VERSION, "created": now, "updated": now},
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "analysis": analysis_params(),
+                    "created": now,
+                    "updated": now,
+                },
             )
             try:
                 os.replace(staging, path)  # an empty directory at ``path`` is replaced
