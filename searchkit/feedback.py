@@ -6,27 +6,36 @@ Off by default: on the judged SciFact queries it lowered nDCG@10 (BENCHMARKS.md)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from whoosh.query import Query
 from whoosh.searching import Searcher
 
 from searchkit.params import DEFAULT, Params
 from searchkit.ranking import BestMatch, Expansion, term_query
-from searchkit.scoring import top_docs
+from searchkit.scoring import Hits, top_docs
 
 
-def expand_query(searcher: Searcher, query: Query, params: Params = DEFAULT) -> Query:
+def expand_query(
+    searcher: Searcher,
+    query: Query,
+    params: Params = DEFAULT,
+    choose: Callable[[Hits, int], list[tuple[float, int]]] | None = None,
+) -> Query:
     """RM3-style feedback: add the top terms of the best ``params.feedback_docs`` hits.
 
     Each term's weight is its relevance-model probability (its share of each feedback
     document, weighted by the document's share of the scores) times its idf; the
     ``params.feedback_terms`` best terms not already in the query are added as an
     :class:`Expansion` at ``params.feedback_weight`` of a typed word. Only a
-    :class:`BestMatch` (free text) is expanded.
+    :class:`BestMatch` (free text) is expanded. ``choose`` picks the feedback documents
+    from the query's hits (the pipeline's, ties by PMID; by default ties by docnum).
     """
     if not isinstance(query, BestMatch):
         return query
-    top, _ = top_docs(searcher, query, params.feedback_docs, params)
+    top, hits = top_docs(searcher, query, params.feedback_docs, params)
+    if choose is not None:
+        top = choose(hits, params.feedback_docs)
     if not top:
         return query
     schema = searcher.schema

@@ -147,8 +147,9 @@ def rank(
         notes.extend(mesh.notes)
         searcher = index.shared_searcher(ranking.weighting(params))
         notes.extend(unmatched_notes(searcher.reader(), mesh))
+    keys = _Keys(index, searcher)
     if params.expand:
-        q = feedback.expand_query(searcher, q, params)
+        q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
     matches = scoring.evaluate(searcher, q, params)
     if filter_query is not None:
         matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
@@ -158,20 +159,19 @@ def rank(
     parts = [counted, rest] if partial else [counted]
     available = sum(len(part) for part in parts)
     wanted = available if limit is None else min(limit, available)
-    keys = _Keys(index, searcher)
     ranked: Ranked = []
     missing = 0
     for part in parts:
         need = wanted - len(ranked)
         if need <= 0:
             break
-        top, lacking = _rank_part(searcher, q, node, part, need, sort, stage, params, keys)
-        if ranked and top and sort == "relevance":
+        best, lacking = _rank_part(searcher, q, node, part, need, sort, stage, params, keys)
+        if ranked and best and sort == "relevance":
             # Scores shifted below the earlier part's lowest: score order is rank order.
-            shift = top[0][0] - ranked[-1][0] + params.partial_gap
+            shift = best[0][0] - ranked[-1][0] + params.partial_gap
             if shift > 0:
-                top = [(score - shift, docnum) for score, docnum in top]
-        ranked.extend(top)
+                best = [(score - shift, docnum) for score, docnum in best]
+        ranked.extend(best)
         missing += lacking
     return Ranking(
         query=q,

@@ -3,6 +3,7 @@ index's segment layout."""
 
 from __future__ import annotations
 
+import ast
 import gc
 import itertools
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from searchkit import Record, SearchIndex, ingest
+from searchkit import Record, SearchIndex, ingest, pipeline
 from searchkit.evaluation import read_qrels, read_queries
 from searchkit.params import DEFAULT
 from searchkit.pipeline import rank
@@ -80,6 +81,8 @@ def test_ranking_does_not_depend_on_the_segment_layout(
         assert [h.pmid for h in search(many, query, limit=None).hits] == [p for p, _ in a]
         with Ranker(one) as r1, Ranker(many) as r2:
             assert r1.rank(query, limit=1000) == r2.rank(query, limit=1000)
+        expanded = replace(DEFAULT, expand=True)  # feedback documents too
+        assert rank(one, query, expanded).ids() == rank(many, query, expanded).ids(), query
     assert tied > 0  # the queries do have ties to break
 
 
@@ -110,6 +113,22 @@ def test_params_are_passed_not_patched(layouts: tuple[SearchIndex, SearchIndex])
     flat = rank(one, query, replace(DEFAULT, coordination=0.0, rerank_weight=0.0)).pairs()
     assert flat != usual  # the values passed are the values used …
     assert rank(one, query).pairs() == usual  # … and nothing else changed
+
+
+def test_the_pipeline_does_not_import_the_semantic_stage() -> None:
+    """The meaning stage is passed in (a Protocol): the pipeline imports none of it."""
+    tree = ast.parse(Path(pipeline.__file__).read_text("utf-8"))
+    imported = {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [node.module or ""] + [a.name for a in node.names]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+        )
+    }
+    assert not {n for n in imported if n.split(".")[-1] in {"semantic", "vectors", "encoder"}}
 
 
 def _twins(tmp_path: Path) -> SearchIndex:
