@@ -265,6 +265,12 @@ class _Keys:
         return sorted(ranked, key=lambda item: (-item[0], key.get(item[1], "")))
 
     def pmids(self, docnums: Ints) -> list[str]:
+        """The PMIDs of ``docnums``: from the index's PMID column; an index made before
+        it had one reads them from the stored records (a few) or from the ``pmid``
+        terms (many, once for the open index)."""
+        column = self.index.derived("pmid_column", lambda: _pmid_column(self.searcher))
+        if column is not None:
+            return [_text(column[d]) for d in docnums.tolist()]
         if len(docnums) <= STORED_KEY_LIMIT:
             cache: dict[int, str] = self.index.derived("stored_pmids", dict)
             out = []
@@ -276,6 +282,14 @@ class _Keys:
             return out
         every: list[str] = self.index.derived("pmids", lambda: _all_pmids(self.searcher))
         return [every[d] for d in docnums.tolist()]
+
+
+def _pmid_column(searcher: Searcher) -> ColumnReader | None:
+    """The PMID column of every segment (None when the index has none)."""
+    reader = searcher.reader()
+    if not all(leaf.has_column("pmid") for leaf, _ in reader.leaf_readers()):
+        return None
+    return _column(reader, "pmid")
 
 
 def _all_pmids(searcher: Searcher) -> list[str]:

@@ -145,7 +145,8 @@ def build_schema() -> Schema:
     """A fresh schema object (Whoosh schemas are mutable: never share one)."""
     text = text_analyzer()
     return Schema(
-        pmid=ID(stored=True, unique=True),
+        # sortable: a column of PMIDs, by which the ranking breaks ties (searchkit.pipeline)
+        pmid=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=text, stored=True),
         abstract=TEXT(analyzer=text, stored=True),
         keywords=TEXT(analyzer=text),

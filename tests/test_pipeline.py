@@ -18,7 +18,7 @@ import pytest
 from searchkit import Record, SearchIndex, ingest, pipeline
 from searchkit.evaluation import read_qrels, read_queries
 from searchkit.params import DEFAULT
-from searchkit.pipeline import rank
+from searchkit.pipeline import _all_pmids, _pmid_column, rank
 from searchkit.query import to_whoosh
 from searchkit.query_parser import FreeText, parse
 from searchkit.readers import read_file
@@ -252,3 +252,17 @@ def test_decoded_postings_belong_to_the_open_index_and_die_with_it(
     gc.collect()
     assert cache() is None  # nothing process-wide kept it
     assert second.postings_cache.size == other
+
+
+def test_the_pmid_tie_keys_agree_whichever_way_they_are_read(
+    layouts: tuple[SearchIndex, SearchIndex],
+) -> None:
+    """The PMID column (new indexes), the ``pmid`` terms and the stored records (indexes
+    made before the column) give every document the same key."""
+    _, many = layouts
+    searcher = rank(many, "lung").searcher
+    column = _pmid_column(searcher)
+    assert column is not None
+    stored = [str(searcher.stored_fields(d)["pmid"]) for d in range(searcher.doc_count_all())]
+    assert [column[d] for d in range(len(stored))] == stored
+    assert _all_pmids(searcher) == stored
