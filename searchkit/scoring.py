@@ -155,6 +155,13 @@ class _Stats:
         #: Every segment of the query's evaluation (set once they are made).
         self.segments: list[_Segment] = []
         self._totals: dict[tuple[object, ...], int] = {}
+        self._nodes: dict[int, Query] = {}
+
+    def node_key(self, q: Query) -> int:
+        """A key for the query node ``q``, unique for the whole evaluation: the node is
+        kept alive, so a temporary node made later can never reuse its ``id``."""
+        self._nodes[id(q)] = q
+        return id(q)
 
     def total(self, key: tuple[object, ...], count: Callable[[_Segment], int]) -> int:
         """``count`` summed over every segment (once per ``key``): a document frequency
@@ -308,15 +315,17 @@ class _Segment:
     def phrase_df(self, q: FieldedPhrase) -> int:
         """How many documents of the index hold the phrase (in any of its fields)."""
         return self.stats.total(
-            ("phrase", id(q)), lambda seg: int(np.count_nonzero(seg.phrase_tfs(q)[1]))
+            ("phrase", self.stats.node_key(q)),
+            lambda seg: int(np.count_nonzero(seg.phrase_tfs(q)[1])),
         )
 
     def phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
         """A fielded phrase's weighted, normalised frequencies and where it occurs
         (computed once per query node)."""
-        found = self._phrases.get(id(q))
+        key = self.stats.node_key(q)
+        found = self._phrases.get(key)
         if found is None:
-            found = self._phrases[id(q)] = self._phrase_tfs(q)
+            found = self._phrases[key] = self._phrase_tfs(q)
         return found
 
     def _phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
@@ -339,16 +348,18 @@ class _Segment:
         index holding it in any form, if more."""
         tfs, mask, df = self.compound_tfs(q)
         held = self.stats.total(
-            ("compound", id(q)), lambda seg: int(np.count_nonzero(seg.compound_tfs(q)[1]))
+            ("compound", self.stats.node_key(q)),
+            lambda seg: int(np.count_nonzero(seg.compound_tfs(q)[1])),
         )
         return self.saturate(tfs, mask, max(df, held), q.boost)
 
     def compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
         """A compound's frequencies (the largest of its forms'), where it occurs, and its
         terms' largest document frequency (computed once per query node)."""
-        found = self._compounds.get(id(q))
+        key = self.stats.node_key(q)
+        found = self._compounds.get(key)
         if found is None:
-            found = self._compounds[id(q)] = self._compound_tfs(q)
+            found = self._compounds[key] = self._compound_tfs(q)
         return found
 
     def _compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
