@@ -94,8 +94,7 @@ def query_time(path: Path, safe: bool) -> float:
         ix = SearchIndex.open(path)
         best = []
         for _ in range(3):
-            postings._CACHE._items.clear()
-            postings._CACHE.size = 0
+            ix.postings_cache.clear()
             best.append(_cpu(lambda: [search(ix, q, limit=10) for q in QUERIES]))
         return min(best)
     finally:

@@ -45,6 +45,11 @@ class IndexClosedError(SearchkitError):
     """The :class:`~searchkit.index.searchindex.SearchIndex` was closed before this use."""
 
 
+class AnalysisMismatchError(IndexFormatError):
+    """The index was built with other analysis parameters than this searchkit uses (its
+    terms would not match the query's): ``searchkit rebuild`` makes it anew."""
+
+
 class IndexLockedError(SearchkitError):
     """Another process is writing to the index."""
 

@@ -3,6 +3,7 @@ skips cleanly when that folder is absent."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from searchkit import SearchIndex, ingest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# The shared real-data folder beside the repo; SEARCHKIT_SHARED_DATA names another place
+# (a git worktree is not beside it).
+SHARED_DATA = Path(os.environ.get("SEARCHKIT_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SEED_PMID = "34572009"
 
 

@@ -3,8 +3,8 @@
 Whoosh's pickles are read through a restricted unpickler (test_index_pickles.py)
 and files are checked against their checksums (test_index_checksums.py); besides,
 searchkit reads its own ``searchkit.json`` before Whoosh reads anything: a directory
-without it is refused before any unpickling, and an index of another schema version
-is refused with a re-ingest hint. A damaged index is reported in one line too.
+without it is refused before any unpickling, and an index of another format version
+is refused naming ``searchkit rebuild``. A damaged index is reported in one line too.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ def test_schema_version_mismatch_is_reported(index: Path, args: list[str]) -> No
     _one_error_line(
         args,
         index,
-        f"written with schema version {SCHEMA_VERSION + 1}",
-        f"needs version {SCHEMA_VERSION}",
-        "re-ingest",
+        f"has format version {SCHEMA_VERSION + 1}",
+        f"reads version {SCHEMA_VERSION}",
+        f"searchkit rebuild --index {index}",
     )
     assert sorted(p.name for p in index.iterdir()) == before  # nothing was written
 
@@ -128,7 +128,7 @@ def test_refusals_through_a_real_process(tmp_path: Path, index: Path) -> None:
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     not_index = tmp_path / "not-an-index"
     shutil.copytree(TEST_DATA / "medline", not_index)
-    for target, expected in ((index, "schema version 0"), (not_index, "not a searchkit index")):
+    for target, expected in ((index, "format version 0"), (not_index, "not a searchkit index")):
         run = subprocess.run(
             [_searchkit_exe(), "search", "cancer"],
             capture_output=True,

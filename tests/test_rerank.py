@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
+
 from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, search
 from searchkit.engine import scoring
+from searchkit.params import DEFAULT
 from searchkit.query import free_text as ranking
 from searchkit.query.compile import parse_query
 from searchkit.searching import rerank
@@ -46,14 +48,14 @@ def test_concepts_come_from_the_free_text_with_idf_weights(sample_index: SearchI
 
 
 def test_rerank_reorders_only_the_head_and_never_lowers_a_score(
-    sample_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+    sample_index: SearchIndex,
 ) -> None:
-    monkeypatch.setattr(rerank, "DEPTH", 20)
+    params = replace(DEFAULT, rerank_depth=20)
     q = parse_query(sample_index.whoosh_index.schema, "cancer stem cells escape immune control")
     with _searcher(sample_index) as s:
         first, _ = scoring.top_docs(s, q, 60)
         assert len(first) == 60
-        out = rerank.rerank(s, q, first)
+        out = rerank.rerank(s, q, first, params)
     assert out[20:] == first[20:]
     assert {d for _, d in out[:20]} == {d for _, d in first[:20]}
     assert [s for s, _ in out[:20]] == sorted((s for s, _ in out[:20]), reverse=True)
@@ -84,7 +86,7 @@ def test_with_equal_scores_the_document_covering_more_of_the_query_wins(
 
 
 def test_off_switch_and_queries_without_free_text_are_left_alone(
-    sample_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+    sample_index: SearchIndex,
 ) -> None:
     schema = sample_index.whoosh_index.schema
     with _searcher(sample_index) as s:
@@ -93,8 +95,7 @@ def test_off_switch_and_queries_without_free_text_are_left_alone(
         assert rerank.rerank(s, tagged, first) == first
         q = parse_query(schema, QUERY, acronyms=sample_index.acronyms)
         first, _ = scoring.top_docs(s, q, 30)
-        monkeypatch.setattr(rerank, "WEIGHT", 0.0)
-        assert rerank.rerank(s, q, first) == first
+        assert rerank.rerank(s, q, first, replace(DEFAULT, rerank_weight=0.0)) == first
         assert rerank.rerank(s, q, []) == []
 
 

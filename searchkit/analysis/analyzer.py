@@ -7,6 +7,7 @@ change to what an analyzer emits must bump ``SCHEMA_VERSION`` in ``schema.py``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -76,6 +77,29 @@ _JOINERS = re.compile(r"[-\u2010\u2011\u2012\u2013*:]")
 _CODE_HEAD = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 _CODE_TAIL = re.compile(r"(?:[A-Z]?\d{1,3}[A-Za-z]?|[A-Z]|[IVX]{1,4})")
 MAX_CATENATED_PARTS = 6
+
+
+def analysis_params() -> dict[str, str | int]:
+    """What the index's terms depend on besides the code of the analyzer classes: the
+    stemmer, the stop words, the spelling and Greek folds, the compound rules. An index
+    records them when it is created (``searchkit.json``) and is refused, with a
+    ``searchkit rebuild`` hint, by a searchkit that would analyse queries otherwise."""
+    from searchkit.analysis import spelling  # the spelling folds the stemmer applies
+
+    def digest(value: object) -> str:
+        return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()[:16]
+
+    stemmer = type(_STEMMER)
+    return {
+        "stemmer": f"{stemmer.__module__}.{stemmer.__qualname__}",
+        "stop_words": digest(sorted(stopwords())),
+        "spelling": digest(
+            (spelling.STEM_RULES, sorted(spelling.ISE_WORDS), spelling.MIN_ISE_STEM)
+        ),
+        "greek": digest(sorted(GREEK.items())),
+        "compound": digest((_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern)),
+        "max_catenated_parts": MAX_CATENATED_PARTS,
+    }
 
 
 def fold_greek(text: str) -> str:

@@ -23,7 +23,7 @@ from searchkit.cli.common import (
 )
 from searchkit.cli.embed import _embed
 from searchkit.engine.checksums import IndexDamagedError
-from searchkit.errors import IndexVersionError
+from searchkit.errors import AnalysisMismatchError, IndexVersionError
 from searchkit.index.ingest import IngestReport, default_procs
 from searchkit.index.ingest import delete as run_delete
 from searchkit.index.ingest import ingest as run_ingest
@@ -145,11 +145,12 @@ def rebuild(
 
 
 def _open_for_rebuild(path: Path) -> SearchIndex | Path:
-    """The index to rebuild; just its directory when it is damaged (a rebuild reads
-    only its recorded sources, not its damaged files)."""
+    """The index to rebuild; just its directory when it is damaged, of another format
+    version or built with other analysis parameters (a rebuild reads only its recorded
+    sources, not its files)."""
     try:
         return SearchIndex.open(path)
-    except (IndexDamagedError, IndexVersionError):
+    except (IndexDamagedError, IndexVersionError, AnalysisMismatchError):
         return path
 
 

@@ -113,12 +113,14 @@ class Postings(NamedTuple):
 _EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
 
 
-class _PostingsCache:
+class PostingsCache:
     """Decoded postings of recently read terms, by segment state and term.
 
     A segment's postings never change; its deletions only grow, so (segment id,
-    deleted count) names one state of it. Searches in one process (a benchmark, an
-    eval, a long-running program) share the cost of decoding common words."""
+    deleted count) names one state of it. Each :class:`~searchkit.index.searchindex.SearchIndex`
+    owns one (its readers are registered with :func:`share_cache`), so that the
+    searches of one open index (a benchmark, an eval, a long-running program) share
+    the cost of decoding common words, and the cache dies with the index object."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -141,8 +143,19 @@ class _PostingsCache:
             _, dropped = self._items.popitem(last=False)
             self.size -= dropped.nbytes
 
+    def clear(self) -> None:
+        self._items.clear()
+        self.size = 0
 
-_CACHE = _PostingsCache(POSTINGS_CACHE_BYTES)
+
+# The cache of the index that opened each reader (none: the reader's own arrays only).
+_SHARED: WeakKeyDictionary[IndexReader, PostingsCache] = WeakKeyDictionary()
+
+
+def share_cache(reader: IndexReader, cache: PostingsCache) -> None:
+    """Let the arrays of ``reader``'s segments use ``cache`` (an open index's)."""
+    for leaf, _ in reader.leaf_readers():
+        _SHARED[leaf] = cache
 
 
 class SegmentArrays:
@@ -156,6 +169,7 @@ class SegmentArrays:
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
+        self._cache = _SHARED.get(reader)
         if isinstance(reader, SegmentReader):
             segment = reader.segment()
             self._state = (segment.segment_id(), segment.deleted_count())
@@ -192,12 +206,13 @@ class SegmentArrays:
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
-            shared = None if self._state is None else (*self._state, field, text)
-            found = _CACHE.get(shared) if shared is not None else None
+            cache = self._cache
+            shared = None if self._state is None or cache is None else (*self._state, field, text)
+            found = cache.get(shared) if cache is not None and shared is not None else None
             if found is None:
                 found = self._read_postings(field, text)
-                if shared is not None:
-                    _CACHE.put(shared, found)
+                if cache is not None and shared is not None:
+                    cache.put(shared, found)
             self._postings[key] = found
         return found
 

@@ -10,13 +10,13 @@ The query nodes of :mod:`searchkit.query.free_text` get their own scoring here:
 * :class:`~searchkit.query.free_text.FieldedTerm`, :class:`~.free_text.FieldedPhrase`:
   BM25F with one saturation over the weighted, length-normalised field frequencies;
 * :class:`~searchkit.query.free_text.BestMatch`: the sum of its concepts times the coordination
-  factor (matched concepts / concepts) ** ``COORDINATION``, plus feedback children and
+  factor (matched concepts / concepts) ** ``coordination``, plus feedback children and
   the proximity bonus; the bonus needs term positions, so it is computed for the
   ``depth`` best documents of each segment only (positions are decoded for those alone);
 * anything else (And, Or, AndNot, AndMaybe): combined here; other leaves (ranges,
   wildcards already expanded by Whoosh, …) as Whoosh scores them.
 
-The parameters live in :mod:`searchkit.query.free_text` and are read at call time.
+The values come from the :class:`~searchkit.params.Params` passed in.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from whoosh.searching import Searcher
 
 from searchkit.engine import phrases
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
-from searchkit.query import free_text as ranking
+from searchkit.params import DEFAULT, Params
 from searchkit.query.free_text import (
     BestMatch,
     CompoundTerm,
@@ -45,12 +45,6 @@ from searchkit.query.free_text import (
 )
 
 Mask = NDArray[np.bool_]
-
-#: How many of the best documents get the proximity bonus by default.
-PROXIMITY_DEPTH = 100
-#: A free-text query nested in another gets the bonus on at least this many documents
-#: of each segment.
-MIN_SEGMENT_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -94,16 +88,21 @@ class Hits:
 
 
 def top_docs(
-    searcher: Searcher, query: Query, limit: int | None
+    searcher: Searcher, query: Query, limit: int | None, params: Params = DEFAULT
 ) -> tuple[list[tuple[float, int]], Hits]:
     """The best ``limit`` (score, docnum) pairs (ties by docnum) and every match."""
-    hits = evaluate(searcher, query, depth=max(limit or 0, PROXIMITY_DEPTH))
+    hits = evaluate(searcher, query, params)
     return hits.top(limit), hits
 
 
-def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) -> Hits:
+def evaluate(
+    searcher: Searcher, query: Query, params: Params = DEFAULT, *, depth: int | None = None
+) -> Hits:
     """Every document matching ``query`` (top-level numbers) with its score; the
-    proximity bonus goes to the ``depth`` best documents (by their score without it)."""
+    proximity bonus goes to the ``depth`` best documents (by their score without it;
+    ``params.proximity_depth`` unless given)."""
+    if depth is None:
+        depth = params.proximity_depth
     context = searcher.context(weighting=searcher.weighting)
     stats = _Stats(searcher)
     leaves = searcher.leaf_searchers()
@@ -111,10 +110,15 @@ def evaluate(searcher: Searcher, query: Query, *, depth: int = PROXIMITY_DEPTH) 
     # A nested free-text query gets the bonus on each segment's share of ``depth``.
     segments = [
         _Segment(
-            sub, context, stats, max(MIN_SEGMENT_DEPTH, -(-depth * sub.doc_count_all() // total))
+            sub,
+            context,
+            stats,
+            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
+            params,
         )
         for sub, _ in leaves
     ]
+    stats.segments = segments
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
@@ -147,10 +151,41 @@ class _Stats:
             functools.partial(doc_frequency, self.parent)
         )
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
-        self._avg = functools.cache(self.parent.avg_field_length)
+        self._avg: dict[str, float] = {}
+        #: Every segment of the query's evaluation (set once they are made).
+        self.segments: list[_Segment] = []
+        self._totals: dict[tuple[object, ...], int] = {}
+        self._nodes: dict[int, Query] = {}
+
+    def node_key(self, q: Query) -> int:
+        """A key for the query node ``q``, unique for the whole evaluation: the node is
+        kept alive, so a temporary node made later can never reuse its ``id``."""
+        self._nodes[id(q)] = q
+        return id(q)
+
+    def total(self, key: tuple[object, ...], count: Callable[[_Segment], int]) -> int:
+        """``count`` summed over every segment (once per ``key``): a document frequency
+        that searchkit computes itself (a phrase's, two words together) counts the
+        whole index, never one segment, so that scores do not depend on the layout."""
+        found = self._totals.get(key)
+        if found is None:
+            found = self._totals[key] = sum(count(seg) for seg in self.segments)
+        return found
 
     def avg_length(self, field: str) -> float:
-        return float(self._avg(field) or 1.0)
+        """The mean length of ``field`` over the index's documents, from the stored
+        (one-byte) lengths of each document. Not Whoosh's ``avg_field_length``: a
+        segment's total is exact when written but the sum of the one-byte lengths once
+        merged, so Whoosh's mean (and every score) would depend on the segment layout."""
+        found = self._avg.get(field)
+        if found is None:
+            schema = self.parent.schema
+            total = 0.0
+            if field in schema and schema[field].scorable:
+                for reader, _ in self.parent.reader().leaf_readers():
+                    total += float(SegmentArrays(reader).lengths(field).sum())
+            found = self._avg[field] = total / self.n_docs or 1.0
+        return found
 
 
 Dense = tuple[Mask, Floats]
@@ -159,14 +194,19 @@ Dense = tuple[Mask, Floats]
 class _Segment:
     """Evaluates query nodes over one segment: (match mask, score) per document."""
 
-    def __init__(self, searcher: Searcher, context: object, stats: _Stats, depth: int) -> None:
+    def __init__(
+        self, searcher: Searcher, context: object, stats: _Stats, depth: int, params: Params
+    ) -> None:
         self.searcher = searcher
+        self.params = params
         self.context = context
         self.stats = stats
         self.depth = depth
         self.arrays = SegmentArrays(searcher.reader())
         self.size = self.arrays.size
         self._present: dict[tuple[str, str], Mask] = {}
+        self._phrases: dict[int, tuple[Floats, Mask]] = {}
+        self._compounds: dict[int, tuple[Floats, Mask, int]] = {}
 
     def empty(self) -> Dense:
         return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
@@ -235,13 +275,13 @@ class _Segment:
     def norm(self, field: str, docs: Ints) -> Floats:
         """BM25 length normalisation of ``field`` for ``docs``."""
         avg = self.stats.avg_length(field)
-        b = ranking.FIELD_B.get(field, ranking.B)
+        b = self.params.field_b_of(field)
         return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
 
     def saturate(self, tfs: Floats, mask: Mask, df: int, boost: float) -> Dense:
         """BM25 of the weighted, normalised frequencies ``tfs`` of the documents in
         ``mask`` (computed for those alone: most terms are in few documents)."""
-        k1 = ranking.K1
+        k1 = self.params.k1
         scale = self.idf(df) * (k1 + 1.0) * boost
         found = np.flatnonzero(mask)
         tf = tfs[found]
@@ -270,10 +310,25 @@ class _Segment:
 
     def bm25f_phrase(self, q: FieldedPhrase) -> Dense:
         tfs, mask = self.phrase_tfs(q)
-        return self.saturate(tfs, mask, int(np.count_nonzero(mask)), q.boost)
+        return self.saturate(tfs, mask, self.phrase_df(q), q.boost)
+
+    def phrase_df(self, q: FieldedPhrase) -> int:
+        """How many documents of the index hold the phrase (in any of its fields)."""
+        return self.stats.total(
+            ("phrase", self.stats.node_key(q)),
+            lambda seg: int(np.count_nonzero(seg.phrase_tfs(q)[1])),
+        )
 
     def phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
-        """A fielded phrase's weighted, normalised frequencies and where it occurs."""
+        """A fielded phrase's weighted, normalised frequencies and where it occurs
+        (computed once per query node)."""
+        key = self.stats.node_key(q)
+        found = self._phrases.get(key)
+        if found is None:
+            found = self._phrases[key] = self._phrase_tfs(q)
+        return found
+
+    def _phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
         tfs = np.zeros(self.size, dtype=np.float64)
         mask = np.zeros(self.size, dtype=np.bool_)
         for p in q.subqueries:
@@ -288,7 +343,26 @@ class _Segment:
 
     def bm25f_compound(self, q: CompoundTerm) -> Dense:
         """One BM25F term whose frequency is the largest of its forms' (the joined term,
-        the parts side by side): a compound counts once however it is written."""
+        the parts side by side): a compound counts once however it is written. Its
+        document frequency is its terms' largest, or the number of documents of the
+        index holding it in any form, if more."""
+        tfs, mask, df = self.compound_tfs(q)
+        held = self.stats.total(
+            ("compound", self.stats.node_key(q)),
+            lambda seg: int(np.count_nonzero(seg.compound_tfs(q)[1])),
+        )
+        return self.saturate(tfs, mask, max(df, held), q.boost)
+
+    def compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
+        """A compound's frequencies (the largest of its forms'), where it occurs, and its
+        terms' largest document frequency (computed once per query node)."""
+        key = self.stats.node_key(q)
+        found = self._compounds.get(key)
+        if found is None:
+            found = self._compounds[key] = self._compound_tfs(q)
+        return found
+
+    def _compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
         tfs = np.zeros(self.size, dtype=np.float64)
         mask = np.zeros(self.size, dtype=np.bool_)
         df = 0
@@ -301,7 +375,7 @@ class _Segment:
             np.maximum(tfs, f_tfs * form.boost, out=tfs)
             mask |= f_mask
             df = max(df, f_df)
-        return self.saturate(tfs, mask, max(df, int(np.count_nonzero(mask))), q.boost)
+        return tfs, mask, df
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         """Documents where ``words`` occur in order, each within ``slop`` positions of
@@ -320,17 +394,18 @@ class _Segment:
         """Sequential-dependence bonus for ``candidates``: for each adjacent pair of
         query words (a sloppy two-word ``Phrase`` child), the number of times they occur
         within ``slop`` positions of each other, in either order, scored like a BM25
-        term of that frequency (its document frequency: the segment's documents holding
+        term of that frequency (its document frequency: the index's documents holding
         both words)."""
         bonus = np.zeros(len(candidates), dtype=np.float64)
-        k1 = ranking.K1
+        k1 = self.params.k1
         for phrase in q.subqueries:
             if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
                 continue
             field, window = phrase.fieldname, phrase.slop
             in_a = self.present(field, phrase.words[0])
             in_b = self.present(field, phrase.words[1])
-            n_both = int(np.count_nonzero(in_a & in_b))
+            pair = (field, phrase.words[0], phrase.words[1])
+            n_both = self.stats.total(("both", *pair), functools.partial(_both, pair))
             docs = candidates[in_a[candidates] & in_b[candidates]]
             if not len(docs):
                 continue
@@ -396,9 +471,10 @@ class _Segment:
             matched += m
         n = len(concepts)
         coord = np.ones(self.size, dtype=np.float64)
-        if n > 1 and ranking.COORDINATION:
-            # (matched / n) ** COORDINATION, looked up for each count
-            coord = (np.arange(n + 1) / n) ** ranking.COORDINATION
+        exponent = self.params.coordination
+        if n > 1 and exponent:
+            # (matched / n) ** coordination, looked up for each count
+            coord = (np.arange(n + 1) / n) ** exponent
             coord = coord[matched]
         return matched > 0, total * coord, coord
 
@@ -418,6 +494,12 @@ class _Segment:
                 mask |= m
                 score += s
         return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+
+
+def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
+    """How many documents of ``seg`` hold both words of ``pair`` (field, word, word)."""
+    field, a, b = pair
+    return int(np.count_nonzero(seg.present(field, a) & seg.present(field, b)))
 
 
 def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:

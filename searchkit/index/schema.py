@@ -18,7 +18,8 @@ from searchkit.analysis.analyzer import Stateless, text_analyzer
 
 #: The index format version. Bump it when what an index stores changes: an analyzer's
 #: output, the fields, or the import path of a class pickled into the index (moving a
-#: module moves it). 6: the package was laid out by stage (issue 19).
+#: module moves it). 6: the package laid out by stage, a PMID column for tie-breaking,
+#: the analysis parameters recorded in searchkit.json (issue 19).
 SCHEMA_VERSION = 6
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
@@ -148,7 +149,9 @@ def build_schema() -> Schema:
     """A fresh schema object (Whoosh schemas are mutable: never share one)."""
     text = text_analyzer()
     return Schema(
-        pmid=ID(stored=True, unique=True),
+        # sortable: a column of PMIDs, by which the ranking breaks ties
+        # (searchkit.searching.pipeline)
+        pmid=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=text, stored=True),
         abstract=TEXT(analyzer=text, stored=True),
         keywords=TEXT(analyzer=text),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
@@ -30,6 +30,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from searchkit.analysis.acronyms import AcronymTable, mine_record
+from searchkit.analysis.analyzer import analysis_params
 from searchkit.atomic import atomic_write_text, fsync_dir
 from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
 from searchkit.engine.fileindex import (
@@ -38,9 +39,11 @@ from searchkit.engine.fileindex import (
     remove_unreferenced_files,
     segment_count,
 )
+from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
+    AnalysisMismatchError,
     IndexClosedError,
     IndexFormatError,
     IndexLockedError,
@@ -75,6 +78,8 @@ MULTISEGMENT = True
 
 # A create() killed part-way leaves its staging directory beside the index.
 _STAGING_PREFIX = ".creating-"
+
+T = TypeVar("T")
 
 
 def _now() -> str:
@@ -123,6 +128,10 @@ class SearchIndex:
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
         self._shared: Searcher | None = None
+        # Values computed from the shared searcher's state (dropped with it).
+        self._derived: dict[str, Any] = {}
+        #: Decoded postings kept between this object's searches (searchkit.engine.postings).
+        self.postings_cache = PostingsCache(POSTINGS_CACHE_BYTES)
         self._lock = IndexLock(self.path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
 
@@ -157,6 +166,16 @@ class SearchIndex:
             raise IndexVersionError(
                 f"the index at {path} has format version {version}, this searchkit reads "
                 f"version {SCHEMA_VERSION}; rebuild it from its recorded sources with "
+                f"'searchkit rebuild --index {path}'"
+            )
+        built, current = meta.get("analysis"), analysis_params()
+        if built is not None and built != current:
+            if not isinstance(built, dict):
+                built = {}
+            changed = sorted(k for k in {**built, **current} if built.get(k) != current.get(k))
+            raise AnalysisMismatchError(
+                f"the index at {path} was built with other analysis parameters "
+                f"({', '.join(changed)}) than this searchkit uses; rebuild it with "
                 f"'searchkit rebuild --index {path}'"
             )
         damaged: IndexDamagedError | None = None
@@ -211,7 +230,12 @@ class SearchIndex:
             now = _now()
             _write_meta(
                 staging / META_FILE,
-                {"schema_version": SCHEMA_VERSION, "created": now, "updated": now},
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "analysis": analysis_params(),
+                    "created": now,
+                    "updated": now,
+                },
             )
             try:
                 os.replace(staging, path)  # an empty directory at ``path`` is replaced
@@ -290,9 +314,19 @@ class SearchIndex:
             s = None
         if s is None:
             s = self._ix.searcher()
+            share_cache(s.reader(), self.postings_cache)
+            self._derived.clear()
         s.weighting = weighting
         self._shared = s
         return s
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """A value computed by ``build`` from the state the shared searcher
+        (:meth:`shared_searcher`) sees, kept on this object until that searcher is
+        reopened for a newer commit: per-index data never outlives the object."""
+        if name not in self._derived:
+            self._derived[name] = build()
+        return cast(T, self._derived[name])
 
     def get(self, pmid: str) -> Record:
         """The stored record with this id, or :class:`RecordNotFoundError`."""

@@ -24,6 +24,7 @@ from searchkit.errors import QueryError
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.index.schema import TEXT_FIELDS
+from searchkit.params import DEFAULT, Params
 from searchkit.query.free_text import FieldedPhrase, FieldedTerm, free_text_query
 from searchkit.query.parser import (
     DATE_KEYS,
@@ -337,9 +338,10 @@ def to_whoosh(
     *,
     acronyms: AcronymTable | None = None,
     mesh: MeshContext | None = None,
+    params: Params = DEFAULT,
 ) -> Query:
-    """The Whoosh query for a syntax tree. Raises :class:`QueryError` for parts
-    without searchable words (a phrase of stop words, say).
+    """The Whoosh query for a syntax tree (free text ranked with ``params``). Raises
+    :class:`QueryError` for parts without searchable words (a phrase of stop words, say).
 
     ``mesh`` holds the MeSH tree that ``[mh]`` explodes by (none: not exploded) and
     collects what MeSH compilation has to tell the user."""
@@ -351,7 +353,7 @@ def to_whoosh(
         raise QueryError("in a MeSH heading '*' can only end the heading (lung*[mh])", node.pos)
     if isinstance(node, FreeText):
         text = " ".join(node.words)
-        q = free_text_query(schema, text, acronyms=acronyms)
+        q = free_text_query(schema, text, acronyms=acronyms, params=params)
         if q is NullQuery:
             raise _no_words(text, node.pos)
         return q
@@ -399,13 +401,14 @@ def to_whoosh(
         return year_range(schema, node.low, node.high)
     if isinstance(node, Dates):
         return date_range(node.key, node.low, node.high)
-    if isinstance(node, And):
-        return wq.And([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
-    if isinstance(node, Or):
-        return wq.Or([to_whoosh(schema, c, acronyms=acronyms, mesh=mesh) for c in node.children])
+    if isinstance(node, And | Or):
+        children = [
+            to_whoosh(schema, c, acronyms=acronyms, mesh=mesh, params=params) for c in node.children
+        ]
+        return wq.And(children) if isinstance(node, And) else wq.Or(children)
     return AndNot(
-        to_whoosh(schema, node.positive, acronyms=acronyms, mesh=mesh),
-        to_whoosh(schema, node.negative, acronyms=acronyms, mesh=mesh),
+        to_whoosh(schema, node.positive, acronyms=acronyms, mesh=mesh, params=params),
+        to_whoosh(schema, node.negative, acronyms=acronyms, mesh=mesh, params=params),
     )
 
 

@@ -1,4 +1,4 @@
-"""How free text becomes a ranked Whoosh query, and the ranking parameters.
+"""How free text becomes a ranked Whoosh query (the values it uses: :mod:`searchkit.params`).
 
 A free-text query is a :class:`BestMatch`: one child per query *concept* (a word, with
 its alternative spellings and acronym expansions searched in every text field at that
@@ -25,32 +25,13 @@ from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
 from searchkit.analysis.acronyms import AcronymTable
 from searchkit.index.schema import TEXT_FIELDS
-
-# BM25F parameters (see BENCHMARKS.md for how they were chosen).
-K1 = 1.2
-B = 0.75
-FIELD_B: dict[str, float] = {}  # per-field length normalisation, else B
-# Coordination: score x (matched concepts / concepts) ** COORDINATION.
-COORDINATION = 0.25
-# Weight of a compound's parts (beta, catenin) relative to its catenation (betacatenin);
-# parts shorter than MIN_PART_ALONE characters, numbers and roman numerals are only
-# searched within the compound.
-PART_WEIGHT = 0.5
-MIN_PART_ALONE = 3
-# Sequential-dependence proximity: adjacent query words occurring within
-# PROXIMITY_WINDOW positions of each other in these fields add PROXIMITY_WEIGHT x a BM25
-# score of that co-occurrence count.
-PROXIMITY_WEIGHT = 0.2
-PROXIMITY_WINDOW = 4
-PROXIMITY_FIELDS = ("title", "abstract")
-# Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to the
-# typed words.
-ACRONYM_WEIGHT = 0.2
+from searchkit.params import DEFAULT, Params
 
 
-def weighting() -> whoosh_scoring.WeightingModel:
-    """The scoring model used for every search."""
-    return whoosh_scoring.BM25F(B=B, K1=K1)
+def weighting(params: Params = DEFAULT) -> whoosh_scoring.WeightingModel:
+    """Whoosh's scoring model with ``params``' BM25 values (for the query parts that
+    Whoosh scores itself)."""
+    return whoosh_scoring.BM25F(B=params.b, K1=params.k1)
 
 
 class BestMatch(Or):
@@ -175,14 +156,16 @@ def _has_concept(schema: Schema, group: list[QueryToken], written: list[QueryTok
     return forms[0] if len(forms) == 1 else Or(forms)
 
 
-def searchable_alone(token: QueryToken) -> bool:
+def searchable_alone(token: QueryToken, params: Params = DEFAULT) -> bool:
     """Whether a compound's part is worth searching by itself: not a number, a roman
     numeral or a fragment of one or two characters (the ``6`` of ``IL-6``, the ``t`` of
     ``T-cell``, the ``l1`` of ``PD-L1``, the ``ii`` of ``MHC-II``), which say nothing
     without the rest of the compound (``rad53`` of ``Rad53-dependent`` does)."""
     text = token.text
     return token.kind == "word" or (
-        len(text) >= MIN_PART_ALONE and not _NUMBER.fullmatch(text) and not _ROMAN.fullmatch(text)
+        len(text) >= params.min_part_alone
+        and not _NUMBER.fullmatch(text)
+        and not _ROMAN.fullmatch(text)
     )
 
 
@@ -191,11 +174,14 @@ _ROMAN = re.compile(r"[ivx]+")
 
 
 def _concept_query(
-    schema: Schema, group: list[QueryToken], written: list[QueryToken] | None = None
+    schema: Schema,
+    group: list[QueryToken],
+    written: list[QueryToken] | None = None,
+    params: Params = DEFAULT,
 ) -> Query:
     """One query concept. A compound (``written``: all its tokens) matches its joined
     term (``PD-L1`` → ``pdl1``), its parts side by side (``PD L1``), and, at
-    :data:`PART_WEIGHT`, those parts that are words in their own right."""
+    ``params.part_weight``, those parts that are words in their own right."""
     if len(group) == 1 and (written is None or len(written) == 1):
         return term_query(schema, group[0].text)
     forms = _compound_forms(schema, group, written or group)
@@ -203,12 +189,12 @@ def _concept_query(
     if forms:
         alternatives.append(forms[0] if len(forms) == 1 else CompoundTerm(forms))
     alternatives.extend(
-        term_query(schema, t.text, PART_WEIGHT)
+        term_query(schema, t.text, params.part_weight)
         for t in group
-        if t.kind != "cat" and searchable_alone(t)
+        if t.kind != "cat" and searchable_alone(t, params)
     )
     if not alternatives:
-        return term_query(schema, group[0].text, PART_WEIGHT)
+        return term_query(schema, group[0].text, params.part_weight)
     return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
 
 
@@ -239,7 +225,7 @@ def _index_terms(schema: Schema, text: str) -> list[str]:
 
 
 def _short_form_expansions(
-    schema: Schema, group: list[QueryToken], acronyms: AcronymTable
+    schema: Schema, group: list[QueryToken], acronyms: AcronymTable, params: Params
 ) -> list[Query]:
     """A typed short form (``MHC``) → its long forms, weighted by their frequency."""
     written = group[0].original
@@ -256,7 +242,7 @@ def _short_form_expansions(
         if terms:
             counts[terms] = counts.get(terms, 0) + n
     return [
-        _phrase_query(schema, list(terms), ACRONYM_WEIGHT * n / total)
+        _phrase_query(schema, list(terms), params.acronym_weight * n / total)
         for terms, n in counts.items()
     ]
 
@@ -307,26 +293,33 @@ def acronyms_by_first_term(
     return cached
 
 
-def _proximity(schema: Schema, groups: list[list[QueryToken]]) -> Query | None:
+def _proximity(schema: Schema, groups: list[list[QueryToken]], params: Params) -> Query | None:
     """Adjacent query words as sloppy phrases (sequential-dependence style)."""
     words = [g[0] for g in groups if len(g) == 1 and g[0].kind == "word"]
     pairs = [(a.text, b.text) for a, b in itertools.pairwise(words) if b.pos - a.pos <= 2]
-    if not pairs or not PROXIMITY_WEIGHT:
+    if not pairs or not params.proximity_weight:
         return None
+    weight, window = params.proximity_weight, params.proximity_window
     return Proximity(
         [
-            Phrase(f, list(pair), slop=PROXIMITY_WINDOW, boost=TEXT_FIELDS[f] * PROXIMITY_WEIGHT)
+            Phrase(f, list(pair), slop=window, boost=TEXT_FIELDS[f] * weight)
             for pair in pairs
-            for f in PROXIMITY_FIELDS
+            for f in params.proximity_fields
         ]
     )
 
 
-def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None = None) -> Query:
+def free_text_query(
+    schema: Schema,
+    text: str,
+    *,
+    acronyms: AcronymTable | None = None,
+    params: Params = DEFAULT,
+) -> Query:
     """Ranked free-text query for ``text`` (NullQuery if it has no searchable word).
 
     With an acronym table, a typed short form also searches its long forms and a typed
-    long form its short form, at ``ACRONYM_WEIGHT``.
+    long form its short form, at ``params.acronym_weight``.
 
     The query's ``required`` part says which records have *all* the words: each word
     (a compound by its catenation) in the title, abstract, keywords or MeSH, where a
@@ -341,22 +334,22 @@ def free_text_query(schema: Schema, text: str, *, acronyms: AcronymTable | None 
     written: dict[int, list[QueryToken]] = {}
     for t in tokens:
         written.setdefault(t.group, []).append(t)
-    concepts: list[Query] = [_concept_query(schema, g, written[g[0].group]) for g in groups]
+    concepts: list[Query] = [_concept_query(schema, g, written[g[0].group], params) for g in groups]
     required: list[Query] = [_has_concept(schema, g, written[g[0].group]) for g in groups]
-    if acronyms is not None and len(acronyms) and ACRONYM_WEIGHT:
+    if acronyms is not None and len(acronyms) and params.acronym_weight:
         for i, group in enumerate(groups):
-            expansions = _short_form_expansions(schema, group, acronyms)
+            expansions = _short_form_expansions(schema, group, acronyms, params)
             if expansions:
                 concepts[i] = Or([concepts[i], *expansions])
                 required[i] = Or([required[i], *expansions])
         # A long form typed in full is one concept that also matches its short form.
         for start, end, short in reversed(_long_form_spans(schema, groups, acronyms)):
-            has_short = term_query(schema, short, ACRONYM_WEIGHT)
+            has_short = term_query(schema, short, params.acronym_weight)
             merged = Or([*concepts[start:end], has_short])
             concepts[start:end] = [merged]
             required[start:end] = [Or([And(required[start:end]), has_short])]
     children = list(concepts)
-    near = _proximity(schema, groups)
+    near = _proximity(schema, groups, params)
     if near is not None:
         children.append(near)
     return BestMatch(children, required=required)

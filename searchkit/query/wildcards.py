@@ -33,7 +33,7 @@ from whoosh.searching import Searcher
 
 from searchkit.engine.postings import Ints, SegmentArrays
 from searchkit.index.documents import record_from_json, record_to_fields
-from searchkit.query import free_text as ranking
+from searchkit.params import DEFAULT
 from searchkit.query.parser import has_wildcard
 
 #: Letters of a word its stem is sure to keep (the stemmer rewrites endings only).
@@ -236,7 +236,8 @@ def _list_matcher(docs: Ints, counts: Ints, boost: float) -> matching.Matcher:
     if not len(docs):
         return matching.NullMatcher()
     # The number of occurrences, saturated as BM25 does.
-    weights = boost * (ranking.K1 + 1.0) * counts / (counts + ranking.K1)
+    k1 = DEFAULT.k1
+    weights = boost * (k1 + 1.0) * counts / (counts + k1)
     return matching.ListMatcher(docs.tolist(), weights=weights.tolist())
 
 

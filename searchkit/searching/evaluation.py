@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from searchkit.errors import InputError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
+from searchkit.params import DEFAULT, Params
 from searchkit.searching.search import Ranker
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100", "map")
@@ -230,9 +231,12 @@ def evaluate(
     depth: int = DEFAULT_DEPTH,
     expand: bool = False,
     semantic_rank: bool | None = None,
+    params: Params = DEFAULT,
 ) -> EvalResult:
     """Run every judged query against ``index`` and measure the rankings (re-ranked by
     meaning when the index has sentence vectors, unless ``semantic_rank`` is False).
+    The ranking is :func:`searchkit.searching.pipeline.rank`'s with ``params`` (``expand``: with
+    feedback), exactly what ``search`` gives for the same words.
 
     Queries are natural language, not search syntax: each is searched as free text
     (:class:`Ranker` with ``natural=True``). A query with no searchable word ranks
@@ -245,7 +249,8 @@ def evaluate(
     run: dict[str, list[tuple[str, float]]] = {}
     notes: list[str] = []
     failed: list[str] = []
-    with Ranker(index, expand=expand, semantic_rank=semantic_rank, natural=True) as ranker:
+    chosen_params = replace(params, expand=True) if expand else params
+    with Ranker(index, params=chosen_params, semantic_rank=semantic_rank, natural=True) as ranker:
         for qid in judged:
             run[qid] = ranker.rank(queries[qid], limit=limit)
             if ranker.error is not None:

@@ -6,30 +6,36 @@ Off by default: on the judged SciFact queries it lowered nDCG@10 (BENCHMARKS.md)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from whoosh.query import Query
 from whoosh.searching import Searcher
 
-from searchkit.engine.scoring import top_docs
+from searchkit.engine.scoring import Hits, top_docs
+from searchkit.params import DEFAULT, Params
 from searchkit.query.free_text import BestMatch, Expansion, term_query
 
-FEEDBACK_DOCS = 5
-FEEDBACK_TERMS = 10
-FEEDBACK_WEIGHT = 0.3
 
-
-def expand_query(searcher: Searcher, query: Query) -> Query:
-    """RM3-style feedback: add the top terms of the best ``FEEDBACK_DOCS`` hits.
+def expand_query(
+    searcher: Searcher,
+    query: Query,
+    params: Params = DEFAULT,
+    choose: Callable[[Hits, int], list[tuple[float, int]]] | None = None,
+) -> Query:
+    """RM3-style feedback: add the top terms of the best ``params.feedback_docs`` hits.
 
     Each term's weight is its relevance-model probability (its share of each feedback
     document, weighted by the document's share of the scores) times its idf; the
-    ``FEEDBACK_TERMS`` best terms not already in the query are added as an
-    :class:`Expansion` at ``FEEDBACK_WEIGHT`` of a typed word. Only a
-    :class:`BestMatch` (free text) is expanded.
+    ``params.feedback_terms`` best terms not already in the query are added as an
+    :class:`Expansion` at ``params.feedback_weight`` of a typed word. Only a
+    :class:`BestMatch` (free text) is expanded. ``choose`` picks the feedback documents
+    from the query's hits (the pipeline's, ties by PMID; by default ties by docnum).
     """
     if not isinstance(query, BestMatch):
         return query
-    top, _ = top_docs(searcher, query, FEEDBACK_DOCS)
+    top, hits = top_docs(searcher, query, params.feedback_docs, params)
+    if choose is not None:
+        top = choose(hits, params.feedback_docs)
     if not top:
         return query
     schema = searcher.schema
@@ -54,11 +60,11 @@ def expand_query(searcher: Searcher, query: Query) -> Query:
         df = max(searcher.doc_frequency(f, term) for f in ("title", "abstract"))
         weighted.append((p * math.log(1.0 + n_docs / (df + 1)), term))
     weighted.sort(reverse=True)
-    best = weighted[:FEEDBACK_TERMS]
+    best = weighted[: params.feedback_terms]
     if not best:
         return query
     top_weight = best[0][0]
     extra = Expansion(
-        [term_query(schema, term, FEEDBACK_WEIGHT * w / top_weight) for w, term in best]
+        [term_query(schema, term, params.feedback_weight * w / top_weight) for w, term in best]
     )
     return BestMatch([*query.subqueries, extra], boost=query.boost, required=query.required)

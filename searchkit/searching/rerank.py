@@ -2,7 +2,7 @@
 
 SciFact-style claims (and most natural-language questions) restate one finding of the
 abstract they come from. BM25F sums per-term evidence wherever it occurs; this stage
-adds, for the top :data:`DEPTH` candidates only, how *much of the query* a document
+adds, for the top ``params.rerank_depth`` candidates only, how *much of the query* a document
 accounts for, weighting each query concept by its idf (missing "increase" costs little,
 missing "paraquat" a lot):
 
@@ -13,14 +13,15 @@ missing "paraquat" a lot):
   abstract (a passage read with its title, as passage retrievers index them).
 
 The evidence is the mean of the three (0…1), and a candidate's score becomes
-``score + WEIGHT * best first-stage score * evidence``: the bonus is in the units of the
-first-stage score, and since it is never negative, candidates past ``DEPTH`` (which
+``score + rerank_weight * best first-stage score * evidence``: the bonus is in the units of the
+first-stage score, and since it is never negative, candidates past that depth (which
 keep their score) stay below the re-scored ones. Concepts and their weights come from
 the :class:`~searchkit.query.free_text.BestMatch` nodes of the query; a query without free text
 (field tags only) is returned unchanged.
 
-The parameters were chosen on SciFact train with 5-fold cross-validation (BENCHMARKS.md,
-issue 3) and are read at call time.
+The values (``rerank_depth``, ``rerank_weight``, ``rerank_window`` of
+:class:`~searchkit.params.Params`) were chosen on SciFact train with 5-fold
+cross-validation (BENCHMARKS.md, issue 3).
 """
 
 from __future__ import annotations
@@ -33,14 +34,9 @@ from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
 from searchkit.engine.postings import DocGroup, doc_frequency, phrase_starts
+from searchkit.params import DEFAULT, Params
 from searchkit.query.free_text import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
-#: How many first-stage candidates are re-scored.
-DEPTH = 100
-#: Weight of the evidence, in units of the best first-stage score (0 turns the stage off).
-WEIGHT = 3.0
-#: Width of the best-passage window, in abstract positions.
-WINDOW = 32
 TITLE_FIELD = "title"
 PASSAGE_FIELD = "abstract"
 
@@ -56,20 +52,25 @@ class Concept:
 
 
 def rerank(
-    searcher: Searcher, query: Query, candidates: list[tuple[float, int]]
+    searcher: Searcher,
+    query: Query,
+    candidates: list[tuple[float, int]],
+    params: Params = DEFAULT,
 ) -> list[tuple[float, int]]:
     """``candidates`` ((score, docnum) pairs, top-level docnums, best first) with the
-    first :data:`DEPTH` re-scored by query-term evidence and re-sorted (ties by docnum);
-    the rest follow unchanged."""
-    if not candidates or not WEIGHT or DEPTH <= 0:
+    first ``params.rerank_depth`` re-scored by query-term evidence and re-sorted (ties
+    by docnum; :func:`searchkit.searching.pipeline.rank` breaks them by PMID); the rest follow
+    unchanged."""
+    depth, weight = params.rerank_depth, params.rerank_weight
+    if not candidates or not weight or depth <= 0:
         return candidates
     found = concepts(searcher, query)
     total = sum(c.weight for c in found)
     if total <= 0:
         return candidates
-    head, tail = candidates[:DEPTH], candidates[DEPTH:]
+    head, tail = candidates[:depth], candidates[depth:]
     docnums = sorted(d for _, d in head)
-    scale = WEIGHT * max(s for s, _ in head) / total
+    scale = weight * max(s for s, _ in head) / total
     group = DocGroup(searcher, docnums)
     occurrences = [_occurrences(searcher, c, group) for c in found]
     weights = [c.weight for c in found]
@@ -83,7 +84,7 @@ def rerank(
         in_title = {i for i, occ in enumerate(occurrences) if d in occ.get(TITLE_FIELD, {})}
         title = sum(weights[i] for i in in_title)
         events = sorted(e for e in passages.get(d, []) if e[1] not in in_title)
-        passage = title + best_window(events, weights, WINDOW)
+        passage = title + best_window(events, weights, params.rerank_window)
         rescored.append((score + scale * (anywhere + title + passage) / 3.0, d))
     rescored.sort(key=lambda item: (-item[0], item[1]))
     return rescored + tail

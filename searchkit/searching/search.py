@@ -3,36 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.columns import ColumnReader, MultiColumnReader
-from whoosh.reading import IndexReader
 from whoosh.searching import Results, Searcher
 
 from searchkit.engine import scoring
 from searchkit.engine.postings import DocGroup
 from searchkit.errors import OptionError, QueryError
 from searchkit.index.documents import record_from_json
-from searchkit.index.mesh import MeshContext, unmatched_notes
 from searchkit.index.searchindex import SearchIndex
-from searchkit.query import free_text as ranking
-from searchkit.query.allwords import all_words
-from searchkit.query.compile import parse_query, parse_years, to_whoosh, year_range
+from searchkit.params import DEFAULT, Params
+from searchkit.query.compile import parse_query, parse_years, year_range
 from searchkit.query.parser import FreeText, Node, parse
 from searchkit.records import Record
-from searchkit.searching import feedback, rerank, snippets
+from searchkit.searching import snippets
+from searchkit.searching.pipeline import SORTS, rank
 from searchkit.searching.suggest import did_you_mean
 from searchkit.semantic import stage as semantic
 
-SORTS = ("relevance", "date")
 #: A query matching fewer records than this gets a "Did you mean" check.
 SUGGEST_BELOW = 3
-#: How far below the last counted record the best partial match scores, at least.
-PARTIAL_GAP = 1e-6
 
 
 @dataclass(frozen=True)
@@ -170,44 +164,7 @@ def _score(value: Any) -> float:
     return float(value or 0.0)
 
 
-def _text(value: Any) -> str:
-    """A column value as text ("" when missing)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return value or ""
-
-
-def _column(reader: IndexReader, fieldname: str) -> ColumnReader:
-    """The column ``fieldname`` over every segment of ``reader``.
-
-    Whoosh's ``MultiReader.column_reader`` leaves out segments that have no value in
-    the column (a segment of records without dates) and then looks their documents up
-    in another segment's column, which fails or gives that segment's values. Each
-    segment reader gives an empty column (its default value) for a missing one.
-    """
-    leaves = reader.leaf_readers()
-    if len(leaves) == 1:
-        return leaves[0][0].column_reader(fieldname)
-    return MultiColumnReader(
-        [leaf.column_reader(fieldname) for leaf, _ in leaves],
-        [offset for _, offset in leaves],
-    )
-
-
-def _order(
-    searcher: Searcher, hits: scoring.Hits, limit: int, sort: str
-) -> list[tuple[float, int]]:
-    """The first ``limit`` (score, docnum) pairs: best score first (ties by docnum), or
-    newest first (then best score) with ``sort="date"``."""
-    if sort == "date":
-        dates = _column(searcher.reader(), "date")
-        ranked = hits.top(None)
-        ranked.sort(key=lambda item: _text(dates[item[1]]), reverse=True)  # stable
-        return ranked[:limit]
-    return hits.top(limit)
-
-
-def _record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
+def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
     """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
     record them (the snippets highlight these); only the shown hits are looked up, in the
     posting arrays the ranking has just read (cached)."""
@@ -244,6 +201,7 @@ def search(
     semantic_rank: bool | None = None,
     refs: Mapping[int, str] | None = None,
     partial: bool = True,
+    params: Params = DEFAULT,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` (every hit
     when ``limit`` is None) by rank (or newest first with ``sort="date"``), restricted
@@ -265,6 +223,9 @@ def search(
     ``refs``: search number → query, what ``#N`` in ``query`` stands for (the index's
     :class:`searchkit.index.history.History`, or the lines of a strategy).
 
+    ``params``: the ranking's tuning values (:mod:`searchkit.params`). The ranking itself
+    is :func:`searchkit.searching.pipeline.rank`'s, as for ``eval`` and ``similar``.
+
     >>> ix = SearchIndex.open(Path("ix"))                         # doctest: +SKIP
     >>> search(ix, "immune escape MHC", limit=3).hits[0].pmid      # doctest: +SKIP
     '34572009'
@@ -273,119 +234,48 @@ def search(
         raise ValueError("limit and offset must not be negative")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
-    schema = index.whoosh_index.schema
     node = parse(query, refs)
-    mesh = MeshContext(lambda: index.mesh_tree)
-    q = to_whoosh(schema, node, acronyms=index.acronyms, mesh=mesh)
-    filter_q = filters.query(index) if filters else None
-    notes: list[str] = list(mesh.notes)
+    notes: list[str] = []
     stage = None
-    text = semantic.query_text(node)
-    if sort == "relevance" and limit != 0 and text:
+    if sort == "relevance" and limit != 0 and semantic.query_text(node):
         stage, note = semantic.open_stage(index.path, semantic_rank)
         notes.extend([note] if note else [])
-    searcher = index.shared_searcher(ranking.weighting())
-    notes.extend(unmatched_notes(searcher.reader(), mesh))
-    if expand:
-        q = feedback.expand_query(searcher, q)
-    # Term-at-a-time scoring (searchkit.engine.scoring): Whoosh's matcher tree is too slow
-    # for long free-text queries, and BM25F/coordination are scored there. Every hit
-    # wanted gets the proximity bonus (the first PROXIMITY_DEPTH of "all").
-    depth = offset + (scoring.PROXIMITY_DEPTH if limit is None else limit)
-    matches = scoring.evaluate(searcher, q, depth=max(depth, scoring.PROXIMITY_DEPTH))
-    if filter_q is not None:
-        allowed = np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64)
-        matches = matches.restrict(allowed)
-    counted, rest = _counted(searcher, q, matches)
-    total = len(counted)
-    parts = [counted, rest] if partial else [counted]
-    available = sum(len(part) for part in parts)
-    wanted = available if limit is None else min(offset + limit, available)
-    top_n, missing = _ranked(searcher, q, parts, wanted, sort, stage, text)
-    note = semantic.missing_note(missing) if stage is not None else None
+    ranking = rank(
+        index,
+        node,
+        replace(params, expand=True) if expand else params,
+        limit=None if limit is None else offset + limit,
+        sort=sort,
+        filter_query=filters.query(index) if filters else None,
+        partial=partial,
+        stage=stage,
+    )
+    notes[:0] = ranking.notes
+    note = semantic.missing_note(ranking.missing_vectors) if stage is not None else None
     notes.extend([note] if note else [])
+    searcher, q, top_n = ranking.searcher, ranking.query, ranking.ranked
     results = Results(searcher, q, top_n)
-    results._total = total  # what len(results) reports; the whole set is not kept
+    results._total = ranking.total  # what len(results) reports; the whole set is not kept
     if with_snippets:
-        _record_matched_terms(results, q, [d for _, d in top_n[offset:]])
+        record_matched_terms(results, q, [d for _, d in top_n[offset:]])
     page = len(top_n) - offset
     hits = (
-        build_hits(results, offset, page, with_snippets=with_snippets, partial_from=total)
+        build_hits(results, offset, page, with_snippets=with_snippets, partial_from=ranking.total)
         if page > 0
         else []
     )
     suggestion = None
-    if suggest and len(matches) < SUGGEST_BELOW:  # partial matches included
-        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, len(matches)))
+    if suggest and ranking.matched < SUGGEST_BELOW:  # partial matches included
+        filter_q = filters.query(index) if filters else None
+        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, ranking.matched))
     return SearchResult(
         query=query,
-        total=total,
+        total=ranking.total,
         hits=hits,
         suggestion=suggestion,
         notes=tuple(notes),
-        partial_total=len(rest),
+        partial_total=ranking.partial_total,
     )
-
-
-def _counted(
-    searcher: Searcher, q: wq.Query, matches: scoring.Hits
-) -> tuple[scoring.Hits, scoring.Hits]:
-    """``matches`` split into the records with every free-text word and the rest."""
-    strict = all_words(q)
-    if strict is q:
-        return matches, matches.restrict(matches.docnums[:0])
-    full = scoring.evaluate(searcher, strict, depth=0).docnums
-    return matches.restrict(full), matches.exclude(full)
-
-
-def _rank(
-    searcher: Searcher,
-    q: wq.Query,
-    part: scoring.Hits,
-    wanted: int,
-    sort: str,
-    stage: semantic.Stage | None,
-    text: str,
-) -> tuple[list[tuple[float, int]], int]:
-    """The first ``wanted`` of ``part`` as (score, docnum): re-scored (and by meaning,
-    with a ``stage``) by relevance, or by date; and how many candidates had no vector."""
-    if sort != "relevance":
-        return _order(searcher, part, wanted, sort), 0
-    top_n = rerank.rerank(searcher, q, part.top(max(wanted, rerank.DEPTH)))
-    missing = 0
-    if stage is not None:  # third stage: by meaning
-        rescored = stage.rescore(searcher, text, top_n)
-        top_n, missing = rescored.ranked, rescored.missing
-    return top_n[:wanted], missing
-
-
-def _ranked(
-    searcher: Searcher,
-    q: wq.Query,
-    parts: list[scoring.Hits],
-    wanted: int,
-    sort: str,
-    stage: semantic.Stage | None,
-    text: str,
-) -> tuple[list[tuple[float, int]], int]:
-    """The first ``wanted`` of ``parts`` (the counted records, then those with only
-    some of the words), each part ranked by :func:`_rank`; and how many candidates had
-    no vector. By relevance, a later part's scores are shifted below the earlier
-    part's lowest, so that score order stays rank order (in run files too)."""
-    top_n: list[tuple[float, int]] = []
-    missing = 0
-    for part in parts:
-        need = wanted - len(top_n)
-        if need <= 0:
-            break
-        ranked, lacking = _rank(searcher, q, part, need, sort, stage, text)
-        if top_n and ranked and sort == "relevance":
-            shift = ranked[0][0] - top_n[-1][0] + PARTIAL_GAP
-            if shift > 0:
-                ranked = [(score - shift, docnum) for score, docnum in ranked]
-        top_n.extend(ranked)
-        missing += lacking
-    return top_n, missing
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
@@ -407,12 +297,13 @@ def count(index: SearchIndex, query: str, *, filters: Filters | None = None) -> 
 
 
 class Ranker:
-    """Ranks many queries against one open searcher: ids and scores only, no records.
+    """Ranks many queries against one index: ids and scores only, no records.
 
-    Used by ``searchkit eval``. Ties are broken by id so that runs are reproducible.
-    With ``natural=True`` every query is read as natural-language free text (as judged
-    questions are written): ``AND``/``OR``/``NOT``, quotes, brackets, field tags and
-    ``*`` are plain words or punctuation, never query syntax.
+    Used by ``searchkit eval``; ranks through :func:`searchkit.searching.pipeline.rank`, as
+    :func:`search` does (ties by PMID). With ``natural=True`` every query is read as
+    natural-language free text (as judged questions are written): ``AND``/``OR``/``NOT``,
+    quotes, brackets, field tags and ``*`` are plain words or punctuation, never query
+    syntax.
 
     >>> with Ranker(ix) as r:                                   # doctest: +SKIP
     ...     r.rank("immune escape MHC", limit=3)
@@ -423,19 +314,18 @@ class Ranker:
         self,
         index: SearchIndex,
         *,
-        expand: bool = False,
+        params: Params = DEFAULT,
         semantic_rank: bool | None = None,
         natural: bool = False,
     ) -> None:
         self.index = index
-        self.expand = expand
+        self.params = params
         self.natural = natural
         #: Why the last query ranked nothing without being searched (None: it was).
         self.error: str | None = None
         self.semantic_rank = semantic_rank
-        self._searcher: Searcher | None = None
+        self._open = False
         self._stage: semantic.Stage | None = None
-        self._ids: dict[int, str] = {}
         #: How many ranked queries had candidates without a sentence vector.
         self.missing_vectors = 0
         #: Why semantic re-ranking is off although the index has vectors, if it is.
@@ -446,7 +336,7 @@ class Ranker:
     def __enter__(self) -> Ranker:
         self._stage, self.note = semantic.open_stage(self.index.path, self.semantic_rank)
         self.words_only = self._stage is None and self.note is None
-        self._searcher = self.index.whoosh_index.searcher(weighting=ranking.weighting())
+        self._open = True
         return self
 
     def __exit__(
@@ -455,46 +345,20 @@ class Ranker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
-
-    def _id(self, docnum: int) -> str:
-        pmid = self._ids.get(docnum)
-        if pmid is None:
-            assert self._searcher is not None
-            pmid = self._ids[docnum] = str(self._searcher.stored_fields(docnum)["pmid"])
-        return pmid
+        self._open = False
 
     def rank(self, query: str, *, limit: int) -> list[tuple[str, float]]:
         """The top ``limit`` (id, score) pairs for ``query``, best first; a query without
         searchable words (or, unless ``natural``, a malformed one) ranks nothing and
         :attr:`error` says why."""
-        if self._searcher is None:
+        if not self._open:
             raise RuntimeError("use Ranker as a context manager")
         self.error = None
         try:
             node: Node = FreeText(tuple(query.split()), 1) if self.natural else parse(query)
-            q = to_whoosh(
-                self.index.whoosh_index.schema,
-                node,
-                acronyms=self.index.acronyms,
-                mesh=MeshContext(lambda: self.index.mesh_tree),
-            )
+            ranked = rank(self.index, node, self.params, limit=limit, stage=self._stage)
         except QueryError as exc:
             self.error = str(exc)
             return []
-        if self.expand:
-            q = feedback.expand_query(self._searcher, q)
-        # Ranked as search() ranks: the records with every word first.
-        depth = max(limit, rerank.DEPTH, scoring.PROXIMITY_DEPTH)
-        matches = scoring.evaluate(self._searcher, q, depth=depth)
-        parts = list(_counted(self._searcher, q, matches))
-        text = semantic.query_text(node)
-        stage = self._stage if text else None
-        wanted = min(limit, len(matches))
-        top_n, missing = _ranked(self._searcher, q, parts, wanted, "relevance", stage, text)
-        self.missing_vectors += missing > 0
-        pairs = [(self._id(docnum), float(score)) for score, docnum in top_n]
-        pairs.sort(key=lambda p: (-p[1], p[0]))
-        return pairs
+        self.missing_vectors += ranked.missing_vectors > 0
+        return ranked.pairs()

@@ -4,12 +4,12 @@ Word matching misses an abstract that says the same thing in other words; a sent
 encoder (all-MiniLM-L6-v2 by default, see :mod:`searchkit.semantic.encoder`) places texts of
 similar meaning near each other. Once ``searchkit embed`` has stored a vector for each
 record (:mod:`searchkit.semantic.vectors`), every free-text search re-scores its top
-:data:`DEPTH` candidates as::
+``semantic_depth`` candidates as::
 
-    ALPHA * lexical / best lexical  +  (1 - ALPHA) * cosine(query, record)
+    alpha * lexical / best lexical  +  (1 - alpha) * cosine(query, record)
 
 The lexical score is scaled by the query's best one so that the two parts have the same
-range whatever the query's length; candidates past ``DEPTH`` keep their order below.
+range whatever the query's length; candidates past that depth keep their order below.
 The stage only reorders what the words found: it never adds a record the query does
 not match, so boolean logic and filters mean what they say.
 
@@ -17,8 +17,10 @@ A candidate with no current vector (added or changed since the last ``embed``) g
 median cosine of the others, so that it neither jumps up nor sinks, and is counted in
 :attr:`Rescored.missing` for the caller to report.
 
-``ALPHA`` was chosen on SciFact train by 5-fold cross-validation (every fold chose 0.3;
-BENCHMARKS.md, issue 3).
+``alpha`` (``semantic_alpha`` of :class:`~searchkit.params.Params`) was chosen on
+SciFact train by 5-fold cross-validation (every fold chose 0.3; BENCHMARKS.md, issue 3).
+:class:`Stage` is what the ranking pipeline (:func:`searchkit.searching.pipeline.rank`) is given
+as its optional third stage: the pipeline does not import this module.
 """
 
 from __future__ import annotations
@@ -30,14 +32,11 @@ import numpy as np
 from whoosh.searching import Searcher
 
 from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
+from searchkit.params import DEFAULT, Params
 from searchkit.query.parser import And, FreeText, Node, Not, Or, Phrase, Tagged
 from searchkit.semantic.encoder import MINILM_SHA256, Encoder, default_model_dir, weights_stamp
 from searchkit.semantic.vectors import VectorStore, record_key
 
-#: Weight of the (scaled) lexical score; the cosine gets the rest.
-ALPHA = 0.3
-#: How many first-stage candidates are re-scored.
-DEPTH = 100
 #: Field keys whose words describe the topic (encoded with the query's free text).
 TOPIC_KEYS = frozenset(
     {"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr", "mesh_noexp", "majr_noexp"}
@@ -146,9 +145,12 @@ def rescore(
     encoder: Encoder,
     text: str,
     candidates: list[tuple[float, int]],
+    params: Params = DEFAULT,
 ) -> Rescored:
-    """Re-score the first :data:`DEPTH` of ``candidates`` (score, docnum; best first)."""
-    head, tail = candidates[:DEPTH], candidates[DEPTH:]
+    """Re-score the first ``params.semantic_depth`` of ``candidates`` (score, docnum;
+    best first)."""
+    depth = params.semantic_depth
+    head, tail = candidates[:depth], candidates[depth:]
     keys = [record_key(searcher.stored_fields(docnum)) for _, docnum in head]
     found, vectors = store.lookup([k for k in keys if k is not None])
     has_text = np.array([k is not None for k in keys], dtype=bool)
@@ -164,12 +166,13 @@ def rescore(
     lexical = np.array([s for s, _ in head], dtype=np.float64)
     best = lexical.max()
     scaled = lexical / best if best > 0 else np.zeros_like(lexical)
-    combined = ALPHA * scaled + (1 - ALPHA) * cosine
+    alpha = params.semantic_alpha
+    combined = alpha * scaled + (1 - alpha) * cosine
     ranked = sorted(
         ((float(c), docnum) for c, (_, docnum) in zip(combined, head, strict=True)),
         key=lambda p: (-p[0], p[1]),
     )
-    # Candidates past DEPTH stay below the re-scored ones, in their own order.
+    # Candidates past the depth stay below the re-scored ones, in their own order.
     floor = min((s for s, _ in ranked), default=0.0)
     below = [(floor - 1e-9 * (i + 1), docnum) for i, (_, docnum) in enumerate(tail)]
     return Rescored(ranked + below, missing)
@@ -183,9 +186,18 @@ class Stage:
     encoder: Encoder
 
     def rescore(
-        self, searcher: Searcher, text: str, candidates: list[tuple[float, int]]
+        self,
+        searcher: Searcher,
+        node: Node,
+        candidates: list[tuple[float, int]],
+        params: Params = DEFAULT,
     ) -> Rescored:
-        return rescore(searcher, self.store, self.encoder, text, candidates)
+        """The pipeline's third stage: ``candidates`` re-scored by the meaning of the
+        topical words of ``node`` (unchanged when it has none)."""
+        text = query_text(node)
+        if not text:
+            return Rescored(candidates, 0)
+        return rescore(searcher, self.store, self.encoder, text, candidates, params)
 
 
 def open_stage(index_path: Path, wanted: bool | None) -> tuple[Stage | None, str | None]:

@@ -1,0 +1,339 @@
+"""The one ranking path: a query, its ranked documents and their scores.
+
+:func:`rank` is the only code that ranks: ``search`` (records, snippets, filters,
+paging), ``eval``, ``similar`` and the Python API all call it. Its stages, in order:
+
+1. **parse**: query text → syntax tree (:func:`searchkit.query.parser.parse`), unless
+   the caller gives a tree (``eval`` reads questions as plain free text);
+2. **compile**: tree → Whoosh query with the index's acronyms and MeSH tree
+   (:func:`searchkit.query.compile.to_whoosh`);
+3. **feedback** (``params.expand``): RM3 terms of the first hits
+   (:mod:`searchkit.searching.feedback`);
+4. **first stage**: BM25F, coordination and the proximity bonus of the
+   ``params.proximity_depth`` best, term-at-a-time (:mod:`searchkit.engine.scoring`);
+5. **filters**: restrictions that do not change the ranking;
+6. **counted first**: the records with every free-text word, then those with only some
+   (:mod:`searchkit.query.allwords`), each part ranked by the next stages;
+7. **second stage**: re-scoring the best ``params.rerank_depth`` by query-term evidence
+   (:mod:`searchkit.searching.rerank`);
+8. **third stage** (optional): re-scoring by meaning, through a :class:`MeaningStage`
+   the caller passes in (this module does not import the semantic modules);
+9. **cut** to the number asked for.
+
+Ties are broken by PMID at every cut and sort, never by document number, so a ranking
+does not depend on how the index happens to be split into segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.columns import ColumnReader, MultiColumnReader
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from searchkit.engine import scoring
+from searchkit.engine.postings import Ints
+from searchkit.index.mesh import MeshContext, unmatched_notes
+from searchkit.index.searchindex import SearchIndex
+from searchkit.params import DEFAULT, Params
+from searchkit.query import free_text as ranking
+from searchkit.query.allwords import all_words
+from searchkit.query.compile import to_whoosh
+from searchkit.query.parser import Node, parse
+from searchkit.searching import feedback, rerank
+
+SORTS = ("relevance", "date")
+#: Up to this many tied documents, their PMIDs are read from the stored records; more,
+#: and the PMIDs of the whole index are read once (from the ``pmid`` terms) and kept.
+STORED_KEY_LIMIT = 2_000
+
+Ranked = list[tuple[float, int]]
+
+
+class Rescored(Protocol):
+    """What a :class:`MeaningStage` returns: candidates re-scored, best first, and how
+    many of them it could not score (no vector)."""
+
+    @property
+    def ranked(self) -> Ranked: ...
+
+    @property
+    def missing(self) -> int: ...
+
+
+class MeaningStage(Protocol):
+    """The optional third stage: re-scores (score, docnum) candidates, best first, for
+    the query ``node`` (what it encodes of it is its own business)."""
+
+    def rescore(
+        self, searcher: Searcher, node: Node, candidates: Ranked, params: Params
+    ) -> Rescored: ...
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A query's ranked documents: the first ``limit`` (score, docnum) pairs, best first
+    (the records with every free-text word, then those with some), and the counts."""
+
+    #: The compiled (and, with feedback, expanded) Whoosh query: what snippets highlight.
+    query: wq.Query
+    #: The searcher the document numbers belong to (the index's shared one).
+    searcher: Searcher
+    ranked: Ranked
+    #: Records with every free-text word (what a search counts), filters applied.
+    total: int
+    #: Records with only some of the words.
+    partial_total: int
+    #: Every matching record, partial ones included.
+    matched: int
+    #: Candidates the meaning stage had no vector for.
+    missing_vectors: int = 0
+    #: What the user should know about how the query was compiled (one line each).
+    notes: tuple[str, ...] = ()
+
+    def ids(self) -> list[str]:
+        """The PMIDs, in rank order."""
+        return [_pmid(self.searcher, d) for _, d in self.ranked]
+
+    def pairs(self) -> list[tuple[str, float]]:
+        """(PMID, score) in rank order."""
+        return [(_pmid(self.searcher, d), float(s)) for s, d in self.ranked]
+
+
+def compile_query(
+    index: SearchIndex, node: Node, params: Params = DEFAULT
+) -> tuple[wq.Query, MeshContext]:
+    """The Whoosh query of ``node`` (stage 2) and the MeSH context that says what MeSH
+    compilation has to tell the user."""
+    mesh = MeshContext(lambda: index.mesh_tree)
+    q = to_whoosh(index.whoosh_index.schema, node, acronyms=index.acronyms, mesh=mesh)
+    return q, mesh
+
+
+def rank(
+    index: SearchIndex,
+    query: str | Node | wq.Query,
+    params: Params = DEFAULT,
+    *,
+    limit: int | None = None,
+    sort: str = "relevance",
+    filter_query: wq.Query | None = None,
+    mask: wq.Query | None = None,
+    partial: bool = True,
+    stage: MeaningStage | None = None,
+    refs: Mapping[int, str] | None = None,
+) -> Ranking:
+    """Rank ``query`` against ``index``: the first ``limit`` documents (all when None).
+
+    ``query``: search text (parsed with ``refs`` for ``#N``), a syntax tree, or an
+    already compiled Whoosh query (``similar``). ``filter_query`` restricts the
+    matches, ``mask`` removes some; neither changes the scores. ``partial=False``
+    leaves out the records with only some of the free-text words. ``sort="date"``
+    orders newest first (then by score). ``stage`` re-scores by meaning."""
+    if limit is not None and limit < 0:
+        raise ValueError("limit must not be negative")
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    notes: list[str] = []
+    node: Node | None = None
+    if isinstance(query, wq.Query):
+        q = query
+        searcher = index.shared_searcher(ranking.weighting(params))
+    else:
+        node = parse(query, refs) if isinstance(query, str) else query
+        q, mesh = compile_query(index, node, params)
+        notes.extend(mesh.notes)
+        searcher = index.shared_searcher(ranking.weighting(params))
+        notes.extend(unmatched_notes(searcher.reader(), mesh))
+    keys = _Keys(index, searcher)
+    if params.expand:
+        q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
+    matches = scoring.evaluate(searcher, q, params)
+    if filter_query is not None:
+        matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+    if mask is not None:
+        matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+    counted, rest = _counted(searcher, q, matches, params)
+    parts = [counted, rest] if partial else [counted]
+    available = sum(len(part) for part in parts)
+    wanted = available if limit is None else min(limit, available)
+    ranked: Ranked = []
+    missing = 0
+    for part in parts:
+        need = wanted - len(ranked)
+        if need <= 0:
+            break
+        best, lacking = _rank_part(searcher, q, node, part, need, sort, stage, params, keys)
+        if ranked and best and sort == "relevance":
+            # Scores shifted below the earlier part's lowest: score order is rank order.
+            shift = best[0][0] - ranked[-1][0] + params.partial_gap
+            if shift > 0:
+                best = [(score - shift, docnum) for score, docnum in best]
+        ranked.extend(best)
+        missing += lacking
+    return Ranking(
+        query=q,
+        searcher=searcher,
+        ranked=ranked,
+        total=len(counted),
+        partial_total=len(rest),
+        matched=len(matches),
+        missing_vectors=missing,
+        notes=tuple(notes),
+    )
+
+
+def _counted(
+    searcher: Searcher, q: wq.Query, matches: scoring.Hits, params: Params
+) -> tuple[scoring.Hits, scoring.Hits]:
+    """``matches`` split into the records with every free-text word and the rest."""
+    strict = all_words(q)
+    if strict is q:
+        return matches, matches.restrict(matches.docnums[:0])
+    full = scoring.evaluate(searcher, strict, params, depth=0).docnums
+    return matches.restrict(full), matches.exclude(full)
+
+
+def _rank_part(
+    searcher: Searcher,
+    q: wq.Query,
+    node: Node | None,
+    part: scoring.Hits,
+    wanted: int,
+    sort: str,
+    stage: MeaningStage | None,
+    params: Params,
+    keys: _Keys,
+) -> tuple[Ranked, int]:
+    """The first ``wanted`` of ``part``: by relevance re-scored (second stage, then by
+    meaning with a ``stage``), or by date; and how many candidates had no vector."""
+    if sort == "date":
+        dates = _column(searcher.reader(), "date")
+        ranked = top(part, None, keys)
+        ranked.sort(key=lambda item: _text(dates[item[1]]), reverse=True)  # stable
+        return ranked[:wanted], 0
+    ranked = keys.order(
+        rerank.rerank(searcher, q, top(part, max(wanted, params.rerank_depth), keys), params)
+    )
+    missing = 0
+    if stage is not None and node is not None:
+        rescored = stage.rescore(searcher, node, ranked, params)
+        ranked, missing = keys.order(list(rescored.ranked)), rescored.missing
+    return ranked[:wanted], missing
+
+
+def top(hits: scoring.Hits, limit: int | None, keys: _Keys) -> Ranked:
+    """The best ``limit`` of ``hits`` (all when None) as (score, docnum), best first,
+    ties by PMID."""
+    docnums, scores = hits.docnums, hits.scores
+    if limit is not None and limit < len(scores):
+        if limit <= 0:
+            return []
+        # Everything scoring at least the limit-th best score (ties included), so that
+        # which of the tied documents make the cut is decided by PMID below.
+        cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep = scores >= cut
+        docnums, scores = docnums[keep], scores[keep]
+    order = np.lexsort((docnums, -scores))
+    ranked = list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
+    return keys.order(ranked)[:limit]
+
+
+class _Keys:
+    """PMIDs as the tie-breaking key, read only for documents that tie."""
+
+    def __init__(self, index: SearchIndex, searcher: Searcher) -> None:
+        self.index = index
+        self.searcher = searcher
+
+    def order(self, ranked: Ranked) -> Ranked:
+        """``ranked`` sorted by score (best first), equal scores by PMID."""
+        ranked = sorted(ranked, key=lambda item: -item[0])  # stable
+        scores = [s for s, _ in ranked]
+        tied = [
+            i
+            for i in range(len(scores))
+            if (i > 0 and scores[i - 1] == scores[i])
+            or (i + 1 < len(scores) and scores[i + 1] == scores[i])
+        ]
+        if not tied:
+            return ranked
+        pmids = self.pmids(np.array([ranked[i][1] for i in tied], dtype=np.int64))
+        key = {ranked[i][1]: p for i, p in zip(tied, pmids, strict=True)}
+        return sorted(ranked, key=lambda item: (-item[0], key.get(item[1], "")))
+
+    def pmids(self, docnums: Ints) -> list[str]:
+        """The PMIDs of ``docnums``: from the index's PMID column; an index made before
+        it had one reads them from the stored records (a few) or from the ``pmid``
+        terms (many, once for the open index)."""
+        column = self.index.derived("pmid_column", lambda: _pmid_column(self.searcher))
+        if column is not None:
+            return [_text(column[d]) for d in docnums.tolist()]
+        if len(docnums) <= STORED_KEY_LIMIT:
+            cache: dict[int, str] = self.index.derived("stored_pmids", dict)
+            out = []
+            for d in docnums.tolist():
+                found = cache.get(d)
+                if found is None:
+                    found = cache[d] = _pmid(self.searcher, d)
+                out.append(found)
+            return out
+        every: list[str] = self.index.derived("pmids", lambda: _all_pmids(self.searcher))
+        return [every[d] for d in docnums.tolist()]
+
+
+def _pmid_column(searcher: Searcher) -> ColumnReader | None:
+    """The PMID column of every segment (None when the index has none)."""
+    reader = searcher.reader()
+    if not all(leaf.has_column("pmid") for leaf, _ in reader.leaf_readers()):
+        return None
+    return _column(reader, "pmid")
+
+
+def _all_pmids(searcher: Searcher) -> list[str]:
+    """Every document's PMID by document number, from the ``pmid`` field's terms (one
+    pass over them; a deleted document's old PMID is harmless: it is never ranked)."""
+    out = [""] * searcher.doc_count_all()
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        for raw, info in reader.iter_field("pmid"):
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            if info.doc_frequency() == 1:
+                out[info.min_id() + offset] = text
+            else:
+                for d in reader.postings("pmid", raw).all_ids():
+                    out[d + offset] = text
+    return out
+
+
+def _pmid(searcher: Searcher, docnum: int) -> str:
+    return str(searcher.stored_fields(docnum)["pmid"])
+
+
+def _text(value: object) -> str:
+    """A column value as text ("" when missing)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value or "")
+
+
+def _column(reader: IndexReader, fieldname: str) -> ColumnReader:
+    """The column ``fieldname`` over every segment of ``reader``.
+
+    Whoosh's ``MultiReader.column_reader`` leaves out segments that have no value in
+    the column (a segment of records without dates) and then looks their documents up
+    in another segment's column, which fails or gives that segment's values. Each
+    segment reader gives an empty column (its default value) for a missing one.
+    """
+    leaves = reader.leaf_readers()
+    if len(leaves) == 1:
+        return leaves[0][0].column_reader(fieldname)
+    return MultiColumnReader(
+        [leaf.column_reader(fieldname) for leaf, _ in leaves],
+        [offset for _, offset in leaves],
+    )

@@ -1,0 +1,100 @@
+"""Ranking values as data (searchkit.params), and the analysis an index was built with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import FrozenInstanceError, fields, replace
+from pathlib import Path
+
+import pytest
+
+from searchkit import SearchIndex
+from searchkit.analysis.analyzer import analysis_params
+from searchkit.engine import scoring
+from searchkit.params import DEFAULT, Params
+from searchkit.query import free_text as ranking
+from searchkit.searching import feedback, rerank
+from searchkit.semantic import stage as semantic
+
+from .cli_helpers import run
+from .conftest import TEST_DATA
+from .test_cli import _searchkit_exe
+
+CORPUS = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+
+
+def test_params_are_frozen_and_varied_by_replace() -> None:
+    with pytest.raises(FrozenInstanceError):
+        DEFAULT.k1 = 2.0  # type: ignore[misc]
+    varied = replace(DEFAULT, k1=1.6, rerank_depth=50)
+    assert (varied.k1, varied.rerank_depth, DEFAULT.k1, DEFAULT.rerank_depth) == (1.6, 50, 1.2, 100)
+    assert Params() == DEFAULT
+    assert varied.field_b_of("title") == DEFAULT.b
+    assert replace(DEFAULT, field_b=(("title", 0.3),)).field_b_of("title") == 0.3
+
+
+def test_no_tuning_value_is_left_as_a_module_global() -> None:
+    """The values that moved into Params are gone from the modules that used them, so
+    nothing can patch them there."""
+    moved = {
+        ranking: ("K1", "B", "FIELD_B", "COORDINATION", "PART_WEIGHT", "PROXIMITY_WEIGHT",
+                  "PROXIMITY_WINDOW", "PROXIMITY_FIELDS", "ACRONYM_WEIGHT", "MIN_PART_ALONE"),
+        rerank: ("DEPTH", "WEIGHT", "WINDOW"),
+        scoring: ("PROXIMITY_DEPTH", "MIN_SEGMENT_DEPTH"),
+        feedback: ("FEEDBACK_DOCS", "FEEDBACK_TERMS", "FEEDBACK_WEIGHT"),
+        semantic: ("ALPHA", "DEPTH"),
+    }  # fmt: skip
+    for module, names in moved.items():
+        assert not [n for n in names if hasattr(module, n)], module.__name__
+    assert len(fields(Params)) >= 20
+
+
+def _meta(index: Path) -> dict[str, object]:
+    data = json.loads((index / "searchkit.json").read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_an_index_records_its_analysis_and_is_refused_with_other_analysis(
+    tmp_path: Path,
+) -> None:
+    index = tmp_path / "ix"
+    assert run(index, "ingest", str(CORPUS)).exit_code == 0
+    meta = _meta(index)
+    assert meta["analysis"] == analysis_params()
+    before = run(index, "search", "white matter", "-f", "pmid").stdout
+    assert before
+    # The index as a searchkit with another stop-word list would have built it.
+    assert isinstance(meta["analysis"], dict)
+    meta["analysis"] = {**meta["analysis"], "stop_words": "0" * 16}
+    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
+    for args in (("search", "white matter"), ("show", "4983"), ("stats",)):
+        refused = run(index, *args)
+        assert refused.exit_code == 1, args
+        assert refused.stdout == ""
+        assert refused.stderr == (
+            f"Error: the index at {index} was built with other analysis parameters "
+            f"(stop_words) than this searchkit uses; rebuild it with "
+            f"'searchkit rebuild --index {index}'\n"
+        )
+    proc = subprocess.run(
+        [_searchkit_exe(), "search", "white matter", "--index", str(index)],
+        capture_output=True, text=True, check=False, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "searchkit rebuild" in proc.stderr
+    rebuilt = run(index, "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert _meta(index)["analysis"] == analysis_params()
+    assert run(index, "search", "white matter", "-f", "pmid").stdout == before
+
+
+def test_an_index_without_recorded_analysis_is_still_read(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    assert run(index, "ingest", str(CORPUS)).exit_code == 0
+    meta = _meta(index)
+    del meta["analysis"]
+    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
+    assert len(SearchIndex.open(index)) == 12
