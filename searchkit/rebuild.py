@@ -20,7 +20,7 @@ from pathlib import Path
 from searchkit.errors import IndexWriteError, InputError
 from searchkit.history import copy_history
 from searchkit.index import SearchIndex
-from searchkit.ingest import IngestReport, ingest
+from searchkit.ingest import IngestReport, ProgressMeter, ingest
 from searchkit.locking import IndexLock, LockWaitCallback
 from searchkit.meshtree import copy_mesh_tree
 from searchkit.sources import SourceRegistry
@@ -57,6 +57,7 @@ def rebuild(
     procs: int = 1,
     batch_size: int | None = None,
     on_file: Callable[[Path, int], None] | None = None,
+    on_progress: ProgressMeter | None = None,
     lock_timeout: float = 0.0,
     on_lock_wait: LockWaitCallback | None = None,
 ) -> tuple[SearchIndex, IngestReport]:
@@ -96,7 +97,13 @@ def rebuild(
             recover(index_dir)
             new = SearchIndex.create(target)
             report = ingest(
-                paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
+                paths,
+                new,
+                procs=procs,
+                batch_size=batch_size,
+                force=True,
+                on_file=on_file,
+                on_progress=on_progress,
             )
             if registry.deleted:
                 # Records removed with ``searchkit delete`` stay removed.
