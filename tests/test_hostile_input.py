@@ -372,7 +372,7 @@ def test_duplicate_pmids_in_one_file_the_last_wins(tmp_path: Path) -> None:
     index = _index_with_seed(tmp_path)
     result = runner.invoke(app, ["ingest", str(path), "--index", str(index), "--batch-size", "2"])
     assert result.exit_code == 0, result.stderr
-    assert "6 record(s)" in result.stderr
+    assert "Added 5 and replaced 1 records from 1 file" in result.stderr  # 6 read
     shown = runner.invoke(app, ["show", "28748004", "--index", str(index)])
     assert "The second copy wins." in shown.stdout
     assert len(SearchIndex.open(index)) == 1 + len(ORTHO_PMIDS)
