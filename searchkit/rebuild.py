@@ -52,7 +52,7 @@ def recover(index_dir: Path) -> None:
 
 
 def rebuild(
-    index: SearchIndex | Path,
+    index: SearchIndex | str | os.PathLike[str],
     *,
     procs: int = 1,
     batch_size: int | None = None,
@@ -72,7 +72,7 @@ def rebuild(
     """
     # "--index ." has no name to put beside. A damaged index is given as its directory:
     # only its recorded sources are read.
-    index_dir = Path(os.path.abspath(index if isinstance(index, Path) else index.path))
+    index_dir = Path(os.path.abspath(index.path if isinstance(index, SearchIndex) else index))
     guard = (
         index.locked()
         if isinstance(index, SearchIndex)
