@@ -14,6 +14,7 @@ import pytest
 
 from searchkit import SearchIndex, ingest, search
 from searchkit.errors import SearchkitError
+from searchkit.index.rebuild import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_RECORD = ROOT / "data" / "pubmed-34572009-page.txt"
@@ -54,6 +55,8 @@ def test_index_paths_may_be_str_or_pathlike(tmp_path: Path) -> None:
         assert ix.path == tmp_path / "ix" and len(ix) == 1
         assert len(SearchIndex.open_or_create(given)) == 1
     assert len(SearchIndex.open_or_create(_PathLike(tmp_path / "new"))) == 0
+    rebuilt, report = rebuild(str(tmp_path / "ix"))
+    assert rebuilt.path == tmp_path / "ix" and report.counts.added == 1
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")

@@ -96,7 +96,7 @@ def test_cli_ingest_waits_for_another_writer_then_succeeds(tmp_path: Path) -> No
     assert lines[0] == (
         f"waiting for another searchkit process to finish writing {index} (up to 60 s)…"
     )
-    assert "1 added" in lines[-1]
+    assert lines[-1].startswith("Added 1 record from 1 file in ")
     assert SEED_PMID in _pmids(SearchIndex.open(index))
 
 

@@ -341,7 +341,7 @@ def test_bad_input_is_one_clear_line_and_the_rest_is_intact(tmp_path: Path, name
     assert len(skipped) == 1, result.stderr
     assert re.fullmatch(rf"skipped: {re.escape(str(bad))}, {case.reason}", skipped[0]), skipped[0]
     assert len(skipped[0]) < 400  # one readable line, not a dump of the input
-    assert result.stderr.splitlines()[-1].startswith("2 file(s) read")
+    assert re.search(r" from 2 files in [\d.]+ s; 1 skipped\.", result.stderr.splitlines()[-1])
     pmids = _pmids(index)
     assert SEED_PMID in pmids
     assert _good_pmids() <= pmids
@@ -372,7 +372,7 @@ def test_duplicate_pmids_in_one_file_the_last_wins(tmp_path: Path) -> None:
     index = _index_with_seed(tmp_path)
     result = runner.invoke(app, ["ingest", str(path), "--index", str(index), "--batch-size", "2"])
     assert result.exit_code == 0, result.stderr
-    assert "6 record(s)" in result.stderr
+    assert "Added 5 and replaced 1 records from 1 file" in result.stderr  # 6 read
     shown = runner.invoke(app, ["show", "28748004", "--index", str(index)])
     assert "The second copy wins." in shown.stdout
     assert len(SearchIndex.open(index)) == 1 + len(ORTHO_PMIDS)
@@ -553,7 +553,7 @@ def test_one_invalid_byte_loses_only_its_record_in_a_real_process(tmp_path: Path
         f"skipped: {nbib}, line {bad_nbib_line}: {reason.format(10)}",
         f"skipped: {jsonl}, line 11: {reason.format(lines[10].index(b'caf') + 4)}",
     ]
-    assert "248 added" in run.stderr and "2 skipped" in run.stderr
+    assert "Added 248 records from " in run.stderr and "; 2 skipped." in run.stderr
     pmids = _pmids(tmp_path / "ix")
     assert len(pmids) == 199 + 49
     assert records[10].pmid not in pmids and records[9].pmid in pmids

@@ -53,22 +53,21 @@ def test_second_ingest_reads_only_the_new_file(inputs: Path, tmp_path: Path) -> 
     code, out, err = _ingest(str(inputs), "--index", index)
     assert code == 0, err
     assert out == ""
-    assert "2 file(s) read" in err
+    assert " from 2 files in " in err
     first_count = len(SearchIndex.open(Path(index)))
 
     shutil.copy(XML, inputs / "c-update.xml")
     code, out, err = _ingest(str(inputs), "--index", index)
     assert code == 0, err
-    assert "2 file(s) unchanged since ingested, not read" in err
-    assert "1 file(s) read" in err
+    assert "2 files unchanged since ingested, not read" in err
+    assert " from 1 file in " in err
     added = len(SearchIndex.open(Path(index))) - first_count
     assert added > 0
-    assert f"{added} added" in err
+    assert err.startswith(f"Added {added} records from 1 file in ")
 
     code, _, err = _ingest(str(inputs), "--index", index)
     assert code == 0
-    assert "0 file(s) read, 0 record(s): 0 added" in err
-    assert "3 file(s) unchanged" in err
+    assert err.startswith("Nothing to read: 3 files unchanged since ingested")
 
 
 def test_force_and_changed_files_are_read_again(inputs: Path, tmp_path: Path) -> None:
@@ -76,18 +75,18 @@ def test_force_and_changed_files_are_read_again(inputs: Path, tmp_path: Path) ->
     assert _ingest(str(inputs), "--index", index)[0] == 0
     code, _, err = _ingest(str(inputs), "--index", index, "--force")
     assert code == 0
-    assert "2 file(s) read" in err and "0 added" in err and "0 replaced" in err
+    assert err.startswith("No records added or changed (2 files read in ")
 
     # Touched but identical: the hash says unchanged.
     seed = inputs / "a-seed.txt"
     os.utime(seed, ns=(1, 1))
-    assert "2 file(s) unchanged" in _ingest(str(inputs), "--index", index)[2]
+    assert "2 files unchanged" in _ingest(str(inputs), "--index", index)[2]
 
     # Really changed: read again, and the record is replaced.
     seed.write_text(seed.read_text("utf-8").replace("Immune Privilege", "Immune Sanctuary"))
     code, _, err = _ingest(str(inputs), "--index", index)
     assert code == 0
-    assert "1 file(s) read, 1 record(s): 0 added, 1 replaced" in err
+    assert err.startswith("Replaced 1 record from 1 file in ")
     assert "Sanctuary" in (SearchIndex.open(Path(index)).get(SEED_PMID).title or "")
 
 
@@ -110,7 +109,7 @@ def test_broken_file_is_not_recorded(tmp_path: Path) -> None:
     assert "malformed XML" in err
     assert SourceRegistry.load(Path(index)).entries == {}
     code, _, err = _ingest(str(bad), "--index", index)
-    assert code == 1 and "1 file(s) read" in err  # read again, not skipped
+    assert code == 1 and " (1 file read in " in err  # read again, not skipped
 
 
 def test_sources_lists_files_records_and_time(inputs: Path, tmp_path: Path) -> None:
@@ -183,7 +182,7 @@ def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
         result = runner.invoke(app, ["rebuild", "--index", str(index), "--procs", "1"])
         assert result.exit_code == 0, result.stderr
         assert result.stdout == ""
-        assert "Rebuilt." in result.stderr and f"{count} added" in result.stderr
+        assert "Rebuilt." in result.stderr and f"Added {count} records" in result.stderr
         # A searcher opened before the swap still reads the old index.
         assert searcher.document(pmid=SEED_PMID) is not None
     new = SearchIndex.open(index)
@@ -192,7 +191,7 @@ def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
     assert not build_dir(index).exists() and not old_dir(index).exists()
     assert len(SourceRegistry.load(index).entries) == 2
     # The rebuilt index records its sources: the next ingest skips them.
-    assert "2 file(s) unchanged" in _ingest(str(inputs), "--index", str(index))[2]
+    assert "2 files unchanged" in _ingest(str(inputs), "--index", str(index))[2]
 
 
 def test_interrupted_rebuild_leaves_the_old_index(
@@ -248,7 +247,7 @@ def test_real_subprocess_incremental_and_rebuild(inputs: Path, tmp_path: Path) -
     assert first.stdout == ""
     again = run("ingest", str(inputs))
     assert again.returncode == 0
-    assert "2 file(s) unchanged" in again.stderr
+    assert "2 files unchanged" in again.stderr
     listed = run("sources")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 2
     rebuilt = run("rebuild")

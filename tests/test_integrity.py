@@ -99,7 +99,10 @@ def test_rebuild_during_an_ingest_keeps_the_ingests_records(tmp_path: Path) -> N
     assert _count(index) == SAMPLE_RECORDS
     again = _run(index, "ingest", str(SAMPLE_DIR))
     assert again.returncode == 0, again.stderr
-    assert "0 added" in again.stderr and f"({SAMPLE_RECORDS} records)" in again.stderr
+    assert (
+        again.stderr.startswith(("Nothing to read", "No records added"))
+        and f"({SAMPLE_RECORDS} records)" in again.stderr
+    )
     assert _run(index, "rebuild").returncode == 0
     assert _count(index) == SAMPLE_RECORDS
 

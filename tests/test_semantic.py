@@ -323,7 +323,7 @@ def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert "added" in lines[-2] and "record(s) encoded" in lines[-1]
+    assert lines[-2].startswith("Added ") and "record(s) encoded" in lines[-1]
     records = len(SearchIndex.open(index))
     assert len(VectorStore(index)) == records > 0
     result = runner.invoke(app, ["embed", "--index", str(index)])

@@ -28,6 +28,7 @@ app = typer.Typer(
     name="searchkit",
     cls=Group,
     help="Ranked full-text search over PubMed-style literature records.",
+    epilog=epilog(""),
     no_args_is_help=True,
     context_settings=CONTEXT_SETTINGS,
     rich_markup_mode=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, fields
 from enum import StrEnum
 from typing import Annotated
@@ -19,6 +20,7 @@ from searchkit.cli.common import (
     _open_index,
 )
 from searchkit.cli.ingest import _open_for_rebuild
+from searchkit.cli.progress import QuietOption, shown, spinner
 from searchkit.engine.checksums import verify_index
 from searchkit.index.location import resolve_index_dir
 from searchkit.index.searchindex import SearchIndex
@@ -89,12 +91,17 @@ def sources(
 
 
 def optimize(
-    index: IndexOption = None, lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT
+    index: IndexOption = None,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
+    quiet: QuietOption = False,
 ) -> None:
     """Merge the index's segments into one (faster queries, deleted records purged)."""
     ix = _for_writing(_open_index(index), lock_timeout)
-    before, after = _call(ix.optimize)
-    _err(f"Optimized {ix.path}: {before} segment(s) merged into {after}.")
+    start = time.monotonic()
+    with spinner(f"optimize: merging the segments of {ix.path}", shown(quiet)):
+        before, after = _call(ix.optimize)
+    seconds = time.monotonic() - start
+    _err(f"Optimized {ix.path}: {before} segment(s) merged into {after} in {seconds:.1f} s.")
 
 
 def stats(

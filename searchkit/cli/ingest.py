@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from searchkit.cli.common import (
     _open_index,
 )
 from searchkit.cli.embed import _embed
+from searchkit.cli.progress import QuietOption, bytes_meter, shown
 from searchkit.engine.checksums import IndexDamagedError
 from searchkit.errors import AnalysisMismatchError, IndexVersionError
 from searchkit.index.ingest import IngestReport, default_procs
@@ -53,6 +53,7 @@ def ingest(
             "embed' does; slow).",
         ),
     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Add records to the index (upsert by PMID; deletions applied).
 
@@ -67,50 +68,69 @@ def ingest(
         raise typer.Exit(2)
     index_dir = resolve_index_dir(index)
     ix = _for_writing(_call(lambda: SearchIndex.open_or_create(index_dir)), lock_timeout)
-    report = _call(
-        lambda: run_ingest(
-            paths,
-            ix,
-            procs=procs or default_procs(),
-            batch_size=batch_size,
-            force=force,
-            on_file=_progress(),
+    start = time.monotonic()
+    with bytes_meter("ingest", shown(quiet)) as meter:
+        report = _call(
+            lambda: run_ingest(
+                paths,
+                ix,
+                procs=procs or default_procs(),
+                batch_size=batch_size,
+                force=force,
+                on_progress=meter,
+            )
         )
-    )
-    ok = _summarise(report, ix)
+    ok = _summarise(report, ix, time.monotonic() - start)
     if embed_after:
         _embed(ix, None)
     if not ok:
         raise typer.Exit(1)
 
 
-def _progress() -> Callable[[Path, int], None]:
-    show = sys.stderr.isatty()
-
-    def on_file(path: Path, records: int) -> None:
-        if show:
-            _err(f"  {path}: {records} records")
-
-    return on_file
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _summarise(report: IngestReport, ix: SearchIndex) -> bool:
-    """Print what an ingest did; whether all of its input was read."""
+def summary(report: IngestReport, index_path: Path, index_records: int, seconds: float) -> str:
+    """What an ingest did, in one line: "Added 2285 records from 25 files in 9.1 s.
+    Index: DIR (2285 records)"; a count that is 0 is not named."""
     c = report.counts
+    where = f"Index: {index_path} ({_plural(index_records, 'record')})"
+    unread = (
+        f"{_plural(len(report.unchanged_files), 'file')} unchanged since ingested, not read "
+        "(--force reads them again)"
+    )
+    if not report.files:
+        found = f"Nothing to read: {unread}" if report.unchanged_files else "No input files found"
+        return f"{found}. {where}"
+    changes = [(n, verb) for n, verb in ((c.added, "added"), (c.replaced, "replaced")) if n]
+    changes += [(c.deleted, "deleted")] if c.deleted else []
+    read = f"{_plural(report.files, 'file')} in {seconds:.1f} s"
+    if not changes:
+        done = f"No records added or changed ({read.replace(' in ', ' read in ')})"
+    elif len(changes) == 1:
+        done = f"{changes[0][1].capitalize()} {_plural(changes[0][0], 'record')} from {read}"
+    else:
+        words = [f"{verb} {n}" for n, verb in changes]
+        done = (", ".join(words[:-1]) + " and " + words[-1]).capitalize() + f" records from {read}"
+    notes = []
+    if c.unchanged:
+        notes.append(f"{c.unchanged} unchanged")
+    if report.skipped:
+        notes.append(f"{len(report.skipped)} skipped")
+    if report.unchanged_files:
+        notes.append(unread)
+    extra = "; " + ", ".join(notes) if notes else ""
+    return f"{done}{extra}. {where}"
+
+
+def _summarise(report: IngestReport, ix: SearchIndex, seconds: float) -> bool:
+    """Print what an ingest did; whether all of its input was read."""
     for skip in report.skipped:
         _err(f"skipped: {skip}")
-    if report.unchanged_files:
-        _err(
-            f"{len(report.unchanged_files)} file(s) unchanged since ingested, not read "
-            "(--force reads them again)"
-        )
-    _err(
-        f"{report.files} file(s) read, {report.records_read} record(s): {c.added} added, "
-        f"{c.replaced} replaced, {c.unchanged} unchanged, {c.deleted} deleted, "
-        f"{len(report.skipped)} skipped. Index: {ix.path} ({len(ix)} records)"
-    )
-    if c.not_found:
-        _err(f"{len(c.not_found)} deletion(s) named records not in the index")
+    _err(summary(report, ix.path, len(ix), seconds))
+    if report.counts.not_found:
+        _err(f"{len(report.counts.not_found)} deletion(s) named records not in the index")
     return report.ok
 
 
@@ -119,6 +139,7 @@ def rebuild(
     procs: ProcsOption = None,
     batch_size: BatchOption = None,
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
+    quiet: QuietOption = False,
 ) -> None:
     """Re-read every recorded source into a new index, then swap it in atomically.
 
@@ -128,19 +149,21 @@ def rebuild(
     """
     found = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
     ix = _for_writing(found, lock_timeout) if isinstance(found, SearchIndex) else found
-    new, report = _call(
-        lambda: run_rebuild(
-            ix,
-            procs=procs or default_procs(),
-            batch_size=batch_size,
-            on_file=_progress(),
-            lock_timeout=lock_timeout,
-            on_lock_wait=_lock_wait_message(resolve_index_dir(index)),
-            sidecars=SIDECARS,
+    start = time.monotonic()
+    with bytes_meter("rebuild", shown(quiet)) as meter:
+        new, report = _call(
+            lambda: run_rebuild(
+                ix,
+                procs=procs or default_procs(),
+                batch_size=batch_size,
+                on_progress=meter,
+                lock_timeout=lock_timeout,
+                on_lock_wait=_lock_wait_message(resolve_index_dir(index)),
+                sidecars=SIDECARS,
+            )
         )
-    )
     _err("Rebuilt.")
-    if not _summarise(report, new):
+    if not _summarise(report, new, time.monotonic() - start):
         raise typer.Exit(1)
 
 

@@ -60,6 +60,11 @@ def _placeholder(param: Parameter) -> str | None:
 
 #: Each command's examples, shown at the end of its help.
 EXAMPLES: dict[str, list[str]] = {
+    "": [
+        "searchkit ingest data/",
+        'searchkit search "immune escape MHC"',
+        "searchkit search -h",
+    ],
     "ingest": ["searchkit ingest data/", "searchkit ingest pubmed25n0001.xml.gz --index my-index"],
     "rebuild": ["searchkit rebuild --index my-index"],
     "check": ["searchkit check --index my-index"],

@@ -21,6 +21,7 @@ from searchkit.errors import InputError
 from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex, WriteCounts
 from searchkit.index.sources import FileState, SourceRegistry, read_state
 from searchkit.readers import iter_files, read_file
+from searchkit.readers._io import input_position
 from searchkit.records import Deletion, Record, Skipped
 
 # Records per commit. Records are written as they are read (the writers spill their
@@ -33,7 +34,25 @@ DEFAULT_BATCH_SIZE = 20_000
 # than title + abstract records) stay about as large as a default batch of abstracts.
 MAX_BATCH_BYTES = 48 * 1024 * 1024
 
+#: Records read between two reports to ``on_progress`` while a file is read.
+PROGRESS_EVERY = 200
+
 ProgressCallback = Callable[[Path, int], None]
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest is: files and records read, and bytes of input read of the
+    total of the files it reads (as stored: a gzipped file by its compressed size)."""
+
+    files_done: int
+    files_total: int
+    records: int
+    bytes_done: int
+    bytes_total: int
+
+
+ProgressMeter = Callable[[IngestProgress], None]
 
 
 def footprint(record: Record) -> int:
@@ -146,6 +165,7 @@ def ingest(
     procs: int = 1,
     force: bool = False,
     on_file: ProgressCallback | None = None,
+    on_progress: ProgressMeter | None = None,
 ) -> IngestReport:
     """Read every file under ``paths`` into ``index`` (upsert by id, deletions applied).
 
@@ -156,6 +176,8 @@ def ingest(
     (default: ``DEFAULT_BATCH_SIZE``), fewer when they reach ``MAX_BATCH_BYTES``
     (estimated by :func:`footprint`) or when an id of the batch comes again (a later
     version, or its deletion: the batch is committed first, so the last one wins).
+    ``on_file`` is told each file read and its number of records; ``on_progress`` how
+    far the run is, every ``PROGRESS_EVERY`` records and after each file.
 
     >>> report = ingest([Path("data")], SearchIndex.open_or_create(Path("ix")))  # doctest: +SKIP
     >>> report.counts.added                                                       # doctest: +SKIP
@@ -169,7 +191,9 @@ def ingest(
     # written back after each commit, and no other writer (a rebuild, a delete,
     # another ingest) can commit in between this run's batches.
     with index.locked():
-        return _ingest([Path(p) for p in paths], index, batch_size, procs, force, on_file)
+        return _ingest(
+            [Path(p) for p in paths], index, batch_size, procs, force, on_file, on_progress
+        )
 
 
 def _ingest(
@@ -179,18 +203,33 @@ def _ingest(
     procs: int,
     force: bool,
     on_file: ProgressCallback | None,
+    on_progress: ProgressMeter | None,
 ) -> IngestReport:
     report = IngestReport()
     registry = SourceRegistry.load(index.path)
     batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
     try:
+        to_read: list[Path] = []
         for path in iter_files(paths):
-            if not force:
-                known = registry.unchanged(path)
-                if known is not None:
-                    report.unchanged_files.append(path)
-                    report.counts.unchanged += known.records
-                    continue
+            known = None if force else registry.unchanged(path)
+            if known is None:
+                to_read.append(path)
+            else:
+                report.unchanged_files.append(path)
+                report.counts.unchanged += known.records
+        sizes = [_size(path) for path in to_read]
+        bytes_before = 0
+
+        def tell(files_done: int, bytes_done: int) -> None:
+            if on_progress is not None:
+                on_progress(
+                    IngestProgress(
+                        files_done, len(to_read), report.records_read, bytes_done, sum(sizes)
+                    )
+                )
+
+        tell(0, 0)
+        for number, path in enumerate(to_read):
             report.files += 1
             records_before = report.records_read
             skipped_before = len(report.skipped)
@@ -203,6 +242,9 @@ def _ingest(
                     if isinstance(item, Record):
                         report.records_read += 1
                         batch.add(item)
+                        if report.records_read % PROGRESS_EVERY == 0:
+                            within = min(input_position() or 0, sizes[number])
+                            tell(number, bytes_before + within)
                     elif isinstance(item, Deletion):
                         deletions += 1
                         batch.delete(item.pmid)
@@ -228,6 +270,8 @@ def _ingest(
                 )
             if on_file is not None:
                 on_file(path, report.records_read - records_before)
+            bytes_before += sizes[number]
+            tell(number + 1, bytes_before)
         batch.flush()
     except BaseException:
         # The open batch is given up (and its write lock released); what was
@@ -235,6 +279,13 @@ def _ingest(
         batch.abandon()
         raise
     return report
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def delete(index: SearchIndex, pmids: Iterable[str]) -> WriteCounts:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from searchkit.errors import IndexWriteError, InputError
 from searchkit.index.history import copy_history
-from searchkit.index.ingest import IngestReport, ingest
+from searchkit.index.ingest import IngestReport, ProgressMeter, ingest
 from searchkit.index.locking import IndexLock, LockWaitCallback
 from searchkit.index.meshtree import copy_mesh_tree
 from searchkit.index.searchindex import SearchIndex
@@ -52,11 +52,12 @@ def recover(index_dir: Path) -> None:
 
 
 def rebuild(
-    index: SearchIndex | Path,
+    index: SearchIndex | str | os.PathLike[str],
     *,
     procs: int = 1,
     batch_size: int | None = None,
     on_file: Callable[[Path, int], None] | None = None,
+    on_progress: ProgressMeter | None = None,
     lock_timeout: float = 0.0,
     on_lock_wait: LockWaitCallback | None = None,
     sidecars: Sequence[Sidecar] = (),
@@ -73,7 +74,7 @@ def rebuild(
     """
     # "--index ." has no name to put beside. A damaged index is given as its directory:
     # only its recorded sources are read.
-    index_dir = Path(os.path.abspath(index if isinstance(index, Path) else index.path))
+    index_dir = Path(os.path.abspath(index.path if isinstance(index, SearchIndex) else index))
     guard = (
         index.locked()
         if isinstance(index, SearchIndex)
@@ -98,7 +99,13 @@ def rebuild(
             recover(index_dir)
             new = SearchIndex.create(target)
             report = ingest(
-                paths, new, procs=procs, batch_size=batch_size, force=True, on_file=on_file
+                paths,
+                new,
+                procs=procs,
+                batch_size=batch_size,
+                force=True,
+                on_file=on_file,
+                on_progress=on_progress,
             )
             if registry.deleted:
                 # Records removed with ``searchkit delete`` stay removed.

@@ -13,6 +13,7 @@ import codecs
 import gzip
 import io
 import re
+import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -173,8 +174,31 @@ def _declares_other_encoding(head: bytes) -> bool:
     return match is not None and match[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8")
 
 
+# The input file this thread opened last, so that progress can say how far into it
+# the reading is (:func:`input_position`).
+_LAST_OPENED = threading.local()
+
+
+def input_position() -> int | None:
+    """How many bytes of the input file this thread is reading have been read (of
+    the file as stored: compressed bytes for a gzipped file); None when none is open."""
+    handle: io.BufferedReader | None = getattr(_LAST_OPENED, "handle", None)
+    if handle is None or handle.closed:
+        return None
+    try:
+        return handle.tell()
+    except (OSError, ValueError):
+        return None
+
+
 def _open_raw(path: Path) -> io.BufferedReader:
     """Open ``path`` for binary reading, with OS errors worded for the user."""
+    handle = _open_raw_file(path)
+    _LAST_OPENED.handle = handle
+    return handle
+
+
+def _open_raw_file(path: Path) -> io.BufferedReader:
     source = str(path)
     if path.exists() and not path.is_file() and not path.is_dir():
         # Opening a named pipe would block until someone writes to it.
