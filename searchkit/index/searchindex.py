@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
@@ -37,6 +36,7 @@ from searchkit.engine.fileindex import (
     remove_unreferenced_files,
     segment_count,
 )
+from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
@@ -158,7 +158,8 @@ class SearchIndex:
             try:
                 # Reading the TOC checks the generation's files against their
                 # checksums (searchkit.engine.checksums) before Whoosh decodes any of them.
-                ix = RetryingFileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
+                # Segments are read in place from memory maps (searchkit.engine.mapped).
+                ix = RetryingFileIndex(MappedFileStorage(str(path)), indexname=INDEX_NAME)
                 # Open every segment once, so that a damaged index is reported here,
                 # in one line, rather than as a traceback from the first search.
                 ix.reader().close()
