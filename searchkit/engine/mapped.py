@@ -107,7 +107,13 @@ class MappedFile(StructFile):  # type: ignore[misc]
         onclose: Any = None,
         owner: MappedFile | None = None,
     ) -> None:
-        super().__init__(_ViewReader(view), name=name, onclose=onclose)
+        reader = _ViewReader(view)
+        super().__init__(reader, name=name, onclose=onclose)
+        # Whoosh reads a term's entry a few bytes at a time: skip StructFile's
+        # forwarding methods (one Python call fewer per read).
+        self.read = reader.read
+        self.seek = reader.seek
+        self.tell = reader.tell
         self._view = view
         self._owner = owner
         self._map: mmap.mmap | None = None
