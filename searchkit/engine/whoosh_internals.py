@@ -284,8 +284,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.filedb.structfile",
         "StructFile._name",
         _K.READ,
-        ("postings",),
-        "the part name whose checksum verify_part checks",
+        ("postings", "mapped"),
+        "the part name whose checksum verify_part checks; a mapped part keeps its name",
     ),
     PrivateName(
         "whoosh.formats",

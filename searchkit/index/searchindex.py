@@ -23,7 +23,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex, LockError
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
@@ -39,6 +38,7 @@ from searchkit.engine.fileindex import (
     remove_unreferenced_files,
     segment_count,
 )
+from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
@@ -186,7 +186,8 @@ class SearchIndex:
             try:
                 # Reading the TOC checks the generation's files against their
                 # checksums (searchkit.engine.checksums) before Whoosh decodes any of them.
-                ix = RetryingFileIndex(FileStorage(str(path)), indexname=INDEX_NAME)
+                # Segments are read in place from memory maps (searchkit.engine.mapped).
+                ix = RetryingFileIndex(MappedFileStorage(str(path)), indexname=INDEX_NAME)
                 # Open every segment once, so that a damaged index is reported here,
                 # in one line, rather than as a traceback from the first search.
                 ix.reader().close()
