@@ -4,7 +4,6 @@ repetition with fresh ids. Everything is streamed to disk, never held whole."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,21 +14,6 @@ from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
 _PMID = re.compile(rb"<PMID( [^>]*)?>[^<]*</PMID>")
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path:
-    """The shared real-data folder: ``$SEARCHKIT_SHARED_DATA`` if set, else the first
-    ``shared/data`` beside the repository or one of its parent folders."""
-    if os.environ.get("SEARCHKIT_SHARED_DATA"):
-        return Path(os.environ["SEARCHKIT_SHARED_DATA"])
-    for folder in repo_root().parents:
-        if (folder / "shared" / "data").is_dir():
-            return folder / "shared" / "data"
-    return repo_root().parent / "shared" / "data"
 
 
 def scifact_lines(data: Path) -> list[dict[str, str]]:

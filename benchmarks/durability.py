@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import repo_root
 from measure import Usage, run_usage
+from paths import repo_root
 
 # The CLI with os.fsync patched out before searchkit is imported.
 _NO_FSYNC = "import os, sys; os.fsync = lambda fd: None; from searchkit.cli import app; app()"

@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import shared_data_dir, write_big_xml, write_scifact
+from corpus import write_big_xml, write_scifact
 from measure import Run, dir_size, run
+from paths import shared_data_dir
 
 HERE = Path(__file__).resolve().parent
 

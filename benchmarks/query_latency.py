@@ -26,8 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import real_records, shared_data_dir, write_mixed
+from corpus import real_records, write_mixed
 from measure import run
+from paths import shared_data_dir
 
 from searchkit import SearchIndex, search
 

@@ -31,7 +31,7 @@ from whoosh.filedb.filestore import RamStorage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import shared_data_dir
+from paths import shared_data_dir
 
 METRICS = [ir_measures.parse_measure(m) for m in ("nDCG@10", "R@100", "AP")]
 NAMES = ("nDCG@10", "Recall@100", "MAP")
@@ -54,11 +54,12 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 
 def read_run(path: Path) -> Run:
-    """A TREC run file (``qid Q0 doc rank score tag``)."""
+    """A TREC run file (``qid Q0 doc rank score tag``), scored by its ranks: the
+    printed scores are rounded, and ir-measures would break their ties by id."""
     run: Run = {}
     for line in path.read_text("utf-8").splitlines():
-        qid, _, doc, _, score, *_ = line.split()
-        run.setdefault(qid, {})[doc] = float(score)
+        qid, _, doc, rank, *_ = line.split()
+        run.setdefault(qid, {})[doc] = -float(rank)
     return run
 
 

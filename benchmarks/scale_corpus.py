@@ -48,7 +48,7 @@ from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import repo_root, shared_data_dir
+from paths import repo_root, shared_data_dir
 
 from searchkit import Record
 from searchkit.readers import iter_files, read_file

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import repo_root
 from measure import Usage, run_usage
+from paths import repo_root
 
 from searchkit import Record
 from searchkit.readers import iter_files, read_file
