@@ -16,10 +16,6 @@ from searchkit.records import Record
 _PMID = re.compile(rb"<PMID( [^>]*)?>[^<]*</PMID>")
 
 
-def shared_data_dir() -> Path:
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
 def scifact_lines(data: Path) -> list[dict[str, str]]:
     """SciFact's corpus as BEIR dicts (``_id``, ``title``, ``text``), in file order."""
     with (data / "beir" / "scifact" / "corpus.jsonl").open(encoding="utf-8") as f:

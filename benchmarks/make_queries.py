@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from corpus import shared_data_dir
+from paths import shared_data_dir
 
 from searchkit.analysis.analyzer import stopwords
 

@@ -1,14 +1,19 @@
-"""searchkit's benchmark suite: ingest speed and index size against stock Whoosh, query
-latency as the index grows, and ingest memory on small and large XML files.
+"""Ingest: speed and index size against stock Whoosh on the same records, and peak
+memory of ingesting PubMed XML files of any size.
 
-    python benchmarks/run.py                      # the full suite (tens of minutes)
-    python benchmarks/run.py --records 20000 --query-sizes 10000,100000,200000
-    python benchmarks/run.py --only ingest --records 20000 --repeat 3
-    python benchmarks/run.py --smoke              # seconds; what CI runs
+    python benchmarks/ingest.py --records 20000 --repeat 3    # speed vs stock Whoosh
+    python benchmarks/ingest.py --only memory --xml-mb 3,300  # memory on big XML files
+    python benchmarks/ingest.py --smoke                       # seconds: both, tiny
 
-Corpora are built from the real records in ../shared/data (repeated with fresh ids),
-in a temporary directory that is removed afterwards (--workdir keeps it). Ingest is
-timed as whole processes, start-up included. Results print as Markdown tables.
+Speed: SciFact's 5,183 abstracts repeated with fresh ids to ``--records``; stock Whoosh
+(``baseline_whoosh.py``: StemmingAnalyzer, one writer, one commit), ``searchkit ingest
+--procs 1`` and ``--procs N``, each a whole process (start-up included) timed in turn,
+``--repeat`` rounds, medians; then the re-ingest of the unchanged file, and one more run
+of each with its memory sampled (sampling costs CPU, so timed runs are not sampled).
+Memory: the real PubMed XML articles repeated with fresh PMIDs to each size, ingested
+with ``--procs N``; peak PSS and RSS of the process tree, sampled every 20 ms.
+Corpora go to a temporary directory (``--workdir`` keeps them). Results print as
+Markdown tables.
 """
 
 from __future__ import annotations
@@ -19,22 +24,13 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import (
-    real_records,
-    shared_data_dir,
-    write_big_xml,
-    write_mixed,
-    write_scifact,
-)
+from corpus import write_big_xml, write_scifact
 from measure import Run, dir_size, run
-
-from searchkit.index.searchindex import SearchIndex
-from searchkit.searching.search import search
+from paths import shared_data_dir
 
 HERE = Path(__file__).resolve().parent
 
@@ -72,7 +68,7 @@ def bench_ingest(data: Path, work: Path, records: int, procs: int, repeat: int =
     ``repeat`` rounds of timed runs (in turn, so that the machine's load changes
     reach all three alike; medians reported), then one run each for memory."""
     corpus = write_scifact(data, records, work / "scifact.jsonl")
-    stock_cmd = [sys.executable, str(HERE / "stock_whoosh.py"), str(corpus)]
+    stock_cmd = [sys.executable, str(HERE / "baseline_whoosh.py"), str(corpus)]
     sk_cmd = [*_searchkit_cmd(), "ingest", str(corpus), "--index"]
     configs = {
         "stock Whoosh (StemmingAnalyzer, 1 writer)": lambda d: [*stock_cmd, str(d)],
@@ -131,70 +127,6 @@ def bench_ingest(data: Path, work: Path, records: int, procs: int, repeat: int =
     return rows
 
 
-def _latencies(index_dir: Path, queries: list[str]) -> tuple[dict[str, float], int]:
-    """Milliseconds per query (after warming up), and the index's segment count."""
-    ix = SearchIndex.open(index_dir)
-    for q in queries[:20]:  # warm caches
-        search(ix, q, limit=10)
-    times: dict[str, float] = {}
-    for q in queries:
-        t = time.perf_counter()
-        search(ix, q, limit=10)
-        times[q] = (time.perf_counter() - t) * 1000
-    return times, int(ix.stats()["segments"])
-
-
-def _is_plain(query: str) -> bool:
-    return '"' not in query and "[" not in query
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def bench_queries(
-    data: Path, work: Path, sizes: list[int], procs: int, n: int, optimized: bool
-) -> list[str]:
-    queries = (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
-    base = real_records(data)
-    ix_dir = work / "ix-queries"
-    rows = _Live()
-    rows += [
-        f"## Query latency: {len(queries)} queries (benchmarks/queries.txt), "
-        f"real records xk ({len(base):,} distinct), limit 10, snippets included",
-        "",
-        "| records | ingest of the increment | segments | p50 ms | p95 ms "
-        "| p95 ms, 2-4 plain terms | p95 after optimize |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    plain = [q for q in queries if _is_plain(q)]
-    done = 0
-    for size in sizes:
-        chunk = write_mixed(base, done, size - done, work / f"records-{done}-{size}.jsonl")
-        cmd = [*_searchkit_cmd(), "ingest", str(chunk), "--index", str(ix_dir)]
-        ingest_run = _check(run([*cmd, "--procs", str(procs)]), "searchkit ingest")
-        chunk.unlink()
-        done = size
-        times, segments = _latencies(ix_dir, queries)
-        all_ms = list(times.values())
-        plain_ms = [times[q] for q in plain]
-        optimized_p95 = "not run"
-        if optimized:
-            opt_dir = work / "ix-optimized"
-            shutil.copytree(ix_dir, opt_dir)
-            _check(run([*_searchkit_cmd(), "optimize", "--index", str(opt_dir)]), "optimize")
-            opt_times, _ = _latencies(opt_dir, plain)
-            optimized_p95 = f"{_pct(list(opt_times.values()), 95):.1f}"
-            shutil.rmtree(opt_dir)
-        rows.append(
-            f"| {size:,} | {ingest_run.seconds:.1f} s | {segments} | {_pct(all_ms, 50):.1f} "
-            f"| {_pct(all_ms, 95):.1f} | {_pct(plain_ms, 95):.1f} | {optimized_p95} |"
-        )
-    rows.append("")
-    return rows
-
-
 def bench_memory(data: Path, work: Path, sizes_mb: list[float], procs: int) -> list[str]:
     rows = _Live()
     rows += [
@@ -224,34 +156,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000, help="ingest corpus size")
     parser.add_argument("--repeat", type=int, default=1, help="timed rounds of the ingest runs")
-    parser.add_argument("--query-sizes", default="10000,100000,200000")
-    parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--xml-mb", default="3,300", help="XML file sizes for memory")
     parser.add_argument("--procs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument(
-        "--optimized", action="store_true", help="also time queries on an optimized copy"
-    )
-    parser.add_argument("--only", choices=["ingest", "queries", "memory"], action="append")
+    parser.add_argument("--only", choices=["speed", "memory"], action="append")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here")
+    parser.add_argument("--data", type=Path, help="the shared real-data folder")
     parser.add_argument("--smoke", action="store_true", help="a tiny run, for CI")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.records, args.query_sizes, args.queries, args.xml_mb = 300, "200,400", 20, "0.3"
-        args.optimized = True
-    data = shared_data_dir()
+        args.records, args.xml_mb = 300, "0.3"
+    data = args.data or shared_data_dir()
     if not data.is_dir():
         print(f"error: {data} is absent: the benchmarks need ../shared/data", file=sys.stderr)
         return 2
-    parts = args.only or ["ingest", "queries", "memory"]
+    parts = args.only or ["speed", "memory"]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"# searchkit benchmarks ({os.cpu_count()} cores, --procs {args.procs})\n")
+    print(f"# searchkit ingest ({os.cpu_count()} cores, --procs {args.procs})\n")
     try:
-        if "ingest" in parts:
+        if "speed" in parts:
             bench_ingest(data, work, args.records, args.procs, args.repeat)
-        if "queries" in parts:
-            sizes = [int(s) for s in args.query_sizes.split(",")]
-            bench_queries(data, work, sizes, args.procs, args.queries, args.optimized)
         if "memory" in parts:
             sizes_mb = [float(s) for s in args.xml_mb.split(",")]
             bench_memory(data, work, sizes_mb, args.procs)

@@ -1,7 +1,10 @@
-"""Stock Whoosh baseline: BEIR JSON Lines → a Whoosh index with StemmingAnalyzer, one
-writer, one commit, the id, title and abstract stored. Run as a whole process:
+"""Stock Whoosh baseline: JSON Lines records → a Whoosh index with StemmingAnalyzer,
+one writer, one commit, the id, title and abstract stored. Run as a whole process:
 
-    python benchmarks/stock_whoosh.py corpus.jsonl INDEX_DIR
+    python benchmarks/baseline_whoosh.py records.jsonl INDEX_DIR
+
+Reads searchkit records (``pmid``, ``title``, ``abstract``) or BEIR lines (``_id``,
+``title``, ``text``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ def main(corpus: Path, index_dir: Path) -> int:
     with corpus.open(encoding="utf-8") as f:
         for line in f:
             doc = json.loads(line)
-            writer.add_document(pmid=doc["_id"], title=doc["title"], abstract=doc["text"])
+            writer.add_document(
+                pmid=doc.get("pmid") or doc["_id"],
+                title=doc.get("title") or "",
+                abstract=doc.get("abstract") or doc.get("text") or "",
+            )
             count += 1
     writer.commit()
     print(count, file=sys.stderr)

@@ -1,0 +1,167 @@
+"""Query latency: the 200 fixed queries of ``queries.txt`` (2-4 words from SciFact's
+claims, a third with a quoted phrase, a fifth with a field tag) through
+``searchkit.searching.search(index, q, limit=10)``, snippets included, in-process, after 20
+warm-up queries; p50 and p95 over all of them and over the plain ones (no phrase, no
+tag).
+
+    python benchmarks/query_latency.py --sizes 10000,100000,200000 [--optimized]
+    python benchmarks/query_latency.py --index INDEX_DIR [--worst 8]
+    python benchmarks/query_latency.py --smoke                # seconds
+
+``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
+SciFact) repeated with fresh PMIDs, ingested in increments into one index (the
+incremental path), measured after each; ``--optimized`` also measures a copy merged by
+``searchkit optimize``. ``--index``: one existing index, with the slowest queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import real_records, write_mixed
+from measure import run
+from paths import shared_data_dir
+
+from searchkit import SearchIndex, search
+
+HERE = Path(__file__).resolve().parent
+WARM_UP = 20
+
+
+def _searchkit_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "searchkit"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "searchkit"]
+
+
+def queries(n: int = 200) -> list[str]:
+    return (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
+
+
+def latencies(index_dir: Path, qs: list[str]) -> tuple[dict[str, float], int]:
+    """Milliseconds per query (after warming up), and the index's segment count."""
+    ix = SearchIndex.open(index_dir)
+    for q in qs[:WARM_UP]:
+        search(ix, q, limit=10)
+    times: dict[str, float] = {}
+    for q in qs:
+        t = time.perf_counter()
+        search(ix, q, limit=10)
+        times[q] = (time.perf_counter() - t) * 1000
+    return times, int(ix.stats()["segments"])
+
+
+def is_plain(query: str) -> bool:
+    return '"' not in query and "[" not in query
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _checked(cmd: list[str], what: str) -> float:
+    result = run(cmd, memory=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed ({result.returncode}):\n{result.stderr}")
+    return result.seconds
+
+
+def growing(
+    data: Path, work: Path, sizes: list[int], procs: int, qs: list[str], optimized: bool
+) -> None:
+    base = real_records(data)
+    ix_dir = work / "ix-queries"
+    print(
+        f"## Query latency: {len(qs)} queries, real records (x{sizes[-1] / len(base):.1f} of "
+        f"{len(base):,} distinct, fresh PMIDs), limit 10, snippets included\n"
+    )
+    print(
+        "| records | ingest of the increment | segments | p50 ms | p95 ms "
+        "| plain p50 | plain p95 | after optimize: plain p50 / plain p95 / all p95 |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    plain = [q for q in qs if is_plain(q)]
+    done = 0
+    for size in sizes:
+        chunk = write_mixed(base, done, size - done, work / f"records-{done}-{size}.jsonl")
+        cmd = [*_searchkit_cmd(), "ingest", str(chunk), "--index", str(ix_dir)]
+        seconds = _checked([*cmd, "--procs", str(procs)], "searchkit ingest")
+        chunk.unlink()
+        done = size
+        times, segments = latencies(ix_dir, qs)
+        every = list(times.values())
+        plain_ms = [times[q] for q in plain]
+        optimized_p95 = "not run"
+        if optimized:
+            opt_dir = work / "ix-optimized"
+            shutil.copytree(ix_dir, opt_dir)
+            _checked([*_searchkit_cmd(), "optimize", "--index", str(opt_dir)], "optimize")
+            opt_times, _ = latencies(opt_dir, qs)
+            opt_plain = [opt_times[q] for q in plain]
+            optimized_p95 = (
+                f"{pct(opt_plain, 50):.1f} / {pct(opt_plain, 95):.1f} / "
+                f"{pct(list(opt_times.values()), 95):.1f}"
+            )
+            shutil.rmtree(opt_dir)
+        print(
+            f"| {size:,} | {seconds:.1f} s | {segments} | {pct(every, 50):.1f} "
+            f"| {pct(every, 95):.1f} | {pct(plain_ms, 50):.1f} | {pct(plain_ms, 95):.1f} "
+            f"| {optimized_p95} |",
+            flush=True,
+        )
+
+
+def one_index(index: Path, qs: list[str], worst: int) -> None:
+    times, segments = latencies(index, qs)
+    every = list(times.values())
+    plain = [times[q] for q in qs if is_plain(q)]
+    print(f"index {index}: {segments} segment(s), {len(every)} queries")
+    print(f"all:   p50 {pct(every, 50):.1f} ms  p95 {pct(every, 95):.1f} ms")
+    print(f"plain: p50 {pct(plain, 50):.1f} ms  p95 {pct(plain, 95):.1f} ms  ({len(plain)})")
+    for query, ms in sorted(times.items(), key=lambda kv: -kv[1])[:worst]:
+        print(f"{ms:9.1f} ms  {query}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", type=Path, help="measure this existing index only")
+    ap.add_argument("--worst", type=int, default=8, help="with --index: the slowest queries")
+    ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--optimized", action="store_true", help="also an optimized copy")
+    ap.add_argument("--workdir", type=Path, help="keep corpora and indexes here")
+    ap.add_argument("--data", type=Path, help="the shared real-data folder")
+    ap.add_argument("--smoke", action="store_true", help="a tiny run")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.queries, args.optimized = "200,400", 20, True
+    qs = queries(args.queries)
+    if args.index is not None:
+        one_index(args.index, qs, args.worst)
+        return 0
+    data = args.data or shared_data_dir()
+    if not data.is_dir():
+        print(f"Error: {data} is absent: the benchmark needs the shared real data", file=sys.stderr)
+        return 2
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-latency-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        growing(data, work, sizes, args.procs, qs, args.optimized)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,287 @@
+"""Scale benchmark: N generated records (``scale_corpus.py``: real sentences recombined,
+vocabulary growing by the Heaps' law fitted on the real records) through searchkit,
+stock Whoosh and tantivy in the same run.
+
+    python benchmarks/scale.py --records 100000          # 1000000: the target size
+    python benchmarks/scale.py --records 2000 --repeat 1 # a quick check that it runs
+
+What it measures, each a row of the table it prints:
+
+* ingest CPU per record (user + system of the whole process tree, start-up included):
+  ``searchkit ingest FILE --procs P`` (one process for the whole file), stock Whoosh
+  (``baseline_whoosh.py``) and tantivy (``baseline_tantivy.py``, one writer thread);
+  the index size of each;
+* ingest rate of the last 10% against the first 10%: the same records ingested again
+  into a second searchkit index in ten increments of N/10 (``searchkit ingest`` of
+  each), records per CPU second and per wall second of the tenth against the first;
+* peak RSS of one ``searchkit search`` process on the N-record index (kernel
+  accounting, not sampled), against the index size;
+* query p50/p95, in-process and warm, CPU time of the process and wall time: the 200
+  queries of ``queries.txt`` (2-4 words, a third with a quoted phrase, a fifth with
+  field tags) through
+  ``searchkit.searching.search(index, q, limit=10)``, snippets included, after 20 warm-up
+  queries, on the whole-file index;
+* start-up: ``searchkit --help`` against a minimal typer app, and ``searchkit search``
+  on ``data/`` against a minimal stock-Whoosh search script (``startup.py``).
+
+tantivy is in the ``bench`` extra: ``pip install -e ".[bench]"``. The corpus and the
+indexes go to a temporary directory (``--workdir`` keeps them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import startup
+from measure import Usage, dir_size, run_usage
+from scale_corpus import generate, real_records
+from startup import checked, searchkit_cmd
+
+from searchkit import SearchIndex, search
+
+HERE = Path(__file__).resolve().parent
+WARM_UP = 20
+RSS_QUERY = "cancer stem cells"
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def split(corpus: Path, parts: int, records: int, work: Path) -> list[Path]:
+    """``corpus`` cut into ``parts`` files of consecutive records."""
+    size = -(-records // parts)
+    paths = [work / f"part-{i:02d}.jsonl" for i in range(parts)]
+    with corpus.open(encoding="utf-8") as f:
+        for path in paths:
+            with path.open("w", encoding="utf-8") as out:
+                for _ in range(size):
+                    line = f.readline()
+                    if not line:
+                        break
+                    out.write(line)
+    return paths
+
+
+def query_latency(index_dir: Path, queries: list[str]) -> tuple[list[float], list[float], int]:
+    """Per query, after warming up: wall ms, CPU ms of this process (searching is
+    single-threaded; CPU time is what other jobs on the machine change least), and the
+    index's segment count."""
+    ix = SearchIndex.open(index_dir)
+    for q in queries[:WARM_UP]:
+        search(ix, q, limit=10)
+    wall: list[float] = []
+    cpu: list[float] = []
+    for q in queries:
+        t, c = time.perf_counter(), time.process_time()
+        search(ix, q, limit=10)
+        cpu.append((time.process_time() - c) * 1000)
+        wall.append((time.perf_counter() - t) * 1000)
+    return wall, cpu, int(ix.stats()["segments"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--procs", type=int, default=1, help="searchkit ingest --procs")
+    ap.add_argument("--repeat", type=int, default=5, help="start-up runs of each command")
+    ap.add_argument("--no-stock", action="store_true", help="skip stock Whoosh (slowest)")
+    ap.add_argument("--workdir", type=Path, help="keep the corpus and indexes here")
+    args = ap.parse_args(argv)
+    try:
+        import tantivy  # noqa: F401
+    except ImportError:
+        print('Error: tantivy is missing: pip install -e ".[bench]"', file=sys.stderr)
+        return 2
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    n = args.records
+    out: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        out.append(line)
+
+    try:
+        say(f"# Scale: {n:,} generated records")
+        say()
+        say(
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, load average at start "
+            f"{os.getloadavg()[0]:.1f}"
+        )
+        corpus = work / "records.jsonl"
+        t0 = time.perf_counter()
+        with corpus.open("w", encoding="utf-8") as f:
+            heaps, final, _ = generate(n, f, args.seed, records=real_records())
+        say(
+            f"corpus: {n:,} records, {corpus.stat().st_size / 1e6:,.0f} MB, generated in "
+            f"{time.perf_counter() - t0:.0f} s; Heaps' law of the real records K = "
+            f"{heaps.k:.2f}, beta = {heaps.beta:.4f}; the corpus has {final.words:,} words, "
+            f"{final.vocabulary:,} distinct (K*n^beta = {heaps(final.words):,.0f})"
+        )
+        say()
+
+        ingest: dict[str, Usage] = {}
+        sizes: dict[str, int] = {}
+        sk_index = work / "ix-searchkit"
+        shutil.rmtree(sk_index, ignore_errors=True)
+        configs = {
+            f"searchkit ingest --procs {args.procs}": [
+                *searchkit_cmd(),
+                "ingest",
+                str(corpus),
+                "--index",
+                str(sk_index),
+                "--procs",
+                str(args.procs),
+            ],
+            "tantivy (1 writer thread)": [
+                sys.executable,
+                str(HERE / "baseline_tantivy.py"),
+                str(corpus),
+                str(work / "ix-tantivy"),
+            ],
+        }
+        if not args.no_stock:
+            configs["stock Whoosh (1 writer)"] = [
+                sys.executable,
+                str(HERE / "baseline_whoosh.py"),
+                str(corpus),
+                str(work / "ix-whoosh"),
+            ]
+        for name, cmd in configs.items():
+            shutil.rmtree(cmd[-1] if "searchkit" not in name else sk_index, ignore_errors=True)
+            ingest[name] = checked(run_usage(cmd), name)
+            sizes[name] = dir_size(sk_index if "searchkit" in name else Path(cmd[-1]))
+            print(f"  {name}: {ingest[name].seconds:.0f} s", file=sys.stderr, flush=True)
+        sk_name = next(iter(configs))
+        tv_name = "tantivy (1 writer thread)"
+
+        def per_record_ms(name: str) -> float:
+            return ingest[name].cpu / n * 1000
+
+        say("## Ingest, one process each, the same records")
+        say()
+        say("| engine | CPU s | CPU ms / record | wall s | peak RSS | index size |")
+        say("|---|---:|---:|---:|---:|---:|")
+        for name, usage in ingest.items():
+            say(
+                f"| {name} | {usage.cpu:,.1f} | {per_record_ms(name):.2f} | "
+                f"{usage.seconds:,.1f} | {usage.peak_rss_mb:,.0f} MiB | {_mb(sizes[name])} |"
+            )
+        say()
+
+        inc_index = work / "ix-increments"
+        shutil.rmtree(inc_index, ignore_errors=True)
+        parts = split(corpus, 10, n, work)
+        steps: list[tuple[int, Usage]] = []
+        for part in parts:
+            count = sum(1 for _ in part.open(encoding="utf-8"))
+            cmd = [*searchkit_cmd(), "ingest", str(part), "--index", str(inc_index)]
+            steps.append((count, checked(run_usage([*cmd, "--procs", str(args.procs)]), "ingest")))
+            part.unlink()
+            print(f"  increment {len(steps)}: {steps[-1][1].seconds:.0f} s", file=sys.stderr)
+        first, last = steps[0], steps[-1]
+        cpu_ratio = (last[0] / last[1].cpu) / (first[0] / first[1].cpu)
+        wall_ratio = (last[0] / last[1].seconds) / (first[0] / first[1].seconds)
+        say(f"## Ingest in ten increments of {first[0]:,} records (`searchkit ingest` each)")
+        say()
+        say("| increment | records/CPU s | records/wall s | CPU s | wall s |")
+        say("|---:|---:|---:|---:|---:|")
+        for i, (count, usage) in enumerate(steps, 1):
+            say(
+                f"| {i} | {count / usage.cpu:,.0f} | {count / usage.seconds:,.0f} | "
+                f"{usage.cpu:.1f} | {usage.seconds:.1f} |"
+            )
+        say()
+        shutil.rmtree(inc_index, ignore_errors=True)
+
+        rss = checked(
+            run_usage([*searchkit_cmd(), "search", RSS_QUERY, "--index", str(sk_index)]),
+            "searchkit search",
+        )
+        queries = (HERE / "queries.txt").read_text("utf-8").splitlines()
+        times, cpu_times, segments = query_latency(sk_index, queries)
+
+        say("## Start-up")
+        say()
+        for row in startup.measure(work, args.repeat):
+            say(row)
+        help_ratio = _ratio(out, "`searchkit --help` CPU / minimal typer app: ")
+        search_ratio = _ratio(
+            out, "`searchkit search` on data/ CPU / minimal stock-Whoosh search: "
+        )
+
+        stock = "stock Whoosh (1 writer)"
+        say(f"## Summary against issue 20's targets ({n:,} records)")
+        say()
+        say("| measure | measured | target |")
+        say("|---|---|---|")
+        sk_ms, tv_ms = per_record_ms(sk_name), per_record_ms(tv_name)
+        say(
+            f"| ingest CPU per record vs tantivy | {sk_ms / tv_ms:.1f}x "
+            f"({sk_ms:.2f} vs {tv_ms:.3f} ms)"
+            + (
+                f"; vs stock Whoosh {per_record_ms(sk_name) / per_record_ms(stock):.2f}x"
+                if stock in ingest
+                else ""
+            )
+            + " | ≤ 8x |"
+        )
+        say(
+            f"| ingest rate, last 10% vs first 10% | {cpu_ratio:.0%} per CPU second, "
+            f"{wall_ratio:.0%} per wall second | ≥ 70% |"
+        )
+        say(
+            f"| peak RSS, one `searchkit search` | {rss.peak_rss_mb:,.0f} MiB; index "
+            f"{_mb(sizes[sk_name])} ({rss.peak_rss_mb * 1.048576e6 / sizes[sk_name]:.2f} of it) "
+            f"| ≤ 200 MB and ≤ 1/4 of the index |"
+        )
+        say(
+            f"| query p50 / p95, {len(queries)} benchmark queries, in-process warm, "
+            f"{segments} segment(s) | CPU {_pct(cpu_times, 50):.1f} / {_pct(cpu_times, 95):.1f} ms "
+            f"(max {max(cpu_times):.0f}); wall {_pct(times, 50):.1f} / {_pct(times, 95):.1f} ms "
+            f"| ≤ 15 / ≤ 60 ms |"
+        )
+        say(f"| `searchkit --help` CPU vs a minimal typer app | {help_ratio} | ≤ 1.3x |")
+        say(
+            f"| `searchkit search` on data/, whole process, vs a minimal stock-Whoosh script "
+            f"| {search_ratio} | ≤ 1.5x |"
+        )
+        say()
+        say(
+            f"query latency: mean CPU {statistics.mean(cpu_times):.1f} ms, "
+            f"mean wall {statistics.mean(times):.1f} ms"
+        )
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _ratio(lines: list[str], prefix: str) -> str:
+    for line in lines:
+        if prefix in line:
+            return line.split(prefix, 1)[1].split(" ", 1)[0]
+    return "?"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
