@@ -12,8 +12,8 @@ from whoosh.query import And, Or, Term
 from searchkit import Record, SearchIndex, search
 from searchkit.cli import app
 from searchkit.engine import scoring
+from searchkit.engine.nodes import weighting
 from searchkit.params import DEFAULT
-from searchkit.query import free_text as ranking
 
 runner = CliRunner()
 
@@ -51,7 +51,7 @@ def test_evaluator_matches_whoosh_on_plain_boolean_queries(sample_index: SearchI
             Term("abstract", "immun", boost=2.0),
         ]
     )
-    with sample_index.whoosh_index.searcher(weighting=ranking.weighting()) as s:
+    with sample_index.whoosh_index.searcher(weighting=weighting()) as s:
         stats = scoring._Stats(s)
         s.avg_field_length = lambda field, default=None: stats.avg_length(field)  # type: ignore[method-assign]
         expected = {hit.docnum: hit.score for hit in s.search(q, limit=None)}

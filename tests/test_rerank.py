@@ -8,8 +8,8 @@ from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, search
 from searchkit.engine import scoring
+from searchkit.engine.nodes import weighting
 from searchkit.params import DEFAULT
-from searchkit.query import free_text as ranking
 from searchkit.query.compile import parse_query
 from searchkit.searching import rerank
 from searchkit.searching.search import Ranker
@@ -20,7 +20,7 @@ QUERY = "immune escape MHC"
 
 
 def _searcher(index: SearchIndex) -> Searcher:
-    return index.whoosh_index.searcher(weighting=ranking.weighting())
+    return index.whoosh_index.searcher(weighting=weighting())
 
 
 def test_best_window_sums_distinct_concepts_inside_the_window() -> None:

@@ -5,11 +5,11 @@ common word has tens of thousands of postings, so :func:`evaluate` works term-at
 instead: each leaf (term, phrase, …) is read once into arrays by
 :class:`searchkit.engine.postings.SegmentArrays`, and the boolean structure is combined with
 array operations over one segment's documents (a match mask and a score per document).
-The query nodes of :mod:`searchkit.query.free_text` get their own scoring here:
+The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
 
-* :class:`~searchkit.query.free_text.FieldedTerm`, :class:`~.free_text.FieldedPhrase`:
+* :class:`~searchkit.engine.nodes.FieldedTerm`, :class:`~.nodes.FieldedPhrase`:
   BM25F with one saturation over the weighted, length-normalised field frequencies;
-* :class:`~searchkit.query.free_text.BestMatch`: the sum of its concepts times the coordination
+* :class:`~searchkit.engine.nodes.BestMatch`: the sum of its concepts times the coordination
   factor (matched concepts / concepts) ** ``coordination``, plus feedback children and
   the proximity bonus; the bonus needs term positions, so it is computed for the
   ``depth`` best documents of each segment only (positions are decoded for those alone);
@@ -33,9 +33,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit.engine import phrases
-from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
-from searchkit.params import DEFAULT, Params
-from searchkit.query.free_text import (
+from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
     Expansion,
@@ -43,6 +41,8 @@ from searchkit.query.free_text import (
     FieldedTerm,
     Proximity,
 )
+from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
+from searchkit.params import DEFAULT, Params
 
 Mask = NDArray[np.bool_]
 

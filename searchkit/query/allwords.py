@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from whoosh.query import And, AndMaybe, AndNot, Or, Query
 
-from searchkit.query.free_text import BestMatch, Proximity
+from searchkit.engine.nodes import BestMatch, Proximity
 
 
 def all_words(q: Query) -> Query:

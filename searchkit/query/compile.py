@@ -20,12 +20,13 @@ from whoosh.query.spans import SpanNear2
 
 from searchkit.analysis.acronyms import AcronymTable
 from searchkit.engine import phrases
+from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
 from searchkit.errors import QueryError
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
-from searchkit.query.free_text import FieldedPhrase, FieldedTerm, free_text_query
+from searchkit.query.free_text import free_text_query
 from searchkit.query.parser import (
     DATE_KEYS,
     MAX_DEPTH,

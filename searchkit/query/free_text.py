@@ -7,65 +7,30 @@ the sum of its matching children's BM25F scores times a coordination factor that
 with the share of concepts it matches: documents matching all words come first, partial
 matches are still returned (PubMed "Best Match"), not a strict AND.
 
-The nodes are standard Whoosh ``Or`` subclasses: :mod:`searchkit.engine.scoring` gives them
-their scoring (BM25F, coordination, proximity), and nested inside another Whoosh query
-they still work with Whoosh's own matchers (as plain ``Or``s).
+The query nodes themselves (:class:`~searchkit.engine.nodes.BestMatch` and the rest) are
+the engine's (:mod:`searchkit.engine.nodes`): standard Whoosh ``Or`` subclasses that
+:mod:`searchkit.engine.scoring` gives their scoring (BM25F, coordination, proximity).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from whoosh import scoring as whoosh_scoring
 from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
 from searchkit.analysis.acronyms import AcronymTable
+from searchkit.engine.nodes import (
+    BestMatch,
+    CompoundTerm,
+    FieldedPhrase,
+    FieldedTerm,
+    Proximity,
+)
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
-
-
-def weighting(params: Params = DEFAULT) -> whoosh_scoring.WeightingModel:
-    """Whoosh's scoring model with ``params``' BM25 values (for the query parts that
-    Whoosh scores itself)."""
-    return whoosh_scoring.BM25F(B=params.b, K1=params.k1)
-
-
-class BestMatch(Or):
-    """Free-text query: children are concepts (and :class:`Proximity` bonuses); see module
-    docs. Whoosh's matchers score it as a plain ``Or``; :mod:`searchkit.engine.scoring` adds
-    coordination.
-
-    ``required`` has one query per concept that matches the records *having* that word
-    (see :func:`free_text_query`): what :mod:`searchkit.query.allwords` counts. Without it,
-    the concept children themselves."""
-
-    JOINT = " BEST "
-
-    def __init__(
-        self, subqueries: Sequence[Query], boost: float = 1.0, required: Sequence[Query] = ()
-    ) -> None:
-        super().__init__(list(subqueries), boost=boost)
-        self.required = tuple(required) or tuple(
-            q for q in subqueries if not isinstance(q, Proximity | Expansion)
-        )
-
-
-class Expansion(Or):
-    """Feedback terms (``--expand``): scored and able to bring in new documents, but not
-    counted as concepts and not scaled by coordination."""
-
-    JOINT = " EXP "
-
-
-class Proximity(Or):
-    """Bonus clauses (sloppy phrases of adjacent query words): scored, not counted as
-    concepts for coordination."""
-
-    JOINT = " NEAR "
 
 
 @dataclass(frozen=True)
@@ -97,33 +62,6 @@ def analyze_query(schema: Schema, text: str) -> list[QueryToken]:
 def analyze_query_words(schema: Schema, text: str) -> list[str]:
     """The index terms a piece of free text becomes."""
     return [t.text for t in analyze_query(schema, text)]
-
-
-class FieldedTerm(Or):
-    """One term in several fields (children: ``Term(field, text, boost=field weight)``),
-    scored by :mod:`searchkit.engine.scoring` as a single BM25F term: the field frequencies are
-    length-normalised per field, weighted, summed, and saturated once (Robertson &
-    Zaragoza). Whoosh's own matchers score it as a plain ``Or`` of per-field BM25."""
-
-    JOINT = " | "
-
-
-class FieldedPhrase(Or):
-    """A phrase in several fields (children: ``Phrase(field, words, boost=field weight)``),
-    scored by :mod:`searchkit.engine.scoring` like a :class:`FieldedTerm` whose frequency is the
-    number of times the phrase occurs. Whoosh's matchers score it as an ``Or`` of phrases."""
-
-    JOINT = " | "
-
-
-class CompoundTerm(Or):
-    """A compound written in several ways (children: a :class:`FieldedTerm` of its
-    joined term, a :class:`FieldedPhrase` of its parts side by side), scored by
-    :mod:`searchkit.engine.scoring` as one BM25F term whose frequency in a field is the larger of
-    its children's: ``PD-L1`` holds both the joined term and the parts, and counts once.
-    Whoosh's matchers score it as an ``Or``."""
-
-    JOINT = " || "
 
 
 def term_query(schema: Schema, term: str, boost: float = 1.0) -> Query:

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from whoosh.query import Query
 from whoosh.searching import Searcher
 
+from searchkit.engine.nodes import BestMatch, Expansion
 from searchkit.engine.scoring import Hits, top_docs
 from searchkit.params import DEFAULT, Params
-from searchkit.query.free_text import BestMatch, Expansion, term_query
+from searchkit.query.free_text import term_query
 
 
 def expand_query(

@@ -37,11 +37,11 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from searchkit.engine import scoring
+from searchkit.engine.nodes import weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
-from searchkit.query import free_text as ranking
 from searchkit.query.allwords import all_words
 from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import Node, parse
@@ -143,12 +143,12 @@ def rank(
     node: Node | None = None
     if isinstance(query, wq.Query):
         q = query
-        searcher = index.shared_searcher(ranking.weighting(params))
+        searcher = index.shared_searcher(weighting(params))
     else:
         node = parse(query, refs) if isinstance(query, str) else query
         q, mesh = compile_query(index, node, params)
         notes.extend(mesh.notes)
-        searcher = index.shared_searcher(ranking.weighting(params))
+        searcher = index.shared_searcher(weighting(params))
         notes.extend(unmatched_notes(searcher.reader(), mesh))
     keys = _Keys(index, searcher)
     if params.expand:

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
+from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 from searchkit.engine.postings import DocGroup, doc_frequency, phrase_starts
 from searchkit.params import DEFAULT, Params
-from searchkit.query.free_text import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 
 TITLE_FIELD = "title"
 PASSAGE_FIELD = "abstract"

@@ -12,12 +12,12 @@ from __future__ import annotations
 from whoosh import query as wq
 from whoosh.searching import Results
 
+from searchkit.engine.nodes import weighting
 from searchkit.errors import RecordNotFoundError
 from searchkit.index.documents import record_from_json
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
-from searchkit.query import free_text as ranking
 from searchkit.records import Record
 from searchkit.searching.pipeline import rank
 from searchkit.searching.search import SearchResult, build_hits, record_matched_terms
@@ -36,7 +36,7 @@ def similar(
     """The records most similar to ``pmid`` (never the record itself)."""
     if limit < 0:
         raise ValueError("limit must not be negative")
-    searcher = index.shared_searcher(ranking.weighting(params))
+    searcher = index.shared_searcher(weighting(params))
     stored = searcher.document(pmid=pmid)
     if stored is None:
         raise RecordNotFoundError(f"no record with PMID {pmid} in the index at {index.path}")
