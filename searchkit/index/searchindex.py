@@ -443,6 +443,9 @@ class SearchIndex:
         with self.locked():
             before = segment_count(self._ix)
             self.verify()  # every file is about to be read whole: check them all first
+            # Merging changes no record, so the acronym table stays what it is; it is
+            # saved again for the new generation (an older one is rebuilt on open).
+            acronyms = self.acronyms
             writer = self.writer()
             try:
                 writer.commit(optimize=True)
@@ -451,6 +454,7 @@ class SearchIndex:
                 if isinstance(exc, OSError):
                     raise self._write_error(exc) from None
                 raise
+            acronyms.save(self.path, self._ix.latest_generation())
             return before, segment_count(self._ix)
 
     def check(self) -> CheckReport:
