@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +43,14 @@ from searchkit.model_files import (
 from searchkit.query_parser import parse
 from searchkit.search import search
 from searchkit.semantic import query_text
-from searchkit.vectors import VECTORS_DIR, StoreInfo, VectorStore, digest, embed_text
+from searchkit.vectors import (
+    VECTORS_DIR,
+    StoreInfo,
+    VectorStore,
+    digest,
+    embed_text,
+    record_key,
+)
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe
@@ -485,3 +495,91 @@ def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
     assert lines[1].startswith("19 record(s) encoded in ")
     result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+# -- embed: threads, progress, interruption --------------------------------------------
+
+
+@needs_model
+def test_embed_threads_follow_procs(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    assert ingest([TEST_DATA / "medline"], SearchIndex.create(index)).ok
+    result = runner.invoke(app, ["embed", "--procs", "1", "--index", str(index)])
+    assert result.exit_code == 0, result.stderr
+    assert " (1 thread), " in result.stderr
+    report = embed(SearchIndex.open(index), threads=3)
+    assert report.threads == 3 and report.encoded == 0
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side of the terminal is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@needs_model
+def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    exe = _searchkit_exe()
+    index = tmp_path / "ix"
+    assert ingest(SOURCES, SearchIndex.create(index)).ok
+    args = [exe, "embed", "--checkpoint", "4", "--index", str(index)]
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=terminal, env=env) as proc:
+        os.close(terminal)
+        shown = _read_all(controller).decode()
+        assert proc.stdout is not None and proc.stdout.read() == b""
+    os.close(controller)
+    assert proc.returncode == 0, shown
+    assert "encoding" in shown and "19/19" in shown and "records/s" in shown
+    assert (
+        shown.rstrip()
+        .splitlines()[-1]
+        .endswith(
+            f"19 record(s) encoded in {shown.split('encoded in ')[-1].split(' s ')[0]} s "
+            f"({os.cpu_count()} threads), 0 already current, 0 without title or abstract. "
+            f"Vectors: 19 in {index} (model all-MiniLM-L6-v2 (int8 ONNX))"
+        )
+    )
+    # Not a terminal: the summary line only.
+    shutil.rmtree(index / VECTORS_DIR)
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "encoding" not in done.stderr
+
+
+@needs_model
+def test_an_interrupted_embed_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """Kill an embed process after its first save: the next run encodes only the rest,
+    keeps the saved vectors as they were, and the vectors are complete."""
+    index = tmp_path / "ix"
+    assert ingest([SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"], SearchIndex.create(index)).ok
+    args = [_searchkit_exe(), "embed", "--checkpoint", "8", "--procs", "1", "--index", str(index)]
+    manifest = index / VECTORS_DIR / "manifest.json"
+    with subprocess.Popen(args, stderr=subprocess.PIPE) as proc:
+        deadline = time.monotonic() + 120
+        while not manifest.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    saved = VectorStore(index)
+    kept = dict(zip(saved.keys(), saved.lookup(saved.keys())[1], strict=True))
+    with SearchIndex.open(index).searcher() as searcher:
+        keys = {record_key(fields) for fields in searcher.all_stored_fields()} - {None}
+    assert 0 < len(kept) < len(keys)
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(f"{len(keys) - len(kept)} record(s) encoded in ")
+    assert f", {len(kept)} already current, " in done.stderr
+    store = VectorStore(index)
+    assert store.digests() == keys
+    found, vectors = store.lookup(list(kept))
+    assert found.all()
+    assert np.array_equal(vectors, np.array(list(kept.values())))
