@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from searchkit.encoder import Encoder
 from searchkit.errors import IndexWriteError, VectorStoreError
 from searchkit.index import SearchIndex
@@ -113,7 +115,7 @@ def _encode_missing(
             store.write(info, live, [])  # drop vectors of records gone; record the files
         for first in range(0, len(pending), checkpoint):
             chunk = pending[first : first + checkpoint]
-            new = []
+            new: list[tuple[bytes, np.ndarray]] = []
             for part in range(0, len(chunk), PROGRESS_EVERY):
                 keys = chunk[part : part + PROGRESS_EVERY]
                 texts = [_text(searcher.stored_fields(docnum)) for _, docnum in keys]
