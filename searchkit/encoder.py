@@ -179,6 +179,9 @@ def _load_session(path: Path, threads: int) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: on a machine other jobs share, a spinning
+    # thread burns a core waiting for a sibling that is not scheduled.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: its warnings are not the user's business
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
