@@ -32,7 +32,7 @@ from searchkit.cli import app
 from searchkit.index.sources import SourceRegistry
 from searchkit.readers import read_file
 from searchkit.records import Record
-from searchkit.semantic.encoder import default_model_dir
+from searchkit.semantic.model_files import packaged_model
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
@@ -332,7 +332,7 @@ def _read_only_view(source: Path, view: Path) -> Iterator[Path]:
 def test_a_read_only_index_is_one_error_line_and_still_searchable(
     built_index: Path, tmp_path: Path, command: list[str]
 ) -> None:
-    if command == ["embed"] and default_model_dir() is None:
+    if command == ["embed"] and packaged_model() is None:
         pytest.skip("the sentence-encoder model package is not installed")
     source = tmp_path / "ix"
     shutil.copytree(built_index, source)

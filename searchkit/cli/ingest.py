@@ -82,7 +82,7 @@ def ingest(
         )
     ok = _summarise(report, ix, time.monotonic() - start)
     if embed_after:
-        _embed(ix, None)
+        _embed(ix, None, procs)
     if not ok:
         raise typer.Exit(1)
 

