@@ -199,6 +199,7 @@ def _as_search_text(index: SearchIndex, text: str) -> str:
     return typed
 
 
+@pytest.mark.slow  # 809 queries ranked twice: about a minute of CPU
 def test_search_gives_what_eval_measures_for_every_scifact_train_query(
     scifact: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
