@@ -20,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from searchkit.api import search
     from searchkit.errors import (
         IndexClosedError,
         IndexFormatError,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from searchkit.index.ingest import IngestReport, ingest
     from searchkit.index.searchindex import SearchIndex
     from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
-    from searchkit.searching.search import Hit, SearchResult, search
+    from searchkit.searching.search import Hit, SearchResult
 
 __version__ = "0.1.0"
 
@@ -61,7 +62,7 @@ _EXPORTS = {
     "SearchkitError": "searchkit.errors",
     "Skipped": "searchkit.records",
     "ingest": "searchkit.index.ingest",
-    "search": "searchkit.searching.search",
+    "search": "searchkit.api",
 }
 
 

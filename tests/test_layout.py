@@ -34,7 +34,7 @@ STAGES = (
     "semantic",
     "output",
     "cli",
-    "api",  # the package's own __init__ / __main__: the documented entry points
+    "api",  # __init__, __main__ and api.py: the documented entry points, every stage plugged in
 )
 GROUND = {"records", "errors", "params", "atomic"}
 
@@ -43,7 +43,7 @@ def _stage(module: str) -> str:
     """The stage of a dotted module name inside the package."""
     parts = module.split(".")
     assert parts[0] == "searchkit", module
-    if len(parts) == 1 or parts[1] in {"__init__", "__main__"}:
+    if len(parts) == 1 or parts[1] in {"__init__", "__main__", "api"}:
         return "api"
     if parts[1] in GROUND:
         return "ground"

@@ -23,10 +23,10 @@ import pytest
 from typer.testing import CliRunner
 
 from searchkit import SearchIndex, ingest
+from searchkit.api import search
 from searchkit.cli import app
 from searchkit.errors import ModelError, NoVectorsError
 from searchkit.query.parser import parse
-from searchkit.searching.search import search
 from searchkit.semantic.embed import embed
 from searchkit.semantic.encoder import (
     Encoder,

@@ -62,6 +62,8 @@ def eval_(
     ix = _open_index(index)
     query_texts = _call(lambda: evaluation.read_queries(queries))
     judgments = _call(lambda: evaluation.read_qrels(qrels))
+    from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
+
     result = _call(
         lambda: evaluation.evaluate(
             ix,
@@ -71,6 +73,7 @@ def eval_(
             depth=depth,
             expand=expand,
             semantic_rank=semantic,
+            meaning=PROVIDER,
         )
     )
     for note in result.notes:

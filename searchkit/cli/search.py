@@ -156,6 +156,8 @@ def search(
                 )
             )
         )
+    from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
+
     result = _call(
         lambda: run_search(
             ix,
@@ -169,6 +171,7 @@ def search(
             semantic_rank=semantic,
             refs=refs,
             partial=fmt not in EXPORT_FORMATS,
+            meaning=PROVIDER,
         )
     )
     _remember(history, filtered_query(query, year=year, journal=journal, pubtype=pubtype), result)

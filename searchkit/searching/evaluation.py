@@ -18,6 +18,7 @@ from typing import IO, Any
 from searchkit.errors import InputError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
+from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Ranker
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100", "map")
@@ -232,9 +233,11 @@ def evaluate(
     expand: bool = False,
     semantic_rank: bool | None = None,
     params: Params = DEFAULT,
+    meaning: MeaningProvider | None = None,
 ) -> EvalResult:
     """Run every judged query against ``index`` and measure the rankings (re-ranked by
-    meaning when the index has sentence vectors, unless ``semantic_rank`` is False).
+    meaning when ``meaning`` is given and the index has sentence vectors, unless
+    ``semantic_rank`` is False).
     The ranking is :func:`searchkit.searching.pipeline.rank`'s with ``params`` (``expand``: with
     feedback), exactly what ``search`` gives for the same words.
 
@@ -250,7 +253,9 @@ def evaluate(
     notes: list[str] = []
     failed: list[str] = []
     chosen_params = replace(params, expand=True) if expand else params
-    with Ranker(index, params=chosen_params, semantic_rank=semantic_rank, natural=True) as ranker:
+    with Ranker(
+        index, params=chosen_params, semantic_rank=semantic_rank, natural=True, meaning=meaning
+    ) as ranker:
         for qid in judged:
             run[qid] = ranker.rank(queries[qid], limit=limit)
             if ranker.error is not None:
@@ -266,7 +271,7 @@ def evaluate(
             )
         if ranker.note:
             notes.append(ranker.note)
-        if semantic_rank is None and ranker.words_only:
+        if semantic_rank is None and meaning is not None and ranker.words_only:
             notes.append(
                 "ranked by words only: the index has no sentence vectors ('searchkit embed' "
                 "adds ranking by meaning; see README)"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -73,6 +74,26 @@ class MeaningStage(Protocol):
     def rescore(
         self, searcher: Searcher, node: Node, candidates: Ranked, params: Params
     ) -> Rescored: ...
+
+
+class MeaningProvider(Protocol):
+    """Where a :class:`MeaningStage` comes from: the optional semantic stage
+    (:data:`searchkit.semantic.stage.PROVIDER`), handed to :func:`searchkit.searching.search.search`
+    and :class:`~searchkit.searching.search.Ranker` by their caller, so that searching
+    never imports it."""
+
+    def wants(self, node: Node) -> bool:
+        """Whether the query has words the stage can rank by meaning."""
+        ...
+
+    def open(self, index_path: Path, wanted: bool | None) -> tuple[MeaningStage | None, str | None]:
+        """The stage for the index at ``index_path`` and a note for the user; ``wanted``:
+        None uses it when it can, True requires it (raises otherwise), False turns it off."""
+        ...
+
+    def missing_note(self, missing: int) -> str | None:
+        """What to tell the user when ``missing`` candidates had nothing to rank by."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from searchkit.query.compile import parse_query, parse_years, year_range
 from searchkit.query.parser import FreeText, Node, parse
 from searchkit.records import Record
 from searchkit.searching import snippets
-from searchkit.searching.pipeline import SORTS, rank
+from searchkit.searching.pipeline import SORTS, MeaningProvider, MeaningStage, rank
 from searchkit.searching.suggest import did_you_mean
-from searchkit.semantic import stage as semantic
 
 #: A query matching fewer records than this gets a "Did you mean" check.
 SUGGEST_BELOW = 3
@@ -202,6 +201,7 @@ def search(
     refs: Mapping[int, str] | None = None,
     partial: bool = True,
     params: Params = DEFAULT,
+    meaning: MeaningProvider | None = None,
 ) -> SearchResult:
     """Search ``index`` for ``query``; hits ``offset`` to ``offset + limit`` (every hit
     when ``limit`` is None) by rank (or newest first with ``sort="date"``), restricted
@@ -216,9 +216,10 @@ def search(
     :func:`feedback.expand_query`); it is off by default because it did not help on the
     judged SciFact queries (BENCHMARKS.md).
 
-    ``semantic_rank``: when the index has sentence vectors (``searchkit embed``), the top
-    candidates are re-scored by meaning too (:mod:`searchkit.semantic.stage`); None does so
-    when it can, True requires it, False turns it off.
+    ``meaning``: the optional semantic stage (:data:`searchkit.semantic.stage.PROVIDER`;
+    ``searchkit.search`` passes it): when the index has sentence vectors (``searchkit
+    embed``), the top candidates are re-scored by meaning too. ``semantic_rank``: None does
+    so when it can, True requires it, False turns it off. Without ``meaning``, words only.
 
     ``refs``: search number → query, what ``#N`` in ``query`` stands for (the index's
     :class:`searchkit.index.history.History`, or the lines of a strategy).
@@ -237,8 +238,11 @@ def search(
     node = parse(query, refs)
     notes: list[str] = []
     stage = None
-    if sort == "relevance" and limit != 0 and semantic.query_text(node):
-        stage, note = semantic.open_stage(index.path, semantic_rank)
+    if meaning is None:
+        if semantic_rank:
+            raise ValueError("semantic_rank=True needs the semantic stage (meaning=...)")
+    elif sort == "relevance" and limit != 0 and meaning.wants(node):
+        stage, note = meaning.open(index.path, semantic_rank)
         notes.extend([note] if note else [])
     ranking = rank(
         index,
@@ -251,7 +255,7 @@ def search(
         stage=stage,
     )
     notes[:0] = ranking.notes
-    note = semantic.missing_note(ranking.missing_vectors) if stage is not None else None
+    note = meaning.missing_note(ranking.missing_vectors) if meaning and stage else None
     notes.extend([note] if note else [])
     searcher, q, top_n = ranking.searcher, ranking.query, ranking.ranked
     results = Results(searcher, q, top_n)
@@ -317,6 +321,7 @@ class Ranker:
         params: Params = DEFAULT,
         semantic_rank: bool | None = None,
         natural: bool = False,
+        meaning: MeaningProvider | None = None,
     ) -> None:
         self.index = index
         self.params = params
@@ -324,8 +329,9 @@ class Ranker:
         #: Why the last query ranked nothing without being searched (None: it was).
         self.error: str | None = None
         self.semantic_rank = semantic_rank
+        self.meaning = meaning
         self._open = False
-        self._stage: semantic.Stage | None = None
+        self._stage: MeaningStage | None = None
         #: How many ranked queries had candidates without a sentence vector.
         self.missing_vectors = 0
         #: Why semantic re-ranking is off although the index has vectors, if it is.
@@ -334,7 +340,10 @@ class Ranker:
         self.words_only = False
 
     def __enter__(self) -> Ranker:
-        self._stage, self.note = semantic.open_stage(self.index.path, self.semantic_rank)
+        if self.meaning is not None:
+            self._stage, self.note = self.meaning.open(self.index.path, self.semantic_rank)
+        elif self.semantic_rank:
+            raise ValueError("semantic_rank=True needs the semantic stage (meaning=...)")
         self.words_only = self._stage is None and self.note is None
         self._open = True
         return self

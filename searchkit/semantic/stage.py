@@ -255,6 +255,25 @@ def open_stage(index_path: Path, wanted: bool | None) -> tuple[Stage | None, str
     return Stage(store, encoder), None
 
 
+class SemanticProvider:
+    """The semantic stage as the ranking pipeline takes it
+    (:class:`searchkit.searching.pipeline.MeaningProvider`)."""
+
+    def wants(self, node: Node) -> bool:
+        return bool(query_text(node))
+
+    def open(self, index_path: Path, wanted: bool | None) -> tuple[Stage | None, str | None]:
+        return open_stage(index_path, wanted)
+
+    def missing_note(self, missing: int) -> str | None:
+        return missing_note(missing)
+
+
+#: What callers of :func:`searchkit.searching.search.search`, ``Ranker``, ``evaluate``
+#: and ``run_strategy`` pass as ``meaning`` to rank by meaning too.
+PROVIDER = SemanticProvider()
+
+
 def missing_note(missing: int) -> str | None:
     if not missing:
         return None
