@@ -1,31 +1,9 @@
-"""The benchmark suite's smoke mode runs end to end (numbers are not asserted: the
-benchmarks are scripts, not timed tests)."""
+"""The benchmarks' fixed inputs. The benchmarks themselves are scripts
+(``python benchmarks/run.py``), never run as tests."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 from .conftest import ROOT
-
-
-def test_benchmark_smoke_run(shared_data: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "| stock Whoosh (StemmingAnalyzer, 1 writer) |" in out
-    assert "| searchkit ingest --procs" in out
-    assert "re-ingest of the unchanged file" in out
-    assert "| 400 |" in out  # the query table's last index size
-    assert "peak RSS" in out
-    assert result.stderr == ""
 
 
 def test_benchmark_queries_are_fixed_and_realistic() -> None:
