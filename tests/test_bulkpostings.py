@@ -84,6 +84,7 @@ def test_bulk_postings_write_whooshs_postings(
     assert _contents(tmp_path / "fast") == stock_sample_contents
 
 
+@pytest.mark.slow
 def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
     _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS[:300])
     stock.commit()

@@ -105,6 +105,7 @@ def test_default_blocks_are_larger_and_smaller_on_disk(
     assert len(_segment_files(tmp_path / "fast")["pst"]) <= 0.7 * stock_size
 
 
+@pytest.mark.slow
 def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
     stock = _write(tmp_path / "stock", DOCS[:400])
     packed = _write(
