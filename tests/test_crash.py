@@ -4,8 +4,8 @@ After every kill the index must open, hold exactly the records of one completed
 commit (a prefix of the input, in input order, at a batch boundary), answer
 searches, and not be locked; the next ``ingest`` of the same sources must complete
 with every record. The boundaries are computed from a clean run of the same input
-with the same batch size. The input is data/ without its largest file (864 records in
-7 commits of 150): each sweep starts and finishes many ingests, and a kill point's
+with the same batch size. The input is data/ without its largest file (864 records,
+committed 150 at a time): each sweep starts and finishes many ingests, and a kill point's
 meaning does not depend on how many records follow it.
 """
 
