@@ -17,6 +17,12 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 # (a git worktree is not beside it).
 SHARED_DATA = Path(os.environ.get("SEARCHKIT_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SEED_PMID = "34572009"
+#: data/ without its largest file (1,422 of its records): the input of the tests that
+#: ingest real files again and again in real processes (kill sweeps, races), where
+#: what is checked does not grow with the input but the time does.
+_LARGEST = "OliverCardiff_Literature_networks__pubmed_result.txt.gz"
+SAMPLE_SUBSET = sorted(p for p in SAMPLE_DIR.iterdir() if p.name != _LARGEST)
+SAMPLE_SUBSET_RECORDS = 864  # distinct PMIDs (1,065 records read: some come twice)
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +41,33 @@ def sample_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = ingest([SAMPLE_DIR], SearchIndex.create(path))
     assert report.ok, report.skipped
     return path
+
+
+@pytest.fixture(scope="session")
+def stock_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Whoosh's own writer and codec on every record of data/ (one segment), built once
+    per session: what the segment writer and codec are compared with. Read-only."""
+    import whoosh.index
+    from searchkit.schema import build_schema
+    from whoosh.writing import SegmentWriter
+
+    from .test_fastindex import DOCS
+
+    path = tmp_path_factory.mktemp("stock") / "ix"
+    path.mkdir()
+    writer = SegmentWriter(whoosh.index.create_in(str(path), build_schema()))
+    for doc in DOCS:
+        writer.add_document(**doc)
+    writer.commit()
+    return path
+
+
+@pytest.fixture(scope="session")
+def stock_sample_contents(stock_sample_dir: Path) -> object:
+    """``tests.test_bulkpostings._contents`` of :func:`stock_sample_dir`."""
+    from .test_bulkpostings import _contents
+
+    return _contents(stock_sample_dir)
 
 
 @pytest.fixture

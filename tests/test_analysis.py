@@ -122,6 +122,7 @@ def test_analyze_command_with_only_stop_words() -> None:
     assert "No index terms" in result.stderr
 
 
+@pytest.mark.slow
 def test_analyze_and_acronyms_as_real_subprocesses(sample_index_dir: Path) -> None:
     exe = _searchkit_exe()
     proc = subprocess.run(

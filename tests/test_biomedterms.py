@@ -34,6 +34,7 @@ def _sample_texts() -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_same_terms_as_the_analyzer_on_the_sample() -> None:
     termize = BiomedTermizer()
     texts = _sample_texts()
@@ -82,6 +83,7 @@ def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, int]]:
     return [(*m.span(), m.start("tail")) for m in pattern.finditer(text)]
 
 
+@pytest.mark.slow
 def test_compound_pattern_matches_as_written_a_character_at_a_time() -> None:
     texts = _sample_texts()
     assert sum(len(_spans(COMPOUND, t)) for t in texts) > 100_000

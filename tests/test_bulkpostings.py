@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import whoosh.index
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
@@ -71,17 +72,19 @@ def _write(path: Path, cls: Any, docs: list[dict[str, object]], **kwargs: Any) -
     return ix, writer
 
 
-def test_bulk_postings_write_whooshs_postings(tmp_path: Path) -> None:
-    _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS)
-    stock.commit()
+@pytest.mark.slow
+def test_bulk_postings_write_whooshs_postings(
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+) -> None:
     _, fast = _write(tmp_path / "fast", FastSegmentWriter, DOCS)
     assert fast._terms is not None
     fast.commit()
-    expected = _segment_files(tmp_path / "stock")
+    expected = _segment_files(stock_sample_dir)
     assert {"pst", "trm", "_stored.col"} <= set(expected)
-    assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
+    assert _contents(tmp_path / "fast") == stock_sample_contents
 
 
+@pytest.mark.slow
 def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
     _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS[:300])
     stock.commit()
@@ -92,6 +95,7 @@ def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
     assert not list((tmp_path / "spill").glob("*.tmp"))  # the runs are removed
 
 
+@pytest.mark.slow
 def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
     """Merging a committed segment (its postings come through Whoosh's pool) into the
     new one (bulk postings) writes what Whoosh's writer writes for the same steps."""
@@ -114,6 +118,7 @@ def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
     assert not list((tmp_path / "fast").glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
     tmp_path: Path, monkeypatch: Any
 ) -> None:

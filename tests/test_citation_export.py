@@ -222,6 +222,7 @@ def test_xml_input_keeps_volume_issue_pages_and_history() -> None:
     assert with_all_three >= 544
 
 
+@pytest.mark.slow
 def test_show_exports_citation_data_through_the_cli(sample_index_dir: Path) -> None:
     result = runner.invoke(
         app, ["show", "19353626", "--format", "ris", "--index", str(sample_index_dir)]

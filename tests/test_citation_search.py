@@ -267,6 +267,7 @@ def test_unknown_tag_lists_the_long_forms(sample_index_dir: Path) -> None:
     assert "[1au]" in result.stderr and "[edat]" in result.stderr
 
 
+@pytest.mark.slow
 def test_dates_and_tags_in_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     result = subprocess.run(

@@ -151,6 +151,7 @@ def test_bad_file_is_skipped_and_good_records_committed(tmp_path: Path) -> None:
     assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_real_subprocess_main_path(tmp_path: Path) -> None:
     exe = _searchkit_exe()
     env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}

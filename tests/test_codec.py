@@ -74,32 +74,38 @@ def test_packed_values_are_a_sequence_of_bytes() -> None:
     assert PackedValues.of([]) == PackedValues(b"", array("I"))
 
 
-def test_whoosh_reads_packed_blocks_as_its_own(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_whoosh_reads_packed_blocks_as_its_own(
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+) -> None:
     """Whoosh's writer with the codec (small blocks) against Whoosh's writer and codec:
     every term's statistics and postings read the same through Whoosh's reader."""
-    stock = _write(tmp_path / "stock", DOCS)
+    stock = whoosh.index.open_dir(str(stock_sample_dir))
     packed = _write(tmp_path / "packed", DOCS, codec=SearchkitCodec(blocklimit=SMALL))
     assert [type(s.codec()) for s in packed._segments()] == [SearchkitCodec]
-    assert _contents(tmp_path / "packed") == _contents(tmp_path / "stock")
+    assert _contents(tmp_path / "packed") == stock_sample_contents
     # The common words do span many blocks, and the postings file is smaller.
     assert stock.doc_count() > 100 * SMALL
-    stock_size = len(_segment_files(tmp_path / "stock")["pst"])
+    stock_size = len(_segment_files(stock_sample_dir)["pst"])
     assert len(_segment_files(tmp_path / "packed")["pst"]) < stock_size
 
 
-def test_default_blocks_are_larger_and_smaller_on_disk(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_default_blocks_are_larger_and_smaller_on_disk(
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+) -> None:
     """searchkit's writer uses the codec's 1,024-posting blocks; on the sample the
     postings take at most 70% of what Whoosh's blocks take."""
-    _write(tmp_path / "stock", DOCS)
     fast = _write(tmp_path / "fast", DOCS, FastSegmentWriter)
     codecs = [s.codec() for s in fast._segments()]
     assert [type(c) for c in codecs] == [SearchkitCodec]
     assert codecs[0]._blocklimit == BLOCK_LIMIT
-    assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
-    stock_size = len(_segment_files(tmp_path / "stock")["pst"])
+    assert _contents(tmp_path / "fast") == stock_sample_contents
+    stock_size = len(_segment_files(stock_sample_dir)["pst"])
     assert len(_segment_files(tmp_path / "fast")["pst"]) <= 0.7 * stock_size
 
 
+@pytest.mark.slow
 def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
     stock = _write(tmp_path / "stock", DOCS[:400])
     packed = _write(
@@ -112,7 +118,8 @@ def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
     assert _all_postings(packed_reader) == expected
 
 
-def test_segments_of_both_codecs_in_one_index(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_segments_of_both_codecs_in_one_index(tmp_path: Path, stock_sample_contents: Any) -> None:
     """An index written before this codec (Whoosh's blocks) takes new segments in the
     new blocks; searches read both; merging them writes the new blocks only."""
     half = len(DOCS) // 2
@@ -142,9 +149,8 @@ def test_segments_of_both_codecs_in_one_index(tmp_path: Path) -> None:
     # merge moves scores a little (< 0.5%), so only records that close swap places.
     assert after[:10] == before[:10]
     assert len(set(after) & set(before)) >= len(before) - 2
-    _write(tmp_path / "stock", DOCS)
     terms = 1  # _contents: (column files, every term's statistics and postings)
-    assert _contents(tmp_path / "mixed")[terms] == _contents(tmp_path / "stock")[terms]
+    assert _contents(tmp_path / "mixed")[terms] == stock_sample_contents[terms]
 
 
 def _search(ix: SearchIndex) -> list[Any]:

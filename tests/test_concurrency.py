@@ -131,6 +131,7 @@ def test_lock_timeout_option_is_validated() -> None:
     assert "--lock-timeout" in result.stderr
 
 
+@pytest.mark.slow
 def test_two_concurrent_ingests_both_complete_without_corruption(tmp_path: Path) -> None:
     exe = _searchkit_exe()
     index = tmp_path / "ix"
@@ -165,6 +166,7 @@ def test_two_concurrent_ingests_both_complete_without_corruption(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix", "reference"]
 
 
+@pytest.mark.slow
 def test_searches_during_an_ingest_see_the_last_committed_state(tmp_path: Path) -> None:
     exe = _searchkit_exe()
     index = tmp_path / "ix"

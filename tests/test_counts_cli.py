@@ -154,6 +154,7 @@ def test_limit_all_for_any_format(sample_index_dir: Path) -> None:
         assert result.stderr == f"Error: --limit: {bad!r} is not a number of hits or 'all'\n"
 
 
+@pytest.mark.slow
 def test_export_of_every_hit_in_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     exe = _searchkit_exe()

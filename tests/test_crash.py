@@ -300,6 +300,7 @@ def test_an_index_that_cannot_be_created_is_one_line(
     assert not index.exists()
 
 
+@pytest.mark.slow
 def test_files_of_a_commit_killed_before_its_cleanup_go_at_the_next_write(
     tmp_path: Path,
 ) -> None:

@@ -51,6 +51,7 @@ def test_a_commit_syncs_its_segment_and_toc_before_the_rename_and_the_directory_
         assert any(n.startswith(f".{own}.") for n in synced), (own, synced)
 
 
+@pytest.mark.slow
 def test_a_durable_index_still_ingests_the_sample(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     report = ingest([SAMPLE_DIR], ix, batch_size=500)

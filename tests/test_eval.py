@@ -202,6 +202,7 @@ def test_eval_on_a_scifact_subset(shared_data: Path, tmp_path: Path) -> None:
     assert data["metrics"]["recall@100"] > 0.9
 
 
+@pytest.mark.slow
 def test_eval_real_subprocess(small_eval: tuple[Path, Path, Path]) -> None:
     index, queries, qrels = small_eval
     proc = subprocess.run(
@@ -234,6 +235,7 @@ NATURAL_ANSWERS = {"n1": "5836", "n2": "4983", "n3": "4983", "n4": "5836", "n5":
                    "n6": "18670"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_eval_reads_queries_as_natural_language(tmp_path: Path) -> None:
     index = tmp_path / "ix"
     ingest([CORPUS], SearchIndex.create(index))

@@ -39,6 +39,7 @@ def _records(folder: Path) -> list[Record]:
     return list(found.values())
 
 
+@pytest.mark.slow
 def test_bundled_sample_round_trips(tmp_path: Path) -> None:
     records = _records(SAMPLE_DIR)
     assert len(records) > 2000

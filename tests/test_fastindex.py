@@ -43,6 +43,7 @@ def test_the_free_text_fields_take_the_fast_path() -> None:
     assert {"title", "abstract", "keywords", "mesh"} <= set(FAST)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_same_postings_as_whoosh_on_the_sample(name: str) -> None:
     values = [str(d[name]) for d in DOCS if name in d]
@@ -90,6 +91,7 @@ def _fast_field_postings(reader: Any) -> list[tuple[str, Any, list[Any]]]:
     ]
 
 
+@pytest.mark.slow
 def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
     import whoosh.index
     from whoosh.writing import SegmentWriter
@@ -112,6 +114,7 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
     assert postings[1] == postings[3]
 
 
+@pytest.mark.slow
 def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
     """A tiny pool limit makes the writer spill many sorted runs to disk and merge
     them; the index must equal one written without spilling."""

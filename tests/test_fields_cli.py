@@ -122,6 +122,7 @@ def test_colour_only_on_a_terminal_without_no_color(
     assert f"\x1b[1;33m{hit.snippet[start:end]}\x1b[0m" in coloured
 
 
+@pytest.mark.slow
 def test_main_query_paths_as_a_subprocess(sample_index_dir: Path, tmp_path: Path) -> None:
     exe = _searchkit_exe()
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}

@@ -141,6 +141,7 @@ def test_a_read_only_index_still_searches(index_copy: Path) -> None:
         index_copy.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_concurrent_searches_keep_the_history_whole(index_copy: Path, sample: Path) -> None:
     words = ["cancer", "tumor", "mice", "stem"]
     env = {**os.environ, "SEARCHKIT_INDEX": str(index_copy)}

@@ -430,6 +430,7 @@ def test_unreadable_file_for_real(tmp_path: Path) -> None:
     assert _pmids(tmp_path / "ix") == {SEED_PMID}
 
 
+@pytest.mark.slow
 def test_hostile_inputs_through_a_real_process(tmp_path: Path) -> None:
     bad = [_truncated_gz(tmp_path), _billion_laughs(tmp_path), _binary(tmp_path)]
     env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
@@ -500,6 +501,7 @@ def test_jsonl_values_of_the_wrong_type_or_range_skip_only_their_lines(tmp_path:
     assert "1" not in pmids
 
 
+@pytest.mark.slow
 def test_jsonl_wrong_values_in_a_real_process(tmp_path: Path) -> None:
     bad, reasons, good = _jsonl_with_wrong_values(tmp_path)
     run = subprocess.run(
@@ -521,6 +523,7 @@ SAMPLE_NBIB = SAMPLE_DIR / "p1m-ortho_qs-global-ortho-search-queries__citations.
 SAMPLE_XML = SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"
 
 
+@pytest.mark.slow
 def test_one_invalid_byte_loses_only_its_record_in_a_real_process(tmp_path: Path) -> None:
     """Issue 16: one byte that is not UTF-8 in record 21 of a 200-record MEDLINE
     export, or in line 11 of 50 JSON Lines, used to end the file there (20 of 199

@@ -255,6 +255,7 @@ def test_registry_written_atomically(inputs: Path, tmp_path: Path) -> None:
     assert not any(n.endswith(".tmp") for n in names)
 
 
+@pytest.mark.slow
 def test_real_subprocess_incremental_and_rebuild(inputs: Path, tmp_path: Path) -> None:
     exe = _searchkit_exe()
     env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}

@@ -228,6 +228,7 @@ def test_a_missing_manifest_is_damage_when_others_exist(index: Path) -> None:
     _assert_one_error(_run(READS[0], index), index, "is missing")
 
 
+@pytest.mark.slow
 def test_check_and_a_damaged_index_through_a_real_process(index: Path) -> None:
     exe = _searchkit_exe()
     ok = subprocess.run([exe, "check", "--index", str(index)], capture_output=True, text=True)

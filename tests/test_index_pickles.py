@@ -152,6 +152,7 @@ def test_a_planted_pickle_in_an_index_without_checksums(tmp_path: Path, index: P
         _assert_refused(args, index, marker)
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_through_a_real_process(tmp_path: Path, index: Path) -> None:
     marker = tmp_path / "marker"
     shown = tmp_path / "shown"

@@ -121,6 +121,7 @@ def test_damaged_index_message_names_the_fix(index: Path) -> None:
         SearchIndex.open(index)
 
 
+@pytest.mark.slow
 def test_refusals_through_a_real_process(tmp_path: Path, index: Path) -> None:
     meta_path = index / "searchkit.json"
     meta = json.loads(meta_path.read_text("utf-8"))

@@ -449,6 +449,7 @@ def test_only_the_descriptors_own_name_counts(small_index: Path, tmp_path: Path)
     assert run(small_index, "mesh", "show", "Neoplasms").exit_code == 1
 
 
+@pytest.mark.slow
 def test_mesh_load_and_search_as_a_subprocess(small_index: Path) -> None:
     exe = _searchkit_exe()
 

@@ -174,6 +174,7 @@ def test_tagged_compound_and_its_joined_form_agree(sample_index_dir: Path) -> No
     assert count(sample_index_dir, "PD-L1[tiab]") == count(sample_index_dir, "PDL1[tiab]") > 0
 
 
+@pytest.mark.slow
 def test_phrase_as_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     done = subprocess.run(

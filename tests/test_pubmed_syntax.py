@@ -283,6 +283,7 @@ def test_wildcards_and_references_raise_nothing_but_query_error(
     assert result.total + result.partial_total >= len(result.hits)
 
 
+@pytest.mark.slow
 def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -148,6 +149,7 @@ def test_very_long_queries_finish(sample_index_dir: Path) -> None:
         assert time.monotonic() - started < 30, query[:40]
 
 
+@pytest.mark.slow
 def test_nasty_queries_through_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     for query in [q for q in NASTY if "\x00" not in q]:

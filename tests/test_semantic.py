@@ -470,6 +470,7 @@ def test_eval_uses_the_vectors(embedded: Path, tmp_path: Path) -> None:
     assert json.loads(lexical.stdout)["metrics"]["mrr"] == 0.5
 
 
+@pytest.mark.slow
 @needs_model
 def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
     exe = _searchkit_exe()

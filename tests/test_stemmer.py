@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from .conftest import SAMPLE_DIR
 
 _CHECK = textwrap.dedent(
@@ -31,6 +33,7 @@ _CHECK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_isolated_stemmer_gives_nltks_stems() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _CHECK, str(SAMPLE_DIR)], capture_output=True, text=True

@@ -149,6 +149,7 @@ def test_missing_file_is_one_error_line(sample_index_dir: Path, tmp_path: Path) 
     assert (code, out, err) == (2, "", f"Error: {tmp_path / 'nope.txt'}: no such file\n")
 
 
+@pytest.mark.slow
 def test_strategy_through_a_real_process(sample_index_dir: Path, strategy_file: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     run = subprocess.run(

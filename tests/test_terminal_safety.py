@@ -147,6 +147,7 @@ def test_neutralise_is_one_symbol_per_character() -> None:
     assert out == "a\tb\nc␛[2J␇\ufffd\ufffd␡␀\u200fd"  # a right-to-left mark is text
 
 
+@pytest.mark.slow
 def test_real_subprocess_pipes_no_escapes(hostile_index: Path) -> None:
     exe = _searchkit_exe()
     env = {**os.environ, "SEARCHKIT_INDEX": str(hostile_index)}
