@@ -1,5 +1,5 @@
 """The benchmarks' fixed inputs. The benchmarks themselves are scripts
-(``python benchmarks/run.py``), never run as tests."""
+(``benchmarks/*.py``, see benchmarks/README.md), never run as tests."""
 
 from __future__ import annotations
 
