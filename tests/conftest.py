@@ -48,8 +48,9 @@ def stock_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Whoosh's own writer and codec on every record of data/ (one segment), built once
     per session: what the segment writer and codec are compared with. Read-only."""
     import whoosh.index
-    from searchkit.schema import build_schema
     from whoosh.writing import SegmentWriter
+
+    from searchkit.index.schema import build_schema
 
     from .test_fastindex import DOCS
 

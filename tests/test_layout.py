@@ -119,7 +119,7 @@ def test_the_walk_sees_imports_inside_functions(tmp_path: Path) -> None:
 
 # -- the format version: an index of the previous layout --------------------------
 
-OLD_INDEX = Path(__file__).parent / "data" / "index-format-5"
+OLD_INDEX = Path(__file__).parent / "indexes" / "format-5"
 SEED_PAGE = Path(__file__).parent.parent / "data" / "pubmed-34572009-page.txt"
 
 

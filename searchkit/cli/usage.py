@@ -27,6 +27,7 @@ OPTION_PLACEHOLDERS = {
     "offset": "N",
     "procs": "N",
     "batch_size": "N",
+    "checkpoint": "N",
     "depth": "N",
     "lock_timeout": "SECONDS",
     "index": "DIR",
