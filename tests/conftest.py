@@ -3,6 +3,7 @@ skips cleanly when that folder is absent."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -81,3 +82,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent (the shared real-data folder is not beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def unique_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every record of data/ once, as JSON Lines: a batch that reaches the size at
+    which the writer processes start (data/ itself holds records twice, and a batch
+    is committed early when an id comes again)."""
+    from searchkit.readers import read_file
+    from searchkit.records import Record
+
+    records = {}
+    for path in sorted(SAMPLE_DIR.iterdir()):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                records[item.pmid] = item
+    out = tmp_path_factory.mktemp("unique") / "records.jsonl"
+    with out.open("w", encoding="utf-8") as f:
+        for record in records.values():
+            f.write(json.dumps(record.to_dict()) + "\n")
+    assert len(records) == 2285  # distinct PMIDs of data/
+    return out

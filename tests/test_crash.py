@@ -30,6 +30,7 @@ from searchkit.index.searchindex import IndexBatch, WriteCounts
 
 from .conftest import SAMPLE_DIR, TEST_DATA
 from .test_cli import _searchkit_exe
+from .test_integrity import _children
 
 runner = CliRunner()
 BATCH_SIZE = 500
@@ -81,10 +82,10 @@ def _pmids(index: SearchIndex) -> list[str]:
         return [fields["pmid"] for fields in s.all_stored_fields()]
 
 
-def _start(index: Path, *extra: str) -> subprocess.Popen[str]:
+def _start(index: Path, *extra: str, source: Path = SAMPLE_DIR) -> subprocess.Popen[str]:
     env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
     return subprocess.Popen(
-        [_searchkit_exe(), "ingest", str(SAMPLE_DIR), "--batch-size", str(BATCH_SIZE), *extra],
+        [_searchkit_exe(), "ingest", str(source), "--batch-size", str(BATCH_SIZE), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -115,8 +116,13 @@ def _kill_at_new_file(nth: int) -> Callable[[subprocess.Popen[str], Path], None]
     return wait
 
 
-def _kill(index: Path, wait: Callable[[subprocess.Popen[str], Path], None], *extra: str) -> None:
-    with _start(index, *extra) as proc:
+def _kill(
+    index: Path,
+    wait: Callable[[subprocess.Popen[str], Path], None],
+    *extra: str,
+    source: Path = SAMPLE_DIR,
+) -> None:
+    with _start(index, *extra, source=source) as proc:
         wait(proc, index)
         proc.send_signal(signal.SIGKILL)
         _, stderr = proc.communicate(timeout=60)
@@ -140,9 +146,9 @@ def _check_committed_state(index: Path, clean: CleanRun, *, exact_boundaries: bo
     return len(pmids)
 
 
-def _finish(index: Path, clean: CleanRun, *extra: str) -> None:
+def _finish(index: Path, clean: CleanRun, *extra: str, source: Path = SAMPLE_DIR) -> None:
     """The next ingest of the same sources completes with every record, unblocked."""
-    with _start(index, "--lock-timeout", "5", *extra) as proc:
+    with _start(index, "--lock-timeout", "5", *extra, source=source) as proc:
         _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "waiting for another searchkit process" not in stderr  # no stale lock
@@ -213,18 +219,51 @@ def test_sigkill_sweep_during_commits(tmp_path: Path, clean_run: CleanRun) -> No
 
 
 @pytest.mark.slow
-def test_sigkill_sweep_multi_process_writer(tmp_path: Path, clean_run: CleanRun) -> None:
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigkill_sweep_multi_process_writer(
+    tmp_path: Path, clean_run: CleanRun, unique_records: Path
+) -> None:
     """The same with the multi-process writer, where the commit boundaries depend on
-    the workers: every state must still be a consistent subset of the input."""
+    the workers: every state must still be a consistent subset of the input.
+
+    Writer processes start only once 2,000 records wait for them, which no batch of
+    data/ reaches (each file holds fewer, and a batch is committed early when an id comes
+    again): the sweep ingests every record of data/ once, as one JSON Lines file, in
+    one batch, and checks that its kills met the writer processes."""
     help_text = runner.invoke(app, ["ingest", "--help"]).stdout
     if "--procs" not in help_text:
         pytest.skip("this build's ingest has no --procs option (no multi-process writer)")
     rng = random.Random(SEED + 2)
     index = tmp_path / "ix"
+    multi = ("--procs", "2", "--batch-size", str(SAMPLE_RECORDS))
+    met_writers = 0
     for _ in range(4):
-        _kill(index, _kill_after(rng.uniform(0.2, clean_run.seconds)), "--procs", "2")
+        seen: list[int] = []
+        _kill(
+            index,
+            _kill_after_watching(rng.uniform(0.2, clean_run.seconds), seen),
+            *multi,
+            source=unique_records,
+        )
+        met_writers += bool(seen)
         _check_committed_state(index, clean_run, exact_boundaries=False)
-    _finish(index, clean_run, "--procs", "2")
+    assert met_writers >= 2, f"only {met_writers} of 4 kills met the writer processes"
+    _finish(index, clean_run, *multi, source=unique_records)
+
+
+def _kill_after_watching(
+    delay: float, seen: list[int]
+) -> Callable[[subprocess.Popen[str], Path], None]:
+    """Wait ``delay`` seconds, noting in ``seen`` the child processes (the writers) of
+    the ingest while it runs."""
+
+    def wait(proc: subprocess.Popen[str], index: Path) -> None:
+        deadline = time.monotonic() + delay
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen.extend(_children(proc.pid))
+            time.sleep(0.01)
+
+    return wait
 
 
 def test_stale_staging_directory_of_a_dead_process_is_removed(tmp_path: Path) -> None:

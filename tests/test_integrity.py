@@ -15,7 +15,6 @@ again and again: the races do not depend on the size of the input, the time does
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -31,8 +30,6 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
 from searchkit.index.sources import SourceRegistry
-from searchkit.readers import read_file
-from searchkit.records import Record
 from searchkit.semantic.model_files import packaged_model
 
 from .conftest import SAMPLE_DIR, SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DATA
@@ -169,24 +166,6 @@ def _alive(pid: int) -> bool:
         return False
     state = next(line for line in status.splitlines() if line.startswith("State:"))
     return "Z" not in state.split()[1]  # a zombie has ended; only its exit is unread
-
-
-@pytest.fixture(scope="module")
-def unique_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every record of data/ once, as JSON Lines: a batch that reaches the size at
-    which the writer processes start (data/ itself holds records twice, and a batch
-    is committed early when an id comes again)."""
-    records = {}
-    for path in sorted(SAMPLE_DIR.iterdir()):
-        for item in read_file(path):
-            if isinstance(item, Record):
-                records[item.pmid] = item
-    out = tmp_path_factory.mktemp("unique") / "records.jsonl"
-    with out.open("w", encoding="utf-8") as f:
-        for record in records.values():
-            f.write(json.dumps(record.to_dict()) + "\n")
-    assert len(records) == SAMPLE_RECORDS
-    return out
 
 
 @pytest.mark.slow
