@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
     from searchkit.searching.search import Hit, SearchResult
 
-__version__ = "0.1.0"
+from searchkit.version import __version__
 
 # Public name -> the module that defines it.
 _EXPORTS = {

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from searchkit import __version__
 from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy, terms
 from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
 from searchkit.cli.mesh import mesh_app
 from searchkit.cli.usage import Command, Group, epilog
 from searchkit.engine.checksums import forget_opened
+from searchkit.version import __version__
 
 __all__ = ["_use_color", "app", "os", "sys"]
 

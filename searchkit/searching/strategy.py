@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from searchkit import __version__
 from searchkit.errors import QueryError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
 from searchkit.searching.search import SearchResult, search
+from searchkit.version import __version__
 
 #: The order of the final set's records: newest first (cheap for any size of set).
 FINAL_SORT = "date"
