@@ -103,3 +103,14 @@ def unique_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f.write(json.dumps(record.to_dict()) + "\n")
     assert len(records) == 2285  # distinct PMIDs of data/
     return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with the most slow tests first: pytest-xdist hands out whole files in this
+    order, so the long ones start at once instead of ending the run on one worker."""
+    slow: dict[str, int] = {}
+    for item in items:
+        slow[item.location[0]] = slow.get(item.location[0], 0) + bool(
+            item.get_closest_marker("slow")
+        )
+    items.sort(key=lambda item: -slow[item.location[0]])  # stable: within a file, as written

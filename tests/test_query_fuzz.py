@@ -48,11 +48,15 @@ structured = st.builds(
 )
 queries = st.one_of(structured, st.text(max_size=300))
 
+# The library check is cheap (one open index): many examples. Each CLI example opens
+# the index anew, as the command does; it adds only the exit code and the one error
+# line to what the library check covers, so it gets fewer.
 SETTINGS = settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+CLI_SETTINGS = settings(SETTINGS, max_examples=60)
 
 # Cases that have broken query parsers before: kept as explicit examples.
 NASTY = [
@@ -109,16 +113,21 @@ def _check_cli(index_dir: Path, query: str) -> None:
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
 
 
+@pytest.fixture(scope="module")
+def opened(sample_index_dir: Path) -> SearchIndex:
+    return SearchIndex.open(sample_index_dir)
+
+
 @SETTINGS
 @given(query=queries)
 @example(query="")
 def test_library_search_returns_results_or_raises_query_error(
-    sample_index_dir: Path, query: str
+    opened: SearchIndex, query: str
 ) -> None:
-    _check_library(SearchIndex.open(sample_index_dir), query)
+    _check_library(opened, query)
 
 
-@SETTINGS
+@CLI_SETTINGS
 @given(query=queries)
 def test_cli_search_exits_0_or_prints_one_error_line_with_exit_2(
     sample_index_dir: Path, query: str
@@ -149,10 +158,20 @@ def test_very_long_queries_finish(sample_index_dir: Path) -> None:
         assert time.monotonic() - started < 30, query[:40]
 
 
+#: NASTY queries for real processes (each costs a Python start): errors of each kind,
+#: one that searches, hostile characters. test_nasty_queries runs all of them in-process.
+IN_A_PROCESS = ['"unbalanced quote', "((cancer", "cancer[ti] AND", "[ti]", "stem*"]
+IN_A_PROCESS += [  # a NUL cannot be an argument
+    "tumour \u00e9chappement \u514d\u75ab \U0001f9ec",
+    "\x01\x1b[31m",
+    "-",
+]
+
+
 @pytest.mark.slow
 def test_nasty_queries_through_a_real_process(sample_index_dir: Path) -> None:
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
-    for query in [q for q in NASTY if "\x00" not in q]:
+    for query in IN_A_PROCESS:
         run = subprocess.run(
             [_searchkit_exe(), "search", "--format", "pmid", "--", query],
             capture_output=True,
