@@ -40,7 +40,6 @@ from searchkit.engine.fileindex import (
 )
 from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
-from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
     AnalysisMismatchError,
@@ -526,6 +525,9 @@ class SearchIndex:
         """
         if not self._lock.is_held:
             raise RuntimeError("SearchIndex.writer() needs 'with index.locked()'")
+        # The writers' modules only when writing (not for a search process).
+        from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
+
         deadline = time.monotonic() + self.lock_timeout
         told = False
         # Writers read the index (merges, the stored records of replaced ids) through
