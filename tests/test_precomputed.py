@@ -252,3 +252,20 @@ def test_a_damaged_acronym_table_is_one_error_line_naming_it(
     assert f"{TABLE_FILE} does not match its checksum" in lines[0]
     check = run(index, "check")
     assert check.exit_code == 1 and f"damaged: {TABLE_FILE} does not match" in check.stderr
+
+
+def test_a_vocabulary_removed_after_it_was_opened_is_read_from_the_segments(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A long-lived searcher two commits behind: the commits removed its generation's
+    file after the header was read. Its buckets then come from its segments, not a
+    false report of damage."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        reader = s.reader()
+        vocabulary = load_vocabulary(index, reader)
+        assert vocabulary.fallback is not None
+        (index / vocabulary_file_name(reader.generation())).unlink()
+        stem = next(iter(s.schema["abstract"].process_text("imune", mode="query")))
+        expected = reader.corrector("abstract").suggest(stem, limit=3, maxdist=2, prefix=1)
+        assert vocabulary.suggest("abstract", stem) == expected

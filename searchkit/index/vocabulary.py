@@ -32,7 +32,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,18 @@ MAGIC = b"SKVOCAB\n"
 _HEAD = struct.Struct("<II")  # header length, header CRC-32
 _NAME = re.compile(r"^vocabulary-(\d+)\.bin$")
 
-#: A bucket: (term, frequency) by term.
-Bucket = list[tuple[str, float]]
+#: A bucket: (term, frequency, letter mask) by term.
+Bucket = list[tuple[str, float, int]]
+
+
+def letter_mask(term: str) -> int:
+    """The letters of ``term`` as bits (code point modulo 64): an edit changes at most
+    two, so terms whose masks differ in more than twice the edits allowed are not
+    compared letter by letter."""
+    mask = 0
+    for c in term:
+        mask |= 1 << (ord(c) & 63)
+    return mask
 
 
 def file_name(generation: int) -> str:
@@ -64,7 +74,7 @@ def _buckets(terms: Iterable[tuple[str, float]]) -> dict[str, Bucket]:
     out: dict[str, Bucket] = {}
     for term, freq in terms:
         if term:
-            out.setdefault(_key(term[0], len(term)), []).append((term, freq))
+            out.setdefault(_key(term[0], len(term)), []).append((term, freq, letter_mask(term)))
     for bucket in out.values():
         bucket.sort()
     return out
@@ -127,6 +137,9 @@ class Vocabulary:
         self._path = path
         self._directory = directory or {}
         self._base = base
+        #: Where the terms come from when the file went away after it was opened (two
+        #: newer commits removed it): the segments (set by :func:`load`).
+        self.fallback: Callable[[], Vocabulary] | None = None
 
     # -- building -------------------------------------------------------------------
 
@@ -147,7 +160,7 @@ class Vocabulary:
         for field in FIELDS:
             entries = directory.setdefault(field, {})
             for key, bucket in sorted(self._fields_buckets(field).items()):
-                blob = "".join(f"{t}\t{f!r}\n" for t, f in bucket).encode("utf-8")
+                blob = "".join(f"{t}\t{f!r}\n" for t, f, _ in bucket).encode("utf-8")
                 entries[key] = [len(body), len(blob), zlib.crc32(blob)]
                 body += blob
         header = json.dumps(
@@ -170,7 +183,8 @@ class Vocabulary:
         for old in folder.iterdir():
             m = _NAME.match(old.name)
             if m is not None and int(m.group(1)) < self.generation - 1:
-                old.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # e.g. open in a reader on Windows
+                    old.unlink()
         return path
 
     def _fields_buckets(self, field: str) -> dict[str, Bucket]:
@@ -220,7 +234,17 @@ class Vocabulary:
             return self._loaded.get(field, {}).get(key, [])
         cached = self._loaded.setdefault(field, {})
         if key not in cached:
-            cached[key] = self._read(field, key) if key in self._directory.get(field, {}) else []
+            if key not in self._directory.get(field, {}):
+                cached[key] = []
+            else:
+                try:
+                    cached[key] = self._read(field, key)
+                except FileNotFoundError:
+                    if self.fallback is None:
+                        raise _damaged(self._path.parent, self._path, "is missing") from None
+                    replacement = self.fallback()
+                    self._path, self._loaded = None, replacement._loaded
+                    return self.bucket(field, first, length)
         return cached[key]
 
     def _read(self, field: str, key: str) -> Bucket:
@@ -234,6 +258,8 @@ class Vocabulary:
                 blob = os.read(fd, size)
             finally:
                 os.close(fd)
+        except FileNotFoundError:
+            raise
         except OSError as exc:
             raise _damaged(path.parent, path, f"cannot be read: {exc.strerror}") from None
         if len(blob) != size or zlib.crc32(blob) != crc:
@@ -241,7 +267,7 @@ class Vocabulary:
         out: Bucket = []
         for line in blob.decode("utf-8").splitlines():
             term, _, freq = line.partition("\t")
-            out.append((term, float(freq)))
+            out.append((term, float(freq), letter_mask(term)))
         return out
 
     def verify(self) -> None:
@@ -258,9 +284,12 @@ class Vocabulary:
         if not text:
             return []
         scored: list[tuple[float, str]] = []
+        mask, most = letter_mask(text), 2 * maxdist
         for length in range(max(1, len(text) - maxdist), len(text) + maxdist + 1):
-            for term, freq in self.bucket(field, text[0], length):
-                if term[:prefix] != text[:prefix] or not osa_within(term, text, maxdist):
+            for term, freq, letters in self.bucket(field, text[0], length):
+                if (letters ^ mask).bit_count() > most or term[:prefix] != text[:prefix]:
+                    continue
+                if not osa_within(term, text, maxdist):
                     continue
                 scored.append((0 - (maxdist + (1.0 / (freq or 1) * 0.5)), term))
         scored.sort(reverse=True)
@@ -274,7 +303,10 @@ def _damaged(folder: Path, path: Path, problem: str) -> IndexDamagedError:
 def load(folder: Path, reader: IndexReader) -> Vocabulary:
     """The vocabulary of ``reader``'s generation: its file, else read from the segments."""
     found = Vocabulary.open(folder, reader.generation())
-    return found if found is not None else Vocabulary.from_reader(reader)
+    if found is None:
+        return Vocabulary.from_reader(reader)
+    found.fallback = lambda: Vocabulary.from_reader(reader)
+    return found
 
 
 __all__ = ["FIELDS", "FORMAT", "Vocabulary", "file_name", "load", "osa_within"]

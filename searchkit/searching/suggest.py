@@ -124,10 +124,13 @@ def correct_word(searcher: Searcher, word: str, vocabulary: Vocabulary | None = 
     if vocabulary is None:
         vocabulary = Vocabulary.from_reader(searcher.reader())
     best: tuple[int, int, str] | None = None
+    seen: set[str] = set()
     for f in FIELDS:
         for candidate in vocabulary.suggest(f, stems[0], limit=3, maxdist=2, prefix=1):
-            if _records(searcher, candidate) < MIN_CORRECTION_DOCS:
+            # A candidate of both fields is read once: its written forms are the same.
+            if candidate in seen or _records(searcher, candidate) < MIN_CORRECTION_DOCS:
                 continue
+            seen.add(candidate)
             for form, n in _surface_forms(searcher, candidate).items():
                 key = (_edit_distance(lowered, form), -n, form)
                 if best is None or key < best:
