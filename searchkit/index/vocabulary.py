@@ -154,7 +154,7 @@ class Vocabulary:
     def write(self, folder: Path) -> Path:
         """Write this vocabulary as ``vocabulary-<generation>.bin`` in ``folder``
         atomically and durably, and remove the files of generations before the previous
-        one (whose readers may still be opening it)."""
+        one (whose readers may still be opening it). Call holding the write lock."""
         body = bytearray()
         directory: dict[str, dict[str, list[int]]] = {}
         for field in FIELDS:
@@ -182,7 +182,11 @@ class Vocabulary:
         fsync_dir(folder)
         for old in folder.iterdir():
             m = _NAME.match(old.name)
-            if m is not None and int(m.group(1)) < self.generation - 1:
+            stale = m is not None and int(m.group(1)) < self.generation - 1
+            # A writer killed while writing one left its temporary file (the caller
+            # holds the write lock: no other is being written).
+            stale = stale or (old.name.startswith(".vocabulary-") and old.name.endswith(".tmp"))
+            if stale:
                 with contextlib.suppress(OSError):  # e.g. open in a reader on Windows
                     old.unlink()
         return path
