@@ -344,7 +344,7 @@ class SearchIndex:
     def acronyms(self) -> AcronymTable:
         """The acronyms mined from the indexed records (loaded once)."""
         if self._acronyms is None:
-            self._acronyms = self._load_acronyms(self._ix.searcher())
+            self._acronyms = self._load_acronyms()
         return self._acronyms
 
     @property
@@ -356,19 +356,21 @@ class SearchIndex:
             self._mesh_tree = (stamp, MeshTree.load(self.path) if stamp else None)
         return self._mesh_tree[1]
 
-    def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
+    def _load_acronyms(self) -> AcronymTable:
         """The saved table if it describes the committed index, else one rebuilt from the
-        stored records."""
-        with searcher:
-            generation = self._ix.latest_generation()
-            try:
-                table = AcronymTable.load(self.path)
-            except TableDamagedError as exc:
-                raise IndexDamagedError(self.path, exc.problem) from None
-            if table.generation == generation or searcher.doc_count() == 0:
+        stored records (a searcher is opened only for that)."""
+        generation = self._ix.latest_generation()
+        try:
+            table = AcronymTable.load(self.path)
+        except TableDamagedError as exc:
+            raise IndexDamagedError(self.path, exc.problem) from None
+        if table.generation == generation:
+            return table
+        with self._ix.searcher() as searcher:
+            if searcher.doc_count() == 0:
                 return table
             records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
-            return AcronymTable.rebuild(records, generation)
+            return AcronymTable.rebuild(records, searcher.reader().generation())
 
     def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version, and the size
@@ -490,7 +492,7 @@ class SearchIndex:
             if found is not None:
                 found.verify()
 
-        for read in (lambda: self._load_acronyms(self._ix.searcher()), vocabulary):
+        for read in (self._load_acronyms, vocabulary):
             try:
                 read()
             except IndexDamagedError as exc:
@@ -703,7 +705,7 @@ class IndexBatch:
             self._locked = True
         writer = index.writer(procs, self._limitmb, self._multisegment)
         try:
-            self._acronyms = index._load_acronyms(index._ix.searcher())
+            self._acronyms = index._load_acronyms()
         except BaseException as exc:
             _abandon(writer)
             if isinstance(exc, OSError):  # never taken for a problem of an input file
