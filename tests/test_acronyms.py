@@ -71,7 +71,7 @@ def test_table_follows_add_replace_and_delete(tmp_path: Path) -> None:
     ix.delete(["1"])
     assert AcronymTable.load(ix.path).rows("MHC") == []
     data = json.loads((ix.path / TABLE_FILE).read_text("utf-8"))
-    assert data["version"] == 1 and data["acronyms"] == []
+    assert data["version"] == 2 and data["table"]["acronyms"] == []
 
 
 def test_short_form_finds_records_that_only_spell_it_out(tmp_path: Path) -> None:

@@ -8,24 +8,38 @@ commit. Query building uses it: ``MHC`` also searches "major histocompatibility
 complex" (ambiguous short forms spread the weight by how often each long form occurs),
 and the long form also searches the short form, both at a lower weight than the typed
 words.
+
+The saved table (format 2) also holds every short and long form as the index terms
+the text analyzer makes of it, so that no search analyses the whole table again; a
+form new to the table is analysed when the table is saved. The file carries the CRC-32
+of its table: a damaged one is reported (:class:`TableDamagedError`), not used. A
+table of format 1 (without the terms) is still read: its forms are analysed when a
+query needs them, and the next commit saves it in format 2.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from searchkit.analysis.analyzer import fold_greek
+from searchkit.analysis.analyzer import fold_greek, text_analyzer
 from searchkit.atomic import atomic_write_text
 from searchkit.errors import IndexFormatError
 from searchkit.records import Record
 
 TABLE_FILE = "acronyms.json"
-TABLE_VERSION = 1
+TABLE_VERSION = 2
+#: Tables of these versions are read (1: without the analysed forms).
+READ_VERSIONS = (1, 2)
+# A format-2 file: this header, then the table's JSON (whose CRC-32 the header gives).
+_HEADER = re.compile(r'\{"version": (\d+), "generation": (-?\d+|null), "crc32": (\d+), "table": ')
 
 # A sentence ends at ".", "!" or "?" followed by spaces and a capital letter.
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
@@ -120,11 +134,36 @@ def mine_record(record: Record) -> set[tuple[str, str]]:
     return pairs
 
 
+class TableDamagedError(IndexFormatError):
+    """The saved table does not match its checksum (or cannot be read at all)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(problem)
+
+
+def index_terms(text: str) -> tuple[str, ...]:
+    """The index terms of a form, in sequence, as a query of it is analysed (a
+    compound by its catenation, not its parts)."""
+    return tuple(
+        t.text
+        for t in _analyzer()(text, mode="query", positions=True, keeporiginal=True)
+        if getattr(t, "kind", "word") != "part"
+    )
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    return text_analyzer()
+
+
 @dataclass
 class AcronymTable:
     """Short form → long form → number of records defining it."""
 
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Forms (short and long) → their index terms (:func:`index_terms`), as saved.
+    analysed: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     # The index generation (Whoosh commit) the counts describe; None if unknown.
     generation: int | None = None
     # Derived lookups built by query code; cleared on every change.
@@ -176,34 +215,69 @@ class AcronymTable:
     def __len__(self) -> int:
         return len(self.counts)
 
+    def terms(self, form: str, analyse: Callable[[str], Iterable[str]]) -> tuple[str, ...]:
+        """The index terms of ``form``: as saved with the table, else ``analyse``-d (and
+        kept)."""
+        found = self.analysed.get(form)
+        if found is None:
+            found = self.analysed[form] = tuple(analyse(form))
+        return found
+
     # -- persistence --------------------------------------------------------------
 
     @classmethod
     def load(cls, index_dir: Path) -> AcronymTable:
-        """The table saved in ``index_dir`` (empty if there is none yet)."""
+        """The table saved in ``index_dir`` (empty if there is none yet);
+        :class:`TableDamagedError` when it does not match its checksum."""
         path = index_dir / TABLE_FILE
-        if not path.is_file():
-            return cls()
         try:
-            data = json.loads(path.read_text("utf-8"))
-            rows = data["acronyms"] if data.get("version") == TABLE_VERSION else None
-            generation = data.get("generation")
-        except (OSError, ValueError, AttributeError, KeyError) as exc:
-            raise IndexFormatError(f"cannot read the acronym table {path}: {exc}") from exc
-        if not isinstance(rows, list):
-            raise IndexFormatError(f"{path} is not a searchkit acronym table; re-ingest")
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            raise TableDamagedError(f"{TABLE_FILE} cannot be read ({exc})") from None
+        header = _HEADER.match(text)
+        try:
+            if header is not None:
+                body = text[header.end() :].rstrip("\n")
+                if not body.endswith("}") or zlib.crc32(body[:-1].encode("utf-8")) != int(
+                    header.group(3)
+                ):
+                    raise TableDamagedError(f"{TABLE_FILE} does not match its checksum")
+                version = int(header.group(1))
+                generation = None if header.group(2) == "null" else int(header.group(2))
+                data = json.loads(body[:-1])
+                rows, terms = data["acronyms"], data["terms"]
+            else:  # format 1: one JSON object, no checksum
+                data = json.loads(text)
+                version, generation = data.get("version"), data.get("generation")
+                rows, terms = data["acronyms"], {}
+        except (ValueError, AttributeError, KeyError, TypeError) as exc:
+            raise TableDamagedError(f"{TABLE_FILE} cannot be read ({exc})") from None
+        if version not in READ_VERSIONS or not isinstance(rows, list):
+            raise TableDamagedError(f"{TABLE_FILE} is not a searchkit acronym table")
         table = cls(generation=generation if isinstance(generation, int) else None)
         for sf, lf, n in rows:
             table.counts.setdefault(str(sf), Counter())[str(lf)] = int(n)
+        table.analysed = {str(k): tuple(v) for k, v in terms.items()}
         return table
 
     def save(self, index_dir: Path, generation: int) -> None:
-        """Write the table for index ``generation`` atomically (temp file, then rename)."""
+        """Write the table for index ``generation`` atomically (temp file, then rename),
+        with every form's index terms (those not yet known analysed now)."""
         self.generation = generation
         path = index_dir / TABLE_FILE
         rows = [[sf, lf, n] for sf, n, lf in self.rows()]
-        data = {"version": TABLE_VERSION, "generation": generation, "acronyms": rows}
-        atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+        forms = {f for sf, _, lf in self.rows() for f in (sf, lf)}
+        terms = {f: list(self.terms(f, index_terms)) for f in sorted(forms)}
+        self.analysed = {f: tuple(t) for f, t in terms.items()}
+        body = json.dumps({"acronyms": rows, "terms": terms}, ensure_ascii=False)
+        crc = zlib.crc32(body.encode("utf-8"))
+        atomic_write_text(
+            path,
+            f'{{"version": {TABLE_VERSION}, "generation": {generation}, "crc32": {crc}, '
+            f'"table": {body}}}\n',
+        )
 
     @classmethod
     def rebuild(cls, records: Iterable[Record], generation: int) -> AcronymTable:

@@ -4,7 +4,9 @@ Results go to stdout; progress, summaries and errors go to stderr. A user mistak
 is one ``Error: …`` line and a non-zero exit code, never a traceback.
 
 This module builds the typer app from the command modules, one per command group
-(:mod:`searchkit.cli.usage`: how help and usage errors look).
+(:mod:`searchkit.cli.usage`: how help and usage errors look). The command modules
+import the library inside their commands, so that ``searchkit --help`` (and each
+command) loads only what it runs: not Whoosh, numpy, lxml, nltk or rich for help.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy
 from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
 from searchkit.cli.mesh import mesh_app
 from searchkit.cli.usage import Command, Group, epilog
-from searchkit.engine.checksums import forget_opened
 from searchkit.version import __version__
 
 __all__ = ["_use_color", "app", "os", "sys"]
@@ -50,7 +51,12 @@ def main(
     ] = False,
 ) -> None:
     """Ranked full-text search over PubMed-style literature records."""
-    forget_opened()  # damage is diagnosed in the indexes this command opens
+    # Damage is diagnosed in the indexes this command opens: forget those of an
+    # earlier command in this process (none when the engine is not loaded yet, and
+    # not loading it keeps each command's help light).
+    checksums = sys.modules.get("searchkit.engine.checksums")
+    if checksums is not None:
+        checksums.forget_opened()
 
 
 def _add(name: str, callback: Any) -> None:

@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from searchkit.engine.checksums import diagnose as diagnose_damage
 from searchkit.errors import SearchkitError
 from searchkit.index.location import ENV_VAR, resolve_index_dir
-from searchkit.index.locking import LockWaitCallback
-from searchkit.index.searchindex import SearchIndex
-from searchkit.output.formats import neutralise
+
+if TYPE_CHECKING:
+    from searchkit.index.locking import LockWaitCallback
+    from searchkit.index.searchindex import SearchIndex
 
 T = TypeVar("T")
 
@@ -108,6 +108,8 @@ class EvalFormat(StrEnum):
 
 
 def _err(message: str) -> None:
+    from searchkit.output.formats import neutralise
+
     typer.echo(neutralise(message), err=True)
 
 
@@ -122,6 +124,8 @@ def _user_errors() -> Iterator[None]:
     except Exception as exc:
         # A decoding failure from Whoosh: if an index file is damaged (one not read
         # in full when the index was opened), say that instead; else it is a bug.
+        from searchkit.engine.checksums import diagnose as diagnose_damage
+
         damage = None if isinstance(exc, typer.Exit) else diagnose_damage()
         if damage is None:
             raise
@@ -139,6 +143,8 @@ def _call(fn: Callable[[], T]) -> T:
 
 def _open_index(index: Path | None) -> SearchIndex:
     """The existing index named by ``--index`` (or its defaults), or one error line."""
+    from searchkit.index.searchindex import SearchIndex
+
     return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
 
 

@@ -4,11 +4,12 @@ complete by themselves.)"""
 
 from __future__ import annotations
 
-from searchkit.output.formats import HIT_COLUMNS
-from searchkit.query.parser import TAGS
 
-#: The field tags offered: the short ones without spaces (``[ti]``, ``[mh:noexp]``).
-COMPLETED_TAGS = tuple(sorted(tag for tag in TAGS if " " not in tag))
+def completed_tags() -> tuple[str, ...]:
+    """The field tags offered: the short ones without spaces (``[ti]``, ``[mh:noexp]``)."""
+    from searchkit.query.parser import TAGS
+
+    return tuple(sorted(tag for tag in TAGS if " " not in tag))
 
 
 def complete_query(incomplete: str) -> list[str]:
@@ -17,11 +18,13 @@ def complete_query(incomplete: str) -> list[str]:
     head, bracket, partial = incomplete.rpartition("[")
     if not bracket or "]" in partial:
         return []
-    return [f"{head}[{tag}]" for tag in COMPLETED_TAGS if tag.startswith(partial.lower())]
+    return [f"{head}[{tag}]" for tag in completed_tags() if tag.startswith(partial.lower())]
 
 
 def complete_fields(incomplete: str) -> list[str]:
     """``--fields``: the list so far, extended by each column not in it yet."""
+    from searchkit.output.formats import HIT_COLUMNS
+
     head, comma, partial = incomplete.rpartition(",")
     given = set(head.split(",")) if comma else set()
     prefix = head + comma

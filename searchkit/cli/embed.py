@@ -6,15 +6,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from searchkit.cli.common import IndexOption, _call, _err, _open_index
-from searchkit.index.ingest import default_procs
-from searchkit.index.searchindex import SearchIndex
-from searchkit.semantic.embed import CHECKPOINT, EmbedProgress, EmbedReport
-from searchkit.semantic.embed import embed as run_embed
+from searchkit.semantic import CHECKPOINT
+
+if TYPE_CHECKING:
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.semantic.embed import EmbedProgress, EmbedReport
 
 
 def embed(
@@ -59,6 +60,9 @@ def embed(
 def _embed(
     ix: SearchIndex, model: Path | None, procs: int | None, checkpoint: int = CHECKPOINT
 ) -> None:
+    from searchkit.index.ingest import default_procs
+    from searchkit.semantic.embed import embed as run_embed
+
     with _embed_progress() as progress:
         report: EmbedReport = _call(
             lambda: run_embed(

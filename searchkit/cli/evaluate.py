@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from searchkit.cli.common import EvalFormat, IndexOption, SemanticOption, _call, _err, _open_index
-from searchkit.searching import evaluation
+from searchkit.searching import DEFAULT_DEPTH
 
 
 def eval_(
@@ -43,7 +43,7 @@ def eval_(
     ] = None,
     depth: Annotated[
         int, typer.Option("--depth", min=1, help="Hits ranked per query for uncut metrics.")
-    ] = evaluation.DEFAULT_DEPTH,
+    ] = DEFAULT_DEPTH,
     expand: Annotated[
         bool, typer.Option("--expand", help="Measure with pseudo-relevance feedback.")
     ] = False,
@@ -54,6 +54,8 @@ def eval_(
     index: IndexOption = None,
 ) -> None:
     """Measure ranking quality: run the judged queries and report the mean metrics."""
+    from searchkit.searching import evaluation
+
     for path in (queries, qrels):
         if not path.is_file():
             _err(f"Error: {path}: no such file")

@@ -21,12 +21,8 @@ from searchkit.cli.common import (
 )
 from searchkit.cli.ingest import _open_for_rebuild
 from searchkit.cli.progress import QuietOption, shown, spinner
-from searchkit.engine.checksums import verify_index
 from searchkit.index.location import resolve_index_dir
-from searchkit.index.searchindex import SearchIndex
 from searchkit.index.sources import SourceEntry, SourceRegistry
-from searchkit.output.formats import format_rows, format_stats, neutralise
-from searchkit.semantic.vectors import SIDECARS
 
 
 def check(index: IndexOption = None) -> None:
@@ -34,6 +30,9 @@ def check(index: IndexOption = None) -> None:
 
     Exit code 0 when all match, 1 when a file is damaged (each is named); the repair
     is 'searchkit rebuild'."""
+    from searchkit.engine.checksums import verify_index
+    from searchkit.index.searchindex import SearchIndex
+
     path = resolve_index_dir(index)
     ix = _call(lambda: _open_for_rebuild(path))
     report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
@@ -72,6 +71,8 @@ def sources(
     index: IndexOption = None,
 ) -> None:
     """List the files ingested into the index: when, and how many records."""
+    from searchkit.output.formats import format_rows, neutralise
+
     ix = _open_index(index)
     registry = _call(lambda: SourceRegistry.load(ix.path))
     entries = sorted(registry.entries.values(), key=lambda e: e.path)
@@ -111,5 +112,8 @@ def stats(
     index: IndexOption = None,
 ) -> None:
     """Record count, size on disk, last update and schema version."""
+    from searchkit.output.formats import format_stats
+    from searchkit.semantic.vectors import SIDECARS
+
     ix = _open_index(index)
     typer.echo(format_stats(_call(lambda: ix.stats(SIDECARS)), fmt.value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,17 +20,13 @@ from searchkit.cli.common import (
     _lock_wait_message,
     _open_index,
 )
-from searchkit.cli.embed import _embed
 from searchkit.cli.progress import QuietOption, bytes_meter, shown
-from searchkit.engine.checksums import IndexDamagedError
 from searchkit.errors import AnalysisMismatchError, IndexVersionError
-from searchkit.index.ingest import IngestReport, default_procs
-from searchkit.index.ingest import delete as run_delete
-from searchkit.index.ingest import ingest as run_ingest
 from searchkit.index.location import resolve_index_dir
-from searchkit.index.rebuild import rebuild as run_rebuild
-from searchkit.index.searchindex import SearchIndex
-from searchkit.semantic.vectors import SIDECARS
+
+if TYPE_CHECKING:
+    from searchkit.index.ingest import IngestReport
+    from searchkit.index.searchindex import SearchIndex
 
 
 def ingest(
@@ -62,6 +58,11 @@ def ingest(
     ingested before and unchanged since are skipped (--force reads them again).
     Exit code 0: everything ingested; 1: some input skipped (the rest is committed).
     """
+    from searchkit.cli.embed import _embed
+    from searchkit.index.ingest import default_procs
+    from searchkit.index.ingest import ingest as run_ingest
+    from searchkit.index.searchindex import SearchIndex
+
     missing = [p for p in paths if not p.exists()]
     if missing:
         _err(f"Error: {missing[0]}: no such file or directory")
@@ -147,6 +148,11 @@ def rebuild(
     rebuild leaves the old index untouched. Records that did not come from a
     recorded source file are not in the new index.
     """
+    from searchkit.index.ingest import default_procs
+    from searchkit.index.rebuild import rebuild as run_rebuild
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.semantic.vectors import SIDECARS
+
     found = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
     ix = _for_writing(found, lock_timeout) if isinstance(found, SearchIndex) else found
     start = time.monotonic()
@@ -171,6 +177,9 @@ def _open_for_rebuild(path: Path) -> SearchIndex | Path:
     """The index to rebuild; just its directory when it is damaged, of another format
     version or built with other analysis parameters (a rebuild reads only its recorded
     sources, not its files)."""
+    from searchkit.engine.checksums import IndexDamagedError
+    from searchkit.index.searchindex import SearchIndex
+
     try:
         return SearchIndex.open(path)
     except (IndexDamagedError, IndexVersionError, AnalysisMismatchError):
@@ -185,6 +194,8 @@ def delete(
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Remove records by PMID. Exit code 1 if some PMID is not in the index."""
+    from searchkit.index.ingest import delete as run_delete
+
     ix = _for_writing(_open_index(index), lock_timeout)
     wanted = list(dict.fromkeys(p.strip() for p in pmids if p.strip()))
     if not wanted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,8 +18,9 @@ from searchkit.cli.common import (
     _open_index,
 )
 from searchkit.cli.usage import Command, epilog
-from searchkit.index.meshtree import MeshTree, load_descriptor_file
-from searchkit.output.formats import neutralise
+
+if TYPE_CHECKING:
+    from searchkit.index.meshtree import MeshTree
 
 mesh_app = typer.Typer(
     help="MeSH: load NLM's descriptor file so that [mh] explodes; look up headings.",
@@ -43,6 +44,8 @@ def mesh_load(
 
     Keeps each descriptor's heading, tree numbers and entry terms; [mh] and [majr]
     then also find narrower headings. Replaces a tree loaded before."""
+    from searchkit.index.meshtree import load_descriptor_file
+
     ix = _for_writing(_open_index(index), lock_timeout)
 
     def load() -> MeshTree:
@@ -67,6 +70,8 @@ def mesh_show(
 
     For each tree number: how many headings are under it (in all, and one level
     down); then the heading's entry terms."""
+    from searchkit.output.formats import neutralise
+
     ix = _open_index(index)
     tree = _call(lambda: ix.mesh_tree)
     if tree is None:

@@ -8,6 +8,8 @@ so the summary printed after it is the same as without it.
   for work counted in records, such as encoding them.
 - :func:`spinner`: work with no measure of how far it is (``optimize``): what runs and
   for how long.
+
+rich is imported only when a progress line is shown.
 """
 
 from __future__ import annotations
@@ -16,23 +18,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from searchkit.index.ingest import IngestProgress
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from searchkit.index.ingest import IngestProgress
 
 #: Redraws of the progress line per second.
 REFRESH_PER_SECOND = 8
@@ -53,6 +46,9 @@ def shown(quiet: bool) -> bool:
 
 
 def _progress(*columns: object) -> Progress:
+    from rich.console import Console
+    from rich.progress import Progress
+
     return Progress(
         *columns,  # type: ignore[arg-type]
         console=Console(stderr=True),
@@ -78,6 +74,14 @@ def bytes_meter(description: str, enabled: bool) -> Iterator[Callable[[IngestPro
     if not enabled:
         yield lambda _progress: None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     rate = _Rate()
     with _progress(
         SpinnerColumn(),
@@ -114,6 +118,14 @@ def count_meter(
     if not enabled:
         yield lambda _done, _total: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     rate = _Rate()
     with _progress(
         SpinnerColumn(),
@@ -136,6 +148,8 @@ def spinner(description: str, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with _progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as p:
         p.add_task(description, total=None)
         yield

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,15 +21,11 @@ from searchkit.cli.common import (
 )
 from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
-from searchkit.index.history import History, HistoryError, filtered_query
-from searchkit.index.mesh import MeshContext
-from searchkit.index.searchindex import SearchIndex
-from searchkit.output.formats import format_record, format_search, parse_fields
-from searchkit.query.compile import explain as explain_query
-from searchkit.searching.search import Filters, SearchResult
-from searchkit.searching.search import count as run_count
-from searchkit.searching.search import search as run_search
-from searchkit.searching.similar import similar as run_similar
+
+if TYPE_CHECKING:
+    from searchkit.index.history import History
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.search import Filters, SearchResult
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -60,6 +56,8 @@ def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
 def _print_result(
     result: SearchResult, fmt: SearchFormat, fields: str | None, empty_message: str
 ) -> None:
+    from searchkit.output.formats import format_search, parse_fields
+
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
     text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
     if fmt is SearchFormat.table and not result.total and not result.hits:
@@ -137,6 +135,13 @@ def search(
     [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
+    from searchkit.index.history import History, filtered_query
+    from searchkit.index.mesh import MeshContext
+    from searchkit.output.formats import parse_fields
+    from searchkit.query.compile import explain as explain_query
+    from searchkit.searching.search import Filters
+    from searchkit.searching.search import search as run_search
+
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
     hits_wanted = _call(lambda: _parse_limit(limit, fmt))
     if fields is not None:
@@ -205,6 +210,8 @@ def search(
 
 
 def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
+    from searchkit.searching.search import count as run_count
+
     return _call(lambda: run_count(ix, query, filters=filters))
 
 
@@ -228,6 +235,8 @@ def _filter_matched_nothing(
 def _remember(history: History, query: str, result: SearchResult) -> None:
     """Add a search to the index's history; a history that cannot be written (a
     read-only index) is one note, and the search still succeeds."""
+    from searchkit.index.history import HistoryError
+
     try:
         history.append(query, result.total)
     except HistoryError as exc:
@@ -250,6 +259,8 @@ def similar(
     index: IndexOption = None,
 ) -> None:
     """Records most similar to one (by title, abstract, keywords and MeSH)."""
+    from searchkit.searching.similar import similar as run_similar
+
     ix = _open_index(index)
     result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
     _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
@@ -263,6 +274,8 @@ def show(
     index: IndexOption = None,
 ) -> None:
     """Print one whole record."""
+    from searchkit.output.formats import format_record
+
     ix = _open_index(index)
     record = _call(lambda: ix.get(pmid.strip()))
     typer.echo(format_record(record, fmt.value))

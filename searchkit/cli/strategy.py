@@ -10,10 +10,6 @@ import typer
 
 from searchkit.cli.common import IndexOption, StatsFormat, _call, _err, _open_index
 from searchkit.cli.completion import complete_fields
-from searchkit.index.history import History
-from searchkit.index.history import format_text as format_history
-from searchkit.output.formats import format_search, neutralise, parse_fields, to_json
-from searchkit.searching.strategy import read_strategy, run_strategy
 
 
 def history_(
@@ -29,6 +25,10 @@ def history_(
 
     Use #N in a query for search N, e.g. searchkit search "#1 AND #2".
     """
+    from searchkit.index.history import History
+    from searchkit.index.history import format_text as format_history
+    from searchkit.output.formats import neutralise, to_json
+
     ix = _open_index(index)
     history = History(ix.path)
     if clear:
@@ -99,6 +99,9 @@ def strategy(
     blank lines and '# comments' are skipped. The report (date and time, index,
     its record count, each search's count) goes to stderr or --report.
     """
+    from searchkit.output.formats import format_search, parse_fields
+    from searchkit.searching.strategy import read_strategy, run_strategy
+
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
     if not file.is_file():
         _err(f"Error: {file}: no such file")

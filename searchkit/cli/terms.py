@@ -6,10 +6,7 @@ from typing import Annotated
 
 import typer
 
-from searchkit.analysis.acronyms import AcronymTable
-from searchkit.analysis.analyzer import text_analyzer
 from searchkit.cli.common import EvalFormat, IndexOption, _call, _err, _open_index
-from searchkit.output.formats import neutralise, to_json
 
 
 def analyze(
@@ -23,6 +20,9 @@ def analyze(
     One line per token: position, term, kind (word; part of a compound; cat: the
     compound or code catenated, e.g. PD-L1 → pdl1) and the text it came from.
     """
+    from searchkit.analysis.analyzer import text_analyzer
+    from searchkit.output.formats import neutralise, to_json
+
     tokens = [
         {
             "pos": t.pos,
@@ -53,8 +53,10 @@ def acronyms(
     index: IndexOption = None,
 ) -> None:
     """List the acronyms learned at ingest: short form, number of records, long form."""
+    from searchkit.output.formats import neutralise, to_json
+
     ix = _open_index(index)
-    table: AcronymTable = _call(lambda: ix.acronyms)
+    table = _call(lambda: ix.acronyms)
     rows = table.rows(short)
     if short is not None and not rows:
         _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")

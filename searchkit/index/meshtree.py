@@ -28,11 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from searchkit.errors import IndexFormatError, InputError, SearchkitError
-from searchkit.readers._io import open_bytes
-from searchkit.readers._xml import safe_iterparse
 
 TREE_FILE = "mesh_tree.json.gz"
 TREE_FORMAT = 1
@@ -196,6 +192,12 @@ def read_descriptors(path: Path) -> Iterator[Descriptor]:
 
     Raises :class:`InputError` naming the file and line for a malformed file, a file
     that is not a ``DescriptorRecordSet``, or a descriptor that uses an entity."""
+    # lxml and the readers only for loading the file, not for searching with the tree.
+    from lxml import etree
+
+    from searchkit.readers._io import open_bytes
+    from searchkit.readers._xml import safe_iterparse
+
     source = str(path)
     with open_bytes(path) as stream:
         events = safe_iterparse(stream, (_ROOT, _RECORD))
@@ -226,6 +228,8 @@ def read_descriptors(path: Path) -> Iterator[Descriptor]:
 
 
 def _descriptor(elem: Any, source: str) -> Descriptor:
+    from lxml import etree
+
     where = f"line {elem.sourceline}" if elem.sourceline else None
     for node in elem.iter(etree.Entity):
         raise InputError(

@@ -28,7 +28,7 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from searchkit.analysis.acronyms import AcronymTable, mine_record
+from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, mine_record
 from searchkit.analysis.analyzer import analysis_params
 from searchkit.atomic import atomic_write_text, fsync_dir
 from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
@@ -40,7 +40,6 @@ from searchkit.engine.fileindex import (
 )
 from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
-from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
     AnalysisMismatchError,
@@ -57,6 +56,7 @@ from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallba
 from searchkit.index.meshtree import MeshTree
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.sidecars import Sidecar
+from searchkit.index.vocabulary import Vocabulary
 from searchkit.records import Record
 
 META_FILE = "searchkit.json"
@@ -344,7 +344,7 @@ class SearchIndex:
     def acronyms(self) -> AcronymTable:
         """The acronyms mined from the indexed records (loaded once)."""
         if self._acronyms is None:
-            self._acronyms = self._load_acronyms(self._ix.searcher())
+            self._acronyms = self._load_acronyms()
         return self._acronyms
 
     @property
@@ -356,16 +356,21 @@ class SearchIndex:
             self._mesh_tree = (stamp, MeshTree.load(self.path) if stamp else None)
         return self._mesh_tree[1]
 
-    def _load_acronyms(self, searcher: Searcher) -> AcronymTable:
+    def _load_acronyms(self) -> AcronymTable:
         """The saved table if it describes the committed index, else one rebuilt from the
-        stored records."""
-        with searcher:
-            generation = self._ix.latest_generation()
+        stored records (a searcher is opened only for that)."""
+        generation = self._ix.latest_generation()
+        try:
             table = AcronymTable.load(self.path)
-            if table.generation == generation or searcher.doc_count() == 0:
+        except TableDamagedError as exc:
+            raise IndexDamagedError(self.path, exc.problem) from None
+        if table.generation == generation:
+            return table
+        with self._ix.searcher() as searcher:
+            if searcher.doc_count() == 0:
                 return table
             records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
-            return AcronymTable.rebuild(records, generation)
+            return AcronymTable.rebuild(records, searcher.reader().generation())
 
     def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
         """Record count, size on disk, last update and schema version, and the size
@@ -454,12 +459,47 @@ class SearchIndex:
                 if isinstance(exc, OSError):
                     raise self._write_error(exc) from None
                 raise
-            acronyms.save(self.path, self._ix.latest_generation())
+            self._save_derived(acronyms)
             return before, segment_count(self._ix)
 
+    def _save_derived(self, acronyms: AcronymTable) -> None:
+        """Write what every search of the generation just committed needs and no search
+        should derive again (call holding the lock, after the commit): the acronym
+        table with its long forms analysed, and the did-you-mean vocabulary."""
+        reader = self._ix.reader()
+        try:
+            generation = reader.generation()
+            acronyms.save(self.path, generation)
+            self._acronyms = acronyms
+            Vocabulary.from_reader(reader).write(self.path)
+        finally:
+            reader.close()
+
     def check(self) -> CheckReport:
-        """Read every file of the index and compare it with its recorded checksum."""
-        return verify_index(self.path, INDEX_NAME)
+        """Read every file of the index and compare it with its recorded checksum (the
+        files searchkit writes beside the segments, read in full, included)."""
+        report = verify_index(self.path, INDEX_NAME)
+        if report.damaged is not None and report.generation >= 0:
+            for problem in self._check_derived(report.generation):
+                report.damaged.append(problem)
+        return report
+
+    def _check_derived(self, generation: int) -> list[str]:
+        problems: list[str] = []
+
+        def vocabulary() -> None:
+            found = Vocabulary.open(self.path, generation)
+            if found is not None:
+                found.verify()
+
+        for read in (self._load_acronyms, vocabulary):
+            try:
+                read()
+            except IndexDamagedError as exc:
+                problems.append(exc.problem)
+            except IndexFormatError as exc:
+                problems.append(str(exc))
+        return problems
 
     def verify(self) -> None:
         """:meth:`check`, raising :class:`IndexDamagedError` for the first damage."""
@@ -487,6 +527,9 @@ class SearchIndex:
         """
         if not self._lock.is_held:
             raise RuntimeError("SearchIndex.writer() needs 'with index.locked()'")
+        # The writers' modules only when writing (not for a search process).
+        from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
+
         deadline = time.monotonic() + self.lock_timeout
         told = False
         # Writers read the index (merges, the stored records of replaced ids) through
@@ -662,7 +705,7 @@ class IndexBatch:
             self._locked = True
         writer = index.writer(procs, self._limitmb, self._multisegment)
         try:
-            self._acronyms = index._load_acronyms(index._ix.searcher())
+            self._acronyms = index._load_acronyms()
         except BaseException as exc:
             _abandon(writer)
             if isinstance(exc, OSError):  # never taken for a problem of an input file
@@ -714,8 +757,7 @@ class IndexBatch:
             self._changed = True
         if self._changed:
             writer.commit()
-            acronyms.save(index.path, index._ix.latest_generation())  # after its commit
-            index._acronyms = acronyms
+            index._save_derived(acronyms)  # after its commit
             index._touch()
         else:
             writer.cancel()

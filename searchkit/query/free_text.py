@@ -176,7 +176,7 @@ def _short_form_expansions(
     # one phrase each, evaluated once).
     counts: dict[tuple[str, ...], int] = {}
     for lf, n in forms:
-        terms = tuple(_index_terms(schema, lf))
+        terms = acronyms.terms(lf, lambda text: _index_terms(schema, text))
         if terms:
             counts[terms] = counts.get(terms, 0) + n
     return [
@@ -214,17 +214,22 @@ def acronyms_by_first_term(
     schema: Schema, acronyms: AcronymTable
 ) -> dict[str, list[tuple[tuple[str, ...], str]]]:
     """Long forms (as index terms) by their first term, with the short form's term;
-    cached on the table."""
+    cached on the table. The terms are those saved with the table (analysed at the
+    commit), else analysed now."""
     found = acronyms.cache.get("by_first_term")
     if isinstance(found, dict):
         return found
+
+    def analyse(text: str) -> list[str]:
+        return _index_terms(schema, text)
+
     cached: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for sf, lfs in acronyms.counts.items():
-        sf_terms = _index_terms(schema, sf)
+        sf_terms = acronyms.terms(sf, analyse)
         if len(sf_terms) != 1:
             continue
         for lf in lfs:
-            terms = tuple(_index_terms(schema, lf))
+            terms = acronyms.terms(lf, analyse)
             if len(terms) >= 2:
                 cached.setdefault(terms[0], []).append((terms, sf_terms[0]))
     acronyms.cache["by_first_term"] = cached

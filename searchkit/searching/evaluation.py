@@ -18,11 +18,11 @@ from typing import IO, Any
 from searchkit.errors import InputError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
+from searchkit.searching import DEFAULT_DEPTH
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Ranker
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100", "map")
-DEFAULT_DEPTH = 1000
 #: How many unsearchable queries the note names (the rest are counted).
 NAMED_FAILURES = 20
 RUN_TAG = "searchkit"

@@ -16,6 +16,7 @@ from searchkit.engine.postings import DocGroup
 from searchkit.errors import OptionError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.searchindex import SearchIndex
+from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.params import DEFAULT, Params
 from searchkit.query.compile import parse_query, parse_years, year_range
 from searchkit.query.parser import FreeText, Node, parse
@@ -271,7 +272,11 @@ def search(
     suggestion = None
     if suggest and ranking.matched < SUGGEST_BELOW:  # partial matches included
         filter_q = filters.query(index) if filters else None
-        suggestion = did_you_mean(searcher, query, _counter(searcher, filter_q, ranking.matched))
+        vocabulary = index.derived(
+            "vocabulary", lambda: load_vocabulary(index.path, searcher.reader())
+        )
+        better = _counter(searcher, filter_q, ranking.matched)
+        suggestion = did_you_mean(searcher, query, better, vocabulary)
     return SearchResult(
         query=query,
         total=ranking.total,

@@ -1,8 +1,10 @@
 """'Did you mean': corrections of query words from the index vocabulary.
 
 The text fields hold stems ("immun"), so a misspelt word is corrected in stem
-space with Whoosh's reader corrector, and the stem is turned back into a word as
-it is written in the abstracts that contain it ("immune").
+space, from the index's vocabulary written at each commit
+(:mod:`searchkit.index.vocabulary`: only the terms that can be close are read), and
+the stem is turned back into a word as it is written in the abstracts that contain it
+("immune").
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from collections.abc import Callable
 from whoosh.searching import Searcher
 
 from searchkit.engine.postings import SegmentArrays
+from searchkit.index.vocabulary import FIELDS, Vocabulary
 from searchkit.query.parser import PREFIXES, TAGS
 
-#: The fields whose vocabulary corrections come from.
-FIELDS = ("abstract", "title")
 #: Words shorter than this are left alone (abbreviations, gene symbols: "sars").
 MIN_WORD = 5
 #: Words up to this long are corrected by one slip at most (a letter missing, extra,
@@ -107,9 +108,12 @@ def _first_docs(searcher: Searcher, stem: str, n: int) -> list[int]:
     return sorted(found)[:n]
 
 
-def correct_word(searcher: Searcher, word: str) -> str | None:
+def correct_word(searcher: Searcher, word: str, vocabulary: Vocabulary | None = None) -> str | None:
     """A correction for ``word`` if its stem is not in the index, else ``None``: a word
-    of at least :data:`MIN_CORRECTION_DOCS` records within :func:`max_edits` of it."""
+    of at least :data:`MIN_CORRECTION_DOCS` records within :func:`max_edits` of it.
+
+    ``vocabulary``: the index's (:func:`searchkit.index.vocabulary.load`) for the
+    searcher's generation; without it, it is read from the segments first."""
     if _acronym(word):
         return None
     stems = list(searcher.schema["abstract"].process_text(word, mode="query"))
@@ -117,12 +121,16 @@ def correct_word(searcher: Searcher, word: str) -> str | None:
         return None
     lowered = word.lower()
     limit = max_edits(lowered)
+    if vocabulary is None:
+        vocabulary = Vocabulary.from_reader(searcher.reader())
     best: tuple[int, int, str] | None = None
+    seen: set[str] = set()
     for f in FIELDS:
-        corrector = searcher.reader().corrector(f)
-        for candidate in corrector.suggest(stems[0], limit=3, maxdist=2, prefix=1):
-            if _records(searcher, candidate) < MIN_CORRECTION_DOCS:
+        for candidate in vocabulary.suggest(f, stems[0], limit=3, maxdist=2, prefix=1):
+            # A candidate of both fields is read once: its written forms are the same.
+            if candidate in seen or _records(searcher, candidate) < MIN_CORRECTION_DOCS:
                 continue
+            seen.add(candidate)
             for form, n in _surface_forms(searcher, candidate).items():
                 key = (_edit_distance(lowered, form), -n, form)
                 if best is None or key < best:
@@ -154,9 +162,15 @@ def _protected(query: str) -> list[tuple[int, int]]:
     return spans
 
 
-def did_you_mean(searcher: Searcher, query: str, better: Callable[[str], bool]) -> str | None:
+def did_you_mean(
+    searcher: Searcher,
+    query: str,
+    better: Callable[[str], bool],
+    vocabulary: Vocabulary | None = None,
+) -> str | None:
     """``query`` with its unknown words corrected, if that finds more records
-    (``better`` decides); ``None`` when there is nothing to suggest."""
+    (``better`` decides); ``None`` when there is nothing to suggest. ``vocabulary``:
+    as for :func:`correct_word` (read once for all the words when not given)."""
     skipped = _protected(query)
     pieces: list[str] = []
     last = 0
@@ -167,7 +181,9 @@ def did_you_mean(searcher: Searcher, query: str, better: Callable[[str], bool]) 
             continue
         if any(s <= match.start() < e for s, e in skipped) or query[match.end() :].startswith("*"):
             continue
-        fixed = correct_word(searcher, word)
+        if vocabulary is None:
+            vocabulary = Vocabulary.from_reader(searcher.reader())
+        fixed = correct_word(searcher, word, vocabulary)
         if fixed is None or fixed == word.lower():
             continue
         pieces.append(query[last : match.start()])

@@ -3,3 +3,8 @@
 
 May import: everything below it (ground through searching). Nothing below imports it.
 """
+
+#: Records encoded between two saves of ``searchkit embed`` (here, not in
+#: :mod:`searchkit.semantic.embed`, so that the command line shows it without loading
+#: the encoder's modules).
+CHECKPOINT = 1024

@@ -19,6 +19,7 @@ import numpy as np
 from searchkit.errors import IndexWriteError, VectorStoreError
 from searchkit.index.ingest import default_procs
 from searchkit.index.searchindex import SearchIndex
+from searchkit.semantic import CHECKPOINT
 from searchkit.semantic.encoder import Encoder
 from searchkit.semantic.stage import load_encoder, model_spec, verified_id
 from searchkit.semantic.vectors import (
@@ -29,8 +30,6 @@ from searchkit.semantic.vectors import (
     remove_vectors,
 )
 
-#: Records encoded between two saves of the store.
-CHECKPOINT = 1024
 #: Records encoded between two progress reports.
 PROGRESS_EVERY = 64
 

@@ -1,0 +1,271 @@
+"""What every search needs and no commit changes is computed at the commit and stored
+with the index (issue 20): the did-you-mean vocabulary and the acronym table with its
+long forms already analysed. Suggestions and acronym expansions are those of the
+searches that derived them afresh in each process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+from whoosh.searching import Searcher
+
+from searchkit import Record, SearchIndex
+from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
+from searchkit.index.vocabulary import FIELDS, FORMAT, MAGIC, Vocabulary
+from searchkit.index.vocabulary import file_name as vocabulary_file_name
+from searchkit.index.vocabulary import load as load_vocabulary
+from searchkit.query.free_text import _index_terms, acronyms_by_first_term
+from searchkit.searching.suggest import correct_word
+
+from .cli_helpers import run
+from .test_cli import _searchkit_exe
+
+#: Typos made from words of data/'s titles (a letter dropped, swapped or wrong), and
+#: the corrections the sample index gave for them when every search scanned the
+#: vocabulary through Whoosh's corrector (None: no suggestion).
+TYPOS = {
+    "coupued": "coupled",
+    "prevnt": "prevent",
+    "sluphate": None,
+    "danih": "danish",
+    "comemnsal": "commensal",
+    "cmoprehensive": "comprehensive",
+    "prelimiary": "preliminary",
+    "integraed": "integrated",
+    "sooking": "smoking",
+    "deetrmines": "determines",
+    "inhbiits": "inhibit",
+    "arternative": "alternative",
+    "cobination": "combination",
+    "practicl": "practice",
+    "ststem": "system",
+    "differeitiation": "differentiation",
+    "mnaagement": None,
+    "eviednce": "evidenced",
+    "circaian": "circadian",
+    "associaions": None,
+    "immunodficiency": "immunodeficiency",
+    "inucible": "inducible",
+    "pretemr": "preterm",
+    "iuproves": "improves",
+    "staus": "status",
+    "idipathic": "idiopathic",
+    "suvival": "survival",
+    "japnaese": "japanese",
+    "ankyolsing": "ankylosing",
+    "surgry": "surgery",
+    "regulatrs": "regulatory",
+    "poduct": None,
+    "imune": "immune",
+    "escpe": "escape",
+    "privlege": "privilege",
+}
+
+
+def test_did_you_mean_corrections_on_the_sample_are_those_of_before(
+    sample_index_dir: Path,
+) -> None:
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        found = {typo: correct_word(s, typo) for typo in TYPOS}
+    assert found == TYPOS
+
+
+# -- the did-you-mean vocabulary --------------------------------------------------------
+
+
+def _copy(sample_index_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the sample index that a test may write or damage."""
+    copy = tmp_path / "ix"
+    shutil.copytree(sample_index_dir, copy, ignore=shutil.ignore_patterns("*.lock", "*LOCK"))
+    return copy
+
+
+def _stems(searcher: Searcher) -> list[str]:
+    analyzer = searcher.schema["abstract"]
+    return [s for typo in TYPOS for s in analyzer.process_text(typo, mode="query")]
+
+
+def test_vocabulary_is_written_at_commit_and_suggests_what_whoosh_did(
+    sample_index_dir: Path,
+) -> None:
+    """Round trip: the file of the generation ranks candidates as Whoosh's reader
+    corrector did on the same (multi-segment) index, and as the vocabulary read from the
+    segments does."""
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        reader = s.reader()
+        stored = Vocabulary.open(ix.path, reader.generation())
+        assert stored is not None
+        fresh = Vocabulary.from_reader(reader)
+        assert len(list(reader.leaf_readers())) > 1
+        for field in FIELDS:
+            for stem in _stems(s):
+                whoosh = reader.corrector(field).suggest(stem, limit=3, maxdist=2, prefix=1)
+                assert stored.suggest(field, stem) == whoosh, (field, stem)
+                assert fresh.suggest(field, stem) == whoosh, (field, stem)
+    only_latest = sorted(p.name for p in sample_index_dir.glob("vocabulary-*.bin"))
+    assert len(only_latest) <= 2  # this generation's and the one before, no older
+
+
+def test_optimize_writes_the_vocabulary_and_suggestions_stay(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """One segment after optimize: the same corrections (Whoosh's corrector ranked a
+    single segment with another edit distance, one that counts a swap as two edits)."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix:
+        ix.optimize()
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        generation = s.reader().generation()
+        assert Vocabulary.open(index, generation) is not None
+        vocabulary = load_vocabulary(index, s.reader())
+        found = {typo: correct_word(s, typo, vocabulary) for typo in TYPOS}
+    assert found == TYPOS
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+def _vocabulary_file(index: Path) -> Path:
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        return index / vocabulary_file_name(s.reader().generation())
+
+
+def test_a_damaged_vocabulary_is_one_error_line_naming_it(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    path = _vocabulary_file(index)
+    # Inside the bucket of the abstract's 5-letter terms starting with "i" ("imun" is
+    # the stem of "imune"): read to correct it.
+    size = struct.unpack_from("<I", path.read_bytes(), len(MAGIC))[0]
+    base = len(MAGIC) + 8 + size
+    header = json.loads(path.read_bytes()[len(MAGIC) + 8 : base])
+    offset, length, _ = header["fields"]["abstract"][f"{ord('i')}:5"]
+    _flip_byte(path, base + offset + length // 2)
+    result = subprocess.run(
+        [_searchkit_exe(), "search", "imune escpe", "--index", str(index)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert f"{path.name} does not match its checksum" in lines[0]
+    assert f"searchkit rebuild --index {index}" in lines[0]
+    # A search that suggests nothing does not read it; 'check' reads it all.
+    assert run(index, "search", "immune escape", "-f", "pmid").exit_code == 0
+    check = run(index, "check")
+    assert check.exit_code == 1
+    assert f"damaged: {path.name} does not match its checksum" in check.stderr
+    # Its header too.
+    path.write_bytes(b"SKVOCAB\n" + path.read_bytes()[8:20] + b"x" + path.read_bytes()[21:])
+    result = run(index, "search", "imune escpe")
+    assert result.exit_code != 0 and f"{path.name} does not match its checksum" in result.stderr
+
+
+def test_an_index_without_the_vocabulary_suggests_the_same_and_gets_it_on_the_next_write(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """An index written before the file existed, or one of another format: the
+    vocabulary is read from the segments (no error, the same suggestions), and the next
+    commit writes the file."""
+    index = _copy(sample_index_dir, tmp_path)
+    path = _vocabulary_file(index)
+    for damage in ("missing", "other format"):
+        if damage == "missing":
+            path.unlink()
+        else:
+            header = json.dumps({"format": FORMAT + 1, "generation": 0}).encode()
+            path.write_bytes(MAGIC + struct.pack("<II", len(header), zlib.crc32(header)) + header)
+        result = run(index, "search", "imune escpe")
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr.splitlines()[0] == 'Did you mean: "immune escape"?'
+    with SearchIndex.open(index) as ix:
+        ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
+    written = _vocabulary_file(index)
+    assert written != path and Vocabulary.open(index, int(written.stem.split("-")[1]))
+    assert run(index, "search", "imune escpe").stderr.startswith('Did you mean: "immune escape"?')
+
+
+# -- the acronym table with its analysed forms -------------------------------------------
+
+
+def test_acronym_table_is_saved_with_every_form_analysed(sample_index_dir: Path) -> None:
+    """Round trip: the saved terms of every short and long form are what the query
+    analyzer makes of it, and expansions use them without analysing again."""
+    with SearchIndex.open(sample_index_dir) as ix:
+        table = AcronymTable.load(ix.path)
+        schema = ix.whoosh_index.schema
+    forms = {f for sf, _, lf in table.rows() for f in (sf, lf)}
+    assert len(forms) > 100 and set(table.analysed) == forms
+    for form in forms:
+        assert list(table.analysed[form]) == _index_terms(schema, form), form
+    by_first = acronyms_by_first_term(schema, table)
+    assert ("major", "histocompat", "complex") in {t for e in by_first["major"] for t, _ in [e]}
+
+
+def _as_format_1(index: Path) -> None:
+    """The table as searchkit wrote it before the analysed forms (format 1)."""
+    table = AcronymTable.load(index)
+    rows = [[sf, lf, n] for sf, n, lf in table.rows()]
+    data = {"version": 1, "generation": table.generation, "acronyms": rows}
+    (index / TABLE_FILE).write_text(json.dumps(data) + "\n", "utf-8")
+
+
+def test_a_format_1_acronym_table_still_expands_and_is_upgraded_on_the_next_write(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    before = run(index, "search", "MHC", "-f", "pmid", "--limit", "all").stdout
+    _as_format_1(index)
+    old = run(index, "search", "MHC", "-f", "pmid", "--limit", "all")
+    assert old.exit_code == 0 and old.stdout == before
+    with SearchIndex.open(index) as ix:
+        assert ix.acronyms.analysed == {}
+        ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
+    data = json.loads((index / TABLE_FILE).read_text("utf-8"))
+    assert data["version"] == 2 and data["table"]["terms"]["MHC"] == ["mhc"]
+    assert run(index, "search", "MHC", "-f", "pmid", "--limit", "all").stdout == before
+
+
+def test_a_damaged_acronym_table_is_one_error_line_naming_it(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    table = index / TABLE_FILE
+    text = table.read_text("utf-8")
+    table.write_text(text.replace('"MHC"', '"MHX"', 1), "utf-8")
+    result = run(index, "search", "immune escape MHC")
+    assert result.exit_code != 0 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: the index at ")
+    assert f"{TABLE_FILE} does not match its checksum" in lines[0]
+    check = run(index, "check")
+    assert check.exit_code == 1 and f"damaged: {TABLE_FILE} does not match" in check.stderr
+
+
+def test_a_vocabulary_removed_after_it_was_opened_is_read_from_the_segments(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A long-lived searcher two commits behind: the commits removed its generation's
+    file after the header was read. Its buckets then come from its segments, not a
+    false report of damage."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        reader = s.reader()
+        vocabulary = load_vocabulary(index, reader)
+        assert vocabulary.fallback is not None
+        (index / vocabulary_file_name(reader.generation())).unlink()
+        stem = next(iter(s.schema["abstract"].process_text("imune", mode="query")))
+        expected = reader.corrector("abstract").suggest(stem, limit=3, maxdist=2, prefix=1)
+        assert vocabulary.suggest("abstract", stem) == expected
