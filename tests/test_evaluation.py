@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from whoosh import query as wq
+from whoosh.formats import Positions
 from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, ingest
 from searchkit.engine import scoring
 from searchkit.engine.nodes import FieldedTerm, weighting
-from searchkit.engine.postings import SegmentArrays
+from searchkit.engine.postings import SegmentArrays, _position_arrays
 from searchkit.params import DEFAULT
 from searchkit.query.allwords import all_words
 from searchkit.query.parser import parse
@@ -217,3 +218,37 @@ def test_proximity_counts_pairs_within_the_window() -> None:
     # doc 0: (3,5) yes, (3,3) no, (10,5) no with window 4; doc 2: (0,4) (1,4)
     assert scoring.near_counts(a, b, 4, docs).tolist() == [1.0, 2.0]
     assert scoring.near_counts(a, b, 5, docs).tolist() == [2.0, 2.0]
+
+
+def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> None:
+    """The array decoding of ``Positions`` values gives what decoding each value gives:
+    on values Whoosh's own format encodes (one position, deltas from 256 on, a list
+    pickled in several batches, positions past 65,535) and on the index's postings."""
+    fmt = Positions()
+    lists = [[5], [0], [255], [256], [3, 7], [1, 300, 301], list(range(1001)), [70_000]]
+    lists += [list(range(0, 3000, 2)), list(range(5, 900, 3)), [2**20, 2**20 + 1]]
+    lists += [[i, i + 2, i + 40] for i in range(200)]
+    values = [fmt.encode(positions) for positions in lists]
+    ends = np.cumsum([len(v) for v in values]).astype(np.int64)
+    starts = ends - np.array([len(v) for v in values], dtype=np.int64)
+    counts, positions = _position_arrays(fmt, b"".join(values), starts, ends)
+    assert counts.tolist() == [len(p) for p in lists]
+    assert positions.tolist() == [p for ps in lists for p in ps]
+
+    index = SearchIndex.open(layered_index)
+    leaves = index.shared_searcher(weighting(DEFAULT)).leaf_searchers()
+    reader = max((sub.reader() for sub, _ in leaves), key=lambda r: r.doc_count_all())
+    arrays = SegmentArrays(reader)
+    checked = 0
+    for raw, _ in reader.iter_field("abstract"):
+        ids = arrays.postings("abstract", raw.decode())[0]
+        if len(ids) < 4:
+            continue
+        by_value = arrays.positions("abstract", raw.decode(), ids)
+        blob = arrays._entry("abstract", raw.decode()).values
+        assert blob is not None
+        counts, positions = _position_arrays(fmt, blob.blob, blob.starts, blob.ends)
+        assert counts.tolist() == [len(by_value[d]) for d in ids.tolist()]
+        assert positions.tolist() == [p for d in ids.tolist() for p in by_value[d]]
+        checked += 1
+    assert checked > 20

@@ -163,11 +163,11 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
             every: Ints | None = None
             for term, _ in terms:
                 has = holding(term)
-                every = has if every is None else np.intersect1d(every, has, assume_unique=True)
+                every = has if every is None else every[_contains(has, every)]
             assert every is not None
             either = every if either is None else np.union1d(either, every)
         assert either is not None
-        docs = either if docs is None else np.intersect1d(docs, either, assume_unique=True)
+        docs = either if docs is None else docs[_contains(either, docs)]
     return np.zeros(0, dtype=np.int64) if docs is None else docs.astype(np.int64)
 
 
