@@ -4,7 +4,11 @@ Whoosh's own matcher tree scores one posting at a time in Python; on a large ind
 common word has tens of thousands of postings, so :func:`evaluate` works term-at-a-time
 instead: each leaf (term, phrase, …) is read once into arrays by
 :class:`searchkit.engine.postings.SegmentArrays`, and the boolean structure is combined with
-array operations over one segment's documents (a match mask and a score per document).
+array operations on each node's matches in a segment: its document numbers and their
+scores (:data:`Sparse`), arrays as long as the postings, never as long as the segment,
+so that a rare term costs its few postings however large the segment. Unions merge
+the postings with a stable sort and add each document's scores in the order of the
+children, so the sums are those of adding whole-segment arrays child by child.
 The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
 
 * :class:`~searchkit.engine.nodes.FieldedTerm`, :class:`~.nodes.FieldedPhrase`:
