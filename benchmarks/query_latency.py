@@ -5,13 +5,16 @@ warm-up queries; p50 and p95 over all of them and over the plain ones (no phrase
 tag).
 
     python benchmarks/query_latency.py --sizes 10000,100000,200000 [--optimized]
-    python benchmarks/query_latency.py --index INDEX_DIR [--worst 8]
+    python benchmarks/query_latency.py --index INDEX_DIR [--worst 8] [--reference]
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
 SciFact) repeated with fresh PMIDs, ingested in increments into one index (the
 incremental path), measured after each; ``--optimized`` also measures a copy merged by
-``searchkit optimize``. ``--index``: one existing index, with the slowest queries.
+``searchkit optimize``. ``--index``: one existing index, with the slowest queries;
+``--reference`` also times each query (interleaved, same process) with the evaluator
+searchkit had before its evaluation went sparse (``tests/dense_evaluation.py``: whole
+segment arrays), and checks that both rank the same PMIDs.
 """
 
 from __future__ import annotations
@@ -56,6 +59,41 @@ def latencies(index_dir: Path, qs: list[str]) -> tuple[dict[str, float], int]:
         search(ix, q, limit=10)
         times[q] = (time.perf_counter() - t) * 1000
     return times, int(ix.stats()["segments"])
+
+
+def reference_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float, float]]:
+    """CPU milliseconds per query (the process's: the machine may be shared) with
+    today's evaluator and with the reference one (interleaved, each query run once
+    before, so that neither pays for reading postings); fails when their rankings
+    differ."""
+    sys.path.insert(0, str(HERE.parent))
+    from searchkit.searching import pipeline
+    from tests import dense_evaluation
+
+    ix = SearchIndex.open(index_dir)
+    current = pipeline.scoring.evaluate
+
+    def timed(evaluate: object, q: str) -> tuple[float, list[str]]:
+        pipeline.scoring.evaluate = evaluate  # type: ignore[assignment]
+        try:
+            t = time.process_time()
+            ids = [h.pmid for h in search(ix, q, limit=10).hits]
+            return (time.process_time() - t) * 1000, ids
+        finally:
+            pipeline.scoring.evaluate = current  # type: ignore[assignment]
+
+    for q in qs[:WARM_UP]:
+        timed(current, q)
+        timed(dense_evaluation.evaluate, q)
+    out: dict[str, tuple[float, float]] = {}
+    for q in qs:
+        timed(current, q)  # its postings read and cached: neither pays for reading them
+        new_ms, new_ids = timed(current, q)
+        old_ms, old_ids = timed(dense_evaluation.evaluate, q)
+        if new_ids != old_ids:
+            raise SystemExit(f"Error: the rankings differ for {q!r}: {new_ids} / {old_ids}")
+        out[q] = (new_ms, old_ms)
+    return out
 
 
 def is_plain(query: str) -> bool:
@@ -119,7 +157,16 @@ def growing(
         )
 
 
-def one_index(index: Path, qs: list[str], worst: int) -> None:
+def one_index(index: Path, qs: list[str], worst: int, reference: bool = False) -> None:
+    if reference:
+        pairs = reference_latencies(index, qs)
+        new, old = [n for n, _ in pairs.values()], [o for _, o in pairs.values()]
+        print(f"index {index}: {len(pairs)} queries, same top 10 with both evaluators")
+        for p in (50, 95):
+            print(
+                f"p{p} CPU: {pct(new, p):.1f} ms, reference evaluator {pct(old, p):.1f} ms "
+                f"(ratio {pct(new, p) / pct(old, p):.2f})"
+            )
     times, segments = latencies(index, qs)
     every = list(times.values())
     plain = [times[q] for q in qs if is_plain(q)]
@@ -134,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, help="measure this existing index only")
     ap.add_argument("--worst", type=int, default=8, help="with --index: the slowest queries")
+    ap.add_argument(
+        "--reference", action="store_true", help="with --index: against the dense evaluator"
+    )
     ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
@@ -146,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.queries, args.optimized = "200,400", 20, True
     qs = queries(args.queries)
     if args.index is not None:
-        one_index(args.index, qs, args.worst)
+        one_index(args.index, qs, args.worst, args.reference)
         return 0
     data = args.data or shared_data_dir()
     if not data.is_dir():

@@ -152,35 +152,28 @@ def _contains(sorted_keys: Ints, wanted: Ints) -> Any:
     return sorted_keys[at] == wanted
 
 
-def candidates(slots: list[Slot], present: Callable[[str], Any]) -> Any:
-    """Mask of the documents that hold, for every slot, all terms of one of its forms;
-    ``present(term)`` is the mask of the documents holding ``term``."""
-    mask: Any = None
+def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
+    """The documents (ascending) that hold, for every slot, all terms of one of its
+    forms; ``holding(term)`` gives the documents holding ``term`` (ascending). The
+    work is proportional to the terms' postings, not to the segment's size."""
+    docs: Ints | None = None
     for slot in slots:
-        either: Any = None
+        either: Ints | None = None
         for terms, _ in slot.forms:
-            every: Any = None
+            every: Ints | None = None
             for term, _ in terms:
-                has = present(term)
-                every = has.copy() if every is None else every & has
-            either = every if either is None else either | every
-        mask = either if mask is None else mask & either
-    return mask
+                has = holding(term)
+                every = has if every is None else every[_contains(has, every)]
+            assert every is not None
+            either = every if either is None else np.union1d(either, every)
+        assert either is not None
+        docs = either if docs is None else docs[_contains(either, docs)]
+    return np.zeros(0, dtype=np.int64) if docs is None else docs.astype(np.int64)
 
 
 def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
     """The documents of one segment holding the phrase in ``field``, and how often."""
-    cache: dict[str, Any] = {}
-
-    def present(term: str) -> Any:
-        found = cache.get(term)
-        if found is None:
-            found = np.zeros(arrays.size, dtype=np.bool_)
-            found[arrays.postings(field, term)[0]] = True
-            cache[term] = found
-        return found
-
-    docs = np.flatnonzero(candidates(slots, present)).astype(np.int64)
+    docs = candidates(slots, lambda term: arrays.postings(field, term)[0])
     if not len(docs):
         return docs, np.zeros(0, dtype=np.float64)
     keys: dict[str, Ints] = {}

@@ -47,6 +47,9 @@ _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary(
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+#: From this many postings of a term on, its positions are decoded with array
+#: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
+ARRAY_DECODE_MIN = 96
 
 
 class Values:
@@ -277,11 +280,22 @@ class SegmentArrays:
         if entry.values is None:
             by_doc = self._positions_from_matcher(field, text, docs)
             found = np.array(list(by_doc), dtype=np.int64)
-            decoded = list(by_doc.values())
+            counts, positions = _flat(list(by_doc.values()))
+        elif not len(entry.ids):
+            return _EMPTY_IDS
         else:
-            found, decoded = self._decode(field, entry, docs)
-        counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
-        positions = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=counts.sum())
+            ids, values = entry.ids, entry.values
+            at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+            hit = ids[at] == docs
+            found, chosen = docs[hit], at[hit]
+            fmt = self.reader.schema[field].format
+            if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
+                counts, positions = _position_arrays(
+                    fmt, values.blob, values.starts[chosen], values.ends[chosen]
+                )
+            else:
+                starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
+                counts, positions = _flat(_decode_positions(fmt, values.blob, starts, ends))
         return (np.repeat(found, counts) << 32) | positions
 
     def _decode(self, field: str, entry: Postings, docs: Ints) -> tuple[Ints, list[list[int]]]:
@@ -348,6 +362,86 @@ def _decode_positions(fmt: Any, blob: bytes, starts: list[int], ends: list[int])
         else:  # a value without its pickle's final STOP (Whoosh accepts those too)
             out.append(fmt.decode_positions(blob[s:e]))
     return out
+
+
+def _flat(decoded: list[list[int]]) -> tuple[Ints, Ints]:
+    """How many positions each list holds, and all of them in one array."""
+    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
+    positions = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=counts.sum())
+    return counts, positions
+
+
+# A ``Positions`` value: a 4-byte big-endian count, then the deltas pickled (protocol 2):
+# the header below, one ``K`` opcode and byte per delta under 256, APPEND (one delta)
+# or MARK ... APPENDS (up to _PICKLE_BATCH: pickle writes longer lists in batches), STOP.
+_PICKLE_HEAD = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
+_PICKLE_BATCH = 1_000
+
+
+def _position_arrays(fmt: Any, blob: bytes, starts: Ints, ends: Ints) -> tuple[Ints, Ints]:
+    """For each value ``blob[start:end]`` of the ``Positions`` format: how many positions
+    it holds, and all of them in one array. The values whose deltas are all below 256
+    (the usual ones) are read with array operations; any other value as
+    :func:`_decode_positions` reads it."""
+    data = np.frombuffer(blob, dtype=np.uint8)
+    starts = starts.astype(np.int64)
+    ends = ends.astype(np.int64)
+    fast = ends - starts >= 13
+    count = np.zeros(len(starts), dtype=np.int64)
+    at = starts[fast]
+    count[fast] = (
+        (data[at].astype(np.int64) << 24)
+        | (data[at + 1].astype(np.int64) << 16)
+        | (data[at + 2].astype(np.int64) << 8)
+        | data[at + 3]
+    )
+    fast &= (count >= 1) & (count <= _PICKLE_BATCH)
+    fast &= ends - starts == np.where(count == 1, 13, 12 + 2 * count)
+    at = starts[fast]
+    for k, byte in enumerate(_PICKLE_HEAD.tolist()):
+        fast[fast] = data[at + 4 + k] == byte
+        at = starts[fast]
+    one = count[fast] == 1
+    closing = np.where(one, data[ends[fast] - 2] == ord("a"), data[ends[fast] - 2] == ord("e"))
+    opening = one | (data[at + 9] == ord("("))
+    fast[fast] = closing & opening & (data[ends[fast] - 1] == ord("."))
+    # The opcode and byte of each delta of the values read here.
+    n = count[fast]
+    first = starts[fast] + np.where(n == 1, 9, 10)
+    slot = np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
+    good = data[slot] == ord("K")
+    if not good.all():  # a value with a larger delta: read by the slow path
+        bad_value = np.repeat(np.arange(len(n)), n)[~good]
+        keep = np.ones(len(n), dtype=np.bool_)
+        keep[bad_value] = False
+        fast[np.flatnonzero(fast)[~keep]] = False
+        n = count[fast]
+        first = starts[fast] + np.where(n == 1, 9, 10)
+        slot = np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
+    deltas = data[slot + 1].astype(np.int64)
+    # Positions: the running sum of the deltas within each value.
+    running = np.cumsum(deltas)
+    before = np.cumsum(n) - n
+    base = np.where(before > 0, running[np.maximum(before - 1, 0)], 0) if len(n) else before
+    fast_positions = running - np.repeat(base, n)
+    if fast.all():
+        return n, fast_positions
+    counts = np.zeros(len(starts), dtype=np.int64)
+    counts[fast] = n
+    slow = np.flatnonzero(~fast)
+    decoded = _decode_positions(fmt, blob, starts[slow].tolist(), ends[slow].tolist())
+    slow_counts, slow_positions = _flat(decoded)
+    counts[slow] = slow_counts
+    # Each value's positions where its count puts them.
+    offsets = np.cumsum(counts) - counts
+    positions = np.empty(int(counts.sum()), dtype=np.int64)
+    fast_at = np.repeat(offsets[fast], n) + (np.arange(n.sum()) - np.repeat(before, n))
+    positions[fast_at] = fast_positions
+    slow_at = np.repeat(offsets[slow], slow_counts) + (
+        np.arange(slow_counts.sum()) - np.repeat(np.cumsum(slow_counts) - slow_counts, slow_counts)
+    )
+    positions[slow_at] = slow_positions
+    return counts, positions
 
 
 def _lengths_column(reader: IndexReader, field: str) -> Any:

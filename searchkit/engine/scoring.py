@@ -4,7 +4,11 @@ Whoosh's own matcher tree scores one posting at a time in Python; on a large ind
 common word has tens of thousands of postings, so :func:`evaluate` works term-at-a-time
 instead: each leaf (term, phrase, …) is read once into arrays by
 :class:`searchkit.engine.postings.SegmentArrays`, and the boolean structure is combined with
-array operations over one segment's documents (a match mask and a score per document).
+array operations on each node's matches in a segment: its document numbers and their
+scores (:data:`Sparse`), arrays as long as the postings, never as long as the segment,
+so that a rare term costs its few postings however large the segment. Unions merge
+the postings with a stable sort and add each document's scores in the order of the
+children, so the sums are those of adding whole-segment arrays child by child.
 The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
 
 * :class:`~searchkit.engine.nodes.FieldedTerm`, :class:`~.nodes.FieldedPhrase`:
@@ -43,8 +47,6 @@ from searchkit.engine.nodes import (
 )
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
 from searchkit.params import DEFAULT, Params
-
-Mask = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -122,22 +124,17 @@ def evaluate(
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
-        chosen = _best_of_all([(mask, score) for mask, score, _ in bases], depth)
-        dense = [
+        chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
+        found = [
             seg.best_match_finish(query, base, candidates)
             for seg, base, candidates in zip(segments, bases, chosen, strict=True)
         ]
     else:
-        dense = [seg.eval(query) for seg in segments]
-    docnums: list[Ints] = []
-    scores: list[Floats] = []
-    for (mask, score), (_, offset) in zip(dense, leaves, strict=True):
-        found = np.nonzero(mask)[0]
-        docnums.append(found.astype(np.int64) + offset)
-        scores.append(score[found])
-    if not docnums:
-        return Hits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
-    return Hits(np.concatenate(docnums), np.concatenate(scores))
+        found = [seg.eval(query) for seg in segments]
+    if not found:
+        return Hits(_NO_DOCS, _NO_SCORES)
+    docnums = [ids + offset for (ids, _), (_, offset) in zip(found, leaves, strict=True)]
+    return Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
 
 
 class _Stats:
@@ -146,16 +143,29 @@ class _Stats:
 
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
+        #: Whether the query is evaluated over every segment of the index.
+        self.whole = self.parent is searcher
         self.n_docs = max(self.parent.doc_count_all(), 1)
-        self.doc_frequency: Callable[[str, str], int] = functools.cache(
-            functools.partial(doc_frequency, self.parent)
-        )
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
         self._avg: dict[str, float] = {}
+        self._df: dict[tuple[str, str], int] = {}
         #: Every segment of the query's evaluation (set once they are made).
         self.segments: list[_Segment] = []
         self._totals: dict[tuple[object, ...], int] = {}
         self._nodes: dict[int, Query] = {}
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        """The number of documents of the index holding ``text`` in ``field`` as
+        Whoosh counts them, from the segments' (cached) postings."""
+        key = (field, text)
+        found = self._df.get(key)
+        if found is None:
+            if self.whole:  # the segments' arrays: their postings are read anyway
+                found = sum(seg.arrays.doc_frequency(field, text) for seg in self.segments)
+            else:
+                found = doc_frequency(self.parent, field, text)
+            self._df[key] = found
+        return found
 
     def node_key(self, q: Query) -> int:
         """A key for the query node ``q``, unique for the whole evaluation: the node is
@@ -188,11 +198,17 @@ class _Stats:
         return found
 
 
-Dense = tuple[Mask, Floats]
+#: A node's matches in one segment: its document numbers (ascending, unique) and their
+#: scores, in arrays as long as the matches (never as the segment).
+Sparse = tuple[Ints, Floats]
+
+_NO_DOCS: Ints = np.zeros(0, dtype=np.int64)
+_NO_SCORES: Floats = np.zeros(0, dtype=np.float64)
 
 
 class _Segment:
-    """Evaluates query nodes over one segment: (match mask, score) per document."""
+    """Evaluates query nodes over one segment: each node's matching documents and their
+    scores (:data:`Sparse`), with work proportional to the postings read."""
 
     def __init__(
         self, searcher: Searcher, context: object, stats: _Stats, depth: int, params: Params
@@ -204,16 +220,12 @@ class _Segment:
         self.depth = depth
         self.arrays = SegmentArrays(searcher.reader())
         self.size = self.arrays.size
-        self._present: dict[tuple[str, str], Mask] = {}
-        self._phrases: dict[int, tuple[Floats, Mask]] = {}
-        self._compounds: dict[int, tuple[Floats, Mask, int]] = {}
+        self._phrases: dict[int, Sparse] = {}
+        self._compounds: dict[int, tuple[Ints, Floats, int]] = {}
 
-    def empty(self) -> Dense:
-        return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
-
-    def eval(self, q: Query) -> Dense:
+    def eval(self, q: Query) -> Sparse:
         if q is NullQuery:
-            return self.empty()
+            return _NO_DOCS, _NO_SCORES
         if isinstance(q, BestMatch):
             return self.best_match(q)
         if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
@@ -231,46 +243,37 @@ class _Segment:
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.whoosh_term(q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
-            mask, score = self.empty()
-            for sub in q.subqueries:
-                m, s = self.eval(sub)
-                mask |= m
-                score += s
-            return mask, _boosted(score, q.boost)
+            ids, score = _sum([self.eval(sub) for sub in q.subqueries])
+            return ids, _boosted(score, q.boost)
         if isinstance(q, And):
             if not q.subqueries:
-                return self.empty()
-            mask = np.ones(self.size, dtype=np.bool_)
-            score = np.zeros(self.size, dtype=np.float64)
-            for sub in q.subqueries:
-                m, s = self.eval(sub)
-                mask &= m
-                score += s
-            return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+                return _NO_DOCS, _NO_SCORES
+            parts = [self.eval(sub) for sub in q.subqueries]
+            ids = parts[0][0]
+            for other, _ in parts[1:]:
+                ids = ids[_contains(other, ids)]
+            score = np.zeros(len(ids), dtype=np.float64)
+            for p_ids, p_score in parts:
+                score += p_score[np.searchsorted(p_ids, ids)]
+            return ids, _boosted(score, q.boost)
         if isinstance(q, AndNot):
-            mask, score = self.eval(q.a)
+            ids, score = self.eval(q.a)
             negative, _ = self.eval(q.b)
-            mask = mask & ~negative
-            return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+            keep = ~_contains(negative, ids)
+            return ids[keep], _boosted(score[keep], q.boost)
         if isinstance(q, AndMaybe):
-            mask, score = self.eval(q.a)
-            _, optional = self.eval(q.b)
-            return mask, _boosted(np.where(mask, score + optional, 0.0), q.boost)
+            ids, score = self.eval(q.a)
+            optional = _values_at(self.eval(q.b), ids)
+            return ids, _boosted(score + optional, q.boost)
         return self.leaf(q)
 
     def idf(self, df: int) -> float:
         n_docs = self.stats.n_docs
         return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
-    def present(self, field: str, text: str) -> Mask:
-        """Which documents of the segment contain ``text`` in ``field`` (cached)."""
-        key = (field, text)
-        found = self._present.get(key)
-        if found is None:
-            found = np.zeros(self.size, dtype=np.bool_)
-            found[self.arrays.postings(field, text)[0]] = True
-            self._present[key] = found
-        return found
+    def holding(self, field: str, text: str) -> Ints:
+        """The documents of the segment holding ``text`` in ``field`` (ascending)."""
+        return self.arrays.postings(field, text)[0]
 
     def norm(self, field: str, docs: Ints) -> Floats:
         """BM25 length normalisation of ``field`` for ``docs``."""
@@ -278,49 +281,42 @@ class _Segment:
         b = self.params.field_b_of(field)
         return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
 
-    def saturate(self, tfs: Floats, mask: Mask, df: int, boost: float) -> Dense:
-        """BM25 of the weighted, normalised frequencies ``tfs`` of the documents in
-        ``mask`` (computed for those alone: most terms are in few documents)."""
+    def saturate(self, ids: Ints, tf: Floats, df: int, boost: float) -> Sparse:
+        """BM25 of the weighted, normalised frequencies ``tf`` of the documents ``ids``."""
         k1 = self.params.k1
         scale = self.idf(df) * (k1 + 1.0) * boost
-        found = np.flatnonzero(mask)
-        tf = tfs[found]
-        score = np.zeros(self.size, dtype=np.float64)
-        score[found] = scale * tf / (tf + k1)
-        return mask, score
+        return ids, scale * tf / (tf + k1)
 
-    def bm25f_term(self, q: FieldedTerm) -> Dense:
-        tfs, mask, df = self.term_tfs(q)
-        return self.saturate(tfs, mask, df, q.boost)
+    def bm25f_term(self, q: FieldedTerm) -> Sparse:
+        ids, tfs, df = self.term_tfs(q)
+        return self.saturate(ids, tfs, df, q.boost)
 
-    def term_tfs(self, q: FieldedTerm) -> tuple[Floats, Mask, int]:
-        """A fielded term's weighted, normalised frequencies, where it occurs, and its
+    def term_tfs(self, q: FieldedTerm) -> tuple[Ints, Floats, int]:
+        """A fielded term's documents, their weighted, normalised frequencies, and its
         document frequency (the largest of its fields')."""
-        tfs = np.zeros(self.size, dtype=np.float64)
-        mask = np.zeros(self.size, dtype=np.bool_)
+        parts: list[Sparse] = []
         df = 0
         for t in q.subqueries:
             ids, weights = self.arrays.postings(t.fieldname, t.text)
             if not len(ids):
                 continue
             df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
-            tfs[ids] += t.boost * weights / self.norm(t.fieldname, ids)
-            mask[ids] = True
-        return tfs, mask, df
+            parts.append((ids, t.boost * weights / self.norm(t.fieldname, ids)))
+        ids, tfs = _sum(parts)
+        return ids, tfs, df
 
-    def bm25f_phrase(self, q: FieldedPhrase) -> Dense:
-        tfs, mask = self.phrase_tfs(q)
-        return self.saturate(tfs, mask, self.phrase_df(q), q.boost)
+    def bm25f_phrase(self, q: FieldedPhrase) -> Sparse:
+        ids, tfs = self.phrase_tfs(q)
+        return self.saturate(ids, tfs, self.phrase_df(q), q.boost)
 
     def phrase_df(self, q: FieldedPhrase) -> int:
         """How many documents of the index hold the phrase (in any of its fields)."""
         return self.stats.total(
-            ("phrase", self.stats.node_key(q)),
-            lambda seg: int(np.count_nonzero(seg.phrase_tfs(q)[1])),
+            ("phrase", self.stats.node_key(q)), lambda seg: len(seg.phrase_tfs(q)[0])
         )
 
-    def phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
-        """A fielded phrase's weighted, normalised frequencies and where it occurs
+    def phrase_tfs(self, q: FieldedPhrase) -> Sparse:
+        """A fielded phrase's documents and their weighted, normalised frequencies
         (computed once per query node)."""
         key = self.stats.node_key(q)
         found = self._phrases.get(key)
@@ -328,62 +324,61 @@ class _Segment:
             found = self._phrases[key] = self._phrase_tfs(q)
         return found
 
-    def _phrase_tfs(self, q: FieldedPhrase) -> tuple[Floats, Mask]:
-        tfs = np.zeros(self.size, dtype=np.float64)
-        mask = np.zeros(self.size, dtype=np.bool_)
+    def _phrase_tfs(self, q: FieldedPhrase) -> Sparse:
+        parts: list[Sparse] = []
         for p in q.subqueries:
             if isinstance(p, phrases.PositionalPhrase):
                 ids, counts = phrases.frequencies(self.arrays, p.fieldname, list(p.slots))
             else:
                 ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
             if len(ids):
-                tfs[ids] += p.boost * counts / self.norm(p.fieldname, ids)
-                mask[ids] = True
-        return tfs, mask
+                parts.append((ids, p.boost * counts / self.norm(p.fieldname, ids)))
+        return _sum(parts)
 
-    def bm25f_compound(self, q: CompoundTerm) -> Dense:
+    def bm25f_compound(self, q: CompoundTerm) -> Sparse:
         """One BM25F term whose frequency is the largest of its forms' (the joined term,
         the parts side by side): a compound counts once however it is written. Its
         document frequency is its terms' largest, or the number of documents of the
         index holding it in any form, if more."""
-        tfs, mask, df = self.compound_tfs(q)
+        ids, tfs, df = self.compound_tfs(q)
         held = self.stats.total(
-            ("compound", self.stats.node_key(q)),
-            lambda seg: int(np.count_nonzero(seg.compound_tfs(q)[1])),
+            ("compound", self.stats.node_key(q)), lambda seg: len(seg.compound_tfs(q)[0])
         )
-        return self.saturate(tfs, mask, max(df, held), q.boost)
+        return self.saturate(ids, tfs, max(df, held), q.boost)
 
-    def compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
-        """A compound's frequencies (the largest of its forms'), where it occurs, and its
-        terms' largest document frequency (computed once per query node)."""
+    def compound_tfs(self, q: CompoundTerm) -> tuple[Ints, Floats, int]:
+        """A compound's documents, their frequencies (the largest of its forms'), and
+        its terms' largest document frequency (computed once per query node)."""
         key = self.stats.node_key(q)
         found = self._compounds.get(key)
         if found is None:
             found = self._compounds[key] = self._compound_tfs(q)
         return found
 
-    def _compound_tfs(self, q: CompoundTerm) -> tuple[Floats, Mask, int]:
-        tfs = np.zeros(self.size, dtype=np.float64)
-        mask = np.zeros(self.size, dtype=np.bool_)
+    def _compound_tfs(self, q: CompoundTerm) -> tuple[Ints, Floats, int]:
+        forms: list[Sparse] = []
         df = 0
         for form in q.subqueries:
             if isinstance(form, FieldedTerm):
-                f_tfs, f_mask, f_df = self.term_tfs(form)
+                f_ids, f_tfs, f_df = self.term_tfs(form)
             else:
-                f_tfs, f_mask = self.phrase_tfs(form)
+                f_ids, f_tfs = self.phrase_tfs(form)
                 f_df = 0
-            np.maximum(tfs, f_tfs * form.boost, out=tfs)
-            mask |= f_mask
+            forms.append((f_ids, f_tfs * form.boost))
             df = max(df, f_df)
-        return tfs, mask, df
+        ids = _union([f_ids for f_ids, _ in forms])
+        tfs = np.zeros(len(ids), dtype=np.float64)
+        for f_ids, f_tfs in forms:
+            np.maximum(tfs, _values_at((f_ids, f_tfs), ids), out=tfs)
+        return ids, tfs, df
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         """Documents where ``words`` occur in order, each within ``slop`` positions of
         the one before, and how often."""
         common: Ints | None = None
         for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
-            ids, _ = self.arrays.postings(field, w)
-            common = ids if common is None else common[self.present(field, w)[common]]
+            ids = self.holding(field, w)
+            common = ids if common is None else common[_contains(ids, common)]
             if not len(common):
                 return common, np.zeros(0, dtype=np.float64)
         assert common is not None
@@ -402,22 +397,18 @@ class _Segment:
             if not isinstance(phrase, Phrase) or len(phrase.words) != 2:
                 continue
             field, window = phrase.fieldname, phrase.slop
-            in_a = self.present(field, phrase.words[0])
-            in_b = self.present(field, phrase.words[1])
-            pair = (field, phrase.words[0], phrase.words[1])
+            first, second = phrase.words[0], phrase.words[1]
+            pair = (field, first, second)
             n_both = self.stats.total(("both", *pair), functools.partial(_both, pair))
-            docs = candidates[in_a[candidates] & in_b[candidates]]
+            docs = candidates[
+                _contains(self.holding(field, first), candidates)
+                & _contains(self.holding(field, second), candidates)
+            ]
             if not len(docs):
                 continue
-            a = self.arrays.positions(field, phrase.words[0], docs)
-            b = self.arrays.positions(field, phrase.words[1], docs)
-            counts = np.array(
-                [
-                    sum(1 for x in a[d] for y in b[d] if 0 < abs(x - y) <= window)
-                    for d in docs.tolist()
-                ],
-                dtype=np.float64,
-            )
+            a = self.arrays.position_keys(field, first, docs)
+            b = self.arrays.position_keys(field, second, docs)
+            counts = near_counts(a, b, window, docs)
             tf = counts / self.norm(field, docs)
             score = phrase.boost * self.idf(n_both) * tf * (k1 + 1.0) / (tf + k1)
             bonus[np.searchsorted(candidates, docs)] += score
@@ -428,78 +419,162 @@ class _Segment:
         schema = self.searcher.schema
         return type(self.searcher.weighting) is BM25F and field in schema and schema[field].scorable
 
-    def whoosh_term(self, q: Term) -> Dense:
+    def whoosh_term(self, q: Term) -> Sparse:
         """A plain Whoosh ``Term``, scored exactly as Whoosh's ``BM25F`` scores it (Whoosh's
         own idf, one field), from arrays instead of its matcher."""
-        mask, score = self.empty()
         field = q.fieldname
         ids, tf = self.arrays.postings(field, q.text)
         if not len(ids):
-            return mask, score
+            return _NO_DOCS, _NO_SCORES
         weighting = self.searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
         avg = self.stats.avg_length(field)
         idf = self.stats.whoosh_idf(field, q.text)
         norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
-        mask[ids] = True
-        score[ids] = q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
-        return mask, score
+        return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 
-    def leaf(self, q: Query) -> Dense:
+    def leaf(self, q: Query) -> Sparse:
         """Any other query: Whoosh's own matcher, read to the end."""
-        mask, score = self.empty()
+        ids: list[int] = []
+        scores: list[float] = []
         m = q.matcher(self.searcher, self.context)
         while m.is_active():
-            mask[m.id()] = True
-            score[m.id()] = m.score()
+            ids.append(m.id())
+            scores.append(m.score())
             m.next()
-        return mask, score
+        if not ids:
+            return _NO_DOCS, _NO_SCORES
+        # A matcher gives each document once, in order; kept safe for any other.
+        found, first = np.unique(np.array(ids, dtype=np.int64), return_index=True)
+        if len(found) == len(ids):
+            return found, np.array(scores, dtype=np.float64)[first]
+        # A document given more than once: the last score, as a dense array kept it.
+        last = len(ids) - 1 - np.unique(np.array(ids[::-1], dtype=np.int64), return_index=True)[1]
+        return found, np.array(scores, dtype=np.float64)[last]
 
-    def best_match(self, q: BestMatch) -> Dense:
+    def best_match(self, q: BestMatch) -> Sparse:
         base = self.best_match_base(q)
         return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
 
-    def best_match_base(self, q: BestMatch) -> tuple[Mask, Floats, Floats]:
-        """The concepts' summed scores times coordination: (mask, score, coordination)."""
+    def best_match_base(self, q: BestMatch) -> tuple[Ints, Floats, Floats]:
+        """The concepts' summed scores times coordination: (documents, score,
+        coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-        total = np.zeros(self.size, dtype=np.float64)
-        matched = np.zeros(self.size, dtype=np.int64)
-        for sub in concepts:
-            m, s = self.eval(sub)
-            total += s
-            matched += m
+        parts = [self.eval(sub) for sub in concepts]
+        ids, total, matched = _sum_counted(parts)
         n = len(concepts)
-        coord = np.ones(self.size, dtype=np.float64)
+        coord = np.ones(len(ids), dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
             # (matched / n) ** coordination, looked up for each count
-            coord = (np.arange(n + 1) / n) ** exponent
-            coord = coord[matched]
-        return matched > 0, total * coord, coord
+            coord = ((np.arange(n + 1) / n) ** exponent)[matched]
+        return ids, total * coord, coord
 
     def best_match_finish(
-        self, q: BestMatch, base: tuple[Mask, Floats, Floats], candidates: Ints
-    ) -> Dense:
+        self, q: BestMatch, base: tuple[Ints, Floats, Floats], candidates: Ints
+    ) -> Sparse:
         """Adds the proximity bonus of ``candidates`` and the feedback terms."""
-        mask, score, coord = base
+        ids, score, coord = base
         score = score.copy()
-        mask = mask.copy()
+        at = np.searchsorted(ids, candidates)
         for sub in q.subqueries:
             if isinstance(sub, Proximity) and len(candidates):
-                score[candidates] += self.proximity(sub, candidates) * coord[candidates]
-        for sub in q.subqueries:
-            if isinstance(sub, Expansion):
-                m, s = self.eval(sub)
-                mask |= m
-                score += s
-        return mask, _boosted(np.where(mask, score, 0.0), q.boost)
+                score[at] += self.proximity(sub, candidates) * coord[at]
+        expansions = [self.eval(sub) for sub in q.subqueries if isinstance(sub, Expansion)]
+        if expansions:
+            ids, score = _sum([(ids, score), *expansions])
+        return ids, _boosted(score, q.boost)
+
+
+def near_counts(a: Ints, b: Ints, window: int, docs: Ints) -> Floats:
+    """For each of ``docs`` (ascending), how many pairs of a position of ``a`` and one
+    of ``b`` (``docnum << 32 | position`` keys, sorted, of those documents) lie within
+    ``window`` positions of each other, in either order, and not at the same position."""
+    if not len(a) or not len(b):
+        return np.zeros(len(docs), dtype=np.float64)
+    doc_of_a = np.searchsorted(docs, a >> 32)
+    pairs = np.zeros(len(a), dtype=np.int64)
+    for k in range(-window, window + 1):
+        if k:
+            # A position moved before its document's first reads as the previous
+            # document's position 2**32 - k: no key is ever that.
+            wanted = a + k
+            pairs += np.searchsorted(b, wanted, "right") - np.searchsorted(b, wanted, "left")
+    return np.bincount(doc_of_a, pairs, minlength=len(docs)).astype(np.float64)
+
+
+def _contains(sorted_ids: Ints, wanted: Ints) -> NDArray[np.bool_]:
+    """Which of ``wanted`` are in ``sorted_ids`` (ascending)."""
+    if not len(sorted_ids):
+        return np.zeros(len(wanted), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return sorted_ids[at] == wanted
+
+
+def _values_at(part: Sparse, ids: Ints) -> Floats:
+    """The scores of ``part`` for ``ids`` (0 where it does not hold them)."""
+    p_ids, p_score = part
+    out = np.zeros(len(ids), dtype=np.float64)
+    if len(p_ids) and len(ids):
+        at = np.minimum(np.searchsorted(p_ids, ids), len(p_ids) - 1)
+        hit = p_ids[at] == ids
+        out[hit] = p_score[at[hit]]
+    return out
+
+
+def _union(id_arrays: list[Ints]) -> Ints:
+    """The documents of any of ``id_arrays`` (ascending, once each)."""
+    id_arrays = [ids for ids in id_arrays if len(ids)]
+    if not id_arrays:
+        return _NO_DOCS
+    if len(id_arrays) == 1:
+        return id_arrays[0]
+    return _merged(np.concatenate(id_arrays))[0]
+
+
+def _merged(joined: Ints) -> tuple[Ints, NDArray[np.intp]]:
+    """The distinct values of ``joined`` (a concatenation of ascending runs), ascending,
+    and where each value of ``joined`` is among them. A stable sort merges the runs in
+    about linear time (NumPy's ``unique`` sorts from scratch)."""
+    order = np.argsort(joined, kind="stable")
+    ordered = joined[order]
+    first = np.empty(len(ordered), dtype=np.bool_)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
+def _sum(parts: list[Sparse]) -> Sparse:
+    """The documents of any of ``parts`` and their summed scores, added in the order
+    of ``parts`` (so a score does not depend on which documents other parts hold)."""
+    ids, score, _ = _sum_counted(parts)
+    return ids, score
+
+
+def _sum_counted(parts: list[Sparse]) -> tuple[Ints, Floats, Ints]:
+    """:func:`_sum` and how many of ``parts`` hold each document."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return _NO_DOCS, _NO_SCORES, np.zeros(0, dtype=np.int64)
+    if len(parts) == 1:
+        ids, score = parts[0]
+        return ids, score, np.ones(len(ids), dtype=np.int64)
+    ids, inverse = _merged(np.concatenate([p[0] for p in parts]))
+    # bincount adds each document's scores in input order, starting from 0.0: the
+    # same additions, in the same order, as adding whole-segment arrays part by part.
+    weights = np.concatenate([p[1] for p in parts])
+    summed: Floats = np.bincount(inverse, weights, minlength=len(ids)).astype(np.float64)
+    return ids, summed, np.bincount(inverse, minlength=len(ids)).astype(np.int64)
 
 
 def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
     """How many documents of ``seg`` hold both words of ``pair`` (field, word, word)."""
     field, a, b = pair
-    return int(np.count_nonzero(seg.present(field, a) & seg.present(field, b)))
+    first, second = seg.holding(field, a), seg.holding(field, b)
+    return int(np.count_nonzero(_contains(second, first)))
 
 
 def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
@@ -509,30 +584,25 @@ def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
     return docs.astype(np.int64), counts.astype(np.float64)
 
 
-def _best_of_all(parts: list[tuple[Mask, Floats]], depth: int) -> list[Ints]:
+def _best_of_all(parts: list[Sparse], depth: int) -> list[Ints]:
     """Per segment, the (ascending) numbers of its documents among the ``depth``
     best-scoring matches of all segments together."""
-    found = [np.nonzero(mask)[0] for mask, _ in parts]
-    scores = np.concatenate([score[f] for (_, score), f in zip(parts, found, strict=True)])
     if depth <= 0:
-        return [f[:0].astype(np.int64) for f in found]
+        return [ids[:0] for ids, _ in parts]
+    scores = np.concatenate([score for _, score in parts]) if parts else _NO_SCORES
     if len(scores) <= depth:
-        return [f.astype(np.int64) for f in found]
+        return [ids for ids, _ in parts]
     cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
-    return [
-        np.sort(f[score[f] >= cut]).astype(np.int64)
-        for (_, score), f in zip(parts, found, strict=True)
-    ]
+    return [ids[score >= cut] for ids, score in parts]
 
 
-def _best(mask: Mask, score: Floats, depth: int) -> Ints:
-    """The (ascending) numbers of the ``depth`` best-scoring matching documents."""
-    found = np.nonzero(mask)[0]
+def _best(ids: Ints, score: Floats, depth: int) -> Ints:
+    """The (ascending) numbers of the ``depth`` best-scoring documents of ``ids``."""
     if depth <= 0:
-        return found[:0].astype(np.int64)
-    if len(found) > depth:
-        found = np.sort(found[np.argpartition(-score[found], depth - 1)[:depth]])
-    return found.astype(np.int64)
+        return ids[:0]
+    if len(ids) > depth:
+        return np.sort(ids[np.argpartition(-score, depth - 1)[:depth]])
+    return ids
 
 
 def _boosted(score: Floats, boost: float) -> Floats:
