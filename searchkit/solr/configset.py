@@ -1,0 +1,111 @@
+"""The configset searchkit uploads to a cluster, and the collection it creates.
+
+The static files (schema.xml, solrconfig.xml, wdtypes.txt) ship in ``configset/``; the word
+lists are written from searchkit's own when uploaded, so Solr folds and stops the same
+words: ``stopwords.txt`` (searchkit/data/stopwords_en.txt), ``greek.txt`` (the Greek
+letters and their names), ``spellings.txt`` (the British → American table) and
+``acronyms.txt`` (the index's acronym table as synonym-graph rules)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from importlib import resources
+
+from searchkit.analysis.acronyms import AcronymTable
+from searchkit.analysis.analyzer import GREEK, stopwords
+from searchkit.analysis.spelling import table as spelling_table
+from searchkit.solr.client import ClusterError, SolrClient
+
+STATIC_FILES = ("schema.xml", "solrconfig.xml", "wdtypes.txt")
+#: Long forms of one short form at most: the synonym rules of an ambiguous acronym.
+MAX_LONG_FORMS = 3
+#: Seconds the Collections API may take to create a collection.
+CREATE_TIMEOUT = 120
+
+
+def _greek() -> str:
+    pairs = {**GREEK, **{k.upper(): v for k, v in GREEK.items() if k.upper() != k}}
+    return "".join(f'"{letter}" => "{name}"\n' for letter, name in sorted(pairs.items()))
+
+
+def _spellings() -> str:
+    return "".join(f"{british} => {us}\n" for british, us in sorted(spelling_table().items()))
+
+
+def acronym_synonyms(table: AcronymTable | None) -> str:
+    """Synonym-graph rules, one a line: ``mhc, major histocompatibility complex``."""
+    lines = ["# short form, long forms: from searchkit's acronym table of the collection"]
+    if table is not None:
+        for short in sorted({row[0].lower() for row in table.rows()}):
+            forms = [lf for lf, _count in table.long_forms(short)[:MAX_LONG_FORMS]]
+            clean = [f.replace(",", " ").replace("=>", " ").strip() for f in forms]
+            clean = [" ".join(f.lower().split()) for f in clean if f]
+            if clean:
+                lines.append(", ".join([short, *dict.fromkeys(clean)]))
+    return "\n".join(lines) + "\n"
+
+
+def configset_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
+    """Every file of the configset, by name."""
+    here = resources.files("searchkit.solr").joinpath("configset")
+    files = {name: here.joinpath(name).read_bytes() for name in STATIC_FILES}
+    files["stopwords.txt"] = "\n".join(sorted(stopwords())).encode("utf-8") + b"\n"
+    files["greek.txt"] = _greek().encode("utf-8")
+    files["spellings.txt"] = _spellings().encode("utf-8")
+    files["acronyms.txt"] = acronym_synonyms(acronyms).encode("utf-8")
+    return files
+
+
+def configset_zip(acronyms: AcronymTable | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in configset_files(acronyms).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def upload_configset(client: SolrClient, name: str, acronyms: AcronymTable | None = None) -> None:
+    """Upload (or replace) the configset ``name``."""
+    client.request(
+        "POST",
+        "/admin/configs",
+        params={"action": "UPLOAD", "name": name, "overwrite": "true", "cleanup": "true"},
+        data=configset_zip(acronyms),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+
+def collections(client: SolrClient) -> list[str]:
+    answer = client.get("/admin/collections", {"action": "LIST", "wt": "json"})
+    return [str(c) for c in answer.get("collections", [])]
+
+
+def create_collection(client: SolrClient, shards: int, replicas: int) -> None:
+    """Upload the configset and create the address's collection with it: ``shards``
+    shards of ``replicas`` replicas each. An existing collection is an error."""
+    name = client.address.collection
+    if name in collections(client):
+        raise ClusterError(f"the collection {name!r} exists already at {client.address.base_url}")
+    upload_configset(client, name)
+    client.get(
+        "/admin/collections",
+        {
+            "action": "CREATE",
+            "name": name,
+            "numShards": shards,
+            "replicationFactor": replicas,
+            "collection.configName": name,
+            "waitForFinalState": "true",
+            "timeout": CREATE_TIMEOUT,
+            "wt": "json",
+        },
+    )
+
+
+def reload_collection(client: SolrClient) -> None:
+    """Make the collection's cores read their configset again (new acronyms)."""
+    client.get(
+        "/admin/collections",
+        {"action": "RELOAD", "name": client.address.collection, "wt": "json"},
+    )
