@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from searchkit.engine.checksums import diagnose as diagnose_damage
@@ -19,6 +20,8 @@ from searchkit.index.location import ENV_VAR, resolve_index_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.searchindex import SearchIndex
 from searchkit.output.formats import neutralise
+from searchkit.searching.backend import Backend
+from searchkit.solr.backends import local_only, open_backend
 
 T = TypeVar("T")
 
@@ -29,10 +32,11 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 DEFAULT_LOCK_TIMEOUT = 300.0
 
 IndexOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--index",
-        help=f"Index directory (default: ${ENV_VAR}, else the per-user data directory).",
+        help=f"Index directory, or a Solr collection solr://HOST:PORT/solr/COLLECTION "
+        f"(default: ${ENV_VAR}, else the per-user data directory).",
         show_default=False,
     ),
 ]
@@ -137,9 +141,19 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
 
-def _open_index(index: Path | None) -> SearchIndex:
-    """The existing index named by ``--index`` (or its defaults), or one error line."""
+def _open_index(index: str | None) -> SearchIndex:
+    """The existing local index named by ``--index`` (or its defaults), or one error
+    line (also when it names a Solr collection: the command works on directories)."""
+    context = click.get_current_context(silent=True)
+    command = " ".join(context.command_path.split()[1:]) if context else "this command"
+    _call(lambda: local_only(index, command))
     return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+
+
+def _open_backend(index: str | None, create: bool = False) -> Backend:
+    """The index named by ``--index`` (or its defaults), a directory or a Solr
+    collection, or one error line."""
+    return _call(lambda: open_backend(index, create=create))
 
 
 LockTimeoutOption = Annotated[
@@ -160,7 +174,7 @@ def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
     return ix
 
 
-def _lock_wait_message(path: Path) -> LockWaitCallback:
+def _lock_wait_message(path: Path | str) -> LockWaitCallback:
     def on_lock_wait(timeout: float) -> None:
         _err(
             f"waiting for another searchkit process to finish writing {path} (up to {timeout:g} s)…"

@@ -16,19 +16,16 @@ from searchkit.cli.common import (
     Sort,
     _call,
     _err,
+    _open_backend,
     _open_index,
     _use_color,
 )
 from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
 from searchkit.index.history import History, HistoryError, filtered_query
-from searchkit.index.mesh import MeshContext
-from searchkit.index.searchindex import SearchIndex
 from searchkit.output.formats import format_record, format_search, parse_fields
-from searchkit.query.compile import explain as explain_query
+from searchkit.searching.backend import Backend
 from searchkit.searching.search import Filters, SearchResult
-from searchkit.searching.search import count as run_count
-from searchkit.searching.search import search as run_search
 from searchkit.searching.similar import similar as run_similar
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
@@ -141,26 +138,15 @@ def search(
     hits_wanted = _call(lambda: _parse_limit(limit, fmt))
     if fields is not None:
         _call(lambda: parse_fields(fields))
-    ix = _open_index(index)
-    history = History(ix.path)
+    backend = _open_backend(index)
+    history = backend.history()
     refs = _call(history.queries) if "#" in query else {}
     if explain:
-        _err(
-            _call(
-                lambda: explain_query(
-                    ix.whoosh_index.schema,
-                    query,
-                    acronyms=ix.acronyms,
-                    mesh=MeshContext(lambda: ix.mesh_tree),
-                    refs=refs,
-                )
-            )
-        )
+        _err(_call(lambda: backend.explain(query, refs, filters)))
     from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
 
     result = _call(
-        lambda: run_search(
-            ix,
+        lambda: backend.search(
             query,
             limit=0 if count else hits_wanted,
             offset=offset,
@@ -192,7 +178,7 @@ def search(
     if pubtype is not None:
         given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
     if not result.total and given:
-        empty = _filter_matched_nothing(ix, query, given) or empty
+        empty = _filter_matched_nothing(backend, query, given) or empty
     _print_result(result, fmt, fields, empty)
     counted = sum(not h.partial for h in result.hits)
     if fmt in EXPORT_FORMATS and counted < result.total:
@@ -204,23 +190,23 @@ def search(
         )
 
 
-def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
-    return _call(lambda: run_count(ix, query, filters=filters))
+def _count(backend: Backend, query: str, filters: Filters | None) -> int:
+    return _call(lambda: backend.count(query, filters))
 
 
 def _filter_matched_nothing(
-    ix: SearchIndex, query: str, given: list[tuple[str, Filters]]
+    backend: Backend, query: str, given: list[tuple[str, Filters]]
 ) -> str | None:
     """When the query matches records but not with the filters (each a label such as
     ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
     query, else their combination, e.g. ``No records match --journal 'Nature Foo' (the
     query alone matches 389).``; None when the query alone matches nothing."""
-    alone = _count(ix, query, None)
+    alone = _count(backend, query, None)
     if not alone:
         return None
     empty: list[str] = []
     if len(given) > 1:
-        empty = [label for label, one in given if not _count(ix, query, one)]
+        empty = [label for label, one in given if not _count(backend, query, one)]
     named = ", nor ".join(empty) if empty else " with ".join(label for label, _ in given)
     return f"No records match {named} (the query alone matches {alone})."
 
@@ -263,6 +249,6 @@ def show(
     index: IndexOption = None,
 ) -> None:
     """Print one whole record."""
-    ix = _open_index(index)
-    record = _call(lambda: ix.get(pmid.strip()))
+    backend = _open_backend(index)
+    record = _call(lambda: backend.get(pmid.strip()))
     typer.echo(format_record(record, fmt.value))

@@ -3,15 +3,26 @@ that one test worker owns the session's cluster."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from click.testing import Result
 from typer.testing import CliRunner
 
 from searchkit.cli import app
+from searchkit.errors import QueryError
+from searchkit.output.formats import format_record
+from searchkit.query.parser import parse
+from searchkit.readers import read_file
+from searchkit.records import Record
 
+from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DATA
+from ..test_cli import _searchkit_exe
 from .cluster import SolrCluster
 
 pytestmark = pytest.mark.solr
@@ -126,3 +137,206 @@ def test_credentials_from_netrc(
     monkeypatch.delenv("SEARCHKIT_SOLR_PASSWORD", raising=False)
     result = runner.invoke(app, ["solr", "init", solr_cluster.url("from_netrc"), "--shards", "1"])
     assert result.exit_code == 0, result.stderr
+
+
+# -- a collection with the bundled sample --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(solr_cluster: SolrCluster) -> Iterator[str]:
+    """The bundled sample (less its largest file) ingested through the CLI into a
+    collection of 2 shards: its address."""
+    url = solr_cluster.url("sample")
+    init = runner.invoke(app, ["solr", "init", url, "--shards", "2"], env=solr_cluster.env())
+    assert init.exit_code == 0, init.stderr
+    paths = [str(p) for p in SAMPLE_SUBSET]
+    result = runner.invoke(app, ["ingest", *paths, "--index", url], env=solr_cluster.env())
+    assert result.exit_code == 0, result.stderr
+    # Some PMIDs come twice, some of them changed: upserts, as in a local index.
+    assert result.stderr.startswith(f"Added {SAMPLE_SUBSET_RECORDS} and replaced 114 records ")
+    assert result.stderr.endswith(f". Index: {url} ({SAMPLE_SUBSET_RECORDS} records)\n")
+    yield url
+
+
+def _run(cluster: SolrCluster, *args: str) -> Result:
+    return runner.invoke(app, list(args), env=cluster.env())
+
+
+def test_ingest_again_changes_nothing(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "ingest", str(SAMPLE_SUBSET[-1]), "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("No records added or changed (1 file read in ")
+    assert f"Index: {sample} ({SAMPLE_SUBSET_RECORDS} records)" in result.stderr
+
+
+def test_search_ranks_hits_from_both_shards(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "search", "cancer", "--format", "pmid", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    pmids = result.stdout.split()
+    assert len(pmids) > 20 and len(set(pmids)) == len(pmids)
+    found = requests.post(
+        f"{solr_cluster.nodes[0]}/sample/select",
+        json={
+            "query": {"terms": {"f": "id", "query": ",".join(pmids)}},
+            "fields": "id,[shard]",
+            "limit": len(pmids),
+        },
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()
+    shards = {doc["[shard]"] for doc in found["response"]["docs"]}
+    assert len(found["response"]["docs"]) == len(pmids)
+    assert len(shards) == 2
+
+
+def test_search_table_shows_snippets_and_count_matches(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    table = _run(solr_cluster, "search", "breast cancer", "--index", sample, "-f", "json")
+    assert table.exit_code == 0, table.stderr
+    data = json.loads(table.stdout)
+    assert data["total"] > 0 and len(data["hits"]) == min(10, data["total"])
+    first = data["hits"][0]
+    assert first["rank"] == 1 and first["snippet"]
+    start, end = first["highlights"][0]
+    assert first["snippet"][start:end].lower().startswith(("breast", "cancer"))
+    count = _run(solr_cluster, "search", "breast cancer", "--count", "--index", sample)
+    assert count.stdout == f"{data['total']}\n"
+
+
+def test_search_explain_prints_the_solr_request_without_credentials(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    result = _run(
+        solr_cluster, "search", "immune escape[tiab] AND 2015:2020[dp]", "--explain",
+        "--index", sample, "--year", "2000..2022",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert f"Solr request: POST {solr_cluster.nodes[0]}/sample/select" in result.stderr
+    assert '"qf": "title abstract keywords"' in result.stderr
+    assert "pdat:[20150101 TO 20201231]" in result.stderr
+    assert "year:[2000 TO 2022]" in result.stderr
+    assert solr_cluster.password not in result.output
+    assert solr_cluster.user not in result.output
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "cancer AND", "(tumor", "cancer[xx]"])
+def test_bad_queries_give_the_local_error_line(
+    solr_cluster: SolrCluster, sample: str, query: str
+) -> None:
+    with pytest.raises(QueryError) as local:
+        parse(query)
+    result = _run(solr_cluster, "search", query, "--index", sample)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {local.value}\n"
+
+
+def test_field_tags_booleans_truncation_and_filters(solr_cluster: SolrCluster, sample: str) -> None:
+    def count(query: str, *options: str) -> int:
+        result = _run(solr_cluster, "search", query, "--count", "--index", sample, *options)
+        assert result.exit_code == 0, result.stderr
+        return int(result.stdout)
+
+    cancer, tumor = count("cancer"), count("tumor")
+    both = count("cancer AND tumor")
+    either = count("cancer OR tumor")
+    assert 0 < both < min(cancer, tumor) and either == cancer + tumor - both
+    assert count("cancer NOT tumor") == cancer - both
+    assert count("canc*") >= cancer
+    assert count("cancer[ti]") < cancer
+    recent = count("cancer", "--year", "2015..")
+    assert 0 < recent < cancer
+    assert count("cancer AND 2015:3000[dp]") == recent
+
+
+def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:
+    record = next(r for r in read_file(SAMPLE_SUBSET[0]) if isinstance(r, Record))
+    result = _run(solr_cluster, "show", record.pmid, "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == format_record(record, "json") + "\n"
+    missing = _run(solr_cluster, "show", "1", "--index", sample)
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
+
+
+def test_stats_counts_records_shards_and_nodes(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "stats", "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "index": sample,
+        "records": SAMPLE_SUBSET_RECORDS,
+        "shards": 2,
+        "replicas": 2,
+        "live_nodes": 2,
+    }
+
+
+def test_sources_and_local_only_commands_are_one_error_line(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    sources = _run(solr_cluster, "sources", "--index", sample)
+    assert sources.exit_code == 1
+    assert sources.stderr == (
+        f"Error: {sample} is a Solr collection: the files ingested into it are not recorded\n"
+    )
+    check = _run(solr_cluster, "check", "--index", sample)
+    assert check.exit_code == 2
+    assert check.stderr == (
+        f"Error: 'check' works on a local index directory; {sample} is a Solr collection\n"
+    )
+
+
+def test_search_as_a_real_process_with_the_index_in_the_environment(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    env = {**os.environ, **solr_cluster.env(), "SEARCHKIT_INDEX": sample}
+    done = subprocess.run(
+        [_searchkit_exe(), "search", "breast cancer", "--format", "pmid", "--limit", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) == 3
+    wrong = subprocess.run(
+        [_searchkit_exe(), "stats"],
+        capture_output=True,
+        text=True,
+        env={**env, "SEARCHKIT_SOLR_PASSWORD": "wrong"},
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("Error: Solr at ") and wrong.stderr.count("\n") == 1
+
+
+# -- writes: a collection of its own --------------------------------------------------
+
+
+def test_delete_and_delete_citation_remove_records(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    url = solr_cluster.url("deletions")
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    source = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    records = [r for r in read_file(source) if isinstance(r, Record)]
+    added = _run(solr_cluster, "ingest", str(source), "--index", url)
+    assert added.exit_code == 0, added.stderr
+    assert f"Index: {url} ({len(records)} records)" in added.stderr
+    # DeleteCitation in an update file: the hand-made one, naming a record of the sample.
+    update = (TEST_DATA / "pubmed_xml" / "handmade-update-with-deletions.xml").read_text()
+    update = update.replace(">10000101<", f">{records[0].pmid}<")
+    (tmp_path / "update.xml").write_text(update)
+    applied = _run(solr_cluster, "ingest", str(tmp_path / "update.xml"), "--index", url)
+    assert applied.exit_code == 0, applied.stderr
+    assert applied.stderr.startswith("Added 1 and deleted 1 records from 1 file in ")
+    assert f"Index: {url} ({len(records)} records)" in applied.stderr
+    assert "2 deletion(s) named records not in the index" in applied.stderr
+    gone = _run(solr_cluster, "show", records[0].pmid, "--index", url)
+    assert gone.exit_code == 1
+    deleted = _run(solr_cluster, "delete", records[1].pmid, "99999999", "--index", url)
+    assert deleted.exit_code == 1
+    assert deleted.stderr == (
+        f"1 record(s) deleted. Index: {url} ({len(records) - 1} records)\n"
+        "Error: not in the index: 99999999\n"
+    )

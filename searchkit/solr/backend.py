@@ -1,0 +1,377 @@
+"""A SolrCloud collection behind the commands (:class:`SolrBackend`, an implementation of
+:class:`searchkit.searching.backend.Backend`).
+
+Records go to ``/update`` in batches of :data:`BATCH_SIZE` JSON documents, keyed by PMID
+(``id``): a record already there is replaced, one equal to the stored copy is left alone,
+a ``DeleteCitation`` deletes. The whole record is stored as JSON (``record``), so that
+``show`` and the output formats get back exactly what was read. After the last batch a
+commit, then a count check: the collection must hold what it held before plus the records
+added less those deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from searchkit.errors import InputError, RecordNotFoundError
+from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
+from searchkit.index.history import History
+from searchkit.index.ingest import IngestProgress, IngestReport, ProgressMeter
+from searchkit.index.location import user_data_dir
+from searchkit.index.locking import LockWaitCallback
+from searchkit.index.searchindex import WriteCounts
+from searchkit.index.sidecars import Sidecar
+from searchkit.index.sources import SourceEntry
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Deletion, Record, Skipped
+from searchkit.searching.pipeline import MeaningProvider
+from searchkit.searching.search import Filters, Hit, SearchResult
+from searchkit.solr.address import SolrAddress
+from searchkit.solr.client import ClusterError, SolrClient
+from searchkit.solr.translate import Json, translate
+
+#: Records per update request.
+BATCH_SIZE = 500
+#: Snippet length in characters (the unified highlighter's fragment size).
+SNIPPET_CHARS = 200
+#: Marks around highlighted words in Solr's snippets (private-use characters: never in
+#: a record's text), turned into the hit's highlight spans.
+_PRE, _POST = "\ue000", "\ue001"
+_MARKS = re.compile(f"([{_PRE}{_POST}])")
+#: Rows fetched per request when every hit is wanted.
+PAGE = 1000
+
+
+class SolrBackend:
+    """A collection of a SolrCloud cluster, reached through one of its nodes."""
+
+    def __init__(self, address: SolrAddress) -> None:
+        self.address = address
+        self.client = SolrClient(address)
+        self._path = f"/{address.collection}"
+
+    @classmethod
+    def open(cls, address: SolrAddress) -> SolrBackend:
+        """The collection at ``address``; a ClusterError if the cluster cannot be reached,
+        refuses the credentials, or has no such collection."""
+        backend = cls(address)
+        try:
+            backend.client.get(f"{backend._path}/admin/ping", {"wt": "json"})
+        except ClusterError as exc:
+            backend.close()
+            if "Not Found" in str(exc) or "404" in str(exc):
+                raise ClusterError(
+                    f"no collection {address.collection!r} at {address.base_url}; create it "
+                    f"with 'searchkit solr init {address}'"
+                ) from None
+            raise
+        return backend
+
+    # -- reading -------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.address)
+
+    def _select(self, body: Json) -> Json:
+        return self.client.post(f"{self._path}/select", body)
+
+    def record_count(self) -> int:
+        found = self._select({"query": "*:*", "limit": 0})
+        return int(found["response"]["numFound"])
+
+    def get(self, pmid: str) -> Record:
+        stored = self._existing([pmid]) if pmid and "," not in pmid else {}
+        if pmid not in stored:
+            raise RecordNotFoundError(f"no record with PMID {pmid} in {self.location}")
+        return record_from_json(stored[pmid])
+
+    def _existing(self, pmids: list[str]) -> dict[str, str]:
+        """The stored record JSON of those of ``pmids`` the collection holds, updates
+        not yet committed included (Solr's real-time get)."""
+        if not pmids:
+            return {}
+        found = self.client.get(
+            f"{self._path}/get", {"ids": ",".join(pmids), "fl": "id,record", "wt": "json"}
+        )
+        return {d["id"]: d["record"] for d in found["response"]["docs"]}
+
+    def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
+        status = self.client.get(
+            "/admin/collections",
+            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
+        )
+        cluster = status["cluster"]
+        shards = cluster["collections"][self.address.collection]["shards"]
+        return {
+            "index": self.location,
+            "records": self.record_count(),
+            "shards": len(shards),
+            "replicas": sum(len(s["replicas"]) for s in shards.values()),
+            "live_nodes": len(cluster.get("live_nodes", [])),
+        }
+
+    def history(self) -> History:
+        where = (
+            user_data_dir()
+            / "solr"
+            / (f"{self.address.host}_{self.address.port}_{self.address.collection}")
+        )
+        where.mkdir(parents=True, exist_ok=True)
+        return History(where)
+
+    def request(
+        self,
+        query: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+        with_snippets: bool = False,
+        refs: Mapping[int, str] | None = None,
+    ) -> Json:
+        """The JSON body of the ``/select`` request for a search."""
+        body: Json = {
+            "query": translate(query, dict(refs or {})),
+            "limit": limit,
+            "offset": offset,
+            "fields": "id,record,score",
+            "sort": "date desc, pmid asc" if sort == "date" else "score desc, pmid asc",
+        }
+        fq = _filters(filters)
+        if fq:
+            body["filter"] = fq
+        if with_snippets:
+            body["params"] = {
+                "hl": "true",
+                "hl.method": "unified",
+                "hl.fl": "abstract,title",
+                "hl.snippets": 1,
+                "hl.fragsize": SNIPPET_CHARS,
+                "hl.tag.pre": _PRE,
+                "hl.tag.post": _POST,
+                "hl.defaultSummary": "true",
+            }
+        return body
+
+    def explain(self, query: str, refs: Mapping[int, str], filters: Filters | None) -> str:
+        body = self.request(query, limit=10, refs=refs, filters=filters, with_snippets=True)
+        url = f"{self.address.base_url}{self._path}/select"
+        text = json.dumps(body, ensure_ascii=False, indent=2)
+        return f"Solr request: POST {url}\n{text.replace(_PRE, '<b>').replace(_POST, '</b>')}"
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int | None,
+        offset: int,
+        filters: Filters | None,
+        sort: str,
+        with_snippets: bool,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        refs: Mapping[int, str] | None = None,
+        partial: bool = True,
+        meaning: MeaningProvider | None = None,
+    ) -> SearchResult:
+        rows = PAGE if limit is None else limit
+        hits: list[Hit] = []
+        total = 0
+        start = offset
+        while True:
+            body = self.request(
+                query,
+                limit=rows,
+                offset=start,
+                filters=filters,
+                sort=sort,
+                with_snippets=with_snippets,
+                refs=refs,
+            )
+            found = self._select(body)
+            total = int(found["response"]["numFound"])
+            highlighting = found.get("highlighting", {})
+            for doc in found["response"]["docs"]:
+                snippet, spans = _snippet(highlighting.get(doc["id"], {}))
+                hits.append(
+                    Hit(
+                        rank=offset + len(hits) + 1,
+                        score=float(doc.get("score") or 0.0),
+                        record=record_from_json(doc["record"]),
+                        snippet=snippet,
+                        highlights=spans,
+                    )
+                )
+            start += rows
+            if limit is not None or start >= total or not found["response"]["docs"]:
+                break
+        return SearchResult(query=query, total=total, hits=hits)
+
+    def count(self, query: str, filters: Filters | None) -> int:
+        found = self._select(self.request(query, limit=0, filters=filters))
+        return int(found["response"]["numFound"])
+
+    def sources(self) -> list[SourceEntry]:
+        raise ClusterError(
+            f"{self.location} is a Solr collection: the files ingested into it are not recorded"
+        )
+
+    # -- writing -------------------------------------------------------------------
+
+    def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
+        """Nothing to wait for: Solr orders concurrent updates by document version."""
+
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        procs: int = 1,
+        batch_size: int | None = None,
+        force: bool = False,
+        on_progress: ProgressMeter | None = None,
+    ) -> IngestReport:
+        """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
+        applied), commit, and check the collection's count."""
+        report = IngestReport()
+        before = self.record_count()
+        files = list(iter_files([Path(p) for p in paths]))
+        sizes = [_size(p) for p in files]
+        pending: dict[str, Record] = {}
+        size = batch_size or BATCH_SIZE
+
+        def tell(done: int) -> None:
+            if on_progress is not None:
+                on_progress(
+                    IngestProgress(
+                        done, len(files), report.records_read, sum(sizes[:done]), sum(sizes)
+                    )
+                )
+
+        tell(0)
+        for number, path in enumerate(files):
+            report.files += 1
+            try:
+                for item in read_file(path):
+                    if isinstance(item, Record):
+                        report.records_read += 1
+                        if item.pmid in pending:
+                            self._send(pending, report.counts)
+                        pending[item.pmid] = item
+                        if len(pending) >= size:
+                            self._send(pending, report.counts)
+                    elif isinstance(item, Deletion):
+                        self._send(pending, report.counts)
+                        self._delete([item.pmid], report.counts)
+                    else:
+                        report.skipped.append(item)
+            except InputError as exc:
+                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+            tell(number + 1)
+        self._send(pending, report.counts)
+        self.commit()
+        self._check_count(before + report.counts.added - report.counts.deleted)
+        return report
+
+    def _send(self, pending: dict[str, Record], counts: WriteCounts) -> None:
+        """Upsert the pending records (those equal to the stored copy are left alone)."""
+        if not pending:
+            return
+        stored = self._existing(list(pending))
+        docs = []
+        for pmid, record in pending.items():
+            record_json = record_to_json(record)
+            if stored.get(pmid) == record_json:
+                counts.unchanged += 1
+                continue
+            if pmid in stored:
+                counts.replaced += 1
+            else:
+                counts.added += 1
+            docs.append({"id": pmid, **record_to_fields(record, record_json)})
+        pending.clear()
+        if docs:
+            self.client.post(f"{self._path}/update", docs, {"wt": "json"})
+
+    def _delete(self, pmids: list[str], counts: WriteCounts) -> None:
+        stored = self._existing(pmids)
+        counts.not_found.extend(p for p in pmids if p not in stored)
+        if stored:
+            self.client.post(f"{self._path}/update", {"delete": list(stored)}, {"wt": "json"})
+            counts.deleted += len(stored)
+
+    def commit(self) -> None:
+        self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
+
+    def _check_count(self, expected: int) -> None:
+        held = self.record_count()
+        if held != expected:
+            raise ClusterError(
+                f"count check failed: {self.location} holds {held} records, {expected} "
+                "expected; run the same ingest again (it upserts by PMID)"
+            )
+
+    def delete(self, pmids: list[str]) -> WriteCounts:
+        counts = WriteCounts()
+        self._delete(pmids, counts)
+        self.commit()
+        return counts
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _filters(filters: Filters | None) -> list[Json]:
+    if filters is None:
+        return []
+    out: list[Json] = []
+    if filters.years is not None:
+        low, high = filters.years
+        lo = "*" if low is None else str(low)
+        hi = "*" if high is None else str(high)
+        out.append({"lucene": {"query": f"year:[{lo} TO {hi}]"}})
+    for field, value in (("journal", filters.journal), ("pubtype", filters.pubtype)):
+        if value:
+            out.append({"field": {"f": field, "query": value}})
+    return out
+
+
+def _snippet(highlighted: dict[str, list[str]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The first highlighted fragment (abstract, else title) without its marks, and the
+    spans the marks enclosed."""
+    for field in ("abstract", "title"):
+        fragments = highlighted.get(field) or []
+        if fragments:
+            break
+    else:
+        return "", ()
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    at = 0
+    opened: int | None = None
+    for piece in _MARKS.split(fragments[0]):
+        if piece == _PRE:
+            opened = at
+        elif piece == _POST:
+            if opened is not None and opened < at:
+                spans.append((opened, at))
+            opened = None
+        else:
+            text.append(piece)
+            at += len(piece)
+    return "".join(text), tuple(spans)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
