@@ -17,7 +17,6 @@ from searchkit.cli.common import (
     _call,
     _err,
     _open_backend,
-    _open_index,
     _use_color,
 )
 from searchkit.cli.completion import complete_fields, complete_query
@@ -26,7 +25,6 @@ from searchkit.index.history import History, HistoryError, filtered_query
 from searchkit.output.formats import format_record, format_search, parse_fields
 from searchkit.searching.backend import Backend
 from searchkit.searching.search import Filters, SearchResult
-from searchkit.searching.similar import similar as run_similar
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -236,8 +234,8 @@ def similar(
     index: IndexOption = None,
 ) -> None:
     """Records most similar to one (by title, abstract, keywords and MeSH)."""
-    ix = _open_index(index)
-    result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
+    backend = _open_backend(index)
+    result = _call(lambda: backend.similar(pmid.strip(), limit))
     _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
 
 

@@ -23,10 +23,13 @@ from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
+from searchkit.searching import evaluation
+from searchkit.searching.evaluation import EvalResult, Metric
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, SearchResult
 from searchkit.searching.search import count as run_count
 from searchkit.searching.search import search as run_search
+from searchkit.searching.similar import similar as run_similar
 
 
 class Backend(Protocol):
@@ -71,6 +74,24 @@ class Backend(Protocol):
     ) -> SearchResult: ...
 
     def count(self, query: str, filters: Filters | None) -> int: ...
+
+    def similar(self, pmid: str, limit: int) -> SearchResult:
+        """The records most like ``pmid`` (never itself)."""
+        ...
+
+    def evaluate(
+        self,
+        queries: dict[str, str],
+        qrels: dict[str, dict[str, int]],
+        metrics: Sequence[Metric] | None,
+        *,
+        depth: int,
+        expand: bool,
+        semantic_rank: bool | None,
+        meaning: MeaningProvider | None,
+    ) -> EvalResult:
+        """Rank every judged query (natural language, as free text) and measure."""
+        ...
 
     def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
         """How long a write waits for another writer, and what it says meanwhile."""
@@ -163,6 +184,31 @@ class LocalBackend:
 
     def count(self, query: str, filters: Filters | None) -> int:
         return run_count(self.index, query, filters=filters)
+
+    def similar(self, pmid: str, limit: int) -> SearchResult:
+        return run_similar(self.index, pmid, limit=limit)
+
+    def evaluate(
+        self,
+        queries: dict[str, str],
+        qrels: dict[str, dict[str, int]],
+        metrics: Sequence[Metric] | None,
+        *,
+        depth: int,
+        expand: bool,
+        semantic_rank: bool | None,
+        meaning: MeaningProvider | None,
+    ) -> EvalResult:
+        return evaluation.evaluate(
+            self.index,
+            queries,
+            qrels,
+            metrics,
+            depth=depth,
+            expand=expand,
+            semantic_rank=semantic_rank,
+            meaning=meaning,
+        )
 
     def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
         self.index.lock_timeout = lock_timeout

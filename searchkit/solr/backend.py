@@ -23,16 +23,24 @@ from searchkit.index.history import History
 from searchkit.index.ingest import IngestProgress, IngestReport, ProgressMeter
 from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
+from searchkit.index.schema import TEXT_FIELDS
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
+from searchkit.searching.evaluation import (
+    DEFAULT_METRICS,
+    EvalResult,
+    Metric,
+    parse_metric,
+    score_run,
+)
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
-from searchkit.solr.translate import Json, translate
+from searchkit.solr.translate import Json, escape, qf, translate
 
 #: Records per update request.
 BATCH_SIZE = 500
@@ -63,7 +71,7 @@ class SolrBackend:
             backend.client.get(f"{backend._path}/admin/ping", {"wt": "json"})
         except ClusterError as exc:
             backend.close()
-            if "Not Found" in str(exc) or "404" in str(exc):
+            if exc.status == 404:
                 raise ClusterError(
                     f"no collection {address.collection!r} at {address.base_url}; create it "
                     f"with 'searchkit solr init {address}'"
@@ -196,18 +204,7 @@ class SolrBackend:
             )
             found = self._select(body)
             total = int(found["response"]["numFound"])
-            highlighting = found.get("highlighting", {})
-            for doc in found["response"]["docs"]:
-                snippet, spans = _snippet(highlighting.get(doc["id"], {}))
-                hits.append(
-                    Hit(
-                        rank=offset + len(hits) + 1,
-                        score=float(doc.get("score") or 0.0),
-                        record=record_from_json(doc["record"]),
-                        snippet=snippet,
-                        highlights=spans,
-                    )
-                )
+            hits.extend(self._hits(found, offset + len(hits)))
             start += rows
             if limit is not None or start >= total or not found["response"]["docs"]:
                 break
@@ -216,6 +213,75 @@ class SolrBackend:
     def count(self, query: str, filters: Filters | None) -> int:
         found = self._select(self.request(query, limit=0, filters=filters))
         return int(found["response"]["numFound"])
+
+    def _hits(self, found: Json, offset: int = 0) -> list[Hit]:
+        highlighting = found.get("highlighting", {})
+        hits: list[Hit] = []
+        for doc in found["response"]["docs"]:
+            snippet, spans = _snippet(highlighting.get(doc["id"], {}))
+            hits.append(
+                Hit(
+                    rank=offset + len(hits) + 1,
+                    score=float(doc.get("score") or 0.0),
+                    record=record_from_json(doc["record"]),
+                    snippet=snippet,
+                    highlights=spans,
+                )
+            )
+        return hits
+
+    def similar(self, pmid: str, limit: int) -> SearchResult:
+        """Solr's MoreLikeThis on the stored title and abstract."""
+        self.get(pmid)  # RecordNotFoundError if absent
+        found = self._select(
+            {
+                "query": {"mlt": {"query": pmid, "qf": "title,abstract", "mintf": 1, "mindf": 1}},
+                "limit": limit,
+                "fields": "id,record,score",
+                "sort": "score desc, pmid asc",
+            }
+        )
+        hits = [h for h in self._hits(found) if h.pmid != pmid]
+        return SearchResult(query=f"similar to {pmid}", total=len(hits), hits=hits)
+
+    def rank(self, text: str, limit: int) -> list[tuple[str, float]]:
+        """A natural-language query's ranking (any of its words, BM25 over the weighted
+        text fields), as (PMID, score)."""
+        if not text.strip():
+            return []
+        query = {"edismax": {"query": escape(text), "qf": qf(TEXT_FIELDS), "mm": "0"}}
+        found = self._select(
+            {"query": query, "limit": limit, "fields": "id,score", "sort": "score desc, pmid asc"}
+        )
+        return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+
+    def evaluate(
+        self,
+        queries: dict[str, str],
+        qrels: dict[str, dict[str, int]],
+        metrics: Sequence[Metric] | None,
+        *,
+        depth: int,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        meaning: MeaningProvider | None = None,
+    ) -> EvalResult:
+        """The judged queries ranked by the cluster and measured as locally. Words only:
+        no feedback expansion, no re-ranking by meaning (the notes say so when asked)."""
+        chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
+        cutoffs = [m.cutoff for m in chosen]
+        limit = depth if None in cutoffs else max(c for c in cutoffs if c is not None)
+        judged = [qid for qid in queries if qid in qrels]
+        run = {qid: self.rank(queries[qid], limit) for qid in judged}
+        notes = []
+        if expand:
+            notes.append("--expand is not applied by a Solr collection: ranked by words only")
+        if semantic_rank:
+            notes.append("ranking by meaning is not applied by a Solr collection: words only")
+        means, per_query = score_run(run, qrels, chosen)
+        return EvalResult(
+            metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
+        )
 
     def sources(self) -> list[SourceEntry]:
         raise ClusterError(

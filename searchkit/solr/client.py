@@ -34,7 +34,12 @@ CONNECT_RETRIES = 2
 
 
 class ClusterError(SearchkitError):
-    """The Solr cluster cannot be reached, refuses the credentials, or reports an error."""
+    """The Solr cluster cannot be reached, refuses the credentials, or reports an error
+    (``status``: the HTTP status of its answer, None when there was none)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def credentials(host: str) -> tuple[str, str] | None:
@@ -123,7 +128,9 @@ class SolrClient:
         except ValueError:
             body = None
         if not response.ok or not isinstance(body, dict):
-            raise ClusterError(f"Solr at {where}: {_solr_message(body, response)}")
+            raise ClusterError(
+                f"Solr at {where}: {_solr_message(body, response)}", response.status_code
+            )
         return body
 
     def get(self, path: str, params: Any = None) -> dict[str, Any]:

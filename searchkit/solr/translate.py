@@ -56,7 +56,7 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
-def _qf(fields: dict[str, float] | tuple[str, ...]) -> str:
+def qf(fields: dict[str, float] | tuple[str, ...]) -> str:
     if isinstance(fields, dict):
         return " ".join(f"{f}^{w:g}" if w != 1.0 else f for f, w in fields.items())
     return " ".join(fields)
@@ -67,7 +67,7 @@ def _fields(key: str | None) -> dict[str, float]:
 
 
 def _edismax(query: str, fields: dict[str, float]) -> Json:
-    return {"edismax": {"query": query, "qf": _qf(fields), "mm": "100%", "sow": "false"}}
+    return {"edismax": {"query": query, "qf": qf(fields), "mm": "100%", "sow": "false"}}
 
 
 def _any(parts: list[Json]) -> Json:

@@ -21,7 +21,7 @@ from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
 
-from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DATA
+from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
 from .cluster import SolrCluster
 
@@ -339,4 +339,48 @@ def test_delete_and_delete_citation_remove_records(
     assert deleted.stderr == (
         f"1 record(s) deleted. Index: {url} ({len(records) - 1} records)\n"
         "Error: not in the index: 99999999\n"
+    )
+
+
+def test_similar_finds_others_not_itself(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "similar", SEED_PMID, "-n", "5", "-f", "json", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert 0 < len(hits) <= 5 and SEED_PMID not in {h["pmid"] for h in hits}
+    missing = _run(solr_cluster, "similar", "1", "--index", sample)
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
+
+
+def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> None:
+    """The local eval test's set-up (tests/test_eval.py): a title finds its own abstract."""
+    url = solr_cluster.url("scifact")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    assert _run(solr_cluster, "ingest", str(corpus), "--index", url).exit_code == 0
+    docs = [json.loads(line) for line in corpus.read_text("utf-8").splitlines()]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "".join(json.dumps({"_id": f"q{i}", "text": docs[i]["title"]}) + "\n" for i in range(3)),
+        "utf-8",
+    )
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(
+        f"query-id\tcorpus-id\tscore\nq0\t{docs[0]['_id']}\t1\nq1\t{docs[1]['_id']}\t1\n", "utf-8"
+    )
+    result = _run(
+        solr_cluster, "eval", "--queries", str(queries), "--qrels", str(qrels), "--index", url,
+        "-m", "P@1", "-m", "ndcg@10",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["p@1      1.0000", "ndcg@10  1.0000", "queries  2"]
+
+
+def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
+    url = solr_cluster.url("absent")
+    result = _run(solr_cluster, "search", "cancer", "--index", url)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no collection 'absent' at {solr_cluster.nodes[0]}; create it with "
+        f"'searchkit solr init {url}'\n"
     )
