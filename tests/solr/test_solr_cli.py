@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +17,14 @@ from typer.testing import CliRunner
 
 from searchkit.cli import app
 from searchkit.errors import QueryError
+from searchkit.index.ingest import IngestProgress
 from searchkit.output.formats import format_record
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
+from searchkit.solr.address import parse_address
+from searchkit.solr.backend import SolrBackend
+from searchkit.solr.client import ClusterError
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -91,6 +96,11 @@ def test_configset_analysis_keeps_hyphenated_terms_whole_and_folds_like_searchki
     assert "tumor" in terms  # British -> American, then Porter2
     assert "the" not in terms and "of" not in terms
     assert "1.5" in terms
+    assert "1000" in _analyzed(solr_cluster, initialised, "1,000 patients")
+    # Differences from the local analyzer the README lists: a stop word that is part of
+    # a compound goes (the "a" of HLA-A), a code written with a space is not joined.
+    assert _analyzed(solr_cluster, initialised, "HLA-A") == ["hlaa", "hla"]
+    assert "pdl1" not in _analyzed(solr_cluster, initialised, "PD L1")
 
 
 def test_init_of_an_existing_collection_is_one_error_line(
@@ -384,3 +394,85 @@ def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCl
         f"Error: no collection 'absent' at {solr_cluster.nodes[0]}; create it with "
         f"'searchkit solr init {url}'\n"
     )
+
+
+def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
+    """Records held by each replica (asked without distribution), by core name."""
+    status = requests.get(
+        f"{cluster.nodes[0]}/admin/collections",
+        params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()
+    counts = {}
+    for shard in status["cluster"]["collections"][collection]["shards"].values():
+        for replica in shard["replicas"].values():
+            answer = requests.get(
+                f"{replica['base_url']}/{replica['core']}/select",
+                params={"q": "*:*", "rows": 0, "distrib": "false", "wt": "json"},
+                auth=_auth(cluster),
+                timeout=60,
+            ).json()
+            counts[replica["core"]] = answer["response"]["numFound"]
+    return counts
+
+
+def _wait_until_active(cluster: SolrCluster, collection: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = requests.get(
+            f"{cluster.nodes[0]}/admin/collections",
+            params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
+            auth=_auth(cluster),
+            timeout=60,
+        ).json()
+        shards = status["cluster"]["collections"][collection]["shards"].values()
+        states = {r["state"] for s in shards for r in s["replicas"].values()}
+        if states == {"active"} and len(status["cluster"]["live_nodes"]) == 2:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{collection} did not become active again")
+
+
+@pytest.mark.slow
+def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 shards x 2 replicas; the second node stops after the first files, then comes
+    back; the same ingest run again leaves every record on every replica."""
+    url = solr_cluster.url("durable")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2", "--replicas", "2")
+    assert init.exit_code == 0, init.stderr
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    stopped: list[int] = []
+
+    def stop_second_node(progress: IngestProgress) -> None:
+        if progress.files_done == 3 and not stopped:
+            solr_cluster.stop_node(1)
+            stopped.append(progress.records)
+
+    try:
+        backend.ingest(SAMPLE_SUBSET, batch_size=50, on_progress=stop_second_node)
+    except ClusterError:
+        pass  # the cluster may refuse updates while a shard elects a new leader
+    finally:
+        backend.close()
+        if not stopped:
+            raise AssertionError("the node was never stopped")
+        solr_cluster.start_node(1)
+    assert stopped and 0 < stopped[0] < SAMPLE_SUBSET_RECORDS
+    _wait_until_active(solr_cluster, "durable")
+    rerun = _run(solr_cluster, "ingest", *map(str, SAMPLE_SUBSET), "--index", url)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert f"Index: {url} ({SAMPLE_SUBSET_RECORDS} records)" in rerun.stderr
+    wanted = {r.pmid for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
+    assert len(wanted) == SAMPLE_SUBSET_RECORDS
+    per_replica = _replica_counts(solr_cluster, "durable")
+    assert len(per_replica) == 4
+    shard_totals: dict[str, int] = {}
+    for core, n in per_replica.items():
+        shard = core.split("_shard")[1].split("_")[0]
+        assert shard_totals.setdefault(shard, n) == n, per_replica  # replicas agree
+    assert sum(shard_totals.values()) == SAMPLE_SUBSET_RECORDS
