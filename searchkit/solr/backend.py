@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from searchkit.analysis.acronyms import mine_record
 from searchkit.errors import InputError, RecordNotFoundError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
@@ -40,6 +42,7 @@ from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
+from searchkit.solr.configset import load_acronyms, save_acronyms
 from searchkit.solr.translate import Json, escape, qf, translate
 
 #: Records per update request.
@@ -50,6 +53,9 @@ SNIPPET_CHARS = 200
 #: a record's text), turned into the hit's highlight spans.
 _PRE, _POST = "\ue000", "\ue001"
 _MARKS = re.compile(f"([{_PRE}{_POST}])")
+#: edismax's tie-breaker for natural-language ranking: 1.0 sums a word's scores over the
+#: fields (as the local BM25F does), 0.0 would take the best field only.
+TIE = "1.0"
 #: Rows fetched per request when every hit is wanted.
 PAGE = 1000
 
@@ -61,6 +67,9 @@ class SolrBackend:
         self.address = address
         self.client = SolrClient(address)
         self._path = f"/{address.collection}"
+        #: Definitions gained (positive) and lost (negative) by the writes not yet
+        #: applied to the collection's acronym table.
+        self._acronyms: Counter[tuple[str, str]] = Counter()
 
     @classmethod
     def open(cls, address: SolrAddress) -> SolrBackend:
@@ -249,7 +258,7 @@ class SolrBackend:
         text fields), as (PMID, score)."""
         if not text.strip():
             return []
-        query = {"edismax": {"query": escape(text), "qf": qf(TEXT_FIELDS), "mm": "0"}}
+        query = {"edismax": {"query": escape(text), "qf": qf(TEXT_FIELDS), "mm": "0", "tie": TIE}}
         found = self._select(
             {"query": query, "limit": limit, "fields": "id,score", "sort": "score desc, pmid asc"}
         )
@@ -360,8 +369,10 @@ class SolrBackend:
                 continue
             if pmid in stored:
                 counts.replaced += 1
+                self._acronyms.subtract(mine_record(record_from_json(stored[pmid])))
             else:
                 counts.added += 1
+            self._acronyms.update(mine_record(record))
             docs.append({"id": pmid, **record_to_fields(record, record_json)})
         pending.clear()
         if docs:
@@ -373,9 +384,30 @@ class SolrBackend:
         if stored:
             self.client.post(f"{self._path}/update", {"delete": list(stored)}, {"wt": "json"})
             counts.deleted += len(stored)
+            for old in stored.values():
+                self._acronyms.subtract(mine_record(record_from_json(old)))
 
     def commit(self) -> None:
+        """Commit, then bring the collection's acronym table (and its synonym rules) up
+        to date with what was written."""
         self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
+        changes = {pair: n for pair, n in self._acronyms.items() if n}
+        self._acronyms.clear()
+        if changes:
+            name = self._config_name()
+            table = load_acronyms(self.client, name)
+            for pair, n in changes.items():
+                table.add([pair], sign=n)
+            save_acronyms(self.client, name, table)
+
+    def _config_name(self) -> str:
+        """The name of the configset the collection uses."""
+        status = self.client.get(
+            "/admin/collections",
+            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
+        )
+        collection = status["cluster"]["collections"][self.address.collection]
+        return str(collection.get("configName") or self.address.collection)
 
     def _check_count(self, expected: int) -> None:
         held = self.record_count()

@@ -9,10 +9,13 @@ letters and their names), ``spellings.txt`` (the British → American table) and
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
+from collections import Counter
 from importlib import resources
 
-from searchkit.analysis.acronyms import AcronymTable
+from searchkit.analysis.acronyms import TABLE_FILE, TABLE_VERSION, AcronymTable
 from searchkit.analysis.analyzer import GREEK, stopwords
 from searchkit.analysis.spelling import table as spelling_table
 from searchkit.solr.client import ClusterError, SolrClient
@@ -33,16 +36,23 @@ def _spellings() -> str:
     return "".join(f"{british} => {us}\n" for british, us in sorted(spelling_table().items()))
 
 
+_RULE_SPECIAL = re.compile(r"[,\\]|=>")
+
+
 def acronym_synonyms(table: AcronymTable | None) -> str:
-    """Synonym-graph rules, one a line: ``mhc, major histocompatibility complex``."""
+    """Synonym-graph rules, one a line: ``MHC, major histocompatibility complex``. The
+    short form as written (the filter is case-sensitive, so the word "was" is not the
+    acronym WAS), its :data:`MAX_LONG_FORMS` most frequent long forms in lower case."""
     lines = ["# short form, long forms: from searchkit's acronym table of the collection"]
     if table is not None:
-        for short in sorted({row[0].lower() for row in table.rows()}):
-            forms = [lf for lf, _count in table.long_forms(short)[:MAX_LONG_FORMS]]
-            clean = [f.replace(",", " ").replace("=>", " ").strip() for f in forms]
-            clean = [" ".join(f.lower().split()) for f in clean if f]
+        for short in sorted(table.counts):
+            if _RULE_SPECIAL.search(short) or " " in short:
+                continue
+            forms = sorted(table.counts[short].items(), key=lambda kv: (-kv[1], kv[0]))
+            clean = [" ".join(_RULE_SPECIAL.sub(" ", lf).lower().split()) for lf, _ in forms]
+            clean = [f for f in dict.fromkeys(clean) if f][:MAX_LONG_FORMS]
             if clean:
-                lines.append(", ".join([short, *dict.fromkeys(clean)]))
+                lines.append(", ".join([short, *clean]))
     return "\n".join(lines) + "\n"
 
 
@@ -54,7 +64,13 @@ def configset_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
     files["greek.txt"] = _greek().encode("utf-8")
     files["spellings.txt"] = _spellings().encode("utf-8")
     files["acronyms.txt"] = acronym_synonyms(acronyms).encode("utf-8")
+    files[TABLE_FILE] = _table_json(acronyms or AcronymTable()).encode("utf-8")
     return files
+
+
+def _table_json(table: AcronymTable) -> str:
+    rows = [[sf, lf, n] for sf, n, lf in table.rows()]
+    return json.dumps({"version": TABLE_VERSION, "acronyms": rows}, ensure_ascii=False)
 
 
 def configset_zip(acronyms: AcronymTable | None = None) -> bytes:
@@ -63,6 +79,40 @@ def configset_zip(acronyms: AcronymTable | None = None) -> bytes:
         for name, content in configset_files(acronyms).items():
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def upload_file(client: SolrClient, name: str, path: str, content: bytes) -> None:
+    """Upload (or replace) one file of the configset ``name``."""
+    client.request(
+        "POST",
+        "/admin/configs",
+        params={"action": "UPLOAD", "name": name, "filePath": path, "overwrite": "true"},
+        data=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+
+
+def load_acronyms(client: SolrClient, name: str) -> AcronymTable:
+    """The acronym table kept with the configset ``name`` (``searchkit solr init``
+    writes an empty one)."""
+    answer = client.get(
+        "/admin/zookeeper", {"detail": "true", "path": f"/configs/{name}/{TABLE_FILE}"}
+    )
+    text = answer.get("znode", {}).get("data")
+    if not text:
+        return AcronymTable()
+    table = AcronymTable()
+    for sf, lf, n in json.loads(text).get("acronyms", []):
+        table.counts.setdefault(str(sf), Counter())[str(lf)] = int(n)
+    return table
+
+
+def save_acronyms(client: SolrClient, name: str, table: AcronymTable) -> None:
+    """Keep ``table`` with the configset (JSON) and as its synonym rules, then reload the
+    collection so that queries use them."""
+    upload_file(client, name, TABLE_FILE, _table_json(table).encode("utf-8"))
+    upload_file(client, name, "acronyms.txt", acronym_synonyms(table).encode("utf-8"))
+    reload_collection(client)
 
 
 def upload_configset(client: SolrClient, name: str, acronyms: AcronymTable | None = None) -> None:

@@ -15,6 +15,7 @@ import requests
 from click.testing import Result
 from typer.testing import CliRunner
 
+from searchkit.analysis.acronyms import mine_record
 from searchkit.cli import app
 from searchkit.errors import QueryError
 from searchkit.index.ingest import IngestProgress
@@ -25,6 +26,7 @@ from searchkit.records import Record
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import SolrBackend
 from searchkit.solr.client import ClusterError
+from searchkit.solr.configset import load_acronyms
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -476,3 +478,47 @@ def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
         shard = core.split("_shard")[1].split("_")[0]
         assert shard_totals.setdefault(shard, n) == n, per_replica  # replicas agree
     assert sum(shard_totals.values()) == SAMPLE_SUBSET_RECORDS
+
+
+def test_ingest_keeps_the_acronym_table_and_queries_expand_short_forms(
+    solr_cluster: SolrCluster, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(sample))
+    try:
+        table = load_acronyms(backend.client, "sample")
+    finally:
+        backend.close()
+    # The last version of each record (a later one replaces it, as ingest did).
+    latest = {r.pmid: r for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
+    mined = {pair for r in latest.values() for pair in mine_record(r)}
+    assert mined and {(sf, lf) for sf, _n, lf in table.rows()} == mined
+    # A short form whose long form some records use without it: searching the short
+    # form finds them too.
+    for short in sorted(table.counts):
+        terms = _analyzed(solr_cluster, "sample", short)
+        if len(terms) != 1 or not short.isalpha():
+            continue
+        literal = requests.post(
+            f"{solr_cluster.nodes[0]}/sample/select",
+            json={
+                "query": {
+                    "bool": {
+                        "should": [
+                            {"term": {"f": f, "query": terms[0]}}
+                            for f in ("title", "abstract", "keywords", "mesh")
+                        ]
+                    }
+                },
+                "limit": 0,
+            },
+            auth=_auth(solr_cluster),
+            timeout=60,
+        ).json()["response"]["numFound"]
+        result = _run(solr_cluster, "search", short, "--count", "--index", sample)
+        assert result.exit_code == 0, result.stderr
+        if int(result.stdout) > literal:
+            break
+    else:
+        raise AssertionError("no short form search found more than its literal term")
