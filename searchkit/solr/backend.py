@@ -25,7 +25,6 @@ from searchkit.index.history import History
 from searchkit.index.ingest import IngestProgress, IngestReport, ProgressMeter
 from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
-from searchkit.index.schema import TEXT_FIELDS
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry
@@ -53,9 +52,14 @@ SNIPPET_CHARS = 200
 #: a record's text), turned into the hit's highlight spans.
 _PRE, _POST = "\ue000", "\ue001"
 _MARKS = re.compile(f"([{_PRE}{_POST}])")
-#: edismax's tie-breaker for natural-language ranking: 1.0 sums a word's scores over the
-#: fields (as the local BM25F does), 0.0 would take the best field only.
-TIE = "1.0"
+#: Natural-language ranking (``eval``): edismax's tie-breaker (0: a word scores in its
+#: best field only, 1: summed over the fields) and the field weights. Solr scores each
+#: field with its own BM25 length normalization, so the local index's title weight of 2
+#: over-counts short titles. SciFact train nDCG@10, 2 shards: tie 0.5 and title 1
+#: 0.6896; tie 0 and title 1 0.6866; tie 1 and title 1 0.6731; tie 0 and title 2 0.6396
+#: (BENCHMARKS.md, "Solr cluster").
+TIE = "0.5"
+NATURAL_FIELDS = {"title": 1.0, "abstract": 1.0, "keywords": 1.5, "mesh": 1.5}
 #: Rows fetched per request when every hit is wanted.
 PAGE = 1000
 
@@ -258,7 +262,9 @@ class SolrBackend:
         text fields), as (PMID, score)."""
         if not text.strip():
             return []
-        query = {"edismax": {"query": escape(text), "qf": qf(TEXT_FIELDS), "mm": "0", "tie": TIE}}
+        query = {
+            "edismax": {"query": escape(text), "qf": qf(NATURAL_FIELDS), "mm": "0", "tie": TIE}
+        }
         found = self._select(
             {"query": query, "limit": limit, "fields": "id,score", "sort": "score desc, pmid asc"}
         )

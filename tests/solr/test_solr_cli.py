@@ -26,7 +26,7 @@ from searchkit.records import Record
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import SolrBackend
 from searchkit.solr.client import ClusterError
-from searchkit.solr.configset import load_acronyms
+from searchkit.solr.configset import acronym_synonyms, load_acronyms
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -55,6 +55,21 @@ def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "ind
     ).json()
     stages = answer["analysis"]["field_types"]["text_biomed"][kind]
     return [t["text"] for t in stages[-1]]
+
+
+def test_cluster_has_two_live_nodes_and_requires_authentication(solr_cluster: SolrCluster) -> None:
+    assert len(solr_cluster.nodes) == 2
+    url = f"{solr_cluster.nodes[0]}/admin/collections"
+    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, timeout=30)
+    assert refused.status_code == 401
+    auth = (solr_cluster.user, solr_cluster.password)
+    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, timeout=30)
+    assert status.status_code == 200
+    assert len(status.json()["cluster"]["live_nodes"]) == 2
+    wrong = requests.get(
+        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), timeout=30
+    )
+    assert wrong.status_code == 401
 
 
 @pytest.fixture(scope="module")
@@ -480,7 +495,7 @@ def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
     assert sum(shard_totals.values()) == SAMPLE_SUBSET_RECORDS
 
 
-def test_ingest_keeps_the_acronym_table_and_queries_expand_short_forms(
+def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
     solr_cluster: SolrCluster, sample: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in solr_cluster.env().items():
@@ -494,31 +509,12 @@ def test_ingest_keeps_the_acronym_table_and_queries_expand_short_forms(
     latest = {r.pmid: r for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
     mined = {pair for r in latest.values() for pair in mine_record(r)}
     assert mined and {(sf, lf) for sf, _n, lf in table.rows()} == mined
-    # A short form whose long form some records use without it: searching the short
-    # form finds them too.
-    for short in sorted(table.counts):
-        terms = _analyzed(solr_cluster, "sample", short)
-        if len(terms) != 1 or not short.isalpha():
-            continue
-        literal = requests.post(
-            f"{solr_cluster.nodes[0]}/sample/select",
-            json={
-                "query": {
-                    "bool": {
-                        "should": [
-                            {"term": {"f": f, "query": terms[0]}}
-                            for f in ("title", "abstract", "keywords", "mesh")
-                        ]
-                    }
-                },
-                "limit": 0,
-            },
-            auth=_auth(solr_cluster),
-            timeout=60,
-        ).json()["response"]["numFound"]
-        result = _run(solr_cluster, "search", short, "--count", "--index", sample)
-        assert result.exit_code == 0, result.stderr
-        if int(result.stdout) > literal:
-            break
-    else:
-        raise AssertionError("no short form search found more than its literal term")
+    # Exported as synonym-graph rules beside it in the configset.
+    rules = requests.get(
+        f"{solr_cluster.nodes[0]}/admin/zookeeper",
+        params={"detail": "true", "path": "/configs/sample/acronyms.txt"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["znode"]["data"]
+    assert rules == acronym_synonyms(table)
+    assert len(rules.splitlines()) > 10
