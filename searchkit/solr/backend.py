@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -27,7 +28,13 @@ from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import SourceEntry
+from searchkit.index.sources import (
+    SOURCES_FILE,
+    FileState,
+    SourceEntry,
+    SourceRegistry,
+    read_state,
+)
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
 from searchkit.searching.evaluation import (
@@ -41,7 +48,12 @@ from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
-from searchkit.solr.configset import load_acronyms, save_acronyms
+from searchkit.solr.configset import (
+    load_acronyms,
+    read_config_file,
+    save_acronyms,
+    upload_file,
+)
 from searchkit.solr.translate import Json, escape, qf, translate
 
 #: Records per update request.
@@ -298,10 +310,22 @@ class SolrBackend:
             metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
         )
 
+    def _registry(self, where: Path) -> SourceRegistry:
+        """The collection's source registry (kept with its configset), in ``where``."""
+        text = read_config_file(self.client, self._config_name(), SOURCES_FILE)
+        if text:
+            (where / SOURCES_FILE).write_text(text, "utf-8")
+        return SourceRegistry.load(where)
+
+    def _save_registry(self, registry: SourceRegistry) -> None:
+        registry.save()
+        content = registry.path.read_bytes()
+        upload_file(self.client, self._config_name(), SOURCES_FILE, content)
+
     def sources(self) -> list[SourceEntry]:
-        raise ClusterError(
-            f"{self.location} is a Solr collection: the files ingested into it are not recorded"
-        )
+        with tempfile.TemporaryDirectory() as where:
+            registry = self._registry(Path(where))
+        return sorted(registry.entries.values(), key=lambda e: e.path)
 
     # -- writing -------------------------------------------------------------------
 
@@ -319,9 +343,31 @@ class SolrBackend:
     ) -> IngestReport:
         """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
         applied), commit, and check the collection's count."""
+        with tempfile.TemporaryDirectory() as where:
+            registry = self._registry(Path(where))
+            report = self._ingest(paths, registry, batch_size, force, on_progress)
+            self._save_registry(registry)
+        return report
+
+    def _ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        registry: SourceRegistry,
+        batch_size: int | None,
+        force: bool,
+        on_progress: ProgressMeter | None,
+    ) -> IngestReport:
         report = IngestReport()
         before = self.record_count()
-        files = list(iter_files([Path(p) for p in paths]))
+        files: list[Path] = []
+        for path in iter_files([Path(p) for p in paths]):
+            known = None if force else registry.unchanged(path)
+            if known is None:
+                files.append(path)
+            else:
+                report.unchanged_files.append(path)
+                report.counts.unchanged += known.records
+        read: list[tuple[Path, FileState, int, int, int]] = []
         sizes = [_size(p) for p in files]
         pending: dict[str, Record] = {}
         size = batch_size or BATCH_SIZE
@@ -337,7 +383,9 @@ class SolrBackend:
         tell(0)
         for number, path in enumerate(files):
             report.files += 1
+            records_before, skipped_before, deletions = report.records_read, len(report.skipped), 0
             try:
+                state = read_state(path) if path.is_file() else None
                 for item in read_file(path):
                     if isinstance(item, Record):
                         report.records_read += 1
@@ -347,6 +395,7 @@ class SolrBackend:
                         if len(pending) >= size:
                             self._send(pending, report.counts)
                     elif isinstance(item, Deletion):
+                        deletions += 1
                         self._send(pending, report.counts)
                         self._delete([item.pmid], report.counts)
                     else:
@@ -356,9 +405,18 @@ class SolrBackend:
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+            else:
+                # A file read to the end is recorded after the commit; one that broke off
+                # is not, so the next ingest reads it again.
+                assert state is not None  # read_file() refuses anything but a regular file
+                records = report.records_read - records_before
+                skipped = len(report.skipped) - skipped_before
+                read.append((path, state, records, deletions, skipped))
             tell(number + 1)
         self._send(pending, report.counts)
         self.commit()
+        for path, state, records, deletions, skipped in read:
+            registry.record(path, state, records, deletions, skipped)
         self._check_count(before + report.counts.added - report.counts.deleted)
         return report
 

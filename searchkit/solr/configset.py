@@ -18,6 +18,7 @@ from importlib import resources
 from searchkit.analysis.acronyms import TABLE_FILE, TABLE_VERSION, AcronymTable
 from searchkit.analysis.analyzer import GREEK, stopwords
 from searchkit.analysis.spelling import table as spelling_table
+from searchkit.index.sources import SOURCES_FILE
 from searchkit.solr.client import ClusterError, SolrClient
 
 STATIC_FILES = ("schema.xml", "solrconfig.xml", "wdtypes.txt")
@@ -65,7 +66,14 @@ def configset_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
     files["spellings.txt"] = _spellings().encode("utf-8")
     files["acronyms.txt"] = acronym_synonyms(acronyms).encode("utf-8")
     files[TABLE_FILE] = _table_json(acronyms or AcronymTable()).encode("utf-8")
+    files[SOURCES_FILE] = json.dumps({"format": 1, "sources": {}, "deleted": []}).encode("utf-8")
     return files
+
+
+def read_config_file(client: SolrClient, name: str, path: str) -> str:
+    """The text of one file of the configset ``name`` ("" when it is empty)."""
+    answer = client.get("/admin/zookeeper", {"detail": "true", "path": f"/configs/{name}/{path}"})
+    return str(answer.get("znode", {}).get("data") or "")
 
 
 def _table_json(table: AcronymTable) -> str:
@@ -95,10 +103,7 @@ def upload_file(client: SolrClient, name: str, path: str, content: bytes) -> Non
 def load_acronyms(client: SolrClient, name: str) -> AcronymTable:
     """The acronym table kept with the configset ``name`` (``searchkit solr init``
     writes an empty one)."""
-    answer = client.get(
-        "/admin/zookeeper", {"detail": "true", "path": f"/configs/{name}/{TABLE_FILE}"}
-    )
-    text = answer.get("znode", {}).get("data")
+    text = read_config_file(client, name, TABLE_FILE)
     if not text:
         return AcronymTable()
     table = AcronymTable()

@@ -189,11 +189,18 @@ def _run(cluster: SolrCluster, *args: str) -> Result:
     return runner.invoke(app, list(args), env=cluster.env())
 
 
-def test_ingest_again_changes_nothing(solr_cluster: SolrCluster, sample: str) -> None:
-    result = _run(solr_cluster, "ingest", str(SAMPLE_SUBSET[-1]), "--index", sample)
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("No records added or changed (1 file read in ")
-    assert f"Index: {sample} ({SAMPLE_SUBSET_RECORDS} records)" in result.stderr
+def test_ingest_again_reads_nothing_and_forced_changes_nothing(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """The collection's source registry (kept with its configset) knows the file."""
+    last = str(SAMPLE_SUBSET[-1])
+    again = _run(solr_cluster, "ingest", last, "--index", sample)
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.startswith("Nothing to read: 1 file unchanged since ingested, not read")
+    forced = _run(solr_cluster, "ingest", last, "--index", sample, "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stderr.startswith("No records added or changed (1 file read in ")
+    assert f"Index: {sample} ({SAMPLE_SUBSET_RECORDS} records)" in forced.stderr
 
 
 def test_search_ranks_hits_from_both_shards(solr_cluster: SolrCluster, sample: str) -> None:
@@ -298,14 +305,16 @@ def test_stats_counts_records_shards_and_nodes(solr_cluster: SolrCluster, sample
     }
 
 
-def test_sources_and_local_only_commands_are_one_error_line(
-    solr_cluster: SolrCluster, sample: str
-) -> None:
-    sources = _run(solr_cluster, "sources", "--index", sample)
-    assert sources.exit_code == 1
-    assert sources.stderr == (
-        f"Error: {sample} is a Solr collection: the files ingested into it are not recorded\n"
-    )
+def test_sources_lists_the_files_ingested(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "sources", "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert sorted(e["path"] for e in entries) == sorted(str(p.absolute()) for p in SAMPLE_SUBSET)
+    read = sum(1 for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record))
+    assert sum(e["records"] for e in entries) == read
+
+
+def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
     check = _run(solr_cluster, "check", "--index", sample)
     assert check.exit_code == 2
     assert check.stderr == (
@@ -481,7 +490,7 @@ def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
         solr_cluster.start_node(1)
     assert stopped and 0 < stopped[0] < SAMPLE_SUBSET_RECORDS
     _wait_until_active(solr_cluster, "durable")
-    rerun = _run(solr_cluster, "ingest", *map(str, SAMPLE_SUBSET), "--index", url)
+    rerun = _run(solr_cluster, "ingest", *map(str, SAMPLE_SUBSET), "--index", url, "--force")
     assert rerun.exit_code == 0, rerun.stderr
     assert f"Index: {url} ({SAMPLE_SUBSET_RECORDS} records)" in rerun.stderr
     wanted = {r.pmid for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
