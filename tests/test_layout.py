@@ -31,6 +31,7 @@ STAGES = (
     "index",
     "query",
     "searching",
+    "solr",  # a SolrCloud collection as the index: after the local pipeline it mirrors
     "semantic",
     "output",
     "cli",

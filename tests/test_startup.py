@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,7 @@ LIBRARY = (
 )
 
 
-def _imported(*args: str) -> set[str]:
+def _imported(*args: str, usage: bool = True) -> set[str]:
     """The modules the ``searchkit`` console script imports running ``ARGS``
     (``python -X importtime``)."""
     result = subprocess.run(
@@ -36,7 +37,7 @@ def _imported(*args: str) -> set[str]:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("Usage: searchkit")
+    assert result.stdout.startswith("Usage: searchkit") or not usage
     return {
         line.rsplit("|", 1)[1].strip()
         for line in result.stderr.splitlines()
@@ -52,3 +53,30 @@ def test_help_imports_no_heavy_dependency(args: list[str]) -> None:
     assert heavy == []
     library = sorted(m for m in modules if m.startswith(LIBRARY))
     assert library == []
+
+
+#: What a search of a local index must not load: the readers and their XML parser,
+#: the writers, the Solr client and its HTTP stack, the encoder's runtime.
+NOT_FOR_A_SEARCH = (
+    "lxml",
+    "requests",
+    "urllib3",
+    "onnxruntime",
+    "tokenizers",
+    "searchkit.readers",
+    "searchkit.index.ingest",
+    "searchkit.index.rebuild",
+    "searchkit.engine.segment_writer",
+    "searchkit.solr.backend",
+    "searchkit.solr.client",
+)
+
+
+def test_a_local_search_loads_no_reader_writer_or_solr_client(sample_index_dir: Path) -> None:
+    modules = _imported(
+        "search", "immune escape", "--index", str(sample_index_dir), "-f", "pmid", usage=False
+    )
+    assert "searchkit.searching.search" in modules
+    loaded = [m for m in modules for name in NOT_FOR_A_SEARCH if m in (name, f"{name}.")]
+    loaded += [m for m in modules for name in NOT_FOR_A_SEARCH if m.startswith(f"{name}.")]
+    assert sorted(loaded) == []

@@ -20,6 +20,7 @@ import typer
 from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy, terms
 from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
 from searchkit.cli.mesh import mesh_app
+from searchkit.cli.solr import solr_app
 from searchkit.cli.usage import Command, Group, epilog
 from searchkit.version import __version__
 
@@ -80,3 +81,4 @@ _add("eval", evaluate.eval_)
 _add("analyze", terms.analyze)
 _add("acronyms", terms.acronyms)
 app.add_typer(mesh_app, name="mesh")
+app.add_typer(solr_app, name="solr")

@@ -19,6 +19,7 @@ from searchkit.index.location import ENV_VAR, resolve_index_dir
 if TYPE_CHECKING:
     from searchkit.index.locking import LockWaitCallback
     from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.backend import Backend
 
 T = TypeVar("T")
 
@@ -29,10 +30,11 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 DEFAULT_LOCK_TIMEOUT = 300.0
 
 IndexOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--index",
-        help=f"Index directory (default: ${ENV_VAR}, else the per-user data directory).",
+        help=f"Index directory, or a Solr collection solr://HOST:PORT/solr/COLLECTION "
+        f"(default: ${ENV_VAR}, else the per-user data directory).",
         show_default=False,
     ),
 ]
@@ -141,11 +143,26 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
 
-def _open_index(index: Path | None) -> SearchIndex:
-    """The existing index named by ``--index`` (or its defaults), or one error line."""
-    from searchkit.index.searchindex import SearchIndex
+def _open_index(index: str | None) -> SearchIndex:
+    """The existing local index named by ``--index`` (or its defaults), or one error
+    line (also when it names a Solr collection: the command works on directories)."""
+    from typer._click.globals import get_current_context
 
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.solr.backends import local_only
+
+    context = get_current_context(silent=True)
+    command = " ".join(context.command_path.split()[1:]) if context else "this command"
+    _call(lambda: local_only(index, command))
     return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
+
+
+def _open_backend(index: str | None, create: bool = False) -> Backend:
+    """The index named by ``--index`` (or its defaults), a directory or a Solr
+    collection, or one error line."""
+    from searchkit.solr.backends import open_backend
+
+    return _call(lambda: open_backend(index, create=create))
 
 
 LockTimeoutOption = Annotated[
@@ -166,7 +183,7 @@ def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
     return ix
 
 
-def _lock_wait_message(path: Path) -> LockWaitCallback:
+def _lock_wait_message(path: Path | str) -> LockWaitCallback:
     def on_lock_wait(timeout: float) -> None:
         _err(
             f"waiting for another searchkit process to finish writing {path} (up to {timeout:g} s)…"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from searchkit.cli.common import EvalFormat, IndexOption, SemanticOption, _call, _err, _open_index
+from searchkit.cli.common import EvalFormat, IndexOption, SemanticOption, _call, _err, _open_backend
 from searchkit.searching import DEFAULT_DEPTH
 
 
@@ -61,14 +61,13 @@ def eval_(
             _err(f"Error: {path}: no such file")
             raise typer.Exit(2)
     metrics = _call(lambda: [evaluation.parse_metric(m) for m in metric or []])
-    ix = _open_index(index)
+    backend = _open_backend(index)
     query_texts = _call(lambda: evaluation.read_queries(queries))
     judgments = _call(lambda: evaluation.read_qrels(qrels))
     from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
 
     result = _call(
-        lambda: evaluation.evaluate(
-            ix,
+        lambda: backend.evaluate(
             query_texts,
             judgments,
             metrics or None,

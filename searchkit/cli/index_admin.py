@@ -17,12 +17,13 @@ from searchkit.cli.common import (
     _call,
     _err,
     _for_writing,
+    _open_backend,
     _open_index,
 )
 from searchkit.cli.ingest import _open_for_rebuild
 from searchkit.cli.progress import QuietOption, shown, spinner
 from searchkit.index.location import resolve_index_dir
-from searchkit.index.sources import SourceEntry, SourceRegistry
+from searchkit.index.sources import SourceEntry
 
 
 def check(index: IndexOption = None) -> None:
@@ -32,7 +33,9 @@ def check(index: IndexOption = None) -> None:
     is 'searchkit rebuild'."""
     from searchkit.engine.checksums import verify_index
     from searchkit.index.searchindex import SearchIndex
+    from searchkit.solr.backends import local_only
 
+    _call(lambda: local_only(index, "check"))
     path = resolve_index_dir(index)
     ix = _call(lambda: _open_for_rebuild(path))
     report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
@@ -73,16 +76,15 @@ def sources(
     """List the files ingested into the index: when, and how many records."""
     from searchkit.output.formats import format_rows, neutralise
 
-    ix = _open_index(index)
-    registry = _call(lambda: SourceRegistry.load(ix.path))
-    entries = sorted(registry.entries.values(), key=lambda e: e.path)
+    backend = _open_backend(index)
+    entries = _call(backend.sources)
     if fmt is not SourcesFormat.text:
         text = format_rows([asdict(e) for e in entries], fmt.value, SOURCE_COLUMNS)
         if text:
             typer.echo(text)
         return
     if not entries:
-        _err(f"No source files recorded in {ix.path}.")
+        _err(f"No source files recorded in {backend.location}.")
         return
     for e in entries:
         extra = f", {e.deletions} deletions" if e.deletions else ""
@@ -115,5 +117,5 @@ def stats(
     from searchkit.output.formats import format_stats
     from searchkit.semantic.vectors import SIDECARS
 
-    ix = _open_index(index)
-    typer.echo(format_stats(_call(lambda: ix.stats(SIDECARS)), fmt.value))
+    backend = _open_backend(index)
+    typer.echo(format_stats(_call(lambda: backend.stats(SIDECARS)), fmt.value))

@@ -18,6 +18,7 @@ from searchkit.cli.common import (
     _err,
     _for_writing,
     _lock_wait_message,
+    _open_backend,
     _open_index,
 )
 from searchkit.cli.progress import QuietOption, bytes_meter, shown
@@ -27,6 +28,7 @@ from searchkit.index.location import resolve_index_dir
 if TYPE_CHECKING:
     from searchkit.index.ingest import IngestReport
     from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.backend import Backend
 
 
 def ingest(
@@ -60,30 +62,30 @@ def ingest(
     """
     from searchkit.cli.embed import _embed
     from searchkit.index.ingest import default_procs
-    from searchkit.index.ingest import ingest as run_ingest
-    from searchkit.index.searchindex import SearchIndex
+    from searchkit.solr.backends import local_only
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         _err(f"Error: {missing[0]}: no such file or directory")
         raise typer.Exit(2)
-    index_dir = resolve_index_dir(index)
-    ix = _for_writing(_call(lambda: SearchIndex.open_or_create(index_dir)), lock_timeout)
+    if embed_after:
+        _call(lambda: local_only(index, "ingest --embed"))
+    backend = _open_backend(index, create=True)
+    backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
     with bytes_meter("ingest", shown(quiet)) as meter:
         report = _call(
-            lambda: run_ingest(
+            lambda: backend.ingest(
                 paths,
-                ix,
                 procs=procs or default_procs(),
                 batch_size=batch_size,
                 force=force,
                 on_progress=meter,
             )
         )
-    ok = _summarise(report, ix, time.monotonic() - start)
+    ok = _summarise(report, backend, time.monotonic() - start)
     if embed_after:
-        _embed(ix, None, procs)
+        _embed(_open_index(index), None, procs)
     if not ok:
         raise typer.Exit(1)
 
@@ -92,7 +94,9 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def summary(report: IngestReport, index_path: Path, index_records: int, seconds: float) -> str:
+def summary(
+    report: IngestReport, index_path: Path | str, index_records: int, seconds: float
+) -> str:
     """What an ingest did, in one line: "Added 2285 records from 25 files in 9.1 s.
     Index: DIR (2285 records)"; a count that is 0 is not named."""
     c = report.counts
@@ -125,11 +129,11 @@ def summary(report: IngestReport, index_path: Path, index_records: int, seconds:
     return f"{done}{extra}. {where}"
 
 
-def _summarise(report: IngestReport, ix: SearchIndex, seconds: float) -> bool:
+def _summarise(report: IngestReport, backend: Backend, seconds: float) -> bool:
     """Print what an ingest did; whether all of its input was read."""
     for skip in report.skipped:
         _err(f"skipped: {skip}")
-    _err(summary(report, ix.path, len(ix), seconds))
+    _err(summary(report, backend.location, _call(backend.record_count), seconds))
     if report.counts.not_found:
         _err(f"{len(report.counts.not_found)} deletion(s) named records not in the index")
     return report.ok
@@ -151,8 +155,11 @@ def rebuild(
     from searchkit.index.ingest import default_procs
     from searchkit.index.rebuild import rebuild as run_rebuild
     from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.backend import LocalBackend
     from searchkit.semantic.vectors import SIDECARS
+    from searchkit.solr.backends import local_only
 
+    _call(lambda: local_only(index, "rebuild"))
     found = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
     ix = _for_writing(found, lock_timeout) if isinstance(found, SearchIndex) else found
     start = time.monotonic()
@@ -169,7 +176,7 @@ def rebuild(
             )
         )
     _err("Rebuilt.")
-    if not _summarise(report, new, time.monotonic() - start):
+    if not _summarise(report, LocalBackend(new), time.monotonic() - start):
         raise typer.Exit(1)
 
 
@@ -194,15 +201,15 @@ def delete(
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
 ) -> None:
     """Remove records by PMID. Exit code 1 if some PMID is not in the index."""
-    from searchkit.index.ingest import delete as run_delete
-
-    ix = _for_writing(_open_index(index), lock_timeout)
     wanted = list(dict.fromkeys(p.strip() for p in pmids if p.strip()))
     if not wanted:
         _err("Error: no PMID given")
         raise typer.Exit(2)
-    counts = _call(lambda: run_delete(ix, wanted))
-    _err(f"{counts.deleted} record(s) deleted. Index: {ix.path} ({len(ix)} records)")
+    backend = _open_backend(index)
+    backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
+    counts = _call(lambda: backend.delete(wanted))
+    held = _call(backend.record_count)
+    _err(f"{counts.deleted} record(s) deleted. Index: {backend.location} ({held} records)")
     if counts.not_found:
         _err(f"Error: not in the index: {' '.join(counts.not_found)}")
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from searchkit.cli.common import (
     Sort,
     _call,
     _err,
-    _open_index,
+    _open_backend,
     _use_color,
 )
 from searchkit.cli.completion import complete_fields, complete_query
@@ -24,7 +24,7 @@ from searchkit.errors import OptionError
 
 if TYPE_CHECKING:
     from searchkit.index.history import History
-    from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.backend import Backend
     from searchkit.searching.search import Filters, SearchResult
 
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
@@ -135,37 +135,23 @@ def search(
     [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
-    from searchkit.index.history import History, filtered_query
-    from searchkit.index.mesh import MeshContext
+    from searchkit.index.history import filtered_query
     from searchkit.output.formats import parse_fields
-    from searchkit.query.compile import explain as explain_query
     from searchkit.searching.search import Filters
-    from searchkit.searching.search import search as run_search
 
     filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
     hits_wanted = _call(lambda: _parse_limit(limit, fmt))
     if fields is not None:
         _call(lambda: parse_fields(fields))
-    ix = _open_index(index)
-    history = History(ix.path)
+    backend = _open_backend(index)
+    history = backend.history()
     refs = _call(history.queries) if "#" in query else {}
     if explain:
-        _err(
-            _call(
-                lambda: explain_query(
-                    ix.whoosh_index.schema,
-                    query,
-                    acronyms=ix.acronyms,
-                    mesh=MeshContext(lambda: ix.mesh_tree),
-                    refs=refs,
-                )
-            )
-        )
+        _err(_call(lambda: backend.explain(query, refs, filters)))
     from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
 
     result = _call(
-        lambda: run_search(
-            ix,
+        lambda: backend.search(
             query,
             limit=0 if count else hits_wanted,
             offset=offset,
@@ -197,7 +183,7 @@ def search(
     if pubtype is not None:
         given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
     if not result.total and given:
-        empty = _filter_matched_nothing(ix, query, given) or empty
+        empty = _filter_matched_nothing(backend, query, given) or empty
     _print_result(result, fmt, fields, empty)
     counted = sum(not h.partial for h in result.hits)
     if fmt in EXPORT_FORMATS and counted < result.total:
@@ -209,25 +195,23 @@ def search(
         )
 
 
-def _count(ix: SearchIndex, query: str, filters: Filters | None) -> int:
-    from searchkit.searching.search import count as run_count
-
-    return _call(lambda: run_count(ix, query, filters=filters))
+def _count(backend: Backend, query: str, filters: Filters | None) -> int:
+    return _call(lambda: backend.count(query, filters))
 
 
 def _filter_matched_nothing(
-    ix: SearchIndex, query: str, given: list[tuple[str, Filters]]
+    backend: Backend, query: str, given: list[tuple[str, Filters]]
 ) -> str | None:
     """When the query matches records but not with the filters (each a label such as
     ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
     query, else their combination, e.g. ``No records match --journal 'Nature Foo' (the
     query alone matches 389).``; None when the query alone matches nothing."""
-    alone = _count(ix, query, None)
+    alone = _count(backend, query, None)
     if not alone:
         return None
     empty: list[str] = []
     if len(given) > 1:
-        empty = [label for label, one in given if not _count(ix, query, one)]
+        empty = [label for label, one in given if not _count(backend, query, one)]
     named = ", nor ".join(empty) if empty else " with ".join(label for label, _ in given)
     return f"No records match {named} (the query alone matches {alone})."
 
@@ -259,10 +243,8 @@ def similar(
     index: IndexOption = None,
 ) -> None:
     """Records most similar to one (by title, abstract, keywords and MeSH)."""
-    from searchkit.searching.similar import similar as run_similar
-
-    ix = _open_index(index)
-    result = _call(lambda: run_similar(ix, pmid.strip(), limit=limit))
+    backend = _open_backend(index)
+    result = _call(lambda: backend.similar(pmid.strip(), limit))
     _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
 
 
@@ -276,6 +258,6 @@ def show(
     """Print one whole record."""
     from searchkit.output.formats import format_record
 
-    ix = _open_index(index)
-    record = _call(lambda: ix.get(pmid.strip()))
+    backend = _open_backend(index)
+    record = _call(lambda: backend.get(pmid.strip()))
     typer.echo(format_record(record, fmt.value))

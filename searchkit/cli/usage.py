@@ -87,6 +87,7 @@ EXAMPLES: dict[str, list[str]] = {
     "acronyms": ["searchkit acronyms", "searchkit acronyms PD-L1 --format json"],
     "mesh load": ["searchkit mesh load desc2025.xml"],
     "mesh show": ['searchkit mesh show "Neoplasms"'],
+    "solr init": ["searchkit solr init solr://localhost:8983/solr/pubmed --shards 2 --replicas 2"],
 }
 
 

@@ -1,0 +1,7 @@
+"""A SolrCloud collection as the index: the address (``solr://HOST:PORT/solr/COLLECTION``),
+the HTTP client (credentials from the environment or ``~/.netrc``, retries with back-off),
+the configset searchkit uploads, and the backend that runs the commands against it.
+
+May import: everything below it (ground, readers, analysis, engine, index, query,
+searching). Never cli/, output/ or semantic/.
+"""

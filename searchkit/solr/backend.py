@@ -1,0 +1,539 @@
+"""A SolrCloud collection behind the commands (:class:`SolrBackend`, an implementation of
+:class:`searchkit.searching.backend.Backend`).
+
+Records go to ``/update`` in batches of :data:`BATCH_SIZE` JSON documents, keyed by PMID
+(``id``): a record already there is replaced, one equal to the stored copy is left alone,
+a ``DeleteCitation`` deletes. The whole record is stored as JSON (``record``), so that
+``show`` and the output formats get back exactly what was read. After the last batch a
+commit, then a count check: the collection must hold what it held before plus the records
+added less those deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from searchkit.analysis.acronyms import mine_record
+from searchkit.errors import InputError, RecordNotFoundError
+from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
+from searchkit.index.history import History
+from searchkit.index.ingest import IngestProgress, IngestReport, ProgressMeter
+from searchkit.index.location import user_data_dir
+from searchkit.index.locking import LockWaitCallback
+from searchkit.index.searchindex import WriteCounts
+from searchkit.index.sidecars import Sidecar
+from searchkit.index.sources import (
+    SOURCES_FILE,
+    FileState,
+    SourceEntry,
+    SourceRegistry,
+    read_state,
+)
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Deletion, Record, Skipped
+from searchkit.searching.evaluation import (
+    DEFAULT_METRICS,
+    EvalResult,
+    Metric,
+    parse_metric,
+    score_run,
+)
+from searchkit.searching.pipeline import MeaningProvider
+from searchkit.searching.search import Filters, Hit, SearchResult
+from searchkit.solr.address import SolrAddress
+from searchkit.solr.client import ClusterError, SolrClient
+from searchkit.solr.configset import (
+    load_acronyms,
+    read_config_file,
+    save_acronyms,
+    upload_file,
+)
+from searchkit.solr.translate import Json, escape, qf, translate
+
+#: Records per update request.
+BATCH_SIZE = 500
+#: Snippet length in characters (the unified highlighter's fragment size).
+SNIPPET_CHARS = 200
+#: Marks around highlighted words in Solr's snippets (private-use characters: never in
+#: a record's text), turned into the hit's highlight spans.
+_PRE, _POST = "\ue000", "\ue001"
+_MARKS = re.compile(f"([{_PRE}{_POST}])")
+#: Natural-language ranking (``eval``): edismax's tie-breaker (0: a word scores in its
+#: best field only, 1: summed over the fields) and the field weights. Solr scores each
+#: field with its own BM25 length normalization, so the local index's title weight of 2
+#: over-counts short titles. SciFact train nDCG@10, 2 shards: tie 0.5 and title 1
+#: 0.6896; tie 0 and title 1 0.6866; tie 1 and title 1 0.6731; tie 0 and title 2 0.6396
+#: (BENCHMARKS.md, "Solr cluster").
+TIE = "0.5"
+NATURAL_FIELDS = {"title": 1.0, "abstract": 1.0, "keywords": 1.5, "mesh": 1.5}
+#: Rows fetched per request when every hit is wanted.
+PAGE = 1000
+
+
+class SolrBackend:
+    """A collection of a SolrCloud cluster, reached through one of its nodes."""
+
+    def __init__(self, address: SolrAddress) -> None:
+        self.address = address
+        self.client = SolrClient(address)
+        self._path = f"/{address.collection}"
+        #: Definitions gained (positive) and lost (negative) by the writes not yet
+        #: applied to the collection's acronym table.
+        self._acronyms: Counter[tuple[str, str]] = Counter()
+
+    @classmethod
+    def open(cls, address: SolrAddress) -> SolrBackend:
+        """The collection at ``address``; a ClusterError if the cluster cannot be reached,
+        refuses the credentials, or has no such collection."""
+        backend = cls(address)
+        try:
+            backend.client.get(f"{backend._path}/admin/ping", {"wt": "json"})
+        except ClusterError as exc:
+            backend.close()
+            if exc.status == 404:
+                raise ClusterError(
+                    f"no collection {address.collection!r} at {address.base_url}; create it "
+                    f"with 'searchkit solr init {address}'"
+                ) from None
+            raise
+        return backend
+
+    # -- reading -------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.address)
+
+    def _select(self, body: Json) -> Json:
+        return self.client.post(f"{self._path}/select", body)
+
+    def record_count(self) -> int:
+        found = self._select({"query": "*:*", "limit": 0})
+        return int(found["response"]["numFound"])
+
+    def get(self, pmid: str) -> Record:
+        stored = self._existing([pmid]) if pmid and "," not in pmid else {}
+        if pmid not in stored:
+            raise RecordNotFoundError(f"no record with PMID {pmid} in {self.location}")
+        return record_from_json(stored[pmid])
+
+    def _existing(self, pmids: list[str]) -> dict[str, str]:
+        """The stored record JSON of those of ``pmids`` the collection holds, updates
+        not yet committed included (Solr's real-time get)."""
+        if not pmids:
+            return {}
+        found = self.client.get(
+            f"{self._path}/get", {"ids": ",".join(pmids), "fl": "id,record", "wt": "json"}
+        )
+        return {d["id"]: d["record"] for d in found["response"]["docs"]}
+
+    def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
+        status = self.client.get(
+            "/admin/collections",
+            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
+        )
+        cluster = status["cluster"]
+        shards = cluster["collections"][self.address.collection]["shards"]
+        return {
+            "index": self.location,
+            "records": self.record_count(),
+            "shards": len(shards),
+            "replicas": sum(len(s["replicas"]) for s in shards.values()),
+            "live_nodes": len(cluster.get("live_nodes", [])),
+        }
+
+    def history(self) -> History:
+        where = (
+            user_data_dir()
+            / "solr"
+            / (f"{self.address.host}_{self.address.port}_{self.address.collection}")
+        )
+        where.mkdir(parents=True, exist_ok=True)
+        return History(where)
+
+    def request(
+        self,
+        query: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+        with_snippets: bool = False,
+        refs: Mapping[int, str] | None = None,
+    ) -> Json:
+        """The JSON body of the ``/select`` request for a search."""
+        body: Json = {
+            "query": translate(query, dict(refs or {})),
+            "limit": limit,
+            "offset": offset,
+            "fields": "id,record,score",
+            "sort": "date desc, pmid asc" if sort == "date" else "score desc, pmid asc",
+        }
+        fq = _filters(filters)
+        if fq:
+            body["filter"] = fq
+        if with_snippets:
+            body["params"] = {
+                "hl": "true",
+                "hl.method": "unified",
+                "hl.fl": "abstract,title",
+                "hl.snippets": 1,
+                "hl.fragsize": SNIPPET_CHARS,
+                "hl.tag.pre": _PRE,
+                "hl.tag.post": _POST,
+                "hl.defaultSummary": "true",
+            }
+        return body
+
+    def explain(self, query: str, refs: Mapping[int, str], filters: Filters | None) -> str:
+        body = self.request(query, limit=10, refs=refs, filters=filters, with_snippets=True)
+        url = f"{self.address.base_url}{self._path}/select"
+        text = json.dumps(body, ensure_ascii=False, indent=2)
+        return f"Solr request: POST {url}\n{text.replace(_PRE, '<b>').replace(_POST, '</b>')}"
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int | None,
+        offset: int,
+        filters: Filters | None,
+        sort: str,
+        with_snippets: bool,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        refs: Mapping[int, str] | None = None,
+        partial: bool = True,
+        meaning: MeaningProvider | None = None,
+    ) -> SearchResult:
+        rows = PAGE if limit is None else limit
+        hits: list[Hit] = []
+        total = 0
+        start = offset
+        while True:
+            body = self.request(
+                query,
+                limit=rows,
+                offset=start,
+                filters=filters,
+                sort=sort,
+                with_snippets=with_snippets,
+                refs=refs,
+            )
+            found = self._select(body)
+            total = int(found["response"]["numFound"])
+            hits.extend(self._hits(found, offset + len(hits)))
+            start += rows
+            if limit is not None or start >= total or not found["response"]["docs"]:
+                break
+        return SearchResult(query=query, total=total, hits=hits)
+
+    def count(self, query: str, filters: Filters | None) -> int:
+        found = self._select(self.request(query, limit=0, filters=filters))
+        return int(found["response"]["numFound"])
+
+    def _hits(self, found: Json, offset: int = 0) -> list[Hit]:
+        highlighting = found.get("highlighting", {})
+        hits: list[Hit] = []
+        for doc in found["response"]["docs"]:
+            snippet, spans = _snippet(highlighting.get(doc["id"], {}))
+            hits.append(
+                Hit(
+                    rank=offset + len(hits) + 1,
+                    score=float(doc.get("score") or 0.0),
+                    record=record_from_json(doc["record"]),
+                    snippet=snippet,
+                    highlights=spans,
+                )
+            )
+        return hits
+
+    def similar(self, pmid: str, limit: int) -> SearchResult:
+        """Solr's MoreLikeThis on the stored title and abstract."""
+        self.get(pmid)  # RecordNotFoundError if absent
+        found = self._select(
+            {
+                "query": {"mlt": {"query": pmid, "qf": "title,abstract", "mintf": 1, "mindf": 1}},
+                "limit": limit,
+                "fields": "id,record,score",
+                "sort": "score desc, pmid asc",
+            }
+        )
+        hits = [h for h in self._hits(found) if h.pmid != pmid]
+        return SearchResult(query=f"similar to {pmid}", total=len(hits), hits=hits)
+
+    def rank(self, text: str, limit: int) -> list[tuple[str, float]]:
+        """A natural-language query's ranking (any of its words, BM25 over the weighted
+        text fields), as (PMID, score)."""
+        if not text.strip():
+            return []
+        query = {
+            "edismax": {"query": escape(text), "qf": qf(NATURAL_FIELDS), "mm": "0", "tie": TIE}
+        }
+        found = self._select(
+            {"query": query, "limit": limit, "fields": "id,score", "sort": "score desc, pmid asc"}
+        )
+        return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+
+    def evaluate(
+        self,
+        queries: dict[str, str],
+        qrels: dict[str, dict[str, int]],
+        metrics: Sequence[Metric] | None,
+        *,
+        depth: int,
+        expand: bool = False,
+        semantic_rank: bool | None = None,
+        meaning: MeaningProvider | None = None,
+    ) -> EvalResult:
+        """The judged queries ranked by the cluster and measured as locally. Words only:
+        no feedback expansion, no re-ranking by meaning (the notes say so when asked)."""
+        chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
+        cutoffs = [m.cutoff for m in chosen]
+        limit = depth if None in cutoffs else max(c for c in cutoffs if c is not None)
+        judged = [qid for qid in queries if qid in qrels]
+        run = {qid: self.rank(queries[qid], limit) for qid in judged}
+        notes = []
+        if expand:
+            notes.append("--expand is not applied by a Solr collection: ranked by words only")
+        if semantic_rank:
+            notes.append("ranking by meaning is not applied by a Solr collection: words only")
+        means, per_query = score_run(run, qrels, chosen)
+        return EvalResult(
+            metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
+        )
+
+    def _registry(self, where: Path) -> SourceRegistry:
+        """The collection's source registry (kept with its configset), in ``where``."""
+        text = read_config_file(self.client, self._config_name(), SOURCES_FILE)
+        if text:
+            (where / SOURCES_FILE).write_text(text, "utf-8")
+        return SourceRegistry.load(where)
+
+    def _save_registry(self, registry: SourceRegistry) -> None:
+        registry.save()
+        content = registry.path.read_bytes()
+        upload_file(self.client, self._config_name(), SOURCES_FILE, content)
+
+    def sources(self) -> list[SourceEntry]:
+        with tempfile.TemporaryDirectory() as where:
+            registry = self._registry(Path(where))
+        return sorted(registry.entries.values(), key=lambda e: e.path)
+
+    # -- writing -------------------------------------------------------------------
+
+    def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
+        """Nothing to wait for: Solr orders concurrent updates by document version."""
+
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        procs: int = 1,
+        batch_size: int | None = None,
+        force: bool = False,
+        on_progress: ProgressMeter | None = None,
+    ) -> IngestReport:
+        """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
+        applied), commit, and check the collection's count."""
+        with tempfile.TemporaryDirectory() as where:
+            registry = self._registry(Path(where))
+            report = self._ingest(paths, registry, batch_size, force, on_progress)
+            self._save_registry(registry)
+        return report
+
+    def _ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        registry: SourceRegistry,
+        batch_size: int | None,
+        force: bool,
+        on_progress: ProgressMeter | None,
+    ) -> IngestReport:
+        report = IngestReport()
+        before = self.record_count()
+        files: list[Path] = []
+        for path in iter_files([Path(p) for p in paths]):
+            known = None if force else registry.unchanged(path)
+            if known is None:
+                files.append(path)
+            else:
+                report.unchanged_files.append(path)
+                report.counts.unchanged += known.records
+        read: list[tuple[Path, FileState, int, int, int]] = []
+        sizes = [_size(p) for p in files]
+        pending: dict[str, Record] = {}
+        size = batch_size or BATCH_SIZE
+
+        def tell(done: int) -> None:
+            if on_progress is not None:
+                on_progress(
+                    IngestProgress(
+                        done, len(files), report.records_read, sum(sizes[:done]), sum(sizes)
+                    )
+                )
+
+        tell(0)
+        for number, path in enumerate(files):
+            report.files += 1
+            records_before, skipped_before, deletions = report.records_read, len(report.skipped), 0
+            try:
+                state = read_state(path) if path.is_file() else None
+                for item in read_file(path):
+                    if isinstance(item, Record):
+                        report.records_read += 1
+                        if item.pmid in pending:
+                            self._send(pending, report.counts)
+                        pending[item.pmid] = item
+                        if len(pending) >= size:
+                            self._send(pending, report.counts)
+                    elif isinstance(item, Deletion):
+                        deletions += 1
+                        self._send(pending, report.counts)
+                        self._delete([item.pmid], report.counts)
+                    else:
+                        report.skipped.append(item)
+            except InputError as exc:
+                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+            else:
+                # A file read to the end is recorded after the commit; one that broke off
+                # is not, so the next ingest reads it again.
+                assert state is not None  # read_file() refuses anything but a regular file
+                records = report.records_read - records_before
+                skipped = len(report.skipped) - skipped_before
+                read.append((path, state, records, deletions, skipped))
+            tell(number + 1)
+        self._send(pending, report.counts)
+        self.commit()
+        for path, state, records, deletions, skipped in read:
+            registry.record(path, state, records, deletions, skipped)
+        self._check_count(before + report.counts.added - report.counts.deleted)
+        return report
+
+    def _send(self, pending: dict[str, Record], counts: WriteCounts) -> None:
+        """Upsert the pending records (those equal to the stored copy are left alone)."""
+        if not pending:
+            return
+        stored = self._existing(list(pending))
+        docs = []
+        for pmid, record in pending.items():
+            record_json = record_to_json(record)
+            if stored.get(pmid) == record_json:
+                counts.unchanged += 1
+                continue
+            if pmid in stored:
+                counts.replaced += 1
+                self._acronyms.subtract(mine_record(record_from_json(stored[pmid])))
+            else:
+                counts.added += 1
+            self._acronyms.update(mine_record(record))
+            docs.append({"id": pmid, **record_to_fields(record, record_json)})
+        pending.clear()
+        if docs:
+            self.client.post(f"{self._path}/update", docs, {"wt": "json"})
+
+    def _delete(self, pmids: list[str], counts: WriteCounts) -> None:
+        stored = self._existing(pmids)
+        counts.not_found.extend(p for p in pmids if p not in stored)
+        if stored:
+            self.client.post(f"{self._path}/update", {"delete": list(stored)}, {"wt": "json"})
+            counts.deleted += len(stored)
+            for old in stored.values():
+                self._acronyms.subtract(mine_record(record_from_json(old)))
+
+    def commit(self) -> None:
+        """Commit, then bring the collection's acronym table (and its synonym rules) up
+        to date with what was written."""
+        self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
+        changes = {pair: n for pair, n in self._acronyms.items() if n}
+        self._acronyms.clear()
+        if changes:
+            name = self._config_name()
+            table = load_acronyms(self.client, name)
+            for pair, n in changes.items():
+                table.add([pair], sign=n)
+            save_acronyms(self.client, name, table)
+
+    def _config_name(self) -> str:
+        """The name of the configset the collection uses."""
+        status = self.client.get(
+            "/admin/collections",
+            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
+        )
+        collection = status["cluster"]["collections"][self.address.collection]
+        return str(collection.get("configName") or self.address.collection)
+
+    def _check_count(self, expected: int) -> None:
+        held = self.record_count()
+        if held != expected:
+            raise ClusterError(
+                f"count check failed: {self.location} holds {held} records, {expected} "
+                "expected; run the same ingest again (it upserts by PMID)"
+            )
+
+    def delete(self, pmids: list[str]) -> WriteCounts:
+        counts = WriteCounts()
+        self._delete(pmids, counts)
+        self.commit()
+        return counts
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _filters(filters: Filters | None) -> list[Json]:
+    if filters is None:
+        return []
+    out: list[Json] = []
+    if filters.years is not None:
+        low, high = filters.years
+        lo = "*" if low is None else str(low)
+        hi = "*" if high is None else str(high)
+        out.append({"lucene": {"query": f"year:[{lo} TO {hi}]"}})
+    for field, value in (("journal", filters.journal), ("pubtype", filters.pubtype)):
+        if value:
+            out.append({"field": {"f": field, "query": value}})
+    return out
+
+
+def _snippet(highlighted: dict[str, list[str]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The first highlighted fragment (abstract, else title) without its marks, and the
+    spans the marks enclosed."""
+    for field in ("abstract", "title"):
+        fragments = highlighted.get(field) or []
+        if fragments:
+            break
+    else:
+        return "", ()
+    text: list[str] = []
+    spans: list[tuple[int, int]] = []
+    at = 0
+    opened: int | None = None
+    for piece in _MARKS.split(fragments[0]):
+        if piece == _PRE:
+            opened = at
+        elif piece == _POST:
+            if opened is not None and opened < at:
+                spans.append((opened, at))
+            opened = None
+        else:
+            text.append(piece)
+            at += len(piece)
+    return "".join(text), tuple(spans)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -1,0 +1,46 @@
+"""The one place that chooses what holds the index, from the ``--index`` value (or
+``$SEARCHKIT_INDEX``): ``solr://HOST:PORT/solr/COLLECTION`` is a SolrCloud collection,
+anything else a local directory. Both are a :class:`searchkit.searching.backend.Backend`."""
+
+from __future__ import annotations
+
+import os
+
+from searchkit.errors import OptionError
+from searchkit.index.location import ENV_VAR, resolve_index_dir
+from searchkit.searching.backend import Backend, LocalBackend
+from searchkit.solr.address import is_solr_address, parse_address
+
+
+def index_value(explicit: str | os.PathLike[str] | None) -> str | None:
+    """``--index`` if given, else ``$SEARCHKIT_INDEX`` (None: neither)."""
+    if explicit:
+        return os.fspath(explicit)
+    return os.environ.get(ENV_VAR) or None
+
+
+def is_solr(explicit: str | os.PathLike[str] | None) -> bool:
+    value = index_value(explicit)
+    return value is not None and is_solr_address(value)
+
+
+def open_backend(explicit: str | os.PathLike[str] | None, *, create: bool = False) -> Backend:
+    """The index named by ``--index`` (or its defaults); ``create``: a local directory
+    that does not exist yet is made (a Solr collection is made by ``searchkit solr
+    init``)."""
+    value = index_value(explicit)
+    if value is not None and is_solr_address(value):
+        from searchkit.solr.backend import SolrBackend  # requests: only for a cluster
+
+        return SolrBackend.open(parse_address(value))
+    return LocalBackend.open(resolve_index_dir(explicit), create=create)
+
+
+def local_only(explicit: str | os.PathLike[str] | None, command: str) -> None:
+    """An OptionError when the index is a Solr collection and ``command`` works on a local
+    index directory only."""
+    if is_solr(explicit):
+        raise OptionError(
+            f"'{command}' works on a local index directory; {index_value(explicit)} is a "
+            "Solr collection"
+        )

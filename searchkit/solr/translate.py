@@ -1,0 +1,166 @@
+"""The query language's syntax tree (:mod:`searchkit.query.parser`) as Solr's JSON Query
+DSL: bare words and tagged words as ``edismax`` with every word required, phrases and
+proximity as ``edismax`` phrases with slop, truncation and wildcards as ``edismax``
+wildcard terms, wildcard phrases as ``complexphrase``, whole-value fields (journal,
+publication type, MeSH headings) as the ``field`` parser, PMIDs and DOIs as ``terms``,
+years and dates as ranges; AND, OR and NOT as ``bool``. Malformed queries are refused by
+the same parser as locally, with the same messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from searchkit.errors import QueryError
+from searchkit.index.mesh import normalize as mesh_normalize
+from searchkit.index.mesh import qualifier_key, split_pair
+from searchkit.index.schema import TEXT_FIELDS
+from searchkit.query.compile import (
+    ALL_FIELDS_ALSO,
+    EXACT_KEYS,
+    FIELDS,
+    LANGUAGE_CODES,
+    PHRASE_KEYS,
+)
+from searchkit.query.parser import (
+    And,
+    Dates,
+    FreeText,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Tagged,
+    Truncated,
+    Wildcard,
+    WildPhrase,
+    Years,
+    parse,
+)
+
+Json = dict[str, Any]
+
+#: MeSH keys → the Solr field of whole headings (no explosion: see the README).
+MESH_FIELDS = {
+    "mesh": "mesh_heading",
+    "mesh_noexp": "mesh_heading",
+    "majr": "mesh_major_heading",
+    "majr_noexp": "mesh_major_heading",
+}
+_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
+_ID_LIST = re.compile(r"[\s,]+")
+
+
+def escape(text: str) -> str:
+    """``text`` with the Lucene query syntax's special characters escaped."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def qf(fields: dict[str, float] | tuple[str, ...]) -> str:
+    if isinstance(fields, dict):
+        return " ".join(f"{f}^{w:g}" if w != 1.0 else f for f, w in fields.items())
+    return " ".join(fields)
+
+
+def _fields(key: str | None) -> dict[str, float]:
+    return dict(TEXT_FIELDS) if key is None else dict.fromkeys(FIELDS[key], 1.0)
+
+
+def _edismax(query: str, fields: dict[str, float]) -> Json:
+    return {"edismax": {"query": query, "qf": qf(fields), "mm": "100%", "sow": "false"}}
+
+
+def _any(parts: list[Json]) -> Json:
+    return parts[0] if len(parts) == 1 else {"bool": {"should": parts}}
+
+
+def _field(field: str, value: str) -> Json:
+    return {"field": {"f": field, "query": value}}
+
+
+def _words(words: tuple[str, ...]) -> str:
+    return " ".join(escape(w) for w in words)
+
+
+def _ids(key: str, text: str, pos: int) -> Json:
+    ids = [i.lower() if key == "doi" else i for i in _ID_LIST.split(text) if i]
+    if not ids:
+        raise QueryError(f"'{text}' has no searchable words (only stop words or punctuation)", pos)
+    return {"terms": {"f": "id" if key == "pmid" else "doi", "query": ",".join(ids)}}
+
+
+def _mesh(key: str, text: str, pos: int) -> Json:
+    if key == "subheading":
+        return _field("mesh_qualifier", qualifier_key(text))
+    head, qualifier_text = split_pair(text)
+    heading = mesh_normalize(head)
+    qualifier = qualifier_key(qualifier_text) if qualifier_text is not None else None
+    if not heading or qualifier == "":
+        raise QueryError(f"'{text}' is not a MeSH heading or heading/qualifier", pos)
+    return _field(MESH_FIELDS[key], f"{heading}/{qualifier}" if qualifier else heading)
+
+
+def _tagged(key: str, text: str, words: tuple[str, ...], pos: int) -> Json:
+    if key in ("pmid", "doi"):
+        return _ids(key, text, pos)
+    if key == "subheading" or key in MESH_FIELDS:
+        return _mesh(key, text, pos)
+    if key == "all":
+        parts = [_edismax(_words(words), _fields("textword"))]
+        parts += [_tagged(k, text, words, pos) for k in ALL_FIELDS_ALSO]
+        return _any(parts)
+    if key in EXACT_KEYS:
+        value = LANGUAGE_CODES.get(text.strip().lower(), text) if key == "language" else text
+        return _any([_field(f, value) for f in FIELDS[key]])
+    if key in PHRASE_KEYS:
+        return _edismax(f'"{escape(text)}"', _fields(key))
+    return _edismax(_words(words), _fields(key))
+
+
+def _range(field: str, low: object, high: object) -> Json:
+    lo = "*" if low is None else str(low)
+    hi = "*" if high is None else str(high)
+    return {"lucene": {"query": f"{field}:[{lo} TO {hi}]"}}
+
+
+def to_solr(node: Node) -> Json:
+    """The JSON Query DSL of a syntax tree."""
+    if isinstance(node, FreeText):
+        return _edismax(_words(node.words), _fields(None))
+    if isinstance(node, Tagged):
+        return _tagged(node.key, " ".join(node.words), node.words, node.pos)
+    if isinstance(node, Phrase):
+        if node.key is not None and (
+            node.key in EXACT_KEYS or node.key in ("pmid", "doi") or node.key in MESH_FIELDS
+        ):
+            return _tagged(node.key, node.text, (node.text,), node.pos)
+        near = f"~{node.near}" if node.near is not None else ""
+        return _edismax(f'"{escape(node.text)}"{near}', _fields(node.key))
+    if isinstance(node, Truncated):
+        return _edismax(f"{escape(node.prefix)}*", _fields(node.key))
+    if isinstance(node, Wildcard):
+        pattern = "*".join(escape(p) for p in node.pattern.split("*"))
+        return _edismax(pattern, _fields(node.key))
+    if isinstance(node, WildPhrase):
+        text = " ".join("*".join(escape(p) for p in w.split("*")) for w in node.words)
+        return _any(
+            [
+                {"complexphrase": {"query": f'{f}:"{text}"', "inOrder": "true"}}
+                for f in _fields(node.key)
+            ]
+        )
+    if isinstance(node, Years):
+        return _range("year", node.low, node.high)
+    if isinstance(node, Dates):
+        return _range(node.key, node.low, node.high)
+    if isinstance(node, And):
+        return {"bool": {"must": [to_solr(c) for c in node.children]}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [to_solr(c) for c in node.children]}}
+    assert isinstance(node, Not)
+    return {"bool": {"must": [to_solr(node.positive)], "must_not": [to_solr(node.negative)]}}
+
+
+def translate(query: str, refs: dict[int, str] | None = None) -> Json:
+    """The JSON Query DSL of a query in searchkit's (PubMed's) query language."""
+    return to_solr(parse(query, refs))

@@ -1,0 +1,529 @@
+"""searchkit's commands against a real SolrCloud (tests/solr/cluster.py): one file, so
+that one test worker owns the session's cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import Result
+from typer.testing import CliRunner
+
+from searchkit.analysis.acronyms import mine_record
+from searchkit.cli import app
+from searchkit.errors import QueryError
+from searchkit.index.ingest import IngestProgress
+from searchkit.output.formats import format_record
+from searchkit.query.parser import parse
+from searchkit.readers import read_file
+from searchkit.records import Record
+from searchkit.solr.address import parse_address
+from searchkit.solr.backend import SolrBackend
+from searchkit.solr.client import ClusterError
+from searchkit.solr.configset import acronym_synonyms, load_acronyms
+
+from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
+from ..test_cli import _searchkit_exe
+from .cluster import SolrCluster
+
+pytestmark = pytest.mark.solr
+
+runner = CliRunner()
+
+
+def _auth(cluster: SolrCluster) -> tuple[str, str]:
+    return cluster.user, cluster.password
+
+
+def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "index") -> list[str]:
+    """The terms Solr's analysis of the text_biomed field type makes of ``text``."""
+    answer = requests.get(
+        f"{cluster.nodes[0]}/{collection}/analysis/field",
+        params={
+            "analysis.fieldtype": "text_biomed",
+            f"analysis.{'fieldvalue' if kind == 'index' else 'query'}": text,
+            "wt": "json",
+        },
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()
+    stages = answer["analysis"]["field_types"]["text_biomed"][kind]
+    return [t["text"] for t in stages[-1]]
+
+
+def test_cluster_has_two_live_nodes_and_requires_authentication(solr_cluster: SolrCluster) -> None:
+    assert len(solr_cluster.nodes) == 2
+    url = f"{solr_cluster.nodes[0]}/admin/collections"
+    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, timeout=30)
+    assert refused.status_code == 401
+    auth = (solr_cluster.user, solr_cluster.password)
+    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, timeout=30)
+    assert status.status_code == 200
+    assert len(status.json()["cluster"]["live_nodes"]) == 2
+    wrong = requests.get(
+        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), timeout=30
+    )
+    assert wrong.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def initialised(solr_cluster: SolrCluster) -> Iterator[str]:
+    """A collection made by ``searchkit solr init``: 2 shards, 2 replicas each."""
+    name = "initialised"
+    result = runner.invoke(
+        app,
+        ["solr", "init", solr_cluster.url(name), "--shards", "2", "--replicas", "2"],
+        env=solr_cluster.env(),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"Created {solr_cluster.url(name)} (2 shards x 2 replicas)\n"
+    yield name
+
+
+def test_init_creates_a_collection_of_two_shards_on_both_nodes(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    status = requests.get(
+        f"{solr_cluster.nodes[0]}/admin/collections",
+        params={"action": "CLUSTERSTATUS", "collection": initialised, "wt": "json"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()
+    shards = status["cluster"]["collections"][initialised]["shards"]
+    assert sorted(shards) == ["shard1", "shard2"]
+    for shard in shards.values():
+        replicas = shard["replicas"].values()
+        assert len(replicas) == 2
+        assert {r["state"] for r in replicas} == {"active"}
+        assert len({r["node_name"] for r in replicas}) == 2
+
+
+def test_configset_analysis_keeps_hyphenated_terms_whole_and_folds_like_searchkit(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    terms = _analyzed(solr_cluster, initialised, "PD-L1 TNF-α tumours of the oesophagus, 1.5 mg")
+    assert {"pdl1", "pd", "l1"} <= set(terms)
+    assert {"tnfalpha", "tnf", "alpha"} <= set(terms)
+    assert "tumor" in terms  # British -> American, then Porter2
+    assert "the" not in terms and "of" not in terms
+    assert "1.5" in terms
+    assert "1000" in _analyzed(solr_cluster, initialised, "1,000 patients")
+    # Differences from the local analyzer the README lists: a stop word that is part of
+    # a compound goes (the "a" of HLA-A), a code written with a space is not joined.
+    assert _analyzed(solr_cluster, initialised, "HLA-A") == ["hlaa", "hla"]
+    assert "pdl1" not in _analyzed(solr_cluster, initialised, "PD L1")
+
+
+def test_init_of_an_existing_collection_is_one_error_line(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    result = runner.invoke(
+        app, ["solr", "init", solr_cluster.url(initialised)], env=solr_cluster.env()
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the collection {initialised!r} exists already at {solr_cluster.nodes[0]}\n"
+    )
+
+
+def test_wrong_password_is_one_error_line_without_the_password(solr_cluster: SolrCluster) -> None:
+    env = {**solr_cluster.env(), "SEARCHKIT_SOLR_PASSWORD": "not-the-password"}
+    result = runner.invoke(app, ["solr", "init", solr_cluster.url("nope")], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: Solr at ")
+    assert "refused the credentials (user 'searchkit-test')" in result.stderr
+    assert "not-the-password" not in result.output
+
+
+def test_unreachable_node_is_one_error_line(solr_cluster: SolrCluster) -> None:
+    result = runner.invoke(
+        app, ["solr", "init", "solr://127.0.0.1:9/solr/nope"], env=solr_cluster.env()
+    )
+    assert result.exit_code == 1
+    assert result.stderr == "Error: cannot reach the Solr node at http://127.0.0.1:9/solr\n"
+
+
+def test_credentials_from_netrc(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    netrc = home / ".netrc"
+    netrc.write_text(
+        f"machine 127.0.0.1 login {solr_cluster.user} password {solr_cluster.password}\n"
+    )
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SEARCHKIT_SOLR_USER", raising=False)
+    monkeypatch.delenv("SEARCHKIT_SOLR_PASSWORD", raising=False)
+    result = runner.invoke(app, ["solr", "init", solr_cluster.url("from_netrc"), "--shards", "1"])
+    assert result.exit_code == 0, result.stderr
+
+
+# -- a collection with the bundled sample --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(solr_cluster: SolrCluster) -> Iterator[str]:
+    """The bundled sample (less its largest file) ingested through the CLI into a
+    collection of 2 shards: its address."""
+    url = solr_cluster.url("sample")
+    init = runner.invoke(app, ["solr", "init", url, "--shards", "2"], env=solr_cluster.env())
+    assert init.exit_code == 0, init.stderr
+    paths = [str(p) for p in SAMPLE_SUBSET]
+    result = runner.invoke(app, ["ingest", *paths, "--index", url], env=solr_cluster.env())
+    assert result.exit_code == 0, result.stderr
+    # Some PMIDs come twice, some of them changed: upserts, as in a local index.
+    assert result.stderr.startswith(f"Added {SAMPLE_SUBSET_RECORDS} and replaced 114 records ")
+    assert result.stderr.endswith(f". Index: {url} ({SAMPLE_SUBSET_RECORDS} records)\n")
+    yield url
+
+
+def _run(cluster: SolrCluster, *args: str) -> Result:
+    return runner.invoke(app, list(args), env=cluster.env())
+
+
+def test_ingest_again_reads_nothing_and_forced_changes_nothing(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """The collection's source registry (kept with its configset) knows the file."""
+    last = str(SAMPLE_SUBSET[-1])
+    again = _run(solr_cluster, "ingest", last, "--index", sample)
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.startswith("Nothing to read: 1 file unchanged since ingested, not read")
+    forced = _run(solr_cluster, "ingest", last, "--index", sample, "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stderr.startswith("No records added or changed (1 file read in ")
+    assert f"Index: {sample} ({SAMPLE_SUBSET_RECORDS} records)" in forced.stderr
+
+
+def test_search_ranks_hits_from_both_shards(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "search", "cancer", "--format", "pmid", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    pmids = result.stdout.split()
+    assert len(pmids) > 20 and len(set(pmids)) == len(pmids)
+    found = requests.post(
+        f"{solr_cluster.nodes[0]}/sample/select",
+        json={
+            "query": {"terms": {"f": "id", "query": ",".join(pmids)}},
+            "fields": "id,[shard]",
+            "limit": len(pmids),
+        },
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()
+    shards = {doc["[shard]"] for doc in found["response"]["docs"]}
+    assert len(found["response"]["docs"]) == len(pmids)
+    assert len(shards) == 2
+
+
+def test_search_table_shows_snippets_and_count_matches(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    table = _run(solr_cluster, "search", "breast cancer", "--index", sample, "-f", "json")
+    assert table.exit_code == 0, table.stderr
+    data = json.loads(table.stdout)
+    assert data["total"] > 0 and len(data["hits"]) == min(10, data["total"])
+    first = data["hits"][0]
+    assert first["rank"] == 1 and first["snippet"]
+    start, end = first["highlights"][0]
+    assert first["snippet"][start:end].lower().startswith(("breast", "cancer"))
+    count = _run(solr_cluster, "search", "breast cancer", "--count", "--index", sample)
+    assert count.stdout == f"{data['total']}\n"
+
+
+def test_search_explain_prints_the_solr_request_without_credentials(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    result = _run(
+        solr_cluster, "search", "immune escape[tiab] AND 2015:2020[dp]", "--explain",
+        "--index", sample, "--year", "2000..2022",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert f"Solr request: POST {solr_cluster.nodes[0]}/sample/select" in result.stderr
+    assert '"qf": "title abstract keywords"' in result.stderr
+    assert "pdat:[20150101 TO 20201231]" in result.stderr
+    assert "year:[2000 TO 2022]" in result.stderr
+    assert solr_cluster.password not in result.output
+    assert solr_cluster.user not in result.output
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "cancer AND", "(tumor", "cancer[xx]"])
+def test_bad_queries_give_the_local_error_line(
+    solr_cluster: SolrCluster, sample: str, query: str
+) -> None:
+    with pytest.raises(QueryError) as local:
+        parse(query)
+    result = _run(solr_cluster, "search", query, "--index", sample)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {local.value}\n"
+
+
+def test_field_tags_booleans_truncation_and_filters(solr_cluster: SolrCluster, sample: str) -> None:
+    def count(query: str, *options: str) -> int:
+        result = _run(solr_cluster, "search", query, "--count", "--index", sample, *options)
+        assert result.exit_code == 0, result.stderr
+        return int(result.stdout)
+
+    cancer, tumor = count("cancer"), count("tumor")
+    both = count("cancer AND tumor")
+    either = count("cancer OR tumor")
+    assert 0 < both < min(cancer, tumor) and either == cancer + tumor - both
+    assert count("cancer NOT tumor") == cancer - both
+    assert count("canc*") >= cancer
+    assert count("cancer[ti]") < cancer
+    recent = count("cancer", "--year", "2015..")
+    assert 0 < recent < cancer
+    assert count("cancer AND 2015:3000[dp]") == recent
+
+
+def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:
+    record = next(r for r in read_file(SAMPLE_SUBSET[0]) if isinstance(r, Record))
+    result = _run(solr_cluster, "show", record.pmid, "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == format_record(record, "json") + "\n"
+    missing = _run(solr_cluster, "show", "1", "--index", sample)
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
+
+
+def test_stats_counts_records_shards_and_nodes(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "stats", "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "index": sample,
+        "records": SAMPLE_SUBSET_RECORDS,
+        "shards": 2,
+        "replicas": 2,
+        "live_nodes": 2,
+    }
+
+
+def test_sources_lists_the_files_ingested(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "sources", "--index", sample, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert sorted(e["path"] for e in entries) == sorted(str(p.absolute()) for p in SAMPLE_SUBSET)
+    read = sum(1 for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record))
+    assert sum(e["records"] for e in entries) == read
+
+
+def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
+    check = _run(solr_cluster, "check", "--index", sample)
+    assert check.exit_code == 2
+    assert check.stderr == (
+        f"Error: 'check' works on a local index directory; {sample} is a Solr collection\n"
+    )
+
+
+def test_search_as_a_real_process_with_the_index_in_the_environment(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    env = {**os.environ, **solr_cluster.env(), "SEARCHKIT_INDEX": sample}
+    done = subprocess.run(
+        [_searchkit_exe(), "search", "breast cancer", "--format", "pmid", "--limit", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) == 3
+    wrong = subprocess.run(
+        [_searchkit_exe(), "stats"],
+        capture_output=True,
+        text=True,
+        env={**env, "SEARCHKIT_SOLR_PASSWORD": "wrong"},
+        check=False,
+    )
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("Error: Solr at ") and wrong.stderr.count("\n") == 1
+
+
+# -- writes: a collection of its own --------------------------------------------------
+
+
+def test_delete_and_delete_citation_remove_records(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    url = solr_cluster.url("deletions")
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    source = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    records = [r for r in read_file(source) if isinstance(r, Record)]
+    added = _run(solr_cluster, "ingest", str(source), "--index", url)
+    assert added.exit_code == 0, added.stderr
+    assert f"Index: {url} ({len(records)} records)" in added.stderr
+    # DeleteCitation in an update file: the hand-made one, naming a record of the sample.
+    update = (TEST_DATA / "pubmed_xml" / "handmade-update-with-deletions.xml").read_text()
+    update = update.replace(">10000101<", f">{records[0].pmid}<")
+    (tmp_path / "update.xml").write_text(update)
+    applied = _run(solr_cluster, "ingest", str(tmp_path / "update.xml"), "--index", url)
+    assert applied.exit_code == 0, applied.stderr
+    assert applied.stderr.startswith("Added 1 and deleted 1 records from 1 file in ")
+    assert f"Index: {url} ({len(records)} records)" in applied.stderr
+    assert "2 deletion(s) named records not in the index" in applied.stderr
+    gone = _run(solr_cluster, "show", records[0].pmid, "--index", url)
+    assert gone.exit_code == 1
+    deleted = _run(solr_cluster, "delete", records[1].pmid, "99999999", "--index", url)
+    assert deleted.exit_code == 1
+    assert deleted.stderr == (
+        f"1 record(s) deleted. Index: {url} ({len(records) - 1} records)\n"
+        "Error: not in the index: 99999999\n"
+    )
+
+
+def test_similar_finds_others_not_itself(solr_cluster: SolrCluster, sample: str) -> None:
+    result = _run(solr_cluster, "similar", SEED_PMID, "-n", "5", "-f", "json", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert 0 < len(hits) <= 5 and SEED_PMID not in {h["pmid"] for h in hits}
+    missing = _run(solr_cluster, "similar", "1", "--index", sample)
+    assert missing.exit_code == 1
+    assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
+
+
+def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> None:
+    """The local eval test's set-up (tests/test_eval.py): a title finds its own abstract."""
+    url = solr_cluster.url("scifact")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    assert _run(solr_cluster, "ingest", str(corpus), "--index", url).exit_code == 0
+    docs = [json.loads(line) for line in corpus.read_text("utf-8").splitlines()]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "".join(json.dumps({"_id": f"q{i}", "text": docs[i]["title"]}) + "\n" for i in range(3)),
+        "utf-8",
+    )
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(
+        f"query-id\tcorpus-id\tscore\nq0\t{docs[0]['_id']}\t1\nq1\t{docs[1]['_id']}\t1\n", "utf-8"
+    )
+    result = _run(
+        solr_cluster, "eval", "--queries", str(queries), "--qrels", str(qrels), "--index", url,
+        "-m", "P@1", "-m", "ndcg@10",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["p@1      1.0000", "ndcg@10  1.0000", "queries  2"]
+
+
+def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
+    url = solr_cluster.url("absent")
+    result = _run(solr_cluster, "search", "cancer", "--index", url)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no collection 'absent' at {solr_cluster.nodes[0]}; create it with "
+        f"'searchkit solr init {url}'\n"
+    )
+
+
+def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
+    """Records held by each replica (asked without distribution), by core name."""
+    status = requests.get(
+        f"{cluster.nodes[0]}/admin/collections",
+        params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()
+    counts = {}
+    for shard in status["cluster"]["collections"][collection]["shards"].values():
+        for replica in shard["replicas"].values():
+            answer = requests.get(
+                f"{replica['base_url']}/{replica['core']}/select",
+                params={"q": "*:*", "rows": 0, "distrib": "false", "wt": "json"},
+                auth=_auth(cluster),
+                timeout=60,
+            ).json()
+            counts[replica["core"]] = answer["response"]["numFound"]
+    return counts
+
+
+def _wait_until_active(cluster: SolrCluster, collection: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = requests.get(
+            f"{cluster.nodes[0]}/admin/collections",
+            params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
+            auth=_auth(cluster),
+            timeout=60,
+        ).json()
+        shards = status["cluster"]["collections"][collection]["shards"].values()
+        states = {r["state"] for s in shards for r in s["replicas"].values()}
+        if states == {"active"} and len(status["cluster"]["live_nodes"]) == 2:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{collection} did not become active again")
+
+
+@pytest.mark.slow
+def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 shards x 2 replicas; the second node stops after the first files, then comes
+    back; the same ingest run again leaves every record on every replica."""
+    url = solr_cluster.url("durable")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2", "--replicas", "2")
+    assert init.exit_code == 0, init.stderr
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    stopped: list[int] = []
+
+    def stop_second_node(progress: IngestProgress) -> None:
+        if progress.files_done == 3 and not stopped:
+            solr_cluster.stop_node(1)
+            stopped.append(progress.records)
+
+    try:
+        backend.ingest(SAMPLE_SUBSET, batch_size=50, on_progress=stop_second_node)
+    except ClusterError:
+        pass  # the cluster may refuse updates while a shard elects a new leader
+    finally:
+        backend.close()
+        if not stopped:
+            raise AssertionError("the node was never stopped")
+        solr_cluster.start_node(1)
+    assert stopped and 0 < stopped[0] < SAMPLE_SUBSET_RECORDS
+    _wait_until_active(solr_cluster, "durable")
+    rerun = _run(solr_cluster, "ingest", *map(str, SAMPLE_SUBSET), "--index", url, "--force")
+    assert rerun.exit_code == 0, rerun.stderr
+    assert f"Index: {url} ({SAMPLE_SUBSET_RECORDS} records)" in rerun.stderr
+    wanted = {r.pmid for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
+    assert len(wanted) == SAMPLE_SUBSET_RECORDS
+    per_replica = _replica_counts(solr_cluster, "durable")
+    assert len(per_replica) == 4
+    shard_totals: dict[str, int] = {}
+    for core, n in per_replica.items():
+        shard = core.split("_shard")[1].split("_")[0]
+        assert shard_totals.setdefault(shard, n) == n, per_replica  # replicas agree
+    assert sum(shard_totals.values()) == SAMPLE_SUBSET_RECORDS
+
+
+def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
+    solr_cluster: SolrCluster, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(sample))
+    try:
+        table = load_acronyms(backend.client, "sample")
+    finally:
+        backend.close()
+    # The last version of each record (a later one replaces it, as ingest did).
+    latest = {r.pmid: r for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
+    mined = {pair for r in latest.values() for pair in mine_record(r)}
+    assert mined and {(sf, lf) for sf, _n, lf in table.rows()} == mined
+    # Exported as synonym-graph rules beside it in the configset.
+    rules = requests.get(
+        f"{solr_cluster.nodes[0]}/admin/zookeeper",
+        params={"detail": "true", "path": "/configs/sample/acronyms.txt"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["znode"]["data"]
+    assert rules == acronym_synonyms(table)
+    assert len(rules.splitlines()) > 10
