@@ -147,6 +147,8 @@ def _live_objects(tmp: Path) -> Iterator[dict[str, Any]]:
         "OrderedHashWriter": fieldwriter._tindex,
         "W3LeafMatcher": matcher,
         "W3PerDocReader": perdoc,
+        "W3TermsReader": reader._terms,
+        "W3PerDocWriter": writer.perdocwriter,
         "SegmentReader": reader,
         "FixedBytesColumn.Reader": column,
         "StructFile": column._dbfile,

@@ -227,15 +227,21 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3LeafMatcher",
         _K.IMPORTED,
-        ("postings",),
+        ("postings", "merging"),
         "its blocks are read whole into arrays",
     ),
-    PrivateName(_W3, "W3LeafMatcher._goto", _K.CALLED, ("postings",), "moves to the next block"),
     PrivateName(
-        _W3, "W3LeafMatcher._read_data", _K.CALLED, ("postings",), "decodes the block's data"
+        _W3, "W3LeafMatcher._goto", _K.CALLED, ("postings", "merging"), "moves to the next block"
+    ),
+    PrivateName(
+        _W3,
+        "W3LeafMatcher._read_data",
+        _K.CALLED,
+        ("postings", "merging"),
+        "decodes the block's data",
     ),
     *(
-        PrivateName(_W3, f"W3LeafMatcher.{attr}", _K.READ, ("postings",), why)
+        PrivateName(_W3, f"W3LeafMatcher.{attr}", _K.READ, ("postings", "merging"), why)
         for attr, why in (
             ("_data", "the block's (ids, weights, values)"),
             ("_lastblock", "whether this is the term's last block"),
@@ -264,6 +270,35 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _K.CALLED,
         ("postings",),
         "the open lengths column of a field",
+    ),
+    # -- segment merges: a merged segment's postings read a term at a time --
+    PrivateName(
+        _W3,
+        "W3TermsReader",
+        _K.IMPORTED,
+        ("merging",),
+        "a segment whose terms and posting blocks can be read directly",
+    ),
+    PrivateName(
+        "whoosh.reading",
+        "SegmentReader._terms",
+        _K.READ,
+        ("merging",),
+        "the terms reader whose (term, term info) pairs a merge walks in order",
+    ),
+    *(
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
+        for attr, why in (
+            ("_codec", "makes each term's posting matcher, as W3TermsReader.matcher does"),
+            ("_postfile", "the postings file the matchers read"),
+        )
+    ),
+    PrivateName(
+        _W3,
+        "W3PerDocWriter._fieldlengths",
+        _K.WRITTEN,
+        ("segment_writer",),
+        "a merged segment's field length totals set exact instead of summed one-byte lengths",
     ),
     PrivateName(
         "whoosh.reading",
@@ -357,6 +392,27 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     ),
     PrivateName(
         _WRITING,
+        "SegmentWriter.write_per_doc",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "calls Whoosh's, then sets the merged segment's exact field length totals",
+    ),
+    PrivateName(
+        _WRITING,
+        "SegmentWriter._finish",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "also closes the readers of the segments being merged (commit or cancel)",
+    ),
+    PrivateName(
+        _WRITING,
+        "SegmentWriter.add_postings_to_pool",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "a merged segment's postings are read at the flush, a term at a time, not pooled",
+    ),
+    PrivateName(
+        _WRITING,
         "SegmentWriter._tempstorage",
         _K.READ,
         ("segment_writer",),
@@ -427,7 +483,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("jobqueue", "handed to a new task as Whoosh does"),
             ("resultqueue", "handed to a new task"),
             ("subargs", "handed to a new task"),
-            ("multisegment", "handed to a new task"),
+            ("multisegment", "handed to a new task; without it merges go through the pool"),
+            ("_added_sub", "documents went to sub-writers (then merged postings are pooled)"),
         )
     ),
     PrivateName(

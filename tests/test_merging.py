@@ -1,0 +1,262 @@
+"""Segment merges: through the fast writer, and only as many as the tiered policy asks.
+
+A merged index must answer exactly as the segments it merged (same postings, stored
+fields, lengths, PMID column; same hits and scores), and a commit must merge only the
+small tiers, never rewrite the large segment on each ingest.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import whoosh.index
+from whoosh.writing import SegmentWriter
+
+from searchkit import SearchIndex, search
+from searchkit.engine.codec import SearchkitCodec
+from searchkit.engine.merging import choose_merge, tier
+from searchkit.index.searchindex import INDEX_NAME
+from searchkit.params import DEFAULT
+from searchkit.readers import iter_files, read_file
+from searchkit.records import Record
+
+from .conftest import SAMPLE_DIR
+
+#: No merge at all while an index is built segment by segment.
+NO_MERGES = replace(DEFAULT, merge_factor=10_000)
+#: The proximity bonus for every candidate: by default a segment's share of the
+#: candidates gets it (searchkit.engine.scoring), which depends on how the index is
+#: cut into segments, not on what it holds.
+EVERY_CANDIDATE = replace(DEFAULT, proximity_depth=100_000)
+QUERIES = [
+    "immune escape MHC",
+    "cancer stem cells",
+    '"tumor microenvironment"',
+    '"immune escape"',
+    "protein[ti]",
+    "smith[au]",
+    "breast cancer AND mice[mh]",
+    '"cell lines"~3 expression',
+]
+
+
+def _records() -> list[Record]:
+    seen: dict[str, Record] = {}
+    for path in iter_files([SAMPLE_DIR]):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                seen[item.pmid] = item
+    return sorted(seen.values(), key=lambda r: r.pmid)
+
+
+RECORDS = _records()
+
+
+def _segments(path: Path) -> list[Any]:
+    return list(whoosh.index.open_dir(str(path), indexname=INDEX_NAME)._segments())
+
+
+def _segmented_index(path: Path) -> SearchIndex:
+    """data/'s records in six commits (six segments), with deletions and upserts
+    (changed titles) in between, never merged."""
+    index = SearchIndex.create(path)
+    records = RECORDS[:900]
+    for start in range(0, 900, 180):
+        index.apply({r.pmid: r for r in records[start : start + 180]}, set(), params=NO_MERGES)
+        gone = {r.pmid for r in records[start : start + 180 : 7]}
+        changed = {
+            r.pmid: replace(r, title=f"{r.title} revised")
+            for r in records[start + 3 : start + 180 : 11]
+            if r.pmid not in gone
+        }
+        index.apply(changed, gone, params=NO_MERGES)
+    assert len(_segments(path)) >= 6
+    return index
+
+
+def _contents(path: Path) -> dict[str, Any]:
+    """Everything a merged index holds, as an unmodified Whoosh reader reads it
+    (document numbers of live documents only, in order)."""
+    ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        assert reader.is_atomic()
+        assert not reader.has_deletions()
+        terms = []
+        for field, term in reader.all_terms():
+            info = reader.term_info(field, term)
+            matcher = reader.postings(field, term)
+            postings = []
+            while matcher.is_active():
+                postings.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            stats = (
+                info.weight(),
+                info.doc_frequency(),
+                info.min_length(),
+                info.max_length(),
+                info.max_weight(),
+            )
+            terms.append((field, term, stats, postings))
+        names = reader.schema.names()
+        docs = [
+            (
+                reader.stored_fields(d),
+                [reader.doc_field_length(d, name) for name in names],
+            )
+            for d in reader.all_doc_ids()
+        ]
+        pmid_column = list(reader.column_reader("pmid"))
+        year_column = list(reader.column_reader("year"))
+    return {"terms": terms, "docs": docs, "pmid": pmid_column, "year": year_column}
+
+
+def _stock_optimize(path: Path) -> None:
+    """Whoosh's own merge (add_reader through its posting pool and add_postings)."""
+    ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
+    writer = SegmentWriter(ix, codec=SearchkitCodec())
+    writer.commit(optimize=True)
+
+
+def _answers(index: SearchIndex) -> list[list[tuple[str, float]]]:
+    return [
+        [
+            (hit.pmid, hit.score)
+            for hit in search(
+                index, q, limit=10_000, with_snippets=False, params=EVERY_CANDIDATE
+            ).hits
+        ]
+        for q in QUERIES
+    ]
+
+
+def _assert_same_answers(
+    a: SearchIndex, b: SearchIndex, near: frozenset[str] = frozenset()
+) -> None:
+    """The same hits in the same order, scores to 1e-9 (to 1% for the ``near`` queries)."""
+    for query, left, right in zip(QUERIES, _answers(a), _answers(b), strict=True):
+        assert [p for p, _ in left] == [p for p, _ in right], query
+        rel = 1e-2 if query in near else 1e-9
+        for (_, x), (_, y) in zip(left, right, strict=True):
+            assert x == pytest.approx(y, rel=rel, abs=1e-9), query
+
+
+def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path) -> None:
+    """optimize through the fast writer and through Whoosh's per-posting path, on the
+    same segments with deletions and upserts: the same postings (positions included),
+    term statistics, stored fields, lengths and columns; deleted documents dropped."""
+    _segmented_index(tmp_path / "fast")
+    shutil.copytree(tmp_path / "fast", tmp_path / "stock")
+    fast = SearchIndex.open(tmp_path / "fast")
+    assert fast.optimize()[1] == 1
+    _stock_optimize(tmp_path / "stock")
+    merged, stock = _contents(tmp_path / "fast"), _contents(tmp_path / "stock")
+    assert merged["docs"] == stock["docs"]
+    assert merged["pmid"] == stock["pmid"] and merged["year"] == stock["year"]
+    assert len(merged["terms"]) == len(stock["terms"])
+    assert merged["terms"] == stock["terms"]
+    assert len(fast) == len(merged["docs"]) == len({d[0]["pmid"] for d in merged["docs"]})
+    assert fast.check().damaged == []
+
+
+def test_merged_index_answers_as_a_fresh_one(tmp_path: Path) -> None:
+    """After deletions and upserts, the merged index holds and ranks exactly what an
+    index of its records written at once does (scores to 1e-9, phrases included).
+
+    Except the proximity query's scores, to 1%: Whoosh's span scoring (which searchkit
+    falls back to for it) takes the average field length from the segment's length
+    totals, and those of documents deleted before the merge are known only as
+    Whoosh's one-byte lengths (without deletions the totals are exact: below)."""
+    merged = _segmented_index(tmp_path / "merged")
+    merged.optimize()
+    with merged.searcher() as s:
+        order = [fields["pmid"] for fields in s.all_stored_fields()]
+    fresh = SearchIndex.create(tmp_path / "fresh")
+    fresh.apply({pmid: merged.get(pmid) for pmid in order}, set())
+    assert len(_segments(tmp_path / "fresh")) == 1
+    _assert_same_answers(merged, fresh, near=frozenset({'"cell lines"~3 expression'}))
+    for pmid in order[::50]:
+        assert merged.get(pmid) == fresh.get(pmid)
+
+
+def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -> None:
+    """Without deletions: six segments merged answer as one segment of the same records
+    written at once (Whoosh's merge summed one-byte lengths into the field totals,
+    changing the scores that use the average length)."""
+    index = SearchIndex.create(tmp_path / "ix")
+    for start in range(0, 600, 100):
+        index.apply({r.pmid: r for r in RECORDS[start : start + 100]}, set(), params=NO_MERGES)
+    assert len(_segments(tmp_path / "ix")) == 6
+    index.optimize()
+    fresh = SearchIndex.create(tmp_path / "fresh")
+    fresh.apply({r.pmid: r for r in RECORDS[:600]}, set())
+    with index.searcher() as merged, fresh.searcher() as written:
+        for name in ("title", "abstract", "mesh", "authors"):
+            assert merged.field_length(name) == written.field_length(name)
+    _assert_same_answers(index, fresh)
+
+
+# -- the policy ---------------------------------------------------------------------
+
+
+def test_tiers_grow_by_the_merge_factor() -> None:
+    params = replace(DEFAULT, merge_factor=10, merge_floor_docs=1_000)
+    assert [tier(n, params) for n in (1, 999, 1_000, 9_999, 10_000, 100_000, 999_999)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        3,
+        3,
+    ]
+
+
+def test_a_full_tier_is_merged_with_the_tiers_below() -> None:
+    params = replace(DEFAULT, merge_factor=3, merge_floor_docs=10, merge_max_docs=10_000)
+    assert choose_merge([5000, 5, 6], params) == []  # two small ones: not yet
+    assert choose_merge([5000, 5, 6, 7], params) == [1, 2, 3]
+    # a full tier 1 (10..29) takes the tier-0 segment along; the large one stays
+    assert choose_merge([5000, 12, 3, 15, 20], params) == [2, 1, 3, 4]
+    # the merged segment (39 documents, tier 2) completes tier 2: merged on too
+    assert choose_merge([30, 31, 12, 13, 14, 5000], params) == [2, 3, 4, 0, 1]
+    # segments of deleted documents only are dropped, merged or not
+    assert choose_merge([5000, 0, 5], params) == [1]
+
+
+def test_a_merge_never_exceeds_the_largest_size() -> None:
+    params = replace(DEFAULT, merge_factor=3, merge_floor_docs=10, merge_max_docs=100)
+    assert choose_merge([40, 45, 49], params) == [0, 1]  # 134 > 100: the largest stays
+    assert choose_merge([60, 70, 80, 5, 5, 5], params) == [3, 4, 5]  # > 100 / 2: never
+
+
+def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) -> None:
+    """30 ingests of 3 records each after a large one: the segment count stays bounded,
+    and the large segment is never rewritten (its id survives every commit)."""
+    params = replace(DEFAULT, merge_factor=4, merge_floor_docs=50)
+    index = SearchIndex.create(tmp_path / "ix")
+    index.apply({r.pmid: r for r in RECORDS[:600]}, set(), params=params)
+    (large,) = [s.segment_id() for s in _segments(tmp_path / "ix")]
+    counts = []
+    rest = RECORDS[600:]
+    for i in range(30):
+        index.apply({r.pmid: r for r in rest[3 * i : 3 * i + 3]}, set(), params=params)
+        segments = _segments(tmp_path / "ix")
+        ids = [s.segment_id() for s in segments]
+        assert large in ids, f"the large segment was rewritten at ingest {i + 1}"
+        tiers = Counter(tier(s.doc_count(), params) for s in segments if s.segment_id() != large)
+        assert max(tiers.values()) <= params.merge_factor, tiers
+        counts.append(len(ids))
+    # at most merge_factor segments in each tier (3-record ingests fill tiers 0 and 1)
+    # and the large one; merges did happen
+    assert max(counts) <= 2 * params.merge_factor + 1
+    assert counts[-1] < 30 and min(counts[4:]) < max(counts)
+    assert len(index) == 690
+    with index.searcher() as s:
+        assert sorted(f["pmid"] for f in s.all_stored_fields()) == sorted(
+            r.pmid for r in RECORDS[:690]
+        )
