@@ -7,7 +7,11 @@ small tiers, never rewrite the large segment on each ingest.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +30,7 @@ from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
 from .conftest import SAMPLE_DIR
+from .test_cli import _searchkit_exe
 
 #: No merge at all while an index is built segment by segment.
 NO_MERGES = replace(DEFAULT, merge_factor=10_000)
@@ -61,21 +66,28 @@ def _segments(path: Path) -> list[Any]:
     return list(whoosh.index.open_dir(str(path), indexname=INDEX_NAME)._segments())
 
 
+@pytest.fixture(scope="module")
+def segmented_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 of data/'s records in eight commits (eight segments), with deletions and upserts
+    (changed titles) in between, never merged. Read-only: tests merge copies."""
+    path = tmp_path_factory.mktemp("segmented") / "ix"
+    _segmented_index(path)
+    return path
+
+
 def _segmented_index(path: Path) -> SearchIndex:
-    """data/'s records in six commits (six segments), with deletions and upserts
-    (changed titles) in between, never merged."""
     index = SearchIndex.create(path)
-    records = RECORDS[:900]
-    for start in range(0, 900, 180):
-        index.apply({r.pmid: r for r in records[start : start + 180]}, set(), params=NO_MERGES)
-        gone = {r.pmid for r in records[start : start + 180 : 7]}
+    records = RECORDS[:400]
+    for start in range(0, 400, 100):
+        index.apply({r.pmid: r for r in records[start : start + 100]}, set(), params=NO_MERGES)
+        gone = {r.pmid for r in records[start : start + 100 : 7]}
         changed = {
             r.pmid: replace(r, title=f"{r.title} revised")
-            for r in records[start + 3 : start + 180 : 11]
+            for r in records[start + 3 : start + 100 : 11]
             if r.pmid not in gone
         }
         index.apply(changed, gone, params=NO_MERGES)
-    assert len(_segments(path)) >= 6
+    assert len(_segments(path)) == 8
     return index
 
 
@@ -145,12 +157,12 @@ def _assert_same_answers(
             assert x == pytest.approx(y, rel=rel, abs=1e-9), query
 
 
-def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path) -> None:
+def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path, segmented_dir: Path) -> None:
     """optimize through the fast writer and through Whoosh's per-posting path, on the
     same segments with deletions and upserts: the same postings (positions included),
     term statistics, stored fields, lengths and columns; deleted documents dropped."""
-    _segmented_index(tmp_path / "fast")
-    shutil.copytree(tmp_path / "fast", tmp_path / "stock")
+    shutil.copytree(segmented_dir, tmp_path / "fast")
+    shutil.copytree(segmented_dir, tmp_path / "stock")
     fast = SearchIndex.open(tmp_path / "fast")
     assert fast.optimize()[1] == 1
     _stock_optimize(tmp_path / "stock")
@@ -163,7 +175,7 @@ def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path) -> None:
     assert fast.check().damaged == []
 
 
-def test_merged_index_answers_as_a_fresh_one(tmp_path: Path) -> None:
+def test_merged_index_answers_as_a_fresh_one(tmp_path: Path, segmented_dir: Path) -> None:
     """After deletions and upserts, the merged index holds and ranks exactly what an
     index of its records written at once does (scores to 1e-9, phrases included).
 
@@ -171,7 +183,8 @@ def test_merged_index_answers_as_a_fresh_one(tmp_path: Path) -> None:
     falls back to for it) takes the average field length from the segment's length
     totals, and those of documents deleted before the merge are known only as
     Whoosh's one-byte lengths (without deletions the totals are exact: below)."""
-    merged = _segmented_index(tmp_path / "merged")
+    shutil.copytree(segmented_dir, tmp_path / "merged")
+    merged = SearchIndex.open(tmp_path / "merged")
     merged.optimize()
     with merged.searcher() as s:
         order = [fields["pmid"] for fields in s.all_stored_fields()]
@@ -188,12 +201,12 @@ def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -
     written at once (Whoosh's merge summed one-byte lengths into the field totals,
     changing the scores that use the average length)."""
     index = SearchIndex.create(tmp_path / "ix")
-    for start in range(0, 600, 100):
-        index.apply({r.pmid: r for r in RECORDS[start : start + 100]}, set(), params=NO_MERGES)
+    for start in range(0, 300, 50):
+        index.apply({r.pmid: r for r in RECORDS[start : start + 50]}, set(), params=NO_MERGES)
     assert len(_segments(tmp_path / "ix")) == 6
     index.optimize()
     fresh = SearchIndex.create(tmp_path / "fresh")
-    fresh.apply({r.pmid: r for r in RECORDS[:600]}, set())
+    fresh.apply({r.pmid: r for r in RECORDS[:300]}, set())
     with index.searcher() as merged, fresh.searcher() as written:
         for name in ("title", "abstract", "mesh", "authors"):
             assert merged.field_length(name) == written.field_length(name)
@@ -239,10 +252,10 @@ def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) 
     and the large segment is never rewritten (its id survives every commit)."""
     params = replace(DEFAULT, merge_factor=4, merge_floor_docs=50)
     index = SearchIndex.create(tmp_path / "ix")
-    index.apply({r.pmid: r for r in RECORDS[:600]}, set(), params=params)
+    index.apply({r.pmid: r for r in RECORDS[:200]}, set(), params=params)
     (large,) = [s.segment_id() for s in _segments(tmp_path / "ix")]
     counts = []
-    rest = RECORDS[600:]
+    rest = RECORDS[200:]
     for i in range(30):
         index.apply({r.pmid: r for r in rest[3 * i : 3 * i + 3]}, set(), params=params)
         segments = _segments(tmp_path / "ix")
@@ -255,8 +268,100 @@ def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) 
     # and the large one; merges did happen
     assert max(counts) <= 2 * params.merge_factor + 1
     assert counts[-1] < 30 and min(counts[4:]) < max(counts)
-    assert len(index) == 690
+    assert len(index) == 290
     with index.searcher() as s:
         assert sorted(f["pmid"] for f in s.all_stored_fields()) == sorted(
-            r.pmid for r in RECORDS[:690]
+            r.pmid for r in RECORDS[:290]
         )
+
+
+# -- a merge killed part-way ------------------------------------------------------
+
+#: Put on a ``searchkit ingest`` process's path (``sitecustomize``): once its merge has
+#: read 50 terms of a merged segment (and written them to the new one), it marks the
+#: moment with a file and goes on slowly, so that the kill lands mid-merge.
+_MID_MERGE_HOOK = """
+import os, time
+from searchkit.engine import merging
+
+_read = merging.segment_term_groups
+
+def segment_term_groups(*args, **kwargs):
+    for n, group in enumerate(_read(*args, **kwargs)):
+        if n == 50:
+            open(os.environ["MERGE_MARK"], "w").close()
+            time.sleep(120)
+        yield group
+
+merging.segment_term_groups = segment_term_groups
+"""
+
+
+def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
+    """SIGKILL of a real ``searchkit ingest`` while its commit merges ten segments: the
+    index holds the last committed records, is searchable and intact, and the next
+    ingest (not waiting for any lock) completes and merges."""
+    held_out = SAMPLE_DIR / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
+    new = {r.pmid for r in read_file(held_out) if isinstance(r, Record)}
+    base = [r for r in RECORDS if r.pmid not in new][:200]
+    path = tmp_path / "ix"
+    index = SearchIndex.create(path)
+    for start in range(0, 200, 20):  # ten segments of the lowest tier: the next merges
+        index.apply({r.pmid: r for r in base[start : start + 20]}, set())
+    before = _segments(path)
+    assert len(before) == DEFAULT.merge_factor
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_MID_MERGE_HOOK, encoding="utf-8")
+    mark = tmp_path / "merging"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(hook),
+        "MERGE_MARK": str(mark),
+        "SEARCHKIT_INDEX": str(path),
+    }
+    with subprocess.Popen(
+        [_searchkit_exe(), "ingest", str(held_out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert mark.exists(), "the ingest never reached its merge"
+        proc.send_signal(signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert "Traceback" not in stderr
+
+    killed = SearchIndex.open(path)
+    assert sorted(f["pmid"] for f in _stored(killed)) == sorted(r.pmid for r in base)
+    assert [s.segment_id() for s in _segments(path)] == [s.segment_id() for s in before]
+    assert killed.check().damaged == []
+    assert search(killed, "cancer", limit=3).total > 0
+
+    env.pop("PYTHONPATH")
+    done = subprocess.run(
+        [_searchkit_exe(), "ingest", str(held_out), "--lock-timeout", "5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "waiting for another searchkit process" not in done.stderr
+    after = SearchIndex.open(path)
+    assert sorted(f["pmid"] for f in _stored(after)) == sorted({r.pmid for r in base} | new)
+    assert len(_segments(path)) == 1  # the ten merged with the new records
+    assert after.check().damaged == []
+    assert not (path / "MAIN.tmp").exists()
+    live = {s.segment_id() for s in _segments(path)}
+    files = {p.name.split(".")[0] for p in path.glob("MAIN_*.*")} - {"MAIN_WRITELOCK"}
+    assert files == live, f"segment files left by the killed merge: {sorted(files - live)}"
+
+
+def _stored(index: SearchIndex) -> list[dict[str, Any]]:
+    with index.searcher() as s:
+        return list(s.all_stored_fields())

@@ -23,21 +23,28 @@ once per tier, never on every commit, and the segment count stays below
 
 from __future__ import annotations
 
+import io
 import math
+import struct
+import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.codec.whoosh3 import W3LeafMatcher, W3TermsReader
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermsReader
 from whoosh.reading import SegmentReader
 
 from searchkit.engine.bulkpostings import TermGroup
 from searchkit.engine.codec import PackedValues
+from searchkit.engine.mapped import MappedFileStorage
+from searchkit.engine.safepickle import load, loads
 from searchkit.params import Params
 
 Ints = NDArray[np.int64]
+#: The signed length before each posting block (negative: the term's last block).
+_BLOCK_SIZE = struct.Struct("!i")
 #: A Whoosh merge policy: given the writer and the index's segments, it adds those it
 #: merges to the writer (``add_reader``) and returns the others.
 MergeType = Callable[[Any, list[Any]], list[Any]]
@@ -136,11 +143,11 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
         if fieldname not in schema:
             continue
         fmt = schema[fieldname].format
-        matcher = codec.postings_reader(postfile, info, fmt, term=(fieldname, tbytes))
-        if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-            ids, weights, values = _read_blocks(matcher, fmt.fixed_value_size())
-        else:  # inlined postings (codecs that inline them)
+        if info.is_inlined():  # codecs that inline short posting lists
+            matcher = codec.postings_reader(postfile, info, fmt, term=(fieldname, tbytes))
             ids, weights, values = _read_matcher(matcher)
+        else:
+            ids, weights, values = _read_blocks(postfile, info, fmt.fixed_value_size())
         if renumber:
             new = numbers[ids]
             keep = new >= 0
@@ -158,18 +165,31 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
         yield fieldname, tbytes, docs, kept, values
 
 
-def _read_blocks(matcher: W3LeafMatcher, fixedsize: int | None) -> tuple[Ints, Any, list[bytes]]:
-    """A term's postings, a block at a time: ids, weights (float32, as stored) and each
-    posting's value (``b""`` for formats storing none)."""
+def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints, Any, list[bytes]]:
+    """A term's postings, its blocks read with one read and decoded as
+    ``W3LeafMatcher`` does (``_goto``, ``_read_data``; it reads each block's header with
+    several small reads): ids, weights (float32, as stored) and each posting's value
+    (``b""`` for formats storing none)."""
+    start, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+        (length,) = length
+    blob = postfile.get(start, length)
+    if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"no posting list at {start}")
+    stream = io.BytesIO(blob)
+    pos = len(WHOOSH3_HEADER_MAGIC)
     id_blocks: list[Ints] = []
     weight_blocks: list[Any] = []
     values: list[bytes] = []
-    m = matcher
-    while m.is_active():
-        if m._data is None:
-            m._read_data()
-        deltas, weights, vs = m._data
-        count = m._blocklength
+    last = False
+    while not last:
+        (size,) = _BLOCK_SIZE.unpack_from(blob, pos)
+        last = size < 0
+        following = pos + _BLOCK_SIZE.size + abs(size)
+        stream.seek(pos + _BLOCK_SIZE.size)
+        count, _, _, compression, _, _ = load(stream)  # the block's info tuple
+        data = blob[stream.tell() : following]
+        deltas, weights, vs = loads(zlib.decompress(data) if compression else data)
         id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
         if weights is None:
             weight_blocks.append(np.ones(count, dtype=np.float32))
@@ -183,9 +203,7 @@ def _read_blocks(matcher: W3LeafMatcher, fixedsize: int | None) -> tuple[Ints, A
             values.extend([b""] * count)
         else:
             values.extend(vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize))
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
+        pos = following
     return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
 
 
@@ -228,6 +246,12 @@ class MergeSources:
     ) -> None:
         """Merge ``segment``, its documents already written from ``startdoc`` on (their
         numbers given by ``docmap`` when some are deleted)."""
+        # Read in place from a memory map (searchkit.engine.mapped): the writer's own
+        # storage reads a compound segment through small locked reads, several per
+        # term (most of a merge's time). The map goes with the reader at the flush.
+        folder = getattr(storage, "folder", None)
+        if isinstance(folder, str):
+            storage = MappedFileStorage(folder, readonly=True)
         reader = SegmentReader(storage, schema, segment)
         self._readers.append(reader)
         self._numbers.append(new_numbers(reader, startdoc, docmap))

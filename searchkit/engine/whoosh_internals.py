@@ -168,7 +168,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "WHOOSH3_HEADER_MAGIC",
         _K.IMPORTED,
-        ("codec", "bulkpostings"),
+        ("codec", "bulkpostings", "merging"),
         "the bytes before a term's first block",
     ),
     PrivateName(
@@ -227,21 +227,15 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3LeafMatcher",
         _K.IMPORTED,
-        ("postings", "merging"),
+        ("postings",),
         "its blocks are read whole into arrays",
     ),
+    PrivateName(_W3, "W3LeafMatcher._goto", _K.CALLED, ("postings",), "moves to the next block"),
     PrivateName(
-        _W3, "W3LeafMatcher._goto", _K.CALLED, ("postings", "merging"), "moves to the next block"
-    ),
-    PrivateName(
-        _W3,
-        "W3LeafMatcher._read_data",
-        _K.CALLED,
-        ("postings", "merging"),
-        "decodes the block's data",
+        _W3, "W3LeafMatcher._read_data", _K.CALLED, ("postings",), "decodes the block's data"
     ),
     *(
-        PrivateName(_W3, f"W3LeafMatcher.{attr}", _K.READ, ("postings", "merging"), why)
+        PrivateName(_W3, f"W3LeafMatcher.{attr}", _K.READ, ("postings",), why)
         for attr, why in (
             ("_data", "the block's (ids, weights, values)"),
             ("_lastblock", "whether this is the term's last block"),
@@ -321,6 +315,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _K.READ,
         ("postings", "mapped"),
         "the part name whose checksum verify_part checks; a mapped part keeps its name",
+    ),
+    PrivateName(
+        _W3,
+        "W3LeafMatcher._goto",
+        _K.MIRRORED,
+        ("merging",),
+        "a term's posting blocks (signed length, info pickle, data) walked in one read",
     ),
     PrivateName(
         "whoosh.formats",
