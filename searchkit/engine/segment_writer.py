@@ -46,6 +46,7 @@ from searchkit.analysis.termizer import BiomedTermizer
 from searchkit.engine.bulkpostings import (
     TermGroup,
     TermStore,
+    column_lengths,
     group_pool_postings,
     merge_groups,
     one_position_value,
@@ -246,6 +247,27 @@ def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
     return found
 
 
+class _BulkLengths:
+    """A segment reader whose field lengths are each read whole, once
+    (:func:`~searchkit.engine.bulkpostings.column_lengths`); the rest is the reader's."""
+
+    def __init__(self, reader: Any, perdoc: Any) -> None:
+        self._reader = reader
+        self._perdoc = perdoc
+        self._lengths: dict[str, list[int] | None] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        if fieldname not in self._lengths:
+            self._lengths[fieldname] = column_lengths(self._perdoc, fieldname)
+        lengths = self._lengths[fieldname]
+        if lengths is None:
+            return int(self._reader.doc_field_length(docnum, fieldname, default) or 0)
+        return lengths[docnum] if docnum < len(lengths) else default
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 class _CachedLengths:
     """A per-document reader whose field lengths are read once per field.
 
@@ -341,7 +363,10 @@ class _BulkMerges(SegmentWriter):  # type: ignore[misc]
         # are known: taken instead, less the deleted documents' (approximate) lengths.
         totals = getattr(self.perdocwriter, "_fieldlengths", None)
         before = dict(totals) if totals is not None else None
-        docmap = super().write_per_doc(fieldnames, reader)
+        # Whoosh asks for each document's length in each field (a column read each):
+        # the merged segment's length columns are read whole instead.
+        perdoc = getattr(reader, "_perdoc", reader)
+        docmap = super().write_per_doc(fieldnames, _BulkLengths(reader, perdoc))
         if totals is not None and before is not None:
             deleted = sorted(reader.deleted_docs_set) if docmap is not None else []
             for name in fieldnames:

@@ -248,7 +248,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "LENGTHS_COLUMN",
         _K.IMPORTED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "the column type of the per-document field lengths",
     ),
     PrivateName(
@@ -262,7 +262,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3PerDocReader._cached_reader",
         _K.CALLED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "the open lengths column of a field",
     ),
     # -- segment merges: a merged segment's postings read a term at a time --
@@ -298,11 +298,17 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.reading",
         "SegmentReader._perdoc",
         _K.READ,
-        ("postings",),
+        ("postings", "segment_writer"),
         "the per-document reader holding the lengths columns",
     ),
     *(
-        PrivateName("whoosh.columns", f"FixedBytesColumn.Reader.{attr}", _K.READ, ("postings",), w)
+        PrivateName(
+            "whoosh.columns",
+            f"FixedBytesColumn.Reader.{attr}",
+            _K.READ,
+            ("postings", "bulkpostings"),
+            w,
+        )
         for attr, w in (
             ("_dbfile", "the file a lengths column is read from in one read"),
             ("_basepos", "where the column starts"),
@@ -341,7 +347,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "byte_to_length",
         _K.IMPORTED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
