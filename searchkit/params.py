@@ -1,4 +1,5 @@
-"""Every ranking tuning value, in one frozen object that is passed, never patched.
+"""Every ranking tuning value (and the segment merge policy's), in one frozen object
+that is passed, never patched.
 
 A search, an evaluation or a test that wants other values builds a new object with
 :func:`dataclasses.replace` (``replace(DEFAULT, k1=1.5)``) and passes it; no module
@@ -92,6 +93,22 @@ class Params:
     #: ``similar``: key terms taken from the source record (not measured; BENCHMARKS.md
     #: "similar" gives its cost).
     similar_terms: int = 25
+
+    # -- index writing: which segments a commit merges (searchkit.engine.merging) ------
+    #: A tier is merged once it holds this many segments, and each tier's segments are
+    #: this many times larger than the one's below: Lucene's default (mergeFactor /
+    #: segmentsPerTier 10). Each record is rewritten about once per tier.
+    merge_factor: int = 10
+    #: Segments below this many live records form the lowest tier: the segments of
+    #: small ingests, merged ten at a time. One writer process's share of a batch is
+    #: at least MIN_RECORDS_PER_PROC (1,000) records, so a batch of several processes
+    #: starts one tier up (a design choice, not measured).
+    merge_floor_docs: int = 1_000
+    #: No merge makes a segment of more records than this, and segments of more than
+    #: half of it are only merged by ``optimize``: a merge this size rewrites the
+    #: records at about the rate the fast writer indexes them (BENCHMARKS.md, Ingest),
+    #: minutes on one core, not the hours a merge of all PubMed would take.
+    merge_max_docs: int = 1_000_000
 
     def field_b_of(self, field: str) -> float:
         """The length normalisation of ``field``."""

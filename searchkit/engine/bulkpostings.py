@@ -23,8 +23,9 @@ from itertools import groupby, pairwise
 from operator import itemgetter
 from typing import Any
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine.codec import PackedPostingsWriter, block_data, block_head
 
@@ -283,8 +284,35 @@ def write_postings(
 def _field_lengths(lengths: Any, fieldname: str) -> list[int]:
     if not lengths:
         return []
+    found = column_lengths(lengths, fieldname)
+    if found is not None:
+        return found
     read = lengths.doc_field_length
     return [read(d, fieldname, 0) for d in range(lengths.doc_count_all())]
+
+
+#: Whoosh's one-byte field length code -> the length it stands for.
+_LENGTH_OF_CODE = [byte_to_length(code) for code in range(256)]
+
+
+def column_lengths(perdoc: Any, fieldname: str) -> list[int] | None:
+    """Every document's length in ``fieldname`` (0 where it has none) as
+    ``perdoc.doc_field_length`` gives them (a per-document reader of Whoosh's codec),
+    its lengths column read with one read instead of one call per document; ``None``
+    when the column cannot be read so."""
+    cached = getattr(perdoc, "_cached_reader", None)
+    if cached is None:
+        return None
+    count = perdoc.doc_count_all()
+    column = cached(f"_{fieldname}_len", LENGTHS_COLUMN)
+    if column is None:
+        return [0] * count
+    if not all(hasattr(column, a) for a in ("_dbfile", "_basepos", "_count")):
+        return None
+    codes = bytes(column._dbfile.get(column._basepos, column._count))[:count]
+    lengths = [_LENGTH_OF_CODE[code] for code in codes]
+    lengths.extend([0] * (count - len(lengths)))
+    return lengths
 
 
 class _TermWriter:
@@ -416,4 +444,10 @@ def _fill_blocks(
             postwriter._write_block()
 
 
-__all__ = ["TermStore", "group_pool_postings", "merge_groups", "write_postings"]
+__all__ = [
+    "TermStore",
+    "column_lengths",
+    "group_pool_postings",
+    "merge_groups",
+    "write_postings",
+]

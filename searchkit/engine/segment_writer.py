@@ -44,13 +44,16 @@ from searchkit.analysis.analyzer import (
 )
 from searchkit.analysis.termizer import BiomedTermizer
 from searchkit.engine.bulkpostings import (
+    TermGroup,
     TermStore,
+    column_lengths,
     group_pool_postings,
     merge_groups,
     one_position_value,
     write_postings,
 )
 from searchkit.engine.codec import SearchkitCodec
+from searchkit.engine.merging import MergeSources, readable_in_bulk
 from searchkit.engine.orphans import (
     close_in_forked_children,
     die_with_parent,
@@ -244,6 +247,27 @@ def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
     return found
 
 
+class _BulkLengths:
+    """A segment reader whose field lengths are each read whole, once
+    (:func:`~searchkit.engine.bulkpostings.column_lengths`); the rest is the reader's."""
+
+    def __init__(self, reader: Any, perdoc: Any) -> None:
+        self._reader = reader
+        self._perdoc = perdoc
+        self._lengths: dict[str, list[int] | None] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        if fieldname not in self._lengths:
+            self._lengths[fieldname] = column_lengths(self._perdoc, fieldname)
+        lengths = self._lengths[fieldname]
+        if lengths is None:
+            return int(self._reader.doc_field_length(docnum, fieldname, default) or 0)
+        return lengths[docnum] if docnum < len(lengths) else default
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 class _CachedLengths:
     """A per-document reader whose field lengths are read once per field.
 
@@ -310,7 +334,86 @@ def _use_fast_pool(writer: Any, limitmb: float) -> None:
     writer.pool = _ChunkedPostingPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
 
 
-class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
+class _BulkMerges(SegmentWriter):  # type: ignore[misc]
+    """A writer whose segment merges (``add_reader``: a merge policy, ``optimize``)
+    write the merged segments' postings a term at a time (:mod:`searchkit.engine.merging`)
+    instead of a posting at a time through the pool; stored fields, lengths, columns
+    and vectors are still copied by Whoosh's ``write_per_doc``."""
+
+    _merged: MergeSources
+
+    def _merge_sources(self) -> MergeSources:
+        merged = self.__dict__.get("_merged")
+        if merged is None:
+            merged = self._merged = MergeSources()
+        return merged
+
+    def _bulk_merges(self) -> bool:
+        """Whether merged postings may bypass the pool (see :class:`FastMpWriter`)."""
+        return True
+
+    def _term_stores(self) -> list[Iterable[TermGroup]]:
+        """Sorted term groups of this writer's own documents besides its pool's."""
+        return []
+
+    def write_per_doc(self, fieldnames: Any, reader: Any) -> Any:
+        # Whoosh's write_per_doc sums each merged document's one-byte (approximate)
+        # field lengths into the new segment's totals, from which searches take the
+        # average length: merging changed scores. The merged segment's exact totals
+        # are known: taken instead, less the deleted documents' (approximate) lengths.
+        totals = getattr(self.perdocwriter, "_fieldlengths", None)
+        before = dict(totals) if totals is not None else None
+        # Whoosh asks for each document's length in each field (a column read each):
+        # the merged segment's length columns are read whole instead.
+        perdoc = getattr(reader, "_perdoc", reader)
+        docmap = super().write_per_doc(fieldnames, _BulkLengths(reader, perdoc))
+        if totals is not None and before is not None:
+            deleted = sorted(reader.deleted_docs_set) if docmap is not None else []
+            for name in fieldnames:
+                exact = reader.field_length(name)
+                if not exact:
+                    continue
+                gone = sum(reader.doc_field_length(d, name, 0) or 0 for d in deleted)
+                totals[name] = before.get(name, 0) + max(exact - gone, 0)
+        return docmap
+
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
+        # Called by Whoosh's add_reader once the documents are written (write_per_doc).
+        if not (self._bulk_merges() and readable_in_bulk(reader)):
+            super().add_postings_to_pool(reader, startdoc, docmap)
+            return
+        self._merge_sources().add(self.storage, self.schema, reader.segment(), startdoc, docmap)
+
+    def _flush_segment(self) -> None:
+        # Whoosh 2.7's SegmentWriter._flush_segment, with this writer's term store and
+        # the merged segments' postings merged into the pool's, written a block at a
+        # time.
+        stores = self._term_stores()
+        merged = self._merge_sources()
+        if not stores and not merged:
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        try:
+            groups = merge_groups(
+                group_pool_postings(self.pool.iter_postings()),
+                *stores,
+                *merged.groups(self.schema),  # numbered after this writer's documents
+            )
+            write_postings(self.fieldwriter, self.schema, lengths, groups)
+        finally:
+            merged.close()
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
+
+    def _finish(self) -> None:
+        self._merge_sources().close()  # a cancelled writer's merged segments
+        super()._finish()
+
+
+class FastSegmentWriter(_BulkMerges):
     """``SegmentWriter`` whose ``add_document`` indexes supported text fields with
     :func:`compile_field`; everything else is Whoosh's own code path."""
 
@@ -399,19 +502,9 @@ class FastSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self._added = True
         self.docnum += 1
 
-    def _flush_segment(self) -> None:
-        # Whoosh 2.7's SegmentWriter._flush_segment, with the fast fields' term
-        # groups merged into the pool's postings and written a block at a time.
-        if self._terms is None:
-            super()._flush_segment()
-            return
-        self.perdocwriter.close()
-        lengths = self.per_document_reader() if self.codec.length_stats else None
-        groups = merge_groups(group_pool_postings(self.pool.iter_postings()), self._terms)
-        write_postings(self.fieldwriter, self.schema, lengths, groups)
-        self.fieldwriter.close()
-        if lengths:
-            lengths.close()
+    def _term_stores(self) -> list[Iterable[TermGroup]]:
+        # The fast fields' term groups (none without bulk).
+        return [] if self._terms is None else [self._terms]
 
     def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
         """Spelling words and term vectors, as Whoosh writes them."""
@@ -459,9 +552,15 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
         super().run()
 
 
-class FastMpWriter(MpWriter):  # type: ignore[misc]
+class FastMpWriter(_BulkMerges, MpWriter):  # type: ignore[misc]
     """Whoosh's multi-process writer whose sub-processes use the fast path (the
-    parent only hands out documents, merges and commits)."""
+    parent only hands out documents, merges and commits, its merges in bulk)."""
+
+    def _bulk_merges(self) -> bool:
+        # Without multisegment, the parent writes its pool's postings together with
+        # its sub-writers' runs (MpWriter._merge_subsegments), never _flush_segment:
+        # merged postings must then be in the pool.
+        return bool(self.multisegment) or not self._added_sub
 
     def __init__(self, ix: Any, *args: Any, limitmb: int = 128, **kwargs: Any) -> None:
         if kwargs.get("codec") is None:

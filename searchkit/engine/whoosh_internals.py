@@ -168,7 +168,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "WHOOSH3_HEADER_MAGIC",
         _K.IMPORTED,
-        ("codec", "bulkpostings"),
+        ("codec", "bulkpostings", "merging"),
         "the bytes before a term's first block",
     ),
     PrivateName(
@@ -248,7 +248,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "LENGTHS_COLUMN",
         _K.IMPORTED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "the column type of the per-document field lengths",
     ),
     PrivateName(
@@ -262,18 +262,53 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3PerDocReader._cached_reader",
         _K.CALLED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "the open lengths column of a field",
+    ),
+    # -- segment merges: a merged segment's postings read a term at a time --
+    PrivateName(
+        _W3,
+        "W3TermsReader",
+        _K.IMPORTED,
+        ("merging",),
+        "a segment whose terms and posting blocks can be read directly",
+    ),
+    PrivateName(
+        "whoosh.reading",
+        "SegmentReader._terms",
+        _K.READ,
+        ("merging",),
+        "the terms reader whose (term, term info) pairs a merge walks in order",
+    ),
+    *(
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
+        for attr, why in (
+            ("_codec", "makes each term's posting matcher, as W3TermsReader.matcher does"),
+            ("_postfile", "the postings file the matchers read"),
+        )
+    ),
+    PrivateName(
+        _W3,
+        "W3PerDocWriter._fieldlengths",
+        _K.WRITTEN,
+        ("segment_writer",),
+        "a merged segment's field length totals set exact instead of summed one-byte lengths",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._perdoc",
         _K.READ,
-        ("postings",),
+        ("postings", "segment_writer"),
         "the per-document reader holding the lengths columns",
     ),
     *(
-        PrivateName("whoosh.columns", f"FixedBytesColumn.Reader.{attr}", _K.READ, ("postings",), w)
+        PrivateName(
+            "whoosh.columns",
+            f"FixedBytesColumn.Reader.{attr}",
+            _K.READ,
+            ("postings", "bulkpostings"),
+            w,
+        )
         for attr, w in (
             ("_dbfile", "the file a lengths column is read from in one read"),
             ("_basepos", "where the column starts"),
@@ -286,6 +321,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _K.READ,
         ("postings", "mapped"),
         "the part name whose checksum verify_part checks; a mapped part keeps its name",
+    ),
+    PrivateName(
+        _W3,
+        "W3LeafMatcher._goto",
+        _K.MIRRORED,
+        ("merging",),
+        "a term's posting blocks (signed length, info pickle, data) walked in one read",
     ),
     PrivateName(
         "whoosh.formats",
@@ -305,7 +347,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "byte_to_length",
         _K.IMPORTED,
-        ("postings",),
+        ("postings", "bulkpostings"),
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
@@ -354,6 +396,27 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_check_fields", "as add_document does"),
             ("_field_boost", "as add_document does"),
         )
+    ),
+    PrivateName(
+        _WRITING,
+        "SegmentWriter.write_per_doc",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "calls Whoosh's, then sets the merged segment's exact field length totals",
+    ),
+    PrivateName(
+        _WRITING,
+        "SegmentWriter._finish",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "also closes the readers of the segments being merged (commit or cancel)",
+    ),
+    PrivateName(
+        _WRITING,
+        "SegmentWriter.add_postings_to_pool",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "a merged segment's postings are read at the flush, a term at a time, not pooled",
     ),
     PrivateName(
         _WRITING,
@@ -427,7 +490,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("jobqueue", "handed to a new task as Whoosh does"),
             ("resultqueue", "handed to a new task"),
             ("subargs", "handed to a new task"),
-            ("multisegment", "handed to a new task"),
+            ("multisegment", "handed to a new task; without it merges go through the pool"),
+            ("_added_sub", "documents went to sub-writers (then merged postings are pooled)"),
         )
     ),
     PrivateName(

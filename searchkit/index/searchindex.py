@@ -57,6 +57,7 @@ from searchkit.index.meshtree import MeshTree
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.vocabulary import Vocabulary
+from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
 META_FILE = "searchkit.json"
@@ -72,8 +73,8 @@ DEFAULT_LIMITMB = 144
 # writer processes and merging their segments costs more than it saves.
 MIN_RECORDS_PER_PROC = 1_000
 # With several writer processes, each finishes its own segment in parallel (True) or
-# the parent merges their postings into one segment (False); Whoosh's merge policy
-# folds small segments together on later commits either way.
+# the parent merges their postings into one segment (False); the merge policy
+# (searchkit.engine.merging) folds small segments together on later commits either way.
 MULTISEGMENT = True
 
 # A create() killed part-way leaves its staging directory beside the index.
@@ -413,14 +414,16 @@ class SearchIndex:
         procs: int = 1,
         limitmb: int = DEFAULT_LIMITMB,
         multisegment: bool | None = None,
+        params: Params = DEFAULT,
     ) -> WriteCounts:
         """Delete ``deletions`` and upsert ``records`` (keyed by id) in one commit.
 
         A record identical to the stored one is left alone ("unchanged"), so
         re-ingesting a file writes nothing. With ``procs`` > 1 (and a batch large
         enough to pay for it) the documents are analysed in ``procs`` processes.
+        ``params`` gives the merge policy's values (the ``merge_*`` ones).
         """
-        batch = self.batch(procs=procs, limitmb=limitmb, multisegment=multisegment)
+        batch = self.batch(procs=procs, limitmb=limitmb, multisegment=multisegment, params=params)
         try:
             for pmid in deletions:
                 batch.delete(pmid)
@@ -437,10 +440,12 @@ class SearchIndex:
         procs: int = 1,
         limitmb: int = DEFAULT_LIMITMB,
         multisegment: bool | None = None,
+        params: Params = DEFAULT,
     ) -> IndexBatch:
         """An :class:`IndexBatch`: upserts and deletions written as they come and
-        committed together."""
-        return IndexBatch(self, procs, limitmb, multisegment)
+        committed together; its commit merges segments as ``params``' merge policy
+        says (:func:`searchkit.engine.merging.tiered_merge`)."""
+        return IndexBatch(self, procs, limitmb, multisegment, params)
 
     def optimize(self) -> tuple[int, int]:
         """Merge every segment into one (and drop deleted documents); returns the
@@ -608,9 +613,15 @@ class IndexBatch:
     """
 
     def __init__(
-        self, index: SearchIndex, procs: int, limitmb: int, multisegment: bool | None
+        self,
+        index: SearchIndex,
+        procs: int,
+        limitmb: int,
+        multisegment: bool | None,
+        params: Params = DEFAULT,
     ) -> None:
         self._index = index
+        self._params = params
         self._procs = max(1, procs)
         self._limitmb = limitmb
         self._multisegment = multisegment
@@ -756,7 +767,9 @@ class IndexBatch:
             self.counts.deleted += 1
             self._changed = True
         if self._changed:
-            writer.commit()
+            from searchkit.engine.merging import tiered_merge  # writers only: not at open
+
+            writer.commit(mergetype=tiered_merge(self._params))
             index._save_derived(acronyms)  # after its commit
             index._touch()
         else:

@@ -1,0 +1,282 @@
+"""Segment merges: which segments a commit merges, and reading them for the fast writer.
+
+Whoosh merges a segment into the writer's new one through ``SegmentWriter.add_reader``:
+its stored fields and lengths a document at a time, then every posting as a tuple
+through the writer's posting pool (sorted, spilled to disk and merged back one by one)
+and ``add_postings`` (a Python call per posting). On a large index that path was most
+of an ingest's time. Here the stored fields still go through Whoosh's
+``write_per_doc``, but the postings are read a block at a time
+(:func:`segment_term_groups`: each term's document numbers and weights as arrays, its
+positions undecoded), renumbered in one step with deleted documents dropped, and
+written by the fast writer's term-at-a-time path
+(:func:`searchkit.engine.bulkpostings.write_postings`): the bytes Whoosh's own merge
+writes for the same postings.
+
+Which segments a commit merges is :func:`tiered_merge`'s choice (a log-structured
+policy, as Lucene's): segments are grouped in tiers by their live document count
+(each tier ``merge_factor`` times larger than the one below), and a tier is merged
+once it holds ``merge_factor`` segments, so that each document is rewritten about
+once per tier, never on every commit, and the segment count stays below
+``merge_factor`` per tier. A merge never makes a segment larger than
+``merge_max_docs``; ``optimize`` (Whoosh's ``OPTIMIZE``) still merges everything.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import zlib
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermsReader
+from whoosh.reading import SegmentReader
+
+from searchkit.engine.bulkpostings import TermGroup
+from searchkit.engine.codec import PackedValues
+from searchkit.engine.mapped import MappedFileStorage
+from searchkit.engine.safepickle import load, loads
+from searchkit.params import Params
+
+Ints = NDArray[np.int64]
+#: The signed length before each posting block (negative: the term's last block).
+_BLOCK_SIZE = struct.Struct("!i")
+#: A Whoosh merge policy: given the writer and the index's segments, it adds those it
+#: merges to the writer (``add_reader``) and returns the others.
+MergeType = Callable[[Any, list[Any]], list[Any]]
+
+
+def tier(docs: int, params: Params) -> int:
+    """The tier of a segment of ``docs`` live documents: 0 below
+    ``merge_floor_docs``, then one more for each ``merge_factor`` times as many."""
+    if docs < params.merge_floor_docs:
+        return 0
+    return 1 + int(math.log(docs / params.merge_floor_docs, params.merge_factor) + 1e-9)
+
+
+def choose_merge(sizes: Sequence[int], params: Params) -> list[int]:
+    """Which of the segments of ``sizes`` live documents one commit merges (indexes,
+    smallest first): segments without live documents, always (dropped unread); then,
+    from the lowest tier up, a tier holding ``merge_factor`` segments (counting the
+    segment the merge makes so far, when it falls in that tier), with every segment of
+    the tiers below it, as long as the merged segment stays within
+    ``merge_max_docs``. Nothing else (an empty list: no merge)."""
+    factor, limit = params.merge_factor, params.merge_max_docs
+    empty = [i for i, n in enumerate(sizes) if n <= 0]
+    by_tier: dict[int, list[int]] = {}
+    for i in sorted(range(len(sizes)), key=lambda i: (sizes[i], i)):
+        if 0 < sizes[i] <= limit // 2:  # larger ones could not grow by a merge
+            by_tier.setdefault(tier(sizes[i], params), []).append(i)
+    chosen: list[int] = []
+    total = 0
+    below: list[int] = []  # segments of lower tiers not merged (yet)
+    for level in sorted(by_tier):
+        members = by_tier[level]
+        carried = 1 if chosen and tier(total, params) == level else 0
+        if len(members) + carried < factor:
+            below.extend(members)
+            continue
+        fits: list[int] = []
+        for i in sorted(below + members, key=lambda i: (sizes[i], i)):
+            if total + sizes[i] > limit:
+                break
+            fits.append(i)
+            total += sizes[i]
+        if len(fits) + (1 if chosen else 0) < 2:
+            break
+        chosen.extend(fits)
+        below = []
+    return empty + sorted(chosen, key=lambda i: (sizes[i], i)) if chosen else empty
+
+
+def tiered_merge(params: Params) -> MergeType:
+    """The merge policy of :func:`choose_merge`, as a Whoosh ``mergetype``."""
+
+    def merge(writer: Any, segments: list[Any]) -> list[Any]:
+        chosen = set(choose_merge([seg.doc_count() for seg in segments], params))
+        kept: list[Any] = []
+        for i, seg in enumerate(segments):
+            if i not in chosen:
+                kept.append(seg)
+            elif seg.doc_count() > 0:  # a segment of deleted documents only is dropped
+                reader = SegmentReader(writer.storage, writer.schema, seg)
+                writer.add_reader(reader)  # closes the reader on failure (checksums)
+                reader.close()
+        return kept
+
+    return merge
+
+
+def readable_in_bulk(reader: Any) -> bool:
+    """Whether :func:`segment_term_groups` can read ``reader``'s postings."""
+    return isinstance(reader, SegmentReader) and isinstance(reader._terms, W3TermsReader)
+
+
+def new_numbers(reader: SegmentReader, startdoc: int, docmap: dict[int, int] | None) -> Ints:
+    """Each document's number in the merged segment, -1 for a deleted one (``docmap``:
+    what Whoosh's ``write_per_doc`` numbered them; ``None``: no deletions, numbered
+    from ``startdoc`` in order)."""
+    count = reader.doc_count_all()
+    if docmap is None:
+        return np.arange(startdoc, startdoc + count, dtype=np.int64)
+    numbers = np.full(count, -1, dtype=np.int64)
+    if docmap:
+        old = np.fromiter(docmap.keys(), dtype=np.int64, count=len(docmap))
+        numbers[old] = np.fromiter(docmap.values(), dtype=np.int64, count=len(docmap))
+    return numbers
+
+
+def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> Iterator[TermGroup]:
+    """Every posting of ``reader``'s segment in (field, term) order, a term at a time,
+    renumbered by ``numbers`` (:func:`new_numbers`; deleted documents and terms left
+    without documents dropped); fields not in ``schema`` are skipped, as Whoosh's merge
+    skips them."""
+    terms = reader._terms
+    codec, postfile = terms._codec, terms._postfile
+    renumber = not (len(numbers) and numbers[0] >= 0 and bool(np.all(np.diff(numbers) == 1)))
+    offset = int(numbers[0]) if len(numbers) else 0
+    for (fieldname, tbytes), info in terms.items():
+        if fieldname not in schema:
+            continue
+        fmt = schema[fieldname].format
+        if info.is_inlined():  # codecs that inline short posting lists
+            matcher = codec.postings_reader(postfile, info, fmt, term=(fieldname, tbytes))
+            ids, weights, values = _read_matcher(matcher)
+        else:
+            ids, weights, values = _read_blocks(postfile, info, fmt.fixed_value_size())
+        if renumber:
+            new = numbers[ids]
+            keep = new >= 0
+            if not keep.all():
+                if not keep.any():
+                    continue
+                new, weights = new[keep], weights[keep]
+                values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
+        else:
+            new = ids + offset
+        docs: array[int] = array("I")
+        docs.frombytes(new.astype(np.uint32).tobytes())
+        kept: array[float] = array("f")
+        kept.frombytes(weights.astype(np.float32).tobytes())
+        yield fieldname, tbytes, docs, kept, values
+
+
+def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints, Any, list[bytes]]:
+    """A term's postings, its blocks read with one read and decoded as
+    ``W3LeafMatcher`` does (``_goto``, ``_read_data``; it reads each block's header with
+    several small reads): ids, weights (float32, as stored) and each posting's value
+    (``b""`` for formats storing none)."""
+    start, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+        (length,) = length
+    blob = postfile.get(start, length)
+    if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"no posting list at {start}")
+    stream = io.BytesIO(blob)
+    pos = len(WHOOSH3_HEADER_MAGIC)
+    id_blocks: list[Ints] = []
+    weight_blocks: list[Any] = []
+    values: list[bytes] = []
+    last = False
+    while not last:
+        (size,) = _BLOCK_SIZE.unpack_from(blob, pos)
+        last = size < 0
+        following = pos + _BLOCK_SIZE.size + abs(size)
+        stream.seek(pos + _BLOCK_SIZE.size)
+        count, _, _, compression, _, _ = load(stream)  # the block's info tuple
+        data = blob[stream.tell() : following]
+        deltas, weights, vs = loads(zlib.decompress(data) if compression else data)
+        id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+        if weights is None:
+            weight_blocks.append(np.ones(count, dtype=np.float32))
+        elif isinstance(weights, float):
+            weight_blocks.append(np.full(count, weights, dtype=np.float32))
+        else:
+            weight_blocks.append(np.asarray(weights, dtype=np.float32))
+        if fixedsize is None or fixedsize < 0:
+            values.extend(vs if not isinstance(vs, PackedValues) else iter(vs))
+        elif fixedsize == 0:
+            values.extend([b""] * count)
+        else:
+            values.extend(vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize))
+        pos = following
+    return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
+
+
+def _read_matcher(matcher: Any) -> tuple[Ints, Any, list[bytes]]:
+    """A term's postings through the matcher interface, a posting at a time."""
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        value = matcher.value()
+        values.append(b"" if value is None else value)
+        matcher.next()
+    return (
+        np.array(ids, dtype=np.int64),
+        np.array(weights, dtype=np.float32),
+        values,
+    )
+
+
+class MergeSources:
+    """The segments merged into a writer's new segment: their postings are read (in
+    bulk) when the writer writes its own, so each keeps a reader open until then."""
+
+    def __init__(self) -> None:
+        self._readers: list[SegmentReader] = []
+        self._numbers: list[Ints] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._readers)
+
+    def add(
+        self,
+        storage: Any,
+        schema: Any,
+        segment: Any,
+        startdoc: int,
+        docmap: dict[int, int] | None,
+    ) -> None:
+        """Merge ``segment``, its documents already written from ``startdoc`` on (their
+        numbers given by ``docmap`` when some are deleted)."""
+        # Read in place from a memory map (searchkit.engine.mapped): the writer's own
+        # storage reads a compound segment through small locked reads, several per
+        # term (most of a merge's time). The map goes with the reader at the flush.
+        folder = getattr(storage, "folder", None)
+        if isinstance(folder, str):
+            storage = MappedFileStorage(folder, readonly=True)
+        reader = SegmentReader(storage, schema, segment)
+        self._readers.append(reader)
+        self._numbers.append(new_numbers(reader, startdoc, docmap))
+
+    def groups(self, schema: Any) -> list[Iterator[TermGroup]]:
+        """Each merged segment's term groups, in the order they were added (which is
+        document order)."""
+        return [
+            segment_term_groups(reader, schema, numbers)
+            for reader, numbers in zip(self._readers, self._numbers, strict=True)
+        ]
+
+    def close(self) -> None:
+        readers, self._readers, self._numbers = self._readers, [], []
+        for reader in readers:
+            reader.close()
+
+
+__all__ = [
+    "MergeSources",
+    "MergeType",
+    "choose_merge",
+    "new_numbers",
+    "readable_in_bulk",
+    "segment_term_groups",
+    "tier",
+    "tiered_merge",
+]
