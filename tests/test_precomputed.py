@@ -393,3 +393,16 @@ def test_an_index_without_mesh_words_notes_the_same_and_gets_them_on_the_next_wr
     written = _mesh_words_file(index)
     assert written != path and MeshWords.open(index, int(written.stem.split("-")[1]))
     assert _mesh_notes(index) == MESH_NOTES
+
+
+def test_mesh_words_removed_after_they_were_opened_are_read_from_the_segments(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A long-lived searcher two commits behind: its generation's file went away after
+    the header was read; the note then comes from its segments, not a report of damage."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        words = meshwords.load(index, s.reader())
+        assert words.fallback is not None
+        (index / meshwords.file_name(s.reader().generation())).unlink()
+        assert words.containing(["psoas"], 5) == ["psoas abscess", "psoas muscles"]
