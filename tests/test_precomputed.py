@@ -16,10 +16,14 @@ from whoosh.searching import Searcher
 
 from searchkit import Record, SearchIndex
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
+from searchkit.index import meshwords
+from searchkit.index.mesh import NO_TREE_NOTE
+from searchkit.index.meshwords import MeshWords
 from searchkit.index.vocabulary import FIELDS, FORMAT, MAGIC, Vocabulary
 from searchkit.index.vocabulary import file_name as vocabulary_file_name
 from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.query.free_text import _index_terms, acronyms_by_first_term
+from searchkit.searching.pipeline import rank
 from searchkit.searching.suggest import correct_word
 
 from .cli_helpers import run
@@ -269,3 +273,136 @@ def test_a_vocabulary_removed_after_it_was_opened_is_read_from_the_segments(
         stem = next(iter(s.schema["abstract"].process_text("imune", mode="query")))
         expected = reader.corrector("abstract").suggest(stem, limit=3, maxdist=2, prefix=1)
         assert vocabulary.suggest("abstract", stem) == expected
+
+
+# -- the notes on MeSH terms that matched nothing ----------------------------------------
+
+_WHOLE = "is not a MeSH heading of any record (headings match whole)"
+#: MeSH terms on data/ and the notes the sample index gave for them when every search
+#: scanned the indexed headings through Whoosh's merged lexicon.
+MESH_NOTES = {
+    "psoas[mh]": [f"psoas[mh] {_WHOLE}; headings with these words: psoas abscess, psoas muscles"],
+    "lung[majr]": [],
+    "cell[mh]": [
+        f"cell[mh] {_WHOLE}; headings with these words: active transport cell nucleus, "
+        "adenocarcinoma clear cell, anemia sickle cell, batch cell culture techniques, "
+        "carcinoma basal cell"
+    ],
+    "neoplasms lung[mh]": [
+        f"neoplasms lung[mh] {_WHOLE}; headings with these words: lung neoplasms"
+    ],
+    "carcinoma[mh:noexp]": [],
+    "receptors[mh]": [
+        f"receptors[mh] {_WHOLE}; headings with these words: erbb receptors, hyaluronan "
+        "receptors, receptors adrenergic alpha, receptors adrenergic alpha 1, receptors "
+        "androgen"
+    ],
+    "protein[majr:noexp]": [
+        f"protein[majr:noexp] {_WHOLE}; headings with these words: amp activated protein "
+        "kinases, bcl 2 associated x protein, bcl 2 like protein 11, bcl associated death "
+        "protein, brca1 protein"
+    ],
+    "disease/surgery[mh]": ["disease/surgery[mh] matches no record"],
+    "psoas/su[mh]": [
+        f"psoas/su[mh] {_WHOLE}; headings with these words: psoas abscess, psoas muscles"
+    ],
+    "lung/zz[mh]": ["lung/zz[mh]: 'zz' is not a MeSH qualifier or its abbreviation"],
+    "zzzz[sh]": ["zzzz[sh]: 'zzzz' is not a MeSH qualifier or its abbreviation"],
+    "secondary[sh]": [],
+    "lung/secondary[mh:noexp]": ["lung/secondary[mh:noexp] matches no record"],
+    "humans/genetics[majr]": ["humans/genetics[majr] matches no record"],
+    "virus[mh] AND cancer": [
+        f"virus[mh] {_WHOLE}; headings with these words: chikungunya virus, epstein barr "
+        "virus infections, epstein barr virus nuclear antigens, mammary tumor virus mouse, "
+        "tumor virus infections"
+    ],
+    "syndrome[mh]": [],
+    "quarks[mh]": [f"quarks[mh] {_WHOLE}"],
+}
+
+
+def _mesh_notes(index: Path) -> dict[str, list[str]]:
+    with SearchIndex.open(index) as ix:
+        return {q: [n for n in rank(ix, q, limit=0).notes if n != NO_TREE_NOTE] for q in MESH_NOTES}
+
+
+def test_mesh_notes_on_the_sample_are_those_of_before(sample_index_dir: Path) -> None:
+    assert _mesh_notes(sample_index_dir) == MESH_NOTES
+
+
+def _mesh_words_file(index: Path) -> Path:
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        return index / meshwords.file_name(s.reader().generation())
+
+
+def test_mesh_words_are_written_at_commit_and_read_as_the_segments_give_them(
+    sample_index_dir: Path,
+) -> None:
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        stored = MeshWords.open(ix.path, s.reader().generation())
+        fresh = MeshWords.from_reader(s.reader())
+    assert stored is not None
+    for words in (["psoas"], ["cell"], ["lung", "neoplasms"], ["virus"], ["quarks"]):
+        assert stored.containing(words, 50) == fresh.containing(words, 50), words
+    assert stored.containing(["cell"], 50)[5:]  # more than a note names
+
+
+def test_a_damaged_mesh_words_file_is_one_error_line_naming_it(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    path = _mesh_words_file(index)
+    size = struct.unpack_from("<I", path.read_bytes(), len(meshwords.MAGIC))[0]
+    base = len(meshwords.MAGIC) + 8 + size
+    header = json.loads(path.read_bytes()[len(meshwords.MAGIC) + 8 : base])
+    offset, length, _ = header["groups"]["ps"]
+    _flip_byte(path, base + offset + length // 2)
+    result = subprocess.run(
+        [_searchkit_exe(), "search", "psoas[mh]", "--index", str(index)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert f"{path.name} does not match its checksum" in lines[0]
+    # A search whose MeSH terms all match does not read it; 'check' reads it all.
+    assert run(index, "search", "neoplasms[mh]", "--count").exit_code == 0
+    check = run(index, "check")
+    assert check.exit_code == 1
+    assert f"damaged: {path.name} does not match its checksum" in check.stderr
+
+
+def test_an_index_without_mesh_words_notes_the_same_and_gets_them_on_the_next_write(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    path = _mesh_words_file(index)
+    for damage in ("missing", "other format"):
+        if damage == "missing":
+            path.unlink()
+        else:
+            header = json.dumps({"format": meshwords.FORMAT + 1, "generation": 0}).encode()
+            path.write_bytes(
+                meshwords.MAGIC + struct.pack("<II", len(header), zlib.crc32(header)) + header
+            )
+        assert _mesh_notes(index) == MESH_NOTES
+    with SearchIndex.open(index) as ix:
+        ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
+    written = _mesh_words_file(index)
+    assert written != path and MeshWords.open(index, int(written.stem.split("-")[1]))
+    assert _mesh_notes(index) == MESH_NOTES
+
+
+def test_mesh_words_removed_after_they_were_opened_are_read_from_the_segments(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A long-lived searcher two commits behind: its generation's file went away after
+    the header was read; the note then comes from its segments, not a report of damage."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        words = meshwords.load(index, s.reader())
+        assert words.fallback is not None
+        (index / meshwords.file_name(s.reader().generation())).unlink()
+        assert words.containing(["psoas"], 5) == ["psoas abscess", "psoas muscles"]

@@ -22,6 +22,7 @@ from whoosh.query import Query
 
 from searchkit.errors import QueryError
 from searchkit.index.meshtree import MeshTree, normalize
+from searchkit.index.meshwords import MeshWords
 from searchkit.index.schema import LIST_SEPARATOR
 from searchkit.records import MeshHeading
 
@@ -219,11 +220,16 @@ def mesh_prefix(key: str, prefix: str) -> Query:
 SUGGESTED_HEADINGS = 5
 
 
-def unmatched_notes(reader: Any, context: MeshContext) -> list[str]:
+def unmatched_notes(
+    reader: Any, context: MeshContext, headings: Callable[[], MeshWords] | None = None
+) -> list[str]:
     """A note for each MeSH term of the query that no record in ``reader`` has, naming
     indexed headings that contain its words (MeSH terms match whole headings, so a
-    word of one, ``psoas[mh]``, finds nothing)."""
+    word of one, ``psoas[mh]``, finds nothing). ``headings``: gives the index's headings
+    by word (:func:`searchkit.index.meshwords.load`), called only when a note needs
+    them; None reads them from ``reader``'s segments."""
     notes: list[str] = []
+    by_word: MeshWords | None = None
     for tag, fieldname, terms in context.lookups:
         if any(reader.doc_frequency(fieldname, t) for t in terms):
             continue
@@ -237,14 +243,9 @@ def unmatched_notes(reader: Any, context: MeshContext) -> list[str]:
         if not heading or reader.doc_frequency(HEADING_FIELD, heading):
             notes.append(f"{tag} matches no record")
             continue
-        words = set(heading.split())
-        similar: list[str] = []
-        for raw in reader.lexicon(HEADING_FIELD):
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            if "/" not in text and words <= set(text.split()):
-                similar.append(text)
-                if len(similar) == SUGGESTED_HEADINGS:
-                    break
+        if by_word is None:
+            by_word = headings() if headings is not None else MeshWords.from_reader(reader)
+        similar = by_word.containing(heading.split(), SUGGESTED_HEADINGS)
         hint = f"; headings with these words: {', '.join(similar)}" if similar else ""
         notes.append(f"{tag} is not a MeSH heading of any record (headings match whole){hint}")
     return notes

@@ -54,6 +54,7 @@ from searchkit.errors import (
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.index.meshtree import MeshTree
+from searchkit.index.meshwords import MeshWords
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.vocabulary import Vocabulary
@@ -470,13 +471,15 @@ class SearchIndex:
     def _save_derived(self, acronyms: AcronymTable) -> None:
         """Write what every search of the generation just committed needs and no search
         should derive again (call holding the lock, after the commit): the acronym
-        table with its long forms analysed, and the did-you-mean vocabulary."""
+        table with its long forms analysed, the did-you-mean vocabulary and the MeSH
+        headings by word."""
         reader = self._ix.reader()
         try:
             generation = reader.generation()
             acronyms.save(self.path, generation)
             self._acronyms = acronyms
             Vocabulary.from_reader(reader).write(self.path)
+            MeshWords.from_reader(reader).write(self.path)
         finally:
             reader.close()
 
@@ -497,7 +500,12 @@ class SearchIndex:
             if found is not None:
                 found.verify()
 
-        for read in (self._load_acronyms, vocabulary):
+        def mesh_words() -> None:
+            found = MeshWords.open(self.path, generation)
+            if found is not None:
+                found.verify()
+
+        for read in (self._load_acronyms, vocabulary, mesh_words):
             try:
                 read()
             except IndexDamagedError as exc:

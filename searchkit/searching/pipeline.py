@@ -41,6 +41,7 @@ from searchkit.engine import scoring
 from searchkit.engine.nodes import weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
+from searchkit.index.meshwords import load as load_mesh_words
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
 from searchkit.query.allwords import all_words
@@ -170,7 +171,14 @@ def rank(
         q, mesh = compile_query(index, node, params)
         notes.extend(mesh.notes)
         searcher = index.shared_searcher(weighting(params))
-        notes.extend(unmatched_notes(searcher.reader(), mesh))
+        reader = searcher.reader()
+        notes.extend(
+            unmatched_notes(
+                reader,
+                mesh,
+                lambda: index.derived("meshwords", lambda: load_mesh_words(index.path, reader)),
+            )
+        )
     keys = _Keys(index, searcher)
     if params.expand:
         q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
