@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from searchkit import SearchIndex, ingest
 
@@ -37,10 +39,20 @@ def _isolate_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the bundled sample in data/, built once per session. Read-only for tests."""
-    path = tmp_path_factory.mktemp("sample") / "index"
-    report = ingest([SAMPLE_DIR], SearchIndex.create(path))
-    assert report.ok, report.skipped
+    """An index of the bundled sample in data/, built once per run (the pytest-xdist
+    workers share it: the first to need it builds it, under a file lock). Read-only for
+    tests (searches append to its history; no test reads that history)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's directory, above each worker's own
+    path = base / "shared-sample" / "index"
+    with FileLock(str(base / "shared-sample.lock")):
+        if not (base / "shared-sample.done").exists():
+            shutil.rmtree(path.parent, ignore_errors=True)
+            path.parent.mkdir()
+            report = ingest([SAMPLE_DIR], SearchIndex.create(path))
+            assert report.ok, report.skipped
+            (base / "shared-sample.done").touch()
     return path
 
 
