@@ -91,6 +91,7 @@ def test_compound_pattern_matches_as_written_a_character_at_a_time() -> None:
         assert _spans(COMPOUND, text) == _spans(CHARACTER_AT_A_TIME, text)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(st.text(alphabet=list("aZ9_-*:.,+'\u2019s \u2010\u2013\u03b1\u00e90\n"), max_size=30))
 def test_compound_pattern_matches_as_written_a_character_at_a_time_on_any_text(

@@ -188,6 +188,7 @@ def _xpath_text(elem: etree._Element, path: str) -> str | None:
     return " ".join("".join(found[0].itertext()).split()) or None if found else None
 
 
+@pytest.mark.slow
 def test_xml_input_keeps_volume_issue_pages_and_history() -> None:
     records = {}
     for path in sorted(SAMPLE_DIR.glob("*.xml.gz")):
@@ -244,6 +245,7 @@ def test_show_exports_citation_data_through_the_cli(sample_index_dir: Path) -> N
     assert oracle["EDAT"] == "2009/04/09"
 
 
+@pytest.mark.slow
 def test_every_record_round_trips_through_json_lines(stored: list[Record], tmp_path: Path) -> None:
     """``show --format jsonl`` output is ingestable: affiliations, collective flags,
     citation fields and dates come back the same."""

@@ -243,6 +243,7 @@ def test_nlm_proximity_example_with_the_long_tag(sample_index_dir: Path) -> None
     assert long_form == _pmids(sample_index_dir, '"hip pain"[tiab:~2]')
 
 
+@pytest.mark.slow
 def test_long_forms_mean_the_short_tags(sample_index_dir: Path) -> None:
     pairs = [
         ("smith j[au]", "smith j[Author]"),

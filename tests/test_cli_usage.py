@@ -105,6 +105,7 @@ def _complete(words: str) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.slow
 def test_shell_completion_of_commands_formats_and_field_tags() -> None:
     assert "--install-completion" in runner.invoke(app, ["--help"]).stdout
     assert {"search", "sources", "show", "similar", "stats", "strategy"} <= set(

@@ -82,6 +82,7 @@ def test_write_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path: Path) 
         other.writer().cancel()
 
 
+@pytest.mark.slow
 def test_cli_ingest_waits_for_another_writer_then_succeeds(tmp_path: Path) -> None:
     index = tmp_path / "ix"
     assert runner.invoke(app, ["ingest", str(XML_FILES[0]), "--index", str(index)]).exit_code == 0
@@ -100,6 +101,7 @@ def test_cli_ingest_waits_for_another_writer_then_succeeds(tmp_path: Path) -> No
     assert SEED_PMID in _pmids(SearchIndex.open(index))
 
 
+@pytest.mark.slow
 def test_cli_ingest_gives_up_after_the_lock_timeout(tmp_path: Path) -> None:
     index = tmp_path / "ix"
     assert runner.invoke(app, ["ingest", str(XML_FILES[0]), "--index", str(index)]).exit_code == 0

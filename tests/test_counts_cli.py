@@ -63,6 +63,7 @@ def with_every_word(index: Path, query: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_count_is_the_records_with_every_word(sample_index_dir: Path) -> None:
     query = "cancer stem cells"
     expected = with_every_word(sample_index_dir, query)
@@ -83,6 +84,7 @@ def test_words_of_a_typed_acronym_count_as_the_acronym(sample_index_dir: Path) -
     assert found["hits"][0]["partial"] is False
 
 
+@pytest.mark.slow
 def test_partial_matches_follow_the_counted_ones_labelled(sample_index_dir: Path) -> None:
     query = "cancer stem cells"
     n = len(with_every_word(sample_index_dir, query))

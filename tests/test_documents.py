@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from searchkit.index.documents import record_from_json, record_to_json
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Author, MeshHeading, Record
@@ -20,6 +22,7 @@ def _records() -> list[Record]:
     ]
 
 
+@pytest.mark.slow
 def test_stored_json_reads_back_to_the_same_record() -> None:
     records = _records()
     assert len(records) > 100

@@ -170,6 +170,7 @@ def test_eval_without_ir_measures_names_the_pip_command(
     assert "pip install" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_eval_on_a_scifact_subset(shared_data: Path, tmp_path: Path) -> None:
     """Freshly ingested real SciFact documents: the 30 first judged train queries' relevant
     abstracts among 400 others; the ranking must put most of them on top."""

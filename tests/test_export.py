@@ -46,6 +46,7 @@ def test_bundled_sample_round_trips(tmp_path: Path) -> None:
     _round_trip(records, tmp_path)
 
 
+@pytest.mark.slow
 def test_shared_data_round_trips(shared_data: Path, tmp_path: Path) -> None:
     records = [
         r

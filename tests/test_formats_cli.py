@@ -91,6 +91,7 @@ def test_every_offered_format_works_and_differs(command: str, small_ix: Path) ->
     assert same == [], f"{command}: formats with the same output: {same}"
 
 
+@pytest.mark.slow
 def test_human_output_piped_has_no_escape_codes(small_ix: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     for args in (["search", "cancer"], ["show", SEED_PMID], ["search", "-h"], ["sources"]):

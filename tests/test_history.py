@@ -48,6 +48,7 @@ def _search(index: Path, query: str, *options: str) -> set[str]:
     return set(out.split())
 
 
+@pytest.mark.slow
 def test_searches_are_numbered_and_hash_n_stands_for_search_n(
     index_copy: Path, sample: Path
 ) -> None:

@@ -311,6 +311,7 @@ def test_multiprocess_writer_replaces_duplicates_across_batches(
         ix.get("p0")
 
 
+@pytest.mark.slow
 def test_ingest_with_procs_2_matches_procs_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,6 +364,7 @@ def test_unreadable_registry_is_one_clear_error(inputs: Path, tmp_path: Path) ->
     assert err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
     inputs: Path, tmp_path: Path
 ) -> None:
@@ -412,6 +414,7 @@ def test_bad_ingest_options_are_usage_errors(args: list[str], tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_batches_are_also_bounded_by_their_footprint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

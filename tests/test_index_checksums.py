@@ -173,6 +173,7 @@ def test_optimize_of_a_damaged_index_writes_nothing(index: Path) -> None:
     assert sorted(p.name for p in index.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_rebuild_repairs_a_damaged_index(index: Path) -> None:
     segment = next(index.glob("MAIN_*.seg"))
     _flip(segment, segment.stat().st_size // 3, 5)

@@ -250,6 +250,7 @@ def _lock_held(index: Path) -> Iterator[None]:
         yield
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -304,6 +305,7 @@ def _read_only_view(source: Path, view: Path) -> Iterator[Path]:
         source.chmod(0o755)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

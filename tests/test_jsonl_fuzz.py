@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -88,6 +89,7 @@ def _lines(changed: list[tuple[str, str, Any]]) -> tuple[list[str], set[str]]:
     return lines, good
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(changes)
 @example([("record", "year", 70000), ("record", "mesh", [{"name": 5}])])

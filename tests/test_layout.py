@@ -138,6 +138,7 @@ def _old_index(tmp_path: Path) -> Path:
     return index
 
 
+@pytest.mark.slow
 def test_an_index_of_the_old_format_is_one_error_line_naming_rebuild(tmp_path: Path) -> None:
     index = _old_index(tmp_path)
     for args in (["search", "immune"], ["stats"], ["show", "34572009"]):

@@ -71,6 +71,7 @@ def _peak_rss_kb(index_dir: Path) -> int:
     return int(out.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="ru_maxrss is in kilobytes on Linux")
 def test_a_search_process_holds_no_copy_of_the_index(
     sample_index_dir: Path, tmp_path: Path
@@ -109,6 +110,7 @@ def test_closing_the_searcher_unmaps_and_closes_its_segments(tmp_path: Path) -> 
     assert _mapped_segments() == []
 
 
+@pytest.mark.slow
 def test_a_searcher_reads_segments_a_concurrent_commit_removed(tmp_path: Path) -> None:
     if not LINUX and sys.platform != "darwin":
         pytest.skip("a mapped file cannot be removed on Windows")

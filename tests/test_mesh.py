@@ -96,6 +96,7 @@ def tree_index_dir(sample_index_dir: Path, tmp_path_factory: pytest.TempPathFact
 # -- whole headings -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_independent_counts_are_the_ones_reported() -> None:
     assert expected(heading("Lung")) == 13
     assert expected(heading("Carcinoma, Non-Small-Cell Lung")) == 10

@@ -57,6 +57,7 @@ def _meta(index: Path) -> dict[str, object]:
     return data
 
 
+@pytest.mark.slow
 def test_an_index_records_its_analysis_and_is_refused_with_other_analysis(
     tmp_path: Path,
 ) -> None:

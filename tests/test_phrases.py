@@ -125,6 +125,7 @@ def _runs(index: SearchIndex, n: int, seed: int) -> list[tuple[str, str]]:
     return runs
 
 
+@pytest.mark.slow
 def test_every_copied_run_of_words_finds_its_record(sample_index: SearchIndex) -> None:
     missed: list[str] = []
     searched = 0

@@ -53,6 +53,7 @@ def test_arrays_match_whoosh_on_the_sample(sample_index: SearchIndex) -> None:
             assert doc_frequency(s, field, text) == s.doc_frequency(field, text)
 
 
+@pytest.mark.slow
 def test_deleted_documents_are_left_out(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     assert ingest(
@@ -146,6 +147,7 @@ def _keys(by_doc: dict[int, list[int]]) -> np.ndarray:
     return np.array(keys, dtype=np.int64)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

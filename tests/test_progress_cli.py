@@ -59,6 +59,7 @@ def _on_a_terminal(args: list[str]) -> tuple[int, str]:
     return process.returncode, ANSI.sub("", received.decode("utf-8", "replace"))
 
 
+@pytest.mark.slow
 def test_ingest_on_a_terminal_shows_records_rate_bytes_and_eta(tmp_path: Path) -> None:
     code, screen = _on_a_terminal(["ingest", *map(str, FILES), "--index", str(tmp_path / "ix")])
     assert code == 0, screen
@@ -70,6 +71,7 @@ def test_ingest_on_a_terminal_shows_records_rate_bytes_and_eta(tmp_path: Path) -
     assert re.search(r"Added 16 records from 2 files in [\d.]+ s\. Index: ", screen)
 
 
+@pytest.mark.slow
 def test_quiet_or_no_terminal_shows_no_progress(tmp_path: Path) -> None:
     code, screen = _on_a_terminal(
         ["ingest", *map(str, FILES), "--index", str(tmp_path / "ix"), "--quiet"]
@@ -88,6 +90,7 @@ def test_quiet_or_no_terminal_shows_no_progress(tmp_path: Path) -> None:
     assert piped.stderr.startswith("Added 16 records from 2 files")
 
 
+@pytest.mark.slow
 def test_rebuild_and_optimize_show_progress_on_a_terminal(tmp_path: Path) -> None:
     ix = str(tmp_path / "ix")
     assert runner.invoke(app, ["ingest", *map(str, FILES), "--index", ix]).exit_code == 0
@@ -99,6 +102,7 @@ def test_rebuild_and_optimize_show_progress_on_a_terminal(tmp_path: Path) -> Non
     assert re.search(r"0:00:\d\d", screen)  # how long it has run
 
 
+@pytest.mark.slow
 def test_ingest_reports_progress_within_a_file(tmp_path: Path) -> None:
     seen: list[IngestProgress] = []
     with SearchIndex.create(tmp_path / "ix") as ix:
@@ -113,6 +117,7 @@ def test_ingest_reports_progress_within_a_file(tmp_path: Path) -> None:
     assert [p.bytes_done for p in seen] == sorted(p.bytes_done for p in seen)
 
 
+@pytest.mark.slow
 def test_summaries_say_what_happened(tmp_path: Path) -> None:
     ix = str(tmp_path / "ix")
 

@@ -171,6 +171,7 @@ def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str
     )
 
 
+@pytest.mark.slow
 def test_stems_alone_would_miss_words(sample_index_dir: Path) -> None:
     # What the test above guards against: no index term matches these patterns.
     for query in ("randomi*ed", "hospitali*ation"):
@@ -267,6 +268,7 @@ _PIECES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_PIECES, max_size=12).map("".join))
 def test_wildcards_and_references_raise_nothing_but_query_error(

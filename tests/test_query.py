@@ -306,6 +306,7 @@ def test_parser_survives_arbitrary_text(text: str) -> None:
         parse_query(SCHEMA, text)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(st.lists(_ALPHABET, max_size=15).map("".join))
 def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: str) -> None:
@@ -334,6 +335,7 @@ _TERMS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(_TERMS, _TERMS, st.sampled_from(["AND", "OR", "NOT"]))
 @example("privilege[ti]", "immune escape[kw]", "NOT")  # Whoosh's AndNot let it through

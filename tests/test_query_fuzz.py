@@ -118,6 +118,7 @@ def opened(sample_index_dir: Path) -> SearchIndex:
     return SearchIndex.open(sample_index_dir)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(query=queries)
 @example(query="")
@@ -127,6 +128,7 @@ def test_library_search_returns_results_or_raises_query_error(
     _check_library(opened, query)
 
 
+@pytest.mark.slow
 @CLI_SETTINGS
 @given(query=queries)
 def test_cli_search_exits_0_or_prints_one_error_line_with_exit_2(
@@ -135,6 +137,7 @@ def test_cli_search_exits_0_or_prints_one_error_line_with_exit_2(
     _check_cli(sample_index_dir, query)
 
 
+@pytest.mark.slow
 def test_nasty_queries(sample_index_dir: Path) -> None:
     index = SearchIndex.open(sample_index_dir)
     for query in NASTY:
@@ -142,6 +145,7 @@ def test_nasty_queries(sample_index_dir: Path) -> None:
         _check_cli(sample_index_dir, query)
 
 
+@pytest.mark.slow
 def test_very_long_queries_finish(sample_index_dir: Path) -> None:
     index = SearchIndex.open(sample_index_dir)
     long_queries = [

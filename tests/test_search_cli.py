@@ -54,6 +54,7 @@ def test_tagged_title_words_find_the_seed(sample_index_dir: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_dp_range_and_year_option_return_only_those_years(sample_index_dir: Path) -> None:
     tagged = hits(sample_index_dir, "2015:2019[dp]")
     assert len(tagged) > 1000
@@ -149,6 +150,7 @@ def test_journal_by_abbreviation_or_full_title(sample_index_dir: Path) -> None:
     assert filtered and all(r["journal_abbrev"] == "Inorg Chem" for r in filtered)
 
 
+@pytest.mark.slow
 def test_publication_type_language_and_pmid(sample_index_dir: Path) -> None:
     reviews = records(sample_index_dir, "review[pt]")
     assert len(reviews) == 82 and all("Review" in r["types"] for r in reviews)
@@ -169,6 +171,7 @@ def test_explain_prints_the_parse_on_stderr(sample_index_dir: Path) -> None:
     assert "whoosh: " in result.stderr
 
 
+@pytest.mark.slow
 def test_count_offset_and_date_sort(sample_index_dir: Path) -> None:
     result = run(sample_index_dir, "search", "cancer", "--count")
     assert result.exit_code == 0
@@ -304,6 +307,7 @@ def test_search_and_show_export_formats(sample_index_dir: Path) -> None:
     assert many.count("TY  - ") == 3 and many.count("ER  - ") == 3
 
 
+@pytest.mark.slow
 def test_medline_export_round_trips_through_ingest(sample_index_dir: Path, tmp_path: Path) -> None:
     query = "cell OR patients"
     exported = run(sample_index_dir, "search", query, "-n", "400", "-f", "medline")
@@ -368,6 +372,7 @@ MEDLINE_2018 = TEST_DATA / "medline" / "dreamytang_Pubmed_Author_Ranking__pubmed
 SCIFACT_HEAD = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("undated_records", [3, 12])
 def test_date_sort_over_segments_where_one_has_no_dates(
     tmp_path: Path, undated_records: int

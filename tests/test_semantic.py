@@ -252,6 +252,7 @@ def test_a_file_is_hashed_once_then_trusted_until_it_changes(tmp_path: Path) -> 
     assert str(caught.value).startswith(f"{path} has changed: its SHA-256 is ")
 
 
+@pytest.mark.slow
 @needs_model
 def test_a_changed_model_file_is_refused_naming_it(tmp_path: Path) -> None:
     """After embed, a model file that changes is refused by searches (a note, or one
@@ -346,6 +347,7 @@ def _pmids(index: Path, query: str, *extra: str) -> list[str]:
     return [hit["pmid"] for hit in json.loads(result.stdout)["hits"]]
 
 
+@pytest.mark.slow
 def test_semantic_reranking_puts_the_record_that_means_it_first(embedded: Path) -> None:
     query = "infection collecting near the spine"
     lexical = _pmids(embedded, query, "--no-semantic")
@@ -435,6 +437,7 @@ def test_vectors_of_a_changed_model_are_not_used(embedded: Path, tmp_path: Path)
     assert result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_vectors_of_the_numpy_encoder_are_not_used(embedded: Path) -> None:
     """Vectors stored before the ONNX encoder (no record of the model's files) are
     not mixed with the new encoder's query vectors: searches say so, embed remakes them."""
@@ -488,6 +491,7 @@ def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["hits"][0]["pmid"] == SPINAL_ABSCESS
 
 
+@pytest.mark.slow
 @needs_model
 def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     index = tmp_path / "ix"
@@ -502,6 +506,7 @@ def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     assert result.stderr.startswith("0 record(s) encoded in ")
 
 
+@pytest.mark.slow
 def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
     manifest = embedded / VECTORS_DIR / "manifest.json"
     manifest.write_text('{"generation": 1}')
@@ -526,6 +531,7 @@ def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
 # -- embed: threads, progress, interruption --------------------------------------------
 
 
+@pytest.mark.slow
 @needs_model
 def test_embed_threads_follow_procs(tmp_path: Path) -> None:
     index = tmp_path / "ix"
@@ -550,6 +556,7 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.slow
 @needs_model
 def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     exe = _searchkit_exe()
@@ -575,6 +582,7 @@ def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert len(done.stderr.splitlines()) == 1 and "encoding" not in done.stderr
 
 
+@pytest.mark.slow
 @needs_model
 def test_an_interrupted_embed_goes_on_where_it_stopped(tmp_path: Path) -> None:
     """Kill an embed process after its first save: the next run encodes only the rest,

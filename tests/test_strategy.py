@@ -44,6 +44,7 @@ def _strategy(index: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_runs_each_line_and_exports_the_last_set(
     sample_index_dir: Path, strategy_file: Path
 ) -> None:

@@ -32,7 +32,7 @@ from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DAT
 from ..test_cli import _searchkit_exe
 from .cluster import SolrCluster
 
-pytestmark = pytest.mark.solr
+pytestmark = [pytest.mark.solr, pytest.mark.slow]  # a real cluster: not in the fast tier
 
 runner = CliRunner()
 
