@@ -89,6 +89,7 @@ def _compare(searcher: Searcher, queries: list[tuple[str, wq.Query, int | None]]
     return matched
 
 
+@pytest.mark.slow
 def test_same_documents_and_scores_on_a_layered_index(layered_index: Path) -> None:
     index = SearchIndex.open(layered_index)
     searcher = index.shared_searcher(weighting(DEFAULT))
@@ -114,6 +115,7 @@ def test_same_ranking_through_the_pipeline(
     assert sum(bool(a) for a in new) > len(texts) // 4
 
 
+@pytest.mark.slow
 def test_same_on_scifact_train_questions(
     shared_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -326,6 +326,7 @@ def _good_pmids() -> set[str]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_clear_line_and_the_rest_is_intact(tmp_path: Path, name: str) -> None:
     case = CASES[name]

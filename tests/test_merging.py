@@ -163,6 +163,7 @@ def _assert_same_answers(
             assert x == pytest.approx(y, rel=1e-9, abs=1e-9), query
 
 
+@pytest.mark.slow
 def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path, segmented_dir: Path) -> None:
     """optimize through the fast writer and through Whoosh's per-posting path, on the
     same segments with deletions and upserts: the same postings (positions included),
@@ -181,6 +182,7 @@ def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path, segmented_d
     assert fast.check().damaged == []
 
 
+@pytest.mark.slow
 def test_merged_index_answers_as_a_fresh_one(tmp_path: Path, segmented_dir: Path) -> None:
     """After deletions and upserts, the merged index holds and ranks exactly what an
     index of its records written at once does (scores to 1e-9, phrases included).
@@ -202,6 +204,7 @@ def test_merged_index_answers_as_a_fresh_one(tmp_path: Path, segmented_dir: Path
         assert merged.get(pmid) == fresh.get(pmid)
 
 
+@pytest.mark.slow
 def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -> None:
     """Without deletions: six segments merged answer as one segment of the same records
     written at once (Whoosh's merge summed one-byte lengths into the field totals,
@@ -253,6 +256,7 @@ def test_a_merge_never_exceeds_the_largest_size() -> None:
     assert choose_merge([60, 70, 80, 5, 5, 5], params) == [3, 4, 5]  # > 100 / 2: never
 
 
+@pytest.mark.slow
 def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) -> None:
     """30 ingests of 3 records each after a large one: the segment count stays bounded,
     and the large segment is never rewritten (its id survives every commit)."""
@@ -303,6 +307,7 @@ merging.segment_term_groups = segment_term_groups
 """
 
 
+@pytest.mark.slow
 def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
     """SIGKILL of a real ``searchkit ingest`` while its commit merges ten segments: the
     index holds the last committed records, is searchable and intact, and the next
@@ -373,6 +378,7 @@ def _stored(index: SearchIndex) -> list[dict[str, Any]]:
         return list(s.all_stored_fields())
 
 
+@pytest.mark.slow
 def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     """With writer processes, the parent merges the old segments (here two, most of
     their records replaced) into its own segment: the index holds and ranks what one

@@ -59,8 +59,8 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> tuple[SearchIndex, Sear
     one.upsert(records)
     many = SearchIndex.create(base / "many")
     backwards = records[::-1]
-    for start in range(0, len(backwards), 5):
-        many.upsert(backwards[start : start + 5])
+    for start in range(0, len(backwards), 10):
+        many.upsert(backwards[start : start + 10])
     assert len(many.whoosh_index._segments()) > 1  # Whoosh merged some of them
     assert len(one.whoosh_index._segments()) == 1
     return one, many

@@ -12,6 +12,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
+import pytest
 from whoosh.searching import Searcher
 
 from searchkit import Record, SearchIndex
@@ -71,6 +72,7 @@ TYPOS = {
 }
 
 
+@pytest.mark.slow
 def test_did_you_mean_corrections_on_the_sample_are_those_of_before(
     sample_index_dir: Path,
 ) -> None:
@@ -115,6 +117,7 @@ def test_vocabulary_is_written_at_commit_and_suggests_what_whoosh_did(
     assert len(only_latest) <= 2  # this generation's and the one before, no older
 
 
+@pytest.mark.slow
 def test_optimize_writes_the_vocabulary_and_suggestions_stay(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:

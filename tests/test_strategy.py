@@ -69,6 +69,7 @@ def test_runs_each_line_and_exports_the_last_set(
     assert report[-1] == f"Final set: #5, {len((c | t) & m)} records"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["medline", "ris", "csv", "json", "jsonl"])
 def test_final_set_formats_and_files(
     sample_index_dir: Path, strategy_file: Path, tmp_path: Path, fmt: str

@@ -15,6 +15,7 @@ import pytest
 pytestmark = pytest.mark.solr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("require", ["", "1"])
 def test_without_java_the_solr_tests_skip_or_with_the_ci_variable_fail(
     require: str, tmp_path: Path
