@@ -24,26 +24,20 @@ writes the file.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
-import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from whoosh.reading import IndexReader
 
-from searchkit.atomic import fsync_dir
 from searchkit.engine.checksums import IndexDamagedError
+from searchkit.index import groupfile
 
 #: The index field of whole headings and heading/qualifier pairs (``mesh.HEADING_FIELD``).
 FIELD = "mesh_heading"
 FORMAT = 1
 MAGIC = b"SKMESHW\n"
-_HEAD = struct.Struct("<II")  # header length, header CRC-32
 _NAME = re.compile(r"^meshwords-(\d+)\.bin$")
 
 #: A group: word → the headings containing it, sorted.
@@ -113,31 +107,8 @@ class MeshWords:
             blob = "".join(lines).encode("utf-8")
             directory[key] = [len(body), len(blob), zlib.crc32(blob)]
             body += blob
-        header = json.dumps(
-            {"format": FORMAT, "generation": self.generation, "groups": directory},
-            separators=(",", ":"),
-        ).encode("utf-8")
-        path = folder / file_name(self.generation)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as f:
-                f.write(MAGIC + _HEAD.pack(len(header), zlib.crc32(header)) + header)
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        fsync_dir(folder)
-        for old in folder.iterdir():
-            m = _NAME.match(old.name)
-            stale = m is not None and int(m.group(1)) < self.generation - 1
-            stale = stale or (old.name.startswith(".meshwords-") and old.name.endswith(".tmp"))
-            if stale:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-        return path
+        header = {"format": FORMAT, "generation": self.generation, "groups": directory}
+        return groupfile.write(folder / file_name(self.generation), MAGIC, header, body, _NAME)
 
     def _all_groups(self) -> dict[str, Group]:
         if self._path is None:
@@ -150,29 +121,17 @@ class MeshWords:
         asked for); None when there is none of this format."""
         path = folder / file_name(generation)
         try:
-            with path.open("rb") as f:
-                start = f.read(len(MAGIC) + _HEAD.size)
-                if len(start) < len(MAGIC) + _HEAD.size or not start.startswith(MAGIC):
-                    raise _damaged(folder, path, "is not a searchkit MeSH words file")
-                size, crc = _HEAD.unpack_from(start, len(MAGIC))
-                header = f.read(size)
-        except FileNotFoundError:
+            found = groupfile.read_header(path, MAGIC, "a searchkit MeSH words file")
+        except groupfile.GroupFileError as exc:
+            raise _damaged(folder, path, exc.problem) from None
+        if found is None:
             return None
-        except OSError as exc:
-            raise _damaged(folder, path, f"cannot be read: {exc.strerror}") from None
-        if len(header) != size or zlib.crc32(header) != crc:
-            raise _damaged(folder, path, "does not match its checksum")
-        try:
-            data: dict[str, Any] = json.loads(header)
-        except ValueError:
-            raise _damaged(folder, path, "does not match its checksum") from None
+        data, base = found
         if data.get("format") != FORMAT:
             return None  # another layout: read from the segments instead
         if data.get("generation") != generation or not isinstance(data.get("groups"), dict):
             raise _damaged(folder, path, "does not describe its generation")
-        return cls(
-            generation, path=path, directory=data["groups"], base=len(MAGIC) + _HEAD.size + size
-        )
+        return cls(generation, path=path, directory=data["groups"], base=base)
 
     def _group(self, key: str) -> Group:
         if self._path is None or key in self._loaded:
@@ -194,18 +153,9 @@ class MeshWords:
         offset, size, crc = self._directory[key]
         path = self._path
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            try:
-                os.lseek(fd, self._base + offset, os.SEEK_SET)
-                blob = os.read(fd, size)
-            finally:
-                os.close(fd)
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise _damaged(path.parent, path, f"cannot be read: {exc.strerror}") from None
-        if len(blob) != size or zlib.crc32(blob) != crc:
-            raise _damaged(path.parent, path, "does not match its checksum")
+            blob = groupfile.read_group(path, self._base, offset, size, crc)
+        except groupfile.GroupFileError as exc:
+            raise _damaged(path.parent, path, exc.problem) from None
         group: Group = {}
         for line in blob.decode("utf-8").splitlines():
             word, *headings = line.split("\t")
