@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import multiprocessing
 import os
 import random
 import signal
@@ -18,7 +19,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ from whoosh.index import TOC
 
 from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
+from searchkit.errors import IndexWriteError
 from searchkit.index.searchindex import IndexBatch, WriteCounts
-from searchkit.readers import read_file
+from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
 from .conftest import SAMPLE_DIR, SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DATA
@@ -402,3 +404,35 @@ def test_files_of_a_commit_killed_before_its_cleanup_go_at_the_next_write(
     assert result.returncode == 0, result.stderr
     assert "unchanged" in result.stderr
     _assert_no_orphan_segments(SearchIndex.open(index))
+
+
+@pytest.mark.slow
+def test_a_multi_process_commit_whose_writer_process_died_commits_nothing(
+    tmp_path: Path,
+) -> None:
+    """A writer process that dies before handing its segment over (killed by the OOM
+    killer, a crash) must fail the commit: Whoosh's multi-process writer committed
+    without that process's documents, while the replaced records' old versions were
+    deleted, so the commit lost records without a word."""
+    seen: dict[str, Record] = {}
+    for path in iter_files([SAMPLE_DIR]):
+        for item in read_file(path):
+            if isinstance(item, Record):
+                seen[item.pmid] = item
+    records = sorted(seen.values(), key=lambda r: r.pmid)[:2200]
+    index = SearchIndex.create(tmp_path / "ix")
+    index.apply({r.pmid: r for r in records[:300]}, set())
+    batch = index.batch(procs=2)
+    for i, record in enumerate(records):  # 300 replaced, 1,900 new: two writer processes
+        batch.upsert(replace(record, title=f"{record.title} revised") if i < 300 else record)
+    writers = multiprocessing.active_children()
+    assert len(writers) == 2
+    os.kill(writers[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
+    with pytest.raises(IndexWriteError, match="writer process"):
+        batch.commit()
+    # The last completed commit stays in force, and the index is not left locked.
+    assert sorted(_pmids(index)) == sorted(r.pmid for r in records[:300])
+    for record in records[:300:30]:
+        assert index.get(record.pmid) == record
+    assert index.apply({r.pmid: r for r in records}, set(), procs=2).added == 1900
+    assert sorted(_pmids(index)) == sorted(r.pmid for r in records)

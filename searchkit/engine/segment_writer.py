@@ -59,6 +59,7 @@ from searchkit.engine.orphans import (
     die_with_parent,
     keep_in_forked_children,
 )
+from searchkit.errors import IndexWriteError
 
 Posting = tuple[bytes, int, float, bytes]
 FieldIndexer = Callable[[str], list[Posting]]
@@ -579,6 +580,27 @@ class FastMpWriter(_BulkMerges, MpWriter):  # type: ignore[misc]
         if lock is not None and lock.fd is not None:
             keep_in_forked_children(lock.fd)  # before it is closed, and its number reused
         super()._finish()
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        # Whoosh's MpWriter._commit joins its writer processes, takes the results they
+        # left (waiting a second for each) and commits whatever arrived: a process that
+        # died (the OOM killer, a crash) had its documents left out, while the old
+        # versions of the records it held were deleted. Every process must have ended
+        # normally (after handing its segment over) for the commit to happen; otherwise
+        # it fails and the writer is cancelled: the last commit stays in force.
+        failed = [task for task in self.tasks if task.exitcode != 0]
+        if failed:
+            task = failed[0]
+            how = (
+                f"was killed by signal {-task.exitcode}"
+                if task.exitcode is not None and task.exitcode < 0
+                else f"failed (exit status {task.exitcode})"
+            )
+            raise IndexWriteError(
+                f"a writer process {how} before handing its records over; nothing of "
+                "this batch was committed (the last completed commit stays in force)"
+            )
+        super()._commit_toc(segments)
 
     def cancel(self) -> None:
         # Whoosh's cancel only flags the parent's copies of its sub-writer tasks: the

@@ -477,6 +477,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "starts FastSegmentWriter sub-processes (gc frozen around the fork)",
     ),
     PrivateName(
+        _WRITING,
+        "SegmentWriter._commit_toc",
+        _K.OVERRIDDEN,
+        ("segment_writer",),
+        "FastMpWriter commits only when every writer process ended normally",
+    ),
+    PrivateName(
         _MP,
         "MpWriter._finish",
         _K.OVERRIDDEN,
