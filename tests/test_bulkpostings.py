@@ -36,30 +36,36 @@ def _segment_files(path: Path) -> dict[str, bytes]:
     return files
 
 
+def term_postings(reader: Any, *, with_ids: bool = True) -> list[tuple[Any, ...]]:
+    """Every term's statistics and postings as an unmodified Whoosh reader reads them
+    (``with_ids``: the statistics include the first and last document number)."""
+    terms: list[tuple[Any, ...]] = []
+    for field, term in reader.all_terms():
+        info = reader.term_info(field, term)
+        matcher = reader.postings(field, term)
+        postings = []
+        while matcher.is_active():
+            postings.append((matcher.id(), matcher.weight(), matcher.value()))
+            matcher.next()
+        stats = (
+            info.weight(),
+            info.doc_frequency(),
+            info.min_length(),
+            info.max_length(),
+            info.max_weight(),
+        )
+        stats += (info.min_id(), info.max_id()) if with_ids else ()
+        terms.append((field, term, stats, postings))
+    return terms
+
+
 def _contents(path: Path) -> tuple[dict[str, bytes], list[tuple[Any, ...]]]:
     """The column files (bytes), and every term's statistics and postings as an
     unmodified Whoosh reader reads them."""
     files = {k: v for k, v in _segment_files(path).items() if k not in ("pst", "trm")}
     ix = whoosh.index.open_dir(str(path))
-    terms: list[tuple[Any, ...]] = []
     with ix.reader() as reader:
-        for field, term in reader.all_terms():
-            info = reader.term_info(field, term)
-            matcher = reader.postings(field, term)
-            postings = []
-            while matcher.is_active():
-                postings.append((matcher.id(), matcher.weight(), matcher.value()))
-                matcher.next()
-            stats = (
-                info.weight(),
-                info.doc_frequency(),
-                info.min_length(),
-                info.max_length(),
-                info.max_weight(),
-                info.min_id(),
-                info.max_id(),
-            )
-            terms.append((field, term, stats, postings))
+        terms = term_postings(reader)
     return files, terms
 
 

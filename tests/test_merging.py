@@ -30,6 +30,7 @@ from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
 from .conftest import SAMPLE_DIR
+from .test_bulkpostings import term_postings
 from .test_cli import _searchkit_exe
 
 #: No merge at all while an index is built segment by segment.
@@ -98,22 +99,7 @@ def _contents(path: Path) -> dict[str, Any]:
     with ix.reader() as reader:
         assert reader.is_atomic()
         assert not reader.has_deletions()
-        terms = []
-        for field, term in reader.all_terms():
-            info = reader.term_info(field, term)
-            matcher = reader.postings(field, term)
-            postings = []
-            while matcher.is_active():
-                postings.append((matcher.id(), matcher.weight(), matcher.value()))
-                matcher.next()
-            stats = (
-                info.weight(),
-                info.doc_frequency(),
-                info.min_length(),
-                info.max_length(),
-                info.max_weight(),
-            )
-            terms.append((field, term, stats, postings))
+        terms = term_postings(reader, with_ids=False)  # a merge renumbers documents
         names = reader.schema.names()
         docs = [
             (
