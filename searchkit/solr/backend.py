@@ -4,9 +4,10 @@
 Records go to ``/update`` in batches of :data:`BATCH_SIZE` JSON documents, keyed by PMID
 (``id``): a record already there is replaced, one equal to the stored copy is left alone,
 a ``DeleteCitation`` deletes. The whole record is stored as JSON (``record``), so that
-``show`` and the output formats get back exactly what was read. After the last batch a
-commit, then a count check: the collection must hold what it held before plus the records
-added less those deleted."""
+``show`` and the output formats get back exactly what was read. After each batch a count
+check (the cluster holds every record sent), after the last one a commit. The source
+registry and acronym table beside the documents are written so that ingests running at
+the same time keep each other's changes (:mod:`searchkit.solr.shared_state`)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,7 @@ from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import (
-    SOURCES_FILE,
-    FileState,
-    SourceEntry,
-    SourceRegistry,
-    read_state,
-)
+from searchkit.index.sources import FileState, SourceEntry, SourceRegistry, read_state, source_key
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
 from searchkit.searching.evaluation import (
@@ -48,12 +43,8 @@ from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
-from searchkit.solr.configset import (
-    load_acronyms,
-    read_config_file,
-    save_acronyms,
-    upload_file,
-)
+from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.shared_state import load_registry, load_table, save_changes, save_entries
 from searchkit.solr.translate import Json, escape, qf, translate
 
 #: Records per update request.
@@ -310,21 +301,9 @@ class SolrBackend:
             metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
         )
 
-    def _registry(self, where: Path) -> SourceRegistry:
-        """The collection's source registry (kept with its configset), in ``where``."""
-        text = read_config_file(self.client, self._config_name(), SOURCES_FILE)
-        if text:
-            (where / SOURCES_FILE).write_text(text, "utf-8")
-        return SourceRegistry.load(where)
-
-    def _save_registry(self, registry: SourceRegistry) -> None:
-        registry.save()
-        content = registry.path.read_bytes()
-        upload_file(self.client, self._config_name(), SOURCES_FILE, content)
-
     def sources(self) -> list[SourceEntry]:
         with tempfile.TemporaryDirectory() as where:
-            registry = self._registry(Path(where))
+            registry = load_registry(self.client, self._config_name(), Path(where))
         return sorted(registry.entries.values(), key=lambda e: e.path)
 
     # -- writing -------------------------------------------------------------------
@@ -343,10 +322,13 @@ class SolrBackend:
     ) -> IngestReport:
         """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
         applied), commit, and check the collection's count."""
+        name = self._config_name()
         with tempfile.TemporaryDirectory() as where:
-            registry = self._registry(Path(where))
-            report = self._ingest(paths, registry, batch_size, force, on_progress)
-            self._save_registry(registry)
+            registry = load_registry(self.client, name, Path(where))
+            report, recorded = self._ingest(paths, registry, batch_size, force, on_progress)
+        # Only the entries of the files this ingest read: another ingest's are left as
+        # they are (shared_state).
+        save_entries(self.client, name, recorded)
         return report
 
     def _ingest(
@@ -356,9 +338,8 @@ class SolrBackend:
         batch_size: int | None,
         force: bool,
         on_progress: ProgressMeter | None,
-    ) -> IngestReport:
+    ) -> tuple[IngestReport, list[SourceEntry]]:
         report = IngestReport()
-        before = self.record_count()
         files: list[Path] = []
         for path in iter_files([Path(p) for p in paths]):
             known = None if force else registry.unchanged(path)
@@ -415,17 +396,20 @@ class SolrBackend:
             tell(number + 1)
         self._send(pending, report.counts)
         self.commit()
+        recorded = []
         for path, state, records, deletions, skipped in read:
             registry.record(path, state, records, deletions, skipped)
-        self._check_count(before + report.counts.added - report.counts.deleted)
-        return report
+            recorded.append(registry.entries[source_key(path)])
+        return report, recorded
 
     def _send(self, pending: dict[str, Record], counts: WriteCounts) -> None:
-        """Upsert the pending records (those equal to the stored copy are left alone)."""
+        """Upsert the pending records (those equal to the stored copy are left alone),
+        then check that the cluster holds each of them."""
         if not pending:
             return
         stored = self._existing(list(pending))
         docs = []
+        sent: dict[str, str] = {}
         for pmid, record in pending.items():
             record_json = record_to_json(record)
             if stored.get(pmid) == record_json:
@@ -438,9 +422,24 @@ class SolrBackend:
                 counts.added += 1
             self._acronyms.update(mine_record(record))
             docs.append({"id": pmid, **record_to_fields(record, record_json)})
+            sent[pmid] = record_json
         pending.clear()
         if docs:
             self.client.post(f"{self._path}/update", docs, {"wt": "json"})
+            self._check_held(sent)
+
+    def _check_held(self, sent: dict[str, str]) -> None:
+        """The count check of one batch: the cluster holds every record sent (Solr's
+        real-time get sees them before the commit). Checked batch by batch, not as a
+        total: another ingest may write the same collection at the same time."""
+        held = self._existing(list(sent))
+        missing = [pmid for pmid in sent if pmid not in held]
+        if missing:
+            raise ClusterError(
+                f"count check failed: {self.location} holds {len(sent) - len(missing)} of "
+                f"the {len(sent)} records just sent (PMID {missing[0]} missing); run the "
+                "same ingest again (it upserts by PMID)"
+            )
 
     def _delete(self, pmids: list[str], counts: WriteCounts) -> None:
         stored = self._existing(pmids)
@@ -452,17 +451,17 @@ class SolrBackend:
                 self._acronyms.subtract(mine_record(record_from_json(old)))
 
     def commit(self) -> None:
-        """Commit, then bring the collection's acronym table (and its synonym rules) up
-        to date with what was written."""
+        """Commit, then record the acronym definitions the writes gained and lost, and
+        write the collection's synonym rules from the whole table."""
         self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
         changes = {pair: n for pair, n in self._acronyms.items() if n}
         self._acronyms.clear()
         if changes:
             name = self._config_name()
-            table = load_acronyms(self.client, name)
-            for pair, n in changes.items():
-                table.add([pair], sign=n)
-            save_acronyms(self.client, name, table)
+            save_changes(self.client, name, changes)
+            rules = acronym_synonyms(load_table(self.client, name))
+            upload_file(self.client, name, "acronyms.txt", rules.encode("utf-8"))
+            reload_collection(self.client)
 
     def _config_name(self) -> str:
         """The name of the configset the collection uses."""
@@ -472,14 +471,6 @@ class SolrBackend:
         )
         collection = status["cluster"]["collections"][self.address.collection]
         return str(collection.get("configName") or self.address.collection)
-
-    def _check_count(self, expected: int) -> None:
-        held = self.record_count()
-        if held != expected:
-            raise ClusterError(
-                f"count check failed: {self.location} holds {held} records, {expected} "
-                "expected; run the same ingest again (it upserts by PMID)"
-            )
 
     def delete(self, pmids: list[str]) -> WriteCounts:
         counts = WriteCounts()

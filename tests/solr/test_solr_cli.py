@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from searchkit.analysis.acronyms import mine_record
 from searchkit.cli import app
 from searchkit.errors import QueryError
+from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
 from searchkit.output.formats import format_record
 from searchkit.query.parser import parse
@@ -26,7 +28,8 @@ from searchkit.records import Record
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import SolrBackend
 from searchkit.solr.client import ClusterError
-from searchkit.solr.configset import acronym_synonyms, load_acronyms
+from searchkit.solr.configset import acronym_synonyms
+from searchkit.solr.shared_state import load_table
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -511,7 +514,7 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
         monkeypatch.setenv(name, value)
     backend = SolrBackend.open(parse_address(sample))
     try:
-        table = load_acronyms(backend.client, "sample")
+        table = load_table(backend.client, "sample")
     finally:
         backend.close()
     # The last version of each record (a later one replaces it, as ingest did).
@@ -527,3 +530,60 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
     ).json()["znode"]["data"]
     assert rules == acronym_synonyms(table)
     assert len(rules.splitlines()) > 10
+
+
+def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two real ``searchkit ingest`` processes of different files into one collection at
+    the same time: neither mistakes the other's records for a failed count check, every
+    file of both stays in the source registry, and the acronym table holds what both
+    brought (no write of one replaces what the other recorded)."""
+    url = solr_cluster.url("together")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2")
+    assert init.exit_code == 0, init.stderr
+    # The files of one repository together: the two halves share no PMID (the table is
+    # exact only when no PMID is replaced by both at once, see shared_state).
+    repos = sorted({p.name.split("__")[0] for p in SAMPLE_SUBSET})
+    halves = [[p for p in SAMPLE_SUBSET if repos.index(p.name.split("__")[0]) % 2 == k]
+              for k in (0, 1)]  # fmt: skip
+    read = [{r.pmid for p in h for r in read_file(p) if isinstance(r, Record)} for h in halves]
+    assert read[0] and read[1] and not read[0] & read[1]
+    env = {**os.environ, **solr_cluster.env()}
+    procs = [
+        subprocess.Popen(
+            [_searchkit_exe(), "ingest", *map(str, half), "--index", url, "--batch-size", "50"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for half in halves
+    ]
+    errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    listed = _run(solr_cluster, "sources", "--index", url, "-f", "json")
+    assert listed.exit_code == 0, listed.stderr
+    paths = sorted(e["path"] for e in json.loads(listed.stdout))
+    assert paths == sorted(str(p.absolute()) for p in SAMPLE_SUBSET)
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {SAMPLE_SUBSET_RECORDS}\n" in stats.stdout
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        table = load_table(backend.client, "together")
+    finally:
+        backend.close()
+    # Which file's version of a PMID read by both is in force depends on timing: the
+    # table must count the definitions of the versions the collection holds.
+    stored = requests.get(
+        f"{solr_cluster.nodes[0]}/together/select",
+        params={"q": "*:*", "fl": "record", "rows": 5000, "wt": "json"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["response"]["docs"]
+    held = [record_from_json(d["record"]) for d in stored]
+    expected: Counter[tuple[str, str]] = Counter()
+    for record in held:
+        expected.update(mine_record(record))
+    assert {(sf, lf): n for sf, n, lf in table.rows()} == dict(expected)
