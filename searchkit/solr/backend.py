@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from searchkit.analysis.acronyms import mine_record
+from searchkit.analysis.analyzer import stopwords
 from searchkit.errors import InputError, RecordNotFoundError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
@@ -30,6 +31,7 @@ from searchkit.index.locking import LockWaitCallback
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import FileState, SourceEntry, SourceRegistry, read_state, source_key
+from searchkit.params import DEFAULT
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, Record, Skipped
 from searchkit.searching.evaluation import (
@@ -63,6 +65,11 @@ _MARKS = re.compile(f"([{_PRE}{_POST}])")
 #: (BENCHMARKS.md, "Solr cluster").
 TIE = "0.5"
 NATURAL_FIELDS = {"title": 1.0, "abstract": 1.0, "keywords": 1.5, "mesh": 1.5}
+#: Natural-language ranking's proximity: edismax's word-pair phrase boost (adjacent query
+#: words within PAIR_SLOP positions). SciFact train nDCG@10, with coordination: none
+#: 0.6906, abstract^0.1 slop 8 0.6931, title and abstract ^1 slop 32 0.6590.
+PAIR_FIELDS = "abstract^0.1"
+PAIR_SLOP = 8
 #: Rows fetched per request when every hit is wanted.
 PAGE = 1000
 
@@ -262,15 +269,36 @@ class SolrBackend:
 
     def rank(self, text: str, limit: int) -> list[tuple[str, float]]:
         """A natural-language query's ranking (any of its words, BM25 over the weighted
-        text fields), as (PMID, score)."""
+        text fields, times the local index's coordination factor), as (PMID, score)."""
         if not text.strip():
             return []
-        query = {
-            "edismax": {"query": escape(text), "qf": qf(NATURAL_FIELDS), "mm": "0", "tie": TIE}
+        fields = qf(NATURAL_FIELDS)
+        query: Json = {
+            "edismax": {
+                "query": escape(text),
+                "qf": fields,
+                "mm": "0",
+                "tie": TIE,
+                "pf2": PAIR_FIELDS,
+                "ps2": PAIR_SLOP,
+            }
         }
-        found = self._select(
-            {"query": query, "limit": limit, "fields": "id,score", "sort": "score desc, pmid asc"}
-        )
+        params: dict[str, str] = {}
+        words = _concepts(text)
+        coordination = DEFAULT.coordination
+        if len(words) > 1 and coordination:
+            matched = []
+            for i, word in enumerate(words):
+                params[f"w{i}"] = escape(word)
+                params[f"c{i}"] = f"{{!edismax qf='{fields}' v=$w{i}}}"
+                matched.append(f"if(query($c{i},0),1,0)")
+            factor = f"pow(div(sum({','.join(matched)}),{len(words)}),{coordination:g})"
+            query = {"boost": {"query": query, "b": factor}}
+        body: Json = {"query": query, "limit": limit, "fields": "id,score",
+                      "sort": "score desc, pmid asc"}  # fmt: skip
+        if params:
+            body["params"] = params
+        found = self._select(body)
         return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
 
     def evaluate(
@@ -480,6 +508,21 @@ class SolrBackend:
 
     def close(self) -> None:
         self.client.close()
+
+
+_WORD_EDGE = re.compile(r"^\W+|\W+$")
+
+
+def _concepts(text: str) -> list[str]:
+    """The words of a natural-language query that count for coordination: distinct, not
+    stop words, punctuation at their ends removed (a hyphenated term stays one word)."""
+    stop = stopwords()
+    out: dict[str, str] = {}
+    for raw in text.split():
+        word = _WORD_EDGE.sub("", raw)
+        if word and word.lower() not in stop:
+            out.setdefault(word.lower(), word)
+    return list(out.values())
 
 
 def _filters(filters: Filters | None) -> list[Json]:

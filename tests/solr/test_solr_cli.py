@@ -17,19 +17,22 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from searchkit.analysis.acronyms import mine_record
+from searchkit.analysis.analyzer import stopwords
 from searchkit.cli import app
 from searchkit.errors import QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
 from searchkit.output.formats import format_record
+from searchkit.params import DEFAULT
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
 from searchkit.solr.address import parse_address
-from searchkit.solr.backend import SolrBackend
+from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
 from searchkit.solr.client import ClusterError
 from searchkit.solr.configset import acronym_synonyms
 from searchkit.solr.shared_state import load_table
+from searchkit.solr.translate import qf
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -391,7 +394,9 @@ def test_similar_finds_others_not_itself(solr_cluster: SolrCluster, sample: str)
     assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
 
 
-def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> None:
+def test_eval_through_the_cluster(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The local eval test's set-up (tests/test_eval.py): a title finds its own abstract."""
     url = solr_cluster.url("scifact")
     corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
@@ -413,6 +418,29 @@ def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> 
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == ["p@1      1.0000", "ndcg@10  1.0000", "queries  2"]
+    # The local index's coordination: a record with one of two query words gets its BM25
+    # score times (1/2) ** coordination (the word "zyxwvut" is in no record).
+    word = next(w for w in docs[0]["title"].split() if w.isalpha() and w.lower() not in stopwords())
+    plain = requests.post(
+        f"{solr_cluster.nodes[0]}/scifact/select",
+        json={"query": {"edismax": {"query": word, "qf": qf(NATURAL_FIELDS), "mm": "0",
+                                    "tie": TIE}},
+              "fields": "id,score", "limit": 5, "sort": "score desc, pmid asc"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["response"]["docs"]  # fmt: skip
+    assert plain
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        ranked = backend.rank(f"{word} zyxwvut", 5)
+    finally:
+        backend.close()
+    factor = 0.5**DEFAULT.coordination
+    assert [pmid for pmid, _ in ranked] == [d["id"] for d in plain]
+    assert all(score == pytest.approx(d["score"] * factor, rel=1e-5)
+               for (_, score), d in zip(ranked, plain, strict=True))  # fmt: skip
 
 
 def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
