@@ -46,6 +46,7 @@ from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.sending import BatchSender, ProcessSenders, Sender
 from searchkit.solr.shared_state import load_registry, load_table, save_changes, save_entries
 from searchkit.solr.translate import Json, escape, qf, translate
 
@@ -349,11 +350,12 @@ class SolrBackend:
         on_progress: ProgressMeter | None = None,
     ) -> IngestReport:
         """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
-        applied), commit, and check the collection's count."""
+        applied) from ``procs`` sending processes (:mod:`searchkit.solr.sending`), each
+        batch checked, then commit."""
         name = self._config_name()
         with tempfile.TemporaryDirectory() as where:
             registry = load_registry(self.client, name, Path(where))
-            report, recorded = self._ingest(paths, registry, batch_size, force, on_progress)
+            report, recorded = self._ingest(paths, registry, procs, batch_size, force, on_progress)
         # Only the entries of the files this ingest read: another ingest's are left as
         # they are (shared_state).
         save_entries(self.client, name, recorded)
@@ -363,6 +365,7 @@ class SolrBackend:
         self,
         paths: Iterable[str | os.PathLike[str]],
         registry: SourceRegistry,
+        procs: int,
         batch_size: int | None,
         force: bool,
         on_progress: ProgressMeter | None,
@@ -378,8 +381,12 @@ class SolrBackend:
                 report.counts.unchanged += known.records
         read: list[tuple[Path, FileState, int, int, int]] = []
         sizes = [_size(p) for p in files]
-        pending: dict[str, Record] = {}
         size = batch_size or BATCH_SIZE
+        sender: Sender = (
+            ProcessSenders(self.address, size, procs)
+            if procs > 1 and files
+            else BatchSender(self, size)
+        )
 
         def tell(done: int) -> None:
             if on_progress is not None:
@@ -390,39 +397,43 @@ class SolrBackend:
                 )
 
         tell(0)
-        for number, path in enumerate(files):
-            report.files += 1
-            records_before, skipped_before, deletions = report.records_read, len(report.skipped), 0
-            try:
-                state = read_state(path) if path.is_file() else None
-                for item in read_file(path):
-                    if isinstance(item, Record):
-                        report.records_read += 1
-                        if item.pmid in pending:
-                            self._send(pending, report.counts)
-                        pending[item.pmid] = item
-                        if len(pending) >= size:
-                            self._send(pending, report.counts)
-                    elif isinstance(item, Deletion):
-                        deletions += 1
-                        self._send(pending, report.counts)
-                        self._delete([item.pmid], report.counts)
-                    else:
-                        report.skipped.append(item)
-            except InputError as exc:
-                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
-            except OSError as exc:
-                reason = exc.strerror or str(exc)
-                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
-            else:
-                # A file read to the end is recorded after the commit; one that broke off
-                # is not, so the next ingest reads it again.
-                assert state is not None  # read_file() refuses anything but a regular file
-                records = report.records_read - records_before
-                skipped = len(report.skipped) - skipped_before
-                read.append((path, state, records, deletions, skipped))
-            tell(number + 1)
-        self._send(pending, report.counts)
+        try:
+            for number, path in enumerate(files):
+                report.files += 1
+                read_before, skipped_before, deletions = (
+                    report.records_read, len(report.skipped), 0
+                )  # fmt: skip
+                try:
+                    state = read_state(path) if path.is_file() else None
+                    for item in read_file(path):
+                        if isinstance(item, Record):
+                            report.records_read += 1
+                            sender.record(item)
+                        elif isinstance(item, Deletion):
+                            deletions += 1
+                            sender.delete(item.pmid)
+                        else:
+                            report.skipped.append(item)
+                except InputError as exc:
+                    report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    report.skipped.append(
+                        Skipped(str(path), "file", reason[:1].lower() + reason[1:])
+                    )
+                else:
+                    # A file read to the end is recorded after the commit; one that broke
+                    # off is not, so the next ingest reads it again.
+                    assert state is not None  # read_file() refuses all but a regular file
+                    records = report.records_read - read_before
+                    skipped = len(report.skipped) - skipped_before
+                    read.append((path, state, records, deletions, skipped))
+                tell(number + 1)
+            counts, acronyms = sender.finish()
+        finally:
+            sender.close()
+        report.counts.merge(counts)
+        self._acronyms.update(acronyms)
         self.commit()
         recorded = []
         for path, state, records, deletions, skipped in read:
@@ -430,7 +441,13 @@ class SolrBackend:
             recorded.append(registry.entries[source_key(path)])
         return report, recorded
 
-    def _send(self, pending: dict[str, Record], counts: WriteCounts) -> None:
+    def take_acronym_changes(self) -> Counter[tuple[str, str]]:
+        """The acronym definitions the writes so far gained and lost (then forgotten)."""
+        changes = Counter({pair: n for pair, n in self._acronyms.items() if n})
+        self._acronyms.clear()
+        return changes
+
+    def send(self, pending: dict[str, Record], counts: WriteCounts) -> None:
         """Upsert the pending records (those equal to the stored copy are left alone),
         then check that the cluster holds each of them."""
         if not pending:
@@ -469,7 +486,7 @@ class SolrBackend:
                 "same ingest again (it upserts by PMID)"
             )
 
-    def _delete(self, pmids: list[str], counts: WriteCounts) -> None:
+    def delete_now(self, pmids: list[str], counts: WriteCounts) -> None:
         stored = self._existing(pmids)
         counts.not_found.extend(p for p in pmids if p not in stored)
         if stored:
@@ -482,8 +499,7 @@ class SolrBackend:
         """Commit, then record the acronym definitions the writes gained and lost, and
         write the collection's synonym rules from the whole table."""
         self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
-        changes = {pair: n for pair, n in self._acronyms.items() if n}
-        self._acronyms.clear()
+        changes = dict(self.take_acronym_changes())
         if changes:
             name = self._config_name()
             save_changes(self.client, name, changes)
@@ -502,7 +518,7 @@ class SolrBackend:
 
     def delete(self, pmids: list[str]) -> WriteCounts:
         counts = WriteCounts()
-        self._delete(pmids, counts)
+        self.delete_now(pmids, counts)
         self.commit()
         return counts
 

@@ -580,7 +580,17 @@ def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
     env = {**os.environ, **solr_cluster.env()}
     procs = [
         subprocess.Popen(
-            [_searchkit_exe(), "ingest", *map(str, half), "--index", url, "--batch-size", "50"],
+            [
+                _searchkit_exe(),
+                "ingest",
+                *map(str, half),
+                "--index",
+                url,
+                "--batch-size",
+                "50",
+                "--procs",
+                "1",
+            ],
             stderr=subprocess.PIPE,
             text=True,
             env=env,
@@ -615,3 +625,80 @@ def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
     for record in held:
         expected.update(mine_record(record))
     assert {(sf, lf): n for sf, n, lf in table.rows()} == dict(expected)
+
+
+def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
+    """Every record the collection holds, as stored (JSON), by PMID."""
+    docs = requests.get(
+        f"{cluster.nodes[0]}/{collection}/select",
+        params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()["response"]["docs"]
+    return {d["id"]: d["record"] for d in docs}
+
+
+def test_one_sending_process_stores_what_several_do(solr_cluster: SolrCluster, sample: str) -> None:
+    """The sample collection was ingested with the default, one sending process per core
+    (2 here); --procs 1 sends from the reading process. Same counts, same versions kept
+    (some PMIDs come twice, changed: the one read last must win in both)."""
+    url = solr_cluster.url("oneproc")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    paths = [str(p) for p in SAMPLE_SUBSET]
+    result = _run(solr_cluster, "ingest", *paths, "--index", url, "--procs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"Added {SAMPLE_SUBSET_RECORDS} and replaced 114 records ")
+    assert _stored(solr_cluster, "oneproc") == _stored(solr_cluster, "sample")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return (
+        " Z " not in next(line for line in status.splitlines() if line.startswith("State:")) + " "
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_killing_the_ingest_leaves_no_sending_process_and_the_rerun_converges(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """SIGKILL of a real ``searchkit ingest --procs 2`` while its sending processes run:
+    they end with it, and the same ingest run again leaves every record in the cluster."""
+    url = solr_cluster.url("killed")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    env = {**os.environ, **solr_cluster.env()}
+    command = [_searchkit_exe(), "ingest", *map(str, SAMPLE_SUBSET), "--index", url]
+    proc = subprocess.Popen(
+        [*command, "--procs", "2", "--batch-size", "20"], stderr=subprocess.PIPE, env=env
+    )
+    senders: list[int] = []
+    deadline = time.monotonic() + 60
+    # Two sending processes (and multiprocessing's resource tracker, which ends as well).
+    while proc.poll() is None and len(senders) < 3 and time.monotonic() < deadline:
+        senders = [c for c in _children(proc.pid) if _alive(c)]
+        time.sleep(0.01)
+    time.sleep(1.0)  # sending
+    try:
+        assert proc.poll() is None, "the ingest ended before it could be killed"
+        assert len(senders) == 3
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(_alive(s) for s in senders) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [s for s in senders if _alive(s)], "sending processes outlived the ingest"
+    again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.rstrip().endswith(f"({SAMPLE_SUBSET_RECORDS} records)")
+    assert _stored(solr_cluster, "killed") == _stored(solr_cluster, "sample")
