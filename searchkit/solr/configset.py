@@ -12,7 +12,6 @@ import io
 import json
 import re
 import zipfile
-from collections import Counter
 from importlib import resources
 
 from searchkit.analysis.acronyms import TABLE_FILE, TABLE_VERSION, AcronymTable
@@ -98,26 +97,6 @@ def upload_file(client: SolrClient, name: str, path: str, content: bytes) -> Non
         data=content,
         headers={"Content-Type": "application/octet-stream"},
     )
-
-
-def load_acronyms(client: SolrClient, name: str) -> AcronymTable:
-    """The acronym table kept with the configset ``name`` (``searchkit solr init``
-    writes an empty one)."""
-    text = read_config_file(client, name, TABLE_FILE)
-    if not text:
-        return AcronymTable()
-    table = AcronymTable()
-    for sf, lf, n in json.loads(text).get("acronyms", []):
-        table.counts.setdefault(str(sf), Counter())[str(lf)] = int(n)
-    return table
-
-
-def save_acronyms(client: SolrClient, name: str, table: AcronymTable) -> None:
-    """Keep ``table`` with the configset (JSON) and as its synonym rules, then reload the
-    collection so that queries use them."""
-    upload_file(client, name, TABLE_FILE, _table_json(table).encode("utf-8"))
-    upload_file(client, name, "acronyms.txt", acronym_synonyms(table).encode("utf-8"))
-    reload_collection(client)
 
 
 def upload_configset(client: SolrClient, name: str, acronyms: AcronymTable | None = None) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +17,22 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from searchkit.analysis.acronyms import mine_record
+from searchkit.analysis.analyzer import stopwords
 from searchkit.cli import app
 from searchkit.errors import QueryError
+from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
 from searchkit.output.formats import format_record
+from searchkit.params import DEFAULT
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
 from searchkit.solr.address import parse_address
-from searchkit.solr.backend import SolrBackend
+from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
 from searchkit.solr.client import ClusterError
-from searchkit.solr.configset import acronym_synonyms, load_acronyms
+from searchkit.solr.configset import acronym_synonyms
+from searchkit.solr.shared_state import load_table
+from searchkit.solr.translate import qf
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
 from ..test_cli import _searchkit_exe
@@ -388,7 +394,9 @@ def test_similar_finds_others_not_itself(solr_cluster: SolrCluster, sample: str)
     assert missing.stderr == f"Error: no record with PMID 1 in {sample}\n"
 
 
-def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> None:
+def test_eval_through_the_cluster(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The local eval test's set-up (tests/test_eval.py): a title finds its own abstract."""
     url = solr_cluster.url("scifact")
     corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
@@ -410,6 +418,29 @@ def test_eval_through_the_cluster(solr_cluster: SolrCluster, tmp_path: Path) -> 
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == ["p@1      1.0000", "ndcg@10  1.0000", "queries  2"]
+    # The local index's coordination: a record with one of two query words gets its BM25
+    # score times (1/2) ** coordination (the word "zyxwvut" is in no record).
+    word = next(w for w in docs[0]["title"].split() if w.isalpha() and w.lower() not in stopwords())
+    plain = requests.post(
+        f"{solr_cluster.nodes[0]}/scifact/select",
+        json={"query": {"edismax": {"query": word, "qf": qf(NATURAL_FIELDS), "mm": "0",
+                                    "tie": TIE}},
+              "fields": "id,score", "limit": 5, "sort": "score desc, pmid asc"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["response"]["docs"]  # fmt: skip
+    assert plain
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        ranked = backend.rank(f"{word} zyxwvut", 5)
+    finally:
+        backend.close()
+    factor = 0.5**DEFAULT.coordination
+    assert [pmid for pmid, _ in ranked] == [d["id"] for d in plain]
+    assert all(score == pytest.approx(d["score"] * factor, rel=1e-5)
+               for (_, score), d in zip(ranked, plain, strict=True))  # fmt: skip
 
 
 def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
@@ -511,7 +542,7 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
         monkeypatch.setenv(name, value)
     backend = SolrBackend.open(parse_address(sample))
     try:
-        table = load_acronyms(backend.client, "sample")
+        table = load_table(backend.client, "sample")
     finally:
         backend.close()
     # The last version of each record (a later one replaces it, as ingest did).
@@ -527,3 +558,147 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
     ).json()["znode"]["data"]
     assert rules == acronym_synonyms(table)
     assert len(rules.splitlines()) > 10
+
+
+def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two real ``searchkit ingest`` processes of different files into one collection at
+    the same time: neither mistakes the other's records for a failed count check, every
+    file of both stays in the source registry, and the acronym table holds what both
+    brought (no write of one replaces what the other recorded)."""
+    url = solr_cluster.url("together")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2")
+    assert init.exit_code == 0, init.stderr
+    # The files of one repository together: the two halves share no PMID (the table is
+    # exact only when no PMID is replaced by both at once, see shared_state).
+    repos = sorted({p.name.split("__")[0] for p in SAMPLE_SUBSET})
+    halves = [[p for p in SAMPLE_SUBSET if repos.index(p.name.split("__")[0]) % 2 == k]
+              for k in (0, 1)]  # fmt: skip
+    read = [{r.pmid for p in h for r in read_file(p) if isinstance(r, Record)} for h in halves]
+    assert read[0] and read[1] and not read[0] & read[1]
+    env = {**os.environ, **solr_cluster.env()}
+    procs = [
+        subprocess.Popen(
+            [
+                _searchkit_exe(),
+                "ingest",
+                *map(str, half),
+                "--index",
+                url,
+                "--batch-size",
+                "50",
+                "--procs",
+                "1",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for half in halves
+    ]
+    errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    listed = _run(solr_cluster, "sources", "--index", url, "-f", "json")
+    assert listed.exit_code == 0, listed.stderr
+    paths = sorted(e["path"] for e in json.loads(listed.stdout))
+    assert paths == sorted(str(p.absolute()) for p in SAMPLE_SUBSET)
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {SAMPLE_SUBSET_RECORDS}\n" in stats.stdout
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        table = load_table(backend.client, "together")
+    finally:
+        backend.close()
+    # Which file's version of a PMID read by both is in force depends on timing: the
+    # table must count the definitions of the versions the collection holds.
+    stored = requests.get(
+        f"{solr_cluster.nodes[0]}/together/select",
+        params={"q": "*:*", "fl": "record", "rows": 5000, "wt": "json"},
+        auth=_auth(solr_cluster),
+        timeout=60,
+    ).json()["response"]["docs"]
+    held = [record_from_json(d["record"]) for d in stored]
+    expected: Counter[tuple[str, str]] = Counter()
+    for record in held:
+        expected.update(mine_record(record))
+    assert {(sf, lf): n for sf, n, lf in table.rows()} == dict(expected)
+
+
+def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
+    """Every record the collection holds, as stored (JSON), by PMID."""
+    docs = requests.get(
+        f"{cluster.nodes[0]}/{collection}/select",
+        params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()["response"]["docs"]
+    return {d["id"]: d["record"] for d in docs}
+
+
+def test_one_sending_process_stores_what_several_do(solr_cluster: SolrCluster, sample: str) -> None:
+    """The sample collection was ingested with the default, one sending process per core
+    (2 here); --procs 1 sends from the reading process. Same counts, same versions kept
+    (some PMIDs come twice, changed: the one read last must win in both)."""
+    url = solr_cluster.url("oneproc")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    paths = [str(p) for p in SAMPLE_SUBSET]
+    result = _run(solr_cluster, "ingest", *paths, "--index", url, "--procs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"Added {SAMPLE_SUBSET_RECORDS} and replaced 114 records ")
+    assert _stored(solr_cluster, "oneproc") == _stored(solr_cluster, "sample")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return (
+        " Z " not in next(line for line in status.splitlines() if line.startswith("State:")) + " "
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_killing_the_ingest_leaves_no_sending_process_and_the_rerun_converges(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """SIGKILL of a real ``searchkit ingest --procs 2`` while its sending processes run:
+    they end with it, and the same ingest run again leaves every record in the cluster."""
+    url = solr_cluster.url("killed")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    env = {**os.environ, **solr_cluster.env()}
+    command = [_searchkit_exe(), "ingest", *map(str, SAMPLE_SUBSET), "--index", url]
+    proc = subprocess.Popen(
+        [*command, "--procs", "2", "--batch-size", "20"], stderr=subprocess.PIPE, env=env
+    )
+    senders: list[int] = []
+    deadline = time.monotonic() + 60
+    # Two sending processes (and multiprocessing's resource tracker, which ends as well).
+    while proc.poll() is None and len(senders) < 3 and time.monotonic() < deadline:
+        senders = [c for c in _children(proc.pid) if _alive(c)]
+        time.sleep(0.01)
+    time.sleep(1.0)  # sending
+    try:
+        assert proc.poll() is None, "the ingest ended before it could be killed"
+        assert len(senders) == 3
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(_alive(s) for s in senders) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [s for s in senders if _alive(s)], "sending processes outlived the ingest"
+    again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.rstrip().endswith(f"({SAMPLE_SUBSET_RECORDS} records)")
+    assert _stored(solr_cluster, "killed") == _stored(solr_cluster, "sample")
