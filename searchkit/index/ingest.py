@@ -91,12 +91,51 @@ class IngestReport:
 
 
 @dataclass
-class _PendingSource:
+class FileRead:
+    """A file read to its end: its identity when read, and what it held."""
+
     path: Path
     state: FileState
     records: int
     deletions: int
     skipped: int
+
+
+def read_into(
+    path: Path,
+    report: IngestReport,
+    on_record: Callable[[Record], None],
+    on_delete: Callable[[str], None],
+) -> FileRead | None:
+    """Read one file, handing its records to ``on_record`` and its deletions
+    (``DeleteCitation``) to ``on_delete``, and counting them in ``report``; a bad record
+    or a file that cannot be read goes to ``report.skipped``. What the file held if it
+    was read to the end; None if it broke off (it must be read again next time)."""
+    report.files += 1
+    records_before, skipped_before, deletions = report.records_read, len(report.skipped), 0
+    try:
+        # Only a regular file is hashed: opening a named pipe would block, and the
+        # reader gives the clear error for anything that is not a file.
+        state = read_state(path) if path.is_file() else None
+        for item in read_file(path):
+            if isinstance(item, Record):
+                report.records_read += 1
+                on_record(item)
+            elif isinstance(item, Deletion):
+                deletions += 1
+                on_delete(item.pmid)
+            else:
+                report.skipped.append(item)
+    except InputError as exc:
+        report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
+        return None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
+        return None
+    assert state is not None  # read_file() refuses anything but a regular file
+    records = report.records_read - records_before
+    return FileRead(path, state, records, deletions, len(report.skipped) - skipped_before)
 
 
 class _Batch:
@@ -120,7 +159,7 @@ class _Batch:
         self.procs = procs
         self.current = index.batch(procs=procs)
         self.bytes = 0  # estimated footprint of the records in ``current``
-        self.sources: list[_PendingSource] = []
+        self.sources: list[FileRead] = []
 
     def add(self, record: Record) -> None:
         if record.pmid in self.current:
@@ -230,44 +269,19 @@ def _ingest(
 
         tell(0, 0)
         for number, path in enumerate(to_read):
-            report.files += 1
             records_before = report.records_read
-            skipped_before = len(report.skipped)
-            deletions = 0
-            try:
-                # Only a regular file is hashed: opening a named pipe would block, and the
-                # reader gives the clear error for anything that is not a file.
-                state = read_state(path) if path.is_file() else None
-                for item in read_file(path):
-                    if isinstance(item, Record):
-                        report.records_read += 1
-                        batch.add(item)
-                        if report.records_read % PROGRESS_EVERY == 0:
-                            within = min(input_position() or 0, sizes[number])
-                            tell(number, bytes_before + within)
-                    elif isinstance(item, Deletion):
-                        deletions += 1
-                        batch.delete(item.pmid)
-                    else:
-                        report.skipped.append(item)
-            except InputError as exc:
-                report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
-            except OSError as exc:
-                reason = exc.strerror or str(exc)
-                report.skipped.append(Skipped(str(path), "file", reason[:1].lower() + reason[1:]))
-            else:
+
+            def add(record: Record, number: int = number, before: int = bytes_before) -> None:
+                batch.add(record)
+                if report.records_read % PROGRESS_EVERY == 0:
+                    within = min(input_position() or 0, sizes[number])
+                    tell(number, before + within)
+
+            read = read_into(path, report, add, batch.delete)
+            if read is not None:
                 # A file read to the end is recorded (at the next commit); one that broke
                 # off is not, so the next ingest reads it again.
-                assert state is not None  # read_file() refuses anything but a regular file
-                batch.sources.append(
-                    _PendingSource(
-                        path,
-                        state,
-                        report.records_read - records_before,
-                        deletions,
-                        len(report.skipped) - skipped_before,
-                    )
-                )
+                batch.sources.append(read)
             if on_file is not None:
                 on_file(path, report.records_read - records_before)
             bytes_before += sizes[number]

@@ -22,18 +22,24 @@ from typing import Any
 
 from searchkit.analysis.acronyms import mine_record
 from searchkit.analysis.analyzer import stopwords
-from searchkit.errors import InputError, RecordNotFoundError
+from searchkit.errors import RecordNotFoundError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
-from searchkit.index.ingest import IngestProgress, IngestReport, ProgressMeter
+from searchkit.index.ingest import (
+    FileRead,
+    IngestProgress,
+    IngestReport,
+    ProgressMeter,
+    read_into,
+)
 from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import FileState, SourceEntry, SourceRegistry, read_state, source_key
+from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT
-from searchkit.readers import iter_files, read_file
-from searchkit.records import Deletion, Record, Skipped
+from searchkit.readers import iter_files
+from searchkit.records import Record
 from searchkit.searching.evaluation import (
     DEFAULT_METRICS,
     EvalResult,
@@ -379,7 +385,7 @@ class SolrBackend:
             else:
                 report.unchanged_files.append(path)
                 report.counts.unchanged += known.records
-        read: list[tuple[Path, FileState, int, int, int]] = []
+        read: list[FileRead] = []
         sizes = [_size(p) for p in files]
         size = batch_size or BATCH_SIZE
         sender: Sender = (
@@ -399,35 +405,11 @@ class SolrBackend:
         tell(0)
         try:
             for number, path in enumerate(files):
-                report.files += 1
-                read_before, skipped_before, deletions = (
-                    report.records_read, len(report.skipped), 0
-                )  # fmt: skip
-                try:
-                    state = read_state(path) if path.is_file() else None
-                    for item in read_file(path):
-                        if isinstance(item, Record):
-                            report.records_read += 1
-                            sender.record(item)
-                        elif isinstance(item, Deletion):
-                            deletions += 1
-                            sender.delete(item.pmid)
-                        else:
-                            report.skipped.append(item)
-                except InputError as exc:
-                    report.skipped.append(Skipped(exc.source, exc.location or "file", exc.reason))
-                except OSError as exc:
-                    reason = exc.strerror or str(exc)
-                    report.skipped.append(
-                        Skipped(str(path), "file", reason[:1].lower() + reason[1:])
-                    )
-                else:
+                done = read_into(path, report, sender.record, sender.delete)
+                if done is not None:
                     # A file read to the end is recorded after the commit; one that broke
                     # off is not, so the next ingest reads it again.
-                    assert state is not None  # read_file() refuses all but a regular file
-                    records = report.records_read - read_before
-                    skipped = len(report.skipped) - skipped_before
-                    read.append((path, state, records, deletions, skipped))
+                    read.append(done)
                 tell(number + 1)
             counts, acronyms = sender.finish()
         finally:
@@ -436,9 +418,9 @@ class SolrBackend:
         self._acronyms.update(acronyms)
         self.commit()
         recorded = []
-        for path, state, records, deletions, skipped in read:
-            registry.record(path, state, records, deletions, skipped)
-            recorded.append(registry.entries[source_key(path)])
+        for done in read:
+            registry.record(done.path, done.state, done.records, done.deletions, done.skipped)
+            recorded.append(registry.entries[source_key(done.path)])
         return report, recorded
 
     def take_acronym_changes(self) -> Counter[tuple[str, str]]:
