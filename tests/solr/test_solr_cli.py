@@ -16,7 +16,7 @@ import requests
 from click.testing import Result
 from typer.testing import CliRunner
 
-from searchkit.analysis.acronyms import mine_record
+from searchkit.analysis.acronyms import AcronymTable, mine_record
 from searchkit.analysis.analyzer import stopwords
 from searchkit.cli import app
 from searchkit.errors import QueryError
@@ -535,16 +535,21 @@ def test_a_node_stopped_mid_ingest_loses_nothing_after_the_rerun(
     assert sum(shard_totals.values()) == SAMPLE_SUBSET_RECORDS
 
 
+def _acronym_table(cluster: SolrCluster, url: str, monkeypatch: pytest.MonkeyPatch) -> AcronymTable:
+    """The acronym table kept with the configset of the collection at ``url``."""
+    for name, value in cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        return load_table(backend.client, backend.address.collection)
+    finally:
+        backend.close()
+
+
 def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
     solr_cluster: SolrCluster, sample: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in solr_cluster.env().items():
-        monkeypatch.setenv(name, value)
-    backend = SolrBackend.open(parse_address(sample))
-    try:
-        table = load_table(backend.client, "sample")
-    finally:
-        backend.close()
+    table = _acronym_table(solr_cluster, sample, monkeypatch)
     # The last version of each record (a later one replaces it, as ingest did).
     latest = {r.pmid: r for p in SAMPLE_SUBSET for r in read_file(p) if isinstance(r, Record)}
     mined = {pair for r in latest.values() for pair in mine_record(r)}
@@ -558,6 +563,17 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
     ).json()["znode"]["data"]
     assert rules == acronym_synonyms(table)
     assert len(rules.splitlines()) > 10
+
+
+def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
+    """Every record the collection holds, as stored (JSON), by PMID."""
+    docs = requests.get(
+        f"{cluster.nodes[0]}/{collection}/select",
+        params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()["response"]["docs"]
+    return {d["id"]: d["record"] for d in docs}
 
 
 def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
@@ -605,37 +621,12 @@ def test_two_ingests_at_once_both_succeed_and_both_stay_recorded(
     assert paths == sorted(str(p.absolute()) for p in SAMPLE_SUBSET)
     stats = _run(solr_cluster, "stats", "--index", url)
     assert f"records: {SAMPLE_SUBSET_RECORDS}\n" in stats.stdout
-    for name, value in solr_cluster.env().items():
-        monkeypatch.setenv(name, value)
-    backend = SolrBackend.open(parse_address(url))
-    try:
-        table = load_table(backend.client, "together")
-    finally:
-        backend.close()
-    # Which file's version of a PMID read by both is in force depends on timing: the
-    # table must count the definitions of the versions the collection holds.
-    stored = requests.get(
-        f"{solr_cluster.nodes[0]}/together/select",
-        params={"q": "*:*", "fl": "record", "rows": 5000, "wt": "json"},
-        auth=_auth(solr_cluster),
-        timeout=60,
-    ).json()["response"]["docs"]
-    held = [record_from_json(d["record"]) for d in stored]
+    table = _acronym_table(solr_cluster, url, monkeypatch)
+    # The table must count the definitions of the versions the collection holds.
     expected: Counter[tuple[str, str]] = Counter()
-    for record in held:
-        expected.update(mine_record(record))
+    for stored in _stored(solr_cluster, "together").values():
+        expected.update(mine_record(record_from_json(stored)))
     assert {(sf, lf): n for sf, n, lf in table.rows()} == dict(expected)
-
-
-def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
-    """Every record the collection holds, as stored (JSON), by PMID."""
-    docs = requests.get(
-        f"{cluster.nodes[0]}/{collection}/select",
-        params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
-        auth=_auth(cluster),
-        timeout=60,
-    ).json()["response"]["docs"]
-    return {d["id"]: d["record"] for d in docs}
 
 
 def test_one_sending_process_stores_what_several_do(solr_cluster: SolrCluster, sample: str) -> None:
