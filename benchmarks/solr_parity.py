@@ -2,14 +2,16 @@
 
     python benchmarks/solr_parity.py [--data SCIFACT_DIR] [--split train]
                                      [--solr solr://HOST:PORT/solr/COLLECTION]
-                                     [--local DIR] [--depth 1000]
+                                     [--local DIR] [--depth 1000] [--latency]
 
 Ingests the corpus into a fresh local index (or uses ``--local``) and into a Solr
 collection made by ``searchkit solr init`` (``--solr``: an existing cluster, credentials
 from the environment; without it, the tests' 2-node cluster is built and started from
 tests/solr and stopped at the end), then ranks the judged queries of the split on both
 with ``searchkit eval --run-out`` (words only) and scores both runs with the same
-ir-measures code. Prints ingest and eval seconds and the metrics of both.
+ir-measures code. Prints ingest and eval seconds and the metrics of both; ``--latency``
+also the p50/p95 of the fixed queries of ``queries.txt`` on both (query_latency.py's
+set, top 10 with snippets, through the backend the CLI uses).
 """
 
 from __future__ import annotations
@@ -58,6 +60,35 @@ def measure(
     return score(read_run(run_file), read_qrels(qrels)), ingest_s, eval_s
 
 
+def query_latency(index: str, env: dict[str, str]) -> tuple[float, float]:
+    """p50 and p95 milliseconds of the 200 fixed queries of queries.txt (top 10 with
+    snippets, through the backend the CLI uses, in this process, after 20 warm-up
+    queries)."""
+    from query_latency import WARM_UP, pct, queries
+
+    from searchkit.solr.backends import open_backend
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        backend = open_backend(index)
+        qs = queries()
+        times = []
+        for n, q in enumerate([*qs[:WARM_UP], *qs]):
+            t0 = time.perf_counter()
+            backend.search(
+                q, limit=10, offset=0, filters=None, sort="relevance", with_snippets=True,
+                expand=False, semantic_rank=False, refs={}, partial=True, meaning=None,
+            )  # fmt: skip
+            if n >= WARM_UP:
+                times.append((time.perf_counter() - t0) * 1000)
+        backend.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return pct(times, 50), pct(times, 95)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, help="SciFact in the BEIR layout")
@@ -66,6 +97,9 @@ def main() -> int:
     ap.add_argument("--local", type=Path, help="an existing local index of the corpus")
     ap.add_argument("--depth", type=int, default=1000)
     ap.add_argument("--solr-only", action="store_true", help="measure the collection only")
+    ap.add_argument(
+        "--latency", action="store_true", help="also time queries.txt on both (p50, p95)"
+    )
     args = ap.parse_args()
     data = args.data or shared_data_dir() / "beir" / "scifact"
     if not (data / "corpus.jsonl").is_file():
@@ -123,6 +157,11 @@ def main() -> int:
                     ),
                 )
             )
+            if args.latency:
+                indexes = [("solr (2 shards)", solr)]
+                if not args.solr_only:
+                    indexes.insert(0, ("local", local))
+                latency = [(name, *query_latency(index, env)) for name, index in indexes]
         finally:
             if cluster is not None:
                 cluster.shutdown()
@@ -134,6 +173,11 @@ def main() -> int:
             f"| {name} | {metrics['nDCG@10']:.4f} | {metrics['Recall@100']:.4f} | "
             f"{metrics['MAP']:.4f} | {ingest_s:.1f} | {eval_s:.1f} |"
         )
+    if args.latency:
+        print("\n| index | p50 ms | p95 ms |  (queries.txt: 200 queries, top 10, snippets)")
+        print("|---|---|---|")
+        for name, p50, p95 in latency:
+            print(f"| {name} | {p50:.1f} | {p95:.1f} |")
     return 0
 
 
