@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from searchkit.cli.common import IndexOption, StatsFormat, _call, _err, _open_index
+from searchkit.cli.common import (
+    IndexOption,
+    StatsFormat,
+    _call,
+    _err,
+    _open_backend,
+    _open_index,
+)
 from searchkit.cli.completion import complete_fields
 
 
@@ -25,22 +32,22 @@ def history_(
 
     Use #N in a query for search N, e.g. searchkit search "#1 AND #2".
     """
-    from searchkit.index.history import History
     from searchkit.index.history import format_text as format_history
     from searchkit.output.formats import neutralise, to_json
 
-    ix = _open_index(index)
-    history = History(ix.path)
+    backend = _open_backend(index)
+    history, where = backend.history(), backend.location
+    backend.close()
     if clear:
         forgotten = _call(history.clear)
-        _err(f"{forgotten} search(es) forgotten. History of {ix.path} cleared.")
+        _err(f"{forgotten} search(es) forgotten. History of {where} cleared.")
         return
     entries = _call(history.entries)
     if fmt is StatsFormat.json:
         typer.echo(to_json([e.to_dict() for e in entries]))
         return
     if not entries:
-        _err(f"No searches in the history of {ix.path} yet.")
+        _err(f"No searches in the history of {where} yet.")
         return
     typer.echo(neutralise(format_history(entries)))
 

@@ -320,6 +320,24 @@ def test_sources_lists_the_files_ingested(solr_cluster: SolrCluster, sample: str
     assert sum(e["records"] for e in entries) == read
 
 
+def test_history_numbers_the_searches_made_on_the_collection(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """As on a local index: the searches are numbered, ``#N`` stands for search N."""
+    for query in ("breast cancer", "mice"):
+        assert _run(solr_cluster, "search", query, "--index", sample, "--count").exit_code == 0
+    listed = _run(solr_cluster, "history", "--index", sample, "-f", "json")
+    assert listed.exit_code == 0, listed.stderr
+    entries = json.loads(listed.stdout)
+    assert [(e["number"], e["query"]) for e in entries] == [(1, "breast cancer"), (2, "mice")]
+    both = _run(solr_cluster, "search", "#1 AND #2", "--index", sample, "--count")
+    direct = _run(solr_cluster, "search", "(breast cancer) AND mice", "--index", sample, "--count")
+    assert both.exit_code == direct.exit_code == 0, both.stderr
+    assert int(both.stdout) == int(direct.stdout) > 0
+    cleared = _run(solr_cluster, "history", "--index", sample, "--clear")
+    assert cleared.stderr == f"4 search(es) forgotten. History of {sample} cleared.\n"
+
+
 def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
     check = _run(solr_cluster, "check", "--index", sample)
     assert check.exit_code == 2
