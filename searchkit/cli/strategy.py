@@ -14,7 +14,6 @@ from searchkit.cli.common import (
     _call,
     _err,
     _open_backend,
-    _open_index,
 )
 from searchkit.cli.completion import complete_fields
 
@@ -114,10 +113,10 @@ def strategy(
         _err(f"Error: {file}: no such file")
         raise typer.Exit(2)
     lines = _call(lambda: read_strategy(file))
-    ix = _open_index(index)
+    backend = _open_backend(index)
     run = _call(
         lambda: run_strategy(
-            ix,
+            backend,
             lines,
             str(file),
             with_snippets=fmt in (StrategyFormat.csv, StrategyFormat.json, StrategyFormat.jsonl),

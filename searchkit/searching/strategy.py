@@ -19,7 +19,8 @@ from typing import Any
 
 from searchkit.errors import QueryError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
-from searchkit.searching.search import SearchResult, search
+from searchkit.searching.backend import Backend, LocalBackend
+from searchkit.searching.search import SearchResult
 from searchkit.version import __version__
 
 #: The order of the final set's records: newest first (cheap for any size of set).
@@ -68,7 +69,7 @@ class StrategyRun:
     the records of the last search (newest first)."""
 
     source: str
-    index_path: Path
+    index_path: str  # a directory or a collection address
     index_records: int
     started: str
     steps: list[Step] = field(default_factory=list)
@@ -134,36 +135,30 @@ def read_strategy(path: Path) -> list[Line]:
 
 
 def run_strategy(
-    index: SearchIndex, lines: list[Line], source: str, *, with_snippets: bool = True
+    index: SearchIndex | Backend, lines: list[Line], source: str, *, with_snippets: bool = True
 ) -> StrategyRun:
-    """Run every search of a strategy in order; the run's ``final`` holds every record
-    of the last search, best first. A line that does not parse raises
-    :class:`StrategyError` naming the line and the position on it."""
+    """Run every search of a strategy in order on ``index`` (a local index, or any
+    backend: a Solr collection); the run's ``final`` holds every record of the last
+    search, best first. A line that does not parse raises :class:`StrategyError` naming
+    the line and the position on it."""
+    backend = LocalBackend(index) if isinstance(index, SearchIndex) else index
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     refs: dict[int, str] = {}
     steps: list[Step] = []
     final: SearchResult | None = None
+
+    def run(query: str, limit: int, sort: str, snippets: bool) -> SearchResult:
+        return backend.search(
+            query, limit=limit, offset=0, filters=None, sort=sort, with_snippets=snippets,
+            expand=False, semantic_rank=None, refs=refs, partial=True, meaning=None,
+        )  # fmt: skip
+
     for i, line in enumerate(lines):
         last = i == len(lines) - 1
         try:
-            result = search(
-                index,
-                line.query,
-                limit=0,
-                suggest=False,
-                with_snippets=False,
-                refs=refs,
-            )
+            result = run(line.query, 0, "relevance", False)
             if last and result.total:
-                result = search(
-                    index,
-                    line.query,
-                    limit=result.total,
-                    sort=FINAL_SORT,
-                    suggest=False,
-                    with_snippets=with_snippets,
-                    refs=refs,
-                )
+                result = run(line.query, result.total, FINAL_SORT, with_snippets)
         except QueryError as exc:
             where = (
                 "" if exc.position is None else f" (at position {exc.position + line.column + 1})"
@@ -172,4 +167,4 @@ def run_strategy(
         steps.append(Step(line, result.total))
         refs[line.number] = line.query
         final = result
-    return StrategyRun(source, index.path, len(index), started, steps, final)
+    return StrategyRun(source, backend.location, backend.record_count(), started, steps, final)

@@ -338,6 +338,32 @@ def test_history_numbers_the_searches_made_on_the_collection(
     assert cleared.stderr == f"4 search(es) forgotten. History of {sample} cleared.\n"
 
 
+def test_strategy_runs_on_the_collection_and_reports_each_count(
+    solr_cluster: SolrCluster, sample: str, tmp_path: Path
+) -> None:
+    """A search strategy file against the cluster: each line's count is what the same
+    search counts, and the final set is the last line's records."""
+    strategy = tmp_path / "strategy.txt"
+    strategy.write_text("cancer\ntumor\n#1 OR #2\nmice\n#3 AND #4\n", "utf-8")
+    run = _run(solr_cluster, "strategy", str(strategy), "--index", sample)
+    assert run.exit_code == 0, run.stderr
+    counts = {}
+    for query in ("cancer", "tumor", "(cancer) OR (tumor)", "mice", "(cancer OR tumor) AND mice"):
+        counted = _run(solr_cluster, "search", query, "--index", sample, "--count")
+        counts[query] = int(counted.stdout)
+    assert f"Index: {sample} ({SAMPLE_SUBSET_RECORDS} records)" in run.stderr
+    shown = {int(line.split()[0][1:]): int(line.split()[1])
+             for line in run.stderr.splitlines() if line.startswith("#")}  # fmt: skip
+    assert shown == {number: counts[query] for number, query in enumerate(counts, 1)}
+    final = counts["(cancer OR tumor) AND mice"]
+    assert final > 0
+    assert f"Final set: #5, {final} records" in run.stderr
+    pmids = run.stdout.split()
+    listed = _run(solr_cluster, "search", "(cancer OR tumor) AND mice", "--index", sample,
+                  "--format", "pmid", "--limit", "all")  # fmt: skip
+    assert sorted(pmids) == sorted(listed.stdout.split()) and len(pmids) == final
+
+
 def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
     check = _run(solr_cluster, "check", "--index", sample)
     assert check.exit_code == 2
