@@ -7,9 +7,10 @@ again and again: the races do not depend on the size of the input, the time does
   records are in the rebuilt index;
 - two ingests at once, or a delete during an ingest, each keep their part of the source
   registry, so a later rebuild gives the same records;
-- a multi-process ingest whose parent alone is killed leaves no writer process behind
-  and no lock held: the next ingest starts at once;
 - a rebuild killed at any moment leaves the old index whole and unlocked.
+
+A multi-process ingest whose parent alone is killed is in test_crash.py (its
+multi-process kill sweep).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from .conftest import SAMPLE_DIR, SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DAT
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
-SAMPLE_RECORDS = 2285
 SOURCES = SAMPLE_SUBSET
 SOURCE_RECORDS = SAMPLE_SUBSET_RECORDS
 SEED_PAGE = SAMPLE_DIR / "pubmed-34572009-page.txt"
@@ -149,61 +149,6 @@ def test_a_delete_during_an_ingest_stays_deleted_after_a_rebuild(tmp_path: Path)
     pmids = _pmids(index)
     assert victim not in pmids
     assert len(pmids) == SOURCE_RECORDS - 1
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return "Z" not in state.split()[1]  # a zombie has ended; only its exit is unread
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-def test_killing_the_parent_alone_leaves_no_writer_process_and_no_lock(
-    tmp_path: Path, unique_records: Path
-) -> None:
-    """SIGKILL of a multi-process ingest's parent only, 10 times at random moments while
-    its writer processes run: the writers die with it, and the next ingest starts at
-    once (the writers used to live on, holding the inherited write lock)."""
-    rng = random.Random(16)
-    killed_with_writers = 0
-    for run in range(10):
-        index = tmp_path / f"ix{run}"
-        with _start(index, "ingest", str(unique_records), "--procs", "2") as proc:
-            writers: list[int] = []
-            while proc.poll() is None and not writers:
-                writers = _children(proc.pid)
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0, 0.5))
-            writers = sorted(set(writers) | set(_children(proc.pid)))
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
-        if writers:
-            killed_with_writers += 1
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in writers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [w for w in writers if _alive(w)], "writer processes outlived their parent"
-        if not index.exists():
-            continue
-        nxt = _run(index, "ingest", str(SEED_PAGE), "--lock-timeout", "0")
-        assert nxt.returncode == 0, nxt.stderr
-        assert "waiting" not in nxt.stderr
-    assert killed_with_writers >= 5, "too few kills hit a run with writer processes"
-    final = _run(tmp_path / "ix0", "ingest", str(unique_records), "--lock-timeout", "0")
-    assert final.returncode == 0, final.stderr
-    assert _count(tmp_path / "ix0") == SAMPLE_RECORDS
 
 
 @pytest.fixture(scope="module")
