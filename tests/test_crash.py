@@ -247,7 +247,7 @@ def _assert_no_orphan_segments(ix: SearchIndex) -> None:
 
 @pytest.mark.slow
 def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) -> None:
-    """8 kills after seeded random delays, in two chains: each run resumes the
+    """6 kills after seeded random delays, in two chains: each run resumes the
     index the previous kill left, and is killed at a random moment of the work
     still to do (from 0.2 s to the time a run takes for what is left).
 
@@ -260,7 +260,7 @@ def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) ->
     for chain in range(2):
         index = tmp_path / f"ix{chain}"
         done = 0
-        for run in range(4):
+        for run in range(3):
             left = clean_run.seconds * (1 - done / SOURCE_RECORDS)
             _kill(index, _kill_after(rng.uniform(0.2, left)), clean_run)
             before = done
@@ -274,15 +274,15 @@ def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) ->
 
 @pytest.mark.slow
 def test_sigkill_sweep_during_commits(tmp_path: Path, clean_run: CleanRun) -> None:
-    """6 kills the moment new files appear in the index directory: as the index is
-    created, then five times as a commit writes its segment files and TOC (each run
+    """5 kills the moment new files appear in the index directory: as the index is
+    created, then four times as a commit writes its segment files and TOC (each run
     resumes the index the previous kill left)."""
     rng = random.Random(SEED + 1)
     index = tmp_path / "ix"
     # The first kill: the moment the new index directory appears.
     assert _kill(index, _kill_at_new_file(1), clean_run) is not None
     _check_committed_state(index, clean_run)
-    for _ in range(5):
+    for _ in range(4):
         killed = _kill(index, _kill_at_new_file(rng.randint(1, 3)), clean_run)
         assert killed is not None, "the run ended before the kill"
         _check_committed_state(index, clean_run)
