@@ -26,6 +26,16 @@ SEED_PMID = "34572009"
 _LARGEST = "OliverCardiff_Literature_networks__pubmed_result.txt.gz"
 SAMPLE_SUBSET = sorted(p for p in SAMPLE_DIR.iterdir() if p.name != _LARGEST)
 SAMPLE_SUBSET_RECORDS = 864  # distinct PMIDs (1,065 records read: some come twice)
+#: A smaller input of the same kinds for the tests that run `searchkit ingest` or
+#: `rebuild` many times over (kill sweeps, races): data/ without its five largest files
+#: (every format stays: MEDLINE, .nbib, PubMed XML, a PubMed page), then five records
+#: exported twice whose two versions differ (tests/data: XML, then MEDLINE).
+_LARGE = (_LARGEST, "filiperigueiro_", "p1m-ortho_qs-", "solitude6060_")
+SMALL_SUBSET = [p for p in SAMPLE_SUBSET if not p.name.startswith(_LARGE)] + [
+    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml",
+    TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib",
+]
+SMALL_SUBSET_RECORDS = 256  # distinct PMIDs (262 records read)
 
 
 @pytest.fixture(autouse=True)

@@ -30,20 +30,19 @@ from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
 from searchkit.errors import IndexWriteError
 from searchkit.index.searchindex import IndexBatch, WriteCounts
-from searchkit.readers import iter_files, read_file
+from searchkit.readers import read_file
 from searchkit.records import Record
 
-from .conftest import SAMPLE_DIR, SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, TEST_DATA
+from .conftest import SAMPLE_DIR, SMALL_SUBSET, SMALL_SUBSET_RECORDS, TEST_DATA
 from .test_cli import _searchkit_exe
-from .test_integrity import _children
 
 runner = CliRunner()
-#: The sweeps ingest data/ without its largest file (864 records) in batches of 100:
-#: 10 commits, as many kill targets as the whole of data/ in batches of 500 gave, for a
-#: third of the work per run.
-BATCH_SIZE = 100
-SOURCES = SAMPLE_SUBSET
-SOURCE_RECORDS = SAMPLE_SUBSET_RECORDS
+#: The single-process sweeps ingest a small part of data/ (256 records of every
+#: format, some read twice in two versions) in batches of 30: 10 commits, as many kill
+#: targets as the whole of data/ in batches of 500 gave, for a tenth of the work per run.
+BATCH_SIZE = 30
+SOURCES = SMALL_SUBSET
+SOURCE_RECORDS = SMALL_SUBSET_RECORDS
 SAMPLE_RECORDS = 2285  # distinct PMIDs of data/: the multi-process sweep's input
 SEED = 6
 
@@ -96,22 +95,24 @@ def _clean_run(
 
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
-    """The single-process sweeps' reference: the subset of data/, batch by batch."""
+    """The single-process sweeps' reference: the small input, batch by batch."""
     options = ("--batch-size", str(BATCH_SIZE))
     clean = _clean_run(tmp_path_factory.mktemp("clean"), tuple(SOURCES), options, BATCH_SIZE)
     assert len(clean.index) == SOURCE_RECORDS
-    assert len(clean.states) >= 5, "too few commits for a meaningful sweep"
+    assert len(clean.states) >= 10, "too few commits for a meaningful sweep"
     return clean
 
 
 @pytest.fixture(scope="module")
-def clean_multi_run(tmp_path_factory: pytest.TempPathFactory, unique_records: Path) -> CleanRun:
-    """The multi-process sweep's reference: every record of data/ once, in one batch."""
+def clean_multi_run(sample_index_dir: Path, unique_records: Path) -> CleanRun:
+    """The multi-process sweep's reference: every record of data/ once, in one batch.
+    Its kills wait for moments of the run, not for delays, and its one batch commits
+    all or nothing: the shared index of data/ (the same records) is the reference."""
     options = ("--procs", "2", "--batch-size", str(SAMPLE_RECORDS))
-    base = tmp_path_factory.mktemp("clean-multi")
-    clean = _clean_run(base, (unique_records,), options, SAMPLE_RECORDS)
-    assert len(clean.index) == SAMPLE_RECORDS
-    return clean
+    index = SearchIndex.open(sample_index_dir)
+    assert len(index) == SAMPLE_RECORDS
+    everything = frozenset(_pmids(index))
+    return CleanRun(frozenset(), index, 0.0, (unique_records,), options, everything)
 
 
 def _pmids(index: SearchIndex) -> list[str]:
@@ -157,12 +158,42 @@ def _kill_at_new_file(nth: int) -> Callable[[subprocess.Popen[str], Path], None]
 
 def _kill(
     index: Path, wait: Callable[[subprocess.Popen[str], Path], None], clean: CleanRun
-) -> None:
+) -> list[int] | None:
+    """Start an ingest, ``wait``, SIGKILL it (the parent process alone); returns its
+    child processes (the writers) alive at the kill, None if it had ended before.
+    They must end with it."""
     with _start(index, *clean.options, sources=clean.sources) as proc:
         wait(proc, index)
+        children = None if proc.poll() is not None else _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, children or [])) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [pid for pid in children or [] if _alive(pid)]
+        for pid in left:  # not to leave them behind the failure
+            os.kill(pid, signal.SIGKILL)
+        assert not left, "writer processes outlived their parent"
         _, stderr = proc.communicate(timeout=60)
     assert "Traceback" not in stderr
+    return children
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return "Z" not in state.split()[1]  # a zombie has ended; only its exit is unread
 
 
 def _check_committed_state(index: Path, clean: CleanRun, *, exact_boundaries: bool = True) -> int:
@@ -216,7 +247,7 @@ def _assert_no_orphan_segments(ix: SearchIndex) -> None:
 
 @pytest.mark.slow
 def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) -> None:
-    """10 kills after seeded random delays, in two chains: each run resumes the
+    """6 kills after seeded random delays, in two chains: each run resumes the
     index the previous kill left, and is killed at a random moment of the work
     still to do (from 0.2 s to the time a run takes for what is left).
 
@@ -229,7 +260,7 @@ def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) ->
     for chain in range(2):
         index = tmp_path / f"ix{chain}"
         done = 0
-        for run in range(5):
+        for run in range(3):
             left = clean_run.seconds * (1 - done / SOURCE_RECORDS)
             _kill(index, _kill_after(rng.uniform(0.2, left)), clean_run)
             before = done
@@ -243,57 +274,70 @@ def test_sigkill_sweep_at_random_moments(tmp_path: Path, clean_run: CleanRun) ->
 
 @pytest.mark.slow
 def test_sigkill_sweep_during_commits(tmp_path: Path, clean_run: CleanRun) -> None:
-    """10 kills the moment new files appear in the index directory: as the index
-    is created, and while a commit writes its segment files and TOC."""
+    """5 kills the moment new files appear in the index directory: as the index is
+    created, then four times as a commit writes its segment files and TOC (each run
+    resumes the index the previous kill left)."""
     rng = random.Random(SEED + 1)
-    for chain in range(2):
-        index = tmp_path / f"ix{chain}"
-        # The first kill of each chain: the moment the new index directory appears.
-        _kill(index, _kill_at_new_file(1), clean_run)
+    index = tmp_path / "ix"
+    # The first kill: the moment the new index directory appears.
+    assert _kill(index, _kill_at_new_file(1), clean_run) is not None
+    _check_committed_state(index, clean_run)
+    for _ in range(4):
+        killed = _kill(index, _kill_at_new_file(rng.randint(1, 3)), clean_run)
+        assert killed is not None, "the run ended before the kill"
         _check_committed_state(index, clean_run)
-        for _ in range(4):
-            _kill(index, _kill_at_new_file(rng.randint(1, 3)), clean_run)
-            _check_committed_state(index, clean_run)
-        _finish(index, clean_run)
+    _finish(index, clean_run)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_sigkill_sweep_multi_process_writer(tmp_path: Path, clean_multi_run: CleanRun) -> None:
-    """The same with the multi-process writer, where the commit boundaries depend on
-    the workers: every state must still be a consistent subset of the input.
+    """The same with the multi-process writer, its parent process killed alone (as
+    the OOM killer would): twice at a seeded random moment while the writer processes
+    run, twice as the commit writes its files. After each kill the writer processes
+    die with their parent (they used to live on, holding the inherited write lock),
+    the index holds a consistent subset of the input and is not locked: a write
+    starts at once. The next ingest completes with every record.
 
     Writer processes start only once 2,000 records wait for them, which no batch of
     data/ reaches (each file holds fewer, and a batch is committed early when an id comes
     again): the sweep ingests every record of data/ once, as one JSON Lines file, in
-    one batch, and checks that its kills met the writer processes."""
+    one batch."""
     help_text = runner.invoke(app, ["ingest", "--help"]).stdout
     if "--procs" not in help_text:
         pytest.skip("this build's ingest has no --procs option (no multi-process writer)")
     rng = random.Random(SEED + 2)
     index = tmp_path / "ix"
-    met_writers = 0
-    for _ in range(4):
+    for run in range(4):
         seen: list[int] = []
-        wait = _kill_after_watching(rng.uniform(0.2, clean_multi_run.seconds), seen)
-        _kill(index, wait, clean_multi_run)
-        met_writers += bool(seen)
+        if run % 2 == 0:
+            then = _kill_after(rng.uniform(0, 1))
+        else:
+            then = _kill_at_new_file(rng.randint(1, 3))
+        writers = _kill(index, _once_writers_run(seen, then), clean_multi_run)
+        assert seen, "the ingest ended before its writer processes started"
+        assert writers is not None, "the ingest ended before the kill"
+        if run % 2 == 0:
+            assert writers, "a kill while the writer processes run did not meet them"
         _check_committed_state(index, clean_multi_run, exact_boundaries=False)
-    assert met_writers >= 2, f"only {met_writers} of 4 kills met the writer processes"
+        ix = SearchIndex.open(index)
+        ix.lock_timeout = 0.0  # not locked: IndexLockedError at once otherwise
+        with ix.locked():
+            ix.writer().cancel()  # Whoosh's own write lock is free too
     _finish(index, clean_multi_run)
 
 
-def _kill_after_watching(
-    delay: float, seen: list[int]
+def _once_writers_run(
+    seen: list[int], then: Callable[[subprocess.Popen[str], Path], None]
 ) -> Callable[[subprocess.Popen[str], Path], None]:
-    """Wait ``delay`` seconds, noting in ``seen`` the child processes (the writers) of
-    the ingest while it runs."""
+    """Wait until the ingest has child processes (the writers), noting them in
+    ``seen``, then wait as ``then`` does."""
 
     def wait(proc: subprocess.Popen[str], index: Path) -> None:
-        deadline = time.monotonic() + delay
-        while proc.poll() is None and time.monotonic() < deadline:
+        while proc.poll() is None and not seen:
             seen.extend(_children(proc.pid))
-            time.sleep(0.01)
+            time.sleep(0.005)
+        then(proc, index)
 
     return wait
 
@@ -380,23 +424,21 @@ def test_files_of_a_commit_killed_before_its_cleanup_go_at_the_next_write(
     one that finds every source unchanged and commits nothing, removes them (CI saw
     one left after a multi-process kill sweep)."""
     index = tmp_path / "ix"
-    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
-    exe = _searchkit_exe()
     for name in ("pubmed-34572009-page.txt", "biopython__Tests_Medline_pubmed_result1.txt"):
-        subprocess.run(
-            [exe, "ingest", str(SAMPLE_DIR / name)], env=env, check=True, capture_output=True
-        )
+        assert ingest([SAMPLE_DIR / name], SearchIndex.open_or_create(index)).ok
     before = {p.name: p.read_bytes() for p in index.glob("MAIN_*.*") if p.name != "MAIN_WRITELOCK"}
     assert len({name.split(".")[0] for name in before}) >= 2
-    subprocess.run([exe, "optimize"], env=env, check=True, capture_output=True)
+    assert runner.invoke(app, ["optimize", "--index", str(index)]).exit_code == 0
     # The state a kill after the TOC rename and before the cleanup leaves.
     for name, data in before.items():
         if not (index / name).exists():
             (index / name).write_bytes(data)
     with pytest.raises(AssertionError, match="orphan segment files"):
         _assert_no_orphan_segments(SearchIndex.open(index))
+    # A real process, as after a kill.
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
     result = subprocess.run(
-        [exe, "ingest", str(SAMPLE_DIR / "pubmed-34572009-page.txt")],
+        [_searchkit_exe(), "ingest", str(SAMPLE_DIR / "pubmed-34572009-page.txt")],
         env=env,
         capture_output=True,
         text=True,
@@ -408,31 +450,35 @@ def test_files_of_a_commit_killed_before_its_cleanup_go_at_the_next_write(
 
 @pytest.mark.slow
 def test_a_multi_process_commit_whose_writer_process_died_commits_nothing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A writer process that dies before handing its segment over (killed by the OOM
     killer, a crash) must fail the commit: Whoosh's multi-process writer committed
     without that process's documents, while the replaced records' old versions were
     deleted, so the commit lost records without a word."""
+    import searchkit.index.searchindex
+
+    # Two writer processes for a batch of 220 (each is handed 100 records at a time).
+    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 100)
     seen: dict[str, Record] = {}
-    for path in iter_files([SAMPLE_DIR]):
+    for path in SOURCES:
         for item in read_file(path):
             if isinstance(item, Record):
                 seen[item.pmid] = item
-    records = sorted(seen.values(), key=lambda r: r.pmid)[:2200]
+    records = sorted(seen.values(), key=lambda r: r.pmid)[:220]
     index = SearchIndex.create(tmp_path / "ix")
-    index.apply({r.pmid: r for r in records[:300]}, set())
+    index.apply({r.pmid: r for r in records[:30]}, set())
     batch = index.batch(procs=2)
-    for i, record in enumerate(records):  # 300 replaced, 1,900 new: two writer processes
-        batch.upsert(replace(record, title=f"{record.title} revised") if i < 300 else record)
+    for i, record in enumerate(records):  # 30 replaced, 190 new: two writer processes
+        batch.upsert(replace(record, title=f"{record.title} revised") if i < 30 else record)
     writers = multiprocessing.active_children()
     assert len(writers) == 2
     os.kill(writers[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
     with pytest.raises(IndexWriteError, match="writer process"):
         batch.commit()
     # The last completed commit stays in force, and the index is not left locked.
-    assert sorted(_pmids(index)) == sorted(r.pmid for r in records[:300])
-    for record in records[:300:30]:
+    assert sorted(_pmids(index)) == sorted(r.pmid for r in records[:30])
+    for record in records[:30:3]:
         assert index.get(record.pmid) == record
-    assert index.apply({r.pmid: r for r in records}, set(), procs=2).added == 1900
+    assert index.apply({r.pmid: r for r in records}, set(), procs=2).added == 190
     assert sorted(_pmids(index)) == sorted(r.pmid for r in records)

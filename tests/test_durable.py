@@ -12,7 +12,7 @@ import pytest
 from searchkit import SearchIndex, ingest
 from searchkit.records import Record
 
-from .conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS
+from .conftest import SMALL_SUBSET, SMALL_SUBSET_RECORDS
 
 
 def _name(fd: int) -> str:
@@ -54,5 +54,5 @@ def test_a_commit_syncs_its_segment_and_toc_before_the_rename_and_the_directory_
 @pytest.mark.slow
 def test_a_durable_index_still_ingests_the_sample(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
-    report = ingest(SAMPLE_SUBSET, ix, batch_size=100)  # 10 durable commits
-    assert report.ok and len(SearchIndex.open(ix.path)) == SAMPLE_SUBSET_RECORDS
+    report = ingest(SMALL_SUBSET, ix, batch_size=30)  # 10 durable commits
+    assert report.ok and len(SearchIndex.open(ix.path)) == SMALL_SUBSET_RECORDS
