@@ -23,7 +23,9 @@ from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex, search
 from searchkit.engine.codec import SearchkitCodec
-from searchkit.engine.merging import choose_merge, tier
+from searchkit.engine.merging import choose_merge, tier, tiered_merge
+from searchkit.engine.segment_writer import FastMpWriter
+from searchkit.index.documents import record_to_fields
 from searchkit.index.searchindex import INDEX_NAME
 from searchkit.params import DEFAULT
 from searchkit.readers import iter_files, read_file
@@ -368,32 +370,44 @@ def _stored(index: SearchIndex) -> list[dict[str, Any]]:
 def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     """With writer processes, the parent merges the old segments (here two, most of
     their records replaced) into its own segment: the index holds and ranks what one
-    segment written at once does."""
+    segment written at once does.
+
+    The writer is the one ``SearchIndex.writer(procs=2)`` makes, given batches of 10
+    documents instead of 100: a batch starts its writer processes only from 2,000
+    records (``MIN_RECORDS_PER_PROC``), and what is tested here, the parent's merge,
+    is the same on 330; 28 batches keep both processes busy."""
     params = replace(DEFAULT, merge_factor=2)
     index = SearchIndex.create(tmp_path / "ix")
-    first = RECORDS[:2000]
+    first = RECORDS[:300]
     # The old segments are written one per commit, so that which records each holds
-    # is known: writer processes take batches of 100 documents from a shared queue, so
-    # which of their segments a record lands in depends on timing, and the records
-    # that stay could all be in one of them; the other, left without live documents,
-    # is then dropped, and the one left, alone in its tier, is rightly not merged.
-    index.apply({r.pmid: r for r in first[:1000]}, set(), params=NO_MERGES)
-    index.apply({r.pmid: r for r in first[1000:]}, set(), params=NO_MERGES)
-    assert len(_segments(tmp_path / "ix")) == 2
-    # 2,085 upserts: enough for two processes; 100 records of each old segment stay
-    changed = {
-        r.pmid: replace(r, title=f"{r.title} revised") for r in first[:900] + first[1000:1900]
-    }
-    added = {r.pmid: r for r in RECORDS[2000:2285]}
-    index.apply({**changed, **added}, set(), procs=2, params=params)
+    # is known: writer processes take batches from a shared queue, so which of their
+    # segments a record lands in depends on timing, and the records that stay could
+    # all be in one of them; the other, left without live documents, is then
+    # dropped, and the one left, alone in its tier, is rightly not merged.
+    index.apply({r.pmid: r for r in first[:150]}, set(), params=NO_MERGES)
+    index.apply({r.pmid: r for r in first[150:]}, set(), params=NO_MERGES)
+    old = [s.segment_id() for s in _segments(tmp_path / "ix")]
+    assert len(old) == 2
+    # 300 upserts; 15 records of each old segment stay
+    changed = {r.pmid: replace(r, title=f"{r.title} revised") for r in first[:135] + first[150:285]}
+    added = {r.pmid: r for r in RECORDS[300:330]}
+    with index.locked():
+        writer = FastMpWriter(index.whoosh_index, procs=2, batchsize=10, multisegment=True)
+        for record in changed.values():
+            writer.update_document(**record_to_fields(record))
+        for record in added.values():
+            writer.add_document(**record_to_fields(record))
+        writer.commit(mergetype=tiered_merge(params))
     segments = _segments(tmp_path / "ix")
     assert len(segments) == 3  # the parent's merged segment, and one per process
+    assert not {s.segment_id() for s in segments} & set(old)
+    assert sorted(s.doc_count() for s in segments)[0] == 30  # the 15 + 15 merged
     assert not any(s.has_deletions() for s in segments)
     final = {**{r.pmid: r for r in first}, **changed, **added}
     with index.searcher() as s:
         order = [fields["pmid"] for fields in s.all_stored_fields()]
     assert sorted(order) == sorted(final)
-    for pmid in order[::40]:
+    for pmid in order[::10]:
         assert index.get(pmid) == final[pmid]
     # Ranked as one segment (a ranking of several segments is not the same: the
     # scorer's candidate depth is shared out by segment), after a faithful merge.
