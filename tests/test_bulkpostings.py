@@ -136,9 +136,9 @@ def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
 def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
     """Merging a committed segment (its postings come through Whoosh's pool) into the
     new one (bulk postings) writes what Whoosh's writer writes for the same steps (on
-    every eighth record of data/: Whoosh's own writer is the slow part, and the steps
-    are the same on more)."""
-    docs = DOCS[::8]
+    every sixteenth record of data/: Whoosh's own writer and merge are the slow part,
+    and the steps are the same on more)."""
+    docs = DOCS[::16]
     half = len(docs) // 2
     for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
         ix, first = _write(tmp_path / name, cls, docs[:half])

@@ -28,12 +28,13 @@ from searchkit.engine.segment_writer import FastMpWriter
 from searchkit.index.documents import record_to_fields
 from searchkit.index.searchindex import INDEX_NAME
 from searchkit.params import DEFAULT
-from searchkit.readers import iter_files, read_file
+from searchkit.readers import read_file
 from searchkit.records import Record
 
 from .conftest import SAMPLE_DIR
 from .test_bulkpostings import term_postings
 from .test_cli import _searchkit_exe
+from .test_fastindex import SAMPLE_RECORDS
 
 #: No merge at all while an index is built segment by segment.
 NO_MERGES = replace(DEFAULT, merge_factor=10_000)
@@ -54,11 +55,7 @@ QUERIES = [
 
 
 def _records() -> list[Record]:
-    seen: dict[str, Record] = {}
-    for path in iter_files([SAMPLE_DIR]):
-        for item in read_file(path):
-            if isinstance(item, Record):
-                seen[item.pmid] = item
+    seen = {record.pmid: record for record in SAMPLE_RECORDS}
     return sorted(seen.values(), key=lambda r: r.pmid)
 
 
@@ -198,12 +195,12 @@ def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -
     written at once (Whoosh's merge summed one-byte lengths into the field totals,
     changing the scores that use the average length)."""
     index = SearchIndex.create(tmp_path / "ix")
-    for start in range(0, 300, 50):
-        index.apply({r.pmid: r for r in RECORDS[start : start + 50]}, set(), params=NO_MERGES)
+    for start in range(0, 180, 30):
+        index.apply({r.pmid: r for r in RECORDS[start : start + 30]}, set(), params=NO_MERGES)
     assert len(_segments(tmp_path / "ix")) == 6
     index.optimize()
     fresh = SearchIndex.create(tmp_path / "fresh")
-    fresh.apply({r.pmid: r for r in RECORDS[:300]}, set())
+    fresh.apply({r.pmid: r for r in RECORDS[:180]}, set())
     with index.searcher() as merged, fresh.searcher() as written:
         for name in ("title", "abstract", "mesh", "authors"):
             assert merged.field_length(name) == written.field_length(name)
@@ -303,11 +300,11 @@ def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
     ingest (not waiting for any lock) completes and merges."""
     held_out = SAMPLE_DIR / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
     new = {r.pmid for r in read_file(held_out) if isinstance(r, Record)}
-    base = [r for r in RECORDS if r.pmid not in new][:200]
+    base = [r for r in RECORDS if r.pmid not in new][:100]
     path = tmp_path / "ix"
     index = SearchIndex.create(path)
-    for start in range(0, 200, 20):  # ten segments of the lowest tier: the next merges
-        index.apply({r.pmid: r for r in base[start : start + 20]}, set())
+    for start in range(0, 100, 10):  # ten segments of the lowest tier: the next merges
+        index.apply({r.pmid: r for r in base[start : start + 10]}, set())
     before = _segments(path)
     assert len(before) == DEFAULT.merge_factor
     hook = tmp_path / "hook"
