@@ -49,7 +49,7 @@ def test_the_free_text_fields_take_the_fast_path() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_same_postings_as_whoosh_on_the_sample(name: str) -> None:
-    values = [str(d[name]) for d in DOCS if name in d]
+    values = sorted({str(d[name]) for d in DOCS if name in d})  # data/ has some twice
     assert len(values) > 50
     for value in values:
         assert FAST[name](value) == list(SCHEMA[name].index(value)), value
