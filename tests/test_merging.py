@@ -370,10 +370,11 @@ def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     their records replaced) into its own segment: the index holds and ranks what one
     segment written at once does.
 
-    The writer is the one ``SearchIndex.writer(procs=2)`` makes, given batches of 10
-    documents instead of 100: a batch starts its writer processes only from 2,000
-    records (``MIN_RECORDS_PER_PROC``), and what is tested here, the parent's merge,
-    is the same on 330; 28 batches keep both processes busy."""
+    The writer is the multi-process one ``SearchIndex.writer(procs=2)`` makes (one
+    segment per process), given batches of 10 documents instead of 100: an
+    ``IndexBatch`` starts writer processes only from 2,000 records (2 x
+    ``MIN_RECORDS_PER_PROC``, a module constant), and what is tested here, the
+    parent's merge, is the same on 330; 33 batches keep both processes busy."""
     params = replace(DEFAULT, merge_factor=2)
     index = SearchIndex.create(tmp_path / "ix")
     first = RECORDS[:300]
