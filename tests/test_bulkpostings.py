@@ -164,8 +164,9 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
 ) -> None:
     """The term writer builds the codec's blocks itself; filling the codec's postings
     writer block by block instead (its ``_write_block``, ``finish_postings``) gives the
-    same bytes, spilled runs or not, in one block or in many (on 250 records: their
-    common words span several blocks of 8, and 0.2 MB spills)."""
+    same bytes, spilled runs or not, in one block or in many (on 250 records: some
+    words have PACK_MIN postings or more, packed blocks; the common words span
+    several blocks of 8; 0.2 MB spills)."""
     import searchkit.engine.bulkpostings as bulk
 
     original = bulk._TermWriter.__init__
@@ -180,12 +181,17 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
 
             monkeypatch.setattr(bulk._TermWriter, "__init__", init)
             codec = SearchkitCodec(blocklimit=blocklimit)
-            _, writer = _write(
+            ix, writer = _write(
                 tmp_path / name, FastSegmentWriter, DOCS[:250], limitmb=limitmb, codec=codec
             )
             assert bool(writer._terms.runs) == (limitmb < 1)
             writer.commit()
             files.append(_segment_files(tmp_path / name))
+            if not files[1:]:
+                with ix.reader() as reader:
+                    lexicon = reader.lexicon("abstract")
+                    packed = [t for t in lexicon if reader.doc_frequency("abstract", t) >= PACK_MIN]
+                assert len(packed) > 5
         assert files[0] == files[1]
 
 
