@@ -68,19 +68,20 @@ def sample_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def stock_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Whoosh's own writer and codec on every record of data/ (one segment), built once
-    per session: what the segment writer and codec are compared with. Read-only."""
+    """Whoosh's own writer and codec on ``tests.test_bulkpostings.SAMPLE_DOCS`` (one
+    segment), built once per session: what the segment writer and codec are compared
+    with. Read-only."""
     import whoosh.index
     from whoosh.writing import SegmentWriter
 
     from searchkit.index.schema import build_schema
 
-    from .test_fastindex import DOCS
+    from .test_bulkpostings import SAMPLE_DOCS
 
     path = tmp_path_factory.mktemp("stock") / "ix"
     path.mkdir()
     writer = SegmentWriter(whoosh.index.create_in(str(path), build_schema()))
-    for doc in DOCS:
+    for doc in SAMPLE_DOCS:
         writer.add_document(**doc)
     writer.commit()
     return path

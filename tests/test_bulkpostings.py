@@ -16,11 +16,18 @@ from whoosh.filedb.compound import CompoundStorage
 from whoosh.writing import SegmentWriter
 
 from searchkit.engine.bulkpostings import TermStore
-from searchkit.engine.codec import BLOCK_LIMIT, SearchkitCodec
+from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec
 from searchkit.engine.segment_writer import FastSegmentWriter, compile_schema
 from searchkit.index.schema import build_schema
 
 from .test_fastindex import DOCS
+
+#: Every fourth document of data/ (622, from every file, so every field and source
+#: format): what the writers are compared on. Its common words have up to 380 postings
+#: (more than two blocks of PACK_MIN: packed full blocks, a tuple block at the end;
+#: :func:`long_lists` checks it); all of data/ (2,487) showed nothing more, in four
+#: times the time.
+SAMPLE_DOCS = DOCS[::4]
 
 
 def _segment_files(path: Path) -> dict[str, bytes]:
@@ -59,6 +66,21 @@ def term_postings(reader: Any, *, with_ids: bool = True) -> list[tuple[Any, ...]
     return terms
 
 
+def blocks(reader: Any, field: str, term: bytes) -> int:
+    """How many posting blocks the term's list has (Whoosh's block matcher)."""
+    matcher = reader.postings(field, term)
+    count = 1
+    while not matcher._lastblock:
+        matcher._next_block()
+        count += 1
+    return count
+
+
+def long_lists(terms: list[tuple[Any, ...]], length: int) -> list[tuple[Any, ...]]:
+    """The abstract terms (positions) with more than ``length`` postings."""
+    return [t for t in terms if t[0] == "abstract" and len(t[3]) > length]
+
+
 def _contents(path: Path) -> tuple[dict[str, bytes], list[tuple[Any, ...]]]:
     """The column files (bytes), and every term's statistics and postings as an
     unmodified Whoosh reader reads them."""
@@ -80,14 +102,23 @@ def _write(path: Path, cls: Any, docs: list[dict[str, object]], **kwargs: Any) -
 
 @pytest.mark.slow
 def test_bulk_postings_write_whooshs_postings(
-    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: Any
 ) -> None:
-    _, fast = _write(tmp_path / "fast", FastSegmentWriter, DOCS)
+    """The fast writer's blocks (here of PACK_MIN postings, so that the common words'
+    lists span several: packed full blocks, a tuple block at the end) hold the
+    postings Whoosh's writer and codec write."""
+    assert len(long_lists(stock_sample_contents[1], 2 * PACK_MIN)) > 5
+    ix, fast = _write(
+        tmp_path / "fast", FastSegmentWriter, SAMPLE_DOCS, codec=SearchkitCodec(PACK_MIN)
+    )
     assert fast._terms is not None
     fast.commit()
     expected = _segment_files(stock_sample_dir)
     assert {"pst", "trm", "_stored.col"} <= set(expected)
     assert _contents(tmp_path / "fast") == stock_sample_contents
+    with ix.reader() as reader:
+        (field, term, *_), *_ = long_lists(stock_sample_contents[1], 2 * PACK_MIN)
+        assert blocks(reader, field, term) > 2
 
 
 @pytest.mark.slow
@@ -105,12 +136,17 @@ def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
 def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
     """Merging a committed segment (its postings come through Whoosh's pool) into the
     new one (bulk postings) writes what Whoosh's writer writes for the same steps (on
-    600 records: Whoosh's own writer is the slow part, and the steps are the same)."""
-    docs = DOCS[:600]
+    300 records: Whoosh's own writer and merge are the slow part; the committed half
+    has words of PACK_MIN postings or more, so packed blocks are read back)."""
+    docs = DOCS[:300]
     half = len(docs) // 2
     for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
         ix, first = _write(tmp_path / name, cls, docs[:half])
         first.commit()
+        if name == "fast":
+            with ix.reader() as reader:
+                lexicon = reader.lexicon("abstract")
+                assert any(reader.doc_frequency("abstract", t) >= PACK_MIN for t in lexicon)
         second = cls(ix)
         for doc in docs[half:]:
             second.add_document(**doc)
@@ -132,7 +168,9 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
 ) -> None:
     """The term writer builds the codec's blocks itself; filling the codec's postings
     writer block by block instead (its ``_write_block``, ``finish_postings``) gives the
-    same bytes, spilled runs or not, in one block or in many."""
+    same bytes, spilled runs or not, in one block or in many (on 250 records: some
+    words have PACK_MIN postings or more, packed blocks; the common words span
+    several blocks of 8; 0.2 MB spills)."""
     import searchkit.engine.bulkpostings as bulk
 
     original = bulk._TermWriter.__init__
@@ -147,11 +185,17 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
 
             monkeypatch.setattr(bulk._TermWriter, "__init__", init)
             codec = SearchkitCodec(blocklimit=blocklimit)
-            _, writer = _write(
-                tmp_path / name, FastSegmentWriter, DOCS[:500], limitmb=limitmb, codec=codec
+            ix, writer = _write(
+                tmp_path / name, FastSegmentWriter, DOCS[:250], limitmb=limitmb, codec=codec
             )
+            assert bool(writer._terms.runs) == (limitmb < 1)
             writer.commit()
             files.append(_segment_files(tmp_path / name))
+            if not files[1:]:
+                with ix.reader() as reader:
+                    lexicon = reader.lexicon("abstract")
+                    packed = [t for t in lexicon if reader.doc_frequency("abstract", t) >= PACK_MIN]
+                assert len(packed) > 5
         assert files[0] == files[1]
 
 

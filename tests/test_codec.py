@@ -16,13 +16,12 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex
-from searchkit.engine.codec import BLOCK_LIMIT, PackedValues, SearchkitCodec
+from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, PackedValues, SearchkitCodec
 from searchkit.engine.postings import SegmentArrays
 from searchkit.engine.segment_writer import FastSegmentWriter
 from searchkit.index.schema import build_schema
 
-from .test_bulkpostings import _contents, _segment_files
-from .test_fastindex import DOCS
+from .test_bulkpostings import SAMPLE_DOCS, _contents, _segment_files, blocks, long_lists
 
 # Small blocks, so that the sample's common words span many of them.
 SMALL = 8
@@ -76,27 +75,30 @@ def test_packed_values_are_a_sequence_of_bytes() -> None:
 
 @pytest.mark.slow
 def test_whoosh_reads_packed_blocks_as_its_own(
-    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: Any
 ) -> None:
-    """Whoosh's writer with the codec (small blocks) against Whoosh's writer and codec:
-    every term's statistics and postings read the same through Whoosh's reader."""
-    stock = whoosh.index.open_dir(str(stock_sample_dir))
-    packed = _write(tmp_path / "packed", DOCS, codec=SearchkitCodec(blocklimit=SMALL))
+    """Whoosh's writer with the codec (blocks of PACK_MIN postings: the common words'
+    lists are packed full blocks and a tuple block at the end) against Whoosh's writer
+    and codec: every term's statistics and postings read the same through Whoosh's
+    reader."""
+    packed = _write(tmp_path / "packed", SAMPLE_DOCS, codec=SearchkitCodec(blocklimit=PACK_MIN))
     assert [type(s.codec()) for s in packed._segments()] == [SearchkitCodec]
     assert _contents(tmp_path / "packed") == stock_sample_contents
-    # The common words do span many blocks, and the postings file is smaller.
-    assert stock.doc_count() > 100 * SMALL
+    # The common words do span several blocks, and the postings file is smaller.
+    long = long_lists(stock_sample_contents[1], 2 * PACK_MIN)
+    with packed.reader() as reader:
+        assert long and all(blocks(reader, field, term) > 2 for field, term, *_ in long)
     stock_size = len(_segment_files(stock_sample_dir)["pst"])
     assert len(_segment_files(tmp_path / "packed")["pst"]) < stock_size
 
 
 @pytest.mark.slow
 def test_default_blocks_are_larger_and_smaller_on_disk(
-    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: object
+    tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: Any
 ) -> None:
     """searchkit's writer uses the codec's 1,024-posting blocks; on the sample the
     postings take at most 70% of what Whoosh's blocks take."""
-    fast = _write(tmp_path / "fast", DOCS, FastSegmentWriter)
+    fast = _write(tmp_path / "fast", SAMPLE_DOCS, FastSegmentWriter)
     codecs = [s.codec() for s in fast._segments()]
     assert [type(c) for c in codecs] == [SearchkitCodec]
     assert codecs[0]._blocklimit == BLOCK_LIMIT
@@ -106,10 +108,12 @@ def test_default_blocks_are_larger_and_smaller_on_disk(
 
 
 @pytest.mark.slow
-def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
-    stock = _write(tmp_path / "stock", DOCS[:400])
+def test_array_reader_reads_both_block_formats_alike(
+    tmp_path: Path, stock_sample_dir: Path
+) -> None:
+    stock = whoosh.index.open_dir(str(stock_sample_dir))
     packed = _write(
-        tmp_path / "packed", DOCS[:400], FastSegmentWriter, codec=SearchkitCodec(blocklimit=SMALL)
+        tmp_path / "packed", SAMPLE_DOCS, FastSegmentWriter, codec=SearchkitCodec(blocklimit=SMALL)
     )
     (stock_reader,) = _segment_readers(stock)
     (packed_reader,) = _segment_readers(packed)
@@ -122,10 +126,10 @@ def test_array_reader_reads_both_block_formats_alike(tmp_path: Path) -> None:
 def test_segments_of_both_codecs_in_one_index(tmp_path: Path, stock_sample_contents: Any) -> None:
     """An index written before this codec (Whoosh's blocks) takes new segments in the
     new blocks; searches read both; merging them writes the new blocks only."""
-    half = len(DOCS) // 2
+    half = len(SAMPLE_DOCS) // 2
     sk = SearchIndex.create(tmp_path / "mixed")
     ix = sk.whoosh_index
-    for cls, docs in ((SegmentWriter, DOCS[:half]), (FastSegmentWriter, DOCS[half:])):
+    for cls, docs in ((SegmentWriter, SAMPLE_DOCS[:half]), (FastSegmentWriter, SAMPLE_DOCS[half:])):
         writer = cls(ix)
         for doc in docs:
             writer.add_document(**doc)

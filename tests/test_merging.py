@@ -23,15 +23,18 @@ from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex, search
 from searchkit.engine.codec import SearchkitCodec
-from searchkit.engine.merging import choose_merge, tier
+from searchkit.engine.merging import choose_merge, tier, tiered_merge
+from searchkit.engine.segment_writer import FastMpWriter
+from searchkit.index.documents import record_to_fields
 from searchkit.index.searchindex import INDEX_NAME
 from searchkit.params import DEFAULT
-from searchkit.readers import iter_files, read_file
+from searchkit.readers import read_file
 from searchkit.records import Record
 
 from .conftest import SAMPLE_DIR
 from .test_bulkpostings import term_postings
 from .test_cli import _searchkit_exe
+from .test_fastindex import SAMPLE_RECORDS
 
 #: No merge at all while an index is built segment by segment.
 NO_MERGES = replace(DEFAULT, merge_factor=10_000)
@@ -52,11 +55,7 @@ QUERIES = [
 
 
 def _records() -> list[Record]:
-    seen: dict[str, Record] = {}
-    for path in iter_files([SAMPLE_DIR]):
-        for item in read_file(path):
-            if isinstance(item, Record):
-                seen[item.pmid] = item
+    seen = {record.pmid: record for record in SAMPLE_RECORDS}
     return sorted(seen.values(), key=lambda r: r.pmid)
 
 
@@ -69,7 +68,7 @@ def _segments(path: Path) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def segmented_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """400 of data/'s records in eight commits (eight segments), with deletions and upserts
+    """200 of data/'s records in eight commits (eight segments), with deletions and upserts
     (changed titles) in between, never merged. Read-only: tests merge copies."""
     path = tmp_path_factory.mktemp("segmented") / "ix"
     _segmented_index(path)
@@ -78,13 +77,13 @@ def segmented_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _segmented_index(path: Path) -> SearchIndex:
     index = SearchIndex.create(path)
-    records = RECORDS[:400]
-    for start in range(0, 400, 100):
-        index.apply({r.pmid: r for r in records[start : start + 100]}, set(), params=NO_MERGES)
-        gone = {r.pmid for r in records[start : start + 100 : 7]}
+    records = RECORDS[:200]
+    for start in range(0, 200, 50):
+        index.apply({r.pmid: r for r in records[start : start + 50]}, set(), params=NO_MERGES)
+        gone = {r.pmid for r in records[start : start + 50 : 7]}
         changed = {
             r.pmid: replace(r, title=f"{r.title} revised")
-            for r in records[start + 3 : start + 100 : 11]
+            for r in records[start + 3 : start + 50 : 11]
             if r.pmid not in gone
         }
         index.apply(changed, gone, params=NO_MERGES)
@@ -186,7 +185,7 @@ def test_merged_index_answers_as_a_fresh_one(tmp_path: Path, segmented_dir: Path
     fresh.apply({pmid: merged.get(pmid) for pmid in order}, set())
     assert len(_segments(tmp_path / "fresh")) == 1
     _assert_same_answers(merged, fresh, near=frozenset({'"cell lines"~3 expression'}))
-    for pmid in order[::50]:
+    for pmid in order[::25]:
         assert merged.get(pmid) == fresh.get(pmid)
 
 
@@ -196,12 +195,12 @@ def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -
     written at once (Whoosh's merge summed one-byte lengths into the field totals,
     changing the scores that use the average length)."""
     index = SearchIndex.create(tmp_path / "ix")
-    for start in range(0, 300, 50):
-        index.apply({r.pmid: r for r in RECORDS[start : start + 50]}, set(), params=NO_MERGES)
+    for start in range(0, 180, 30):
+        index.apply({r.pmid: r for r in RECORDS[start : start + 30]}, set(), params=NO_MERGES)
     assert len(_segments(tmp_path / "ix")) == 6
     index.optimize()
     fresh = SearchIndex.create(tmp_path / "fresh")
-    fresh.apply({r.pmid: r for r in RECORDS[:300]}, set())
+    fresh.apply({r.pmid: r for r in RECORDS[:180]}, set())
     with index.searcher() as merged, fresh.searcher() as written:
         for name in ("title", "abstract", "mesh", "authors"):
             assert merged.field_length(name) == written.field_length(name)
@@ -244,15 +243,16 @@ def test_a_merge_never_exceeds_the_largest_size() -> None:
 
 @pytest.mark.slow
 def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) -> None:
-    """30 ingests of 3 records each after a large one: the segment count stays bounded,
+    """20 ingests of 3 records each after a large one: the segment count stays bounded,
     and the large segment is never rewritten (its id survives every commit)."""
-    params = replace(DEFAULT, merge_factor=4, merge_floor_docs=50)
+    params = replace(DEFAULT, merge_factor=3, merge_floor_docs=10)
     index = SearchIndex.create(tmp_path / "ix")
-    index.apply({r.pmid: r for r in RECORDS[:200]}, set(), params=params)
+    index.apply({r.pmid: r for r in RECORDS[:100]}, set(), params=params)
+    assert tier(100, params) == 3  # above the tiers 60 records in 3s can fill
     (large,) = [s.segment_id() for s in _segments(tmp_path / "ix")]
     counts = []
-    rest = RECORDS[200:]
-    for i in range(30):
+    rest = RECORDS[100:]
+    for i in range(20):
         index.apply({r.pmid: r for r in rest[3 * i : 3 * i + 3]}, set(), params=params)
         segments = _segments(tmp_path / "ix")
         ids = [s.segment_id() for s in segments]
@@ -260,14 +260,14 @@ def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) 
         tiers = Counter(tier(s.doc_count(), params) for s in segments if s.segment_id() != large)
         assert max(tiers.values()) <= params.merge_factor, tiers
         counts.append(len(ids))
-    # at most merge_factor segments in each tier (3-record ingests fill tiers 0 and 1)
-    # and the large one; merges did happen
-    assert max(counts) <= 2 * params.merge_factor + 1
-    assert counts[-1] < 30 and min(counts[4:]) < max(counts)
-    assert len(index) == 290
+    # at most merge_factor segments in each tier (3-record ingests fill tiers 0, 1
+    # and 2) and the large one; merges did happen
+    assert max(counts) <= 3 * params.merge_factor + 1
+    assert counts[-1] < 20 and min(counts[4:]) < max(counts)
+    assert len(index) == 160
     with index.searcher() as s:
         assert sorted(f["pmid"] for f in s.all_stored_fields()) == sorted(
-            r.pmid for r in RECORDS[:290]
+            r.pmid for r in RECORDS[:160]
         )
 
 
@@ -300,11 +300,11 @@ def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
     ingest (not waiting for any lock) completes and merges."""
     held_out = SAMPLE_DIR / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
     new = {r.pmid for r in read_file(held_out) if isinstance(r, Record)}
-    base = [r for r in RECORDS if r.pmid not in new][:200]
+    base = [r for r in RECORDS if r.pmid not in new][:100]
     path = tmp_path / "ix"
     index = SearchIndex.create(path)
-    for start in range(0, 200, 20):  # ten segments of the lowest tier: the next merges
-        index.apply({r.pmid: r for r in base[start : start + 20]}, set())
+    for start in range(0, 100, 10):  # ten segments of the lowest tier: the next merges
+        index.apply({r.pmid: r for r in base[start : start + 10]}, set())
     before = _segments(path)
     assert len(before) == DEFAULT.merge_factor
     hook = tmp_path / "hook"
@@ -368,32 +368,45 @@ def _stored(index: SearchIndex) -> list[dict[str, Any]]:
 def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     """With writer processes, the parent merges the old segments (here two, most of
     their records replaced) into its own segment: the index holds and ranks what one
-    segment written at once does."""
+    segment written at once does.
+
+    The writer is the multi-process one ``SearchIndex.writer(procs=2)`` makes (one
+    segment per process), given batches of 10 documents instead of 100: an
+    ``IndexBatch`` starts writer processes only from 2,000 records (2 x
+    ``MIN_RECORDS_PER_PROC``, a module constant), and what is tested here, the
+    parent's merge, is the same on 330; 33 batches keep both processes busy."""
     params = replace(DEFAULT, merge_factor=2)
     index = SearchIndex.create(tmp_path / "ix")
-    first = RECORDS[:2000]
+    first = RECORDS[:300]
     # The old segments are written one per commit, so that which records each holds
-    # is known: writer processes take batches of 100 documents from a shared queue, so
-    # which of their segments a record lands in depends on timing, and the records
-    # that stay could all be in one of them; the other, left without live documents,
-    # is then dropped, and the one left, alone in its tier, is rightly not merged.
-    index.apply({r.pmid: r for r in first[:1000]}, set(), params=NO_MERGES)
-    index.apply({r.pmid: r for r in first[1000:]}, set(), params=NO_MERGES)
-    assert len(_segments(tmp_path / "ix")) == 2
-    # 2,085 upserts: enough for two processes; 100 records of each old segment stay
-    changed = {
-        r.pmid: replace(r, title=f"{r.title} revised") for r in first[:900] + first[1000:1900]
-    }
-    added = {r.pmid: r for r in RECORDS[2000:2285]}
-    index.apply({**changed, **added}, set(), procs=2, params=params)
+    # is known: writer processes take batches from a shared queue, so which of their
+    # segments a record lands in depends on timing, and the records that stay could
+    # all be in one of them; the other, left without live documents, is then
+    # dropped, and the one left, alone in its tier, is rightly not merged.
+    index.apply({r.pmid: r for r in first[:150]}, set(), params=NO_MERGES)
+    index.apply({r.pmid: r for r in first[150:]}, set(), params=NO_MERGES)
+    old = [s.segment_id() for s in _segments(tmp_path / "ix")]
+    assert len(old) == 2
+    # 300 upserts; 15 records of each old segment stay
+    changed = {r.pmid: replace(r, title=f"{r.title} revised") for r in first[:135] + first[150:285]}
+    added = {r.pmid: r for r in RECORDS[300:330]}
+    with index.locked():
+        writer = FastMpWriter(index.whoosh_index, procs=2, batchsize=10, multisegment=True)
+        for record in changed.values():
+            writer.update_document(**record_to_fields(record))
+        for record in added.values():
+            writer.add_document(**record_to_fields(record))
+        writer.commit(mergetype=tiered_merge(params))
     segments = _segments(tmp_path / "ix")
     assert len(segments) == 3  # the parent's merged segment, and one per process
+    assert not {s.segment_id() for s in segments} & set(old)
+    assert sorted(s.doc_count() for s in segments)[0] == 30  # the 15 + 15 merged
     assert not any(s.has_deletions() for s in segments)
     final = {**{r.pmid: r for r in first}, **changed, **added}
     with index.searcher() as s:
         order = [fields["pmid"] for fields in s.all_stored_fields()]
     assert sorted(order) == sorted(final)
-    for pmid in order[::40]:
+    for pmid in order[::10]:
         assert index.get(pmid) == final[pmid]
     # Ranked as one segment (a ranking of several segments is not the same: the
     # scorer's candidate depth is shared out by segment), after a faithful merge.

@@ -76,8 +76,14 @@ TYPOS = {
 def test_did_you_mean_corrections_on_the_sample_are_those_of_before(
     sample_index_dir: Path,
 ) -> None:
+    """Through the vocabulary stored with the index (what a search reads), and for a
+    few typos through the one read from the segments when none is given."""
     with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
-        found = {typo: correct_word(s, typo) for typo in TYPOS}
+        vocabulary = Vocabulary.open(ix.path, s.reader().generation())  # the stored file
+        assert vocabulary is not None
+        found = {typo: correct_word(s, typo, vocabulary) for typo in TYPOS}
+        some = ["imune", "sluphate", "eviednce"]
+        assert {typo: correct_word(s, typo) for typo in some} == {t: TYPOS[t] for t in some}
     assert found == TYPOS
 
 
