@@ -68,7 +68,7 @@ def sample_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def stock_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Whoosh's own writer and codec on ``tests.test_bulkpostings.SAMPLE_DOCS`` (one
+    """Whoosh's own writer and codec on ``tests.test_bulkpostings.every_fourth_doc()`` (one
     segment), built once per session: what the segment writer and codec are compared
     with. Read-only."""
     import whoosh.index
@@ -76,12 +76,12 @@ def stock_sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from searchkit.index.schema import build_schema
 
-    from .test_bulkpostings import SAMPLE_DOCS
+    from .test_bulkpostings import every_fourth_doc
 
     path = tmp_path_factory.mktemp("stock") / "ix"
     path.mkdir()
     writer = SegmentWriter(whoosh.index.create_in(str(path), build_schema()))
-    for doc in SAMPLE_DOCS:
+    for doc in every_fourth_doc():
         writer.add_document(**doc)
     writer.commit()
     return path

@@ -20,14 +20,16 @@ from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec
 from searchkit.engine.segment_writer import FastSegmentWriter, compile_schema
 from searchkit.index.schema import build_schema
 
-from .test_fastindex import DOCS
+from .test_fastindex import sample_docs
+
 
 #: Every fourth document of data/ (622, from every file, so every field and source
 #: format): what the writers are compared on. Its common words have up to 380 postings
 #: (more than two blocks of PACK_MIN: packed full blocks, a tuple block at the end;
 #: :func:`long_lists` checks it); all of data/ (2,487) showed nothing more, in four
 #: times the time.
-SAMPLE_DOCS = DOCS[::4]
+def every_fourth_doc() -> list[dict[str, Any]]:
+    return sample_docs()[::4]
 
 
 def _segment_files(path: Path) -> dict[str, bytes]:
@@ -109,7 +111,7 @@ def test_bulk_postings_write_whooshs_postings(
     postings Whoosh's writer and codec write."""
     assert len(long_lists(stock_sample_contents[1], 2 * PACK_MIN)) > 5
     ix, fast = _write(
-        tmp_path / "fast", FastSegmentWriter, SAMPLE_DOCS, codec=SearchkitCodec(PACK_MIN)
+        tmp_path / "fast", FastSegmentWriter, every_fourth_doc(), codec=SearchkitCodec(PACK_MIN)
     )
     assert fast._terms is not None
     fast.commit()
@@ -123,9 +125,9 @@ def test_bulk_postings_write_whooshs_postings(
 
 @pytest.mark.slow
 def test_spilled_term_runs_write_the_same_postings(tmp_path: Path) -> None:
-    _, stock = _write(tmp_path / "stock", SegmentWriter, DOCS[:300])
+    _, stock = _write(tmp_path / "stock", SegmentWriter, sample_docs()[:300])
     stock.commit()
-    _, fast = _write(tmp_path / "spill", FastSegmentWriter, DOCS[:300], limitmb=0.2)
+    _, fast = _write(tmp_path / "spill", FastSegmentWriter, sample_docs()[:300], limitmb=0.2)
     assert len(fast._terms.runs) > 3
     fast.commit()
     assert _contents(tmp_path / "spill") == _contents(tmp_path / "stock")
@@ -138,7 +140,7 @@ def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
     new one (bulk postings) writes what Whoosh's writer writes for the same steps (on
     300 records: Whoosh's own writer and merge are the slow part; the committed half
     has words of PACK_MIN postings or more, so packed blocks are read back)."""
-    docs = DOCS[:300]
+    docs = sample_docs()[:300]
     half = len(docs) // 2
     for name, cls in (("stock", SegmentWriter), ("fast", FastSegmentWriter)):
         ix, first = _write(tmp_path / name, cls, docs[:half])
@@ -156,7 +158,7 @@ def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
 
 
 def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
-    _, fast = _write(tmp_path / "fast", FastSegmentWriter, DOCS[:100], limitmb=0.1)
+    _, fast = _write(tmp_path / "fast", FastSegmentWriter, sample_docs()[:100], limitmb=0.1)
     assert fast._terms.runs
     fast.cancel()
     assert not list((tmp_path / "fast").glob("*.tmp"))
@@ -186,7 +188,11 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
             monkeypatch.setattr(bulk._TermWriter, "__init__", init)
             codec = SearchkitCodec(blocklimit=blocklimit)
             ix, writer = _write(
-                tmp_path / name, FastSegmentWriter, DOCS[:250], limitmb=limitmb, codec=codec
+                tmp_path / name,
+                FastSegmentWriter,
+                sample_docs()[:250],
+                limitmb=limitmb,
+                codec=codec,
             )
             assert bool(writer._terms.runs) == (limitmb < 1)
             writer.commit()
@@ -206,7 +212,7 @@ def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Pat
     fast = compile_schema(schema)
     by_postings = TermStore(None, 64)
     by_positions = TermStore(None, 64)
-    for docnum, doc in enumerate(DOCS[:200]):
+    for docnum, doc in enumerate(sample_docs()[:200]):
         for name, indexer in fast.items():
             value = doc.get(name)
             if not isinstance(value, str):

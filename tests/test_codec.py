@@ -21,7 +21,13 @@ from searchkit.engine.postings import SegmentArrays
 from searchkit.engine.segment_writer import FastSegmentWriter
 from searchkit.index.schema import build_schema
 
-from .test_bulkpostings import SAMPLE_DOCS, _contents, _segment_files, blocks, long_lists
+from .test_bulkpostings import (
+    _contents,
+    _segment_files,
+    blocks,
+    every_fourth_doc,
+    long_lists,
+)
 
 # Small blocks, so that the sample's common words span many of them.
 SMALL = 8
@@ -81,7 +87,9 @@ def test_whoosh_reads_packed_blocks_as_its_own(
     lists are packed full blocks and a tuple block at the end) against Whoosh's writer
     and codec: every term's statistics and postings read the same through Whoosh's
     reader."""
-    packed = _write(tmp_path / "packed", SAMPLE_DOCS, codec=SearchkitCodec(blocklimit=PACK_MIN))
+    packed = _write(
+        tmp_path / "packed", every_fourth_doc(), codec=SearchkitCodec(blocklimit=PACK_MIN)
+    )
     assert [type(s.codec()) for s in packed._segments()] == [SearchkitCodec]
     assert _contents(tmp_path / "packed") == stock_sample_contents
     # The common words do span several blocks, and the postings file is smaller.
@@ -98,7 +106,7 @@ def test_default_blocks_are_larger_and_smaller_on_disk(
 ) -> None:
     """searchkit's writer uses the codec's 1,024-posting blocks; on the sample the
     postings take at most 70% of what Whoosh's blocks take."""
-    fast = _write(tmp_path / "fast", SAMPLE_DOCS, FastSegmentWriter)
+    fast = _write(tmp_path / "fast", every_fourth_doc(), FastSegmentWriter)
     codecs = [s.codec() for s in fast._segments()]
     assert [type(c) for c in codecs] == [SearchkitCodec]
     assert codecs[0]._blocklimit == BLOCK_LIMIT
@@ -113,7 +121,10 @@ def test_array_reader_reads_both_block_formats_alike(
 ) -> None:
     stock = whoosh.index.open_dir(str(stock_sample_dir))
     packed = _write(
-        tmp_path / "packed", SAMPLE_DOCS, FastSegmentWriter, codec=SearchkitCodec(blocklimit=SMALL)
+        tmp_path / "packed",
+        every_fourth_doc(),
+        FastSegmentWriter,
+        codec=SearchkitCodec(blocklimit=SMALL),
     )
     (stock_reader,) = _segment_readers(stock)
     (packed_reader,) = _segment_readers(packed)
@@ -126,10 +137,13 @@ def test_array_reader_reads_both_block_formats_alike(
 def test_segments_of_both_codecs_in_one_index(tmp_path: Path, stock_sample_contents: Any) -> None:
     """An index written before this codec (Whoosh's blocks) takes new segments in the
     new blocks; searches read both; merging them writes the new blocks only."""
-    half = len(SAMPLE_DOCS) // 2
+    half = len(every_fourth_doc()) // 2
     sk = SearchIndex.create(tmp_path / "mixed")
     ix = sk.whoosh_index
-    for cls, docs in ((SegmentWriter, SAMPLE_DOCS[:half]), (FastSegmentWriter, SAMPLE_DOCS[half:])):
+    for cls, docs in (
+        (SegmentWriter, every_fourth_doc()[:half]),
+        (FastSegmentWriter, every_fourth_doc()[half:]),
+    ):
         writer = cls(ix)
         for doc in docs:
             writer.add_document(**doc)

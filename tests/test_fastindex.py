@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,11 @@ SCHEMA = build_schema()
 FAST = {name: compile_field(SCHEMA[name]) for name in compile_schema(SCHEMA)}
 
 
-def _sample_records() -> list[Record]:
+@functools.cache
+def sample_records() -> list[Record]:
+    """Every record of data/ as read (some twice), in file order: read once, by the
+    first test that needs it (not while tests are collected: every test worker collects
+    every module, also for runs that select none of these tests)."""
     return [
         item
         for path in iter_files([SAMPLE_DIR])
@@ -32,10 +37,10 @@ def _sample_records() -> list[Record]:
     ]
 
 
-#: Every record of data/ as read (some twice), in file order; read once for the
-#: modules that need them.
-SAMPLE_RECORDS = _sample_records()
-DOCS = [record_to_fields(record) for record in SAMPLE_RECORDS]
+@functools.cache
+def sample_docs() -> list[dict[str, Any]]:
+    """:func:`sample_records` as the fields the writers take."""
+    return [record_to_fields(record) for record in sample_records()]
 
 
 def test_the_free_text_fields_take_the_fast_path() -> None:
@@ -49,7 +54,7 @@ def test_the_free_text_fields_take_the_fast_path() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_same_postings_as_whoosh_on_the_sample(name: str) -> None:
-    values = sorted({str(d[name]) for d in DOCS if name in d})  # data/ has some twice
+    values = sorted({str(d[name]) for d in sample_docs() if name in d})  # data/ has some twice
     assert len(values) > 50
     for value in values:
         assert FAST[name](value) == list(SCHEMA[name].index(value)), value
@@ -106,7 +111,7 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         ix = whoosh.index.create_in(str(tmp_path / name), build_schema())
         writer = cls(ix)
-        for doc in DOCS[:150]:  # the same steps on more: Whoosh's writer is slow
+        for doc in sample_docs()[:150]:  # the same steps on more: Whoosh's writer is slow
             writer.add_document(**doc)
         writer.commit()
         with ix.reader() as reader:
@@ -130,7 +135,7 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         ix = whoosh.index.create_in(str(tmp_path / name), build_schema())
         writer = FastSegmentWriter(ix, limitmb=limitmb)
-        for doc in DOCS[:100]:
+        for doc in sample_docs()[:100]:
             writer.add_document(**doc)
         if name == "tiny":
             assert len(writer.pool.runs) > 10

@@ -7,6 +7,7 @@ small tiers, never rewrite the large segment on each ingest.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -34,7 +35,7 @@ from searchkit.records import Record
 from .conftest import SAMPLE_DIR
 from .test_bulkpostings import term_postings
 from .test_cli import _searchkit_exe
-from .test_fastindex import SAMPLE_RECORDS
+from .test_fastindex import sample_records
 
 #: No merge at all while an index is built segment by segment.
 NO_MERGES = replace(DEFAULT, merge_factor=10_000)
@@ -54,12 +55,11 @@ QUERIES = [
 ]
 
 
-def _records() -> list[Record]:
-    seen = {record.pmid: record for record in SAMPLE_RECORDS}
+@functools.cache
+def distinct_records() -> list[Record]:
+    """Each PMID of data/ once (its last version), by PMID."""
+    seen = {record.pmid: record for record in sample_records()}
     return sorted(seen.values(), key=lambda r: r.pmid)
-
-
-RECORDS = _records()
 
 
 def _segments(path: Path) -> list[Any]:
@@ -77,7 +77,7 @@ def segmented_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _segmented_index(path: Path) -> SearchIndex:
     index = SearchIndex.create(path)
-    records = RECORDS[:200]
+    records = distinct_records()[:200]
     for start in range(0, 200, 50):
         index.apply({r.pmid: r for r in records[start : start + 50]}, set(), params=NO_MERGES)
         gone = {r.pmid for r in records[start : start + 50 : 7]}
@@ -196,11 +196,13 @@ def test_merged_segments_answer_as_one_segment_written_at_once(tmp_path: Path) -
     changing the scores that use the average length)."""
     index = SearchIndex.create(tmp_path / "ix")
     for start in range(0, 180, 30):
-        index.apply({r.pmid: r for r in RECORDS[start : start + 30]}, set(), params=NO_MERGES)
+        index.apply(
+            {r.pmid: r for r in distinct_records()[start : start + 30]}, set(), params=NO_MERGES
+        )
     assert len(_segments(tmp_path / "ix")) == 6
     index.optimize()
     fresh = SearchIndex.create(tmp_path / "fresh")
-    fresh.apply({r.pmid: r for r in RECORDS[:180]}, set())
+    fresh.apply({r.pmid: r for r in distinct_records()[:180]}, set())
     with index.searcher() as merged, fresh.searcher() as written:
         for name in ("title", "abstract", "mesh", "authors"):
             assert merged.field_length(name) == written.field_length(name)
@@ -247,11 +249,11 @@ def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) 
     and the large segment is never rewritten (its id survives every commit)."""
     params = replace(DEFAULT, merge_factor=3, merge_floor_docs=10)
     index = SearchIndex.create(tmp_path / "ix")
-    index.apply({r.pmid: r for r in RECORDS[:100]}, set(), params=params)
+    index.apply({r.pmid: r for r in distinct_records()[:100]}, set(), params=params)
     assert tier(100, params) == 3  # above the tiers 60 records in 3s can fill
     (large,) = [s.segment_id() for s in _segments(tmp_path / "ix")]
     counts = []
-    rest = RECORDS[100:]
+    rest = distinct_records()[100:]
     for i in range(20):
         index.apply({r.pmid: r for r in rest[3 * i : 3 * i + 3]}, set(), params=params)
         segments = _segments(tmp_path / "ix")
@@ -267,7 +269,7 @@ def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) 
     assert len(index) == 160
     with index.searcher() as s:
         assert sorted(f["pmid"] for f in s.all_stored_fields()) == sorted(
-            r.pmid for r in RECORDS[:160]
+            r.pmid for r in distinct_records()[:160]
         )
 
 
@@ -300,7 +302,7 @@ def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
     ingest (not waiting for any lock) completes and merges."""
     held_out = SAMPLE_DIR / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
     new = {r.pmid for r in read_file(held_out) if isinstance(r, Record)}
-    base = [r for r in RECORDS if r.pmid not in new][:100]
+    base = [r for r in distinct_records() if r.pmid not in new][:100]
     path = tmp_path / "ix"
     index = SearchIndex.create(path)
     for start in range(0, 100, 10):  # ten segments of the lowest tier: the next merges
@@ -377,7 +379,7 @@ def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     parent's merge, is the same on 330; 33 batches keep both processes busy."""
     params = replace(DEFAULT, merge_factor=2)
     index = SearchIndex.create(tmp_path / "ix")
-    first = RECORDS[:300]
+    first = distinct_records()[:300]
     # The old segments are written one per commit, so that which records each holds
     # is known: writer processes take batches from a shared queue, so which of their
     # segments a record lands in depends on timing, and the records that stay could
@@ -389,7 +391,7 @@ def test_multi_process_writer_merges_in_bulk(tmp_path: Path) -> None:
     assert len(old) == 2
     # 300 upserts; 15 records of each old segment stay
     changed = {r.pmid: replace(r, title=f"{r.title} revised") for r in first[:135] + first[150:285]}
-    added = {r.pmid: r for r in RECORDS[300:330]}
+    added = {r.pmid: r for r in distinct_records()[300:330]}
     with index.locked():
         writer = FastMpWriter(index.whoosh_index, procs=2, batchsize=10, multisegment=True)
         for record in changed.values():
