@@ -224,6 +224,27 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "the key and value lengths before each entry of a hash file (_TERM_LENGTHS)",
     ),
     PrivateName(
+        "whoosh.filedb.filetables",
+        "md5_hash",
+        _K.IMPORTED,
+        ("bulkpostings",),
+        "the terms file's hash function, computed from the digest when it is this one",
+    ),
+    PrivateName(
+        "whoosh.filedb.filetables",
+        "md5_hash",
+        _K.MIRRORED,
+        ("bulkpostings",),
+        "the low 32 bits of a key's MD5 (_md5_low32)",
+    ),
+    PrivateName(
+        _W3,
+        "W3TermInfo.to_bytes",
+        _K.MIRRORED,
+        ("bulkpostings",),
+        "a term's statistics and postings extent packed as one struct (_TERM_INFO)",
+    ),
+    PrivateName(
         _W3,
         "W3LeafMatcher",
         _K.IMPORTED,
@@ -340,7 +361,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "length_to_byte",
         _K.IMPORTED,
-        ("codec",),
+        ("codec", "bulkpostings"),
         "a block head's field lengths, coded as Whoosh codes them",
     ),
     PrivateName(
