@@ -31,7 +31,7 @@ from whoosh.scoring import BM25F
 
 import searchkit
 from searchkit import SearchIndex, ingest
-from searchkit.engine import bulkpostings
+from searchkit.engine import bulkpostings, lexicon
 from searchkit.engine.postings import _decode_positions
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.whoosh_internals import (
@@ -148,6 +148,7 @@ def _live_objects(tmp: Path) -> Iterator[dict[str, Any]]:
         "W3LeafMatcher": matcher,
         "W3PerDocReader": perdoc,
         "W3TermsReader": reader._terms,
+        "OrderedHashReader": reader._terms._tindex,
         "W3PerDocWriter": writer.perdocwriter,
         "SegmentReader": reader,
         "FixedBytesColumn.Reader": column,
@@ -235,6 +236,12 @@ def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> 
     for key in (b"", b"\x00\x01cancer", "\u03b2-catenin".encode()):
         assert bulkpostings._md5_low32(key) == md5_hash(key)
     assert [length_to_byte(n) for n in range(4_096)] == bulkpostings._LENGTH_CODES
+    # The lexicon reads a term info's weight at its offset, a key's field at its start.
+    assert lexicon._ENTRY.format == _lengths.format
+    packed = info.to_bytes()
+    assert lexicon._WEIGHT.unpack_from(packed, lexicon._WEIGHT_AT)[0] == 2.5
+    terms = live["W3TermsReader"]
+    assert terms._keycoder("title", b"x")[lexicon._FIELD_NUMBER_SIZE :] == b"x"
     fmt = Positions()  # values decoded by postings without Whoosh's decode_positions
     blob = b"".join(fmt.encode(p) for p in ([4], [0, 9, 100_000]))
     ends = [len(fmt.encode([4])), len(blob)]

@@ -1,7 +1,7 @@
 """The storage engine: the only code that reaches into Whoosh's internals.
 
-Owns the posting-block codec, reading postings as arrays, the fast segment writer and
-its bulk postings, the scoring of searchkit's query nodes, phrase matching at
+Owns the posting-block codec, reading postings as arrays, reading a field's terms in
+bulk, the fast segment writer and its bulk postings, the scoring of searchkit's query nodes, phrase matching at
 positions, durable (fsynced) storage, checksummed TOCs, the safe unpickler, and the
 writer child processes. Every Whoosh private name it relies on is listed in
 :data:`searchkit.engine.whoosh_internals.PRIVATE_NAMES`, checked against the pinned

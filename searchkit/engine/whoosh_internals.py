@@ -220,7 +220,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.filedb.filetables",
         "_lengths",
         _K.MIRRORED,
-        ("bulkpostings",),
+        ("bulkpostings", "lexicon"),
         "the key and value lengths before each entry of a hash file (_TERM_LENGTHS)",
     ),
     PrivateName(
@@ -241,8 +241,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermInfo.to_bytes",
         _K.MIRRORED,
-        ("bulkpostings",),
-        "a term's statistics and postings extent packed as one struct (_TERM_INFO)",
+        ("bulkpostings", "lexicon"),
+        "a term's statistics and postings extent packed as one struct (_TERM_INFO); the"
+        " total weight is the float after the flags byte (lexicon)",
     ),
     PrivateName(
         _W3,
@@ -291,15 +292,37 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermsReader",
         _K.IMPORTED,
-        ("merging",),
+        ("merging", "lexicon"),
         "a segment whose terms and posting blocks can be read directly",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._terms",
         _K.READ,
-        ("merging",),
-        "the terms reader whose (term, term info) pairs a merge walks in order",
+        ("merging", "lexicon"),
+        "the terms reader whose (term, term info) pairs a merge (or a field's terms) walks",
+    ),
+    *(
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("lexicon",), why)
+        for attr, why in (
+            ("_fieldmap", "a field's number, its terms' key prefix"),
+            ("_tindex", "the terms hash file, a field's entries read in bulk"),
+        )
+    ),
+    *(
+        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, ("lexicon",), why)
+        for attr, u, why in (
+            ("closest_key_pos", _K.CALLED, "where a field's first entry (and the next's) is"),
+            ("endofdata", _K.READ, "where the last entry ends"),
+            ("dbfile", _K.READ, "the terms file, a field's entries read from it in chunks"),
+        )
+    ),
+    PrivateName(
+        _W3,
+        "W3TermsReader._keycoder",
+        _K.MIRRORED,
+        ("lexicon",),
+        "a term's key is its field's number (2 bytes) then the term",
     ),
     *(
         PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
@@ -372,7 +395,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
-    PrivateName("whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings",), "field ids"),
+    PrivateName(
+        "whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings", "lexicon"), "field ids"
+    ),
     PrivateName(
         "whoosh.scoring",
         "BM25F._field_B",
