@@ -221,3 +221,21 @@ def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path:
             fieldwriter.finish_field()
     finally:
         writer.cancel()
+
+
+def test_a_finished_writer_frees_its_term_store_at_once(tmp_path: Path) -> None:
+    """Committed or cancelled, the writer lets go of its term store: it is freed by
+    reference counting, not left for a garbage collection to walk (and meanwhile kept
+    beside the next batch's) while Whoosh's reference cycles hold the writer."""
+    import gc
+    import weakref
+
+    for finish in ("commit", "cancel"):
+        _, writer = _write(tmp_path / finish, FastSegmentWriter, DOCS[:20])
+        store = weakref.ref(writer._terms)
+        gc.disable()
+        try:
+            getattr(writer, finish)()
+            assert store() is None, finish
+        finally:
+            gc.enable()
