@@ -117,9 +117,7 @@ def test_fast_writer_index_equals_stock_writer_index(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
     """A tiny pool limit makes the writer spill many sorted runs to disk and merge
-    them; the index must equal one written without spilling. (Without bulk postings
-    every posting goes through the pool, as in a writer process whose runs the parent
-    merges; the bulk term store's own runs are tested in test_bulkpostings.)"""
+    them; the index must equal one written without spilling."""
     import whoosh.index
 
     from searchkit.engine.segment_writer import FastSegmentWriter
@@ -128,7 +126,7 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
     for name, limitmb in (("big", 256), ("tiny", 0)):
         (tmp_path / name).mkdir()
         ix = whoosh.index.create_in(str(tmp_path / name), build_schema())
-        writer = FastSegmentWriter(ix, limitmb=limitmb, bulk=name == "big")
+        writer = FastSegmentWriter(ix, limitmb=limitmb)
         for doc in DOCS[:200]:
             writer.add_document(**doc)
         if name == "tiny":

@@ -21,7 +21,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
-from itertools import chain, groupby, pairwise
+from itertools import groupby, pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -223,16 +223,8 @@ _key = itemgetter(0, 1)
 
 def merge_groups(*sources: Iterable[TermGroup]) -> Iterator[TermGroup]:
     """Term groups of several sorted sources in (field, term) order, a term's
-    postings joined into one group (each source holds a term once)."""
-    started: list[Iterator[TermGroup]] = []
-    for source in sources:
-        iterator = iter(source)
-        first = next(iterator, None)
-        if first is not None:
-            started.append(chain((first,), iterator))
-    if len(started) == 1:  # nothing to merge (the pool is often empty)
-        return started[0]
-    return _combine(heapq.merge(*started, key=_key))
+    postings joined into one group."""
+    return _combine(heapq.merge(*sources, key=_key))
 
 
 def _combine(groups: Iterable[TermGroup]) -> Iterator[TermGroup]:

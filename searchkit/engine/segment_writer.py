@@ -473,12 +473,6 @@ class FastSegmentWriter(_BulkMerges):
                         )
                         if not field.scorable:
                             length = 0
-                    elif terms is not None:
-                        # Whoosh's analysis, its postings kept grouped by term as well
-                        postings = list(field.index(value))
-                        if field.scorable:
-                            length = sum(p[1] for p in postings)
-                        terms.add(fieldname, docnum, postings, fieldboost)
                     else:
                         items: Iterable[Posting] = (
                             _postings(indexer.positions(value), indexer.boost, indexer.encode)
