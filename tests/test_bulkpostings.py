@@ -226,3 +226,66 @@ def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Pat
             assert length == sum(p[1] for p in postings)
     assert list(by_positions) == list(by_postings)
     assert len(list(by_positions)) > 1000
+
+
+def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path: Path) -> None:
+    """A term of one block of fewer than ``PACK_MIN`` postings (most terms) takes its own
+    short path; the general one gives the same postings and term info bytes, for every
+    kind of field value and the edge cases of weights, lengths and values."""
+    from array import array
+
+    from searchkit.engine.bulkpostings import _TermWriter
+    from searchkit.engine.codec import PACK_MIN
+
+    nan = float("nan")
+    cases: list[tuple[Any, Any, list[bytes], list[int]]] = [
+        (array("I", [7]), array("d", [1.0]), [b"\x00\x00\x00\x01abc"], [3] * 10),
+        (array("I", [7]), array("d", [2.5]), [b"v"], [0] * 10),  # no length
+        (array("I", [12]), array("d", [1.0]), [b"v"], [3] * 10),  # beyond the lengths
+        (array("I", [7]), array("d", [0.0]), [b""], [5_000] * 10),  # a long field
+        (array("I", [7]), array("d", [nan]), [b"v"], [200_000] * 10),
+        ([0, 3, 9], [1.0, 1.0, 1.0], [b"a", b"bb", b"a"], [4, 0, 2, 1, 1, 1, 1, 1, 1, 9]),
+        ([0, 3, 9], [1.0, 0.3, 2.0], [b"a", b"", b"c"], [4, 5_000, 2, 1, 1, 1, 1, 1, 1, 9]),
+        ([1, 2], [nan, nan], [b"x" * 40, b"y" * 40], [1, 2, 3]),
+        (
+            array("I", range(0, 3 * (PACK_MIN - 1), 3)),
+            array("d", [1.5] * (PACK_MIN - 1)),
+            [b"\x00\x00\x00\x01" + bytes([i % 7]) * 9 for i in range(PACK_MIN - 1)],
+            list(range(3 * PACK_MIN)),
+        ),
+    ]
+    (tmp_path / "ix").mkdir()
+    ix = whoosh.index.create_in(str(tmp_path / "ix"), build_schema())
+    writer = FastSegmentWriter(ix)
+    try:
+        fieldwriter = writer.fieldwriter
+        for fieldname in ("abstract", "journal", "pmid"):  # variable, 4-byte, no values
+            field = writer.schema[fieldname]
+            fieldwriter.start_field(fieldname, field)
+            terms = _TermWriter(fieldwriter, field.format)
+            assert not terms._generic
+            for docs, weights, values, lengths in cases:
+                count = len(docs)
+                small = terms._small_block(docs, weights, values, lengths, count)
+                assert small == terms._blocks(docs, weights, values, lengths, count)
+            fieldwriter.finish_field()
+    finally:
+        writer.cancel()
+
+
+def test_a_finished_writer_frees_its_term_store_at_once(tmp_path: Path) -> None:
+    """Committed or cancelled, the writer lets go of its term store: it is freed by
+    reference counting, not left for a garbage collection to walk (and meanwhile kept
+    beside the next batch's) while Whoosh's reference cycles hold the writer."""
+    import gc
+    import weakref
+
+    for finish in ("commit", "cancel"):
+        _, writer = _write(tmp_path / finish, FastSegmentWriter, DOCS[:20])
+        store = weakref.ref(writer._terms)
+        gc.disable()
+        try:
+            getattr(writer, finish)()
+            assert store() is None, finish
+        finally:
+            gc.enable()

@@ -20,7 +20,7 @@ from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
 from searchkit.index import meshwords
 from searchkit.index.mesh import NO_TREE_NOTE
 from searchkit.index.meshwords import MeshWords
-from searchkit.index.vocabulary import FIELDS, FORMAT, MAGIC, Vocabulary
+from searchkit.index.vocabulary import FIELDS, FORMAT, MAGIC, Vocabulary, _buckets
 from searchkit.index.vocabulary import file_name as vocabulary_file_name
 from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.query.free_text import _index_terms, acronyms_by_first_term
@@ -121,6 +121,28 @@ def test_vocabulary_is_written_at_commit_and_suggests_what_whoosh_did(
                 assert fresh.suggest(field, stem) == whoosh, (field, stem)
     only_latest = sorted(p.name for p in sample_index_dir.glob("vocabulary-*.bin"))
     assert len(only_latest) <= 2  # this generation's and the one before, no older
+
+
+def test_the_vocabulary_file_is_the_one_whooshs_term_reading_gives(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """The file a commit writes (terms and weights read from the terms files in bulk,
+    no letter masks) is byte for byte the file of the vocabulary built from every
+    segment's terms as Whoosh's reader gives them (``iter_field``, frequencies summed)."""
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        reader = s.reader()
+        assert len(list(reader.leaf_readers())) > 1
+        fields = {}
+        for field in FIELDS:
+            totals: dict[str, float] = {}
+            for leaf, _ in reader.leaf_readers():
+                for tbytes, info in leaf.iter_field(field):
+                    term = tbytes.decode("utf-8")
+                    totals[term] = totals.get(term, 0.0) + info.weight()
+            fields[field] = _buckets(totals.items())
+        (tmp_path / "whoosh").mkdir()
+        expected = Vocabulary(reader.generation(), fields).write(tmp_path / "whoosh")
+    assert (sample_index_dir / expected.name).read_bytes() == expected.read_bytes()
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from whoosh.scoring import BM25F
 
 import searchkit
 from searchkit import SearchIndex, ingest
-from searchkit.engine import bulkpostings
+from searchkit.engine import bulkpostings, lexicon
 from searchkit.engine.postings import _decode_positions
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.whoosh_internals import (
@@ -148,6 +148,7 @@ def _live_objects(tmp: Path) -> Iterator[dict[str, Any]]:
         "W3LeafMatcher": matcher,
         "W3PerDocReader": perdoc,
         "W3TermsReader": reader._terms,
+        "OrderedHashReader": reader._terms._tindex,
         "W3PerDocWriter": writer.perdocwriter,
         "SegmentReader": reader,
         "FixedBytesColumn.Reader": column,
@@ -214,7 +215,8 @@ def test_each_entry_exists_in_the_installed_whoosh(
 def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> None:
     """The MIRRORED entries whose layout can be compared with Whoosh's own code."""
     from whoosh.codec.whoosh3 import _lenfield
-    from whoosh.filedb.filetables import _lengths
+    from whoosh.filedb.filetables import _lengths, md5_hash
+    from whoosh.util.numeric import length_to_byte
 
     from searchkit.engine.checksums import PART_SUFFIX
 
@@ -223,6 +225,23 @@ def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> 
     assert column.endswith(PART_SUFFIX)  # what checksums.verify_part checks
     assert any(name.endswith(column) for name in live["CompoundStorage"]._dir)
     assert bulkpostings._TERM_LENGTHS.format == _lengths.format
+    # A term's statistics as W3TermInfo.to_bytes packs them (not inlined), then the
+    # extent as pack_long and pack_int; the terms' hash as md5_hash computes it.
+    assert bulkpostings._TERM_INFO.format == W3TermInfo._struct.format + "qi"
+    info = W3TermInfo(2.5, 3, 7, 120, 2.0, 4, 90)
+    info.set_extent(123_456, 789)
+    assert info.to_bytes() == bulkpostings._TERM_INFO.pack(
+        0, 2.5, 3, length_to_byte(7), length_to_byte(120), 2.0, 4, 90, 123_456, 789
+    )
+    for key in (b"", b"\x00\x01cancer", "\u03b2-catenin".encode()):
+        assert bulkpostings._md5_low32(key) == md5_hash(key)
+    assert [length_to_byte(n) for n in range(4_096)] == bulkpostings._LENGTH_CODES
+    # The lexicon reads a term info's weight at its offset, a key's field at its start.
+    assert lexicon._ENTRY.format == _lengths.format
+    packed = info.to_bytes()
+    assert lexicon._WEIGHT.unpack_from(packed, lexicon._WEIGHT_AT)[0] == 2.5
+    terms = live["W3TermsReader"]
+    assert terms._keycoder("title", b"x")[lexicon._FIELD_NUMBER_SIZE :] == b"x"
     fmt = Positions()  # values decoded by postings without Whoosh's decode_positions
     blob = b"".join(fmt.encode(p) for p in ([4], [0, 9, 100_000]))
     ends = [len(fmt.encode([4])), len(blob)]

@@ -267,8 +267,9 @@ class AcronymTable:
         with every form's index terms (those not yet known analysed now)."""
         self.generation = generation
         path = index_dir / TABLE_FILE
-        rows = [[sf, lf, n] for sf, n, lf in self.rows()]
-        forms = {f for sf, _, lf in self.rows() for f in (sf, lf)}
+        table = self.rows()  # sorted once: the table is saved at every commit
+        rows = [[sf, lf, n] for sf, n, lf in table]
+        forms = {f for sf, _, lf in table for f in (sf, lf)}
         terms = {f: list(self.terms(f, index_terms)) for f in sorted(forms)}
         self.analysed = {f: tuple(t) for f, t in terms.items()}
         body = json.dumps({"acronyms": rows, "terms": terms}, ensure_ascii=False)

@@ -1,9 +1,9 @@
 """The storage engine: the only code that reaches into Whoosh's internals.
 
-Owns the posting-block codec, reading postings as arrays, the fast segment writer and
-its bulk postings, the scoring of searchkit's query nodes, phrase matching at
-positions, durable (fsynced) storage, checksummed TOCs, the safe unpickler, and the
-writer child processes. Every Whoosh private name it relies on is listed in
+Owns the posting-block codec, reading postings as arrays, reading a field's terms in
+bulk, the fast segment writer and its bulk postings, the scoring of searchkit's query
+nodes, phrase matching at positions, durable (fsynced) storage, checksummed TOCs, the
+safe unpickler, and the writer child processes. Every Whoosh private name it relies on is listed in
 :data:`searchkit.engine.whoosh_internals.PRIVATE_NAMES`, checked against the pinned
 whoosh-reloaded version by the tests.
 

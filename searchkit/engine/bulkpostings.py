@@ -17,17 +17,27 @@ import pickle
 import random
 import string
 import struct
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from hashlib import md5
 from itertools import groupby, pairwise
 from operator import itemgetter
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchkit.engine.codec import PackedPostingsWriter, block_data, block_head
+from searchkit.engine.codec import (
+    BLOCK_PROTOCOL,
+    PACK_MIN,
+    ZLIB_MIN,
+    PackedPostingsWriter,
+    block_data,
+    block_head,
+)
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
@@ -201,6 +211,12 @@ class TermStore:
 
 # The two lengths before each key and value in Whoosh's hash file (filetables._lengths).
 _TERM_LENGTHS = struct.Struct("!ii")
+#: ``W3TermInfo.to_bytes`` of a term whose postings are not inlined: its struct
+#: (flags, weight, doc frequency, min and max length codes, max weight, first and last
+#: id) followed by ``pack_long(offset)`` and ``pack_int(length)``, in one struct.
+_TERM_INFO = struct.Struct("!BfIBBfIIqi")
+#: ``length_to_byte(n)`` for the field lengths most documents have (a bisection each).
+_LENGTH_CODES = [length_to_byte(n) for n in range(4_096)]
 #: A term group's (field name, term): its sort key (C-level, called once per group).
 _key = itemgetter(0, 1)
 
@@ -340,6 +356,13 @@ class _TermWriter:
         self._offset = self._postfile.tell()
         self._terms_file = self._tindex.dbfile
         self._terms_offset = self._terms_file.tell()
+        # The files' own write methods (StructFile.write only passes the call on).
+        self._write_postings = self._postfile.raw_file().write
+        self._write_terms = self._terms_file.raw_file().write
+        self._index_append = self._tindex.index.append
+        self._buckets = self._tindex.buckets
+        hashfn = self._tindex.hashfn
+        self._hash = _md5_low32 if hashfn is md5_hash else hashfn
 
     def write(
         self,
@@ -355,10 +378,98 @@ class _TermWriter:
             self._fieldwriter.finish_term()
             self._offset = self._postfile.tell()
             return
+        count = len(docs)
+        if count < PACK_MIN and count <= self._limit:
+            blob, info = self._small_block(docs, weights, values, lengths, count)
+        else:
+            blob, info = self._blocks(docs, weights, values, lengths, count)
+        self._write_postings(blob)
+        self._offset += len(blob)
+        self._add_term(self._fieldid + tbytes, info)
+
+    def _small_block(
+        self,
+        docs: Sequence[int],
+        weights: Sequence[float],
+        values: list[bytes],
+        lengths: list[int],
+        count: int,
+    ) -> tuple[bytes, bytes]:
+        """The postings and term info bytes of a term of one block of fewer than
+        ``PACK_MIN`` postings (most terms): what :meth:`_blocks` writes for it (tests
+        compare them), :func:`block_data`'s and :func:`block_head`'s steps inlined."""
+        known = len(lengths)
+        floats = array("f", weights)
+        last = docs[-1]
+        if count == 1:  # most terms occur in one document
+            n = lengths[last] if last < known else 0
+            minlength = n or None
+            maxlength = n
+            top = weights[0]
+            deltas: tuple[int, ...] = (last,)
+            first = floats[0]
+            # _mini_weights: NaN never counts as equal to itself
+            mini: Any = (None if first == 1.0 else first) if first == first else (first,)
+            value = values[0]
+            block_values: tuple[bytes, ...] = (value,) if value else ()
+        else:
+            nonzero = [n for n in (lengths[d] if d < known else 0 for d in docs) if n]
+            minlength = min(nonzero) if nonzero else None
+            maxlength = max(nonzero) if nonzero else 0
+            top = max(weights)
+            deltas = (docs[0], *(b - a for a, b in pairwise(docs)))
+            first = floats[0]
+            mini = (
+                (None if first == 1.0 else first) if floats.count(first) == count else tuple(floats)
+            )
+            block_values = tuple(values) if all(values) else tuple(v for v in values if v)
+        maxweight = top if top > 0 else 0
+        fixedsize = self._fixedsize  # _mini_values
+        if fixedsize is None or fixedsize < 0:
+            stored: Any = block_values
+        else:
+            stored = b"".join(block_values) if fixedsize else None
+        data = pickle.dumps((deltas, mini, stored), BLOCK_PROTOCOL)
+        comp = self._compression
+        if comp and len(data) >= ZLIB_MIN:
+            smaller = zlib.compress(data, comp)
+            if len(smaller) < len(data):
+                data = smaller
+            else:
+                comp = 0
+        else:
+            comp = 0
+        codes = _LENGTH_CODES
+        mincode = (
+            0
+            if minlength is None
+            else codes[minlength]
+            if minlength < len(codes)
+            else length_to_byte(minlength)
+        )
+        maxcode = codes[maxlength] if maxlength < len(codes) else length_to_byte(maxlength)
+        head = pickle.dumps((count, last, maxweight, comp, mincode, maxcode), 2)
+        size = len(head) + len(data)
+        blob = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-size), head, data))
+        info = _TERM_INFO.pack(
+            0, 0 + sum(floats), count, mincode, maxcode, maxweight, docs[0], last,
+            self._offset, len(blob),
+        )  # fmt: skip
+        return blob, info
+
+    def _blocks(
+        self,
+        docs: Sequence[int],
+        weights: Sequence[float],
+        values: list[bytes],
+        lengths: list[int],
+        count: int,
+    ) -> tuple[bytes, bytes]:
+        """The postings and term info bytes of any term: its blocks built as
+        ``W3PostingsWriter`` builds them, :class:`W3TermInfo` as ``add_block`` sums it."""
         info = W3TermInfo()
         parts = [WHOOSH3_HEADER_MAGIC]
         limit = self._limit
-        count = len(docs)
         known = len(lengths)
         comp = self._compression
         for start in range(0, count, limit):
@@ -391,10 +502,8 @@ class _TermWriter:
             size = len(head) + len(data)
             parts += (pack_int(-size if end == count else size), head, data)
         blob = b"".join(parts)
-        self._postfile.write(blob)
         info.set_extent(self._offset, len(blob))
-        self._offset += len(blob)
-        self._add_term(self._fieldid + tbytes, info.to_bytes())
+        return blob, info.to_bytes()
 
     def _add_term(self, key: bytes, value: bytes) -> None:
         """``OrderedHashWriter.add``, with the terms file's offset counted instead of
@@ -403,13 +512,19 @@ class _TermWriter:
         if key <= tindex.lastkey:
             raise ValueError(f"keys must increase: {tindex.lastkey!r}..{key!r}")
         pos = self._terms_offset
-        tindex.index.append(pos)
+        self._index_append(pos)
         entry = _TERM_LENGTHS.pack(len(key), len(value)) + key + value
-        self._terms_file.write(entry)
+        self._write_terms(entry)
         self._terms_offset = pos + len(entry)
-        h = tindex.hashfn(key)
-        tindex.buckets[h & 255].append((h, pos))
+        h = self._hash(key)
+        self._buckets[h & 255].append((h, pos))
         tindex.lastkey = key
+
+
+def _md5_low32(key: bytes) -> int:
+    """Whoosh's ``md5_hash`` (the low 32 bits of the key's MD5, from its hex digest),
+    from the digest's last four bytes."""
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
 
 
 def _fill_blocks(

@@ -507,6 +507,14 @@ class FastSegmentWriter(_BulkMerges):
         # The fast fields' term groups (none without bulk).
         return [] if self._terms is None else [self._terms]
 
+    def _finish(self) -> None:
+        # Committed or cancelled, the term store (a tuple, two arrays and a list per
+        # term) is done with: freed now, not when the writer, which Whoosh's objects
+        # hold in reference cycles, is collected (until then every garbage collection
+        # walked it, and the next batch was written beside it).
+        self._terms = None
+        super()._finish()
+
     def _slow_extras(self, field: Any, fieldname: str, value: Any, perdocwriter: Any) -> None:
         """Spelling words and term vectors, as Whoosh writes them."""
         if field.separate_spelling():

@@ -220,8 +220,30 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.filedb.filetables",
         "_lengths",
         _K.MIRRORED,
-        ("bulkpostings",),
+        ("bulkpostings", "lexicon"),
         "the key and value lengths before each entry of a hash file (_TERM_LENGTHS)",
+    ),
+    PrivateName(
+        "whoosh.filedb.filetables",
+        "md5_hash",
+        _K.IMPORTED,
+        ("bulkpostings",),
+        "the terms file's hash function, computed from the digest when it is this one",
+    ),
+    PrivateName(
+        "whoosh.filedb.filetables",
+        "md5_hash",
+        _K.MIRRORED,
+        ("bulkpostings",),
+        "the low 32 bits of a key's MD5 (_md5_low32)",
+    ),
+    PrivateName(
+        _W3,
+        "W3TermInfo.to_bytes",
+        _K.MIRRORED,
+        ("bulkpostings", "lexicon"),
+        "a term's statistics and postings extent packed as one struct (_TERM_INFO); the"
+        " total weight is the float after the flags byte (lexicon)",
     ),
     PrivateName(
         _W3,
@@ -270,15 +292,37 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermsReader",
         _K.IMPORTED,
-        ("merging",),
+        ("merging", "lexicon"),
         "a segment whose terms and posting blocks can be read directly",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._terms",
         _K.READ,
-        ("merging",),
-        "the terms reader whose (term, term info) pairs a merge walks in order",
+        ("merging", "lexicon"),
+        "the terms reader whose (term, term info) pairs a merge (or a field's terms) walks",
+    ),
+    *(
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("lexicon",), why)
+        for attr, why in (
+            ("_fieldmap", "a field's number, its terms' key prefix"),
+            ("_tindex", "the terms hash file, a field's entries read in bulk"),
+        )
+    ),
+    *(
+        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, ("lexicon",), why)
+        for attr, u, why in (
+            ("closest_key_pos", _K.CALLED, "where a field's first entry (and the next's) is"),
+            ("endofdata", _K.READ, "where the last entry ends"),
+            ("dbfile", _K.READ, "the terms file, a field's entries read from it in chunks"),
+        )
+    ),
+    PrivateName(
+        _W3,
+        "W3TermsReader._keycoder",
+        _K.MIRRORED,
+        ("lexicon",),
+        "a term's key is its field's number (2 bytes) then the term",
     ),
     *(
         PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
@@ -340,7 +384,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "length_to_byte",
         _K.IMPORTED,
-        ("codec",),
+        ("codec", "bulkpostings"),
         "a block head's field lengths, coded as Whoosh codes them",
     ),
     PrivateName(
@@ -351,7 +395,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
-    PrivateName("whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings",), "field ids"),
+    PrivateName(
+        "whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings", "lexicon"), "field ids"
+    ),
     PrivateName(
         "whoosh.scoring",
         "BM25F._field_B",

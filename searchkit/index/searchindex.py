@@ -58,6 +58,7 @@ from searchkit.index.meshwords import MeshWords
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.vocabulary import Vocabulary
+from searchkit.index.vocabulary import write_from_reader as write_vocabulary
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
@@ -478,7 +479,7 @@ class SearchIndex:
             generation = reader.generation()
             acronyms.save(self.path, generation)
             self._acronyms = acronyms
-            Vocabulary.from_reader(reader).write(self.path)
+            write_vocabulary(reader, self.path)
             MeshWords.from_reader(reader).write(self.path)
         finally:
             reader.close()

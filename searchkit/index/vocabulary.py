@@ -31,9 +31,11 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from whoosh.fields import FieldType
 from whoosh.reading import IndexReader
 
 from searchkit.engine.checksums import IndexDamagedError
+from searchkit.engine.lexicon import term_weights
 from searchkit.index import groupfile
 
 #: The fields whose terms corrections come from.
@@ -79,12 +81,15 @@ def _field_terms(reader: IndexReader, field: str) -> dict[str, float]:
     reader's ``frequency`` gives it: deleted documents included)."""
     if field not in reader.schema or not reader.schema[field].indexed:
         return {}
-    from_bytes = reader.schema[field].from_bytes
+    fieldobj = reader.schema[field]
+    # Text fields' terms are UTF-8 (FieldType.from_bytes), decoded without its call.
+    utf8 = type(fieldobj).from_bytes is FieldType.from_bytes
+    from_bytes = fieldobj.from_bytes
     totals: dict[str, float] = {}
-    for leaf, _ in reader.leaf_readers():
-        for btext, info in leaf.iter_field(field):
-            term = from_bytes(btext)
-            totals[term] = totals.get(term, 0.0) + info.weight()
+    total = totals.get
+    for btext, weight in term_weights(reader, field):
+        term = btext.decode("utf-8") if utf8 else from_bytes(btext)
+        totals[term] = total(term, 0.0) + weight
     return totals
 
 
@@ -149,16 +154,11 @@ class Vocabulary:
         """Write this vocabulary as ``vocabulary-<generation>.bin`` in ``folder``
         atomically and durably, and remove the files of generations before the previous
         one (whose readers may still be opening it). Call holding the write lock."""
-        body = bytearray()
-        directory: dict[str, dict[str, list[int]]] = {}
-        for field in FIELDS:
-            entries = directory.setdefault(field, {})
-            for key, bucket in sorted(self._fields_buckets(field).items()):
-                blob = "".join(f"{t}\t{f!r}\n" for t, f, _ in bucket).encode("utf-8")
-                entries[key] = [len(body), len(blob), zlib.crc32(blob)]
-                body += blob
-        header = {"format": FORMAT, "generation": self.generation, "fields": directory}
-        return groupfile.write(folder / file_name(self.generation), MAGIC, header, body, _NAME)
+        fields = {
+            field: {key: [(t, f) for t, f, _ in bucket] for key, bucket in buckets.items()}
+            for field, buckets in ((f, self._fields_buckets(f)) for f in FIELDS)
+        }
+        return _write(folder, self.generation, fields)
 
     def _fields_buckets(self, field: str) -> dict[str, Bucket]:
         if self._path is None:
@@ -250,6 +250,41 @@ class Vocabulary:
         return [term for _, term in sorted(scored[:limit], key=lambda x: (0 - x[0], x[1]))]
 
 
+def write_from_reader(reader: IndexReader, folder: Path) -> Path:
+    """Write the vocabulary of ``reader``'s segments as :meth:`Vocabulary.write` writes
+    ``Vocabulary.from_reader(reader)`` (the same file), without the letter masks that
+    only searching in memory needs. Call holding the write lock."""
+    fields: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for field in FIELDS:
+        buckets: dict[str, list[tuple[str, float]]] = {}
+        fields[field] = buckets
+        # Terms in order: each bucket is filled sorted, as _buckets sorts it.
+        for term, freq in sorted(_field_terms(reader, field).items()):
+            if term:
+                key = f"{ord(term[0])}:{len(term)}"  # _key, inlined
+                bucket = buckets.get(key)
+                if bucket is None:
+                    buckets[key] = [(term, freq)]
+                else:
+                    bucket.append((term, freq))
+    return _write(folder, reader.generation(), fields)
+
+
+def _write(
+    folder: Path, generation: int, fields: Mapping[str, Mapping[str, list[tuple[str, float]]]]
+) -> Path:
+    body = bytearray()
+    directory: dict[str, dict[str, list[int]]] = {}
+    for field in FIELDS:
+        entries = directory.setdefault(field, {})
+        for key, bucket in sorted(fields.get(field, {}).items()):
+            blob = "".join([f"{t}\t{f!r}\n" for t, f in bucket]).encode("utf-8")
+            entries[key] = [len(body), len(blob), zlib.crc32(blob)]
+            body += blob
+    header = {"format": FORMAT, "generation": generation, "fields": directory}
+    return groupfile.write(folder / file_name(generation), MAGIC, header, body, _NAME)
+
+
 def _damaged(folder: Path, path: Path, problem: str) -> IndexDamagedError:
     return IndexDamagedError(folder, f"{path.name} {problem}")
 
@@ -263,4 +298,12 @@ def load(folder: Path, reader: IndexReader) -> Vocabulary:
     return found
 
 
-__all__ = ["FIELDS", "FORMAT", "Vocabulary", "file_name", "load", "osa_within"]
+__all__ = [
+    "FIELDS",
+    "FORMAT",
+    "Vocabulary",
+    "file_name",
+    "load",
+    "osa_within",
+    "write_from_reader",
+]

@@ -1,0 +1,101 @@
+"""Compare two searchkit index folders file by file: whether two codes (or two runs)
+wrote the same index for the same input.
+
+Segment files are named by random ids, so each segment is named by its place in the
+table of contents instead, and every part of a compound segment file (postings, terms,
+columns, stored records) is compared by its bytes with the segment ids replaced; the
+table of contents by its segments' statistics (document counts, deletions, field
+length totals); the files written beside the segments (vocabulary, MeSH words, acronym
+table) by their bytes. What always differs between two runs is listed but not counted:
+the compound files' directories and the checksum manifests (they name the parts by
+segment id), the creation and update times in ``searchkit.json`` and the ingest times in
+``sources.json``.
+
+    python benchmarks/compare_indexes.py INDEX_A INDEX_B     # exit 0: the same index
+
+Usage, e.g. before and after a change to the writer (``PYTHONPATH`` at a copy of each
+commit, as BENCHMARKS.md's comparisons do)::
+
+    searchkit ingest data/ --index /tmp/a --procs 1     # one code
+    searchkit ingest data/ --index /tmp/b --procs 1     # the other
+    python benchmarks/compare_indexes.py /tmp/a /tmp/b
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import TOC
+
+INDEX_NAME = "MAIN"
+#: Files that differ between any two runs (times, ids) or are locks.
+NOT_COMPARED = ("MAIN_WRITELOCK", "searchkit.lock")
+RUN_DEPENDENT = ("searchkit.json", "sources.json")
+
+
+def _toc(folder: Path) -> tuple[int, Any]:
+    generation = max(int(p.stem.rsplit("_", 1)[1]) for p in folder.glob(f"_{INDEX_NAME}_*.toc"))
+    return generation, TOC.read(FileStorage(str(folder)), INDEX_NAME, generation)
+
+
+def contents(folder: Path) -> dict[str, Any]:
+    """Every comparable part of the index in ``folder``, by a name free of segment ids."""
+    generation, toc = _toc(folder)
+    ids = [segment.segment_id() for segment in toc.segments]
+    names = {sid: f"segment{i}".ljust(len(sid), "_") for i, sid in enumerate(ids)}
+
+    def canonical(data: bytes) -> bytes:
+        for sid, name in names.items():
+            data = data.replace(sid.encode(), name.encode())
+        return data
+
+    out: dict[str, Any] = {}
+    for i, segment in enumerate(toc.segments):
+        stats = {k: v for k, v in vars(segment).items() if k not in ("segid", "_codec")}
+        stats["_codec"] = type(segment._codec).__qualname__
+        stats["_deleted"] = sorted(segment._deleted or ())
+        stats["_fieldlengths"] = dict(sorted(segment._fieldlengths.items()))
+        out[f"toc: segment{i}"] = repr(stats)
+    for path in sorted(folder.iterdir()):
+        if path.name in NOT_COMPARED or path.name.startswith(f"_{INDEX_NAME}_"):
+            continue
+        if path.suffix == ".seg":
+            with StructFile(path.open("rb")) as f:
+                compound = CompoundStorage(f, use_mmap=False)
+                for part in sorted(compound.list()):
+                    with compound.open_file(part) as stream:
+                        out[canonical(part.encode()).decode()] = canonical(stream.read())
+        elif path.name in RUN_DEPENDENT:
+            continue
+        else:
+            out[path.name] = path.read_bytes()
+    out["generation"] = generation
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a", type=Path)
+    ap.add_argument("b", type=Path)
+    ap.add_argument("--json", action="store_true", help="the result as JSON")
+    args = ap.parse_args(argv)
+    a, b = contents(args.a), contents(args.b)
+    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if args.json:
+        print(json.dumps({"compared": len(set(a) | set(b)), "differing": differing}))
+    else:
+        print(f"{len(set(a) | set(b))} parts compared, {len(differing)} differ")
+        for name in differing:
+            print(f"  differs: {name}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
