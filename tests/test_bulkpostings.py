@@ -281,7 +281,7 @@ def test_a_finished_writer_frees_its_term_store_at_once(tmp_path: Path) -> None:
     import weakref
 
     for finish in ("commit", "cancel"):
-        _, writer = _write(tmp_path / finish, FastSegmentWriter, DOCS[:20])
+        _, writer = _write(tmp_path / finish, FastSegmentWriter, sample_docs()[:20])
         store = weakref.ref(writer._terms)
         gc.disable()
         try:
