@@ -27,6 +27,8 @@ class Analysed:
     pmid: str
     fields: dict[str, tuple[tuple[int, str], ...]]
     texts: dict[str, str]
+    #: Each text field's words as written (:func:`written_words`).
+    written: dict[str, frozenset[str]]
 
     def terms(self, fields: tuple[str, ...] = TEXT_FIELDS) -> set[str]:
         return {term for f in fields for _, term in self.fields.get(f, ())}
@@ -50,8 +52,21 @@ def analysed_records(index_dir: Path) -> tuple[Analysed, ...]:
                 for name, text in texts.items()
                 if text
             }
-            out.append(Analysed(r.pmid, fields, texts))
+            written = {name: frozenset(written_words(text)) for name, text in texts.items()}
+            out.append(Analysed(r.pmid, fields, texts, written))
     return tuple(out)
+
+
+@cache
+def _written_vocabulary(index_dir: Path) -> frozenset[str]:
+    """Every word as written in the text fields of the records."""
+    return frozenset().union(*(w for r in analysed_records(index_dir) for w in r.written.values()))
+
+
+def _matching_words(index_dir: Path, wildcard: str) -> frozenset[str]:
+    """The words as written in the records that match ``wildcard``."""
+    test = pattern(wildcard)
+    return frozenset(w for w in _written_vocabulary(index_dir) if test(w))
 
 
 def query_term(word: str) -> str:
@@ -81,11 +96,11 @@ def with_written_word(
     index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
 ) -> set[str]:
     """The records with a word matching ``wildcard`` as written in one of ``fields``."""
-    test = pattern(wildcard)
+    words = _matching_words(index_dir, wildcard)
     return {
         r.pmid
         for r in analysed_records(index_dir)
-        if any(test(w) for f in fields for w in written_words(r.texts.get(f, "")))
+        if any(not words.isdisjoint(r.written.get(f, ())) for f in fields)
     }
 
 
@@ -93,14 +108,13 @@ def written_word_terms(
     index_dir: Path, wildcard: str, fields: tuple[str, ...] = TEXT_FIELDS
 ) -> set[str]:
     """The index terms of the words matching ``wildcard`` as written in the records."""
-    test = pattern(wildcard)
+    matching = _matching_words(index_dir, wildcard)
     analyzer = text_analyzer()
     words = {
         w
         for r in analysed_records(index_dir)
         for f in fields
-        for w in written_words(r.texts.get(f, ""))
-        if test(w)
+        for w in r.written.get(f, ()) & matching
     }
     return {t.text for w in words for t in analyzer(w)}
 

@@ -151,18 +151,35 @@ def test_bad_file_is_skipped_and_good_records_committed(tmp_path: Path) -> None:
     assert runner.invoke(app, ["show", SEED_PMID, "--index", index]).exit_code == 0
 
 
+#: A folder's worth of data/ in each format it has (MEDLINE, PubMed XML gzipped,
+#: .nbib, the PubMed page), 28 records: what the main path ingests as a real process
+#: (the writer processes of large batches run as real processes in test_integrity).
+MAIN_PATH_FILES = [
+    "pubmed-34572009-page.txt",
+    "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt",
+    "dennishazelett_asian_study__citations.nbib",
+    "mokztk_pubmed-parser__pubmed_result.xml.gz",
+    "biopython__Tests_Medline_pubmed_result2.txt",
+]
+
+
 @pytest.mark.slow
 def test_real_subprocess_main_path(tmp_path: Path) -> None:
     exe = _searchkit_exe()
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for name in MAIN_PATH_FILES:
+        shutil.copyfile(SAMPLE_DIR / name, folder / name)
     env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
     ingest = subprocess.run(
-        [exe, "ingest", str(SAMPLE_DIR)], capture_output=True, text=True, env=env, check=False
+        [exe, "ingest", str(folder)], capture_output=True, text=True, env=env, check=False
     )
     assert ingest.returncode == 0, ingest.stderr
-    assert ingest.stderr.startswith("Added ") and ingest.stdout == ""
+    assert ingest.stderr.startswith("Added 28 records from 5 files in ")
+    assert ingest.stdout == ""
     assert "skipped" not in ingest.stderr
     found = subprocess.run(
-        [exe, "search", "immune escape MHC", "--format", "pmid", "--limit", "3"],
+        [exe, "search", "immune escape", "--format", "pmid", "--limit", "3"],
         capture_output=True,
         text=True,
         env=env,

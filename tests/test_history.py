@@ -162,15 +162,9 @@ def test_concurrent_searches_keep_the_history_whole(index_copy: Path, sample: Pa
         assert proc.returncode == 0, err
         assert err == ""
         counts[word] = int(out)
-    run = subprocess.run(
-        [_searchkit_exe(), "history", "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=60,
-    )
-    entries = json.loads(run.stdout)
+    code, out, err = _run(index_copy, "history", "--format", "json")  # what they wrote
+    assert code == 0, err
+    entries = json.loads(out)
     assert sorted(e["number"] for e in entries) == list(range(1, len(words) + 1))
     assert {e["query"]: e["count"] for e in entries} == counts
     assert counts == {w: len(having(sample, w)) for w in words}

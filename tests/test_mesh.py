@@ -459,8 +459,8 @@ def test_mesh_load_and_search_as_a_subprocess(small_index: Path) -> None:
             [exe, *args, "--index", str(small_index)], capture_output=True, text=True, check=False
         )
 
-    before = sk("search", "lung neoplasms[mh]", "--count")
-    assert before.returncode == 0 and before.stdout == "1\n"
+    before = run(small_index, "search", "lung neoplasms[mh]", "--count")  # in-process
+    assert before.exit_code == 0 and before.stdout == "1\n"
     assert "no MeSH tree" in before.stderr
     loaded = sk("mesh", "load", str(DESC_SAMPLE))
     assert loaded.returncode == 0, loaded.stderr

@@ -174,9 +174,10 @@ def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str
 @pytest.mark.slow
 def test_stems_alone_would_miss_words(sample_index_dir: Path) -> None:
     # What the test above guards against: no index term matches these patterns.
+    terms = set().union(*(r.terms() for r in analysed_records(sample_index_dir)))
     for query in ("randomi*ed", "hospitali*ation"):
         test = pattern(query)
-        assert not any(test(t) for r in analysed_records(sample_index_dir) for t in r.terms())
+        assert not any(test(t) for t in terms)
         assert _count(sample_index_dir, query) == len(with_written_word(sample_index_dir, query))
         assert _count(sample_index_dir, query) > 0
 
@@ -287,12 +288,11 @@ def test_wildcards_and_references_raise_nothing_but_query_error(
 
 @pytest.mark.slow
 def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path) -> None:
+    """One real process for each (every case runs in-process above)."""
     env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
     expected = {
         "cancer OR tumor AND mice": len((c | t) & m),
-        "cancer OR tumor NOT mice": len((c | t) - m),
-        "randomi*ed": len(with_written_word(sample_index_dir, "randomi*ed")),
         "psoas absc*[tiab]": len(
             with_sequence(
                 sample_index_dir,

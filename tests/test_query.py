@@ -306,11 +306,17 @@ def test_parser_survives_arbitrary_text(text: str) -> None:
         parse_query(SCHEMA, text)
 
 
+@pytest.fixture(scope="module")
+def opened(sample_index_dir: Path) -> SearchIndex:
+    """The sample index, opened once for every example (searches only read it)."""
+    return SearchIndex.open(sample_index_dir)
+
+
 @pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(st.lists(_ALPHABET, max_size=15).map("".join))
-def test_searching_raises_nothing_but_query_error(sample_index_dir: Path, text: str) -> None:
-    index = SearchIndex.open(sample_index_dir)
+def test_searching_raises_nothing_but_query_error(opened: SearchIndex, text: str) -> None:
+    index = opened
     try:
         result = search(index, text, limit=3)
     except QueryError:
@@ -340,9 +346,9 @@ _TERMS = st.sampled_from(
 @given(_TERMS, _TERMS, st.sampled_from(["AND", "OR", "NOT"]))
 @example("privilege[ti]", "immune escape[kw]", "NOT")  # Whoosh's AndNot let it through
 def test_boolean_operators_are_set_operations(
-    sample_index_dir: Path, left: str, right: str, op: str
+    opened: SearchIndex, left: str, right: str, op: str
 ) -> None:
-    index = SearchIndex.open(sample_index_dir)
+    index = opened
 
     def ids(query: str) -> set[str]:
         result = search(index, query, limit=3000, suggest=False, with_snippets=False)

@@ -50,13 +50,13 @@ queries = st.one_of(structured, st.text(max_size=300))
 
 # The library check is cheap (one open index): many examples. Each CLI example opens
 # the index anew, as the command does; it adds only the exit code and the one error
-# line to what the library check covers, so it gets fewer.
+# line to what the library check covers (the same queries), so it gets fewer.
 SETTINGS = settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-CLI_SETTINGS = settings(SETTINGS, max_examples=60)
+CLI_SETTINGS = settings(SETTINGS, max_examples=30)
 
 # Cases that have broken query parsers before: kept as explicit examples.
 NASTY = [
@@ -153,21 +153,25 @@ def test_very_long_queries_finish(sample_index_dir: Path) -> None:
         "(" * 2000 + "cancer" + ")" * 2000,
         '"' * 5001,
         "a" * 100_000,
-        " AND ".join(["cancer"] * 1000),
     ]
-    for query in long_queries:
+    # 1,000 operands, past Python's recursion limit: seconds to rank, so in the library
+    # only (the command runs the same search; the others show its handling of long ones)
+    chain = " AND ".join(["cancer"] * 1000)
+    for query in [*long_queries, chain]:
         started = time.monotonic()
         _check_library(index, query)
-        _check_cli(sample_index_dir, query)
+        if query is not chain:
+            _check_cli(sample_index_dir, query)
         assert time.monotonic() - started < 30, query[:40]
 
 
-#: NASTY queries for real processes (each costs a Python start): errors of each kind,
-#: one that searches, hostile characters. test_nasty_queries runs all of them in-process.
-IN_A_PROCESS = ['"unbalanced quote', "((cancer", "cancer[ti] AND", "[ti]", "stem*"]
-IN_A_PROCESS += [  # a NUL cannot be an argument
+#: NASTY queries for real processes (each costs a Python start and opens the sample):
+#: an error, a search in several scripts, control characters, a query that looks like an
+#: option. test_nasty_queries runs all of them in-process.
+IN_A_PROCESS = [
+    '"unbalanced quote',
     "tumour \u00e9chappement \u514d\u75ab \U0001f9ec",
-    "\x01\x1b[31m",
+    "\x01\x1b[31m",  # a NUL cannot be an argument
     "-",
 ]
 

@@ -310,18 +310,18 @@ def test_search_and_show_export_formats(sample_index_dir: Path) -> None:
 @pytest.mark.slow
 def test_medline_export_round_trips_through_ingest(sample_index_dir: Path, tmp_path: Path) -> None:
     query = "cell OR patients"
-    exported = run(sample_index_dir, "search", query, "-n", "400", "-f", "medline")
+    exported = run(sample_index_dir, "search", query, "-n", "200", "-f", "medline")
     assert exported.exit_code == 0
     path = tmp_path / "export.nbib"
     path.write_text(exported.stdout, "utf-8")
     fresh = tmp_path / "fresh"
     result = runner.invoke(app, ["ingest", str(path), "--index", str(fresh)])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("Added 400 records from 1 file in ")
+    assert result.stderr.startswith("Added 200 records from 1 file in ")
     assert "skipped" not in result.stderr
-    original = run(sample_index_dir, "search", query, "-n", "400", "-f", "pmid").stdout.split()
-    again = run(fresh, "search", query, "-n", "400", "-f", "pmid").stdout.split()
-    assert len(original) == 400 and sorted(again) == sorted(original)
+    original = run(sample_index_dir, "search", query, "-n", "200", "-f", "pmid").stdout.split()
+    again = run(fresh, "search", query, "-n", "200", "-f", "pmid").stdout.split()
+    assert len(original) == 200 and sorted(again) == sorted(original)
     sample, copy = SearchIndex.open(sample_index_dir), SearchIndex.open(fresh)
     for pmid in original:
         before, after = sample.get(pmid).to_dict(), copy.get(pmid).to_dict()
@@ -411,6 +411,8 @@ def test_date_sort_over_segments_where_one_has_no_dates(
     assert sorted(h["pmid"] for h in newest) == sorted(dated)
     assert sorted(h["pmid"] for h in rest) == sorted(undated)
     assert all(h["date"] is None for h in rest)
+    if undated_records < 12:
+        return  # one real process is enough: the one below, with more undated records
     process = subprocess.run(
         [_searchkit_exe(), "search", query, "--sort", "date", "-n", "50", "-f", "pmid"],
         capture_output=True,

@@ -68,6 +68,10 @@ needs_model = pytest.mark.skipif(
 #: 19 real records: bioinformatics software, acupuncture trials, abscess case reports
 #: and the seed article.
 SOURCES = [TEST_DATA / "pubmed_xml", TEST_DATA / "medline", SAMPLE_DIR / "pubmed-34572009-page.txt"]
+#: 7 real records (acupuncture trials): an index to embed where the count does not matter.
+ACUPUNCTURE = TEST_DATA / "medline" / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
+#: 4 real records (bioinformatics software in Python).
+PYTHON_TOOLS = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
 SPINAL_ABSCESS = "28504498"  # "[Pediatric case report: Spinal epidural abscess]."
 PSOAS_ABSCESS = "28630219"  # sigmoid colon perforation with a psoas abscess
 INFO = StoreInfo("model", "a" * 64, 4)
@@ -259,7 +263,7 @@ def test_a_changed_model_file_is_refused_naming_it(tmp_path: Path) -> None:
     error line with --semantic) and by embed, naming the file."""
     folder = _model_copy(tmp_path / "model")
     index = tmp_path / "ix"
-    assert ingest([TEST_DATA / "medline"], SearchIndex.create(index)).ok
+    assert ingest([ACUPUNCTURE], SearchIndex.create(index)).ok
     result = runner.invoke(app, ["embed", "--model", str(folder), "--index", str(index)])
     assert result.exit_code == 0, result.stderr
     recorded = {f.role: f.sha256 for f in VectorStore(index).info.files}  # type: ignore[union-attr]
@@ -474,19 +478,15 @@ def test_eval_uses_the_vectors(embedded: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@needs_model
-def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
-    exe = _searchkit_exe()
-    index = str(tmp_path / "ix")
-    for args in (["ingest", *map(str, SOURCES)], ["embed"]):
-        done = subprocess.run([exe, *args, "--index", index], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    assert "19 record(s) encoded" in done.stderr
+def test_search_ranks_by_meaning_as_a_real_process(embedded: Path) -> None:
+    """A real ``searchkit search`` process re-ranks by the stored vectors (``embed`` runs
+    as a real process in the progress and interruption tests below)."""
     done = subprocess.run(
-        [exe, "search", "infection collecting near the spine", "-f", "json", "--index", index],
+        [_searchkit_exe(), "search", "infection collecting near the spine", "-f", "json",
+         "--index", str(embedded)],
         capture_output=True,
         text=True,
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hits"][0]["pmid"] == SPINAL_ABSCESS
 
@@ -495,7 +495,7 @@ def test_embed_and_search_as_real_processes(tmp_path: Path) -> None:
 @needs_model
 def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     index = tmp_path / "ix"
-    args = ["ingest", str(TEST_DATA / "medline"), "--embed", "--index", str(index)]
+    args = ["ingest", str(PYTHON_TOOLS), "--embed", "--index", str(index)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -535,7 +535,7 @@ def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
 @needs_model
 def test_embed_threads_follow_procs(tmp_path: Path) -> None:
     index = tmp_path / "ix"
-    assert ingest([TEST_DATA / "medline"], SearchIndex.create(index)).ok
+    assert ingest([SAMPLE_DIR / "pubmed-34572009-page.txt"], SearchIndex.create(index)).ok
     result = runner.invoke(app, ["embed", "--procs", "1", "--index", str(index)])
     assert result.exit_code == 0, result.stderr
     assert " (1 thread), " in result.stderr
@@ -561,8 +561,8 @@ def _read_all(fd: int) -> bytes:
 def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     exe = _searchkit_exe()
     index = tmp_path / "ix"
-    assert ingest(SOURCES, SearchIndex.create(index)).ok
-    args = [exe, "embed", "--checkpoint", "4", "--index", str(index)]
+    assert ingest([PYTHON_TOOLS], SearchIndex.create(index)).ok
+    args = [exe, "embed", "--checkpoint", "2", "--index", str(index)]
     controller, terminal = pty.openpty()
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=terminal, env=env) as proc:
@@ -571,10 +571,10 @@ def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
         assert proc.stdout is not None and proc.stdout.read() == b""
     os.close(controller)
     assert proc.returncode == 0, shown
-    assert "encoding" in shown and "19/19" in shown and "records/s" in shown
+    assert "encoding" in shown and "4/4" in shown and "records/s" in shown
     last = shown.rstrip().splitlines()[-1]
-    assert "19 record(s) encoded in " in last  # after the codes that erase the bar
-    assert last.endswith(f"Vectors: 19 in {index} (model all-MiniLM-L6-v2 (int8 ONNX))")
+    assert "4 record(s) encoded in " in last  # after the codes that erase the bar
+    assert last.endswith(f"Vectors: 4 in {index} (model all-MiniLM-L6-v2 (int8 ONNX))")
     # Not a terminal: the summary line only.
     shutil.rmtree(index / VECTORS_DIR)
     done = subprocess.run(args, capture_output=True, text=True)
@@ -584,12 +584,12 @@ def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_model
-def test_an_interrupted_embed_goes_on_where_it_stopped(tmp_path: Path) -> None:
+def test_an_interrupted_embed_goes_on_where_it_stopped(embedded: Path) -> None:
     """Kill an embed process after its first save: the next run encodes only the rest,
     keeps the saved vectors as they were, and the vectors are complete."""
-    index = tmp_path / "ix"
-    assert ingest([SAMPLE_DIR / "mokztk_pubmed-parser__CPFE.xml.gz"], SearchIndex.create(index)).ok
-    args = [_searchkit_exe(), "embed", "--checkpoint", "8", "--procs", "1", "--index", str(index)]
+    index = embedded
+    shutil.rmtree(index / VECTORS_DIR)  # 19 records to encode, 2 per save
+    args = [_searchkit_exe(), "embed", "--checkpoint", "2", "--procs", "1", "--index", str(index)]
     manifest = index / VECTORS_DIR / "manifest.json"
     with subprocess.Popen(args, stderr=subprocess.PIPE) as proc:
         deadline = time.monotonic() + 120
