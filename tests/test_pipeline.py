@@ -293,3 +293,30 @@ def test_the_pmid_tie_keys_agree_whichever_way_they_are_read(
     stored = [str(searcher.stored_fields(d)["pmid"]) for d in range(searcher.doc_count_all())]
     assert [column[d] for d in range(len(stored))] == stored
     assert _all_pmids(searcher) == stored
+
+
+def test_a_rankings_pmids_come_from_the_pmid_column_and_are_the_stored_ones(
+    sample_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ids()``/``pairs()`` read the PMID column, not each stored record (most of an
+    eval's time at depth 1,000), and give what the stored records say; an index without
+    the column is read from the stored records."""
+    ranking = rank(sample_index, "breast cancer screening", limit=200)
+    searcher = ranking.searcher
+    stored = [str(searcher.stored_fields(d)["pmid"]) for _, d in ranking.ranked]
+    assert len(stored) == 200
+    reads = 0
+    original = searcher.stored_fields  # Whoosh's searcher binds its reader's method
+
+    def counting(docnum: int) -> dict[str, object]:
+        nonlocal reads
+        reads += 1
+        return dict(original(docnum))
+
+    monkeypatch.setattr(searcher, "stored_fields", counting)
+    assert ranking.ids() == stored
+    assert [p for p, _ in ranking.pairs()] == stored
+    assert [s for _, s in ranking.pairs()] == [float(s) for s, _ in ranking.ranked]
+    assert reads == 0
+    monkeypatch.setattr(pipeline, "_pmid_column", lambda searcher: None)
+    assert ranking.ids() == stored and reads == 200

@@ -120,11 +120,12 @@ class Ranking:
 
     def ids(self) -> list[str]:
         """The PMIDs, in rank order."""
-        return [_pmid(self.searcher, d) for _, d in self.ranked]
+        return _pmids(self.searcher, [d for _, d in self.ranked])
 
     def pairs(self) -> list[tuple[str, float]]:
         """(PMID, score) in rank order."""
-        return [(_pmid(self.searcher, d), float(s)) for s, d in self.ranked]
+        pmids = _pmids(self.searcher, [d for _, d in self.ranked])
+        return [(pmid, float(s)) for pmid, (s, _) in zip(pmids, self.ranked, strict=True)]
 
 
 def compile_query(
@@ -342,6 +343,15 @@ def _all_pmids(searcher: Searcher) -> list[str]:
 
 def _pmid(searcher: Searcher, docnum: int) -> str:
     return str(searcher.stored_fields(docnum)["pmid"])
+
+
+def _pmids(searcher: Searcher, docnums: list[int]) -> list[str]:
+    """The PMIDs of ``docnums``: from the PMID column (a few bytes each), not from the
+    stored records (each decompressed whole: most of an ``eval`` at depth 1,000)."""
+    column = _pmid_column(searcher) if docnums else None
+    if column is None:
+        return [_pmid(searcher, d) for d in docnums]
+    return [_text(column[d]) for d in docnums]
 
 
 def _text(value: object) -> str:
