@@ -30,6 +30,13 @@ def test_without_java_the_solr_tests_skip_or_with_the_ci_variable_fail(
             "-q",
             "-p",
             "no:cacheprovider",
+            # Neither the suite's options nor its plugins: one test, in this process.
+            "-o",
+            "addopts=",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:hypothesispytest",
             f"{Path(__file__).parent / 'test_solr_cli.py'}::"
             "test_cluster_has_two_live_nodes_and_requires_authentication",
         ],
