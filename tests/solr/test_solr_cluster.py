@@ -32,7 +32,7 @@ def test_without_java_the_solr_tests_skip_or_with_the_ci_variable_fail(
             "no:cacheprovider",
             # Neither the suite's options nor its plugins: one test, in this process.
             "-o",
-            "addopts=",
+            "addopts=-ra",
             "-p",
             "no:xdist",
             "-p",
