@@ -128,12 +128,24 @@ def unique_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.hookimpl(trylast=True)  # after -m has deselected: order what will run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Files with the most slow tests first: pytest-xdist hands out whole files in this
-    order, so the long ones start at once instead of ending the run on one worker."""
+    order, so the long ones start at once instead of ending the run on one worker.
+    Among files with as many, one that uses the shared sample index comes first, then
+    those that do not, then the others: one worker builds the index while the other
+    has work that does not wait for it."""
     slow: dict[str, int] = {}
+    sample: dict[str, bool] = {}
     for item in items:
-        slow[item.location[0]] = slow.get(item.location[0], 0) + bool(
-            item.get_closest_marker("slow")
-        )
-    items.sort(key=lambda item: -slow[item.location[0]])  # stable: within a file, as written
+        name = item.location[0]
+        slow[name] = slow.get(name, 0) + bool(item.get_closest_marker("slow"))
+        needs = "sample_index_dir" in getattr(item, "fixturenames", ())
+        sample[name] = sample.get(name, False) or needs
+    builder = next((name for name in slow if sample[name]), None)
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        name = item.location[0]
+        return -slow[name], 0 if name == builder else 2 if sample[name] else 1
+
+    items.sort(key=key)  # stable: within a file, as written

@@ -56,6 +56,7 @@ def test_mining_schwartz_hearst(text: str, pairs: list[tuple[str, str]]) -> None
     assert mine(text) == pairs
 
 
+@pytest.mark.slow
 def test_table_follows_add_replace_and_delete(tmp_path: Path) -> None:
     ix = SearchIndex.create(tmp_path / "ix")
     ix.upsert([DEFINES_MHC, SPELLS_OUT, *FILLER])
@@ -139,6 +140,7 @@ def test_acronyms_command_on_the_sample(sample_index_dir: Path) -> None:
     assert " ".join(long_form) == "major histocompatibility complex"
 
 
+@pytest.mark.slow
 def test_table_is_rebuilt_when_it_does_not_match_the_index(tmp_path: Path) -> None:
     """A crash between the index commit and the table write leaves a stale table: it is
     recognised by its generation and mined afresh from the stored records."""

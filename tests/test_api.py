@@ -44,6 +44,7 @@ def _open_files_under(folder: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_index_paths_may_be_str_or_pathlike(tmp_path: Path) -> None:
     made = SearchIndex.create(str(tmp_path / "ix"))
     assert isinstance(made.path, Path)
@@ -78,6 +79,7 @@ def _readme_python_blocks() -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(tmp_path: Path) -> None:
     """Every python block of the README, run as a script in a folder holding a
     ``data`` folder (two of the bundled files, to keep the test fast)."""

@@ -70,6 +70,7 @@ PIECES = [
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=25))
+@pytest.mark.slow
 def test_same_terms_as_the_analyzer_on_any_code_text(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert list(BiomedTermizer()(text).items()) == _expected(text)

@@ -157,6 +157,7 @@ def test_merging_segments_with_bulk_postings(tmp_path: Path) -> None:
     assert _contents(tmp_path / "fast") == _contents(tmp_path / "stock")
 
 
+@pytest.mark.slow
 def test_cancel_removes_spilled_runs(tmp_path: Path) -> None:
     _, fast = _write(tmp_path / "fast", FastSegmentWriter, sample_docs()[:100], limitmb=0.1)
     assert fast._terms.runs
@@ -205,6 +206,7 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
         assert files[0] == files[1]
 
 
+@pytest.mark.slow
 def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Path) -> None:
     """The writer's path (terms and positions straight from the analysis) and the
     general one (Whoosh's posting tuples) keep the same postings, boosts included."""

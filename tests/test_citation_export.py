@@ -59,6 +59,7 @@ def _slash(date: str | None) -> str | None:
     return date.replace("-", "/") if date else None
 
 
+@pytest.mark.slow
 def test_every_record_exported_as_medline_reads_back_in_biopython(stored: list[Record]) -> None:
     parsed = list(Medline.parse(io.StringIO(medline(stored) + "\n")))
     assert len(parsed) == len(stored) > 2000
@@ -96,6 +97,7 @@ def test_every_record_exported_as_medline_reads_back_in_biopython(stored: list[R
     assert with_citation > 1500
 
 
+@pytest.mark.slow
 def test_every_record_exported_as_ris_reads_back_in_rispy(stored: list[Record]) -> None:
     entries = rispy.loads(ris(stored) + "\n")
     assert len(entries) == len(stored)

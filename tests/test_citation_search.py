@@ -223,6 +223,7 @@ def test_tiab_covers_author_keywords(sample_index_dir: Path) -> None:
     assert keyword <= _pmids(sample_index_dir, '"aerobic capacity"[Title/Abstract]')
 
 
+@pytest.mark.slow
 def test_text_words_and_all_fields(sample_index_dir: Path) -> None:
     tiab = _pmids(sample_index_dir, "privilege[tiab]")
     mesh = _pmids(sample_index_dir, "neoplastic stem cells[mh]")

@@ -27,6 +27,7 @@ def _searchkit_exe() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_every_command_has_help() -> None:
     names = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
     assert {"ingest", "search", "similar", "show", "stats", "analyze", "acronyms", "eval"} <= names

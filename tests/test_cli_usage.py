@@ -58,6 +58,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         (["serch", "cancer"], "searchkit", "Error: No such command 'serch'"),
     ],
 )
+@pytest.mark.slow
 def test_a_usage_error_is_an_error_line_and_a_hint(
     args: list[str], command: str, error: str
 ) -> None:
@@ -70,6 +71,7 @@ def test_a_usage_error_is_an_error_line_and_a_hint(
     assert lines[1] == f"Try '{command} -h' for help."
 
 
+@pytest.mark.slow
 def test_an_unknown_command_suggests_the_near_one() -> None:
     done = _run("serch", "cancer")
     assert "Did you mean 'search'?" in done.stderr.splitlines()[0]

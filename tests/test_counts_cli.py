@@ -108,6 +108,7 @@ def test_an_empty_export_says_that_records_have_some_of_the_words(
     )
 
 
+@pytest.mark.slow
 def test_machine_formats_write_every_hit(sample_index_dir: Path) -> None:
     total = int(run(sample_index_dir, "search", "cancer", "--count").stdout)
     assert total > 300
@@ -130,6 +131,7 @@ def test_machine_formats_write_every_hit(sample_index_dir: Path) -> None:
     assert cut.stderr == f"note: 5 of {total} shown; --limit all for every hit\n"
 
 
+@pytest.mark.slow
 def test_limit_all_for_any_format(sample_index_dir: Path) -> None:
     total = int(run(sample_index_dir, "search", "cancer", "--count").stdout)
     table = run(sample_index_dir, "search", "cancer", "--limit", "all")

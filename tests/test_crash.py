@@ -363,6 +363,7 @@ def test_create_in_an_existing_empty_directory(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
 
 
+@pytest.mark.slow
 def test_disk_full_during_a_commit_is_one_line_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

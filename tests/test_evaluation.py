@@ -99,6 +99,7 @@ def test_same_documents_and_scores_on_a_layered_index(layered_index: Path) -> No
     assert _compare(searcher, queries) > len(queries) // 4
 
 
+@pytest.mark.slow
 def test_same_ranking_through_the_pipeline(
     layered_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -222,6 +223,7 @@ def test_proximity_counts_pairs_within_the_window() -> None:
     assert scoring.near_counts(a, b, 5, docs).tolist() == [2.0, 2.0]
 
 
+@pytest.mark.slow
 def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> None:
     """The array decoding of ``Positions`` values gives what decoding each value gives:
     on values Whoosh's own format encodes (one position, deltas from 256 on, a list

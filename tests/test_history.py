@@ -92,6 +92,7 @@ def test_an_unknown_reference_is_one_error_line_with_its_position(index_copy: Pa
     assert len(_run(index_copy, "history")[1].splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_filters_are_part_of_the_recorded_search(index_copy: Path, sample: Path) -> None:
     filtered = _search(index_copy, "cancer", "--year", "2015..2019")
     assert filtered and filtered < having(sample, "cancer")
@@ -170,6 +171,7 @@ def test_concurrent_searches_keep_the_history_whole(index_copy: Path, sample: Pa
     assert counts == {w: len(having(sample, w)) for w in words}
 
 
+@pytest.mark.slow
 def test_rebuild_keeps_the_history(tmp_path: Path) -> None:
     index = tmp_path / "small"
     seed = Path(__file__).resolve().parent.parent / "data" / "pubmed-34572009-page.txt"

@@ -350,6 +350,7 @@ def test_bad_input_is_one_clear_line_and_the_rest_is_intact(tmp_path: Path, name
     assert "TOP-SECRET" not in str(pmids)
 
 
+@pytest.mark.slow
 def test_xxe_and_entity_bombs_never_reach_the_index(tmp_path: Path) -> None:
     index = _index_with_seed(tmp_path)
     for make in (_xxe, _billion_laughs):
@@ -361,6 +362,7 @@ def test_xxe_and_entity_bombs_never_reach_the_index(tmp_path: Path) -> None:
         assert "root:" not in result.stdout and "lollol" not in result.stdout
 
 
+@pytest.mark.slow
 def test_duplicate_pmids_in_one_file_the_last_wins(tmp_path: Path) -> None:
     text = _ortho_text()
     first = text.index("<PubmedArticle>")
@@ -485,6 +487,7 @@ def _jsonl_with_wrong_values(tmp: Path) -> tuple[Path, dict[int, str], list[str]
     return path, reasons, good
 
 
+@pytest.mark.slow
 def test_jsonl_values_of_the_wrong_type_or_range_skip_only_their_lines(tmp_path: Path) -> None:
     index = _index_with_seed(tmp_path)
     bad, reasons, good = _jsonl_with_wrong_values(tmp_path)

@@ -73,6 +73,7 @@ def test_second_ingest_reads_only_the_new_file(inputs: Path, tmp_path: Path) -> 
     assert err.startswith("Nothing to read: 3 files unchanged since ingested")
 
 
+@pytest.mark.slow
 def test_force_and_changed_files_are_read_again(inputs: Path, tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     assert _ingest(str(inputs), "--index", index)[0] == 0
@@ -139,6 +140,7 @@ def test_sources_of_an_index_without_files(tmp_path: Path) -> None:
     assert "No source files recorded" in result.stderr
 
 
+@pytest.mark.slow
 def test_delete_command(tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     assert _ingest(str(MEDLINE), str(SEED_FILE), "--index", index)[0] == 0
@@ -156,6 +158,7 @@ def test_delete_command(tmp_path: Path) -> None:
     assert result.exit_code == 1 and result.stderr.startswith("Error:")
 
 
+@pytest.mark.slow
 def test_optimize_merges_segments(tmp_path: Path) -> None:
     index = str(tmp_path / "ix")
     code, _, err = _ingest(str(MEDLINE), "--index", index, "--batch-size", "3", "--procs", "1")
@@ -171,6 +174,7 @@ def test_optimize_merges_segments(tmp_path: Path) -> None:
     assert len(ix) == count
 
 
+@pytest.mark.slow
 def test_optimize_keeps_the_acronym_table_current(tmp_path: Path) -> None:
     """The acronym table is saved for the index generation it describes; a table of an
     older generation is rebuilt from every stored record on each open (seconds per
@@ -191,6 +195,7 @@ def test_optimize_keeps_the_acronym_table_current(tmp_path: Path) -> None:
     assert ["CSCs", "cancer stem cells", 1] in after["table"]["acronyms"]
 
 
+@pytest.mark.slow
 def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
     index = tmp_path / "ix"
     assert _ingest(str(inputs), "--index", str(index))[0] == 0
@@ -217,6 +222,7 @@ def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
     assert "2 files unchanged" in _ingest(str(inputs), "--index", str(index))[2]
 
 
+@pytest.mark.slow
 def test_interrupted_rebuild_leaves_the_old_index(
     inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,6 +296,7 @@ def _records(prefix: str, n: int, title: str) -> list[Record]:
 
 
 @pytest.mark.parametrize("multisegment", [True, False])
+@pytest.mark.slow
 def test_multiprocess_writer_replaces_duplicates_across_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multisegment: bool
 ) -> None:
@@ -385,6 +392,7 @@ def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
     assert len(SearchIndex.open(Path(index))) == count
 
 
+@pytest.mark.slow
 def test_rebuild_of_the_current_directory(
     inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -417,6 +425,7 @@ def test_bad_ingest_options_are_usage_errors(args: list[str], tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_batches_are_also_bounded_by_their_footprint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -437,6 +446,7 @@ def _abstract(path: Path, pmid: str) -> str | None:
     return next(r for r in read_file(path) if isinstance(r, Record) and r.pmid == pmid).abstract
 
 
+@pytest.mark.slow
 def test_rebuild_keeps_the_version_of_the_file_read_last(tmp_path: Path) -> None:
     """The same five PMIDs exported as XML and as MEDLINE (one abstract's sections
     joined differently): whichever file was ingested last is in force, and a rebuild
@@ -467,6 +477,7 @@ def _stream(items: list[Record | Deletion]) -> object:
     return fake_read_file
 
 
+@pytest.mark.slow
 def test_the_last_version_of_an_id_wins_within_one_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

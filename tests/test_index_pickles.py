@@ -132,6 +132,7 @@ def _assert_refused(args: list[str], index: Path, marker: Path) -> None:
 
 
 @pytest.mark.parametrize("where", PLACES)
+@pytest.mark.slow
 def test_a_planted_pickle_never_runs(tmp_path: Path, index: Path, where: str) -> None:
     marker = tmp_path / "marker"
     _plant(index, where, marker)
@@ -142,6 +143,7 @@ def test_a_planted_pickle_never_runs(tmp_path: Path, index: Path, where: str) ->
         _assert_refused(args, index, marker)
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_in_an_index_without_checksums(tmp_path: Path, index: Path) -> None:
     """An index written before checksums (no manifest at all) is read, still safely."""
     marker = tmp_path / "marker"

@@ -97,6 +97,7 @@ def test_schema_version_mismatch_is_reported(index: Path, args: list[str]) -> No
     "damage",
     ["truncated TOC", "garbage TOC", "truncated segment", "no TOC", "bad metadata"],
 )
+@pytest.mark.slow
 def test_a_damaged_index_is_one_clear_line(index: Path, damage: str) -> None:
     toc = next(index.glob("_MAIN_*.toc"))
     segment = next(index.glob("*.seg"))

@@ -11,6 +11,7 @@ from searchkit.engine.lexicon import CHUNK_BYTES, term_weights
 
 
 @pytest.mark.parametrize("chunk_bytes", [CHUNK_BYTES, 64, 5])
+@pytest.mark.slow
 def test_term_weights_are_what_whooshs_term_reading_gives(
     sample_index_dir: Path, chunk_bytes: int
 ) -> None:

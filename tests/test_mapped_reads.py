@@ -99,6 +99,7 @@ def _mapped_segments() -> list[str]:
 
 
 @pytest.mark.skipif(not LINUX, reason="reads /proc/self")
+@pytest.mark.slow
 def test_closing_the_searcher_unmaps_and_closes_its_segments(tmp_path: Path) -> None:
     path = tmp_path / "index"
     assert ingest([TEST_DATA / "medline"], SearchIndex.create(path)).ok

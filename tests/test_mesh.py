@@ -115,6 +115,7 @@ def test_the_independent_counts_are_the_ones_reported() -> None:
         "mesh:lung",
     ],
 )
+@pytest.mark.slow
 def test_mh_matches_the_whole_heading(sample_index_dir: Path, query: str) -> None:
     assert count(sample_index_dir, query) == expected(heading("Lung")) == 13
 

@@ -86,6 +86,7 @@ def test_phrase_explain_shows_no_joined_term_between_its_parts(sample_index_dir:
     assert "mhc class mhcii ii" not in result.stderr
 
 
+@pytest.mark.slow
 def test_compound_forms_meet_in_a_phrase(sample_index_dir: Path) -> None:
     # The sample writes "IL6 expression", "IL 6", "TNF alpha pathways": a phrase typed
     # with the hyphen finds them too.
@@ -142,6 +143,7 @@ def test_every_copied_run_of_words_finds_its_record(sample_index: SearchIndex) -
     assert not missed, missed
 
 
+@pytest.mark.slow
 def test_bare_numbers_and_letters_of_compounds_are_not_searched(sample_index_dir: Path) -> None:
     for query, bare in [
         ("SARS-CoV-2", "2"),
@@ -169,6 +171,7 @@ def test_a_compound_does_not_match_its_bare_part(sample_index_dir: Path) -> None
         assert "PD-L1" in hit["title"] + (hit["abstract"] or ""), hit["pmid"]
 
 
+@pytest.mark.slow
 def test_tagged_compound_and_its_joined_form_agree(sample_index_dir: Path) -> None:
     assert count(sample_index_dir, "IL-6[ti]") == count(sample_index_dir, "IL6[ti]") > 0
     assert count(sample_index_dir, "IL 6[ti]") == count(sample_index_dir, "IL6[ti]")

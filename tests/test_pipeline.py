@@ -66,6 +66,7 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> tuple[SearchIndex, Sear
     return one, many
 
 
+@pytest.mark.slow
 def test_ranking_does_not_depend_on_the_segment_layout(
     layouts: tuple[SearchIndex, SearchIndex],
 ) -> None:
@@ -151,6 +152,7 @@ def _twins(tmp_path: Path) -> SearchIndex:
     return ix
 
 
+@pytest.mark.slow
 def test_similar_ranks_through_the_pipeline_with_ties_by_pmid(tmp_path: Path) -> None:
     ix = _twins(tmp_path)
     result = similar(ix, "50", limit=5)
@@ -164,6 +166,7 @@ def test_similar_ranks_through_the_pipeline_with_ties_by_pmid(tmp_path: Path) ->
     assert cli.stdout.split() == ["100", "200", "300"]
 
 
+@pytest.mark.slow
 def test_search_ties_go_by_pmid_in_the_cli(tmp_path: Path) -> None:
     _twins(tmp_path)
     result = run(tmp_path / "ix", "search", "emphysema", "-f", "pmid")

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from searchkit.index.locking import holding
 
 IMPORT_EVERY_MODULE = textwrap.dedent(
@@ -25,6 +27,7 @@ IMPORT_EVERY_MODULE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_every_module_imports_without_posix_only_modules() -> None:
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_EVERY_MODULE], capture_output=True, text=True, check=False

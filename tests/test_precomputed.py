@@ -102,6 +102,7 @@ def _stems(searcher: Searcher) -> list[str]:
     return [s for typo in TYPOS for s in analyzer.process_text(typo, mode="query")]
 
 
+@pytest.mark.slow
 def test_vocabulary_is_written_at_commit_and_suggests_what_whoosh_did(
     sample_index_dir: Path,
 ) -> None:
@@ -173,6 +174,7 @@ def _vocabulary_file(index: Path) -> Path:
         return index / vocabulary_file_name(s.reader().generation())
 
 
+@pytest.mark.slow
 def test_a_damaged_vocabulary_is_one_error_line_naming_it(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -208,6 +210,7 @@ def test_a_damaged_vocabulary_is_one_error_line_naming_it(
     assert result.exit_code != 0 and f"{path.name} does not match its checksum" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_index_without_the_vocabulary_suggests_the_same_and_gets_it_on_the_next_write(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -257,6 +260,7 @@ def _as_format_1(index: Path) -> None:
     (index / TABLE_FILE).write_text(json.dumps(data) + "\n", "utf-8")
 
 
+@pytest.mark.slow
 def test_a_format_1_acronym_table_still_expands_and_is_upgraded_on_the_next_write(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -378,6 +382,7 @@ def test_mesh_words_are_written_at_commit_and_read_as_the_segments_give_them(
     assert stored.containing(["cell"], 50)[5:]  # more than a note names
 
 
+@pytest.mark.slow
 def test_a_damaged_mesh_words_file_is_one_error_line_naming_it(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -405,6 +410,7 @@ def test_a_damaged_mesh_words_file_is_one_error_line_naming_it(
     assert f"damaged: {path.name} does not match its checksum" in check.stderr
 
 
+@pytest.mark.slow
 def test_an_index_without_mesh_words_notes_the_same_and_gets_them_on_the_next_write(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:

@@ -64,6 +64,7 @@ def _count(index_dir: Path, query: str) -> int:
         ("cancer AND NOT mice OR tumor", lambda c, t, m: (c - m) | t),
     ],
 )
+@pytest.mark.slow
 def test_operators_are_read_left_to_right_as_in_pubmed(
     sample_index_dir: Path, query: str, combine: object
 ) -> None:
@@ -94,6 +95,7 @@ def test_explain_shows_the_left_to_right_grouping(sample_index_dir: Path) -> Non
     )
 
 
+@pytest.mark.slow
 def test_a_run_of_words_is_one_operand_of_the_chain(sample_index_dir: Path) -> None:
     # "stem cells" (one ranked group, whose matching records have both words, as in
     # PubMed) is one operand.
@@ -160,6 +162,7 @@ def test_wildcards_in_phrases(
         "hospitali*ation",
     ],
 )
+@pytest.mark.slow
 def test_wildcards_match_the_words_as_written(sample_index_dir: Path, query: str) -> None:
     # Against the records' words as written, not their stems: "randomized" is indexed
     # as random, "studies" as studi, and neither stem matches the pattern.

@@ -78,6 +78,7 @@ def test_not_excludes(sample_index_dir: Path) -> None:
     assert without == cancer - mice
 
 
+@pytest.mark.slow
 def test_or_and_parentheses(sample_index_dir: Path) -> None:
     a = set(pmids(sample_index_dir, "psoas"))
     b = set(pmids(sample_index_dir, "zebrafish"))
@@ -131,6 +132,7 @@ def test_author_tag(sample_index_dir: Path) -> None:
     assert pmids(sample_index_dir, 'author:"smith j"') == [r["pmid"] for r in found]
 
 
+@pytest.mark.slow
 def test_mesh_and_major_topic(sample_index_dir: Path) -> None:
     mesh = records(sample_index_dir, "nasopharyngeal neoplasms[mh]")
     major = records(sample_index_dir, "nasopharyngeal neoplasms[majr]")
@@ -351,6 +353,7 @@ def test_search_help_shows_the_field_tags() -> None:
         ("psoas abscess[majr]", 'majr:"psoas abscess"'),
     ],
 )
+@pytest.mark.slow
 def test_tags_and_field_prefixes_agree(sample_index_dir: Path, left: str, right: str) -> None:
     found = pmids(sample_index_dir, left)
     assert found

@@ -117,6 +117,7 @@ def _encoder(spec: ModelSpec) -> Encoder:
 
 
 @needs_model
+@pytest.mark.slow
 def test_encoder_is_close_to_sentence_transformers() -> None:
     """The int8 ONNX model's vectors are within quantization noise of those of
     sentence-transformers (PyTorch, float32) for the same model."""
@@ -149,6 +150,7 @@ def test_encoder_places_paraphrases_together() -> None:
 
 
 @needs_model
+@pytest.mark.slow
 def test_encoder_pools_as_the_model_declares(tmp_path: Path) -> None:
     """A model that declares CLS pooling gets the [CLS] token's embedding, not the mean."""
     import onnxruntime as ort
@@ -367,6 +369,7 @@ def test_seed_article_stays_first(embedded: Path) -> None:
     assert _pmids(embedded, "immune escape MHC")[0] == SEED_PMID
 
 
+@pytest.mark.slow
 def test_embed_encodes_only_new_and_changed_records(embedded: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["embed", "--index", str(embedded)])
     assert result.exit_code == 0, result.stderr
@@ -393,6 +396,7 @@ def test_embed_encodes_only_new_and_changed_records(embedded: Path, tmp_path: Pa
     assert json.loads(stats.stdout)["vectors"] == 19 + added - 1
 
 
+@pytest.mark.slow
 def test_rebuild_keeps_the_vectors(embedded: Path) -> None:
     before = VectorStore(embedded).digests()
     result = runner.invoke(app, ["rebuild", "--index", str(embedded)])

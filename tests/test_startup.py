@@ -72,6 +72,7 @@ NOT_FOR_A_SEARCH = (
 )
 
 
+@pytest.mark.slow
 def test_a_local_search_loads_no_reader_writer_or_solr_client(sample_index_dir: Path) -> None:
     modules = _imported(
         "search", "immune escape", "--index", str(sample_index_dir), "-f", "pmid", usage=False

@@ -106,6 +106,7 @@ def test_final_set_formats_and_files(
     assert report_file.read_text("utf-8").endswith(f"Final set: #5, {len(expected)} records\n")
 
 
+@pytest.mark.slow
 def test_numbered_lines_are_checked(sample_index_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "numbered.txt"
     path.write_text("1. cancer\n2. mice\n3. #1 AND #2\n", encoding="utf-8")

@@ -403,6 +403,7 @@ def _uses(module: str) -> Iterator[tuple[str, set[Kind], str, set[str] | None]]:
 
 
 @pytest.mark.parametrize("module", ENGINE_MODULES)
+@pytest.mark.slow
 def test_every_whoosh_internal_the_engine_uses_is_in_the_table(module: str) -> None:
     missing = sorted(
         f"{where}: {name} ({' or '.join(sorted(k.name for k in kinds))})"
@@ -568,6 +569,7 @@ def _private_uses_outside(package: Path, engine: Path) -> set[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_no_whoosh_private_name_is_used_outside_the_engine() -> None:
     found = _private_uses_outside(Path(searchkit.__file__).parent, ENGINE)
     assert found <= OUTSIDE_ENGINE, (
