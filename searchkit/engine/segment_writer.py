@@ -67,6 +67,8 @@ FieldIndexer = Callable[[str], list[Posting]]
 _CACHE_LIMIT = 500_000  # distinct words kept per field analyzer (then the cache restarts)
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
 _BULK_SHARE = 0.75  # of a bulk writer's memory budget for its term store
+#: How often a commit waiting for a writer process checks that its siblings live.
+_JOIN_POLL_SECONDS = 0.2
 _TASK_EXIT_SECONDS = 10  # how long a cancelled writer waits for each terminated task
 
 
@@ -534,6 +536,26 @@ class _FastSubWriterTask(SubWriterTask):  # type: ignore[misc]
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.parent_pid = os.getpid()
+        #: The writer's other processes (set by FastMpWriter), watched while joining.
+        self.siblings: list[SubWriterTask] = []
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for this process to end, in the parent; also end it when another
+        writer process of the batch has died. A process killed while it held the job
+        queue's lock (taking a job) leaves the others waiting for jobs forever, and
+        Whoosh's commit, which joins them without a timeout, hung with the index
+        locked; now the commit goes on and fails (FastMpWriter._commit_toc)."""
+        if timeout is not None:
+            super().join(timeout)
+            return
+        while True:
+            super().join(_JOIN_POLL_SECONDS)
+            if self.exitcode is not None:
+                return
+            if any(t is not self and t.exitcode not in (None, 0) for t in self.siblings):
+                self.terminate()
+                super().join(_TASK_EXIT_SECONDS)
+                return
 
     def run(self) -> None:
         # A parent killed mid-write must not leave this process waiting for jobs
@@ -635,6 +657,7 @@ class FastMpWriter(_BulkMerges, MpWriter):  # type: ignore[misc]
             self.subargs,
             self.multisegment,
         )
+        task.siblings = self.tasks
         self.tasks.append(task)
         try:
             task.start()
