@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from whoosh.searching import Searcher
 
-from searchkit import Record, SearchIndex
+from searchkit import Record, SearchIndex, ingest
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
 from searchkit.index import meshwords
 from searchkit.index.mesh import NO_TREE_NOTE
@@ -28,6 +28,7 @@ from searchkit.searching.pipeline import rank
 from searchkit.searching.suggest import correct_word
 
 from .cli_helpers import run
+from .conftest import SAMPLE_DIR
 from .test_cli import _searchkit_exe
 
 #: Typos made from words of data/'s titles (a letter dropped, swapped or wrong), and
@@ -443,3 +444,16 @@ def test_mesh_words_removed_after_they_were_opened_are_read_from_the_segments(
         assert words.fallback is not None
         (index / meshwords.file_name(s.reader().generation())).unlink()
         assert words.containing(["psoas"], 5) == ["psoas abscess", "psoas muscles"]
+
+
+def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: Path) -> None:
+    index = SearchIndex.create(tmp_path / "ix")
+    left = [
+        index.path / ".vocabulary-1.bin.99999.0a1b2c3d.tmp",
+        index.path / ".meshwords-1.bin.99999.0a1b2c3d.tmp",
+    ]
+    for path in left:
+        path.write_bytes(b"half written")
+    assert ingest([SAMPLE_DIR / "pubmed-34572009-page.txt"], index).ok
+    assert not [p for p in left if p.exists()]
+    assert not list(index.path.glob(".*.tmp"))

@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from searchkit.atomic import fsync_dir
+from searchkit.atomic import atomic_write_bytes
 
 #: After the magic line: the header's length and CRC-32.
 HEAD = struct.Struct("<II")
@@ -42,18 +42,7 @@ def write(
     one), and temporary files a killed writer left. Call holding the write lock."""
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     folder = path.parent
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(magic + HEAD.pack(len(raw), zlib.crc32(raw)) + raw)
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    fsync_dir(folder)
+    atomic_write_bytes(path, magic + HEAD.pack(len(raw), zlib.crc32(raw)) + raw + body)
     generation = int(header["generation"])
     for old in folder.iterdir():
         m = stale.match(old.name)
@@ -65,9 +54,10 @@ def write(
 
 
 def _tmp_of(name: str, stale: re.Pattern[str]) -> bool:
-    """Whether ``name`` is the temporary file of a file of this kind (``.NAME.PID.tmp``)."""
-    parts = name[1:].rsplit(".", 2)
-    return len(parts) == 3 and parts[2] == "tmp" and stale.match(parts[0]) is not None
+    """Whether ``name`` is the temporary file of a file of this kind (``.NAME.PID.HEX.tmp``,
+    as :func:`searchkit.atomic.atomic_write_bytes` names it)."""
+    parts = name[1:].rsplit(".", 3)
+    return len(parts) == 4 and parts[3] == "tmp" and stale.fullmatch(parts[0]) is not None
 
 
 def read_header(path: Path, magic: bytes, kind: str) -> tuple[dict[str, Any], int] | None:
