@@ -389,7 +389,7 @@ class SolrBackend:
         sizes = [_size(p) for p in files]
         size = batch_size or BATCH_SIZE
         sender: Sender = (
-            ProcessSenders(self.address, size, procs)
+            ProcessSenders(SolrBackend, self.address, size, procs)
             if procs > 1 and files
             else BatchSender(self, size)
         )

@@ -29,9 +29,8 @@ from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from multiprocessing.process import BaseProcess
-
-    from searchkit.solr.backend import SolrBackend
 
 #: Items a sending process may have waiting, in batches.
 QUEUED_BATCHES = 2
@@ -56,10 +55,22 @@ class Sender(Protocol):
         ...
 
 
+class Writes(Protocol):
+    """What a sender writes through (:class:`searchkit.solr.backend.SolrBackend`)."""
+
+    def send(self, pending: dict[str, Record], counts: WriteCounts) -> None: ...
+
+    def delete_now(self, pmids: list[str], counts: WriteCounts) -> None: ...
+
+    def take_acronym_changes(self) -> Counter[tuple[str, str]]: ...
+
+    def close(self) -> None: ...
+
+
 class BatchSender:
     """Sends from this process, through ``backend``, in batches of ``size`` records."""
 
-    def __init__(self, backend: SolrBackend, size: int) -> None:
+    def __init__(self, backend: Writes, size: int) -> None:
         self.backend = backend
         self.size = size
         self.counts = WriteCounts()
@@ -89,6 +100,7 @@ def _owner(pmid: str, procs: int) -> int:
 
 
 def _work(
+    connect: Callable[[SolrAddress], Writes],
     address: SolrAddress,
     size: int,
     jobs: multiprocessing.Queue[tuple[str, object] | None],
@@ -97,9 +109,7 @@ def _work(
 ) -> None:
     """A sending process: what ``jobs`` brings, through a ``BatchSender`` of its own."""
     die_with_parent(parent)
-    from searchkit.solr.backend import SolrBackend
-
-    backend = SolrBackend(address)
+    backend = connect(address)
     try:
         sender = BatchSender(backend, size)
         while (job := jobs.get()) is not None:
@@ -117,9 +127,12 @@ def _work(
 
 
 class ProcessSenders:
-    """``procs`` sending processes, each owning the PMIDs that hash to it."""
+    """``procs`` sending processes, each owning the PMIDs that hash to it; each writes
+    through ``connect(address)`` (the backend class: picklable, as spawning needs)."""
 
-    def __init__(self, address: SolrAddress, size: int, procs: int) -> None:
+    def __init__(
+        self, connect: Callable[[SolrAddress], Writes], address: SolrAddress, size: int, procs: int
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.results: multiprocessing.Queue[tuple[str, object]] = context.Queue()
         self.jobs: list[multiprocessing.Queue[tuple[str, object] | None]] = [
@@ -128,7 +141,7 @@ class ProcessSenders:
         self.processes: list[BaseProcess] = [
             context.Process(
                 target=_work,
-                args=(address, size, jobs, self.results, os.getpid()),
+                args=(connect, address, size, jobs, self.results, os.getpid()),
                 daemon=True,
             )
             for jobs in self.jobs
