@@ -95,10 +95,14 @@ def rebuild_collection(
             f"recorded source no longer exists ({len(missing)} missing); the collection was "
             "left as it is",
         )
-    built = generations(collections(client), name)
+    existing = collections(client)
+    built = generations(existing, name)
     for leftover in built:  # of an interrupted rebuild: never aliased
         if leftover != old:
             _drop(client, leftover, leftover)
+    if old != name and name in existing:
+        # The first collection, shadowed by the alias: a rebuild stopped before deleting it.
+        _drop(client, name, name)
     new = generation_name(name, max(built.values(), default=0) + 1)
     upload_configset(client, new)
     try:

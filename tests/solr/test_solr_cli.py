@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -743,8 +744,8 @@ def test_killing_the_ingest_leaves_no_sending_process_and_the_rerun_converges(
 # -- rebuild, optimize, check and the writer lease ------------------------------------
 
 
-def _admin(cluster: SolrCluster, action: str, **params: str) -> dict[str, object]:
-    answer: dict[str, object] = requests.get(
+def _admin(cluster: SolrCluster, action: str, **params: str) -> dict[str, Any]:
+    answer: dict[str, Any] = requests.get(
         f"{cluster.nodes[0]}/admin/collections",
         params={"action": action, "wt": "json", **params},
         auth=_auth(cluster),
@@ -798,9 +799,9 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     lines = rebuilt.stderr.splitlines()
     assert lines[0] == "Rebuilt."
     assert lines[1].endswith(f"Index: {url} ({len(wanted) - 1} records)")
-    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g1"}  # type: ignore[index]
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g1"}
     names = _admin(solr_cluster, "LIST")["collections"]
-    assert "rebuilt_g1" in names and "rebuilt" not in names  # type: ignore[operator]
+    assert "rebuilt_g1" in names and "rebuilt" not in names
     assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
     assert _run(solr_cluster, "show", back, "--index", url).exit_code == 0
     stats = _run(solr_cluster, "stats", "--index", url)
@@ -812,8 +813,8 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     assert sorted(e["path"] for e in listed) == sorted(str(p.absolute()) for p in paths)
     second = _run(solr_cluster, "rebuild", "--index", url, "--procs", "1")
     assert second.exit_code == 0, second.stderr
-    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g2"}  # type: ignore[index]
-    assert "rebuilt_g1" not in _admin(solr_cluster, "LIST")["collections"]  # type: ignore[operator]
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g2"}
+    assert "rebuilt_g1" not in _admin(solr_cluster, "LIST")["collections"]
     assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
     optimized = _run(solr_cluster, "optimize", "--index", url)
     assert optimized.exit_code == 0, optimized.stderr
@@ -824,8 +825,8 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     assert f"records: {len(wanted) - 1}\n" in stats.stdout
 
 
-def _lease_doc(cluster: SolrCluster, collection: str) -> dict[str, object] | None:
-    doc: dict[str, object] | None = requests.get(
+def _lease_doc(cluster: SolrCluster, collection: str) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = requests.get(
         f"{cluster.nodes[0]}/searchkit_leases/get",
         params={"id": collection, "fl": "id,record,_version_", "wt": "json"},
         auth=_auth(cluster),
@@ -863,7 +864,7 @@ def test_a_rebuild_racing_an_ingest_loses_nothing(solr_cluster: SolrCluster) -> 
     rebuilt, ingested = rebuild.communicate(timeout=300)[1], ingest.communicate(timeout=300)[1]
     assert (rebuild.returncode, ingest.returncode) == (0, 0), (rebuilt, ingested)
     assert ingested.startswith(f"waiting for another searchkit process to finish writing {url}")
-    assert _admin(solr_cluster, "LISTALIASES")["aliases"]["racing"] == "racing_g1"  # type: ignore[index]
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"]["racing"] == "racing_g1"
     assert set(_stored(solr_cluster, "racing")) == _pmids(SMALL_SUBSET)
     listed = json.loads(_run(solr_cluster, "sources", "--index", url, "-f", "json").stdout)
     assert len(listed) == len(SMALL_SUBSET)
@@ -918,9 +919,9 @@ def _wait_until_all_active(cluster: SolrCluster, timeout: float = 180.0) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cluster_state = _admin(cluster, "CLUSTERSTATUS")["cluster"]
-        states = {r["state"] for c in cluster_state["collections"].values()  # type: ignore[index]
+        states = {r["state"] for c in cluster_state["collections"].values()
                   for s in c["shards"].values() for r in s["replicas"].values()}  # fmt: skip
-        if states == {"active"} and len(cluster_state["live_nodes"]) == 2:  # type: ignore[index]
+        if states == {"active"} and len(cluster_state["live_nodes"]) == 2:
             return
         time.sleep(1)
     raise AssertionError("the cluster did not become active again")
