@@ -955,3 +955,26 @@ def test_check_passes_on_a_healthy_collection_and_names_the_replicas_of_a_stoppe
     assert lines[-1].startswith(f"Error: {url}: {len(lines) - 1} problem(s) in 2 shard(s)")
     _wait_until_all_active(solr_cluster)
     assert _run(solr_cluster, "check", "--index", url).exit_code == 0
+
+
+def test_a_rebuild_whose_source_is_gone_leaves_the_collection_as_it_is(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    url = solr_cluster.url("unbuilt")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "1").exit_code == 0
+    medline = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    source = tmp_path / "records.txt"
+    source.write_bytes(medline.read_bytes())
+    assert _run(solr_cluster, "ingest", str(source), "--index", url).exit_code == 0
+    source.unlink()
+    refused = _run(solr_cluster, "rebuild", "--index", url)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: {source}: recorded source no longer exists (1 missing); the collection was "
+        "left as it is\n"
+    )
+    assert "unbuilt" not in _admin(solr_cluster, "LISTALIASES")["aliases"]
+    assert not [c for c in _admin(solr_cluster, "LIST")["collections"] if c.startswith("unbuilt_")]
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {len(_pmids([medline]))}\n" in stats.stdout
+    assert _lease_doc(solr_cluster, "unbuilt") is None  # released after the error
