@@ -105,6 +105,13 @@ class WriterLease:
         if self._depth:
             self._depth += 1
             return
+        try:
+            self._wait_for(timeout, on_wait)
+        except BaseException:
+            self.client.close()
+            raise
+
+    def _wait_for(self, timeout: float, on_wait: LockWaitCallback | None) -> None:
         self._ensure_collection()
         deadline = time.monotonic() + timeout
         told = False
