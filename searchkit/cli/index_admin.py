@@ -16,44 +16,30 @@ from searchkit.cli.common import (
     StatsFormat,
     _call,
     _err,
-    _for_writing,
+    _lock_wait_message,
     _open_backend,
-    _open_index,
 )
-from searchkit.cli.ingest import _open_for_rebuild
 from searchkit.cli.progress import QuietOption, shown, spinner
-from searchkit.index.location import resolve_index_dir
 from searchkit.index.sources import SourceEntry
 
 
 def check(index: IndexOption = None) -> None:
-    """Read every file of the index and compare it with its recorded checksum.
+    """Check that the index is whole: a local index's files against their recorded
+    checksums; a Solr collection's shards (an active leader each) and replicas (up, and
+    holding as many records as their leader).
 
-    Exit code 0 when all match, 1 when a file is damaged (each is named); the repair
-    is 'searchkit rebuild'."""
-    from searchkit.engine.checksums import verify_index
-    from searchkit.index.searchindex import SearchIndex
-    from searchkit.solr.backends import local_only
+    Exit code 0 when all is well, 1 when something is wrong (each problem on a line of
+    its own); a damaged local index is repaired with 'searchkit rebuild'."""
+    from searchkit.solr.backends import open_for_repair
 
-    _call(lambda: local_only(index, "check"))
-    path = resolve_index_dir(index)
-    ix = _call(lambda: _open_for_rebuild(path))
-    report = _call(lambda: ix.check() if isinstance(ix, SearchIndex) else verify_index(path))
-    if report.damaged:
-        for problem in report.damaged:
-            _err(f"damaged: {problem}")
-        _err(
-            f"Error: the index at {path} is damaged; repair it with 'searchkit rebuild "
-            f"--index {path}', which re-reads its recorded source files"
-        )
+    backend = _call(lambda: open_for_repair(index))
+    report = _call(backend.check)
+    for problem in report.problems:
+        _err(problem)
+    if not report.ok:
+        _err(f"Error: {report.summary}")
         raise typer.Exit(1)
-    if not report.checksums:
-        _err(
-            f"{path}: written before searchkit recorded checksums, nothing to verify; "
-            f"'searchkit rebuild --index {path}' adds them"
-        )
-        return
-    _err(f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums.")
+    _err(report.summary)
 
 
 class SourcesFormat(StrEnum):
@@ -98,13 +84,17 @@ def optimize(
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     quiet: QuietOption = False,
 ) -> None:
-    """Merge the index's segments into one (faster queries, deleted records purged)."""
-    ix = _for_writing(_open_index(index), lock_timeout)
+    """Merge the index's segments into one (faster queries, deleted records purged); a
+    Solr collection's into one per replica."""
+    backend = _open_backend(index)
+    backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
-    with spinner(f"optimize: merging the segments of {ix.path}", shown(quiet)):
-        before, after = _call(ix.optimize)
+    with spinner(f"optimize: merging the segments of {backend.location}", shown(quiet)):
+        before, after = _call(backend.optimize)
     seconds = time.monotonic() - start
-    _err(f"Optimized {ix.path}: {before} segment(s) merged into {after} in {seconds:.1f} s.")
+    _err(
+        f"Optimized {backend.location}: {before} segment(s) merged into {after} in {seconds:.1f} s."
+    )
 
 
 def stats(

@@ -16,18 +16,14 @@ from searchkit.cli.common import (
     ProcsOption,
     _call,
     _err,
-    _for_writing,
     _lock_wait_message,
     _open_backend,
     _open_index,
 )
 from searchkit.cli.progress import QuietOption, bytes_meter, shown
-from searchkit.errors import AnalysisMismatchError, IndexVersionError
-from searchkit.index.location import resolve_index_dir
 
 if TYPE_CHECKING:
     from searchkit.index.ingest import IngestReport
-    from searchkit.index.searchindex import SearchIndex
     from searchkit.searching.backend import Backend
 
 
@@ -153,44 +149,24 @@ def rebuild(
     recorded source file are not in the new index.
     """
     from searchkit.index.ingest import default_procs
-    from searchkit.index.rebuild import rebuild as run_rebuild
-    from searchkit.index.searchindex import SearchIndex
-    from searchkit.searching.backend import LocalBackend
     from searchkit.semantic.vectors import SIDECARS
-    from searchkit.solr.backends import local_only
+    from searchkit.solr.backends import open_for_repair
 
-    _call(lambda: local_only(index, "rebuild"))
-    found = _call(lambda: _open_for_rebuild(resolve_index_dir(index)))
-    ix = _for_writing(found, lock_timeout) if isinstance(found, SearchIndex) else found
+    backend = _call(lambda: open_for_repair(index))
+    backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
     with bytes_meter("rebuild", shown(quiet)) as meter:
         new, report = _call(
-            lambda: run_rebuild(
-                ix,
+            lambda: backend.rebuild(
                 procs=procs or default_procs(),
                 batch_size=batch_size,
                 on_progress=meter,
-                lock_timeout=lock_timeout,
-                on_lock_wait=_lock_wait_message(resolve_index_dir(index)),
                 sidecars=SIDECARS,
             )
         )
     _err("Rebuilt.")
-    if not _summarise(report, LocalBackend(new), time.monotonic() - start):
+    if not _summarise(report, new, time.monotonic() - start):
         raise typer.Exit(1)
-
-
-def _open_for_rebuild(path: Path) -> SearchIndex | Path:
-    """The index to rebuild; just its directory when it is damaged, of another format
-    version or built with other analysis parameters (a rebuild reads only its recorded
-    sources, not its files)."""
-    from searchkit.engine.checksums import IndexDamagedError
-    from searchkit.index.searchindex import SearchIndex
-
-    try:
-        return SearchIndex.open(path)
-    except (IndexDamagedError, IndexVersionError, AnalysisMismatchError):
-        return path
 
 
 def delete(

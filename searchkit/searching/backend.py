@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,17 +27,58 @@ from searchkit.searching.search import count as run_count
 from searchkit.searching.search import search as run_search
 
 if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when used
+    from searchkit.engine.checksums import CheckReport
     from searchkit.index.ingest import IngestReport, ProgressMeter
     from searchkit.searching.evaluation import EvalResult, Metric
 
 
-class Backend(Protocol):
-    """An index the commands can ingest into, search and inspect."""
+@dataclass(frozen=True)
+class HealthReport:
+    """What ``check`` found: one line per problem (none: all is well) and one line that
+    sums up: what was checked, or (with problems) the error and its repair."""
+
+    problems: tuple[str, ...]
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Repairable(Protocol):
+    """What ``check`` and ``rebuild`` need of an index, also of one too damaged to open."""
 
     @property
     def location(self) -> str:
         """Where the index is, as messages name it (a directory, or solr://…)."""
         ...
+
+    def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
+        """How long a write waits for another writer, and what it says meanwhile."""
+        ...
+
+    def check(self) -> HealthReport:
+        """Whether the index is whole: its files' checksums, or the cluster's replicas."""
+        ...
+
+    def rebuild(
+        self,
+        *,
+        procs: int,
+        batch_size: int | None,
+        on_progress: ProgressMeter | None,
+        sidecars: Sequence[Sidecar],
+    ) -> tuple[Backend, IngestReport]:
+        """Re-read every recorded source into a new index and put it in place of this one
+        in one atomic step (deleted records stay deleted); the new index and the report
+        of reading the sources."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Repairable, Protocol):
+    """An index the commands can ingest into, search and inspect."""
 
     def record_count(self) -> int: ...
 
@@ -91,10 +133,6 @@ class Backend(Protocol):
         """Rank every judged query (natural language, as free text) and measure."""
         ...
 
-    def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
-        """How long a write waits for another writer, and what it says meanwhile."""
-        ...
-
     def ingest(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -111,7 +149,10 @@ class Backend(Protocol):
         """The files ingested, with when and how many records."""
         ...
 
-    def close(self) -> None: ...
+    def optimize(self) -> tuple[int, int]:
+        """Merge the index's segments (deleted records purged); the segment counts
+        before and after."""
+        ...
 
 
 class LocalBackend:
@@ -245,5 +286,110 @@ class LocalBackend:
         registry = SourceRegistry.load(self.index.path)
         return sorted(registry.entries.values(), key=lambda e: e.path)
 
+    def optimize(self) -> tuple[int, int]:
+        return self.index.optimize()
+
+    def check(self) -> HealthReport:
+        return local_health(self.index.path, self.index.check())
+
+    def rebuild(
+        self,
+        *,
+        procs: int,
+        batch_size: int | None,
+        on_progress: ProgressMeter | None,
+        sidecars: Sequence[Sidecar],
+    ) -> tuple[Backend, IngestReport]:
+        from searchkit.index.rebuild import rebuild as run_rebuild
+
+        new, report = run_rebuild(
+            self.index,
+            procs=procs,
+            batch_size=batch_size,
+            on_progress=on_progress,
+            sidecars=sidecars,
+        )
+        return LocalBackend(new), report
+
     def close(self) -> None:
         self.index.close()
+
+
+class UnopenedLocalIndex:
+    """A local index directory that cannot be opened (damaged, of another format version
+    or analysis parameters): it can still be checked, and rebuilt from its recorded
+    sources."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_timeout = 0.0
+        self._on_lock_wait: LockWaitCallback | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
+        self._lock_timeout = lock_timeout
+        self._on_lock_wait = on_lock_wait
+
+    def check(self) -> HealthReport:
+        from searchkit.engine.checksums import verify_index
+
+        return local_health(self.path, verify_index(self.path))
+
+    def rebuild(
+        self,
+        *,
+        procs: int,
+        batch_size: int | None,
+        on_progress: ProgressMeter | None,
+        sidecars: Sequence[Sidecar],
+    ) -> tuple[Backend, IngestReport]:
+        from searchkit.index.rebuild import rebuild as run_rebuild
+
+        new, report = run_rebuild(
+            self.path,
+            procs=procs,
+            batch_size=batch_size,
+            on_progress=on_progress,
+            lock_timeout=self._lock_timeout,
+            on_lock_wait=self._on_lock_wait,
+            sidecars=sidecars,
+        )
+        return LocalBackend(new), report
+
+    def close(self) -> None:
+        pass
+
+
+def open_local_for_repair(path: Path) -> LocalBackend | UnopenedLocalIndex:
+    """The index at ``path``; just its directory when it is damaged, of another format
+    version or built with other analysis parameters (a rebuild reads only its recorded
+    sources, not its files)."""
+    from searchkit.engine.checksums import IndexDamagedError
+    from searchkit.errors import AnalysisMismatchError, IndexVersionError
+
+    try:
+        return LocalBackend(SearchIndex.open(path))
+    except (IndexDamagedError, IndexVersionError, AnalysisMismatchError):
+        return UnopenedLocalIndex(path)
+
+
+def local_health(path: Path, report: CheckReport) -> HealthReport:
+    """``check`` of a local index: the files whose checksums do not match."""
+    if report.damaged:
+        return HealthReport(
+            tuple(f"damaged: {problem}" for problem in report.damaged),
+            f"the index at {path} is damaged; repair it with 'searchkit rebuild --index "
+            f"{path}', which re-reads its recorded source files",
+        )
+    if not report.checksums:
+        return HealthReport(
+            (),
+            f"{path}: written before searchkit recorded checksums, nothing to verify; "
+            f"'searchkit rebuild --index {path}' adds them",
+        )
+    return HealthReport(
+        (), f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums."
+    )

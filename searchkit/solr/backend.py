@@ -16,7 +16,8 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT
 from searchkit.readers import iter_files
 from searchkit.records import Record
+from searchkit.searching.backend import HealthReport
 from searchkit.searching.evaluation import (
     DEFAULT_METRICS,
     EvalResult,
@@ -50,10 +52,19 @@ from searchkit.searching.evaluation import (
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr.address import SolrAddress
+from searchkit.solr.aliases import collection_status, real_collection
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.lease import WriterLease
 from searchkit.solr.sending import BatchSender, ProcessSenders, Sender
-from searchkit.solr.shared_state import load_registry, load_table, save_changes, save_entries
+from searchkit.solr.shared_state import (
+    load_deleted,
+    load_registry,
+    load_table,
+    save_changes,
+    save_deleted,
+    save_entries,
+)
 from searchkit.solr.translate import Json, escape, qf, translate
 
 #: Records per update request.
@@ -91,6 +102,10 @@ class SolrBackend:
         #: Definitions gained (positive) and lost (negative) by the writes not yet
         #: applied to the collection's acronym table.
         self._acronyms: Counter[tuple[str, str]] = Counter()
+        self._lock_timeout = 0.0
+        self._on_lock_wait: LockWaitCallback | None = None
+        #: The writer lease while a write holds it (:mod:`searchkit.solr.lease`).
+        self.lease: WriterLease | None = None
 
     @classmethod
     def open(cls, address: SolrAddress) -> SolrBackend:
@@ -139,19 +154,20 @@ class SolrBackend:
         return {d["id"]: d["record"] for d in found["response"]["docs"]}
 
     def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
-        status = self.client.get(
-            "/admin/collections",
-            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
-        )
-        cluster = status["cluster"]
-        shards = cluster["collections"][self.address.collection]["shards"]
+        state, live = collection_status(self.client, self.real_collection())
+        shards = state["shards"]
         return {
             "index": self.location,
             "records": self.record_count(),
             "shards": len(shards),
             "replicas": sum(len(s["replicas"]) for s in shards.values()),
-            "live_nodes": len(cluster.get("live_nodes", [])),
+            "live_nodes": len(live),
         }
+
+    def real_collection(self) -> str:
+        """The collection that holds the records: the address's, or the one its name is
+        an alias of (after a rebuild)."""
+        return real_collection(self.client, self.address.collection)
 
     def history(self) -> History:
         where = (
@@ -344,7 +360,24 @@ class SolrBackend:
     # -- writing -------------------------------------------------------------------
 
     def prepare_writes(self, lock_timeout: float, on_lock_wait: LockWaitCallback) -> None:
-        """Nothing to wait for: Solr orders concurrent updates by document version."""
+        """How long a write waits for another writer's lease, and what it says meanwhile."""
+        self._lock_timeout = lock_timeout
+        self._on_lock_wait = on_lock_wait
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the collection's writer lease for the ``with`` block (at once if this
+        backend holds it): one writing command at a time across the cluster."""
+        if self.lease is not None:
+            yield
+            return
+        lease = WriterLease(self.address)
+        with lease.held(self._lock_timeout, self._on_lock_wait):
+            self.lease = lease
+            try:
+                yield
+            finally:
+                self.lease = None
 
     def ingest(
         self,
@@ -357,15 +390,40 @@ class SolrBackend:
     ) -> IngestReport:
         """Stream every file under ``paths`` to the collection (upsert by PMID, deletions
         applied) from ``procs`` sending processes (:mod:`searchkit.solr.sending`), each
-        batch checked, then commit."""
+        batch checked, then commit; under the writer lease."""
+        with self.writing():
+            return self.ingest_held(paths, procs, batch_size, force, on_progress)
+
+    def ingest_held(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        procs: int,
+        batch_size: int | None,
+        force: bool,
+        on_progress: ProgressMeter | None,
+    ) -> IngestReport:
+        """:meth:`ingest` once the lease is held (a rebuild holds that of the name)."""
         name = self._config_name()
         with tempfile.TemporaryDirectory() as where:
             registry = load_registry(self.client, name, Path(where))
             report, recorded = self._ingest(paths, registry, procs, batch_size, force, on_progress)
-        # Only the entries of the files this ingest read: another ingest's are left as
-        # they are (shared_state).
+        # Only the entries of the files this ingest read (shared_state).
         save_entries(self.client, name, recorded)
+        self._revive(name)
         return report
+
+    def _revive(self, name: str) -> None:
+        """Take the PMIDs the collection holds again off the recorded deletions (as a
+        local ingest does), so that a rebuild does not remove them."""
+        deleted = load_deleted(self.client, name)
+        if not deleted:
+            return
+        ordered = sorted(deleted)
+        held: set[str] = set()
+        for start in range(0, len(ordered), BATCH_SIZE):
+            held.update(self._existing(ordered[start : start + BATCH_SIZE]))
+        if held:
+            save_deleted(self.client, name, deleted - held)
 
     def _ingest(
         self,
@@ -480,29 +538,74 @@ class SolrBackend:
     def commit(self) -> None:
         """Commit, then record the acronym definitions the writes gained and lost, and
         write the collection's synonym rules from the whole table."""
+        if self.lease is not None:
+            self.lease.check()
         self.client.post(f"{self._path}/update", {"commit": {}}, {"wt": "json"})
         changes = dict(self.take_acronym_changes())
         if changes:
-            name = self._config_name()
+            real = self.real_collection()
+            name = self._config_name(real)
             save_changes(self.client, name, changes)
             rules = acronym_synonyms(load_table(self.client, name))
             upload_file(self.client, name, "acronyms.txt", rules.encode("utf-8"))
-            reload_collection(self.client)
+            reload_collection(self.client, real)
 
-    def _config_name(self) -> str:
+    def _config_name(self, real: str | None = None) -> str:
         """The name of the configset the collection uses."""
-        status = self.client.get(
-            "/admin/collections",
-            {"action": "CLUSTERSTATUS", "collection": self.address.collection, "wt": "json"},
-        )
-        collection = status["cluster"]["collections"][self.address.collection]
-        return str(collection.get("configName") or self.address.collection)
+        real = real or self.real_collection()
+        state, _live = collection_status(self.client, real)
+        return str(state.get("configName") or real)
 
     def delete(self, pmids: list[str]) -> WriteCounts:
+        """Delete, under the writer lease, and record the PMIDs so that a rebuild (which
+        re-reads the sources) removes them again."""
+        wanted = list(dict.fromkeys(pmids))
         counts = WriteCounts()
-        self.delete_now(pmids, counts)
-        self.commit()
+        with self.writing():
+            name = self._config_name()
+            deleted = load_deleted(self.client, name)
+            # Recorded before the commit: a run killed in between must not let a
+            # rebuild bring the records back. Ids the collection did not hold are
+            # taken off after.
+            added = set(wanted) - deleted
+            if added:
+                save_deleted(self.client, name, deleted | added)
+            self.delete_now(wanted, counts)
+            self.commit()
+            absent = added & set(counts.not_found)
+            if absent:
+                save_deleted(self.client, name, (deleted | added) - absent)
         return counts
+
+    def optimize(self) -> tuple[int, int]:
+        from searchkit.solr.maintenance import optimize_collection
+
+        with self.writing():
+            return optimize_collection(self)
+
+    def check(self) -> HealthReport:
+        from searchkit.solr.maintenance import check_collection
+
+        return check_collection(self)
+
+    def rebuild(
+        self,
+        *,
+        procs: int,
+        batch_size: int | None,
+        on_progress: ProgressMeter | None,
+        sidecars: Sequence[Sidecar] = (),
+    ) -> tuple[SolrBackend, IngestReport]:
+        """A new collection from the recorded sources, swapped in by an alias
+        (:func:`searchkit.solr.maintenance.rebuild_collection`). Sentence vectors are not
+        kept by a collection: ``sidecars`` has nothing to carry over."""
+        from searchkit.solr.maintenance import rebuild_collection
+
+        with self.writing():
+            report = rebuild_collection(
+                self, procs=procs, batch_size=batch_size, on_progress=on_progress
+            )
+        return self, report
 
     def close(self) -> None:
         self.client.close()

@@ -8,7 +8,7 @@ import os
 
 from searchkit.errors import OptionError
 from searchkit.index.location import ENV_VAR, resolve_index_dir
-from searchkit.searching.backend import Backend, LocalBackend
+from searchkit.searching.backend import Backend, LocalBackend, Repairable, open_local_for_repair
 from searchkit.solr.address import is_solr_address, parse_address
 
 
@@ -34,6 +34,15 @@ def open_backend(explicit: str | os.PathLike[str] | None, *, create: bool = Fals
 
         return SolrBackend.open(parse_address(value))
     return LocalBackend.open(resolve_index_dir(explicit), create=create)
+
+
+def open_for_repair(explicit: str | os.PathLike[str] | None) -> Repairable:
+    """The index named by ``--index`` for ``check`` and ``rebuild``: a local one also
+    when it is too damaged to open."""
+    value = index_value(explicit)
+    if value is not None and is_solr_address(value):
+        return open_backend(value)
+    return open_local_for_repair(resolve_index_dir(explicit))
 
 
 def local_only(explicit: str | os.PathLike[str] | None, command: str) -> None:

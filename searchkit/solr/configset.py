@@ -137,9 +137,10 @@ def create_collection(client: SolrClient, shards: int, replicas: int) -> None:
     )
 
 
-def reload_collection(client: SolrClient) -> None:
-    """Make the collection's cores read their configset again (new acronyms)."""
+def reload_collection(client: SolrClient, name: str | None = None) -> None:
+    """Make the collection's cores read their configset again (new acronyms); ``name``:
+    the collection an alias stands for, when the address names an alias."""
     client.get(
         "/admin/collections",
-        {"action": "RELOAD", "name": client.address.collection, "wt": "json"},
+        {"action": "RELOAD", "name": name or client.address.collection, "wt": "json"},
     )

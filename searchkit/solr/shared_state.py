@@ -31,14 +31,16 @@ from searchkit.solr.configset import read_config_file, upload_file
 
 SOURCES_DIR = "sources"
 CHANGES_DIR = "acronym-changes"
+DELETED_FILE = "deleted.json"
 
 
 def list_config_dir(client: SolrClient, name: str, directory: str) -> list[str]:
-    """The names of the files in ``directory`` of the configset ``name`` ([] if none)."""
+    """The names of the files in ``directory`` of the configset ``name`` ([] if none;
+    "": its top directory)."""
     try:
         answer = client.get(
             "/admin/zookeeper",
-            {"detail": "false", "path": f"/configs/{name}/{directory}", "wt": "json"},
+            {"detail": "false", "path": f"/configs/{name}/{directory}".rstrip("/"), "wt": "json"},
         )
     except ClusterError as exc:
         if exc.status == 404:
@@ -102,3 +104,18 @@ def save_changes(client: SolrClient, name: str, changes: dict[tuple[str, str], i
     if rows:
         content = json.dumps(rows, ensure_ascii=False).encode("utf-8")
         upload_file(client, name, f"{CHANGES_DIR}/{uuid.uuid4().hex}.json", content)
+
+
+def load_deleted(client: SolrClient, name: str) -> set[str]:
+    """The PMIDs removed with ``searchkit delete`` (``deleted.json``): a rebuild, which
+    re-reads the sources, removes them again. Written whole, under the writer lease
+    (:mod:`searchkit.solr.lease`)."""
+    if DELETED_FILE not in list_config_dir(client, name, ""):
+        return set()  # none yet, or a collection of an earlier version
+    text = read_config_file(client, name, DELETED_FILE)
+    return {str(pmid) for pmid in json.loads(text)} if text else set()
+
+
+def save_deleted(client: SolrClient, name: str, deleted: set[str]) -> None:
+    content = json.dumps(sorted(deleted)).encode("utf-8")
+    upload_file(client, name, DELETED_FILE, content)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -34,7 +36,7 @@ from searchkit.solr.configset import acronym_synonyms
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
 
-from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, TEST_DATA
+from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, SMALL_SUBSET, TEST_DATA
 from ..test_cli import _searchkit_exe
 from .cluster import SolrCluster
 
@@ -365,10 +367,10 @@ def test_strategy_runs_on_the_collection_and_reports_each_count(
 
 
 def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
-    check = _run(solr_cluster, "check", "--index", sample)
-    assert check.exit_code == 2
-    assert check.stderr == (
-        f"Error: 'check' works on a local index directory; {sample} is a Solr collection\n"
+    embed = _run(solr_cluster, "embed", "--index", sample)
+    assert embed.exit_code == 2
+    assert embed.stderr == (
+        f"Error: 'embed' works on a local index directory; {sample} is a Solr collection\n"
     )
 
 
@@ -737,3 +739,242 @@ def test_killing_the_ingest_leaves_no_sending_process_and_the_rerun_converges(
     assert again.returncode == 0, again.stderr
     assert again.stderr.rstrip().endswith(f"({SAMPLE_SUBSET_RECORDS} records)")
     assert _stored(solr_cluster, "killed") == _stored(solr_cluster, "sample")
+
+
+# -- rebuild, optimize, check and the writer lease ------------------------------------
+
+
+def _admin(cluster: SolrCluster, action: str, **params: str) -> dict[str, Any]:
+    answer: dict[str, Any] = requests.get(
+        f"{cluster.nodes[0]}/admin/collections",
+        params={"action": action, "wt": "json", **params},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()
+    return answer
+
+
+def _pmids(paths: list[Path]) -> set[str]:
+    return {r.pmid for p in paths for r in read_file(p) if isinstance(r, Record)}
+
+
+def _shards_of(cluster: SolrCluster, collection: str, pmids: list[str]) -> set[str]:
+    found = requests.post(
+        f"{cluster.nodes[0]}/{collection}/select",
+        json={"query": {"terms": {"f": "id", "query": ",".join(pmids)}},
+              "fields": "id,[shard]", "limit": len(pmids)},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()["response"]["docs"]  # fmt: skip
+    assert len(found) == len(pmids)
+    return {doc["[shard]"] for doc in found}
+
+
+def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
+    solr_cluster: SolrCluster,
+) -> None:
+    """2 shards; one record deleted, another deleted and then ingested again:
+    the rebuild re-reads every source into ``rebuilt_g1`` (same shards and replicas), the
+    first stays deleted, the second is back, and the same URL now searches the new
+    collection (an alias), with hits from both shards. A second rebuild moves the alias
+    on and deletes the first rebuild's collection. Then optimize: count unchanged."""
+    url = solr_cluster.url("rebuilt")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2")
+    assert init.exit_code == 0, init.stderr
+    medline = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    paths = [*SMALL_SUBSET[:6], medline]
+    wanted = _pmids(paths)
+    assert _run(solr_cluster, "ingest", *map(str, paths), "--index", url).exit_code == 0
+    gone = sorted(_pmids(paths[:6]) - _pmids([medline]))[0]
+    back = sorted(_pmids([medline]))[0]
+    deleted = _run(solr_cluster, "delete", gone, back, "--index", url)
+    assert deleted.exit_code == 0, deleted.stderr
+    again = _run(solr_cluster, "ingest", str(medline), "--index", url, "--force")
+    assert again.exit_code == 0, again.stderr
+    query = ["search", "eng[la]", "--index", url, "-f", "pmid", "--limit", "all"]
+    before = _run(solr_cluster, *query)
+    assert before.exit_code == 0 and len(before.stdout.split()) > 5, before.stderr
+    rebuilt = _run(solr_cluster, "rebuild", "--index", url)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    lines = rebuilt.stderr.splitlines()
+    assert lines[0] == "Rebuilt."
+    assert lines[1].endswith(f"Index: {url} ({len(wanted) - 1} records)")
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g1"}
+    names = _admin(solr_cluster, "LIST")["collections"]
+    assert "rebuilt_g1" in names and "rebuilt" not in names
+    assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
+    assert _run(solr_cluster, "show", back, "--index", url).exit_code == 0
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {len(wanted) - 1}\nshards: 2\nreplicas: 2\n" in stats.stdout
+    after = _run(solr_cluster, *query)
+    assert after.exit_code == 0 and sorted(after.stdout.split()) == sorted(before.stdout.split())
+    assert len(_shards_of(solr_cluster, "rebuilt", after.stdout.split())) == 2
+    listed = json.loads(_run(solr_cluster, "sources", "--index", url, "-f", "json").stdout)
+    assert sorted(e["path"] for e in listed) == sorted(str(p.absolute()) for p in paths)
+    second = _run(solr_cluster, "rebuild", "--index", url, "--procs", "1")
+    assert second.exit_code == 0, second.stderr
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g2"}
+    assert "rebuilt_g1" not in _admin(solr_cluster, "LIST")["collections"]
+    assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
+    optimized = _run(solr_cluster, "optimize", "--index", url)
+    assert optimized.exit_code == 0, optimized.stderr
+    assert optimized.stderr.startswith(f"Optimized {url}: ")
+    merged = optimized.stderr.split(": ", 1)[1].split()
+    assert int(merged[0]) >= int(merged[4]) and int(merged[4]) <= 2  # one per replica
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {len(wanted) - 1}\n" in stats.stdout
+
+
+def _lease_doc(cluster: SolrCluster, collection: str) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = requests.get(
+        f"{cluster.nodes[0]}/searchkit_leases/get",
+        params={"id": collection, "fl": "id,record,_version_", "wt": "json"},
+        auth=_auth(cluster),
+        timeout=60,
+    ).json()["doc"]
+    return doc
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_rebuild_racing_an_ingest_loses_nothing(solr_cluster: SolrCluster) -> None:
+    """Real processes: ``rebuild`` of the first half of the files, and while it holds the
+    writer lease an ``ingest`` of the second half, which waits for it and then writes to
+    the rebuilt collection: every record of both halves is there, every file recorded."""
+    url = solr_cluster.url("racing")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    halves = [SMALL_SUBSET[::2], SMALL_SUBSET[1::2]]
+    first = _run(solr_cluster, "ingest", *map(str, halves[0]), "--index", url)
+    assert first.exit_code == 0, first.stderr
+    env = {**os.environ, **solr_cluster.env()}
+    rebuild = subprocess.Popen(
+        [_searchkit_exe(), "rebuild", "--index", url, "--procs", "1", "--batch-size", "20"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while _lease_doc(solr_cluster, "racing") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ingest = subprocess.Popen(
+        [_searchkit_exe(), "ingest", *map(str, halves[1]), "--index", url, "--lock-timeout", "120"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    rebuilt, ingested = rebuild.communicate(timeout=300)[1], ingest.communicate(timeout=300)[1]
+    assert (rebuild.returncode, ingest.returncode) == (0, 0), (rebuilt, ingested)
+    assert ingested.startswith(f"waiting for another searchkit process to finish writing {url}")
+    assert _admin(solr_cluster, "LISTALIASES")["aliases"]["racing"] == "racing_g1"
+    assert set(_stored(solr_cluster, "racing")) == _pmids(SMALL_SUBSET)
+    listed = json.loads(_run(solr_cluster, "sources", "--index", url, "-f", "json").stdout)
+    assert len(listed) == len(SMALL_SUBSET)
+    assert _lease_doc(solr_cluster, "racing") is None  # released
+
+
+def test_the_writer_lease_of_another_writer_is_waited_for_then_taken_when_it_expires(
+    solr_cluster: SolrCluster,
+) -> None:
+    """A lease held by a process elsewhere: ``--lock-timeout 0`` is one error line; a
+    longer wait takes it once it expires (its holder stopped renewing it). A lease of a
+    process of this machine that has ended is taken at once."""
+    url = solr_cluster.url("leased")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "1").exit_code == 0
+    source = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    assert _run(solr_cluster, "ingest", str(source), "--index", url).exit_code == 0
+    pmids = sorted(_pmids([source]))
+
+    def claim(host: str, pid: int, seconds: float) -> None:
+        record = json.dumps({"token": "t", "host": host, "pid": pid,
+                             "expires": time.time() + seconds})  # fmt: skip
+        answer = requests.post(
+            f"{solr_cluster.nodes[0]}/searchkit_leases/update",
+            json=[{"id": "leased", "record": record}],
+            params={"commit": "true"},
+            auth=_auth(solr_cluster),
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+
+    claim("elsewhere.example", 1, 3.0)
+    refused = _run(solr_cluster, "delete", pmids[0], "--index", url, "--lock-timeout", "0")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: the index at {url} is being written by another searchkit process (on "
+        "elsewhere.example); try again when it has finished\n"
+    )
+    began = time.monotonic()
+    waited = _run(solr_cluster, "delete", pmids[0], "--index", url, "--lock-timeout", "30")
+    assert waited.exit_code == 0, waited.stderr
+    assert waited.stderr.startswith(
+        f"waiting for another searchkit process to finish writing {url}"
+    )
+    assert 1.0 < time.monotonic() - began < 30
+    claim(socket.gethostname(), 2**22 + 12345, 600.0)  # no such process (above pid_max)
+    at_once = _run(solr_cluster, "delete", pmids[1], "--index", url, "--lock-timeout", "0")
+    assert at_once.exit_code == 0, at_once.stderr
+
+
+def _wait_until_all_active(cluster: SolrCluster, timeout: float = 180.0) -> None:
+    """Every replica of every collection active again, both nodes live."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cluster_state = _admin(cluster, "CLUSTERSTATUS")["cluster"]
+        states = {r["state"] for c in cluster_state["collections"].values()
+                  for s in c["shards"].values() for r in s["replicas"].values()}  # fmt: skip
+        if states == {"active"} and len(cluster_state["live_nodes"]) == 2:
+            return
+        time.sleep(1)
+    raise AssertionError("the cluster did not become active again")
+
+
+def test_check_passes_on_a_healthy_collection_and_names_the_replicas_of_a_stopped_node(
+    solr_cluster: SolrCluster,
+) -> None:
+    url = solr_cluster.url("checked")
+    init = _run(solr_cluster, "solr", "init", url, "--shards", "2", "--replicas", "2")
+    assert init.exit_code == 0, init.stderr
+    assert _run(solr_cluster, "ingest", *map(str, SMALL_SUBSET[:6]), "--index", url).exit_code == 0
+    held = len(_pmids(SMALL_SUBSET[:6]))
+    healthy = _run(solr_cluster, "check", "--index", url)
+    assert healthy.exit_code == 0, healthy.stderr
+    assert healthy.stderr == (
+        f"{url}: 2 shard(s), 4 replica(s), all active; every replica holds as many records "
+        f"as its leader ({held} records).\n"
+    )
+    solr_cluster.stop_node(1)
+    try:
+        broken = _run(solr_cluster, "check", "--index", url)
+    finally:
+        solr_cluster.start_node(1)
+    assert broken.exit_code == 1
+    lines = broken.stderr.splitlines()
+    down = [line for line in lines if line.endswith("is down (its node is not live)")]
+    node = solr_cluster.nodes[1].split("://", 1)[1].replace("/", "_")
+    assert len(down) == 2 and all(f" on {node} " in line for line in down), lines
+    assert {line.split(":")[0] for line in down} == {"shard1", "shard2"}
+    assert lines[-1].startswith(f"Error: {url}: {len(lines) - 1} problem(s) in 2 shard(s)")
+    _wait_until_all_active(solr_cluster)
+    assert _run(solr_cluster, "check", "--index", url).exit_code == 0
+
+
+def test_a_rebuild_whose_source_is_gone_leaves_the_collection_as_it_is(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    url = solr_cluster.url("unbuilt")
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "1").exit_code == 0
+    medline = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    source = tmp_path / "records.txt"
+    source.write_bytes(medline.read_bytes())
+    assert _run(solr_cluster, "ingest", str(source), "--index", url).exit_code == 0
+    source.unlink()
+    refused = _run(solr_cluster, "rebuild", "--index", url)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: {source}: recorded source no longer exists (1 missing); the collection was "
+        "left as it is\n"
+    )
+    assert "unbuilt" not in _admin(solr_cluster, "LISTALIASES")["aliases"]
+    assert not [c for c in _admin(solr_cluster, "LIST")["collections"] if c.startswith("unbuilt_")]
+    stats = _run(solr_cluster, "stats", "--index", url)
+    assert f"records: {len(_pmids([medline]))}\n" in stats.stdout
+    assert _lease_doc(solr_cluster, "unbuilt") is None  # released after the error
