@@ -13,10 +13,12 @@ The small commit: the ``--small`` records generated after those (fresh ids, a re
 title and abstract sentences each), upserted in one commit (``SearchIndex.upsert``) into
 a fresh copy of each index, in a process of its own; its CPU (user + sys of that call,
 the index already open) is the median of ``--repeat`` runs. One more run under
-cProfile gives the share of the commit spent writing the derived files: the cumulative
-time of the functions named in :data:`DERIVED` (the commit's hooks that write them),
-and of those the acronym table's save. Results print as a Markdown table; the
-``--workdir`` keeps the corpus and indexes for the next run (``--reuse``).
+cProfile gives the share of the commit spent reading and writing the derived files:
+the cumulative time of the functions named in :data:`DERIVED`, and of those the
+acronym table's load and save. Results print as a Markdown table; ``--workdir`` keeps
+the corpus and the indexes (one per code) for the next run. ``--code NAME=DIR`` runs
+the package of another commit (``git archive COMMIT | tar -x -C DIR``) in turn with
+the others, so that a before/after comparison is one run.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ from paths import repo_root
 
 HERE = Path(__file__).resolve().parent
 
-#: Functions whose cumulative time is the writing of the derived files, by name (any
-#: version of searchkit: the function after a commit, and the writers' hook that
-#: writes a new segment's files before its table of contents).
-DERIVED = ("_save_derived", "write_segment_files")
-#: Of those, the acronym table's save.
-ACRONYMS = ("save",)
+#: Functions whose cumulative time is the reading and writing of the derived files, by
+#: name (any version of searchkit: the table of acronyms read when the writer opens,
+#: the function after a commit, and the writers' hook that writes a new segment's files
+#: before its table of contents).
+DERIVED = ("_load_acronyms", "_save_derived", "write_segment_files")
+#: Of those, the acronym table's load and save (in ``ACRONYMS_FILE``).
+ACRONYMS = ("load", "save")
 ACRONYMS_FILE = "acronyms.py"
 
 
