@@ -647,6 +647,21 @@ def test_mesh_words_removed_after_they_were_opened_are_read_from_the_segments(
         assert words.containing(["psoas"], 5) == ["psoas abscess", "psoas muscles"]
 
 
+def test_an_index_without_segments_suggests_nothing_and_notes_no_heading(
+    tmp_path: Path,
+) -> None:
+    """A new index, or one whose records were all deleted: no segment, no files."""
+    index = SearchIndex.create(tmp_path / "ix")
+    index.close()
+    for query in ("imune escpe", "psoas[mh]"):
+        result = run(index.path, "search", query)
+        assert result.exit_code == 0, result.stderr
+        assert "Did you mean" not in result.stderr and "headings with" not in result.stderr
+    with SearchIndex.open(index.path) as ix, ix.searcher() as s:
+        assert load_vocabulary(index.path, s.reader()).suggest("abstract", "imun") == []
+        assert meshwords.load(index.path, s.reader()).containing(["psoas"], 5) == []
+
+
 def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: Path) -> None:
     index = SearchIndex.create(tmp_path / "ix")
     left = [

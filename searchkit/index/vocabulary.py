@@ -361,9 +361,10 @@ def segment_readers(reader: IndexReader) -> list[tuple[str, IndexReader]] | None
     out: list[tuple[str, IndexReader]] = []
     for leaf, _ in reader.leaf_readers():
         segment = getattr(leaf, "segment", None)
-        if not callable(segment):
+        found = segment() if callable(segment) else None
+        if found is None:  # e.g. the empty reader of an index without segments
             return None
-        out.append((segment().segment_id(), leaf))
+        out.append((found.segment_id(), leaf))
     return out
 
 
