@@ -5,11 +5,11 @@ Segment files are named by random ids, so each segment is named by its place in 
 table of contents instead, and every part of a compound segment file (postings, terms,
 columns, stored records) is compared by its bytes with the segment ids replaced; the
 table of contents by its segments' statistics (document counts, deletions, field
-length totals); the files written beside the segments (vocabulary, MeSH words, acronym
-table) by their bytes. What always differs between two runs is listed but not counted:
-the compound files' directories and the checksum manifests (they name the parts by
-segment id), the creation and update times in ``searchkit.json`` and the ingest times in
-``sources.json``.
+length totals); the files written with the segments and beside them (vocabulary, MeSH
+words, acronym table) by their bytes, segment ids replaced. What always differs between
+two runs is listed but not counted: the compound files' directories and the checksum
+manifests (they name the parts by segment id), the creation and update times in
+``searchkit.json`` and the ingest times in ``sources.json``.
 
     python benchmarks/compare_indexes.py INDEX_A INDEX_B     # exit 0: the same index
 
@@ -74,8 +74,8 @@ def contents(folder: Path) -> dict[str, Any]:
                         out[canonical(part.encode()).decode()] = canonical(stream.read())
         elif path.name in RUN_DEPENDENT:
             continue
-        else:
-            out[path.name] = path.read_bytes()
+        else:  # a segment's vocabulary and MeSH words files name it, inside too
+            out[canonical(path.name.encode()).decode()] = canonical(path.read_bytes())
     out["generation"] = generation
     return out
 

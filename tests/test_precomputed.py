@@ -1,11 +1,14 @@
 """What every search needs and no commit changes is computed at the commit and stored
-with the index (issue 20): the did-you-mean vocabulary and the acronym table with its
-long forms already analysed. Suggestions and acronym expansions are those of the
-searches that derived them afresh in each process."""
+with the index (issue 20): the did-you-mean vocabulary and the MeSH headings by word,
+written with each segment (a commit writes those of the segments it makes, never the
+whole index's), and the acronym table with its long forms already analysed.
+Suggestions, MeSH notes and acronym expansions are those of the searches that derived
+them afresh in each process."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -17,11 +20,11 @@ from whoosh.searching import Searcher
 
 from searchkit import Record, SearchIndex, ingest
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
-from searchkit.index import meshwords
+from searchkit.engine import checksums
+from searchkit.index import meshwords, vocabulary
 from searchkit.index.mesh import NO_TREE_NOTE
-from searchkit.index.meshwords import MeshWords
-from searchkit.index.vocabulary import FIELDS, FORMAT, MAGIC, Vocabulary, _buckets
-from searchkit.index.vocabulary import file_name as vocabulary_file_name
+from searchkit.index.meshwords import MeshWords, SegmentHeadings
+from searchkit.index.vocabulary import FIELDS, MAGIC, SegmentTerms, Vocabulary, segment_readers
 from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.query.free_text import _index_terms, acronyms_by_first_term
 from searchkit.searching.pipeline import rank
@@ -77,12 +80,12 @@ TYPOS = {
 def test_did_you_mean_corrections_on_the_sample_are_those_of_before(
     sample_index_dir: Path,
 ) -> None:
-    """Through the vocabulary stored with the index (what a search reads), and for a
+    """Through the vocabulary stored with each segment (what a search reads), and for a
     few typos through the one read from the segments when none is given."""
     with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
-        vocabulary = Vocabulary.open(ix.path, s.reader().generation())  # the stored file
-        assert vocabulary is not None
-        found = {typo: correct_word(s, typo, vocabulary) for typo in TYPOS}
+        stored = load_vocabulary(ix.path, s.reader())
+        assert len(stored.parts) > 1 and all(_from_file(p) for p in stored.parts)
+        found = {typo: correct_word(s, typo, stored) for typo in TYPOS}
         some = ["imune", "sluphate", "eviednce"]
         assert {typo: correct_word(s, typo) for typo in some} == {t: TYPOS[t] for t in some}
     assert found == TYPOS
@@ -98,70 +101,176 @@ def _copy(sample_index_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _stems(searcher: Searcher) -> list[str]:
+def _stems(searcher: Searcher, typos: list[str] | None = None) -> list[str]:
     analyzer = searcher.schema["abstract"]
-    return [s for typo in TYPOS for s in analyzer.process_text(typo, mode="query")]
+    return [s for typo in typos or TYPOS for s in analyzer.process_text(typo, mode="query")]
 
 
-@pytest.mark.slow
-def test_vocabulary_is_written_at_commit_and_suggests_what_whoosh_did(
-    sample_index_dir: Path,
-) -> None:
-    """Round trip: the file of the generation ranks candidates as Whoosh's reader
-    corrector did on the same (multi-segment) index, and as the vocabulary read from the
-    segments does."""
-    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+def _from_file(part: SegmentTerms | SegmentHeadings) -> bool:
+    return part._path is not None
+
+
+def _segments(index: Path) -> list[str]:
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        found = segment_readers(s.reader())
+    assert found is not None
+    return [segment_id for segment_id, _ in found]
+
+
+def _files(index: Path, suffix: str) -> list[str]:
+    return sorted(p.name for p in index.iterdir() if p.name.endswith(suffix))
+
+
+def _each_segment_has_its_files(index: Path) -> list[str]:
+    """The segments' ids, after checking that the files written for them are exactly
+    the files of that kind in the index (none of older generations)."""
+    segments = _segments(index)
+    for kind in (vocabulary, meshwords):
+        assert _files(index, kind.SUFFIX) == sorted(kind.file_name(s) for s in segments)
+    return segments
+
+
+def _whoosh_suggests_the_same(index: Path, stems: list[str] | None = None) -> None:
+    """The vocabulary a search loads ranks candidates as Whoosh's reader corrector does
+    on the same (multi-segment) index."""
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
         reader = s.reader()
-        stored = Vocabulary.open(ix.path, reader.generation())
-        assert stored is not None
-        fresh = Vocabulary.from_reader(reader)
-        assert len(list(reader.leaf_readers())) > 1
+        stored = load_vocabulary(index, reader)
         for field in FIELDS:
-            for stem in _stems(s):
+            for stem in stems or _stems(s):
                 whoosh = reader.corrector(field).suggest(stem, limit=3, maxdist=2, prefix=1)
                 assert stored.suggest(field, stem) == whoosh, (field, stem)
-                assert fresh.suggest(field, stem) == whoosh, (field, stem)
-    only_latest = sorted(p.name for p in sample_index_dir.glob("vocabulary-*.bin"))
-    assert len(only_latest) <= 2  # this generation's and the one before, no older
-
-
-def test_the_vocabulary_file_is_the_one_whooshs_term_reading_gives(
-    sample_index_dir: Path, tmp_path: Path
-) -> None:
-    """The file a commit writes (terms and weights read from the terms files in bulk,
-    no letter masks) is byte for byte the file of the vocabulary built from every
-    segment's terms as Whoosh's reader gives them (``iter_field``, frequencies summed)."""
-    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
-        reader = s.reader()
-        assert len(list(reader.leaf_readers())) > 1
-        fields = {}
-        for field in FIELDS:
-            totals: dict[str, float] = {}
-            for leaf, _ in reader.leaf_readers():
-                for tbytes, info in leaf.iter_field(field):
-                    term = tbytes.decode("utf-8")
-                    totals[term] = totals.get(term, 0.0) + info.weight()
-            fields[field] = _buckets(totals.items())
-        (tmp_path / "whoosh").mkdir()
-        expected = Vocabulary(reader.generation(), fields).write(tmp_path / "whoosh")
-    assert (sample_index_dir / expected.name).read_bytes() == expected.read_bytes()
 
 
 @pytest.mark.slow
-def test_optimize_writes_the_vocabulary_and_suggestions_stay(
+def test_vocabulary_is_written_with_each_segment_and_suggests_what_whoosh_did(
+    sample_index_dir: Path,
+) -> None:
+    """Round trip: each segment's file, summed over the segments, ranks candidates as
+    Whoosh's reader corrector did on the same (multi-segment) index, and as the
+    vocabulary read from the segments in memory does."""
+    assert len(_each_segment_has_its_files(sample_index_dir)) > 1
+    _whoosh_suggests_the_same(sample_index_dir)
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        reader = s.reader()
+        stored, fresh = load_vocabulary(ix.path, reader), Vocabulary.from_reader(reader)
+        for stem in _stems(s):
+            assert stored.buckets("abstract", stem[0], range(1, 12)) == fresh.buckets(
+                "abstract", stem[0], range(1, 12)
+            )
+
+
+def test_each_segments_file_is_the_one_whooshs_term_reading_gives(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    """One segment after optimize: the same corrections (Whoosh's corrector ranked a
-    single segment with another edit distance, one that counts a swap as two edits)."""
+    """The file a commit writes for a segment (terms and weights read from its terms
+    file in bulk) is byte for byte the file of that segment's terms as Whoosh's reader
+    gives them (``iter_field``), and reads back as written."""
+    with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
+        segments = segment_readers(s.reader())
+        assert segments is not None and len(segments) > 1
+        for segment_id, leaf in segments:
+            fields: dict[str, dict[str, list[tuple[str, float]]]] = {}
+            for field in FIELDS:
+                buckets = fields.setdefault(field, {})
+                for tbytes, info in leaf.iter_field(field):
+                    term = tbytes.decode("utf-8")
+                    buckets.setdefault(f"{ord(term[0])}:{len(term)}", []).append(
+                        (term, info.weight())
+                    )
+            expected = SegmentTerms(segment_id, fields).write(tmp_path)
+            written = sample_index_dir / vocabulary.file_name(segment_id)
+            assert written.read_bytes() == expected.read_bytes()
+            back = SegmentTerms.open(sample_index_dir, segment_id)
+            assert back is not None
+            for field in FIELDS:
+                keys = sorted(fields[field])
+                assert back.entries(field, keys) == [fields[field][k] for k in keys]
+
+
+@pytest.mark.slow
+def test_optimize_writes_the_merged_segments_file_and_removes_the_others(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """One segment after optimize, with its files; the merged-away segments' files are
+    gone with them; the same corrections (Whoosh's corrector ranked a single segment
+    with another edit distance, one that counts a swap as two edits)."""
     index = _copy(sample_index_dir, tmp_path)
     with SearchIndex.open(index) as ix:
         ix.optimize()
+    assert len(_each_segment_has_its_files(index)) == 1
     with SearchIndex.open(index) as ix, ix.searcher() as s:
-        generation = s.reader().generation()
-        assert Vocabulary.open(index, generation) is not None
-        vocabulary = load_vocabulary(index, s.reader())
-        found = {typo: correct_word(s, typo, vocabulary) for typo in TYPOS}
+        vocabulary_ = load_vocabulary(index, s.reader())
+        assert _from_file(vocabulary_.parts[0])
+        found = {typo: correct_word(s, typo, vocabulary_) for typo in TYPOS}
     assert found == TYPOS
+
+
+#: A word of no record of data/, and a typo of it.
+NEW_WORD, NEW_TYPO = "zyxomatosis", "zyxomatsis"
+
+
+def _new_records(*pmids: str) -> list[Record]:
+    return [
+        Record(pmid=pmid, title=f"Immune escape in {NEW_WORD}", abstract=f"Record {pmid}.")
+        for pmid in pmids
+    ]
+
+
+@pytest.mark.slow
+def test_a_small_ingest_writes_only_its_segments_files_and_updates_suggestions(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A commit of two records into the sample's index writes the files of its one new
+    segment and leaves every other segment's files as they were; suggestions then
+    know the new records' words, summed with the older segments' as Whoosh does."""
+    index = _copy(sample_index_dir, tmp_path)
+    before = {name: os.stat(index / name) for name in _files(index, vocabulary.SUFFIX)}
+    assert "Did you mean" not in run(index, "search", NEW_TYPO).stderr
+    with SearchIndex.open(index) as ix:
+        ix.upsert(_new_records("990001", "990002"))
+    segments = _each_segment_has_its_files(index)
+    assert len(segments) == len(before) + 1
+    for name, stat in before.items():
+        now = os.stat(index / name)
+        assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), name
+    result = run(index, "search", f"{NEW_TYPO} imune")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == f'Did you mean: "{NEW_WORD} immune"?'
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        stems = _stems(s, ["imune", "escpe", NEW_TYPO])
+    _whoosh_suggests_the_same(index, stems)
+
+
+def _title_suggestions(index: Path, typo: str) -> list[str]:
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        (stem,) = _stems(s, [typo])
+        return load_vocabulary(index, s.reader()).suggest("title", stem)
+
+
+@pytest.mark.slow
+def test_deleting_the_last_records_of_a_word_takes_it_out_of_suggestions(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """Suggestions follow Whoosh's corrector through deletions: a deleted record's
+    words keep their weights while its segment stays (the terms files keep them until
+    a merge rewrites the segment), and go with the segment once none of its records is
+    left (the commit drops it, with its files)."""
+    index = _copy(sample_index_dir, tmp_path)
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        stems = _stems(s, ["imune", NEW_TYPO])
+        (stem,) = _stems(s, [NEW_WORD])
+    with SearchIndex.open(index) as ix:
+        ix.upsert(_new_records("990001", "990002"))
+        ix.upsert(_new_records("990003"))
+    assert run(index, "search", NEW_TYPO).stderr.startswith(f'Did you mean: "{NEW_WORD}"?')
+    for pmid, stays in (("990003", True), ("990001", True), ("990002", False)):
+        with SearchIndex.open(index) as ix:
+            assert ix.delete([pmid]).deleted == 1
+        _each_segment_has_its_files(index)
+        _whoosh_suggests_the_same(index, stems)
+        assert (stem in _title_suggestions(index, NEW_TYPO)) is stays, pmid
+    assert "Did you mean" not in run(index, "search", NEW_TYPO).stderr
 
 
 def _flip_byte(path: Path, offset: int) -> None:
@@ -170,70 +279,176 @@ def _flip_byte(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def _vocabulary_file(index: Path) -> Path:
-    with SearchIndex.open(index) as ix, ix.searcher() as s:
-        return index / vocabulary_file_name(s.reader().generation())
+def _group_offset(path: Path, magic: bytes, *keys: str) -> int:
+    """Where the middle of a group of a file in groupfile's layout is."""
+    size = struct.unpack_from("<I", path.read_bytes(), len(magic))[0]
+    base = len(magic) + 8 + size
+    entry = json.loads(path.read_bytes()[len(magic) + 8 : base])
+    for key in keys:
+        entry = entry[key]
+    offset, length, _ = entry
+    return int(base + offset + length // 2)
+
+
+def _holding(index: Path, kind: object, *keys: str) -> Path:
+    """The file of ``kind`` (vocabulary, meshwords) of the first segment that has the
+    group ``keys``."""
+    for segment_id in _segments(index):
+        path = index / kind.file_name(segment_id)  # type: ignore[attr-defined]
+        try:
+            _group_offset(path, kind.MAGIC, *keys)  # type: ignore[attr-defined]
+        except KeyError:
+            continue
+        return path
+    raise AssertionError(f"no segment has {keys}")
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], problem: str) -> None:
+    assert result.returncode != 0 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert problem in lines[0]
+
+
+def _search(index: Path, query: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_searchkit_exe(), "search", query, "--index", str(index)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.mark.slow
 def test_a_damaged_vocabulary_is_one_error_line_naming_it(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
+    """Caught when the index is opened (the segment's file is in the generation's
+    checksums, as its other files), and by ``check``."""
     index = _copy(sample_index_dir, tmp_path)
-    path = _vocabulary_file(index)
     # Inside the bucket of the abstract's 5-letter terms starting with "i" ("imun" is
     # the stem of "imune"): read to correct it.
-    size = struct.unpack_from("<I", path.read_bytes(), len(MAGIC))[0]
-    base = len(MAGIC) + 8 + size
-    header = json.loads(path.read_bytes()[len(MAGIC) + 8 : base])
-    offset, length, _ = header["fields"]["abstract"][f"{ord('i')}:5"]
-    _flip_byte(path, base + offset + length // 2)
-    result = subprocess.run(
-        [_searchkit_exe(), "search", "imune escpe", "--index", str(index)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert f"{path.name} does not match its checksum" in lines[0]
-    assert f"searchkit rebuild --index {index}" in lines[0]
-    # A search that suggests nothing does not read it; 'check' reads it all.
-    assert run(index, "search", "immune escape", "-f", "pmid").exit_code == 0
+    path = _holding(index, vocabulary, "fields", "abstract", f"{ord('i')}:5")
+    _flip_byte(path, _group_offset(path, MAGIC, "fields", "abstract", f"{ord('i')}:5"))
+    result = _search(index, "imune escpe")
+    _one_error_line(result, f"{path.name} does not match its checksum")
+    assert f"searchkit rebuild --index {index}" in result.stderr
     check = run(index, "check")
     assert check.exit_code == 1
     assert f"damaged: {path.name} does not match its checksum" in check.stderr
-    # Its header too.
-    path.write_bytes(b"SKVOCAB\n" + path.read_bytes()[8:20] + b"x" + path.read_bytes()[21:])
+
+
+def test_a_damaged_bucket_of_a_large_index_is_found_when_read(
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index too large to be checked in full when opened (only file sizes are): the
+    bucket's own checksum catches the damage when a search reads it, one Error line
+    naming the file; a search that reads no bucket of it is not stopped."""
+    index = _copy(sample_index_dir, tmp_path)
+    path = _holding(index, vocabulary, "fields", "abstract", f"{ord('i')}:5")
+    _flip_byte(path, _group_offset(path, MAGIC, "fields", "abstract", f"{ord('i')}:5"))
+    monkeypatch.setattr(checksums, "VERIFY_AT_OPEN_BYTES", 0)
+    monkeypatch.setattr(checksums, "SMALL_FILE_BYTES", 0)
+    checksums._VERIFIED.clear()
+    assert run(index, "search", "immune escape", "-f", "pmid").exit_code == 0
     result = run(index, "search", "imune escpe")
-    assert result.exit_code != 0 and f"{path.name} does not match its checksum" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert f"{path.name} does not match its checksum" in lines[0]
+    # Its header too.
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + bytes([data[20] ^ 0x20]) + data[21:])
+    result = run(index, "search", "imune escpe")
+    assert result.exit_code == 1 and f"{path.name} does not match its checksum" in result.stderr
+
+
+def _as_written_before_segment_files(index: Path) -> None:
+    """The index as the searchkit before these files wrote it: no segment's files (and
+    none in its checksums), one whole-index file of each kind per generation."""
+    with SearchIndex.open(index) as ix:
+        generation = ix.whoosh_index.latest_generation()
+    for kind in (vocabulary, meshwords):
+        for name in _files(index, kind.SUFFIX):
+            (index / name).unlink()
+        for g in (generation - 1, generation):
+            header = json.dumps({"format": 1, "generation": g}).encode()
+            legacy = index / f"{kind.__name__.rsplit('.', 1)[1]}-{g}.bin"
+            legacy.write_bytes(kind.MAGIC + struct.pack("<II", len(header), zlib.crc32(header)))
+    sums = index / checksums.manifest_name("MAIN", generation)
+    body = json.loads(sums.read_text())
+    files = {
+        k: checksums.Entry(*v)
+        for k, v in body["files"].items()
+        if not k.endswith((vocabulary.SUFFIX, meshwords.SUFFIX))
+    }
+    parts = {f: {k: checksums.Entry(*v) for k, v in p.items()} for f, p in body["parts"].items()}
+    checksums.write_manifest(index, sums.name, files, parts)
 
 
 @pytest.mark.slow
-def test_an_index_without_the_vocabulary_suggests_the_same_and_gets_it_on_the_next_write(
+def test_an_index_without_segment_files_suggests_the_same_and_gets_them_on_the_next_write(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    """An index written before the file existed, or one of another format: the
-    vocabulary is read from the segments (no error, the same suggestions), and the next
-    commit writes the file."""
+    """An index written before the segments' files existed (or one whose files are of
+    another format): each segment's terms are read from it (no error, the same
+    suggestions and notes), and the next commit writes every segment's files and
+    removes the older whole-index files."""
     index = _copy(sample_index_dir, tmp_path)
-    path = _vocabulary_file(index)
-    for damage in ("missing", "other format"):
-        if damage == "missing":
-            path.unlink()
-        else:
-            header = json.dumps({"format": FORMAT + 1, "generation": 0}).encode()
-            path.write_bytes(MAGIC + struct.pack("<II", len(header), zlib.crc32(header)) + header)
-        result = run(index, "search", "imune escpe")
-        assert result.exit_code == 0, result.stderr
-        assert result.stderr.splitlines()[0] == 'Did you mean: "immune escape"?'
+    _as_written_before_segment_files(index)
+    assert run(index, "check").exit_code == 0
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        parts = load_vocabulary(index, s.reader()).parts
+        assert parts and not any(_from_file(p) for p in parts)
+    result = run(index, "search", "imune escpe")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == 'Did you mean: "immune escape"?'
+    assert _mesh_notes(index) == MESH_NOTES
+    # Files of another format (a newer searchkit's): read from the segment too.
+    for segment_id in _segments(index):
+        header = json.dumps({"format": vocabulary.FORMAT + 1, "segment": segment_id}).encode()
+        (index / vocabulary.file_name(segment_id)).write_bytes(
+            MAGIC + struct.pack("<II", len(header), zlib.crc32(header)) + header
+        )
+    assert run(index, "search", "imune escpe").stderr.startswith('Did you mean: "immune escape"?')
+    for segment_id in _segments(index):
+        (index / vocabulary.file_name(segment_id)).unlink()
     with SearchIndex.open(index) as ix:
         ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
-    written = _vocabulary_file(index)
-    assert written != path and Vocabulary.open(index, int(written.stem.split("-")[1]))
+    _each_segment_has_its_files(index)
+    assert not list(index.glob("vocabulary-*.bin")) and not list(index.glob("meshwords-*.bin"))
+    assert run(index, "check").exit_code == 0
+    with SearchIndex.open(index) as ix, ix.searcher() as s:
+        parts = load_vocabulary(index, s.reader()).parts
+        assert all(_from_file(p) for p in parts)
     assert run(index, "search", "imune escpe").stderr.startswith('Did you mean: "immune escape"?')
+    assert _mesh_notes(index) == MESH_NOTES
+
+
+def test_a_commit_killed_before_its_table_of_contents_leaves_no_segment_files(
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files of a segment no table of contents names (the commit failed after
+    writing them) go at the next write, with the rest of that segment."""
+    from whoosh.writing import SegmentWriter
+
+    index = _copy(sample_index_dir, tmp_path)
+    before = set(os.listdir(index))
+
+    def killed(self: object, segments: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(SegmentWriter, "_commit_toc", killed)
+    record = Record(pmid="990001", title="Immune escape", abstract="A new record.")
+    with SearchIndex.open(index) as ix, pytest.raises(Exception, match="Input/output"):
+        ix.upsert([record])
+    left = {n for n in set(os.listdir(index)) - before if n.startswith("MAIN_") and "." in n}
+    assert any(n.endswith(".vocab") for n in left) and any(n.endswith(".seg") for n in left)
+    monkeypatch.undo()
+    with SearchIndex.open(index) as ix:
+        ix.upsert([Record(pmid="990002", title="Immune escape", abstract="Another.")])
+    assert not left & set(os.listdir(index))
+    _each_segment_has_its_files(index)
 
 
 # -- the acronym table with its analysed forms -------------------------------------------
@@ -297,18 +512,19 @@ def test_a_damaged_acronym_table_is_one_error_line_naming_it(
 def test_a_vocabulary_removed_after_it_was_opened_is_read_from_the_segments(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    """A long-lived searcher two commits behind: the commits removed its generation's
-    file after the header was read. Its buckets then come from its segments, not a
-    false report of damage."""
+    """A long-lived searcher behind a commit that merged its segments away: their
+    files went after the headers were read. Their buckets then come from the
+    segments, not a false report of damage."""
     index = _copy(sample_index_dir, tmp_path)
     with SearchIndex.open(index) as ix, ix.searcher() as s:
         reader = s.reader()
-        vocabulary = load_vocabulary(index, reader)
-        assert vocabulary.fallback is not None
-        (index / vocabulary_file_name(reader.generation())).unlink()
+        vocabulary_ = load_vocabulary(index, reader)
+        assert all(p.source is not None for p in vocabulary_.parts)
+        for segment_id in _segments(index):
+            (index / vocabulary.file_name(segment_id)).unlink()
         stem = next(iter(s.schema["abstract"].process_text("imune", mode="query")))
         expected = reader.corrector("abstract").suggest(stem, limit=3, maxdist=2, prefix=1)
-        assert vocabulary.suggest("abstract", stem) == expected
+        assert vocabulary_.suggest("abstract", stem) == expected
 
 
 # -- the notes on MeSH terms that matched nothing ----------------------------------------
@@ -366,18 +582,20 @@ def test_mesh_notes_on_the_sample_are_those_of_before(sample_index_dir: Path) ->
     assert _mesh_notes(sample_index_dir) == MESH_NOTES
 
 
-def _mesh_words_file(index: Path) -> Path:
-    with SearchIndex.open(index) as ix, ix.searcher() as s:
-        return index / meshwords.file_name(s.reader().generation())
-
-
-def test_mesh_words_are_written_at_commit_and_read_as_the_segments_give_them(
-    sample_index_dir: Path,
+def test_mesh_words_are_written_with_each_segment_and_read_as_the_segments_give_them(
+    sample_index_dir: Path, tmp_path: Path
 ) -> None:
+    """Round trip: each segment's file reads back as written, and together they give
+    what the merged lexicon of every segment gives."""
     with SearchIndex.open(sample_index_dir) as ix, ix.searcher() as s:
-        stored = MeshWords.open(ix.path, s.reader().generation())
+        stored = meshwords.load(ix.path, s.reader())
         fresh = MeshWords.from_reader(s.reader())
-    assert stored is not None
+        segments = segment_readers(s.reader())
+        assert segments is not None
+        for segment_id, leaf in segments:
+            written = SegmentHeadings.from_reader(leaf, segment_id).write(tmp_path)
+            assert written.read_bytes() == (ix.path / written.name).read_bytes()
+    assert len(stored.parts) > 1 and all(_from_file(p) for p in stored.parts)
     for words in (["psoas"], ["cell"], ["lung", "neoplasms"], ["virus"], ["quarks"]):
         assert stored.containing(words, 50) == fresh.containing(words, 50), words
     assert stored.containing(["cell"], 50)[5:]  # more than a note names
@@ -388,62 +606,60 @@ def test_a_damaged_mesh_words_file_is_one_error_line_naming_it(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
     index = _copy(sample_index_dir, tmp_path)
-    path = _mesh_words_file(index)
-    size = struct.unpack_from("<I", path.read_bytes(), len(meshwords.MAGIC))[0]
-    base = len(meshwords.MAGIC) + 8 + size
-    header = json.loads(path.read_bytes()[len(meshwords.MAGIC) + 8 : base])
-    offset, length, _ = header["groups"]["ps"]
-    _flip_byte(path, base + offset + length // 2)
-    result = subprocess.run(
-        [_searchkit_exe(), "search", "psoas[mh]", "--index", str(index)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0 and result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert f"{path.name} does not match its checksum" in lines[0]
-    # A search whose MeSH terms all match does not read it; 'check' reads it all.
-    assert run(index, "search", "neoplasms[mh]", "--count").exit_code == 0
+    path = _holding(index, meshwords, "groups", "ps")
+    _flip_byte(path, _group_offset(path, meshwords.MAGIC, "groups", "ps"))
+    _one_error_line(_search(index, "psoas[mh]"), f"{path.name} does not match its checksum")
     check = run(index, "check")
     assert check.exit_code == 1
     assert f"damaged: {path.name} does not match its checksum" in check.stderr
 
 
-@pytest.mark.slow
-def test_an_index_without_mesh_words_notes_the_same_and_gets_them_on_the_next_write(
-    sample_index_dir: Path, tmp_path: Path
+def test_a_damaged_mesh_words_group_of_a_large_index_is_found_when_read(
+    sample_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = _copy(sample_index_dir, tmp_path)
-    path = _mesh_words_file(index)
-    for damage in ("missing", "other format"):
-        if damage == "missing":
-            path.unlink()
-        else:
-            header = json.dumps({"format": meshwords.FORMAT + 1, "generation": 0}).encode()
-            path.write_bytes(
-                meshwords.MAGIC + struct.pack("<II", len(header), zlib.crc32(header)) + header
-            )
-        assert _mesh_notes(index) == MESH_NOTES
-    with SearchIndex.open(index) as ix:
-        ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
-    written = _mesh_words_file(index)
-    assert written != path and MeshWords.open(index, int(written.stem.split("-")[1]))
-    assert _mesh_notes(index) == MESH_NOTES
+    path = _holding(index, meshwords, "groups", "ps")
+    _flip_byte(path, _group_offset(path, meshwords.MAGIC, "groups", "ps"))
+    monkeypatch.setattr(checksums, "VERIFY_AT_OPEN_BYTES", 0)
+    monkeypatch.setattr(checksums, "SMALL_FILE_BYTES", 0)
+    checksums._VERIFIED.clear()
+    # A search whose MeSH terms all match does not read it.
+    assert run(index, "search", "neoplasms[mh]", "--count").exit_code == 0
+    result = run(index, "search", "psoas[mh]")
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert f"{path.name} does not match its checksum" in lines[0]
 
 
 def test_mesh_words_removed_after_they_were_opened_are_read_from_the_segments(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
-    """A long-lived searcher two commits behind: its generation's file went away after
-    the header was read; the note then comes from its segments, not a report of damage."""
+    """A long-lived searcher behind a commit that merged its segments away: their
+    files went after the headers were read; the note then comes from the segments,
+    not a report of damage."""
     index = _copy(sample_index_dir, tmp_path)
     with SearchIndex.open(index) as ix, ix.searcher() as s:
         words = meshwords.load(index, s.reader())
-        assert words.fallback is not None
-        (index / meshwords.file_name(s.reader().generation())).unlink()
+        assert all(p.source is not None for p in words.parts)
+        for segment_id in _segments(index):
+            (index / meshwords.file_name(segment_id)).unlink()
         assert words.containing(["psoas"], 5) == ["psoas abscess", "psoas muscles"]
+
+
+def test_an_index_without_segments_suggests_nothing_and_notes_no_heading(
+    tmp_path: Path,
+) -> None:
+    """A new index, or one whose records were all deleted: no segment, no files."""
+    index = SearchIndex.create(tmp_path / "ix")
+    index.close()
+    for query in ("imune escpe", "psoas[mh]"):
+        result = run(index.path, "search", query)
+        assert result.exit_code == 0, result.stderr
+        assert "Did you mean" not in result.stderr and "headings with" not in result.stderr
+    with SearchIndex.open(index.path) as ix, ix.searcher() as s:
+        assert load_vocabulary(index.path, s.reader()).suggest("abstract", "imun") == []
+        assert meshwords.load(index.path, s.reader()).containing(["psoas"], 5) == []
 
 
 def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: Path) -> None:
@@ -451,6 +667,8 @@ def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: 
     left = [
         index.path / ".vocabulary-1.bin.99999.0a1b2c3d.tmp",
         index.path / ".meshwords-1.bin.99999.0a1b2c3d.tmp",
+        index.path / ".MAIN_0a1b2c3d4e5f6g7h.vocab.99999.0a1b2c3d.tmp",
+        index.path / ".MAIN_0a1b2c3d4e5f6g7h.meshwords.99999.0a1b2c3d.tmp",
     ]
     for path in left:
         path.write_bytes(b"half written")

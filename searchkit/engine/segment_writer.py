@@ -344,6 +344,16 @@ class _BulkMerges(SegmentWriter):  # type: ignore[misc]
     and vectors are still copied by Whoosh's ``write_per_doc``."""
 
     _merged: MergeSources
+    #: Called with the storage, the schema and the segments of the generation about to
+    #: be committed, before its table of contents is written: files that belong with
+    #: those segments (the index layer's, :mod:`searchkit.index.segmentfiles`) are then
+    #: in that generation's checksum manifest.
+    before_toc: Callable[[Any, Any, list[Any]], None] | None = None
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        if self.before_toc is not None:
+            self.before_toc(self.storage, self.schema, segments)
+        super()._commit_toc(segments)
 
     def _merge_sources(self) -> MergeSources:
         merged = self.__dict__.get("_merged")

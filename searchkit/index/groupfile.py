@@ -1,6 +1,6 @@
-"""The layout shared by the files written beside each generation for what every search
+"""The layout shared by the files written with each segment for what every search
 needs (the did-you-mean vocabulary, the MeSH words): a magic line, a JSON header with
-its own CRC-32, then a body of groups, each with its own CRC-32, read one group at a
+its own CRC-32, then a body of groups, each with its own CRC-32, read a few groups at a
 time. A problem found reading one is a :class:`GroupFileError`; the module that owns
 the file names it to the user."""
 
@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +30,41 @@ class GroupFileError(Exception):
         self.problem = problem
 
 
-def write(
-    path: Path,
-    magic: bytes,
-    header: dict[str, Any],
-    body: bytes | bytearray,
-    stale: re.Pattern[str],
-) -> Path:
-    """Write ``path`` atomically and durably, then remove the files of its kind
-    (``stale`` matches their names, group 1 the generation) more than one generation
-    older than ``header["generation"]`` (readers may still be opening the previous
-    one), and temporary files a killed writer left. Call holding the write lock."""
+def write(path: Path, magic: bytes, header: dict[str, Any], body: bytes | bytearray) -> Path:
+    """Write ``path`` atomically and durably. Call holding the write lock."""
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    folder = path.parent
     atomic_write_bytes(path, magic + HEAD.pack(len(raw), zlib.crc32(raw)) + raw + body)
-    generation = int(header["generation"])
-    for old in folder.iterdir():
-        m = stale.match(old.name)
-        old_generation = m is not None and int(m.group(1)) < generation - 1
-        if old_generation or _tmp_of(old.name, stale):
-            with contextlib.suppress(OSError):  # e.g. open in a reader on Windows
-                old.unlink()
     return path
 
 
-def _tmp_of(name: str, stale: re.Pattern[str]) -> bool:
-    """Whether ``name`` is the temporary file of a file of this kind (``.NAME.PID.HEX.tmp``,
-    as :func:`searchkit.atomic.atomic_write_bytes` names it)."""
+def remove_files(folder: Path, kind: re.Pattern[str]) -> None:
+    """Remove the files whose names ``kind`` matches in full, and the temporary files a
+    killed writer left of them (``.NAME.PID.HEX.tmp``, as
+    :func:`searchkit.atomic.atomic_write_bytes` names them). Call holding the write
+    lock."""
+    for old in folder.iterdir():
+        if kind.fullmatch(old.name) or _tmp_of(old.name, kind):
+            with contextlib.suppress(OSError):  # e.g. open in a reader on Windows
+                old.unlink()
+
+
+def remove_temporary(folder: Path, kind: re.Pattern[str]) -> None:
+    """Remove only the temporary files a killed writer left of files of ``kind``."""
+    for old in folder.iterdir():
+        if _tmp_of(old.name, kind):
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+def _tmp_of(name: str, kind: re.Pattern[str]) -> bool:
+    """Whether ``name`` is the temporary file of a file of this kind."""
     parts = name[1:].rsplit(".", 3)
-    return len(parts) == 4 and parts[3] == "tmp" and stale.fullmatch(parts[0]) is not None
+    return (
+        name.startswith(".")
+        and len(parts) == 4
+        and parts[3] == "tmp"
+        and kind.fullmatch(parts[0]) is not None
+    )
 
 
 def read_header(path: Path, magic: bytes, kind: str) -> tuple[dict[str, Any], int] | None:
@@ -86,17 +93,33 @@ def read_header(path: Path, magic: bytes, kind: str) -> tuple[dict[str, Any], in
 def read_group(path: Path, base: int, offset: int, size: int, crc: int) -> bytes:
     """One group's bytes, checked against its CRC-32 (FileNotFoundError passes: the
     caller decides what a file removed by a newer commit means)."""
+    return read_groups(path, base, [(offset, size, crc)])[0]
+
+
+def read_groups(path: Path, base: int, groups: Sequence[tuple[int, int, int]]) -> list[bytes]:
+    """The bytes of ``groups`` (offset, size, CRC-32 each), each checked against its
+    CRC-32, read in one go from the first group's start to the last one's end (groups
+    written next to each other cost one read). FileNotFoundError passes, as for
+    :func:`read_group`."""
+    if not groups:
+        return []
+    start = min(offset for offset, _, _ in groups)
+    end = max(offset + size for offset, size, _ in groups)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
-            os.lseek(fd, base + offset, os.SEEK_SET)
-            blob = os.read(fd, size)
+            os.lseek(fd, base + start, os.SEEK_SET)
+            span = os.read(fd, end - start)
         finally:
             os.close(fd)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise GroupFileError(f"cannot be read: {exc.strerror}") from None
-    if len(blob) != size or zlib.crc32(blob) != crc:
-        raise GroupFileError("does not match its checksum")
-    return blob
+    out: list[bytes] = []
+    for offset, size, crc in groups:
+        blob = span[offset - start : offset - start + size]
+        if len(blob) != size or zlib.crc32(blob) != crc:
+            raise GroupFileError("does not match its checksum")
+        out.append(blob)
+    return out

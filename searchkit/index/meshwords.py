@@ -1,51 +1,61 @@
-"""The indexed MeSH headings by word, written at each commit, for the note on a MeSH
+"""The indexed MeSH headings by word, written with each segment, for the note on a MeSH
 term that matched nothing (``psoas[mh]``: "headings with these words: psoas abscess,
 …").
 
-So that such a note reads only the headings that share a word with the term, every
-commit writes ``meshwords-<generation>.bin`` beside the segments: for each word of an
-indexed heading (pairs with a qualifier left out), the headings containing it, in
-groups by the word's first two letters. A note reads the file's small header and the
-groups of the term's words (:meth:`MeshWords.containing`), never every heading.
+So that such a note reads only the headings that share a word with the term, and a
+commit pays only for the segments it writes, each segment gets a file
+``<segment id>.meshwords`` when the commit that makes it writes its table of contents
+(:mod:`searchkit.index.segmentfiles`): for each word of a heading indexed in that
+segment (pairs with a qualifier left out), the headings containing it, in groups by
+the word's first two letters. Like the segment's own files it is listed in the
+generation's checksum manifest, never changed, and removed with the segment. A note
+reads the groups of the term's words from each segment's file and unites them
+(:meth:`MeshWords.containing`), never every heading.
 
 The file::
 
     b"SKMESHW\\n"  header length (4 bytes)  CRC-32 of the header (4 bytes)
-    header: JSON {"format": 1, "generation": N, "groups": {key: [offset, size, crc32]}}
+    header: JSON {"format": 2, "segment": "<segment id>", "groups": {key: [offset, size, crc32]}}
     groups: UTF-8 lines "word<TAB>heading<TAB>heading…", by word
 
 Every group carries its own CRC-32, checked when it is read: a damaged file is an
-:class:`~searchkit.engine.checksums.IndexDamagedError` naming it. A file of another
-format, or none for the index's generation (an index written by an older searchkit,
-or a crash between a commit and this file), is not an error: the headings are then
-read from the segments in memory (:meth:`MeshWords.from_reader`), and the next commit
-writes the file.
+:class:`~searchkit.engine.checksums.IndexDamagedError` naming it. A segment without a
+file of this format (an index written by an older searchkit, which wrote one file for
+the whole index, ``meshwords-<generation>.bin``, format 1, no longer read) is not an
+error: that segment's headings are read from it in memory when first needed, and the
+next commit writes its file and removes the older whole-index files.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from whoosh.reading import IndexReader
 
 from searchkit.engine.checksums import IndexDamagedError
 from searchkit.index import groupfile
+from searchkit.index.vocabulary import segment_readers
 
 #: The index field of whole headings and heading/qualifier pairs (``mesh.HEADING_FIELD``).
 FIELD = "mesh_heading"
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"SKMESHW\n"
-_NAME = re.compile(r"^meshwords-(\d+)\.bin$")
+#: After the segment id: the name of a segment's file.
+SUFFIX = ".meshwords"
+#: The whole-index files of format 1, which the next commit removes.
+LEGACY = re.compile(r"meshwords-\d+\.bin")
 
 #: A group: word → the headings containing it, sorted.
 Group = dict[str, list[str]]
 
 
-def file_name(generation: int) -> str:
-    return f"meshwords-{generation}.bin"
+def file_name(segment_id: str) -> str:
+    """The name of the MeSH words file of the segment ``segment_id``."""
+    return f"{segment_id}{SUFFIX}"
 
 
 def _key(word: str) -> str:
@@ -62,44 +72,73 @@ def _groups(headings: Iterable[str]) -> dict[str, Group]:
     return out
 
 
-def _damaged(folder: Path, path: Path, problem: str) -> IndexDamagedError:
-    return IndexDamagedError(folder, f"{path.name} {problem}")
+def _damaged(path: Path, problem: str) -> IndexDamagedError:
+    return IndexDamagedError(path.parent, f"{path.name} {problem}")
 
 
-class MeshWords:
-    """The indexed headings (no qualifier) by each of their words."""
+class SegmentHeadings:
+    """The headings (no qualifier) of one segment (or of all of a reader's segments, in
+    memory) by each of their words: read from the segment's file a group at a time, or
+    from the segment itself."""
 
     def __init__(
         self,
-        generation: int,
+        segment_id: str,
         groups: Mapping[str, Group] | None = None,
         *,
         path: Path | None = None,
         directory: Mapping[str, list[int]] | None = None,
         base: int = 0,
     ) -> None:
-        self.generation = generation
+        self.segment_id = segment_id
         self._loaded: dict[str, Group] = dict(groups or {})
         self._path = path
         self._directory = directory or {}
         self._base = base
-        #: Where the headings come from when the file went away after it was opened
-        #: (two newer commits removed it): the segments (set by :func:`load`).
-        self.fallback: Callable[[], MeshWords] | None = None
+        self._pending = False
+        #: Where the headings come from when there is no file, or when the file went
+        #: away after it was opened (a newer commit merged the segment away): the
+        #: segment (set by :func:`load`).
+        self.source: Callable[[], SegmentHeadings] | None = None
 
     @classmethod
-    def from_reader(cls, reader: IndexReader) -> MeshWords:
+    def from_reader(cls, reader: IndexReader, segment_id: str = "") -> SegmentHeadings:
         """The headings of ``reader``'s segments (their merged lexicon), in memory."""
         headings: list[str] = []
         if FIELD in reader.schema:
             for raw in reader.lexicon(FIELD):
                 headings.append(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-        return cls(reader.generation(), _groups(headings))
+        return cls(segment_id, _groups(headings))
+
+    @classmethod
+    def pending(cls, segment_id: str, source: Callable[[], SegmentHeadings]) -> SegmentHeadings:
+        """A segment's headings read from ``source`` when first asked for (no file)."""
+        found = cls(segment_id)
+        found._pending = True
+        found.source = source
+        return found
+
+    @classmethod
+    def open(cls, folder: Path, segment_id: str) -> SegmentHeadings | None:
+        """The file of segment ``segment_id`` (its header only: groups are read when
+        asked for); None when there is none of this format."""
+        path = folder / file_name(segment_id)
+        try:
+            found = groupfile.read_header(path, MAGIC, "a searchkit MeSH words file")
+        except groupfile.GroupFileError as exc:
+            raise _damaged(path, exc.problem) from None
+        if found is None:
+            return None
+        data, base = found
+        if data.get("format") != FORMAT:
+            return None  # another layout: read from the segment instead
+        if data.get("segment") != segment_id or not isinstance(data.get("groups"), dict):
+            raise _damaged(path, "does not describe its segment")
+        return cls(segment_id, path=path, directory=data["groups"], base=base)
 
     def write(self, folder: Path) -> Path:
-        """Write as ``meshwords-<generation>.bin`` in ``folder`` atomically and durably,
-        and remove the files of generations before the previous one. Call holding the
-        write lock."""
+        """Write as the file of this segment in ``folder``, atomically and durably.
+        Call holding the write lock, before the commit's table of contents."""
         body = bytearray()
         directory: dict[str, list[int]] = {}
         for key, group in sorted(self._all_groups().items()):
@@ -107,64 +146,71 @@ class MeshWords:
             blob = "".join(lines).encode("utf-8")
             directory[key] = [len(body), len(blob), zlib.crc32(blob)]
             body += blob
-        header = {"format": FORMAT, "generation": self.generation, "groups": directory}
-        return groupfile.write(folder / file_name(self.generation), MAGIC, header, body, _NAME)
+        header = {"format": FORMAT, "segment": self.segment_id, "groups": directory}
+        return groupfile.write(folder / file_name(self.segment_id), MAGIC, header, body)
 
     def _all_groups(self) -> dict[str, Group]:
         if self._path is None:
+            if self._pending:
+                self._switch()
             return self._loaded
-        return {key: self._read(key) for key in self._directory}
+        return {key: self.group(key) for key in self._directory}
 
-    @classmethod
-    def open(cls, folder: Path, generation: int) -> MeshWords | None:
-        """The file written for ``generation`` (its header only: groups are read when
-        asked for); None when there is none of this format."""
-        path = folder / file_name(generation)
-        try:
-            found = groupfile.read_header(path, MAGIC, "a searchkit MeSH words file")
-        except groupfile.GroupFileError as exc:
-            raise _damaged(folder, path, exc.problem) from None
-        if found is None:
-            return None
-        data, base = found
-        if data.get("format") != FORMAT:
-            return None  # another layout: read from the segments instead
-        if data.get("generation") != generation or not isinstance(data.get("groups"), dict):
-            raise _damaged(folder, path, "does not describe its generation")
-        return cls(generation, path=path, directory=data["groups"], base=base)
+    def _switch(self) -> None:
+        """Read the headings from :attr:`source` from now on."""
+        if self.source is None:
+            assert self._path is not None
+            raise _damaged(self._path, "is missing")
+        replacement = self.source()
+        self._path, self._pending, self._loaded = None, False, replacement._loaded
 
-    def _group(self, key: str) -> Group:
+    def group(self, key: str) -> Group:
+        """The words starting with ``key`` (two letters) and their headings."""
+        if self._pending:
+            self._switch()
         if self._path is None or key in self._loaded:
             return self._loaded.get(key, {})
         if key not in self._directory:
             self._loaded[key] = {}
             return self._loaded[key]
-        try:
-            self._loaded[key] = self._read(key)
-        except FileNotFoundError:
-            if self.fallback is None:
-                raise _damaged(self._path.parent, self._path, "is missing") from None
-            replacement = self.fallback()
-            self._path, self._loaded = None, replacement._loaded
-        return self._loaded.get(key, {})
-
-    def _read(self, key: str) -> Group:
-        assert self._path is not None
-        offset, size, crc = self._directory[key]
         path = self._path
+        offset, size, crc = self._directory[key]
         try:
             blob = groupfile.read_group(path, self._base, offset, size, crc)
+        except FileNotFoundError:
+            self._switch()
+            return self._loaded.get(key, {})
         except groupfile.GroupFileError as exc:
-            raise _damaged(path.parent, path, exc.problem) from None
+            raise _damaged(path, exc.problem) from None
         group: Group = {}
         for line in blob.decode("utf-8").splitlines():
             word, *headings = line.split("\t")
             group[word] = headings
+        self._loaded[key] = group
         return group
 
     def verify(self) -> None:
         """Read every group (``searchkit check``)."""
         self._all_groups()
+
+
+class MeshWords:
+    """The indexed headings (no qualifier) of every segment of a generation by each of
+    their words."""
+
+    def __init__(self, parts: Sequence[SegmentHeadings]) -> None:
+        #: Each segment's headings, in the segments' order.
+        self.parts = list(parts)
+
+    @classmethod
+    def from_reader(cls, reader: IndexReader) -> MeshWords:
+        """The headings of ``reader``'s segments (their merged lexicon), in memory."""
+        return cls([SegmentHeadings.from_reader(reader)])
+
+    def verify(self) -> None:
+        """Read every group of every segment's file (``searchkit check``)."""
+        for part in self.parts:
+            part.verify()
 
     def containing(self, words: Iterable[str], limit: int) -> list[str]:
         """The first ``limit`` headings (in term order) that contain every one of
@@ -174,7 +220,9 @@ class MeshWords:
             return []
         found: set[str] | None = None
         for word in wanted:
-            headings = set(self._group(_key(word)).get(word, ()))
+            headings: set[str] = set()
+            for part in self.parts:
+                headings.update(part.group(_key(word)).get(word, ()))
             found = headings if found is None else found & headings
             if not found:
                 return []
@@ -182,13 +230,38 @@ class MeshWords:
         return sorted(found)[:limit]
 
 
+def write_segment(reader: IndexReader, folder: Path, segment_id: str) -> Path:
+    """Write the MeSH words file of the segment ``segment_id``, read through its
+    ``reader``. Call holding the write lock."""
+    return SegmentHeadings.from_reader(reader, segment_id).write(folder)
+
+
 def load(folder: Path, reader: IndexReader) -> MeshWords:
-    """The headings by word of ``reader``'s generation: its file, else the segments."""
-    found = MeshWords.open(folder, reader.generation())
-    if found is None:
+    """The headings by word of ``reader``'s generation: each segment's file, or the
+    segment itself where it has none (read when first needed)."""
+    segments = segment_readers(reader)
+    if segments is None:
         return MeshWords.from_reader(reader)
-    found.fallback = lambda: MeshWords.from_reader(reader)
-    return found
+    parts: list[SegmentHeadings] = []
+    for segment_id, leaf in segments:
+        source = partial(SegmentHeadings.from_reader, leaf, segment_id)
+        found = SegmentHeadings.open(folder, segment_id)
+        if found is None:
+            found = SegmentHeadings.pending(segment_id, source)
+        found.source = source
+        parts.append(found)
+    return MeshWords(parts)
 
 
-__all__ = ["FIELD", "FORMAT", "MeshWords", "file_name", "load"]
+__all__ = [
+    "FIELD",
+    "FORMAT",
+    "LEGACY",
+    "MAGIC",
+    "SUFFIX",
+    "MeshWords",
+    "SegmentHeadings",
+    "file_name",
+    "load",
+    "write_segment",
+]

@@ -51,14 +51,13 @@ from searchkit.errors import (
     IndexWriteError,
     RecordNotFoundError,
 )
+from searchkit.index import meshwords, vocabulary
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.index.meshtree import MeshTree
-from searchkit.index.meshwords import MeshWords
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
+from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.vocabulary import Vocabulary
-from searchkit.index.vocabulary import write_from_reader as write_vocabulary
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
@@ -472,17 +471,13 @@ class SearchIndex:
     def _save_derived(self, acronyms: AcronymTable) -> None:
         """Write what every search of the generation just committed needs and no search
         should derive again (call holding the lock, after the commit): the acronym
-        table with its long forms analysed, the did-you-mean vocabulary and the MeSH
-        headings by word."""
-        reader = self._ix.reader()
-        try:
-            generation = reader.generation()
-            acronyms.save(self.path, generation)
-            self._acronyms = acronyms
-            write_vocabulary(reader, self.path)
-            MeshWords.from_reader(reader).write(self.path)
-        finally:
-            reader.close()
+        table with its long forms analysed. (The did-you-mean vocabulary and the MeSH
+        headings by word were written with the commit's new segments, by the writer's
+        hook, :func:`searchkit.index.segmentfiles.write_segment_files`; the
+        whole-index files of older versions go now.)"""
+        acronyms.save(self.path, self._ix.latest_generation())
+        self._acronyms = acronyms
+        remove_legacy_files(self.path)
 
     def check(self) -> CheckReport:
         """Read every file of the index and compare it with its recorded checksum (the
@@ -496,17 +491,22 @@ class SearchIndex:
     def _check_derived(self, generation: int) -> list[str]:
         problems: list[str] = []
 
-        def vocabulary() -> None:
-            found = Vocabulary.open(self.path, generation)
-            if found is not None:
-                found.verify()
+        def segment_files() -> None:
+            reader = self._ix.reader()
+            try:
+                if reader.generation() != generation:
+                    return  # a newer commit landed meanwhile: checked by the next check
+                for segment_id, _ in vocabulary.segment_readers(reader) or []:
+                    for found in (
+                        vocabulary.SegmentTerms.open(self.path, segment_id),
+                        meshwords.SegmentHeadings.open(self.path, segment_id),
+                    ):
+                        if found is not None:  # none: read from the segment (older index)
+                            found.verify()
+            finally:
+                reader.close()
 
-        def mesh_words() -> None:
-            found = MeshWords.open(self.path, generation)
-            if found is not None:
-                found.verify()
-
-        for read in (self._load_acronyms, vocabulary, mesh_words):
+        for read in (self._load_acronyms, segment_files):
             try:
                 read()
             except IndexDamagedError as exc:
@@ -565,6 +565,8 @@ class SearchIndex:
                     )
                 else:
                     writer = FastSegmentWriter(unmapped, limitmb=limitmb)
+                # Every commit writes the files its new segments need for searches.
+                writer.before_toc = write_segment_files
                 break
             except OSError as exc:
                 raise self._write_error(exc) from None

@@ -1,34 +1,47 @@
-"""The vocabulary that "Did you mean" corrects from, written at each commit.
+"""The vocabulary that "Did you mean" corrects from, written with each segment.
 
 A correction of a word is a term of the index within two edits of it that starts with
-the same letter, the most frequent first (what Whoosh's reader corrector ranks by). So
-that a search reads only the terms that can be within two edits, every commit
-(ingest, delete, rebuild, optimize) writes ``vocabulary-<generation>.bin`` beside the
-segments: the terms of the corrected fields with their frequencies, in buckets by
-first letter and length. A search reads the file's small header and the buckets of
-the word's first letter and lengths within two of its own (:meth:`Vocabulary.bucket`),
-never the whole vocabulary.
+the same letter, the most frequent first (what Whoosh's reader corrector ranks by: a
+term's weights summed over the segments, deleted documents included, as the terms
+files keep them until a merge rewrites the segment). So that a search reads only the
+terms that can be within two edits, and a commit pays only for the segments it writes
+(not for the whole index), each segment gets a file ``<segment id>.vocab``
+(``MAIN_<id>.vocab``) when the commit that makes it writes its table of contents
+(:mod:`searchkit.index.segmentfiles`): that segment's terms of the corrected fields
+with their weights, in buckets by first letter and length. The file is one of the
+segment's files: listed in the generation's checksum manifest, never changed once
+written, removed with the segment when a merge replaces it.
+
+A search reads, from each segment's file, the buckets of the word's first letter and
+of lengths within two of its own (next to each other in the file: one read per field
+and segment, :meth:`SegmentTerms.entries`) and sums each term's weights over the
+segments in their order (:meth:`Vocabulary.bucket`): the totals, to the last bit, of
+reading every segment's terms.
 
 The file::
 
     b"SKVOCAB\\n"  header length (4 bytes)  CRC-32 of the header (4 bytes)
-    header: JSON {"format": 1, "generation": N,
+    header: JSON {"format": 2, "segment": "<segment id>",
                   "fields": {field: {"<code point>:<length>": [offset, size, crc32]}}}
-    buckets: UTF-8 lines "term<TAB>frequency", by term
+    buckets: UTF-8 lines "term<TAB>weight", by term; in the file by code point, then
+             length
 
 Every bucket carries its own CRC-32, checked when it is read: a damaged file is an
-:class:`~searchkit.engine.checksums.IndexDamagedError` naming it. A file of another
-format, or none for the index's generation (an index written by an older searchkit,
-or a crash between a commit and this file), is not an error: the vocabulary is then
-read from the segments in memory (:meth:`Vocabulary.from_reader`, as slow as before
-this file existed), and the next commit writes it.
+:class:`~searchkit.engine.checksums.IndexDamagedError` naming it. A segment without
+a file of this format (an index written by an older searchkit, which wrote one file
+for the whole index, ``vocabulary-<generation>.bin``, format 1, no longer read) is
+not an error: that segment's terms are read from the segment in memory when first
+needed (:meth:`SegmentTerms.from_reader`), and the next commit writes its file and
+removes the older whole-index files. A later format must take another suffix:
+segment files are never rewritten.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from whoosh.fields import FieldType
@@ -40,12 +53,17 @@ from searchkit.index import groupfile
 
 #: The fields whose terms corrections come from.
 FIELDS = ("abstract", "title")
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"SKVOCAB\n"
-_NAME = re.compile(r"^vocabulary-(\d+)\.bin$")
+#: After the segment id: the name of a segment's file.
+SUFFIX = ".vocab"
+#: The whole-index files of format 1, which the next commit removes.
+LEGACY = re.compile(r"vocabulary-\d+\.bin")
 
-#: A bucket: (term, frequency, letter mask) by term.
+#: A bucket of the whole index: (term, frequency, letter mask) by term.
 Bucket = list[tuple[str, float, int]]
+#: A bucket of one segment: (term, weight) by term.
+Entries = list[tuple[str, float]]
 
 
 def letter_mask(term: str) -> int:
@@ -58,27 +76,23 @@ def letter_mask(term: str) -> int:
     return mask
 
 
-def file_name(generation: int) -> str:
-    return f"vocabulary-{generation}.bin"
+def file_name(segment_id: str) -> str:
+    """The name of the vocabulary file of the segment ``segment_id`` (``MAIN_<id>``)."""
+    return f"{segment_id}{SUFFIX}"
 
 
 def _key(first: str, length: int) -> str:
     return f"{ord(first)}:{length}"
 
 
-def _buckets(terms: Iterable[tuple[str, float]]) -> dict[str, Bucket]:
-    out: dict[str, Bucket] = {}
-    for term, freq in terms:
-        if term:
-            out.setdefault(_key(term[0], len(term)), []).append((term, freq, letter_mask(term)))
-    for bucket in out.values():
-        bucket.sort()
-    return out
+def _key_order(key: str) -> tuple[int, int]:
+    first, _, length = key.partition(":")
+    return int(first), int(length)
 
 
 def _field_terms(reader: IndexReader, field: str) -> dict[str, float]:
-    """Every term of ``field`` and its frequency summed over the segments (as the
-    reader's ``frequency`` gives it: deleted documents included)."""
+    """Every term of ``field`` and its weight summed over ``reader``'s segments (as
+    the reader's ``frequency`` gives it: deleted documents included)."""
     if field not in reader.schema or not reader.schema[field].indexed:
         return {}
     fieldobj = reader.schema[field]
@@ -119,115 +133,199 @@ def osa_within(a: str, b: str, limit: int) -> bool:
     return one_ago[len(b)] <= limit
 
 
-class Vocabulary:
-    """The terms of :data:`FIELDS` with their frequencies, by (first letter, length)."""
+def _damaged(path: Path, problem: str) -> IndexDamagedError:
+    return IndexDamagedError(path.parent, f"{path.name} {problem}")
+
+
+class SegmentTerms:
+    """The terms of :data:`FIELDS` in one segment (or in all the segments of a reader,
+    in memory) with their weights, by (first letter, length): read from the segment's
+    file a few buckets at a time, or from the segment itself."""
 
     def __init__(
         self,
-        generation: int,
-        fields: Mapping[str, Mapping[str, Bucket]] | None = None,
+        segment_id: str,
+        fields: Mapping[str, Mapping[str, Entries]] | None = None,
         *,
         path: Path | None = None,
         directory: Mapping[str, Mapping[str, list[int]]] | None = None,
         base: int = 0,
     ) -> None:
-        self.generation = generation
-        self._loaded: dict[str, dict[str, Bucket]] = {f: dict(b) for f, b in (fields or {}).items()}
+        self.segment_id = segment_id
+        self._fields: dict[str, dict[str, Entries]] | None = None
+        if fields is not None or path is None:
+            self._fields = {f: dict(b) for f, b in (fields or {}).items()}
         self._path = path
         self._directory = directory or {}
         self._base = base
-        #: Where the terms come from when the file went away after it was opened (two
-        #: newer commits removed it): the segments (set by :func:`load`).
-        self.fallback: Callable[[], Vocabulary] | None = None
-
-    # -- building -------------------------------------------------------------------
-
-    @classmethod
-    def from_reader(cls, reader: IndexReader) -> Vocabulary:
-        """The vocabulary of ``reader``'s segments, in memory."""
-        return cls(
-            reader.generation(),
-            {f: _buckets(_field_terms(reader, f).items()) for f in FIELDS},
-        )
-
-    def write(self, folder: Path) -> Path:
-        """Write this vocabulary as ``vocabulary-<generation>.bin`` in ``folder``
-        atomically and durably, and remove the files of generations before the previous
-        one (whose readers may still be opening it). Call holding the write lock."""
-        fields = {
-            field: {key: [(t, f) for t, f, _ in bucket] for key, bucket in buckets.items()}
-            for field, buckets in ((f, self._fields_buckets(f)) for f in FIELDS)
-        }
-        return _write(folder, self.generation, fields)
-
-    def _fields_buckets(self, field: str) -> dict[str, Bucket]:
-        if self._path is None:
-            return self._loaded.get(field, {})
-        return {key: self._read(field, key) for key in self._directory.get(field, {})}
-
-    # -- reading --------------------------------------------------------------------
+        #: Where the terms come from when there is no file, or when the file went away
+        #: after it was opened (a newer commit merged the segment away): the segment
+        #: (set by :func:`load`).
+        self.source: Callable[[], SegmentTerms] | None = None
 
     @classmethod
-    def open(cls, folder: Path, generation: int) -> Vocabulary | None:
-        """The vocabulary written for ``generation`` (its header only: buckets are read
-        when asked for); None when there is none of this format."""
-        path = folder / file_name(generation)
+    def from_reader(cls, reader: IndexReader, segment_id: str = "") -> SegmentTerms:
+        """The terms of ``reader``'s segments (one segment's reader: that segment's),
+        weights summed, in memory."""
+        fields: dict[str, dict[str, Entries]] = {}
+        for field in FIELDS:
+            buckets: dict[str, Entries] = {}
+            fields[field] = buckets
+            # Terms in order: each bucket is filled sorted.
+            for term, weight in sorted(_field_terms(reader, field).items()):
+                if term:
+                    key = f"{ord(term[0])}:{len(term)}"  # _key, inlined
+                    bucket = buckets.get(key)
+                    if bucket is None:
+                        buckets[key] = [(term, weight)]
+                    else:
+                        bucket.append((term, weight))
+        return cls(segment_id, fields)
+
+    @classmethod
+    def pending(cls, segment_id: str, source: Callable[[], SegmentTerms]) -> SegmentTerms:
+        """A segment's terms read from ``source`` when first asked for (no file)."""
+        found = cls(segment_id, path=None)
+        found._fields = None
+        found.source = source
+        return found
+
+    @classmethod
+    def open(cls, folder: Path, segment_id: str) -> SegmentTerms | None:
+        """The file of segment ``segment_id`` (its header only: buckets are read when
+        asked for); None when there is none of this format."""
+        path = folder / file_name(segment_id)
         try:
             found = groupfile.read_header(path, MAGIC, "a searchkit vocabulary file")
         except groupfile.GroupFileError as exc:
-            raise _damaged(folder, path, exc.problem) from None
+            raise _damaged(path, exc.problem) from None
         if found is None:
             return None
         data, base = found
         if data.get("format") != FORMAT:
-            return None  # an older (or newer) layout: read from the segments instead
-        if data.get("generation") != generation or not isinstance(data.get("fields"), dict):
-            raise _damaged(folder, path, "does not describe its generation")
-        return cls(
-            generation,
-            path=path,
-            directory=data["fields"],
-            base=base,
-        )
+            return None  # another layout: read from the segment instead
+        if data.get("segment") != segment_id or not isinstance(data.get("fields"), dict):
+            raise _damaged(path, "does not describe its segment")
+        return cls(segment_id, path=path, directory=data["fields"], base=base)
 
-    def bucket(self, field: str, first: str, length: int) -> Bucket:
-        """The terms of ``field`` starting with ``first`` and ``length`` letters long."""
-        key = _key(first, length)
+    def write(self, folder: Path) -> Path:
+        """Write as the file of this segment in ``folder``, atomically and durably.
+        Call holding the write lock, before the commit's table of contents."""
+        body = bytearray()
+        directory: dict[str, dict[str, list[int]]] = {}
+        for field in FIELDS:
+            entries = directory.setdefault(field, {})
+            buckets = self._all(field)
+            for key in sorted(buckets, key=_key_order):
+                blob = "".join([f"{t}\t{w!r}\n" for t, w in buckets[key]]).encode("utf-8")
+                entries[key] = [len(body), len(blob), zlib.crc32(blob)]
+                body += blob
+        header = {"format": FORMAT, "segment": self.segment_id, "fields": directory}
+        return groupfile.write(folder / file_name(self.segment_id), MAGIC, header, body)
+
+    def _all(self, field: str) -> dict[str, Entries]:
+        keys = sorted(self._keys(field), key=_key_order)
+        return dict(zip(keys, self.entries(field, keys), strict=True))
+
+    def _keys(self, field: str) -> Iterable[str]:
+        if self._fields is not None:
+            return self._fields.get(field, {}).keys()
         if self._path is None:
-            return self._loaded.get(field, {}).get(key, [])
-        cached = self._loaded.setdefault(field, {})
-        if key not in cached:
-            if key not in self._directory.get(field, {}):
-                cached[key] = []
-            else:
-                try:
-                    cached[key] = self._read(field, key)
-                except FileNotFoundError:
-                    if self.fallback is None:
-                        raise _damaged(self._path.parent, self._path, "is missing") from None
-                    replacement = self.fallback()
-                    self._path, self._loaded = None, replacement._loaded
-                    return self.bucket(field, first, length)
-        return cached[key]
+            return self._switch().get(field, {}).keys()
+        return self._directory.get(field, {}).keys()
 
-    def _read(self, field: str, key: str) -> Bucket:
-        assert self._path is not None
-        offset, size, crc = self._directory[field][key]
+    def _switch(self) -> dict[str, dict[str, Entries]]:
+        """Read the terms from :attr:`source` from now on."""
+        if self.source is None:
+            assert self._path is not None
+            raise _damaged(self._path, "is missing")
+        replacement = self.source()
+        self._path, self._fields = None, replacement._fields or {}
+        return self._fields
+
+    def entries(self, field: str, keys: Sequence[str]) -> list[Entries]:
+        """The buckets ``keys`` (``"<code point>:<length>"``) of ``field``, in order
+        (empty for a bucket the segment does not have)."""
+        if self._fields is not None:
+            found = self._fields.get(field, {})
+            return [found.get(key, []) for key in keys]
+        if self._path is None:
+            self._switch()
+            return self.entries(field, keys)
+        directory = self._directory.get(field, {})
+        present = [key for key in keys if key in directory]
         path = self._path
         try:
-            blob = groupfile.read_group(path, self._base, offset, size, crc)
+            blobs = groupfile.read_groups(
+                path, self._base, [_span(directory[key]) for key in present]
+            )
+        except FileNotFoundError:
+            self._switch()
+            return self.entries(field, keys)
         except groupfile.GroupFileError as exc:
-            raise _damaged(path.parent, path, exc.problem) from None
-        out: Bucket = []
-        for line in blob.decode("utf-8").splitlines():
-            term, _, freq = line.partition("\t")
-            out.append((term, float(freq), letter_mask(term)))
-        return out
+            raise _damaged(path, exc.problem) from None
+        read = dict(zip(present, map(_parse, blobs), strict=True))
+        return [read.get(key, []) for key in keys]
 
     def verify(self) -> None:
         """Read every bucket (``searchkit check``)."""
         for field in FIELDS:
-            self._fields_buckets(field)
+            self._all(field)
+
+
+def _span(entry: Sequence[int]) -> tuple[int, int, int]:
+    offset, size, crc = entry
+    return offset, size, crc
+
+
+def _parse(blob: bytes) -> Entries:
+    out: Entries = []
+    for line in blob.decode("utf-8").splitlines():
+        term, _, weight = line.partition("\t")
+        out.append((term, float(weight)))
+    return out
+
+
+class Vocabulary:
+    """The terms of :data:`FIELDS` with their frequencies over every segment of a
+    generation, by (first letter, length)."""
+
+    def __init__(self, parts: Sequence[SegmentTerms]) -> None:
+        #: Each segment's terms, in the segments' order (the order weights are summed).
+        self.parts = list(parts)
+        self._cache: dict[tuple[str, str], Bucket] = {}
+
+    @classmethod
+    def from_reader(cls, reader: IndexReader) -> Vocabulary:
+        """The vocabulary of ``reader``'s segments, read from them in memory."""
+        return cls([SegmentTerms.from_reader(reader)])
+
+    def buckets(self, field: str, first: str, lengths: Sequence[int]) -> list[Bucket]:
+        """The terms of ``field`` starting with ``first`` of each of ``lengths``
+        letters, frequencies summed over the segments: one read per segment's file."""
+        keys = [_key(first, length) for length in lengths]
+        missing = [key for key in keys if (field, key) not in self._cache]
+        if missing:
+            totals: list[dict[str, float]] = [{} for _ in missing]
+            for part in self.parts:
+                for sums, entries in zip(totals, part.entries(field, missing), strict=True):
+                    total = sums.get
+                    for term, weight in entries:
+                        sums[term] = total(term, 0.0) + weight
+            for key, sums in zip(missing, totals, strict=True):
+                self._cache[(field, key)] = [
+                    (t, f, letter_mask(t)) for t, f in sorted(sums.items())
+                ]
+        return [self._cache[(field, key)] for key in keys]
+
+    def bucket(self, field: str, first: str, length: int) -> Bucket:
+        """The terms of ``field`` starting with ``first`` and ``length`` letters long."""
+        return self.buckets(field, first, [length])[0]
+
+    def verify(self) -> None:
+        """Read every bucket of every segment's file (``searchkit check``)."""
+        for part in self.parts:
+            part.verify()
 
     def suggest(
         self, field: str, text: str, *, limit: int = 3, maxdist: int = 2, prefix: int = 1
@@ -239,8 +337,9 @@ class Vocabulary:
             return []
         scored: list[tuple[float, str]] = []
         mask, most = letter_mask(text), 2 * maxdist
-        for length in range(max(1, len(text) - maxdist), len(text) + maxdist + 1):
-            for term, freq, letters in self.bucket(field, text[0], length):
+        lengths = range(max(1, len(text) - maxdist), len(text) + maxdist + 1)
+        for bucket in self.buckets(field, text[0], lengths):
+            for term, freq, letters in bucket:
                 if (letters ^ mask).bit_count() > most or term[:prefix] != text[:prefix]:
                     continue
                 if not osa_within(term, text, maxdist):
@@ -250,60 +349,53 @@ class Vocabulary:
         return [term for _, term in sorted(scored[:limit], key=lambda x: (0 - x[0], x[1]))]
 
 
-def write_from_reader(reader: IndexReader, folder: Path) -> Path:
-    """Write the vocabulary of ``reader``'s segments as :meth:`Vocabulary.write` writes
-    ``Vocabulary.from_reader(reader)`` (the same file), without the letter masks that
-    only searching in memory needs. Call holding the write lock."""
-    fields: dict[str, dict[str, list[tuple[str, float]]]] = {}
-    for field in FIELDS:
-        buckets: dict[str, list[tuple[str, float]]] = {}
-        fields[field] = buckets
-        # Terms in order: each bucket is filled sorted, as _buckets sorts it.
-        for term, freq in sorted(_field_terms(reader, field).items()):
-            if term:
-                key = f"{ord(term[0])}:{len(term)}"  # _key, inlined
-                bucket = buckets.get(key)
-                if bucket is None:
-                    buckets[key] = [(term, freq)]
-                else:
-                    bucket.append((term, freq))
-    return _write(folder, reader.generation(), fields)
+def write_segment(reader: IndexReader, folder: Path, segment_id: str) -> Path:
+    """Write the vocabulary file of the segment ``segment_id``, read through its
+    ``reader``. Call holding the write lock."""
+    return SegmentTerms.from_reader(reader, segment_id).write(folder)
 
 
-def _write(
-    folder: Path, generation: int, fields: Mapping[str, Mapping[str, list[tuple[str, float]]]]
-) -> Path:
-    body = bytearray()
-    directory: dict[str, dict[str, list[int]]] = {}
-    for field in FIELDS:
-        entries = directory.setdefault(field, {})
-        for key, bucket in sorted(fields.get(field, {}).items()):
-            blob = "".join([f"{t}\t{f!r}\n" for t, f in bucket]).encode("utf-8")
-            entries[key] = [len(body), len(blob), zlib.crc32(blob)]
-            body += blob
-    header = {"format": FORMAT, "generation": generation, "fields": directory}
-    return groupfile.write(folder / file_name(generation), MAGIC, header, body, _NAME)
-
-
-def _damaged(folder: Path, path: Path, problem: str) -> IndexDamagedError:
-    return IndexDamagedError(folder, f"{path.name} {problem}")
+def segment_readers(reader: IndexReader) -> list[tuple[str, IndexReader]] | None:
+    """``reader``'s segments as (segment id, that segment's reader), in order; None
+    when one of them is not a segment of a file index."""
+    out: list[tuple[str, IndexReader]] = []
+    for leaf, _ in reader.leaf_readers():
+        segment = getattr(leaf, "segment", None)
+        found = segment() if callable(segment) else None
+        if found is None:  # e.g. the empty reader of an index without segments
+            return None
+        out.append((found.segment_id(), leaf))
+    return out
 
 
 def load(folder: Path, reader: IndexReader) -> Vocabulary:
-    """The vocabulary of ``reader``'s generation: its file, else read from the segments."""
-    found = Vocabulary.open(folder, reader.generation())
-    if found is None:
+    """The vocabulary of ``reader``'s generation: each segment's file, or the segment
+    itself where it has none (read when first needed)."""
+    segments = segment_readers(reader)
+    if segments is None:
         return Vocabulary.from_reader(reader)
-    found.fallback = lambda: Vocabulary.from_reader(reader)
-    return found
+    parts: list[SegmentTerms] = []
+    for segment_id, leaf in segments:
+        source = partial(SegmentTerms.from_reader, leaf, segment_id)
+        found = SegmentTerms.open(folder, segment_id)
+        if found is None:
+            found = SegmentTerms.pending(segment_id, source)
+        found.source = source
+        parts.append(found)
+    return Vocabulary(parts)
 
 
 __all__ = [
     "FIELDS",
     "FORMAT",
+    "LEGACY",
+    "MAGIC",
+    "SUFFIX",
+    "SegmentTerms",
     "Vocabulary",
     "file_name",
     "load",
     "osa_within",
-    "write_from_reader",
+    "segment_readers",
+    "write_segment",
 ]
