@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 import requests
 from click.testing import Result
@@ -29,7 +30,7 @@ from searchkit.readers import read_file
 from searchkit.records import Record
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
-from searchkit.solr.client import ClusterError
+from searchkit.solr.client import CA_ENV, CA_SOURCES, ClusterError
 from searchkit.solr.configset import acronym_synonyms
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
@@ -57,6 +58,7 @@ def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "ind
             "wt": "json",
         },
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()
     stages = answer["analysis"]["field_types"]["text_biomed"][kind]
@@ -66,15 +68,18 @@ def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "ind
 def test_cluster_has_two_live_nodes_and_requires_authentication(solr_cluster: SolrCluster) -> None:
     assert len(solr_cluster.nodes) == 2
     url = f"{solr_cluster.nodes[0]}/admin/collections"
-    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, timeout=30)
+    assert url.startswith("https://127.0.0.1:")
+    ca = solr_cluster.ca
+    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, verify=ca, timeout=30)
     assert refused.status_code == 401
     auth = (solr_cluster.user, solr_cluster.password)
-    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, timeout=30)
+    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, verify=ca, timeout=30)
     assert status.status_code == 200
     assert len(status.json()["cluster"]["live_nodes"]) == 2
     wrong = requests.get(
-        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), timeout=30
-    )
+        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), verify=ca,
+        timeout=30,
+    )  # fmt: skip
     assert wrong.status_code == 401
 
 
@@ -99,6 +104,7 @@ def test_init_creates_a_collection_of_two_shards_on_both_nodes(
         f"{solr_cluster.nodes[0]}/admin/collections",
         params={"action": "CLUSTERSTATUS", "collection": initialised, "wt": "json"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()
     shards = status["cluster"]["collections"][initialised]["shards"]
@@ -155,6 +161,75 @@ def test_unreachable_node_is_one_error_line(solr_cluster: SolrCluster) -> None:
     assert result.stderr == "Error: cannot reach the Solr node at http://127.0.0.1:9/solr\n"
 
 
+# -- TLS: the cluster serves HTTPS only, with a certificate its own CA issued ---------
+
+
+def _without_cas(cluster: SolrCluster) -> dict[str, str | None]:
+    """The credentials, and no CA certificates: neither searchkit's variable nor requests'."""
+    return {**cluster.env(), CA_ENV: None, "REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}
+
+
+@pytest.mark.parametrize("variable", [CA_ENV, "REQUESTS_CA_BUNDLE"])
+def test_search_over_tls_trusts_the_ca_given(
+    solr_cluster: SolrCluster, sample: str, variable: str
+) -> None:
+    """The CA certificate in $SEARCHKIT_SOLR_CA, or else where requests looks for one."""
+    assert sample.startswith("solrs://")
+    env = {**_without_cas(solr_cluster), variable: str(solr_cluster.ca)}
+    result = runner.invoke(app, ["search", "breast cancer", "--count", "--index", sample], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) > 0
+
+
+@pytest.mark.parametrize("given", ["no CA", "the public CAs"])
+def test_an_untrusted_certificate_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str, given: str
+) -> None:
+    """Without the cluster's CA (requests' default set, or a bundle of public CAs given in
+    its place) the certificate is refused: one line naming the node and the failure."""
+    env = _without_cas(solr_cluster)
+    if given == "the public CAs":
+        env[CA_ENV] = certifi.where()
+    result = runner.invoke(app, ["search", "cancer", "--index", sample], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"Error: the TLS certificate of the Solr node at {solr_cluster.nodes[0]} could not be "
+        "verified (certificate verify failed: "
+    )
+    assert result.stderr.endswith(
+        f"); set {CA_ENV} to the PEM file of the CA certificate that issued it\n"
+    )
+    assert solr_cluster.password not in result.output
+    assert solr_cluster.user not in result.output
+
+
+def test_plain_http_to_the_tls_node_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    plain = sample.replace("solrs://", "solr://", 1)
+    result = runner.invoke(app, ["search", "cancer", "--index", plain], env=solr_cluster.env())
+    assert result.exit_code == 1
+    node = solr_cluster.nodes[0].replace("https://", "http://", 1)
+    assert result.stderr == (
+        f"Error: the Solr node at {node} answered in TLS: it serves HTTPS, so address it as "
+        f"{sample}\n"
+    )
+
+
+def test_a_ca_file_that_does_not_exist_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "absent.pem"
+    env = {**solr_cluster.env(), CA_ENV: str(missing)}
+    result = runner.invoke(app, ["stats", "--index", sample], env=env)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {CA_ENV} names {missing}, which does not exist; it should be the PEM file of "
+        "the CA certificate(s) that issued the Solr nodes' certificates\n"
+    )
+
+
 def test_credentials_from_netrc(
     solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +243,7 @@ def test_credentials_from_netrc(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SEARCHKIT_SOLR_USER", raising=False)
     monkeypatch.delenv("SEARCHKIT_SOLR_PASSWORD", raising=False)
+    monkeypatch.setenv("SEARCHKIT_SOLR_CA", str(solr_cluster.ca))
     result = runner.invoke(app, ["solr", "init", solr_cluster.url("from_netrc"), "--shards", "1"])
     assert result.exit_code == 0, result.stderr
 
@@ -222,6 +298,7 @@ def test_search_ranks_hits_from_both_shards(solr_cluster: SolrCluster, sample: s
             "limit": len(pmids),
         },
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()
     shards = {doc["[shard]"] for doc in found["response"]["docs"]}
@@ -394,6 +471,16 @@ def test_search_as_a_real_process_with_the_index_in_the_environment(
     )
     assert wrong.returncode == 1
     assert wrong.stderr.startswith("Error: Solr at ") and wrong.stderr.count("\n") == 1
+    untrusted = subprocess.run(
+        [_searchkit_exe(), "stats"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k not in CA_SOURCES},
+        check=False,
+    )
+    assert untrusted.returncode == 1
+    assert untrusted.stderr.startswith("Error: the TLS certificate of the Solr node at ")
+    assert untrusted.stderr.count("\n") == 1 and solr_cluster.password not in untrusted.stderr
 
 
 # -- writes: a collection of its own --------------------------------------------------
@@ -471,6 +558,7 @@ def test_eval_through_the_cluster(
                                     "tie": TIE}},
               "fields": "id,score", "limit": 5, "sort": "score desc, pmid asc"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()["response"]["docs"]  # fmt: skip
     assert plain
@@ -503,6 +591,7 @@ def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
         f"{cluster.nodes[0]}/admin/collections",
         params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()
     counts = {}
@@ -512,6 +601,7 @@ def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
                 f"{replica['base_url']}/{replica['core']}/select",
                 params={"q": "*:*", "rows": 0, "distrib": "false", "wt": "json"},
                 auth=_auth(cluster),
+                verify=cluster.ca,
                 timeout=60,
             ).json()
             counts[replica["core"]] = answer["response"]["numFound"]
@@ -525,6 +615,7 @@ def _wait_until_active(cluster: SolrCluster, collection: str, timeout: float = 1
             f"{cluster.nodes[0]}/admin/collections",
             params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
             auth=_auth(cluster),
+            verify=cluster.ca,
             timeout=60,
         ).json()
         shards = status["cluster"]["collections"][collection]["shards"].values()
@@ -603,6 +694,7 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
         f"{solr_cluster.nodes[0]}/admin/zookeeper",
         params={"detail": "true", "path": "/configs/sample/acronyms.txt"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()["znode"]["data"]
     assert rules == acronym_synonyms(table)
@@ -615,6 +707,7 @@ def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
         f"{cluster.nodes[0]}/{collection}/select",
         params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()["response"]["docs"]
     return {d["id"]: d["record"] for d in docs}
