@@ -123,7 +123,7 @@ def _speaks_tls(exc: BaseException) -> bool:
     handshake, bytes 0x15/0x16 then version 3.x): the node serves HTTPS."""
     for cause in _causes(exc):
         if isinstance(cause, http.client.BadStatusLine):
-            line = str(cause.line)
+            line = str(cause.args[0]) if cause.args else ""
             return len(line) >= 2 and line[0] in "\x15\x16" and line[1] == "\x03"
     return False
 

