@@ -3,6 +3,7 @@
     python benchmarks/solr_parity.py [--data SCIFACT_DIR] [--split train]
                                      [--solr solr://HOST:PORT/solr/COLLECTION]
                                      [--local DIR] [--depth 1000] [--latency]
+                                     [--solr-only] [--semantic]
 
 Ingests the corpus into a fresh local index (or uses ``--local``) and into a Solr
 collection made by ``searchkit solr init`` (``--solr``: an existing cluster, credentials
@@ -11,7 +12,9 @@ tests/solr and stopped at the end), then ranks the judged queries of the split o
 with ``searchkit eval --run-out`` (words only) and scores both runs with the same
 ir-measures code. Prints ingest and eval seconds and the metrics of both; ``--latency``
 also the p50/p95 of the fixed queries of ``queries.txt`` on both (query_latency.py's
-set, top 10 with snippets, through the backend the CLI uses).
+set, top 10 with snippets, through the backend the CLI uses). ``--semantic`` then runs
+``searchkit embed`` on the collection (timed) and ranks the queries again with the
+semantic stage (``eval --semantic``: the top 100 re-ranked by meaning).
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ def measure(
     tmp: Path,
     env: dict[str, str],
     ingest: bool,
+    semantic: bool = False,
 ) -> tuple[dict[str, float], float, float]:
     ingest_s = run_searchkit(["ingest", str(corpus), "--index", index], env) if ingest else 0.0
-    run_file = tmp / f"run-{abs(hash(index))}.txt"
+    run_file = tmp / f"run-{abs(hash(index))}-{semantic}.txt"
     eval_s = run_searchkit(
         ["eval", "--index", index, "--queries", str(judged), "--qrels", str(qrels),
-         "--depth", str(depth), "--run-out", str(run_file), "--no-semantic"],
+         "--depth", str(depth), "--run-out", str(run_file),
+         "--semantic" if semantic else "--no-semantic"],
         env,
     )  # fmt: skip
     return score(read_run(run_file), read_qrels(qrels)), ingest_s, eval_s
@@ -99,6 +104,11 @@ def main() -> int:
     ap.add_argument("--solr-only", action="store_true", help="measure the collection only")
     ap.add_argument(
         "--latency", action="store_true", help="also time queries.txt on both (p50, p95)"
+    )
+    ap.add_argument(
+        "--semantic",
+        action="store_true",
+        help="then embed the collection and rank again with the semantic stage",
     )
     args = ap.parse_args()
     data = args.data or shared_data_dir() / "beir" / "scifact"
@@ -157,6 +167,18 @@ def main() -> int:
                     ),
                 )
             )
+            if args.semantic:
+                embed_s = run_searchkit(["embed", "--index", solr], env)
+                print(f"embed of the collection: {embed_s:.1f} s", file=sys.stderr)
+                rows.append(
+                    (
+                        "solr (2 shards) + semantic",
+                        *measure(
+                            solr, data / "corpus.jsonl", judged, qrels, args.depth, tmp, env,
+                            False, semantic=True,
+                        ),
+                    )
+                )  # fmt: skip
             if args.latency:
                 indexes = [("solr (2 shards)", solr)]
                 if not args.solr_only:

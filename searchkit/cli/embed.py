@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from searchkit.cli.common import IndexOption, _call, _err, _open_index
+from searchkit.cli.common import IndexOption, _call, _err, _open_backend, _open_index
 from searchkit.semantic import CHECKPOINT
 
 if TYPE_CHECKING:
@@ -52,9 +52,40 @@ def embed(
 
     Encodes only records added or changed since the last run, and goes on from what an
     interrupted run had saved. Meant for collections of thousands to tens of thousands
-    of records (see README for the encoding rate).
+    of records (see README for the encoding rate). On a Solr collection the vectors go
+    into its documents (each batch sent is kept).
     """
+    from searchkit.solr.backends import is_solr
+
+    if is_solr(index):
+        _embed_collection(index, model, procs)
+        return
     _embed(_open_index(index), model, procs, checkpoint)
+
+
+def _embed_collection(index: str | None, model: Path | None, procs: int | None) -> None:
+    """``embed`` on a Solr collection (:mod:`searchkit.solr.meaning`)."""
+    from searchkit.index.ingest import default_procs
+    from searchkit.solr.backend import SolrBackend
+    from searchkit.solr.meaning import embed_collection
+
+    backend = _open_backend(index)
+    assert isinstance(backend, SolrBackend)
+    try:
+        with _embed_progress() as progress:
+            report: EmbedReport = _call(
+                lambda: embed_collection(
+                    backend, model, threads=procs or default_procs(), progress=progress
+                )
+            )
+    finally:
+        backend.close()
+    _err(
+        f"{report.encoded} record(s) encoded in {report.seconds:.1f} s "
+        f"({report.threads} thread{'s' if report.threads != 1 else ''}), {report.current} "
+        f"already current, {report.no_text} without title or abstract. Vectors: "
+        f"{report.stored} in {backend.location} (model {report.model})"
+    )
 
 
 def _embed(

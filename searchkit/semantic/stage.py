@@ -188,12 +188,8 @@ def rescore(
     cosine[has_text] = vectors @ encoder.encode([text])[0]
     known = np.zeros(len(head), dtype=bool)
     known[has_text] = found
-    cosine[~known] = float(np.median(cosine[known]))
     lexical = np.array([s for s, _ in head], dtype=np.float64)
-    best = lexical.max()
-    scaled = lexical / best if best > 0 else np.zeros_like(lexical)
-    alpha = params.semantic_alpha
-    combined = alpha * scaled + (1 - alpha) * cosine
+    combined = combine(lexical, cosine, known, params.semantic_alpha)
     ranked = sorted(
         ((float(c), docnum) for c, (_, docnum) in zip(combined, head, strict=True)),
         key=lambda p: (-p[0], p[1]),
@@ -202,6 +198,16 @@ def rescore(
     floor = min((s for s, _ in ranked), default=0.0)
     below = [(floor - 1e-9 * (i + 1), docnum) for i, (_, docnum) in enumerate(tail)]
     return Rescored(ranked + below, missing)
+
+
+def combine(lexical: np.ndarray, cosine: np.ndarray, known: np.ndarray, alpha: float) -> np.ndarray:
+    """``alpha * lexical / best lexical + (1 - alpha) * cosine`` per candidate; a candidate
+    whose cosine is not ``known`` (no vector) gets the median of the others' (``cosine``
+    is changed in place). At least one cosine must be known."""
+    cosine[~known] = float(np.median(cosine[known]))
+    best = lexical.max()
+    scaled = lexical / best if best > 0 else np.zeros_like(lexical)
+    return alpha * scaled + (1 - alpha) * cosine
 
 
 @dataclass(frozen=True)

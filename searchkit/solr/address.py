@@ -4,7 +4,7 @@ HTTPS), as given to ``--index`` or ``$SEARCHKIT_INDEX``."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from searchkit.errors import OptionError
 
@@ -29,6 +29,10 @@ class SolrAddress:
     def base_url(self) -> str:
         """The node's base URL, e.g. ``http://127.0.0.1:8983/solr``."""
         return f"{self.scheme}://{self.host}:{self.port}/{self.context}"
+
+    def with_scheme(self, scheme: str) -> SolrAddress:
+        """The same collection over ``scheme`` ("http" or "https")."""
+        return replace(self, scheme=scheme)
 
     def __str__(self) -> str:
         scheme = next(k for k, v in SCHEMES.items() if v == self.scheme)

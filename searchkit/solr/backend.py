@@ -234,6 +234,14 @@ class SolrBackend:
         partial: bool = True,
         meaning: MeaningProvider | None = None,
     ) -> SearchResult:
+        if meaning is not None and sort == "relevance":
+            from searchkit.solr.meaning import search_by_meaning  # numpy, the encoder
+
+            ranked = search_by_meaning(self, query, limit=limit, offset=offset, filters=filters,
+                                       with_snippets=with_snippets, refs=refs,
+                                       wanted=semantic_rank)  # fmt: skip
+            if ranked is not None:
+                return ranked
         rows = PAGE if limit is None else limit
         hits: list[Hit] = []
         total = 0
@@ -335,18 +343,23 @@ class SolrBackend:
         semantic_rank: bool | None = None,
         meaning: MeaningProvider | None = None,
     ) -> EvalResult:
-        """The judged queries ranked by the cluster and measured as locally. Words only:
-        no feedback expansion, no re-ranking by meaning (the notes say so when asked)."""
+        """The judged queries ranked by the cluster and measured as locally, re-ranked by
+        meaning when the collection has vectors (:mod:`searchkit.solr.meaning`). No
+        feedback expansion (a note says so when asked)."""
+        from searchkit.solr.meaning import open_collection_stage, rank_by_meaning
+
         chosen = list(metrics) if metrics else [parse_metric(m) for m in DEFAULT_METRICS]
         cutoffs = [m.cutoff for m in chosen]
         limit = depth if None in cutoffs else max(c for c in cutoffs if c is not None)
         judged = [qid for qid in queries if qid in qrels]
-        run = {qid: self.rank(queries[qid], limit) for qid in judged}
-        notes = []
+        stage, note = open_collection_stage(self, semantic_rank if meaning else False)
+        if stage is not None:
+            run = {qid: rank_by_meaning(self, stage, queries[qid], limit) for qid in judged}
+        else:
+            run = {qid: self.rank(queries[qid], limit) for qid in judged}
+        notes = [note] if note else []
         if expand:
             notes.append("--expand is not applied by a Solr collection: ranked by words only")
-        if semantic_rank:
-            notes.append("ranking by meaning is not applied by a Solr collection: words only")
         means, per_query = score_run(run, qrels, chosen)
         return EvalResult(
             metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)

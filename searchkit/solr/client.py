@@ -1,12 +1,18 @@
-"""HTTP to a Solr node: credentials, retries with back-off, and Solr's errors turned into
-one-line messages. The user name and password come from ``$SEARCHKIT_SOLR_USER`` and
-``$SEARCHKIT_SOLR_PASSWORD`` or, failing those, the node's entry in ``~/.netrc``; they are
-never taken from the command line and never put into a message."""
+"""HTTP to a Solr node: credentials, TLS verification, retries with back-off, and Solr's
+errors turned into one-line messages. The user name and password come from
+``$SEARCHKIT_SOLR_USER`` and ``$SEARCHKIT_SOLR_PASSWORD`` or, failing those, the node's entry
+in ``~/.netrc``; they are never taken from the command line and never put into a message.
+Over HTTPS (``solrs://``) the node's certificate is always verified, against the CA
+certificates in ``$SEARCHKIT_SOLR_CA`` (a PEM file), else ``$REQUESTS_CA_BUNDLE`` or
+``$CURL_CA_BUNDLE``, else the public CAs requests trusts by default."""
 
 from __future__ import annotations
 
+import http.client
 import netrc
 import os
+import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,10 @@ from searchkit.solr.address import SolrAddress
 
 USER_ENV = "SEARCHKIT_SOLR_USER"
 PASSWORD_ENV = "SEARCHKIT_SOLR_PASSWORD"
+CA_ENV = "SEARCHKIT_SOLR_CA"
+#: Where the CA certificates come from, first set first (requests' own two variables after
+#: searchkit's: the session ignores the environment, see SolrClient).
+CA_SOURCES = (CA_ENV, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 #: Seconds to connect, and to wait for an answer (an update batch or a commit).
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 300.0
@@ -60,6 +70,64 @@ def credentials(host: str) -> tuple[str, str] | None:
     return (login, secret or "") if login else None
 
 
+def trusted_cas() -> str | bool:
+    """The CA certificates a node's certificate is verified against: the path in the first
+    of CA_SOURCES that is set (a PEM file, or a directory of hashed ones), else True for
+    requests' default set. A path that does not exist is a ClusterError."""
+    for name in CA_SOURCES:
+        value = os.environ.get(name)
+        if value:
+            path = Path(value).expanduser()
+            if not path.exists():
+                raise ClusterError(
+                    f"{name} names {value}, which does not exist; it should be the PEM file "
+                    "of the CA certificate(s) that issued the Solr nodes' certificates"
+                )
+            return str(path)
+    return True
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: causes, contexts, and exceptions among its arguments or in
+    its ``reason`` (urllib3 keeps the underlying error there)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner.extend(current.args)
+        todo.extend(e for e in inner if isinstance(e, BaseException))
+
+
+def _tls_message(exc: BaseException, where: str) -> str:
+    """One line for a failed TLS connection to the node at ``where``."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"the TLS certificate of the Solr node at {where} could not be verified "
+                f"(certificate verify failed: {cause.verify_message}); set {CA_ENV} to the "
+                "PEM file of the CA certificate that issued it"
+            )
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS with the Solr node at {where} failed ({cause.reason or cause})"
+    return f"TLS with the Solr node at {where} failed"
+
+
+def _speaks_tls(exc: BaseException) -> bool:
+    """Whether the answer to a plain-HTTP request was a TLS record (an alert or a
+    handshake, bytes 0x15/0x16 then version 3.x): the node serves HTTPS."""
+    for cause in _causes(exc):
+        if isinstance(cause, http.client.BadStatusLine):
+            line = str(cause.args[0]) if cause.args else ""
+            return len(line) >= 2 and line[0] in "\x15\x16" and line[1] == "\x03"
+    return False
+
+
 class SolrClient:
     """Requests to one Solr node, with the collection's address for messages."""
 
@@ -69,10 +137,13 @@ class SolrClient:
         self.session.trust_env = False  # no ~/.netrc lookup by requests: credentials() does
         self.credentials = credentials(address.host)
         self.session.auth = self.credentials
+        if address.scheme == "https":
+            self.session.verify = trusted_cas()
         retry = Retry(
             total=RETRIES,
             connect=CONNECT_RETRIES,
             read=0,
+            other=0,  # a failed TLS handshake fails the same way again
             status=RETRIES,
             backoff_factor=BACKOFF,
             status_forcelist=RETRY_STATUSES,
@@ -109,7 +180,14 @@ class SolrClient:
                 headers=headers,
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             )
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.SSLError as exc:
+            raise ClusterError(_tls_message(exc, where)) from None
+        except requests.exceptions.ConnectionError as exc:
+            if self.address.scheme == "http" and _speaks_tls(exc):
+                raise ClusterError(
+                    f"the Solr node at {where} answered in TLS: it serves HTTPS, so address "
+                    f"it as {self.address.with_scheme('https')}"
+                ) from None
             raise ClusterError(f"cannot reach the Solr node at {where}") from None
         except requests.exceptions.Timeout:
             raise ClusterError(f"the Solr node at {where} did not answer in time") from None

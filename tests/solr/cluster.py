@@ -1,9 +1,11 @@
 """The test SolrCloud: builds the Java launcher beside this file (Maven) and runs it.
 
 The launcher (src/main/java/searchkit/testcluster/TestCluster.java) starts a real SolrCloud
-of N Jetty nodes and an embedded ZooKeeper in one JVM, with basic authentication on, prints
-one ``READY {json}`` line and then obeys ``stop I`` / ``start I`` lines on its stdin. It
-shuts down when its stdin closes, so a killed test run never leaves a JVM behind.
+of N Jetty nodes and an embedded ZooKeeper in one JVM, with basic authentication on and
+HTTPS only (a certificate issued at start-up by a CA of its own, whose PEM file the READY
+line names), prints one ``READY {json}`` line and then obeys ``stop I`` / ``start I`` lines on
+its stdin. It shuts down when its stdin closes, so a killed test run never leaves a JVM
+behind.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ JVM_OPTIONS = ("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 READY_TIMEOUT = 180.0  # seconds for the cluster to come up
 STOP_TIMEOUT = 60.0  # seconds for a clean shutdown after stdin closes
 REQUIRE_ENV = "SEARCHKIT_REQUIRE_SOLR"
+CA_ENV = "SEARCHKIT_SOLR_CA"
 USER = "searchkit-test"
 #: The environment the launcher and Maven run with: captured when this module is imported,
 #: before any test points HOME at a temp dir (Maven keeps its repository under ~/.m2).
@@ -63,11 +66,13 @@ def build() -> list[str]:
 
 @dataclass
 class SolrCluster:
-    """A running test cluster: node base URLs, the ZooKeeper address, and credentials."""
+    """A running test cluster: node base URLs (https), the ZooKeeper address, the CA
+    certificate (PEM) the nodes' certificate is issued by, and credentials."""
 
     process: subprocess.Popen[str]
     nodes: list[str]
     zk: str
+    ca: Path
     user: str
     password: str
     seconds_to_start: float
@@ -80,11 +85,15 @@ class SolrCluster:
 
     def url(self, collection: str) -> str:
         """The searchkit index address of ``collection`` on the first node."""
-        return f"solr://{self.host_port}/solr/{collection}"
+        return f"solrs://{self.host_port}/solr/{collection}"
 
     def env(self) -> dict[str, str]:
-        """The credentials as the environment variables searchkit reads."""
-        return {"SEARCHKIT_SOLR_USER": self.user, "SEARCHKIT_SOLR_PASSWORD": self.password}
+        """The credentials and the CA as the environment variables searchkit reads."""
+        return {
+            "SEARCHKIT_SOLR_USER": self.user,
+            "SEARCHKIT_SOLR_PASSWORD": self.password,
+            CA_ENV: str(self.ca),
+        }
 
     def _command(self, line: str) -> str:
         with self._lock:
@@ -158,6 +167,7 @@ def start(base_dir: Path, nodes: int = 2) -> SolrCluster:
         process=process,
         nodes=ready["nodes"],
         zk=ready["zk"],
+        ca=Path(ready["ca"]),
         user=USER,
         password=password,
         seconds_to_start=time.monotonic() - began,

