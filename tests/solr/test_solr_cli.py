@@ -454,7 +454,7 @@ def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sampl
         done = _run(solr_cluster, *command, "--index", sample)
         assert done.exit_code == 2
         assert done.stderr == (
-            f"Error: '{' '.join(command[:2 if command[0] == 'mesh' else 1])}' works on a local "
+            f"Error: '{' '.join(command[: 2 if command[0] == 'mesh' else 1])}' works on a local "
             f"index directory; {sample} is a Solr collection\n"
         )
 
@@ -1083,6 +1083,8 @@ def test_a_rebuild_whose_source_is_gone_leaves_the_collection_as_it_is(
     stats = _run(solr_cluster, "stats", "--index", url)
     assert f"records: {len(_pmids([medline]))}\n" in stats.stdout
     assert _lease_doc(solr_cluster, "unbuilt") is None  # released after the error
+
+
 # -- ranking by meaning: vectors in the collection ------------------------------------
 
 
