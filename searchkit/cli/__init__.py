@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from searchkit.cli import embed, evaluate, index_admin, ingest, search, strategy, terms
+from searchkit.cli import collector, embed, evaluate, index_admin, ingest, search, strategy, terms
 from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
 from searchkit.cli.mesh import mesh_app
 from searchkit.cli.solr import solr_app
@@ -26,7 +26,17 @@ from searchkit.version import __version__
 
 __all__ = ["_use_color", "app", "os", "sys"]
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The typer app, whose command tree is built with the collector off
+    (:mod:`searchkit.cli.collector`)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with collector.starting():
+            return super().__call__(*args, **kwargs)
+
+
+app = _App(
     name="searchkit",
     cls=Group,
     help="Ranked full-text search over PubMed-style literature records.",
