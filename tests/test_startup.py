@@ -174,3 +174,44 @@ def test_a_command_in_process_leaves_the_collector_as_it_was() -> None:
         CliRunner().invoke(app, args)
         assert gc.isenabled()
         assert gc.get_freeze_count() == 0
+
+
+# The command tree of the program: only the command named (searchkit.cli._App).
+
+
+def test_the_program_builds_only_the_command_it_runs() -> None:
+    from searchkit.cli import app
+
+    tree = app.for_argv(["searchkit", "search", "immune escape", "-n", "3"])
+    assert [c.name for c in tree.registered_commands] == ["search"]
+    assert tree.registered_groups == []
+    assert tree.registered_callback is app.registered_callback  # --version, checks reset
+    assert len(app.registered_commands) > 10  # the app itself keeps them all
+    for argv in (["searchkit"], ["searchkit", "--version"], ["searchkit", "serch"]):
+        assert app.for_argv(argv) is app  # help, options, a near miss: the whole tree
+    assert app.for_argv(["searchkit", "mesh", "show", "x"]) is app  # a command group
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["search", "--help"], ["search"], ["search", "x", "--bogus"], ["stats", "--index", "/no/ix"]],
+)
+def test_a_command_runs_the_same_with_only_its_own_tree(args: list[str]) -> None:
+    """The program (one command built) against the same app given its arguments
+    explicitly (every command built): the same output, errors and exit code."""
+    alone = _run(_searchkit_exe(), *args)
+    whole = _run(
+        sys.executable,
+        "-c",
+        "import sys; from searchkit.cli import app; app(sys.argv[1:], prog_name='searchkit')",
+        *args,
+    )
+    assert (alone.returncode, alone.stdout, alone.stderr) == (
+        whole.returncode,
+        whole.stdout,
+        whole.stderr,
+    )
