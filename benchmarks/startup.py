@@ -14,7 +14,14 @@ searchkit's modules are byte-compiled first, as ``pip install`` does for every p
 (an editable install, or ``PYTHONDONTWRITEBYTECODE`` set, would otherwise compile them
 from source in every process, while typer's and Whoosh's come compiled).
 
-    python benchmarks/startup.py [--repeat 10]
+    python benchmarks/startup.py [--repeat 10] [--breakdown]
+
+``--breakdown`` adds processes that only import what a ``searchkit search`` process
+imports (the modules ``python -X importtime`` lists for it, in its order, with the
+cyclic collector off as the command line has it while loading): typer with the
+pydantic it runs options through, numpy, Whoosh's modules, every module but
+searchkit's, and every module. The differences split the search's CPU into Python's
+start, those imports, searchkit's own imports, and the work the command does.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import compileall
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -83,7 +91,49 @@ def write_jsonl(sources: list[Path], out: Path) -> int:
     return count
 
 
-def measure(work: Path, repeat: int) -> list[str]:
+def search_modules(cmd: list[str]) -> list[str]:
+    """The modules the search ``cmd`` (a ``searchkit search`` command line) imports, in
+    the order they finish loading (``python -X importtime``)."""
+    own = cmd[1:] if cmd[0] == sys.executable else cmd  # "-m searchkit ..." or the script
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", *own], capture_output=True, text=True, check=True
+    )
+    names = [
+        line.rsplit("|", 1)[1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line
+    ]
+    # NLTK's stemmer module is loaded with stand-in packages (searchkit.analysis.stemmer)
+    return [n for n in names if n != "__main__" and not n.startswith("nltk")]
+
+
+def importing(modules: list[str]) -> list[str]:
+    """A process importing ``modules`` in turn with the collector off, and nothing else."""
+    lines = ["import gc, importlib", "gc.disable()", f"for m in {modules!r}:"]
+    lines += [
+        "    try:",
+        "        importlib.import_module(m)",
+        "    except Exception:",
+        "        pass",
+    ]
+    return [sys.executable, "-c", "\n".join(lines)]
+
+
+def breakdown_commands(search: list[str]) -> dict[str, list[str]]:
+    modules = search_modules(search)
+    third_party = [m for m in modules if not m.startswith("searchkit")]
+    return {
+        "import typer + pydantic (typer._adapters)": importing(["typer", "typer._adapters"]),
+        "import numpy": importing(["numpy"]),
+        "import Whoosh (its modules a search loads)": importing(
+            [m for m in modules if m.startswith("whoosh")]
+        ),
+        "import all but searchkit's modules": importing(third_party),
+        "import every module of a search": importing(modules),
+    }
+
+
+def measure(work: Path, repeat: int, breakdown: bool = False) -> list[str]:
     """Both comparisons; Markdown rows."""
     import searchkit
 
@@ -101,8 +151,11 @@ def measure(work: Path, repeat: int) -> list[str]:
         ),
         "stock Whoosh ingest",
     )
+    search = [*searchkit_cmd(), "search", QUERY, "--index", str(sk_index)]
+    extra = breakdown_commands(search) if breakdown else {}
     runs = in_turn(
         {
+            **extra,
             "python -c pass": [sys.executable, "-c", "pass"],
             "minimal typer app --help": [
                 sys.executable,
@@ -116,7 +169,7 @@ def measure(work: Path, repeat: int) -> list[str]:
                 str(stock_index),
                 QUERY,
             ],
-            "searchkit search": [*searchkit_cmd(), "search", QUERY, "--index", str(sk_index)],
+            "searchkit search": search,
         },
         repeat,
     )
@@ -139,15 +192,27 @@ def measure(work: Path, repeat: int) -> list[str]:
         f"{cpu['searchkit search'] / cpu['minimal stock-Whoosh search']:.2f}x",
         "",
     ]
+    if breakdown:
+        everything = cpu["import every module of a search"]
+        others = cpu["import all but searchkit's modules"]
+        rows += [
+            f"- of `searchkit search`: imports but searchkit's (Python's start included) "
+            f"{others:.0f} ms, searchkit's own imports {everything - others:.0f} ms, "
+            f"the command's work {cpu['searchkit search'] - everything:.0f} ms",
+            "",
+        ]
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument(
+        "--breakdown", action="store_true", help="also time the imports of a search alone"
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="searchkit-startup-") as tmp:
-        for row in measure(Path(tmp), args.repeat):
+        for row in measure(Path(tmp), args.repeat, args.breakdown):
             print(row)
     return 0
 

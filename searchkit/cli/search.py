@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from searchkit.cli import collector
 from searchkit.cli.common import (
     DEFAULT_PAGE,
     EXPORT_FORMATS,
@@ -135,20 +136,21 @@ def search(
     [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
     year:2015..2020 …). See the README for the details.
     """
-    from searchkit.index.history import filtered_query
-    from searchkit.output.formats import parse_fields
-    from searchkit.searching.search import Filters
+    with collector.loading():  # the search's imports and opening the index
+        from searchkit.index.history import filtered_query
+        from searchkit.output.formats import parse_fields
+        from searchkit.searching.search import Filters
 
-    filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
-    hits_wanted = _call(lambda: _parse_limit(limit, fmt))
-    if fields is not None:
-        _call(lambda: parse_fields(fields))
-    backend = _open_backend(index)
-    history = backend.history()
+        filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
+        hits_wanted = _call(lambda: _parse_limit(limit, fmt))
+        if fields is not None:
+            _call(lambda: parse_fields(fields))
+        backend = _open_backend(index)
+        history = backend.history()
+        from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
     refs = _call(history.queries) if "#" in query else {}
     if explain:
         _err(_call(lambda: backend.explain(query, refs, filters)))
-    from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
 
     result = _call(
         lambda: backend.search(

@@ -15,6 +15,7 @@ from typer._click.core import Context, Parameter
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from searchkit.cli import collector
 from searchkit.cli.common import _err
 
 #: The exit code of a usage error (click's and POSIX utilities').
@@ -107,6 +108,10 @@ class Command(TyperCommand):
             if param.metavar is None:
                 param.metavar = _placeholder(param)
 
+    def invoke(self, ctx: Context) -> Any:
+        collector.started()  # the arguments are parsed: the command's own work begins
+        return super().invoke(ctx)
+
     def collect_usage_pieces(self, ctx: Context) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
@@ -152,6 +157,20 @@ class Group(TyperGroup):
         complete_var: str | None = None,
         standalone_mode: bool = True,
         windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        with collector.starting():  # until the command runs (Command.invoke)
+            return self._main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        standalone_mode: bool,
+        windows_expand_args: bool,
         **extra: Any,
     ) -> Any:
         if not standalone_mode:
