@@ -261,7 +261,7 @@ def compile_simple(field: FieldType) -> FieldIndexer | None:
     generator per token; this maps the texts and positions the tokenizer's
     ``index_positions`` gives (defined by the tokenizer's own class, so that a subclass
     that tokenizes otherwise is not taken for it) straight to the postings."""
-    analyzer = getattr(field, "analyzer", None)
+    analyzer: Any = getattr(field, "analyzer", None)
     fmt = field.format
     if (
         fmt is None
