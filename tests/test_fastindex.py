@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from whoosh.analysis import KeywordAnalyzer, RegexTokenizer, StemmingAnalyzer, StopFilter
 from whoosh.fields import KEYWORD, TEXT
 
-from searchkit.engine.segment_writer import compile_field, compile_schema
+from searchkit.engine.segment_writer import compile_field, compile_schema, compile_simple
 from searchkit.index.documents import record_to_fields
-from searchkit.index.schema import build_schema
+from searchkit.index.schema import NameTokenizer, build_schema
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
@@ -156,3 +156,39 @@ def test_spilled_runs_give_the_same_index(tmp_path: Path) -> None:
 def test_biomedical_analyzer_fast_path_matches_whoosh(text: str) -> None:
     for name in ("title", "abstract", "keywords", "mesh"):
         assert FAST[name](text) == list(SCHEMA[name].index(text))
+
+
+SIMPLE = {
+    name: fast
+    for name, field in SCHEMA.items()
+    if (fast := compile_simple(field)) is not None and name not in FAST
+}
+
+
+def test_list_name_and_id_fields_take_the_simple_path() -> None:
+    assert {"pmid", "authors", "first_author", "journal", "mesh_heading", "pdat"} <= set(SIMPLE)
+    assert "year" not in SIMPLE  # NUMERIC indexes its own way
+    assert compile_simple(TEXT(analyzer=KeywordAnalyzer())) is None
+    assert compile_simple(TEXT(analyzer=NameTokenizer(), vector=True)) is None
+
+
+@pytest.mark.slow
+def test_simple_fields_give_whoosh_postings_on_the_sample() -> None:
+    # Every value of every such field in data/ (authors with initials, MeSH entries,
+    # journals, dates, PMIDs): the same postings as Whoosh's generators give.
+    compared = 0
+    for doc in sample_docs():
+        for name, fast in SIMPLE.items():
+            value = doc.get(name)
+            if value is None:
+                continue
+            assert sorted(fast(value)) == sorted(SCHEMA[name].index(value)), (name, value)
+            compared += 1
+    assert compared > 10_000
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aAJKİßé ;.,-'0 \t")), max_size=60))
+def test_simple_fields_give_whoosh_postings_on_any_text(text: str) -> None:
+    for name in ("authors", "journal", "pmid"):
+        assert sorted(SIMPLE[name](text)) == sorted(SCHEMA[name].index(text)), name

@@ -125,3 +125,29 @@ def test_a_batch_takes_each_id_once_and_is_done_after_its_commit(tmp_path: Path)
     ix.lock_timeout = 0.0
     with ix.locked():  # the lock was released
         ix.writer().cancel()
+
+
+def test_a_batch_pauses_the_garbage_collector_only_while_it_writes(tmp_path: Path) -> None:
+    import gc
+
+    ix = SearchIndex.create(tmp_path / "ix")
+    assert gc.isenabled()
+    try:
+        batch = ix.batch(procs=1)
+        batch.upsert(Record(pmid="1", title="alpha helix"))  # one process: written at once
+        assert not gc.isenabled()
+        batch.commit()
+        assert gc.isenabled()
+        given_up = ix.batch(procs=1)
+        given_up.upsert(Record(pmid="2", title="beta sheet"))
+        assert not gc.isenabled()
+        given_up.abandon()
+        assert gc.isenabled()
+        gc.disable()  # a caller that turned it off keeps it off
+        kept_off = ix.batch(procs=1)
+        kept_off.upsert(Record(pmid="4", title="delta loop"))
+        kept_off.commit()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert [ix.get(p).title for p in ("1", "4")] == ["alpha helix", "delta loop"]

@@ -814,6 +814,7 @@ BAD_JSONL_VALUES = [
     ),
     ('"authors": [{"name": "Smith J", "email": "x"}]', "authors[0] has an unknown field: email"),
     ('"authors": [5]', "authors[0] must be an object or a string, not 5"),
+    ('"authors": ["Li X", {"name": 7}]', "authors[1].name must be a string, not 7"),
     ('"authors": {"name": "Smith J"}', "authors must be a list, not an object"),
     ('"keywords": "spine"', 'keywords must be a list, not "spine"'),
     ('"keywords": [1, 2]', "keywords[0] must be a string, not 1"),

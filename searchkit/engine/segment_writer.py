@@ -31,9 +31,16 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from whoosh import formats
-from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.analysis import (
+    CompositeAnalyzer,
+    IDTokenizer,
+    LowercaseFilter,
+    RegexTokenizer,
+    StopFilter,
+)
 from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
 from searchkit.analysis.analyzer import (
@@ -240,6 +247,66 @@ def _biomed_positions() -> Callable[[str], dict[bytes, list[int]]]:
     return positions_of
 
 
+def _id_texts(value: str) -> dict[str, list[int]]:
+    # IDTokenizer: the whole value is the one token (at position 1; only Existence
+    # fields take it here, which keep no positions).
+    return {value: [1]}
+
+
+def compile_simple(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list) for the fields of one token per
+    list entry, name word or whole value (``NameTokenizer``, ``EntryTokenizer``,
+    Whoosh's ``IDTokenizer``) in an ``Existence``, ``Frequency`` or ``Positions``
+    format, or ``None``. Whoosh's way runs the tokenizer's generator and a format's
+    generator per token; this maps the texts and positions the tokenizer's
+    ``index_positions`` gives (defined by the tokenizer's own class, so that a subclass
+    that tokenizes otherwise is not taken for it) straight to the postings."""
+    analyzer: Any = getattr(field, "analyzer", None)
+    fmt = field.format
+    if (
+        fmt is None
+        or field.vector
+        or field.separate_spelling()
+        or type(field).index is not FieldType.index
+    ):
+        return None
+    texts: Callable[[str], dict[str, list[int]]]
+    if type(analyzer) is IDTokenizer:
+        texts = _id_texts
+    elif "index_positions" in vars(type(analyzer)):
+        texts = analyzer.index_positions
+    else:
+        return None
+    boost = fmt.field_boost
+    kind = type(fmt)
+    if kind is formats.Existence:
+
+        def existence(value: str) -> list[Posting]:
+            return [(t.encode("utf-8"), 1, boost, b"") for t in texts(value)]
+
+        return existence
+    if kind is formats.Frequency:
+
+        def frequency(value: str) -> list[Posting]:
+            return [
+                (t.encode("utf-8"), len(p), float(len(p)) * boost, pack_uint(len(p)))
+                for t, p in texts(value).items()
+            ]
+
+        return frequency
+    if kind is formats.Positions:
+        encode = fmt.encode
+
+        def positions(value: str) -> list[Posting]:
+            return [
+                (t.encode("utf-8"), len(p), float(len(p)) * boost, encode(p))
+                for t, p in texts(value).items()
+            ]
+
+        return positions
+    return None
+
+
 def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
     """Fast analysis for every field of ``schema`` that supports it."""
     found: dict[str, PositionsIndexer] = {}
@@ -437,6 +504,12 @@ class FastSegmentWriter(_BulkMerges):
             kwargs["codec"] = SearchkitCodec()
         super().__init__(ix, *args, limitmb=limitmb, **kwargs)
         self._fast = compile_schema(self.schema)
+        # Fields of one token per entry, name word or value, outside the term store.
+        self._simple: dict[str, FieldIndexer] = {}
+        for name, field in self.schema.items():
+            simple = compile_simple(field)
+            if simple is not None and name not in self._fast:
+                self._simple[name] = simple
         # The fast fields' postings, grouped by term and written a block at a time
         # (bulk), get most of the memory budget; the pool keeps the other fields'
         # (ids, names). Without bulk every posting goes through the pool (a
@@ -486,9 +559,12 @@ class FastSegmentWriter(_BulkMerges):
                         if not field.scorable:
                             length = 0
                     else:
+                        simple = self._simple.get(fieldname)
                         items: Iterable[Posting] = (
                             _postings(indexer.positions(value), indexer.boost, indexer.encode)
                             if indexer is not None
+                            else simple(value)
+                            if simple is not None and isinstance(value, str)
                             else field.index(value)
                         )
                         scorable = field.scorable
@@ -683,4 +759,5 @@ __all__ = [
     "compile_field",
     "compile_positions",
     "compile_schema",
+    "compile_simple",
 ]

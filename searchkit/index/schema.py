@@ -101,6 +101,33 @@ class NameTokenizer(Stateless, Tokenizer):
                 pos += 1
             pos += ENTRY_GAP
 
+    def index_positions(self, value: str) -> dict[str, list[int]]:
+        """Each token text of ``value`` with its positions, as ``self(value,
+        positions=True, mode="index")`` yields them (in that order), without the token
+        objects: the writer's fast path for this field
+        (:func:`searchkit.engine.segment_writer.compile_simple`)."""
+        found: dict[str, list[int]] = {}
+        pos = 0
+        for _, entry in _entries(value):
+            for word in _WORD.findall(entry):
+                text = word.lower()
+                plist = found.get(text)
+                if plist is None:
+                    found[text] = [pos]
+                else:
+                    plist.append(pos)
+                if 2 <= len(word) <= 4 and word.isalpha() and word.isupper():
+                    for k in range(1, len(word)):
+                        prefix = word[:k].lower()
+                        plist = found.get(prefix)
+                        if plist is None:
+                            found[prefix] = [pos]
+                        else:
+                            plist.append(pos)
+                pos += 1
+            pos += ENTRY_GAP
+        return found
+
 
 def normalize_entry(text: str) -> str:
     """How a list entry (journal, publication type, language) is compared: lower
@@ -143,6 +170,24 @@ class EntryTokenizer(Stateless, Tokenizer):
                 t.endchar = start_char + offset + len(entry)
             yield t
             pos += 1
+
+    def index_positions(self, value: str) -> dict[str, list[int]]:
+        """Each token text of ``value`` with its positions, as ``self(value,
+        positions=True, mode="index")`` yields them, without the token objects (see
+        :meth:`NameTokenizer.index_positions`)."""
+        found: dict[str, list[int]] = {}
+        pos = 0
+        for part in value.split(";"):
+            text = normalize_entry(part)
+            if not text:
+                continue
+            plist = found.get(text)
+            if plist is None:
+                found[text] = [pos]
+            else:
+                plist.append(pos)
+            pos += 1
+        return found
 
 
 def build_schema() -> Schema:

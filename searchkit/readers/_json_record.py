@@ -175,7 +175,15 @@ def _list_of(item: Check) -> Check:
             return ()
         if not isinstance(value, list):
             raise BadValue(f"{name} must be a list, not {describe(value)}")
-        items = (item(f"{name}[{position}]", entry) for position, entry in enumerate(value))
+        try:
+            # The entry's name is only needed for a message: each is checked under the
+            # list's name first (a formatted name per author cost ~2% of an ingest).
+            items = [item(name, entry) for entry in value]
+        except BadValue:
+            # Checks have no effects: checked again, by position, for the message.
+            for position, entry in enumerate(value):
+                item(f"{name}[{position}]", entry)
+            raise
         return tuple(entry for entry in items if entry is not None)
 
     return check
