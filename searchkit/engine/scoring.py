@@ -37,6 +37,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit.engine import phrases
+from searchkit.engine.near import NearTerms, near_docs
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -242,6 +243,8 @@ class _Segment:
             return self.bm25f_phrase(FieldedPhrase([q]))
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.whoosh_term(q)
+        if isinstance(q, NearTerms) and self.near_in_arrays(q):
+            return self.near_terms(q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = _sum([self.eval(sub) for sub in q.subqueries])
             return ids, _boosted(score, q.boost)
@@ -434,6 +437,52 @@ class _Segment:
         norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
         return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 
+    def near_in_arrays(self, q: NearTerms) -> bool:
+        """Whether :meth:`near_terms` gives Whoosh's matches and scores for ``q``."""
+        field = q.fieldname
+        schema = self.searcher.schema
+        return (
+            self.scores_like_whoosh(field)
+            and bool(schema[field].format)
+            and schema[field].format.supports("positions")
+            and all(type(t) is Term and t.boost == 1.0 and t.fieldname == field for t in q.qs)
+            and not q.ordered
+            and q.mindist == 1
+        )
+
+    def near_terms(self, q: NearTerms) -> Sparse:
+        """Words within ``q.slop`` positions of each other (:func:`near_docs`), scored
+        as Whoosh's span matcher scores them: the sum of its terms' scores, added in
+        the order of Whoosh's binary tree of intersections."""
+        parts = [self.span_term(t) for t in q.qs]
+        docs: Ints | None = None
+        for ids, _ in parts:
+            docs = ids if docs is None else docs[_contains(ids, docs)]
+        if docs is None or not len(docs):
+            return _NO_DOCS, _NO_SCORES
+        keys = [self.arrays.position_keys(q.fieldname, w, docs) for w in q.words]
+        found = near_docs(keys, q.slop)
+        if not len(found):
+            return _NO_DOCS, _NO_SCORES
+        return found, _tree_sum([_values_at(part, found) for part in parts])
+
+    def span_term(self, q: Term) -> Sparse:
+        """A term as Whoosh's own ``BM25F`` scorer scores it inside a span query, to
+        the bit: Whoosh's idf and average field length (its own statistics, not
+        :meth:`_Stats.avg_length`), its operations in its order."""
+        field = q.fieldname
+        ids, tf = self.arrays.postings(field, q.text)
+        if not len(ids):
+            return _NO_DOCS, _NO_SCORES
+        weighting = self.searcher.weighting
+        b = weighting._field_B.get(field, weighting.B)
+        k1 = weighting.K1
+        parent = self.stats.parent
+        idf = self.stats.whoosh_idf(field, q.text)
+        avg = parent.avg_field_length(field) or 1
+        fl = self.arrays.lengths(field)[ids]
+        return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avg)))
+
     def leaf(self, q: Query) -> Sparse:
         """Any other query: Whoosh's own matcher, read to the end."""
         ids: list[int] = []
@@ -568,6 +617,15 @@ def _sum_counted(parts: list[Sparse]) -> tuple[Ints, Floats, Ints]:
     weights = np.concatenate([p[1] for p in parts])
     summed: Floats = np.bincount(inverse, weights, minlength=len(ids)).astype(np.float64)
     return ids, summed, np.bincount(inverse, minlength=len(ids)).astype(np.int64)
+
+
+def _tree_sum(scores: list[Floats]) -> Floats:
+    """``scores`` added as Whoosh's ``make_binary_tree`` of matchers adds them: the
+    first half's sum plus the second half's."""
+    if len(scores) == 1:
+        return scores[0]
+    half = len(scores) // 2
+    return _tree_sum(scores[:half]) + _tree_sum(scores[half:])
 
 
 def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
