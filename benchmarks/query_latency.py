@@ -6,6 +6,7 @@ tag).
 
     python benchmarks/query_latency.py --sizes 10000,100000,200000 [--optimized]
     python benchmarks/query_latency.py --index INDEX_DIR [--worst 8] [--reference]
+    python benchmarks/query_latency.py --index INDEX_DIR --pruning
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
@@ -14,7 +15,9 @@ incremental path), measured after each; ``--optimized`` also measures a copy mer
 ``searchkit optimize``. ``--index``: one existing index, with the slowest queries;
 ``--reference`` also times each query (interleaved, same process) with the evaluator
 searchkit had before its evaluation went sparse (``tests/dense_evaluation.py``: whole
-segment arrays), and checks that both rank the same PMIDs.
+segment arrays), and checks that both rank the same PMIDs. ``--pruning`` times each
+query (interleaved, CPU) with top-k pruning (MaxScore, the default) and with every
+match scored, and checks that both give the same hits, scores and counts.
 """
 
 from __future__ import annotations
@@ -96,6 +99,37 @@ def reference_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float
     return out
 
 
+def pruning_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float, float]]:
+    """CPU milliseconds per query with top-k pruning (``Params.prune``, the default)
+    and without it (every match scored), interleaved in one process, each query run
+    once before; fails when the hits (PMIDs and scores) or the counts differ."""
+    from dataclasses import replace
+
+    from searchkit.params import DEFAULT
+
+    ix = SearchIndex.open(index_dir)
+    on, off = replace(DEFAULT, prune=True), replace(DEFAULT, prune=False)
+
+    def timed(params: object, q: str) -> tuple[float, object]:
+        t = time.process_time()
+        result = search(ix, q, limit=10, params=params)
+        ms = (time.process_time() - t) * 1000
+        return ms, (result.total, result.partial_total, [(h.pmid, h.score) for h in result.hits])
+
+    for q in qs[:WARM_UP]:
+        timed(on, q)
+        timed(off, q)
+    out: dict[str, tuple[float, float]] = {}
+    for q in qs:
+        timed(on, q)  # postings read and cached: neither pays for reading them
+        new_ms, new = timed(on, q)
+        old_ms, old = timed(off, q)
+        if new != old:
+            raise SystemExit(f"Error: the results differ for {q!r}: {new} / {old}")
+        out[q] = (new_ms, old_ms)
+    return out
+
+
 def is_plain(query: str) -> bool:
     return '"' not in query and "[" not in query
 
@@ -157,7 +191,21 @@ def growing(
         )
 
 
-def one_index(index: Path, qs: list[str], worst: int, reference: bool = False) -> None:
+def one_index(
+    index: Path, qs: list[str], worst: int, reference: bool = False, pruning: bool = False
+) -> None:
+    if pruning:
+        pairs = pruning_latencies(index, qs)
+        print(f"index {index}: {len(pairs)} queries, same hits and counts with and without")
+        for name, chosen in (("all", list(pairs)), ("plain", [q for q in pairs if is_plain(q)])):
+            new = [pairs[q][0] for q in chosen]
+            old = [pairs[q][1] for q in chosen]
+            for p in (50, 95):
+                print(
+                    f"{name} p{p} CPU: pruned {pct(new, p):.1f} ms, every match scored "
+                    f"{pct(old, p):.1f} ms (ratio {pct(new, p) / pct(old, p):.2f})"
+                )
+        return
     if reference:
         pairs = reference_latencies(index, qs)
         new, old = [n for n, _ in pairs.values()], [o for _, o in pairs.values()]
@@ -184,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--reference", action="store_true", help="with --index: against the dense evaluator"
     )
+    ap.add_argument(
+        "--pruning", action="store_true", help="with --index: top-k pruning on against off"
+    )
     ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
@@ -196,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.queries, args.optimized = "200,400", 20, True
     qs = queries(args.queries)
     if args.index is not None:
-        one_index(args.index, qs, args.worst, args.reference)
+        one_index(args.index, qs, args.worst, args.reference, args.pruning)
         return 0
     data = args.data or shared_data_dir()
     if not data.is_dir():

@@ -138,6 +138,182 @@ def evaluate(
     return Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
 
 
+def evaluate_top(
+    searcher: Searcher,
+    query: BestMatch,
+    params: Params,
+    *,
+    counted: Ints | None,
+    limit: int,
+    keep: int,
+    partial: bool,
+) -> tuple[Hits, int, int]:
+    """What the ranking of a free-text ``query`` needs of its matches: every match
+    that can be among the ``keep`` best of the records counted (``counted``: their
+    top-level numbers, ascending; None: every match counts) or, when fewer than
+    ``limit`` records count and ``partial``, among the ``keep`` best of the others; each
+    with the score :func:`evaluate` gives it (bitwise). Also the number of matches and
+    of counted matches, exact.
+
+    Dynamic pruning (MaxScore, Turtle & Flood 1995): a concept that is a plain
+    :class:`FieldedTerm` scores at most ``idf * (k1 + 1) * boost`` in any document
+    (its frequency saturates below 1), coordination only lowers a sum, and the
+    proximity bonus goes to the ``proximity_depth`` best by that sum alone. The
+    documents of the concepts with the highest bounds are scored first (concepts of
+    other kinds are evaluated in full); the ``keep``-th best of each part needed
+    (and the ``proximity_depth``-th best overall) is a threshold no pruned document
+    may reach. The concepts of lowest bound whose bounds add up to less than it are
+    non-essential: a document holding only those is left out, and they are looked up
+    only for the documents of the others, never scored over all their postings."""
+    depth = params.proximity_depth
+    context = searcher.context(weighting=searcher.weighting)
+    stats = _Stats(searcher)
+    leaves = searcher.leaf_searchers()
+    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
+    segments = [
+        _Segment(
+            sub,
+            context,
+            stats,
+            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
+            params,
+        )
+        for sub, _ in leaves
+    ]
+    stats.segments = segments
+    offsets = [offset for _, offset in leaves]
+    concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
+    bounds = [_bound(segments, params, c) for c in concepts]
+    # Each concept's documents in each segment; concepts without a bound in full.
+    full: list[dict[int, Sparse]] = []
+    held: list[list[Ints]] = []
+    for seg in segments:
+        evaluated = {i: seg.eval(c) for i, c in enumerate(concepts) if bounds[i] is None}
+        full.append(evaluated)
+        held.append(
+            [
+                evaluated[i][0] if i in evaluated else seg.term_ids(concepts[i])
+                for i in range(len(concepts))
+            ]
+        )
+    everything = [_union(ids) + offset for ids, offset in zip(held, offsets, strict=True)]
+    all_ids = np.concatenate(everything) if everything else _NO_DOCS
+    n_matched = len(all_ids)
+    n_counted = n_matched if counted is None else int(np.count_nonzero(_contains(counted, all_ids)))
+    # The documents scored first: the concepts of highest bound (unbounded first).
+    order = sorted(
+        range(len(concepts)), key=lambda i: -math.inf if bounds[i] is None else -bounds[i]
+    )
+    target = max(keep, depth)
+    sample = [_NO_DOCS for _ in segments]
+    for i in order:
+        sample = [_union([ids, h[i]]) for ids, h in zip(sample, held, strict=True)]
+        if sum(len(ids) for ids in sample) >= 2 * target:
+            break
+    scored = [
+        seg.base_at(concepts, full[k], ids)
+        for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
+    ]
+    ids_all = np.concatenate([ids + off for (ids, _, _), off in zip(scored, offsets, strict=True)])
+    base_all = np.concatenate([score for _, score, _ in scored])
+    threshold = _kth(base_all, depth)
+    is_counted = (
+        np.ones(len(ids_all), dtype=np.bool_) if counted is None else _contains(counted, ids_all)
+    )
+    # A part of no more than ``keep`` records is kept whole: the counted records are
+    # known; the others are the matches that are not counted.
+    kept = [_NO_DOCS for _ in segments]
+    if n_counted > keep:
+        threshold = min(threshold, _kth(base_all[is_counted], keep))
+    elif counted is not None:
+        kept = [
+            counted[(counted >= off) & (counted < off + seg.size)] - off
+            for seg, off in zip(segments, offsets, strict=True)
+        ]
+    if partial and n_counted < limit:
+        if n_matched - n_counted > keep:
+            threshold = min(threshold, _kth(base_all[~is_counted], keep))
+        else:
+            threshold = -math.inf
+    # Non-essential: the concepts of lowest bound adding up to less than the threshold
+    # (a margin for the rounding of the sums).
+    non_essential: set[int] = set()
+    reach = 0.0
+    for i in reversed(order):
+        bound = bounds[i]
+        if bound is None or (reach + bound) * (1.0 + 1e-9) >= threshold:
+            break
+        reach += bound
+        non_essential.add(i)
+    bases = []
+    for k, seg in enumerate(segments):
+        if not non_essential:  # nothing to prune: every concept scored in full
+            parts = [full[k][i] if i in full[k] else seg.eval(c) for i, c in enumerate(concepts)]
+            bases.append(seg._coordinated(parts, len(concepts)))
+            continue
+        essential = [held[k][i] for i in range(len(concepts)) if i not in non_essential]
+        candidates = _union([sample[k], kept[k], *essential])
+        if len(candidates) == len(sample[k]):
+            bases.append(scored[k])
+        else:
+            bases.append(seg.base_at(concepts, full[k], candidates))
+    chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
+    found = [
+        seg.best_match_finish(query, base, picked)
+        for seg, base, picked in zip(segments, bases, chosen, strict=True)
+    ]
+    if not found:
+        return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted
+    docnums = [ids + offset for (ids, _), offset in zip(found, offsets, strict=True)]
+    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    return hits, n_matched, n_counted
+
+
+def prunable(query: Query, params: Params) -> bool:
+    """Whether :func:`evaluate_top` applies to ``query``: a free-text query without
+    feedback terms or a boost, ranked with coordination that never raises a score."""
+    return (
+        isinstance(query, BestMatch)
+        and query.boost == 1.0
+        and params.coordination >= 0
+        and not any(isinstance(sub, Expansion) for sub in query.subqueries)
+    )
+
+
+def _bound(segments: list[_Segment], params: Params, q: Query) -> float | None:
+    """The largest score a concept can give a document, when it is a plain
+    :class:`FieldedTerm` (None for any other concept): its frequency saturates below
+    1, so at most ``idf * (k1 + 1) * boost``, with the idf each segment gives it (of
+    the largest document frequency of its fields present there), the largest over
+    the segments."""
+    if not (
+        isinstance(q, FieldedTerm)
+        and all(isinstance(t, Term) for t in q.subqueries)
+        and q.boost > 0
+        and all(t.boost >= 0 for t in q.subqueries)
+    ):
+        return None
+    best = 0.0
+    for seg in segments:
+        dfs = [
+            seg.stats.doc_frequency(t.fieldname, t.text)
+            for t in q.subqueries
+            if len(seg.holding(t.fieldname, t.text))
+        ]
+        if dfs:
+            best = max(best, seg.idf(max(dfs)) * (params.k1 + 1.0) * q.boost)
+    return best
+
+
+def _kth(scores: Floats, k: int) -> float:
+    """The ``k``-th largest of ``scores`` (minus infinity when there are fewer)."""
+    if k <= 0:
+        return math.inf
+    if len(scores) < k:
+        return -math.inf
+    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
+
+
 class _Stats:
     """Index-wide statistics (document frequency, Whoosh's idf, average field length),
     each looked up once per query however many segments there are."""
@@ -506,13 +682,51 @@ class _Segment:
         base = self.best_match_base(q)
         return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
 
+    def term_ids(self, q: FieldedTerm) -> Ints:
+        """The documents holding a fielded term in any of its fields."""
+        return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
+
+    def term_at(self, q: FieldedTerm, docs: Ints) -> Sparse:
+        """:meth:`bm25f_term` for those of ``docs`` (ascending) holding the term, the
+        same values (each is computed from its own document's postings alone)."""
+        parts: list[Sparse] = []
+        df = 0
+        for t in q.subqueries:
+            ids, weights = self.arrays.postings(t.fieldname, t.text)
+            if not len(ids):
+                continue
+            df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
+            at = _positions_in(ids, docs)
+            if len(at):
+                ids = ids[at]
+                parts.append((ids, t.boost * weights[at] / self.norm(t.fieldname, ids)))
+        ids, tfs = _sum(parts)
+        return self.saturate(ids, tfs, df, q.boost)
+
+    def base_at(
+        self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints
+    ) -> tuple[Ints, Floats, Floats]:
+        """:meth:`best_match_base` for those of ``docs`` that match: each concept
+        looked up (or, with a bound, scored) there only."""
+        parts: list[Sparse] = []
+        for i, c in enumerate(concepts):
+            if i in evaluated:
+                ids, score = evaluated[i]
+                at = _positions_in(ids, docs)
+                parts.append((ids[at], score[at]))
+            else:
+                assert isinstance(c, FieldedTerm)
+                parts.append(self.term_at(c, docs))
+        return self._coordinated(parts, len(concepts))
+
     def best_match_base(self, q: BestMatch) -> tuple[Ints, Floats, Floats]:
         """The concepts' summed scores times coordination: (documents, score,
         coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-        parts = [self.eval(sub) for sub in concepts]
+        return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
+
+    def _coordinated(self, parts: list[Sparse], n: int) -> tuple[Ints, Floats, Floats]:
         ids, total, matched = _sum_counted(parts)
-        n = len(concepts)
         coord = np.ones(len(ids), dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
@@ -559,6 +773,14 @@ def _contains(sorted_ids: Ints, wanted: Ints) -> NDArray[np.bool_]:
         return np.zeros(len(wanted), dtype=np.bool_)
     at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
     return sorted_ids[at] == wanted
+
+
+def _positions_in(sorted_ids: Ints, wanted: Ints) -> NDArray[np.intp]:
+    """Where those of ``wanted`` that ``sorted_ids`` holds are in it (ascending)."""
+    if not len(sorted_ids) or not len(wanted):
+        return np.zeros(0, dtype=np.intp)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return at[sorted_ids[at] == wanted]
 
 
 def _values_at(part: Sparse, ids: Ints) -> Floats:
