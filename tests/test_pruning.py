@@ -53,10 +53,10 @@ def _assert_same(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, int]] = []
     real = scoring.evaluate_top
 
-    def counted(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int]:
-        hits, n_matched, n_counted = real(*args, **kwargs)  # type: ignore[arg-type]
+    def counted(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
+        hits, n_matched, n_counted, ids = real(*args, **kwargs)  # type: ignore[arg-type]
         calls.append((len(hits), n_matched))
-        return hits, n_matched, n_counted
+        return hits, n_matched, n_counted, ids
 
     monkeypatch.setattr(scoring, "evaluate_top", counted)
     for limit in (1, 10, 100):
@@ -96,7 +96,7 @@ def test_only_free_text_ranked_by_relevance_is_pruned(
     used: list[str] = []
     real = scoring.evaluate_top
 
-    def spy(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int]:
+    def spy(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
         used.append("top")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 

@@ -143,28 +143,29 @@ def evaluate_top(
     query: BestMatch,
     params: Params,
     *,
-    counted: Ints | None,
+    strict: Query | None,
     limit: int,
     keep: int,
     partial: bool,
-) -> tuple[Hits, int, int]:
+) -> tuple[Hits, int, int, Ints | None]:
     """What the ranking of a free-text ``query`` needs of its matches: every match
-    that can be among the ``keep`` best of the records counted (``counted``: their
-    top-level numbers, ascending; None: every match counts) or, when fewer than
-    ``limit`` records count and ``partial``, among the ``keep`` best of the others; each
-    with the score :func:`evaluate` gives it (bitwise). Also the number of matches and
-    of counted matches, exact.
+    that can be among the ``keep`` best of the records counted (those matching
+    ``strict``; None: every match counts) or, when fewer than ``limit`` records count
+    and ``partial``, among the ``keep`` best of the others; each with the score
+    :func:`evaluate` gives it (bitwise). Also the exact numbers of matches and of
+    counted matches, and the counted records (top-level numbers, ascending; None
+    when every match counts).
 
     Dynamic pruning (MaxScore, Turtle & Flood 1995): a concept that is a plain
     :class:`FieldedTerm` scores at most ``idf * (k1 + 1) * boost`` in any document
     (its frequency saturates below 1), coordination only lowers a sum, and the
     proximity bonus goes to the ``proximity_depth`` best by that sum alone. The
-    documents of the concepts with the highest bounds are scored first (concepts of
-    other kinds are evaluated in full); the ``keep``-th best of each part needed
-    (and the ``proximity_depth``-th best overall) is a threshold no pruned document
-    may reach. The concepts of lowest bound whose bounds add up to less than it are
-    non-essential: a document holding only those is left out, and they are looked up
-    only for the documents of the others, never scored over all their postings."""
+    concepts of highest bound are scored first, and their documents in full; the
+    ``keep``-th best of each part needed (and the ``proximity_depth``-th best
+    overall) is a threshold no pruned document may reach. The concepts of lowest
+    bound whose bounds add up to less than it are non-essential: a document holding
+    only those is left out, and they are looked up only for the documents of the
+    others, never scored over all their postings."""
     depth = params.proximity_depth
     context = searcher.context(weighting=searcher.weighting)
     stats = _Stats(searcher)
@@ -184,32 +185,36 @@ def evaluate_top(
     offsets = [offset for _, offset in leaves]
     concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
     bounds = [_bound(segments, params, c) for c in concepts]
-    # Each concept's documents in each segment; concepts without a bound in full.
-    full: list[dict[int, Sparse]] = []
-    held: list[list[Ints]] = []
-    for seg in segments:
-        evaluated = {i: seg.eval(c) for i, c in enumerate(concepts) if bounds[i] is None}
-        full.append(evaluated)
-        held.append(
-            [
-                evaluated[i][0] if i in evaluated else seg.term_ids(concepts[i])
-                for i in range(len(concepts))
-            ]
+    # The records counted, and how many records match at all.
+    counted_local = [None if strict is None else seg.ids(strict) for seg in segments]
+    n_matched = n_counted = 0
+    for seg, mine in zip(segments, counted_local, strict=True):
+        held = np.zeros(seg.size, dtype=np.bool_)
+        for c in concepts:
+            for ids in seg.concept_ids(c):
+                held[ids] = True
+        n_matched += int(np.count_nonzero(held))
+        n_counted += int(np.count_nonzero(held[mine])) if mine is not None else 0
+    if strict is None:
+        n_counted = n_matched
+        counted = None
+    else:
+        counted = np.concatenate(
+            [ids + off for ids, off in zip(counted_local, offsets, strict=True)]  # type: ignore[operator]
         )
-    everything = [_union(ids) + offset for ids, offset in zip(held, offsets, strict=True)]
-    all_ids = np.concatenate(everything) if everything else _NO_DOCS
-    n_matched = len(all_ids)
-    n_counted = n_matched if counted is None else int(np.count_nonzero(_contains(counted, all_ids)))
-    # The documents scored first: the concepts of highest bound (unbounded first).
+    # Scored in full first: the concepts without a bound, then those of highest bound,
+    # until they hold enough documents to set a threshold.
     order = sorted(
         range(len(concepts)), key=lambda i: -math.inf if bounds[i] is None else -bounds[i]
     )
-    target = max(keep, depth)
-    sample = [_NO_DOCS for _ in segments]
-    for i in order:
-        sample = [_union([ids, h[i]]) for ids, h in zip(sample, held, strict=True)]
-        if sum(len(ids) for ids in sample) >= 2 * target:
+    full: list[dict[int, Sparse]] = [{} for _ in segments]
+    target = 2 * max(keep, depth)
+    for n_done, i in enumerate(order):
+        if bounds[i] is not None and n_done and _held(full) >= target:
             break
+        for k, seg in enumerate(segments):
+            full[k][i] = seg.concept(concepts[i])
+    sample = [_union([ids for ids, _ in done.values()]) for done in full]
     scored = [
         seg.base_at(concepts, full[k], ids)
         for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
@@ -222,14 +227,11 @@ def evaluate_top(
     )
     # A part of no more than ``keep`` records is kept whole: the counted records are
     # known; the others are the matches that are not counted.
-    kept = [_NO_DOCS for _ in segments]
+    kept: list[Ints] = [_NO_DOCS for _ in segments]
     if n_counted > keep:
         threshold = min(threshold, _kth(base_all[is_counted], keep))
-    elif counted is not None:
-        kept = [
-            counted[(counted >= off) & (counted < off + seg.size)] - off
-            for seg, off in zip(segments, offsets, strict=True)
-        ]
+    elif strict is not None:
+        kept = [ids for ids in counted_local if ids is not None]
     if partial and n_counted < limit:
         if n_matched - n_counted > keep:
             threshold = min(threshold, _kth(base_all[~is_counted], keep))
@@ -241,32 +243,51 @@ def evaluate_top(
     reach = 0.0
     for i in reversed(order):
         bound = bounds[i]
-        if bound is None or (reach + bound) * (1.0 + 1e-9) >= threshold:
+        if (
+            bound is None
+            or any(i in done for done in full)
+            or (reach + bound) * (1.0 + 1e-9) >= threshold
+        ):
             break
         reach += bound
         non_essential.add(i)
     bases = []
     for k, seg in enumerate(segments):
-        if not non_essential:  # nothing to prune: every concept scored in full
-            parts = [full[k][i] if i in full[k] else seg.eval(c) for i, c in enumerate(concepts)]
+        for i, c in enumerate(concepts):
+            if i not in non_essential and i not in full[k]:
+                full[k][i] = seg.concept(c)
+        if not non_essential:
+            parts = [full[k][i] for i in range(len(concepts))]
             bases.append(seg._coordinated(parts, len(concepts)))
             continue
-        essential = [held[k][i] for i in range(len(concepts)) if i not in non_essential]
-        candidates = _union([sample[k], kept[k], *essential])
-        if len(candidates) == len(sample[k]):
-            bases.append(scored[k])
-        else:
-            bases.append(seg.base_at(concepts, full[k], candidates))
+        # Every document of a concept scored in full is a candidate: its part is
+        # given whole; the non-essential ones are looked up for the candidates.
+        candidates = _union([kept[k], *(ids for ids, _ in full[k].values())])
+        parts = [
+            full[k][i] if i in full[k] else seg.term_at(c, candidates)  # type: ignore[arg-type]
+            for i, c in enumerate(concepts)
+        ]
+        bases.append(seg._coordinated(parts, len(concepts)))
     chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
     found = [
         seg.best_match_finish(query, base, picked)
         for seg, base, picked in zip(segments, bases, chosen, strict=True)
     ]
     if not found:
-        return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted
+        return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted, counted
     docnums = [ids + offset for (ids, _), offset in zip(found, offsets, strict=True)]
     hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
-    return hits, n_matched, n_counted
+    return hits, n_matched, n_counted, counted
+
+
+def _plain_term(q: Query) -> bool:
+    """A :class:`FieldedTerm` of plain terms (its documents: its fields' postings)."""
+    return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
+
+
+def _held(full: list[dict[int, Sparse]]) -> int:
+    """How many documents (with repeats) the concepts scored so far hold."""
+    return sum(len(ids) for done in full for ids, _ in done.values())
 
 
 def prunable(query: Query, params: Params) -> bool:
@@ -399,6 +420,7 @@ class _Segment:
         self.size = self.arrays.size
         self._phrases: dict[int, Sparse] = {}
         self._compounds: dict[int, tuple[Ints, Floats, int]] = {}
+        self._concepts: dict[int, Sparse] = {}
 
     def eval(self, q: Query) -> Sparse:
         if q is NullQuery:
@@ -682,9 +704,55 @@ class _Segment:
         base = self.best_match_base(q)
         return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
 
-    def term_ids(self, q: FieldedTerm) -> Ints:
-        """The documents holding a fielded term in any of its fields."""
-        return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
+    def concept_ids(self, q: Query) -> list[Ints]:
+        """Arrays whose union is the documents matching the concept ``q``: each
+        field's postings of a plain fielded term, else its evaluation's documents."""
+        if _plain_term(q):
+            return [self.holding(t.fieldname, t.text) for t in q.subqueries]
+        return [self.concept(q)[0]]
+
+    def concept(self, q: Query) -> Sparse:
+        """:meth:`eval` of a concept, once per query node."""
+        key = self.stats.node_key(q)
+        found = self._concepts.get(key)
+        if found is None:
+            found = self._concepts[key] = self.eval(q)
+        return found
+
+    def ids(self, q: Query) -> Ints:
+        """The documents matching ``q`` (ascending): :meth:`eval`'s, without the
+        scores where the boolean structure and plain terms allow."""
+        if q is NullQuery:
+            return _NO_DOCS
+        if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+            return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
+        if type(q) is Term and self.scores_like_whoosh(q.fieldname):
+            return self.holding(q.fieldname, q.text)
+        if type(q) is Or and not q.minmatch and not q.scale:
+            return _union([self.ids(sub) for sub in q.subqueries])
+        if type(q) is And:
+            if not q.subqueries:
+                return _NO_DOCS
+            # The plain terms with the fewest postings first; the others are looked up
+            # for the documents left (never merged over all their postings).
+            terms = [sub for sub in q.subqueries if _plain_term(sub)]
+            others = [self.ids(sub) for sub in q.subqueries if not _plain_term(sub)]
+            terms.sort(key=lambda t: sum(len(a) for a in self.concept_ids(t)))
+            found = min(others, key=len) if others else self.ids(terms.pop(0))
+            for other in others:
+                found = found[_contains(other, found)]
+            for t in terms:
+                keep = np.zeros(len(found), dtype=np.bool_)
+                for held in self.concept_ids(t):
+                    keep |= _contains(held, found)
+                found = found[keep]
+            return found
+        if type(q) is AndNot:
+            found = self.ids(q.a)
+            return found[~_contains(self.ids(q.b), found)]
+        if type(q) is AndMaybe:
+            return self.ids(q.a)
+        return self.eval(q)[0]
 
     def term_at(self, q: FieldedTerm, docs: Ints) -> Sparse:
         """:meth:`bm25f_term` for those of ``docs`` (ascending) holding the term, the

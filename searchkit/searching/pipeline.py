@@ -248,19 +248,19 @@ def _counted_top(
     both parts."""
     assert isinstance(q, BestMatch)
     strict = all_words(q)
-    counted = None if strict is q else scoring.evaluate(searcher, strict, params, depth=0).docnums
     keep = max(limit, params.rerank_depth)
-    matches, n_matched, n_counted = scoring.evaluate_top(
-        searcher, q, params, counted=counted, limit=limit, keep=keep, partial=partial
+    matches, n_matched, n_counted, counted = scoring.evaluate_top(
+        searcher,
+        q,
+        params,
+        strict=None if strict is q else strict,
+        limit=limit,
+        keep=keep,
+        partial=partial,
     )
     if counted is None:
         return matches, matches.restrict(_NONE), n_matched, 0
-    return (
-        matches.restrict(counted),
-        matches.exclude(counted),
-        n_counted,
-        n_matched - n_counted,
-    )
+    return matches.restrict(counted), matches.exclude(counted), n_counted, n_matched - n_counted
 
 
 _NONE: Ints = np.zeros(0, dtype=np.int64)
