@@ -57,9 +57,9 @@ class Params:
     min_segment_depth: int = 20
     #: Top-k pruning (MaxScore) of a free-text query's matches when a number of hits is
     #: asked for: the same ranking, scores and counts, without scoring the documents
-    #: that cannot reach the top. Off: on 40k records it cost 4-12% more CPU than
-    #: scoring every match (BENCHMARKS.md, "Top-k pruning"); not a tuning value.
-    prune: bool = False
+    #: that cannot reach the top (BENCHMARKS.md, "Top-k pruning"). Not a tuning value:
+    #: False scores every match (for comparisons).
+    prune: bool = True
     #: Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to
     #: the typed words; neutral on SciFact train (+0.0007).
     acronym_weight: float = 0.2
