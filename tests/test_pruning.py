@@ -87,6 +87,19 @@ def test_same_ranking_with_and_without_pruning_on_generated_records(
     _assert_same(generated_index, monkeypatch)
 
 
+@pytest.mark.slow
+def test_more_hits_than_the_proximity_depth(sample_index_dir: Path) -> None:
+    """Asked for more hits than the proximity bonus's depth, and than the matches of a
+    one-part query: every one of them, as without pruning."""
+    index = SearchIndex.open(sample_index_dir)
+    for text in ("immune escape", "tumor", "cancer stem cells", "breast cancer screening"):
+        for limit in (150, 400):
+            pruned = pipeline.rank(index, text, PRUNED, limit=limit)
+            full = pipeline.rank(index, text, UNPRUNED, limit=limit)
+            assert pruned.ranked == full.ranked, (text, limit)
+            assert pruned.total == full.total, (text, limit)
+
+
 def test_only_free_text_ranked_by_relevance_is_pruned(
     sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -230,7 +230,9 @@ def evaluate_top(
     kept: list[Ints] = [_NO_DOCS for _ in segments]
     if n_counted > keep:
         threshold = min(threshold, _kth(base_all[is_counted], keep))
-    elif strict is not None:
+    elif strict is None:  # every match counts, and every one is needed
+        threshold = -math.inf
+    else:
         kept = [ids for ids in counted_local if ids is not None]
     if partial and n_counted < limit:
         if n_matched - n_counted > keep:
