@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from whoosh import query as wq
 
 from searchkit import SearchIndex, ingest
 from searchkit.engine import scoring
@@ -121,6 +122,22 @@ def test_only_free_text_ranked_by_relevance_is_pruned(
     pipeline.rank(index, "immune AND escape", PRUNED, limit=10)
     pipeline.rank(index, "immune escape tumor", UNPRUNED, limit=10)
     assert used == ["top"]
+
+
+def test_filtered_and_boolean_queries_count_the_same(sample_index_dir: Path) -> None:
+    """Queries that are not pruned (a phrase and words, NOT, a filter, a mask) find
+    the records they count from the postings: the same hits and counts as before."""
+    index = SearchIndex.open(sample_index_dir)
+    only = wq.Term("abstract", "patient")
+    totals = []
+    for text in ('"breast cancer" screening', "cancer OR tumor NOT mice", "immune escape"):
+        for options in ({}, {"filter_query": only}, {"mask": only}):
+            pruned = pipeline.rank(index, text, PRUNED, limit=10, **options)
+            full = pipeline.rank(index, text, UNPRUNED, limit=10, **options)
+            assert pruned.ranked == full.ranked, (text, options)
+            assert (pruned.total, pruned.partial_total) == (full.total, full.partial_total)
+            totals.append(pruned.total)
+    assert sum(1 for t in totals if t) >= 6
 
 
 def test_the_cli_gives_the_unpruned_hits_and_counts(sample_index_dir: Path) -> None:

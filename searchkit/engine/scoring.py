@@ -104,6 +104,21 @@ def evaluate(
     """Every document matching ``query`` (top-level numbers) with its score; the
     proximity bonus goes to the ``depth`` best documents (by their score without it;
     ``params.proximity_depth`` unless given)."""
+    return evaluate_counted(searcher, query, None, params, depth=depth)[0]
+
+
+def evaluate_counted(
+    searcher: Searcher,
+    query: Query,
+    strict: Query | None,
+    params: Params = DEFAULT,
+    *,
+    depth: int | None = None,
+) -> tuple[Hits, Ints | None]:
+    """:func:`evaluate`, and the documents matching ``strict`` (top-level numbers,
+    ascending; None without it) found with the same segment evaluators: from the
+    postings alone where it can (no scores), and a phrase found for ``query`` is not
+    searched for again."""
     if depth is None:
         depth = params.proximity_depth
     context = searcher.context(weighting=searcher.weighting)
@@ -132,10 +147,19 @@ def evaluate(
         ]
     else:
         found = [seg.eval(query) for seg in segments]
+    counted = None
+    if strict is not None:
+        counted = np.concatenate(
+            [
+                _NO_DOCS,
+                *(seg.ids(strict) + off for seg, (_, off) in zip(segments, leaves, strict=True)),
+            ]
+        )
     if not found:
-        return Hits(_NO_DOCS, _NO_SCORES)
+        return Hits(_NO_DOCS, _NO_SCORES), counted
     docnums = [ids + offset for (ids, _), (_, offset) in zip(found, leaves, strict=True)]
-    return Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    return hits, counted
 
 
 def evaluate_top(

@@ -192,6 +192,20 @@ def rank(
         and scoring.prunable(q, params)
     ):
         counted, rest, total, partial_total = _counted_top(searcher, q, params, limit, partial)
+    elif params.prune:  # the records counted found with the same evaluators
+        strict = all_words(q)
+        matches, full = scoring.evaluate_counted(
+            searcher, q, None if strict is q else strict, params
+        )
+        if filter_query is not None:
+            matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+        if mask is not None:
+            matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+        if full is None:
+            counted, rest = matches, matches.restrict(_NONE)
+        else:
+            counted, rest = matches.restrict(full), matches.exclude(full)
+        total, partial_total = len(counted), len(rest)
     else:
         matches = scoring.evaluate(searcher, q, params)
         if filter_query is not None:
