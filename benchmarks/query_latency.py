@@ -6,6 +6,8 @@ tag).
 
     python benchmarks/query_latency.py --sizes 10000,100000,200000 [--optimized]
     python benchmarks/query_latency.py --index INDEX_DIR [--worst 8] [--reference]
+    python benchmarks/query_latency.py --index INDEX_DIR --pruning
+    python benchmarks/query_latency.py --index INDEX_DIR --near
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
@@ -14,7 +16,11 @@ incremental path), measured after each; ``--optimized`` also measures a copy mer
 ``searchkit optimize``. ``--index``: one existing index, with the slowest queries;
 ``--reference`` also times each query (interleaved, same process) with the evaluator
 searchkit had before its evaluation went sparse (``tests/dense_evaluation.py``: whole
-segment arrays), and checks that both rank the same PMIDs.
+segment arrays), and checks that both rank the same PMIDs. ``--pruning`` times each
+query (interleaved, CPU) with top-k pruning (MaxScore, the default) and with every
+match scored, and checks that both give the same hits, scores and counts. ``--near``
+times the quoted phrases of the queries as ``"a b"~3`` proximity searches (first stage
+only) matched in arrays and by Whoosh's ``SpanNear2``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -96,6 +103,79 @@ def reference_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float
     return out
 
 
+def pruning_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float, float]]:
+    """CPU milliseconds per query with top-k pruning (``Params.prune``, the default)
+    and without it (every match scored), interleaved in one process, each query run
+    once before; fails when the hits (PMIDs and scores) or the counts differ."""
+    from dataclasses import replace
+
+    from searchkit.params import DEFAULT
+
+    ix = SearchIndex.open(index_dir)
+    on, off = replace(DEFAULT, prune=True), replace(DEFAULT, prune=False)
+
+    def timed(params: object, q: str) -> tuple[float, object]:
+        t = time.process_time()
+        result = search(ix, q, limit=10, params=params)
+        ms = (time.process_time() - t) * 1000
+        return ms, (result.total, result.partial_total, [(h.pmid, h.score) for h in result.hits])
+
+    for q in qs[:WARM_UP]:
+        timed(on, q)
+        timed(off, q)
+    out: dict[str, tuple[float, float]] = {}
+    for q in qs:
+        timed(on, q)  # postings read and cached: neither pays for reading them
+        new_ms, new = timed(on, q)
+        old_ms, old = timed(off, q)
+        if new != old:
+            raise SystemExit(f"Error: the results differ for {q!r}: {new} / {old}")
+        out[q] = (new_ms, old_ms)
+    return out
+
+
+def near_latencies(index_dir: Path, qs: list[str]) -> tuple[int, list[float], list[float]]:
+    """CPU milliseconds of the first-stage evaluation of each quoted phrase of ``qs``
+    as a proximity search (``"a b"~3``), matched at positions in arrays and by
+    Whoosh's span matcher (``SpanNear2``, what it was before), one after the other
+    after a first run; fails when their documents or scores differ."""
+    import re
+
+    from whoosh.query.spans import SpanNear2
+
+    from searchkit.engine import scoring
+    from searchkit.engine.near import NearTerms
+    from searchkit.engine.nodes import weighting
+    from searchkit.params import DEFAULT
+    from searchkit.query.parser import parse
+    from searchkit.searching import pipeline
+
+    def as_span_near(q: Any) -> Any:
+        if isinstance(q, NearTerms):
+            return SpanNear2(list(q.qs), slop=q.slop, ordered=False)
+        return q.apply(as_span_near) if q.children() else q
+
+    ix = SearchIndex.open(index_dir)
+    searcher = ix.shared_searcher(weighting(DEFAULT))
+    texts = sorted({m + "~3" for q in qs for m in re.findall(r'"[^"]+"', q)})
+    new: list[float] = []
+    old: list[float] = []
+    for text in texts:
+        q, _ = pipeline.compile_query(ix, parse(text), DEFAULT)
+        span_q = as_span_near(q)
+        scoring.evaluate(searcher, q)
+        t0 = time.process_time()
+        a = scoring.evaluate(searcher, q)
+        t1 = time.process_time()
+        b = scoring.evaluate(searcher, span_q)
+        t2 = time.process_time()
+        if a.docnums.tolist() != b.docnums.tolist() or a.scores.tolist() != b.scores.tolist():
+            raise SystemExit(f"Error: the matches differ for {text!r}")
+        new.append((t1 - t0) * 1000)
+        old.append((t2 - t1) * 1000)
+    return len(texts), new, old
+
+
 def is_plain(query: str) -> bool:
     return '"' not in query and "[" not in query
 
@@ -157,7 +237,35 @@ def growing(
         )
 
 
-def one_index(index: Path, qs: list[str], worst: int, reference: bool = False) -> None:
+def one_index(
+    index: Path,
+    qs: list[str],
+    worst: int,
+    reference: bool = False,
+    pruning: bool = False,
+    near: bool = False,
+) -> None:
+    if near:
+        n, new, old = near_latencies(index, qs)
+        print(f"index {index}: {n} proximity searches, same matches and scores")
+        for p in (50, 95):
+            print(
+                f"p{p} CPU: arrays {pct(new, p):.2f} ms, SpanNear2 {pct(old, p):.2f} ms "
+                f"(ratio {pct(new, p) / pct(old, p):.2f})"
+            )
+        return
+    if pruning:
+        pairs = pruning_latencies(index, qs)
+        print(f"index {index}: {len(pairs)} queries, same hits and counts with and without")
+        for name, chosen in (("all", list(pairs)), ("plain", [q for q in pairs if is_plain(q)])):
+            new = [pairs[q][0] for q in chosen]
+            old = [pairs[q][1] for q in chosen]
+            for p in (50, 95):
+                print(
+                    f"{name} p{p} CPU: pruned {pct(new, p):.1f} ms, every match scored "
+                    f"{pct(old, p):.1f} ms (ratio {pct(new, p) / pct(old, p):.2f})"
+                )
+        return
     if reference:
         pairs = reference_latencies(index, qs)
         new, old = [n for n, _ in pairs.values()], [o for _, o in pairs.values()]
@@ -184,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--reference", action="store_true", help="with --index: against the dense evaluator"
     )
+    ap.add_argument(
+        "--pruning", action="store_true", help="with --index: top-k pruning on against off"
+    )
+    ap.add_argument(
+        "--near", action="store_true", help="with --index: proximity searches, arrays vs spans"
+    )
     ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
@@ -196,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.queries, args.optimized = "200,400", 20, True
     qs = queries(args.queries)
     if args.index is not None:
-        one_index(args.index, qs, args.worst, args.reference)
+        one_index(args.index, qs, args.worst, args.reference, args.pruning, args.near)
         return 0
     data = args.data or shared_data_dir()
     if not data.is_dir():

@@ -55,6 +55,13 @@ class Params:
     #: A free-text part nested in another query gets the bonus on at least this many
     #: documents of each segment (not measured: a floor for small segments).
     min_segment_depth: int = 20
+    #: Top-k pruning (MaxScore) of a free-text query's matches when a number of hits is
+    #: asked for, and the records counted (every word) found from the postings without
+    #: scoring them again: the same ranking, scores and counts, without scoring the
+    #: documents that cannot reach the top (BENCHMARKS.md, "Top-k pruning"). Not a
+    #: tuning value: False scores every match, and the counting query too (for
+    #: comparisons).
+    prune: bool = True
     #: Weight of acronym expansions (MHC ⇄ major histocompatibility complex) relative to
     #: the typed words; neutral on SciFact train (+0.0007).
     acronym_weight: float = 0.2

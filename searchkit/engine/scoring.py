@@ -37,6 +37,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit.engine import phrases
+from searchkit.engine.near import NearTerms, near_docs
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -103,6 +104,21 @@ def evaluate(
     """Every document matching ``query`` (top-level numbers) with its score; the
     proximity bonus goes to the ``depth`` best documents (by their score without it;
     ``params.proximity_depth`` unless given)."""
+    return evaluate_counted(searcher, query, None, params, depth=depth)[0]
+
+
+def evaluate_counted(
+    searcher: Searcher,
+    query: Query,
+    strict: Query | None,
+    params: Params = DEFAULT,
+    *,
+    depth: int | None = None,
+) -> tuple[Hits, Ints | None]:
+    """:func:`evaluate`, and the documents matching ``strict`` (top-level numbers,
+    ascending; None without it) found with the same segment evaluators: from the
+    postings alone where it can (no scores), and a phrase found for ``query`` is not
+    searched for again."""
     if depth is None:
         depth = params.proximity_depth
     context = searcher.context(weighting=searcher.weighting)
@@ -131,10 +147,218 @@ def evaluate(
         ]
     else:
         found = [seg.eval(query) for seg in segments]
+    counted = None
+    if strict is not None:
+        counted = np.concatenate(
+            [
+                _NO_DOCS,
+                *(seg.ids(strict) + off for seg, (_, off) in zip(segments, leaves, strict=True)),
+            ]
+        )
     if not found:
-        return Hits(_NO_DOCS, _NO_SCORES)
+        return Hits(_NO_DOCS, _NO_SCORES), counted
     docnums = [ids + offset for (ids, _), (_, offset) in zip(found, leaves, strict=True)]
-    return Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    return hits, counted
+
+
+def evaluate_top(
+    searcher: Searcher,
+    query: BestMatch,
+    params: Params,
+    *,
+    strict: Query | None,
+    limit: int,
+    keep: int,
+    partial: bool,
+) -> tuple[Hits, int, int, Ints | None]:
+    """What the ranking of a free-text ``query`` needs of its matches: every match
+    that can be among the ``keep`` best of the records counted (those matching
+    ``strict``; None: every match counts) or, when fewer than ``limit`` records count
+    and ``partial``, among the ``keep`` best of the others; each with the score
+    :func:`evaluate` gives it (bitwise). Also the exact numbers of matches and of
+    counted matches, and the counted records (top-level numbers, ascending; None
+    when every match counts).
+
+    Dynamic pruning (MaxScore, Turtle & Flood 1995): a concept that is a plain
+    :class:`FieldedTerm` scores at most ``idf * (k1 + 1) * boost`` in any document
+    (its frequency saturates below 1), coordination only lowers a sum, and the
+    proximity bonus goes to the ``proximity_depth`` best by that sum alone. The
+    concepts of highest bound are scored first, and their documents in full; the
+    ``keep``-th best of each part needed (and the ``proximity_depth``-th best
+    overall) is a threshold no pruned document may reach. The concepts of lowest
+    bound whose bounds add up to less than it are non-essential: a document holding
+    only those is left out, and they are looked up only for the documents of the
+    others, never scored over all their postings."""
+    depth = params.proximity_depth
+    context = searcher.context(weighting=searcher.weighting)
+    stats = _Stats(searcher)
+    leaves = searcher.leaf_searchers()
+    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
+    segments = [
+        _Segment(
+            sub,
+            context,
+            stats,
+            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
+            params,
+        )
+        for sub, _ in leaves
+    ]
+    stats.segments = segments
+    offsets = [offset for _, offset in leaves]
+    concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
+    bounds = [_bound(segments, params, c) for c in concepts]
+    # The records counted, and how many records match at all.
+    counted_local = [None if strict is None else seg.ids(strict) for seg in segments]
+    n_matched = n_counted = 0
+    for seg, mine in zip(segments, counted_local, strict=True):
+        held = np.zeros(seg.size, dtype=np.bool_)
+        for c in concepts:
+            for ids in seg.concept_ids(c):
+                held[ids] = True
+        n_matched += int(np.count_nonzero(held))
+        n_counted += int(np.count_nonzero(held[mine])) if mine is not None else 0
+    if strict is None:
+        n_counted = n_matched
+        counted = None
+    else:
+        counted = np.concatenate(
+            [ids + off for ids, off in zip(counted_local, offsets, strict=True)]  # type: ignore[operator]
+        )
+    # Scored in full first: the concepts without a bound, then those of highest bound,
+    # until they hold enough documents to set a threshold.
+    order = sorted(
+        range(len(concepts)), key=lambda i: -math.inf if bounds[i] is None else -bounds[i]
+    )
+    full: list[dict[int, Sparse]] = [{} for _ in segments]
+    target = 2 * max(keep, depth)
+    for n_done, i in enumerate(order):
+        if bounds[i] is not None and n_done and _held(full) >= target:
+            break
+        for k, seg in enumerate(segments):
+            full[k][i] = seg.concept(concepts[i])
+    sample = [_union([ids for ids, _ in done.values()]) for done in full]
+    scored = [
+        seg.base_at(concepts, full[k], ids)
+        for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
+    ]
+    ids_all = np.concatenate([ids + off for (ids, _, _), off in zip(scored, offsets, strict=True)])
+    base_all = np.concatenate([score for _, score, _ in scored])
+    threshold = _kth(base_all, depth)
+    is_counted = (
+        np.ones(len(ids_all), dtype=np.bool_) if counted is None else _contains(counted, ids_all)
+    )
+    # A part of no more than ``keep`` records is kept whole: the counted records are
+    # known; the others are the matches that are not counted.
+    kept: list[Ints] = [_NO_DOCS for _ in segments]
+    if n_counted > keep:
+        threshold = min(threshold, _kth(base_all[is_counted], keep))
+    elif strict is None:  # every match counts, and every one is needed
+        threshold = -math.inf
+    else:
+        kept = [ids for ids in counted_local if ids is not None]
+    if partial and n_counted < limit:
+        if n_matched - n_counted > keep:
+            threshold = min(threshold, _kth(base_all[~is_counted], keep))
+        else:
+            threshold = -math.inf
+    # Non-essential: the concepts of lowest bound adding up to less than the threshold
+    # (a margin for the rounding of the sums).
+    non_essential: set[int] = set()
+    reach = 0.0
+    for i in reversed(order):
+        bound = bounds[i]
+        if (
+            bound is None
+            or any(i in done for done in full)
+            or (reach + bound) * (1.0 + 1e-9) >= threshold
+        ):
+            break
+        reach += bound
+        non_essential.add(i)
+    bases = []
+    for k, seg in enumerate(segments):
+        for i, c in enumerate(concepts):
+            if i not in non_essential and i not in full[k]:
+                full[k][i] = seg.concept(c)
+        if not non_essential:
+            parts = [full[k][i] for i in range(len(concepts))]
+            bases.append(seg._coordinated(parts, len(concepts)))
+            continue
+        # Every document of a concept scored in full is a candidate: its part is
+        # given whole; the non-essential ones are looked up for the candidates.
+        candidates = _union([kept[k], *(ids for ids, _ in full[k].values())])
+        parts = [
+            full[k][i] if i in full[k] else seg.term_at(c, candidates)  # type: ignore[arg-type]
+            for i, c in enumerate(concepts)
+        ]
+        bases.append(seg._coordinated(parts, len(concepts)))
+    chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
+    found = [
+        seg.best_match_finish(query, base, picked)
+        for seg, base, picked in zip(segments, bases, chosen, strict=True)
+    ]
+    if not found:
+        return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted, counted
+    docnums = [ids + offset for (ids, _), offset in zip(found, offsets, strict=True)]
+    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
+    return hits, n_matched, n_counted, counted
+
+
+def _plain_term(q: Query) -> bool:
+    """A :class:`FieldedTerm` of plain terms (its documents: its fields' postings)."""
+    return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
+
+
+def _held(full: list[dict[int, Sparse]]) -> int:
+    """How many documents (with repeats) the concepts scored so far hold."""
+    return sum(len(ids) for done in full for ids, _ in done.values())
+
+
+def prunable(query: Query, params: Params) -> bool:
+    """Whether :func:`evaluate_top` applies to ``query``: a free-text query without
+    feedback terms or a boost, ranked with coordination that never raises a score."""
+    return (
+        isinstance(query, BestMatch)
+        and query.boost == 1.0
+        and params.coordination >= 0
+        and not any(isinstance(sub, Expansion) for sub in query.subqueries)
+    )
+
+
+def _bound(segments: list[_Segment], params: Params, q: Query) -> float | None:
+    """The largest score a concept can give a document, when it is a plain
+    :class:`FieldedTerm` (None for any other concept): its frequency saturates below
+    1, so at most ``idf * (k1 + 1) * boost``, with the idf each segment gives it (of
+    the largest document frequency of its fields present there), the largest over
+    the segments."""
+    if not (
+        isinstance(q, FieldedTerm)
+        and all(isinstance(t, Term) for t in q.subqueries)
+        and q.boost > 0
+        and all(t.boost >= 0 for t in q.subqueries)
+    ):
+        return None
+    best = 0.0
+    for seg in segments:
+        dfs = [
+            seg.stats.doc_frequency(t.fieldname, t.text)
+            for t in q.subqueries
+            if len(seg.holding(t.fieldname, t.text))
+        ]
+        if dfs:
+            best = max(best, seg.idf(max(dfs)) * (params.k1 + 1.0) * q.boost)
+    return best
+
+
+def _kth(scores: Floats, k: int) -> float:
+    """The ``k``-th largest of ``scores`` (minus infinity when there are fewer)."""
+    if k <= 0:
+        return math.inf
+    if len(scores) < k:
+        return -math.inf
+    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
 
 class _Stats:
@@ -222,6 +446,7 @@ class _Segment:
         self.size = self.arrays.size
         self._phrases: dict[int, Sparse] = {}
         self._compounds: dict[int, tuple[Ints, Floats, int]] = {}
+        self._concepts: dict[int, Sparse] = {}
 
     def eval(self, q: Query) -> Sparse:
         if q is NullQuery:
@@ -242,6 +467,8 @@ class _Segment:
             return self.bm25f_phrase(FieldedPhrase([q]))
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.whoosh_term(q)
+        if isinstance(q, NearTerms) and self.near_in_arrays(q):
+            return self.near_terms(q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = _sum([self.eval(sub) for sub in q.subqueries])
             return ids, _boosted(score, q.boost)
@@ -434,6 +661,52 @@ class _Segment:
         norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
         return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 
+    def near_in_arrays(self, q: NearTerms) -> bool:
+        """Whether :meth:`near_terms` gives Whoosh's matches and scores for ``q``."""
+        field = q.fieldname
+        schema = self.searcher.schema
+        return (
+            self.scores_like_whoosh(field)
+            and bool(schema[field].format)
+            and schema[field].format.supports("positions")
+            and all(type(t) is Term and t.boost == 1.0 and t.fieldname == field for t in q.qs)
+            and not q.ordered
+            and q.mindist == 1
+        )
+
+    def near_terms(self, q: NearTerms) -> Sparse:
+        """Words within ``q.slop`` positions of each other (:func:`near_docs`), scored
+        as Whoosh's span matcher scores them: the sum of its terms' scores, added in
+        the order of Whoosh's binary tree of intersections."""
+        parts = [self.span_term(t) for t in q.qs]
+        docs: Ints | None = None
+        for ids, _ in parts:
+            docs = ids if docs is None else docs[_contains(ids, docs)]
+        if docs is None or not len(docs):
+            return _NO_DOCS, _NO_SCORES
+        keys = [self.arrays.position_keys(q.fieldname, w, docs) for w in q.words]
+        found = near_docs(keys, q.slop)
+        if not len(found):
+            return _NO_DOCS, _NO_SCORES
+        return found, _tree_sum([_values_at(part, found) for part in parts])
+
+    def span_term(self, q: Term) -> Sparse:
+        """A term as Whoosh's own ``BM25F`` scorer scores it inside a span query, to
+        the bit: Whoosh's idf and average field length (its own statistics, not
+        :meth:`_Stats.avg_length`), its operations in its order."""
+        field = q.fieldname
+        ids, tf = self.arrays.postings(field, q.text)
+        if not len(ids):
+            return _NO_DOCS, _NO_SCORES
+        weighting = self.searcher.weighting
+        b = weighting._field_B.get(field, weighting.B)
+        k1 = weighting.K1
+        parent = self.stats.parent
+        idf = self.stats.whoosh_idf(field, q.text)
+        avg = parent.avg_field_length(field) or 1
+        fl = self.arrays.lengths(field)[ids]
+        return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avg)))
+
     def leaf(self, q: Query) -> Sparse:
         """Any other query: Whoosh's own matcher, read to the end."""
         ids: list[int] = []
@@ -457,13 +730,97 @@ class _Segment:
         base = self.best_match_base(q)
         return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
 
+    def concept_ids(self, q: Query) -> list[Ints]:
+        """Arrays whose union is the documents matching the concept ``q``: each
+        field's postings of a plain fielded term, else its evaluation's documents."""
+        if _plain_term(q):
+            return [self.holding(t.fieldname, t.text) for t in q.subqueries]
+        return [self.concept(q)[0]]
+
+    def concept(self, q: Query) -> Sparse:
+        """:meth:`eval` of a concept, once per query node."""
+        key = self.stats.node_key(q)
+        found = self._concepts.get(key)
+        if found is None:
+            found = self._concepts[key] = self.eval(q)
+        return found
+
+    def ids(self, q: Query) -> Ints:
+        """The documents matching ``q`` (ascending): :meth:`eval`'s, without the
+        scores where the boolean structure and plain terms allow."""
+        if q is NullQuery:
+            return _NO_DOCS
+        if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+            return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
+        if type(q) is Term and self.scores_like_whoosh(q.fieldname):
+            return self.holding(q.fieldname, q.text)
+        if type(q) is Or and not q.minmatch and not q.scale:
+            return _union([self.ids(sub) for sub in q.subqueries])
+        if type(q) is And:
+            if not q.subqueries:
+                return _NO_DOCS
+            # The plain terms with the fewest postings first; the others are looked up
+            # for the documents left (never merged over all their postings).
+            terms = [sub for sub in q.subqueries if _plain_term(sub)]
+            others = [self.ids(sub) for sub in q.subqueries if not _plain_term(sub)]
+            terms.sort(key=lambda t: sum(len(a) for a in self.concept_ids(t)))
+            found = min(others, key=len) if others else self.ids(terms.pop(0))
+            for other in others:
+                found = found[_contains(other, found)]
+            for t in terms:
+                keep = np.zeros(len(found), dtype=np.bool_)
+                for held in self.concept_ids(t):
+                    keep |= _contains(held, found)
+                found = found[keep]
+            return found
+        if type(q) is AndNot:
+            found = self.ids(q.a)
+            return found[~_contains(self.ids(q.b), found)]
+        if type(q) is AndMaybe:
+            return self.ids(q.a)
+        return self.eval(q)[0]
+
+    def term_at(self, q: FieldedTerm, docs: Ints) -> Sparse:
+        """:meth:`bm25f_term` for those of ``docs`` (ascending) holding the term, the
+        same values (each is computed from its own document's postings alone)."""
+        parts: list[Sparse] = []
+        df = 0
+        for t in q.subqueries:
+            ids, weights = self.arrays.postings(t.fieldname, t.text)
+            if not len(ids):
+                continue
+            df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
+            at = _positions_in(ids, docs)
+            if len(at):
+                ids = ids[at]
+                parts.append((ids, t.boost * weights[at] / self.norm(t.fieldname, ids)))
+        ids, tfs = _sum(parts)
+        return self.saturate(ids, tfs, df, q.boost)
+
+    def base_at(
+        self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints
+    ) -> tuple[Ints, Floats, Floats]:
+        """:meth:`best_match_base` for those of ``docs`` that match: each concept
+        looked up (or, with a bound, scored) there only."""
+        parts: list[Sparse] = []
+        for i, c in enumerate(concepts):
+            if i in evaluated:
+                ids, score = evaluated[i]
+                at = _positions_in(ids, docs)
+                parts.append((ids[at], score[at]))
+            else:
+                assert isinstance(c, FieldedTerm)
+                parts.append(self.term_at(c, docs))
+        return self._coordinated(parts, len(concepts))
+
     def best_match_base(self, q: BestMatch) -> tuple[Ints, Floats, Floats]:
         """The concepts' summed scores times coordination: (documents, score,
         coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-        parts = [self.eval(sub) for sub in concepts]
+        return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
+
+    def _coordinated(self, parts: list[Sparse], n: int) -> tuple[Ints, Floats, Floats]:
         ids, total, matched = _sum_counted(parts)
-        n = len(concepts)
         coord = np.ones(len(ids), dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
@@ -510,6 +867,14 @@ def _contains(sorted_ids: Ints, wanted: Ints) -> NDArray[np.bool_]:
         return np.zeros(len(wanted), dtype=np.bool_)
     at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
     return sorted_ids[at] == wanted
+
+
+def _positions_in(sorted_ids: Ints, wanted: Ints) -> NDArray[np.intp]:
+    """Where those of ``wanted`` that ``sorted_ids`` holds are in it (ascending)."""
+    if not len(sorted_ids) or not len(wanted):
+        return np.zeros(0, dtype=np.intp)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return at[sorted_ids[at] == wanted]
 
 
 def _values_at(part: Sparse, ids: Ints) -> Floats:
@@ -568,6 +933,15 @@ def _sum_counted(parts: list[Sparse]) -> tuple[Ints, Floats, Ints]:
     weights = np.concatenate([p[1] for p in parts])
     summed: Floats = np.bincount(inverse, weights, minlength=len(ids)).astype(np.float64)
     return ids, summed, np.bincount(inverse, minlength=len(ids)).astype(np.int64)
+
+
+def _tree_sum(scores: list[Floats]) -> Floats:
+    """``scores`` added as Whoosh's ``make_binary_tree`` of matchers adds them: the
+    first half's sum plus the second half's."""
+    if len(scores) == 1:
+        return scores[0]
+    half = len(scores) // 2
+    return _tree_sum(scores[:half]) + _tree_sum(scores[half:])
 
 
 def _both(pair: tuple[str, str, str], seg: _Segment) -> int:

@@ -16,10 +16,10 @@ from whoosh import matching
 from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
-from whoosh.query.spans import SpanNear2
 
 from searchkit.analysis.acronyms import AcronymTable
 from searchkit.engine import phrases
+from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
 from searchkit.errors import QueryError
 from searchkit.index.mesh import KEYS as MESH_KEYS
@@ -272,7 +272,7 @@ def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) 
     if len(words) == 1:
         return wq.Term(field, words[0], boost=boost)
     if near is not None:
-        return SpanNear2([wq.Term(field, w) for w in words], slop=near, ordered=False)
+        return NearTerms(field, words, near)
     return wq.Phrase(field, words, boost=boost)
 
 

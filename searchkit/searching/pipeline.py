@@ -38,7 +38,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from searchkit.engine import scoring
-from searchkit.engine.nodes import weighting
+from searchkit.engine.nodes import BestMatch, weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
 from searchkit.index.meshwords import load as load_mesh_words
@@ -183,14 +183,39 @@ def rank(
     keys = _Keys(index, searcher)
     if params.expand:
         q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
-    matches = scoring.evaluate(searcher, q, params)
-    if filter_query is not None:
-        matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
-    if mask is not None:
-        matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
-    counted, rest = _counted(searcher, q, matches, params)
+    if (
+        params.prune
+        and limit is not None
+        and sort == "relevance"
+        and filter_query is None
+        and mask is None
+        and scoring.prunable(q, params)
+    ):
+        counted, rest, total, partial_total = _counted_top(searcher, q, params, limit, partial)
+    elif params.prune:  # the records counted found with the same evaluators
+        strict = all_words(q)
+        matches, full = scoring.evaluate_counted(
+            searcher, q, None if strict is q else strict, params
+        )
+        if filter_query is not None:
+            matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+        if mask is not None:
+            matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+        if full is None:
+            counted, rest = matches, matches.restrict(_NONE)
+        else:
+            counted, rest = matches.restrict(full), matches.exclude(full)
+        total, partial_total = len(counted), len(rest)
+    else:
+        matches = scoring.evaluate(searcher, q, params)
+        if filter_query is not None:
+            matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+        if mask is not None:
+            matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+        counted, rest = _counted(searcher, q, matches, params)
+        total, partial_total = len(counted), len(rest)
     parts = [counted, rest] if partial else [counted]
-    available = sum(len(part) for part in parts)
+    available = total + partial_total if partial else total
     wanted = available if limit is None else min(limit, available)
     ranked: Ranked = []
     missing = 0
@@ -210,9 +235,9 @@ def rank(
         query=q,
         searcher=searcher,
         ranked=ranked,
-        total=len(counted),
-        partial_total=len(rest),
-        matched=len(matches),
+        total=total,
+        partial_total=partial_total,
+        matched=total + partial_total,
         missing_vectors=missing,
         notes=tuple(notes),
     )
@@ -227,6 +252,32 @@ def _counted(
         return matches, matches.restrict(matches.docnums[:0])
     full = scoring.evaluate(searcher, strict, params, depth=0).docnums
     return matches.restrict(full), matches.exclude(full)
+
+
+def _counted_top(
+    searcher: Searcher, q: wq.Query, params: Params, limit: int, partial: bool
+) -> tuple[scoring.Hits, scoring.Hits, int, int]:
+    """:func:`_counted` of the matches that can reach the first ``limit`` of either
+    part (:func:`searchkit.engine.scoring.evaluate_top`), and the exact counts of
+    both parts."""
+    assert isinstance(q, BestMatch)
+    strict = all_words(q)
+    keep = max(limit, params.rerank_depth)
+    matches, n_matched, n_counted, counted = scoring.evaluate_top(
+        searcher,
+        q,
+        params,
+        strict=None if strict is q else strict,
+        limit=limit,
+        keep=keep,
+        partial=partial,
+    )
+    if counted is None:
+        return matches, matches.restrict(_NONE), n_matched, 0
+    return matches.restrict(counted), matches.exclude(counted), n_counted, n_matched - n_counted
+
+
+_NONE: Ints = np.zeros(0, dtype=np.int64)
 
 
 def _rank_part(
