@@ -107,6 +107,30 @@ def evaluate(
     return evaluate_counted(searcher, query, None, params, depth=depth)[0]
 
 
+def _segments(
+    searcher: Searcher, params: Params, depth: int
+) -> tuple[list[_Segment], list[tuple[Searcher, int]]]:
+    """An evaluator for each segment of ``searcher`` sharing one set of index-wide
+    statistics, and the segments' (searcher, first document number). A nested
+    free-text query gets the proximity bonus on each segment's share of ``depth``."""
+    context = searcher.context(weighting=searcher.weighting)
+    stats = _Stats(searcher)
+    leaves = searcher.leaf_searchers()
+    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
+    segments = [
+        _Segment(
+            sub,
+            context,
+            stats,
+            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
+            params,
+        )
+        for sub, _ in leaves
+    ]
+    stats.segments = segments
+    return segments, leaves
+
+
 def evaluate_counted(
     searcher: Searcher,
     query: Query,
@@ -121,22 +145,7 @@ def evaluate_counted(
     searched for again."""
     if depth is None:
         depth = params.proximity_depth
-    context = searcher.context(weighting=searcher.weighting)
-    stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    # A nested free-text query gets the bonus on each segment's share of ``depth``.
-    segments = [
-        _Segment(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
-    stats.segments = segments
+    segments, leaves = _segments(searcher, params, depth)
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
@@ -191,21 +200,7 @@ def evaluate_top(
     only those is left out, and they are looked up only for the documents of the
     others, never scored over all their postings."""
     depth = params.proximity_depth
-    context = searcher.context(weighting=searcher.weighting)
-    stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    segments = [
-        _Segment(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
-    stats.segments = segments
+    segments, leaves = _segments(searcher, params, depth)
     offsets = [offset for _, offset in leaves]
     concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
     bounds = [_bound(segments, params, c) for c in concepts]
@@ -228,8 +223,10 @@ def evaluate_top(
         )
     # Scored in full first: the concepts without a bound, then those of highest bound,
     # until they hold enough documents to set a threshold.
+    unbounded = -math.inf  # sorts first
     order = sorted(
-        range(len(concepts)), key=lambda i: -math.inf if bounds[i] is None else -bounds[i]
+        range(len(concepts)),
+        key=lambda i: unbounded if (bound := bounds[i]) is None else -bound,
     )
     full: list[dict[int, Sparse]] = [{} for _ in segments]
     target = 2 * max(keep, depth)
