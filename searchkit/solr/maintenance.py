@@ -33,7 +33,7 @@ from searchkit.solr.aliases import (
     real_collection,
 )
 from searchkit.solr.client import ClusterError, SolrClient
-from searchkit.solr.configset import CREATE_TIMEOUT, collections, upload_configset
+from searchkit.solr.configset import collections, create_named, upload_configset
 from searchkit.solr.shared_state import load_deleted, load_registry, save_deleted
 
 if TYPE_CHECKING:
@@ -42,22 +42,6 @@ if TYPE_CHECKING:
 #: Seconds to wait before counting a shard's replicas again when they disagree (a commit
 #: may be reaching them one after the other).
 RECOUNT_DELAY = 1.0
-
-
-def _create(client: SolrClient, name: str, shards: int, replicas: int) -> None:
-    client.get(
-        "/admin/collections",
-        {
-            "action": "CREATE",
-            "name": name,
-            "numShards": shards,
-            "replicationFactor": replicas,
-            "collection.configName": name,
-            "waitForFinalState": "true",
-            "timeout": CREATE_TIMEOUT,
-            "wt": "json",
-        },
-    )
 
 
 def _drop(client: SolrClient, collection: str, configset: str | None) -> None:
@@ -106,7 +90,7 @@ def rebuild_collection(
     new = generation_name(name, max(built.values(), default=0) + 1)
     upload_configset(client, new)
     try:
-        _create(client, new, shards, replicas)
+        create_named(client, new, shards, replicas)
         fresh = type(backend)(replace(backend.address, collection=new))
         fresh.lease = backend.lease
         try:
