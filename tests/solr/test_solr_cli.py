@@ -24,9 +24,10 @@ from typer.testing import CliRunner
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
 from searchkit.analysis.analyzer import stopwords
 from searchkit.cli import app
-from searchkit.errors import QueryError
+from searchkit.errors import IndexFormatError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
+from searchkit.index.meshtree import read_tree
 from searchkit.output.formats import format_record
 from searchkit.params import DEFAULT
 from searchkit.query.parser import parse
@@ -35,11 +36,13 @@ from searchkit.records import Deletion, MeshHeading, Record
 from searchkit.semantic.model_files import packaged_model
 from searchkit.semantic.stage import combine, load_encoder, model_spec
 from searchkit.semantic.vectors import embed_text
+from searchkit.solr import mesh_store
 from searchkit.solr.address import parse_address
 from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
 from searchkit.solr.client import CA_ENV, CA_SOURCES, ClusterError
 from searchkit.solr.configset import acronym_synonyms, configset_files
 from searchkit.solr.meaning import _cosines, open_collection_stage
+from searchkit.solr.mesh_store import read_manifest, read_tree_bytes, save_tree
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
 
@@ -1424,3 +1427,42 @@ def test_ingest_then_embed_in_one_command(solr_cluster: SolrCluster) -> None:
     assert again.exit_code == 0 and "12 already current" in again.stderr, again.stderr
     ranked = _run(solr_cluster, "search", "cell", "--semantic", "--index", url, "-f", "pmid")
     assert ranked.exit_code == 0 and ranked.stdout.split(), ranked.stderr
+
+
+def test_a_tree_replaced_while_it_is_read_is_read_again_and_the_cache_is_checked(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that got ``mesh.json`` just before another load replaced the tree finds
+    its parts emptied (the checksum says so) and reads the new tree; a cached tree whose
+    checksum does not match is read from the cluster again."""
+    url = solr_cluster.url("meshrace")
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        client = backend.client
+        first = read_tree(DESC_SAMPLE)
+        second = read_tree(_descriptor_file(tmp_path / "desc-made-up.xml", 50))
+        save_tree(client, "meshrace", first)
+        stale = read_manifest(client, "meshrace")
+        assert stale is not None
+        save_tree(client, "meshrace", second, part_chars=1000)
+        with pytest.raises(IndexFormatError, match="incomplete"):
+            read_tree_bytes(client, "meshrace", stale)
+        answers = iter([stale])
+        real = mesh_store.read_manifest
+        monkeypatch.setattr(
+            mesh_store, "read_manifest", lambda c, n: next(answers, None) or real(c, n)
+        )
+        read = mesh_store.load_tree(client, "meshrace", tmp_path / "cache")
+        assert read is not None and read.to_bytes() == second.to_bytes()
+        monkeypatch.setattr(mesh_store, "read_manifest", real)
+        (cached,) = (tmp_path / "cache").glob("mesh-*.json.gz")
+        assert cached.read_bytes() == second.to_bytes()
+        cached.write_bytes(first.to_bytes())  # not what its name's checksum says
+        again = mesh_store.load_tree(client, "meshrace", tmp_path / "cache")
+        assert again is not None and len(again) == 50
+        assert cached.read_bytes() == second.to_bytes()
+    finally:
+        backend.close()
