@@ -11,6 +11,7 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -453,7 +454,8 @@ def test_strategy_runs_on_the_collection_and_reports_each_count(
     assert sorted(pmids) == sorted(listed.stdout.split()) and len(pmids) == final
 
 
-def _sample_records() -> list[Record]:
+@cache
+def _sample_records() -> tuple[Record, ...]:
     """The records the sample collection holds: the last version of each PMID read,
     deletions applied (as an ingest does)."""
     found: dict[str, Record] = {}
@@ -463,7 +465,7 @@ def _sample_records() -> list[Record]:
                 found[item.pmid] = item
             elif isinstance(item, Deletion):
                 found.pop(item.pmid, None)
-    return list(found.values())
+    return tuple(found.values())
 
 
 def _with_mesh(match: Callable[[MeshHeading], bool]) -> int:
