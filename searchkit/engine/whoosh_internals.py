@@ -396,6 +396,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
     PrivateName(
+        "whoosh.system",
+        "pack_uint",
+        _K.IMPORTED,
+        ("segment_writer",),
+        "a Frequency field's posting value (the count), packed as Whoosh packs it",
+    ),
+    PrivateName(
         "whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings", "lexicon"), "field ids"
     ),
     PrivateName(
@@ -668,6 +675,7 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
     {
         "whoosh.analysis.Composable",
         "whoosh.analysis.CompositeAnalyzer",
+        "whoosh.analysis.IDTokenizer",
         "whoosh.analysis.LowercaseFilter",
         "whoosh.analysis.RegexTokenizer",
         "whoosh.analysis.StopFilter",
@@ -693,6 +701,7 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.query.Phrase",
         "whoosh.query.Query",
         "whoosh.query.Term",
+        "whoosh.query.spans.SpanNear2",
         "whoosh.query.qcore.QueryError",
         "whoosh.reading.IndexReader",
         "whoosh.reading.SegmentReader",
