@@ -66,10 +66,12 @@ def _embed(
     backend: Backend, model: Path | None, procs: int | None, checkpoint: int = CHECKPOINT
 ) -> None:
     from searchkit.index.ingest import default_procs
+    from searchkit.semantic.stage import PROVIDER
 
     with _embed_progress() as progress:
         report: EmbedReport = _call(
             lambda: backend.embed(
+                PROVIDER,
                 model,
                 threads=procs or default_procs(),
                 progress=progress,

@@ -21,6 +21,7 @@ from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
+from searchkit.searching.embedding import EmbedProgress, EmbedReport
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, SearchResult
 from searchkit.searching.search import count as run_count
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when
     from searchkit.index.ingest import IngestReport, ProgressMeter
     from searchkit.index.meshtree import MeshTree
     from searchkit.searching.evaluation import EvalResult, Metric
-    from searchkit.semantic.embed import EmbedProgress, EmbedReport
 
 
 @dataclass(frozen=True)
@@ -159,14 +159,16 @@ class Backend(Repairable, Protocol):
 
     def embed(
         self,
+        meaning: MeaningProvider,
         model: Path | None,
         *,
         threads: int,
         progress: EmbedProgress | None,
         checkpoint: int,
     ) -> EmbedReport:
-        """Store a sentence vector for each record without a current one (saved every
-        ``checkpoint`` records locally; a collection keeps each batch it sends)."""
+        """Store a sentence vector for each record without a current one, with the
+        semantic stage ``meaning`` (saved every ``checkpoint`` records locally; a
+        collection keeps each batch it sends)."""
         ...
 
     def acronym_table(self) -> AcronymTable:
@@ -319,15 +321,14 @@ class LocalBackend:
 
     def embed(
         self,
+        meaning: MeaningProvider,
         model: Path | None,
         *,
         threads: int,
         progress: EmbedProgress | None,
         checkpoint: int,
     ) -> EmbedReport:
-        from searchkit.semantic.embed import embed as run_embed
-
-        return run_embed(
+        return meaning.embed(
             self.index, model, threads=threads, progress=progress, checkpoint=checkpoint
         )
 

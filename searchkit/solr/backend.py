@@ -73,7 +73,7 @@ from searchkit.solr.shared_state import (
 from searchkit.solr.translate import Json, escape, qf, translate
 
 if TYPE_CHECKING:
-    from searchkit.semantic.embed import EmbedProgress, EmbedReport
+    from searchkit.searching.embedding import EmbedProgress, EmbedReport
 
 #: Records per update request.
 BATCH_SIZE = 500
@@ -223,14 +223,16 @@ class SolrBackend:
 
     def embed(
         self,
+        meaning: MeaningProvider,
         model: Path | None,
         *,
         threads: int,
         progress: EmbedProgress | None,
         checkpoint: int,
     ) -> EmbedReport:
-        """Vectors into the collection's documents (:mod:`searchkit.solr.meaning`); each
-        batch sent is kept, so ``checkpoint`` has nothing to add."""
+        """Vectors into the collection's documents (:mod:`searchkit.solr.meaning`, with
+        the packaged encoder, not the local stage ``meaning``); each batch sent is kept,
+        so ``checkpoint`` has nothing to add."""
         from searchkit.solr.meaning import embed_collection  # numpy, the encoder
 
         return embed_collection(self, model, threads=threads, progress=progress)
