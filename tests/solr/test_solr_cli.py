@@ -28,9 +28,12 @@ from searchkit.cli import app
 from searchkit.errors import IndexFormatError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
+from searchkit.index.meshtree import normalize as normalize_mesh
 from searchkit.index.meshtree import read_tree
+from searchkit.index.schema import build_schema
 from searchkit.output.formats import format_record
 from searchkit.params import DEFAULT
+from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Deletion, MeshHeading, Record
@@ -545,6 +548,36 @@ def test_mesh_tree_loaded_into_a_collection_explodes_mh_and_majr(
     assert bad.exit_code == 1 and bad.stderr.count("\n") == 1
     assert bad.stderr.startswith(f"Error: {SAMPLE_SUBSET[0]}")
     assert _run(solr_cluster, "mesh", "show", "lung", "--index", sample).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("lung*[mh]", lambda m: normalize_mesh(m.name).startswith("lung")),
+        ("neoplas*[majr]", lambda m: m.major and normalize_mesh(m.name).startswith("neoplas")),
+        ("surg*[sh]", lambda m: any(normalize_mesh(q).startswith("surg") for q in m.qualifiers)),
+    ],
+)
+def test_truncated_mesh_terms_match_headings_that_start_so(
+    solr_cluster: SolrCluster, sample: str, query: str, match: Callable[[MeshHeading], bool]
+) -> None:
+    """``lung*[mh]`` is every heading (``[sh]``: qualifier) that starts so, as locally."""
+    result = _run(solr_cluster, "search", query, "--count", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) == _with_mesh(match) > 0
+
+
+@pytest.mark.parametrize(
+    "query", ["lung*neo[mh]", '"lung neop*"[majr]', "surg*ery[sh]", '"lung neoplasms"~3[mh]']
+)
+def test_misused_mesh_terms_give_the_local_error_line(
+    solr_cluster: SolrCluster, sample: str, query: str
+) -> None:
+    with pytest.raises(QueryError) as local:
+        to_whoosh(build_schema(), parse(query))
+    result = _run(solr_cluster, "search", query, "--index", sample)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {local.value}\n"
 
 
 def _descriptor_file(path: Path, count: int) -> Path:
