@@ -216,12 +216,18 @@ def _headings(key: str, written: str, heading: str, tag: str, context: MeshConte
     return list(dict.fromkeys(names))
 
 
-def mesh_prefix(key: str, prefix: str) -> Query:
-    """``lung*[mh]``: every heading (or qualifier, for ``[sh]``) starting with ``prefix``."""
+def prefix_term(key: str, prefix: str) -> tuple[str, str]:
+    """``lung*[mh]``: the field and the start of every heading (or qualifier, for
+    ``[sh]``) it matches."""
     fieldname = {"subheading": QUALIFIER_FIELD}.get(
         key, MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     )
-    return wq.Prefix(fieldname, normalize(prefix))
+    return fieldname, normalize(prefix)
+
+
+def mesh_prefix(key: str, prefix: str) -> Query:
+    """``lung*[mh]``: every heading (or qualifier, for ``[sh]``) starting with ``prefix``."""
+    return wq.Prefix(*prefix_term(key, prefix))
 
 
 #: How many headings a note on a MeSH term that matched nothing suggests.

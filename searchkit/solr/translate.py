@@ -2,7 +2,8 @@
 DSL: bare words and tagged words as ``edismax`` with every word required, phrases and
 proximity as ``edismax`` phrases with slop, truncation and wildcards as ``edismax``
 wildcard terms, wildcard phrases as ``complexphrase``, whole-value fields (journal,
-publication type, MeSH headings) as the ``field`` parser, PMIDs and DOIs as ``terms``,
+publication type, MeSH headings) as the ``field`` parser (an exploded heading as
+``terms``, a truncated one as ``prefix``), PMIDs and DOIs as ``terms``,
 years and dates as ranges; AND, OR and NOT as ``bool``. Malformed queries are refused by
 the same parser as locally, with the same messages."""
 
@@ -12,7 +13,8 @@ import re
 from typing import Any
 
 from searchkit.errors import QueryError
-from searchkit.index.mesh import MeshContext, mesh_terms
+from searchkit.index.mesh import KEYS as MESH_TERM_KEYS
+from searchkit.index.mesh import MeshContext, mesh_terms, prefix_term
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.query.compile import (
     ALL_FIELDS_ALSO,
@@ -20,6 +22,7 @@ from searchkit.query.compile import (
     FIELDS,
     LANGUAGE_CODES,
     PHRASE_KEYS,
+    check_mesh_term,
 )
 from searchkit.query.parser import (
     And,
@@ -120,6 +123,10 @@ def to_solr(node: Node, mesh: MeshContext | None = None) -> Json:
     """The JSON Query DSL of a syntax tree; ``mesh`` holds the MeSH tree that ``[mh]``
     explodes by (none: not exploded) and collects what it has to say."""
     mesh = mesh if mesh is not None else MeshContext()
+    check_mesh_term(node)
+    if isinstance(node, Truncated) and node.key in MESH_TERM_KEYS:
+        field, start = prefix_term(node.key, node.prefix)
+        return {"prefix": {"f": field, "query": start}}
     if isinstance(node, FreeText):
         return _edismax(_words(node.words), _fields(None))
     if isinstance(node, Tagged):
