@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from whoosh.searching import Searcher
@@ -49,6 +50,10 @@ from searchkit.semantic.model_files import (
     verify,
 )
 from searchkit.semantic.vectors import VectorStore, record_key
+
+if TYPE_CHECKING:
+    from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.embedding import EmbedProgress, EmbedReport
 
 #: Field keys whose words describe the topic (encoded with the query's free text).
 TOPIC_KEYS = frozenset(
@@ -273,6 +278,19 @@ class SemanticProvider:
 
     def missing_note(self, missing: int) -> str | None:
         return missing_note(missing)
+
+    def embed(
+        self,
+        index: SearchIndex,
+        model: Path | None,
+        *,
+        threads: int,
+        progress: EmbedProgress | None,
+        checkpoint: int,
+    ) -> EmbedReport:
+        from searchkit.semantic.embed import embed  # the encoder: only when embedding
+
+        return embed(index, model, threads=threads, progress=progress, checkpoint=checkpoint)
 
 
 #: What callers of :func:`searchkit.searching.search.search`, ``Ranker``, ``evaluate``

@@ -34,6 +34,7 @@ from searchkit.solr.aliases import (
 )
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import collections, create_named, upload_configset
+from searchkit.solr.mesh_store import copy_tree
 from searchkit.solr.shared_state import load_deleted, load_registry, save_deleted
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ def rebuild_collection(
     new = generation_name(name, max(built.values(), default=0) + 1)
     upload_configset(client, new)
     try:
+        copy_tree(client, config, new)  # the MeSH tree is kept, as locally
         create_named(client, new, shards, replicas)
         fresh = type(backend)(replace(backend.address, collection=new))
         fresh.lease = backend.lease
