@@ -20,7 +20,7 @@ from searchkit.index.searchindex import SearchIndex
 from searchkit.searching.embedding import EmbedProgress, EmbedReport
 from searchkit.semantic import CHECKPOINT
 from searchkit.semantic.encoder import Encoder
-from searchkit.semantic.stage import load_encoder, model_spec, verified_id
+from searchkit.semantic.models import load_encoder, model_spec, verified_id
 from searchkit.semantic.vectors import (
     StoreInfo,
     VectorStore,

@@ -38,7 +38,8 @@ from searchkit.query.parser import parse
 from searchkit.readers import read_file
 from searchkit.records import Deletion, MeshHeading, Record
 from searchkit.semantic.model_files import packaged_model
-from searchkit.semantic.stage import combine, load_encoder, model_spec
+from searchkit.semantic.models import load_encoder, model_spec
+from searchkit.semantic.stage import combine
 from searchkit.semantic.vectors import embed_text
 from searchkit.solr import mesh_store
 from searchkit.solr.address import parse_address
