@@ -55,6 +55,7 @@ from searchkit.solr.address import SolrAddress
 from searchkit.solr.aliases import collection_status, real_collection
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.evidence import rescore
 from searchkit.solr.lease import WriterLease
 from searchkit.solr.sending import BatchSender, ProcessSenders, Sender
 from searchkit.solr.shared_state import (
@@ -325,12 +326,13 @@ class SolrBackend:
                 matched.append(f"if(query($c{i},0),1,0)")
             factor = f"pow(div(sum({','.join(matched)}),{len(words)}),{coordination:g})"
             query = {"boost": {"query": query, "b": factor}}
-        body: Json = {"query": query, "limit": limit, "fields": "id,score",
-                      "sort": "score desc, pmid asc"}  # fmt: skip
+        body: Json = {"query": query, "limit": max(limit, DEFAULT.rerank_depth),
+                      "fields": "id,score", "sort": "score desc, pmid asc"}  # fmt: skip
         if params:
             body["params"] = params
         found = self._select(body)
-        return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        first = [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        return rescore(self._select, text, first, DEFAULT)[:limit]
 
     def evaluate(
         self,
