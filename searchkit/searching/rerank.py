@@ -81,9 +81,9 @@ def rerank(
     rescored = []
     for score, d in head:
         in_title = {i for i, occ in enumerate(occurrences) if d in occ.get(TITLE_FIELD, {})}
-        found = {i for i, occ in enumerate(occurrences) if _in(occ, d)}
+        held = {i for i, occ in enumerate(occurrences) if _in(occ, d)}
         rescored.append(
-            (score + scale * evidence(weights, found, in_title, passages.get(d, []), params), d)
+            (score + scale * evidence(weights, held, in_title, passages.get(d, []), params), d)
         )
     rescored.sort(key=lambda item: (-item[0], item[1]))
     return rescored + tail

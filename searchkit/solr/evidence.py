@@ -53,7 +53,12 @@ def rescore(
     schema = _schema()
     query = free_text_query(schema, text, params=params)
     wanted: set[tuple[str, str]] = set()
-    concepts_by(query, 1, lambda field, term: wanted.add((field, term)) or 0)
+
+    def asked(field: str, term: str) -> int:  # which frequencies the concepts need
+        wanted.add((field, term))
+        return 0
+
+    concepts_by(query, 1, asked)
     if not wanted:
         return candidates
     head, tail = candidates[:depth], candidates[depth:]
