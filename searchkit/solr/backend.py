@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
-from searchkit.analysis.analyzer import stopwords
 from searchkit.errors import RecordNotFoundError, SearchkitError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
@@ -40,7 +39,7 @@ from searchkit.index.meshtree import MeshTree, read_tree
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
-from searchkit.params import DEFAULT
+from searchkit.params import DEFAULT, Params
 from searchkit.readers import iter_files
 from searchkit.records import Record
 from searchkit.searching.backend import HealthReport
@@ -53,10 +52,12 @@ from searchkit.searching.evaluation import (
 )
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
+from searchkit.solr import natural
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.aliases import collection_status, real_collection
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.evidence import rescore
 from searchkit.solr.lease import WriterLease
 from searchkit.solr.mesh_store import load_tree, save_tree
 from searchkit.solr.sending import BatchSender, ProcessSenders, Sender
@@ -70,7 +71,7 @@ from searchkit.solr.shared_state import (
     save_deleted,
     save_entries,
 )
-from searchkit.solr.translate import Json, escape, qf, translate
+from searchkit.solr.translate import Json, qf, translate
 
 if TYPE_CHECKING:
     from searchkit.searching.embedding import EmbedProgress, EmbedReport
@@ -369,37 +370,14 @@ class SolrBackend:
 
     def rank(self, text: str, limit: int) -> list[tuple[str, float]]:
         """A natural-language query's ranking (any of its words, BM25 over the weighted
-        text fields, times the local index's coordination factor), as (PMID, score)."""
-        if not text.strip():
+        text fields, times the local index's coordination factor, the top
+        ``rerank_depth`` re-scored by the local second stage), as (PMID, score)."""
+        body = natural_request(text, max(limit, DEFAULT.rerank_depth))
+        if body is None:
             return []
-        fields = qf(NATURAL_FIELDS)
-        query: Json = {
-            "edismax": {
-                "query": escape(text),
-                "qf": fields,
-                "mm": "0",
-                "tie": TIE,
-                "pf2": PAIR_FIELDS,
-                "ps2": PAIR_SLOP,
-            }
-        }
-        params: dict[str, str] = {}
-        words = _concepts(text)
-        coordination = DEFAULT.coordination
-        if len(words) > 1 and coordination:
-            matched = []
-            for i, word in enumerate(words):
-                params[f"w{i}"] = escape(word)
-                params[f"c{i}"] = f"{{!edismax qf='{fields}' v=$w{i}}}"
-                matched.append(f"if(query($c{i},0),1,0)")
-            factor = f"pow(div(sum({','.join(matched)}),{len(words)}),{coordination:g})"
-            query = {"boost": {"query": query, "b": factor}}
-        body: Json = {"query": query, "limit": limit, "fields": "id,score",
-                      "sort": "score desc, pmid asc"}  # fmt: skip
-        if params:
-            body["params"] = params
         found = self._select(body)
-        return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        first = [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        return rescore(self._select, text, first, DEFAULT)[:limit]
 
     def evaluate(
         self,
@@ -693,19 +671,44 @@ class SolrBackend:
         self.client.close()
 
 
-_WORD_EDGE = re.compile(r"^\W+|\W+$")
-
-
-def _concepts(text: str) -> list[str]:
-    """The words of a natural-language query that count for coordination: distinct, not
-    stop words, punctuation at their ends removed (a hyphenated term stays one word)."""
-    stop = stopwords()
-    out: dict[str, str] = {}
-    for raw in text.split():
-        word = _WORD_EDGE.sub("", raw)
-        if word and word.lower() not in stop:
-            out.setdefault(word.lower(), word)
-    return list(out.values())
+def natural_request(text: str, limit: int, params: Params = DEFAULT) -> Json | None:
+    """The ``/select`` body of a natural-language query's first stage (None when it has
+    no searchable word): the concepts of the local compiler (:mod:`searchkit.solr.natural`)
+    as ``edismax`` over the weighted text fields, any of them, each once; compound parts
+    searchable alone at the part weight; a word-pair proximity boost; times the
+    coordination factor (matched concepts / concepts) ** ``params.coordination``."""
+    found = natural.concepts(text, params)
+    if not found:
+        return None
+    fields = qf(NATURAL_FIELDS)
+    query: Json = {
+        "edismax": {
+            "query": natural.words_query(found),
+            "qf": fields,
+            "mm": "0",
+            "tie": TIE,
+            "pf2": PAIR_FIELDS,
+            "ps2": PAIR_SLOP,
+        }
+    }
+    parts = natural.parts_query(found, params)
+    if parts:
+        alone = {"edismax": {"query": parts, "qf": fields, "mm": "0", "tie": TIE}}
+        query = {"bool": {"should": [query, alone]}}
+    extra: dict[str, str] = {}
+    if len(found) > 1 and params.coordination:
+        matched = []
+        for i, concept in enumerate(found):
+            extra[f"w{i}"] = concept.matching()
+            extra[f"c{i}"] = f"{{!edismax qf='{fields}' mm=0 v=$w{i}}}"
+            matched.append(f"if(query($c{i},0),1,0)")
+        factor = f"pow(div(sum({','.join(matched)}),{len(found)}),{params.coordination:g})"
+        query = {"boost": {"query": query, "b": factor}}
+    body: Json = {"query": query, "limit": limit, "fields": "id,score",
+                  "sort": "score desc, pmid asc"}  # fmt: skip
+    if extra:
+        body["params"] = extra
+    return body
 
 
 def _filters(filters: Filters | None) -> list[Json]:
