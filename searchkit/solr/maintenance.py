@@ -38,7 +38,7 @@ from searchkit.solr.mesh_store import copy_tree
 from searchkit.solr.shared_state import load_deleted, load_registry, save_deleted
 
 if TYPE_CHECKING:
-    from searchkit.solr.backend import SolrBackend
+    from searchkit.solr.collection import Collection
 
 #: Seconds to wait before counting a shard's replicas again when they disagree (a commit
 #: may be reaching them one after the other).
@@ -53,7 +53,7 @@ def _drop(client: SolrClient, collection: str, configset: str | None) -> None:
 
 
 def rebuild_collection(
-    backend: SolrBackend,
+    backend: Collection,
     *,
     procs: int,
     batch_size: int | None,
@@ -167,7 +167,7 @@ def _segments(address: SolrAddress, replicas: list[dict[str, Any]]) -> int:
     return total
 
 
-def optimize_collection(backend: SolrBackend) -> tuple[int, int]:
+def optimize_collection(backend: Collection) -> tuple[int, int]:
     """Solr's optimize (every replica merged into one segment, deleted records purged);
     the segments of the live replicas before and after, summed."""
     real = backend.real_collection()
@@ -225,7 +225,7 @@ def _shard_problems(
     return problems
 
 
-def check_collection(backend: SolrBackend) -> HealthReport:
+def check_collection(backend: Collection) -> HealthReport:
     """Every shard of the collection has an active leader, every replica is up and holds
     as many records as its leader (each asked on its own, ``distrib=false``)."""
     real = backend.real_collection()
