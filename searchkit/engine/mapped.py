@@ -45,7 +45,7 @@ MAPPED_SUFFIX = ".seg"
 #: Bytes :meth:`_ViewReader.readline` looks at a time for the end of a line.
 _LINE_CHUNK = 256
 #: A read of at least this many bytes gives its pages back once copied.
-RELEASE_MIN = 256 * 1024
+RELEASE_MIN = 16 * 1024
 #: Whether the platform can give mapped pages back (POSIX systems).
 _CAN_RELEASE = hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED")
 

@@ -236,17 +236,18 @@ def evaluate_top(
             break
         for k, seg in enumerate(segments):
             full[k][i] = seg.concept(concepts[i])
-    sample = [_union([ids for ids, _ in done.values()]) for done in full]
-    scored = [
-        seg.base_at(concepts, full[k], ids)
-        for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
-    ]
-    ids_all = np.concatenate([ids + off for (ids, _, _), off in zip(scored, offsets, strict=True)])
-    base_all = np.concatenate([score for _, score, _ in scored])
+    scored: list[Sparse] = []
+    for k, seg in enumerate(segments):
+        ids, score, _ = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
+        scored.append((ids, score))
+    sample = _joined(scored, offsets)
+    ids_all, base_all = sample.docnums, sample.scores  # ascending numbers
     threshold = _kth(base_all, depth)
-    is_counted = (
-        np.ones(len(ids_all), dtype=np.bool_) if counted is None else _contains(counted, ids_all)
-    )
+    if counted is None:
+        is_counted = np.ones(len(ids_all), dtype=np.bool_)
+    else:  # the counted records among the sample's (fewer: looked up in it)
+        is_counted = np.zeros(len(ids_all), dtype=np.bool_)
+        is_counted[_positions_in(ids_all, counted)] = True
     # A part of no more than ``keep`` records is kept whole: the counted records are
     # known; the others are the matches that are not counted.
     kept: list[Ints] = [_NO_DOCS for _ in segments]
@@ -263,7 +264,7 @@ def evaluate_top(
             threshold = -math.inf
     # The sample's arrays (as long as the documents of the concepts scored in full)
     # are not needed any more: freed before the whole segments' are made.
-    del sample, scored, ids_all, base_all, is_counted
+    del sample, ids_all, base_all, is_counted
     # Non-essential: the concepts of lowest bound adding up to less than the threshold
     # (a margin for the rounding of the sums).
     non_essential: set[int] = set()
