@@ -22,6 +22,8 @@ Note: ``searchkit search`` adds each search to the index's history
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import re
 import statistics
@@ -123,7 +125,12 @@ def sites(index: Path, query: str, top: int) -> None:
     tracemalloc.start(1)
     sys.setprofile(on_return)
     try:
-        app(["search", query, "--index", str(index)], prog_name="searchkit", standalone_mode=False)
+        with contextlib.redirect_stdout(io.StringIO()):  # the hits
+            app(
+                ["search", query, "--index", str(index)],
+                prog_name="searchkit",
+                standalone_mode=False,
+            )
     finally:
         sys.setprofile(None)
     kinds = _resident_by_kind()

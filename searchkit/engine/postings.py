@@ -30,7 +30,7 @@ from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
-from searchkit.engine.mapped import MappedFile
+from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.safepickle import loads
 
 Floats = NDArray[np.float64]
@@ -522,12 +522,17 @@ def _lengths_column(reader: IndexReader, field: str) -> Any:
 
 
 def _release(matcher: W3LeafMatcher) -> None:
-    """Give back the mapped pages of the segment once a term's postings are in arrays:
-    its blocks (megabytes for a common word of a large index) and the pages of the
-    term dictionary its lookup touched (the kernel maps up to 64 KB around each
-    page read, so a few hundred lookups hold megabytes)."""
+    """Give back the mapped pages of the segment once a long posting list (of at least
+    :data:`~searchkit.engine.mapped.RELEASE_MIN` bytes; the matcher stands at its last
+    block) is in arrays: its blocks (megabytes for a common word of a large index) and
+    the pages of the term dictionary the lookups touched (the kernel maps up to 64 KB
+    around each page read, so a few hundred lookups hold megabytes). Short lists keep
+    them: the next lookups read the same pages again."""
     postfile = matcher._postfile
-    if isinstance(postfile, MappedFile):
+    if (
+        isinstance(postfile, MappedFile)
+        and matcher._nextoffset - matcher._startoffset >= RELEASE_MIN
+    ):
         postfile.release_all()
 
 

@@ -265,6 +265,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_byteids", "term vectors' ids are not delta-coded"),
             ("_blocklength", "postings in the block (weights stored as one value)"),
             ("_postfile", "the mapped postings file whose pages are given back once read"),
+            ("_startoffset", "where the term's postings start (end: _nextoffset)"),
         )
     ),
     PrivateName(
