@@ -121,8 +121,12 @@ class Values:
             len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
             for block in blocks
         ]
-        dtype = np.uint32 if sum(blob_sizes) < 2**32 else np.int64
-        bounds = np.zeros(sum(lengths) + 1, dtype=dtype)
+        count = sum(lengths) + 1
+        bounds: Offsets = (
+            np.zeros(count, dtype=np.uint32)
+            if sum(blob_sizes) < 2**32
+            else np.zeros(count, dtype=np.int64)
+        )
         at = total = 0
         blobs: list[bytes] = []
         for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
@@ -133,7 +137,7 @@ class Values:
                 blob = b"".join(block)
                 block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, n))
             blobs.append(blob)
-            np.add(block_ends.astype(dtype), total, out=bounds[at + 1 : at + 1 + n])
+            np.add(block_ends.astype(bounds.dtype), total, out=bounds[at + 1 : at + 1 + n])
             at += n
             total += size
         return cls(b"".join(blobs), bounds[:-1], bounds[1:])
