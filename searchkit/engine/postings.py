@@ -30,20 +30,24 @@ from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
+from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.safepickle import loads
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
+#: Offsets into a blob of values: 32-bit where they fit.
+Offsets = NDArray[np.uint32] | NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
 _STOP = ord(".")  # pickle's last opcode
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
-_LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+_LENGTH_INTS: list[int] = [int(byte_to_length(i)) for i in range(256)]
+_LENGTH_OF_BYTE: Floats = np.array(_LENGTH_INTS, dtype=np.float64)
 
 
 # Lengths by reader: a searcher kept open between queries reads them once.
-_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary()
+_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, FieldLengths]] = WeakKeyDictionary()
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
@@ -52,13 +56,58 @@ POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 ARRAY_DECODE_MIN = 96
 
 
+class FieldLengths:
+    """Every document's length in one field of one segment, as stored: one byte per
+    document (Whoosh's lossy code), decoded only for the documents asked for. A
+    float per document would take eight times the memory (8 MB a field for a
+    segment of a million records) for the same values."""
+
+    __slots__ = ("_codes", "_floats")
+
+    def __init__(self, codes: NDArray[np.uint8] | None, values: Floats | None = None) -> None:
+        # Either the codes (the lengths column) or, for a reader without one, the
+        # lengths themselves.
+        self._codes = codes
+        self._floats = values
+
+    def at(self, docs: Ints) -> Floats:
+        """The lengths of ``docs`` (as floats)."""
+        if self._codes is None:
+            assert self._floats is not None
+            return self._floats[docs]
+        return _LENGTH_OF_BYTE[self._codes[docs]]
+
+    def every(self) -> Floats:
+        """Every document's length (an array as long as the segment)."""
+        if self._codes is None:
+            assert self._floats is not None
+            return self._floats
+        return _LENGTH_OF_BYTE[self._codes]
+
+    def total(self) -> float:
+        """The sum of every document's length: the same float as ``every().sum()``
+        (the lengths are whole numbers, and their sum is far below 2**53, where float
+        additions are exact in any order), without decoding every document."""
+        if self._codes is None:
+            assert self._floats is not None
+            return float(self._floats.sum())
+        counts = np.bincount(self._codes, minlength=256)
+        return float(
+            sum(n * length for n, length in zip(counts.tolist(), _LENGTH_INTS, strict=True))
+        )
+
+
 class Values:
     """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
-    where each starts and ends (a few objects, however many postings)."""
+    where each starts and ends (a few objects, however many postings).
+
+    Read from consecutive blocks, the values follow one another: ``starts`` and
+    ``ends`` are two views of one array of boundaries (``n + 1`` offsets), in 32 bits
+    when the bytes allow (a quarter of two separate 64-bit arrays)."""
 
     __slots__ = ("blob", "ends", "starts")
 
-    def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
+    def __init__(self, blob: bytes, starts: Offsets, ends: Offsets) -> None:
         self.blob = blob
         self.starts = starts
         self.ends = ends
@@ -67,25 +116,31 @@ class Values:
     def join(cls, blocks: list[Any]) -> Values:
         """The values of consecutive blocks: :class:`~searchkit.engine.codec.PackedValues`, or
         tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        lengths = [len(block) for block in blocks]
+        blob_sizes = [
+            len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
+            for block in blocks
+        ]
+        count = sum(lengths) + 1
+        bounds: Offsets = (
+            np.zeros(count, dtype=np.uint32)
+            if sum(blob_sizes) < 2**32
+            else np.zeros(count, dtype=np.int64)
+        )
+        at = total = 0
         blobs: list[bytes] = []
-        ends: list[NDArray[np.int64]] = []
-        total = 0
-        for block in blocks:
+        for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
             if isinstance(block, PackedValues):
                 blob = block.blob
-                block_ends = np.frombuffer(block.ends, dtype=np.uint32).astype(np.int64)
+                block_ends = np.frombuffer(block.ends, dtype=np.uint32)
             else:
                 blob = b"".join(block)
-                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, len(block)))
+                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, n))
             blobs.append(blob)
-            ends.append(block_ends + total)
-            total += len(blob)
-        all_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
-        starts = np.empty_like(all_ends)
-        if len(all_ends):
-            starts[0] = 0
-            starts[1:] = all_ends[:-1]
-        return cls(b"".join(blobs), starts, all_ends)
+            np.add(block_ends.astype(bounds.dtype), total, out=bounds[at + 1 : at + 1 + n])
+            at += n
+            total += size
+        return cls(b"".join(blobs), bounds[:-1], bounds[1:])
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
@@ -93,6 +148,8 @@ class Values:
 
     @property
     def nbytes(self) -> int:
+        if self.starts.base is not None and self.starts.base is self.ends.base:
+            return len(self.blob) + self.starts.base.nbytes  # one array of boundaries
         return len(self.blob) + self.starts.nbytes + self.ends.nbytes
 
 
@@ -177,19 +234,28 @@ class SegmentArrays:
             segment = reader.segment()
             self._state = (segment.segment_id(), segment.deleted_count())
 
-    def lengths(self, field: str) -> Floats:
-        """Every document's length in ``field`` (0 where it has none); read once per
-        reader, as a segment's lengths never change."""
+    def field_lengths(self, field: str) -> FieldLengths:
+        """Every document's length in ``field`` (0 where it has none), as stored; read
+        once per reader, as a segment's lengths never change."""
         found = self._lengths.get(field)
         if found is None:
             found = self._lengths[field] = self._read_lengths(field)
         return found
 
-    def _read_lengths(self, field: str) -> Floats:
+    def lengths_at(self, field: str, docs: Ints) -> Floats:
+        """The lengths of ``docs`` in ``field``."""
+        return self.field_lengths(field).at(docs)
+
+    def lengths(self, field: str) -> Floats:
+        """Every document's length in ``field``, decoded: an array of floats as long as
+        the segment, made on each call (scoring decodes only :meth:`lengths_at`)."""
+        return self.field_lengths(field).every()
+
+    def _read_lengths(self, field: str) -> FieldLengths:
         column = _lengths_column(self.reader, field)
         if column is None:
             values = [self.reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)]
-            return np.array(values, dtype=np.float64)
+            return FieldLengths(None, np.array(values, dtype=np.float64))
         raw = column._dbfile.get(column._basepos, column._count)
         name = getattr(column._dbfile, "_name", None)
         if isinstance(name, str) and column._basepos == 0:
@@ -197,7 +263,7 @@ class SegmentArrays:
         codes = np.zeros(self.size, dtype=np.uint8)
         stored = np.frombuffer(raw, dtype=np.uint8)[: self.size]
         codes[: len(stored)] = stored
-        return _LENGTH_OF_BYTE[codes]
+        return FieldLengths(codes)
 
     def postings(self, field: str, text: str) -> tuple[Ints, Floats]:
         """Document numbers (ascending) containing ``text`` in ``field``, and the term's
@@ -236,6 +302,7 @@ class SegmentArrays:
                     # The block's positions came with its ids (one pickle): keep them
                     # (undecoded) for phrases and proximity instead of reading it again.
                     value_blocks.append(m._data[2])
+            _release(matcher)
             if not id_blocks:
                 return _EMPTY
             ids = np.concatenate(id_blocks)
@@ -456,6 +523,21 @@ def _lengths_column(reader: IndexReader, field: str) -> Any:
     if column is None or not all(hasattr(column, a) for a in ("_dbfile", "_basepos", "_count")):
         return None
     return column
+
+
+def _release(matcher: W3LeafMatcher) -> None:
+    """Give back the mapped pages of the segment once a long posting list (of at least
+    :data:`~searchkit.engine.mapped.RELEASE_MIN` bytes; the matcher stands at its last
+    block) is in arrays: its blocks (megabytes for a common word of a large index) and
+    the pages of the term dictionary the lookups touched (the kernel maps up to 64 KB
+    around each page read, so a few hundred lookups hold megabytes). Short lists keep
+    them: the next lookups read the same pages again."""
+    postfile = matcher._postfile
+    if (
+        isinstance(postfile, MappedFile)
+        and matcher._nextoffset - matcher._startoffset >= RELEASE_MIN
+    ):
+        postfile.release_all()
 
 
 def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:

@@ -166,9 +166,7 @@ def evaluate_counted(
         )
     if not found:
         return Hits(_NO_DOCS, _NO_SCORES), counted
-    docnums = [ids + offset for (ids, _), (_, offset) in zip(found, leaves, strict=True)]
-    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
-    return hits, counted
+    return _joined(found, [offset for _, offset in leaves]), counted
 
 
 def evaluate_top(
@@ -235,17 +233,18 @@ def evaluate_top(
             break
         for k, seg in enumerate(segments):
             full[k][i] = seg.concept(concepts[i])
-    sample = [_union([ids for ids, _ in done.values()]) for done in full]
-    scored = [
-        seg.base_at(concepts, full[k], ids)
-        for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
-    ]
-    ids_all = np.concatenate([ids + off for (ids, _, _), off in zip(scored, offsets, strict=True)])
-    base_all = np.concatenate([score for _, score, _ in scored])
+    scored: list[Sparse] = []
+    for k, seg in enumerate(segments):
+        ids, score, _ = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
+        scored.append((ids, score))
+    sample = _joined(scored, offsets)
+    ids_all, base_all = sample.docnums, sample.scores  # ascending numbers
     threshold = _kth(base_all, depth)
-    is_counted = (
-        np.ones(len(ids_all), dtype=np.bool_) if counted is None else _contains(counted, ids_all)
-    )
+    if counted is None:
+        is_counted = np.ones(len(ids_all), dtype=np.bool_)
+    else:  # the counted records among the sample's (fewer: looked up in it)
+        is_counted = np.zeros(len(ids_all), dtype=np.bool_)
+        is_counted[_positions_in(ids_all, counted)] = True
     # A part of no more than ``keep`` records is kept whole: the counted records are
     # known; the others are the matches that are not counted.
     kept: list[Ints] = [_NO_DOCS for _ in segments]
@@ -260,6 +259,9 @@ def evaluate_top(
             threshold = min(threshold, _kth(base_all[~is_counted], keep))
         else:
             threshold = -math.inf
+    # The sample's arrays (as long as the documents of the concepts scored in full)
+    # are not needed any more: freed before the whole segments' are made.
+    del sample, ids_all, base_all, is_counted
     # Non-essential: the concepts of lowest bound adding up to less than the threshold
     # (a margin for the rounding of the sums).
     non_essential: set[int] = set()
@@ -291,16 +293,33 @@ def evaluate_top(
             for i, c in enumerate(concepts)
         ]
         bases.append(seg._coordinated(parts, len(concepts)))
+    # Each concept's arrays: the bases hold what is needed of them.
+    del full
+    for seg in segments:
+        seg.forget_concepts()
     chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
-    found = [
-        seg.best_match_finish(query, base, picked)
-        for seg, base, picked in zip(segments, bases, chosen, strict=True)
-    ]
+    found: list[Sparse] = []
+    for k, (seg, picked) in enumerate(zip(segments, chosen, strict=True)):
+        found.append(seg.best_match_finish(query, bases[k], picked))
+        bases[k] = _NO_BASE  # replaced by its finished scores
     if not found:
         return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted, counted
-    docnums = [ids + offset for (ids, _), offset in zip(found, offsets, strict=True)]
-    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
-    return hits, n_matched, n_counted, counted
+    return _joined(found, offsets), n_matched, n_counted, counted
+
+
+def _joined(found: list[Sparse], offsets: list[int]) -> Hits:
+    """The segments' matches as one :class:`Hits` (top-level numbers), each segment's
+    arrays dropped once copied (``found`` is emptied)."""
+    n = sum(len(ids) for ids, _ in found)
+    docnums = np.empty(n, dtype=np.int64)
+    scores = np.empty(n, dtype=np.float64)
+    at = 0
+    for offset in offsets:
+        ids, score = found.pop(0)
+        np.add(ids, offset, out=docnums[at : at + len(ids)])
+        scores[at : at + len(ids)] = score
+        at += len(ids)
+    return Hits(docnums, scores)
 
 
 def _plain_term(q: Query) -> bool:
@@ -414,7 +433,7 @@ class _Stats:
             total = 0.0
             if field in schema and schema[field].scorable:
                 for reader, _ in self.parent.reader().leaf_readers():
-                    total += float(SegmentArrays(reader).lengths(field).sum())
+                    total += SegmentArrays(reader).field_lengths(field).total()
             found = self._avg[field] = total / self.n_docs or 1.0
         return found
 
@@ -425,6 +444,25 @@ Sparse = tuple[Ints, Floats]
 
 _NO_DOCS: Ints = np.zeros(0, dtype=np.int64)
 _NO_SCORES: Floats = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Coordination:
+    """Each document's coordination factor, as the factor of each number of matched
+    concepts and each document's number."""
+
+    factors: Floats
+    counts: NDArray[np.uint8] | Ints
+
+    def at(self, where: NDArray[np.intp]) -> Floats:
+        """The factors of the documents at ``where``."""
+        return self.factors[self.counts[where]]
+
+
+#: A free-text query's concepts in one segment, before the proximity bonus: the
+#: documents, their coordinated scores, and their coordination.
+Base = tuple[Ints, Floats, Coordination]
+_NO_BASE: Base = (_NO_DOCS, _NO_SCORES, Coordination(np.ones(1), np.zeros(0, dtype=np.uint8)))
 
 
 class _Segment:
@@ -503,7 +541,7 @@ class _Segment:
         """BM25 length normalisation of ``field`` for ``docs``."""
         avg = self.stats.avg_length(field)
         b = self.params.field_b_of(field)
-        return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
+        return 1.0 - b + b * self.arrays.lengths_at(field, docs) / avg
 
     def saturate(self, ids: Ints, tf: Floats, df: int, boost: float) -> Sparse:
         """BM25 of the weighted, normalised frequencies ``tf`` of the documents ``ids``."""
@@ -655,7 +693,7 @@ class _Segment:
         k1 = weighting.K1
         avg = self.stats.avg_length(field)
         idf = self.stats.whoosh_idf(field, q.text)
-        norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
+        norm = (1 - b) + b * self.arrays.lengths_at(field, ids) / avg
         return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 
     def near_in_arrays(self, q: NearTerms) -> bool:
@@ -701,7 +739,7 @@ class _Segment:
         parent = self.stats.parent
         idf = self.stats.whoosh_idf(field, q.text)
         avg = parent.avg_field_length(field) or 1
-        fl = self.arrays.lengths(field)[ids]
+        fl = self.arrays.lengths_at(field, ids)
         return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avg)))
 
     def leaf(self, q: Query) -> Sparse:
@@ -733,6 +771,10 @@ class _Segment:
         if _plain_term(q):
             return [self.holding(t.fieldname, t.text) for t in q.subqueries]
         return [self.concept(q)[0]]
+
+    def forget_concepts(self) -> None:
+        """Drop the concepts' arrays kept by :meth:`concept`."""
+        self._concepts.clear()
 
     def concept(self, q: Query) -> Sparse:
         """:meth:`eval` of a concept, once per query node."""
@@ -794,9 +836,7 @@ class _Segment:
         ids, tfs = _sum(parts)
         return self.saturate(ids, tfs, df, q.boost)
 
-    def base_at(
-        self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints
-    ) -> tuple[Ints, Floats, Floats]:
+    def base_at(self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints) -> Base:
         """:meth:`best_match_base` for those of ``docs`` that match: each concept
         looked up (or, with a bound, scored) there only."""
         parts: list[Sparse] = []
@@ -810,31 +850,32 @@ class _Segment:
                 parts.append(self.term_at(c, docs))
         return self._coordinated(parts, len(concepts))
 
-    def best_match_base(self, q: BestMatch) -> tuple[Ints, Floats, Floats]:
+    def best_match_base(self, q: BestMatch) -> Base:
         """The concepts' summed scores times coordination: (documents, score,
         coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
         return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
 
-    def _coordinated(self, parts: list[Sparse], n: int) -> tuple[Ints, Floats, Floats]:
+    def _coordinated(self, parts: list[Sparse], n: int) -> Base:
         ids, total, matched = _sum_counted(parts)
-        coord = np.ones(len(ids), dtype=np.float64)
+        factors = np.ones(n + 1, dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
             # (matched / n) ** coordination, looked up for each count
-            coord = ((np.arange(n + 1) / n) ** exponent)[matched]
-        return ids, total * coord, coord
+            factors = (np.arange(n + 1) / n) ** exponent
+        # The counts (a byte each where they fit), not a float per document: only the
+        # proximity bonus needs the factor again, for a few documents.
+        counts = matched.astype(np.uint8) if n < 256 else matched
+        return ids, total * factors[matched], Coordination(factors, counts)
 
-    def best_match_finish(
-        self, q: BestMatch, base: tuple[Ints, Floats, Floats], candidates: Ints
-    ) -> Sparse:
+    def best_match_finish(self, q: BestMatch, base: Base, candidates: Ints) -> Sparse:
         """Adds the proximity bonus of ``candidates`` and the feedback terms."""
         ids, score, coord = base
         score = score.copy()
         at = np.searchsorted(ids, candidates)
         for sub in q.subqueries:
             if isinstance(sub, Proximity) and len(candidates):
-                score[at] += self.proximity(sub, candidates) * coord[at]
+                score[at] += self.proximity(sub, candidates) * coord.at(at)
         expansions = [self.eval(sub) for sub in q.subqueries if isinstance(sub, Expansion)]
         if expansions:
             ids, score = _sum([(ids, score), *expansions])

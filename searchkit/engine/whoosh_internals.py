@@ -264,6 +264,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_nextoffset", "where the next block starts"),
             ("_byteids", "term vectors' ids are not delta-coded"),
             ("_blocklength", "postings in the block (weights stored as one value)"),
+            ("_postfile", "the mapped postings file whose pages are given back once read"),
+            ("_startoffset", "where the term's postings start (end: _nextoffset)"),
         )
     ),
     PrivateName(
