@@ -47,6 +47,7 @@ from searchkit.engine.nodes import (
     Proximity,
 )
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
+from searchkit.engine.ranges import is_term_range, range_docs, range_scores
 from searchkit.params import DEFAULT, Params
 
 
@@ -504,6 +505,8 @@ class _Segment:
             return self.whoosh_term(q)
         if isinstance(q, NearTerms) and self.near_in_arrays(q):
             return self.near_terms(q)
+        if is_term_range(q):
+            return range_scores(self.arrays, self.searcher.reader(), q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = _sum([self.eval(sub) for sub in q.subqueries])
             return ids, _boosted(score, q.boost)
@@ -793,6 +796,8 @@ class _Segment:
             return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.holding(q.fieldname, q.text)
+        if is_term_range(q):
+            return range_docs(self.arrays, self.searcher.reader(), q)
         if type(q) is Or and not q.minmatch and not q.scale:
             return _union([self.ids(sub) for sub in q.subqueries])
         if type(q) is And:

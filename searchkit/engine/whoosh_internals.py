@@ -254,6 +254,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     ),
     PrivateName(_W3, "W3LeafMatcher._goto", _K.CALLED, ("postings",), "moves to the next block"),
     PrivateName(
+        "whoosh.query.ranges",
+        "TermRange._btexts",
+        _K.CALLED,
+        ("ranges",),
+        "the terms of a range in a segment's lexicon, as Whoosh's matcher lists them",
+    ),
+    PrivateName(
         _W3, "W3LeafMatcher._read_data", _K.CALLED, ("postings",), "decodes the block's data"
     ),
     *(
@@ -701,8 +708,10 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.query.NullQuery",
         "whoosh.query.Or",
         "whoosh.query.Phrase",
+        "whoosh.query.ConstantScoreQuery",
         "whoosh.query.Query",
         "whoosh.query.Term",
+        "whoosh.query.TermRange",
         "whoosh.query.spans.SpanNear2",
         "whoosh.query.qcore.QueryError",
         "whoosh.reading.IndexReader",
