@@ -105,3 +105,27 @@ def test_a_year_range_counts_the_records_of_those_years(range_index: Path) -> No
     assert done.returncode == 0, done.stderr
     with_word = run(range_index, "search", "cancer", "--format", "pmid", "--limit", "all")
     assert int(done.stdout) == len(set(with_word.stdout.split()) & set(expected)) > 0
+
+
+def test_filters_find_the_records_whoosh_finds(range_index: Path) -> None:
+    """``--year``, ``--journal`` and ``--type`` (and a search's mask) are looked up by
+    the segment evaluators: the documents Whoosh's ``docs_for_query`` gave."""
+    from searchkit.searching.search import Filters
+
+    index = SearchIndex.open(range_index)
+    try:
+        with index.searcher() as searcher:
+            for filters in (
+                Filters.from_options(year="2010..2015"),
+                Filters.from_options(year="..2005"),
+                Filters.from_options(journal="PloS one"),
+                Filters.from_options(year="2012..", pubtype="Journal Article"),
+            ):
+                q = filters.query(index)
+                assert q is not None
+                expected = np.fromiter(searcher.docs_for_query(q), np.int64)
+                found = scoring.matching_docs(searcher, q)
+                assert np.array_equal(np.sort(expected), found), filters
+                assert len(found)
+    finally:
+        index.close()

@@ -132,6 +132,16 @@ def _segments(
     return segments, leaves
 
 
+def matching_docs(searcher: Searcher, query: Query, params: Params = DEFAULT) -> Ints:
+    """The documents matching ``query`` (top-level numbers, ascending; deleted ones
+    left out), as Whoosh's ``docs_for_query`` gives them, found by the segment
+    evaluators in arrays (a filter such as ``--year``, a mask)."""
+    segments, leaves = _segments(searcher, params, params.proximity_depth)
+    return np.concatenate(
+        [_NO_DOCS, *(seg.ids(query) + off for seg, (_, off) in zip(segments, leaves, strict=True))]
+    )
+
+
 def evaluate_counted(
     searcher: Searcher,
     query: Query,

@@ -212,9 +212,9 @@ def rank(
             searcher, q, None if strict is q else strict, params
         )
         if filter_query is not None:
-            matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+            matches = matches.restrict(scoring.matching_docs(searcher, filter_query, params))
         if mask is not None:
-            matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+            matches = matches.exclude(scoring.matching_docs(searcher, mask, params))
         if full is None:
             counted, rest = matches, matches.restrict(_NONE)
         else:
@@ -223,9 +223,9 @@ def rank(
     else:
         matches = scoring.evaluate(searcher, q, params)
         if filter_query is not None:
-            matches = matches.restrict(np.fromiter(searcher.docs_for_query(filter_query), np.int64))
+            matches = matches.restrict(scoring.matching_docs(searcher, filter_query, params))
         if mask is not None:
-            matches = matches.exclude(np.fromiter(searcher.docs_for_query(mask), np.int64))
+            matches = matches.exclude(scoring.matching_docs(searcher, mask, params))
         counted, rest = _counted(searcher, q, matches, params)
         total, partial_total = len(counted), len(rest)
     parts = [counted, rest] if partial else [counted]

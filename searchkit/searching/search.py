@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
-import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
 
@@ -156,7 +155,7 @@ def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) 
     (Whoosh's ``len(results)`` ignores the filter of a limited search)."""
     hits = scoring.evaluate(searcher, q, depth=0)
     if filter_q is not None:
-        hits = hits.restrict(np.fromiter(searcher.docs_for_query(filter_q), dtype=np.int64))
+        hits = hits.restrict(scoring.matching_docs(searcher, filter_q))
     return len(hits)
 
 
