@@ -28,6 +28,7 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from searchkit.engine import sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
 from searchkit.engine.safepickle import loads
@@ -285,9 +286,8 @@ class SegmentArrays:
             return _EMPTY_IDS
         else:
             ids, values = entry.ids, entry.values
-            at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-            hit = ids[at] == docs
-            found, chosen = docs[hit], at[hit]
+            hit, chosen = sets.found_at(ids, docs)
+            found = docs[hit]
             fmt = self.reader.schema[field].format
             if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
                 counts, positions = _position_arrays(
@@ -304,9 +304,7 @@ class SegmentArrays:
         assert values is not None
         if not len(ids):
             return _EMPTY_IDS, []
-        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        hit = ids[at] == docs
-        chosen = at[hit]
+        hit, chosen = sets.found_at(ids, docs)
         fmt = self.reader.schema[field].format
         starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
         return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
@@ -514,8 +512,7 @@ class DocGroup:
             ids, _ = arrays.postings(field, text)
             if not len(ids):
                 continue
-            at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
-            found.update((local[ids[at] == local] + offset).tolist())
+            found.update((local[sets.contains(ids, local)] + offset).tolist())
         return found
 
     def positions(self, field: str, text: str) -> dict[int, list[int]]:
