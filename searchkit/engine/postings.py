@@ -28,7 +28,7 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from searchkit.engine import sets
+from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
 from searchkit.engine.safepickle import loads
@@ -51,6 +51,10 @@ POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 #: From this many postings of a term on, its positions are decoded with array
 #: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
 ARRAY_DECODE_MIN = 96
+#: Whether a term's posting blocks are read from its whole extent at once
+#: (:mod:`searchkit.engine.blockread`) rather than through Whoosh's matcher, block by
+#: block (the same arrays; False only to compare the two).
+BY_EXTENT = True
 
 
 class Values:
@@ -227,16 +231,21 @@ class SegmentArrays:
         values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            value_blocks: list[Any] = []
-            id_blocks: list[Ints] = []
-            weight_blocks: list[Floats] = []
-            for m in _blocks(matcher):
-                id_blocks.append(_block_ids(m))
-                weight_blocks.append(_block_weights(m))
-                if keep_values:
-                    # The block's positions came with its ids (one pickle): keep them
-                    # (undecoded) for phrases and proximity instead of reading it again.
-                    value_blocks.append(m._data[2])
+            # The block's positions came with its ids (one pickle): kept (undecoded)
+            # for phrases and proximity instead of reading it again.
+            if BY_EXTENT:
+                length = matcher._length
+                if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+                    (length,) = length
+                id_blocks, weight_blocks, value_blocks = blockread.read_term(
+                    matcher._postfile,
+                    matcher._startoffset,
+                    length,
+                    bool(matcher._byteids),
+                    keep_values,
+                )
+            else:
+                id_blocks, weight_blocks, value_blocks = _read_blocks(matcher, keep_values)
             if not id_blocks:
                 return _EMPTY
             ids = np.concatenate(id_blocks)
@@ -454,6 +463,21 @@ def _lengths_column(reader: IndexReader, field: str) -> Any:
     if column is None or not all(hasattr(column, a) for a in ("_dbfile", "_basepos", "_count")):
         return None
     return column
+
+
+def _read_blocks(
+    matcher: W3LeafMatcher, keep_values: bool
+) -> tuple[list[Ints], list[Floats], list[Any]]:
+    """:func:`searchkit.engine.blockread.read_term` through the matcher, block by block."""
+    value_blocks: list[Any] = []
+    id_blocks: list[Ints] = []
+    weight_blocks: list[Floats] = []
+    for m in _blocks(matcher):
+        id_blocks.append(_block_ids(m))
+        weight_blocks.append(_block_weights(m))
+        if keep_values:
+            value_blocks.append(m._data[2])
+    return id_blocks, weight_blocks, value_blocks
 
 
 def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:

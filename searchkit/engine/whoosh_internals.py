@@ -168,7 +168,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "WHOOSH3_HEADER_MAGIC",
         _K.IMPORTED,
-        ("codec", "bulkpostings", "merging"),
+        ("codec", "bulkpostings", "merging", "blockread"),
         "the bytes before a term's first block",
     ),
     PrivateName(
@@ -264,6 +264,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_nextoffset", "where the next block starts"),
             ("_byteids", "term vectors' ids are not delta-coded"),
             ("_blocklength", "postings in the block (weights stored as one value)"),
+            ("_postfile", "the postings file: a term's extent read at once (blockread)"),
+            ("_startoffset", "where the term's posting list starts"),
+            ("_length", "how long the term's posting list is"),
         )
     ),
     PrivateName(
