@@ -190,6 +190,16 @@ class SegmentArrays:
             found = self._lengths[field] = self._read_lengths(field)
         return found
 
+    def length_total(self, field: str) -> float:
+        """The sum of :meth:`lengths` (NumPy's sum, as a float), computed once per
+        reader: averaging a field's length would otherwise add up every document's
+        length of every segment for each query."""
+        key = f"{field}\0total"
+        found = self._lengths.get(key)
+        if found is None:
+            found = self._lengths[key] = np.array([self.lengths(field).sum()], dtype=np.float64)
+        return float(found[0])
+
     def _read_lengths(self, field: str) -> Floats:
         column = _lengths_column(self.reader, field)
         if column is None:

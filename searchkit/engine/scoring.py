@@ -417,7 +417,7 @@ class _Stats:
             total = 0.0
             if field in schema and schema[field].scorable:
                 for reader, _ in self.parent.reader().leaf_readers():
-                    total += float(SegmentArrays(reader).lengths(field).sum())
+                    total += SegmentArrays(reader).length_total(field)
             found = self._avg[field] = total / self.n_docs or 1.0
         return found
 
