@@ -96,6 +96,7 @@ def against_baseline(
             done = subprocess.run(
                 [sys.executable, "-c", code, str(HERE), str(index_dir), str(source), str(len(qs))],
                 env=env,
+                cwd=HERE,  # not a folder holding a searchkit/ of its own
                 capture_output=True,
                 text=True,
                 check=False,
