@@ -73,6 +73,7 @@ def test_unions_and_sums_as_by_sorting(
     """Unions by table hold the documents a sort finds; sums by table are the sums
     ``np.bincount`` makes in part order, bitwise, with the same counts."""
     monkeypatch.setattr(sets, "SORT_COST", 10**9)
+    monkeypatch.setattr(sets, "SUM_SPAN", 10**9)
     parts = _postings(sample_index_dir)
     for k in (2, 3, 5):
         chosen = [parts[i % len(parts)] for i in range(k * 3, k * 3 + k)]
@@ -89,6 +90,7 @@ def test_unions_and_sums_as_by_sorting(
         assert summed[1].tobytes() == expected.tobytes()
         assert np.array_equal(summed[2], np.bincount(inverse, minlength=len(ids)))
     monkeypatch.setattr(sets, "SORT_COST", 0)
+    monkeypatch.setattr(sets, "SUM_SPAN", 0)
     assert sets.union([parts[0][0], parts[1][0]]) is None
     assert sets.summed(parts[:2]) is None
 
@@ -104,6 +106,7 @@ def test_same_rankings_by_table_and_by_search(
     for search_cost, sort_cost in ((0, 0), (10**9, 10**9)):
         monkeypatch.setattr(sets, "SEARCH_COST", search_cost)
         monkeypatch.setattr(sets, "SORT_COST", sort_cost)
+        monkeypatch.setattr(sets, "SUM_SPAN", sort_cost)
         index.postings_cache.clear()
         results.append(
             [

@@ -23,8 +23,12 @@ Mask = NDArray[np.bool_]
 
 #: A binary search costs about this many table steps per number looked up.
 SEARCH_COST = 48
-#: A sort costs about this many table steps per element merged.
+#: A union goes by table when the table is at most this many times as long as the
+#: numbers merged (a stable sort of 30,000 numbers costs about a table of 200,000).
 SORT_COST = 8
+#: Sums go by table when it is at most this many times as long as the numbers added
+#: (a score and a count per entry: a table of 200,000 costs about the sort of 70,000).
+SUM_SPAN = 2
 
 
 def _use_table(n_sorted: int, n_wanted: int, span: int) -> bool:
@@ -103,12 +107,12 @@ def summed(parts: list[tuple[Ints, Floats]]) -> tuple[Ints, Floats, Ints] | None
     hold each; by a table, or None when sorting them is cheaper."""
     n = sum(len(ids) for ids, _ in parts)
     span = _span(*(ids for ids, _ in parts))
-    if span > SORT_COST * n:
+    if span > SUM_SPAN * n or len(parts) > 255:
         return None
     total = np.zeros(span, dtype=np.float64)
-    count = np.zeros(span, dtype=np.int64)
+    count = np.zeros(span, dtype=np.uint8)  # fewer than 256 parts
     for ids, score in parts:
         total[ids] += score  # unique ids: one addition each, in part order
         count[ids] += 1
     held = np.flatnonzero(count)
-    return held.astype(np.int64), total[held], count[held]
+    return held.astype(np.int64), total[held], count[held].astype(np.int64)
