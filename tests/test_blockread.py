@@ -38,7 +38,10 @@ def _every_term(
 
 
 def _assert_same(old: list[Postings], new: list[Postings]) -> None:
+    """The same postings; the positions, joined when first used, take the bytes they
+    were counted for (the cache's accounting) before and after."""
     assert len(old) == len(new)
+    sizes = [p.nbytes for p in new]
     for a, b in zip(old, new, strict=True):
         assert np.array_equal(a.ids, b.ids) and a.ids.dtype == b.ids.dtype
         assert a.weights.tobytes() == b.weights.tobytes()
@@ -48,6 +51,10 @@ def _assert_same(old: list[Postings], new: list[Postings]) -> None:
             assert a.values.blob == b.values.blob
             assert np.array_equal(a.values.starts, b.values.starts)
             assert np.array_equal(a.values.ends, b.values.ends)
+    assert [p.nbytes for p in new] == sizes
+    for p in new:
+        if p.values is not None:
+            assert p.values.nbytes == len(p.values.blob) + 16 * len(p.ids)
 
 
 @pytest.mark.slow

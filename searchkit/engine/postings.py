@@ -59,14 +59,54 @@ BY_EXTENT = True
 
 class Values:
     """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
-    where each starts and ends (a few objects, however many postings)."""
+    where each starts and ends (a few objects, however many postings).
 
-    __slots__ = ("blob", "ends", "starts")
+    Made by :meth:`later` from a term's blocks, they are joined only when first asked
+    for: many terms are read for their documents and frequencies alone."""
+
+    __slots__ = ("_blob", "_blocks", "_ends", "_mask", "_nbytes", "_starts")
 
     def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
-        self.blob = blob
-        self.starts = starts
-        self.ends = ends
+        self._blob = blob
+        self._starts = starts
+        self._ends = ends
+        self._blocks: list[Any] | None = None
+        self._mask: NDArray[np.bool_] | None = None
+        self._nbytes = len(blob) + starts.nbytes + ends.nbytes
+
+    @classmethod
+    def later(cls, blocks: list[Any], count: int) -> Values:
+        """:meth:`join` of ``blocks`` (``count`` values in all), done when first used."""
+        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
+        values._blocks = blocks
+        values._nbytes = sum(map(_blob_length, blocks)) + 16 * count  # as joined
+        return values
+
+    @property
+    def blob(self) -> bytes:
+        if self._blocks is not None:
+            self._join()
+        return self._blob
+
+    @property
+    def starts(self) -> Ints:
+        if self._blocks is not None:
+            self._join()
+        return self._starts
+
+    @property
+    def ends(self) -> Ints:
+        if self._blocks is not None:
+            self._join()
+        return self._ends
+
+    def _join(self) -> None:
+        assert self._blocks is not None
+        joined = Values.join(self._blocks)
+        self._blob, self._starts, self._ends = joined.blob, joined.starts, joined.ends
+        if self._mask is not None:
+            self._starts, self._ends = self._starts[self._mask], self._ends[self._mask]
+        self._blocks = self._mask = None
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
@@ -94,11 +134,21 @@ class Values:
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
+        if self._blocks is not None and self._mask is None:
+            kept = Values.later(self._blocks, 0)
+            kept._mask = mask
+            kept._nbytes = self._nbytes - 16 * int(np.count_nonzero(~mask))
+            return kept
         return Values(self.blob, self.starts[mask], self.ends[mask])
 
     @property
     def nbytes(self) -> int:
-        return len(self.blob) + self.starts.nbytes + self.ends.nbytes
+        """The bytes the joined values take (the same before they are joined)."""
+        return self._nbytes
+
+
+def _blob_length(block: Any) -> int:
+    return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
 
 
 class Postings(NamedTuple):
@@ -262,7 +312,7 @@ class SegmentArrays:
             weights = np.concatenate(weight_blocks)
             df = len(ids)  # as the term info counts: before deletions
             if keep_values:
-                values = Values.join(value_blocks)
+                values = Values.later(value_blocks, df)
         else:
             df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
