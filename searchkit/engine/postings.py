@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
 from whoosh.formats import Positions
 from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -51,9 +51,9 @@ POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 #: From this many postings of a term on, its positions are decoded with array
 #: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
 ARRAY_DECODE_MIN = 96
-#: Whether a term's posting blocks are read from its whole extent at once
-#: (:mod:`searchkit.engine.blockread`) rather than through Whoosh's matcher, block by
-#: block (the same arrays; False only to compare the two).
+#: Whether a term's posting blocks are read from its whole extent at once, found from
+#: its term info (:mod:`searchkit.engine.blockread`), rather than through Whoosh's
+#: matcher, block by block (the same arrays; False only to compare the two).
 BY_EXTENT = True
 
 
@@ -64,49 +64,63 @@ class Values:
     Made by :meth:`later` from a term's blocks, they are joined only when first asked
     for: many terms are read for their documents and frequencies alone."""
 
-    __slots__ = ("_blob", "_blocks", "_ends", "_mask", "_nbytes", "_starts")
+    __slots__ = (
+        "_value_blob",
+        "_value_blocks",
+        "_value_ends",
+        "_value_mask",
+        "_value_nbytes",
+        "_value_starts",
+    )
 
     def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
-        self._blob = blob
-        self._starts = starts
-        self._ends = ends
-        self._blocks: list[Any] | None = None
-        self._mask: NDArray[np.bool_] | None = None
-        self._nbytes = len(blob) + starts.nbytes + ends.nbytes
+        self._value_blob = blob
+        self._value_starts = starts
+        self._value_ends = ends
+        self._value_blocks: list[Any] | None = None
+        self._value_mask: NDArray[np.bool_] | None = None
+        self._value_nbytes = len(blob) + starts.nbytes + ends.nbytes
 
     @classmethod
     def later(cls, blocks: list[Any], count: int) -> Values:
         """:meth:`join` of ``blocks`` (``count`` values in all), done when first used."""
         values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
-        values._blocks = blocks
-        values._nbytes = sum(map(_blob_length, blocks)) + 16 * count  # as joined
+        values._value_blocks = blocks
+        values._value_nbytes = sum(map(_blob_length, blocks)) + 16 * count  # as joined
         return values
 
     @property
     def blob(self) -> bytes:
-        if self._blocks is not None:
+        if self._value_blocks is not None:
             self._join()
-        return self._blob
+        return self._value_blob
 
     @property
     def starts(self) -> Ints:
-        if self._blocks is not None:
+        if self._value_blocks is not None:
             self._join()
-        return self._starts
+        return self._value_starts
 
     @property
     def ends(self) -> Ints:
-        if self._blocks is not None:
+        if self._value_blocks is not None:
             self._join()
-        return self._ends
+        return self._value_ends
 
     def _join(self) -> None:
-        assert self._blocks is not None
-        joined = Values.join(self._blocks)
-        self._blob, self._starts, self._ends = joined.blob, joined.starts, joined.ends
-        if self._mask is not None:
-            self._starts, self._ends = self._starts[self._mask], self._ends[self._mask]
-        self._blocks = self._mask = None
+        assert self._value_blocks is not None
+        joined = Values.join(self._value_blocks)
+        self._value_blob, self._value_starts, self._value_ends = (
+            joined.blob,
+            joined.starts,
+            joined.ends,
+        )
+        if self._value_mask is not None:
+            self._value_starts, self._value_ends = (
+                self._value_starts[self._value_mask],
+                self._value_ends[self._value_mask],
+            )
+        self._value_blocks = self._value_mask = None
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
@@ -134,17 +148,17 @@ class Values:
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
-        if self._blocks is not None and self._mask is None:
-            kept = Values.later(self._blocks, 0)
-            kept._mask = mask
-            kept._nbytes = self._nbytes - 16 * int(np.count_nonzero(~mask))
+        if self._value_blocks is not None and self._value_mask is None:
+            kept = Values.later(self._value_blocks, 0)
+            kept._value_mask = mask
+            kept._value_nbytes = self._value_nbytes - 16 * int(np.count_nonzero(~mask))
             return kept
         return Values(self.blob, self.starts[mask], self.ends[mask])
 
     @property
     def nbytes(self) -> int:
         """The bytes the joined values take (the same before they are joined)."""
-        return self._nbytes
+        return self._value_nbytes
 
 
 def _blob_length(block: Any) -> int:
@@ -228,9 +242,12 @@ class SegmentArrays:
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
         self._cache = _SHARED.get(reader)
+        self._terms: W3TermsReader | None = None
         if isinstance(reader, SegmentReader):
             segment = reader.segment()
             self._state = (segment.segment_id(), segment.deleted_count())
+            if isinstance(reader._terms, W3TermsReader):
+                self._terms = reader._terms
 
     def lengths(self, field: str) -> Floats:
         """Every document's length in ``field`` (0 where it has none); read once per
@@ -285,34 +302,22 @@ class SegmentArrays:
         return found
 
     def _read_postings(self, field: str, text: str) -> Postings:
+        if BY_EXTENT:
+            extent = self._extent(field, text)
+            if extent is not None:
+                postfile, start, length = extent
+                if postfile is None:
+                    return _EMPTY
+                keep_values = self.reader.schema[field].format.fixed_value_size() is None
+                blocks = blockread.read_term(postfile, start, length, False, keep_values)
+                return self._from_blocks(*blocks, keep_values)
         matcher = self._matcher(field, text)
         if matcher is None:
             return _EMPTY
         values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            # The block's positions came with its ids (one pickle): kept (undecoded)
-            # for phrases and proximity instead of reading it again.
-            if BY_EXTENT:
-                length = matcher._length
-                if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
-                    (length,) = length
-                id_blocks, weight_blocks, value_blocks = blockread.read_term(
-                    matcher._postfile,
-                    matcher._startoffset,
-                    length,
-                    bool(matcher._byteids),
-                    keep_values,
-                )
-            else:
-                id_blocks, weight_blocks, value_blocks = _read_blocks(matcher, keep_values)
-            if not id_blocks:
-                return _EMPTY
-            ids = np.concatenate(id_blocks)
-            weights = np.concatenate(weight_blocks)
-            df = len(ids)  # as the term info counts: before deletions
-            if keep_values:
-                values = Values.later(value_blocks, df)
+            return self._from_blocks(*_read_blocks(matcher, keep_values), keep_values)
         else:
             df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
@@ -324,6 +329,52 @@ class SegmentArrays:
                 values = values.keep(keep)
             ids, weights = ids[keep], weights[keep]
         return Postings(ids, weights, values, df)
+
+    def _from_blocks(
+        self,
+        id_blocks: list[Ints],
+        weight_blocks: list[Floats],
+        value_blocks: list[Any],
+        keep_values: bool,
+    ) -> Postings:
+        """A term's postings from its blocks' arrays, deleted documents left out. The
+        blocks' positions came with their ids (one pickle): kept (undecoded) for
+        phrases and proximity instead of reading them again."""
+        if not id_blocks:
+            return _EMPTY
+        ids = np.concatenate(id_blocks)
+        weights = np.concatenate(weight_blocks)
+        df = len(ids)  # as the term info counts: before deletions
+        values = Values.later(value_blocks, df) if keep_values else None
+        if self._has_deletions:
+            keep = ~self.deleted()[ids]
+            if values is not None:
+                values = values.keep(keep)
+            ids, weights = ids[keep], weights[keep]
+        return Postings(ids, weights, values, df)
+
+    def _extent(self, field: str, text: str) -> tuple[Any, int, int] | None:
+        """Where the term's posting list is in a ``whoosh3`` segment's postings file
+        (the file, offset, length), read from its term info without making Whoosh's
+        matcher (which reads the first block's header); no file when the segment does
+        not hold the term; None when only a matcher reads it (another codec, postings
+        inlined in the term info)."""
+        terms = self._terms
+        if terms is None:
+            return None
+        schema = self.reader.schema
+        if field not in schema:
+            return None, 0, 0
+        try:
+            info = terms.term_info(field, schema[field].to_bytes(text))
+        except TermNotFound:
+            return None, 0, 0
+        if info.is_inlined():
+            return None
+        start, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+            (length,) = length
+        return terms._postfile, start, length
 
     def doc_frequency(self, field: str, text: str) -> int:
         """What Whoosh's ``doc_frequency`` gives for the segment, from the postings

@@ -264,9 +264,6 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_nextoffset", "where the next block starts"),
             ("_byteids", "term vectors' ids are not delta-coded"),
             ("_blocklength", "postings in the block (weights stored as one value)"),
-            ("_postfile", "the postings file: a term's extent read at once (blockread)"),
-            ("_startoffset", "where the term's posting list starts"),
-            ("_length", "how long the term's posting list is"),
         )
     ),
     PrivateName(
@@ -295,14 +292,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermsReader",
         _K.IMPORTED,
-        ("merging", "lexicon"),
+        ("merging", "lexicon", "postings"),
         "a segment whose terms and posting blocks can be read directly",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._terms",
         _K.READ,
-        ("merging", "lexicon"),
+        ("merging", "lexicon", "postings"),
         "the terms reader whose (term, term info) pairs a merge (or a field's terms) walks",
     ),
     *(
@@ -328,10 +325,18 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "a term's key is its field's number (2 bytes) then the term",
     ),
     *(
-        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
-        for attr, why in (
-            ("_codec", "makes each term's posting matcher, as W3TermsReader.matcher does"),
-            ("_postfile", "the postings file the matchers read"),
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, modules, why)
+        for attr, modules, why in (
+            (
+                "_codec",
+                ("merging",),
+                "makes each term's posting matcher, as W3TermsReader.matcher does",
+            ),
+            (
+                "_postfile",
+                ("merging", "postings"),
+                "the postings file the matchers read (a term's extent read at once)",
+            ),
         )
     ),
     PrivateName(
