@@ -37,7 +37,7 @@ from typing import Any
 from searchkit import SearchIndex, ingest
 from searchkit.searching.evaluation import DEFAULT_METRICS, evaluate, parse_metric, read_qrels
 from searchkit.semantic.embed import embed
-from searchkit.semantic.stage import store_encoder
+from searchkit.semantic.models import store_encoder
 from searchkit.semantic.vectors import VectorStore, embed_text
 
 ROOT = Path(__file__).resolve().parents[1]

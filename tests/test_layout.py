@@ -31,8 +31,8 @@ STAGES = (
     "index",
     "query",
     "searching",
-    "solr",  # a SolrCloud collection as the index: after the local pipeline it mirrors
     "semantic",
+    "solr",  # a SolrCloud collection as the index: after the local pipeline it mirrors
     "output",
     "cli",
     "api",  # __init__, __main__ and api.py: the documented entry points, every stage plugged in

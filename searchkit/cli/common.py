@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from searchkit.errors import SearchkitError
-from searchkit.index.location import ENV_VAR, resolve_index_dir
+from searchkit.index.location import ENV_VAR
 
 if TYPE_CHECKING:
     from searchkit.index.locking import LockWaitCallback
-    from searchkit.index.searchindex import SearchIndex
     from searchkit.searching.backend import Backend
 
 T = TypeVar("T")
@@ -143,20 +142,6 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
 
-def _open_index(index: str | None) -> SearchIndex:
-    """The existing local index named by ``--index`` (or its defaults), or one error
-    line (also when it names a Solr collection: the command works on directories)."""
-    from typer._click.globals import get_current_context
-
-    from searchkit.index.searchindex import SearchIndex
-    from searchkit.solr.backends import local_only
-
-    context = get_current_context(silent=True)
-    command = " ".join(context.command_path.split()[1:]) if context else "this command"
-    _call(lambda: local_only(index, command))
-    return _call(lambda: SearchIndex.open(resolve_index_dir(index)))
-
-
 def _open_backend(index: str | None, create: bool = False) -> Backend:
     """The index named by ``--index`` (or its defaults), a directory or a Solr
     collection, or one error line."""
@@ -173,14 +158,6 @@ LockTimeoutOption = Annotated[
         help="Seconds to wait while another searchkit process writes the index.",
     ),
 ]
-
-
-def _for_writing(ix: SearchIndex, lock_timeout: float) -> SearchIndex:
-    """``ix``, set to wait up to ``lock_timeout`` seconds for another writer, saying
-    once on stderr that it waits."""
-    ix.lock_timeout = lock_timeout
-    ix.on_lock_wait = _lock_wait_message(ix.path)
-    return ix
 
 
 def _lock_wait_message(path: Path | str) -> LockWaitCallback:

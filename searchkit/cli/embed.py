@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from searchkit.cli.common import IndexOption, _call, _err, _open_backend, _open_index
+from searchkit.cli.common import IndexOption, _call, _err, _open_backend
 from searchkit.semantic import CHECKPOINT
 
 if TYPE_CHECKING:
-    from searchkit.index.searchindex import SearchIndex
+    from searchkit.searching.backend import Backend
     from searchkit.semantic.embed import EmbedProgress, EmbedReport
 
 
@@ -55,49 +55,23 @@ def embed(
     of records (see README for the encoding rate). On a Solr collection the vectors go
     into its documents (each batch sent is kept).
     """
-    from searchkit.solr.backends import is_solr
-
-    if is_solr(index):
-        _embed_collection(index, model, procs)
-        return
-    _embed(_open_index(index), model, procs, checkpoint)
-
-
-def _embed_collection(index: str | None, model: Path | None, procs: int | None) -> None:
-    """``embed`` on a Solr collection (:mod:`searchkit.solr.meaning`)."""
-    from searchkit.index.ingest import default_procs
-    from searchkit.solr.backend import SolrBackend
-    from searchkit.solr.meaning import embed_collection
-
     backend = _open_backend(index)
-    assert isinstance(backend, SolrBackend)
     try:
-        with _embed_progress() as progress:
-            report: EmbedReport = _call(
-                lambda: embed_collection(
-                    backend, model, threads=procs or default_procs(), progress=progress
-                )
-            )
+        _embed(backend, model, procs, checkpoint)
     finally:
         backend.close()
-    _err(
-        f"{report.encoded} record(s) encoded in {report.seconds:.1f} s "
-        f"({report.threads} thread{'s' if report.threads != 1 else ''}), {report.current} "
-        f"already current, {report.no_text} without title or abstract. Vectors: "
-        f"{report.stored} in {backend.location} (model {report.model})"
-    )
 
 
 def _embed(
-    ix: SearchIndex, model: Path | None, procs: int | None, checkpoint: int = CHECKPOINT
+    backend: Backend, model: Path | None, procs: int | None, checkpoint: int = CHECKPOINT
 ) -> None:
     from searchkit.index.ingest import default_procs
-    from searchkit.semantic.embed import embed as run_embed
+    from searchkit.semantic.stage import PROVIDER
 
     with _embed_progress() as progress:
         report: EmbedReport = _call(
-            lambda: run_embed(
-                ix,
+            lambda: backend.embed(
+                PROVIDER,
                 model,
                 threads=procs or default_procs(),
                 progress=progress,
@@ -110,7 +84,7 @@ def _embed(
         f"{report.encoded} record(s) encoded in {report.seconds:.1f} s "
         f"({report.threads} thread{'s' if report.threads != 1 else ''}), {report.current} "
         f"already current, {report.no_text} without title or abstract. Vectors: "
-        f"{report.stored} in {ix.path} (model {report.model})"
+        f"{report.stored} in {backend.location} (model {report.model})"
     )
 
 

@@ -18,7 +18,6 @@ from searchkit.cli.common import (
     _err,
     _lock_wait_message,
     _open_backend,
-    _open_index,
 )
 from searchkit.cli.progress import QuietOption, bytes_meter, shown
 
@@ -58,14 +57,11 @@ def ingest(
     """
     from searchkit.cli.embed import _embed
     from searchkit.index.ingest import default_procs
-    from searchkit.solr.backends import local_only
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         _err(f"Error: {missing[0]}: no such file or directory")
         raise typer.Exit(2)
-    if embed_after:
-        _call(lambda: local_only(index, "ingest --embed"))
     backend = _open_backend(index, create=True)
     backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
@@ -81,7 +77,8 @@ def ingest(
         )
     ok = _summarise(report, backend, time.monotonic() - start)
     if embed_after:
-        _embed(_open_index(index), None, procs)
+        _embed(backend, None, procs)
+    backend.close()
     if not ok:
         raise typer.Exit(1)
 

@@ -14,8 +14,8 @@ from searchkit.cli.common import (
     LockTimeoutOption,
     _call,
     _err,
-    _for_writing,
-    _open_index,
+    _lock_wait_message,
+    _open_backend,
 )
 from searchkit.cli.usage import Command, epilog
 
@@ -43,21 +43,19 @@ def mesh_load(
     """Store NLM's MeSH tree with the index, so that [mh] explodes.
 
     Keeps each descriptor's heading, tree numbers and entry terms; [mh] and [majr]
-    then also find narrower headings. Replaces a tree loaded before."""
-    from searchkit.index.meshtree import load_descriptor_file
-
-    ix = _for_writing(_open_index(index), lock_timeout)
-
-    def load() -> MeshTree:
-        with ix.locked():  # a rebuild copies the tree: not while it is replaced
-            return load_descriptor_file(file, ix.path)
-
-    tree: MeshTree = _call(load)
+    then also find narrower headings. Replaces a tree loaded before. A Solr collection
+    keeps it in its configset."""
+    backend = _open_backend(index)
+    backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
+    try:
+        tree: MeshTree = _call(lambda: backend.load_mesh(file))
+    finally:
+        backend.close()
     numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
     entries = sum(len(d.entry_terms) for d in tree.descriptors)
     _err(
         f"Loaded {len(tree)} descriptors ({numbers} tree numbers, {entries} entry terms) "
-        f"from {file} into {ix.path}."
+        f"from {file} into {backend.location}."
     )
 
 
@@ -72,10 +70,13 @@ def mesh_show(
     down); then the heading's entry terms."""
     from searchkit.output.formats import neutralise
 
-    ix = _open_index(index)
-    tree = _call(lambda: ix.mesh_tree)
+    backend = _open_backend(index)
+    try:
+        tree = _call(backend.mesh_tree)
+    finally:
+        backend.close()
     if tree is None:
-        _err(f"Error: no MeSH tree is loaded in {ix.path}; {NO_TREE_HINT}")
+        _err(f"Error: no MeSH tree is loaded in {backend.location}; {NO_TREE_HINT}")
         raise typer.Exit(1)
     descriptor = tree.find(heading)
     if descriptor is None:

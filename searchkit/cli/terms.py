@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from searchkit.cli.common import EvalFormat, IndexOption, _call, _err, _open_index
+from searchkit.cli.common import EvalFormat, IndexOption, _call, _err, _open_backend
 
 
 def analyze(
@@ -52,14 +52,19 @@ def acronyms(
     ),
     index: IndexOption = None,
 ) -> None:
-    """List the acronyms learned at ingest: short form, number of records, long form."""
+    """List the acronyms learned at ingest: short form, number of records, long form.
+
+    A Solr collection keeps its table in its configset."""
     from searchkit.output.formats import neutralise, to_json
 
-    ix = _open_index(index)
-    table = _call(lambda: ix.acronyms)
+    backend = _open_backend(index)
+    try:
+        table = _call(backend.acronym_table)
+    finally:
+        backend.close()
     rows = table.rows(short)
     if short is not None and not rows:
-        _err(f"Error: no acronym {short!r} was learned from the records in {ix.path}")
+        _err(f"Error: no acronym {short!r} was learned from the records in {backend.location}")
         raise typer.Exit(1)
     if fmt is EvalFormat.json:
         typer.echo(to_json([{"short": sf, "records": n, "long": lf} for sf, n, lf in rows]))

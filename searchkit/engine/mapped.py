@@ -14,6 +14,13 @@ posting blocks a query looks up, the stored fields of the hits shown. The pages 
 search never touches are never read; those it touches are the operating system's
 page cache, shared between processes.
 
+A page of the map a search has read stays in its resident set (counted in its RSS)
+until the map is closed, although the bytes were copied out: reading a common word's
+postings touches megabytes of a large index. :meth:`MappedFile.release` hands such
+pages back (``madvise(MADV_DONTNEED)``: they leave the process, the page cache keeps
+them, and a later read maps them again); reads of at least :data:`RELEASE_MIN` bytes
+at once (a field's lengths, a column's offsets) release their pages themselves.
+
 Where a file cannot be mapped (an empty file; address space exhausted on a 32-bit
 build) it is read with ordinary seeks and reads, which copy nothing whole either.
 Closing a segment's reader (closing the searcher) releases its slices and unmaps the
@@ -37,17 +44,23 @@ from whoosh.filedb.structfile import StructFile
 MAPPED_SUFFIX = ".seg"
 #: Bytes :meth:`_ViewReader.readline` looks at a time for the end of a line.
 _LINE_CHUNK = 256
+#: A read of at least this many bytes gives its pages back once copied.
+RELEASE_MIN = 16 * 1024
+#: Whether the platform can give mapped pages back (POSIX systems).
+_CAN_RELEASE = hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED")
 
 
 class _ViewReader:
     """A read-only binary file over a memoryview: every read copies only what it
     returns."""
 
-    __slots__ = ("position", "view")
+    __slots__ = ("position", "release", "view")
 
-    def __init__(self, view: memoryview) -> None:
+    def __init__(self, view: memoryview, release: Any = None) -> None:
         self.view = view
         self.position = 0
+        #: Called with (position, length) after a read of at least RELEASE_MIN bytes.
+        self.release = release
 
     def read(self, size: int | None = -1) -> bytes:
         start = self.position
@@ -55,7 +68,10 @@ class _ViewReader:
         if end <= start:
             return b""
         self.position = end
-        return self.view[start:end].tobytes()
+        data = self.view[start:end].tobytes()
+        if end - start >= RELEASE_MIN and self.release is not None:
+            self.release(start, end - start)
+        return data
 
     def readinto(self, buffer: Any) -> int:
         target = memoryview(buffer).cast("B")
@@ -106,8 +122,9 @@ class MappedFile(StructFile):  # type: ignore[misc]
         name: str | None = None,
         onclose: Any = None,
         owner: MappedFile | None = None,
+        offset: int = 0,
     ) -> None:
-        reader = _ViewReader(view)
+        reader = _ViewReader(view, self.release)
         super().__init__(reader, name=name, onclose=onclose)
         # Whoosh reads a term's entry a few bytes at a time: skip StructFile's
         # forwarding methods (one Python call fewer per read).
@@ -116,6 +133,8 @@ class MappedFile(StructFile):  # type: ignore[misc]
         self.tell = reader.tell
         self._view = view
         self._owner = owner
+        #: Where this file starts in the owner's map.
+        self._offset = offset
         self._map: mmap.mmap | None = None
         self._slices: list[memoryview] = []
 
@@ -139,10 +158,33 @@ class MappedFile(StructFile):  # type: ignore[misc]
         owner = self._owner or self
         view = self._view[offset : offset + length]
         owner._slices.append(view)
-        return MappedFile(view, name=name or self._name, owner=owner)
+        return MappedFile(view, name=name or self._name, owner=owner, offset=self._offset + offset)
 
     def get(self, position: int, length: int) -> bytes:
-        return self._view[position : position + length].tobytes()
+        data = self._view[position : position + length].tobytes()
+        if length >= RELEASE_MIN:
+            self.release(position, length)
+        return data
+
+    def release_all(self) -> None:
+        """:meth:`release` every page of the whole mapped file (the owner's map)."""
+        owner = self if self._owner is None else self._owner
+        owner.release(0, len(owner._view))
+
+    def release(self, position: int, length: int) -> None:
+        """Give back the pages holding bytes ``position`` to ``position + length`` of
+        this file: they leave the process's resident set; reading them again maps
+        them again (from the page cache). Nothing happens without a map, on a
+        platform that cannot, or once the map is closed."""
+        mapping = (self if self._owner is None else self._owner)._map
+        if mapping is None or not _CAN_RELEASE or length <= 0:
+            return
+        start = self._offset + position
+        first = start - start % mmap.PAGESIZE
+        end = min(start + length, len(mapping))
+        if end > first:
+            with contextlib.suppress(ValueError, OSError):  # closed meanwhile
+                mapping.madvise(mmap.MADV_DONTNEED, first, end - first)
 
     def close(self) -> None:
         super().close()  # releases this file's view
@@ -173,4 +215,4 @@ class MappedFileStorage(FileStorage):  # type: ignore[misc]
         return MappedFile.open(os.path.join(self.folder, name), name=name, **kwargs)
 
 
-__all__ = ["MAPPED_SUFFIX", "MappedFile", "MappedFileStorage"]
+__all__ = ["MAPPED_SUFFIX", "RELEASE_MIN", "MappedFile", "MappedFileStorage"]

@@ -31,20 +31,26 @@ from whoosh.util.numeric import byte_to_length
 from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
+from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.safepickle import loads
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
+#: Offsets into a blob of values: 32-bit where they fit.
+Offsets = NDArray[np.uint32] | NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
 _STOP = ord(".")  # pickle's last opcode
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
-_LENGTH_OF_BYTE: Floats = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+_LENGTH_INTS: list[int] = [int(byte_to_length(i)) for i in range(256)]
+_LENGTH_OF_BYTE: Floats = np.array(_LENGTH_INTS, dtype=np.float64)
 
 
 # Lengths by reader: a searcher kept open between queries reads them once.
-_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, Floats]] = WeakKeyDictionary()
+_LENGTHS: WeakKeyDictionary[IndexReader, dict[str, FieldLengths]] = WeakKeyDictionary()
+# Each field's total length by reader (the sum of its lengths, as a float).
+_TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
@@ -57,12 +63,56 @@ ARRAY_DECODE_MIN = 96
 BY_EXTENT = True
 
 
+class FieldLengths:
+    """Every document's length in one field of one segment, as stored: one byte per
+    document (Whoosh's lossy code), decoded only for the documents asked for. A
+    float per document would take eight times the memory (8 MB a field for a
+    segment of a million records) for the same values."""
+
+    __slots__ = ("_codes", "_floats")
+
+    def __init__(self, codes: NDArray[np.uint8] | None, values: Floats | None = None) -> None:
+        # Either the codes (the lengths column) or, for a reader without one, the
+        # lengths themselves.
+        self._codes = codes
+        self._floats = values
+
+    def at(self, docs: Ints) -> Floats:
+        """The lengths of ``docs`` (as floats)."""
+        if self._codes is None:
+            assert self._floats is not None
+            return self._floats[docs]
+        return _LENGTH_OF_BYTE[self._codes[docs]]
+
+    def every(self) -> Floats:
+        """Every document's length (an array as long as the segment)."""
+        if self._codes is None:
+            assert self._floats is not None
+            return self._floats
+        return _LENGTH_OF_BYTE[self._codes]
+
+    def total(self) -> float:
+        """The sum of every document's length: the same float as ``every().sum()``
+        (the lengths are whole numbers, and their sum is far below 2**53, where float
+        additions are exact in any order), without decoding every document."""
+        if self._codes is None:
+            assert self._floats is not None
+            return float(self._floats.sum())
+        counts = np.bincount(self._codes, minlength=256)
+        return float(
+            sum(n * length for n, length in zip(counts.tolist(), _LENGTH_INTS, strict=True))
+        )
+
+
 class Values:
     """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
     where each starts and ends (a few objects, however many postings).
 
-    Made by :meth:`later` from a term's blocks, they are joined only when first asked
-    for: many terms are read for their documents and frequencies alone."""
+    Read from consecutive blocks, the values follow one another: ``starts`` and
+    ``ends`` are two views of one array of boundaries (``n + 1`` offsets), in 32 bits
+    when the bytes allow (a quarter of two separate 64-bit arrays). Made by
+    :meth:`later` from a term's blocks, they are joined only when first asked for:
+    many terms are read for their documents and frequencies alone."""
 
     __slots__ = (
         "_value_blob",
@@ -73,20 +123,25 @@ class Values:
         "_value_starts",
     )
 
-    def __init__(self, blob: bytes, starts: Ints, ends: Ints) -> None:
+    def __init__(self, blob: bytes, starts: Offsets, ends: Offsets) -> None:
         self._value_blob = blob
         self._value_starts = starts
         self._value_ends = ends
         self._value_blocks: list[Any] | None = None
         self._value_mask: NDArray[np.bool_] | None = None
-        self._value_nbytes = len(blob) + starts.nbytes + ends.nbytes
+        if starts.base is not None and starts.base is ends.base:
+            self._value_nbytes = len(blob) + starts.base.nbytes  # one array of boundaries
+        else:
+            self._value_nbytes = len(blob) + starts.nbytes + ends.nbytes
 
     @classmethod
     def later(cls, blocks: list[Any], count: int) -> Values:
-        """:meth:`join` of ``blocks`` (``count`` values in all), done when first used."""
+        """:meth:`join` of ``blocks`` (``count`` values in all), done when first used;
+        :attr:`nbytes` is what the joined values will take."""
         values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
         values._value_blocks = blocks
-        values._value_nbytes = sum(map(_blob_length, blocks)) + 16 * count  # as joined
+        blob_size = sum(map(_blob_length, blocks))
+        values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
         return values
 
     @property
@@ -96,13 +151,13 @@ class Values:
         return self._value_blob
 
     @property
-    def starts(self) -> Ints:
+    def starts(self) -> Offsets:
         if self._value_blocks is not None:
             self._join()
         return self._value_starts
 
     @property
-    def ends(self) -> Ints:
+    def ends(self) -> Offsets:
         if self._value_blocks is not None:
             self._join()
         return self._value_ends
@@ -110,48 +165,49 @@ class Values:
     def _join(self) -> None:
         assert self._value_blocks is not None
         joined = Values.join(self._value_blocks)
-        self._value_blob, self._value_starts, self._value_ends = (
-            joined.blob,
-            joined.starts,
-            joined.ends,
-        )
+        self._value_blob = joined.blob
+        self._value_starts, self._value_ends = joined.starts, joined.ends
         if self._value_mask is not None:
-            self._value_starts, self._value_ends = (
-                self._value_starts[self._value_mask],
-                self._value_ends[self._value_mask],
-            )
+            self._value_starts = self._value_starts[self._value_mask]
+            self._value_ends = self._value_ends[self._value_mask]
         self._value_blocks = self._value_mask = None
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
         """The values of consecutive blocks: :class:`~searchkit.engine.codec.PackedValues`, or
         tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        lengths = [len(block) for block in blocks]
+        blob_sizes = [_blob_length(block) for block in blocks]
+        count = sum(lengths) + 1
+        bounds: Offsets = (
+            np.zeros(count, dtype=np.uint32)
+            if _offset_size(sum(blob_sizes)) == 4
+            else np.zeros(count, dtype=np.int64)
+        )
+        at = total = 0
         blobs: list[bytes] = []
-        ends: list[NDArray[np.int64]] = []
-        total = 0
-        for block in blocks:
+        for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
             if isinstance(block, PackedValues):
                 blob = block.blob
-                block_ends = np.frombuffer(block.ends, dtype=np.uint32).astype(np.int64)
+                block_ends = np.frombuffer(block.ends, dtype=np.uint32)
             else:
                 blob = b"".join(block)
-                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, len(block)))
+                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, n))
             blobs.append(blob)
-            ends.append(block_ends + total)
-            total += len(blob)
-        all_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
-        starts = np.empty_like(all_ends)
-        if len(all_ends):
-            starts[0] = 0
-            starts[1:] = all_ends[:-1]
-        return cls(b"".join(blobs), starts, all_ends)
+            np.add(block_ends.astype(bounds.dtype), total, out=bounds[at + 1 : at + 1 + n])
+            at += n
+            total += size
+        return cls(b"".join(blobs), bounds[:-1], bounds[1:])
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
         if self._value_blocks is not None and self._value_mask is None:
             kept = Values.later(self._value_blocks, 0)
             kept._value_mask = mask
-            kept._value_nbytes = self._value_nbytes - 16 * int(np.count_nonzero(~mask))
+            blob_size = sum(map(_blob_length, self._value_blocks))
+            n_kept = int(np.count_nonzero(mask))
+            # As joined, then cut: two arrays of the kept offsets.
+            kept._value_nbytes = blob_size + 2 * n_kept * _offset_size(blob_size)
             return kept
         return Values(self.blob, self.starts[mask], self.ends[mask])
 
@@ -163,6 +219,11 @@ class Values:
 
 def _blob_length(block: Any) -> int:
     return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
+
+
+def _offset_size(blob_size: int) -> int:
+    """Bytes per offset into a blob of ``blob_size`` bytes: 32 bits where they fit."""
+    return 4 if blob_size < 2**32 else 8
 
 
 class Postings(NamedTuple):
@@ -249,29 +310,38 @@ class SegmentArrays:
             if isinstance(reader._terms, W3TermsReader):
                 self._terms = reader._terms
 
-    def lengths(self, field: str) -> Floats:
-        """Every document's length in ``field`` (0 where it has none); read once per
-        reader, as a segment's lengths never change."""
+    def field_lengths(self, field: str) -> FieldLengths:
+        """Every document's length in ``field`` (0 where it has none), as stored; read
+        once per reader, as a segment's lengths never change."""
         found = self._lengths.get(field)
         if found is None:
             found = self._lengths[field] = self._read_lengths(field)
         return found
 
     def length_total(self, field: str) -> float:
-        """The sum of :meth:`lengths` (NumPy's sum, as a float), computed once per
-        reader: averaging a field's length would otherwise add up every document's
-        length of every segment for each query."""
-        key = f"{field}\0total"
-        found = self._lengths.get(key)
+        """:meth:`FieldLengths.total` of ``field``, computed once per reader: averaging
+        a field's length would otherwise go over every document of every segment for
+        each query."""
+        totals = _TOTALS.setdefault(self.reader, {})
+        found = totals.get(field)
         if found is None:
-            found = self._lengths[key] = np.array([self.lengths(field).sum()], dtype=np.float64)
-        return float(found[0])
+            found = totals[field] = self.field_lengths(field).total()
+        return found
 
-    def _read_lengths(self, field: str) -> Floats:
+    def lengths_at(self, field: str, docs: Ints) -> Floats:
+        """The lengths of ``docs`` in ``field``."""
+        return self.field_lengths(field).at(docs)
+
+    def lengths(self, field: str) -> Floats:
+        """Every document's length in ``field``, decoded: an array of floats as long as
+        the segment, made on each call (scoring decodes only :meth:`lengths_at`)."""
+        return self.field_lengths(field).every()
+
+    def _read_lengths(self, field: str) -> FieldLengths:
         column = _lengths_column(self.reader, field)
         if column is None:
             values = [self.reader.doc_field_length(d, field, 0) or 0 for d in range(self.size)]
-            return np.array(values, dtype=np.float64)
+            return FieldLengths(None, np.array(values, dtype=np.float64))
         raw = column._dbfile.get(column._basepos, column._count)
         name = getattr(column._dbfile, "_name", None)
         if isinstance(name, str) and column._basepos == 0:
@@ -279,7 +349,7 @@ class SegmentArrays:
         codes = np.zeros(self.size, dtype=np.uint8)
         stored = np.frombuffer(raw, dtype=np.uint8)[: self.size]
         codes[: len(stored)] = stored
-        return _LENGTH_OF_BYTE[codes]
+        return FieldLengths(codes)
 
     def postings(self, field: str, text: str) -> tuple[Ints, Floats]:
         """Document numbers (ascending) containing ``text`` in ``field``, and the term's
@@ -310,6 +380,7 @@ class SegmentArrays:
                     return _EMPTY
                 keep_values = self.reader.schema[field].format.fixed_value_size() is None
                 blocks = blockread.read_term(postfile, start, length, False, keep_values)
+                _release(postfile, length)
                 return self._from_blocks(*blocks, keep_values)
         matcher = self._matcher(field, text)
         if matcher is None:
@@ -317,7 +388,9 @@ class SegmentArrays:
         values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            return self._from_blocks(*_read_blocks(matcher, keep_values), keep_values)
+            blocks = _read_blocks(matcher, keep_values)
+            _release(matcher._postfile, matcher._nextoffset - matcher._startoffset)
+            return self._from_blocks(*blocks, keep_values)
         else:
             df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
@@ -589,6 +662,17 @@ def _read_blocks(
         if keep_values:
             value_blocks.append(m._data[2])
     return id_blocks, weight_blocks, value_blocks
+
+
+def _release(postfile: Any, length: int) -> None:
+    """Give back the mapped pages of the segment once a long posting list (``length``
+    bytes, at least :data:`~searchkit.engine.mapped.RELEASE_MIN`) is in arrays: its
+    blocks (megabytes for a common word of a large index) and the pages of the term
+    dictionary the lookups touched (the kernel maps up to 64 KB around each page read,
+    so a few hundred lookups hold megabytes). Short lists keep them: the next lookups
+    read the same pages again."""
+    if isinstance(postfile, MappedFile) and length >= RELEASE_MIN:
+        postfile.release_all()
 
 
 def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:

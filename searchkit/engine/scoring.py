@@ -47,6 +47,7 @@ from searchkit.engine.nodes import (
     Proximity,
 )
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
+from searchkit.engine.ranges import is_term_range, range_docs, range_scores
 from searchkit.params import DEFAULT, Params
 
 
@@ -107,6 +108,30 @@ def evaluate(
     return evaluate_counted(searcher, query, None, params, depth=depth)[0]
 
 
+def _segments(
+    searcher: Searcher, params: Params, depth: int
+) -> tuple[list[_Segment], list[tuple[Searcher, int]]]:
+    """An evaluator for each segment of ``searcher`` sharing one set of index-wide
+    statistics, and the segments' (searcher, first document number). A nested
+    free-text query gets the proximity bonus on each segment's share of ``depth``."""
+    context = searcher.context(weighting=searcher.weighting)
+    stats = _Stats(searcher)
+    leaves = searcher.leaf_searchers()
+    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
+    segments = [
+        _Segment(
+            sub,
+            context,
+            stats,
+            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
+            params,
+        )
+        for sub, _ in leaves
+    ]
+    stats.segments = segments
+    return segments, leaves
+
+
 def evaluate_counted(
     searcher: Searcher,
     query: Query,
@@ -121,22 +146,7 @@ def evaluate_counted(
     searched for again."""
     if depth is None:
         depth = params.proximity_depth
-    context = searcher.context(weighting=searcher.weighting)
-    stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    # A nested free-text query gets the bonus on each segment's share of ``depth``.
-    segments = [
-        _Segment(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
-    stats.segments = segments
+    segments, leaves = _segments(searcher, params, depth)
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
@@ -157,9 +167,7 @@ def evaluate_counted(
         )
     if not found:
         return Hits(_NO_DOCS, _NO_SCORES), counted
-    docnums = [ids + offset for (ids, _), (_, offset) in zip(found, leaves, strict=True)]
-    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
-    return hits, counted
+    return _joined(found, [offset for _, offset in leaves]), counted
 
 
 def evaluate_top(
@@ -191,21 +199,7 @@ def evaluate_top(
     only those is left out, and they are looked up only for the documents of the
     others, never scored over all their postings."""
     depth = params.proximity_depth
-    context = searcher.context(weighting=searcher.weighting)
-    stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    segments = [
-        _Segment(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
-    stats.segments = segments
+    segments, leaves = _segments(searcher, params, depth)
     offsets = [offset for _, offset in leaves]
     concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
     bounds = [_bound(segments, params, c) for c in concepts]
@@ -228,8 +222,10 @@ def evaluate_top(
         )
     # Scored in full first: the concepts without a bound, then those of highest bound,
     # until they hold enough documents to set a threshold.
+    unbounded = -math.inf  # sorts first
     order = sorted(
-        range(len(concepts)), key=lambda i: -math.inf if bounds[i] is None else -bounds[i]
+        range(len(concepts)),
+        key=lambda i: unbounded if (bound := bounds[i]) is None else -bound,
     )
     full: list[dict[int, Sparse]] = [{} for _ in segments]
     target = 2 * max(keep, depth)
@@ -238,17 +234,18 @@ def evaluate_top(
             break
         for k, seg in enumerate(segments):
             full[k][i] = seg.concept(concepts[i])
-    sample = [_union([ids for ids, _ in done.values()]) for done in full]
-    scored = [
-        seg.base_at(concepts, full[k], ids)
-        for k, (seg, ids) in enumerate(zip(segments, sample, strict=True))
-    ]
-    ids_all = np.concatenate([ids + off for (ids, _, _), off in zip(scored, offsets, strict=True)])
-    base_all = np.concatenate([score for _, score, _ in scored])
+    scored: list[Sparse] = []
+    for k, seg in enumerate(segments):
+        ids, score, _ = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
+        scored.append((ids, score))
+    sample = _joined(scored, offsets)
+    ids_all, base_all = sample.docnums, sample.scores  # ascending numbers
     threshold = _kth(base_all, depth)
-    is_counted = (
-        np.ones(len(ids_all), dtype=np.bool_) if counted is None else _contains(counted, ids_all)
-    )
+    if counted is None:
+        is_counted = np.ones(len(ids_all), dtype=np.bool_)
+    else:  # the counted records among the sample's (fewer: looked up in it)
+        is_counted = np.zeros(len(ids_all), dtype=np.bool_)
+        is_counted[_positions_in(ids_all, counted)] = True
     # A part of no more than ``keep`` records is kept whole: the counted records are
     # known; the others are the matches that are not counted.
     kept: list[Ints] = [_NO_DOCS for _ in segments]
@@ -263,6 +260,9 @@ def evaluate_top(
             threshold = min(threshold, _kth(base_all[~is_counted], keep))
         else:
             threshold = -math.inf
+    # The sample's arrays (as long as the documents of the concepts scored in full)
+    # are not needed any more: freed before the whole segments' are made.
+    del sample, ids_all, base_all, is_counted
     # Non-essential: the concepts of lowest bound adding up to less than the threshold
     # (a margin for the rounding of the sums).
     non_essential: set[int] = set()
@@ -294,16 +294,33 @@ def evaluate_top(
             for i, c in enumerate(concepts)
         ]
         bases.append(seg._coordinated(parts, len(concepts)))
+    # Each concept's arrays: the bases hold what is needed of them.
+    del full
+    for seg in segments:
+        seg.forget_concepts()
     chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
-    found = [
-        seg.best_match_finish(query, base, picked)
-        for seg, base, picked in zip(segments, bases, chosen, strict=True)
-    ]
+    found: list[Sparse] = []
+    for k, (seg, picked) in enumerate(zip(segments, chosen, strict=True)):
+        found.append(seg.best_match_finish(query, bases[k], picked))
+        bases[k] = _NO_BASE  # replaced by its finished scores
     if not found:
         return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted, counted
-    docnums = [ids + offset for (ids, _), offset in zip(found, offsets, strict=True)]
-    hits = Hits(np.concatenate(docnums), np.concatenate([score for _, score in found]))
-    return hits, n_matched, n_counted, counted
+    return _joined(found, offsets), n_matched, n_counted, counted
+
+
+def _joined(found: list[Sparse], offsets: list[int]) -> Hits:
+    """The segments' matches as one :class:`Hits` (top-level numbers), each segment's
+    arrays dropped once copied (``found`` is emptied)."""
+    n = sum(len(ids) for ids, _ in found)
+    docnums = np.empty(n, dtype=np.int64)
+    scores = np.empty(n, dtype=np.float64)
+    at = 0
+    for offset in offsets:
+        ids, score = found.pop(0)
+        np.add(ids, offset, out=docnums[at : at + len(ids)])
+        scores[at : at + len(ids)] = score
+        at += len(ids)
+    return Hits(docnums, scores)
 
 
 def _plain_term(q: Query) -> bool:
@@ -430,6 +447,25 @@ _NO_DOCS: Ints = np.zeros(0, dtype=np.int64)
 _NO_SCORES: Floats = np.zeros(0, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Coordination:
+    """Each document's coordination factor, as the factor of each number of matched
+    concepts and each document's number."""
+
+    factors: Floats
+    counts: NDArray[np.uint8] | Ints
+
+    def at(self, where: NDArray[np.intp]) -> Floats:
+        """The factors of the documents at ``where``."""
+        return self.factors[self.counts[where]]
+
+
+#: A free-text query's concepts in one segment, before the proximity bonus: the
+#: documents, their coordinated scores, and their coordination.
+Base = tuple[Ints, Floats, Coordination]
+_NO_BASE: Base = (_NO_DOCS, _NO_SCORES, Coordination(np.ones(1), np.zeros(0, dtype=np.uint8)))
+
+
 class _Segment:
     """Evaluates query nodes over one segment: each node's matching documents and their
     scores (:data:`Sparse`), with work proportional to the postings read."""
@@ -469,6 +505,8 @@ class _Segment:
             return self.whoosh_term(q)
         if isinstance(q, NearTerms) and self.near_in_arrays(q):
             return self.near_terms(q)
+        if is_term_range(q):
+            return range_scores(self.arrays, self.searcher.reader(), q)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = _sum([self.eval(sub) for sub in q.subqueries])
             return ids, _boosted(score, q.boost)
@@ -506,7 +544,7 @@ class _Segment:
         """BM25 length normalisation of ``field`` for ``docs``."""
         avg = self.stats.avg_length(field)
         b = self.params.field_b_of(field)
-        return 1.0 - b + b * self.arrays.lengths(field)[docs] / avg
+        return 1.0 - b + b * self.arrays.lengths_at(field, docs) / avg
 
     def saturate(self, ids: Ints, tf: Floats, df: int, boost: float) -> Sparse:
         """BM25 of the weighted, normalised frequencies ``tf`` of the documents ``ids``."""
@@ -658,7 +696,7 @@ class _Segment:
         k1 = weighting.K1
         avg = self.stats.avg_length(field)
         idf = self.stats.whoosh_idf(field, q.text)
-        norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
+        norm = (1 - b) + b * self.arrays.lengths_at(field, ids) / avg
         return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 
     def near_in_arrays(self, q: NearTerms) -> bool:
@@ -704,7 +742,7 @@ class _Segment:
         parent = self.stats.parent
         idf = self.stats.whoosh_idf(field, q.text)
         avg = parent.avg_field_length(field) or 1
-        fl = self.arrays.lengths(field)[ids]
+        fl = self.arrays.lengths_at(field, ids)
         return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avg)))
 
     def leaf(self, q: Query) -> Sparse:
@@ -737,6 +775,10 @@ class _Segment:
             return [self.holding(t.fieldname, t.text) for t in q.subqueries]
         return [self.concept(q)[0]]
 
+    def forget_concepts(self) -> None:
+        """Drop the concepts' arrays kept by :meth:`concept`."""
+        self._concepts.clear()
+
     def concept(self, q: Query) -> Sparse:
         """:meth:`eval` of a concept, once per query node."""
         key = self.stats.node_key(q)
@@ -754,6 +796,8 @@ class _Segment:
             return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.holding(q.fieldname, q.text)
+        if is_term_range(q):
+            return range_docs(self.arrays, self.searcher.reader(), q)
         if type(q) is Or and not q.minmatch and not q.scale:
             return _union([self.ids(sub) for sub in q.subqueries])
         if type(q) is And:
@@ -797,9 +841,7 @@ class _Segment:
         ids, tfs = _sum(parts)
         return self.saturate(ids, tfs, df, q.boost)
 
-    def base_at(
-        self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints
-    ) -> tuple[Ints, Floats, Floats]:
+    def base_at(self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints) -> Base:
         """:meth:`best_match_base` for those of ``docs`` that match: each concept
         looked up (or, with a bound, scored) there only."""
         parts: list[Sparse] = []
@@ -813,31 +855,32 @@ class _Segment:
                 parts.append(self.term_at(c, docs))
         return self._coordinated(parts, len(concepts))
 
-    def best_match_base(self, q: BestMatch) -> tuple[Ints, Floats, Floats]:
+    def best_match_base(self, q: BestMatch) -> Base:
         """The concepts' summed scores times coordination: (documents, score,
         coordination)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
         return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
 
-    def _coordinated(self, parts: list[Sparse], n: int) -> tuple[Ints, Floats, Floats]:
+    def _coordinated(self, parts: list[Sparse], n: int) -> Base:
         ids, total, matched = _sum_counted(parts)
-        coord = np.ones(len(ids), dtype=np.float64)
+        factors = np.ones(n + 1, dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
             # (matched / n) ** coordination, looked up for each count
-            coord = ((np.arange(n + 1) / n) ** exponent)[matched]
-        return ids, total * coord, coord
+            factors = (np.arange(n + 1) / n) ** exponent
+        # The counts (a byte each where they fit), not a float per document: only the
+        # proximity bonus needs the factor again, for a few documents.
+        counts = matched.astype(np.uint8) if n < 256 else matched
+        return ids, total * factors[matched], Coordination(factors, counts)
 
-    def best_match_finish(
-        self, q: BestMatch, base: tuple[Ints, Floats, Floats], candidates: Ints
-    ) -> Sparse:
+    def best_match_finish(self, q: BestMatch, base: Base, candidates: Ints) -> Sparse:
         """Adds the proximity bonus of ``candidates`` and the feedback terms."""
         ids, score, coord = base
         score = score.copy()
         at = np.searchsorted(ids, candidates)
         for sub in q.subqueries:
             if isinstance(sub, Proximity) and len(candidates):
-                score[at] += self.proximity(sub, candidates) * coord[at]
+                score[at] += self.proximity(sub, candidates) * coord.at(at)
         expansions = [self.eval(sub) for sub in q.subqueries if isinstance(sub, Expansion)]
         if expansions:
             ids, score = _sum([(ids, score), *expansions])

@@ -254,6 +254,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     ),
     PrivateName(_W3, "W3LeafMatcher._goto", _K.CALLED, ("postings",), "moves to the next block"),
     PrivateName(
+        "whoosh.query.ranges",
+        "TermRange._btexts",
+        _K.CALLED,
+        ("ranges",),
+        "the terms of a range in a segment's lexicon, as Whoosh's matcher lists them",
+    ),
+    PrivateName(
         _W3, "W3LeafMatcher._read_data", _K.CALLED, ("postings",), "decodes the block's data"
     ),
     *(
@@ -264,6 +271,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_nextoffset", "where the next block starts"),
             ("_byteids", "term vectors' ids are not delta-coded"),
             ("_blocklength", "postings in the block (weights stored as one value)"),
+            ("_postfile", "the mapped postings file whose pages are given back once read"),
+            ("_startoffset", "where the term's postings start (end: _nextoffset)"),
         )
     ),
     PrivateName(
@@ -403,6 +412,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
+    PrivateName(
+        "whoosh.system",
+        "pack_uint",
+        _K.IMPORTED,
+        ("segment_writer",),
+        "a Frequency field's posting value (the count), packed as Whoosh packs it",
+    ),
     PrivateName(
         "whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings", "lexicon"), "field ids"
     ),
@@ -676,6 +692,7 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
     {
         "whoosh.analysis.Composable",
         "whoosh.analysis.CompositeAnalyzer",
+        "whoosh.analysis.IDTokenizer",
         "whoosh.analysis.LowercaseFilter",
         "whoosh.analysis.RegexTokenizer",
         "whoosh.analysis.StopFilter",
@@ -699,8 +716,11 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.query.NullQuery",
         "whoosh.query.Or",
         "whoosh.query.Phrase",
+        "whoosh.query.ConstantScoreQuery",
         "whoosh.query.Query",
         "whoosh.query.Term",
+        "whoosh.query.TermRange",
+        "whoosh.query.spans.SpanNear2",
         "whoosh.query.qcore.QueryError",
         "whoosh.reading.IndexReader",
         "whoosh.reading.SegmentReader",

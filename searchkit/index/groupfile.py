@@ -90,6 +90,25 @@ def read_header(path: Path, magic: bytes, kind: str) -> tuple[dict[str, Any], in
     return data, len(magic) + HEAD.size + size
 
 
+def read_segment_header(
+    path: Path, magic: bytes, kind: str, layout: int, segment_id: str, directory: str
+) -> tuple[dict[str, Any], int] | None:
+    """The directory (header entry ``directory``) of segment ``segment_id``'s file and
+    where its body starts; None when there is no file or it is of another ``layout``
+    (the caller reads the segment instead). A header that names another segment, or
+    has no directory, is damaged."""
+    found = read_header(path, magic, kind)
+    if found is None:
+        return None
+    data, base = found
+    if data.get("format") != layout:
+        return None
+    groups = data.get(directory)
+    if data.get("segment") != segment_id or not isinstance(groups, dict):
+        raise GroupFileError("does not describe its segment")
+    return groups, base
+
+
 def read_group(path: Path, base: int, offset: int, size: int, crc: int) -> bytes:
     """One group's bytes, checked against its CRC-32 (FileNotFoundError passes: the
     caller decides what a file removed by a newer commit means)."""

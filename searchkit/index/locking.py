@@ -71,6 +71,36 @@ def holding(handle: IO[str]) -> Iterator[None]:
         unlock_fd(handle.fileno())
 
 
+def wait_to_take(
+    attempt: Callable[[], str | None],
+    location: str,
+    timeout: float,
+    on_wait: LockWaitCallback | None,
+    poll_seconds: float,
+) -> None:
+    """Call ``attempt`` until it takes the writer's lock (returns None), at most
+    ``timeout`` seconds, telling ``on_wait`` once when it has to wait; then
+    :class:`IndexLockedError` for the index at ``location``. While another holds the
+    lock, ``attempt`` returns what is known of the holder (" (on HOST)", or "")."""
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        holder = attempt()
+        if holder is None:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            waited = f" (waited {timeout:g} s)" if timeout else ""
+            raise IndexLockedError(
+                f"the index at {location} is being written by another searchkit "
+                f"process{holder}{waited}; try again when it has finished"
+            )
+        if not told and on_wait is not None:
+            on_wait(timeout)
+        told = True
+        time.sleep(min(poll_seconds, remaining))
+
+
 class IndexLock:
     """The lock of one index directory, re-entrant within this object.
 
@@ -110,25 +140,16 @@ class IndexLock:
         if self._depth:
             self._depth += 1
             return
-        deadline = time.monotonic() + timeout
-        told = False
-        while True:
+
+        def attempt() -> str | None:
             lock = self._try_lock()
-            if lock is not None:
-                self._lock = lock
-                self._depth = 1
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                waited = f" (waited {timeout:g} s)" if timeout else ""
-                raise IndexLockedError(
-                    f"the index at {self.index_dir} is being written by another searchkit "
-                    f"process{waited}; try again when it has finished"
-                )
-            if not told and on_wait is not None:
-                on_wait(timeout)
-            told = True
-            time.sleep(min(LOCK_POLL_SECONDS, remaining))
+            if lock is None:
+                return ""
+            self._lock = lock
+            return None
+
+        wait_to_take(attempt, str(self.index_dir), timeout, on_wait, LOCK_POLL_SECONDS)
+        self._depth = 1
 
     def release(self) -> None:
         if self._depth == 0:

@@ -158,15 +158,17 @@ def split_pair(text: str) -> tuple[str, str | None]:
     return head, qualifier
 
 
-def mesh_query(key: str, text: str, pos: int, context: MeshContext) -> Query:
-    """The query for ``text`` tagged with a MeSH ``key`` (see :data:`KEYS`)."""
+def mesh_terms(key: str, text: str, pos: int, context: MeshContext) -> tuple[str, list[str]]:
+    """The index field and the whole terms ``text`` tagged with a MeSH ``key`` (see
+    :data:`KEYS`) looks for: one, or (exploded by the context's tree) the heading and
+    every narrower one. Any index that holds :func:`index_fields` searches with them."""
     tag = f"{text}[{_TAG_NAMES[key]}]"
     if key == "subheading":
         alone = qualifier_key(text)
         if not alone:
             raise _no_words(text, pos)
         context.lookups.append((tag, QUALIFIER_FIELD, (alone,)))
-        return wq.Term(QUALIFIER_FIELD, alone)
+        return QUALIFIER_FIELD, [alone]
     head, qualifier_text = split_pair(text)
     heading = normalize(head)
     qualifier = qualifier_key(qualifier_text) if qualifier_text is not None else None
@@ -176,6 +178,12 @@ def mesh_query(key: str, text: str, pos: int, context: MeshContext) -> Query:
     fieldname = MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     terms = [f"{h}/{qualifier}" if qualifier else h for h in headings]
     context.lookups.append((tag, fieldname, tuple(terms)))
+    return fieldname, terms
+
+
+def mesh_query(key: str, text: str, pos: int, context: MeshContext) -> Query:
+    """The query for ``text`` tagged with a MeSH ``key`` (see :data:`KEYS`)."""
+    fieldname, terms = mesh_terms(key, text, pos, context)
     if len(terms) == 1:
         return wq.Term(fieldname, terms[0])
     label = f"{fieldname}:({terms[0]} and {len(terms) - 1} narrower)"
@@ -208,12 +216,18 @@ def _headings(key: str, written: str, heading: str, tag: str, context: MeshConte
     return list(dict.fromkeys(names))
 
 
-def mesh_prefix(key: str, prefix: str) -> Query:
-    """``lung*[mh]``: every heading (or qualifier, for ``[sh]``) starting with ``prefix``."""
+def prefix_term(key: str, prefix: str) -> tuple[str, str]:
+    """``lung*[mh]``: the field and the start of every heading (or qualifier, for
+    ``[sh]``) it matches."""
     fieldname = {"subheading": QUALIFIER_FIELD}.get(
         key, MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     )
-    return wq.Prefix(fieldname, normalize(prefix))
+    return fieldname, normalize(prefix)
+
+
+def mesh_prefix(key: str, prefix: str) -> Query:
+    """``lung*[mh]``: every heading (or qualifier, for ``[sh]``) starting with ``prefix``."""
+    return wq.Prefix(*prefix_term(key, prefix))
 
 
 #: How many headings a note on a MeSH term that matched nothing suggests.

@@ -124,8 +124,8 @@ class MeshTree:
 
     # -- storage ---------------------------------------------------------------------
 
-    def save(self, index_dir: Path) -> None:
-        """Write the tree into ``index_dir`` atomically (temp file, then rename)."""
+    def to_bytes(self) -> bytes:
+        """The tree as stored: gzipped JSON (the same bytes for the same tree)."""
         data = {
             "format": TREE_FORMAT,
             "source": self.source,
@@ -133,11 +133,34 @@ class MeshTree:
                 [d.name, d.key, list(d.tree_numbers), list(d.entry_terms)] for d in self.descriptors
             ],
         }
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        return gzip.compress(payload, compresslevel=6, mtime=0)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, where: str) -> MeshTree:
+        """The tree :meth:`to_bytes` made; an IndexFormatError naming ``where`` (the
+        file or collection it was read from) when it cannot be read."""
+        try:
+            data: Any = json.loads(gzip.decompress(raw))
+            if data.get("format") != TREE_FORMAT:
+                raise ValueError(f"format {data.get('format')!r}, expected {TREE_FORMAT}")
+            descriptors = [
+                Descriptor(str(name), tuple(numbers), tuple(entries), str(key))
+                for name, key, numbers, entries in data["descriptors"]
+            ]
+        except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
+            raise IndexFormatError(
+                f"cannot read the MeSH tree {where} ({exc}); load it again with "
+                "searchkit mesh load FILE"
+            ) from None
+        return cls(descriptors, str(data.get("source", "")))
+
+    def save(self, index_dir: Path) -> None:
+        """Write the tree into ``index_dir`` atomically (temp file, then rename)."""
         path = index_dir / TREE_FILE
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
-            payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-            tmp.write_bytes(gzip.compress(payload, compresslevel=6, mtime=0))
+            tmp.write_bytes(self.to_bytes())
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -152,20 +175,7 @@ class MeshTree:
             return None
         except OSError as exc:
             raise IndexFormatError(f"cannot read the MeSH tree {path}: {exc}") from None
-        try:
-            data: Any = json.loads(gzip.decompress(raw))
-            if data.get("format") != TREE_FORMAT:
-                raise ValueError(f"format {data.get('format')!r}, expected {TREE_FORMAT}")
-            descriptors = [
-                Descriptor(str(name), tuple(numbers), tuple(entries), str(key))
-                for name, key, numbers, entries in data["descriptors"]
-            ]
-        except (OSError, EOFError, zlib.error, ValueError, TypeError, KeyError) as exc:
-            raise IndexFormatError(
-                f"cannot read the MeSH tree {path} ({exc}); load it again with "
-                "searchkit mesh load FILE"
-            ) from None
-        return cls(descriptors, str(data.get("source", "")))
+        return cls.from_bytes(raw, str(path))
 
     @staticmethod
     def stamp(index_dir: Path) -> tuple[int, int] | None:
@@ -254,16 +264,22 @@ def _descriptor(elem: Any, source: str) -> Descriptor:
     return Descriptor(name, numbers, tuple(entries), key)
 
 
-def load_descriptor_file(path: Path, index_dir: Path) -> MeshTree:
-    """Read NLM's descriptor file ``path`` and store its tree with the index at
-    ``index_dir`` (replacing any tree loaded before, only once the whole file has been
-    read). Raises :class:`InputError` for a file that cannot be used."""
+def read_tree(path: Path) -> MeshTree:
+    """The tree of NLM's descriptor file ``path``. Raises :class:`InputError` for a file
+    that cannot be used."""
     if not path.is_file():
         raise InputError(str(path), "no such file" if not path.exists() else "not a file")
     descriptors = list(read_descriptors(path))
     if not descriptors:
         raise InputError(str(path), f"no descriptors (no <{_RECORD}> in the file)")
-    tree = MeshTree(descriptors, path.name)
+    return MeshTree(descriptors, path.name)
+
+
+def load_descriptor_file(path: Path, index_dir: Path) -> MeshTree:
+    """Read NLM's descriptor file ``path`` and store its tree with the index at
+    ``index_dir`` (replacing any tree loaded before, only once the whole file has been
+    read). Raises :class:`InputError` for a file that cannot be used."""
+    tree = read_tree(path)
     try:
         tree.save(index_dir)
     except OSError as exc:

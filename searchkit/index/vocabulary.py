@@ -196,17 +196,15 @@ class SegmentTerms:
         asked for); None when there is none of this format."""
         path = folder / file_name(segment_id)
         try:
-            found = groupfile.read_header(path, MAGIC, "a searchkit vocabulary file")
+            found = groupfile.read_segment_header(
+                path, MAGIC, "a searchkit vocabulary file", FORMAT, segment_id, "fields"
+            )
         except groupfile.GroupFileError as exc:
             raise _damaged(path, exc.problem) from None
         if found is None:
-            return None
-        data, base = found
-        if data.get("format") != FORMAT:
-            return None  # another layout: read from the segment instead
-        if data.get("segment") != segment_id or not isinstance(data.get("fields"), dict):
-            raise _damaged(path, "does not describe its segment")
-        return cls(segment_id, path=path, directory=data["fields"], base=base)
+            return None  # no file, or another layout: read from the segment instead
+        directory, base = found
+        return cls(segment_id, path=path, directory=directory, base=base)
 
     def write(self, folder: Path) -> Path:
         """Write as the file of this segment in ``folder``, atomically and durably.

@@ -348,10 +348,9 @@ def to_whoosh(
     collects what MeSH compilation has to tell the user."""
     if mesh is None:
         mesh = MeshContext()
+    check_mesh_term(node)
     if isinstance(node, Tagged | Phrase | Truncated) and node.key in MESH_KEYS:
         return _mesh(node, mesh)
-    if isinstance(node, Wildcard | WildPhrase) and node.key in MESH_KEYS:
-        raise QueryError("in a MeSH heading '*' can only end the heading (lung*[mh])", node.pos)
     if isinstance(node, FreeText):
         text = " ".join(node.words)
         q = free_text_query(schema, text, acronyms=acronyms, params=params)
@@ -413,14 +412,23 @@ def to_whoosh(
     )
 
 
+def check_mesh_term(node: Node) -> None:
+    """A QueryError for a MeSH-tagged term no heading can match: ``*`` other than at
+    its end, or proximity (any index: the Solr translation checks the same)."""
+    if getattr(node, "key", None) not in MESH_KEYS:
+        return
+    if isinstance(node, Wildcard | WildPhrase):
+        raise QueryError("in a MeSH heading '*' can only end the heading (lung*[mh])", node.pos)
+    if isinstance(node, Phrase) and node.near is not None:
+        raise QueryError("proximity '~N' does not apply to MeSH headings", node.pos)
+
+
 def _mesh(node: Tagged | Phrase | Truncated, context: MeshContext) -> Query:
     """A MeSH-tagged term: whole headings (searchkit.index.mesh)."""
     assert node.key is not None
     if isinstance(node, Truncated):
         return mesh_prefix(node.key, node.prefix)
     if isinstance(node, Phrase):
-        if node.near is not None:
-            raise QueryError("proximity '~N' does not apply to MeSH headings", node.pos)
         return mesh_query(node.key, node.text, node.pos, context)
     return mesh_query(node.key, " ".join(node.words), node.pos, context)
 

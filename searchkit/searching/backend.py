@@ -21,14 +21,17 @@ from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
+from searchkit.searching.embedding import EmbedProgress, EmbedReport
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, SearchResult
 from searchkit.searching.search import count as run_count
 from searchkit.searching.search import search as run_search
 
 if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when used
+    from searchkit.analysis.acronyms import AcronymTable
     from searchkit.engine.checksums import CheckReport
     from searchkit.index.ingest import IngestReport, ProgressMeter
+    from searchkit.index.meshtree import MeshTree
     from searchkit.searching.evaluation import EvalResult, Metric
 
 
@@ -152,6 +155,33 @@ class Backend(Repairable, Protocol):
     def optimize(self) -> tuple[int, int]:
         """Merge the index's segments (deleted records purged); the segment counts
         before and after."""
+        ...
+
+    def embed(
+        self,
+        meaning: MeaningProvider,
+        model: Path | None,
+        *,
+        threads: int,
+        progress: EmbedProgress | None,
+        checkpoint: int,
+    ) -> EmbedReport:
+        """Store a sentence vector for each record without a current one, with the
+        semantic stage ``meaning`` (saved every ``checkpoint`` records locally; a
+        collection keeps each batch it sends)."""
+        ...
+
+    def acronym_table(self) -> AcronymTable:
+        """The acronyms learned from the records at ingest."""
+        ...
+
+    def mesh_tree(self) -> MeshTree | None:
+        """The MeSH tree stored with the index (None: none loaded)."""
+        ...
+
+    def load_mesh(self, path: Path) -> MeshTree:
+        """Read NLM's descriptor file ``path`` and store its tree with the index in place
+        of any tree before (under the write lock), once the whole file has been read."""
         ...
 
 
@@ -288,6 +318,31 @@ class LocalBackend:
 
     def optimize(self) -> tuple[int, int]:
         return self.index.optimize()
+
+    def embed(
+        self,
+        meaning: MeaningProvider,
+        model: Path | None,
+        *,
+        threads: int,
+        progress: EmbedProgress | None,
+        checkpoint: int,
+    ) -> EmbedReport:
+        return meaning.embed(
+            self.index, model, threads=threads, progress=progress, checkpoint=checkpoint
+        )
+
+    def acronym_table(self) -> AcronymTable:
+        return self.index.acronyms
+
+    def mesh_tree(self) -> MeshTree | None:
+        return self.index.mesh_tree
+
+    def load_mesh(self, path: Path) -> MeshTree:
+        from searchkit.index.meshtree import load_descriptor_file
+
+        with self.index.locked():  # a rebuild copies the tree: not while it is replaced
+            return load_descriptor_file(path, self.index.path)
 
     def check(self) -> HealthReport:
         return local_health(self.index.path, self.index.check())

@@ -48,6 +48,7 @@ from searchkit.query.allwords import all_words
 from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import Node, parse
 from searchkit.searching import feedback, rerank
+from searchkit.searching.embedding import EmbedProgress, EmbedReport
 
 SORTS = ("relevance", "date")
 #: Up to this many tied documents, their PMIDs are read from the stored records; more,
@@ -94,6 +95,19 @@ class MeaningProvider(Protocol):
 
     def missing_note(self, missing: int) -> str | None:
         """What to tell the user when ``missing`` candidates had nothing to rank by."""
+        ...
+
+    def embed(
+        self,
+        index: SearchIndex,
+        model: Path | None,
+        *,
+        threads: int,
+        progress: EmbedProgress | None,
+        checkpoint: int,
+    ) -> EmbedReport:
+        """Store a sentence vector for each record of ``index`` without a current one
+        (``searchkit embed``), saving every ``checkpoint`` records."""
         ...
 
 

@@ -27,7 +27,7 @@ cross-validation (BENCHMARKS.md, issue 3).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from whoosh.query import Or, Phrase, Query, Term
@@ -80,22 +80,48 @@ def rerank(
             passages.setdefault(d, []).extend((p, i) for p in ps)
     rescored = []
     for score, d in head:
-        anywhere = sum(w for w, occ in zip(weights, occurrences, strict=True) if _in(occ, d))
         in_title = {i for i, occ in enumerate(occurrences) if d in occ.get(TITLE_FIELD, {})}
-        title = sum(weights[i] for i in in_title)
-        events = sorted(e for e in passages.get(d, []) if e[1] not in in_title)
-        passage = title + best_window(events, weights, params.rerank_window)
-        rescored.append((score + scale * (anywhere + title + passage) / 3.0, d))
+        held = {i for i, occ in enumerate(occurrences) if _in(occ, d)}
+        rescored.append(
+            (score + scale * evidence(weights, held, in_title, passages.get(d, []), params), d)
+        )
     rescored.sort(key=lambda item: (-item[0], item[1]))
     return rescored + tail
+
+
+def evidence(
+    weights: list[float],
+    found: set[int],
+    in_title: set[int],
+    passage_events: list[tuple[int, int]],
+    params: Params = DEFAULT,
+) -> float:
+    """A candidate's evidence, the mean of its idf-weighted coverage anywhere, in the
+    title and in the best passage (before the scale): the concepts (indexes into
+    ``weights``) it has anywhere, those in its title, and its (abstract position,
+    concept) events."""
+    anywhere = sum(weights[i] for i in found)
+    title = sum(weights[i] for i in in_title)
+    events = sorted(e for e in passage_events if e[1] not in in_title)
+    passage = title + best_window(events, weights, params.rerank_window)
+    return (anywhere + title + passage) / 3.0
 
 
 def concepts(searcher: Searcher, query: Query) -> list[Concept]:
     """The concepts of every :class:`BestMatch` in ``query``: each concept child's terms
     (alternative spellings, compound parts, acronym forms), weighted by the idf of its
     highest-boosted term. Phrases and proximity or feedback children are left out."""
+    return concepts_by(
+        query,
+        max(searcher.doc_count_all(), 1),
+        lambda field, text: doc_frequency(searcher, field, text),
+    )
+
+
+def concepts_by(query: Query, n_docs: int, frequency: Callable[[str, str], int]) -> list[Concept]:
+    """:func:`concepts` with the index's size and document frequencies given (``frequency``:
+    how many records hold a (field, term); a Solr collection's, :mod:`searchkit.solr`)."""
     out: list[Concept] = []
-    n_docs = max(searcher.doc_count_all(), 1)
     for node in _best_matches(query):
         for child in node.subqueries:
             if isinstance(child, Proximity | Expansion):
@@ -104,7 +130,7 @@ def concepts(searcher: Searcher, query: Query) -> list[Concept]:
             if not leaves:
                 continue
             main = max(leaves, key=lambda leaf: leaf[1])[0]  # first of the highest boost
-            dfs = [doc_frequency(searcher, t.fieldname, t.text) for t in _terms(main)]
+            dfs = [frequency(t.fieldname, t.text) for t in _terms(main)]
             df = max(dfs, default=0)
             idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
             terms = frozenset((t.fieldname, t.text) for ft, _ in leaves for t in _terms(ft))

@@ -9,8 +9,6 @@ interrupted run keeps what it had encoded and the next run goes on from there.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,10 @@ import numpy as np
 from searchkit.errors import IndexWriteError, VectorStoreError
 from searchkit.index.ingest import default_procs
 from searchkit.index.searchindex import SearchIndex
+from searchkit.searching.embedding import EmbedProgress, EmbedReport
 from searchkit.semantic import CHECKPOINT
 from searchkit.semantic.encoder import Encoder
-from searchkit.semantic.stage import load_encoder, model_spec, verified_id
+from searchkit.semantic.models import load_encoder, model_spec, verified_id
 from searchkit.semantic.vectors import (
     StoreInfo,
     VectorStore,
@@ -32,22 +31,6 @@ from searchkit.semantic.vectors import (
 
 #: Records encoded between two progress reports.
 PROGRESS_EVERY = 64
-
-#: Told (done, total, seconds so far) before the first record and as records are encoded.
-EmbedProgress = Callable[[int, int, float], None]
-
-
-@dataclass
-class EmbedReport:
-    records: int = 0  # records in the index
-    encoded: int = 0  # texts encoded by this run
-    current: int = 0  # records that already had a current vector
-    no_text: int = 0  # records with neither title nor abstract (never encoded)
-    stored: int = 0  # vectors in the store afterwards
-    seconds: float = 0.0
-    model: str = ""
-    threads: int = 0  # encoder threads
-    damaged: str | None = None  # why the stored vectors were discarded, if they were
 
 
 def embed(

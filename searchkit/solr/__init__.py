@@ -3,5 +3,5 @@ the HTTP client (credentials from the environment or ``~/.netrc``, retries with 
 the configset searchkit uploads, and the backend that runs the commands against it.
 
 May import: everything below it (ground, readers, analysis, engine, index, query,
-searching). Never cli/, output/ or semantic/.
+searching, semantic: a collection's vectors and ranking by meaning). Never cli/ or output/.
 """

@@ -19,11 +19,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from searchkit.analysis.acronyms import mine_record
-from searchkit.analysis.analyzer import stopwords
-from searchkit.errors import RecordNotFoundError
+from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
+from searchkit.errors import RecordNotFoundError, SearchkitError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
 from searchkit.index.ingest import (
@@ -35,10 +34,12 @@ from searchkit.index.ingest import (
 )
 from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
+from searchkit.index.mesh import MeshContext
+from searchkit.index.meshtree import MeshTree, read_tree
 from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
-from searchkit.params import DEFAULT
+from searchkit.params import DEFAULT, Params
 from searchkit.readers import iter_files
 from searchkit.records import Record
 from searchkit.searching.backend import HealthReport
@@ -51,13 +52,18 @@ from searchkit.searching.evaluation import (
 )
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
+from searchkit.solr import natural
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.aliases import collection_status, real_collection
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import acronym_synonyms, reload_collection, upload_file
+from searchkit.solr.evidence import rescore
 from searchkit.solr.lease import WriterLease
+from searchkit.solr.mesh_store import load_tree, save_tree
 from searchkit.solr.sending import BatchSender, ProcessSenders, Sender
 from searchkit.solr.shared_state import (
+    CHANGES_DIR,
+    list_config_dir,
     load_deleted,
     load_registry,
     load_table,
@@ -65,7 +71,10 @@ from searchkit.solr.shared_state import (
     save_deleted,
     save_entries,
 )
-from searchkit.solr.translate import Json, escape, qf, translate
+from searchkit.solr.translate import Json, qf, translate
+
+if TYPE_CHECKING:
+    from searchkit.searching.embedding import EmbedProgress, EmbedReport
 
 #: Records per update request.
 BATCH_SIZE = 500
@@ -106,6 +115,8 @@ class SolrBackend:
         self._on_lock_wait: LockWaitCallback | None = None
         #: The writer lease while a write holds it (:mod:`searchkit.solr.lease`).
         self.lease: WriterLease | None = None
+        #: The collection's MeSH tree once read (a command reads it once).
+        self._mesh: tuple[MeshTree | None] | None = None
 
     @classmethod
     def open(cls, address: SolrAddress) -> SolrBackend:
@@ -169,14 +180,63 @@ class SolrBackend:
         an alias of (after a rebuild)."""
         return real_collection(self.client, self.address.collection)
 
-    def history(self) -> History:
+    def local_dir(self) -> Path:
+        """This machine's folder for the collection: its search history, the cached
+        MeSH tree."""
         where = (
             user_data_dir()
             / "solr"
             / (f"{self.address.host}_{self.address.port}_{self.address.collection}")
         )
         where.mkdir(parents=True, exist_ok=True)
-        return History(where)
+        return where
+
+    def history(self) -> History:
+        return History(self.local_dir())
+
+    def mesh_tree(self) -> MeshTree | None:
+        """The tree kept in the configset (:mod:`searchkit.solr.mesh_store`), read once;
+        cached on this machine by checksum."""
+        if self._mesh is None:
+            self._mesh = (load_tree(self.client, self._config_name(), self.local_dir()),)
+        return self._mesh[0]
+
+    def load_mesh(self, path: Path) -> MeshTree:
+        """Read the descriptor file, then store its tree under the writer lease."""
+        tree = read_tree(path)
+        with self.writing():
+            save_tree(self.client, self._config_name(), tree)
+        self._mesh = (tree,)
+        return tree
+
+    def acronym_table(self) -> AcronymTable:
+        """The table kept in the configset (``acronyms.json`` and the changes since);
+        an error when the configset has none (not made by ``searchkit solr init``)."""
+        name = self._config_name()
+        if TABLE_FILE not in list_config_dir(self.client, name, "") and not list_config_dir(
+            self.client, name, CHANGES_DIR
+        ):
+            raise SearchkitError(
+                f"the collection {self.location} has no acronym table (its configset "
+                f"{name} has no {TABLE_FILE}: it was not made by 'searchkit solr init')"
+            )
+        return load_table(self.client, name)
+
+    def embed(
+        self,
+        meaning: MeaningProvider,
+        model: Path | None,
+        *,
+        threads: int,
+        progress: EmbedProgress | None,
+        checkpoint: int,
+    ) -> EmbedReport:
+        """Vectors into the collection's documents (:mod:`searchkit.solr.meaning`, with
+        the packaged encoder, not the local stage ``meaning``); each batch sent is kept,
+        so ``checkpoint`` has nothing to add."""
+        from searchkit.solr.meaning import embed_collection  # numpy, the encoder
+
+        return embed_collection(self, model, threads=threads, progress=progress)
 
     def request(
         self,
@@ -188,10 +248,13 @@ class SolrBackend:
         sort: str = "relevance",
         with_snippets: bool = False,
         refs: Mapping[int, str] | None = None,
+        mesh: MeshContext | None = None,
     ) -> Json:
-        """The JSON body of the ``/select`` request for a search."""
+        """The JSON body of the ``/select`` request for a search; ``mesh``: what
+        ``[mh]`` explodes by (default: the collection's tree) and what it says."""
+        mesh = mesh if mesh is not None else MeshContext(self.mesh_tree)
         body: Json = {
-            "query": translate(query, dict(refs or {})),
+            "query": translate(query, dict(refs or {}), mesh),
             "limit": limit,
             "offset": offset,
             "fields": "id,record,score",
@@ -214,10 +277,15 @@ class SolrBackend:
         return body
 
     def explain(self, query: str, refs: Mapping[int, str], filters: Filters | None) -> str:
-        body = self.request(query, limit=10, refs=refs, filters=filters, with_snippets=True)
+        mesh = MeshContext(self.mesh_tree)
+        body = self.request(
+            query, limit=10, refs=refs, filters=filters, with_snippets=True, mesh=mesh
+        )
         url = f"{self.address.base_url}{self._path}/select"
         text = json.dumps(body, ensure_ascii=False, indent=2)
-        return f"Solr request: POST {url}\n{text.replace(_PRE, '<b>').replace(_POST, '</b>')}"
+        lines = [f"Solr request: POST {url}\n{text.replace(_PRE, '<b>').replace(_POST, '</b>')}"]
+        lines.extend(f"mesh: {line}" for line in mesh.explained)
+        return "\n".join(lines)
 
     def search(
         self,
@@ -246,6 +314,7 @@ class SolrBackend:
         hits: list[Hit] = []
         total = 0
         start = offset
+        mesh = MeshContext(self.mesh_tree)
         while True:
             body = self.request(
                 query,
@@ -255,6 +324,7 @@ class SolrBackend:
                 sort=sort,
                 with_snippets=with_snippets,
                 refs=refs,
+                mesh=mesh,
             )
             found = self._select(body)
             total = int(found["response"]["numFound"])
@@ -262,7 +332,7 @@ class SolrBackend:
             start += rows
             if limit is not None or start >= total or not found["response"]["docs"]:
                 break
-        return SearchResult(query=query, total=total, hits=hits)
+        return SearchResult(query=query, total=total, hits=hits, notes=tuple(mesh.notes))
 
     def count(self, query: str, filters: Filters | None) -> int:
         found = self._select(self.request(query, limit=0, filters=filters))
@@ -300,37 +370,14 @@ class SolrBackend:
 
     def rank(self, text: str, limit: int) -> list[tuple[str, float]]:
         """A natural-language query's ranking (any of its words, BM25 over the weighted
-        text fields, times the local index's coordination factor), as (PMID, score)."""
-        if not text.strip():
+        text fields, times the local index's coordination factor, the top
+        ``rerank_depth`` re-scored by the local second stage), as (PMID, score)."""
+        body = natural_request(text, max(limit, DEFAULT.rerank_depth))
+        if body is None:
             return []
-        fields = qf(NATURAL_FIELDS)
-        query: Json = {
-            "edismax": {
-                "query": escape(text),
-                "qf": fields,
-                "mm": "0",
-                "tie": TIE,
-                "pf2": PAIR_FIELDS,
-                "ps2": PAIR_SLOP,
-            }
-        }
-        params: dict[str, str] = {}
-        words = _concepts(text)
-        coordination = DEFAULT.coordination
-        if len(words) > 1 and coordination:
-            matched = []
-            for i, word in enumerate(words):
-                params[f"w{i}"] = escape(word)
-                params[f"c{i}"] = f"{{!edismax qf='{fields}' v=$w{i}}}"
-                matched.append(f"if(query($c{i},0),1,0)")
-            factor = f"pow(div(sum({','.join(matched)}),{len(words)}),{coordination:g})"
-            query = {"boost": {"query": query, "b": factor}}
-        body: Json = {"query": query, "limit": limit, "fields": "id,score",
-                      "sort": "score desc, pmid asc"}  # fmt: skip
-        if params:
-            body["params"] = params
         found = self._select(body)
-        return [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        first = [(d["id"], float(d["score"])) for d in found["response"]["docs"]]
+        return rescore(self._select, text, first, DEFAULT)[:limit]
 
     def evaluate(
         self,
@@ -624,19 +671,44 @@ class SolrBackend:
         self.client.close()
 
 
-_WORD_EDGE = re.compile(r"^\W+|\W+$")
-
-
-def _concepts(text: str) -> list[str]:
-    """The words of a natural-language query that count for coordination: distinct, not
-    stop words, punctuation at their ends removed (a hyphenated term stays one word)."""
-    stop = stopwords()
-    out: dict[str, str] = {}
-    for raw in text.split():
-        word = _WORD_EDGE.sub("", raw)
-        if word and word.lower() not in stop:
-            out.setdefault(word.lower(), word)
-    return list(out.values())
+def natural_request(text: str, limit: int, params: Params = DEFAULT) -> Json | None:
+    """The ``/select`` body of a natural-language query's first stage (None when it has
+    no searchable word): the concepts of the local compiler (:mod:`searchkit.solr.natural`)
+    as ``edismax`` over the weighted text fields, any of them, each once; compound parts
+    searchable alone at the part weight; a word-pair proximity boost; times the
+    coordination factor (matched concepts / concepts) ** ``params.coordination``."""
+    found = natural.concepts(text, params)
+    if not found:
+        return None
+    fields = qf(NATURAL_FIELDS)
+    query: Json = {
+        "edismax": {
+            "query": natural.words_query(found),
+            "qf": fields,
+            "mm": "0",
+            "tie": TIE,
+            "pf2": PAIR_FIELDS,
+            "ps2": PAIR_SLOP,
+        }
+    }
+    parts = natural.parts_query(found, params)
+    if parts:
+        alone = {"edismax": {"query": parts, "qf": fields, "mm": "0", "tie": TIE}}
+        query = {"bool": {"should": [query, alone]}}
+    extra: dict[str, str] = {}
+    if len(found) > 1 and params.coordination:
+        matched = []
+        for i, concept in enumerate(found):
+            extra[f"w{i}"] = concept.matching()
+            extra[f"c{i}"] = f"{{!edismax qf='{fields}' mm=0 v=$w{i}}}"
+            matched.append(f"if(query($c{i},0),1,0)")
+        factor = f"pow(div(sum({','.join(matched)}),{len(found)}),{params.coordination:g})"
+        query = {"boost": {"query": query, "b": factor}}
+    body: Json = {"query": query, "limit": limit, "fields": "id,score",
+                  "sort": "score desc, pmid asc"}  # fmt: skip
+    if extra:
+        body["params"] = extra
+    return body
 
 
 def _filters(filters: Filters | None) -> list[Json]:

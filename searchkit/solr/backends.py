@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-from searchkit.errors import OptionError
 from searchkit.index.location import ENV_VAR, resolve_index_dir
 from searchkit.searching.backend import Backend, LocalBackend, Repairable, open_local_for_repair
 from searchkit.solr.address import is_solr_address, parse_address
@@ -17,11 +16,6 @@ def index_value(explicit: str | os.PathLike[str] | None) -> str | None:
     if explicit:
         return os.fspath(explicit)
     return os.environ.get(ENV_VAR) or None
-
-
-def is_solr(explicit: str | os.PathLike[str] | None) -> bool:
-    value = index_value(explicit)
-    return value is not None and is_solr_address(value)
 
 
 def open_backend(explicit: str | os.PathLike[str] | None, *, create: bool = False) -> Backend:
@@ -43,13 +37,3 @@ def open_for_repair(explicit: str | os.PathLike[str] | None) -> Repairable:
     if value is not None and is_solr_address(value):
         return open_backend(value)
     return open_local_for_repair(resolve_index_dir(explicit))
-
-
-def local_only(explicit: str | os.PathLike[str] | None, command: str) -> None:
-    """An OptionError when the index is a Solr collection and ``command`` works on a local
-    index directory only."""
-    if is_solr(explicit):
-        raise OptionError(
-            f"'{command}' works on a local index directory; {index_value(explicit)} is a "
-            "Solr collection"
-        )

@@ -122,6 +122,12 @@ def create_collection(client: SolrClient, shards: int, replicas: int) -> None:
     if name in collections(client):
         raise ClusterError(f"the collection {name!r} exists already at {client.address.base_url}")
     upload_configset(client, name)
+    create_named(client, name, shards, replicas)
+
+
+def create_named(client: SolrClient, name: str, shards: int, replicas: int) -> None:
+    """Create collection ``name`` with the configset of the same name (uploaded):
+    ``shards`` shards of ``replicas`` replicas each, waiting until every replica is up."""
     client.get(
         "/admin/collections",
         {

@@ -31,8 +31,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from searchkit.errors import IndexLockedError
-from searchkit.index.locking import LockWaitCallback
+from searchkit.index.locking import LockWaitCallback, wait_to_take
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError, SolrClient
 from searchkit.solr.configset import collections, upload_configset
@@ -113,27 +112,16 @@ class WriterLease:
 
     def _wait_for(self, timeout: float, on_wait: LockWaitCallback | None) -> None:
         self._ensure_collection()
-        deadline = time.monotonic() + timeout
-        told = False
-        while True:
+
+        def attempt() -> str | None:
             holder = self._try_take()
-            if holder is None:
-                self._depth = 1
-                self._stop.clear()
-                self._renewer = threading.Thread(target=self._renew, daemon=True)
-                self._renewer.start()
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                waited = f" (waited {timeout:g} s)" if timeout else ""
-                raise IndexLockedError(
-                    f"the index at {self.location} is being written by another searchkit "
-                    f"process (on {holder.host}){waited}; try again when it has finished"
-                )
-            if not told and on_wait is not None:
-                on_wait(timeout)
-            told = True
-            time.sleep(min(POLL_SECONDS, remaining))
+            return None if holder is None else f" (on {holder.host})"
+
+        wait_to_take(attempt, self.location, timeout, on_wait, POLL_SECONDS)
+        self._depth = 1
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, daemon=True)
+        self._renewer.start()
 
     def release(self) -> None:
         if self._depth == 0:

@@ -33,31 +33,16 @@ from searchkit.solr.aliases import (
     real_collection,
 )
 from searchkit.solr.client import ClusterError, SolrClient
-from searchkit.solr.configset import CREATE_TIMEOUT, collections, upload_configset
+from searchkit.solr.configset import collections, create_named, upload_configset
+from searchkit.solr.mesh_store import copy_tree
 from searchkit.solr.shared_state import load_deleted, load_registry, save_deleted
 
 if TYPE_CHECKING:
-    from searchkit.solr.backend import SolrBackend
+    from searchkit.solr.collection import Collection
 
 #: Seconds to wait before counting a shard's replicas again when they disagree (a commit
 #: may be reaching them one after the other).
 RECOUNT_DELAY = 1.0
-
-
-def _create(client: SolrClient, name: str, shards: int, replicas: int) -> None:
-    client.get(
-        "/admin/collections",
-        {
-            "action": "CREATE",
-            "name": name,
-            "numShards": shards,
-            "replicationFactor": replicas,
-            "collection.configName": name,
-            "waitForFinalState": "true",
-            "timeout": CREATE_TIMEOUT,
-            "wt": "json",
-        },
-    )
 
 
 def _drop(client: SolrClient, collection: str, configset: str | None) -> None:
@@ -68,7 +53,7 @@ def _drop(client: SolrClient, collection: str, configset: str | None) -> None:
 
 
 def rebuild_collection(
-    backend: SolrBackend,
+    backend: Collection,
     *,
     procs: int,
     batch_size: int | None,
@@ -106,7 +91,8 @@ def rebuild_collection(
     new = generation_name(name, max(built.values(), default=0) + 1)
     upload_configset(client, new)
     try:
-        _create(client, new, shards, replicas)
+        copy_tree(client, config, new)  # the MeSH tree is kept, as locally
+        create_named(client, new, shards, replicas)
         fresh = type(backend)(replace(backend.address, collection=new))
         fresh.lease = backend.lease
         try:
@@ -181,7 +167,7 @@ def _segments(address: SolrAddress, replicas: list[dict[str, Any]]) -> int:
     return total
 
 
-def optimize_collection(backend: SolrBackend) -> tuple[int, int]:
+def optimize_collection(backend: Collection) -> tuple[int, int]:
     """Solr's optimize (every replica merged into one segment, deleted records purged);
     the segments of the live replicas before and after, summed."""
     real = backend.real_collection()
@@ -239,7 +225,7 @@ def _shard_problems(
     return problems
 
 
-def check_collection(backend: SolrBackend) -> HealthReport:
+def check_collection(backend: Collection) -> HealthReport:
     """Every shard of the collection has an active leader, every replica is up and holds
     as many records as its leader (each asked on its own, ``distrib=false``)."""
     real = backend.real_collection()

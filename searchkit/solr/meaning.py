@@ -35,14 +35,8 @@ from searchkit.params import DEFAULT, Params
 from searchkit.query.parser import parse
 from searchkit.semantic.embed import EmbedProgress, EmbedReport
 from searchkit.semantic.encoder import Encoder
-from searchkit.semantic.stage import (
-    combine,
-    load_encoder,
-    missing_note,
-    model_spec,
-    query_text,
-    verified_id,
-)
+from searchkit.semantic.models import load_encoder, model_spec, verified_id
+from searchkit.semantic.stage import combine, missing_note, query_text
 from searchkit.semantic.vectors import digest, embed_text
 from searchkit.solr.configset import read_config_file, upload_file
 from searchkit.solr.shared_state import list_config_dir
@@ -50,7 +44,7 @@ from searchkit.solr.translate import Json
 
 if TYPE_CHECKING:
     from searchkit.searching.search import Filters, SearchResult
-    from searchkit.solr.backend import SolrBackend
+    from searchkit.solr.collection import Collection
 
 VECTOR_FIELD = "vector"
 KEY_FIELD = "vector_key"
@@ -79,7 +73,7 @@ def _prefix(model_id: str) -> str:
     return f"{model_id[:MODEL_PREFIX]}:"
 
 
-def load_info(backend: SolrBackend) -> dict[str, Any] | None:
+def load_info(backend: Collection) -> dict[str, Any] | None:
     """The model the collection's vectors are made with (None: never embedded)."""
     name = backend._config_name()
     if INFO_FILE.split("/")[-1] not in list_config_dir(backend.client, name, INFO_DIR):
@@ -92,7 +86,7 @@ def load_info(backend: SolrBackend) -> dict[str, Any] | None:
 
 
 def embed_collection(
-    backend: SolrBackend,
+    backend: Collection,
     model: Path | None = None,
     *,
     threads: int = 1,
@@ -158,7 +152,7 @@ def embed_collection(
 
 
 def _send_vectors(
-    backend: SolrBackend,
+    backend: Collection,
     encoder: Encoder,
     prefix: str,
     docs: list[Json],
@@ -191,7 +185,7 @@ def _send_vectors(
 
 
 def open_collection_stage(
-    backend: SolrBackend, wanted: bool | None
+    backend: Collection, wanted: bool | None
 ) -> tuple[CollectionStage | None, str | None]:
     """The collection's semantic stage and a note for the user, as
     :func:`searchkit.semantic.stage.open_stage` for a local index: ``wanted`` None uses it
@@ -221,7 +215,7 @@ def open_collection_stage(
 
 
 def _cosines(
-    backend: SolrBackend, stage: CollectionStage, text: str, pmids: list[str]
+    backend: Collection, stage: CollectionStage, text: str, pmids: list[str]
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Cosine of the query's vector with each record's (Solr's ``vectorSimilarity``),
     which of them are known (a current vector), and how many records with text have none."""
@@ -252,7 +246,7 @@ def _cosines(
 
 
 def rescore(
-    backend: SolrBackend,
+    backend: Collection,
     stage: CollectionStage,
     text: str,
     candidates: list[tuple[str, float]],
@@ -276,7 +270,7 @@ def rescore(
 
 
 def rank_by_meaning(
-    backend: SolrBackend, stage: CollectionStage, text: str, limit: int
+    backend: Collection, stage: CollectionStage, text: str, limit: int
 ) -> list[tuple[str, float]]:
     """``eval``'s ranking of a natural-language query with the semantic stage."""
     candidates = backend.rank(text, max(limit, DEFAULT.semantic_depth))
@@ -285,7 +279,7 @@ def rank_by_meaning(
 
 
 def search_by_meaning(
-    backend: SolrBackend,
+    backend: Collection,
     query: str,
     *,
     limit: int | None,

@@ -2,7 +2,8 @@
 DSL: bare words and tagged words as ``edismax`` with every word required, phrases and
 proximity as ``edismax`` phrases with slop, truncation and wildcards as ``edismax``
 wildcard terms, wildcard phrases as ``complexphrase``, whole-value fields (journal,
-publication type, MeSH headings) as the ``field`` parser, PMIDs and DOIs as ``terms``,
+publication type, MeSH headings) as the ``field`` parser (an exploded heading as
+``terms``, a truncated one as ``prefix``), PMIDs and DOIs as ``terms``,
 years and dates as ranges; AND, OR and NOT as ``bool``. Malformed queries are refused by
 the same parser as locally, with the same messages."""
 
@@ -12,8 +13,8 @@ import re
 from typing import Any
 
 from searchkit.errors import QueryError
-from searchkit.index.mesh import normalize as mesh_normalize
-from searchkit.index.mesh import qualifier_key, split_pair
+from searchkit.index.mesh import KEYS as MESH_TERM_KEYS
+from searchkit.index.mesh import MeshContext, mesh_terms, prefix_term
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.query.compile import (
     ALL_FIELDS_ALSO,
@@ -21,6 +22,7 @@ from searchkit.query.compile import (
     FIELDS,
     LANGUAGE_CODES,
     PHRASE_KEYS,
+    check_mesh_term,
 )
 from searchkit.query.parser import (
     And,
@@ -40,13 +42,8 @@ from searchkit.query.parser import (
 
 Json = dict[str, Any]
 
-#: MeSH keys → the Solr field of whole headings (no explosion: see the README).
-MESH_FIELDS = {
-    "mesh": "mesh_heading",
-    "mesh_noexp": "mesh_heading",
-    "majr": "mesh_major_heading",
-    "majr_noexp": "mesh_major_heading",
-}
+#: MeSH keys of whole headings (``[mh]`` and ``[majr]`` explode by the collection's tree).
+MESH_KEYS = frozenset({"mesh", "mesh_noexp", "majr", "majr_noexp"})
 _SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
 _ID_LIST = re.compile(r"[\s,]+")
 
@@ -89,25 +86,24 @@ def _ids(key: str, text: str, pos: int) -> Json:
     return {"terms": {"f": "id" if key == "pmid" else "doi", "query": ",".join(ids)}}
 
 
-def _mesh(key: str, text: str, pos: int) -> Json:
-    if key == "subheading":
-        return _field("mesh_qualifier", qualifier_key(text))
-    head, qualifier_text = split_pair(text)
-    heading = mesh_normalize(head)
-    qualifier = qualifier_key(qualifier_text) if qualifier_text is not None else None
-    if not heading or qualifier == "":
-        raise QueryError(f"'{text}' is not a MeSH heading or heading/qualifier", pos)
-    return _field(MESH_FIELDS[key], f"{heading}/{qualifier}" if qualifier else heading)
+def _mesh(key: str, text: str, pos: int, mesh: MeshContext) -> Json:
+    """Whole headings (or qualifiers), as the local index looks for them: one as the
+    ``field`` parser (scored), an explosion as ``terms`` (each term as indexed; every
+    match scores alike)."""
+    field, terms = mesh_terms(key, text, pos, mesh)
+    if len(terms) == 1:
+        return _field(field, terms[0])
+    return {"terms": {"f": field, "query": ",".join(terms)}}
 
 
-def _tagged(key: str, text: str, words: tuple[str, ...], pos: int) -> Json:
+def _tagged(key: str, text: str, words: tuple[str, ...], pos: int, mesh: MeshContext) -> Json:
     if key in ("pmid", "doi"):
         return _ids(key, text, pos)
-    if key == "subheading" or key in MESH_FIELDS:
-        return _mesh(key, text, pos)
+    if key == "subheading" or key in MESH_KEYS:
+        return _mesh(key, text, pos, mesh)
     if key == "all":
         parts = [_edismax(_words(words), _fields("textword"))]
-        parts += [_tagged(k, text, words, pos) for k in ALL_FIELDS_ALSO]
+        parts += [_tagged(k, text, words, pos, mesh) for k in ALL_FIELDS_ALSO]
         return _any(parts)
     if key in EXACT_KEYS:
         value = LANGUAGE_CODES.get(text.strip().lower(), text) if key == "language" else text
@@ -123,17 +119,23 @@ def _range(field: str, low: object, high: object) -> Json:
     return {"lucene": {"query": f"{field}:[{lo} TO {hi}]"}}
 
 
-def to_solr(node: Node) -> Json:
-    """The JSON Query DSL of a syntax tree."""
+def to_solr(node: Node, mesh: MeshContext | None = None) -> Json:
+    """The JSON Query DSL of a syntax tree; ``mesh`` holds the MeSH tree that ``[mh]``
+    explodes by (none: not exploded) and collects what it has to say."""
+    mesh = mesh if mesh is not None else MeshContext()
+    check_mesh_term(node)
+    if isinstance(node, Truncated) and node.key in MESH_TERM_KEYS:
+        field, start = prefix_term(node.key, node.prefix)
+        return {"prefix": {"f": field, "query": start}}
     if isinstance(node, FreeText):
         return _edismax(_words(node.words), _fields(None))
     if isinstance(node, Tagged):
-        return _tagged(node.key, " ".join(node.words), node.words, node.pos)
+        return _tagged(node.key, " ".join(node.words), node.words, node.pos, mesh)
     if isinstance(node, Phrase):
         if node.key is not None and (
-            node.key in EXACT_KEYS or node.key in ("pmid", "doi") or node.key in MESH_FIELDS
+            node.key in EXACT_KEYS or node.key in ("pmid", "doi") or node.key in MESH_KEYS
         ):
-            return _tagged(node.key, node.text, (node.text,), node.pos)
+            return _tagged(node.key, node.text, (node.text,), node.pos, mesh)
         near = f"~{node.near}" if node.near is not None else ""
         return _edismax(f'"{escape(node.text)}"{near}', _fields(node.key))
     if isinstance(node, Truncated):
@@ -154,13 +156,21 @@ def to_solr(node: Node) -> Json:
     if isinstance(node, Dates):
         return _range(node.key, node.low, node.high)
     if isinstance(node, And):
-        return {"bool": {"must": [to_solr(c) for c in node.children]}}
+        return {"bool": {"must": [to_solr(c, mesh) for c in node.children]}}
     if isinstance(node, Or):
-        return {"bool": {"should": [to_solr(c) for c in node.children]}}
+        return {"bool": {"should": [to_solr(c, mesh) for c in node.children]}}
     assert isinstance(node, Not)
-    return {"bool": {"must": [to_solr(node.positive)], "must_not": [to_solr(node.negative)]}}
+    return {
+        "bool": {
+            "must": [to_solr(node.positive, mesh)],
+            "must_not": [to_solr(node.negative, mesh)],
+        }
+    }
 
 
-def translate(query: str, refs: dict[int, str] | None = None) -> Json:
-    """The JSON Query DSL of a query in searchkit's (PubMed's) query language."""
-    return to_solr(parse(query, refs))
+def translate(
+    query: str, refs: dict[int, str] | None = None, mesh: MeshContext | None = None
+) -> Json:
+    """The JSON Query DSL of a query in searchkit's (PubMed's) query language; ``mesh``:
+    the collection's MeSH tree (and what explaining the query says of it)."""
+    return to_solr(parse(query, refs), mesh)

@@ -8,8 +8,10 @@ import os
 import socket
 import subprocess
 import time
+import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +22,38 @@ import requests
 from click.testing import Result
 from typer.testing import CliRunner
 
-from searchkit.analysis.acronyms import AcronymTable, mine_record
+from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
 from searchkit.analysis.analyzer import stopwords
 from searchkit.cli import app
-from searchkit.errors import QueryError
+from searchkit.errors import IndexFormatError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
+from searchkit.index.meshtree import normalize as normalize_mesh
+from searchkit.index.meshtree import read_tree
+from searchkit.index.schema import build_schema
 from searchkit.output.formats import format_record
 from searchkit.params import DEFAULT
+from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
-from searchkit.records import Record
+from searchkit.records import Deletion, MeshHeading, Record
 from searchkit.semantic.model_files import packaged_model
-from searchkit.semantic.stage import combine, load_encoder, model_spec
+from searchkit.semantic.models import load_encoder, model_spec
+from searchkit.semantic.stage import combine
 from searchkit.semantic.vectors import embed_text
+from searchkit.solr import mesh_store
 from searchkit.solr.address import parse_address
-from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend
+from searchkit.solr.backend import NATURAL_FIELDS, TIE, SolrBackend, natural_request
 from searchkit.solr.client import CA_ENV, CA_SOURCES, ClusterError
-from searchkit.solr.configset import acronym_synonyms
+from searchkit.solr.configset import acronym_synonyms, configset_files
 from searchkit.solr.meaning import _cosines, open_collection_stage
+from searchkit.solr.mesh_store import read_manifest, read_tree_bytes, save_tree
 from searchkit.solr.shared_state import load_table
 from searchkit.solr.translate import qf
 
 from ..conftest import SAMPLE_SUBSET, SAMPLE_SUBSET_RECORDS, SEED_PMID, SMALL_SUBSET, TEST_DATA
 from ..test_cli import _searchkit_exe
+from ..test_mesh import DESC_SAMPLE, narrower_or_same
 from .cluster import SolrCluster
 
 pytestmark = [pytest.mark.solr, pytest.mark.slow]  # a real cluster: not in the fast tier
@@ -448,15 +458,257 @@ def test_strategy_runs_on_the_collection_and_reports_each_count(
     assert sorted(pmids) == sorted(listed.stdout.split()) and len(pmids) == final
 
 
-def test_local_only_commands_are_one_error_line(solr_cluster: SolrCluster, sample: str) -> None:
-    # check and embed work on a collection now; the MeSH tree and acronym listing do not
-    for command in (["mesh", "show", "Neoplasms"], ["acronyms"]):
-        done = _run(solr_cluster, *command, "--index", sample)
-        assert done.exit_code == 2
-        assert done.stderr == (
-            f"Error: '{' '.join(command[: 2 if command[0] == 'mesh' else 1])}' works on a local "
-            f"index directory; {sample} is a Solr collection\n"
+@cache
+def _sample_records() -> tuple[Record, ...]:
+    """The records the sample collection holds: the last version of each PMID read,
+    deletions applied (as an ingest does)."""
+    found: dict[str, Record] = {}
+    for path in SAMPLE_SUBSET:
+        for item in read_file(path):
+            if isinstance(item, Record):
+                found[item.pmid] = item
+            elif isinstance(item, Deletion):
+                found.pop(item.pmid, None)
+    return tuple(found.values())
+
+
+def _with_mesh(match: Callable[[MeshHeading], bool]) -> int:
+    """How many of the sample collection's records have a MeSH heading that ``match``es
+    (from the readers, not from any index)."""
+    return sum(any(match(m) for m in r.mesh) for r in _sample_records())
+
+
+def test_mesh_tree_loaded_into_a_collection_explodes_mh_and_majr(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """Without a tree [mh] is the heading itself (a note says so) and ``mesh show`` is
+    one error line; ``mesh load`` stores NLM's tree with the collection, then [mh] and
+    [majr] match every narrower heading (the expected sets from ElementTree, the counts
+    from the readers), ``:noexp`` does not explode, entry terms find their descriptor,
+    and ``mesh show`` prints what it does locally."""
+
+    def count(query: str) -> tuple[int, str]:
+        result = _run(solr_cluster, "search", query, "--count", "--index", sample)
+        assert result.exit_code == 0, result.stderr
+        return int(result.stdout), result.stderr
+
+    lung_neoplasms = narrower_or_same("Lung Neoplasms")
+    assert len(lung_neoplasms) == 4
+    alone = _with_mesh(lambda m: m.name == "Lung Neoplasms")
+    exploded = _with_mesh(lambda m: m.name in lung_neoplasms)
+    assert 0 < alone < exploded
+
+    shown = _run(solr_cluster, "mesh", "show", "lung", "--index", sample)
+    assert shown.exit_code == 1
+    assert shown.stderr == (
+        f"Error: no MeSH tree is loaded in {sample}; load NLM's descriptor file with: "
+        "searchkit mesh load desc2025.xml\n"
+    )
+    found, said = count("lung neoplasms[mh]")
+    assert found == alone
+    assert said.startswith("note: no MeSH tree is loaded, so [mh] and [majr] matched")
+
+    loaded = _run(solr_cluster, "mesh", "load", str(DESC_SAMPLE), "--index", sample)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert loaded.stderr == (
+        f"Loaded 10 descriptors (15 tree numbers, 31 entry terms) from {DESC_SAMPLE} into "
+        f"{sample}.\n"
+    )
+    assert count("lung neoplasms[mh]") == (exploded, "")
+    assert count("lung neoplasms[mh:noexp]")[0] == alone
+    assert count("lung cancer[mh]")[0] == exploded  # an entry term of Lung Neoplasms
+    neoplasms = narrower_or_same("Neoplasms")
+    assert len(neoplasms) == 9
+    assert count("neoplasms[mh]")[0] == _with_mesh(lambda m: m.name in neoplasms)
+    assert count("lung neoplasms/surgery[mh]")[0] == _with_mesh(
+        lambda m: m.name in lung_neoplasms and "surgery" in m.qualifiers
+    )
+    assert count("lung neoplasms[majr]")[0] == _with_mesh(
+        lambda m: m.name in lung_neoplasms and m.major
+    )
+    assert count("lung neoplasms[majr:noexp]")[0] == _with_mesh(
+        lambda m: m.name == "Lung Neoplasms" and m.major
+    )
+    assert count("lung neoplasms[mh] AND cancer")[0] < exploded
+    explained = _run(solr_cluster, "search", "lung cancer[mh]", "--index", sample, "--explain",
+                     "--count")  # fmt: skip
+    assert "mesh: lung cancer[mh]: an entry term of Lung Neoplasms" in explained.stderr
+    assert "mesh: lung cancer[mh] explodes to 4 headings" in explained.stderr
+
+    shown = _run(solr_cluster, "mesh", "show", "lung neoplasms", "--index", sample)
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "Lung Neoplasms"
+    assert "  C04.588.894.797.520  3 narrower (1 one level down)" in lines
+    assert "  C08.381.540  0 narrower (0 one level down)" in lines
+    assert "lung cancer" in lines[-1]
+    missing = _run(solr_cluster, "mesh", "show", "no such heading", "--index", sample)
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("Error: no MeSH heading 'no such heading'")
+    bad = _run(solr_cluster, "mesh", "load", str(SAMPLE_SUBSET[0]), "--index", sample)
+    assert bad.exit_code == 1 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith(f"Error: {SAMPLE_SUBSET[0]}")
+    assert _run(solr_cluster, "mesh", "show", "lung", "--index", sample).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("lung*[mh]", lambda m: normalize_mesh(m.name).startswith("lung")),
+        ("neoplas*[majr]", lambda m: m.major and normalize_mesh(m.name).startswith("neoplas")),
+        ("surg*[sh]", lambda m: any(normalize_mesh(q).startswith("surg") for q in m.qualifiers)),
+    ],
+)
+def test_truncated_mesh_terms_match_headings_that_start_so(
+    solr_cluster: SolrCluster, sample: str, query: str, match: Callable[[MeshHeading], bool]
+) -> None:
+    """``lung*[mh]`` is every heading (``[sh]``: qualifier) that starts so, as locally."""
+    result = _run(solr_cluster, "search", query, "--count", "--index", sample)
+    assert result.exit_code == 0, result.stderr
+    assert int(result.stdout) == _with_mesh(match) > 0
+
+
+@pytest.mark.parametrize(
+    "query", ["lung*neo[mh]", '"lung neop*"[majr]', "surg*ery[sh]", '"lung neoplasms"~3[mh]']
+)
+def test_misused_mesh_terms_give_the_local_error_line(
+    solr_cluster: SolrCluster, sample: str, query: str
+) -> None:
+    with pytest.raises(QueryError) as local:
+        to_whoosh(build_schema(), parse(query))
+    result = _run(solr_cluster, "search", query, "--index", sample)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {local.value}\n"
+
+
+def _descriptor_file(path: Path, count: int) -> Path:
+    """NLM's descriptor format with ``count`` made-up descriptors under one root, each
+    with random entry terms (so that the stored tree does not compress small)."""
+    rng = np.random.default_rng(7)
+    parts = ['<?xml version="1.0"?>\n<DescriptorRecordSet LanguageCode="eng">\n']
+    for n in range(count):
+        number = "Z01" if n == 0 else f"Z01.{n:05d}"
+        terms = "".join(
+            '<Term IsPermutedTermYN="N"><String>'
+            + " ".join(f"{w:x}" for w in rng.integers(1 << 28, 1 << 32, 4))
+            + "</String></Term>"
+            for _ in range(6)
         )
+        parts.append(
+            f"<DescriptorRecord><DescriptorName><String>Made Up {n}</String></DescriptorName>"
+            f"<TreeNumberList><TreeNumber>{number}</TreeNumber></TreeNumberList>"
+            f"<ConceptList><Concept><TermList>{terms}</TermList></Concept></ConceptList>"
+            "</DescriptorRecord>\n"
+        )
+    parts.append("</DescriptorRecordSet>\n")
+    path.write_text("".join(parts), "utf-8")
+    return path
+
+
+def _config_file(cluster: SolrCluster, path: str) -> str:
+    return str(
+        requests.get(
+            f"{cluster.nodes[0]}/admin/zookeeper",
+            params={"detail": "true", "path": f"/configs/{path}"},
+            auth=_auth(cluster),
+            verify=cluster.ca,
+            timeout=60,
+        )
+        .json()["znode"]
+        .get("data")
+        or ""
+    )
+
+
+def test_a_mesh_tree_larger_than_a_zookeeper_file_is_stored_in_parts(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    """A tree of more than ZooKeeper's 1 MB per file (NLM's whole file makes one of a
+    few MB) is stored in parts; loading a smaller one after it empties the parts no
+    longer used, and a process with the tree cached reads the new one."""
+    url = solr_cluster.url("meshparts")
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    big = _descriptor_file(tmp_path / "desc-big.xml", 8000)
+    loaded = _run(solr_cluster, "mesh", "load", str(big), "--index", url)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert loaded.stderr.startswith("Loaded 8000 descriptors (8000 tree numbers, 48000 ")
+    manifest = json.loads(_config_file(solr_cluster, "meshparts/mesh.json"))
+    assert len(manifest["parts"]) >= 2
+    sizes = [len(_config_file(solr_cluster, f"meshparts/mesh/{p}")) for p in manifest["parts"]]
+    assert sum(sizes) > 1024 * 1024 and max(sizes) < 1000 * 1000
+    shown = _run(solr_cluster, "mesh", "show", "made up 0", "--index", url)
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines()[:2] == [
+        "Made Up 0",
+        "  Z01  7999 narrower (7999 one level down)",
+    ]
+    explained = _run(solr_cluster, "search", "made up 0[mh]", "--index", url, "--explain",
+                     "--count")  # fmt: skip
+    assert explained.exit_code == 0, explained.stderr
+    assert explained.stdout == "0\n"
+    assert "explodes to 8000 headings: Made Up 0 and 7999 narrower" in explained.stderr
+
+    small = _run(solr_cluster, "mesh", "load", str(DESC_SAMPLE), "--index", url)
+    assert small.exit_code == 0, small.stderr
+    after = json.loads(_config_file(solr_cluster, "meshparts/mesh.json"))
+    assert len(after["parts"]) == 1 and after["parts"][0][0] != manifest["parts"][0][0]
+    assert all(_config_file(solr_cluster, f"meshparts/mesh/{p}") == "" for p in manifest["parts"])
+    assert _run(solr_cluster, "mesh", "show", "made up 0", "--index", url).exit_code == 1
+    assert _run(solr_cluster, "mesh", "show", "lung neoplasms", "--index", url).exit_code == 0
+
+
+def test_acronyms_lists_the_table_kept_with_the_collection(
+    solr_cluster: SolrCluster, sample: str, tmp_path: Path
+) -> None:
+    """The table listed is the one mined from the records the collection holds; a
+    collection whose configset has no table (not made by ``solr init``) is one error."""
+    mined: Counter[tuple[str, str]] = Counter(
+        pair for r in _sample_records() for pair in mine_record(r)
+    )
+    expected = AcronymTable()
+    for (sf, lf), n in mined.items():
+        expected.counts.setdefault(sf, Counter())[lf] = n
+    listed = _run(solr_cluster, "acronyms", "--index", sample, "-f", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert json.loads(listed.stdout) == [
+        {"short": sf, "records": n, "long": lf} for sf, n, lf in expected.rows()
+    ]
+    assert len(expected.rows()) > 10
+    short, n, long = expected.rows()[0]
+    one = _run(solr_cluster, "acronyms", short.lower(), "--index", sample)
+    assert one.exit_code == 0, one.stderr
+    assert one.stdout.splitlines()[0].split(None, 2) == [short, str(n), long]
+    none = _run(solr_cluster, "acronyms", "NOSUCHACRONYM", "--index", sample)
+    assert none.exit_code == 1
+    assert none.stderr == (
+        f"Error: no acronym 'NOSUCHACRONYM' was learned from the records in {sample}\n"
+    )
+
+    # A collection made by hand from searchkit's schema, without the table.
+    files = {k: v for k, v in configset_files().items() if k != TABLE_FILE}
+    archive = tmp_path / "bare.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    requests.post(
+        f"{solr_cluster.nodes[0]}/admin/configs",
+        params={"action": "UPLOAD", "name": "bare"},
+        data=archive.read_bytes(),
+        headers={"Content-Type": "application/octet-stream"},
+        auth=_auth(solr_cluster),
+        verify=solr_cluster.ca,
+        timeout=60,
+    ).raise_for_status()
+    created = _admin(solr_cluster, "CREATE", name="bare", numShards="1",
+                     waitForFinalState="true", **{"collection.configName": "bare"})  # fmt: skip
+    assert created["responseHeader"]["status"] == 0, created
+    bare = solr_cluster.url("bare")
+    refused = _run(solr_cluster, "acronyms", "--index", bare)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: the collection {bare} has no acronym table (its configset bare has no "
+        f"{TABLE_FILE}: it was not made by 'searchkit solr init')\n"
+    )
 
 
 def test_search_as_a_real_process_with_the_index_in_the_environment(
@@ -575,14 +827,66 @@ def test_eval_through_the_cluster(
     for name, value in solr_cluster.env().items():
         monkeypatch.setenv(name, value)
     backend = SolrBackend.open(parse_address(url))
-    try:
-        ranked = backend.rank(f"{word} zyxwvut", 5)
+    try:  # the first stage, before the second re-scores the top hits
+        body = natural_request(f"{word} zyxwvut", 5)
+        assert body is not None
+        docs = backend._select(body)["response"]["docs"]
     finally:
         backend.close()
+    ranked = [(d["id"], float(d["score"])) for d in docs]
     factor = 0.5**DEFAULT.coordination
     assert [pmid for pmid, _ in ranked] == [d["id"] for d in plain]
     assert all(score == pytest.approx(d["score"] * factor, rel=1e-5)
                for (_, score), d in zip(ranked, plain, strict=True))  # fmt: skip
+
+
+#: Natural-language queries whose ranking on the 12 records differed from the local
+#: index's before the collection was sent the local compiler's concepts and re-scored by
+#: the second stage: a compound whose second part no record has (the local index finds
+#: "myeloid-derived" by its part "myeloid"), words repeated in other forms (searched once
+#: locally).
+PARITY_QUERIES = (
+    "myeloid-lineage suppressor cells",
+    "human blood methylation and human genes",
+    "induction of induced myeloid genes",
+)
+
+
+def test_natural_ranking_on_the_cluster_orders_as_the_local_index(
+    solr_cluster: SolrCluster, tmp_path: Path
+) -> None:
+    """eval's rankings (its run files) of the same records, locally and on the cluster:
+    the same top five."""
+    url = solr_cluster.url("parity")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    local = tmp_path / "ix"
+    assert _run(solr_cluster, "solr", "init", url, "--shards", "2").exit_code == 0
+    for index in (url, str(local)):
+        assert _run(solr_cluster, "ingest", str(corpus), "--index", index).exit_code == 0
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "".join(
+            json.dumps({"_id": f"q{i}", "text": q}) + "\n" for i, q in enumerate(PARITY_QUERIES)
+        ),
+        "utf-8",
+    )
+    qrels = tmp_path / "qrels.tsv"
+    judged = "".join(f"q{i}\t5836\t1\n" for i in range(len(PARITY_QUERIES)))
+    qrels.write_text(f"query-id\tcorpus-id\tscore\n{judged}", "utf-8")
+    runs: list[dict[str, list[str]]] = []
+    for index in (str(local), url):
+        out = tmp_path / f"run-{len(runs)}.txt"
+        result = _run(
+            solr_cluster, "eval", "--queries", str(queries), "--qrels", str(qrels),
+            "--index", index, "--no-semantic", "--run-out", str(out),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        ranked: dict[str, list[str]] = {}
+        for line in out.read_text("utf-8").splitlines():
+            qid, _, pmid, *_ = line.split()
+            ranked.setdefault(PARITY_QUERIES[int(qid[1:])], []).append(pmid)
+        runs.append(ranked)
+    assert {q: r[:5] for q, r in runs[1].items()} == {q: r[:5] for q, r in runs[0].items()}
 
 
 def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
@@ -888,6 +1192,8 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     paths = [*SMALL_SUBSET[:6], medline]
     wanted = _pmids(paths)
     assert _run(solr_cluster, "ingest", *map(str, paths), "--index", url).exit_code == 0
+    mesh = _run(solr_cluster, "mesh", "load", str(DESC_SAMPLE), "--index", url)
+    assert mesh.exit_code == 0, mesh.stderr
     gone = sorted(_pmids(paths[:6]) - _pmids([medline]))[0]
     back = sorted(_pmids([medline]))[0]
     deleted = _run(solr_cluster, "delete", gone, back, "--index", url)
@@ -914,10 +1220,15 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     assert len(_shards_of(solr_cluster, "rebuilt", after.stdout.split())) == 2
     listed = json.loads(_run(solr_cluster, "sources", "--index", url, "-f", "json").stdout)
     assert sorted(e["path"] for e in listed) == sorted(str(p.absolute()) for p in paths)
+    # The MeSH tree is kept, as a local rebuild keeps it.
+    kept = _run(solr_cluster, "mesh", "show", "lung neoplasms", "--index", url)
+    assert kept.exit_code == 0 and kept.stdout.startswith("Lung Neoplasms\n"), kept.stderr
     second = _run(solr_cluster, "rebuild", "--index", url, "--procs", "1")
     assert second.exit_code == 0, second.stderr
     assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g2"}
     assert "rebuilt_g1" not in _admin(solr_cluster, "LIST")["collections"]
+    explained = _run(solr_cluster, "search", "neoplasms[mh]", "--index", url, "--explain")
+    assert "mesh: neoplasms[mh] explodes to 9 headings" in explained.stderr
     assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
     optimized = _run(solr_cluster, "optimize", "--index", url)
     assert optimized.exit_code == 0, optimized.stderr
@@ -1185,3 +1496,61 @@ def test_embed_stores_vectors_and_search_reranks_the_top_hits_by_meaning(
     assert once_more.stderr.startswith("1 record(s) encoded in ")
     assert "11 already current" in once_more.stderr
     _eval_runs_differ(solr_cluster, url, tmp_path)
+
+
+@needs_model
+def test_ingest_then_embed_in_one_command(solr_cluster: SolrCluster) -> None:
+    """``ingest --embed`` on a collection: the records, then their vectors, as locally."""
+    url = solr_cluster.url("ingestembed")
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    done = _run(solr_cluster, "ingest", str(corpus), "--index", url, "--embed", "--procs", "1")
+    assert done.exit_code == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("Added 12 records from 1 file in ")
+    assert lines[0].endswith(f"Index: {url} (12 records)")
+    assert lines[1].startswith("12 record(s) encoded in ")
+    assert lines[1].endswith(f"Vectors: 12 in {url} (model all-MiniLM-L6-v2 (int8 ONNX))")
+    again = _run(solr_cluster, "embed", "--index", url)
+    assert again.exit_code == 0 and "12 already current" in again.stderr, again.stderr
+    ranked = _run(solr_cluster, "search", "cell", "--semantic", "--index", url, "-f", "pmid")
+    assert ranked.exit_code == 0 and ranked.stdout.split(), ranked.stderr
+
+
+def test_a_tree_replaced_while_it_is_read_is_read_again_and_the_cache_is_checked(
+    solr_cluster: SolrCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that got ``mesh.json`` just before another load replaced the tree finds
+    its parts emptied (the checksum says so) and reads the new tree; a cached tree whose
+    checksum does not match is read from the cluster again."""
+    url = solr_cluster.url("meshrace")
+    assert _run(solr_cluster, "solr", "init", url).exit_code == 0
+    for name, value in solr_cluster.env().items():
+        monkeypatch.setenv(name, value)
+    backend = SolrBackend.open(parse_address(url))
+    try:
+        client = backend.client
+        first = read_tree(DESC_SAMPLE)
+        second = read_tree(_descriptor_file(tmp_path / "desc-made-up.xml", 50))
+        save_tree(client, "meshrace", first)
+        stale = read_manifest(client, "meshrace")
+        assert stale is not None
+        save_tree(client, "meshrace", second, part_chars=1000)
+        with pytest.raises(IndexFormatError, match="incomplete"):
+            read_tree_bytes(client, "meshrace", stale)
+        answers = iter([stale])
+        real = mesh_store.read_manifest
+        monkeypatch.setattr(
+            mesh_store, "read_manifest", lambda c, n: next(answers, None) or real(c, n)
+        )
+        read = mesh_store.load_tree(client, "meshrace", tmp_path / "cache")
+        assert read is not None and read.to_bytes() == second.to_bytes()
+        monkeypatch.setattr(mesh_store, "read_manifest", real)
+        (cached,) = (tmp_path / "cache").glob("mesh-*.json.gz")
+        assert cached.read_bytes() == second.to_bytes()
+        cached.write_bytes(first.to_bytes())  # not what its name's checksum says
+        again = mesh_store.load_tree(client, "meshrace", tmp_path / "cache")
+        assert again is not None and len(again) == 50
+        assert cached.read_bytes() == second.to_bytes()
+    finally:
+        backend.close()
