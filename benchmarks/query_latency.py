@@ -8,6 +8,7 @@ tag).
     python benchmarks/query_latency.py --index INDEX_DIR [--worst 8] [--reference]
     python benchmarks/query_latency.py --index INDEX_DIR --pruning
     python benchmarks/query_latency.py --index INDEX_DIR --near
+    python benchmarks/query_latency.py --index INDEX_DIR --baseline SRC_DIR [--rounds 2]
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
@@ -20,7 +21,9 @@ segment arrays), and checks that both rank the same PMIDs. ``--pruning`` times e
 query (interleaved, CPU) with top-k pruning (MaxScore, the default) and with every
 match scored, and checks that both give the same hits, scores and counts. ``--near``
 times the quoted phrases of the queries as ``"a b"~3`` proximity searches (first stage
-only) matched in arrays and by Whoosh's ``SpanNear2``.
+only) matched in arrays and by Whoosh's ``SpanNear2``. ``--baseline`` reports CPU p50
+and p95 of this checkout's code against another source tree's (the code before a
+change), each in fresh processes over the same index, alternating, read-only.
 """
 
 from __future__ import annotations
@@ -55,17 +58,68 @@ def queries(n: int = 200) -> list[str]:
     return (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
 
 
-def latencies(index_dir: Path, qs: list[str]) -> tuple[dict[str, float], int]:
-    """Milliseconds per query (after warming up), and the index's segment count."""
+def latencies(
+    index_dir: Path, qs: list[str], clock: Any = time.perf_counter
+) -> tuple[dict[str, float], int]:
+    """Milliseconds per query (after warming up; wall clock unless another ``clock``
+    is given), and the index's segment count."""
     ix = SearchIndex.open(index_dir)
     for q in qs[:WARM_UP]:
         search(ix, q, limit=10)
     times: dict[str, float] = {}
     for q in qs:
-        t = time.perf_counter()
+        t = clock()
         search(ix, q, limit=10)
-        times[q] = (time.perf_counter() - t) * 1000
+        times[q] = (clock() - t) * 1000
     return times, int(ix.stats()["segments"])
+
+
+def against_baseline(
+    index_dir: Path, qs: list[str], baseline: Path, rounds: int
+) -> dict[str, list[list[float]]]:
+    """CPU milliseconds per query of this checkout's code and of the searchkit source
+    tree ``baseline`` (e.g. ``git archive main`` unpacked), each in a fresh process
+    that opens the index, warms up on 20 queries and runs them all; the two
+    alternate ``rounds`` times, so that both see the same machine load. Reads the
+    index only."""
+    import json
+    import subprocess
+
+    here = HERE.parent
+    out: dict[str, list[list[float]]] = {"baseline": [], "current": []}
+    for _ in range(rounds):
+        for name, source in (("baseline", baseline), ("current", here)):
+            env = {**os.environ, "PYTHONPATH": str(source), "PYTHONDONTWRITEBYTECODE": "1"}
+            code = (
+                "import sys; sys.path.insert(0, sys.argv[1]); import query_latency as q; q.child()"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", code, str(HERE), str(index_dir), str(source), str(len(qs))],
+                env=env,
+                cwd=HERE,  # not a folder holding a searchkit/ of its own
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"Error: the {name} run failed:\n{done.stderr}")
+            out[name].append(json.loads(done.stdout))
+    return out
+
+
+def child() -> None:
+    """One :func:`against_baseline` run (arguments: benchmarks folder, index, the
+    source tree expected to be imported, number of queries): CPU ms per query, JSON."""
+    import json
+
+    import searchkit
+
+    _, index, source, n = sys.argv[1:5]
+    if not Path(searchkit.__file__).resolve().is_relative_to(Path(source).resolve()):
+        raise SystemExit(f"Error: searchkit imported from {searchkit.__file__}, not {source}")
+    qs = queries(int(n))
+    times, _ = latencies(Path(index), qs, time.process_time)
+    print(json.dumps([times[q] for q in qs]))
 
 
 def reference_latencies(index_dir: Path, qs: list[str]) -> dict[str, tuple[float, float]]:
@@ -244,6 +298,8 @@ def one_index(
     reference: bool = False,
     pruning: bool = False,
     near: bool = False,
+    baseline: Path | None = None,
+    rounds: int = 2,
 ) -> None:
     if near:
         n, new, old = near_latencies(index, qs)
@@ -265,6 +321,22 @@ def one_index(
                     f"{name} p{p} CPU: pruned {pct(new, p):.1f} ms, every match scored "
                     f"{pct(old, p):.1f} ms (ratio {pct(new, p) / pct(old, p):.2f})"
                 )
+        return
+    if baseline is not None:
+        runs = against_baseline(index, qs, baseline, rounds)
+        print(
+            f"index {index}: {len(qs)} queries, CPU ms, limit 10, warm (20 queries first), "
+            f"{rounds} alternating round(s) per code, baseline {baseline}"
+        )
+        for r in range(rounds):
+            old, new = runs["baseline"][r], runs["current"][r]
+            print(
+                f"round {r + 1}: baseline p50 {pct(old, 50):.1f} p95 {pct(old, 95):.1f} "
+                f"mean {sum(old) / len(old):.1f} | current p50 {pct(new, 50):.1f} "
+                f"p95 {pct(new, 95):.1f} mean {sum(new) / len(new):.1f} "
+                f"| ratio p50 {pct(new, 50) / pct(old, 50):.2f} "
+                f"p95 {pct(new, 95) / pct(old, 95):.2f}"
+            )
         return
     if reference:
         pairs = reference_latencies(index, qs)
@@ -298,6 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--near", action="store_true", help="with --index: proximity searches, arrays vs spans"
     )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="with --index: CPU times against this searchkit source tree (a folder "
+        "holding searchkit/, e.g. `git archive main | tar -x -C DIR`), in alternating "
+        "fresh processes",
+    )
+    ap.add_argument("--rounds", type=int, default=2, help="with --baseline: rounds per code")
     ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 1)
@@ -310,7 +390,16 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.queries, args.optimized = "200,400", 20, True
     qs = queries(args.queries)
     if args.index is not None:
-        one_index(args.index, qs, args.worst, args.reference, args.pruning, args.near)
+        one_index(
+            args.index,
+            qs,
+            args.worst,
+            args.reference,
+            args.pruning,
+            args.near,
+            args.baseline,
+            args.rounds,
+        )
         return 0
     data = args.data or shared_data_dir()
     if not data.is_dir():

@@ -13,7 +13,9 @@ from whoosh.query import Term
 
 from searchkit import Record, SearchIndex, ingest
 from searchkit.engine import scoring
+from searchkit.engine.nodes import weighting
 from searchkit.engine.postings import SegmentArrays, doc_frequency
+from searchkit.params import DEFAULT
 
 from .conftest import SAMPLE_DIR
 
@@ -177,3 +179,18 @@ def test_position_keys_are_the_positions(sample_index: SearchIndex) -> None:
             some = ids[::2]
             by_doc = arrays.positions("abstract", "cell", some)
             assert arrays.position_keys("abstract", "cell", some).tolist() == _keys(by_doc).tolist()
+
+
+def test_average_lengths_add_each_segments_total_once(sample_index: SearchIndex) -> None:
+    """The mean field length of a query's statistics: each segment's lengths added up
+    once per reader (kept), the same float as adding them up for every query."""
+    searcher = sample_index.shared_searcher(weighting(DEFAULT))
+    leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
+    assert len(leaves) > 1
+    for field in ("title", "abstract", "mesh"):
+        total = 0.0
+        for reader in leaves:
+            total += float(SegmentArrays(reader).lengths(field).sum())
+        expected = total / searcher.doc_count_all()
+        for _ in range(2):  # computed, then from the kept totals
+            assert scoring._Stats(searcher).avg_length(field) == expected

@@ -32,6 +32,7 @@ from whoosh import matching
 from whoosh.query import Query, Term
 from whoosh.query.qcore import QueryError as WhooshQueryError
 
+from searchkit.engine import sets
 from searchkit.engine.postings import Floats, Ints, SegmentArrays
 
 #: One way a slot is written: (term, position offset) pairs and the number of positions
@@ -163,11 +164,11 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
             every: Ints | None = None
             for term, _ in terms:
                 has = holding(term)
-                every = has if every is None else every[_contains(has, every)]
+                every = has if every is None else every[sets.contains(has, every)]
             assert every is not None
             either = every if either is None else np.union1d(either, every)
         assert either is not None
-        docs = either if docs is None else docs[_contains(either, docs)]
+        docs = either if docs is None else docs[sets.contains(either, docs)]
     return np.zeros(0, dtype=np.int64) if docs is None else docs.astype(np.int64)
 
 

@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3TermsReader
 from whoosh.formats import Positions
 from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -28,6 +28,7 @@ from whoosh.reading import IndexReader, SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
@@ -48,12 +49,18 @@ _LENGTH_OF_BYTE: Floats = np.array(_LENGTH_INTS, dtype=np.float64)
 
 # Lengths by reader: a searcher kept open between queries reads them once.
 _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, FieldLengths]] = WeakKeyDictionary()
+# Each field's total length by reader (the sum of its lengths, as a float).
+_TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 #: From this many postings of a term on, its positions are decoded with array
 #: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
 ARRAY_DECODE_MIN = 96
+#: Whether a term's posting blocks are read from its whole extent at once, found from
+#: its term info (:mod:`searchkit.engine.blockread`), rather than through Whoosh's
+#: matcher, block by block (the same arrays; False only to compare the two).
+BY_EXTENT = True
 
 
 class FieldLengths:
@@ -103,28 +110,78 @@ class Values:
 
     Read from consecutive blocks, the values follow one another: ``starts`` and
     ``ends`` are two views of one array of boundaries (``n + 1`` offsets), in 32 bits
-    when the bytes allow (a quarter of two separate 64-bit arrays)."""
+    when the bytes allow (a quarter of two separate 64-bit arrays). Made by
+    :meth:`later` from a term's blocks, they are joined only when first asked for:
+    many terms are read for their documents and frequencies alone."""
 
-    __slots__ = ("blob", "ends", "starts")
+    __slots__ = (
+        "_value_blob",
+        "_value_blocks",
+        "_value_ends",
+        "_value_mask",
+        "_value_nbytes",
+        "_value_starts",
+    )
 
     def __init__(self, blob: bytes, starts: Offsets, ends: Offsets) -> None:
-        self.blob = blob
-        self.starts = starts
-        self.ends = ends
+        self._value_blob = blob
+        self._value_starts = starts
+        self._value_ends = ends
+        self._value_blocks: list[Any] | None = None
+        self._value_mask: NDArray[np.bool_] | None = None
+        if starts.base is not None and starts.base is ends.base:
+            self._value_nbytes = len(blob) + starts.base.nbytes  # one array of boundaries
+        else:
+            self._value_nbytes = len(blob) + starts.nbytes + ends.nbytes
+
+    @classmethod
+    def later(cls, blocks: list[Any], count: int) -> Values:
+        """:meth:`join` of ``blocks`` (``count`` values in all), done when first used;
+        :attr:`nbytes` is what the joined values will take."""
+        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
+        values._value_blocks = blocks
+        blob_size = sum(map(_blob_length, blocks))
+        values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
+        return values
+
+    @property
+    def blob(self) -> bytes:
+        if self._value_blocks is not None:
+            self._join()
+        return self._value_blob
+
+    @property
+    def starts(self) -> Offsets:
+        if self._value_blocks is not None:
+            self._join()
+        return self._value_starts
+
+    @property
+    def ends(self) -> Offsets:
+        if self._value_blocks is not None:
+            self._join()
+        return self._value_ends
+
+    def _join(self) -> None:
+        assert self._value_blocks is not None
+        joined = Values.join(self._value_blocks)
+        self._value_blob = joined.blob
+        self._value_starts, self._value_ends = joined.starts, joined.ends
+        if self._value_mask is not None:
+            self._value_starts = self._value_starts[self._value_mask]
+            self._value_ends = self._value_ends[self._value_mask]
+        self._value_blocks = self._value_mask = None
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
         """The values of consecutive blocks: :class:`~searchkit.engine.codec.PackedValues`, or
         tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
         lengths = [len(block) for block in blocks]
-        blob_sizes = [
-            len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
-            for block in blocks
-        ]
+        blob_sizes = [_blob_length(block) for block in blocks]
         count = sum(lengths) + 1
         bounds: Offsets = (
             np.zeros(count, dtype=np.uint32)
-            if sum(blob_sizes) < 2**32
+            if _offset_size(sum(blob_sizes)) == 4
             else np.zeros(count, dtype=np.int64)
         )
         at = total = 0
@@ -144,13 +201,29 @@ class Values:
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
+        if self._value_blocks is not None and self._value_mask is None:
+            kept = Values.later(self._value_blocks, 0)
+            kept._value_mask = mask
+            blob_size = sum(map(_blob_length, self._value_blocks))
+            n_kept = int(np.count_nonzero(mask))
+            # As joined, then cut: two arrays of the kept offsets.
+            kept._value_nbytes = blob_size + 2 * n_kept * _offset_size(blob_size)
+            return kept
         return Values(self.blob, self.starts[mask], self.ends[mask])
 
     @property
     def nbytes(self) -> int:
-        if self.starts.base is not None and self.starts.base is self.ends.base:
-            return len(self.blob) + self.starts.base.nbytes  # one array of boundaries
-        return len(self.blob) + self.starts.nbytes + self.ends.nbytes
+        """The bytes the joined values take (the same before they are joined)."""
+        return self._value_nbytes
+
+
+def _blob_length(block: Any) -> int:
+    return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
+
+
+def _offset_size(blob_size: int) -> int:
+    """Bytes per offset into a blob of ``blob_size`` bytes: 32 bits where they fit."""
+    return 4 if blob_size < 2**32 else 8
 
 
 class Postings(NamedTuple):
@@ -230,9 +303,12 @@ class SegmentArrays:
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
         self._cache = _SHARED.get(reader)
+        self._terms: W3TermsReader | None = None
         if isinstance(reader, SegmentReader):
             segment = reader.segment()
             self._state = (segment.segment_id(), segment.deleted_count())
+            if isinstance(reader._terms, W3TermsReader):
+                self._terms = reader._terms
 
     def field_lengths(self, field: str) -> FieldLengths:
         """Every document's length in ``field`` (0 where it has none), as stored; read
@@ -240,6 +316,16 @@ class SegmentArrays:
         found = self._lengths.get(field)
         if found is None:
             found = self._lengths[field] = self._read_lengths(field)
+        return found
+
+    def length_total(self, field: str) -> float:
+        """:meth:`FieldLengths.total` of ``field``, computed once per reader: averaging
+        a field's length would otherwise go over every document of every segment for
+        each query."""
+        totals = _TOTALS.setdefault(self.reader, {})
+        found = totals.get(field)
+        if found is None:
+            found = totals[field] = self.field_lengths(field).total()
         return found
 
     def lengths_at(self, field: str, docs: Ints) -> Floats:
@@ -286,30 +372,25 @@ class SegmentArrays:
         return found
 
     def _read_postings(self, field: str, text: str) -> Postings:
+        if BY_EXTENT:
+            extent = self._extent(field, text)
+            if extent is not None:
+                postfile, start, length = extent
+                if postfile is None:
+                    return _EMPTY
+                keep_values = self.reader.schema[field].format.fixed_value_size() is None
+                blocks = blockread.read_term(postfile, start, length, False, keep_values)
+                _release(postfile, length)
+                return self._from_blocks(*blocks, keep_values)
         matcher = self._matcher(field, text)
         if matcher is None:
             return _EMPTY
         values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            value_blocks: list[Any] = []
-            id_blocks: list[Ints] = []
-            weight_blocks: list[Floats] = []
-            for m in _blocks(matcher):
-                id_blocks.append(_block_ids(m))
-                weight_blocks.append(_block_weights(m))
-                if keep_values:
-                    # The block's positions came with its ids (one pickle): keep them
-                    # (undecoded) for phrases and proximity instead of reading it again.
-                    value_blocks.append(m._data[2])
-            _release(matcher)
-            if not id_blocks:
-                return _EMPTY
-            ids = np.concatenate(id_blocks)
-            weights = np.concatenate(weight_blocks)
-            df = len(ids)  # as the term info counts: before deletions
-            if keep_values:
-                values = Values.join(value_blocks)
+            blocks = _read_blocks(matcher, keep_values)
+            _release(matcher._postfile, matcher._nextoffset - matcher._startoffset)
+            return self._from_blocks(*blocks, keep_values)
         else:
             df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
@@ -321,6 +402,52 @@ class SegmentArrays:
                 values = values.keep(keep)
             ids, weights = ids[keep], weights[keep]
         return Postings(ids, weights, values, df)
+
+    def _from_blocks(
+        self,
+        id_blocks: list[Ints],
+        weight_blocks: list[Floats],
+        value_blocks: list[Any],
+        keep_values: bool,
+    ) -> Postings:
+        """A term's postings from its blocks' arrays, deleted documents left out. The
+        blocks' positions came with their ids (one pickle): kept (undecoded) for
+        phrases and proximity instead of reading them again."""
+        if not id_blocks:
+            return _EMPTY
+        ids = np.concatenate(id_blocks)
+        weights = np.concatenate(weight_blocks)
+        df = len(ids)  # as the term info counts: before deletions
+        values = Values.later(value_blocks, df) if keep_values else None
+        if self._has_deletions:
+            keep = ~self.deleted()[ids]
+            if values is not None:
+                values = values.keep(keep)
+            ids, weights = ids[keep], weights[keep]
+        return Postings(ids, weights, values, df)
+
+    def _extent(self, field: str, text: str) -> tuple[Any, int, int] | None:
+        """Where the term's posting list is in a ``whoosh3`` segment's postings file
+        (the file, offset, length), read from its term info without making Whoosh's
+        matcher (which reads the first block's header); no file when the segment does
+        not hold the term; None when only a matcher reads it (another codec, postings
+        inlined in the term info)."""
+        terms = self._terms
+        if terms is None:
+            return None
+        schema = self.reader.schema
+        if field not in schema:
+            return None, 0, 0
+        try:
+            info = terms.term_info(field, schema[field].to_bytes(text))
+        except TermNotFound:
+            return None, 0, 0
+        if info.is_inlined():
+            return None
+        start, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+            (length,) = length
+        return terms._postfile, start, length
 
     def doc_frequency(self, field: str, text: str) -> int:
         """What Whoosh's ``doc_frequency`` gives for the segment, from the postings
@@ -352,9 +479,8 @@ class SegmentArrays:
             return _EMPTY_IDS
         else:
             ids, values = entry.ids, entry.values
-            at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-            hit = ids[at] == docs
-            found, chosen = docs[hit], at[hit]
+            hit, chosen = sets.found_at(ids, docs)
+            found = docs[hit]
             fmt = self.reader.schema[field].format
             if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
                 counts, positions = _position_arrays(
@@ -371,9 +497,7 @@ class SegmentArrays:
         assert values is not None
         if not len(ids):
             return _EMPTY_IDS, []
-        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        hit = ids[at] == docs
-        chosen = at[hit]
+        hit, chosen = sets.found_at(ids, docs)
         fmt = self.reader.schema[field].format
         starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
         return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
@@ -525,18 +649,29 @@ def _lengths_column(reader: IndexReader, field: str) -> Any:
     return column
 
 
-def _release(matcher: W3LeafMatcher) -> None:
-    """Give back the mapped pages of the segment once a long posting list (of at least
-    :data:`~searchkit.engine.mapped.RELEASE_MIN` bytes; the matcher stands at its last
-    block) is in arrays: its blocks (megabytes for a common word of a large index) and
-    the pages of the term dictionary the lookups touched (the kernel maps up to 64 KB
-    around each page read, so a few hundred lookups hold megabytes). Short lists keep
-    them: the next lookups read the same pages again."""
-    postfile = matcher._postfile
-    if (
-        isinstance(postfile, MappedFile)
-        and matcher._nextoffset - matcher._startoffset >= RELEASE_MIN
-    ):
+def _read_blocks(
+    matcher: W3LeafMatcher, keep_values: bool
+) -> tuple[list[Ints], list[Floats], list[Any]]:
+    """:func:`searchkit.engine.blockread.read_term` through the matcher, block by block."""
+    value_blocks: list[Any] = []
+    id_blocks: list[Ints] = []
+    weight_blocks: list[Floats] = []
+    for m in _blocks(matcher):
+        id_blocks.append(_block_ids(m))
+        weight_blocks.append(_block_weights(m))
+        if keep_values:
+            value_blocks.append(m._data[2])
+    return id_blocks, weight_blocks, value_blocks
+
+
+def _release(postfile: Any, length: int) -> None:
+    """Give back the mapped pages of the segment once a long posting list (``length``
+    bytes, at least :data:`~searchkit.engine.mapped.RELEASE_MIN`) is in arrays: its
+    blocks (megabytes for a common word of a large index) and the pages of the term
+    dictionary the lookups touched (the kernel maps up to 64 KB around each page read,
+    so a few hundred lookups hold megabytes). Short lists keep them: the next lookups
+    read the same pages again."""
+    if isinstance(postfile, MappedFile) and length >= RELEASE_MIN:
         postfile.release_all()
 
 
@@ -596,8 +731,7 @@ class DocGroup:
             ids, _ = arrays.postings(field, text)
             if not len(ids):
                 continue
-            at = np.minimum(np.searchsorted(ids, local), len(ids) - 1)
-            found.update((local[ids[at] == local] + offset).tolist())
+            found.update((local[sets.contains(ids, local)] + offset).tolist())
         return found
 
     def positions(self, field: str, text: str) -> dict[int, list[int]]:

@@ -36,7 +36,7 @@ from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Query, Te
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from searchkit.engine import phrases
+from searchkit.engine import phrases, sets
 from searchkit.engine.near import NearTerms, near_docs
 from searchkit.engine.nodes import (
     BestMatch,
@@ -444,7 +444,7 @@ class _Stats:
             total = 0.0
             if field in schema and schema[field].scorable:
                 for reader, _ in self.parent.reader().leaf_readers():
-                    total += SegmentArrays(reader).field_lengths(field).total()
+                    total += SegmentArrays(reader).length_total(field)
             found = self._avg[field] = total / self.n_docs or 1.0
         return found
 
@@ -914,30 +914,17 @@ def near_counts(a: Ints, b: Ints, window: int, docs: Ints) -> Floats:
     return np.bincount(doc_of_a, pairs, minlength=len(docs)).astype(np.float64)
 
 
-def _contains(sorted_ids: Ints, wanted: Ints) -> NDArray[np.bool_]:
-    """Which of ``wanted`` are in ``sorted_ids`` (ascending)."""
-    if not len(sorted_ids):
-        return np.zeros(len(wanted), dtype=np.bool_)
-    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    return sorted_ids[at] == wanted
-
-
-def _positions_in(sorted_ids: Ints, wanted: Ints) -> NDArray[np.intp]:
-    """Where those of ``wanted`` that ``sorted_ids`` holds are in it (ascending)."""
-    if not len(sorted_ids) or not len(wanted):
-        return np.zeros(0, dtype=np.intp)
-    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    return at[sorted_ids[at] == wanted]
+_contains = sets.contains
+_positions_in = sets.positions_in
 
 
 def _values_at(part: Sparse, ids: Ints) -> Floats:
-    """The scores of ``part`` for ``ids`` (0 where it does not hold them)."""
+    """The scores of ``part`` for ``ids`` (ascending; 0 where it does not hold them)."""
     p_ids, p_score = part
     out = np.zeros(len(ids), dtype=np.float64)
     if len(p_ids) and len(ids):
-        at = np.minimum(np.searchsorted(p_ids, ids), len(p_ids) - 1)
-        hit = p_ids[at] == ids
-        out[hit] = p_score[at[hit]]
+        hit, at = sets.found_at(p_ids, ids)
+        out[hit] = p_score[at]
     return out
 
 
@@ -948,7 +935,8 @@ def _union(id_arrays: list[Ints]) -> Ints:
         return _NO_DOCS
     if len(id_arrays) == 1:
         return id_arrays[0]
-    return _merged(np.concatenate(id_arrays))[0]
+    found = sets.union(id_arrays)
+    return found if found is not None else _merged(np.concatenate(id_arrays))[0]
 
 
 def _merged(joined: Ints) -> tuple[Ints, NDArray[np.intp]]:
@@ -980,6 +968,9 @@ def _sum_counted(parts: list[Sparse]) -> tuple[Ints, Floats, Ints]:
     if len(parts) == 1:
         ids, score = parts[0]
         return ids, score, np.ones(len(ids), dtype=np.int64)
+    by_table = sets.summed(parts)
+    if by_table is not None:
+        return by_table
     ids, inverse = _merged(np.concatenate([p[0] for p in parts]))
     # bincount adds each document's scores in input order, starting from 0.0: the
     # same additions, in the same order, as adding whole-segment arrays part by part.

@@ -168,7 +168,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "WHOOSH3_HEADER_MAGIC",
         _K.IMPORTED,
-        ("codec", "bulkpostings", "merging"),
+        ("codec", "bulkpostings", "merging", "blockread"),
         "the bytes before a term's first block",
     ),
     PrivateName(
@@ -301,14 +301,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermsReader",
         _K.IMPORTED,
-        ("merging", "lexicon"),
+        ("merging", "lexicon", "postings"),
         "a segment whose terms and posting blocks can be read directly",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._terms",
         _K.READ,
-        ("merging", "lexicon"),
+        ("merging", "lexicon", "postings"),
         "the terms reader whose (term, term info) pairs a merge (or a field's terms) walks",
     ),
     *(
@@ -334,10 +334,18 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "a term's key is its field's number (2 bytes) then the term",
     ),
     *(
-        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("merging",), why)
-        for attr, why in (
-            ("_codec", "makes each term's posting matcher, as W3TermsReader.matcher does"),
-            ("_postfile", "the postings file the matchers read"),
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, modules, why)
+        for attr, modules, why in (
+            (
+                "_codec",
+                ("merging",),
+                "makes each term's posting matcher, as W3TermsReader.matcher does",
+            ),
+            (
+                "_postfile",
+                ("merging", "postings"),
+                "the postings file the matchers read (a term's extent read at once)",
+            ),
         )
     ),
     PrivateName(

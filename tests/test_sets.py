@@ -1,0 +1,118 @@
+"""Set operations by table (:mod:`searchkit.engine.sets`): the same results, element
+for element and bit for bit, as by binary search and sorting, on the posting lists of
+the real records of data/; and the same rankings, scores and counts whichever way the
+queries' set operations go."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchkit import SearchIndex
+from searchkit.engine import sets
+from searchkit.engine.nodes import weighting
+from searchkit.engine.postings import SegmentArrays
+from searchkit.params import DEFAULT
+from searchkit.searching import pipeline
+
+from .conftest import ROOT
+
+BENCHMARK_QUERIES = (ROOT / "benchmarks" / "queries.txt").read_text("utf-8").splitlines()
+WORDS = ("cell", "patient", "cancer", "express", "tumor", "immun", "protein", "mice", "risk")
+
+
+def _by_search(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    hit = sorted_ids[at] == wanted
+    return hit, at[hit]
+
+
+def _postings(index_dir: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    index = SearchIndex.open(index_dir)
+    searcher = index.shared_searcher(weighting(DEFAULT))
+    found = []
+    for sub, _ in searcher.leaf_searchers():
+        arrays = SegmentArrays(sub.reader())
+        for word in WORDS:
+            ids, weights = arrays.postings("abstract", word)
+            if len(ids):
+                found.append((ids, weights * 0.37 + 0.1))  # scores with rounding to do
+    index.close()
+    return found
+
+
+@pytest.mark.parametrize("table", [True, False])
+def test_lookups_as_by_binary_search(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch, table: bool
+) -> None:
+    """contains, positions_in and found_at, by table (forced) or by search, give what a
+    binary search gives, for every pair of real posting lists (and empty ones)."""
+    monkeypatch.setattr(sets, "SEARCH_COST", 10**9 if table else 0)
+    lists = [ids for ids, _ in _postings(sample_index_dir)]
+    assert len(lists) >= 5 and max(len(ids) for ids in lists) >= 100
+    lists.append(np.zeros(0, dtype=np.int64))
+    for a, b in itertools.product(lists, repeat=2):
+        hit, at = _by_search(a, b) if len(a) else (np.zeros(len(b), bool), np.zeros(0, int))
+        assert np.array_equal(sets.contains(a, b), hit)
+        assert np.array_equal(sets.positions_in(a, b), at)
+        got_hit, got_at = sets.found_at(a, b)
+        assert np.array_equal(got_hit, hit) and np.array_equal(got_at, at)
+    # Unordered numbers looked up (a table sized by their largest, not their last).
+    a = lists[0]
+    shuffled = np.array([a[-1], 0, a[0], a[-1] + 5], dtype=np.int64)
+    expected = _by_search(a, shuffled)[0]
+    assert np.array_equal(sets.contains(a, shuffled), expected)
+
+
+def test_unions_and_sums_as_by_sorting(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unions by table hold the documents a sort finds; sums by table are the sums
+    ``np.bincount`` makes in part order, bitwise, with the same counts."""
+    monkeypatch.setattr(sets, "SORT_COST", 10**9)
+    monkeypatch.setattr(sets, "SUM_SPAN", 10**9)
+    parts = _postings(sample_index_dir)
+    for k in (2, 3, 5):
+        chosen = [parts[i % len(parts)] for i in range(k * 3, k * 3 + k)]
+        ids_list = [ids for ids, _ in chosen]
+        union = sets.union(ids_list)
+        assert union is not None
+        assert np.array_equal(union, np.unique(np.concatenate(ids_list)))
+        summed = sets.summed(chosen)
+        assert summed is not None
+        ids, inverse = np.unique(np.concatenate(ids_list), return_inverse=True)
+        weights = np.concatenate([s for _, s in chosen])
+        expected = np.bincount(inverse, weights, minlength=len(ids))
+        assert np.array_equal(summed[0], ids)
+        assert summed[1].tobytes() == expected.tobytes()
+        assert np.array_equal(summed[2], np.bincount(inverse, minlength=len(ids)))
+    monkeypatch.setattr(sets, "SORT_COST", 0)
+    monkeypatch.setattr(sets, "SUM_SPAN", 0)
+    assert sets.union([parts[0][0], parts[1][0]]) is None
+    assert sets.summed(parts[:2]) is None
+
+
+@pytest.mark.slow
+def test_same_rankings_by_table_and_by_search(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark queries rank the same documents with the same scores (bitwise)
+    and counts whether every set operation goes by table or none does."""
+    index = SearchIndex.open(sample_index_dir)
+    results = []
+    for search_cost, sort_cost in ((0, 0), (10**9, 10**9)):
+        monkeypatch.setattr(sets, "SEARCH_COST", search_cost)
+        monkeypatch.setattr(sets, "SORT_COST", sort_cost)
+        monkeypatch.setattr(sets, "SUM_SPAN", sort_cost)
+        index.postings_cache.clear()
+        results.append(
+            [
+                (r.ranked, r.total, r.partial_total)
+                for r in (pipeline.rank(index, q, DEFAULT, limit=10) for q in BENCHMARK_QUERIES)
+            ]
+        )
+    assert results[0] == results[1]
+    assert sum(1 for ranked, total, _ in results[0] if ranked and total) >= 30
