@@ -241,8 +241,10 @@ def _assert_no_orphan_segments(ix: SearchIndex) -> None:
     """Every segment file belongs to the current TOC: a kill mid-commit leaves none
     behind for good."""
     live = {segment.segment_id() for segment in ix.whoosh_index._segments()}
-    files = {p.name.split(".")[0] for p in ix.path.glob("MAIN_*.*")} - {"MAIN_WRITELOCK"}
-    assert files == live, f"orphan segment files: {sorted(files - live)}"
+    names = [p.name for p in ix.path.glob("MAIN_*.*")]
+    files = {name.split(".")[0] for name in names} - {"MAIN_WRITELOCK"}
+    orphans = sorted(name for name in names if name.split(".")[0] in files - live)
+    assert files == live, f"orphan segment files: {orphans}"
 
 
 @pytest.mark.slow
@@ -483,3 +485,27 @@ def test_a_multi_process_commit_whose_writer_process_died_commits_nothing(
         assert index.get(record.pmid) == record
     assert index.apply({r.pmid: r for r in records}, set(), procs=2).added == 190
     assert sorted(_pmids(index)) == sorted(r.pmid for r in records)
+
+
+def test_a_run_that_changes_nothing_leaves_no_segment_files(tmp_path: Path) -> None:
+    """A batch whose records are all unchanged cancels its writer, which had created
+    its segment's files (postings, terms, stored records): the run removes them, as
+    it would after a commit, rather than leaving them for the next writer. This is
+    also where a kill sweep's resumed run ends when the killed run had committed
+    its last batch but not recorded its file."""
+    index = tmp_path / "ix"
+    source = SAMPLE_DIR / "biopython__Tests_Entrez_pubmed1.xml.gz"
+    for extra in ((), ("--force",)):
+        done = subprocess.run(
+            [_searchkit_exe(), "ingest", str(source), "--index", str(index), *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "No records added or changed" in done.stderr
+    ix = SearchIndex.open(index)
+    try:
+        _assert_no_orphan_segments(ix)
+    finally:
+        ix.close()

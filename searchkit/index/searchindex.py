@@ -406,7 +406,15 @@ class SearchIndex:
         with self._lock.held(self.lock_timeout, self.on_lock_wait):
             if first:
                 self._remove_unreferenced_files()
-            yield
+            try:
+                yield
+            finally:
+                if first:
+                    # A writer cancelled (its batch changed nothing) or abandoned has
+                    # left the files it had begun for its segment: not for the next
+                    # writer to find.
+                    with contextlib.suppress(OSError):
+                        self._remove_unreferenced_files()
 
     def apply(
         self,
