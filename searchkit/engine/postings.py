@@ -569,7 +569,9 @@ _PICKLE_HEAD = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
 _PICKLE_BATCH = 1_000
 
 
-def _position_arrays(fmt: Any, blob: bytes, starts: Ints, ends: Ints) -> tuple[Ints, Ints]:
+def _position_arrays(
+    fmt: Any, blob: bytes, starts: NDArray[Any], ends: NDArray[Any]
+) -> tuple[Ints, Ints]:
     """For each value ``blob[start:end]`` of the ``Positions`` format: how many positions
     it holds, and all of them in one array. The values whose deltas are all below 256
     (the usual ones) are read with array operations; any other value as

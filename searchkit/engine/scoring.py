@@ -32,7 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.query import And, AndMaybe, AndNot, NullQuery, Or, Phrase, Query, Term
+from whoosh.query import (
+    And,
+    AndMaybe,
+    AndNot,
+    ConstantScoreQuery,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    Term,
+)
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -47,7 +57,7 @@ from searchkit.engine.nodes import (
     Proximity,
 )
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
-from searchkit.engine.ranges import is_term_range, range_docs, range_scores
+from searchkit.engine.ranges import is_term_range, range_postings
 from searchkit.params import DEFAULT, Params
 
 
@@ -516,7 +526,8 @@ class _Segment:
         if isinstance(q, NearTerms) and self.near_in_arrays(q):
             return self.near_terms(q)
         if is_term_range(q):
-            return range_scores(self.arrays, self.searcher.reader(), q)
+            ids = self.term_range(q)
+            return ids, np.full(len(ids), q.score, dtype=np.float64)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = _sum([self.eval(sub) for sub in q.subqueries])
             return ids, _boosted(score, q.boost)
@@ -755,6 +766,10 @@ class _Segment:
         fl = self.arrays.lengths_at(field, ids)
         return ids, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avg)))
 
+    def term_range(self, q: ConstantScoreQuery) -> Ints:
+        """The documents holding a term of a constant-score range (a year or date)."""
+        return _union(range_postings(self.arrays, self.searcher.reader(), q))
+
     def leaf(self, q: Query) -> Sparse:
         """Any other query: Whoosh's own matcher, read to the end."""
         ids: list[int] = []
@@ -807,7 +822,7 @@ class _Segment:
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.holding(q.fieldname, q.text)
         if is_term_range(q):
-            return range_docs(self.arrays, self.searcher.reader(), q)
+            return self.term_range(q)
         if type(q) is Or and not q.minmatch and not q.scale:
             return _union([self.ids(sub) for sub in q.subqueries])
         if type(q) is And:

@@ -59,16 +59,7 @@ def contains(sorted_ids: Ints, wanted: Ints) -> Mask:
 def positions_in(sorted_ids: Ints, wanted: Ints) -> NDArray[np.intp]:
     """Where those of ``wanted`` (non-negative, any order) that ``sorted_ids``
     (ascending, unique) holds are in it, in the order of ``wanted``."""
-    if not len(sorted_ids) or not len(wanted):
-        return np.zeros(0, dtype=np.intp)
-    span = max(int(sorted_ids[-1]), int(wanted.max())) + 1
-    if _use_table(len(sorted_ids), len(wanted), span):
-        table = np.full(span, -1, dtype=np.intp)
-        table[sorted_ids] = np.arange(len(sorted_ids), dtype=np.intp)
-        at = table[wanted]
-        return at[at >= 0]
-    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    return at[sorted_ids[at] == wanted]
+    return found_at(sorted_ids, wanted)[1]
 
 
 def found_at(sorted_ids: Ints, wanted: Ints) -> tuple[Mask, NDArray[np.intp]]:
