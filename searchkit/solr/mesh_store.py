@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from searchkit.atomic import atomic_write_bytes
 from searchkit.errors import IndexFormatError
 from searchkit.index.meshtree import MeshTree
 from searchkit.solr.client import SolrClient
@@ -108,15 +109,11 @@ def _read_cached(path: Path | None, sha256: str) -> bytes | None:
 
 def _write_cached(path: Path, raw: bytes) -> None:
     """Keep only this tree in the cache folder (a cache: failures are ignored)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob("mesh-*.json.gz"):
             old.unlink(missing_ok=True)
-        tmp.write_bytes(raw)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+        atomic_write_bytes(path, raw)
 
 
 def save_tree(client: SolrClient, name: str, tree: MeshTree, part_chars: int = PART_CHARS) -> None:
