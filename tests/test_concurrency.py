@@ -241,3 +241,74 @@ def test_a_toc_deleted_by_a_concurrent_commit_is_read_again(
     assert ix.stats()["records"] == 1
     assert search(ix, "cancer").total == 1
     assert len(failures) == 3
+
+
+# Upserts one record in a batch that it then drops (neither committed nor abandoned),
+# says "dropped" with whether the collector runs, and waits until told to end.
+_DROP_BATCH = """
+import gc, sys
+from pathlib import Path
+from searchkit import SearchIndex
+from searchkit.records import Record
+ix = SearchIndex.open(Path(sys.argv[1]))
+batch = ix.batch(procs=int(sys.argv[2]))
+for n in range(int(sys.argv[3])):
+    batch.upsert(Record(pmid=f"99000{n}", title=f"dropped batch record {n}"))
+del batch
+print("dropped", gc.isenabled(), flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("procs", "records"), [(1, 1), (1, 3000), (2, 2100)])
+def test_a_dropped_batch_gives_the_lock_back_and_writes_nothing(
+    tmp_path: Path, procs: int, records: int
+) -> None:
+    """A batch given up without ``abandon`` (dropped by a caller of the Python API, an
+    exception between its upserts and its commit) is abandoned when it is freed: its
+    write lock is released at once, not when the process ends, its writer processes
+    end, nothing of it is written, and the garbage collector it paused runs again."""
+    index = tmp_path / "ix"
+    assert runner.invoke(app, ["ingest", str(XML_FILES[0]), "--index", str(index)]).exit_code == 0
+    before = sorted(_pmids(SearchIndex.open(index)))
+    with subprocess.Popen(
+        [sys.executable, "-c", _DROP_BATCH, str(index), str(procs), str(records)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline().split() == ["dropped", "True"]
+            ingest = subprocess.run(
+                [_searchkit_exe(), "ingest", str(SEED_FILE), "--index", str(index),
+                 "--lock-timeout", "0"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert ingest.returncode == 0, ingest.stderr
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.wait(timeout=30) == 0
+        finally:
+            holder.kill()
+    after = sorted(_pmids(SearchIndex.open(index)))
+    assert after == sorted([*before, SEED_PMID])
+
+
+def test_a_batch_as_a_context_commits_or_abandons(tmp_path: Path) -> None:
+    """``with index.batch() as batch``: committed when the block ends, abandoned
+    (nothing written, the lock released) when it raises."""
+    ix = SearchIndex.create(tmp_path / "ix")
+    with ix.batch() as batch:
+        batch.upsert(Record(pmid="1", title="alpha helix"))
+    assert batch.counts.added == 1
+    with pytest.raises(RuntimeError, match="reading failed"), ix.batch() as failing:
+        failing.upsert(Record(pmid="2", title="beta sheet"))
+        raise RuntimeError("reading failed")
+    assert sorted(_pmids(SearchIndex.open(ix.path))) == ["1"]
+    ix.lock_timeout = 0.0
+    with ix.locked():  # the lock was released
+        ix.writer().cancel()

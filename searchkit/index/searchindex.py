@@ -629,7 +629,9 @@ class IndexBatch:
     several processes only once ``2 * MIN_RECORDS_PER_PROC`` records are waiting,
     as starting writer processes costs more than it saves on fewer. Deletions are
     applied at the commit. A batch that fails, or is given up, must be
-    :meth:`abandon`-ed: the last commit stays in force.
+    :meth:`abandon`-ed: the last commit stays in force. As a context manager
+    (``with index.batch() as batch:``) it is committed when the block ends and
+    abandoned when it raises; a batch freed before either is abandoned then.
     """
 
     def __init__(
@@ -654,10 +656,27 @@ class IndexBatch:
         self._empty = False
         self._changed = False
         self._done = False  # committed or abandoned
-        self._locked = False  # this batch took the index lock (released when done)
-        # Re-enables the garbage collector this batch paused (see _pause_collector).
-        self._resume: weakref.finalize | None = None
+        # The lock, writer and collector pause this batch holds, given back when it
+        # is committed or abandoned, or else when it is freed.
+        self._held = _Held(index._lock)
+        self._release = weakref.finalize(self, self._held.release)
         self.counts = WriteCounts()
+
+    def __enter__(self) -> IndexBatch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._done:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abandon()
 
     def __contains__(self, pmid: object) -> bool:
         """Whether ``pmid`` was upserted in this batch."""
@@ -718,15 +737,12 @@ class IndexBatch:
     def abandon(self) -> None:
         """Give up the batch: nothing of it is written, the write lock is released."""
         self._done = True
-        if self._writer is not None:
-            _abandon(self._writer)
         self._unlock()
 
     def _unlock(self) -> None:
-        self._resume_collector()
-        if self._locked:
-            self._locked = False
-            self._index._lock.release()
+        """Give back what the batch holds (its writer abandoned unless committed)."""
+        self._writer = None
+        self._release()
 
     def _pause_collector(self) -> None:
         """Turn Python's cyclic garbage collector off while this process writes the
@@ -735,14 +751,9 @@ class IndexBatch:
         ingest's CPU (BENCHMARKS.md); the writing makes little cyclic garbage, and
         the commit collects it. Turned on again when the batch is committed or
         abandoned (or, failing both, when the batch is freed)."""
-        if gc.isenabled() and self._resume is None:
+        if gc.isenabled() and not self._held.paused:
             gc.disable()
-            self._resume = weakref.finalize(self, gc.enable)
-
-    def _resume_collector(self) -> None:
-        resume, self._resume = self._resume, None
-        if resume is not None:
-            resume()
+            self._held.paused = True
 
     def _check_open(self) -> None:
         if self._done:
@@ -750,9 +761,9 @@ class IndexBatch:
 
     def _open(self, procs: int) -> None:
         index = self._index
-        if not self._locked:
+        if not self._held.locked:
             index._lock.acquire(index.lock_timeout, index.on_lock_wait)
-            self._locked = True
+            self._held.locked = True
         writer = index.writer(procs, self._limitmb, self._multisegment)
         try:
             self._acronyms = index._load_acronyms()
@@ -761,7 +772,11 @@ class IndexBatch:
             if isinstance(exc, OSError):  # never taken for a problem of an input file
                 raise index._write_error(exc) from None
             raise
-        self._writer = writer
+        self._writer = self._held.writer = writer
+        # Whoosh leaves reference cycles through the frames of this call (an exception
+        # kept in a local while the writer makes its folders): freed now, while young,
+        # or they would keep this batch alive after its caller dropped it.
+        gc.collect(1)
         if procs == 1:
             self._pause_collector()
         waiting, self._waiting = self._waiting, []
@@ -832,6 +847,33 @@ class IndexBatch:
             if isinstance(exc, OSError):
                 raise self._index._write_error(exc) from None
             raise
+
+
+class _Held:
+    """What an :class:`IndexBatch` holds while it is open: the index lock, its writer,
+    the collector it paused. Kept apart from the batch so that a batch freed without
+    a commit or abandon gives them back (a finalizer must not refer to the batch)."""
+
+    def __init__(self, lock: IndexLock) -> None:
+        self.lock = lock
+        self.locked = False
+        self.writer: IndexWriter | None = None
+        self.paused = False
+
+    def release(self) -> None:
+        """Abandon the writer unless it was committed, turn the collector on again if
+        it was paused, release the lock; each once."""
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                _abandon(writer)
+        finally:
+            if self.paused:
+                self.paused = False
+                gc.enable()
+            if self.locked:
+                self.locked = False
+                self.lock.release()
 
 
 def _abandon(writer: IndexWriter) -> None:
