@@ -282,8 +282,15 @@ def test_a_dropped_batch_gives_the_lock_back_and_writes_nothing(
         try:
             assert holder.stdout.readline().split() == ["dropped", "True"]
             ingest = subprocess.run(
-                [_searchkit_exe(), "ingest", str(SEED_FILE), "--index", str(index),
-                 "--lock-timeout", "0"],
+                [
+                    _searchkit_exe(),
+                    "ingest",
+                    str(SEED_FILE),
+                    "--index",
+                    str(index),
+                    "--lock-timeout",
+                    "0",
+                ],
                 capture_output=True,
                 text=True,
                 timeout=120,
