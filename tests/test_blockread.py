@@ -103,3 +103,111 @@ def test_whooshs_own_blocks_and_deletions_read_the_same(
     _assert_same(old, new)
     assert max(p.df for p in new) > 128  # several of Whoosh's blocks
     reader.close()
+
+
+def _uncached(reader: object) -> SegmentArrays:
+    """Arrays of ``reader`` that read every term themselves (not from the postings
+    cache its index shares between searches)."""
+    arrays = SegmentArrays(reader)  # type: ignore[arg-type]
+    arrays._cache = None
+    return arrays
+
+
+def _positions_both_ways(
+    reader: object, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> tuple[int, int]:
+    """For every term of more than 50 postings with positions: the positions of a
+    random third of its documents (and of all of them) read from values kept and from
+    values read again by block (``KEEP_VALUES_MAX_BYTES`` 0) are the same. Returns
+    how many terms were compared and how many were read again from several blocks."""
+    rng = np.random.default_rng(seed)
+    terms = [
+        (field, text)
+        for field, text in reader.all_terms()  # type: ignore[attr-defined]
+        if reader.doc_frequency(field, text) > 50  # type: ignore[attr-defined]
+        and reader.schema[field].format.supports("positions")  # type: ignore[attr-defined]
+    ]
+    compared = several = 0
+    for field, text in terms:
+        word = text.decode("utf-8")
+        monkeypatch.setattr(postings, "KEEP_VALUES_MAX_BYTES", 1 << 40)
+        kept = _uncached(reader)
+        ids = kept.postings(field, word)[0]
+        some = np.sort(rng.choice(ids, size=max(1, len(ids) // 3), replace=False))
+        monkeypatch.setattr(postings, "KEEP_VALUES_MAX_BYTES", 0)
+        # A third at random (most blocks: read whole), all, the first fifth and the
+        # last document (a few blocks: only those read), each on fresh arrays.
+        for docs in (some, ids, ids[: max(1, len(ids) // 5)], ids[-1:]):
+            again = _uncached(reader)
+            values = again._entry(field, word).values
+            assert values is not None and values._value_spans is not None  # not kept
+            expected = kept.position_keys(field, word, docs)
+            assert np.array_equal(again.position_keys(field, word, docs), expected)
+            assert again.positions(field, word, docs) == kept.positions(field, word, docs)
+        compared += 1
+        several += len(values._value_spans) > 1
+    return compared, several
+
+
+@pytest.mark.slow
+def test_positions_read_again_by_block_are_those_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long posting list keeps no positions (``Values.reread``): the blocks holding
+    the documents asked for are read again, with the same positions as kept values
+    give, in searchkit's blocks and in Whoosh's own (128 postings, tuples), with
+    deleted documents left out."""
+    from searchkit.index.schema import build_schema
+
+    records = [r for p in iter_files(SMALL_SUBSET) for r in read_file(p) if isinstance(r, Record)]
+    records = records[:400]
+    index = SearchIndex.create(tmp_path / "searchkit")
+    index.upsert(
+        records + [Record(pmid=r.pmid + "0", title=r.title, abstract=r.abstract) for r in records]
+    )
+    index.delete([r.pmid for r in records[::5]])
+    searcher = index.shared_searcher(weighting(DEFAULT))
+    for sub, _ in searcher.leaf_searchers():
+        assert sub.reader().has_deletions()
+        compared, _ = _positions_both_ways(sub.reader(), monkeypatch, 1)
+        assert compared > 20
+    ix = whoosh.index.create_in(str(tmp_path), build_schema())
+    writer = ix.writer()
+    for copy in ("", "-copy"):
+        for r in records:
+            writer.add_document(pmid=r.pmid + copy, title=r.title or "", abstract=r.abstract or "")
+    writer.commit()
+    writer = ix.writer()
+    for r in records[::7]:
+        writer.delete_by_term("pmid", r.pmid)
+    writer.commit()
+    reader = whoosh.index.FileIndex(FileStorage(str(tmp_path))).reader()
+    compared, several = _positions_both_ways(reader, monkeypatch, 2)
+    assert compared > 20 and several > 5  # Whoosh's blocks: many per common word
+    reader.close()
+
+
+@pytest.mark.slow
+def test_searches_are_the_same_when_no_positions_are_kept(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark queries (phrases, proximity, the second stage, snippets) give the
+    same hits, scores and counts on data/ whether long posting lists keep their
+    positions or read them again by block."""
+    from searchkit import search
+
+    queries = (Path(__file__).parent.parent / "benchmarks" / "queries.txt").read_text("utf-8")
+
+    def results(limit: int) -> list[object]:
+        monkeypatch.setattr(postings, "KEEP_VALUES_MAX_BYTES", limit)
+        index = SearchIndex.open(sample_index_dir)  # a cache of its own
+        out: list[object] = []
+        for q in queries.splitlines()[:80]:
+            r = search(index, q, limit=10)
+            out.append(
+                (q, r.total, r.partial_total, [(h.pmid, h.score, h.snippet) for h in r.hits])
+            )
+        index.close()
+        return out
+
+    assert results(0) == results(1 << 40)

@@ -31,11 +31,18 @@ _BLOCK_SIZE = struct.Struct("!i")
 
 
 def read_term(
-    postfile: Any, start: int, length: int, byteids: bool, keep_values: bool
+    postfile: Any,
+    start: int,
+    length: int,
+    byteids: bool,
+    keep_values: bool,
+    spans: list[tuple[int, int]] | None = None,
 ) -> tuple[list[Ints], list[Floats], list[Any]]:
     """The blocks of the posting list at ``start`` (``length`` bytes, its header tag
     included) of ``postfile``: each block's document numbers, weights (float64) and,
-    with ``keep_values``, its values as stored (a sequence of ``bytes``)."""
+    with ``keep_values``, its values as stored (a sequence of ``bytes``). Each block's
+    place in ``postfile`` (position, length) is appended to ``spans`` when given, for
+    :func:`read_values` to read its values again."""
     blob = postfile.get(start, length)
     if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"no posting list at {start}")
@@ -63,6 +70,26 @@ def read_term(
             weights.append(np.asarray(raw_weights, dtype=np.float64))
         if keep_values:
             values.append(raw_values)
+        if spans is not None:
+            spans.append((start + pos, following - pos))
         if size < 0:
             return ids, weights, values
         pos = following
+
+
+def read_values(postfile: Any, spans: list[tuple[int, int]]) -> list[Any]:
+    """The values of the blocks at ``spans`` of ``postfile`` (places :func:`read_term`
+    gave), in that order: each block read and decoded again, its ids and weights
+    left unused."""
+    out: list[Any] = []
+    for position, length in spans:
+        blob = postfile.get(position, length)
+        (size,) = _BLOCK_SIZE.unpack_from(blob, 0)
+        if abs(size) != length - _BLOCK_SIZE.size:
+            raise ValueError(f"no posting block at {position}")
+        stream = io.BytesIO(blob)
+        stream.seek(_BLOCK_SIZE.size)
+        _, _, _, compression, _, _ = load(stream)
+        data = memoryview(blob)[stream.tell() :]
+        out.append(loads(zlib.decompress(data) if compression else data)[2])
+    return out

@@ -174,7 +174,7 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
 
 def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
     """The documents of one segment holding the phrase in ``field``, and how often."""
-    docs = candidates(slots, lambda term: arrays.postings(field, term)[0])
+    docs = candidates(slots, lambda term: arrays.postings(field, term, positions=True)[0])
     if not len(docs):
         return docs, np.zeros(0, dtype=np.float64)
     keys: dict[str, Ints] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate, chain
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
@@ -54,6 +54,17 @@ _TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
 
 #: Bytes of decoded postings kept between queries (least recently used dropped).
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+#: A posting list longer than this (bytes in the postings file) keeps no positions
+#: once read: the blocks of the documents asked for are read again (``Values.reread``).
+#: A common word's positions, kept, were the largest part of a search's memory on a
+#: 1,000,000-record index (27 MB of its 205 MB peak for "cancer stem cells"), for
+#: the few documents the proximity bonus and the second stage look at.
+KEEP_VALUES_MAX_BYTES = 256 * 1024
+#: Values not kept are kept from this lookup of their positions on: a long-running
+#: process (a benchmark, an eval, a server) that keeps asking for a common word's
+#: positions keeps them in its cache, as it did before; one search asks at most
+#: twice (the proximity bonus, then the second stage).
+KEEP_VALUES_AFTER_LOOKUPS = 3
 #: From this many postings of a term on, its positions are decoded with array
 #: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
 ARRAY_DECODE_MIN = 96
@@ -112,14 +123,22 @@ class Values:
     ``ends`` are two views of one array of boundaries (``n + 1`` offsets), in 32 bits
     when the bytes allow (a quarter of two separate 64-bit arrays). Made by
     :meth:`later` from a term's blocks, they are joined only when first asked for:
-    many terms are read for their documents and frequencies alone."""
+    many terms are read for their documents and frequencies alone. Made by
+    :meth:`reread` (a long posting list), they are not kept at all, only where each
+    block is: :meth:`select` reads again the blocks holding the postings it is asked
+    for (a few documents' positions for the proximity bonus and the second stage
+    would otherwise keep a common word's positions in memory, the largest part of a
+    search's on a large index)."""
 
     __slots__ = (
         "_value_blob",
         "_value_blocks",
         "_value_ends",
+        "_value_firsts",
+        "_value_lookups",
         "_value_mask",
         "_value_nbytes",
+        "_value_spans",
         "_value_starts",
     )
 
@@ -128,7 +147,12 @@ class Values:
         self._value_starts = starts
         self._value_ends = ends
         self._value_blocks: list[Any] | None = None
+        self._value_spans: list[tuple[int, int]] | None = None
+        #: Where each block's postings begin among the term's (one more: the count).
+        self._value_firsts: Ints | None = None
         self._value_mask: NDArray[np.bool_] | None = None
+        #: How many times :meth:`select` was asked for values not kept.
+        self._value_lookups = 0
         if starts.base is not None and starts.base is ends.base:
             self._value_nbytes = len(blob) + starts.base.nbytes  # one array of boundaries
         else:
@@ -144,23 +168,37 @@ class Values:
         values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
         return values
 
+    @classmethod
+    def reread(cls, spans: list[tuple[int, int]], counts: list[int]) -> Values:
+        """Values not kept: the blocks at ``spans`` of the postings file (as
+        :func:`~searchkit.engine.blockread.read_term` gives them), of ``counts``
+        postings each, read again by :meth:`select`."""
+        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
+        values._value_spans = spans
+        values._value_firsts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+        values._value_nbytes = 16 * (len(spans) + 1)
+        return values
+
     @property
     def blob(self) -> bytes:
-        if self._value_blocks is not None:
-            self._join()
+        self._joined()
         return self._value_blob
 
     @property
     def starts(self) -> Offsets:
-        if self._value_blocks is not None:
-            self._join()
+        self._joined()
         return self._value_starts
 
     @property
     def ends(self) -> Offsets:
+        self._joined()
+        return self._value_ends
+
+    def _joined(self) -> None:
+        if self._value_spans is not None:
+            raise ValueError("these values are read again by select(), never whole")
         if self._value_blocks is not None:
             self._join()
-        return self._value_ends
 
     def _join(self) -> None:
         assert self._value_blocks is not None
@@ -171,6 +209,71 @@ class Values:
             self._value_starts = self._value_starts[self._value_mask]
             self._value_ends = self._value_ends[self._value_mask]
         self._value_blocks = self._value_mask = None
+
+    def select(
+        self, chosen: NDArray[np.intp], reread: Callable[[list[tuple[int, int]]], list[Any]]
+    ) -> tuple[bytes, Offsets, Offsets]:
+        """The values of the postings at ``chosen`` (ascending indexes): a blob and
+        each one's start and end in it. Values kept in blocks are joined whole when
+        at least half of the blocks hold some of ``chosen`` (and stay joined), else
+        only those blocks are; values not kept are read again, only the blocks
+        holding ``chosen``, with ``reread`` (the postings file's
+        :func:`~searchkit.engine.blockread.read_values`)."""
+        blocks, spans = self._value_blocks, self._value_spans
+        if blocks is None and spans is None:
+            return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
+        wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
+        firsts = self._firsts()
+        which = np.searchsorted(firsts, wanted, side="right") - 1
+        needed = np.unique(which)
+        if blocks is not None:
+            if 2 * len(needed) >= len(blocks):
+                self._join()
+                return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
+            part = [blocks[i] for i in needed.tolist()]
+        else:
+            assert spans is not None
+            part = reread([spans[i] for i in needed.tolist()])
+        joined = Values.join(part)
+        sizes = firsts[needed + 1] - firsts[needed]
+        part_firsts = np.concatenate(([0], np.cumsum(sizes)))
+        local = wanted - firsts[which] + part_firsts[np.searchsorted(needed, which)]
+        return joined._value_blob, joined._value_starts[local], joined._value_ends[local]
+
+    @property
+    def rereads(self) -> bool:
+        """Whether these values are not kept (read again by :meth:`select`)."""
+        return self._value_spans is not None
+
+    def rereads_most(self, chosen: NDArray[np.intp]) -> bool:
+        """Whether these values are not kept and are worth reading whole and keeping:
+        ``chosen`` falls in at least half of their blocks (reading them whole is then
+        about as cheap), or they were looked up ``KEEP_VALUES_AFTER_LOOKUPS`` times."""
+        spans = self._value_spans
+        if spans is None:
+            return False
+        self._value_lookups += 1
+        if self._value_lookups >= KEEP_VALUES_AFTER_LOOKUPS:
+            return True
+        wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
+        which = np.searchsorted(self._firsts(), wanted, side="right") - 1
+        return 2 * len(np.unique(which)) >= len(spans)
+
+    def whole(self, reread: Callable[[list[tuple[int, int]]], list[Any]]) -> Values:
+        """Values not kept, read again whole (every block), joined."""
+        assert self._value_spans is not None
+        values = Values.later(reread(self._value_spans), 0)
+        values._value_mask = self._value_mask
+        values._join()
+        return values
+
+    def _firsts(self) -> Ints:
+        found = self._value_firsts
+        if found is None:
+            assert self._value_blocks is not None
+            counts = [len(block) for block in self._value_blocks]
+            found = self._value_firsts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+        return found
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
@@ -201,6 +304,12 @@ class Values:
 
     def keep(self, mask: NDArray[np.bool_]) -> Values:
         """Only the values where ``mask`` is true."""
+        if self._value_spans is not None:
+            kept = Values.reread(self._value_spans, [])
+            kept._value_firsts = self._value_firsts
+            kept._value_lookups = self._value_lookups
+            kept._value_mask = mask if self._value_mask is None else _masked(self._value_mask, mask)
+            return kept
         if self._value_blocks is not None and self._value_mask is None:
             kept = Values.later(self._value_blocks, 0)
             kept._value_mask = mask
@@ -213,8 +322,16 @@ class Values:
 
     @property
     def nbytes(self) -> int:
-        """The bytes the joined values take (the same before they are joined)."""
+        """The bytes the joined values take (the same before they are joined); for
+        values not kept, those of where their blocks are."""
         return self._value_nbytes
+
+
+def _masked(first: NDArray[np.bool_], then: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The mask of keeping ``first``, then ``then`` of what is left."""
+    out = first.copy()
+    out[np.flatnonzero(first)[~then]] = False
+    return out
 
 
 def _blob_length(block: Any) -> int:
@@ -275,6 +392,13 @@ class PostingsCache:
         while self.size > self.budget:
             _, dropped = self._items.popitem(last=False)
             self.size -= dropped.nbytes
+
+    def replace(self, key: tuple[str, int, str, str], value: Postings) -> None:
+        """Put ``value`` in place of what ``key`` holds (its cost counted anew)."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.size -= old.nbytes
+        self.put(key, value)
 
     def clear(self) -> None:
         self._items.clear()
@@ -351,27 +475,46 @@ class SegmentArrays:
         codes[: len(stored)] = stored
         return FieldLengths(codes)
 
-    def postings(self, field: str, text: str) -> tuple[Ints, Floats]:
+    def postings(self, field: str, text: str, *, positions: bool = False) -> tuple[Ints, Floats]:
         """Document numbers (ascending) containing ``text`` in ``field``, and the term's
-        weight (frequency) in each; deleted documents left out."""
-        found = self._entry(field, text)
+        weight (frequency) in each; deleted documents left out. ``positions``: the
+        caller will ask for the positions of most of them (a phrase), so they are kept
+        however long the list (read with the rest, never read again)."""
+        found = self._entry(field, text, keep=positions)
         return found.ids, found.weights
 
-    def _entry(self, field: str, text: str) -> Postings:
+    def _entry(self, field: str, text: str, *, keep: bool = False) -> Postings:
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
             cache = self._cache
-            shared = None if self._state is None or cache is None else (*self._state, field, text)
+            shared = self._shared_key(field, text)
             found = cache.get(shared) if cache is not None and shared is not None else None
             if found is None:
-                found = self._read_postings(field, text)
+                found = self._read_postings(field, text, keep)
                 if cache is not None and shared is not None:
                     cache.put(shared, found)
             self._postings[key] = found
+        if keep and found.values is not None and found.values.rereads:
+            found = self._keep_values(field, text, found)
         return found
 
-    def _read_postings(self, field: str, text: str) -> Postings:
+    def _shared_key(self, field: str, text: str) -> tuple[str, int, str, str] | None:
+        if self._state is None or self._cache is None:
+            return None
+        return (*self._state, field, text)
+
+    def _keep_values(self, field: str, text: str, entry: Postings) -> Postings:
+        """``entry`` with its values read again whole and kept, here and in the cache."""
+        assert entry.values is not None
+        kept = entry._replace(values=entry.values.whole(self._reread))
+        self._postings[(field, text)] = kept
+        shared = self._shared_key(field, text)
+        if self._cache is not None and shared is not None:
+            self._cache.replace(shared, kept)
+        return kept
+
+    def _read_postings(self, field: str, text: str, keep: bool = False) -> Postings:
         if BY_EXTENT:
             extent = self._extent(field, text)
             if extent is not None:
@@ -379,9 +522,12 @@ class SegmentArrays:
                 if postfile is None:
                     return _EMPTY
                 keep_values = self.reader.schema[field].format.fixed_value_size() is None
-                blocks = blockread.read_term(postfile, start, length, False, keep_values)
+                spans: list[tuple[int, int]] | None = None
+                if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
+                    keep_values, spans = False, []
+                blocks = blockread.read_term(postfile, start, length, False, keep_values, spans)
                 _release(postfile, length)
-                return self._from_blocks(*blocks, keep_values)
+                return self._from_blocks(*blocks, keep_values, spans)
         matcher = self._matcher(field, text)
         if matcher is None:
             return _EMPTY
@@ -397,10 +543,10 @@ class SegmentArrays:
             ids = np.array([d for d, _ in pairs], dtype=np.int64)
             weights = np.array([w for _, w in pairs], dtype=np.float64)
         if self._has_deletions and len(ids):
-            keep = ~self.deleted()[ids]
+            live = ~self.deleted()[ids]
             if values is not None:
-                values = values.keep(keep)
-            ids, weights = ids[keep], weights[keep]
+                values = values.keep(live)
+            ids, weights = ids[live], weights[live]
         return Postings(ids, weights, values, df)
 
     def _from_blocks(
@@ -409,16 +555,22 @@ class SegmentArrays:
         weight_blocks: list[Floats],
         value_blocks: list[Any],
         keep_values: bool,
+        spans: list[tuple[int, int]] | None = None,
     ) -> Postings:
         """A term's postings from its blocks' arrays, deleted documents left out. The
         blocks' positions came with their ids (one pickle): kept (undecoded) for
-        phrases and proximity instead of reading them again."""
+        phrases and proximity instead of reading them again, unless the blocks'
+        places in the file (``spans``) are given instead."""
         if not id_blocks:
             return _EMPTY
         ids = np.concatenate(id_blocks)
         weights = np.concatenate(weight_blocks)
         df = len(ids)  # as the term info counts: before deletions
-        values = Values.later(value_blocks, df) if keep_values else None
+        values: Values | None = None
+        if spans is not None:
+            values = Values.reread(spans, [len(block) for block in id_blocks])
+        elif keep_values:
+            values = Values.later(value_blocks, df)
         if self._has_deletions:
             keep = ~self.deleted()[ids]
             if values is not None:
@@ -449,10 +601,33 @@ class SegmentArrays:
             (length,) = length
         return terms._postfile, start, length
 
+    def _select(
+        self, field: str, text: str, values: Values, chosen: NDArray[np.intp]
+    ) -> tuple[bytes, Offsets, Offsets]:
+        """:meth:`Values.select`; values not kept, needed from most of their blocks,
+        are read whole once and kept from then on (as a phrase's are)."""
+        if values.rereads_most(chosen):
+            kept = self._keep_values(field, text, self._entry(field, text)).values
+            assert kept is not None
+            values = kept
+        return values.select(chosen, self._reread)
+
+    def _reread(self, spans: list[tuple[int, int]]) -> list[Any]:
+        """The values of the blocks at ``spans`` of this segment's postings file."""
+        assert self._terms is not None  # values are only not kept when read by extent
+        return blockread.read_values(self._terms._postfile, spans)
+
     def doc_frequency(self, field: str, text: str) -> int:
-        """What Whoosh's ``doc_frequency`` gives for the segment, from the postings
-        (read and cached as for a search)."""
-        return self._entry(field, text).df
+        """What Whoosh's ``doc_frequency`` gives for the segment: from the postings when
+        they were read, else from the term's information (a phrase's words are
+        ordered by it before their postings are read, with their positions)."""
+        found = self._postings.get((field, text))
+        if found is None and self._cache is not None:
+            shared = self._shared_key(field, text)
+            found = self._cache.get(shared) if shared is not None else None
+        if found is not None:
+            return found.df
+        return int(self.reader.doc_frequency(field, text))
 
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
@@ -462,7 +637,7 @@ class SegmentArrays:
         entry = self._entry(field, text)
         if entry.values is None:
             return self._positions_from_matcher(field, text, docs)
-        found, decoded = self._decode(field, entry, docs)
+        found, decoded = self._decode(field, text, entry, docs)
         return dict(zip(found.tolist(), decoded, strict=True))
 
     def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
@@ -482,16 +657,18 @@ class SegmentArrays:
             hit, chosen = sets.found_at(ids, docs)
             found = docs[hit]
             fmt = self.reader.schema[field].format
+            blob, starts, ends = self._select(field, text, values, chosen)
             if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
-                counts, positions = _position_arrays(
-                    fmt, values.blob, values.starts[chosen], values.ends[chosen]
-                )
+                counts, positions = _position_arrays(fmt, blob, starts, ends)
             else:
-                starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
-                counts, positions = _flat(_decode_positions(fmt, values.blob, starts, ends))
+                counts, positions = _flat(
+                    _decode_positions(fmt, blob, starts.tolist(), ends.tolist())
+                )
         return (np.repeat(found, counts) << 32) | positions
 
-    def _decode(self, field: str, entry: Postings, docs: Ints) -> tuple[Ints, list[list[int]]]:
+    def _decode(
+        self, field: str, text: str, entry: Postings, docs: Ints
+    ) -> tuple[Ints, list[list[int]]]:
         """Those of ``docs`` in ``entry`` and their decoded positions."""
         ids, values = entry.ids, entry.values
         assert values is not None
@@ -499,8 +676,8 @@ class SegmentArrays:
             return _EMPTY_IDS, []
         hit, chosen = sets.found_at(ids, docs)
         fmt = self.reader.schema[field].format
-        starts, ends = values.starts[chosen].tolist(), values.ends[chosen].tolist()
-        return docs[hit], _decode_positions(fmt, values.blob, starts, ends)
+        blob, starts, ends = self._select(field, text, values, chosen)
+        return docs[hit], _decode_positions(fmt, blob, starts.tolist(), ends.tolist())
 
     def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """Positions through Whoosh's matcher (readers of other codecs)."""

@@ -663,7 +663,7 @@ class _Segment:
         the one before, and how often."""
         common: Ints | None = None
         for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
-            ids = self.holding(field, w)
+            ids = self.arrays.postings(field, w, positions=True)[0]
             common = ids if common is None else common[_contains(ids, common)]
             if not len(common):
                 return common, np.zeros(0, dtype=np.float64)
