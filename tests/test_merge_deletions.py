@@ -65,11 +65,10 @@ def _fresh_copy(index: SearchIndex, path: Path) -> SearchIndex:
 
 
 #: Scored by Whoosh's span scoring (searchkit falls back to it for a proximity query),
-#: which takes the mean field length from each segment's length totals; a merge with
-#: deleted documents can only subtract their one-byte (approximate) lengths, so each
-#: such rewrite moves those totals a little from the exact ones (1.1% on this query
-#: after four rewrites of data/'s records). Its hits and count are compared, not its
-#: scores.
+#: which takes the mean field length from each segment's length totals; those of a
+#: segment merged with deleted documents are estimated (their exact lengths are not
+#: known: :func:`test_rewrites_keep_the_field_length_totals`), so its scores are
+#: compared to 1%.
 SPAN_SCORED = '"cell lines"~3 expression'
 
 
@@ -84,11 +83,9 @@ def _hits(index: SearchIndex) -> list[tuple[int, set[str]]]:
 
 def _assert_same_answers(a: SearchIndex, b: SearchIndex) -> None:
     """The same counts and hits for every query; the same order and scores (to 1e-9)
-    for every query but :data:`SPAN_SCORED`."""
+    for every query but :data:`SPAN_SCORED` (scores to 1%)."""
     assert _hits(a) == _hits(b)
     for q in QUERIES:
-        if q == SPAN_SCORED:
-            continue
         left, right = (
             [
                 (hit.pmid, hit.score)
@@ -98,6 +95,11 @@ def _assert_same_answers(a: SearchIndex, b: SearchIndex) -> None:
             ]
             for ix in (a, b)
         )
+        if q == SPAN_SCORED:  # close scores may swap places
+            theirs = dict(right)
+            for pmid, score in left:
+                assert score == pytest.approx(theirs[pmid], rel=1e-2), q
+            continue
         assert [p for p, _ in left] == [p for p, _ in right], q
         for (_, x), (_, y) in zip(left, right, strict=True):
             assert x == pytest.approx(y, rel=1e-9, abs=1e-9), q
@@ -252,3 +254,29 @@ def test_cli_update_rounds_keep_the_index_bounded(tmp_path: Path) -> None:
     assert all(dead == 0 for _, dead in _layout(ix))
     fresh = _fresh_copy(index, tmp_path / "fresh")
     _assert_same_answers(index, fresh)
+
+
+@pytest.mark.slow
+def test_rewrites_keep_the_field_length_totals(tmp_path: Path) -> None:
+    """A segment rewritten again and again for its deleted documents keeps the field
+    length totals of its live records (Whoosh's mean length, which its span scoring
+    uses) within 0.5% of the exact ones: the deleted documents' lengths are known only
+    to one byte, never below the exact ones, and subtracting them shrank the totals
+    by about 0.6% at each rewrite."""
+    records = distinct_records()[:700]
+    index = SearchIndex.create(tmp_path / "ix")
+    index.apply({r.pmid: r for r in records}, set())
+    current = {r.pmid: r for r in records}
+    for round_ in range(1, 5):
+        changed = {
+            pmid: _revised(current[pmid], round_)
+            for pmid in random.Random(round_).sample(sorted(current), 280)
+        }
+        index.apply(changed, set())
+        current.update(changed)
+        assert _layout(tmp_path / "ix") == [(700, 0)]  # rewritten with the new versions
+    fresh = _fresh_copy(index, tmp_path / "fresh")
+    with index.searcher() as rewritten, fresh.searcher() as written:
+        for name in ("title", "abstract", "mesh", "authors"):
+            exact = written.field_length(name)
+            assert rewritten.field_length(name) == pytest.approx(exact, rel=0.005), name
