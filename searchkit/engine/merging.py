@@ -26,8 +26,10 @@ records replaced or deleted since it was written forever. As Lucene's
 TieredMergePolicy does (``deletesPctAllowed``), a segment whose share of deleted
 documents exceeds ``merge_deletes_pct`` is rewritten at the next commit, with the
 tier merged then if any (the commit's segments all go into its one new segment), its
-deleted documents dropped: every segment's dead share stays under that percentage,
-and each commit rewrites at most ``merge_max_docs`` records for it.
+deleted documents dropped: after a commit no segment holds more than that share of
+deleted documents, but one that did not fit within ``merge_max_docs`` beside the
+commit's other merges (it waits for a later commit), and each commit rewrites at
+most ``merge_max_docs`` records for them (or one larger segment, alone).
 """
 
 from __future__ import annotations
