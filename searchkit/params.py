@@ -116,6 +116,16 @@ class Params:
     #: records at about the rate the fast writer indexes them (BENCHMARKS.md, Ingest),
     #: minutes on one core, not the hours a merge of all PubMed would take.
     merge_max_docs: int = 1_000_000
+    #: A segment whose deleted documents (records replaced or deleted since it was
+    #: written: their dead copies) are more than this percentage of its documents is
+    #: rewritten without them at the next commit, alone or with the tier merged then,
+    #: whatever its tier (also above half of ``merge_max_docs``). The value of
+    #: Lucene's TieredMergePolicy ``deletesPctAllowed``: the lowest it allowed in
+    #: 7.5-8 (20-50, default 33), its default in recent releases. At 20% an index
+    #: holds at most 1.25x the documents it has live, and a segment is rewritten after
+    #: a fifth of it has been replaced, so a replaced record costs at most four live
+    #: records rewritten (BENCHMARKS.md, "Updates"). 100 turns it off.
+    merge_deletes_pct: float = 20.0
 
     def field_b_of(self, field: str) -> float:
         """The length normalisation of ``field``."""

@@ -37,8 +37,9 @@ from .test_bulkpostings import term_postings
 from .test_cli import _searchkit_exe
 from .test_fastindex import sample_records
 
-#: No merge at all while an index is built segment by segment.
-NO_MERGES = replace(DEFAULT, merge_factor=10_000)
+#: No merge at all while an index is built segment by segment (nor a rewrite of a
+#: segment for its deleted documents).
+NO_MERGES = replace(DEFAULT, merge_factor=10_000, merge_deletes_pct=100)
 #: The proximity bonus for every candidate: by default a segment's share of the
 #: candidates gets it (searchkit.engine.scoring), which depends on how the index is
 #: cut into segments, not on what it holds.

@@ -19,6 +19,17 @@ once it holds ``merge_factor`` segments, so that each document is rewritten abou
 once per tier, never on every commit, and the segment count stays below
 ``merge_factor`` per tier. A merge never makes a segment larger than
 ``merge_max_docs``; ``optimize`` (Whoosh's ``OPTIMIZE``) still merges everything.
+
+Tiers count live documents only, so a segment that stops growing (above half of
+``merge_max_docs``, or in a tier that never fills) would keep the dead copies of the
+records replaced or deleted since it was written forever. As Lucene's
+TieredMergePolicy does (``deletesPctAllowed``), a segment whose share of deleted
+documents exceeds ``merge_deletes_pct`` is rewritten at the next commit, with the
+tier merged then if any (the commit's segments all go into its one new segment), its
+deleted documents dropped: after a commit no segment holds more than that share of
+deleted documents, but one that did not fit within ``merge_max_docs`` beside the
+commit's other merges (it waits for a later commit), and each commit rewrites at
+most ``merge_max_docs`` records for them (or one larger segment, alone).
 """
 
 from __future__ import annotations
@@ -58,13 +69,24 @@ def tier(docs: int, params: Params) -> int:
     return 1 + int(math.log(docs / params.merge_floor_docs, params.merge_factor) + 1e-9)
 
 
-def choose_merge(sizes: Sequence[int], params: Params) -> list[int]:
-    """Which of the segments of ``sizes`` live documents one commit merges (indexes,
-    smallest first): segments without live documents, always (dropped unread); then,
-    from the lowest tier up, a tier holding ``merge_factor`` segments (counting the
-    segment the merge makes so far, when it falls in that tier), with every segment of
-    the tiers below it, as long as the merged segment stays within
-    ``merge_max_docs``. Nothing else (an empty list: no merge)."""
+def too_deleted(live: int, deleted: int, params: Params) -> bool:
+    """Whether a segment of ``live`` live and ``deleted`` deleted documents holds more
+    than ``merge_deletes_pct`` percent of deleted ones (and is to be rewritten)."""
+    return live > 0 and deleted * 100 > params.merge_deletes_pct * (live + deleted)
+
+
+def choose_merge(
+    sizes: Sequence[int], params: Params, deleted: Sequence[int] | None = None
+) -> list[int]:
+    """Which of the segments of ``sizes`` live documents (and ``deleted`` deleted ones,
+    none if not given) one commit merges (indexes, smallest first): segments without
+    live documents, always (dropped unread); then, from the lowest tier up, a tier
+    holding ``merge_factor`` segments (counting the segment the merge makes so far,
+    when it falls in that tier), with every segment of the tiers below it, as long as
+    the merged segment stays within ``merge_max_docs``; then every segment with too
+    many deleted documents (:func:`too_deleted`), the largest share first, as long as
+    the merged segment stays within ``merge_max_docs`` (one larger than that alone
+    when nothing else is merged). Nothing else (an empty list: no merge)."""
     factor, limit = params.merge_factor, params.merge_max_docs
     empty = [i for i, n in enumerate(sizes) if n <= 0]
     by_tier: dict[int, list[int]] = {}
@@ -90,6 +112,15 @@ def choose_merge(sizes: Sequence[int], params: Params) -> list[int]:
             break
         chosen.extend(fits)
         below = []
+    if deleted is not None:
+        taken = set(chosen)
+        dead = [
+            i for i, n in enumerate(sizes) if i not in taken and too_deleted(n, deleted[i], params)
+        ]
+        for i in sorted(dead, key=lambda i: (-deleted[i] / (sizes[i] + deleted[i]), i)):
+            if total + sizes[i] <= limit or not chosen:
+                chosen.append(i)
+                total += sizes[i]
     return empty + sorted(chosen, key=lambda i: (sizes[i], i)) if chosen else empty
 
 
@@ -97,7 +128,9 @@ def tiered_merge(params: Params) -> MergeType:
     """The merge policy of :func:`choose_merge`, as a Whoosh ``mergetype``."""
 
     def merge(writer: Any, segments: list[Any]) -> list[Any]:
-        chosen = set(choose_merge([seg.doc_count() for seg in segments], params))
+        sizes = [seg.doc_count() for seg in segments]
+        deleted = [seg.deleted_count() for seg in segments]
+        chosen = set(choose_merge(sizes, params, deleted))
         kept: list[Any] = []
         for i, seg in enumerate(segments):
             if i not in chosen:
@@ -279,4 +312,5 @@ __all__ = [
     "segment_term_groups",
     "tier",
     "tiered_merge",
+    "too_deleted",
 ]
