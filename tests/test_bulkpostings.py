@@ -207,13 +207,16 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
 
 
 @pytest.mark.slow
-def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Path) -> None:
-    """The writer's path (terms and positions straight from the analysis) and the
-    general one (Whoosh's posting tuples) keep the same postings, boosts included."""
+def test_the_term_store_keeps_the_postings_whoosh_makes(tmp_path: Path) -> None:
+    """The writer's path (the analysis' tokens, grouped into postings when the store is
+    read) keeps the postings Whoosh's ``field.index`` makes of the same values: terms,
+    documents, weights (field boosts included) and values, term by term; and as
+    positions (other analyzers' path) the same again."""
     schema = build_schema()
     fast = compile_schema(schema)
-    by_postings = TermStore(None, 64)
+    by_tokens = TermStore(None, 64)
     by_positions = TermStore(None, 64)
+    expected: dict[tuple[str, bytes], list[tuple[int, float, bytes]]] = {}
     for docnum, doc in enumerate(sample_docs()[:200]):
         for name, indexer in fast.items():
             value = doc.get(name)
@@ -221,13 +224,24 @@ def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Pat
                 continue
             fieldboost = (1.0, 2.5, 0.3)[docnum % 3]
             postings = list(schema[name].index(value))
-            by_postings.add(name, docnum, postings, fieldboost)
-            length = by_positions.add_positions(
-                name, docnum, indexer.positions(value), indexer.boost, fieldboost, indexer.encode
+            for term, _, weight, encoded in postings:
+                expected.setdefault((name, term), []).append((docnum, weight * fieldboost, encoded))
+            length = by_tokens.add_tokens(
+                name, docnum, *indexer.tokens(value), indexer.boost, fieldboost, indexer.encode
             )
             assert length == sum(p[1] for p in postings)
-    assert list(by_positions) == list(by_postings)
-    assert len(list(by_positions)) > 1000
+            assert length == by_positions.add_positions(
+                name, docnum, indexer.positions(value), indexer.boost, fieldboost, indexer.encode
+            )
+    groups = [
+        (name, term, [(d, w, v) for d, w, v in zip(docs, weights, values, strict=True)])
+        for name, term, docs, weights, values in by_tokens
+    ]
+    assert groups == [(name, term, expected[name, term]) for name, term in sorted(expected)]
+    assert len(groups) > 1000
+    assert [(n, t, list(d), list(w), v) for n, t, d, w, v in by_positions] == [
+        (n, t, list(d), list(w), v) for n, t, d, w, v in by_tokens
+    ]
 
 
 def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ order (tests compare the two on real records).
 from __future__ import annotations
 
 import re
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Final
 
 from searchkit.analysis.analyzer import (
@@ -92,29 +94,51 @@ class BiomedTermizer:
         return term
 
     def __call__(self, value: str) -> dict[bytes, list[int]]:
+        terms, places = self.tokens(value)
+        positions: dict[bytes, list[int]] = {}
+        for term, pos in zip(terms, range(len(terms)) if places is None else places, strict=True):
+            if term:
+                _append(positions, term, pos)
+        return positions
+
+    def tokens(self, value: str) -> tuple[list[bytes], list[int] | None]:
+        """The terms of ``value`` in the order the analyzer emits them, each with its
+        position: ``(terms, positions)``, where ``positions`` is ``None`` when the
+        positions are ``0, 1, 2, ...``; a term ``b""`` stands for a stop word (it takes
+        its position but is no term).
+
+        Most words are plain (one term, or a stop word, at their own position, and no
+        part of a joined code): their terms come from the cache in one ``map``, and
+        only the other words (compounds, code heads and tails, "class", words not seen
+        before) go through the per-word steps."""
         words = self._words
         plain = self._plain
         if len(words) > CACHE_LIMIT:
             words = self._words = {}
             plain = self._plain = {}
             self._joined = {}
-        positions: dict[bytes, list[int]] = {}
+        found = _FIND_WORDS(value)
+        cached = list(map(plain.get, found))
+        if None not in cached:
+            return cached, None
+        terms: list[bytes] = []
+        places: list[int] = []
+        emit_term = terms.append
+        emit_place = places.append
         pos = 0
+        done = 0  # the words before this one are emitted
         head: tuple[str, int] | None = None  # (folded text, position) of a code head
         between_class = False  # only ever True while ``head`` is set
-        for matched in _FIND_WORDS(value):
-            if head is None:
-                # Most words are plain: one term (or a stop word) at one position.
-                term = plain.get(matched)
-                if term is not None:
-                    if term:  # b"": a stop word
-                        plist = positions.get(term)
-                        if plist is None:
-                            positions[term] = [pos]
-                        else:
-                            plist.append(pos)
-                    pos += 1
-                    continue
+        for index in compress(count(), map(is_, cached, repeat(None))):
+            if index > done:
+                # Plain words: each its term (b"" for a stop word) at its position; a
+                # plain word also ends any code being joined.
+                terms += cached[done:index]
+                places += range(pos, pos + index - done)
+                pos += index - done
+                head, between_class = None, False
+            done = index + 1
+            matched = found[index]
             info = words.get(matched)
             if info is None:
                 info = words[matched] = self._info(matched)
@@ -123,9 +147,11 @@ class BiomedTermizer:
             if info[0] == _COMPOUND_KIND:
                 _, cat, parts = info
                 if cat is not None:
-                    _append(positions, cat, pos)
+                    emit_term(cat)
+                    emit_place(pos)
                 for part in parts:
-                    _append(positions, part, pos)
+                    emit_term(part)
+                    emit_place(pos)
                     pos += 1
                 head, between_class = None, False
                 continue
@@ -134,21 +160,28 @@ class BiomedTermizer:
                 if is_class and not between_class:
                     between_class = True
                     if self._class_term is not None:
-                        _append(positions, self._class_term, pos)
+                        emit_term(self._class_term)
+                        emit_place(pos)
                     pos += 1
                     continue
                 if is_tail:
-                    _append(positions, self._joined_term(head[0] + text), head[1])
-                    _append(positions, part, pos)
+                    emit_term(self._joined_term(head[0] + text))
+                    emit_place(head[1])
+                    emit_term(part)
+                    emit_place(pos)
                     pos += 1
                     head, between_class = None, False
                     continue
             if term is not None:
-                _append(positions, term, pos)
+                emit_term(term)
+                emit_place(pos)
             head = (text, pos) if is_head else None
             between_class = False
             pos += 1
-        return positions
+        if done < len(found):
+            terms += cached[done:]
+            places += range(pos, pos + len(found) - done)
+        return terms, places
 
 
 def _is_plain(info: _Info) -> bool:

@@ -21,10 +21,11 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
-from itertools import groupby, pairwise
-from operator import itemgetter
+from itertools import compress, groupby, pairwise, repeat
+from operator import is_, itemgetter
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_ushort
@@ -44,11 +45,12 @@ TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
 #: A posting as Whoosh's pool holds it: (field name, term, docnum, weight, value).
 PoolPosting = tuple[str, bytes, int, float, bytes | None]
 
-# Memory accounting (CPython 3.11, measured): a posting takes 20 bytes in its term's
-# arrays and list, plus its value, unless that is shared (one-position values are);
-# a term's entry (key, two arrays, a list, a tuple, a dict slot) about 300 bytes.
-_POSTING_BYTES = 20
-_VALUE_BYTES = 33  # a bytes object's own size besides its data
+# Memory accounting: a token takes 8 bytes in the store's arrays, and about as much
+# again in the arrays that group the tokens into postings at the end (when the store
+# is read or spilled); a document's entry 32 bytes; a term's (its bytes, a dict slot,
+# a list slot, and the tuple and slices of its group at the end) about 300 bytes.
+_TOKEN_BYTES = 16
+_CALL_BYTES = 32
 _TERM_BYTES = 300
 _RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
 # Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
@@ -71,6 +73,138 @@ def one_position_value(pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
     return value
 
 
+class _FieldTokens:
+    """One field's terms as the analysis emitted them, document after document: per
+    token its term's id and position (flat arrays), per document (a call) where its
+    tokens start, its number and its boosts.
+
+    Adding a document is a few C-level calls (``map``, ``extend``) instead of a dict
+    look-up and three appends per posting; its tokens become postings (grouped by term
+    and document, with numpy) when the store is read or spilled (:meth:`groups`)."""
+
+    __slots__ = (
+        "call_boosts", "call_docs", "call_fieldboosts", "call_starts",
+        "encode", "ids", "places", "term_ids", "vocab",
+    )  # fmt: skip
+
+    def __init__(self, encode: Callable[[list[int]], bytes]) -> None:
+        # b"" (a stop word in the analysis' tokens) has the id -1: no term.
+        self.term_ids: dict[bytes, int] = {b"": -1}
+        self.vocab: list[bytes] = []  # the terms by id
+        self.ids: array[int] = array("i")  # per token: its term's id
+        self.places: array[int] = array("i")  # per token: its position
+        self.call_starts: array[int] = array("q")
+        self.call_docs: array[int] = array("q")
+        self.call_boosts: array[float] = array("d")
+        self.call_fieldboosts: array[float] = array("d")
+        self.encode = encode
+
+    def add(
+        self,
+        docnum: int,
+        terms: list[bytes],
+        places: list[int] | None,
+        boost: float,
+        fieldboost: float,
+    ) -> int:
+        """Add one document's tokens; returns the memory estimate of the terms seen
+        for the first time."""
+        self.call_starts.append(len(self.ids))
+        self.call_docs.append(docnum)
+        self.call_boosts.append(boost)
+        self.call_fieldboosts.append(fieldboost)
+        term_ids = self.term_ids
+        get = term_ids.get
+        ids = list(map(get, terms))
+        size = 0
+        if None in ids:
+            vocab = self.vocab
+            for tbytes in compress(terms, map(is_, ids, repeat(None))):
+                if tbytes not in term_ids:  # (a new term may come twice)
+                    term_ids[tbytes] = len(vocab)
+                    vocab.append(tbytes)
+                    size += _TERM_BYTES + len(tbytes)
+            ids = list(map(get, terms))
+        self.ids.extend(ids)  # type: ignore[arg-type]
+        self.places.extend(range(len(terms)) if places is None else places)
+        return size
+
+    def groups(self, fieldname: str) -> Iterator[TermGroup]:
+        """Every term's postings in term order, documents in the order added."""
+        if not self.vocab:
+            return
+        by_term, bounds, docs, weights, values = self._postings()
+        vocab = self.vocab
+        for term_id, a, b in zip(by_term, bounds, bounds[1:], strict=False):
+            yield fieldname, vocab[term_id], docs[a:b], weights[a:b], values[a:b]
+
+    def _postings(
+        self,
+    ) -> tuple[list[int], list[int], array[int], array[float], list[bytes]]:
+        """The postings of every term, as Whoosh's writer makes them from the same
+        analysis: one per term and document, its frequency the term's tokens there, its
+        weight ``frequency * boost * field boost``, its value the format's encoding of
+        its positions (in the order emitted). Returns the term ids in term order, where
+        each one's postings start (and the end), and the postings' document numbers,
+        weights and values, by term then document."""
+        vocab = self.vocab
+        by_term = sorted(range(len(vocab)), key=vocab.__getitem__)
+        rank = np.empty(len(vocab) + 1, dtype=np.int32)
+        rank[by_term] = np.arange(len(vocab), dtype=np.int32)
+        rank[-1] = -1  # stop words (id -1)
+        ranks = rank[np.frombuffer(self.ids, dtype=np.int32)]
+        runs = np.diff(np.append(np.frombuffer(self.call_starts, dtype=np.int64), len(ranks)))
+        calls = np.repeat(np.arange(len(runs), dtype=np.int32), runs)
+        kept = np.flatnonzero(ranks >= 0)
+        # By term, then in the order emitted (a stable sort): documents in order, and
+        # each document's positions of a term in the order the analysis emitted them.
+        order = kept[np.argsort(ranks[kept], kind="stable")]
+        ranks = ranks[order]
+        calls = calls[order]
+        places = np.frombuffer(self.places, dtype=np.int32)[order]
+        count = len(order)
+        # A posting starts where the term or the document changes.
+        starts = np.flatnonzero(
+            np.concatenate(([True], (ranks[1:] != ranks[:-1]) | (calls[1:] != calls[:-1])))
+        )
+        freqs = np.diff(np.append(starts, count))
+        posting_calls = calls[starts]
+        docs = np.frombuffer(self.call_docs, dtype=np.int64)[posting_calls]
+        weights = freqs * np.frombuffer(self.call_boosts, dtype=np.float64)[posting_calls]
+        weights *= np.frombuffer(self.call_fieldboosts, dtype=np.float64)[posting_calls]
+        firsts = places[starts]
+        values = np.empty(len(starts), dtype=object)
+        shared = (freqs == 1) & (firsts < _SINGLE_LIMIT)
+        encode = self.encode
+        if shared.any():
+            table = np.empty(int(firsts[shared].max()) + 1, dtype=object)
+            table[:] = [one_position_value(p, encode) for p in range(len(table))]
+            values[shared] = table[firsts[shared]]
+        own = np.flatnonzero(~shared)
+        if len(own):
+            place_list = places.tolist()
+            own_starts = starts[own].tolist()
+            own_stops = (starts[own] + freqs[own]).tolist()
+            encoded = np.empty(len(own), dtype=object)
+            encoded[:] = [
+                encode(place_list[a:b]) for a, b in zip(own_starts, own_stops, strict=True)
+            ]
+            values[own] = encoded
+        posting_ranks = ranks[starts]
+        term_starts = np.flatnonzero(
+            np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1]))
+        )
+        bounds = [*term_starts.tolist(), len(starts)]
+        assert len(bounds) == len(by_term) + 1
+        # Arrays like those of a spilled run (_read_run), from numpy's bytes: sliced per
+        # term without a Python object per number.
+        doc_array: array[int] = array("I")
+        doc_array.frombytes(docs.astype(f"=u{doc_array.itemsize}").tobytes())
+        weight_array: array[float] = array("d")
+        weight_array.frombytes(weights.astype(np.float64).tobytes())
+        return by_term, bounds, doc_array, weight_array, values.tolist()
+
+
 class TermStore:
     """Postings grouped by field and term, in document order, up to ``limitmb`` in
     memory, then in sorted runs of whole terms in ``tempstore`` (Whoosh's temporary
@@ -80,34 +214,36 @@ class TermStore:
         self._tempstore = tempstore
         self._limit = limitmb * 1024 * 1024
         self._size = 0
-        self._fields: dict[str, dict[bytes, tuple[array[int], array[float], list[bytes]]]] = {}
+        self._fields: dict[str, _FieldTokens] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
 
-    def add(
+    def add_tokens(
         self,
         fieldname: str,
         docnum: int,
-        postings: Iterable[tuple[bytes, int, float, bytes]],
-        boost: float = 1.0,
-    ) -> None:
-        """Add one document's postings ``(term, frequency, weight, value)`` of a field."""
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        size = 0
-        for tbytes, freq, weight, vbytes in postings:
-            entry = terms.get(tbytes)
-            if entry is None:
-                entry = terms[tbytes] = (array("I"), array("d"), [])
-                size += _TERM_BYTES + len(tbytes)
-            entry[0].append(docnum)
-            entry[1].append(weight * boost)
-            entry[2].append(vbytes)
-            size += _POSTING_BYTES if freq == 1 else _POSTING_BYTES + _VALUE_BYTES + len(vbytes)
-        self._size += size
+        terms: list[bytes],
+        places: list[int] | None,
+        boost: float,
+        fieldboost: float,
+        encode: Callable[[list[int]], bytes],
+    ) -> int:
+        """Add one document's terms in a field as the analysis emits them, each at its
+        position (``places``; ``None``: 0, 1, 2, ...), ``b""`` for a stop word (no
+        term); its postings are those Whoosh makes of the same terms and positions,
+        each weighing ``frequency * boost * fieldboost``, its value ``encode(positions)``.
+        Returns the field's length (the number of terms). A field takes one
+        ``encode`` (its format's)."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            field = self._fields[fieldname] = _FieldTokens(encode)
+        elif field.encode != encode:
+            raise ValueError(f"field {fieldname!r} added with another encoding")
+        size = field.add(docnum, terms, places, boost, fieldboost)
+        self._size += size + _TOKEN_BYTES * len(terms) + _CALL_BYTES
         if self._size > self._limit:
             self._spill()
+        return len(terms) - terms.count(b"")
 
     def add_positions(
         self,
@@ -118,55 +254,25 @@ class TermStore:
         fieldboost: float,
         encode: Callable[[list[int]], bytes],
     ) -> int:
-        """Add one document's terms and positions in a field, each posting weighing
-        ``len(positions) * boost * fieldboost`` with the value ``encode(positions)``,
-        as :meth:`add` would for the same postings; returns the field's length (the
-        number of positions)."""
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        singles = ONE_POSITION_VALUES
-        once = boost * fieldboost  # the weight of a term that occurs once
-        size = _POSTING_BYTES * len(positions)
-        for tbytes, plist in positions.items():
-            entry = terms.get(tbytes)
-            if entry is None:
-                entry = terms[tbytes] = (array("I"), array("d"), [])
-                size += _TERM_BYTES + len(tbytes)
-            entry[0].append(docnum)
-            if len(plist) == 1:
-                value = singles.get(plist[0]) or one_position_value(plist[0], encode)
-                entry[1].append(once)
-            else:
-                value = encode(plist)
-                size += _VALUE_BYTES + len(value)
-                entry[1].append(len(plist) * boost * fieldboost)
-            entry[2].append(value)
-        self._size += size
-        if self._size > self._limit:
-            self._spill()
-        return sum(map(len, positions.values()))
+        """:meth:`add_tokens` of one document's terms given as ``{term: positions}``."""
+        terms = [term for term, plist in positions.items() for _ in plist]
+        places = [pos for plist in positions.values() for pos in plist]
+        return self.add_tokens(fieldname, docnum, terms, places, boost, fieldboost, encode)
 
     def _sorted_memory(self) -> Iterator[TermGroup]:
         for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for tbytes in sorted(terms):
-                docs, weights, values = terms[tbytes]
-                yield fieldname, tbytes, docs, weights, values
+            yield from self._fields[fieldname].groups(fieldname)
 
     def _spill(self) -> None:
         name = "".join(random.choices(string.ascii_lowercase + string.digits, k=24)) + ".trun"
         f = self._tempstore.create_file(name).raw_file()
         try:
             chunk: list[tuple[str, bytes, bytes, bytes, list[bytes]]] = []
-            for fieldname in sorted(self._fields):
-                terms = self._fields[fieldname]
-                for tbytes in sorted(terms):
-                    docs, weights, values = terms[tbytes]
-                    chunk.append((fieldname, tbytes, docs.tobytes(), weights.tobytes(), values))
-                    if len(chunk) == _RUN_TERMS:
-                        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-                        chunk = []
+            for fieldname, tbytes, docs, weights, values in self._sorted_memory():
+                chunk.append((fieldname, tbytes, docs.tobytes(), weights.tobytes(), values))
+                if len(chunk) == _RUN_TERMS:
+                    pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+                    chunk = []
             if chunk:
                 pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
         finally:

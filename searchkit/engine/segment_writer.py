@@ -121,14 +121,20 @@ def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], boo
     return word, renumber
 
 
+Tokens = tuple[list[bytes], list[int] | None]
+
+
 class PositionsIndexer(NamedTuple):
     """A field's fast analysis: ``positions(value)`` maps each term (bytes) to its
     positions; a term's posting weighs ``len(positions) * boost`` and its value is
-    ``encode(positions)`` (the field format's own encoding)."""
+    ``encode(positions)`` (the field format's own encoding). ``tokens(value)`` gives
+    the same terms and positions as emitted, for
+    :meth:`~searchkit.engine.bulkpostings.TermStore.add_tokens`."""
 
     positions: Callable[[str], dict[bytes, list[int]]]
     boost: float
     encode: Callable[[list[int]], bytes]
+    tokens: Callable[[str], Tokens]
 
 
 def compile_positions(field: FieldType) -> PositionsIndexer | None:
@@ -150,13 +156,22 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return PositionsIndexer(_biomed_positions(), boost, fmt.encode)
+        return PositionsIndexer(_biomed_positions(), boost, fmt.encode, _biomed_tokens())
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
     if compiled is None:
         return None
-    return PositionsIndexer(_regex_positions(tokenizer, *compiled), boost, fmt.encode)
+    positions = _regex_positions(tokenizer, *compiled)
+    return PositionsIndexer(positions, boost, fmt.encode, partial(_tokens_of, positions))
+
+
+def _tokens_of(positions: Callable[[str], dict[bytes, list[int]]], value: str) -> Tokens:
+    """The terms and positions of ``positions(value)`` as tokens, term by term."""
+    found = positions(value)
+    return [t for t, plist in found.items() for _ in plist], [
+        pos for plist in found.values() for pos in plist
+    ]
 
 
 def compile_field(field: FieldType) -> FieldIndexer | None:
@@ -164,7 +179,7 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
     found = compile_positions(field)
     if found is None:
         return None
-    positions, boost, encode = found
+    positions, boost, encode, _ = found
 
     def index(value: str) -> list[Posting]:
         return _postings(positions(value), boost, encode)
@@ -245,6 +260,18 @@ def _biomed_positions() -> Callable[[str], dict[bytes, list[int]]]:
         return termize(value)
 
     return positions_of
+
+
+def _biomed_tokens() -> Callable[[str], Tokens]:
+    """:func:`_biomed_positions` as the termizer's tokens."""
+    termize = _shared_termizer()
+
+    def tokens_of(value: str) -> Tokens:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        return termize.tokens(value)
+
+    return tokens_of
 
 
 def _id_texts(value: str) -> dict[str, list[int]]:
@@ -548,10 +575,10 @@ class FastSegmentWriter(_BulkMerges):
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     if indexer is not None and terms is not None:
-                        length = terms.add_positions(
+                        length = terms.add_tokens(
                             fieldname,
                             docnum,
-                            indexer.positions(value),
+                            *indexer.tokens(value),
                             indexer.boost,
                             fieldboost,
                             indexer.encode,
