@@ -21,8 +21,8 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
-from itertools import compress, groupby, pairwise, repeat
-from operator import is_, itemgetter
+from itertools import groupby, pairwise
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from searchkit.analysis.termizer import STOP
 from searchkit.engine.codec import (
     BLOCK_PROTOCOL,
     PACK_MIN,
@@ -47,11 +48,11 @@ PoolPosting = tuple[str, bytes, int, float, bytes | None]
 
 # Memory accounting: a token takes 8 bytes in the store's arrays, and about as much
 # again in the arrays that group the tokens into postings at the end (when the store
-# is read or spilled); a document's entry 32 bytes; a term's (its bytes, a dict slot,
-# a list slot, and the tuple and slices of its group at the end) about 300 bytes.
+# is read or spilled); a document's entry 32 bytes. The terms are the analysis' (its
+# caches are bounded on their own).
 _TOKEN_BYTES = 16
 _CALL_BYTES = 32
-_TERM_BYTES = 300
+_TERM_IDS_LIMIT = 500_000  # terms given ids by add_positions (then a new list)
 _RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
 # Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
 # count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
@@ -75,24 +76,23 @@ def one_position_value(pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
 
 class _FieldTokens:
     """One field's terms as the analysis emitted them, document after document: per
-    token its term's id and position (flat arrays), per document (a call) where its
-    tokens start, its number and its boosts.
+    token its term's id and its position (flat arrays), per document (a call) where
+    its tokens start, its number and its boosts; the ids are indexes into the
+    analysis' list of terms (``vocabs``: from which token on which list, normally one).
 
-    Adding a document is a few C-level calls (``map``, ``extend``) instead of a dict
-    look-up and three appends per posting; its tokens become postings (grouped by term
-    and document, with numpy) when the store is read or spilled (:meth:`groups`)."""
+    Adding a document is a few C-level ``extend`` calls instead of a dict look-up and
+    three appends per posting; its tokens become postings (grouped by term and
+    document, with numpy) when the store is read or spilled (:meth:`groups`)."""
 
     __slots__ = (
         "call_boosts", "call_docs", "call_fieldboosts", "call_starts",
-        "encode", "ids", "places", "term_ids", "vocab",
+        "encode", "ids", "places", "vocabs",
     )  # fmt: skip
 
     def __init__(self, encode: Callable[[list[int]], bytes]) -> None:
-        # b"" (a stop word in the analysis' tokens) has the id -1: no term.
-        self.term_ids: dict[bytes, int] = {b"": -1}
-        self.vocab: list[bytes] = []  # the terms by id
-        self.ids: array[int] = array("i")  # per token: its term's id
+        self.ids: array[int] = array("i")  # per token: its term's id (STOP: none)
         self.places: array[int] = array("i")  # per token: its position
+        self.vocabs: list[tuple[int, list[bytes]]] = []
         self.call_starts: array[int] = array("q")
         self.call_docs: array[int] = array("q")
         self.call_boosts: array[float] = array("d")
@@ -102,57 +102,70 @@ class _FieldTokens:
     def add(
         self,
         docnum: int,
-        terms: list[bytes],
+        ids: list[int],
         places: list[int] | None,
+        vocab: list[bytes],
         boost: float,
         fieldboost: float,
-    ) -> int:
-        """Add one document's tokens; returns the memory estimate of the terms seen
-        for the first time."""
-        self.call_starts.append(len(self.ids))
+    ) -> None:
+        """Add one document's tokens."""
+        start = len(self.ids)
+        if not self.vocabs or self.vocabs[-1][1] is not vocab:
+            self.vocabs.append((start, vocab))
+        self.call_starts.append(start)
         self.call_docs.append(docnum)
         self.call_boosts.append(boost)
         self.call_fieldboosts.append(fieldboost)
-        term_ids = self.term_ids
-        get = term_ids.get
-        ids = list(map(get, terms))
-        size = 0
-        if None in ids:
-            vocab = self.vocab
-            for tbytes in compress(terms, map(is_, ids, repeat(None))):
-                if tbytes not in term_ids:  # (a new term may come twice)
-                    term_ids[tbytes] = len(vocab)
-                    vocab.append(tbytes)
-                    size += _TERM_BYTES + len(tbytes)
-            ids = list(map(get, terms))
-        self.ids.extend(ids)  # type: ignore[arg-type]
-        self.places.extend(range(len(terms)) if places is None else places)
-        return size
+        self.ids.extend(ids)
+        self.places.extend(range(len(ids)) if places is None else places)
 
     def groups(self, fieldname: str) -> Iterator[TermGroup]:
         """Every term's postings in term order, documents in the order added."""
-        if not self.vocab:
+        if not self.ids:
             return
-        by_term, bounds, docs, weights, values = self._postings()
-        vocab = self.vocab
-        for term_id, a, b in zip(by_term, bounds, bounds[1:], strict=False):
-            yield fieldname, vocab[term_id], docs[a:b], weights[a:b], values[a:b]
+        terms, bounds, docs, weights, values = self._postings()
+        for term, a, b in zip(terms, bounds, bounds[1:], strict=False):
+            yield fieldname, term, docs[a:b], weights[a:b], values[a:b]
+
+    def _term_ids(self) -> tuple[Any, list[bytes]]:
+        """Every token's term id (STOP: none) in one list of terms, and that list."""
+        ids = np.frombuffer(self.ids, dtype=np.int32).copy()
+        if len(self.vocabs) == 1:
+            return ids, self.vocabs[0][1]
+        # The analysis started a new list of terms during the batch (its caches
+        # restarted): each list's ids are mapped to those of one list.
+        terms: list[bytes] = []
+        known: dict[bytes, int] = {}
+        ends = [start for start, _ in self.vocabs[1:]] + [len(ids)]
+        for (start, vocab), end in zip(self.vocabs, ends, strict=True):
+            part = ids[start:end]
+            mapping = np.full(len(vocab) + 1, STOP, dtype=np.int32)  # [-1]: STOP
+            for old in np.unique(part[part != STOP]).tolist():
+                term = vocab[old]
+                new = known.get(term)
+                if new is None:
+                    new = known[term] = len(terms)
+                    terms.append(term)
+                mapping[old] = new
+            ids[start:end] = mapping[part]
+        return ids, terms
 
     def _postings(
         self,
-    ) -> tuple[list[int], list[int], array[int], array[float], list[bytes]]:
+    ) -> tuple[list[bytes], list[int], array[int], array[float], list[bytes]]:
         """The postings of every term, as Whoosh's writer makes them from the same
         analysis: one per term and document, its frequency the term's tokens there, its
         weight ``frequency * boost * field boost``, its value the format's encoding of
-        its positions (in the order emitted). Returns the term ids in term order, where
-        each one's postings start (and the end), and the postings' document numbers,
+        its positions (in the order emitted). Returns the terms in order, where each
+        one's postings start (and the end), and the postings' document numbers,
         weights and values, by term then document."""
-        vocab = self.vocab
-        by_term = sorted(range(len(vocab)), key=vocab.__getitem__)
-        rank = np.empty(len(vocab) + 1, dtype=np.int32)
-        rank[by_term] = np.arange(len(vocab), dtype=np.int32)
-        rank[-1] = -1  # stop words (id -1)
-        ranks = rank[np.frombuffer(self.ids, dtype=np.int32)]
+        ids, vocab = self._term_ids()
+        present = np.zeros(len(vocab) + 1, dtype=bool)
+        present[ids] = True  # (STOP sets the extra last one)
+        by_term = sorted(np.flatnonzero(present[:-1]).tolist(), key=vocab.__getitem__)
+        rank = np.full(len(vocab) + 1, -1, dtype=np.int32)  # [-1]: STOP, no term
+        rank[by_term] = np.arange(len(by_term), dtype=np.int32)
+        ranks = rank[ids]
         runs = np.diff(np.append(np.frombuffer(self.call_starts, dtype=np.int64), len(ranks)))
         calls = np.repeat(np.arange(len(runs), dtype=np.int32), runs)
         kept = np.flatnonzero(ranks >= 0)
@@ -202,7 +215,36 @@ class _FieldTokens:
         doc_array.frombytes(docs.astype(f"=u{doc_array.itemsize}").tobytes())
         weight_array: array[float] = array("d")
         weight_array.frombytes(weights.astype(np.float64).tobytes())
-        return by_term, bounds, doc_array, weight_array, values.tolist()
+        terms = [vocab[i] for i in by_term]
+        return terms, bounds, doc_array, weight_array, values.tolist()
+
+
+class TermIds:
+    """Term ids for :meth:`TermStore.add_tokens`, given by first sight: ``terms`` is
+    the list of terms by id (a new list once ``limit`` terms are known)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ids: dict[bytes, int] = {}
+        self.terms: list[bytes] = []
+
+    def tokens(self, positions: dict[bytes, list[int]]) -> tuple[list[int], list[int]]:
+        """``{term: positions}`` as tokens, term by term: (ids, positions)."""
+        if len(self.terms) > self._limit:
+            self._ids = {}
+            self.terms = []
+        known = self._ids
+        terms = self.terms
+        ids: list[int] = []
+        places: list[int] = []
+        for term, plist in positions.items():
+            found = known.get(term)
+            if found is None:
+                found = known[term] = len(terms)
+                terms.append(term)
+            ids += [found] * len(plist)
+            places += plist
+        return ids, places
 
 
 class TermStore:
@@ -217,33 +259,36 @@ class TermStore:
         self._fields: dict[str, _FieldTokens] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
+        self._term_ids = TermIds(_TERM_IDS_LIMIT)  # for add_positions
 
     def add_tokens(
         self,
         fieldname: str,
         docnum: int,
-        terms: list[bytes],
+        ids: list[int],
         places: list[int] | None,
+        vocab: list[bytes],
         boost: float,
         fieldboost: float,
         encode: Callable[[list[int]], bytes],
     ) -> int:
-        """Add one document's terms in a field as the analysis emits them, each at its
-        position (``places``; ``None``: 0, 1, 2, ...), ``b""`` for a stop word (no
-        term); its postings are those Whoosh makes of the same terms and positions,
-        each weighing ``frequency * boost * fieldboost``, its value ``encode(positions)``.
-        Returns the field's length (the number of terms). A field takes one
-        ``encode`` (its format's)."""
+        """Add one document's terms in a field as the analysis emits them: term ids in
+        ``vocab`` (the analysis' list of terms, which may grow meanwhile but not
+        change; ``STOP``: a stop word, no term), each at its position (``places``;
+        ``None``: 0, 1, 2, ...). Its postings are those Whoosh makes of the same terms
+        and positions, each weighing ``frequency * boost * fieldboost``, its value
+        ``encode(positions)``. Returns the field's length (the number of terms). A
+        field takes one ``encode`` (its format's)."""
         field = self._fields.get(fieldname)
         if field is None:
             field = self._fields[fieldname] = _FieldTokens(encode)
         elif field.encode != encode:
             raise ValueError(f"field {fieldname!r} added with another encoding")
-        size = field.add(docnum, terms, places, boost, fieldboost)
-        self._size += size + _TOKEN_BYTES * len(terms) + _CALL_BYTES
+        field.add(docnum, ids, places, vocab, boost, fieldboost)
+        self._size += _TOKEN_BYTES * len(ids) + _CALL_BYTES
         if self._size > self._limit:
             self._spill()
-        return len(terms) - terms.count(b"")
+        return len(ids) - ids.count(STOP)
 
     def add_positions(
         self,
@@ -255,9 +300,9 @@ class TermStore:
         encode: Callable[[list[int]], bytes],
     ) -> int:
         """:meth:`add_tokens` of one document's terms given as ``{term: positions}``."""
-        terms = [term for term, plist in positions.items() for _ in plist]
-        places = [pos for plist in positions.values() for pos in plist]
-        return self.add_tokens(fieldname, docnum, terms, places, boost, fieldboost, encode)
+        ids, places = self._term_ids.tokens(positions)
+        vocab = self._term_ids.terms
+        return self.add_tokens(fieldname, docnum, ids, places, vocab, boost, fieldboost, encode)
 
     def _sorted_memory(self) -> Iterator[TermGroup]:
         for fieldname in sorted(self._fields):
@@ -666,6 +711,7 @@ def _fill_blocks(
 
 
 __all__ = [
+    "TermIds",
     "TermStore",
     "column_lengths",
     "group_pool_postings",

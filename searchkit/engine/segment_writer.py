@@ -52,6 +52,7 @@ from searchkit.analysis.analyzer import (
 from searchkit.analysis.termizer import BiomedTermizer
 from searchkit.engine.bulkpostings import (
     TermGroup,
+    TermIds,
     TermStore,
     column_lengths,
     group_pool_postings,
@@ -121,7 +122,9 @@ def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], boo
     return word, renumber
 
 
-Tokens = tuple[list[bytes], list[int] | None]
+#: A value's terms as emitted: (term ids, positions or None for 0, 1, 2..., the
+#: list of terms the ids index; see TermStore.add_tokens).
+Tokens = tuple[list[int], list[int] | None, list[bytes]]
 
 
 class PositionsIndexer(NamedTuple):
@@ -163,15 +166,16 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if compiled is None:
         return None
     positions = _regex_positions(tokenizer, *compiled)
-    return PositionsIndexer(positions, boost, fmt.encode, partial(_tokens_of, positions))
+    tokens = partial(_tokens_of, positions, TermIds(_CACHE_LIMIT))
+    return PositionsIndexer(positions, boost, fmt.encode, tokens)
 
 
-def _tokens_of(positions: Callable[[str], dict[bytes, list[int]]], value: str) -> Tokens:
+def _tokens_of(
+    positions: Callable[[str], dict[bytes, list[int]]], term_ids: TermIds, value: str
+) -> Tokens:
     """The terms and positions of ``positions(value)`` as tokens, term by term."""
-    found = positions(value)
-    return [t for t, plist in found.items() for _ in plist], [
-        pos for plist in found.values() for pos in plist
-    ]
+    ids, places = term_ids.tokens(positions(value))
+    return ids, places, term_ids.terms
 
 
 def compile_field(field: FieldType) -> FieldIndexer | None:
@@ -269,7 +273,8 @@ def _biomed_tokens() -> Callable[[str], Tokens]:
     def tokens_of(value: str) -> Tokens:
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not unicode")
-        return termize.tokens(value)
+        ids, places = termize.tokens(value)
+        return ids, places, termize.terms
 
     return tokens_of
 
