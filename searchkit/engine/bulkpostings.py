@@ -129,9 +129,9 @@ class _FieldTokens:
 
     def _term_ids(self) -> tuple[Any, list[bytes]]:
         """Every token's term id (STOP: none) in one list of terms, and that list."""
-        ids = np.frombuffer(self.ids, dtype=np.int32).copy()
         if len(self.vocabs) == 1:
-            return ids, self.vocabs[0][1]
+            return np.frombuffer(self.ids, dtype=np.int32), self.vocabs[0][1]
+        ids = np.frombuffer(self.ids, dtype=np.int32).copy()
         # The analysis started a new list of terms during the batch (its caches
         # restarted): each list's ids are mapped to those of one list.
         terms: list[bytes] = []
@@ -163,28 +163,36 @@ class _FieldTokens:
         present = np.zeros(len(vocab) + 1, dtype=bool)
         present[ids] = True  # (STOP sets the extra last one)
         by_term = sorted(np.flatnonzero(present[:-1]).tolist(), key=vocab.__getitem__)
-        rank = np.full(len(vocab) + 1, -1, dtype=np.int32)  # [-1]: STOP, no term
+        del present
+        # Each token's term's place in term order; stop words after every term.
+        rank = np.full(len(vocab) + 1, len(by_term), dtype=np.int32)  # [-1]: STOP
         rank[by_term] = np.arange(len(by_term), dtype=np.int32)
         ranks = rank[ids]
-        runs = np.diff(np.append(np.frombuffer(self.call_starts, dtype=np.int64), len(ranks)))
-        calls = np.repeat(np.arange(len(runs), dtype=np.int32), runs)
-        kept = np.flatnonzero(ranks >= 0)
+        del ids, rank
         # By term, then in the order emitted (a stable sort): documents in order, and
         # each document's positions of a term in the order the analysis emitted them.
-        order = kept[np.argsort(ranks[kept], kind="stable")]
+        count = len(ranks) - int(np.count_nonzero(ranks == len(by_term)))
+        order = np.argsort(ranks, kind="stable")[:count].astype(np.int32)
         ranks = ranks[order]
-        calls = calls[order]
+        call_starts = np.frombuffer(self.call_starts, dtype=np.int64)
+        calls = (np.searchsorted(call_starts, order, side="right") - 1).astype(np.int32)
         places = np.frombuffer(self.places, dtype=np.int32)[order]
-        count = len(order)
+        del order
         # A posting starts where the term or the document changes.
-        starts = np.flatnonzero(
-            np.concatenate(([True], (ranks[1:] != ranks[:-1]) | (calls[1:] != calls[:-1])))
-        )
-        freqs = np.diff(np.append(starts, count))
+        changes = np.empty(count, dtype=bool)
+        changes[:1] = True
+        np.not_equal(ranks[1:], ranks[:-1], out=changes[1:])
+        changes[1:] |= calls[1:] != calls[:-1]
+        starts = np.flatnonzero(changes).astype(np.int32)
+        del changes
+        freqs = np.diff(np.append(starts, np.int32(count)))
+        posting_ranks = ranks[starts]
         posting_calls = calls[starts]
+        del ranks, calls
         docs = np.frombuffer(self.call_docs, dtype=np.int64)[posting_calls]
         weights = freqs * np.frombuffer(self.call_boosts, dtype=np.float64)[posting_calls]
         weights *= np.frombuffer(self.call_fieldboosts, dtype=np.float64)[posting_calls]
+        del posting_calls
         firsts = places[starts]
         values = np.empty(len(starts), dtype=object)
         shared = (freqs == 1) & (firsts < _SINGLE_LIMIT)
@@ -193,17 +201,19 @@ class _FieldTokens:
             table = np.empty(int(firsts[shared].max()) + 1, dtype=object)
             table[:] = [one_position_value(p, encode) for p in range(len(table))]
             values[shared] = table[firsts[shared]]
+            del table
         own = np.flatnonzero(~shared)
         if len(own):
-            place_list = places.tolist()
-            own_starts = starts[own].tolist()
-            own_stops = (starts[own] + freqs[own]).tolist()
+            # The positions of the postings with a value of their own, one after another.
+            own_places = places[np.repeat(~shared, freqs)].tolist()
+            own_ends = np.cumsum(freqs[own]).tolist()
             encoded = np.empty(len(own), dtype=object)
             encoded[:] = [
-                encode(place_list[a:b]) for a, b in zip(own_starts, own_stops, strict=True)
+                encode(own_places[a:b]) for a, b in zip([0, *own_ends[:-1]], own_ends, strict=True)
             ]
             values[own] = encoded
-        posting_ranks = ranks[starts]
+            del own_places, encoded
+        del places, firsts, shared, own, freqs
         term_starts = np.flatnonzero(
             np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1]))
         )
@@ -212,9 +222,11 @@ class _FieldTokens:
         # Arrays like those of a spilled run (_read_run), from numpy's bytes: sliced per
         # term without a Python object per number.
         doc_array: array[int] = array("I")
-        doc_array.frombytes(docs.astype(f"=u{doc_array.itemsize}").tobytes())
+        doc_array.frombytes(memoryview(docs.astype(f"=u{doc_array.itemsize}")).cast("B"))
+        del docs
         weight_array: array[float] = array("d")
-        weight_array.frombytes(weights.astype(np.float64).tobytes())
+        weight_array.frombytes(memoryview(weights.astype(np.float64, copy=False)).cast("B"))
+        del weights
         terms = [vocab[i] for i in by_term]
         return terms, bounds, doc_array, weight_array, values.tolist()
 
