@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
 from itertools import groupby, pairwise
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
 import numpy as np
@@ -86,10 +86,10 @@ class _FieldTokens:
 
     __slots__ = (
         "call_boosts", "call_docs", "call_fieldboosts", "call_starts",
-        "encode", "ids", "places", "vocabs",
+        "encode", "ids", "places", "shared", "vocabs",
     )  # fmt: skip
 
-    def __init__(self, encode: Callable[[list[int]], bytes]) -> None:
+    def __init__(self, encode: Callable[[list[int]], bytes], shared: bool) -> None:
         self.ids: array[int] = array("i")  # per token: its term's id (STOP: none)
         self.places: array[int] = array("i")  # per token: its position
         self.vocabs: list[tuple[int, list[bytes]]] = []
@@ -98,6 +98,10 @@ class _FieldTokens:
         self.call_boosts: array[float] = array("d")
         self.call_fieldboosts: array[float] = array("d")
         self.encode = encode
+        # Whether a posting of one position takes that position's shared value
+        # (ONE_POSITION_VALUES: the Positions format's, one object per position) or
+        # one of its own (as Whoosh's pool gives every posting).
+        self.shared = shared
 
     def add(
         self,
@@ -195,7 +199,10 @@ class _FieldTokens:
         del posting_calls
         firsts = places[starts]
         values = np.empty(len(starts), dtype=object)
-        shared = (freqs == 1) & (firsts < _SINGLE_LIMIT)
+        if self.shared:
+            shared = (freqs == 1) & (firsts < _SINGLE_LIMIT)
+        else:
+            shared = np.zeros(len(starts), dtype=bool)
         encode = self.encode
         if shared.any():
             table = np.empty(int(firsts[shared].max()) + 1, dtype=object)
@@ -283,6 +290,7 @@ class TermStore:
         boost: float,
         fieldboost: float,
         encode: Callable[[list[int]], bytes],
+        shared: bool = True,
     ) -> int:
         """Add one document's terms in a field as the analysis emits them: term ids in
         ``vocab`` (the analysis' list of terms, which may grow meanwhile but not
@@ -290,11 +298,15 @@ class TermStore:
         ``None``: 0, 1, 2, ...). Its postings are those Whoosh makes of the same terms
         and positions, each weighing ``frequency * boost * fieldboost``, its value
         ``encode(positions)``. Returns the field's length (the number of terms). A
-        field takes one ``encode`` (its format's)."""
+        field takes one ``encode`` (its format's). ``shared``: a value of one position
+        is the object :func:`one_position_value` gives (``encode`` must be Whoosh's
+        ``Positions.encode``); otherwise every posting's value is a new object, as in
+        Whoosh's posting pool (pickled blocks of tuples refer back to a repeated
+        object: the same values in other bytes)."""
         field = self._fields.get(fieldname)
         if field is None:
-            field = self._fields[fieldname] = _FieldTokens(encode)
-        elif field.encode != encode:
+            field = self._fields[fieldname] = _FieldTokens(encode, shared)
+        elif field.encode != encode or field.shared != shared:
             raise ValueError(f"field {fieldname!r} added with another encoding")
         field.add(docnum, ids, places, vocab, boost, fieldboost)
         self._size += _TOKEN_BYTES * len(ids) + _CALL_BYTES
@@ -576,11 +588,9 @@ class _TermWriter:
             value = values[0]
             block_values: tuple[bytes, ...] = (value,) if value else ()
         else:
-            nonzero = [n for n in (lengths[d] if d < known else 0 for d in docs) if n]
-            minlength = min(nonzero) if nonzero else None
-            maxlength = max(nonzero) if nonzero else 0
+            minlength, maxlength = _length_range(lengths, docs)
             top = max(weights)
-            deltas = (docs[0], *(b - a for a, b in pairwise(docs)))
+            deltas = (docs[0], *map(sub, docs[1:], docs))
             first = floats[0]
             mini = (
                 (None if first == 1.0 else first) if floats.count(first) == count else tuple(floats)
@@ -633,15 +643,12 @@ class _TermWriter:
         info = W3TermInfo()
         parts = [WHOOSH3_HEADER_MAGIC]
         limit = self._limit
-        known = len(lengths)
         comp = self._compression
         for start in range(0, count, limit):
             end = min(start + limit, count)
             ids = docs[start:end]
             block_weights = array("f", weights[start:end])
-            nonzero = [n for n in (lengths[d] if d < known else 0 for d in ids) if n]
-            minlength = min(nonzero) if nonzero else None
-            maxlength = max(nonzero) if nonzero else 0
+            minlength, maxlength = _length_range(lengths, ids)
             top = max(weights[start:end])
             maxweight = top if top > 0 else 0
             # W3TermInfo.add_block
@@ -682,6 +689,18 @@ class _TermWriter:
         h = self._hash(key)
         self._buckets[h & 255].append((h, pos))
         tindex.lastkey = key
+
+
+def _length_range(lengths: list[int], docs: Sequence[int]) -> tuple[int | None, int]:
+    """The smallest and largest length other than 0 of the documents ``docs`` (of
+    ``lengths``; 0 beyond them): ``(None, 0)`` when all are 0, as Whoosh's postings
+    writer keeps them."""
+    if max(docs) < len(lengths):
+        found: Iterable[int] = itemgetter(*docs)(lengths) if len(docs) > 1 else (lengths[docs[0]],)
+    else:
+        found = [lengths[d] if d < len(lengths) else 0 for d in docs]
+    nonzero = list(filter(None, found))
+    return (min(nonzero), max(nonzero)) if nonzero else (None, 0)
 
 
 def _md5_low32(key: bytes) -> int:

@@ -285,30 +285,38 @@ def _id_texts(value: str) -> dict[str, list[int]]:
     return {value: [1]}
 
 
-def compile_simple(field: FieldType) -> FieldIndexer | None:
-    """A fast equivalent of ``field.index`` (as a list) for the fields of one token per
-    list entry, name word or whole value (``NameTokenizer``, ``EntryTokenizer``,
-    Whoosh's ``IDTokenizer``) in an ``Existence``, ``Frequency`` or ``Positions``
-    format, or ``None``. Whoosh's way runs the tokenizer's generator and a format's
-    generator per token; this maps the texts and positions the tokenizer's
-    ``index_positions`` gives (defined by the tokenizer's own class, so that a subclass
-    that tokenizes otherwise is not taken for it) straight to the postings."""
+def _simple_texts(field: FieldType) -> Callable[[str], dict[str, list[int]]] | None:
+    """The texts and positions of a field of one token per list entry, name word or
+    whole value (``NameTokenizer``, ``EntryTokenizer``, Whoosh's ``IDTokenizer``) in
+    an ``Existence``, ``Frequency`` or ``Positions`` format, or ``None``: the
+    tokenizer's ``index_positions`` (defined by its own class, so that a subclass that
+    tokenizes otherwise is not taken for it)."""
     analyzer: Any = getattr(field, "analyzer", None)
     fmt = field.format
     if (
         fmt is None
+        or type(fmt) not in (formats.Existence, formats.Frequency, formats.Positions)
         or field.vector
         or field.separate_spelling()
         or type(field).index is not FieldType.index
     ):
         return None
-    texts: Callable[[str], dict[str, list[int]]]
     if type(analyzer) is IDTokenizer:
-        texts = _id_texts
-    elif "index_positions" in vars(type(analyzer)):
-        texts = analyzer.index_positions
-    else:
+        return _id_texts
+    if "index_positions" in vars(type(analyzer)):
+        return analyzer.index_positions  # type: ignore[no-any-return]
+    return None
+
+
+def compile_simple(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list) for the fields of
+    :func:`_simple_texts`, or ``None``. Whoosh's way runs the tokenizer's generator and
+    a format's generator per token; this maps the texts and positions the tokenizer
+    gives straight to the postings."""
+    texts = _simple_texts(field)
+    if texts is None:
         return None
+    fmt = field.format
     boost = fmt.field_boost
     kind = type(fmt)
     if kind is formats.Existence:
@@ -326,17 +334,67 @@ def compile_simple(field: FieldType) -> FieldIndexer | None:
             ]
 
         return frequency
-    if kind is formats.Positions:
-        encode = fmt.encode
+    encode = fmt.encode
 
-        def positions(value: str) -> list[Posting]:
-            return [
-                (t.encode("utf-8"), len(p), float(len(p)) * boost, encode(p))
-                for t, p in texts(value).items()
-            ]
+    def positions(value: str) -> list[Posting]:
+        return [
+            (t.encode("utf-8"), len(p), float(len(p)) * boost, encode(p))
+            for t, p in texts(value).items()
+        ]
 
-        return positions
-    return None
+    return positions
+
+
+class SimpleTokens(NamedTuple):
+    """A field of :func:`_simple_texts` as tokens for the term store: ``tokens(value)``
+    (a ``str``), each posting weighing ``frequency * boost`` (an ``Existence`` field
+    keeps one token per text: frequency 1), its value ``encode(positions)``."""
+
+    tokens: Callable[[str], Tokens]
+    boost: float
+    encode: Callable[[list[int]], bytes]
+
+
+def _no_value(positions: list[int]) -> bytes:
+    return b""  # Existence
+
+
+def _frequency_value(positions: list[int]) -> bytes:
+    return pack_uint(len(positions))  # Frequency.encode of the same token
+
+
+def compile_simple_tokens(field: FieldType) -> SimpleTokens | None:
+    """The postings :func:`compile_simple` makes, as tokens, or ``None``."""
+    texts = _simple_texts(field)
+    if texts is None:
+        return None
+    fmt = field.format
+    kind = type(fmt)
+    once = kind is formats.Existence
+    encode = _no_value if once else _frequency_value if kind is formats.Frequency else fmt.encode
+    ids: dict[str, int] = {}
+    terms: list[bytes] = []
+
+    def tokens(value: str) -> Tokens:
+        nonlocal ids, terms
+        if len(terms) > _CACHE_LIMIT:
+            ids, terms = {}, []  # new objects: the store keeps the ids it has
+        found: list[int] = []
+        places: list[int] = []
+        for text, plist in texts(value).items():
+            term_id = ids.get(text)
+            if term_id is None:
+                term_id = ids[text] = len(terms)
+                terms.append(text.encode("utf-8"))
+            if once:
+                found.append(term_id)
+                places.append(plist[0])
+            else:
+                found += [term_id] * len(plist)
+                places += plist
+        return found, places, terms
+
+    return SimpleTokens(tokens, float(fmt.field_boost), encode)
 
 
 def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
@@ -547,7 +605,13 @@ class FastSegmentWriter(_BulkMerges):
         # (ids, names). Without bulk every posting goes through the pool (a
         # sub-writer whose pool runs the parent merges needs them there).
         self._terms: TermStore | None = None
+        # In bulk, the simple fields' tokens go to the term store too.
+        self._simple_tokens: dict[str, SimpleTokens] = {}
         if bulk:
+            for name in self._simple:
+                found = compile_simple_tokens(self.schema[name])
+                if found is not None:
+                    self._simple_tokens[name] = found
             self._terms = TermStore(self._tempstorage, limitmb * _BULK_SHARE)
             limitmb = limitmb * (1 - _BULK_SHARE)
         _use_fast_pool(self, limitmb)
@@ -587,6 +651,22 @@ class FastSegmentWriter(_BulkMerges):
                             indexer.boost,
                             fieldboost,
                             indexer.encode,
+                        )
+                        if not field.scorable:
+                            length = 0
+                    elif (
+                        terms is not None
+                        and isinstance(value, str)
+                        and (simple_tokens := self._simple_tokens.get(fieldname)) is not None
+                    ):
+                        length = terms.add_tokens(
+                            fieldname,
+                            docnum,
+                            *simple_tokens.tokens(value),
+                            simple_tokens.boost,
+                            fieldboost,
+                            simple_tokens.encode,
+                            shared=False,
                         )
                         if not field.scorable:
                             length = 0
@@ -788,8 +868,10 @@ __all__ = [
     "FastMpWriter",
     "FastSegmentWriter",
     "PositionsIndexer",
+    "SimpleTokens",
     "compile_field",
     "compile_positions",
     "compile_schema",
     "compile_simple",
+    "compile_simple_tokens",
 ]
