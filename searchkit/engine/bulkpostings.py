@@ -176,7 +176,7 @@ class _FieldTokens:
         # By term, then in the order emitted (a stable sort): documents in order, and
         # each document's positions of a term in the order the analysis emitted them.
         count = len(ranks) - int(np.count_nonzero(ranks == len(by_term)))
-        order = np.argsort(ranks, kind="stable")[:count].astype(np.int32)
+        order = _stable_order(ranks)[:count].astype(np.int32)
         ranks = ranks[order]
         call_starts = np.frombuffer(self.call_starts, dtype=np.int64)
         calls = (np.searchsorted(call_starts, order, side="right") - 1).astype(np.int32)
@@ -236,6 +236,18 @@ class _FieldTokens:
         del weights
         terms = [vocab[i] for i in by_term]
         return terms, bounds, doc_array, weight_array, values.tolist()
+
+
+def _stable_order(keys: Any) -> Any:
+    """``np.argsort(keys, kind="stable")`` of non-negative int32 keys, as two stable
+    sorts of 16-bit halves (numpy sorts 16-bit keys by radix; wider ones by merging,
+    ~1.7x slower on a field's tokens)."""
+    low = (keys & 0xFFFF).astype(np.uint16)
+    order = np.argsort(low, kind="stable")
+    high = (keys >> 16).astype(np.uint16)
+    if high.any():
+        order = order[np.argsort(high[order], kind="stable")]
+    return order
 
 
 class TermIds:
@@ -696,7 +708,7 @@ def _length_range(lengths: list[int], docs: Sequence[int]) -> tuple[int | None, 
     ``lengths``; 0 beyond them): ``(None, 0)`` when all are 0, as Whoosh's postings
     writer keeps them."""
     if max(docs) < len(lengths):
-        found: Iterable[int] = itemgetter(*docs)(lengths) if len(docs) > 1 else (lengths[docs[0]],)
+        found = [lengths[d] for d in docs]
     else:
         found = [lengths[d] if d < len(lengths) else 0 for d in docs]
     nonzero = list(filter(None, found))
