@@ -402,6 +402,7 @@ _TERM_LENGTHS = struct.Struct("!ii")
 #: (flags, weight, doc frequency, min and max length codes, max weight, first and last
 #: id) followed by ``pack_long(offset)`` and ``pack_int(length)``, in one struct.
 _TERM_INFO = struct.Struct("!BfIBBfIIqi")
+_WRITE_CHUNK = 256 * 1024  # bytes of postings or terms written at once
 #: ``length_to_byte(n)`` for the field lengths most documents have (a bisection each).
 _LENGTH_CODES = [length_to_byte(n) for n in range(4_096)]
 #: A term group's (field name, term): its sort key (C-level, called once per group).
@@ -472,6 +473,8 @@ def write_postings(
     for fieldname, tbytes, docs, weights, values in groups:
         if fieldname != lastfield:
             if lastfield is not None:
+                assert writer is not None
+                writer.flush()
                 fieldwriter.finish_field()
             fieldobj = schema[fieldname]
             fieldwriter.start_field(fieldname, fieldobj)
@@ -481,6 +484,8 @@ def write_postings(
         assert writer is not None
         writer.write(tbytes, docs, weights, values, field_lengths)
     if lastfield is not None:
+        assert writer is not None
+        writer.flush()
         fieldwriter.finish_field()
 
 
@@ -546,6 +551,12 @@ class _TermWriter:
         # The files' own write methods (StructFile.write only passes the call on).
         self._write_postings = self._postfile.raw_file().write
         self._write_terms = self._terms_file.raw_file().write
+        # What is written, kept until _WRITE_CHUNK bytes (the files' write method is a
+        # Python call of Whoosh's compound file, twice per term).
+        self._postings: list[bytes] = []
+        self._postings_size = 0
+        self._terms: list[bytes] = []
+        self._terms_size = 0
         self._index_append = self._tindex.index.append
         self._buckets = self._tindex.buckets
         hashfn = self._tindex.hashfn
@@ -570,9 +581,23 @@ class _TermWriter:
             blob, info = self._small_block(docs, weights, values, lengths, count)
         else:
             blob, info = self._blocks(docs, weights, values, lengths, count)
-        self._write_postings(blob)
+        self._postings.append(blob)
+        self._postings_size += len(blob)
+        if self._postings_size >= _WRITE_CHUNK:
+            self.flush()
         self._offset += len(blob)
         self._add_term(self._fieldid + tbytes, info)
+
+    def flush(self) -> None:
+        """Write what is kept (before the field writer writes anything else)."""
+        if self._postings:
+            self._write_postings(b"".join(self._postings))
+            self._postings = []
+            self._postings_size = 0
+        if self._terms:
+            self._write_terms(b"".join(self._terms))
+            self._terms = []
+            self._terms_size = 0
 
     def _small_block(
         self,
@@ -696,7 +721,10 @@ class _TermWriter:
         pos = self._terms_offset
         self._index_append(pos)
         entry = _TERM_LENGTHS.pack(len(key), len(value)) + key + value
-        self._write_terms(entry)
+        self._terms.append(entry)
+        self._terms_size += len(entry)
+        if self._terms_size >= _WRITE_CHUNK:
+            self.flush()
         self._terms_offset = pos + len(entry)
         h = self._hash(key)
         self._buckets[h & 255].append((h, pos))

@@ -28,6 +28,8 @@ import signal
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from itertools import islice
+from operator import sub
+from pickle import dumps
 from typing import Any, NamedTuple
 
 from whoosh import formats
@@ -159,7 +161,7 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return PositionsIndexer(_biomed_positions(), boost, fmt.encode, _biomed_tokens())
+        return PositionsIndexer(_biomed_positions(), boost, encode_positions, _biomed_tokens())
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
@@ -167,7 +169,7 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
         return None
     positions = _regex_positions(tokenizer, *compiled)
     tokens = partial(_tokens_of, positions, TermIds(_CACHE_LIMIT))
-    return PositionsIndexer(positions, boost, fmt.encode, tokens)
+    return PositionsIndexer(positions, boost, encode_positions, tokens)
 
 
 def _tokens_of(
@@ -355,6 +357,15 @@ class SimpleTokens(NamedTuple):
     encode: Callable[[list[int]], bytes]
 
 
+def encode_positions(positions: list[int]) -> bytes:
+    """Whoosh's ``Positions.encode``: the count, then the pickled (protocol 2) list of
+    the gaps between positions (the first from 0); the same bytes without a Python
+    step per position."""
+    if not positions:
+        return pack_uint(0) + dumps([], 2)
+    return pack_uint(len(positions)) + dumps([positions[0], *map(sub, positions[1:], positions)], 2)
+
+
 def _no_value(positions: list[int]) -> bytes:
     return b""  # Existence
 
@@ -371,7 +382,9 @@ def compile_simple_tokens(field: FieldType) -> SimpleTokens | None:
     fmt = field.format
     kind = type(fmt)
     once = kind is formats.Existence
-    encode = _no_value if once else _frequency_value if kind is formats.Frequency else fmt.encode
+    encode = (
+        _no_value if once else _frequency_value if kind is formats.Frequency else encode_positions
+    )
     ids: dict[str, int] = {}
     terms: list[bytes] = []
 
