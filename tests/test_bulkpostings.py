@@ -337,3 +337,29 @@ def test_a_finished_writer_frees_its_term_store_at_once(tmp_path: Path) -> None:
             assert store() is None, finish
         finally:
             gc.enable()
+
+
+def test_blocks_compressed_or_not_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each block's header says whether its pickle is compressed: an index whose small
+    blocks were compressed (as written before ZLIB_MIN was raised) and one whose small
+    blocks are not hold the same postings for an unmodified Whoosh reader, and the
+    first is the smaller (so both kinds of block were written)."""
+    import searchkit.engine.bulkpostings as bulk
+    import searchkit.engine.codec as codec
+
+    docs = sample_docs()[:120]
+    contents = {}
+    sizes = {}
+    for zlib_min in (48, codec.ZLIB_MIN):
+        monkeypatch.setattr(codec, "ZLIB_MIN", zlib_min)
+        monkeypatch.setattr(bulk, "ZLIB_MIN", zlib_min)
+        path = tmp_path / str(zlib_min)
+        _, writer = _write(path, FastSegmentWriter, docs)
+        writer.commit()
+        contents[zlib_min] = _contents(path)
+        sizes[zlib_min] = len(_segment_files(path)["pst"])
+    assert codec.ZLIB_MIN > 48
+    assert contents[48] == contents[codec.ZLIB_MIN]
+    assert sizes[48] < sizes[codec.ZLIB_MIN]
