@@ -43,6 +43,8 @@ from searchkit.engine.codec import (
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
+#: A term group of the term store: document numbers and weights in arrays.
+StoredGroup = tuple[str, bytes, "array[int]", "array[float]", list[bytes]]
 #: A posting as Whoosh's pool holds it: (field name, term, docnum, weight, value).
 PoolPosting = tuple[str, bytes, int, float, bytes | None]
 
@@ -123,7 +125,7 @@ class _FieldTokens:
         self.ids.extend(ids)
         self.places.extend(range(len(ids)) if places is None else places)
 
-    def groups(self, fieldname: str) -> Iterator[TermGroup]:
+    def groups(self, fieldname: str) -> Iterator[StoredGroup]:
         """Every term's postings in term order, documents in the order added."""
         if not self.ids:
             return
@@ -189,7 +191,7 @@ class _FieldTokens:
         changes[1:] |= calls[1:] != calls[:-1]
         starts = np.flatnonzero(changes).astype(np.int32)
         del changes
-        freqs = np.diff(np.append(starts, np.int32(count)))
+        freqs = np.diff(np.append(starts, np.int32(count))).astype(np.int64)
         posting_ranks = ranks[starts]
         posting_calls = calls[starts]
         del ranks, calls
@@ -340,7 +342,7 @@ class TermStore:
         vocab = self._term_ids.terms
         return self.add_tokens(fieldname, docnum, ids, places, vocab, boost, fieldboost, encode)
 
-    def _sorted_memory(self) -> Iterator[TermGroup]:
+    def _sorted_memory(self) -> Iterator[StoredGroup]:
         for fieldname in sorted(self._fields):
             yield from self._fields[fieldname].groups(fieldname)
 
