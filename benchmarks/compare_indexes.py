@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,24 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC
 
+from searchkit.index.groupfile import HEAD
+
 INDEX_NAME = "MAIN"
 #: Files that differ between any two runs (times, ids) or are locks.
 NOT_COMPARED = ("MAIN_WRITELOCK", "searchkit.lock")
 RUN_DEPENDENT = ("searchkit.json", "sources.json")
+#: Files written with each segment in searchkit.index.groupfile's layout.
+GROUP_FILES = (".vocab", ".meshwords")
+
+
+def _header_crc_again(data: bytes) -> bytes:
+    """A segment's group file (searchkit.index.groupfile: magic line, header length and
+    CRC-32, JSON header naming the segment, groups) with its header's CRC-32 computed
+    again once the segment id is replaced: the stored one covers the real id."""
+    start = data.index(b"\n") + 1
+    size, _ = HEAD.unpack_from(data, start)
+    header = data[start + HEAD.size : start + HEAD.size + size]
+    return data[:start] + HEAD.pack(size, zlib.crc32(header)) + data[start + HEAD.size :]
 
 
 def _toc(folder: Path) -> tuple[int, Any]:
@@ -75,7 +90,10 @@ def contents(folder: Path) -> dict[str, Any]:
         elif path.name in RUN_DEPENDENT:
             continue
         else:  # a segment's vocabulary and MeSH words files name it, inside too
-            out[canonical(path.name.encode()).decode()] = canonical(path.read_bytes())
+            data = canonical(path.read_bytes())
+            if path.suffix in GROUP_FILES:
+                data = _header_crc_again(data)
+            out[canonical(path.name.encode()).decode()] = data
     out["generation"] = generation
     return out
 

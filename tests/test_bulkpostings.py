@@ -206,28 +206,74 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
         assert files[0] == files[1]
 
 
-@pytest.mark.slow
-def test_adding_positions_stores_what_adding_their_postings_stores(tmp_path: Path) -> None:
-    """The writer's path (terms and positions straight from the analysis) and the
-    general one (Whoosh's posting tuples) keep the same postings, boosts included."""
+def _store_against_whoosh(docs: list[dict[str, Any]]) -> int:
+    """Store ``docs``' fast fields' tokens (and, the other analyzers' path, their
+    positions) and check they read back as the postings Whoosh's ``field.index`` makes
+    of the same values: terms, documents, weights (field boosts included) and values,
+    term by term. Returns the number of terms."""
     schema = build_schema()
     fast = compile_schema(schema)
-    by_postings = TermStore(None, 64)
+    by_tokens = TermStore(None, 64)
     by_positions = TermStore(None, 64)
-    for docnum, doc in enumerate(sample_docs()[:200]):
+    expected: dict[tuple[str, bytes], list[tuple[int, float, bytes]]] = {}
+    for docnum, doc in enumerate(docs):
         for name, indexer in fast.items():
             value = doc.get(name)
             if not isinstance(value, str):
                 continue
             fieldboost = (1.0, 2.5, 0.3)[docnum % 3]
             postings = list(schema[name].index(value))
-            by_postings.add(name, docnum, postings, fieldboost)
-            length = by_positions.add_positions(
-                name, docnum, indexer.positions(value), indexer.boost, fieldboost, indexer.encode
+            for term, _, weight, encoded in postings:
+                expected.setdefault((name, term), []).append((docnum, weight * fieldboost, encoded))
+            length = by_tokens.add_tokens(
+                name, docnum, *indexer.tokens(value), indexer.boost, fieldboost, indexer.encode
             )
             assert length == sum(p[1] for p in postings)
-    assert list(by_positions) == list(by_postings)
-    assert len(list(by_positions)) > 1000
+            assert length == by_positions.add_positions(
+                name, docnum, indexer.positions(value), indexer.boost, fieldboost, indexer.encode
+            )
+    groups = [
+        (name, term, [(d, w, v) for d, w, v in zip(docs, weights, values, strict=True)])
+        for name, term, docs, weights, values in by_tokens
+    ]
+    assert groups == [(name, term, expected[name, term]) for name, term in sorted(expected)]
+    assert [(n, t, list(d), list(w), v) for n, t, d, w, v in by_positions] == [
+        (n, t, list(d), list(w), v) for n, t, d, w, v in by_tokens
+    ]
+    return len(groups)
+
+
+@pytest.mark.slow
+def test_the_term_store_keeps_the_postings_whoosh_makes() -> None:
+    """The writer's path (the analysis' tokens, grouped into postings when the store is
+    read) keeps the postings Whoosh makes of the same values."""
+    assert _store_against_whoosh(sample_docs()[:200]) > 1000
+
+
+def test_the_term_store_keeps_its_ids_when_the_analysis_starts_new_terms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The termizer starts a new list of terms when its caches restart (here every few
+    hundred words): the ids a field's tokens hold index the list they came with."""
+    from searchkit.analysis import termizer
+    from searchkit.engine import segment_writer
+
+    monkeypatch.setattr(termizer, "CACHE_LIMIT", 300)
+    segment_writer._shared_termizer.cache_clear()
+    try:
+        lists: set[int] = set()
+        original = termizer.BiomedTermizer.tokens
+
+        def tokens(self: Any, value: str) -> Any:
+            found = original(self, value)
+            lists.add(id(self.terms))
+            return found
+
+        monkeypatch.setattr(termizer.BiomedTermizer, "tokens", tokens)
+        assert _store_against_whoosh(sample_docs()[:40]) > 500
+        assert len(lists) > 3
+    finally:
+        segment_writer._shared_termizer.cache_clear()
 
 
 def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path: Path) -> None:
@@ -291,3 +337,29 @@ def test_a_finished_writer_frees_its_term_store_at_once(tmp_path: Path) -> None:
             assert store() is None, finish
         finally:
             gc.enable()
+
+
+def test_blocks_compressed_or_not_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each block's header says whether its pickle is compressed: an index whose small
+    blocks were compressed (as written before ZLIB_MIN was raised) and one whose small
+    blocks are not hold the same postings for an unmodified Whoosh reader, and the
+    first is the smaller (so both kinds of block were written)."""
+    import searchkit.engine.bulkpostings as bulk
+    import searchkit.engine.codec as codec
+
+    docs = sample_docs()[:120]
+    contents = {}
+    sizes = {}
+    for zlib_min in (48, codec.ZLIB_MIN):
+        monkeypatch.setattr(codec, "ZLIB_MIN", zlib_min)
+        monkeypatch.setattr(bulk, "ZLIB_MIN", zlib_min)
+        path = tmp_path / str(zlib_min)
+        _, writer = _write(path, FastSegmentWriter, docs)
+        writer.commit()
+        contents[zlib_min] = _contents(path)
+        sizes[zlib_min] = len(_segment_files(path)["pst"])
+    assert codec.ZLIB_MIN > 48
+    assert contents[48] == contents[codec.ZLIB_MIN]
+    assert sizes[48] < sizes[codec.ZLIB_MIN]

@@ -192,3 +192,18 @@ def test_simple_fields_give_whoosh_postings_on_the_sample() -> None:
 def test_simple_fields_give_whoosh_postings_on_any_text(text: str) -> None:
     for name in ("authors", "journal", "pmid"):
         assert sorted(SIMPLE[name](text)) == sorted(SCHEMA[name].index(text)), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**31 - 1), max_size=40))
+def test_positions_are_encoded_as_whooshs_positions_format_encodes_them(
+    positions: list[int],
+) -> None:
+    """The writer's encoding of a posting's positions is Whoosh's, byte for byte (any
+    order: a joined code's term comes at an earlier position than the one before it)."""
+    from whoosh.formats import Positions
+
+    from searchkit.engine.segment_writer import encode_positions
+
+    assert encode_positions(positions) == Positions().encode(positions)
+    assert encode_positions(sorted(positions)) == Positions().encode(sorted(positions))

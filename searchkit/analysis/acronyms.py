@@ -44,6 +44,8 @@ _HEADER = re.compile(r'\{"version": (\d+), "generation": (-?\d+|null), "crc32": 
 # A sentence ends at ".", "!" or "?" followed by spaces and a capital letter.
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _PARENS = re.compile(r"\(([^()]{1,40})\)")
+_SF_END = re.compile(r"[;,]")  # a short form ends at the first of these
+_UP_TO_BRACKET = re.compile(r"^.*[()\[\]]")  # a long form starts after the last
 
 
 def _valid_short_form(sf: str) -> bool:
@@ -51,8 +53,8 @@ def _valid_short_form(sf: str) -> bool:
         2 <= len(sf) <= 10
         and len(sf.split()) <= 2
         and sf[0].isalnum()
-        and any(c.isupper() for c in sf)
-        and any(c.isalpha() for c in sf)
+        and any(map(str.isupper, sf))
+        and any(map(str.isalpha, sf))
     )
 
 
@@ -104,7 +106,7 @@ def mine(text: str) -> list[tuple[str, str]]:
         if "(" not in sentence:
             continue
         for m in _PARENS.finditer(sentence):
-            sf = re.split(r"[;,]", m.group(1))[0].strip()
+            sf = _SF_END.split(m.group(1))[0].strip()
             if not _valid_short_form(sf):
                 continue
             words = sentence[: m.start()].rstrip().split(" ")
@@ -115,7 +117,7 @@ def mine(text: str) -> list[tuple[str, str]]:
             lf = _best_long_form(fold_greek(sf), candidate)
             if lf is None:
                 continue
-            lf = re.sub(r"^.*[()\[\]]", "", lf).strip(" ,;:-/").lower()
+            lf = _UP_TO_BRACKET.sub("", lf).strip(" ,;:-/").lower()
             n_words = len(lf.split())
             if len(lf) <= len(sf) or n_words > limit or (n_words < 2 and "-" not in lf):
                 continue

@@ -14,6 +14,8 @@ order (tests compare the two on real records).
 from __future__ import annotations
 
 import re
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Final
 
 from searchkit.analysis.analyzer import (
@@ -45,18 +47,37 @@ def _final(text: str) -> bytes:
     return (stem(text) if text.isalpha() else text).encode("utf-8")
 
 
+#: The term id of a stop word in :meth:`BiomedTermizer.tokens` (a position, no term).
+STOP = -1
+
+
 class BiomedTermizer:
     """Callable mapping a field value to ``{term: [positions]}``, as indexing it with
-    ``text_analyzer()`` would (positions in the order the analyzer emits them)."""
+    ``text_analyzer()`` would (positions in the order the analyzer emits them);
+    :meth:`tokens` gives the same terms as ids, in the order emitted."""
 
     def __init__(self) -> None:
         self._stops = stopwords()
-        self._words: dict[str, _Info] = {}
-        # The plain words of ``_words`` (see :func:`_is_plain`): word → its term, or
-        # b"" for a stop word (no term is empty).
-        self._plain: dict[str, bytes] = {}
-        self._joined: dict[str, bytes] = {}
         self._class_term: bytes | None = None if "class" in self._stops else _final("class")
+        self._reset()
+
+    def _reset(self) -> None:
+        # New objects, not cleared ones: the term ids a caller holds keep their list.
+        self._words: dict[str, _Info] = {}
+        # The plain words of ``_words`` (see :func:`_is_plain`): word → its term's id,
+        # or STOP for a stop word.
+        self._plain: dict[str, int] = {}
+        self._joined: dict[str, int] = {}
+        self._term_ids: dict[bytes, int] = {}
+        #: The terms by id (of the ids :meth:`tokens` last gave).
+        self.terms: list[bytes] = []
+
+    def _id(self, term: bytes) -> int:
+        found = self._term_ids.get(term)
+        if found is None:
+            found = self._term_ids[term] = len(self.terms)
+            self.terms.append(term)
+        return found
 
     def _info(self, matched: str) -> _Info:
         # Matched alone, the text splits into word and tail as it did in the value
@@ -66,15 +87,16 @@ class BiomedTermizer:
         tail = found.group("tail")
         word = matched[: len(matched) - len(tail)] if tail else matched
         pieces = [p for p in _JOINERS.split(word) if p]
+        term_id = self._id
         if len(pieces) > 1:
             cat = (
-                _final("".join(_norm_part(p) for p in pieces))
+                term_id(_final("".join(_norm_part(p) for p in pieces)))
                 if len(pieces) <= MAX_CATENATED_PARTS
                 else None
             )
-            return (_COMPOUND_KIND, cat, tuple(_final(_norm_part(p)) for p in pieces))
+            return (_COMPOUND_KIND, cat, tuple(term_id(_final(_norm_part(p))) for p in pieces))
         text = _norm_part(word)
-        part = _final(text)
+        part = term_id(_final(text))
         return (
             _WORD_KIND,
             None if text in self._stops else part,
@@ -85,47 +107,71 @@ class BiomedTermizer:
             not tail and _CODE_HEAD.fullmatch(word) is not None,
         )
 
-    def _joined_term(self, text: str) -> bytes:
+    def _joined_term(self, text: str) -> int:
         term = self._joined.get(text)
         if term is None:
-            term = self._joined[text] = _final(text)
+            term = self._joined[text] = self._id(_final(text))
         return term
 
     def __call__(self, value: str) -> dict[bytes, list[int]]:
+        ids, places = self.tokens(value)
+        terms = self.terms
+        positions: dict[bytes, list[int]] = {}
+        for term, pos in zip(ids, range(len(ids)) if places is None else places, strict=True):
+            if term != STOP:
+                _append(positions, terms[term], pos)
+        return positions
+
+    def tokens(self, value: str) -> tuple[list[int], list[int] | None]:
+        """The terms of ``value`` in the order the analyzer emits them, as ids in
+        :attr:`terms` (read it after the call: it is a new list when the caches
+        restart), each with its position: ``(ids, positions)``, where ``positions`` is
+        ``None`` when the positions are ``0, 1, 2, ...``; the id ``STOP`` stands for a
+        stop word (it takes its position but is no term).
+
+        Most words are plain (one term, or a stop word, at their own position, and no
+        part of a joined code): their ids come from the cache in one ``map``, and only
+        the other words (compounds, code heads and tails, "class", words not seen
+        before) go through the per-word steps."""
+        if len(self._words) > CACHE_LIMIT:
+            self._reset()
         words = self._words
         plain = self._plain
-        if len(words) > CACHE_LIMIT:
-            words = self._words = {}
-            plain = self._plain = {}
-            self._joined = {}
-        positions: dict[bytes, list[int]] = {}
+        found = _FIND_WORDS(value)
+        cached = list(map(plain.get, found))
+        if None not in cached:
+            return cached, None  # type: ignore[return-value]
+        ids: list[int] = []
+        places: list[int] = []
+        emit_id = ids.append
+        emit_place = places.append
         pos = 0
+        done = 0  # the words before this one are emitted
         head: tuple[str, int] | None = None  # (folded text, position) of a code head
         between_class = False  # only ever True while ``head`` is set
-        for matched in _FIND_WORDS(value):
-            if head is None:
-                # Most words are plain: one term (or a stop word) at one position.
-                term = plain.get(matched)
-                if term is not None:
-                    if term:  # b"": a stop word
-                        plist = positions.get(term)
-                        if plist is None:
-                            positions[term] = [pos]
-                        else:
-                            plist.append(pos)
-                    pos += 1
-                    continue
+        for index in compress(count(), map(is_, cached, repeat(None))):
+            if index > done:
+                # Plain words: each its term (STOP for a stop word) at its position; a
+                # plain word also ends any code being joined.
+                ids += cached[done:index]  # type: ignore[arg-type]
+                places += range(pos, pos + index - done)
+                pos += index - done
+                head, between_class = None, False
+            done = index + 1
+            matched = found[index]
             info = words.get(matched)
             if info is None:
                 info = words[matched] = self._info(matched)
                 if _is_plain(info):
-                    plain[matched] = info[1] or b""
+                    plain[matched] = STOP if info[1] is None else info[1]
             if info[0] == _COMPOUND_KIND:
                 _, cat, parts = info
                 if cat is not None:
-                    _append(positions, cat, pos)
+                    emit_id(cat)
+                    emit_place(pos)
                 for part in parts:
-                    _append(positions, part, pos)
+                    emit_id(part)
+                    emit_place(pos)
                     pos += 1
                 head, between_class = None, False
                 continue
@@ -134,21 +180,28 @@ class BiomedTermizer:
                 if is_class and not between_class:
                     between_class = True
                     if self._class_term is not None:
-                        _append(positions, self._class_term, pos)
+                        emit_id(self._id(self._class_term))
+                        emit_place(pos)
                     pos += 1
                     continue
                 if is_tail:
-                    _append(positions, self._joined_term(head[0] + text), head[1])
-                    _append(positions, part, pos)
+                    emit_id(self._joined_term(head[0] + text))
+                    emit_place(head[1])
+                    emit_id(part)
+                    emit_place(pos)
                     pos += 1
                     head, between_class = None, False
                     continue
             if term is not None:
-                _append(positions, term, pos)
+                emit_id(term)
+                emit_place(pos)
             head = (text, pos) if is_head else None
             between_class = False
             pos += 1
-        return positions
+        if done < len(found):
+            ids += cached[done:]  # type: ignore[arg-type]
+            places += range(pos, pos + len(found) - done)
+        return ids, places
 
 
 def _is_plain(info: _Info) -> bool:

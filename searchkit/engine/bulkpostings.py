@@ -22,14 +22,16 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
 from itertools import groupby, pairwise
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from searchkit.analysis.termizer import STOP
 from searchkit.engine.codec import (
     BLOCK_PROTOCOL,
     PACK_MIN,
@@ -41,15 +43,18 @@ from searchkit.engine.codec import (
 
 #: One term's postings: (field name, term, document numbers, weights, values).
 TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
+#: A term group of the term store: document numbers and weights in arrays.
+StoredGroup = tuple[str, bytes, "array[int]", "array[float]", list[bytes]]
 #: A posting as Whoosh's pool holds it: (field name, term, docnum, weight, value).
 PoolPosting = tuple[str, bytes, int, float, bytes | None]
 
-# Memory accounting (CPython 3.11, measured): a posting takes 20 bytes in its term's
-# arrays and list, plus its value, unless that is shared (one-position values are);
-# a term's entry (key, two arrays, a list, a tuple, a dict slot) about 300 bytes.
-_POSTING_BYTES = 20
-_VALUE_BYTES = 33  # a bytes object's own size besides its data
-_TERM_BYTES = 300
+# Memory accounting: a token takes 8 bytes in the store's arrays, and about as much
+# again in the arrays that group the tokens into postings at the end (when the store
+# is read or spilled); a document's entry 32 bytes. The terms are the analysis' (its
+# caches are bounded on their own).
+_TOKEN_BYTES = 16
+_CALL_BYTES = 32
+_TERM_IDS_LIMIT = 500_000  # terms given ids by add_positions (then a new list)
 _RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
 # Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
 # count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
@@ -71,6 +76,210 @@ def one_position_value(pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
     return value
 
 
+class _FieldTokens:
+    """One field's terms as the analysis emitted them, document after document: per
+    token its term's id and its position (flat arrays), per document (a call) where
+    its tokens start, its number and its boosts; the ids are indexes into the
+    analysis' list of terms (``vocabs``: from which token on which list, normally one).
+
+    Adding a document is a few C-level ``extend`` calls instead of a dict look-up and
+    three appends per posting; its tokens become postings (grouped by term and
+    document, with numpy) when the store is read or spilled (:meth:`groups`)."""
+
+    __slots__ = (
+        "call_boosts", "call_docs", "call_fieldboosts", "call_starts",
+        "encode", "ids", "places", "shared", "vocabs",
+    )  # fmt: skip
+
+    def __init__(self, encode: Callable[[list[int]], bytes], shared: bool) -> None:
+        self.ids: array[int] = array("i")  # per token: its term's id (STOP: none)
+        self.places: array[int] = array("i")  # per token: its position
+        self.vocabs: list[tuple[int, list[bytes]]] = []
+        self.call_starts: array[int] = array("q")
+        self.call_docs: array[int] = array("q")
+        self.call_boosts: array[float] = array("d")
+        self.call_fieldboosts: array[float] = array("d")
+        self.encode = encode
+        # Whether a posting of one position takes that position's shared value
+        # (ONE_POSITION_VALUES: the Positions format's, one object per position) or
+        # one of its own (as Whoosh's pool gives every posting).
+        self.shared = shared
+
+    def add(
+        self,
+        docnum: int,
+        ids: list[int],
+        places: list[int] | None,
+        vocab: list[bytes],
+        boost: float,
+        fieldboost: float,
+    ) -> None:
+        """Add one document's tokens."""
+        start = len(self.ids)
+        if not self.vocabs or self.vocabs[-1][1] is not vocab:
+            self.vocabs.append((start, vocab))
+        self.call_starts.append(start)
+        self.call_docs.append(docnum)
+        self.call_boosts.append(boost)
+        self.call_fieldboosts.append(fieldboost)
+        self.ids.extend(ids)
+        self.places.extend(range(len(ids)) if places is None else places)
+
+    def groups(self, fieldname: str) -> Iterator[StoredGroup]:
+        """Every term's postings in term order, documents in the order added."""
+        if not self.ids:
+            return
+        terms, bounds, docs, weights, values = self._postings()
+        for term, a, b in zip(terms, bounds, bounds[1:], strict=False):
+            yield fieldname, term, docs[a:b], weights[a:b], values[a:b]
+
+    def _term_ids(self) -> tuple[Any, list[bytes]]:
+        """Every token's term id (STOP: none) in one list of terms, and that list."""
+        if len(self.vocabs) == 1:
+            return np.frombuffer(self.ids, dtype=np.int32), self.vocabs[0][1]
+        ids = np.frombuffer(self.ids, dtype=np.int32).copy()
+        # The analysis started a new list of terms during the batch (its caches
+        # restarted): each list's ids are mapped to those of one list.
+        terms: list[bytes] = []
+        known: dict[bytes, int] = {}
+        ends = [start for start, _ in self.vocabs[1:]] + [len(ids)]
+        for (start, vocab), end in zip(self.vocabs, ends, strict=True):
+            part = ids[start:end]
+            mapping = np.full(len(vocab) + 1, STOP, dtype=np.int32)  # [-1]: STOP
+            for old in np.unique(part[part != STOP]).tolist():
+                term = vocab[old]
+                new = known.get(term)
+                if new is None:
+                    new = known[term] = len(terms)
+                    terms.append(term)
+                mapping[old] = new
+            ids[start:end] = mapping[part]
+        return ids, terms
+
+    def _postings(
+        self,
+    ) -> tuple[list[bytes], list[int], array[int], array[float], list[bytes]]:
+        """The postings of every term, as Whoosh's writer makes them from the same
+        analysis: one per term and document, its frequency the term's tokens there, its
+        weight ``frequency * boost * field boost``, its value the format's encoding of
+        its positions (in the order emitted). Returns the terms in order, where each
+        one's postings start (and the end), and the postings' document numbers,
+        weights and values, by term then document."""
+        ids, vocab = self._term_ids()
+        present = np.zeros(len(vocab) + 1, dtype=bool)
+        present[ids] = True  # (STOP sets the extra last one)
+        by_term = sorted(np.flatnonzero(present[:-1]).tolist(), key=vocab.__getitem__)
+        del present
+        # Each token's term's place in term order; stop words after every term.
+        rank = np.full(len(vocab) + 1, len(by_term), dtype=np.int32)  # [-1]: STOP
+        rank[by_term] = np.arange(len(by_term), dtype=np.int32)
+        ranks = rank[ids]
+        del ids, rank
+        # By term, then in the order emitted (a stable sort): documents in order, and
+        # each document's positions of a term in the order the analysis emitted them.
+        count = len(ranks) - int(np.count_nonzero(ranks == len(by_term)))
+        order = _stable_order(ranks)[:count].astype(np.int32)
+        ranks = ranks[order]
+        call_starts = np.frombuffer(self.call_starts, dtype=np.int64)
+        calls = (np.searchsorted(call_starts, order, side="right") - 1).astype(np.int32)
+        places = np.frombuffer(self.places, dtype=np.int32)[order]
+        del order
+        # A posting starts where the term or the document changes.
+        changes = np.empty(count, dtype=bool)
+        changes[:1] = True
+        np.not_equal(ranks[1:], ranks[:-1], out=changes[1:])
+        changes[1:] |= calls[1:] != calls[:-1]
+        starts = np.flatnonzero(changes).astype(np.int32)
+        del changes
+        freqs = np.diff(np.append(starts, np.int32(count))).astype(np.int64)
+        posting_ranks = ranks[starts]
+        posting_calls = calls[starts]
+        del ranks, calls
+        docs = np.frombuffer(self.call_docs, dtype=np.int64)[posting_calls]
+        weights = freqs * np.frombuffer(self.call_boosts, dtype=np.float64)[posting_calls]
+        weights *= np.frombuffer(self.call_fieldboosts, dtype=np.float64)[posting_calls]
+        del posting_calls
+        firsts = places[starts]
+        values = np.empty(len(starts), dtype=object)
+        if self.shared:
+            shared = (freqs == 1) & (firsts < _SINGLE_LIMIT)
+        else:
+            shared = np.zeros(len(starts), dtype=bool)
+        encode = self.encode
+        if shared.any():
+            table = np.empty(int(firsts[shared].max()) + 1, dtype=object)
+            table[:] = [one_position_value(p, encode) for p in range(len(table))]
+            values[shared] = table[firsts[shared]]
+            del table
+        own = np.flatnonzero(~shared)
+        if len(own):
+            # The positions of the postings with a value of their own, one after another.
+            own_places = places[np.repeat(~shared, freqs)].tolist()
+            own_ends = np.cumsum(freqs[own]).tolist()
+            encoded = np.empty(len(own), dtype=object)
+            encoded[:] = [
+                encode(own_places[a:b]) for a, b in zip([0, *own_ends[:-1]], own_ends, strict=True)
+            ]
+            values[own] = encoded
+            del own_places, encoded
+        del places, firsts, shared, own, freqs
+        term_starts = np.flatnonzero(
+            np.concatenate(([True], posting_ranks[1:] != posting_ranks[:-1]))
+        )
+        bounds = [*term_starts.tolist(), len(starts)]
+        assert len(bounds) == len(by_term) + 1
+        # Arrays like those of a spilled run (_read_run), from numpy's bytes: sliced per
+        # term without a Python object per number.
+        doc_array: array[int] = array("I")
+        doc_array.frombytes(memoryview(docs.astype(f"=u{doc_array.itemsize}")).cast("B"))
+        del docs
+        weight_array: array[float] = array("d")
+        weight_array.frombytes(memoryview(weights.astype(np.float64, copy=False)).cast("B"))
+        del weights
+        terms = [vocab[i] for i in by_term]
+        return terms, bounds, doc_array, weight_array, values.tolist()
+
+
+def _stable_order(keys: Any) -> Any:
+    """``np.argsort(keys, kind="stable")`` of non-negative int32 keys, as two stable
+    sorts of 16-bit halves (numpy sorts 16-bit keys by radix; wider ones by merging,
+    ~1.7x slower on a field's tokens)."""
+    low = (keys & 0xFFFF).astype(np.uint16)
+    order = np.argsort(low, kind="stable")
+    high = (keys >> 16).astype(np.uint16)
+    if high.any():
+        order = order[np.argsort(high[order], kind="stable")]
+    return order
+
+
+class TermIds:
+    """Term ids for :meth:`TermStore.add_tokens`, given by first sight: ``terms`` is
+    the list of terms by id (a new list once ``limit`` terms are known)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ids: dict[bytes, int] = {}
+        self.terms: list[bytes] = []
+
+    def tokens(self, positions: dict[bytes, list[int]]) -> tuple[list[int], list[int]]:
+        """``{term: positions}`` as tokens, term by term: (ids, positions)."""
+        if len(self.terms) > self._limit:
+            self._ids = {}
+            self.terms = []
+        known = self._ids
+        terms = self.terms
+        ids: list[int] = []
+        places: list[int] = []
+        for term, plist in positions.items():
+            found = known.get(term)
+            if found is None:
+                found = known[term] = len(terms)
+                terms.append(term)
+            ids += [found] * len(plist)
+            places += plist
+        return ids, places
+
+
 class TermStore:
     """Postings grouped by field and term, in document order, up to ``limitmb`` in
     memory, then in sorted runs of whole terms in ``tempstore`` (Whoosh's temporary
@@ -80,34 +289,44 @@ class TermStore:
         self._tempstore = tempstore
         self._limit = limitmb * 1024 * 1024
         self._size = 0
-        self._fields: dict[str, dict[bytes, tuple[array[int], array[float], list[bytes]]]] = {}
+        self._fields: dict[str, _FieldTokens] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
+        self._term_ids = TermIds(_TERM_IDS_LIMIT)  # for add_positions
 
-    def add(
+    def add_tokens(
         self,
         fieldname: str,
         docnum: int,
-        postings: Iterable[tuple[bytes, int, float, bytes]],
-        boost: float = 1.0,
-    ) -> None:
-        """Add one document's postings ``(term, frequency, weight, value)`` of a field."""
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        size = 0
-        for tbytes, freq, weight, vbytes in postings:
-            entry = terms.get(tbytes)
-            if entry is None:
-                entry = terms[tbytes] = (array("I"), array("d"), [])
-                size += _TERM_BYTES + len(tbytes)
-            entry[0].append(docnum)
-            entry[1].append(weight * boost)
-            entry[2].append(vbytes)
-            size += _POSTING_BYTES if freq == 1 else _POSTING_BYTES + _VALUE_BYTES + len(vbytes)
-        self._size += size
+        ids: list[int],
+        places: list[int] | None,
+        vocab: list[bytes],
+        boost: float,
+        fieldboost: float,
+        encode: Callable[[list[int]], bytes],
+        shared: bool = True,
+    ) -> int:
+        """Add one document's terms in a field as the analysis emits them: term ids in
+        ``vocab`` (the analysis' list of terms, which may grow meanwhile but not
+        change; ``STOP``: a stop word, no term), each at its position (``places``;
+        ``None``: 0, 1, 2, ...). Its postings are those Whoosh makes of the same terms
+        and positions, each weighing ``frequency * boost * fieldboost``, its value
+        ``encode(positions)``. Returns the field's length (the number of terms). A
+        field takes one ``encode`` (its format's). ``shared``: a value of one position
+        is the object :func:`one_position_value` gives (``encode`` must be Whoosh's
+        ``Positions.encode``); otherwise every posting's value is a new object, as in
+        Whoosh's posting pool (pickled blocks of tuples refer back to a repeated
+        object: the same values in other bytes)."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            field = self._fields[fieldname] = _FieldTokens(encode, shared)
+        elif field.encode != encode or field.shared != shared:
+            raise ValueError(f"field {fieldname!r} added with another encoding")
+        field.add(docnum, ids, places, vocab, boost, fieldboost)
+        self._size += _TOKEN_BYTES * len(ids) + _CALL_BYTES
         if self._size > self._limit:
             self._spill()
+        return len(ids) - ids.count(STOP)
 
     def add_positions(
         self,
@@ -118,55 +337,25 @@ class TermStore:
         fieldboost: float,
         encode: Callable[[list[int]], bytes],
     ) -> int:
-        """Add one document's terms and positions in a field, each posting weighing
-        ``len(positions) * boost * fieldboost`` with the value ``encode(positions)``,
-        as :meth:`add` would for the same postings; returns the field's length (the
-        number of positions)."""
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        singles = ONE_POSITION_VALUES
-        once = boost * fieldboost  # the weight of a term that occurs once
-        size = _POSTING_BYTES * len(positions)
-        for tbytes, plist in positions.items():
-            entry = terms.get(tbytes)
-            if entry is None:
-                entry = terms[tbytes] = (array("I"), array("d"), [])
-                size += _TERM_BYTES + len(tbytes)
-            entry[0].append(docnum)
-            if len(plist) == 1:
-                value = singles.get(plist[0]) or one_position_value(plist[0], encode)
-                entry[1].append(once)
-            else:
-                value = encode(plist)
-                size += _VALUE_BYTES + len(value)
-                entry[1].append(len(plist) * boost * fieldboost)
-            entry[2].append(value)
-        self._size += size
-        if self._size > self._limit:
-            self._spill()
-        return sum(map(len, positions.values()))
+        """:meth:`add_tokens` of one document's terms given as ``{term: positions}``."""
+        ids, places = self._term_ids.tokens(positions)
+        vocab = self._term_ids.terms
+        return self.add_tokens(fieldname, docnum, ids, places, vocab, boost, fieldboost, encode)
 
-    def _sorted_memory(self) -> Iterator[TermGroup]:
+    def _sorted_memory(self) -> Iterator[StoredGroup]:
         for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for tbytes in sorted(terms):
-                docs, weights, values = terms[tbytes]
-                yield fieldname, tbytes, docs, weights, values
+            yield from self._fields[fieldname].groups(fieldname)
 
     def _spill(self) -> None:
         name = "".join(random.choices(string.ascii_lowercase + string.digits, k=24)) + ".trun"
         f = self._tempstore.create_file(name).raw_file()
         try:
             chunk: list[tuple[str, bytes, bytes, bytes, list[bytes]]] = []
-            for fieldname in sorted(self._fields):
-                terms = self._fields[fieldname]
-                for tbytes in sorted(terms):
-                    docs, weights, values = terms[tbytes]
-                    chunk.append((fieldname, tbytes, docs.tobytes(), weights.tobytes(), values))
-                    if len(chunk) == _RUN_TERMS:
-                        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-                        chunk = []
+            for fieldname, tbytes, docs, weights, values in self._sorted_memory():
+                chunk.append((fieldname, tbytes, docs.tobytes(), weights.tobytes(), values))
+                if len(chunk) == _RUN_TERMS:
+                    pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+                    chunk = []
             if chunk:
                 pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
         finally:
@@ -215,6 +404,7 @@ _TERM_LENGTHS = struct.Struct("!ii")
 #: (flags, weight, doc frequency, min and max length codes, max weight, first and last
 #: id) followed by ``pack_long(offset)`` and ``pack_int(length)``, in one struct.
 _TERM_INFO = struct.Struct("!BfIBBfIIqi")
+_WRITE_CHUNK = 256 * 1024  # bytes of postings or terms written at once
 #: ``length_to_byte(n)`` for the field lengths most documents have (a bisection each).
 _LENGTH_CODES = [length_to_byte(n) for n in range(4_096)]
 #: A term group's (field name, term): its sort key (C-level, called once per group).
@@ -285,6 +475,8 @@ def write_postings(
     for fieldname, tbytes, docs, weights, values in groups:
         if fieldname != lastfield:
             if lastfield is not None:
+                assert writer is not None
+                writer.flush()
                 fieldwriter.finish_field()
             fieldobj = schema[fieldname]
             fieldwriter.start_field(fieldname, fieldobj)
@@ -294,6 +486,8 @@ def write_postings(
         assert writer is not None
         writer.write(tbytes, docs, weights, values, field_lengths)
     if lastfield is not None:
+        assert writer is not None
+        writer.flush()
         fieldwriter.finish_field()
 
 
@@ -359,6 +553,12 @@ class _TermWriter:
         # The files' own write methods (StructFile.write only passes the call on).
         self._write_postings = self._postfile.raw_file().write
         self._write_terms = self._terms_file.raw_file().write
+        # What is written, kept until _WRITE_CHUNK bytes (the files' write method is a
+        # Python call of Whoosh's compound file, twice per term).
+        self._postings: list[bytes] = []
+        self._postings_size = 0
+        self._terms: list[bytes] = []
+        self._terms_size = 0
         self._index_append = self._tindex.index.append
         self._buckets = self._tindex.buckets
         hashfn = self._tindex.hashfn
@@ -383,9 +583,23 @@ class _TermWriter:
             blob, info = self._small_block(docs, weights, values, lengths, count)
         else:
             blob, info = self._blocks(docs, weights, values, lengths, count)
-        self._write_postings(blob)
+        self._postings.append(blob)
+        self._postings_size += len(blob)
+        if self._postings_size >= _WRITE_CHUNK:
+            self.flush()
         self._offset += len(blob)
         self._add_term(self._fieldid + tbytes, info)
+
+    def flush(self) -> None:
+        """Write what is kept (before the field writer writes anything else)."""
+        if self._postings:
+            self._write_postings(b"".join(self._postings))
+            self._postings = []
+            self._postings_size = 0
+        if self._terms:
+            self._write_terms(b"".join(self._terms))
+            self._terms = []
+            self._terms_size = 0
 
     def _small_block(
         self,
@@ -413,11 +627,9 @@ class _TermWriter:
             value = values[0]
             block_values: tuple[bytes, ...] = (value,) if value else ()
         else:
-            nonzero = [n for n in (lengths[d] if d < known else 0 for d in docs) if n]
-            minlength = min(nonzero) if nonzero else None
-            maxlength = max(nonzero) if nonzero else 0
+            minlength, maxlength = _length_range(lengths, docs)
             top = max(weights)
-            deltas = (docs[0], *(b - a for a, b in pairwise(docs)))
+            deltas = (docs[0], *map(sub, docs[1:], docs))
             first = floats[0]
             mini = (
                 (None if first == 1.0 else first) if floats.count(first) == count else tuple(floats)
@@ -470,15 +682,12 @@ class _TermWriter:
         info = W3TermInfo()
         parts = [WHOOSH3_HEADER_MAGIC]
         limit = self._limit
-        known = len(lengths)
         comp = self._compression
         for start in range(0, count, limit):
             end = min(start + limit, count)
             ids = docs[start:end]
             block_weights = array("f", weights[start:end])
-            nonzero = [n for n in (lengths[d] if d < known else 0 for d in ids) if n]
-            minlength = min(nonzero) if nonzero else None
-            maxlength = max(nonzero) if nonzero else 0
+            minlength, maxlength = _length_range(lengths, ids)
             top = max(weights[start:end])
             maxweight = top if top > 0 else 0
             # W3TermInfo.add_block
@@ -514,11 +723,26 @@ class _TermWriter:
         pos = self._terms_offset
         self._index_append(pos)
         entry = _TERM_LENGTHS.pack(len(key), len(value)) + key + value
-        self._write_terms(entry)
+        self._terms.append(entry)
+        self._terms_size += len(entry)
+        if self._terms_size >= _WRITE_CHUNK:
+            self.flush()
         self._terms_offset = pos + len(entry)
         h = self._hash(key)
         self._buckets[h & 255].append((h, pos))
         tindex.lastkey = key
+
+
+def _length_range(lengths: list[int], docs: Sequence[int]) -> tuple[int | None, int]:
+    """The smallest and largest length other than 0 of the documents ``docs`` (of
+    ``lengths``; 0 beyond them): ``(None, 0)`` when all are 0, as Whoosh's postings
+    writer keeps them."""
+    if max(docs) < len(lengths):
+        found = [lengths[d] for d in docs]
+    else:
+        found = [lengths[d] if d < len(lengths) else 0 for d in docs]
+    nonzero = list(filter(None, found))
+    return (min(nonzero), max(nonzero)) if nonzero else (None, 0)
 
 
 def _md5_low32(key: bytes) -> int:
@@ -560,6 +784,7 @@ def _fill_blocks(
 
 
 __all__ = [
+    "TermIds",
     "TermStore",
     "column_lengths",
     "group_pool_postings",

@@ -46,10 +46,13 @@ BLOCK_PROTOCOL = 5
 PACK_MIN = 128
 #: Whoosh's default zlib level for blocks.
 COMPRESSION = 3
-#: Block pickles shorter than this are stored as they are: on real postings zlib never
-#: made one of them smaller (its header and checksum take 6 bytes), and always made
-#: the longer ones smaller; trying costs more than writing them.
-ZLIB_MIN = 48
+#: Block pickles shorter than this are stored as they are (the block's header says
+#: so: every reader, Whoosh's too, decompresses only blocks written compressed). Below
+#: 48 bytes zlib never made one smaller (its header and checksum take 6 bytes); from 48
+#: to 127 bytes (blocks of a few postings) it saved a third of their bytes, 2% of an
+#: index, for a zlib call each (~9 us, mostly setting up its 256 KB state): 3.5% of an
+#: ingest's CPU (BENCHMARKS.md).
+ZLIB_MIN = 128
 
 
 class PackedValues(Sequence[bytes]):

@@ -28,6 +28,8 @@ import signal
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from itertools import islice
+from operator import sub
+from pickle import dumps
 from typing import Any, NamedTuple
 
 from whoosh import formats
@@ -52,6 +54,7 @@ from searchkit.analysis.analyzer import (
 from searchkit.analysis.termizer import BiomedTermizer
 from searchkit.engine.bulkpostings import (
     TermGroup,
+    TermIds,
     TermStore,
     column_lengths,
     group_pool_postings,
@@ -121,14 +124,22 @@ def _word_function(filters: list[Any]) -> tuple[Callable[[str], str | None], boo
     return word, renumber
 
 
+#: A value's terms as emitted: (term ids, positions or None for 0, 1, 2..., the
+#: list of terms the ids index; see TermStore.add_tokens).
+Tokens = tuple[list[int], list[int] | None, list[bytes]]
+
+
 class PositionsIndexer(NamedTuple):
     """A field's fast analysis: ``positions(value)`` maps each term (bytes) to its
     positions; a term's posting weighs ``len(positions) * boost`` and its value is
-    ``encode(positions)`` (the field format's own encoding)."""
+    ``encode(positions)`` (the field format's own encoding). ``tokens(value)`` gives
+    the same terms and positions as emitted, for
+    :meth:`~searchkit.engine.bulkpostings.TermStore.add_tokens`."""
 
     positions: Callable[[str], dict[bytes, list[int]]]
     boost: float
     encode: Callable[[list[int]], bytes]
+    tokens: Callable[[str], Tokens]
 
 
 def compile_positions(field: FieldType) -> PositionsIndexer | None:
@@ -150,13 +161,23 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return PositionsIndexer(_biomed_positions(), boost, fmt.encode)
+        return PositionsIndexer(_biomed_positions(), boost, encode_positions, _biomed_tokens())
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
     if compiled is None:
         return None
-    return PositionsIndexer(_regex_positions(tokenizer, *compiled), boost, fmt.encode)
+    positions = _regex_positions(tokenizer, *compiled)
+    tokens = partial(_tokens_of, positions, TermIds(_CACHE_LIMIT))
+    return PositionsIndexer(positions, boost, encode_positions, tokens)
+
+
+def _tokens_of(
+    positions: Callable[[str], dict[bytes, list[int]]], term_ids: TermIds, value: str
+) -> Tokens:
+    """The terms and positions of ``positions(value)`` as tokens, term by term."""
+    ids, places = term_ids.tokens(positions(value))
+    return ids, places, term_ids.terms
 
 
 def compile_field(field: FieldType) -> FieldIndexer | None:
@@ -164,7 +185,7 @@ def compile_field(field: FieldType) -> FieldIndexer | None:
     found = compile_positions(field)
     if found is None:
         return None
-    positions, boost, encode = found
+    positions, boost, encode, _ = found
 
     def index(value: str) -> list[Posting]:
         return _postings(positions(value), boost, encode)
@@ -247,36 +268,57 @@ def _biomed_positions() -> Callable[[str], dict[bytes, list[int]]]:
     return positions_of
 
 
+def _biomed_tokens() -> Callable[[str], Tokens]:
+    """:func:`_biomed_positions` as the termizer's tokens."""
+    termize = _shared_termizer()
+
+    def tokens_of(value: str) -> Tokens:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not unicode")
+        ids, places = termize.tokens(value)
+        return ids, places, termize.terms
+
+    return tokens_of
+
+
 def _id_texts(value: str) -> dict[str, list[int]]:
     # IDTokenizer: the whole value is the one token (at position 1; only Existence
     # fields take it here, which keep no positions).
     return {value: [1]}
 
 
-def compile_simple(field: FieldType) -> FieldIndexer | None:
-    """A fast equivalent of ``field.index`` (as a list) for the fields of one token per
-    list entry, name word or whole value (``NameTokenizer``, ``EntryTokenizer``,
-    Whoosh's ``IDTokenizer``) in an ``Existence``, ``Frequency`` or ``Positions``
-    format, or ``None``. Whoosh's way runs the tokenizer's generator and a format's
-    generator per token; this maps the texts and positions the tokenizer's
-    ``index_positions`` gives (defined by the tokenizer's own class, so that a subclass
-    that tokenizes otherwise is not taken for it) straight to the postings."""
+def _simple_texts(field: FieldType) -> Callable[[str], dict[str, list[int]]] | None:
+    """The texts and positions of a field of one token per list entry, name word or
+    whole value (``NameTokenizer``, ``EntryTokenizer``, Whoosh's ``IDTokenizer``) in
+    an ``Existence``, ``Frequency`` or ``Positions`` format, or ``None``: the
+    tokenizer's ``index_positions`` (defined by its own class, so that a subclass that
+    tokenizes otherwise is not taken for it)."""
     analyzer: Any = getattr(field, "analyzer", None)
     fmt = field.format
     if (
         fmt is None
+        or type(fmt) not in (formats.Existence, formats.Frequency, formats.Positions)
         or field.vector
         or field.separate_spelling()
         or type(field).index is not FieldType.index
     ):
         return None
-    texts: Callable[[str], dict[str, list[int]]]
     if type(analyzer) is IDTokenizer:
-        texts = _id_texts
-    elif "index_positions" in vars(type(analyzer)):
-        texts = analyzer.index_positions
-    else:
+        return _id_texts
+    if "index_positions" in vars(type(analyzer)):
+        return analyzer.index_positions  # type: ignore[no-any-return]
+    return None
+
+
+def compile_simple(field: FieldType) -> FieldIndexer | None:
+    """A fast equivalent of ``field.index`` (as a list) for the fields of
+    :func:`_simple_texts`, or ``None``. Whoosh's way runs the tokenizer's generator and
+    a format's generator per token; this maps the texts and positions the tokenizer
+    gives straight to the postings."""
+    texts = _simple_texts(field)
+    if texts is None:
         return None
+    fmt = field.format
     boost = fmt.field_boost
     kind = type(fmt)
     if kind is formats.Existence:
@@ -294,17 +336,78 @@ def compile_simple(field: FieldType) -> FieldIndexer | None:
             ]
 
         return frequency
-    if kind is formats.Positions:
-        encode = fmt.encode
+    encode = fmt.encode
 
-        def positions(value: str) -> list[Posting]:
-            return [
-                (t.encode("utf-8"), len(p), float(len(p)) * boost, encode(p))
-                for t, p in texts(value).items()
-            ]
+    def positions(value: str) -> list[Posting]:
+        return [
+            (t.encode("utf-8"), len(p), float(len(p)) * boost, encode(p))
+            for t, p in texts(value).items()
+        ]
 
-        return positions
-    return None
+    return positions
+
+
+class SimpleTokens(NamedTuple):
+    """A field of :func:`_simple_texts` as tokens for the term store: ``tokens(value)``
+    (a ``str``), each posting weighing ``frequency * boost`` (an ``Existence`` field
+    keeps one token per text: frequency 1), its value ``encode(positions)``."""
+
+    tokens: Callable[[str], Tokens]
+    boost: float
+    encode: Callable[[list[int]], bytes]
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """Whoosh's ``Positions.encode``: the count, then the pickled (protocol 2) list of
+    the gaps between positions (the first from 0); the same bytes without a Python
+    step per position."""
+    if not positions:
+        return pack_uint(0) + dumps([], 2)
+    return pack_uint(len(positions)) + dumps([positions[0], *map(sub, positions[1:], positions)], 2)
+
+
+def _no_value(positions: list[int]) -> bytes:
+    return b""  # Existence
+
+
+def _frequency_value(positions: list[int]) -> bytes:
+    return pack_uint(len(positions))  # Frequency.encode of the same token
+
+
+def compile_simple_tokens(field: FieldType) -> SimpleTokens | None:
+    """The postings :func:`compile_simple` makes, as tokens, or ``None``."""
+    texts = _simple_texts(field)
+    if texts is None:
+        return None
+    fmt = field.format
+    kind = type(fmt)
+    once = kind is formats.Existence
+    encode = (
+        _no_value if once else _frequency_value if kind is formats.Frequency else encode_positions
+    )
+    ids: dict[str, int] = {}
+    terms: list[bytes] = []
+
+    def tokens(value: str) -> Tokens:
+        nonlocal ids, terms
+        if len(terms) > _CACHE_LIMIT:
+            ids, terms = {}, []  # new objects: the store keeps the ids it has
+        found: list[int] = []
+        places: list[int] = []
+        for text, plist in texts(value).items():
+            term_id = ids.get(text)
+            if term_id is None:
+                term_id = ids[text] = len(terms)
+                terms.append(text.encode("utf-8"))
+            if once:
+                found.append(term_id)
+                places.append(plist[0])
+            else:
+                found += [term_id] * len(plist)
+                places += plist
+        return found, places, terms
+
+    return SimpleTokens(tokens, float(fmt.field_boost), encode)
 
 
 def compile_schema(schema: Any) -> dict[str, PositionsIndexer]:
@@ -534,7 +637,13 @@ class FastSegmentWriter(_BulkMerges):
         # (ids, names). Without bulk every posting goes through the pool (a
         # sub-writer whose pool runs the parent merges needs them there).
         self._terms: TermStore | None = None
+        # In bulk, the simple fields' tokens go to the term store too.
+        self._simple_tokens: dict[str, SimpleTokens] = {}
         if bulk:
+            for name in self._simple:
+                found = compile_simple_tokens(self.schema[name])
+                if found is not None:
+                    self._simple_tokens[name] = found
             self._terms = TermStore(self._tempstorage, limitmb * _BULK_SHARE)
             limitmb = limitmb * (1 - _BULK_SHARE)
         _use_fast_pool(self, limitmb)
@@ -567,13 +676,29 @@ class FastSegmentWriter(_BulkMerges):
                 if field.indexed:
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     if indexer is not None and terms is not None:
-                        length = terms.add_positions(
+                        length = terms.add_tokens(
                             fieldname,
                             docnum,
-                            indexer.positions(value),
+                            *indexer.tokens(value),
                             indexer.boost,
                             fieldboost,
                             indexer.encode,
+                        )
+                        if not field.scorable:
+                            length = 0
+                    elif (
+                        terms is not None
+                        and isinstance(value, str)
+                        and (simple_tokens := self._simple_tokens.get(fieldname)) is not None
+                    ):
+                        length = terms.add_tokens(
+                            fieldname,
+                            docnum,
+                            *simple_tokens.tokens(value),
+                            simple_tokens.boost,
+                            fieldboost,
+                            simple_tokens.encode,
+                            shared=False,
                         )
                         if not field.scorable:
                             length = 0
@@ -775,8 +900,10 @@ __all__ = [
     "FastMpWriter",
     "FastSegmentWriter",
     "PositionsIndexer",
+    "SimpleTokens",
     "compile_field",
     "compile_positions",
     "compile_schema",
     "compile_simple",
+    "compile_simple_tokens",
 ]
