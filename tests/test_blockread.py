@@ -7,6 +7,7 @@ Whoosh's own writer (its small blocks of tuples); deletions applied the same."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,20 +76,16 @@ def test_the_terms_of_the_real_records_read_the_same(
     assert sum(1 for p in read if p.values is not None and len(p.ids) > 100) > 10
 
 
-@pytest.mark.slow
-def test_whooshs_own_blocks_and_deletions_read_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An index written by Whoosh's writer (128-posting blocks of tuples, protocol 2,
-    compressed), some documents deleted."""
+def _whoosh_index_with_deletions(path: Path, records: list[Record]) -> Any:
+    """A reader of an index of ``records`` (each twice: common words in several of its
+    blocks) written by Whoosh's own writer (128-posting blocks of tuples, protocol 2,
+    compressed), every seventh record deleted."""
     from searchkit.index.schema import build_schema
 
-    records = [r for p in iter_files(SMALL_SUBSET) for r in read_file(p) if isinstance(r, Record)]
-    records = records[:400]
-    assert len(records) >= 250
-    ix = whoosh.index.create_in(str(tmp_path), build_schema())
+    path.mkdir(parents=True, exist_ok=True)
+    ix = whoosh.index.create_in(str(path), build_schema())
     writer = ix.writer()
-    for copy in ("", "-copy"):  # twice: common words in several of Whoosh's blocks
+    for copy in ("", "-copy"):
         for r in records:
             writer.add_document(pmid=r.pmid + copy, title=r.title or "", abstract=r.abstract or "")
     writer.commit()
@@ -96,7 +93,20 @@ def test_whooshs_own_blocks_and_deletions_read_the_same(
     for r in records[::7]:
         writer.delete_by_term("pmid", r.pmid)
     writer.commit()
-    reader = whoosh.index.FileIndex(FileStorage(str(tmp_path))).reader()
+    return whoosh.index.FileIndex(FileStorage(str(path))).reader()
+
+
+@pytest.mark.slow
+def test_whooshs_own_blocks_and_deletions_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index written by Whoosh's writer (128-posting blocks of tuples, protocol 2,
+    compressed), some documents deleted."""
+
+    records = [r for p in iter_files(SMALL_SUBSET) for r in read_file(p) if isinstance(r, Record)]
+    records = records[:400]
+    assert len(records) >= 250
+    reader = _whoosh_index_with_deletions(tmp_path, records)
     assert reader.has_deletions()
     old = _every_term(reader, monkeypatch, False)
     new = _every_term(reader, monkeypatch, True)
@@ -157,7 +167,6 @@ def test_positions_read_again_by_block_are_those_kept(
     the documents asked for are read again, with the same positions as kept values
     give, in searchkit's blocks and in Whoosh's own (128 postings, tuples), with
     deleted documents left out."""
-    from searchkit.index.schema import build_schema
 
     records = [r for p in iter_files(SMALL_SUBSET) for r in read_file(p) if isinstance(r, Record)]
     records = records[:400]
@@ -171,17 +180,7 @@ def test_positions_read_again_by_block_are_those_kept(
         assert sub.reader().has_deletions()
         compared, _ = _positions_both_ways(sub.reader(), monkeypatch, 1)
         assert compared > 20
-    ix = whoosh.index.create_in(str(tmp_path), build_schema())
-    writer = ix.writer()
-    for copy in ("", "-copy"):
-        for r in records:
-            writer.add_document(pmid=r.pmid + copy, title=r.title or "", abstract=r.abstract or "")
-    writer.commit()
-    writer = ix.writer()
-    for r in records[::7]:
-        writer.delete_by_term("pmid", r.pmid)
-    writer.commit()
-    reader = whoosh.index.FileIndex(FileStorage(str(tmp_path))).reader()
+    reader = _whoosh_index_with_deletions(tmp_path / "whoosh", records)
     compared, several = _positions_both_ways(reader, monkeypatch, 2)
     assert compared > 20 and several > 5  # Whoosh's blocks: many per common word
     reader.close()
