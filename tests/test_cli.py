@@ -114,6 +114,30 @@ def test_stats_json(sample_index_dir: Path) -> None:
     assert {"records", "size_bytes", "updated", "schema_version"} <= set(stats)
 
 
+def test_stats_count_the_copies_replaced_records_leave_until_a_rewrite(tmp_path: Path) -> None:
+    """A re-ingested record replaces its copy in place: the old one stays in its segment,
+    marked deleted, until the segment is rewritten; ``stats`` says how many there are."""
+    corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+    index = str(tmp_path / "ix")
+
+    def stats() -> dict[str, object]:
+        result = runner.invoke(app, ["stats", "--format", "json", "--index", index])
+        assert result.exit_code == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    assert runner.invoke(app, ["ingest", str(corpus), "--index", index]).exit_code == 0
+    assert (stats()["records"], stats()["deleted_copies"]) == (12, 0)
+    first = json.loads(corpus.read_text("utf-8").splitlines()[0])
+    revised = tmp_path / "revised.jsonl"
+    revised.write_text(json.dumps({**first, "title": first["title"] + " (revised)"}) + "\n")
+    assert runner.invoke(app, ["ingest", str(revised), "--index", index]).exit_code == 0
+    assert (stats()["records"], stats()["deleted_copies"]) == (12, 1)
+    text = runner.invoke(app, ["stats", "--index", index]).stdout
+    assert "deleted copies: 1" in text.splitlines()
+    assert runner.invoke(app, ["optimize", "--index", index]).exit_code == 0
+    assert (stats()["records"], stats()["deleted_copies"]) == (12, 0)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -177,6 +177,7 @@ DOCUMENTED = {
         "updated",
         "schema_version",
         "segments",
+        "deleted_copies",
         "vectors",
     ],
     ("history", "json"): ["number", "query", "count", "time"],

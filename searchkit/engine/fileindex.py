@@ -39,6 +39,12 @@ def segment_count(ix: FileIndex) -> int:
     return len(ix._segments())
 
 
+def deleted_count(ix: FileIndex) -> int:
+    """How many deleted documents the segments of the current generation still hold
+    (replaced or deleted records' copies, until their segment is rewritten)."""
+    return sum(segment.deleted_count() for segment in ix._segments())
+
+
 def remove_stale_toc_files(folder: Path, indexname: str) -> None:
     """Delete temporary TOC files: Whoosh writes a new TOC to
     ``_<name>_<gen>.toc.<time>`` and renames it into place, and a writer killed in

@@ -35,6 +35,7 @@ from searchkit.atomic import atomic_write_text, fsync_dir
 from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
 from searchkit.engine.fileindex import (
     RetryingFileIndex,
+    deleted_count,
     remove_stale_toc_files,
     remove_unreferenced_files,
     segment_count,
@@ -376,8 +377,9 @@ class SearchIndex:
             return AcronymTable.rebuild(records, searcher.reader().generation())
 
     def stats(self, sidecars: Sequence[Sidecar] = ()) -> dict[str, Any]:
-        """Record count, size on disk, last update and schema version, and the size
-        of each of ``sidecars`` (e.g. the number of stored sentence vectors)."""
+        """Record count, size on disk, last update, schema version, segments and the
+        deleted copies they still hold, and the size of each of ``sidecars`` (e.g. the
+        number of stored sentence vectors)."""
         meta = _read_meta(self.path / META_FILE)
         size = sum(_file_size(p) for p in self.path.iterdir())
         return {
@@ -388,6 +390,9 @@ class SearchIndex:
             "updated": meta.get("updated"),
             "schema_version": meta.get("schema_version"),
             "segments": segment_count(self._ix),
+            # Copies of replaced or deleted records that their segments still hold
+            # (rewritten away past Params.merge_deletes_pct of a segment).
+            "deleted_copies": deleted_count(self._ix),
             **{sidecar.name: sidecar.size(self.path) for sidecar in sidecars},
         }
 
