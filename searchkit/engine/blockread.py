@@ -53,12 +53,7 @@ def read_term(
     weights: list[Floats] = []
     values: list[Any] = []
     while True:
-        (size,) = _BLOCK_SIZE.unpack_from(blob, pos)
-        following = pos + _BLOCK_SIZE.size + abs(size)
-        stream.seek(pos + _BLOCK_SIZE.size)
-        count, _, _, compression, _, _ = load(stream)  # the block's header
-        data = view[stream.tell() : following]
-        raw_ids, raw_weights, raw_values = loads(zlib.decompress(data) if compression else data)
+        size, following, count, (raw_ids, raw_weights, raw_values) = _block(view, stream, pos)
         block_ids = np.asarray(raw_ids, dtype=np.int64)
         ids.append(block_ids if byteids else np.cumsum(block_ids))
         # Whoosh stores None when every weight is 1, one float when all are the same.
@@ -84,12 +79,20 @@ def read_values(postfile: Any, spans: list[tuple[int, int]]) -> list[Any]:
     out: list[Any] = []
     for position, length in spans:
         blob = postfile.get(position, length)
-        (size,) = _BLOCK_SIZE.unpack_from(blob, 0)
-        if abs(size) != length - _BLOCK_SIZE.size:
+        _, following, _, data = _block(memoryview(blob), io.BytesIO(blob), 0)
+        if following != length:
             raise ValueError(f"no posting block at {position}")
-        stream = io.BytesIO(blob)
-        stream.seek(_BLOCK_SIZE.size)
-        _, _, _, compression, _, _ = load(stream)
-        data = memoryview(blob)[stream.tell() :]
-        out.append(loads(zlib.decompress(data) if compression else data)[2])
+        out.append(data[2])
     return out
+
+
+def _block(view: memoryview, stream: io.BytesIO, pos: int) -> tuple[int, int, int, Any]:
+    """The block at ``pos`` of ``view`` (``stream`` reads the same bytes), as the
+    matcher decodes it: its signed size, where the next block starts, its posting count
+    and its unpickled ``(ids, weights, values)``."""
+    (size,) = _BLOCK_SIZE.unpack_from(view, pos)
+    following = pos + _BLOCK_SIZE.size + abs(size)
+    stream.seek(pos + _BLOCK_SIZE.size)
+    count, _, _, compression, _, _ = load(stream)  # the block's header
+    data = view[stream.tell() : following]
+    return size, following, count, loads(zlib.decompress(data) if compression else data)
