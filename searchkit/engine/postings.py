@@ -222,10 +222,8 @@ class Values:
         blocks, spans = self._value_blocks, self._value_spans
         if blocks is None and spans is None:
             return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
-        wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
+        wanted, which, needed = self._blocks_of(chosen)
         firsts = self._firsts()
-        which = np.searchsorted(firsts, wanted, side="right") - 1
-        needed = np.unique(which)
         if blocks is not None:
             if 2 * len(needed) >= len(blocks):
                 self._join()
@@ -255,9 +253,15 @@ class Values:
         self._value_lookups += 1
         if self._value_lookups >= KEEP_VALUES_AFTER_LOOKUPS:
             return True
+        return 2 * len(self._blocks_of(chosen)[2]) >= len(spans)
+
+    def _blocks_of(self, chosen: NDArray[np.intp]) -> tuple[Ints, Ints, Ints]:
+        """For the postings at ``chosen``: their indexes among the term's postings as
+        stored (deleted ones included), the block holding each, and those blocks
+        (ascending, once each)."""
         wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
         which = np.searchsorted(self._firsts(), wanted, side="right") - 1
-        return 2 * len(np.unique(which)) >= len(spans)
+        return wanted, which, np.unique(which)
 
     def whole(self, reread: Callable[[list[tuple[int, int]]], list[Any]]) -> Values:
         """Values not kept, read again whole (every block), joined."""
