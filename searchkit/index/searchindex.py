@@ -655,7 +655,6 @@ class IndexBatch:
         self._ids: set[str] = set()
         self._deletions: set[str] = set()
         self._waiting: list[Record] = []  # upserts before the writer is opened
-        self._writer: IndexWriter | None = None
         self._searcher: Searcher | None = None
         self._acronyms = AcronymTable()
         self._empty = False
@@ -682,6 +681,11 @@ class IndexBatch:
             self.commit()
         else:
             self.abandon()
+
+    @property
+    def _writer(self) -> IndexWriter | None:
+        """The batch's writer, while it holds one."""
+        return self._held.writer
 
     def __contains__(self, pmid: object) -> bool:
         """Whether ``pmid`` was upserted in this batch."""
@@ -746,7 +750,6 @@ class IndexBatch:
 
     def _unlock(self) -> None:
         """Give back what the batch holds (its writer abandoned unless committed)."""
-        self._writer = None
         self._release()
 
     def _pause_collector(self) -> None:
@@ -777,7 +780,7 @@ class IndexBatch:
             if isinstance(exc, OSError):  # never taken for a problem of an input file
                 raise index._write_error(exc) from None
             raise
-        self._writer = self._held.writer = writer
+        self._held.writer = writer
         # Whoosh leaves reference cycles through the frames of this call (an exception
         # kept in a local while the writer makes its folders): freed now, while young,
         # or they would keep this batch alive after its caller dropped it.
