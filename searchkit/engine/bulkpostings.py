@@ -19,7 +19,7 @@ import string
 import struct
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from hashlib import md5
 from itertools import groupby, pairwise
 from operator import itemgetter, sub
@@ -258,11 +258,15 @@ class TermIds:
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._ids: dict[bytes, int] = {}
+        self._ids: dict[bytes | str, int] = {}
         self.terms: list[bytes] = []
 
-    def tokens(self, positions: dict[bytes, list[int]]) -> tuple[list[int], list[int]]:
-        """``{term: positions}`` as tokens, term by term: (ids, positions)."""
+    def tokens(
+        self, positions: Mapping[bytes, list[int]] | Mapping[str, list[int]], once: bool = False
+    ) -> tuple[list[int], list[int]]:
+        """``{term: positions}`` as tokens, term by term: (ids, positions); a ``str``
+        term is kept UTF-8 encoded. ``once``: one token per term, at its first position
+        (a field that keeps no frequencies)."""
         if len(self.terms) > self._limit:
             self._ids = {}
             self.terms = []
@@ -274,9 +278,13 @@ class TermIds:
             found = known.get(term)
             if found is None:
                 found = known[term] = len(terms)
-                terms.append(term)
-            ids += [found] * len(plist)
-            places += plist
+                terms.append(term.encode("utf-8") if isinstance(term, str) else term)
+            if once:
+                ids.append(found)
+                places.append(plist[0])
+            else:
+                ids += [found] * len(plist)
+                places += plist
         return ids, places
 
 

@@ -385,27 +385,11 @@ def compile_simple_tokens(field: FieldType) -> SimpleTokens | None:
     encode = (
         _no_value if once else _frequency_value if kind is formats.Frequency else encode_positions
     )
-    ids: dict[str, int] = {}
-    terms: list[bytes] = []
+    term_ids = TermIds(_CACHE_LIMIT)
 
     def tokens(value: str) -> Tokens:
-        nonlocal ids, terms
-        if len(terms) > _CACHE_LIMIT:
-            ids, terms = {}, []  # new objects: the store keeps the ids it has
-        found: list[int] = []
-        places: list[int] = []
-        for text, plist in texts(value).items():
-            term_id = ids.get(text)
-            if term_id is None:
-                term_id = ids[text] = len(terms)
-                terms.append(text.encode("utf-8"))
-            if once:
-                found.append(term_id)
-                places.append(plist[0])
-            else:
-                found += [term_id] * len(plist)
-                places += plist
-        return found, places, terms
+        ids, places = term_ids.tokens(texts(value), once)
+        return ids, places, term_ids.terms
 
     return SimpleTokens(tokens, float(fmt.field_boost), encode)
 
