@@ -9,6 +9,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import whoosh.index
 from whoosh.codec.whoosh3 import W3Codec
@@ -77,6 +78,30 @@ def test_packed_values_are_a_sequence_of_bytes() -> None:
         again = pickle.loads(pickle.dumps(packed, protocol))
         assert again == packed and list(again) == values
     assert PackedValues.of([]) == PackedValues(b"", array("I"))
+
+
+def test_packed_values_join_slice_and_filter_as_lists_do() -> None:
+    """What a merge does with a term's values without a bytes object each (joining
+    the blocks and segments, a block's share, dropping deleted documents' values)
+    gives what the same steps give on lists, pickled alike."""
+
+    parts = [[b"\x00\x01ab", b"c", b"\xffdef"], [b"gh", b"\x02"], [b"ijk"]]
+    values = [v for part in parts for v in part]
+    joined = PackedValues.joined([PackedValues.of(parts[0]), parts[1], PackedValues.of(parts[2])])
+    assert joined == PackedValues.of(values) and list(joined) == values
+    assert PackedValues.joined([parts[0]]) == PackedValues.of(parts[0])
+    for start, end in [(0, 6), (0, 3), (2, 5), (5, 6), (3, 3)]:
+        part = joined.part(start, end)
+        assert list(part) == values[start:end]
+        assert pickle.dumps(part, 5) == pickle.dumps(PackedValues.of(values[start:end]), 5)
+    keep = np.array([True, False, True, True, False, True])
+    kept = joined.kept(keep)
+    assert list(kept) == [v for v, k in zip(values, keep, strict=True) if k]
+    assert kept == PackedValues.of(list(kept))
+    assert list(joined.kept(np.zeros(6, dtype=bool))) == []
+    assert not joined.has_empty()
+    assert PackedValues.of([b"a", b"", b"b"]).has_empty()
+    assert not PackedValues.of([]).has_empty()
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ import whoosh.index
 from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex, search
-from searchkit.engine.codec import SearchkitCodec
+from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec
 from searchkit.engine.merging import choose_merge, tier, tiered_merge
 from searchkit.engine.segment_writer import FastMpWriter
 from searchkit.index.documents import record_to_fields
@@ -165,6 +165,69 @@ def test_fast_merge_writes_what_whooshs_merge_writes(tmp_path: Path, segmented_d
     assert len(merged["terms"]) == len(stock["terms"])
     assert merged["terms"] == stock["terms"]
     assert len(fast) == len(merged["docs"]) == len({d[0]["pmid"] for d in merged["docs"]})
+    assert fast.check().damaged == []
+
+
+def _raw_blocks(reader: Any, field: str, term: bytes) -> int:
+    """How many posting blocks a segment's list has, deleted documents included."""
+    matcher = reader.postings(field, term)
+    while not hasattr(matcher, "_lastblock"):  # the filter skipping deleted documents
+        matcher = matcher.child
+    count = 1
+    while not matcher._lastblock:
+        matcher._next_block()
+        count += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def long_lists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All of data/'s distinct records in four commits, with deletions and upserts in
+    between, never merged: common words ("diseas", "gene") have a packed block (at
+    least PACK_MIN postings) in each segment, and more than BLOCK_LIMIT postings once
+    merged. Read-only: tests merge copies."""
+    path = tmp_path_factory.mktemp("long-lists") / "ix"
+    index = SearchIndex.create(path)
+    records = distinct_records()
+    step = len(records) // 4 + 1
+    for start in range(0, len(records), step):
+        chunk = records[start : start + step]
+        index.apply({r.pmid: r for r in chunk}, set(), params=NO_MERGES)
+        gone = {r.pmid for r in chunk[::9]}
+        changed = {
+            r.pmid: replace(r, title=f"{r.title} revised")
+            for r in chunk[4::13]
+            if r.pmid not in gone
+        }
+        index.apply(changed, gone, params=NO_MERGES)
+    return path
+
+
+@pytest.mark.slow
+def test_fast_merge_of_long_posting_lists_writes_what_whooshs_merge_writes(
+    tmp_path: Path, long_lists_dir: Path
+) -> None:
+    """Long posting lists (values kept packed through the merge: blocks joined, split
+    anew and filtered of deleted documents in arrays) merge to what Whoosh's
+    per-posting merge writes: the same postings, positions and term statistics."""
+    shutil.copytree(long_lists_dir, tmp_path / "fast")
+    shutil.copytree(long_lists_dir, tmp_path / "stock")
+    with whoosh.index.open_dir(str(long_lists_dir), indexname=INDEX_NAME).reader() as before:
+        assert before.has_deletions()
+        packed = [_raw_blocks(sub, "abstract", b"diseas") for sub, _ in before.leaf_readers()]
+        assert packed == [1] * len(packed)  # one packed block per segment (not small)
+        frequencies = [sub.doc_frequency("abstract", b"diseas") for sub, _ in before.leaf_readers()]
+        assert sum(f >= PACK_MIN for f in frequencies) >= 4  # the four large commits'
+    fast = SearchIndex.open(tmp_path / "fast")
+    assert fast.optimize()[1] == 1
+    _stock_optimize(tmp_path / "stock")
+    merged, stock = _contents(tmp_path / "fast"), _contents(tmp_path / "stock")
+    assert merged["docs"] == stock["docs"]
+    assert merged["terms"] == stock["terms"]
+    longest = max(len(postings) for *_, postings in merged["terms"])
+    assert longest > BLOCK_LIMIT
+    with whoosh.index.open_dir(str(tmp_path / "fast"), indexname=INDEX_NAME).reader() as after:
+        assert _raw_blocks(after, "abstract", b"diseas") > 1
     assert fast.check().damaged == []
 
 

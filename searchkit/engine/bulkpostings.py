@@ -26,6 +26,7 @@ from operator import itemgetter, sub
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_ushort
@@ -37,12 +38,13 @@ from searchkit.engine.codec import (
     PACK_MIN,
     ZLIB_MIN,
     PackedPostingsWriter,
+    PackedValues,
     block_data,
     block_head,
 )
 
 #: One term's postings: (field name, term, document numbers, weights, values).
-TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], list[bytes]]
+TermGroup = tuple[str, bytes, Sequence[int], Sequence[float], Sequence[bytes]]
 #: A term group of the term store: document numbers and weights in arrays.
 StoredGroup = tuple[str, bytes, "array[int]", "array[float]", list[bytes]]
 #: A posting as Whoosh's pool holds it: (field name, term, docnum, weight, value).
@@ -435,11 +437,15 @@ def _combine(groups: Iterable[TermGroup]) -> Iterator[TermGroup]:
         if all(a[2][-1] < b[2][0] for a, b in pairwise(parts)):
             docs: array[int] = array("I")
             weights: list[float] = []
-            values: list[bytes] = []
-            for _, _, d, w, v in parts:
+            for _, _, d, w, _ in parts:
                 docs.extend(d)
                 weights.extend(w)
-                values.extend(v)
+            if any(isinstance(p[4], PackedValues) for p in parts):
+                # The values of merged segments' long lists: kept packed, not a bytes
+                # object each.
+                values: Sequence[bytes] = PackedValues.joined([p[4] for p in parts])
+            else:
+                values = [v for p in parts for v in p[4]]
             yield fieldname, tbytes, docs, weights, values
             continue
         rows = sorted(
@@ -555,6 +561,9 @@ class _TermWriter:
         self._limit = postwriter._blocklimit
         self._compression = postwriter._compression
         self._fixedsize = fmt.fixed_value_size()
+        # The field lengths as an array (:meth:`_length_ranges`), and the list they are.
+        self._lengths_of: list[int] | None = None
+        self._lengths: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._offset = self._postfile.tell()
         self._terms_file = self._tindex.dbfile
         self._terms_offset = self._terms_file.tell()
@@ -577,7 +586,7 @@ class _TermWriter:
         tbytes: bytes,
         docs: Sequence[int],
         weights: Sequence[float],
-        values: list[bytes],
+        values: Sequence[bytes],
         lengths: list[int],
     ) -> None:
         if self._generic:
@@ -613,7 +622,7 @@ class _TermWriter:
         self,
         docs: Sequence[int],
         weights: Sequence[float],
-        values: list[bytes],
+        values: Sequence[bytes],
         lengths: list[int],
         count: int,
     ) -> tuple[bytes, bytes]:
@@ -681,7 +690,7 @@ class _TermWriter:
         self,
         docs: Sequence[int],
         weights: Sequence[float],
-        values: list[bytes],
+        values: Sequence[bytes],
         lengths: list[int],
         count: int,
     ) -> tuple[bytes, bytes]:
@@ -691,11 +700,17 @@ class _TermWriter:
         parts = [WHOOSH3_HEADER_MAGIC]
         limit = self._limit
         comp = self._compression
+        packed = isinstance(values, PackedValues) and not values.has_empty()
+        if isinstance(values, PackedValues) and not packed:
+            values = list(values)
+        ranges = self._length_ranges(lengths, docs, limit) if count >= PACK_MIN else None
         for start in range(0, count, limit):
             end = min(start + limit, count)
             ids = docs[start:end]
             block_weights = array("f", weights[start:end])
-            minlength, maxlength = _length_range(lengths, ids)
+            minlength, maxlength = (
+                _length_range(lengths, ids) if ranges is None else ranges[start // limit]
+            )
             top = max(weights[start:end])
             maxweight = top if top > 0 else 0
             # W3TermInfo.add_block
@@ -711,8 +726,12 @@ class _TermWriter:
                 info._minid = ids[0]
             info._maxid = ids[-1]
             # PackedPostingsWriter._write_block
-            block_values = values[start:end]
-            if not all(block_values):
+            if packed:
+                assert isinstance(values, PackedValues)
+                block_values: Sequence[bytes] = values.part(start, end)
+            else:
+                block_values = values[start:end]
+            if not packed and not all(block_values):
                 block_values = [v for v in block_values if v]  # as add_posting keeps them
             data, used = block_data(ids, block_weights, block_values, self._fixedsize, comp)
             head = block_head(len(ids), ids[-1], maxweight, used, minlength, maxlength)
@@ -721,6 +740,24 @@ class _TermWriter:
         blob = b"".join(parts)
         info.set_extent(self._offset, len(blob))
         return blob, info.to_bytes()
+
+    def _length_ranges(
+        self, lengths: list[int], docs: Sequence[int], limit: int
+    ) -> list[tuple[int | None, int]]:
+        """:func:`_length_range` of each block of ``limit`` of ``docs``, in arrays."""
+        if self._lengths_of is not lengths:  # one field's lengths, for all its terms
+            self._lengths_of = lengths
+            self._lengths = np.asarray(lengths, dtype=np.int64)
+        known = self._lengths
+        numbers = np.asarray(docs, dtype=np.int64)
+        found = known[np.minimum(numbers, len(known) - 1)] if len(known) else numbers * 0
+        found[numbers >= len(known)] = 0
+        ranges: list[tuple[int | None, int]] = []
+        for start in range(0, len(found), limit):
+            block = found[start : start + limit]
+            nonzero = block[block > 0]
+            ranges.append((int(nonzero.min()), int(nonzero.max())) if len(nonzero) else (None, 0))
+        return ranges
 
     def _add_term(self, key: bytes, value: bytes) -> None:
         """``OrderedHashWriter.add``, with the terms file's offset counted instead of
@@ -763,7 +800,7 @@ def _fill_blocks(
     postwriter: Any,
     docs: Sequence[int],
     weights: Sequence[float],
-    values: list[bytes],
+    values: Sequence[bytes],
     lengths: list[int],
 ) -> None:
     """Fill the postings writer's block buffer a block at a time, as its

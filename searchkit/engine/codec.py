@@ -34,6 +34,7 @@ from itertools import accumulate, pairwise
 from typing import Any, SupportsIndex, overload
 
 import numpy as np
+from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.util.numeric import length_to_byte
 
@@ -67,7 +68,41 @@ class PackedValues(Sequence[bytes]):
 
     @classmethod
     def of(cls, values: Sequence[bytes]) -> PackedValues:
+        if isinstance(values, PackedValues):
+            return values
         return cls(b"".join(values), array("I", accumulate(map(len, values))))
+
+    @classmethod
+    def joined(cls, parts: Sequence[Sequence[bytes]]) -> PackedValues:
+        """The values of ``parts`` one after another (each a :class:`PackedValues`
+        or a sequence of ``bytes``), without a ``bytes`` object per value."""
+        packed = [cls.of(part) for part in parts]
+        if len(packed) == 1:
+            return packed[0]
+        ends = [_ends(p) for p in packed]
+        bases = np.cumsum([0] + [len(p.blob) for p in packed[:-1]])
+        return cls(
+            b"".join(p.blob for p in packed),
+            _as_ends(np.concatenate([e + base for e, base in zip(ends, bases, strict=True)])),
+        )
+
+    def part(self, start: int, end: int) -> PackedValues:
+        """Values ``start`` to ``end`` (excluded), as a :class:`PackedValues`."""
+        ends = self.ends
+        low = ends[start - 1] if start else 0
+        high = ends[end - 1] if end > start else low
+        return PackedValues(self.blob[low:high], _as_ends(_ends(self)[start:end] - low))
+
+    def kept(self, keep: NDArray[np.bool_]) -> PackedValues:
+        """The values where ``keep`` (one flag per value) is true."""
+        ends = _ends(self)
+        lengths = np.diff(ends, prepend=0)
+        chosen = np.frombuffer(self.blob, dtype=np.uint8)[np.repeat(keep, lengths)]
+        return PackedValues(chosen.tobytes(), _as_ends(np.cumsum(lengths[keep])))
+
+    def has_empty(self) -> bool:
+        """Whether some value is ``b""``."""
+        return bool(len(self.ends)) and bool(np.any(np.diff(_ends(self), prepend=0) == 0))
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -108,6 +143,20 @@ class PackedValues(Sequence[bytes]):
 
     def __repr__(self) -> str:
         return f"PackedValues({len(self)} values, {len(self.blob)} bytes)"
+
+
+def _ends(values: PackedValues) -> NDArray[np.int64]:
+    """The end offsets of ``values`` as a numpy array."""
+    return np.frombuffer(values.ends, dtype=f"=u{values.ends.itemsize}").astype(np.int64)
+
+
+def _as_ends(offsets: NDArray[np.int64]) -> array[int]:
+    """End offsets as the ``array('I')`` a :class:`PackedValues` holds."""
+    ends: array[int] = array("I")
+    if len(offsets) and int(offsets[-1]) >= 1 << (8 * ends.itemsize):
+        raise OverflowError("posting values too long for one block")
+    ends.frombytes(offsets.astype(f"=u{ends.itemsize}").tobytes())
+    return ends
 
 
 def block_data(

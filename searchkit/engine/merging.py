@@ -40,7 +40,8 @@ import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from itertools import accumulate, compress
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -172,23 +173,38 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
     codec, postfile = terms._codec, terms._postfile
     renumber = not (len(numbers) and numbers[0] >= 0 and bool(np.all(np.diff(numbers) == 1)))
     offset = int(numbers[0]) if len(numbers) else 0
+    # Most terms are rare: one small block each, read and renumbered in plain Python
+    # (numpy's cost per call would be most of their time).
+    new_of: list[int] = numbers.tolist() if renumber else []
     for (fieldname, tbytes), info in terms.items():
         if fieldname not in schema:
             continue
         fmt = schema[fieldname].format
+        values: Sequence[bytes]
         if info.is_inlined():  # codecs that inline short posting lists
             matcher = codec.postings_reader(postfile, info, fmt, term=(fieldname, tbytes))
             ids, weights, values = _read_matcher(matcher)
         else:
-            ids, weights, values = _read_blocks(postfile, info, fmt.fixed_value_size())
+            small = _read_blocks(postfile, info, fmt.fixed_value_size())
+            if isinstance(small, _Small):
+                group = _small_group(small, new_of if renumber else None, offset)
+                if group is not None:
+                    yield fieldname, tbytes, *group
+                continue
+            ids, weights, values = small
         if renumber:
             new = numbers[ids]
             keep = new >= 0
             if not keep.all():
                 if not keep.any():
                     continue
+                if len(values) != len(keep):
+                    raise ValueError("a term's posting values do not match its ids")
                 new, weights = new[keep], weights[keep]
-                values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
+                if isinstance(values, PackedValues):
+                    values = values.kept(keep)
+                else:
+                    values = [v for v, k in zip(values, keep.tolist(), strict=True) if k]
         else:
             new = ids + offset
         docs: array[int] = array("I")
@@ -198,11 +214,46 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
         yield fieldname, tbytes, docs, kept, values
 
 
-def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints, Any, list[bytes]]:
+class _Small(NamedTuple):
+    """The postings of a term of one small block (Whoosh's tuples, fewer than
+    ``PACK_MIN`` postings), as Python lists."""
+
+    ids: list[int]
+    weights: list[float]
+    values: list[bytes]
+
+
+def _small_group(
+    small: _Small, new_of: list[int] | None, offset: int
+) -> tuple[array[int], array[float], list[bytes]] | None:
+    """A small term's documents renumbered (``new_of``: each document's new number, -1
+    for a deleted one; ``None``: shifted by ``offset``), its weights and values, the
+    deleted documents' postings dropped; ``None`` when none is left."""
+    ids, weights, values = small
+    if new_of is None:
+        new = [i + offset for i in ids]
+    else:
+        new = [new_of[i] for i in ids]
+        if min(new) < 0:
+            if len(values) != len(new):
+                raise ValueError("a posting block's values do not match its ids")
+            keep = [n >= 0 for n in new]
+            if not any(keep):
+                return None
+            new = list(compress(new, keep))
+            weights = list(compress(weights, keep))
+            values = list(compress(values, keep))
+    return array("I", new), array("f", weights), values
+
+
+def _read_blocks(
+    postfile: Any, info: Any, fixedsize: int | None
+) -> tuple[Ints, Any, Sequence[bytes]] | _Small:
     """A term's postings, its blocks read with one read and decoded as
     ``W3LeafMatcher`` does (``_goto``, ``_read_data``; it reads each block's header with
     several small reads): ids, weights (float32, as stored) and each posting's value
-    (``b""`` for formats storing none)."""
+    (``b""`` for formats storing none); a :class:`_Small` for a term of one small
+    block."""
     start, length = info.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
         (length,) = length
@@ -214,6 +265,7 @@ def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints,
     id_blocks: list[Ints] = []
     weight_blocks: list[Any] = []
     values: list[bytes] = []
+    blocks: list[Sequence[bytes]] = []  # each block's values, when they vary in size
     last = False
     while not last:
         (size,) = _BLOCK_SIZE.unpack_from(blob, pos)
@@ -223,6 +275,8 @@ def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints,
         count, _, _, compression, _, _ = load(stream)  # the block's info tuple
         data = blob[stream.tell() : following]
         deltas, weights, vs = loads(zlib.decompress(data) if compression else data)
+        if last and not id_blocks and isinstance(deltas, tuple):
+            return _small(count, deltas, weights, vs, fixedsize)
         id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
         if weights is None:
             weight_blocks.append(np.ones(count, dtype=np.float32))
@@ -231,13 +285,35 @@ def _read_blocks(postfile: Any, info: Any, fixedsize: int | None) -> tuple[Ints,
         else:
             weight_blocks.append(np.asarray(weights, dtype=np.float32))
         if fixedsize is None or fixedsize < 0:
-            values.extend(vs if not isinstance(vs, PackedValues) else iter(vs))
+            blocks.append(vs)
         elif fixedsize == 0:
             values.extend([b""] * count)
         else:
             values.extend(vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize))
         pos = following
-    return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
+    ids, weights = np.concatenate(id_blocks), np.concatenate(weight_blocks)
+    if blocks:  # the values of several blocks kept together, not a bytes object each
+        return ids, weights, PackedValues.joined(blocks)
+    return ids, weights, values
+
+
+def _small(
+    count: int, deltas: tuple[int, ...], weights: Any, vs: Any, fixedsize: int | None
+) -> _Small:
+    """A small block's postings as lists, as :func:`_read_blocks` decodes blocks."""
+    if weights is None:
+        floats = [1.0] * count
+    elif isinstance(weights, float):
+        floats = [weights] * count
+    else:
+        floats = list(weights)
+    if fixedsize is None or fixedsize < 0:
+        values = list(vs)
+    elif fixedsize == 0:
+        values = [b""] * count
+    else:
+        values = [vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize)]
+    return _Small(list(accumulate(deltas)), floats, values)
 
 
 def _read_matcher(matcher: Any) -> tuple[Ints, Any, list[bytes]]:
