@@ -45,11 +45,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermsReader
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader
 from whoosh.reading import SegmentReader
 
 from searchkit.engine.bulkpostings import TermGroup
 from searchkit.engine.codec import PackedValues
+from searchkit.engine.lexicon import segment_entries
 from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.safepickle import load, loads
 from searchkit.params import Params
@@ -57,6 +58,11 @@ from searchkit.params import Params
 Ints = NDArray[np.int64]
 #: The signed length before each posting block (negative: the term's last block).
 _BLOCK_SIZE = struct.Struct("!i")
+#: Where a term's postings are (offset and length in the postings file), after the
+#: fixed fields of its term info (``W3TermInfo._struct``: flags, weight, document
+#: frequency, length codes, max weight, first and last id).
+_EXTENT = struct.Struct("!qi")
+_EXTENT_AT = struct.calcsize("!BfIBBfII")
 #: A Whoosh merge policy: given the writer and the index's segments, it adds those it
 #: merges to the writer (``add_reader``) and returns the others.
 MergeType = Callable[[Any, list[Any]], list[Any]]
@@ -176,16 +182,18 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
     # Most terms are rare: one small block each, read and renumbered in plain Python
     # (numpy's cost per call would be most of their time).
     new_of: list[int] = numbers.tolist() if renumber else []
-    for (fieldname, tbytes), info in terms.items():
+    for fieldname, tbytes, infobytes in segment_entries(terms):
         if fieldname not in schema:
             continue
         fmt = schema[fieldname].format
         values: Sequence[bytes]
-        if info.is_inlined():  # codecs that inline short posting lists
+        if infobytes[0]:  # the flag of codecs that inline short posting lists
+            info = W3TermInfo.from_bytes(infobytes)
             matcher = codec.postings_reader(postfile, info, fmt, term=(fieldname, tbytes))
             ids, weights, values = _read_matcher(matcher)
         else:
-            small = _read_blocks(postfile, info, fmt.fixed_value_size())
+            start, length = _EXTENT.unpack_from(infobytes, _EXTENT_AT)
+            small = _read_blocks(postfile, start, length, fmt.fixed_value_size())
             if isinstance(small, _Small):
                 group = _small_group(small, new_of if renumber else None, offset)
                 if group is not None:
@@ -247,16 +255,13 @@ def _small_group(
 
 
 def _read_blocks(
-    postfile: Any, info: Any, fixedsize: int | None
+    postfile: Any, start: int, length: int, fixedsize: int | None
 ) -> tuple[Ints, Any, Sequence[bytes]] | _Small:
     """A term's postings, its blocks read with one read and decoded as
     ``W3LeafMatcher`` does (``_goto``, ``_read_data``; it reads each block's header with
     several small reads): ids, weights (float32, as stored) and each posting's value
     (``b""`` for formats storing none); a :class:`_Small` for a term of one small
     block."""
-    start, length = info.extent()
-    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
-        (length,) = length
     blob = postfile.get(start, length)
     if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"no posting list at {start}")

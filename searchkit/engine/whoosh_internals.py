@@ -175,8 +175,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermInfo",
         _K.IMPORTED,
-        ("bulkpostings",),
-        "a term's statistics, built a term at a time",
+        ("bulkpostings", "merging"),
+        "a term's statistics, built a term at a time (decoded by a merge when inlined)",
     ),
     *(
         PrivateName(_W3, f"W3TermInfo.{attr}", _K.WRITTEN, ("bulkpostings",), why)
@@ -315,7 +315,8 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("lexicon",), why)
         for attr, why in (
             ("_fieldmap", "a field's number, its terms' key prefix"),
-            ("_tindex", "the terms hash file, a field's entries read in bulk"),
+            ("_fieldunmap", "the field of a key's number (a merge reads every entry)"),
+            ("_tindex", "the terms hash file, a field's (or all) entries read in bulk"),
         )
     ),
     *(
@@ -323,6 +324,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         for attr, u, why in (
             ("closest_key_pos", _K.CALLED, "where a field's first entry (and the next's) is"),
             ("endofdata", _K.READ, "where the last entry ends"),
+            ("startofdata", _K.READ, "where the first entry starts"),
             ("dbfile", _K.READ, "the terms file, a field's entries read from it in chunks"),
         )
     ),
