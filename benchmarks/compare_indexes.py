@@ -13,6 +13,13 @@ manifests (they name the parts by segment id), the creation and update times in
 
     python benchmarks/compare_indexes.py INDEX_A INDEX_B     # exit 0: the same index
 
+A merge through Whoosh's ``write_per_doc`` (searchkit's before it copied merged
+documents as stored) pickles each document's stored fields again, the fields in the
+iteration order of a set of field names, which varies from process to process: two
+runs of that code differ in their merged segments' ``_stored.col``. With
+``--stored-records`` those parts are compared by their decoded documents (the same
+fields and values) instead of their bytes.
+
 Usage, e.g. before and after a change to the writer (``PYTHONPATH`` at a copy of each
 commit, as BENCHMARKS.md's comparisons do)::
 

@@ -11,6 +11,7 @@ by process) and be, document by document, the bytes the source segments held."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import shutil
 import zlib
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 import whoosh.index
-from whoosh.codec.whoosh3 import STORED_COLUMN
+from whoosh.codec.whoosh3 import STORED_COLUMN, W3Codec
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import StructFile
@@ -31,8 +32,7 @@ from searchkit import SearchIndex
 from searchkit.engine import perdoc_copy
 from searchkit.engine.checksums import IndexDamagedError
 from searchkit.engine.safepickle import loads
-from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter, _BulkMerges
-from searchkit.index.documents import record_to_fields
+from searchkit.engine.segment_writer import FastSegmentWriter, _BulkMerges
 from searchkit.index.searchindex import INDEX_NAME
 
 from .conftest import ROOT
@@ -160,49 +160,60 @@ def test_a_commits_merge_of_segments_with_deletions_copies_what_whoosh_writes(
     _assert_same_merge(*copies)
 
 
-@pytest.mark.slow
-def test_multi_process_writer_merges_its_processes_segments_raw(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs: list[int]
+def _per_document_merge(source: Path, target: Path) -> tuple[Any, ...]:
+    """``source``'s segments written into a new segment as Whoosh's multi-process
+    writer merges its processes' segments (``write_per_doc`` given each segment's
+    per-document reader): the docmaps, the field length totals and every column file
+    written."""
+    ix = whoosh.index.open_dir(str(source), indexname=INDEX_NAME)
+    target.mkdir()
+    new = whoosh.index.create_in(str(target), ix.schema, indexname=INDEX_NAME)
+    writer = FastSegmentWriter(new)
+    docmaps = []
+    for segment in ix._segments():
+        storage = segment.open_compound_file(ix.storage)  # as SegmentReader opens it
+        perdoc = segment.codec().per_document_reader(storage, segment)
+        try:
+            docmaps.append(writer.write_per_doc(set(ix.schema.names()), perdoc))
+        finally:
+            perdoc.close()
+            storage.close()
+    perdocwriter = writer.perdocwriter
+    perdocwriter.close()
+    totals = dict(perdocwriter._fieldlengths)
+    columns = {}
+    for name in perdocwriter._colwriters:
+        with new.storage.open_file(W3Codec.column_filename(writer.newsegment, name)) as f:
+            columns[name] = f.read()
+    writer.cancel()
+    return docmaps, totals, writer.docnum, columns
+
+
+def test_per_document_readers_are_copied_as_whoosh_copies_them(
+    tmp_path: Path, segmented: Path, monkeypatch: pytest.MonkeyPatch, runs: list[int]
 ) -> None:
-    """Without ``multisegment`` the parent merges its writer processes' segments through
-    ``write_per_doc`` given their per-document readers: the documents it copies hold
-    what Whoosh's path writes (which process wrote which record varies by run)."""
-    records = distinct_records()[:60]
-    found = []
-    for raw in (True, False):
-        if not raw:
-            _with_whooshs_path(monkeypatch)
-        path = tmp_path / f"ix-{raw}"
-        index = SearchIndex.create(path)
-        with index.locked():
-            writer = FastMpWriter(index.whoosh_index, procs=2, batchsize=10, multisegment=False)
-            for record in records:
-                writer.add_document(**record_to_fields(record))
-            writer.commit()
-        if raw:
-            assert sum(runs) == len(records)
-        found.append(_documents(path))
-    assert found[0] == found[1]
-    assert len(found[0]) == len(records)
+    """Whoosh's multi-process writer (without ``multisegment``) merges its processes'
+    segments through ``write_per_doc`` given their per-document readers: copied raw,
+    the same documents, numbers, lengths and columns (deleted documents skipped)."""
+    raw = _per_document_merge(segmented, tmp_path / "raw")
+    assert sum(runs) == raw[2] == sum(s.doc_count() for s in _segments(segmented))
+    _with_whooshs_path(monkeypatch)
+    stock = _per_document_merge(segmented, tmp_path / "whoosh")
+    assert raw[:3] == stock[:3]
+    assert any(docmap for docmap in raw[0])  # some segments had deleted documents
+    raw_columns, stock_columns = raw[3], stock[3]
+    assert raw_columns.keys() == stock_columns.keys()
+    for name in raw_columns:
+        if name != "_stored":
+            assert raw_columns[name] == stock_columns[name], name
+    assert _column_documents(raw_columns["_stored"], raw[2]) == _column_documents(
+        stock_columns["_stored"], raw[2]
+    )
 
 
-def _documents(path: Path) -> dict[str, Any]:
-    """Each document's stored fields, field lengths and columns, by PMID."""
-    ix = whoosh.index.open_dir(str(path), indexname=INDEX_NAME)
-    with ix.reader() as reader:
-        names = reader.schema.names()
-        pmids = list(reader.column_reader("pmid"))
-        years = list(reader.column_reader("year"))
-        dates = list(reader.column_reader("date"))
-        return {
-            pmids[d]: (
-                reader.stored_fields(d),
-                [reader.doc_field_length(d, n) for n in names],
-                years[d],
-                dates[d],
-            )
-            for d in reader.all_doc_ids()
-        }
+def _column_documents(column: bytes, count: int) -> list[Any]:
+    data = StructFile(io.BytesIO(column))
+    return list(STORED_COLUMN.reader(data, 0, len(column), count))
 
 
 def _part(path: Path, suffix: str) -> Iterator[tuple[Path, int, int]]:

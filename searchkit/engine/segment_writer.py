@@ -563,7 +563,8 @@ class _BulkMerges(SegmentWriter):  # type: ignore[misc]
         )
         docmap = copy.run() if copy is not None else super().write_per_doc(fieldnames, lengths)
         if totals is not None and before is not None:
-            deleted = sorted(reader.deleted_docs_set) if docmap is not None else []
+            # (the per-document reader's: Whoosh's multi-process writer passes one)
+            deleted = sorted(perdoc.deleted_docs()) if docmap is not None else []
             for name in fieldnames:
                 exact = reader.field_length(name)
                 if not exact:
