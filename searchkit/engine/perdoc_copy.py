@@ -33,7 +33,8 @@ data (a damaged file in an index without checksums) raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -141,25 +142,19 @@ def _write_fixed(writer: Any, rows: NDArray[np.uint8], start: int) -> None:
     writer._count = start + last
 
 
+@dataclass(frozen=True)
 class _Column:
     """One column of the merged segment's documents: its name and type in the new
-    segment, whether Whoosh's path would make it, and the copy."""
+    segment, the class of its writer, the copy, and whether Whoosh's path would make
+    the column (given the live documents) when the writer has none yet."""
 
-    def __init__(
-        self,
-        name: str,
-        column: Any,
-        writer_type: type,
-        copy: Callable[[Any, NDArray[np.bool_], int], None],
-        made: Callable[[NDArray[np.bool_]], bool],
-        child: bool = False,
-    ) -> None:
-        self.name = name
-        self.column = column
-        self.writer_type = writer_type
-        self.copy = copy
-        self.made = made
-        self.child = child  # the writer's wrapped writer takes the bytes (pickles)
+    name: str
+    column: Any
+    writer_type: type
+    copy: Callable[[Any, NDArray[np.bool_], int], None]
+    made: Callable[[NDArray[np.bool_]], bool]
+    #: The writer's wrapped writer takes the bytes (the stored fields' pickle writer).
+    child: bool = False
 
 
 class PerDocCopy:
@@ -250,7 +245,7 @@ def _fixed_copier(rows: NDArray[np.uint8]) -> Callable[[Any, NDArray[np.bool_], 
 
 
 def _columns_of(
-    perdoc: Any, schema: Any, fieldnames: Iterator[str], count: int
+    perdoc: Any, schema: Any, fieldnames: list[str], count: int
 ) -> tuple[list[_Column], dict[str, Callable[[NDArray[np.bool_]], int]]] | None:
     """The columns to copy and the field length totals' sums, or ``None`` when some
     column is not one this module copies."""
@@ -322,7 +317,7 @@ def plan_copy(writer: Any, fieldnames: Any, reader: Any, folder: Any = None) -> 
         return None
     live = _live_documents(perdoc)
     try:
-        found = _columns_of(perdoc, writer.schema, iter(sorted(fieldnames)), len(live))
+        found = _columns_of(perdoc, writer.schema, sorted(fieldnames), len(live))
     except _Damaged as error:
         raise IndexDamagedError(folder or "?", str(error)) from None
     if found is None:
