@@ -13,6 +13,13 @@ manifests (they name the parts by segment id), the creation and update times in
 
     python benchmarks/compare_indexes.py INDEX_A INDEX_B     # exit 0: the same index
 
+A merge through Whoosh's ``write_per_doc`` (searchkit's before it copied merged
+documents as stored) pickles each document's stored fields again, the fields in the
+iteration order of a set of field names, which varies from process to process: two
+runs of that code differ in their merged segments' ``_stored.col``. With
+``--stored-records`` those parts are compared by their decoded documents (the same
+fields and values) instead of their bytes.
+
 Usage, e.g. before and after a change to the writer (``PYTHONPATH`` at a copy of each
 commit, as BENCHMARKS.md's comparisons do)::
 
@@ -24,12 +31,14 @@ commit, as BENCHMARKS.md's comparisons do)::
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import zlib
 from pathlib import Path
 from typing import Any
 
+from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
@@ -43,6 +52,8 @@ NOT_COMPARED = ("MAIN_WRITELOCK", "searchkit.lock")
 RUN_DEPENDENT = ("searchkit.json", "sources.json")
 #: Files written with each segment in searchkit.index.groupfile's layout.
 GROUP_FILES = (".vocab", ".meshwords")
+#: The part of a compound segment file holding its stored fields (after the segment id).
+STORED_PART = "._stored.col"
 
 
 def _header_crc_again(data: bytes) -> bytes:
@@ -60,10 +71,20 @@ def _toc(folder: Path) -> tuple[int, Any]:
     return generation, TOC.read(FileStorage(str(folder)), INDEX_NAME, generation)
 
 
-def contents(folder: Path) -> dict[str, Any]:
-    """Every comparable part of the index in ``folder``, by a name free of segment ids."""
+def stored_records(data: bytes, doccount: int) -> list[Any]:
+    """A stored-fields column's documents (``_stored.col``: a pickled dict each, or
+    ``None``), decoded."""
+    reader = STORED_COLUMN.reader(StructFile(io.BytesIO(data)), 0, len(data), doccount)
+    return list(reader)
+
+
+def contents(folder: Path, records: bool = False) -> dict[str, Any]:
+    """Every comparable part of the index in ``folder``, by a name free of segment ids;
+    with ``records``, each segment's stored fields as its decoded documents rather than
+    the column's bytes."""
     generation, toc = _toc(folder)
     ids = [segment.segment_id() for segment in toc.segments]
+    doccounts = {segment.segment_id(): segment.doc_count_all() for segment in toc.segments}
     names = {sid: f"segment{i}".ljust(len(sid), "_") for i, sid in enumerate(ids)}
 
     def canonical(data: bytes) -> bytes:
@@ -86,7 +107,12 @@ def contents(folder: Path) -> dict[str, Any]:
                 compound = CompoundStorage(f, use_mmap=False)
                 for part in sorted(compound.list()):
                     with compound.open_file(part) as stream:
-                        out[canonical(part.encode()).decode()] = canonical(stream.read())
+                        data = stream.read()
+                    name = canonical(part.encode()).decode()
+                    if records and part.endswith(STORED_PART):
+                        out[name] = stored_records(data, doccounts[part[: -len(STORED_PART)]])
+                    else:
+                        out[name] = canonical(data)
         elif path.name in RUN_DEPENDENT:
             continue
         else:  # a segment's vocabulary and MeSH words files name it, inside too
@@ -103,8 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     ap.add_argument("--json", action="store_true", help="the result as JSON")
+    ap.add_argument(
+        "--stored-records",
+        action="store_true",
+        help="compare each segment's stored fields by their decoded documents (field "
+        "names and values), not their bytes: Whoosh's merge pickles each document's "
+        "fields again in an order that varies from process to process",
+    )
     args = ap.parse_args(argv)
-    a, b = contents(args.a), contents(args.b)
+    a = contents(args.a, args.stored_records)
+    b = contents(args.b, args.stored_records)
     differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
     if args.json:
         print(json.dumps({"compared": len(set(a) | set(b)), "differing": differing}))

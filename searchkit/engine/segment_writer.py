@@ -69,6 +69,7 @@ from searchkit.engine.orphans import (
     die_with_parent,
     keep_in_forked_children,
 )
+from searchkit.engine.perdoc_copy import plan_copy
 from searchkit.errors import IndexWriteError
 
 Posting = tuple[bytes, int, float, bytes]
@@ -503,8 +504,9 @@ def _use_fast_pool(writer: Any, limitmb: float) -> None:
 class _BulkMerges(SegmentWriter):  # type: ignore[misc]
     """A writer whose segment merges (``add_reader``: a merge policy, ``optimize``)
     write the merged segments' postings a term at a time (:mod:`searchkit.engine.merging`)
-    instead of a posting at a time through the pool; stored fields, lengths, columns
-    and vectors are still copied by Whoosh's ``write_per_doc``."""
+    instead of a posting at a time through the pool; their stored fields, lengths and
+    columns are copied as stored (:mod:`searchkit.engine.perdoc_copy`; term vectors and
+    other column types by Whoosh's ``write_per_doc``)."""
 
     _merged: MergeSources
     #: Called with the storage, the schema and the segments of the generation about to
@@ -517,6 +519,11 @@ class _BulkMerges(SegmentWriter):  # type: ignore[misc]
         if self.before_toc is not None:
             self.before_toc(self.storage, self.schema, segments)
         super()._commit_toc(segments)
+
+    #: Whether merged documents are copied as stored (:mod:`searchkit.engine.perdoc_copy`)
+    #: rather than decoded and encoded again by Whoosh's ``write_per_doc`` (which the
+    #: tests compare them with).
+    copy_per_doc: bool = True
 
     def _merge_sources(self) -> MergeSources:
         merged = self.__dict__.get("_merged")
@@ -547,9 +554,17 @@ class _BulkMerges(SegmentWriter):  # type: ignore[misc]
         # the merged segment's length columns are read whole instead.
         perdoc = getattr(reader, "_perdoc", reader)
         lengths = _BulkLengths(reader, perdoc)
-        docmap = super().write_per_doc(fieldnames, lengths)
+        # The documents' stored fields, lengths and columns are copied as stored
+        # (searchkit.engine.perdoc_copy), unless some part needs Whoosh's path.
+        copy = (
+            plan_copy(self, fieldnames, reader, getattr(self.storage, "folder", None))
+            if self.copy_per_doc
+            else None
+        )
+        docmap = copy.run() if copy is not None else super().write_per_doc(fieldnames, lengths)
         if totals is not None and before is not None:
-            deleted = sorted(reader.deleted_docs_set) if docmap is not None else []
+            # (the per-document reader's: Whoosh's multi-process writer passes one)
+            deleted = sorted(perdoc.deleted_docs()) if docmap is not None else []
             for name in fieldnames:
                 exact = reader.field_length(name)
                 if not exact:

@@ -279,14 +279,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "LENGTHS_COLUMN",
         _K.IMPORTED,
-        ("postings", "bulkpostings"),
+        ("postings", "bulkpostings", "perdoc_copy"),
         "the column type of the per-document field lengths",
     ),
     PrivateName(
         _W3,
         "_lenfield",
         _K.MIRRORED,
-        ("postings", "checksums"),
+        ("postings", "checksums", "perdoc_copy"),
         "a field's lengths column is named _<field>_len (read whole, checksummed)",
     ),
     PrivateName(
@@ -354,14 +354,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3PerDocWriter._fieldlengths",
         _K.WRITTEN,
-        ("segment_writer",),
+        ("segment_writer", "perdoc_copy"),
         "a merged segment's field length totals set exact instead of summed one-byte lengths",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._perdoc",
         _K.READ,
-        ("postings", "segment_writer"),
+        ("postings", "segment_writer", "perdoc_copy"),
         "the per-document reader holding the lengths columns",
     ),
     *(
@@ -369,7 +369,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             "whoosh.columns",
             f"FixedBytesColumn.Reader.{attr}",
             _K.READ,
-            ("postings", "bulkpostings"),
+            ("postings", "bulkpostings", "perdoc_copy"),
             w,
         )
         for attr, w in (
@@ -377,6 +377,117 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("_basepos", "where the column starts"),
             ("_count", "how many documents it holds"),
         )
+    ),
+    # -- segment merges: a merged segment's documents copied as stored (perdoc_copy) --
+    *(
+        PrivateName(_W3, name, _K.IMPORTED, ("perdoc_copy",), why)
+        for name, why in (
+            ("STORED_COLUMN", "the stored fields' column type (pickles, compressed)"),
+            ("W3PerDocReader", "the per-document reader whose columns are copied"),
+            ("W3PerDocWriter", "the per-document writer whose column writers take them"),
+        )
+    ),
+    *(
+        PrivateName(_W3, f"W3PerDocWriter.{name}", _K.CALLED, ("perdoc_copy",), why)
+        for name, why in (
+            ("_has_column", "whether a column is made yet (as add_column_value asks)"),
+            ("_create_column", "makes a column when Whoosh's path would make it"),
+            ("_get_column", "the column writer a column's values are copied into"),
+        )
+    ),
+    PrivateName(
+        _W3,
+        "W3PerDocWriter._doccount",
+        _K.WRITTEN,
+        ("perdoc_copy",),
+        "the documents written, advanced as start_doc advances it",
+    ),
+    *(
+        PrivateName("whoosh.columns", f"FixedBytesColumn.Reader.{attr}", _K.READ, u, w)
+        for attr, u, w in (
+            ("_fixedlen", ("perdoc_copy",), "the size of a value"),
+            ("_defaultbytes", ("perdoc_copy",), "the value of documents left out at the end"),
+        )
+    ),
+    PrivateName(
+        "whoosh.columns",
+        "NumericColumn.Reader._typecode",
+        _K.READ,
+        ("perdoc_copy",),
+        "only integer columns are copied as bytes (a float -0.0 is the default 0.0)",
+    ),
+    *(
+        PrivateName("whoosh.columns", f"VarBytesColumn.Reader.{attr}", _K.READ, ("perdoc_copy",), w)
+        for attr, w in (
+            ("_dbfile", "the file the values are read from, a run of documents at a time"),
+            ("_basepos", "where the column starts"),
+            ("_length", "the column's size, checked against its lengths"),
+            ("_lengths", "each document's value length"),
+            ("_offsets", "each document's value offset"),
+            ("had_stored_offsets", "whether the offsets are stored after the lengths"),
+        )
+    ),
+    *(
+        PrivateName("whoosh.columns", f"VarBytesColumn.Writer.{attr}", kind, ("perdoc_copy",), w)
+        for attr, kind, w in (
+            ("_dbfile", _K.READ, "the column file the values are appended to"),
+            ("_lengths", _K.WRITTEN, "extended by the copied values' lengths"),
+            ("_offsets", _K.WRITTEN, "extended by their offsets"),
+            ("_offset_base", _K.WRITTEN, "where the next value goes"),
+            ("_count", _K.WRITTEN, "the documents written (as add counts them)"),
+        )
+    ),
+    *(
+        PrivateName("whoosh.columns", f"NumericColumn.Writer.{attr}", kind, ("perdoc_copy",), w)
+        for attr, kind, w in (
+            ("_dbfile", _K.READ, "the column file the values are appended to"),
+            ("_defaultbytes", _K.READ, "the default value add leaves out"),
+            ("_count", _K.WRITTEN, "the documents written (as add counts them)"),
+        )
+    ),
+    PrivateName(
+        "whoosh.columns",
+        "WrappedColumnReader._child",
+        _K.READ,
+        ("perdoc_copy",),
+        "the compressed bytes under the stored fields' pickles",
+    ),
+    *(
+        PrivateName(module, name, _K.MIRRORED, ("perdoc_copy",), why)
+        for module, name, why in (
+            (
+                _WRITING,
+                "SegmentWriter.write_per_doc",
+                "what it writes for each merged document is reproduced a column at a time",
+            ),
+            (
+                _W3,
+                "W3PerDocReader.stored_fields",
+                "the stored fields are the column named _stored, pickled dicts compressed",
+            ),
+            (
+                _W3,
+                "W3PerDocWriter.add_field",
+                "a length is written (and its column made) only when it is not 0",
+            ),
+            (
+                "whoosh.columns",
+                "VarBytesColumn.Writer.finish",
+                "the values, the lengths, the offsets past 32,768 documents, the type codes",
+            ),
+            (
+                "whoosh.columns",
+                "FixedBytesColumn.Writer.add",
+                "default values left out, written by fill before a later value",
+            ),
+        )
+    ),
+    PrivateName(
+        "whoosh.columns",
+        "WrappedColumnWriter._child",
+        _K.READ,
+        ("perdoc_copy",),
+        "the compressed bytes writer under the stored fields' pickle writer",
     ),
     PrivateName(
         "whoosh.filedb.structfile",
@@ -410,7 +521,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "byte_to_length",
         _K.IMPORTED,
-        ("postings", "bulkpostings"),
+        ("postings", "bulkpostings", "perdoc_copy"),
         "decodes a whole lengths column at once",
     ),
     PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
@@ -701,6 +812,10 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.codec.base.Codec",
         "whoosh.codec.base.Segment",
         "whoosh.columns.Column",
+        "whoosh.columns.CompressedBytesColumn",
+        "whoosh.columns.NumericColumn",
+        "whoosh.columns.PickleColumn",
+        "whoosh.columns.VarBytesColumn",
         "whoosh.fields.FieldType",
         "whoosh.fields.Schema",
         "whoosh.filedb.filestore.FileStorage",
