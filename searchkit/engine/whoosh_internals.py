@@ -301,22 +301,36 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3TermsReader",
         _K.IMPORTED,
-        ("merging", "lexicon", "postings"),
+        ("merging", "lexicon", "postings", "idlookup"),
         "a segment whose terms and posting blocks can be read directly",
     ),
     PrivateName(
         "whoosh.reading",
         "SegmentReader._terms",
         _K.READ,
-        ("merging", "lexicon", "postings"),
+        ("merging", "lexicon", "postings", "idlookup"),
         "the terms reader whose (term, term info) pairs a merge (or a field's terms) walks",
     ),
     *(
-        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, ("lexicon",), why)
-        for attr, why in (
-            ("_fieldmap", "a field's number, its terms' key prefix"),
-            ("_fieldunmap", "the field of a key's number (a merge reads every entry)"),
-            ("_tindex", "the terms hash file, a field's (or all) entries read in bulk"),
+        PrivateName(_W3, f"W3TermsReader.{attr}", _K.READ, users, why)
+        for attr, users, why in (
+            ("_fieldmap", ("lexicon", "idlookup"), "a field's number, its terms' key prefix"),
+            ("_fieldunmap", ("lexicon",), "the field of a key's number (a merge reads all)"),
+            (
+                "_tindex",
+                ("lexicon", "idlookup"),
+                "the terms hash file: a field's (or all) entries read in bulk, an id probed",
+            ),
+        )
+    ),
+    *(
+        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, ("idlookup",), why)
+        for attr, u, why in (
+            ("_get_pos", _K.READ, "reads a key's position from the sorted key-position array"),
+            ("indexbase", _K.READ, "where the sorted key-position array starts"),
+            ("indexlen", _K.READ, "how many keys the array holds"),
+            ("indexsize", _K.READ, "bytes per position in the array"),
+            ("key_at", _K.CALLED, "the key at a position (the id field's first and last)"),
         )
     ),
     *(
@@ -533,7 +547,11 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "a Frequency field's posting value (the count), packed as Whoosh packs it",
     ),
     PrivateName(
-        "whoosh.system", "pack_ushort", _K.IMPORTED, ("bulkpostings", "lexicon"), "field ids"
+        "whoosh.system",
+        "pack_ushort",
+        _K.IMPORTED,
+        ("bulkpostings", "lexicon", "idlookup"),
+        "field ids",
     ),
     PrivateName(
         "whoosh.scoring",

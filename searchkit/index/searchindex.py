@@ -40,6 +40,7 @@ from searchkit.engine.fileindex import (
     remove_unreferenced_files,
     segment_count,
 )
+from searchkit.engine.idlookup import IdLookup
 from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
 from searchkit.engine.storage import DurableFileStorage
@@ -656,6 +657,7 @@ class IndexBatch:
         self._deletions: set[str] = set()
         self._waiting: list[Record] = []  # upserts before the writer is opened
         self._searcher: Searcher | None = None
+        self._ids_found: IdLookup | None = None
         self._acronyms = AcronymTable()
         self._empty = False
         self._changed = False
@@ -792,6 +794,7 @@ class IndexBatch:
         def start() -> None:
             self._searcher = writer.searcher()
             self._empty = self._searcher.doc_count_all() == 0
+            self._ids_found = IdLookup(self._searcher, "pmid")
             for record in waiting:
                 self._write(record)
 
@@ -801,7 +804,7 @@ class IndexBatch:
         writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
         assert writer is not None and searcher is not None
         record_json = record_to_json(record)
-        existing = None if self._empty else searcher.document(pmid=record.pmid)
+        existing = None if self._empty else self._found(record.pmid)
         if existing is not None and existing.get("record") == record_json:
             self.counts.unchanged += 1
             return
@@ -817,12 +820,17 @@ class IndexBatch:
             self.counts.replaced += 1
         self._changed = True
 
+    def _found(self, pmid: str) -> dict[str, Any] | None:
+        """The stored fields of the record ``pmid`` in the index as the batch found it."""
+        assert self._ids_found is not None
+        return self._ids_found.document(pmid)
+
     def _finish(self) -> None:
         writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
         assert writer is not None and searcher is not None
         index = self._index
         for pmid in sorted(self._deletions):
-            old = searcher.document(pmid=pmid)
+            old = self._found(pmid)
             if old is None:
                 self.counts.not_found.append(pmid)
                 continue
