@@ -60,31 +60,18 @@ def _segment_term_weights(
         end = tindex.closest_key_pos(pack_ushort(number + 1))
     if end is None:
         end = tindex.endofdata
-    dbfile = tindex.dbfile
-    lengths, weight_of = _ENTRY.unpack_from, _WEIGHT.unpack_from
-    head = _ENTRY.size + _FIELD_NUMBER_SIZE
-    pending = b""
-    while start < end:
-        size = min(chunk_bytes, end - start)
-        blob = pending + dbfile.get(start, size)
-        start += size
-        pos, stop = 0, len(blob)
-        while pos + _ENTRY.size <= stop:
-            keylen, datalen = lengths(blob, pos)
-            datapos = pos + _ENTRY.size + keylen
-            following = datapos + datalen
-            if following > stop:
-                break
-            yield blob[pos + head : datapos], weight_of(blob, datapos + _WEIGHT_AT)[0]
-            pos = following
-        pending = blob[pos:]
-    if pending:
-        raise ValueError(f"a truncated entry ends the terms of {fieldname!r}")
+    weight_of = _WEIGHT.unpack_from
+    what = f"the terms of {fieldname!r}"
+    for key, value in _entries(tindex, start, end, chunk_bytes, what):
+        yield key[_FIELD_NUMBER_SIZE:], weight_of(value, _WEIGHT_AT)[0]
 
 
-def _entries(tindex: Any, start: int, end: int, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
-    """The (key, value) entries of the hash file ``tindex`` from ``start`` to ``end``,
-    in file order, read ``chunk_bytes`` at a time."""
+def _entries(
+    tindex: Any, start: int, end: int, chunk_bytes: int, what: str = "the terms file"
+) -> Iterator[tuple[bytes, bytes]]:
+    """The (key, value) entries of the hash file ``tindex`` from ``start`` to ``end``
+    (``what`` they are, for the error a truncated one raises), in file order, read
+    ``chunk_bytes`` at a time."""
     dbfile = tindex.dbfile
     lengths = _ENTRY.unpack_from
     pending = b""
@@ -103,7 +90,7 @@ def _entries(tindex: Any, start: int, end: int, chunk_bytes: int) -> Iterator[tu
             pos = following
         pending = blob[pos:]
     if pending:
-        raise ValueError("a truncated entry ends the terms file")
+        raise ValueError(f"a truncated entry ends {what}")
 
 
 def segment_entries(

@@ -324,22 +324,17 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         )
     ),
     *(
-        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, ("idlookup",), why)
-        for attr, u, why in (
-            ("_get_pos", _K.READ, "reads a key's position from the sorted key-position array"),
-            ("indexbase", _K.READ, "where the sorted key-position array starts"),
-            ("indexlen", _K.READ, "how many keys the array holds"),
-            ("indexsize", _K.READ, "bytes per position in the array"),
-            ("key_at", _K.CALLED, "the key at a position (the id field's first and last)"),
-        )
-    ),
-    *(
-        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, ("lexicon",), why)
-        for attr, u, why in (
-            ("closest_key_pos", _K.CALLED, "where a field's first entry (and the next's) is"),
-            ("endofdata", _K.READ, "where the last entry ends"),
-            ("startofdata", _K.READ, "where the first entry starts"),
-            ("dbfile", _K.READ, "the terms file, a field's entries read from it in chunks"),
+        PrivateName("whoosh.filedb.filetables", f"OrderedHashReader.{attr}", u, (user,), why)
+        for attr, u, user, why in (
+            ("closest_key_pos", _K.CALLED, "lexicon", "where a field's first entry is"),
+            ("endofdata", _K.READ, "lexicon", "where the last entry ends"),
+            ("startofdata", _K.READ, "lexicon", "where the first entry starts"),
+            ("dbfile", _K.READ, "lexicon", "the terms file, its entries read in chunks"),
+            ("_get_pos", _K.READ, "idlookup", "reads a key's place from the sorted array"),
+            ("indexbase", _K.READ, "idlookup", "where the sorted key-position array starts"),
+            ("indexlen", _K.READ, "idlookup", "how many keys the array holds"),
+            ("indexsize", _K.READ, "idlookup", "bytes per position in the array"),
+            ("key_at", _K.CALLED, "idlookup", "the key at a place (an id field's first, last)"),
         )
     ),
     PrivateName(
