@@ -750,8 +750,9 @@ class _TermWriter:
             self._lengths = np.asarray(lengths, dtype=np.int64)
         known = self._lengths
         numbers = np.asarray(docs, dtype=np.int64)
-        found = known[np.minimum(numbers, len(known) - 1)] if len(known) else numbers * 0
-        found[numbers >= len(known)] = 0
+        inside = numbers < len(known)  # documents beyond the lengths have none (0)
+        found = np.zeros(len(numbers), dtype=np.int64)
+        found[inside] = known[numbers[inside]]
         ranges: list[tuple[int | None, int]] = []
         for start in range(0, len(found), limit):
             block = found[start : start + limit]

@@ -25,43 +25,44 @@ from whoosh.system import pack_ushort
 
 
 class _Segment:
-    """One segment's terms of the id field: its smallest and largest, and the reader."""
+    """One segment's terms file and the id field's smallest and largest term in it
+    (``bounds``; ``None`` when it holds no id), or only its reader (another codec)."""
 
-    __slots__ = ("high", "low", "prefix", "reader", "tindex")
+    __slots__ = ("bounds", "prefix", "reader", "tindex")
 
     def __init__(self, reader: Any, field: str) -> None:
         self.reader = reader
         self.tindex: Any = None
         self.prefix = b""
-        self.low: bytes | None = None
-        self.high: bytes | None = None
+        self.bounds: tuple[bytes, bytes] | None = None
         if isinstance(reader, SegmentReader) and isinstance(reader._terms, W3TermsReader):
-            number = reader._terms._fieldmap.get(field)
-            if number is None:
-                self.high = b""  # the segment holds no id at all: never probed
-                return
             self.tindex = reader._terms._tindex
-            self.prefix = pack_ushort(number)
-            self.low, self.high = _field_range(self.tindex, number)
+            number = reader._terms._fieldmap.get(field)
+            if number is not None:
+                self.prefix = pack_ushort(number)
+                self.bounds = _field_range(self.tindex, number)
 
     def holds(self, field: str, key: bytes) -> bool:
         """Whether the segment's terms include ``key`` (the id's bytes)."""
-        if self.high is not None and (self.low is None or not self.low <= key <= self.high):
-            return False
-        if self.tindex is not None:
-            return self.prefix + key in self.tindex
-        return (field, key) in self.reader  # another codec: asked through Whoosh
+        if self.tindex is None:
+            return (field, key) in self.reader  # another codec: asked through Whoosh
+        bounds = self.bounds
+        return (
+            bounds is not None
+            and bounds[0] <= key <= bounds[1]
+            and self.prefix + key in self.tindex
+        )
 
 
-def _field_range(tindex: Any, number: int) -> tuple[bytes | None, bytes | None]:
+def _field_range(tindex: Any, number: int) -> tuple[bytes, bytes] | None:
     """The smallest and largest term of field ``number`` in the ordered terms file
-    ``tindex`` (``(None, b"")`` when it has none): binary searches of its index of
-    key positions (Whoosh's ``closest_key_pos``) for the field's first key and the
-    next field's."""
+    ``tindex`` (``None`` when it has none): binary searches of its index of key
+    positions (Whoosh's ``closest_key_pos``) for the field's first key and the next
+    field's."""
     first = _index_of(tindex, pack_ushort(number))
     after = tindex.indexlen if number + 1 >= 1 << 16 else _index_of(tindex, pack_ushort(number + 1))
     if first >= after:
-        return None, b""
+        return None
     low = _key(tindex, first)
     high = _key(tindex, after - 1)
     return low[2:], high[2:]

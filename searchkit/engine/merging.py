@@ -181,7 +181,7 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
     offset = int(numbers[0]) if len(numbers) else 0
     # Most terms are rare: one small block each, read and renumbered in plain Python
     # (numpy's cost per call would be most of their time).
-    new_of: list[int] = numbers.tolist() if renumber else []
+    new_of: list[int] | None = numbers.tolist() if renumber else None
     for fieldname, tbytes, infobytes in segment_entries(terms):
         if fieldname not in schema:
             continue
@@ -195,7 +195,7 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
             start, length = _EXTENT.unpack_from(infobytes, _EXTENT_AT)
             small = _read_blocks(postfile, start, length, fmt.fixed_value_size())
             if isinstance(small, _Small):
-                group = _small_group(small, new_of if renumber else None, offset)
+                group = _small_group(small, new_of, offset)
                 if group is not None:
                     yield fieldname, tbytes, *group
                 continue
@@ -291,10 +291,8 @@ def _read_blocks(
             weight_blocks.append(np.asarray(weights, dtype=np.float32))
         if fixedsize is None or fixedsize < 0:
             blocks.append(vs)
-        elif fixedsize == 0:
-            values.extend([b""] * count)
         else:
-            values.extend(vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize))
+            values.extend(_listed_values(vs, count, fixedsize))
         pos = following
     ids, weights = np.concatenate(id_blocks), np.concatenate(weight_blocks)
     if blocks:  # the values of several blocks kept together, not a bytes object each
@@ -312,13 +310,17 @@ def _small(
         floats = [weights] * count
     else:
         floats = list(weights)
+    return _Small(list(accumulate(deltas)), floats, _listed_values(vs, count, fixedsize))
+
+
+def _listed_values(vs: Any, count: int, fixedsize: int | None) -> list[bytes]:
+    """A block's stored values as one ``bytes`` per posting (``b""`` for formats
+    storing none, a slice each of a fixed size's joined bytes)."""
     if fixedsize is None or fixedsize < 0:
-        values = list(vs)
-    elif fixedsize == 0:
-        values = [b""] * count
-    else:
-        values = [vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize)]
-    return _Small(list(accumulate(deltas)), floats, values)
+        return list(vs)
+    if fixedsize == 0:
+        return [b""] * count
+    return [vs[i : i + fixedsize] for i in range(0, len(vs), fixedsize)]
 
 
 def _read_matcher(matcher: Any) -> tuple[Ints, Any, list[bytes]]:

@@ -659,7 +659,6 @@ class IndexBatch:
         self._searcher: Searcher | None = None
         self._ids_found: IdLookup | None = None
         self._acronyms = AcronymTable()
-        self._empty = False
         self._changed = False
         self._done = False  # committed or abandoned
         # The lock, writer and collector pause this batch holds, given back when it
@@ -793,7 +792,6 @@ class IndexBatch:
 
         def start() -> None:
             self._searcher = writer.searcher()
-            self._empty = self._searcher.doc_count_all() == 0
             self._ids_found = IdLookup(self._searcher, "pmid")
             for record in waiting:
                 self._write(record)
@@ -804,7 +802,7 @@ class IndexBatch:
         writer, searcher, acronyms = self._writer, self._searcher, self._acronyms
         assert writer is not None and searcher is not None
         record_json = record_to_json(record)
-        existing = None if self._empty else self._found(record.pmid)
+        existing = self._found(record.pmid)  # an empty index has no segment to look in
         if existing is not None and existing.get("record") == record_json:
             self.counts.unchanged += 1
             return
