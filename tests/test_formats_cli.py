@@ -40,7 +40,7 @@ def _format_choices(command: str) -> list[str]:
     group = typer.main.get_command(app)
     cmd = group.commands[command]  # type: ignore[attr-defined]
     option = next(p for p in cmd.params if "--format" in getattr(p, "opts", ()))
-    return [str(getattr(c, "value", c)) for c in option.type_descriptor.choices]
+    return [str(getattr(c, "value", c)) for c in option.type.choices]
 
 
 def _valid(fmt: str, text: str) -> bool:

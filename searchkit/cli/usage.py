@@ -53,8 +53,7 @@ def _placeholder(param: Parameter) -> str | None:
         return ARGUMENT_PLACEHOLDERS.get(name, name.upper())
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
         return None
-    described = getattr(param, "type_descriptor", None)
-    choices = described.choices if described is not None and described.is_choice else None
+    choices = getattr(param.type, "choices", None)  # a choice (an enum's values)
     if choices:
         return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
     return OPTION_PLACEHOLDERS.get(name, name.upper())
