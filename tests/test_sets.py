@@ -95,6 +95,19 @@ def test_unions_and_sums_as_by_sorting(
     assert sets.summed(parts[:2]) is None
 
 
+def test_distinct_is_np_unique_of_sorted_numbers(sample_index_dir: Path) -> None:
+    """``distinct`` of ascending numbers with repeats (real posting lists joined and
+    sorted, as a block number per posting is) is ``np.unique``'s, and a new array."""
+    lists = [ids for ids, _ in _postings(sample_index_dir)]
+    joined = np.sort(np.concatenate(lists[:6]))
+    assert len(np.unique(joined)) < len(joined)  # repeats to drop
+    for sample in (joined, joined[:1], joined[:0], joined // 7, np.zeros(5, dtype=np.int64)):
+        got = sets.distinct(sample)
+        assert np.array_equal(got, np.unique(sample))
+        assert got.dtype == sample.dtype
+        assert not np.shares_memory(got, sample) or not len(got)
+
+
 @pytest.mark.slow
 def test_same_rankings_by_table_and_by_search(
     sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch

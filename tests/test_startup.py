@@ -5,6 +5,7 @@ typer program (BENCHMARKS.md, "Start-up"). Checked in real processes."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,12 @@ def test_help_imports_no_heavy_dependency(args: list[str]) -> None:
 
 
 #: What a search of a local index must not load: the readers and their XML parser,
-#: the writers, the Solr client and its HTTP stack, the encoder's runtime.
+#: the writers, the Solr client and its HTTP stack, the encoder's runtime; pydantic
+#: (typer 0.29 converted every option through it) and numpy's masked arrays (the
+#: first ``np.unique`` call imports them).
 NOT_FOR_A_SEARCH = (
+    "pydantic",
+    "numpy.ma",
     "lxml",
     "requests",
     "urllib3",
@@ -82,6 +87,47 @@ def test_a_local_search_loads_no_reader_writer_or_solr_client(sample_index_dir: 
     loaded = [m for m in modules for name in NOT_FOR_A_SEARCH if m in (name, f"{name}.")]
     loaded += [m for m in modules for name in NOT_FOR_A_SEARCH if m.startswith(f"{name}.")]
     assert sorted(loaded) == []
+
+
+# numpy's BLAS threads (searchkit.cli.common.limit_blas_threads).
+
+_COUNT_THREADS = """
+import atexit, os, sys
+atexit.register(lambda: print("threads", len(os.listdir("/proc/self/task")), file=sys.stderr))
+from searchkit.cli import app
+sys.argv = ["searchkit", *sys.argv[1:]]
+app(prog_name="searchkit")
+"""
+
+
+def _threads(env: dict[str, str], *args: str) -> int:
+    """The threads of a ``searchkit ARGS`` process at its exit (Linux's /proc)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _COUNT_THREADS, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = [x for x in result.stderr.splitlines() if x.startswith("threads ")][-1]
+    return int(line.split()[1])
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+    reason="counts threads in Linux's /proc; OpenBLAS starts one per core, so needs two",
+)
+def test_a_search_starts_no_blas_threads_unless_asked(sample_index_dir: Path) -> None:
+    """OpenBLAS starts a thread per core when numpy is imported (~70 ms of CPU of a
+    search on 2 cores): a ``searchkit`` process runs with one, unless the user set
+    ``OPENBLAS_NUM_THREADS`` themselves."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    args = ("search", "immune escape MHC", "--index", str(sample_index_dir), "-f", "pmid")
+    assert _threads(env, *args) == 1
+    assert _threads({**env, "OPENBLAS_NUM_THREADS": "2"}, *args) == 2
 
 
 # The cyclic garbage collector during start-up (searchkit.cli.collector).

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from searchkit.cli import collector, embed, evaluate, index_admin, ingest, search, strategy, terms
-from searchkit.cli.common import CONTEXT_SETTINGS, _use_color
+from searchkit.cli.common import CONTEXT_SETTINGS, _use_color, limit_blas_threads
 from searchkit.cli.mesh import mesh_app
 from searchkit.cli.solr import solr_app
 from searchkit.cli.usage import Command, Group, epilog
@@ -36,6 +36,7 @@ class _App(typer.Typer):
     does not run (BENCHMARKS.md, "Start-up")."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        limit_blas_threads()
         with collector.starting():
             tree = self if args or kwargs.get("args") is not None else self.for_argv(sys.argv)
             return typer.Typer.__call__(tree, *args, **kwargs)

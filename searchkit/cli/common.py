@@ -25,6 +25,21 @@ T = TypeVar("T")
 #: Every command and group: -h is --help.
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
+#: Threads of numpy's BLAS (OpenBLAS) in a ``searchkit`` process, unless the user sets
+#: ``OPENBLAS_NUM_THREADS``. Searching and ingesting use element-wise array operations,
+#: never BLAS's parallel matrix products; OpenBLAS starts a thread per core when numpy is
+#: imported, and on 2 cores that start-up was ~70 ms of CPU of a ``searchkit search``
+#: process (BENCHMARKS.md, "Start-up"). The sentence encoder runs in ONNX Runtime, whose
+#: threads this does not set.
+BLAS_THREADS = "1"
+
+
+def limit_blas_threads() -> None:
+    """Set :data:`BLAS_THREADS` for numpy, if the user has not chosen: before numpy is
+    imported (the commands import the library inside themselves)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)
+
+
 #: How long ``ingest`` waits for another process's write lock by default.
 DEFAULT_LOCK_TIMEOUT = 300.0
 

@@ -261,7 +261,7 @@ class Values:
         (ascending, once each)."""
         wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
         which = np.searchsorted(self._firsts(), wanted, side="right") - 1
-        return wanted, which, np.unique(which)
+        return wanted, which, sets.distinct(which)
 
     def whole(self, reread: Callable[[list[tuple[int, int]]], list[Any]]) -> Values:
         """Values not kept, read again whole (every block), joined."""
