@@ -8,20 +8,21 @@ with one read, and each block's header and data are decoded from that ``bytes``,
 the matcher decodes them (``_goto``, ``_read_data``): a length (negative for the last
 block), the header ``(count, last id, max weight, compression, min length, max
 length)``, then the (zlib-compressed when ``compression``) pickle of ``(ids, weights,
-values)``, the ids delta-coded unless ``byteids``.
+values)``, the ids delta-coded unless ``byteids``; a compressed block is inflated by
+:func:`~searchkit.engine.inflate.inflate`.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-import zlib
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
+from searchkit.engine.inflate import inflate
 from searchkit.engine.safepickle import load, loads
 
 Ints = NDArray[np.int64]
@@ -95,4 +96,4 @@ def _block(view: memoryview, stream: io.BytesIO, pos: int) -> tuple[int, int, in
     stream.seek(pos + _BLOCK_SIZE.size)
     count, _, _, compression, _, _ = load(stream)  # the block's header
     data = view[stream.tell() : following]
-    return size, following, count, loads(zlib.decompress(data) if compression else data)
+    return size, following, count, loads(inflate(data) if compression else data)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import io
 import math
 import struct
-import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate, compress
@@ -50,6 +49,7 @@ from whoosh.reading import SegmentReader
 
 from searchkit.engine.bulkpostings import TermGroup
 from searchkit.engine.codec import PackedValues
+from searchkit.engine.inflate import inflate
 from searchkit.engine.lexicon import segment_entries
 from searchkit.engine.mapped import MappedFileStorage
 from searchkit.engine.safepickle import load, loads
@@ -279,7 +279,7 @@ def _read_blocks(
         stream.seek(pos + _BLOCK_SIZE.size)
         count, _, _, compression, _, _ = load(stream)  # the block's info tuple
         data = blob[stream.tell() : following]
-        deltas, weights, vs = loads(zlib.decompress(data) if compression else data)
+        deltas, weights, vs = loads(inflate(data) if compression else data)
         if last and not id_blocks and isinstance(deltas, tuple):
             return _small(count, deltas, weights, vs, fixedsize)
         id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
