@@ -108,6 +108,27 @@ def test_distinct_is_np_unique_of_sorted_numbers(sample_index_dir: Path) -> None
         assert not np.shares_memory(got, sample) or not len(got)
 
 
+def test_distinct_counts_and_pairs_are_np_uniques(sample_index_dir: Path) -> None:
+    """``distinct_counts`` of ascending numbers is ``np.unique(..., return_counts=True)``;
+    ``distinct_pairs`` is ``np.unique`` of the stacked pairs along rows: on real
+    posting lists (document numbers with repeats, and pairs of them, many repeated)."""
+    lists = [ids for ids, _ in _postings(sample_index_dir)]
+    joined = np.sort(np.concatenate(lists[:6]))
+    for sample in (joined, joined[:1], joined[:0], joined >> 2):
+        values, counts = sets.distinct_counts(sample)
+        want_values, want_counts = np.unique(sample, return_counts=True)
+        assert np.array_equal(values, want_values)
+        assert np.array_equal(counts, want_counts)
+    rng = np.random.default_rng(7)
+    first = rng.choice(joined, size=3000)
+    second = first + rng.integers(0, 4, size=3000)
+    for a, b in ((first, second), (first[:1], second[:1]), (first[:0], second[:0])):
+        got_a, got_b = sets.distinct_pairs(a, b)
+        want = np.unique(np.stack([a, b], axis=1), axis=0)
+        assert np.array_equal(got_a, want[:, 0]) and np.array_equal(got_b, want[:, 1])
+    assert len(sets.distinct_pairs(first, second)[0]) < len(first)  # repeats dropped
+
+
 @pytest.mark.slow
 def test_same_rankings_by_table_and_by_search(
     sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch

@@ -136,8 +136,7 @@ def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
         following = np.concatenate(found_next)
         if not len(starts):
             return starts
-        pairs = np.unique(np.stack([starts, following], axis=1), axis=0)
-        state = (pairs[:, 0], pairs[:, 1])
+        state = sets.distinct_pairs(starts, following)
     if state is None:
         return np.zeros(0, dtype=np.int64)
     return np.unique(state[0])
@@ -185,7 +184,7 @@ def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[I
             found = keys[term] = arrays.position_keys(field, term, docs)
         return found
 
-    ids, counts = np.unique(phrase_starts(slots, keys_of) >> 32, return_counts=True)
+    ids, counts = sets.distinct_counts(phrase_starts(slots, keys_of) >> 32)
     return ids.astype(np.int64), counts.astype(np.float64)
 
 

@@ -1013,7 +1013,7 @@ def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
 def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
     """Documents where the words occur as a phrase (:func:`phrase_starts`), and how
     many times."""
-    docs, counts = np.unique(phrase_starts(keys, slop) >> 32, return_counts=True)
+    docs, counts = sets.distinct_counts(phrase_starts(keys, slop) >> 32)
     return docs.astype(np.int64), counts.astype(np.float64)
 
 

@@ -91,6 +91,31 @@ def distinct(ascending: Ints) -> Ints:
     return ascending[first]
 
 
+def distinct_counts(ascending: Ints) -> tuple[Ints, Ints]:
+    """The numbers of ``ascending`` (sorted, repeats allowed) once each, and how many
+    times each occurs: ``np.unique(..., return_counts=True)`` without its sort."""
+    if not len(ascending):
+        return ascending.copy(), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ascending[1:] != ascending[:-1])))
+    counts = np.diff(np.append(starts, len(ascending)))
+    return ascending[starts], counts
+
+
+def distinct_pairs(first: Ints, second: Ints) -> tuple[Ints, Ints]:
+    """The pairs ``(first[i], second[i])`` once each, ordered by ``first`` then
+    ``second``: ``np.unique`` of the stacked pairs along rows (which sorts them as
+    opaque records, several times slower than two keys)."""
+    order = np.lexsort((second, first))
+    a, b = first[order], second[order]
+    if len(a) < 2:
+        return a, b
+    keep = np.empty(len(a), dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    keep[1:] |= b[1:] != b[:-1]
+    return a[keep], b[keep]
+
+
 def union(id_arrays: list[Ints]) -> Ints | None:
     """The numbers of any of ``id_arrays`` (each ascending, unique, non-negative),
     ascending, once each, by a table; None when sorting them is cheaper."""
