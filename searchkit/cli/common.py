@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -155,6 +155,41 @@ def _user_errors() -> Iterator[None]:
 def _call(fn: Callable[[], T]) -> T:
     with _user_errors():
         return fn()
+
+
+#: Output is written to stdout in pieces of about this many characters.
+ECHO_CHUNK = 64 * 1024
+
+
+def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
+    """Write ``pieces`` to ``out`` (stdout: through :func:`typer.echo`) as they come, in
+    writes of about :data:`ECHO_CHUNK` characters, then a newline if anything was
+    written (as ``typer.echo`` of their joined text would); whether anything was."""
+    buffered: list[str] = []
+    size = 0
+    wrote = False
+
+    def flush() -> None:
+        text = "".join(buffered)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.write(text)
+        buffered.clear()
+
+    for piece in pieces:
+        if not piece:
+            continue
+        buffered.append(piece)
+        size += len(piece)
+        wrote = True
+        if size >= ECHO_CHUNK:
+            flush()
+            size = 0
+    if wrote:
+        buffered.append("\n")
+        flush()
+    return wrote
 
 
 def _open_backend(index: str | None, create: bool = False) -> Backend:

@@ -19,6 +19,7 @@ from searchkit.cli.common import (
     _err,
     _open_backend,
     _use_color,
+    echo_pieces,
 )
 from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
@@ -57,14 +58,18 @@ def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
 def _print_result(
     result: SearchResult, fmt: SearchFormat, fields: str | None, empty_message: str
 ) -> None:
-    from searchkit.output.formats import format_search, parse_fields
+    from searchkit.output.formats import check_fields, parse_fields, search_chunks
 
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
-    text = _call(lambda: format_search(result, fmt.value, color=_use_color(), fields=columns))
     if fmt is SearchFormat.table and not result.total and not result.hits:
+        _call(lambda: check_fields(fmt.value, columns))
         _err(empty_message)
-    elif text:
-        typer.echo(text)
+    else:  # written as made: an export of every hit holds one hit at a time
+        _call(
+            lambda: echo_pieces(
+                search_chunks(result, fmt.value, color=_use_color(), fields=columns)
+            )
+        )
 
 
 def search(
@@ -187,7 +192,7 @@ def search(
     if not result.total and given:
         empty = _filter_matched_nothing(backend, query, given) or empty
     _print_result(result, fmt, fields, empty)
-    counted = sum(not h.partial for h in result.hits)
+    counted = result.counted
     if fmt in EXPORT_FORMATS and counted < result.total:
         _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
     if fmt in EXPORT_FORMATS and not result.total and result.partial_total:

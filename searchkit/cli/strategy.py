@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from searchkit.cli.common import (
     _call,
     _err,
     _open_backend,
+    echo_pieces,
 )
 from searchkit.cli.completion import complete_fields
 
@@ -68,6 +70,16 @@ def _write(path: Path, text: str, what: str) -> None:
         raise typer.Exit(1) from None
 
 
+def _write_pieces(path: Path, pieces: Iterator[str], what: str) -> None:
+    """Write ``pieces`` (and a final newline, if any) to ``path`` as they come."""
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            _call(lambda: echo_pieces(pieces, out))
+    except OSError as exc:
+        _err(f"Error: cannot write the {what} {path}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+
+
 def strategy(
     file: Annotated[
         Path,
@@ -105,7 +117,7 @@ def strategy(
     blank lines and '# comments' are skipped. The report (date and time, index,
     its record count, each search's count) goes to stderr or --report.
     """
-    from searchkit.output.formats import format_search, parse_fields
+    from searchkit.output.formats import check_fields, parse_fields, search_chunks
     from searchkit.searching.strategy import read_strategy, run_strategy
 
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
@@ -124,11 +136,12 @@ def strategy(
     )
     assert run.final is not None
     final = run.final
-    text = _call(lambda: format_search(final, fmt.value, fields=columns))
+    _call(lambda: check_fields(fmt.value, columns))
+    pieces = search_chunks(final, fmt.value, fields=columns)  # a hit at a time
     if output is not None:
-        _write(output, text, "final set")
-    elif text:
-        typer.echo(text)
+        _write_pieces(output, pieces, "final set")
+    else:
+        _call(lambda: echo_pieces(pieces))
     if report is not None:
         _write(report, run.report(), "report")
     else:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from typing import cast
 
 Buffer = bytes | bytearray | memoryview
 
 try:
     from isal import isal_zlib
 except ImportError:  # pragma: no cover - isal installs from wheels on the tested platforms
-    isal_zlib = None
+    isal_zlib = None  # type: ignore[assignment]
 
 #: Which library inflates: "isal" or "zlib".
 BACKEND = "zlib" if isal_zlib is None else "isal"
@@ -27,7 +28,9 @@ BACKEND = "zlib" if isal_zlib is None else "isal"
 _decompress: Callable[[Buffer], bytes] = (
     zlib.decompress if isal_zlib is None else isal_zlib.decompress
 )
-_errors: tuple[type[Exception], ...] = (zlib.error,) if isal_zlib is None else (isal_zlib.error,)
+_errors: tuple[type[Exception], ...] = (
+    (zlib.error,) if isal_zlib is None else (cast("type[Exception]", isal_zlib.error),)
+)
 
 
 def inflate(data: Buffer) -> bytes:

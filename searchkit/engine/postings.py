@@ -858,6 +858,19 @@ def _release(postfile: Any, length: int) -> None:
         postfile.release_all()
 
 
+def release_pages(reader: IndexReader) -> None:
+    """Give back every mapped page of ``reader``'s segments (each segment's compound
+    file, one map): what reading many stored records left resident (the kernel maps
+    up to 64 KB around each page read, so an export of tens of thousands of records
+    would hold most of the stored-records column). Reading them again maps them again
+    from the page cache."""
+    for leaf, _ in reader.leaf_readers():
+        terms = getattr(leaf, "_terms", None)
+        postfile = getattr(terms, "_postfile", None)
+        if isinstance(postfile, MappedFile):
+            postfile.release_all()
+
+
 def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:
     """The matcher positioned at each of its posting blocks in turn (one object, moved
     on: use each block before asking for the next; its data is only read when asked

@@ -8,7 +8,7 @@ import json
 import re
 import shutil
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from searchkit.errors import OptionError
@@ -189,42 +189,80 @@ def format_search(
 ) -> str:
     """Render a search result in one of :data:`SEARCH_FORMATS`; ``fields`` chooses
     the columns of the ``json``, ``jsonl`` and ``csv`` formats."""
-    if fields is not None and fmt not in FIELD_FORMATS:
-        raise OptionError(f"--fields works with --format {', '.join(FIELD_FORMATS)}, not {fmt}")
+    return "".join(search_chunks(result, fmt, color=color, fields=fields))
+
+
+def search_chunks(
+    result: SearchResult,
+    fmt: str,
+    *,
+    color: bool = False,
+    fields: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """:func:`format_search`'s text in pieces, a hit at a time for the export formats
+    (``jsonl``, ``csv``, ``pmid``, ``medline``, ``ris``): written as they come, an
+    export of every hit never holds more than one hit's record or text."""
+    check_fields(fmt, fields)
     if fmt == "table":
-        return format_table(result, color=color)
-    if fmt == "json":
+        yield format_table(result, color=color)
+    elif fmt == "json":
         data = result.to_dict()
         if fields is not None:
             data["hits"] = [hit_columns(h, fields) for h in result.hits]
-        return to_json(data, indent=2)
-    if fmt == "jsonl":
-        rows = [hit_columns(h, fields) if fields else h.to_dict() for h in result.hits]
-        return "\n".join(to_json(row) for row in rows)
-    if fmt == "csv":
-        text = _csv([hit_columns(h, fields or DEFAULT_CSV_COLUMNS) for h in result.hits])
+        yield to_json(data, indent=2)
+    elif fmt == "jsonl":
+        rows = (hit_columns(h, fields) if fields else h.to_dict() for h in result.hits)
+        yield from _separated((to_json(row) for row in rows), "\n")
+    elif fmt == "csv":
+        columns = fields or DEFAULT_CSV_COLUMNS
+        rows = (hit_columns(h, columns) for h in result.hits)
+        yield from (neutralise(piece) for piece in _csv_pieces(rows))
     elif fmt == "pmid":
-        text = "\n".join(h.pmid for h in result.hits)
+        yield from (neutralise(p) for p in _separated((h.pmid for h in result.hits), "\n"))
     elif fmt == "medline":
-        text = export.medline(h.record for h in result.hits)
+        texts = (export.to_medline(h.record) for h in result.hits)
+        yield from (neutralise(p) for p in _separated(texts, "\n\n"))
     elif fmt == "ris":
-        text = export.ris(h.record for h in result.hits)
+        texts = (export.to_ris(h.record) for h in result.hits)
+        yield from (neutralise(p) for p in _separated(texts, "\n\n"))
     else:
         raise ValueError(f"unknown format {fmt!r}")
-    return neutralise(text)
+
+
+def check_fields(fmt: str, fields: Sequence[str] | None) -> None:
+    """Refuse ``--fields`` with a format that has no columns."""
+    if fields is not None and fmt not in FIELD_FORMATS:
+        raise OptionError(f"--fields works with --format {', '.join(FIELD_FORMATS)}, not {fmt}")
+
+
+def _separated(pieces: Iterable[str], separator: str) -> Iterator[str]:
+    """``separator.join(pieces)``, a piece at a time."""
+    for i, piece in enumerate(pieces):
+        yield separator + piece if i else piece
 
 
 def _csv(rows: Sequence[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
+    return "".join(_csv_pieces(rows))
+
+
+def _csv_pieces(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """CSV of ``rows`` (the first one's keys are the header), a row at a time, with no
+    line ending after the last row; nothing for no rows."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
+    writer: csv.DictWriter[str] | None = None
     for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(buf, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        else:
+            yield "\n"
         writer.writerow(
             {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
         )
-    return buf.getvalue().rstrip("\n")
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        yield text[:-1]  # the row's line ending: written before the next row
 
 
 def format_record(record: Record, fmt: str) -> str:
