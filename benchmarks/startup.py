@@ -18,8 +18,8 @@ from source in every process, while typer's and Whoosh's come compiled).
 
 ``--breakdown`` adds processes that only import what a ``searchkit search`` process
 imports (the modules ``python -X importtime`` lists for it, in its order, with the
-cyclic collector off as the command line has it while loading): typer with the
-pydantic it runs options through, numpy, Whoosh's modules, every module but
+cyclic collector off and numpy's BLAS on one thread, as the command line has them):
+typer, numpy, Whoosh's modules, every module but
 searchkit's, and every module. The differences split the search's CPU into Python's
 start, those imports, searchkit's own imports, and the work the command does.
 """
@@ -108,8 +108,14 @@ def search_modules(cmd: list[str]) -> list[str]:
 
 
 def importing(modules: list[str]) -> list[str]:
-    """A process importing ``modules`` in turn with the collector off, and nothing else."""
-    lines = ["import gc, importlib", "gc.disable()", f"for m in {modules!r}:"]
+    """A process importing ``modules`` in turn with the collector off and numpy's BLAS
+    on one thread (as the command line has them), and nothing else."""
+    lines = [
+        "import gc, importlib, os",
+        "gc.disable()",
+        "os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')",
+        f"for m in {modules!r}:",
+    ]
     lines += [
         "    try:",
         "        importlib.import_module(m)",
@@ -123,7 +129,7 @@ def breakdown_commands(search: list[str]) -> dict[str, list[str]]:
     modules = search_modules(search)
     third_party = [m for m in modules if not m.startswith("searchkit")]
     return {
-        "import typer + pydantic (typer._adapters)": importing(["typer", "typer._adapters"]),
+        "import typer": importing(["typer"]),
         "import numpy": importing(["numpy"]),
         "import Whoosh (its modules a search loads)": importing(
             [m for m in modules if m.startswith("whoosh")]
