@@ -51,9 +51,16 @@ from searchkit.engine.bulkpostings import TermGroup
 from searchkit.engine.codec import PackedValues
 from searchkit.engine.inflate import inflate
 from searchkit.engine.lexicon import segment_entries
-from searchkit.engine.mapped import MappedFileStorage
+from searchkit.engine.mapped import MappedFile, MappedFileStorage
 from searchkit.engine.safepickle import load, loads
 from searchkit.params import Params
+
+#: A merge gives back the mapped pages of the segment it reads after each this many
+#: bytes of postings: a term's postings are mostly read a few hundred bytes at a time,
+#: below what a read gives back itself (``mapped.RELEASE_MIN``), and the kernel maps
+#: up to 64 KB around each page read, so the pages read stayed resident: most of the
+#: 1.26 GB peak of ``optimize`` on a 1,000,000-record index.
+RELEASE_EVERY = 16 * 1024 * 1024
 
 Ints = NDArray[np.int64]
 #: The signed length before each posting block (negative: the term's last block).
@@ -182,7 +189,11 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
     # Most terms are rare: one small block each, read and renumbered in plain Python
     # (numpy's cost per call would be most of their time).
     new_of: list[int] | None = numbers.tolist() if renumber else None
+    unreleased = 0  # bytes of postings read since the segment's pages were given back
     for fieldname, tbytes, infobytes in segment_entries(terms):
+        if unreleased >= RELEASE_EVERY and isinstance(postfile, MappedFile):
+            postfile.release_all()
+            unreleased = 0
         if fieldname not in schema:
             continue
         fmt = schema[fieldname].format
@@ -193,6 +204,7 @@ def segment_term_groups(reader: SegmentReader, schema: Any, numbers: Ints) -> It
             ids, weights, values = _read_matcher(matcher)
         else:
             start, length = _EXTENT.unpack_from(infobytes, _EXTENT_AT)
+            unreleased += length
             small = _read_blocks(postfile, start, length, fmt.fixed_value_size())
             if isinstance(small, _Small):
                 group = _small_group(small, new_of, offset)
