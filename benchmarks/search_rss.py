@@ -3,8 +3,10 @@
     python benchmarks/search_rss.py --index DIR                  # peak RSS, 3 runs
     python benchmarks/search_rss.py --index DIR --sites          # + top allocation sites
     python benchmarks/search_rss.py --index DIR --baseline OTHER # + another checkout's code
+    python benchmarks/search_rss.py --index DIR --format pmid    # an export of every hit
 
-Each run is a whole process (``searchkit search QUERY --index DIR``), its peak RSS and
+Each run is a whole process (``searchkit search QUERY --index DIR [-f FORMAT]``; the
+export formats write every hit), its output thrown away, its peak RSS and
 CPU from the kernel's accounting (GNU ``time``; :func:`measure.run_usage`). With
 ``--baseline OTHER`` (a checkout or an export of another commit, e.g. ``git archive
 main | tar -x -C OTHER``) the same search runs with ``PYTHONPATH=OTHER`` in turn with
@@ -54,8 +56,11 @@ def _env_with(code: Path) -> dict[str, str]:
     return env
 
 
-def measure(index: Path, query: str, repeat: int, baseline: Path | None) -> None:
+def measure(
+    index: Path, query: str, repeat: int, baseline: Path | None, fmt: str | None = None
+) -> None:
     cmd = [*searchkit_cmd(), "search", query, "--index", str(index)]
+    cmd += ["-f", fmt] if fmt else []
     variants: dict[str, dict[str, str] | None] = {"this checkout": None}
     if baseline is not None:
         variants[f"baseline ({baseline})"] = _env_with(baseline)
@@ -66,7 +71,11 @@ def measure(index: Path, query: str, repeat: int, baseline: Path | None) -> None
         for name, env in variants.items():
             results[name].append(_runs(cmd, env, name))
     size = dir_size(index)
-    print(f"index {index}: {size / 1e6:,.0f} MB; query {query!r}; {repeat} run(s) each, in turn")
+    shown = f"; -f {fmt}" if fmt else ""
+    print(
+        f"index {index}: {size / 1e6:,.0f} MB; query {query!r}{shown}; "
+        f"{repeat} run(s) each, in turn"
+    )
     print()
     print("| code | peak RSS MiB (median; min-max) | CPU s (median) | of the index |")
     print("|---|---|---|---|")
@@ -156,10 +165,11 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout's code to compare")
     parser.add_argument("--sites", action="store_true", help="also the top allocation sites")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--format", help="searchkit search -f FORMAT (pmid: every hit)")
     args = parser.parse_args()
     if not args.index.is_dir():
         raise SystemExit(f"Error: no index at {args.index}")
-    measure(args.index, args.query, args.repeat, args.baseline)
+    measure(args.index, args.query, args.repeat, args.baseline, args.format)
     if args.sites:
         sites(args.index, args.query, args.top)
 
