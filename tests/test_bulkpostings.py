@@ -380,3 +380,39 @@ def test_blocks_compressed_or_not_read_the_same(
     assert codec.ZLIB_MIN > 48
     assert contents[48] == contents[codec.ZLIB_MIN]
     assert sizes[48] < sizes[codec.ZLIB_MIN]
+
+
+def _hash_file(keys: list[bytes], packed: bool) -> bytes:
+    """A Whoosh ordered hash file of ``keys`` (as a segment's terms file is written),
+    its buckets Whoosh's lists or :class:`HashBucket` s."""
+    from whoosh.filedb.filetables import OrderedHashWriter
+
+    from searchkit.engine.bulkpostings import packed_buckets
+
+    buf = io.BytesIO()
+    writer = OrderedHashWriter(StructFile(buf))
+    half = len(keys) // 2
+    for key in keys[:half]:  # some added before the buckets are packed, as Whoosh adds
+        writer.add(key, key[::-1])
+    if packed:
+        packed_buckets(writer)
+    for key in keys[half:]:
+        writer.add(key, key[::-1])
+    writer.dbfile.close = lambda: None  # keep the buffer readable
+    writer.close()
+    return buf.getvalue()
+
+
+def test_packed_hash_buckets_write_the_same_terms_file() -> None:
+    """The terms of data/'s records (field-prefixed, sorted, as a segment holds them):
+    the hash tables written from packed buckets are Whoosh's, byte for byte, at 16
+    bytes a term held instead of a tuple."""
+    from searchkit.engine.bulkpostings import HashBucket
+
+    words = sorted({w.encode() for d in sample_docs() for w in str(d.get("abstract", "")).split()})
+    assert len(words) > 5000
+    assert _hash_file(words, packed=True) == _hash_file(words, packed=False)
+    bucket = HashBucket([(7, 100), (2**32 - 1, 2**40)])
+    bucket.append((3, 5))
+    assert len(bucket) == 3 and list(bucket) == [(7, 100), (2**32 - 1, 2**40), (3, 5)]
+    assert bucket._pairs.itemsize * len(bucket._pairs) == 16 * len(bucket)

@@ -577,7 +577,7 @@ class _TermWriter:
         self._terms: list[bytes] = []
         self._terms_size = 0
         self._index_append = self._tindex.index.append
-        self._buckets = self._tindex.buckets
+        self._buckets = packed_buckets(self._tindex)
         hashfn = self._tindex.hashfn
         self._hash = _md5_low32 if hashfn is md5_hash else hashfn
 
@@ -777,6 +777,41 @@ class _TermWriter:
         h = self._hash(key)
         self._buckets[h & 255].append((h, pos))
         tindex.lastkey = key
+
+
+class HashBucket:
+    """One of a terms file's 256 hash buckets, as Whoosh's ``HashWriter`` fills them
+    (``append((hash, position))``, ``len``, iterated as pairs in the order added) but
+    held in one array of 64-bit numbers: 16 bytes a term instead of a tuple of two
+    ints (~120 bytes). A segment's writer keeps every term's pair until it writes the
+    hash tables: ~3 million terms, ~360 MB as tuples, when merging 1,000,000 records."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[int, int]] = ()) -> None:
+        self._pairs: array[int] = array("Q")
+        for pair in pairs:
+            self._pairs.extend(pair)
+
+    def append(self, pair: tuple[int, int]) -> None:
+        self._pairs.extend(pair)
+
+    def __len__(self) -> int:
+        return len(self._pairs) // 2
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        numbers = iter(self._pairs)
+        return zip(numbers, numbers, strict=True)
+
+
+def packed_buckets(tindex: Any) -> list[HashBucket]:
+    """The hash buckets of ``tindex`` (a Whoosh ``HashWriter``) as :class:`HashBucket`
+    s, put in place of its lists (the pairs already added kept, in order): what
+    ``HashWriter._write_hashes`` writes is the same."""
+    buckets = tindex.buckets
+    if not all(isinstance(b, HashBucket) for b in buckets):
+        buckets = tindex.buckets = [HashBucket(b) for b in buckets]
+    return buckets
 
 
 def _length_range(lengths: list[int], docs: Sequence[int]) -> tuple[int | None, int]:
