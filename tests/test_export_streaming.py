@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex
 from searchkit.cli import app
 from searchkit.engine.postings import release_pages
+from searchkit.errors import IndexClosedError
 from searchkit.output.formats import format_search, search_chunks
 from searchkit.searching import search as search_module
 from searchkit.searching.search import LazyHits, search
@@ -61,6 +62,19 @@ def test_a_long_page_gives_the_same_hits_one_at_a_time(
         assert isinstance(later.hits, LazyHits)
         assert list(later.hits) == listed.hits[300:]
         assert later.counted == sum(not h.partial for h in listed.hits[300:])
+
+
+def test_hits_read_after_the_index_is_closed_say_so(sample_index_dir: Path) -> None:
+    ix = SearchIndex.open(sample_index_dir)
+    hits = search(ix, MANY, limit=None, with_snippets=False).hits
+    assert isinstance(hits, LazyHits)
+    first = hits[0]
+    ix.close()
+    with pytest.raises(IndexClosedError, match="closed before these hits were read"):
+        next(iter(hits))
+    with pytest.raises(IndexClosedError):
+        hits[0]
+    assert first.pmid  # a hit read before stays whole
 
 
 def test_the_hits_read_are_not_kept(sample_index_dir: Path) -> None:

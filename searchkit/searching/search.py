@@ -8,11 +8,12 @@ from types import TracebackType
 from typing import Any, overload
 
 from whoosh import query as wq
+from whoosh.reading import ReaderClosed
 from whoosh.searching import Results, Searcher
 
 from searchkit.engine import scoring
 from searchkit.engine.postings import DocGroup, release_pages
-from searchkit.errors import OptionError, QueryError
+from searchkit.errors import IndexClosedError, OptionError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.searchindex import SearchIndex
 from searchkit.index.vocabulary import load as load_vocabulary
@@ -115,9 +116,14 @@ class LazyHits(Sequence[Hit]):
             yield self._hit(position)
 
     def _hit(self, position: int) -> Hit:
-        return _make_hit(
-            self._results[position], position + 1, self._with_snippets, self._partial_from
-        )
+        try:
+            return _make_hit(
+                self._results[position], position + 1, self._with_snippets, self._partial_from
+            )
+        except ReaderClosed:
+            raise IndexClosedError(
+                "the index was closed before these hits were read; read them first"
+            ) from None
 
     @property
     def counted(self) -> int:
