@@ -64,6 +64,33 @@ def test_a_long_page_gives_the_same_hits_one_at_a_time(
         assert later.counted == sum(not h.partial for h in listed.hits[300:])
 
 
+def test_the_pmids_of_a_long_page_come_from_the_pmid_column(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``LazyHits.pmids()`` (what ``-f pmid`` writes) gives the hits' PMIDs in order,
+    with an offset too, in chunks, without building a hit (no record is read)."""
+    monkeypatch.setattr(search_module, "PMID_CHUNK", 100)
+    built = []
+    real = search_module._make_hit
+    monkeypatch.setattr(
+        search_module,
+        "_make_hit",
+        lambda *a: built.append(1) or real(*a),  # type: ignore[func-returns-value]
+    )
+    with SearchIndex.open(sample_index_dir) as ix:
+        for offset in (0, 250):
+            hits = search(ix, MANY, limit=None, offset=offset, with_snippets=False).hits
+            assert isinstance(hits, LazyHits)
+            built.clear()
+            pmids = list(hits.pmids())
+            assert not built
+            assert pmids == [h.pmid for h in hits] and len(pmids) == len(hits)
+        hits = search(ix, MANY, limit=None, with_snippets=False).hits
+    assert isinstance(hits, LazyHits)
+    with pytest.raises(IndexClosedError):
+        list(hits.pmids())
+
+
 def test_hits_read_after_the_index_is_closed_say_so(sample_index_dir: Path) -> None:
     ix = SearchIndex.open(sample_index_dir)
     hits = search(ix, MANY, limit=None, with_snippets=False).hits

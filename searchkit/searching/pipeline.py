@@ -410,6 +410,11 @@ def _pmid(searcher: Searcher, docnum: int) -> str:
     return str(searcher.stored_fields(docnum)["pmid"])
 
 
+def pmids_of(searcher: Searcher, docnums: list[int]) -> list[str]:
+    """The PMIDs of ``docnums`` (documents of ``searcher``), from the PMID column."""
+    return _pmids(searcher, docnums)
+
+
 def _pmids(searcher: Searcher, docnums: list[int]) -> list[str]:
     """The PMIDs of ``docnums``: from the PMID column (a few bytes each), not from the
     stored records (each decompressed whole: most of an ``eval`` at depth 1,000)."""

@@ -22,7 +22,7 @@ from searchkit.query.compile import parse_query, parse_years, year_range
 from searchkit.query.parser import FreeText, Node, parse
 from searchkit.records import Record
 from searchkit.searching import snippets
-from searchkit.searching.pipeline import SORTS, MeaningProvider, MeaningStage, rank
+from searchkit.searching.pipeline import SORTS, MeaningProvider, MeaningStage, pmids_of, rank
 from searchkit.searching.suggest import did_you_mean
 
 #: A query matching fewer records than this gets a "Did you mean" check.
@@ -32,6 +32,8 @@ SUGGEST_BELOW = 3
 #: an export does not grow with its hits (65,018 hits of a 1,000,000-record index
 #: held 2 GB as a list). Smaller pages are lists.
 LIST_HITS_UP_TO = 1000
+#: A :class:`LazyHits`' PMIDs are read from the PMID column this many at a time.
+PMID_CHUNK = 4096
 #: Iterating a :class:`LazyHits` gives back the index's mapped pages every this many hits.
 RELEASE_EVERY = 512
 
@@ -124,6 +126,21 @@ class LazyHits(Sequence[Hit]):
             raise IndexClosedError(
                 "the index was closed before these hits were read; read them first"
             ) from None
+
+    def pmids(self) -> Iterator[str]:
+        """The hits' PMIDs in order, from the index's PMID column, :data:`PMID_CHUNK`
+        at a time: no record is read (an export of PMIDs only)."""
+        ranked = self._results.top_n
+        searcher = self._results.searcher
+        end = self._offset + self._size
+        for start in range(self._offset, end, PMID_CHUNK):
+            docnums = [d for _, d in ranked[start : min(start + PMID_CHUNK, end)]]
+            try:
+                yield from pmids_of(searcher, docnums)
+            except ReaderClosed:
+                raise IndexClosedError(
+                    "the index was closed before these hits were read; read them first"
+                ) from None
 
     @property
     def counted(self) -> int:
