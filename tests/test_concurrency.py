@@ -176,7 +176,9 @@ def test_searches_during_an_ingest_see_the_last_committed_state(tmp_path: Path) 
     index = tmp_path / "ix"
     env = {**os.environ, "SEARCHKIT_INDEX": str(index)}
     writer = subprocess.Popen(
-        [exe, "ingest", *map(str, XML_FILES), "--batch-size", "40"],  # 6 commits
+        # ~24 commits: enough states to see even when the ingest is quick and this
+        # loop gets little CPU (with 6 it saw 2 under a loaded pytest -n auto).
+        [exe, "ingest", *map(str, XML_FILES), "--batch-size", "10"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -186,7 +188,7 @@ def test_searches_during_an_ingest_see_the_last_committed_state(tmp_path: Path) 
     cli_searched = False
     try:
         while writer.poll() is None:
-            time.sleep(0.25)  # leave the CPU to the writer
+            time.sleep(0.1)  # leave the CPU to the writer
             if not SearchIndex.exists(index):
                 continue
             ix = SearchIndex.open(index)
