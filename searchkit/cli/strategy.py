@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -62,15 +62,7 @@ class StrategyFormat(StrEnum):
     jsonl = "jsonl"
 
 
-def _write(path: Path, text: str, what: str) -> None:
-    try:
-        path.write_text(text + "\n" if text else "", encoding="utf-8")
-    except OSError as exc:
-        _err(f"Error: cannot write the {what} {path}: {exc.strerror or exc}")
-        raise typer.Exit(1) from None
-
-
-def _write_pieces(path: Path, pieces: Iterator[str], what: str) -> None:
+def _write_pieces(path: Path, pieces: Iterable[str], what: str) -> None:
     """Write ``pieces`` (and a final newline, if any) to ``path`` as they come."""
     try:
         with path.open("w", encoding="utf-8") as out:
@@ -143,6 +135,6 @@ def strategy(
     else:
         _call(lambda: echo_pieces(pieces))
     if report is not None:
-        _write(report, run.report(), "report")
+        _write_pieces(report, [run.report()], "report")
     else:
         _err(run.report())

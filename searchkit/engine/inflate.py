@@ -28,8 +28,9 @@ BACKEND = "zlib" if isal_zlib is None else "isal"
 _decompress: Callable[[Buffer], bytes] = (
     zlib.decompress if isal_zlib is None else isal_zlib.decompress
 )
-_errors: tuple[type[Exception], ...] = (
-    (zlib.error,) if isal_zlib is None else (cast("type[Exception]", isal_zlib.error),)
+#: The backend's own error for a damaged stream, when it is not :class:`zlib.error`.
+_OTHER_ERRORS: tuple[type[Exception], ...] = (
+    () if isal_zlib is None else (cast("type[Exception]", isal_zlib.error),)
 )
 
 
@@ -38,7 +39,5 @@ def inflate(data: Buffer) -> bytes:
     checksum, a truncated one) raises :class:`zlib.error`, whichever library read it."""
     try:
         return _decompress(data)
-    except zlib.error:
-        raise
-    except _errors as exc:
+    except _OTHER_ERRORS as exc:
         raise zlib.error(str(exc)) from None

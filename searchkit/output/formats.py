@@ -14,7 +14,7 @@ from typing import Any
 from searchkit.errors import OptionError
 from searchkit.output import citations as export
 from searchkit.records import Record
-from searchkit.searching.search import Hit, LazyHits, SearchResult
+from searchkit.searching.search import Hit, SearchResult
 
 SEARCH_FORMATS = ("table", "json", "jsonl", "csv", "pmid", "medline", "ris")
 RECORD_FORMATS = ("text", "json", "jsonl", "csv", "pmid", "medline", "ris")
@@ -218,9 +218,7 @@ def search_chunks(
         rows = (hit_columns(h, columns) for h in result.hits)
         yield from (neutralise(piece) for piece in _csv_pieces(rows))
     elif fmt == "pmid":
-        hits = result.hits
-        pmids = hits.pmids() if isinstance(hits, LazyHits) else (h.pmid for h in hits)
-        yield from (neutralise(p) for p in _separated(pmids, "\n"))
+        yield from (neutralise(p) for p in _separated(result.pmids(), "\n"))
     elif fmt == "medline":
         texts = (export.to_medline(h.record) for h in result.hits)
         yield from (neutralise(p) for p in _separated(texts, "\n\n"))

@@ -134,11 +134,11 @@ class Ranking:
 
     def ids(self) -> list[str]:
         """The PMIDs, in rank order."""
-        return _pmids(self.searcher, [d for _, d in self.ranked])
+        return pmids_of(self.searcher, [d for _, d in self.ranked])
 
     def pairs(self) -> list[tuple[str, float]]:
         """(PMID, score) in rank order."""
-        pmids = _pmids(self.searcher, [d for _, d in self.ranked])
+        pmids = pmids_of(self.searcher, [d for _, d in self.ranked])
         return [(pmid, float(s)) for pmid, (s, _) in zip(pmids, self.ranked, strict=True)]
 
 
@@ -411,11 +411,6 @@ def _pmid(searcher: Searcher, docnum: int) -> str:
 
 
 def pmids_of(searcher: Searcher, docnums: list[int]) -> list[str]:
-    """The PMIDs of ``docnums`` (documents of ``searcher``), from the PMID column."""
-    return _pmids(searcher, docnums)
-
-
-def _pmids(searcher: Searcher, docnums: list[int]) -> list[str]:
     """The PMIDs of ``docnums``: from the PMID column (a few bytes each), not from the
     stored records (each decompressed whole: most of an ``eval`` at depth 1,000)."""
     column = _pmid_column(searcher) if docnums else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, overload
@@ -72,6 +73,17 @@ class Hit:
         }
 
 
+@contextmanager
+def _index_open() -> Iterator[None]:
+    """Hits of a :class:`LazyHits` read after their index was closed: one clear error."""
+    try:
+        yield
+    except ReaderClosed:
+        raise IndexClosedError(
+            "the index was closed before these hits were read; read them first"
+        ) from None
+
+
 class LazyHits(Sequence[Hit]):
     """The hits of a long page, each built (its record read from the index, its
     snippet made) when it is read, and not kept: iterating goes over the index's stored
@@ -118,14 +130,10 @@ class LazyHits(Sequence[Hit]):
             yield self._hit(position)
 
     def _hit(self, position: int) -> Hit:
-        try:
+        with _index_open():
             return _make_hit(
                 self._results[position], position + 1, self._with_snippets, self._partial_from
             )
-        except ReaderClosed:
-            raise IndexClosedError(
-                "the index was closed before these hits were read; read them first"
-            ) from None
 
     def pmids(self) -> Iterator[str]:
         """The hits' PMIDs in order, from the index's PMID column, :data:`PMID_CHUNK`
@@ -135,12 +143,9 @@ class LazyHits(Sequence[Hit]):
         end = self._offset + self._size
         for start in range(self._offset, end, PMID_CHUNK):
             docnums = [d for _, d in ranked[start : min(start + PMID_CHUNK, end)]]
-            try:
-                yield from pmids_of(searcher, docnums)
-            except ReaderClosed:
-                raise IndexClosedError(
-                    "the index was closed before these hits were read; read them first"
-                ) from None
+            with _index_open():
+                pmids = pmids_of(searcher, docnums)
+            yield from pmids
 
     @property
     def counted(self) -> int:
@@ -181,6 +186,13 @@ class SearchResult:
         if isinstance(self.hits, LazyHits):
             return self.hits.counted
         return sum(not h.partial for h in self.hits)
+
+    def pmids(self) -> Iterator[str]:
+        """The hits' PMIDs in order (a :class:`LazyHits`' from the PMID column, without
+        reading their records)."""
+        if isinstance(self.hits, LazyHits):
+            return self.hits.pmids()
+        return (h.pmid for h in self.hits)
 
 
 @dataclass(frozen=True)
