@@ -675,3 +675,35 @@ def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: 
     assert ingest([SAMPLE_DIR / "pubmed-34572009-page.txt"], index).ok
     assert not [p for p in left if p.exists()]
     assert not list(index.path.glob(".*.tmp"))
+
+
+def test_searches_of_an_open_index_do_not_read_its_table_of_contents_again(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's ``FileIndex.schema`` reads and checks the table of contents on every
+    access; the schema is read once per open index, so a search reads the table of
+    contents only when another commit has landed (to open its segments)."""
+    from whoosh.index import FileIndex
+
+    reads: list[int] = []
+    real = FileIndex._read_toc
+
+    def counted(self: FileIndex) -> object:
+        reads.append(1)
+        return real(self)
+
+    with SearchIndex.open(sample_index_dir) as ix:
+        first = search_ranked(ix, "immune escape MHC")
+        monkeypatch.setattr(FileIndex, "_read_toc", counted)
+        for _ in range(3):
+            assert search_ranked(ix, "immune escape MHC") == first
+        assert reads == []
+        assert ix.schema.names() == ix.whoosh_index.schema.names()
+
+
+def search_ranked(ix: SearchIndex, query: str) -> list[str]:
+    from searchkit import search
+    from searchkit.searching.search import Filters
+
+    filters = Filters(years=(1900, 2100))
+    return [hit.pmid for hit in search(ix, query, limit=10, filters=filters).hits]

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from whoosh.fields import Schema
 from whoosh.index import FileIndex, LockError
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
@@ -139,6 +140,7 @@ class SearchIndex:
         self.postings_cache = PostingsCache(POSTINGS_CACHE_BYTES)
         self._lock = IndexLock(self.path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
+        self._schema: Schema | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -298,6 +300,18 @@ class SearchIndex:
     def whoosh_index(self) -> FileIndex:
         self._check_open()
         return self._ix
+
+    @property
+    def schema(self) -> Schema:
+        """The index's Whoosh schema, read once: Whoosh's ``FileIndex.schema`` reads
+        the table of contents (and checks its checksum) on every access, a cost each
+        search paid again. The schema is fixed by the schema version (another one
+        needs a rebuild into a new directory), so it never changes under an open
+        index."""
+        self._check_open()
+        if self._schema is None:
+            self._schema = self._ix.schema
+        return self._schema
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:

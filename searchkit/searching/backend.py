@@ -214,7 +214,7 @@ class LocalBackend:
     def explain(self, query: str, refs: Mapping[int, str], filters: Filters | None) -> str:
         ix = self.index
         return explain_query(
-            ix.whoosh_index.schema,
+            ix.schema,
             query,
             acronyms=ix.acronyms,
             mesh=MeshContext(lambda: ix.mesh_tree),

@@ -220,7 +220,7 @@ class Filters:
         return cls(years=years, journal=journal, pubtype=pubtype)
 
     def query(self, index: SearchIndex) -> wq.Query | None:
-        schema = index.whoosh_index.schema
+        schema = index.schema
         parts: list[wq.Query] = []
         if self.years is not None:
             parts.append(year_range(schema, self.years[0], self.years[1]))
