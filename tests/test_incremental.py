@@ -392,6 +392,26 @@ def test_deleted_records_stay_deleted_after_rebuild_until_ingested_again(
     assert len(SearchIndex.open(Path(index))) == count
 
 
+def test_rebuild_reports_the_deletions_it_applies_again(inputs: Path, tmp_path: Path) -> None:
+    """The summary of a rebuild adds up to the records it leaves: a record removed with
+    ``delete`` is read from its file again and removed again, and said so (it read
+    "Added N records ... (N - 1 records)")."""
+    exe = _searchkit_exe()
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], capture_output=True, text=True, env=env, check=False)
+
+    assert run("ingest", str(inputs), "--procs", "1").returncode == 0
+    count = len(SearchIndex.open(tmp_path / "ix"))
+    assert run("delete", SEED_PMID).returncode == 0
+    rebuilt = run("rebuild", "--procs", "1", "--quiet")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    summary = rebuilt.stderr.strip().splitlines()[-1]
+    assert summary.startswith(f"Added {count} and deleted 1 records from 2 files in "), summary
+    assert summary.endswith(f"({count - 1} records)"), summary
+
+
 @pytest.mark.slow
 def test_rebuild_of_the_current_directory(
     inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

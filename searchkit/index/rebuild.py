@@ -67,7 +67,8 @@ def rebuild(
     ``index`` may be the directory of an index too damaged to open (its lock is then
     waited for ``lock_timeout`` seconds, telling ``on_lock_wait``; an opened index
     waits as set on it). The data of ``sidecars`` (sentence vectors) is carried over
-    to the new index. Returns the new index and the report of reading the sources.
+    to the new index. Returns the new index and the report of reading the sources
+    (its ``deleted`` count includes the deletions of ``searchkit delete`` applied again).
     Raises :class:`InputError` (before any work) when a recorded source no longer
     exists, and :class:`IndexLockedError` when another process writes the index for
     longer than the lock timeout.
@@ -108,8 +109,9 @@ def rebuild(
                 on_progress=on_progress,
             )
             if registry.deleted:
-                # Records removed with ``searchkit delete`` stay removed.
-                new.delete(sorted(registry.deleted))
+                # Records removed with ``searchkit delete`` stay removed, and the
+                # report says so: its counts add up to the records the index holds.
+                report.counts.deleted += new.delete(sorted(registry.deleted)).deleted
                 rebuilt = SourceRegistry.load(target)
                 rebuilt.deleted = set(registry.deleted)
                 rebuilt.save()
