@@ -19,6 +19,7 @@ import pytest
 from whoosh.searching import Searcher
 
 from searchkit import Record, SearchIndex, ingest
+from searchkit.analysis.acronym_lookup import LOOKUP_FILE, AcronymLookup
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable
 from searchkit.engine import checksums
 from searchkit.index import meshwords, vocabulary
@@ -474,6 +475,7 @@ def _as_format_1(index: Path) -> None:
     rows = [[sf, lf, n] for sf, n, lf in table.rows()]
     data = {"version": 1, "generation": table.generation, "acronyms": rows}
     (index / TABLE_FILE).write_text(json.dumps(data) + "\n", "utf-8")
+    (index / LOOKUP_FILE).unlink()  # written since format 2
 
 
 @pytest.mark.slow
@@ -490,23 +492,161 @@ def test_a_format_1_acronym_table_still_expands_and_is_upgraded_on_the_next_writ
         ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
     data = json.loads((index / TABLE_FILE).read_text("utf-8"))
     assert data["version"] == 2 and data["table"]["terms"]["MHC"] == ["mhc"]
+    assert (index / LOOKUP_FILE).is_file()
     assert run(index, "search", "MHC", "-f", "pmid", "--limit", "all").stdout == before
+
+
+def _lookup(index: Path) -> AcronymLookup:
+    with SearchIndex.open(index) as ix:
+        generation = ix.whoosh_index.latest_generation()
+    lookup = AcronymLookup.open(index)
+    assert lookup is not None and lookup.generation == generation
+    return lookup
+
+
+def test_the_lookup_file_answers_what_the_whole_table_does(sample_index_dir: Path) -> None:
+    """Every short form (as saved, lower and upper case), every first term of a long
+    form and every form's terms: the same answers, in the same order, from
+    ``acronyms.lookup`` as from ``acronyms.json`` read whole."""
+    table = AcronymTable.load(sample_index_dir)
+    lookup = _lookup(sample_index_dir)
+
+    def refuse(text: str) -> list[str]:
+        raise AssertionError(f"{text!r} analysed again")
+
+    assert len(lookup) == len(table) > 100
+    shorts = {v for sf in table.counts for v in (sf, sf.lower(), sf.upper())}
+    for short in sorted(shorts | {"NOTANACRONYM", "mhc", "Mhc"}):
+        assert lookup.long_forms(short) == table.long_forms(short), short
+    for sf, lfs in table.counts.items():
+        for form in (sf, *lfs):
+            assert lookup.terms(form, refuse) == table.terms(form, refuse), form
+    by_first = table.by_first_term(refuse)
+    assert len(by_first) > 50
+    for term in [*by_first, "notaterm", "", "zzzz"]:
+        assert lookup.starting_with(term, refuse) == table.starting_with(term, refuse), term
+    lookup.check()
+    lookup.close()
+
+
+def test_searches_read_the_lookup_and_give_what_the_whole_table_gave(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """Short forms, long forms typed out, and both: the same hits and scores in a real
+    process with the lookup file as when the search reads the whole table (the file
+    removed, as in an index written before it)."""
+    index = _copy(sample_index_dir, tmp_path)
+    queries = [
+        "immune escape MHC",
+        "major histocompatibility complex",
+        "TNF alpha signalling",
+        "mhc class I",
+        "CSC markers",
+    ]
+    exe = _searchkit_exe()
+
+    def search(query: str) -> str:
+        args = [exe, "search", query, "--index", str(index), "-f", "json", "--limit", "all"]
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    with_lookup = [search(q) for q in queries]
+    with SearchIndex.open(index) as ix:  # the whole table is not read
+        assert rank(ix, "immune escape MHC", limit=10).total > 0
+        assert not isinstance(ix.query_acronyms, AcronymTable) and ix._acronyms is None
+    (index / LOOKUP_FILE).unlink()
+    assert [search(q) for q in queries] == with_lookup
+    assert any(json.loads(out) for out in with_lookup)
+
+
+def test_a_lookup_file_of_another_generation_is_not_used(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A commit killed after the table but before the lookup file: the older file is
+    left, and searches read the whole table of the new generation (an acronym the
+    new record defines is expanded)."""
+    index = _copy(sample_index_dir, tmp_path)
+    old = (index / LOOKUP_FILE).read_bytes()
+    record = Record(
+        pmid="990001",
+        title="Zebra quagga lymphocytes (ZQL) escape immune control",
+        abstract="We studied zebra quagga lymphocytes (ZQL) in vitro.",
+    )
+    with SearchIndex.open(index) as ix:
+        ix.upsert([record])
+    (index / LOOKUP_FILE).write_bytes(old)
+    with SearchIndex.open(index) as ix:
+        assert isinstance(ix.query_acronyms, AcronymTable)
+        assert ix.query_acronyms.long_forms("ZQL") == [("zebra quagga lymphocytes", 1)]
+    found = run(index, "search", "ZQL", "-f", "pmid")
+    assert found.exit_code == 0 and found.stdout.split() == ["990001"]
+
+
+def _damage_line(index: Path, key: str) -> int:
+    """Change one letter of the entries of ``key``'s line; where the line starts."""
+    data = bytearray((index / LOOKUP_FILE).read_bytes())
+    start = data.index(b"\n" + json.dumps(key).encode() + b"\t") + 1
+    at = data.index(b"\t", start) + 3
+    data[at] = ord("X") if data[at] != ord("X") else ord("Y")
+    (index / LOOKUP_FILE).write_bytes(bytes(data))
+    return start
+
+
+def test_a_damaged_lookup_line_is_one_error_line_naming_the_file_and_byte(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    start = _damage_line(index, "s:mhc")
+    result = run(index, "search", "immune escape MHC")
+    assert result.exit_code != 0 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: the index at "), lines
+    assert f"{LOOKUP_FILE}: the line at byte {start} does not match its checksum" in lines[0]
+    assert "searchkit rebuild" in lines[0]
+    check = run(index, "check")
+    assert check.exit_code == 1 and f"damaged: {LOOKUP_FILE}: the line at byte" in check.stderr
+    # The next commit writes the file again, whole.
+    with SearchIndex.open(index) as ix:
+        ix.upsert([Record(pmid="990001", title="Immune escape", abstract="A new record.")])
+    assert run(index, "search", "immune escape MHC").exit_code == 0
+    assert run(index, "check").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"SKACRONYMS 1 3 9 00000000\n", b"garbage\n", b"SKACRONYMS 7 3 9 ", b""],
+)
+def test_a_damaged_lookup_header_is_reported(
+    sample_index_dir: Path, tmp_path: Path, header: bytes
+) -> None:
+    index = _copy(sample_index_dir, tmp_path)
+    data = (index / LOOKUP_FILE).read_bytes()
+    (index / LOOKUP_FILE).write_bytes(header + data[data.index(b"\n") + 1 :])
+    result = run(index, "search", "immune escape MHC")
+    assert result.exit_code != 0 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and LOOKUP_FILE in result.stderr
 
 
 def test_a_damaged_acronym_table_is_one_error_line_naming_it(
     sample_index_dir: Path, tmp_path: Path
 ) -> None:
+    """A search reads the acronyms by key from ``acronyms.lookup`` and never the whole
+    table: ``check`` finds the damage, and so does a search of an index without the
+    lookup file (one written before it), which reads the whole table."""
     index = _copy(sample_index_dir, tmp_path)
     table = index / TABLE_FILE
     text = table.read_text("utf-8")
     table.write_text(text.replace('"MHC"', '"MHX"', 1), "utf-8")
+    check = run(index, "check")
+    assert check.exit_code == 1 and f"damaged: {TABLE_FILE} does not match" in check.stderr
+    assert run(index, "search", "immune escape MHC").exit_code == 0
+    (index / LOOKUP_FILE).unlink()
     result = run(index, "search", "immune escape MHC")
     assert result.exit_code != 0 and result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: the index at ")
     assert f"{TABLE_FILE} does not match its checksum" in lines[0]
-    check = run(index, "check")
-    assert check.exit_code == 1 and f"damaged: {TABLE_FILE} does not match" in check.stderr
 
 
 def test_a_vocabulary_removed_after_it_was_opened_is_read_from_the_segments(

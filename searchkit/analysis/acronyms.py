@@ -14,7 +14,9 @@ the text analyzer makes of it, so that no search analyses the whole table again;
 form new to the table is analysed when the table is saved. The file carries the CRC-32
 of its table: a damaged one is reported (:class:`TableDamagedError`), not used. A
 table of format 1 (without the terms) is still read: its forms are analysed when a
-query needs them, and the next commit saves it in format 2.
+query needs them, and the next commit saves it in format 2. Each commit also writes
+the table as keyed lines (:mod:`searchkit.analysis.acronym_lookup`), which a search
+reads by key through :class:`AcronymSource` instead of loading this file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from searchkit.analysis.analyzer import fold_greek, text_analyzer
 from searchkit.atomic import atomic_write_text
@@ -159,6 +161,30 @@ def _analyzer() -> Any:
     return text_analyzer()
 
 
+class AcronymSource(Protocol):
+    """What compiling a query asks of the acronyms: an :class:`AcronymTable` in memory,
+    or the saved table read by key
+    (:class:`~searchkit.analysis.acronym_lookup.AcronymLookup`)."""
+
+    def __len__(self) -> int: ...
+
+    def long_forms(self, short: str) -> list[tuple[str, int]]:
+        """Long forms of ``short`` (exact case first, else any case), most frequent
+        first, with their record counts."""
+        ...
+
+    def terms(self, form: str, analyse: Callable[[str], Iterable[str]]) -> tuple[str, ...]:
+        """The index terms of ``form`` (saved, else ``analyse``-d)."""
+        ...
+
+    def starting_with(
+        self, term: str, analyse: Callable[[str], Iterable[str]]
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """The long forms of two terms or more (as index terms) whose first term is
+        ``term``, each with its short form's term (short forms of one term only)."""
+        ...
+
+
 @dataclass
 class AcronymTable:
     """Short form → long form → number of records defining it."""
@@ -224,6 +250,33 @@ class AcronymTable:
         if found is None:
             found = self.analysed[form] = tuple(analyse(form))
         return found
+
+    def starting_with(
+        self, term: str, analyse: Callable[[str], Iterable[str]]
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """:meth:`AcronymSource.starting_with`, from :meth:`by_first_term`."""
+        return self.by_first_term(analyse).get(term, [])
+
+    def by_first_term(
+        self, analyse: Callable[[str], Iterable[str]]
+    ) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        """Long forms (as index terms) by their first term, with the short form's term;
+        built once per change of the table. The terms are those saved with the table,
+        else ``analyse``-d now."""
+        found = self.cache.get("by_first_term")
+        if isinstance(found, dict):
+            return found
+        by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for sf, lfs in self.counts.items():
+            sf_terms = self.terms(sf, analyse)
+            if len(sf_terms) != 1:
+                continue
+            for lf in lfs:
+                terms = self.terms(lf, analyse)
+                if len(terms) >= 2:
+                    by_first.setdefault(terms[0], []).append((terms, sf_terms[0]))
+        self.cache["by_first_term"] = by_first
+        return by_first
 
     # -- persistence --------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import shutil
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,13 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, mine_record
+from searchkit.analysis.acronym_lookup import AcronymLookup, write_lookup
+from searchkit.analysis.acronyms import (
+    AcronymSource,
+    AcronymTable,
+    TableDamagedError,
+    mine_record,
+)
 from searchkit.analysis.analyzer import analysis_params
 from searchkit.atomic import atomic_write_text, fsync_dir
 from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
@@ -133,6 +139,7 @@ class SearchIndex:
         #: Told (once per write) that the write is waiting for another process.
         self.on_lock_wait: LockWaitCallback | None = None
         self._acronyms: AcronymTable | None = None
+        self._acronym_lookup: AcronymLookup | None = None
         self._shared: Searcher | None = None
         # Values computed from the shared searcher's state (dropped with it).
         self._derived: dict[str, Any] = {}
@@ -278,6 +285,9 @@ class SearchIndex:
         shared, self._shared = self._shared, None
         if shared is not None:
             shared.close()
+        lookup, self._acronym_lookup = self._acronym_lookup, None
+        if lookup is not None:
+            lookup.close()
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -365,6 +375,29 @@ class SearchIndex:
         if self._acronyms is None:
             self._acronyms = self._load_acronyms()
         return self._acronyms
+
+    @property
+    def query_acronyms(self) -> AcronymSource:
+        """The acronyms queries are compiled with: the table of the committed
+        generation read by key from ``acronyms.lookup`` (a search reads a few entries,
+        not the whole table); the whole table (:attr:`acronyms`) when it is loaded
+        already, or when the lookup file is missing or of another generation (an index
+        written before it, a commit killed before writing it)."""
+        self._check_open()
+        if self._acronyms is not None:
+            return self._acronyms
+        if self._acronym_lookup is None:
+            try:
+                lookup = AcronymLookup.open(self.path)
+            except TableDamagedError as exc:
+                raise IndexDamagedError(self.path, exc.problem) from None
+            if lookup is None:
+                return self.acronyms
+            if lookup.generation != self._ix.latest_generation():
+                lookup.close()
+                return self.acronyms
+            self._acronym_lookup = lookup
+        return _CheckedLookup(self.path, self._acronym_lookup)
 
     @property
     def mesh_tree(self) -> MeshTree | None:
@@ -504,7 +537,9 @@ class SearchIndex:
         headings by word were written with the commit's new segments, by the writer's
         hook, :func:`searchkit.index.segmentfiles.write_segment_files`; the
         whole-index files of older versions go now.)"""
-        acronyms.save(self.path, self._ix.latest_generation())
+        generation = self._ix.latest_generation()
+        acronyms.save(self.path, generation)
+        write_lookup(acronyms, self.path, generation)
         self._acronyms = acronyms
         remove_legacy_files(self.path)
 
@@ -535,7 +570,18 @@ class SearchIndex:
             finally:
                 reader.close()
 
-        for read in (self._load_acronyms, segment_files):
+        def acronym_lookup() -> None:
+            try:
+                lookup = AcronymLookup.open(self.path)
+                if lookup is not None:
+                    try:
+                        lookup.check()
+                    finally:
+                        lookup.close()
+            except TableDamagedError as exc:
+                raise IndexDamagedError(self.path, exc.problem) from None
+
+        for read in (self._load_acronyms, acronym_lookup, segment_files):
             try:
                 read()
             except IndexDamagedError as exc:
@@ -875,6 +921,39 @@ class IndexBatch:
             if isinstance(exc, OSError):
                 raise self._index._write_error(exc) from None
             raise
+
+
+class _CheckedLookup:
+    """An index's :class:`AcronymLookup` whose damage is reported as the index's
+    (:class:`IndexDamagedError`: the index's path and how to repair it)."""
+
+    def __init__(self, path: Path, lookup: AcronymLookup) -> None:
+        self._path = path
+        self._lookup = lookup
+
+    def __len__(self) -> int:
+        return len(self._lookup)
+
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        try:
+            yield
+        except TableDamagedError as exc:
+            raise IndexDamagedError(self._path, exc.problem) from None
+
+    def long_forms(self, short: str) -> list[tuple[str, int]]:
+        with self._reported():
+            return self._lookup.long_forms(short)
+
+    def terms(self, form: str, analyse: Callable[[str], Iterable[str]]) -> tuple[str, ...]:
+        with self._reported():
+            return self._lookup.terms(form, analyse)
+
+    def starting_with(
+        self, term: str, analyse: Callable[[str], Iterable[str]]
+    ) -> list[tuple[tuple[str, ...], str]]:
+        with self._reported():
+            return self._lookup.starting_with(term, analyse)
 
 
 class _Held:

@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
 
-from searchkit.analysis.acronyms import AcronymTable
+from searchkit.analysis.acronyms import AcronymSource
 from searchkit.engine import phrases
 from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
@@ -337,7 +337,7 @@ def to_whoosh(
     schema: Schema,
     node: Node,
     *,
-    acronyms: AcronymTable | None = None,
+    acronyms: AcronymSource | None = None,
     mesh: MeshContext | None = None,
     params: Params = DEFAULT,
 ) -> Query:
@@ -437,7 +437,7 @@ def parse_query(
     schema: Schema,
     text: str,
     *,
-    acronyms: AcronymTable | None = None,
+    acronyms: AcronymSource | None = None,
     mesh: MeshContext | None = None,
 ) -> Query:
     """Parse a user query. Raises :class:`QueryError` for an empty or malformed query.
@@ -451,7 +451,7 @@ def explain(
     schema: Schema,
     text: str,
     *,
-    acronyms: AcronymTable | None = None,
+    acronyms: AcronymSource | None = None,
     mesh: MeshContext | None = None,
     refs: Mapping[int, str] | None = None,
 ) -> str:

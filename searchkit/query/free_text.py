@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
-from searchkit.analysis.acronyms import AcronymTable
+from searchkit.analysis.acronyms import AcronymSource, AcronymTable
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -163,7 +163,7 @@ def _index_terms(schema: Schema, text: str) -> list[str]:
 
 
 def _short_form_expansions(
-    schema: Schema, group: list[QueryToken], acronyms: AcronymTable, params: Params
+    schema: Schema, group: list[QueryToken], acronyms: AcronymSource, params: Params
 ) -> list[Query]:
     """A typed short form (``MHC``) → its long forms, weighted by their frequency."""
     written = group[0].original
@@ -186,18 +186,21 @@ def _short_form_expansions(
 
 
 def _long_form_spans(
-    schema: Schema, groups: list[list[QueryToken]], acronyms: AcronymTable
+    schema: Schema, groups: list[list[QueryToken]], acronyms: AcronymSource
 ) -> list[tuple[int, int, str]]:
     """Runs of query words that spell a learned long form: (first group, end, short form
     term), longest match first, not overlapping."""
     words = [g[0].text if len(g) == 1 and g[0].kind == "word" else "" for g in groups]
     typed = {t.text for g in groups for t in g}
-    by_first = acronyms_by_first_term(schema, acronyms)
+
+    def analyse(text: str) -> list[str]:
+        return _index_terms(schema, text)
+
     spans: list[tuple[int, int, str]] = []
     i = 0
     while i < len(words):
         best: tuple[int, str] | None = None
-        for terms, short in by_first.get(words[i], []) if words[i] else []:
+        for terms, short in acronyms.starting_with(words[i], analyse) if words[i] else []:
             end = i + len(terms)
             longer = best is None or end > best[0]
             if longer and tuple(words[i:end]) == terms and short not in typed:
@@ -213,27 +216,9 @@ def _long_form_spans(
 def acronyms_by_first_term(
     schema: Schema, acronyms: AcronymTable
 ) -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """Long forms (as index terms) by their first term, with the short form's term;
-    cached on the table. The terms are those saved with the table (analysed at the
-    commit), else analysed now."""
-    found = acronyms.cache.get("by_first_term")
-    if isinstance(found, dict):
-        return found
-
-    def analyse(text: str) -> list[str]:
-        return _index_terms(schema, text)
-
-    cached: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    for sf, lfs in acronyms.counts.items():
-        sf_terms = acronyms.terms(sf, analyse)
-        if len(sf_terms) != 1:
-            continue
-        for lf in lfs:
-            terms = acronyms.terms(lf, analyse)
-            if len(terms) >= 2:
-                cached.setdefault(terms[0], []).append((terms, sf_terms[0]))
-    acronyms.cache["by_first_term"] = cached
-    return cached
+    """Long forms (as index terms) by their first term, with the short form's term
+    (:meth:`AcronymTable.by_first_term`, forms not saved analysed with ``schema``)."""
+    return acronyms.by_first_term(lambda text: _index_terms(schema, text))
 
 
 def _proximity(schema: Schema, groups: list[list[QueryToken]], params: Params) -> Query | None:
@@ -256,7 +241,7 @@ def free_text_query(
     schema: Schema,
     text: str,
     *,
-    acronyms: AcronymTable | None = None,
+    acronyms: AcronymSource | None = None,
     params: Params = DEFAULT,
 ) -> Query:
     """Ranked free-text query for ``text`` (NullQuery if it has no searchable word).

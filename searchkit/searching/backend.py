@@ -216,7 +216,7 @@ class LocalBackend:
         return explain_query(
             ix.schema,
             query,
-            acronyms=ix.acronyms,
+            acronyms=ix.query_acronyms,
             mesh=MeshContext(lambda: ix.mesh_tree),
             refs=refs,
         )
