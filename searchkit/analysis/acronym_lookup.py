@@ -16,7 +16,7 @@ counts and index terms, and its own terms; ``"f:major"`` holds the long forms (a
 index terms) whose first term is ``major``, with their short form's term. Both are
 in the order the whole table lists them, so a query compiles to the same query.
 
-A lookup binary-searches the mapped file and checks the CRC of every line it reads: a
+A lookup binary-searches the file and checks the CRC of every line it reads: a
 damaged line is reported (:class:`TableDamagedError`), never used. The header names
 the index generation the file was written for: a file of another generation (a commit
 killed before it was written) is not used, and the whole table is read instead.
@@ -25,12 +25,11 @@ killed before it was written) is not used, and the whole table is read instead.
 from __future__ import annotations
 
 import json
-import mmap
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from searchkit.analysis.acronyms import AcronymTable, TableDamagedError
 from searchkit.atomic import atomic_write_bytes
@@ -38,6 +37,9 @@ from searchkit.atomic import atomic_write_bytes
 LOOKUP_FILE = "acronyms.lookup"
 LOOKUP_VERSION = 1
 _MAGIC = b"SKACRONYMS"
+#: The header line is at most this long; lines are read back in pieces of _CHUNK bytes.
+_HEADER_MAX = 200
+_CHUNK = 4096
 
 #: Long forms by first term: (the long form's index terms, the short form's term).
 Starts = list[tuple[tuple[str, ...], str]]
@@ -74,15 +76,18 @@ def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
 
 
 class AcronymLookup:
-    """The saved table of one index generation, read by key (what query compiling
-    asks of an :class:`AcronymTable`, answered from ``acronyms.lookup``)."""
+    """The saved table, read by key (what query compiling asks of an
+    :class:`AcronymTable`, answered from ``acronyms.lookup``).
 
-    def __init__(self, path: Path, data: mmap.mmap | bytes, generation: int, size: int) -> None:
+    The file is opened for each key looked up and closed again, never kept open or
+    mapped: a commit replaces it by renaming a new file over it, which an open file
+    would stop on some systems. A key's answer is kept on the object."""
+
+    def __init__(self, path: Path, generation: int, size: int) -> None:
         self.path = path
+        #: The index generation the file was written for, when opened.
         self.generation = generation
-        self._data = data
         self._size = size
-        self._body = data.find(b"\n") + 1
         self._terms: dict[str, tuple[str, ...]] = {}
         self._found: dict[str, Any] = {}
 
@@ -93,79 +98,46 @@ class AcronymLookup:
         path = index_dir / LOOKUP_FILE
         try:
             with path.open("rb") as f:
-                size = path.stat().st_size
-                data: mmap.mmap | bytes = (
-                    mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-                )
+                generation, size, _ = _header(f)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise TableDamagedError(f"{LOOKUP_FILE} cannot be read ({exc})") from None
-        end = data.find(b"\n")
-        fields = bytes(data[: max(end, 0)]).split(b" ")
-        try:
-            if end < 0 or len(fields) != 5 or fields[0] != _MAGIC:
-                raise ValueError
-            if int(fields[4], 16) != zlib.crc32(b" ".join(fields[:4])):
-                raise ValueError
-            version, generation, count = int(fields[1]), int(fields[2]), int(fields[3])
-        except ValueError:
-            raise TableDamagedError(f"{LOOKUP_FILE}: damaged header") from None
-        if version != LOOKUP_VERSION:
-            raise TableDamagedError(f"{LOOKUP_FILE} is of format {version}, not {LOOKUP_VERSION}")
-        return cls(path, data, generation, count)
+        return cls(path, generation, size)
 
     def close(self) -> None:
-        if isinstance(self._data, mmap.mmap):
-            self._data.close()
+        """Nothing is held open between lookups (kept for symmetry with readers)."""
 
     def __len__(self) -> int:
         return self._size
-
-    def _read(self, start: int) -> tuple[bytes, bytes, int]:
-        """The key and entries of the line at ``start``, and where the line ends."""
-        data = self._data
-        end = data.find(b"\n", start)
-        if end < 0:
-            end = len(data)
-        line = bytes(data[start:end])
-        body, tab, crc = line.rpartition(b"\t")
-        key, tab2, entries = body.partition(b"\t")
-        try:
-            good = bool(tab and tab2) and int(crc, 16) == zlib.crc32(body)
-        except ValueError:
-            good = False
-        if not good:
-            raise TableDamagedError(
-                f"{LOOKUP_FILE}: the line at byte {start} does not match its checksum"
-            )
-        return key, entries, end
 
     def _get(self, key: str) -> Any:
         """The entries under ``key`` (None: none), by binary search of the lines."""
         if key in self._found:
             return self._found[key]
         wanted = json.dumps(key).encode()
-        data = self._data
-        lo, hi = self._body, len(data)
-        found = None
-        while lo < hi:
-            mid = (lo + hi) // 2
-            start = data.rfind(b"\n", lo, mid)
-            start = lo if start < 0 else start + 1
-            key_bytes, entries, end = self._read(start)
-            if key_bytes == wanted:
-                try:
-                    found = json.loads(entries)
-                except ValueError:
-                    raise TableDamagedError(
-                        f"{LOOKUP_FILE}: the line at byte {start} cannot be read"
-                    ) from None
-                break
-            if key_bytes < wanted:
-                lo = end + 1
-            else:
-                hi = start
+        try:
+            with self.path.open("rb") as f:
+                _, _, lo = _header(f)
+                hi = f.seek(0, 2)
+                found = None
+                while lo < hi:
+                    start = _line_start(f, lo, (lo + hi) // 2)
+                    key_bytes, entries, end = _read_line(f, start)
+                    if key_bytes == wanted:
+                        try:
+                            found = json.loads(entries)
+                        except ValueError:
+                            raise TableDamagedError(
+                                f"{LOOKUP_FILE}: the line at byte {start} cannot be read"
+                            ) from None
+                        break
+                    if key_bytes < wanted:
+                        lo = end + 1
+                    else:
+                        hi = start
+        except OSError as exc:
+            raise TableDamagedError(f"{LOOKUP_FILE} cannot be read ({exc})") from None
         self._found[key] = found
         return found
 
@@ -203,9 +175,67 @@ class AcronymLookup:
     def check(self) -> None:
         """Read every line (``searchkit check``): :class:`TableDamagedError` at the
         first damaged one, or when the lines are out of order."""
-        at, previous = self._body, b""
-        while at < len(self._data):
-            key, _, end = self._read(at)
-            if key <= previous:
-                raise TableDamagedError(f"{LOOKUP_FILE}: the line at byte {at} is out of order")
-            previous, at = key, end + 1
+        try:
+            with self.path.open("rb") as f:
+                _, _, at = _header(f)
+                size, previous = f.seek(0, 2), b""
+                while at < size:
+                    key, _, end = _read_line(f, at)
+                    if key <= previous:
+                        raise TableDamagedError(
+                            f"{LOOKUP_FILE}: the line at byte {at} is out of order"
+                        )
+                    previous, at = key, end + 1
+        except OSError as exc:
+            raise TableDamagedError(f"{LOOKUP_FILE} cannot be read ({exc})") from None
+
+
+def _header(f: BinaryIO) -> tuple[int, int, int]:
+    """The generation and short-form count of the file's header line, and where its
+    first line starts; :class:`TableDamagedError` when the header is damaged."""
+    f.seek(0)
+    line = f.readline(_HEADER_MAX)
+    fields = line.rstrip(b"\n").split(b" ")
+    try:
+        if not line.endswith(b"\n") or len(fields) != 5 or fields[0] != _MAGIC:
+            raise ValueError
+        if int(fields[4], 16) != zlib.crc32(b" ".join(fields[:4])):
+            raise ValueError
+        version, generation, count = int(fields[1]), int(fields[2]), int(fields[3])
+    except ValueError:
+        raise TableDamagedError(f"{LOOKUP_FILE}: damaged header") from None
+    if version != LOOKUP_VERSION:
+        raise TableDamagedError(f"{LOOKUP_FILE} is of format {version}, not {LOOKUP_VERSION}")
+    return generation, count, len(line)
+
+
+def _line_start(f: BinaryIO, lo: int, at: int) -> int:
+    """Where the line holding byte ``at`` starts (``lo`` at the earliest: a line start)."""
+    pos = at
+    while pos > lo:
+        step = min(_CHUNK, pos - lo)
+        f.seek(pos - step)
+        found = f.read(step).rfind(b"\n")
+        if found >= 0:
+            return pos - step + found + 1
+        pos -= step
+    return lo
+
+
+def _read_line(f: BinaryIO, start: int) -> tuple[bytes, bytes, int]:
+    """The key and entries of the line at ``start``, and where it ends (its newline);
+    :class:`TableDamagedError` when it does not match its CRC."""
+    f.seek(start)
+    line = f.readline()
+    end = start + len(line) - 1 if line.endswith(b"\n") else start + len(line)
+    body, tab, crc = line.rstrip(b"\n").rpartition(b"\t")
+    key, tab2, entries = body.partition(b"\t")
+    try:
+        good = bool(tab and tab2) and len(crc) == 8 and int(crc, 16) == zlib.crc32(body)
+    except ValueError:
+        good = False
+    if not good:
+        raise TableDamagedError(
+            f"{LOOKUP_FILE}: the line at byte {start} does not match its checksum"
+        )
+    return key, entries, end
