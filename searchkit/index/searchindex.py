@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -30,8 +31,9 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from searchkit.analysis.acronym_lookup import AcronymLookup, write_lookup
+from searchkit.analysis.acronym_lookup import LOOKUP_FILE, AcronymLookup, write_lookup
 from searchkit.analysis.acronyms import (
+    TABLE_FILE,
     AcronymSource,
     AcronymTable,
     TableDamagedError,
@@ -63,6 +65,7 @@ from searchkit.errors import (
 )
 from searchkit.index import meshwords, vocabulary
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
+from searchkit.index.groupfile import remove_temporary
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.index.meshtree import MeshTree
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
@@ -538,6 +541,8 @@ class SearchIndex:
         hook, :func:`searchkit.index.segmentfiles.write_segment_files`; the
         whole-index files of older versions go now.)"""
         generation = self._ix.latest_generation()
+        # What a writer killed while writing them left (the lock is held: no other).
+        remove_temporary(self.path, _ACRONYM_FILES)
         acronyms.save(self.path, generation)
         write_lookup(acronyms, self.path, generation)
         self._acronyms = acronyms
@@ -921,6 +926,10 @@ class IndexBatch:
             if isinstance(exc, OSError):
                 raise self._index._write_error(exc) from None
             raise
+
+
+#: The acronym table's files (whose temporary files a killed writer may leave).
+_ACRONYM_FILES = re.compile(rf"{re.escape(TABLE_FILE)}|{re.escape(LOOKUP_FILE)}")
 
 
 class _CheckedLookup:
