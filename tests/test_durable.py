@@ -12,7 +12,8 @@ import pytest
 from searchkit import SearchIndex, ingest
 from searchkit.records import Record
 
-from .conftest import SMALL_SUBSET, SMALL_SUBSET_RECORDS
+from .cli_helpers import run
+from .conftest import SMALL_SUBSET, SMALL_SUBSET_RECORDS, TEST_DATA
 
 
 def _name(fd: int) -> str:
@@ -47,8 +48,32 @@ def test_a_commit_syncs_its_segment_and_toc_before_the_rename_and_the_directory_
     assert ("fsync", str(ix.path)) in events[toc:], events  # the rename itself
     # searchkit's own files: written to a temporary file, synced, renamed, dir synced.
     synced = {Path(p).name for kind, p in events if kind == "fsync"}
-    for own in ("searchkit.json", "acronyms.json"):
+    for own in ("searchkit.json", "acronyms.json", "acronyms.lookup"):
         assert any(n.startswith(f".{own}.") for n in synced), (own, synced)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_a_loaded_mesh_tree_is_synced_before_it_replaces_the_last_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mesh load`` through the CLI: the tree's temporary file is fsync'ed before
+    the rename that puts it in place (it was renamed unsynced: a power cut could leave
+    an empty tree file)."""
+    index = tmp_path / "ix"
+    SearchIndex.create(index).close()
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(Path(_name(fd)).name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    result = run(index, "mesh", "load", str(TEST_DATA / "mesh" / "desc-sample.xml"))
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.stderr
+    assert any(n.startswith(".mesh_tree.json.gz.") for n in synced), synced
+    assert (index / "mesh_tree.json.gz").stat().st_size > 0
 
 
 @pytest.mark.slow

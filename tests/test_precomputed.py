@@ -811,6 +811,9 @@ def test_a_temporary_file_a_killed_writer_left_goes_at_the_next_write(tmp_path: 
         index.path / ".MAIN_0a1b2c3d4e5f6g7h.meshwords.99999.0a1b2c3d.tmp",
         index.path / ".acronyms.json.99999.0a1b2c3d.tmp",
         index.path / ".acronyms.lookup.99999.0a1b2c3d.tmp",
+        index.path / ".searchkit.json.99999.0a1b2c3d.tmp",
+        index.path / ".sources.json.99999.0a1b2c3d.tmp",
+        index.path / ".mesh_tree.json.gz.99999.0a1b2c3d.tmp",
     ]
     for path in left:
         path.write_bytes(b"half written")

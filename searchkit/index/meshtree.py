@@ -17,9 +17,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
-import os
 import re
-import secrets
 import shutil
 import unicodedata
 import zlib
@@ -28,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from searchkit.atomic import atomic_write_bytes
 from searchkit.errors import IndexFormatError, InputError, SearchkitError
 
 TREE_FILE = "mesh_tree.json.gz"
@@ -156,14 +155,9 @@ class MeshTree:
         return cls(descriptors, str(data.get("source", "")))
 
     def save(self, index_dir: Path) -> None:
-        """Write the tree into ``index_dir`` atomically (temp file, then rename)."""
-        path = index_dir / TREE_FILE
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            tmp.write_bytes(self.to_bytes())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        """Write the tree into ``index_dir`` atomically and durably (temp file, fsync,
+        rename, as searchkit's other files: :func:`searchkit.atomic.atomic_write_bytes`)."""
+        atomic_write_bytes(index_dir / TREE_FILE, self.to_bytes())
 
     @classmethod
     def load(cls, index_dir: Path) -> MeshTree | None:

@@ -67,10 +67,11 @@ from searchkit.index import meshwords, vocabulary
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.groupfile import remove_temporary
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
-from searchkit.index.meshtree import MeshTree
+from searchkit.index.meshtree import TREE_FILE, MeshTree
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
+from searchkit.index.sources import SOURCES_FILE
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
@@ -541,8 +542,6 @@ class SearchIndex:
         hook, :func:`searchkit.index.segmentfiles.write_segment_files`; the
         whole-index files of older versions go now.)"""
         generation = self._ix.latest_generation()
-        # What a writer killed while writing them left (the lock is held: no other).
-        remove_temporary(self.path, _ACRONYM_FILES)
         acronyms.save(self.path, generation)
         write_lookup(acronyms, self.path, generation)
         self._acronyms = acronyms
@@ -673,6 +672,7 @@ class SearchIndex:
         nothing to commit would otherwise never remove them."""
         if self.path.is_dir():
             remove_unreferenced_files(self.path, INDEX_NAME)
+            remove_temporary(self.path, _OWN_FILES)
 
     def upsert(self, records: list[Record]) -> WriteCounts:
         """Add or replace records by id in one commit (the last of duplicate ids wins)."""
@@ -928,8 +928,11 @@ class IndexBatch:
             raise
 
 
-#: The acronym table's files (whose temporary files a killed writer may leave).
-_ACRONYM_FILES = re.compile(rf"{re.escape(TABLE_FILE)}|{re.escape(LOOKUP_FILE)}")
+#: The files of searchkit's own that a write replaces under the index lock, whose
+#: temporary files (``.NAME.PID.HEX.tmp``) a writer killed while writing them leaves.
+_OWN_FILES = re.compile(
+    "|".join(re.escape(n) for n in (META_FILE, SOURCES_FILE, TABLE_FILE, LOOKUP_FILE, TREE_FILE))
+)
 
 
 class _CheckedLookup:
