@@ -148,6 +148,20 @@ def test_neutralise_is_one_symbol_per_character() -> None:
 
 
 @pytest.mark.slow
+def test_neutralise_changes_exactly_the_characters_of_its_table() -> None:
+    """Every character of the Basic Multilingual Plane and beyond, alone and amid
+    plain text: the same result as translating through the table (text without any
+    of its characters is returned as it is, found by one search)."""
+    from searchkit.output.formats import _VISIBLE
+
+    for start in range(0, 0x110000, 0x1000):
+        block = "".join(chr(c) for c in range(start, start + 0x1000) if not 0xD800 <= c < 0xE000)
+        assert neutralise(block) == block.translate(_VISIBLE)
+        for c in block[::0x101]:
+            assert neutralise(f"plain {c} text") == f"plain {c} text".translate(_VISIBLE)
+    assert neutralise("no controls at all") == "no controls at all"
+
+
 def test_real_subprocess_pipes_no_escapes(hostile_index: Path) -> None:
     exe = _searchkit_exe()
     env = {**os.environ, "SEARCHKIT_INDEX": str(hostile_index)}
