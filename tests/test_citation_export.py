@@ -274,3 +274,47 @@ def test_abstract_text_tells_collective_authors_from_people() -> None:
     assert collective("27582588") == []  # "Johari S MPharm PhD": degrees after initials
     assert "Van Coster RN" in [a.name for a in records["25604658"].authors]
     assert "Van Coster RN" not in collective("25604658")
+
+
+def _wrapped_word_by_word(tag: str, value: str) -> list[str]:
+    """The MEDLINE wrapping spelt out a word at a time (what ``_tag_lines`` did before
+    it matched lines with a regular expression): the reference it must equal."""
+    from searchkit.output.citations import WIDTH, WRAPPED
+
+    words = value.split()
+    if tag not in WRAPPED:
+        return [f"{tag:<4}- {' '.join(words)}"]
+    lines: list[str] = []
+    current = f"{tag:<4}-"
+    length = len(current)
+    for word in words:
+        if length + 1 + len(word) > WIDTH and length > 6:
+            lines.append(current)
+            current, length = "     ", 5
+        current += " " + word
+        length += 1 + len(word)
+    lines.append(current)
+    return lines
+
+
+def test_medline_lines_wrap_as_word_by_word_wrapping_does() -> None:
+    """Every title, abstract, journal and affiliation of data/, and values made of
+    words around the line's width (exactly 82 characters, 83, longer), Unicode
+    spaces and none at all: the same lines."""
+    import random
+
+    from searchkit.output.citations import _tag_lines
+
+    values: list[str] = ["", " ", "x" * 82, "x" * 83, "x" * 200, "ab " * 40, "a " * 41]
+    for path in iter_files([SAMPLE_DIR]):
+        for record in read_file(path):
+            if isinstance(record, Record):
+                values += [v for v in (record.title, record.abstract, record.journal) if v]
+                values += [a for author in record.authors for a in author.affiliations]
+    assert len(values) > 4000
+    rng = random.Random(7)
+    words = ["a", "bb", "x" * 81, "y" * 82, "z" * 83, "w" * 90, "\xa0", "\u03b1", "\u2028", "\t"]
+    values += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for tag in ("TI", "AB", "JT", "AD", "AU", "PG"):
+        for value in values:
+            assert _tag_lines(tag, value) == _wrapped_word_by_word(tag, value), (tag, value)
