@@ -19,6 +19,7 @@ import numpy as np
 from whoosh.query import Query, Term
 from whoosh.query.spans import SpanNear2
 
+from searchkit.engine import sets
 from searchkit.engine.postings import Ints
 
 _POSITION = 0xFFFFFFFF  # the position bits of a ``docnum << 32 | position`` key
@@ -65,7 +66,7 @@ def near_docs(keys: list[Ints], slop: int) -> Ints:
         after_hi = np.searchsorted(positions, ends + slop, "right")
         if i == len(keys) - 1:  # the last word: any such position is enough
             found = (before_hi > before_lo) | (after_hi > after_lo)
-            return np.unique(starts[found] >> 32)
+            return sets.distinct(starts[found] >> 32)  # starts ascend: so do their documents
         new_starts: list[Ints] = []
         new_ends: list[Ints] = []
         for lo, hi, before in ((before_lo, before_hi, True), (after_lo, after_hi, False)):
@@ -81,11 +82,8 @@ def near_docs(keys: list[Ints], slop: int) -> Ints:
                 new_ends.append(p)
         if not new_starts:
             return np.zeros(0, dtype=np.int64)
-        pairs = np.unique(
-            np.stack([np.concatenate(new_starts), np.concatenate(new_ends)], axis=1), axis=0
-        )
-        starts, ends = pairs[:, 0], pairs[:, 1]
-    return np.unique(starts >> 32)
+        starts, ends = sets.distinct_pairs(np.concatenate(new_starts), np.concatenate(new_ends))
+    return sets.distinct(starts >> 32)
 
 
 def _pairs(lo: Ints, hi: Ints) -> tuple[Ints, Ints]:

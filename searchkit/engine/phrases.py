@@ -139,7 +139,7 @@ def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
         state = sets.distinct_pairs(starts, following)
     if state is None:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(state[0])
+    return sets.distinct(state[0])  # ascending: the pairs are ordered by their start
 
 
 _POSITION = 0xFFFFFFFF  # the position bits of a ``docnum << 32 | position`` key
