@@ -19,6 +19,8 @@ WIDTH = 88
 #: Tags whose long values are wrapped over continuation lines (the others, one
 #: value per line, never are).
 WRAPPED = frozenset({"TI", "AB", "JT", "MH", "AD", "BTI"})
+#: Between two records of an export, MEDLINE or RIS: a blank line, as PubMed writes them.
+RECORD_SEPARATOR = "\n\n"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -101,7 +103,7 @@ def to_medline(record: Record) -> str:
 
 def medline(records: Iterable[Record]) -> str:
     """Records in MEDLINE format, separated by blank lines as PubMed does."""
-    return "\n\n".join(to_medline(r) for r in records)
+    return RECORD_SEPARATOR.join(to_medline(r) for r in records)
 
 
 def to_ris(record: Record) -> str:
@@ -151,4 +153,4 @@ def page_range(pages: str | None) -> tuple[str | None, str | None]:
 
 
 def ris(records: Iterable[Record]) -> str:
-    return "\n\n".join(to_ris(r) for r in records)
+    return RECORD_SEPARATOR.join(to_ris(r) for r in records)

@@ -224,10 +224,10 @@ def search_chunks(
         yield from (neutralise(p) for p in _separated(result.pmids(), "\n"))
     elif fmt == "medline":
         texts = (export.to_medline(h.record) for h in result.hits)
-        yield from (neutralise(p) for p in _separated(texts, "\n\n"))
+        yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
     elif fmt == "ris":
         texts = (export.to_ris(h.record) for h in result.hits)
-        yield from (neutralise(p) for p in _separated(texts, "\n\n"))
+        yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
     else:
         raise ValueError(f"unknown format {fmt!r}")
 
