@@ -27,7 +27,7 @@ from searchkit.index.mesh import NO_TREE_NOTE
 from searchkit.index.meshwords import MeshWords, SegmentHeadings
 from searchkit.index.vocabulary import FIELDS, MAGIC, SegmentTerms, Vocabulary, segment_readers
 from searchkit.index.vocabulary import load as load_vocabulary
-from searchkit.query.free_text import _index_terms, acronyms_by_first_term
+from searchkit.query.free_text import _index_terms
 from searchkit.searching.pipeline import rank
 from searchkit.searching.suggest import correct_word
 
@@ -465,7 +465,7 @@ def test_acronym_table_is_saved_with_every_form_analysed(sample_index_dir: Path)
     assert len(forms) > 100 and set(table.analysed) == forms
     for form in forms:
         assert list(table.analysed[form]) == _index_terms(schema, form), form
-    by_first = acronyms_by_first_term(schema, table)
+    by_first = table.by_first_term(lambda text: _index_terms(schema, text))
     assert ("major", "histocompat", "complex") in {t for e in by_first["major"] for t, _ in [e]}
 
 
@@ -526,7 +526,6 @@ def test_the_lookup_file_answers_what_the_whole_table_does(sample_index_dir: Pat
     for term in [*by_first, "notaterm", "", "zzzz"]:
         assert lookup.starting_with(term, refuse) == table.starting_with(term, refuse), term
     lookup.check()
-    lookup.close()
 
 
 def test_searches_read_the_lookup_and_give_what_the_whole_table_gave(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from searchkit.analysis.acronyms import AcronymTable, TableDamagedError
+from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, index_terms
 from searchkit.atomic import atomic_write_bytes
 
 LOOKUP_FILE = "acronyms.lookup"
@@ -53,23 +53,16 @@ def _line(key: str, entries: Any) -> bytes:
 
 def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
     """Write ``table`` (its forms already analysed: :meth:`AcronymTable.save` first)
-    as the lookup file of index ``generation``, atomically."""
+    as the lookup file of index ``generation``, atomically. The entries are the table's
+    own (:meth:`AcronymTable.as_saved`, :meth:`AcronymTable.by_first_term`), in the
+    order a search loading the saved table meets them."""
+    saved = table.as_saved()
     by_lower: dict[str, list[Any]] = {}
-    starts: dict[str, list[Any]] = {}
-    grouped: dict[str, list[tuple[str, int]]] = {}
-    for sf, n, lf in table.rows():  # the order of the saved table, as a search loads it
-        grouped.setdefault(sf, []).append((lf, n))
-    for sf, pairs in grouped.items():
-        sf_terms = list(table.analysed.get(sf, ()))
-        forms = [(lf, n, list(table.analysed.get(lf, ()))) for lf, n in pairs]
-        by_lower.setdefault(sf.lower(), []).append([sf, forms, sf_terms])
-        if len(sf_terms) != 1:
-            continue
-        for _, _, terms in forms:
-            if len(terms) >= 2:
-                starts.setdefault(terms[0], []).append([terms, sf_terms[0]])
+    for sf, forms in saved.counts.items():
+        entries = [(lf, n, saved.terms(lf, index_terms)) for lf, n in forms.items()]
+        by_lower.setdefault(sf.lower(), []).append((sf, entries, saved.terms(sf, index_terms)))
     lines = [_line("s:" + k, v) for k, v in by_lower.items()]
-    lines += [_line("f:" + k, v) for k, v in starts.items()]
+    lines += [_line("f:" + k, v) for k, v in saved.by_first_term(index_terms).items()]
     lines.sort(key=lambda line: line[: line.index(b"\t")])
     head = f"{_MAGIC.decode()} {LOOKUP_VERSION} {generation} {len(table.counts)}".encode()
     header = head + f" {zlib.crc32(head):08x}\n".encode()
@@ -105,9 +98,6 @@ class AcronymLookup:
         except OSError as exc:
             raise TableDamagedError(f"{LOOKUP_FILE} cannot be read ({exc})") from None
         return cls(path, generation, size)
-
-    def close(self) -> None:
-        """Nothing is held open between lookups (kept for symmetry with readers)."""
 
     def __len__(self) -> int:
         return self._size

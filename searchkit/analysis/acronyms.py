@@ -278,6 +278,14 @@ class AcronymTable:
         self.cache["by_first_term"] = by_first
         return by_first
 
+    def as_saved(self) -> AcronymTable:
+        """The table as :meth:`load` reads it back after :meth:`save`: its entries in
+        the saved order, the order in which compiling a query meets them."""
+        table = AcronymTable(generation=self.generation, analysed=dict(self.analysed))
+        for sf, n, lf in self.rows():
+            table.counts.setdefault(sf, Counter())[lf] = n
+        return table
+
     # -- persistence --------------------------------------------------------------
 
     @classmethod

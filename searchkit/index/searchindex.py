@@ -289,9 +289,7 @@ class SearchIndex:
         shared, self._shared = self._shared, None
         if shared is not None:
             shared.close()
-        lookup, self._acronym_lookup = self._acronym_lookup, None
-        if lookup is not None:
-            lookup.close()
+        self._acronym_lookup = None
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -398,7 +396,6 @@ class SearchIndex:
             if lookup is None:
                 return self.acronyms
             if lookup.generation != self._ix.latest_generation():
-                lookup.close()
                 return self.acronyms
             self._acronym_lookup = lookup
         return _CheckedLookup(self.path, self._acronym_lookup)
@@ -578,10 +575,7 @@ class SearchIndex:
             try:
                 lookup = AcronymLookup.open(self.path)
                 if lookup is not None:
-                    try:
-                        lookup.check()
-                    finally:
-                        lookup.close()
+                    lookup.check()
             except TableDamagedError as exc:
                 raise IndexDamagedError(self.path, exc.problem) from None
 

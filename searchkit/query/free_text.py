@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
-from searchkit.analysis.acronyms import AcronymSource, AcronymTable
+from searchkit.analysis.acronyms import AcronymSource
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -211,14 +211,6 @@ def _long_form_spans(
         else:
             i += 1
     return spans
-
-
-def acronyms_by_first_term(
-    schema: Schema, acronyms: AcronymTable
-) -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """Long forms (as index terms) by their first term, with the short form's term
-    (:meth:`AcronymTable.by_first_term`, forms not saved analysed with ``schema``)."""
-    return acronyms.by_first_term(lambda text: _index_terms(schema, text))
 
 
 def _proximity(schema: Schema, groups: list[list[QueryToken]], params: Params) -> Query | None:
