@@ -17,7 +17,8 @@ from whoosh.searching import Searcher
 from searchkit import SearchIndex, ingest
 from searchkit.engine import scoring
 from searchkit.engine.nodes import FieldedTerm, weighting
-from searchkit.engine.postings import SegmentArrays, _position_arrays
+from searchkit.engine.position_values import position_arrays
+from searchkit.engine.postings import SegmentArrays
 from searchkit.params import DEFAULT
 from searchkit.query.allwords import all_words
 from searchkit.query.parser import parse
@@ -235,7 +236,7 @@ def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> N
     values = [fmt.encode(positions) for positions in lists]
     ends = np.cumsum([len(v) for v in values]).astype(np.int64)
     starts = ends - np.array([len(v) for v in values], dtype=np.int64)
-    counts, positions = _position_arrays(fmt, b"".join(values), starts, ends)
+    counts, positions = position_arrays(fmt, b"".join(values), starts, ends)
     assert counts.tolist() == [len(p) for p in lists]
     assert positions.tolist() == [p for ps in lists for p in ps]
 
@@ -251,7 +252,7 @@ def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> N
         by_value = arrays.positions("abstract", raw.decode(), ids)
         blob = arrays._entry("abstract", raw.decode()).values
         assert blob is not None
-        counts, positions = _position_arrays(fmt, blob.blob, blob.starts, blob.ends)
+        counts, positions = position_arrays(fmt, blob.blob, blob.starts, blob.ends)
         assert counts.tolist() == [len(by_value[d]) for d in ids.tolist()]
         assert positions.tolist() == [p for d in ids.tolist() for p in by_value[d]]
         checked += 1

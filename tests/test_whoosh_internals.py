@@ -35,7 +35,7 @@ from whoosh.scoring import BM25F
 import searchkit
 from searchkit import SearchIndex, ingest
 from searchkit.engine import bulkpostings, lexicon
-from searchkit.engine.postings import _decode_positions
+from searchkit.engine.position_values import decode_positions
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.whoosh_internals import (
     INTERNAL_MODULES,
@@ -263,7 +263,7 @@ def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> 
     fmt = Positions()  # values decoded by postings without Whoosh's decode_positions
     blob = b"".join(fmt.encode(p) for p in ([4], [0, 9, 100_000]))
     ends = [len(fmt.encode([4])), len(blob)]
-    assert _decode_positions(fmt, blob, [0, ends[0]], ends) == [[4], [0, 9, 100_000]]
+    assert decode_positions(fmt, blob, [0, ends[0]], ends) == [[4], [0, 9, 100_000]]
 
 
 def test_each_entry_is_listed_once_with_a_reason() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from itertools import accumulate, chain
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -32,7 +31,7 @@ from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import PackedValues
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
-from searchkit.engine.safepickle import loads
+from searchkit.engine.position_values import decode_positions, flat, position_arrays
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -41,7 +40,6 @@ Offsets = NDArray[np.uint32] | NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
-_STOP = ord(".")  # pickle's last opcode
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
 _LENGTH_INTS: list[int] = [int(byte_to_length(i)) for i in range(256)]
 _LENGTH_OF_BYTE: Floats = np.array(_LENGTH_INTS, dtype=np.float64)
@@ -653,7 +651,7 @@ class SegmentArrays:
         if entry.values is None:
             by_doc = self._positions_from_matcher(field, text, docs)
             found = np.array(list(by_doc), dtype=np.int64)
-            counts, positions = _flat(list(by_doc.values()))
+            counts, positions = flat(list(by_doc.values()))
         elif not len(entry.ids):
             return _EMPTY_IDS
         else:
@@ -663,10 +661,10 @@ class SegmentArrays:
             fmt = self.reader.schema[field].format
             blob, starts, ends = self._select(field, text, values, chosen)
             if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
-                counts, positions = _position_arrays(fmt, blob, starts, ends)
+                counts, positions = position_arrays(fmt, blob, starts, ends)
             else:
-                counts, positions = _flat(
-                    _decode_positions(fmt, blob, starts.tolist(), ends.tolist())
+                counts, positions = flat(
+                    decode_positions(fmt, blob, starts.tolist(), ends.tolist())
                 )
         return (np.repeat(found, counts) << 32) | positions
 
@@ -681,7 +679,7 @@ class SegmentArrays:
         hit, chosen = sets.found_at(ids, docs)
         fmt = self.reader.schema[field].format
         blob, starts, ends = self._select(field, text, values, chosen)
-        return docs[hit], _decode_positions(fmt, blob, starts.tolist(), ends.tolist())
+        return docs[hit], decode_positions(fmt, blob, starts.tolist(), ends.tolist())
 
     def _positions_from_matcher(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """Positions through Whoosh's matcher (readers of other codecs)."""
@@ -718,104 +716,6 @@ class SegmentArrays:
             matcher = matcher.child
             matcher.reset()
         return matcher
-
-
-def _decode_positions(fmt: Any, blob: bytes, starts: list[int], ends: list[int]) -> list[list[int]]:
-    """The positions of each value ``blob[start:end]``. Whoosh's ``Positions`` values
-    are a 4-byte count and a pickled list of position deltas, decoded here without a
-    Python step per position; other formats by their own ``decode_positions``."""
-    if type(fmt) is not Positions:
-        return [fmt.decode_positions(blob[s:e]) for s, e in zip(starts, ends, strict=True)]
-    view = memoryview(blob)
-    out: list[list[int]] = []
-    for s, e in zip(starts, ends, strict=True):
-        if blob[e - 1] == _STOP:
-            out.append(list(accumulate(loads(view[s + 4 : e]))))
-        else:  # a value without its pickle's final STOP (Whoosh accepts those too)
-            out.append(fmt.decode_positions(blob[s:e]))
-    return out
-
-
-def _flat(decoded: list[list[int]]) -> tuple[Ints, Ints]:
-    """How many positions each list holds, and all of them in one array."""
-    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
-    positions = np.fromiter(chain.from_iterable(decoded), dtype=np.int64, count=counts.sum())
-    return counts, positions
-
-
-# A ``Positions`` value: a 4-byte big-endian count, then the deltas pickled (protocol 2):
-# the header below, one ``K`` opcode and byte per delta under 256, APPEND (one delta)
-# or MARK ... APPENDS (up to _PICKLE_BATCH: pickle writes longer lists in batches), STOP.
-_PICKLE_HEAD = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)
-_PICKLE_BATCH = 1_000
-
-
-def _position_arrays(
-    fmt: Any, blob: bytes, starts: NDArray[Any], ends: NDArray[Any]
-) -> tuple[Ints, Ints]:
-    """For each value ``blob[start:end]`` of the ``Positions`` format: how many positions
-    it holds, and all of them in one array. The values whose deltas are all below 256
-    (the usual ones) are read with array operations; any other value as
-    :func:`_decode_positions` reads it."""
-    data = np.frombuffer(blob, dtype=np.uint8)
-    starts = starts.astype(np.int64)
-    ends = ends.astype(np.int64)
-    fast = ends - starts >= 13
-    count = np.zeros(len(starts), dtype=np.int64)
-    at = starts[fast]
-    count[fast] = (
-        (data[at].astype(np.int64) << 24)
-        | (data[at + 1].astype(np.int64) << 16)
-        | (data[at + 2].astype(np.int64) << 8)
-        | data[at + 3]
-    )
-    fast &= (count >= 1) & (count <= _PICKLE_BATCH)
-    fast &= ends - starts == np.where(count == 1, 13, 12 + 2 * count)
-    at = starts[fast]
-    for k, byte in enumerate(_PICKLE_HEAD.tolist()):
-        fast[fast] = data[at + 4 + k] == byte
-        at = starts[fast]
-    one = count[fast] == 1
-    closing = np.where(one, data[ends[fast] - 2] == ord("a"), data[ends[fast] - 2] == ord("e"))
-    opening = one | (data[at + 9] == ord("("))
-    fast[fast] = closing & opening & (data[ends[fast] - 1] == ord("."))
-    # The opcode and byte of each delta of the values read here.
-    n = count[fast]
-    first = starts[fast] + np.where(n == 1, 9, 10)
-    slot = np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
-    good = data[slot] == ord("K")
-    if not good.all():  # a value with a larger delta: read by the slow path
-        bad_value = np.repeat(np.arange(len(n)), n)[~good]
-        keep = np.ones(len(n), dtype=np.bool_)
-        keep[bad_value] = False
-        fast[np.flatnonzero(fast)[~keep]] = False
-        n = count[fast]
-        first = starts[fast] + np.where(n == 1, 9, 10)
-        slot = np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
-    deltas = data[slot + 1].astype(np.int64)
-    # Positions: the running sum of the deltas within each value.
-    running = np.cumsum(deltas)
-    before = np.cumsum(n) - n
-    base = np.where(before > 0, running[np.maximum(before - 1, 0)], 0) if len(n) else before
-    fast_positions = running - np.repeat(base, n)
-    if fast.all():
-        return n, fast_positions
-    counts = np.zeros(len(starts), dtype=np.int64)
-    counts[fast] = n
-    slow = np.flatnonzero(~fast)
-    decoded = _decode_positions(fmt, blob, starts[slow].tolist(), ends[slow].tolist())
-    slow_counts, slow_positions = _flat(decoded)
-    counts[slow] = slow_counts
-    # Each value's positions where its count puts them.
-    offsets = np.cumsum(counts) - counts
-    positions = np.empty(int(counts.sum()), dtype=np.int64)
-    fast_at = np.repeat(offsets[fast], n) + (np.arange(n.sum()) - np.repeat(before, n))
-    positions[fast_at] = fast_positions
-    slow_at = np.repeat(offsets[slow], slow_counts) + (
-        np.arange(slow_counts.sum()) - np.repeat(np.cumsum(slow_counts) - slow_counts, slow_counts)
-    )
-    positions[slow_at] = slow_positions
-    return counts, positions
 
 
 def _lengths_column(reader: IndexReader, field: str) -> Any:
