@@ -25,7 +25,6 @@ killed before it was written) is not used, and the whole table is read instead.
 from __future__ import annotations
 
 import json
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any, BinaryIO
 
 from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, index_terms
 from searchkit.atomic import atomic_write_bytes
+from searchkit.crc import crc32
 
 LOOKUP_FILE = "acronyms.lookup"
 LOOKUP_VERSION = 1
@@ -48,7 +48,7 @@ Starts = list[tuple[tuple[str, ...], str]]
 def _line(key: str, entries: Any) -> bytes:
     """One line of the file: the key, its entries and their CRC-32, tab-separated."""
     body = (json.dumps(key) + "\t" + json.dumps(entries, ensure_ascii=False)).encode("utf-8")
-    return body + b"\t" + f"{zlib.crc32(body):08x}".encode() + b"\n"
+    return body + b"\t" + f"{crc32(body):08x}".encode() + b"\n"
 
 
 def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
@@ -65,7 +65,7 @@ def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
     lines += [_line("f:" + k, v) for k, v in saved.by_first_term(index_terms).items()]
     lines.sort(key=lambda line: line[: line.index(b"\t")])
     head = f"{_MAGIC.decode()} {LOOKUP_VERSION} {generation} {len(table.counts)}".encode()
-    header = head + f" {zlib.crc32(head):08x}\n".encode()
+    header = head + f" {crc32(head):08x}\n".encode()
     atomic_write_bytes(index_dir / LOOKUP_FILE, header + b"".join(lines))
 
 
@@ -190,7 +190,7 @@ def _header(f: BinaryIO) -> tuple[int, int, int]:
     try:
         if not line.endswith(b"\n") or len(fields) != 5 or fields[0] != _MAGIC:
             raise ValueError
-        if int(fields[4], 16) != zlib.crc32(b" ".join(fields[:4])):
+        if int(fields[4], 16) != crc32(b" ".join(fields[:4])):
             raise ValueError
         version, generation, count = int(fields[1]), int(fields[2]), int(fields[3])
     except ValueError:
@@ -222,7 +222,7 @@ def _read_line(f: BinaryIO, start: int) -> tuple[bytes, bytes, int]:
     body, tab, crc = line.rstrip(b"\n").rpartition(b"\t")
     key, tab2, entries = body.partition(b"\t")
     try:
-        good = bool(tab and tab2) and len(crc) == 8 and int(crc, 16) == zlib.crc32(body)
+        good = bool(tab and tab2) and len(crc) == 8 and int(crc, 16) == crc32(body)
     except ValueError:
         good = False
     if not good:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any, Protocol
 
 from searchkit.analysis.analyzer import fold_greek, text_analyzer
 from searchkit.atomic import atomic_write_text
+from searchkit.crc import crc32
 from searchkit.errors import IndexFormatError
 from searchkit.records import Record
 
@@ -303,7 +303,7 @@ class AcronymTable:
         try:
             if header is not None:
                 body = text[header.end() :].rstrip("\n")
-                if not body.endswith("}") or zlib.crc32(body[:-1].encode("utf-8")) != int(
+                if not body.endswith("}") or crc32(body[:-1].encode("utf-8")) != int(
                     header.group(3)
                 ):
                     raise TableDamagedError(f"{TABLE_FILE} does not match its checksum")
@@ -336,7 +336,7 @@ class AcronymTable:
         terms = {f: list(self.terms(f, index_terms)) for f in sorted(forms)}
         self.analysed = {f: tuple(t) for f, t in terms.items()}
         body = json.dumps({"acronyms": rows, "terms": terms}, ensure_ascii=False)
-        crc = zlib.crc32(body.encode("utf-8"))
+        crc = crc32(body.encode("utf-8"))
         atomic_write_text(
             path,
             f'{{"version": {TABLE_VERSION}, "generation": {generation}, "crc32": {crc}, '

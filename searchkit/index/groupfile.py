@@ -11,12 +11,12 @@ import json
 import os
 import re
 import struct
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from searchkit.atomic import atomic_write_bytes
+from searchkit.crc import crc32
 
 #: After the magic line: the header's length and CRC-32.
 HEAD = struct.Struct("<II")
@@ -33,7 +33,7 @@ class GroupFileError(Exception):
 def write(path: Path, magic: bytes, header: dict[str, Any], body: bytes | bytearray) -> Path:
     """Write ``path`` atomically and durably. Call holding the write lock."""
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    atomic_write_bytes(path, magic + HEAD.pack(len(raw), zlib.crc32(raw)) + raw + body)
+    atomic_write_bytes(path, magic + HEAD.pack(len(raw), crc32(raw)) + raw + body)
     return path
 
 
@@ -81,7 +81,7 @@ def read_header(path: Path, magic: bytes, kind: str) -> tuple[dict[str, Any], in
         return None
     except OSError as exc:
         raise GroupFileError(f"cannot be read: {exc.strerror}") from None
-    if len(raw) != size or zlib.crc32(raw) != crc:
+    if len(raw) != size or crc32(raw) != crc:
         raise GroupFileError("does not match its checksum")
     try:
         data: dict[str, Any] = json.loads(raw)
@@ -138,7 +138,7 @@ def read_groups(path: Path, base: int, groups: Sequence[tuple[int, int, int]]) -
     out: list[bytes] = []
     for offset, size, crc in groups:
         blob = span[offset - start : offset - start + size]
-        if len(blob) != size or zlib.crc32(blob) != crc:
+        if len(blob) != size or crc32(blob) != crc:
             raise GroupFileError("does not match its checksum")
         out.append(blob)
     return out

@@ -29,13 +29,13 @@ next commit writes its file and removes the older whole-index files.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
 from whoosh.reading import IndexReader
 
+from searchkit.crc import crc32
 from searchkit.engine.checksums import IndexDamagedError
 from searchkit.index import groupfile
 from searchkit.index.vocabulary import segment_readers
@@ -142,7 +142,7 @@ class SegmentHeadings:
         for key, group in sorted(self._all_groups().items()):
             lines = ("\t".join((word, *group[word])) + "\n" for word in sorted(group))
             blob = "".join(lines).encode("utf-8")
-            directory[key] = [len(body), len(blob), zlib.crc32(blob)]
+            directory[key] = [len(body), len(blob), crc32(blob)]
             body += blob
         header = {"format": FORMAT, "segment": self.segment_id, "groups": directory}
         return groupfile.write(folder / file_name(self.segment_id), MAGIC, header, body)

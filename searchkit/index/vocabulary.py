@@ -39,7 +39,6 @@ segment files are never rewritten.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -47,6 +46,7 @@ from pathlib import Path
 from whoosh.fields import FieldType
 from whoosh.reading import IndexReader
 
+from searchkit.crc import crc32
 from searchkit.engine.checksums import IndexDamagedError
 from searchkit.engine.lexicon import term_weights
 from searchkit.index import groupfile
@@ -216,7 +216,7 @@ class SegmentTerms:
             buckets = self._all(field)
             for key in sorted(buckets, key=_key_order):
                 blob = "".join([f"{t}\t{w!r}\n" for t, w in buckets[key]]).encode("utf-8")
-                entries[key] = [len(body), len(blob), zlib.crc32(blob)]
+                entries[key] = [len(body), len(blob), crc32(blob)]
                 body += blob
         header = {"format": FORMAT, "segment": self.segment_id, "fields": directory}
         return groupfile.write(folder / file_name(self.segment_id), MAGIC, header, body)
