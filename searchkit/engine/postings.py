@@ -527,8 +527,9 @@ class SegmentArrays:
                 spans: list[tuple[int, int]] | None = None
                 if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
                     keep_values, spans = False, []
+                # A long list is read by ``os.pread`` (MappedFile.get): its blocks
+                # never enter the map, so there are no pages to give back.
                 blocks = blockread.read_term(postfile, start, length, False, keep_values, spans)
-                _release(postfile, length)
                 return self._from_blocks(*blocks, keep_values, spans)
         matcher = self._matcher(field, text)
         if matcher is None:
@@ -749,11 +750,9 @@ def _read_blocks(
 
 def _release(postfile: Any, length: int) -> None:
     """Give back the mapped pages of the segment once a long posting list (``length``
-    bytes, at least :data:`~searchkit.engine.mapped.RELEASE_MIN`) is in arrays: its
-    blocks (megabytes for a common word of a large index) and the pages of the term
-    dictionary the lookups touched (the kernel maps up to 64 KB around each page read,
-    so a few hundred lookups hold megabytes). Short lists keep them: the next lookups
-    read the same pages again."""
+    bytes, at least :data:`~searchkit.engine.mapped.RELEASE_MIN`) read through Whoosh's
+    matcher is in arrays: the matcher reads its blocks (megabytes for a common word of a
+    large index) through the map."""
     if isinstance(postfile, MappedFile) and length >= RELEASE_MIN:
         postfile.release_all()
 
