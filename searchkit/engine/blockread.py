@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
-from searchkit.engine.inflate import inflate
+from searchkit.engine.blockzlib import inflate
 from searchkit.engine.safepickle import load, loads
 
 Ints = NDArray[np.int64]

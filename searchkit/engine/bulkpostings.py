@@ -17,7 +17,6 @@ import pickle
 import random
 import string
 import struct
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from hashlib import md5
@@ -33,6 +32,7 @@ from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchkit.analysis.termizer import STOP
+from searchkit.engine.blockzlib import deflate
 from searchkit.engine.codec import (
     BLOCK_PROTOCOL,
     PACK_MIN,
@@ -661,7 +661,7 @@ class _TermWriter:
         data = pickle.dumps((deltas, mini, stored), BLOCK_PROTOCOL)
         comp = self._compression
         if comp and len(data) >= ZLIB_MIN:
-            smaller = zlib.compress(data, comp)
+            smaller = deflate(data, comp)
             if len(smaller) < len(data):
                 data = smaller
             else:

@@ -27,7 +27,6 @@ so this module's names are part of the on-disk format: do not rename them.
 from __future__ import annotations
 
 import pickle
-import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
@@ -37,6 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.util.numeric import length_to_byte
+
+from searchkit.engine.blockzlib import deflate
 
 #: Postings per block (Whoosh's default is 128). Larger blocks mean fewer Python
 #: steps per posting read; nothing here skips inside a posting list by blocks.
@@ -193,7 +194,7 @@ def block_data(
         BLOCK_PROTOCOL,
     )
     if compression and len(data) >= ZLIB_MIN:
-        smaller = zlib.compress(data, compression)
+        smaller = deflate(data, compression)
         if len(smaller) < len(data):
             return smaller, compression
     return data, 0

@@ -47,9 +47,9 @@ from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, W3TermsReader
 from whoosh.reading import SegmentReader
 
+from searchkit.engine.blockzlib import inflate
 from searchkit.engine.bulkpostings import TermGroup
 from searchkit.engine.codec import PackedValues
-from searchkit.engine.inflate import inflate
 from searchkit.engine.lexicon import segment_entries
 from searchkit.engine.mapped import MappedFile, MappedFileStorage
 from searchkit.engine.safepickle import load, loads
