@@ -9,7 +9,7 @@ the matcher decodes them (``_goto``, ``_read_data``): a length (negative for the
 block), the header ``(count, last id, max weight, compression, min length, max
 length)``, then the (zlib-compressed when ``compression``) pickle of ``(ids, weights,
 values)``, the ids delta-coded unless ``byteids``; a compressed block is inflated by
-:func:`~searchkit.engine.inflate.inflate`.
+:func:`~searchkit.engine.blockzlib.inflate`.
 """
 
 from __future__ import annotations
