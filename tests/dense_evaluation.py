@@ -556,7 +556,7 @@ def _frequencies(
         return docs, np.zeros(0, dtype=np.float64)
     keys: dict[str, Ints] = {}
 
-    def keys_of(term: str) -> Ints:
+    def keys_of(term: str, _docs: Ints | None) -> Ints:  # every candidate's positions
         found = keys.get(term)
         if found is None:
             found = keys[term] = arrays.position_keys(field, term, docs)

@@ -14,7 +14,13 @@ from whoosh.query import Term
 from searchkit import Record, SearchIndex, ingest
 from searchkit.engine import scoring
 from searchkit.engine.nodes import weighting
-from searchkit.engine.postings import SegmentArrays, doc_frequency
+from searchkit.engine.postings import (
+    DocGroup,
+    SegmentArrays,
+    doc_frequency,
+    narrowing_phrase_starts,
+    phrase_starts,
+)
 from searchkit.params import DEFAULT
 
 from .conftest import SAMPLE_DIR
@@ -166,9 +172,24 @@ def test_phrase_counts_follow_the_phrase_rule(
 ) -> None:
     common = set(positions[0]).intersection(*positions[1:])
     restricted = [{d: ps for d, ps in word.items() if d in common} for word in positions]
-    docs, counts = scoring._phrase_counts([_keys(word) for word in restricted], slop)
-    got = dict(zip(docs.tolist(), counts.astype(int).tolist(), strict=True))
-    assert got == _phrase_counts_by_hand(restricted, slop)
+    expected = _phrase_counts_by_hand(restricted, slop)
+    asked: list[set[int] | None] = []
+
+    def only_in(i: int, docs: np.ndarray | None) -> np.ndarray:
+        """Word ``i``'s positions in ``docs`` alone (every document for None)."""
+        asked.append(None if docs is None else set(docs.tolist()))
+        wanted = restricted[i] if docs is None else set(docs.tolist())
+        return _keys({d: ps for d, ps in restricted[i].items() if d in wanted})
+
+    whole = phrase_starts([_keys(word) for word in restricted], slop)
+    narrowed = narrowing_phrase_starts(len(restricted), only_in, slop)
+    assert whole.tolist() == narrowed.tolist()
+    docs, counts = np.unique(narrowed >> 32, return_counts=True)
+    assert dict(zip(docs.tolist(), counts.tolist(), strict=True)) == expected
+    # A later word is asked for no document where the words before it are not in order.
+    for i, docs_asked in enumerate(asked[1:], start=1):
+        assert docs_asked is not None
+        assert docs_asked <= set(_phrase_counts_by_hand(restricted[:i], slop))
 
 
 def test_position_keys_are_the_positions(sample_index: SearchIndex) -> None:
@@ -179,6 +200,30 @@ def test_position_keys_are_the_positions(sample_index: SearchIndex) -> None:
             some = ids[::2]
             by_doc = arrays.positions("abstract", "cell", some)
             assert arrays.position_keys("abstract", "cell", some).tolist() == _keys(by_doc).tolist()
+
+
+@pytest.mark.parametrize(
+    ("words", "slop"),
+    [
+        (["cell", "line"], 1),
+        (["tumor", "cell"], 2),
+        (["t", "cell", "respons"], 1),
+        (["the", "cell"], 1),  # a stop word: no positions anywhere
+        (["cell", "cell"], 3),
+    ],
+)
+def test_a_group_finds_phrases_as_from_every_documents_positions(
+    sample_index: SearchIndex, words: list[str], slop: int
+) -> None:
+    """The second stage's phrases: positions decoded only where the phrase can still
+    occur give the starts that every document's positions give."""
+    with sample_index.searcher() as s:
+        docnums = list(range(0, s.doc_count_all(), 3))
+        group = DocGroup(s, docnums)
+        expected = phrase_starts([group.position_keys("abstract", w) for w in words], slop)
+        assert group.phrase_starts("abstract", words, slop).tolist() == expected.tolist()
+    if words == ["tumor", "cell"]:
+        assert len(expected)  # the sample holds it: the comparison is not of two empties
 
 
 def test_average_lengths_add_each_segments_total_once(sample_index: SearchIndex) -> None:

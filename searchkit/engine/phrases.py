@@ -109,18 +109,23 @@ def analyze(analyzer: Any, text: str) -> list[Slot]:
     return slots
 
 
-def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
+def phrase_starts(slots: list[Slot], keys: Callable[[str, Ints | None], Ints]) -> Ints:
     """Where the phrase occurs: its first positions, as sorted unique ``docnum << 32 |
-    position``; ``keys(term)`` gives the term's positions in that form (sorted)."""
+    position``. ``keys(term, docs)`` gives the term's positions in that form (sorted)
+    in at least the documents ``docs`` (ascending; None: every document), those where
+    the slots before were found in order: the documents asked for only shrink from
+    slot to slot, so a common word's positions are decoded only where the phrase can
+    still occur."""
     state: tuple[Ints, Ints] | None = None  # (phrase start, where the next slot starts)
     for slot in slots:
+        alive = None if state is None else sets.distinct(state[0] >> 32)
         found_starts: list[Ints] = []
         found_next: list[Ints] = []
         for terms, width in slot.forms:
             if state is None:
                 # The first term of the form (a stopped word may leave offset 0 empty).
                 anchor, first = min(terms, key=lambda pair: pair[1])
-                found = keys(anchor)
+                found = keys(anchor, alive)
                 at = found[(found & _POSITION) >= first] - first
                 starts = at
             else:
@@ -129,7 +134,7 @@ def phrase_starts(slots: list[Slot], keys: Callable[[str], Ints]) -> Ints:
             for term, off in terms:
                 if not keep.any():
                     break
-                keep &= _contains(keys(term), at + off)
+                keep &= _contains(keys(term, alive), at + off)
             found_starts.append(starts[keep])
             found_next.append(at[keep] + width)
         starts = np.concatenate(found_starts)
@@ -178,10 +183,11 @@ def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[I
         return docs, np.zeros(0, dtype=np.float64)
     keys: dict[str, Ints] = {}
 
-    def keys_of(term: str) -> Ints:
+    def keys_of(term: str, alive: Ints | None) -> Ints:
+        # Decoded once, in the documents first asked for: later slots ask for fewer.
         found = keys.get(term)
         if found is None:
-            found = keys[term] = arrays.position_keys(field, term, docs)
+            found = keys[term] = arrays.position_keys(field, term, docs if alive is None else alive)
         return found
 
     ids, counts = sets.distinct_counts(phrase_starts(slots, keys_of) >> 32)

@@ -840,11 +840,40 @@ class DocGroup:
 
     def position_keys(self, field: str, text: str) -> Ints:
         """:meth:`SegmentArrays.position_keys` of the documents, with top-level numbers."""
-        keys = [
-            arrays.position_keys(field, text, local) + (offset << 32)
-            for arrays, offset, local in self._groups
-        ]
-        return np.concatenate(keys) if keys else _EMPTY_IDS
+        return _group_keys(self._groups, field, text)
+
+    def phrase_starts(self, field: str, words: list[str], slop: int) -> Ints:
+        """:func:`phrase_starts` of ``words`` in these documents (top-level keys), each
+        word's positions decoded only in the documents holding every word where the
+        words before it were found in order."""
+        held: list[tuple[SegmentArrays, int, Ints]] = []
+        for arrays, offset, local in self._groups:
+            for w in dict.fromkeys(words):
+                local = local[sets.contains(arrays.postings(field, w)[0], local)]
+            if len(local):
+                held.append((arrays, offset, local))
+
+        def keys(i: int, alive: Ints | None) -> Ints:
+            groups = held
+            if alive is not None:
+                groups = [
+                    (arrays, offset, local[sets.contains(alive, local + offset)])
+                    for arrays, offset, local in held
+                ]
+            return _group_keys(groups, field, words[i])
+
+        return narrowing_phrase_starts(len(words), keys, slop)
+
+
+def _group_keys(groups: list[tuple[SegmentArrays, int, Ints]], field: str, text: str) -> Ints:
+    """The positions of ``text`` in ``field`` in the documents of ``groups`` (as
+    :class:`DocGroup` holds them), as top-level ``docnum << 32 | position`` keys."""
+    keys = [
+        arrays.position_keys(field, text, local) + (offset << 32)
+        for arrays, offset, local in groups
+        if len(local)
+    ]
+    return np.concatenate(keys) if keys else _EMPTY_IDS
 
 
 def phrase_starts(keys: list[Ints], slop: int) -> Ints:
@@ -852,10 +881,26 @@ def phrase_starts(keys: list[Ints], slop: int) -> Ints:
     (the nearest such): the first word's positions, as sorted ``docnum << 32 |
     position``. ``keys``: each word's positions in that form
     (:meth:`SegmentArrays.position_keys`)."""
-    starts = keys[0]
+    return narrowing_phrase_starts(len(keys), lambda i, _docs: keys[i], slop)
+
+
+def narrowing_phrase_starts(
+    n_words: int, keys: Callable[[int, Ints | None], Ints], slop: int
+) -> Ints:
+    """:func:`phrase_starts` of ``n_words`` words whose positions ``keys(i, docs)``
+    gives for word ``i``: in at least the documents ``docs`` (ascending), those where
+    the words before it were found in order (all of them for the first word: ``docs``
+    is None). A common word's positions are then decoded only in the documents
+    where the phrase can still occur, not in every document holding all its words."""
+    if not n_words:
+        return _EMPTY_IDS
+    starts = keys(0, None)
     current = starts
-    for following in keys[1:]:
-        if not len(current) or not len(following):
+    for i in range(1, n_words):
+        if not len(current):
+            return starts[:0]
+        following = keys(i, sets.distinct(current >> 32))
+        if not len(following):
             return starts[:0]
         found = np.zeros(len(current), dtype=np.bool_)
         nearest = current.copy()

@@ -56,7 +56,13 @@ from searchkit.engine.nodes import (
     FieldedTerm,
     Proximity,
 )
-from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
+from searchkit.engine.postings import (
+    Floats,
+    Ints,
+    SegmentArrays,
+    doc_frequency,
+    narrowing_phrase_starts,
+)
 from searchkit.engine.ranges import is_term_range, range_postings
 from searchkit.params import DEFAULT, Params
 
@@ -668,8 +674,14 @@ class _Segment:
             if not len(common):
                 return common, np.zeros(0, dtype=np.float64)
         assert common is not None
-        keys = [self.arrays.position_keys(field, w, common) for w in words]
-        return _phrase_counts(keys, slop)
+        docs = common
+
+        def keys(i: int, alive: Ints | None) -> Ints:
+            return self.arrays.position_keys(field, words[i], docs if alive is None else alive)
+
+        found = narrowing_phrase_starts(len(words), keys, slop)
+        ids, counts = sets.distinct_counts(found >> 32)
+        return ids.astype(np.int64), counts.astype(np.float64)
 
     def proximity(self, q: Proximity, candidates: Ints) -> Floats:
         """Sequential-dependence bonus for ``candidates``: for each adjacent pair of
@@ -1008,13 +1020,6 @@ def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
     field, a, b = pair
     first, second = seg.holding(field, a), seg.holding(field, b)
     return int(np.count_nonzero(_contains(second, first)))
-
-
-def _phrase_counts(keys: list[Ints], slop: int) -> tuple[Ints, Floats]:
-    """Documents where the words occur as a phrase (:func:`phrase_starts`), and how
-    many times."""
-    docs, counts = sets.distinct_counts(phrase_starts(keys, slop) >> 32)
-    return docs.astype(np.int64), counts.astype(np.float64)
 
 
 def _best_of_all(parts: list[Sparse], depth: int) -> list[Ints]:

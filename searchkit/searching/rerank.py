@@ -34,7 +34,7 @@ from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
-from searchkit.engine.postings import DocGroup, doc_frequency, phrase_starts
+from searchkit.engine.postings import DocGroup, doc_frequency
 from searchkit.params import DEFAULT, Params
 
 TITLE_FIELD = "title"
@@ -218,7 +218,7 @@ def _phrase_starts(
     the one before (the position of the first word)."""
     if not words or not _has_positions(searcher, field):
         return {}
-    starts = phrase_starts([group.position_keys(field, w) for w in words], slop)
+    starts = group.phrase_starts(field, list(words), slop)
     out: dict[int, list[int]] = {}
     for key in starts.tolist():
         out.setdefault(key >> 32, []).append(key & 0xFFFFFFFF)
