@@ -15,6 +15,7 @@ from searchkit import SearchIndex
 from searchkit.engine import sets
 from searchkit.engine.nodes import weighting
 from searchkit.engine.postings import SegmentArrays
+from searchkit.engine.scoring import evaluate
 from searchkit.params import DEFAULT
 from searchkit.searching import pipeline
 
@@ -150,3 +151,21 @@ def test_same_rankings_by_table_and_by_search(
         )
     assert results[0] == results[1]
     assert sum(1 for ranked, total, _ in results[0] if ranked and total) >= 30
+
+
+def test_hits_restricted_and_excluded_as_by_isin(sample_index: SearchIndex) -> None:
+    """``Hits.restrict``/``exclude`` look the numbers up as sorted sets (the counted
+    records come ascending): the documents ``np.isin`` keeps, for numbers in any order
+    and with repeats too."""
+    searcher = sample_index.shared_searcher(weighting(DEFAULT))
+    q, _ = pipeline.compile_query(sample_index, pipeline.parse("cancer cell", None), DEFAULT)
+    hits = evaluate(searcher, q, DEFAULT)
+    assert len(hits) > 50
+    rng = np.random.default_rng(7)
+    ascending = hits.docnums[::3]
+    shuffled = rng.permutation(np.concatenate([ascending, ascending[:10], [0, 10**6]]))
+    for numbers in (ascending, shuffled, ascending[:0], ascending[:1]):
+        keep = np.isin(hits.docnums, numbers)
+        assert hits.restrict(numbers).docnums.tolist() == hits.docnums[keep].tolist()
+        assert hits.restrict(numbers).scores.tolist() == hits.scores[keep].tolist()
+        assert hits.exclude(numbers).docnums.tolist() == hits.docnums[~keep].tolist()
