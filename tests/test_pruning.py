@@ -151,3 +151,43 @@ def test_the_cli_gives_the_unpruned_hits_and_counts(sample_index_dir: Path) -> N
     counted = run(sample_index_dir, "search", query, "--count")
     assert counted.exit_code == 0, counted.stderr
     assert int(counted.stdout) == full.total
+
+
+def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
+    generated_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the concepts scored in full are the same before and after the threshold is
+    set, each segment's sample (its documents, every concept looked up there) is its
+    base: the concepts are combined once per segment, not once for the sample and
+    again for the base; and the hits are those of scoring every match."""
+    index = SearchIndex.open(generated_index)
+    combined: list[int] = []
+    real = scoring._Segment._coordinated
+
+    def spy(self: scoring._Segment, parts: list[scoring.Sparse], n: int) -> scoring.Base:
+        combined.append(n)
+        return real(self, parts, n)
+
+    monkeypatch.setattr(scoring._Segment, "_coordinated", spy)
+    pruned_calls: list[int] = []
+    real_top = scoring.evaluate_top
+
+    def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
+        pruned_calls.append(1)
+        return real_top(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring, "evaluate_top", top)
+    n_segments = len(index.shared_searcher(scoring.BM25F()).leaf_searchers())
+    assert n_segments == 2
+    once = 0
+    for text in BENCHMARK_QUERIES[:80]:
+        combined.clear()
+        pruned_calls.clear()
+        pruned = pipeline.rank(index, text, PRUNED, limit=10)
+        if not pruned_calls:  # not a free-text query: every match scored
+            continue
+        # Once for each segment's sample, and again where its base is not the sample.
+        assert n_segments <= len(combined) <= 2 * n_segments, text
+        once += len(combined) < 2 * n_segments
+        assert pruned.ranked == pipeline.rank(index, text, UNPRUNED, limit=10).ranked
+    assert once >= 10

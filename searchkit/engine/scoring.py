@@ -270,9 +270,13 @@ def evaluate_top(
         for k, seg in enumerate(segments):
             full[k][i] = seg.concept(concepts[i])
     scored: list[Sparse] = []
+    # Each segment's sample, kept: it is the segment's base when no other concept
+    # needs scoring in full there and no other record must be kept.
+    sampled: list[tuple[Base, frozenset[int]]] = []
     for k, seg in enumerate(segments):
-        ids, score, _ = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
-        scored.append((ids, score))
+        base = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
+        sampled.append((base, frozenset(full[k])))
+        scored.append((base[0], base[1]))
     sample = _joined(scored, offsets)
     ids_all, base_all = sample.docnums, sample.scores  # ascending numbers
     threshold = _kth(base_all, depth)
@@ -317,6 +321,13 @@ def evaluate_top(
         for i, c in enumerate(concepts):
             if i not in non_essential and i not in full[k]:
                 full[k][i] = seg.concept(c)
+        base, sampled_with = sampled[k]
+        sampled[k] = (_NO_BASE, sampled_with)
+        if frozenset(full[k]) == sampled_with and not len(kept[k]):
+            # The same candidates (the documents of the concepts scored in full) and
+            # the same parts as the sample's, in the same order: the same base.
+            bases.append(base)
+            continue
         if not non_essential:
             parts = [full[k][i] for i in range(len(concepts))]
             bases.append(seg._coordinated(parts, len(concepts)))
