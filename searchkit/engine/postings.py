@@ -209,7 +209,7 @@ class Values:
         self._value_blocks = self._value_mask = None
 
     def select(
-        self, chosen: NDArray[np.intp], reread: Callable[[list[tuple[int, int]]], list[Any]]
+        self, chosen: sets.Positions, reread: Callable[[list[tuple[int, int]]], list[Any]]
     ) -> tuple[bytes, Offsets, Offsets]:
         """The values of the postings at ``chosen`` (ascending indexes): a blob and
         each one's start and end in it. Values kept in blocks are joined whole when
@@ -241,7 +241,7 @@ class Values:
         """Whether these values are not kept (read again by :meth:`select`)."""
         return self._value_spans is not None
 
-    def rereads_most(self, chosen: NDArray[np.intp]) -> bool:
+    def rereads_most(self, chosen: sets.Positions) -> bool:
         """Whether these values are not kept and are worth reading whole and keeping:
         ``chosen`` falls in at least half of their blocks (reading them whole is then
         about as cheap), or they were looked up ``KEEP_VALUES_AFTER_LOOKUPS`` times."""
@@ -253,7 +253,7 @@ class Values:
             return True
         return 2 * len(self._blocks_of(chosen)[2]) >= len(spans)
 
-    def _blocks_of(self, chosen: NDArray[np.intp]) -> tuple[Ints, Ints, Ints]:
+    def _blocks_of(self, chosen: sets.Positions) -> tuple[Ints, Ints, Ints]:
         """For the postings at ``chosen``: their indexes among the term's postings as
         stored (deleted ones included), the block holding each, and those blocks
         (ascending, once each)."""
@@ -605,7 +605,7 @@ class SegmentArrays:
         return terms._postfile, start, length
 
     def _select(
-        self, field: str, text: str, values: Values, chosen: NDArray[np.intp]
+        self, field: str, text: str, values: Values, chosen: sets.Positions
     ) -> tuple[bytes, Offsets, Offsets]:
         """:meth:`Values.select`; values not kept, needed from most of their blocks,
         are read whole once and kept from then on (as a phrase's are)."""

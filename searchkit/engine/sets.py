@@ -14,12 +14,16 @@ by part would: a table does exactly those additions, in that order.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 from numpy.typing import NDArray
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
 Mask = NDArray[np.bool_]
+#: Places in an array, to index it with.
+Positions = NDArray[np.signedinteger[Any]]
 
 #: A binary search costs about this many table steps per number looked up.
 SEARCH_COST = 48
@@ -56,22 +60,25 @@ def contains(sorted_ids: Ints, wanted: Ints) -> Mask:
     return sorted_ids[at] == wanted
 
 
-def positions_in(sorted_ids: Ints, wanted: Ints) -> NDArray[np.intp]:
+def positions_in(sorted_ids: Ints, wanted: Ints) -> Positions:
     """Where those of ``wanted`` (non-negative, any order) that ``sorted_ids``
     (ascending, unique) holds are in it, in the order of ``wanted``."""
     return found_at(sorted_ids, wanted)[1]
 
 
-def found_at(sorted_ids: Ints, wanted: Ints) -> tuple[Mask, NDArray[np.intp]]:
+def found_at(sorted_ids: Ints, wanted: Ints) -> tuple[Mask, Positions]:
     """Which of ``wanted`` (non-negative, any order) ``sorted_ids`` (ascending,
-    unique) holds, and where those are in it."""
+    unique) holds, and where those are in it (as indexes: 32- or 64-bit)."""
     if not len(sorted_ids) or not len(wanted):
         return np.zeros(len(wanted), dtype=np.bool_), np.zeros(0, dtype=np.intp)
     span = max(int(sorted_ids[-1]), int(wanted.max())) + 1
     if _use_table(len(sorted_ids), len(wanted), span):
-        table = np.full(span, -1, dtype=np.intp)
-        table[sorted_ids] = np.arange(len(sorted_ids), dtype=np.intp)
-        at = table[wanted]
+        # 32-bit entries (a segment holds fewer than 2**31 documents): half the
+        # memory to fill, mark and read of a table of machine-size integers.
+        index_type = np.int32 if len(sorted_ids) < 2**31 else np.intp
+        table = np.full(span, -1, dtype=index_type)
+        table[sorted_ids] = np.arange(len(sorted_ids), dtype=index_type)
+        at = cast(Positions, table[wanted])
         hit = at >= 0
         return hit, at[hit]
     at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
