@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from typer.testing import CliRunner
 from searchkit import Record, SearchIndex, search
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, _sentences, mine
 from searchkit.cli import app
+
+from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -189,3 +192,38 @@ def test_mining_ignores_spacing() -> None:
     assert mine("  Tumour necrosis\nfactor  (TNF)\u00a0rose. ") == [
         ("TNF", "tumour necrosis factor")
     ]
+
+
+@pytest.mark.slow
+def test_an_open_index_uses_the_acronyms_another_process_committed(tmp_path: Path) -> None:
+    """A program that keeps an index open (a notebook, a service) searches what
+    another process has committed since with that commit's acronyms, as a fresh
+    process would: ``MHC`` also finds the record that only spells it out once a record
+    defining it has been ingested, by a real ``searchkit ingest`` process."""
+    ix = SearchIndex.create(tmp_path / "ix")
+    ix.upsert([SPELLS_OUT, SHORT_ONLY, *FILLER])
+    held = SearchIndex.open(ix.path)
+    before = search(held, "MHC", limit=10)
+    assert [h.pmid for h in before.hits] == ["3"]  # no acronym known yet
+    assert held.query_acronyms.long_forms("MHC") == []
+    new = tmp_path / "new.jsonl"
+    new.write_text(
+        json.dumps({"pmid": "1", "title": DEFINES_MHC.title, "abstract": DEFINES_MHC.abstract})
+        + "\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [_searchkit_exe(), "ingest", str(new), "--index", str(ix.path), "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    fresh = search(SearchIndex.open(ix.path), "MHC", limit=10)
+    assert {h.pmid for h in fresh.hits} == {"1", "2", "3"}
+    again = search(held, "MHC", limit=10)
+    assert [(h.pmid, h.score) for h in again.hits] == [(h.pmid, h.score) for h in fresh.hits]
+    assert (again.total, again.partial_total) == (fresh.total, fresh.partial_total)
+    assert held.query_acronyms.long_forms("MHC") == [("major histocompatibility complex", 1)]
+    # The whole table, once loaded (as ``searchkit acronyms`` loads it), follows too.
+    assert held.acronyms.rows("MHC") == [("MHC", 1, "major histocompatibility complex")]

@@ -373,8 +373,9 @@ class SearchIndex:
 
     @property
     def acronyms(self) -> AcronymTable:
-        """The acronyms mined from the indexed records (loaded once)."""
-        if self._acronyms is None:
+        """The acronyms mined from the records of the last commit (loaded once per
+        commit: another process's commit since the last load is read again)."""
+        if self._acronyms is None or self._acronyms.generation != self._ix.latest_generation():
             self._acronyms = self._load_acronyms()
         return self._acronyms
 
@@ -387,15 +388,16 @@ class SearchIndex:
         written before it, a commit killed before writing it)."""
         self._check_open()
         if self._acronyms is not None:
-            return self._acronyms
-        if self._acronym_lookup is None:
+            return self.acronyms  # of the last commit
+        generation = self._ix.latest_generation()
+        if self._acronym_lookup is None or self._acronym_lookup.generation != generation:
+            # First use, or another process has committed since: that commit's file.
+            self._acronym_lookup = None
             try:
                 lookup = AcronymLookup.open(self.path)
             except TableDamagedError as exc:
                 raise IndexDamagedError(self.path, exc.problem) from None
-            if lookup is None:
-                return self.acronyms
-            if lookup.generation != self._ix.latest_generation():
+            if lookup is None or lookup.generation != generation:
                 return self.acronyms
             self._acronym_lookup = lookup
         return _CheckedLookup(self.path, self._acronym_lookup)
@@ -421,6 +423,8 @@ class SearchIndex:
             return table
         with self._ix.searcher() as searcher:
             if searcher.doc_count() == 0:
+                table.generation = generation  # no record: no acronym, whatever was saved
+                table.counts.clear()
                 return table
             records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
             return AcronymTable.rebuild(records, searcher.reader().generation())
