@@ -134,23 +134,25 @@ def _one_byte_values(
     ok = (count >= 1) & (ends - starts == np.where(count == 1, 13, 12 + 2 * count))
     closing = np.where(count == 1, _APPEND, _APPENDS)
     ok[ok] = (data[ends[ok] - 2] == closing[ok]) & (data[ends[ok] - 1] == _STOP)
-    n, slot = _delta_slots(starts[ok], count[ok])
+    n = count[ok]
+    slot = _delta_slots(starts[ok], n)
     good = data[slot] == _BININT1
     if not good.all():  # a value whose delta bytes spell a closing by chance
         bad_value = np.repeat(np.arange(len(n)), n)[~good]
         keep = np.ones(len(n), dtype=np.bool_)
         keep[bad_value] = False
         ok[np.flatnonzero(ok)[~keep]] = False
-        n, slot = _delta_slots(starts[ok], count[ok])
+        n = count[ok]
+        slot = _delta_slots(starts[ok], n)
     return ok, n, _running(data[slot + 1].astype(np.int64), n)
 
 
-def _delta_slots(starts: Ints, n: Ints) -> tuple[Ints, Ints]:
-    """``n``, and where the opcode of each one-byte delta of the values at ``starts``
-    (``n`` deltas each) is: two bytes apart, after the header and ``MARK`` (no ``MARK``
-    for a single delta)."""
+def _delta_slots(starts: Ints, n: Ints) -> Ints:
+    """Where the opcode of each one-byte delta of the values at ``starts`` (``n``
+    deltas each) is: two bytes apart, after the header and ``MARK`` (no ``MARK`` for a
+    single delta)."""
     first = starts + np.where(n == 1, 9, 10)
-    return n, np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
+    return np.repeat(first - 2 * (np.cumsum(n) - n), n) + 2 * np.arange(n.sum())
 
 
 def _walked_values(

@@ -375,7 +375,11 @@ class SearchIndex:
     def acronyms(self) -> AcronymTable:
         """The acronyms mined from the records of the last commit (loaded once per
         commit: another process's commit since the last load is read again)."""
-        if self._acronyms is None or self._acronyms.generation != self._ix.latest_generation():
+        return self._acronyms_of(self._ix.latest_generation())
+
+    def _acronyms_of(self, generation: int) -> AcronymTable:
+        """:attr:`acronyms`, the index's last commit being ``generation``."""
+        if self._acronyms is None or self._acronyms.generation != generation:
             self._acronyms = self._load_acronyms()
         return self._acronyms
 
@@ -387,9 +391,9 @@ class SearchIndex:
         already, or when the lookup file is missing or of another generation (an index
         written before it, a commit killed before writing it)."""
         self._check_open()
-        if self._acronyms is not None:
-            return self.acronyms  # of the last commit
         generation = self._ix.latest_generation()
+        if self._acronyms is not None:
+            return self._acronyms_of(generation)
         if self._acronym_lookup is None or self._acronym_lookup.generation != generation:
             # First use, or another process has committed since: that commit's file.
             self._acronym_lookup = None
@@ -398,7 +402,7 @@ class SearchIndex:
             except TableDamagedError as exc:
                 raise IndexDamagedError(self.path, exc.problem) from None
             if lookup is None or lookup.generation != generation:
-                return self.acronyms
+                return self._acronyms_of(generation)
             self._acronym_lookup = lookup
         return _CheckedLookup(self.path, self._acronym_lookup)
 
@@ -422,10 +426,8 @@ class SearchIndex:
         if table.generation == generation:
             return table
         with self._ix.searcher() as searcher:
-            if searcher.doc_count() == 0:
-                table.generation = generation  # no record: no acronym, whatever was saved
-                table.counts.clear()
-                return table
+            if searcher.doc_count() == 0:  # no record: no acronym, whatever was saved
+                return AcronymTable(generation=generation)
             records = (record_from_json(doc["record"]) for doc in searcher.all_stored_fields())
             return AcronymTable.rebuild(records, searcher.reader().generation())
 
