@@ -9,6 +9,7 @@ tag).
     python benchmarks/query_latency.py --index INDEX_DIR --pruning
     python benchmarks/query_latency.py --index INDEX_DIR --near
     python benchmarks/query_latency.py --index INDEX_DIR --baseline SRC_DIR [--rounds 2]
+    python benchmarks/query_latency.py --index NEW_DIR --baseline SRC_DIR --baseline-index OLD_DIR
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
@@ -23,7 +24,9 @@ match scored, and checks that both give the same hits, scores and counts. ``--ne
 times the quoted phrases of the queries as ``"a b"~3`` proximity searches (first stage
 only) matched in arrays and by Whoosh's ``SpanNear2``. ``--baseline`` reports CPU p50
 and p95 of this checkout's code against another source tree's (the code before a
-change), each in fresh processes over the same index, alternating, read-only.
+change), each in fresh processes over the same index, alternating, read-only;
+with ``--baseline-index`` the baseline code reads that index instead (the same records
+written by the baseline code: a change of the on-disk format).
 """
 
 from __future__ import annotations
@@ -75,13 +78,14 @@ def latencies(
 
 
 def against_baseline(
-    index_dir: Path, qs: list[str], baseline: Path, rounds: int
+    index_dir: Path, qs: list[str], baseline: Path, rounds: int, baseline_index: Path | None = None
 ) -> dict[str, list[list[float]]]:
     """CPU milliseconds per query of this checkout's code and of the searchkit source
     tree ``baseline`` (e.g. ``git archive main`` unpacked), each in a fresh process
     that opens the index, warms up on 20 queries and runs them all; the two
     alternate ``rounds`` times, so that both see the same machine load. Reads the
-    index only."""
+    index only; the baseline reads ``baseline_index`` when given (the same records in
+    the format the baseline code writes)."""
     import json
     import subprocess
 
@@ -90,11 +94,12 @@ def against_baseline(
     for _ in range(rounds):
         for name, source in (("baseline", baseline), ("current", here)):
             env = {**os.environ, "PYTHONPATH": str(source), "PYTHONDONTWRITEBYTECODE": "1"}
+            read = baseline_index if name == "baseline" and baseline_index else index_dir
             code = (
                 "import sys; sys.path.insert(0, sys.argv[1]); import query_latency as q; q.child()"
             )
             done = subprocess.run(
-                [sys.executable, "-c", code, str(HERE), str(index_dir), str(source), str(len(qs))],
+                [sys.executable, "-c", code, str(HERE), str(read), str(source), str(len(qs))],
                 env=env,
                 cwd=HERE,  # not a folder holding a searchkit/ of its own
                 capture_output=True,
@@ -300,6 +305,7 @@ def one_index(
     near: bool = False,
     baseline: Path | None = None,
     rounds: int = 2,
+    baseline_index: Path | None = None,
 ) -> None:
     if near:
         n, new, old = near_latencies(index, qs)
@@ -323,10 +329,11 @@ def one_index(
                 )
         return
     if baseline is not None:
-        runs = against_baseline(index, qs, baseline, rounds)
+        runs = against_baseline(index, qs, baseline, rounds, baseline_index)
         print(
             f"index {index}: {len(qs)} queries, CPU ms, limit 10, warm (20 queries first), "
             f"{rounds} alternating round(s) per code, baseline {baseline}"
+            + (f" reading {baseline_index}" if baseline_index else "")
         )
         for r in range(rounds):
             old, new = runs["baseline"][r], runs["current"][r]
@@ -377,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
         "holding searchkit/, e.g. `git archive main | tar -x -C DIR`), in alternating "
         "fresh processes",
     )
+    ap.add_argument(
+        "--baseline-index",
+        type=Path,
+        help="with --baseline: the baseline code reads this index (the same records in "
+        "its own format) instead of --index",
+    )
     ap.add_argument("--rounds", type=int, default=2, help="with --baseline: rounds per code")
     ap.add_argument("--sizes", default="10000,100000,200000", help="index sizes (records)")
     ap.add_argument("--queries", type=int, default=200)
@@ -399,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             args.near,
             args.baseline,
             args.rounds,
+            args.baseline_index,
         )
         return 0
     data = args.data or shared_data_dir()

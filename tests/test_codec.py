@@ -200,3 +200,174 @@ def _search(ix: SearchIndex) -> list[Any]:
     from searchkit.searching.search import search
 
     return list(search(ix, "immune escape tumour cells", limit=20).hits)
+
+
+def _postings_file(*lists: bytes) -> tuple[Any, list[tuple[int, int]]]:
+    """An in-memory postings file holding ``lists`` (each a term's blocks, as
+    :func:`_term_blocks` writes them) and each one's (start, length)."""
+
+    class _File:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def get(self, start: int, length: int) -> bytes:
+            return self.data[start : start + length]
+
+    places, at = [], 0
+    for blob in lists:
+        places.append((at, len(blob)))
+        at += len(blob)
+    return _File(b"".join(lists)), places
+
+
+def _term_blocks(blocks: list[tuple[bytes, int]], ids: list[list[int]]) -> bytes:
+    """A term's posting list of ``blocks`` (each a block's data and its compression)."""
+    import struct
+
+    from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+    from searchkit.engine.codec import block_head
+
+    parts = [WHOOSH3_HEADER_MAGIC]
+    for i, ((data, comp), block_ids) in enumerate(zip(blocks, ids, strict=True)):
+        head = block_head(len(block_ids), block_ids[-1], 3.0, comp, 1, 40)
+        size = len(head) + len(data)
+        parts += [struct.pack("!i", -size if i == len(blocks) - 1 else size), head, data]
+    return b"".join(parts)
+
+
+def _real_postings(n: int, first: int) -> tuple[list[int], list[float], list[bytes]]:
+    """``n`` postings of a common word as a large segment holds them: document numbers
+    from ``first`` (beyond 16 bits) a few apart, frequencies 1 to 4, and each
+    document's positions encoded by Whoosh's ``Positions`` format."""
+    from whoosh.formats import Positions
+
+    rng = np.random.default_rng(7)
+    ids = (first + np.cumsum(rng.integers(1, 40, n))).tolist()
+    freqs = rng.integers(1, 5, n).tolist()
+    fmt = Positions()
+    values = [fmt.encode(sorted(rng.choice(300, f, replace=False).tolist())) for f in freqs]
+    return ids, [float(f) for f in freqs], values
+
+
+def _previous_block(ids: list[int], weights: list[float], values: list[bytes]) -> tuple[bytes, int]:
+    """A large block as searchkit wrote it before DeltaIds and DeflatedValues: deltas
+    in ``array('I')``, weights in ``array('f')``, PackedValues, the block compressed."""
+    import zlib
+
+    deltas = array("I", [ids[0], *np.diff(ids).tolist()])
+    data = pickle.dumps((deltas, array("f", weights), PackedValues.of(values)), 5)
+    return zlib.compress(data, 3), 3
+
+
+def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() -> None:
+    """A common word's block: the first document number (beyond 16 bits) then one byte
+    per step, a byte per frequency, the positions compressed on their own and the block
+    not compressed as a whole; read back, the same postings; smaller on disk than the
+    blocks searchkit wrote before."""
+    from searchkit.engine import safepickle
+    from searchkit.engine.codec import DeflatedValues, DeltaIds, block_data
+
+    ids, weights, values = _real_postings(BLOCK_LIMIT, 70_000)
+    data, comp = block_data(ids, weights, values, None, 3)
+    assert comp == 0
+    deltas, stored_weights, stored_values = safepickle.loads(data)
+    assert isinstance(deltas, DeltaIds) and deltas.first == ids[0]
+    assert deltas.steps.typecode == "B" and stored_weights.typecode == "B"
+    assert isinstance(stored_values, DeflatedValues) and stored_values.width == 1
+    assert deltas.numbers().tolist() == ids and list(stored_weights) == weights
+    assert list(stored_values) == values and list(deltas) == [ids[0], *np.diff(ids).tolist()]
+    assert len(data) < 0.9 * len(_previous_block(ids, weights, values)[0])
+    # Frequencies that are not whole numbers (a boosted field) stay floats.
+    _, halves, _ = safepickle.loads(block_data(ids, [w / 2 for w in weights], values, None, 3)[0])
+    assert halves.typecode == "f" and list(halves) == [w / 2 for w in weights]
+    # A codec that compresses nothing keeps the values as they are.
+    _, _, plain = safepickle.loads(block_data(ids, weights, values, None, 0)[0])
+    assert isinstance(plain, PackedValues) and list(plain) == values
+
+
+def test_blocks_written_before_read_as_the_new_ones() -> None:
+    """A term of two blocks in the previous layout and the same term in the new one:
+    the query reader (blockread) and the merge reader give the same numbers, weights
+    and positions for both, and Whoosh's matcher reads the new blocks."""
+    from searchkit.engine import blockread, merging
+    from searchkit.engine.codec import block_data
+    from searchkit.engine.postings import Values
+
+    ids, weights, values = _real_postings(2 * PACK_MIN, 90_000)
+    halves = [slice(0, PACK_MIN), slice(PACK_MIN, None)]
+    id_parts = [ids[h] for h in halves]
+    old = _term_blocks([_previous_block(ids[h], weights[h], values[h]) for h in halves], id_parts)
+    new = _term_blocks(
+        [block_data(ids[h], weights[h], values[h], None, 3) for h in halves], id_parts
+    )
+    postfile, places = _postings_file(old, new)
+    read = []
+    for start, length in places:
+        id_blocks, weight_blocks, value_blocks = blockread.read_term(
+            postfile, start, length, False, True
+        )
+        joined = Values.join(value_blocks)
+        read.append(
+            (
+                np.concatenate(id_blocks).tolist(),
+                np.concatenate(weight_blocks).tolist(),
+                [joined.blob[s:e] for s, e in zip(joined.starts, joined.ends, strict=True)],
+            )
+        )
+        merged_ids, merged_weights, merged_values = merging._read_blocks(
+            postfile, start, length, None
+        )
+        assert merged_ids.tolist() == ids and merged_weights.tolist() == weights
+        assert list(merged_values) == values
+    assert read[0] == read[1] == (ids, weights, values)
+
+
+def test_damaged_values_are_detected() -> None:
+    """A flipped byte in a block's compressed values, or lengths that do not add up to
+    the values' size, raise instead of giving other positions."""
+    import zlib
+
+    from searchkit.engine.codec import DeflatedValues
+
+    _, _, values = _real_postings(PACK_MIN, 0)
+    good = DeflatedValues.of(PackedValues.of(values), 3)
+    assert list(good) == values
+    data = bytearray(good.data)
+    data[len(data) // 2] ^= 0x40
+    flipped = DeflatedValues(good.count, good.width, good.size, bytes(data))
+    with pytest.raises((zlib.error, ValueError)):
+        flipped.inflated()
+    with pytest.raises(ValueError):
+        DeflatedValues(good.count, good.width, good.size + 1, good.data).inflated()
+    with pytest.raises(ValueError):
+        DeflatedValues(good.count - 1, good.width, good.size, good.data).inflated()
+
+
+def test_a_flipped_number_or_weight_is_detected() -> None:
+    """The numbers and weights of a large block are not under zlib's checksum: a
+    flipped bit in either (or in the first number) is reported by every reader
+    (blockread, the merge, Whoosh's matcher through searchkit's arrays), never read as
+    another document or frequency."""
+    from searchkit.engine import blockread, merging, safepickle
+    from searchkit.engine.codec import block_data
+
+    ids, weights, values = _real_postings(PACK_MIN, 70_000)
+    data, comp = block_data(ids, weights, values, None, 3)
+    deltas, stored_weights, _ = safepickle.loads(data)
+    deltas.verify(stored_weights)
+    spots = {
+        "first": data.index((ids[0]).to_bytes(4, "little")),
+        "steps": data.index(deltas.steps.tobytes()) + 5,
+        "weights": data.index(stored_weights.tobytes()) + 7,
+    }
+    for where, at in spots.items():
+        damaged = bytearray(data)
+        damaged[at] ^= 0x02
+        blob = _term_blocks([(bytes(damaged), comp)], [ids])
+        postfile, [(start, length)] = _postings_file(blob)
+        with pytest.raises(ValueError, match="damaged"):
+            blockread.read_term(postfile, start, length, False, False)
+        with pytest.raises(ValueError, match="damaged"):
+            merging._read_blocks(postfile, start, length, None)
+        assert where

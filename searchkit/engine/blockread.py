@@ -9,7 +9,9 @@ the matcher decodes them (``_goto``, ``_read_data``): a length (negative for the
 block), the header ``(count, last id, max weight, compression, min length, max
 length)``, then the (zlib-compressed when ``compression``) pickle of ``(ids, weights,
 values)``, the ids delta-coded unless ``byteids``; a compressed block is inflated by
-:func:`~searchkit.engine.blockzlib.inflate`.
+:func:`~searchkit.engine.blockzlib.inflate`. The values of searchkit's large blocks
+(:class:`~searchkit.engine.codec.DeflatedValues`) stay compressed until a phrase or
+proximity needs them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.engine.blockzlib import inflate
+from searchkit.engine.codec import block_numbers
 from searchkit.engine.safepickle import load, loads
 
 Ints = NDArray[np.int64]
@@ -55,8 +58,10 @@ def read_term(
     values: list[Any] = []
     while True:
         size, following, count, (raw_ids, raw_weights, raw_values) = _block(view, stream, pos)
-        block_ids = np.asarray(raw_ids, dtype=np.int64)
-        ids.append(block_ids if byteids else np.cumsum(block_ids))
+        if byteids:
+            ids.append(np.asarray(raw_ids, dtype=np.int64))
+        else:
+            ids.append(block_numbers(raw_ids, raw_weights))
         # Whoosh stores None when every weight is 1, one float when all are the same.
         if raw_weights is None:
             weights.append(np.ones(count, dtype=np.float64))

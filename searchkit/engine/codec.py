@@ -6,11 +6,22 @@ encoded positions) with pickle protocol 2. Under Python 3 that protocol writes e
 block back makes one such call per posting: on a large index that unpickling, not the
 scoring, was most of a query's time. Here a block holds
 
-* the id deltas as one ``array('I')`` and the weights as one ``array('f')`` (or
-  Whoosh's ``None`` / single float when they are all the same),
-* the values as one :class:`PackedValues` (their bytes joined, plus end offsets),
+* the id deltas as one :class:`DeltaIds` (the first id, then the steps in the
+  narrowest of ``array('B')``, ``array('H')``, ``array('I')`` that holds them), the
+  weights as one array (``array('B')`` or ``array('H')`` when they are whole numbers,
+  as term frequencies are, else ``array('f')``; Whoosh's ``None`` / single float when
+  they are all the same),
+* the values as one :class:`DeflatedValues`: each value's length and their bytes
+  joined, zlib-compressed together (:class:`PackedValues` when the codec compresses
+  nothing),
 
 pickled with protocol 5, in blocks of :data:`BLOCK_LIMIT` postings instead of 128.
+Such a block is not compressed as a whole: a query reading a common word's documents
+and frequencies unpickles a few arrays and inflates nothing; the positions (Whoosh
+pickles each posting's position list: four fifths of a block's bytes, and what zlib
+shrinks most) are inflated only when a phrase or proximity needs them. On a
+1,000,000-record index, inflating whole blocks was a fifth of a query's CPU
+(BENCHMARKS.md, "Eighth pass").
 A reader unpickles a handful of objects per block instead of a few hundred: the
 common word "cell" of a 200,000-record index took 1.72 MB and 53 ms to decode in
 Whoosh's blocks, 0.81 MB and 11 ms in these. Blocks of fewer than :data:`PACK_MIN`
@@ -27,6 +38,7 @@ so this module's names are part of the on-disk format: do not rename them.
 from __future__ import annotations
 
 import pickle
+import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
@@ -37,7 +49,8 @@ from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.util.numeric import length_to_byte
 
-from searchkit.engine.blockzlib import deflate
+from searchkit.crc import crc32
+from searchkit.engine.blockzlib import deflate, inflate
 
 #: Postings per block (Whoosh's default is 128). Larger blocks mean fewer Python
 #: steps per posting read; nothing here skips inside a posting list by blocks.
@@ -71,6 +84,8 @@ class PackedValues(Sequence[bytes]):
     def of(cls, values: Sequence[bytes]) -> PackedValues:
         if isinstance(values, PackedValues):
             return values
+        if isinstance(values, DeflatedValues):
+            return values.inflated()
         return cls(b"".join(values), array("I", accumulate(map(len, values))))
 
     @classmethod
@@ -160,6 +175,195 @@ def _as_ends(offsets: NDArray[np.int64]) -> array[int]:
     return ends
 
 
+def narrow(numbers: NDArray[np.int64]) -> array[int]:
+    """Non-negative whole ``numbers`` in the narrowest of ``array('B')``,
+    ``array('H')`` and ``array('I')`` that holds the largest."""
+    top = int(numbers.max()) if len(numbers) else 0
+    if top >= 1 << 32:
+        raise OverflowError("a posting number does not fit in 32 bits")
+    out: array[int] = array("B" if top < 1 << 8 else "H" if top < 1 << 16 else "I")
+    out.frombytes(numbers.astype(f"=u{out.itemsize}").tobytes())
+    return out
+
+
+def _numbers(stored: array[int]) -> NDArray[np.int64]:
+    return np.frombuffer(stored, dtype=f"=u{stored.itemsize}").astype(np.int64)
+
+
+class DeltaIds(Sequence[int]):
+    """A block's delta-coded document numbers, as Whoosh's matcher reads them (the
+    first number, then each one's step from the one before), the steps in the
+    narrowest array that holds them: one byte each for a common word, where
+    ``array('I')`` took four. These blocks are not compressed as a whole, so zlib's
+    checksum no longer covers their numbers and weights: ``check`` is the CRC-32 of
+    both (little-endian), and :meth:`verify` compares it before they are used, so that
+    a flipped bit is reported as damage rather than read as another document or
+    frequency."""
+
+    __slots__ = ("check", "first", "steps")
+
+    def __init__(self, first: int, steps: array[int], check: int = 0) -> None:
+        self.first = first
+        self.steps = steps
+        self.check = check
+
+    @classmethod
+    def of(cls, ids: Sequence[int], weights: Any = None) -> DeltaIds:
+        """The deltas of ``ids`` (ascending, at least one), checked with the block's
+        stored ``weights`` (an array, or ``None`` / a float when all are the same)."""
+        numbers = np.asarray(ids, dtype=np.int64)
+        found = cls(int(numbers[0]), narrow(np.diff(numbers)))
+        found.check = found._crc(weights)
+        return found
+
+    def _crc(self, weights: Any) -> int:
+        value = crc32(self.first.to_bytes(4, "little"))
+        value = crc32(_little_bytes(self.steps), value)
+        if isinstance(weights, array):
+            value = crc32(_little_bytes(weights), value)
+        return value
+
+    def verify(self, weights: Any) -> None:
+        """Raise ``ValueError`` unless the numbers and ``weights`` are those written."""
+        if self._crc(weights) != self.check:
+            raise ValueError("a posting block's numbers or weights are damaged")
+
+    def numbers(self) -> NDArray[np.int64]:
+        """The document numbers (the deltas summed)."""
+        out = np.empty(len(self.steps) + 1, dtype=np.int64)
+        out[0] = self.first
+        np.cumsum(_numbers(self.steps), out=out[1:])
+        out[1:] += self.first
+        return out
+
+    def __len__(self) -> int:
+        return len(self.steps) + 1
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> int | list[int]:
+        listed = [self.first, *self.steps]
+        return listed[index]
+
+    def __iter__(self) -> Iterator[int]:
+        yield self.first
+        yield from self.steps
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DeltaIds):
+            return self.first == other.first and list(self.steps) == list(other.steps)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.first, tuple(self.steps)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DeltaIds, (self.first, self.steps, self.check))
+
+    def __repr__(self) -> str:
+        return f"DeltaIds({len(self)} ids from {self.first}, {self.steps.typecode!r})"
+
+
+def block_numbers(stored: Any, weights: Any) -> NDArray[np.int64]:
+    """The document numbers of a block whose ids are stored delta-coded: a
+    :class:`DeltaIds` (verified with the block's stored ``weights``), an array or a
+    tuple of deltas (blocks written before :class:`DeltaIds`, small blocks, Whoosh's
+    own)."""
+    if isinstance(stored, DeltaIds):
+        stored.verify(weights)
+        return stored.numbers()
+    return np.cumsum(np.asarray(stored, dtype=np.int64))
+
+
+class DeflatedValues(Sequence[bytes]):
+    """A block's posting values, compressed apart from its ids and weights: zlib's
+    stream of each value's length (in ``width`` bytes, little-endian) followed by the
+    values' bytes joined (``size`` of them). Reading a block's ids and weights then
+    inflates nothing; :meth:`packed` inflates the values when they are needed.
+    Indexing it (Whoosh's matcher) inflates them once."""
+
+    __slots__ = ("_packed", "count", "data", "size", "width")
+
+    def __init__(self, count: int, width: int, size: int, data: bytes) -> None:
+        self.count = count
+        self.width = width
+        self.size = size
+        self.data = data
+        self._packed: PackedValues | None = None
+
+    @classmethod
+    def of(cls, values: PackedValues, level: int) -> DeflatedValues:
+        """``values`` compressed at zlib ``level``."""
+        lengths = narrow(np.diff(_ends(values), prepend=0))
+        raw = _little_bytes(lengths)
+        data = deflate(raw + values.blob, level)
+        return cls(len(lengths), lengths.itemsize, len(values.blob), data)
+
+    def packed(self) -> PackedValues:
+        """The values inflated (kept: indexing and iterating use them)."""
+        if self._packed is None:
+            self._packed = self.inflated()
+        return self._packed
+
+    def inflated(self) -> PackedValues:
+        """The values inflated, not kept (a query's reader keeps what it joins); a
+        damaged stream or one whose lengths do not add up raises ``ValueError``."""
+        found = self._packed
+        if found is not None:
+            return found
+        raw = inflate(self.data)
+        head = self.count * self.width
+        if len(raw) != head + self.size:
+            raise ValueError("posting values of the wrong length")
+        lengths = np.frombuffer(raw, dtype=f"<u{self.width}", count=self.count)
+        ends = np.cumsum(lengths, dtype=np.int64)
+        if self.count and int(ends[-1]) != self.size:
+            raise ValueError("posting value lengths do not add up")
+        return PackedValues(raw[head:], _as_ends(ends))
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> bytes | list[bytes]:
+        return self.packed()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.packed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DeflatedValues):
+            return self.inflated() == other.inflated()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.inflated())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DeflatedValues, (self.count, self.width, self.size, self.data))
+
+    def __repr__(self) -> str:
+        return f"DeflatedValues({self.count} values, {self.size} bytes in {len(self.data)})"
+
+
+def _little_bytes(numbers: array[Any]) -> bytes:
+    """An array's bytes little-endian (the same on every machine)."""
+    if numbers.itemsize == 1 or sys.byteorder == "little":
+        return numbers.tobytes()
+    swapped = array(numbers.typecode, numbers)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
 def block_data(
     ids: Sequence[int],
     weights: Sequence[float],
@@ -169,31 +373,25 @@ def block_data(
 ) -> tuple[bytes, int]:
     """One block's data as written after its head: the pickled (ids, weights, values),
     ids delta-coded, weights and values minified as Whoosh's reader expects them; and
-    the compression level used (0 when compressing would not make it smaller).
+    the compression level of the whole block (0 when it is not compressed as a whole).
 
-    Blocks of at least :data:`PACK_MIN` postings hold arrays and
-    :class:`PackedValues`; smaller ones tuples, like Whoosh's (an array or a class
-    costs its pickled name, about 100 bytes a block, and most terms are rare)."""
+    Blocks of at least :data:`PACK_MIN` postings hold :class:`DeltaIds`, narrow
+    arrays and :class:`DeflatedValues` (compressed on their own: the block is not);
+    smaller ones tuples, like Whoosh's (an array or a class costs its pickled name,
+    about 100 bytes a block, and most terms are rare), the block compressed when zlib
+    makes it smaller."""
     count = len(ids)
     packed = count >= PACK_MIN
     deltas: Sequence[int]
+    mini = _mini_weights(weights, packed)
     if packed:
-        numbers = np.asarray(ids, dtype=np.uint32)
-        steps = numbers.copy()
-        np.subtract(numbers[1:], numbers[:-1], out=steps[1:])
-        deltas = array("I")
-        deltas.frombytes(steps.astype(f"=u{deltas.itemsize}").tobytes())
+        deltas = DeltaIds.of(ids, mini)
     else:
         deltas = (ids[0], *(b - a for a, b in pairwise(ids))) if count else ()
     data = pickle.dumps(
-        (
-            deltas,
-            _mini_weights(weights, packed),
-            _mini_values(values, fixedsize, packed),
-        ),
-        BLOCK_PROTOCOL,
+        (deltas, mini, _mini_values(values, fixedsize, packed, compression)), BLOCK_PROTOCOL
     )
-    if compression and len(data) >= ZLIB_MIN:
+    if compression and not packed and len(data) >= ZLIB_MIN:
         smaller = deflate(data, compression)
         if len(smaller) < len(data):
             return smaller, compression
@@ -215,17 +413,30 @@ def block_head(
 
 def _mini_weights(weights: Sequence[float], packed: bool) -> Any:
     """``None`` when every weight is 1, one float when all are equal, else an array
-    (``packed``) or a tuple of (single-precision) floats."""
+    (``packed``: of bytes or 16-bit numbers when they are whole numbers) or a tuple of
+    (single-precision) floats."""
     floats = weights if isinstance(weights, array) else array("f", weights)
     first = floats[0]
     if floats.count(first) == len(floats):
         return None if first == 1.0 else first
-    return floats if packed else tuple(floats)
+    if not packed:
+        return tuple(floats)
+    numbers = np.frombuffer(floats, dtype=f"=f{floats.itemsize}")
+    if bool(np.all(numbers >= 0)) and bool(np.all(numbers < 1 << 16)):  # NaN is neither
+        whole = numbers.astype(np.int64)
+        if bool(np.all(whole == numbers)):
+            return narrow(whole)
+    return floats
 
 
-def _mini_values(values: Sequence[bytes], fixedsize: int | None, packed: bool) -> Any:
+def _mini_values(
+    values: Sequence[bytes], fixedsize: int | None, packed: bool, compression: int = 0
+) -> Any:
     if fixedsize is None or fixedsize < 0:
-        return PackedValues.of(values) if packed else tuple(values)
+        if not packed:
+            return tuple(values)
+        joined = PackedValues.of(values)
+        return DeflatedValues.of(joined, compression) if compression else joined
     if fixedsize == 0:
         return None
     return b"".join(values)

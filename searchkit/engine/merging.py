@@ -49,7 +49,7 @@ from whoosh.reading import SegmentReader
 
 from searchkit.engine.blockzlib import inflate
 from searchkit.engine.bulkpostings import TermGroup
-from searchkit.engine.codec import PackedValues
+from searchkit.engine.codec import PackedValues, block_numbers
 from searchkit.engine.lexicon import segment_entries
 from searchkit.engine.mapped import MappedFile, MappedFileStorage
 from searchkit.engine.safepickle import load, loads
@@ -294,7 +294,7 @@ def _read_blocks(
         deltas, weights, vs = loads(inflate(data) if compression else data)
         if last and not id_blocks and isinstance(deltas, tuple):
             return _small(count, deltas, weights, vs, fixedsize)
-        id_blocks.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+        id_blocks.append(block_numbers(deltas, weights))
         if weights is None:
             weight_blocks.append(np.ones(count, dtype=np.float32))
         elif isinstance(weights, float):

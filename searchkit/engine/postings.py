@@ -29,7 +29,7 @@ from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
-from searchkit.engine.codec import PackedValues
+from searchkit.engine.codec import DeflatedValues, PackedValues, block_numbers
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.position_values import decode_positions, flat, position_arrays
 
@@ -279,8 +279,9 @@ class Values:
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
-        """The values of consecutive blocks: :class:`~searchkit.engine.codec.PackedValues`, or
-        tuples of ``bytes`` (blocks written by Whoosh's own writer)."""
+        """The values of consecutive blocks: :class:`~searchkit.engine.codec.DeflatedValues`
+        (inflated here), :class:`~searchkit.engine.codec.PackedValues`, or tuples of
+        ``bytes`` (small blocks, blocks written by Whoosh's own writer)."""
         lengths = [len(block) for block in blocks]
         blob_sizes = [_blob_length(block) for block in blocks]
         count = sum(lengths) + 1
@@ -292,6 +293,8 @@ class Values:
         at = total = 0
         blobs: list[bytes] = []
         for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
+            if isinstance(block, DeflatedValues):
+                block = block.inflated()
             if isinstance(block, PackedValues):
                 blob = block.blob
                 block_ends = np.frombuffer(block.ends, dtype=np.uint32)
@@ -337,6 +340,8 @@ def _masked(first: NDArray[np.bool_], then: NDArray[np.bool_]) -> NDArray[np.boo
 
 
 def _blob_length(block: Any) -> int:
+    if isinstance(block, DeflatedValues):
+        return block.size
     return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
 
 
@@ -785,8 +790,9 @@ def _blocks(matcher: W3LeafMatcher) -> Iterator[W3LeafMatcher]:
 def _block_ids(m: W3LeafMatcher) -> Ints:
     if m._data is None:
         m._read_data()
-    raw = np.asarray(m._data[0], dtype=np.int64)
-    return raw if m._byteids else np.cumsum(raw)  # ids are delta-coded per block
+    if m._byteids:
+        return np.asarray(m._data[0], dtype=np.int64)
+    return block_numbers(m._data[0], m._data[1])  # ids are delta-coded per block
 
 
 def _block_weights(m: W3LeafMatcher) -> Floats:

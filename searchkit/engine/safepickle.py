@@ -120,9 +120,12 @@ def _safe_bases() -> tuple[type, ...]:
         from whoosh.fields import FieldType, Schema
         from whoosh.formats import Format
 
-        from searchkit.engine.codec import PackedValues
+        from searchkit.engine.codec import DeflatedValues, DeltaIds, PackedValues
 
-        _BASES = (Schema, FieldType, Composable, Format, Column, Codec, Segment, PackedValues)
+        _BASES = (
+            *(Schema, FieldType, Composable, Format, Column, Codec, Segment),
+            *(PackedValues, DeflatedValues, DeltaIds),
+        )
     return _BASES
 
 
