@@ -72,7 +72,7 @@ def test_the_terms_of_the_real_records_read_the_same(
         new = _every_term(reader, monkeypatch, True, step=7)
         _assert_same(old, new)
         read.extend(new)
-    assert sum(1 for p in read if len(p.ids) > 1024) > 0  # more than one block
+    assert sum(1 for p in read if len(p.ids) > 1024) > 0  # long lists
     assert sum(1 for p in read if p.values is not None and len(p.ids) > 100) > 10
 
 

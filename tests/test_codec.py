@@ -129,7 +129,7 @@ def test_whoosh_reads_packed_blocks_as_its_own(
 def test_default_blocks_are_larger_and_smaller_on_disk(
     tmp_path: Path, stock_sample_dir: Path, stock_sample_contents: Any
 ) -> None:
-    """searchkit's writer uses the codec's 1,024-posting blocks; on the sample the
+    """searchkit's writer uses the codec's large blocks (BLOCK_LIMIT postings); on the sample the
     postings take at most 70% of what Whoosh's blocks take."""
     fast = _write(tmp_path / "fast", every_fourth_doc(), FastSegmentWriter)
     codecs = [s.codec() for s in fast._segments()]
@@ -268,7 +268,7 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     from searchkit.engine import safepickle
     from searchkit.engine.codec import DeflatedValues, DeltaIds, block_data
 
-    ids, weights, values = _real_postings(BLOCK_LIMIT, 70_000)
+    ids, weights, values = _real_postings(1024, 70_000)
     data, comp = block_data(ids, weights, values, None, 3)
     assert comp == 0
     deltas, stored_weights, stored_values = safepickle.loads(data)

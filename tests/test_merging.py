@@ -23,7 +23,7 @@ import whoosh.index
 from whoosh.writing import SegmentWriter
 
 from searchkit import SearchIndex, search
-from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec
+from searchkit.engine.codec import PACK_MIN, SearchkitCodec
 from searchkit.engine.merging import choose_merge, tier, tiered_merge
 from searchkit.engine.segment_writer import FastMpWriter
 from searchkit.index.documents import record_to_fields
@@ -205,11 +205,16 @@ def long_lists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_fast_merge_of_long_posting_lists_writes_what_whooshs_merge_writes(
-    tmp_path: Path, long_lists_dir: Path
+    tmp_path: Path, long_lists_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Long posting lists (values kept packed through the merge: blocks joined, split
     anew and filtered of deleted documents in arrays) merge to what Whoosh's
-    per-posting merge writes: the same postings, positions and term statistics."""
+    per-posting merge writes: the same postings, positions and term statistics. The
+    merge writes blocks of 1,024 postings, so that the sample's long lists span
+    several."""
+    from searchkit.engine import codec
+
+    monkeypatch.setattr(codec, "BLOCK_LIMIT", 1024)
     shutil.copytree(long_lists_dir, tmp_path / "fast")
     shutil.copytree(long_lists_dir, tmp_path / "stock")
     with whoosh.index.open_dir(str(long_lists_dir), indexname=INDEX_NAME).reader() as before:
@@ -225,7 +230,7 @@ def test_fast_merge_of_long_posting_lists_writes_what_whooshs_merge_writes(
     assert merged["docs"] == stock["docs"]
     assert merged["terms"] == stock["terms"]
     longest = max(len(postings) for *_, postings in merged["terms"])
-    assert longest > BLOCK_LIMIT
+    assert longest > codec.BLOCK_LIMIT
     with whoosh.index.open_dir(str(tmp_path / "fast"), indexname=INDEX_NAME).reader() as after:
         assert _raw_blocks(after, "abstract", b"diseas") > 1
     assert fast.check().damaged == []
