@@ -277,6 +277,10 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     assert isinstance(stored_values, DeflatedValues) and stored_values.width == 1
     assert deltas.numbers().tolist() == ids and list(stored_weights) == weights
     assert list(stored_values) == values and list(deltas) == [ids[0], *np.diff(ids).tolist()]
+    assert deltas[0] == ids[0] and deltas[-1] == ids[-1] - ids[-2]
+    assert deltas[1:3] == list(deltas)[1:3]
+    with pytest.raises(IndexError):
+        deltas[len(ids)]
     assert len(data) < 0.9 * len(_previous_block(ids, weights, values)[0])
     # Frequencies that are not whole numbers (a boosted field) stay floats.
     _, halves, _ = safepickle.loads(block_data(ids, [w / 2 for w in weights], values, None, 3)[0])

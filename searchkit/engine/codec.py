@@ -60,7 +60,8 @@ from searchkit.engine.blockzlib import deflate, inflate
 BLOCK_LIMIT = 16384
 #: Pickle protocol of a block's data: 4 and later write bytes and arrays natively.
 BLOCK_PROTOCOL = 5
-#: Blocks of at least this many postings hold arrays and :class:`PackedValues`.
+#: Blocks of at least this many postings hold :class:`DeltaIds`, arrays and
+#: :class:`DeflatedValues`.
 PACK_MIN = 128
 #: Whoosh's default zlib level for blocks.
 COMPRESSION = 3
@@ -249,8 +250,14 @@ class DeltaIds(Sequence[int]):
     def __getitem__(self, index: slice) -> list[int]: ...
 
     def __getitem__(self, index: SupportsIndex | slice) -> int | list[int]:
-        listed = [self.first, *self.steps]
-        return listed[index]
+        if isinstance(index, slice):
+            return list(self)[index]
+        i = index.__index__()
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("delta index out of range")
+        return self.first if i == 0 else self.steps[i - 1]
 
     def __iter__(self) -> Iterator[int]:
         yield self.first
