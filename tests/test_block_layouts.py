@@ -1,0 +1,162 @@
+"""An index whose large posting blocks are in the layout searchkit wrote before
+``DeltaIds`` and ``DeflatedValues`` (numbers in ``array('I')``, frequencies in
+``array('f')``, the whole block zlib-compressed) is searched by today's ``searchkit``
+as an index of the same records in today's blocks, and ``optimize`` rewrites it in
+today's blocks with the same answers."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import shutil
+import struct
+import subprocess
+import zlib
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import whoosh.index
+from typer.testing import CliRunner
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+from searchkit.cli import app
+from searchkit.engine import bulkpostings, safepickle
+from searchkit.engine.blockzlib import inflate
+from searchkit.engine.codec import PACK_MIN, ZLIB_MIN, DeltaIds, PackedValues, block_data
+
+from .test_cli import _searchkit_exe
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SOURCES = [
+    DATA / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.xml.gz",
+    DATA / "solitude6060_Fulltext_search__pubmed_result.xml.gz",
+]
+QUERIES = [
+    "patients treatment",
+    '"cancer patients"',
+    '"randomized controlled"',
+    "surgery[ti] outcomes",
+    "bone AND risk",
+]
+
+runner = CliRunner()
+
+
+def _previous_block_data(
+    ids: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes],
+    fixedsize: int | None,
+    compression: int,
+) -> tuple[bytes, int]:
+    """A block as searchkit wrote it before (small blocks were written as today)."""
+    if len(ids) < PACK_MIN:
+        return block_data(ids, weights, values, fixedsize, compression)
+    numbers = np.asarray(ids, dtype=np.int64)
+    deltas = array("I", [int(numbers[0]), *np.diff(numbers).tolist()])
+    floats = weights if isinstance(weights, array) else array("f", weights)
+    first = floats[0]
+    mini: Any = floats
+    if floats.count(first) == len(floats):
+        mini = None if first == 1.0 else first
+    stored: Any
+    if fixedsize is None or fixedsize < 0:
+        stored = PackedValues.of(values)
+    else:
+        stored = b"".join(values) if fixedsize else None
+    data = pickle.dumps((deltas, mini, stored), 5)
+    if compression and len(data) >= ZLIB_MIN:
+        smaller = zlib.compress(data, compression)
+        if len(smaller) < len(data):
+            return smaller, compression
+    return data, 0
+
+
+def _ingest(index: Path) -> None:
+    for source in SOURCES:
+        result = runner.invoke(app, ["ingest", str(source), "--index", str(index), "--procs", "1"])
+        assert result.exit_code == 0, result.stderr
+
+
+def _first_block_ids(index: Path) -> list[Any]:
+    """The stored ids of the first block of every posting list of at least
+    ``PACK_MIN`` postings, in every segment."""
+    found: list[Any] = []
+    ix = whoosh.index.open_dir(str(index))
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            terms = leaf._terms
+            for field, text in leaf.all_terms():
+                if field not in ("title", "abstract") or leaf.doc_frequency(field, text) < PACK_MIN:
+                    continue
+                info = terms.term_info(field, text)
+                start, length = info.extent()
+                if isinstance(length, tuple):
+                    (length,) = length
+                blob = terms._postfile.get(start, length)
+                assert blob[: len(WHOOSH3_HEADER_MAGIC)] == WHOOSH3_HEADER_MAGIC
+                pos = len(WHOOSH3_HEADER_MAGIC)
+                (size,) = struct.unpack_from("!i", blob, pos)
+                stream = io.BytesIO(blob)
+                stream.seek(pos + 4)
+                _, _, _, compression, _, _ = safepickle.load(stream)
+                data = blob[stream.tell() : pos + 4 + abs(size)]
+                found.append(safepickle.loads(inflate(data) if compression else data)[0])
+    return found
+
+
+def _answers(index: Path) -> list[str]:
+    out = []
+    for q in QUERIES:
+        run = subprocess.run(
+            [_searchkit_exe(), "search", q, "--index", str(index), "--limit", "20"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        out.append(run.stdout.replace(str(index), "INDEX"))
+    return out
+
+
+@pytest.mark.slow
+def test_an_index_of_the_previous_blocks_answers_as_one_of_todays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previous, today = tmp_path / "previous", tmp_path / "today"
+    with monkeypatch.context() as patched:
+        patched.setattr(bulkpostings, "block_data", _previous_block_data)
+        _ingest(previous)
+    _ingest(today)
+    before = _first_block_ids(previous)
+    assert before and all(isinstance(ids, array) and ids.typecode == "I" for ids in before)
+    assert all(isinstance(ids, DeltaIds) for ids in _first_block_ids(today))
+
+    expected = _answers(today)
+    assert all("matching records shown" in out and "PMID" in out for out in expected)
+    assert _answers(previous) == expected
+
+    copy = tmp_path / "copy"
+    shutil.copytree(previous, copy)
+    run = subprocess.run(
+        [_searchkit_exe(), "optimize", "--index", str(copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    after = _first_block_ids(copy)
+    assert after
+    assert all(isinstance(ids, DeltaIds) for ids in after)
+    assert _answers(copy) == expected
+    check = subprocess.run(
+        [_searchkit_exe(), "check", "--index", str(copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
