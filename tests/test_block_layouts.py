@@ -109,18 +109,18 @@ def _first_block_ids(index: Path) -> list[Any]:
     return found
 
 
+def _searchkit(*args: str) -> str:
+    """A real ``searchkit`` process's stdout; it must succeed."""
+    run = subprocess.run([_searchkit_exe(), *args], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def _answers(index: Path) -> list[str]:
-    out = []
-    for q in QUERIES:
-        run = subprocess.run(
-            [_searchkit_exe(), "search", q, "--index", str(index), "--limit", "20"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
-        out.append(run.stdout.replace(str(index), "INDEX"))
-    return out
+    return [
+        _searchkit("search", q, "--index", str(index), "--limit", "20").replace(str(index), "I")
+        for q in QUERIES
+    ]
 
 
 @pytest.mark.slow
@@ -142,24 +142,11 @@ def test_an_index_of_the_previous_blocks_answers_as_one_of_todays(
 
     copy = tmp_path / "copy"
     shutil.copytree(previous, copy)
-    run = subprocess.run(
-        [_searchkit_exe(), "optimize", "--index", str(copy)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    _searchkit("optimize", "--index", str(copy))
     after = _first_block_ids(copy)
-    assert after
-    assert all(isinstance(ids, DeltaIds) for ids in after)
+    assert after and all(isinstance(ids, DeltaIds) for ids in after)
     assert _answers(copy) == expected
-    check = subprocess.run(
-        [_searchkit_exe(), "check", "--index", str(copy)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stderr
+    _searchkit("check", "--index", str(copy))  # every file matches its checksum
 
 
 @pytest.mark.parametrize("part", ["numbers", "frequencies"])
