@@ -9,9 +9,7 @@ from __future__ import annotations
 import io
 import pickle
 import shutil
-import struct
 import subprocess
-import zlib
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +22,9 @@ from typer.testing import CliRunner
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.cli import app
-from searchkit.engine import bulkpostings, safepickle
-from searchkit.engine.blockzlib import inflate
-from searchkit.engine.codec import PACK_MIN, ZLIB_MIN, DeltaIds, PackedValues, block_data
+from searchkit.engine import blockread, bulkpostings
+from searchkit.engine.codec import PACK_MIN, DeltaIds, PackedValues, block_data, compressed
+from searchkit.engine.postings import SegmentArrays
 
 from .test_cli import _searchkit_exe
 
@@ -68,12 +66,7 @@ def _previous_block_data(
         stored = PackedValues.of(values)
     else:
         stored = b"".join(values) if fixedsize else None
-    data = pickle.dumps((deltas, mini, stored), 5)
-    if compression and len(data) >= ZLIB_MIN:
-        smaller = zlib.compress(data, compression)
-        if len(smaller) < len(data):
-            return smaller, compression
-    return data, 0
+    return compressed(pickle.dumps((deltas, mini, stored), 5), compression)
 
 
 def _ingest(index: Path) -> None:
@@ -82,30 +75,28 @@ def _ingest(index: Path) -> None:
         assert result.exit_code == 0, result.stderr
 
 
+def _posting_list(leaf: Any, field: str, text: str) -> tuple[int, bytes]:
+    """Where a term's posting list starts in its segment's postings file, and its bytes."""
+    postfile, start, length = SegmentArrays(leaf)._extent(field, text)
+    return start, postfile.get(start, length)
+
+
+def _first_block(blob: bytes) -> tuple[Any, Any, Any]:
+    """The stored (ids, weights, values) of the first block of a posting list."""
+    *_, data = blockread._block(memoryview(blob), io.BytesIO(blob), len(WHOOSH3_HEADER_MAGIC))
+    return data
+
+
 def _first_block_ids(index: Path) -> list[Any]:
     """The stored ids of the first block of every posting list of at least
     ``PACK_MIN`` postings, in every segment."""
     found: list[Any] = []
-    ix = whoosh.index.open_dir(str(index))
-    with ix.reader() as reader:
+    with whoosh.index.open_dir(str(index)).reader() as reader:
         for leaf, _ in reader.leaf_readers():
-            terms = leaf._terms
             for field, text in leaf.all_terms():
-                if field not in ("title", "abstract") or leaf.doc_frequency(field, text) < PACK_MIN:
-                    continue
-                info = terms.term_info(field, text)
-                start, length = info.extent()
-                if isinstance(length, tuple):
-                    (length,) = length
-                blob = terms._postfile.get(start, length)
-                assert blob[: len(WHOOSH3_HEADER_MAGIC)] == WHOOSH3_HEADER_MAGIC
-                pos = len(WHOOSH3_HEADER_MAGIC)
-                (size,) = struct.unpack_from("!i", blob, pos)
-                stream = io.BytesIO(blob)
-                stream.seek(pos + 4)
-                _, _, _, compression, _, _ = safepickle.load(stream)
-                data = blob[stream.tell() : pos + 4 + abs(size)]
-                found.append(safepickle.loads(inflate(data) if compression else data)[0])
+                if field in ("title", "abstract") and leaf.doc_frequency(field, text) >= PACK_MIN:
+                    ids, _, _ = _first_block(_posting_list(leaf, field, text.decode())[1])
+                    found.append(ids)
     return found
 
 
@@ -163,18 +154,13 @@ def test_a_flipped_number_in_a_large_block_is_one_error_line(
     index = tmp_path / "ix"
     result = runner.invoke(app, ["ingest", str(SOURCES[0]), "--index", str(index)])
     assert result.exit_code == 0, result.stderr
-    ix = whoosh.index.open_dir(str(index))
-    with ix.reader() as reader:
+    with whoosh.index.open_dir(str(index)).reader() as reader:
         (leaf, _), *_ = reader.leaf_readers()
-        terms = leaf._terms
         assert leaf.doc_frequency("abstract", "patient") >= PACK_MIN
-        start, length = terms.term_info("abstract", b"patient").extent()
-        if isinstance(length, tuple):
-            (length,) = length
-        blob = terms._postfile.get(start, length)
-        base = leaf._storage.a._dir[terms._postfile._name]["offset"]
+        start, blob = _posting_list(leaf, "abstract", "patient")
+        base = leaf._storage.a._dir[leaf._terms._postfile._name]["offset"]
         seg_file = index / leaf.segment().make_filename(".seg")
-    deltas, weights, _ = safepickle.loads(blob[blob.index(b"\x80\x05") :])
+    deltas, weights, _ = _first_block(blob)
     assert isinstance(deltas, DeltaIds) and isinstance(weights, array)
     stored = deltas.steps if part == "numbers" else weights
     at = blob.index(stored.tobytes()) + len(stored.tobytes()) // 2

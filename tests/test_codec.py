@@ -22,6 +22,7 @@ from searchkit.engine.postings import SegmentArrays
 from searchkit.engine.segment_writer import FastSegmentWriter
 from searchkit.index.schema import build_schema
 
+from .test_block_layouts import _previous_block_data
 from .test_bulkpostings import (
     _contents,
     _segment_files,
@@ -250,16 +251,6 @@ def _real_postings(n: int, first: int) -> tuple[list[int], list[float], list[byt
     return ids, [float(f) for f in freqs], values
 
 
-def _previous_block(ids: list[int], weights: list[float], values: list[bytes]) -> tuple[bytes, int]:
-    """A large block as searchkit wrote it before DeltaIds and DeflatedValues: deltas
-    in ``array('I')``, weights in ``array('f')``, PackedValues, the block compressed."""
-    import zlib
-
-    deltas = array("I", [ids[0], *np.diff(ids).tolist()])
-    data = pickle.dumps((deltas, array("f", weights), PackedValues.of(values)), 5)
-    return zlib.compress(data, 3), 3
-
-
 def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() -> None:
     """A common word's block: the first document number (beyond 16 bits) then one byte
     per step, a byte per frequency, the positions compressed on their own and the block
@@ -281,7 +272,7 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     assert deltas[1:3] == list(deltas)[1:3]
     with pytest.raises(IndexError):
         deltas[len(ids)]
-    assert len(data) < 0.9 * len(_previous_block(ids, weights, values)[0])
+    assert len(data) < 0.9 * len(_previous_block_data(ids, weights, values, None, 3)[0])
     # Frequencies that are not whole numbers (a boosted field) stay floats.
     _, halves, _ = safepickle.loads(block_data(ids, [w / 2 for w in weights], values, None, 3)[0])
     assert halves.typecode == "f" and list(halves) == [w / 2 for w in weights]
@@ -301,7 +292,9 @@ def test_blocks_written_before_read_as_the_new_ones() -> None:
     ids, weights, values = _real_postings(2 * PACK_MIN, 90_000)
     halves = [slice(0, PACK_MIN), slice(PACK_MIN, None)]
     id_parts = [ids[h] for h in halves]
-    old = _term_blocks([_previous_block(ids[h], weights[h], values[h]) for h in halves], id_parts)
+    old = _term_blocks(
+        [_previous_block_data(ids[h], weights[h], values[h], None, 3) for h in halves], id_parts
+    )
     new = _term_blocks(
         [block_data(ids[h], weights[h], values[h], None, 3) for h in halves], id_parts
     )

@@ -167,7 +167,12 @@ class PackedValues(Sequence[bytes]):
 
 def _ends(values: PackedValues) -> NDArray[np.int64]:
     """The end offsets of ``values`` as a numpy array."""
-    return np.frombuffer(values.ends, dtype=f"=u{values.ends.itemsize}").astype(np.int64)
+    return _numbers(values.ends)
+
+
+def _numbers(stored: array[int]) -> NDArray[np.int64]:
+    """An array of unsigned numbers (any width) as int64."""
+    return np.frombuffer(stored, dtype=f"=u{stored.itemsize}").astype(np.int64)
 
 
 def _as_ends(offsets: NDArray[np.int64]) -> array[int]:
@@ -188,10 +193,6 @@ def narrow(numbers: NDArray[np.int64]) -> array[int]:
     out: array[int] = array("B" if top < 1 << 8 else "H" if top < 1 << 16 else "I")
     out.frombytes(numbers.astype(f"=u{out.itemsize}").tobytes())
     return out
-
-
-def _numbers(stored: array[int]) -> NDArray[np.int64]:
-    return np.frombuffer(stored, dtype=f"=u{stored.itemsize}").astype(np.int64)
 
 
 class DeltaIds(Sequence[int]):
@@ -401,7 +402,14 @@ def block_data(
     data = pickle.dumps(
         (deltas, mini, _mini_values(values, fixedsize, packed, compression)), BLOCK_PROTOCOL
     )
-    if compression and not packed and len(data) >= ZLIB_MIN:
+    return (data, 0) if packed else compressed(data, compression)
+
+
+def compressed(data: bytes, compression: int) -> tuple[bytes, int]:
+    """A whole block's pickled ``data`` deflated at level ``compression`` when that
+    makes it smaller (and it is at least :data:`ZLIB_MIN` bytes), with the level used
+    (0: stored as it is)."""
+    if compression and len(data) >= ZLIB_MIN:
         smaller = deflate(data, compression)
         if len(smaller) < len(data):
             return smaller, compression
