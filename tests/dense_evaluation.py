@@ -225,10 +225,26 @@ class _Segment:
         if isinstance(q, And):
             if not q.subqueries:
                 return self.empty()
+            # The free text's proximity bonus goes to the best of the documents every
+            # other part matches.
+            others = np.ones(self.size, dtype=np.bool_)
+            parts: dict[int, Dense] = {}
+            for i, sub in enumerate(q.subqueries):
+                if not isinstance(sub, BestMatch):
+                    parts[i] = self.eval(sub)
+                    others &= parts[i][0]
+            everything = len(parts) in (0, len(q.subqueries))
+            for i, sub in enumerate(q.subqueries):
+                if isinstance(sub, BestMatch):
+                    base = self.best_match_base(sub)
+                    allowed = base[0] if everything else base[0] & others
+                    parts[i] = self.best_match_finish(
+                        sub, base, _best(allowed, base[1], self.depth)
+                    )
             mask = np.ones(self.size, dtype=np.bool_)
             score = np.zeros(self.size, dtype=np.float64)
-            for sub in q.subqueries:
-                m, s = self.eval(sub)
+            for i in range(len(q.subqueries)):
+                m, s = parts[i]
                 mask &= m
                 score += s
             return mask, _boosted(np.where(mask, score, 0.0), q.boost)

@@ -107,6 +107,13 @@ class Hits:
         return list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
 
 
+def _local(docnums: Ints, offset: int, size: int) -> Ints:
+    """Those of ``docnums`` (top-level, ascending) in the segment of ``size`` documents
+    from ``offset``, as its own numbers."""
+    lo, hi = np.searchsorted(docnums, [offset, offset + size])
+    return docnums[lo:hi] - offset
+
+
 def _held_in(numbers: Ints, docnums: Ints) -> NDArray[np.bool_]:
     """Which of ``docnums`` are among ``numbers`` (any order, repeats allowed): the
     counted records and the filters come ascending, and are looked up as such (by
@@ -125,12 +132,22 @@ def top_docs(
 
 
 def evaluate(
-    searcher: Searcher, query: Query, params: Params = DEFAULT, *, depth: int | None = None
+    searcher: Searcher,
+    query: Query,
+    params: Params = DEFAULT,
+    *,
+    depth: int | None = None,
+    within: Ints | None = None,
+    without: Ints | None = None,
 ) -> Hits:
     """Every document matching ``query`` (top-level numbers) with its score; the
     proximity bonus goes to the ``depth`` best documents (by their score without it;
-    ``params.proximity_depth`` unless given)."""
-    return evaluate_counted(searcher, query, None, params, depth=depth)[0]
+    ``params.proximity_depth`` unless given). ``within`` / ``without`` (top-level
+    numbers, ascending): the documents a filter keeps / removes, the only ones / never
+    the ones the bonus goes to (the caller restricts the hits)."""
+    return evaluate_counted(
+        searcher, query, None, params, depth=depth, within=within, without=without
+    )[0]
 
 
 def _segments(
@@ -174,6 +191,8 @@ def evaluate_counted(
     params: Params = DEFAULT,
     *,
     depth: int | None = None,
+    within: Ints | None = None,
+    without: Ints | None = None,
 ) -> tuple[Hits, Ints | None]:
     """:func:`evaluate`, and the documents matching ``strict`` (top-level numbers,
     ascending; None without it) found with the same segment evaluators: from the
@@ -182,6 +201,9 @@ def evaluate_counted(
     if depth is None:
         depth = params.proximity_depth
     segments, leaves = _segments(searcher, params, depth)
+    for seg, (_, offset) in zip(segments, leaves, strict=True):
+        seg.within = None if within is None else _local(within, offset, seg.size)
+        seg.without = None if without is None else _local(without, offset, seg.size)
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
@@ -529,6 +551,11 @@ class _Segment:
         self._phrases: dict[int, Sparse] = {}
         self._compounds: dict[int, tuple[Ints, Floats, int]] = {}
         self._concepts: dict[int, Sparse] = {}
+        #: The only documents (ascending) the free text is scored for, and those it
+        #: never is: a filter's, or the other parts of an ``And`` holding it. The
+        #: proximity bonus then goes to the best of the documents that can match.
+        self.within: Ints | None = None
+        self.without: Ints | None = None
 
     def eval(self, q: Query) -> Sparse:
         if q is NullQuery:
@@ -560,7 +587,7 @@ class _Segment:
         if isinstance(q, And):
             if not q.subqueries:
                 return _NO_DOCS, _NO_SCORES
-            parts = [self.eval(sub) for sub in q.subqueries]
+            parts = self.and_parts(q.subqueries)
             ids = parts[0][0]
             for other, _ in parts[1:]:
                 ids = ids[_contains(other, ids)]
@@ -578,6 +605,32 @@ class _Segment:
             optional = _values_at(self.eval(q.b), ids)
             return ids, _boosted(score + optional, q.boost)
         return self.leaf(q)
+
+    def and_parts(self, subqueries: list[Query]) -> list[Sparse]:
+        """:meth:`eval` of each part of an ``And``; the free text (:class:`BestMatch`)
+        last, scored only in the documents every other part matches, so that its
+        proximity bonus goes to the best of those (not to the best of the whole
+        segment, which the other parts may all leave out), and a common word is not
+        scored over all its postings for a rare tag."""
+        free = [i for i, sub in enumerate(subqueries) if isinstance(sub, BestMatch)]
+        if not free or len(free) == len(subqueries):
+            return [self.eval(sub) for sub in subqueries]
+        parts: dict[int, Sparse] = {}
+        docs: Ints | None = None
+        for i, sub in enumerate(subqueries):
+            if i not in free:
+                parts[i] = self.eval(sub)
+                ids = parts[i][0]
+                docs = ids if docs is None else docs[_contains(ids, docs)]
+        assert docs is not None
+        saved = self.within
+        self.within = docs if saved is None else docs[_contains(saved, docs)]
+        try:
+            for i in free:
+                parts[i] = self.eval(subqueries[i])
+        finally:
+            self.within = saved
+        return [parts[i] for i in range(len(subqueries))]
 
     def idf(self, df: int) -> float:
         n_docs = self.stats.n_docs
@@ -914,9 +967,27 @@ class _Segment:
 
     def best_match_base(self, q: BestMatch) -> Base:
         """The concepts' summed scores times coordination: (documents, score,
-        coordination)."""
+        coordination); only in :attr:`within` and never in :attr:`without` when set
+        (each document's the same: it depends on its own postings alone)."""
         concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
-        return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
+        within, without = self.within, self.without
+        if within is None and without is None:
+            return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
+        parts: list[Sparse] = []
+        for c in concepts:
+            if within is not None and _plain_term(c):
+                assert isinstance(c, FieldedTerm)
+                ids, score = self.term_at(c, within)
+            else:
+                ids, score = self.eval(c)
+                if within is not None:
+                    at = _positions_in(ids, within)
+                    ids, score = ids[at], score[at]
+            if without is not None and len(without):
+                keep = ~_contains(without, ids)
+                ids, score = ids[keep], score[keep]
+            parts.append((ids, score))
+        return self._coordinated(parts, len(concepts))
 
     def _coordinated(self, parts: list[Sparse], n: int) -> Base:
         ids, total, matched = _sum_counted(parts)

@@ -169,9 +169,10 @@ def rank(
 
     ``query``: search text (parsed with ``refs`` for ``#N``), a syntax tree, or an
     already compiled Whoosh query (``similar``). ``filter_query`` restricts the
-    matches, ``mask`` removes some; neither changes the scores. ``partial=False``
-    leaves out the records with only some of the free-text words. ``sort="date"``
-    orders newest first (then by score). ``stage`` re-scores by meaning."""
+    matches, ``mask`` removes some; the proximity bonus goes to the best of the
+    documents left (as for a filter written in the query). ``partial=False`` leaves
+    out the records with only some of the free-text words. ``sort="date"`` orders
+    newest first (then by score). ``stage`` re-scores by meaning."""
     if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
     if sort not in SORTS:
@@ -208,24 +209,26 @@ def rank(
         counted, rest, total, partial_total = _counted_top(searcher, q, params, limit, partial)
     elif params.prune:  # the records counted found with the same evaluators
         strict = all_words(q)
+        allowed, removed = _filtered(searcher, filter_query, mask, params)
         matches, full = scoring.evaluate_counted(
-            searcher, q, None if strict is q else strict, params
+            searcher, q, None if strict is q else strict, params, within=allowed, without=removed
         )
-        if filter_query is not None:
-            matches = matches.restrict(scoring.matching_docs(searcher, filter_query, params))
-        if mask is not None:
-            matches = matches.exclude(scoring.matching_docs(searcher, mask, params))
+        if allowed is not None:
+            matches = matches.restrict(allowed)
+        if removed is not None:
+            matches = matches.exclude(removed)
         if full is None:
             counted, rest = matches, matches.restrict(_NONE)
         else:
             counted, rest = matches.restrict(full), matches.exclude(full)
         total, partial_total = len(counted), len(rest)
     else:
-        matches = scoring.evaluate(searcher, q, params)
-        if filter_query is not None:
-            matches = matches.restrict(scoring.matching_docs(searcher, filter_query, params))
-        if mask is not None:
-            matches = matches.exclude(scoring.matching_docs(searcher, mask, params))
+        allowed, removed = _filtered(searcher, filter_query, mask, params)
+        matches = scoring.evaluate(searcher, q, params, within=allowed, without=removed)
+        if allowed is not None:
+            matches = matches.restrict(allowed)
+        if removed is not None:
+            matches = matches.exclude(removed)
         counted, rest = _counted(searcher, q, matches, params)
         total, partial_total = len(counted), len(rest)
     parts = [counted, rest] if partial else [counted]
@@ -255,6 +258,20 @@ def rank(
         missing_vectors=missing,
         notes=tuple(notes),
     )
+
+
+def _filtered(
+    searcher: Searcher, filter_query: wq.Query | None, mask: wq.Query | None, params: Params
+) -> tuple[Ints | None, Ints | None]:
+    """The documents (top-level numbers, ascending) ``filter_query`` keeps and those
+    ``mask`` removes (None without them). The free text is scored in the documents
+    kept only, so that its proximity bonus goes to the best of them, as for the same
+    filter written in the query (``AND 2019[dp]``)."""
+    allowed = (
+        None if filter_query is None else scoring.matching_docs(searcher, filter_query, params)
+    )
+    removed = None if mask is None else scoring.matching_docs(searcher, mask, params)
+    return allowed, removed
 
 
 def _counted(

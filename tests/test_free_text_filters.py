@@ -1,0 +1,98 @@
+"""Free text combined with a field tag (``immune response AND virus[tiab]``) or a
+filter (``--year``): the proximity bonus goes to the best of the records that can
+match, not to the best of the whole index, which the tag or filter may all leave out
+(then no record shown got it). A record's score is the one it gets when every record
+gets the bonus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from searchkit import SearchIndex
+from searchkit.engine import scoring
+from searchkit.params import DEFAULT
+from searchkit.query.parser import parse
+from searchkit.searching import pipeline
+
+from .cli_helpers import run
+from .test_cli import _searchkit_exe
+
+#: The bonus for every record: the scores the best records must have.
+EVERY = replace(DEFAULT, proximity_depth=100_000, min_segment_depth=100_000)
+#: No bonus at all: shows that the bonus changes the scores compared.
+NONE = replace(DEFAULT, proximity_depth=0, min_segment_depth=0)
+#: Free text with two words next to each other in some records, and a tag that
+#: leaves out the records where they are nearest in the whole of data/.
+TAGGED = [
+    "immune response AND virus[tiab]",
+    "stem cells AND 2015[dp]",
+    "cell death AND mitochondria[tiab]",
+    "cell proliferation AND 2018[dp]",
+]
+
+
+def _scores(index: SearchIndex, text: str, params: object) -> dict[int, float]:
+    q, _ = pipeline.compile_query(index, parse(text), DEFAULT)
+    with index.searcher() as searcher:
+        return scoring.evaluate(searcher, q, params).as_dict()  # type: ignore[arg-type]
+
+
+def test_tagged_records_get_the_bonus(sample_index_dir: Path) -> None:
+    """With a bonus for the 3 best records (per segment), records matching the tag get
+    it: each score is with the bonus or without it, and some are with it."""
+    index = SearchIndex.open(sample_index_dir)
+    shallow = replace(DEFAULT, proximity_depth=3, min_segment_depth=3)
+    for text in TAGGED:
+        got = _scores(index, text, shallow)
+        every = _scores(index, text, EVERY)
+        none = _scores(index, text, NONE)
+        assert got.keys() == every.keys() == none.keys(), text
+        assert all(got[d] in (every[d], none[d]) for d in got), text
+        with_bonus = [d for d in got if got[d] == every[d] != none[d]]
+        assert 1 <= len(with_bonus) <= 3 * int(index.stats()["segments"]), text
+
+
+def _cli_scores(args: list[str]) -> list[tuple[str, float]]:
+    return [(h["pmid"], h["score"]) for h in json.loads(args[0])["hits"]]
+
+
+def test_search_ranks_tagged_records_with_their_bonus(sample_index_dir: Path) -> None:
+    """``searchkit search`` (in process and as a program): every hit's score is the one
+    it gets when every record gets the bonus."""
+    index = SearchIndex.open(sample_index_dir)
+    text = "immune response AND virus[tiab]"
+    expected = pipeline.rank(index, text, EVERY, limit=10)
+    with index.searcher() as searcher:
+        pmids = [searcher.stored_fields(d)["pmid"] for _, d in expected.ranked]
+    want = [
+        (pmid, round(score, 6)) for pmid, (score, _) in zip(pmids, expected.ranked, strict=True)
+    ]
+    assert want
+
+    result = run(sample_index_dir, "search", text, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert _cli_scores([result.stdout]) == want
+
+    done = subprocess.run(
+        [_searchkit_exe(), "search", text, "--format", "json", "--index", str(sample_index_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _cli_scores([done.stdout]) == want
+
+
+def test_a_year_filter_ranks_as_the_same_year_tag(sample_index_dir: Path) -> None:
+    """``--year 2015`` and ``AND 2015[dp]`` rank the same records in the same order."""
+    for text, year in (("stem cells", "2015"), ("cell proliferation", "2018")):
+        by_filter = run(sample_index_dir, "search", text, "--year", year, "-f", "pmid", "-n", "all")
+        by_tag = run(
+            sample_index_dir, "search", f"{text} AND {year}[dp]", "-f", "pmid", "-n", "all"
+        )
+        assert by_filter.exit_code == 0 and by_tag.exit_code == 0
+        assert by_filter.stdout.split() == by_tag.stdout.split()
+        assert len(by_filter.stdout.split()) >= 8
