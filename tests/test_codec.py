@@ -332,13 +332,13 @@ def test_damaged_values_are_detected() -> None:
     assert list(good) == values
     data = bytearray(good.data)
     data[len(data) // 2] ^= 0x40
-    flipped = DeflatedValues(good.count, good.width, good.size, bytes(data))
+    flipped = DeflatedValues(good.values, good.width, good.size, bytes(data))
     with pytest.raises((zlib.error, ValueError)):
         flipped.inflated()
     with pytest.raises(ValueError):
-        DeflatedValues(good.count, good.width, good.size + 1, good.data).inflated()
+        DeflatedValues(good.values, good.width, good.size + 1, good.data).inflated()
     with pytest.raises(ValueError):
-        DeflatedValues(good.count - 1, good.width, good.size, good.data).inflated()
+        DeflatedValues(good.values - 1, good.width, good.size, good.data).inflated()
 
 
 def test_a_flipped_number_or_weight_is_detected() -> None:

@@ -297,10 +297,10 @@ class DeflatedValues(Sequence[bytes]):
     inflates nothing; :meth:`packed` inflates the values when they are needed.
     Indexing it (Whoosh's matcher) inflates them once."""
 
-    __slots__ = ("_packed", "count", "data", "size", "width")
+    __slots__ = ("_packed", "data", "size", "values", "width")
 
     def __init__(self, count: int, width: int, size: int, data: bytes) -> None:
-        self.count = count
+        self.values = count  # how many values (not "count": Sequence.count)
         self.width = width
         self.size = size
         self.data = data
@@ -327,17 +327,17 @@ class DeflatedValues(Sequence[bytes]):
         if found is not None:
             return found
         raw = inflate(self.data)
-        head = self.count * self.width
+        head = self.values * self.width
         if len(raw) != head + self.size:
             raise ValueError("posting values of the wrong length")
-        lengths = np.frombuffer(raw, dtype=f"<u{self.width}", count=self.count)
+        lengths = np.frombuffer(raw, dtype=f"<u{self.width}", count=self.values)
         ends = np.cumsum(lengths, dtype=np.int64)
-        if self.count and int(ends[-1]) != self.size:
+        if self.values and int(ends[-1]) != self.size:
             raise ValueError("posting value lengths do not add up")
         return PackedValues(raw[head:], _as_ends(ends))
 
     def __len__(self) -> int:
-        return self.count
+        return self.values
 
     @overload
     def __getitem__(self, index: SupportsIndex) -> bytes: ...
@@ -360,10 +360,10 @@ class DeflatedValues(Sequence[bytes]):
         return hash(self.inflated())
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (DeflatedValues, (self.count, self.width, self.size, self.data))
+        return (DeflatedValues, (self.values, self.width, self.size, self.data))
 
     def __repr__(self) -> str:
-        return f"DeflatedValues({self.count} values, {self.size} bytes in {len(self.data)})"
+        return f"DeflatedValues({self.values} values, {self.size} bytes in {len(self.data)})"
 
 
 def _little_bytes(numbers: array[Any]) -> bytes:

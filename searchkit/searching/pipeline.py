@@ -213,10 +213,7 @@ def rank(
         matches, full = scoring.evaluate_counted(
             searcher, q, None if strict is q else strict, params, within=allowed, without=removed
         )
-        if allowed is not None:
-            matches = matches.restrict(allowed)
-        if removed is not None:
-            matches = matches.exclude(removed)
+        matches = _kept(matches, allowed, removed)
         if full is None:
             counted, rest = matches, matches.restrict(_NONE)
         else:
@@ -224,11 +221,11 @@ def rank(
         total, partial_total = len(counted), len(rest)
     else:
         allowed, removed = _filtered(searcher, filter_query, mask, params)
-        matches = scoring.evaluate(searcher, q, params, within=allowed, without=removed)
-        if allowed is not None:
-            matches = matches.restrict(allowed)
-        if removed is not None:
-            matches = matches.exclude(removed)
+        matches = _kept(
+            scoring.evaluate(searcher, q, params, within=allowed, without=removed),
+            allowed,
+            removed,
+        )
         counted, rest = _counted(searcher, q, matches, params)
         total, partial_total = len(counted), len(rest)
     parts = [counted, rest] if partial else [counted]
@@ -272,6 +269,15 @@ def _filtered(
     )
     removed = None if mask is None else scoring.matching_docs(searcher, mask, params)
     return allowed, removed
+
+
+def _kept(matches: scoring.Hits, allowed: Ints | None, removed: Ints | None) -> scoring.Hits:
+    """``matches`` in ``allowed`` and not in ``removed`` (either None: no such filter)."""
+    if allowed is not None:
+        matches = matches.restrict(allowed)
+    if removed is not None:
+        matches = matches.exclude(removed)
+    return matches
 
 
 def _counted(
