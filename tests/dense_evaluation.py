@@ -192,6 +192,9 @@ class _Segment:
         self._present: dict[tuple[str, str], Mask] = {}
         self._phrases: dict[int, tuple[Floats, Mask]] = {}
         self._compounds: dict[int, tuple[Floats, Mask, int]] = {}
+        #: The documents a free-text proximity bonus may go to: those the other parts
+        #: of an ``And`` match, never those the ``NOT`` side of an ``AndNot`` matches.
+        self.allowed = np.ones(self.size, dtype=np.bool_)
 
     def empty(self) -> Dense:
         return np.zeros(self.size, dtype=np.bool_), np.zeros(self.size, dtype=np.float64)
@@ -236,11 +239,10 @@ class _Segment:
             everything = len(parts) in (0, len(q.subqueries))
             for i, sub in enumerate(q.subqueries):
                 if isinstance(sub, BestMatch):
-                    base = self.best_match_base(sub)
-                    allowed = base[0] if everything else base[0] & others
-                    parts[i] = self.best_match_finish(
-                        sub, base, _best(allowed, base[1], self.depth)
-                    )
+                    saved = self.allowed
+                    self.allowed = saved if everything else saved & others
+                    parts[i] = self.best_match(sub)
+                    self.allowed = saved
             mask = np.ones(self.size, dtype=np.bool_)
             score = np.zeros(self.size, dtype=np.float64)
             for i in range(len(q.subqueries)):
@@ -249,8 +251,11 @@ class _Segment:
                 score += s
             return mask, _boosted(np.where(mask, score, 0.0), q.boost)
         if isinstance(q, AndNot):
-            mask, score = self.eval(q.a)
             negative, _ = self.eval(q.b)
+            saved = self.allowed
+            self.allowed = saved & ~negative
+            mask, score = self.eval(q.a)
+            self.allowed = saved
             mask = mask & ~negative
             return mask, _boosted(np.where(mask, score, 0.0), q.boost)
         if isinstance(q, AndMaybe):
@@ -459,7 +464,7 @@ class _Segment:
 
     def best_match(self, q: BestMatch) -> Dense:
         base = self.best_match_base(q)
-        return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
+        return self.best_match_finish(q, base, _best(base[0] & self.allowed, base[1], self.depth))
 
     def best_match_base(self, q: BestMatch) -> tuple[Mask, Floats, Floats]:
         """The concepts' summed scores times coordination: (mask, score, coordination)."""

@@ -1,8 +1,8 @@
-"""Free text combined with a field tag (``immune response AND virus[tiab]``) or a
-filter (``--year``): the proximity bonus goes to the best of the records that can
-match, not to the best of the whole index, which the tag or filter may all leave out
-(then no record shown got it). A record's score is the one it gets when every record
-gets the bonus."""
+"""Free text combined with a field tag (``immune response AND virus[tiab]``), a
+``NOT`` or a filter (``--year``): the proximity bonus goes to the best of the records
+that can match, not to the best of the whole index, which the tag, ``NOT`` or filter
+may all leave out (then no record shown got it). A record's score is the one it gets
+when every record gets the bonus."""
 
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ def test_tagged_records_get_the_bonus(sample_index_dir: Path) -> None:
         assert all(got[d] in (every[d], none[d]) for d in got), text
         with_bonus = [d for d in got if got[d] == every[d] != none[d]]
         assert 1 <= len(with_bonus) <= 3 * int(index.stats()["segments"]), text
+
+
+def test_records_a_not_keeps_get_the_bonus(sample_index_dir: Path) -> None:
+    """``NOT immune[ti]`` removes the records where the words are nearest: with a bonus
+    for the 5 best records (per segment), the best records it keeps get it."""
+    index = SearchIndex.open(sample_index_dir)
+    shallow = replace(DEFAULT, proximity_depth=5, min_segment_depth=5)
+    for text in ("immune response NOT immune[ti]", "stem cells NOT stem[ti]"):
+        got = _scores(index, text, shallow)
+        every = _scores(index, text, EVERY)
+        none = _scores(index, text, NONE)
+        best = sorted(got, key=lambda d: (-got[d], d))[:3]
+        assert [got[d] for d in best] == [every[d] for d in best], text
+        assert all(every[d] != none[d] for d in best), f"{text}: no bonus to compare"
 
 
 def _cli_scores(args: list[str]) -> list[tuple[str, float]]:

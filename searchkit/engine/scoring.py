@@ -596,8 +596,8 @@ class _Segment:
                 score += p_score[np.searchsorted(p_ids, ids)]
             return ids, _boosted(score, q.boost)
         if isinstance(q, AndNot):
-            ids, score = self.eval(q.a)
             negative, _ = self.eval(q.b)
+            ids, score = self.eval_without(q.a, negative)
             keep = ~_contains(negative, ids)
             return ids[keep], _boosted(score[keep], q.boost)
         if isinstance(q, AndMaybe):
@@ -631,6 +631,17 @@ class _Segment:
         finally:
             self.within = saved
         return [parts[i] for i in range(len(subqueries))]
+
+    def eval_without(self, q: Query, removed: Ints) -> Sparse:
+        """:meth:`eval` of ``q`` with the documents ``removed`` (ascending) never given
+        a free-text proximity bonus (the ``NOT`` side of an ``AndNot``: the bonus goes
+        to the best of the documents it keeps)."""
+        saved = self.without
+        self.without = removed if saved is None else _union([saved, removed])
+        try:
+            return self.eval(q)
+        finally:
+            self.without = saved
 
     def idf(self, df: int) -> float:
         n_docs = self.stats.n_docs
