@@ -177,7 +177,14 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
 
 
 def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
-    """The documents of one segment holding the phrase in ``field``, and how often."""
+    """The documents of one segment holding the phrase in ``field``, and how often
+    (matched once per segment state: :meth:`SegmentArrays.derived`)."""
+    return arrays.derived(
+        ("slots", field, tuple(slots)), lambda: _frequencies(arrays, field, slots)
+    )
+
+
+def _frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
     docs = candidates(slots, lambda term: arrays.postings(field, term, positions=True)[0])
     if not len(docs):
         return docs, np.zeros(0, dtype=np.float64)

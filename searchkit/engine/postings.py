@@ -370,8 +370,14 @@ class Postings(NamedTuple):
 _EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
 
 
+#: A cache entry's key: the segment's id and deleted count, then the term's field and
+#: text, or what :meth:`SegmentArrays.derived` was asked for.
+CacheKey = tuple[Any, ...]
+
+
 class PostingsCache:
-    """Decoded postings of recently read terms, by segment state and term.
+    """Decoded postings of recently read terms, by segment state and term (and what
+    is derived from a segment's postings alone: a phrase's frequencies).
 
     A segment's postings never change; its deletions only grow, so (segment id,
     deleted count) names one state of it. Each :class:`~searchkit.index.searchindex.SearchIndex`
@@ -382,15 +388,15 @@ class PostingsCache:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self._items: OrderedDict[tuple[str, int, str, str], Postings] = OrderedDict()
+        self._items: OrderedDict[CacheKey, Postings] = OrderedDict()
 
-    def get(self, key: tuple[str, int, str, str]) -> Postings | None:
+    def get(self, key: CacheKey) -> Postings | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key: tuple[str, int, str, str], value: Postings) -> None:
+    def put(self, key: CacheKey, value: Postings) -> None:
         cost = value.nbytes
         if cost > self.budget:
             return
@@ -400,7 +406,7 @@ class PostingsCache:
             _, dropped = self._items.popitem(last=False)
             self.size -= dropped.nbytes
 
-    def replace(self, key: tuple[str, int, str, str], value: Postings) -> None:
+    def replace(self, key: CacheKey, value: Postings) -> None:
         """Put ``value`` in place of what ``key`` holds (its cost counted anew)."""
         old = self._items.pop(key, None)
         if old is not None:
@@ -430,6 +436,7 @@ class SegmentArrays:
         self.size: int = reader.doc_count_all()
         self._lengths = _LENGTHS.setdefault(reader, {})
         self._postings: dict[tuple[str, str], Postings] = {}
+        self._derived: dict[CacheKey, Postings] = {}
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
@@ -505,6 +512,29 @@ class SegmentArrays:
         if keep and found.values is not None and found.values.rereads:
             found = self._keep_values(field, text, found)
         return found
+
+    def derived(
+        self, key: CacheKey, compute: Callable[[], tuple[Ints, Floats]]
+    ) -> tuple[Ints, Floats]:
+        """``compute()``: documents (ascending) and a value for each, derived from this
+        segment's postings alone (a phrase's frequencies, ``key`` naming it), computed
+        once per segment state: kept here and in the index's cache, so that the same
+        phrase in another node of the query, in the query that counts the records,
+        or in the next search is not matched again. The arrays are read-only."""
+        found = self._derived.get(key)
+        if found is None:
+            cache = self._cache
+            shared = None if self._state is None or cache is None else (*self._state, *key)
+            found = cache.get(shared) if cache is not None and shared is not None else None
+            if found is None:
+                ids, values = compute()
+                ids.flags.writeable = False
+                values.flags.writeable = False
+                found = Postings(ids, values)
+                if cache is not None and shared is not None:
+                    cache.put(shared, found)
+            self._derived[key] = found
+        return found.ids, found.weights
 
     def _shared_key(self, field: str, text: str) -> tuple[str, int, str, str] | None:
         if self._state is None or self._cache is None:

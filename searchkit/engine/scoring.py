@@ -750,7 +750,13 @@ class _Segment:
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         """Documents where ``words`` occur in order, each within ``slop`` positions of
-        the one before, and how often."""
+        the one before, and how often (matched once per segment state)."""
+        return self.arrays.derived(
+            ("phrase", field, tuple(words), slop),
+            functools.partial(self._phrase_frequencies, field, words, slop),
+        )
+
+    def _phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         common: Ints | None = None
         for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
             ids = self.arrays.postings(field, w, positions=True)[0]
