@@ -69,8 +69,8 @@ def test_records_a_not_keeps_get_the_bonus(sample_index_dir: Path) -> None:
         assert all(every[d] != none[d] for d in best), f"{text}: no bonus to compare"
 
 
-def _cli_scores(args: list[str]) -> list[tuple[str, float]]:
-    return [(h["pmid"], h["score"]) for h in json.loads(args[0])["hits"]]
+def _cli_scores(stdout: str) -> list[tuple[str, float]]:
+    return [(h["pmid"], h["score"]) for h in json.loads(stdout)["hits"]]
 
 
 def test_search_ranks_tagged_records_with_their_bonus(sample_index_dir: Path) -> None:
@@ -88,7 +88,7 @@ def test_search_ranks_tagged_records_with_their_bonus(sample_index_dir: Path) ->
 
     result = run(sample_index_dir, "search", text, "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert _cli_scores([result.stdout]) == want
+    assert _cli_scores(result.stdout) == want
 
     done = subprocess.run(
         [_searchkit_exe(), "search", text, "--format", "json", "--index", str(sample_index_dir)],
@@ -97,7 +97,7 @@ def test_search_ranks_tagged_records_with_their_bonus(sample_index_dir: Path) ->
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert _cli_scores([done.stdout]) == want
+    assert _cli_scores(done.stdout) == want
 
 
 def test_a_year_filter_ranks_as_the_same_year_tag(sample_index_dir: Path) -> None:

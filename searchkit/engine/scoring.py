@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -597,7 +598,8 @@ class _Segment:
             return ids, _boosted(score, q.boost)
         if isinstance(q, AndNot):
             negative, _ = self.eval(q.b)
-            ids, score = self.eval_without(q.a, negative)
+            with self.restricted(without=negative):  # the bonus goes to what NOT keeps
+                ids, score = self.eval(q.a)
             keep = ~_contains(negative, ids)
             return ids[keep], _boosted(score[keep], q.boost)
         if isinstance(q, AndMaybe):
@@ -623,25 +625,27 @@ class _Segment:
                 ids = parts[i][0]
                 docs = ids if docs is None else docs[_contains(ids, docs)]
         assert docs is not None
-        saved = self.within
-        self.within = docs if saved is None else docs[_contains(saved, docs)]
-        try:
+        with self.restricted(within=docs):
             for i in free:
                 parts[i] = self.eval(subqueries[i])
-        finally:
-            self.within = saved
         return [parts[i] for i in range(len(subqueries))]
 
-    def eval_without(self, q: Query, removed: Ints) -> Sparse:
-        """:meth:`eval` of ``q`` with the documents ``removed`` (ascending) never given
-        a free-text proximity bonus (the ``NOT`` side of an ``AndNot``: the bonus goes
-        to the best of the documents it keeps)."""
-        saved = self.without
-        self.without = removed if saved is None else _union([saved, removed])
+    @contextmanager
+    def restricted(
+        self, *, within: Ints | None = None, without: Ints | None = None
+    ) -> Iterator[None]:
+        """Free text evaluated inside scores only documents also in ``within`` and
+        never those in ``without`` (both ascending), on top of the restriction already
+        in force (:attr:`within`, :attr:`without`), which is back on exit."""
+        saved = self.within, self.without
+        if within is not None:
+            self.within = within if saved[0] is None else within[_contains(saved[0], within)]
+        if without is not None:
+            self.without = without if saved[1] is None else _union([saved[1], without])
         try:
-            return self.eval(q)
+            yield
         finally:
-            self.without = saved
+            self.within, self.without = saved
 
     def idf(self, df: int) -> float:
         n_docs = self.stats.n_docs
