@@ -191,3 +191,41 @@ def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
         once += len(combined) < 2 * n_segments
         assert pruned.ranked == pipeline.rank(index, text, UNPRUNED, limit=10).ranked
     assert once >= 10
+
+
+def test_the_bare_word_of_a_compound_is_looked_up_not_scored_in_full(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hyphenated compound (``T-cell``) is a sum of its compound term, its phrase and
+    its bare parts: pruned piece by piece, its common part (``cell``, in most records
+    of data/) is looked up for the candidates only, and the hits, scores and counts
+    are those of scoring every match."""
+    index = SearchIndex.open(sample_index_dir)
+    scored: list[object] = []
+    real = scoring._Segment.concept
+
+    def spy(self: scoring._Segment, q: wq.Query) -> scoring.Sparse:
+        scored.append(q)
+        return real(self, q)
+
+    monkeypatch.setattr(scoring._Segment, "concept", spy)
+    texts = ("T-cell receptor signaling", "stem-cell niche", "cancer-associated fibroblasts")
+    for text in texts:
+        for limit in (1, 10, 100):
+            pruned = pipeline.rank(index, text, PRUNED, limit=limit)
+            full = pipeline.rank(index, text, UNPRUNED, limit=limit)
+            assert pruned.ranked == full.ranked, (text, limit)
+            assert (pruned.total, pruned.matched) == (full.total, full.matched), (text, limit)
+    scored.clear()
+    pipeline.rank(index, texts[0], PRUNED, limit=10)
+    assert any(type(q).__name__ == "CompoundTerm" for q in scored), scored
+    assert not any(_holds_bare(q, "cell") for q in scored), (
+        "the bare word of the compound was scored over all its postings"
+    )
+
+
+def _holds_bare(q: wq.Query, word: str) -> bool:
+    """Whether ``q`` is or holds (at any depth) a fielded term of ``word`` alone."""
+    if type(q).__name__ == "FieldedTerm" and {t.text for t in q.subqueries} == {word}:
+        return True
+    return any(_holds_bare(sub, word) for sub in getattr(q, "subqueries", ()))

@@ -255,19 +255,33 @@ def evaluate_top(
     overall) is a threshold no pruned document may reach. The concepts of lowest
     bound whose bounds add up to less than it are non-essential: a document holding
     only those is left out, and they are looked up only for the documents of the
-    others, never scored over all their postings."""
+    others, never scored over all their postings.
+
+    A concept that is a sum (an :class:`Or`: a hyphenated word, its parts and their
+    phrase) is pruned part by part: its score is the sum of its parts' (times its
+    boost), so each part bounded alone is a piece of the sum like a concept; the bare
+    common word of a compound (``cell`` of ``stem-cell``) is then looked up for the
+    candidates only, not scored over a third of the index."""
     depth = params.proximity_depth
     segments, leaves = _segments(searcher, params, depth)
     offsets = [offset for _, offset in leaves]
-    concepts = [sub for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)]
-    bounds = [_bound(segments, params, c) for c in concepts]
+    concepts = [
+        _Concept.of(sub) for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)
+    ]
+    pieces: list[Query] = []
+    for c in concepts:
+        c.indexes = list(range(len(pieces), len(pieces) + len(c.pieces)))
+        pieces.extend(c.pieces)
+    bounds = [
+        _times(_bound(segments, params, piece), c.boost) for c in concepts for piece in c.pieces
+    ]
     # The records counted, and how many records match at all.
     counted_local = [None if strict is None else seg.ids(strict) for seg in segments]
     n_matched = n_counted = 0
     for seg, mine in zip(segments, counted_local, strict=True):
         held = np.zeros(seg.size, dtype=np.bool_)
-        for c in concepts:
-            for ids in seg.concept_ids(c):
+        for piece in pieces:
+            for ids in seg.concept_ids(piece):
                 held[ids] = True
         n_matched += int(np.count_nonzero(held))
         n_counted += int(np.count_nonzero(held[mine])) if mine is not None else 0
@@ -282,7 +296,7 @@ def evaluate_top(
     # until they hold enough documents to set a threshold.
     unbounded = -math.inf  # sorts first
     order = sorted(
-        range(len(concepts)),
+        range(len(pieces)),
         key=lambda i: unbounded if (bound := bounds[i]) is None else -bound,
     )
     full: list[dict[int, Sparse]] = [{} for _ in segments]
@@ -291,7 +305,7 @@ def evaluate_top(
         if bounds[i] is not None and n_done and _held(full) >= target:
             break
         for k, seg in enumerate(segments):
-            full[k][i] = seg.concept(concepts[i])
+            full[k][i] = seg.concept(pieces[i])
     scored: list[Sparse] = []
     # Each segment's sample, kept: it is the segment's base when no other concept
     # needs scoring in full there and no other record must be kept.
@@ -341,9 +355,9 @@ def evaluate_top(
         non_essential.add(i)
     bases = []
     for k, seg in enumerate(segments):
-        for i, c in enumerate(concepts):
+        for i, piece in enumerate(pieces):
             if i not in non_essential and i not in full[k]:
-                full[k][i] = seg.concept(c)
+                full[k][i] = seg.concept(piece)
         base, sampled_with = sampled[k]
         sampled[k] = (_NO_BASE, sampled_with)
         if frozenset(full[k]) == sampled_with and not len(kept[k]):
@@ -351,17 +365,12 @@ def evaluate_top(
             # the same parts as the sample's, in the same order: the same base.
             bases.append(base)
             continue
-        if not non_essential:
-            parts = [full[k][i] for i in range(len(concepts))]
-            bases.append(seg._coordinated(parts, len(concepts)))
-            continue
-        # Every document of a concept scored in full is a candidate: its part is
-        # given whole; the non-essential ones are looked up for the candidates.
-        candidates = _union([kept[k], *(ids for ids, _ in full[k].values())])
-        parts = [
-            full[k][i] if i in full[k] else seg.term_at(c, candidates)  # type: ignore[arg-type]
-            for i, c in enumerate(concepts)
-        ]
+        # Every document of a piece scored in full is a candidate: its part is given
+        # whole; the non-essential ones are looked up for the candidates.
+        candidates = (
+            _union([kept[k], *(ids for ids, _ in full[k].values())]) if non_essential else _NO_DOCS
+        )
+        parts = [seg.concept_from(c, full[k], candidates, whole=True) for c in concepts]
         bases.append(seg._coordinated(parts, len(concepts)))
     # Each concept's arrays: the bases hold what is needed of them.
     del full
@@ -395,6 +404,30 @@ def _joined(found: list[Sparse], offsets: list[int]) -> Hits:
 def _plain_term(q: Query) -> bool:
     """A :class:`FieldedTerm` of plain terms (its documents: its fields' postings)."""
     return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
+
+
+@dataclass
+class _Concept:
+    """A concept of a free-text query and the pieces it is pruned by: itself, or the
+    parts of a plain sum (an :class:`Or` without ``minmatch`` or ``scale``, of a
+    positive boost), whose score is theirs added in order, times ``boost``."""
+
+    query: Query
+    pieces: list[Query]
+    split: bool
+    boost: float
+    #: Each piece's index among all the query's pieces.
+    indexes: list[int]
+
+    @classmethod
+    def of(cls, q: Query) -> _Concept:
+        if type(q) is Or and not q.minmatch and not q.scale and q.boost > 0 and q.subqueries:
+            return cls(q, list(q.subqueries), True, q.boost, [])
+        return cls(q, [q], False, 1.0, [])
+
+
+def _times(bound: float | None, boost: float) -> float | None:
+    return None if bound is None else bound * boost
 
 
 def _held(full: list[dict[int, Sparse]]) -> int:
@@ -972,19 +1005,34 @@ class _Segment:
         ids, tfs = _sum(parts)
         return self.saturate(ids, tfs, df, q.boost)
 
-    def base_at(self, concepts: list[Query], evaluated: dict[int, Sparse], docs: Ints) -> Base:
-        """:meth:`best_match_base` for those of ``docs`` that match: each concept
-        looked up (or, with a bound, scored) there only."""
+    def base_at(self, concepts: list[_Concept], evaluated: dict[int, Sparse], docs: Ints) -> Base:
+        """:meth:`best_match_base` for those of ``docs`` that match: each concept's
+        pieces looked up (or, with a bound, scored) there only."""
+        parts = [self.concept_from(c, evaluated, docs, whole=False) for c in concepts]
+        return self._coordinated(parts, len(concepts))
+
+    def concept_from(
+        self, c: _Concept, evaluated: dict[int, Sparse], docs: Ints, *, whole: bool
+    ) -> Sparse:
+        """The concept ``c``'s scores from its pieces: those ``evaluated`` (by piece
+        index) whole when ``whole``, else at ``docs``; the others (plain terms, of a
+        bound) scored at ``docs``. Its documents' scores are :meth:`eval`'s: a sum of
+        pieces adds, for each document, the same parts in the same order."""
         parts: list[Sparse] = []
-        for i, c in enumerate(concepts):
+        for i, piece in zip(c.indexes, c.pieces, strict=True):
             if i in evaluated:
                 ids, score = evaluated[i]
-                at = _positions_in(ids, docs)
-                parts.append((ids[at], score[at]))
+                if not whole:
+                    at = _positions_in(ids, docs)
+                    ids, score = ids[at], score[at]
+                parts.append((ids, score))
             else:
-                assert isinstance(c, FieldedTerm)
-                parts.append(self.term_at(c, docs))
-        return self._coordinated(parts, len(concepts))
+                assert isinstance(piece, FieldedTerm)
+                parts.append(self.term_at(piece, docs))
+        if not c.split:
+            return parts[0]
+        ids, score = _sum(parts)
+        return ids, _boosted(score, c.boost)
 
     def best_match_base(self, q: BestMatch) -> Base:
         """The concepts' summed scores times coordination: (documents, score,
