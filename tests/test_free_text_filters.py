@@ -11,6 +11,9 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from whoosh import query as wq
+
 from searchkit import SearchIndex
 from searchkit.engine import scoring
 from searchkit.params import DEFAULT
@@ -110,3 +113,35 @@ def test_a_year_filter_ranks_as_the_same_year_tag(sample_index_dir: Path) -> Non
         assert by_filter.exit_code == 0 and by_tag.exit_code == 0
         assert by_filter.stdout.split() == by_tag.stdout.split()
         assert len(by_filter.stdout.split()) >= 8
+
+
+def test_a_tagged_compound_scores_its_bare_word_only_where_the_tag_matches(
+    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``T-cell receptor AND signaling[tiab]``: the free text is scored only for the
+    records the tag keeps, the hyphenated compound part by part, so its common bare
+    word (``cell``) is looked up there rather than scored over all its postings; the
+    scores are bitwise those of scoring each concept whole and keeping those records."""
+    index = SearchIndex.open(sample_index_dir)
+    texts = ["T-cell receptor AND signaling[tiab]", "stem-cell niche AND 2015[dp]"]
+    scored: list[str] = []
+    real_term = scoring._Segment.bm25f_term
+
+    def spy(self: scoring._Segment, q: wq.Query) -> scoring.Sparse:
+        scored.append(" ".join(sorted({t.text for t in q.subqueries})))
+        return real_term(self, q)
+
+    monkeypatch.setattr(scoring._Segment, "bm25f_term", spy)
+    got = {text: _scores(index, text, DEFAULT) for text in texts}
+    assert all(got.values())
+    assert "cell" not in scored, scored
+
+    def whole(self: scoring._Segment, q: wq.Query, docs: scoring.Ints) -> scoring.Sparse:
+        ids, score = self.eval(q)
+        at = scoring._positions_in(ids, docs)
+        return ids[at], score[at]
+
+    monkeypatch.setattr(scoring._Segment, "_at", whole)
+    for text in texts:
+        assert _scores(index, text, DEFAULT) == got[text], text
+    assert "cell" in scored

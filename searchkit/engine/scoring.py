@@ -1044,19 +1044,31 @@ class _Segment:
             return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
         parts: list[Sparse] = []
         for c in concepts:
-            if within is not None and _plain_term(c):
-                assert isinstance(c, FieldedTerm)
-                ids, score = self.term_at(c, within)
+            if within is not None:
+                ids, score = self._at(c, within)
             else:
                 ids, score = self.eval(c)
-                if within is not None:
-                    at = _positions_in(ids, within)
-                    ids, score = ids[at], score[at]
             if without is not None and len(without):
                 keep = ~_contains(without, ids)
                 ids, score = ids[keep], score[keep]
             parts.append((ids, score))
         return self._coordinated(parts, len(concepts))
+
+    def _at(self, q: Query, docs: Ints) -> Sparse:
+        """:meth:`eval` of ``q`` for those of ``docs`` (ascending) it matches, the same
+        scores: a plain term looked up there only, a plain sum part by part (the bare
+        common word of a hyphenated compound is not scored over all its postings),
+        anything else evaluated whole and kept there."""
+        if _plain_term(q):
+            assert isinstance(q, FieldedTerm)
+            return self.term_at(q, docs)
+        concept = _Concept.of(q)
+        if concept.split:
+            ids, score = _sum([self._at(piece, docs) for piece in concept.pieces])
+            return ids, _boosted(score, concept.boost)
+        ids, score = self.eval(q)
+        at = _positions_in(ids, docs)
+        return ids[at], score[at]
 
     def _coordinated(self, parts: list[Sparse], n: int) -> Base:
         ids, total, matched = _sum_counted(parts)
