@@ -1,4 +1,4 @@
-"""Top-k pruning (MaxScore) of free-text queries (:func:`searchkit.engine.scoring.evaluate_top`):
+"""Top-k pruning (MaxScore) of free-text queries (:func:`searchkit.engine.pruning.evaluate_top`):
 the same hits, in the same order, with the same scores and the same counts as when
 every match is scored, for several numbers of hits, on the real records of data/ and
 on records generated from them; and it does leave documents unscored."""
@@ -14,7 +14,7 @@ import pytest
 from whoosh import query as wq
 
 from searchkit import SearchIndex, ingest
-from searchkit.engine import scoring
+from searchkit.engine import pruning, scoring
 from searchkit.params import DEFAULT
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
@@ -52,14 +52,14 @@ def generated_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _assert_same(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = SearchIndex.open(index_dir)
     calls: list[tuple[int, int]] = []
-    real = scoring.evaluate_top
+    real = pruning.evaluate_top
 
     def counted(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
         hits, n_matched, n_counted, ids = real(*args, **kwargs)  # type: ignore[arg-type]
         calls.append((len(hits), n_matched))
         return hits, n_matched, n_counted, ids
 
-    monkeypatch.setattr(scoring, "evaluate_top", counted)
+    monkeypatch.setattr(pruning, "evaluate_top", counted)
     for limit in (1, 10, 100):
         for text in BENCHMARK_QUERIES:
             pruned = pipeline.rank(index, text, PRUNED, limit=limit)
@@ -108,13 +108,13 @@ def test_only_free_text_ranked_by_relevance_is_pruned(
     scored as before."""
     index = SearchIndex.open(sample_index_dir)
     used: list[str] = []
-    real = scoring.evaluate_top
+    real = pruning.evaluate_top
 
     def spy(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
         used.append("top")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scoring, "evaluate_top", spy)
+    monkeypatch.setattr(pruning, "evaluate_top", spy)
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=10)
     assert used == ["top"]
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=None)
@@ -162,21 +162,21 @@ def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
     again for the base; and the hits are those of scoring every match."""
     index = SearchIndex.open(generated_index)
     combined: list[int] = []
-    real = scoring._Segment._coordinated
+    real = scoring.SegmentEvaluator._coordinated
 
-    def spy(self: scoring._Segment, parts: list[scoring.Sparse], n: int) -> scoring.Base:
+    def spy(self: scoring.SegmentEvaluator, parts: list[scoring.Sparse], n: int) -> scoring.Base:
         combined.append(n)
         return real(self, parts, n)
 
-    monkeypatch.setattr(scoring._Segment, "_coordinated", spy)
+    monkeypatch.setattr(scoring.SegmentEvaluator, "_coordinated", spy)
     pruned_calls: list[int] = []
-    real_top = scoring.evaluate_top
+    real_top = pruning.evaluate_top
 
     def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
         pruned_calls.append(1)
         return real_top(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scoring, "evaluate_top", top)
+    monkeypatch.setattr(pruning, "evaluate_top", top)
     n_segments = len(index.shared_searcher(scoring.BM25F()).leaf_searchers())
     assert n_segments == 2
     once = 0
@@ -202,13 +202,13 @@ def test_the_bare_word_of_a_compound_is_looked_up_not_scored_in_full(
     are those of scoring every match."""
     index = SearchIndex.open(sample_index_dir)
     scored: list[object] = []
-    real = scoring._Segment.concept
+    real = scoring.SegmentEvaluator.concept
 
-    def spy(self: scoring._Segment, q: wq.Query) -> scoring.Sparse:
+    def spy(self: scoring.SegmentEvaluator, q: wq.Query) -> scoring.Sparse:
         scored.append(q)
         return real(self, q)
 
-    monkeypatch.setattr(scoring._Segment, "concept", spy)
+    monkeypatch.setattr(scoring.SegmentEvaluator, "concept", spy)
     texts = ("T-cell receptor signaling", "stem-cell niche", "cancer-associated fibroblasts")
     for text in texts:
         for limit in (1, 10, 100):

@@ -61,7 +61,9 @@ def test_ranges_match_and_score_as_whoosh_s_matcher(range_index: Path) -> None:
     index = SearchIndex.open(range_index)
     try:
         with index.searcher() as searcher:
-            segments, _leaves = scoring._segments(searcher, DEFAULT, DEFAULT.proximity_depth)
+            segments, _leaves = scoring.segment_evaluators(
+                searcher, DEFAULT, DEFAULT.proximity_depth
+            )
             assert len(segments) == 2
             assert any(seg.arrays._has_deletions for seg in segments)
             nonempty = 0

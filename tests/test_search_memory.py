@@ -18,7 +18,7 @@ import pytest
 from whoosh.util.numeric import byte_to_length
 
 from searchkit import SearchIndex
-from searchkit.engine import mapped, postings, scoring
+from searchkit.engine import mapped, postings, scoring, sparse
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.nodes import BestMatch, Expansion, Proximity, weighting
 from searchkit.engine.postings import SegmentArrays, _lengths_column
@@ -183,11 +183,13 @@ def test_large_reads_give_their_pages_back(tmp_path: Path) -> None:
         f.close()
 
 
-def _old_base(seg: scoring._Segment, q: BestMatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _old_base(
+    seg: scoring.SegmentEvaluator, q: BestMatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``best_match_base`` as it was: a float coordination factor per document."""
     concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
     n = len(concepts)
-    ids, total, matched = scoring._sum_counted([seg.eval(sub) for sub in concepts])
+    ids, total, matched = sparse.sum_counted([seg.eval(sub) for sub in concepts])
     coord = np.ones(len(ids), dtype=np.float64)
     if n > 1 and seg.params.coordination:
         coord = ((np.arange(n + 1) / n) ** seg.params.coordination)[matched]
@@ -203,7 +205,7 @@ def test_coordination_counts_give_the_old_factors(sample_index: SearchIndex) -> 
             continue
         stats = scoring._Stats(searcher)
         segments = [
-            scoring._Segment(sub, searcher.context(), stats, 20, DEFAULT)
+            scoring.SegmentEvaluator(sub, searcher.context(), stats, 20, DEFAULT)
             for sub, _ in searcher.leaf_searchers()
         ]
         stats.segments = segments

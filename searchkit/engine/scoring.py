@@ -20,7 +20,10 @@ The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
 * anything else (And, Or, AndNot, AndMaybe): combined here; other leaves (ranges,
   wildcards already expanded by Whoosh, …) as Whoosh scores them.
 
-The values come from the :class:`~searchkit.params.Params` passed in.
+The values come from the :class:`~searchkit.params.Params` passed in. The arithmetic on
+a node's matches (unions, sums in part order, top-k cuts) is in
+:mod:`searchkit.engine.sparse`; top-k pruning of free text (MaxScore), built on the
+evaluators here, in :mod:`searchkit.engine.pruning`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,19 @@ from searchkit.engine.postings import (
     narrowing_phrase_starts,
 )
 from searchkit.engine.ranges import is_term_range, range_postings
+from searchkit.engine.sparse import (
+    NO_DOCS,
+    NO_SCORES,
+    Sparse,
+    best,
+    best_of_all,
+    boosted,
+    sum_counted,
+    sum_parts,
+    tree_sum,
+    union,
+    values_at,
+)
 from searchkit.params import DEFAULT, Params
 
 
@@ -151,9 +167,9 @@ def evaluate(
     )[0]
 
 
-def _segments(
+def segment_evaluators(
     searcher: Searcher, params: Params, depth: int
-) -> tuple[list[_Segment], list[tuple[Searcher, int]]]:
+) -> tuple[list[SegmentEvaluator], list[tuple[Searcher, int]]]:
     """An evaluator for each segment of ``searcher`` sharing one set of index-wide
     statistics, and the segments' (searcher, first document number). A nested
     free-text query gets the proximity bonus on each segment's share of ``depth``."""
@@ -162,7 +178,7 @@ def _segments(
     leaves = searcher.leaf_searchers()
     total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
     segments = [
-        _Segment(
+        SegmentEvaluator(
             sub,
             context,
             stats,
@@ -179,9 +195,9 @@ def matching_docs(searcher: Searcher, query: Query, params: Params = DEFAULT) ->
     """The documents matching ``query`` (top-level numbers, ascending; deleted ones
     left out), as Whoosh's ``docs_for_query`` gives them, found by the segment
     evaluators in arrays (a filter such as ``--year``, a mask)."""
-    segments, leaves = _segments(searcher, params, params.proximity_depth)
+    segments, leaves = segment_evaluators(searcher, params, params.proximity_depth)
     return np.concatenate(
-        [_NO_DOCS, *(seg.ids(query) + off for seg, (_, off) in zip(segments, leaves, strict=True))]
+        [NO_DOCS, *(seg.ids(query) + off for seg, (_, off) in zip(segments, leaves, strict=True))]
     )
 
 
@@ -201,14 +217,14 @@ def evaluate_counted(
     searched for again."""
     if depth is None:
         depth = params.proximity_depth
-    segments, leaves = _segments(searcher, params, depth)
+    segments, leaves = segment_evaluators(searcher, params, depth)
     for seg, (_, offset) in zip(segments, leaves, strict=True):
         seg.within = None if within is None else _local(within, offset, seg.size)
         seg.without = None if without is None else _local(without, offset, seg.size)
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
         bases = [seg.best_match_base(query) for seg in segments]
-        chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
+        chosen = best_of_all([(ids, score) for ids, score, _ in bases], depth)
         found = [
             seg.best_match_finish(query, base, candidates)
             for seg, base, candidates in zip(segments, bases, chosen, strict=True)
@@ -219,174 +235,16 @@ def evaluate_counted(
     if strict is not None:
         counted = np.concatenate(
             [
-                _NO_DOCS,
+                NO_DOCS,
                 *(seg.ids(strict) + off for seg, (_, off) in zip(segments, leaves, strict=True)),
             ]
         )
     if not found:
-        return Hits(_NO_DOCS, _NO_SCORES), counted
-    return _joined(found, [offset for _, offset in leaves]), counted
+        return Hits(NO_DOCS, NO_SCORES), counted
+    return joined_hits(found, [offset for _, offset in leaves]), counted
 
 
-def evaluate_top(
-    searcher: Searcher,
-    query: BestMatch,
-    params: Params,
-    *,
-    strict: Query | None,
-    limit: int,
-    keep: int,
-    partial: bool,
-) -> tuple[Hits, int, int, Ints | None]:
-    """What the ranking of a free-text ``query`` needs of its matches: every match
-    that can be among the ``keep`` best of the records counted (those matching
-    ``strict``; None: every match counts) or, when fewer than ``limit`` records count
-    and ``partial``, among the ``keep`` best of the others; each with the score
-    :func:`evaluate` gives it (bitwise). Also the exact numbers of matches and of
-    counted matches, and the counted records (top-level numbers, ascending; None
-    when every match counts).
-
-    Dynamic pruning (MaxScore, Turtle & Flood 1995): a concept that is a plain
-    :class:`FieldedTerm` scores at most ``idf * (k1 + 1) * boost`` in any document
-    (its frequency saturates below 1), coordination only lowers a sum, and the
-    proximity bonus goes to the ``proximity_depth`` best by that sum alone. The
-    concepts of highest bound are scored first, and their documents in full; the
-    ``keep``-th best of each part needed (and the ``proximity_depth``-th best
-    overall) is a threshold no pruned document may reach. The concepts of lowest
-    bound whose bounds add up to less than it are non-essential: a document holding
-    only those is left out, and they are looked up only for the documents of the
-    others, never scored over all their postings.
-
-    A concept that is a sum (an :class:`Or`: a hyphenated word, its parts and their
-    phrase) is pruned part by part: its score is the sum of its parts' (times its
-    boost), so each part bounded alone is a piece of the sum like a concept; the bare
-    common word of a compound (``cell`` of ``stem-cell``) is then looked up for the
-    candidates only, not scored over a third of the index."""
-    depth = params.proximity_depth
-    segments, leaves = _segments(searcher, params, depth)
-    offsets = [offset for _, offset in leaves]
-    concepts = [
-        _Concept.of(sub) for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)
-    ]
-    pieces: list[Query] = []
-    for c in concepts:
-        c.indexes = list(range(len(pieces), len(pieces) + len(c.pieces)))
-        pieces.extend(c.pieces)
-    bounds = [
-        _times(_bound(segments, params, piece), c.boost) for c in concepts for piece in c.pieces
-    ]
-    # The records counted, and how many records match at all.
-    counted_local = [None if strict is None else seg.ids(strict) for seg in segments]
-    n_matched = n_counted = 0
-    for seg, mine in zip(segments, counted_local, strict=True):
-        held = np.zeros(seg.size, dtype=np.bool_)
-        for piece in pieces:
-            for ids in seg.concept_ids(piece):
-                held[ids] = True
-        n_matched += int(np.count_nonzero(held))
-        n_counted += int(np.count_nonzero(held[mine])) if mine is not None else 0
-    if strict is None:
-        n_counted = n_matched
-        counted = None
-    else:
-        counted = np.concatenate(
-            [ids + off for ids, off in zip(counted_local, offsets, strict=True)]  # type: ignore[operator]
-        )
-    # Scored in full first: the concepts without a bound, then those of highest bound,
-    # until they hold enough documents to set a threshold.
-    unbounded = -math.inf  # sorts first
-    order = sorted(
-        range(len(pieces)),
-        key=lambda i: unbounded if (bound := bounds[i]) is None else -bound,
-    )
-    full: list[dict[int, Sparse]] = [{} for _ in segments]
-    target = 2 * max(keep, depth)
-    for n_done, i in enumerate(order):
-        if bounds[i] is not None and n_done and _held(full) >= target:
-            break
-        for k, seg in enumerate(segments):
-            full[k][i] = seg.concept(pieces[i])
-    scored: list[Sparse] = []
-    # Each segment's sample, kept: it is the segment's base when no other concept
-    # needs scoring in full there and no other record must be kept.
-    sampled: list[tuple[Base, frozenset[int]]] = []
-    for k, seg in enumerate(segments):
-        base = seg.base_at(concepts, full[k], _union([i for i, _ in full[k].values()]))
-        sampled.append((base, frozenset(full[k])))
-        scored.append((base[0], base[1]))
-    sample = _joined(scored, offsets)
-    ids_all, base_all = sample.docnums, sample.scores  # ascending numbers
-    threshold = _kth(base_all, depth)
-    if counted is None:
-        is_counted = np.ones(len(ids_all), dtype=np.bool_)
-    else:  # the counted records among the sample's (fewer: looked up in it)
-        is_counted = np.zeros(len(ids_all), dtype=np.bool_)
-        is_counted[_positions_in(ids_all, counted)] = True
-    # A part of no more than ``keep`` records is kept whole: the counted records are
-    # known; the others are the matches that are not counted.
-    kept: list[Ints] = [_NO_DOCS for _ in segments]
-    if n_counted > keep:
-        threshold = min(threshold, _kth(base_all[is_counted], keep))
-    elif strict is None:  # every match counts, and every one is needed
-        threshold = -math.inf
-    else:
-        kept = [ids for ids in counted_local if ids is not None]
-    if partial and n_counted < limit:
-        if n_matched - n_counted > keep:
-            threshold = min(threshold, _kth(base_all[~is_counted], keep))
-        else:
-            threshold = -math.inf
-    # The sample's arrays (as long as the documents of the concepts scored in full)
-    # are not needed any more: freed before the whole segments' are made.
-    del sample, ids_all, base_all, is_counted
-    # Non-essential: the concepts of lowest bound adding up to less than the threshold
-    # (a margin for the rounding of the sums).
-    non_essential: set[int] = set()
-    reach = 0.0
-    for i in reversed(order):
-        bound = bounds[i]
-        if (
-            bound is None
-            or any(i in done for done in full)
-            or (reach + bound) * (1.0 + 1e-9) >= threshold
-        ):
-            break
-        reach += bound
-        non_essential.add(i)
-    bases = []
-    for k, seg in enumerate(segments):
-        for i, piece in enumerate(pieces):
-            if i not in non_essential and i not in full[k]:
-                full[k][i] = seg.concept(piece)
-        base, sampled_with = sampled[k]
-        sampled[k] = (_NO_BASE, sampled_with)
-        if frozenset(full[k]) == sampled_with and not len(kept[k]):
-            # The same candidates (the documents of the concepts scored in full) and
-            # the same parts as the sample's, in the same order: the same base.
-            bases.append(base)
-            continue
-        # Every document of a piece scored in full is a candidate: its part is given
-        # whole; the non-essential ones are looked up for the candidates.
-        candidates = (
-            _union([kept[k], *(ids for ids, _ in full[k].values())]) if non_essential else _NO_DOCS
-        )
-        parts = [seg.concept_from(c, full[k], candidates, whole=True) for c in concepts]
-        bases.append(seg._coordinated(parts, len(concepts)))
-    # Each concept's arrays: the bases hold what is needed of them.
-    del full
-    for seg in segments:
-        seg.forget_concepts()
-    chosen = _best_of_all([(ids, score) for ids, score, _ in bases], depth)
-    found: list[Sparse] = []
-    for k, (seg, picked) in enumerate(zip(segments, chosen, strict=True)):
-        found.append(seg.best_match_finish(query, bases[k], picked))
-        bases[k] = _NO_BASE  # replaced by its finished scores
-    if not found:
-        return Hits(_NO_DOCS, _NO_SCORES), n_matched, n_counted, counted
-    return _joined(found, offsets), n_matched, n_counted, counted
-
-
-def _joined(found: list[Sparse], offsets: list[int]) -> Hits:
+def joined_hits(found: list[Sparse], offsets: list[int]) -> Hits:
     """The segments' matches as one :class:`Hits` (top-level numbers), each segment's
     arrays dropped once copied (``found`` is emptied)."""
     n = sum(len(ids) for ids, _ in found)
@@ -401,13 +259,13 @@ def _joined(found: list[Sparse], offsets: list[int]) -> Hits:
     return Hits(docnums, scores)
 
 
-def _plain_term(q: Query) -> bool:
+def plain_term(q: Query) -> bool:
     """A :class:`FieldedTerm` of plain terms (its documents: its fields' postings)."""
     return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
 
 
 @dataclass
-class _Concept:
+class Concept:
     """A concept of a free-text query and the pieces it is pruned by: itself, or the
     parts of a plain sum (an :class:`Or` without ``minmatch`` or ``scale``, of a
     positive boost), whose score is theirs added in order, times ``boost``."""
@@ -420,64 +278,10 @@ class _Concept:
     indexes: list[int]
 
     @classmethod
-    def of(cls, q: Query) -> _Concept:
+    def of(cls, q: Query) -> Concept:
         if type(q) is Or and not q.minmatch and not q.scale and q.boost > 0 and q.subqueries:
             return cls(q, list(q.subqueries), True, q.boost, [])
         return cls(q, [q], False, 1.0, [])
-
-
-def _times(bound: float | None, boost: float) -> float | None:
-    return None if bound is None else bound * boost
-
-
-def _held(full: list[dict[int, Sparse]]) -> int:
-    """How many documents (with repeats) the concepts scored so far hold."""
-    return sum(len(ids) for done in full for ids, _ in done.values())
-
-
-def prunable(query: Query, params: Params) -> bool:
-    """Whether :func:`evaluate_top` applies to ``query``: a free-text query without
-    feedback terms or a boost, ranked with coordination that never raises a score."""
-    return (
-        isinstance(query, BestMatch)
-        and query.boost == 1.0
-        and params.coordination >= 0
-        and not any(isinstance(sub, Expansion) for sub in query.subqueries)
-    )
-
-
-def _bound(segments: list[_Segment], params: Params, q: Query) -> float | None:
-    """The largest score a concept can give a document, when it is a plain
-    :class:`FieldedTerm` (None for any other concept): its frequency saturates below
-    1, so at most ``idf * (k1 + 1) * boost``, with the idf each segment gives it (of
-    the largest document frequency of its fields present there), the largest over
-    the segments."""
-    if not (
-        isinstance(q, FieldedTerm)
-        and all(isinstance(t, Term) for t in q.subqueries)
-        and q.boost > 0
-        and all(t.boost >= 0 for t in q.subqueries)
-    ):
-        return None
-    best = 0.0
-    for seg in segments:
-        dfs = [
-            seg.stats.doc_frequency(t.fieldname, t.text)
-            for t in q.subqueries
-            if len(seg.holding(t.fieldname, t.text))
-        ]
-        if dfs:
-            best = max(best, seg.idf(max(dfs)) * (params.k1 + 1.0) * q.boost)
-    return best
-
-
-def _kth(scores: Floats, k: int) -> float:
-    """The ``k``-th largest of ``scores`` (minus infinity when there are fewer)."""
-    if k <= 0:
-        return math.inf
-    if len(scores) < k:
-        return -math.inf
-    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
 
 class _Stats:
@@ -493,7 +297,7 @@ class _Stats:
         self._avg: dict[str, float] = {}
         self._df: dict[tuple[str, str], int] = {}
         #: Every segment of the query's evaluation (set once they are made).
-        self.segments: list[_Segment] = []
+        self.segments: list[SegmentEvaluator] = []
         self._totals: dict[tuple[object, ...], int] = {}
         self._nodes: dict[int, Query] = {}
 
@@ -516,7 +320,7 @@ class _Stats:
         self._nodes[id(q)] = q
         return id(q)
 
-    def total(self, key: tuple[object, ...], count: Callable[[_Segment], int]) -> int:
+    def total(self, key: tuple[object, ...], count: Callable[[SegmentEvaluator], int]) -> int:
         """``count`` summed over every segment (once per ``key``): a document frequency
         that searchkit computes itself (a phrase's, two words together) counts the
         whole index, never one segment, so that scores do not depend on the layout."""
@@ -541,14 +345,6 @@ class _Stats:
         return found
 
 
-#: A node's matches in one segment: its document numbers (ascending, unique) and their
-#: scores, in arrays as long as the matches (never as the segment).
-Sparse = tuple[Ints, Floats]
-
-_NO_DOCS: Ints = np.zeros(0, dtype=np.int64)
-_NO_SCORES: Floats = np.zeros(0, dtype=np.float64)
-
-
 @dataclass(frozen=True)
 class Coordination:
     """Each document's coordination factor, as the factor of each number of matched
@@ -565,10 +361,10 @@ class Coordination:
 #: A free-text query's concepts in one segment, before the proximity bonus: the
 #: documents, their coordinated scores, and their coordination.
 Base = tuple[Ints, Floats, Coordination]
-_NO_BASE: Base = (_NO_DOCS, _NO_SCORES, Coordination(np.ones(1), np.zeros(0, dtype=np.uint8)))
+NO_BASE: Base = (NO_DOCS, NO_SCORES, Coordination(np.ones(1), np.zeros(0, dtype=np.uint8)))
 
 
-class _Segment:
+class SegmentEvaluator:
     """Evaluates query nodes over one segment: each node's matching documents and their
     scores (:data:`Sparse`), with work proportional to the postings read."""
 
@@ -593,7 +389,7 @@ class _Segment:
 
     def eval(self, q: Query) -> Sparse:
         if q is NullQuery:
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         if isinstance(q, BestMatch):
             return self.best_match(q)
         if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
@@ -616,11 +412,11 @@ class _Segment:
             ids = self.term_range(q)
             return ids, np.full(len(ids), q.score, dtype=np.float64)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
-            ids, score = _sum([self.eval(sub) for sub in q.subqueries])
-            return ids, _boosted(score, q.boost)
+            ids, score = sum_parts([self.eval(sub) for sub in q.subqueries])
+            return ids, boosted(score, q.boost)
         if isinstance(q, And):
             if not q.subqueries:
-                return _NO_DOCS, _NO_SCORES
+                return NO_DOCS, NO_SCORES
             parts = self.and_parts(q.subqueries)
             ids = parts[0][0]
             for other, _ in parts[1:]:
@@ -628,17 +424,17 @@ class _Segment:
             score = np.zeros(len(ids), dtype=np.float64)
             for p_ids, p_score in parts:
                 score += p_score[np.searchsorted(p_ids, ids)]
-            return ids, _boosted(score, q.boost)
+            return ids, boosted(score, q.boost)
         if isinstance(q, AndNot):
             negative, _ = self.eval(q.b)
             with self.restricted(without=negative):  # the bonus goes to what NOT keeps
                 ids, score = self.eval(q.a)
             keep = ~_contains(negative, ids)
-            return ids[keep], _boosted(score[keep], q.boost)
+            return ids[keep], boosted(score[keep], q.boost)
         if isinstance(q, AndMaybe):
             ids, score = self.eval(q.a)
-            optional = _values_at(self.eval(q.b), ids)
-            return ids, _boosted(score + optional, q.boost)
+            optional = values_at(self.eval(q.b), ids)
+            return ids, boosted(score + optional, q.boost)
         return self.leaf(q)
 
     def and_parts(self, subqueries: list[Query]) -> list[Sparse]:
@@ -674,7 +470,7 @@ class _Segment:
         if within is not None:
             self.within = within if saved[0] is None else within[_contains(saved[0], within)]
         if without is not None:
-            self.without = without if saved[1] is None else _union([saved[1], without])
+            self.without = without if saved[1] is None else union([saved[1], without])
         try:
             yield
         finally:
@@ -715,7 +511,7 @@ class _Segment:
                 continue
             df = max(df, self.stats.doc_frequency(t.fieldname, t.text))
             parts.append((ids, t.boost * weights / self.norm(t.fieldname, ids)))
-        ids, tfs = _sum(parts)
+        ids, tfs = sum_parts(parts)
         return ids, tfs, df
 
     def bm25f_phrase(self, q: FieldedPhrase) -> Sparse:
@@ -746,7 +542,7 @@ class _Segment:
                 ids, counts = self.phrase_frequencies(p.fieldname, list(p.words), p.slop)
             if len(ids):
                 parts.append((ids, p.boost * counts / self.norm(p.fieldname, ids)))
-        return _sum(parts)
+        return sum_parts(parts)
 
     def bm25f_compound(self, q: CompoundTerm) -> Sparse:
         """One BM25F term whose frequency is the largest of its forms' (the joined term,
@@ -779,10 +575,10 @@ class _Segment:
                 f_df = 0
             forms.append((f_ids, f_tfs * form.boost))
             df = max(df, f_df)
-        ids = _union([f_ids for f_ids, _ in forms])
+        ids = union([f_ids for f_ids, _ in forms])
         tfs = np.zeros(len(ids), dtype=np.float64)
         for f_ids, f_tfs in forms:
-            np.maximum(tfs, _values_at((f_ids, f_tfs), ids), out=tfs)
+            np.maximum(tfs, values_at((f_ids, f_tfs), ids), out=tfs)
         return ids, tfs, df
 
     def phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
@@ -850,7 +646,7 @@ class _Segment:
         field = q.fieldname
         ids, tf = self.arrays.postings(field, q.text)
         if not len(ids):
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         weighting = self.searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
@@ -881,12 +677,12 @@ class _Segment:
         for ids, _ in parts:
             docs = ids if docs is None else docs[_contains(ids, docs)]
         if docs is None or not len(docs):
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         keys = [self.arrays.position_keys(q.fieldname, w, docs) for w in q.words]
         found = near_docs(keys, q.slop)
         if not len(found):
-            return _NO_DOCS, _NO_SCORES
-        return found, _tree_sum([_values_at(part, found) for part in parts])
+            return NO_DOCS, NO_SCORES
+        return found, tree_sum([values_at(part, found) for part in parts])
 
     def span_term(self, q: Term) -> Sparse:
         """A term as Whoosh's own ``BM25F`` scorer scores it inside a span query, to
@@ -895,7 +691,7 @@ class _Segment:
         field = q.fieldname
         ids, tf = self.arrays.postings(field, q.text)
         if not len(ids):
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         weighting = self.searcher.weighting
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
@@ -907,7 +703,7 @@ class _Segment:
 
     def term_range(self, q: ConstantScoreQuery) -> Ints:
         """The documents holding a term of a constant-score range (a year or date)."""
-        return _union(range_postings(self.arrays, self.searcher.reader(), q))
+        return union(range_postings(self.arrays, self.searcher.reader(), q))
 
     def leaf(self, q: Query) -> Sparse:
         """Any other query: Whoosh's own matcher, read to the end."""
@@ -919,7 +715,7 @@ class _Segment:
             scores.append(m.score())
             m.next()
         if not ids:
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         # A matcher gives each document once, in order; kept safe for any other.
         found, first = np.unique(np.array(ids, dtype=np.int64), return_index=True)
         if len(found) == len(ids):
@@ -930,12 +726,12 @@ class _Segment:
 
     def best_match(self, q: BestMatch) -> Sparse:
         base = self.best_match_base(q)
-        return self.best_match_finish(q, base, _best(base[0], base[1], self.depth))
+        return self.best_match_finish(q, base, best(base[0], base[1], self.depth))
 
     def concept_ids(self, q: Query) -> list[Ints]:
         """Arrays whose union is the documents matching the concept ``q``: each
         field's postings of a plain fielded term, else its evaluation's documents."""
-        if _plain_term(q):
+        if plain_term(q):
             return [self.holding(t.fieldname, t.text) for t in q.subqueries]
         return [self.concept(q)[0]]
 
@@ -955,22 +751,22 @@ class _Segment:
         """The documents matching ``q`` (ascending): :meth:`eval`'s, without the
         scores where the boolean structure and plain terms allow."""
         if q is NullQuery:
-            return _NO_DOCS
+            return NO_DOCS
         if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
-            return _union([self.holding(t.fieldname, t.text) for t in q.subqueries])
+            return union([self.holding(t.fieldname, t.text) for t in q.subqueries])
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.holding(q.fieldname, q.text)
         if is_term_range(q):
             return self.term_range(q)
         if type(q) is Or and not q.minmatch and not q.scale:
-            return _union([self.ids(sub) for sub in q.subqueries])
+            return union([self.ids(sub) for sub in q.subqueries])
         if type(q) is And:
             if not q.subqueries:
-                return _NO_DOCS
+                return NO_DOCS
             # The plain terms with the fewest postings first; the others are looked up
             # for the documents left (never merged over all their postings).
-            terms = [sub for sub in q.subqueries if _plain_term(sub)]
-            others = [self.ids(sub) for sub in q.subqueries if not _plain_term(sub)]
+            terms = [sub for sub in q.subqueries if plain_term(sub)]
+            others = [self.ids(sub) for sub in q.subqueries if not plain_term(sub)]
             terms.sort(key=lambda t: sum(len(a) for a in self.concept_ids(t)))
             found = min(others, key=len) if others else self.ids(terms.pop(0))
             for other in others:
@@ -1002,17 +798,17 @@ class _Segment:
             if len(at):
                 ids = ids[at]
                 parts.append((ids, t.boost * weights[at] / self.norm(t.fieldname, ids)))
-        ids, tfs = _sum(parts)
+        ids, tfs = sum_parts(parts)
         return self.saturate(ids, tfs, df, q.boost)
 
-    def base_at(self, concepts: list[_Concept], evaluated: dict[int, Sparse], docs: Ints) -> Base:
+    def base_at(self, concepts: list[Concept], evaluated: dict[int, Sparse], docs: Ints) -> Base:
         """:meth:`best_match_base` for those of ``docs`` that match: each concept's
         pieces looked up (or, with a bound, scored) there only."""
         parts = [self.concept_from(c, evaluated, docs, whole=False) for c in concepts]
         return self._coordinated(parts, len(concepts))
 
     def concept_from(
-        self, c: _Concept, evaluated: dict[int, Sparse], docs: Ints, *, whole: bool
+        self, c: Concept, evaluated: dict[int, Sparse], docs: Ints, *, whole: bool
     ) -> Sparse:
         """The concept ``c``'s scores from its pieces: those ``evaluated`` (by piece
         index) whole when ``whole``, else at ``docs``; the others (plain terms, of a
@@ -1031,8 +827,8 @@ class _Segment:
                 parts.append(self.term_at(piece, docs))
         if not c.split:
             return parts[0]
-        ids, score = _sum(parts)
-        return ids, _boosted(score, c.boost)
+        ids, score = sum_parts(parts)
+        return ids, boosted(score, c.boost)
 
     def best_match_base(self, q: BestMatch) -> Base:
         """The concepts' summed scores times coordination: (documents, score,
@@ -1059,19 +855,19 @@ class _Segment:
         scores: a plain term looked up there only, a plain sum part by part (the bare
         common word of a hyphenated compound is not scored over all its postings),
         anything else evaluated whole and kept there."""
-        if _plain_term(q):
+        if plain_term(q):
             assert isinstance(q, FieldedTerm)
             return self.term_at(q, docs)
-        concept = _Concept.of(q)
+        concept = Concept.of(q)
         if concept.split:
-            ids, score = _sum([self._at(piece, docs) for piece in concept.pieces])
-            return ids, _boosted(score, concept.boost)
+            ids, score = sum_parts([self._at(piece, docs) for piece in concept.pieces])
+            return ids, boosted(score, concept.boost)
         ids, score = self.eval(q)
         at = _positions_in(ids, docs)
         return ids[at], score[at]
 
     def _coordinated(self, parts: list[Sparse], n: int) -> Base:
-        ids, total, matched = _sum_counted(parts)
+        ids, total, matched = sum_counted(parts)
         factors = np.ones(n + 1, dtype=np.float64)
         exponent = self.params.coordination
         if n > 1 and exponent:
@@ -1092,8 +888,8 @@ class _Segment:
                 score[at] += self.proximity(sub, candidates) * coord.at(at)
         expansions = [self.eval(sub) for sub in q.subqueries if isinstance(sub, Expansion)]
         if expansions:
-            ids, score = _sum([(ids, score), *expansions])
-        return ids, _boosted(score, q.boost)
+            ids, score = sum_parts([(ids, score), *expansions])
+        return ids, boosted(score, q.boost)
 
 
 def near_counts(a: Ints, b: Ints, window: int, docs: Ints) -> Floats:
@@ -1117,103 +913,8 @@ _contains = sets.contains
 _positions_in = sets.positions_in
 
 
-def _values_at(part: Sparse, ids: Ints) -> Floats:
-    """The scores of ``part`` for ``ids`` (ascending; 0 where it does not hold them)."""
-    p_ids, p_score = part
-    out = np.zeros(len(ids), dtype=np.float64)
-    if len(p_ids) and len(ids):
-        hit, at = sets.found_at(p_ids, ids)
-        out[hit] = p_score[at]
-    return out
-
-
-def _union(id_arrays: list[Ints]) -> Ints:
-    """The documents of any of ``id_arrays`` (ascending, once each)."""
-    id_arrays = [ids for ids in id_arrays if len(ids)]
-    if not id_arrays:
-        return _NO_DOCS
-    if len(id_arrays) == 1:
-        return id_arrays[0]
-    found = sets.union(id_arrays)
-    return found if found is not None else _merged(np.concatenate(id_arrays))[0]
-
-
-def _merged(joined: Ints) -> tuple[Ints, NDArray[np.intp]]:
-    """The distinct values of ``joined`` (a concatenation of ascending runs), ascending,
-    and where each value of ``joined`` is among them. A stable sort merges the runs in
-    about linear time (NumPy's ``unique`` sorts from scratch)."""
-    order = np.argsort(joined, kind="stable")
-    ordered = joined[order]
-    first = np.empty(len(ordered), dtype=np.bool_)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    inverse = np.empty(len(ordered), dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
-    return ordered[first], inverse
-
-
-def _sum(parts: list[Sparse]) -> Sparse:
-    """The documents of any of ``parts`` and their summed scores, added in the order
-    of ``parts`` (so a score does not depend on which documents other parts hold)."""
-    ids, score, _ = _sum_counted(parts)
-    return ids, score
-
-
-def _sum_counted(parts: list[Sparse]) -> tuple[Ints, Floats, Ints]:
-    """:func:`_sum` and how many of ``parts`` hold each document."""
-    parts = [p for p in parts if len(p[0])]
-    if not parts:
-        return _NO_DOCS, _NO_SCORES, np.zeros(0, dtype=np.int64)
-    if len(parts) == 1:
-        ids, score = parts[0]
-        return ids, score, np.ones(len(ids), dtype=np.int64)
-    by_table = sets.summed(parts)
-    if by_table is not None:
-        return by_table
-    ids, inverse = _merged(np.concatenate([p[0] for p in parts]))
-    # bincount adds each document's scores in input order, starting from 0.0: the
-    # same additions, in the same order, as adding whole-segment arrays part by part.
-    weights = np.concatenate([p[1] for p in parts])
-    summed: Floats = np.bincount(inverse, weights, minlength=len(ids)).astype(np.float64)
-    return ids, summed, np.bincount(inverse, minlength=len(ids)).astype(np.int64)
-
-
-def _tree_sum(scores: list[Floats]) -> Floats:
-    """``scores`` added as Whoosh's ``make_binary_tree`` of matchers adds them: the
-    first half's sum plus the second half's."""
-    if len(scores) == 1:
-        return scores[0]
-    half = len(scores) // 2
-    return _tree_sum(scores[:half]) + _tree_sum(scores[half:])
-
-
-def _both(pair: tuple[str, str, str], seg: _Segment) -> int:
+def _both(pair: tuple[str, str, str], seg: SegmentEvaluator) -> int:
     """How many documents of ``seg`` hold both words of ``pair`` (field, word, word)."""
     field, a, b = pair
     first, second = seg.holding(field, a), seg.holding(field, b)
     return int(np.count_nonzero(_contains(second, first)))
-
-
-def _best_of_all(parts: list[Sparse], depth: int) -> list[Ints]:
-    """Per segment, the (ascending) numbers of its documents among the ``depth``
-    best-scoring matches of all segments together."""
-    if depth <= 0:
-        return [ids[:0] for ids, _ in parts]
-    scores = np.concatenate([score for _, score in parts]) if parts else _NO_SCORES
-    if len(scores) <= depth:
-        return [ids for ids, _ in parts]
-    cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
-    return [ids[score >= cut] for ids, score in parts]
-
-
-def _best(ids: Ints, score: Floats, depth: int) -> Ints:
-    """The (ascending) numbers of the ``depth`` best-scoring documents of ``ids``."""
-    if depth <= 0:
-        return ids[:0]
-    if len(ids) > depth:
-        return np.sort(ids[np.argpartition(-score, depth - 1)[:depth]])
-    return ids
-
-
-def _boosted(score: Floats, boost: float) -> Floats:
-    return score if boost == 1.0 else score * boost

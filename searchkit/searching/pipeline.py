@@ -37,7 +37,7 @@ from whoosh.columns import ColumnReader, MultiColumnReader
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from searchkit.engine import scoring
+from searchkit.engine import pruning, scoring
 from searchkit.engine.nodes import BestMatch, weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
@@ -204,7 +204,7 @@ def rank(
         and sort == "relevance"
         and filter_query is None
         and mask is None
-        and scoring.prunable(q, params)
+        and pruning.prunable(q, params)
     ):
         counted, rest, total, partial_total = _counted_top(searcher, q, params, limit, partial)
     elif params.prune:  # the records counted found with the same evaluators
@@ -295,12 +295,12 @@ def _counted_top(
     searcher: Searcher, q: wq.Query, params: Params, limit: int, partial: bool
 ) -> tuple[scoring.Hits, scoring.Hits, int, int]:
     """:func:`_counted` of the matches that can reach the first ``limit`` of either
-    part (:func:`searchkit.engine.scoring.evaluate_top`), and the exact counts of
+    part (:func:`searchkit.engine.pruning.evaluate_top`), and the exact counts of
     both parts."""
     assert isinstance(q, BestMatch)
     strict = all_words(q)
     keep = max(limit, params.rerank_depth)
-    matches, n_matched, n_counted, counted = scoring.evaluate_top(
+    matches, n_matched, n_counted, counted = pruning.evaluate_top(
         searcher,
         q,
         params,
