@@ -301,14 +301,15 @@ def test_blocks_written_before_read_as_the_new_ones() -> None:
     postfile, places = _postings_file(old, new)
     read = []
     for start, length in places:
-        id_blocks, weight_blocks, value_blocks = blockread.read_term(
+        read_ids, read_weights, value_blocks, counts = blockread.read_term(
             postfile, start, length, False, True
         )
+        assert counts == [PACK_MIN, len(ids) - PACK_MIN]
         joined = Values.join(value_blocks)
         read.append(
             (
-                np.concatenate(id_blocks).tolist(),
-                np.concatenate(weight_blocks).tolist(),
+                read_ids.tolist(),
+                read_weights.tolist(),
                 [joined.blob[s:e] for s, e in zip(joined.starts, joined.ends, strict=True)],
             )
         )
@@ -368,3 +369,21 @@ def test_a_flipped_number_or_weight_is_detected() -> None:
         with pytest.raises(ValueError, match="damaged"):
             merging._read_blocks(postfile, start, length, None)
         assert where
+
+
+def test_a_block_whose_count_disagrees_with_its_numbers_is_detected() -> None:
+    """A term's numbers are decoded block by block into one array at the places the
+    blocks' headers count: a header counting more or fewer postings than its block
+    holds is damage, reported, never read as a shifted or short list."""
+    from searchkit.engine import blockread
+    from searchkit.engine.codec import block_data
+
+    ids, weights, values = _real_postings(PACK_MIN, 70_000)
+    data, comp = block_data(ids, weights, values, None, 3)
+    postfile, [(start, length)] = _postings_file(_term_blocks([(data, comp)], [ids]))
+    read_ids, read_weights, _, counts = blockread.read_term(postfile, start, length, False, False)
+    assert read_ids.tolist() == ids and read_weights.tolist() == weights and counts == [PACK_MIN]
+    for wrong in (ids[:-1], [*ids, ids[-1] + 1]):  # the header counts one fewer / one more
+        postfile, [(start, length)] = _postings_file(_term_blocks([(data, comp)], [wrong]))
+        with pytest.raises(ValueError, match="another number"):
+            blockread.read_term(postfile, start, length, False, False)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.engine.blockzlib import inflate
-from searchkit.engine.codec import block_numbers
+from searchkit.engine.codec import block_numbers_into
 from searchkit.engine.safepickle import load, loads
 
 Ints = NDArray[np.int64]
@@ -41,41 +41,59 @@ def read_term(
     byteids: bool,
     keep_values: bool,
     spans: list[tuple[int, int]] | None = None,
-) -> tuple[list[Ints], list[Floats], list[Any]]:
-    """The blocks of the posting list at ``start`` (``length`` bytes, its header tag
-    included) of ``postfile``: each block's document numbers, weights (float64) and,
-    with ``keep_values``, its values as stored (a sequence of ``bytes``). Each block's
-    place in ``postfile`` (position, length) is appended to ``spans`` when given, for
-    :func:`read_values` to read its values again."""
+) -> tuple[Ints, Floats, list[Any], list[int]]:
+    """The posting list at ``start`` (``length`` bytes, its header tag included) of
+    ``postfile``: its document numbers and weights (float64), each in one array decoded
+    block by block into its place (never a block's array, then a copy of all of them),
+    with ``keep_values`` each block's values as stored (a sequence of ``bytes``), and
+    each block's number of postings. Each block's place in ``postfile`` (position,
+    length) is appended to ``spans`` when given, for :func:`read_values` to read its
+    values again."""
     blob = postfile.get(start, length)
     if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"no posting list at {start}")
     view = memoryview(blob)
     stream = io.BytesIO(blob)
     pos = len(WHOOSH3_HEADER_MAGIC)
-    ids: list[Ints] = []
-    weights: list[Floats] = []
+    blocks: list[tuple[Any, Any]] = []
+    counts: list[int] = []
     values: list[Any] = []
     while True:
         size, following, count, (raw_ids, raw_weights, raw_values) = _block(view, stream, pos)
-        if byteids:
-            ids.append(np.asarray(raw_ids, dtype=np.int64))
-        else:
-            ids.append(block_numbers(raw_ids, raw_weights))
-        # Whoosh stores None when every weight is 1, one float when all are the same.
-        if raw_weights is None:
-            weights.append(np.ones(count, dtype=np.float64))
-        elif isinstance(raw_weights, float):
-            weights.append(np.full(count, raw_weights, dtype=np.float64))
-        else:
-            weights.append(np.asarray(raw_weights, dtype=np.float64))
+        blocks.append((raw_ids, raw_weights))
+        counts.append(count)
         if keep_values:
             values.append(raw_values)
         if spans is not None:
             spans.append((start + pos, following - pos))
         if size < 0:
-            return ids, weights, values
+            break
         pos = following
+    total = sum(counts)
+    ids = np.empty(total, dtype=np.int64)
+    weights = np.empty(total, dtype=np.float64)
+    at = 0
+    for (raw_ids, raw_weights), count in zip(blocks, counts, strict=True):
+        end = at + count
+        if byteids:
+            found = np.asarray(raw_ids, dtype=np.int64)
+            if len(found) != count:
+                raise ValueError("a posting block holds another number of postings than it says")
+            ids[at:end] = found
+        else:
+            block_numbers_into(raw_ids, raw_weights, ids[at:end])
+        # Whoosh stores None when every weight is 1, one float when all are the same.
+        if raw_weights is None:
+            weights[at:end] = 1.0
+        elif isinstance(raw_weights, float):
+            weights[at:end] = raw_weights
+        else:
+            stored = np.asarray(raw_weights, dtype=np.float64)
+            if len(stored) != count:
+                raise ValueError("a posting block holds another number of weights than postings")
+            weights[at:end] = stored
+        at = end
+    return ids, weights, values, counts
 
 
 def read_values(postfile: Any, spans: list[tuple[int, int]]) -> list[Any]:

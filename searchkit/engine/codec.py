@@ -236,10 +236,17 @@ class DeltaIds(Sequence[int]):
     def numbers(self) -> NDArray[np.int64]:
         """The document numbers (the deltas summed)."""
         out = np.empty(len(self.steps) + 1, dtype=np.int64)
-        out[0] = self.first
-        np.cumsum(_numbers(self.steps), out=out[1:])
-        out[1:] += self.first
+        self.numbers_into(out)
         return out
+
+    def numbers_into(self, out: NDArray[np.int64]) -> None:
+        """Write the document numbers into ``out`` (as long as this): the narrow steps
+        summed in 64 bits straight from their bytes, not widened first."""
+        out[0] = self.first
+        if len(self.steps):
+            steps = np.frombuffer(self.steps, dtype=f"=u{self.steps.itemsize}")
+            np.cumsum(steps, dtype=np.int64, out=out[1:])
+            out[1:] += self.first
 
     def __len__(self) -> int:
         return len(self.steps) + 1
@@ -277,6 +284,21 @@ class DeltaIds(Sequence[int]):
 
     def __repr__(self) -> str:
         return f"DeltaIds({len(self)} ids from {self.first}, {self.steps.typecode!r})"
+
+
+def block_numbers_into(stored: Any, weights: Any, out: NDArray[np.int64]) -> None:
+    """:func:`block_numbers` written into ``out``, which must be as long as the block's
+    numbers (a block whose header counts another number of postings is damaged)."""
+    if isinstance(stored, DeltaIds):
+        stored.verify(weights)
+        if len(stored) != len(out):
+            raise ValueError("a posting block holds another number of postings than it says")
+        stored.numbers_into(out)
+        return
+    deltas = np.asarray(stored, dtype=np.int64)
+    if len(deltas) != len(out):
+        raise ValueError("a posting block holds another number of postings than it says")
+    np.cumsum(deltas, out=out)
 
 
 def block_numbers(stored: Any, weights: Any) -> NDArray[np.int64]:

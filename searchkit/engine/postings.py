@@ -572,9 +572,17 @@ class SegmentArrays:
         values: Values | None = None
         if isinstance(matcher, W3LeafMatcher):
             keep_values = matcher.format.fixed_value_size() is None
-            blocks = _read_blocks(matcher, keep_values)
+            id_blocks, weight_blocks, value_blocks = _read_blocks(matcher, keep_values)
             _release(matcher._postfile, matcher._nextoffset - matcher._startoffset)
-            return self._from_blocks(*blocks, keep_values)
+            if not id_blocks:
+                return _EMPTY
+            return self._from_blocks(
+                np.concatenate(id_blocks),
+                np.concatenate(weight_blocks),
+                value_blocks,
+                [len(block) for block in id_blocks],
+                keep_values,
+            )
         else:
             df = self.reader.doc_frequency(field, text)
             pairs = list(matcher.items_as("weight"))
@@ -589,24 +597,24 @@ class SegmentArrays:
 
     def _from_blocks(
         self,
-        id_blocks: list[Ints],
-        weight_blocks: list[Floats],
+        ids: Ints,
+        weights: Floats,
         value_blocks: list[Any],
+        counts: list[int],
         keep_values: bool,
         spans: list[tuple[int, int]] | None = None,
     ) -> Postings:
-        """A term's postings from its blocks' arrays, deleted documents left out. The
-        blocks' positions came with their ids (one pickle): kept (undecoded) for
-        phrases and proximity instead of reading them again, unless the blocks'
-        places in the file (``spans``) are given instead."""
-        if not id_blocks:
+        """A term's postings from its blocks' numbers and weights (joined) and values,
+        ``counts`` postings a block, deleted documents left out. The blocks' positions
+        came with their ids (one pickle): kept (undecoded) for phrases and proximity
+        instead of reading them again, unless the blocks' places in the file
+        (``spans``) are given instead."""
+        if not len(ids):
             return _EMPTY
-        ids = np.concatenate(id_blocks)
-        weights = np.concatenate(weight_blocks)
         df = len(ids)  # as the term info counts: before deletions
         values: Values | None = None
         if spans is not None:
-            values = Values.reread(spans, [len(block) for block in id_blocks])
+            values = Values.reread(spans, counts)
         elif keep_values:
             values = Values.later(value_blocks, df)
         if self._has_deletions:
