@@ -257,7 +257,7 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     not compressed as a whole; read back, the same postings; smaller on disk than the
     blocks searchkit wrote before."""
     from searchkit.engine import safepickle
-    from searchkit.engine.codec import ChunkedValues, DeflatedValues, DeltaIds, block_data
+    from searchkit.engine.codec import DeflatedValues, DeltaIds, block_data
 
     ids, weights, values = _real_postings(1024, 70_000)
     data, comp = block_data(ids, weights, values, None, 3)
@@ -265,8 +265,7 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     deltas, stored_weights, stored_values = safepickle.loads(data)
     assert isinstance(deltas, DeltaIds) and deltas.first == ids[0]
     assert deltas.steps.typecode == "B" and stored_weights.typecode == "B"
-    assert isinstance(stored_values, ChunkedValues) and len(stored_values.runs) == 1
-    assert all(isinstance(r, DeflatedValues) and r.width == 1 for r in stored_values.runs)
+    assert isinstance(stored_values, DeflatedValues) and stored_values.width == 1
     assert deltas.numbers().tolist() == ids and list(stored_weights) == weights
     assert list(stored_values) == values and list(deltas) == [ids[0], *np.diff(ids).tolist()]
     assert deltas[0] == ids[0] and deltas[-1] == ids[-1] - ids[-2]
@@ -388,121 +387,3 @@ def test_a_block_whose_count_disagrees_with_its_numbers_is_detected() -> None:
         postfile, [(start, length)] = _postings_file(_term_blocks([(data, comp)], [wrong]))
         with pytest.raises(ValueError, match="another number"):
             blockread.read_term(postfile, start, length, False, False)
-
-
-def _values_of(postings: int, run: int) -> tuple[list[bytes], Any]:
-    """The positions of ``postings`` postings of a common word and the block data that
-    holds them in runs of ``run`` (the codec's, with the run length given)."""
-    from searchkit.engine.codec import ChunkedValues
-
-    _, _, values = _real_postings(postings, 70_000)
-    return values, ChunkedValues.of(PackedValues.of(values), 3, run)
-
-
-def test_positions_are_compressed_in_runs_and_read_run_by_run() -> None:
-    """A large block's positions in runs of ``VALUE_RUN`` postings, each compressed on
-    its own: indexed (Whoosh's matcher), iterated, pickled and read back, the same
-    values; asked for a few postings, the query reader inflates only their runs."""
-    from searchkit.engine import codec, safepickle
-    from searchkit.engine.postings import Values
-
-    values, chunked = _values_of(5000, 1024)
-    assert [r.values for r in chunked.runs] == [1024, 1024, 1024, 1024, 904]
-    assert len(chunked) == 5000 and list(chunked) == values
-    assert [chunked[i] for i in (0, 1023, 1024, 4999, -1)] == [
-        values[0],
-        values[1023],
-        values[1024],
-        values[4999],
-        values[-1],
-    ]
-    assert chunked[2000:2003] == values[2000:2003]
-    with pytest.raises(IndexError):
-        chunked[5000]
-    again = safepickle.loads(pickle.dumps(chunked, 5))
-    assert again == chunked and list(again) == values
-    assert codec.VALUE_RUN == 1024
-
-    inflated: list[int] = []
-    real = codec.DeflatedValues.inflated
-
-    def counted(self: codec.DeflatedValues) -> PackedValues:
-        inflated.append(self.values)
-        return real(self)
-
-    wanted = np.array([5, 3000, 3001], dtype=np.int64)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(codec.DeflatedValues, "inflated", counted)
-        # Read with its block's numbers (kept), and read again by its place in the file.
-        kept = Values.later([chunked], 5000)
-        blob, starts, ends = kept.select(wanted, lambda spans: [])
-        assert [blob[a:b] for a, b in zip(starts, ends, strict=True)] == [
-            values[5],
-            values[3000],
-            values[3001],
-        ]
-        assert inflated == [1024, 1024]  # runs 0 and 2 of 5
-        inflated.clear()
-        later = Values.reread([(0, 1)], [5000])
-        blob, starts, ends = later.select(wanted, lambda spans: [chunked])
-        assert [blob[a:b] for a, b in zip(starts, ends, strict=True)] == [
-            values[5],
-            values[3000],
-            values[3001],
-        ]
-        assert inflated == [1024, 1024]
-
-
-def test_damaged_runs_of_positions_are_detected() -> None:
-    """A flipped byte in one run, a run of the wrong length, or something else than
-    runs in their place is reported, never read as other positions."""
-    import zlib
-
-    from searchkit.engine import safepickle
-    from searchkit.engine.codec import ChunkedValues, DeflatedValues
-
-    values, chunked = _values_of(3000, 1024)
-    run = chunked.runs[1]
-    data = bytearray(run.data)
-    data[len(data) // 2] ^= 0x40
-    flipped = DeflatedValues(run.values, run.width, run.size, bytes(data))
-    damaged = ChunkedValues((chunked.runs[0], flipped, chunked.runs[2]))
-    assert damaged[0] == values[0]  # the runs before it read as written
-    with pytest.raises((zlib.error, ValueError)):
-        damaged[1500]
-    with pytest.raises((zlib.error, ValueError)):
-        damaged.inflated()
-    short = DeflatedValues(run.values - 1, run.width, run.size, run.data)
-    with pytest.raises(ValueError):
-        ChunkedValues((chunked.runs[0], short)).inflated()
-    with pytest.raises(ValueError, match="damaged"):
-        ChunkedValues([chunked.runs[0]])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="damaged"):
-        ChunkedValues((run, PackedValues.of(values[:3])))  # type: ignore[arg-type]
-    assert safepickle.loads(pickle.dumps(damaged, 5)).runs[1].data == flipped.data
-
-
-def test_positions_of_blocks_compressed_whole_read_as_before() -> None:
-    """Blocks written before the runs (one compressed stream of positions a block)
-    are read by the query reader and the merge reader as they were."""
-    from searchkit.engine import blockread, codec, merging, safepickle
-    from searchkit.engine.codec import DeflatedValues, block_data
-    from searchkit.engine.postings import Values
-
-    ids, weights, values = _real_postings(3000, 90_000)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            codec, "ChunkedValues", type("Whole", (), {"of": staticmethod(DeflatedValues.of)})
-        )
-        old = block_data(ids, weights, values, None, 3)
-    assert isinstance(safepickle.loads(old[0])[2], DeflatedValues)
-    postfile, [(start, length)] = _postings_file(_term_blocks([old], [ids]))
-    read_ids, read_weights, value_blocks, _ = blockread.read_term(
-        postfile, start, length, False, True
-    )
-    assert read_ids.tolist() == ids and read_weights.tolist() == weights
-    kept = Values.later(value_blocks, len(ids))
-    blob, starts, ends = kept.select(np.array([7, 2500]), lambda spans: [])
-    assert [blob[a:b] for a, b in zip(starts, ends, strict=True)] == [values[7], values[2500]]
-    _, _, merged_values = merging._read_blocks(postfile, start, length, None)
-    assert list(merged_values) == values

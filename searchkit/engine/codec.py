@@ -11,11 +11,9 @@ scoring, was most of a query's time. Here a block holds
   weights as one array (``array('B')`` or ``array('H')`` when they are whole numbers,
   as term frequencies are, else ``array('f')``; Whoosh's ``None`` / single float when
   they are all the same),
-* the values as one :class:`ChunkedValues`: runs of :data:`VALUE_RUN` postings, each
-  a :class:`DeflatedValues` (each value's length and their bytes joined,
-  zlib-compressed together), so that a few records' positions inflate their runs
-  only (:class:`PackedValues` when the codec compresses nothing; blocks written
-  before the runs hold one :class:`DeflatedValues` and are read as they are),
+* the values as one :class:`DeflatedValues`: each value's length and their bytes
+  joined, zlib-compressed together (:class:`PackedValues` when the codec compresses
+  nothing),
 
 pickled with protocol 5, in blocks of :data:`BLOCK_LIMIT` postings instead of 128.
 Such a block is not compressed as a whole: a query reading a common word's documents
@@ -42,7 +40,6 @@ from __future__ import annotations
 import pickle
 import sys
 from array import array
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, SupportsIndex, overload
@@ -66,11 +63,6 @@ BLOCK_PROTOCOL = 5
 #: Blocks of at least this many postings hold :class:`DeltaIds`, arrays and
 #: :class:`DeflatedValues`.
 PACK_MIN = 128
-#: Postings per separately compressed run of a large block's values
-#: (:class:`ChunkedValues`): the positions of a few records inflate their runs, not
-#: the block. Runs of 1,024 made a common word's positions 4-6% larger than one
-#: stream a block (2.5-3.4% with 2,048, 7-10% with 512) on a 1,000,000-record index.
-VALUE_RUN = 1024
 #: Whoosh's default zlib level for blocks.
 COMPRESSION = 3
 #: Block pickles shorter than this are stored as they are (the block's header says
@@ -96,7 +88,7 @@ class PackedValues(Sequence[bytes]):
     def of(cls, values: Sequence[bytes]) -> PackedValues:
         if isinstance(values, PackedValues):
             return values
-        if isinstance(values, DeflatedValues | ChunkedValues):
+        if isinstance(values, DeflatedValues):
             return values.inflated()
         return cls(b"".join(values), array("I", accumulate(map(len, values))))
 
@@ -396,86 +388,6 @@ class DeflatedValues(Sequence[bytes]):
         return f"DeflatedValues({self.values} values, {self.size} bytes in {len(self.data)})"
 
 
-class ChunkedValues(Sequence[bytes]):
-    """A large block's posting values compressed in runs of :data:`VALUE_RUN` postings,
-    each run a :class:`DeflatedValues` of its own. The proximity bonus and the second
-    stage ask for the positions of about a hundred records: from blocks compressed
-    whole, that inflated every block holding one of them (a common word's whole
-    positions, 0.6 ms a block of 16,384 postings); runs are inflated only where a
-    record asked for lies. Whoosh's matcher indexes it like a list of ``bytes``
-    (inflating the run it indexes)."""
-
-    __slots__ = ("_firsts", "runs", "values")
-
-    def __init__(self, runs: tuple[DeflatedValues, ...]) -> None:
-        if not isinstance(runs, tuple) or not all(type(r) is DeflatedValues for r in runs):
-            raise ValueError("a block's runs of posting values are damaged")
-        self.runs = runs
-        counts = [r.values for r in runs]
-        self._firsts = list(accumulate(counts, initial=0))
-        self.values = self._firsts[-1]  # how many values (not "count": Sequence.count)
-
-    @classmethod
-    def of(cls, values: PackedValues, level: int, run: int | None = None) -> ChunkedValues:
-        """``values`` compressed at zlib ``level`` in runs of ``run`` postings
-        (:data:`VALUE_RUN` unless given)."""
-        step = VALUE_RUN if run is None else run
-        n = len(values)
-        return cls(
-            tuple(
-                DeflatedValues.of(values.part(i, min(i + step, n)), level)
-                for i in range(0, n, step)
-            )
-        )
-
-    @property
-    def size(self) -> int:
-        """The values' bytes, inflated."""
-        return sum(r.size for r in self.runs)
-
-    def inflated(self) -> PackedValues:
-        """Every run inflated and joined (not kept); a damaged run raises."""
-        return PackedValues.joined([r.inflated() for r in self.runs])
-
-    def __len__(self) -> int:
-        return self.values
-
-    @overload
-    def __getitem__(self, index: SupportsIndex) -> bytes: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[bytes]: ...
-
-    def __getitem__(self, index: SupportsIndex | slice) -> bytes | list[bytes]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        i = index.__index__()
-        if i < 0:
-            i += self.values
-        if not 0 <= i < self.values:
-            raise IndexError("value index out of range")
-        k = bisect_right(self._firsts, i) - 1
-        return self.runs[k].packed()[i - self._firsts[k]]
-
-    def __iter__(self) -> Iterator[bytes]:
-        for r in self.runs:
-            yield from r.packed()
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ChunkedValues):
-            return self.inflated() == other.inflated()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.inflated())
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (ChunkedValues, (self.runs,))
-
-    def __repr__(self) -> str:
-        return f"ChunkedValues({self.values} values in {len(self.runs)} runs)"
-
-
 def _little_bytes(numbers: array[Any]) -> bytes:
     """An array's bytes little-endian (the same on every machine)."""
     if numbers.itemsize == 1 or sys.byteorder == "little":
@@ -564,7 +476,7 @@ def _mini_values(
         if not packed:
             return tuple(values)
         joined = PackedValues.of(values)
-        return ChunkedValues.of(joined, compression) if compression else joined
+        return DeflatedValues.of(joined, compression) if compression else joined
     if fixedsize == 0:
         return None
     return b"".join(values)

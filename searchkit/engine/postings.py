@@ -29,7 +29,7 @@ from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
-from searchkit.engine.codec import ChunkedValues, DeflatedValues, PackedValues, block_numbers
+from searchkit.engine.codec import DeflatedValues, PackedValues, block_numbers
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.position_values import decode_positions, flat, position_arrays
 
@@ -161,7 +161,7 @@ class Values:
         """:meth:`join` of ``blocks`` (``count`` values in all), done when first used;
         :attr:`nbytes` is what the joined values will take."""
         values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
-        values._value_blocks = blocks = _runs(blocks)
+        values._value_blocks = blocks
         blob_size = sum(map(_blob_length, blocks))
         values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
         return values
@@ -226,22 +226,15 @@ class Values:
             if 2 * len(needed) >= len(blocks):
                 self._join()
                 return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
-            return _picked([blocks[i] for i in needed.tolist()], firsts, wanted, which, needed)
-        assert spans is not None
-        part = reread([spans[i] for i in needed.tolist()])
-        runs = _runs(part)
-        if len(runs) == len(part):
-            return _picked(part, firsts, wanted, which, needed)
-        # The blocks read again are in runs: only the runs holding ``wanted`` inflate.
+            part = [blocks[i] for i in needed.tolist()]
+        else:
+            assert spans is not None
+            part = reread([spans[i] for i in needed.tolist()])
+        joined = Values.join(part)
         sizes = firsts[needed + 1] - firsts[needed]
         part_firsts = np.concatenate(([0], np.cumsum(sizes)))
         local = wanted - firsts[which] + part_firsts[np.searchsorted(needed, which)]
-        run_firsts = np.concatenate(([0], np.cumsum([len(r) for r in runs], dtype=np.int64)))
-        in_run = np.searchsorted(run_firsts, local, side="right") - 1
-        needed_runs = sets.distinct(in_run)
-        return _picked(
-            [runs[i] for i in needed_runs.tolist()], run_firsts, local, in_run, needed_runs
-        )
+        return joined._value_blob, joined._value_starts[local], joined._value_ends[local]
 
     @property
     def rereads(self) -> bool:
@@ -300,7 +293,7 @@ class Values:
         at = total = 0
         blobs: list[bytes] = []
         for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
-            if isinstance(block, DeflatedValues | ChunkedValues):
+            if isinstance(block, DeflatedValues):
                 block = block.inflated()
             if isinstance(block, PackedValues):
                 blob = block.blob
@@ -346,36 +339,8 @@ def _masked(first: NDArray[np.bool_], then: NDArray[np.bool_]) -> NDArray[np.boo
     return out
 
 
-def _picked(
-    blocks: list[Any], firsts: Ints, wanted: Ints, which: Ints, needed: Ints
-) -> tuple[bytes, Offsets, Offsets]:
-    """The values at ``wanted`` (indexes among all the blocks' values, where block
-    ``k`` begins at ``firsts[k]``; ``which``: the block of each; ``needed``: those
-    blocks once each, ascending) from ``blocks``: the ``needed`` blocks, joined."""
-    joined = Values.join(blocks)
-    sizes = firsts[needed + 1] - firsts[needed]
-    part_firsts = np.concatenate(([0], np.cumsum(sizes)))
-    local = wanted - firsts[which] + part_firsts[np.searchsorted(needed, which)]
-    return joined._value_blob, joined._value_starts[local], joined._value_ends[local]
-
-
-def _runs(blocks: list[Any]) -> list[Any]:
-    """Blocks' values with each :class:`~searchkit.engine.codec.ChunkedValues` split
-    into its runs: each run is a block of values of its own here, inflated only when a
-    posting it holds is asked for."""
-    if not any(isinstance(block, ChunkedValues) for block in blocks):
-        return blocks
-    out: list[Any] = []
-    for block in blocks:
-        if isinstance(block, ChunkedValues):
-            out.extend(block.runs)
-        else:
-            out.append(block)
-    return out
-
-
 def _blob_length(block: Any) -> int:
-    if isinstance(block, DeflatedValues | ChunkedValues):
+    if isinstance(block, DeflatedValues):
         return block.size
     return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
 

@@ -120,11 +120,11 @@ def _safe_bases() -> tuple[type, ...]:
         from whoosh.fields import FieldType, Schema
         from whoosh.formats import Format
 
-        from searchkit.engine.codec import ChunkedValues, DeflatedValues, DeltaIds, PackedValues
+        from searchkit.engine.codec import DeflatedValues, DeltaIds, PackedValues
 
         _BASES = (
             *(Schema, FieldType, Composable, Format, Column, Codec, Segment),
-            *(PackedValues, DeflatedValues, ChunkedValues, DeltaIds),
+            *(PackedValues, DeflatedValues, DeltaIds),
         )
     return _BASES
 
