@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.engine.blockzlib import inflate
-from searchkit.engine.codec import block_numbers_into
+from searchkit.engine.codec import block_numbers_into, check_count
 from searchkit.engine.safepickle import load, loads
 
 Ints = NDArray[np.int64]
@@ -77,8 +77,7 @@ def read_term(
         end = at + count
         if byteids:
             found = np.asarray(raw_ids, dtype=np.int64)
-            if len(found) != count:
-                raise ValueError("a posting block holds another number of postings than it says")
+            check_count(len(found), count)
             ids[at:end] = found
         else:
             block_numbers_into(raw_ids, raw_weights, ids[at:end])
@@ -89,8 +88,7 @@ def read_term(
             weights[at:end] = raw_weights
         else:
             stored = np.asarray(raw_weights, dtype=np.float64)
-            if len(stored) != count:
-                raise ValueError("a posting block holds another number of weights than postings")
+            check_count(len(stored), count)
             weights[at:end] = stored
         at = end
     return ids, weights, values, counts

@@ -286,30 +286,33 @@ class DeltaIds(Sequence[int]):
         return f"DeltaIds({len(self)} ids from {self.first}, {self.steps.typecode!r})"
 
 
+def check_count(found: int, count: int) -> None:
+    """Raise ``ValueError`` unless a block holds the ``count`` postings its header
+    says (``found``): a block that disagrees with its header is damaged."""
+    if found != count:
+        raise ValueError("a posting block holds another number of postings than it says")
+
+
 def block_numbers_into(stored: Any, weights: Any, out: NDArray[np.int64]) -> None:
-    """:func:`block_numbers` written into ``out``, which must be as long as the block's
-    numbers (a block whose header counts another number of postings is damaged)."""
+    """The document numbers of a block whose ids are stored delta-coded, written into
+    ``out`` (as long as the block's header counts them): a :class:`DeltaIds`
+    (verified with the block's stored ``weights``), an array or a tuple of deltas
+    (blocks written before :class:`DeltaIds`, small blocks, Whoosh's own)."""
     if isinstance(stored, DeltaIds):
         stored.verify(weights)
-        if len(stored) != len(out):
-            raise ValueError("a posting block holds another number of postings than it says")
+        check_count(len(stored), len(out))
         stored.numbers_into(out)
         return
     deltas = np.asarray(stored, dtype=np.int64)
-    if len(deltas) != len(out):
-        raise ValueError("a posting block holds another number of postings than it says")
+    check_count(len(deltas), len(out))
     np.cumsum(deltas, out=out)
 
 
 def block_numbers(stored: Any, weights: Any) -> NDArray[np.int64]:
-    """The document numbers of a block whose ids are stored delta-coded: a
-    :class:`DeltaIds` (verified with the block's stored ``weights``), an array or a
-    tuple of deltas (blocks written before :class:`DeltaIds`, small blocks, Whoosh's
-    own)."""
-    if isinstance(stored, DeltaIds):
-        stored.verify(weights)
-        return stored.numbers()
-    return np.cumsum(np.asarray(stored, dtype=np.int64))
+    """:func:`block_numbers_into` a new array."""
+    out = np.empty(len(stored), dtype=np.int64)
+    block_numbers_into(stored, weights, out)
+    return out
 
 
 class DeflatedValues(Sequence[bytes]):

@@ -524,7 +524,7 @@ class SegmentArrays:
         found = self._derived.get(key)
         if found is None:
             cache = self._cache
-            shared = None if self._state is None or cache is None else (*self._state, *key)
+            shared = self._shared_key(*key)
             found = cache.get(shared) if cache is not None and shared is not None else None
             if found is None:
                 ids, values = compute()
@@ -536,10 +536,12 @@ class SegmentArrays:
             self._derived[key] = found
         return found.ids, found.weights
 
-    def _shared_key(self, field: str, text: str) -> tuple[str, int, str, str] | None:
+    def _shared_key(self, *key: Any) -> CacheKey | None:
+        """``key`` (a term's field and text, or what :meth:`derived` computes) in the
+        index's cache: after the segment's state; None without a cache."""
         if self._state is None or self._cache is None:
             return None
-        return (*self._state, field, text)
+        return (*self._state, *key)
 
     def _keep_values(self, field: str, text: str, entry: Postings) -> Postings:
         """``entry`` with its values read again whole and kept, here and in the cache."""

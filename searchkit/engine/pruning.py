@@ -67,13 +67,12 @@ def evaluate_top(
     depth = params.proximity_depth
     segments, leaves = segment_evaluators(searcher, params, depth)
     offsets = [offset for _, offset in leaves]
-    concepts = [
-        Concept.of(sub) for sub in query.subqueries if not isinstance(sub, Proximity | Expansion)
-    ]
+    concepts: list[Concept] = []
     pieces: list[Query] = []
-    for c in concepts:
-        c.indexes = list(range(len(pieces), len(pieces) + len(c.pieces)))
-        pieces.extend(c.pieces)
+    for sub in query.subqueries:
+        if not isinstance(sub, Proximity | Expansion):
+            concepts.append(Concept.of(sub, len(pieces)))
+            pieces.extend(concepts[-1].pieces)
     bounds = [
         _times(_bound(segments, params, piece), c.boost) for c in concepts for piece in c.pieces
     ]

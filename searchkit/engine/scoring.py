@@ -264,7 +264,7 @@ def plain_term(q: Query) -> bool:
     return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Concept:
     """A concept of a free-text query and the pieces it is pruned by: itself, or the
     parts of a plain sum (an :class:`Or` without ``minmatch`` or ``scale``, of a
@@ -278,10 +278,12 @@ class Concept:
     indexes: list[int]
 
     @classmethod
-    def of(cls, q: Query) -> Concept:
+    def of(cls, q: Query, first: int = 0) -> Concept:
+        """The concept ``q``, its pieces numbered from ``first``."""
         if type(q) is Or and not q.minmatch and not q.scale and q.boost > 0 and q.subqueries:
-            return cls(q, list(q.subqueries), True, q.boost, [])
-        return cls(q, [q], False, 1.0, [])
+            pieces = list(q.subqueries)
+            return cls(q, pieces, True, q.boost, list(range(first, first + len(pieces))))
+        return cls(q, [q], False, 1.0, [first])
 
 
 class _Stats:
@@ -812,8 +814,9 @@ class SegmentEvaluator:
     ) -> Sparse:
         """The concept ``c``'s scores from its pieces: those ``evaluated`` (by piece
         index) whole when ``whole``, else at ``docs``; the others (plain terms, of a
-        bound) scored at ``docs``. Its documents' scores are :meth:`eval`'s: a sum of
-        pieces adds, for each document, the same parts in the same order."""
+        bound) scored at ``docs`` (:meth:`_at`). Its documents' scores are
+        :meth:`eval`'s: a sum of pieces adds, for each document, the same parts in the
+        same order."""
         parts: list[Sparse] = []
         for i, piece in zip(c.indexes, c.pieces, strict=True):
             if i in evaluated:
@@ -823,8 +826,7 @@ class SegmentEvaluator:
                     ids, score = ids[at], score[at]
                 parts.append((ids, score))
             else:
-                assert isinstance(piece, FieldedTerm)
-                parts.append(self.term_at(piece, docs))
+                parts.append(self._at(piece, docs))
         if not c.split:
             return parts[0]
         ids, score = sum_parts(parts)
@@ -860,8 +862,7 @@ class SegmentEvaluator:
             return self.term_at(q, docs)
         concept = Concept.of(q)
         if concept.split:
-            ids, score = sum_parts([self._at(piece, docs) for piece in concept.pieces])
-            return ids, boosted(score, concept.boost)
+            return self.concept_from(concept, {}, docs, whole=False)
         ids, score = self.eval(q)
         at = _positions_in(ids, docs)
         return ids[at], score[at]
