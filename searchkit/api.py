@@ -19,7 +19,7 @@ def search(index: SearchIndex, query: str, **options: Any) -> SearchResult:
     meaning when the index has sentence vectors (``searchkit embed``) unless
     ``semantic_rank=False``."""
     if "meaning" not in options:
-        from searchkit.semantic.stage import PROVIDER
+        from searchkit.semantic.provider import PROVIDER
 
         options["meaning"] = PROVIDER
     return _search(index, query, **options)

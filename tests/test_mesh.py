@@ -24,7 +24,7 @@ from searchkit.output.citations import to_medline
 from searchkit.query.parser import parse
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Deletion, MeshHeading, Record
-from searchkit.semantic.stage import query_text
+from searchkit.semantic.topics import query_text
 
 from .cli_helpers import count, run
 from .conftest import SAMPLE_DIR, TEST_DATA

@@ -45,7 +45,7 @@ from searchkit.semantic.model_files import (
     packaged_model,
     verify,
 )
-from searchkit.semantic.stage import query_text
+from searchkit.semantic.topics import query_text
 from searchkit.semantic.vectors import (
     VECTORS_DIR,
     StoreInfo,

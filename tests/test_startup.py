@@ -76,6 +76,14 @@ NOT_FOR_A_SEARCH = (
     "searchkit.solr.backend",
     "searchkit.solr.client",
 )
+#: The semantic stage (its encoder, models and vector store): loaded only for an index
+#: that has sentence vectors (``searchkit embed``) or when ``--semantic`` asks for it.
+SEMANTIC_STAGE = (
+    "searchkit.semantic.stage",
+    "searchkit.semantic.vectors",
+    "searchkit.semantic.encoder",
+    "searchkit.semantic.models",
+)
 
 
 @pytest.mark.slow
@@ -87,6 +95,19 @@ def test_a_local_search_loads_no_reader_writer_or_solr_client(sample_index_dir: 
     loaded = [m for m in modules for name in NOT_FOR_A_SEARCH if m in (name, f"{name}.")]
     loaded += [m for m in modules for name in NOT_FOR_A_SEARCH if m.startswith(f"{name}.")]
     assert sorted(loaded) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["pmid", "table"])
+def test_a_search_of_an_index_without_vectors_loads_no_semantic_stage(
+    sample_index_dir: Path, fmt: str
+) -> None:
+    assert not (sample_index_dir / "vectors").exists()
+    modules = _imported(
+        "search", "immune escape", "--index", str(sample_index_dir), "-f", fmt, usage=False
+    )
+    assert "searchkit.searching.search" in modules
+    assert sorted(m for m in SEMANTIC_STAGE if m in modules) == []
 
 
 # numpy's BLAS threads (searchkit.cli.common.limit_blas_threads).

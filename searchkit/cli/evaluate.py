@@ -64,7 +64,7 @@ def eval_(
     backend = _open_backend(index)
     query_texts = _call(lambda: evaluation.read_queries(queries))
     judgments = _call(lambda: evaluation.read_qrels(qrels))
-    from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
+    from searchkit.semantic.provider import PROVIDER  # the stage itself only for vectors
 
     result = _call(
         lambda: backend.evaluate(

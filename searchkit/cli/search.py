@@ -152,7 +152,7 @@ def search(
             _call(lambda: parse_fields(fields))
         backend = _open_backend(index)
         history = backend.history()
-        from searchkit.semantic.stage import PROVIDER  # the semantic stage, only when ranking
+        from searchkit.semantic.provider import PROVIDER  # the stage itself only for vectors
     refs = _call(history.queries) if "#" in query else {}
     if explain:
         _err(_call(lambda: backend.explain(query, refs, filters)))

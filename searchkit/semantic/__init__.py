@@ -8,3 +8,9 @@ May import: everything below it (ground through searching). Nothing below import
 #: :mod:`searchkit.semantic.embed`, so that the command line shows it without loading
 #: the encoder's modules).
 CHECKPOINT = 1024
+
+#: The folder of an index that holds its sentence vectors, and the file that says
+#: which generation of them is current (here, so that a search can tell that an index
+#: has none without loading the stage).
+VECTORS_DIR = "vectors"
+MANIFEST = "manifest.json"

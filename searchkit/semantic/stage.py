@@ -34,19 +34,15 @@ from whoosh.searching import Searcher
 
 from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
 from searchkit.params import DEFAULT, Params
-from searchkit.query.parser import And, FreeText, Node, Not, Or, Phrase, Tagged
+from searchkit.query.parser import Node
 from searchkit.semantic.encoder import Encoder
 from searchkit.semantic.models import store_encoder
+from searchkit.semantic.topics import query_text
 from searchkit.semantic.vectors import VectorStore, record_key
 
 if TYPE_CHECKING:
     from searchkit.index.searchindex import SearchIndex
     from searchkit.searching.embedding import EmbedProgress, EmbedReport
-
-#: Field keys whose words describe the topic (encoded with the query's free text).
-TOPIC_KEYS = frozenset(
-    {"title", "abstract", "tiab", "textword", "keyword", "mesh", "majr", "mesh_noexp", "majr_noexp"}
-)
 
 
 @dataclass(frozen=True)
@@ -55,30 +51,6 @@ class Rescored:
 
     ranked: list[tuple[float, int]]
     missing: int
-
-
-def query_text(node: Node) -> str:
-    """The topical words of a query, in order: free text, phrases and title/abstract
-    tags; not the excluded side of a NOT, nor authors, journals, years or ids."""
-    parts: list[str] = []
-
-    def walk(n: Node) -> None:
-        if isinstance(n, FreeText):
-            parts.append(" ".join(n.words))
-        elif isinstance(n, Tagged):
-            if n.key in TOPIC_KEYS:
-                parts.append(" ".join(n.words))
-        elif isinstance(n, Phrase):
-            if n.key is None or n.key in TOPIC_KEYS:
-                parts.append(n.text)
-        elif isinstance(n, (And, Or)):
-            for child in n.children:
-                walk(child)
-        elif isinstance(n, Not):
-            walk(n.positive)
-
-    walk(node)
-    return " ".join(p for p in parts if p.strip())
 
 
 def rescore(

@@ -36,7 +36,8 @@ from searchkit.query.parser import parse
 from searchkit.semantic.embed import EmbedProgress, EmbedReport
 from searchkit.semantic.encoder import Encoder
 from searchkit.semantic.models import load_encoder, model_spec, verified_id
-from searchkit.semantic.stage import combine, missing_note, query_text
+from searchkit.semantic.stage import combine, missing_note
+from searchkit.semantic.topics import query_text
 from searchkit.semantic.vectors import digest, embed_text
 from searchkit.solr.configset import read_config_file, upload_file
 from searchkit.solr.shared_state import list_config_dir
