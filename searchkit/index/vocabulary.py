@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from whoosh.fields import FieldType
 from whoosh.reading import IndexReader
 
@@ -244,12 +246,20 @@ class SegmentTerms:
     def entries(self, field: str, keys: Sequence[str]) -> list[Entries]:
         """The buckets ``keys`` (``"<code point>:<length>"``) of ``field``, in order
         (empty for a bucket the segment does not have)."""
-        if self._fields is not None:
-            found = self._fields.get(field, {})
+        found = self.stored(field, keys)
+        if isinstance(found, dict):
             return [found.get(key, []) for key in keys]
+        return [_parse(blob) for blob in found]
+
+    def stored(self, field: str, keys: Sequence[str]) -> dict[str, Entries] | list[bytes]:
+        """The buckets ``keys`` of ``field`` as they are kept: the segment's buckets in
+        memory (by key: those it has), or each bucket's bytes read from its file, in
+        order (empty for a bucket the file does not have), CRC-checked."""
+        if self._fields is not None:
+            return self._fields.get(field, {})
         if self._path is None:
             self._switch()
-            return self.entries(field, keys)
+            return self.stored(field, keys)
         directory = self._directory.get(field, {})
         present = [key for key in keys if key in directory]
         path = self._path
@@ -259,11 +269,11 @@ class SegmentTerms:
             )
         except FileNotFoundError:
             self._switch()
-            return self.entries(field, keys)
+            return self.stored(field, keys)
         except groupfile.GroupFileError as exc:
             raise _damaged(path, exc.problem) from None
-        read = dict(zip(present, map(_parse, blobs), strict=True))
-        return [read.get(key, []) for key in keys]
+        read = dict(zip(present, blobs, strict=True))
+        return [read.get(key, b"") for key in keys]
 
     def verify(self) -> None:
         """Read every bucket (``searchkit check``)."""
@@ -334,17 +344,91 @@ class Vocabulary:
         if not text:
             return []
         scored: list[tuple[float, str]] = []
-        mask, most = letter_mask(text), 2 * maxdist
-        lengths = range(max(1, len(text) - maxdist), len(text) + maxdist + 1)
-        for bucket in self.buckets(field, text[0], lengths):
-            for term, freq, letters in bucket:
-                if (letters ^ mask).bit_count() > most or term[:prefix] != text[:prefix]:
-                    continue
-                if not osa_within(term, text, maxdist):
-                    continue
-                scored.append((0 - (maxdist + (1.0 / (freq or 1) * 0.5)), term))
+        for term, freq in self.near(field, text, maxdist, prefix).items():
+            scored.append((0 - (maxdist + (1.0 / (freq or 1) * 0.5)), term))
         scored.sort(reverse=True)
         return [term for _, term in sorted(scored[:limit], key=lambda x: (0 - x[0], x[1]))]
+
+    def near(self, field: str, text: str, maxdist: int, prefix: int = 1) -> dict[str, float]:
+        """The terms of ``field`` within ``maxdist`` edits of ``text`` sharing its first
+        ``prefix`` letters, with their weights summed over the segments in their order
+        (the sums of :meth:`buckets`, to the last bit: a term is kept or not by itself,
+        so filtering each segment's terms before adding them changes no sum). A
+        segment's file is filtered in arrays, never parsed whole: only the terms whose
+        letters are near enough are decoded."""
+        mask, most = letter_mask(text), 2 * maxdist
+        lengths = range(max(1, len(text) - maxdist), len(text) + maxdist + 1)
+        keys = [_key(text[0], length) for length in lengths]
+
+        checked: dict[str, bool] = {}  # a term of several segments is compared once
+
+        def keep(term: str) -> bool:
+            found = checked.get(term)
+            if found is None:
+                found = checked[term] = (
+                    (letter_mask(term) ^ mask).bit_count() <= most
+                    and term[:prefix] == text[:prefix]
+                    and osa_within(term, text, maxdist)
+                )
+            return found
+
+        sums: dict[str, float] = {}
+        total = sums.get
+        for part in self.parts:
+            found = part.stored(field, keys)
+            if isinstance(found, dict):
+                near = [(t, w) for key in keys for t, w in found.get(key, []) if keep(t)]
+            else:
+                near = [
+                    tw
+                    for blob, length in zip(found, lengths, strict=True)
+                    for tw in _near_in_blob(blob, length, mask, most, keep)
+                ]
+            for term, weight in near:
+                sums[term] = total(term, 0.0) + weight
+        return sums
+
+
+def _popcount(values: NDArray[np.uint64]) -> NDArray[np.intp]:
+    """The set bits of each value."""
+    if hasattr(np, "bitwise_count"):  # NumPy 2
+        return np.bitwise_count(values).astype(np.intp)
+    bits = np.unpackbits(values.view(np.uint8).reshape(len(values), 8), axis=1)
+    return bits.sum(axis=1, dtype=np.intp)
+
+
+def _near_in_blob(
+    blob: bytes, length: int, mask: int, most: int, keep: Callable[[str], bool]
+) -> Entries:
+    """The entries of a bucket's bytes (lines ``term<TAB>weight``, terms of ``length``
+    letters) whose term ``keep`` accepts, in order. The letter masks of the terms
+    written in ASCII (as many bytes as letters) are computed in arrays and only the
+    terms within ``most`` letters of ``mask`` are decoded; any other line is decoded
+    and checked whole."""
+    if not blob:
+        return []
+    data = np.frombuffer(blob, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    tabs = np.flatnonzero(data == 9)
+    if len(tabs) != len(ends) or not len(ends) or ends[-1] != len(data) - 1:
+        return [(t, w) for t, w in _parse(blob) if keep(t)]  # not one tab a line
+    starts = np.empty(len(ends), dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    ascii_rows = np.flatnonzero(tabs - starts == length)
+    checked = np.ones(len(ends), dtype=np.bool_)
+    if len(ascii_rows):
+        codes = data[starts[ascii_rows, None] + np.arange(length)]
+        bits = np.left_shift(np.uint64(1), (codes & 63).astype(np.uint64))
+        masks = np.bitwise_or.reduce(bits, axis=1)
+        checked[ascii_rows] = _popcount(masks ^ np.uint64(mask)) <= most
+    out: Entries = []
+    for row in np.flatnonzero(checked).tolist():
+        start, tab, end = int(starts[row]), int(tabs[row]), int(ends[row])
+        term = blob[start:tab].decode("utf-8")
+        if keep(term):
+            out.append((term, float(blob[tab + 1 : end])))
+    return out
 
 
 def write_segment(reader: IndexReader, folder: Path, segment_id: str) -> Path:
