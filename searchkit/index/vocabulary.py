@@ -356,7 +356,7 @@ class Vocabulary:
         so filtering each segment's terms before adding them changes no sum). A
         segment's file is filtered in arrays, never parsed whole: only the terms whose
         letters are near enough are decoded."""
-        mask, most = letter_mask(text), 2 * maxdist
+        mask, counted, most = letter_mask(text), letter_counts(text), 2 * maxdist
         lengths = range(max(1, len(text) - maxdist), len(text) + maxdist + 1)
         keys = [_key(text[0], length) for length in lengths]
 
@@ -382,7 +382,7 @@ class Vocabulary:
                 near = [
                     tw
                     for blob, length in zip(found, lengths, strict=True)
-                    for tw in _near_in_blob(blob, length, mask, most, keep)
+                    for tw in _near_in_blob(blob, length, mask, counted, most, keep)
                 ]
             for term, weight in near:
                 sums[term] = total(term, 0.0) + weight
@@ -397,14 +397,24 @@ def _popcount(values: NDArray[np.uint64]) -> NDArray[np.intp]:
     return bits.sum(axis=1, dtype=np.intp)
 
 
+def letter_counts(term: str) -> NDArray[np.intp]:
+    """How many letters of ``term`` fall in each of the 64 slots of :func:`letter_mask`."""
+    return np.bincount([ord(c) & 63 for c in term], minlength=64).astype(np.intp)
+
+
 def _near_in_blob(
-    blob: bytes, length: int, mask: int, most: int, keep: Callable[[str], bool]
+    blob: bytes,
+    length: int,
+    mask: int,
+    counted: NDArray[np.intp],
+    most: int,
+    keep: Callable[[str], bool],
 ) -> Entries:
     """The entries of a bucket's bytes (lines ``term<TAB>weight``, terms of ``length``
-    letters) whose term ``keep`` accepts, in order. The letter masks of the terms
-    written in ASCII (as many bytes as letters) are computed in arrays and only the
-    terms within ``most`` letters of ``mask`` are decoded; any other line is decoded
-    and checked whole."""
+    letters) whose term ``keep`` accepts, in order. The letter masks and counts of the
+    terms written in ASCII (as many bytes as letters) are computed in arrays and only
+    the terms within ``most`` letters of the word's (``mask``, ``counted``) are
+    decoded; any other line is decoded and checked whole."""
     if not blob:
         return []
     data = np.frombuffer(blob, dtype=np.uint8)
@@ -418,10 +428,19 @@ def _near_in_blob(
     ascii_rows = np.flatnonzero(tabs - starts == length)
     checked = np.ones(len(ends), dtype=np.bool_)
     if len(ascii_rows):
-        codes = data[starts[ascii_rows, None] + np.arange(length)]
-        bits = np.left_shift(np.uint64(1), (codes & 63).astype(np.uint64))
+        checked[ascii_rows] = False
+        letters = (data[starts[ascii_rows, None] + np.arange(length)] & 63).astype(np.intp)
+        bits = np.left_shift(np.uint64(1), letters.astype(np.uint64))
         masks = np.bitwise_or.reduce(bits, axis=1)
-        checked[ascii_rows] = _popcount(masks ^ np.uint64(mask)) <= most
+        near = _popcount(masks ^ np.uint64(mask)) <= most
+        rows, letters = ascii_rows[near], letters[near]
+        if len(rows):
+            # Then by how many letters must change: an edit changes at most two
+            # letter counts by one (a swap none), so the counts of a term within
+            # ``most / 2`` edits differ from the word's by at most ``most`` in all.
+            slots = (np.arange(len(rows))[:, None] * 64 + letters).ravel()
+            counts = np.bincount(slots, minlength=64 * len(rows)).reshape(len(rows), 64)
+            checked[rows[np.abs(counts - counted).sum(axis=1) <= most]] = True
     out: Entries = []
     for row in np.flatnonzero(checked).tolist():
         start, tab, end = int(starts[row]), int(tabs[row]), int(ends[row])
