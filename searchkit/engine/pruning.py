@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from whoosh.query import Query, Term
+from whoosh.query import Query
 from whoosh.searching import Searcher
 
 from searchkit.engine import sets
-from searchkit.engine.nodes import BestMatch, Expansion, FieldedTerm, Proximity
+from searchkit.engine.nodes import BestMatch, Expansion, Proximity
 from searchkit.engine.postings import Floats, Ints
 from searchkit.engine.scoring import (
     NO_BASE,
@@ -24,6 +24,7 @@ from searchkit.engine.scoring import (
     Hits,
     SegmentEvaluator,
     joined_hits,
+    plain_term,
     segment_evaluators,
 )
 from searchkit.engine.sparse import NO_DOCS, NO_SCORES, Sparse, best_of_all, union
@@ -213,12 +214,7 @@ def _bound(segments: list[SegmentEvaluator], params: Params, q: Query) -> float 
     1, so at most ``idf * (k1 + 1) * boost``, with the idf each segment gives it (of
     the largest document frequency of its fields present there), the largest over
     the segments."""
-    if not (
-        isinstance(q, FieldedTerm)
-        and all(isinstance(t, Term) for t in q.subqueries)
-        and q.boost > 0
-        and all(t.boost >= 0 for t in q.subqueries)
-    ):
+    if not (plain_term(q) and q.boost > 0 and all(t.boost >= 0 for t in q.subqueries)):
         return None
     largest = 0.0
     for seg in segments:

@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -259,7 +260,7 @@ def joined_hits(found: list[Sparse], offsets: list[int]) -> Hits:
     return Hits(docnums, scores)
 
 
-def plain_term(q: Query) -> bool:
+def plain_term(q: Query) -> TypeGuard[FieldedTerm]:
     """A :class:`FieldedTerm` of plain terms (its documents: its fields' postings)."""
     return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
 
@@ -394,7 +395,7 @@ class SegmentEvaluator:
             return NO_DOCS, NO_SCORES
         if isinstance(q, BestMatch):
             return self.best_match(q)
-        if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+        if plain_term(q):
             return self.bm25f_term(q)
         if isinstance(q, CompoundTerm) and all(
             isinstance(t, FieldedTerm | FieldedPhrase) for t in q.subqueries
@@ -754,7 +755,7 @@ class SegmentEvaluator:
         scores where the boolean structure and plain terms allow."""
         if q is NullQuery:
             return NO_DOCS
-        if isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries):
+        if plain_term(q):
             return union([self.holding(t.fieldname, t.text) for t in q.subqueries])
         if type(q) is Term and self.scores_like_whoosh(q.fieldname):
             return self.holding(q.fieldname, q.text)
@@ -858,7 +859,6 @@ class SegmentEvaluator:
         common word of a hyphenated compound is not scored over all its postings),
         anything else evaluated whole and kept there."""
         if plain_term(q):
-            assert isinstance(q, FieldedTerm)
             return self.term_at(q, docs)
         concept = Concept.of(q)
         if concept.split:
