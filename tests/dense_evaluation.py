@@ -26,7 +26,8 @@ from searchkit.engine.nodes import (
     FieldedTerm,
     Proximity,
 )
-from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency, phrase_starts
+from searchkit.engine.phrase_match import phrase_starts
+from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency
 from searchkit.params import DEFAULT, Params
 
 Mask = NDArray[np.bool_]

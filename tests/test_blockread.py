@@ -17,7 +17,9 @@ from whoosh.filedb.filestore import FileStorage
 from searchkit import SearchIndex
 from searchkit.engine import postings
 from searchkit.engine.nodes import weighting
-from searchkit.engine.postings import Postings, SegmentArrays
+from searchkit.engine.postings import SegmentArrays
+from searchkit.engine.postings_cache import Postings
+from searchkit.engine.values import Values
 from searchkit.params import DEFAULT
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
@@ -56,7 +58,7 @@ def _assert_same(old: list[Postings], new: list[Postings]) -> None:
     for p in new:
         if p.values is not None:  # joined now: counted as Values counts joined values
             v = p.values
-            assert v.nbytes == postings.Values(v.blob, v.starts, v.ends).nbytes
+            assert v.nbytes == Values(v.blob, v.starts, v.ends).nbytes
 
 
 @pytest.mark.slow

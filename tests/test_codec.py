@@ -287,7 +287,7 @@ def test_blocks_written_before_read_as_the_new_ones() -> None:
     and positions for both, and Whoosh's matcher reads the new blocks."""
     from searchkit.engine import blockread, merging
     from searchkit.engine.codec import block_data
-    from searchkit.engine.postings import Values
+    from searchkit.engine.values import Values
 
     ids, weights, values = _real_postings(2 * PACK_MIN, 90_000)
     halves = [slice(0, PACK_MIN), slice(PACK_MIN, None)]

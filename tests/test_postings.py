@@ -13,14 +13,10 @@ from whoosh.query import Term
 
 from searchkit import Record, SearchIndex, ingest
 from searchkit.engine import scoring
+from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.nodes import weighting
-from searchkit.engine.postings import (
-    DocGroup,
-    SegmentArrays,
-    doc_frequency,
-    narrowing_phrase_starts,
-    phrase_starts,
-)
+from searchkit.engine.phrase_match import narrowing_phrase_starts, phrase_starts
+from searchkit.engine.postings import SegmentArrays, doc_frequency
 from searchkit.params import DEFAULT
 
 from .conftest import SAMPLE_DIR

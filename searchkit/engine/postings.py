@@ -11,10 +11,8 @@ slower, same result.
 
 from __future__ import annotations
 
-import bisect
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -29,14 +27,15 @@ from whoosh.util.numeric import byte_to_length
 
 from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
-from searchkit.engine.codec import DeflatedValues, PackedValues, block_numbers
+from searchkit.engine.codec import block_numbers
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.position_values import decode_positions, flat, position_arrays
+from searchkit.engine.postings_cache import EMPTY as _EMPTY
+from searchkit.engine.postings_cache import CacheKey, Postings, cache_of
+from searchkit.engine.values import Offsets, Values
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
-#: Offsets into a blob of values: 32-bit where they fit.
-Offsets = NDArray[np.uint32] | NDArray[np.int64]
 
 _EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
@@ -50,19 +49,12 @@ _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, FieldLengths]] = WeakKeyDicti
 # Each field's total length by reader (the sum of its lengths, as a float).
 _TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
 
-#: Bytes of decoded postings kept between queries (least recently used dropped).
-POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 #: A posting list longer than this (bytes in the postings file) keeps no positions
 #: once read: the blocks of the documents asked for are read again (``Values.reread``).
 #: A common word's positions, kept, were the largest part of a search's memory on a
 #: 1,000,000-record index (27 MB of its 205 MB peak for "cancer stem cells"), for
 #: the few documents the proximity bonus and the second stage look at.
 KEEP_VALUES_MAX_BYTES = 256 * 1024
-#: Values not kept are kept from this lookup of their positions on: a long-running
-#: process (a benchmark, an eval, a server) that keeps asking for a common word's
-#: positions keeps them in its cache, as it did before; one search asks at most
-#: twice (the proximity bonus, then the second stage).
-KEEP_VALUES_AFTER_LOOKUPS = 3
 #: From this many postings of a term on, its positions are decoded with array
 #: operations (a fixed cost of some dozens of NumPy calls) rather than value by value.
 ARRAY_DECODE_MIN = 96
@@ -113,321 +105,6 @@ class FieldLengths:
         )
 
 
-class Values:
-    """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
-    where each starts and ends (a few objects, however many postings).
-
-    Read from consecutive blocks, the values follow one another: ``starts`` and
-    ``ends`` are two views of one array of boundaries (``n + 1`` offsets), in 32 bits
-    when the bytes allow (a quarter of two separate 64-bit arrays). Made by
-    :meth:`later` from a term's blocks, they are joined only when first asked for:
-    many terms are read for their documents and frequencies alone. Made by
-    :meth:`reread` (a long posting list), they are not kept at all, only where each
-    block is: :meth:`select` reads again the blocks holding the postings it is asked
-    for (a few documents' positions for the proximity bonus and the second stage
-    would otherwise keep a common word's positions in memory, the largest part of a
-    search's on a large index)."""
-
-    __slots__ = (
-        "_value_blob",
-        "_value_blocks",
-        "_value_ends",
-        "_value_firsts",
-        "_value_lookups",
-        "_value_mask",
-        "_value_nbytes",
-        "_value_spans",
-        "_value_starts",
-    )
-
-    def __init__(self, blob: bytes, starts: Offsets, ends: Offsets) -> None:
-        self._value_blob = blob
-        self._value_starts = starts
-        self._value_ends = ends
-        self._value_blocks: list[Any] | None = None
-        self._value_spans: list[tuple[int, int]] | None = None
-        #: Where each block's postings begin among the term's (one more: the count).
-        self._value_firsts: Ints | None = None
-        self._value_mask: NDArray[np.bool_] | None = None
-        #: How many times :meth:`select` was asked for values not kept.
-        self._value_lookups = 0
-        if starts.base is not None and starts.base is ends.base:
-            self._value_nbytes = len(blob) + starts.base.nbytes  # one array of boundaries
-        else:
-            self._value_nbytes = len(blob) + starts.nbytes + ends.nbytes
-
-    @classmethod
-    def later(cls, blocks: list[Any], count: int) -> Values:
-        """:meth:`join` of ``blocks`` (``count`` values in all), done when first used;
-        :attr:`nbytes` is what the joined values will take."""
-        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
-        values._value_blocks = blocks
-        blob_size = sum(map(_blob_length, blocks))
-        values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
-        return values
-
-    @classmethod
-    def reread(cls, spans: list[tuple[int, int]], counts: list[int]) -> Values:
-        """Values not kept: the blocks at ``spans`` of the postings file (as
-        :func:`~searchkit.engine.blockread.read_term` gives them), of ``counts``
-        postings each, read again by :meth:`select`."""
-        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
-        values._value_spans = spans
-        values._value_firsts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
-        values._value_nbytes = 16 * (len(spans) + 1)
-        return values
-
-    @property
-    def blob(self) -> bytes:
-        self._joined()
-        return self._value_blob
-
-    @property
-    def starts(self) -> Offsets:
-        self._joined()
-        return self._value_starts
-
-    @property
-    def ends(self) -> Offsets:
-        self._joined()
-        return self._value_ends
-
-    def _joined(self) -> None:
-        if self._value_spans is not None:
-            raise ValueError("these values are read again by select(), never whole")
-        if self._value_blocks is not None:
-            self._join()
-
-    def _join(self) -> None:
-        assert self._value_blocks is not None
-        joined = Values.join(self._value_blocks)
-        self._value_blob = joined.blob
-        self._value_starts, self._value_ends = joined.starts, joined.ends
-        if self._value_mask is not None:
-            self._value_starts = self._value_starts[self._value_mask]
-            self._value_ends = self._value_ends[self._value_mask]
-        self._value_blocks = self._value_mask = None
-
-    def select(
-        self, chosen: sets.Positions, reread: Callable[[list[tuple[int, int]]], list[Any]]
-    ) -> tuple[bytes, Offsets, Offsets]:
-        """The values of the postings at ``chosen`` (ascending indexes): a blob and
-        each one's start and end in it. Values kept in blocks are joined whole when
-        at least half of the blocks hold some of ``chosen`` (and stay joined), else
-        only those blocks are; values not kept are read again, only the blocks
-        holding ``chosen``, with ``reread`` (the postings file's
-        :func:`~searchkit.engine.blockread.read_values`)."""
-        blocks, spans = self._value_blocks, self._value_spans
-        if blocks is None and spans is None:
-            return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
-        wanted, which, needed = self._blocks_of(chosen)
-        firsts = self._firsts()
-        if blocks is not None:
-            if 2 * len(needed) >= len(blocks):
-                self._join()
-                return self._value_blob, self._value_starts[chosen], self._value_ends[chosen]
-            part = [blocks[i] for i in needed.tolist()]
-        else:
-            assert spans is not None
-            part = reread([spans[i] for i in needed.tolist()])
-        joined = Values.join(part)
-        sizes = firsts[needed + 1] - firsts[needed]
-        part_firsts = np.concatenate(([0], np.cumsum(sizes)))
-        local = wanted - firsts[which] + part_firsts[np.searchsorted(needed, which)]
-        return joined._value_blob, joined._value_starts[local], joined._value_ends[local]
-
-    @property
-    def rereads(self) -> bool:
-        """Whether these values are not kept (read again by :meth:`select`)."""
-        return self._value_spans is not None
-
-    def rereads_most(self, chosen: sets.Positions) -> bool:
-        """Whether these values are not kept and are worth reading whole and keeping:
-        ``chosen`` falls in at least half of their blocks (reading them whole is then
-        about as cheap), or they were looked up ``KEEP_VALUES_AFTER_LOOKUPS`` times."""
-        spans = self._value_spans
-        if spans is None:
-            return False
-        self._value_lookups += 1
-        if self._value_lookups >= KEEP_VALUES_AFTER_LOOKUPS:
-            return True
-        return 2 * len(self._blocks_of(chosen)[2]) >= len(spans)
-
-    def _blocks_of(self, chosen: sets.Positions) -> tuple[Ints, Ints, Ints]:
-        """For the postings at ``chosen``: their indexes among the term's postings as
-        stored (deleted ones included), the block holding each, and those blocks
-        (ascending, once each)."""
-        wanted = chosen if self._value_mask is None else np.flatnonzero(self._value_mask)[chosen]
-        which = np.searchsorted(self._firsts(), wanted, side="right") - 1
-        return wanted, which, sets.distinct(which)
-
-    def whole(self, reread: Callable[[list[tuple[int, int]]], list[Any]]) -> Values:
-        """Values not kept, read again whole (every block), joined."""
-        assert self._value_spans is not None
-        values = Values.later(reread(self._value_spans), 0)
-        values._value_mask = self._value_mask
-        values._join()
-        return values
-
-    def _firsts(self) -> Ints:
-        found = self._value_firsts
-        if found is None:
-            assert self._value_blocks is not None
-            counts = [len(block) for block in self._value_blocks]
-            found = self._value_firsts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
-        return found
-
-    @classmethod
-    def join(cls, blocks: list[Any]) -> Values:
-        """The values of consecutive blocks: :class:`~searchkit.engine.codec.DeflatedValues`
-        (inflated here), :class:`~searchkit.engine.codec.PackedValues`, or tuples of
-        ``bytes`` (small blocks, blocks written by Whoosh's own writer)."""
-        lengths = [len(block) for block in blocks]
-        blob_sizes = [_blob_length(block) for block in blocks]
-        count = sum(lengths) + 1
-        bounds: Offsets = (
-            np.zeros(count, dtype=np.uint32)
-            if _offset_size(sum(blob_sizes)) == 4
-            else np.zeros(count, dtype=np.int64)
-        )
-        at = total = 0
-        blobs: list[bytes] = []
-        for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
-            if isinstance(block, DeflatedValues):
-                block = block.inflated()
-            if isinstance(block, PackedValues):
-                blob = block.blob
-                block_ends = np.frombuffer(block.ends, dtype=np.uint32)
-            else:
-                blob = b"".join(block)
-                block_ends = np.cumsum(np.fromiter(map(len, block), np.int64, n))
-            blobs.append(blob)
-            np.add(block_ends.astype(bounds.dtype), total, out=bounds[at + 1 : at + 1 + n])
-            at += n
-            total += size
-        return cls(b"".join(blobs), bounds[:-1], bounds[1:])
-
-    def keep(self, mask: NDArray[np.bool_]) -> Values:
-        """Only the values where ``mask`` is true."""
-        if self._value_spans is not None:
-            kept = Values.reread(self._value_spans, [])
-            kept._value_firsts = self._value_firsts
-            kept._value_lookups = self._value_lookups
-            kept._value_mask = mask if self._value_mask is None else _masked(self._value_mask, mask)
-            return kept
-        if self._value_blocks is not None and self._value_mask is None:
-            kept = Values.later(self._value_blocks, 0)
-            kept._value_mask = mask
-            blob_size = sum(map(_blob_length, self._value_blocks))
-            n_kept = int(np.count_nonzero(mask))
-            # As joined, then cut: two arrays of the kept offsets.
-            kept._value_nbytes = blob_size + 2 * n_kept * _offset_size(blob_size)
-            return kept
-        return Values(self.blob, self.starts[mask], self.ends[mask])
-
-    @property
-    def nbytes(self) -> int:
-        """The bytes the joined values take (the same before they are joined); for
-        values not kept, those of where their blocks are."""
-        return self._value_nbytes
-
-
-def _masked(first: NDArray[np.bool_], then: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """The mask of keeping ``first``, then ``then`` of what is left."""
-    out = first.copy()
-    out[np.flatnonzero(first)[~then]] = False
-    return out
-
-
-def _blob_length(block: Any) -> int:
-    if isinstance(block, DeflatedValues):
-        return block.size
-    return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
-
-
-def _offset_size(blob_size: int) -> int:
-    """Bytes per offset into a blob of ``blob_size`` bytes: 32 bits where they fit."""
-    return 4 if blob_size < 2**32 else 8
-
-
-class Postings(NamedTuple):
-    """One term's postings in one segment: document numbers (ascending), weights
-    (frequencies) and, for fields with positions, each posting's encoded positions."""
-
-    ids: Ints
-    weights: Floats
-    values: Values | None = None
-    #: The term's document frequency in the segment as Whoosh counts it (deleted
-    #: documents included).
-    df: int = 0
-
-    @property
-    def nbytes(self) -> int:
-        extra = self.values.nbytes if self.values is not None else 0
-        return self.ids.nbytes + self.weights.nbytes + extra
-
-
-_EMPTY = Postings(_EMPTY_IDS, _EMPTY_WEIGHTS)
-
-
-#: A cache entry's key: the segment's id and deleted count, then the term's field and
-#: text, or what :meth:`SegmentArrays.derived` was asked for.
-CacheKey = tuple[Any, ...]
-
-
-class PostingsCache:
-    """Decoded postings of recently read terms, by segment state and term (and what
-    is derived from a segment's postings alone: a phrase's frequencies).
-
-    A segment's postings never change; its deletions only grow, so (segment id,
-    deleted count) names one state of it. Each :class:`~searchkit.index.searchindex.SearchIndex`
-    owns one (its readers are registered with :func:`share_cache`), so that the
-    searches of one open index (a benchmark, an eval, a long-running program) share
-    the cost of decoding common words, and the cache dies with the index object."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.size = 0
-        self._items: OrderedDict[CacheKey, Postings] = OrderedDict()
-
-    def get(self, key: CacheKey) -> Postings | None:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
-
-    def put(self, key: CacheKey, value: Postings) -> None:
-        cost = value.nbytes
-        if cost > self.budget:
-            return
-        self._items[key] = value
-        self.size += cost
-        while self.size > self.budget:
-            _, dropped = self._items.popitem(last=False)
-            self.size -= dropped.nbytes
-
-    def replace(self, key: CacheKey, value: Postings) -> None:
-        """Put ``value`` in place of what ``key`` holds (its cost counted anew)."""
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.size -= old.nbytes
-        self.put(key, value)
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.size = 0
-
-
-# The cache of the index that opened each reader (none: the reader's own arrays only).
-_SHARED: WeakKeyDictionary[IndexReader, PostingsCache] = WeakKeyDictionary()
-
-
-def share_cache(reader: IndexReader, cache: PostingsCache) -> None:
-    """Let the arrays of ``reader``'s segments use ``cache`` (an open index's)."""
-    for leaf, _ in reader.leaf_readers():
-        _SHARED[leaf] = cache
-
-
 class SegmentArrays:
     """Array views of one segment reader, each read at most once (cached)."""
 
@@ -440,7 +117,7 @@ class SegmentArrays:
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
-        self._cache = _SHARED.get(reader)
+        self._cache = cache_of(reader)
         self._terms: W3TermsReader | None = None
         if isinstance(reader, SegmentReader):
             segment = reader.segment()
@@ -856,123 +533,3 @@ def doc_frequency(searcher: Searcher, field: str, text: str) -> int:
         SegmentArrays(sub.reader()).doc_frequency(field, text)
         for sub, _ in searcher.leaf_searchers()
     )
-
-
-class DocGroup:
-    """Some top-level document numbers, grouped by the segment holding them once, for
-    looking up many terms in them (which contain a term, and where)."""
-
-    def __init__(self, searcher: Searcher, docnums: list[int]) -> None:
-        self._groups = _by_segment(searcher, docnums)
-
-    def containing(self, field: str, text: str) -> set[int]:
-        """Those of the documents that contain ``text`` in ``field``."""
-        found: set[int] = set()
-        for arrays, offset, local in self._groups:
-            ids, _ = arrays.postings(field, text)
-            if not len(ids):
-                continue
-            found.update((local[sets.contains(ids, local)] + offset).tolist())
-        return found
-
-    def positions(self, field: str, text: str) -> dict[int, list[int]]:
-        """The positions of ``text`` in ``field`` for those of the documents that
-        contain it."""
-        out: dict[int, list[int]] = {}
-        for arrays, offset, local in self._groups:
-            for d, positions in arrays.positions(field, text, local).items():
-                out[d + offset] = positions
-        return out
-
-    def position_keys(self, field: str, text: str) -> Ints:
-        """:meth:`SegmentArrays.position_keys` of the documents, with top-level numbers."""
-        return _group_keys(self._groups, field, text)
-
-    def phrase_starts(self, field: str, words: list[str], slop: int) -> Ints:
-        """:func:`phrase_starts` of ``words`` in these documents (top-level keys), each
-        word's positions decoded only in the documents holding every word where the
-        words before it were found in order."""
-        held: list[tuple[SegmentArrays, int, Ints]] = []
-        for arrays, offset, local in self._groups:
-            for w in dict.fromkeys(words):
-                local = local[sets.contains(arrays.postings(field, w)[0], local)]
-            if len(local):
-                held.append((arrays, offset, local))
-
-        def keys(i: int, alive: Ints | None) -> Ints:
-            groups = held
-            if alive is not None:
-                groups = [
-                    (arrays, offset, local[sets.contains(alive, local + offset)])
-                    for arrays, offset, local in held
-                ]
-            return _group_keys(groups, field, words[i])
-
-        return narrowing_phrase_starts(len(words), keys, slop)
-
-
-def _group_keys(groups: list[tuple[SegmentArrays, int, Ints]], field: str, text: str) -> Ints:
-    """The positions of ``text`` in ``field`` in the documents of ``groups`` (as
-    :class:`DocGroup` holds them), as top-level ``docnum << 32 | position`` keys."""
-    keys = [
-        arrays.position_keys(field, text, local) + (offset << 32)
-        for arrays, offset, local in groups
-        if len(local)
-    ]
-    return np.concatenate(keys) if keys else _EMPTY_IDS
-
-
-def phrase_starts(keys: list[Ints], slop: int) -> Ints:
-    """Where the words occur in order, each within ``slop`` positions of the one before
-    (the nearest such): the first word's positions, as sorted ``docnum << 32 |
-    position``. ``keys``: each word's positions in that form
-    (:meth:`SegmentArrays.position_keys`)."""
-    return narrowing_phrase_starts(len(keys), lambda i, _docs: keys[i], slop)
-
-
-def narrowing_phrase_starts(
-    n_words: int, keys: Callable[[int, Ints | None], Ints], slop: int
-) -> Ints:
-    """:func:`phrase_starts` of ``n_words`` words whose positions ``keys(i, docs)``
-    gives for word ``i``: in at least the documents ``docs`` (ascending), those where
-    the words before it were found in order (all of them for the first word: ``docs``
-    is None). A common word's positions are then decoded only in the documents
-    where the phrase can still occur, not in every document holding all its words."""
-    if not n_words:
-        return _EMPTY_IDS
-    starts = keys(0, None)
-    current = starts
-    for i in range(1, n_words):
-        if not len(current):
-            return starts[:0]
-        following = keys(i, sets.distinct(current >> 32))
-        if not len(following):
-            return starts[:0]
-        found = np.zeros(len(current), dtype=np.bool_)
-        nearest = current.copy()
-        for k in range(1, slop + 1):
-            wanted = current + k
-            at = np.minimum(np.searchsorted(following, wanted), len(following) - 1)
-            hit = ~found & (following[at] == wanted)
-            nearest[hit] = wanted[hit]
-            found |= hit
-        current, starts = nearest[found], starts[found]
-    return starts
-
-
-def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:
-    """``docnums`` (top-level) grouped by the segment holding them: (its arrays, its
-    offset, the segment-local numbers, ascending)."""
-    leaves = searcher.leaf_searchers()
-    offsets = [offset for _, offset in leaves]
-    grouped: dict[int, list[int]] = {}
-    for docnum in sorted(set(docnums)):
-        grouped.setdefault(bisect.bisect_right(offsets, docnum) - 1, []).append(docnum)
-    return [
-        (
-            SegmentArrays(leaves[i][0].reader()),
-            offsets[i],
-            np.array(ds, dtype=np.int64) - offsets[i],
-        )
-        for i, ds in grouped.items()
-    ]

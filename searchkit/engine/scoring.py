@@ -61,13 +61,8 @@ from searchkit.engine.nodes import (
     FieldedTerm,
     Proximity,
 )
-from searchkit.engine.postings import (
-    Floats,
-    Ints,
-    SegmentArrays,
-    doc_frequency,
-    narrowing_phrase_starts,
-)
+from searchkit.engine.phrase_match import narrowing_phrase_starts
+from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency
 from searchkit.engine.ranges import is_term_range, range_postings
 from searchkit.engine.sparse import (
     NO_DOCS,

@@ -51,7 +51,7 @@ from searchkit.engine.fileindex import (
 )
 from searchkit.engine.idlookup import IdLookup
 from searchkit.engine.mapped import MappedFileStorage
-from searchkit.engine.postings import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
+from searchkit.engine.postings_cache import POSTINGS_CACHE_BYTES, PostingsCache, share_cache
 from searchkit.engine.storage import DurableFileStorage
 from searchkit.errors import (
     AnalysisMismatchError,

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
+from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
-from searchkit.engine.postings import DocGroup, doc_frequency
+from searchkit.engine.postings import doc_frequency
 from searchkit.params import DEFAULT, Params
 
 TITLE_FIELD = "title"

@@ -13,7 +13,8 @@ from whoosh.reading import ReaderClosed
 from whoosh.searching import Results, Searcher
 
 from searchkit.engine import scoring
-from searchkit.engine.postings import DocGroup, release_pages
+from searchkit.engine.docgroup import DocGroup
+from searchkit.engine.postings import release_pages
 from searchkit.errors import IndexClosedError, OptionError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.searchindex import SearchIndex

@@ -1,0 +1,111 @@
+"""Decoded postings: one term's in one segment (:class:`Postings`), and the cache an
+open index keeps of the terms its searches read (:class:`PostingsCache`)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
+
+import numpy as np
+from whoosh.reading import IndexReader
+
+from searchkit.engine.sets import Floats, Ints
+from searchkit.engine.values import Values
+
+#: Bytes of decoded postings kept between queries (least recently used dropped).
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+
+
+class Postings(NamedTuple):
+    """One term's postings in one segment: document numbers (ascending), weights
+    (frequencies) and, for fields with positions, each posting's encoded positions."""
+
+    ids: Ints
+    weights: Floats
+    values: Values | None = None
+    #: The term's document frequency in the segment as Whoosh counts it (deleted
+    #: documents included).
+    df: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.values.nbytes if self.values is not None else 0
+        return self.ids.nbytes + self.weights.nbytes + extra
+
+
+EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+#: A cache entry's key: the segment's id and deleted count, then the term's field and
+#: text, or what :meth:`SegmentArrays.derived` was asked for.
+CacheKey = tuple[Any, ...]
+
+
+class PostingsCache:
+    """Decoded postings of recently read terms, by segment state and term (and what
+    is derived from a segment's postings alone: a phrase's frequencies).
+
+    A segment's postings never change; its deletions only grow, so (segment id,
+    deleted count) names one state of it. Each :class:`~searchkit.index.searchindex.SearchIndex`
+    owns one (its readers are registered with :func:`share_cache`), so that the
+    searches of one open index (a benchmark, an eval, a long-running program) share
+    the cost of decoding common words, and the cache dies with the index object."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[CacheKey, Postings] = OrderedDict()
+
+    def get(self, key: CacheKey) -> Postings | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: CacheKey, value: Postings) -> None:
+        cost = value.nbytes
+        if cost > self.budget:
+            return
+        self._items[key] = value
+        self.size += cost
+        while self.size > self.budget:
+            _, dropped = self._items.popitem(last=False)
+            self.size -= dropped.nbytes
+
+    def replace(self, key: CacheKey, value: Postings) -> None:
+        """Put ``value`` in place of what ``key`` holds (its cost counted anew)."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.size -= old.nbytes
+        self.put(key, value)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.size = 0
+
+
+# The cache of the index that opened each reader (none: the reader's own arrays only).
+_SHARED: WeakKeyDictionary[IndexReader, PostingsCache] = WeakKeyDictionary()
+
+
+def cache_of(reader: IndexReader) -> PostingsCache | None:
+    """The cache :func:`share_cache` gave ``reader`` (a segment's reader), if any."""
+    return _SHARED.get(reader)
+
+
+def share_cache(reader: IndexReader, cache: PostingsCache) -> None:
+    """Let the arrays of ``reader``'s segments use ``cache`` (an open index's)."""
+    for leaf, _ in reader.leaf_readers():
+        _SHARED[leaf] = cache
+
+
+__all__ = [
+    "EMPTY",
+    "POSTINGS_CACHE_BYTES",
+    "CacheKey",
+    "Postings",
+    "PostingsCache",
+    "cache_of",
+    "share_cache",
+]
