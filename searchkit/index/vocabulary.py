@@ -14,9 +14,11 @@ written, removed with the segment when a merge replaces it.
 
 A search reads, from each segment's file, the buckets of the word's first letter and
 of lengths within two of its own (next to each other in the file: one read per field
-and segment, :meth:`SegmentTerms.entries`) and sums each term's weights over the
-segments in their order (:meth:`Vocabulary.bucket`): the totals, to the last bit, of
-reading every segment's terms.
+and segment, :meth:`SegmentTerms.stored`), keeps the terms near enough to the word
+(filtered in arrays by their letters first, then compared letter by letter: no bucket
+is parsed whole) and sums their weights over the segments in their order
+(:meth:`Vocabulary.near`): the totals, to the last bit, of reading every segment's
+terms (:meth:`Vocabulary.buckets` gives those totals for whole buckets).
 
 The file::
 
@@ -426,9 +428,9 @@ def _near_in_blob(
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     ascii_rows = np.flatnonzero(tabs - starts == length)
-    checked = np.ones(len(ends), dtype=np.bool_)
+    candidate = np.ones(len(ends), dtype=np.bool_)
     if len(ascii_rows):
-        checked[ascii_rows] = False
+        candidate[ascii_rows] = False
         letters = (data[starts[ascii_rows, None] + np.arange(length)] & 63).astype(np.intp)
         bits = np.left_shift(np.uint64(1), letters.astype(np.uint64))
         masks = np.bitwise_or.reduce(bits, axis=1)
@@ -440,9 +442,9 @@ def _near_in_blob(
             # ``most / 2`` edits differ from the word's by at most ``most`` in all.
             slots = (np.arange(len(rows))[:, None] * 64 + letters).ravel()
             counts = np.bincount(slots, minlength=64 * len(rows)).reshape(len(rows), 64)
-            checked[rows[np.abs(counts - counted).sum(axis=1) <= most]] = True
+            candidate[rows[np.abs(counts - counted).sum(axis=1) <= most]] = True
     out: Entries = []
-    for row in np.flatnonzero(checked).tolist():
+    for row in np.flatnonzero(candidate).tolist():
         start, tab, end = int(starts[row]), int(tabs[row]), int(ends[row])
         term = blob[start:tab].decode("utf-8")
         if keep(term):
