@@ -16,13 +16,14 @@ from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, ingest
 from searchkit.engine import scoring
-from searchkit.engine.nodes import FieldedTerm, weighting
+from searchkit.engine.nodes import BestMatch, Expansion, FieldedTerm, weighting
 from searchkit.engine.position_values import position_arrays
 from searchkit.engine.postings import SegmentArrays
 from searchkit.params import DEFAULT
 from searchkit.query.allwords import all_words
 from searchkit.query.parser import parse
 from searchkit.searching import pipeline
+from searchkit.searching.feedback import expand_query
 
 from . import dense_evaluation
 from .conftest import ROOT, SAMPLE_SUBSET
@@ -98,6 +99,31 @@ def test_same_documents_and_scores_on_a_layered_index(layered_index: Path) -> No
     assert any(sub.reader().has_deletions() for sub, _ in searcher.leaf_searchers())
     queries = _queries(index)
     assert _compare(searcher, queries) > len(queries) // 4
+
+
+@pytest.mark.slow
+def test_the_records_of_a_query_are_found_without_scoring_its_free_text(
+    layered_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a count needs (did-you-mean's: does the correction find more?) is the
+    documents alone: those :func:`scoring.evaluate` scores, feedback terms included,
+    found from the postings without scoring the free text over them."""
+    index = SearchIndex.open(layered_index)
+    searcher = index.shared_searcher(weighting(DEFAULT))
+    queries = [q for _, q, _ in _queries(index)]
+    queries += [expand_query(searcher, q, DEFAULT) for q in queries if isinstance(q, BestMatch)][
+        ::5
+    ]
+    assert any(isinstance(sub, Expansion) for q in queries for sub in getattr(q, "subqueries", ()))
+    expected = [scoring.evaluate(searcher, q, DEFAULT, depth=0).docnums for q in queries]
+
+    def scored(*_args: object) -> None:
+        raise AssertionError("the free text was scored")
+
+    monkeypatch.setattr(scoring.SegmentEvaluator, "best_match_base", scored)
+    for q, docs in zip(queries, expected, strict=True):
+        assert scoring.matching_docs(searcher, q).tolist() == docs.tolist(), q
+    assert sum(bool(len(d)) for d in expected) > len(queries) // 4
 
 
 @pytest.mark.slow

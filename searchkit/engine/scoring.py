@@ -756,6 +756,8 @@ class SegmentEvaluator:
             return self.holding(q.fieldname, q.text)
         if is_term_range(q):
             return self.term_range(q)
+        if isinstance(q, BestMatch):
+            return self.best_match_ids(q)
         if type(q) is Or and not q.minmatch and not q.scale:
             return union([self.ids(sub) for sub in q.subqueries])
         if type(q) is And:
@@ -775,12 +777,25 @@ class SegmentEvaluator:
                     keep |= _contains(held, found)
                 found = found[keep]
             return found
-        if type(q) is AndNot:
+        if isinstance(q, AndNot):  # also compile.AndNot (its own matcher only)
             found = self.ids(q.a)
             return found[~_contains(self.ids(q.b), found)]
         if type(q) is AndMaybe:
             return self.ids(q.a)
         return self.eval(q)[0]
+
+    def best_match_ids(self, q: BestMatch) -> Ints:
+        """The documents of :meth:`best_match`, unscored: those of any concept (only
+        in :attr:`within`, never in :attr:`without`, when set) and of the feedback
+        terms; the proximity bonus adds none."""
+        concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
+        found = union([self.ids(c) for c in concepts])
+        if self.within is not None:
+            found = found[_contains(self.within, found)]
+        if self.without is not None and len(self.without):
+            found = found[~_contains(self.without, found)]
+        expansions = [self.ids(sub) for sub in q.subqueries if isinstance(sub, Expansion)]
+        return union([found, *expansions]) if expansions else found
 
     def term_at(self, q: FieldedTerm, docs: Ints) -> Sparse:
         """:meth:`bm25f_term` for those of ``docs`` (ascending) holding the term, the

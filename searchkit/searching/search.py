@@ -12,7 +12,7 @@ from whoosh import query as wq
 from whoosh.reading import ReaderClosed
 from whoosh.searching import Results, Searcher
 
-from searchkit.engine import scoring
+from searchkit.engine import scoring, sets
 from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.postings import release_pages
 from searchkit.errors import IndexClosedError, OptionError, QueryError
@@ -267,10 +267,10 @@ def _make_hit(hit: Any, position: int, with_snippets: bool, partial_from: int | 
 def matching(searcher: Searcher, q: wq.Query, filter_q: wq.Query | None = None) -> int:
     """How many records match ``q`` and ``filter_q``, partial matches included
     (Whoosh's ``len(results)`` ignores the filter of a limited search)."""
-    hits = scoring.evaluate(searcher, q, depth=0)
+    docs = scoring.matching_docs(searcher, q)  # the records alone: nothing scored
     if filter_q is not None:
-        hits = hits.restrict(scoring.matching_docs(searcher, filter_q))
-    return len(hits)
+        docs = docs[sets.contains(scoring.matching_docs(searcher, filter_q), docs)]
+    return len(docs)
 
 
 def _score(value: Any) -> float:
