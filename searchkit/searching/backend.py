@@ -22,7 +22,7 @@ from searchkit.index.sources import SourceEntry, SourceRegistry
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
 from searchkit.searching.embedding import EmbedProgress, EmbedReport
-from searchkit.searching.pipeline import MeaningProvider
+from searchkit.searching.pipeline import MeaningEmbedder, MeaningProvider
 from searchkit.searching.search import Filters, SearchResult
 from searchkit.searching.search import count as run_count
 from searchkit.searching.search import search as run_search
@@ -159,7 +159,7 @@ class Backend(Repairable, Protocol):
 
     def embed(
         self,
-        meaning: MeaningProvider,
+        meaning: MeaningEmbedder,
         model: Path | None,
         *,
         threads: int,
@@ -321,7 +321,7 @@ class LocalBackend:
 
     def embed(
         self,
-        meaning: MeaningProvider,
+        meaning: MeaningEmbedder,
         model: Path | None,
         *,
         threads: int,

@@ -97,6 +97,12 @@ class MeaningProvider(Protocol):
         """What to tell the user when ``missing`` candidates had nothing to rank by."""
         ...
 
+
+class MeaningEmbedder(MeaningProvider, Protocol):
+    """The semantic stage that also stores the vectors it ranks by (``searchkit
+    embed``): :data:`searchkit.semantic.stage.PROVIDER`, handed to a backend's
+    ``embed``."""
+
     def embed(
         self,
         index: SearchIndex,

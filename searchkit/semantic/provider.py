@@ -14,15 +14,14 @@ from searchkit.semantic import MANIFEST, VECTORS_DIR
 from searchkit.semantic.topics import query_text
 
 if TYPE_CHECKING:
-    from searchkit.index.searchindex import SearchIndex
     from searchkit.query.parser import Node
-    from searchkit.searching.embedding import EmbedProgress, EmbedReport
     from searchkit.searching.pipeline import MeaningProvider, MeaningStage
 
 
 class LazyProvider:
     """:class:`searchkit.searching.pipeline.MeaningProvider`: the semantic stage's
-    (:data:`searchkit.semantic.stage.PROVIDER`), imported when first needed."""
+    (:data:`searchkit.semantic.stage.PROVIDER`), imported when first needed. Searches
+    take it; ``searchkit embed`` takes the stage itself (a ``MeaningEmbedder``)."""
 
     def __init__(self) -> None:
         self._loaded: MeaningProvider | None = None
@@ -46,19 +45,6 @@ class LazyProvider:
 
     def missing_note(self, missing: int) -> str | None:
         return self._provider().missing_note(missing)
-
-    def embed(
-        self,
-        index: SearchIndex,
-        model: Path | None,
-        *,
-        threads: int,
-        progress: EmbedProgress | None,
-        checkpoint: int,
-    ) -> EmbedReport:
-        return self._provider().embed(
-            index, model, threads=threads, progress=progress, checkpoint=checkpoint
-        )
 
 
 #: What the command line and :func:`searchkit.search` hand a search.

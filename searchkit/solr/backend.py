@@ -50,7 +50,7 @@ from searchkit.searching.evaluation import (
     parse_metric,
     score_run,
 )
-from searchkit.searching.pipeline import MeaningProvider
+from searchkit.searching.pipeline import MeaningEmbedder, MeaningProvider
 from searchkit.searching.search import Filters, Hit, SearchResult
 from searchkit.solr import natural
 from searchkit.solr.address import SolrAddress
@@ -224,7 +224,7 @@ class SolrBackend:
 
     def embed(
         self,
-        meaning: MeaningProvider,
+        meaning: MeaningEmbedder,
         model: Path | None,
         *,
         threads: int,
