@@ -64,9 +64,7 @@ SUFFIX = ".vocab"
 #: The whole-index files of format 1, which the next commit removes.
 LEGACY = re.compile(r"vocabulary-\d+\.bin")
 
-#: A bucket of the whole index: (term, frequency, letter mask) by term.
-Bucket = list[tuple[str, float, int]]
-#: A bucket of one segment: (term, weight) by term.
+#: A bucket: (term, weight) by term.
 Entries = list[tuple[str, float]]
 
 
@@ -303,34 +301,24 @@ class Vocabulary:
     def __init__(self, parts: Sequence[SegmentTerms]) -> None:
         #: Each segment's terms, in the segments' order (the order weights are summed).
         self.parts = list(parts)
-        self._cache: dict[tuple[str, str], Bucket] = {}
 
     @classmethod
     def from_reader(cls, reader: IndexReader) -> Vocabulary:
         """The vocabulary of ``reader``'s segments, read from them in memory."""
         return cls([SegmentTerms.from_reader(reader)])
 
-    def buckets(self, field: str, first: str, lengths: Sequence[int]) -> list[Bucket]:
+    def buckets(self, field: str, first: str, lengths: Sequence[int]) -> list[Entries]:
         """The terms of ``field`` starting with ``first`` of each of ``lengths``
-        letters, frequencies summed over the segments: one read per segment's file."""
+        letters, by term, their weights summed over the segments in their order: one
+        read per segment's file (a whole bucket: searches read :meth:`near`)."""
         keys = [_key(first, length) for length in lengths]
-        missing = [key for key in keys if (field, key) not in self._cache]
-        if missing:
-            totals: list[dict[str, float]] = [{} for _ in missing]
-            for part in self.parts:
-                for sums, entries in zip(totals, part.entries(field, missing), strict=True):
-                    total = sums.get
-                    for term, weight in entries:
-                        sums[term] = total(term, 0.0) + weight
-            for key, sums in zip(missing, totals, strict=True):
-                self._cache[(field, key)] = [
-                    (t, f, letter_mask(t)) for t, f in sorted(sums.items())
-                ]
-        return [self._cache[(field, key)] for key in keys]
-
-    def bucket(self, field: str, first: str, length: int) -> Bucket:
-        """The terms of ``field`` starting with ``first`` and ``length`` letters long."""
-        return self.buckets(field, first, [length])[0]
+        totals: list[dict[str, float]] = [{} for _ in keys]
+        for part in self.parts:
+            for sums, entries in zip(totals, part.entries(field, keys), strict=True):
+                total = sums.get
+                for term, weight in entries:
+                    sums[term] = total(term, 0.0) + weight
+        return [sorted(sums.items()) for sums in totals]
 
     def verify(self) -> None:
         """Read every bucket of every segment's file (``searchkit check``)."""
