@@ -39,9 +39,12 @@ class BestMatch(Or):
         self, subqueries: Sequence[Query], boost: float = 1.0, required: Sequence[Query] = ()
     ) -> None:
         super().__init__(list(subqueries), boost=boost)
-        self.required = tuple(required) or tuple(
-            q for q in subqueries if not isinstance(q, Proximity | Expansion)
-        )
+        self.required = tuple(required) or tuple(self.concepts())
+
+    def concepts(self) -> list[Query]:
+        """The concept children: not the :class:`Proximity` bonuses or the
+        :class:`Expansion` feedback terms."""
+        return [q for q in self.subqueries if not isinstance(q, Proximity | Expansion)]
 
 
 class Expansion(Or):

@@ -15,7 +15,7 @@ from whoosh.query import Query
 from whoosh.searching import Searcher
 
 from searchkit.engine import sets
-from searchkit.engine.nodes import BestMatch, Expansion, Proximity
+from searchkit.engine.nodes import BestMatch, Expansion
 from searchkit.engine.postings import Floats, Ints
 from searchkit.engine.scoring import (
     NO_BASE,
@@ -70,10 +70,9 @@ def evaluate_top(
     offsets = [offset for _, offset in leaves]
     concepts: list[Concept] = []
     pieces: list[Query] = []
-    for sub in query.subqueries:
-        if not isinstance(sub, Proximity | Expansion):
-            concepts.append(Concept.of(sub, len(pieces)))
-            pieces.extend(concepts[-1].pieces)
+    for sub in query.concepts():
+        concepts.append(Concept.of(sub, len(pieces)))
+        pieces.extend(concepts[-1].pieces)
     bounds = [
         _times(_bound(segments, params, piece), c.boost) for c in concepts for piece in c.pieces
     ]

@@ -788,7 +788,7 @@ class SegmentEvaluator:
         """The documents of :meth:`best_match`, unscored: those of any concept (only
         in :attr:`within`, never in :attr:`without`, when set) and of the feedback
         terms; the proximity bonus adds none."""
-        concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
+        concepts = q.concepts()
         found = union([self.ids(c) for c in concepts])
         if self.within is not None:
             found = found[_contains(self.within, found)]
@@ -847,7 +847,7 @@ class SegmentEvaluator:
         """The concepts' summed scores times coordination: (documents, score,
         coordination); only in :attr:`within` and never in :attr:`without` when set
         (each document's the same: it depends on its own postings alone)."""
-        concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
+        concepts = q.concepts()
         within, without = self.within, self.without
         if within is None and without is None:
             return self._coordinated([self.eval(sub) for sub in concepts], len(concepts))
