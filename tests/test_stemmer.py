@@ -1,4 +1,5 @@
-"""The stemmer loaded without the rest of NLTK is NLTK's, and leaves NLTK importable."""
+"""The stemmer loaded without the rest of NLTK (nor the ``regex`` package its Arabic
+stemmer uses) is NLTK's, and leaves NLTK importable."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ _CHECK = textwrap.dedent(
     from searchkit.analysis.stemmer import english_stemmer_class
     isolated = english_stemmer_class()()
     assert "nltk" not in sys.modules, "the stand-in packages were left behind"
+    assert "regex" not in sys.modules, "nltk.redos was imported, not deferred"
     from nltk.stem.snowball import EnglishStemmer
     assert type(isolated) is not EnglishStemmer  # two loads of the same code
     words = set()
@@ -29,6 +31,11 @@ _CHECK = textwrap.dedent(
         assert isolated.stem(word) == real.stem(word), word
     import nltk
     assert hasattr(nltk, "word_tokenize")  # the real package, imported afterwards
+    # The isolated module's other stemmers use the deferred redos's patterns.
+    from nltk.stem.snowball import ArabicStemmer
+    loaded = type(isolated).stem.__globals__
+    for word in ("الكتاب", "والمكتبات", "يكتبون"):
+        assert loaded["ArabicStemmer"]().stem(word) == ArabicStemmer().stem(word), word
     """
 )
 

@@ -6,9 +6,13 @@ searchkit command, longer than ingesting thousands of records. The stemmer is on
 module, ``nltk/stem/snowball.py``, whose imports at load time are three small sibling
 modules and ``nltk.corpus`` (for stop words the English stemmer does not use). It is
 loaded from NLTK's installed files with empty stand-ins for the ``nltk``,
-``nltk.stem`` and ``nltk.corpus`` packages; the stand-ins are removed again at once, so
-an ``import nltk`` elsewhere imports the real NLTK. It is NLTK's own code, so the stems
-are NLTK's; if the layout ever differs, the normal import is used.
+``nltk.stem`` and ``nltk.corpus`` packages, and deferred ones for ``nltk.redos`` and
+``nltk.termsec``: the Arabic stemmer compiles its patterns with ``redos`` (which
+imports the ``regex`` package, 7 ms of every search) and only the demos print with
+``termsec``; the deferred stand-ins import the real modules when something of theirs is
+used. The stand-ins are removed again at once, so an ``import nltk`` elsewhere imports
+the real NLTK. It is NLTK's own code, so the stems are NLTK's; if the layout ever
+differs, the normal import is used.
 """
 
 from __future__ import annotations
@@ -20,7 +24,37 @@ import types
 from pathlib import Path
 from typing import Any
 
-_STANDINS = ("nltk", "nltk.stem", "nltk.corpus")
+_STANDINS = ("nltk", "nltk.stem", "nltk.corpus", "nltk.redos", "nltk.termsec")
+
+
+class _DeferredPattern:
+    """A pattern of a deferred ``redos.compile``, compiled by the real module when one
+    of its methods is first used."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._call = (args, kwargs)
+        self._pattern: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # what class creation asks of its attributes
+            raise AttributeError(name)
+        if self._pattern is None:
+            args, kwargs = self._call
+            self._pattern = importlib.import_module("nltk.redos").compile(*args, **kwargs)
+        return getattr(self._pattern, name)
+
+
+class _Deferred(types.ModuleType):
+    """A stand-in for an NLTK module: each function imports the real module when it is
+    called (``compile`` of ``nltk.redos`` returns a :class:`_DeferredPattern`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        real = self.__name__
+        if real == "nltk.redos" and name == "compile":
+            return lambda *args, **kwargs: _DeferredPattern(args, kwargs)
+        return lambda *args, **kwargs: getattr(importlib.import_module(real), name)(*args, **kwargs)
 
 
 def _load_isolated() -> Any:
@@ -34,9 +68,20 @@ def _load_isolated() -> Any:
     stem.__path__ = [str(root / "stem")]
     corpus = types.ModuleType("nltk.corpus")
     corpus.stopwords = None  # type: ignore[attr-defined]  # only for ignore_stopwords=True
+    redos, termsec = _Deferred("nltk.redos"), _Deferred("nltk.termsec")
     package.stem = stem  # type: ignore[attr-defined]
     package.corpus = corpus  # type: ignore[attr-defined]
-    sys.modules.update({"nltk": package, "nltk.stem": stem, "nltk.corpus": corpus})
+    package.redos = redos  # type: ignore[attr-defined]
+    package.termsec = termsec  # type: ignore[attr-defined]
+    sys.modules.update(
+        {
+            "nltk": package,
+            "nltk.stem": stem,
+            "nltk.corpus": corpus,
+            "nltk.redos": redos,
+            "nltk.termsec": termsec,
+        }
+    )
     try:
         return importlib.import_module("nltk.stem.snowball").EnglishStemmer
     finally:
