@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from searchkit import SearchIndex, search
+from searchkit.analysis.analyzer import COMPOUND, text_analyzer, word_terms
 from searchkit.index.schema import build_schema
+from searchkit.readers import iter_files, read_file
 from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TERMS = unit_terms(build_schema()["abstract"].analyzer)
 FILLER = "Nothing relevant is said here at all. " * 12
@@ -32,6 +38,33 @@ def test_compounds_and_greek_letters_match_their_index_terms() -> None:
     snippet, spans = found
     assert snippet == text  # short: whole, no ellipsis
     assert [snippet[s:e] for s, e in spans] == ["TNF-α", "β-catenin", "CD8+"]
+
+
+def _analysed(unit: str) -> frozenset[str]:
+    tokens = text_analyzer()(unit, mode="query", removestops=False)
+    return frozenset(t.text for t in tokens)
+
+
+def test_a_single_word_has_the_terms_the_analyzer_gives_it() -> None:
+    """Every unit of the bundled records' titles and abstracts: a single word gets the
+    analyzer's terms without its pipeline (stop words kept whole, folds, stems, the
+    ``+`` and ``'s`` dropped); a compound is left to the analyzer."""
+    units: set[str] = set()
+    for path in iter_files([ROOT / "data", ROOT / "tests" / "data"]):
+        try:
+            for record in read_file(path):
+                for text in (record.title, record.abstract):
+                    units.update(m.group() for m in COMPOUND.finditer(text or ""))
+        except Exception:  # a deliberately damaged test file
+            continue
+    units |= {"the", "The", "CD8+", "Alzheimer's", "Alzheimer’s", "β", "Müller", "IL6",
+              "1.5", "1,000", "tumours", "PD-L1", "HLA-A*02:01", "Th17", "was"}  # fmt: skip
+    words = {u: word_terms(u) for u in units}
+    single = [u for u, terms in words.items() if terms is not None]
+    assert len(single) > 0.6 * len(units) > 10_000
+    assert all(words[u] == _analysed(u) for u in single)
+    assert {u for u, terms in words.items() if terms is None} >= {"PD-L1", "HLA-A*02:01", "1.5"}
+    assert words["The"] == frozenset({"the"}) and words["Alzheimer's"] == frozenset({"alzheim"})
 
 
 def test_no_match_gives_none() -> None:

@@ -297,3 +297,22 @@ def text_analyzer() -> Analyzer:
 def name_analyzer() -> Analyzer:
     """For authors and journals: lower-cased words, no stemming, no stop words."""
     return RegexTokenizer() | LowercaseFilter()
+
+
+def word_terms(unit: str) -> frozenset[str] | None:
+    """The terms :func:`text_analyzer` gives ``unit``, one written unit (a
+    :data:`COMPOUND` match) analysed alone with stop words kept, when it is a single
+    word (``cells``, ``CD8+``, ``Alzheimer's``, ``β``): its fold, unchanged if a stop
+    word, else stemmed if alphabetic; None for a compound of several parts, which only
+    the tokenizer reads. The same terms as the analyzer's (``tests/test_snippets.py``)
+    without its token pipeline: snippets look up every unit of the hits they show."""
+    m = _COMPOUND.fullmatch(unit)
+    if m is None:
+        return None
+    word = unit[: m.start("tail")]
+    if _JOINERS.search(word) or "." in word or "," in word:
+        return None
+    text = fold(word)
+    if text not in stopwords() and text.isalpha():
+        text = stem(text)
+    return frozenset((text,))

@@ -16,7 +16,7 @@ from typing import Any
 
 from whoosh.searching import Hit
 
-from searchkit.analysis.analyzer import COMPOUND
+from searchkit.analysis.analyzer import COMPOUND, text_analyzer, word_terms
 
 _SPACE = re.compile(r"\s+")
 SNIPPET_CHARS = 240
@@ -37,6 +37,8 @@ class UnitTerms:
 
     def __init__(self, analyzer: Any) -> None:
         self.analyzer = analyzer
+        #: The text analyzer reads a single word without its token pipeline.
+        self.words = analyzer == text_analyzer()
         #: The units analysed so far (read it directly in loops; call for the rest).
         self.known: dict[str, frozenset[str]] = {}
 
@@ -45,8 +47,11 @@ class UnitTerms:
         if found is None:
             if len(self.known) >= UNIT_CACHE_SIZE:
                 self.known = {}
-            tokens = self.analyzer(unit, mode="query", removestops=False)
-            found = self.known[unit] = frozenset(t.text for t in tokens)
+            found = word_terms(unit) if self.words else None
+            if found is None:
+                tokens = self.analyzer(unit, mode="query", removestops=False)
+                found = frozenset(t.text for t in tokens)
+            self.known[unit] = found
         return found
 
 
