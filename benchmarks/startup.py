@@ -14,7 +14,11 @@ searchkit's modules are byte-compiled first, as ``pip install`` does for every p
 (an editable install, or ``PYTHONDONTWRITEBYTECODE`` set, would otherwise compile them
 from source in every process, while typer's and Whoosh's come compiled).
 
-    python benchmarks/startup.py [--repeat 10] [--breakdown]
+    python benchmarks/startup.py [--repeat 10] [--breakdown] [--baseline SRC_DIR]
+
+``--baseline SRC_DIR`` adds ``python -m searchkit search`` run by this checkout and by
+another source tree (the code before a change, through ``PYTHONPATH``, byte-compiled
+too), in the same turns, and the median of the ratios of the runs taken side by side.
 
 ``--breakdown`` adds processes that only import what a ``searchkit search`` process
 imports (the modules ``python -X importtime`` lists for it, in its order, with the
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,14 +63,18 @@ def checked(usage: Usage, what: str) -> Usage:
     return usage
 
 
-def in_turn(commands: dict[str, list[str]], repeat: int) -> dict[str, list[Usage]]:
-    """Each command once to warm up, then ``repeat`` rounds of all of them in turn."""
+def in_turn(
+    commands: dict[str, list[str]], repeat: int, envs: dict[str, dict[str, str]] | None = None
+) -> dict[str, list[Usage]]:
+    """Each command once to warm up, then ``repeat`` rounds of all of them in turn
+    (``envs``: the environment of those commands that need their own)."""
+    envs = envs or {}
     for name, cmd in commands.items():
-        checked(run_usage(cmd), name)
+        checked(run_usage(cmd, envs.get(name)), name)
     runs: dict[str, list[Usage]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            runs[name].append(checked(run_usage(cmd), name))
+            runs[name].append(checked(run_usage(cmd, envs.get(name)), name))
     return runs
 
 
@@ -139,11 +148,23 @@ def breakdown_commands(search: list[str]) -> dict[str, list[str]]:
     }
 
 
-def measure(work: Path, repeat: int, breakdown: bool = False) -> list[str]:
-    """Both comparisons; Markdown rows."""
+def measure(
+    work: Path, repeat: int, breakdown: bool = False, baseline: Path | None = None
+) -> list[str]:
+    """Both comparisons (and the search against ``baseline``'s code); Markdown rows."""
     import searchkit
 
     compileall.compile_dir(Path(searchkit.__file__).parent, quiet=1)
+    envs: dict[str, dict[str, str]] = {}
+    if baseline is not None:
+        compileall.compile_dir(baseline / "searchkit", quiet=1)
+        # Not the current directory first on the path (a checkout would shadow both).
+        envs["python -m searchkit search"] = {**os.environ, "PYTHONSAFEPATH": "1"}
+        envs["python -m searchkit search, baseline"] = {
+            **os.environ,
+            "PYTHONSAFEPATH": "1",
+            "PYTHONPATH": str(baseline),
+        }
     sample = repo_root() / "data"
     sk_index, stock_index = work / "startup-searchkit", work / "startup-whoosh"
     records = work / "startup-data.jsonl"
@@ -157,7 +178,8 @@ def measure(work: Path, repeat: int, breakdown: bool = False) -> list[str]:
         ),
         "stock Whoosh ingest",
     )
-    search = [*searchkit_cmd(), "search", QUERY, "--index", str(sk_index)]
+    args = ["search", QUERY, "--index", str(sk_index)]
+    search = [*searchkit_cmd(), *args]
     extra = breakdown_commands(search) if breakdown else {}
     runs = in_turn(
         {
@@ -176,8 +198,22 @@ def measure(work: Path, repeat: int, breakdown: bool = False) -> list[str]:
                 QUERY,
             ],
             "searchkit search": search,
+            **(
+                {
+                    "python -m searchkit search": [sys.executable, "-m", "searchkit", *args],
+                    "python -m searchkit search, baseline": [
+                        sys.executable,
+                        "-m",
+                        "searchkit",
+                        *args,
+                    ],
+                }
+                if baseline is not None
+                else {}
+            ),
         },
         repeat,
+        envs,
     )
     cpu = {name: cpu_ms(r) for name, r in runs.items()}
     rows = [
@@ -198,6 +234,16 @@ def measure(work: Path, repeat: int, breakdown: bool = False) -> list[str]:
         f"{cpu['searchkit search'] / cpu['minimal stock-Whoosh search']:.2f}x",
         "",
     ]
+    if baseline is not None:
+        mine, theirs = "python -m searchkit search", "python -m searchkit search, baseline"
+        pairs = zip(runs[mine], runs[theirs], strict=True)
+        paired = statistics.median(a.cpu / b.cpu for a, b in pairs)
+        rows += [
+            f"- `python -m searchkit search` CPU / the same by {baseline}: "
+            f"{cpu[mine] / cpu[theirs]:.2f}x "
+            f"(median of the {repeat} side-by-side ratios: {paired:.2f}x)",
+            "",
+        ]
     if breakdown:
         everything = cpu["import every module of a search"]
         others = cpu["import all but searchkit's modules"]
@@ -216,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--breakdown", action="store_true", help="also time the imports of a search alone"
     )
+    ap.add_argument("--baseline", type=Path, help="a source tree whose searchkit search to compare")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="searchkit-startup-") as tmp:
-        for row in measure(Path(tmp), args.repeat, args.breakdown):
+        for row in measure(Path(tmp), args.repeat, args.breakdown, args.baseline):
             print(row)
     return 0
 
