@@ -14,8 +14,6 @@ from searchkit.engine.phrase_match import narrowing_phrase_starts
 from searchkit.engine.postings import SegmentArrays
 from searchkit.engine.sets import Ints
 
-_EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
-
 
 class DocGroup:
     """Some top-level document numbers, grouped by the segment holding them once, for
@@ -78,7 +76,7 @@ def _group_keys(groups: list[tuple[SegmentArrays, int, Ints]], field: str, text:
         for arrays, offset, local in groups
         if len(local)
     ]
-    return np.concatenate(keys) if keys else _EMPTY_IDS
+    return np.concatenate(keys) if keys else sets.NO_IDS
 
 
 def _by_segment(searcher: Searcher, docnums: list[int]) -> list[tuple[SegmentArrays, int, Ints]]:

@@ -10,8 +10,6 @@ import numpy as np
 from searchkit.engine import sets
 from searchkit.engine.sets import Ints
 
-_EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
-
 
 def phrase_starts(keys: list[Ints], slop: int) -> Ints:
     """Where the words occur in order, each within ``slop`` positions of the one before
@@ -30,7 +28,7 @@ def narrowing_phrase_starts(
     is None). A common word's positions are then decoded only in the documents
     where the phrase can still occur, not in every document holding all its words."""
     if not n_words:
-        return _EMPTY_IDS
+        return sets.NO_IDS
     starts = keys(0, None)
     current = starts
     for i in range(1, n_words):

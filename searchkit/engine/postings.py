@@ -37,7 +37,6 @@ from searchkit.engine.values import Offsets, Values
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
-_EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
 _EMPTY_WEIGHTS: Floats = np.zeros(0, dtype=np.float64)
 # Whoosh stores a field length as one byte (a lossy log scale); this decodes them all.
 _LENGTH_INTS: list[int] = [int(byte_to_length(i)) for i in range(256)]
@@ -369,14 +368,14 @@ class SegmentArrays:
         """Every position of ``text`` in ``field`` in those of ``docs`` (ascending) that
         contain it, as ``docnum << 32 | position``: sorted, one array."""
         if not len(docs):
-            return _EMPTY_IDS
+            return sets.NO_IDS
         entry = self._entry(field, text)
         if entry.values is None:
             by_doc = self._positions_from_matcher(field, text, docs)
             found = np.array(list(by_doc), dtype=np.int64)
             counts, positions = flat(list(by_doc.values()))
         elif not len(entry.ids):
-            return _EMPTY_IDS
+            return sets.NO_IDS
         else:
             ids, values = entry.ids, entry.values
             hit, chosen = sets.found_at(ids, docs)
@@ -398,7 +397,7 @@ class SegmentArrays:
         ids, values = entry.ids, entry.values
         assert values is not None
         if not len(ids):
-            return _EMPTY_IDS, []
+            return sets.NO_IDS, []
         hit, chosen = sets.found_at(ids, docs)
         fmt = self.reader.schema[field].format
         blob, starts, ends = self._select(field, text, values, chosen)

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 
 Ints = NDArray[np.int64]
 Floats = NDArray[np.float64]
+#: No document numbers (or position keys): the one empty array the engine returns.
+NO_IDS: Ints = np.zeros(0, dtype=np.int64)
 Mask = NDArray[np.bool_]
 #: Places in an array, to index it with.
 Positions = NDArray[np.signedinteger[Any]]

@@ -23,8 +23,6 @@ Offsets = NDArray[np.uint32] | NDArray[np.int64]
 #: twice (the proximity bonus, then the second stage).
 KEEP_VALUES_AFTER_LOOKUPS = 3
 
-_EMPTY_IDS: Ints = np.zeros(0, dtype=np.int64)
-
 
 class Values:
     """Each posting's encoded positions, undecoded: one ``bytes`` holding them all and
@@ -73,7 +71,7 @@ class Values:
     def later(cls, blocks: list[Any], count: int) -> Values:
         """:meth:`join` of ``blocks`` (``count`` values in all), done when first used;
         :attr:`nbytes` is what the joined values will take."""
-        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
+        values = cls(b"", sets.NO_IDS, sets.NO_IDS)
         values._value_blocks = blocks
         blob_size = sum(map(_blob_length, blocks))
         values._value_nbytes = blob_size + (count + 1) * _offset_size(blob_size)
@@ -84,7 +82,7 @@ class Values:
         """Values not kept: the blocks at ``spans`` of the postings file (as
         :func:`~searchkit.engine.blockread.read_term` gives them), of ``counts``
         postings each, read again by :meth:`select`."""
-        values = cls(b"", _EMPTY_IDS, _EMPTY_IDS)
+        values = cls(b"", sets.NO_IDS, sets.NO_IDS)
         values._value_spans = spans
         values._value_firsts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
         values._value_nbytes = 16 * (len(spans) + 1)
