@@ -41,53 +41,53 @@ def _two_words(key: tuple[Any, ...]) -> bool:
     return key[0] == "slots" and len(key[2]) == 2
 
 
-def free_phrases() -> tuple[Callable[[], None], Callable[[], None]]:
-    """Patches that record the two-word phrases' frequencies, then serve them."""
-    store: dict[Any, Any] = {}
-    real = postings.SegmentArrays.derived
+class Served:
+    """``owner.name`` (a method) patched to record what it returns for the calls that
+    ``key_of(self, *args)`` names (None: not recorded), then to serve those."""
 
-    def recording(self: Any, key: Any, compute: Any) -> Any:
-        found = real(self, key, compute)
-        if _two_words(key):
-            store[(self._state, key)] = found
-        return found
+    def __init__(self, owner: type, name: str, key_of: Callable[..., Any]) -> None:
+        self.owner, self.name, self.key_of = owner, name, key_of
+        self.real = getattr(owner, name)
+        self.store: dict[Any, Any] = {}
 
-    def serving(self: Any, key: Any, compute: Any) -> Any:
-        found = store.get((self._state, key)) if _two_words(key) else None
-        return found if found is not None else real(self, key, compute)
+    def record(self) -> None:
+        def recording(this: Any, *args: Any) -> Any:
+            found = self.real(this, *args)
+            key = self.key_of(this, *args)
+            if key is not None:
+                self.store[key] = found
+            return found
 
-    def record() -> None:
-        postings.SegmentArrays.derived = recording  # type: ignore[method-assign]
+        setattr(self.owner, self.name, recording)
 
-    def serve() -> None:
-        postings.SegmentArrays.derived = serving  # type: ignore[method-assign]
+    def serve(self) -> None:
+        def serving(this: Any, *args: Any) -> Any:
+            key = self.key_of(this, *args)
+            found = self.store.get(key) if key is not None else None
+            return found if found is not None else self.real(this, *args)
 
-    return record, serve
+        setattr(self.owner, self.name, serving)
+
+    def restore(self) -> None:
+        setattr(self.owner, self.name, self.real)
 
 
-def free_proximity() -> tuple[Callable[[], None], Callable[[], None]]:
-    """Patches that record the proximity bonus of each candidate set, then serve it."""
-    store: dict[Any, Any] = {}
-    real = scoring.SegmentEvaluator.proximity
+def free_phrases() -> Served:
+    """Two-word phrases' frequencies, by segment state and phrase."""
+    return Served(
+        postings.SegmentArrays,
+        "derived",
+        lambda arrays, key, _: (arrays._state, key) if _two_words(key) else None,
+    )
 
-    def key(self: Any, q: Any, candidates: Any) -> Any:
-        return (self.arrays._state, repr(q), candidates.tobytes())
 
-    def recording(self: Any, q: Any, candidates: Any) -> Any:
-        found = store[key(self, q, candidates)] = real(self, q, candidates)
-        return found
-
-    def serving(self: Any, q: Any, candidates: Any) -> Any:
-        found = store.get(key(self, q, candidates))
-        return found if found is not None else real(self, q, candidates)
-
-    def record() -> None:
-        scoring.SegmentEvaluator.proximity = recording  # type: ignore[method-assign]
-
-    def serve() -> None:
-        scoring.SegmentEvaluator.proximity = serving  # type: ignore[method-assign]
-
-    return record, serve
+def free_proximity() -> Served:
+    """The proximity bonus, by segment state, query node and candidates."""
+    return Served(
+        scoring.SegmentEvaluator,
+        "proximity",
+        lambda seg, q, candidates: (seg.arrays._state, repr(q), candidates.tobytes()),
+    )
 
 
 def timed(index_dir: Path, qs: list[str]) -> list[float]:
@@ -120,27 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args(argv)
     qs = queries()
-    record, serve = (free_phrases if args.free == "phrases" else free_proximity)()
-    real = (postings.SegmentArrays.derived, scoring.SegmentEvaluator.proximity)
-
-    def restore() -> None:
-        postings.SegmentArrays.derived = real[0]  # type: ignore[method-assign]
-        scoring.SegmentEvaluator.proximity = real[1]  # type: ignore[method-assign]
-
-    record()
+    served = (free_phrases if args.free == "phrases" else free_proximity)()
+    served.record()
     timed(args.index, qs)  # the first pass: what the free runs are served from
     print(f"index {args.index}: {len(qs)} queries, CPU ms, limit 10, {args.free} free")
     for n in range(1, args.rounds + 1):
-        restore()
+        served.restore()
         as_is = timed(args.index, qs)
-        serve()
+        served.serve()
         free = timed(args.index, qs)
         ratio = [sorted(free)[i] / sorted(as_is)[i] for i in (len(qs) // 2, int(len(qs) * 0.95))]
         print(
             f"round {n}: as is {summary(as_is)} | {args.free} free {summary(free)}"
             f" | ratio p50 {ratio[0]:.2f} p95 {ratio[1]:.2f}"
         )
-    restore()
+    served.restore()
     return 0
 
 
