@@ -58,7 +58,8 @@ def test_help_imports_no_heavy_dependency(args: list[str]) -> None:
 
 
 #: What a search of a local index must not load: the readers and their XML parser,
-#: the writers, the Solr client and its HTTP stack, the encoder's runtime; pydantic
+#: the writers and the source registry, the Solr client and its HTTP stack, the
+#: encoder's runtime, the wildcard matching of a query without wildcards; pydantic
 #: (typer 0.29 converted every option through it) and numpy's masked arrays (the
 #: first ``np.unique`` call imports them).
 NOT_FOR_A_SEARCH = (
@@ -72,6 +73,8 @@ NOT_FOR_A_SEARCH = (
     "searchkit.readers",
     "searchkit.index.ingest",
     "searchkit.index.rebuild",
+    "searchkit.index.sources",
+    "searchkit.query.wildcards",
     "searchkit.engine.segment_writer",
     "searchkit.solr.backend",
     "searchkit.solr.client",

@@ -20,7 +20,6 @@ from searchkit.cli.common import (
     _open_backend,
 )
 from searchkit.cli.progress import QuietOption, shown, spinner
-from searchkit.index.sources import SourceEntry
 
 
 def check(index: IndexOption = None) -> None:
@@ -49,8 +48,11 @@ class SourcesFormat(StrEnum):
     csv = "csv"
 
 
-#: The columns of ``sources --format json|jsonl|csv``, in order.
-SOURCE_COLUMNS = tuple(f.name for f in fields(SourceEntry))
+def source_columns() -> tuple[str, ...]:
+    """The columns of ``sources --format json|jsonl|csv``, in order."""
+    from searchkit.index.sources import SourceEntry  # the registry: not for other commands
+
+    return tuple(f.name for f in fields(SourceEntry))
 
 
 def sources(
@@ -65,7 +67,7 @@ def sources(
     backend = _open_backend(index)
     entries = _call(backend.sources)
     if fmt is not SourcesFormat.text:
-        text = format_rows([asdict(e) for e in entries], fmt.value, SOURCE_COLUMNS)
+        text = format_rows([asdict(e) for e in entries], fmt.value, source_columns())
         if text:
             typer.echo(text)
         return

@@ -8,6 +8,7 @@ batches: an interrupted run leaves the last committed batch searchable.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -71,7 +72,6 @@ from searchkit.index.meshtree import TREE_FILE, MeshTree
 from searchkit.index.schema import SCHEMA_VERSION, build_schema
 from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import SOURCES_FILE
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
@@ -672,7 +672,7 @@ class SearchIndex:
         nothing to commit would otherwise never remove them."""
         if self.path.is_dir():
             remove_unreferenced_files(self.path, INDEX_NAME)
-            remove_temporary(self.path, _OWN_FILES)
+            remove_temporary(self.path, _own_files())
 
     def upsert(self, records: list[Record]) -> WriteCounts:
         """Add or replace records by id in one commit (the last of duplicate ids wins)."""
@@ -928,11 +928,14 @@ class IndexBatch:
             raise
 
 
-#: The files of searchkit's own that a write replaces under the index lock, whose
-#: temporary files (``.NAME.PID.HEX.tmp``) a writer killed while writing them leaves.
-_OWN_FILES = re.compile(
-    "|".join(re.escape(n) for n in (META_FILE, SOURCES_FILE, TABLE_FILE, LOOKUP_FILE, TREE_FILE))
-)
+@functools.cache
+def _own_files() -> re.Pattern[str]:
+    """The files of searchkit's own that a write replaces under the index lock, whose
+    temporary files (``.NAME.PID.HEX.tmp``) a writer killed while writing them leaves."""
+    from searchkit.index.sources import SOURCES_FILE  # the writers': not at open
+
+    names = (META_FILE, SOURCES_FILE, TABLE_FILE, LOOKUP_FILE, TREE_FILE)
+    return re.compile("|".join(re.escape(n) for n in names))
 
 
 class _CheckedLookup:

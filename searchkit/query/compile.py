@@ -51,7 +51,6 @@ from searchkit.query.parser import (
     parse_years,
     tokenize,
 )
-from searchkit.query.wildcards import SurfaceWildcard, WildcardPhrase, fold, phrase_slots
 
 __all__ = [
     "DATE_KEYS",
@@ -308,6 +307,8 @@ STEMMED_FIELDS = frozenset({"title", "abstract", "keywords", "mesh"})
 
 
 def _word_wildcard(field: str, pattern: str, boost: float) -> Query:
+    from searchkit.query.wildcards import SurfaceWildcard  # wildcard queries only
+
     if field in STEMMED_FIELDS:
         return SurfaceWildcard(field, pattern, boost=boost)
     return wq.Wildcard(field, pattern, boost=boost)
@@ -315,6 +316,8 @@ def _word_wildcard(field: str, pattern: str, boost: float) -> Query:
 
 def _wildcard(schema: Schema, node: Wildcard | WildPhrase) -> Query:
     """A word with wildcards inside (``tumo*r``), or a phrase with wildcard words."""
+    from searchkit.query.wildcards import WildcardPhrase, fold, phrase_slots
+
     fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
     parts: list[Query] = []
     for field, weight in fields.items():
@@ -387,6 +390,8 @@ def to_whoosh(
         if node.key in EXACT_KEYS:
             prefix = " ".join(node.prefix.lower().replace(".", " ").split())
         else:  # as the index's words are written: naïv* is naiv*
+            from searchkit.query.wildcards import fold
+
             prefix = fold(node.prefix)
         parts = [
             _word_wildcard(f, prefix + "*", w)

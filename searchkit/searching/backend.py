@@ -18,7 +18,6 @@ from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
 from searchkit.index.searchindex import SearchIndex, WriteCounts
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import SourceEntry, SourceRegistry
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
 from searchkit.searching.embedding import EmbedProgress, EmbedReport
@@ -32,6 +31,7 @@ if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when
     from searchkit.engine.checksums import CheckReport
     from searchkit.index.ingest import IngestReport, ProgressMeter
     from searchkit.index.meshtree import MeshTree
+    from searchkit.index.sources import SourceEntry
     from searchkit.searching.evaluation import EvalResult, Metric
 
 
@@ -313,6 +313,8 @@ class LocalBackend:
         return run_delete(self.index, pmids)
 
     def sources(self) -> list[SourceEntry]:
+        from searchkit.index.sources import SourceRegistry  # the sources command's
+
         registry = SourceRegistry.load(self.index.path)
         return sorted(registry.entries.values(), key=lambda e: e.path)
 
