@@ -27,6 +27,7 @@ from searchkit.api import search
 from searchkit.cli import app
 from searchkit.errors import ModelError, NoVectorsError
 from searchkit.query.parser import parse
+from searchkit.semantic import VECTORS_DIR
 from searchkit.semantic.embed import embed
 from searchkit.semantic.encoder import (
     Encoder,
@@ -47,7 +48,6 @@ from searchkit.semantic.model_files import (
 )
 from searchkit.semantic.topics import query_text
 from searchkit.semantic.vectors import (
-    VECTORS_DIR,
     StoreInfo,
     VectorStore,
     digest,

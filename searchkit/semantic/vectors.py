@@ -36,7 +36,6 @@ from searchkit.index.locking import holding
 from searchkit.semantic import MANIFEST, VECTORS_DIR
 from searchkit.semantic.model_files import VerifiedFile
 
-__all__ = ["MANIFEST", "VECTORS_DIR"]  # and what follows; named for their importers
 LOCK = "write.lock"
 DIGEST_BYTES = 16
 #: Stored precision: float16 halves the store; cosine scores move by < 1e-3.
