@@ -176,15 +176,17 @@ def test_a_planted_pickle_through_a_real_process(tmp_path: Path, index: Path) ->
 
 
 def test_the_unpickler_admits_what_indexes_hold_and_nothing_else() -> None:
-    from searchkit.engine.codec import DeflatedValues, DeltaIds, block_data
+    from searchkit.engine.codec import DeflatedValues, DeltaIds, Lz4Values, PackedValues, block_data
     from searchkit.index.schema import build_schema
 
     schema = build_schema()
     assert set(safepickle.loads(pickle.dumps(schema, 2)).names()) == set(schema.names())
     data, comp = block_data(list(range(200)), [1.0, 2.0] * 100, [b"ab"] * 200, None, 3)
     ids, _, values = safepickle.loads(zlib.decompress(data) if comp else data)
-    assert isinstance(values, DeflatedValues) and isinstance(ids, DeltaIds) and len(ids) == 200
+    assert isinstance(values, Lz4Values) and isinstance(ids, DeltaIds) and len(ids) == 200
     assert list(values) == [b"ab"] * 200 and list(ids) == [0] + [1] * 199
+    older = DeflatedValues.of(PackedValues.of([b"ab"] * 200), 3)  # blocks written before LZ4
+    assert list(safepickle.loads(pickle.dumps(older, 5))) == [b"ab"] * 200
     assert safepickle.loads(pickle.dumps([3, 99, 105], 2)) == [3, 99, 105]  # 'c', 'i' bytes
     for evil in (Payload(Path("x")), shutil.rmtree, pickle.loads, Entry):
         with pytest.raises(safepickle.UnsafePickleError):

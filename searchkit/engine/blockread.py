@@ -10,7 +10,7 @@ block), the header ``(count, last id, max weight, compression, min length, max
 length)``, then the (zlib-compressed when ``compression``) pickle of ``(ids, weights,
 values)``, the ids delta-coded unless ``byteids``; a compressed block is inflated by
 :func:`~searchkit.engine.blockzlib.inflate`. The values of searchkit's large blocks
-(:class:`~searchkit.engine.codec.DeflatedValues`) stay compressed until a phrase or
+(:class:`~searchkit.engine.codec.CompressedValues`) stay compressed until a phrase or
 proximity needs them.
 """
 

@@ -11,15 +11,16 @@ scoring, was most of a query's time. Here a block holds
   weights as one array (``array('B')`` or ``array('H')`` when they are whole numbers,
   as term frequencies are, else ``array('f')``; Whoosh's ``None`` / single float when
   they are all the same),
-* the values as one :class:`DeflatedValues`: each value's length and their bytes
-  joined, zlib-compressed together (:class:`PackedValues` when the codec compresses
-  nothing),
+* the values as one :class:`Lz4Values`: each value's length and their bytes joined,
+  compressed together as one LZ4 block (:class:`PackedValues` when the codec
+  compresses nothing; :class:`DeflatedValues`, a zlib stream, in segments written
+  before LZ4, which are read as they are),
 
 pickled with protocol 5, in blocks of :data:`BLOCK_LIMIT` postings instead of 128.
 Such a block is not compressed as a whole: a query reading a common word's documents
-and frequencies unpickles a few arrays and inflates nothing; the positions (Whoosh
-pickles each posting's position list: four fifths of a block's bytes, and what zlib
-shrinks most) are inflated only when a phrase or proximity needs them. On a
+and frequencies unpickles a few arrays and decompresses nothing; the positions (Whoosh
+pickles each posting's position list: four fifths of a block's bytes, and what
+compression shrinks most) are decompressed only when a phrase or proximity needs them. On a
 1,000,000-record index, inflating whole blocks was a fifth of a query's CPU
 (BENCHMARKS.md, "Eighth pass").
 A reader unpickles a handful of objects per block instead of a few hundred: the
@@ -44,6 +45,7 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, SupportsIndex, overload
 
+import lz4.block as lz4_block
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
@@ -61,9 +63,11 @@ BLOCK_LIMIT = 16384
 #: Pickle protocol of a block's data: 4 and later write bytes and arrays natively.
 BLOCK_PROTOCOL = 5
 #: Blocks of at least this many postings hold :class:`DeltaIds`, arrays and
-#: :class:`DeflatedValues`.
+#: :class:`Lz4Values`.
 PACK_MIN = 128
-#: Whoosh's default zlib level for blocks.
+#: Whoosh's default zlib level for blocks (those of fewer than :data:`PACK_MIN`
+#: postings, compressed whole as Whoosh's reader expects; 0: the large blocks' values
+#: are not compressed either).
 COMPRESSION = 3
 #: Block pickles shorter than this are stored as they are (the block's header says
 #: so: every reader, Whoosh's too, decompresses only blocks written compressed). Below
@@ -88,7 +92,7 @@ class PackedValues(Sequence[bytes]):
     def of(cls, values: Sequence[bytes]) -> PackedValues:
         if isinstance(values, PackedValues):
             return values
-        if isinstance(values, DeflatedValues):
+        if isinstance(values, CompressedValues):
             return values.inflated()
         return cls(b"".join(values), array("I", accumulate(map(len, values))))
 
@@ -315,12 +319,13 @@ def block_numbers(stored: Any, weights: Any) -> NDArray[np.int64]:
     return out
 
 
-class DeflatedValues(Sequence[bytes]):
-    """A block's posting values, compressed apart from its ids and weights: zlib's
-    stream of each value's length (in ``width`` bytes, little-endian) followed by the
-    values' bytes joined (``size`` of them). Reading a block's ids and weights then
-    inflates nothing; :meth:`packed` inflates the values when they are needed.
-    Indexing it (Whoosh's matcher) inflates them once."""
+class CompressedValues(Sequence[bytes]):
+    """A block's posting values, compressed apart from its ids and weights: each
+    value's length (in ``width`` bytes, little-endian) followed by the values' bytes
+    joined (``size`` of them), compressed together. Reading a block's ids and weights
+    then decompresses nothing; :meth:`packed` decompresses the values when they are
+    needed. Indexing it (Whoosh's matcher) decompresses them once. Subclasses say how
+    (:meth:`_raw`), and pickle themselves."""
 
     __slots__ = ("_packed", "data", "size", "values", "width")
 
@@ -331,27 +336,30 @@ class DeflatedValues(Sequence[bytes]):
         self.data = data
         self._packed: PackedValues | None = None
 
-    @classmethod
-    def of(cls, values: PackedValues, level: int) -> DeflatedValues:
-        """``values`` compressed at zlib ``level``."""
+    @staticmethod
+    def _layout(values: PackedValues) -> tuple[int, int, bytes]:
+        """How many values, the width of their lengths, and the bytes to compress."""
         lengths = narrow(np.diff(_ends(values), prepend=0))
-        raw = _little_bytes(lengths)
-        data = deflate(raw + values.blob, level)
-        return cls(len(lengths), lengths.itemsize, len(values.blob), data)
+        return len(lengths), lengths.itemsize, _little_bytes(lengths) + values.blob
+
+    def _raw(self) -> bytes:
+        """The decompressed bytes; a damaged stream raises ``ValueError`` or
+        :class:`zlib.error`."""
+        raise NotImplementedError
 
     def packed(self) -> PackedValues:
-        """The values inflated (kept: indexing and iterating use them)."""
+        """The values decompressed (kept: indexing and iterating use them)."""
         if self._packed is None:
             self._packed = self.inflated()
         return self._packed
 
     def inflated(self) -> PackedValues:
-        """The values inflated, not kept (a query's reader keeps what it joins); a
+        """The values decompressed, not kept (a query's reader keeps what it joins); a
         damaged stream or one whose lengths do not add up raises ``ValueError``."""
         found = self._packed
         if found is not None:
             return found
-        raw = inflate(self.data)
+        raw = self._raw()
         head = self.values * self.width
         if len(raw) != head + self.size:
             raise ValueError("posting values of the wrong length")
@@ -377,18 +385,73 @@ class DeflatedValues(Sequence[bytes]):
         return iter(self.packed())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, DeflatedValues):
+        if isinstance(other, CompressedValues):
             return self.inflated() == other.inflated()
         return NotImplemented
 
     def __hash__(self) -> int:
         return hash(self.inflated())
 
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({self.values} values, {self.size} bytes in {len(self.data)})"
+
+
+class DeflatedValues(CompressedValues):
+    """:class:`CompressedValues` as one zlib stream (whose Adler-32 checksum covers
+    them): the blocks of indexes written before :class:`Lz4Values`, read as they are."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, values: PackedValues, level: int) -> DeflatedValues:
+        """``values`` compressed at zlib ``level``."""
+        count, width, raw = cls._layout(values)
+        return cls(count, width, len(values.blob), deflate(raw, level))
+
+    def _raw(self) -> bytes:
+        return inflate(self.data)  # a damaged stream raises zlib.error
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (DeflatedValues, (self.values, self.width, self.size, self.data))
 
-    def __repr__(self) -> str:
-        return f"DeflatedValues({self.values} values, {self.size} bytes in {len(self.data)})"
+
+class Lz4Values(CompressedValues):
+    """:class:`CompressedValues` as one LZ4 block and the CRC-32 of its bytes (an LZ4
+    block has no checksum of its own: ``check`` is compared before it is read, so that
+    a flipped bit is reported as damage rather than read as other positions).
+
+    LZ4 because a phrase of common words decompresses megabytes of positions per query:
+    on the values of 300 blocks of a 1,000,000-record index's common words (65.7 MB),
+    LZ4 decompressed them in 23 ms where ISA-L inflated the zlib streams in 85 ms, and
+    compressed them in 125 ms where ISA-L's level 3 took 209 ms; its blocks are 1.5
+    times zlib's bytes (23.7 against 15.9 MB; BENCHMARKS.md, "Thirteenth pass")."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, count: int, width: int, size: int, data: bytes, check: int) -> None:
+        super().__init__(count, width, size, data)
+        self.check = check
+
+    @classmethod
+    def of(cls, values: PackedValues) -> Lz4Values:
+        """``values`` compressed."""
+        count, width, raw = cls._layout(values)
+        data = lz4_block.compress(raw, store_size=False)
+        return cls(count, width, len(values.blob), data, crc32(data))
+
+    def _raw(self) -> bytes:
+        if crc32(self.data) != self.check:
+            raise ValueError("damaged posting values (their checksum differs)")
+        try:
+            return lz4_block.decompress(
+                self.data, uncompressed_size=self.values * self.width + self.size
+            )
+        except lz4_block.LZ4BlockError as exc:
+            raise ValueError(f"damaged posting values ({exc})") from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Lz4Values, (self.values, self.width, self.size, self.data, self.check))
 
 
 def _little_bytes(numbers: array[Any]) -> bytes:
@@ -412,7 +475,7 @@ def block_data(
     the compression level of the whole block (0 when it is not compressed as a whole).
 
     Blocks of at least :data:`PACK_MIN` postings hold :class:`DeltaIds`, narrow
-    arrays and :class:`DeflatedValues` (compressed on their own: the block is not);
+    arrays and :class:`Lz4Values` (compressed on their own: the block is not);
     smaller ones tuples, like Whoosh's (an array or a class costs its pickled name,
     about 100 bytes a block, and most terms are rare), the block compressed when zlib
     makes it smaller."""
@@ -479,7 +542,7 @@ def _mini_values(
         if not packed:
             return tuple(values)
         joined = PackedValues.of(values)
-        return DeflatedValues.of(joined, compression) if compression else joined
+        return Lz4Values.of(joined) if compression else joined
     if fixedsize == 0:
         return None
     return b"".join(values)

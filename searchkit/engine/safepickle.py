@@ -120,11 +120,11 @@ def _safe_bases() -> tuple[type, ...]:
         from whoosh.fields import FieldType, Schema
         from whoosh.formats import Format
 
-        from searchkit.engine.codec import DeflatedValues, DeltaIds, PackedValues
+        from searchkit.engine.codec import CompressedValues, DeltaIds, PackedValues
 
         _BASES = (
             *(Schema, FieldType, Composable, Format, Column, Codec, Segment),
-            *(PackedValues, DeflatedValues, DeltaIds),
+            *(PackedValues, CompressedValues, DeltaIds),
         )
     return _BASES
 

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from searchkit.engine import sets
-from searchkit.engine.codec import DeflatedValues, PackedValues
+from searchkit.engine.codec import CompressedValues, PackedValues
 from searchkit.engine.sets import Ints
 
 #: Offsets into a blob of values: 32-bit where they fit.
@@ -190,8 +190,8 @@ class Values:
 
     @classmethod
     def join(cls, blocks: list[Any]) -> Values:
-        """The values of consecutive blocks: :class:`~searchkit.engine.codec.DeflatedValues`
-        (inflated here), :class:`~searchkit.engine.codec.PackedValues`, or tuples of
+        """The values of consecutive blocks: :class:`~searchkit.engine.codec.CompressedValues`
+        (decompressed here), :class:`~searchkit.engine.codec.PackedValues`, or tuples of
         ``bytes`` (small blocks, blocks written by Whoosh's own writer)."""
         lengths = [len(block) for block in blocks]
         blob_sizes = [_blob_length(block) for block in blocks]
@@ -204,7 +204,7 @@ class Values:
         at = total = 0
         blobs: list[bytes] = []
         for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
-            if isinstance(block, DeflatedValues):
+            if isinstance(block, CompressedValues):
                 block = block.inflated()
             if isinstance(block, PackedValues):
                 blob = block.blob
@@ -251,7 +251,7 @@ def _masked(first: NDArray[np.bool_], then: NDArray[np.bool_]) -> NDArray[np.boo
 
 
 def _blob_length(block: Any) -> int:
-    if isinstance(block, DeflatedValues):
+    if isinstance(block, CompressedValues):
         return block.size
     return len(block.blob) if isinstance(block, PackedValues) else sum(map(len, block))
 

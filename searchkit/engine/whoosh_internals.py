@@ -122,7 +122,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "W3PostingsWriter._write_block",
         _K.OVERRIDDEN,
         ("codec",),
-        "writes searchkit's blocks (DeltaIds, arrays, DeflatedValues; protocol 5)",
+        "writes searchkit's blocks (DeltaIds, arrays, Lz4Values; protocol 5)",
     ),
     PrivateName(
         _W3,

@@ -19,8 +19,14 @@ from searchkit.analysis.analyzer import Stateless, text_analyzer
 #: The index format version. Bump it when what an index stores changes: an analyzer's
 #: output, the fields, or the import path of a class pickled into the index (moving a
 #: module moves it). 6: the package laid out by stage, a PMID column for tie-breaking,
-#: the analysis parameters recorded in searchkit.json (issue 19).
-SCHEMA_VERSION = 6
+#: the analysis parameters recorded in searchkit.json (issue 19). 7: the positions of
+#: large posting blocks compressed with LZ4 (``searchkit.engine.codec.Lz4Values``).
+SCHEMA_VERSION = 7
+#: Versions this searchkit reads as they are: a version 6 index (its blocks' positions
+#: zlib streams, still read) becomes version 7 when it is first written to, so that a
+#: searchkit that reads only 6 refuses it with a rebuild message rather than failing
+#: on a block it cannot read.
+READABLE_VERSIONS = frozenset({6, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {

@@ -69,7 +69,7 @@ from searchkit.index.documents import record_from_json, record_to_fields, record
 from searchkit.index.groupfile import remove_temporary
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.index.meshtree import TREE_FILE, MeshTree
-from searchkit.index.schema import SCHEMA_VERSION, build_schema
+from searchkit.index.schema import READABLE_VERSIONS, SCHEMA_VERSION, build_schema
 from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
 from searchkit.params import DEFAULT, Params
@@ -180,11 +180,12 @@ class SearchIndex:
             )
         meta = _read_meta(meta_path)
         version = meta.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
+            older = ", ".join(str(v) for v in sorted(READABLE_VERSIONS - {SCHEMA_VERSION}))
             raise IndexVersionError(
                 f"the index at {path} has format version {version}, this searchkit reads "
-                f"version {SCHEMA_VERSION}; rebuild it from its recorded sources with "
-                f"'searchkit rebuild --index {path}'"
+                f"version {SCHEMA_VERSION} (and {older}); rebuild it from its recorded "
+                f"sources with 'searchkit rebuild --index {path}'"
             )
         built, current = meta.get("analysis"), analysis_params()
         if built is not None and built != current:
@@ -466,6 +467,7 @@ class SearchIndex:
         with self._lock.held(self.lock_timeout, self.on_lock_wait):
             if first:
                 self._remove_unreferenced_files()
+                self._declare_format()
             try:
                 yield
             finally:
@@ -681,6 +683,16 @@ class SearchIndex:
     def delete(self, pmids: list[str]) -> WriteCounts:
         """Remove records by id in one commit; ids not in the index are listed in ``not_found``."""
         return self.apply({}, set(pmids))
+
+    def _declare_format(self) -> None:
+        """Record this searchkit's format version in an index of an older version it
+        reads (:data:`~searchkit.index.schema.READABLE_VERSIONS`) before writing to it:
+        what it writes an older searchkit could not read."""
+        meta_path = self.path / META_FILE
+        meta = _read_meta(meta_path)
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            meta["schema_version"] = SCHEMA_VERSION
+            _write_meta(meta_path, meta)
 
     def _touch(self) -> None:
         meta_path = self.path / META_FILE
