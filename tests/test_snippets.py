@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from searchkit import SearchIndex, search
-from searchkit.analysis.analyzer import COMPOUND, text_analyzer, word_terms
+from searchkit.analysis.analyzer import COMPOUND, term_initials, text_analyzer, word_terms
 from searchkit.index.schema import build_schema
 from searchkit.readers import iter_files, read_file
 from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
@@ -58,13 +58,21 @@ def test_a_single_word_has_the_terms_the_analyzer_gives_it() -> None:
         except Exception:  # a deliberately damaged test file
             continue
     units |= {"the", "The", "CD8+", "Alzheimer's", "Alzheimer’s", "β", "Müller", "IL6",
-              "1.5", "1,000", "tumours", "PD-L1", "HLA-A*02:01", "Th17", "was"}  # fmt: skip
+              "1.5", "1,000", "tumours", "PD-L1", "HLA-A*02:01", "Th17", "was", "Oedema",
+              "dying", "lying", "skies", "yields", "Yttrium", "gaol", "ies", "ties"}  # fmt: skip
     words = {u: word_terms(u) for u in units}
     single = [u for u, terms in words.items() if terms is not None]
     assert len(single) > 0.6 * len(units) > 10_000
     assert all(words[u] == _analysed(u) for u in single)
     assert {u for u, terms in words.items() if terms is None} >= {"PD-L1", "HLA-A*02:01", "1.5"}
     assert words["The"] == frozenset({"the"}) and words["Alzheimer's"] == frozenset({"alzheim"})
+    # What a unit's terms can begin with, found without analysing it: snippets
+    # analyse only the units whose terms can begin as a matched term does.
+    for unit in units:
+        initials = term_initials(unit)
+        assert all(term[:1] in initials for term in _analysed(unit)), unit
+    assert term_initials("Oedema") == {"o", "e"} and term_initials("dying") == {"d"}
+    assert term_initials("TNF-α") == {"t", "a"} and term_initials("CD8+") == {"c"}
 
 
 def test_no_match_gives_none() -> None:
@@ -77,3 +85,28 @@ def test_search_snippets_highlight_query_words_in_the_sample(sample_index: Searc
         for start, end in hit.highlights:
             assert hit.snippet[start:end].strip()
             assert not hit.snippet[start:end].startswith(" ")
+
+
+def test_words_left_unstemmed_change_no_snippet(sample_index: SearchIndex) -> None:
+    """The snippets of the sample's hits for searches of many first letters (stop
+    words, Greek, British spellings, codes, hyphenated compounds) are those of an
+    analysis that stems every word: the words skipped could not have matched."""
+    from searchkit.searching.snippets import UnitTerms
+
+    everything = UnitTerms(text_analyzer())
+    everything.words = False  # every unit through the analyzer, none skipped
+    queries = [
+        "immune escape MHC", "oedema heart failure", "TNF-α signalling", "the cells",
+        "yield of dying cells", "PD-L1 blockade in tumours", "SARS-CoV-2 vaccine",
+        "quality of life", "randomised trial", "CD8+ T cells", "zinc", "X-ray imaging",
+    ]  # fmt: skip
+    shown = 0
+    for query in queries:
+        words = _analysed(query)  # stop words too: "the", "of"
+        for hit in search(sample_index, query, limit=20).hits:
+            for text in (hit.record.abstract, hit.record.title):
+                flat = " ".join((text or "").split())
+                found = passage(flat, words, TERMS)
+                assert found == passage(flat, words, everything)
+                shown += found is not None
+    assert shown > 300

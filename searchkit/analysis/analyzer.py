@@ -316,3 +316,25 @@ def word_terms(unit: str) -> frozenset[str] | None:
     if text not in stopwords() and text.isalpha():
         text = stem(text)
     return frozenset((text,))
+
+
+_PART = re.compile(r"[^\W_]+")
+
+
+def term_initials(unit: str) -> frozenset[str]:
+    """Every character a term of ``unit`` (one written unit, a :data:`COMPOUND` match,
+    as :func:`text_analyzer` reads it alone with stop words kept) can begin with, found
+    without stemming: the first character of each of its folded parts, and of the
+    part's American spelling (:func:`~searchkit.analysis.spelling.american`:
+    ``oedema`` → ``edema``). A term is a part, a stemmed part or parts joined, and
+    Snowball's English stemmer rewrites only endings (its suffix steps work inside
+    regions that begin after the first letter, its exceptional forms keep their first
+    letter, and a leading ``y`` it marks comes back as ``y``). Snippets skip analysing
+    the units none of whose terms can begin as a matched term does
+    (``tests/test_snippets.py`` checks the set on every unit of the bundled records)."""
+    found: set[str] = set()
+    for part in _PART.findall(fold(unit)):
+        found.add(part[0])
+        if part.isalpha():
+            found.add(american(part)[:1])
+    return frozenset(found)
