@@ -368,6 +368,10 @@ def test_damaged_values_are_detected() -> None:
         Lz4Values(fast.values, fast.width, fast.size + 1, fast.data, fast.check).inflated()
     with pytest.raises(ValueError):
         Lz4Values(fast.values - 1, fast.width, fast.size, fast.data, fast.check).inflated()
+    # Sizes no LZ4 block of these bytes can expand to: refused before allocating them.
+    for size in (10**12, -1):
+        with pytest.raises(ValueError, match="impossible sizes"):
+            Lz4Values(fast.values, fast.width, size, fast.data, fast.check).inflated()
 
 
 def test_a_flipped_number_or_weight_is_detected() -> None:

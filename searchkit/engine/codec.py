@@ -416,6 +416,11 @@ class DeflatedValues(CompressedValues):
         return (DeflatedValues, (self.values, self.width, self.size, self.data))
 
 
+#: The most bytes one byte of an LZ4 block can stand for (a match length goes on in
+#: bytes of 255 each).
+LZ4_MAX_RATIO = 255
+
+
 class Lz4Values(CompressedValues):
     """:class:`CompressedValues` as one LZ4 block and the CRC-32 of its bytes (an LZ4
     block has no checksum of its own: ``check`` is compared before it is read, so that
@@ -441,12 +446,15 @@ class Lz4Values(CompressedValues):
         return cls(count, width, len(values.blob), data, crc32(data))
 
     def _raw(self) -> bytes:
+        # The sizes say how much to allocate: a block claiming more than LZ4 can
+        # expand to is refused before anything is allocated (index files are untrusted).
+        expected = self.values * self.width + self.size
+        if min(self.values, self.size) < 0 or expected > LZ4_MAX_RATIO * len(self.data) + 16:
+            raise ValueError("damaged posting values (impossible sizes)")
         if crc32(self.data) != self.check:
             raise ValueError("damaged posting values (their checksum differs)")
         try:
-            return lz4_block.decompress(
-                self.data, uncompressed_size=self.values * self.width + self.size
-            )
+            return lz4_block.decompress(self.data, uncompressed_size=expected)
         except lz4_block.LZ4BlockError as exc:
             raise ValueError(f"damaged posting values ({exc})") from None
 
