@@ -72,14 +72,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _answers(index: Path) -> list[tuple[str, str]]:
-    """Each query's count and ranked PMIDs, from a real ``searchkit search``."""
+    """Each query's count and ranked PMIDs, from ``searchkit search``."""
     found = []
     for query in QUERIES:
-        count = _run("search", query, "--index", str(index), "--count")
-        hits = _run("search", query, "--index", str(index), "--format", "pmid", "--limit", "50")
-        assert count.returncode == 0 and hits.returncode == 0, count.stderr + hits.stderr
-        found.append((count.stdout, hits.stdout))
+        runs = [
+            CliRunner().invoke(app, ["search", query, "--index", str(index), *extra])
+            for extra in (["--count"], ["--format", "pmid", "--limit", "50"])
+        ]
+        assert all(run.exit_code == 0 for run in runs), [run.output for run in runs]
+        found.append((runs[0].output, runs[1].output))
     return found
+
+
+def _searched_by_a_process(index: Path) -> tuple[str, str]:
+    """The first query's count and ranked PMIDs from a real ``searchkit`` process."""
+    count = _run("search", QUERIES[0], "--index", str(index), "--count")
+    hits = _run("search", QUERIES[0], "--index", str(index), "--format", "pmid", "--limit", "50")
+    assert count.returncode == 0 and hits.returncode == 0, count.stderr + hits.stderr
+    return count.stdout, hits.stdout
 
 
 @pytest.mark.slow
@@ -104,6 +114,7 @@ def test_a_format_6_index_is_read_then_written_as_format_7(
     expected = _answers(new)
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
+    assert _searched_by_a_process(old) == expected[0]
     assert _version(old) == 6
 
     # Written to: format 7 from then on; the new segment (LZ4) and the old ones
@@ -119,6 +130,7 @@ def test_a_format_6_index_is_read_then_written_as_format_7(
         optimized = _run("optimize", "--index", str(index))
         assert optimized.returncode == 0, optimized.stderr
     assert _answers(old) == _answers(new)
+    assert _searched_by_a_process(old) == _searched_by_a_process(new)
 
 
 def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> None:
