@@ -23,7 +23,14 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.cli import app
 from searchkit.engine import blockread, bulkpostings
-from searchkit.engine.codec import PACK_MIN, DeltaIds, PackedValues, block_data, compressed
+from searchkit.engine.codec import (
+    PACK_MIN,
+    DeltaIds,
+    Lz4Values,
+    PackedValues,
+    block_data,
+    compressed,
+)
 from searchkit.engine.postings import SegmentArrays
 
 from .test_cli import _searchkit_exe
@@ -140,15 +147,15 @@ def test_an_index_of_the_previous_blocks_answers_as_one_of_todays(
     _searchkit("check", "--index", str(copy))  # every file matches its checksum
 
 
-@pytest.mark.parametrize("part", ["numbers", "frequencies"])
+@pytest.mark.parametrize("part", ["numbers", "frequencies", "positions"])
 def test_a_flipped_number_in_a_large_block_is_one_error_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: str
 ) -> None:
-    """A large block's numbers and frequencies are not under zlib's checksum. In an
-    index too large to verify whole when opened (simulated: its limits set to 0), a
-    flipped bit in them would otherwise be read as another document or frequency: the
-    block's CRC-32 refuses it, and the search says which file is damaged and how to
-    repair it, in one line."""
+    """A large block's numbers and frequencies are not under zlib's checksum, nor its
+    positions (an LZ4 block has none). In an index too large to verify whole when
+    opened (simulated: its limits set to 0), a flipped bit in them would otherwise be
+    read as another document, frequency or position: the block's CRC-32 refuses it,
+    and the search says which file is damaged and how to repair it, in one line."""
     from searchkit.engine import checksums
 
     index = tmp_path / "ix"
@@ -160,10 +167,13 @@ def test_a_flipped_number_in_a_large_block_is_one_error_line(
         start, blob = _posting_list(leaf, "abstract", "patient")
         base = leaf._storage.a._dir[leaf._terms._postfile._name]["offset"]
         seg_file = index / leaf.segment().make_filename(".seg")
-    deltas, weights, _ = _first_block(blob)
+    deltas, weights, values = _first_block(blob)
     assert isinstance(deltas, DeltaIds) and isinstance(weights, array)
-    stored = deltas.steps if part == "numbers" else weights
-    at = blob.index(stored.tobytes()) + len(stored.tobytes()) // 2
+    assert isinstance(values, Lz4Values)
+    stored = {"numbers": deltas.steps.tobytes(), "frequencies": weights.tobytes()}.get(
+        part, values.data
+    )
+    at = blob.index(stored) + len(stored) // 2
     data = bytearray(seg_file.read_bytes())
     assert data[base + start + at] == blob[at]
     data[base + start + at] ^= 0x01
@@ -171,7 +181,8 @@ def test_a_flipped_number_in_a_large_block_is_one_error_line(
 
     monkeypatch.setattr(checksums, "VERIFY_AT_OPEN_BYTES", 0)
     monkeypatch.setattr(checksums, "SMALL_FILE_BYTES", 0)
-    damaged = runner.invoke(app, ["search", "patients", "--index", str(index)])
+    query = '"patients treated"' if part == "positions" else "patients"  # positions read
+    damaged = runner.invoke(app, ["search", query, "--index", str(index)])
     assert damaged.exit_code == 1, (damaged.stdout, damaged.stderr)
     lines = damaged.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), damaged.stderr
