@@ -688,17 +688,17 @@ class SearchIndex:
         """Record this searchkit's format version in an index of an older version it
         reads (:data:`~searchkit.index.schema.READABLE_VERSIONS`) before writing to it:
         what it writes an older searchkit could not read."""
-        meta_path = self.path / META_FILE
-        meta = _read_meta(meta_path)
-        if meta.get("schema_version") != SCHEMA_VERSION:
-            meta["schema_version"] = SCHEMA_VERSION
-            _write_meta(meta_path, meta)
+        self._set_meta(schema_version=SCHEMA_VERSION)
 
     def _touch(self) -> None:
+        self._set_meta(updated=_now())
+
+    def _set_meta(self, **values: Any) -> None:
+        """Set ``values`` in ``searchkit.json`` (rewritten only if one differs)."""
         meta_path = self.path / META_FILE
         meta = _read_meta(meta_path)
-        meta["updated"] = _now()
-        _write_meta(meta_path, meta)
+        if any(meta.get(key) != value for key, value in values.items()):
+            _write_meta(meta_path, {**meta, **values})
 
 
 class IndexBatch:
