@@ -688,16 +688,17 @@ class SearchIndex:
         """Record this searchkit's format version in an index of an older version it
         reads (:data:`~searchkit.index.schema.READABLE_VERSIONS`) before writing to it:
         what it writes an older searchkit could not read."""
-        self._set_meta(schema_version=SCHEMA_VERSION)
+        self._set_meta({"schema_version": SCHEMA_VERSION}, unless_set=True)
 
     def _touch(self) -> None:
-        self._set_meta(updated=_now())
+        self._set_meta({"updated": _now()})
 
-    def _set_meta(self, **values: Any) -> None:
-        """Set ``values`` in ``searchkit.json`` (rewritten only if one differs)."""
+    def _set_meta(self, values: dict[str, Any], *, unless_set: bool = False) -> None:
+        """Set ``values`` in ``searchkit.json``, rewriting it (``unless_set``: not when
+        it already holds them)."""
         meta_path = self.path / META_FILE
         meta = _read_meta(meta_path)
-        if any(meta.get(key) != value for key, value in values.items()):
+        if not unless_set or any(meta.get(key) != value for key, value in values.items()):
             _write_meta(meta_path, {**meta, **values})
 
 
