@@ -52,9 +52,6 @@ class Params:
     #: them alone). Fixed, so that the first N hits do not depend on how many are asked
     #: for; as deep as the second stage.
     proximity_depth: int = 100
-    #: A free-text part nested in another query gets the bonus on at least this many
-    #: documents of each segment (not measured: a floor for small segments).
-    min_segment_depth: int = 20
     #: Top-k pruning (MaxScore) of a free-text query's matches when a number of hits is
     #: asked for, and the records counted (every word) found from the postings without
     #: scoring them again: the same ranking, scores and counts, without scoring the

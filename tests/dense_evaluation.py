@@ -1,7 +1,10 @@
 """The query evaluation searchkit had before :mod:`searchkit.engine.scoring` went
 sparse, kept as the reference its tests compare with: the same nodes and formulas
 over whole-segment arrays (a match mask and a score for every document of a segment,
-whatever the term). Frozen: change the engine, not this."""
+whatever the term). Frozen: change the engine, not this. One change since: an index of
+several segments is read as one (the engine's :class:`~searchkit.engine.joined.JoinedArrays`),
+so that a nested free-text query's bonus goes to the best of the whole index, not to
+each segment's share."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit.engine import phrases
+from searchkit.engine.joined import arrays_of
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -91,19 +95,8 @@ def evaluate(
         depth = params.proximity_depth
     context = searcher.context(weighting=searcher.weighting)
     stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    # A nested free-text query gets the bonus on each segment's share of ``depth``.
-    segments = [
-        _Segment(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
+    leaves = [(searcher, 0)]
+    segments = [_Segment(searcher, context, stats, depth, params)]
     stats.segments = segments
     if isinstance(query, BestMatch):
         # The usual free-text query: its bonus goes to the best ``depth`` of the index.
@@ -188,8 +181,9 @@ class _Segment:
         self.context = context
         self.stats = stats
         self.depth = depth
-        self.arrays = SegmentArrays(searcher.reader())
+        self.arrays = arrays_of(searcher.reader())
         self.size = self.arrays.size
+        self.leaves = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
         self._present: dict[tuple[str, str], Mask] = {}
         self._phrases: dict[int, tuple[Floats, Mask]] = {}
         self._compounds: dict[int, tuple[Floats, Mask, int]] = {}
@@ -456,11 +450,12 @@ class _Segment:
     def leaf(self, q: Query) -> Dense:
         """Any other query: Whoosh's own matcher, read to the end."""
         mask, score = self.empty()
-        m = q.matcher(self.searcher, self.context)
-        while m.is_active():
-            mask[m.id()] = True
-            score[m.id()] = m.score()
-            m.next()
+        for sub, offset in self.leaves:
+            m = q.matcher(sub, self.context)
+            while m.is_active():
+                mask[m.id() + offset] = True
+                score[m.id() + offset] = m.score()
+                m.next()
         return mask, score
 
     def best_match(self, q: BestMatch) -> Dense:

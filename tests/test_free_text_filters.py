@@ -24,9 +24,9 @@ from .cli_helpers import run
 from .test_cli import _searchkit_exe
 
 #: The bonus for every record: the scores the best records must have.
-EVERY = replace(DEFAULT, proximity_depth=100_000, min_segment_depth=100_000)
+EVERY = replace(DEFAULT, proximity_depth=100_000)
 #: No bonus at all: shows that the bonus changes the scores compared.
-NONE = replace(DEFAULT, proximity_depth=0, min_segment_depth=0)
+NONE = replace(DEFAULT, proximity_depth=0)
 #: Free text with two words next to each other in some records, and a tag that
 #: leaves out the records where they are nearest in the whole of data/.
 TAGGED = [
@@ -47,7 +47,7 @@ def test_tagged_records_get_the_bonus(sample_index_dir: Path) -> None:
     """With a bonus for the 3 best records (per segment), records matching the tag get
     it: each score is with the bonus or without it, and some are with it."""
     index = SearchIndex.open(sample_index_dir)
-    shallow = replace(DEFAULT, proximity_depth=3, min_segment_depth=3)
+    shallow = replace(DEFAULT, proximity_depth=3)
     for text in TAGGED:
         got = _scores(index, text, shallow)
         every = _scores(index, text, EVERY)
@@ -62,7 +62,7 @@ def test_records_a_not_keeps_get_the_bonus(sample_index_dir: Path) -> None:
     """``NOT immune[ti]`` removes the records where the words are nearest: with a bonus
     for the 5 best records (per segment), the best records it keeps get it."""
     index = SearchIndex.open(sample_index_dir)
-    shallow = replace(DEFAULT, proximity_depth=5, min_segment_depth=5)
+    shallow = replace(DEFAULT, proximity_depth=5)
     for text in ("immune response NOT immune[ti]", "stem cells NOT stem[ti]"):
         got = _scores(index, text, shallow)
         every = _scores(index, text, EVERY)

@@ -33,6 +33,7 @@ from whoosh.query import Query, Term
 from whoosh.query.qcore import QueryError as WhooshQueryError
 
 from searchkit.engine import sets
+from searchkit.engine.joined import Arrays
 from searchkit.engine.postings import Floats, Ints, SegmentArrays
 
 #: One way a slot is written: (term, position offset) pairs and the number of positions
@@ -176,7 +177,7 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
     return np.zeros(0, dtype=np.int64) if docs is None else docs.astype(np.int64)
 
 
-def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
+def frequencies(arrays: Arrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
     """The documents of one segment holding the phrase in ``field``, and how often
     (matched once per segment state: :meth:`SegmentArrays.derived`)."""
     return arrays.derived(
@@ -184,7 +185,7 @@ def frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[I
     )
 
 
-def _frequencies(arrays: SegmentArrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
+def _frequencies(arrays: Arrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
     docs = candidates(slots, lambda term: arrays.postings(field, term, positions=True)[0])
     if not len(docs):
         return docs, np.zeros(0, dtype=np.float64)

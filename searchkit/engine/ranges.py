@@ -14,7 +14,8 @@ from __future__ import annotations
 from whoosh.query import ConstantScoreQuery, Query, TermRange
 from whoosh.reading import IndexReader
 
-from searchkit.engine.postings import Ints, SegmentArrays
+from searchkit.engine.joined import Arrays
+from searchkit.engine.postings import Ints
 
 
 def is_term_range(q: Query) -> bool:
@@ -22,7 +23,7 @@ def is_term_range(q: Query) -> bool:
     return isinstance(q, ConstantScoreQuery) and type(q.child) is TermRange
 
 
-def range_postings(arrays: SegmentArrays, reader: IndexReader, q: ConstantScoreQuery) -> list[Ints]:
+def range_postings(arrays: Arrays, reader: IndexReader, q: ConstantScoreQuery) -> list[Ints]:
     """The live documents (ascending) of each term of ``q``'s range in the segment,
     the terms read from its lexicon as Whoosh's matcher reads them."""
     child = q.child

@@ -16,7 +16,7 @@ The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
 * :class:`~searchkit.engine.nodes.BestMatch`: the sum of its concepts times the coordination
   factor (matched concepts / concepts) ** ``coordination``, plus feedback children and
   the proximity bonus; the bonus needs term positions, so it is computed for the
-  ``depth`` best documents of each segment only (positions are decoded for those alone);
+  ``depth`` best documents of the index only (positions are decoded for those alone);
 * anything else (And, Or, AndNot, AndMaybe): combined here; other leaves (ranges,
   wildcards already expanded by Whoosh, …) as Whoosh scores them.
 
@@ -52,6 +52,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchkit.engine import phrases, sets
+from searchkit.engine.joined import arrays_of
 from searchkit.engine.near import NearTerms, near_docs
 from searchkit.engine.nodes import (
     BestMatch,
@@ -166,25 +167,15 @@ def evaluate(
 def segment_evaluators(
     searcher: Searcher, params: Params, depth: int
 ) -> tuple[list[SegmentEvaluator], list[tuple[Searcher, int]]]:
-    """An evaluator for each segment of ``searcher`` sharing one set of index-wide
-    statistics, and the segments' (searcher, first document number). A nested
-    free-text query gets the proximity bonus on each segment's share of ``depth``."""
+    """The evaluators of a query over ``searcher``, and the first document number of
+    each: one evaluator reading every segment as one (:class:`JoinedArrays`, its
+    numbers top-level), so that a query costs its array operations once however many
+    segments the index has, and its scores and bonus never depend on the layout."""
     context = searcher.context(weighting=searcher.weighting)
     stats = _Stats(searcher)
-    leaves = searcher.leaf_searchers()
-    total = max(sum(sub.doc_count_all() for sub, _ in leaves), 1)
-    segments = [
-        SegmentEvaluator(
-            sub,
-            context,
-            stats,
-            max(params.min_segment_depth, -(-depth * sub.doc_count_all() // total)),
-            params,
-        )
-        for sub, _ in leaves
-    ]
-    stats.segments = segments
-    return segments, leaves
+    evaluator = SegmentEvaluator(searcher, context, stats, depth, params)
+    stats.segments = [evaluator]
+    return [evaluator], [(searcher, 0)]
 
 
 def matching_docs(searcher: Searcher, query: Query, params: Params = DEFAULT) -> Ints:
@@ -374,8 +365,10 @@ class SegmentEvaluator:
         self.context = context
         self.stats = stats
         self.depth = depth
-        self.arrays = SegmentArrays(searcher.reader())
+        self.arrays = arrays_of(searcher.reader())
         self.size = self.arrays.size
+        #: The segments' searchers and first document numbers (Whoosh's matchers).
+        self.leaves = [(searcher, 0)] if searcher.is_atomic() else searcher.leaf_searchers()
         self._phrases: dict[int, Sparse] = {}
         self._compounds: dict[int, tuple[Ints, Floats, int]] = {}
         self._concepts: dict[int, Sparse] = {}
@@ -704,14 +697,15 @@ class SegmentEvaluator:
         return union(range_postings(self.arrays, self.searcher.reader(), q))
 
     def leaf(self, q: Query) -> Sparse:
-        """Any other query: Whoosh's own matcher, read to the end."""
+        """Any other query: Whoosh's own matcher on each segment, read to the end."""
         ids: list[int] = []
         scores: list[float] = []
-        m = q.matcher(self.searcher, self.context)
-        while m.is_active():
-            ids.append(m.id())
-            scores.append(m.score())
-            m.next()
+        for sub, offset in self.leaves:
+            m = q.matcher(sub, self.context)
+            while m.is_active():
+                ids.append(m.id() + offset)
+                scores.append(m.score())
+                m.next()
         if not ids:
             return NO_DOCS, NO_SCORES
         # A matcher gives each document once, in order; kept safe for any other.

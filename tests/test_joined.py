@@ -1,0 +1,156 @@
+"""Every segment of an index read as one (:mod:`searchkit.engine.joined`): the joined
+arrays are each segment's, shifted to top-level numbers; and a search gives the same
+records with the same scores whether the index holds one segment or several."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh.scoring import BM25F
+
+from searchkit import SearchIndex
+from searchkit.engine.joined import JoinedArrays, arrays_of
+from searchkit.engine.postings import SegmentArrays
+from searchkit.index.ingest import ingest
+
+from .cli_helpers import run
+from .conftest import SAMPLE_SUBSET
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+#: Free text alone, and free text inside an ``And`` with a tag, a range or a NOT (its
+#: proximity bonus goes to the best of the records the other parts leave).
+QUERIES = [
+    "cancer cells",
+    "immune response in patients",
+    '"gene expression" tumor',
+    "cancer AND 2000:2020[dp]",
+    "cells AND humans[mh]",
+    "protein expression AND english[la]",
+    "patients treatment NOT mice",
+    "(tumor OR cancer) AND cells",
+    "cell* AND review[pt]",
+]
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The same records of data/ in an index of several segments (three ingests) and
+    in an index of one segment (one ingest); and the first with some records deleted
+    (their copies stay in the segments)."""
+    work = tmp_path_factory.mktemp("joined")
+    files = sorted(SAMPLE_SUBSET)
+    layered = work / "layered"
+    index = SearchIndex.create(layered)
+    for part in (files[::3], files[1::3], files[2::3]):
+        assert ingest(part, index).ok
+    assert len(index.shared_searcher(BM25F()).leaf_searchers()) >= 2
+    index.close()
+    whole = work / "whole"
+    index = SearchIndex.create(whole)
+    assert ingest(files, index).ok
+    index.optimize()
+    assert len(index.shared_searcher(BM25F()).leaf_searchers()) == 1
+    index.close()
+    deleted = work / "deleted"
+    shutil.copytree(layered, deleted)
+    index = SearchIndex.open(deleted)
+    with index.searcher() as searcher:
+        index.delete(sorted(str(f["pmid"]) for f in searcher.all_stored_fields())[::13])
+    index.close()
+    return layered, whole, deleted
+
+
+def test_joined_arrays_are_the_segments_arrays_shifted(layouts: tuple[Path, Path, Path]) -> None:
+    """Postings, positions, lengths, deletions and document frequencies of the joined
+    arrays are each segment's, its numbers moved by the documents before it."""
+    index = SearchIndex.open(layouts[2])
+    reader = index.shared_searcher(BM25F()).reader()
+    joined = arrays_of(reader)
+    assert isinstance(joined, JoinedArrays)
+    leaves = reader.leaf_readers()
+    parts = [(SegmentArrays(leaf), offset) for leaf, offset in leaves]
+    assert joined.deleted().any()  # the deleted records' copies
+    assert joined.deleted().tolist() == np.concatenate([a.deleted() for a, _ in parts]).tolist()
+    assert joined.size == reader.doc_count_all()
+    checked = 0
+    for field, text in [
+        ("abstract", "cell"),
+        ("abstract", "cancer"),
+        ("title", "protein"),
+        ("abstract", "express"),
+        ("abstract", "no-such-word"),
+    ]:
+        ids, weights = joined.postings(field, text, positions=True)
+        expected = [(a.postings(field, text), off) for a, off in parts]
+        assert ids.tolist() == [d + off for (i, _), off in expected for d in i.tolist()]
+        assert weights.tolist() == [w for (_, ws), _ in expected for w in ws.tolist()]
+        assert joined.doc_frequency(field, text) == sum(
+            a.doc_frequency(field, text) for a, _ in parts
+        )
+        docs = ids[::3]
+        keys = joined.position_keys(field, text, docs)
+        by_doc = joined.positions(field, text, docs)
+        lengths = joined.lengths_at(field, docs)
+        for d, length in zip(docs.tolist(), lengths.tolist(), strict=True):
+            k = int(np.searchsorted([off for _, off in parts], d, side="right")) - 1
+            arrays, off = parts[k]
+            local = np.array([d - off], dtype=np.int64)
+            assert by_doc[d] == arrays.positions(field, text, local)[d - off]
+            mine = keys[(keys >> 32) == d] & 0xFFFFFFFF
+            assert mine.tolist() == by_doc[d]
+            assert length == arrays.lengths_at(field, local)[0]
+            checked += 1
+    assert checked > 100
+    assert joined.position_keys("abstract", "cell", ids[:0]).tolist() == []
+
+
+def _ranked(index: Path, query: str) -> list[tuple[str, str]]:
+    result = run(index, "search", query, "-f", "csv", "--fields", "pmid,score", "-n", "all")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    return [(row["pmid"], row["score"]) for row in rows]
+
+
+def test_the_layout_never_changes_a_ranking(layouts: tuple[Path, Path, Path]) -> None:
+    """The same records, in several segments or in one: the same
+    hits in the same order with the same scores, for free text alone and inside an
+    ``And``/``NOT`` (whose proximity bonus went to each segment's share of the best,
+    not to the best of the index, when segments were evaluated one by one)."""
+    layered, whole, _ = layouts
+    matched = 0
+    for query in QUERIES:
+        expected = _ranked(whole, query)
+        assert _ranked(layered, query) == expected, query
+        matched += len(expected) > 100
+    assert matched >= 5
+    # The same through a real process.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "searchkit",
+            "search",
+            QUERIES[3],
+            "--index",
+            str(layered),
+            "-f",
+            "csv",
+            "--fields",
+            "pmid,score",
+            "-n",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [(r["pmid"], r["score"]) for r in rows] == _ranked(whole, QUERIES[3])
