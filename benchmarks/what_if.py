@@ -84,7 +84,7 @@ def free_phrases() -> Served:
 def free_proximity() -> Served:
     """The proximity bonus, by segment state, query node and candidates."""
     return Served(
-        scoring.SegmentEvaluator,
+        scoring.Evaluator,
         "proximity",
         lambda seg, q, candidates: (seg.arrays._state, repr(q), candidates.tobytes()),
     )

@@ -120,7 +120,7 @@ def test_the_records_of_a_query_are_found_without_scoring_its_free_text(
     def scored(*_args: object) -> None:
         raise AssertionError("the free text was scored")
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "best_match_base", scored)
+    monkeypatch.setattr(scoring.Evaluator, "best_match_base", scored)
     for q, docs in zip(queries, expected, strict=True):
         assert scoring.matching_docs(searcher, q).tolist() == docs.tolist(), q
     assert sum(bool(len(d)) for d in expected) > len(queries) // 4

@@ -125,23 +125,23 @@ def test_a_tagged_compound_scores_its_bare_word_only_where_the_tag_matches(
     index = SearchIndex.open(sample_index_dir)
     texts = ["T-cell receptor AND signaling[tiab]", "stem-cell niche AND 2015[dp]"]
     scored: list[str] = []
-    real_term = scoring.SegmentEvaluator.bm25f_term
+    real_term = scoring.Evaluator.bm25f_term
 
-    def spy(self: scoring.SegmentEvaluator, q: wq.Query) -> scoring.Sparse:
+    def spy(self: scoring.Evaluator, q: wq.Query) -> scoring.Sparse:
         scored.append(" ".join(sorted({t.text for t in q.subqueries})))
         return real_term(self, q)
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "bm25f_term", spy)
+    monkeypatch.setattr(scoring.Evaluator, "bm25f_term", spy)
     got = {text: _scores(index, text, DEFAULT) for text in texts}
     assert all(got.values())
     assert "cell" not in scored, scored
 
-    def whole(self: scoring.SegmentEvaluator, q: wq.Query, docs: scoring.Ints) -> scoring.Sparse:
+    def whole(self: scoring.Evaluator, q: wq.Query, docs: scoring.Ints) -> scoring.Sparse:
         ids, score = self.eval(q)
         at = scoring._positions_in(ids, docs)
         return ids[at], score[at]
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "_at", whole)
+    monkeypatch.setattr(scoring.Evaluator, "_at", whole)
     for text in texts:
         assert _scores(index, text, DEFAULT) == got[text], text
     assert "cell" in scored

@@ -30,7 +30,7 @@ def index(tmp_path: Path) -> SearchIndex:
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a phrase is matched (either way), as a one-item list."""
     calls = [0]
-    plain, slotted = scoring.SegmentEvaluator._phrase_frequencies, phrases._frequencies
+    plain, slotted = scoring.Evaluator._phrase_frequencies, phrases._frequencies
 
     def plain_counted(self: Any, *args: Any) -> Any:
         calls[0] += 1
@@ -40,7 +40,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls[0] += 1
         return slotted(*args)
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "_phrase_frequencies", plain_counted)
+    monkeypatch.setattr(scoring.Evaluator, "_phrase_frequencies", plain_counted)
     monkeypatch.setattr(phrases, "_frequencies", slotted_counted)
     return calls
 

@@ -163,13 +163,13 @@ def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
     one: never once per segment."""
     index = SearchIndex.open(generated_index)
     combined: list[int] = []
-    real = scoring.SegmentEvaluator._coordinated
+    real = scoring.Evaluator._coordinated
 
-    def spy(self: scoring.SegmentEvaluator, parts: list[scoring.Sparse], n: int) -> scoring.Base:
+    def spy(self: scoring.Evaluator, parts: list[scoring.Sparse], n: int) -> scoring.Base:
         combined.append(n)
         return real(self, parts, n)
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "_coordinated", spy)
+    monkeypatch.setattr(scoring.Evaluator, "_coordinated", spy)
     pruned_calls: list[int] = []
     real_top = pruning.evaluate_top
 
@@ -203,13 +203,13 @@ def test_the_bare_word_of_a_compound_is_looked_up_not_scored_in_full(
     are those of scoring every match."""
     index = SearchIndex.open(sample_index_dir)
     scored: list[object] = []
-    real = scoring.SegmentEvaluator.concept
+    real = scoring.Evaluator.concept
 
-    def spy(self: scoring.SegmentEvaluator, q: wq.Query) -> scoring.Sparse:
+    def spy(self: scoring.Evaluator, q: wq.Query) -> scoring.Sparse:
         scored.append(q)
         return real(self, q)
 
-    monkeypatch.setattr(scoring.SegmentEvaluator, "concept", spy)
+    monkeypatch.setattr(scoring.Evaluator, "concept", spy)
     texts = ("T-cell receptor signaling", "stem-cell niche", "cancer-associated fibroblasts")
     for text in texts:
         for limit in (1, 10, 100):

@@ -183,9 +183,7 @@ def test_large_reads_give_their_pages_back(tmp_path: Path) -> None:
         f.close()
 
 
-def _old_base(
-    seg: scoring.SegmentEvaluator, q: BestMatch
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _old_base(seg: scoring.Evaluator, q: BestMatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``best_match_base`` as it was: a float coordination factor per document."""
     concepts = [sub for sub in q.subqueries if not isinstance(sub, Proximity | Expansion)]
     n = len(concepts)
@@ -203,18 +201,12 @@ def test_coordination_counts_give_the_old_factors(sample_index: SearchIndex) -> 
         q, _ = pipeline.compile_query(sample_index, parse(text), DEFAULT)
         if not isinstance(q, BestMatch):
             continue
-        stats = scoring._Stats(searcher)
-        segments = [
-            scoring.SegmentEvaluator(sub, searcher.context(), stats, 20, DEFAULT)
-            for sub, _ in searcher.leaf_searchers()
-        ]
-        stats.segments = segments
-        for seg in segments:
-            ids, score, coord = seg.best_match_base(q)
-            old_ids, old_score, old_coord = _old_base(seg, q)
-            assert ids.tolist() == old_ids.tolist(), text
-            assert score.tobytes() == old_score.tobytes(), text
-            assert coord.at(np.arange(len(ids))).tobytes() == old_coord.tobytes(), text
-            assert coord.counts.dtype == np.uint8
-            compared += len(ids)
+        seg = scoring.evaluator(searcher, DEFAULT, 20)
+        ids, score, coord = seg.best_match_base(q)
+        old_ids, old_score, old_coord = _old_base(seg, q)
+        assert ids.tolist() == old_ids.tolist(), text
+        assert score.tobytes() == old_score.tobytes(), text
+        assert coord.at(np.arange(len(ids))).tobytes() == old_coord.tobytes(), text
+        assert coord.counts.dtype == np.uint8
+        compared += len(ids)
     assert compared > 1000

@@ -4,9 +4,10 @@ Whoosh's own matcher tree scores one posting at a time in Python; on a large ind
 common word has tens of thousands of postings, so :func:`evaluate` works term-at-a-time
 instead: each leaf (term, phrase, …) is read once into arrays by
 :class:`searchkit.engine.postings.SegmentArrays`, and the boolean structure is combined with
-array operations on each node's matches in a segment: its document numbers and their
-scores (:data:`Sparse`), arrays as long as the postings, never as long as the segment,
-so that a rare term costs its few postings however large the segment. Unions merge
+array operations on each node's matches: its document numbers and their scores
+(:data:`Sparse`), arrays as long as the postings, never as long as the index, so that
+a rare term costs its few postings however large the index. The index's segments are
+read as one (:mod:`searchkit.engine.joined`). Unions merge
 the postings with a stable sort and add each document's scores in the order of the
 children, so the sums are those of adding whole-segment arrays child by child.
 The query nodes of :mod:`searchkit.engine.nodes` get their own scoring here:
@@ -70,7 +71,7 @@ from searchkit.engine.sparse import (
     NO_SCORES,
     Sparse,
     best,
-    best_of_all,
+    best_with_ties,
     boosted,
     sum_counted,
     sum_parts,
@@ -121,13 +122,6 @@ class Hits:
         return list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
 
 
-def _local(docnums: Ints, offset: int, size: int) -> Ints:
-    """Those of ``docnums`` (top-level, ascending) in the segment of ``size`` documents
-    from ``offset``, as its own numbers."""
-    lo, hi = np.searchsorted(docnums, [offset, offset + size])
-    return docnums[lo:hi] - offset
-
-
 def _held_in(numbers: Ints, docnums: Ints) -> NDArray[np.bool_]:
     """Which of ``docnums`` are among ``numbers`` (any order, repeats allowed): the
     counted records and the filters come ascending, and are looked up as such (by
@@ -164,28 +158,25 @@ def evaluate(
     )[0]
 
 
-def segment_evaluators(
-    searcher: Searcher, params: Params, depth: int
-) -> tuple[list[SegmentEvaluator], list[tuple[Searcher, int]]]:
-    """The evaluators of a query over ``searcher``, and the first document number of
-    each: one evaluator reading every segment as one (:class:`JoinedArrays`, its
-    numbers top-level), so that a query costs its array operations once however many
-    segments the index has, and its scores and bonus never depend on the layout."""
-    context = searcher.context(weighting=searcher.weighting)
+def evaluator(searcher: Searcher, params: Params, depth: int) -> Evaluator:
+    """The evaluator of a query over ``searcher``: every segment read as one
+    (:class:`~searchkit.engine.joined.JoinedArrays`, top-level document numbers), so
+    that a query costs its array operations once however many segments the index
+    has, and its scores never depend on the layout. A free-text part nested in
+    another query gets the proximity bonus on its ``depth`` best documents."""
     stats = _Stats(searcher)
-    evaluator = SegmentEvaluator(searcher, context, stats, depth, params)
-    stats.segments = [evaluator]
-    return [evaluator], [(searcher, 0)]
+    found = Evaluator(
+        searcher, searcher.context(weighting=searcher.weighting), stats, depth, params
+    )
+    stats.evaluator = found
+    return found
 
 
 def matching_docs(searcher: Searcher, query: Query, params: Params = DEFAULT) -> Ints:
     """The documents matching ``query`` (top-level numbers, ascending; deleted ones
-    left out), as Whoosh's ``docs_for_query`` gives them, found by the segment
-    evaluators in arrays (a filter such as ``--year``, a mask)."""
-    segments, leaves = segment_evaluators(searcher, params, params.proximity_depth)
-    return np.concatenate(
-        [NO_DOCS, *(seg.ids(query) + off for seg, (_, off) in zip(segments, leaves, strict=True))]
-    )
+    left out), as Whoosh's ``docs_for_query`` gives them, found by the evaluator in
+    arrays (a filter such as ``--year``, a mask)."""
+    return evaluator(searcher, params, params.proximity_depth).ids(query)
 
 
 def evaluate_counted(
@@ -199,51 +190,22 @@ def evaluate_counted(
     without: Ints | None = None,
 ) -> tuple[Hits, Ints | None]:
     """:func:`evaluate`, and the documents matching ``strict`` (top-level numbers,
-    ascending; None without it) found with the same segment evaluators: from the
-    postings alone where it can (no scores), and a phrase found for ``query`` is not
-    searched for again."""
+    ascending; None without it) found with the same evaluator: from the postings
+    alone where it can (no scores), and a phrase found for ``query`` is not searched
+    for again."""
     if depth is None:
         depth = params.proximity_depth
-    segments, leaves = segment_evaluators(searcher, params, depth)
-    for seg, (_, offset) in zip(segments, leaves, strict=True):
-        seg.within = None if within is None else _local(within, offset, seg.size)
-        seg.without = None if without is None else _local(without, offset, seg.size)
+    ev = evaluator(searcher, params, depth)
+    ev.within, ev.without = within, without
     if isinstance(query, BestMatch):
-        # The usual free-text query: its bonus goes to the best ``depth`` of the index.
-        bases = [seg.best_match_base(query) for seg in segments]
-        chosen = best_of_all([(ids, score) for ids, score, _ in bases], depth)
-        found = [
-            seg.best_match_finish(query, base, candidates)
-            for seg, base, candidates in zip(segments, bases, chosen, strict=True)
-        ]
+        # The usual free-text query: its bonus goes to the best ``depth`` of the index
+        # (ties included).
+        base = ev.best_match_base(query)
+        ids, score = ev.best_match_finish(query, base, best_with_ties(base[0], base[1], depth))
     else:
-        found = [seg.eval(query) for seg in segments]
-    counted = None
-    if strict is not None:
-        counted = np.concatenate(
-            [
-                NO_DOCS,
-                *(seg.ids(strict) + off for seg, (_, off) in zip(segments, leaves, strict=True)),
-            ]
-        )
-    if not found:
-        return Hits(NO_DOCS, NO_SCORES), counted
-    return joined_hits(found, [offset for _, offset in leaves]), counted
-
-
-def joined_hits(found: list[Sparse], offsets: list[int]) -> Hits:
-    """The segments' matches as one :class:`Hits` (top-level numbers), each segment's
-    arrays dropped once copied (``found`` is emptied)."""
-    n = sum(len(ids) for ids, _ in found)
-    docnums = np.empty(n, dtype=np.int64)
-    scores = np.empty(n, dtype=np.float64)
-    at = 0
-    for offset in offsets:
-        ids, score = found.pop(0)
-        np.add(ids, offset, out=docnums[at : at + len(ids)])
-        scores[at : at + len(ids)] = score
-        at += len(ids)
-    return Hits(docnums, scores)
+        ids, score = ev.eval(query)
+    counted = None if strict is None else ev.ids(strict)
+    return Hits(ids, score), counted
 
 
 def plain_term(q: Query) -> TypeGuard[FieldedTerm]:
@@ -275,7 +237,7 @@ class Concept:
 
 class _Stats:
     """Index-wide statistics (document frequency, Whoosh's idf, average field length),
-    each looked up once per query however many segments there are."""
+    each looked up once per query."""
 
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
@@ -285,8 +247,8 @@ class _Stats:
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
         self._avg: dict[str, float] = {}
         self._df: dict[tuple[str, str], int] = {}
-        #: Every segment of the query's evaluation (set once they are made).
-        self.segments: list[SegmentEvaluator] = []
+        #: The query's evaluator (set once it is made).
+        self.evaluator: Evaluator | None = None
         self._totals: dict[tuple[object, ...], int] = {}
         self._nodes: dict[int, Query] = {}
 
@@ -296,8 +258,8 @@ class _Stats:
         key = (field, text)
         found = self._df.get(key)
         if found is None:
-            if self.whole:  # the segments' arrays: their postings are read anyway
-                found = sum(seg.arrays.doc_frequency(field, text) for seg in self.segments)
+            if self.whole and self.evaluator is not None:  # its postings are read anyway
+                found = self.evaluator.arrays.doc_frequency(field, text)
             else:
                 found = doc_frequency(self.parent, field, text)
             self._df[key] = found
@@ -309,13 +271,14 @@ class _Stats:
         self._nodes[id(q)] = q
         return id(q)
 
-    def total(self, key: tuple[object, ...], count: Callable[[SegmentEvaluator], int]) -> int:
-        """``count`` summed over every segment (once per ``key``): a document frequency
-        that searchkit computes itself (a phrase's, two words together) counts the
-        whole index, never one segment, so that scores do not depend on the layout."""
+    def total(self, key: tuple[object, ...], count: Callable[[Evaluator], int]) -> int:
+        """``count`` of the evaluator (once per ``key``): a document frequency that
+        searchkit computes itself (a phrase's, two words together), over the whole
+        index."""
         found = self._totals.get(key)
         if found is None:
-            found = self._totals[key] = sum(count(seg) for seg in self.segments)
+            assert self.evaluator is not None
+            found = self._totals[key] = count(self.evaluator)
         return found
 
     def avg_length(self, field: str) -> float:
@@ -347,15 +310,15 @@ class Coordination:
         return self.factors[self.counts[where]]
 
 
-#: A free-text query's concepts in one segment, before the proximity bonus: the
+#: A free-text query's concepts, before the proximity bonus: the
 #: documents, their coordinated scores, and their coordination.
 Base = tuple[Ints, Floats, Coordination]
-NO_BASE: Base = (NO_DOCS, NO_SCORES, Coordination(np.ones(1), np.zeros(0, dtype=np.uint8)))
 
 
-class SegmentEvaluator:
-    """Evaluates query nodes over one segment: each node's matching documents and their
-    scores (:data:`Sparse`), with work proportional to the postings read."""
+class Evaluator:
+    """Evaluates query nodes over the index (its segments read as one): each node's
+    matching documents and their scores (:data:`Sparse`), with work proportional to
+    the postings read."""
 
     def __init__(
         self, searcher: Searcher, context: object, stats: _Stats, depth: int, params: Params
@@ -432,7 +395,7 @@ class SegmentEvaluator:
         """:meth:`eval` of each part of an ``And``; the free text (:class:`BestMatch`)
         last, scored only in the documents every other part matches, so that its
         proximity bonus goes to the best of those (not to the best of the whole
-        segment, which the other parts may all leave out), and a common word is not
+        index, which the other parts may all leave out), and a common word is not
         scored over all its postings for a rare tag."""
         free = [i for i, sub in enumerate(subqueries) if isinstance(sub, BestMatch)]
         if not free or len(free) == len(subqueries):
@@ -472,7 +435,7 @@ class SegmentEvaluator:
         return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
     def holding(self, field: str, text: str) -> Ints:
-        """The documents of the segment holding ``text`` in ``field`` (ascending)."""
+        """The documents holding ``text`` in ``field`` (ascending)."""
         return self.arrays.postings(field, text)[0]
 
     def norm(self, field: str, docs: Ints) -> Floats:
@@ -918,7 +881,7 @@ _contains = sets.contains
 _positions_in = sets.positions_in
 
 
-def _both(pair: tuple[str, str, str], seg: SegmentEvaluator) -> int:
+def _both(pair: tuple[str, str, str], seg: Evaluator) -> int:
     """How many documents of ``seg`` hold both words of ``pair`` (field, word, word)."""
     field, a, b = pair
     first, second = seg.holding(field, a), seg.holding(field, b)

@@ -94,16 +94,15 @@ def tree_sum(scores: list[Floats]) -> Floats:
     return tree_sum(scores[:half]) + tree_sum(scores[half:])
 
 
-def best_of_all(parts: list[Sparse], depth: int) -> list[Ints]:
-    """Per segment, the (ascending) numbers of its documents among the ``depth``
-    best-scoring matches of all segments together."""
+def best_with_ties(ids: Ints, score: Floats, depth: int) -> Ints:
+    """The (ascending) numbers of the ``depth`` best-scoring documents of ``ids``, and
+    of every other document scoring as much as the last of them."""
     if depth <= 0:
-        return [ids[:0] for ids, _ in parts]
-    scores = np.concatenate([score for _, score in parts]) if parts else NO_SCORES
-    if len(scores) <= depth:
-        return [ids for ids, _ in parts]
-    cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
-    return [ids[score >= cut] for ids, score in parts]
+        return ids[:0]
+    if len(score) <= depth:
+        return ids
+    cut = np.partition(score, len(score) - depth)[len(score) - depth]
+    return ids[score >= cut]
 
 
 def best(ids: Ints, score: Floats, depth: int) -> Ints:
