@@ -40,9 +40,9 @@ from .test_fastindex import sample_records
 #: No merge at all while an index is built segment by segment (nor a rewrite of a
 #: segment for its deleted documents).
 NO_MERGES = replace(DEFAULT, merge_factor=10_000, merge_deletes_pct=100)
-#: The proximity bonus for every candidate: by default a segment's share of the
-#: candidates gets it (searchkit.engine.scoring), which depends on how the index is
-#: cut into segments, not on what it holds.
+#: The proximity bonus for every candidate: by default only the best candidates get
+#: it, and which of two equal scores is among them depends on the documents' numbers
+#: (the order the records were merged in), not on what the index holds.
 EVERY_CANDIDATE = replace(DEFAULT, proximity_depth=100_000)
 QUERIES = [
     "immune escape MHC",

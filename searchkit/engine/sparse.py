@@ -1,6 +1,6 @@
-"""A query node's matches in one segment as two arrays (:data:`Sparse`): its document
-numbers (ascending, unique) and their scores, as long as the matches, never as the
-segment. Unions, sums and top-k cuts of them.
+"""A query node's matches as two arrays (:data:`Sparse`): its document numbers
+(ascending, unique) and their scores, as long as the matches, never as the index.
+Unions, sums and top-k cuts of them.
 
 Sums add each document's scores in the order of the parts, starting from 0.0, as
 adding whole-segment arrays part by part would: a score never depends on which
@@ -16,8 +16,8 @@ from numpy.typing import NDArray
 from searchkit.engine import sets
 from searchkit.engine.postings import Floats, Ints
 
-#: A node's matches in one segment: its document numbers (ascending, unique) and their
-#: scores, in arrays as long as the matches (never as the segment).
+#: A node's matches: its document numbers (ascending, unique) and their scores, in
+#: arrays as long as the matches (never as the index).
 Sparse = tuple[Ints, Floats]
 
 NO_DOCS: Ints = np.zeros(0, dtype=np.int64)
