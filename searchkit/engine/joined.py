@@ -22,7 +22,7 @@ from whoosh.reading import IndexReader
 
 from searchkit.engine import sets
 from searchkit.engine.postings import Floats, Ints, SegmentArrays
-from searchkit.engine.postings_cache import CacheKey, Postings, cache_of
+from searchkit.engine.postings_cache import CacheKey, Postings, cache_of, derived_entry
 
 
 class JoinedArrays:
@@ -38,7 +38,7 @@ class JoinedArrays:
         #: Where each segment's documents start, and the first number past the last.
         self._bounds = np.array([*self.offsets, self.size], dtype=np.int64)
         self._postings: dict[tuple[str, str], tuple[Ints, Floats]] = {}
-        self._derived: dict[CacheKey, tuple[Ints, Floats]] = {}
+        self._derived: dict[CacheKey, Postings] = {}
         states = [part._state for part in self.parts]
         self._cache = cache_of(leaves[0][0]) if leaves else None
         #: The segments' states together name this state of the index (for the cache).
@@ -55,7 +55,8 @@ class JoinedArrays:
                 yield part, self.offsets[k], docs[lo:hi] - self.offsets[k]
 
     def postings(self, field: str, text: str, *, positions: bool = False) -> tuple[Ints, Floats]:
-        """:meth:`SegmentArrays.postings` of every segment, one after the other."""
+        """:meth:`SegmentArrays.postings` of every segment, one after the other (each
+        segment asked again when ``positions`` is, so that it keeps them)."""
         key = (field, text)
         found = self._postings.get(key)
         if found is not None and not positions:
@@ -126,17 +127,9 @@ class JoinedArrays:
         index's cache under the state of every segment."""
         found = self._derived.get(key)
         if found is None:
-            cache, shared = self._cache, self._state
-            entry = cache.get((shared, *key)) if cache is not None and shared else None
-            if entry is None:
-                ids, values = compute()
-                ids.flags.writeable = False
-                values.flags.writeable = False
-                entry = Postings(ids, values)
-                if cache is not None and shared is not None:
-                    cache.put((shared, *key), entry)
-            found = self._derived[key] = (entry.ids, entry.weights)
-        return found
+            shared = None if self._state is None else (self._state, *key)
+            found = self._derived[key] = derived_entry(self._cache, shared, compute)
+        return found.ids, found.weights
 
 
 #: What the evaluator reads postings through: one segment's arrays or every segment's.

@@ -178,8 +178,9 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
 
 
 def frequencies(arrays: Arrays, field: str, slots: list[Slot]) -> tuple[Ints, Floats]:
-    """The documents of one segment holding the phrase in ``field``, and how often
-    (matched once per segment state: :meth:`SegmentArrays.derived`)."""
+    """The documents of ``arrays`` (one segment's, or every segment's joined) holding
+    the phrase in ``field``, and how often (matched once per state of those segments:
+    :meth:`SegmentArrays.derived`)."""
     return arrays.derived(
         ("slots", field, tuple(slots)), lambda: _frequencies(arrays, field, slots)
     )

@@ -31,7 +31,7 @@ from searchkit.engine.codec import block_numbers
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.position_values import decode_positions, flat, position_arrays
 from searchkit.engine.postings_cache import EMPTY as _EMPTY
-from searchkit.engine.postings_cache import CacheKey, Postings, cache_of
+from searchkit.engine.postings_cache import CacheKey, Postings, cache_of, derived_entry
 from searchkit.engine.values import Offsets, Values
 
 Floats = NDArray[np.float64]
@@ -199,17 +199,8 @@ class SegmentArrays:
         or in the next search is not matched again. The arrays are read-only."""
         found = self._derived.get(key)
         if found is None:
-            cache = self._cache
             shared = self._shared_key(*key)
-            found = cache.get(shared) if cache is not None and shared is not None else None
-            if found is None:
-                ids, values = compute()
-                ids.flags.writeable = False
-                values.flags.writeable = False
-                found = Postings(ids, values)
-                if cache is not None and shared is not None:
-                    cache.put(shared, found)
-            self._derived[key] = found
+            found = self._derived[key] = derived_entry(self._cache, shared, compute)
         return found.ids, found.weights
 
     def _shared_key(self, *key: Any) -> CacheKey | None:

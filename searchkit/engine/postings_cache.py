@@ -4,6 +4,7 @@ open index keeps of the terms its searches read (:class:`PostingsCache`)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -85,6 +86,25 @@ class PostingsCache:
         self.size = 0
 
 
+def derived_entry(
+    cache: PostingsCache | None,
+    key: CacheKey | None,
+    compute: Callable[[], tuple[Ints, Floats]],
+) -> Postings:
+    """What ``compute()`` derives from postings (documents and a value for each, made
+    read-only) as an entry of ``cache`` under ``key``: found there, else computed and
+    put there (neither without a cache or a key)."""
+    found = cache.get(key) if cache is not None and key is not None else None
+    if found is None:
+        ids, values = compute()
+        ids.flags.writeable = False
+        values.flags.writeable = False
+        found = Postings(ids, values)
+        if cache is not None and key is not None:
+            cache.put(key, found)
+    return found
+
+
 # The cache of the index that opened each reader (none: the reader's own arrays only).
 _SHARED: WeakKeyDictionary[IndexReader, PostingsCache] = WeakKeyDictionary()
 
@@ -107,5 +127,6 @@ __all__ = [
     "Postings",
     "PostingsCache",
     "cache_of",
+    "derived_entry",
     "share_cache",
 ]
