@@ -1,10 +1,11 @@
 """The query evaluation searchkit had before :mod:`searchkit.engine.scoring` went
 sparse, kept as the reference its tests compare with: the same nodes and formulas
 over whole-segment arrays (a match mask and a score for every document of a segment,
-whatever the term). Frozen: change the engine, not this. One change since: an index of
+whatever the term). Frozen: change the engine, not this. Two changes since: an index of
 several segments is read as one (the engine's :class:`~searchkit.engine.joined.JoinedArrays`),
 so that a nested free-text query's bonus goes to the best of the whole index, not to
-each segment's share."""
+each segment's share; and the index's size, document frequencies and mean lengths count
+its live documents only (not the deleted copies of replaced records)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from searchkit.engine.nodes import (
     Proximity,
 )
 from searchkit.engine.phrase_match import phrase_starts
-from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency
+from searchkit.engine.postings import Floats, Ints, SegmentArrays, live_doc_frequency
 from searchkit.params import DEFAULT, Params
 
 Mask = NDArray[np.bool_]
@@ -125,16 +126,26 @@ class _Stats:
 
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
-        self.n_docs = max(self.parent.doc_count_all(), 1)
+        self.n_docs = max(self.parent.doc_count(), 1)
         self.doc_frequency: Callable[[str, str], int] = functools.cache(
-            functools.partial(doc_frequency, self.parent)
+            functools.partial(live_doc_frequency, self.parent)
         )
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
+        self._idf: dict[tuple[str, str], float] = {}
         self._avg: dict[str, float] = {}
         #: Every segment of the query's evaluation (set once they are made).
         self.segments: list[_Segment] = []
         self._totals: dict[tuple[object, ...], int] = {}
         self._nodes: dict[int, Query] = {}
+
+    def live_idf(self, field: str, text: str) -> float:
+        """Whoosh's idf formula (``log(N / (df + 1)) + 1``) over the live documents."""
+        key = (field, text)
+        found = self._idf.get(key)
+        if found is None:
+            df = self.doc_frequency(field, text)
+            found = self._idf[key] = math.log(self.n_docs / (df + 1)) + 1.0
+        return found
 
     def node_key(self, q: Query) -> int:
         """A key for the query node ``q``, unique for the whole evaluation: the node is
@@ -162,7 +173,8 @@ class _Stats:
             total = 0.0
             if field in schema and schema[field].scorable:
                 for reader, _ in self.parent.reader().leaf_readers():
-                    total += float(SegmentArrays(reader).lengths(field).sum())
+                    arrays = SegmentArrays(reader)
+                    total += float(arrays.lengths(field)[~arrays.deleted()].sum())
             found = self._avg[field] = total / self.n_docs or 1.0
         return found
 
@@ -441,7 +453,7 @@ class _Segment:
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
         avg = self.stats.avg_length(field)
-        idf = self.stats.whoosh_idf(field, q.text)
+        idf = self.stats.live_idf(field, q.text)
         norm = (1 - b) + b * self.arrays.lengths(field)[ids] / avg
         mask[ids] = True
         score[ids] = q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)

@@ -47,6 +47,8 @@ _LENGTH_OF_BYTE: Floats = np.array(_LENGTH_INTS, dtype=np.float64)
 _LENGTHS: WeakKeyDictionary[IndexReader, dict[str, FieldLengths]] = WeakKeyDictionary()
 # Each field's total length by reader (the sum of its lengths, as a float).
 _TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
+# The same of the documents not deleted (a reader's deletions never change).
+_LIVE_TOTALS: WeakKeyDictionary[IndexReader, dict[str, float]] = WeakKeyDictionary()
 
 #: A posting list longer than this (bytes in the postings file) keeps no positions
 #: once read: the blocks of the documents asked for are read again (``Values.reread``).
@@ -140,6 +142,19 @@ class SegmentArrays:
         found = totals.get(field)
         if found is None:
             found = totals[field] = self.field_lengths(field).total()
+        return found
+
+    def live_length_total(self, field: str) -> float:
+        """:meth:`length_total` of the documents not deleted (once per reader): the
+        deleted copies of replaced records are not in the index's mean length."""
+        totals = _LIVE_TOTALS.setdefault(self.reader, {})
+        found = totals.get(field)
+        if found is None:
+            found = self.length_total(field)
+            if self._has_deletions:
+                gone = np.flatnonzero(self.deleted())
+                found -= float(self.field_lengths(field).at(gone).sum())
+            totals[field] = found
         return found
 
     def lengths_at(self, field: str, docs: Ints) -> Floats:
@@ -515,11 +530,11 @@ def _block_weights(m: W3LeafMatcher) -> Floats:
     return np.asarray(weights, dtype=np.float64)
 
 
-def doc_frequency(searcher: Searcher, field: str, text: str) -> int:
-    """The number of documents of every segment holding ``text`` in ``field``, as
-    Whoosh's ``doc_frequency`` counts them, from the (cached) postings: the search
-    reads them anyway, and Whoosh's lookup costs a term-index search per segment."""
+def live_doc_frequency(searcher: Searcher, field: str, text: str) -> int:
+    """The number of live documents of every segment holding ``text`` in ``field``
+    (deleted copies of replaced records left out, unlike Whoosh's ``doc_frequency``),
+    from the (cached) postings."""
     return sum(
-        SegmentArrays(sub.reader()).doc_frequency(field, text)
+        len(SegmentArrays(sub.reader()).postings(field, text)[0])
         for sub, _ in searcher.leaf_searchers()
     )

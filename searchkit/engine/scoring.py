@@ -64,7 +64,7 @@ from searchkit.engine.nodes import (
     Proximity,
 )
 from searchkit.engine.phrase_match import narrowing_phrase_starts
-from searchkit.engine.postings import Floats, Ints, SegmentArrays, doc_frequency
+from searchkit.engine.postings import Floats, Ints, SegmentArrays, live_doc_frequency
 from searchkit.engine.ranges import is_term_range, range_postings
 from searchkit.engine.sparse import (
     NO_DOCS,
@@ -237,14 +237,19 @@ class Concept:
 
 class _Stats:
     """Index-wide statistics (document frequency, Whoosh's idf, average field length),
-    each looked up once per query."""
+    each looked up once per query. The index's size, document frequencies and mean
+    lengths count its live documents only: the deleted copies of replaced records
+    (until a merge drops them) never change a score, so an index scores its records
+    as a new index of the same records would (Whoosh's own idf, for the queries scored
+    exactly as Whoosh scores them, counts them as Whoosh does)."""
 
     def __init__(self, searcher: Searcher) -> None:
         self.parent = searcher.get_parent()
         #: Whether the query is evaluated over every segment of the index.
         self.whole = self.parent is searcher
-        self.n_docs = max(self.parent.doc_count_all(), 1)
+        self.n_docs = max(self.parent.doc_count(), 1)
         self.whoosh_idf: Callable[[str, str], float] = functools.cache(self.parent.idf)
+        self._idf: dict[tuple[str, str], float] = {}
         self._avg: dict[str, float] = {}
         self._df: dict[tuple[str, str], int] = {}
         #: The query's evaluator (set once it is made).
@@ -253,16 +258,25 @@ class _Stats:
         self._nodes: dict[int, Query] = {}
 
     def doc_frequency(self, field: str, text: str) -> int:
-        """The number of documents of the index holding ``text`` in ``field`` as
-        Whoosh counts them, from the segments' (cached) postings."""
+        """The number of live documents of the index holding ``text`` in ``field``,
+        from the (cached) postings: they are read anyway."""
         key = (field, text)
         found = self._df.get(key)
         if found is None:
-            if self.whole and self.evaluator is not None:  # its postings are read anyway
-                found = self.evaluator.arrays.doc_frequency(field, text)
+            if self.whole and self.evaluator is not None:
+                found = len(self.evaluator.arrays.postings(field, text)[0])
             else:
-                found = doc_frequency(self.parent, field, text)
+                found = live_doc_frequency(self.parent, field, text)
             self._df[key] = found
+        return found
+
+    def live_idf(self, field: str, text: str) -> float:
+        """Whoosh's idf formula (``log(N / (df + 1)) + 1``) over the live documents."""
+        key = (field, text)
+        found = self._idf.get(key)
+        if found is None:
+            df = self.doc_frequency(field, text)
+            found = self._idf[key] = math.log(self.n_docs / (df + 1)) + 1.0
         return found
 
     def node_key(self, q: Query) -> int:
@@ -292,7 +306,7 @@ class _Stats:
             total = 0.0
             if field in schema and schema[field].scorable:
                 for reader, _ in self.parent.reader().leaf_readers():
-                    total += SegmentArrays(reader).length_total(field)
+                    total += SegmentArrays(reader).live_length_total(field)
             found = self._avg[field] = total / self.n_docs or 1.0
         return found
 
@@ -545,7 +559,8 @@ class Evaluator:
 
     def _phrase_frequencies(self, field: str, words: list[str], slop: int) -> tuple[Ints, Floats]:
         common: Ints | None = None
-        for w in sorted(set(words), key=lambda w: self.stats.doc_frequency(field, w)):
+        # Rarest first, by the term dictionary's counts (no postings read for them).
+        for w in sorted(set(words), key=lambda w: self.arrays.doc_frequency(field, w)):
             ids = self.arrays.postings(field, w, positions=True)[0]
             common = ids if common is None else common[_contains(ids, common)]
             if not len(common):
@@ -595,8 +610,9 @@ class Evaluator:
         return type(self.searcher.weighting) is BM25F and field in schema and schema[field].scorable
 
     def whoosh_term(self, q: Term) -> Sparse:
-        """A plain Whoosh ``Term``, scored exactly as Whoosh's ``BM25F`` scores it (Whoosh's
-        own idf, one field), from arrays instead of its matcher."""
+        """A plain Whoosh ``Term``, scored by Whoosh's ``BM25F`` formula (its idf formula,
+        one field) over the live documents' statistics, from arrays instead of its
+        matcher (the same scores where no record is deleted)."""
         field = q.fieldname
         ids, tf = self.arrays.postings(field, q.text)
         if not len(ids):
@@ -605,7 +621,7 @@ class Evaluator:
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
         avg = self.stats.avg_length(field)
-        idf = self.stats.whoosh_idf(field, q.text)
+        idf = self.stats.live_idf(field, q.text)
         norm = (1 - b) + b * self.arrays.lengths_at(field, ids) / avg
         return ids, q.boost * idf * (tf * (k1 + 1)) / (tf + k1 * norm)
 

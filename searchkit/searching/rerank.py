@@ -35,7 +35,7 @@ from whoosh.searching import Searcher
 
 from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
-from searchkit.engine.postings import doc_frequency
+from searchkit.engine.postings import live_doc_frequency
 from searchkit.params import DEFAULT, Params
 
 TITLE_FIELD = "title"
@@ -114,8 +114,8 @@ def concepts(searcher: Searcher, query: Query) -> list[Concept]:
     highest-boosted term. Phrases and proximity or feedback children are left out."""
     return concepts_by(
         query,
-        max(searcher.doc_count_all(), 1),
-        lambda field, text: doc_frequency(searcher, field, text),
+        max(searcher.doc_count(), 1),
+        lambda field, text: live_doc_frequency(searcher, field, text),
     )
 
 
