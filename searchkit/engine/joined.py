@@ -104,12 +104,6 @@ class JoinedArrays:
         """Every document's length in ``field``."""
         return np.concatenate([np.zeros(0), *(part.lengths(field) for part in self.parts)])
 
-    def length_total(self, field: str) -> float:
-        return sum(part.length_total(field) for part in self.parts)
-
-    def live_length_total(self, field: str) -> float:
-        return sum(part.live_length_total(field) for part in self.parts)
-
     def doc_frequency(self, field: str, text: str) -> int:
         """The number of documents holding the term as Whoosh counts it (deleted ones
         included), summed over the segments."""
