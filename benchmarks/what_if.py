@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from query_latency import WARM_UP, queries
 
 from searchkit import SearchIndex, search
-from searchkit.engine import postings, scoring
+from searchkit.engine import joined, postings, scoring
 
 
 def _two_words(key: tuple[Any, ...]) -> bool:
@@ -42,40 +42,51 @@ def _two_words(key: tuple[Any, ...]) -> bool:
 
 
 class Served:
-    """``owner.name`` (a method) patched to record what it returns for the calls that
-    ``key_of(self, *args)`` names (None: not recorded), then to serve those."""
+    """``owner.name`` (a method of each of ``owners``) patched to record what it
+    returns for the calls that ``key_of(self, *args)`` names (None: not recorded),
+    then to serve those."""
 
-    def __init__(self, owner: type, name: str, key_of: Callable[..., Any]) -> None:
-        self.owner, self.name, self.key_of = owner, name, key_of
-        self.real = getattr(owner, name)
+    def __init__(self, owners: tuple[type, ...], name: str, key_of: Callable[..., Any]) -> None:
+        self.owners, self.name, self.key_of = owners, name, key_of
+        self.real = {owner: getattr(owner, name) for owner in owners}
         self.store: dict[Any, Any] = {}
 
     def record(self) -> None:
+        for owner, real in self.real.items():
+            setattr(owner, self.name, self._recording(real))
+
+    def _recording(self, real: Callable[..., Any]) -> Callable[..., Any]:
         def recording(this: Any, *args: Any) -> Any:
-            found = self.real(this, *args)
+            found = real(this, *args)
             key = self.key_of(this, *args)
             if key is not None:
                 self.store[key] = found
             return found
 
-        setattr(self.owner, self.name, recording)
+        return recording
 
     def serve(self) -> None:
+        for owner, real in self.real.items():
+            setattr(owner, self.name, self._serving(real))
+
+    def _serving(self, real: Callable[..., Any]) -> Callable[..., Any]:
         def serving(this: Any, *args: Any) -> Any:
             key = self.key_of(this, *args)
             found = self.store.get(key) if key is not None else None
-            return found if found is not None else self.real(this, *args)
+            return found if found is not None else real(this, *args)
 
-        setattr(self.owner, self.name, serving)
+        return serving
 
     def restore(self) -> None:
-        setattr(self.owner, self.name, self.real)
+        for owner, real in self.real.items():
+            setattr(owner, self.name, real)
 
 
 def free_phrases() -> Served:
-    """Two-word phrases' frequencies, by segment state and phrase."""
+    """Two-word phrases' frequencies, by segment state and phrase (one segment's
+    arrays, or every segment's joined)."""
     return Served(
-        postings.SegmentArrays,
+        (postings.SegmentArrays, joined.JoinedArrays),
         "derived",
         lambda arrays, key, _: (arrays._state, key) if _two_words(key) else None,
     )
@@ -84,7 +95,7 @@ def free_phrases() -> Served:
 def free_proximity() -> Served:
     """The proximity bonus, by segment state, query node and candidates."""
     return Served(
-        scoring.Evaluator,
+        (scoring.Evaluator,),
         "proximity",
         lambda seg, q, candidates: (seg.arrays._state, repr(q), candidates.tobytes()),
     )
