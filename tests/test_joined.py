@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,10 @@ from whoosh.scoring import BM25F
 
 from searchkit import SearchIndex
 from searchkit.engine.joined import JoinedArrays, arrays_of
-from searchkit.engine.postings import SegmentArrays
+from searchkit.engine.postings import SegmentArrays, live_doc_frequency
 from searchkit.index.ingest import ingest
+from searchkit.searching.feedback import FEEDBACK_FIELDS as FIELDS
+from searchkit.searching.feedback import _best_terms
 
 from .cli_helpers import run
 from .conftest import SAMPLE_SUBSET
@@ -119,8 +122,10 @@ def test_joined_arrays_are_the_segments_arrays_shifted(
     assert joined.position_keys("abstract", "cell", ids[:0]).tolist() == []
 
 
-def _ranked(index: Path, query: str) -> list[tuple[str, str]]:
-    result = run(index, "search", query, "-f", "csv", "--fields", "pmid,score", "-n", "all")
+def _ranked(index: Path, query: str, *options: str) -> list[tuple[str, str]]:
+    result = run(
+        index, "search", query, *options, "-f", "csv", "--fields", "pmid,score", "-n", "all"
+    )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     return [(row["pmid"], row["score"]) for row in rows]
@@ -179,3 +184,49 @@ def test_deleted_copies_never_change_a_ranking(layouts: tuple[Path, Path, Path, 
     assert searcher.doc_count() < searcher.doc_count_all()  # the copies are there
     index.close()
     _assert_same_rankings(deleted, left)
+
+
+def test_deleted_copies_never_change_the_expansion(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """``--expand`` weighs each feedback word by its idf: over the live records only,
+    as the scores' statistics are, so that the words added and their weights are an
+    index of the records left's (Whoosh's counts include the deleted copies)."""
+    _, _, deleted, left = layouts
+    for query in ("cancer cells", "tumor gene expression", QUERIES[2]):
+        expected = _ranked(left, query, "--expand")
+        assert len(expected) >= 5
+        assert _ranked(deleted, query, "--expand") == expected, query
+
+
+def test_the_expansion_counts_live_only_the_words_that_can_win(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """Feedback reads postings for a live count only where Whoosh's counts (copies
+    included) leave a word's place among the best open: the words chosen, and their
+    weights, are those of every candidate counted live."""
+    _, _, deleted, _ = layouts
+    index = SearchIndex.open(deleted)
+    searcher = index.shared_searcher(BM25F())
+    assert searcher.doc_count() < searcher.doc_count_all()
+    n_docs = searcher.doc_count()
+    words = sorted(
+        {t for f in ("title", "abstract") for t in searcher.lexicon(f)}, key=lambda t: t
+    )[::40]
+    words = [w.decode() if isinstance(w, bytes) else w for w in words]
+    words = [w for w in words if any(map(str.isalpha, w))]
+    assert len(words) > 100
+    model = {w: 1.0 / (1 + i % 17) for i, w in enumerate(words)}
+    everyone = sorted(
+        (
+            p
+            * math.log(
+                1.0 + n_docs / (max(live_doc_frequency(searcher, f, w) for f in FIELDS) + 1)
+            ),
+            w,
+        )
+        for w, p in model.items()
+    )[::-1]
+    for k in (1, 10, 25):
+        assert _best_terms(searcher, model, k) == everyone[:k]
+    index.close()

@@ -532,9 +532,16 @@ def _block_weights(m: W3LeafMatcher) -> Floats:
 
 def live_doc_frequency(searcher: Searcher, field: str, text: str) -> int:
     """The number of live documents of every segment holding ``text`` in ``field``
-    (deleted copies of replaced records left out, unlike Whoosh's ``doc_frequency``),
-    from the (cached) postings."""
-    return sum(
-        len(SegmentArrays(sub.reader()).postings(field, text)[0])
-        for sub, _ in searcher.leaf_searchers()
-    )
+    (deleted copies of replaced records left out, unlike Whoosh's ``doc_frequency``):
+    the (cached) postings of a segment with deletions counted, Whoosh's count of the
+    others (:meth:`SegmentArrays.doc_frequency`: no posting read for it, as feedback
+    weighs its hundreds of candidate words by it)."""
+    total = 0
+    for sub, _ in searcher.leaf_searchers():
+        reader = sub.reader()
+        arrays = SegmentArrays(reader)
+        if reader.has_deletions():
+            total += len(arrays.postings(field, text)[0])
+        else:
+            total += arrays.doc_frequency(field, text)
+    return total
