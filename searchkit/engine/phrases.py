@@ -35,6 +35,7 @@ from whoosh.query.qcore import QueryError as WhooshQueryError
 from searchkit.engine import sets
 from searchkit.engine.joined import Arrays
 from searchkit.engine.postings import Floats, Ints, SegmentArrays
+from searchkit.engine.sparse import union
 
 #: One way a slot is written: (term, position offset) pairs and the number of positions
 #: it takes.
@@ -171,7 +172,7 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
                 has = holding(term)
                 every = has if every is None else every[sets.contains(has, every)]
             assert every is not None
-            either = every if either is None else np.union1d(either, every)
+            either = every if either is None else union([either, every])
         assert either is not None
         docs = either if docs is None else docs[sets.contains(either, docs)]
     return np.zeros(0, dtype=np.int64) if docs is None else docs.astype(np.int64)
