@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from searchkit import SearchIndex, search
-from searchkit.analysis.analyzer import COMPOUND, term_initials, text_analyzer, word_terms
+from searchkit.analysis.analyzer import COMPOUND, term_head, term_heads, text_analyzer, word_terms
 from searchkit.index.schema import build_schema
 from searchkit.readers import iter_files, read_file
 from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
@@ -69,10 +69,15 @@ def test_a_single_word_has_the_terms_the_analyzer_gives_it() -> None:
     # What a unit's terms can begin with, found without analysing it: snippets
     # analyse only the units whose terms can begin as a matched term does.
     for unit in units:
-        initials = term_initials(unit)
-        assert all(term[:1] in initials for term in _analysed(unit)), unit
-    assert term_initials("Oedema") == {"o", "e"} and term_initials("dying") == {"d"}
-    assert term_initials("TNF-α") == {"t", "a"} and term_initials("CD8+") == {"c"}
+        heads = term_heads(unit)
+        assert all(term_head(term) in heads for term in _analysed(unit)), unit
+    assert {"oe", "ed"} <= term_heads("Oedema") and {"dy", "di"} <= term_heads("dying")
+    assert {"tn", "al"} <= term_heads("TNF-α") and "cd" in term_heads("CD8+")
+    assert "tc" in term_heads("T-cells") and "15" in term_heads("1.5")
+    assert "ai" in term_heads("aero-plane") and "o" in term_heads("OED")
+    assert term_head("1.5") == "15" and term_head("pdl1") == "pd"
+    # Two characters: most units none of whose terms can begin as "cancer" does.
+    assert "ca" not in term_heads("cells") and "ca" in term_heads("Cancers")
 
 
 def test_no_match_gives_none() -> None:

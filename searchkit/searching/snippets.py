@@ -16,7 +16,7 @@ from typing import Any
 
 from whoosh.searching import Hit
 
-from searchkit.analysis.analyzer import COMPOUND, term_initials, text_analyzer, word_terms
+from searchkit.analysis.analyzer import COMPOUND, term_head, term_heads, text_analyzer, word_terms
 
 _SPACE = re.compile(r"\s+")
 SNIPPET_CHARS = 240
@@ -41,7 +41,7 @@ class UnitTerms:
         self.words = analyzer == text_analyzer()
         #: The units analysed so far (read it directly in loops; call for the rest).
         self.known: dict[str, frozenset[str]] = {}
-        #: What the terms of the units seen so far can begin with (:meth:`initials`).
+        #: The heads the terms of the units seen so far can have (:meth:`heads_of`).
         self.heads: dict[str, frozenset[str]] = {}
 
     def __call__(self, unit: str) -> frozenset[str]:
@@ -56,14 +56,15 @@ class UnitTerms:
             self.known[unit] = found
         return found
 
-    def initials(self, unit: str) -> frozenset[str]:
-        """What the terms of ``unit`` can begin with (:func:`term_initials`; the text
-        analyzer's), cached: a page of hits repeats the words it does not analyse."""
+    def heads_of(self, unit: str) -> frozenset[str]:
+        """The heads (first two characters) the terms of ``unit`` can have
+        (:func:`term_heads`; the text analyzer's), cached: a page of hits repeats the
+        words it does not analyse."""
         found = self.heads.get(unit)
         if found is None:
             if len(self.heads) >= UNIT_CACHE_SIZE:
                 self.heads = {}
-            found = self.heads[unit] = term_initials(unit)
+            found = self.heads[unit] = term_heads(unit)
         return found
 
 
@@ -101,17 +102,16 @@ def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str,
     known = terms_of.known
     disjoint = words.isdisjoint
     # A unit not analysed yet none of whose terms can begin as one of ``words`` does
-    # is not analysed (stemming was most of a page of snippets on a large index, whose
-    # hits hold many words seen once): :meth:`UnitTerms.initials`.
-    initials = frozenset(w[:1] for w in words) if terms_of.words else None
+    # (their first two characters) is not analysed: stemming was most of a page of
+    # snippets on a large index, whose hits hold many words seen once
+    # (:meth:`UnitTerms.heads_of`).
+    wanted = frozenset(term_head(w) for w in words) if terms_of.words else None
     heads = terms_of.heads
     for m in COMPOUND.finditer(text):
         unit = m.group()
         terms = known.get(unit)
         if terms is None:
-            if initials is not None and initials.isdisjoint(
-                heads.get(unit) or terms_of.initials(unit)
-            ):
+            if wanted is not None and wanted.isdisjoint(heads.get(unit) or terms_of.heads_of(unit)):
                 continue
             terms = terms_of(unit)
         if not disjoint(terms):
