@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, search
 from searchkit.engine import scoring
+from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.nodes import weighting
 from searchkit.params import DEFAULT
 from searchkit.query.compile import parse_query
@@ -108,3 +110,80 @@ def test_search_and_eval_rank_alike(sample_index: SearchIndex) -> None:
     # paging reads the same ranking
     page2 = search(sample_index, query, limit=5, offset=5).hits
     assert [h.pmid for h in page2] == [h.pmid for h in hits[5:]]
+
+
+def _reference_rerank(
+    s: Searcher, q: Any, candidates: list[tuple[float, int]], params: Any
+) -> list[tuple[float, int]]:
+    """:func:`rerank.rerank` candidate by candidate: each one's concepts gathered from
+    its own postings and positions, and :func:`rerank.evidence` (what the Solr backend
+    computes record by record)."""
+    found = rerank.concepts(s, q)
+    weights = [c.weight for c in found]
+    head, tail = candidates[: params.rerank_depth], candidates[params.rerank_depth :]
+    docnums = sorted(d for _, d in head)
+    group = DocGroup(s, docnums)
+    where: list[dict[str, dict[int, list[int]]]] = []
+    for concept in found:
+        fields: dict[str, dict[int, list[int]]] = {}
+        for field, text in concept.terms:
+            if field == rerank.PASSAGE_FIELD:
+                held = group.positions(field, text)
+            else:
+                held = {d: [] for d in group.containing(field, text)}
+            for d, ps in held.items():
+                fields.setdefault(field, {}).setdefault(d, []).extend(ps)
+        for field, words, slop in concept.phrases:
+            for key in group.phrase_starts(field, list(words), slop).tolist():
+                fields.setdefault(field, {}).setdefault(key >> 32, []).append(key & 0xFFFFFFFF)
+        where.append(fields)
+    scale = params.rerank_weight * max(score for score, _ in head) / sum(weights)
+    rescored = []
+    for score, d in head:
+        anywhere = {i for i, fields in enumerate(where) if any(d in f for f in fields.values())}
+        in_title = {i for i, fields in enumerate(where) if d in fields.get(rerank.TITLE_FIELD, {})}
+        events = [
+            (p, i)
+            for i, fields in enumerate(where)
+            for p in fields.get(rerank.PASSAGE_FIELD, {}).get(d, [])
+        ]
+        bonus = rerank.evidence(weights, anywhere, in_title, events, params)
+        rescored.append((score + scale * bonus, d))
+    rescored.sort(key=lambda item: (-item[0], item[1]))
+    return rescored + tail
+
+
+def test_every_candidate_gets_the_evidence_of_its_own_postings(
+    sample_index: SearchIndex,
+) -> None:
+    """The second stage computes every candidate's evidence at once (arrays of the
+    candidates' concepts and positions): the same scores, to the last bit, as
+    :func:`rerank.evidence` gives each candidate from its own postings (titles, phrases
+    of acronym long forms, compounds, stop-word gaps)."""
+    schema = sample_index.whoosh_index.schema
+    queries = [
+        QUERY,
+        "cancer stem cells escape immune control",
+        "PD-L1 expression in tumor cells",
+        "breast cancer risk in women",
+        "the effect of vitamin D on bone",
+    ]
+    compared = 0
+    with _searcher(sample_index) as s:
+        for text in queries:
+            q = parse_query(schema, text, acronyms=sample_index.acronyms)
+            first, _ = scoring.top_docs(s, q, 150)
+            for depth in (100, 7):
+                params = replace(DEFAULT, rerank_depth=depth)
+                assert rerank.rerank(s, q, first, params) == _reference_rerank(s, q, first, params)
+                compared += min(depth, len(first))
+    assert compared > 400
+
+
+def test_best_window_counts_each_concept_once_however_often_it_occurs() -> None:
+    weights = [0.1, 0.2, 0.7]
+    events = [(5, 2), (6, 2), (6, 0), (7, 1), (30, 1), (31, 2)]
+    assert rerank.best_window(events, weights, 1) == 0.1 + 0.7  # 6: concept 2 once
+    assert rerank.best_window(events, weights, 2) == 0.1 + 0.2 + 0.7  # 6 … 7
+    assert rerank.best_window(events, weights, 40) == 0.1 + 0.2 + 0.7
+    assert rerank.best_window(events[4:], weights, 1) == 0.7

@@ -30,9 +30,12 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from whoosh.query import Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
+from searchkit.engine import sets
 from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
 from searchkit.engine.postings import live_doc_frequency
@@ -70,22 +73,14 @@ def rerank(
     if total <= 0:
         return candidates
     head, tail = candidates[:depth], candidates[depth:]
-    docnums = sorted(d for _, d in head)
+    docnums = sorted({d for _, d in head})
     scale = weight * max(s for s, _ in head) / total
+    table = _Evidence(docnums, [c.weight for c in found])
     group = DocGroup(searcher, docnums)
-    occurrences = [_occurrences(searcher, c, group) for c in found]
-    weights = [c.weight for c in found]
-    passages: dict[int, list[tuple[int, int]]] = {}
-    for i, occ in enumerate(occurrences):
-        for d, ps in occ.get(PASSAGE_FIELD, {}).items():
-            passages.setdefault(d, []).extend((p, i) for p in ps)
-    rescored = []
-    for score, d in head:
-        in_title = {i for i, occ in enumerate(occurrences) if d in occ.get(TITLE_FIELD, {})}
-        held = {i for i, occ in enumerate(occurrences) if _in(occ, d)}
-        rescored.append(
-            (score + scale * evidence(weights, held, in_title, passages.get(d, []), params), d)
-        )
+    for i, concept in enumerate(found):
+        _gather(searcher, concept, i, group, table)
+    bonus = dict(zip(docnums, table.evidence(params.rerank_window).tolist(), strict=True))
+    rescored = [(score + scale * bonus[d], d) for score, d in head]
     rescored.sort(key=lambda item: (-item[0], item[1]))
     return rescored + tail
 
@@ -100,12 +95,91 @@ def evidence(
     """A candidate's evidence, the mean of its idf-weighted coverage anywhere, in the
     title and in the best passage (before the scale): the concepts (indexes into
     ``weights``) it has anywhere, those in its title, and its (abstract position,
-    concept) events."""
-    anywhere = sum(weights[i] for i in found)
-    title = sum(weights[i] for i in in_title)
+    concept) events. The reference :func:`rerank` computes for every candidate at once
+    (and the Solr backend, :mod:`searchkit.solr.evidence`, record by record)."""
+    anywhere = sum(weights[i] for i in sorted(found))
+    title = sum(weights[i] for i in sorted(in_title))
     events = sorted(e for e in passage_events if e[1] not in in_title)
     passage = title + best_window(events, weights, params.rerank_window)
     return (anywhere + title + passage) / 3.0
+
+
+class _Evidence:
+    """What :func:`evidence` reads, for every candidate at once: which concepts each
+    holds anywhere and in its title (one row per concept), and each concept's abstract
+    positions as ``candidate index << 32 | position``."""
+
+    def __init__(self, docnums: list[int], weights: list[float]) -> None:
+        self.docnums = np.array(docnums, dtype=np.int64)
+        self.weights = weights
+        self.anywhere = np.zeros((len(weights), len(docnums)), dtype=np.bool_)
+        self.in_title = np.zeros((len(weights), len(docnums)), dtype=np.bool_)
+        self.passage: list[list[NDArray[np.int64]]] = [[] for _ in weights]
+
+    def held(self, concept: int, field: str, docnums: NDArray[np.int64]) -> None:
+        """The candidates ``docnums`` (top-level numbers) hold ``concept`` in ``field``."""
+        at = np.searchsorted(self.docnums, docnums)
+        self.anywhere[concept, at] = True
+        if field == TITLE_FIELD:
+            self.in_title[concept, at] = True
+
+    def positions(self, concept: int, field: str, keys: NDArray[np.int64]) -> None:
+        """``concept`` is at ``keys`` (top-level ``docnum << 32 | position``) of ``field``."""
+        docnums = keys >> 32
+        self.held(concept, field, sets.distinct(docnums))
+        if field == PASSAGE_FIELD:
+            at = np.searchsorted(self.docnums, docnums)
+            self.passage[concept].append((at << 32) | (keys & _POSITION))
+
+    def evidence(self, window: int) -> NDArray[np.float64]:
+        """Each candidate's :func:`evidence`: the same sums, in the same order."""
+        n = len(self.docnums)
+        anywhere = np.zeros(n)
+        title = np.zeros(n)
+        for i, w in enumerate(self.weights):  # each sum concept by concept, in order
+            anywhere = anywhere + np.where(self.anywhere[i], w, 0.0)
+            title = title + np.where(self.in_title[i], w, 0.0)
+        # The best window: for each event (a concept's position not in the title),
+        # the concepts found from it to ``window - 1`` positions on.
+        keys = []
+        for i, found in enumerate(self.passage):
+            if found:
+                joined = np.sort(np.concatenate(found))
+                keys.append(joined[~self.in_title[i, joined >> 32]])
+            else:
+                keys.append(np.zeros(0, dtype=np.int64))
+        starts = sets.distinct(np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *keys])))
+        summed = np.zeros(len(starts))
+        for w, held in zip(self.weights, keys, strict=True):
+            if len(held):
+                at = np.minimum(np.searchsorted(held, starts), len(held) - 1)
+                inside = (held[at] >= starts) & (held[at] <= starts + (window - 1))
+                summed = summed + np.where(inside, w, 0.0)
+            else:
+                summed = summed + 0.0
+        best = np.zeros(n)
+        np.maximum.at(best, starts >> 32, summed)
+        passage = title + best
+        return (anywhere + title + passage) / 3.0
+
+
+_POSITION = 0xFFFFFFFF  # the position bits of a ``docnum << 32 | position`` key
+
+
+def _gather(
+    searcher: Searcher, concept: Concept, i: int, group: DocGroup, table: _Evidence
+) -> None:
+    """Where the candidates of ``group`` hold the concept ``i`` (a term or a phrase):
+    positions are read for :data:`PASSAGE_FIELD` only."""
+    for field, text in concept.terms:
+        if field == PASSAGE_FIELD and _has_positions(searcher, field):
+            table.positions(i, field, group.position_keys(field, text))
+        else:
+            held = np.array(sorted(group.containing(field, text)), dtype=np.int64)
+            table.held(i, field, held)
+    for field, words, slop in concept.phrases:
+        if words and _has_positions(searcher, field):
+            table.positions(i, field, group.phrase_starts(field, list(words), slop))
 
 
 def concepts(searcher: Searcher, query: Query) -> list[Concept]:
@@ -147,26 +221,20 @@ def concepts_by(query: Query, n_docs: int, frequency: Callable[[str, str], int])
 
 def best_window(events: list[tuple[int, int]], weights: list[float], window: int) -> float:
     """The largest summed weight of distinct concepts found together within ``window``
-    consecutive positions; ``events`` are (position, concept index) pairs, sorted."""
-    best = current = 0.0
-    counts = [0] * len(weights)
-    start = 0
-    for pos, c in events:
-        if counts[c] == 0:
-            current += weights[c]
-        counts[c] += 1
-        while events[start][0] <= pos - window:
-            old = events[start][1]
-            counts[old] -= 1
-            if counts[old] == 0:
-                current -= weights[old]
-            start += 1
-        best = max(best, current)
+    consecutive positions; ``events`` are (position, concept index) pairs, sorted. Each
+    window's weights are added concept by concept in order (the sums the whole table
+    of candidates gives, :class:`_Evidence`)."""
+    best = 0.0
+    for start, (pos, _) in enumerate(events):
+        if start and events[start - 1][0] == pos:
+            continue  # the same window as the event before
+        present: set[int] = set()
+        for p, c in events[start:]:
+            if p > pos + window - 1:
+                break
+            present.add(c)
+        best = max(best, sum(weights[i] for i in sorted(present)))
     return best
-
-
-def _in(occurrences: dict[str, dict[int, list[int]]], docnum: int) -> bool:
-    return any(docnum in docs for docs in occurrences.values())
 
 
 def _best_matches(q: Query) -> Iterator[BestMatch]:
@@ -199,44 +267,5 @@ def _terms(q: FieldedTerm) -> list[Term]:
     return [t for t in q.subqueries if isinstance(t, Term)]
 
 
-def _postings(group: DocGroup, field: str, text: str, positions: bool) -> dict[int, list[int]]:
-    """For each document of ``group`` containing ``text`` in ``field``: its positions
-    there (or ``[]`` when ``positions`` is false). Read from the posting arrays the
-    first stage has just decoded (cached)."""
-    if positions:
-        return group.positions(field, text)
-    return {d: [] for d in sorted(group.containing(field, text))}
-
-
 def _has_positions(searcher: Searcher, field: str) -> bool:
     return field in searcher.schema.names() and searcher.schema[field].format.supports("positions")
-
-
-def _phrase_starts(
-    searcher: Searcher, field: str, words: tuple[str, ...], slop: int, group: DocGroup
-) -> dict[int, list[int]]:
-    """Per document, where ``words`` occur in order, each within ``slop`` positions of
-    the one before (the position of the first word)."""
-    if not words or not _has_positions(searcher, field):
-        return {}
-    starts = group.phrase_starts(field, list(words), slop)
-    out: dict[int, list[int]] = {}
-    for key in starts.tolist():
-        out.setdefault(key >> 32, []).append(key & 0xFFFFFFFF)
-    return out
-
-
-def _occurrences(
-    searcher: Searcher, concept: Concept, group: DocGroup
-) -> dict[str, dict[int, list[int]]]:
-    """Field → document → positions where the concept (a term or a phrase) occurs; the
-    positions are only read for :data:`PASSAGE_FIELD`."""
-    out: dict[str, dict[int, list[int]]] = {}
-    for field, text in concept.terms:
-        want = field == PASSAGE_FIELD and _has_positions(searcher, field)
-        for d, ps in _postings(group, field, text, want).items():
-            out.setdefault(field, {}).setdefault(d, []).extend(ps)
-    for field, words, slop in concept.phrases:
-        for d, ps in _phrase_starts(searcher, field, words, slop, group).items():
-            out.setdefault(field, {}).setdefault(d, []).extend(ps)
-    return out
