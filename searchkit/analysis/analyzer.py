@@ -336,13 +336,13 @@ def term_heads(unit: str) -> frozenset[str]:
     parts from one on joined (``T-cells`` → ``tc``), or of their American spellings
     (``aero-plane`` → ``airplane``); Snowball's English stemmer rewrites only endings
     (its suffix steps work inside regions that begin after the first letter), so a
-    stem keeps them, except
-    that a stem may be a single letter (``oed`` → ``o``: its one-character head is
-    there too) and the forms ``dying``, ``lying`` and ``tying`` become ``die``,
-    ``lie`` and ``tie`` (a ``y`` second is also read as an ``i``). Snippets analyse
-    only the units one of whose heads a matched term has (``tests/test_snippets.py``
-    checks the set on every unit of the bundled records): on the hits of the
-    benchmark's queries a quarter as many as the first character alone let through."""
+    stem keeps them, except that a stem may be a single letter (``oed`` → ``o``: its
+    one-character head is there too) and the forms ``dying``, ``lying`` and ``tying``
+    become ``die``, ``lie`` and ``tie`` (a ``y`` second is also read as an ``i``).
+    Snippets analyse only the units one of whose heads a matched term has
+    (``tests/test_snippets.py`` checks the set on every unit of the bundled records):
+    on the hits of the benchmark's queries, a quarter as many as the first character
+    alone let through."""
     parts = _PART.findall(fold(unit))
     last = len(parts) - 1
     found: set[str] = set()

@@ -155,8 +155,6 @@ class _Evidence:
                 at = np.minimum(np.searchsorted(held, starts), len(held) - 1)
                 inside = (held[at] >= starts) & (held[at] <= starts + (window - 1))
                 summed = summed + np.where(inside, w, 0.0)
-            else:
-                summed = summed + 0.0
         best = np.zeros(n)
         np.maximum.at(best, starts >> 32, summed)
         passage = title + best
