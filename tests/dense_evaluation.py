@@ -540,12 +540,14 @@ def _best_of_all(parts: list[tuple[Mask, Floats]], depth: int) -> list[Ints]:
 
 
 def _best(mask: Mask, score: Floats, depth: int) -> Ints:
-    """The (ascending) numbers of the ``depth`` best-scoring matching documents."""
+    """The (ascending) numbers of the ``depth`` best-scoring matching documents, and
+    of every other one scoring as much as the last of them."""
     found = np.nonzero(mask)[0]
     if depth <= 0:
         return found[:0].astype(np.int64)
     if len(found) > depth:
-        found = np.sort(found[np.argpartition(-score[found], depth - 1)[:depth]])
+        scores = score[found]
+        found = found[scores >= np.partition(scores, len(scores) - depth)[len(scores) - depth]]
     return found.astype(np.int64)
 
 

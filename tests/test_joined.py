@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import shutil
 import subprocess
@@ -16,10 +17,11 @@ import numpy as np
 import pytest
 from whoosh.scoring import BM25F
 
-from searchkit import SearchIndex
+from searchkit import Record, SearchIndex
 from searchkit.engine.joined import JoinedArrays, arrays_of
 from searchkit.engine.postings import SegmentArrays, live_doc_frequency
 from searchkit.index.ingest import ingest
+from searchkit.readers import read_file
 from searchkit.searching.feedback import FEEDBACK_FIELDS as FIELDS
 from searchkit.searching.feedback import _best_terms
 
@@ -230,3 +232,35 @@ def test_the_expansion_counts_live_only_the_words_that_can_win(
     for k in (1, 10, 25):
         assert _best_terms(searcher, model, k) == everyone[:k]
     index.close()
+
+
+def test_records_scoring_alike_rank_alike_in_any_order(tmp_path: Path) -> None:
+    """Records that score alike (here 120 copies of one real record, under other
+    PMIDs) rank the same whatever order they were ingested in: the proximity bonus of
+    free text inside an ``AND`` goes to every record tied with the last of its depth
+    (it went to as many as the depth, chosen by document number: the copies ingested
+    first), and ties are then broken by PMID."""
+    record = next(
+        r for path in sorted(DATA.iterdir()) for r in _records(path) if r.pmid == "21707279"
+    )
+    lines = []
+    for i in range(120):
+        copy = record.to_dict()
+        copy["pmid"] = str(90_000_001 + i)
+        copy.pop("doi", None)
+        lines.append(json.dumps(copy))
+    answers = []
+    for name, ordered in (("ascending", lines), ("descending", lines[::-1])):
+        source = tmp_path / f"{name}.jsonl"
+        source.write_text("\n".join(ordered) + "\n", encoding="utf-8")
+        index = tmp_path / name
+        assert run(index, "ingest", str(source)).exit_code == 0
+        answers.append(_ranked(index, "immune escape AND humans[mh]"))
+    assert len(answers[0]) == 120
+    assert answers[0] == answers[1]
+    # The copies tied before the second stage re-scored the first 100 by PMID.
+    assert answers[0][0][0] == "90000001" and len({s for _, s in answers[0][:100]}) == 1
+
+
+def _records(path: Path) -> list[Record]:
+    return [r for r in read_file(path) if isinstance(r, Record)]

@@ -70,7 +70,6 @@ from searchkit.engine.sparse import (
     NO_DOCS,
     NO_SCORES,
     Sparse,
-    best,
     best_with_ties,
     boosted,
     sum_counted,
@@ -697,7 +696,9 @@ class Evaluator:
 
     def best_match(self, q: BestMatch) -> Sparse:
         base = self.best_match_base(q)
-        return self.best_match_finish(q, base, best(base[0], base[1], self.depth))
+        # Every document tied with the last of the depth gets the bonus, as at the top
+        # level: which of them would is otherwise decided by document number.
+        return self.best_match_finish(q, base, best_with_ties(base[0], base[1], self.depth))
 
     def concept_ids(self, q: Query) -> list[Ints]:
         """Arrays whose union is the documents matching the concept ``q``: each

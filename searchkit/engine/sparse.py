@@ -105,14 +105,5 @@ def best_with_ties(ids: Ints, score: Floats, depth: int) -> Ints:
     return ids[score >= cut]
 
 
-def best(ids: Ints, score: Floats, depth: int) -> Ints:
-    """The (ascending) numbers of the ``depth`` best-scoring documents of ``ids``."""
-    if depth <= 0:
-        return ids[:0]
-    if len(ids) > depth:
-        return np.sort(ids[np.argpartition(-score, depth - 1)[:depth]])
-    return ids
-
-
 def boosted(score: Floats, boost: float) -> Floats:
     return score if boost == 1.0 else score * boost
