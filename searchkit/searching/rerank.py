@@ -117,19 +117,21 @@ class _Evidence:
         self.passage: list[list[NDArray[np.int64]]] = [[] for _ in weights]
 
     def held(self, concept: int, field: str, docnums: NDArray[np.int64]) -> None:
-        """The candidates ``docnums`` (top-level numbers) hold ``concept`` in ``field``."""
-        at = np.searchsorted(self.docnums, docnums)
-        self.anywhere[concept, at] = True
-        if field == TITLE_FIELD:
-            self.in_title[concept, at] = True
+        """The candidates ``docnums`` (top-level numbers, repeats allowed) hold
+        ``concept`` in ``field``."""
+        self._mark(concept, field, np.searchsorted(self.docnums, docnums))
 
     def positions(self, concept: int, field: str, keys: NDArray[np.int64]) -> None:
         """``concept`` is at ``keys`` (top-level ``docnum << 32 | position``) of ``field``."""
-        docnums = keys >> 32
-        self.held(concept, field, sets.distinct(docnums))
+        at = np.searchsorted(self.docnums, keys >> 32)
+        self._mark(concept, field, at)
         if field == PASSAGE_FIELD:
-            at = np.searchsorted(self.docnums, docnums)
             self.passage[concept].append((at << 32) | (keys & _POSITION))
+
+    def _mark(self, concept: int, field: str, at: NDArray[np.intp]) -> None:
+        self.anywhere[concept, at] = True
+        if field == TITLE_FIELD:
+            self.in_title[concept, at] = True
 
     def evidence(self, window: int) -> NDArray[np.float64]:
         """Each candidate's :func:`evidence`: the same sums, in the same order."""
