@@ -16,6 +16,7 @@ from whoosh.searching import Searcher
 
 from searchkit import SearchIndex, ingest
 from searchkit.engine import scoring
+from searchkit.engine.compact_positions import CompactPositions, compact_arrays
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedTerm, weighting
 from searchkit.engine.position_values import position_arrays
 from searchkit.engine.postings import SegmentArrays
@@ -254,7 +255,9 @@ def test_proximity_counts_pairs_within_the_window() -> None:
 def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> None:
     """The array decoding of ``Positions`` values gives what decoding each value gives:
     on values Whoosh's own format encodes (one position, deltas from 256 on, a list
-    pickled in several batches, positions past 65,535) and on the index's postings."""
+    pickled in several batches, positions past 65,535) and on the index's postings
+    (compact values, read by :func:`compact_arrays`, then encoded again in Whoosh's
+    format, as indexes of format 7 and before hold them)."""
     fmt = Positions()
     lists = [[5], [0], [255], [256], [3, 7], [1, 300, 301], list(range(1001)), [70_000]]
     lists += [list(range(0, 3000, 2)), list(range(5, 900, 3)), [2**20, 2**20 + 1]]
@@ -278,8 +281,15 @@ def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> N
         by_value = arrays.positions("abstract", raw.decode(), ids)
         blob = arrays._entry("abstract", raw.decode()).values
         assert blob is not None
-        counts, positions = position_arrays(fmt, blob.blob, blob.starts, blob.ends)
-        assert counts.tolist() == [len(by_value[d]) for d in ids.tolist()]
-        assert positions.tolist() == [p for d in ids.tolist() for p in by_value[d]]
+        assert type(reader.schema["abstract"].format) is CompactPositions
+        expected_counts = [len(by_value[d]) for d in ids.tolist()]
+        expected = [p for d in ids.tolist() for p in by_value[d]]
+        counts, positions = compact_arrays(blob.blob, blob.starts, blob.ends)
+        assert counts.tolist() == expected_counts and positions.tolist() == expected
+        values = [fmt.encode(by_value[d]) for d in ids.tolist()]
+        ends = np.cumsum([len(v) for v in values]).astype(np.int64)
+        starts = ends - np.array([len(v) for v in values], dtype=np.int64)
+        counts, positions = position_arrays(fmt, b"".join(values), starts, ends)
+        assert counts.tolist() == expected_counts and positions.tolist() == expected
         checked += 1
     assert checked > 20

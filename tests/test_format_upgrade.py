@@ -1,9 +1,16 @@
-"""An index of format 6, whose large posting blocks keep their positions as zlib
-streams (:class:`~searchkit.engine.codec.DeflatedValues`), is searched as it is by a
-searchkit that writes format 7 (LZ4: :class:`~searchkit.engine.codec.Lz4Values`), and
-declares format 7 when it is first written to: its new segments and merges hold LZ4
-blocks an older searchkit could not read. Real records, real ``searchkit``
-processes; the format-6 index is written by the writer as it was (values deflated)."""
+"""Indexes of older formats are searched as they are by a searchkit that writes
+format 8, and declare format 8 when first written to:
+
+- format 6: large posting blocks keep their positions as zlib streams
+  (:class:`~searchkit.engine.codec.DeflatedValues`; format 7 and on write LZ4,
+  :class:`~searchkit.engine.codec.Lz4Values`);
+- formats 6 and 7: positions as Whoosh's ``Positions`` pickles them (format 8:
+  :class:`~searchkit.engine.compact_positions.CompactPositions`, 16-bit numbers).
+  An older index keeps the format its schema names in the segments written to it
+  later, and ``rebuild`` makes it a format-8 index whole.
+
+Real records, real ``searchkit`` processes; the older indexes are written by the
+writer as it was (stock positions, values deflated for format 6)."""
 
 from __future__ import annotations
 
@@ -15,10 +22,16 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from whoosh.formats import Positions
 
+from searchkit import SearchIndex
 from searchkit.cli import app
 from searchkit.engine import codec
+from searchkit.engine import postings as postings_module
 from searchkit.engine.codec import DeflatedValues, Lz4Values, PackedValues
+from searchkit.engine.compact_positions import CompactPositions
+from searchkit.index import schema as schema_module
+from searchkit.index import searchindex as searchindex_module
 
 from .conftest import _LARGEST, SAMPLE_DIR, SAMPLE_SUBSET, SMALL_SUBSET
 
@@ -35,8 +48,20 @@ QUERIES = [
 ]
 
 
-def _write_format_6(monkeypatch: pytest.MonkeyPatch, index: Path, files: list[Path]) -> None:
-    """``files`` ingested by the writer of format 6: large blocks' values deflated."""
+def _stock_schema() -> Any:
+    """The schema of formats 6 and 7: positions in Whoosh's own format."""
+    schema = schema_module.build_schema()
+    for _, field in schema.items():
+        if type(field.format) is CompactPositions:
+            field.format = Positions(field_boost=field.format.field_boost)
+    return schema
+
+
+def _write_older(
+    monkeypatch: pytest.MonkeyPatch, index: Path, files: list[Path], version: int
+) -> None:
+    """``files`` ingested by the writer of format ``version`` (6 or 7): Whoosh's
+    positions format, and for 6 large blocks' values deflated."""
     real = codec._mini_values
 
     def deflated(values: Any, fixedsize: Any, packed: bool, compression: int = 0) -> Any:
@@ -46,12 +71,19 @@ def _write_format_6(monkeypatch: pytest.MonkeyPatch, index: Path, files: list[Pa
         return found
 
     with monkeypatch.context() as patched:
-        patched.setattr(codec, "_mini_values", deflated)
+        patched.setattr(searchindex_module, "build_schema", _stock_schema)
+        if version == 6:
+            patched.setattr(codec, "_mini_values", deflated)
         result = CliRunner().invoke(
             app, ["ingest", *map(str, files), "--index", str(index), "--procs", "1"]
         )
     assert result.exit_code == 0, result.output
-    _set_version(index, 6)
+    _set_version(index, version)
+
+
+def _positions_format(index: Path) -> type:
+    with SearchIndex.open(index) as opened:
+        return type(opened.schema["abstract"].format)
 
 
 def _set_version(index: Path, version: int) -> None:
@@ -93,44 +125,65 @@ def _searched_by_a_process(index: Path) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-def test_a_format_6_index_is_read_then_written_as_format_7(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("version", [6, 7])
+def test_an_older_index_is_read_then_written_as_format_8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
-    old, new = tmp_path / "format-6", tmp_path / "format-7"
-    _write_format_6(monkeypatch, old, SAMPLE_SUBSET)
+    old, new = tmp_path / f"format-{version}", tmp_path / "format-8"
+    _write_older(monkeypatch, old, SAMPLE_SUBSET, version)
     made = _run("ingest", *map(str, SAMPLE_SUBSET), "--index", str(new))
     assert made.returncode == 0, made.stderr
+    assert _positions_format(old) is Positions
+    assert _positions_format(new) is CompactPositions
 
-    # The format-6 index holds zlib values, and they are what its phrases read.
+    # The older index holds its own values, and they are what its phrases read.
     inflated: list[int] = []
+    decoded: list[type] = []
     real_raw = DeflatedValues._raw
     with monkeypatch.context() as spied:
         spied.setattr(DeflatedValues, "_raw", lambda self: inflated.append(1) or real_raw(self))
+        for name in ("position_arrays", "decode_positions"):
+            real = getattr(postings_module, name)
+
+            def spy(fmt: Any, *args: Any, real: Any = real) -> Any:
+                decoded.append(type(fmt))
+                return real(fmt, *args)
+
+            spied.setattr(postings_module, name, spy)
         result = CliRunner().invoke(app, ["search", QUERIES[0], "--index", str(old), "--count"])
     assert result.exit_code == 0, result.output
-    assert inflated, "the format-6 index was written with LZ4 blocks"
+    assert decoded and set(decoded) == {Positions}, decoded
+    assert bool(inflated) == (version == 6)
 
-    # Searched as it is: the same counts and rankings as format 7, and not rewritten.
+    # Searched as it is: the same counts and rankings as format 8, and not rewritten.
     expected = _answers(new)
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == expected[0]
-    assert _version(old) == 6
+    assert _version(old) == version
 
-    # Written to: format 7 from then on; the new segment (LZ4) and the old ones
-    # (zlib) searched together, then merged into one.
+    # Written to: format 8 from then on; the new segment and the old ones searched
+    # together, then merged into one, in the positions format of the index's schema.
     more = SAMPLE_DIR / _LARGEST
     for index in (old, new):
         added = _run("ingest", str(more), "--index", str(index))
         assert added.returncode == 0, added.stderr
-    assert _version(old) == 7
+    assert _version(old) == 8
+    assert _positions_format(old) is Positions
     expected = _answers(new)
     assert _answers(old) == expected
     for index in (old, new):  # (replaced records count in the scores until merged)
         optimized = _run("optimize", "--index", str(index))
         assert optimized.returncode == 0, optimized.stderr
-    assert _answers(old) == _answers(new)
+    expected = _answers(new)
+    assert _answers(old) == expected
     assert _searched_by_a_process(old) == _searched_by_a_process(new)
+
+    # Rebuilt: format 8 whole, the same answers.
+    rebuilt = _run("rebuild", "--index", str(old))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _positions_format(old) is CompactPositions
+    assert _answers(old) == expected
 
 
 def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> None:
@@ -141,6 +194,6 @@ def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> N
     run = _run("search", "cancer", "--index", str(index))
     assert run.returncode != 0 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
-    assert "has format version 5, this searchkit reads version 7 (and 6)" in run.stderr
+    assert "has format version 5, this searchkit reads version 8 (and 6, 7)" in run.stderr
     assert f"searchkit rebuild --index {index}" in run.stderr
     assert _version(index) == 5

@@ -58,23 +58,28 @@ _TOKEN_BYTES = 16
 _CALL_BYTES = 32
 _TERM_IDS_LIMIT = 500_000  # terms given ids by add_positions (then a new list)
 _RUN_TERMS = 4_096  # terms per pickled chunk of a spilled run
-# Values up to this long are one position below 65,536 (Positions.encode: 4 bytes of
-# count, a 10-11 byte pickle): few distinct ones, each repeated in many postings.
-_SHARED_VALUE_LEN = 15
+# Values read back from a run are shared when no longer than one position below
+# 65,535 in their field's format (Positions.encode: 4 bytes of count and a 9-10 byte
+# pickle; CompactPositions: 2 bytes): few distinct ones, each repeated in many
+# postings.
+_SHARED_POSITION = 65_534
 _SINGLE_LIMIT = 100_000  # positions whose one-position value is kept
-#: ``encode([pos])`` by position. Every fast field is of Whoosh's Positions format,
-#: whose encoding depends on nothing but the positions: one value serves them all.
-ONE_POSITION_VALUES: dict[int, bytes] = {}
+#: ``encode([pos])`` by encoding, then position. A positions format's encoding depends
+#: on nothing but the positions: one value serves every field of that format.
+ONE_POSITION_VALUES: dict[Callable[[list[int]], bytes], dict[int, bytes]] = {}
 
 
 def one_position_value(pos: int, encode: Callable[[list[int]], bytes]) -> bytes:
     """The encoded value of a term that occurs once, at ``pos`` (made once per
-    position: most terms occur once in a field)."""
-    value = ONE_POSITION_VALUES.get(pos)
+    position and encoding: most terms occur once in a field)."""
+    values = ONE_POSITION_VALUES.get(encode)
+    if values is None:
+        values = ONE_POSITION_VALUES[encode] = {}
+    value = values.get(pos)
     if value is None:
         value = encode([pos])
         if pos < _SINGLE_LIMIT:
-            ONE_POSITION_VALUES[pos] = value
+            values[pos] = value
     return value
 
 
@@ -302,6 +307,8 @@ class TermStore:
         self._fields: dict[str, _FieldTokens] = {}
         self.runs: list[str] = []
         self._shared: dict[bytes, bytes] = {}  # short values read back from runs
+        #: Per field, the longest value read back from a run that is shared.
+        self._shared_len: dict[str, int] = {}
         self._term_ids = TermIds(_TERM_IDS_LIMIT)  # for add_positions
 
     def add_tokens(
@@ -323,13 +330,14 @@ class TermStore:
         and positions, each weighing ``frequency * boost * fieldboost``, its value
         ``encode(positions)``. Returns the field's length (the number of terms). A
         field takes one ``encode`` (its format's). ``shared``: a value of one position
-        is the object :func:`one_position_value` gives (``encode`` must be Whoosh's
-        ``Positions.encode``); otherwise every posting's value is a new object, as in
+        is the object :func:`one_position_value` gives (``encode`` must be a positions
+        format's); otherwise every posting's value is a new object, as in
         Whoosh's posting pool (pickled blocks of tuples refer back to a repeated
         object: the same values in other bytes)."""
         field = self._fields.get(fieldname)
         if field is None:
             field = self._fields[fieldname] = _FieldTokens(encode, shared)
+            self._shared_len.setdefault(fieldname, len(encode([_SHARED_POSITION])))
         elif field.encode != encode or field.shared != shared:
             raise ValueError(f"field {fieldname!r} added with another encoding")
         field.add(docnum, ids, places, vocab, boost, fieldboost)
@@ -386,7 +394,8 @@ class TermStore:
                 for fn, t, docbytes, weightbytes, values in chunk:
                     # One object per short value again, as before the spill: pickle
                     # writes a repeated object once per block, then refers back to it.
-                    values = [shared(v, v) if len(v) <= _SHARED_VALUE_LEN else v for v in values]
+                    limit = self._shared_len.get(fn, 0)
+                    values = [shared(v, v) if len(v) <= limit else v for v in values]
                     docs: array[int] = array("I")
                     docs.frombytes(docbytes)
                     weights: array[float] = array("d")

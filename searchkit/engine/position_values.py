@@ -1,4 +1,6 @@
-"""Whoosh ``Positions`` values decoded in arrays.
+"""Whoosh ``Positions`` values decoded in arrays: the positions of indexes of format 7
+and before (format 8 keeps them as 16-bit numbers,
+:mod:`~searchkit.engine.compact_positions`, which :func:`decode_positions` hands on).
 
 A term's positions in one document are stored by Whoosh's ``Positions`` format as a
 4-byte big-endian count followed by the pickled list (protocol 2) of the deltas between
@@ -21,13 +23,14 @@ reads them with array operations instead:
 
 from __future__ import annotations
 
-from itertools import accumulate, chain
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.formats import Positions
 
+from searchkit.engine.compact_positions import CompactPositions, compact_arrays
 from searchkit.engine.safepickle import loads
 
 Ints = NDArray[np.int64]
@@ -52,6 +55,13 @@ def decode_positions(fmt: Any, blob: bytes, starts: list[int], ends: list[int]) 
     """The positions of each value ``blob[start:end]``, value by value: a ``Positions``
     value unpickled (without a Python step per position), other formats by their own
     ``decode_positions``."""
+    if type(fmt) is CompactPositions:
+        counts, positions = compact_arrays(
+            blob, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        )
+        found = positions.tolist()
+        bounds = list(accumulate(counts.tolist(), initial=0))
+        return [found[a:b] for a, b in pairwise(bounds)]
     if type(fmt) is not Positions:
         return [fmt.decode_positions(blob[s:e]) for s, e in zip(starts, ends, strict=True)]
     view = memoryview(blob)

@@ -28,6 +28,7 @@ from whoosh.util.numeric import byte_to_length
 from searchkit.engine import blockread, sets
 from searchkit.engine.checksums import verify_part
 from searchkit.engine.codec import block_numbers
+from searchkit.engine.compact_positions import CompactPositions, compact_arrays
 from searchkit.engine.mapped import RELEASE_MIN, MappedFile
 from searchkit.engine.position_values import decode_positions, flat, position_arrays
 from searchkit.engine.postings_cache import EMPTY as _EMPTY
@@ -388,7 +389,9 @@ class SegmentArrays:
             found = docs[hit]
             fmt = self.reader.schema[field].format
             blob, starts, ends = self._select(field, text, values, chosen)
-            if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
+            if type(fmt) is CompactPositions:
+                counts, positions = compact_arrays(blob, starts, ends)
+            elif type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
                 counts, positions = position_arrays(fmt, blob, starts, ends)
             else:
                 counts, positions = flat(

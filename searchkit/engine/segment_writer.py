@@ -63,6 +63,7 @@ from searchkit.engine.bulkpostings import (
     write_postings,
 )
 from searchkit.engine.codec import SearchkitCodec
+from searchkit.engine.compact_positions import CompactPositions, encode_compact
 from searchkit.engine.merging import MergeSources, readable_in_bulk
 from searchkit.engine.orphans import (
     close_in_forked_children,
@@ -148,9 +149,10 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     analyzer, format or options are not supported."""
     analyzer = getattr(field, "analyzer", None)
     fmt = field.format
+    encode = positions_encoder(fmt)
     if (
         not isinstance(analyzer, CompositeAnalyzer)
-        or type(fmt) is not formats.Positions
+        or encode is None
         or field.vector
         or field.separate_spelling()
         or type(field).index is not FieldType.index
@@ -162,7 +164,7 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
-        return PositionsIndexer(_biomed_positions(), boost, encode_positions, _biomed_tokens())
+        return PositionsIndexer(_biomed_positions(), boost, encode, _biomed_tokens())
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])
@@ -170,7 +172,7 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
         return None
     positions = _regex_positions(tokenizer, *compiled)
     tokens = partial(_tokens_of, positions, TermIds(_CACHE_LIMIT))
-    return PositionsIndexer(positions, boost, encode_positions, tokens)
+    return PositionsIndexer(positions, boost, encode, tokens)
 
 
 def _tokens_of(
@@ -298,7 +300,7 @@ def _simple_texts(field: FieldType) -> Callable[[str], dict[str, list[int]]] | N
     fmt = field.format
     if (
         fmt is None
-        or type(fmt) not in (formats.Existence, formats.Frequency, formats.Positions)
+        or (type(fmt) not in (formats.Existence, formats.Frequency) and not positions_encoder(fmt))
         or field.vector
         or field.separate_spelling()
         or type(field).index is not FieldType.index
@@ -337,7 +339,8 @@ def compile_simple(field: FieldType) -> FieldIndexer | None:
             ]
 
         return frequency
-    encode = fmt.encode
+    encode = positions_encoder(fmt)
+    assert encode is not None
 
     def positions(value: str) -> list[Posting]:
         return [
@@ -356,6 +359,17 @@ class SimpleTokens(NamedTuple):
     tokens: Callable[[str], Tokens]
     boost: float
     encode: Callable[[list[int]], bytes]
+
+
+def positions_encoder(fmt: Any) -> Callable[[list[int]], bytes] | None:
+    """The encoding of a positions format searchkit writes fast: Whoosh's ``Positions``
+    (:func:`encode_positions`, indexes of format 7 and before) or
+    :class:`~searchkit.engine.compact_positions.CompactPositions`; ``None`` for any
+    other format (or a subclass: its own encoding)."""
+    kind = type(fmt)
+    if kind is CompactPositions:
+        return encode_compact
+    return encode_positions if kind is formats.Positions else None
 
 
 def encode_positions(positions: list[int]) -> bytes:
@@ -384,7 +398,11 @@ def compile_simple_tokens(field: FieldType) -> SimpleTokens | None:
     kind = type(fmt)
     once = kind is formats.Existence
     encode = (
-        _no_value if once else _frequency_value if kind is formats.Frequency else encode_positions
+        _no_value
+        if once
+        else _frequency_value
+        if kind is formats.Frequency
+        else positions_encoder(fmt) or encode_positions
     )
     term_ids = TermIds(_CACHE_LIMIT)
 

@@ -13,20 +13,25 @@ from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
 from searchkit.analysis.analyzer import Stateless, text_analyzer
+from searchkit.engine.compact_positions import CompactPositions
 
 #: The index format version. Bump it when what an index stores changes: an analyzer's
 #: output, the fields, or the import path of a class pickled into the index (moving a
 #: module moves it). 6: the package laid out by stage, a PMID column for tie-breaking,
 #: the analysis parameters recorded in searchkit.json (issue 19). 7: the positions of
 #: large posting blocks compressed with LZ4 (``searchkit.engine.codec.Lz4Values``).
-SCHEMA_VERSION = 7
-#: Versions this searchkit reads as they are: a version 6 index (its blocks' positions
-#: zlib streams, still read) becomes version 7 when it is first written to, so that a
-#: searchkit that reads only 6 refuses it with a rebuild message rather than failing
-#: on a block it cannot read.
-READABLE_VERSIONS = frozenset({6, SCHEMA_VERSION})
+#: 8: positions as 16-bit numbers
+#: (``searchkit.engine.compact_positions.CompactPositions``), not pickled gaps.
+SCHEMA_VERSION = 8
+#: Versions this searchkit reads as they are: an index of version 6 (its blocks'
+#: positions zlib streams) or 7 (its positions pickled, in the format its schema
+#: names, which its new segments keep) becomes version 8 when it is first written
+#: to, so that an older searchkit refuses it with a rebuild message rather than
+#: failing on a block it cannot read; ``rebuild`` makes it a version 8 index whole.
+READABLE_VERSIONS = frozenset({6, 7, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
@@ -197,7 +202,16 @@ class EntryTokenizer(Stateless, Tokenizer):
 
 
 def build_schema() -> Schema:
-    """A fresh schema object (Whoosh schemas are mutable: never share one)."""
+    """A fresh schema object (Whoosh schemas are mutable: never share one); every
+    field that keeps positions keeps them as :class:`CompactPositions`."""
+    schema = _fields()
+    for _, field in schema.items():
+        if type(field.format) is Positions:
+            field.format = CompactPositions(field_boost=field.format.field_boost)
+    return schema
+
+
+def _fields() -> Schema:
     text = text_analyzer()
     return Schema(
         # sortable: a column of PMIDs, by which the ranking breaks ties
