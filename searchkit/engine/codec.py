@@ -18,11 +18,12 @@ scoring, was most of a query's time. Here a block holds
 
 pickled with protocol 5, in blocks of :data:`BLOCK_LIMIT` postings instead of 128.
 Such a block is not compressed as a whole: a query reading a common word's documents
-and frequencies unpickles a few arrays and decompresses nothing; the positions (Whoosh
-pickles each posting's position list: four fifths of a block's bytes, and what
-compression shrinks most) are decompressed only when a phrase or proximity needs them. On a
-1,000,000-record index, inflating whole blocks was a fifth of a query's CPU
-(BENCHMARKS.md, "Eighth pass").
+and frequencies unpickles a few arrays and decompresses nothing; the positions (four
+fifths of a block's bytes as Whoosh's format pickles each posting's list, in indexes of
+format 7 and before; 16-bit numbers from format 8 on,
+:mod:`~searchkit.engine.compact_positions`) are decompressed only when a phrase or
+proximity needs them. On a 1,000,000-record index, inflating whole blocks was a fifth
+of a query's CPU (BENCHMARKS.md, "Eighth pass").
 A reader unpickles a handful of objects per block instead of a few hundred: the
 common word "cell" of a 200,000-record index took 1.72 MB and 53 ms to decode in
 Whoosh's blocks, 0.81 MB and 11 ms in these. Blocks of fewer than :data:`PACK_MIN`
