@@ -488,7 +488,7 @@ class Evaluator:
     def phrase_df(self, q: FieldedPhrase) -> int:
         """How many documents of the index hold the phrase (in any of its fields)."""
         return self.stats.total(
-            ("phrase", self.stats.node_key(q)), lambda seg: len(seg.phrase_tfs(q)[0])
+            ("phrase", self.stats.node_key(q)), lambda ev: len(ev.phrase_tfs(q)[0])
         )
 
     def phrase_tfs(self, q: FieldedPhrase) -> Sparse:
@@ -518,7 +518,7 @@ class Evaluator:
         index holding it in any form, if more."""
         ids, tfs, df = self.compound_tfs(q)
         held = self.stats.total(
-            ("compound", self.stats.node_key(q)), lambda seg: len(seg.compound_tfs(q)[0])
+            ("compound", self.stats.node_key(q)), lambda ev: len(ev.compound_tfs(q)[0])
         )
         return self.saturate(ids, tfs, max(df, held), q.boost)
 
@@ -898,8 +898,9 @@ _contains = sets.contains
 _positions_in = sets.positions_in
 
 
-def _both(pair: tuple[str, str, str], seg: Evaluator) -> int:
-    """How many documents of ``seg`` hold both words of ``pair`` (field, word, word)."""
+def _both(pair: tuple[str, str, str], ev: Evaluator) -> int:
+    """How many documents of ``ev``'s index hold both words of ``pair`` (field, word,
+    word)."""
     field, a, b = pair
-    first, second = seg.holding(field, a), seg.holding(field, b)
+    first, second = ev.holding(field, a), ev.holding(field, b)
     return int(np.count_nonzero(_contains(second, first)))

@@ -175,8 +175,8 @@ def _gather(
         if field == PASSAGE_FIELD and _has_positions(searcher, field):
             table.positions(i, field, group.position_keys(field, text))
         else:
-            held = np.array(sorted(group.containing(field, text)), dtype=np.int64)
-            table.held(i, field, held)
+            held = group.containing(field, text)
+            table.held(i, field, np.fromiter(held, dtype=np.int64, count=len(held)))
     for field, words, slop in concept.phrases:
         if words and _has_positions(searcher, field):
             table.positions(i, field, group.phrase_starts(field, list(words), slop))
