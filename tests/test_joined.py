@@ -18,7 +18,9 @@ import pytest
 from whoosh.scoring import BM25F
 
 from searchkit import Record, SearchIndex
-from searchkit.engine.joined import JoinedArrays, arrays_of
+from searchkit.engine.docgroup import DocGroup
+from searchkit.engine.joined import JoinedArrays, arrays_of, query_scope
+from searchkit.engine.phrase_match import phrase_starts
 from searchkit.engine.postings import SegmentArrays, live_doc_frequency
 from searchkit.index.ingest import ingest
 from searchkit.readers import read_file
@@ -122,6 +124,82 @@ def test_joined_arrays_are_the_segments_arrays_shifted(
             checked += 1
     assert checked > 100
     assert joined.position_keys("abstract", "cell", ids[:0]).tolist() == []
+
+
+def test_live_document_frequencies_leave_out_the_deleted_copies(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """The joined arrays' live document frequency (what the second stage weighs its
+    concepts by) is the searcher's, before its postings are read and after."""
+    index = SearchIndex.open(layouts[2])
+    searcher = index.shared_searcher(BM25F())
+    joined = arrays_of(searcher.reader())
+    assert isinstance(joined, JoinedArrays)
+    fewer = 0
+    for field, text in [("abstract", "cell"), ("title", "cancer"), ("abstract", "no-such")]:
+        live = live_doc_frequency(searcher, field, text)
+        assert joined.live_doc_frequency(field, text) == live  # from the term infos
+        assert len(joined.postings(field, text)[0]) == live
+        assert joined.live_doc_frequency(field, text) == live  # from the postings read
+        fewer += live < joined.doc_frequency(field, text)
+    assert fewer  # some deleted copies hold the words: the counts differ
+
+
+def test_a_query_scope_gives_one_arrays_object_per_reader(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """Within a scope the stages of a search share the arrays (and what they read);
+    outside, each caller gets its own, so nothing read outlives the search."""
+    index = SearchIndex.open(layouts[0])
+    reader = index.shared_searcher(BM25F()).reader()
+    assert arrays_of(reader) is not arrays_of(reader)
+    with query_scope():
+        first = arrays_of(reader)
+        assert arrays_of(reader) is first
+        with query_scope():  # a scope inside another is the outer one
+            assert arrays_of(reader) is first
+        assert arrays_of(reader) is first
+        one = reader.leaf_readers()[0][0]
+        assert isinstance(arrays_of(one), SegmentArrays)
+        assert arrays_of(one) is arrays_of(one)
+    assert arrays_of(reader) is not first
+
+
+@pytest.mark.parametrize("layout", [0, 2])
+def test_a_group_of_documents_reads_the_joined_arrays_as_each_segment_would(
+    layouts: tuple[Path, Path, Path, Path], layout: int
+) -> None:
+    """The second stage's and the snippets' lookups in some documents (DocGroup) give
+    what each segment's own arrays give for the documents it holds."""
+    index = SearchIndex.open(layouts[layout])
+    searcher = index.shared_searcher(BM25F())
+    leaves = searcher.reader().leaf_readers()
+    assert len(leaves) > 1
+    offsets = [offset for _, offset in leaves]
+    docnums = list(range(0, searcher.doc_count_all(), 5))
+    group = DocGroup(searcher, docnums)
+    found = 0
+    for field, text in [("abstract", "cell"), ("title", "cancer"), ("abstract", "no-such")]:
+        held: set[int] = set()
+        keys: list[int] = []
+        for (leaf, offset), end in zip(leaves, [*offsets[1:], 1 << 40], strict=True):
+            arrays = SegmentArrays(leaf)
+            local = np.array([d - offset for d in docnums if offset <= d < end], dtype=np.int64)
+            ids = set(arrays.postings(field, text)[0].tolist())
+            held.update(d + offset for d in local.tolist() if d in ids)
+            keys.extend((arrays.position_keys(field, text, local) + (offset << 32)).tolist())
+        assert group.containing(field, text) == held
+        assert group.position_keys(field, text).tolist() == keys
+        by_doc = group.positions(field, text)
+        assert sorted(by_doc) == sorted(held)
+        assert [(d << 32) | p for d in sorted(by_doc) for p in by_doc[d]] == keys
+        found += len(held)
+    assert found > 50
+    expected = phrase_starts(
+        [group.position_keys("abstract", w) for w in ("tumor", "cell")], 2
+    ).tolist()
+    assert group.phrase_starts("abstract", ["tumor", "cell"], 2).tolist() == expected
+    assert expected
 
 
 def _ranked(index: Path, query: str, *options: str) -> list[tuple[str, str]]:

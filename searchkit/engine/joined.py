@@ -14,6 +14,8 @@ read, decoded and cached by its own :class:`SegmentArrays`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -109,6 +111,14 @@ class JoinedArrays:
         included), summed over the segments."""
         return sum(part.doc_frequency(field, text) for part in self.parts)
 
+    def live_doc_frequency(self, field: str, text: str) -> int:
+        """The number of live documents holding the term: the joined postings' when
+        they were read, else each segment's :meth:`SegmentArrays.live_doc_frequency`."""
+        found = self._postings.get((field, text))
+        if found is not None:
+            return len(found[0])
+        return sum(part.live_doc_frequency(field, text) for part in self.parts)
+
     def deleted(self) -> NDArray[np.bool_]:
         """Which documents of the index are deleted."""
         if self._deleted is None:
@@ -133,10 +143,43 @@ class JoinedArrays:
 Arrays = SegmentArrays | JoinedArrays
 
 
+#: The arrays made in the current :func:`query_scope`, by reader (None: no scope).
+_SCOPE: ContextVar[dict[int, tuple[IndexReader, Arrays]] | None] = ContextVar(
+    "searchkit_arrays_scope", default=None
+)
+
+
+@contextmanager
+def query_scope() -> Iterator[None]:
+    """Within it, :func:`arrays_of` gives the same arrays for the same reader: the
+    stages of one search (counting, ranking, the second stage, the hits' matched
+    terms) read each term's postings, and join its segments', once, where each made
+    its own arrays and asked every segment again. What the arrays keep lives as long
+    as the scope (one search); a scope opened inside another is the outer one."""
+    if _SCOPE.get() is not None:
+        yield
+        return
+    token = _SCOPE.set({})
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
 def arrays_of(reader: IndexReader) -> Arrays:
     """The arrays the evaluator reads ``reader`` through: a segment's own, or every
-    segment's joined."""
+    segment's joined (the same ones throughout a :func:`query_scope`)."""
+    scope = _SCOPE.get()
+    if scope is not None:
+        kept = scope.get(id(reader))
+        if kept is not None and kept[0] is reader:
+            return kept[1]
     leaves: list[Any] = reader.leaf_readers()
+    found: Arrays
     if len(leaves) == 1 and leaves[0][0] is reader:
-        return SegmentArrays(reader)
-    return JoinedArrays(reader)
+        found = SegmentArrays(reader)
+    else:
+        found = JoinedArrays(reader)
+    if scope is not None:
+        scope[id(reader)] = (reader, found)
+    return found

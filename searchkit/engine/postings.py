@@ -360,6 +360,13 @@ class SegmentArrays:
             return found.df
         return int(self.reader.doc_frequency(field, text))
 
+    def live_doc_frequency(self, field: str, text: str) -> int:
+        """The number of live documents holding the term: its postings' (read, if
+        not yet) when the segment has deletions, else :meth:`doc_frequency`."""
+        if self._has_deletions or (field, text) in self._postings:
+            return len(self.postings(field, text)[0])
+        return self.doc_frequency(field, text)
+
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """The positions of ``text`` in ``field`` for those of ``docs`` (ascending
         document numbers) that contain it; decoded for those documents only."""
@@ -539,12 +546,7 @@ def live_doc_frequency(searcher: Searcher, field: str, text: str) -> int:
     the (cached) postings of a segment with deletions counted, Whoosh's count of the
     others (:meth:`SegmentArrays.doc_frequency`: no posting read for it, as feedback
     weighs its hundreds of candidate words by it)."""
-    total = 0
-    for sub, _ in searcher.leaf_searchers():
-        reader = sub.reader()
-        arrays = SegmentArrays(reader)
-        if reader.has_deletions():
-            total += len(arrays.postings(field, text)[0])
-        else:
-            total += arrays.doc_frequency(field, text)
-    return total
+    return sum(
+        SegmentArrays(sub.reader()).live_doc_frequency(field, text)
+        for sub, _ in searcher.leaf_searchers()
+    )

@@ -38,6 +38,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from searchkit.engine import pruning, scoring
+from searchkit.engine.joined import query_scope
 from searchkit.engine.nodes import BestMatch, weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
@@ -158,6 +159,7 @@ def compile_query(
     return q, mesh
 
 
+@query_scope()
 def rank(
     index: SearchIndex,
     query: str | Node | wq.Query,

@@ -37,8 +37,8 @@ from whoosh.searching import Searcher
 
 from searchkit.engine import sets
 from searchkit.engine.docgroup import DocGroup
+from searchkit.engine.joined import arrays_of
 from searchkit.engine.nodes import BestMatch, Expansion, FieldedPhrase, FieldedTerm, Proximity
-from searchkit.engine.postings import live_doc_frequency
 from searchkit.params import DEFAULT, Params
 
 TITLE_FIELD = "title"
@@ -187,9 +187,7 @@ def concepts(searcher: Searcher, query: Query) -> list[Concept]:
     (alternative spellings, compound parts, acronym forms), weighted by the idf of its
     highest-boosted term. Phrases and proximity or feedback children are left out."""
     return concepts_by(
-        query,
-        max(searcher.doc_count(), 1),
-        lambda field, text: live_doc_frequency(searcher, field, text),
+        query, max(searcher.doc_count(), 1), arrays_of(searcher.reader()).live_doc_frequency
     )
 
 

@@ -14,6 +14,7 @@ from whoosh.searching import Results, Searcher
 
 from searchkit.engine import scoring, sets
 from searchkit.engine.docgroup import DocGroup
+from searchkit.engine.joined import query_scope
 from searchkit.engine.postings import release_pages
 from searchkit.errors import IndexClosedError, OptionError, QueryError
 from searchkit.index.documents import record_from_json
@@ -300,6 +301,7 @@ def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> N
     results.termdocs = termdocs
 
 
+@query_scope()
 def search(
     index: SearchIndex,
     query: str,
