@@ -111,7 +111,7 @@ def compact_arrays(blob: bytes, starts: NDArray[Any], ends: NDArray[Any]) -> tup
         raise ValueError("positions values at odd offsets: damaged postings")
     units = np.frombuffer(blob, dtype="<u2")
     counts = (ends - starts) >> 1
-    if len(starts) and np.array_equal(starts[1:], ends[:-1]):
+    if len(starts) and bool((starts[1:] == ends[:-1]).all()):
         found = units[starts[0] >> 1 : ends[-1] >> 1]  # values one after another
     else:
         total = int(counts.sum())

@@ -40,6 +40,9 @@ class JoinedArrays:
         #: Where each segment's documents start, and the first number past the last.
         self._bounds = np.array([*self.offsets, self.size], dtype=np.int64)
         self._postings: dict[tuple[str, str], tuple[Ints, Floats]] = {}
+        #: Where each segment's postings start in a term's joined postings (and the
+        #: number of them), by term.
+        self._starts: dict[tuple[str, str], list[int]] = {}
         self._derived: dict[CacheKey, Postings] = {}
         states = [part._state for part in self.parts]
         self._cache = cache_of(leaves[0][0]) if leaves else None
@@ -68,17 +71,47 @@ class JoinedArrays:
             n = sum(len(ids) for ids, _ in pieces)
             ids = np.empty(n, dtype=np.int64)
             weights = np.empty(n, dtype=np.float64)
-            at = 0
+            starts = [0]
             for (local, weight), offset in zip(pieces, self.offsets, strict=True):
+                at = starts[-1]
                 np.add(local, offset, out=ids[at : at + len(local)])
                 weights[at : at + len(local)] = weight
-                at += len(local)
+                starts.append(at + len(local))
             found = self._postings[key] = (ids, weights)
+            self._starts[key] = starts
         return found
 
     def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
         """:meth:`SegmentArrays.position_keys` (``docnum << 32 | position``, top-level
-        numbers), each segment asked for its documents."""
+        numbers): the documents holding the term found once in its joined postings,
+        then each segment asked for the positions of its postings among them, and
+        the keys made once for all."""
+        if not len(docs):
+            return sets.NO_IDS
+        ids = self.postings(field, text)[0]
+        hit, at = sets.found_at(ids, docs)
+        if not len(at):
+            return sets.NO_IDS
+        starts = self._starts[(field, text)]
+        cuts = np.searchsorted(at, starts).tolist()
+        counts: list[Ints] = []
+        positions: list[Ints] = []
+        for k, part in enumerate(self.parts):
+            lo, hi = cuts[k], cuts[k + 1]
+            if hi == lo:
+                continue
+            found = part.chosen_positions(field, text, at[lo:hi] - starts[k])
+            if found is None:  # read through Whoosh's matcher
+                return self._position_keys_by_segment(field, text, docs[hit])
+            counts.append(found[0])
+            positions.append(found[1])
+        if len(counts) == 1:
+            n, p = counts[0], positions[0]
+        else:
+            n, p = np.concatenate(counts), np.concatenate(positions)
+        return (np.repeat(docs[hit], n) << 32) | p
+
+    def _position_keys_by_segment(self, field: str, text: str, docs: Ints) -> Ints:
         found = [
             part.position_keys(field, text, local) + (offset << 32)
             for part, offset, local in self._split(docs)

@@ -391,20 +391,30 @@ class SegmentArrays:
         elif not len(entry.ids):
             return sets.NO_IDS
         else:
-            ids, values = entry.ids, entry.values
-            hit, chosen = sets.found_at(ids, docs)
+            hit, chosen = sets.found_at(entry.ids, docs)
             found = docs[hit]
-            fmt = self.reader.schema[field].format
-            blob, starts, ends = self._select(field, text, values, chosen)
-            if type(fmt) is CompactPositions:
-                counts, positions = compact_arrays(blob, starts, ends)
-            elif type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
-                counts, positions = position_arrays(fmt, blob, starts, ends)
-            else:
-                counts, positions = flat(
-                    decode_positions(fmt, blob, starts.tolist(), ends.tolist())
-                )
+            arrays = self.chosen_positions(field, text, chosen)
+            assert arrays is not None
+            counts, positions = arrays
         return (np.repeat(found, counts) << 32) | positions
+
+    def chosen_positions(
+        self, field: str, text: str, chosen: sets.Positions
+    ) -> tuple[Ints, Ints] | None:
+        """The positions of the term's postings at ``chosen`` (ascending indexes into
+        its live postings, as :meth:`postings` gives them): how many each holds, and
+        all of them in one array, posting after posting; None when its postings were
+        read through Whoosh's matcher (:meth:`position_keys` reads those)."""
+        values = self._entry(field, text).values
+        if values is None:
+            return None
+        fmt = self.reader.schema[field].format
+        blob, starts, ends = self._select(field, text, values, chosen)
+        if type(fmt) is CompactPositions:
+            return compact_arrays(blob, starts, ends)
+        if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
+            return position_arrays(fmt, blob, starts, ends)
+        return flat(decode_positions(fmt, blob, starts.tolist(), ends.tolist()))
 
     def _decode(
         self, field: str, text: str, entry: Postings, docs: Ints
