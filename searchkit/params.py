@@ -100,13 +100,19 @@ class Params:
 
     # -- index writing: which segments a commit merges (searchkit.engine.merging) ------
     #: A tier is merged once it holds this many segments, and each tier's segments are
-    #: this many times larger than the one's below: Lucene's default (mergeFactor /
-    #: segmentsPerTier 10). Each record is rewritten about once per tier.
-    merge_factor: int = 10
+    #: this many times larger than the one's below; each record is rewritten about once
+    #: per tier. 4, not Lucene's 10 (mergeFactor / segmentsPerTier): here a segment
+    #: costs a query its own term lookups and posting reads whatever its size (on the
+    #: 1,000,000-record benchmark index, median query 17 ms on ten segments, 14 ms on
+    #: six, 11 ms on one) while a merge costs in proportion to the records it rewrites.
+    #: The scale run's ten ingests of 100,000 end in 5 segments instead of 10, with the
+    #: same ingest CPU (0.91 against 0.94 ms a record) and queries at 0.79-0.86x
+    #: (BENCHMARKS.md, Scale -> eighteenth pass).
+    merge_factor: int = 4
     #: Segments below this many live records form the lowest tier: the segments of
-    #: small ingests, merged ten at a time. One writer process's share of a batch is
-    #: at least MIN_RECORDS_PER_PROC (1,000) records, so a batch of several processes
-    #: starts one tier up (a design choice, not measured).
+    #: small ingests, merged ``merge_factor`` at a time. One writer process's share of
+    #: a batch is at least MIN_RECORDS_PER_PROC (1,000) records, so a batch of several
+    #: processes starts one tier up (a design choice, not measured).
     merge_floor_docs: int = 1_000
     #: No merge makes a segment of more records than this, and segments of more than
     #: half of it are only merged by ``optimize``: a merge this size rewrites the

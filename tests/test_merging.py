@@ -366,15 +366,15 @@ merging.segment_term_groups = segment_term_groups
 
 @pytest.mark.slow
 def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
-    """SIGKILL of a real ``searchkit ingest`` while its commit merges ten segments: the
-    index holds the last committed records, is searchable and intact, and the next
-    ingest (not waiting for any lock) completes and merges."""
+    """SIGKILL of a real ``searchkit ingest`` while its commit merges a full tier of
+    segments: the index holds the last committed records, is searchable and intact,
+    and the next ingest (not waiting for any lock) completes and merges."""
     held_out = SAMPLE_DIR / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
     new = {r.pmid for r in read_file(held_out) if isinstance(r, Record)}
-    base = [r for r in distinct_records() if r.pmid not in new][:100]
+    base = [r for r in distinct_records() if r.pmid not in new][: 10 * DEFAULT.merge_factor]
     path = tmp_path / "ix"
     index = SearchIndex.create(path)
-    for start in range(0, 100, 10):  # ten segments of the lowest tier: the next merges
+    for start in range(0, len(base), 10):  # a full lowest tier: the next commit merges it
         index.apply({r.pmid: r for r in base[start : start + 10]}, set())
     before = _segments(path)
     assert len(before) == DEFAULT.merge_factor
@@ -422,7 +422,7 @@ def test_ingest_killed_mid_merge_leaves_the_last_commit(tmp_path: Path) -> None:
     assert "waiting for another searchkit process" not in done.stderr
     after = SearchIndex.open(path)
     assert sorted(f["pmid"] for f in _stored(after)) == sorted({r.pmid for r in base} | new)
-    assert len(_segments(path)) == 1  # the ten merged with the new records
+    assert len(_segments(path)) == 1  # the tier merged with the new records
     assert after.check().damaged == []
     assert not (path / "MAIN.tmp").exists()
     live = {s.segment_id() for s in _segments(path)}
