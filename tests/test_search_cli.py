@@ -426,3 +426,24 @@ def test_date_sort_over_segments_where_one_has_no_dates(
     )
     assert process.returncode == 0, process.stderr
     assert process.stdout.split() == [h["pmid"] for h in found]
+
+
+def test_snippets_highlight_the_query_words_of_the_abstract(sample_index_dir: Path) -> None:
+    """``searchkit search --format json`` as a process: every hit whose abstract holds a
+    query word shows it highlighted, the title holding it or not."""
+    process = subprocess.run(
+        [_searchkit_exe(), "search", "immune escape MHC", "-f", "json",
+         "--index", str(sample_index_dir)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    found = json.loads(process.stdout)["hits"]
+    assert len(found) == 10
+    for hit in found:
+        spans = hit["highlights"]
+        assert spans, hit["pmid"]
+        for start, end in spans:  # a word, a compound holding one (MHC-I), a long form
+            written = hit["snippet"][start:end]
+            assert re.search(r"immun|escape|mhc|major|histocompatibility|complex", written, re.I)
+        for m in re.finditer(r"\b(?:immune|escape|MHC)\b", hit["snippet"], re.I):
+            assert any(s <= m.start() and m.end() <= e for s, e in spans), (hit["pmid"], m)

@@ -115,3 +115,36 @@ def test_words_left_unstemmed_change_no_snippet(sample_index: SearchIndex) -> No
                 assert found == passage(flat, words, everything)
                 shown += found is not None
     assert shown > 300
+
+
+def _query_words_in(text: str, words: frozenset[str]) -> list[tuple[int, int]]:
+    """The offsets of the units of ``text`` with a term among ``words``."""
+    units = COMPOUND.finditer(text)
+    return [(m.start(), m.end()) for m in units if not TERMS(m.group()).isdisjoint(words)]
+
+
+SNIPPET_QUERIES = ["immune escape MHC", "folate cancer", "dosage folic acid", "stem cell niche"]
+
+
+def test_every_query_word_a_snippet_shows_is_highlighted(sample_index: SearchIndex) -> None:
+    """Whichever field holds the words: a hit whose abstract holds a query word gets a
+    passage of its abstract with every unit of a query word in it highlighted. (The
+    terms were once taken from Whoosh's ``existing_terms``, which keeps only the first
+    field it meets: a hit whose title held none of the words had no highlights, the
+    others only those of their titles.)"""
+    checked = 0
+    for query in SNIPPET_QUERIES:
+        words = _analysed(query)
+        for hit in search(sample_index, query, limit=10).hits:
+            abstract = " ".join((hit.record.abstract or "").split())
+            if not _query_words_in(abstract, words):
+                continue
+            checked += 1
+            body = hit.snippet.removeprefix(ELLIPSIS + " ")
+            assert body.removesuffix(" " + ELLIPSIS).strip() in abstract, (query, hit.pmid)
+            # Every query word shown is highlighted (and the words the query's acronyms
+            # stand for: "major histocompatibility complex" for MHC), each a whole unit.
+            assert set(_query_words_in(hit.snippet, words)) <= set(hit.highlights), hit.pmid
+            units = {(m.start(), m.end()) for m in COMPOUND.finditer(hit.snippet)}
+            assert set(hit.highlights) <= units, (query, hit.pmid)
+    assert checked >= 30

@@ -278,6 +278,20 @@ def _score(value: Any) -> float:
     return float(value or 0.0)
 
 
+def query_terms(q: wq.Query, reader: Any) -> dict[tuple[str, str], None]:
+    """The terms of ``q``'s leaves in the fields snippets highlight, wildcards expanded
+    and the words of phrases included, in order. (Whoosh's ``existing_terms`` would
+    keep only those of the first field it meets: its loop variable shadows its field
+    filter.)"""
+    found: dict[tuple[str, str], None] = {}
+    for leaf in q.leaves():
+        for fieldname, raw in leaf.expanded_terms(reader, phrases=True):
+            if fieldname in snippets.MATCH_FIELDS:
+                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                found[(fieldname, text)] = None
+    return found
+
+
 def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
     """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
     record them (the snippets highlight these); only the shown hits are looked up, in the
@@ -286,14 +300,8 @@ def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> N
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
     group = DocGroup(searcher, docnums)
-    for fieldname, raw in q.existing_terms(searcher.reader(), expand=True):
-        if fieldname not in snippets.MATCH_FIELDS:
-            continue
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        term = (fieldname, text)
-        if term in termdocs:
-            continue
-        found = group.containing(fieldname, text)
+    for term in query_terms(q, searcher.reader()):
+        found = group.containing(*term)
         termdocs[term] = found
         for docnum in found:
             docterms.setdefault(docnum, []).append(term)
