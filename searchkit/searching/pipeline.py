@@ -376,6 +376,9 @@ class _Keys:
     def __init__(self, index: SearchIndex, searcher: Searcher) -> None:
         self.index = index
         self.searcher = searcher
+        #: The PMIDs read so far: a ranking orders its first cut, then the re-ranked
+        #: one, whose ties are mostly the same documents.
+        self._read: dict[int, str] = {}
 
     def order(self, ranked: Ranked) -> Ranked:
         """``ranked`` sorted by score (best first), equal scores by PMID."""
@@ -389,9 +392,12 @@ class _Keys:
         ]
         if not tied:
             return ranked
-        pmids = self.pmids(np.array([ranked[i][1] for i in tied], dtype=np.int64))
-        key = {ranked[i][1]: p for i, p in zip(tied, pmids, strict=True)}
-        return sorted(ranked, key=lambda item: (-item[0], key.get(item[1], "")))
+        read = self._read
+        unread = [d for d in dict.fromkeys(ranked[i][1] for i in tied) if d not in read]
+        if unread:
+            pmids = self.pmids(np.array(unread, dtype=np.int64))
+            read.update(zip(unread, pmids, strict=True))
+        return sorted(ranked, key=lambda item: (-item[0], read.get(item[1], "")))
 
     def pmids(self, docnums: Ints) -> list[str]:
         """The PMIDs of ``docnums``: from the index's PMID column; an index made before
