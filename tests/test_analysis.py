@@ -86,6 +86,37 @@ def test_ordinary_words_are_not_joined_as_codes() -> None:
     assert terms("Cancer 5 years") == {"cancer", "5", "year"}
 
 
+@pytest.mark.parametrize(
+    ("text", "not_joined"),
+    [
+        ("81 patients with CD, 108 patients with UC", "cd108"),  # a list, not CD108
+        ("the lower DL(CO)/V(A) ratio", "cov"),  # two groups, not CoV
+        ("the (IL), 4 groups", "il4"),
+        ("the AIM: A study of IBD. A total", "aima"),
+        ("Crohn's disease (CD) (P < 0.05) and CD (P = 0.01)", "cdp"),
+        ("in UC: 36 patients", "uc36"),
+    ],
+)
+def test_codes_are_not_joined_across_punctuation(text: str, not_joined: str) -> None:
+    """A code written with a space ("PD L1", "IL 6") is one term; a word that merely
+    follows a code across punctuation and a space (a list, a sentence, a parenthesis,
+    another group) is not part of it."""
+    assert not_joined not in terms(text)
+    assert {"pdl1", "il6", "covid19", "regiv", "mhci"} <= terms(
+        f"{text}: PD L1, IL 6, COVID 19, REG IV and MHC class I"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [("C57BL/6 mice", "c57bl6"), ("F4/80", "f480"), ("PU.1", "pu1"), ("P2X(7)", "p2x7"),
+     ("VSL#3", "vsl3"), ("interleukin (IL)-9", "il9"), ("interleukin (IL) 36", "il36"),
+     ("granzyme (GZM) B", "gzmb")],
+)  # fmt: skip
+def test_codes_written_without_a_space_are_still_joined(text: str, term: str) -> None:
+    assert term in terms(text)
+
+
 def test_character_offsets_point_at_the_written_text() -> None:
     text = "loss of PD-L1 in TNF-α"
     toks = [(t.text, t.startchar, t.endchar) for t in text_analyzer()(text, chars=True)]
@@ -139,3 +170,25 @@ def test_analyze_and_acronyms_as_real_subprocesses(sample_index_dir: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("MHC ") and "major histocompatibility complex" in proc.stdout
     assert proc.stderr == ""
+
+
+@pytest.mark.slow
+def test_a_list_after_a_code_finds_nothing_as_a_process(sample_index_dir: Path) -> None:
+    """On the bundled records, as ``searchkit search``: "81 patients with CD, 108
+    patients with UC" is no CD108 record, "DL(CO)/V(A)" holds no CoV of SARS-CoV-2;
+    "interleukin (IL) 36" is still IL36."""
+    exe, index = _searchkit_exe(), str(sample_index_dir)
+
+    def pmids(query: str, fmt: str = "pmid") -> list[str]:
+        proc = subprocess.run(
+            [exe, "search", query, "-f", fmt, "-n", "all", "--index", index],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        if fmt == "json":
+            return [hit["pmid"] for hit in json.loads(proc.stdout)["hits"]]
+        return proc.stdout.split()
+
+    assert "30653987" not in pmids("cd108")
+    assert "22515655" not in pmids("SARS-CoV-2 vaccine", "json")  # not even partly
+    assert {"29434599", "30452921", "28798075"} <= set(pmids("il36"))

@@ -56,6 +56,7 @@ def test_same_terms_as_the_analyzer_on_the_sample() -> None:
         "A-A a-b-c-d-e-f-g PD-L1's CD4+'s IL-6+ the-of 1.5 1,000 x1.5y",
         "TNF-\u03b1 and \u03b2-catenin; HLA-A*02:01 carriers with SARS-CoV-2 (COVID-19)",
         "Alzheimer's Alzheimer\u2019s naïve ÅNGSTRÖM the of and",
+        "CD, 108 and (IL) 36, DL(CO)/V(A), MHC, class I; MHC class, I; AIM: A; F4/80 PU.1",
     ],
 )
 def test_same_terms_as_the_analyzer_on_codes(text: str) -> None:
@@ -65,6 +66,7 @@ def test_same_terms_as_the_analyzer_on_codes(text: str) -> None:
 PIECES = [
     *("PD", "L1", "MHC", "class", "Class", "I", "II", "IL", "6", "CD8+", "the", "of"),
     *("-", "*", ":", " ", " ", "'s", "\u03b1", "1.5", "1,000", "T", "cell", "A", "x"),
+    *(", ", ") ", ")", "(", "/", ". ", ")/", "#"),
 ]
 
 

@@ -76,6 +76,12 @@ _JOINERS = re.compile(r"[-\u2010\u2011\u2012\u2013*:]")
 # short code (L1, 6, 19, I, II, A).
 _CODE_HEAD = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 _CODE_TAIL = re.compile(r"(?:[A-Z]?\d{1,3}[A-Za-z]?|[A-Z]|[IVX]{1,4})")
+# What may stand between the head and the tail (or "class") of a joined code: spaces;
+# a parenthesis closing the head, then spaces ("interleukin (IL) 36"); or separators
+# without a space (F4/80, PU.1, P2X(7), "(IL)-9"), but not a group closed and another
+# opened (DL(CO)/V(A)). Not punctuation then a space: "CD, 108 patients" is a list,
+# "AIM: A study" a heading, "CD (P < 0.05)" a statistic.
+_CODE_GAP = re.compile(r"\s+|\)\s+|(?:(?![)\]][(\[/])[^\s])+")
 MAX_CATENATED_PARTS = 6
 
 
@@ -97,9 +103,17 @@ def analysis_params() -> dict[str, str | int]:
             (spelling.STEM_RULES, sorted(spelling.ISE_WORDS), spelling.MIN_ISE_STEM)
         ),
         "greek": digest(sorted(GREEK.items())),
-        "compound": digest((_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern)),
+        "compound": digest(
+            (_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern, _CODE_GAP.pattern)
+        ),
         "max_catenated_parts": MAX_CATENATED_PARTS,
     }
+
+
+def joins(gap: str) -> bool:
+    """Whether ``gap``, the text between two written units, lets the second continue a
+    code the first began (:data:`_CODE_GAP`)."""
+    return _CODE_GAP.fullmatch(gap) is not None
 
 
 def fold_greek(text: str) -> str:
@@ -179,9 +193,13 @@ class BiomedTokenizer(Stateless, Tokenizer):
         # The previous whole word, if it can head a joined code: (text, pos, group, start).
         head: tuple[str, int, int, int] | None = None
         between_class = False
+        last = 0  # where the previous unit ended
         for m in _COMPOUND.finditer(value):
             word = m.group(0)[: m.start("tail") - m.start()]
             start, end = m.start(), m.start() + len(word)
+            if head is not None and not joins(value[last:start]):
+                head, between_class = None, False
+            last = m.end()
             pieces = [p for p in _JOINERS.split(word) if p]
             if len(pieces) > 1:
                 group += 1

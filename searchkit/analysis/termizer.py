@@ -25,6 +25,7 @@ from searchkit.analysis.analyzer import (
     _JOINERS,
     MAX_CATENATED_PARTS,
     _norm_part,
+    joins,
     stem,
     stopwords,
 )
@@ -36,8 +37,11 @@ _COMPOUND_KIND: Final = 0
 _WORD_KIND: Final = 1
 _Info = tuple  # one of the two shapes above
 
-# The same pattern without its capture group: ``findall`` then returns whole matches.
-_FIND_WORDS = re.compile(_COMPOUND.pattern.replace("(?P<tail>", "(?:")).findall
+# The same pattern without its capture group: ``findall`` then returns whole matches,
+# ``split`` the text between them.
+_WORDS = re.compile(_COMPOUND.pattern.replace("(?P<tail>", "(?:"))
+_FIND_WORDS = _WORDS.findall
+_GAPS = _WORDS.split
 
 CACHE_LIMIT = 500_000  # distinct words kept (then the cache restarts)
 
@@ -149,6 +153,7 @@ class BiomedTermizer:
         done = 0  # the words before this one are emitted
         head: tuple[str, int] | None = None  # (folded text, position) of a code head
         between_class = False  # only ever True while ``head`` is set
+        gaps: list[str] | None = None  # the text before each word, once a code needs it
         for index in compress(count(), map(is_, cached, repeat(None))):
             if index > done:
                 # Plain words: each its term (STOP for a stop word) at its position; a
@@ -176,6 +181,11 @@ class BiomedTermizer:
                 head, between_class = None, False
                 continue
             _, term, text, part, is_class, is_tail, is_head = info
+            if head is not None and (is_class or is_tail):
+                if gaps is None:
+                    gaps = _GAPS(value)
+                if not joins(gaps[index]):
+                    head, between_class = None, False
             if head is not None:
                 if is_class and not between_class:
                     between_class = True
