@@ -153,7 +153,9 @@ class BiomedTermizer:
         done = 0  # the words before this one are emitted
         head: tuple[str, int] | None = None  # (folded text, position) of a code head
         between_class = False  # only ever True while ``head`` is set
-        gaps: list[str] | None = None  # the text before each word, once a code needs it
+        # The text before each word, as far as a code has needed it (the last piece is
+        # the rest of the value): most values never need it.
+        gaps: list[str] = []
         for index in compress(count(), map(is_, cached, repeat(None))):
             if index > done:
                 # Plain words: each its term (STOP for a stop word) at its position; a
@@ -182,8 +184,8 @@ class BiomedTermizer:
                 continue
             _, term, text, part, is_class, is_tail, is_head = info
             if head is not None and (is_class or is_tail):
-                if gaps is None:
-                    gaps = _GAPS(value)
+                if index >= len(gaps) - 1:
+                    gaps = _GAPS(value, index + 1)
                 if not joins(gaps[index]):
                     head, between_class = None, False
             if head is not None:
