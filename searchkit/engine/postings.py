@@ -393,9 +393,7 @@ class SegmentArrays:
         else:
             hit, chosen = sets.found_at(entry.ids, docs)
             found = docs[hit]
-            arrays = self.chosen_positions(field, text, chosen)
-            assert arrays is not None
-            counts, positions = arrays
+            counts, positions = self._positions_at(field, text, entry.values, chosen)
         return (np.repeat(found, counts) << 32) | positions
 
     def chosen_positions(
@@ -406,8 +404,12 @@ class SegmentArrays:
         all of them in one array, posting after posting; None when its postings were
         read through Whoosh's matcher (:meth:`position_keys` reads those)."""
         values = self._entry(field, text).values
-        if values is None:
-            return None
+        return None if values is None else self._positions_at(field, text, values, chosen)
+
+    def _positions_at(
+        self, field: str, text: str, values: Values, chosen: sets.Positions
+    ) -> tuple[Ints, Ints]:
+        """:meth:`chosen_positions` from the term's stored ``values``."""
         fmt = self.reader.schema[field].format
         blob, starts, ends = self._select(field, text, values, chosen)
         if type(fmt) is CompactPositions:
