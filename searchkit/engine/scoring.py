@@ -65,6 +65,7 @@ from searchkit.engine.nodes import (
 )
 from searchkit.engine.phrase_match import narrowing_phrase_starts
 from searchkit.engine.postings import Floats, Ints, SegmentArrays, live_doc_frequency
+from searchkit.engine.presence import HasTerms, holding_field
 from searchkit.engine.ranges import is_term_range, range_postings
 from searchkit.engine.sparse import (
     NO_DOCS,
@@ -378,6 +379,9 @@ class Evaluator:
         if is_term_range(q):
             ids = self.term_range(q)
             return ids, np.full(len(ids), q.score, dtype=np.float64)
+        if isinstance(q, HasTerms):
+            ids = holding_field(self.arrays, q.fieldname)
+            return ids, np.full(len(ids), q.boost, dtype=np.float64)
         if isinstance(q, Or) and not q.minmatch and not q.scale:
             ids, score = sum_parts([self.eval(sub) for sub in q.subqueries])
             return ids, boosted(score, q.boost)
@@ -730,6 +734,8 @@ class Evaluator:
             return self.holding(q.fieldname, q.text)
         if is_term_range(q):
             return self.term_range(q)
+        if isinstance(q, HasTerms):
+            return holding_field(self.arrays, q.fieldname)
         if isinstance(q, BestMatch):
             return self.best_match_ids(q)
         if type(q) is Or and not q.minmatch and not q.scale:

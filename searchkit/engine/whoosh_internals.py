@@ -843,6 +843,7 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.query.And",
         "whoosh.query.AndMaybe",
         "whoosh.query.AndNot",
+        "whoosh.query.Every",
         "whoosh.query.NullQuery",
         "whoosh.query.Or",
         "whoosh.query.Phrase",

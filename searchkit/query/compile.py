@@ -21,11 +21,13 @@ from searchkit.analysis.acronyms import AcronymSource
 from searchkit.engine import phrases
 from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
+from searchkit.engine.presence import HasTerms
 from searchkit.errors import QueryError
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
+from searchkit.query.filters import LANGUAGE_CODES
 from searchkit.query.free_text import free_text_query
 from searchkit.query.parser import (
     DATE_KEYS,
@@ -36,6 +38,7 @@ from searchkit.query.parser import (
     And,
     Dates,
     FreeText,
+    HasAbstract,
     Node,
     Not,
     Or,
@@ -54,6 +57,7 @@ from searchkit.query.parser import (
 
 __all__ = [
     "DATE_KEYS",
+    "LANGUAGE_CODES",
     "MAX_DEPTH",
     "MIN_PREFIX",
     "PREFIXES",
@@ -61,6 +65,7 @@ __all__ = [
     "And",
     "Dates",
     "FreeText",
+    "HasAbstract",
     "Node",
     "Not",
     "Or",
@@ -120,22 +125,6 @@ ANY_FIELD_KEYS = frozenset({"tiab", "textword"})
 ALL_FIELDS_ALSO = ("author", "collective", "affiliation", "journal")
 #: Splits a list of ids: ``24162591,30108519[pmid]``.
 _ID_LIST = re.compile(r"[\s,]+")
-
-# [lang] accepts the language names PubMed uses as well as the codes stored.
-LANGUAGE_CODES: dict[str, str] = {
-    "english": "eng",
-    "french": "fre",
-    "german": "ger",
-    "spanish": "spa",
-    "italian": "ita",
-    "japanese": "jpn",
-    "chinese": "chi",
-    "russian": "rus",
-    "portuguese": "por",
-    "dutch": "dut",
-    "korean": "kor",
-    "polish": "pol",
-}
 
 
 class _AndNotMatcher(matching.AndNotMatcher):
@@ -406,6 +395,8 @@ def to_whoosh(
         return year_range(schema, node.low, node.high)
     if isinstance(node, Dates):
         return date_range(node.key, node.low, node.high)
+    if isinstance(node, HasAbstract):
+        return HasTerms("abstract")
     if isinstance(node, And | Or):
         children = [
             to_whoosh(schema, c, acronyms=acronyms, mesh=mesh, params=params) for c in node.children

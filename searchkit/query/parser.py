@@ -13,6 +13,8 @@ Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
                                                            # (long forms: [Title/Abstract:~3])
               | FIELD ":" (WORD | PHRASE)                  # title:cancer, year:2015..2020
               | WORD+ [TAG]                                # cancer stem cells[ti]
+              | DATE DTAG ":" DATE DTAG                    # "2015/01/01"[dp] : "3000"[dp]
+              | NAME "[Filter]"                            # english[Filter] (PubMed's filters)
 
 Wildcards (PubMed's rules): a ``*`` in a word stands for 0 or more characters
 (``immun*``, ``tumo*r``), with at least :data:`MIN_PREFIX` letters or digits before
@@ -39,11 +41,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from searchkit.errors import QueryError
+from searchkit.query import filters
 
 #: Deepest nesting accepted, of parentheses and of the tree (deeper is refused).
 MAX_DEPTH = 64
 #: Characters needed before the first ``*`` of a word (PubMed's rule).
 MIN_PREFIX = 4
+
+#: The key of PubMed's ``[Filter]`` tag: the words before it name a filter.
+FILTER_KEY = "filter"
+#: The word PubMed reads as its "Abstract" filter (records with an abstract).
+HAS_ABSTRACT = "hasabstract"
 
 # PubMed field tags (lower case), short and long forms → the field key used below.
 TAGS: dict[str, str] = {
@@ -126,6 +134,9 @@ TAGS: dict[str, str] = {
     "lang": "language",
     "la": "language",
     "language": "language",
+    # PubMed's sidebar filters (searchkit.query.filters): resolved by the parser.
+    "filter": FILTER_KEY,
+    "filters": FILTER_KEY,
 }
 
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
@@ -142,7 +153,6 @@ UNSUPPORTED_TAGS: dict[str, str] = {
     "completion date": "the completion date is not stored",
     "ed": "book editors are not stored",
     "editor": "book editors are not stored",
-    "filter": "PubMed's filters are NLM search strategies that are not shipped",
     "sb": "PubMed's subsets are NLM search strategies that are not shipped",
     "subset": "PubMed's subsets are NLM search strategies that are not shipped",
     "gr": "grant numbers are not stored",
@@ -282,6 +292,13 @@ class Dates:
 
 
 @dataclass(frozen=True)
+class HasAbstract:
+    """Records with an abstract (PubMed's ``hasabstract``, ``fha[Filter]``)."""
+
+    pos: int
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
     implicit: bool = False
@@ -301,7 +318,18 @@ class Not:
 
 
 Node = (
-    FreeText | Tagged | Phrase | Truncated | Wildcard | WildPhrase | Years | Dates | And | Or | Not
+    FreeText
+    | Tagged
+    | Phrase
+    | Truncated
+    | Wildcard
+    | WildPhrase
+    | Years
+    | Dates
+    | HasAbstract
+    | And
+    | Or
+    | Not
 )
 
 
@@ -514,9 +542,14 @@ class _Parser:
             proximity = self._proximity_tag(tok)
             if proximity is not None:
                 return Phrase(tok.text, proximity[0], proximity[1], tok.pos)
+            tag = self.peek()
             key = self._tag()
+            if key == FILTER_KEY:
+                assert tag is not None
+                return _filter(tok.text, tag.text, tok.pos)
             if key in DATE_KEYS:
-                return _dates(key, tok.text, tok.pos)
+                assert tag is not None
+                return self._date_range(key, tok.text, tag.text, tok.pos)
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
@@ -533,8 +566,48 @@ class _Parser:
         run = [self.next()]
         while (nxt := self.peek()) is not None and nxt.kind == "WORD":
             run.append(self.next())
+        tag = self.peek()
         key = self._tag()
+        if key == FILTER_KEY:
+            assert tag is not None
+            return [_filter(" ".join(t.text for t in run), tag.text, run[0].pos)]
+        if key in DATE_KEYS:
+            assert tag is not None
+            for t in run:
+                if has_wildcard(t.text):
+                    raise QueryError("truncation '*' is not supported for dates", t.pos)
+            return [self._date_range(key, "".join(t.text for t in run), tag.text, run[0].pos)]
         return _word_run(run, key)
+
+    def _date_range(self, key: str, text: str, tag: str, pos: int) -> Dates:
+        """The dates of ``text`` tagged ``[tag]`` (of kind ``key``), or the range from
+        it to the date after a colon, tagged too, as PubMed writes a range it was given
+        in its filters: ``"2015/01/01"[Date - Publication] : "3000"[Date - Publication]``
+        (also ``2015[dp]:2020[dp]``)."""
+        colon = self.peek()
+        if colon is None or colon.kind != "WORD" or not colon.text.startswith(":"):
+            return _dates(key, text, pos)
+        self.next()
+        end = colon.text[1:]
+        if not end:
+            value = self.peek()
+            if value is not None and value.kind in ("WORD", "PHRASE"):
+                end = self.next().text
+        end_tag = self.peek()
+        if not end or end_tag is None or end_tag.kind != "TAG":
+            raise QueryError(
+                'the end of a date range needs its date tag: \'"2005"[dp] : "2010"[dp]\'',
+                colon.pos,
+            )
+        end_key = self._tag()
+        if end_key != key:
+            raise QueryError(
+                f"a date range's two ends must be dates of one kind: [{tag}] then [{end_tag.text}]",
+                colon.pos,
+            )
+        if any(sep in part for part in (text, end) for sep in (":", "..")):
+            raise QueryError("a date range's two ends must each be one date", colon.pos)
+        return _dates(key, f"{text.strip()}:{end.strip()}", pos)
 
     def wild_phrase(self, tok: _Tok) -> Node:
         """A quoted phrase with a wildcard: ``"breast feed*"``, ``"psoas absc*"[tiab]``."""
@@ -550,6 +623,8 @@ class _Parser:
         ]
         if key in DATE_KEYS:
             raise QueryError("truncation '*' is not supported for dates", star)
+        if key == FILTER_KEY:
+            raise QueryError("a filter's name cannot hold a wildcard '*'", star)
         return _wild_run(words, key, tok.pos)
 
     def reference(self, tok: _Tok) -> Node:
@@ -698,15 +773,14 @@ def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
     a phrase when it holds a wildcard (as in PubMed: ``breast feed*[tiab]``)."""
     pos = run[0].pos
     if key is None:
+        # PubMed's ``hasabstract`` is its "Abstract" filter, not a word.
+        special = [t for t in run if t.text.lower() == HAS_ABSTRACT]
+        run = [t for t in run if t.text.lower() != HAS_ABSTRACT]
         words = [t for t in run if not has_wildcard(t.text)]
         nodes: list[Node] = [FreeText(tuple(t.text for t in words), words[0].pos)] if words else []
         nodes.extend(_wild_run([t], None, t.pos) for t in run if has_wildcard(t.text))
+        nodes.extend(HasAbstract(t.pos) for t in special)
         return nodes
-    if key in DATE_KEYS:
-        for t in run:
-            if has_wildcard(t.text):
-                raise QueryError("truncation '*' is not supported for dates", t.pos)
-        return [_dates(key, "".join(t.text for t in run), pos)]
     if not any(has_wildcard(t.text) for t in run):
         return [Tagged(key, tuple(t.text for t in run), pos)]
     return [_wild_run(run, key, pos)]
@@ -805,7 +879,9 @@ def _date_bound(text: str, end: bool) -> str | None:
         return None
     match = _DATE.match(text)
     if match is None:
-        raise ValueError(f"'{text}' is not a date such as 2014, 2014/09 or 2014/09/23")
+        raise ValueError(
+            f"'{text}' is not a date such as 2014, 2014/09, 2014/09/23 or \"last 5 years\""
+        )
     year, month, day = match.groups()
     if month is not None and not 1 <= int(month) <= 12:
         raise ValueError(f"'{text}' has no month {month}")
@@ -818,8 +894,13 @@ def _date_bound(text: str, end: bool) -> str | None:
 def parse_dates(text: str) -> tuple[str | None, str | None]:
     """PubMed's date forms → inclusive "YYYYMMDD" bounds: ``2014`` (the whole
     year), ``2014/09``, ``2014/09/23``, ranges ``2015/06/15:2016/03/01`` (also
-    ``..``), with ``3000`` or nothing as an open end. Raises ``ValueError``."""
+    ``..``), with ``3000`` or nothing as an open end, and the relative "last 5 years",
+    "last 6 months", "last 30 days" (from that day to the present). Raises
+    ``ValueError``."""
     text = text.strip()
+    since = filters.relative_start(text)
+    if since is not None:
+        return since.strftime("%Y%m%d"), None
     for sep in (":", ".."):
         if sep in text:
             start, _, stop = text.partition(sep)
@@ -830,10 +911,33 @@ def parse_dates(text: str) -> tuple[str | None, str | None]:
     else:
         low, high = _date_bound(text, False), _date_bound(text, True)
         if low is None:
-            raise ValueError(f"'{text}' is not a date such as 2014, 2014/09 or 2014/09/23")
+            raise ValueError(
+                f"'{text}' is not a date such as 2014, 2014/09, 2014/09/23 or \"last 5 years\""
+            )
     if low is not None and high is not None and low > high:
         raise ValueError(f"the date range '{text}' runs backwards")
     return low, high
+
+
+def _filter(name: str, tag: str, pos: int) -> Node:
+    """The search PubMed's filter ``name[tag]`` stands for (:mod:`searchkit.query.filters`)."""
+    try:
+        found = filters.resolve(name)
+    except filters.UnsupportedFilter as exc:
+        raise QueryError(
+            f"the PubMed filter {name}[{tag}] cannot be searched here: {exc}", pos
+        ) from None
+    except filters.UnknownFilter:
+        raise QueryError(
+            f"{name}[{tag}] is not a PubMed filter searchkit knows ({filters.KNOWN})", pos
+        ) from None
+    if found.abstract:
+        return HasAbstract(pos)
+    if found.since is not None:
+        return Dates("pdat", found.since.strftime("%Y%m%d"), None, pos)
+    assert found.key is not None
+    nodes = tuple(Tagged(found.key, (value,), pos) for value in found.values)
+    return nodes[0] if len(nodes) == 1 else Or(nodes)
 
 
 def _dates(key: str, text: str, pos: int) -> Dates:
@@ -900,6 +1004,8 @@ def describe(node: Node) -> str:
         return f"year:{low}..{high}"
     if isinstance(node, Dates):
         return f"{node.key}:{node.low or ''}..{node.high or ''}"
+    if isinstance(node, HasAbstract):
+        return "has:abstract"
     if isinstance(node, And):
         return "(" + " AND ".join(describe(c) for c in node.children) + ")"
     if isinstance(node, Or):

@@ -28,6 +28,7 @@ from searchkit.query.parser import (
     And,
     Dates,
     FreeText,
+    HasAbstract,
     Node,
     Not,
     Or,
@@ -155,6 +156,8 @@ def to_solr(node: Node, mesh: MeshContext | None = None) -> Json:
         return _range("year", node.low, node.high)
     if isinstance(node, Dates):
         return _range(node.key, node.low, node.high)
+    if isinstance(node, HasAbstract):
+        return _range("abstract", None, None)
     if isinstance(node, And):
         return {"bool": {"must": [to_solr(c, mesh) for c in node.children]}}
     if isinstance(node, Or):

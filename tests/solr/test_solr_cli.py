@@ -381,6 +381,12 @@ def test_field_tags_booleans_truncation_and_filters(solr_cluster: SolrCluster, s
     recent = count("cancer", "--year", "2015..")
     assert 0 < recent < cancer
     assert count("cancer AND 2015:3000[dp]") == recent
+    # PubMed's own forms (its filters, a range tagged at both ends) as locally.
+    assert count('(cancer) AND ("2015/01/01"[Date - Publication] : "3000"[dp])') == recent
+    with_abstract = count("cancer AND fha[Filter]")
+    assert 0 < with_abstract <= cancer
+    assert count("cancer NOT hasabstract") == cancer - with_abstract
+    assert count("cancer AND english[Filter]") == count("cancer AND english[la]") > 0
 
 
 def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:

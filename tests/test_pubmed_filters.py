@@ -1,0 +1,280 @@
+"""PubMed's filters and date ranges as PubMed itself writes them in a search's details
+and history: ``(asthma) AND (english[Filter])``, ``fha[Filter]`` or ``hasabstract``,
+``("2015/01/01"[Date - Publication] : "3000"[Date - Publication])``. A strategy pasted
+from PubMed holds these; each must give the records it names (expected sets read from
+the stored records, never from the query engine) or one line saying why it cannot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+from whoosh.query import Every
+
+from searchkit import Record, SearchIndex, ingest
+from searchkit.cli import app
+from searchkit.engine import scoring
+from searchkit.engine.presence import HasTerms
+from searchkit.index.documents import date_key, record_from_json
+from searchkit.params import DEFAULT
+from searchkit.query.filters import UNSUPPORTED_FILTERS, months_ago, relative_start, years_ago
+from searchkit.solr.translate import translate
+
+from .conftest import SMALL_SUBSET
+from .reference_sets import having
+from .test_cli import _searchkit_exe
+
+runner = CliRunner()
+
+
+@cache
+def _records(index_dir: Path) -> tuple[Record, ...]:
+    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
+        return tuple(record_from_json(f["record"]) for f in searcher.all_stored_fields())
+
+
+def _where(index_dir: Path, test: Callable[[Record], bool]) -> set[str]:
+    return {r.pmid for r in _records(index_dir) if test(r)}
+
+
+def _has_abstract(r: Record) -> bool:
+    return bool(r.abstract and r.abstract.strip())
+
+
+def _language(code: str) -> Callable[[Record], bool]:
+    return lambda r: code in {lang.lower() for lang in r.languages}
+
+
+def _pubtype(*names: str) -> Callable[[Record], bool]:
+    wanted = {n.lower() for n in names}
+    return lambda r: not wanted.isdisjoint(t.lower() for t in r.publication_types)
+
+
+def _heading(name: str) -> Callable[[Record], bool]:
+    return lambda r: any(m.name.lower() == name for m in r.mesh)
+
+
+def _pmids(index_dir: Path, query: str) -> set[str]:
+    result = runner.invoke(
+        app, ["search", "--index", str(index_dir), "-f", "pmid", "-n", "all", "--", query]
+    )
+    assert result.exit_code == 0, result.stderr
+    return set(result.stdout.split())
+
+
+FILTERS: dict[str, Callable[[Record], bool]] = {
+    "fha[Filter]": _has_abstract,
+    "hasabstract": _has_abstract,
+    "english[Filter]": _language("eng"),
+    "french[Filter]": _language("fre"),
+    "review[Filter]": _pubtype("Review"),
+    "casereports[Filter]": _pubtype("Case Reports"),
+    "meta-analysis[Filter]": _pubtype("Meta-Analysis"),
+    "researchsupportnonusgovt[Filter]": _pubtype("Research Support, Non-U.S. Gov't"),
+    "evaluationstudy[Filter]": _pubtype("Evaluation Study", "Evaluation Studies"),
+    "humans[Filter]": _heading("humans"),
+    "female[Filter]": _heading("female"),
+}
+
+
+@pytest.mark.parametrize("term", sorted(FILTERS))
+def test_a_pasted_filter_gives_the_records_it_names(sample_index_dir: Path, term: str) -> None:
+    cancer = having(sample_index_dir, "cancer")
+    named = _where(sample_index_dir, FILTERS[term])
+    assert named & cancer, "the sample holds records of the filter"
+    assert _pmids(sample_index_dir, f"(cancer) AND ({term})") == cancer & named
+    assert _pmids(sample_index_dir, f"cancer NOT {term}") == cancer - named
+
+
+def test_filters_are_read_whatever_their_case(sample_index_dir: Path) -> None:
+    expected = _pmids(sample_index_dir, "cancer AND english[Filter]")
+    assert _pmids(sample_index_dir, "cancer AND English[filter]") == expected
+    assert _pmids(sample_index_dir, "cancer AND HasAbstract") == _pmids(
+        sample_index_dir, "cancer AND fha[FILTER]"
+    )
+
+
+def test_the_last_years_filter_starts_that_many_years_before_today(
+    sample_index_dir: Path,
+) -> None:
+    years = datetime.date.today().year - 2016  # the sample's records split there
+    since = years_ago(years, datetime.date.today())
+    expected = _where(
+        sample_index_dir, lambda r: (date_key(r.pub_date) or "0") >= since.strftime("%Y%m%d")
+    )
+    assert expected and expected != _where(sample_index_dir, lambda r: True)
+    assert _pmids(sample_index_dir, f"y_{years}[Filter]") == expected
+
+
+def test_years_ago_keeps_the_day_and_falls_back_from_a_leap_day() -> None:
+    assert years_ago(5, datetime.date(2026, 12, 6)) == datetime.date(2021, 12, 6)
+    assert years_ago(1, datetime.date(2024, 2, 29)) == datetime.date(2023, 2, 28)
+    assert months_ago(1, datetime.date(2026, 3, 31)) == datetime.date(2026, 2, 28)
+    assert months_ago(13, datetime.date(2026, 1, 15)) == datetime.date(2024, 12, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("last 5 years", datetime.date(2021, 12, 6)),
+        ("Last 6 Months", datetime.date(2026, 6, 6)),
+        ("last 30 days", datetime.date(2026, 11, 6)),
+        ("last 1 year", datetime.date(2025, 12, 6)),
+        ("2015", None),
+        ("last years", None),
+    ],
+)
+def test_pubmed_relative_dates(text: str, start: datetime.date | None) -> None:
+    assert relative_start(text, datetime.date(2026, 12, 6)) == start
+
+
+def test_a_relative_date_searches_from_that_day_to_the_present(sample_index_dir: Path) -> None:
+    years = datetime.date.today().year - 2016  # the sample's records split there
+    expected = _pmids(sample_index_dir, f"cancer AND y_{years}[Filter]")
+    assert expected and expected != having(sample_index_dir, "cancer")
+    assert _pmids(sample_index_dir, f'cancer AND "last {years} years"[dp]') == expected
+    since = years_ago(years, datetime.date.today()).strftime("%Y/%m/%d")
+    assert _pmids(sample_index_dir, f"cancer AND {since}:3000[dp]") == expected
+    months = _pmids(sample_index_dir, f'cancer AND "last {12 * years} months"[Date - Publication]')
+    assert months == expected
+
+
+@pytest.mark.parametrize(
+    ("pasted", "plain"),
+    [
+        (
+            '("2005/01/01"[Date - Publication] : "2012/12/31"[Date - Publication])',
+            "2005/01/01:2012/12/31[dp]",
+        ),
+        ('"2010/06"[dp] : "3000"[dp]', "2010/06:3000[dp]"),
+        ("2005[dp] : 2010[dp]", "2005:2010[dp]"),
+        ("2005[pdat]:2010[pdat]", "2005:2010[dp]"),
+        ('"2001/01/01"[edat] : "2014/12/31"[edat]', "2001/01/01:2014/12/31[edat]"),
+    ],
+)
+def test_a_date_range_tagged_at_both_ends_is_the_range(
+    sample_index_dir: Path, pasted: str, plain: str
+) -> None:
+    expected = _pmids(sample_index_dir, f"cancer AND {plain}")
+    assert expected
+    assert _pmids(sample_index_dir, f"cancer AND {pasted}") == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "cancer AND ffrft[Filter]",
+            "Error: the PubMed filter ffrft[Filter] cannot be searched here: "
+            f"{UNSUPPORTED_FILTERS['ffrft']} (at position 12)\n",
+        ),
+        (
+            "cancer AND systematicreview[Filter]",
+            "Error: the PubMed filter systematicreview[Filter] cannot be searched here: "
+            f"{UNSUPPORTED_FILTERS['systematicreview']} (at position 12)\n",
+        ),
+        (
+            "cancer AND englsh[Filter]",
+            "Error: englsh[Filter] is not a PubMed filter searchkit knows (languages such as "
+            "english[Filter], article types such as review[Filter], fha[Filter], "
+            "humans[Filter], female[Filter], male[Filter], y_1[Filter], y_5[Filter], "
+            "y_10[Filter]) (at position 12)\n",
+        ),
+        (
+            '"2005"[dp] : "2010"[edat]',
+            "Error: a date range's two ends must be dates of one kind: [dp] then [edat] "
+            "(at position 12)\n",
+        ),
+        (
+            '"2005"[dp] : cancer',
+            'Error: the end of a date range needs its date tag: \'"2005"[dp] : "2010"[dp]\' '
+            "(at position 12)\n",
+        ),
+        (
+            "2005:2006[dp] : 2010[dp]",
+            "Error: a date range's two ends must each be one date (at position 15)\n",
+        ),
+    ],
+)
+def test_a_filter_or_range_that_cannot_be_searched_is_one_error_line(
+    sample_index_dir: Path, query: str, message: str
+) -> None:
+    result = runner.invoke(app, ["search", query, "--index", str(sample_index_dir), "--count"])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_a_strategy_line_pasted_from_pubmed_through_a_real_process(
+    sample_index_dir: Path,
+) -> None:
+    line = (
+        "((cancer) AND (english[Filter])) AND (fha[Filter]) AND "
+        '(("2000/01/01"[Date - Publication] : "3000"[Date - Publication]))'
+    )
+    expected = having(sample_index_dir, "cancer") & _where(
+        sample_index_dir,
+        lambda r: (
+            _has_abstract(r) and _language("eng")(r) and (date_key(r.pub_date) or "0") >= "20000101"
+        ),
+    )
+    assert expected
+    env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
+    run = subprocess.run(
+        [_searchkit_exe(), "search", "--count", "--", line],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"{len(expected)}\n", "")
+
+
+def test_the_solr_translation_of_filters() -> None:
+    assert translate("hasabstract") == {"lucene": {"query": "abstract:[* TO *]"}}
+    assert translate("english[Filter]") == translate("english[la]")
+    assert translate("review[Filter]") == translate("Review[pt]")
+    assert translate("humans[Filter]") == translate("humans[mh:noexp]")
+    assert translate('"2005"[dp] : "2010"[dp]') == translate("2005:2010[dp]")
+
+
+def test_has_terms_reads_the_lengths_as_whoosh_reads_the_postings(tmp_path: Path) -> None:
+    """``hasabstract`` in arrays (the evaluator), by its own matcher, and by Whoosh's
+    ``Every`` (every posting of every abstract term) give the same live documents, on
+    real records in two segments, one with deletions."""
+    index = SearchIndex.create(tmp_path / "ix")
+    for part in (SMALL_SUBSET[::2], SMALL_SUBSET[1::2]):
+        assert ingest(part, index).ok
+    with index.searcher() as searcher:
+        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
+    index.delete(pmids[::7])
+    index.close()
+    index = SearchIndex.open(tmp_path / "ix")
+    try:
+        with index.searcher() as searcher:
+            assert len(searcher.leaf_searchers()) == 2
+            assert any(sub.reader().has_deletions() for sub, _ in searcher.leaf_searchers())
+            ev = scoring.evaluator(searcher, DEFAULT, DEFAULT.proximity_depth)
+            q = HasTerms("abstract")
+            ids, scores = ev.eval(q)
+            assert np.array_equal(ev.ids(q), ids)
+            mine, my_scores = ev.leaf(q)  # HasTerms's matcher, segment by segment
+            stock, _ = ev.leaf(Every("abstract"))  # Whoosh's own
+            assert np.array_equal(ids, mine) and np.array_equal(ids, stock)
+            assert np.array_equal(scores, my_scores)
+            with_abstract = {str(searcher.stored_fields(int(d))["pmid"]) for d in ids}
+            expected = {
+                str(f["pmid"])
+                for f in searcher.all_stored_fields()
+                if _has_abstract(record_from_json(f["record"]))
+            }
+            assert with_abstract == expected and 0 < len(expected) < len(pmids)
+    finally:
+        index.close()
