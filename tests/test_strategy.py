@@ -124,6 +124,42 @@ def test_numbered_lines_are_checked(sample_index_dir: Path, tmp_path: Path) -> N
     )
 
 
+@pytest.mark.slow
+def test_lines_labelled_with_their_own_search_number(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """A strategy copied from a review's appendix or PubMed's history labels each line
+    ``#N`` (a search never refers to itself, so its own number is its label), with
+    PubMed's filters and date range forms in it."""
+    path = tmp_path / "labelled.txt"
+    path.write_text(
+        "#1 cancer\n"
+        "#2\tmice OR tumor\n"
+        "#3 #1 AND #2\n"
+        '#4 #3 AND (english[Filter]) AND ("2000/01/01"[Date - Publication] : "3000"[dp])\n',
+        encoding="utf-8",
+    )
+    code, out, err = _strategy(sample_index_dir, str(path))
+    assert code == 0, err
+    plain = tmp_path / "plain.txt"
+    plain.write_text(
+        "cancer\nmice OR tumor\n#1 AND #2\n#3 AND english[la] AND 2000:3000[dp]\n",
+        encoding="utf-8",
+    )
+    code, expected, plain_err = _strategy(sample_index_dir, str(plain))
+    assert code == 0, plain_err
+    c, m, t = (having(sample_index_dir, w) for w in ("cancer", "mice", "tumor"))
+    assert set(out.split()) == set(expected.split()) and 0 < len(set(out.split())) < len(
+        c & (m | t)
+    )
+    assert f"#3    {len(c & (m | t)):>3}  #1 AND #2" in err
+    one = tmp_path / "one.txt"
+    one.write_text(f"#1 {sorted(c)[0]}[pmid]\n", encoding="utf-8")
+    code, out, err = _strategy(sample_index_dir, str(one))
+    assert (code, out.split()) == (0, [sorted(c)[0]])
+    assert err.endswith("Final set: #1, 1 record\n")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

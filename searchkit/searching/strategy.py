@@ -5,8 +5,11 @@ order of their lines, and ``#N`` in a line stands for search N of the file (as o
 parenthesised group), so PubMed-style lines such as ``#1 OR #2`` and ``#3 AND #4``
 work. Blank lines, and lines whose first character (after spaces) is ``#`` not
 followed by a digit (``# comment``), are skipped. A line may start with its number,
-``3. query``, which must then be the number the line gets. The last search is the
-strategy's result.
+``3. query``, which must then be the number the line gets, or be labelled with it as
+a review's appendix or PubMed's history labels searches, ``#3 query`` (a search never
+refers to itself, so a leading ``#N`` naming the line's own search is its label, and
+any other ``#N`` a reference: ``#3 #1 AND #2``). The last search is the strategy's
+result.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ FINAL_SORT = "date"
 
 _COMMENT = re.compile(r"^\s*#(?!\d)")
 _NUMBERED = re.compile(r"^(\s*(\d{1,9})\.\s+)")
+_LABEL = re.compile(r"^(\s*#(\d{1,9})\s+)")
 
 
 class StrategyError(SearchkitError):
@@ -81,11 +85,11 @@ class StrategyRun:
         lines = [
             f"Search strategy: {self.source}",
             f"Run: {self.started} (searchkit {__version__})",
-            f"Index: {self.index_path} ({self.index_records} records)",
+            f"Index: {self.index_path} ({_records(self.index_records)})",
             "",
             *(f"#{s.line.number:<4} {s.count:>{width}}  {s.line.query}" for s in self.steps),
             "",
-            f"Final set: #{self.steps[-1].line.number}, {self.steps[-1].count} records",
+            f"Final set: #{self.steps[-1].line.number}, {_records(self.steps[-1].count)}",
         ]
         return "\n".join(lines)
 
@@ -98,6 +102,10 @@ class StrategyRun:
             "index_records": self.index_records,
             "searches": [s.to_dict() for s in self.steps],
         }
+
+
+def _records(count: int) -> str:
+    return f"{count} record" if count == 1 else f"{count} records"
 
 
 def parse_strategy(text: str, source: str) -> list[Line]:
@@ -116,6 +124,9 @@ def parse_strategy(text: str, source: str) -> list[Line]:
                     f"search {number} (searches are numbered in the order of their lines)"
                 )
             column = len(numbered.group(1))
+        labelled = _LABEL.match(raw)
+        if labelled and int(labelled.group(2)) == number:
+            column = len(labelled.group(1))
         query = raw[column:]
         lines.append(Line(number, line_no, query, column))
     if not lines:
