@@ -8,6 +8,7 @@ tag).
     python benchmarks/query_latency.py --index INDEX_DIR [--worst 8] [--reference]
     python benchmarks/query_latency.py --index INDEX_DIR --pruning
     python benchmarks/query_latency.py --index INDEX_DIR --near
+    python benchmarks/query_latency.py --index INDEX_DIR --ties
     python benchmarks/query_latency.py --index INDEX_DIR --baseline SRC_DIR [--rounds 2]
     python benchmarks/query_latency.py --index NEW_DIR --baseline SRC_DIR --baseline-index OLD_DIR
     python benchmarks/query_latency.py --smoke                # seconds
@@ -22,7 +23,10 @@ segment arrays), and checks that both rank the same PMIDs. ``--pruning`` times e
 query (interleaved, CPU) with top-k pruning (MaxScore, the default) and with every
 match scored, and checks that both give the same hits, scores and counts. ``--near``
 times the quoted phrases of the queries as ``"a b"~3`` proximity searches (first stage
-only) matched in arrays and by Whoosh's ``SpanNear2``. ``--baseline`` reports CPU p50
+only) matched in arrays and by Whoosh's ``SpanNear2``. ``--ties`` times searches whose
+matches all score the same (a date range, a filter, ``hasabstract`` alone; by relevance
+and by date), their ties broken by PMIDs read as arrays and read one by one
+(interleaved, one process), and checks that both give the same hits. ``--baseline`` reports CPU p50
 and p95 of this checkout's code against another source tree's (the code before a
 change), each in fresh processes over the same index, alternating, read-only;
 with ``--baseline-index`` the baseline code reads that index instead (the same records
@@ -235,6 +239,53 @@ def near_latencies(index_dir: Path, qs: list[str]) -> tuple[int, list[float], li
     return len(texts), new, old
 
 
+#: Searches whose matches all score the same: every match ties, broken by PMID.
+TIE_QUERIES = (
+    "hasabstract",
+    "english[la]",
+    "journal article[pt]",
+    "review[pt]",
+    "humans[mh]",
+    "2010[dp]",
+    "2000:3000[dp]",
+    "english[Filter] AND y_10[Filter]",
+)
+
+
+def tie_latencies(index_dir: Path, repeat: int = 3) -> dict[str, tuple[float, float, int]]:
+    """Per search of :data:`TIE_QUERIES` (by relevance and by date, limit 10): the
+    least CPU milliseconds of ``repeat`` runs with the ties read as arrays (the
+    default) and one by one, interleaved, after a first run of each; and the number of
+    matches. Fails when the hits differ."""
+    from searchkit.searching import pipeline
+
+    ix = SearchIndex.open(index_dir)
+    as_arrays = pipeline.TIES_READ_AS_ARRAY
+
+    def timed(threshold: int, q: str, sort: str) -> tuple[float, object, int]:
+        pipeline.TIES_READ_AS_ARRAY = threshold
+        try:
+            t = time.process_time()
+            result = search(ix, q, limit=10, sort=sort, suggest=False)
+            ms = (time.process_time() - t) * 1000
+        finally:
+            pipeline.TIES_READ_AS_ARRAY = as_arrays
+        return ms, [(h.pmid, h.score) for h in result.hits], result.total
+
+    out: dict[str, tuple[float, float, int]] = {}
+    for q in TIE_QUERIES:
+        for sort in ("relevance", "date"):
+            _, new, total = timed(as_arrays, q, sort)
+            _, old, _ = timed(10**12, q, sort)
+            if new != old:
+                raise SystemExit(f"Error: the hits differ for {q!r} by {sort}: {new} / {old}")
+            pairs = [
+                (timed(as_arrays, q, sort)[0], timed(10**12, q, sort)[0]) for _ in range(repeat)
+            ]
+            out[f"{q} (by {sort})"] = (min(a for a, _ in pairs), min(b for _, b in pairs), total)
+    return out
+
+
 def is_plain(query: str) -> bool:
     return '"' not in query and "[" not in query
 
@@ -303,6 +354,7 @@ def one_index(
     reference: bool = False,
     pruning: bool = False,
     near: bool = False,
+    ties: bool = False,
     baseline: Path | None = None,
     rounds: int = 2,
     baseline_index: Path | None = None,
@@ -315,6 +367,14 @@ def one_index(
                 f"p{p} CPU: arrays {pct(new, p):.2f} ms, SpanNear2 {pct(old, p):.2f} ms "
                 f"(ratio {pct(new, p) / pct(old, p):.2f})"
             )
+        return
+    if ties:
+        timings = tie_latencies(index)
+        print(f"index {index}: {len(timings)} searches, same hits both ways; CPU ms (least of 3)")
+        print("| search | matches | ties as arrays | one by one | ratio |")
+        print("|---|---:|---:|---:|---:|")
+        for name, (new_ms, old_ms, total) in timings.items():
+            print(f"| `{name}` | {total:,} | {new_ms:.1f} | {old_ms:.1f} | {new_ms / old_ms:.2f} |")
         return
     if pruning:
         pairs = pruning_latencies(index, qs)
@@ -378,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         "--near", action="store_true", help="with --index: proximity searches, arrays vs spans"
     )
     ap.add_argument(
+        "--ties",
+        action="store_true",
+        help="with --index: constant-score searches, ties read as arrays vs one by one",
+    )
+    ap.add_argument(
         "--baseline",
         type=Path,
         help="with --index: CPU times against this searchkit source tree (a folder "
@@ -410,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             args.reference,
             args.pruning,
             args.near,
+            args.ties,
             args.baseline,
             args.rounds,
             args.baseline_index,

@@ -139,6 +139,12 @@ class JoinedArrays:
         """Every document's length in ``field``."""
         return np.concatenate([np.zeros(0), *(part.lengths(field) for part in self.parts)])
 
+    def held(self, field: str) -> NDArray[np.bool_]:
+        """Which documents have anything in ``field`` (deleted ones included)."""
+        return np.concatenate(
+            [np.zeros(0, dtype=np.bool_), *(part.held(field) for part in self.parts)]
+        )
+
     def doc_frequency(self, field: str, text: str) -> int:
         """The number of documents holding the term as Whoosh counts it (deleted ones
         included), summed over the segments."""

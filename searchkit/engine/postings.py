@@ -94,6 +94,13 @@ class FieldLengths:
             return self._floats
         return _LENGTH_OF_BYTE[self._codes]
 
+    def held(self) -> NDArray[np.bool_]:
+        """Which documents have a length above zero (only code 0 decodes to 0)."""
+        if self._codes is None:
+            assert self._floats is not None
+            return self._floats > 0
+        return self._codes != 0
+
     def total(self) -> float:
         """The sum of every document's length: the same float as ``every().sum()``
         (the lengths are whole numbers, and their sum is far below 2**53, where float
@@ -166,6 +173,10 @@ class SegmentArrays:
         """Every document's length in ``field``, decoded: an array of floats as long as
         the segment, made on each call (scoring decodes only :meth:`lengths_at`)."""
         return self.field_lengths(field).every()
+
+    def held(self, field: str) -> NDArray[np.bool_]:
+        """Which documents have anything in ``field`` (deleted ones included)."""
+        return self.field_lengths(field).held()
 
     def _read_lengths(self, field: str) -> FieldLengths:
         column = _lengths_column(self.reader, field)

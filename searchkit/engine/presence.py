@@ -1,6 +1,7 @@
 """Records that have a field at all (PubMed's ``hasabstract``): the documents whose
 stored length in the field is above zero, read from the segment's length column in
-arrays.
+arrays (its one-byte codes: only code 0 is length 0), once per state of the index
+(kept in its postings cache with the phrases' frequencies).
 
 :class:`HasTerms` is Whoosh's ``Every(fieldname)`` (documents with any term in the
 field), whose own matcher reads the postings of every term of the field: on a large
@@ -18,7 +19,7 @@ from whoosh import matching
 from whoosh.query import Every
 
 from searchkit.engine.joined import Arrays, arrays_of
-from searchkit.engine.postings import Ints
+from searchkit.engine.postings import Floats, Ints
 
 
 class HasTerms(Every):
@@ -36,6 +37,10 @@ def holding_field(arrays: Arrays, field: str) -> Ints:
     """The live documents (ascending) with a length above zero in ``field``."""
     if not arrays.size:
         return np.zeros(0, dtype=np.int64)
-    held = arrays.lengths(field) > 0
-    held &= ~arrays.deleted()
-    return np.flatnonzero(held).astype(np.int64, copy=False)
+
+    def compute() -> tuple[Ints, Floats]:
+        held = arrays.held(field) & ~arrays.deleted()
+        ids = np.flatnonzero(held).astype(np.int64, copy=False)
+        return ids, np.ones(len(ids), dtype=np.float64)
+
+    return arrays.derived(("holding field", field), compute)[0]

@@ -426,14 +426,22 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "only integer columns are copied as bytes (a float -0.0 is the default 0.0)",
     ),
     *(
-        PrivateName("whoosh.columns", f"VarBytesColumn.Reader.{attr}", _K.READ, ("perdoc_copy",), w)
-        for attr, w in (
-            ("_dbfile", "the file the values are read from, a run of documents at a time"),
-            ("_basepos", "where the column starts"),
-            ("_length", "the column's size, checked against its lengths"),
-            ("_lengths", "each document's value length"),
-            ("_offsets", "each document's value offset"),
-            ("had_stored_offsets", "whether the offsets are stored after the lengths"),
+        PrivateName("whoosh.columns", f"VarBytesColumn.Reader.{attr}", _K.READ, users, w)
+        for attr, users, w in (
+            (
+                "_dbfile",
+                ("perdoc_copy", "keycolumn"),
+                "the file the values are read from, a run of documents at a time",
+            ),
+            ("_basepos", ("perdoc_copy", "keycolumn"), "where the column starts"),
+            ("_length", ("perdoc_copy",), "the column's size, checked against its lengths"),
+            ("_lengths", ("perdoc_copy", "keycolumn"), "each document's value length"),
+            ("_offsets", ("perdoc_copy", "keycolumn"), "each document's value offset"),
+            (
+                "had_stored_offsets",
+                ("perdoc_copy",),
+                "whether the offsets are stored after the lengths",
+            ),
         )
     ),
     *(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 from whoosh import query as wq
 from whoosh.columns import ColumnReader, MultiColumnReader
 from whoosh.reading import IndexReader
@@ -39,6 +40,7 @@ from whoosh.searching import Searcher
 
 from searchkit.engine import pruning, scoring
 from searchkit.engine.joined import query_scope
+from searchkit.engine.keycolumn import column_keys
 from searchkit.engine.nodes import BestMatch, weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
@@ -339,10 +341,7 @@ def _rank_part(
     """The first ``wanted`` of ``part``: by relevance re-scored (second stage, then by
     meaning with a ``stage``), or by date; and how many candidates had no vector."""
     if sort == "date":
-        dates = _column(searcher.reader(), "date")
-        ranked = top(part, None, keys)
-        ranked.sort(key=lambda item: _text(dates[item[1]]), reverse=True)  # stable
-        return ranked[:wanted], 0
+        return by_date(searcher, part, keys, wanted), 0
     ranked = keys.order(
         rerank.rerank(searcher, q, top(part, max(wanted, params.rerank_depth), keys), params)
     )
@@ -351,6 +350,31 @@ def _rank_part(
         rescored = stage.rescore(searcher, node, ranked, params)
         ranked, missing = keys.order(list(rescored.ranked)), rescored.missing
     return ranked[:wanted], missing
+
+
+#: Documents tied at the cut of a ranking beyond which their PMIDs are read as one
+#: array (:func:`searchkit.engine.keycolumn.column_keys`) to choose those that make it,
+#: rather than one by one.
+TIES_READ_AS_ARRAY = 2_000
+
+
+def by_date(searcher: Searcher, hits: scoring.Hits, keys: _Keys, wanted: int) -> Ranked:
+    """The first ``wanted`` of ``hits`` newest first; the same date by score, then by
+    PMID. Many hits (a date range or a filter alone: hundreds of thousands at 1M) are
+    ordered as arrays, their dates and PMIDs read as arrays too."""
+    docnums, scores = hits.docnums, hits.scores
+    if len(docnums) > TIES_READ_AS_ARRAY:
+        dates = column_keys(searcher.reader(), "date", docnums)
+        pmids = keys.sort_keys(docnums)
+        if dates is not None and pmids is not None:
+            date_rank = np.unique(dates, return_inverse=True)[1]
+            pmid_rank = np.unique(pmids, return_inverse=True)[1]
+            order = np.lexsort((pmid_rank, -scores, -date_rank))[:wanted]
+            return list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
+    column = _column(searcher.reader(), "date")
+    ranked = top(hits, None, keys)
+    ranked.sort(key=lambda item: _text(column[item[1]]), reverse=True)  # stable
+    return ranked[:wanted]
 
 
 def top(hits: scoring.Hits, limit: int | None, keys: _Keys) -> Ranked:
@@ -364,6 +388,14 @@ def top(hits: scoring.Hits, limit: int | None, keys: _Keys) -> Ranked:
         # which of the tied documents make the cut is decided by PMID below.
         cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
         keep = scores >= cut
+        tied = np.flatnonzero(scores == cut)
+        need = limit - (int(np.count_nonzero(keep)) - len(tied))
+        if len(tied) > max(need, TIES_READ_AS_ARRAY):
+            # A constant-score search ties everything: only the ``need`` lowest PMIDs
+            # of the documents at the cut can make it.
+            found = keys.sort_keys(docnums[tied])
+            if found is not None:
+                keep[tied[np.argsort(found, kind="stable")[need:]]] = False
         docnums, scores = docnums[keep], scores[keep]
     order = np.lexsort((docnums, -scores))
     ranked = list(zip(scores[order].tolist(), docnums[order].tolist(), strict=True))
@@ -395,9 +427,19 @@ class _Keys:
         read = self._read
         unread = [d for d in dict.fromkeys(ranked[i][1] for i in tied) if d not in read]
         if unread:
-            pmids = self.pmids(np.array(unread, dtype=np.int64))
+            docnums = np.array(unread, dtype=np.int64)
+            found = self.sort_keys(docnums) if len(unread) > TIES_READ_AS_ARRAY else None
+            if found is not None:
+                pmids = [key.decode("utf-8") for key in found.tolist()]
+            else:
+                pmids = self.pmids(docnums)
             read.update(zip(unread, pmids, strict=True))
         return sorted(ranked, key=lambda item: (-item[0], read.get(item[1], "")))
+
+    def sort_keys(self, docnums: Ints) -> NDArray[np.bytes_] | None:
+        """The PMIDs of ``docnums`` as an array ordered as their text (None: the index
+        has no PMID column to read that way)."""
+        return column_keys(self.searcher.reader(), "pmid", docnums)
 
     def pmids(self, docnums: Ints) -> list[str]:
         """The PMIDs of ``docnums``: from the index's PMID column; an index made before
