@@ -38,6 +38,20 @@ SMALL_SUBSET = [p for p in SAMPLE_SUBSET if not p.name.startswith(_LARGE)] + [
 SMALL_SUBSET_RECORDS = 256  # distinct PMIDs (262 records read)
 
 
+def segmented_index(path: Path, parts: list[list[Path]], delete_every: int) -> Path:
+    """An index at ``path`` of real files, one ingest (one segment) per part of
+    ``parts``, then every ``delete_every``-th record by PMID deleted: what a
+    long-lived index looks like."""
+    index = SearchIndex.create(path)
+    for part in parts:
+        assert ingest(part, index).ok
+    with index.searcher() as searcher:
+        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
+    index.delete(pmids[::delete_every])
+    index.close()
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _isolate_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point every per-user location at a temp dir so tests never touch real state."""

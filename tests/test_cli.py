@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from searchkit.cli import app
 
+from .cli_helpers import searchkit_exe
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 
 runner = CliRunner()
@@ -21,10 +22,7 @@ SEED_FILE = SAMPLE_DIR / "pubmed-34572009-page.txt"
 
 
 def _searchkit_exe() -> str:
-    exe = Path(sys.executable).parent / "searchkit"
-    found = str(exe) if exe.exists() else shutil.which("searchkit")
-    assert found, "the searchkit console script is not installed (pip install -e .)"
-    return found
+    return searchkit_exe()
 
 
 @pytest.mark.slow

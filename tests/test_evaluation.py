@@ -27,7 +27,7 @@ from searchkit.searching import pipeline
 from searchkit.searching.feedback import expand_query
 
 from . import dense_evaluation
-from .conftest import ROOT, SAMPLE_SUBSET
+from .conftest import ROOT, SAMPLE_SUBSET, segmented_index
 
 #: 2-4 words of SciFact claims, a third with a quoted phrase, a fifth with a field tag.
 BENCHMARK_QUERIES = (ROOT / "benchmarks" / "queries.txt").read_text("utf-8").splitlines()
@@ -61,14 +61,7 @@ def layered_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real records of data/ (but its largest file) in several segments, some of
     their documents deleted: what a long-lived index looks like."""
     path = tmp_path_factory.mktemp("layered") / "ix"
-    index = SearchIndex.create(path)
-    for part in (SAMPLE_SUBSET[::4], SAMPLE_SUBSET[1::4]):
-        assert ingest(part, index).ok
-    with index.searcher() as searcher:
-        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
-    index.delete(pmids[::17])
-    index.close()
-    return path
+    return segmented_index(path, [SAMPLE_SUBSET[::4], SAMPLE_SUBSET[1::4]], 17)
 
 
 def _queries(index: SearchIndex) -> list[tuple[str, wq.Query, int | None]]:

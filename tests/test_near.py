@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from whoosh import query as wq
 from whoosh.query.spans import SpanNear2
 
-from searchkit import SearchIndex, ingest
+from searchkit import SearchIndex
 from searchkit.engine import scoring
 from searchkit.engine.near import NearTerms, near_docs
 from searchkit.engine.nodes import weighting
@@ -25,7 +25,7 @@ from searchkit.query.parser import parse
 from searchkit.searching import pipeline
 
 from .cli_helpers import run
-from .conftest import SMALL_SUBSET
+from .conftest import SMALL_SUBSET, segmented_index
 
 runner = CliRunner()
 
@@ -34,14 +34,7 @@ runner = CliRunner()
 def near_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real records of data/ in two segments, some deleted."""
     path = tmp_path_factory.mktemp("near") / "ix"
-    index = SearchIndex.create(path)
-    for part in (SMALL_SUBSET[::2], SMALL_SUBSET[1::2]):
-        assert ingest(part, index).ok
-    with index.searcher() as searcher:
-        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
-    index.delete(pmids[::13])
-    index.close()
-    return path
+    return segmented_index(path, [SMALL_SUBSET[::2], SMALL_SUBSET[1::2]], 13)
 
 
 def _as_span_near(q: wq.Query) -> wq.Query:

@@ -7,8 +7,6 @@ again, terms looked up directly), never from the query engine.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from searchkit.cli import app
 from searchkit.errors import QueryError
 from searchkit.query.parser import UNSUPPORTED_TAGS
 
+from .cli_helpers import process
 from .conftest import SAMPLE_DIR
 from .reference_sets import (
     TEXT_FIELDS,
@@ -33,7 +32,6 @@ from .reference_sets import (
     with_written_word,
     written_word_terms,
 )
-from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
@@ -292,7 +290,6 @@ def test_wildcards_and_references_raise_nothing_but_query_error(
 @pytest.mark.slow
 def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path) -> None:
     """One real process for each (every case runs in-process above)."""
-    env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
     c, t, m = (having(sample_index_dir, w) for w in ("cancer", "tumor", "mice"))
     expected = {
         "cancer OR tumor AND mice": len((c | t) & m),
@@ -305,14 +302,7 @@ def test_precedence_and_wildcards_through_a_real_process(sample_index_dir: Path)
         ),
     }
     for query, count in expected.items():
-        run = subprocess.run(
-            [_searchkit_exe(), "search", "--count", "--", query],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=120,
-        )
+        run = process(sample_index_dir, "search", "--count", "--", query)
         assert (run.returncode, run.stdout, run.stderr) == (0, f"{count}\n", ""), query
 
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 from whoosh import query as wq
 
-from searchkit import SearchIndex, ingest
+from searchkit import SearchIndex
 from searchkit.engine import scoring
 from searchkit.engine.ranges import is_term_range
 from searchkit.params import DEFAULT
@@ -22,7 +22,7 @@ from searchkit.readers import read_file
 from searchkit.records import Record
 
 from .cli_helpers import run
-from .conftest import SMALL_SUBSET
+from .conftest import SMALL_SUBSET, segmented_index
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
@@ -32,14 +32,7 @@ runner = CliRunner()
 def range_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real records of data/ in two segments, some deleted."""
     path = tmp_path_factory.mktemp("ranges") / "ix"
-    index = SearchIndex.create(path)
-    for part in (SMALL_SUBSET[::2], SMALL_SUBSET[1::2]):
-        assert ingest(part, index).ok
-    with index.searcher() as searcher:
-        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
-    index.delete(pmids[::11])
-    index.close()
-    return path
+    return segmented_index(path, [SMALL_SUBSET[::2], SMALL_SUBSET[1::2]], 11)
 
 
 def _ranges(schema: object) -> list[wq.Query]:

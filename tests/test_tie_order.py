@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from searchkit import SearchIndex, ingest, search
+from searchkit import SearchIndex, search
 from searchkit.cli import app
 from searchkit.engine.keycolumn import column_keys
 from searchkit.index.documents import record_from_json
 from searchkit.searching import pipeline
 
-from .conftest import SMALL_SUBSET
+from .conftest import SMALL_SUBSET, segmented_index
 
 runner = CliRunner()
 
@@ -27,14 +27,7 @@ CONSTANT_SCORE = ("hasabstract", "eng[la]", "journal article[pt]", "2000:3000[dp
 def two_segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real records of data/ in two segments, some deleted."""
     path = tmp_path_factory.mktemp("ties") / "ix"
-    index = SearchIndex.create(path)
-    for part in (SMALL_SUBSET[::2], SMALL_SUBSET[1::2]):
-        assert ingest(part, index).ok
-    with index.searcher() as searcher:
-        pmids = sorted(str(f["pmid"]) for f in searcher.all_stored_fields())
-    index.delete(pmids[::9])
-    index.close()
-    return path
+    return segmented_index(path, [SMALL_SUBSET[::2], SMALL_SUBSET[1::2]], 9)
 
 
 def test_column_keys_are_the_values_read_one_by_one(two_segments: Path) -> None:
