@@ -197,6 +197,16 @@ def test_a_date_range_tagged_at_both_ends_is_the_range(
             "(at position 12)\n",
         ),
         (
+            '"last 5 years"[edat] : "3000"[edat]',
+            'Error: a relative date such as "last 5 years" is a range already: it cannot be an '
+            "end of one (at position 22)\n",
+        ),
+        (
+            "cancer AND free full text[Filter]",
+            "Error: the PubMed filter free full text[Filter] cannot be searched here: "
+            f"{UNSUPPORTED_FILTERS['ffrft']} (at position 12)\n",
+        ),
+        (
             "2005:2006[dp] : 2010[dp]",
             "Error: a date range's two ends must each be one date (at position 15)\n",
         ),

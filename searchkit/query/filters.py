@@ -178,7 +178,9 @@ MAX_YEARS = 200
 #: Filters that cannot be searched here, with the reason (the query is refused).
 UNSUPPORTED_FILTERS: dict[str, str] = {
     "ffrft": "whether free full text exists is not in the records",
+    "free full text": "whether free full text exists is not in the records",
     "fft": "whether full text exists is not in the records",
+    "full text": "whether full text exists is not in the records",
     "systematicreview": "PubMed's systematic review filter is an NLM search strategy "
     "(systematic[sb]) that is not shipped; search systematic review[pt]",
     "booksdocs": "books and documents are not told apart from articles in the index",

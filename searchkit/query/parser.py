@@ -607,6 +607,12 @@ class _Parser:
             )
         if any(sep in part for part in (text, end) for sep in (":", "..")):
             raise QueryError("a date range's two ends must each be one date", colon.pos)
+        if any(filters.relative_start(part) is not None for part in (text, end)):
+            raise QueryError(
+                'a relative date such as "last 5 years" is a range already: it cannot be '
+                "an end of one",
+                colon.pos,
+            )
         return _dates(key, f"{text.strip()}:{end.strip()}", pos)
 
     def wild_phrase(self, tok: _Tok) -> Node:
