@@ -148,3 +148,15 @@ def test_every_query_word_a_snippet_shows_is_highlighted(sample_index: SearchInd
             units = {(m.start(), m.end()) for m in COMPOUND.finditer(hit.snippet)}
             assert set(hit.highlights) <= units, (query, hit.pmid)
     assert checked >= 30
+
+
+def test_whitespace_is_flattened_as_the_regular_expression_did() -> None:
+    """Every character ``\\s`` takes for whitespace, and only those, is a word gap."""
+    import re
+
+    from searchkit.searching.snippets import _flat
+
+    spaces = "".join(c for c in map(chr, range(0x110000)) if re.fullmatch(r"\s", c))
+    assert len(spaces) > 20  # Unicode's, not only ASCII's
+    text = f"{spaces}PD-L1{spaces}\u00a0and\tCD8+\n\n T cells{spaces}x\u200by"
+    assert _flat(text) == re.sub(r"\s+", " ", text).strip() == "PD-L1 and CD8+ T cells x\u200by"
