@@ -25,9 +25,6 @@ from searchkit.engine.postings import Floats, Ints
 class HasTerms(Every):
     """The documents with anything in ``fieldname``, each scoring ``boost``."""
 
-    def __init__(self, fieldname: str, boost: float = 1.0) -> None:
-        super().__init__(fieldname, boost=boost)
-
     def matcher(self, searcher: Any, context: Any = None) -> matching.Matcher:
         docs = holding_field(arrays_of(searcher.reader()), self.fieldname)
         return matching.ListMatcher(docs.tolist(), all_weights=self.boost)

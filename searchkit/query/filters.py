@@ -23,6 +23,7 @@ Filters that are NLM search strategies or need data the records do not hold
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 from dataclasses import dataclass
@@ -257,12 +258,7 @@ def months_ago(months: int, today: datetime.date) -> datetime.date:
     index = today.year * 12 + today.month - 1 - months
     year, month = divmod(index, 12)
     month += 1
-    for day in range(today.day, 27, -1):  # 31, 30, 29, 28: the first that exists
-        try:
-            return datetime.date(year, month, day)
-        except ValueError:
-            continue
-    return datetime.date(year, month, min(today.day, 28))
+    return datetime.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 _RELATIVE = re.compile(r"^last\s+(\d{1,5})\s+(day|month|year)s?$")
