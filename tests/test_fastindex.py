@@ -190,7 +190,7 @@ def test_simple_fields_give_whoosh_postings_on_the_sample() -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("aAJKİßé ;.,-'0 \t")), max_size=60))
 def test_simple_fields_give_whoosh_postings_on_any_text(text: str) -> None:
-    for name in ("authors", "journal", "pmid"):
+    for name in ("authors", "journal", "pmid", "pdat"):
         assert sorted(SIMPLE[name](text)) == sorted(SCHEMA[name].index(text)), name
 
 

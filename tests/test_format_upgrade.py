@@ -1,5 +1,5 @@
 """Indexes of older formats are searched as they are by a searchkit that writes
-format 8, and declare format 8 when first written to:
+format 9, and declare format 9 when first written to:
 
 - format 6: large posting blocks keep their positions as zlib streams
   (:class:`~searchkit.engine.codec.DeflatedValues`; format 7 and on write LZ4,
@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from whoosh.analysis import IDTokenizer
 from whoosh.formats import Positions
 
 from searchkit import SearchIndex
@@ -32,6 +33,8 @@ from searchkit.engine.codec import DeflatedValues, Lz4Values, PackedValues
 from searchkit.engine.compact_positions import CompactPositions
 from searchkit.index import schema as schema_module
 from searchkit.index import searchindex as searchindex_module
+from searchkit.index.dates import has_levels
+from searchkit.index.schema import SCHEMA_VERSION
 
 from .conftest import _LARGEST, SAMPLE_DIR, SAMPLE_SUBSET, SMALL_SUBSET
 
@@ -49,11 +52,14 @@ QUERIES = [
 
 
 def _stock_schema() -> Any:
-    """The schema of formats 6 and 7: positions in Whoosh's own format."""
+    """The schema of formats 6 and 7: positions in Whoosh's own format, dates as day
+    terms alone (format 9 adds their months and years: ``tests/test_date_levels.py``)."""
     schema = schema_module.build_schema()
     for _, field in schema.items():
         if type(field.format) is CompactPositions:
             field.format = Positions(field_boost=field.format.field_boost)
+        if has_levels(field):
+            field.analyzer = IDTokenizer()
     return schema
 
 
@@ -84,6 +90,11 @@ def _write_older(
 def _positions_format(index: Path) -> type:
     with SearchIndex.open(index) as opened:
         return type(opened.schema["abstract"].format)
+
+
+def _date_levels(index: Path) -> bool:
+    with SearchIndex.open(index) as opened:
+        return has_levels(opened.schema["pdat"])
 
 
 def _set_version(index: Path, version: int) -> None:
@@ -155,21 +166,22 @@ def test_an_older_index_is_read_then_written_as_format_8(
     assert decoded and set(decoded) == {Positions}, decoded
     assert bool(inflated) == (version == 6)
 
-    # Searched as it is: the same counts and rankings as format 8, and not rewritten.
+    # Searched as it is: the same counts and rankings as format 9, and not rewritten.
     expected = _answers(new)
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == expected[0]
     assert _version(old) == version
 
-    # Written to: format 8 from then on; the new segment and the old ones searched
+    # Written to: format 9 from then on; the new segment and the old ones searched
     # together, then merged into one, in the positions format of the index's schema.
     more = SAMPLE_DIR / _LARGEST
     for index in (old, new):
         added = _run("ingest", str(more), "--index", str(index))
         assert added.returncode == 0, added.stderr
-    assert _version(old) == 8
+    assert _version(old) == SCHEMA_VERSION == 9
     assert _positions_format(old) is Positions
+    assert not _date_levels(old)
     expected = _answers(new)
     assert _answers(old) == expected
     for index in (old, new):  # (replaced records count in the scores until merged)
@@ -179,10 +191,11 @@ def test_an_older_index_is_read_then_written_as_format_8(
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == _searched_by_a_process(new)
 
-    # Rebuilt: format 8 whole, the same answers.
+    # Rebuilt: format 9 whole, the same answers.
     rebuilt = _run("rebuild", "--index", str(old))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert _positions_format(old) is CompactPositions
+    assert _date_levels(old)
     assert _answers(old) == expected
 
 
@@ -194,6 +207,6 @@ def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> N
     run = _run("search", "cancer", "--index", str(index))
     assert run.returncode != 0 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
-    assert "has format version 5, this searchkit reads version 8 (and 6, 7)" in run.stderr
+    assert "has format version 5, this searchkit reads version 9 (and 6, 7, 8)" in run.stderr
     assert f"searchkit rebuild --index {index}" in run.stderr
     assert _version(index) == 5

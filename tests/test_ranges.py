@@ -42,11 +42,11 @@ def _ranges(schema: object) -> list[wq.Query]:
         year_range(schema, 2015, None),  # type: ignore[arg-type]
         year_range(schema, 2014, 2014),  # type: ignore[arg-type]
         year_range(schema, 1800, 1801),  # type: ignore[arg-type]
-        date_range("pdat", "20150615", "20160301"),
-        date_range("pdat", None, "20121231"),
-        date_range("edat", "20140101", None),
-        date_range("crdt", "20150101", "20151231"),
-        date_range("mhda", "20990101", None),
+        date_range(schema, "pdat", "20150615", "20160301"),  # type: ignore[arg-type]
+        date_range(schema, "pdat", None, "20121231"),  # type: ignore[arg-type]
+        date_range(schema, "edat", "20140101", None),  # type: ignore[arg-type]
+        date_range(schema, "crdt", "20150101", "20151231"),  # type: ignore[arg-type]
+        date_range(schema, "mhda", "20990101", None),  # type: ignore[arg-type]
     ]
 
 

@@ -17,6 +17,7 @@ from whoosh.formats import Positions
 
 from searchkit.analysis.analyzer import Stateless, text_analyzer
 from searchkit.engine.compact_positions import CompactPositions
+from searchkit.index.dates import DateTokenizer
 
 #: The index format version. Bump it when what an index stores changes: an analyzer's
 #: output, the fields, or the import path of a class pickled into the index (moving a
@@ -25,13 +26,15 @@ from searchkit.engine.compact_positions import CompactPositions
 #: large posting blocks compressed with LZ4 (``searchkit.engine.codec.Lz4Values``).
 #: 8: positions as 16-bit numbers
 #: (``searchkit.engine.compact_positions.CompactPositions``), not pickled gaps.
-SCHEMA_VERSION = 8
+#: 9: dates also indexed as their month and year (``searchkit.index.dates``).
+SCHEMA_VERSION = 9
 #: Versions this searchkit reads as they are: an index of version 6 (its blocks'
-#: positions zlib streams) or 7 (its positions pickled, in the format its schema
-#: names, which its new segments keep) becomes version 8 when it is first written
+#: positions zlib streams), 7 (its positions pickled, in the format its schema
+#: names, which its new segments keep) or 8 (its dates as days alone, which its new
+#: segments keep too: its schema says so) becomes version 9 when it is first written
 #: to, so that an older searchkit refuses it with a rebuild message rather than
-#: failing on a block it cannot read; ``rebuild`` makes it a version 8 index whole.
-READABLE_VERSIONS = frozenset({6, 7, SCHEMA_VERSION})
+#: failing on a block it cannot read; ``rebuild`` makes it a version 9 index whole.
+READABLE_VERSIONS = frozenset({6, 7, 8, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
@@ -242,10 +245,11 @@ def _fields() -> Schema:
         pages=TEXT(analyzer=EntryTokenizer(), phrase=False),
         issn=TEXT(analyzer=EntryTokenizer(), phrase=False),
         # Dates as "YYYYMMDD", an incomplete date as the first day it names
-        # (see searchkit.index.documents.date_key): ranges are ranges of these terms.
-        pdat=ID(),
-        edat=ID(),
-        crdt=ID(),
-        mhda=ID(),
+        # (see searchkit.index.documents.date_key), each also as its month and year:
+        # a range reads whole years and months where it can (searchkit.index.dates).
+        pdat=ID(analyzer=DateTokenizer()),
+        edat=ID(analyzer=DateTokenizer()),
+        crdt=ID(analyzer=DateTokenizer()),
+        mhda=ID(analyzer=DateTokenizer()),
         record=STORED(),
     )

@@ -23,6 +23,7 @@ from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
 from searchkit.engine.presence import HasTerms
 from searchkit.errors import QueryError
+from searchkit.index.dates import has_levels, level_ranges
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.index.schema import TEXT_FIELDS
@@ -178,11 +179,18 @@ def year_range(schema: Schema, low: int | None, high: int | None) -> Query:
     return YearRange(wq.TermRange("year", start, end), label)
 
 
-def date_range(field: str, low: str | None, high: str | None) -> Query:
+def date_range(schema: Schema, field: str, low: str | None, high: str | None) -> Query:
     """Records whose ``field`` date ("YYYYMMDD" terms, see
     :func:`searchkit.index.documents.date_key`) is in ``low``..``high`` (inclusive;
-    ``None`` is open)."""
+    ``None`` is open): the few runs of day, month and year terms that cover it where
+    the index holds them (:func:`searchkit.index.dates.level_ranges`), else every day
+    term between."""
     label = f"{field}:[{low or ''} TO {high or ''}]"
+    if field in schema and has_levels(schema[field]):
+        ranges = [wq.TermRange(field, a, b) for a, b in level_ranges(low, high)]
+        if not ranges:
+            return NullQuery
+        return YearRange(ranges[0] if len(ranges) == 1 else wq.Or(ranges), label)
     return YearRange(wq.TermRange(field, low or "0", high or "9"), label)
 
 
@@ -394,7 +402,7 @@ def to_whoosh(
     if isinstance(node, Years):
         return year_range(schema, node.low, node.high)
     if isinstance(node, Dates):
-        return date_range(node.key, node.low, node.high)
+        return date_range(schema, node.key, node.low, node.high)
     if isinstance(node, HasAbstract):
         return HasTerms("abstract")
     if isinstance(node, And | Or):
