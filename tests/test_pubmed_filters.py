@@ -145,6 +145,28 @@ def test_a_relative_date_searches_from_that_day_to_the_present(sample_index_dir:
     assert months == expected
 
 
+def test_words_before_a_tagged_date_are_free_text(sample_index_dir: Path) -> None:
+    # Before the fix the whole run was read as one date: "'breastcancer2015' is not a
+    # date". The date is the run's tail; the words before it are searched with it.
+    expected = _where(
+        sample_index_dir,
+        lambda r: (
+            (key := date_key(r.pub_date or (f"{r.year:04d}" if r.year else None))) is not None
+            and "20150101" <= key <= "20201231"
+        ),
+    ) & _pmids(sample_index_dir, "breast cancer")
+    assert expected
+    assert _pmids(sample_index_dir, "breast cancer 2015:2020[dp]") == expected
+    assert _pmids(sample_index_dir, "breast cancer 2015 : 2020[dp]") == expected
+    years = datetime.date.today().year - 2016
+    relative = _pmids(sample_index_dir, f'cancer AND "last {years} years"[dp]')
+    assert relative
+    assert _pmids(sample_index_dir, f"cancer last {years} years[dp]") == relative
+    assert _pmids(sample_index_dir, f"last {years} years[dp]") >= relative
+    done = process(sample_index_dir, "search", "breast cancer 2015:2020[dp]", "--count")
+    assert (done.returncode, done.stdout.strip()) == (0, str(len(expected)))
+
+
 @pytest.mark.parametrize(
     ("pasted", "plain"),
     [
@@ -205,6 +227,11 @@ def test_a_date_range_tagged_at_both_ends_is_the_range(
             "cancer AND free full text[Filter]",
             "Error: the PubMed filter free full text[Filter] cannot be searched here: "
             f"{UNSUPPORTED_FILTERS['ffrft']} (at position 12)\n",
+        ),
+        (
+            "breast cancer[dp]",
+            "Error: [dp]: 'breast cancer' is not a date such as 2014, 2014/09, 2014/09/23 or "
+            '"last 5 years" (at position 1)\n',
         ),
         (
             "2005:2006[dp] : 2010[dp]",

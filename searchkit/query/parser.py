@@ -573,10 +573,20 @@ class _Parser:
             return [_filter(" ".join(t.text for t in run), tag.text, run[0].pos)]
         if key in DATE_KEYS:
             assert tag is not None
-            for t in run:
+            # The tag's date is the run's longest tail that writes one ("breast cancer
+            # 2015:2020[dp]": the words before it are free text); else the whole run,
+            # refused as a date.
+            for start in range(len(run)):
+                text = _date_text(run[start:])
+                if text is not None:
+                    break
+            else:
+                start, text = 0, " ".join(t.text for t in run)
+            for t in run[start:]:
                 if has_wildcard(t.text):
                     raise QueryError("truncation '*' is not supported for dates", t.pos)
-            return [self._date_range(key, "".join(t.text for t in run), tag.text, run[0].pos)]
+            dates = self._date_range(key, text, tag.text, run[start].pos)
+            return [*_word_run(run[:start], None), dates] if start else [dates]
         return _word_run(run, key)
 
     def _date_range(self, key: str, text: str, tag: str, pos: int) -> Dates:
@@ -770,6 +780,19 @@ def _first_wildcard(text: str) -> int:
     match = _WILDCARD.search(text)
     assert match is not None
     return match.start()
+
+
+def _date_text(words: list[_Tok]) -> str | None:
+    """The date ``words`` write, spaced ("last 5 years") or joined ("2015 : 2020"), or
+    None when they write none."""
+    for sep in (" ", ""):
+        text = sep.join(t.text for t in words)
+        try:
+            parse_dates(text)
+        except ValueError:
+            continue
+        return text
+    return None
 
 
 def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
