@@ -15,12 +15,14 @@ from whoosh import query as wq
 
 from searchkit import SearchIndex, ingest
 from searchkit.engine import pruning, scoring
+from searchkit.engine.nodes import BestMatch
 from searchkit.params import DEFAULT
 from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 from searchkit.searching import pipeline
+from searchkit.searching.search import Filters
 
-from .cli_helpers import run
+from .cli_helpers import process, run
 from .conftest import ROOT, SMALL_SUBSET
 
 BENCHMARK_QUERIES = (ROOT / "benchmarks" / "queries.txt").read_text("utf-8").splitlines()
@@ -121,12 +123,20 @@ def test_only_free_text_ranked_by_relevance_is_pruned(
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=10, sort="date")
     pipeline.rank(index, "immune AND escape", PRUNED, limit=10)
     pipeline.rank(index, "immune escape tumor", UNPRUNED, limit=10)
+    # A filter that scores its records unalike (a language is a BM25-scored term).
+    pipeline.rank(index, "immune escape AND english[la]", PRUNED, limit=10)
     assert used == ["top"]
+    # Filters that score every record alike, in the query or given apart.
+    pipeline.rank(index, "immune escape AND 2010:2020[dp]", PRUNED, limit=10)
+    pipeline.rank(index, "immune escape AND hasabstract", PRUNED, limit=10)
+    pipeline.rank(index, "immune escape", PRUNED, limit=10, filter_query=wq.Term("pmid", "1"))
+    assert used == ["top"] * 4
 
 
 def test_filtered_and_boolean_queries_count_the_same(sample_index_dir: Path) -> None:
-    """Queries that are not pruned (a phrase and words, NOT, a filter, a mask) find
-    the records they count from the postings: the same hits and counts as before."""
+    """Queries that are not pruned (a phrase and words, NOT) find the records they
+    count from the postings, and free text with a filter or a mask is pruned in the
+    records they leave: the same hits and counts as scoring every match."""
     index = SearchIndex.open(sample_index_dir)
     only = wq.Term("abstract", "patient")
     totals = []
@@ -140,6 +150,52 @@ def test_filtered_and_boolean_queries_count_the_same(sample_index_dir: Path) -> 
     assert sum(1 for t in totals if t) >= 6
 
 
+FILTERS = ("2010:2020[dp]", "hasabstract", "2016:3000[dp] AND hasabstract", "2014/06[dp]")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["data", "generated"])
+def test_free_text_and_filters_rank_as_when_every_match_is_scored(
+    which: str,
+    sample_index_dir: Path,
+    generated_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``words AND filter`` with filters that score every record alike (date ranges,
+    ``hasabstract``), and free text with ``--year``-style filters and masks: pruned in
+    the records the filters leave, the same hits, scores (bitwise) and counts as when
+    every match is scored. Before, each such query scored every match of its words in
+    the filters' records (2x a plain search on 1M records)."""
+    index = SearchIndex.open(sample_index_dir if which == "data" else generated_index)
+    pruned_calls: list[int] = []
+    real = pruning.evaluate_top
+
+    def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
+        pruned_calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pruning, "evaluate_top", top)
+    only = wq.Term("abstract", "patient")
+    nonempty = 0
+    for i, text in enumerate(BENCHMARK_QUERIES[:60]):
+        query = f"({text}) AND {FILTERS[i % len(FILTERS)]}"
+        for options in ({}, {"filter_query": only}, {"mask": only}):
+            for limit in (1, 10, 100):
+                pruned_calls.clear()
+                pruned = pipeline.rank(index, query, PRUNED, limit=limit, **options)
+                full = pipeline.rank(index, query, UNPRUNED, limit=limit, **options)
+                assert pruned.ranked == full.ranked, (query, options, limit)
+                assert (pruned.total, pruned.partial_total, pruned.matched) == (
+                    full.total,
+                    full.partial_total,
+                    full.matched,
+                ), (query, options, limit)
+                nonempty += bool(full.total)
+        plain = pipeline.rank(index, text, PRUNED, limit=10)
+        assert pruned_calls or not isinstance(plain.query, BestMatch), query
+    assert nonempty >= 30
+
+
 def test_the_cli_gives_the_unpruned_hits_and_counts(sample_index_dir: Path) -> None:
     """``searchkit search`` (pruned) against the ranking with every match scored."""
     query = "cancer patients treatment"
@@ -151,6 +207,19 @@ def test_the_cli_gives_the_unpruned_hits_and_counts(sample_index_dir: Path) -> N
     counted = run(sample_index_dir, "search", query, "--count")
     assert counted.exit_code == 0, counted.stderr
     assert int(counted.stdout) == full.total
+    # With a date range, and with --year, as a real process.
+    for text, options in (("cancer patients AND 2012:2018[dp]", ()), (query, ("--year", "2014"))):
+        full = pipeline.rank(
+            index,
+            text,
+            UNPRUNED,
+            limit=10,
+            filter_query=Filters.from_options(year="2014").query(index) if options else None,
+        )
+        assert full.total >= 3
+        done = process(sample_index_dir, "search", text, "-f", "pmid", "-n", "10", *options)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == full.ids()[: full.total]  # (partial matches not listed)
 
 
 def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(

@@ -3,7 +3,9 @@ scores and the exact counts, without scoring every match.
 
 :func:`evaluate_top` gives the same hits, scores and counts as :func:`scoring.evaluate
 <searchkit.engine.scoring.evaluate>` for what a ranking of ``limit`` hits needs
-(``tests/test_pruning.py``); :func:`prunable` says which queries it applies to.
+(``tests/test_pruning.py``); :func:`prunable` says which queries it applies to, and
+:func:`with_filters` which free text ANDed with filters it applies to (the filters'
+records the only ones ranked, :func:`filtered_scores` their scores).
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from whoosh.query import Query
+from numpy.typing import NDArray
+from whoosh.query import And, Query
 from whoosh.searching import Searcher
 
 from searchkit.engine import sets
 from searchkit.engine.nodes import BestMatch, Expansion
 from searchkit.engine.postings import Floats, Ints
+from searchkit.engine.presence import HasTerms
+from searchkit.engine.ranges import is_term_range
 from searchkit.engine.scoring import Concept, Evaluator, Hits, evaluator, plain_term
-from searchkit.engine.sparse import NO_DOCS, Sparse, best_with_ties, union
+from searchkit.engine.sparse import NO_DOCS, Sparse, best_with_ties, boosted, union
 from searchkit.params import Params
 
 
@@ -31,6 +36,7 @@ def evaluate_top(
     limit: int,
     keep: int,
     partial: bool,
+    within: Ints | None = None,
 ) -> tuple[Hits, int, int, Ints | None]:
     """What the ranking of a free-text ``query`` needs of its matches: every match
     that can be among the ``keep`` best of the records counted (those matching
@@ -38,7 +44,9 @@ def evaluate_top(
     and ``partial``, among the ``keep`` best of the others; each with the score
     :func:`evaluate` gives it (bitwise). Also the exact numbers of matches and of
     counted matches, and the counted records (top-level numbers, ascending; None
-    when every match counts).
+    when every match counts). With ``within`` (top-level numbers, ascending: the
+    records a filter keeps) only those are matches, as :func:`evaluate` with the same
+    ``within`` scores them (the proximity bonus goes to the best of them).
 
     Dynamic pruning (MaxScore, Turtle & Flood 1995): a concept that is a plain
     :class:`FieldedTerm` scores at most ``idf * (k1 + 1) * boost`` in any document
@@ -70,6 +78,13 @@ def evaluate_top(
     for piece in pieces:
         for ids in ev.concept_ids(piece):
             held[ids] = True
+    inside: NDArray[np.bool_] | None = None
+    if within is not None:
+        inside = np.zeros(ev.size, dtype=np.bool_)
+        inside[within] = True
+        held &= inside
+        if counted is not None:
+            counted = counted[held[counted]]
     n_matched = int(np.count_nonzero(held))
     n_counted = n_matched if counted is None else int(np.count_nonzero(held[counted]))
     del held
@@ -85,7 +100,7 @@ def evaluate_top(
     for n_done, i in enumerate(order):
         if bounds[i] is not None and n_done and _held(full) >= target:
             break
-        full[i] = ev.concept(pieces[i])
+        full[i] = _inside(ev.concept(pieces[i]), inside)
     # The sample, kept: it is the base when no other concept needs scoring in full
     # and no other record must be kept.
     base = ev.base_at(concepts, full, union([i for i, _ in full.values()]))
@@ -124,7 +139,7 @@ def evaluate_top(
         non_essential.add(i)
     for i, piece in enumerate(pieces):
         if i not in non_essential and i not in full:
-            full[i] = ev.concept(piece)
+            full[i] = _inside(ev.concept(piece), inside)
     if frozenset(full) != sampled_with or len(kept):
         # Every document of a piece scored in full is a candidate: its part is given
         # whole; the non-essential ones are looked up for the candidates. (Otherwise
@@ -139,6 +154,58 @@ def evaluate_top(
     chosen = best_with_ties(base[0], base[1], depth)
     ids, score = ev.best_match_finish(query, base, chosen)
     return Hits(ids, score), n_matched, n_counted, counted
+
+
+def _inside(found: Sparse, inside: NDArray[np.bool_] | None) -> Sparse:
+    """Those of ``found`` whose entry in ``inside`` is true (all when None)."""
+    if inside is None:
+        return found
+    keep = inside[found[0]]
+    return found[0][keep], found[1][keep]
+
+
+def with_filters(query: Query, params: Params) -> tuple[BestMatch, list[Query]] | None:
+    """``query`` as its free text and its filters, when it is an ``And`` of one
+    free text that :func:`prunable` takes and of parts that give every record they
+    match one score (date and year ranges, ``hasabstract``): ``cancer AND
+    2015:2020[dp]``. Such a query ranks the filters' records by the free text alone
+    (plus the filters' constant): :func:`evaluate_top` with ``within`` those records
+    gives its hits, :func:`filtered_scores` their scores. None for any other query."""
+    if type(query) is not And or len(query.subqueries) < 2:
+        return None
+    free = [sub for sub in query.subqueries if isinstance(sub, BestMatch)]
+    if len(free) != 1 or not prunable(free[0], params):
+        return None
+    filters = [sub for sub in query.subqueries if sub is not free[0]]
+    if not all(_constant(sub) is not None for sub in filters):
+        return None
+    return free[0], filters
+
+
+def filtered_scores(query: Query, free: Query, scores: Floats) -> Floats:
+    """The scores the ``And`` ``query`` (:func:`with_filters`) gives records whose
+    free text ``free`` scores ``scores``: its parts' scores added in its order, times
+    its boost, as :meth:`Evaluator.eval <searchkit.engine.scoring.Evaluator.eval>` adds
+    them (the same floats)."""
+    assert isinstance(query, And)
+    total = np.zeros(len(scores), dtype=np.float64)
+    for sub in query.subqueries:
+        if sub is free:
+            total += scores
+        else:
+            constant = _constant(sub)
+            assert constant is not None
+            total += np.full(len(scores), constant, dtype=np.float64)
+    return boosted(total, query.boost)
+
+
+def _constant(q: Query) -> float | None:
+    """The one score ``q`` gives every record it matches (None: not one)."""
+    if is_term_range(q):
+        return float(q.score)
+    if isinstance(q, HasTerms):
+        return float(q.boost)
+    return None
 
 
 def _times(bound: float | None, boost: float) -> float | None:

@@ -38,7 +38,7 @@ from whoosh.columns import ColumnReader, MultiColumnReader
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from searchkit.engine import pruning, scoring
+from searchkit.engine import pruning, scoring, sets
 from searchkit.engine.joined import query_scope
 from searchkit.engine.keycolumn import column_keys
 from searchkit.engine.nodes import BestMatch, weighting
@@ -208,15 +208,21 @@ def rank(
     keys = _Keys(index, searcher)
     if params.expand:
         q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
-    if (
-        params.prune
-        and limit is not None
-        and sort == "relevance"
-        and filter_query is None
-        and mask is None
-        and pruning.prunable(q, params)
-    ):
-        counted, rest, total, partial_total = _counted_top(searcher, q, params, limit, partial)
+    top_of = None
+    if params.prune and limit is not None and sort == "relevance":
+        top_of = _top_of(q, params)
+    if top_of is not None:
+        assert limit is not None
+        free, filters = top_of
+        within = _within(searcher, filters, filter_query, mask, params)
+        counted, rest, total, partial_total = _counted_top(
+            searcher, free, params, limit, partial, within
+        )
+        if filters:  # the filters' constant scores added, as the And adds them
+            counted, rest = (
+                scoring.Hits(h.docnums, pruning.filtered_scores(q, free, h.scores))
+                for h in (counted, rest)
+            )
     elif params.prune:  # the records counted found with the same evaluators
         strict = all_words(q)
         allowed, removed = _filtered(searcher, filter_query, mask, params)
@@ -267,6 +273,42 @@ def rank(
     )
 
 
+def _top_of(q: wq.Query, params: Params) -> tuple[BestMatch, list[wq.Query]] | None:
+    """The free text and the filters of a query whose ranking top-k pruning gives
+    (:mod:`searchkit.engine.pruning`): free text alone, or ANDed with filters that
+    score every record alike; None for any other."""
+    if pruning.prunable(q, params):
+        assert isinstance(q, BestMatch)
+        return q, []
+    return pruning.with_filters(q, params)
+
+
+def _within(
+    searcher: Searcher,
+    filters: list[wq.Query],
+    filter_query: wq.Query | None,
+    mask: wq.Query | None,
+    params: Params,
+) -> Ints | None:
+    """The records the query's ``filters``, ``filter_query`` and ``mask`` leave
+    (top-level numbers, ascending; None: every record)."""
+    allowed, removed = _filtered(searcher, filter_query, mask, params)
+    if filters:
+        kept = scoring.matching_docs(
+            searcher, filters[0] if len(filters) == 1 else wq.And(filters), params
+        )
+        allowed = kept if allowed is None else kept[sets.contains(allowed, kept)]
+    if removed is not None and len(removed):
+        if allowed is None:
+            every = np.ones(searcher.doc_count_all(), dtype=np.bool_)
+            every[removed] = False
+            allowed = np.flatnonzero(every)
+            # deleted documents match nothing, so keeping them in changes no result
+        else:
+            allowed = allowed[~sets.contains(removed, allowed)]
+    return allowed
+
+
 def _filtered(
     searcher: Searcher, filter_query: wq.Query | None, mask: wq.Query | None, params: Params
 ) -> tuple[Ints | None, Ints | None]:
@@ -302,11 +344,16 @@ def _counted(
 
 
 def _counted_top(
-    searcher: Searcher, q: wq.Query, params: Params, limit: int, partial: bool
+    searcher: Searcher,
+    q: wq.Query,
+    params: Params,
+    limit: int,
+    partial: bool,
+    within: Ints | None = None,
 ) -> tuple[scoring.Hits, scoring.Hits, int, int]:
     """:func:`_counted` of the matches that can reach the first ``limit`` of either
-    part (:func:`searchkit.engine.pruning.evaluate_top`), and the exact counts of
-    both parts."""
+    part (:func:`searchkit.engine.pruning.evaluate_top`; only records of ``within``
+    when given), and the exact counts of both parts."""
     assert isinstance(q, BestMatch)
     strict = all_words(q)
     keep = max(limit, params.rerank_depth)
@@ -318,6 +365,7 @@ def _counted_top(
         limit=limit,
         keep=keep,
         partial=partial,
+        within=within,
     )
     if counted is None:
         return matches, matches.restrict(_NONE), n_matched, 0
