@@ -11,6 +11,7 @@ tag).
     python benchmarks/query_latency.py --index INDEX_DIR --ties
     python benchmarks/query_latency.py --index INDEX_DIR --baseline SRC_DIR [--rounds 2]
     python benchmarks/query_latency.py --index NEW_DIR --baseline SRC_DIR --baseline-index OLD_DIR
+    python benchmarks/query_latency.py --index NEW --dates --baseline SRC_DIR --baseline-index OLD
     python benchmarks/query_latency.py --smoke                # seconds
 
 ``--sizes``: the ~7,500 distinct real records (PubMed XML, MEDLINE, Abstract text,
@@ -30,7 +31,9 @@ and by date), their ties broken by PMIDs read as arrays and read one by one
 and p95 of this checkout's code against another source tree's (the code before a
 change), each in fresh processes over the same index, alternating, read-only;
 with ``--baseline-index`` the baseline code reads that index instead (the same records
-written by the baseline code: a change of the on-disk format).
+written by the baseline code: a change of the on-disk format). ``--dates`` times the
+same queries each limited by a publication-date range as reviewers write them
+(:data:`DATE_LIMITS`, in turn), alone or against a baseline.
 """
 
 from __future__ import annotations
@@ -65,6 +68,24 @@ def queries(n: int = 200) -> list[str]:
     return (HERE / "queries.txt").read_text("utf-8").splitlines()[:n]
 
 
+#: Date limits of the kinds systematic reviews use: whole years, open ends, months,
+#: a relative window, one year.
+DATE_LIMITS = (
+    "2015:2020[dp]",
+    "2010/06:2019/03[dp]",
+    '"last 5 years"[dp]',
+    "2000:3000[dp]",
+    "2018[dp]",
+    "2012/03/15:2016/10/20[dp]",
+)
+
+
+def dated_queries(n: int = 200) -> list[str]:
+    """The first ``n`` queries, each limited by a date range of :data:`DATE_LIMITS`
+    in turn."""
+    return [f"({q}) AND {DATE_LIMITS[i % len(DATE_LIMITS)]}" for i, q in enumerate(queries(n))]
+
+
 def latencies(
     index_dir: Path, qs: list[str], clock: Any = time.perf_counter
 ) -> tuple[dict[str, float], int]:
@@ -82,14 +103,20 @@ def latencies(
 
 
 def against_baseline(
-    index_dir: Path, qs: list[str], baseline: Path, rounds: int, baseline_index: Path | None = None
+    index_dir: Path,
+    qs: list[str],
+    baseline: Path,
+    rounds: int,
+    baseline_index: Path | None = None,
+    dates: bool = False,
 ) -> dict[str, list[list[float]]]:
     """CPU milliseconds per query of this checkout's code and of the searchkit source
     tree ``baseline`` (e.g. ``git archive main`` unpacked), each in a fresh process
     that opens the index, warms up on 20 queries and runs them all; the two
     alternate ``rounds`` times, so that both see the same machine load. Reads the
     index only; the baseline reads ``baseline_index`` when given (the same records in
-    the format the baseline code writes)."""
+    the format the baseline code writes). ``dates``: the queries of
+    :func:`dated_queries`."""
     import json
     import subprocess
 
@@ -103,7 +130,16 @@ def against_baseline(
                 "import sys; sys.path.insert(0, sys.argv[1]); import query_latency as q; q.child()"
             )
             done = subprocess.run(
-                [sys.executable, "-c", code, str(HERE), str(read), str(source), str(len(qs))],
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(HERE),
+                    str(read),
+                    str(source),
+                    str(len(qs)),
+                    *(["dates"] if dates else []),
+                ],
                 env=env,
                 cwd=HERE,  # not a folder holding a searchkit/ of its own
                 capture_output=True,
@@ -126,7 +162,7 @@ def child() -> None:
     _, index, source, n = sys.argv[1:5]
     if not Path(searchkit.__file__).resolve().is_relative_to(Path(source).resolve()):
         raise SystemExit(f"Error: searchkit imported from {searchkit.__file__}, not {source}")
-    qs = queries(int(n))
+    qs = dated_queries(int(n)) if sys.argv[5:] == ["dates"] else queries(int(n))
     times, _ = latencies(Path(index), qs, time.process_time)
     print(json.dumps([times[q] for q in qs]))
 
@@ -358,7 +394,10 @@ def one_index(
     baseline: Path | None = None,
     rounds: int = 2,
     baseline_index: Path | None = None,
+    dates: bool = False,
 ) -> None:
+    if dates:
+        qs = dated_queries(len(qs))
     if near:
         n, new, old = near_latencies(index, qs)
         print(f"index {index}: {n} proximity searches, same matches and scores")
@@ -389,7 +428,7 @@ def one_index(
                 )
         return
     if baseline is not None:
-        runs = against_baseline(index, qs, baseline, rounds, baseline_index)
+        runs = against_baseline(index, qs, baseline, rounds, baseline_index, dates)
         print(
             f"index {index}: {len(qs)} queries, CPU ms, limit 10, warm (20 queries first), "
             f"{rounds} alternating round(s) per code, baseline {baseline}"
@@ -443,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with --index: constant-score searches, ties read as arrays vs one by one",
     )
     ap.add_argument(
+        "--dates",
+        action="store_true",
+        help="with --index: the queries each limited by a date range (DATE_LIMITS)",
+    )
+    ap.add_argument(
         "--baseline",
         type=Path,
         help="with --index: CPU times against this searchkit source tree (a folder "
@@ -479,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
             args.baseline,
             args.rounds,
             args.baseline_index,
+            args.dates,
         )
         return 0
     data = args.data or shared_data_dir()
