@@ -300,10 +300,10 @@ def _within(
         allowed = kept if allowed is None else kept[sets.contains(allowed, kept)]
     if removed is not None and len(removed):
         if allowed is None:
+            # Every document but those (deleted ones too: they match nothing).
             every = np.ones(searcher.doc_count_all(), dtype=np.bool_)
             every[removed] = False
             allowed = np.flatnonzero(every)
-            # deleted documents match nothing, so keeping them in changes no result
         else:
             allowed = allowed[~sets.contains(removed, allowed)]
     return allowed
