@@ -52,6 +52,20 @@ def segmented_index(path: Path, parts: list[list[Path]], delete_every: int) -> P
     return path
 
 
+def set_index_version(index: Path, version: int) -> None:
+    """Make the index at ``index`` declare format ``version`` in its ``searchkit.json``
+    (an index of an older format, as far as a reader can tell)."""
+    meta_path = index / "searchkit.json"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta["schema_version"] = version
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+def index_version(index: Path) -> int:
+    """The format version the index at ``index`` declares."""
+    return int(json.loads((index / "searchkit.json").read_text("utf-8"))["schema_version"])
+
+
 @pytest.fixture(autouse=True)
 def _isolate_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point every per-user location at a temp dir so tests never touch real state."""

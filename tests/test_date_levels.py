@@ -6,7 +6,6 @@ index of format 8 (which stays readable, and keeps its own terms when written to
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from searchkit.readers import read_file
 from searchkit.records import Record
 
 from .cli_helpers import process, run
-from .conftest import SMALL_SUBSET
+from .conftest import SMALL_SUBSET, index_version, set_index_version
 
 DATE_FIELDS = ("pdat", "edat", "crdt", "mhda")
 RECORD_DATES = {
@@ -143,17 +142,6 @@ def _ingest(index: Path, files: list[Path]) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _set_version(index: Path, version: int) -> None:
-    meta_path = index / "searchkit.json"
-    meta = json.loads(meta_path.read_text("utf-8"))
-    meta["schema_version"] = version
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
-
-
-def _version(index: Path) -> int:
-    return int(json.loads((index / "searchkit.json").read_text("utf-8"))["schema_version"])
-
-
 @pytest.fixture(scope="module")
 def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The same real records in an index of this format and in one of format 8, each
@@ -166,7 +154,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(searchindex_module, "build_schema", _day_only_schema)
         _ingest(old, SMALL_SUBSET[:half])
-    _set_version(old, 8)
+    set_index_version(old, 8)
     # Written to by this searchkit: it declares format 9, and its schema still holds
     # day terms alone, in the new segment too.
     _ingest(old, SMALL_SUBSET[half:])
@@ -200,8 +188,8 @@ def test_a_range_reads_level_terms_in_a_new_index_and_days_in_an_old_one(
     indexes: tuple[Path, Path],
 ) -> None:
     new, old = indexes
-    assert _version(new) == 9
-    assert _version(old) == 9  # declared when written to
+    assert index_version(new) == 9
+    assert index_version(old) == 9  # declared when written to
     with SearchIndex.open(new) as opened:
         assert isinstance(opened.schema["pdat"].analyzer, DateTokenizer)
         q = parse_query(opened.schema, "2010/03/15:2016/10/20[dp]")

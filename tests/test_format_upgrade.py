@@ -14,7 +14,6 @@ writer as it was (stock positions, values deflated for format 6)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +35,14 @@ from searchkit.index import searchindex as searchindex_module
 from searchkit.index.dates import has_levels
 from searchkit.index.schema import SCHEMA_VERSION
 
-from .conftest import _LARGEST, SAMPLE_DIR, SAMPLE_SUBSET, SMALL_SUBSET
+from .conftest import (
+    _LARGEST,
+    SAMPLE_DIR,
+    SAMPLE_SUBSET,
+    SMALL_SUBSET,
+    index_version,
+    set_index_version,
+)
 
 # Phrases (positions read), hyphenated compounds (phrases of their parts), words,
 # and a proximity search: every one reads the positions of large blocks on data/.
@@ -84,7 +90,7 @@ def _write_older(
             app, ["ingest", *map(str, files), "--index", str(index), "--procs", "1"]
         )
     assert result.exit_code == 0, result.output
-    _set_version(index, version)
+    set_index_version(index, version)
 
 
 def _positions_format(index: Path) -> type:
@@ -95,17 +101,6 @@ def _positions_format(index: Path) -> type:
 def _date_levels(index: Path) -> bool:
     with SearchIndex.open(index) as opened:
         return has_levels(opened.schema["pdat"])
-
-
-def _set_version(index: Path, version: int) -> None:
-    meta_path = index / "searchkit.json"
-    meta = json.loads(meta_path.read_text("utf-8"))
-    meta["schema_version"] = version
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
-
-
-def _version(index: Path) -> int:
-    return int(json.loads((index / "searchkit.json").read_text("utf-8"))["schema_version"])
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -137,7 +132,7 @@ def _searched_by_a_process(index: Path) -> tuple[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("version", [6, 7])
-def test_an_older_index_is_read_then_written_as_format_8(
+def test_an_older_index_is_read_then_written_in_the_current_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
     old, new = tmp_path / f"format-{version}", tmp_path / "format-8"
@@ -171,7 +166,7 @@ def test_an_older_index_is_read_then_written_as_format_8(
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == expected[0]
-    assert _version(old) == version
+    assert index_version(old) == version
 
     # Written to: format 9 from then on; the new segment and the old ones searched
     # together, then merged into one, in the positions format of the index's schema.
@@ -179,7 +174,7 @@ def test_an_older_index_is_read_then_written_as_format_8(
     for index in (old, new):
         added = _run("ingest", str(more), "--index", str(index))
         assert added.returncode == 0, added.stderr
-    assert _version(old) == SCHEMA_VERSION == 9
+    assert index_version(old) == SCHEMA_VERSION == 9
     assert _positions_format(old) is Positions
     assert not _date_levels(old)
     expected = _answers(new)
@@ -203,10 +198,10 @@ def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> N
     index = tmp_path / "ix"
     made = _run("ingest", str(SMALL_SUBSET[0]), "--index", str(index))
     assert made.returncode == 0, made.stderr
-    _set_version(index, 5)
+    set_index_version(index, 5)
     run = _run("search", "cancer", "--index", str(index))
     assert run.returncode != 0 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
     assert "has format version 5, this searchkit reads version 9 (and 6, 7, 8)" in run.stderr
     assert f"searchkit rebuild --index {index}" in run.stderr
-    assert _version(index) == 5
+    assert index_version(index) == 5

@@ -51,6 +51,20 @@ def generated_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "ix"
 
 
+@pytest.fixture
+def top_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry for each call of :func:`pruning.evaluate_top` the test makes."""
+    calls: list[int] = []
+    real = pruning.evaluate_top
+
+    def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pruning, "evaluate_top", top)
+    return calls
+
+
 def _assert_same(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index = SearchIndex.open(index_dir)
     calls: list[tuple[int, int]] = []
@@ -104,33 +118,25 @@ def test_more_hits_than_the_proximity_depth(sample_index_dir: Path) -> None:
 
 
 def test_only_free_text_ranked_by_relevance_is_pruned(
-    sample_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+    sample_index_dir: Path, top_calls: list[int]
 ) -> None:
-    """A filter, a date sort, every hit asked for, or a boolean query: every match is
-    scored as before."""
+    """A date sort, every hit asked for, a boolean query or a filter that scores its
+    records unalike: every match is scored as before."""
     index = SearchIndex.open(sample_index_dir)
-    used: list[str] = []
-    real = pruning.evaluate_top
-
-    def spy(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
-        used.append("top")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pruning, "evaluate_top", spy)
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=10)
-    assert used == ["top"]
+    assert len(top_calls) == 1
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=None)
     pipeline.rank(index, "immune escape tumor", PRUNED, limit=10, sort="date")
     pipeline.rank(index, "immune AND escape", PRUNED, limit=10)
     pipeline.rank(index, "immune escape tumor", UNPRUNED, limit=10)
     # A filter that scores its records unalike (a language is a BM25-scored term).
     pipeline.rank(index, "immune escape AND english[la]", PRUNED, limit=10)
-    assert used == ["top"]
+    assert len(top_calls) == 1
     # Filters that score every record alike, in the query or given apart.
     pipeline.rank(index, "immune escape AND 2010:2020[dp]", PRUNED, limit=10)
     pipeline.rank(index, "immune escape AND hasabstract", PRUNED, limit=10)
     pipeline.rank(index, "immune escape", PRUNED, limit=10, filter_query=wq.Term("pmid", "1"))
-    assert used == ["top"] * 4
+    assert len(top_calls) == 4
 
 
 def test_filtered_and_boolean_queries_count_the_same(sample_index_dir: Path) -> None:
@@ -159,7 +165,7 @@ def test_free_text_and_filters_rank_as_when_every_match_is_scored(
     which: str,
     sample_index_dir: Path,
     generated_index: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    top_calls: list[int],
 ) -> None:
     """``words AND filter`` with filters that score every record alike (date ranges,
     ``hasabstract``), and free text with ``--year``-style filters and masks: pruned in
@@ -167,14 +173,7 @@ def test_free_text_and_filters_rank_as_when_every_match_is_scored(
     every match is scored. Before, each such query scored every match of its words in
     the filters' records (2x a plain search on 1M records)."""
     index = SearchIndex.open(sample_index_dir if which == "data" else generated_index)
-    pruned_calls: list[int] = []
-    real = pruning.evaluate_top
-
-    def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
-        pruned_calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pruning, "evaluate_top", top)
+    pruned_calls = top_calls
     only = wq.Term("abstract", "patient")
     nonempty = 0
     for i, text in enumerate(BENCHMARK_QUERIES[:60]):
@@ -223,7 +222,7 @@ def test_the_cli_gives_the_unpruned_hits_and_counts(sample_index_dir: Path) -> N
 
 
 def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
-    generated_index: Path, monkeypatch: pytest.MonkeyPatch
+    generated_index: Path, monkeypatch: pytest.MonkeyPatch, top_calls: list[int]
 ) -> None:
     """When the concepts scored in full are the same before and after the threshold is
     set, the sample (its documents, every concept looked up there) is the base: the
@@ -239,14 +238,7 @@ def test_the_sample_is_the_base_when_no_other_concept_is_scored_in_full(
         return real(self, parts, n)
 
     monkeypatch.setattr(scoring.Evaluator, "_coordinated", spy)
-    pruned_calls: list[int] = []
-    real_top = pruning.evaluate_top
-
-    def top(*args: object, **kwargs: object) -> tuple[scoring.Hits, int, int, object]:
-        pruned_calls.append(1)
-        return real_top(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pruning, "evaluate_top", top)
+    pruned_calls = top_calls
     n_segments = len(index.shared_searcher(scoring.BM25F()).leaf_searchers())
     assert n_segments == 2
     once = 0
