@@ -234,6 +234,11 @@ def test_a_date_range_tagged_at_both_ends_is_the_range(
             '"last 5 years" (at position 1)\n',
         ),
         (
+            "cancer 2020:2015[dp]",
+            "Error: [dp]: the date range '2020:2015' runs backwards (at position 8)\n",
+        ),
+        ("cancer 2015/13[dp]", "Error: [dp]: '2015/13' has no month 13 (at position 8)\n"),
+        (
             "2005:2006[dp] : 2010[dp]",
             "Error: a date range's two ends must each be one date (at position 15)\n",
         ),

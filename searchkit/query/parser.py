@@ -574,14 +574,16 @@ class _Parser:
         if key in DATE_KEYS:
             assert tag is not None
             # The tag's date is the run's longest tail that writes one ("breast cancer
-            # 2015:2020[dp]": the words before it are free text); else the whole run,
-            # refused as a date.
+            # 2015:2020[dp]": the words before it are free text); else it is refused:
+            # the last word when it begins as a date does ("cancer 2020:2015[dp]" runs
+            # backwards), the whole run otherwise.
             for start in range(len(run)):
                 text = _date_text(run[start:])
                 if text is not None:
                     break
             else:
-                start, text = 0, " ".join(t.text for t in run)
+                start = len(run) - 1 if run[-1].text[:1].isdigit() else 0
+                text = " ".join(t.text for t in run[start:])
             for t in run[start:]:
                 if has_wildcard(t.text):
                     raise QueryError("truncation '*' is not supported for dates", t.pos)
