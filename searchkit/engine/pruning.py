@@ -195,7 +195,7 @@ def filtered_scores(query: Query, free: Query, scores: Floats) -> Floats:
         else:
             constant = _constant(sub)
             assert constant is not None
-            total += np.full(len(scores), constant, dtype=np.float64)
+            total += constant
     return boosted(total, query.boost)
 
 

@@ -46,7 +46,7 @@ def year_term(year: int) -> str:
 def level_terms(day: str) -> tuple[str, ...]:
     """The terms a date key ("YYYYMMDD") is indexed as: itself, its month and its
     year; only itself when it is not eight digits."""
-    if len(day) != 8 or not day.isdigit():
+    if not _is_key(day):
         return (day,)
     return (day, MONTH_PREFIX + day[:6], YEAR_PREFIX + day[:4])
 
@@ -149,9 +149,14 @@ def _months(ly: int, lm: int, hy: int, hm: int) -> list[tuple[str, str]]:
     return out
 
 
+def _is_key(text: str) -> bool:
+    """Whether ``text`` is a date key: eight digits."""
+    return len(text) == 8 and text.isdigit()
+
+
 def _day_or(key: str | None, default: str) -> str:
-    """``key`` when it is a date key (eight digits), else ``default``."""
-    return key if key is not None and len(key) == 8 and key.isdigit() else default
+    """``key`` when it is a date key, else ``default``."""
+    return key if key is not None and _is_key(key) else default
 
 
 def _month_days(year: int, month: int) -> int:
