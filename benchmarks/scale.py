@@ -20,7 +20,9 @@ What it measures, each a row of the table it prints:
   queries of ``queries.txt`` (2-4 words, a third with a quoted phrase, a fifth with
   field tags) through
   ``searchkit.searching.search(index, q, limit=10)``, snippets included, after 20 warm-up
-  queries, on the whole-file index;
+  queries, on the whole-file index as its ingest left it; then ``searchkit optimize``
+  of that index (its CPU, wall time and peak RSS: every record rewritten into one
+  segment) and the same queries again, on one segment;
 * start-up: ``searchkit --help`` against a minimal typer app, and ``searchkit search``
   on ``data/`` against a minimal stock-Whoosh search script (``startup.py``).
 
@@ -248,6 +250,37 @@ def main(argv: list[str] | None = None) -> int:
         )
         queries = (HERE / "queries.txt").read_text("utf-8").splitlines()
         times, cpu_times, segments = query_latency(sk_index, queries)
+        # The same index merged into one segment, and the same queries on it: what a
+        # segment costs a query, and what removing them all costs.
+        merge = checked(
+            run_usage([*searchkit_cmd(), "optimize", "--index", str(sk_index), "--quiet"]),
+            "searchkit optimize",
+        )
+        merged_times, merged_cpu, merged_segments = query_latency(sk_index, queries)
+        say("## Queries before and after `searchkit optimize`")
+        say()
+        say(
+            f"`searchkit optimize` of the {n:,}-record index: {merge.cpu:,.1f} CPU s, "
+            f"{merge.seconds:,.1f} wall s, peak RSS {merge.peak_rss_mb:,.0f} MiB, "
+            f"index {_mb(dir_size(sk_index))} after it"
+        )
+        say()
+        say("| index | segments | CPU p50 | CPU p95 | CPU mean | wall p50 | wall p95 |")
+        say("|---|---:|---:|---:|---:|---:|---:|")
+        for name, (wall_ms, cpu_ms, count) in {
+            "as the ingest left it": (times, cpu_times, segments),
+            "after `searchkit optimize`": (merged_times, merged_cpu, merged_segments),
+        }.items():
+            say(
+                f"| {name} | {count} | {_pct(cpu_ms, 50):.1f} ms | {_pct(cpu_ms, 95):.1f} ms | "
+                f"{statistics.mean(cpu_ms):.1f} ms | {_pct(wall_ms, 50):.1f} ms | "
+                f"{_pct(wall_ms, 95):.1f} ms |"
+            )
+        say(
+            f"\nCPU p50 after / before: {_pct(merged_cpu, 50) / _pct(cpu_times, 50):.2f}x, "
+            f"p95 {_pct(merged_cpu, 95) / _pct(cpu_times, 95):.2f}x"
+        )
+        say()
 
         say("## Start-up")
         say()
@@ -288,6 +321,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{segments} segment(s) | CPU {_pct(cpu_times, 50):.1f} / {_pct(cpu_times, 95):.1f} ms "
             f"(max {max(cpu_times):.0f}); wall {_pct(times, 50):.1f} / {_pct(times, 95):.1f} ms "
             f"| ≤ 15 / ≤ 60 ms |"
+        )
+        say(
+            f"| the same, after `searchkit optimize` ({merge.cpu:,.0f} CPU s), "
+            f"{merged_segments} segment(s) | CPU {_pct(merged_cpu, 50):.1f} / "
+            f"{_pct(merged_cpu, 95):.1f} ms (max {max(merged_cpu):.0f}); wall "
+            f"{_pct(merged_times, 50):.1f} / {_pct(merged_times, 95):.1f} ms | ≤ 15 / ≤ 60 ms |"
         )
         say(f"| `searchkit --help` CPU vs a minimal typer app | {help_ratio} | ≤ 1.3x |")
         say(
