@@ -184,3 +184,99 @@ def test_rebuild_keeps_the_history(tmp_path: Path) -> None:
     assert out.split()[:2] == ["#1", "1"]
     assert out.rstrip().endswith("immune privilege")
     assert _run(index, "search", "--count", "#1")[1] == "1\n"
+
+
+def _entry_line(number: int, query: str, count: int) -> bytes:
+    entry = {"number": number, "query": query, "count": count, "time": "2026-01-01T00:00:00+00:00"}
+    return (json.dumps(entry) + "\n").encode("utf-8")
+
+
+def test_a_damaged_line_is_passed_over_by_searches_and_the_listing(
+    index_copy: Path, sample: Path
+) -> None:
+    # Bytes that are not UTF-8 (a disk error, a file edited by hand with another
+    # encoding) between two searches. Before: a traceback from the search (after it
+    # ran, its hits never printed) and from the listing.
+    (index_copy / HISTORY_FILE).write_bytes(
+        _entry_line(1, "cancer", 3) + b"\xff\xfe not a search\n" + _entry_line(2, "tumor", 4)
+    )
+    mice = having(sample, "mice")
+    result = subprocess.run(
+        [
+            _searchkit_exe(),
+            "search",
+            "--index",
+            str(index_copy),
+            "-f",
+            "pmid",
+            "-n",
+            "9999",
+            "mice",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert set(result.stdout.split()) == mice
+    code, out, err = _run(index_copy, "history")
+    assert (code, err) == (0, "")
+    assert [line.split()[:2] for line in out.splitlines()] == [
+        ["#1", "3"],
+        ["#2", "4"],
+        ["#3", str(len(mice))],
+    ]
+    assert _search(index_copy, "#3") == mice
+
+
+def test_a_line_cut_short_does_not_swallow_the_next_search(index_copy: Path, sample: Path) -> None:
+    # A search killed while writing its line leaves it without its end. Before: the
+    # next search's line was written onto it, and neither could be read: the search
+    # was lost from the history and #2 named nothing.
+    (index_copy / HISTORY_FILE).write_bytes(
+        _entry_line(1, "cancer", 3) + _entry_line(2, "tumor", 4)[:25]
+    )
+    mice = having(sample, "mice")
+    assert _search(index_copy, "mice") == mice
+    code, out, err = _run(index_copy, "history", "-f", "json")
+    assert (code, err) == (0, "")
+    assert [(e["number"], e["query"]) for e in json.loads(out)] == [(1, "cancer"), (2, "mice")]
+    assert _search(index_copy, "#2") == mice
+
+
+def test_the_next_number_follows_the_last_readable_line_of_a_long_history(
+    index_copy: Path, sample: Path
+) -> None:
+    # More lines than one read from the end of the file holds, the last ones damaged:
+    # the number is found by reading back from the end, past them.
+    lines = b"".join(_entry_line(i, f"query {i}", i) for i in range(1, 3001))
+    damaged = b"\xff" * 70_000 + b"\n" + b"{not json}\n" * 10
+    (index_copy / HISTORY_FILE).write_bytes(lines + damaged)
+    assert _search(index_copy, "mice") == having(sample, "mice")
+    entries = json.loads(_run(index_copy, "history", "-f", "json")[1])
+    assert len(entries) == 3001
+    assert (entries[-1]["number"], entries[-1]["query"]) == (3001, "mice")
+    assert (entries[-2]["number"], entries[-2]["query"]) == (3000, "query 3000")
+
+
+@pytest.mark.parametrize("where", ["first", "between", "last"])
+def test_a_line_too_long_to_be_a_search_is_passed_over_in_bounded_memory(
+    index_copy: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchkit.index import history
+
+    # Small limits, so that the long line spans several reads from the end.
+    monkeypatch.setattr(history, "TAIL_BYTES", 64)
+    monkeypatch.setattr(history, "MAX_LINE_BYTES", 300)
+    long_line = b'{"number": 9, "query": "' + b"x" * 1000 + b'", "count": 1, "time": "t"}\n'
+    before = _entry_line(1, "cancer", 3) + _entry_line(2, "tumor", 4)
+    content = {
+        "first": long_line + before,
+        "between": _entry_line(1, "cancer", 3) + long_line + _entry_line(2, "tumor", 4),
+        "last": before + long_line,
+    }[where]
+    (index_copy / HISTORY_FILE).write_bytes(content)
+    entry = history.History(index_copy).append("mice", 5)
+    assert entry.number == 3
+    listed = [(e.number, e.query) for e in history.History(index_copy).entries()]
+    assert listed == [(1, "cancer"), (2, "tumor"), (3, "mice")]

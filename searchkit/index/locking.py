@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import filelock
 
@@ -61,7 +61,7 @@ def unlock_fd(fd: int) -> None:
 
 
 @contextmanager
-def holding(handle: IO[str]) -> Iterator[None]:
+def holding(handle: IO[Any]) -> Iterator[None]:
     """Hold an exclusive lock on the open file ``handle`` for the ``with`` block,
     waiting for another process's."""
     lock_fd(handle.fileno())
