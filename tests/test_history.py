@@ -280,3 +280,22 @@ def test_a_line_too_long_to_be_a_search_is_passed_over_in_bounded_memory(
     assert entry.number == 3
     listed = [(e.number, e.query) for e in history.History(index_copy).entries()]
     assert listed == [(1, "cancer"), (2, "tumor"), (3, "mice")]
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_longest_line_is_read_alike_from_either_end(
+    index_copy: Path, extra: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from searchkit.index import history
+
+    monkeypatch.setattr(history, "TAIL_BYTES", 64)
+    start, end = b'{"number": 7, "query": "', b'", "count": 1, "time": "t"}'
+    monkeypatch.setattr(history, "MAX_LINE_BYTES", 200)
+    # A search's line of exactly the longest length is a search, one byte longer is not,
+    # whether it is read forward (the listing) or back from the end (the next number).
+    line = start + b"q" * (200 - len(start) - len(end) + extra) + end
+    assert len(line) == 200 + extra
+    (index_copy / HISTORY_FILE).write_bytes(_entry_line(6, "cancer", 3) + line + b"\n")
+    listed = [e.number for e in history.History(index_copy).entries()]
+    assert listed == ([6] if extra else [6, 7])
+    assert history.History(index_copy).append("mice", 5).number == (7 if extra else 8)

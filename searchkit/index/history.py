@@ -52,8 +52,9 @@ def _now() -> str:
 
 #: Bytes read at a time from the end of the file for its last line.
 TAIL_BYTES = 64 * 1024
-#: A line longer than this is not a search (a query is a line of text): it is passed
-#: over like any line that cannot be read, never held in memory whole.
+#: A line longer than this (its end of line not counted) is not a search (a query is a
+#: line of text): it is passed over like any line that cannot be read, never held in
+#: memory whole.
 MAX_LINE_BYTES = 1024 * 1024
 
 
@@ -69,7 +70,7 @@ def _read(handle: IO[bytes]) -> Iterator[Entry]:
     """The readable entries of the file, first to last, a line at a time."""
     handle.seek(0)
     while line := handle.readline(MAX_LINE_BYTES + 1):
-        if len(line) > MAX_LINE_BYTES:
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # the rest of the long line
                 line = handle.readline(MAX_LINE_BYTES)
             continue
@@ -99,7 +100,7 @@ def _last(handle: IO[bytes]) -> tuple[Entry | None, bool]:
             lines.pop()
             too_long = False
         for line in reversed(lines):
-            entry = _parse(line)
+            entry = _parse(line) if len(line) <= MAX_LINE_BYTES else None
             if entry is not None:
                 return entry, unended
         if len(head) > MAX_LINE_BYTES:
