@@ -61,6 +61,14 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def _latency(cpu: list[float], wall: list[float]) -> str:
+    """CPU and wall p50 / p95 of a query pass (ms), as the summary shows them."""
+    return (
+        f"CPU {_pct(cpu, 50):.1f} / {_pct(cpu, 95):.1f} ms (max {max(cpu):.0f}); "
+        f"wall {_pct(wall, 50):.1f} / {_pct(wall, 95):.1f} ms"
+    )
+
+
 def _mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -318,15 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         say(
             f"| query p50 / p95, {len(queries)} benchmark queries, in-process warm, "
-            f"{segments} segment(s) | CPU {_pct(cpu_times, 50):.1f} / {_pct(cpu_times, 95):.1f} ms "
-            f"(max {max(cpu_times):.0f}); wall {_pct(times, 50):.1f} / {_pct(times, 95):.1f} ms "
-            f"| ≤ 15 / ≤ 60 ms |"
+            f"{segments} segment(s) | {_latency(cpu_times, times)} | ≤ 15 / ≤ 60 ms |"
         )
         say(
             f"| the same, after `searchkit optimize` ({merge.cpu:,.0f} CPU s), "
-            f"{merged_segments} segment(s) | CPU {_pct(merged_cpu, 50):.1f} / "
-            f"{_pct(merged_cpu, 95):.1f} ms (max {max(merged_cpu):.0f}); wall "
-            f"{_pct(merged_times, 50):.1f} / {_pct(merged_times, 95):.1f} ms | ≤ 15 / ≤ 60 ms |"
+            f"{merged_segments} segment(s) | {_latency(merged_cpu, merged_times)} "
+            f"| ≤ 15 / ≤ 60 ms |"
         )
         say(f"| `searchkit --help` CPU vs a minimal typer app | {help_ratio} | ≤ 1.3x |")
         say(
