@@ -163,7 +163,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _expected(field: str, text: str) -> set[str]:
     """The PMIDs whose ``field`` date is in the range ``text``, from the records."""
-    from searchkit.query.parser import parse_dates
+    from searchkit.query.date_forms import parse_dates
 
     low, high = parse_dates(text)
     dates: dict[str, str | None] = {}

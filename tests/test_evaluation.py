@@ -145,7 +145,7 @@ def test_same_on_scifact_train_questions(
     abstracts in two segments."""
     import json
 
-    from searchkit.query.parser import FreeText
+    from searchkit.query.syntax import FreeText
 
     corpus = tmp_path_factory.mktemp("scifact") / "corpus.jsonl"
     with (shared_data / "beir" / "scifact" / "corpus.jsonl").open(encoding="utf-8") as f:

@@ -18,7 +18,8 @@ import pytest
 from searchkit import Record, SearchIndex, ingest
 from searchkit.params import DEFAULT
 from searchkit.query.compile import to_whoosh
-from searchkit.query.parser import FreeText, parse
+from searchkit.query.parser import parse
+from searchkit.query.syntax import FreeText
 from searchkit.readers import read_file
 from searchkit.searching import pipeline
 from searchkit.searching.evaluation import read_qrels, read_queries

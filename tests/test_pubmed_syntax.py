@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex, search
 from searchkit.cli import app
 from searchkit.errors import QueryError
-from searchkit.query.parser import UNSUPPORTED_TAGS
+from searchkit.query.tags import UNSUPPORTED_TAGS
 
 from .cli_helpers import process
 from .conftest import SAMPLE_DIR

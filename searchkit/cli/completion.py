@@ -7,7 +7,7 @@ from __future__ import annotations
 
 def completed_tags() -> tuple[str, ...]:
     """The field tags offered: the short ones without spaces (``[ti]``, ``[mh:noexp]``)."""
-    from searchkit.query.parser import TAGS
+    from searchkit.query.tags import TAGS
 
     return tuple(sorted(tag for tag in TAGS if " " not in tag))
 

@@ -1,9 +1,10 @@
 """The query language → a Whoosh query, and ``--explain``.
 
-The syntax (tokenizer, parser, tree) is in :mod:`searchkit.query.parser`. Free-text
-parts are built by :func:`searchkit.query.free_text.free_text_query`; field-tagged words and
-phrases are analyzed with their field's own analyzer, so both stay correct when the
-analyzers change.
+The syntax is read by :mod:`searchkit.query.parser` (tokens: :mod:`~searchkit.query.lexer`;
+the tree: :mod:`~searchkit.query.syntax`). Free-text parts are built by
+:func:`searchkit.query.free_text.free_text_query`; field-tagged words and phrases
+are analyzed with their field's own analyzer, so both stay correct when the analyzers
+change.
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
 from searchkit.index.schema import TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
+from searchkit.query.date_forms import parse_dates, parse_years
 from searchkit.query.filters import LANGUAGE_CODES
 from searchkit.query.free_text import free_text_query
-from searchkit.query.parser import (
-    DATE_KEYS,
-    MAX_DEPTH,
-    MIN_PREFIX,
-    PREFIXES,
-    TAGS,
+from searchkit.query.lexer import tokenize
+from searchkit.query.parser import MAX_DEPTH, MIN_PREFIX, parse
+from searchkit.query.syntax import (
     And,
     Dates,
     FreeText,
@@ -50,11 +49,8 @@ from searchkit.query.parser import (
     WildPhrase,
     Years,
     describe,
-    parse,
-    parse_dates,
-    parse_years,
-    tokenize,
 )
+from searchkit.query.tags import DATE_KEYS, PREFIXES, TAGS
 
 __all__ = [
     "DATE_KEYS",

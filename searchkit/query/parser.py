@@ -38,386 +38,50 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from searchkit.errors import QueryError
 from searchkit.query import filters
+from searchkit.query.date_forms import parse_dates, parse_years
+from searchkit.query.lexer import (
+    OPERATORS,
+    Token,
+    first_wildcard,
+    has_wildcard,
+    tokenize,
+)
+from searchkit.query.syntax import (
+    And,
+    Dates,
+    FreeText,
+    HasAbstract,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Tagged,
+    Truncated,
+    Wildcard,
+    WildPhrase,
+    Years,
+    depth,
+)
+from searchkit.query.tags import (
+    DATE_KEYS,
+    FILTER_KEY,
+    HAS_ABSTRACT,
+    PREFIXES,
+    PROXIMITY_KEYS,
+    TAGS,
+    UNSUPPORTED_TAGS,
+)
+
+#: A proximity tag's inside, ``tiab:~3`` (also ``Title/Abstract:~3``).
+_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z/ ]*?)\s*:\s*~\s*(\d+)\s*$")
 
 #: Deepest nesting accepted, of parentheses and of the tree (deeper is refused).
 MAX_DEPTH = 64
 #: Characters needed before the first ``*`` of a word (PubMed's rule).
 MIN_PREFIX = 4
-
-#: The key of PubMed's ``[Filter]`` tag: the words before it name a filter.
-FILTER_KEY = "filter"
-#: The word PubMed reads as its "Abstract" filter (records with an abstract).
-HAS_ABSTRACT = "hasabstract"
-
-# PubMed field tags (lower case), short and long forms → the field key used below.
-TAGS: dict[str, str] = {
-    "ti": "title",
-    "title": "title",
-    "ab": "abstract",
-    "abstract": "abstract",
-    "tiab": "tiab",
-    "title/abstract": "tiab",
-    "tw": "textword",
-    "text word": "textword",
-    "text words": "textword",
-    "all": "all",
-    "all fields": "all",
-    "au": "author",
-    "author": "author",
-    "fau": "author",
-    "full author name": "author",
-    "author - full": "author",
-    "1au": "first_author",
-    "first author name": "first_author",
-    "author - first": "first_author",
-    "lastau": "last_author",
-    "last author name": "last_author",
-    "author - last": "last_author",
-    "cn": "collective",
-    "corporate author": "collective",
-    "author - corporate": "collective",
-    "ad": "affiliation",
-    "affiliation": "affiliation",
-    "mh": "mesh",
-    "mesh": "mesh",
-    "mesh terms": "mesh",
-    "majr": "majr",
-    "mesh major topic": "majr",
-    "mh:noexp": "mesh_noexp",
-    "mesh:noexp": "mesh_noexp",
-    "mesh terms:noexp": "mesh_noexp",
-    "majr:noexp": "majr_noexp",
-    "mesh major topic:noexp": "majr_noexp",
-    "sh": "subheading",
-    "mesh subheading": "subheading",
-    "ot": "keyword",
-    "kw": "keyword",
-    "keyword": "keyword",
-    "other term": "keyword",
-    "ta": "journal",
-    "jour": "journal",
-    "journal": "journal",
-    "vi": "volume",
-    "volume": "volume",
-    "ip": "issue",
-    "issue": "issue",
-    "pg": "pages",
-    "pagination": "pages",
-    "is": "issn",
-    "issn": "issn",
-    "doi": "doi",
-    "aid": "doi",
-    "article identifier": "doi",
-    "lid": "doi",
-    "location id": "doi",
-    "dp": "pdat",
-    "pdat": "pdat",
-    "publication date": "pdat",
-    "date - publication": "pdat",
-    "edat": "edat",
-    "entrez date": "edat",
-    "date - entrez": "edat",
-    "crdt": "crdt",
-    "create date": "crdt",
-    "date - create": "crdt",
-    "mhda": "mhda",
-    "mesh date": "mhda",
-    "date - mesh": "mhda",
-    "pt": "pubtype",
-    "publication type": "pubtype",
-    "pmid": "pmid",
-    "uid": "pmid",
-    "lang": "language",
-    "la": "language",
-    "language": "language",
-    # PubMed's sidebar filters (searchkit.query.filters): resolved by the parser.
-    "filter": FILTER_KEY,
-    "filters": FILTER_KEY,
-}
-
-#: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
-#: PubMed field tags that searchkit cannot search, each with the reason (the data is
-#: not in the records searchkit reads, or needs NLM data no package ships). A query
-#: using one is an error that says so, never a silent reinterpretation.
-UNSUPPORTED_TAGS: dict[str, str] = {
-    "auid": "author identifiers (ORCID) are not stored",
-    "author identifier": "author identifiers (ORCID) are not stored",
-    "book": "book and chapter details are not stored",
-    "cois": "conflict of interest statements are not stored",
-    "conflict of interest statement": "conflict of interest statements are not stored",
-    "dcom": "the completion date is not stored",
-    "completion date": "the completion date is not stored",
-    "ed": "book editors are not stored",
-    "editor": "book editors are not stored",
-    "sb": "PubMed's subsets are NLM search strategies that are not shipped",
-    "subset": "PubMed's subsets are NLM search strategies that are not shipped",
-    "gr": "grant numbers are not stored",
-    "grants and funding": "grant numbers are not stored",
-    "ir": "investigators are not stored",
-    "investigator": "investigators are not stored",
-    "fir": "investigators are not stored",
-    "full investigator name": "investigators are not stored",
-    "isbn": "book ISBNs are not stored",
-    "jid": "NLM journal ids are not stored (search the journal with [ta])",
-    "nlm unique id": "NLM journal ids are not stored (search the journal with [ta])",
-    "lr": "the modification date is not stored",
-    "modification date": "the modification date is not stored",
-    "nm": "supplementary concepts are not stored",
-    "supplementary concept": "supplementary concepts are not stored",
-    "pa": "pharmacological actions need NLM's MeSH data, which is not loaded",
-    "pharmacological action": "pharmacological actions need NLM's MeSH data, which is not loaded",
-    "pl": "the journal's country is not stored",
-    "place of publication": "the journal's country is not stored",
-    "ps": "personal names as subject are not stored",
-    "personal name as subject": "personal names as subject are not stored",
-    "pubn": "book publishers are not stored",
-    "publisher": "book publishers are not stored",
-    "rn": "EC/RN numbers (substances) are not stored",
-    "ec/rn number": "EC/RN numbers (substances) are not stored",
-    "si": "secondary source ids (databanks) are not stored",
-    "secondary source id": "secondary source ids (databanks) are not stored",
-    "tt": "transliterated titles are not stored",
-    "transliterated title": "transliterated titles are not stored",
-    "pmcid": "PMC ids are stored but not searchable (they are shown and exported)",
-}
-DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
-#: Keys a proximity tag ``[tiab:~N]`` may name.
-PROXIMITY_KEYS = frozenset({"title", "abstract", "tiab"})
-
-# ``field:value`` prefixes → field key.
-PREFIXES: dict[str, str] = {
-    "title": "title",
-    "abstract": "abstract",
-    "tiab": "tiab",
-    "author": "author",
-    "mesh": "mesh",
-    "majr": "majr",
-    "keyword": "keyword",
-    "journal": "journal",
-    "year": "year",
-    "type": "pubtype",
-    "pmid": "pmid",
-    "lang": "language",
-    "language": "language",
-    "affiliation": "affiliation",
-    "doi": "doi",
-    "volume": "volume",
-    "issue": "issue",
-    "pages": "pages",
-    "issn": "issn",
-}
-
-# -- the syntax tree -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FreeText:
-    """Bare words: one ranked free-text group."""
-
-    words: tuple[str, ...]
-    pos: int
-
-
-@dataclass(frozen=True)
-class Tagged:
-    """Words searched in one field (``cancer stem cells[ti]``, ``title:cancer``)."""
-
-    key: str
-    words: tuple[str, ...]
-    pos: int
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """A quoted phrase, in the text fields or in one field; ``near`` is the
-    proximity (``"a b"~5``: within 5 words, any order)."""
-
-    text: str
-    key: str | None
-    near: int | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class Truncated:
-    """``immun*``: every word starting with ``prefix``."""
-
-    prefix: str
-    key: str | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    """``tumo*r``, ``organi*ation*``: every word matching ``pattern`` (``*``: any
-    characters)."""
-
-    pattern: str
-    key: str | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class WildPhrase:
-    """A phrase with wildcard words: ``"breast feed*"``, ``psoas absc*[tiab]``,
-    ``breast-feed*``."""
-
-    words: tuple[str, ...]
-    key: str | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class Years:
-    """Publication years ``low``..``high`` (either end may be open)."""
-
-    low: int | None
-    high: int | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class Dates:
-    """Dates of one kind (``key``: pdat, edat, crdt, mhda) from ``low`` to ``high``,
-    inclusive, as "YYYYMMDD" (``None``: open)."""
-
-    key: str
-    low: str | None
-    high: str | None
-    pos: int
-
-
-@dataclass(frozen=True)
-class HasAbstract:
-    """Records with an abstract (PubMed's ``hasabstract``, ``fha[Filter]``)."""
-
-    pos: int
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...]
-    implicit: bool = False
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    """``positive NOT negative``."""
-
-    positive: Node
-    negative: Node
-
-
-Node = (
-    FreeText
-    | Tagged
-    | Phrase
-    | Truncated
-    | Wildcard
-    | WildPhrase
-    | Years
-    | Dates
-    | HasAbstract
-    | And
-    | Or
-    | Not
-)
-
-
-# -- tokens ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT REF
-    text: str
-    pos: int
-    near: int | None = None
-
-
-_SPECIAL = '()"[]'
-_FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
-_OPERATORS = ("AND", "OR", "NOT")
-_REFERENCE = re.compile(r"^#(\d{1,9})$")
-_PROXIMITY_TAG = re.compile(r"^\s*([A-Za-z][A-Za-z/ ]*?)\s*:\s*~\s*(\d+)\s*$")
-
-
-def tokenize(text: str) -> list[_Tok]:
-    """Split a query into tokens; unbalanced quotes and brackets are errors."""
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "(":
-            toks.append(_Tok("LPAREN", ch, i))
-            i += 1
-        elif ch == ")":
-            toks.append(_Tok("RPAREN", ch, i))
-            i += 1
-        elif ch == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                raise QueryError('unbalanced quote: this " is never closed', i)
-            near: int | None = None
-            j = end + 1
-            if j < n and text[j] == "~":
-                digits = re.match(r"\d+", text[j + 1 :])
-                if digits is None:
-                    raise QueryError("expected a number of words after '~'", j)
-                near = int(digits.group())
-                if not 1 <= near <= 1000:
-                    raise QueryError("the proximity after '~' must be between 1 and 1000", j)
-                j += 1 + len(digits.group())
-            toks.append(_Tok("PHRASE", text[i + 1 : end], i, near))
-            i = j
-        elif ch == "[":
-            end = text.find("]", i + 1)
-            inner = text[i + 1 : end] if end >= 0 else ""
-            if end < 0 or "[" in inner:
-                raise QueryError("unbalanced '[': this field tag is never closed", i)
-            toks.append(_Tok("TAG", inner, i))
-            i = end + 1
-        elif ch == "]":
-            raise QueryError("unbalanced ']': no '[' before it", i)
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
-                j += 1
-            word = text[i:j]
-            if word in _OPERATORS:
-                toks.append(_Tok(word, word, i))
-            elif _REFERENCE.match(word):
-                toks.append(_Tok("REF", word, i))
-            else:
-                match = _FIELD.match(word)
-                if match and match.group(1).lower() in PREFIXES:
-                    toks.append(_Tok("FIELD", match.group(1).lower(), i))
-                    if match.group(2):
-                        toks.append(_Tok("WORD", match.group(2), i + len(match.group(1)) + 1))
-                elif match and match.group(2):
-                    raise QueryError(
-                        f"unknown field '{match.group(1)}:' (known: "
-                        f"{', '.join(p + ':' for p in PREFIXES)})",
-                        i,
-                    )
-                else:
-                    toks.append(_Tok("WORD", word, i))
-            i = j
-    return toks
-
-
-# -- parser ----------------------------------------------------------------------
 
 
 class _Parser:
@@ -438,10 +102,10 @@ class _Parser:
         #: How many references deep this text is (``#5`` naming ``#4`` naming …).
         self.level = level
 
-    def peek(self) -> _Tok | None:
+    def peek(self) -> Token | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
-    def next(self) -> _Tok:
+    def next(self) -> Token:
         tok = self.toks[self.i]
         self.i += 1
         return tok
@@ -455,11 +119,11 @@ class _Parser:
             raise QueryError("unbalanced ')': no '(' before it", tok.pos)
         return node
 
-    def chain(self, after: _Tok | None) -> Node:
+    def chain(self, after: Token | None) -> Node:
         """Operands joined by AND, OR and NOT, read left to right as PubMed does:
         ``a OR b AND c`` is ``(a OR b) AND c``."""
         node = self.sequence(after)
-        while (tok := self.peek()) is not None and tok.kind in _OPERATORS:
+        while (tok := self.peek()) is not None and tok.kind in OPERATORS:
             self.next()
             following = self.peek()
             if tok.kind == "AND" and following is not None and following.kind == "NOT":
@@ -468,7 +132,7 @@ class _Parser:
             node = _combine(node, tok.kind, right)
         return node
 
-    def sequence(self, after: _Tok | None) -> Node:
+    def sequence(self, after: Token | None) -> Node:
         units: list[Node] = []
         words: list[str] = []
         words_pos = -1
@@ -492,7 +156,7 @@ class _Parser:
             self._missing_term(after)
         return units[0] if len(units) == 1 else And(tuple(units), implicit=True)
 
-    def _missing_term(self, after: _Tok | None) -> None:
+    def _missing_term(self, after: Token | None) -> None:
         tok = self.peek()
         if tok is None:
             assert after is not None  # an empty query is caught in parse()
@@ -501,7 +165,7 @@ class _Parser:
             raise QueryError(
                 f"'{after.text}' at the end of the query needs a term after it", after.pos
             )
-        if tok.kind in _OPERATORS:
+        if tok.kind in OPERATORS:
             if after is None or after.kind == "LPAREN":
                 if tok.kind == "NOT":
                     raise QueryError(
@@ -627,9 +291,9 @@ class _Parser:
             )
         return _dates(key, f"{text.strip()}:{end.strip()}", pos)
 
-    def wild_phrase(self, tok: _Tok) -> Node:
+    def wild_phrase(self, tok: Token) -> Node:
         """A quoted phrase with a wildcard: ``"breast feed*"``, ``"psoas absc*"[tiab]``."""
-        star = tok.pos + 1 + _first_wildcard(tok.text)
+        star = tok.pos + 1 + first_wildcard(tok.text)
         if tok.near is not None:
             raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
         after = self.peek()
@@ -637,7 +301,7 @@ class _Parser:
             raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
         key = self._tag()
         words = [
-            _Tok("WORD", m.group(), tok.pos + 1 + m.start()) for m in re.finditer(r"\S+", tok.text)
+            Token("WORD", m.group(), tok.pos + 1 + m.start()) for m in re.finditer(r"\S+", tok.text)
         ]
         if key in DATE_KEYS:
             raise QueryError("truncation '*' is not supported for dates", star)
@@ -645,7 +309,7 @@ class _Parser:
             raise QueryError("a filter's name cannot hold a wildcard '*'", star)
         return _wild_run(words, key, tok.pos)
 
-    def reference(self, tok: _Tok) -> Node:
+    def reference(self, tok: Token) -> Node:
         """``#N``: the query of search N, as one parenthesised group."""
         number = int(tok.text[1:])
         if number not in self.refs:
@@ -674,7 +338,7 @@ class _Parser:
             self.expanded[number] = node
         return node
 
-    def field(self, tok: _Tok) -> Node:
+    def field(self, tok: Token) -> Node:
         key = PREFIXES[tok.text]
         value = self.peek()
         if value is None or value.kind not in ("WORD", "PHRASE"):
@@ -690,10 +354,10 @@ class _Parser:
                 if value.near is not None:
                     raise QueryError(
                         "a wildcard '*' cannot be used in a proximity search",
-                        value.pos + 1 + _first_wildcard(value.text),
+                        value.pos + 1 + first_wildcard(value.text),
                     )
                 words = [
-                    _Tok("WORD", m.group(), value.pos + 1 + m.start())
+                    Token("WORD", m.group(), value.pos + 1 + m.start())
                     for m in re.finditer(r"\S+", value.text)
                 ]
                 return _wild_run(words, key, tok.pos)
@@ -702,7 +366,7 @@ class _Parser:
             return _wild_run([value], key, tok.pos)
         return Tagged(key, (value.text,), tok.pos)
 
-    def _proximity_tag(self, phrase: _Tok) -> tuple[str, int] | None:
+    def _proximity_tag(self, phrase: Token) -> tuple[str, int] | None:
         """PubMed's ``"a b"[tiab:~N]``: at most N words between the words, in any
         order; returns (field key, proximity) or ``None`` when no such tag follows."""
         tok = self.peek()
@@ -769,22 +433,7 @@ def _combine(left: Node, op: str, right: Node) -> Node:
     return And((left, right))
 
 
-_WILDCARD = re.compile(r"\*(?!\d)")
-
-
-def has_wildcard(text: str) -> bool:
-    """Whether ``text`` holds a wildcard ``*``; a ``*`` before a digit belongs to the
-    word, as in the HLA allele name ``HLA-A*02:01``."""
-    return _WILDCARD.search(text) is not None
-
-
-def _first_wildcard(text: str) -> int:
-    match = _WILDCARD.search(text)
-    assert match is not None
-    return match.start()
-
-
-def _date_text(words: list[_Tok]) -> str | None:
+def _date_text(words: list[Token]) -> str | None:
     """The date ``words`` write, spaced ("last 5 years") or joined ("2015 : 2020"), or
     None when they write none."""
     for sep in (" ", ""):
@@ -797,7 +446,7 @@ def _date_text(words: list[_Tok]) -> str | None:
     return None
 
 
-def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
+def _word_run(run: list[Token], key: str | None) -> list[Node]:
     """A run of words and the tag after it (``key``). Untagged, the plain words are
     one free-text group and each wildcard word stands alone (a hyphenated one,
     ``breast-feed*``, is a phrase); tagged, the tag applies to the whole run, which is
@@ -821,7 +470,7 @@ def _word_run(run: list[_Tok], key: str | None) -> list[Node]:
 _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 
-def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
+def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
     """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
     if key == "pmid":
         raise QueryError("a wildcard '*' is not supported for PMIDs", pos)
@@ -831,16 +480,16 @@ def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
             raise QueryError(
                 f"in a [{key}] value '*' can only come at the end", pos + text.index("*")
             )
-        _check_wildcard(_Tok("WORD", text, words[0].pos))
+        _check_wildcard(Token("WORD", text, words[0].pos))
         return Truncated(text[:-1], key, pos)
-    parts: list[_Tok] = []
+    parts: list[Token] = []
     for t in words:
         if not has_wildcard(t.text) or "-" not in t.text:
             parts.append(t)
             continue
         # breast-feed* is the phrase "breast feed*" (PubMed).
         for m in re.finditer(r"[^-]+", t.text):
-            parts.append(_Tok("WORD", m.group(), t.pos + m.start()))
+            parts.append(Token("WORD", m.group(), t.pos + m.start()))
     for t in parts:
         if has_wildcard(t.text):
             _check_wildcard(t)
@@ -852,10 +501,10 @@ def _wild_run(words: list[_Tok], key: str | None, pos: int) -> Node:
     return WildPhrase(tuple(t.text for t in parts), key, pos)
 
 
-def _check_wildcard(tok: _Tok) -> None:
+def _check_wildcard(tok: Token) -> None:
     """PubMed's rule: at least :data:`MIN_PREFIX` characters (letters or digits) before
     the first ``*``."""
-    star = _first_wildcard(tok.text)
+    star = first_wildcard(tok.text)
     if len(re.sub(r"[\W_]", "", tok.text[:star])) < MIN_PREFIX:  # letters and digits
         raise QueryError(
             f"a wildcard needs at least {MIN_PREFIX} characters before the first '*' "
@@ -864,90 +513,12 @@ def _check_wildcard(tok: _Tok) -> None:
         )
 
 
-_YEAR = r"(\d{4})(?:[/-]\d{1,2}){0,2}"
-_YEAR_RANGE = re.compile(rf"^(?:{_YEAR})?(?:\.\.|:)(?:{_YEAR})?$")
-_ONE_YEAR = re.compile(rf"^{_YEAR}$")
-
-
-def parse_years(text: str) -> tuple[int | None, int | None]:
-    """``2015``, ``2015:2020``, ``2015..2020``, ``2015..``, ``..2019`` → (low, high).
-
-    Raises ``ValueError`` naming the problem.
-    """
-    text = text.strip()
-    one = _ONE_YEAR.match(text)
-    if one:
-        year = int(one.group(1))
-        return year, year
-    match = _YEAR_RANGE.match(text)
-    if match is None or (match.group(1) is None and match.group(2) is None):
-        raise ValueError(f"'{text}' is not a year or a year range such as 2015..2020")
-    low = int(match.group(1)) if match.group(1) else None
-    high = int(match.group(2)) if match.group(2) else None
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"the year range '{text}' runs backwards")
-    return low, high
-
-
 def _years(text: str, pos: int, where: str) -> Years:
     try:
         low, high = parse_years(text)
     except ValueError as exc:
         raise QueryError(f"{where}: {exc}", pos) from None
     return Years(low, high, pos)
-
-
-_DATE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
-#: PubMed's "present" as the end of a range (``2020:3000[dp]``).
-OPEN_END_YEAR = "3000"
-
-
-def _date_bound(text: str, end: bool) -> str | None:
-    """ "2014/09" → "20140901" (a range's start) or "20140931" (its end); ``None``
-    for an empty bound or PubMed's open end "3000". Raises ``ValueError``."""
-    text = text.strip()
-    if not text or (end and text == OPEN_END_YEAR):
-        return None
-    match = _DATE.match(text)
-    if match is None:
-        raise ValueError(
-            f"'{text}' is not a date such as 2014, 2014/09, 2014/09/23 or \"last 5 years\""
-        )
-    year, month, day = match.groups()
-    if month is not None and not 1 <= int(month) <= 12:
-        raise ValueError(f"'{text}' has no month {month}")
-    if day is not None and not 1 <= int(day) <= 31:
-        raise ValueError(f"'{text}' has no day {day}")
-    filler = ("12", "31") if end else ("01", "01")
-    return f"{year}{(month or filler[0]):0>2}{(day or filler[1]):0>2}"
-
-
-def parse_dates(text: str) -> tuple[str | None, str | None]:
-    """PubMed's date forms → inclusive "YYYYMMDD" bounds: ``2014`` (the whole
-    year), ``2014/09``, ``2014/09/23``, ranges ``2015/06/15:2016/03/01`` (also
-    ``..``), with ``3000`` or nothing as an open end, and the relative "last 5 years",
-    "last 6 months", "last 30 days" (from that day to the present). Raises
-    ``ValueError``."""
-    text = text.strip()
-    since = filters.relative_start(text)
-    if since is not None:
-        return since.strftime("%Y%m%d"), None
-    for sep in (":", ".."):
-        if sep in text:
-            start, _, stop = text.partition(sep)
-            low, high = _date_bound(start, False), _date_bound(stop, True)
-            if low is None and high is None:
-                raise ValueError(f"'{text}' is not a date range such as 2015/06:2016/03")
-            break
-    else:
-        low, high = _date_bound(text, False), _date_bound(text, True)
-        if low is None:
-            raise ValueError(
-                f"'{text}' is not a date such as 2014, 2014/09, 2014/09/23 or \"last 5 years\""
-            )
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"the date range '{text}' runs backwards")
-    return low, high
 
 
 def _filter(name: str, tag: str, pos: int) -> Node:
@@ -979,20 +550,6 @@ def _dates(key: str, text: str, pos: int) -> Dates:
     return Dates(key, low, high, pos)
 
 
-def depth(node: Node) -> int:
-    """How deep the tree is (computed without recursion)."""
-    deepest = 0
-    stack: list[tuple[Node, int]] = [(node, 1)]
-    while stack:
-        current, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(current, And | Or):
-            stack.extend((child, level + 1) for child in current.children)
-        elif isinstance(current, Not):
-            stack.extend(((current.positive, level + 1), (current.negative, level + 1)))
-    return deepest
-
-
 def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     """The syntax tree of a query. Raises :class:`QueryError` for a malformed query.
 
@@ -1008,37 +565,3 @@ def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
             "often); simplify it"
         )
     return node
-
-
-def describe(node: Node) -> str:
-    """A readable rendering of a syntax tree."""
-    if isinstance(node, FreeText):
-        return f"words({' '.join(node.words)})"
-    if isinstance(node, Tagged):
-        return f"{node.key}:({' '.join(node.words)})"
-    if isinstance(node, Phrase):
-        where = f"{node.key}:" if node.key else ""
-        near = f" within {node.near} words" if node.near is not None else ""
-        return f'{where}"{node.text}"{near}'
-    if isinstance(node, Truncated):
-        where = f"{node.key}:" if node.key else ""
-        return f"{where}{node.prefix}*"
-    if isinstance(node, Wildcard):
-        where = f"{node.key}:" if node.key else ""
-        return f"{where}{node.pattern}"
-    if isinstance(node, WildPhrase):
-        where = f"{node.key}:" if node.key else ""
-        return f'{where}"{" ".join(node.words)}"'
-    if isinstance(node, Years):
-        low = "" if node.low is None else str(node.low)
-        high = "" if node.high is None else str(node.high)
-        return f"year:{low}..{high}"
-    if isinstance(node, Dates):
-        return f"{node.key}:{node.low or ''}..{node.high or ''}"
-    if isinstance(node, HasAbstract):
-        return "has:abstract"
-    if isinstance(node, And):
-        return "(" + " AND ".join(describe(c) for c in node.children) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(describe(c) for c in node.children) + ")"
-    return f"({describe(node.positive)} NOT {describe(node.negative)})"

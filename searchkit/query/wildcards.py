@@ -34,7 +34,7 @@ from whoosh.searching import Searcher
 from searchkit.engine.postings import Ints, SegmentArrays
 from searchkit.index.documents import record_from_json, record_to_fields
 from searchkit.params import DEFAULT
-from searchkit.query.parser import has_wildcard
+from searchkit.query.lexer import has_wildcard
 
 #: Letters of a word its stem is sure to keep (the stemmer rewrites endings only).
 STEM_KEEPS = 3

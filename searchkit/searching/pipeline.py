@@ -49,7 +49,8 @@ from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
 from searchkit.query.allwords import all_words
 from searchkit.query.compile import to_whoosh
-from searchkit.query.parser import Node, parse
+from searchkit.query.parser import parse
+from searchkit.query.syntax import Node
 from searchkit.searching import feedback, rerank
 from searchkit.searching.embedding import EmbedProgress, EmbedReport
 

@@ -22,7 +22,8 @@ from searchkit.index.searchindex import SearchIndex
 from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.params import DEFAULT, Params
 from searchkit.query.compile import parse_query, parse_years, year_range
-from searchkit.query.parser import FreeText, Node, parse
+from searchkit.query.parser import parse
+from searchkit.query.syntax import FreeText, Node
 from searchkit.records import Record
 from searchkit.searching import snippets
 from searchkit.searching.pipeline import SORTS, MeaningProvider, MeaningStage, pmids_of, rank

@@ -17,7 +17,7 @@ from whoosh.searching import Searcher
 
 from searchkit.engine.postings import SegmentArrays
 from searchkit.index.vocabulary import FIELDS, Vocabulary
-from searchkit.query.parser import PREFIXES, TAGS
+from searchkit.query.tags import PREFIXES, TAGS
 
 #: Words shorter than this are left alone (abbreviations, gene symbols: "sars").
 MIN_WORD = 5

@@ -14,7 +14,7 @@ from searchkit.semantic import MANIFEST, VECTORS_DIR
 from searchkit.semantic.topics import query_text
 
 if TYPE_CHECKING:
-    from searchkit.query.parser import Node
+    from searchkit.query.syntax import Node
     from searchkit.searching.pipeline import MeaningProvider, MeaningStage
 
 

@@ -34,7 +34,7 @@ from whoosh.searching import Searcher
 
 from searchkit.errors import ModelError, NoVectorsError, VectorStoreError
 from searchkit.params import DEFAULT, Params
-from searchkit.query.parser import Node
+from searchkit.query.syntax import Node
 from searchkit.semantic.encoder import Encoder
 from searchkit.semantic.models import store_encoder
 from searchkit.semantic.topics import query_text

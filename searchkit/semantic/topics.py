@@ -3,7 +3,7 @@ are any, which a search asks before it loads the stage)."""
 
 from __future__ import annotations
 
-from searchkit.query.parser import And, FreeText, Node, Not, Or, Phrase, Tagged
+from searchkit.query.syntax import And, FreeText, Node, Not, Or, Phrase, Tagged
 
 #: Field keys whose words describe the topic (encoded with the query's free text).
 TOPIC_KEYS = frozenset(

@@ -1,4 +1,4 @@
-"""The query language's syntax tree (:mod:`searchkit.query.parser`) as Solr's JSON Query
+"""The query language's syntax tree (:mod:`searchkit.query.syntax`) as Solr's JSON Query
 DSL: bare words and tagged words as ``edismax`` with every word required, phrases and
 proximity as ``edismax`` phrases with slop, truncation and wildcards as ``edismax``
 wildcard terms, wildcard phrases as ``complexphrase``, whole-value fields (journal,
@@ -24,7 +24,8 @@ from searchkit.query.compile import (
     PHRASE_KEYS,
     check_mesh_term,
 )
-from searchkit.query.parser import (
+from searchkit.query.parser import parse
+from searchkit.query.syntax import (
     And,
     Dates,
     FreeText,
@@ -38,7 +39,6 @@ from searchkit.query.parser import (
     Wildcard,
     WildPhrase,
     Years,
-    parse,
 )
 
 Json = dict[str, Any]

@@ -1,0 +1,110 @@
+"""The tokens of a query: words, quoted phrases (with a ``~N`` proximity), field tags,
+``field:`` prefixes, parentheses, the operators AND, OR and NOT, and ``#N``
+references; unbalanced quotes and brackets are errors at their position."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from searchkit.errors import QueryError
+from searchkit.query.tags import PREFIXES
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token at ``pos`` in the query; ``near``: a phrase's ``~N``."""
+
+    kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT REF
+    text: str
+    pos: int
+    near: int | None = None
+
+
+_SPECIAL = '()"[]'
+_FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
+#: The operators (in capitals, as in PubMed: lower-case and/or/not are words).
+OPERATORS = ("AND", "OR", "NOT")
+_REFERENCE = re.compile(r"^#(\d{1,9})$")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split a query into tokens; unbalanced quotes and brackets are errors."""
+    toks: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "(":
+            toks.append(Token("LPAREN", ch, i))
+            i += 1
+        elif ch == ")":
+            toks.append(Token("RPAREN", ch, i))
+            i += 1
+        elif ch == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QueryError('unbalanced quote: this " is never closed', i)
+            near: int | None = None
+            j = end + 1
+            if j < n and text[j] == "~":
+                digits = re.match(r"\d+", text[j + 1 :])
+                if digits is None:
+                    raise QueryError("expected a number of words after '~'", j)
+                near = int(digits.group())
+                if not 1 <= near <= 1000:
+                    raise QueryError("the proximity after '~' must be between 1 and 1000", j)
+                j += 1 + len(digits.group())
+            toks.append(Token("PHRASE", text[i + 1 : end], i, near))
+            i = j
+        elif ch == "[":
+            end = text.find("]", i + 1)
+            inner = text[i + 1 : end] if end >= 0 else ""
+            if end < 0 or "[" in inner:
+                raise QueryError("unbalanced '[': this field tag is never closed", i)
+            toks.append(Token("TAG", inner, i))
+            i = end + 1
+        elif ch == "]":
+            raise QueryError("unbalanced ']': no '[' before it", i)
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
+                j += 1
+            word = text[i:j]
+            if word in OPERATORS:
+                toks.append(Token(word, word, i))
+            elif _REFERENCE.match(word):
+                toks.append(Token("REF", word, i))
+            else:
+                match = _FIELD.match(word)
+                if match and match.group(1).lower() in PREFIXES:
+                    toks.append(Token("FIELD", match.group(1).lower(), i))
+                    if match.group(2):
+                        toks.append(Token("WORD", match.group(2), i + len(match.group(1)) + 1))
+                elif match and match.group(2):
+                    raise QueryError(
+                        f"unknown field '{match.group(1)}:' (known: "
+                        f"{', '.join(p + ':' for p in PREFIXES)})",
+                        i,
+                    )
+                else:
+                    toks.append(Token("WORD", word, i))
+            i = j
+    return toks
+
+
+_WILDCARD = re.compile(r"\*(?!\d)")
+
+
+def has_wildcard(text: str) -> bool:
+    """Whether ``text`` holds a wildcard ``*``; a ``*`` before a digit belongs to the
+    word, as in the HLA allele name ``HLA-A*02:01``."""
+    return _WILDCARD.search(text) is not None
+
+
+def first_wildcard(text: str) -> int:
+    """Where the first wildcard ``*`` of ``text`` is (it must hold one)."""
+    match = _WILDCARD.search(text)
+    assert match is not None
+    return match.start()
