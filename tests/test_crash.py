@@ -29,7 +29,7 @@ from whoosh.index import TOC
 from searchkit import SearchIndex, ingest, search
 from searchkit.cli import app
 from searchkit.errors import IndexWriteError
-from searchkit.index.searchindex import IndexBatch, WriteCounts
+from searchkit.index.batch import IndexBatch, WriteCounts
 from searchkit.readers import read_file
 from searchkit.records import Record
 
@@ -459,10 +459,10 @@ def test_a_multi_process_commit_whose_writer_process_died_commits_nothing(
     killer, a crash) must fail the commit: Whoosh's multi-process writer committed
     without that process's documents, while the replaced records' old versions were
     deleted, so the commit lost records without a word."""
-    import searchkit.index.searchindex
+    import searchkit.index.batch
 
     # Two writer processes for a batch of 220 (each is handed 100 records at a time).
-    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 100)
+    monkeypatch.setattr(searchkit.index.batch, "MIN_RECORDS_PER_PROC", 100)
     seen: dict[str, Record] = {}
     for path in SOURCES:
         for item in read_file(path):

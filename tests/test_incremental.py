@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from searchkit import Record, RecordNotFoundError, SearchIndex, ingest
 from searchkit.cli import app
+from searchkit.index.batch import IndexBatch
 from searchkit.index.ingest import footprint
 from searchkit.index.rebuild import build_dir, old_dir, rebuild
-from searchkit.index.searchindex import IndexBatch
 from searchkit.index.sources import SOURCES_FILE, SourceRegistry
 from searchkit.readers import read_file
 from searchkit.records import Deletion
@@ -300,9 +300,10 @@ def _records(prefix: str, n: int, title: str) -> list[Record]:
 def test_multiprocess_writer_replaces_duplicates_across_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multisegment: bool
 ) -> None:
+    import searchkit.index.batch
     import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.batch, "MIN_RECORDS_PER_PROC", 1)
     monkeypatch.setattr(searchkit.index.searchindex, "MULTISEGMENT", multisegment)
     ix = SearchIndex.create(tmp_path / "ix")
     first = ix.apply({r.pmid: r for r in _records("p", 40, "alpha helix")}, set(), procs=2)
@@ -325,9 +326,10 @@ def test_multiprocess_writer_replaces_duplicates_across_batches(
 def test_ingest_with_procs_2_matches_procs_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import searchkit.index.batch
     import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.batch, "MIN_RECORDS_PER_PROC", 1)
     results = []
     for procs in (1, 2):
         ix = SearchIndex.create(tmp_path / f"ix{procs}")
@@ -504,9 +506,10 @@ def test_the_last_version_of_an_id_wins_within_one_batch(
     """Records are written as they are read: an id seen again in the same batch (a
     new version, or its deletion) commits the batch first, so the end state is the
     input's last word on each id, with one process or several."""
+    import searchkit.index.batch
     import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 1)
+    monkeypatch.setattr(searchkit.index.batch, "MIN_RECORDS_PER_PROC", 1)
     source = tmp_path / "updates.jsonl"
     source.write_text("{}\n")
     items: list[Record | Deletion] = [
@@ -540,9 +543,10 @@ def test_an_interrupted_batch_leaves_the_last_commit_and_frees_the_lock(
 ) -> None:
     """Ctrl-C while writer processes hold records of the open batch: nothing of that
     batch is written, the earlier commit stays searchable, the lock is released."""
+    import searchkit.index.batch
     import searchkit.index.searchindex
 
-    monkeypatch.setattr(searchkit.index.searchindex, "MIN_RECORDS_PER_PROC", 5)
+    monkeypatch.setattr(searchkit.index.batch, "MIN_RECORDS_PER_PROC", 5)
     source = tmp_path / "big.jsonl"
     source.write_text("{}\n")
 

@@ -33,8 +33,8 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex, ingest
 from searchkit.cli import app
+from searchkit.index.batch import IndexBatch, WriteCounts
 from searchkit.index.rebuild import rebuild
-from searchkit.index.searchindex import IndexBatch, WriteCounts
 from searchkit.index.sources import SourceRegistry
 from searchkit.readers import read_file
 from searchkit.records import Record

@@ -20,6 +20,7 @@ HEAVY = ("numpy", "lxml", "whoosh", "nltk", "rich", "regex", "onnxruntime", "tok
 LIBRARY = (
     "searchkit.engine",
     "searchkit.index.searchindex",
+    "searchkit.index.batch",
     "searchkit.query",
     "searchkit.searching.search",
     "searchkit.semantic.stage",

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
-from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex, WriteCounts
+from searchkit.index.batch import WriteCounts
+from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex
 from searchkit.index.sources import FileState, SourceRegistry, read_state
 from searchkit.readers import iter_files, read_file
 from searchkit.readers._io import input_position

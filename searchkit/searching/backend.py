@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from searchkit.index.batch import WriteCounts
 from searchkit.index.history import History
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
-from searchkit.index.searchindex import SearchIndex, WriteCounts
+from searchkit.index.searchindex import SearchIndex
 from searchkit.index.sidecars import Sidecar
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
 from searchkit.errors import RecordNotFoundError, SearchkitError
+from searchkit.index.batch import WriteCounts
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
 from searchkit.index.ingest import (
@@ -36,7 +37,6 @@ from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
 from searchkit.index.meshtree import MeshTree, read_tree
-from searchkit.index.searchindex import WriteCounts
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT, Params

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from searchkit.errors import InputError
+from searchkit.index.batch import WriteCounts
 from searchkit.index.ingest import IngestReport, ProgressMeter
-from searchkit.index.searchindex import WriteCounts
 from searchkit.searching.backend import HealthReport
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.aliases import (

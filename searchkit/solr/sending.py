@@ -23,7 +23,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Protocol
 
 from searchkit.engine.orphans import die_with_parent
-from searchkit.index.searchindex import WriteCounts
+from searchkit.index.batch import WriteCounts
 from searchkit.records import Record
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.client import ClusterError
