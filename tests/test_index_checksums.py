@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,49 @@ def test_a_large_index_damaged_where_a_command_reads_is_one_error_line(
         assert result.exception is None, result.exc_info
     else:
         raise AssertionError("no record read the damaged bytes")
+
+
+def test_a_program_using_searchkit_can_still_keep_a_whoosh_index_in_memory(
+    tmp_path: Path,
+) -> None:
+    """The checksums are installed into Whoosh for the whole process; a program that
+    searches a searchkit index and also keeps a stock Whoosh index in memory
+    (``RamStorage``, as the ranking benchmark's baseline does) could not commit it: its
+    table of contents was taken for a file in the working directory. A real process,
+    real records."""
+    script = tmp_path / "both.py"
+    script.write_text(
+        "import sys\n"
+        "from whoosh import fields, qparser\n"
+        "from whoosh.filedb.filestore import RamStorage\n"
+        "from searchkit import SearchIndex, ingest\n"
+        "from pathlib import Path\n"
+        "from searchkit.readers import read_file\n"
+        "from searchkit.records import Record\n"
+        "source, index = sys.argv[1], sys.argv[2]\n"
+        "with SearchIndex.open_or_create(index) as ix:\n"
+        "    ingest([source], ix)\n"
+        "    print(len(ix))\n"
+        "schema = fields.Schema(pmid=fields.ID(stored=True), title=fields.TEXT())\n"
+        "mem = RamStorage().create_index(schema)\n"
+        "with mem.writer() as writer:\n"
+        "    for item in read_file(Path(source)):\n"
+        "        if isinstance(item, Record):\n"
+        "            writer.add_document(pmid=item.pmid, title=item.title)\n"
+        "with mem.searcher() as searcher:\n"
+        "    query = qparser.QueryParser('title', schema).parse('cancer')\n"
+        "    print(len(searcher.search(query, limit=None)))\n",
+        encoding="utf-8",
+    )
+    source = TEST_DATA / "medline" / "dreamytang_Pubmed_Author_Ranking__pubmed_result.txt"
+    done = subprocess.run(
+        [sys.executable, str(script), str(source), str(tmp_path / "ix")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    indexed, matched = (int(n) for n in done.stdout.split())
+    assert indexed > 0
+    assert matched > 0

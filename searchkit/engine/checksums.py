@@ -358,8 +358,11 @@ def diagnose() -> IndexDamagedError | None:
 
 
 def _folder_of(storage: Any) -> Path | None:
+    """The directory of a storage of files; None for any other (Whoosh's
+    ``RamStorage`` has an empty ``folder``: an index in memory, which a program using
+    searchkit may keep too, has no files to check)."""
     folder = getattr(storage, "folder", None)
-    return Path(folder) if isinstance(folder, str) else None
+    return Path(folder) if isinstance(folder, str) and folder else None
 
 
 class _ManifestingStorage:
