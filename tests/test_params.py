@@ -16,6 +16,8 @@ from searchkit.engine import scoring
 from searchkit.params import DEFAULT, Params
 from searchkit.query import free_text as ranking
 from searchkit.searching import feedback, rerank
+from searchkit.searching.evaluation import evaluate, parse_metric
+from searchkit.searching.search import search
 from searchkit.semantic import stage as semantic
 
 from .cli_helpers import run
@@ -99,3 +101,42 @@ def test_an_index_without_recorded_analysis_is_still_read(tmp_path: Path) -> Non
     del meta["analysis"]
     (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
     assert len(SearchIndex.open(index)) == 12
+
+
+#: Free-text values of Params, each with a query on data/ whose ranking it changes.
+FREE_TEXT_VALUES = [
+    ("immune escape MHC", replace(DEFAULT, proximity_weight=0.0)),
+    ("immune escape MHC", replace(DEFAULT, proximity_window=1)),
+    ("immune escape MHC", replace(DEFAULT, acronym_weight=0.0)),
+    ("cancer stem-cell markers", replace(DEFAULT, part_weight=1.0)),
+    ("PD-L1 expression in tumor cells", replace(DEFAULT, min_part_alone=1)),
+]
+
+
+@pytest.mark.parametrize(("query", "varied"), FREE_TEXT_VALUES)
+def test_the_free_text_values_a_search_is_given_are_the_ones_it_ranks_by(
+    sample_index: SearchIndex, query: str, varied: Params
+) -> None:
+    """``compile_query`` built every free-text query with the default values whatever
+    the search was given: a weight of the proximity bonus, of acronym expansions or of
+    a compound's parts passed to ``search`` or ``evaluate`` changed nothing (and the
+    measurements made by passing them measured the defaults)."""
+    with sample_index as ix:
+        default = [(h.pmid, h.score) for h in search(ix, query, limit=20).hits]
+        given = [(h.pmid, h.score) for h in search(ix, query, limit=20, params=varied).hits]
+    assert default
+    assert given != default
+
+
+def test_an_evaluation_ranks_by_the_values_it_is_given(sample_index: SearchIndex) -> None:
+    """``evaluate`` (what ``searchkit eval`` and the ranking benchmark run) with the
+    proximity bonus off ranks as a search with it off does, not as the default."""
+    query = "immune escape MHC"
+    off = replace(DEFAULT, proximity_weight=0.0, acronym_weight=0.0)
+    with sample_index as ix:
+        expected = [h.pmid for h in search(ix, query, limit=10, params=off).hits]
+        default = [h.pmid for h in search(ix, query, limit=10).hits]
+        judged = {"q": {pmid: 1 for pmid in expected[:3]}}
+        result = evaluate(ix, {"q": query}, judged, [parse_metric("nDCG@10")], params=off)
+    assert [pmid for pmid, _ in result.run["q"]][:10] == expected
+    assert expected != default

@@ -158,7 +158,7 @@ def compile_query(
     """The Whoosh query of ``node`` (stage 2) and the MeSH context that says what MeSH
     compilation has to tell the user."""
     mesh = MeshContext(lambda: index.mesh_tree)
-    q = to_whoosh(index.schema, node, acronyms=index.query_acronyms, mesh=mesh)
+    q = to_whoosh(index.schema, node, acronyms=index.query_acronyms, mesh=mesh, params=params)
     return q, mesh
 
 
