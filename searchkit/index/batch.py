@@ -3,9 +3,9 @@
 <searchkit.index.searchindex.SearchIndex.batch>`), and what a batch did
 (:class:`WriteCounts`).
 
-A batch is the index's own writing step: it reads and changes the index's private
-state (its lock, acronym table and metadata) through :class:`SearchIndex`'s
-underscored methods, which exist for it.
+A batch sees its index only as a :class:`BatchTarget`: the lock it takes, the
+writer it writes through, the acronym table it updates and what it does after a
+commit. The index hands it one; this module does not import the index's.
 """
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from searchkit.analysis.acronyms import AcronymTable, mine_record
 from searchkit.engine.idlookup import IdLookup
+from searchkit.errors import IndexWriteError
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.locking import IndexLock
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
-
-if TYPE_CHECKING:
-    from searchkit.index.searchindex import SearchIndex
 
 # Below this many new or changed documents a batch is written by one process: starting
 # writer processes and merging their segments costs more than it saves.
@@ -54,6 +52,35 @@ class WriteCounts:
         self.not_found.extend(other.not_found)
 
 
+class BatchTarget(Protocol):
+    """What a batch needs of the index it writes."""
+
+    @property
+    def lock(self) -> IndexLock:
+        """The index's write lock (a batch holds it from its first write on)."""
+        ...
+
+    def acquire_lock(self) -> None:
+        """Take :attr:`lock`, waiting for another process as the index is told to."""
+        ...
+
+    def writer(self, procs: int, limitmb: int, multisegment: bool | None) -> IndexWriter:
+        """A writer of the index, with the lock held."""
+        ...
+
+    def load_acronyms(self) -> AcronymTable:
+        """The index's acronym table as last committed (the batch updates a copy)."""
+        ...
+
+    def committed(self, acronyms: AcronymTable) -> None:
+        """After the batch's commit: save its acronym table, mark the index updated."""
+        ...
+
+    def write_error(self, exc: OSError) -> IndexWriteError:
+        """``exc``, raised writing the index, as the one error a user is shown."""
+        ...
+
+
 class IndexBatch:
     """Upserts and deletions committed to an index together, each record written as
     it comes: with several writer processes they analyse the first records while the
@@ -72,7 +99,7 @@ class IndexBatch:
 
     def __init__(
         self,
-        index: SearchIndex,
+        index: BatchTarget,
         procs: int,
         limitmb: int,
         multisegment: bool | None,
@@ -93,7 +120,7 @@ class IndexBatch:
         self._done = False  # committed or abandoned
         # The lock, writer and collector pause this batch holds, given back when it
         # is committed or abandoned, or else when it is freed.
-        self._held = _Held(index._lock)
+        self._held = _Held(index.lock)
         self._release = weakref.finalize(self, self._held.release)
         self.counts = WriteCounts()
 
@@ -201,15 +228,15 @@ class IndexBatch:
     def _open(self, procs: int) -> None:
         index = self._index
         if not self._held.locked:
-            index._lock.acquire(index.lock_timeout, index.on_lock_wait)
+            index.acquire_lock()
             self._held.locked = True
         writer = index.writer(procs, self._limitmb, self._multisegment)
         try:
-            self._acronyms = index._load_acronyms()
+            self._acronyms = index.load_acronyms()
         except BaseException as exc:
             abandon_writer(writer)
             if isinstance(exc, OSError):  # never taken for a problem of an input file
-                raise index._write_error(exc) from None
+                raise index.write_error(exc) from None
             raise
         self._held.writer = writer
         # Whoosh leaves reference cycles through the frames of this call (an exception
@@ -270,8 +297,7 @@ class IndexBatch:
             from searchkit.engine.merging import tiered_merge  # writers only: not at open
 
             writer.commit(mergetype=tiered_merge(self._params))
-            index._save_derived(acronyms)  # after its commit
-            index._touch()
+            index.committed(acronyms)  # after its commit
         else:
             writer.cancel()
         # Whoosh's searchers and readers form reference cycles (a cached searcher's
@@ -289,7 +315,7 @@ class IndexBatch:
         except BaseException as exc:
             abandon_writer(self._writer)
             if isinstance(exc, OSError):
-                raise self._index._write_error(exc) from None
+                raise self._index.write_error(exc) from None
             raise
 
 

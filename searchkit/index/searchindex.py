@@ -493,7 +493,7 @@ class SearchIndex:
         """An :class:`IndexBatch`: upserts and deletions written as they come and
         committed together; its commit merges segments as ``params``' merge policy
         says (:func:`searchkit.engine.merging.tiered_merge`)."""
-        return IndexBatch(self, procs, limitmb, multisegment, params)
+        return IndexBatch(_BatchTarget(self), procs, limitmb, multisegment, params)
 
     def optimize(self) -> tuple[int, int]:
         """Merge every segment into one (and drop deleted documents); returns the
@@ -676,6 +676,34 @@ class SearchIndex:
         meta = _read_meta(meta_path)
         if not unless_set or any(meta.get(key) != value for key, value in values.items()):
             _write_meta(meta_path, {**meta, **values})
+
+
+class _BatchTarget:
+    """The index as its batches see it (:class:`~searchkit.index.batch.BatchTarget`)."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+
+    @property
+    def lock(self) -> IndexLock:
+        return self._index._lock
+
+    def acquire_lock(self) -> None:
+        index = self._index
+        index._lock.acquire(index.lock_timeout, index.on_lock_wait)
+
+    def writer(self, procs: int, limitmb: int, multisegment: bool | None) -> IndexWriter:
+        return self._index.writer(procs, limitmb, multisegment)
+
+    def load_acronyms(self) -> AcronymTable:
+        return self._index._load_acronyms()
+
+    def committed(self, acronyms: AcronymTable) -> None:
+        self._index._save_derived(acronyms)
+        self._index._touch()
+
+    def write_error(self, exc: OSError) -> IndexWriteError:
+        return self._index._write_error(exc)
 
 
 @functools.cache
