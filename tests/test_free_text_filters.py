@@ -103,12 +103,17 @@ def test_search_ranks_tagged_records_with_their_bonus(sample_index_dir: Path) ->
     assert _cli_scores(done.stdout) == want
 
 
-def test_a_year_filter_ranks_as_the_same_year_tag(sample_index_dir: Path) -> None:
-    """``--year 2015`` and ``AND 2015[dp]`` rank the same records in the same order."""
+@pytest.mark.parametrize("limit", ["all", "10"])
+def test_a_year_filter_ranks_as_the_same_year_tag(sample_index_dir: Path, limit: str) -> None:
+    """``--year 2015`` and ``AND 2015[dp]`` rank the same records in the same order,
+    every match scored or the first ten pruned. The date adds one constant to every
+    score of the tag's query; the second stage's bonus, in units of the best score,
+    took it in, so the two differed wherever bonuses were close (at a second-stage
+    weight of 1, "stem cells" 2015 swapped its 16th and 17th records)."""
     for text, year in (("stem cells", "2015"), ("cell proliferation", "2018")):
-        by_filter = run(sample_index_dir, "search", text, "--year", year, "-f", "pmid", "-n", "all")
+        by_filter = run(sample_index_dir, "search", text, "--year", year, "-f", "pmid", "-n", limit)
         by_tag = run(
-            sample_index_dir, "search", f"{text} AND {year}[dp]", "-f", "pmid", "-n", "all"
+            sample_index_dir, "search", f"{text} AND {year}[dp]", "-f", "pmid", "-n", limit
         )
         assert by_filter.exit_code == 0 and by_tag.exit_code == 0
         assert by_filter.stdout.split() == by_tag.stdout.split()

@@ -199,6 +199,20 @@ def filtered_scores(query: Query, free: Query, scores: Floats) -> Floats:
     return boosted(total, query.boost)
 
 
+def common_constant(query: Query) -> float:
+    """What every record matching ``query`` gets from its parts that give every record
+    one score (date and year ranges, ``hasabstract``): for an ``And``, their scores
+    added, times its boost, as :meth:`Evaluator.eval
+    <searchkit.engine.scoring.Evaluator.eval>` adds them; 0 for any other query. The
+    second stage leaves it out of the scale of its bonus, so that ``AND 2015[dp]``
+    ranks as the filter ``--year 2015`` does."""
+    if type(query) is not And:
+        return 0.0
+    constants = [_constant(sub) for sub in query.subqueries]
+    total = sum(c for c in constants if c is not None)
+    return total if query.boost == 1.0 else total * query.boost
+
+
 def _constant(q: Query) -> float | None:
     """The one score ``q`` gives every record it matches (None: not one)."""
     if is_term_range(q):

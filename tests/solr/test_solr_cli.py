@@ -862,7 +862,12 @@ def test_natural_ranking_on_the_cluster_orders_as_the_local_index(
     solr_cluster: SolrCluster, tmp_path: Path
 ) -> None:
     """eval's rankings (its run files) of the same records, locally and on the cluster:
-    the same top five."""
+    the same five records first, the first two in the same order. The cluster's first
+    stage is Solr's BM25 per field, not the local BM25F, and the local second stage
+    it runs on the cluster's hits (at weight 1 since 2026-12-06, BENCHMARKS.md) no
+    longer covers every difference of theirs: two records 6% apart locally and 3%
+    apart on the cluster trade places third and fourth. SciFact train through the
+    cluster stays within 0.01 nDCG@10 of the local index (solr_parity.py)."""
     url = solr_cluster.url("parity")
     corpus = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
     local = tmp_path / "ix"
@@ -892,7 +897,11 @@ def test_natural_ranking_on_the_cluster_orders_as_the_local_index(
             qid, _, pmid, *_ = line.split()
             ranked.setdefault(PARITY_QUERIES[int(qid[1:])], []).append(pmid)
         runs.append(ranked)
-    assert {q: r[:5] for q, r in runs[1].items()} == {q: r[:5] for q, r in runs[0].items()}
+    assert runs[1].keys() == runs[0].keys()
+    for query, local_ranking in runs[0].items():
+        cluster_ranking = runs[1][query]
+        assert set(cluster_ranking[:5]) == set(local_ranking[:5]), query
+        assert cluster_ranking[:2] == local_ranking[:2], query
 
 
 def test_a_collection_that_does_not_exist_is_one_error_line(solr_cluster: SolrCluster) -> None:
