@@ -74,6 +74,17 @@ def searchkit(args: list[str]) -> None:
         raise SystemExit(f"searchkit {args[0]} failed:\n{result.stderr}")
 
 
+def judged_queries(data: Path, qrels: dict[str, dict[str, int]]) -> dict[str, str]:
+    """The queries of ``data`` (BEIR ``queries.jsonl``) that ``qrels`` judges, by id."""
+    found: dict[str, str] = {}
+    with (data / "queries.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            q = json.loads(line)
+            if q["_id"] in qrels:
+                found[q["_id"]] = q["text"]
+    return found
+
+
 def stock_whoosh_run(corpus: Path, queries: dict[str, str], depth: int) -> Run:
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True),
@@ -113,12 +124,7 @@ def main() -> int:
         return 2
     qrels_path = data / "qrels" / f"{args.split}.tsv"
     qrels = read_qrels(qrels_path)
-    queries: dict[str, str] = {}
-    with (data / "queries.jsonl").open(encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if q["_id"] in qrels:
-                queries[q["_id"]] = q["text"]
+    queries = judged_queries(data, qrels)
 
     rows: list[tuple[str, dict[str, float], float]] = []
     with tempfile.TemporaryDirectory() as tmp:

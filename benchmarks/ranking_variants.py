@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from paths import shared_data_dir
-from ranking_quality import read_qrels, score, stock_whoosh_run
+from ranking_quality import judged_queries, read_qrels, score, stock_whoosh_run
 
 FORMS = [
     ("titles", "claims"),
@@ -42,16 +42,6 @@ FORMS = [
     ("no titles", "keywords"),
 ]
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
-
-
-def claims(data: Path, qrels: dict[str, dict[str, int]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    with (data / "queries.jsonl").open(encoding="utf-8") as f:
-        for line in f:
-            q = json.loads(line)
-            if q["_id"] in qrels:
-                found[q["_id"]] = q["text"]
-    return found
 
 
 def keyword_queries(texts: dict[str, str], corpus: Path, k: int) -> dict[str, str]:
@@ -132,7 +122,7 @@ def main() -> int:
         return 2
     qrels_path = data / "qrels" / "train.tsv"
     qrels = read_qrels(qrels_path)
-    texts = claims(data, qrels)
+    texts = judged_queries(data, qrels)
     queries = {
         "claims": texts,
         "keywords": keyword_queries(texts, data / "corpus.jsonl", args.keywords),
