@@ -1,5 +1,6 @@
-"""The query language's syntax: a tokenizer and a recursive-descent parser producing
-a small syntax tree (turned into a Whoosh query by :mod:`searchkit.query.compile`).
+"""The query language's grammar: a recursive-descent parser over the tokens of
+:mod:`searchkit.query.lexer`, producing the syntax tree of :mod:`searchkit.query.syntax`
+(turned into a Whoosh query by :mod:`searchkit.query.compile`).
 
 Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
 

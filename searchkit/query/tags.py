@@ -9,7 +9,7 @@ FILTER_KEY = "filter"
 #: The word PubMed reads as its "Abstract" filter (records with an abstract).
 HAS_ABSTRACT = "hasabstract"
 
-# PubMed field tags (lower case), short and long forms → the field key used below.
+#: PubMed field tags (lower case), short and long forms → the field key of the tree.
 TAGS: dict[str, str] = {
     "ti": "title",
     "title": "title",
