@@ -109,12 +109,26 @@ def test_codes_are_not_joined_across_punctuation(text: str, not_joined: str) -> 
 
 @pytest.mark.parametrize(
     ("text", "term"),
-    [("C57BL/6 mice", "c57bl6"), ("F4/80", "f480"), ("PU.1", "pu1"), ("P2X(7)", "p2x7"),
+    [("C57BL/6 mice", "c57bl6"), ("F4/80", "f4/80"), ("PU.1", "pu1"), ("P2X(7)", "p2x7"),
      ("VSL#3", "vsl3"), ("interleukin (IL)-9", "il9"), ("interleukin (IL) 36", "il36"),
      ("granzyme (GZM) B", "gzmb")],
 )  # fmt: skip
 def test_codes_written_without_a_space_are_still_joined(text: str, term: str) -> None:
     assert term in terms(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "other", "joined"),
+    [("CDK1/2", "CDK12", "cdk1/2"), ("CXCL1/2", "CXCL12", "cxcl1/2"),
+     ("CD4/8", "CD48", "cd4/8"), ("BRCA1/2", "BRCA12", "brca1/2")],
+)  # fmt: skip
+def test_numbered_alternatives_do_not_make_another_name(text: str, other: str, joined: str) -> None:
+    """ "CDK1/2" is CDK1 and CDK2, not CDK12: joined as written, slash kept, it shares
+    no term with the other name its digits would run into (both are real: data/ holds
+    CDK1/2 and CDK12, SciFact CXCL1/2 and CXCL12)."""
+    assert joined in terms(text)
+    assert not shared(text, other) - {"2", "8"}
+    assert terms(other) == {other.lower()}
 
 
 def test_character_offsets_point_at_the_written_text() -> None:

@@ -57,6 +57,7 @@ def test_same_terms_as_the_analyzer_on_the_sample() -> None:
         "TNF-\u03b1 and \u03b2-catenin; HLA-A*02:01 carriers with SARS-CoV-2 (COVID-19)",
         "Alzheimer's Alzheimer\u2019s naïve ÅNGSTRÖM the of and",
         "CD, 108 and (IL) 36, DL(CO)/V(A), MHC, class I; MHC class, I; AIM: A; F4/80 PU.1",
+        "CDK1/2 and CDK12, CXCL1/2 CXCL12, C57BL/6, T1/T2, ERK1/2/5, Smad2/3-dependent",
     ],
 )
 def test_same_terms_as_the_analyzer_on_codes(text: str) -> None:

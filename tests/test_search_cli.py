@@ -447,3 +447,31 @@ def test_snippets_highlight_the_query_words_of_the_abstract(sample_index_dir: Pa
             assert re.search(r"immun|escape|mhc|major|histocompatibility|complex", written, re.I)
         for m in re.finditer(r"\b(?:immune|escape|MHC)\b", hit["snippet"], re.I):
             assert any(s <= m.start() and m.end() <= e for s, e in spans), (hit["pmid"], m)
+
+
+#: data/ holds both: "CDK12 regulates DNA repair genes…" and the Olig2 record, whose
+#: abstract names CDK1/2 (the kinases CDK1 and CDK2) and never CDK12.
+CDK12_PMID, CDK1_2_PMID = "30487607", "28355568"
+
+
+def test_a_gene_name_does_not_match_numbered_alternatives(sample_index_dir: Path) -> None:
+    """``CDK12`` finds the CDK12 record only, and its count is 1 (PubMed's): the
+    Olig2 record's "CDK1/2" is not CDK12. ``CDK1/2`` as written still finds it: first
+    in free text (then records naming CDK1, a part of it, as ``PD-L1`` finds ``PD``'s,
+    or its long form), alone as a phrase or tagged."""
+    assert pmids(sample_index_dir, "CDK12") == [CDK12_PMID]
+    assert pmids(sample_index_dir, "CDK12[tiab]") == [CDK12_PMID]
+    assert pmids(sample_index_dir, '"CDK1/2"') == [CDK1_2_PMID]
+    assert pmids(sample_index_dir, "CDK1/2[tiab]") == [CDK1_2_PMID]
+    found = records(sample_index_dir, "CDK1/2")
+    assert found[0]["pmid"] == CDK1_2_PMID
+    for hit in found[1:]:
+        text = hit["title"] + " " + hit["abstract"]
+        assert re.search(r"\bCDK1\b|cyclin-dependent kinase 1\b", text, re.I), hit["pmid"]
+    process = subprocess.run(
+        [_searchkit_exe(), "search", "CDK12", "--index", str(sample_index_dir)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert CDK12_PMID in process.stdout and CDK1_2_PMID not in process.stdout
+    assert "1 of 1 matching record" in process.stdout

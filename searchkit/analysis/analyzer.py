@@ -83,6 +83,11 @@ _CODE_TAIL = re.compile(r"(?:[A-Z]?\d{1,3}[A-Za-z]?|[A-Z]|[IVX]{1,4})")
 # "AIM: A study" a heading, "CD (P < 0.05)" a statistic.
 _CODE_GAP = re.compile(r"\s+|\)\s+|(?:(?![)\]][(\[/])[^\s])+")
 MAX_CATENATED_PARTS = 6
+#: Kept between a code ending in a number and a number after a slash ("CDK1/2": CDK1
+#: and CDK2, "F4/80"): joined without it, they would make another name ("cdk12" is
+#: CDK12, "cxcl12" CXCL12, "cd48" CD48). Other joined codes lose their separator
+#: ("C57BL/6" → ``c57bl6``, "PD L1" → ``pdl1``).
+ALTERNATIVES_MARK = "/"
 
 
 def analysis_params() -> dict[str, str | int]:
@@ -107,6 +112,7 @@ def analysis_params() -> dict[str, str | int]:
             (_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern, _CODE_GAP.pattern)
         ),
         "max_catenated_parts": MAX_CATENATED_PARTS,
+        "alternatives_mark": ALTERNATIVES_MARK,
     }
 
 
@@ -114,6 +120,16 @@ def joins(gap: str) -> bool:
     """Whether ``gap``, the text between two written units, lets the second continue a
     code the first began (:data:`_CODE_GAP`)."""
     return _CODE_GAP.fullmatch(gap) is not None
+
+
+def joined_code(head: str, gap: str, tail: str) -> str:
+    """The term of a code head and its tail (both folded) written with ``gap`` between
+    them (:func:`joins` holds): run together, but for numbered alternatives, a number
+    after a slash following a code that ends in one, which keep
+    :data:`ALTERNATIVES_MARK` between them."""
+    if "/" in gap and tail.isdigit() and head[-1:].isdigit():
+        return head + ALTERNATIVES_MARK + tail
+    return head + tail
 
 
 def fold_greek(text: str) -> str:
@@ -197,7 +213,8 @@ class BiomedTokenizer(Stateless, Tokenizer):
         for m in _COMPOUND.finditer(value):
             word = m.group(0)[: m.start("tail") - m.start()]
             start, end = m.start(), m.start() + len(word)
-            if head is not None and not joins(value[last:start]):
+            gap = value[last:start]
+            if head is not None and not joins(gap):
                 head, between_class = None, False
             last = m.end()
             pieces = [p for p in _JOINERS.split(word) if p]
@@ -231,7 +248,7 @@ class BiomedTokenizer(Stateless, Tokenizer):
             if head is not None and _CODE_TAIL.fullmatch(word):
                 text, hpos, hgroup, hstart = head
                 yield self._emit(
-                    t, text + _norm_part(word), "cat", hgroup, hpos, hstart, end,
+                    t, joined_code(text, gap, _norm_part(word)), "cat", hgroup, hpos, hstart, end,
                     start_char, positions, chars, keeporiginal, value[hstart:end],
                 )  # fmt: skip
                 yield self._emit(

@@ -25,6 +25,7 @@ from searchkit.analysis.analyzer import (
     _JOINERS,
     MAX_CATENATED_PARTS,
     _norm_part,
+    joined_code,
     joins,
     stem,
     stopwords,
@@ -197,7 +198,7 @@ class BiomedTermizer:
                     pos += 1
                     continue
                 if is_tail:
-                    emit_id(self._joined_term(head[0] + text))
+                    emit_id(self._joined_term(joined_code(head[0], gaps[index], text)))
                     emit_place(head[1])
                     emit_id(part)
                     emit_place(pos)
