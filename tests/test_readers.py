@@ -1094,3 +1094,12 @@ def test_date_text(text: str, expected: tuple[int | None, str | None]) -> None:
 
 def test_medline_reader_used_directly() -> None:
     assert list(read_medline(ORTHO_NBIB)) == read_all(ORTHO_NBIB)
+
+
+def test_paths_may_be_given_as_strings() -> None:
+    """``read_file`` and ``iter_files`` take what ``ingest`` takes: a path or a
+    string (they took a ``Path`` only: a string failed on ``str.is_dir``)."""
+    assert list(read_file(str(ORTHO_NBIB))) == list(read_file(ORTHO_NBIB))
+    assert list(iter_files([str(DATA / "medline")])) == list(iter_files([DATA / "medline"]))
+    with pytest.raises(InputError, match="no such file"):
+        list(iter_files([str(DATA / "missing.xml")]))

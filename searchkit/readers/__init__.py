@@ -15,6 +15,7 @@ good record before it has been yielded.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,12 +47,13 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_file(path: Path) -> Iterator[Item]:
-    """Detect the format of ``path`` and yield its items.
+def read_file(path: str | os.PathLike[str]) -> Iterator[Item]:
+    """Detect the format of ``path`` (a path or a string) and yield its items.
 
     Raises :class:`InputError` (lazily, on iteration) when the file cannot be
     read or recognised, or breaks off part-way.
     """
+    path = Path(path)
     if path.is_dir():
         raise directory_problem(path)
     yield from READERS[detect_format(path)](path)

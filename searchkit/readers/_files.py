@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from searchkit.errors import InputError
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield the files named in ``paths``, walking directories recursively.
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Yield the files named in ``paths`` (paths or strings), walking directories
+    recursively.
 
     Directory entries come in sorted name order; hidden entries (names starting
     with ".") are skipped, but a hidden file named explicitly is kept. Entries that
@@ -20,7 +22,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     fails before any work is done: a missing path raises
     ``InputError(str(path), "no such file or directory")``.
     """
-    given = list(paths)
+    given = [Path(path) for path in paths]
     for path in given:
         if not path.exists():
             raise InputError(str(path), "no such file or directory")
