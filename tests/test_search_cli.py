@@ -475,3 +475,52 @@ def test_a_gene_name_does_not_match_numbered_alternatives(sample_index_dir: Path
     assert process.returncode == 0, process.stderr
     assert CDK12_PMID in process.stdout and CDK1_2_PMID not in process.stdout
     assert "1 of 1 matching record" in process.stdout
+
+
+def _highlighted(index: Path, query: str) -> dict[str, list[str]]:
+    """Each hit's highlighted text, by PMID, from ``searchkit search -f json``."""
+    result = run(index, "search", query, "-f", "json", "-n", "50")
+    assert result.exit_code == 0, result.stderr
+    return {
+        h["pmid"]: [h["snippet"][s:e] for s, e in h["highlights"]]
+        for h in json.loads(result.stdout)["hits"]
+    }
+
+
+def test_a_compound_s_parts_are_highlighted_only_side_by_side(sample_index_dir: Path) -> None:
+    """``IL-6`` searches its parts ``il`` and ``6`` only side by side: snippets mark
+    ``IL-6``, ``interleukin 6``, never the ``IL`` of ``IL-17A`` or ``IL-23`` (data/'s
+    28088612 lists them before IL-6) nor of ``IL-8`` or ``IL-10``."""
+    shown = _highlighted(sample_index_dir, "IL-6")
+    assert "IL-6" in shown["28088612"]
+    codes = [t for marked in shown.values() for t in marked if re.fullmatch(r"IL-\w+", t)]
+    assert len(codes) > 10 and set(codes) == {"IL-6"}
+    assert shown["24120915"][:3] == ["Interleukin", "6", "IL-6"]
+
+
+def test_a_quoted_phrase_is_highlighted_where_it_occurs(sample_index_dir: Path) -> None:
+    """``"immune escape"`` marks its words only as the phrase, in order: never a lone
+    "immune" nor "escape immune"."""
+    shown = _highlighted(sample_index_dir, '"immune escape"')
+    assert shown
+    for marked in shown.values():
+        assert marked and len(marked) % 2 == 0, marked
+        pairs = list(zip(marked[::2], marked[1::2], strict=True))
+        assert all((a.lower(), b.lower()) == ("immune", "escape") for a, b in pairs), marked
+
+
+def test_a_long_form_is_highlighted_as_a_phrase(sample_index_dir: Path) -> None:
+    """``MHC`` also searches its long form *major histocompatibility complex* as a
+    phrase; a snippet marks its words there (the seed), not the "complex" of "18 complex
+    human traits" (data/'s 26340901). As a real process."""
+    process = subprocess.run(
+        [_searchkit_exe(), "search", "immune escape MHC", "-f", "json", "-n", "30",
+         "--index", str(sample_index_dir)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    hits = {h["pmid"]: h for h in json.loads(process.stdout)["hits"]}
+    seed = [hits[SEED_PMID]["snippet"][s:e] for s, e in hits[SEED_PMID]["highlights"]]
+    assert seed[:3] == ["major", "histocompatibility", "complex"]
+    other = hits["26340901"]
+    assert "complex" not in [other["snippet"][s:e] for s, e in other["highlights"]]

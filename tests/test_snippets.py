@@ -8,7 +8,7 @@ from searchkit import SearchIndex, search
 from searchkit.analysis.analyzer import COMPOUND, term_head, term_heads, text_analyzer, word_terms
 from searchkit.index.schema import build_schema
 from searchkit.readers import iter_files, read_file
-from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, passage, unit_terms
+from searchkit.searching.snippets import ELLIPSIS, SNIPPET_CHARS, Phrases, passage, unit_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,40 @@ def test_compounds_and_greek_letters_match_their_index_terms() -> None:
     snippet, spans = found
     assert snippet == text  # short: whole, no ellipsis
     assert [snippet[s:e] for s, e in spans] == ["TNF-α", "β-catenin", "CD8+"]
+
+
+def _phrase(*words: str, slop: int = 0) -> tuple[tuple[frozenset[str], ...], int]:
+    return tuple(frozenset((w,)) for w in words), len(words) + slop
+
+
+def test_terms_searched_only_in_phrases_mark_only_their_occurrences() -> None:
+    """A term the query searches only inside a phrase marks the units of the phrase's
+    shortest occurrences, in order: ``IL 6`` and ``IL-6`` for the parts of ``IL-6``, not
+    the ``IL`` of ``IL-17A`` or ``IL-23`` before it; *major histocompatibility complex*,
+    not "complex traits"; never words in the wrong order. Terms searched alone mark
+    every unit that holds them."""
+    text = (
+        "IL-17A, IL-23 and IL-6 rose; IL 6 fell. The major histocompatibility complex "
+        "shapes complex traits; escape immune cells, and immune escape."
+    )
+    words = frozenset(
+        {"il6", "il", "6", "major", "histocompat", "complex", "immun", "escap", "cell"}
+    )
+    phrases = Phrases(
+        (_phrase("il", "6", slop=1), _phrase("major", "histocompat", "complex", slop=2),
+         _phrase("immun", "escap")),
+        frozenset({"il", "6", "major", "histocompat", "complex", "immun", "escap"}),
+    )  # fmt: skip
+    found = passage(text, words, TERMS, phrases)
+    assert found is not None
+    snippet, spans = found
+    assert [snippet[s:e] for s, e in spans] == [
+        "IL-6", "IL", "6", "major", "histocompatibility", "complex", "cells", "immune",
+        "escape",
+    ]  # fmt: skip
+    # Without the phrases, every unit holding a matched term is marked.
+    everything = passage(text, words, TERMS)
+    assert everything is not None and len(everything[1]) == 14
 
 
 def _analysed(unit: str) -> frozenset[str]:

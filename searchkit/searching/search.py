@@ -15,6 +15,7 @@ from whoosh.searching import Results, Searcher
 from searchkit.engine import scoring, sets
 from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.joined import query_scope
+from searchkit.engine.phrases import PositionalPhrase
 from searchkit.engine.postings import release_pages
 from searchkit.errors import IndexClosedError, OptionError, QueryError
 from searchkit.index.documents import record_from_json
@@ -293,11 +294,41 @@ def query_terms(q: wq.Query, reader: Any) -> dict[tuple[str, str], None]:
     return found
 
 
+def query_phrases(q: wq.Query, reader: Any) -> snippets.Phrases:
+    """The phrases of ``q`` in the fields snippets highlight (quoted, a compound's parts
+    side by side, an acronym's long form, pairs of query words near each other), and
+    the terms ``q`` searches only inside them."""
+    phrases: dict[tuple[tuple[frozenset[str], ...], int], None] = {}
+    alone: set[str] = set()
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.Phrase | PositionalPhrase):
+            if leaf.fieldname in snippets.MATCH_FIELDS:
+                phrases[_phrase_slots(leaf)] = None
+            continue
+        for fieldname, raw in leaf.expanded_terms(reader):
+            if fieldname in snippets.MATCH_FIELDS:
+                alone.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    in_phrases = {term for slots, _ in phrases for slot in slots for term in slot}
+    return snippets.Phrases(tuple(phrases), frozenset(in_phrases - alone))
+
+
+def _phrase_slots(leaf: wq.Phrase | PositionalPhrase) -> tuple[tuple[frozenset[str], ...], int]:
+    """A phrase's slots (the terms that can fill each, in order) and its reach in units
+    (:class:`snippets.Phrases`)."""
+    if isinstance(leaf, PositionalPhrase):
+        slots = tuple(frozenset(slot.terms()) for slot in leaf.slots)
+        return slots, len(slots) + sum(slot.gap for slot in leaf.slots)
+    words = [str(w) for w in leaf.words]
+    return tuple(frozenset((w,)) for w in words), len(words) + int(leaf.slop)
+
+
 def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
     """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
-    record them (the snippets highlight these); only the shown hits are looked up, in the
-    posting arrays the ranking has just read (cached)."""
+    record them (the snippets highlight these), and the query's phrases
+    (:func:`query_phrases`); only the shown hits are looked up, in the posting arrays
+    the ranking has just read (cached)."""
     searcher = results.searcher
+    results.phrases = query_phrases(q, searcher.reader())
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
     group = DocGroup(searcher, docnums)

@@ -11,6 +11,7 @@ abstract (which cost more than the search itself on a large index).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh.searching import Hit
@@ -25,6 +26,24 @@ UNIT_CACHE_SIZE = 50_000
 ELLIPSIS = "…"
 
 Spans = tuple[tuple[int, int], ...]
+Match = tuple[int, int, frozenset[str]]  # a unit's start, end and matched terms
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """The phrases of a query in the highlighted fields, and the terms the query
+    searches only inside them: such a term marks a unit only where its phrase occurs
+    (the ``complex`` of *major histocompatibility complex* for ``MHC``, not of "complex
+    traits"; the ``il`` and ``6`` of ``IL-6`` in ``IL 6``, not the ``IL`` of ``IL-10``).
+    A phrase is its slots in order (each the terms that can fill it) and its reach: how
+    many units, from its first, an occurrence may span (its length, the stop words
+    inside it, its slop)."""
+
+    phrases: tuple[tuple[tuple[frozenset[str], ...], int], ...] = ()
+    only: frozenset[str] = frozenset()
+
+
+NO_PHRASES = Phrases()
 
 #: Matched terms from these fields are highlighted (they share the text analyzer).
 MATCH_FIELDS = frozenset({"title", "abstract", "keywords", "mesh", "mesh_major"})
@@ -92,11 +111,15 @@ def matched_words(hit: Hit) -> frozenset[str]:
     )
 
 
-def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str, Spans] | None:
+def passage(
+    text: str, words: frozenset[str], terms_of: UnitTerms, phrases: Phrases = NO_PHRASES
+) -> tuple[str, Spans] | None:
     """The best window of ``text`` (whitespace already collapsed) for the matched index
     terms ``words``, with the offsets of the matched units in it; None if no unit of
-    ``text`` matches."""
-    matches: list[tuple[int, int, frozenset[str]]] = []
+    ``text`` matches. A term of ``phrases.only`` matches only inside an occurrence of
+    its phrase (:func:`_in_phrases`)."""
+    matches: list[Match] = []
+    order: list[int] = []  # each match's place among the units of ``text``
     known = terms_of.known
     disjoint = words.isdisjoint
     # A unit not analysed yet none of whose terms can begin as one of ``words`` does
@@ -105,7 +128,7 @@ def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str,
     # (:meth:`UnitTerms.heads_of`).
     wanted = frozenset(term_head(w) for w in words) if terms_of.words else None
     heads = terms_of.heads
-    for m in COMPOUND.finditer(text):
+    for k, m in enumerate(COMPOUND.finditer(text)):
         unit = m.group()
         terms = known.get(unit)
         if terms is None:
@@ -114,6 +137,9 @@ def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str,
             terms = terms_of(unit)
         if not disjoint(terms):
             matches.append((m.start(), m.end(), terms & words))
+            order.append(k)
+    if phrases.only and not phrases.only.isdisjoint(words):
+        matches = _in_phrases(matches, order, phrases, words)
     if not matches:
         return None
     # Slide a window over the matches: (distinct terms, matches, earliest) is best.
@@ -138,9 +164,56 @@ def passage(text: str, words: frozenset[str], terms_of: UnitTerms) -> tuple[str,
     return _window(text, matches, matches[best][0])
 
 
-def _window(
-    text: str, matches: list[tuple[int, int, frozenset[str]]], first: int
-) -> tuple[str, Spans]:
+def _in_phrases(
+    matches: list[Match], order: list[int], phrases: Phrases, words: frozenset[str]
+) -> list[Match]:
+    """Those of ``matches`` (at the places ``order`` among the text's units) that match
+    a term searched alone, or fill a slot of an occurrence of a phrase of ``phrases``
+    (:func:`_occurrences`)."""
+    inside: set[int] = set()
+    for slots, reach in phrases.phrases:
+        if all(not slot.isdisjoint(words) for slot in slots):  # else no occurrence
+            inside |= _occurrences(slots, reach, matches, order)
+    only = phrases.only
+    return [m for i, m in enumerate(matches) if i in inside or not m[2] <= only]
+
+
+def _occurrences(
+    slots: tuple[frozenset[str], ...], reach: int, matches: list[Match], order: list[int]
+) -> set[int]:
+    """The matches that fill the slots of each shortest occurrence of a phrase: its
+    slots in order, one unit possibly filling several (``IL-6``: ``il``, ``6``), all
+    within ``reach`` units of the first. From each unit filling the first slot, the
+    earliest units filling the others; then back from the last of them, the latest
+    units filling the slots before it (``IL-6`` alone, not ``IL-17A IL-23 IL-6``)."""
+    found: set[int] = set()
+    count = len(matches)
+    i = 0
+    while i < count:
+        if slots[0].isdisjoint(matches[i][2]):
+            i += 1
+            continue
+        j, slot = i, 0
+        while slot < len(slots) and j < count and order[j] - order[i] < reach:
+            if slots[slot].isdisjoint(matches[j][2]):
+                j += 1
+            else:
+                slot += 1  # the next slot may be filled by the same unit
+        if slot < len(slots):
+            i += 1
+            continue
+        k, slot = j, len(slots) - 1
+        while slot >= 0:
+            if slots[slot].isdisjoint(matches[k][2]):
+                k -= 1
+            else:
+                found.add(k)
+                slot -= 1
+        i = k + 1
+    return found
+
+
+def _window(text: str, matches: list[Match], first: int) -> tuple[str, Spans]:
     """About ``SNIPPET_CHARS`` characters of ``text`` from a little before ``first``, cut
     at spaces, with "…" where text was left out, and the matches' offsets in it."""
     start = max(0, first - LEAD_CHARS)
@@ -168,8 +241,11 @@ def _flat(text: str) -> str:
 
 
 def snippet(hit: Hit) -> tuple[str, Spans]:
-    """The best passage of the abstract (else the title) with the matched terms."""
+    """The best passage of the abstract (else the title) with the matched terms (those
+    searched only inside phrases where their phrase occurs: ``hit.results.phrases``,
+    when the search recorded them)."""
     words = matched_words(hit)
+    phrases = getattr(hit.results, "phrases", NO_PHRASES)
     schema = hit.searcher.schema
     if words:
         for fieldname in ("abstract", "title"):
@@ -177,7 +253,7 @@ def snippet(hit: Hit) -> tuple[str, Spans]:
             if not text:
                 continue
             flat = _flat(text)
-            found = passage(flat, words, unit_terms(schema[fieldname].analyzer))
+            found = passage(flat, words, unit_terms(schema[fieldname].analyzer), phrases)
             if found is not None:
                 return found
     abstract = hit.get("abstract")
