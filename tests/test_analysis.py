@@ -131,6 +131,19 @@ def test_numbered_alternatives_do_not_make_another_name(text: str, other: str, j
     assert terms(other) == {other.lower()}
 
 
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("18-65 years", ["18", "65"]), ("1:1", ["1", "1"]), ("10:30", ["10", "30"]),
+     ("1.5-2.0", ["1.5", "2.0"]), ("1,000-2,000", ["1000", "2000"])],
+)  # fmt: skip
+def test_numbers_alone_are_not_run_together(text: str, parts: list[str]) -> None:
+    """A compound of numbers alone gets its parts only (run together they would be
+    another number: 1865, 11, 1030); a compound with a word keeps its joined term."""
+    tokens = [(t.text, t.pos) for t in text_analyzer()(text.split()[0], positions=True)]
+    assert tokens == [(part, pos) for pos, part in enumerate(parts)]
+    assert "hlaa0201" in terms("HLA-A*02:01") and "covid19" in terms("COVID-19")
+
+
 def test_character_offsets_point_at_the_written_text() -> None:
     text = "loss of PD-L1 in TNF-α"
     toks = [(t.text, t.startchar, t.endchar) for t in text_analyzer()(text, chars=True)]

@@ -524,3 +524,15 @@ def test_a_long_form_is_highlighted_as_a_phrase(sample_index_dir: Path) -> None:
     assert seed[:3] == ["major", "histocompatibility", "complex"]
     other = hits["26340901"]
     assert "complex" not in [other["snippet"][s:e] for s, e in other["highlights"]]
+
+
+def test_numbers_joined_by_a_hyphen_or_colon_make_no_other_number(
+    sample_index_dir: Path,
+) -> None:
+    """ "1:1" is no 11 and "10-12" (an exponent flattened by the export) no 1012: data/'s
+    19353626 holds a ratio of 1:1 and no 11, 27759029 and 27596696 hold 10-12 and no
+    1012. Each is still found as written."""
+    assert "19353626" not in pmids(sample_index_dir, "11")
+    assert pmids(sample_index_dir, "1012") == []
+    assert "19353626" in pmids(sample_index_dir, '"1:1"')
+    assert {"27759029", "27596696"} <= set(pmids(sample_index_dir, "10-12"))

@@ -83,6 +83,11 @@ _CODE_TAIL = re.compile(r"(?:[A-Z]?\d{1,3}[A-Za-z]?|[A-Z]|[IVX]{1,4})")
 # "AIM: A study" a heading, "CD (P < 0.05)" a statistic.
 _CODE_GAP = re.compile(r"\s+|\)\s+|(?:(?![)\]][(\[/])[^\s])+")
 MAX_CATENATED_PARTS = 6
+#: Whether a compound of numbers alone ("18-65", "1:1", "10:30", "10-12") also gets
+#: its parts run together: it would make another number ("1865", "11", "1030", "1012",
+#: which a search for that number found); its parts side by side still match it as
+#: written.
+CATENATE_NUMBERS = False
 #: Kept between a code ending in a number and a number after a slash ("CDK1/2": CDK1
 #: and CDK2, "F4/80"): joined without it, they would make another name ("cdk12" is
 #: CDK12, "cxcl12" CXCL12, "cd48" CD48). Other joined codes lose their separator
@@ -112,8 +117,21 @@ def analysis_params() -> dict[str, str | int]:
             (_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern, _CODE_GAP.pattern)
         ),
         "max_catenated_parts": MAX_CATENATED_PARTS,
+        "catenate_numbers": int(CATENATE_NUMBERS),
         "alternatives_mark": ALTERNATIVES_MARK,
     }
+
+
+def catenated(pieces: list[str]) -> bool:
+    """Whether a compound of ``pieces`` (as written) also gets the term of its pieces
+    run together: at most :data:`MAX_CATENATED_PARTS` of them, not numbers alone
+    (:data:`CATENATE_NUMBERS`; ``1.5-2.0`` is two numbers)."""
+    if len(pieces) > MAX_CATENATED_PARTS:
+        return False
+    return CATENATE_NUMBERS or not all(_NUMBER.fullmatch(p) for p in pieces)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def joins(gap: str) -> bool:
@@ -220,7 +238,7 @@ class BiomedTokenizer(Stateless, Tokenizer):
             pieces = [p for p in _JOINERS.split(word) if p]
             if len(pieces) > 1:
                 group += 1
-                if len(pieces) <= MAX_CATENATED_PARTS:
+                if catenated(pieces):
                     yield self._emit(
                         t, "".join(_norm_part(p) for p in pieces), "cat", group, pos,
                         start, end, start_char, positions, chars, keeporiginal, word,

@@ -23,8 +23,8 @@ from searchkit.analysis.analyzer import (
     _CODE_TAIL,
     _COMPOUND,
     _JOINERS,
-    MAX_CATENATED_PARTS,
     _norm_part,
+    catenated,
     joined_code,
     joins,
     stem,
@@ -96,7 +96,7 @@ class BiomedTermizer:
         if len(pieces) > 1:
             cat = (
                 term_id(_final("".join(_norm_part(p) for p in pieces)))
-                if len(pieces) <= MAX_CATENATED_PARTS
+                if catenated(pieces)
                 else None
             )
             return (_COMPOUND_KIND, cat, tuple(term_id(_final(_norm_part(p))) for p in pieces))
