@@ -69,6 +69,8 @@ def test_terms_searched_only_in_phrases_mark_only_their_occurrences() -> None:
         "IL-6", "IL", "6", "major", "histocompatibility", "complex", "cells", "immune",
         "escape",
     ]  # fmt: skip
+    # A phrase without slots (none is made) occurs nowhere.
+    assert passage("IL 6", frozenset({"il", "6"}), TERMS, Phrases((((), 0),), phrases.only)) is None
     # Without the phrases, every unit holding a matched term is marked.
     everything = passage(text, words, TERMS)
     assert everything is not None and len(everything[1]) == 14

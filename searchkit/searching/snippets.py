@@ -172,7 +172,7 @@ def _in_phrases(
     (:func:`_occurrences`)."""
     inside: set[int] = set()
     for slots, reach in phrases.phrases:
-        if all(not slot.isdisjoint(words) for slot in slots):  # else no occurrence
+        if slots and all(not slot.isdisjoint(words) for slot in slots):  # else none occurs
             inside |= _occurrences(slots, reach, matches, order)
     only = phrases.only
     return [m for i, m in enumerate(matches) if i in inside or not m[2] <= only]
