@@ -210,7 +210,7 @@ def common_constant(query: Query) -> float:
         return 0.0
     constants = [_constant(sub) for sub in query.subqueries]
     total = sum(c for c in constants if c is not None)
-    return total if query.boost == 1.0 else total * query.boost
+    return total * query.boost
 
 
 def _constant(q: Query) -> float | None:

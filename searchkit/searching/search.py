@@ -280,36 +280,28 @@ def _score(value: Any) -> float:
     return float(value or 0.0)
 
 
-def query_terms(q: wq.Query, reader: Any) -> dict[tuple[str, str], None]:
+def query_terms(q: wq.Query, reader: Any) -> tuple[dict[tuple[str, str], None], snippets.Phrases]:
     """The terms of ``q``'s leaves in the fields snippets highlight, wildcards expanded
-    and the words of phrases included, in order. (Whoosh's ``existing_terms`` would
-    keep only those of the first field it meets: its loop variable shadows its field
-    filter.)"""
+    and the words of phrases included, in order (Whoosh's ``existing_terms`` would keep
+    only those of the first field it meets: its loop variable shadows its field
+    filter); and, read in the same walk, the phrases of ``q`` in those fields (quoted, a
+    compound's parts side by side, an acronym's long form, pairs of query words near
+    each other) with the terms ``q`` searches only inside them."""
     found: dict[tuple[str, str], None] = {}
+    phrases: dict[tuple[tuple[frozenset[str], ...], int], None] = {}
+    alone: set[str] = set()
     for leaf in q.leaves():
+        phrase = isinstance(leaf, wq.Phrase | PositionalPhrase)
+        if phrase and leaf.fieldname in snippets.MATCH_FIELDS:
+            phrases[_phrase_slots(leaf)] = None
         for fieldname, raw in leaf.expanded_terms(reader, phrases=True):
             if fieldname in snippets.MATCH_FIELDS:
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 found[(fieldname, text)] = None
-    return found
-
-
-def query_phrases(q: wq.Query, reader: Any) -> snippets.Phrases:
-    """The phrases of ``q`` in the fields snippets highlight (quoted, a compound's parts
-    side by side, an acronym's long form, pairs of query words near each other), and
-    the terms ``q`` searches only inside them."""
-    phrases: dict[tuple[tuple[frozenset[str], ...], int], None] = {}
-    alone: set[str] = set()
-    for leaf in q.leaves():
-        if isinstance(leaf, wq.Phrase | PositionalPhrase):
-            if leaf.fieldname in snippets.MATCH_FIELDS:
-                phrases[_phrase_slots(leaf)] = None
-            continue
-        for fieldname, raw in leaf.expanded_terms(reader):
-            if fieldname in snippets.MATCH_FIELDS:
-                alone.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                if not phrase:
+                    alone.add(text)
     in_phrases = {term for slots, _ in phrases for slot in slots for term in slot}
-    return snippets.Phrases(tuple(phrases), frozenset(in_phrases - alone))
+    return found, snippets.Phrases(tuple(phrases), frozenset(in_phrases - alone))
 
 
 def _phrase_slots(leaf: wq.Phrase | PositionalPhrase) -> tuple[tuple[frozenset[str], ...], int]:
@@ -325,14 +317,14 @@ def _phrase_slots(leaf: wq.Phrase | PositionalPhrase) -> tuple[tuple[frozenset[s
 def record_matched_terms(results: Results, q: wq.Query, docnums: list[int]) -> None:
     """Which query terms each of ``docnums`` contains, as Whoosh's ``terms=True`` would
     record them (the snippets highlight these), and the query's phrases
-    (:func:`query_phrases`); only the shown hits are looked up, in the posting arrays
+    (:func:`query_terms`); only the shown hits are looked up, in the posting arrays
     the ranking has just read (cached)."""
     searcher = results.searcher
-    results.phrases = query_phrases(q, searcher.reader())
+    terms, results.phrases = query_terms(q, searcher.reader())
     docterms: dict[int, list[tuple[str, str]]] = {}
     termdocs: dict[tuple[str, str], set[int]] = {}
     group = DocGroup(searcher, docnums)
-    for term in query_terms(q, searcher.reader()):
+    for term in terms:
         found = group.containing(*term)
         termdocs[term] = found
         for docnum in found:
