@@ -4,6 +4,7 @@ stock Whoosh and tantivy in the same run.
 
     python benchmarks/scale.py --records 100000          # 1000000: the target size
     python benchmarks/scale.py --records 2000 --repeat 1 # a quick check that it runs
+    python benchmarks/scale.py --records 1000000 --workdir DIR --searches-only
 
 What it measures, each a row of the table it prints:
 
@@ -26,6 +27,9 @@ What it measures, each a row of the table it prints:
   same queries again, on one segment;
 * start-up: ``searchkit --help`` against a minimal typer app, and ``searchkit search``
   on ``data/`` against a minimal stock-Whoosh search script (``startup.py``).
+
+``--searches-only`` measures the searches again on the index a run kept in ``--workdir``
+(after a change of the search code; the ingest rows are left out).
 
 tantivy is in the ``bench`` extra: ``pip install -e ".[bench]"``. The corpus and the
 indexes go to a temporary directory (``--workdir`` keeps them).
@@ -134,7 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         help="searchkit only in ten increments (no one-shot searchkit ingest, no stock "
         "Whoosh): the size that the 1M run can afford; RSS and latency on that index",
     )
+    ap.add_argument(
+        "--searches-only",
+        action="store_true",
+        help="no corpus, no ingest: the searches (RSS, queries before and after "
+        "optimize, start-up) measured again on the index an earlier run left in --workdir",
+    )
     args = ap.parse_args(argv)
+    if args.searches_only and args.workdir is None:
+        ap.error("--searches-only needs the --workdir of an earlier run")
     try:
         import tantivy  # noqa: F401
     except ImportError:
@@ -157,115 +169,130 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {platform.python_version()}, load average at start "
             f"{os.getloadavg()[0]:.1f}"
         )
-        corpus = work / "records.jsonl"
-        t0 = time.perf_counter()
-        with corpus.open("w", encoding="utf-8") as f:
-            heaps, final, _ = generate(n, f, args.seed, records=real_records())
-        say(
-            f"corpus: {n:,} records, {corpus.stat().st_size / 1e6:,.0f} MB, generated in "
-            f"{time.perf_counter() - t0:.0f} s; Heaps' law of the real records K = "
-            f"{heaps.k:.2f}, beta = {heaps.beta:.4f}; the corpus has {final.words:,} words, "
-            f"{final.vocabulary:,} distinct (K*n^beta = {heaps(final.words):,.0f})"
-        )
-        say()
-
-        ingest: dict[str, Usage] = {}
-        sizes: dict[str, int] = {}
-        sk_index = work / "ix-searchkit"
-        shutil.rmtree(sk_index, ignore_errors=True)
-        configs: dict[str, list[str]] = {}
-        if not args.increments_only:
-            configs[f"searchkit ingest --procs {args.procs}"] = [
-                *searchkit_cmd(),
-                "ingest",
-                str(corpus),
-                "--index",
-                str(sk_index),
-                "--procs",
-                str(args.procs),
-            ]
-        configs["tantivy (1 writer thread)"] = [
-            sys.executable,
-            str(HERE / "baseline_tantivy.py"),
-            str(corpus),
-            str(work / "ix-tantivy"),
-        ]
-        if not (args.no_stock or args.increments_only):
-            configs["stock Whoosh (1 writer)"] = [
-                sys.executable,
-                str(HERE / "baseline_whoosh.py"),
-                str(corpus),
-                str(work / "ix-whoosh"),
-            ]
-        for name, cmd in configs.items():
-            shutil.rmtree(cmd[-1] if "searchkit" not in name else sk_index, ignore_errors=True)
-            ingest[name] = checked(run_usage(cmd), name)
-            sizes[name] = dir_size(sk_index if "searchkit" in name else Path(cmd[-1]))
-            print(f"  {name}: {ingest[name].seconds:.0f} s", file=sys.stderr, flush=True)
         sk_name = f"searchkit ingest --procs {args.procs}"
-        tv_name = "tantivy (1 writer thread)"
-
-        def per_record_ms(name: str) -> float:
-            return ingest[name].cpu / n * 1000
-
-        say("## Ingest, one process each, the same records")
-        say()
-        say("| engine | CPU s | CPU ms / record | wall s | peak RSS | index size |")
-        say("|---|---:|---:|---:|---:|---:|")
-        for name, usage in ingest.items():
-            say(
-                f"| {name} | {usage.cpu:,.1f} | {per_record_ms(name):.2f} | "
-                f"{usage.seconds:,.1f} | {usage.peak_rss_mb:,.0f} MiB | {_mb(sizes[name])} |"
+        sizes: dict[str, int] = {}
+        if args.searches_only:
+            # An index a run before left in --workdir: the searches measured again
+            # (after a change of the search code), without the hour of ingest.
+            sk_index = next(
+                (work / d for d in ("ix-increments", "ix-searchkit") if (work / d).is_dir()),
+                work / "ix-increments",
             )
-        say()
-
-        inc_index = work / "ix-increments"
-        shutil.rmtree(inc_index, ignore_errors=True)
-        parts = split(corpus, 10, n, work)
-        steps: list[tuple[int, Usage]] = []
-        for part in parts:
-            count = sum(1 for _ in part.open(encoding="utf-8"))
-            cmd = [*searchkit_cmd(), "ingest", str(part), "--index", str(inc_index)]
-            steps.append((count, checked(run_usage([*cmd, "--procs", str(args.procs)]), "ingest")))
-            part.unlink()
-            print(
-                f"  increment {len(steps)}: {steps[-1][1].seconds:.0f} s wall, "
-                f"{steps[-1][1].cpu:.1f} s CPU",
-                file=sys.stderr,
-                flush=True,
-            )
-        first, last = steps[0], steps[-1]
-        cpu_ratio = (last[0] / last[1].cpu) / (first[0] / first[1].cpu)
-        wall_ratio = (last[0] / last[1].seconds) / (first[0] / first[1].seconds)
-        say(f"## Ingest in ten increments of {first[0]:,} records (`searchkit ingest` each)")
-        say()
-        say("| increment | records/CPU s | records/wall s | CPU s | wall s |")
-        say("|---:|---:|---:|---:|---:|")
-        for i, (count, usage) in enumerate(steps, 1):
-            say(
-                f"| {i} | {count / usage.cpu:,.0f} | {count / usage.seconds:,.0f} | "
-                f"{usage.cpu:.1f} | {usage.seconds:.1f} |"
-            )
-        say()
-        if args.increments_only:
-            # The increments' index is the N-record index measured below; their CPU in
-            # total is searchkit's ingest of the same records as tantivy's.
-            sk_index = inc_index
-            sizes[sk_name] = dir_size(inc_index)
-            ingest[sk_name] = Usage(
-                seconds=sum(u.seconds for _, u in steps),
-                cpu=sum(u.cpu for _, u in steps),
-                peak_rss_mb=max(u.peak_rss_mb for _, u in steps),
-                returncode=0,
-                stdout="",
-                stderr="",
-            )
-            say(
-                f"searchkit, the ten increments together: {ingest[sk_name].cpu:,.1f} CPU s, "
-                f"{per_record_ms(sk_name):.2f} CPU ms per record, index {_mb(sizes[sk_name])}"
-            )
+            if not sk_index.is_dir():
+                print(f"Error: no index of an earlier run in {work}", file=sys.stderr)
+                return 2
+            sizes[sk_name] = dir_size(sk_index)
+            say(f"searches only, on {sk_index} ({_mb(sizes[sk_name])}) as a run left it")
+            say()
         else:
+            corpus = work / "records.jsonl"
+            t0 = time.perf_counter()
+            with corpus.open("w", encoding="utf-8") as f:
+                heaps, final, _ = generate(n, f, args.seed, records=real_records())
+            say(
+                f"corpus: {n:,} records, {corpus.stat().st_size / 1e6:,.0f} MB, generated in "
+                f"{time.perf_counter() - t0:.0f} s; Heaps' law of the real records K = "
+                f"{heaps.k:.2f}, beta = {heaps.beta:.4f}; the corpus has {final.words:,} words, "
+                f"{final.vocabulary:,} distinct (K*n^beta = {heaps(final.words):,.0f})"
+            )
+            say()
+
+            ingest: dict[str, Usage] = {}
+            sk_index = work / "ix-searchkit"
+            shutil.rmtree(sk_index, ignore_errors=True)
+            configs: dict[str, list[str]] = {}
+            if not args.increments_only:
+                configs[f"searchkit ingest --procs {args.procs}"] = [
+                    *searchkit_cmd(),
+                    "ingest",
+                    str(corpus),
+                    "--index",
+                    str(sk_index),
+                    "--procs",
+                    str(args.procs),
+                ]
+            configs["tantivy (1 writer thread)"] = [
+                sys.executable,
+                str(HERE / "baseline_tantivy.py"),
+                str(corpus),
+                str(work / "ix-tantivy"),
+            ]
+            if not (args.no_stock or args.increments_only):
+                configs["stock Whoosh (1 writer)"] = [
+                    sys.executable,
+                    str(HERE / "baseline_whoosh.py"),
+                    str(corpus),
+                    str(work / "ix-whoosh"),
+                ]
+            for name, cmd in configs.items():
+                shutil.rmtree(cmd[-1] if "searchkit" not in name else sk_index, ignore_errors=True)
+                ingest[name] = checked(run_usage(cmd), name)
+                sizes[name] = dir_size(sk_index if "searchkit" in name else Path(cmd[-1]))
+                print(f"  {name}: {ingest[name].seconds:.0f} s", file=sys.stderr, flush=True)
+            tv_name = "tantivy (1 writer thread)"
+
+            def per_record_ms(name: str) -> float:
+                return ingest[name].cpu / n * 1000
+
+            say("## Ingest, one process each, the same records")
+            say()
+            say("| engine | CPU s | CPU ms / record | wall s | peak RSS | index size |")
+            say("|---|---:|---:|---:|---:|---:|")
+            for name, usage in ingest.items():
+                say(
+                    f"| {name} | {usage.cpu:,.1f} | {per_record_ms(name):.2f} | "
+                    f"{usage.seconds:,.1f} | {usage.peak_rss_mb:,.0f} MiB | {_mb(sizes[name])} |"
+                )
+            say()
+
+            inc_index = work / "ix-increments"
             shutil.rmtree(inc_index, ignore_errors=True)
+            parts = split(corpus, 10, n, work)
+            steps: list[tuple[int, Usage]] = []
+            for part in parts:
+                count = sum(1 for _ in part.open(encoding="utf-8"))
+                cmd = [*searchkit_cmd(), "ingest", str(part), "--index", str(inc_index)]
+                usage = checked(run_usage([*cmd, "--procs", str(args.procs)]), "ingest")
+                steps.append((count, usage))
+                part.unlink()
+                print(
+                    f"  increment {len(steps)}: {steps[-1][1].seconds:.0f} s wall, "
+                    f"{steps[-1][1].cpu:.1f} s CPU",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            first, last = steps[0], steps[-1]
+            cpu_ratio = (last[0] / last[1].cpu) / (first[0] / first[1].cpu)
+            wall_ratio = (last[0] / last[1].seconds) / (first[0] / first[1].seconds)
+            say(f"## Ingest in ten increments of {first[0]:,} records (`searchkit ingest` each)")
+            say()
+            say("| increment | records/CPU s | records/wall s | CPU s | wall s |")
+            say("|---:|---:|---:|---:|---:|")
+            for i, (count, usage) in enumerate(steps, 1):
+                say(
+                    f"| {i} | {count / usage.cpu:,.0f} | {count / usage.seconds:,.0f} | "
+                    f"{usage.cpu:.1f} | {usage.seconds:.1f} |"
+                )
+            say()
+            if args.increments_only:
+                # The increments' index is the N-record index measured below; their CPU in
+                # total is searchkit's ingest of the same records as tantivy's.
+                sk_index = inc_index
+                sizes[sk_name] = dir_size(inc_index)
+                ingest[sk_name] = Usage(
+                    seconds=sum(u.seconds for _, u in steps),
+                    cpu=sum(u.cpu for _, u in steps),
+                    peak_rss_mb=max(u.peak_rss_mb for _, u in steps),
+                    returncode=0,
+                    stdout="",
+                    stderr="",
+                )
+                say(
+                    f"searchkit, the ten increments together: {ingest[sk_name].cpu:,.1f} CPU s, "
+                    f"{per_record_ms(sk_name):.2f} CPU ms per record, index {_mb(sizes[sk_name])}"
+                )
+            else:
+                shutil.rmtree(inc_index, ignore_errors=True)
 
         rss = checked(
             run_usage([*searchkit_cmd(), "search", RSS_QUERY, "--index", str(sk_index)]),
@@ -323,21 +350,22 @@ def main(argv: list[str] | None = None) -> int:
         say()
         say("| measure | measured | target |")
         say("|---|---|---|")
-        sk_ms, tv_ms = per_record_ms(sk_name), per_record_ms(tv_name)
-        say(
-            f"| ingest CPU per record vs tantivy | {sk_ms / tv_ms:.1f}x "
-            f"({sk_ms:.2f} vs {tv_ms:.3f} ms)"
-            + (
-                f"; vs stock Whoosh {per_record_ms(sk_name) / per_record_ms(stock):.2f}x"
-                if stock in ingest
-                else ""
+        if not args.searches_only:
+            sk_ms, tv_ms = per_record_ms(sk_name), per_record_ms(tv_name)
+            say(
+                f"| ingest CPU per record vs tantivy | {sk_ms / tv_ms:.1f}x "
+                f"({sk_ms:.2f} vs {tv_ms:.3f} ms)"
+                + (
+                    f"; vs stock Whoosh {per_record_ms(sk_name) / per_record_ms(stock):.2f}x"
+                    if stock in ingest
+                    else ""
+                )
+                + " | ≤ 8x |"
             )
-            + " | ≤ 8x |"
-        )
-        say(
-            f"| ingest rate, last 10% vs first 10% | {cpu_ratio:.0%} per CPU second, "
-            f"{wall_ratio:.0%} per wall second | ≥ 70% |"
-        )
+            say(
+                f"| ingest rate, last 10% vs first 10% | {cpu_ratio:.0%} per CPU second, "
+                f"{wall_ratio:.0%} per wall second | ≥ 70% |"
+            )
         say(
             f"| peak RSS, one `searchkit search` | {rss.peak_rss_mb:,.0f} MiB; index "
             f"{_mb(sizes[sk_name])} ({rss.peak_rss_mb * 1.048576e6 / sizes[sk_name]:.2f} of it) "
