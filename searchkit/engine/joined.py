@@ -44,7 +44,7 @@ class JoinedArrays:
         #: number of them), by term.
         self._starts: dict[tuple[str, str], list[int]] = {}
         self._derived: dict[CacheKey, Postings] = {}
-        states = [part._state for part in self.parts]
+        states = [part.state for part in self.parts]
         self._cache = cache_of(leaves[0][0]) if leaves else None
         #: The segments' states together name this state of the index (for the cache).
         self._state = None if None in states else ("joined", tuple(states))

@@ -134,6 +134,12 @@ class SegmentArrays:
             if isinstance(reader._terms, W3TermsReader):
                 self._terms = reader._terms
 
+    @property
+    def state(self) -> tuple[str, int] | None:
+        """The segment's identity and deletion count, which together name what its
+        postings hold (the postings cache's key); None for a reader of another kind."""
+        return self._state
+
     def field_lengths(self, field: str) -> FieldLengths:
         """Every document's length in ``field`` (0 where it has none), as stored; read
         once per reader, as a segment's lengths never change."""
