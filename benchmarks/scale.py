@@ -4,7 +4,7 @@ stock Whoosh and tantivy in the same run.
 
     python benchmarks/scale.py --records 100000          # 1000000: the target size
     python benchmarks/scale.py --records 2000 --repeat 1 # a quick check that it runs
-    python benchmarks/scale.py --records 1000000 --workdir DIR --searches-only
+    python benchmarks/scale.py --workdir DIR --searches-only   # again on a kept index
 
 What it measures, each a row of the table it prints:
 
@@ -147,14 +147,21 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.searches_only and args.workdir is None:
         ap.error("--searches-only needs the --workdir of an earlier run")
-    try:
-        import tantivy  # noqa: F401
-    except ImportError:
-        print('Error: tantivy is missing: pip install -e ".[bench]"', file=sys.stderr)
-        return 2
+    if not args.searches_only:  # tantivy ingests; the searches do not need it
+        try:
+            import tantivy  # noqa: F401
+        except ImportError:
+            print('Error: tantivy is missing: pip install -e ".[bench]"', file=sys.stderr)
+            return 2
     work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
     n = args.records
+    kept = next((work / d for d in ("ix-increments", "ix-searchkit") if (work / d).is_dir()), None)
+    if args.searches_only:
+        if kept is None:
+            print(f"Error: no index of an earlier run in {work}", file=sys.stderr)
+            return 2
+        n = int(SearchIndex.open(kept).stats()["records"])
+    work.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
 
     def say(line: str = "") -> None:
@@ -174,13 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.searches_only:
             # An index a run before left in --workdir: the searches measured again
             # (after a change of the search code), without the hour of ingest.
-            sk_index = next(
-                (work / d for d in ("ix-increments", "ix-searchkit") if (work / d).is_dir()),
-                work / "ix-increments",
-            )
-            if not sk_index.is_dir():
-                print(f"Error: no index of an earlier run in {work}", file=sys.stderr)
-                return 2
+            assert kept is not None
+            sk_index = kept
             sizes[sk_name] = dir_size(sk_index)
             say(f"searches only, on {sk_index} ({_mb(sizes[sk_name])}) as a run left it")
             say()

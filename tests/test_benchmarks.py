@@ -1,9 +1,14 @@
-"""The benchmarks' fixed inputs. The benchmarks themselves are scripts
-(``benchmarks/*.py``, see benchmarks/README.md), never run as tests."""
+"""The benchmarks' fixed inputs, and the parts of the scripts that decide what a
+figure means (``benchmarks/*.py``, see benchmarks/README.md; the runs themselves are
+never tests)."""
 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from .conftest import ROOT
 
@@ -30,3 +35,38 @@ def test_the_query_profile_stages_name_functions_searchkit_defines() -> None:
     assert profile.missing_stage_functions() == []
     profile.STAGES.append(("renamed", {("engine/postings.py", "no_such_function")}))
     assert profile.missing_stage_functions() == ["engine/postings.py:no_such_function"]
+
+
+def _scale() -> object:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("scale", ROOT / "benchmarks" / "scale.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scale_times_every_benchmark_query_on_a_warm_index(sample_index_dir: Path) -> None:
+    """The query rows of ``scale.py``: each of the 200 queries timed once, in wall and
+    CPU milliseconds, after the index's files were read and 20 queries warmed up."""
+    scale: Any = _scale()
+    queries = (ROOT / "benchmarks" / "queries.txt").read_text("utf-8").splitlines()
+    wall, cpu, segments = scale.query_latency(sample_index_dir, queries)
+    assert len(wall) == len(cpu) == 200
+    assert all(w > 0 for w in wall) and all(c >= 0 for c in cpu)
+    assert segments >= 1
+
+
+def test_scale_searches_only_needs_a_kept_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scale: Any = _scale()
+    assert scale.main(["--workdir", str(tmp_path / "none"), "--searches-only"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"Error: no index of an earlier run in {tmp_path / 'none'}"]
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(SystemExit) as exited:
+        scale.main(["--searches-only"])
+    assert exited.value.code == 2
