@@ -23,7 +23,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
-from searchkit.analysis.analyzer import stopwords
+from searchkit.analysis.analyzer import stopwords, text_analyzer
 from searchkit.cli import app
 from searchkit.errors import IndexFormatError, QueryError
 from searchkit.index.documents import record_from_json
@@ -147,6 +147,29 @@ def test_configset_analysis_keeps_hyphenated_terms_whole_and_folds_like_searchki
     # a compound goes (the "a" of HLA-A), a code written with a space is not joined.
     assert _analyzed(solr_cluster, initialised, "HLA-A") == ["hlaa", "hla"]
     assert "pdl1" not in _analyzed(solr_cluster, initialised, "PD L1")
+
+
+@pytest.mark.parametrize(
+    "text", ["18-65 years", "1:1 ratio", "10-12 weeks", "1.5-2.0 mg", "2014-09-01", "1-2-3"]
+)
+def test_configset_keeps_numbers_joined_by_dash_or_colon_apart_like_searchkit(
+    solr_cluster: SolrCluster, initialised: str, text: str
+) -> None:
+    """Numbers joined by ``-`` or ``:`` (an age range, a ratio, a date) are each kept and
+    never joined into another number: "18-65" is not 1865, a year. Solr's word
+    delimiter joined every compound's parts (``catenateAll``), numbers alone too."""
+    local = [t.text for t in text_analyzer()(text)]
+    for kind in ("index", "query"):
+        assert _analyzed(solr_cluster, initialised, text, kind) == local
+    assert "1865" not in _analyzed(solr_cluster, initialised, "aged 18-65")
+
+
+def test_configset_joins_compounds_with_a_letter_as_before(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    for text, joined in [("T1-2", "t12"), ("IL-6", "il6"), ("18-65-year-old", "1865yearold")]:
+        for kind in ("index", "query"):
+            assert joined in _analyzed(solr_cluster, initialised, text, kind)
 
 
 def test_init_of_an_existing_collection_is_one_error_line(
