@@ -170,6 +170,9 @@ def test_configset_joins_compounds_with_a_letter_as_before(
     for text, joined in [("T1-2", "t12"), ("IL-6", "il6"), ("18-65-year-old", "1865yearold")]:
         for kind in ("index", "query"):
             assert joined in _analyzed(solr_cluster, initialised, text, kind)
+    # A difference the README lists: numbered alternatives get no joined term on Solr
+    # (searchkit indexes "cdk1/2" as well).
+    assert _analyzed(solr_cluster, initialised, "CDK1/2") == ["cdk1", "2"]
 
 
 def test_init_of_an_existing_collection_is_one_error_line(
