@@ -155,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-scale-"))
     n = args.records
-    kept = next((work / d for d in ("ix-increments", "ix-searchkit") if (work / d).is_dir()), None)
     if args.searches_only:
-        if kept is None:
+        kept = [work / d for d in ("ix-increments", "ix-searchkit") if (work / d).is_dir()]
+        if not kept:
             print(f"Error: no index of an earlier run in {work}", file=sys.stderr)
             return 2
-        n = int(SearchIndex.open(kept).stats()["records"])
+        sk_index = kept[0]
+        n = int(SearchIndex.open(sk_index).stats()["records"])
     work.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
 
@@ -181,8 +182,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.searches_only:
             # An index a run before left in --workdir: the searches measured again
             # (after a change of the search code), without the hour of ingest.
-            assert kept is not None
-            sk_index = kept
             sizes[sk_name] = dir_size(sk_index)
             say(f"searches only, on {sk_index} ({_mb(sizes[sk_name])}) as a run left it")
             say()
