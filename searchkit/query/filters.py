@@ -284,9 +284,12 @@ def resolve(name: str, today: datetime.date | None = None) -> Filter:
     Raises :class:`UnsupportedFilter` with the reason for a filter that cannot be
     searched here, :class:`UnknownFilter` for a name that is no filter searchkit knows."""
     key = " ".join(name.lower().split())
-    if key in UNSUPPORTED_FILTERS:
-        raise UnsupportedFilter(UNSUPPORTED_FILTERS[key])
-    if key in ("fha", "hasabstract"):
+    squeezed = _squeezed(key)
+    # E-utilities' documentation writes filters with spaces ("has abstract [FILT]",
+    # "all child [FILT]"), PubMed's search details without (hasabstract, allchild).
+    if key in UNSUPPORTED_FILTERS or squeezed in UNSUPPORTED_FILTERS:
+        raise UnsupportedFilter(UNSUPPORTED_FILTERS.get(key) or UNSUPPORTED_FILTERS[squeezed])
+    if squeezed in ("fha", "hasabstract"):
         return Filter(abstract=True)
     if key in LANGUAGE_CODES:
         return Filter("language", (key,))

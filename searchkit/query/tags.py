@@ -93,6 +93,25 @@ TAGS: dict[str, str] = {
     # PubMed's sidebar filters (searchkit.query.filters): resolved by the parser.
     "filter": FILTER_KEY,
     "filters": FILTER_KEY,
+    # The field names of NCBI's E-utilities (einfo -db pubmed), which PubMed reads as
+    # tags too: esearch terms built by scripts, and strategies saved from PubMed's
+    # former Limits page (Review[ptyp]). Those that are also PubMed tags (tiab, majr,
+    # mesh, jour, lang, pdat, edat, crdt, mhda, lid, uid, all) are above.
+    "titl": "title",
+    "word": "textword",
+    "auth": "author",
+    "full": "author",
+    "faut": "first_author",
+    "laut": "last_author",
+    "coln": "collective",
+    "affl": "affiliation",
+    "subh": "subheading",
+    "otrm": "keyword",
+    "ptyp": "pubtype",
+    "vol": "volume",
+    "iss": "issue",
+    "page": "pages",
+    "filt": FILTER_KEY,
 }
 
 
@@ -139,6 +158,17 @@ UNSUPPORTED_TAGS: dict[str, str] = {
     "tt": "transliterated titles are not stored",
     "transliterated title": "transliterated titles are not stored",
     "pmcid": "PMC ids are stored but not searchable (they are shown and exported)",
+    # E-utilities field names of the same fields (see TAGS).
+    "aucl": "PubMed's computed author clusters are not stored",
+    "cdat": "the completion date is not stored",
+    "mdat": "the modification date is not stored",
+    "grnt": "grant numbers are not stored",
+    "invr": "investigators are not stored",
+    "finv": "investigators are not stored",
+    "subs": "supplementary concepts are not stored",
+    "ecno": "EC/RN numbers (substances) are not stored",
+    "papx": "pharmacological actions need NLM's MeSH data, which is not loaded",
+    "cnty": "the journal's country is not stored",
 }
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
