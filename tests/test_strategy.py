@@ -160,6 +160,35 @@ def test_lines_labelled_with_their_own_search_number(
     assert err.endswith("Final set: #1, 1 record\n")
 
 
+def test_lines_labelled_with_pubmed_history_numbers_that_skip(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """PubMed's history keeps its numbers when searches are dropped from a strategy
+    (#3, #7, #9): a leading #N above the number of the search before it is the line's
+    label (a reference names an earlier search, which has a smaller number), and the
+    report numbers the searches as PubMed did."""
+    path = tmp_path / "history.txt"
+    path.write_text("#3 cancer\n#7 mice OR tumor\n#9 #3 AND #7\n#7 AND english[la]\n", "utf-8")
+    code, out, err = _strategy(sample_index_dir, str(path))
+    assert code == 0, err
+    c, m, t = (having(sample_index_dir, w) for w in ("cancer", "mice", "tumor"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("cancer\nmice OR tumor\n#1 AND #2\n#2 AND english[la]\n", "utf-8")
+    code, expected, plain_err = _strategy(sample_index_dir, str(plain))
+    assert code == 0, plain_err
+    assert set(out.split()) == set(expected.split()) and len(set(out.split())) > 0
+    assert f"#9    {len(c & (m | t)):>3}  #3 AND #7" in err
+    assert f"#10   {len(set(out.split())):>3}  #7 AND english[la]" in err
+    assert err.endswith(f"Final set: #10, {len(set(out.split()))} records\n")
+    path.write_text("#3 cancer\n#7 mice\n#9 #4 AND #7\n", "utf-8")
+    code, out, err = _strategy(sample_index_dir, str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"Error: {path}, line 3: #4: there is no search #4 (earlier searches: #3, #7) "
+        "(at position 4)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

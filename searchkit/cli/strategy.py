@@ -106,8 +106,10 @@ def strategy(
     """Run a search strategy and export the records of its last line.
 
     Lines are searches 1, 2, 3 …; #N stands for search N of the file (#1 OR #2);
-    blank lines and '# comments' are skipped. The report (date and time, index,
-    its record count, each search's count) goes to stderr or --report.
+    a line may be labelled with its number as PubMed's history labels it (#7 #3 AND
+    #5, numbers may skip); blank lines and '# comments' are skipped. The report (date
+    and time, index, its record count, each search's count) goes to stderr or
+    --report.
     """
     from searchkit.output.formats import check_fields, parse_fields, search_chunks
     from searchkit.searching.strategy import read_strategy, run_strategy

@@ -316,10 +316,9 @@ class _Parser:
         if number not in self.refs:
             if not self.refs:
                 raise QueryError(f"{tok.text}: there is no earlier search to refer to", tok.pos)
-            known = sorted(self.refs)
             raise QueryError(
                 f"{tok.text}: there is no search #{number} (earlier searches: "
-                f"#{known[0]} to #{known[-1]})",
+                f"{_numbers(sorted(self.refs))})",
                 tok.pos,
             )
         node = self.expanded.get(number)
@@ -415,6 +414,18 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok.kind == "TAG":
             raise QueryError(f"a field tag cannot follow {what}", tok.pos)
+
+
+def _numbers(known: list[int]) -> str:
+    """Search numbers (ascending) as an error names them: ``#1 to #5`` when none is
+    skipped, else each (``#3, #7, #9``; the first and last few of a long list)."""
+    if known[-1] - known[0] == len(known) - 1:
+        return f"#{known[0]} to #{known[-1]}"
+    if len(known) > 8:
+        return (
+            ", ".join(f"#{n}" for n in known[:3]) + ", …, " + ", ".join(f"#{n}" for n in known[-3:])
+        )
+    return ", ".join(f"#{n}" for n in known)
 
 
 def _combine(left: Node, op: str, right: Node) -> Node:

@@ -5,11 +5,14 @@ order of their lines, and ``#N`` in a line stands for search N of the file (as o
 parenthesised group), so PubMed-style lines such as ``#1 OR #2`` and ``#3 AND #4``
 work. Blank lines, and lines whose first character (after spaces) is ``#`` not
 followed by a digit (``# comment``), are skipped. A line may start with its number,
-``3. query``, which must then be the number the line gets, or be labelled with it as
-a review's appendix or PubMed's history labels searches, ``#3 query`` (a search never
-refers to itself, so a leading ``#N`` naming the line's own search is its label, and
-any other ``#N`` a reference: ``#3 #1 AND #2``). The last search is the strategy's
-result.
+``3. query``, which must then be the number the line gets, or be labelled as a
+review's appendix or PubMed's history labels searches, ``#3 query``. A search refers
+only to earlier ones, whose numbers are smaller, so a leading ``#N`` above the number
+of the search before it is the line's label and its number (``#3 #1 AND #2``), and
+any other ``#N`` a reference. Labels may skip numbers, as PubMed's history does when
+searches are left out of a strategy (``#3``, ``#7``, ``#9 #3 AND #7``); a line
+without a label is numbered one after the line before it. The last search is the
+strategy's result.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def parse_strategy(text: str, source: str) -> list[Line]:
     for line_no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or _COMMENT.match(raw):
             continue
-        number = len(lines) + 1
+        number = lines[-1].number + 1 if lines else 1
         column = 0
         numbered = _NUMBERED.match(raw)
         if numbered:
@@ -125,7 +128,8 @@ def parse_strategy(text: str, source: str) -> list[Line]:
                 )
             column = len(numbered.group(1))
         labelled = _LABEL.match(raw)
-        if labelled and int(labelled.group(2)) == number:
+        if labelled and not numbered and int(labelled.group(2)) >= number:
+            number = int(labelled.group(2))
             column = len(labelled.group(1))
         query = raw[column:]
         lines.append(Line(number, line_no, query, column))
