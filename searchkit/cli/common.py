@@ -192,6 +192,24 @@ def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
     return wrote
 
 
+#: A query or strategy given as this is read from standard input.
+STDIN_ARGUMENT = "-"
+#: How errors and reports name standard input.
+STDIN_NAME = "standard input"
+
+
+def read_stdin() -> str:
+    """All of standard input as text: UTF-8 (a byte-order mark dropped), else
+    :class:`~searchkit.errors.OptionError`."""
+    from searchkit.errors import OptionError
+
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise OptionError(f"{STDIN_NAME} is not UTF-8 text") from None
+
+
 def _open_backend(index: str | None, create: bool = False) -> Backend:
     """The index named by ``--index`` (or its defaults), a directory or a Solr
     collection, or one error line."""

@@ -10,6 +10,7 @@ from searchkit.cli import collector
 from searchkit.cli.common import (
     DEFAULT_PAGE,
     EXPORT_FORMATS,
+    STDIN_ARGUMENT,
     IndexOption,
     RecordFormat,
     SearchFormat,
@@ -20,6 +21,7 @@ from searchkit.cli.common import (
     _open_backend,
     _use_color,
     echo_pieces,
+    read_stdin,
 )
 from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
@@ -76,7 +78,8 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
-            help="The query, e.g. \"immune escape MHC\" or 'smith j[au] AND 2019[dp]'.",
+            help="The query, e.g. \"immune escape MHC\" or 'smith j[au] AND 2019[dp]'; "
+            "'-' reads it from standard input (its lines joined).",
             autocompletion=complete_query,
         ),
     ],
@@ -139,8 +142,11 @@ def search(
     AND / OR / NOT (read left to right, as in PubMed) with parentheses, #N for search N
     of 'searchkit history', PubMed field tags ([ti] [ab] [tiab] [au] [mh] [majr] [ot]
     [ta] [dp] [pt] [pmid] [lang]) and field:value (title: author: mesh:
-    year:2015..2020 …). See the README for the details.
+    year:2015..2020 …). See the README for the details. QUERY '-' is read from
+    standard input: a search string pasted from PubMed, without shell quoting.
     """
+    if query == STDIN_ARGUMENT:  # a pasted query may wrap: its lines are one query
+        query = " ".join(_call(read_stdin).splitlines()).strip()
     with collector.loading():  # the search's imports and opening the index
         from searchkit.index.history import filtered_query
         from searchkit.output.formats import parse_fields

@@ -10,12 +10,15 @@ from typing import Annotated
 import typer
 
 from searchkit.cli.common import (
+    STDIN_ARGUMENT,
+    STDIN_NAME,
     IndexOption,
     StatsFormat,
     _call,
     _err,
     _open_backend,
     echo_pieces,
+    read_stdin,
 )
 from searchkit.cli.completion import complete_fields
 
@@ -75,7 +78,10 @@ def _write_pieces(path: Path, pieces: Iterable[str], what: str) -> None:
 def strategy(
     file: Annotated[
         Path,
-        typer.Argument(help="The strategy: one query per line, #N for line N.", show_default=False),
+        typer.Argument(
+            help="The strategy: one query per line, #N for line N ('-': standard input).",
+            show_default=False,
+        ),
     ],
     fmt: Annotated[
         StrategyFormat, typer.Option("--format", "-f", help="Format of the final set.")
@@ -112,19 +118,24 @@ def strategy(
     --report.
     """
     from searchkit.output.formats import check_fields, parse_fields, search_chunks
-    from searchkit.searching.strategy import read_strategy, run_strategy
+    from searchkit.searching.strategy import parse_strategy, read_strategy, run_strategy
 
     columns = _call(lambda: parse_fields(fields)) if fields is not None else None
-    if not file.is_file():
-        _err(f"Error: {file}: no such file")
-        raise typer.Exit(2)
-    lines = _call(lambda: read_strategy(file))
+    if str(file) == STDIN_ARGUMENT:
+        source = STDIN_NAME
+        lines = _call(lambda: parse_strategy(read_stdin(), source))
+    else:
+        if not file.is_file():
+            _err(f"Error: {file}: no such file")
+            raise typer.Exit(2)
+        source = str(file)
+        lines = _call(lambda: read_strategy(file))
     backend = _open_backend(index)
     run = _call(
         lambda: run_strategy(
             backend,
             lines,
-            str(file),
+            source,
             with_snippets=fmt in (StrategyFormat.csv, StrategyFormat.json, StrategyFormat.jsonl),
         )
     )
