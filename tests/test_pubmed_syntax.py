@@ -324,3 +324,23 @@ def test_the_readme_lists_every_tag_it_cannot_search() -> None:
     readme = (SAMPLE_DIR.parent / "README.md").read_text("utf-8")
     missing = [t for t in UNSUPPORTED_TAGS if f"[{t}]" not in readme.lower()]
     assert not missing, f"README does not list the PubMed tags {missing}"
+
+
+def test_a_query_of_numbers_alone_finds_those_pmids(sample_index_dir: Path) -> None:
+    """PubMed reads a search of numbers alone as PMIDs (several: any of them), with or
+    without [uid]; a number among other words is a word, as there."""
+    seed, other = "34572009", "28412963"
+    assert _pmids(sample_index_dir, seed) == {seed}
+    for query in (f"{seed} {other}", f"{seed}, {other}", f" {other},{seed} "):
+        assert _pmids(sample_index_dir, query) == {seed, other}, query
+    assert _pmids(sample_index_dir, "99999999") == set()
+    assert seed not in _pmids(sample_index_dir, f"cancer {seed}")
+
+
+def test_pmids_alone_through_a_real_process(sample_index_dir: Path) -> None:
+    run = process(sample_index_dir, "search", "-f", "pmid", "--", "34572009 28412963")
+    assert (run.returncode, sorted(run.stdout.split()), run.stderr) == (
+        0,
+        ["28412963", "34572009"],
+        "",
+    )

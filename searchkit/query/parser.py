@@ -562,6 +562,12 @@ def _dates(key: str, text: str, pos: int) -> Dates:
     return Dates(key, low, high, pos)
 
 
+#: A query of numbers alone (spaces or commas between them): PubMed searches them as
+#: PMIDs, any of them ("24162591 30108519"); among other words a number is a word.
+_PMIDS_ALONE = re.compile(r"^\s*(\d{1,10}(?:[\s,]+\d{1,10})*)[\s,]*$")
+_ID_SEPARATORS = re.compile(r"[\s,]+")
+
+
 def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     """The syntax tree of a query. Raises :class:`QueryError` for a malformed query.
 
@@ -570,6 +576,9 @@ def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     it, as one group."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
+    pmids = _PMIDS_ALONE.match(text)
+    if pmids is not None:  # PubMed reads a search of numbers alone as PMIDs
+        return Tagged("pmid", tuple(_ID_SEPARATORS.split(pmids.group(1))), 0)
     node = _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(
