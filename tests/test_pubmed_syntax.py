@@ -344,3 +344,21 @@ def test_pmids_alone_through_a_real_process(sample_index_dir: Path) -> None:
         ["28412963", "34572009"],
         "",
     )
+
+
+def test_a_doi_alone_finds_its_record(sample_index_dir: Path) -> None:
+    """A DOI pasted alone (bare, as a doi.org link, after 'doi:'; several with spaces
+    between) finds its records, as PubMed's search box does: the DOI's slash and
+    brackets are part of it, not query syntax."""
+    seed, doi = "34572009", "10.3390/cells10092361"
+    for query in (doi, doi.upper(), f"https://doi.org/{doi}", f"doi.org/{doi}", f"doi: {doi}"):
+        assert _pmids(sample_index_dir, query) == {seed}, query
+    other = runner.invoke(app, ["show", "28412963", "--index", str(sample_index_dir), "-f", "json"])
+    assert other.exit_code == 0, other.stderr
+    other_doi = json.loads(other.stdout)["doi"]
+    assert _pmids(sample_index_dir, f"{doi}  https://dx.doi.org/{other_doi}") == {
+        seed,
+        "28412963",
+    }
+    assert _pmids(sample_index_dir, "10.1016/S0140-6736(20)30183-5") == set()
+    assert _pmids(sample_index_dir, f"{doi}[doi]") == {seed}  # a tagged query, as before

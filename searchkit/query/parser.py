@@ -566,6 +566,23 @@ def _dates(key: str, text: str, pos: int) -> Dates:
 #: PMIDs, any of them ("24162591 30108519"); among other words a number is a word.
 _PMIDS_ALONE = re.compile(r"^\s*(\d{1,10}(?:[\s,]+\d{1,10})*)[\s,]*$")
 _ID_SEPARATORS = re.compile(r"[\s,]+")
+#: A DOI as pasted: bare, as a doi.org link, or after "doi:" (a space may follow it).
+#: (A "[" ends it: ``10.1002/pbc.22049[doi]`` is a tagged query.)
+_DOI = re.compile(r"(?:https?://)?(?:dx\.)?(?:doi\.org/)?(10\.\d{4,9}/[^\s\[\]]+)", re.IGNORECASE)
+_DOI_LABEL = re.compile(r"\bdoi:\s*", re.IGNORECASE)
+
+
+def _dois_alone(text: str) -> tuple[str, ...]:
+    """The DOIs of a query that is DOIs alone (spaces between them; a sentence's
+    full stop or comma after one dropped), else none: PubMed finds a record by its
+    DOI pasted in the search box."""
+    found: list[str] = []
+    for token in _DOI_LABEL.sub("", text).split():
+        match = _DOI.fullmatch(token.rstrip(".,;"))
+        if match is None:
+            return ()
+        found.append(match.group(1))
+    return tuple(found)
 
 
 def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
@@ -579,6 +596,9 @@ def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     pmids = _PMIDS_ALONE.match(text)
     if pmids is not None:  # PubMed reads a search of numbers alone as PMIDs
         return Tagged("pmid", tuple(_ID_SEPARATORS.split(pmids.group(1))), 0)
+    dois = _dois_alone(text)
+    if dois:  # a DOI pasted alone: its slash and brackets are not query syntax
+        return Tagged("doi", dois, 0)
     node = _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(
