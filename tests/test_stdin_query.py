@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from searchkit.cli import app
+from searchkit.cli.common import STDIN_MAX_BYTES
 
 from .reference_sets import having
 from .test_cli import _searchkit_exe
@@ -42,9 +43,14 @@ def test_search_reads_the_query_from_standard_input(sample_index_dir: Path) -> N
 def test_an_empty_or_undecodable_standard_input_is_one_error_line(
     sample_index_dir: Path,
 ) -> None:
+    too_long = b"cancer " * (STDIN_MAX_BYTES // 7 + 1)
     for given, message in [
         ("", "Error: the query is empty; give some words to search for\n"),
         (b"cancer \xff\n", "Error: standard input is not UTF-8 text\n"),
+        (
+            too_long,
+            "Error: standard input holds more than 4 MiB: too long for a query or a strategy\n",
+        ),
     ]:
         result = runner.invoke(
             app, ["search", "-", "--index", str(sample_index_dir), "--count"], input=given

@@ -196,14 +196,23 @@ def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
 STDIN_ARGUMENT = "-"
 #: How errors and reports name standard input.
 STDIN_NAME = "standard input"
+#: The most of standard input read as a query or a strategy (memory stays bounded
+#: whatever is piped in; a command-line argument is at most 128 KiB on Linux).
+STDIN_MAX_BYTES = 4 * 1024 * 1024
 
 
 def read_stdin() -> str:
     """All of standard input as text: UTF-8 (a byte-order mark dropped), else
-    :class:`~searchkit.errors.OptionError`."""
+    :class:`~searchkit.errors.OptionError`, as for more than
+    :data:`STDIN_MAX_BYTES`."""
     from searchkit.errors import OptionError
 
-    data = sys.stdin.buffer.read()
+    data = sys.stdin.buffer.read(STDIN_MAX_BYTES + 1)
+    if len(data) > STDIN_MAX_BYTES:
+        raise OptionError(
+            f"{STDIN_NAME} holds more than {STDIN_MAX_BYTES // (1024 * 1024)} MiB: "
+            "too long for a query or a strategy"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
