@@ -415,6 +415,27 @@ def test_field_tags_booleans_truncation_and_filters(solr_cluster: SolrCluster, s
     assert count("cancer AND english[Filter]") == count("cancer AND english[la]") > 0
 
 
+def test_pmids_dois_and_eutilities_tags_on_the_cluster(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """Numbers alone are PMIDs, a DOI alone its record, and E-utilities' field names
+    are PubMed's tags, on a collection as locally (the parser makes the same tree)."""
+
+    def pmids(query: str) -> set[str]:
+        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", sample)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    with_doi = [r for r in _sample_records() if r.doi][:2]
+    assert len(with_doi) == 2
+    assert pmids(" ".join(r.pmid for r in with_doi)) == {r.pmid for r in with_doi}
+    assert pmids(f"https://doi.org/{with_doi[0].doi}") == {with_doi[0].pmid}
+    assert pmids("cancer[TITL] AND journal article[PTYP]") == pmids(
+        "cancer[ti] AND journal article[pt]"
+    )
+    assert pmids("cancer[TITL]")
+
+
 def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:
     record = next(r for r in read_file(SAMPLE_SUBSET[0]) if isinstance(r, Record))
     result = _run(solr_cluster, "show", record.pmid, "--index", sample, "-f", "json")
