@@ -362,3 +362,15 @@ def test_a_doi_alone_finds_its_record(sample_index_dir: Path) -> None:
     }
     assert _pmids(sample_index_dir, "10.1016/S0140-6736(20)30183-5") == set()
     assert _pmids(sample_index_dir, f"{doi}[doi]") == {seed}  # a tagged query, as before
+
+
+def test_a_search_of_pmids_or_a_doi_alone_means_the_same_when_referred_to(
+    sample_index_dir: Path, tmp_path: Path
+) -> None:
+    """#N stands for search N as it was run: PMIDs alone stay PMIDs, a DOI its record."""
+    path = tmp_path / "strategy.txt"
+    path.write_text("34572009 28412963\n10.3390/cells10092361\n#1 AND cancer\n#2 OR #3\n", "utf-8")
+    result = runner.invoke(app, ["strategy", str(path), "--index", str(sample_index_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert set(result.stdout.split()) == {"34572009", "28412963"}
+    assert "#3    2  #1 AND cancer" in result.stderr

@@ -329,7 +329,10 @@ class _Parser:
                 )
             earlier = {n: q for n, q in self.refs.items() if n < number}
             try:
-                node = _Parser(self.refs[number], earlier, self.expanded, self.level + 1).parse()
+                node = (
+                    _alone(self.refs[number])
+                    or _Parser(self.refs[number], earlier, self.expanded, self.level + 1).parse()
+                )
             except QueryError as exc:
                 raise QueryError(
                     f"{tok.text} cannot be used, its query does not parse: {exc.reason}",
@@ -585,6 +588,17 @@ def _dois_alone(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _alone(text: str) -> Node | None:
+    """A query that is PMIDs alone or DOIs alone, as their ``[pmid]`` or ``[doi]``
+    search (PubMed reads them so; a DOI's slash and brackets are not query syntax);
+    None for any other query. Also for a search an ``#N`` refers to."""
+    pmids = _PMIDS_ALONE.match(text)
+    if pmids is not None:
+        return Tagged("pmid", tuple(_ID_SEPARATORS.split(pmids.group(1))), 0)
+    dois = _dois_alone(text)
+    return Tagged("doi", dois, 0) if dois else None
+
+
 def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     """The syntax tree of a query. Raises :class:`QueryError` for a malformed query.
 
@@ -593,13 +607,7 @@ def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     it, as one group."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
-    pmids = _PMIDS_ALONE.match(text)
-    if pmids is not None:  # PubMed reads a search of numbers alone as PMIDs
-        return Tagged("pmid", tuple(_ID_SEPARATORS.split(pmids.group(1))), 0)
-    dois = _dois_alone(text)
-    if dois:  # a DOI pasted alone: its slash and brackets are not query syntax
-        return Tagged("doi", dois, 0)
-    node = _Parser(text, refs or {}).parse()
+    node = _alone(text) or _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(
             f"the query nests more than {MAX_DEPTH} levels deep (AND and NOT alternate too "
