@@ -17,6 +17,7 @@ from searchkit.query.tags import UNSUPPORTED_TAGS
 
 from .cli_helpers import process
 from .conftest import SAMPLE_DIR
+from .test_pubmed_syntax import _pmids
 
 runner = CliRunner()
 
@@ -38,14 +39,6 @@ ALIASES = [
     ("page", "pg", "1"),
     ("filt", "filter", "english"),
 ]
-
-
-def _pmids(index_dir: Path, query: str) -> set[str]:
-    result = runner.invoke(
-        app, ["search", "--index", str(index_dir), "-f", "pmid", "-n", "100000", "--", query]
-    )
-    assert result.exit_code == 0, result.stderr
-    return set(result.stdout.split())
 
 
 @pytest.mark.parametrize(("name", "tag", "value"), ALIASES)

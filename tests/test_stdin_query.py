@@ -15,18 +15,13 @@ from searchkit.cli.common import STDIN_MAX_BYTES
 
 from .reference_sets import having
 from .test_cli import _searchkit_exe
+from .test_pubmed_syntax import _count
 
 runner = CliRunner()
 
 #: A PubMed search string as copied from its search details: quotes, brackets, and a
 #: line break where the browser wrapped it.
 PASTED = '("cancer"[All Fields] OR "tumor"[All Fields])\nAND "mice"[All Fields]\n'
-
-
-def _count(index: Path, query: str) -> int:
-    result = runner.invoke(app, ["search", "--index", str(index), "--count", "--", query])
-    assert result.exit_code == 0, result.stderr
-    return int(result.stdout)
 
 
 def test_search_reads_the_query_from_standard_input(sample_index_dir: Path) -> None:

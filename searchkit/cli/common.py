@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 
-from searchkit.errors import SearchkitError
+from searchkit.errors import OptionError, SearchkitError
 from searchkit.index.location import ENV_VAR
 
 if TYPE_CHECKING:
@@ -205,8 +205,6 @@ def read_stdin() -> str:
     """All of standard input as text: UTF-8 (a byte-order mark dropped), else
     :class:`~searchkit.errors.OptionError`, as for more than
     :data:`STDIN_MAX_BYTES`."""
-    from searchkit.errors import OptionError
-
     data = sys.stdin.buffer.read(STDIN_MAX_BYTES + 1)
     if len(data) > STDIN_MAX_BYTES:
         raise OptionError(

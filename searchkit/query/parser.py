@@ -568,7 +568,6 @@ def _dates(key: str, text: str, pos: int) -> Dates:
 #: A query of numbers alone (spaces or commas between them): PubMed searches them as
 #: PMIDs, any of them ("24162591 30108519"); among other words a number is a word.
 _PMIDS_ALONE = re.compile(r"^\s*(\d{1,10}(?:[\s,]+\d{1,10})*)[\s,]*$")
-_ID_SEPARATORS = re.compile(r"[\s,]+")
 #: A DOI as pasted: bare, as a doi.org link, or after "doi:" (a space may follow it).
 #: (A "[" ends it: ``10.1002/pbc.22049[doi]`` is a tagged query.)
 _DOI = re.compile(r"(?:https?://)?(?:dx\.)?(?:doi\.org/)?(10\.\d{4,9}/[^\s\[\]]+)", re.IGNORECASE)
@@ -594,7 +593,7 @@ def _alone(text: str) -> Node | None:
     None for any other query. Also for a search an ``#N`` refers to."""
     pmids = _PMIDS_ALONE.match(text)
     if pmids is not None:
-        return Tagged("pmid", tuple(_ID_SEPARATORS.split(pmids.group(1))), 0)
+        return Tagged("pmid", (pmids.group(1),), 0)  # the list split as [pmid]'s is
     dois = _dois_alone(text)
     return Tagged("doi", dois, 0) if dois else None
 
