@@ -22,6 +22,7 @@ from searchkit.index import schema as schema_module
 from searchkit.index import searchindex as searchindex_module
 from searchkit.index.dates import DateTokenizer, level_ranges, level_terms
 from searchkit.index.documents import date_key
+from searchkit.index.schema import SCHEMA_VERSION
 from searchkit.query.compile import YearRange, parse_query
 from searchkit.readers import read_file
 from searchkit.records import Record
@@ -155,7 +156,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         patched.setattr(searchindex_module, "build_schema", _day_only_schema)
         _ingest(old, SMALL_SUBSET[:half])
     set_index_version(old, 8)
-    # Written to by this searchkit: it declares format 9, and its schema still holds
+    # Written to by this searchkit: it declares the current format, and its schema still holds
     # day terms alone, in the new segment too.
     _ingest(old, SMALL_SUBSET[half:])
     return new, old
@@ -188,8 +189,8 @@ def test_a_range_reads_level_terms_in_a_new_index_and_days_in_an_old_one(
     indexes: tuple[Path, Path],
 ) -> None:
     new, old = indexes
-    assert index_version(new) == 9
-    assert index_version(old) == 9  # declared when written to
+    assert index_version(new) == SCHEMA_VERSION
+    assert index_version(old) == SCHEMA_VERSION  # declared when written to
     with SearchIndex.open(new) as opened:
         assert isinstance(opened.schema["pdat"].analyzer, DateTokenizer)
         q = parse_query(opened.schema, "2010/03/15:2016/10/20[dp]")

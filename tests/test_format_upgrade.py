@@ -1,5 +1,5 @@
 """Indexes of older formats are searched as they are by a searchkit that writes
-format 9, and declare format 9 when first written to:
+format 10, and declare format 10 when first written to:
 
 - format 6: large posting blocks keep their positions as zlib streams
   (:class:`~searchkit.engine.codec.DeflatedValues`; format 7 and on write LZ4,
@@ -59,8 +59,10 @@ QUERIES = [
 
 def _stock_schema() -> Any:
     """The schema of formats 6 and 7: positions in Whoosh's own format, dates as day
-    terms alone (format 9 adds their months and years: ``tests/test_date_levels.py``)."""
+    terms alone (format 9 adds their months and years: ``tests/test_date_levels.py``),
+    no PMC ids (format 10 adds them: ``tests/test_pmcid.py``)."""
     schema = schema_module.build_schema()
+    schema.remove("pmcid")
     for _, field in schema.items():
         if type(field.format) is CompactPositions:
             field.format = Positions(field_boost=field.format.field_boost)
@@ -161,20 +163,20 @@ def test_an_older_index_is_read_then_written_in_the_current_format(
     assert decoded and set(decoded) == {Positions}, decoded
     assert bool(inflated) == (version == 6)
 
-    # Searched as it is: the same counts and rankings as format 9, and not rewritten.
+    # Searched as it is: the same counts and rankings as format 10, and not rewritten.
     expected = _answers(new)
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == expected[0]
     assert index_version(old) == version
 
-    # Written to: format 9 from then on; the new segment and the old ones searched
+    # Written to: format 10 from then on; the new segment and the old ones searched
     # together, then merged into one, in the positions format of the index's schema.
     more = SAMPLE_DIR / _LARGEST
     for index in (old, new):
         added = _run("ingest", str(more), "--index", str(index))
         assert added.returncode == 0, added.stderr
-    assert index_version(old) == SCHEMA_VERSION == 9
+    assert index_version(old) == SCHEMA_VERSION == 10
     assert _positions_format(old) is Positions
     assert not _date_levels(old)
     expected = _answers(new)
@@ -186,7 +188,7 @@ def test_an_older_index_is_read_then_written_in_the_current_format(
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == _searched_by_a_process(new)
 
-    # Rebuilt: format 9 whole, the same answers.
+    # Rebuilt: format 10 whole, the same answers.
     rebuilt = _run("rebuild", "--index", str(old))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert _positions_format(old) is CompactPositions
@@ -202,6 +204,6 @@ def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> N
     run = _run("search", "cancer", "--index", str(index))
     assert run.returncode != 0 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
-    assert "has format version 5, this searchkit reads version 9 (and 6, 7, 8)" in run.stderr
+    assert "has format version 5, this searchkit reads version 10 (and 6, 7, 8, 9)" in run.stderr
     assert f"searchkit rebuild --index {index}" in run.stderr
     assert index_version(index) == 5

@@ -116,6 +116,8 @@ class IndexBatch:
         self._searcher: Searcher | None = None
         self._ids_found: IdLookup | None = None
         self._acronyms = AcronymTable()
+        #: The fields of the index's schema (known once the writer is open).
+        self._schema_names: frozenset[str] = frozenset()
         self._changed = False
         self._done = False  # committed or abandoned
         # The lock, writer and collector pause this batch holds, given back when it
@@ -239,6 +241,7 @@ class IndexBatch:
                 raise index.write_error(exc) from None
             raise
         self._held.writer = writer
+        self._schema_names = frozenset(writer.schema.names())
         # Whoosh leaves reference cycles through the frames of this call (an exception
         # kept in a local while the writer makes its folders): freed now, while young,
         # or they would keep this batch alive after its caller dropped it.
@@ -264,6 +267,11 @@ class IndexBatch:
             self.counts.unchanged += 1
             return
         fields = record_to_fields(record, record_json)
+        if not self._schema_names.issuperset(fields):
+            # An index of an older format keeps its schema (``searchkit.index.schema``):
+            # a field it predates (``pmcid`` before format 10) is left out until
+            # ``rebuild``; the stored record keeps the value.
+            fields = {name: v for name, v in fields.items() if name in self._schema_names}
         if existing is not None:
             acronyms.remove(mine_record(record_from_json(existing["record"])))
         acronyms.add(mine_record(record))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -98,8 +99,22 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
         doc["language"] = _SEP.join(record.languages)
     if record.doi:
         doc["doi"] = record.doi.lower()
+    if record.pmcid:
+        doc["pmcid"] = pmcid_term(record.pmcid)
     doc.update(_citation_fields(record))
     return doc
+
+
+_PMCID = re.compile(r"(?:PMC)?0*(\d{1,12})", re.IGNORECASE)
+
+
+def pmcid_term(value: str) -> str:
+    """A PMC id as the ``pmcid`` field holds it: ``PMC`` and its number, whichever
+    case it was written in and with or without the prefix (``pmc8469208``,
+    ``8469208``: ``PMC8469208``); anything else upper-cased as it is."""
+    value = value.strip()
+    match = _PMCID.fullmatch(value)
+    return f"PMC{match.group(1)}" if match else value.upper()
 
 
 def date_key(date: str | None) -> str | None:

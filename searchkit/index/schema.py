@@ -27,14 +27,17 @@ from searchkit.index.dates import DateTokenizer
 #: 8: positions as 16-bit numbers
 #: (``searchkit.engine.compact_positions.CompactPositions``), not pickled gaps.
 #: 9: dates also indexed as their month and year (``searchkit.index.dates``).
-SCHEMA_VERSION = 9
+#: 10: PMC ids indexed (the ``pmcid`` field).
+SCHEMA_VERSION = 10
 #: Versions this searchkit reads as they are: an index of version 6 (its blocks'
 #: positions zlib streams), 7 (its positions pickled, in the format its schema
-#: names, which its new segments keep) or 8 (its dates as days alone, which its new
-#: segments keep too: its schema says so) becomes version 9 when it is first written
-#: to, so that an older searchkit refuses it with a rebuild message rather than
-#: failing on a block it cannot read; ``rebuild`` makes it a version 9 index whole.
-READABLE_VERSIONS = frozenset({6, 7, 8, SCHEMA_VERSION})
+#: names, which its new segments keep), 8 (its dates as days alone, which its new
+#: segments keep too: its schema says so) or 9 (no ``pmcid`` field: its records are
+#: written without one, and ``[pmcid]`` says to rebuild it) becomes version 10 when it
+#: is first written to, so that an older searchkit refuses it with a rebuild message
+#: rather than failing on a block it cannot read; ``rebuild`` makes it a version 10
+#: index whole.
+READABLE_VERSIONS = frozenset({6, 7, 8, 9, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
@@ -236,6 +239,8 @@ def _fields() -> Schema:
         pubtype=TEXT(analyzer=EntryTokenizer(), phrase=False),
         language=TEXT(analyzer=EntryTokenizer(), phrase=False),
         doi=ID(),
+        # "PMC" and the number (searchkit.index.documents.pmcid_term).
+        pmcid=ID(),
         first_author=TEXT(analyzer=NameTokenizer()),
         last_author=TEXT(analyzer=NameTokenizer()),
         collective=TEXT(analyzer=NameTokenizer()),

@@ -9,7 +9,6 @@ change.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from searchkit.engine import phrases
 from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
 from searchkit.engine.presence import HasTerms
-from searchkit.errors import QueryError
+from searchkit.errors import IndexVersionError, QueryError
 from searchkit.index.dates import has_levels, level_ranges
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
@@ -32,6 +31,7 @@ from searchkit.params import DEFAULT, Params
 from searchkit.query.date_forms import parse_dates, parse_years
 from searchkit.query.filters import LANGUAGE_CODES
 from searchkit.query.free_text import free_text_query
+from searchkit.query.identifiers import id_values
 from searchkit.query.lexer import tokenize
 from searchkit.query.parser import MAX_DEPTH, MIN_PREFIX, parse
 from searchkit.query.syntax import (
@@ -50,7 +50,7 @@ from searchkit.query.syntax import (
     Years,
     describe,
 )
-from searchkit.query.tags import DATE_KEYS, PREFIXES, TAGS
+from searchkit.query.tags import DATE_KEYS, ID_KEYS, ID_NAMES, PREFIXES, TAGS
 
 __all__ = [
     "DATE_KEYS",
@@ -106,6 +106,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "pages": ("pages",),
     "issn": ("issn",),
     "doi": ("doi",),
+    "pmcid": ("pmcid",),
     "pmid": ("pmid",),
 }
 # Keys whose tagged words are matched as a phrase (a name). MeSH keys are
@@ -120,8 +121,6 @@ ANY_FIELD_KEYS = frozenset({"tiab", "textword"})
 # What [all] searches besides the text words: names as phrases, affiliations'
 # words, a whole journal name.
 ALL_FIELDS_ALSO = ("author", "collective", "affiliation", "journal")
-#: Splits a list of ids: ``24162591,30108519[pmid]``.
-_ID_LIST = re.compile(r"[\s,]+")
 
 
 class _AndNotMatcher(matching.AndNotMatcher):
@@ -205,8 +204,13 @@ def _field_words(schema: Schema, key: str, field: str, text: str) -> list[str]:
 
 
 def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
-    if key in ("pmid", "doi"):
-        ids = [i.lower() if key == "doi" else i for i in _ID_LIST.split(text) if i]
+    if key in ID_KEYS:
+        if key not in schema:
+            raise IndexVersionError(
+                f"this index was made before {ID_NAMES[key]} were indexed, so [{key}] "
+                "cannot be searched in it; `searchkit rebuild` indexes them"
+            )
+        ids = id_values(key, text)
         if not ids:
             raise _no_words(text, pos)
         return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
@@ -356,7 +360,7 @@ def to_whoosh(
     if isinstance(node, Tagged):
         return _tagged(schema, node.key, " ".join(node.words), node.pos)
     if isinstance(node, Phrase):
-        if node.key is not None and (node.key in EXACT_KEYS or node.key in ("pmid", "doi")):
+        if node.key is not None and (node.key in EXACT_KEYS or node.key in ID_KEYS):
             return _tagged(schema, node.key, node.text, node.pos)
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
         if node.key is not None and node.key not in TEXT_KEYS:  # an author's name
@@ -375,8 +379,8 @@ def to_whoosh(
             raise _no_words(node.text, node.pos)
         return _fielded(parts)
     if isinstance(node, Truncated):
-        if node.key == "pmid":
-            raise QueryError("truncation '*' is not supported for PMIDs", node.pos)
+        if node.key in ("pmid", "pmcid"):
+            raise QueryError(f"truncation '*' is not supported for {ID_NAMES[node.key]}", node.pos)
         if node.key == "doi":
             return wq.Prefix("doi", node.prefix.lower())
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS

@@ -70,6 +70,7 @@ from searchkit.query.tags import (
     DATE_KEYS,
     FILTER_KEY,
     HAS_ABSTRACT,
+    ID_NAMES,
     PREFIXES,
     PROXIMITY_KEYS,
     TAGS,
@@ -487,8 +488,8 @@ _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
     """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
-    if key == "pmid":
-        raise QueryError("a wildcard '*' is not supported for PMIDs", pos)
+    if key in ("pmid", "pmcid"):
+        raise QueryError(f"a wildcard '*' is not supported for {ID_NAMES[key]}", pos)
     if key in _WHOLE_VALUE_KEYS:
         text = " ".join(t.text for t in words)
         if text.count("*") > 1 or not text.endswith("*"):
@@ -572,6 +573,9 @@ _PMIDS_ALONE = re.compile(r"^\s*(\d{1,10}(?:[\s,]+\d{1,10})*)[\s,]*$")
 #: (A "[" ends it: ``10.1002/pbc.22049[doi]`` is a tagged query.)
 _DOI = re.compile(r"(?:https?://)?(?:dx\.)?(?:doi\.org/)?(10\.\d{4,9}/[^\s\[\]]+)", re.IGNORECASE)
 _DOI_LABEL = re.compile(r"\bdoi:\s*", re.IGNORECASE)
+#: A query of PMC ids alone ("PMC8469208", "pmc8469208, PMC5442267"): PubMed finds
+#: their records; a PMC id among other words is a word.
+_PMCIDS_ALONE = re.compile(r"^\s*(PMC\d{1,12}(?:[\s,]+PMC\d{1,12})*)[\s,.]*$", re.IGNORECASE)
 
 
 def _dois_alone(text: str) -> tuple[str, ...]:
@@ -588,12 +592,16 @@ def _dois_alone(text: str) -> tuple[str, ...]:
 
 
 def _alone(text: str) -> Node | None:
-    """A query that is PMIDs alone or DOIs alone, as their ``[pmid]`` or ``[doi]``
-    search (PubMed reads them so; a DOI's slash and brackets are not query syntax);
-    None for any other query. Also for a search an ``#N`` refers to."""
+    """A query that is PMIDs alone, PMC ids alone or DOIs alone, as their ``[pmid]``,
+    ``[pmcid]`` or ``[doi]`` search (PubMed reads them so; a DOI's slash and brackets
+    are not query syntax); None for any other query. Also for a search an ``#N``
+    refers to."""
     pmids = _PMIDS_ALONE.match(text)
     if pmids is not None:
         return Tagged("pmid", (pmids.group(1),), 0)  # the list split as [pmid]'s is
+    pmcids = _PMCIDS_ALONE.match(text)
+    if pmcids is not None:
+        return Tagged("pmcid", (pmcids.group(1),), 0)
     dois = _dois_alone(text)
     return Tagged("doi", dois, 0) if dois else None
 

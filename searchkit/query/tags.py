@@ -70,6 +70,7 @@ TAGS: dict[str, str] = {
     "article identifier": "doi",
     "lid": "doi",
     "location id": "doi",
+    "pmcid": "pmcid",
     "dp": "pdat",
     "pdat": "pdat",
     "publication date": "pdat",
@@ -157,7 +158,6 @@ UNSUPPORTED_TAGS: dict[str, str] = {
     "secondary source id": "secondary source ids (databanks) are not stored",
     "tt": "transliterated titles are not stored",
     "transliterated title": "transliterated titles are not stored",
-    "pmcid": "PMC ids are stored but not searchable (they are shown and exported)",
     # E-utilities field names of the same fields (see TAGS).
     "aucl": "PubMed's computed author clusters are not stored",
     "cdat": "the completion date is not stored",
@@ -170,6 +170,10 @@ UNSUPPORTED_TAGS: dict[str, str] = {
     "papx": "pharmacological actions need NLM's MeSH data, which is not loaded",
     "cnty": "the journal's country is not stored",
 }
+#: Keys whose values are record identifiers, each matched whole
+#: (:mod:`searchkit.query.identifiers`), and how messages name them.
+ID_KEYS = frozenset({"pmid", "doi", "pmcid"})
+ID_NAMES = {"pmid": "PMIDs", "doi": "DOIs", "pmcid": "PMC ids"}
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
 #: Keys a proximity tag ``[tiab:~N]`` may name.
@@ -192,6 +196,7 @@ PREFIXES: dict[str, str] = {
     "language": "language",
     "affiliation": "affiliation",
     "doi": "doi",
+    "pmcid": "pmcid",
     "volume": "volume",
     "issue": "issue",
     "pages": "pages",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
-from searchkit.errors import RecordNotFoundError, SearchkitError
+from searchkit.errors import IndexVersionError, RecordNotFoundError, SearchkitError
 from searchkit.index.batch import WriteCounts
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
 from searchkit.index.history import History
@@ -117,6 +117,7 @@ class SolrBackend:
         self.lease: WriterLease | None = None
         #: The collection's MeSH tree once read (a command reads it once).
         self._mesh: tuple[MeshTree | None] | None = None
+        self._field_names: frozenset[str] | None = None
 
     @classmethod
     def open(cls, address: SolrAddress) -> SolrBackend:
@@ -142,7 +143,24 @@ class SolrBackend:
         return str(self.address)
 
     def _select(self, body: Json) -> Json:
-        return self.client.post(f"{self._path}/select", body)
+        try:
+            return self.client.post(f"{self._path}/select", body)
+        except ClusterError as exc:
+            if exc.status == 400 and "undefined field pmcid" in str(exc):
+                raise IndexVersionError(
+                    f"the collection {self.location} was made before PMC ids were indexed, "
+                    "so [pmcid] cannot be searched in it; `searchkit rebuild` indexes them"
+                ) from None
+            raise
+
+    def _fields(self) -> frozenset[str]:
+        """The fields of the collection's schema (asked once): a collection made by an
+        older searchkit lacks the fields added since (``pmcid``), which its records
+        are sent without (their stored JSON keeps the value) until ``rebuild``."""
+        if self._field_names is None:
+            found = self.client.get(f"{self._path}/schema/fields", {"wt": "json"})
+            self._field_names = frozenset(f["name"] for f in found.get("fields", []))
+        return self._field_names
 
     def record_count(self) -> int:
         found = self._select({"query": "*:*", "limit": 0})
@@ -566,7 +584,10 @@ class SolrBackend:
             else:
                 counts.added += 1
             self._acronyms.update(mine_record(record))
-            docs.append({"id": pmid, **record_to_fields(record, record_json)})
+            fields = record_to_fields(record, record_json)
+            if not self._fields().issuperset(fields):
+                fields = {name: v for name, v in fields.items() if name in self._fields()}
+            docs.append({"id": pmid, **fields})
             sent[pmid] = record_json
         pending.clear()
         if docs:

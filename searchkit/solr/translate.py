@@ -24,6 +24,7 @@ from searchkit.query.compile import (
     PHRASE_KEYS,
     check_mesh_term,
 )
+from searchkit.query.identifiers import id_values
 from searchkit.query.parser import parse
 from searchkit.query.syntax import (
     And,
@@ -40,13 +41,13 @@ from searchkit.query.syntax import (
     WildPhrase,
     Years,
 )
+from searchkit.query.tags import ID_KEYS
 
 Json = dict[str, Any]
 
 #: MeSH keys of whole headings (``[mh]`` and ``[majr]`` explode by the collection's tree).
 MESH_KEYS = frozenset({"mesh", "mesh_noexp", "majr", "majr_noexp"})
 _SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
-_ID_LIST = re.compile(r"[\s,]+")
 
 
 def escape(text: str) -> str:
@@ -81,10 +82,10 @@ def _words(words: tuple[str, ...]) -> str:
 
 
 def _ids(key: str, text: str, pos: int) -> Json:
-    ids = [i.lower() if key == "doi" else i for i in _ID_LIST.split(text) if i]
+    ids = id_values(key, text)
     if not ids:
         raise QueryError(f"'{text}' has no searchable words (only stop words or punctuation)", pos)
-    return {"terms": {"f": "id" if key == "pmid" else "doi", "query": ",".join(ids)}}
+    return {"terms": {"f": "id" if key == "pmid" else key, "query": ",".join(ids)}}
 
 
 def _mesh(key: str, text: str, pos: int, mesh: MeshContext) -> Json:
@@ -98,7 +99,7 @@ def _mesh(key: str, text: str, pos: int, mesh: MeshContext) -> Json:
 
 
 def _tagged(key: str, text: str, words: tuple[str, ...], pos: int, mesh: MeshContext) -> Json:
-    if key in ("pmid", "doi"):
+    if key in ID_KEYS:
         return _ids(key, text, pos)
     if key == "subheading" or key in MESH_KEYS:
         return _mesh(key, text, pos, mesh)
@@ -134,7 +135,7 @@ def to_solr(node: Node, mesh: MeshContext | None = None) -> Json:
         return _tagged(node.key, " ".join(node.words), node.words, node.pos, mesh)
     if isinstance(node, Phrase):
         if node.key is not None and (
-            node.key in EXACT_KEYS or node.key in ("pmid", "doi") or node.key in MESH_KEYS
+            node.key in EXACT_KEYS or node.key in ID_KEYS or node.key in MESH_KEYS
         ):
             return _tagged(node.key, node.text, (node.text,), node.pos, mesh)
         near = f"~{node.near}" if node.near is not None else ""

@@ -415,11 +415,12 @@ def test_field_tags_booleans_truncation_and_filters(solr_cluster: SolrCluster, s
     assert count("cancer AND english[Filter]") == count("cancer AND english[la]") > 0
 
 
-def test_pmids_dois_and_eutilities_tags_on_the_cluster(
+def test_pmids_dois_pmcids_and_eutilities_tags_on_the_cluster(
     solr_cluster: SolrCluster, sample: str
 ) -> None:
-    """Numbers alone are PMIDs, a DOI alone its record, and E-utilities' field names
-    are PubMed's tags, on a collection as locally (the parser makes the same tree)."""
+    """Numbers alone are PMIDs, a DOI or PMC ids alone their records, and E-utilities'
+    field names are PubMed's tags, on a collection as locally (the parser makes the same
+    tree)."""
 
     def pmids(query: str) -> set[str]:
         result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", sample)
@@ -434,6 +435,50 @@ def test_pmids_dois_and_eutilities_tags_on_the_cluster(
         "cancer[ti] AND journal article[pt]"
     )
     assert pmids("cancer[TITL]")
+    with_pmcid = [r for r in _sample_records() if r.pmcid][:3]
+    assert len(with_pmcid) == 3
+    first = with_pmcid[0]
+    assert first.pmcid is not None
+    for query in (f"{first.pmcid}[pmcid]", first.pmcid.lower(), f"{first.pmcid[3:]}[PMCID]"):
+        assert pmids(query) == {first.pmid}, query
+    assert pmids(", ".join(str(r.pmcid) for r in with_pmcid)) == {r.pmid for r in with_pmcid}
+
+
+def test_a_collection_made_before_pmcids_were_indexed_says_to_rebuild(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection whose configset predates the ``pmcid`` field still takes records
+    (sent without it), answers ``[pmcid]`` with one line saying to rebuild, and is
+    searched by PMC id once rebuilt (with the configset of this searchkit)."""
+    from searchkit.solr import configset
+
+    def older_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
+        files = configset_files(acronyms)
+        schema = files["schema.xml"].decode("utf-8")
+        kept = [line for line in schema.splitlines() if 'name="pmcid"' not in line]
+        assert len(kept) < len(schema.splitlines())
+        files["schema.xml"] = "\n".join(kept).encode("utf-8")
+        return files
+
+    url = solr_cluster.url("before_pmcid")
+    with monkeypatch.context() as patched:
+        patched.setattr(configset, "configset_files", older_files)
+        init = _run(solr_cluster, "solr", "init", url)
+    assert init.exit_code == 0, init.stderr
+    medline = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+    records = [r for r in read_file(medline) if isinstance(r, Record)]
+    record = next(r for r in records if r.pmcid)
+    added = _run(solr_cluster, "ingest", str(medline), "--index", url)
+    assert added.exit_code == 0, added.stderr
+    shown = _run(solr_cluster, "show", record.pmid, "--index", url, "-f", "json")
+    assert json.loads(shown.stdout)["pmcid"] == record.pmcid  # the stored record keeps it
+    refused = _run(solr_cluster, "search", f"{record.pmcid}[pmcid]", "--index", url)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "before PMC ids were indexed" in refused.stderr
+    rebuilt = _run(solr_cluster, "rebuild", "--index", url)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    found = _run(solr_cluster, "search", str(record.pmcid), "-f", "pmid", "--index", url)
+    assert (found.exit_code, found.stdout) == (0, f"{record.pmid}\n"), found.stderr
 
 
 def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:
@@ -1239,6 +1284,12 @@ def _shards_of(cluster: SolrCluster, collection: str, pmids: list[str]) -> set[s
     return {doc["[shard]"] for doc in found}
 
 
+def _aliases_of(cluster: SolrCluster, name: str) -> dict[str, str]:
+    """The cluster's aliases to collections of ``name`` (other tests rebuild theirs)."""
+    aliases = _admin(cluster, "LISTALIASES")["aliases"]
+    return {a: c for a, c in aliases.items() if a == name or c.startswith(f"{name}_")}
+
+
 def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     solr_cluster: SolrCluster,
 ) -> None:
@@ -1270,7 +1321,7 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     lines = rebuilt.stderr.splitlines()
     assert lines[0] == "Rebuilt."
     assert lines[1].endswith(f"Index: {url} ({len(wanted) - 1} records)")
-    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g1"}
+    assert _aliases_of(solr_cluster, "rebuilt") == {"rebuilt": "rebuilt_g1"}
     names = _admin(solr_cluster, "LIST")["collections"]
     assert "rebuilt_g1" in names and "rebuilt" not in names
     assert _run(solr_cluster, "show", gone, "--index", url).exit_code == 1
@@ -1287,7 +1338,7 @@ def test_rebuild_swaps_in_a_new_collection_and_keeps_deletions(
     assert kept.exit_code == 0 and kept.stdout.startswith("Lung Neoplasms\n"), kept.stderr
     second = _run(solr_cluster, "rebuild", "--index", url, "--procs", "1")
     assert second.exit_code == 0, second.stderr
-    assert _admin(solr_cluster, "LISTALIASES")["aliases"] == {"rebuilt": "rebuilt_g2"}
+    assert _aliases_of(solr_cluster, "rebuilt") == {"rebuilt": "rebuilt_g2"}
     assert "rebuilt_g1" not in _admin(solr_cluster, "LIST")["collections"]
     explained = _run(solr_cluster, "search", "neoplasms[mh]", "--index", url, "--explain")
     assert "mesh: neoplasms[mh] explodes to 9 headings" in explained.stderr
