@@ -536,3 +536,23 @@ def test_numbers_joined_by_a_hyphen_or_colon_make_no_other_number(
     assert pmids(sample_index_dir, "1012") == []
     assert "19353626" in pmids(sample_index_dir, '"1:1"')
     assert {"27759029", "27596696"} <= set(pmids(sample_index_dir, "10-12"))
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("cancer[titel]", "did you mean [titl] or [title]?"),
+        ("cancer[Text]", "did you mean [text word]?"),
+        ("cancer[xx]", "try [ti] [ab] [tiab] [au] [mh] [dp] [pt] [la] (the README lists them all)"),
+    ],
+)
+def test_an_unknown_tag_is_a_short_line_naming_the_nearest_tags(
+    sample_index_dir: Path, query: str, hint: str
+) -> None:
+    """Not every known tag (over a hundred with PubMed's long names: a line of 1,800
+    characters), but the ones closest to it, else the common ones."""
+    result = runner.invoke(app, ["search", query, "--index", str(sample_index_dir)])
+    assert result.exit_code == 2 and result.stdout == ""
+    tag = query[query.index("[") : query.index("]") + 1]
+    assert result.stderr == f"Error: unknown field tag {tag}: {hint} (at position 7)\n"
+    assert len(result.stderr) < 130

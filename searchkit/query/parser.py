@@ -407,10 +407,7 @@ class _Parser:
                 tok.pos,
             )
         if name not in TAGS:
-            raise QueryError(
-                f"unknown field tag [{tok.text}] (known: {', '.join('[' + t + ']' for t in TAGS)})",
-                tok.pos,
-            )
+            raise QueryError(f"unknown field tag [{tok.text}]{_tag_hint(name)}", tok.pos)
         self._no_tag("a field tag")
         return TAGS[name]
 
@@ -564,6 +561,22 @@ def _dates(key: str, text: str, pos: int) -> Dates:
     except ValueError as exc:
         raise QueryError(f"[{'dp' if key == 'pdat' else key}]: {exc}", pos) from None
     return Dates(key, low, high, pos)
+
+
+#: The tags an unknown tag's message names when none is close to it.
+_COMMON_TAGS = "[ti] [ab] [tiab] [au] [mh] [dp] [pt] [la]"
+
+
+def _tag_hint(name: str) -> str:
+    """What the message of an unknown tag ``name`` adds: the known tags closest to it
+    (a typo, another system's name), else the common ones. Listing all of them (over
+    a hundred with PubMed's long names) made a line of 1,800 characters."""
+    from difflib import get_close_matches  # only for this message
+
+    close = get_close_matches(name, list(TAGS), n=3, cutoff=0.6)
+    if close:
+        return f": did you mean {' or '.join(f'[{t}]' for t in close)}?"
+    return f": try {_COMMON_TAGS} (the README lists them all)"
 
 
 #: A query of numbers alone (spaces or commas between them): PubMed searches them as
