@@ -87,7 +87,7 @@ def test_an_unknown_reference_is_one_error_line_with_its_position(index_copy: Pa
     _search(index_copy, "cancer")
     code, _, err = _run(index_copy, "search", "(#1 OR #2)")
     assert code == 2
-    assert err == "Error: #2: there is no search #2 (earlier searches: #1 to #1) (at position 8)\n"
+    assert err == "Error: #2: there is no search #2 (earlier search: #1) (at position 8)\n"
     # Failed searches are not in the history.
     assert len(_run(index_copy, "history")[1].splitlines()) == 1
 

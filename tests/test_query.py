@@ -96,6 +96,10 @@ def test_references_expand_to_earlier_searches() -> None:
     )
     with pytest.raises(QueryError, match=r"#4: there is no search #4 \(earlier searches: #1 to #3"):
         parse("cancer OR #4", refs)
+    with pytest.raises(QueryError, match=r"#2: there is no search #2 \(earlier search: #1\)"):
+        parse("cancer OR #2", {1: "tumor"})
+    with pytest.raises(QueryError, match=r"#3: there is no search #3 \(earlier searches: #1, #2\)"):
+        parse("cancer OR #3", {1: "tumor", 2: "mice"})
     with pytest.raises(QueryError, match="no earlier search") as info:
         parse("cancer AND #1")
     assert info.value.position == 11

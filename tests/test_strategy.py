@@ -193,7 +193,7 @@ def test_lines_labelled_with_pubmed_history_numbers_that_skip(
     ("text", "message"),
     [
         ("cancer\n\n#1 AND (mice\n", "line 3: unbalanced '(': no ')' after it (at position 8)"),
-        ("cancer\n#1 OR #2\n", "line 2: #2: there is no search #2 (earlier searches: #1 to #1) "
+        ("cancer\n#1 OR #2\n", "line 2: #2: there is no search #2 (earlier search: #1) "
          "(at position 7)"),
         ("2. cancer\n", "line 1: numbered 2, but it is search 1"),
         ("1. cancer\n2. mice AND\n", "line 2: 'AND' at the end of the query needs a term "

@@ -317,9 +317,10 @@ class _Parser:
         if number not in self.refs:
             if not self.refs:
                 raise QueryError(f"{tok.text}: there is no earlier search to refer to", tok.pos)
+            known = sorted(self.refs)
             raise QueryError(
-                f"{tok.text}: there is no search #{number} (earlier searches: "
-                f"{_numbers(sorted(self.refs))})",
+                f"{tok.text}: there is no search #{number} (earlier "
+                f"{'search' if len(known) == 1 else 'searches'}: {_numbers(known)})",
                 tok.pos,
             )
         node = self.expanded.get(number)
@@ -418,9 +419,10 @@ class _Parser:
 
 
 def _numbers(known: list[int]) -> str:
-    """Search numbers (ascending) as an error names them: ``#1 to #5`` when none is
-    skipped, else each (``#3, #7, #9``; the first and last few of a long list)."""
-    if known[-1] - known[0] == len(known) - 1:
+    """Search numbers (ascending) as an error names them: ``#1 to #5`` when more than
+    two and none is skipped, else each (``#1``, ``#1, #2``, ``#3, #7, #9``; the first
+    and last few of a long list)."""
+    if len(known) > 2 and known[-1] - known[0] == len(known) - 1:
         return f"#{known[0]} to #{known[-1]}"
     if len(known) > 8:
         return (
