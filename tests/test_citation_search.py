@@ -262,11 +262,22 @@ def test_a_comma_list_of_pmids(sample_index_dir: Path) -> None:
     assert _pmids(sample_index_dir, "24162591, 30108519[uid]") == {"24162591", "30108519"}
 
 
-def test_unknown_tag_lists_the_long_forms(sample_index_dir: Path) -> None:
-    result = runner.invoke(app, ["search", "cancer[foo]", "--index", str(sample_index_dir)])
+@pytest.mark.parametrize(
+    ("tag", "suggested"),
+    [
+        ("title/abstrac", "[title/abstract]"),
+        ("mesh term", "[mesh terms]"),
+        ("first author", "[first author name]"),
+        ("entrez dat", "[entrez date]"),
+    ],
+)
+def test_an_unknown_tag_suggests_the_long_forms_near_it(
+    sample_index_dir: Path, tag: str, suggested: str
+) -> None:
+    query = f"cancer[{tag}]"
+    result = runner.invoke(app, ["search", query, "--index", str(sample_index_dir)])
     assert result.exit_code == 2
-    assert "[title/abstract]" in result.stderr and "[mesh terms]" in result.stderr
-    assert "[1au]" in result.stderr and "[edat]" in result.stderr
+    assert result.stderr.startswith(f"Error: unknown field tag [{tag}]: did you mean {suggested}")
 
 
 @pytest.mark.slow
