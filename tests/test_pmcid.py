@@ -159,6 +159,12 @@ def test_an_older_index_says_to_rebuild_and_rebuild_makes_pmcids_searchable(
         assert "searchkit rebuild" in result.stderr
     run = process(index, "search", "--", f"{pmcid}[pmcid]")
     assert run.returncode == 1 and run.stdout == "" and run.stderr.count("\n") == 1
+    strategy = tmp_path / "strategy.txt"
+    strategy.write_text(f"cancer\n{pmcid}[pmcid]\n#1 AND #2\n", "utf-8")
+    result = runner.invoke(app, ["strategy", str(strategy), "--index", str(index)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {strategy}, line 2: this index was made before")
+    assert result.stderr.count("\n") == 1
     rebuilt = runner.invoke(app, ["rebuild", "--index", str(index), "--procs", "1"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert _pmids(index, f"{pmcid}[pmcid]") == pmids

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from searchkit.errors import QueryError, SearchkitError
+from searchkit.errors import IndexVersionError, QueryError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
 from searchkit.searching.backend import Backend, LocalBackend
 from searchkit.searching.search import SearchResult
@@ -179,6 +179,8 @@ def run_strategy(
                 "" if exc.position is None else f" (at position {exc.position + line.column + 1})"
             )
             raise StrategyError(f"{source}, line {line.line_no}: {exc.reason}{where}") from None
+        except IndexVersionError as exc:  # a field this index predates ([pmcid])
+            raise IndexVersionError(f"{source}, line {line.line_no}: {exc}") from None
         steps.append(Step(line, result.total))
         refs[line.number] = line.query
         final = result
