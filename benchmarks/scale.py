@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Error: no index of an earlier run in {work}", file=sys.stderr)
             return 2
         sk_index = kept[0]
-        n = int(SearchIndex.open(sk_index).stats()["records"])
+        with SearchIndex.open(sk_index) as opened:
+            n = int(opened.stats()["records"])
     work.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
 
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(sk_index, ignore_errors=True)
             configs: dict[str, list[str]] = {}
             if not args.increments_only:
-                configs[f"searchkit ingest --procs {args.procs}"] = [
+                configs[sk_name] = [
                     *searchkit_cmd(),
                     "ingest",
                     str(corpus),

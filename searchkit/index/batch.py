@@ -266,12 +266,7 @@ class IndexBatch:
         if existing is not None and existing.get("record") == record_json:
             self.counts.unchanged += 1
             return
-        fields = record_to_fields(record, record_json)
-        if not self._schema_names.issuperset(fields):
-            # An index of an older format keeps its schema (``searchkit.index.schema``):
-            # a field it predates (``pmcid`` before format 10) is left out until
-            # ``rebuild``; the stored record keeps the value.
-            fields = {name: v for name, v in fields.items() if name in self._schema_names}
+        fields = record_to_fields(record, record_json, self._schema_names)
         if existing is not None:
             acronyms.remove(mine_record(record_from_json(existing["record"])))
         acronyms.add(mine_record(record))

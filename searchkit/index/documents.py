@@ -66,8 +66,13 @@ def record_from_json(text: str) -> Record:
     return Record.from_dict(json.loads(text))
 
 
-def record_to_fields(record: Record, record_json: str | None = None) -> dict[str, Any]:
-    """The Whoosh document for a record (only fields with a value)."""
+def record_to_fields(
+    record: Record, record_json: str | None = None, known: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The Whoosh document for a record (only fields with a value); with ``known``,
+    only the fields named there: an index (or Solr collection) of an older format keeps
+    its schema, and a field it predates (``pmcid`` before format 10) is left out until
+    it is rebuilt (the stored record keeps the value)."""
     doc: dict[str, Any] = {"pmid": record.pmid, "record": record_json or record_to_json(record)}
     if record.title:
         doc["title"] = record.title
@@ -102,6 +107,8 @@ def record_to_fields(record: Record, record_json: str | None = None) -> dict[str
     if record.pmcid:
         doc["pmcid"] = pmcid_term(record.pmcid)
     doc.update(_citation_fields(record))
+    if known is not None and not known.issuperset(doc):
+        return {name: value for name, value in doc.items() if name in known}
     return doc
 
 

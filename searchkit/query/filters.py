@@ -287,8 +287,9 @@ def resolve(name: str, today: datetime.date | None = None) -> Filter:
     squeezed = _squeezed(key)
     # E-utilities' documentation writes filters with spaces ("has abstract [FILT]",
     # "all child [FILT]"), PubMed's search details without (hasabstract, allchild).
-    if key in UNSUPPORTED_FILTERS or squeezed in UNSUPPORTED_FILTERS:
-        raise UnsupportedFilter(UNSUPPORTED_FILTERS.get(key) or UNSUPPORTED_FILTERS[squeezed])
+    unsupported = UNSUPPORTED_FILTERS.get(key) or UNSUPPORTED_FILTERS.get(squeezed)
+    if unsupported:
+        raise UnsupportedFilter(unsupported)
     if squeezed in ("fha", "hasabstract"):
         return Filter(abstract=True)
     if key in LANGUAGE_CODES:

@@ -584,10 +584,7 @@ class SolrBackend:
             else:
                 counts.added += 1
             self._acronyms.update(mine_record(record))
-            fields = record_to_fields(record, record_json)
-            if not self._fields().issuperset(fields):
-                fields = {name: v for name, v in fields.items() if name in self._fields()}
-            docs.append({"id": pmid, **fields})
+            docs.append({"id": pmid, **record_to_fields(record, record_json, self._fields())})
             sent[pmid] = record_json
         pending.clear()
         if docs:
