@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import write_big_xml, write_scifact
-from measure import Run, dir_size, run
+from measure import Run, dir_size, machine, run
 from paths import shared_data_dir
 
 HERE = Path(__file__).resolve().parent
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = args.only or ["speed", "memory"]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="searchkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"# searchkit ingest ({os.cpu_count()} cores, --procs {args.procs})\n")
+    print(f"# searchkit ingest (--procs {args.procs})\n\n{machine()}\n")
     try:
         if "speed" in parts:
             bench_ingest(data, work, args.records, args.procs, args.repeat)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +26,28 @@ class Run:
     stderr: str
     # The largest RSS of any one process of the tree.
     peak_process_rss_mb: float = 0.0
+
+
+def machine() -> str:
+    """The machine a figure was taken on, as a benchmark's header prints it: the CPU
+    model (where ``/proc/cpuinfo`` names it), the cores, and which Python build (its
+    executable, compiler and build date). The same queries took about 1.5x the time on
+    one 2-vCPU VM as on another, and one Python build cost an ingest about an eighth more
+    CPU than another on the same machine (BENCHMARKS.md, Scale -> twenty-seventh
+    pass): figures from two runs compare only when these match."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.partition(":")[2].strip()
+                    break
+    except OSError:
+        pass
+    build = ", ".join(
+        (os.path.realpath(sys.executable), platform.python_compiler(), platform.python_build()[1])
+    )
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()} ({build})"
 
 
 def _children(pid: int) -> list[int]:

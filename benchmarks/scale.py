@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -50,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import startup
-from measure import Usage, dir_size, run_usage
+from measure import Usage, dir_size, machine, run_usage
 from scale_corpus import generate, real_records
 from startup import checked, searchkit_cmd
 
@@ -173,11 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say(f"# Scale: {n:,} generated records")
         say()
-        say(
-            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, load average at start "
-            f"{os.getloadavg()[0]:.1f}"
-        )
+        say(f"{machine()}, load average at start {os.getloadavg()[0]:.1f}")
         sk_name = f"searchkit ingest --procs {args.procs}"
         sizes: dict[str, int] = {}
         if args.searches_only:

@@ -70,3 +70,29 @@ def test_scale_searches_only_needs_a_kept_index(
     with pytest.raises(SystemExit) as exited:
         scale.main(["--searches-only"])
     assert exited.value.code == 2
+
+
+def test_benchmark_headers_name_the_cpu_and_the_python_build() -> None:
+    """``measure.machine()``: what two runs must share for their figures to compare
+    (the CPU model, the cores, the Python version and which build of it)."""
+    import os
+    import platform
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import measure
+
+    line = measure.machine()
+    assert f"{os.cpu_count()} cores" in line
+    assert f"Python {platform.python_version()} (" in line
+    assert os.path.realpath(sys.executable) in line
+    assert platform.python_compiler() in line
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        models = [
+            row.partition(":")[2].strip()
+            for row in cpuinfo.read_text("utf-8").splitlines()
+            if row.startswith("model name")
+        ]
+        if models:
+            assert line.startswith(f"{models[0]}, ")
