@@ -121,3 +121,37 @@ def test_deflated_blocks_inflate_to_the_same_bytes_with_either_library(
         ours += len(stream)
         theirs += len(zlib.compress(data, COMPRESSION))
     assert ours <= 1.15 * theirs, (ours, theirs)
+
+
+def test_stored_records_are_deflated_by_the_backend_and_read_by_zlib(
+    sample_index_dir: Path,
+) -> None:
+    """Each record's stored fields, as an ingest of data/ wrote them: the stream
+    :func:`deflate` makes of their pickle at the column's level (ISA-L's where it is
+    installed, not zlib's), which zlib (Whoosh's reader) inflates back to the fields;
+    together no larger than zlib's own streams of the same pickles."""
+    import pickle
+
+    from whoosh.codec.whoosh3 import STORED_COLUMN
+    from whoosh.columns import VarBytesColumn
+
+    from searchkit.engine.nodes import weighting
+    from searchkit.params import DEFAULT
+
+    level = STORED_COLUMN._child._level  # Whoosh's 3
+    ours = theirs = checked = 0
+    with SearchIndex.open(sample_index_dir) as ix:
+        for sub, _ in ix.shared_searcher(weighting(DEFAULT)).leaf_searchers():
+            reader = sub.reader()
+            column = reader._perdoc.column_reader("_stored", STORED_COLUMN)._child
+            for docnum in range(min(reader.doc_count_all(), 300)):
+                stream = VarBytesColumn.Reader.__getitem__(column, docnum)
+                raw = zlib.decompress(stream)
+                assert pickle.loads(raw) == reader.stored_fields(docnum)
+                assert stream == inflate.deflate(raw, level), docnum
+                ours += len(stream)
+                theirs += len(zlib.compress(raw, level))
+                checked += 1
+    assert checked >= 300
+    if inflate.BACKEND == "isal":
+        assert ours <= theirs, (ours, theirs)

@@ -67,6 +67,7 @@ _ATTRIBUTE_KINDS = {Kind.READ, Kind.WRITTEN}
 NAMES_NOT_ATTRIBUTES = {
     # the stored fields' column (whoosh2's per-document reader has a _stored attribute)
     ("perdoc_copy", "_stored"): "W3PerDocReader.stored_fields",
+    ("codec", "_stored"): "W3PerDocReader.stored_fields",
 }
 
 
@@ -154,6 +155,7 @@ def _live_objects(tmp: Path) -> Iterator[dict[str, Any]]:
     live = {
         "VarBytesColumn.Reader": perdoc.column_reader("pmid", VarBytesColumn()),
         "VarBytesColumn.Writer": stored_writer._child,
+        "CompressedBytesColumn.Writer": stored_writer._child,
         "NumericColumn.Reader": column,
         "NumericColumn.Writer": LENGTHS_COLUMN.writer(numeric_file),
         "WrappedColumnReader": perdoc.column_reader("_stored", STORED_COLUMN),

@@ -397,11 +397,19 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         )
     ),
     *(
-        PrivateName(_W3, f"W3PerDocWriter.{name}", _K.CALLED, ("perdoc_copy",), why)
-        for name, why in (
-            ("_has_column", "whether a column is made yet (as add_column_value asks)"),
-            ("_create_column", "makes a column when Whoosh's path would make it"),
-            ("_get_column", "the column writer a column's values are copied into"),
+        PrivateName(_W3, f"W3PerDocWriter.{name}", _K.CALLED, users, why)
+        for name, users, why in (
+            (
+                "_has_column",
+                ("perdoc_copy",),
+                "whether a column is made yet (as add_column_value asks)",
+            ),
+            ("_create_column", ("perdoc_copy",), "makes a column when Whoosh's path would make it"),
+            (
+                "_get_column",
+                ("perdoc_copy", "codec"),
+                "the column writer a column's values are copied into; the stored fields' one",
+            ),
         )
     ),
     PrivateName(
@@ -469,6 +477,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         ("perdoc_copy",),
         "the compressed bytes under the stored fields' pickles",
     ),
+    PrivateName(
+        _W3,
+        "W3PerDocReader.stored_fields",
+        _K.MIRRORED,
+        ("perdoc_copy", "codec"),
+        "the stored fields are the column named _stored, pickled dicts compressed",
+    ),
     *(
         PrivateName(module, name, _K.MIRRORED, ("perdoc_copy",), why)
         for module, name, why in (
@@ -476,11 +491,6 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
                 _WRITING,
                 "SegmentWriter.write_per_doc",
                 "what it writes for each merged document is reproduced a column at a time",
-            ),
-            (
-                _W3,
-                "W3PerDocReader.stored_fields",
-                "the stored fields are the column named _stored, pickled dicts compressed",
             ),
             (
                 _W3,
@@ -503,8 +513,15 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.columns",
         "WrappedColumnWriter._child",
         _K.READ,
-        ("perdoc_copy",),
+        ("perdoc_copy", "codec"),
         "the compressed bytes writer under the stored fields' pickle writer",
+    ),
+    PrivateName(
+        "whoosh.columns",
+        "CompressedBytesColumn.Writer._compress",
+        _K.WRITTEN,
+        ("codec",),
+        "the stored fields compressed by ISA-L's deflate instead of zlib.compress",
     ),
     PrivateName(
         "whoosh.filedb.structfile",
