@@ -50,7 +50,7 @@ from searchkit.query.syntax import (
     Years,
     describe,
 )
-from searchkit.query.tags import DATE_KEYS, ID_KEYS, ID_NAMES, PREFIXES, TAGS
+from searchkit.query.tags import DATE_KEYS, ID_KEYS, ID_NAMES, PREFIXES, TAGS, WHOLE_ID_KEYS
 
 __all__ = [
     "DATE_KEYS",
@@ -379,7 +379,7 @@ def to_whoosh(
             raise _no_words(node.text, node.pos)
         return _fielded(parts)
     if isinstance(node, Truncated):
-        if node.key in ("pmid", "pmcid"):
+        if node.key in WHOLE_ID_KEYS:
             raise QueryError(f"truncation '*' is not supported for {ID_NAMES[node.key]}", node.pos)
         if node.key == "doi":
             return wq.Prefix("doi", node.prefix.lower())

@@ -75,6 +75,7 @@ from searchkit.query.tags import (
     PROXIMITY_KEYS,
     TAGS,
     UNSUPPORTED_TAGS,
+    WHOLE_ID_KEYS,
 )
 
 #: A proximity tag's inside, ``tiab:~3`` (also ``Title/Abstract:~3``).
@@ -487,7 +488,7 @@ _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
     """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
-    if key in ("pmid", "pmcid"):
+    if key in WHOLE_ID_KEYS:
         raise QueryError(f"a wildcard '*' is not supported for {ID_NAMES[key]}", pos)
     if key in _WHOLE_VALUE_KEYS:
         text = " ".join(t.text for t in words)

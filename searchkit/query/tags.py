@@ -174,6 +174,8 @@ UNSUPPORTED_TAGS: dict[str, str] = {
 #: (:mod:`searchkit.query.identifiers`), and how messages name them.
 ID_KEYS = frozenset({"pmid", "doi", "pmcid"})
 ID_NAMES = {"pmid": "PMIDs", "doi": "DOIs", "pmcid": "PMC ids"}
+#: Identifier keys matched only whole: a DOI may be truncated (a prefix of it).
+WHOLE_ID_KEYS = frozenset({"pmid", "pmcid"})
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
 #: Keys a proximity tag ``[tiab:~N]`` may name.
