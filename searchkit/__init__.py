@@ -38,7 +38,10 @@ if TYPE_CHECKING:
     from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
     from searchkit.searching.search import Hit, SearchResult
 
+from searchkit import whoosh_imports
 from searchkit.version import __version__
+
+whoosh_imports.install()
 
 # Public name -> the module that defines it.
 _EXPORTS = {

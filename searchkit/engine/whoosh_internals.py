@@ -86,7 +86,9 @@ class PrivateName:
     #: ``Name`` or ``Class.attribute`` (an instance attribute set by the class).
     name: str
     kind: Kind
-    #: The modules of :mod:`searchkit.engine` relying on it.
+    #: The modules of :mod:`searchkit.engine` relying on it (by their last name), or
+    #: :data:`WHOOSH_IMPORTS`, the one module outside the engine that rebinds Whoosh's
+    #: globals (it must act before any layer imports Whoosh).
     used_by: tuple[str, ...]
     why: str
 
@@ -101,6 +103,9 @@ class PrivateName:
         owner, dot, _ = self.name.rpartition(".")
         return owner if dot else None
 
+
+#: :mod:`searchkit.whoosh_imports`, as :attr:`PrivateName.used_by` names it.
+WHOOSH_IMPORTS = "searchkit.whoosh_imports"
 
 _W3 = "whoosh.codec.whoosh3"
 _WRITING = "whoosh.writing"
@@ -835,6 +840,38 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             ("whoosh.codec.plaintext", "the debugging codec"),
         )
     ),
+    # -- what Whoosh imports and never uses, stood in for while it loads ------------
+    PrivateName(
+        "whoosh.compat",
+        "urlretrieve",
+        _K.PATCHED,
+        (WHOOSH_IMPORTS,),
+        "a deferred stand-in: urllib.request (http, email, ssl) imported only if called",
+    ),
+    PrivateName(
+        "whoosh.reading",
+        "cached_property",
+        _K.PATCHED,
+        (WHOOSH_IMPORTS,),
+        "functools.cached_property: the package's imports asyncio",
+    ),
+    PrivateName(
+        "whoosh.reading",
+        "SegmentReader.deleted_docs_set",
+        _K.PATCHED,
+        (WHOOSH_IMPORTS,),
+        "so made by functools.cached_property",
+    ),
+    *(
+        PrivateName(
+            module,
+            "variations",
+            _K.PATCHED,
+            (WHOOSH_IMPORTS,),
+            "a deferred stand-in: whoosh.lang.morph_en's patterns compiled only if called",
+        )
+        for module in ("whoosh.query.terms", "whoosh.query")
+    ),
 )
 
 #: The public Whoosh names the engine imports (anything else it imports is in
@@ -891,6 +928,7 @@ __all__ = [
     "INTERNAL_MODULES",
     "PRIVATE_NAMES",
     "PUBLIC_NAMES",
+    "WHOOSH_IMPORTS",
     "WHOOSH_VERSION",
     "Kind",
     "PrivateName",
