@@ -1,8 +1,9 @@
 """Whoosh loaded without the modules it imports and never uses.
 
 Three of Whoosh's modules import, as they load, something no code of Whoosh's (or
-searchkit's) ever calls, and together those imports are about 70 ms of CPU in every
-process that reads or writes an index, more than a search of ``data/`` itself:
+searchkit's) ever calls, and together those imports are about 60 ms of CPU in every
+process that reads or writes an index: a sixth of a ``searchkit search`` process on
+``data/`` (BENCHMARKS.md, Start-up):
 
 * ``whoosh.compat`` imports ``urlretrieve`` from ``urllib.request`` (which loads
   ``http.client``, ``email``, ``ssl`` and ``socket``): no Whoosh module calls it.
