@@ -23,7 +23,10 @@ process that reads or writes an index: a sixth of a ``searchkit search`` process
 the Whoosh module is loaded, so that any other ``import urllib.request`` (or of the
 package ``cached_property``) in the process gets the real module; a module already
 imported is never stood in for; and once the three are loaded (or when Whoosh was
-imported before searchkit) the finder is gone from ``sys.meta_path``. The Whoosh
+imported before searchkit) the finder is gone from ``sys.meta_path``. (Another
+thread that imports ``urllib.request`` or ``cached_property`` for the first time during
+the milliseconds ``whoosh.compat`` or ``whoosh.reading`` takes to load would get the
+stand-in; searchkit itself imports neither anywhere.) The Whoosh
 globals so bound are listed in :mod:`searchkit.engine.whoosh_internals`, and
 ``tests/test_whoosh_imports.py`` checks on the pinned Whoosh that nothing else of it
 uses these names.
