@@ -1,4 +1,6 @@
-"""The storage engine: the only code that reaches into Whoosh's internals.
+"""The storage engine: the only code that reaches into Whoosh's internals (but for
+:mod:`searchkit.whoosh_imports`, which has three Whoosh modules load without imports
+they never use, before any layer imports Whoosh; its rebindings are in the same table).
 
 Owns the posting-block codec, reading postings as arrays, reading a field's terms in
 bulk, the fast segment writer and its bulk postings, the scoring of searchkit's query
