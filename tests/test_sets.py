@@ -169,3 +169,11 @@ def test_hits_restricted_and_excluded_as_by_isin(sample_index: SearchIndex) -> N
         assert hits.restrict(numbers).docnums.tolist() == hits.docnums[keep].tolist()
         assert hits.restrict(numbers).scores.tolist() == hits.scores[keep].tolist()
         assert hits.exclude(numbers).docnums.tolist() == hits.docnums[~keep].tolist()
+
+
+def test_a_table_of_wider_entries_is_chosen_less_often() -> None:
+    """found_at's table holds 32-bit entries: four times the memory a table of flags
+    fills, so for the same lookups it loses to binary search sooner."""
+    assert sets._use_table(1_000, 200, 40_000)
+    assert not sets._use_table(1_000, 200, 40_000, entry_bytes=4)
+    assert sets._use_table(1_000, 200, 4_000, entry_bytes=4)
