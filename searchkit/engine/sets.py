@@ -42,8 +42,9 @@ def _use_table(n_sorted: int, n_wanted: int, span: int, entry_bytes: int = 1) ->
     searches of ``n_wanted`` numbers in ``n_sorted`` (filling a byte of a table is an
     eighth of a step). ``found_at``'s table of 32-bit entries fills four times the
     memory of ``contains``'s: counted so, the 3,069 calls of the 200 benchmark queries
-    on the 1,000,000-record index, replayed, took 0.89x the time (460 against 514 ms;
-    the better way each time: 449)."""
+    on the 1,000,000-record index, replayed, took 0.87-0.89x the time, within 4% of the
+    better way each time (``benchmarks/lookup_choice.py``; BENCHMARKS.md, Scale,
+    twenty-eighth pass)."""
     return n_wanted * SEARCH_COST > n_sorted + n_wanted + span * entry_bytes // 8
 
 
