@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from searchkit import SearchIndex, search
@@ -51,16 +49,14 @@ def recorded_calls(index_dir: Path) -> list[tuple[Any, Any]]:
     return calls
 
 
-def _by_table(sorted_ids: Any, wanted: Any, span: int) -> None:
-    table = np.full(span, -1, dtype=np.int32)
-    table[sorted_ids] = np.arange(len(sorted_ids), dtype=np.int32)
-    at = table[wanted]
-    _ = at[at >= 0]
-
-
-def _by_search(sorted_ids: Any, wanted: Any) -> None:
-    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    _ = at[sorted_ids[at] == wanted]
+def _forced(table: bool, sorted_ids: Any, wanted: Any) -> None:
+    """``found_at`` itself, made to take one way (as ``tests/test_sets.py`` forces it)."""
+    cost = sets.SEARCH_COST
+    sets.SEARCH_COST = 10**9 if table else 0
+    try:
+        sets.found_at(sorted_ids, wanted)
+    finally:
+        sets.SEARCH_COST = cost
 
 
 def _median_seconds(run: Any, *args: Any) -> float:
@@ -81,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     tables_now = tables_before = 0
     for sorted_ids, wanted in calls:
         span = max(int(sorted_ids[-1]), int(wanted.max())) + 1
-        table = _median_seconds(_by_table, sorted_ids, wanted, span)
-        binary = _median_seconds(_by_search, sorted_ids, wanted)
+        table = _median_seconds(_forced, True, sorted_ids, wanted)
+        binary = _median_seconds(_forced, False, sorted_ids, wanted)
         n, m = len(sorted_ids), len(wanted)
         use_now = sets._use_table(n, m, span, 4)
         use_before = sets._use_table(n, m, span, 1)

@@ -24,6 +24,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from searchkit.whoosh_imports import deferred
+
 _STANDINS = ("nltk", "nltk.stem", "nltk.corpus", "nltk.redos", "nltk.termsec")
 
 
@@ -54,7 +56,7 @@ class _Deferred(types.ModuleType):
         real = self.__name__
         if real == "nltk.redos" and name == "compile":
             return lambda *args, **kwargs: _DeferredPattern(args, kwargs)
-        return lambda *args, **kwargs: getattr(importlib.import_module(real), name)(*args, **kwargs)
+        return deferred(real, name)
 
 
 def _load_isolated() -> Any:
