@@ -37,8 +37,12 @@ class _App(typer.Typer):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         limit_blas_threads()
-        with collector.starting():
-            tree = self if args or kwargs.get("args") is not None else self.for_argv(sys.argv)
+        program = not args and kwargs.get("args") is None
+        # As a program (standalone, its arguments from sys.argv) the command ends the
+        # process: its collector is left as the process ends (collector.starting).
+        exiting = program and kwargs.get("standalone_mode", True)
+        with collector.starting(exiting=exiting):
+            tree = self.for_argv(sys.argv) if program else self
             return typer.Typer.__call__(tree, *args, **kwargs)
 
     def for_argv(self, argv: list[str]) -> typer.Typer:
