@@ -58,6 +58,18 @@ def test_the_ingest_ratio_is_given_against_both_tantivy_runs() -> None:
     assert scale.tantivy_row(1.0, 0.2, 0.2, 3.456).endswith("; vs stock Whoosh 3.46x")
 
 
+def test_the_ingest_rate_is_given_end_to_end_and_by_halves() -> None:
+    """The 100,000-record run of 2026-12-06 (Intel VM): the fifth and the tenth
+    increments merged a tier; the tenth at 44% of the first's rate (45% from these
+    rounded times), the last five increments together at 103% of the first five's."""
+    scale: Any = _scale()
+    cpu = [12.7, 14.6, 13.9, 14.1, 30.4, 14.2, 13.7, 13.7, 13.5, 28.5]
+    row = scale.rate_row([(10_000, c) for c in cpu])
+    assert row.startswith("45% per CPU second (the last increment against the first)")
+    assert row.endswith("the last 5 increments against the first 5, merges included: 103%")
+    assert scale.rate_row([(10, 1.0), (10, 1.0)]).endswith("merges included: 100%")
+
+
 def test_scale_times_every_benchmark_query_on_a_warm_index(sample_index_dir: Path) -> None:
     """The query rows of ``scale.py``: each of the 200 queries timed once, in wall and
     CPU milliseconds, after the index's files were read and 20 queries warmed up."""
