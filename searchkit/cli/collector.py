@@ -10,7 +10,9 @@ is off until :func:`started`, which hides what was loaded from it (:func:`gc.fre
 and turns it back on for the command's own work. The collector's state before the
 command is restored after it, and the frozen objects are handed back to it
 (:func:`gc.unfreeze`), so that a process running many commands (tests, through
-``CliRunner``) collects their garbage as before.
+``CliRunner``) collects their garbage as before; the ``searchkit`` program, whose
+process ends with its command, leaves everything frozen instead (``exiting``), so
+that the interpreter's last collection as it shuts down has nothing to walk.
 """
 
 from __future__ import annotations
