@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--procs", type=int, default=1, help="searchkit ingest --procs")
-    ap.add_argument("--repeat", type=int, default=5, help="start-up runs of each command")
+    # 15, not 5: on this VM five runs each once read 1.50x where fifteen, minutes
+    # later, read 1.67x (BENCHMARKS.md, Scale, thirtieth pass).
+    ap.add_argument("--repeat", type=int, default=15, help="start-up runs of each command")
     ap.add_argument("--no-stock", action="store_true", help="skip stock Whoosh (slowest)")
     ap.add_argument("--workdir", type=Path, help="keep the corpus and indexes here")
     ap.add_argument(
