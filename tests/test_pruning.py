@@ -291,3 +291,31 @@ def _holds_bare(q: wq.Query, word: str) -> bool:
     if type(q).__name__ == "FieldedTerm" and {t.text for t in q.subqueries} == {word}:
         return True
     return any(_holds_bare(sub, word) for sub in getattr(q, "subqueries", ()))
+
+
+def test_candidates_that_cannot_reach_the_threshold_are_not_looked_up_further(
+    generated_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MaxScore's test per document: a candidate whose score so far plus the bounds of
+    the non-essential words not yet looked up cannot reach the threshold is dropped
+    before the next lookup, the commonest words last. Over the benchmark queries on
+    the generated records some candidates are dropped so, and the hits, scores and
+    counts stay those of scoring every match (``_assert_same`` checks them all)."""
+    index = SearchIndex.open(generated_index)
+    sizes: list[tuple[int, int]] = []
+    real = pruning._reachable
+
+    def spy(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        sizes.append((len(args[5]), len(out)))  # type: ignore[arg-type]
+        return out
+
+    monkeypatch.setattr(pruning, "_reachable", spy)
+    for text in BENCHMARK_QUERIES:
+        pruned = pipeline.rank(index, text, PRUNED, limit=10)
+        full = pipeline.rank(index, text, UNPRUNED, limit=10)
+        assert pruned.ranked == full.ranked, text
+        assert (pruned.total, pruned.matched) == (full.total, full.matched), text
+    assert sizes, "no query had non-essential words"
+    assert all(after <= before for before, after in sizes)
+    assert sum(1 for before, after in sizes if after < before) >= 5, sizes
