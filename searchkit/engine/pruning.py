@@ -179,8 +179,8 @@ def _reachable(
     bound, and before each lookup a candidate whose score so far plus the bounds of
     the pieces not yet looked up falls below the threshold is dropped. So the
     commonest words, whose bounds are the lowest, are looked up last, for the few
-    candidates left (``stem-cell``'s ``cell`` for 2% of the 197,621 candidates of
-    "concentrations stem-cell regulatory" on the 1,000,000-record index). The scores
+    candidates left (of the 197,621 candidates of "concentrations stem-cell
+    regulatory" on the 1,000,000-record index, 101 are left). The scores
     of the candidates left are then computed as before, from their pieces in order:
     the same hits and scores (``tests/test_pruning.py``)."""
     scale = {i: (c.boost if c.split else 1.0) for c in concepts for i in c.indexes}
@@ -192,18 +192,18 @@ def _reachable(
     left = sum(bounds[i] or 0.0 for i in order)
     pieces = {i: p for c in concepts for i, p in zip(c.indexes, c.pieces, strict=True)}
     kept_here = sets.contains(kept, candidates) if len(kept) else None
-    for i in [*order, None]:
+    for next_piece in [*order, None]:
         # The margin covers sums added in another order than the scores' own.
         alive = (total + left) * (1.0 + 1e-9) >= threshold
         if kept_here is not None:
             alive |= kept_here
             kept_here = kept_here[alive]
         candidates, total = candidates[alive], total[alive]
-        if i is None or not len(candidates):
+        if next_piece is None or not len(candidates):
             break
-        ids, score = ev._at(pieces[i], candidates)
-        total[sets.positions_in(candidates, ids)] += score * scale[i]
-        left -= bounds[i] or 0.0
+        ids, score = ev._at(pieces[next_piece], candidates)
+        total[sets.positions_in(candidates, ids)] += score * scale[next_piece]
+        left -= bounds[next_piece] or 0.0
     return candidates
 
 
