@@ -141,10 +141,11 @@ def evaluate_top(
         if i not in non_essential and i not in full:
             full[i] = _inside(ev.concept(piece), inside)
     if frozenset(full) != sampled_with or len(kept):
-        # Every document of a piece scored in full is a candidate: its part is given
-        # whole; the non-essential ones are looked up for the candidates. (Otherwise
-        # the same candidates and parts as the sample's, in the same order: the same
-        # base.)
+        # Every document of a piece scored in full is a candidate, kept if its score
+        # can still reach the threshold (_reachable); the non-essential pieces are
+        # looked up for the candidates kept. Without non-essential pieces every piece
+        # was scored in full and is given whole. (Otherwise the same candidates and
+        # parts as the sample's, in the same order: the same base.)
         if non_essential:
             candidates = union([kept, *(ids for ids, _ in full.values())])
             candidates = _reachable(
