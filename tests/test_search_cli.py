@@ -116,6 +116,25 @@ def test_proximity_matches_words_near_each_other_in_any_order(sample_index_dir: 
     assert SEED_PMID in pmids(sample_index_dir, '"escape tumor"[tiab:~1]')
 
 
+def test_affiliation_proximity_in_pubmeds_form(sample_index_dir: Path) -> None:
+    """PubMed searches proximity in the affiliation field too: ``"a b"[ad:~N]``, at
+    most N words between them, any order (as ``"a b"~N+1`` tagged ``[ad]``)."""
+    near = hits(sample_index_dir, '"hospital university"[ad:~2]', "--fields", "pmid,affiliations")
+    assert near and [h["pmid"] for h in near] == pmids(
+        sample_index_dir, '"hospital university"~3[ad]'
+    )
+    assert all(
+        re.search(r"\bhospital", " ".join(h["affiliations"]), re.IGNORECASE)
+        and re.search(r"\buniversit", " ".join(h["affiliations"]), re.IGNORECASE)
+        for h in near
+    )
+    # Side by side in either order: the exact phrase's records among them, and all of
+    # them among those with up to two words between.
+    exact = set(pmids(sample_index_dir, '"university hospital"[ad]'))
+    adjacent = set(pmids(sample_index_dir, '"hospital university"[ad:~0]'))
+    assert exact and exact <= adjacent < {h["pmid"] for h in near}
+
+
 def test_truncation(sample_index_dir: Path) -> None:
     found = records(sample_index_dir, "immunotherap*[ti]")
     assert found

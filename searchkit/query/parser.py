@@ -10,7 +10,7 @@ Grammar (operators in capitals, as in PubMed; lower-case and/or/not are words)::
     unit     := "(" chain ")"
               | "#" N                                      # search N of the history
               | PHRASE ["~" N] [TAG]                       # "tumor escape"~5[tiab]
-              | PHRASE "[" ("ti"|"ab"|"tiab") ":~" N "]"   # PubMed: "tumor escape"[tiab:~3]
+              | PHRASE "[" ("ti"|"ab"|"tiab"|"ad") ":~" N "]"   # PubMed: "tumor escape"[tiab:~3]
                                                            # (long forms: [Title/Abstract:~3])
               | FIELD ":" (WORD | PHRASE)                  # title:cancer, year:2015..2020
               | WORD+ [TAG]                                # cancer stem cells[ti]
@@ -383,7 +383,8 @@ class _Parser:
         key = TAGS.get(" ".join(match.group(1).lower().split()))
         if key not in PROXIMITY_KEYS:
             raise QueryError(
-                f"proximity works with [ti:~N], [ab:~N] or [tiab:~N], not [{tok.text}]", tok.pos
+                f"proximity works with [ti:~N], [ab:~N], [tiab:~N] or [ad:~N], not [{tok.text}]",
+                tok.pos,
             )
         if phrase.near is not None:
             raise QueryError("give the proximity once: '~N' or '[tiab:~N]', not both", tok.pos)

@@ -178,8 +178,9 @@ ID_NAMES = {"pmid": "PMIDs", "doi": "DOIs", "pmcid": "PMC ids"}
 WHOLE_ID_KEYS = frozenset({"pmid", "pmcid"})
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
-#: Keys a proximity tag ``[tiab:~N]`` may name.
-PROXIMITY_KEYS = frozenset({"title", "abstract", "tiab"})
+#: Keys a proximity tag ``[tiab:~N]`` may name (PubMed's: title, title/abstract and
+#: affiliation; the abstract alone too).
+PROXIMITY_KEYS = frozenset({"title", "abstract", "tiab", "affiliation"})
 
 # ``field:value`` prefixes → field key.
 PREFIXES: dict[str, str] = {
