@@ -48,7 +48,7 @@ def test_the_free_text_fields_take_the_fast_path() -> None:
     # gaps between names) fall back to Whoosh's own indexing, which is always right.
     text_fields = {n for n, f in SCHEMA.items() if isinstance(f, TEXT)}
     assert set(FAST) <= text_fields
-    assert {"title", "abstract", "keywords", "mesh"} <= set(FAST)
+    assert {"title", "abstract", "keywords", "mesh", "affiliation"} <= set(FAST)
 
 
 @pytest.mark.slow

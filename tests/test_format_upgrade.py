@@ -1,5 +1,5 @@
 """Indexes of older formats are searched as they are by a searchkit that writes
-format 10, and declare format 10 when first written to:
+format 11, and declare format 11 when first written to:
 
 - format 6: large posting blocks keep their positions as zlib streams
   (:class:`~searchkit.engine.codec.DeflatedValues`; format 7 and on write LZ4,
@@ -7,7 +7,10 @@ format 10, and declare format 10 when first written to:
 - formats 6 and 7: positions as Whoosh's ``Positions`` pickles them (format 8:
   :class:`~searchkit.engine.compact_positions.CompactPositions`, 16-bit numbers).
   An older index keeps the format its schema names in the segments written to it
-  later, and ``rebuild`` makes it a format-8 index whole.
+  later, and ``rebuild`` makes it a format-8 index whole;
+- formats 10 and before: keywords, MeSH words and affiliations as one text each
+  (format 11: entry by entry, :class:`~searchkit.engine.listtext.ListText`), kept in
+  the segments written later.
 
 Real records, real ``searchkit`` processes; the older indexes are written by the
 writer as it was (stock positions, values deflated for format 6)."""
@@ -22,6 +25,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 from whoosh.analysis import IDTokenizer
+from whoosh.fields import TEXT
 from whoosh.formats import Positions
 
 from searchkit import SearchIndex
@@ -60,9 +64,14 @@ QUERIES = [
 def _stock_schema() -> Any:
     """The schema of formats 6 and 7: positions in Whoosh's own format, dates as day
     terms alone (format 9 adds their months and years: ``tests/test_date_levels.py``),
-    no PMC ids (format 10 adds them: ``tests/test_pmcid.py``)."""
+    no PMC ids (format 10 adds them: ``tests/test_pmcid.py``), lists as one text
+    (format 11 reads them entry by entry: ``tests/test_list_fields.py``)."""
     schema = schema_module.build_schema()
     schema.remove("pmcid")
+    for name in ("keywords", "mesh", "affiliation"):  # format 11 reads lists by entry
+        listed = schema[name]
+        schema.remove(name)
+        schema.add(name, TEXT(analyzer=listed.analyzer))
     for _, field in schema.items():
         if type(field.format) is CompactPositions:
             field.format = Positions(field_boost=field.format.field_boost)
@@ -163,20 +172,20 @@ def test_an_older_index_is_read_then_written_in_the_current_format(
     assert decoded and set(decoded) == {Positions}, decoded
     assert bool(inflated) == (version == 6)
 
-    # Searched as it is: the same counts and rankings as format 10, and not rewritten.
+    # Searched as it is: the same counts and rankings as today's, and not rewritten.
     expected = _answers(new)
     assert all(int(count) > 0 for count, _ in expected)
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == expected[0]
     assert index_version(old) == version
 
-    # Written to: format 10 from then on; the new segment and the old ones searched
+    # Written to: today's format from then on; the new segment and the old ones searched
     # together, then merged into one, in the positions format of the index's schema.
     more = SAMPLE_DIR / _LARGEST
     for index in (old, new):
         added = _run("ingest", str(more), "--index", str(index))
         assert added.returncode == 0, added.stderr
-    assert index_version(old) == SCHEMA_VERSION == 10
+    assert index_version(old) == SCHEMA_VERSION == 11
     assert _positions_format(old) is Positions
     assert not _date_levels(old)
     expected = _answers(new)
@@ -188,7 +197,7 @@ def test_an_older_index_is_read_then_written_in_the_current_format(
     assert _answers(old) == expected
     assert _searched_by_a_process(old) == _searched_by_a_process(new)
 
-    # Rebuilt: format 10 whole, the same answers.
+    # Rebuilt: today's format whole, the same answers.
     rebuilt = _run("rebuild", "--index", str(old))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert _positions_format(old) is CompactPositions
@@ -204,6 +213,7 @@ def test_a_format_5_index_is_refused_with_a_rebuild_message(tmp_path: Path) -> N
     run = _run("search", "cancer", "--index", str(index))
     assert run.returncode != 0 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
-    assert "has format version 5, this searchkit reads version 10 (and 6, 7, 8, 9)" in run.stderr
+    expected = "has format version 5, this searchkit reads version 11 (and 6, 7, 8, 9, 10)"
+    assert expected in run.stderr
     assert f"searchkit rebuild --index {index}" in run.stderr
     assert index_version(index) == 5

@@ -64,6 +64,7 @@ from searchkit.engine.bulkpostings import (
 )
 from searchkit.engine.codec import SearchkitCodec
 from searchkit.engine.compact_positions import CompactPositions, encode_compact
+from searchkit.engine.listtext import ListText, entry_positions, entry_tokens
 from searchkit.engine.merging import MergeSources, readable_in_bulk
 from searchkit.engine.orphans import (
     close_in_forked_children,
@@ -150,12 +151,13 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     analyzer = getattr(field, "analyzer", None)
     fmt = field.format
     encode = positions_encoder(fmt)
+    listed = type(field) is ListText
     if (
         not isinstance(analyzer, CompositeAnalyzer)
         or encode is None
         or field.vector
         or field.separate_spelling()
-        or type(field).index is not FieldType.index
+        or (type(field).index is not FieldType.index and not listed)
     ):
         return None
     items = list(analyzer.items)
@@ -164,7 +166,17 @@ def compile_positions(field: FieldType) -> PositionsIndexer | None:
     if type(tokenizer) is BiomedTokenizer:
         if [type(f) for f in items[1:]] != [BiomedStopFilter, SnowballStemFilter]:
             return None
+        if listed:  # each entry analysed alone, shifted as ListText.index shifts it
+            termize = _shared_termizer()
+            return PositionsIndexer(
+                entry_positions(_biomed_positions()),
+                boost,
+                encode,
+                entry_tokens(termize.tokens, lambda: termize.terms),
+            )
         return PositionsIndexer(_biomed_positions(), boost, encode, _biomed_tokens())
+    if listed:
+        return None
     if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
         return None
     compiled = _word_function(items[1:])

@@ -893,6 +893,7 @@ PUBLIC_NAMES: frozenset[str] = frozenset(
         "whoosh.columns.VarBytesColumn",
         "whoosh.fields.FieldType",
         "whoosh.fields.Schema",
+        "whoosh.fields.TEXT",
         "whoosh.filedb.filestore.FileStorage",
         "whoosh.filedb.structfile.StructFile",
         "whoosh.formats",

@@ -17,6 +17,7 @@ from whoosh.formats import Positions
 
 from searchkit.analysis.analyzer import Stateless, text_analyzer
 from searchkit.engine.compact_positions import CompactPositions
+from searchkit.engine.listtext import ENTRY_GAP, ListText
 from searchkit.index.dates import DateTokenizer
 
 #: The index format version. Bump it when what an index stores changes: an analyzer's
@@ -28,16 +29,19 @@ from searchkit.index.dates import DateTokenizer
 #: (``searchkit.engine.compact_positions.CompactPositions``), not pickled gaps.
 #: 9: dates also indexed as their month and year (``searchkit.index.dates``).
 #: 10: PMC ids indexed (the ``pmcid`` field).
-SCHEMA_VERSION = 10
+#: 11: keywords, MeSH words and affiliations indexed entry by entry, with a gap of
+#: positions between entries (``searchkit.engine.listtext.ListText``).
+SCHEMA_VERSION = 11
 #: Versions this searchkit reads as they are: an index of version 6 (its blocks'
 #: positions zlib streams), 7 (its positions pickled, in the format its schema
 #: names, which its new segments keep), 8 (its dates as days alone, which its new
-#: segments keep too: its schema says so) or 9 (no ``pmcid`` field: its records are
-#: written without one, and ``[pmcid]`` says to rebuild it) becomes version 10 when it
-#: is first written to, so that an older searchkit refuses it with a rebuild message
-#: rather than failing on a block it cannot read; ``rebuild`` makes it a version 10
-#: index whole.
-READABLE_VERSIONS = frozenset({6, 7, 8, 9, SCHEMA_VERSION})
+#: segments keep too: its schema says so), 9 (no ``pmcid`` field: its records are
+#: written without one, and ``[pmcid]`` says to rebuild it) or 10 (its list fields one
+#: text, so a phrase may span two keywords: its schema says so, and its new segments
+#: keep it) becomes version 11 when it is first written to, so that an older
+#: searchkit refuses it with a rebuild message rather than failing on a block it
+#: cannot read; ``rebuild`` makes it a version 11 index whole.
+READABLE_VERSIONS = frozenset({6, 7, 8, 9, 10, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.
 TEXT_FIELDS: dict[str, float] = {
@@ -49,8 +53,6 @@ TEXT_FIELDS: dict[str, float] = {
 
 #: Joins the entries of a list-valued field (authors, journal names, types).
 LIST_SEPARATOR = " ; "
-#: Positions left empty between two entries of a list: no phrase spans two authors.
-ENTRY_GAP = 100
 
 _WORD = re.compile(r"\w+")
 _DOTS = re.compile(r"\.")
@@ -225,8 +227,9 @@ def _fields() -> Schema:
         pmid=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=text, stored=True),
         abstract=TEXT(analyzer=text, stored=True),
-        keywords=TEXT(analyzer=text),
-        mesh=TEXT(analyzer=text),
+        # Lists (joined by LIST_SEPARATOR): no phrase spans two entries.
+        keywords=ListText(analyzer=text),
+        mesh=ListText(analyzer=text),
         # Whole MeSH headings and heading/qualifier pairs (searchkit.index.mesh normalizes
         # them), the major ones, and qualifiers: one term per entry.
         mesh_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
@@ -244,7 +247,7 @@ def _fields() -> Schema:
         first_author=TEXT(analyzer=NameTokenizer()),
         last_author=TEXT(analyzer=NameTokenizer()),
         collective=TEXT(analyzer=NameTokenizer()),
-        affiliation=TEXT(analyzer=text),
+        affiliation=ListText(analyzer=text),
         volume=TEXT(analyzer=EntryTokenizer(), phrase=False),
         issue=TEXT(analyzer=EntryTokenizer(), phrase=False),
         pages=TEXT(analyzer=EntryTokenizer(), phrase=False),
