@@ -8,32 +8,20 @@ Real records of data/, searched through the CLI."""
 
 from __future__ import annotations
 
-import functools
 import re
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from searchkit.readers import iter_files, read_file
 from searchkit.records import Record
 
 from .cli_helpers import run
-from .conftest import SAMPLE_DIR
+from .test_fastindex import sample_records
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 #: Each list and the tag searching it alone.
 TAGS = {"keywords": "ot", "affiliations": "ad"}
-
-
-@functools.cache
-def _records() -> list[Record]:
-    return [
-        item
-        for path in iter_files([SAMPLE_DIR])
-        for item in read_file(path)
-        if isinstance(item, Record)
-    ]
 
 
 def _entries(record: Record, field: str) -> list[str]:
@@ -52,7 +40,7 @@ def _across(field: str, limit: int = 12) -> list[tuple[str, str]]:
     """Phrases of the last word of an entry and the first of the next, whose two words
     no one entry of the record's list holds, with the PMID of the record."""
     found: dict[str, str] = {}
-    for record in _records():
+    for record in sample_records():
         entries = _entries(record, field)
         for before, after in pairwise(entries):
             first, second = _WORD.findall(before)[-1:], _WORD.findall(after)[:1]
@@ -86,7 +74,7 @@ def test_a_phrase_never_spans_two_entries_of_a_list(sample_index_dir: Path, fiel
 
 def test_a_phrase_inside_one_entry_still_matches(sample_index_dir: Path) -> None:
     checked = 0
-    for record in _records():
+    for record in sample_records():
         for entry in record.keywords:
             words = entry.split()[:2]
             if len(words) == 2 and all(_WORD.fullmatch(word) for word in words):
