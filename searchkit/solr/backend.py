@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from searchkit.analysis.acronyms import TABLE_FILE, AcronymTable, mine_record
+from searchkit.engine.listtext import ENTRY_SEPARATOR
 from searchkit.errors import IndexVersionError, RecordNotFoundError, SearchkitError
 from searchkit.index.batch import WriteCounts
 from searchkit.index.documents import record_from_json, record_to_fields, record_to_json
@@ -92,6 +93,8 @@ _MARKS = re.compile(f"([{_PRE}{_POST}])")
 #: (BENCHMARKS.md, "Solr cluster").
 TIE = "0.5"
 NATURAL_FIELDS = {"title": 1.0, "abstract": 1.0, "keywords": 1.5, "mesh": 1.5}
+#: Fields whose value is a list: sent as one (multi-valued) field value per entry.
+LIST_FIELDS = frozenset({"keywords", "mesh", "affiliation"})
 #: Natural-language ranking's proximity: edismax's word-pair phrase boost (adjacent query
 #: words within PAIR_SLOP positions). SciFact train nDCG@10, with coordination: none
 #: 0.6906, abstract^0.1 slop 8 0.6931, title and abstract ^1 slop 32 0.6590.
@@ -118,6 +121,7 @@ class SolrBackend:
         #: The collection's MeSH tree once read (a command reads it once).
         self._mesh: tuple[MeshTree | None] | None = None
         self._field_names: frozenset[str] | None = None
+        self._multi_valued: frozenset[str] = frozenset()
 
     @classmethod
     def open(cls, address: SolrAddress) -> SolrBackend:
@@ -156,11 +160,27 @@ class SolrBackend:
     def _fields(self) -> frozenset[str]:
         """The fields of the collection's schema (asked once): a collection made by an
         older searchkit lacks the fields added since (``pmcid``), which its records
-        are sent without (their stored JSON keeps the value) until ``rebuild``."""
+        are sent without (their stored JSON keeps the value) until ``rebuild``; and
+        those of them that take several values (:meth:`_document`)."""
         if self._field_names is None:
             found = self.client.get(f"{self._path}/schema/fields", {"wt": "json"})
-            self._field_names = frozenset(f["name"] for f in found.get("fields", []))
+            fields = found.get("fields", [])
+            self._field_names = frozenset(f["name"] for f in fields)
+            self._multi_valued = frozenset(f["name"] for f in fields if f.get("multiValued"))
         return self._field_names
+
+    def _document(self, pmid: str, record: Record, record_json: str) -> dict[str, Any]:
+        """The Solr document of a record: its fields, the keywords, MeSH words and
+        affiliations as lists where the collection's schema takes several values (Solr
+        keeps their entries 100 positions apart, as a local index does,
+        :mod:`searchkit.engine.listtext`: no phrase spans two); joined in one value in
+        a collection made before (a phrase may span two there until ``rebuild``)."""
+        fields: dict[str, Any] = record_to_fields(record, record_json, self._fields())
+        for name in LIST_FIELDS & self._multi_valued:
+            value = fields.get(name)
+            if isinstance(value, str):
+                fields[name] = [entry.strip() for entry in value.split(ENTRY_SEPARATOR)]
+        return {"id": pmid, **fields}
 
     def record_count(self) -> int:
         found = self._select({"query": "*:*", "limit": 0})
@@ -584,7 +604,7 @@ class SolrBackend:
             else:
                 counts.added += 1
             self._acronyms.update(mine_record(record))
-            docs.append({"id": pmid, **record_to_fields(record, record_json, self._fields())})
+            docs.append(self._document(pmid, record, record_json))
             sent[pmid] = record_json
         pending.clear()
         if docs:

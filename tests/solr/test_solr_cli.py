@@ -444,6 +444,65 @@ def test_pmids_dois_pmcids_and_eutilities_tags_on_the_cluster(
     assert pmids(", ".join(str(r.pmcid) for r in with_pmcid)) == {r.pmid for r in with_pmcid}
 
 
+def test_a_phrase_never_spans_two_keywords_or_affiliations_on_the_cluster(
+    solr_cluster: SolrCluster, sample: str
+) -> None:
+    """As in a local index (``tests/test_list_fields.py``): the keywords "Androgen
+    receptor; Immunohistochemistry" hold no phrase "receptor immunohistochemistry", nor
+    do two affiliations, one ending "USA." and the next beginning "Environmental", hold
+    "usa environmental"."""
+
+    def pmids(query: str) -> set[str]:
+        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", sample)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    assert "30217568" in pmids('"androgen receptor"[ot]')
+    assert "30217568" in pmids("receptor[ot] AND immunohistochemistry[ot]")
+    assert "30217568" not in pmids('"receptor immunohistochemistry"[ot]')
+    assert "30217568" not in pmids('"receptor immunohistochemistry"')
+    assert "28775130" in pmids("usa[ad] AND environmental[ad]")
+    assert "28775130" not in pmids('"usa environmental"[ad]')
+    assert "28775130" not in pmids('"usa environmental"~3[ad]')
+
+
+def test_a_collection_made_before_lists_were_multi_valued_takes_them_joined(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection whose configset predates multi-valued keywords, MeSH words and
+    affiliations takes each list joined in one value (where a phrase may still span
+    two entries), and lists entry by entry once rebuilt with this searchkit's."""
+    from searchkit.solr import configset
+
+    def older_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
+        files = configset_files(acronyms)
+        schema = files["schema.xml"].decode("utf-8")
+        assert schema.count(' multiValued="true"/>') >= 3
+        files["schema.xml"] = schema.replace(' multiValued="true"/>', "/>").encode("utf-8")
+        return files
+
+    url = solr_cluster.url("before_lists")
+    with monkeypatch.context() as patched:
+        patched.setattr(configset, "configset_files", older_files)
+        init = _run(solr_cluster, "solr", "init", url)
+    assert init.exit_code == 0, init.stderr
+    xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
+    added = _run(solr_cluster, "ingest", str(xizhou), "--index", url)
+    assert added.exit_code == 0, added.stderr
+
+    def pmids(query: str) -> set[str]:
+        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", url)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    assert "30217568" in pmids('"androgen receptor"[ot]')
+    assert "30217568" in pmids('"receptor immunohistochemistry"[ot]')  # joined: spans
+    rebuilt = _run(solr_cluster, "rebuild", "--index", url)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert "30217568" in pmids('"androgen receptor"[ot]')
+    assert "30217568" not in pmids('"receptor immunohistochemistry"[ot]')
+
+
 def test_a_collection_made_before_pmcids_were_indexed_says_to_rebuild(
     solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
