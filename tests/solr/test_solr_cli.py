@@ -466,26 +466,41 @@ def test_a_phrase_never_spans_two_keywords_or_affiliations_on_the_cluster(
     assert "28775130" not in pmids('"usa environmental"~3[ad]')
 
 
+def _init_older(
+    cluster: SolrCluster,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    older: Callable[[str], str],
+) -> str:
+    """A collection ``name`` made with this searchkit's configset, its schema as
+    ``older`` gives it (as an older searchkit made it): its address."""
+    from searchkit.solr import configset
+
+    def older_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
+        files = configset_files(acronyms)
+        files["schema.xml"] = older(files["schema.xml"].decode("utf-8")).encode("utf-8")
+        return files
+
+    url = cluster.url(name)
+    with monkeypatch.context() as patched:
+        patched.setattr(configset, "configset_files", older_files)
+        init = _run(cluster, "solr", "init", url)
+    assert init.exit_code == 0, init.stderr
+    return url
+
+
 def test_a_collection_made_before_lists_were_multi_valued_takes_them_joined(
     solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A collection whose configset predates multi-valued keywords, MeSH words and
     affiliations takes each list joined in one value (where a phrase may still span
     two entries), and lists entry by entry once rebuilt with this searchkit's."""
-    from searchkit.solr import configset
 
-    def older_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
-        files = configset_files(acronyms)
-        schema = files["schema.xml"].decode("utf-8")
+    def single_valued(schema: str) -> str:
         assert schema.count(' multiValued="true"/>') >= 3
-        files["schema.xml"] = schema.replace(' multiValued="true"/>', "/>").encode("utf-8")
-        return files
+        return schema.replace(' multiValued="true"/>', "/>")
 
-    url = solr_cluster.url("before_lists")
-    with monkeypatch.context() as patched:
-        patched.setattr(configset, "configset_files", older_files)
-        init = _run(solr_cluster, "solr", "init", url)
-    assert init.exit_code == 0, init.stderr
+    url = _init_older(solr_cluster, monkeypatch, "before_lists", single_valued)
     xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
     added = _run(solr_cluster, "ingest", str(xizhou), "--index", url)
     assert added.exit_code == 0, added.stderr
@@ -509,21 +524,13 @@ def test_a_collection_made_before_pmcids_were_indexed_says_to_rebuild(
     """A collection whose configset predates the ``pmcid`` field still takes records
     (sent without it), answers ``[pmcid]`` with one line saying to rebuild, and is
     searched by PMC id once rebuilt (with the configset of this searchkit)."""
-    from searchkit.solr import configset
 
-    def older_files(acronyms: AcronymTable | None = None) -> dict[str, bytes]:
-        files = configset_files(acronyms)
-        schema = files["schema.xml"].decode("utf-8")
+    def without_pmcid(schema: str) -> str:
         kept = [line for line in schema.splitlines() if 'name="pmcid"' not in line]
         assert len(kept) < len(schema.splitlines())
-        files["schema.xml"] = "\n".join(kept).encode("utf-8")
-        return files
+        return "\n".join(kept)
 
-    url = solr_cluster.url("before_pmcid")
-    with monkeypatch.context() as patched:
-        patched.setattr(configset, "configset_files", older_files)
-        init = _run(solr_cluster, "solr", "init", url)
-    assert init.exit_code == 0, init.stderr
+    url = _init_older(solr_cluster, monkeypatch, "before_pmcid", without_pmcid)
     medline = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
     records = [r for r in read_file(medline) if isinstance(r, Record)]
     record = next(r for r in records if r.pmcid)
