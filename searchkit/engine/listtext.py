@@ -15,8 +15,8 @@ The fast writer takes the same positions from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from whoosh.fields import TEXT
 from whoosh.formats import Positions
@@ -30,6 +30,7 @@ ENTRY_GAP = 100
 ENTRY_SEPARATOR = ";"
 
 Tokens = tuple[list[int], list[int] | None, list[bytes]]
+T = TypeVar("T", str, bytes)
 
 
 class ListText(TEXT):  # type: ignore[misc]
@@ -44,52 +45,50 @@ class ListText(TEXT):  # type: ignore[misc]
             return
         kwargs.setdefault("mode", "index")
         kwargs["positions"] = True
-        places: dict[str, list[int]] = {}
         weights: dict[str, float] = {}
-        base = 0
-        for entry in value.split(ENTRY_SEPARATOR):
-            last = -1
-            for token in self.analyzer(entry, start_pos=base, **kwargs):
-                if token.stopped:
-                    continue
-                text = token.text
-                found = places.get(text)
-                if found is None:
-                    places[text] = [token.pos]
-                    weights[text] = token.boost
-                else:
-                    found.append(token.pos)
-                    weights[text] += token.boost
-                last = max(last, token.pos)
-            if last >= 0:
-                base = last + 1 + ENTRY_GAP
+
+        def entry_places(entry: str) -> dict[str, list[int]]:
+            found: dict[str, list[int]] = {}
+            for token in self.analyzer(entry, **kwargs):
+                if not token.stopped:
+                    found.setdefault(token.text, []).append(token.pos)
+                    weights[token.text] = weights.get(token.text, 0.0) + token.boost
+            return found
+
         boost = fmt.field_boost
-        for text, found in places.items():
+        for text, found in joined(map(entry_places, value.split(ENTRY_SEPARATOR))).items():
             yield text.encode("utf-8"), len(found), weights[text] * boost, fmt.encode(found)
+
+
+def joined(entries: Iterable[dict[T, list[int]]]) -> dict[T, list[int]]:
+    """Each entry's terms and positions (counted from 0), one entry after another:
+    an entry's positions shifted to :data:`ENTRY_GAP` after the last of the entry
+    before (an entry without terms moves nothing), terms in the order first seen."""
+    out: dict[T, list[int]] = {}
+    base = 0
+    for places in entries:
+        last = -1
+        for term, found in places.items():
+            last = max(last, max(found))
+            shifted = [p + base for p in found] if base else found
+            held = out.get(term)
+            if held is None:
+                out[term] = shifted
+            else:
+                held.extend(shifted)
+        if last >= 0:
+            base += last + 1 + ENTRY_GAP
+    return out
 
 
 def entry_positions(
     positions_of: Callable[[str], dict[bytes, list[int]]],
 ) -> Callable[[str], dict[bytes, list[int]]]:
     """``positions_of`` (a text analysis' terms and positions) of a :class:`ListText`
-    value: each entry's, shifted as :meth:`ListText.index` shifts them."""
+    value: each entry's, :func:`joined` as :meth:`ListText.index` joins them."""
 
     def positions(value: str) -> dict[bytes, list[int]]:
-        out: dict[bytes, list[int]] = {}
-        base = 0
-        for entry in value.split(ENTRY_SEPARATOR):
-            last = -1
-            for term, found in positions_of(entry).items():
-                last = max(last, max(found))
-                shifted = [p + base for p in found] if base else found
-                held = out.get(term)
-                if held is None:
-                    out[term] = shifted
-                else:
-                    held.extend(shifted)
-            if last >= 0:
-                base += last + 1 + ENTRY_GAP
-        return out
+        return joined(map(positions_of, value.split(ENTRY_SEPARATOR)))
 
     return positions
 
@@ -126,4 +125,11 @@ def entry_tokens(
     return tokens
 
 
-__all__ = ["ENTRY_GAP", "ENTRY_SEPARATOR", "ListText", "entry_positions", "entry_tokens"]
+__all__ = [
+    "ENTRY_GAP",
+    "ENTRY_SEPARATOR",
+    "ListText",
+    "entry_positions",
+    "entry_tokens",
+    "joined",
+]

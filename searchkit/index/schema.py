@@ -53,6 +53,9 @@ TEXT_FIELDS: dict[str, float] = {
 
 #: Joins the entries of a list-valued field (authors, journal names, types).
 LIST_SEPARATOR = " ; "
+#: The free-text fields whose value is such a list (keywords, MeSH words,
+#: affiliations): indexed entry by entry (``searchkit.engine.listtext.ListText``).
+LIST_TEXT_FIELDS = frozenset({"keywords", "mesh", "affiliation"})
 
 _WORD = re.compile(r"\w+")
 _DOTS = re.compile(r"\.")
@@ -228,8 +231,7 @@ def _fields() -> Schema:
         title=TEXT(analyzer=text, stored=True),
         abstract=TEXT(analyzer=text, stored=True),
         # Lists (joined by LIST_SEPARATOR): no phrase spans two entries.
-        keywords=ListText(analyzer=text),
-        mesh=ListText(analyzer=text),
+        **{name: ListText(analyzer=text) for name in LIST_TEXT_FIELDS},
         # Whole MeSH headings and heading/qualifier pairs (searchkit.index.mesh normalizes
         # them), the major ones, and qualifiers: one term per entry.
         mesh_heading=TEXT(analyzer=EntryTokenizer(), phrase=False),
@@ -247,7 +249,6 @@ def _fields() -> Schema:
         first_author=TEXT(analyzer=NameTokenizer()),
         last_author=TEXT(analyzer=NameTokenizer()),
         collective=TEXT(analyzer=NameTokenizer()),
-        affiliation=ListText(analyzer=text),
         volume=TEXT(analyzer=EntryTokenizer(), phrase=False),
         issue=TEXT(analyzer=EntryTokenizer(), phrase=False),
         pages=TEXT(analyzer=EntryTokenizer(), phrase=False),

@@ -38,6 +38,7 @@ from searchkit.index.location import user_data_dir
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
 from searchkit.index.meshtree import MeshTree, read_tree
+from searchkit.index.schema import LIST_TEXT_FIELDS
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT, Params
@@ -93,8 +94,6 @@ _MARKS = re.compile(f"([{_PRE}{_POST}])")
 #: (BENCHMARKS.md, "Solr cluster").
 TIE = "0.5"
 NATURAL_FIELDS = {"title": 1.0, "abstract": 1.0, "keywords": 1.5, "mesh": 1.5}
-#: Fields whose value is a list: sent as one (multi-valued) field value per entry.
-LIST_FIELDS = frozenset({"keywords", "mesh", "affiliation"})
 #: Natural-language ranking's proximity: edismax's word-pair phrase boost (adjacent query
 #: words within PAIR_SLOP positions). SciFact train nDCG@10, with coordination: none
 #: 0.6906, abstract^0.1 slop 8 0.6931, title and abstract ^1 slop 32 0.6590.
@@ -176,7 +175,7 @@ class SolrBackend:
         :mod:`searchkit.engine.listtext`: no phrase spans two); joined in one value in
         a collection made before (a phrase may span two there until ``rebuild``)."""
         fields: dict[str, Any] = record_to_fields(record, record_json, self._fields())
-        for name in LIST_FIELDS & self._multi_valued:
+        for name in LIST_TEXT_FIELDS & self._multi_valued:
             value = fields.get(name)
             if isinstance(value, str):
                 fields[name] = [entry.strip() for entry in value.split(ENTRY_SEPARATOR)]
