@@ -1,5 +1,6 @@
 """searchkit imports on a platform without POSIX-only modules (Windows has no fcntl),
-and its file locks (one helper over the ``filelock`` library) exclude other processes."""
+and its file locks (one helper: ``flock`` on POSIX, ``filelock`` on Windows) exclude other
+processes."""
 
 from __future__ import annotations
 

@@ -6,10 +6,12 @@ its last commit, so no other writer can slip in between its batches: a ``rebuild
 cannot rebuild from a registry an ingest is about to extend, and two runs cannot
 each write back their own copy of the registry. Searches never take it.
 
-It is an OS file lock (``flock`` on POSIX, ``LockFileEx`` on Windows, through the
-``filelock`` library, as every lock of searchkit: :func:`lock_fd`, :func:`holding`)
-on ``searchkit.lock`` in the index directory: the kernel releases it when the
-process holding it dies, so a killed run never blocks the next.
+It is an OS file lock on ``searchkit.lock`` in the index directory, as every lock of
+searchkit (:func:`lock_fd`, :func:`holding`): ``flock`` on POSIX, from the standard
+library's ``fcntl``; ``LockFileEx`` on Windows, through the ``filelock`` library
+(loaded only there: on POSIX it wraps the same ``flock`` call, and importing it costs a
+search process about a tenth of its CPU). The kernel releases the lock when the process
+holding it dies, so a killed run never blocks the next.
 Two things make it safe beyond that:
 
 - ``rebuild`` swaps a new directory in under the index's name. A process that was
@@ -27,13 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
-
-import filelock
 
 from searchkit.engine.orphans import close_in_forked_children, keep_in_forked_children
 from searchkit.errors import IndexLockedError, IndexWriteError
@@ -49,15 +50,36 @@ LockWaitCallback = Callable[[float], None]
 
 
 def lock_fd(fd: int, *, blocking: bool = True) -> bool:
-    """Lock the open file ``fd`` exclusively (``flock`` on POSIX, ``LockFileEx`` on
-    Windows); whether it was locked (always, when ``blocking``). The kernel releases
-    it when the descriptor is closed or the process dies."""
-    return filelock.lock_descriptor(fd, blocking=blocking, poll_interval=LOCK_POLL_SECONDS)
+    """Lock the open file ``fd`` exclusively (``flock`` on the whole file on POSIX,
+    ``LockFileEx`` on its first byte on Windows); whether it was locked (always, when
+    ``blocking``: on POSIX the wait is the kernel's, and Ctrl-C ends it). The kernel
+    releases it when the descriptor is closed or the process dies."""
+    if sys.platform == "win32":  # pragma: no cover - the CI machines are POSIX
+        import filelock
+
+        return filelock.lock_descriptor(fd, blocking=blocking, poll_interval=LOCK_POLL_SECONDS)
+    import fcntl  # not at the top: Windows has none
+
+    if blocking:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another open file description holds it
+        return False
+    return True
 
 
 def unlock_fd(fd: int) -> None:
     """Release a lock taken by :func:`lock_fd` (the descriptor stays open)."""
-    filelock.unlock_descriptor(fd)
+    if sys.platform == "win32":  # pragma: no cover
+        import filelock
+
+        filelock.unlock_descriptor(fd)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @contextmanager
