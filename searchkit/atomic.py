@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 
@@ -34,7 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     the new content, never a mix, and after a crash the new one if this returned.
     The temporary name is this call's own, so concurrent writers never rename each
     other's half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         with tmp.open("wb") as f:
             f.write(data)

@@ -62,9 +62,13 @@ def test_help_imports_no_heavy_dependency(args: list[str]) -> None:
 #: the writers and the source registry, the Solr client and its HTTP stack, the
 #: encoder's runtime, the wildcard matching of a query without wildcards; pydantic
 #: (typer 0.29 converted every option through it) and numpy's masked arrays (the
-#: first ``np.unique`` call imports them).
+#: first ``np.unique`` call imports them); ``filelock`` (on POSIX a lock is the standard
+#: library's ``flock``; filelock 4 imports ``secrets``, ``logging`` and ``decimal``) and
+#: ``secrets`` (with ``hmac``: a temporary file's name needs only ``os.urandom``).
 NOT_FOR_A_SEARCH = (
     "pydantic",
+    "filelock",
+    "secrets",
     "numpy.ma",
     "lxml",
     "requests",

@@ -17,8 +17,6 @@ unlike unlocking, leaves the parent's lock in force).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -69,6 +67,8 @@ def die_with_parent(parent_pid: int) -> None:
 def _kernel_kills_orphan() -> bool:
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes.util  # only a writer process needs it: not loaded by a search
+
     name = ctypes.util.find_library("c")
     if name is None:
         return False

@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import re
-import secrets
 import shutil
 import time
 import warnings
@@ -750,7 +749,7 @@ class _CheckedLookup:
 
 
 def _staging_dir(path: Path, pid: int) -> Path:
-    return path.parent / f".{path.name}{_STAGING_PREFIX}{pid}-{secrets.token_hex(4)}"
+    return path.parent / f".{path.name}{_STAGING_PREFIX}{pid}-{os.urandom(4).hex()}"
 
 
 def _remove_stale_staging(path: Path) -> None:
