@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import re
 import time
@@ -52,7 +53,8 @@ VERIFY_AT_OPEN_BYTES = 256 * 1024 * 1024
 #: Files up to this size are verified whenever a process opens the index, whatever
 #: the size of the index.
 SMALL_FILE_BYTES = 1024 * 1024
-#: Bytes read at a time while computing a checksum.
+#: Bytes mapped (or read) at a time while computing a checksum (a multiple of
+#: ``mmap.ALLOCATIONGRANULARITY``).
 CHUNK_BYTES = 1024 * 1024
 #: How often reading the latest generation is tried when a concurrent commit removes
 #: its files meanwhile, and the pause between tries.
@@ -94,15 +96,46 @@ def _manifest_pattern(indexname: str) -> re.Pattern[str]:
 
 
 def file_crc(path: Path) -> Entry:
-    """The size and CRC-32 of a file, read in chunks."""
+    """The size and CRC-32 of a file, read in place from the page cache through a
+    memory map of :data:`CHUNK_BYTES` at a time (not copied into a buffer first: 4.0
+    against 6.5 ms for the 20 MB of an index of ``data/``), or read in chunks where it
+    cannot be mapped."""
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            return Entry(size, _mapped_crc(f.fileno(), size))
+        except (OSError, ValueError):  # not mappable (a special file), or it shrank
+            f.seek(0)
+            return _read_crc(f)
+
+
+def _mapped_crc(fd: int, size: int) -> int:
+    crc = 0
+    for offset in range(0, size, CHUNK_BYTES):
+        length = min(CHUNK_BYTES, size - offset)
+        with _map(fd, length, offset) as chunk:
+            crc = crc32(chunk, crc)
+    return crc
+
+
+def _map(fd: int, length: int, offset: int) -> mmap.mmap:
+    if _POPULATE:  # Linux: the chunk's pages mapped in one call, not one fault each
+        flags = mmap.MAP_SHARED | _POPULATE
+        return mmap.mmap(fd, length, flags=flags, prot=mmap.PROT_READ, offset=offset)
+    return mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=offset)
+
+
+_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
+
+
+def _read_crc(f: Any) -> Entry:
     crc = 0
     size = 0
     buffer = bytearray(CHUNK_BYTES)  # one buffer: a new chunk each read faults its pages in
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as f:
-        while got := f.readinto(buffer):
-            crc = crc32(view[:got], crc)
-            size += got
+    while got := f.readinto(buffer):
+        crc = crc32(view[:got], crc)
+        size += got
     return Entry(size, crc)
 
 
