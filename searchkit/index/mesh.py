@@ -15,16 +15,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 from whoosh.query import Query
 
 from searchkit.errors import QueryError
-from searchkit.index.meshtree import MeshTree, normalize
-from searchkit.index.meshwords import MeshWords
+from searchkit.index.meshnames import normalize
 from searchkit.index.schema import LIST_SEPARATOR
 from searchkit.records import MeshHeading
+
+if TYPE_CHECKING:  # the tree and the headings by word: loaded when a query needs them
+    from searchkit.index.meshtree import MeshTree
+    from searchkit.index.meshwords import MeshWords
 
 #: Index fields: every heading and heading/qualifier pair; the major ones; qualifiers.
 HEADING_FIELD = "mesh_heading"
@@ -258,7 +261,12 @@ def unmatched_notes(
             notes.append(f"{tag} matches no record")
             continue
         if by_word is None:
-            by_word = headings() if headings is not None else MeshWords.from_reader(reader)
+            if headings is not None:
+                by_word = headings()
+            else:
+                from searchkit.index.meshwords import MeshWords
+
+                by_word = MeshWords.from_reader(reader)
         similar = by_word.containing(heading.split(), SUGGESTED_HEADINGS)
         hint = f"; headings with these words: {', '.join(similar)}" if similar else ""
         notes.append(f"{tag} is not a MeSH heading of any record (headings match whole){hint}")

@@ -19,7 +19,6 @@ import gzip
 import json
 import re
 import shutil
-import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,23 +27,13 @@ from typing import Any
 
 from searchkit.atomic import atomic_write_bytes
 from searchkit.errors import IndexFormatError, InputError, SearchkitError
+from searchkit.index.meshnames import normalize
 
 TREE_FILE = "mesh_tree.json.gz"
 TREE_FORMAT = 1
 _ROOT = "DescriptorRecordSet"
 _RECORD = "DescriptorRecord"
 _TRAILING_POSITION = re.compile(r",?\s*line \d+(?:, column \d+)?\s*$")
-_WORDS = re.compile(r"[^\W_]+")
-
-
-def normalize(text: str) -> str:
-    """How headings and terms are compared: lower case, accents folded, words only
-    (punctuation and runs of space become one space)."""
-    if text.isascii():
-        return " ".join(_WORDS.findall(text.lower()))
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(_WORDS.findall(folded.casefold()))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from whoosh.fields import Schema
 from whoosh.index import FileIndex, LockError
@@ -59,17 +59,19 @@ from searchkit.errors import (
     IndexWriteError,
     RecordNotFoundError,
 )
-from searchkit.index import meshwords, vocabulary
-from searchkit.index.batch import IndexBatch, WriteCounts, abandon_writer
+from searchkit.index import vocabulary
 from searchkit.index.documents import record_from_json
 from searchkit.index.groupfile import remove_temporary
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
-from searchkit.index.meshtree import TREE_FILE, MeshTree
 from searchkit.index.schema import READABLE_VERSIONS, SCHEMA_VERSION, build_schema
 from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
+
+if TYPE_CHECKING:  # the writers' and the MeSH tree's: imported when used, not by a search
+    from searchkit.index.batch import IndexBatch, WriteCounts
+    from searchkit.index.meshtree import MeshTree
 
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
@@ -386,6 +388,8 @@ class SearchIndex:
     def mesh_tree(self) -> MeshTree | None:
         """The MeSH tree loaded with ``searchkit mesh load`` (None: none loaded); read
         again when it has been replaced."""
+        from searchkit.index.meshtree import MeshTree
+
         stamp = MeshTree.stamp(self.path)
         if self._mesh_tree is None or self._mesh_tree[0] != stamp:
             self._mesh_tree = (stamp, MeshTree.load(self.path) if stamp else None)
@@ -492,6 +496,8 @@ class SearchIndex:
         """An :class:`IndexBatch`: upserts and deletions written as they come and
         committed together; its commit merges segments as ``params``' merge policy
         says (:func:`searchkit.engine.merging.tiered_merge`)."""
+        from searchkit.index.batch import IndexBatch
+
         return IndexBatch(_BatchTarget(self), procs, limitmb, multisegment, params)
 
     def optimize(self) -> tuple[int, int]:
@@ -507,6 +513,8 @@ class SearchIndex:
             try:
                 writer.commit(optimize=True)
             except BaseException as exc:
+                from searchkit.index.batch import abandon_writer
+
                 abandon_writer(writer)
                 if isinstance(exc, OSError):
                     raise self._write_error(exc) from None
@@ -540,6 +548,8 @@ class SearchIndex:
         problems: list[str] = []
 
         def segment_files() -> None:
+            from searchkit.index import meshwords  # check's: a search reads it on demand
+
             reader = self._ix.reader()
             try:
                 if reader.generation() != generation:
@@ -709,6 +719,7 @@ class _BatchTarget:
 def _own_files() -> re.Pattern[str]:
     """The files of searchkit's own that a write replaces under the index lock, whose
     temporary files (``.NAME.PID.HEX.tmp``) a writer killed while writing them leaves."""
+    from searchkit.index.meshtree import TREE_FILE
     from searchkit.index.sources import SOURCES_FILE  # the writers': not at open
 
     names = (META_FILE, SOURCES_FILE, TABLE_FILE, LOOKUP_FILE, TREE_FILE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -12,7 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from searchkit.errors import OptionError
-from searchkit.output import citations as export
 from searchkit.records import Record
 from searchkit.searching.search import Hit, SearchResult
 
@@ -223,9 +221,13 @@ def search_chunks(
     elif fmt == "pmid":
         yield from (neutralise(p) for p in _separated(result.pmids(), "\n"))
     elif fmt == "medline":
+        from searchkit.output import citations as export  # the exports': when asked
+
         texts = (export.to_medline(h.record) for h in result.hits)
         yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
     elif fmt == "ris":
+        from searchkit.output import citations as export
+
         texts = (export.to_ris(h.record) for h in result.hits)
         yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
     else:
@@ -251,6 +253,8 @@ def _csv(rows: Sequence[dict[str, Any]]) -> str:
 def _csv_pieces(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """CSV of ``rows`` (the first one's keys are the header), a row at a time, with no
     line ending after the last row; nothing for no rows."""
+    import csv  # the CSV format's: not loaded for the others
+
     buf = io.StringIO()
     writer: csv.DictWriter[str] | None = None
     for row in rows:
@@ -282,8 +286,12 @@ def format_record(record: Record, fmt: str) -> str:
     elif fmt == "pmid":
         text = record.pmid
     elif fmt == "medline":
+        from searchkit.output import citations as export
+
         text = export.to_medline(record)
     elif fmt == "ris":
+        from searchkit.output import citations as export
+
         text = export.to_ris(record)
     else:
         raise ValueError(f"unknown format {fmt!r}")

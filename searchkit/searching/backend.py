@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from searchkit.index.batch import WriteCounts
 from searchkit.index.history import History
 from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
@@ -21,7 +20,6 @@ from searchkit.index.searchindex import SearchIndex
 from searchkit.index.sidecars import Sidecar
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
-from searchkit.searching.embedding import EmbedProgress, EmbedReport
 from searchkit.searching.pipeline import MeaningEmbedder, MeaningProvider
 from searchkit.searching.search import Filters, SearchResult
 from searchkit.searching.search import count as run_count
@@ -30,9 +28,11 @@ from searchkit.searching.search import search as run_search
 if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when used
     from searchkit.analysis.acronyms import AcronymTable
     from searchkit.engine.checksums import CheckReport
+    from searchkit.index.batch import WriteCounts
     from searchkit.index.ingest import IngestReport, ProgressMeter
     from searchkit.index.meshtree import MeshTree
     from searchkit.index.sources import SourceEntry
+    from searchkit.searching.embedding import EmbedProgress, EmbedReport
     from searchkit.searching.evaluation import EvalResult, Metric
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,7 +44,6 @@ from searchkit.engine.keycolumn import column_keys
 from searchkit.engine.nodes import BestMatch, weighting
 from searchkit.engine.postings import Ints
 from searchkit.index.mesh import MeshContext, unmatched_notes
-from searchkit.index.meshwords import load as load_mesh_words
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
 from searchkit.query.allwords import all_words
@@ -52,7 +51,10 @@ from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import parse
 from searchkit.query.syntax import Node
 from searchkit.searching import feedback, rerank
-from searchkit.searching.embedding import EmbedProgress, EmbedReport
+
+if TYPE_CHECKING:  # the embed command's, and a note's: not loaded by a search
+    from searchkit.index.meshwords import MeshWords
+    from searchkit.searching.embedding import EmbedProgress, EmbedReport
 
 SORTS = ("relevance", "date")
 #: Up to this many tied documents, their PMIDs are read from the stored records; more,
@@ -203,7 +205,7 @@ def rank(
             unmatched_notes(
                 reader,
                 mesh,
-                lambda: index.derived("meshwords", lambda: load_mesh_words(index.path, reader)),
+                lambda: index.derived("meshwords", lambda: _mesh_words(index, reader)),
             )
         )
     keys = _Keys(index, searcher)
@@ -569,3 +571,11 @@ def _column(reader: IndexReader, fieldname: str) -> ColumnReader:
         [leaf.column_reader(fieldname) for leaf, _ in leaves],
         [offset for _, offset in leaves],
     )
+
+
+def _mesh_words(index: SearchIndex, reader: IndexReader) -> MeshWords:
+    """The index's headings by word, for a note on a MeSH tag that matched nothing
+    (loaded only then)."""
+    from searchkit.index.meshwords import load
+
+    return load(index.path, reader)

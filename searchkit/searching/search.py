@@ -28,7 +28,6 @@ from searchkit.query.syntax import FreeText, Node
 from searchkit.records import Record
 from searchkit.searching import snippets
 from searchkit.searching.pipeline import SORTS, MeaningProvider, MeaningStage, pmids_of, rank
-from searchkit.searching.suggest import did_you_mean
 
 #: A query matching fewer records than this gets a "Did you mean" check.
 SUGGEST_BELOW = 3
@@ -427,6 +426,8 @@ def search(
             "vocabulary", lambda: load_vocabulary(index.path, searcher.reader())
         )
         better = _counter(searcher, filter_q, ranking.matched)
+        from searchkit.searching.suggest import did_you_mean  # only for few matches
+
         suggestion = did_you_mean(searcher, query, better, vocabulary)
     return SearchResult(
         query=query,

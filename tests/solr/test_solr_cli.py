@@ -28,7 +28,7 @@ from searchkit.cli import app
 from searchkit.errors import IndexFormatError, QueryError
 from searchkit.index.documents import record_from_json
 from searchkit.index.ingest import IngestProgress
-from searchkit.index.meshtree import normalize as normalize_mesh
+from searchkit.index.meshnames import normalize as normalize_mesh
 from searchkit.index.meshtree import read_tree
 from searchkit.index.schema import build_schema
 from searchkit.output.formats import format_record
