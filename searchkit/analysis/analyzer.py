@@ -12,7 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
-from importlib import resources
 
 from whoosh.analysis import (
     Analyzer,
@@ -25,12 +24,13 @@ from whoosh.analysis import (
 
 from searchkit.analysis.spelling import american
 from searchkit.analysis.stemmer import english_stemmer_class
+from searchkit.packaged import packaged_text
 
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """The shipped English stop-word list."""
-    text = resources.files("searchkit").joinpath("data", "stopwords_en.txt").read_text("utf-8")
+    text = packaged_text("stopwords_en.txt")
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     )

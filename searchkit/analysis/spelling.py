@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
+
+from searchkit.packaged import packaged_text
 
 #: (British fragment, American fragment): the stems of medical words whose British
 #: spelling keeps the ``ae``/``oe`` digraph. A fragment is replaced wherever it occurs.
@@ -71,7 +72,7 @@ ISE_WORDS = frozenset(
 @lru_cache(maxsize=1)
 def table() -> dict[str, str]:
     """The shipped British → American table."""
-    text = resources.files("searchkit").joinpath("data", "uk_us_spellings.txt").read_text("utf-8")
+    text = packaged_text("uk_us_spellings.txt")
     pairs: dict[str, str] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):

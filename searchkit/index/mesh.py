@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
@@ -23,6 +22,7 @@ from whoosh.query import Query
 from searchkit.errors import QueryError
 from searchkit.index.meshnames import normalize
 from searchkit.index.schema import LIST_SEPARATOR
+from searchkit.packaged import packaged_text
 from searchkit.records import MeshHeading
 
 if TYPE_CHECKING:  # the tree and the headings by word: loaded when a query needs them
@@ -56,7 +56,7 @@ NO_TREE_NOTE = (
 @cache
 def qualifier_abbreviations() -> dict[str, str]:
     """NLM's qualifier abbreviations (lower case) → the normalized qualifier name."""
-    text = files("searchkit").joinpath("data/mesh_qualifiers.txt").read_text("utf-8")
+    text = packaged_text("mesh_qualifiers.txt")
     table: dict[str, str] = {}
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
