@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, replace
 
 from searchkit.errors import OptionError
+from searchkit.solr.schemes import SCHEMES
 
-SCHEMES = {"solr": "http", "solrs": "https"}
 _ADDRESS = re.compile(
     r"(?P<scheme>solrs?)://(?P<host>[^/:\s]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})"
     r"/(?P<context>[^/\s]+)/(?P<collection>[A-Za-z0-9_.-]+)/?"
@@ -37,11 +37,6 @@ class SolrAddress:
     def __str__(self) -> str:
         scheme = next(k for k, v in SCHEMES.items() if v == self.scheme)
         return f"{scheme}://{self.host}:{self.port}/{self.context}/{self.collection}"
-
-
-def is_solr_address(value: str) -> bool:
-    """Whether ``value`` names a Solr collection rather than a directory."""
-    return value.startswith(tuple(f"{scheme}:" for scheme in SCHEMES))
 
 
 def parse_address(value: str) -> SolrAddress:

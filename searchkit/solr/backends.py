@@ -8,7 +8,7 @@ import os
 
 from searchkit.index.location import ENV_VAR, resolve_index_dir
 from searchkit.searching.backend import Backend, LocalBackend, Repairable, open_local_for_repair
-from searchkit.solr.address import is_solr_address, parse_address
+from searchkit.solr.schemes import is_solr_address
 
 
 def index_value(explicit: str | os.PathLike[str] | None) -> str | None:
@@ -24,6 +24,7 @@ def open_backend(explicit: str | os.PathLike[str] | None, *, create: bool = Fals
     init``)."""
     value = index_value(explicit)
     if value is not None and is_solr_address(value):
+        from searchkit.solr.address import parse_address
         from searchkit.solr.backend import SolrBackend  # requests: only for a cluster
 
         return SolrBackend.open(parse_address(value))
