@@ -12,18 +12,46 @@ command) loads only what it runs: not Whoosh, numpy, lxml, nltk or rich for help
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import sys
 from typing import Annotated, Any
 
 import typer
+from typer.models import CommandInfo, TyperInfo
 
-from searchkit.cli import collector, embed, evaluate, index_admin, ingest, search, strategy, terms
+from searchkit.cli import collector
 from searchkit.cli.common import CONTEXT_SETTINGS, _use_color, limit_blas_threads
-from searchkit.cli.mesh import mesh_app
-from searchkit.cli.solr import solr_app
 from searchkit.cli.usage import Command, Group, epilog
 from searchkit.version import __version__
+
+#: The commands, in the order help lists them: name → (module of searchkit.cli, its
+#: function). A module is imported when its command is built (:class:`_App`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("ingest", "ingest"),
+    "rebuild": ("ingest", "rebuild"),
+    "check": ("index_admin", "check"),
+    "delete": ("ingest", "delete"),
+    "sources": ("index_admin", "sources"),
+    "optimize": ("index_admin", "optimize"),
+    "search": ("search", "search"),
+    "history": ("strategy", "history_"),
+    "strategy": ("strategy", "strategy"),
+    "similar": ("search", "similar"),
+    "show": ("search", "show"),
+    "stats": ("index_admin", "stats"),
+    "embed": ("embed", "embed"),
+    "eval": ("evaluate", "eval_"),
+    "analyze": ("terms", "analyze"),
+    "acronyms": ("terms", "acronyms"),
+}
+#: The command groups: name → (module of searchkit.cli, its typer app).
+GROUPS: dict[str, tuple[str, str]] = {"mesh": ("mesh", "mesh_app"), "solr": ("solr", "solr_app")}
+
+
+def _command_module(module: str) -> Any:
+    return importlib.import_module(f"searchkit.cli.{module}")
+
 
 __all__ = ["_use_color", "app", "os", "sys"]
 
@@ -33,7 +61,45 @@ class _App(typer.Typer):
     (:mod:`searchkit.cli.collector`), and, run as the ``searchkit`` program with a
     command named first, of that command only: typer builds every command it is given
     (their signatures, types and options), ~20 ms of a search process for the 19 it
-    does not run (BENCHMARKS.md, "Start-up")."""
+    does not run, and the command modules are imported only for the commands
+    registered (BENCHMARKS.md, "Start-up"). Every command is registered the first
+    time the app's commands or groups are read."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._registered = False
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def registered_commands(self) -> list[CommandInfo]:
+        self._register_all()
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list[CommandInfo]) -> None:
+        self._commands = value
+
+    @property  # type: ignore[override]
+    def registered_groups(self) -> list[TyperInfo]:
+        self._register_all()
+        return self._groups
+
+    @registered_groups.setter
+    def registered_groups(self, value: list[TyperInfo]) -> None:
+        self._groups = value
+
+    def _register_all(self) -> None:
+        if self._registered:
+            return
+        self._registered = True
+        for name in COMMANDS:
+            self._register(name)
+        for name, (module, attribute) in GROUPS.items():
+            self.add_typer(getattr(_command_module(module), attribute), name=name)
+
+    def _register(self, name: str) -> None:
+        module, function = COMMANDS[name]
+        callback = getattr(_command_module(module), function)
+        self.command(name, cls=Command, epilog=epilog(name))(callback)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         limit_blas_threads()
@@ -51,12 +117,13 @@ class _App(typer.Typer):
         unknown name, shell completion) all of them."""
         name = argv[1] if len(argv) > 1 else None
         completing = any(k.endswith("_COMPLETE") for k in os.environ)
-        only = [c for c in self.registered_commands if c.name is not None and c.name == name]
-        if completing or len(only) != 1:
+        if completing or name not in COMMANDS:
             return self
         tree = copy.copy(self)
-        tree.registered_commands = only
+        tree._registered = True
+        tree.registered_commands = []
         tree.registered_groups = []
+        tree._register(name)
         return tree
 
 
@@ -92,27 +159,3 @@ def main(
     checksums = sys.modules.get("searchkit.engine.checksums")
     if checksums is not None:
         checksums.forget_opened()
-
-
-def _add(name: str, callback: Any) -> None:
-    app.command(name, cls=Command, epilog=epilog(name))(callback)
-
-
-_add("ingest", ingest.ingest)
-_add("rebuild", ingest.rebuild)
-_add("check", index_admin.check)
-_add("delete", ingest.delete)
-_add("sources", index_admin.sources)
-_add("optimize", index_admin.optimize)
-_add("search", search.search)
-_add("history", strategy.history_)
-_add("strategy", strategy.strategy)
-_add("similar", search.similar)
-_add("show", search.show)
-_add("stats", index_admin.stats)
-_add("embed", embed.embed)
-_add("eval", evaluate.eval_)
-_add("analyze", terms.analyze)
-_add("acronyms", terms.acronyms)
-app.add_typer(mesh_app, name="mesh")
-app.add_typer(solr_app, name="solr")
