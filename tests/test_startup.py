@@ -83,6 +83,21 @@ NOT_FOR_A_SEARCH = (
     "searchkit.engine.segment_writer",
     "searchkit.solr.backend",
     "searchkit.solr.client",
+    # What only some searches, or other commands, use: a Solr address parsed, the MeSH
+    # tree (an exploding [mh]), the exports, the writers' batch, the other commands'
+    # modules, importlib.resources' readers (zipfile).
+    "searchkit.solr.address",
+    "searchkit.index.meshtree",
+    "searchkit.index.meshwords",
+    "searchkit.output.citations",
+    "searchkit.index.batch",
+    "searchkit.cli.ingest",
+    "searchkit.cli.embed",
+    "searchkit.cli.evaluate",
+    "searchkit.cli.mesh",
+    "searchkit.cli.solr",
+    "importlib.resources",
+    "zipfile",
 )
 #: The semantic stage (its encoder, models and vector store): loaded only for an index
 #: that has sentence vectors (``searchkit embed``) or when ``--semantic`` asks for it.

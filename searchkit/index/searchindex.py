@@ -64,7 +64,6 @@ from searchkit.index.documents import record_from_json
 from searchkit.index.groupfile import remove_temporary
 from searchkit.index.locking import LOCK_POLL_SECONDS, IndexLock, LockWaitCallback
 from searchkit.index.schema import READABLE_VERSIONS, SCHEMA_VERSION, build_schema
-from searchkit.index.segmentfiles import remove_legacy_files, write_segment_files
 from searchkit.index.sidecars import Sidecar
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
@@ -533,6 +532,8 @@ class SearchIndex:
         acronyms.save(self.path, generation)
         write_lookup(acronyms, self.path, generation)
         self._acronyms = acronyms
+        from searchkit.index.segmentfiles import remove_legacy_files  # the writers'
+
         remove_legacy_files(self.path)
 
     def check(self) -> CheckReport:
@@ -632,6 +633,8 @@ class SearchIndex:
                 else:
                     writer = FastSegmentWriter(unmapped, limitmb=limitmb)
                 # Every commit writes the files its new segments need for searches.
+                from searchkit.index.segmentfiles import write_segment_files
+
                 writer.before_toc = write_segment_files
                 break
             except OSError as exc:
