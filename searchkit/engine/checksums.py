@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from searchkit.atomic import atomic_write_text
 from searchkit.crc import crc32
@@ -79,8 +79,7 @@ class IndexDamagedError(IndexFormatError):
         )
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A file's recorded size and CRC-32."""
 
     size: int

@@ -24,8 +24,7 @@ position arrays (``docnum << 32 | position``, as :mod:`searchkit.engine.postings
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh import matching
@@ -42,8 +41,7 @@ from searchkit.engine.sparse import union
 Form = tuple[tuple[tuple[str, int], ...], int]
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """A written word or compound of a phrase: ``gap`` empty positions (stop words)
     before it, and the forms that match it, the form as written first."""
 
@@ -59,8 +57,7 @@ class Slot:
         return shown[0] if len(shown) == 1 else "(" + "|".join(shown) + ")"
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     kind: str
     group: int

@@ -34,7 +34,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -213,8 +213,7 @@ def plain_term(q: Query) -> TypeGuard[FieldedTerm]:
     return isinstance(q, FieldedTerm) and all(isinstance(t, Term) for t in q.subqueries)
 
 
-@dataclass(frozen=True)
-class Concept:
+class Concept(NamedTuple):
     """A concept of a free-text query and the pieces it is pruned by: itself, or the
     parts of a plain sum (an :class:`Or` without ``minmatch`` or ``scale``, of a
     positive boost), whose score is theirs added in order, times ``boost``."""
@@ -311,8 +310,7 @@ class _Stats:
         return found
 
 
-@dataclass(frozen=True)
-class Coordination:
+class Coordination(NamedTuple):
     """Each document's coordination factor, as the factor of each number of matched
     concepts and each document's number."""
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # [lang] and the language filters accept the language names PubMed uses as well as
 # the codes the records store (MEDLINE's three-letter codes).
@@ -235,8 +235,7 @@ class UnsupportedFilter(ValueError):
     """A PubMed filter that cannot be searched here (the reason is the message)."""
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     """What a filter stands for: a field key of the query language and the values
     searched there (any of them), or records published since ``since``, or records
     with an abstract."""

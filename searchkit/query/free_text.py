@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
@@ -33,8 +33,7 @@ from searchkit.index.schema import TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
 
 
-@dataclass(frozen=True)
-class QueryToken:
+class QueryToken(NamedTuple):
     """An analyzed query token: index term, kind (word/part/cat), compound group, position."""
 
     text: str

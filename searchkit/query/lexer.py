@@ -5,14 +5,13 @@ references; unbalanced quotes and brackets are errors at their position."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from searchkit.errors import QueryError
 from searchkit.query.tags import PREFIXES
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token at ``pos`` in the query; ``near``: a phrase's ``~N``."""
 
     kind: str  # WORD PHRASE TAG FIELD LPAREN RPAREN AND OR NOT REF

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from searchkit.index.history import History
 from searchkit.index.locking import LockWaitCallback
@@ -36,8 +35,7 @@ if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when
     from searchkit.searching.evaluation import EvalResult, Metric
 
 
-@dataclass(frozen=True)
-class HealthReport:
+class HealthReport(NamedTuple):
     """What ``check`` found: one line per problem (none: all is well) and one line that
     sums up: what was checked, or (with problems) the error and its repair."""
 

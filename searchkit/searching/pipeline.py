@@ -27,9 +27,8 @@ does not depend on how the index happens to be split into segments.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,8 +122,7 @@ class MeaningEmbedder(MeaningProvider, Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Ranking:
+class Ranking(NamedTuple):
     """A query's ranked documents: the first ``limit`` (score, docnum) pairs, best first
     (the records with every free-text word, then those with some), and the counts."""
 

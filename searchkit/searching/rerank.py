@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,8 +51,7 @@ TITLE_FIELD = "title"
 PASSAGE_FIELD = "abstract"
 
 
-@dataclass(frozen=True)
-class Concept:
+class Concept(NamedTuple):
     """A query concept: the (field, term) pairs and (field, phrase) sequences that
     match it (acronym long forms are phrases), and its idf weight."""
 

@@ -11,8 +11,7 @@ abstract (which cost more than the search itself on a large index).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh.searching import Hit
 
@@ -29,8 +28,7 @@ Spans = tuple[tuple[int, int], ...]
 Match = tuple[int, int, frozenset[str]]  # a unit's start, end and matched terms
 
 
-@dataclass(frozen=True)
-class Phrases:
+class Phrases(NamedTuple):
     """The phrases of a query in the highlighted fields, and the terms the query
     searches only inside them: such a term marks a unit only where its phrase occurs
     (the ``complex`` of *major histocompatibility complex* for ``MHC``, not of "complex
