@@ -1,23 +1,26 @@
 """The syntax tree of a query: what :func:`searchkit.query.parser.parse` makes of its
 text and :mod:`searchkit.query.compile` turns into a Whoosh query (the Solr backend
 into Solr's JSON Query DSL). Every node keeps ``pos``, the 0-based position in the
-query text it was read from, for the errors that name it."""
+query text it was read from, for the errors that name it.
+
+The nodes are named tuples, not frozen dataclasses: every search process defines them
+all, and a frozen dataclass costs about five times as much to define (BENCHMARKS.md,
+start-up). Like any tuple, a node equals a tuple of the same values whatever its type:
+what a node is, is asked with ``isinstance``, never with ``==``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class FreeText:
+class FreeText(NamedTuple):
     """Bare words: one ranked free-text group."""
 
     words: tuple[str, ...]
     pos: int
 
 
-@dataclass(frozen=True)
-class Tagged:
+class Tagged(NamedTuple):
     """Words searched in one field (``cancer stem cells[ti]``, ``title:cancer``)."""
 
     key: str
@@ -25,8 +28,7 @@ class Tagged:
     pos: int
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(NamedTuple):
     """A quoted phrase, in the text fields or in one field; ``near`` is the
     proximity (``"a b"~5``: within 5 words, any order)."""
 
@@ -36,8 +38,7 @@ class Phrase:
     pos: int
 
 
-@dataclass(frozen=True)
-class Truncated:
+class Truncated(NamedTuple):
     """``immun*``: every word starting with ``prefix``."""
 
     prefix: str
@@ -45,8 +46,7 @@ class Truncated:
     pos: int
 
 
-@dataclass(frozen=True)
-class Wildcard:
+class Wildcard(NamedTuple):
     """``tumo*r``, ``organi*ation*``: every word matching ``pattern`` (``*``: any
     characters)."""
 
@@ -55,8 +55,7 @@ class Wildcard:
     pos: int
 
 
-@dataclass(frozen=True)
-class WildPhrase:
+class WildPhrase(NamedTuple):
     """A phrase with wildcard words: ``"breast feed*"``, ``psoas absc*[tiab]``,
     ``breast-feed*``."""
 
@@ -65,8 +64,7 @@ class WildPhrase:
     pos: int
 
 
-@dataclass(frozen=True)
-class Years:
+class Years(NamedTuple):
     """Publication years ``low``..``high`` (either end may be open)."""
 
     low: int | None
@@ -74,8 +72,7 @@ class Years:
     pos: int
 
 
-@dataclass(frozen=True)
-class Dates:
+class Dates(NamedTuple):
     """Dates of one kind (``key``: pdat, edat, crdt, mhda) from ``low`` to ``high``,
     inclusive, as "YYYYMMDD" (``None``: open)."""
 
@@ -85,26 +82,22 @@ class Dates:
     pos: int
 
 
-@dataclass(frozen=True)
-class HasAbstract:
+class HasAbstract(NamedTuple):
     """Records with an abstract (PubMed's ``hasabstract``, ``fha[Filter]``)."""
 
     pos: int
 
 
-@dataclass(frozen=True)
-class And:
+class And(NamedTuple):
     children: tuple[Node, ...]
     implicit: bool = False
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(NamedTuple):
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(NamedTuple):
     """``positive NOT negative``."""
 
     positive: Node
