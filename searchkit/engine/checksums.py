@@ -108,6 +108,10 @@ def file_crc(path: Path) -> Entry:
             return _read_crc(f)
 
 
+#: Linux's ``MAP_POPULATE`` (0 elsewhere): a chunk's pages mapped in one call.
+_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
+
+
 def _mapped_crc(fd: int, size: int) -> int:
     crc = 0
     for offset in range(0, size, CHUNK_BYTES):
@@ -118,13 +122,10 @@ def _mapped_crc(fd: int, size: int) -> int:
 
 
 def _map(fd: int, length: int, offset: int) -> mmap.mmap:
-    if _POPULATE:  # Linux: the chunk's pages mapped in one call, not one fault each
+    if _POPULATE:  # not one page fault per page
         flags = mmap.MAP_SHARED | _POPULATE
         return mmap.mmap(fd, length, flags=flags, prot=mmap.PROT_READ, offset=offset)
     return mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=offset)
-
-
-_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
 
 
 def _read_crc(f: Any) -> Entry:

@@ -9,9 +9,9 @@ each write back their own copy of the registry. Searches never take it.
 It is an OS file lock on ``searchkit.lock`` in the index directory, as every lock of
 searchkit (:func:`lock_fd`, :func:`holding`): ``flock`` on POSIX, from the standard
 library's ``fcntl``; ``LockFileEx`` on Windows, through the ``filelock`` library
-(loaded only there: on POSIX it wraps the same ``flock`` call, and importing it costs a
-search process about a tenth of its CPU). The kernel releases the lock when the process
-holding it dies, so a killed run never blocks the next.
+(loaded only there: on POSIX it wraps the same ``flock`` call, and importing it was 7 to 9%
+of a search process's CPU). The kernel releases the lock when the process holding it
+dies, so a killed run never blocks the next.
 Two things make it safe beyond that:
 
 - ``rebuild`` swaps a new directory in under the index's name. A process that was
