@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from searchkit.errors import OptionError
@@ -220,16 +220,12 @@ def search_chunks(
         yield from (neutralise(piece) for piece in _csv_pieces(rows))
     elif fmt == "pmid":
         yield from (neutralise(p) for p in _separated(result.pmids(), "\n"))
-    elif fmt == "medline":
-        from searchkit.output import citations as export  # the exports': when asked
+    elif fmt in ("medline", "ris"):
+        from searchkit.output.citations import RECORD_SEPARATOR
 
-        texts = (export.to_medline(h.record) for h in result.hits)
-        yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
-    elif fmt == "ris":
-        from searchkit.output import citations as export
-
-        texts = (export.to_ris(h.record) for h in result.hits)
-        yield from (neutralise(p) for p in _separated(texts, export.RECORD_SEPARATOR))
+        convert = _citation_export(fmt)
+        texts = (convert(h.record) for h in result.hits)
+        yield from (neutralise(p) for p in _separated(texts, RECORD_SEPARATOR))
     else:
         raise ValueError(f"unknown format {fmt!r}")
 
@@ -285,17 +281,19 @@ def format_record(record: Record, fmt: str) -> str:
         text = _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
     elif fmt == "pmid":
         text = record.pmid
-    elif fmt == "medline":
-        from searchkit.output import citations as export
-
-        text = export.to_medline(record)
-    elif fmt == "ris":
-        from searchkit.output import citations as export
-
-        text = export.to_ris(record)
+    elif fmt in ("medline", "ris"):
+        text = _citation_export(fmt)(record)
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return neutralise(text)
+
+
+def _citation_export(fmt: str) -> Callable[[Record], str]:
+    """The reference-manager export of ``fmt`` ("medline" or "ris"), its module loaded
+    only when one is asked for."""
+    from searchkit.output import citations
+
+    return citations.to_medline if fmt == "medline" else citations.to_ris
 
 
 def _record_text(r: Record) -> str:
