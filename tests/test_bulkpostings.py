@@ -19,7 +19,8 @@ from whoosh.writing import SegmentWriter
 
 from searchkit.engine.bulkpostings import TermStore
 from searchkit.engine.codec import BLOCK_LIMIT, PACK_MIN, SearchkitCodec
-from searchkit.engine.segment_writer import FastSegmentWriter, compile_schema
+from searchkit.engine.field_indexers import compile_schema
+from searchkit.engine.segment_writer import FastSegmentWriter
 from searchkit.index.schema import build_schema
 
 from .test_fastindex import sample_docs
@@ -270,10 +271,10 @@ def test_the_term_store_keeps_its_ids_when_the_analysis_starts_new_terms(
     """The termizer starts a new list of terms when its caches restart (here every few
     hundred words): the ids a field's tokens hold index the list they came with."""
     from searchkit.analysis import termizer
-    from searchkit.engine import segment_writer
+    from searchkit.engine import field_indexers
 
     monkeypatch.setattr(termizer, "CACHE_LIMIT", 300)
-    segment_writer._shared_termizer.cache_clear()
+    field_indexers._shared_termizer.cache_clear()
     try:
         lists: set[int] = set()
         original = termizer.BiomedTermizer.tokens
@@ -287,7 +288,7 @@ def test_the_term_store_keeps_its_ids_when_the_analysis_starts_new_terms(
         assert _store_against_whoosh(sample_docs()[:40]) > 500
         assert len(lists) > 3
     finally:
-        segment_writer._shared_termizer.cache_clear()
+        field_indexers._shared_termizer.cache_clear()
 
 
 def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh.analysis import KeywordAnalyzer, RegexTokenizer, StemmingAnalyzer, StopFilter
 from whoosh.fields import KEYWORD, TEXT
 
-from searchkit.engine.segment_writer import compile_field, compile_schema, compile_simple
+from searchkit.engine.field_indexers import compile_field, compile_schema, compile_simple
 from searchkit.index.documents import record_to_fields
 from searchkit.index.schema import NameTokenizer, build_schema
 from searchkit.readers import iter_files, read_file
@@ -203,7 +203,7 @@ def test_positions_are_encoded_as_whooshs_positions_format_encodes_them(
     order: a joined code's term comes at an earlier position than the one before it)."""
     from whoosh.formats import Positions
 
-    from searchkit.engine.segment_writer import encode_positions
+    from searchkit.engine.field_indexers import encode_positions
 
     assert encode_positions(positions) == Positions().encode(positions)
     assert encode_positions(sorted(positions)) == Positions().encode(sorted(positions))

@@ -81,6 +81,7 @@ NOT_FOR_A_SEARCH = (
     "searchkit.index.sources",
     "searchkit.query.wildcards",
     "searchkit.engine.segment_writer",
+    "searchkit.engine.field_indexers",
     "searchkit.solr.backend",
     "searchkit.solr.client",
     # What only some searches, or other commands, use: a Solr address parsed, the MeSH

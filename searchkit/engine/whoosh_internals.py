@@ -2,7 +2,8 @@
 
 searchkit reads and writes Whoosh's segments faster than Whoosh's public API allows
 (:mod:`searchkit.engine.codec`, :mod:`~searchkit.engine.postings`,
-:mod:`~searchkit.engine.bulkpostings`, :mod:`~searchkit.engine.segment_writer`), and
+:mod:`~searchkit.engine.bulkpostings`, :mod:`~searchkit.engine.segment_writer`,
+:mod:`~searchkit.engine.field_indexers`), and
 hardens how Whoosh stores an index (:mod:`~searchkit.engine.safepickle`,
 :mod:`~searchkit.engine.checksums`, :mod:`~searchkit.engine.storage`,
 :mod:`~searchkit.engine.fileindex`). Doing so it relies on names that are no part of
@@ -568,7 +569,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.system",
         "pack_uint",
         _K.IMPORTED,
-        ("segment_writer",),
+        ("field_indexers",),
         "a Frequency field's posting value (the count), packed as Whoosh packs it",
     ),
     PrivateName(
