@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
 from searchkit.cli import app
-from searchkit.engine import blockread, bulkpostings
+from searchkit.engine import blockread, term_writer
 from searchkit.engine.codec import (
     PACK_MIN,
     DeltaIds,
@@ -127,7 +127,7 @@ def test_an_index_of_the_previous_blocks_answers_as_one_of_todays(
 ) -> None:
     previous, today = tmp_path / "previous", tmp_path / "today"
     with monkeypatch.context() as patched:
-        patched.setattr(bulkpostings, "block_data", _previous_block_data)
+        patched.setattr(term_writer, "block_data", _previous_block_data)
         _ingest(previous)
     _ingest(today)
     before = _first_block_ids(previous)

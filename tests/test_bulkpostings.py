@@ -189,7 +189,7 @@ def test_term_writer_writes_the_blocks_whooshs_block_writer_writes(
     same bytes, spilled runs or not, in one block or in many (on 250 records: some
     words have PACK_MIN postings or more, packed blocks; the common words span
     several blocks of 8; 0.2 MB spills)."""
-    import searchkit.engine.bulkpostings as bulk
+    import searchkit.engine.term_writer as bulk
 
     original = bulk._TermWriter.__init__
     for limitmb, blocklimit in ((128, BLOCK_LIMIT), (0.2, BLOCK_LIMIT), (128, 8)):
@@ -297,8 +297,8 @@ def test_a_small_term_is_written_as_the_general_block_writer_writes_it(tmp_path:
     kind of field value and the edge cases of weights, lengths and values."""
     from array import array
 
-    from searchkit.engine.bulkpostings import _TermWriter
     from searchkit.engine.codec import PACK_MIN
+    from searchkit.engine.term_writer import _TermWriter
 
     nan = float("nan")
     cases: list[tuple[Any, Any, list[bytes], list[int]]] = [
@@ -361,8 +361,8 @@ def test_blocks_compressed_or_not_read_the_same(
     blocks were compressed (as written before ZLIB_MIN was raised) and one whose small
     blocks are not hold the same postings for an unmodified Whoosh reader, and the
     first is the smaller (so both kinds of block were written)."""
-    import searchkit.engine.bulkpostings as bulk
     import searchkit.engine.codec as codec
+    import searchkit.engine.term_writer as bulk
 
     docs = sample_docs()[:120]
     contents = {}
@@ -385,7 +385,7 @@ def _hash_file(keys: list[bytes], packed: bool) -> bytes:
     its buckets Whoosh's lists or :class:`HashBucket` s."""
     from whoosh.filedb.filetables import OrderedHashWriter
 
-    from searchkit.engine.bulkpostings import packed_buckets
+    from searchkit.engine.term_writer import packed_buckets
 
     buf = io.BytesIO()
     writer = OrderedHashWriter(StructFile(buf))
@@ -405,7 +405,7 @@ def test_packed_hash_buckets_write_the_same_terms_file() -> None:
     """The terms of data/'s records (field-prefixed, sorted, as a segment holds them):
     the hash tables written from packed buckets are Whoosh's, byte for byte, at 16
     bytes a term held instead of a tuple."""
-    from searchkit.engine.bulkpostings import HashBucket
+    from searchkit.engine.term_writer import HashBucket
 
     words = sorted({w.encode() for d in sample_docs() for w in str(d.get("abstract", "")).split()})
     assert len(words) > 5000

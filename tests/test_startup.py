@@ -82,6 +82,7 @@ NOT_FOR_A_SEARCH = (
     "searchkit.query.wildcards",
     "searchkit.engine.segment_writer",
     "searchkit.engine.field_indexers",
+    "searchkit.engine.term_writer",
     "searchkit.solr.backend",
     "searchkit.solr.client",
     # What only some searches, or other commands, use: a Solr address parsed, the MeSH

@@ -34,7 +34,7 @@ from whoosh.scoring import BM25F
 
 import searchkit
 from searchkit import SearchIndex, ingest
-from searchkit.engine import bulkpostings, lexicon
+from searchkit.engine import lexicon, term_writer
 from searchkit.engine.position_values import decode_positions
 from searchkit.engine.segment_writer import FastMpWriter, FastSegmentWriter
 from searchkit.engine.whoosh_internals import (
@@ -245,18 +245,18 @@ def test_the_layouts_the_engine_reproduces_are_whooshs(live: dict[str, Any]) -> 
     column = f".{_lenfield('title')}.col"  # the part of the compound segment file
     assert column.endswith(PART_SUFFIX)  # what checksums.verify_part checks
     assert any(name.endswith(column) for name in live["CompoundStorage"]._dir)
-    assert bulkpostings._TERM_LENGTHS.format == _lengths.format
+    assert term_writer._TERM_LENGTHS.format == _lengths.format
     # A term's statistics as W3TermInfo.to_bytes packs them (not inlined), then the
     # extent as pack_long and pack_int; the terms' hash as md5_hash computes it.
-    assert bulkpostings._TERM_INFO.format == W3TermInfo._struct.format + "qi"
+    assert term_writer._TERM_INFO.format == W3TermInfo._struct.format + "qi"
     info = W3TermInfo(2.5, 3, 7, 120, 2.0, 4, 90)
     info.set_extent(123_456, 789)
-    assert info.to_bytes() == bulkpostings._TERM_INFO.pack(
+    assert info.to_bytes() == term_writer._TERM_INFO.pack(
         0, 2.5, 3, length_to_byte(7), length_to_byte(120), 2.0, 4, 90, 123_456, 789
     )
     for key in (b"", b"\x00\x01cancer", "\u03b2-catenin".encode()):
-        assert bulkpostings._md5_low32(key) == md5_hash(key)
-    assert [length_to_byte(n) for n in range(4_096)] == bulkpostings._LENGTH_CODES
+        assert term_writer._md5_low32(key) == md5_hash(key)
+    assert [length_to_byte(n) for n in range(4_096)] == term_writer._LENGTH_CODES
     # The lexicon reads a term info's weight at its offset, a key's field at its start.
     assert lexicon._ENTRY.format == _lengths.format
     packed = info.to_bytes()

@@ -9,7 +9,7 @@ of an ingest's time. Here the stored fields still go through Whoosh's
 (:func:`segment_term_groups`: each term's document numbers and weights as arrays, its
 positions undecoded), renumbered in one step with deleted documents dropped, and
 written by the fast writer's term-at-a-time path
-(:func:`searchkit.engine.bulkpostings.write_postings`): the bytes Whoosh's own merge
+(:func:`searchkit.engine.term_writer.write_postings`): the bytes Whoosh's own merge
 writes for the same postings.
 
 Which segments a commit merges is :func:`tiered_merge`'s choice (a log-structured

@@ -25,10 +25,8 @@ from whoosh.writing import PostingPool, SegmentWriter
 from searchkit.engine.bulkpostings import (
     TermGroup,
     TermStore,
-    column_lengths,
     group_pool_postings,
     merge_groups,
-    write_postings,
 )
 from searchkit.engine.codec import SearchkitCodec
 from searchkit.engine.field_indexers import (
@@ -47,6 +45,7 @@ from searchkit.engine.orphans import (
     keep_in_forked_children,
 )
 from searchkit.engine.perdoc_copy import plan_copy
+from searchkit.engine.term_writer import column_lengths, write_postings
 from searchkit.errors import IndexWriteError
 
 _RUN_CHUNK = 8_192  # postings per pickled chunk of a spilled run
@@ -58,7 +57,7 @@ _TASK_EXIT_SECONDS = 10  # how long a cancelled writer waits for each terminated
 
 class _BulkLengths:
     """A segment reader whose field lengths are each read whole, once
-    (:func:`~searchkit.engine.bulkpostings.column_lengths`); the rest is the reader's."""
+    (:func:`~searchkit.engine.term_writer.column_lengths`); the rest is the reader's."""
 
     def __init__(self, reader: Any, perdoc: Any) -> None:
         self._reader = reader

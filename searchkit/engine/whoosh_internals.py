@@ -2,7 +2,7 @@
 
 searchkit reads and writes Whoosh's segments faster than Whoosh's public API allows
 (:mod:`searchkit.engine.codec`, :mod:`~searchkit.engine.postings`,
-:mod:`~searchkit.engine.bulkpostings`, :mod:`~searchkit.engine.segment_writer`,
+:mod:`~searchkit.engine.term_writer`, :mod:`~searchkit.engine.segment_writer`,
 :mod:`~searchkit.engine.field_indexers`), and
 hardens how Whoosh stores an index (:mod:`~searchkit.engine.safepickle`,
 :mod:`~searchkit.engine.checksums`, :mod:`~searchkit.engine.storage`,
@@ -134,7 +134,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3PostingsWriter._write_block",
         _K.CALLED,
-        ("bulkpostings",),
+        ("term_writer",),
         "writes full blocks filled directly (codecs other than searchkit's)",
     ),
     PrivateName(
@@ -143,13 +143,13 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     *(
         PrivateName(_W3, f"W3PostingsWriter.{attr}", _K.READ, users, why)
         for attr, users, why in (
-            ("_byteids", ("codec", "bulkpostings"), "term vectors (byte ids) left to Whoosh"),
+            ("_byteids", ("codec", "term_writer"), "term vectors (byte ids) left to Whoosh"),
             ("_postfile", ("codec",), "the postings file a block is written to"),
             ("_terminfo", ("codec",), "the term's statistics, updated per block"),
             ("_format", ("codec",), "the field format's fixed value size"),
-            ("_compression", ("codec", "bulkpostings"), "the block zlib level"),
-            ("_blocklimit", ("bulkpostings",), "postings per block"),
-            ("_inlinelimit", ("bulkpostings",), "inlined posting lists left to Whoosh"),
+            ("_compression", ("codec", "term_writer"), "the block zlib level"),
+            ("_blocklimit", ("term_writer",), "postings per block"),
+            ("_inlinelimit", ("term_writer",), "inlined posting lists left to Whoosh"),
         )
     ),
     PrivateName(
@@ -160,7 +160,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "the first block writes the header magic; counted as Whoosh does",
     ),
     *(
-        PrivateName(_W3, f"W3PostingsWriter.{attr}", _K.WRITTEN, ("codec", "bulkpostings"), why)
+        PrivateName(_W3, f"W3PostingsWriter.{attr}", _K.WRITTEN, ("codec", "term_writer"), why)
         for attr, why in (
             ("_ids", "the block's document numbers (filled a block at a time)"),
             ("_weights", "the block's weights"),
@@ -174,18 +174,18 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "WHOOSH3_HEADER_MAGIC",
         _K.IMPORTED,
-        ("codec", "bulkpostings", "merging", "blockread"),
+        ("codec", "term_writer", "merging", "blockread"),
         "the bytes before a term's first block",
     ),
     PrivateName(
         _W3,
         "W3TermInfo",
         _K.IMPORTED,
-        ("bulkpostings", "merging"),
+        ("term_writer", "merging"),
         "a term's statistics, built a term at a time (decoded by a merge when inlined)",
     ),
     *(
-        PrivateName(_W3, f"W3TermInfo.{attr}", _K.WRITTEN, ("bulkpostings",), why)
+        PrivateName(_W3, f"W3TermInfo.{attr}", _K.WRITTEN, ("term_writer",), why)
         for attr, why in (
             ("_weight", "summed as W3TermInfo.add_block sums it"),
             ("_df", "summed as add_block does"),
@@ -197,7 +197,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         )
     ),
     *(
-        PrivateName(_W3, f"W3FieldWriter.{attr}", _K.READ, ("bulkpostings",), why)
+        PrivateName(_W3, f"W3FieldWriter.{attr}", _K.READ, ("term_writer",), why)
         for attr, why in (
             ("_postwriter", "the postings writer whose blocks are reproduced"),
             ("_postfile", "the postings file, written a term at a time"),
@@ -215,39 +215,39 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     *(
         PrivateName("whoosh.filedb.filetables", f"OrderedHashWriter.{attr}", _K.WRITTEN, u, why)
         for attr, u, why in (
-            ("dbfile", ("bulkpostings",), "the terms file, written without tell() per term"),
-            ("index", ("bulkpostings",), "the key positions OrderedHashWriter.add appends"),
-            ("buckets", ("bulkpostings",), "the hash buckets add fills"),
-            ("hashfn", ("bulkpostings",), "the hash of a term key"),
-            ("lastkey", ("bulkpostings",), "keys must increase, as add checks"),
+            ("dbfile", ("term_writer",), "the terms file, written without tell() per term"),
+            ("index", ("term_writer",), "the key positions OrderedHashWriter.add appends"),
+            ("buckets", ("term_writer",), "the hash buckets add fills"),
+            ("hashfn", ("term_writer",), "the hash of a term key"),
+            ("lastkey", ("term_writer",), "keys must increase, as add checks"),
         )
     ),
     PrivateName(
         "whoosh.filedb.filetables",
         "_lengths",
         _K.MIRRORED,
-        ("bulkpostings", "lexicon"),
+        ("term_writer", "lexicon"),
         "the key and value lengths before each entry of a hash file (_TERM_LENGTHS)",
     ),
     PrivateName(
         "whoosh.filedb.filetables",
         "md5_hash",
         _K.IMPORTED,
-        ("bulkpostings",),
+        ("term_writer",),
         "the terms file's hash function, computed from the digest when it is this one",
     ),
     PrivateName(
         "whoosh.filedb.filetables",
         "md5_hash",
         _K.MIRRORED,
-        ("bulkpostings",),
+        ("term_writer",),
         "the low 32 bits of a key's MD5 (_md5_low32)",
     ),
     PrivateName(
         _W3,
         "W3TermInfo.to_bytes",
         _K.MIRRORED,
-        ("bulkpostings", "lexicon"),
+        ("term_writer", "lexicon"),
         "a term's statistics and postings extent packed as one struct (_TERM_INFO); the"
         " total weight is the float after the flags byte (lexicon)",
     ),
@@ -285,7 +285,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "LENGTHS_COLUMN",
         _K.IMPORTED,
-        ("postings", "bulkpostings", "perdoc_copy"),
+        ("postings", "term_writer", "perdoc_copy"),
         "the column type of the per-document field lengths",
     ),
     PrivateName(
@@ -299,7 +299,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         _W3,
         "W3PerDocReader._cached_reader",
         _K.CALLED,
-        ("postings", "bulkpostings"),
+        ("postings", "term_writer"),
         "the open lengths column of a field",
     ),
     # -- segment merges: a merged segment's postings read a term at a time --
@@ -384,7 +384,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
             "whoosh.columns",
             f"FixedBytesColumn.Reader.{attr}",
             _K.READ,
-            ("postings", "bulkpostings", "perdoc_copy"),
+            ("postings", "term_writer", "perdoc_copy"),
             w,
         )
         for attr, w in (
@@ -554,17 +554,17 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.util.numeric",
         "length_to_byte",
         _K.IMPORTED,
-        ("codec", "bulkpostings"),
+        ("codec", "term_writer"),
         "a block head's field lengths, coded as Whoosh codes them",
     ),
     PrivateName(
         "whoosh.util.numeric",
         "byte_to_length",
         _K.IMPORTED,
-        ("postings", "bulkpostings", "perdoc_copy"),
+        ("postings", "term_writer", "perdoc_copy"),
         "decodes a whole lengths column at once",
     ),
-    PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("bulkpostings",), "block sizes"),
+    PrivateName("whoosh.system", "pack_int", _K.IMPORTED, ("term_writer",), "block sizes"),
     PrivateName(
         "whoosh.system",
         "pack_uint",
@@ -576,7 +576,7 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "whoosh.system",
         "pack_ushort",
         _K.IMPORTED,
-        ("bulkpostings", "lexicon", "idlookup"),
+        ("term_writer", "lexicon", "idlookup"),
         "field ids",
     ),
     PrivateName(
