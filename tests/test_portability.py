@@ -37,16 +37,29 @@ def test_every_module_imports_without_posix_only_modules() -> None:
     assert int(done.stdout) > 40  # every module, those of the subpackages too
 
 
-def test_a_held_lock_excludes_another_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("platform", [sys.platform, "win32"])
+def test_a_held_lock_excludes_another_process(
+    tmp_path: Path, platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also through the Windows branch of the lock (``filelock``'s descriptor lock,
+    loaded for this platform: the CI's machines are POSIX), in both processes, the
+    one holding the lock and the one trying it: the calls the Windows branch makes
+    exist and exclude another process."""
     lock_file = tmp_path / "some.lock"
     probe = textwrap.dedent(
         f"""
-        import os
+        import os, sys
+        import filelock  # loaded for this platform, then the branch is chosen
+        sys.platform = {platform!r}
         from searchkit.index.locking import lock_fd
         fd = os.open({str(lock_file)!r}, os.O_RDWR | os.O_CREAT)
         print(lock_fd(fd, blocking=False))
         """
     )
+    import filelock  # loaded for this platform before the Windows branch is chosen
+
+    assert filelock.lock_descriptor
+    monkeypatch.setattr(sys, "platform", platform)
 
     def try_lock() -> str:
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

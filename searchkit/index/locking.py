@@ -54,7 +54,7 @@ def lock_fd(fd: int, *, blocking: bool = True) -> bool:
     ``LockFileEx`` on its first byte on Windows); whether it was locked (always, when
     ``blocking``: on POSIX the wait is the kernel's, and Ctrl-C ends it). The kernel
     releases it when the descriptor is closed or the process dies."""
-    if sys.platform == "win32":  # pragma: no cover - the CI machines are POSIX
+    if sys.platform == "win32":  # tests run it on POSIX too (tests/test_portability.py)
         import filelock
 
         return filelock.lock_descriptor(fd, blocking=blocking, poll_interval=LOCK_POLL_SECONDS)
@@ -72,7 +72,7 @@ def lock_fd(fd: int, *, blocking: bool = True) -> bool:
 
 def unlock_fd(fd: int) -> None:
     """Release a lock taken by :func:`lock_fd` (the descriptor stays open)."""
-    if sys.platform == "win32":  # pragma: no cover
+    if sys.platform == "win32":
         import filelock
 
         filelock.unlock_descriptor(fd)
