@@ -94,6 +94,27 @@ def test_an_index_records_its_analysis_and_is_refused_with_other_analysis(
     assert run(index, "search", "white matter", "-f", "pmid").stdout == before
 
 
+@pytest.mark.slow
+def test_an_index_made_before_acronym_plurals_met_their_singular_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Its analysis lacks the acronym plural rule (``CSCs`` was a term of its own): a
+    search is refused with the rebuild hint, and the rebuilt index searches as new."""
+    index = tmp_path / "ix"
+    assert run(index, "ingest", str(CORPUS)).exit_code == 0
+    before = run(index, "search", "white matter", "-f", "pmid").stdout
+    meta = _meta(index)
+    assert isinstance(meta["analysis"], dict)
+    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != "acronym_plural"}
+    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
+    refused = run(index, "search", "white matter")
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "(acronym_plural)" in refused.stderr and "searchkit rebuild" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert run(index, "rebuild").exit_code == 0
+    assert run(index, "search", "white matter", "-f", "pmid").stdout == before
+
+
 def test_an_index_without_recorded_analysis_is_still_read(tmp_path: Path) -> None:
     index = tmp_path / "ix"
     assert run(index, "ingest", str(CORPUS)).exit_code == 0

@@ -496,6 +496,28 @@ def test_a_gene_name_does_not_match_numbered_alternatives(sample_index_dir: Path
     assert "1 of 1 matching record" in process.stdout
 
 
+@pytest.mark.parametrize(("acronym", "plural"), [("CSC", "CSCs"), ("MSC", "MSCs"), ("RCT", "RCTs")])
+def test_an_acronym_finds_the_records_that_write_its_plural(
+    sample_index_dir: Path, acronym: str, plural: str
+) -> None:
+    """``CSC`` finds the records that only write ``CSCs`` (the seed's "Cancer stem cells
+    (CSCs)" among them), as ``tumor`` finds ``tumors``, with the same count as
+    ``CSCs``, and their snippets mark the plural; also as a real process."""
+    found = pmids(sample_index_dir, acronym)
+    assert found and sorted(found) == sorted(pmids(sample_index_dir, plural))
+    assert not pmids(sample_index_dir, f"{plural} NOT {acronym}")
+    marked = _highlighted(sample_index_dir, acronym)
+    assert any(plural in words for words in marked.values())
+    if acronym == "CSC":
+        assert SEED_PMID in found
+    process = subprocess.run(
+        [_searchkit_exe(), "search", acronym, "--count", "--index", str(sample_index_dir)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert int(process.stdout) == len(found)
+
+
 def _highlighted(index: Path, query: str) -> dict[str, list[str]]:
     """Each hit's highlighted text, by PMID, from ``searchkit search -f json``."""
     result = run(index, "search", query, "-f", "json", "-n", "50")

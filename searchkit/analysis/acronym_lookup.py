@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, index_terms
+from searchkit.analysis.acronyms import AcronymTable, TableDamagedError, index_terms, short_key
 from searchkit.atomic import atomic_write_bytes
 from searchkit.crc import crc32
 
@@ -60,7 +60,7 @@ def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
     by_lower: dict[str, list[Any]] = {}
     for sf, forms in saved.counts.items():
         entries = [(lf, n, saved.terms(lf, index_terms)) for lf, n in forms.items()]
-        by_lower.setdefault(sf.lower(), []).append((sf, entries, saved.terms(sf, index_terms)))
+        by_lower.setdefault(short_key(sf), []).append((sf, entries, saved.terms(sf, index_terms)))
     lines = [_line("s:" + k, v) for k, v in by_lower.items()]
     lines += [_line("f:" + k, v) for k, v in saved.by_first_term(index_terms).items()]
     lines.sort(key=lambda line: line[: line.index(b"\t")])
@@ -133,10 +133,11 @@ class AcronymLookup:
         return found
 
     def _short_forms(self, short: str) -> list[tuple[str, list[tuple[str, int]]]]:
-        """The short forms spelt ``short`` in any case and their long forms (counts),
+        """The short forms that are ``short`` in any case or number
+        (:func:`~searchkit.analysis.acronyms.short_key`) and their long forms (counts),
         their forms' terms learned on the way."""
         out = []
-        for sf, forms, sf_terms in self._get("s:" + short.lower()) or ():
+        for sf, forms, sf_terms in self._get("s:" + short_key(short)) or ():
             self._terms.setdefault(sf, tuple(sf_terms))
             for lf, _, terms in forms:
                 self._terms.setdefault(lf, tuple(terms))

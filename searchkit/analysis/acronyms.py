@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from searchkit.analysis.analyzer import fold_greek, text_analyzer
+from searchkit.analysis.analyzer import fold_greek, singular, text_analyzer
 from searchkit.atomic import atomic_write_text
 from searchkit.crc import crc32
 from searchkit.errors import IndexFormatError
@@ -138,6 +138,13 @@ def mine_record(record: Record) -> set[tuple[str, str]]:
     return pairs
 
 
+def short_key(short: str) -> str:
+    """What a short form is looked up by: lower-case, an acronym's plural as its
+    singular (``CSCs`` → ``csc``, as the analyzer indexes it), so that a search for
+    ``CSC`` is expanded with what the records define as ``CSCs``."""
+    return singular(short).lower()
+
+
 class TableDamagedError(IndexFormatError):
     """The saved table does not match its checksum (or cannot be read at all)."""
 
@@ -211,30 +218,32 @@ class AcronymTable:
         self.add(pairs, sign=-1)
 
     def long_forms(self, short: str) -> list[tuple[str, int]]:
-        """Long forms of ``short`` (exact case first, else any case), most frequent first."""
+        """Long forms of ``short`` (as written first, else in any case or number:
+        :func:`short_key`), most frequent first."""
         forms: Counter[str] = Counter(self.counts.get(short, {}))
         if not forms:
-            for sf in self._by_lower().get(short.lower(), ()):
+            for sf in self._by_lower().get(short_key(short), ()):
                 forms.update(self.counts[sf])
         return sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def _by_lower(self) -> dict[str, list[str]]:
-        """Short forms by their lower-case spelling (built once per change of the table:
-        a query word is looked up case-insensitively without scanning every entry)."""
+        """Short forms by :func:`short_key` (built once per change of the table: a
+        query word is looked up in any case or number without scanning every entry)."""
         found = self.cache.get("by_lower")
         if isinstance(found, dict):
             return found
         by_lower: dict[str, list[str]] = {}
         for sf in self.counts:
-            by_lower.setdefault(sf.lower(), []).append(sf)
+            by_lower.setdefault(short_key(sf), []).append(sf)
         self.cache["by_lower"] = by_lower
         return by_lower
 
     def rows(self, short: str | None = None) -> list[tuple[str, int, str]]:
-        """(short form, records, long form) rows, by short form then frequency."""
+        """(short form, records, long form) rows, by short form then frequency (of the
+        short forms that are ``short`` in any case or number, when given)."""
         out: list[tuple[str, int, str]] = []
         for sf in sorted(self.counts, key=lambda s: (s.lower(), s)):
-            if short is not None and sf.lower() != short.lower():
+            if short is not None and short_key(sf) != short_key(short):
                 continue
             for lf, n in sorted(self.counts[sf].items(), key=lambda kv: (-kv[1], kv[0])):
                 out.append((sf, n, lf))

@@ -119,6 +119,7 @@ def analysis_params() -> dict[str, str | int]:
         "max_catenated_parts": MAX_CATENATED_PARTS,
         "catenate_numbers": int(CATENATE_NUMBERS),
         "alternatives_mark": ALTERNATIVES_MARK,
+        "acronym_plural": _ACRONYM_PLURAL.pattern,
     }
 
 
@@ -164,8 +165,24 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+#: An acronym's plural as written: a capital, one or more capitals or digits, then a
+#: lower-case s (``CSCs``, ``RCTs``, ``SNPs``, ``lncRNAs``, ``CD4s``). The stemmer
+#: takes a plural s off only after a vowel (``TAMs``), so these were terms of their
+#: own, which a search for the acronym never found. Not ``GaAs`` (one capital before
+#: the s: an element), ``PhDs``, ``AIDS`` or a decade (``1990s``).
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]+s\Z")
+
+
+def singular(word: str) -> str:
+    """``word`` (as written) without the s of an acronym's plural
+    (:data:`_ACRONYM_PLURAL`); any other word unchanged."""
+    if word.endswith("s") and _ACRONYM_PLURAL.search(word):
+        return word[:-1]
+    return word
+
+
 def _norm_part(part: str) -> str:
-    folded = fold(part)
+    folded = fold(singular(part))
     if "," in folded:
         folded = folded.replace(",", "")
     return folded
@@ -365,7 +382,7 @@ def word_terms(unit: str) -> frozenset[str] | None:
     word = unit[: m.start("tail")]
     if _JOINERS.search(word) or "." in word or "," in word:
         return None
-    text = fold(word)
+    text = fold(singular(word))
     if text not in stopwords() and text.isalpha():
         text = stem(text)
     return frozenset((text,))

@@ -164,6 +164,26 @@ def test_configset_keeps_numbers_joined_by_dash_or_colon_apart_like_searchkit(
     assert "1865" not in _analyzed(solr_cluster, initialised, "aged 18-65")
 
 
+@pytest.mark.parametrize("text", ["CSCs and CSC", "RCTs", "lncRNAs", "anti-CSCs", "GaAs PhDs"])
+def test_configset_takes_an_acronym_s_plural_as_its_singular_like_searchkit(
+    solr_cluster: SolrCluster, initialised: str, text: str
+) -> None:
+    """``CSCs`` is ``csc`` on the cluster as in a local index (a search for ``CSC``
+    finds the records that write the plural); ``GaAs`` and ``PhDs`` keep their s."""
+    local = [t.text for t in text_analyzer()(text)]
+    for kind in ("index", "query"):
+        assert _analyzed(solr_cluster, initialised, text, kind) == local
+
+
+def test_configset_keeps_a_plural_inside_a_joined_term_as_the_readme_says(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    """The difference the README lists: a plural inside a compound's joined term keeps
+    its s on the cluster (its filter sees the joined term's end only)."""
+    assert "cscderiv" in [t.text for t in text_analyzer()("CSCs-derived")]
+    assert _analyzed(solr_cluster, initialised, "CSCs-derived") == ["cscsderiv", "csc", "deriv"]
+
+
 def test_configset_joins_compounds_with_a_letter_as_before(
     solr_cluster: SolrCluster, initialised: str
 ) -> None:
@@ -545,6 +565,34 @@ def test_a_collection_made_before_pmcids_were_indexed_says_to_rebuild(
     assert rebuilt.exit_code == 0, rebuilt.stderr
     found = _run(solr_cluster, "search", str(record.pmcid), "-f", "pmid", "--index", url)
     assert (found.exit_code, found.stdout) == (0, f"{record.pmid}\n"), found.stderr
+
+
+def test_a_collection_made_before_acronym_plurals_met_their_singular_until_rebuilt(
+    solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection whose configset predates the plural filter keeps ``DLTs`` as a term
+    of its own (``DLT`` misses the record that writes only the plural), and finds it
+    once rebuilt with this searchkit's configset."""
+
+    def without_plurals(schema: str) -> str:
+        kept = [line for line in schema.splitlines() if "[A-Z][A-Z0-9]{1,64})s$" not in line]
+        assert len(schema.splitlines()) - len(kept) == 2
+        return "\n".join(line for line in kept if 'replacement="" replace="first"/>' not in line)
+
+    url = _init_older(solr_cluster, monkeypatch, "before_plurals", without_plurals)
+    xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
+    added = _run(solr_cluster, "ingest", str(xizhou), "--index", url)
+    assert added.exit_code == 0, added.stderr
+
+    def pmids(query: str) -> set[str]:
+        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", url)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    assert "29514256" in pmids("DLTs") and "29514256" not in pmids("DLT")
+    rebuilt = _run(solr_cluster, "rebuild", "--index", url)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert "29514256" in pmids("DLT") and pmids("DLT") == pmids("DLTs")
 
 
 def test_show_prints_the_record_as_read(solr_cluster: SolrCluster, sample: str) -> None:
