@@ -153,8 +153,9 @@ def test_numbers_alone_are_not_run_together(text: str, parts: list[str]) -> None
 )  # fmt: skip
 def test_an_acronym_and_its_plural_share_a_term(plural: str, singular: str, term: str) -> None:
     """An acronym's plural is written with a lower-case s: the stemmer takes it off only
-    after a vowel (``TAMs``, ``lncRNAs``), so ``CSCs``, ``RCTs``, ``SNPs`` were terms of
-    their own, and a search for the acronym never found the records that write it so."""
+    when a vowel comes before the letter before it (``TAMs``), so ``CSCs``, ``RCTs``,
+    ``SNPs``, ``lncRNAs`` were terms of their own, and a search for the acronym never
+    found the records that write it so."""
     assert term in shared(plural, singular)
     assert terms(plural) == terms(singular)
 

@@ -167,9 +167,10 @@ def fold(text: str) -> str:
 
 #: An acronym's plural as written: a capital, one or more capitals or digits, then a
 #: lower-case s (``CSCs``, ``RCTs``, ``SNPs``, ``lncRNAs``, ``CD4s``). The stemmer
-#: takes a plural s off only after a vowel (``TAMs``), so these were terms of their
-#: own, which a search for the acronym never found. Not ``GaAs`` (one capital before
-#: the s: an element), ``PhDs``, ``AIDS`` or a decade (``1990s``).
+#: takes a plural s off only when a vowel comes before the letter before it (``TAMs``,
+#: not ``RNAs``), so these were terms of their own, which a search for the acronym
+#: never found. Not ``GaAs`` (one capital before the s: an element), ``PhDs``,
+#: ``AIDS`` or a decade (``1990s``).
 _ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]+s\Z")
 
 
