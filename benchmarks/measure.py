@@ -170,6 +170,7 @@ def run_usage(cmd: list[str], env: dict[str, str] | None = None) -> Usage:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = returncode  # reaped here: Popen must not wait for it again
         cpu, peak_kb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
         fields = report.read().split()
         if GNU_TIME.exists() and len(fields) == 3:

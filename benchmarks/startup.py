@@ -35,6 +35,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -171,6 +172,10 @@ def measure(
         }
     sample = repo_root() / "data"
     sk_index, stock_index = work / "startup-searchkit", work / "startup-whoosh"
+    # Made afresh: a kept work folder may hold indexes an older searchkit made (another
+    # format or analysis, which this one refuses).
+    for made in (sk_index, stock_index):
+        shutil.rmtree(made, ignore_errors=True)
     records = work / "startup-data.jsonl"
     write_jsonl([sample], records)
     checked(

@@ -94,6 +94,27 @@ def test_scale_searches_only_needs_a_kept_index(
     assert exited.value.code == 2
 
 
+@pytest.mark.slow
+def test_startup_rows_in_a_kept_folder_whose_index_an_older_searchkit_made(
+    tmp_path: Path, sample_index_dir: Path
+) -> None:
+    """``startup.py`` (and ``scale.py``'s start-up rows) in a ``--workdir`` an earlier run
+    left: its index of data/ made with other analysis parameters (refused by this
+    searchkit) is made again, not ingested into (the 1M run of 2026-12-07 lost its
+    start-up rows so)."""
+    import json
+    import shutil
+
+    scale: Any = _scale()
+    older = tmp_path / "startup-searchkit"
+    shutil.copytree(sample_index_dir, older)
+    meta = json.loads((older / "searchkit.json").read_text("utf-8"))
+    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != "acronym_plural"}
+    (older / "searchkit.json").write_text(json.dumps(meta), "utf-8")
+    rows = scale.startup.measure(tmp_path, repeat=1)
+    assert any(row.startswith("| searchkit search |") for row in rows)
+
+
 def test_benchmark_headers_name_the_cpu_and_the_python_build() -> None:
     """``measure.machine()``: what two runs must share for their figures to compare
     (the CPU model, the cores, the Python version and which build of it)."""
