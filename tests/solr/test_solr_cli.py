@@ -509,6 +509,27 @@ def _init_older(
     return url
 
 
+def _older_with_xizhou(
+    cluster: SolrCluster,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    older: Callable[[str], str],
+) -> tuple[str, Callable[[str], set[str]]]:
+    """:func:`_init_older`, then the xizhou sample file ingested into it: its address,
+    and the PMIDs a query finds there."""
+    url = _init_older(cluster, monkeypatch, name, older)
+    xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
+    added = _run(cluster, "ingest", str(xizhou), "--index", url)
+    assert added.exit_code == 0, added.stderr
+
+    def pmids(query: str) -> set[str]:
+        result = _run(cluster, "search", query, "-f", "pmid", "--index", url)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    return url, pmids
+
+
 def test_a_collection_made_before_lists_were_multi_valued_takes_them_joined(
     solr_cluster: SolrCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -520,16 +541,7 @@ def test_a_collection_made_before_lists_were_multi_valued_takes_them_joined(
         assert schema.count(' multiValued="true"/>') >= 3
         return schema.replace(' multiValued="true"/>', "/>")
 
-    url = _init_older(solr_cluster, monkeypatch, "before_lists", single_valued)
-    xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
-    added = _run(solr_cluster, "ingest", str(xizhou), "--index", url)
-    assert added.exit_code == 0, added.stderr
-
-    def pmids(query: str) -> set[str]:
-        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", url)
-        assert result.exit_code == 0, result.stderr
-        return set(result.stdout.split())
-
+    url, pmids = _older_with_xizhou(solr_cluster, monkeypatch, "before_lists", single_valued)
     assert "30217568" in pmids('"androgen receptor"[ot]')
     assert "30217568" in pmids('"receptor immunohistochemistry"[ot]')  # joined: spans
     rebuilt = _run(solr_cluster, "rebuild", "--index", url)
@@ -579,16 +591,7 @@ def test_a_collection_made_before_acronym_plurals_met_their_singular_until_rebui
         assert len(schema.splitlines()) - len(kept) == 2
         return "\n".join(line for line in kept if 'replacement="" replace="first"/>' not in line)
 
-    url = _init_older(solr_cluster, monkeypatch, "before_plurals", without_plurals)
-    xizhou = next(p for p in SAMPLE_SUBSET if p.name.startswith("xizhou_"))
-    added = _run(solr_cluster, "ingest", str(xizhou), "--index", url)
-    assert added.exit_code == 0, added.stderr
-
-    def pmids(query: str) -> set[str]:
-        result = _run(solr_cluster, "search", query, "-f", "pmid", "--index", url)
-        assert result.exit_code == 0, result.stderr
-        return set(result.stdout.split())
-
+    url, pmids = _older_with_xizhou(solr_cluster, monkeypatch, "before_plurals", without_plurals)
     assert "29514256" in pmids("DLTs") and "29514256" not in pmids("DLT")
     rebuilt = _run(solr_cluster, "rebuild", "--index", url)
     assert rebuilt.exit_code == 0, rebuilt.stderr
