@@ -57,11 +57,11 @@ def write_lookup(table: AcronymTable, index_dir: Path, generation: int) -> None:
     own (:meth:`AcronymTable.as_saved`, :meth:`AcronymTable.by_first_term`), in the
     order a search loading the saved table meets them."""
     saved = table.as_saved()
-    by_lower: dict[str, list[Any]] = {}
+    by_key: dict[str, list[Any]] = {}
     for sf, forms in saved.counts.items():
         entries = [(lf, n, saved.terms(lf, index_terms)) for lf, n in forms.items()]
-        by_lower.setdefault(short_key(sf), []).append((sf, entries, saved.terms(sf, index_terms)))
-    lines = [_line("s:" + k, v) for k, v in by_lower.items()]
+        by_key.setdefault(short_key(sf), []).append((sf, entries, saved.terms(sf, index_terms)))
+    lines = [_line("s:" + k, v) for k, v in by_key.items()]
     lines += [_line("f:" + k, v) for k, v in saved.by_first_term(index_terms).items()]
     lines.sort(key=lambda line: line[: line.index(b"\t")])
     head = f"{_MAGIC.decode()} {LOOKUP_VERSION} {generation} {len(table.counts)}".encode()

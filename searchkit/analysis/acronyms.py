@@ -222,21 +222,21 @@ class AcronymTable:
         :func:`short_key`), most frequent first."""
         forms: Counter[str] = Counter(self.counts.get(short, {}))
         if not forms:
-            for sf in self._by_lower().get(short_key(short), ()):
+            for sf in self._by_key().get(short_key(short), ()):
                 forms.update(self.counts[sf])
         return sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _by_lower(self) -> dict[str, list[str]]:
+    def _by_key(self) -> dict[str, list[str]]:
         """Short forms by :func:`short_key` (built once per change of the table: a
         query word is looked up in any case or number without scanning every entry)."""
-        found = self.cache.get("by_lower")
+        found = self.cache.get("by_key")
         if isinstance(found, dict):
             return found
-        by_lower: dict[str, list[str]] = {}
+        by_key: dict[str, list[str]] = {}
         for sf in self.counts:
-            by_lower.setdefault(short_key(sf), []).append(sf)
-        self.cache["by_lower"] = by_lower
-        return by_lower
+            by_key.setdefault(short_key(sf), []).append(sf)
+        self.cache["by_key"] = by_key
+        return by_key
 
     def rows(self, short: str | None = None) -> list[tuple[str, int, str]]:
         """(short form, records, long form) rows, by short form then frequency (of the
