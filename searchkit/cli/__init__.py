@@ -21,7 +21,7 @@ import typer
 from typer.models import CommandInfo, TyperInfo
 
 from searchkit.cli import collector
-from searchkit.cli.common import CONTEXT_SETTINGS, _use_color, limit_blas_threads
+from searchkit.cli.common import CONTEXT_SETTINGS, _use_color, limit_blas_threads, write_out
 from searchkit.cli.usage import Command, Group, epilog
 from searchkit.version import __version__
 
@@ -141,7 +141,7 @@ app = _App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"searchkit {__version__}")
+        write_out(f"searchkit {__version__}")
         raise typer.Exit()
 
 

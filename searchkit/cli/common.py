@@ -129,6 +129,24 @@ def _err(message: str) -> None:
     typer.echo(neutralise(message), err=True)
 
 
+class OutputFailed(Exception):
+    """Standard output did not take a command's output; ``cause`` says why (a full
+    disk, a closed descriptor, a reader that closed the pipe)."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def write_out(text: str, nl: bool = True) -> None:
+    """Write ``text`` (and a newline) to standard output: every command's output goes
+    through here, so that a failed write is told apart from any other error."""
+    try:
+        typer.echo(text, nl=nl)
+    except OSError as exc:
+        raise OutputFailed(exc) from exc
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn library errors into one stderr line and the error's exit code."""
@@ -172,7 +190,7 @@ def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
     def flush() -> None:
         text = "".join(buffered)
         if out is None:
-            typer.echo(text, nl=False)
+            write_out(text, nl=False)
         else:
             out.write(text)
         buffered.clear()

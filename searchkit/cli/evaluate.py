@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from searchkit.cli.common import EvalFormat, IndexOption, SemanticOption, _call, _err, _open_backend
+from searchkit.cli.common import (
+    EvalFormat,
+    IndexOption,
+    SemanticOption,
+    _call,
+    _err,
+    _open_backend,
+    write_out,
+)
 from searchkit.searching import DEFAULT_DEPTH
 
 
@@ -91,6 +99,6 @@ def eval_(
             raise typer.Exit(1) from None
         _err(f"run written to {run_out}")
     if fmt is EvalFormat.json:
-        typer.echo(json.dumps(result.to_dict()))
+        write_out(json.dumps(result.to_dict()))
     else:
-        typer.echo(evaluation.format_text(result))
+        write_out(evaluation.format_text(result))

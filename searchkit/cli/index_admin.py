@@ -18,6 +18,7 @@ from searchkit.cli.common import (
     _err,
     _lock_wait_message,
     _open_backend,
+    write_out,
 )
 from searchkit.cli.progress import QuietOption, shown, spinner
 
@@ -69,7 +70,7 @@ def sources(
     if fmt is not SourcesFormat.text:
         text = format_rows([asdict(e) for e in entries], fmt.value, source_columns())
         if text:
-            typer.echo(text)
+            write_out(text)
         return
     if not entries:
         _err(f"No source files recorded in {backend.location}.")
@@ -78,7 +79,7 @@ def sources(
         extra = f", {e.deletions} deletions" if e.deletions else ""
         extra += f", {e.skipped} skipped" if e.skipped else ""
         line = f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}"
-        typer.echo(neutralise(line))
+        write_out(neutralise(line))
 
 
 def optimize(
@@ -110,4 +111,4 @@ def stats(
     from searchkit.semantic.vectors import SIDECARS
 
     backend = _open_backend(index)
-    typer.echo(format_stats(_call(lambda: backend.stats(SIDECARS)), fmt.value))
+    write_out(format_stats(_call(lambda: backend.stats(SIDECARS)), fmt.value))

@@ -16,6 +16,7 @@ from searchkit.cli.common import (
     _err,
     _lock_wait_message,
     _open_backend,
+    write_out,
 )
 from searchkit.cli.usage import Command, epilog
 
@@ -82,9 +83,9 @@ def mesh_show(
     if descriptor is None:
         _err(f"Error: no MeSH heading {heading!r} in the loaded tree (from {tree.source})")
         raise typer.Exit(1)
-    typer.echo(neutralise(descriptor.name))
+    write_out(neutralise(descriptor.name))
     for number in descriptor.tree_numbers:
         below, children = len(tree.below(number)), len(tree.children(number))
-        typer.echo(f"  {number}  {below} narrower ({children} one level down)")
+        write_out(f"  {number}  {below} narrower ({children} one level down)")
     if descriptor.entry_terms:
-        typer.echo(neutralise("  entry terms: " + "; ".join(descriptor.entry_terms)))
+        write_out(neutralise("  entry terms: " + "; ".join(descriptor.entry_terms)))

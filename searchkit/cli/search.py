@@ -22,6 +22,7 @@ from searchkit.cli.common import (
     _use_color,
     echo_pieces,
     read_stdin,
+    write_out,
 )
 from searchkit.cli.completion import complete_fields, complete_query
 from searchkit.errors import OptionError
@@ -185,7 +186,7 @@ def search(
         quote = "'" if '"' in result.suggestion else '"'
         _err(f"Did you mean: {quote}{result.suggestion}{quote}?")
     if count:
-        typer.echo(str(result.total))
+        write_out(str(result.total))
         return
     empty = f"No records match {query!r}."
     given: list[tuple[str, Filters]] = []
@@ -273,4 +274,4 @@ def show(
 
     backend = _open_backend(index)
     record = _call(lambda: backend.get(pmid.strip()))
-    typer.echo(format_record(record, fmt.value))
+    write_out(format_record(record, fmt.value))

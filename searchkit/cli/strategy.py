@@ -19,6 +19,7 @@ from searchkit.cli.common import (
     _open_backend,
     echo_pieces,
     read_stdin,
+    write_out,
 )
 from searchkit.cli.completion import complete_fields
 
@@ -48,12 +49,12 @@ def history_(
         return
     entries = _call(history.entries)
     if fmt is StatsFormat.json:
-        typer.echo(to_json([e.to_dict() for e in entries]))
+        write_out(to_json([e.to_dict() for e in entries]))
         return
     if not entries:
         _err(f"No searches in the history of {where} yet.")
         return
-    typer.echo(neutralise(format_history(entries)))
+    write_out(neutralise(format_history(entries)))
 
 
 class StrategyFormat(StrEnum):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from searchkit.cli.common import EvalFormat, IndexOption, _call, _err, _open_backend
+from searchkit.cli.common import EvalFormat, IndexOption, _call, _err, _open_backend, write_out
 
 
 def analyze(
@@ -33,14 +33,14 @@ def analyze(
         for t in text_analyzer()(text, positions=True, keeporiginal=True)
     ]
     if fmt is EvalFormat.json:
-        typer.echo(to_json(tokens))
+        write_out(to_json(tokens))
         return
     if not tokens:
         _err("No index terms (only stop words or punctuation).")
         return
     width = max(len(t["term"]) for t in tokens)
     for t in tokens:
-        typer.echo(neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}"))
+        write_out(neutralise(f"{t['pos']:>3}  {t['term']:<{width}}  {t['kind']:<4}  {t['text']}"))
 
 
 def acronyms(
@@ -67,11 +67,11 @@ def acronyms(
         _err(f"Error: no acronym {short!r} was learned from the records in {backend.location}")
         raise typer.Exit(1)
     if fmt is EvalFormat.json:
-        typer.echo(to_json([{"short": sf, "records": n, "long": lf} for sf, n, lf in rows]))
+        write_out(to_json([{"short": sf, "records": n, "long": lf} for sf, n, lf in rows]))
         return
     if not rows:
         _err("No acronyms learned yet (ingest records with abstracts).")
         return
     width = max(len(sf) for sf, _, _ in rows)
     for sf, n, lf in rows:
-        typer.echo(neutralise(f"{sf:<{width}}  {n:>5}  {lf}"))
+        write_out(neutralise(f"{sf:<{width}}  {n:>5}  {lf}"))

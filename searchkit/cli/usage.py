@@ -1,10 +1,15 @@
 """How the command line presents itself: plain-text help (click's layout, with
 placeholders such as ``N``, ``DIR`` and ``[table|json]`` instead of typer's ``<int>``
-and ``{query}``), and a usage error (an unknown option, a missing argument, a bad
-choice) as one ``Error: …`` line and a hint, exit code 2."""
+and ``{query}``), a usage error (an unknown option, a missing argument, a bad
+choice) as one ``Error: …`` line and a hint, exit code 2, and output that cannot be
+written (a full disk, a closed standard output) as one ``Error: …`` line, exit code
+1; when the reader of a pipe goes away (``| head``), a quiet exit 141, the status of
+a process killed by SIGPIPE."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -16,10 +21,15 @@ from typer._click.formatting import HelpFormatter
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from searchkit.cli import collector
-from searchkit.cli.common import _err
+from searchkit.cli.common import OutputFailed, _err
 
 #: The exit code of a usage error (click's and POSIX utilities').
 USAGE_EXIT_CODE = 2
+#: The exit code of a command whose output could not be written.
+OUTPUT_ERROR_EXIT_CODE = 1
+#: The exit code of a command whose reader closed the pipe before the output ended:
+#: 128 + SIGPIPE, what the shell reports for ``cat``, ``grep`` or ``seq`` there.
+BROKEN_PIPE_EXIT_CODE = 128 + 13
 
 #: The placeholder of an option's value in the help, by the option's name; any other
 #: option shows its name in capitals.
@@ -145,9 +155,55 @@ def _usage_error(exc: click_errors.UsageError) -> NoReturn:
     sys.exit(USAGE_EXIT_CODE)
 
 
+class ClosedOutput:
+    """Standard output when the process was started without one (``>&-``): every
+    write fails as a write to a closed descriptor does, instead of click dropping the
+    output without a word."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass  # nothing was written: nothing is waiting
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _output_error(exc: OSError) -> NoReturn:
+    """Standard output failed (``exc``): one error line, or nothing when the reader
+    of a pipe went away; what is still buffered is dropped, never written again as
+    the interpreter exits."""
+    _drop_stdout()
+    if exc.errno == errno.EPIPE:
+        sys.exit(BROKEN_PIPE_EXIT_CODE)
+    _err(f"Error: cannot write to standard output: {exc.strerror or exc}")
+    sys.exit(OUTPUT_ERROR_EXIT_CODE)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputFailed(exc) from exc
+
+
+def _drop_stdout() -> None:
+    """Send what is left of standard output to the null device."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a closed or stand-in stdout
+        sys.stdout = None  # type: ignore[assignment]
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 class Group(TyperGroup):
     """The ``searchkit`` group: click's handling of what a command raises, except
-    that a usage error is two lines instead of a usage block or a rich panel."""
+    that a usage error is two lines instead of a usage block or a rich panel, and a
+    failed write to standard output one line (or, for a closed pipe, none)."""
 
     def main(
         self,
@@ -174,8 +230,13 @@ class Group(TyperGroup):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        if sys.stdout is None:  # started with standard output closed
+            sys.stdout = ClosedOutput()  # type: ignore[assignment]
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            _flush_stdout()  # a failure to write the end is the command's too
+        except OutputFailed as exc:
+            _output_error(exc.cause)
         except click_errors.NoArgsIsHelpError as exc:
             exc.show()  # the help, on stderr
             sys.exit(exc.exit_code)
