@@ -101,7 +101,7 @@ def test_ris_entry() -> None:
     )
     lines = to_ris(record).splitlines()
     assert lines[0] == "TY  - JOUR" and lines[-1] == "ER  - "
-    assert "AU  - Smith, John A" in lines and "AU  - Doe J" in lines
+    assert "AU  - Smith, John A" in lines and "AU  - Doe, J" in lines
     assert {"PY  - 2020", "DA  - 2020/05", "T2  - Cells", "KW  - k1", "KW  - Mice"} <= set(lines)
     assert {"DO  - 10.1/x", "AN  - 123", "UR  - https://pubmed.ncbi.nlm.nih.gov/123/"} <= set(lines)
     assert ris([record, record]).count("TY  - JOUR") == 2

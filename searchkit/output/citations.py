@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from searchkit.records import Record
+from searchkit.records import Author, Record
 
 #: PubMed wraps values at 88 columns (6 of them the "TAG - " prefix).
 WIDTH = 88
@@ -25,14 +25,14 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def _medline_date(record: Record) -> str | None:
-    """``DP`` text: "2019 May 03", "2019 May" or "2019"."""
+    """``DP`` text: "2019 May 3", "2019 May" or "2019"."""
     if record.pub_date:
         parts = record.pub_date.split("-")
         text = parts[0]
         if len(parts) > 1 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
             text += " " + _MONTHS[int(parts[1]) - 1]
-            if len(parts) > 2:
-                text += " " + parts[2]
+            if len(parts) > 2 and parts[2].isdigit():
+                text += f" {int(parts[2])}"  # "2019 Jan 1", as PubMed writes it
         return text
     return str(record.year) if record.year is not None else None
 
@@ -110,7 +110,7 @@ def to_ris(record: Record) -> str:
     """One record as an RIS entry (``TY`` … ``ER``)."""
     kind = "BOOK" if any("book" in t.lower() for t in record.publication_types) else "JOUR"
     fields: list[tuple[str, str | None]] = [("TY", kind), ("TI", record.title)]
-    fields.extend(("AU", a.full_name or a.name) for a in record.authors)
+    fields.extend(("AU", ris_author(a)) for a in record.authors)
     fields.append(("PY", str(record.year) if record.year is not None else None))
     if record.pub_date:
         fields.append(("DA", record.pub_date.replace("-", "/")))
@@ -137,19 +137,59 @@ def to_ris(record: Record) -> str:
     return "\n".join(lines)
 
 
+def ris_author(author: Author) -> str:
+    """An author as RIS writes one, "Last, First" (reference managers split the name
+    at its comma): the full name when known, else PubMed's short form with a comma
+    before the initials ("Beaugerie L" → "Beaugerie, L", "Smith JA Jr" → "Smith, JA,
+    Jr"); a collective author, or a name without initials, as it is."""
+    if author.full_name:
+        return author.full_name
+    words = author.name.split()
+    if author.collective or len(words) < 2:
+        return author.name
+    suffix = ""
+    if words[-1] in _NAME_SUFFIXES and len(words) > 2 and _is_initials(words[-2]):
+        suffix = ", " + words.pop()
+    if not _is_initials(words[-1]):
+        return author.name
+    return f"{' '.join(words[:-1])}, {words[-1]}{suffix}"
+
+
+#: What PubMed's short author form puts after the initials.
+_NAME_SUFFIXES = frozenset({"Jr", "Sr", "II", "III", "IV", "2nd", "3rd", "4th"})
+
+
+def _is_initials(word: str) -> bool:
+    """Whether ``word`` is PubMed's initials of the given names ("JA", "ÅV")."""
+    return len(word) <= 4 and word.isalpha() and word.isupper()
+
+
+#: A page of MEDLINE pagination: letters (a supplement's "S", "e", "G"), then digits.
+_PAGE = re.compile(r"([^\W\d_]*)(\d+)\Z")
+
+
 def page_range(pages: str | None) -> tuple[str | None, str | None]:
     """The first and last page of MEDLINE pagination, the abbreviated last page
-    written out: "343-55" → ("343", "355"); "e0210" → ("e0210", None); of a list
-    ("1-5, 7-9") the first range."""
+    written out with the first's leading digits and letters: "343-55" → ("343",
+    "355"), "G446-57" → ("G446", "G457"); "e0210" → ("e0210", None); of a list
+    ("1-5, 7-9") the first range. A "range" whose last page written out would come
+    before its first is an article number ("e01358-15"), kept whole."""
     if not pages:
         return None, None
     first = pages.replace(";", ",").split(",")[0].strip()
     start, _, end = (part.strip() for part in first.partition("-"))
     if not end:
         return start or None, None
-    if start.isdigit() and end.isdigit() and len(end) < len(start):
-        end = start[: len(start) - len(end)] + end
-    return start, end
+    head, tail = _PAGE.match(start), _PAGE.match(end)
+    if head is None or tail is None or tail.group(1) not in ("", head.group(1)):
+        return start, end
+    letters, digits = head.groups()
+    last = tail.group(2)
+    if len(last) < len(digits):
+        last = digits[: len(digits) - len(last)] + last
+    if int(last) < int(digits):
+        return first, None
+    return start, letters + last
 
 
 def ris(records: Iterable[Record]) -> str:

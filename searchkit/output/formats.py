@@ -66,7 +66,8 @@ def _record_columns(r: Record) -> dict[str, Any]:
         "title": r.title,
         "year": r.year,
         "date": r.pub_date,
-        "journal": r.journal,
+        # The full title, else the abbreviation: PubMed's text exports name only that.
+        "journal": r.journal or r.journal_abbrev,
         "journal_abbrev": r.journal_abbrev,
         "authors": [a.name for a in r.authors],
         "doi": r.doi,
@@ -217,7 +218,7 @@ def search_chunks(
     elif fmt == "csv":
         columns = fields or DEFAULT_CSV_COLUMNS
         rows = (hit_columns(h, columns) for h in result.hits)
-        yield from (neutralise(piece) for piece in _csv_pieces(rows))
+        yield from (neutralise(piece) for piece in _csv_pieces(rows, columns))
     elif fmt == "pmid":
         yield from (neutralise(p) for p in _separated(result.pmids(), "\n"))
     elif fmt in ("medline", "ris"):
@@ -242,30 +243,26 @@ def _separated(pieces: Iterable[str], separator: str) -> Iterator[str]:
         yield separator + piece if i else piece
 
 
-def _csv(rows: Sequence[dict[str, Any]]) -> str:
-    return "".join(_csv_pieces(rows))
+def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    return "".join(_csv_pieces(rows, columns))
 
 
-def _csv_pieces(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """CSV of ``rows`` (the first one's keys are the header), a row at a time, with no
-    line ending after the last row; nothing for no rows."""
+def _csv_pieces(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    """CSV of ``rows`` (each with ``columns`` as its keys, the header), a row at a
+    time, with no line ending after the last row; the header alone for no rows."""
     import csv  # the CSV format's: not loaded for the others
 
     buf = io.StringIO()
-    writer: csv.DictWriter[str] | None = None
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(buf, fieldnames=list(row), lineterminator="\n")
-            writer.writeheader()
-        else:
-            yield "\n"
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
         writer.writerow(
             {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
         )
-        text = buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-        yield text[:-1]  # the row's line ending: written before the next row
+    yield buf.getvalue()[:-1]  # the last row's line ending: the caller's
 
 
 def format_record(record: Record, fmt: str) -> str:
@@ -278,7 +275,9 @@ def format_record(record: Record, fmt: str) -> str:
         text = _record_text(record)
     elif fmt == "csv":
         columns = _record_columns(record)
-        text = _csv([{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}])
+        text = _csv(
+            [{k: columns[k] for k in DEFAULT_RECORD_CSV_COLUMNS}], DEFAULT_RECORD_CSV_COLUMNS
+        )
     elif fmt == "pmid":
         text = record.pmid
     elif fmt in ("medline", "ris"):
@@ -338,7 +337,7 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]
     if fmt == "jsonl":
         return "\n".join(to_json(row) for row in ordered)
     if fmt == "csv":
-        return _csv(ordered) if ordered else ",".join(columns)
+        return _csv(ordered, columns)
     raise ValueError(f"unknown format {fmt!r}")
 
 
