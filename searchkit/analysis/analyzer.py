@@ -58,6 +58,18 @@ GREEK: dict[str, str] = {
 _GREEK_TABLE = str.maketrans(
     {**GREEK, **{k.upper(): v for k, v in GREEK.items() if k.upper() != k}}
 )
+#: Letters that Unicode does not decompose into a base letter and a mark, folded as
+#: Lucene's ASCII folding (the Solr configset's) folds them: "Sørensen" meets
+#: "Sorensen", "Łukasz" "Lukasz", "Straße" "Strasse".
+LETTERS: dict[str, str] = {
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+    "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS", "þ": "th",
+    "Þ": "TH", "ı": "i",
+}  # fmt: skip
+_LETTER_TABLE = str.maketrans(LETTERS)
+_FOLD_TABLE = str.maketrans(
+    {**GREEK, **{k.upper(): v for k, v in GREEK.items() if k.upper() != k}, **LETTERS}
+)
 
 # A compound: alphanumeric runs joined by hyphens, asterisks or colons (PD-L1,
 # HLA-A*02:01, SARS-CoV-2), numbers with a decimal point or thousands comma kept whole,
@@ -113,6 +125,10 @@ def analysis_params() -> dict[str, str | int]:
             (spelling.STEM_RULES, sorted(spelling.ISE_WORDS), spelling.MIN_ISE_STEM)
         ),
         "greek": digest(sorted(GREEK.items())),
+        "letters": digest(sorted(LETTERS.items())),
+        # Author and collective names folded as text is (accents, LETTERS), as PubMed's
+        # author search ignores diacritics: the index/schema NameTokenizer's rule.
+        "names": "folded",
         "compound": digest(
             (_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern, _CODE_GAP.pattern)
         ),
@@ -156,11 +172,17 @@ def fold_greek(text: str) -> str:
     return text.translate(_GREEK_TABLE)
 
 
+def fold_letters(text: str) -> str:
+    """:data:`LETTERS` folded, nothing else."""
+    return text.translate(_LETTER_TABLE)
+
+
 def fold(text: str) -> str:
-    """Lower-case, Greek letters to names, accents removed (β-catenin → beta-catenin)."""
+    """Lower-case, Greek letters to names, accents removed (β-catenin → beta-catenin),
+    :data:`LETTERS` folded."""
     if text.isascii():  # no Greek letters, nothing to decompose: most words
         return text.lower()
-    text = text.translate(_GREEK_TABLE)
+    text = text.translate(_FOLD_TABLE)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 

@@ -8,6 +8,7 @@ index written by another version is refused with a "re-ingest" message.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.formats import Positions
 
-from searchkit.analysis.analyzer import Stateless, text_analyzer
+from searchkit.analysis.analyzer import Stateless, fold, text_analyzer
 from searchkit.engine.compact_positions import CompactPositions
 from searchkit.engine.listtext import ENTRY_GAP, ListText
 from searchkit.index.dates import DateTokenizer
@@ -70,9 +71,13 @@ def _entries(value: str) -> Iterator[tuple[int, str]]:
 
 
 class NameTokenizer(Stateless, Tokenizer):
-    """Words of a ``;``-separated list of names (authors), lower-cased, with
+    """Words of a ``;``-separated list of names (authors), folded as text is
+    (:func:`~searchkit.analysis.analyzer.fold`: lower case, accents removed, as
+    PubMed's author search ignores them: ``konig t`` finds "König T"), with
     :data:`ENTRY_GAP` empty positions between entries so that a phrase such as
-    ``smith j`` never matches across two authors.
+    ``smith j`` never matches across two authors. A value in decomposed form (a
+    letter, then its accent as a combining mark) is composed first (NFC), so that
+    its words stay whole; character offsets are then those of the composed text.
 
     When indexing, a short all-capital word (PubMed initials, "JA") also yields its
     shorter prefixes ("J") at the same position, so ``smith j`` finds "Smith JA" as
@@ -93,8 +98,10 @@ class NameTokenizer(Stateless, Tokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        value = _composed(value)
         if not tokenize:
-            t.original = t.text = value.lower()
+            t.original = value
+            t.text = fold(value)
             t.boost = 1.0
             if positions:
                 t.pos = start_pos
@@ -114,11 +121,11 @@ class NameTokenizer(Stateless, Tokenizer):
                 if chars:
                     t.startchar = start_char + offset + match.start()
                     t.endchar = start_char + offset + match.end()
-                t.text = word.lower()
+                t.text = fold(word)
                 yield t
                 if mode == "index" and 2 <= len(word) <= 4 and word.isalpha() and word.isupper():
                     for k in range(1, len(word)):
-                        t.text = word[:k].lower()
+                        t.text = fold(word[:k])
                         yield t
                 pos += 1
             pos += ENTRY_GAP
@@ -130,9 +137,9 @@ class NameTokenizer(Stateless, Tokenizer):
         (:func:`searchkit.engine.segment_writer.compile_simple`)."""
         found: dict[str, list[int]] = {}
         pos = 0
-        for _, entry in _entries(value):
+        for _, entry in _entries(_composed(value)):
             for word in _WORD.findall(entry):
-                text = word.lower()
+                text = fold(word)
                 plist = found.get(text)
                 if plist is None:
                     found[text] = [pos]
@@ -140,7 +147,7 @@ class NameTokenizer(Stateless, Tokenizer):
                     plist.append(pos)
                 if 2 <= len(word) <= 4 and word.isalpha() and word.isupper():
                     for k in range(1, len(word)):
-                        prefix = word[:k].lower()
+                        prefix = fold(word[:k])
                         plist = found.get(prefix)
                         if plist is None:
                             found[prefix] = [pos]
@@ -149,6 +156,13 @@ class NameTokenizer(Stateless, Tokenizer):
                 pos += 1
             pos += ENTRY_GAP
         return found
+
+
+def _composed(value: str) -> str:
+    """``value`` in Unicode's composed form (NFC)."""
+    if value.isascii() or unicodedata.is_normalized("NFC", value):
+        return value
+    return unicodedata.normalize("NFC", value)
 
 
 def normalize_entry(text: str) -> str:

@@ -38,6 +38,7 @@ before it. A query cannot start with ``NOT``. Every malformed query raises
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from searchkit.errors import QueryError
@@ -631,6 +632,11 @@ def parse(text: str, refs: Mapping[int, str] | None = None) -> Node:
     it, as one group."""
     if not text or not text.strip():
         raise QueryError("the query is empty; give some words to search for")
+    if not text.isascii():
+        # Composed (NFC), as records are written: a query pasted from a PDF or macOS
+        # with "c" and a combining cedilla would split "Behçet" in two (positions in
+        # error messages are then the composed query's).
+        text = unicodedata.normalize("NFC", text)
     node = _alone(text) or _Parser(text, refs or {}).parse()
     if depth(node) > MAX_DEPTH:
         raise QueryError(

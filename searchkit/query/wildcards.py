@@ -31,6 +31,7 @@ from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from searchkit.analysis.analyzer import fold_letters
 from searchkit.engine.postings import Ints, SegmentArrays
 from searchkit.index.documents import record_from_json, record_to_fields
 from searchkit.params import DEFAULT
@@ -47,7 +48,7 @@ _NOT_TERM_CHARS = re.compile(r"[^\w*]|_")
 def fold(pattern: str) -> str:
     """A wildcard word as index terms are written: lower case, accents removed, only
     letters, digits and ``*`` (runs of ``*`` are one)."""
-    decomposed = unicodedata.normalize("NFKD", pattern.lower())
+    decomposed = unicodedata.normalize("NFKD", fold_letters(pattern).lower())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"\*+", "*", _NOT_TERM_CHARS.sub("", plain))
 
@@ -66,7 +67,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def _fold_word(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word)
+    decomposed = unicodedata.normalize("NFKD", fold_letters(word))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
