@@ -213,8 +213,11 @@ def test_rebuild_swaps_in_a_new_index(inputs: Path, tmp_path: Path) -> None:
         assert "Rebuilt." in result.stderr and f"Added {count} records" in result.stderr
         # A searcher opened before the swap still reads the old index.
         assert searcher.document(pmid=SEED_PMID) is not None
+    # The record written from no file is kept (tests/test_rebuild_keeps.py).
+    assert "Kept 1 record that no recorded source holds" in result.stderr
     new = SearchIndex.open(index)
-    assert len(new) == count
+    assert len(new) == count + 1
+    assert new.get("not-from-a-file").title == "orphan"
     assert new.get(SEED_PMID).pmid == SEED_PMID
     assert not build_dir(index).exists() and not old_dir(index).exists()
     assert len(SourceRegistry.load(index).entries) == 2

@@ -192,6 +192,9 @@ def test_rebuild_repairs_a_damaged_index(index: Path) -> None:
     _assert_one_error(_run(READS[0], index), index, segment.name)
     rebuilt = _run(["rebuild"], index)
     assert rebuilt.exit_code == 0, rebuilt.stderr
+    # The damaged index cannot be read for records no source gives: said, not fatal.
+    assert "note: the old index could not be read" in rebuilt.stderr
+    assert segment.name in rebuilt.stderr
     assert _run(["check"], index).exit_code == 0
     assert SEED_PMID in _run(["search", "cancer stem cells", "--format", "pmid"], index).stdout
 

@@ -142,8 +142,9 @@ def rebuild(
     """Re-read every recorded source into a new index, then swap it in atomically.
 
     Searches keep using the old index until the new one is complete; an interrupted
-    rebuild leaves the old index untouched. Records that did not come from a
-    recorded source file are not in the new index.
+    rebuild leaves the old index untouched. Records the index holds that no recorded
+    source gives any more (taken out of their file, or written from none) are kept;
+    records removed with 'searchkit delete' stay removed.
     """
     from searchkit.index.ingest import default_procs
     from searchkit.semantic.vectors import SIDECARS
@@ -162,7 +163,19 @@ def rebuild(
             )
         )
     _err("Rebuilt.")
-    if not _summarise(report, new, time.monotonic() - start):
+    ok = _summarise(report, new, time.monotonic() - start)
+    if report.kept:
+        _err(
+            f"Kept {_plural(report.kept, 'record')} that no recorded source holds any more "
+            "(taken out of its file since it was ingested, or not from a file); "
+            "'searchkit delete' removes a record."
+        )
+    if report.old_unread:
+        _err(
+            "note: the old index could not be read, so records that no recorded source "
+            f"holds are not in the new one ({report.old_unread})"
+        )
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -85,6 +85,11 @@ class IngestReport:
     counts: WriteCounts = field(default_factory=WriteCounts)
     skipped: list[Skipped] = field(default_factory=list)
     unchanged_files: list[Path] = field(default_factory=list)
+    #: A rebuild's: the records the old index held that no source gives any more,
+    #: written into the new one (:mod:`searchkit.index.kept_records`) ...
+    kept: int = 0
+    #: ... or why the old index could not be read for them.
+    old_unread: str | None = None
 
     @property
     def ok(self) -> bool:

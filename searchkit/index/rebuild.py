@@ -20,6 +20,7 @@ from pathlib import Path
 from searchkit.errors import IndexWriteError, InputError
 from searchkit.index.history import copy_history
 from searchkit.index.ingest import IngestReport, ProgressMeter, ingest
+from searchkit.index.kept_records import OldIndexUnreadable, keep_records
 from searchkit.index.locking import IndexLock, LockWaitCallback
 from searchkit.index.meshtree import copy_mesh_tree
 from searchkit.index.searchindex import SearchIndex
@@ -67,8 +68,12 @@ def rebuild(
     ``index`` may be the directory of an index too damaged to open (its lock is then
     waited for ``lock_timeout`` seconds, telling ``on_lock_wait``; an opened index
     waits as set on it). The data of ``sidecars`` (sentence vectors) is carried over
-    to the new index. Returns the new index and the report of reading the sources
-    (its ``deleted`` count includes the deletions of ``searchkit delete`` applied again).
+    to the new index, and so are the records it holds that no source gives any more
+    (taken out of their file, or written from none; not those removed with ``searchkit
+    delete``): ``report.kept`` counts them (``report.old_unread`` says why, when the old
+    index is too damaged to read them). Returns the new index and the report of reading
+    the sources (its ``deleted`` count includes the deletions of ``searchkit delete``
+    applied again).
     Raises :class:`InputError` (before any work) when a recorded source no longer
     exists, and :class:`IndexLockedError` when another process writes the index for
     longer than the lock timeout.
@@ -115,6 +120,12 @@ def rebuild(
                 rebuilt = SourceRegistry.load(target)
                 rebuilt.deleted = set(registry.deleted)
                 rebuilt.save()
+            # What the index holds that no source gives now (a record taken out of its
+            # file, one written from no file) is kept: a rebuild loses nothing.
+            try:
+                report.kept = keep_records(index_dir, new, registry.deleted)
+            except OldIndexUnreadable as exc:
+                report.old_unread = str(exc)
             # Sidecar data (sentence vectors, keyed by text) holds for the new index too.
             for sidecar in sidecars:
                 sidecar.carry_over(index_dir, target)
