@@ -150,3 +150,59 @@ def with_sequence(
                 found.add(r.pmid)
                 break
     return found
+
+
+#: The fields a phrase searches under each tag whose phrases are text (PubMed's All
+#: Fields here: the text fields and the affiliations; names and journals are checked
+#: apart).
+PHRASE_FIELDS = {
+    "ad": ("affiliation",),
+    "kw": ("keywords",),
+    "tiab": ("title", "abstract", "keywords"),
+    "tw": TEXT_FIELDS,
+    "all": (*TEXT_FIELDS, "affiliation"),
+}
+
+
+@cache
+def _text_entries(index_dir: Path) -> tuple[tuple[str, dict[str, tuple[str, ...]]], ...]:
+    """Each record's PMID and its text fields' entries (a list field's entries are
+    indexed apart: no phrase spans two)."""
+    out = []
+    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
+        for stored in searcher.all_stored_fields():
+            r = record_from_json(stored["record"])
+            entries = {
+                "title": (r.title,),
+                "abstract": (r.abstract or "",),
+                "keywords": tuple(r.keywords),
+                "mesh": tuple(m.name for m in r.mesh),
+                # As the index holds them: each once, in the order first met.
+                "affiliation": tuple(dict.fromkeys(ad for a in r.authors for ad in a.affiliations)),
+            }
+            out.append((r.pmid, entries))
+    return tuple(out)
+
+
+def with_phrase(index_dir: Path, phrase: str, fields: tuple[str, ...]) -> set[str]:
+    """The records where the words of ``phrase`` (plain words, no compounds) stand in one
+    entry of one of ``fields`` at the positions the analyzer gives them in the phrase:
+    a stop word's place is kept (any word may stand there, as the index keeps no stop
+    words)."""
+    analyzer = text_analyzer()
+    words = [(t.pos, t.text) for t in analyzer(phrase, positions=True)]
+    assert words, phrase
+    first = words[0][0]
+    wanted = [(pos - first, term) for pos, term in words]
+    found = set()
+    for pmid, entries in _text_entries(index_dir):
+        for f in fields:
+            for entry in entries[f]:
+                at = {(t.pos, t.text) for t in analyzer(entry, positions=True)}
+                starts = {pos for pos, term in at if term == wanted[0][1]}
+                if any(all((s + off, term) in at for off, term in wanted) for s in starts):
+                    found.add(pmid)
+                    break
+            if pmid in found:
+                break
+    return found

@@ -18,7 +18,8 @@ from searchkit import SearchIndex
 from searchkit.errors import QueryError
 from searchkit.searching.search import search
 
-from .cli_helpers import count, run
+from .cli_helpers import count, process, run
+from .reference_sets import PHRASE_FIELDS, with_phrase
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
@@ -205,3 +206,90 @@ def test_whoosh_matcher_of_a_phrase_agrees_with_the_scoring(sample_index: Search
 
 def pmids_api(index: SearchIndex, query: str) -> list[str]:
     return [h.pmid for h in search(index, query, limit=1000, suggest=False).hits]
+
+
+# A quoted phrase with a stop word, under every tag whose field holds text: the stop
+# word keeps its place as it does in [tiab] ("university of michigan"[ad] found
+# nothing, its stop word dropped with no gap left; "activity of the disease"[all]
+# found "disease activity").
+STOP_WORD_PHRASES = [
+    ('"university of michigan"[ad]', "university of michigan", "ad"),
+    ('"department of medicine"[Affiliation]', "department of medicine", "ad"),
+    ('affiliation:"department of medicine"', "department of medicine", "ad"),
+    ('"quality of life"[All Fields]', "quality of life", "all"),
+    ('"quality of life"[all]', "quality of life", "all"),
+    ('"activity of the disease"[all]', "activity of the disease", "all"),
+    ('"university of michigan"[all]', "university of michigan", "all"),
+    ('"carcinoma of unknown primary"[kw]', "carcinoma of unknown primary", "kw"),
+    ('"carcinoma of unknown primary"[ot]', "carcinoma of unknown primary", "kw"),
+    ('"quality of life"[tw]', "quality of life", "tw"),
+    ('"activity of the disease"[tiab]', "activity of the disease", "tiab"),
+]
+
+
+@pytest.mark.parametrize(("query", "phrase", "tag"), STOP_WORD_PHRASES)
+def test_a_tagged_phrase_keeps_the_place_of_its_stop_words(
+    sample_index_dir: Path, query: str, phrase: str, tag: str
+) -> None:
+    expected = with_phrase(sample_index_dir, phrase, PHRASE_FIELDS[tag])
+    assert expected, phrase
+    assert set(pmids(sample_index_dir, query)) == expected
+    assert count(sample_index_dir, query) == len(expected)
+
+
+def test_an_all_fields_phrase_finds_what_the_same_phrase_tagged_tiab_finds(
+    sample_index_dir: Path,
+) -> None:
+    # As PubMed writes it in its Search Details.
+    for phrase in ['"quality of life"', '"activity of the disease"']:
+        tiab = set(pmids(sample_index_dir, f"{phrase}[tiab]"))
+        assert tiab
+        assert tiab <= set(pmids(sample_index_dir, f"{phrase}[All Fields]"))
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        '"quality of life"',
+        '"university of michigan"',
+        '"rare tumors in pediatric age group"',  # a collective author's name
+        '"international journal of cancer"',  # a journal's whole name
+    ],
+)
+def test_an_all_fields_phrase_searches_the_fields_all_fields_words_do(
+    sample_index_dir: Path, phrase: str
+) -> None:
+    """Unquoted, [all] searches the text fields, author and collective names,
+    affiliations and whole journal names: quoted, the same fields."""
+    each = " OR ".join(f"{phrase}[{tag}]" for tag in ("tw", "au", "cn", "ad", "ta"))
+    found = set(pmids(sample_index_dir, f"{phrase}[all]"))
+    assert found
+    assert found == set(pmids(sample_index_dir, each))
+
+
+def test_explain_shows_the_stop_word_gap_in_every_field_of_all_fields(
+    sample_index_dir: Path,
+) -> None:
+    result = run(
+        sample_index_dir, "search", '"quality of life"[All Fields]', "--explain", "--count"
+    )
+    assert result.exit_code == 0, result.stderr
+    whoosh = result.stderr.split("whoosh:", 1)[1]
+    for field in ("title", "abstract", "keywords", "mesh", "affiliation"):
+        assert f'{field}:"qualiti * life"' in whoosh, whoosh
+    assert 'authors:"quality of life"' in whoosh
+    assert 'collective:"quality of life"' in whoosh
+    assert "journal:quality of life" in whoosh
+
+
+def test_an_affiliation_phrase_with_a_stop_word_as_a_real_process(sample_index_dir: Path) -> None:
+    expected = with_phrase(sample_index_dir, "university of michigan", ("affiliation",))
+    assert "21148225" in expected
+    done = process(sample_index_dir, "search", '"university of michigan"[ad]', "-f", "pmid")
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == expected
+    done = process(sample_index_dir, "search", '"quality of life"[All Fields]', "--count")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == len(
+        with_phrase(sample_index_dir, "quality of life", PHRASE_FIELDS["all"])
+    )

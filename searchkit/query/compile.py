@@ -10,6 +10,7 @@ change.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 from whoosh import matching
@@ -26,7 +27,7 @@ from searchkit.errors import IndexVersionError, QueryError
 from searchkit.index.dates import has_levels, level_ranges
 from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.index.mesh import MeshContext, mesh_prefix, mesh_query
-from searchkit.index.schema import TEXT_FIELDS
+from searchkit.index.schema import LIST_TEXT_FIELDS, TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
 from searchkit.query.date_forms import parse_dates, parse_years
 from searchkit.query.filters import LANGUAGE_CODES
@@ -114,6 +115,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
 PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective"})
 # Keys whose fields hold text (the text analyzer's terms and positions).
 TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword"})
+# The fields the text analyzer indexes (stemmed words, a stop word's place kept).
+TEXT_ANALYZED = frozenset(TEXT_FIELDS) | LIST_TEXT_FIELDS
 # Keys matched as one exact, whole value.
 EXACT_KEYS = frozenset({"journal", "pubtype", "language", "volume", "issue", "pages", "issn"})
 # Keys whose words may each be in any of their fields (all analyzed alike).
@@ -287,6 +290,39 @@ def _text_phrase(
     return phrases.phrase_query(field, slots, boost)
 
 
+def _field_phrase(
+    schema: Schema, field: str, text: str, near: int | None, boost: float
+) -> Query | None:
+    """A quoted phrase in one field (None: no searchable words there): in a field of
+    text, at the positions its analyzer gives the words (a stop word's place kept);
+    in a field of names, the name's words side by side."""
+    if field in TEXT_ANALYZED:
+        return _text_phrase(schema, field, text, near, boost)
+    words = _analyze(schema, field, text)
+    return _phrase(field, words, near, boost) if words else None
+
+
+def _quoted(schema: Schema, node: Phrase) -> Query:
+    """A quoted phrase, untagged or tagged with a key of fields that hold words (not
+    one exact value). ``[all]`` also matches it as a whole journal name, as it does its
+    words unquoted."""
+    fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
+    parts = [
+        q
+        for f, w in fields.items()
+        if (q := _field_phrase(schema, f, node.text, node.near, w)) is not None
+    ]
+    also: list[Query] = []
+    if node.key == "all" and node.near is None:
+        with suppress(QueryError):  # no name there (dots alone, say)
+            also.append(_tagged(schema, "journal", node.text, node.pos))
+    if not parts and not also:
+        raise _no_words(node.text, node.pos)
+    if not also:
+        return _fielded(parts)
+    return wq.Or([_fielded(parts), *also] if parts else also)
+
+
 def _fielded(parts: list[Query]) -> Query:
     """One phrase (or word) in several fields, scored as one BM25F term when it can be."""
     if len(parts) == 1:
@@ -362,22 +398,7 @@ def to_whoosh(
     if isinstance(node, Phrase):
         if node.key is not None and (node.key in EXACT_KEYS or node.key in ID_KEYS):
             return _tagged(schema, node.key, node.text, node.pos)
-        fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
-        if node.key is not None and node.key not in TEXT_KEYS:  # an author's name
-            parts = [
-                _phrase(f, words, node.near)
-                for f in fields
-                if (words := _analyze(schema, f, node.text))
-            ]
-        else:
-            parts = [
-                q
-                for f, w in fields.items()
-                if (q := _text_phrase(schema, f, node.text, node.near, w)) is not None
-            ]
-        if not parts:
-            raise _no_words(node.text, node.pos)
-        return _fielded(parts)
+        return _quoted(schema, node)
     if isinstance(node, Truncated):
         if node.key in WHOLE_ID_KEYS:
             raise QueryError(f"truncation '*' is not supported for {ID_NAMES[node.key]}", node.pos)
