@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from searchkit import SearchIndex
 from searchkit.cli import app
+from searchkit.searching.search import SUGGEST_BELOW, search
 
-from .cli_helpers import count, run
+from .cli_helpers import count, process, run
 
 runner = CliRunner()
 
@@ -96,3 +98,40 @@ def test_did_you_mean_never_corrects_a_word_of_the_index(sample_index_dir: Path)
     # "coli" is in the index: it is never "corrected", even though few records match.
     result = run(sample_index_dir, "search", "coli NOT coli")
     assert "Did you mean" not in result.stderr
+
+
+# A misspelt word beside words that match: the query counts no record (none has every
+# word), though many have the others. Did-you-mean used to go by the records with
+# some of the words, and stayed silent.
+TYPO_BESIDE_KNOWN_WORDS = [
+    ("inflammatroy bowel disease", "inflammatory bowel disease"),
+    ("crohn diseaes", "crohn disease"),
+]
+
+
+@pytest.mark.parametrize(("typo", "fixed"), TYPO_BESIDE_KNOWN_WORDS)
+def test_did_you_mean_when_the_other_words_match(
+    sample_index_dir: Path, typo: str, fixed: str
+) -> None:
+    assert count(sample_index_dir, typo) < SUGGEST_BELOW < count(sample_index_dir, fixed)
+    for args in [("search", typo), ("search", typo, "--count")]:
+        result = run(sample_index_dir, *args)
+        assert result.exit_code == 0, result.stderr
+        assert f'Did you mean: "{fixed}"?' in result.stderr, (args, result.stderr)
+
+
+def test_did_you_mean_goes_by_the_records_counted(sample_index: SearchIndex) -> None:
+    found = search(sample_index, "inflammatroy bowel disease", limit=0)
+    assert found.total == 0 and found.partial_total >= SUGGEST_BELOW
+    assert found.suggestion == "inflammatory bowel disease"
+    # A query that counts enough records gets none, whatever its unknown words.
+    plenty = search(sample_index, "inflammatroy OR disease", limit=0)
+    assert plenty.total >= SUGGEST_BELOW
+    assert plenty.suggestion is None
+
+
+def test_did_you_mean_beside_known_words_as_a_real_process(sample_index_dir: Path) -> None:
+    done = process(sample_index_dir, "search", "crohn diseaes", "--count")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+    assert 'Did you mean: "crohn disease"?' in done.stderr, done.stderr

@@ -22,6 +22,7 @@ from searchkit.index.documents import record_from_json
 from searchkit.index.searchindex import SearchIndex
 from searchkit.index.vocabulary import load as load_vocabulary
 from searchkit.params import DEFAULT, Params
+from searchkit.query.allwords import all_words
 from searchkit.query.compile import parse_query, parse_years, year_range
 from searchkit.query.parser import parse
 from searchkit.query.syntax import FreeText, Node
@@ -420,12 +421,14 @@ def search(
             results, offset, page, with_snippets=with_snippets, partial_from=ranking.total
         )
     suggestion = None
-    if suggest and ranking.matched < SUGGEST_BELOW:  # partial matches included
+    # The records the query counts, not those with only some of its words: one misspelt
+    # word beside words that match counts none, however many records have the others.
+    if suggest and ranking.total < SUGGEST_BELOW:
         filter_q = filters.query(index) if filters else None
         vocabulary = index.derived(
             "vocabulary", lambda: load_vocabulary(index.path, searcher.reader())
         )
-        better = _counter(searcher, filter_q, ranking.matched)
+        better = _counter(searcher, filter_q, ranking.total)
         from searchkit.searching.suggest import did_you_mean  # only for few matches
 
         suggestion = did_you_mean(searcher, query, better, vocabulary)
@@ -440,14 +443,15 @@ def search(
 
 
 def _counter(searcher: Searcher, filter_q: wq.Query | None, total: int) -> Callable[[str], bool]:
-    """Whether a candidate correction finds more records than the original query."""
+    """Whether a candidate correction counts more records than the original query's
+    ``total`` (records with every free-text word, as a search counts them)."""
 
     def better(candidate: str) -> bool:
         try:
             q = parse_query(searcher.schema, candidate)
         except QueryError:  # a correction that does not parse is not offered
             return False
-        return matching(searcher, q, filter_q) > total
+        return matching(searcher, all_words(q), filter_q) > total
 
     return better
 
