@@ -23,6 +23,7 @@ from searchkit.engine import scoring
 from searchkit.engine.presence import HasTerms
 from searchkit.index.documents import date_key, record_from_json
 from searchkit.params import DEFAULT
+from searchkit.query.date_forms import parse_dates
 from searchkit.query.filters import UNSUPPORTED_FILTERS, months_ago, relative_start, years_ago
 from searchkit.solr.translate import translate
 
@@ -238,6 +239,23 @@ def test_a_date_range_tagged_at_both_ends_is_the_range(
             "Error: [dp]: the date range '2020:2015' runs backwards (at position 8)\n",
         ),
         ("cancer 2015/13[dp]", "Error: [dp]: '2015/13' has no month 13 (at position 8)\n"),
+        # Before: a day past the end of its month searched an empty day, silently.
+        (
+            "2015/02/30[dp]",
+            "Error: [dp]: '2015/02/30' has no day 30: February 2015 has 28 days (at position 1)\n",
+        ),
+        (
+            "cancer 2015/04/31[edat]",
+            "Error: [edat]: '2015/04/31' has no day 31: April 2015 has 30 days (at position 8)\n",
+        ),
+        (
+            "2014/02/29:2016[dp]",
+            "Error: [dp]: '2014/02/29' has no day 29: February 2014 has 28 days (at position 1)\n",
+        ),
+        (
+            '"2015/01/01"[dp] : "2015/06/31"[dp]',
+            "Error: [dp]: '2015/06/31' has no day 31: June 2015 has 30 days (at position 1)\n",
+        ),
         (
             "2005:2006[dp] : 2010[dp]",
             "Error: a date range's two ends must each be one date (at position 15)\n",
@@ -249,6 +267,45 @@ def test_a_filter_or_range_that_cannot_be_searched_is_one_error_line(
 ) -> None:
     result = runner.invoke(app, ["search", query, "--index", str(sample_index_dir), "--count"])
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("2016/02/29", ("20160229", "20160229")),
+        ("2000/02/29", ("20000229", "20000229")),
+        ("2015/02/28:2015/04/30", ("20150228", "20150430")),
+        ("2015/12/31", ("20151231", "20151231")),
+    ],
+)
+def test_the_last_day_of_a_month_is_a_date(text: str, bounds: tuple[str, str]) -> None:
+    assert parse_dates(text) == bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2015/02/29", "February 2015 has 28 days"),
+        ("1900/02/29", "February 1900 has 28 days"),  # not a leap year: divisible by 100
+        ("2015/02/31", "February 2015 has 28 days"),
+        ("2015/09/31", "September 2015 has 30 days"),
+        ("2015/01/32", "no day 32"),
+        ("2015/01/00", "no day 00"),
+    ],
+)
+def test_a_day_its_month_does_not_have_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_dates(text)
+
+
+def test_an_impossible_day_through_a_real_process(sample_index_dir: Path) -> None:
+    run = process(sample_index_dir, "search", "--count", "--", "cancer AND 2015/02/30[dp]")
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        "Error: [dp]: '2015/02/30' has no day 30: February 2015 has 28 days (at position 12)\n"
+    )
+    leap = process(sample_index_dir, "search", "--count", "--", "2016/02/29[dp]")
+    assert (leap.returncode, leap.stderr) == (0, "")
 
 
 def test_a_strategy_line_pasted_from_pubmed_through_a_real_process(

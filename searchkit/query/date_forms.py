@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from searchkit.query import filters
@@ -38,6 +39,31 @@ _DATE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
 OPEN_END_YEAR = "3000"
 
 
+#: The months as messages name them (not the locale's names).
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_days(year: int, month: int) -> int:
+    """How many days ``month`` (1 to 12) of ``year`` has (the Gregorian calendar's leap
+    years: 2000 and 2016 have a 29 February, 1900 and 2015 do not)."""
+    if month == 2:
+        return 29 if calendar.isleap(year) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def _date_bound(text: str, end: bool) -> str | None:
     """ "2014/09" → "20140901" (a range's start) or "20140931" (its end); ``None``
     for an empty bound or PubMed's open end "3000". Raises ``ValueError``."""
@@ -54,6 +80,11 @@ def _date_bound(text: str, end: bool) -> str | None:
         raise ValueError(f"'{text}' has no month {month}")
     if day is not None and not 1 <= int(day) <= 31:
         raise ValueError(f"'{text}' has no day {day}")
+    if day is not None and month is not None:
+        days = month_days(int(year), int(month))
+        if int(day) > days:  # 30 February, 31 April; 29 February outside leap years
+            name = _MONTHS[int(month) - 1]
+            raise ValueError(f"'{text}' has no day {day}: {name} {year} has {days} days")
     filler = ("12", "31") if end else ("01", "01")
     return f"{year}{(month or filler[0]):0>2}{(day or filler[1]):0>2}"
 
