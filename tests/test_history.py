@@ -92,6 +92,70 @@ def test_an_unknown_reference_is_one_error_line_with_its_position(index_copy: Pa
     assert len(_run(index_copy, "history")[1].splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "#1#2",
+            "Error: '#1#2': a search number such as #1 stands apart: put a space or an "
+            "operator after it (at position 3)\n",
+        ),
+        (
+            "#1,#2",
+            "Error: '#1,#2': a search number such as #1 stands apart: put a space or an "
+            "operator after it (at position 3)\n",
+        ),
+        (
+            "#1AND #2",
+            "Error: '#1AND': a search number such as #1 stands apart: put a space or "
+            "an operator after it (at position 3)\n",
+        ),
+        (
+            "cancer OR #2x",
+            "Error: '#2x': a search number such as #2 stands apart: put a space "
+            "or an operator after it (at position 13)\n",
+        ),
+    ],
+)
+def test_a_reference_run_into_other_characters_is_one_error_line(
+    index_copy: Path, query: str, message: str
+) -> None:
+    # Before: '#1#2' and '#1,#2' were searched as the words "1" and "2", '#1AND #2' as
+    # the word "1and" AND #2, without a word said.
+    _search(index_copy, "cancer")
+    _search(index_copy, "tumor")
+    code, out, err = _run(index_copy, "search", "--count", "--explain", "--", query)
+    assert (code, out, err) == (2, "", message)
+
+
+def test_references_in_parentheses_need_no_spaces(index_copy: Path, sample: Path) -> None:
+    c, t = _search(index_copy, "cancer"), _search(index_copy, "tumor")
+    assert c == having(sample, "cancer") and t == having(sample, "tumor")
+    assert _search(index_copy, "(#1)AND(#2)") == c & t
+    assert _search(index_copy, "(#1)OR(#2)") == c | t
+
+
+def test_a_reference_run_into_other_characters_through_a_real_process(index_copy: Path) -> None:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(index_copy)}
+    for query in ("cancer", "tumor"):
+        subprocess.run(
+            [_searchkit_exe(), "search", "--count", query], env=env, check=True, capture_output=True
+        )
+    run = subprocess.run(
+        [_searchkit_exe(), "search", "--count", "--", "#1#2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        "Error: '#1#2': a search number such as #1 stands apart: put a "
+        "space or an operator after it (at position 3)\n"
+    )
+
+
 @pytest.mark.slow
 def test_filters_are_part_of_the_recorded_search(index_copy: Path, sample: Path) -> None:
     filtered = _search(index_copy, "cancer", "--year", "2015..2019")

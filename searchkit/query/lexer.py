@@ -1,6 +1,7 @@
 """The tokens of a query: words, quoted phrases (with a ``~N`` proximity), field tags,
 ``field:`` prefixes, parentheses, the operators AND, OR and NOT, and ``#N``
-references; unbalanced quotes and brackets are errors at their position."""
+references; unbalanced quotes and brackets, and a reference run into other characters
+(``#1#2``, ``#1,#2``), are errors at their position."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ _FIELD = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 #: The operators (in capitals, as in PubMed: lower-case and/or/not are words).
 OPERATORS = ("AND", "OR", "NOT")
 _REFERENCE = re.compile(r"^#(\d{1,9})$")
+#: The start of a word that begins as a reference does (``#1`` of ``#1#2``).
+_NUMBER = re.compile(r"#\d+")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -75,6 +78,8 @@ def tokenize(text: str) -> list[Token]:
                 toks.append(Token(word, word, i))
             elif _REFERENCE.match(word):
                 toks.append(Token("REF", word, i))
+            elif (number := _NUMBER.match(word)) is not None:
+                raise _joined_reference(word, number.group(), i)
             else:
                 match = _FIELD.match(word)
                 if match and match.group(1).lower() in PREFIXES:
@@ -91,6 +96,19 @@ def tokenize(text: str) -> list[Token]:
                     toks.append(Token("WORD", word, i))
             i = j
     return toks
+
+
+def _joined_reference(word: str, number: str, pos: int) -> QueryError:
+    """The error for a word that starts as a reference ``#N`` and goes on (``#1#2``,
+    ``#1,#2``, ``#1AND``): searching it as words, as before, searched the numbers; a
+    guess at what was meant could be wrong."""
+    if len(number) == len(word):
+        return QueryError(f"'{word}' is not a search number: they have at most 9 digits", pos)
+    return QueryError(
+        f"'{word}': a search number such as {number} stands apart: put a space or an "
+        "operator after it",
+        pos + len(number),
+    )
 
 
 _WILDCARD = re.compile(r"\*(?!\d)")
