@@ -224,7 +224,17 @@ def _squeezed(name: str) -> str:
 
 
 _BY_FILTER_NAME = {_squeezed(name): names for name, names in PUBLICATION_TYPES.items()}
+#: Each name of a type, current or former, squeezed → all the type's names.
+_BY_ANY_NAME = {_squeezed(n): names for names in PUBLICATION_TYPES.values() for n in names}
 _RECENT = re.compile(r"^y_(\d+)$")
+
+
+def publication_type_names(value: str) -> tuple[str, ...]:
+    """The names to search for the publication type ``value``: every name of a type
+    NLM renamed (``Evaluation Study`` and ``Evaluation Studies``, whichever is written:
+    records from older exports carry the former), else ``value`` alone."""
+    names = _BY_ANY_NAME.get(_squeezed(value))
+    return names if names is not None and len(names) > 1 else (value,)
 
 
 class UnknownFilter(ValueError):

@@ -218,6 +218,8 @@ class _Parser:
             if key in DATE_KEYS:
                 assert tag is not None
                 return self._date_range(key, tok.text, tag.text, tok.pos)
+            if key == "pubtype" and tok.near is None:
+                return _value(key, (tok.text,), tok.pos, Phrase(tok.text, key, None, tok.pos))
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
@@ -368,10 +370,12 @@ class _Parser:
                     for m in re.finditer(r"\S+", value.text)
                 ]
                 return _wild_run(words, key, tok.pos)
+            if key == "pubtype" and value.near is None:
+                return _value(key, (value.text,), tok.pos, Phrase(value.text, key, None, tok.pos))
             return Phrase(value.text, key, value.near, tok.pos)
         if has_wildcard(value.text):
             return _wild_run([value], key, tok.pos)
-        return Tagged(key, (value.text,), tok.pos)
+        return _value(key, (value.text,), tok.pos)
 
     def _proximity_tag(self, phrase: Token) -> tuple[str, int] | None:
         """PubMed's ``"a b"[tiab:~N]``: at most N words between the words, in any
@@ -480,8 +484,20 @@ def _word_run(run: list[Token], key: str | None) -> list[Node]:
         nodes.extend(HasAbstract(t.pos) for t in special)
         return nodes
     if not any(has_wildcard(t.text) for t in run):
-        return [Tagged(key, tuple(t.text for t in run), pos)]
+        return [_value(key, tuple(t.text for t in run), pos)]
     return [_wild_run(run, key, pos)]
+
+
+def _value(key: str, words: tuple[str, ...], pos: int, alone: Node | None = None) -> Node:
+    """``words`` searched in the field of ``key``: ``alone`` (by default, as a
+    :class:`Tagged`), except for a publication type NLM renamed, which is searched under
+    each of its names (``Evaluation Study[pt]`` finds the records of older exports
+    typed "Evaluation Studies"), as its ``[Filter]`` is."""
+    if key == "pubtype":
+        names = filters.publication_type_names(" ".join(words))
+        if len(names) > 1:
+            return Or(tuple(Tagged(key, (name,), pos) for name in names))
+    return alone if alone is not None else Tagged(key, words, pos)
 
 
 #: Field keys whose values are matched whole (a ``*`` may only end them).
