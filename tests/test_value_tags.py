@@ -18,6 +18,7 @@ from searchkit import Record, SearchIndex
 from searchkit.index.documents import record_from_json
 
 from .cli_helpers import process, run
+from .reference_sets import having
 
 
 @cache
@@ -76,3 +77,87 @@ def test_a_renamed_type_is_searched_alike_in_solr() -> None:
 
     assert translate("Evaluation Study[pt]") == translate("evaluationstudy[Filter]")
     assert translate("Evaluation Studies[pt]") == translate("evaluationstudy[Filter]")
+
+
+def _free(index_dir: Path, *words: str) -> set[str]:
+    found = having(index_dir, words[0])
+    for word in words[1:]:
+        found &= having(index_dir, word)
+    return found
+
+
+def _language(index_dir: Path, code: str) -> set[str]:
+    return _where(index_dir, lambda r: code in {lang.lower() for lang in r.languages})
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "expected"),
+    [
+        ("cancer review[pt]", ("cancer",), lambda ix: _typed(ix, "Review")),
+        ("cancer case reports[pt]", ("cancer",), lambda ix: _typed(ix, "Case Reports")),
+        (
+            "tumor cells english abstract[pt]",
+            ("tumor", "cells"),
+            lambda ix: _typed(ix, "English Abstract"),
+        ),
+        ("cancer english[la]", ("cancer",), lambda ix: _language(ix, "eng")),
+        ("cancer ger[lang]", ("cancer",), lambda ix: _language(ix, "ger")),
+    ],
+)
+def test_words_before_a_type_or_language_are_free_text(
+    sample_index_dir: Path,
+    query: str,
+    words: tuple[str, ...],
+    expected: Callable[[Path], set[str]],
+) -> None:
+    # Before: the words were taken into the tag's value ("cancer review" as a type) and
+    # the search silently found nothing. PubMed tags a run it does not know as a whole
+    # value by its end and searches the words before it as text.
+    want = _free(sample_index_dir, *words) & expected(sample_index_dir)
+    assert want, "the sample holds such records"
+    assert _pmids(sample_index_dir, query) == want
+    tag_first = query[query.index(words[-1]) + len(words[-1]) + 1 :] + " " + " ".join(words)
+    assert _pmids(sample_index_dir, tag_first) == want
+
+
+def test_the_readme_example_of_the_operator_order(sample_index_dir: Path) -> None:
+    query = "breast cancer OR tumor review[pt]"
+    result = run(sample_index_dir, "search", "--count", "--explain", query)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "parsed: (words(breast cancer) OR (words(tumor) AND pubtype:(review)))"
+    )
+    expected = _free(sample_index_dir, "breast", "cancer") | (
+        having(sample_index_dir, "tumor") & _typed(sample_index_dir, "Review")
+    )
+    assert int(result.stdout) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("case reports[pt]", ("Case Reports",)),
+        ("english abstract[pt]", ("English Abstract",)),
+        ("Research Support, N.I.H., Extramural[pt]", ("Research Support, N.I.H., Extramural",)),
+        ("introductory journal article[pt]", ("Introductory Journal Article",)),
+    ],
+)
+def test_a_type_of_several_words_stays_whole(
+    sample_index_dir: Path, query: str, names: tuple[str, ...]
+) -> None:
+    expected = _typed(sample_index_dir, *names)
+    assert expected
+    assert _pmids(sample_index_dir, query) == expected
+
+
+def test_a_journal_name_is_the_whole_run(sample_index_dir: Path) -> None:
+    # Journal names begin with subject words ("Cancer Res"): the run is the name.
+    journal = _where(sample_index_dir, lambda r: (r.journal_abbrev or "").lower() == "cancer res")
+    assert journal
+    assert _pmids(sample_index_dir, "cancer res[ta]") == journal
+
+
+def test_words_before_a_type_through_a_real_process(sample_index_dir: Path) -> None:
+    want = having(sample_index_dir, "cancer") & _typed(sample_index_dir, "Review")
+    done = process(sample_index_dir, "search", "--count", "cancer review[pt]")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{len(want)}\n", "")

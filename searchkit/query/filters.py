@@ -135,6 +135,7 @@ PUBLICATION_TYPES: dict[str, tuple[str, ...]] = {
         ("Letter",),
         ("Meta-Analysis",),
         ("Multicenter Study",),
+        ("Network Meta-Analysis",),
         ("News",),
         ("Newspaper Article",),
         ("Observational Study",),
@@ -160,6 +161,8 @@ PUBLICATION_TYPES: dict[str, tuple[str, ...]] = {
         ("Retraction of Publication",),
         ("Review",),
         ("Scientific Integrity Review",),
+        ("Scoping Review",),
+        ("Systematic Review",),
         ("Technical Report",),
         ("Twin Study", "Twin Studies"),
         ("Validation Study", "Validation Studies"),
@@ -224,9 +227,23 @@ def _squeezed(name: str) -> str:
 
 
 _BY_FILTER_NAME = {_squeezed(name): names for name, names in PUBLICATION_TYPES.items()}
+#: The language codes (with MEDLINE's "und", undetermined).
+_LANGUAGE_CODE_SET = frozenset({*LANGUAGE_CODES.values(), "und"})
 #: Each name of a type, current or former, squeezed → all the type's names.
 _BY_ANY_NAME = {_squeezed(n): names for names in PUBLICATION_TYPES.values() for n in names}
 _RECENT = re.compile(r"^y_(\d+)$")
+
+
+def names_value(key: str, text: str) -> bool:
+    """Whether ``text`` is a whole value of ``key``'s closed vocabulary: an NLM
+    publication type (current or former name; case, spaces and punctuation ignored) or a
+    language (name or code). Journals are an open vocabulary: False."""
+    if key == "pubtype":
+        return _squeezed(text) in _BY_ANY_NAME
+    if key == "language":
+        word = " ".join(text.lower().split())
+        return word in LANGUAGE_CODES or word in _LANGUAGE_CODE_SET
+    return False
 
 
 def publication_type_names(value: str) -> tuple[str, ...]:

@@ -31,7 +31,9 @@ them) is one operand of that chain: ``breast cancer OR tumor`` is
 ``(breast cancer) OR tumor``. Inside a sequence, all bare words (without a tag) form
 one ranked free-text group built by :func:`searchkit.query.free_text.free_text_query`, and
 the other units must match as well; a field tag applies to the run of words just
-before it. A query cannot start with ``NOT``. Every malformed query raises
+before it (``[pt]`` and ``[la]``: to the run's longest end that names a publication type
+or language, :func:`_value_start`; a date tag: to the run's longest end that writes a
+date). A query cannot start with ``NOT``. Every malformed query raises
 :class:`QueryError` with the 0-based position of the problem.
 """
 
@@ -259,6 +261,9 @@ class _Parser:
                     raise QueryError("truncation '*' is not supported for dates", t.pos)
             dates = self._date_range(key, text, tag.text, run[start].pos)
             return [*_word_run(run[:start], None), dates] if start else [dates]
+        start = _value_start(key, run) if key is not None else 0
+        if start:
+            return [*_word_run(run[:start], None), *_word_run(run[start:], key)]
         return _word_run(run, key)
 
     def _date_range(self, key: str, text: str, tag: str, pos: int) -> Dates:
@@ -453,6 +458,22 @@ def _combine(left: Node, op: str, right: Node) -> Node:
     if isinstance(left, And) and not left.implicit:
         return And((*left.children, right))
     return And((left, right))
+
+
+def _value_start(key: str, run: list[Token]) -> int:
+    """Where the value tagged ``key`` starts in ``run``: a publication type's or a
+    language's tag takes the run's longest tail that names one, the words before it
+    being free text (``cancer review[pt]`` is ``cancer AND review[pt]``, as PubMed
+    breaks a tagged run that is not in its phrase index into words); the whole run when
+    it names one, when no tail does (a type this list does not know is searched whole),
+    for a wildcard, and for every other tag (a journal's name is the whole run:
+    ``cancer res[ta]``)."""
+    if len(run) < 2 or any(has_wildcard(t.text) for t in run):
+        return 0
+    for start in range(len(run)):
+        if filters.names_value(key, " ".join(t.text for t in run[start:])):
+            return start
+    return 0
 
 
 def _date_text(words: list[Token]) -> str | None:
