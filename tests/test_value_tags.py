@@ -157,7 +157,41 @@ def test_a_journal_name_is_the_whole_run(sample_index_dir: Path) -> None:
     assert _pmids(sample_index_dir, "cancer res[ta]") == journal
 
 
-def test_words_before_a_type_through_a_real_process(sample_index_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        (
+            "reveiw[pt]",
+            "note: reveiw[pt] is not a publication type of any record; the nearest: review\n",
+        ),
+        ("englsh[la]", "note: englsh[la] is not a language of any record; the nearest: english\n"),
+        (
+            "cancer gastroenterology[ta]",
+            "note: cancer gastroenterology[ta] is not a journal of any record, but "
+            "gastroenterology[ta] is: a journal's name is the whole run of words before "
+            "[ta] (write cancer AND gastroenterology[ta])\n",
+        ),
+    ],
+)
+def test_a_value_no_record_has_is_a_note(sample_index_dir: Path, query: str, note: str) -> None:
+    # Before: 0 without a word, where [mh] says its heading is no record's.
+    result = run(sample_index_dir, "search", "--count", query)
+    assert (result.exit_code, result.stdout) == (0, "0\n")
+    assert note in result.stderr
+
+
+def test_no_note_for_values_records_have(sample_index_dir: Path) -> None:
+    result = run(sample_index_dir, "search", "--count", "Evaluation Study[pt] AND english[la]")
+    assert result.exit_code == 0
+    assert "note:" not in result.stderr
+
+
+def test_words_before_a_type_and_the_note_through_a_real_process(sample_index_dir: Path) -> None:
     want = having(sample_index_dir, "cancer") & _typed(sample_index_dir, "Review")
     done = process(sample_index_dir, "search", "--count", "cancer review[pt]")
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{len(want)}\n", "")
+    done = process(sample_index_dir, "search", "--count", "cancer reveiw[pt]")
+    assert (done.returncode, done.stdout) == (0, "0\n")
+    assert done.stderr == (
+        "note: cancer reveiw[pt] is not a publication type of any record; the nearest: review\n"
+    )

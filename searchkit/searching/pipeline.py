@@ -50,6 +50,7 @@ from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import parse
 from searchkit.query.syntax import Node
 from searchkit.searching import feedback, rerank
+from searchkit.searching.value_notes import value_notes
 
 if TYPE_CHECKING:  # the embed command's, and a note's: not loaded by a search
     from searchkit.index.meshwords import MeshWords
@@ -206,6 +207,7 @@ def rank(
                 lambda: index.derived("meshwords", lambda: _mesh_words(index, reader)),
             )
         )
+        notes.extend(value_notes(reader, index.schema, node))
     keys = _Keys(index, searcher)
     if params.expand:
         q = feedback.expand_query(searcher, q, params, lambda hits, n: top(hits, n, keys))
