@@ -652,6 +652,49 @@ def test_abstract_text_record_without_pmid_is_skipped(tmp_path: Path) -> None:
     assert "30818341" in {i.pmid for i in items if isinstance(i, Record)}
 
 
+def test_abstract_text_citation_without_pmid_is_not_merged_into_the_next(tmp_path: Path) -> None:
+    """Record 4 without its PMID line, then record 19: a gap in the numbers. Record 4
+    is skipped; record 19 keeps its own title, authors and DOI (it took record 4's)."""
+    data = ABSTRACT_TEXT.read_bytes().replace(b"PMID: 30818341 \r\n", b"")
+    path = tmp_path / "no-pmid.txt"
+    path.write_bytes(data)
+    items = read_all(path)
+    line = _line_count(data[: data.index(b"4. PLoS Pathog")])
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(str(path), f"line {line}", "record has no PMID")
+    ]
+    original = records_by_pmid(ABSTRACT_TEXT)
+    records = [i for i in items if isinstance(i, Record)]
+    assert records == [r for pmid, r in original.items() if pmid != "30818341"]
+
+
+def test_abstract_text_numbered_paragraph_never_splits_a_record(tmp_path: Path) -> None:
+    """An abstract paragraph opening "2. " after a blank line (the number following
+    the record's own) stays in its record, before or after the PMID line."""
+    data = ABSTRACT_TEXT.read_bytes()
+    data = data.replace(
+        b"CONCLUSION: RCSC and its fractions", b"\r\n2. To conclude, RCSC and its fractions", 1
+    )
+    data = data.replace(
+        b"Conflict of interest statement: The authors",
+        b"5. Conflict of interest statement: The authors",
+        1,
+    )
+    path = tmp_path / "numbered.txt"
+    path.write_bytes(data)
+    items = read_all(path)
+    assert not [i for i in items if isinstance(i, Skipped)]
+    original = records_by_pmid(ABSTRACT_TEXT)
+    records = {i.pmid: i for i in items if isinstance(i, Record)}
+    assert list(records) == list(original)
+    for pmid, record in records.items():
+        assert (record.title, record.authors, record.doi) == (
+            original[pmid].title,
+            original[pmid].authors,
+            original[pmid].doi,
+        ), pmid
+
+
 def test_abstract_text_invalid_utf8_skips_only_that_record(tmp_path: Path) -> None:
     data = ABSTRACT_TEXT.read_bytes().replace(
         b"Molecular Pathogenesis", b"Molecular \xe9 Pathogenesis"

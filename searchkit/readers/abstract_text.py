@@ -30,9 +30,14 @@ Each record is a run of blank-line-separated blocks::
 
 The file is read block by block and each record converted when the next begins.
 A line that is not UTF-8 (or too long to hold) costs only the record it is in.
-A record begins at a block opening with "N. " — but only once the previous record
-has shown its ``PMID:`` line (or when N follows the previous number), because
-abstract and affiliation lines can begin with a number too.
+A record begins at a block shaped like a citation line: "N. " then a date, or text
+then ". " and a year ("1. Gut. 2014 Aug;...", "2. 2000 Jun 27 [updated ...]. In: ..."
+for a book). Abstract paragraphs can begin with "N. " too ("2. To measure ..."),
+so a block that is not shaped so never begins a record, and while the record being
+read has not shown its ``PMID:`` line, a citation-shaped block begins a record only
+when its number is larger than the record's own (the numbers of an export only
+grow). A citation without a ``PMID:`` line is then skipped on its own, never merged
+into the next one, whose PMID would carry its text.
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean, parse_date_text
 from searchkit.records import Author, Item, Record, Skipped
 
-_RECORD_START = re.compile(r"^(?P<number>\d+)\.\s+\S")
+# "N. " then a year at once (a book: "1. 2000 Jun 27 [updated ...]. In: ...") or after
+# text and ". " (an article: "1. Gut. 2014 Aug;63(8):1247-57."), within the first two
+# lines (the citation may wrap before its date).
+_RECORD_START = re.compile(r"^(?P<number>\d+)\.\s+(?:.+?\.\s+)?(?:1[89]|20)\d\d\b")
 _ID_LINE = re.compile(r"^(?P<name>DOI|PMCID|PMID):\s*(?P<value>\S+)")
 # "1. Phytomedicine. 2018 Dec 31;57:364-376." → journal, then the date up to ; : .
 # After the date: ";63(8):1247-57." → volume, issue, pages (each optional).
@@ -136,11 +144,11 @@ def read_abstract_text(path: Path) -> Iterator[Item]:
 
 def _starts_record(block: _Block, current: _RawRecord | None) -> int | None:
     """The citation number when ``block`` opens a new record, else ``None``."""
-    match = _RECORD_START.match(block.lines[0])
+    match = _RECORD_START.match(" ".join(block.lines[:2]))
     if match is None:
         return None
     number = int(match["number"])
-    if current is None or current.pmid is not None or number == current.number + 1:
+    if current is None or current.pmid is not None or number > current.number:
         return number
     return None
 
