@@ -563,6 +563,47 @@ def test_medline_truncated_gzip(tmp_path: Path) -> None:
     assert all(isinstance(item, Record) for item in items)
 
 
+TRUNCATED_MEDLINE = "file ends mid-record (truncated?); the record is not read"
+
+
+@pytest.mark.parametrize("cut", ["mid-line", "at a line end", "mid-pmid", "in an indent"])
+def test_medline_file_ending_mid_record_skips_that_record(tmp_path: Path, cut: str) -> None:
+    """A MEDLINE file cut in its third record: the first two are read, the third is
+    not (it would replace a complete copy in the index), and the file is reported as
+    broken off, naming the line where the cut record starts."""
+    data = ORTHO_NBIB.read_bytes()
+    start = data.index(b"PMID- 27506154")
+    if cut == "mid-line":
+        end = data.index(b"Spondylodiscitis in", start)  # inside the title
+    elif cut == "at a line end":
+        end = data.index(b"\nMH  - ", start) + 1
+    elif cut == "mid-pmid":
+        end = start + len(b"PMID- 2750")
+    else:  # after the line break and spaces of a continuation line
+        end = data.index(b"\n      Infectious", start) + len(b"\n      ")
+    path = tmp_path / "cut.nbib"
+    path.write_bytes(data[:end])
+    items, error = read_until_error(path)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:2]
+    assert len(items) == 2
+    assert (error.source, error.location) == (str(path), f"line {_line_count(data[:start])}")
+    assert error.reason == TRUNCATED_MEDLINE
+
+
+def test_medline_complete_files_are_not_taken_for_truncated(tmp_path: Path) -> None:
+    """Every record of PubMed's MEDLINE output ends with its SO line; a file without
+    a final line break whose last record ends so is whole, and so are files whose
+    records carry no SO line at all (hand-made, or searchkit's own export)."""
+    no_final_newline = tmp_path / "no-final-newline.nbib"
+    no_final_newline.write_bytes(ORTHO_NBIB.read_bytes().rstrip(b"\n"))
+    assert read_all(no_final_newline) == read_all(ORTHO_NBIB)
+    handmade = tmp_path / "handmade.nbib"
+    handmade.write_text("PMID- 1\nTI  - Title one.\n\nPMID- 2\nTI  - Title two.\n", "utf-8")
+    assert [i.pmid for i in read_all(handmade) if isinstance(i, Record)] == ["1", "2"]
+    for path in (BIOPYTHON_MEDLINE, CRLF_MEDLINE, ORTHO_NBIB):
+        assert all(isinstance(i, Record) for i in read_all(path))
+
+
 # --- PubMed "Abstract" text export -------------------------------------------------
 
 

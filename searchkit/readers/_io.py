@@ -278,6 +278,9 @@ class Line(NamedTuple):
     #: Why the line cannot be read (invalid UTF-8, too long), else ``None``: the
     #: reader skips the record the line belongs to, with this reason.
     problem: str | None = None
+    #: Whether a line break ended the line: only the last line of a file can lack
+    #: one (a file cut short, or one written without a final line break).
+    ended: bool = True
 
 
 #: Why a line longer than :data:`MAX_LINE_BYTES` is not read.
@@ -309,13 +312,14 @@ def read_lines(path: Path) -> Iterator[Line]:
                 while raw and not raw.endswith(b"\n"):
                     raw = stream.readline(_CHUNK)
                 text = start.decode("utf-8", errors="replace").rstrip("\r\n")
-                yield Line(number, text, LONG_LINE_REASON)
+                yield Line(number, text, LONG_LINE_REASON, raw.endswith(b"\n"))
                 continue
+            ended = raw.endswith(b"\n")
             try:
-                yield Line(number, raw.decode("utf-8").rstrip("\r\n"))
+                yield Line(number, raw.decode("utf-8").rstrip("\r\n"), None, ended)
             except UnicodeDecodeError as exc:
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                yield Line(number, text, _invalid_utf8(raw, exc))
+                yield Line(number, text, _invalid_utf8(raw, exc), ended)
 
 
 def _invalid_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:

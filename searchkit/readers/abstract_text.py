@@ -124,7 +124,7 @@ def read_abstract_text(path: Path) -> Iterator[Item]:
     source = str(path)
     current: _RawRecord | None = None
     block: _Block | None = None
-    for number, line, problem in read_lines(path):
+    for number, line, problem, _ in read_lines(path):
         if line.strip() or problem is not None:
             block = block or _Block(number)
             block.lines.append(line.rstrip())

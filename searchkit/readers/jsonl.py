@@ -43,7 +43,7 @@ def read_jsonl(path: Path) -> Iterator[Item]:
     """Yield a :class:`Record` per usable line and a :class:`Skipped` per bad one."""
     source = str(path)
     first = True
-    for number, line, problem in read_lines(path):
+    for number, line, problem, _ in read_lines(path):
         if problem is not None:
             first = False
             yield Skipped(source, f"line {number}", problem)

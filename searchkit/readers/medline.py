@@ -10,6 +10,15 @@ editor or mail client strips the indentation of wrapped lines) makes the record
 unusable: it is skipped, naming that line, rather than guessing which field the
 text belongs to. The rest of the file is still read. So is it after a line that is
 not UTF-8 or too long to hold: only the record holding it is skipped.
+
+A file cut short (a download or copy broken off) must not replace complete indexed
+records with cut ones. PubMed writes ``SO`` (the source) as the last line of every
+record, so the last record of a file is taken as cut short when it has no ``SO``
+line and either the file does not end with a line break, or every record before it
+ended with one. It is not read, and :class:`InputError` says so after the records
+before it, so that the file is not recorded as read to its end. Files whose records
+carry no ``SO`` line at all (hand-made ones, searchkit's own export) and end with a
+line break are read whole.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from searchkit.errors import InputError
 from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean, history_date, initials_of, parse_date_text
 from searchkit.records import Author, Item, MeshHeading, Record, Skipped
@@ -32,6 +42,9 @@ MAX_RECORD_LINES = 200_000
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 
 _BROKEN_LINE = "neither a 'TAG - value' line nor an indented continuation line"
+_CUT_SHORT = "file ends mid-record (truncated?); the record is not read"
+#: The line PubMed writes last in every record: the source ("SO  - Gut. 2014 ...").
+_SOURCE_TAG = "SO  -"
 
 
 @dataclass
@@ -43,6 +56,8 @@ class _Fields:
     lines: int = 0
     chars: int = 0
     has_pmid: bool = False
+    #: Whether the record has an ``SO`` line, the last one PubMed writes.
+    has_source: bool = False
     #: ``(line, reason)`` once the record is known to be unusable; its fields are
     #: then dropped, and the rest of its lines only counted.
     problem: tuple[int, str] | None = None
@@ -51,6 +66,8 @@ class _Fields:
         self.lines += 1
         if line.startswith("PMID-"):
             self.has_pmid = True
+        elif line.startswith(_SOURCE_TAG):
+            self.has_source = True
         if self.problem is not None:
             return
         if problem is not None:  # an unreadable line: the record is lost, not the file
@@ -80,24 +97,32 @@ class _Fields:
 
 def read_medline(path: Path) -> Iterator[Item]:
     """Yield a :class:`Record` per MEDLINE record, or a :class:`Skipped` for a
-    record without a PMID, with a broken line, or too large to hold."""
+    record without a PMID, with a broken line, or too large to hold. Raises
+    :class:`InputError` for a file that ends mid-record, after the records before."""
     source = str(path)
     current: _Fields | None = None
-    for number, line, problem in read_lines(path):
-        if problem is None and not line.strip():
-            if current is not None:
-                yield _convert(current, source)
-                current = None
-            continue
-        if current is not None and line.startswith("PMID-") and current.has_pmid:
-            # A new record without the separating blank line.
+    ended = True  # whether the last line had a line break
+    records = without_source = 0  # records read, and those without an SO line
+    for number, line, problem, ended in read_lines(path):
+        blank = problem is None and not line.strip()
+        new_record = current is not None and line.startswith("PMID-") and current.has_pmid
+        # A record ends at a blank line, or at the PMID line of the next one. A last
+        # line of spaces without a line break is a continuation line cut short.
+        if current is not None and (new_record or (blank and ended)):
+            records += 1
+            without_source += not current.has_source
             yield _convert(current, source)
             current = None
+        if blank:
+            continue
         if current is None:
             current = _Fields(start=number)
         current.add_line(number, line, problem)
-    if current is not None:
-        yield _convert(current, source)
+    if current is None:
+        return
+    if not current.has_source and (not ended or (records and not without_source)):
+        raise InputError(source, _CUT_SHORT, f"line {current.start}")
+    yield _convert(current, source)
 
 
 def _convert(raw: _Fields, source: str) -> Record | Skipped:

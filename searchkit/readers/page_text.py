@@ -73,7 +73,7 @@ def read_page_text(path: Path) -> Iterator[Item]:
     paragraphs: list[str] = []
     in_abstract = False
     unreadable: tuple[int, str] | None = None
-    for number, line, problem in read_lines(path):
+    for number, line, problem, _ in read_lines(path):
         if problem is not None and unreadable is None:
             unreadable = (number, problem)
         text = line.strip()
