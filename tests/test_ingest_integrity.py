@@ -5,13 +5,22 @@ records in tests/data."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from pathlib import Path
+
+import pytest
 
 from .cli_helpers import process
 from .conftest import TEST_DATA
 
 ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
+ORTHO_XML = (
+    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
+)
+MEDLINE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
+SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
 ABSTRACT_TEXT = (
     TEST_DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
 )
@@ -73,3 +82,96 @@ def test_truncated_medline_file_never_replaces_complete_records(tmp_path: Path) 
     sources = process(index, "sources", "--format", "json")
     assert sources.returncode == 0, sources.stderr
     assert str(cut) not in sources.stdout and str(whole) in sources.stdout
+
+
+def _baseline_folder(tmp_path: Path) -> Path:
+    """A folder as NLM ships it (each .xml.gz beside its .md5), with a stray JSON
+    settings file and notes beside a MEDLINE export."""
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    packed = folder / "pubmed25n0001.xml.gz"
+    packed.write_bytes(gzip.compress(ORTHO_XML.read_bytes()))
+    digest = hashlib.md5(packed.read_bytes()).hexdigest()
+    (folder / "pubmed25n0001.xml.gz.md5").write_text(f"MD5({packed.name})= {digest}\n")
+    (folder / "config.json").write_text('{"batch": 500, "mirror": "ftp.ncbi.nlm.nih.gov"}\n')
+    (folder / "notes.txt").write_text("Downloaded from the NLM baseline.\n")
+    (folder / "medline.nbib").write_bytes(MEDLINE.read_bytes())
+    return folder
+
+
+def test_files_in_no_record_format_in_a_folder_are_passed_over(tmp_path: Path) -> None:
+    """The .md5 beside each baseline file made every run exit 1 (and was never
+    recorded, so it failed again on every run); a JSON settings file was taken for
+    JSON Lines and recorded as a source with one record skipped."""
+    folder = _baseline_folder(tmp_path)
+    index = tmp_path / "ix"
+    for run in range(2):
+        result = process(index, "ingest", str(folder), "--procs", "1", "--quiet")
+        assert result.returncode == 0, result.stderr
+        assert _skipped(result.stderr) == [] and "Traceback" not in result.stderr
+        assert "3 files in no record format passed over" in result.stderr, result.stderr
+        assert (
+            "Added 9 records from 2 files" if run == 0 else "Nothing to read: 2 files unchanged"
+        ) in result.stderr
+    sources = process(index, "sources", "--format", "json")
+    recorded = {Path(entry["path"]).name for entry in json.loads(sources.stdout)}
+    assert recorded == {"pubmed25n0001.xml.gz", "medline.nbib"}
+
+
+def test_a_file_named_on_the_command_line_must_be_records(tmp_path: Path) -> None:
+    folder = _baseline_folder(tmp_path)
+    md5 = folder / "pubmed25n0001.xml.gz.md5"
+    result = process(tmp_path / "ix", "ingest", str(md5), "--procs", "1", "--quiet")
+    assert result.returncode == 1
+    assert _skipped(result.stderr) == [
+        f"skipped: {md5}, file: not a recognised record format (expected PubMed XML, "
+        "MEDLINE, JSON Lines, or PubMed text)"
+    ]
+
+
+def test_record_files_in_a_folder_still_fail_loudly(tmp_path: Path) -> None:
+    """Passing over files in no record format must not hide damaged record files:
+    an empty .nbib, JSON Lines with one bad line (named .json), an .xml that is not
+    PubMed XML."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-empty.nbib").write_bytes(b"")
+    lines = SCIFACT.read_text("utf-8").splitlines()
+    lines[1] = lines[1].replace('"_id"', '"id"', 1)
+    (folder / "b-corpus.json").write_text("\n".join(lines) + "\n", "utf-8")
+    (folder / "c-other.xml").write_text("<?xml version='1.0'?>\n<Other/>\n", "utf-8")
+    result = process(tmp_path / "ix", "ingest", str(folder), "--procs", "1", "--quiet")
+    assert result.returncode == 1
+    assert _skipped(result.stderr) == [
+        f"skipped: {folder / 'a-empty.nbib'}, file: file is empty",
+        f"skipped: {folder / 'b-corpus.json'}, line 2: unknown field(s): id, metadata, text",
+        f"skipped: {folder / 'c-other.xml'}, file: not a recognised record format: XML, "
+        "but not PubMed XML (no <PubmedArticleSet>)",
+    ]
+    assert f"Added {len(lines) - 1} records from 3 files" in result.stderr
+
+
+def test_a_path_given_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ingest d d` and `ingest f ./f` read everything twice, and the summary counted
+    every record twice ("Added 13 and replaced 3 ..." for 6 files)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "medline.nbib").write_bytes(MEDLINE.read_bytes())
+    (folder / "ortho.xml").write_bytes(ORTHO_XML.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = process(
+        tmp_path / "ix", "ingest", "in", str(folder), "./in/ortho.xml", "--procs", "1", "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Added 9 records from 2 files in " in result.stderr, result.stderr
+    again = process(
+        tmp_path / "ix2",
+        "ingest",
+        "in/medline.nbib",
+        "./in/medline.nbib",
+        "--procs",
+        "1",
+        "--quiet",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Added 4 records from 1 file in " in again.stderr, again.stderr

@@ -98,9 +98,10 @@ def summary(
         f"{_plural(len(report.unchanged_files), 'file')} unchanged since ingested, not read "
         "(--force reads them again)"
     )
+    passed = f"{_plural(len(report.passed_over), 'file')} in no record format passed over"
     if not report.files:
         found = f"Nothing to read: {unread}" if report.unchanged_files else "No input files found"
-        return f"{found}. {where}"
+        return f"{found}{'; ' + passed if report.passed_over else ''}. {where}"
     changes = [(n, verb) for n, verb in ((c.added, "added"), (c.replaced, "replaced")) if n]
     changes += [(c.deleted, "deleted")] if c.deleted else []
     read = f"{_plural(report.files, 'file')} in {seconds:.1f} s"
@@ -118,6 +119,8 @@ def summary(
         notes.append(f"{len(report.skipped)} skipped")
     if report.unchanged_files:
         notes.append(unread)
+    if report.passed_over:
+        notes.append(passed)
     extra = "; " + ", ".join(notes) if notes else ""
     return f"{done}{extra}. {where}"
 

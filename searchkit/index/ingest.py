@@ -21,7 +21,7 @@ from searchkit.errors import InputError
 from searchkit.index.batch import WriteCounts
 from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex
 from searchkit.index.sources import FileState, SourceRegistry, read_state
-from searchkit.readers import iter_files, read_file
+from searchkit.readers import iter_inputs, not_records, read_file
 from searchkit.readers._io import input_position
 from searchkit.records import Deletion, Record, Skipped
 
@@ -78,13 +78,16 @@ def default_procs() -> int:
 class IngestReport:
     """What an ingest run did. ``skipped`` lists every record or file not ingested;
     ``unchanged_files`` the files not read because they were ingested before
-    unchanged (their recorded records are counted in ``counts.unchanged``)."""
+    unchanged (their recorded records are counted in ``counts.unchanged``);
+    ``passed_over`` the files found in folders that hold no records, and why (not
+    a failure: see :func:`searchkit.readers.not_records`)."""
 
     files: int = 0
     records_read: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     skipped: list[Skipped] = field(default_factory=list)
     unchanged_files: list[Path] = field(default_factory=list)
+    passed_over: list[tuple[Path, str]] = field(default_factory=list)
     #: A rebuild's: the records the old index held that no source gives any more,
     #: written into the new one (:mod:`searchkit.index.kept_records`) ...
     kept: int = 0
@@ -105,6 +108,31 @@ class FileRead:
     records: int
     deletions: int
     skipped: int
+
+
+def files_to_read(
+    paths: Iterable[str | os.PathLike[str]],
+    registry: SourceRegistry,
+    force: bool,
+    report: IngestReport,
+) -> list[Path]:
+    """The files under ``paths`` to read, each once: not those recorded in
+    ``registry`` and unchanged since (unless ``force``; they go to
+    ``report.unchanged_files``), nor those found in folders that hold no records
+    (they go to ``report.passed_over``)."""
+    to_read: list[Path] = []
+    for path, named in iter_inputs(paths):
+        known = None if force else registry.unchanged(path)
+        if known is not None:
+            report.unchanged_files.append(path)
+            report.counts.unchanged += known.records
+            continue
+        reason = None if named else not_records(path)
+        if reason is None:
+            to_read.append(path)
+        else:
+            report.passed_over.append((path, reason))
+    return to_read
 
 
 def read_into(
@@ -254,14 +282,7 @@ def _ingest(
     registry = SourceRegistry.load(index.path)
     batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
     try:
-        to_read: list[Path] = []
-        for path in iter_files(paths):
-            known = None if force else registry.unchanged(path)
-            if known is None:
-                to_read.append(path)
-            else:
-                report.unchanged_files.append(path)
-                report.counts.unchanged += known.records
+        to_read = files_to_read(paths, registry, force, report)
         sizes = [_size(path) for path in to_read]
         bytes_before = 0
 

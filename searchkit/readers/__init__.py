@@ -28,7 +28,8 @@ from searchkit.readers._detect import (
     PUBMED_XML,
     detect_format,
 )
-from searchkit.readers._files import directory_problem, iter_files
+from searchkit.readers._files import InputFile, directory_problem, iter_files, iter_inputs
+from searchkit.readers._folder import not_records
 from searchkit.readers.abstract_text import read_abstract_text
 from searchkit.readers.jsonl import read_jsonl
 from searchkit.readers.medline import read_medline
@@ -62,8 +63,11 @@ def read_file(path: str | os.PathLike[str]) -> Iterator[Item]:
 __all__ = [
     "FORMATS",
     "READERS",
+    "InputFile",
     "detect_format",
     "iter_files",
+    "iter_inputs",
+    "not_records",
     "read_abstract_text",
     "read_file",
     "read_jsonl",

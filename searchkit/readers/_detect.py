@@ -41,6 +41,11 @@ _PAGE_PMID = re.compile(r"^- PMID: ?\d+\s*$")
 _CITATION = re.compile(r"^\d+\.\s+\S.*?\.\s+(?:1[89]|20)\d\d\b")
 
 
+class NotRecords(InputError):
+    """The file is in no record format: empty, binary, or content no format
+    accepts. (A file that cannot be opened or decompressed is another error.)"""
+
+
 def _lines(text: str, count: int) -> list[str]:
     """The first ``count`` non-blank lines, right-stripped."""
     found = []
@@ -115,7 +120,9 @@ def _unrecognised_reason(text: str) -> str:
     return _UNRECOGNISED
 
 
-def _suffix_hint(path: Path) -> str | None:
+def suffix_hint(path: Path) -> str | None:
+    """The format the file name claims (".xml", ".nbib", ".jsonl", gzipped or not),
+    if any."""
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     return _SUFFIX_HINTS.get(suffixes[-1]) if suffixes else None
 
@@ -124,22 +131,23 @@ def detect_format(path: Path) -> str:
     """The format of ``path``: one of :data:`FORMATS`.
 
     Decided from the content (first :data:`HEAD_BYTES` bytes after gunzip and BOM
-    removal); the file suffix only breaks a tie. Raises :class:`InputError` for an
-    empty, binary or unrecognised file.
+    removal); the file suffix only breaks a tie. Raises :class:`NotRecords` for an
+    empty, binary or unrecognised file, :class:`InputError` for one that cannot be
+    read or is UTF-16 encoded.
     """
     source = str(path)
     head = read_head(path, HEAD_BYTES)
     if not head.strip():
-        raise InputError(source, "file is empty")
+        raise NotRecords(source, "file is empty")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(source, "file is UTF-16 encoded; save it as UTF-8")
     if _looks_binary(head):
-        raise InputError(source, f"{_UNRECOGNISED}: the file looks binary")
+        raise NotRecords(source, f"{_UNRECOGNISED}: the file looks binary")
     # A multi-byte character cut at the end of the head must not fail detection;
     # real decoding errors are reported by the reader, with their line.
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     candidates = [name for name, accepts in _DETECTORS if accepts(text)]
     if not candidates:
-        raise InputError(source, _unrecognised_reason(text))
-    hint = _suffix_hint(path)
+        raise NotRecords(source, _unrecognised_reason(text))
+    hint = suffix_hint(path)
     return hint if hint in candidates else candidates[0]

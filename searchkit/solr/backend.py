@@ -32,6 +32,7 @@ from searchkit.index.ingest import (
     IngestProgress,
     IngestReport,
     ProgressMeter,
+    files_to_read,
     read_into,
 )
 from searchkit.index.location import user_data_dir
@@ -42,7 +43,6 @@ from searchkit.index.schema import LIST_TEXT_FIELDS
 from searchkit.index.sidecars import Sidecar
 from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT, Params
-from searchkit.readers import iter_files
 from searchkit.records import Record
 from searchkit.searching.backend import HealthReport
 from searchkit.searching.evaluation import (
@@ -532,14 +532,7 @@ class SolrBackend:
         on_progress: ProgressMeter | None,
     ) -> tuple[IngestReport, list[SourceEntry]]:
         report = IngestReport()
-        files: list[Path] = []
-        for path in iter_files([Path(p) for p in paths]):
-            known = None if force else registry.unchanged(path)
-            if known is None:
-                files.append(path)
-            else:
-                report.unchanged_files.append(path)
-                report.counts.unchanged += known.records
+        files = files_to_read(paths, registry, force, report)
         read: list[FileRead] = []
         sizes = [_size(p) for p in files]
         size = batch_size or BATCH_SIZE
