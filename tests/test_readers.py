@@ -344,9 +344,93 @@ def test_xml_never_loads_the_dtd(tmp_path: Path) -> None:
     )
     path = tmp_path / "local-dtd.xml"
     path.write_text(text, encoding="utf-8")
-    record = records_by_pmid(path)["28748004"]
-    assert "LOADED" not in repr(record)
-    assert record.title == "[Dorsolumbar cold abscess revealing Pott's disease]."
+    items = read_all(path)
+    assert "LOADED" not in repr(items)
+    # The entity is not declared in the file: its record is skipped, not indexed
+    # with a hole where the entity was.
+    [skipped] = [item for item in items if isinstance(item, Skipped)]
+    assert skipped.reason.startswith("uses the entity &injected; which the file does not")
+    assert set(records_by_pmid(path)) == set(ORTHO_PMIDS[1:])
+
+
+UNDECLARED = (
+    "uses the entity &eacute; which the file does not declare (PubMed XML writes "
+    "characters, not named entities); the record is not read, to keep its text whole"
+)
+
+
+@pytest.mark.parametrize("doctype", [True, False])
+def test_xml_undeclared_entity_skips_only_its_record(tmp_path: Path, doctype: bool) -> None:
+    """``&eacute;`` in the second article. With PubMed's DOCTYPE it was indexed as a
+    silent hole ("Caf undeclared"); without one the file broke off there with "no
+    element found" and no line, losing every record after it."""
+    text = ORTHO_XML.read_text(encoding="utf-8")
+    if not doctype:
+        text = re.sub(r"<!DOCTYPE[^>]*>\n", "", text)
+    second = [m.end() for m in re.finditer("<ArticleTitle>", text)][1]
+    text = text[:second] + "Caf&eacute; " + text[second:]
+    path = tmp_path / "entity.xml"
+    path.write_text(text, encoding="utf-8")
+    items = read_all(path)
+    line = text[:second].count("\n") + 1
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(str(path), f"line {line}", UNDECLARED)
+    ]
+    original = records_by_pmid(ORTHO_XML)
+    assert [i for i in items if isinstance(i, Record)] == [
+        original[pmid] for pmid in ORTHO_PMIDS if pmid != "25238468"
+    ]
+
+
+def test_xml_errors_name_their_own_file_cause_and_line(tmp_path: Path) -> None:
+    """A standalone document may not use an undeclared entity at all: the file
+    breaks off there, with the entity and its line (it said "no element found" and
+    no line). A file read after it has its own error, not the earlier file's (libxml2
+    keeps its error log across files)."""
+    text = ORTHO_XML.read_text(encoding="utf-8")
+    text = text.replace('<?xml version="1.0"?>', '<?xml version="1.0" standalone="yes"?>', 1)
+    text = re.sub(r"<!DOCTYPE[^>]*>\n", "", text)
+    second = [m.end() for m in re.finditer("<ArticleTitle>", text)][1]
+    standalone = tmp_path / "standalone.xml"
+    standalone.write_text(text[:second] + "Caf&eacute; " + text[second:], encoding="utf-8")
+    items, error = read_until_error(standalone)
+    assert [i.pmid for i in items if isinstance(i, Record)] == ORTHO_PMIDS[:1]
+    assert error.location == f"line {text[:second].count(chr(10)) + 1}"
+    assert error.reason == "malformed XML: Entity 'eacute' not defined"
+    data = ORTHO_XML.read_bytes()
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes(data[: data.index(b"</AbstractText>")])
+    _, error = read_until_error(cut)
+    assert error.reason.startswith("malformed XML: Premature end of data in tag"), error.reason
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 65536])
+def test_xml_doctype_is_added_only_where_missing(size: int) -> None:
+    """The reader adds a DOCTYPE (never loaded) before the root of a file without
+    one, on the root's line, whatever the size of the reads; any other file passes
+    through unchanged."""
+    import io
+
+    from searchkit.readers._xml import DoctypeShim
+
+    def through(data: bytes) -> bytes:
+        shim, out = DoctypeShim(io.BytesIO(data)), b""
+        while chunk := shim.read(size):
+            out += chunk
+        return out
+
+    with_doctype = ORTHO_XML.read_bytes()
+    assert through(with_doctype) == with_doctype
+    without = re.sub(rb"<!DOCTYPE[^>]*>\n", b"", with_doctype)
+    prolog = b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a <Comment> -->\n<?pi x?>\n'
+    without = prolog + without.split(b"\n", 1)[1]
+    added = through(without)
+    assert added == without.replace(
+        b"<PubmedArticleSet>",
+        b'<!DOCTYPE PubmedArticleSet SYSTEM "searchkit:no-dtd"><PubmedArticleSet>',
+        1,
+    )
+    assert through(b"not xml at all") == b"not xml at all"
 
 
 def test_xml_external_entity_is_not_expanded(tmp_path: Path) -> None:

@@ -6,11 +6,14 @@ The file is parsed incrementally with ``lxml.etree.iterparse``; each
 as its end tag is read and then released, so memory stays flat on any file size.
 
 The parser never loads the DTD named in the DOCTYPE (no network, no file access)
-and never substitutes entities: an entity reference stays an unexpanded node,
-which the text extraction below turns into a space. A record that uses an entity
-declared in the file's own DOCTYPE (the means of XXE and "billion laughs" attacks;
-PubMed never does it) is skipped with the entity's name rather than indexed with
-a hole in its text. A record holding a byte that is not UTF-8 (in a file that does
+and never substitutes entities: an entity reference stays an unexpanded node. A
+record that uses one is skipped with the entity's name rather than indexed with a
+hole in its text: an entity declared in the file's own DOCTYPE (the means of XXE
+and "billion laughs" attacks; PubMed never does it) or one declared nowhere
+(``&eacute;`` from HTML; PubMed writes characters). A file without a DOCTYPE is
+read as if it named an external DTD (:class:`~searchkit.readers._xml.DoctypeShim`),
+so that an undeclared entity costs its record, not the rest of the file. A record
+holding a byte that is not UTF-8 (in a file that does
 not declare another encoding) is skipped naming its line; the rest of the file is
 read.
 """
@@ -28,7 +31,7 @@ from lxml import etree
 from searchkit.errors import InputError
 from searchkit.readers._io import INVALID_BYTE_MARK, Utf8Repair, open_bytes
 from searchkit.readers._text import clean, make_date, parse_date_text
-from searchkit.readers._xml import safe_iterparse
+from searchkit.readers._xml import DoctypeShim, safe_iterparse
 from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
 
 _ROOT = "PubmedArticleSet"
@@ -47,20 +50,34 @@ def read_pubmed_xml(path: Path) -> Iterator[Item]:
     PMID. Malformed XML raises :class:`InputError` with the line, after every
     record before it has been yielded."""
     source = str(path)
+    # libxml2 keeps its error log per thread, across files: without this, a file's
+    # error could be reported with a message of an earlier file's.
+    etree.clear_error_log()
     with open_bytes(path) as stream:
         repaired = Utf8Repair(stream)
-        events = safe_iterparse(repaired, (_ROOT, _ARTICLE, _BOOK, _DELETE))
+        events = safe_iterparse(DoctypeShim(repaired), (_ROOT, _ARTICLE, _BOOK, _DELETE))
         try:
             yield from _items(events, source, repaired)
         except etree.XMLSyntaxError as exc:
-            location = f"line {exc.lineno}" if exc.lineno and exc.lineno > 0 else None
-            raise InputError(source, _syntax_message(exc), location) from None
+            message, line = _first_fatal(exc)
+            location = f"line {line}" if line and line > 0 else None
+            raise InputError(source, _syntax_message(message), location) from None
 
 
-def _syntax_message(exc: etree.XMLSyntaxError) -> str:
+def _first_fatal(exc: etree.XMLSyntaxError) -> tuple[str, int | None]:
+    """The message and line of the error that stopped the parser: the first fatal
+    one of its log (the exception itself can name a later consequence, such as "no
+    element found" at line 0), else the exception's own."""
+    fatal = next((e for e in exc.error_log if e.level_name == "FATAL"), None)
+    if fatal is not None and fatal.message:
+        return fatal.message, fatal.line
+    return exc.msg or str(exc), exc.lineno
+
+
+def _syntax_message(text: str) -> str:
     # libxml2 ends its message with ", line N, column M"; the line is reported as
     # the location instead.
-    message = _TRAILING_POSITION.sub("", exc.msg or str(exc)).strip()
+    message = _TRAILING_POSITION.sub("", text).strip()
     if "Text node too long" in message or "huge text node" in message:
         return "refused: a text longer than 10,000,000 characters (no PubMed record has one)"
     if "amplification" in message:
@@ -84,16 +101,25 @@ def _items(events: etree.iterparse, source: str, stream: Utf8Repair) -> Iterator
         if elem.tag == _ROOT:
             continue
         number += 1
-        used = _used_entities(elem, declared)
+        entity = next(elem.iter(etree.Entity), None)
         unreadable = _unreadable(elem, stream.problems)
         if unreadable is not None:
             yield Skipped(source, f"line {unreadable[0]}", unreadable[1])
-        elif used:
+        elif entity is not None and entity.name in declared:
             yield Skipped(
                 source,
                 f"record {number}",
-                f"uses the entity &{used[0]}; declared in the file's DOCTYPE; such entities "
-                "are never expanded (they can read files or exhaust memory)",
+                f"uses the entity &{entity.name}; declared in the file's DOCTYPE; such "
+                "entities are never expanded (they can read files or exhaust memory)",
+            )
+        elif entity is not None:
+            line = entity.sourceline or elem.sourceline
+            yield Skipped(
+                source,
+                f"line {line}" if line else f"record {number}",
+                f"uses the entity &{entity.name}; which the file does not declare (PubMed "
+                "XML writes characters, not named entities); the record is not read, to "
+                "keep its text whole",
             )
         else:
             yield from _convert(elem, source, number)
@@ -122,12 +148,6 @@ def _declared_entities(root: Element) -> frozenset[str]:
     if dtd is None:
         return frozenset()
     return frozenset(entity.name for entity in dtd.iterentities())
-
-
-def _used_entities(elem: Element, declared: frozenset[str]) -> list[str]:
-    if not declared:
-        return []
-    return [node.name for node in elem.iter(etree.Entity) if node.name in declared]
 
 
 def _release(elem: Element) -> None:
