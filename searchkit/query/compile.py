@@ -250,7 +250,7 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
         if key in EXACT_KEYS:
             alternatives.append(wq.Or([wq.Term(field, w) for w in words]))
         elif key in PHRASE_KEYS:
-            alternatives.append(_phrase(field, words, None))
+            alternatives.append(_name_phrase(field, words, None))
         else:
             alternatives.append(wq.And([wq.Term(field, w) for w in words]))
     if not alternatives:
@@ -265,6 +265,35 @@ def _one_by_one(slots: list[phrases.Slot]) -> list[phrases.Slot]:
 
 def _slot(field: str, slot: phrases.Slot) -> Query:
     return phrases.phrase_query(field, [slot])
+
+
+#: The fields of personal authors' names (not collective ones).
+PERSON_FIELDS = frozenset({"authors", "first_author", "last_author"})
+#: At most this many words of a name in natural order are tried as its surname.
+SURNAME_WORDS = 3
+
+
+def name_orders(words: list[str]) -> list[list[str]]:
+    """A personal author's name as written and, when it may be a full name in natural
+    order (its last word is longer than initials: ``judith e smith``), with its last
+    one, two or three words (a surname, with a particle or two before it) put first,
+    as the index holds full names inverted (``smith judith e``): NLM's full author
+    name searching takes either order. ``smith j`` and ``smith ja`` (surname, then
+    initials: PubMed's short form) are left as they are."""
+    if len(words) < 2 or len(words[-1]) <= 2:
+        return [words]
+    moved = range(1, min(SURNAME_WORDS, len(words) - 1) + 1)
+    return [words, *([*words[-k:], *words[:-k]] for k in moved)]
+
+
+def _name_phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) -> Query:
+    """A name's words side by side; a personal name in either order (:func:`name_orders`)."""
+    if field not in PERSON_FIELDS or near is not None:
+        return _phrase(field, words, near, boost)
+    orders = name_orders(words)
+    if len(orders) == 1:
+        return _phrase(field, words, near, boost)
+    return wq.Or([_phrase(field, order, None, boost) for order in orders])
 
 
 def _phrase(field: str, words: list[str], near: int | None, boost: float = 1.0) -> Query:
@@ -299,7 +328,7 @@ def _field_phrase(
     if field in TEXT_ANALYZED:
         return _text_phrase(schema, field, text, near, boost)
     words = _analyze(schema, field, text)
-    return _phrase(field, words, near, boost) if words else None
+    return _name_phrase(field, words, near, boost) if words else None
 
 
 def _quoted(schema: Schema, node: Phrase) -> Query:
