@@ -46,3 +46,10 @@ def count(index: Path, query: str) -> int:
     result = run(index, "search", query, "--count")
     assert result.exit_code == 0, result.stderr
     return int(result.stdout)
+
+
+def pmids(index: Path, query: str) -> set[str]:
+    """The PMIDs ``searchkit search QUERY --format pmid`` gives, which must succeed."""
+    result = run(index, "search", query, "--format", "pmid")
+    assert result.exit_code == 0, result.stderr
+    return set(result.stdout.split())

@@ -16,6 +16,15 @@ from searchkit import SearchIndex, ingest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+#: Small real files of tests/data that several tests read.
+ORTHO_XML = (
+    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
+)
+ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
+SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
+ABSTRACT_TEXT = (
+    TEST_DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
+)
 # The shared real-data folder beside the repo; SEARCHKIT_SHARED_DATA names another place
 # (a git worktree is not beside it).
 SHARED_DATA = Path(os.environ.get("SEARCHKIT_SHARED_DATA") or ROOT.parent / "shared" / "data")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from searchkit import SearchIndex
+from searchkit import Record, SearchIndex
 from searchkit.analysis.analyzer import text_analyzer
 from searchkit.index.documents import record_from_json
 from searchkit.index.schema import LIST_SEPARATOR
@@ -206,3 +206,15 @@ def with_phrase(index_dir: Path, phrase: str, fields: tuple[str, ...]) -> set[st
             if pmid in found:
                 break
     return found
+
+
+@cache
+def stored_records(index_dir: Path) -> tuple[Record, ...]:
+    """Every record the index at ``index_dir`` stores, as stored."""
+    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
+        return tuple(record_from_json(f["record"]) for f in searcher.all_stored_fields())
+
+
+def where(index_dir: Path, test: Callable[[Record], bool]) -> set[str]:
+    """The PMIDs of the stored records that pass ``test``."""
+    return {r.pmid for r in stored_records(index_dir) if test(r)}

@@ -21,13 +21,7 @@ import pytest
 from searchkit.analysis.analyzer import analysis_params, fold
 from searchkit.index.schema import NameTokenizer
 
-from .cli_helpers import count, run, searchkit_exe
-
-
-def _pmids(index: Path, query: str) -> set[str]:
-    result = run(index, "search", query, "--format", "pmid")
-    assert result.exit_code == 0, result.stderr
-    return set(result.stdout.split())
+from .cli_helpers import count, pmids, run, searchkit_exe
 
 
 @pytest.mark.parametrize(
@@ -58,16 +52,16 @@ def test_author_words_are_folded_at_index_and_query_time() -> None:
 def test_an_author_is_found_with_or_without_accents(
     sample_index_dir: Path, ascii_form: str, accented: str
 ) -> None:
-    found = _pmids(sample_index_dir, accented)
+    found = pmids(sample_index_dir, accented)
     assert found
-    assert _pmids(sample_index_dir, ascii_form) == found
+    assert pmids(sample_index_dir, ascii_form) == found
 
 
 def test_either_spelling_finds_both_garcias(sample_index_dir: Path) -> None:
     """data/ writes some "García M" and PMID 25899824 "Garcia M"."""
     plain, accented = (
-        _pmids(sample_index_dir, "garcia m[au]"),
-        _pmids(sample_index_dir, "García M[au]"),
+        pmids(sample_index_dir, "garcia m[au]"),
+        pmids(sample_index_dir, "García M[au]"),
     )
     assert plain == accented
     assert "25899824" in plain and len(plain) > 2
@@ -120,4 +114,4 @@ def test_an_index_made_before_names_were_folded_is_refused(tmp_path: Path) -> No
     assert "(names)" in refused.stderr and "searchkit rebuild" in refused.stderr
     assert run(index, "rebuild").exit_code == 0
     assert meta["analysis"] != analysis_params()
-    assert _pmids(index, "konig t[au]") == {"1"}
+    assert pmids(index, "konig t[au]") == {"1"}

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .cli_helpers import run, searchkit_exe
+from .cli_helpers import pmids, run, searchkit_exe
 
 PMID = "28670216"
-
-
-def _pmids(index: Path, query: str) -> set[str]:
-    result = run(index, "search", query, "--format", "pmid")
-    assert result.exit_code == 0, result.stderr
-    return set(result.stdout.split())
 
 
 @pytest.mark.parametrize(
@@ -35,14 +29,14 @@ def _pmids(index: Path, query: str) -> set[str]:
     ],
 )
 def test_a_full_name_in_natural_order(sample_index_dir: Path, natural: str, inverted: str) -> None:
-    found = _pmids(sample_index_dir, inverted)
+    found = pmids(sample_index_dir, inverted)
     assert PMID in found
-    assert _pmids(sample_index_dir, natural) == found
+    assert pmids(sample_index_dir, natural) == found
 
 
 def test_the_order_still_tells_first_from_last_author(sample_index_dir: Path) -> None:
-    assert PMID not in _pmids(sample_index_dir, "whitney a townsend[lastau]")
-    assert PMID not in _pmids(sample_index_dir, "judith e smith[1au]")
+    assert PMID not in pmids(sample_index_dir, "whitney a townsend[lastau]")
+    assert PMID not in pmids(sample_index_dir, "judith e smith[1au]")
 
 
 def test_initials_keep_their_place(sample_index_dir: Path) -> None:

@@ -25,20 +25,20 @@ from typer.testing import CliRunner
 from searchkit import SearchIndex
 from searchkit.cli import app
 
-from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
+from .conftest import (
+    ABSTRACT_TEXT,
+    ORTHO_NBIB,
+    ORTHO_XML,
+    SAMPLE_DIR,
+    SCIFACT,
+    SEED_PMID,
+    TEST_DATA,
+)
 from .test_cli import _searchkit_exe
 
 runner = CliRunner()
 
 SEED_FILE = TEST_DATA / "page_text" / "pubmed-34572009-page.txt"
-ORTHO_XML = (
-    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
-)
-ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
-SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
-ABSTRACT_TEXT = (
-    TEST_DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
-)
 GOOD_FILE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
 ORTHO_PMIDS = ("28748004", "25238468", "27506154", "28630219", "28504498")
 BIG = 50 * 1024 * 1024

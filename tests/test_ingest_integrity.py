@@ -14,17 +14,9 @@ from pathlib import Path
 import pytest
 
 from .cli_helpers import process
-from .conftest import TEST_DATA
+from .conftest import ABSTRACT_TEXT, ORTHO_NBIB, ORTHO_XML, SCIFACT, TEST_DATA
 
-ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
-ORTHO_XML = (
-    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
-)
 MEDLINE = TEST_DATA / "medline" / "biopython__Tests_Medline_pubmed_result2.txt"
-SCIFACT = TEST_DATA / "jsonl" / "scifact-corpus.head.jsonl"
-ABSTRACT_TEXT = (
-    TEST_DATA / "abstract_text" / "OliverCardiff_Literature_networks__pubmed_result.cut.txt"
-)
 
 
 def _skipped(stderr: str) -> list[str]:

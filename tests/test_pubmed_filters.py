@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +28,9 @@ from searchkit.solr.translate import translate
 
 from .cli_helpers import process
 from .conftest import SMALL_SUBSET, segmented_index
-from .reference_sets import having
+from .reference_sets import having, where
 
 runner = CliRunner()
-
-
-@cache
-def _records(index_dir: Path) -> tuple[Record, ...]:
-    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
-        return tuple(record_from_json(f["record"]) for f in searcher.all_stored_fields())
-
-
-def _where(index_dir: Path, test: Callable[[Record], bool]) -> set[str]:
-    return {r.pmid for r in _records(index_dir) if test(r)}
 
 
 def _has_abstract(r: Record) -> bool:
@@ -87,7 +76,7 @@ FILTERS: dict[str, Callable[[Record], bool]] = {
 @pytest.mark.parametrize("term", sorted(FILTERS))
 def test_a_pasted_filter_gives_the_records_it_names(sample_index_dir: Path, term: str) -> None:
     cancer = having(sample_index_dir, "cancer")
-    named = _where(sample_index_dir, FILTERS[term])
+    named = where(sample_index_dir, FILTERS[term])
     assert named & cancer, "the sample holds records of the filter"
     assert _pmids(sample_index_dir, f"(cancer) AND ({term})") == cancer & named
     assert _pmids(sample_index_dir, f"cancer NOT {term}") == cancer - named
@@ -106,10 +95,10 @@ def test_the_last_years_filter_starts_that_many_years_before_today(
 ) -> None:
     years = datetime.date.today().year - 2016  # the sample's records split there
     since = years_ago(years, datetime.date.today())
-    expected = _where(
+    expected = where(
         sample_index_dir, lambda r: (date_key(r.pub_date) or "0") >= since.strftime("%Y%m%d")
     )
-    assert expected and expected != _where(sample_index_dir, lambda r: True)
+    assert expected and expected != where(sample_index_dir, lambda r: True)
     assert _pmids(sample_index_dir, f"y_{years}[Filter]") == expected
 
 
@@ -149,7 +138,7 @@ def test_a_relative_date_searches_from_that_day_to_the_present(sample_index_dir:
 def test_words_before_a_tagged_date_are_free_text(sample_index_dir: Path) -> None:
     # Before the fix the whole run was read as one date: "'breastcancer2015' is not a
     # date". The date is the run's tail; the words before it are searched with it.
-    expected = _where(
+    expected = where(
         sample_index_dir,
         lambda r: (
             (key := date_key(r.pub_date or (f"{r.year:04d}" if r.year else None))) is not None
@@ -315,7 +304,7 @@ def test_a_strategy_line_pasted_from_pubmed_through_a_real_process(
         "((cancer) AND (english[Filter])) AND (fha[Filter]) AND "
         '(("2000/01/01"[Date - Publication] : "3000"[Date - Publication]))'
     )
-    expected = having(sample_index_dir, "cancer") & _where(
+    expected = having(sample_index_dir, "cancer") & where(
         sample_index_dir,
         lambda r: (
             _has_abstract(r) and _language("eng")(r) and (date_key(r.pub_date) or "0") >= "20000101"

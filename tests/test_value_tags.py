@@ -9,33 +9,17 @@ from the query engine."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from searchkit import Record, SearchIndex
-from searchkit.index.documents import record_from_json
-
 from .cli_helpers import process, run
-from .reference_sets import having
-
-
-@cache
-def _records(index_dir: Path) -> tuple[Record, ...]:
-    with SearchIndex.open(index_dir).whoosh_index.searcher() as searcher:
-        return tuple(record_from_json(f["record"]) for f in searcher.all_stored_fields())
-
-
-def _where(index_dir: Path, test: Callable[[Record], bool]) -> set[str]:
-    return {r.pmid for r in _records(index_dir) if test(r)}
+from .reference_sets import having, where
 
 
 def _typed(index_dir: Path, *names: str) -> set[str]:
     wanted = {n.lower() for n in names}
-    return _where(
-        index_dir, lambda r: not wanted.isdisjoint(t.lower() for t in r.publication_types)
-    )
+    return where(index_dir, lambda r: not wanted.isdisjoint(t.lower() for t in r.publication_types))
 
 
 def _pmids(index_dir: Path, query: str) -> set[str]:
@@ -87,7 +71,7 @@ def _free(index_dir: Path, *words: str) -> set[str]:
 
 
 def _language(index_dir: Path, code: str) -> set[str]:
-    return _where(index_dir, lambda r: code in {lang.lower() for lang in r.languages})
+    return where(index_dir, lambda r: code in {lang.lower() for lang in r.languages})
 
 
 @pytest.mark.parametrize(
@@ -152,7 +136,7 @@ def test_a_type_of_several_words_stays_whole(
 
 def test_a_journal_name_is_the_whole_run(sample_index_dir: Path) -> None:
     # Journal names begin with subject words ("Cancer Res"): the run is the name.
-    journal = _where(sample_index_dir, lambda r: (r.journal_abbrev or "").lower() == "cancer res")
+    journal = where(sample_index_dir, lambda r: (r.journal_abbrev or "").lower() == "cancer res")
     assert journal
     assert _pmids(sample_index_dir, "cancer res[ta]") == journal
 
