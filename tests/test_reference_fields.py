@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from searchkit.output.citations import page_range, ris_author
 from searchkit.records import Author
 
-from .cli_helpers import run, searchkit_exe
+from .cli_helpers import process, run
 
 rispy = pytest.importorskip("rispy")
 
@@ -92,14 +90,7 @@ def test_ris_pages_of_records(
 def test_medline_publication_date_as_pubmed_writes_it(sample_index_dir: Path) -> None:
     """PubMed writes "2019 Jan 1" (the day without a leading zero), as the nbib file
     this record came from does."""
-    result = subprocess.run(
-        [searchkit_exe(), "show", "30045346", "--format", "medline"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)},
-        check=False,
-        timeout=120,
-    )
+    result = process(sample_index_dir, "show", "30045346", "--format", "medline")
     assert result.returncode == 0, result.stderr
     assert "DP  - 2019 Jan 1\n" in result.stdout
 
