@@ -52,7 +52,10 @@ class Record:
     "pubmed"), ``create_date`` (CRDT, PubStatus "entrez") and ``mesh_date`` (MHDA,
     PubStatus "medline") are "YYYY-MM-DD". ``volume``, ``issue`` and ``pages``
     ("343-55", PubMed's MedlinePgn) cite the article in its journal; ``issns`` are
-    the journal's ISSNs (print, electronic, linking; no duplicates)."""
+    the journal's ISSNs (print, electronic, linking; no duplicates). A book or book
+    chapter (PubMed's ``PubmedBookArticle``) has ``book_title`` (a chapter's book, or
+    the book's own title), ``publisher`` and ``publisher_location``; a chapter's book
+    is also its ``journal``, where a search by journal finds it."""
 
     pmid: str
     title: str | None = None
@@ -75,6 +78,9 @@ class Record:
     entrez_date: str | None = None
     create_date: str | None = None
     mesh_date: str | None = None
+    book_title: str | None = None
+    publisher: str | None = None
+    publisher_location: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""

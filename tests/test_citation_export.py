@@ -85,7 +85,10 @@ def test_every_record_exported_as_medline_reads_back_in_biopython(stored: list[R
         assert oracle.get("CRDT", [None]) == [_slash(record.create_date)], record.pmid
         assert oracle.get("MHDA") == _slash(record.mesh_date), record.pmid
         assert oracle.get("TA") == record.journal_abbrev
-        assert oracle.get("JT") == _norm(record.journal)
+        if record.book_title:  # a book record: its book, never a journal
+            assert (oracle.get("JT"), oracle["BTI"]) == (None, [_norm(record.book_title)])
+        else:
+            assert oracle.get("JT") == _norm(record.journal)
         assert oracle.get("LA", []) == list(record.languages)
         assert oracle.get("PT", []) == list(record.publication_types)
         assert oracle.get("OT", []) == list(record.keywords)

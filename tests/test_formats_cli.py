@@ -156,6 +156,9 @@ DOCUMENTED = {
         "entrez_date",
         "create_date",
         "mesh_date",
+        "book_title",
+        "publisher",
+        "publisher_location",
     ],
     ("show", "csv"): ["pmid", "year", "journal", "title", "authors", "doi"],
     ("sources", "json"): [

@@ -79,7 +79,16 @@ def to_medline(record: Record) -> str:
     fields.extend(("LA", lang) for lang in record.languages)
     fields.extend(("PT", pt) for pt in record.publication_types)
     fields.append(("TA", record.journal_abbrev))
-    fields.append(("JT", record.journal))
+    if record.book_title:  # a book record: its book, publisher and place, no journal
+        fields.extend(
+            (
+                ("BTI", record.book_title),
+                ("PB", record.publisher),
+                ("PL", record.publisher_location),
+            )
+        )
+    else:
+        fields.append(("JT", record.journal))
     for heading in record.mesh:
         # The star goes on the qualifiers flagged themselves, else on the descriptor,
         # so reading this back gives the same heading.
@@ -108,14 +117,17 @@ def medline(records: Iterable[Record]) -> str:
 
 def to_ris(record: Record) -> str:
     """One record as an RIS entry (``TY`` … ``ER``)."""
-    kind = "BOOK" if any("book" in t.lower() for t in record.publication_types) else "JOUR"
+    kind = _ris_kind(record)
     fields: list[tuple[str, str | None]] = [("TY", kind), ("TI", record.title)]
     fields.extend(("AU", ris_author(a)) for a in record.authors)
     fields.append(("PY", str(record.year) if record.year is not None else None))
     if record.pub_date:
         fields.append(("DA", record.pub_date.replace("-", "/")))
-    fields.append(("T2", record.journal))
-    fields.append(("J2", record.journal_abbrev))
+    if kind == "JOUR":
+        fields.extend((("T2", record.journal), ("J2", record.journal_abbrev)))
+    else:  # a chapter's book is its T2 (a book section's book title, to Zotero)
+        fields.append(("T2", record.book_title if kind == "CHAP" else None))
+        fields.extend((("PB", record.publisher), ("CY", record.publisher_location)))
     fields.extend((("VL", record.volume), ("IS", record.issue)))
     start, end = page_range(record.pages)
     fields.extend((("SP", start), ("EP", end)))
@@ -135,6 +147,14 @@ def to_ris(record: Record) -> str:
     lines = [f"{tag}  - {' '.join(value.split())}" for tag, value in fields if value]
     lines.append("ER  - ")
     return "\n".join(lines)
+
+
+def _ris_kind(record: Record) -> str:
+    """RIS's type: ``CHAP`` for a chapter of a book (its title is not the book's),
+    ``BOOK`` for a whole book (or a record typed as one), else ``JOUR``."""
+    if record.book_title:
+        return "CHAP" if record.title != record.book_title else "BOOK"
+    return "BOOK" if any("book" in t.lower() for t in record.publication_types) else "JOUR"
 
 
 def ris_author(author: Author) -> str:

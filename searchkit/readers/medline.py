@@ -180,6 +180,10 @@ def _record(pmid: str, values: dict[str, list[str]], fields: list[tuple[str, str
         entrez_date=history_date(_first(values, "EDAT")),
         create_date=history_date(_first(values, "CRDT")),
         mesh_date=history_date(_first(values, "MHDA")),
+        # A book record's publisher and its place (PL: a journal's country otherwise).
+        book_title=book_title,
+        publisher=_first(values, "PB") if book_title else None,
+        publisher_location=_first(values, "PL") if book_title else None,
     )
 
 

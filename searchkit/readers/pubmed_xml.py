@@ -442,4 +442,7 @@ def _book(elem: Element) -> Record | None:
         entrez_date=history.get("pubmed"),
         create_date=history.get("entrez"),
         mesh_date=history.get("medline"),
+        book_title=book_title,
+        publisher=_text(book.find("Publisher/PublisherName")),
+        publisher_location=_text(book.find("Publisher/PublisherLocation")),
     )
