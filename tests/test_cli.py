@@ -96,8 +96,9 @@ def test_search_formats(sample_index_dir: Path, fmt: str) -> None:
 def test_show_text_and_json(sample_index_dir: Path) -> None:
     result = runner.invoke(app, ["show", SEED_PMID, "--index", str(sample_index_dir)])
     assert result.exit_code == 0
-    assert "The Immune Privilege of Cancer Stem Cells" in result.stdout
-    assert "major histocompatibility complex class I" in result.stdout
+    shown = " ".join(result.stdout.split())  # lines wrapped to the terminal, joined
+    assert "The Immune Privilege of Cancer Stem Cells" in shown
+    assert "major histocompatibility complex class I" in shown
     result = runner.invoke(app, ["show", SEED_PMID, "-f", "json", "--index", str(sample_index_dir)])
     record = json.loads(result.stdout)
     assert record["pmid"] == SEED_PMID

@@ -99,7 +99,8 @@ def test_human_and_text_formats_show_controls_visibly(hostile_index: Path, args:
 
 
 def test_text_output_shows_what_was_there(hostile_index: Path) -> None:
-    shown = run(hostile_index, "show", PMID).stdout
+    # The abstract's lines, wrapped to the terminal (no indent), joined again.
+    shown = run(hostile_index, "show", PMID).stdout.replace("\n", " ")
     # One visible symbol per control character: ESC ␛, BEL ␇, CR ␍, NUL ␀, DEL ␡;
     # C1 controls and bidi overrides as the replacement character.
     assert "Title:    Tumour ␛]0;pwned␇escape ␛[2Jcells \ufffdgnp.exe" in shown

@@ -295,7 +295,9 @@ def _citation_export(fmt: str) -> Callable[[Record], str]:
     return citations.to_medline if fmt == "medline" else citations.to_ris
 
 
-def _record_text(r: Record) -> str:
+def _record_text(r: Record, width: int | None = None) -> str:
+    """A record for reading: a label and value a line, wrapped to ``width`` (the
+    terminal's), then the abstract's paragraphs, wrapped alike."""
     rows: list[tuple[str, str | None]] = [
         ("PMID", r.pmid),
         ("Title", r.title),
@@ -309,11 +311,28 @@ def _record_text(r: Record) -> str:
         ("Language", ", ".join(r.languages) or None),
         ("Keywords", "; ".join(r.keywords) or None),
         ("MeSH", "; ".join(("*" if m.major else "") + m.name for m in r.mesh) or None),
+        ("Publisher", ", ".join(p for p in (r.publisher, r.publisher_location) if p) or None),
     ]
-    lines = [f"{label + ':':<10}{value}" for label, value in rows if value]
+    width = max(width or shutil.get_terminal_size((100, 24)).columns, 40)
+    lines = [
+        textwrap.fill(
+            value,
+            width,
+            initial_indent=f"{label + ':':<9} ",
+            subsequent_indent=" " * 10,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for label, value in rows
+        if value
+    ]
     if r.abstract:
         lines.append("")
-        lines.extend(neutralise(r.abstract).splitlines())  # CR, NEL: shown, not line breaks
+        for paragraph in neutralise(r.abstract).splitlines():  # CR, NEL: shown, not breaks
+            wrapped = textwrap.wrap(
+                paragraph, width, break_long_words=False, break_on_hyphens=False
+            )
+            lines.extend(wrapped or [""])
     return "\n".join(lines)
 
 
