@@ -187,3 +187,41 @@ def test_undeclared_xml_entity_costs_only_its_record(tmp_path: Path) -> None:
         "read, to keep its text whole"
     ]
     assert "Added 4 records from 1 file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cut_at", "kept"),
+    [
+        (b"Macrophages activated by the TLR4", "25565206"),  # inside the last record
+        (b"1158. Cell Metab. 20", "25886032"),  # inside the next citation line
+    ],
+)
+def test_truncated_abstract_text_never_replaces_complete_records(
+    tmp_path: Path, cut_at: bytes, kept: str
+) -> None:
+    """An "Abstract" text export cut short (``head -c``), ingested after the whole
+    file: the cut record was skipped yet the file recorded as fully ingested, and a
+    cut next citation ("1158. Cell Metab. 20") became the previous record's abstract."""
+    whole = tmp_path / "whole.txt"
+    whole.write_bytes(ABSTRACT_TEXT.read_bytes())
+    index = tmp_path / "ix"
+    first = process(index, "ingest", str(whole), "--procs", "1", "--quiet")
+    assert first.returncode == 0, first.stderr
+    before = _show(index, kept)
+    data = ABSTRACT_TEXT.read_bytes()
+    end = data.index(cut_at) + len(cut_at)
+    start = data.index(b"1158. Cell Metab")  # the cut record's first line
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes(data[:end])
+    result = process(index, "ingest", str(cut), "--procs", "1", "--quiet")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    line = data[:start].count(b"\n") + 1
+    assert _skipped(result.stderr) == [
+        f"skipped: {cut}, line {line}: file ends mid-record (truncated?); the record is not read"
+    ]
+    assert "eplaced" not in result.stderr
+    assert _show(index, kept) == before
+    sources = process(index, "sources", "--format", "json")
+    assert sources.returncode == 0, sources.stderr
+    assert str(cut) not in sources.stdout and str(whole) in sources.stdout

@@ -854,6 +854,100 @@ def test_abstract_text_direct_reader_matches_read_file() -> None:
     assert list(read_abstract_text(ABSTRACT_TEXT)) == read_all(ABSTRACT_TEXT)
 
 
+TRUNCATED_TEXT = "file ends mid-record (truncated?); the record is not read"
+ABSTRACT_TEXT_PMIDS = [
+    "30831485", "30820436", "30819129", "30818341",
+    "30721250", "30700240", "25886032", "25565206",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cut", "expected"),
+    [
+        # (where the file is cut, records read before the cut record)
+        ("mid-abstract", 7),
+        ("before the PMID line", 7),
+        ("mid-pmid", 7),
+        ("pmid line unterminated", 7),
+        ("next citation, before its date", 7),
+        ("next citation, after its date", 7),
+        ("start of a conflict of interest statement", 4),
+    ],
+)
+def test_abstract_text_file_ending_mid_record_skips_that_record(
+    tmp_path: Path, cut: str, expected: int
+) -> None:
+    """``head -c N`` of an "Abstract" export: the last record was skipped ("record
+    has no PMID") or, cut inside its PMID line, read under a wrong PMID ("2556"); a
+    cut next citation was read as the previous record's abstract. Now the records
+    before the cut are read, and the file is reported as broken off, naming the
+    line where the cut record starts."""
+    data = ABSTRACT_TEXT.read_bytes()
+    start = data.index(b"1158. Cell Metab")
+    pmid = data.index(b"PMID: 25565206")
+    if cut == "mid-abstract":
+        end = data.index(b"Macrophages activated by the TLR4") + 20
+    elif cut == "before the PMID line":
+        end = pmid
+    elif cut == "mid-pmid":
+        end = pmid + len(b"PMID: 2556")
+    elif cut == "pmid line unterminated":  # no space after the number: may be cut
+        data = data.replace(b"PMID: 25565206  [Indexed for MEDLINE]", b"PMID: 25565206")
+        end = data.index(b"PMID: 25565206") + len(b"PMID: 25565206\r")
+    elif cut == "next citation, before its date":
+        end = start + len(b"1158. Cell Metab. 20")
+    elif cut == "next citation, after its date":
+        end = start + len(b"1158. Cell Metab. 2015 Jan")
+    else:  # after record 4's PMID line: "Conf"
+        start = data.index(b"Conflict of interest statement")
+        end = start + len(b"Conf")
+    path = tmp_path / "cut.txt"
+    path.write_bytes(data[:end])
+    items, error = read_until_error(path)
+    assert items == read_all(ABSTRACT_TEXT)[:expected]
+    assert (error.source, error.location) == (str(path), f"line {_line_count(data[:start])}")
+    assert error.reason == TRUNCATED_TEXT
+
+
+@pytest.mark.parametrize(
+    "cut", ["after the PMID line", "inside the PMID line's status", "inside a conflict statement"]
+)
+def test_abstract_text_cut_after_a_complete_record_reads_it(tmp_path: Path, cut: str) -> None:
+    """A file cut after a record's PMID (inside "[Indexed for MEDLINE]", or in the
+    conflict of interest statement PubMed prints after it) lost nothing of it."""
+    data = ABSTRACT_TEXT.read_bytes()
+    if cut == "after the PMID line":
+        end = data.index(b"PMID: 25565206") + len(b"PMID: 25565206  [Indexed for MEDLINE]\r\n")
+        expected = 8
+    elif cut == "inside the PMID line's status":
+        end = data.index(b"PMID: 25565206") + len(b"PMID: 25565206  [Index")
+        expected = 8
+    else:
+        statement = b"Conflict of interest statement: The auth"
+        end = data.index(statement[:30]) + len(statement)
+        expected = 4
+    path = tmp_path / "cut.txt"
+    path.write_bytes(data[:end])
+    assert read_all(path) == read_all(ABSTRACT_TEXT)[:expected]
+
+
+def test_abstract_text_complete_files_are_not_taken_for_truncated(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Every record of a real export ends with its PMID line (then perhaps a
+    conflict of interest statement): whole files, and one without its final line
+    breaks, read with nothing skipped."""
+    no_final_newline = tmp_path / "no-final-newline.txt"
+    no_final_newline.write_bytes(ABSTRACT_TEXT.read_bytes().rstrip(b"\r\n"))
+    assert read_all(no_final_newline) == read_all(ABSTRACT_TEXT)
+    exports = sorted((shared_data / "pubmed_abstract_text").glob("OliverCardiff*"))
+    assert exports
+    for path in [ABSTRACT_TEXT, ABSTRACT_TEXT.with_name(ABSTRACT_TEXT.name + ".gz"), *exports]:
+        items = read_all(path)
+        assert items and all(isinstance(i, Record) for i in items), path
+    assert [i.pmid for i in read_all(ABSTRACT_TEXT)] == ABSTRACT_TEXT_PMIDS
+
+
 # --- page text --------------------------------------------------------------------
 
 

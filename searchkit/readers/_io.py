@@ -285,6 +285,8 @@ class Line(NamedTuple):
 
 #: Why a line longer than :data:`MAX_LINE_BYTES` is not read.
 LONG_LINE_REASON = f"line is longer than {MAX_LINE_BYTES:,} bytes"
+#: Why the last record of a file cut short (a download or copy broken off) is not read.
+CUT_SHORT_REASON = "file ends mid-record (truncated?); the record is not read"
 #: How much of a line longer than :data:`MAX_LINE_BYTES` is kept as its text.
 LONG_LINE_KEPT = 1024
 

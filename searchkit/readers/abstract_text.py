@@ -38,6 +38,17 @@ read has not shown its ``PMID:`` line, a citation-shaped block begins a record o
 when its number is larger than the record's own (the numbers of an export only
 grow). A citation without a ``PMID:`` line is then skipped on its own, never merged
 into the next one, whose PMID would carry its text.
+
+A record ends with its ``PMID:`` line, which may only be followed by a conflict of
+interest statement: nothing after the PMID line is ever read into the record. A file
+cut short (a download or copy broken off) must not replace complete indexed records
+with cut ones, nor store a record under a cut PMID ("PMID: 3083"), so its last record
+is taken as cut short, not read, and :class:`InputError` says so after the records
+before it (the file is then not recorded as read to its end) when it has no ``PMID:``
+line, when its ``PMID:`` line is the file's last and ends right after the number
+without a line break (PubMed writes a space or "[Indexed for MEDLINE]" after it), or
+when its last block after the PMID line is not a conflict of interest statement (the
+start of the next citation; the record before it is read).
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
-from searchkit.readers._io import read_lines
+from searchkit.readers._io import CUT_SHORT_REASON, read_lines
 from searchkit.readers._text import clean, parse_date_text
 from searchkit.records import Author, Item, Record, Skipped
 
@@ -71,6 +82,8 @@ _SKIPPED_BLOCKS = (
     "Conflict of interest statement",
     "[",  # "[Article in German]", "[This corrects the article ...]"
 )
+# The only block PubMed prints after a record's PMID line.
+_AFTER_PMID = "Conflict of interest statement"
 # Blocks that follow an author list.
 _AUTHOR_BLOCKS = ("Author information:", "Collaborators:")
 _RELATED_HEADING = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){0,4}\s*$")
@@ -105,6 +118,9 @@ class _RawRecord:
     start: int
     blocks: list[_Block] = field(default_factory=list)
     pmid: str | None = None
+    #: The number of blocks up to the one holding the ``PMID:`` line: the record
+    #: ends there (only a conflict of interest statement follows).
+    pmid_blocks: int = 0
     lines: int = 0
     problem: tuple[int, str] | None = None
 
@@ -114,8 +130,9 @@ class _RawRecord:
         self.problem = self.problem or block.problem
         for line in block.lines:
             match = _ID_LINE.match(line)
-            if match is not None and match["name"] == "PMID":
-                self.pmid = self.pmid or match["value"]
+            if match is not None and match["name"] == "PMID" and self.pmid is None:
+                self.pmid = match["value"]
+                self.pmid_blocks = len(self.blocks)
 
 
 def read_abstract_text(path: Path) -> Iterator[Item]:
@@ -124,7 +141,9 @@ def read_abstract_text(path: Path) -> Iterator[Item]:
     source = str(path)
     current: _RawRecord | None = None
     block: _Block | None = None
-    for number, line, problem, _ in read_lines(path):
+    last_line, ended = "", True  # the file's last line, and whether a line break ended it
+    for number, line, problem, line_ended in read_lines(path):
+        last_line, ended = line, line_ended
         if line.strip() or problem is not None:
             block = block or _Block(number)
             block.lines.append(line.rstrip())
@@ -138,8 +157,33 @@ def read_abstract_text(path: Path) -> Iterator[Item]:
     if block is not None:
         current, finished = _place(block, current, source)
         yield from finished
-    if current is not None:
+    if current is None:
+        return
+    cut_at = _cut_short_at(current, last_line, ended)
+    if cut_at is None:
         yield _convert(current, source)
+        return
+    if cut_at != current.start:  # the next citation is cut; the record before is whole
+        yield _convert(current, source)
+    raise InputError(source, CUT_SHORT_REASON, f"line {cut_at}")
+
+
+def _cut_short_at(raw: _RawRecord, last_line: str, ended: bool) -> int | None:
+    """The first line of the cut-short record when the file's last record ``raw``
+    was cut short, else ``None``. ``last_line`` is the file's last line and
+    ``ended`` whether a line break ended it."""
+    if raw.pmid is None:
+        return raw.start
+    if not ended:
+        match = _ID_LINE.match(last_line)
+        # "PMID: 3083" at the very end: the number may be cut. PubMed writes a space
+        # or "[Indexed for MEDLINE]" after it.
+        if match is not None and match["name"] == "PMID" and match.end() == len(last_line):
+            return raw.start
+    after = raw.blocks[raw.pmid_blocks :]
+    if after and not after[-1].lines[0].startswith(_AFTER_PMID):
+        return after[-1].start
+    return None
 
 
 def _starts_record(block: _Block, current: _RawRecord | None) -> int | None:
@@ -185,7 +229,10 @@ def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
         return Skipped(source, f"line {number}", reason)
     if raw.pmid is None:
         return Skipped(source, f"line {raw.start}", "record has no PMID")
-    citation = _joined(raw.blocks[0].lines)
+    # Nothing after the PMID line belongs to the record (a conflict of interest
+    # statement, or a cut citation at the end of a file).
+    raw_blocks = raw.blocks[: raw.pmid_blocks]
+    citation = _joined(raw_blocks[0].lines)
     journal_abbrev, year, pub_date = _citation(citation)
     match = _CITATION.match(citation or "")
     volume, issue, pages = (
@@ -193,9 +240,9 @@ def _convert(raw: _RawRecord, source: str) -> Record | Skipped:
         if match is not None
         else (None, None, None)
     )
-    title = _joined(raw.blocks[1].lines) if len(raw.blocks) > 1 else None
+    title = _joined(raw_blocks[1].lines) if len(raw_blocks) > 1 else None
     ids: dict[str, str] = {}
-    blocks = [lines for block in raw.blocks[2:] if (lines := _without_ids(block.lines, ids))]
+    blocks = [lines for block in raw_blocks[2:] if (lines := _without_ids(block.lines, ids))]
     authors: tuple[Author, ...] = ()
     abstract: str | None = None
     may_be_authors = True

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
-from searchkit.readers._io import read_lines
+from searchkit.readers._io import CUT_SHORT_REASON, read_lines
 from searchkit.readers._text import clean, history_date, initials_of, parse_date_text
 from searchkit.records import Author, Item, MeshHeading, Record, Skipped
 
@@ -42,7 +42,6 @@ MAX_RECORD_LINES = 200_000
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 
 _BROKEN_LINE = "neither a 'TAG - value' line nor an indented continuation line"
-_CUT_SHORT = "file ends mid-record (truncated?); the record is not read"
 #: The line PubMed writes last in every record: the source ("SO  - Gut. 2014 ...").
 _SOURCE_TAG = "SO  -"
 
@@ -121,7 +120,7 @@ def read_medline(path: Path) -> Iterator[Item]:
     if current is None:
         return
     if not current.has_source and (not ended or (records and not without_source)):
-        raise InputError(source, _CUT_SHORT, f"line {current.start}")
+        raise InputError(source, CUT_SHORT_REASON, f"line {current.start}")
     yield _convert(current, source)
 
 
