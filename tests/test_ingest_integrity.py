@@ -225,3 +225,31 @@ def test_truncated_abstract_text_never_replaces_complete_records(
     sources = process(index, "sources", "--format", "json")
     assert sources.returncode == 0, sources.stderr
     assert str(cut) not in sources.stdout and str(whole) in sources.stdout
+
+
+def test_two_pages_in_one_page_text_file_keep_their_own_text(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """The tester's file: a short page, then the seed page. The first PMID was
+    stored with the second page's title, ids and abstract in its abstract, and the
+    second PMID was lost."""
+    pages = tmp_path / "twopages.txt"
+    pages.write_bytes(
+        b"Second article title here\n- PMID: 11111111\n- DOI: 10.1/abc\nAbstract\n"
+        b"Second page abstract about kidneys.\n"
+        + (shared_data / "seed" / "pubmed-34572009-page.txt").read_bytes()
+    )
+    index = tmp_path / "ix"
+    result = process(index, "ingest", str(pages), "--procs", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert _skipped(result.stderr) == []
+    first = _show(index, "11111111")
+    assert (first["title"], first["abstract"], first["doi"]) == (
+        "Second article title here",
+        "Second page abstract about kidneys.",
+        "10.1/abc",
+    )
+    second = _show(index, "34572009")
+    assert str(second["title"]).startswith("The Immune Privilege of Cancer Stem Cells")
+    assert str(second["abstract"]).startswith("Cancer stem cells (CSCs)")
+    assert "kidneys" not in json.dumps(second)

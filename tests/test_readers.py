@@ -981,6 +981,66 @@ def test_page_text_ignores_similar_articles_and_cited_by() -> None:
     assert "18775673" not in text and "35530414" not in text
 
 
+# A second page as a tester pasted it before the real one: title, ids, abstract.
+SHORT_PAGE = (
+    "Second article title here\n- PMID: 11111111\n- DOI: 10.1/abc\n"
+    "Abstract\nSecond page abstract about kidneys.\n"
+)
+NOT_TWO_PAGES = (
+    "a second '- PMID:' line was found (two pages in one file?), and the page it "
+    "begins cannot be told apart; not read"
+)
+
+
+def _short_page_record() -> Record:
+    return Record(
+        pmid="11111111",
+        title="Second article title here",
+        abstract="Second page abstract about kidneys.",
+        doi="10.1/abc",
+    )
+
+
+def test_page_text_two_pages_in_one_file_are_two_records(tmp_path: Path) -> None:
+    """Two pages pasted into one file: the first record's abstract swallowed the
+    second page's title, ids and abstract, and the second PMID was lost."""
+    path = tmp_path / "twopages.txt"
+    path.write_bytes(SHORT_PAGE.encode() + PAGE_TEXT.read_bytes())
+    assert read_all(path) == [_short_page_record(), *read_all(PAGE_TEXT)]
+
+
+def test_page_text_whole_pages_one_after_another(tmp_path: Path) -> None:
+    """A page after another's "Similar articles" / "Cited by" lists was dropped."""
+    page = PAGE_TEXT.read_bytes()
+    other = page.replace(b"- PMID: 34572009", b"- PMID: 11111111").replace(
+        b"Cancer stem cells (CSCs) are", b"Kidney stem cells are"
+    )
+    path = tmp_path / "pages.txt"
+    path.write_bytes(page + b"\n" + other)  # the page ends without a line break
+    first, second = read_all(path)
+    assert first == read_all(PAGE_TEXT)[0]
+    assert isinstance(second, Record) and second.pmid == "11111111"
+    assert second.abstract is not None and second.abstract.startswith("Kidney stem cells are")
+    assert second.title == first.title and second.keywords == first.keywords
+
+
+def test_page_text_second_page_that_cannot_be_told_apart_is_refused(tmp_path: Path) -> None:
+    """A second "- PMID:" line whose page does not repeat its title after its ids
+    (as PubMed's page does): the line before it may be the first page's abstract, so
+    neither page is read; after the first page's lists, only the second is refused."""
+    third = SHORT_PAGE.replace("11111111", "22222222").replace("Second", "Third")
+    path = tmp_path / "short-pages.txt"
+    path.write_text(SHORT_PAGE + third, encoding="utf-8")
+    assert read_all(path) == [Skipped(str(path), "line 7", NOT_TWO_PAGES)]
+    after_lists = tmp_path / "after-lists.txt"
+    after_lists.write_bytes(PAGE_TEXT.read_bytes() + b"\n" + SHORT_PAGE.encode())
+    line = _line_count(PAGE_TEXT.read_bytes()) + 2  # its last line, a title, "- PMID:"
+    assert read_all(after_lists) == [
+        *read_all(PAGE_TEXT),
+        Skipped(str(after_lists), f"line {line}", NOT_TWO_PAGES),
+    ]
+
+
 def test_page_text_without_pmid_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "page.txt"
     text = PAGE_TEXT.read_text(encoding="utf-8").replace("- PMID: 34572009\n", "")
