@@ -6,6 +6,7 @@ index of format 8 (which stays readable, and keeps its own terms when written to
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from searchkit.readers import read_file
 from searchkit.records import Record
 
 from .cli_helpers import process, run
-from .conftest import SMALL_SUBSET, index_version, set_index_version
+from .conftest import SMALL_SUBSET, TEST_DATA, index_version, set_index_version
 
 DATE_FIELDS = ("pdat", "edat", "crdt", "mhda")
 RECORD_DATES = {
@@ -232,3 +233,59 @@ def test_a_range_with_words_counts_the_same_as_a_real_process(
         done = process(index, "search", "cancer AND 2015:2020[dp]", "--count")
         assert done.returncode == 0, done.stderr
         assert int(done.stdout) == len(expected)
+
+
+ORTHO_NBIB = TEST_DATA / "medline" / "p1m-ortho_qs-global-ortho-search-queries__citations.cut.nbib"
+ORTHO_XML = (
+    TEST_DATA / "pubmed_xml" / "p1m-ortho_qs-global-ortho-search-queries__pubmed_result.cut.xml"
+)
+
+
+def test_publication_dates_pubmed_writes_oddly_through_a_real_process(tmp_path: Path) -> None:
+    """Real records with the dates a tester gave: "DP  - 2019 Feb 30" was stored as
+    2019-02-30 and exported as "DA  - 2019/02/30"; "Spring 2018" (MEDLINE and
+    ``MedlineDate``) gave no year, so 2018[dp] missed it; "1998 Dec 15-31" lost its day."""
+    nbib = ORTHO_NBIB.read_text(encoding="utf-8")
+    for old, new in [
+        ("DP  - 2017\n", "DP  - 2019 Feb 30\n"),  # 28748004
+        ("DP  - 2016 Dec\n", "DP  - Spring 2018\n"),  # 27506154
+        ("DP  - 2017 Jun 19\n", "DP  - 1998 Dec 15-31\n"),  # 28630219
+    ]:
+        assert old in nbib
+        nbib = nbib.replace(old, new, 1)
+    medline = tmp_path / "dates.nbib"
+    medline.write_text(nbib, encoding="utf-8")
+    xml = ORTHO_XML.read_text(encoding="utf-8").replace(
+        "<MedlineDate>2014 May-Jun</MedlineDate>", "<MedlineDate>Spring 2018</MedlineDate>"
+    )
+    assert "Spring 2018" in xml
+    pubmed_xml = tmp_path / "dates.xml"  # MedlineDate of 25238468
+    pubmed_xml.write_text(xml, encoding="utf-8")
+    index, xml_index = tmp_path / "ix", tmp_path / "xml-ix"
+    done = process(index, "ingest", str(medline), "--procs", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = process(xml_index, "ingest", str(pubmed_xml), "--procs", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    found = {}
+    for where, pmid in [
+        (index, "28748004"),
+        (index, "27506154"),
+        (xml_index, "25238468"),
+        (index, "28630219"),
+    ]:
+        shown = process(where, "show", pmid, "--format", "json")
+        assert shown.returncode == 0, shown.stderr
+        found[pmid] = (json.loads(shown.stdout)["year"], json.loads(shown.stdout)["pub_date"])
+    assert found == {
+        "28748004": (2019, "2019-02"),
+        "27506154": (2018, "2018"),
+        "25238468": (2018, "2018"),
+        "28630219": (1998, "1998-12-15"),
+    }
+    for where, pmid in [(index, "27506154"), (xml_index, "25238468")]:
+        spring = process(where, "search", "2018[dp]", "--format", "pmid")
+        assert spring.returncode == 0, spring.stderr
+        assert spring.stdout.split() == [pmid]
+    ris = process(index, "show", "28748004", "--format", "ris")
+    assert ris.returncode == 0, ris.stderr
+    assert "DA  - 2019/02\n" in ris.stdout.replace("\r\n", "\n")

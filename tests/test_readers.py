@@ -1408,10 +1408,47 @@ def test_whole_data_directory_walk_and_detection() -> None:
         ("2017 Fall", (2017, "2017")),
         ("2016", (2016, "2016")),
         ("Spring", (None, None)),
+        # An impossible day is dropped: the year and month stay.
+        ("2019 Feb 30", (2019, "2019-02")),
+        ("2019 Feb 29", (2019, "2019-02")),
+        ("2020 Feb 29", (2020, "2020-02-29")),
+        ("2019 Apr 31", (2019, "2019-04")),
+        ("2019 Apr 0", (2019, "2019-04")),
+        # A season or month before the year still gives the year.
+        ("Spring 2018", (2018, "2018")),
+        ("Winter 2017-2018", (2017, "2017")),
+        ("Dec 2018", (2018, "2018-12")),
+        ("2018 Spring", (2018, "2018")),
+        # A day range keeps its first day, as a month range its first month.
+        ("1998 Dec 15-31", (1998, "1998-12-15")),
+        ("1998 Dec 30-1999 Jan 5", (1998, "1998-12-30")),
+        ("2018 Jan-Dec", (2018, "2018-01")),
     ],
 )
 def test_date_text(text: str, expected: tuple[int | None, str | None]) -> None:
     assert parse_date_text(text) == expected
+
+
+def test_impossible_day_is_not_stored_from_any_format(tmp_path: Path) -> None:
+    """XML ``PubDate`` Year/Month/Day 2019 Feb 30 (make_date checked only day <= 31),
+    and a history date that does not exist, which is dropped as history dates are
+    kept only whole."""
+    xml = ORTHO_XML.read_text(encoding="utf-8")
+    pub_date = re.search(r"<PubDate>.*?</PubDate>", xml, re.S)
+    assert pub_date is not None
+    xml = xml.replace(
+        pub_date[0], "<PubDate><Year>2019</Year><Month>Feb</Month><Day>30</Day></PubDate>", 1
+    )
+    path = tmp_path / "feb30.xml"
+    path.write_text(xml, encoding="utf-8")
+    record = read_all(path)[0]
+    assert isinstance(record, Record) and (record.year, record.pub_date) == (2019, "2019-02")
+    nbib = ORTHO_NBIB.read_text(encoding="utf-8")
+    nbib = re.sub(r"EDAT- \S+", "EDAT- 2017/02/30", nbib, count=1)
+    path = tmp_path / "feb30.nbib"
+    path.write_text(nbib, encoding="utf-8")
+    record = read_all(path)[0]
+    assert isinstance(record, Record) and record.entrez_date is None
 
 
 def test_medline_reader_used_directly() -> None:

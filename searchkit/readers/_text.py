@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 
 _MONTHS = {
@@ -27,9 +28,12 @@ _MONTHS = {
 }
 
 # "2006 Jan 10", "2002 Sep", "2018 Jan-Dec", "1998 Dec-1999 Jan", "2017 Fall",
-# "2016": a year, then optionally a month (which may open a range), then a day.
+# "1998 Dec 15-31", "2016": a year, then optionally a month (which may open a range),
+# then a day (which may open a range). A season or month may come before the year
+# instead ("Spring 2018", "Winter 2017-2018", "Dec 2018").
 _DATE_TEXT = re.compile(
-    r"^\s*(?P<year>\d{4})\b(?:\s+(?P<month>[A-Za-z]+|\d{1,2})\b(?:\s+(?P<day>\d{1,2})\b(?!-))?)?"
+    r"^\s*(?:(?P<before>[A-Za-z]+)(?:\s*-\s*[A-Za-z]+)?\.?\s+)?(?P<year>\d{4})\b"
+    r"(?:\s+(?P<month>[A-Za-z]+|\d{1,2})\b(?:\s+(?P<day>\d{1,2})\b)?)?"
 )
 
 
@@ -57,7 +61,9 @@ def make_date(
     year: str | None, month: str | None = None, day: str | None = None
 ) -> tuple[int | None, str | None]:
     """``(year, pub_date)`` from date parts: pub_date is "YYYY", "YYYY-MM" or
-    "YYYY-MM-DD", as precise as the parts allow (a day without a month is dropped)."""
+    "YYYY-MM-DD", as precise as the parts allow. A day without a month, or one the
+    month does not have (Feb 30, Feb 29 of a common year, Apr 31), is dropped
+    without a word: the year and month stay, as for a date given without a day."""
     if not year or not year.strip().isdigit() or len(year.strip()) != 4:
         return None, None
     year_value = int(year)
@@ -65,21 +71,26 @@ def make_date(
     if month_value is None:
         return year_value, f"{year_value:04d}"
     day_value = int(day) if day and day.strip().isdigit() else None
-    if day_value is None or not 1 <= day_value <= 31:
+    last_day = calendar.monthrange(year_value, month_value)[1] if year_value else 31
+    if day_value is None or not 1 <= day_value <= last_day:
         return year_value, f"{year_value:04d}-{month_value:02d}"
     return year_value, f"{year_value:04d}-{month_value:02d}-{day_value:02d}"
 
 
 def parse_date_text(text: str | None) -> tuple[int | None, str | None]:
     """``(year, pub_date)`` from a free-text PubMed date ("2006 Jan 10",
-    "1998 Dec-1999 Jan", "2017 Fall"). A range keeps its start; a season gives
-    the year only."""
+    "1998 Dec-1999 Jan", "2017 Fall", "Spring 2018", "1998 Dec 15-31"). A range of
+    months or days keeps its start; a season gives the year only, before or after it;
+    a month before the year gives the year and month."""
     if not text:
         return None, None
     match = _DATE_TEXT.match(text)
     if match is None:
         return None, None
-    return make_date(match["year"], match["month"], match["day"])
+    month = match["month"]
+    if month is None and match["before"] is not None:
+        month = match["before"]  # "Dec 2018"; a season is no month, so the year alone
+    return make_date(match["year"], month, match["day"])
 
 
 _HISTORY_DATE = re.compile(r"^\s*(\d{4})[/-](\d{1,2})[/-](\d{1,2})\b")
