@@ -21,8 +21,9 @@ Wildcards (PubMed's rules): a ``*`` in a word stands for 0 or more characters
 (``immun*``, ``tumo*r``), with at least :data:`MIN_PREFIX` letters or digits before
 the first one; untagged, such a word is a term of its own. A tagged run of words
 holding one (``breast feed*[tiab]``), a quoted phrase holding one (``"colo*
-cancer*"``) and a hyphenated word holding one (``breast-feed*``) are phrases. A ``*``
-before a digit is part of the word (``HLA-A*02:01``).
+cancer*"``) and a hyphenated word holding one (``breast-feed*``) are phrases (not in
+a DOI: ``10.1016/S0140-6736*[doi]`` is the DOIs starting so). A ``*`` before a digit
+is part of the word (``HLA-A*02:01``).
 
 Operators are applied left to right, as PubMed does: ``a OR b AND c`` is
 ``(a OR b) AND c`` and ``a NOT b OR c`` is ``(a NOT b) OR c``; parentheses group.
@@ -539,7 +540,8 @@ def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
         return Truncated(text[:-1], key, pos)
     parts: list[Token] = []
     for t in words:
-        if not has_wildcard(t.text) or "-" not in t.text:
+        # A DOI's hyphen is one of its characters (10.1016/S0140-6736*[doi]).
+        if not has_wildcard(t.text) or "-" not in t.text or key == "doi":
             parts.append(t)
             continue
         # breast-feed* is the phrase "breast feed*" (PubMed).
@@ -658,6 +660,10 @@ def _alone(text: str) -> Node | None:
     if pmcids is not None:
         return Tagged("pmcid", (pmcids.group(1),), 0)
     dois = _dois_alone(text)
+    if any(has_wildcard(doi) for doi in dois):
+        # One DOI truncated (10.1016/S0140-6736*): the DOIs starting so; several are
+        # left to the grammar.
+        return _wild_run([Token("WORD", dois[0], 0)], "doi", 0) if len(dois) == 1 else None
     return Tagged("doi", dois, 0) if dois else None
 
 
