@@ -1,7 +1,9 @@
 """The tokens of a query: words, quoted phrases (with a ``~N`` proximity), field tags,
 ``field:`` prefixes, parentheses, the operators AND, OR and NOT, and ``#N``
 references; unbalanced quotes and brackets, and a reference run into other characters
-(``#1#2``, ``#1,#2``), are errors at their position."""
+(``#1#2``, ``#1,#2``), are errors at their position. A DOI before a DOI tag, or after
+``doi:``, is one word, round brackets and all, when it closes those it opens
+(:mod:`~searchkit.query.doi_text`); a tagged one that leaves a ``(`` open must be quoted."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from searchkit.errors import QueryError
+from searchkit.query.doi_text import prefixed_doi, tagged_dois_end, unclosed_bracket
 from searchkit.query.tags import PREFIXES
 
 
@@ -69,6 +72,9 @@ def tokenize(text: str) -> list[Token]:
             i = end + 1
         elif ch == "]":
             raise QueryError("unbalanced ']': no '[' before it", i)
+        elif (dois := _doi_words(text, i)) is not None:
+            toks.extend(dois)
+            i = dois[-1].pos + len(dois[-1].text)
         else:
             j = i
             while j < n and not text[j].isspace() and text[j] not in _SPECIAL:
@@ -96,6 +102,28 @@ def tokenize(text: str) -> list[Token]:
                     toks.append(Token("WORD", word, i))
             i = j
     return toks
+
+
+def _doi_words(text: str, start: int) -> list[Token] | None:
+    """The DOIs at ``start`` that a DOI tag follows (``10.1016/S2352-4642(17)30017-2[doi]``),
+    or ``doi:`` and a DOI: each DOI one word, its round brackets included when it closes
+    them; None when there is no such DOI there (brackets are then the query's)."""
+    end = tagged_dois_end(text, start)
+    if end > 0:
+        return [
+            Token("WORD", m.group(), start + m.start())
+            for m in re.finditer(r"\S+", text[start:end])
+        ]
+    unclosed = unclosed_bracket(text, start)
+    if unclosed >= 0:
+        raise QueryError(
+            "this '(' of a DOI is never closed: quote the DOI (\"10.1000/x(1\"[doi])", unclosed
+        )
+    prefixed = prefixed_doi(text, start)
+    if prefixed is None:
+        return None
+    begin, end = prefixed
+    return [Token("FIELD", "doi", start), Token("WORD", text[begin:end], begin)]
 
 
 def _joined_reference(word: str, number: str, pos: int) -> QueryError:

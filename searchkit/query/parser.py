@@ -47,6 +47,7 @@ from collections.abc import Mapping
 from searchkit.errors import QueryError
 from searchkit.query import filters
 from searchkit.query.date_forms import parse_dates, parse_years
+from searchkit.query.doi_text import dois_alone
 from searchkit.query.lexer import (
     OPERATORS,
     Token,
@@ -626,26 +627,9 @@ def _tag_hint(name: str) -> str:
 #: A query of numbers alone (spaces or commas between them): PubMed searches them as
 #: PMIDs, any of them ("24162591 30108519"); among other words a number is a word.
 _PMIDS_ALONE = re.compile(r"^\s*(\d{1,10}(?:[\s,]+\d{1,10})*)[\s,]*$")
-#: A DOI as pasted: bare, as a doi.org link, or after "doi:" (a space may follow it).
-#: (A "[" ends it: ``10.1002/pbc.22049[doi]`` is a tagged query.)
-_DOI = re.compile(r"(?:https?://)?(?:dx\.)?(?:doi\.org/)?(10\.\d{4,9}/[^\s\[\]]+)", re.IGNORECASE)
-_DOI_LABEL = re.compile(r"\bdoi:\s*", re.IGNORECASE)
 #: A query of PMC ids alone ("PMC8469208", "pmc8469208, PMC5442267"): PubMed finds
 #: their records; a PMC id among other words is a word.
 _PMCIDS_ALONE = re.compile(r"^\s*(PMC\d{1,12}(?:[\s,]+PMC\d{1,12})*)[\s,.]*$", re.IGNORECASE)
-
-
-def _dois_alone(text: str) -> tuple[str, ...]:
-    """The DOIs of a query that is DOIs alone (spaces between them; a sentence's
-    full stop or comma after one dropped), else none: PubMed finds a record by its
-    DOI pasted in the search box."""
-    found: list[str] = []
-    for token in _DOI_LABEL.sub("", text).split():
-        match = _DOI.fullmatch(token.rstrip(".,;"))
-        if match is None:
-            return ()
-        found.append(match.group(1))
-    return tuple(found)
 
 
 def _alone(text: str) -> Node | None:
@@ -659,7 +643,7 @@ def _alone(text: str) -> Node | None:
     pmcids = _PMCIDS_ALONE.match(text)
     if pmcids is not None:
         return Tagged("pmcid", (pmcids.group(1),), 0)
-    dois = _dois_alone(text)
+    dois = dois_alone(text)
     if any(has_wildcard(doi) for doi in dois):
         # One DOI truncated (10.1016/S0140-6736*): the DOIs starting so; several are
         # left to the grammar.
