@@ -21,6 +21,7 @@ runner = CliRunner()
 #: Lancet-style DOIs of data/: hyphens and a bracketed year.
 LANCET = "10.1016/S0140-6736"
 CHILD = "10.1016/S2352-4642(17)30017-2"
+JMLA = "10.5195/jmla.2017.189"
 
 
 @cache
@@ -123,3 +124,26 @@ def test_unbalanced_brackets_in_a_tagged_doi_are_an_error_at_their_place(
     run = process(sample_index_dir, "search", "--", "10.1016/S2352-4642(17[doi]")
     assert (run.returncode, run.stderr.count("\n"), run.stdout) == (2, 1, "")
     assert "quote the DOI" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_quoted_doi_finds_its_record_as_the_bare_one_does(sample_index_dir: Path) -> None:
+    """PubMed maps a DOI to [doi]: quoted, it was searched as a phrase of the text
+    fields and found nothing."""
+    for doi in (JMLA, CHILD):
+        expected = _equal(sample_index_dir, doi)
+        assert expected and _search(sample_index_dir, doi) == expected
+        assert _search(sample_index_dir, f'"{doi}"') == expected, doi
+        assert _search(sample_index_dir, f'"{doi.upper()}"') == expected, doi
+    jmla = _equal(sample_index_dir, JMLA)
+    assert _search(sample_index_dir, f'"{JMLA}" OR "{CHILD}"') == jmla | _equal(
+        sample_index_dir, CHILD
+    )
+    assert _search(sample_index_dir, f'"{JMLA}" AND 2017[dp]') == jmla
+    assert _search(sample_index_dir, f'"https://doi.org/{JMLA}"') == jmla
+    assert _search(sample_index_dir, f'"{LANCET}*"') == _starting(sample_index_dir, LANCET)
+
+
+def test_a_quoted_doi_through_a_real_process(sample_index_dir: Path) -> None:
+    run = process(sample_index_dir, "search", "-f", "pmid", "--", f'"{JMLA}"')
+    assert (run.returncode, run.stderr) == (0, "")
+    assert set(run.stdout.split()) == _equal(sample_index_dir, JMLA)

@@ -224,6 +224,10 @@ class _Parser:
                 return self._date_range(key, tok.text, tag.text, tok.pos)
             if key == "pubtype" and tok.near is None:
                 return _value(key, (tok.text,), tok.pos, Phrase(tok.text, key, None, tok.pos))
+            if key is None and tok.near is None and (dois := dois_alone(tok.text)):
+                # A quoted DOI is its [doi] search, as a bare one is (PubMed maps a DOI
+                # to [doi]); as a phrase of the text fields it found nothing.
+                return Tagged("doi", dois, tok.pos)
             return Phrase(tok.text, key, tok.near, tok.pos)
         if tok.kind == "FIELD":
             return self.field(tok)
@@ -313,6 +317,9 @@ class _Parser:
         if after is not None and after.kind == "TAG" and _PROXIMITY_TAG.match(after.text):
             raise QueryError("a wildcard '*' cannot be used in a proximity search", star)
         key = self._tag()
+        if key is None and len(dois := dois_alone(tok.text)) == 1:
+            key = "doi"  # "10.1016/S0140-6736*": the DOIs starting so, as unquoted
+            tok = tok._replace(text=dois[0])
         words = [
             Token("WORD", m.group(), tok.pos + 1 + m.start()) for m in re.finditer(r"\S+", tok.text)
         ]
