@@ -25,37 +25,14 @@ from searchkit.cli.common import (
     write_out,
 )
 from searchkit.cli.completion import complete_fields, complete_query
-from searchkit.errors import OptionError
+from searchkit.cli.paging import SearchLimitOption, SimilarLimitOption, parse_limit
 
 if TYPE_CHECKING:
     from searchkit.index.history import History
     from searchkit.searching.backend import Backend
     from searchkit.searching.search import Filters, SearchResult
 
-LimitOption = Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")]
 SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help="Output format.")]
-SearchLimitOption = Annotated[
-    str | None,
-    typer.Option(
-        "--limit",
-        "-n",
-        help="Number of hits, or 'all' (default: 10 for table and json; all for csv, jsonl, "
-        "pmid, medline and ris).",
-        show_default=False,
-    ),
-]
-
-
-def _parse_limit(text: str | None, fmt: SearchFormat) -> int | None:
-    """``--limit``: a number of hits, or None for every hit ('all', and the default of
-    the export formats)."""
-    if text is None:
-        return None if fmt in EXPORT_FORMATS else DEFAULT_PAGE
-    if text.strip().lower() == "all":
-        return None
-    if text.strip().isdigit():
-        return int(text)
-    raise OptionError(f"--limit: {text!r} is not a number of hits or 'all'")
 
 
 def _print_result(
@@ -154,7 +131,8 @@ def search(
         from searchkit.searching.search import Filters
 
         filters = _call(lambda: Filters.from_options(year=year, journal=journal, pubtype=pubtype))
-        hits_wanted = _call(lambda: _parse_limit(limit, fmt))
+        default = None if fmt in EXPORT_FORMATS else DEFAULT_PAGE  # as PubMed's export
+        hits_wanted = _call(lambda: parse_limit(limit, default))
         if fields is not None:
             _call(lambda: parse_fields(fields))
         backend = _open_backend(index)
@@ -243,7 +221,7 @@ def _remember(history: History, query: str, result: SearchResult) -> None:
 
 def similar(
     pmid: Annotated[str, typer.Argument(help="The PMID of the record to find others like.")],
-    limit: LimitOption = 10,
+    limit: SimilarLimitOption = None,
     fields: Annotated[
         str | None,
         typer.Option(
@@ -256,9 +234,13 @@ def similar(
     fmt: SearchFormatOption = SearchFormat.table,
     index: IndexOption = None,
 ) -> None:
-    """Records most similar to one (by title, abstract, keywords and MeSH)."""
+    """Records most similar to one (by title, abstract, keywords and MeSH).
+
+    Nearly every record shares a word with it, so the list has no natural end: 10 are
+    shown in every format (unlike search's exports), --limit all for every one."""
+    hits_wanted = _call(lambda: parse_limit(limit, DEFAULT_PAGE))
     backend = _open_backend(index)
-    result = _call(lambda: backend.similar(pmid.strip(), limit))
+    result = _call(lambda: backend.similar(pmid.strip(), hits_wanted))
     _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
 
 

@@ -117,7 +117,7 @@ class Backend(Repairable, Protocol):
 
     def count(self, query: str, filters: Filters | None) -> int: ...
 
-    def similar(self, pmid: str, limit: int) -> SearchResult:
+    def similar(self, pmid: str, limit: int | None) -> SearchResult:
         """The records most like ``pmid`` (never itself)."""
         ...
 
@@ -253,7 +253,7 @@ class LocalBackend:
     def count(self, query: str, filters: Filters | None) -> int:
         return run_count(self.index, query, filters=filters)
 
-    def similar(self, pmid: str, limit: int) -> SearchResult:
+    def similar(self, pmid: str, limit: int | None) -> SearchResult:
         from searchkit.searching.similar import similar as run_similar
 
         return run_similar(self.index, pmid, limit=limit)

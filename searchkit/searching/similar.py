@@ -31,10 +31,11 @@ def _record_text(record: Record) -> str:
 
 
 def similar(
-    index: SearchIndex, pmid: str, *, limit: int = 10, params: Params = DEFAULT
+    index: SearchIndex, pmid: str, *, limit: int | None = 10, params: Params = DEFAULT
 ) -> SearchResult:
-    """The records most similar to ``pmid`` (never the record itself)."""
-    if limit < 0:
+    """The records most similar to ``pmid`` (never the record itself); all of them
+    when ``limit`` is None."""
+    if limit is not None and limit < 0:
         raise ValueError("limit must not be negative")
     searcher = index.shared_searcher(weighting(params))
     stored = searcher.document(pmid=pmid)

@@ -391,12 +391,16 @@ class SolrBackend:
             )
         return hits
 
-    def similar(self, pmid: str, limit: int) -> SearchResult:
-        """Solr's MoreLikeThis on the stored title and abstract."""
+    def similar(self, pmid: str, limit: int | None) -> SearchResult:
+        """Solr's MoreLikeThis on the stored title and abstract (all its matches when
+        ``limit`` is None)."""
         self.get(pmid)  # RecordNotFoundError if absent
+        like = {"mlt": {"query": pmid, "qf": "title,abstract", "mintf": 1, "mindf": 1}}
+        if limit is None:  # as many as match (the record itself may be among them)
+            limit = int(self._select({"query": like, "limit": 0})["response"]["numFound"]) + 1
         found = self._select(
             {
-                "query": {"mlt": {"query": pmid, "qf": "title,abstract", "mintf": 1, "mindf": 1}},
+                "query": like,
                 "limit": limit,
                 "fields": "id,record,score",
                 "sort": "score desc, pmid asc",
