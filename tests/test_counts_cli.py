@@ -128,7 +128,10 @@ def test_machine_formats_write_every_hit(sample_index_dir: Path) -> None:
     assert len(json.loads(page.stdout)["hits"]) == 10 and page.stderr == ""
     cut = run(sample_index_dir, "search", "cancer", "-f", "pmid", "-n", "5", "--offset", "2")
     assert len(cut.stdout.split()) == 5
-    assert cut.stderr == f"note: 5 of {total} shown; --limit all for every hit\n"
+    assert cut.stderr == (
+        f"note: 5 of {total} shown, hits 3 to 7: --offset 2 left out the first 2 "
+        f"and --limit 5 the last {total - 7}\n"
+    )
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Paging through hits on the command line: ``--limit all`` for ``search`` and
-``similar`` alike."""
+``similar`` alike, and what an export says it left out with ``--offset``."""
 
 from __future__ import annotations
 
@@ -60,3 +60,52 @@ def test_similar_shows_ten_by_default_in_every_format_and_says_so(
     assert "default: 10 in every format" in " ".join(helped.stdout.split())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     assert "`similar` shows 10 in every format" in readme
+
+
+def _cancer_total(index: Path) -> int:
+    return int(run(index, "search", "cancer", "--count").stdout)
+
+
+def test_an_offset_export_says_what_the_offset_left_out(sample_index_dir: Path) -> None:
+    """``--offset 630 --limit all`` printed "note: 4 of 634 shown; --limit all for every
+    hit" although --limit all was given: the offset left out the first 630."""
+    total = _cancer_total(sample_index_dir)
+    offset = total - 4
+    tail = run(
+        sample_index_dir, "search", "cancer", "--offset", str(offset), "-n", "all", "-f", "pmid"
+    )
+    assert tail.exit_code == 0 and len(tail.stdout.split()) == 4
+    assert tail.stderr == (
+        f"note: 4 of {total} shown, hits {offset + 1} to {total}: "
+        f"--offset {offset} left out the first {offset}\n"
+    )
+    middle = run(sample_index_dir, "search", "cancer", "-n", "5", "--offset", "2", "-f", "pmid")
+    assert len(middle.stdout.split()) == 5
+    assert middle.stderr == (
+        f"note: 5 of {total} shown, hits 3 to 7: --offset 2 left out the first 2 "
+        f"and --limit 5 the last {total - 7}\n"
+    )
+    past = run(sample_index_dir, "search", "cancer", "--offset", str(total + 5), "-f", "pmid")
+    assert past.exit_code == 0 and past.stdout == ""
+    assert past.stderr == f"note: 0 of {total} shown: --offset {total + 5} is past the last hit\n"
+    first = run(sample_index_dir, "search", "cancer", "-n", "5", "-f", "pmid")
+    assert first.stderr == f"note: 5 of {total} shown; --limit all for every hit\n"
+
+
+def test_an_offset_export_note_through_a_real_process(sample_index_dir: Path) -> None:
+    total = _cancer_total(sample_index_dir)
+    offset = total - 4
+    result = process(
+        sample_index_dir,
+        "search",
+        "cancer",
+        "--offset",
+        str(offset),
+        "--limit",
+        "all",
+        "-f",
+        "pmid",
+    )
+    assert result.returncode == 0 and len(result.stdout.split()) == 4
+    assert "--limit all" not in result.stderr
+    assert f"--offset {offset} left out the first {offset}" in result.stderr

@@ -1,5 +1,6 @@
 """Paging through hits on the command line: the ``--limit`` option ``search`` and
-``similar`` share (a number of hits, or 'all')."""
+``similar`` share (a number of hits, or 'all'), and the note an export writes when
+``--offset`` or ``--limit`` left counted hits out."""
 
 from __future__ import annotations
 
@@ -37,3 +38,23 @@ def parse_limit(text: str | None, default: int | None) -> int | None:
     if text.strip().isdigit():
         return int(text)
     raise OptionError(f"--limit: {text!r} is not a number of hits or 'all'")
+
+
+def left_out_note(shown: int, total: int, offset: int, limit: int | None) -> str | None:
+    """What an export says when it holds fewer than the ``total`` counted hits: the
+    hits ``--offset`` skipped and those ``--limit`` cut (advising ``--limit all`` only
+    when the limit cut some); None when it holds them all."""
+    if shown >= total:
+        return None
+    if not offset:
+        return f"{shown} of {total} shown; --limit all for every hit"
+    if offset >= total:
+        return f"0 of {total} shown: --offset {offset} is past the last hit"
+    after = total - offset - shown
+    note = (
+        f"{shown} of {total} shown, hits {offset + 1} to {offset + shown}: "
+        f"--offset {offset} left out the first {offset}"
+    )
+    if after > 0:
+        note += f" and --limit {limit if limit is not None else shown} the last {after}"
+    return note

@@ -25,7 +25,7 @@ from searchkit.cli.common import (
     write_out,
 )
 from searchkit.cli.completion import complete_fields, complete_query
-from searchkit.cli.paging import SearchLimitOption, SimilarLimitOption, parse_limit
+from searchkit.cli.paging import SearchLimitOption, SimilarLimitOption, left_out_note, parse_limit
 
 if TYPE_CHECKING:
     from searchkit.index.history import History
@@ -177,9 +177,9 @@ def search(
     if not result.total and given:
         empty = _filter_matched_nothing(backend, query, given) or empty
     _print_result(result, fmt, fields, empty)
-    counted = result.counted
-    if fmt in EXPORT_FORMATS and counted < result.total:
-        _err(f"note: {counted} of {result.total} shown; --limit all for every hit")
+    left_out = left_out_note(result.counted, result.total, offset, hits_wanted)
+    if fmt in EXPORT_FORMATS and left_out is not None:
+        _err(f"note: {left_out}")
     if fmt in EXPORT_FORMATS and not result.total and result.partial_total:
         _err(
             f"note: no record has all the words; {result.partial_total} have some of them "
