@@ -63,18 +63,24 @@ def test_truncated_medline_file_never_replaces_complete_records(tmp_path: Path) 
     start = data.index(b"PMID- 27506154")
     cut = tmp_path / "cut.nbib"
     cut.write_bytes(data[: data.index(b"Spondylodiscitis in", start)])
+    stderr = _refused_as_cut(index, cut, whole, data[:start].count(b"\n") + 1)
+    assert "2 unchanged" in stderr and "eplaced" not in stderr
+    assert _show(index, "27506154") == before
+
+
+def _refused_as_cut(index: Path, cut: Path, whole: Path, line: int) -> str:
+    """Ingest ``cut`` into ``index`` (which holds ``whole``): one skipped line naming the
+    cut record's first ``line``, exit 1, ``cut`` not recorded as ingested; its stderr."""
     result = process(index, "ingest", str(cut), "--procs", "1", "--quiet")
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    line = data[:start].count(b"\n") + 1
     assert _skipped(result.stderr) == [
         f"skipped: {cut}, line {line}: file ends mid-record (truncated?); the record is not read"
     ]
-    assert "2 unchanged" in result.stderr and "eplaced" not in result.stderr
-    assert _show(index, "27506154") == before
     sources = process(index, "sources", "--format", "json")
     assert sources.returncode == 0, sources.stderr
     assert str(cut) not in sources.stdout and str(whole) in sources.stdout
+    return result.stderr
 
 
 def _baseline_folder(tmp_path: Path) -> Path:
@@ -213,18 +219,9 @@ def test_truncated_abstract_text_never_replaces_complete_records(
     start = data.index(b"1158. Cell Metab")  # the cut record's first line
     cut = tmp_path / "cut.txt"
     cut.write_bytes(data[:end])
-    result = process(index, "ingest", str(cut), "--procs", "1", "--quiet")
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    line = data[:start].count(b"\n") + 1
-    assert _skipped(result.stderr) == [
-        f"skipped: {cut}, line {line}: file ends mid-record (truncated?); the record is not read"
-    ]
-    assert "eplaced" not in result.stderr
+    stderr = _refused_as_cut(index, cut, whole, data[:start].count(b"\n") + 1)
+    assert "eplaced" not in stderr
     assert _show(index, kept) == before
-    sources = process(index, "sources", "--format", "json")
-    assert sources.returncode == 0, sources.stderr
-    assert str(cut) not in sources.stdout and str(whole) in sources.stdout
 
 
 def test_two_pages_in_one_page_text_file_keep_their_own_text(
