@@ -147,6 +147,14 @@ def write_out(text: str, nl: bool = True) -> None:
         raise OutputFailed(exc) from exc
 
 
+def flush_out() -> None:
+    """Flush standard output, a failure raised as :func:`write_out` raises one."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputFailed(exc) from exc
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn library errors into one stderr line and the error's exit code."""

@@ -21,7 +21,7 @@ from typer._click.formatting import HelpFormatter
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from searchkit.cli import collector
-from searchkit.cli.common import OutputFailed, _err
+from searchkit.cli.common import OutputFailed, _err, flush_out
 
 #: The exit code of a usage error (click's and POSIX utilities').
 USAGE_EXIT_CODE = 2
@@ -181,13 +181,6 @@ def _output_error(exc: OSError) -> NoReturn:
     sys.exit(OUTPUT_ERROR_EXIT_CODE)
 
 
-def _flush_stdout() -> None:
-    try:
-        sys.stdout.flush()
-    except OSError as exc:
-        raise OutputFailed(exc) from exc
-
-
 def _drop_stdout() -> None:
     """Send what is left of standard output to the null device."""
     try:
@@ -234,7 +227,7 @@ class Group(TyperGroup):
             sys.stdout = ClosedOutput()  # type: ignore[assignment]
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
-            _flush_stdout()  # a failure to write the end is the command's too
+            flush_out()  # a failure to write the end is the command's too
         except OutputFailed as exc:
             _output_error(exc.cause)
         except click_errors.NoArgsIsHelpError as exc:

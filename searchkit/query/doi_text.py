@@ -40,16 +40,24 @@ def doi_end(text: str, start: int) -> int:
     of it is never closed (the grammar then reads its brackets)."""
     if _DOI_START.match(text, start) is None:
         return -1
-    depth, i, n = 0, start, len(text)
-    while i < n and not text[i].isspace() and text[i] not in '"[]':
+    depth, end = 0, _run_end(text, start)
+    for i in range(start, end):
         if text[i] == "(":
             depth += 1
         elif text[i] == ")":
             if depth == 0:
-                break  # it closes a group the DOI is in
+                return i  # it closes a group the DOI is in
             depth -= 1
-        i += 1
-    return i if depth == 0 else -1
+    return end if depth == 0 else -1
+
+
+def _run_end(text: str, start: int) -> int:
+    """Where the run of characters a DOI may hold, from ``start``, ends: at a space, a
+    quote or a square bracket."""
+    end = start
+    while end < len(text) and not text[end].isspace() and text[end] not in '"[]':
+        end += 1
+    return end
 
 
 def unclosed_bracket(text: str, start: int) -> int:
@@ -57,9 +65,7 @@ def unclosed_bracket(text: str, start: int) -> int:
     closes (``10.1016/S2352-4642(17[doi]``), else -1: such a DOI must be quoted."""
     if _DOI_START.match(text, start) is None:
         return -1
-    end = start
-    while end < len(text) and not text[end].isspace() and text[end] not in '"[]':
-        end += 1
+    end = _run_end(text, start)
     tag = _TAG.match(text, end)
     if tag is None or not _is_doi_tag(tag.group(1)):
         return -1
