@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from searchkit.analysis.analyzer import fold_greek, singular, text_analyzer
+from searchkit.analysis.analyzer import fold_greek, singular, text_analyzer, unjoined
 from searchkit.atomic import atomic_write_text
 from searchkit.crc import crc32
 from searchkit.errors import IndexFormatError
@@ -140,9 +140,11 @@ def mine_record(record: Record) -> set[tuple[str, str]]:
 
 def short_key(short: str) -> str:
     """What a short form is looked up by: lower-case, an acronym's plural as its
-    singular (``CSCs`` → ``csc``, as the analyzer indexes it), so that a search for
-    ``CSC`` is expanded with what the records define as ``CSCs``."""
-    return singular(short).lower()
+    singular (``CSCs`` → ``csc``, as the analyzer indexes it), without the hyphens
+    that join its pieces (``PD-1`` → ``pd1``, as the analyzer joins them), so that a
+    search for ``CSC`` is expanded with what the records define as ``CSCs``, and one
+    for ``PD1`` with what they define as ``PD-1``."""
+    return unjoined(singular(short).lower())
 
 
 class TableDamagedError(IndexFormatError):

@@ -8,6 +8,7 @@ change to what an analyzer emits must bump ``SCHEMA_VERSION`` in ``schema.py``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -132,6 +133,12 @@ def analysis_params() -> dict[str, str | int]:
         "compound": digest(
             (_COMPOUND.pattern, _CODE_HEAD.pattern, _CODE_TAIL.pattern, _CODE_GAP.pattern)
         ),
+        # Codes inside longer compounds indexed by their joined name (IL-10-producing
+        # → il10): :func:`sub_codes`.
+        "sub_codes": digest((_SUB_HEAD.pattern, _SUB_TAIL.pattern)),
+        # Short forms looked up without their joiners (PD1 as PD-1): the acronym
+        # lookup saved at commit is keyed so (searchkit.analysis.acronyms.short_key).
+        "acronym_key": "lower,singular,unjoined",
         "max_catenated_parts": MAX_CATENATED_PARTS,
         "catenate_numbers": int(CATENATE_NUMBERS),
         "alternatives_mark": ALTERNATIVES_MARK,
@@ -151,6 +158,12 @@ def catenated(pieces: list[str]) -> bool:
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
+def unjoined(text: str) -> str:
+    """``text`` without the separators that join a compound's pieces (``PD-1`` →
+    ``PD1``), as its catenation runs them together."""
+    return _JOINERS.sub("", text)
+
+
 def joins(gap: str) -> bool:
     """Whether ``gap``, the text between two written units, lets the second continue a
     code the first began (:data:`_CODE_GAP`)."""
@@ -165,6 +178,33 @@ def joined_code(head: str, gap: str, tail: str) -> str:
     if "/" in gap and tail.isdigit() and head[-1:].isdigit():
         return head + ALTERNATIVES_MARK + tail
     return head + tail
+
+
+# A code written inside a compound of three or more pieces ("IL-10-producing",
+# "anti-PD-1", "TNF-α-treated", "Bcl-2-associated"): a piece that heads a code, then
+# the piece that ends it. Either a code head and tail as a code written with a space
+# has them ("PD-L1", "MHC-II"), or a piece of 2-7 letters and digits starting with a
+# letter ("Bcl", "miR", "COVID") before a number of at most three digits (and a letter)
+# or a Greek letter (after at most three digits: "1β"). Not a piece of one letter
+# ("N-2-hydroxyethyl") nor a word before a word ("non-A-non-B", "anti-CD20-antibody").
+_SUB_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,6}")
+_SUB_TAIL = re.compile(r"\d{1,3}[A-Za-z]?|\d{0,3}[\u0391-\u03a9\u03b1-\u03c9]")
+
+
+def sub_codes(pieces: list[str]) -> dict[int, str]:
+    """The codes inside a compound of ``pieces`` (as written), by the index of the
+    piece they start at: each code's head and tail folded and run together, as the
+    query word that names it (``IL10``, ``PD1``, ``TNFα``) is analysed. A compound of
+    two pieces has none: its catenation is the code."""
+    if len(pieces) < 3:
+        return {}
+    found: dict[int, str] = {}
+    for i, (head, tail) in enumerate(itertools.pairwise(pieces)):
+        if (_CODE_HEAD.fullmatch(head) and _CODE_TAIL.fullmatch(tail)) or (
+            _SUB_HEAD.fullmatch(head) and _SUB_TAIL.fullmatch(tail)
+        ):
+            found[i] = _norm_part(head) + _norm_part(tail)
+    return found
 
 
 def fold_greek(text: str) -> str:
@@ -283,10 +323,23 @@ class BiomedTokenizer(Stateless, Tokenizer):
                         t, "".join(_norm_part(p) for p in pieces), "cat", group, pos,
                         start, end, start_char, positions, chars, keeporiginal, word,
                     )  # fmt: skip
+                spans: list[tuple[int, int]] = []
                 offset = start
                 for piece in pieces:
                     at = value.index(piece, offset)
                     offset = at + len(piece)
+                    spans.append((at, offset))
+                # Codes inside the compound only in the index: a query's compound is
+                # searched whole or by its parts side by side.
+                subs = sub_codes(pieces) if mode == "index" else {}
+                for k, piece in enumerate(pieces):
+                    at, offset = spans[k]
+                    if k in subs:
+                        end_at = spans[k + 1][1]
+                        yield self._emit(
+                            t, subs[k], "sub", group, pos, at, end_at, start_char,
+                            positions, chars, keeporiginal, value[at:end_at],
+                        )  # fmt: skip
                     yield self._emit(
                         t, _norm_part(piece), "part", group, pos, at, offset,
                         start_char, positions, chars, keeporiginal, piece,

@@ -29,10 +29,12 @@ from searchkit.analysis.analyzer import (
     joins,
     stem,
     stopwords,
+    sub_codes,
 )
 
 # What one matched text is. A compound: (_COMPOUND_KIND, catenation term or None,
-# part terms). A plain word: (_WORD_KIND, term or None when a stop word, folded text,
+# part terms, the terms of the codes inside it by the part they start at). A plain
+# word: (_WORD_KIND, term or None when a stop word, folded text,
 # its term as a code tail, is "class", can end a code, can head a code).
 _COMPOUND_KIND: Final = 0
 _WORD_KIND: Final = 1
@@ -99,7 +101,9 @@ class BiomedTermizer:
                 if catenated(pieces)
                 else None
             )
-            return (_COMPOUND_KIND, cat, tuple(term_id(_final(_norm_part(p))) for p in pieces))
+            parts = tuple(term_id(_final(_norm_part(p))) for p in pieces)
+            subs = {k: term_id(_final(text)) for k, text in sub_codes(pieces).items()}
+            return (_COMPOUND_KIND, cat, parts, subs)
         text = _norm_part(word)
         part = term_id(_final(text))
         return (
@@ -173,11 +177,14 @@ class BiomedTermizer:
                 if _is_plain(info):
                     plain[matched] = STOP if info[1] is None else info[1]
             if info[0] == _COMPOUND_KIND:
-                _, cat, parts = info
+                _, cat, parts, subs = info
                 if cat is not None:
                     emit_id(cat)
                     emit_place(pos)
-                for part in parts:
+                for k, part in enumerate(parts):
+                    if subs and k in subs:
+                        emit_id(subs[k])
+                        emit_place(pos)
                     emit_id(part)
                     emit_place(pos)
                     pos += 1

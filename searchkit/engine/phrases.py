@@ -66,9 +66,11 @@ class _Token(NamedTuple):
 
 def analyze(analyzer: Any, text: str) -> list[Slot]:
     """The slots of ``text`` as ``analyzer`` indexes it (no slots: only stop words)."""
+    # Not the codes inside a compound (kind "sub"): the compound's parts stand for them.
     tokens = [
         _Token(t.text, getattr(t, "kind", "word"), getattr(t, "group", i), t.pos)
         for i, t in enumerate(analyzer(text, positions=True, mode="index"))
+        if getattr(t, "kind", "word") != "sub"
     ]
     plain = [t for t in tokens if t.kind != "cat"]
     spans: dict[int, tuple[_Token, int, int]] = {}  # start → (joined term, start, end)
