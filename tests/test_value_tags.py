@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from searchkit.query.filters import UNSUPPORTED_FILTERS
+from searchkit.query.parser import parse
+from searchkit.query.syntax import And, FreeText, HasAbstract, Node, Tagged
+
 from .cli_helpers import process, run
 from .reference_sets import having, where
 
@@ -104,6 +108,141 @@ def test_words_before_a_type_or_language_are_free_text(
     assert _pmids(sample_index_dir, tag_first) == want
 
 
+def _headed(index_dir: Path, heading: str) -> set[str]:
+    return where(index_dir, lambda r: any(m.name.lower() == heading for m in r.mesh))
+
+
+@pytest.mark.parametrize(
+    ("query", "node"),
+    [
+        (
+            "cancer review[pt]",
+            And((FreeText(("cancer",), 0), Tagged("pubtype", ("review",), 7)), implicit=True),
+        ),
+        (
+            "cancer english[Filter]",
+            And((FreeText(("cancer",), 0), Tagged("language", ("english",), 7)), implicit=True),
+        ),
+        (
+            "breast cancer humans[Filter]",
+            And(
+                (FreeText(("breast", "cancer"), 0), Tagged("mesh_noexp", ("humans",), 14)),
+                implicit=True,
+            ),
+        ),
+        (
+            "cancer review[filt]",
+            And((FreeText(("cancer",), 0), Tagged("pubtype", ("Review",), 7)), implicit=True),
+        ),
+        # The run's longest end that names a filter: "english abstract", not "abstract".
+        (
+            "tumor english abstract[Filters]",
+            And(
+                (FreeText(("tumor",), 0), Tagged("pubtype", ("English Abstract",), 6)),
+                implicit=True,
+            ),
+        ),
+        ("cancer fha[Filter]", And((FreeText(("cancer",), 0), HasAbstract(7)), implicit=True)),
+        # A run that is a filter as a whole stays whole.
+        ("english abstract[Filter]", Tagged("pubtype", ("English Abstract",), 0)),
+    ],
+)
+def test_the_words_before_a_filter_are_parsed_as_free_text(query: str, node: Node) -> None:
+    # Before: the whole run was taken as the filter's name, so "cancer english[Filter]"
+    # was refused as an unknown filter, where "cancer review[pt]" was split.
+    assert parse(query) == node
+
+
+@pytest.mark.parametrize(
+    ("query", "explicit", "words", "expected"),
+    [
+        (
+            "cancer english[Filter]",
+            "cancer AND english[Filter]",
+            ("cancer",),
+            lambda ix: _language(ix, "eng"),
+        ),
+        (
+            "breast cancer humans[Filter]",
+            "breast cancer AND humans[Filter]",
+            ("breast", "cancer"),
+            lambda ix: _headed(ix, "humans"),
+        ),
+        (
+            "cancer review[Filter]",
+            "cancer AND review[Filter]",
+            ("cancer",),
+            lambda ix: _typed(ix, "Review"),
+        ),
+        (
+            "tumor cells english abstract[filt]",
+            "tumor cells AND english abstract[Filter]",
+            ("tumor", "cells"),
+            lambda ix: _typed(ix, "English Abstract"),
+        ),
+    ],
+)
+def test_words_before_a_filter_are_free_text(
+    sample_index_dir: Path,
+    query: str,
+    explicit: str,
+    words: tuple[str, ...],
+    expected: Callable[[Path], set[str]],
+) -> None:
+    # As for [pt] and [la] above: PubMed reads "cancer english[Filter]" as
+    # "cancer AND english[Filter]".
+    want = _free(sample_index_dir, *words) & expected(sample_index_dir)
+    assert want, "the sample holds such records"
+    assert _pmids(sample_index_dir, explicit) == want
+    assert _pmids(sample_index_dir, query) == want
+    tag_first = query[query.index(words[-1]) + len(words[-1]) + 1 :] + " " + " ".join(words)
+    assert _pmids(sample_index_dir, tag_first) == want
+
+
+def test_a_filter_and_a_language_tag_split_the_run_alike(sample_index_dir: Path) -> None:
+    assert _pmids(sample_index_dir, "cancer english[Filter]") == _pmids(
+        sample_index_dir, "cancer english[la]"
+    )
+    assert _pmids(sample_index_dir, "cancer review[Filter]") == _pmids(
+        sample_index_dir, "cancer review[pt]"
+    )
+
+
+_KNOWN_FILTERS = (
+    "(languages such as english[Filter], article types such as review[Filter], fha[Filter], "
+    "humans[Filter], female[Filter], male[Filter], y_1[Filter], y_5[Filter], y_10[Filter])"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        # No end of the run is a filter: the whole run is named, at its start.
+        (
+            "cancer englsh[Filter]",
+            f"Error: cancer englsh[Filter] is not a PubMed filter searchkit knows "
+            f"{_KNOWN_FILTERS} (at position 1)\n",
+        ),
+        (
+            "tumor AND breast cancer[Filter]",
+            f"Error: breast cancer[Filter] is not a PubMed filter searchkit knows "
+            f"{_KNOWN_FILTERS} (at position 11)\n",
+        ),
+        # The end that names a filter that cannot be searched is refused as that filter.
+        (
+            "cancer free full text[Filter]",
+            "Error: the PubMed filter free full text[Filter] cannot be searched here: "
+            f"{UNSUPPORTED_FILTERS['ffrft']} (at position 8)\n",
+        ),
+    ],
+)
+def test_a_run_that_ends_in_no_filter_is_one_error_line(
+    sample_index_dir: Path, query: str, message: str
+) -> None:
+    result = run(sample_index_dir, "search", "--count", query)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
 def test_the_readme_example_of_the_operator_order(sample_index_dir: Path) -> None:
     query = "breast cancer OR tumor review[pt]"
     result = run(sample_index_dir, "search", "--count", "--explain", query)
@@ -179,3 +318,17 @@ def test_words_before_a_type_and_the_note_through_a_real_process(sample_index_di
     assert done.stderr == (
         "note: cancer reveiw[pt] is not a publication type of any record; the nearest: review\n"
     )
+
+
+def test_words_before_a_filter_through_a_real_process(sample_index_dir: Path) -> None:
+    want = having(sample_index_dir, "cancer") & _language(sample_index_dir, "eng")
+    assert want
+    done = process(sample_index_dir, "search", "--count", "cancer english[Filter]")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{len(want)}\n", "")
+    explicit = process(sample_index_dir, "search", "--count", "cancer AND english[Filter]")
+    assert (explicit.returncode, explicit.stdout) == (0, f"{len(want)}\n")
+    done = process(sample_index_dir, "search", "--count", "cancer englsh[Filter]")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("Error: cancer englsh[Filter] is not a PubMed filter")
+    assert done.stderr.endswith(" (at position 1)\n")
+    assert done.stderr.count("\n") == 1

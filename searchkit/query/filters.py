@@ -28,6 +28,8 @@ import datetime
 import re
 from typing import NamedTuple
 
+from searchkit.query.tags import FILTER_KEY
+
 # [lang] and the language filters accept the language names PubMed uses as well as
 # the codes the records store (MEDLINE's three-letter codes).
 LANGUAGE_CODES: dict[str, str] = {
@@ -236,13 +238,23 @@ _RECENT = re.compile(r"^y_(\d+)$")
 
 def names_value(key: str, text: str) -> bool:
     """Whether ``text`` is a whole value of ``key``'s closed vocabulary: an NLM
-    publication type (current or former name; case, spaces and punctuation ignored) or a
-    language (name or code). Journals are an open vocabulary: False."""
+    publication type (current or former name; case, spaces and punctuation ignored), a
+    language (name or code) or a PubMed filter (:func:`resolve`; one that cannot be
+    searched here names a filter too, refused as it). Journals are an open vocabulary:
+    False."""
     if key == "pubtype":
         return _squeezed(text) in _BY_ANY_NAME
     if key == "language":
         word = " ".join(text.lower().split())
         return word in LANGUAGE_CODES or word in _LANGUAGE_CODE_SET
+    if key == FILTER_KEY:
+        try:
+            resolve(text)
+        except UnknownFilter:
+            return False
+        except UnsupportedFilter:
+            return True
+        return True
     return False
 
 

@@ -32,9 +32,9 @@ them) is one operand of that chain: ``breast cancer OR tumor`` is
 ``(breast cancer) OR tumor``. Inside a sequence, all bare words (without a tag) form
 one ranked free-text group built by :func:`searchkit.query.free_text.free_text_query`, and
 the other units must match as well; a field tag applies to the run of words just
-before it (``[pt]`` and ``[la]``: to the run's longest end that names a publication type
-or language, :func:`_value_start`; a date tag: to the run's longest end that writes a
-date). A query cannot start with ``NOT``. Every malformed query raises
+before it (``[pt]``, ``[la]`` and ``[Filter]``: to the run's longest end that names a
+publication type, language or filter, :func:`_value_start`; a date tag: to the run's
+longest end that writes a date). A query cannot start with ``NOT``. Every malformed query raises
 :class:`QueryError` with the 0-based position of the problem.
 """
 
@@ -246,9 +246,6 @@ class _Parser:
             run.append(self.next())
         tag = self.peek()
         key = self._tag()
-        if key == FILTER_KEY:
-            assert tag is not None
-            return [_filter(" ".join(t.text for t in run), tag.text, run[0].pos)]
         if key in DATE_KEYS:
             assert tag is not None
             # The tag's date is the run's longest tail that writes one ("breast cancer
@@ -268,9 +265,12 @@ class _Parser:
             dates = self._date_range(key, text, tag.text, run[start].pos)
             return [*_word_run(run[:start], None), dates] if start else [dates]
         start = _value_start(key, run) if key is not None else 0
-        if start:
-            return [*_word_run(run[:start], None), *_word_run(run[start:], key)]
-        return _word_run(run, key)
+        before = _word_run(run[:start], None) if start else []
+        if key == FILTER_KEY:
+            assert tag is not None
+            name = " ".join(t.text for t in run[start:])
+            return [*before, _filter(name, tag.text, run[start].pos)]
+        return [*before, *_word_run(run[start:], key)]
 
     def _date_range(self, key: str, text: str, tag: str, pos: int) -> Dates:
         """The dates of ``text`` tagged ``[tag]`` (of kind ``key``), or the range from
@@ -470,12 +470,14 @@ def _combine(left: Node, op: str, right: Node) -> Node:
 
 
 def _value_start(key: str, run: list[Token]) -> int:
-    """Where the value tagged ``key`` starts in ``run``: a publication type's or a
-    language's tag takes the run's longest tail that names one, the words before it
-    being free text (``cancer review[pt]`` is ``cancer AND review[pt]``, as PubMed
-    breaks a tagged run that is not in its phrase index into words); the whole run when
-    it names one, when no tail does (a type this list does not know is searched whole),
-    for a wildcard, and for every other tag (a journal's name is the whole run:
+    """Where the value tagged ``key`` starts in ``run``: a publication type's, a
+    language's or a filter's tag takes the run's longest tail that names one
+    (:func:`filters.names_value`), the words before it being free text (``cancer
+    review[pt]`` is ``cancer AND review[pt]``, ``cancer english[Filter]`` is ``cancer
+    AND english[Filter]``, as PubMed breaks a tagged run that is not in its phrase index
+    into words); the whole run when it names one, when no tail does (a type this list
+    does not know is searched whole; a filter's run is then refused whole, at its
+    start), for a wildcard, and for every other tag (a journal's name is the whole run:
     ``cancer res[ta]``)."""
     if len(run) < 2 or any(has_wildcard(t.text) for t in run):
         return 0
