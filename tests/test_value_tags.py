@@ -208,6 +208,15 @@ def test_a_filter_and_a_language_tag_split_the_run_alike(sample_index_dir: Path)
     )
 
 
+def test_words_before_a_filter_are_translated_alike_for_solr() -> None:
+    from searchkit.solr.translate import translate
+
+    assert translate("cancer english[Filter]") == translate("cancer AND english[Filter]")
+    assert translate("breast cancer humans[Filter]") == translate(
+        "breast cancer AND humans[Filter]"
+    )
+
+
 _KNOWN_FILTERS = (
     "(languages such as english[Filter], article types such as review[Filter], fha[Filter], "
     "humans[Filter], female[Filter], male[Filter], y_1[Filter], y_5[Filter], y_10[Filter])"
