@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -65,18 +66,27 @@ def ingest(
     backend = _open_backend(index, create=True)
     backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
-    with bytes_meter("ingest", shown(quiet)) as meter:
-        report = _call(
-            lambda: backend.ingest(
-                paths,
-                procs=procs or default_procs(),
-                batch_size=batch_size,
-                force=force,
-                on_progress=meter,
+    try:
+        with bytes_meter("ingest", shown(quiet)) as meter:
+            report = _call(
+                lambda: backend.ingest(
+                    paths,
+                    procs=procs or default_procs(),
+                    batch_size=batch_size,
+                    force=force,
+                    on_progress=meter,
+                )
             )
-        )
-    ok = _summarise(report, backend, time.monotonic() - start)
-    if embed_after:
+    except BaseException:
+        # Interrupted or failed before its first commit: no empty index of its own left.
+        with contextlib.suppress(Exception):
+            backend.discard_if_unused()
+        raise
+    # An index this command made and added no record to is not left behind (a
+    # mistyped file name must not leave an empty index that later reads as one).
+    made_none = _call(backend.discard_if_unused)
+    ok = _summarise(report, backend, time.monotonic() - start, made_none=made_none)
+    if embed_after and not made_none:
         _embed(backend, None, procs)
     backend.close()
     if not ok:
@@ -88,12 +98,16 @@ def _plural(count: int, noun: str) -> str:
 
 
 def summary(
-    report: IngestReport, index_path: Path | str, index_records: int, seconds: float
+    report: IngestReport, index_path: Path | str, index_records: int | None, seconds: float
 ) -> str:
     """What an ingest did, in one line: "Added 2285 records from 25 files in 9.1 s.
-    Index: DIR (2285 records)"; a count that is 0 is not named."""
+    Index: DIR (2285 records)"; a count that is 0 is not named. ``index_records``
+    None: the ingest made no index (it would have held no record)."""
     c = report.counts
-    where = f"Index: {index_path} ({_plural(index_records, 'record')})"
+    if index_records is None:
+        where = f"Index: {index_path} not created (no records)"
+    else:
+        where = f"Index: {index_path} ({_plural(index_records, 'record')})"
     unread = (
         f"{_plural(len(report.unchanged_files), 'file')} unchanged since ingested, not read "
         "(--force reads them again)"
@@ -125,11 +139,15 @@ def summary(
     return f"{done}{extra}. {where}"
 
 
-def _summarise(report: IngestReport, backend: Backend, seconds: float) -> bool:
-    """Print what an ingest did; whether all of its input was read."""
+def _summarise(
+    report: IngestReport, backend: Backend, seconds: float, *, made_none: bool = False
+) -> bool:
+    """Print what an ingest did (``made_none``: it made no index, having no record for
+    it); whether all of its input was read."""
     for skip in report.skipped:
         _err(f"skipped: {skip}")
-    _err(summary(report, backend.location, _call(backend.record_count), seconds))
+    held = None if made_none else _call(backend.record_count)
+    _err(summary(report, backend.location, held, seconds))
     if report.counts.not_found:
         _err(f"{len(report.counts.not_found)} deletion(s) named records not in the index")
     return report.ok

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -128,6 +129,8 @@ class SearchIndex:
         self._lock = IndexLock(self.path)
         self._mesh_tree: tuple[tuple[int, int] | None, MeshTree | None] | None = None
         self._schema: Schema | None = None
+        #: What :meth:`create` made, when this object created the index (else None).
+        self._made: _Made | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -212,6 +215,7 @@ class SearchIndex:
                 f"cannot create an index at {path}: it exists, is not an empty directory "
                 "and is not a searchkit index"
             )
+        made = _Made(path)
         staging = _staging_dir(path, os.getpid())
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -242,7 +246,9 @@ class SearchIndex:
             fsync_dir(path.parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return cls.open(path)
+        index = cls.open(path)
+        index._made = made
+        return index
 
     @classmethod
     def open_or_create(cls, path: PathArg) -> SearchIndex:
@@ -255,6 +261,41 @@ class SearchIndex:
             if cls.exists(path):  # another process created it in the meantime
                 return cls.open(path)
             raise
+
+    def discard_if_unused(self) -> bool:
+        """Undo :meth:`create` when the index still holds no record: remove what it
+        made (the directory, and any parent directories it made; an empty directory
+        that was there before is left, empty), as if it had never been created, and
+        close this object. Whether it did: never for an index this object did not
+        create, one that holds a record (another process may have written to it
+        meanwhile), or one another process is writing to now.
+
+        Under the index lock, the directory is first renamed away, in one step, to a
+        staging name beside it (which the next :meth:`create` removes if this process
+        is killed before deleting it): nothing half-removed is left under its name."""
+        made = self._made
+        if made is None:
+            return False
+        try:
+            self._lock.acquire(0.0)  # another process writing it: it is in use
+        except IndexLockedError:
+            return False
+        try:
+            if self._ix.doc_count_all():
+                return False
+            self.close()
+            away = _staging_dir(self.path, os.getpid())
+            try:
+                os.replace(self.path, away)
+            except OSError:
+                return False
+            self._made = None
+            made.restore()
+        finally:
+            self._lock.release()
+        shutil.rmtree(away, ignore_errors=True)
+        made.remove_parents()
+        return True
 
     # -- closing ---------------------------------------------------------------
 
@@ -760,6 +801,32 @@ class _CheckedLookup:
     ) -> list[tuple[tuple[str, ...], str]]:
         with self._reported():
             return self._lookup.starting_with(term, analyse)
+
+
+class _Made:
+    """What creating an index at ``path`` makes, seen before it does: the directories
+    missing above it, and whether ``path`` is an empty directory already (its mode)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.mode = path.stat().st_mode if path.is_dir() else None
+        #: The parent directories that do not exist yet, the innermost first.
+        self.parents = [p for p in path.parents if not p.exists()]
+
+    def restore(self) -> None:
+        """Make again the empty directory that was at ``path``, if one was."""
+        if self.mode is not None:
+            with contextlib.suppress(OSError):
+                self.path.mkdir()
+                self.path.chmod(stat.S_IMODE(self.mode))
+
+    def remove_parents(self) -> None:
+        """Remove the parent directories that were made, as long as they are empty."""
+        for parent in self.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
 
 def _staging_dir(path: Path, pid: int) -> Path:

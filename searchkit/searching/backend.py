@@ -147,6 +147,11 @@ class Backend(Repairable, Protocol):
 
     def delete(self, pmids: list[str]) -> WriteCounts: ...
 
+    def discard_if_unused(self) -> bool:
+        """Remove the index again when this object created it (``create=True``) and
+        it holds no record (closing this object); whether it did."""
+        ...
+
     def sources(self) -> list[SourceEntry]:
         """The files ingested, with when and how many records."""
         ...
@@ -310,6 +315,9 @@ class LocalBackend:
         from searchkit.index.ingest import delete as run_delete
 
         return run_delete(self.index, pmids)
+
+    def discard_if_unused(self) -> bool:
+        return self.index.discard_if_unused()
 
     def sources(self) -> list[SourceEntry]:
         from searchkit.index.sources import SourceRegistry  # the sources command's

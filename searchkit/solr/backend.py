@@ -671,6 +671,10 @@ class SolrBackend:
                 save_deleted(self.client, name, (deleted | added) - absent)
         return counts
 
+    def discard_if_unused(self) -> bool:
+        """Never: a collection is made by 'searchkit solr init', not by an ingest."""
+        return False
+
     def optimize(self) -> tuple[int, int]:
         from searchkit.solr.maintenance import optimize_collection
 
