@@ -171,7 +171,7 @@ def test_clear_starts_the_numbering_again(index_copy: Path, sample: Path) -> Non
     _search(index_copy, "tumor")
     code, out, err = _run(index_copy, "history", "--clear")
     assert (code, out) == (0, "")
-    assert "2 search(es) forgotten" in err
+    assert "2 searches forgotten" in err
     code, out, err = _run(index_copy, "history")
     assert (code, out) == (0, "")
     assert "No searches" in err

@@ -124,7 +124,9 @@ def test_sources_lists_files_records_and_time(inputs: Path, tmp_path: Path) -> N
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert lines[0].endswith(str((inputs / "a-seed.txt").absolute()))
-    assert "       1 records" in lines[0]
+    assert "       1 record   " in lines[0]
+    # "1 record" keeps the columns of "N records": the paths start in one column.
+    assert lines[0].index(str(inputs)) == lines[1].index(str(inputs))
     result = runner.invoke(app, ["sources", "-f", "json", "--index", index])
     data = json.loads(result.stdout)
     assert [Path(e["path"]).name for e in data] == ["a-seed.txt", "b-medline.txt"]
@@ -148,7 +150,7 @@ def test_delete_command(tmp_path: Path) -> None:
     result = runner.invoke(app, ["delete", SEED_PMID, "--index", index])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert f"1 record(s) deleted. Index: {index} ({before - 1} records)" in result.stderr
+    assert f"1 record deleted. Index: {index} ({before - 1} records)" in result.stderr
     result = runner.invoke(app, ["show", SEED_PMID, "--index", index])
     assert result.exit_code == 1
     result = runner.invoke(app, ["delete", SEED_PMID, "999999999", "--index", index])

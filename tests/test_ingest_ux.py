@@ -15,7 +15,7 @@ from searchkit import SearchIndex
 from searchkit.cli import app
 
 from .cli_helpers import searchkit_exe
-from .conftest import SAMPLE_DIR
+from .conftest import SAMPLE_DIR, SEED_PMID
 
 runner = CliRunner()
 #: A file of one record.
@@ -140,3 +140,72 @@ def test_real_process_rejected_files_leave_no_index(tmp_path: Path) -> None:
     assert search.stderr.count("\n") == 1
     assert search.stderr.startswith("Error: no index at")
     assert bad.exists()
+
+
+# -- counts: "1 record", never "1 records" or "record(s)" ---------------------------
+
+
+@pytest.fixture
+def one_record_index(tmp_path: Path) -> Path:
+    index = tmp_path / "one"
+    code, err = _ingest(index, ONE_RECORD)
+    assert code == 0, err
+    assert err.startswith("Added 1 record from 1 file in ")
+    assert err.rstrip().endswith(f"Index: {index} (1 record)")
+    return index
+
+
+def _cli(index: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [*args, "--index", str(index)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plural_helper() -> None:
+    from searchkit.plural import plural
+
+    assert [plural(n, "record") for n in (0, 1, 2)] == ["0 records", "1 record", "2 records"]
+    assert plural(1, "query", "queries") == "1 query"
+    assert plural(3, "query", "queries") == "3 queries"
+    assert plural(1234, "byte", spec=",") == "1,234 bytes"
+    assert plural(1, "record", spec=">4") == "   1 record"
+
+
+def test_search_footer_counts_one_hit(one_record_index: Path) -> None:
+    code, out, _ = _cli(one_record_index, "search", SEED_PMID + "[pmid]")
+    assert code == 0
+    assert out.rstrip().endswith("\n1 of 1 matching record shown.")
+
+
+def test_sources_list_counts_one_record(one_record_index: Path) -> None:
+    code, out, _ = _cli(one_record_index, "sources")
+    assert code == 0
+    assert "       1 record  " in out and "records" not in out
+
+
+def test_optimize_counts_one_segment(one_record_index: Path) -> None:
+    code, _, err = _cli(one_record_index, "optimize", "--quiet")
+    assert code == 0, err
+    assert err.startswith(f"Optimized {one_record_index}: 1 segment merged into 1 in ")
+
+
+def test_delete_counts_one_record(one_record_index: Path) -> None:
+    code, _, err = _cli(one_record_index, "delete", SEED_PMID)
+    assert code == 0, err
+    assert err == f"1 record deleted. Index: {one_record_index} (0 records)\n"
+
+
+def test_real_process_counts_one_record(tmp_path: Path) -> None:
+    env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [searchkit_exe(), *args], capture_output=True, text=True, env=env, check=False
+        )
+
+    ingest = run("ingest", str(ONE_RECORD), "--quiet")
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stderr.startswith("Added 1 record from 1 file in ")
+    assert ingest.stderr.rstrip().endswith("(1 record)")
+    delete = run("delete", SEED_PMID)
+    assert delete.returncode == 0, delete.stderr
+    assert delete.stderr == f"1 record deleted. Index: {tmp_path / 'ix'} (0 records)\n"

@@ -26,6 +26,7 @@ from searchkit import SearchIndex, ingest
 from searchkit.api import search
 from searchkit.cli import app
 from searchkit.errors import ModelError, NoVectorsError
+from searchkit.plural import plural
 from searchkit.query.parser import parse
 from searchkit.semantic import VECTORS_DIR
 from searchkit.semantic.embed import embed
@@ -373,7 +374,7 @@ def test_seed_article_stays_first(embedded: Path) -> None:
 def test_embed_encodes_only_new_and_changed_records(embedded: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["embed", "--index", str(embedded)])
     assert result.exit_code == 0, result.stderr
-    assert "0 record(s) encoded" in result.stderr and "19 already current" in result.stderr
+    assert "0 records encoded" in result.stderr and "19 already current" in result.stderr
     # A new record has no vector: searches say so, and rank it with a neutral score.
     extra = SAMPLE_DIR / "biopython__Tests_Medline_pubmed_result1.txt"
     assert runner.invoke(app, ["ingest", str(extra), "--index", str(embedded)]).exit_code == 0
@@ -384,7 +385,7 @@ def test_embed_encodes_only_new_and_changed_records(embedded: Path, tmp_path: Pa
     assert "no sentence vector yet" in result.stderr
     result = runner.invoke(app, ["embed", "--index", str(embedded)])
     assert result.exit_code == 0, result.stderr
-    assert f"{added} record(s) encoded" in result.stderr
+    assert f"{plural(added, 'record')} encoded" in result.stderr
     result = runner.invoke(app, ["search", "python toolkits", "--index", str(embedded)])
     assert "no sentence vector" not in result.stderr
     # Deleted records' vectors are dropped at the next run.
@@ -403,7 +404,7 @@ def test_rebuild_keeps_the_vectors(embedded: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert VectorStore(embedded).digests() == before
     result = runner.invoke(app, ["embed", "--index", str(embedded)])
-    assert result.stderr.startswith("0 record(s) encoded in "), result.stderr
+    assert result.stderr.startswith("0 records encoded in "), result.stderr
     assert "19 already current" in result.stderr
 
 
@@ -465,7 +466,7 @@ def test_vectors_of_the_numpy_encoder_are_not_used(embedded: Path) -> None:
         "searchkit (another encoder); run 'searchkit embed' again"
     ]
     result = runner.invoke(app, ["embed", "--index", str(embedded)])
-    assert result.exit_code == 0 and result.stderr.startswith("19 record(s) encoded in ")
+    assert result.exit_code == 0 and result.stderr.startswith("19 records encoded in ")
 
 
 def test_eval_uses_the_vectors(embedded: Path, tmp_path: Path) -> None:
@@ -503,11 +504,11 @@ def test_ingest_with_embed_stores_the_vectors_too(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert lines[-2].startswith("Added ") and "record(s) encoded" in lines[-1]
+    assert lines[-2].startswith("Added ") and " encoded in " in lines[-1]
     records = len(SearchIndex.open(index))
     assert len(VectorStore(index)) == records > 0
     result = runner.invoke(app, ["embed", "--index", str(index)])
-    assert result.stderr.startswith("0 record(s) encoded in ")
+    assert result.stderr.startswith("0 records encoded in ")
 
 
 @pytest.mark.slow
@@ -527,7 +528,7 @@ def test_a_damaged_vector_store_does_not_stop_searches(embedded: Path) -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("note: the stored vectors were unreadable (")
-    assert lines[1].startswith("19 record(s) encoded in ")
+    assert lines[1].startswith("19 records encoded in ")
     result = runner.invoke(app, ["search", "abscess", "--index", str(embedded), "-f", "pmid"])
     assert result.exit_code == 0 and result.stderr == ""
 
@@ -577,7 +578,7 @@ def test_embed_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert proc.returncode == 0, shown
     assert "encoding" in shown and "4/4" in shown and "records/s" in shown
     last = shown.rstrip().splitlines()[-1]
-    assert "4 record(s) encoded in " in last  # after the codes that erase the bar
+    assert "4 records encoded in " in last  # after the codes that erase the bar
     assert last.endswith(f"Vectors: 4 in {index} (model all-MiniLM-L6-v2 (int8 ONNX))")
     # Not a terminal: the summary line only.
     shutil.rmtree(index / VECTORS_DIR)
@@ -608,7 +609,7 @@ def test_an_interrupted_embed_goes_on_where_it_stopped(embedded: Path) -> None:
     assert 0 < len(kept) < len(keys)
     done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith(f"{len(keys) - len(kept)} record(s) encoded in ")
+    assert done.stderr.startswith(f"{plural(len(keys) - len(kept), 'record')} encoded in ")
     assert f", {len(kept)} already current, " in done.stderr
     store = VectorStore(index)
     assert store.digests() == keys

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from searchkit.cli.common import IndexOption, _call, _err, _open_backend
+from searchkit.plural import plural
 from searchkit.semantic import CHECKPOINT
 
 if TYPE_CHECKING:
@@ -81,8 +82,8 @@ def _embed(
     if report.damaged:
         _err(f"note: the stored vectors were unreadable ({report.damaged}); made them anew")
     _err(
-        f"{report.encoded} record(s) encoded in {report.seconds:.1f} s "
-        f"({report.threads} thread{'s' if report.threads != 1 else ''}), {report.current} "
+        f"{plural(report.encoded, 'record')} encoded in {report.seconds:.1f} s "
+        f"({plural(report.threads, 'thread')}), {report.current} "
         f"already current, {report.no_text} without title or abstract. Vectors: "
         f"{report.stored} in {backend.location} (model {report.model})"
     )

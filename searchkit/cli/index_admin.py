@@ -21,6 +21,7 @@ from searchkit.cli.common import (
     write_out,
 )
 from searchkit.cli.progress import QuietOption, shown, spinner
+from searchkit.plural import plural
 
 
 def check(index: IndexOption = None) -> None:
@@ -76,9 +77,12 @@ def sources(
         _err(f"No source files recorded in {backend.location}.")
         return
     for e in entries:
-        extra = f", {e.deletions} deletions" if e.deletions else ""
+        extra = f", {plural(e.deletions, 'deletion')}" if e.deletions else ""
         extra += f", {e.skipped} skipped" if e.skipped else ""
-        line = f"{e.ingested}  {e.records:>8} records{extra}  {e.size:>12} bytes  {e.path}"
+        # Padded to the plural's width: "1 record" keeps the columns of "2 records".
+        records = f"{plural(e.records, 'record', spec='>8')}{extra}".ljust(16)
+        size = plural(e.size, "byte", spec=">12").ljust(18)
+        line = f"{e.ingested}  {records}  {size}  {e.path}"
         write_out(neutralise(line))
 
 
@@ -96,7 +100,8 @@ def optimize(
         before, after = _call(backend.optimize)
     seconds = time.monotonic() - start
     _err(
-        f"Optimized {backend.location}: {before} segment(s) merged into {after} in {seconds:.1f} s."
+        f"Optimized {backend.location}: {plural(before, 'segment')} merged into {after} "
+        f"in {seconds:.1f} s."
     )
 
 

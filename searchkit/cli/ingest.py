@@ -21,6 +21,7 @@ from searchkit.cli.common import (
     _open_backend,
 )
 from searchkit.cli.progress import QuietOption, bytes_meter, shown
+from searchkit.plural import plural
 
 if TYPE_CHECKING:
     from searchkit.index.ingest import IngestReport
@@ -93,10 +94,6 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def summary(
     report: IngestReport, index_path: Path | str, index_records: int | None, seconds: float
 ) -> str:
@@ -107,22 +104,22 @@ def summary(
     if index_records is None:
         where = f"Index: {index_path} not created (no records)"
     else:
-        where = f"Index: {index_path} ({_plural(index_records, 'record')})"
+        where = f"Index: {index_path} ({plural(index_records, 'record')})"
     unread = (
-        f"{_plural(len(report.unchanged_files), 'file')} unchanged since ingested, not read "
+        f"{plural(len(report.unchanged_files), 'file')} unchanged since ingested, not read "
         "(--force reads them again)"
     )
-    passed = f"{_plural(len(report.passed_over), 'file')} in no record format passed over"
+    passed = f"{plural(len(report.passed_over), 'file')} in no record format passed over"
     if not report.files:
         found = f"Nothing to read: {unread}" if report.unchanged_files else "No input files found"
         return f"{found}{'; ' + passed if report.passed_over else ''}. {where}"
     changes = [(n, verb) for n, verb in ((c.added, "added"), (c.replaced, "replaced")) if n]
     changes += [(c.deleted, "deleted")] if c.deleted else []
-    read = f"{_plural(report.files, 'file')} in {seconds:.1f} s"
+    read = f"{plural(report.files, 'file')} in {seconds:.1f} s"
     if not changes:
         done = f"No records added or changed ({read.replace(' in ', ' read in ')})"
     elif len(changes) == 1:
-        done = f"{changes[0][1].capitalize()} {_plural(changes[0][0], 'record')} from {read}"
+        done = f"{changes[0][1].capitalize()} {plural(changes[0][0], 'record')} from {read}"
     else:
         words = [f"{verb} {n}" for n, verb in changes]
         done = (", ".join(words[:-1]) + " and " + words[-1]).capitalize() + f" records from {read}"
@@ -149,7 +146,7 @@ def _summarise(
     held = None if made_none else _call(backend.record_count)
     _err(summary(report, backend.location, held, seconds))
     if report.counts.not_found:
-        _err(f"{len(report.counts.not_found)} deletion(s) named records not in the index")
+        _err(f"{plural(len(report.counts.not_found), 'deletion')} named records not in the index")
     return report.ok
 
 
@@ -187,7 +184,7 @@ def rebuild(
     ok = _summarise(report, new, time.monotonic() - start)
     if report.kept:
         _err(
-            f"Kept {_plural(report.kept, 'record')} that no recorded source holds any more "
+            f"Kept {plural(report.kept, 'record')} that no recorded source holds any more "
             "(taken out of its file since it was ingested, or not from a file); "
             "'searchkit delete' removes a record."
         )
@@ -216,7 +213,10 @@ def delete(
     backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     counts = _call(lambda: backend.delete(wanted))
     held = _call(backend.record_count)
-    _err(f"{counts.deleted} record(s) deleted. Index: {backend.location} ({held} records)")
+    _err(
+        f"{plural(counts.deleted, 'record')} deleted. "
+        f"Index: {backend.location} ({plural(held, 'record')})"
+    )
     if counts.not_found:
         _err(f"Error: not in the index: {' '.join(counts.not_found)}")
         raise typer.Exit(1)

@@ -19,6 +19,7 @@ from searchkit.cli.common import (
     write_out,
 )
 from searchkit.cli.usage import Command, epilog
+from searchkit.plural import plural
 
 if TYPE_CHECKING:
     from searchkit.index.meshtree import MeshTree
@@ -55,7 +56,8 @@ def mesh_load(
     numbers = sum(len(d.tree_numbers) for d in tree.descriptors)
     entries = sum(len(d.entry_terms) for d in tree.descriptors)
     _err(
-        f"Loaded {len(tree)} descriptors ({numbers} tree numbers, {entries} entry terms) "
+        f"Loaded {plural(len(tree), 'descriptor')} ({plural(numbers, 'tree number')}, "
+        f"{plural(entries, 'entry term')}) "
         f"from {file} into {backend.location}."
     )
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from searchkit.plural import plural
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -88,11 +90,11 @@ def bytes_meter(description: str, enabled: bool) -> Iterator[Callable[[IngestPro
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[records]} records ({task.fields[rate]})"),
+        TextColumn("{task.fields[records]} ({task.fields[rate]})"),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     ) as progress:
-        task = progress.add_task(description, total=None, records="0", rate="-/s")
+        task = progress.add_task(description, total=None, records=plural(0, "record"), rate="-/s")
 
         def update(now: IngestProgress) -> None:
             read_all = now.files_total > 0 and now.files_done == now.files_total
@@ -102,7 +104,7 @@ def bytes_meter(description: str, enabled: bool) -> Iterator[Callable[[IngestPro
                 description=f"{description}: committing" if read_all else description,
                 completed=now.bytes_done,
                 total=now.bytes_total or None,
-                records=f"{now.records:,}",
+                records=plural(now.records, "record", spec=","),
                 rate=rate(now.records),
             )
 

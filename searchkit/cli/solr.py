@@ -8,6 +8,7 @@ import typer
 
 from searchkit.cli.common import CONTEXT_SETTINGS, _call, _err
 from searchkit.cli.usage import Command, epilog
+from searchkit.plural import plural
 
 solr_app = typer.Typer(
     help="A SolrCloud cluster as the index: create its collection with searchkit's schema.",
@@ -41,4 +42,4 @@ def solr_init(
         _call(lambda: create_collection(client, shards, replicas))
     finally:
         client.close()
-    _err(f"Created {where} ({shards} shards x {replicas} replicas)")
+    _err(f"Created {where} ({plural(shards, 'shard')} x {plural(replicas, 'replica')})")

@@ -22,6 +22,7 @@ from searchkit.cli.common import (
     write_out,
 )
 from searchkit.cli.completion import complete_fields
+from searchkit.plural import plural
 
 
 def history_(
@@ -45,7 +46,7 @@ def history_(
     backend.close()
     if clear:
         forgotten = _call(history.clear)
-        _err(f"{forgotten} search(es) forgotten. History of {where} cleared.")
+        _err(f"{plural(forgotten, 'search', 'searches')} forgotten. History of {where} cleared.")
         return
     entries = _call(history.entries)
     if fmt is StatsFormat.json:

@@ -23,6 +23,7 @@ from searchkit.errors import QueryError
 from searchkit.index.meshnames import normalize
 from searchkit.index.schema import LIST_SEPARATOR
 from searchkit.packaged import packaged_text
+from searchkit.plural import plural
 from searchkit.records import MeshHeading
 
 if TYPE_CHECKING:  # the tree and the headings by word: loaded when a query needs them
@@ -214,7 +215,8 @@ def _headings(key: str, written: str, heading: str, tag: str, context: MeshConte
     below = tree.narrower(descriptor)
     names = [d.key for d in (descriptor, *below)]
     context.explained.append(
-        f"{tag} explodes to {len(names)} headings: {descriptor.name} and {len(below)} narrower"
+        f"{tag} explodes to {plural(len(names), 'heading')}: {descriptor.name} and "
+        f"{len(below)} narrower"
     )
     return list(dict.fromkeys(names))
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from searchkit.errors import OptionError
+from searchkit.plural import plural
 from searchkit.records import Record
 from searchkit.searching.search import Hit, SearchResult
 
@@ -159,9 +160,10 @@ def format_table(result: SearchResult, *, color: bool = False, width: int | None
             lines.extend(_wrap_marked(neutralise(hit.snippet), hit.highlights, width - 5, color))
         lines.append("")
     partial = sum(h.partial for h in result.hits)
-    footer = f"{len(result.hits) - partial} of {result.total} matching records shown"
+    footer = f"{len(result.hits) - partial} of {plural(result.total, 'matching record')} shown"
     if partial:
-        footer += f", then {partial} of {result.partial_total} partial matches (not counted)"
+        matches = plural(result.partial_total, "partial match", "partial matches")
+        footer += f", then {partial} of {matches} (not counted)"
     lines.append(footer + ".")
     return "\n".join(lines)
 

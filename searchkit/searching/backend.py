@@ -17,6 +17,7 @@ from searchkit.index.locking import LockWaitCallback
 from searchkit.index.mesh import MeshContext
 from searchkit.index.searchindex import SearchIndex
 from searchkit.index.sidecars import Sidecar
+from searchkit.plural import plural
 from searchkit.query.compile import explain as explain_query
 from searchkit.records import Record
 from searchkit.searching.pipeline import MeaningEmbedder, MeaningProvider
@@ -455,5 +456,7 @@ def local_health(path: Path, report: CheckReport) -> HealthReport:
             f"'searchkit rebuild --index {path}' adds them",
         )
     return HealthReport(
-        (), f"{path}: {report.files} file(s), {report.bytes:,} bytes, all match their checksums."
+        (),
+        f"{path}: {plural(report.files, 'file')}, {plural(report.bytes, 'byte', spec=',')}, "
+        "all match their checksums.",
     )

@@ -18,6 +18,7 @@ from typing import IO, Any
 from searchkit.errors import InputError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
 from searchkit.params import DEFAULT, Params
+from searchkit.plural import plural
 from searchkit.searching import DEFAULT_DEPTH
 from searchkit.searching.pipeline import MeaningProvider
 from searchkit.searching.search import Ranker
@@ -266,7 +267,8 @@ def evaluate(
                 f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
             )
             notes.append(
-                f"{len(failed)} of {len(judged)} queries ranked nothing (no searchable "
+                f"{len(failed)} of {plural(len(judged), 'query', 'queries')} ranked nothing "
+                "(no searchable "
                 f"words): {named}{more}"
             )
         if ranker.note:
@@ -278,7 +280,8 @@ def evaluate(
             )
         if ranker.missing_vectors:
             notes.append(
-                f"{ranker.missing_vectors} queries had candidates without a sentence vector "
+                f"{plural(ranker.missing_vectors, 'query', 'queries')} had candidates without "
+                "a sentence vector "
                 "(run 'searchkit embed')"
             )
     means, per_query = score_run(run, qrels, chosen)

@@ -25,6 +25,7 @@ from typing import Any
 
 from searchkit.errors import IndexVersionError, QueryError, SearchkitError
 from searchkit.index.searchindex import SearchIndex
+from searchkit.plural import plural
 from searchkit.searching.backend import Backend, LocalBackend
 from searchkit.searching.search import SearchResult
 from searchkit.version import __version__
@@ -88,11 +89,11 @@ class StrategyRun:
         lines = [
             f"Search strategy: {self.source}",
             f"Run: {self.started} (searchkit {__version__})",
-            f"Index: {self.index_path} ({_records(self.index_records)})",
+            f"Index: {self.index_path} ({plural(self.index_records, 'record')})",
             "",
             *(f"#{s.line.number:<4} {s.count:>{width}}  {s.line.query}" for s in self.steps),
             "",
-            f"Final set: #{self.steps[-1].line.number}, {_records(self.steps[-1].count)}",
+            f"Final set: #{self.steps[-1].line.number}, {plural(self.steps[-1].count, 'record')}",
         ]
         return "\n".join(lines)
 
@@ -105,10 +106,6 @@ class StrategyRun:
             "index_records": self.index_records,
             "searches": [s.to_dict() for s in self.steps],
         }
-
-
-def _records(count: int) -> str:
-    return f"{count} record" if count == 1 else f"{count} records"
 
 
 def parse_strategy(text: str, source: str) -> list[Line]:

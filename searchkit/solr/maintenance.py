@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from searchkit.errors import InputError
 from searchkit.index.batch import WriteCounts
 from searchkit.index.ingest import IngestReport, ProgressMeter
+from searchkit.plural import plural
 from searchkit.searching.backend import HealthReport
 from searchkit.solr.address import SolrAddress
 from searchkit.solr.aliases import (
@@ -108,7 +109,8 @@ def rebuild_collection(
             held = fresh.record_count()
             if held != expected:
                 raise ClusterError(
-                    f"count check failed: the new collection {new} holds {held} records, "
+                    f"count check failed: the new collection {new} holds "
+                    f"{plural(held, 'record')}, "
                     f"{expected} were written; {name} was left as it is"
                 )
         finally:
@@ -220,7 +222,8 @@ def _shard_problems(
     for core, n in counts.items():
         if n != led:
             problems.append(
-                f"{shard_name}: replica {core} holds {n} records, its leader {leader['core']} {led}"
+                f"{shard_name}: replica {core} holds {plural(n, 'record')}, its leader "
+                f"{leader['core']} {led}"
             )
     return problems
 
@@ -241,11 +244,13 @@ def check_collection(backend: Collection) -> HealthReport:
     if problems:
         return HealthReport(
             tuple(problems),
-            f"{where}: {len(problems)} problem(s) in {len(shards)} shard(s); a replica that "
+            f"{where}: {plural(len(problems), 'problem')} in {plural(len(shards), 'shard')}; "
+            "a replica that "
             "is down catches up from its leader when its node is started again",
         )
     return HealthReport(
         (),
-        f"{where}: {len(shards)} shard(s), {replicas} replica(s), all active; every replica "
-        f"holds as many records as its leader ({backend.record_count()} records).",
+        f"{where}: {plural(len(shards), 'shard')}, {plural(replicas, 'replica')}, all active; "
+        "every replica holds as many records as its leader "
+        f"({plural(backend.record_count(), 'record')}).",
     )

@@ -644,7 +644,7 @@ def test_history_numbers_the_searches_made_on_the_collection(
     assert both.exit_code == direct.exit_code == 0, both.stderr
     assert int(both.stdout) == int(direct.stdout) > 0
     cleared = _run(solr_cluster, "history", "--index", sample, "--clear")
-    assert cleared.stderr == f"4 search(es) forgotten. History of {sample} cleared.\n"
+    assert cleared.stderr == f"4 searches forgotten. History of {sample} cleared.\n"
 
 
 def test_strategy_runs_on_the_collection_and_reports_each_count(
@@ -981,13 +981,13 @@ def test_delete_and_delete_citation_remove_records(
     assert applied.exit_code == 0, applied.stderr
     assert applied.stderr.startswith("Added 1 and deleted 1 records from 1 file in ")
     assert f"Index: {url} ({len(records)} records)" in applied.stderr
-    assert "2 deletion(s) named records not in the index" in applied.stderr
+    assert "2 deletions named records not in the index" in applied.stderr
     gone = _run(solr_cluster, "show", records[0].pmid, "--index", url)
     assert gone.exit_code == 1
     deleted = _run(solr_cluster, "delete", records[1].pmid, "99999999", "--index", url)
     assert deleted.exit_code == 1
     assert deleted.stderr == (
-        f"1 record(s) deleted. Index: {url} ({len(records) - 1} records)\n"
+        f"1 record deleted. Index: {url} ({len(records) - 1} records)\n"
         "Error: not in the index: 99999999\n"
     )
 
@@ -1584,7 +1584,7 @@ def test_check_passes_on_a_healthy_collection_and_names_the_replicas_of_a_stoppe
     healthy = _run(solr_cluster, "check", "--index", url)
     assert healthy.exit_code == 0, healthy.stderr
     assert healthy.stderr == (
-        f"{url}: 2 shard(s), 4 replica(s), all active; every replica holds as many records "
+        f"{url}: 2 shards, 4 replicas, all active; every replica holds as many records "
         f"as its leader ({held} records).\n"
     )
     solr_cluster.stop_node(1)
@@ -1598,7 +1598,7 @@ def test_check_passes_on_a_healthy_collection_and_names_the_replicas_of_a_stoppe
     node = solr_cluster.nodes[1].split("://", 1)[1].replace("/", "_")
     assert len(down) == 2 and all(f" on {node} " in line for line in down), lines
     assert {line.split(":")[0] for line in down} == {"shard1", "shard2"}
-    assert lines[-1].startswith(f"Error: {url}: {len(lines) - 1} problem(s) in 2 shard(s)")
+    assert lines[-1].startswith(f"Error: {url}: {len(lines) - 1} problems in 2 shards")  # 2 or more
     _wait_until_all_active(solr_cluster)
     assert _run(solr_cluster, "check", "--index", url).exit_code == 0
 
@@ -1676,10 +1676,10 @@ def test_embed_stores_vectors_and_search_reranks_the_top_hits_by_meaning(
     )
     embedded = _run(solr_cluster, "embed", "--index", url, "--procs", "1")
     assert embedded.exit_code == 0, embedded.stderr
-    assert embedded.stderr.startswith("12 record(s) encoded in ")
+    assert embedded.stderr.startswith("12 records encoded in ")
     assert "0 already current, 0 without title or abstract. Vectors: 12 in " in embedded.stderr
     again = _run(solr_cluster, "embed", "--index", url)
-    assert again.stderr.startswith("0 record(s) encoded in ")
+    assert again.stderr.startswith("0 records encoded in ")
     assert "12 already current" in again.stderr
 
     def ranked(*options: str) -> list[tuple[str, float]]:
@@ -1723,7 +1723,7 @@ def test_embed_stores_vectors_and_search_reranks_the_top_hits_by_meaning(
     assert noted.exit_code == 0, noted.stderr
     assert "note: 1 of the top candidates' record has no sentence vector yet" in noted.stderr
     once_more = _run(solr_cluster, "embed", "--index", url)
-    assert once_more.stderr.startswith("1 record(s) encoded in ")
+    assert once_more.stderr.startswith("1 record encoded in ")
     assert "11 already current" in once_more.stderr
     _eval_runs_differ(solr_cluster, url, tmp_path)
 
@@ -1739,7 +1739,7 @@ def test_ingest_then_embed_in_one_command(solr_cluster: SolrCluster) -> None:
     lines = done.stderr.splitlines()
     assert lines[0].startswith("Added 12 records from 1 file in ")
     assert lines[0].endswith(f"Index: {url} (12 records)")
-    assert lines[1].startswith("12 record(s) encoded in ")
+    assert lines[1].startswith("12 records encoded in ")
     assert lines[1].endswith(f"Vectors: 12 in {url} (model all-MiniLM-L6-v2 (int8 ONNX))")
     again = _run(solr_cluster, "embed", "--index", url)
     assert again.exit_code == 0 and "12 already current" in again.stderr, again.stderr
