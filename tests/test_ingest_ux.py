@@ -114,6 +114,28 @@ def test_an_interrupted_ingest_into_a_new_index_leaves_nothing(
     assert _entries(tmp_path) == []
 
 
+def test_an_index_that_cannot_be_removed_is_kept_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the directory cannot be renamed away (a file in it held open, on Windows),
+    the empty index stays, as before, and the command still reports on it."""
+    index = tmp_path / "ix"
+    replace = os.replace
+
+    def refusing(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(src) == index:
+            raise PermissionError(13, "in use")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refusing)
+    code, err = _ingest(index, _bad(tmp_path))
+    assert code == 1
+    assert err.rstrip().endswith(f"Index: {index} (0 records)")
+    assert "Traceback" not in err and "Error" not in err
+    assert SearchIndex.exists(index)
+    assert not [p for p in _entries(tmp_path) if p.startswith(".")]
+
+
 def test_real_process_rejected_files_leave_no_index(tmp_path: Path) -> None:
     bad = _bad(tmp_path)
     env = {**os.environ, "SEARCHKIT_INDEX": str(tmp_path / "ix2")}

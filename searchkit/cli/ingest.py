@@ -54,7 +54,8 @@ def ingest(
 
     Reads PubMed XML, MEDLINE/.nbib, JSON Lines (incl. BEIR corpus.jsonl), PubMed
     abstract-page text and PubMed "Abstract" text exports, gzipped or not. Files
-    ingested before and unchanged since are skipped (--force reads them again).
+    ingested before and unchanged since are skipped (--force reads them again). A new
+    index is not left behind when no record was added to it.
     Exit code 0: everything ingested; 1: some input skipped (the rest is committed).
     """
     from searchkit.cli.embed import _embed

@@ -283,11 +283,12 @@ class SearchIndex:
         try:
             if self._ix.doc_count_all():
                 return False
-            self.close()
+            self.close()  # no file of it held open (as Windows needs to rename it)
             away = _staging_dir(self.path, os.getpid())
             try:
                 os.replace(self.path, away)
             except OSError:
+                self._closed = False  # kept: still usable (its searcher is made again)
                 return False
             self._made = None
             made.restore()
