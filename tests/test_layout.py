@@ -24,7 +24,7 @@ PACKAGE = Path(searchkit.__file__).parent
 
 # The data's path, first to last: a module may import its own stage and earlier ones.
 STAGES = (
-    "ground",  # records, errors, params, atomic, crc, version, packaged, whoosh_imports
+    "ground",  # records, errors, params, atomic, crc, version, packaged, whoosh_imports, plural
     "readers",
     "analysis",
     "engine",
@@ -37,7 +37,10 @@ STAGES = (
     "cli",
     "api",  # __init__, __main__ and api.py: the documented entry points, every stage plugged in
 )
-GROUND = {"records", "errors", "params", "atomic", "crc", "packaged", "version", "whoosh_imports"}
+GROUND = {
+    "records", "errors", "params", "atomic", "crc", "packaged", "version", "whoosh_imports",
+    "plural",
+}  # fmt: skip
 
 
 def _stage(module: str) -> str:
