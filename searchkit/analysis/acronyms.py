@@ -30,7 +30,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from searchkit.analysis.analyzer import fold_greek, singular, text_analyzer, unjoined
+from searchkit.analysis.analyzer import (
+    fold_greek,
+    singular,
+    text_analyzer,
+    unjoined,
+    whole_term,
+)
 from searchkit.atomic import atomic_write_text
 from searchkit.crc import crc32
 from searchkit.errors import IndexFormatError
@@ -143,8 +149,10 @@ def short_key(short: str) -> str:
     singular (``CSCs`` → ``csc``, as the analyzer indexes it), without the hyphens
     that join its pieces (``PD-1`` → ``pd1``, as the analyzer joins them), so that a
     search for ``CSC`` is expanded with what the records define as ``CSCs``, and one
-    for ``PD1`` with what they define as ``PD-1``."""
-    return unjoined(singular(short).lower())
+    for ``PD1`` with what they define as ``PD-1``; Greek letters by their names, and
+    the Latin letters that stand for them read so (``NF-kB``, ``NF-κB`` → ``nfkappab``:
+    :func:`~searchkit.analysis.analyzer.whole_term`)."""
+    return whole_term(unjoined(fold_greek(singular(short)).lower()))
 
 
 class TableDamagedError(IndexFormatError):

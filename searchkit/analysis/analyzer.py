@@ -126,6 +126,7 @@ def analysis_params() -> dict[str, str | int]:
             (spelling.STEM_RULES, sorted(spelling.ISE_WORDS), spelling.MIN_ISE_STEM)
         ),
         "greek": digest(sorted(GREEK.items())),
+        "greek_standins": digest(sorted(GREEK_STANDINS.items())),
         "letters": digest(sorted(LETTERS.items())),
         # Author and collective names folded as text is (accents, LETTERS), as PubMed's
         # author search ignores diacritics: the index/schema NameTokenizer's rule.
@@ -138,7 +139,7 @@ def analysis_params() -> dict[str, str | int]:
         "sub_codes": digest((_SUB_HEAD.pattern, _SUB_TAIL.pattern)),
         # Short forms looked up without their joiners (PD1 as PD-1): the acronym
         # lookup saved at commit is keyed so (searchkit.analysis.acronyms.short_key).
-        "acronym_key": "lower,singular,unjoined",
+        "acronym_key": "greek,lower,singular,unjoined,standins",
         "max_catenated_parts": MAX_CATENATED_PARTS,
         "catenate_numbers": int(CATENATE_NUMBERS),
         "alternatives_mark": ALTERNATIVES_MARK,
@@ -191,6 +192,27 @@ _SUB_HEAD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,6}")
 _SUB_TAIL = re.compile(r"\d{1,3}[A-Za-z]?|\d{0,3}[\u0391-\u03a9\u03b1-\u03c9]")
 
 
+#: Codes written with a Latin letter standing for a Greek one (keyboards have no κ; gene
+#: symbols use Latin letters: IL1B is IL-1β), folded as the Greek letter is, to its name.
+#: A whole word or compound only ("NFkB", "NF-kB"): the ``kb`` of "5-kb" stays kilobases.
+#: Only codes whose Latin form means the Greek one in the literature: the NF-κB family,
+#: IκB, and the cytokines, receptors and factors most often written both ways.
+GREEK_STANDINS: dict[str, str] = {
+    "nfkb": "nfkappab", "nfkb1": "nfkappab1", "nfkb2": "nfkappab2",
+    "ikb": "ikappab", "ikba": "ikappabalpha", "ikbb": "ikappabbeta",
+    "ikbe": "ikappabepsilon", "il1a": "il1alpha", "il1b": "il1beta",
+    "tnfa": "tnfalpha", "tgfb": "tgfbeta", "tgfb1": "tgfbeta1", "tgfb2": "tgfbeta2",
+    "tgfb3": "tgfbeta3", "ifng": "ifngamma", "ifna": "ifnalpha", "ifnb": "ifnbeta",
+    "pparg": "ppargamma", "ppara": "pparalpha", "hif1a": "hif1alpha",
+}  # fmt: skip
+
+
+def whole_term(text: str) -> str:
+    """The term of a whole word or compound folded (parts run together):
+    :data:`GREEK_STANDINS` read as the Greek letters they stand for."""
+    return GREEK_STANDINS.get(text, text)
+
+
 def sub_codes(pieces: list[str]) -> dict[int, str]:
     """The codes inside a compound of ``pieces`` (as written), by the index of the
     piece they start at: each code's head and tail folded and run together, as the
@@ -203,7 +225,7 @@ def sub_codes(pieces: list[str]) -> dict[int, str]:
         if (_CODE_HEAD.fullmatch(head) and _CODE_TAIL.fullmatch(tail)) or (
             _SUB_HEAD.fullmatch(head) and _SUB_TAIL.fullmatch(tail)
         ):
-            found[i] = _norm_part(head) + _norm_part(tail)
+            found[i] = whole_term(_norm_part(head) + _norm_part(tail))
     return found
 
 
@@ -320,7 +342,7 @@ class BiomedTokenizer(Stateless, Tokenizer):
                 group += 1
                 if catenated(pieces):
                     yield self._emit(
-                        t, "".join(_norm_part(p) for p in pieces), "cat", group, pos,
+                        t, whole_term("".join(_norm_part(p) for p in pieces)), "cat", group, pos,
                         start, end, start_char, positions, chars, keeporiginal, word,
                     )  # fmt: skip
                 spans: list[tuple[int, int]] = []
@@ -370,7 +392,7 @@ class BiomedTokenizer(Stateless, Tokenizer):
                 head, between_class = None, False
                 continue
             group += 1
-            text = _norm_part(word)
+            text = whole_term(_norm_part(word))
             yield self._emit(
                 t, text, "word", group, pos, start, end, start_char, positions, chars,
                 keeporiginal, word,
@@ -458,7 +480,7 @@ def word_terms(unit: str) -> frozenset[str] | None:
     word = unit[: m.start("tail")]
     if _JOINERS.search(word) or "." in word or "," in word:
         return None
-    text = fold(singular(word))
+    text = whole_term(fold(singular(word)))
     if text not in stopwords() and text.isalpha():
         text = stem(text)
     return frozenset((text,))

@@ -30,6 +30,7 @@ from searchkit.analysis.analyzer import (
     stem,
     stopwords,
     sub_codes,
+    whole_term,
 )
 
 # What one matched text is. A compound: (_COMPOUND_KIND, catenation term or None,
@@ -97,14 +98,14 @@ class BiomedTermizer:
         term_id = self._id
         if len(pieces) > 1:
             cat = (
-                term_id(_final("".join(_norm_part(p) for p in pieces)))
+                term_id(_final(whole_term("".join(_norm_part(p) for p in pieces))))
                 if catenated(pieces)
                 else None
             )
             parts = tuple(term_id(_final(_norm_part(p))) for p in pieces)
             subs = {k: term_id(_final(text)) for k, text in sub_codes(pieces).items()}
             return (_COMPOUND_KIND, cat, parts, subs)
-        text = _norm_part(word)
+        text = whole_term(_norm_part(word))
         part = term_id(_final(text))
         return (
             _WORD_KIND,

@@ -3,8 +3,9 @@
 The static files (schema.xml, solrconfig.xml, wdtypes.txt) ship in ``configset/``; the word
 lists are written from searchkit's own when uploaded, so Solr folds and stops the same
 words: ``stopwords.txt`` (searchkit/data/stopwords_en.txt), ``greek.txt`` (the Greek
-letters and their names), ``spellings.txt`` (the British → American table) and
-``acronyms.txt`` (the index's acronym table as synonym-graph rules)."""
+letters and their names), ``spellings.txt`` (the British → American table, and the
+Latin letters that stand for Greek ones in codes) and ``acronyms.txt`` (the index's
+acronym table as synonym-graph rules)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import zipfile
 from importlib import resources
 
 from searchkit.analysis.acronyms import TABLE_FILE, TABLE_VERSION, AcronymTable
-from searchkit.analysis.analyzer import GREEK, stopwords
+from searchkit.analysis.analyzer import GREEK, GREEK_STANDINS, stopwords
 from searchkit.analysis.spelling import table as spelling_table
 from searchkit.index.sources import SOURCES_FILE
 from searchkit.solr.client import ClusterError, SolrClient
@@ -33,7 +34,11 @@ def _greek() -> str:
 
 
 def _spellings() -> str:
-    return "".join(f"{british} => {us}\n" for british, us in sorted(spelling_table().items()))
+    """The British → American table, and the codes written with a Latin letter for a
+    Greek one (``nfkb => nfkappab``): both rewrite whole lower-case tokens before
+    stemming, as the local analyzer does."""
+    rules = {**spelling_table(), **GREEK_STANDINS}
+    return "".join(f"{written} => {term}\n" for written, term in sorted(rules.items()))
 
 
 _RULE_SPECIAL = re.compile(r"[,\\]|=>")

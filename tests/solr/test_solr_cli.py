@@ -1784,3 +1784,25 @@ def test_a_tree_replaced_while_it_is_read_is_read_again_and_the_cache_is_checked
         assert cached.read_bytes() == second.to_bytes()
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("text", ["NF-kB", "NFkB", "IL1B", "IFNG", "TNFa"])
+def test_configset_reads_latin_letters_standing_for_greek_ones_like_searchkit(
+    solr_cluster: SolrCluster, initialised: str, text: str
+) -> None:
+    """``NF-kB`` is ``nfkappab`` on the cluster as in a local index, so it finds the
+    records that write NF-κB (the rules go up in ``spellings.txt``)."""
+    joined = next(t.text for t in text_analyzer()(text))
+    assert joined.endswith(("kappab", "beta", "gamma", "alpha"))
+    for kind in ("index", "query"):
+        assert joined in _analyzed(solr_cluster, initialised, text, kind)
+
+
+def test_configset_indexes_no_code_inside_a_compound_as_the_readme_says(
+    solr_cluster: SolrCluster, initialised: str
+) -> None:
+    """The difference the README lists: "IL-10-deficient" gets ``il10`` locally (a
+    search for IL10 finds it), not on the cluster (its word delimiter joins all the
+    parts or none)."""
+    assert "il10" in [t.text for t in text_analyzer()("IL-10-deficient", mode="index")]
+    assert "il10" not in _analyzed(solr_cluster, initialised, "IL-10-deficient")
