@@ -2,7 +2,9 @@
 
 Whoosh pickles the schema, analyzers included, into the index: every class here is
 top-level and picklable, and its import path is part of the on-disk format. Any
-change to what an analyzer emits must bump ``SCHEMA_VERSION`` in ``schema.py``.
+change to what an analyzer emits must show in what :func:`analysis_params` records
+(an index made with other rules is refused with a ``searchkit rebuild`` hint), or, for
+a change of the classes themselves, bump ``SCHEMA_VERSION`` in ``schema.py``.
 """
 
 from __future__ import annotations
@@ -295,9 +297,14 @@ class BiomedTokenizer(Stateless, Tokenizer):
     * Greek letters become names (``TNF-α`` → ``tnf``, ``alpha``, ``tnfalpha``) and
       accents are removed.
 
+    * ``IL-10-deficient`` (three pieces or more) → also ``il10`` at ``IL``'s position
+      when indexing (:func:`sub_codes`), so that ``IL10`` finds it; ``NF-kB`` and
+      ``NFkB`` → ``nfkappab`` (:func:`whole_term`).
+
     Each token carries ``kind`` (``word``: a whole word; ``part``: a part of a compound;
-    ``cat``: the catenated compound or joined code) and ``group`` (tokens of one written
-    compound share it), which query building uses.
+    ``cat``: the catenated compound or joined code; ``sub``: a code inside a compound,
+    indexing only) and ``group`` (tokens of one written compound share it), which query
+    building uses.
     """
 
     def __call__(  # type: ignore[override]

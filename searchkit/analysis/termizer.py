@@ -35,8 +35,8 @@ from searchkit.analysis.analyzer import (
 
 # What one matched text is. A compound: (_COMPOUND_KIND, catenation term or None,
 # part terms, the terms of the codes inside it by the part they start at). A plain
-# word: (_WORD_KIND, term or None when a stop word, folded text,
-# its term as a code tail, is "class", can end a code, can head a code).
+# word: (_WORD_KIND, term or None when a stop word, folded text, its term as a code
+# tail, is "class", can end a code, can head a code).
 _COMPOUND_KIND: Final = 0
 _WORD_KIND: Final = 1
 _Info = tuple  # one of the two shapes above
