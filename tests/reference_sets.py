@@ -218,3 +218,33 @@ def stored_records(index_dir: Path) -> tuple[Record, ...]:
 def where(index_dir: Path, test: Callable[[Record], bool]) -> set[str]:
     """The PMIDs of the stored records that pass ``test``."""
     return {r.pmid for r in stored_records(index_dir) if test(r)}
+
+
+@cache
+def _indexed_terms(index_dir: Path) -> tuple[tuple[str, dict[str, frozenset[str]]], ...]:
+    """Each record's PMID and the terms of its text fields as indexing makes them (mode
+    "index": also the codes written inside longer compounds, ``il10`` of
+    "IL-10-deficient")."""
+    analyzer = text_analyzer()
+    return tuple(
+        (
+            r.pmid,
+            {
+                f: frozenset(t.text for t in analyzer(text, mode="index"))
+                for f, text in r.texts.items()
+                if text
+            },
+        )
+        for r in analysed_records(index_dir)
+    )
+
+
+def with_term_starting(
+    index_dir: Path, prefix: str, fields: tuple[str, ...] = TEXT_FIELDS
+) -> set[str]:
+    """The records with an indexed term starting with ``prefix`` in one of ``fields``."""
+    return {
+        pmid
+        for pmid, terms in _indexed_terms(index_dir)
+        if any(t.startswith(prefix) for f in fields for t in terms.get(f, ()))
+    }

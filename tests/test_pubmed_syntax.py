@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from searchkit import SearchIndex, search
+from searchkit import Record, SearchIndex, search
 from searchkit.cli import app
 from searchkit.errors import QueryError
 from searchkit.query.tags import UNSUPPORTED_TAGS
@@ -29,6 +29,7 @@ from .reference_sets import (
     pattern,
     query_term,
     with_sequence,
+    with_term_starting,
     with_written_word,
     written_word_terms,
 )
@@ -189,7 +190,9 @@ def test_stems_alone_would_miss_words(sample_index_dir: Path) -> None:
         ("abs*", "at least 4 characters before the first '*' (as in PubMed): 'abs*'", 4),
         ("cancer im*une", "at least 4 characters before the first '*'", 10),
         ('"psoas ab*"', "'ab*'", 10),
-        ("breast-fe*", "'fe*'", 10),
+        ("IL-1*", "'IL-1*'", 5),
+        ("IL-1*[tiab]", "'IL-1*'", 5),
+        ("IL-*-deficient", "'*'", 4),
         ("ab.'c*", "at least 4 characters", 6),
         ('"psoas absc*"~3', "cannot be used in a proximity search", 12),
         ('"psoas absc*"[tiab:~2]', "cannot be used in a proximity search", 12),
@@ -217,6 +220,8 @@ def test_a_wildcard_that_cannot_work_is_one_error_line(
         "title:tumo*r",
         'author:"smit* j"',
         "breast-feed*",
+        "IL-10*",
+        "COVID-19*[ti]",
         "cancer res*[ta]",
         '"colo* cancer*" AND tumo*r[tiab]',
     ],
@@ -228,6 +233,78 @@ def test_no_wildcard_is_dropped(sample_index_dir: Path, query: str) -> None:
     assert result.exit_code == 0, result.stderr
     whoosh = result.stderr.splitlines()[1]
     assert whoosh.count("*") >= query.count("*"), whoosh
+
+
+# -- a hyphenated word truncated at its end ----------------------------------------
+# ``IL-10*`` was refused: the hyphen split it and ``10*`` was checked alone against
+# PubMed's 4 characters before the ``*``. It counts the word as written, and finds
+# every term starting with its pieces run together (the index holds ``IL-10`` and
+# ``IL10`` as ``il10``, ``IL-10-deficient`` as ``il10deficient`` and ``il10``).
+
+
+def test_a_truncated_compound_finds_every_term_starting_with_it(sample_index_dir: Path) -> None:
+    found = _pmids(sample_index_dir, "IL-10*")
+    assert found == with_term_starting(sample_index_dir, "il10")
+    assert _count(sample_index_dir, "IL-10*") == len(found)
+    # The compound as written, joined, inside a longer one, and longer codes (IL-10R).
+    assert found >= (
+        _pmids(sample_index_dir, "IL-10[tw]")
+        | _pmids(sample_index_dir, "IL10[tw]")
+        | _pmids(sample_index_dir, '"IL-10-deficient"')
+        | with_term_starting(sample_index_dir, "il10r")
+    )
+    assert found > _pmids(sample_index_dir, "IL-10[tw]") | _pmids(sample_index_dir, "IL10[tw]")
+    tiab = ("title", "abstract", "keywords")
+    assert _pmids(sample_index_dir, "IL-10*[tiab]") == with_term_starting(
+        sample_index_dir, "il10", tiab
+    )
+    assert _pmids(sample_index_dir, "IL-10*[ti]") == with_term_starting(
+        sample_index_dir, "il10", ("title",)
+    )
+    # A word's last piece that can be truncated alone: also the phrase of its pieces.
+    assert _pmids(sample_index_dir, "breast-feed*") == with_term_starting(
+        sample_index_dir, "breastfeed"
+    ) | _pmids(sample_index_dir, '"breast feed*"')
+
+
+@pytest.fixture
+def covid_index(tmp_path: Path) -> Path:
+    """Records writing COVID-19 in its forms (the sample has none), and two without."""
+    path = tmp_path / "covid"
+    index = SearchIndex.create(path)
+    titles = {
+        "1": "COVID-19 outcomes in older adults",
+        "2": "COVID-19-related anxiety in nurses",
+        "3": "A COVID19 vaccine trial",
+        "4": "Children with COVID 19 at home",
+        "5": "Post-COVID-19 fatigue",
+        "6": "COVID vaccine hesitancy",
+        "7": "Influenza in 2019 and 19 other seasons",
+    }
+    index.upsert([Record(pmid=p, title=t, abstract="A study.") for p, t in titles.items()])
+    return path
+
+
+def test_covid_19_truncated(covid_index: Path) -> None:
+    expected = {"1", "2", "3", "4", "5"}
+    assert _pmids(covid_index, "COVID-19*") == expected
+    assert _pmids(covid_index, "COVID-19*[ti]") == expected
+    assert _pmids(covid_index, "COVID-19*[tiab]") == expected
+    assert _pmids(covid_index, "COVID-19*") >= _pmids(covid_index, "COVID-19")
+    assert _count(covid_index, "COVID-19*") >= _count(covid_index, "COVID-19") > 0
+    assert _pmids(covid_index, "COVID-19*[ab]") == set()
+
+
+def test_a_truncated_compound_through_a_real_process(sample_index_dir: Path) -> None:
+    expected = len(with_term_starting(sample_index_dir, "il10"))
+    run = process(sample_index_dir, "search", "--count", "--", "IL-10*[tw] OR IL-1*")
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        "Error: a wildcard needs at least 4 characters before the first '*' (as in PubMed): "
+        "'IL-1*' (at position 19)\n"
+    )
+    run = process(sample_index_dir, "search", "--count", "--", "IL-10*")
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"{expected}\n", "")
 
 
 def test_words_a_wildcard_phrase_matched_are_highlighted(sample_index_dir: Path) -> None:

@@ -148,7 +148,11 @@ def test_truncation_and_years() -> None:
     # A tag applies to the whole run, a phrase when it holds a wildcard (PubMed).
     assert parse("psoas absc*[tiab]") == WildPhrase(("psoas", "absc*"), "tiab", 0)
     assert parse('"breast feed*"') == WildPhrase(("breast", "feed*"), None, 0)
-    assert parse("breast-feed*") == WildPhrase(("breast", "feed*"), None, 0)
+    # A hyphenated word truncated at its end: its pieces run together, truncated, and
+    # (its last piece having 4 letters) the phrase of its pieces (test below).
+    assert parse("breast-feed*") == Or(
+        (Truncated("breast-feed", None, 0), WildPhrase(("breast", "feed*"), None, 0))
+    )
     assert parse('title:"colo* cancer*"') == WildPhrase(("colo*", "cancer*"), "title", 0)
     assert parse("cancer res*[ta]") == Truncated("cancer res", "journal", 0)
     # A * before a digit belongs to an HLA allele name, it is no wildcard.
@@ -162,6 +166,61 @@ def test_truncation_and_years() -> None:
     assert parse("2020:3000[edat]") == Dates("edat", "20200101", None, 0)
     assert parse("year:2015..") == Years(2015, None, 5)
     assert parse("year:..2019") == Years(None, 2019, 5)
+
+
+def test_a_hyphenated_word_truncated_at_its_end_is_truncated_whole() -> None:
+    """``IL-10*`` was refused: the hyphen split it and its last piece, ``10*``, was
+    checked alone against PubMed's 4 characters before the ``*``. The rule counts the
+    word as written (``IL10``: 4), and the word is every term starting with its pieces
+    run together, as the index holds compounds (``IL-10`` and ``IL10``: ``il10``)."""
+    assert parse("IL-10*") == Truncated("IL-10", None, 0)
+    assert parse("COVID-19*") == Truncated("COVID-19", None, 0)
+    assert parse("IL-10*[tiab]") == Truncated("IL-10", "tiab", 0)
+    assert parse("COVID-19*[ti]") == Truncated("COVID-19", "title", 0)
+    assert parse("title:IL-10*") == Truncated("IL-10", "title", 0)
+    assert parse("mice IL-10*") == And(
+        (FreeText(("mice",), 0), Truncated("IL-10", None, 5)), implicit=True
+    )
+    # A last piece of 4 letters or more is also searched as the phrase, as before.
+    assert parse("IL-10-defic*") == Or(
+        (Truncated("IL-10-defic", None, 0), WildPhrase(("IL", "10", "defic*"), None, 0))
+    )
+    # The terms: the pieces run together as the analyzer runs them.
+    assert str(parse_query(SCHEMA, "IL-10*")) == (
+        "(title:il10* OR abstract:il10* OR keywords:il10* OR mesh:il10*)"
+    )
+    assert str(parse_query(SCHEMA, "IL-10*[tiab]")) == (
+        "(title:il10* OR abstract:il10* OR keywords:il10*)"
+    )
+    assert str(parse_query(SCHEMA, "COVID-19*[ti]")) == "title:covid19*"
+    assert str(parse_query(SCHEMA, "TNF-\u03b1*[ti]")) == "title:tnfalpha*"
+    assert str(parse_query(SCHEMA, "NF-kB*[ti]")) == "title:nfkappab*"
+    assert str(parse_query(SCHEMA, "HLA-A*02*[ti]")) == "title:hlaa02*"
+
+
+@pytest.mark.parametrize(
+    ("query", "word", "position"),
+    [
+        ("IL-1*", "'IL-1*'", 4),  # IL1: 3 letters and digits
+        ("IL-1*[tiab]", "'IL-1*'", 4),
+        ("cells IL-1*", "'IL-1*'", 10),
+        ("title:IL-1*", "'IL-1*'", 10),
+        # Unchanged: a * inside a compound, a quoted phrase, a run of tagged words,
+        # a field of names.
+        ("IL-*-deficient", "'*'", 3),
+        ('"IL-10*"', "'10*'", 6),
+        ('"IL-10* deficiency"', "'10*'", 6),
+        ("IL-10* deficiency[tiab]", "'10*'", 5),
+        ("Li-Xu*[au]", "'Xu*'", 5),
+    ],
+)
+def test_a_hyphenated_word_with_too_short_a_start_is_refused(
+    query: str, word: str, position: int
+) -> None:
+    with pytest.raises(QueryError, match="at least 4 characters before the first") as info:
+        parse(query)
+    assert word in info.value.reason
+    assert info.value.position == position
 
 
 def test_field_value_form_matches_the_tags() -> None:

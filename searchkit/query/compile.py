@@ -436,10 +436,10 @@ def to_whoosh(
         fields = dict.fromkeys(FIELDS[node.key], 1.0) if node.key is not None else TEXT_FIELDS
         if node.key in EXACT_KEYS:
             prefix = " ".join(node.prefix.lower().replace(".", " ").split())
-        else:  # as the index's words are written: naïv* is naiv*
-            from searchkit.query.wildcards import fold
+        else:  # as the index's words are written: naïv* is naiv*, IL-10* il10*
+            from searchkit.query.wildcards import truncation_prefix
 
-            prefix = fold(node.prefix)
+            prefix = truncation_prefix(node.prefix)
         parts = [
             _word_wildcard(f, prefix + "*", w)
             if f in STEMMED_FIELDS

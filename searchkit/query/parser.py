@@ -21,9 +21,11 @@ Wildcards (PubMed's rules): a ``*`` in a word stands for 0 or more characters
 (``immun*``, ``tumo*r``), with at least :data:`MIN_PREFIX` letters or digits before
 the first one; untagged, such a word is a term of its own. A tagged run of words
 holding one (``breast feed*[tiab]``), a quoted phrase holding one (``"colo*
-cancer*"``) and a hyphenated word holding one (``breast-feed*``) are phrases (not in
-a DOI: ``10.1016/S0140-6736*[doi]`` is the DOIs starting so). A ``*`` before a digit
-is part of the word (``HLA-A*02:01``).
+cancer*"``) and a hyphenated word holding one (``IL-*-deficient``) are phrases (not in
+a DOI: ``10.1016/S0140-6736*[doi]`` is the DOIs starting so). A hyphenated word
+truncated at its end, unquoted, is truncated whole (``IL-10*``: its 4 characters
+counted in ``IL10``; :func:`_truncated_compound`). A ``*`` before a digit is part of
+the word (``HLA-A*02:01``).
 
 Operators are applied left to right, as PubMed does: ``a OR b AND c`` is
 ``(a OR b) AND c`` and ``a NOT b OR c`` is ``(a NOT b) OR c``; parentheses group.
@@ -388,7 +390,7 @@ class _Parser:
                 return _value(key, (value.text,), tok.pos, Phrase(value.text, key, None, tok.pos))
             return Phrase(value.text, key, value.near, tok.pos)
         if has_wildcard(value.text):
-            return _wild_run([value], key, tok.pos)
+            return _wild_run([value], key, tok.pos, unquoted=True)
         return _value(key, (value.text,), tok.pos)
 
     def _proximity_tag(self, phrase: Token) -> tuple[str, int] | None:
@@ -502,9 +504,10 @@ def _date_text(words: list[Token]) -> str | None:
 
 def _word_run(run: list[Token], key: str | None) -> list[Node]:
     """A run of words and the tag after it (``key``). Untagged, the plain words are
-    one free-text group and each wildcard word stands alone (a hyphenated one,
-    ``breast-feed*``, is a phrase); tagged, the tag applies to the whole run, which is
-    a phrase when it holds a wildcard (as in PubMed: ``breast feed*[tiab]``)."""
+    one free-text group and each wildcard word stands alone (a hyphenated one is a
+    phrase, ``IL-*-deficient``, or truncated whole, ``IL-10*``); tagged, the tag
+    applies to the whole run, which is a phrase when it holds a wildcard (as in
+    PubMed: ``breast feed*[tiab]``; one hyphenated word: as untagged)."""
     pos = run[0].pos
     if key is None:
         # PubMed's ``hasabstract`` is its "Abstract" filter, not a word.
@@ -512,12 +515,14 @@ def _word_run(run: list[Token], key: str | None) -> list[Node]:
         run = [t for t in run if t.text.lower() != HAS_ABSTRACT]
         words = [t for t in run if not has_wildcard(t.text)]
         nodes: list[Node] = [FreeText(tuple(t.text for t in words), words[0].pos)] if words else []
-        nodes.extend(_wild_run([t], None, t.pos) for t in run if has_wildcard(t.text))
+        nodes.extend(
+            _wild_run([t], None, t.pos, unquoted=True) for t in run if has_wildcard(t.text)
+        )
         nodes.extend(HasAbstract(t.pos) for t in special)
         return nodes
     if not any(has_wildcard(t.text) for t in run):
         return [_value(key, tuple(t.text for t in run), pos)]
-    return [_wild_run(run, key, pos)]
+    return [_wild_run(run, key, pos, unquoted=True)]
 
 
 def _value(key: str, words: tuple[str, ...], pos: int, alone: Node | None = None) -> Node:
@@ -536,8 +541,17 @@ def _value(key: str, words: tuple[str, ...], pos: int, alone: Node | None = None
 _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 
-def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
-    """Words of which at least one holds a ``*``: one wildcard word, or a phrase."""
+#: Field keys of text analysed as the free text is (compounds indexed whole and by
+#: their pieces): a hyphenated word truncated at its end is searched whole in them.
+_COMPOUND_KEYS: frozenset[str | None] = frozenset(
+    {None, "title", "abstract", "tiab", "textword", "keyword", "all"}
+)
+
+
+def _wild_run(words: list[Token], key: str | None, pos: int, unquoted: bool = False) -> Node:
+    """Words of which at least one holds a ``*``: one wildcard word, or a phrase.
+    ``unquoted``: the words were not written in quotes (a quoted phrase's hyphenated
+    word is always a phrase of its pieces)."""
     if key in WHOLE_ID_KEYS:
         raise QueryError(f"a wildcard '*' is not supported for {ID_NAMES[key]}", pos)
     if key in _WHOLE_VALUE_KEYS:
@@ -548,13 +562,17 @@ def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
             )
         _check_wildcard(Token("WORD", text, words[0].pos))
         return Truncated(text[:-1], key, pos)
+    if unquoted and len(words) == 1 and key in _COMPOUND_KEYS:
+        compound = _truncated_compound(words[0], key, pos)
+        if compound is not None:
+            return compound
     parts: list[Token] = []
     for t in words:
         # A DOI's hyphen is one of its characters (10.1016/S0140-6736*[doi]).
         if not has_wildcard(t.text) or "-" not in t.text or key == "doi":
             parts.append(t)
             continue
-        # breast-feed* is the phrase "breast feed*" (PubMed).
+        # IL-*-deficient is the phrase "IL * deficient" ("breast-feed*" too, PubMed).
         for m in re.finditer(r"[^-]+", t.text):
             parts.append(Token("WORD", m.group(), t.pos + m.start()))
     for t in parts:
@@ -568,11 +586,48 @@ def _wild_run(words: list[Token], key: str | None, pos: int) -> Node:
     return WildPhrase(tuple(t.text for t in parts), key, pos)
 
 
+def _truncated_compound(tok: Token, key: str | None, pos: int) -> Node | None:
+    """A hyphenated word whose one wildcard ends it (``IL-10*``, ``COVID-19*``,
+    ``breast-feed*``), or None for any other word. PubMed's rule counts the letters and
+    digits of the whole word before the ``*`` (``IL-1*`` has three: refused). The index
+    holds a compound run together (``IL-10``, ``IL10``: ``il10``; ``IL-10-deficient``:
+    ``il10deficient`` and ``il10``), so the word finds every term that starts with its
+    pieces run together, as a truncated word does (:class:`Truncated`); when its last
+    piece has :data:`MIN_PREFIX` letters or digits itself, also its pieces as a phrase
+    with that piece truncated (``"breast feed*"``: "breast feeding"), as before. A
+    shorter last piece is not expanded alone (``10*`` would be every term starting
+    with 10)."""
+    head = tok.text.rstrip("*")
+    if "-" not in head or has_wildcard(head) or not _is_compound(head):
+        return None
+    _check_wildcard(tok)
+    whole = Truncated(head, key, pos)
+    pieces = [m.group() for m in re.finditer(r"[^-]+", tok.text)]
+    if _prefix_length(pieces[-1]) < MIN_PREFIX:
+        return whole
+    return Or((whole, WildPhrase(tuple(pieces), key, pos)))
+
+
+def _is_compound(text: str) -> bool:
+    """Whether ``text`` is one compound as the analyzer reads it (letters and digits
+    joined by hyphens and the like: ``IL-10``, ``HLA-A*02``), which it indexes run
+    together."""
+    from searchkit.analysis.analyzer import COMPOUND  # hyphenated wildcards only
+
+    match = COMPOUND.fullmatch(text)
+    return match is not None and not match.group("tail")
+
+
+def _prefix_length(text: str) -> int:
+    """How many letters and digits come before the first ``*`` of ``text``."""
+    return len(re.sub(r"[\W_]", "", text[: first_wildcard(text)]))
+
+
 def _check_wildcard(tok: Token) -> None:
     """PubMed's rule: at least :data:`MIN_PREFIX` characters (letters or digits) before
     the first ``*``."""
     star = first_wildcard(tok.text)
-    if len(re.sub(r"[\W_]", "", tok.text[:star])) < MIN_PREFIX:  # letters and digits
+    if _prefix_length(tok.text) < MIN_PREFIX:  # letters and digits
         raise QueryError(
             f"a wildcard needs at least {MIN_PREFIX} characters before the first '*' "
             f"(as in PubMed): '{tok.text}'",

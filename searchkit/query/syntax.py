@@ -39,7 +39,8 @@ class Phrase(NamedTuple):
 
 
 class Truncated(NamedTuple):
-    """``immun*``: every word starting with ``prefix``."""
+    """``immun*``: every word starting with ``prefix``; ``IL-10*``: every term
+    starting with the pieces of ``prefix`` run together (``il10``)."""
 
     prefix: str
     key: str | None

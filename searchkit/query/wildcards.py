@@ -31,6 +31,7 @@ from whoosh.fields import Schema
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from searchkit.analysis import analyzer
 from searchkit.analysis.analyzer import fold_letters
 from searchkit.engine.postings import Ints, SegmentArrays
 from searchkit.index.documents import record_from_json, record_to_fields
@@ -51,6 +52,16 @@ def fold(pattern: str) -> str:
     decomposed = unicodedata.normalize("NFKD", fold_letters(pattern).lower())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"\*+", "*", _NOT_TERM_CHARS.sub("", plain))
+
+
+def truncation_prefix(written: str) -> str:
+    """What the terms of a truncated word start with: the word as :func:`fold` writes
+    it (``naïv`` → ``naiv``); a compound's pieces run together as the analyzer runs
+    them for the compound's term (``IL-10`` → ``il10``, ``HLA-A*02`` → ``hlaa02``,
+    ``NF-kB`` → ``nfkappab``; a Greek letter by its name, as in ``tnfalpha``)."""
+    if "-" not in written:
+        return fold(written)
+    return fold(analyzer.whole_term(analyzer.fold(analyzer.unjoined(written))))
 
 
 def literal_prefix(pattern: str) -> str:
