@@ -54,8 +54,10 @@ def ingest(
 
     Reads PubMed XML, MEDLINE/.nbib, JSON Lines (incl. BEIR corpus.jsonl), PubMed
     abstract-page text and PubMed "Abstract" text exports, gzipped or not. Files
-    ingested before and unchanged since are skipped (--force reads them again). A new
-    index is not left behind when no record was added to it.
+    ingested before and unchanged since are skipped (--force reads them again); a file
+    with the content of a recorded source whose file is gone is that source moved, and
+    is recorded at its new path instead. A new index is not left behind when no record
+    was added to it.
     Exit code 0: everything ingested; 1: some input skipped (the rest is committed).
     """
     from searchkit.cli.embed import _embed
@@ -111,9 +113,15 @@ def summary(
         "(--force reads them again)"
     )
     passed = f"{plural(len(report.passed_over), 'file')} in no record format passed over"
+    moved = (
+        f"{plural(len(report.moved), 'source')} moved to a new path (same content, the "
+        "recorded path gone)"
+    )
     if not report.files:
-        found = f"Nothing to read: {unread}" if report.unchanged_files else "No input files found"
-        return f"{found}{'; ' + passed if report.passed_over else ''}. {where}"
+        found = [unread] if report.unchanged_files else []
+        found += [moved] if report.moved else []
+        said = f"Nothing to read: {', '.join(found)}" if found else "No input files found"
+        return f"{said}{'; ' + passed if report.passed_over else ''}. {where}"
     changes = [(n, verb) for n, verb in ((c.added, "added"), (c.replaced, "replaced")) if n]
     changes += [(c.deleted, "deleted")] if c.deleted else []
     read = f"{plural(report.files, 'file')} in {seconds:.1f} s"
@@ -131,6 +139,8 @@ def summary(
         notes.append(f"{len(report.skipped)} skipped")
     if report.unchanged_files:
         notes.append(unread)
+    if report.moved:
+        notes.append(moved)
     if report.passed_over:
         notes.append(passed)
     extra = "; " + ", ".join(notes) if notes else ""

@@ -7,7 +7,9 @@ records from being committed.
 
 Each file read is recorded in the index's source registry (:mod:`searchkit.index.sources`)
 once the batch holding its last record is committed; a file unchanged since it was
-recorded is not read again unless ``force`` is given.
+recorded is not read again unless ``force`` is given, nor is a file that is a recorded
+source moved or renamed (same content, its recorded path gone): its entry moves to the
+new path (:meth:`~searchkit.index.sources.SourceRegistry.moved_from`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from pathlib import Path
 from searchkit.errors import InputError
 from searchkit.index.batch import WriteCounts
 from searchkit.index.searchindex import DEFAULT_LIMITMB, SearchIndex
-from searchkit.index.sources import FileState, SourceRegistry, read_state
+from searchkit.index.sources import (
+    FileState,
+    SourceEntry,
+    SourceRegistry,
+    read_state,
+    stat_state,
+)
 from searchkit.readers import iter_inputs, not_records, read_file
 from searchkit.readers._io import input_position
 from searchkit.records import Deletion, Record, Skipped
@@ -79,14 +87,18 @@ class IngestReport:
     """What an ingest run did. ``skipped`` lists every record or file not ingested;
     ``unchanged_files`` the files not read because they were ingested before
     unchanged (their recorded records are counted in ``counts.unchanged``);
-    ``passed_over`` the files found in folders that hold no records, and why (not
-    a failure: see :func:`searchkit.readers.not_records`)."""
+    ``moved`` the recorded sources found at a new path (same content, the recorded
+    path gone), as (old path, new path): their entries moved there (a file not read
+    again: its records counted in ``counts.unchanged``); ``passed_over`` the files
+    found in folders that hold no records, and why (not a failure: see
+    :func:`searchkit.readers.not_records`)."""
 
     files: int = 0
     records_read: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     skipped: list[Skipped] = field(default_factory=list)
     unchanged_files: list[Path] = field(default_factory=list)
+    moved: list[tuple[Path, Path]] = field(default_factory=list)
     passed_over: list[tuple[Path, str]] = field(default_factory=list)
     #: A rebuild's: the records the old index held that no source gives any more,
     #: written into the new one (:mod:`searchkit.index.kept_records`) ...
@@ -115,11 +127,16 @@ def files_to_read(
     registry: SourceRegistry,
     force: bool,
     report: IngestReport,
+    *,
+    follow_moves: bool = False,
 ) -> list[Path]:
     """The files under ``paths`` to read, each once: not those recorded in
     ``registry`` and unchanged since (unless ``force``; they go to
     ``report.unchanged_files``), nor those found in folders that hold no records
-    (they go to ``report.passed_over``)."""
+    (they go to ``report.passed_over``). With ``follow_moves`` (and not ``force``),
+    not a file that is a recorded source moved (:meth:`SourceRegistry.moved_from`)
+    either: its entry is moved in ``registry`` (not saved) and it goes to
+    ``report.moved``."""
     to_read: list[Path] = []
     for path, named in iter_inputs(paths):
         known = None if force else registry.unchanged(path)
@@ -127,12 +144,29 @@ def files_to_read(
             report.unchanged_files.append(path)
             report.counts.unchanged += known.records
             continue
+        moved = _moved_from(registry, path) if follow_moves and not force else None
+        if moved is not None:
+            state = FileState(*stat_state(path), moved.sha256)
+            registry.move(moved, path, state)
+            report.moved.append((Path(moved.path), path))
+            report.counts.unchanged += moved.records
+            continue
         reason = None if named else not_records(path)
         if reason is None:
             to_read.append(path)
         else:
             report.passed_over.append((path, reason))
     return to_read
+
+
+def _moved_from(registry: SourceRegistry, path: Path) -> SourceEntry | None:
+    """The recorded source the file at ``path`` is, moved; only a regular file is
+    hashed (opening a named pipe would block), and one that cannot be read is read
+    (and its error reported) as any other file."""
+    try:
+        return registry.moved_from(path) if path.is_file() else None
+    except OSError:
+        return None
 
 
 def read_into(
@@ -176,7 +210,9 @@ class _Batch:
     """The open index batch, committed every ``size`` records (or
     ``MAX_BATCH_BYTES`` of them), and the files whose records are all in this batch
     or an earlier one. An id upserted in the batch and seen again (a later version,
-    or its deletion) commits the batch first, so the last one of an id wins."""
+    or its deletion) commits the batch first, so the last one of an id wins. A file
+    recorded that is a recorded source moved (read all the same: ``force``) takes the
+    place of that source's entry, and goes to ``moved``."""
 
     def __init__(
         self,
@@ -185,11 +221,13 @@ class _Batch:
         counts: WriteCounts,
         registry: SourceRegistry,
         procs: int,
+        moved: list[tuple[Path, Path]],
     ) -> None:
         self.index = index
         self.size = size
         self.counts = counts
         self.registry = registry
+        self.moved = moved
         self.procs = procs
         self.current = index.batch(procs=procs)
         self.bytes = 0  # estimated footprint of the records in ``current``
@@ -225,7 +263,11 @@ class _Batch:
         if self.sources:
             # Only now, after the commit, do these files count as ingested.
             for s in self.sources:
+                old = self.registry.moved_from(s.path, s.state)
                 self.registry.record(s.path, s.state, s.records, s.deletions, s.skipped)
+                if old is not None:
+                    self.registry.forget([old.path])
+                    self.moved.append((Path(old.path), s.path))
             self.registry.save()
             self.sources = []
 
@@ -243,7 +285,11 @@ def ingest(
     """Read every file under ``paths`` into ``index`` (upsert by id, deletions applied).
 
     Files recorded in the index's source registry and unchanged since (same size and
-    modification time, or same SHA-256) are skipped unless ``force``. ``procs`` > 1
+    modification time, or same SHA-256) are skipped unless ``force``. A file that is a
+    recorded source moved or renamed (not recorded, with the content of a source whose
+    file no longer exists) moves that source's entry to its path, and is not read
+    unless ``force`` (``report.moved``); a source whose file exists is never taken
+    for one. ``procs`` > 1
     analyses documents in that many Whoosh writer processes, which start on the first
     records while the rest are read. ``batch_size`` records are committed at a time
     (default: ``DEFAULT_BATCH_SIZE``), fewer when they reach ``MAX_BATCH_BYTES``
@@ -280,9 +326,13 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport()
     registry = SourceRegistry.load(index.path)
-    batch = _Batch(index, batch_size, report.counts, registry, max(1, procs))
+    batch = _Batch(index, batch_size, report.counts, registry, max(1, procs), report.moved)
     try:
-        to_read = files_to_read(paths, registry, force, report)
+        to_read = files_to_read(paths, registry, force, report, follow_moves=True)
+        if report.moved:
+            # Only the registry changes (the records are in the index): written at once,
+            # under the index lock, as every change of it.
+            registry.save()
         sizes = [_size(path) for path in to_read]
         bytes_before = 0
 

@@ -6,13 +6,20 @@ then ``os.replace``). A file is recorded only after the commit holding its last 
 has succeeded: a crash between the two leaves the file unrecorded, so it is simply
 read again next time (its records then come back "unchanged"); a file is never
 recorded without its records being committed.
+
+A file is known by its content as well as its path: a file not recorded whose content
+(size and SHA-256) is that of a recorded source whose file no longer exists is that
+source moved or renamed, and its entry moves to the new path
+(:meth:`SourceRegistry.moved_from`); a recorded source whose file still exists is
+never taken for one (two copies of a file are two sources).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +75,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_gone(entry: SourceEntry) -> bool:
+    """Whether the file of a recorded source no longer exists at its recorded path."""
+    return not Path(entry.path).exists()
+
+
 def stat_state(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
@@ -88,6 +100,9 @@ class SourceRegistry:
         # sources, removes them again. Ingesting a record with such an id again
         # takes it off this list.
         self.deleted: set[str] = deleted or set()
+        # The entries whose file is gone, by size: looked up once (a stat per entry)
+        # when a file is first matched against them (:meth:`moved_from`).
+        self._gone: dict[int, list[str]] | None = None
 
     @property
     def path(self) -> Path:
@@ -124,6 +139,43 @@ class SourceRegistry:
         if mtime_ns == entry.mtime_ns or file_sha256(path) == entry.sha256:
             return entry
         return None
+
+    def gone(self) -> list[SourceEntry]:
+        """The entries whose file no longer exists at its recorded path, by path."""
+        return [e for _, e in sorted(self.entries.items()) if is_gone(e)]
+
+    def moved_from(self, path: Path, state: FileState | None = None) -> SourceEntry | None:
+        """The recorded source that the file at ``path`` is, moved or renamed: ``path``
+        is not recorded, and the entry's file is gone and held the same content (size,
+        then SHA-256; ``state``, if given, is the file's, else it is hashed when an
+        entry's size matches). Of several such entries, the one read last (whose
+        records were in force). ``None`` if there is none."""
+        if source_key(path) in self.entries:
+            return None
+        if self._gone is None:
+            self._gone = {}
+            for entry in self.gone():
+                self._gone.setdefault(entry.size, []).append(entry.path)
+        size = state.size if state is not None else stat_state(path)[0]
+        keys = [k for k in self._gone.get(size, ()) if k in self.entries]
+        if not keys:
+            return None
+        sha256 = state.sha256 if state is not None else file_sha256(path)
+        same = [self.entries[k] for k in keys if self.entries[k].sha256 == sha256]
+        return max(same, key=lambda e: (e.sequence, e.ingested, e.path), default=None)
+
+    def move(self, entry: SourceEntry, path: Path, state: FileState) -> SourceEntry:
+        """Record the source ``entry`` at ``path`` (its file's ``state`` now) in place of
+        its old path: what it held, when and in what order it was read, stay."""
+        del self.entries[entry.path]
+        key = source_key(path)
+        moved = replace(entry, path=key, size=state.size, mtime_ns=state.mtime_ns)
+        self.entries[key] = moved
+        return moved
+
+    def forget(self, keys: Iterable[str]) -> list[SourceEntry]:
+        """Take the entries of ``keys`` off the registry (not saved); what they were."""
+        return [self.entries.pop(key) for key in dict.fromkeys(keys)]
 
     def record(
         self, path: Path, state: FileState, records: int, deletions: int, skipped: int
