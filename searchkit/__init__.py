@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         QueryError,
         RecordNotFoundError,
         SearchkitError,
+        SourceNotFoundError,
     )
     from searchkit.index.ingest import IngestReport, ingest
     from searchkit.index.searchindex import SearchIndex
@@ -64,6 +65,7 @@ _EXPORTS = {
     "SearchResult": "searchkit.searching.search",
     "SearchkitError": "searchkit.errors",
     "Skipped": "searchkit.records",
+    "SourceNotFoundError": "searchkit.errors",
     "ingest": "searchkit.index.ingest",
     "search": "searchkit.api",
 }
@@ -102,6 +104,7 @@ __all__ = [
     "SearchResult",
     "SearchkitError",
     "Skipped",
+    "SourceNotFoundError",
     "__version__",
     "ingest",
     "search",

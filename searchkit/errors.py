@@ -75,6 +75,11 @@ class RecordNotFoundError(SearchkitError):
     """No record with the given id in the index."""
 
 
+class SourceNotFoundError(SearchkitError):
+    """A path that is not a recorded source of the index (``searchkit sources`` lists
+    them)."""
+
+
 class OptionError(SearchkitError):
     """A command-line option with a value that cannot be used (``--year 2020..2015``)."""
 

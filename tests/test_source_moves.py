@@ -1,6 +1,7 @@
-"""A recorded source that moved: an ingest of its content at the new path moves its
-registry entry there, so that ``searchkit rebuild`` does not refuse the index for a
-path that is gone. A source that still exists is never touched."""
+"""A recorded source that moved, or is gone: an ingest of its content at the new path
+moves its registry entry there, and ``searchkit sources --forget`` / ``--missing`` let
+the registry go of a file for good, so that ``searchkit rebuild`` is never refused for
+ever (its error names that remedy). A source that still exists is never touched."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from searchkit import SearchIndex
-from searchkit.index.sources import SourceRegistry
+from searchkit import SearchIndex, ingest
+from searchkit.errors import IndexLockedError, SearchkitError, SourceNotFoundError
+from searchkit.index.sources import SOURCES_FILE, SourceRegistry, forget_sources
 
 from .cli_helpers import process, run
-from .conftest import SAMPLE_DIR
+from .conftest import SAMPLE_DIR, set_index_version
 
 #: One record (PMID 12230038).
 ONE = SAMPLE_DIR / "biopython__Tests_Medline_pubmed_result1.txt"
@@ -125,6 +127,208 @@ def test_content_of_a_source_that_exists_is_not_taken_for_a_move(
     err = _ingest(index, b / "third.txt")
     assert "1 source moved" in err, err
     assert _recorded(index) == [str(a / "copy.txt"), str(b / "third.txt")]
+
+
+def test_forget_a_missing_source_then_rebuild_keeps_its_records(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = folders
+    index = tmp_path / "ix"
+    _ingest(index, a)
+    before = _pmids(index)
+    (a / "x.txt").unlink()
+
+    refused = run(index, "rebuild", "--procs", "1", "--quiet")
+    assert refused.exit_code == 1
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith(f"Error: {a / 'x.txt'}: recorded source no longer exists")
+    assert (
+        "the index was left as it is (put it back, or forget it with "
+        "'searchkit sources --forget PATH' — its records are kept)" in refused.stderr
+    )
+
+    forgot = run(index, "sources", "--forget", str(a / "x.txt"))
+    assert forgot.exit_code == 0, forgot.stderr
+    assert forgot.stdout == ""
+    assert forgot.stderr.splitlines() == [
+        f"forgot: {a / 'x.txt'}",
+        "Forgot 1 recorded source; its 1 record stays in the index (kept by 'searchkit "
+        f"rebuild'; 'searchkit delete' removes a record). Index: {index}",
+    ]
+    assert _recorded(index) == [str(a / "y.txt")]
+    assert _pmids(index) == before  # forgetting changes no record
+
+    err = _rebuild(index)
+    assert "Kept 1 record that no recorded source holds" in err, err
+    assert _pmids(index) == before
+    assert ONE_PMID in run(index, "show", ONE_PMID).stdout
+
+
+def test_forget_takes_a_relative_path(
+    folders: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = folders
+    index = tmp_path / "ix"
+    _ingest(index, a)
+    monkeypatch.chdir(tmp_path)
+    forgot = run(index, "sources", "--forget", "a/x.txt", "a/../a/y.txt")
+    assert forgot.exit_code == 0, forgot.stderr
+    assert _recorded(index) == []
+
+
+def test_forget_of_an_unknown_path_is_an_error_and_changes_nothing(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = folders
+    index = tmp_path / "ix"
+    _ingest(index, a)
+    registry = (index / SOURCES_FILE).read_bytes()
+    for paths in ([b / "nothing.txt"], [a / "x.txt", b / "nothing.txt"]):
+        result = run(index, "sources", "--forget", *map(str, paths))
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith(
+            f"Error: {b / 'nothing.txt'}: not a recorded source of the index"
+        ), result.stderr
+        assert (index / SOURCES_FILE).read_bytes() == registry
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--forget"], [str(ONE)], ["--missing", "--format", "json", "--forget"]],
+    ids=["nothing-to-forget", "path-without-forget", "format-with-forget"],
+)
+def test_sources_usage_errors(args: list[str], folders: tuple[Path, Path], tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    _ingest(index, folders[0])
+    registry = (index / SOURCES_FILE).read_bytes()
+    result = run(index, "sources", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (index / SOURCES_FILE).read_bytes() == registry
+
+
+def test_missing_lists_then_forgets_every_source_that_is_gone(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = folders
+    index = tmp_path / "ix"
+    shutil.copy(ONE, b / "z.txt")
+    _ingest(index, a, b)
+    before = _pmids(index)
+    (a / "x.txt").unlink()
+    (a / "y.txt").unlink()
+
+    listed = run(index, "sources", "--missing", "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert sorted(e["path"] for e in json.loads(listed.stdout)) == [
+        str(a / "x.txt"),
+        str(a / "y.txt"),
+    ]
+    refused = run(index, "rebuild", "--quiet")
+    assert refused.exit_code == 1
+    assert "(2 missing)" in refused.stderr
+    assert "'searchkit sources --forget --missing'" in refused.stderr
+
+    forgot = run(index, "sources", "--forget", "--missing")
+    assert forgot.exit_code == 0, forgot.stderr
+    lines = forgot.stderr.splitlines()
+    assert lines[:2] == [f"forgot: {a / 'x.txt'}", f"forgot: {a / 'y.txt'}"], lines
+    assert lines[2].startswith("Forgot 2 recorded sources; their 5 records stay"), lines
+    assert _recorded(index) == [str(b / "z.txt")]
+    again = run(index, "sources", "--forget", "--missing")
+    assert again.exit_code == 0
+    assert again.stderr.startswith("No recorded source is missing"), again.stderr
+
+    err = _rebuild(index)
+    assert "Kept 4 records" in err, err  # z.txt gives the fifth again
+    assert _pmids(index) == before
+
+
+def test_an_index_refused_after_an_upgrade_can_forget_its_missing_sources(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The case that matters most: searchkit refuses an index of an older format and
+    says to rebuild it, and some of its exports have moved since."""
+    a, b = folders
+    index = tmp_path / "ix"
+    _ingest(index, a)
+    before = _pmids(index)
+    os.rename(a / "x.txt", b / "x.txt")
+    set_index_version(index, 5)
+    assert run(index, "search", "cancer").exit_code == 1  # refused: rebuild it
+
+    listed = run(index, "sources", "--missing")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.rstrip().endswith(str(a / "x.txt"))
+    forgot = run(index, "sources", "--forget", "--missing")
+    assert forgot.exit_code == 0, forgot.stderr
+    _rebuild(index)
+    assert _pmids(index) == before
+    # Ingested at its new place afterwards, the file is read again: nothing changes.
+    err = _ingest(index, b / "x.txt")
+    assert err.startswith("No records added or changed (1 file read in "), err
+
+
+def test_library_forget_sources(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    a, _ = folders
+    with SearchIndex.create(tmp_path / "ix") as ix:
+        ingest([a], ix)
+        with pytest.raises(SourceNotFoundError, match=r"nothing\.txt: not a recorded source"):
+            forget_sources(ix, [a / "nothing.txt"])
+        assert forget_sources(ix, missing=True) == []
+        (a / "y.txt").unlink()
+        (gone,) = forget_sources(ix, missing=True)
+        assert gone.path == str(a / "y.txt") and gone.records == 4
+        # By directory (an index that cannot be opened is forgotten from the same way).
+        (kept,) = forget_sources(ix.path, [str(a / "x.txt")])
+        assert kept.records == 1
+        assert SourceRegistry.load(ix.path).entries == {}
+        assert len(ix) == 5
+        assert not [p for p in ix.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_forget_is_a_write_under_the_index_lock_that_changes_nothing_else(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The registry is read, changed and written back under the index lock (two writers
+    must never write back each other's copy), and forgetting writes nothing else: an
+    index of an older format it reads keeps declaring that format."""
+    a, _ = folders
+    with SearchIndex.create(tmp_path / "ix") as ix:
+        ingest([a], ix)
+        (a / "x.txt").unlink()
+        registry = (ix.path / SOURCES_FILE).read_bytes()
+        with SearchIndex.open(ix.path) as other, other.locked():
+            with pytest.raises(IndexLockedError):
+                ix.forget_sources(missing=True)
+            with pytest.raises(IndexLockedError):
+                forget_sources(ix.path, missing=True)
+            busy = run(ix.path, "sources", "--forget", "--missing", "--lock-timeout", "0")
+            assert busy.exit_code == 1
+            assert busy.stderr.startswith("Error: the index at ") and busy.stderr.count("\n") == 1
+        assert (ix.path / SOURCES_FILE).read_bytes() == registry
+        set_index_version(ix.path, 10)  # an older format this searchkit reads
+        meta = (ix.path / "searchkit.json").read_bytes()
+        (gone,) = ix.forget_sources(missing=True)
+        assert gone.path == str(a / "x.txt")
+        assert (ix.path / "searchkit.json").read_bytes() == meta
+
+
+def test_a_solr_collection_refuses_to_forget_in_one_line() -> None:
+    from searchkit.solr.address import parse_address
+    from searchkit.solr.backend import SolrBackend
+
+    backend = SolrBackend(parse_address("solr://localhost:1/solr/nothing"))
+    try:
+        with pytest.raises(SearchkitError) as raised:
+            backend.forget_sources([], missing=True)
+    finally:
+        backend.close()
+    message = str(raised.value)
+    assert "\n" not in message and "cannot forget" in message, message
 
 
 @pytest.mark.slow

@@ -80,7 +80,12 @@ EXAMPLES: dict[str, list[str]] = {
     "rebuild": ["searchkit rebuild --index my-index"],
     "check": ["searchkit check --index my-index"],
     "delete": ["searchkit delete 34572009 22705118"],
-    "sources": ["searchkit sources --format json"],
+    "sources": [
+        "searchkit sources --format json",
+        "searchkit sources --missing",
+        "searchkit sources --forget ~/exports/old-name.nbib",
+        "searchkit sources --forget --missing",
+    ],
     "optimize": ["searchkit optimize --index my-index"],
     "search": [
         'searchkit search "immune escape MHC"',

@@ -52,6 +52,21 @@ def recover(index_dir: Path) -> None:
             shutil.rmtree(leftover)
 
 
+def missing_sources_message(missing: int) -> str:
+    """What a rebuild refused for ``missing`` recorded sources whose file is gone says
+    after the first one's path: that nothing changed, and the remedy."""
+    remedy = (
+        "put it back, or forget it with 'searchkit sources --forget PATH' — its records are kept"
+        if missing == 1
+        else "put them back, or forget them with 'searchkit sources --forget --missing' "
+        "— their records are kept"
+    )
+    return (
+        f"recorded source no longer exists ({missing} missing); the index was left as it "
+        f"is ({remedy})"
+    )
+
+
 def rebuild(
     index: SearchIndex | str | os.PathLike[str],
     *,
@@ -75,8 +90,9 @@ def rebuild(
     the sources (its ``deleted`` count includes the deletions of ``searchkit delete``
     applied again).
     Raises :class:`InputError` (before any work) when a recorded source no longer
-    exists, and :class:`IndexLockedError` when another process writes the index for
-    longer than the lock timeout.
+    exists (:func:`searchkit.index.sources.forget_sources` lets go of it), and
+    :class:`IndexLockedError` when another process writes the index for longer than the
+    lock timeout.
     """
     # "--index ." has no name to put beside. A damaged index is given as its directory:
     # only its recorded sources are read.
@@ -95,11 +111,7 @@ def rebuild(
         paths = [Path(entry.path) for entry in registry.in_reading_order()]
         missing = [p for p in paths if not p.exists()]
         if missing:
-            raise InputError(
-                str(missing[0]),
-                f"recorded source no longer exists ({len(missing)} missing); the index was "
-                "left as it is",
-            )
+            raise InputError(str(missing[0]), missing_sources_message(len(missing)))
         target = build_dir(index_dir)
         try:
             recover(index_dir)

@@ -72,6 +72,7 @@ from searchkit.records import Record
 if TYPE_CHECKING:  # the writers' and the MeSH tree's: imported when used, not by a search
     from searchkit.index.batch import IndexBatch, WriteCounts
     from searchkit.index.meshtree import MeshTree
+    from searchkit.index.sources import SourceEntry
 
 META_FILE = "searchkit.json"
 INDEX_NAME = "MAIN"
@@ -497,6 +498,19 @@ class SearchIndex:
                     # writer to find.
                     with contextlib.suppress(OSError):
                         self._remove_unreferenced_files()
+
+    def forget_sources(
+        self, paths: Iterable[PathArg] = (), *, missing: bool = False
+    ) -> list[SourceEntry]:
+        """Take recorded sources off the index's source registry, keeping their records:
+        those ``paths`` name, and with ``missing`` every one whose file no longer exists
+        (:func:`searchkit.index.sources.forget_sources`, which also takes the directory
+        of an index that cannot be opened). Under the index lock, waited for as
+        :meth:`locked` does; only ``sources.json`` is written (atomically)."""
+        from searchkit.index.sources import forget_held  # the writers': not at open
+
+        with self._lock.held(self.lock_timeout, self.on_lock_wait):
+            return forget_held(self.path, paths, missing)
 
     def apply(
         self,

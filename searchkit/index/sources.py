@@ -11,21 +11,28 @@ A file is known by its content as well as its path: a file not recorded whose co
 (size and SHA-256) is that of a recorded source whose file no longer exists is that
 source moved or renamed, and its entry moves to the new path
 (:meth:`SourceRegistry.moved_from`); a recorded source whose file still exists is
-never taken for one (two copies of a file are two sources).
+never taken for one (two copies of a file are two sources). An entry can also be let
+go of (:func:`forget_sources`): its records stay in the index, and a rebuild keeps them
+(:mod:`searchkit.index.kept_records`) without reading its file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchkit.atomic import atomic_write_text
-from searchkit.errors import IndexFormatError
+from searchkit.errors import IndexFormatError, IndexNotFoundError, SourceNotFoundError
+from searchkit.index.locking import IndexLock, LockWaitCallback
+
+if TYPE_CHECKING:
+    from searchkit.index.searchindex import SearchIndex
 
 SOURCES_FILE = "sources.json"
 _FORMAT = 1
@@ -140,6 +147,15 @@ class SourceRegistry:
             return entry
         return None
 
+    def find(self, path: str | os.PathLike[str]) -> str | None:
+        """The key of the recorded source ``path`` names (as recorded, or relative to
+        the working directory; ``..`` and ``.`` resolved), if it is one."""
+        key = source_key(Path(path))
+        if key in self.entries:
+            return key
+        wanted = os.path.normpath(os.path.abspath(path))
+        return next((k for k in self.entries if os.path.normpath(k) == wanted), None)
+
     def gone(self) -> list[SourceEntry]:
         """The entries whose file no longer exists at its recorded path, by path."""
         return [e for _, e in sorted(self.entries.items()) if is_gone(e)]
@@ -213,3 +229,62 @@ def read_state(path: Path) -> FileState:
     """The identity of ``path`` now (hashes the whole file)."""
     size, mtime_ns = stat_state(path)
     return FileState(size, mtime_ns, file_sha256(path))
+
+
+def forget_sources(
+    index: SearchIndex | str | os.PathLike[str],
+    paths: Iterable[str | os.PathLike[str]] = (),
+    *,
+    missing: bool = False,
+    lock_timeout: float = 0.0,
+    on_lock_wait: LockWaitCallback | None = None,
+) -> list[SourceEntry]:
+    """Take recorded sources off the registry of ``index``: those ``paths`` name (as
+    recorded, or relative to the working directory), and with ``missing`` every one
+    whose file no longer exists. What was forgotten, in the registry's order.
+
+    Their records stay in the index: a rebuild no longer reads their files, and keeps
+    the records no other source gives (:mod:`searchkit.index.kept_records`); the
+    same file ingested again is read again as a new source. A path that is not a
+    recorded source raises :class:`SourceNotFoundError`, having forgotten nothing.
+
+    ``index`` may be the directory of an index too damaged, or of a format too old,
+    to open (what a rebuild is for): its lock is then waited for ``lock_timeout``
+    seconds, telling ``on_lock_wait``; an opened index waits as set on it
+    (:meth:`SearchIndex.forget_sources`). The registry is read, changed and written
+    back (atomically) under the index lock; nothing else of the index is written.
+    """
+    from searchkit.index.searchindex import META_FILE, SearchIndex
+
+    if isinstance(index, SearchIndex):
+        return index.forget_sources(paths, missing=missing)
+    index_dir = Path(index)
+    if not (index_dir / META_FILE).is_file():
+        # No lock file is made in a directory that is not an index.
+        raise IndexNotFoundError(f"no searchkit index at {index_dir}")
+    with IndexLock(index_dir).held(lock_timeout, on_lock_wait):
+        return forget_held(index_dir, paths, missing)
+
+
+def forget_held(
+    index_dir: Path, paths: Iterable[str | os.PathLike[str]], missing: bool
+) -> list[SourceEntry]:
+    """:func:`forget_sources` of the index at ``index_dir``, its lock held by the caller."""
+    registry = SourceRegistry.load(index_dir)
+    wanted = list(paths)
+    keys = [registry.find(path) for path in wanted]
+    unknown = [os.fspath(path) for path, key in zip(wanted, keys, strict=True) if key is None]
+    if unknown:
+        more = f" (nor are {len(unknown) - 1} more of the paths given)" if len(unknown) > 1 else ""
+        raise SourceNotFoundError(
+            f"{unknown[0]}: not a recorded source of the index at {index_dir}{more}; "
+            "nothing was forgotten ('searchkit sources' lists them)"
+        )
+    chosen = {key for key in keys if key is not None}
+    if missing:
+        chosen.update(entry.path for entry in registry.gone())
+    if not chosen:
+        return []
+    forgotten = registry.forget(sorted(chosen))
+    registry.save()
+    return forgotten

@@ -77,6 +77,21 @@ class Repairable(Protocol):
         of reading the sources."""
         ...
 
+    def sources(self, *, missing: bool = False) -> list[SourceEntry]:
+        """The files ingested, with when and how many records, by path (``missing``:
+        only those that no longer exist at their recorded path)."""
+        ...
+
+    def forget_sources(
+        self, paths: Sequence[str | os.PathLike[str]], missing: bool
+    ) -> list[SourceEntry]:
+        """Take the recorded sources ``paths`` names (and with ``missing`` every one whose
+        file is gone) off the registry, under the write lock, keeping their records in
+        the index; what was forgotten. A path that is not a recorded source:
+        SourceNotFoundError, nothing forgotten
+        (:func:`searchkit.index.sources.forget_sources`)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -151,10 +166,6 @@ class Backend(Repairable, Protocol):
     def discard_if_unused(self) -> bool:
         """Remove the index again when this object created it (``create=True``) and
         it holds no record (closing this object); whether it did."""
-        ...
-
-    def sources(self) -> list[SourceEntry]:
-        """The files ingested, with when and how many records."""
         ...
 
     def optimize(self) -> tuple[int, int]:
@@ -320,11 +331,13 @@ class LocalBackend:
     def discard_if_unused(self) -> bool:
         return self.index.discard_if_unused()
 
-    def sources(self) -> list[SourceEntry]:
-        from searchkit.index.sources import SourceRegistry  # the sources command's
+    def sources(self, *, missing: bool = False) -> list[SourceEntry]:
+        return local_sources(self.index.path, missing)
 
-        registry = SourceRegistry.load(self.index.path)
-        return sorted(registry.entries.values(), key=lambda e: e.path)
+    def forget_sources(
+        self, paths: Sequence[str | os.PathLike[str]], missing: bool
+    ) -> list[SourceEntry]:
+        return self.index.forget_sources(paths, missing=missing)
 
     def optimize(self) -> tuple[int, int]:
         return self.index.optimize()
@@ -424,8 +437,33 @@ class UnopenedLocalIndex:
         )
         return LocalBackend(new), report
 
+    def sources(self, *, missing: bool = False) -> list[SourceEntry]:
+        return local_sources(self.path, missing)
+
+    def forget_sources(
+        self, paths: Sequence[str | os.PathLike[str]], missing: bool
+    ) -> list[SourceEntry]:
+        from searchkit.index.sources import forget_sources
+
+        return forget_sources(
+            self.path,
+            paths,
+            missing=missing,
+            lock_timeout=self._lock_timeout,
+            on_lock_wait=self._on_lock_wait,
+        )
+
     def close(self) -> None:
         pass
+
+
+def local_sources(path: Path, missing: bool) -> list[SourceEntry]:
+    """The recorded sources of the local index at ``path``, by path (``missing``: those
+    whose file is gone)."""
+    from searchkit.index.sources import SourceRegistry, is_gone  # the sources command's
+
+    entries = sorted(SourceRegistry.load(path).entries.values(), key=lambda e: e.path)
+    return [e for e in entries if is_gone(e)] if missing else entries
 
 
 def open_local_for_repair(path: Path) -> LocalBackend | UnopenedLocalIndex:

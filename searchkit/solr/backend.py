@@ -41,7 +41,7 @@ from searchkit.index.mesh import MeshContext
 from searchkit.index.meshtree import MeshTree, read_tree
 from searchkit.index.schema import LIST_TEXT_FIELDS
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
+from searchkit.index.sources import SourceEntry, SourceRegistry, is_gone, source_key
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 from searchkit.searching.backend import HealthReport
@@ -453,10 +453,21 @@ class SolrBackend:
             metrics=means, queries=len(judged), per_query=per_query, run=run, notes=tuple(notes)
         )
 
-    def sources(self) -> list[SourceEntry]:
+    def sources(self, *, missing: bool = False) -> list[SourceEntry]:
         with tempfile.TemporaryDirectory() as where:
             registry = load_registry(self.client, self._config_name(), Path(where))
-        return sorted(registry.entries.values(), key=lambda e: e.path)
+        entries = sorted(registry.entries.values(), key=lambda e: e.path)
+        return [e for e in entries if is_gone(e)] if missing else entries
+
+    def forget_sources(
+        self, paths: Sequence[str | os.PathLike[str]], missing: bool
+    ) -> list[SourceEntry]:
+        """Refused: a collection's registry is one configset file per source, which
+        searchkit writes but does not remove."""
+        raise SearchkitError(
+            f"cannot forget recorded sources of a Solr collection ({self.location}): "
+            "only a local index's can be forgotten; put the file back at its recorded path"
+        )
 
     # -- writing -------------------------------------------------------------------
 
