@@ -3,6 +3,7 @@ or as a real ``searchkit`` process."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,3 +54,24 @@ def pmids(index: Path, query: str) -> set[str]:
     result = run(index, "search", query, "--format", "pmid")
     assert result.exit_code == 0, result.stderr
     return set(result.stdout.split())
+
+
+def refused_until_rebuilt(tmp_path: Path, record: dict[str, object], key: str, query: str) -> None:
+    """An index of ``record`` whose recorded analysis lacks ``key``, as one made before
+    that rule: ``searchkit search QUERY`` is refused in one line naming ``key`` with the
+    ``searchkit rebuild`` hint, and after the rebuild the query finds the record."""
+    index = tmp_path / "ix"
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps(record) + "\n", "utf-8")
+    assert run(index, "ingest", str(source)).exit_code == 0
+    meta_file = index / "searchkit.json"
+    meta = json.loads(meta_file.read_text("utf-8"))
+    assert key in meta["analysis"]
+    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != key}
+    meta_file.write_text(json.dumps(meta), "utf-8")
+    refused = run(index, "search", query)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert f"({key})" in refused.stderr and "searchkit rebuild" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert run(index, "rebuild").exit_code == 0
+    assert pmids(index, query) == {str(record["pmid"])}

@@ -10,7 +10,6 @@ rebuilt."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import unicodedata
@@ -18,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from searchkit.analysis.analyzer import analysis_params, fold
+from searchkit.analysis.analyzer import fold
 from searchkit.index.schema import NameTokenizer
 
-from .cli_helpers import count, pmids, run, searchkit_exe
+from .cli_helpers import count, pmids, refused_until_rebuilt, searchkit_exe
 
 
 @pytest.mark.parametrize(
@@ -101,17 +100,5 @@ def test_the_same_article_from_xml_and_medline_by_either_spelling(
 
 
 def test_an_index_made_before_names_were_folded_is_refused(tmp_path: Path) -> None:
-    index = tmp_path / "ix"
-    source = tmp_path / "one.jsonl"
     record = {"pmid": "1", "title": "Colitis", "authors": [{"name": "König T"}], "year": 2020}
-    source.write_text(json.dumps(record) + "\n", "utf-8")
-    assert run(index, "ingest", str(source)).exit_code == 0
-    meta = json.loads((index / "searchkit.json").read_text("utf-8"))
-    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != "names"}
-    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
-    refused = run(index, "search", "konig t[au]")
-    assert refused.exit_code == 1 and refused.stdout == ""
-    assert "(names)" in refused.stderr and "searchkit rebuild" in refused.stderr
-    assert run(index, "rebuild").exit_code == 0
-    assert meta["analysis"] != analysis_params()
-    assert pmids(index, "konig t[au]") == {"1"}
+    refused_until_rebuilt(tmp_path, record, "names", "konig t[au]")

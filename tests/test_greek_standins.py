@@ -8,7 +8,6 @@ as a real process; the fast indexing path agrees; older indexes are refused."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from searchkit.analysis.analyzer import text_analyzer
 from searchkit.analysis.termizer import BiomedTermizer
 
-from .cli_helpers import count, pmids, process, run
+from .cli_helpers import count, pmids, process, refused_until_rebuilt, run
 
 
 def _terms(text: str, mode: str = "index") -> list[str]:
@@ -67,15 +66,5 @@ def test_il1b_finds_il_1_beta_as_a_real_process(sample_index_dir: Path) -> None:
 
 
 def test_an_index_made_before_the_stand_ins_is_refused(tmp_path: Path) -> None:
-    index = tmp_path / "ix"
-    source = tmp_path / "one.jsonl"
     record = {"pmid": "1", "title": "NF-kB activation", "year": 2020}
-    source.write_text(json.dumps(record) + "\n", "utf-8")
-    assert run(index, "ingest", str(source)).exit_code == 0
-    meta = json.loads((index / "searchkit.json").read_text("utf-8"))
-    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != "greek_standins"}
-    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
-    refused = run(index, "search", "NF-κB")
-    assert refused.exit_code == 1 and "(greek_standins)" in refused.stderr
-    assert run(index, "rebuild").exit_code == 0
-    assert pmids(index, "NF-κB") == {"1"}
+    refused_until_rebuilt(tmp_path, record, "greek_standins", "NF-κB")

@@ -8,7 +8,6 @@ made before is refused until rebuilt."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from searchkit.analysis.analyzer import text_analyzer
 from searchkit.analysis.termizer import BiomedTermizer
 
-from .cli_helpers import count, pmids, process, run
+from .cli_helpers import count, pmids, process, refused_until_rebuilt, run
 
 
 def _index_tokens(text: str) -> list[tuple[str, str, int, str]]:
@@ -102,19 +101,8 @@ def test_pd1_finds_the_anti_pd_1_articles_as_a_real_process(sample_index_dir: Pa
 
 
 def test_an_index_made_before_codes_inside_compounds_is_refused(tmp_path: Path) -> None:
-    index = tmp_path / "ix"
-    source = tmp_path / "one.jsonl"
     record = {"pmid": "1", "title": "IL-10-deficient mice", "year": 2020}
-    source.write_text(json.dumps(record) + "\n", "utf-8")
-    assert run(index, "ingest", str(source)).exit_code == 0
-    meta = json.loads((index / "searchkit.json").read_text("utf-8"))
-    meta["analysis"] = {k: v for k, v in meta["analysis"].items() if k != "sub_codes"}
-    (index / "searchkit.json").write_text(json.dumps(meta), "utf-8")
-    refused = run(index, "search", "IL10")
-    assert refused.exit_code == 1 and refused.stdout == ""
-    assert "(sub_codes)" in refused.stderr and "searchkit rebuild" in refused.stderr
-    assert run(index, "rebuild").exit_code == 0
-    assert pmids(index, "IL10") == {"1"}
+    refused_until_rebuilt(tmp_path, record, "sub_codes", "IL10")
 
 
 def test_a_short_form_written_joined_is_expanded_as_the_hyphenated_one() -> None:
