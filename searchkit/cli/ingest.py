@@ -24,7 +24,9 @@ from searchkit.cli.progress import QuietOption, bytes_meter, shown
 from searchkit.plural import plural
 
 if TYPE_CHECKING:
-    from searchkit.index.ingest import IngestReport
+    from collections.abc import Callable
+
+    from searchkit.index.ingest import IngestProgress, IngestReport
     from searchkit.searching.backend import Backend
 
 
@@ -70,17 +72,28 @@ def ingest(
     backend = _open_backend(index, create=True)
     backend.prepare_writes(lock_timeout, _lock_wait_message(backend.location))
     start = time.monotonic()
+
+    def run(meter: Callable[[IngestProgress], None]) -> IngestReport:
+        try:
+            return backend.ingest(
+                paths,
+                procs=procs or default_procs(),
+                batch_size=batch_size,
+                force=force,
+                on_progress=meter,
+            )
+        except KeyboardInterrupt:
+            discarded = False
+            with contextlib.suppress(Exception):
+                discarded = backend.discard_if_unused()
+            if discarded:  # else the index holds what was last committed (_call says so)
+                _err("Interrupted before anything was committed; no index was left.")
+                raise typer.Exit(130) from None
+            raise
+
     try:
         with bytes_meter("ingest", shown(quiet)) as meter:
-            report = _call(
-                lambda: backend.ingest(
-                    paths,
-                    procs=procs or default_procs(),
-                    batch_size=batch_size,
-                    force=force,
-                    on_progress=meter,
-                )
-            )
+            report = _call(lambda: run(meter))
     except BaseException:
         # Interrupted or failed before its first commit: no empty index of its own left.
         with contextlib.suppress(Exception):
