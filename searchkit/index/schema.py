@@ -39,9 +39,10 @@ SCHEMA_VERSION = 11
 #: segments keep too: its schema says so), 9 (no ``pmcid`` field: its records are
 #: written without one, and ``[pmcid]`` says to rebuild it) or 10 (its list fields one
 #: text, so a phrase may span two keywords: its schema says so, and its new segments
-#: keep it) becomes version 11 when it is first written to, so that an older
-#: searchkit refuses it with a rebuild message rather than failing on a block it
-#: cannot read; ``rebuild`` makes it a version 11 index whole.
+#: keep it) becomes version 11 when a commit first writes to it (what commits nothing
+#: leaves it as it is), so that an older searchkit refuses it with a rebuild message
+#: rather than failing on a block it cannot read; ``rebuild`` makes it a version 11
+#: index whole.
 READABLE_VERSIONS = frozenset({6, 7, 8, 9, 10, SCHEMA_VERSION})
 
 # Fields searched by free text, with their BM25F weight relative to the abstract.

@@ -488,7 +488,6 @@ class SearchIndex:
         with self._lock.held(self.lock_timeout, self.on_lock_wait):
             if first:
                 self._remove_unreferenced_files()
-                self._declare_format()
             try:
                 yield
             finally:
@@ -688,10 +687,7 @@ class SearchIndex:
                     )
                 else:
                     writer = FastSegmentWriter(unmapped, limitmb=limitmb)
-                # Every commit writes the files its new segments need for searches.
-                from searchkit.index.segmentfiles import write_segment_files
-
-                writer.before_toc = write_segment_files
+                writer.before_toc = self._before_toc
                 break
             except OSError as exc:
                 raise self._write_error(exc) from None
@@ -728,10 +724,24 @@ class SearchIndex:
         """Remove records by id in one commit; ids not in the index are listed in ``not_found``."""
         return self.apply({}, set(pmids))
 
+    def _before_toc(self, storage: Any, schema: Schema, segments: list[Any]) -> None:
+        """The writers' hook, called holding the lock as a commit is about to write its
+        table of contents (:mod:`searchkit.engine.segment_writer`): the files its new
+        segments need for searches are written, then the format is declared."""
+        from searchkit.index.segmentfiles import write_segment_files  # the writers'
+
+        write_segment_files(storage, schema, segments)
+        self._declare_format()
+
     def _declare_format(self) -> None:
         """Record this searchkit's format version in an index of an older version it
-        reads (:data:`~searchkit.index.schema.READABLE_VERSIONS`) before writing to it:
-        what it writes an older searchkit could not read."""
+        reads (:data:`~searchkit.index.schema.READABLE_VERSIONS`) as a commit is about
+        to make what this searchkit wrote part of it (before its table of contents is
+        written): the segments it wrote, beside the older ones, an older searchkit
+        could not read, and it then refuses the index with a rebuild message. What
+        commits nothing (a batch of unchanged records, a deletion of absent ids, files
+        written beside the segments alone) leaves the declaration as it is: the data
+        it describes is unchanged."""
         self._set_meta({"schema_version": SCHEMA_VERSION}, unless_set=True)
 
     def _touch(self) -> None:
