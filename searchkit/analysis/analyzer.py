@@ -86,10 +86,14 @@ _COMPOUND = re.compile(
 #: The written units the tokenizer reads as one word or compound (snippets use it too).
 COMPOUND = _COMPOUND
 _JOINERS = re.compile(r"[-\u2010\u2011\u2012\u2013*:]")
+#: What joins a compound's pieces.
+JOINERS = _JOINERS
 # Written codes that people also write with a space: "PD L1", "IL 6", "COVID 19",
 # "MHC class I". A code head is 2-6 capitals/digits starting with a capital; the tail a
 # short code (L1, 6, 19, I, II, A).
 _CODE_HEAD = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+#: A code head, as the query also reads one (a code and its Greek letter as two words).
+CODE_HEAD = _CODE_HEAD
 _CODE_TAIL = re.compile(r"(?:[A-Z]?\d{1,3}[A-Za-z]?|[A-Z]|[IVX]{1,4})")
 # What may stand between the head and the tail (or "class") of a joined code: spaces;
 # a parenthesis closing the head, then spaces ("interleukin (IL) 36"); or separators

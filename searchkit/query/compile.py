@@ -9,8 +9,9 @@ change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from whoosh import matching
@@ -31,7 +32,7 @@ from searchkit.index.schema import LIST_TEXT_FIELDS, TEXT_FIELDS
 from searchkit.params import DEFAULT, Params
 from searchkit.query.date_forms import parse_dates, parse_years
 from searchkit.query.filters import LANGUAGE_CODES
-from searchkit.query.free_text import free_text_query
+from searchkit.query.free_text import free_text_query, greek_joins
 from searchkit.query.identifiers import id_values
 from searchkit.query.lexer import tokenize
 from searchkit.query.parser import MAX_DEPTH, MIN_PREFIX, parse
@@ -218,10 +219,15 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
             raise _no_words(text, pos)
         return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
     if key in ANY_FIELD_KEYS:  # each word (a compound: in one of its forms) in any field
-        slots = phrases.analyze(schema["abstract"].analyzer, text)
-        if not slots:
+        words = _each_word(
+            schema,
+            schema["abstract"].analyzer,
+            text,
+            lambda slot: wq.Or([_slot(f, slot) for f in FIELDS[key]]),
+        )
+        if not words:
             raise _no_words(text, pos)
-        return wq.And([wq.Or([_slot(f, slot) for f in FIELDS[key]]) for slot in _one_by_one(slots)])
+        return wq.And(words)
     if key == "all":  # the text words, or a name, affiliation or journal
         parts: list[Query] = []
         for part in ("textword", *ALL_FIELDS_ALSO):
@@ -235,13 +241,14 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
     alternatives: list[Query] = []
     for field in FIELDS[key]:
         if key in TEXT_KEYS:
-            slots = phrases.analyze(schema[field].analyzer, text)
-            if not slots:
-                continue
             if key in PHRASE_KEYS:
-                alternatives.append(phrases.phrase_query(field, slots))
-            else:  # each word (a compound: in one of its forms)
-                words = [_slot(field, slot) for slot in _one_by_one(slots)]
+                slots = phrases.analyze(schema[field].analyzer, text)
+                if slots:
+                    alternatives.append(phrases.phrase_query(field, slots))
+                continue
+            # each word (a compound: in one of its forms)
+            words = _each_word(schema, schema[field].analyzer, text, partial(_slot, field))
+            if words:
                 alternatives.append(wq.And(words))
             continue
         words = _field_words(schema, key, field, text)
@@ -256,6 +263,30 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
     if not alternatives:
         raise _no_words(text, pos)
     return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+
+
+def _each_word(
+    schema: Schema, analyzer: Any, text: str, search: Callable[[phrases.Slot], Query]
+) -> list[Query]:
+    """Each word of ``text`` (a compound: in one of its forms) as ``search`` searches
+    it; a code and its Greek letter typed as two words ("TNF alpha", "NF-kappa B":
+    :func:`~searchkit.query.free_text.greek_joins`) both, or the two written together."""
+
+    def words(part: str) -> list[Query]:
+        return [search(slot) for slot in _one_by_one(phrases.analyze(analyzer, part))]
+
+    found: list[Query] = []
+    last = 0
+    for start, end, together in greek_joins(schema, text):
+        found.extend(words(text[last:start]))
+        both, joined = words(text[start:end]), words(together)
+        if len(joined) == 1 and both:
+            found.append(wq.Or([wq.And(both), joined[0]]))
+        else:
+            found.extend(both)
+        last = end
+    found.extend(words(text[last:]))
+    return found
 
 
 def _one_by_one(slots: list[phrases.Slot]) -> list[phrases.Slot]:

@@ -22,6 +22,7 @@ from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
 from searchkit.analysis.acronyms import AcronymSource
+from searchkit.analysis.analyzer import CODE_HEAD, GREEK, JOINERS, fold
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -41,6 +42,8 @@ class QueryToken(NamedTuple):
     group: int
     pos: int
     original: str = ""
+    start: int = -1
+    end: int = -1
 
 
 def analyze_query(schema: Schema, text: str) -> list[QueryToken]:
@@ -53,8 +56,12 @@ def analyze_query(schema: Schema, text: str) -> list[QueryToken]:
             getattr(t, "group", i),
             t.pos,
             getattr(t, "original", t.text),
+            t.startchar,
+            t.endchar,
         )
-        for i, t in enumerate(analyzer(text, mode="query", positions=True, keeporiginal=True))
+        for i, t in enumerate(
+            analyzer(text, mode="query", positions=True, chars=True, keeporiginal=True)
+        )
     ]
 
 
@@ -212,6 +219,105 @@ def _long_form_spans(
     return spans
 
 
+_GREEK_NAMES = frozenset(GREEK.values())
+_CAPITAL = re.compile(r"[A-Z]")
+
+
+def _written_unit(text: str, written: list[QueryToken]) -> str | None:
+    """The written word or compound a concept's tokens come from (None: several written
+    units, a code written with a space, "PD L1")."""
+    unit = text[min(t.start for t in written) : max(t.end for t in written)]
+    return None if any(c.isspace() for c in unit) else unit
+
+
+def _greek_spans(
+    text: str, groups: list[list[QueryToken]], written: dict[int, list[QueryToken]]
+) -> list[tuple[int, int, str]]:
+    """Codes written with their Greek letter as a word of its own ("TNF alpha",
+    "IL-1 beta", "NF-kappa B", as MeSH headings and many abstracts write them): (first
+    group, end, the two written together, "TNFalpha"). The first is a code head
+    (``TNF``) or a compound starting with one (``NF-kappa``, ``IL-1``); the second,
+    right after it (only spaces between), a Greek letter (``alpha``, ``β``) or, after a
+    compound ending in a Greek letter's name (``NF-kappa``), a single capital (``B``).
+    The index joins neither: it joins a code head and a short code tail only ("PD L1"
+    → ``pdl1``)."""
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i + 1 < len(groups):
+        first, second = written[groups[i][0].group], written[groups[i + 1][0].group]
+        joined = _greek_join(text, first, second)
+        if joined is not None:
+            spans.append((i, i + 2, joined))
+            i += 2
+        else:
+            i += 1
+    return spans
+
+
+def greek_joins(schema: Schema, text: str) -> list[tuple[int, int, str]]:
+    """Where free text has a code and its Greek letter as two words
+    (:func:`_greek_spans`): (start, end, the two written together), in text order."""
+    tokens = analyze_query(schema, text)
+    groups = _concepts(tokens)
+    written: dict[int, list[QueryToken]] = {}
+    for t in tokens:
+        written.setdefault(t.group, []).append(t)
+    return [
+        (
+            min(t.start for t in written[groups[start][0].group]),
+            max(t.end for t in written[groups[end - 1][0].group]),
+            together,
+        )
+        for start, end, together in _greek_spans(text, groups, written)
+    ]
+
+
+def _greek_join(text: str, first: list[QueryToken], second: list[QueryToken]) -> str | None:
+    """A code and its Greek letter written together (:func:`_greek_spans`), if the
+    written units of ``first`` and ``second`` are that."""
+    if len(second) != 1 or second[0].kind != "word":
+        return None
+    head, letter = _written_unit(text, first), _written_unit(text, second)
+    if head is None or letter is None or max(t.pos for t in first) + 1 != second[0].pos:
+        return None
+    if text[max(t.end for t in first) : second[0].start].strip():
+        return None  # punctuation between: "TNF, alpha"
+    pieces = [p for p in JOINERS.split(head) if p]
+    if not CODE_HEAD.fullmatch(pieces[0]) or (len(pieces) == 1 and len(first) > 1):
+        return None
+    if fold(letter) in _GREEK_NAMES or (
+        len(pieces) > 1 and _CAPITAL.fullmatch(letter) and fold(pieces[-1]) in _GREEK_NAMES
+    ):
+        return head + letter
+    return None
+
+
+def _joined_concept(
+    schema: Schema, text: str, acronyms: AcronymSource | None, params: Params
+) -> tuple[Query, Query] | None:
+    """The concept and the records having it (as :func:`free_text_query` builds them)
+    of ``text``, one word or compound, by its whole forms only (``TNFalpha`` →
+    ``tnfalpha``; ``NF-kappaB`` → ``nfkappab`` or "nf kappab") and, with an acronym
+    table, its long forms: what the query ``text`` matches, not its parts alone."""
+    tokens = analyze_query(schema, text)
+    groups = _concepts(tokens)
+    if len(groups) != 1:
+        return None
+    if len(tokens) == 1 and tokens[0].kind == "word":
+        concept = has = term_query(schema, tokens[0].text)
+    else:
+        if not any(t.kind == "cat" for t in tokens):
+            return None
+        forms = _compound_forms(schema, groups[0], tokens)
+        concept = forms[0] if len(forms) == 1 else CompoundTerm(forms)
+        has = forms[0] if len(forms) == 1 else Or(forms)
+    if acronyms is not None and len(acronyms) and params.acronym_weight:
+        expansions = _short_form_expansions(schema, groups[0], acronyms, params)
+        if expansions:
+            return Or([concept, *expansions]), Or([has, *expansions])
+    return concept, has
+
+
 def _proximity(schema: Schema, groups: list[list[QueryToken]], params: Params) -> Query | None:
     """Adjacent query words as sloppy phrases (sequential-dependence style)."""
     words = [g[0] for g in groups if len(g) == 1 and g[0].kind == "word"]
@@ -255,18 +361,27 @@ def free_text_query(
         written.setdefault(t.group, []).append(t)
     concepts: list[Query] = [_concept_query(schema, g, written[g[0].group], params) for g in groups]
     required: list[Query] = [_has_concept(schema, g, written[g[0].group]) for g in groups]
+    # Spans of query words that are one concept, which also matches another form: a
+    # long form typed in full its short form (at the acronym weight); a code and its
+    # Greek letter typed as two words the two written together ("TNF alpha" →
+    # ``tnfalpha``), as that query would match them. The words as typed still match.
+    spans: list[tuple[int, int, Query, Query]] = []
     if acronyms is not None and len(acronyms) and params.acronym_weight:
         for i, group in enumerate(groups):
             expansions = _short_form_expansions(schema, group, acronyms, params)
             if expansions:
                 concepts[i] = Or([concepts[i], *expansions])
                 required[i] = Or([required[i], *expansions])
-        # A long form typed in full is one concept that also matches its short form.
-        for start, end, short in reversed(_long_form_spans(schema, groups, acronyms)):
+        for start, end, short in _long_form_spans(schema, groups, acronyms):
             has_short = term_query(schema, short, params.acronym_weight)
-            merged = Or([*concepts[start:end], has_short])
-            concepts[start:end] = [merged]
-            required[start:end] = [Or([And(required[start:end]), has_short])]
+            spans.append((start, end, has_short, has_short))
+    for start, end, together in _greek_spans(text, groups, written):
+        joined = _joined_concept(schema, together, acronyms, params)
+        if joined is not None and not any(s < end and start < e for s, e, _, _ in spans):
+            spans.append((start, end, *joined))
+    for start, end, concept, has in sorted(spans, key=lambda span: span[0], reverse=True):
+        concepts[start:end] = [Or([*concepts[start:end], concept])]
+        required[start:end] = [Or([And(required[start:end]), has])]
     children = list(concepts)
     near = _proximity(schema, groups, params)
     if near is not None:
