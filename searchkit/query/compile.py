@@ -52,7 +52,15 @@ from searchkit.query.syntax import (
     Years,
     describe,
 )
-from searchkit.query.tags import DATE_KEYS, ID_KEYS, ID_NAMES, PREFIXES, TAGS, WHOLE_ID_KEYS
+from searchkit.query.tags import (
+    DATE_KEYS,
+    ID_KEYS,
+    ID_NAMES,
+    PREFIXES,
+    TAGS,
+    TEXT_KEYS,
+    WHOLE_ID_KEYS,
+)
 
 __all__ = [
     "DATE_KEYS",
@@ -114,8 +122,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
 # Keys whose tagged words are matched as a phrase (a name). MeSH keys are
 # searchkit.index.mesh's: whole headings.
 PHRASE_KEYS = frozenset({"author", "first_author", "last_author", "collective"})
-# Keys whose fields hold text (the text analyzer's terms and positions).
-TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword"})
 # The fields the text analyzer indexes (stemmed words, a stop word's place kept).
 TEXT_ANALYZED = frozenset(TEXT_FIELDS) | LIST_TEXT_FIELDS
 # Keys matched as one exact, whole value.
@@ -220,9 +226,9 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
         return wq.Or([wq.Term(key, i) for i in ids]) if len(ids) > 1 else wq.Term(key, ids[0])
     if key in ANY_FIELD_KEYS:  # each word (a compound: in one of its forms) in any field
         words = _each_word(
-            schema,
             schema["abstract"].analyzer,
             text,
+            greek_joins(schema, text),
             lambda slot: wq.Or([_slot(f, slot) for f in FIELDS[key]]),
         )
         if not words:
@@ -239,6 +245,7 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
             raise _no_words(text, pos)
         return wq.Or(parts)
     alternatives: list[Query] = []
+    joins = greek_joins(schema, text) if key in TEXT_KEYS and key not in PHRASE_KEYS else []
     for field in FIELDS[key]:
         if key in TEXT_KEYS:
             if key in PHRASE_KEYS:
@@ -247,7 +254,7 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
                     alternatives.append(phrases.phrase_query(field, slots))
                 continue
             # each word (a compound: in one of its forms)
-            words = _each_word(schema, schema[field].analyzer, text, partial(_slot, field))
+            words = _each_word(schema[field].analyzer, text, joins, partial(_slot, field))
             if words:
                 alternatives.append(wq.And(words))
             continue
@@ -266,18 +273,22 @@ def _tagged(schema: Schema, key: str, text: str, pos: int) -> Query:
 
 
 def _each_word(
-    schema: Schema, analyzer: Any, text: str, search: Callable[[phrases.Slot], Query]
+    analyzer: Any,
+    text: str,
+    joins: list[tuple[int, int, str]],
+    search: Callable[[phrases.Slot], Query],
 ) -> list[Query]:
     """Each word of ``text`` (a compound: in one of its forms) as ``search`` searches
-    it; a code and its Greek letter typed as two words ("TNF alpha", "NF-kappa B":
-    :func:`~searchkit.query.free_text.greek_joins`) both, or the two written together."""
+    it; a code and its Greek letter typed as two words, at ``joins`` ("TNF alpha",
+    "NF-kappa B": :func:`~searchkit.query.free_text.greek_joins` of ``text``), both, or
+    the two written together."""
 
     def words(part: str) -> list[Query]:
         return [search(slot) for slot in _one_by_one(phrases.analyze(analyzer, part))]
 
     found: list[Query] = []
     last = 0
-    for start, end, together in greek_joins(schema, text):
+    for start, end, together in joins:
         found.extend(words(text[last:start]))
         both, joined = words(text[start:end]), words(together)
         if len(joined) == 1 and both:

@@ -81,6 +81,7 @@ from searchkit.query.tags import (
     PREFIXES,
     PROXIMITY_KEYS,
     TAGS,
+    TEXT_KEYS,
     UNSUPPORTED_TAGS,
     WHOLE_ID_KEYS,
 )
@@ -543,9 +544,7 @@ _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 #: Field keys of text analysed as the free text is (compounds indexed whole and by
 #: their pieces): a hyphenated word truncated at its end is searched whole in them.
-_COMPOUND_KEYS: frozenset[str | None] = frozenset(
-    {None, "title", "abstract", "tiab", "textword", "keyword", "all"}
-)
+_COMPOUND_KEYS: frozenset[str | None] = frozenset({None, "all", *TEXT_KEYS})
 
 
 def _wild_run(words: list[Token], key: str | None, pos: int, unquoted: bool = False) -> Node:

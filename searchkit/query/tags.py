@@ -176,6 +176,8 @@ ID_KEYS = frozenset({"pmid", "doi", "pmcid"})
 ID_NAMES = {"pmid": "PMIDs", "doi": "DOIs", "pmcid": "PMC ids"}
 #: Identifier keys matched only whole: a DOI may be truncated (a prefix of it).
 WHOLE_ID_KEYS = frozenset({"pmid", "pmcid"})
+#: Keys whose fields hold text (the text analyzer's terms and positions).
+TEXT_KEYS = frozenset({"title", "abstract", "tiab", "textword", "keyword"})
 #: Keys searched as dates ("YYYY[/MM[/DD]]" or a range of them).
 DATE_KEYS = frozenset({"pdat", "edat", "crdt", "mhda"})
 #: Keys a proximity tag ``[tiab:~N]`` may name (PubMed's: title, title/abstract and

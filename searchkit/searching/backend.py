@@ -460,10 +460,12 @@ class UnopenedLocalIndex:
 def local_sources(path: Path, missing: bool) -> list[SourceEntry]:
     """The recorded sources of the local index at ``path``, by path (``missing``: those
     whose file is gone)."""
-    from searchkit.index.sources import SourceRegistry, is_gone  # the sources command's
+    from searchkit.index.sources import SourceRegistry  # the sources command's
 
-    entries = sorted(SourceRegistry.load(path).entries.values(), key=lambda e: e.path)
-    return [e for e in entries if is_gone(e)] if missing else entries
+    registry = SourceRegistry.load(path)
+    if missing:
+        return registry.gone()
+    return sorted(registry.entries.values(), key=lambda e: e.path)
 
 
 def open_local_for_repair(path: Path) -> LocalBackend | UnopenedLocalIndex:
