@@ -13,7 +13,9 @@ can hold it:
 * the joined term alone, one position wide: the compound written as one word
   (``PDL1`` for a typed ``PD-L1``);
 * for a code joined across a word (``MHC class II``), its own parts side by side
-  (``MHC-II``, ``MHC II``).
+  (``MHC-II``, ``MHC II``);
+* for a quoted phrase (:func:`with_writings`), a code's joined term also as the
+  pieces records write it in (``IL10`` as ``IL-10``, ``NF-κB`` as ``NF-kappa B``).
 
 Slots follow each other at the distances the analyzer gave them (stop-word gaps
 included), each starting where the form the previous slot matched in ends.
@@ -108,6 +110,25 @@ def analyze(analyzer: Any, text: str) -> list[Slot]:
         previous_end = pos
         i += 1
     return slots
+
+
+def with_writings(
+    slots: list[Slot], writings: Callable[[str], tuple[tuple[str, ...], ...]]
+) -> list[Slot]:
+    """``slots`` with each form of one term one position wide (a word, a compound's
+    joined term) also matched as ``writings(term)`` gives it: pieces side by side, one
+    position each (``il10`` also as ``il``, ``10``: the records that write the code
+    typed ``IL10`` as ``IL-10``; ``tnfalpha`` also as ``tnf``, ``alpha``: the
+    records that write "TNF alpha", whose words the index does not join)."""
+    out: list[Slot] = []
+    for slot in slots:
+        forms = list(slot.forms)
+        for terms, width in slot.forms:
+            if width == 1 and len(terms) == 1:
+                for pieces in writings(terms[0][0]):
+                    forms.append((tuple((p, k) for k, p in enumerate(pieces)), len(pieces)))
+        out.append(Slot(slot.gap, tuple(dict.fromkeys(forms))))
+    return out
 
 
 def phrase_starts(slots: list[Slot], keys: Callable[[str, Ints | None], Ints]) -> Ints:
@@ -276,4 +297,12 @@ def phrase_query(fieldname: str, slots: list[Slot], boost: float = 1.0) -> Query
     return PositionalPhrase(fieldname, slots, boost=boost)
 
 
-__all__ = ["PositionalPhrase", "Slot", "analyze", "frequencies", "phrase_query", "phrase_starts"]
+__all__ = [
+    "PositionalPhrase",
+    "Slot",
+    "analyze",
+    "frequencies",
+    "phrase_query",
+    "phrase_starts",
+    "with_writings",
+]

@@ -20,6 +20,7 @@ from whoosh.fields import Schema
 from whoosh.query import NullQuery, Query
 
 from searchkit.analysis.acronyms import AcronymSource
+from searchkit.analysis.code_writings import writings
 from searchkit.engine import phrases
 from searchkit.engine.near import NearTerms
 from searchkit.engine.nodes import FieldedPhrase, FieldedTerm
@@ -350,15 +351,33 @@ def _text_phrase(
     schema: Schema, field: str, text: str, near: int | None, boost: float
 ) -> Query | None:
     """A quoted phrase in one text field (None: no searchable words): the words at the
-    positions the analyzer gives them (:mod:`searchkit.engine.phrases`); with ``near``, its
-    words as written within ``near`` positions, in any order."""
-    slots = phrases.analyze(schema[field].analyzer, text)
-    if not slots:
-        return None
+    positions the analyzer gives them (:mod:`searchkit.engine.phrases`), a code in any
+    of the writings records give it (:func:`_written_codes`); with ``near``, its words
+    as written within ``near`` positions, in any order."""
+    analyzer = schema[field].analyzer
     if near is not None:
+        slots = phrases.analyze(analyzer, text)
+        if not slots:
+            return None
         words = list(dict.fromkeys(t for slot in slots for t, _ in slot.forms[0][0]))
         return _phrase(field, words, near, boost)
+    slots = _written_codes(schema, analyzer, text)
+    if not slots:
+        return None
     return phrases.phrase_query(field, slots, boost)
+
+
+def _written_codes(schema: Schema, analyzer: Any, text: str) -> list[phrases.Slot]:
+    """The slots of a quoted phrase, each code in them also as records write it: a code
+    and its Greek letter typed as two words ("NF-kappa B", "TNF alpha":
+    :func:`~searchkit.query.free_text.greek_joins`) one slot, and a code's joined term
+    also as its pieces side by side (``IL10`` as ``IL-10``, ``NF-κB`` as ``NF-kappa
+    B``: :func:`~searchkit.analysis.code_writings.writings`), so that the phrase typed
+    one way finds the records that write it another."""
+    for start, end, together in reversed(greek_joins(schema, text)):
+        text = text[:start] + together + text[end:]
+    slots = phrases.analyze(analyzer, text)
+    return phrases.with_writings(slots, partial(writings, analyzer))
 
 
 def _field_phrase(

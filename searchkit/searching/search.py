@@ -309,7 +309,9 @@ def _phrase_slots(leaf: wq.Phrase | PositionalPhrase) -> tuple[tuple[frozenset[s
     (:class:`snippets.Phrases`)."""
     if isinstance(leaf, PositionalPhrase):
         slots = tuple(frozenset(slot.terms()) for slot in leaf.slots)
-        return slots, len(slots) + sum(slot.gap for slot in leaf.slots)
+        # A slot may be several words ("IL 10" for a typed IL10): its widest form.
+        widths = sum(max(width for _, width in slot.forms) for slot in leaf.slots)
+        return slots, widths + sum(slot.gap for slot in leaf.slots)
     words = [str(w) for w in leaf.words]
     return tuple(frozenset((w,)) for w in words), len(words) + int(leaf.slop)
 
