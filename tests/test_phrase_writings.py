@@ -106,7 +106,8 @@ def test_words_apart_do_not_match(sample_index_dir: Path) -> None:
 def test_explain_shows_the_other_writings(sample_index_dir: Path) -> None:
     shown = run(sample_index_dir, "search", '"IL10 signaling"', "--explain", "--limit", "1")
     assert shown.exit_code == 0, shown.stderr
-    assert "(il10|il 10) signal" in shown.stderr + shown.stdout
+    # IL-10 written hyphenated: its joined term, then its last piece
+    assert "(il10|il10 10) signal" in shown.stderr + shown.stdout
 
 
 def test_the_hit_highlights_the_code_as_written(sample_index_dir: Path) -> None:
@@ -137,11 +138,28 @@ def test_a_codes_writings_are_what_the_index_holds_for_it(
     term: str, expected: set[tuple[str, ...]]
 ) -> None:
     found = writings(text_analyzer(), term)
-    assert expected <= set(found)
+    assert expected <= {w.pieces for w in found}
     assert len(found) <= MAX_WRITINGS
-    for pieces in found:  # each, written hyphenated, is the same code to the analyzer
+    for pieces, _ in found:  # each, written hyphenated, is the same code to the analyzer
         tokens = [(t.text, t.kind) for t in text_analyzer()("-".join(pieces), mode="index")]
         assert (term, "cat") in tokens
+
+
+@pytest.mark.parametrize(
+    ("term", "apart", "joined"),
+    [
+        ("tnfalpha", ("tnf", "alpha"), ("tnf", "a")),  # "TNF alpha"; "TNF-a"
+        ("nfkappab", ("nf", "kappa", "b"), ()),  # "NF-kappa B"
+        ("il10", (), ("il", "10")),  # "IL 10" is joined like "IL-10"
+        ("pdl1", (), ("pd", "l1")),
+    ],
+)
+def test_pieces_written_apart_are_told_from_those_the_index_joins(
+    term: str, apart: tuple[str, ...], joined: tuple[str, ...]
+) -> None:
+    found = {w.pieces: w.apart for w in writings(text_analyzer(), term)}
+    assert not apart or found[apart] is True
+    assert not joined or found[joined] is False
 
 
 @pytest.mark.parametrize("term", ["signal", "immun", "2019", "activ", "metabol", "diabet"])

@@ -33,6 +33,7 @@ from whoosh import matching
 from whoosh.query import Query, Term
 from whoosh.query.qcore import QueryError as WhooshQueryError
 
+from searchkit.analysis.code_writings import Writing
 from searchkit.engine import sets
 from searchkit.engine.joined import Arrays
 from searchkit.engine.postings import Floats, Ints, SegmentArrays
@@ -112,21 +113,27 @@ def analyze(analyzer: Any, text: str) -> list[Slot]:
     return slots
 
 
-def with_writings(
-    slots: list[Slot], writings: Callable[[str], tuple[tuple[str, ...], ...]]
-) -> list[Slot]:
+def with_writings(slots: list[Slot], writings: Callable[[str], tuple[Writing, ...]]) -> list[Slot]:
     """``slots`` with each form of one term one position wide (a word, a compound's
-    joined term) also matched as ``writings(term)`` gives it: pieces side by side, one
-    position each (``il10`` also as ``il``, ``10``: the records that write the code
-    typed ``IL10`` as ``IL-10``; ``tnfalpha`` also as ``tnf``, ``alpha``: the
-    records that write "TNF alpha", whose words the index does not join)."""
+    joined term) also matched as records write that code in pieces
+    (``writings(term)``): its joined term where a hyphenated writing puts it, at the
+    first piece, with the last piece after it (``il10`` then ``10``: ``IL-10`` for a
+    typed ``IL10``; not ``il10`` alone two positions wide, which "IL10 xyz" would
+    fill), and the pieces side by side where records write them apart and the index
+    does not join them (``tnf``, ``alpha`` for ``tnfalpha``: "TNF alpha")."""
     out: list[Slot] = []
     for slot in slots:
         forms = list(slot.forms)
         for terms, width in slot.forms:
-            if width == 1 and len(terms) == 1:
-                for pieces in writings(terms[0][0]):
+            if width != 1 or len(terms) != 1:
+                continue
+            term = terms[0][0]
+            for pieces, apart in writings(term):
+                if apart:
                     forms.append((tuple((p, k) for k, p in enumerate(pieces)), len(pieces)))
+                else:  # the joined term where the first piece is, and the last piece
+                    last = len(pieces) - 1
+                    forms.append((((term, 0), (pieces[last], last)), len(pieces)))
         out.append(Slot(slot.gap, tuple(dict.fromkeys(forms))))
     return out
 
@@ -189,6 +196,8 @@ def candidates(slots: list[Slot], holding: Callable[[str], Ints]) -> Ints:
         for terms, _ in slot.forms:
             every: Ints | None = None
             for term, _ in terms:
+                if every is not None and not len(every):
+                    break  # a form no document holds: its other terms are not read
                 has = holding(term)
                 every = has if every is None else every[sets.contains(has, every)]
             assert every is not None
