@@ -1806,3 +1806,27 @@ def test_configset_indexes_no_code_inside_a_compound_as_the_readme_says(
     parts or none)."""
     assert "il10" in [t.text for t in text_analyzer()("IL-10-deficient", mode="index")]
     assert "il10" not in _analyzed(solr_cluster, initialised, "IL-10-deficient")
+
+
+@pytest.mark.parametrize(
+    ("typed", "hyphenated"),
+    [
+        ('"PDL1 expression"', '"PD-L1 expression"'),
+        ('"IL6 levels"', '"IL-6 levels"'),
+        ('"NF-kappa B activation"', '"NF-κB activation"'),
+    ],
+)
+def test_quoted_code_writings_as_the_readme_says(
+    solr_cluster: SolrCluster, sample: str, typed: str, hyphenated: str
+) -> None:
+    """The difference the README lists: locally a quoted code typed joined, or with
+    its Greek letter as a word, finds what the hyphenated phrase finds
+    (tests/test_phrase_writings.py); the cluster searches the phrase as its analyzer
+    reads it, and finds fewer."""
+
+    def found(query: str) -> set[str]:
+        result = _run(solr_cluster, "search", query, "--format", "pmid", "--index", sample)
+        assert result.exit_code == 0, result.stderr
+        return set(result.stdout.split())
+
+    assert found(typed) < found(hyphenated)
