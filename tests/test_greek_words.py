@@ -38,9 +38,10 @@ PAIRS = [
 def _joined_term(together: str) -> str:
     """The term the analyzer gives the code written together: a compound's joined
     term, else the word's."""
-    tokens = list(text_analyzer()(together, mode="query"))
-    cats = [t.text for t in tokens if t.kind == "cat"]
-    return cats[0] if cats else tokens[0].text
+    # (The analyzer yields one token object, changed in place: read it as it comes.)
+    tokens = [(t.text, t.kind) for t in text_analyzer()(together, mode="query")]
+    cats = [text for text, kind in tokens if kind == "cat"]
+    return cats[0] if cats else tokens[0][0]
 
 
 def _terms(q: Query) -> set[str]:
@@ -118,3 +119,46 @@ def test_a_real_process_joins_them(sample_index_dir: Path) -> None:
     done = process(sample_index_dir, "search", "TNF alpha", "--format", "pmid")
     assert done.returncode == 0, done.stderr
     assert pmids(sample_index_dir, "TNFα") <= set(done.stdout.split())
+
+
+# Typed with every piece a word of its own (as PubMed users type codes): the spaced
+# words are one concept, the code written together.
+SPACED = [
+    ("NF kappa B", "NF-κB", "NF AND kappa AND B"),
+    ("IL 1 beta", "IL-1β", "IL 1 AND beta"),  # "IL 1" is a code already: il1
+    ("HIF 1 alpha", "HIF-1α", "HIF 1 AND alpha"),
+    ("TGF beta 1", "TGF-β1", "TGF AND beta AND 1"),
+    ("NF kB", "NF-κB", "NF AND kB"),
+]
+
+
+@pytest.mark.parametrize(("spaced", "together", "apart"), SPACED)
+def test_a_code_typed_in_spaced_pieces_is_one_concept(
+    spaced: str, together: str, apart: str
+) -> None:
+    q = free_text_query(build_schema(), spaced)
+    assert isinstance(q, BestMatch)
+    assert len(q.concepts()) == 1
+    assert _joined_term(together) in _terms(q.concepts()[0])
+
+
+@pytest.mark.parametrize(("spaced", "together", "apart"), SPACED)
+def test_a_code_typed_in_spaced_pieces_finds_it_written_together(
+    sample_index_dir: Path, spaced: str, together: str, apart: str
+) -> None:
+    new = pmids(sample_index_dir, spaced)
+    assert pmids(sample_index_dir, together) <= new
+    # and loses none of the records it found before, with every piece somewhere
+    assert pmids(sample_index_dir, apart) <= new
+    quoted = pmids(sample_index_dir, f'"{spaced}"')
+    assert pmids(sample_index_dir, f'"{together}"') <= quoted
+
+
+@pytest.mark.parametrize(
+    ("text", "unjoined"),
+    [("type 2 diabetes", "type2diabet"), ("TNF a patients", "tnfalpha"), ("IL 6 B", "il6b")],
+)
+def test_spaced_words_that_spell_no_greek_code_stay_apart(text: str, unjoined: str) -> None:
+    # No Greek letter's name, or a stop word ("a") in its place.
+    q = free_text_query(build_schema(), text)
+    assert unjoined not in _terms(q)

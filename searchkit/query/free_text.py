@@ -22,7 +22,7 @@ from whoosh.fields import Schema
 from whoosh.query import And, NullQuery, Or, Phrase, Query, Term
 
 from searchkit.analysis.acronyms import AcronymSource
-from searchkit.analysis.analyzer import CODE_HEAD, GREEK, JOINERS, fold
+from searchkit.analysis.analyzer import CODE_HEAD, GREEK, JOINERS, fold, unjoined, whole_term
 from searchkit.engine.nodes import (
     BestMatch,
     CompoundTerm,
@@ -221,6 +221,8 @@ def _long_form_spans(
 
 _GREEK_NAMES = frozenset(GREEK.values())
 _CAPITAL = re.compile(r"[A-Z]")
+#: A number ending a code after its Greek letter ("TGF beta 1": TGF-β1).
+_CODE_NUMBER = re.compile(r"\d{1,3}")
 
 
 def _written_unit(text: str, written: list[QueryToken]) -> str | None:
@@ -230,27 +232,50 @@ def _written_unit(text: str, written: list[QueryToken]) -> str | None:
     return None if any(c.isspace() for c in unit) else unit
 
 
+def _written_code(text: str, written: list[QueryToken]) -> str | None:
+    """:func:`_written_unit`, or a code written with a space that the analyzer joins
+    (a code head and tail, "IL 1", "HIF 1": a joined term among its tokens) with a
+    hyphen for the space ("IL-1", searched as the compound is)."""
+    unit = _written_unit(text, written)
+    if unit is not None or not any(t.kind == "cat" for t in written):
+        return unit
+    spaced = text[min(t.start for t in written) : max(t.end for t in written)]
+    return "-".join(spaced.split())
+
+
 def _greek_spans(
     text: str, groups: list[list[QueryToken]], written: dict[int, list[QueryToken]]
 ) -> list[tuple[int, int, str]]:
     """Codes written with their Greek letter as a word of its own ("TNF alpha",
-    "IL-1 beta", "NF-kappa B", as MeSH headings and many abstracts write them): (first
-    group, end, the two written together, "TNFalpha"). The first is a code head
-    (``TNF``) or a compound starting with one (``NF-kappa``, ``IL-1``); the second,
-    right after it (only spaces between), a Greek letter (``alpha``, ``β``) or, after a
-    compound ending in a Greek letter's name (``NF-kappa``), a single capital (``B``).
-    The index joins neither: it joins a code head and a short code tail only ("PD L1"
-    → ``pdl1``)."""
+    "IL-1 beta", "NF-kappa B", as MeSH headings and many abstracts write them, or
+    with every piece a word, "NF kappa B", "IL 1 beta", "TGF beta 1"): (first group,
+    end, the pieces written together, "TNFalpha"). The first is a code head (``TNF``)
+    or a compound starting with one (``NF-kappa``, ``IL-1``, also written "IL 1");
+    the second, right after it (only spaces between), a Greek letter (``alpha``,
+    ``β``) or, after a compound ending in a Greek letter's name (``NF-kappa``), a
+    single capital (``B``), or the Latin letter a table reads as that Greek letter
+    (``NF kB``); after the letter's name, a capital or a short number may follow
+    ("NF kappa B", "TGF beta 1"). The index joins none of these: it joins a code
+    head and a short code tail only ("PD L1" → ``pdl1``)."""
     spans: list[tuple[int, int, str]] = []
     i = 0
     while i + 1 < len(groups):
         first, second = written[groups[i][0].group], written[groups[i + 1][0].group]
         joined = _greek_join(text, first, second)
-        if joined is not None:
-            spans.append((i, i + 2, joined))
-            i += 2
-        else:
+        if joined is None:
             i += 1
+            continue
+        end = i + 2
+        while end < len(groups):
+            more = _greek_tail(
+                text, joined, written[groups[end - 1][0].group], written[groups[end][0].group]
+            )
+            if more is None:
+                break
+            joined += more
+            end += 1
+        spans.append((i, end, joined))
+        i = end
     return spans
 
 
@@ -275,21 +300,45 @@ def greek_joins(schema: Schema, text: str) -> list[tuple[int, int, str]]:
 def _greek_join(text: str, first: list[QueryToken], second: list[QueryToken]) -> str | None:
     """A code and its Greek letter written together (:func:`_greek_spans`), if the
     written units of ``first`` and ``second`` are that."""
-    if len(second) != 1 or second[0].kind != "word":
+    if len(second) != 1 or second[0].kind != "word" or not _adjacent(text, first, second):
         return None
-    head, letter = _written_unit(text, first), _written_unit(text, second)
-    if head is None or letter is None or max(t.pos for t in first) + 1 != second[0].pos:
+    as_written = _written_unit(text, first)
+    head, letter = _written_code(text, first), _written_unit(text, second)
+    if head is None or letter is None:
         return None
-    if text[max(t.end for t in first) : second[0].start].strip():
-        return None  # punctuation between: "TNF, alpha"
     pieces = [p for p in JOINERS.split(head) if p]
-    if not CODE_HEAD.fullmatch(pieces[0]) or (len(pieces) == 1 and len(first) > 1):
+    one_word = len(pieces) == 1 and as_written is not None
+    if not CODE_HEAD.fullmatch(pieces[0]) or (one_word and len(first) > 1):
         return None
     if fold(letter) in _GREEK_NAMES or (
         len(pieces) > 1 and _CAPITAL.fullmatch(letter) and fold(pieces[-1]) in _GREEK_NAMES
     ):
         return head + letter
+    if whole_term(unjoined(fold(head + letter)).lower()) != unjoined(fold(head + letter)).lower():
+        return head + letter  # a Latin letter standing for the Greek one: "NF kB"
     return None
+
+
+def _greek_tail(
+    text: str, joined: str, before: list[QueryToken], after: list[QueryToken]
+) -> str | None:
+    """What a word right after a code joined with its Greek letter adds to it: a
+    capital or a short number when the code ends with the letter's name ("NF kappa"
+    then "B", "TGF beta" then "1"); else None."""
+    if len(after) != 1 or after[0].kind != "word" or not _adjacent(text, before, after):
+        return None
+    word = _written_unit(text, after)
+    if word is None or not any(fold(joined).lower().endswith(n) for n in _GREEK_NAMES):
+        return None
+    return word if _CAPITAL.fullmatch(word) or _CODE_NUMBER.fullmatch(word) else None
+
+
+def _adjacent(text: str, first: list[QueryToken], second: list[QueryToken]) -> bool:
+    """Whether ``second`` follows ``first`` with nothing but spaces between (not "TNF,
+    alpha")."""
+    if max(t.pos for t in first) + 1 != min(t.pos for t in second):
+        return False
+    return not text[max(t.end for t in first) : min(t.start for t in second)].strip()
 
 
 def _joined_concept(
