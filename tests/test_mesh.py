@@ -167,6 +167,37 @@ def test_truncation_matches_headings_that_start_so(sample_index_dir: Path) -> No
 
 
 @pytest.mark.parametrize(
+    ("prefix", "tag"),
+    [
+        ("T-Lymphocyte", "mh"),
+        ("T-Lymphocytes, ", "mh"),
+        ("Anti-Inflammatory", "mh"),
+        ("anti-inflammatory agents", "MeSH Terms"),
+        ("NF-kappa", "mh:noexp"),
+    ],
+)
+def test_truncation_of_a_heading_with_a_hyphen_comma_or_space(
+    sample_index_dir: Path, prefix: str, tag: str
+) -> None:
+    # The heading is one value: '*' ends it, whatever it holds before ('*' counted
+    # against the whole heading, not its last piece).
+    want = expected(lambda m: m.name.lower().startswith(prefix.lower()))
+    assert want > 0
+    assert count(sample_index_dir, f"{prefix}*[{tag}]") == want
+
+
+@pytest.mark.parametrize(
+    ("query", "at"), [("T-Lymph*ocytes[mh]", 8), ("lung* neoplasms[mh]", 5), ("lu*[mh]", 3)]
+)
+def test_a_star_inside_a_heading_is_one_line_naming_its_place(
+    sample_index_dir: Path, query: str, at: int
+) -> None:
+    result = run(sample_index_dir, "search", query)
+    assert result.exit_code != 0 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and f"(at position {at})" in result.stderr
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "psoas abscess[majr]",

@@ -223,11 +223,16 @@ def _headings(key: str, written: str, heading: str, tag: str, context: MeshConte
 
 def prefix_term(key: str, prefix: str) -> tuple[str, str]:
     """``lung*[mh]``: the field and the start of every heading (or qualifier, for
-    ``[sh]``) it matches."""
+    ``[sh]``) it matches. A prefix ending in punctuation or a space keeps the space
+    it becomes (``T-Lymphocytes, *``: the headings that go on after "T-Lymphocytes",
+    not that heading itself)."""
     fieldname = {"subheading": QUALIFIER_FIELD}.get(
         key, MAJOR_FIELD if key.startswith("majr") else HEADING_FIELD
     )
-    return fieldname, normalize(prefix)
+    start = normalize(prefix)
+    if start and prefix and not prefix[-1].isalnum():
+        start += " "
+    return fieldname, start
 
 
 def mesh_prefix(key: str, prefix: str) -> Query:

@@ -47,6 +47,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from searchkit.errors import QueryError
+from searchkit.index.mesh import KEYS as MESH_KEYS
 from searchkit.query import filters
 from searchkit.query.date_forms import parse_dates, parse_years
 from searchkit.query.doi_text import dois_alone
@@ -538,7 +539,8 @@ def _value(key: str, words: tuple[str, ...], pos: int, alone: Node | None = None
     return alone if alone is not None else Tagged(key, words, pos)
 
 
-#: Field keys whose values are matched whole (a ``*`` may only end them).
+#: Field keys whose values are matched whole (a ``*`` may only end them); so are MeSH
+#: headings (``T-Lymphocytes, *[mh]``, ``Interleukin-10*[mh]``: :data:`MESH_KEYS`).
 _WHOLE_VALUE_KEYS = frozenset({"journal", "pubtype", "language"})
 
 
@@ -553,12 +555,15 @@ def _wild_run(words: list[Token], key: str | None, pos: int, unquoted: bool = Fa
     word is always a phrase of its pieces)."""
     if key in WHOLE_ID_KEYS:
         raise QueryError(f"a wildcard '*' is not supported for {ID_NAMES[key]}", pos)
-    if key in _WHOLE_VALUE_KEYS:
+    if key in _WHOLE_VALUE_KEYS or key in MESH_KEYS:
         text = " ".join(t.text for t in words)
         if text.count("*") > 1 or not text.endswith("*"):
-            raise QueryError(
-                f"in a [{key}] value '*' can only come at the end", pos + text.index("*")
-            )
+            where = pos + text.index("*")
+            if key in MESH_KEYS:
+                raise QueryError(
+                    "in a MeSH heading '*' can only end the heading (lung*[mh])", where
+                )
+            raise QueryError(f"in a [{key}] value '*' can only come at the end", where)
         _check_wildcard(Token("WORD", text, words[0].pos))
         return Truncated(text[:-1], key, pos)
     if unquoted and len(words) == 1 and key in _COMPOUND_KEYS:
