@@ -61,6 +61,10 @@ def _pmids(index_dir: Path, query: str) -> set[str]:
 FILTERS: dict[str, Callable[[Record], bool]] = {
     "fha[Filter]": _has_abstract,
     "hasabstract": _has_abstract,
+    # Older strategies write the filter with a tag; the word is in no record's text.
+    "hasabstract[text]": _has_abstract,
+    "hasabstract[tw]": _has_abstract,
+    "hasabstract[All Fields]": _has_abstract,
     "english[Filter]": _language("eng"),
     "french[Filter]": _language("fre"),
     "review[Filter]": _pubtype("Review"),
@@ -80,6 +84,16 @@ def test_a_pasted_filter_gives_the_records_it_names(sample_index_dir: Path, term
     assert named & cancer, "the sample holds records of the filter"
     assert _pmids(sample_index_dir, f"(cancer) AND ({term})") == cancer & named
     assert _pmids(sample_index_dir, f"cancer NOT {term}") == cancer - named
+
+
+def test_text_is_a_tag_only_after_hasabstract(sample_index_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["search", "--index", str(sample_index_dir), "cancer[text]"])
+    assert result.exit_code != 0 and result.stdout == ""
+    assert result.stderr.startswith("Error: unknown field tag [text]")
+    assert result.stderr.count("\n") == 1
+    assert _pmids(sample_index_dir, "cancer hasabstract[text]") == _pmids(
+        sample_index_dir, "cancer AND hasabstract"
+    )
 
 
 def test_filters_are_read_whatever_their_case(sample_index_dir: Path) -> None:

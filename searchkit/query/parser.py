@@ -249,6 +249,13 @@ class _Parser:
         while (nxt := self.peek()) is not None and nxt.kind == "WORD":
             run.append(self.next())
         tag = self.peek()
+        if _has_abstract_tag(run, tag):
+            # ``hasabstract[text]`` (older PubMed strategies write the filter so),
+            # ``hasabstract[tw]``: the filter, not the word in the text (none has it).
+            assert tag is not None
+            self.next()
+            self._no_tag("a field tag")
+            return [*(_word_run(run[:-1], None) if len(run) > 1 else []), HasAbstract(run[-1].pos)]
         key = self._tag()
         if key in DATE_KEYS:
             assert tag is not None
@@ -441,6 +448,20 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok.kind == "TAG":
             raise QueryError(f"a field tag cannot follow {what}", tok.pos)
+
+
+#: Tags after ``hasabstract`` that leave it PubMed's "Abstract" filter: ``[text]``
+#: (which follows nothing else) after the last word of a run, or a text tag after
+#: ``hasabstract`` alone.
+_HAS_ABSTRACT_TAGS = frozenset({"tw", "text word", "text words", "all", "all fields"})
+
+
+def _has_abstract_tag(run: list[Token], tag: Token | None) -> bool:
+    """Whether ``tag`` makes the run's last word PubMed's ``hasabstract`` filter."""
+    if tag is None or tag.kind != "TAG" or run[-1].text.lower() != HAS_ABSTRACT:
+        return False
+    name = " ".join(tag.text.lower().split())
+    return name == "text" or (len(run) == 1 and name in _HAS_ABSTRACT_TAGS)
 
 
 def _numbers(known: list[int]) -> str:
