@@ -307,6 +307,30 @@ def test_a_truncated_compound_through_a_real_process(sample_index_dir: Path) -> 
     assert (run.returncode, run.stdout, run.stderr) == (0, f"{expected}\n", "")
 
 
+@pytest.mark.parametrize(
+    ("query", "word", "piece", "at"),
+    [
+        ('"IL-10* deficiency"', "IL-10*", "10*", 7),
+        ('"IL-10*"', "IL-10*", "10*", 7),
+        ("IL-10* deficiency[tiab]", "IL-10*", "10*", 6),
+        ('"COVID-19* patients"', "COVID-19*", "19*", 10),
+    ],
+)
+def test_a_truncated_compound_in_a_phrase_is_refused_saying_why_and_what_works(
+    sample_index_dir: Path, query: str, word: str, piece: str, at: int
+) -> None:
+    # It was refused as if the rule were broken by the whole word ("'10*' needs 4
+    # characters"), while IL-10* alone is searched.
+    run = process(sample_index_dir, "search", "--count", "--", query)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"Error: in a phrase '{word}' is searched piece by piece, and '{piece}' has fewer "
+        f"than 4 characters before the '*'; {word} alone, out of the phrase, finds every "
+        f"word starting with it (at position {at})\n"
+    )
+    assert _count(sample_index_dir, word) > 0 or word == "COVID-19*"  # data/: no COVID
+
+
 def test_words_a_wildcard_phrase_matched_are_highlighted(sample_index_dir: Path) -> None:
     result = runner.invoke(
         app, ["search", "--index", str(sample_index_dir), "-f", "json", "-n", "3", '"psoas absc*"']

@@ -598,8 +598,20 @@ def _wild_run(words: list[Token], key: str | None, pos: int, unquoted: bool = Fa
             parts.append(t)
             continue
         # IL-*-deficient is the phrase "IL * deficient" ("breast-feed*" too, PubMed).
-        for m in re.finditer(r"[^-]+", t.text):
-            parts.append(Token("WORD", m.group(), t.pos + m.start()))
+        pieces = [
+            Token("WORD", m.group(), t.pos + m.start()) for m in re.finditer(r"[^-]+", t.text)
+        ]
+        last = pieces[-1]
+        phrase = len(words) > 1 or not unquoted
+        if phrase and has_wildcard(last.text) and _prefix_length(last.text) < MIN_PREFIX:
+            # IL-10*: truncated whole alone (outside quotes), piece by piece in a phrase
+            raise QueryError(
+                f"in a phrase '{t.text}' is searched piece by piece, and '{last.text}' has "
+                f"fewer than {MIN_PREFIX} characters before the '*'; {t.text} alone, out "
+                "of the phrase, finds every word starting with it",
+                last.pos + first_wildcard(last.text),
+            )
+        parts.extend(pieces)
     for t in parts:
         if has_wildcard(t.text):
             _check_wildcard(t)
