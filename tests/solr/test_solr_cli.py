@@ -772,6 +772,12 @@ def test_mesh_tree_loaded_into_a_collection_explodes_mh_and_majr(
         ("lung*[mh]", lambda m: normalize_mesh(m.name).startswith("lung")),
         ("neoplas*[majr]", lambda m: m.major and normalize_mesh(m.name).startswith("neoplas")),
         ("surg*[sh]", lambda m: any(normalize_mesh(q).startswith("surg") for q in m.qualifiers)),
+        # A heading is one value: '*' ends it, spaces and punctuation and all.
+        (
+            '"lung neop*"[majr]',
+            lambda m: m.major and normalize_mesh(m.name).startswith("lung neop"),
+        ),
+        ("T-Lymphocyte*[mh]", lambda m: normalize_mesh(m.name).startswith("t lymphocyte")),
     ],
 )
 def test_truncated_mesh_terms_match_headings_that_start_so(
@@ -784,7 +790,7 @@ def test_truncated_mesh_terms_match_headings_that_start_so(
 
 
 @pytest.mark.parametrize(
-    "query", ["lung*neo[mh]", '"lung neop*"[majr]', "surg*ery[sh]", '"lung neoplasms"~3[mh]']
+    "query", ["lung*neo[mh]", '"lung* neoplasms"[majr]', "surg*ery[sh]", '"lung neoplasms"~3[mh]']
 )
 def test_misused_mesh_terms_give_the_local_error_line(
     solr_cluster: SolrCluster, sample: str, query: str
