@@ -56,6 +56,14 @@ def pmids(index: Path, query: str) -> set[str]:
     return set(result.stdout.split())
 
 
+def explained(index: Path, query: str) -> str:
+    """What ``searchkit search QUERY --explain`` prints (the parsed query and the
+    Whoosh query it became, then the first hit), which must succeed."""
+    result = run(index, "search", query, "--explain", "--limit", "1")
+    assert result.exit_code == 0, result.stderr
+    return result.stderr + result.stdout
+
+
 def refused_until_rebuilt(tmp_path: Path, record: dict[str, object], key: str, query: str) -> None:
     """An index of ``record`` whose recorded analysis lacks ``key``, as one made before
     that rule: ``searchkit search QUERY`` is refused in one line naming ``key`` with the
