@@ -4,16 +4,15 @@ The analyzer gives a hyphenated code its pieces at their own positions and its j
 term at the first one (``IL-10 signaling`` → ``il10`` and ``il`` at 0, ``10`` at 1,
 ``signal`` at 2), so a phrase typed with the code written as one word (``"IL10
 signaling"``: ``il10`` at 0, ``signal`` at 1) would miss every record that hyphenates
-it. :func:`writings` gives the pieces a code's joined term can be written in: the
-term cut where letters meet digits, before a code's letter-and-number tail and
-around the name of a Greek letter (``il|10``, ``pd|l1``, ``nf|kappa|b``,
-``tgf|beta|1``), each name also as the letter that
-stands for it (``nf|kb``), kept only when the analyzer, reading the pieces
-hyphenated, gives them back as that code (``nf-kb`` → ``nfkappab``). A phrase's
-slot then also matches the code's joined term as wide as those pieces (where a
-hyphenated writing puts it) and, when the index does not join them written with
-spaces (a Greek letter's name: ``TNF alpha``), the pieces side by side
-(:func:`searchkit.engine.phrases.with_writings`).
+it. :func:`writings` gives the pieces a code's joined term can be written in: the term
+cut where letters meet digits, before a code's letter-and-number tail and around the
+name of a Greek letter (``il|10``, ``pd|l1``, ``nf|kappa|b``, ``tgf|beta|1``), a name
+also as the letter that stands for it (``nf|kb``), each kept only when the analyzer,
+reading the pieces hyphenated, gives them back as that code (``nf-kb`` →
+``nfkappab``). A phrase's slot then also matches the joined term followed by the last
+piece (where a hyphenated writing puts them) or, for the pieces records write apart
+and the index does not join (a Greek letter's name: "TNF alpha"), every piece side by
+side (:func:`searchkit.engine.phrases.with_writings`).
 """
 
 from __future__ import annotations
