@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
 from whoosh.reading import IndexReader
 
 from searchkit.engine import sets
-from searchkit.engine.postings import Floats, Ints, SegmentArrays
+from searchkit.engine.postings import FieldLengths, Floats, Ints, SegmentArrays
 from searchkit.engine.postings_cache import CacheKey, Postings, cache_of, derived_entry
 
 
@@ -129,7 +130,12 @@ class JoinedArrays:
         return out
 
     def lengths_at(self, field: str, docs: Ints) -> Floats:
-        """The lengths of ``docs`` (ascending) in ``field``."""
+        """The lengths of ``docs`` (ascending) in ``field``: from every segment's length
+        bytes joined once per reader (:func:`_joined_lengths`), else asked of each
+        segment."""
+        joined = _joined_lengths(self.reader, self.parts, field)
+        if joined is not None:
+            return joined.at(docs)
         found = [part.lengths_at(field, local) for part, _, local in self._split(docs)]
         if not found:
             return np.zeros(0, dtype=np.float64)
@@ -176,6 +182,27 @@ class JoinedArrays:
             shared = None if self._state is None else (self._state, *key)
             found = self._derived[key] = derived_entry(self._cache, shared, compute)
         return found.ids, found.weights
+
+
+#: Every segment's length bytes of a field joined, by reader (a search's arrays are
+#: made anew; the reader and its segments' lengths last as long as the open index).
+_JOINED: WeakKeyDictionary[IndexReader, dict[str, FieldLengths | None]] = WeakKeyDictionary()
+
+
+def _joined_lengths(
+    reader: IndexReader, parts: list[SegmentArrays], field: str
+) -> FieldLengths | None:
+    """Every segment's lengths of ``field`` as one (one byte a document, top-level
+    numbers), made once per reader: asking each segment about its own documents cost a
+    search on five segments a quarter of a millisecond at its median. None when a
+    segment has no length bytes (a reader of another kind)."""
+    kept = _JOINED.setdefault(reader, {})
+    if field not in kept:
+        codes = [part.field_lengths(field).codes for part in parts]
+        stored = [c for c in codes if c is not None]
+        joined = np.concatenate(stored) if len(stored) == len(codes) else None
+        kept[field] = None if joined is None else FieldLengths(joined)
+    return kept[field]
 
 
 #: What the evaluator reads postings through: one segment's arrays or every segment's.

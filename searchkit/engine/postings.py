@@ -87,6 +87,11 @@ class FieldLengths:
             return self._floats[docs]
         return _LENGTH_OF_BYTE[self._codes[docs]]
 
+    @property
+    def codes(self) -> NDArray[np.uint8] | None:
+        """The stored byte of each document (None: the lengths were given as floats)."""
+        return self._codes
+
     def every(self) -> Floats:
         """Every document's length (an array as long as the segment)."""
         if self._codes is None:
