@@ -158,7 +158,14 @@ class SourceRegistry:
 
     def gone(self) -> list[SourceEntry]:
         """The entries whose file no longer exists at its recorded path, by path."""
-        return [e for _, e in sorted(self.entries.items()) if is_gone(e)]
+        return [e for e in self.listed() if is_gone(e)]
+
+    def listed(self, missing: bool = False) -> list[SourceEntry]:
+        """The entries by path, as ``searchkit sources`` lists them (``missing``: only
+        those whose file is gone, :meth:`gone`)."""
+        if missing:
+            return self.gone()
+        return [e for _, e in sorted(self.entries.items())]
 
     def moved_from(self, path: Path, state: FileState | None = None) -> SourceEntry | None:
         """The recorded source that the file at ``path`` is, moved or renamed: ``path``

@@ -253,7 +253,7 @@ def names_value(key: str, text: str) -> bool:
         except UnknownFilter:
             return False
         except UnsupportedFilter:
-            return True
+            pass  # a filter all the same, refused as one
         return True
     return False
 

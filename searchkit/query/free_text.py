@@ -225,10 +225,15 @@ _CAPITAL = re.compile(r"[A-Z]")
 _CODE_NUMBER = re.compile(r"\d{1,3}")
 
 
+def _written(text: str, written: list[QueryToken]) -> str:
+    """The text a concept's tokens come from."""
+    return text[min(t.start for t in written) : max(t.end for t in written)]
+
+
 def _written_unit(text: str, written: list[QueryToken]) -> str | None:
     """The written word or compound a concept's tokens come from (None: several written
     units, a code written with a space, "PD L1")."""
-    unit = text[min(t.start for t in written) : max(t.end for t in written)]
+    unit = _written(text, written)
     return None if any(c.isspace() for c in unit) else unit
 
 
@@ -236,11 +241,10 @@ def _written_code(text: str, written: list[QueryToken]) -> str | None:
     """:func:`_written_unit`, or a code written with a space that the analyzer joins
     (a code head and tail, "IL 1", "HIF 1": a joined term among its tokens) with a
     hyphen for the space ("IL-1", searched as the compound is)."""
-    unit = _written_unit(text, written)
-    if unit is not None or not any(t.kind == "cat" for t in written):
+    unit = _written(text, written)
+    if not any(c.isspace() for c in unit):
         return unit
-    spaced = text[min(t.start for t in written) : max(t.end for t in written)]
-    return "-".join(spaced.split())
+    return "-".join(unit.split()) if any(t.kind == "cat" for t in written) else None
 
 
 def _greek_spans(
@@ -314,7 +318,8 @@ def _greek_join(text: str, first: list[QueryToken], second: list[QueryToken]) ->
         len(pieces) > 1 and _CAPITAL.fullmatch(letter) and fold(pieces[-1]) in _GREEK_NAMES
     ):
         return head + letter
-    if whole_term(unjoined(fold(head + letter)).lower()) != unjoined(fold(head + letter)).lower():
+    together = unjoined(fold(head + letter)).lower()
+    if whole_term(together) != together:
         return head + letter  # a Latin letter standing for the Greek one: "NF kB"
     return None
 

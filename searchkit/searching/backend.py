@@ -462,10 +462,7 @@ def local_sources(path: Path, missing: bool) -> list[SourceEntry]:
     whose file is gone)."""
     from searchkit.index.sources import SourceRegistry  # the sources command's
 
-    registry = SourceRegistry.load(path)
-    if missing:
-        return registry.gone()
-    return sorted(registry.entries.values(), key=lambda e: e.path)
+    return SourceRegistry.load(path).listed(missing)
 
 
 def open_local_for_repair(path: Path) -> LocalBackend | UnopenedLocalIndex:

@@ -41,7 +41,7 @@ from searchkit.index.mesh import MeshContext
 from searchkit.index.meshtree import MeshTree, read_tree
 from searchkit.index.schema import LIST_TEXT_FIELDS
 from searchkit.index.sidecars import Sidecar
-from searchkit.index.sources import SourceEntry, SourceRegistry, is_gone, source_key
+from searchkit.index.sources import SourceEntry, SourceRegistry, source_key
 from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 from searchkit.searching.backend import HealthReport
@@ -456,8 +456,7 @@ class SolrBackend:
     def sources(self, *, missing: bool = False) -> list[SourceEntry]:
         with tempfile.TemporaryDirectory() as where:
             registry = load_registry(self.client, self._config_name(), Path(where))
-        entries = sorted(registry.entries.values(), key=lambda e: e.path)
-        return [e for e in entries if is_gone(e)] if missing else entries
+        return registry.listed(missing)
 
     def forget_sources(
         self, paths: Sequence[str | os.PathLike[str]], missing: bool
