@@ -84,7 +84,7 @@ def _ingest(index: Path) -> None:
 
 def _posting_list(leaf: Any, field: str, text: str) -> tuple[int, bytes]:
     """Where a term's posting list starts in its segment's postings file, and its bytes."""
-    postfile, start, length = SegmentArrays(leaf)._extent(field, text)
+    postfile, start, length, _ = SegmentArrays(leaf)._extent(field, text)
     return start, postfile.get(start, length)
 
 

@@ -117,6 +117,39 @@ def test_whooshs_own_blocks_and_deletions_read_the_same(
     reader.close()
 
 
+@pytest.mark.slow
+def test_a_term_decoded_into_its_place_in_joined_lists_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every term of an index with deletions (Whoosh's own blocks) decoded into given
+    arrays with a base added to its document numbers (a segment's place among an
+    index's segments) is the term as read alone; arrays not as long as its term
+    counts postings are refused (a damaged list), not filled in part."""
+    records = [r for p in iter_files(SMALL_SUBSET) for r in read_file(p) if isinstance(r, Record)]
+    reader = _whoosh_index_with_deletions(tmp_path, records[:400])
+    alone = _every_term(reader, monkeypatch, True)
+    arrays = SegmentArrays(reader)  # type: ignore[arg-type]
+    shorter = 0
+    for (field, text), expected in zip(reader.all_terms(), alone, strict=False):
+        extent = arrays.extent_of(field, text)
+        if extent is None or extent[0] is None:
+            continue
+        df = extent[3]
+        assert df == expected.df
+        ids, weights = np.full(df + 2, -1, dtype=np.int64), np.zeros(df + 2)
+        entry = arrays.read_into(field, text, extent, (ids[1 : df + 1], weights[1 : df + 1], 7))
+        assert entry.base == 7
+        assert not len(entry.ids) or np.shares_memory(entry.ids, ids)
+        assert (entry.ids - 7).tolist() == expected.ids.tolist()
+        assert entry.weights.tolist() == expected.weights.tolist()
+        assert ids[0] == -1 and ids[-1] == -1  # nothing written outside its place
+        shorter += len(entry.ids) < df
+        with pytest.raises(ValueError, match="another number of postings"):
+            arrays.read_into(field, text, extent, (ids[: df - 1], weights[: df - 1], 0))
+    assert shorter  # deleted documents moved out of some
+    reader.close()
+
+
 def _uncached(reader: object) -> SegmentArrays:
     """Arrays of ``reader`` that read every term themselves (not from the postings
     cache its index shares between searches)."""
@@ -151,7 +184,7 @@ def _positions_both_ways(
         # last document (a few blocks: only those read), each on fresh arrays.
         for docs in (some, ids, ids[: max(1, len(ids) // 5)], ids[-1:]):
             again = _uncached(reader)
-            values = again._entry(field, word).values
+            values = again.entry(field, word).values
             assert values is not None and values._value_spans is not None  # not kept
             expected = kept.position_keys(field, word, docs)
             assert np.array_equal(again.position_keys(field, word, docs), expected)

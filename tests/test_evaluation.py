@@ -272,7 +272,7 @@ def test_positions_decoded_in_arrays_as_value_by_value(layered_index: Path) -> N
         if len(ids) < 4:
             continue
         by_value = arrays.positions("abstract", raw.decode(), ids)
-        blob = arrays._entry("abstract", raw.decode()).values
+        blob = arrays.entry("abstract", raw.decode()).values
         assert blob is not None
         assert type(reader.schema["abstract"].format) is CompactPositions
         expected_counts = [len(by_value[d]) for d in ids.tolist()]

@@ -18,6 +18,7 @@ import pytest
 from whoosh.scoring import BM25F
 
 from searchkit import Record, SearchIndex
+from searchkit.engine import postings
 from searchkit.engine.docgroup import DocGroup
 from searchkit.engine.joined import JoinedArrays, arrays_of, query_scope
 from searchkit.engine.phrase_match import phrase_starts
@@ -124,6 +125,74 @@ def test_joined_arrays_are_the_segments_arrays_shifted(
             checked += 1
     assert checked > 100
     assert joined.position_keys("abstract", "cell", ids[:0]).tolist() == []
+
+
+def test_each_segment_is_decoded_into_its_place_in_the_joined_lists(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """A term no segment has read is decoded straight into the joined lists: each
+    segment's entry is a view of them (its deleted postings moved out), and answers
+    as the segment read alone does; a segment that read the term before is copied."""
+    index = SearchIndex.open(layouts[2])
+    reader = index.shared_searcher(BM25F()).reader()
+    leaves = reader.leaf_readers()
+    alone = SegmentArrays(leaves[0][0])  # shares the index's cache
+    read_before = alone.postings("abstract", "tumor")[0]
+    with query_scope():
+        joined = arrays_of(reader)
+        assert isinstance(joined, JoinedArrays)
+        for text in ("cell", "tumor"):
+            ids, weights = joined.postings("abstract", text)
+            starts = [0]
+            for (leaf, offset), part in zip(leaves, joined.parts, strict=True):
+                entry = part.entry("abstract", text)
+                fresh = SegmentArrays(leaf)
+                fresh._cache = None  # read from the file, not the cache
+                expected, expected_weights = fresh.postings("abstract", text)
+                at = slice(starts[-1], starts[-1] + len(expected))
+                starts.append(at.stop)
+                assert (ids[at] - offset).tolist() == expected.tolist()
+                assert weights[at].tolist() == expected_weights.tolist()
+                assert part.postings("abstract", text)[0].tolist() == expected.tolist()
+                assert part.doc_frequency("abstract", text) == fresh.doc_frequency("abstract", text)
+                if text == "tumor" and part is joined.parts[0]:
+                    assert entry.base is None  # the segment's own, copied
+                    assert entry.ids is read_before
+                elif len(expected):
+                    assert entry.base == offset
+                    assert np.shares_memory(entry.ids, ids)
+            assert starts[-1] == len(ids)
+    assert any(SegmentArrays(leaf).deleted().any() for leaf, _ in leaves)
+
+
+def test_the_index_cache_keeps_the_joined_lists_and_the_positions_read_whole(
+    layouts: tuple[Path, Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next search finds a term's joined lists in the index's cache (nothing
+    decoded, nothing copied), with each segment's entry; positions a phrase read
+    whole are kept with them, not read again block by block."""
+    monkeypatch.setattr(postings, "KEEP_VALUES_MAX_BYTES", 0)  # every list rereads
+    index = SearchIndex.open(layouts[2])
+    reader = index.shared_searcher(BM25F()).reader()
+    with query_scope():
+        first = arrays_of(reader)
+        ids, _ = first.postings("abstract", "express")
+        entries = [part.entry("abstract", "express") for part in first.parts]
+        assert any(e.values is not None and e.values.rereads for e in entries)
+    with query_scope():
+        second = arrays_of(reader)
+        assert second is not first
+        assert second.postings("abstract", "express")[0] is ids
+        again = [part.entry("abstract", "express") for part in second.parts]
+        assert all(a is b for a, b in zip(again, entries, strict=True))
+        second.postings("abstract", "express", positions=True)  # a phrase's word
+        kept = [part.entry("abstract", "express") for part in second.parts]
+        assert all(e.values is None or not e.values.rereads for e in kept)
+    with query_scope():
+        third = arrays_of(reader)
+        assert third.postings("abstract", "express")[0] is ids
+        for part, entry in zip(third.parts, kept, strict=True):
+            assert part.entry("abstract", "express") is entry
 
 
 def test_live_document_frequencies_leave_out_the_deleted_copies(

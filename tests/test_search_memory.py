@@ -89,7 +89,7 @@ def test_value_boundaries_are_one_array_and_give_whoosh_values(
             for field, text in COMMON[:3]:
                 if (field, text) not in reader:
                     continue
-                entry = arrays._entry(field, text)
+                entry = arrays.entry(field, text)
                 values = entry.values
                 assert values is not None
                 assert values.starts.dtype == np.uint32

@@ -41,6 +41,7 @@ def read_term(
     byteids: bool,
     keep_values: bool,
     spans: list[tuple[int, int]] | None = None,
+    into: tuple[Ints, Floats, int] | None = None,
 ) -> tuple[Ints, Floats, list[Any], list[int]]:
     """The posting list at ``start`` (``length`` bytes, its header tag included) of
     ``postfile``: its document numbers and weights (float64), each in one array decoded
@@ -48,7 +49,12 @@ def read_term(
     with ``keep_values`` each block's values as stored (a sequence of ``bytes``), and
     each block's number of postings. Each block's place in ``postfile`` (position,
     length) is appended to ``spans`` when given, for :func:`read_values` to read its
-    values again."""
+    values again.
+
+    ``into`` (ids, weights, base): decode into those arrays instead, every document
+    number plus ``base`` (a segment's place among an index's segments, its postings
+    written straight into the joined lists); ``ValueError`` unless the list holds as
+    many postings as they are long (what the term's information counts)."""
     blob = postfile.get(start, length)
     if blob[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"no posting list at {start}")
@@ -70,17 +76,23 @@ def read_term(
             break
         pos = following
     total = sum(counts)
-    ids = np.empty(total, dtype=np.int64)
-    weights = np.empty(total, dtype=np.float64)
+    if into is None:
+        ids = np.empty(total, dtype=np.int64)
+        weights = np.empty(total, dtype=np.float64)
+        base = 0
+    else:
+        ids, weights, base = into
+        if total != len(ids):
+            raise ValueError("a posting list holds another number of postings than its term counts")
     at = 0
     for (raw_ids, raw_weights), count in zip(blocks, counts, strict=True):
         end = at + count
         if byteids:
             found = np.asarray(raw_ids, dtype=np.int64)
             check_count(len(found), count)
-            ids[at:end] = found
+            np.add(found, base, out=ids[at:end])
         else:
-            block_numbers_into(raw_ids, raw_weights, ids[at:end])
+            block_numbers_into(raw_ids, raw_weights, ids[at:end], base)
         # Whoosh stores None when every weight is 1, one float when all are the same.
         if raw_weights is None:
             weights[at:end] = 1.0

@@ -245,14 +245,15 @@ class DeltaIds(Sequence[int]):
         self.numbers_into(out)
         return out
 
-    def numbers_into(self, out: NDArray[np.int64]) -> None:
-        """Write the document numbers into ``out`` (as long as this): the narrow steps
-        summed in 64 bits straight from their bytes, not widened first."""
-        out[0] = self.first
+    def numbers_into(self, out: NDArray[np.int64], base: int = 0) -> None:
+        """Write the document numbers, each plus ``base``, into ``out`` (as long as
+        this): the narrow steps summed in 64 bits straight from their bytes, not
+        widened first."""
+        out[0] = self.first + base
         if len(self.steps):
             steps = np.frombuffer(self.steps, dtype=f"=u{self.steps.itemsize}")
             np.cumsum(steps, dtype=np.int64, out=out[1:])
-            out[1:] += self.first
+            out[1:] += self.first + base
 
     def __len__(self) -> int:
         return len(self.steps) + 1
@@ -299,19 +300,22 @@ def check_count(found: int, count: int) -> None:
         raise ValueError("a posting block holds another number of postings than it says")
 
 
-def block_numbers_into(stored: Any, weights: Any, out: NDArray[np.int64]) -> None:
-    """The document numbers of a block whose ids are stored delta-coded, written into
-    ``out`` (as long as the block's header counts them): a :class:`DeltaIds`
-    (verified with the block's stored ``weights``), an array or a tuple of deltas
-    (blocks written before :class:`DeltaIds`, small blocks, Whoosh's own)."""
+def block_numbers_into(stored: Any, weights: Any, out: NDArray[np.int64], base: int = 0) -> None:
+    """The document numbers of a block whose ids are stored delta-coded, each plus
+    ``base``, written into ``out`` (as long as the block's header counts them): a
+    :class:`DeltaIds` (verified with the block's stored ``weights``), an array or a
+    tuple of deltas (blocks written before :class:`DeltaIds`, small blocks, Whoosh's
+    own)."""
     if isinstance(stored, DeltaIds):
         stored.verify(weights)
         check_count(len(stored), len(out))
-        stored.numbers_into(out)
+        stored.numbers_into(out, base)
         return
     deltas = np.asarray(stored, dtype=np.int64)
     check_count(len(deltas), len(out))
     np.cumsum(deltas, out=out)
+    if base:
+        out += base
 
 
 def block_numbers(stored: Any, weights: Any) -> NDArray[np.int64]:

@@ -8,7 +8,8 @@ segments. :class:`JoinedArrays` gives the evaluator each term's postings of ever
 segment in one array (each segment's document numbers shifted by the documents
 before it), and answers a question about some documents (their lengths, their
 positions) by asking each segment about its own. Each segment's postings are still
-read, decoded and cached by its own :class:`SegmentArrays`.
+decoded straight into the joined lists (no list of its own, then a copy), and the
+joined lists are what the index's cache keeps, with each segment's entry.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from whoosh.reading import IndexReader
 
 from searchkit.engine import sets
 from searchkit.engine.postings import FieldLengths, Floats, Ints, SegmentArrays
-from searchkit.engine.postings_cache import CacheKey, Postings, cache_of, derived_entry
+from searchkit.engine.postings_cache import (
+    EMPTY,
+    CacheKey,
+    JoinedPostings,
+    Postings,
+    cache_of,
+    derived_entry,
+)
 
 
 class JoinedArrays:
@@ -40,7 +48,7 @@ class JoinedArrays:
         self.size = sum(part.size for part in self.parts)
         #: Where each segment's documents start, and the first number past the last.
         self._bounds = np.array([*self.offsets, self.size], dtype=np.int64)
-        self._postings: dict[tuple[str, str], tuple[Ints, Floats]] = {}
+        self._postings: dict[tuple[str, str], JoinedPostings] = {}
         #: Where each segment's postings start in a term's joined postings (and the
         #: number of them), by term.
         self._starts: dict[tuple[str, str], list[int]] = {}
@@ -61,26 +69,89 @@ class JoinedArrays:
                 yield part, self.offsets[k], docs[lo:hi] - self.offsets[k]
 
     def postings(self, field: str, text: str, *, positions: bool = False) -> tuple[Ints, Floats]:
-        """:meth:`SegmentArrays.postings` of every segment, one after the other (each
-        segment asked again when ``positions`` is, so that it keeps them)."""
+        """:meth:`SegmentArrays.postings` of every segment, one after the other, read
+        once (:meth:`_read`); ``positions``: each segment keeps the term's positions
+        (a phrase's words)."""
         key = (field, text)
         found = self._postings.get(key)
-        if found is not None and not positions:
-            return found
-        pieces = [part.postings(field, text, positions=positions) for part in self.parts]
         if found is None:
-            n = sum(len(ids) for ids, _ in pieces)
-            ids = np.empty(n, dtype=np.int64)
-            weights = np.empty(n, dtype=np.float64)
+            found = self._postings[key] = self._read(field, text, positions)
             starts = [0]
-            for (local, weight), offset in zip(pieces, self.offsets, strict=True):
-                at = starts[-1]
-                np.add(local, offset, out=ids[at : at + len(local)])
-                weights[at : at + len(local)] = weight
-                starts.append(at + len(local))
-            found = self._postings[key] = (ids, weights)
+            for held in found.parts:
+                starts.append(starts[-1] + len(held.ids))
             self._starts[key] = starts
-        return found
+        if positions:
+            for part in self.parts:
+                part.entry(field, text, keep=True)
+            self._remember(field, text)
+        return found.ids, found.weights
+
+    def _read(self, field: str, text: str, keep: bool) -> JoinedPostings:
+        """The term's joined postings: kept by the index's cache, else every segment
+        not holding its own entry (read before, or cached) decoded straight into its
+        place in the joined lists (:meth:`SegmentArrays.read_into`), the others'
+        entries copied there; each segment's entry is then held by its arrays."""
+        shared = self._shared_key(field, text)
+        kept = self._cache.joined(shared) if self._cache is not None and shared else None
+        if kept is not None:
+            for part, entry in zip(self.parts, kept.parts, strict=True):
+                part.adopt(field, text, entry)
+            return kept
+        entries = [part.entry_of(field, text) for part in self.parts]
+        extents: list[tuple[Any, int, int, int] | None] = []
+        for k, part in enumerate(self.parts):
+            extent = part.extent_of(field, text) if entries[k] is None else None
+            if entries[k] is None and extent is None:  # read through Whoosh's matcher
+                entries[k] = part.entry(field, text, keep=keep)
+            elif extent is not None and extent[0] is None:  # not in the segment
+                entries[k] = EMPTY
+            extents.append(extent)
+        n = 0
+        for known, extent in zip(entries, extents, strict=True):
+            n += len(known.ids) if known is not None else extent[3] if extent else 0
+        ids = np.empty(n, dtype=np.int64)
+        weights = np.empty(n, dtype=np.float64)
+        at = 0
+        parts: list[Postings] = []
+        for part, offset, known, extent in zip(
+            self.parts, self.offsets, entries, extents, strict=True
+        ):
+            if known is None:
+                assert extent is not None
+                end = at + extent[3]
+                into = (ids[at:end], weights[at:end], offset)
+                entry = part.read_into(field, text, extent, into, keep)
+            else:
+                entry = known
+                end = at + len(entry.ids)
+                np.add(entry.ids, offset - (entry.base or 0), out=ids[at:end])
+                weights[at:end] = entry.weights
+            parts.append(entry)
+            at += len(entry.ids)  # a segment's deleted postings: the next one's place
+        joined = JoinedPostings(ids[:at], weights[:at], tuple(parts))
+        if self._cache is not None and shared is not None:
+            self._cache.put(shared, joined)
+        return joined
+
+    def _shared_key(self, field: str, text: str) -> CacheKey | None:
+        """The term's joined postings' key in the index's cache (None: no cache)."""
+        return None if self._state is None else (self._state, field, text)
+
+    def _remember(self, field: str, text: str) -> None:
+        """Keep in the index's cache the segments' entries of the term as they hold
+        them now: a segment that read the term's positions whole (a phrase) keeps
+        them for the next search too."""
+        key = (field, text)
+        joined = self._postings.get(key)
+        if joined is None:
+            return
+        now = tuple(part.entry_of(field, text) or EMPTY for part in self.parts)
+        if all(a is b for a, b in zip(now, joined.parts, strict=True)):
+            return
+        joined = self._postings[key] = joined._replace(parts=now)
+        shared = self._shared_key(field, text)
+        if self._cache is not None and shared is not None:
+            self._cache.replace(shared, joined)
 
     def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
         """:meth:`SegmentArrays.position_keys` (``docnum << 32 | position``, top-level
@@ -106,6 +177,7 @@ class JoinedArrays:
                 return self._position_keys_by_segment(field, text, docs[hit])
             counts.append(found[0])
             positions.append(found[1])
+        self._remember(field, text)
         if len(counts) == 1:
             n, p = counts[0], positions[0]
         else:
@@ -161,7 +233,7 @@ class JoinedArrays:
         they were read, else each segment's :meth:`SegmentArrays.live_doc_frequency`."""
         found = self._postings.get((field, text))
         if found is not None:
-            return len(found[0])
+            return len(found.ids)
         return sum(part.live_doc_frequency(field, text) for part in self.parts)
 
     def deleted(self) -> NDArray[np.bool_]:

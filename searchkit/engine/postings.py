@@ -208,10 +208,14 @@ class SegmentArrays:
         weight (frequency) in each; deleted documents left out. ``positions``: the
         caller will ask for the positions of most of them (a phrase), so they are kept
         however long the list (read with the rest, never read again)."""
-        found = self._entry(field, text, keep=positions)
+        found = self.entry(field, text, keep=positions)
+        if found.base is not None:  # views of joined lists
+            return found.ids - found.base, found.weights
         return found.ids, found.weights
 
-    def _entry(self, field: str, text: str, *, keep: bool = False) -> Postings:
+    def entry(self, field: str, text: str, *, keep: bool = False) -> Postings:
+        """The term's entry (:class:`Postings`), read once; ``keep``: as
+        :meth:`postings` ``positions``."""
         key = (field, text)
         found = self._postings.get(key)
         if found is None:
@@ -249,20 +253,83 @@ class SegmentArrays:
         return (*self._state, *key)
 
     def _keep_values(self, field: str, text: str, entry: Postings) -> Postings:
-        """``entry`` with its values read again whole and kept, here and in the cache."""
+        """``entry`` with its values read again whole and kept, here and in the cache
+        (a joined list's entry: by the joined list's, :class:`JoinedArrays`)."""
         assert entry.values is not None
         kept = entry._replace(values=entry.values.whole(self._reread))
         self._postings[(field, text)] = kept
         shared = self._shared_key(field, text)
-        if self._cache is not None and shared is not None:
+        if self._cache is not None and shared is not None and kept.base is None:
             self._cache.replace(shared, kept)
         return kept
+
+    def entry_of(self, field: str, text: str) -> Postings | None:
+        """The term's entry if this segment's arrays or the index's cache hold it
+        (nothing read)."""
+        key = (field, text)
+        found = self._postings.get(key)
+        if found is None and self._cache is not None:
+            shared = self._shared_key(field, text)
+            found = self._cache.get(shared) if shared is not None else None
+            if found is not None:
+                self._postings[key] = found
+        return found
+
+    def adopt(self, field: str, text: str, entry: Postings) -> None:
+        """Hold ``entry`` as the term's (one a joined list kept)."""
+        self._postings[(field, text)] = entry
+
+    def extent_of(self, field: str, text: str) -> tuple[Any, int, int, int] | None:
+        """Where the term's posting list is (:meth:`_extent`) and how many postings
+        it holds; None when only :meth:`postings` reads it."""
+        return self._extent(field, text) if BY_EXTENT else None
+
+    def read_into(
+        self,
+        field: str,
+        text: str,
+        extent: tuple[Any, int, int, int],
+        into: tuple[Ints, Floats, int],
+        keep: bool = False,
+    ) -> Postings:
+        """The term's postings (at ``extent``, :meth:`extent_of`) decoded into
+        ``into`` (ids and weights as long as the list, a base added to every
+        document number: :func:`~searchkit.engine.blockread.read_term`), deleted
+        documents moved out of the front: an entry of views of those arrays
+        (``base`` set), held here (its joined lists keep it between searches)."""
+        postfile, start, length, _ = extent
+        ids, weights, base = into
+        keep_values = self.reader.schema[field].format.fixed_value_size() is None
+        spans: list[tuple[int, int]] | None = None
+        if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
+            keep_values, spans = False, []
+        _, _, blocks, counts = blockread.read_term(
+            postfile, start, length, False, keep_values, spans, into
+        )
+        df = len(ids)
+        values: Values | None = None
+        if spans is not None:
+            values = Values.reread(spans, counts)
+        elif keep_values:
+            values = Values.later(blocks, df)
+        n = df
+        if self._has_deletions:
+            live = ~self.deleted()[ids - base]
+            n = int(np.count_nonzero(live))
+            if n < df:
+                ids[:n] = ids[live]
+                weights[:n] = weights[live]
+                if values is not None:
+                    values = values.keep(live)
+        found = Postings(ids[:n], weights[:n], values, df, base)
+        self._postings[(field, text)] = found
+        return found
 
     def _read_postings(self, field: str, text: str, keep: bool = False) -> Postings:
         if BY_EXTENT:
             extent = self._extent(field, text)
             if extent is not None:
-                postfile, start, length = extent
+                postfile, start, length, _ = extent
                 if postfile is None:
                     return _EMPTY
                 keep_values = self.reader.schema[field].format.fixed_value_size() is None
@@ -331,28 +398,28 @@ class SegmentArrays:
             ids, weights = ids[keep], weights[keep]
         return Postings(ids, weights, values, df)
 
-    def _extent(self, field: str, text: str) -> tuple[Any, int, int] | None:
+    def _extent(self, field: str, text: str) -> tuple[Any, int, int, int] | None:
         """Where the term's posting list is in a ``whoosh3`` segment's postings file
-        (the file, offset, length), read from its term info without making Whoosh's
-        matcher (which reads the first block's header); no file when the segment does
-        not hold the term; None when only a matcher reads it (another codec, postings
-        inlined in the term info)."""
+        (the file, offset, length) and its number of postings, read from its term info
+        without making Whoosh's matcher (which reads the first block's header); no
+        file when the segment does not hold the term; None when only a matcher reads
+        it (another codec, postings inlined in the term info)."""
         terms = self._terms
         if terms is None:
             return None
         schema = self.reader.schema
         if field not in schema:
-            return None, 0, 0
+            return None, 0, 0, 0
         try:
             info = terms.term_info(field, schema[field].to_bytes(text))
         except TermNotFound:
-            return None, 0, 0
+            return None, 0, 0, 0
         if info.is_inlined():
             return None
         start, length = info.extent()
         if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
             (length,) = length
-        return terms._postfile, start, length
+        return terms._postfile, start, length, int(info.doc_frequency())
 
     def _select(
         self, field: str, text: str, values: Values, chosen: sets.Positions
@@ -360,7 +427,7 @@ class SegmentArrays:
         """:meth:`Values.select`; values not kept, needed from most of their blocks,
         are read whole once and kept from then on (as a phrase's are)."""
         if values.rereads_most(chosen):
-            kept = self._keep_values(field, text, self._entry(field, text)).values
+            kept = self._keep_values(field, text, self.entry(field, text)).values
             assert kept is not None
             values = kept
         return values.select(chosen, self._reread)
@@ -386,7 +453,7 @@ class SegmentArrays:
         """The number of live documents holding the term: its postings' (read, if
         not yet) when the segment has deletions, else :meth:`doc_frequency`."""
         if self._has_deletions or (field, text) in self._postings:
-            return len(self.postings(field, text)[0])
+            return len(self.entry(field, text).ids)
         return self.doc_frequency(field, text)
 
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
@@ -394,7 +461,7 @@ class SegmentArrays:
         document numbers) that contain it; decoded for those documents only."""
         if not len(docs):
             return {}
-        entry = self._entry(field, text)
+        entry = self.entry(field, text)
         if entry.values is None:
             return self._positions_from_matcher(field, text, docs)
         found, decoded = self._decode(field, text, entry, docs)
@@ -405,7 +472,7 @@ class SegmentArrays:
         contain it, as ``docnum << 32 | position``: sorted, one array."""
         if not len(docs):
             return sets.NO_IDS
-        entry = self._entry(field, text)
+        entry = self.entry(field, text)
         if entry.values is None:
             by_doc = self._positions_from_matcher(field, text, docs)
             found = np.array(list(by_doc), dtype=np.int64)
@@ -413,7 +480,8 @@ class SegmentArrays:
         elif not len(entry.ids):
             return sets.NO_IDS
         else:
-            hit, chosen = sets.found_at(entry.ids, docs)
+            shifted = docs if entry.base is None else docs + entry.base
+            hit, chosen = sets.found_at(entry.ids, shifted)
             found = docs[hit]
             counts, positions = self._positions_at(field, text, entry.values, chosen)
         return (np.repeat(found, counts) << 32) | positions
@@ -425,7 +493,7 @@ class SegmentArrays:
         its live postings, as :meth:`postings` gives them): how many each holds, and
         all of them in one array, posting after posting; None when its postings were
         read through Whoosh's matcher (:meth:`position_keys` reads those)."""
-        values = self._entry(field, text).values
+        values = self.entry(field, text).values
         return None if values is None else self._positions_at(field, text, values, chosen)
 
     def _positions_at(
@@ -448,7 +516,7 @@ class SegmentArrays:
         assert values is not None
         if not len(ids):
             return sets.NO_IDS, []
-        hit, chosen = sets.found_at(ids, docs)
+        hit, chosen = sets.found_at(ids, docs if entry.base is None else docs + entry.base)
         fmt = self.reader.schema[field].format
         blob, starts, ends = self._select(field, text, values, chosen)
         return docs[hit], decode_positions(fmt, blob, starts.tolist(), ends.tolist())

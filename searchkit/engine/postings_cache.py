@@ -28,11 +28,33 @@ class Postings(NamedTuple):
     #: The term's document frequency in the segment as Whoosh counts it (deleted
     #: documents included).
     df: int = 0
+    #: None: ``ids`` and ``weights`` are the entry's own arrays, numbered as in the
+    #: segment. A number: they are views of a :class:`JoinedPostings`' lists, every
+    #: document number plus this (the segment's first top-level number); such an
+    #: entry is kept with its joined lists, never on its own.
+    base: int | None = None
 
     @property
     def nbytes(self) -> int:
         extra = self.values.nbytes if self.values is not None else 0
         return self.ids.nbytes + self.weights.nbytes + extra
+
+
+class JoinedPostings(NamedTuple):
+    """One term's postings in every segment of an index as one list (top-level
+    document numbers, :class:`~searchkit.engine.joined.JoinedArrays`), and each
+    segment's entry: views of these lists (``base`` set) for the segments decoded
+    straight into them, the segment's own entry for the others."""
+
+    ids: Ints
+    weights: Floats
+    parts: tuple[Postings, ...]
+
+    @property
+    def nbytes(self) -> int:
+        own = sum(p.nbytes for p in self.parts if p.base is None)
+        values = sum(p.values.nbytes for p in self.parts if p.base is not None and p.values)
+        return self.ids.nbytes + self.weights.nbytes + own + values
 
 
 EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
@@ -56,15 +78,24 @@ class PostingsCache:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self._items: OrderedDict[CacheKey, Postings] = OrderedDict()
+        self._items: OrderedDict[CacheKey, Postings | JoinedPostings] = OrderedDict()
 
     def get(self, key: CacheKey) -> Postings | None:
         found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
+        if found is None:
+            return None
+        self._items.move_to_end(key)
+        return found if isinstance(found, Postings) else None
+
+    def joined(self, key: CacheKey) -> JoinedPostings | None:
+        """The :class:`JoinedPostings` under ``key``, if kept."""
+        found = self._items.get(key)
+        if not isinstance(found, JoinedPostings):
+            return None
+        self._items.move_to_end(key)
         return found
 
-    def put(self, key: CacheKey, value: Postings) -> None:
+    def put(self, key: CacheKey, value: Postings | JoinedPostings) -> None:
         cost = value.nbytes
         if cost > self.budget:
             return
@@ -74,7 +105,7 @@ class PostingsCache:
             _, dropped = self._items.popitem(last=False)
             self.size -= dropped.nbytes
 
-    def replace(self, key: CacheKey, value: Postings) -> None:
+    def replace(self, key: CacheKey, value: Postings | JoinedPostings) -> None:
         """Put ``value`` in place of what ``key`` holds (its cost counted anew)."""
         old = self._items.pop(key, None)
         if old is not None:
@@ -124,6 +155,7 @@ __all__ = [
     "EMPTY",
     "POSTINGS_CACHE_BYTES",
     "CacheKey",
+    "JoinedPostings",
     "Postings",
     "PostingsCache",
     "cache_of",
