@@ -12,9 +12,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.scoring import BM25F
 
 from searchkit import Record, SearchIndex
@@ -193,6 +195,70 @@ def test_the_index_cache_keeps_the_joined_lists_and_the_positions_read_whole(
         assert third.postings("abstract", "express")[0] is ids
         for part, entry in zip(third.parts, kept, strict=True):
             assert part.entry("abstract", "express") is entry
+        third.position_keys("abstract", "express", ids)  # each segment's, kept whole
+        assert third._postings[("abstract", "express")].values is None
+
+
+def test_a_terms_positions_are_looked_up_once_for_every_segment(
+    layouts: tuple[Path, Path, Path, Path],
+) -> None:
+    """The positions of a term whose segments keep their values are looked up in
+    their values chained as one (deleted postings left out as each segment leaves
+    them), the same as each segment gives; values read again block by block (a long
+    list) are asked of each segment."""
+    index = SearchIndex.open(layouts[2])
+    reader = index.shared_searcher(BM25F()).reader()
+    leaves = reader.leaf_readers()
+    with query_scope():
+        joined = arrays_of(reader)
+        assert isinstance(joined, JoinedArrays)
+        ids, _ = joined.postings("abstract", "cell")
+        assert joined._postings[("abstract", "cell")].values is None  # not yet needed
+        chained = joined._chained("abstract", "cell")
+        assert chained is not None and chained._value_mask is not None  # deletions
+        keys = joined.position_keys("abstract", "cell", ids)
+        assert joined._postings[("abstract", "cell")].values is chained
+        expected = []
+        for leaf, offset in leaves:
+            alone = SegmentArrays(leaf)
+            local = alone.postings("abstract", "cell")[0]
+            expected.extend(
+                (alone.position_keys("abstract", "cell", local) + (offset << 32)).tolist()
+            )
+        assert keys.tolist() == expected
+        by_doc = joined.positions("abstract", "cell", ids[::5])
+        assert all(by_doc[d] == (keys[(keys >> 32) == d] & 0xFFFFFFFF).tolist() for d in by_doc)
+
+
+def test_a_words_count_and_its_postings_take_one_term_lookup_a_segment(
+    layouts: tuple[Path, Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase's words are counted before their postings are read: each segment
+    looks the term up once for both; once read, the count is the joined lists'."""
+    index = SearchIndex.open(layouts[2])
+    reader = index.shared_searcher(BM25F()).reader()
+    expected = sum(leaf.doc_frequency("abstract", "protein") for leaf, _ in reader.leaf_readers())
+    lookups: list[str] = []
+    for name in ("term_info", "doc_frequency"):  # the term dictionary's two lookups
+        real = getattr(W3TermsReader, name)
+
+        def counted(
+            self: W3TermsReader, *args: object, _real: Any = real, _name: str = name
+        ) -> Any:
+            lookups.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(W3TermsReader, name, counted)
+    with query_scope():
+        joined = arrays_of(reader)
+        assert isinstance(joined, JoinedArrays)
+        assert joined.doc_frequency("abstract", "protein") == expected
+        joined.postings("abstract", "protein")
+        assert joined.doc_frequency("abstract", "protein") == expected
+    assert len(lookups) == len(reader.leaf_readers())
+    with query_scope():  # the next search: the joined lists from the index's cache
+        assert arrays_of(reader).doc_frequency("abstract", "protein") == expected
+    assert len(lookups) == len(reader.leaf_readers())
 
 
 def test_live_document_frequencies_leave_out_the_deleted_copies(

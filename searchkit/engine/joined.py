@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from whoosh.reading import IndexReader
 
 from searchkit.engine import sets
-from searchkit.engine.postings import FieldLengths, Floats, Ints, SegmentArrays
+from searchkit.engine.position_values import decode_positions
+from searchkit.engine.postings import FieldLengths, Floats, Ints, SegmentArrays, positions_of
 from searchkit.engine.postings_cache import (
     EMPTY,
     CacheKey,
@@ -34,6 +35,7 @@ from searchkit.engine.postings_cache import (
     cache_of,
     derived_entry,
 )
+from searchkit.engine.values import Values
 
 
 class JoinedArrays:
@@ -52,6 +54,8 @@ class JoinedArrays:
         #: Where each segment's postings start in a term's joined postings (and the
         #: number of them), by term.
         self._starts: dict[tuple[str, str], list[int]] = {}
+        #: Terms whose segments' values cannot be chained (:meth:`_chained`).
+        self._unchained: set[tuple[str, str]] = set()
         self._derived: dict[CacheKey, Postings] = {}
         states = [part.state for part in self.parts]
         self._cache = cache_of(leaves[0][0]) if leaves else None
@@ -133,6 +137,23 @@ class JoinedArrays:
             self._cache.put(shared, joined)
         return joined
 
+    def _chained(self, field: str, text: str) -> Values | None:
+        """The term's values of every segment as one (:func:`_chained`), made when
+        its positions are first asked for and kept with its joined lists (most terms
+        are read for their documents alone); None when the segments' cannot be."""
+        key = (field, text)
+        joined = self._postings[key]
+        if joined.values is None and key not in self._unchained:
+            values = _chained(list(joined.parts))
+            if values is None:
+                self._unchained.add(key)
+                return None
+            joined = self._postings[key] = joined._replace(values=values)
+            shared = self._shared_key(field, text)
+            if self._cache is not None and shared is not None:
+                self._cache.replace(shared, joined)
+        return joined.values
+
     def _shared_key(self, field: str, text: str) -> CacheKey | None:
         """The term's joined postings' key in the index's cache (None: no cache)."""
         return None if self._state is None else (self._state, field, text)
@@ -164,6 +185,11 @@ class JoinedArrays:
         hit, at = sets.found_at(ids, docs)
         if not len(at):
             return sets.NO_IDS
+        values = self._chained(field, text)
+        if values is not None:  # every segment's values as one
+            blob, begins, ends = values.select(at, _never_read)
+            n, p = positions_of(self.reader.schema[field].format, blob, begins, ends)
+            return (np.repeat(docs[hit], n) << 32) | p
         starts = self._starts[(field, text)]
         cuts = np.searchsorted(at, starts).tolist()
         counts: list[Ints] = []
@@ -195,6 +221,15 @@ class JoinedArrays:
 
     def positions(self, field: str, text: str, docs: Ints) -> dict[int, list[int]]:
         """:meth:`SegmentArrays.positions`, by top-level number."""
+        if len(docs):
+            ids = self.postings(field, text)[0]
+            values = self._chained(field, text)
+            if values is not None:  # every segment's values as one
+                hit, at = sets.found_at(ids, docs)
+                blob, starts, ends = values.select(at, _never_read)
+                fmt = self.reader.schema[field].format
+                decoded = decode_positions(fmt, blob, starts.tolist(), ends.tolist())
+                return dict(zip(docs[hit].tolist(), decoded, strict=True))
         out: dict[int, list[int]] = {}
         for part, offset, local in self._split(docs):
             for d, found in part.positions(field, text, local).items():
@@ -225,7 +260,14 @@ class JoinedArrays:
 
     def doc_frequency(self, field: str, text: str) -> int:
         """The number of documents holding the term as Whoosh counts it (deleted ones
-        included), summed over the segments."""
+        included), summed over the segments: from the term's joined postings when
+        read, or kept by the index's cache, else from each segment."""
+        found = self._postings.get((field, text))
+        if found is None and self._cache is not None:
+            shared = self._shared_key(field, text)
+            found = self._cache.joined(shared) if shared is not None else None
+        if found is not None:
+            return sum(part.df for part in found.parts)
         return sum(part.doc_frequency(field, text) for part in self.parts)
 
     def live_doc_frequency(self, field: str, text: str) -> int:
@@ -254,6 +296,21 @@ class JoinedArrays:
             shared = None if self._state is None else (self._state, *key)
             found = self._derived[key] = derived_entry(self._cache, shared, compute)
         return found.ids, found.weights
+
+
+def _chained(parts: list[Postings]) -> Values | None:
+    """:meth:`Values.chain` of the values of the segments holding the term (their
+    stored postings, deleted ones included): None where a segment keeps no values
+    (a field without positions, Whoosh's matcher) or no longer holds their blocks."""
+    held = [p.values for p in parts if p.df or len(p.ids)]
+    if not held or any(v is None for v in held):
+        return None
+    return Values.chain([v for v in held if v is not None])
+
+
+def _never_read(spans: list[tuple[int, int]]) -> list[Any]:
+    """Chained values keep their blocks: none is read again."""
+    raise AssertionError("chained values read again")
 
 
 #: Every segment's length bytes of a field joined, by reader (a search's arrays are

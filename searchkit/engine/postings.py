@@ -128,6 +128,7 @@ class SegmentArrays:
         self._lengths = _LENGTHS.setdefault(reader, {})
         self._postings: dict[tuple[str, str], Postings] = {}
         self._derived: dict[CacheKey, Postings] = {}
+        self._extents: dict[tuple[str, str], tuple[Any, int, int, int] | None] = {}
         self._deleted: NDArray[np.bool_] | None = None
         self._has_deletions = reader.has_deletions()
         self._state: tuple[str, int] | None = None
@@ -281,8 +282,15 @@ class SegmentArrays:
 
     def extent_of(self, field: str, text: str) -> tuple[Any, int, int, int] | None:
         """Where the term's posting list is (:meth:`_extent`) and how many postings
-        it holds; None when only :meth:`postings` reads it."""
-        return self._extent(field, text) if BY_EXTENT else None
+        it holds, looked up once (a phrase's words are counted, then read); None
+        when only :meth:`postings` reads it."""
+        if not BY_EXTENT:
+            return None
+        key = (field, text)
+        if key in self._extents:
+            return self._extents[key]
+        found = self._extents[key] = self._extent(field, text)
+        return found
 
     def read_into(
         self,
@@ -327,7 +335,7 @@ class SegmentArrays:
 
     def _read_postings(self, field: str, text: str, keep: bool = False) -> Postings:
         if BY_EXTENT:
-            extent = self._extent(field, text)
+            extent = self.extent_of(field, text)
             if extent is not None:
                 postfile, start, length, _ = extent
                 if postfile is None:
@@ -447,6 +455,9 @@ class SegmentArrays:
             found = self._cache.get(shared) if shared is not None else None
         if found is not None:
             return found.df
+        extent = self.extent_of(field, text)  # its term info, kept for the read
+        if extent is not None:
+            return extent[3]
         return int(self.reader.doc_frequency(field, text))
 
     def live_doc_frequency(self, field: str, text: str) -> int:
@@ -500,13 +511,8 @@ class SegmentArrays:
         self, field: str, text: str, values: Values, chosen: sets.Positions
     ) -> tuple[Ints, Ints]:
         """:meth:`chosen_positions` from the term's stored ``values``."""
-        fmt = self.reader.schema[field].format
         blob, starts, ends = self._select(field, text, values, chosen)
-        if type(fmt) is CompactPositions:
-            return compact_arrays(blob, starts, ends)
-        if type(fmt) is Positions and len(chosen) >= ARRAY_DECODE_MIN:
-            return position_arrays(fmt, blob, starts, ends)
-        return flat(decode_positions(fmt, blob, starts.tolist(), ends.tolist()))
+        return positions_of(self.reader.schema[field].format, blob, starts, ends)
 
     def _decode(
         self, field: str, text: str, entry: Postings, docs: Ints
@@ -556,6 +562,16 @@ class SegmentArrays:
             matcher = matcher.child
             matcher.reset()
         return matcher
+
+
+def positions_of(fmt: Any, blob: bytes, starts: Offsets, ends: Offsets) -> tuple[Ints, Ints]:
+    """The positions of the values ``blob[start:end]`` of a field of format ``fmt``:
+    how many each holds, and all of them in one array, value after value."""
+    if type(fmt) is CompactPositions:
+        return compact_arrays(blob, starts, ends)
+    if type(fmt) is Positions and len(starts) >= ARRAY_DECODE_MIN:
+        return position_arrays(fmt, blob, starts, ends)
+    return flat(decode_positions(fmt, blob, starts.tolist(), ends.tolist()))
 
 
 def _lengths_column(reader: IndexReader, field: str) -> Any:

@@ -49,11 +49,18 @@ class JoinedPostings(NamedTuple):
     ids: Ints
     weights: Floats
     parts: tuple[Postings, ...]
+    #: Every segment's values of the term one after the other (:meth:`Values.chain`:
+    #: their blocks, shared with the segments' entries), when all of them still hold
+    #: their blocks: a phrase's positions looked up once for the whole index.
+    values: Values | None = None
 
     @property
     def nbytes(self) -> int:
         own = sum(p.nbytes for p in self.parts if p.base is None)
-        values = sum(p.values.nbytes for p in self.parts if p.base is not None and p.values)
+        if self.values is not None:
+            values = self.values.nbytes
+        else:
+            values = sum(p.values.nbytes for p in self.parts if p.base is not None and p.values)
         return self.ids.nbytes + self.weights.nbytes + own + values
 
 

@@ -78,6 +78,31 @@ class Values:
         return values
 
     @classmethod
+    def chain(cls, parts: list[Values]) -> Values | None:
+        """The values of ``parts`` one after the other, as one (each segment's values
+        of a term, in the order of the joined postings): their blocks, not joined
+        yet, in one list, and which of their postings are live; None unless every
+        part still holds its blocks (none joined, none read again)."""
+        if not parts or any(p._value_blocks is None or p._value_spans is not None for p in parts):
+            return None
+        blocks: list[Any] = []
+        for p in parts:
+            assert p._value_blocks is not None
+            blocks.extend(p._value_blocks)
+        chained = cls.later(blocks, 0)
+        if any(p._value_mask is not None for p in parts):
+            chained._value_mask = np.concatenate(
+                [
+                    np.ones(int(p._firsts()[-1]), dtype=np.bool_)
+                    if p._value_mask is None
+                    else p._value_mask
+                    for p in parts
+                ]
+            )
+        chained._value_nbytes = sum(p.nbytes for p in parts)
+        return chained
+
+    @classmethod
     def reread(cls, spans: list[tuple[int, int]], counts: list[int]) -> Values:
         """Values not kept: the blocks at ``spans`` of the postings file (as
         :func:`~searchkit.engine.blockread.read_term` gives them), of ``counts``
