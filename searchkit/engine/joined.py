@@ -96,7 +96,9 @@ class JoinedArrays:
         place in the joined lists (:meth:`SegmentArrays.read_into`), the others'
         entries copied there; each segment's entry is then held by its arrays."""
         shared = self._shared_key(field, text)
-        kept = self._cache.joined(shared) if self._cache is not None and shared else None
+        kept = None
+        if self._cache is not None and shared is not None:
+            kept = self._cache.joined(shared)
         if kept is not None:
             for part, entry in zip(self.parts, kept.parts, strict=True):
                 part.adopt(field, text, entry)
@@ -130,6 +132,7 @@ class JoinedArrays:
                 end = at + len(entry.ids)
                 np.add(entry.ids, offset - (entry.base or 0), out=ids[at:end])
                 weights[at:end] = entry.weights
+            part.adopt(field, text, entry)
             parts.append(entry)
             at += len(entry.ids)  # a segment's deleted postings: the next one's place
         joined = JoinedPostings(ids[:at], weights[:at], tuple(parts))

@@ -307,10 +307,7 @@ class SegmentArrays:
         (``base`` set), held here (its joined lists keep it between searches)."""
         postfile, start, length, _ = extent
         ids, weights, base = into
-        keep_values = self.reader.schema[field].format.fixed_value_size() is None
-        spans: list[tuple[int, int]] | None = None
-        if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
-            keep_values, spans = False, []
+        keep_values, spans = self._value_plan(field, length, keep)
         _, _, blocks, counts = blockread.read_term(
             postfile, start, length, False, keep_values, spans, into
         )
@@ -340,10 +337,7 @@ class SegmentArrays:
                 postfile, start, length, _ = extent
                 if postfile is None:
                     return _EMPTY
-                keep_values = self.reader.schema[field].format.fixed_value_size() is None
-                spans: list[tuple[int, int]] | None = None
-                if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
-                    keep_values, spans = False, []
+                keep_values, spans = self._value_plan(field, length, keep)
                 # A long list is read by ``os.pread`` (MappedFile.get): its blocks
                 # never enter the map, so there are no pages to give back.
                 blocks = blockread.read_term(postfile, start, length, False, keep_values, spans)
@@ -405,6 +399,17 @@ class SegmentArrays:
                 values = values.keep(keep)
             ids, weights = ids[keep], weights[keep]
         return Postings(ids, weights, values, df)
+
+    def _value_plan(
+        self, field: str, length: int, keep: bool
+    ) -> tuple[bool, list[tuple[int, int]] | None]:
+        """Whether a posting list of ``length`` bytes of ``field`` keeps its values
+        (positions) once read, and, when it has values but keeps none (a long list
+        not read for a phrase, ``keep``), a list for its blocks' places instead."""
+        keep_values = self.reader.schema[field].format.fixed_value_size() is None
+        if keep_values and not keep and length > KEEP_VALUES_MAX_BYTES:
+            return False, []
+        return keep_values, None
 
     def _extent(self, field: str, text: str) -> tuple[Any, int, int, int] | None:
         """Where the term's posting list is in a ``whoosh3`` segment's postings file
