@@ -51,9 +51,6 @@ class JoinedArrays:
         #: Where each segment's documents start, and the first number past the last.
         self._bounds = np.array([*self.offsets, self.size], dtype=np.int64)
         self._postings: dict[tuple[str, str], JoinedPostings] = {}
-        #: Where each segment's postings start in a term's joined postings (and the
-        #: number of them), by term.
-        self._starts: dict[tuple[str, str], list[int]] = {}
         #: Terms whose segments' values cannot be chained (:meth:`_chained`).
         self._unchained: set[tuple[str, str]] = set()
         self._derived: dict[CacheKey, Postings] = {}
@@ -80,10 +77,6 @@ class JoinedArrays:
         found = self._postings.get(key)
         if found is None:
             found = self._postings[key] = self._read(field, text, positions)
-            starts = [0]
-            for held in found.parts:
-                starts.append(starts[-1] + len(held.ids))
-            self._starts[key] = starts
         if positions:
             for part in self.parts:
                 part.entry(field, text, keep=True)
@@ -193,7 +186,8 @@ class JoinedArrays:
             blob, begins, ends = values.select(at, _never_read)
             n, p = positions_of(self.reader.schema[field].format, blob, begins, ends)
             return (np.repeat(docs[hit], n) << 32) | p
-        starts = self._starts[(field, text)]
+        # Where each segment's postings start in the joined ones (and the count).
+        starts = np.cumsum([0, *(len(e.ids) for e in self._postings[(field, text)].parts)])
         cuts = np.searchsorted(at, starts).tolist()
         counts: list[Ints] = []
         positions: list[Ints] = []
