@@ -105,15 +105,14 @@ class Params:
     # -- index writing: which segments a commit merges (searchkit.engine.merging) ------
     #: A tier is merged once it holds this many segments, and each tier's segments are
     #: this many times larger than the one's below; each record is rewritten about once
-    #: per tier. 3, not Lucene's 10 (mergeFactor / segmentsPerTier): here a segment
+    #: per tier. 4, not Lucene's 10 (mergeFactor / segmentsPerTier): here a segment
     #: costs a query its own term lookups and posting reads whatever its size (on the
     #: 1,000,000-record benchmark index, median query 17 ms on ten segments, 14 ms on
     #: six, 11 ms on one) while a merge costs in proportion to the records it rewrites.
-    #: The scale run's ten ingests of 100,000 end in 2 segments (900,000 and 100,000
-    #: records) instead of 5 with tiers of four and 10 with tiers of ten; its queries
-    #: take 0.90x the five segments' CPU at p50, the nine-hundred-thousand-record merge
-    #: of the ninth ingest 71 CPU s (BENCHMARKS.md, Scale -> thirty-ninth pass).
-    merge_factor: int = 3
+    #: The scale run's ten ingests of 100,000 end in 5 segments instead of 10, with the
+    #: same ingest CPU (0.91 against 0.94 ms a record) and queries at 0.79-0.86x
+    #: (BENCHMARKS.md, Scale -> eighteenth pass).
+    merge_factor: int = 4
     #: Segments below this many live records form the lowest tier: the segments of
     #: small ingests, merged ``merge_factor`` at a time. One writer process's share of
     #: a batch is at least MIN_RECORDS_PER_PROC (1,000) records, so a batch of several

@@ -312,28 +312,6 @@ def test_a_merge_never_exceeds_the_largest_size() -> None:
     assert choose_merge([60, 70, 80, 5, 5, 5], params) == [3, 4, 5]  # > 100 / 2: never
 
 
-def test_ten_large_ingests_end_in_two_segments_by_default() -> None:
-    """The scale run's ten ingests of 100,000 records under the default policy: a
-    segment costs every query its own term lookups, so they end in two segments (not
-    the five tiers of four left), each record rewritten at most twice on the way."""
-    segments: list[int] = []
-    rewritten: list[int] = []
-    for _ in range(10):
-        segments.append(100_000)
-        chosen = choose_merge(segments, DEFAULT)
-        merged = sum(segments[i] for i in chosen)
-        rewritten.append(merged)
-        if chosen:
-            segments = [n for i, n in enumerate(segments) if i not in chosen] + [merged]
-    assert sorted(segments) == [100_000, 900_000]
-    assert rewritten == [0, 0, 300_000, 0, 0, 300_000, 0, 0, 900_000, 0]
-    # the 900,000-record segment is above half the largest size: only optimize merges
-    # it (two more ingests fill the tier of 100,000 again, merged without it)
-    more = [*segments, 100_000, 100_000]
-    chosen = choose_merge(more, DEFAULT)
-    assert sorted(more[i] for i in chosen) == [100_000] * 3
-
-
 @pytest.mark.slow
 def test_many_small_ingests_keep_few_segments_and_the_large_one(tmp_path: Path) -> None:
     """20 ingests of 3 records each after a large one: the segment count stays bounded,
