@@ -374,6 +374,46 @@ def test_damaged_values_are_detected() -> None:
             Lz4Values(fast.values, fast.width, size, fast.data, fast.check).inflated()
 
 
+def test_compressed_blocks_join_as_their_decompressed_values() -> None:
+    """Joining blocks' values sums a compressed block's lengths straight into the joined
+    offsets (``CompressedValues.ends_into``): the same bytes and offsets as joining the
+    blocks decompressed first, among blocks of the other kinds; lengths that do not add
+    up still raise."""
+    import lz4.block as lz4_block
+
+    from searchkit.crc import crc32
+    from searchkit.engine.codec import DeflatedValues, Lz4Values
+    from searchkit.engine.values import Values
+
+    _, _, values = _real_postings(PACK_MIN, 0)
+    fast = Lz4Values.of(PackedValues.of(values))
+    old = DeflatedValues.of(PackedValues.of(values[:7]), 3)
+    later = Lz4Values.of(PackedValues.of(values[5:]))
+    small = tuple(values[:3])
+    joined = Values.join([small, fast, old, later])
+    first = Values.join([small, fast.inflated(), old.inflated(), later.inflated()])
+    assert bytes(joined.blob) == bytes(first.blob)
+    assert joined.starts.tolist() == first.starts.tolist()
+    assert joined.ends.tolist() == first.ends.tolist()
+    every = [*values[:3], *values, *values[:7], *values[5:]]
+    assert [joined.blob[a:b] for a, b in zip(joined.starts, joined.ends, strict=True)] == every
+    assert not fast.is_packed  # decompressed for the join, not kept
+
+    ends = np.zeros(len(values), dtype=np.int64)
+    blob = fast.ends_into(ends, 10)
+    assert bytes(blob) == fast.inflated().blob
+    assert ends.tolist() == [10 + end for end in fast.inflated().ends]
+    with pytest.raises(ValueError, match="count"):
+        fast.ends_into(np.zeros(len(values) + 1, dtype=np.int64))
+    # two values of 1 byte each said to be 3 bytes: refused either way
+    data = lz4_block.compress(bytes([1, 1]) + b"abc", store_size=False)
+    wrong = Lz4Values(2, 1, 3, data, crc32(data))
+    with pytest.raises(ValueError, match="add up"):
+        wrong.ends_into(np.zeros(2, dtype=np.uint32))
+    with pytest.raises(ValueError, match="add up"):
+        wrong.inflated()
+
+
 def test_a_flipped_number_or_weight_is_detected() -> None:
     """The numbers and weights of a large block are not under zlib's checksum: a
     flipped bit in either (or in the first number) is reported by every reader

@@ -365,15 +365,43 @@ class CompressedValues(Sequence[bytes]):
         found = self._packed
         if found is not None:
             return found
+        raw, lengths = self._decompressed()
+        ends = np.cumsum(lengths, dtype=np.int64)
+        return PackedValues(raw[self.values * self.width :], _as_ends(ends))
+
+    @property
+    def is_packed(self) -> bool:
+        """Whether the values are kept decompressed (:meth:`packed`)."""
+        return self._packed is not None
+
+    def ends_into(self, out: NDArray[Any], base: int = 0) -> memoryview:
+        """Decompress the values (not kept): the end of each, plus ``base``, written
+        into ``out`` (as long as the values are many; an integer type that holds
+        ``base`` plus their size), and their bytes returned (a view of the decompressed
+        stream). What :meth:`inflated` gives without its ``array`` of ends: joining
+        the values of many blocks (:meth:`Values.join
+        <searchkit.engine.values.Values.join>`) sums each block's lengths straight
+        into the joined offsets."""
+        raw, lengths = self._decompressed()
+        if len(out) != len(lengths):
+            raise ValueError("posting values: another count than the block's")
+        np.cumsum(lengths, dtype=out.dtype, out=out)
+        if base:
+            out += base
+        return memoryview(raw)[self.values * self.width :]
+
+    def _decompressed(self) -> tuple[bytes, NDArray[Any]]:
+        """The decompressed stream and each value's length (a view of its head); a
+        stream of another length than the sizes say, or lengths that do not add up to
+        ``size``, raise ``ValueError``."""
         raw = self._raw()
         head = self.values * self.width
         if len(raw) != head + self.size:
             raise ValueError("posting values of the wrong length")
         lengths = np.frombuffer(raw, dtype=f"<u{self.width}", count=self.values)
-        ends = np.cumsum(lengths, dtype=np.int64)
-        if self.values and int(ends[-1]) != self.size:
+        if self.values and int(lengths.sum(dtype=np.int64)) != self.size:
             raise ValueError("posting value lengths do not add up")
-        return PackedValues(raw[head:], _as_ends(ends))
+        return raw, lengths
 
     def __len__(self) -> int:
         return self.values

@@ -227,9 +227,14 @@ class Values:
             else np.zeros(count, dtype=np.int64)
         )
         at = total = 0
-        blobs: list[bytes] = []
+        blobs: list[bytes | memoryview] = []
         for block, n, size in zip(blocks, lengths, blob_sizes, strict=True):
             if isinstance(block, CompressedValues):
+                if not block.is_packed:  # its lengths summed straight into ``bounds``
+                    blobs.append(block.ends_into(bounds[at + 1 : at + 1 + n], total))
+                    at += n
+                    total += size
+                    continue
                 block = block.inflated()
             if isinstance(block, PackedValues):
                 blob = block.blob
