@@ -247,13 +247,13 @@ class DeltaIds(Sequence[int]):
 
     def numbers_into(self, out: NDArray[np.int64], base: int = 0) -> None:
         """Write the document numbers, each plus ``base``, into ``out`` (as long as
-        this): the narrow steps summed in 64 bits straight from their bytes, not
-        widened first."""
+        this): the first number, the narrow steps widened after it, then summed in
+        place (one pass each; ``np.cumsum`` from the narrow type and adding the first
+        number after took 1.2-3x as long, most on small blocks)."""
         out[0] = self.first + base
         if len(self.steps):
-            steps = np.frombuffer(self.steps, dtype=f"=u{self.steps.itemsize}")
-            np.cumsum(steps, dtype=np.int64, out=out[1:])
-            out[1:] += self.first + base
+            out[1:] = np.frombuffer(self.steps, dtype=f"=u{self.steps.itemsize}")
+            np.add.accumulate(out, out=out)
 
     def __len__(self) -> int:
         return len(self.steps) + 1
