@@ -281,6 +281,33 @@ def test_large_blocks_hold_narrow_ids_and_weights_and_values_compressed_apart() 
     assert isinstance(plain, PackedValues) and list(plain) == values
 
 
+def test_delta_coded_numbers_decode_into_place_with_a_base() -> None:
+    """A block's numbers decoded into a slice of a larger array, each plus a base (a
+    segment's first top-level number): one number alone, steps of one, two and four
+    bytes, and numbers past 32 bits once the base is added."""
+    from searchkit.engine.codec import DeltaIds
+
+    ids, _, _ = _real_postings(1024, 70_000)
+    cases = [
+        [5],
+        [0, 1],
+        ids[:130],
+        ids,
+        [0, 300, 60_000],
+        [3, 70_000, 70_001, 5_000_000_000 // 2**8],
+    ]
+    for numbers in cases:
+        deltas = DeltaIds.of(numbers, None)
+        for base in (0, 1_000_000, 2**33):
+            out = np.full(len(numbers) + 4, -7, dtype=np.int64)
+            deltas.numbers_into(out[2 : 2 + len(numbers)], base)
+            assert out[2 : 2 + len(numbers)].tolist() == [n + base for n in numbers]
+            assert out[:2].tolist() == [-7, -7] and out[2 + len(numbers) :].tolist() == [-7, -7]
+    assert DeltaIds.of(ids, None).steps.typecode == "B"
+    assert DeltaIds.of([0, 300, 60_000], None).steps.typecode == "H"
+    assert DeltaIds.of([0, 70_000], None).steps.typecode == "I"
+
+
 def test_blocks_written_before_read_as_the_new_ones() -> None:
     """A term of two blocks in the previous layout and the same term in the new one:
     the query reader (blockread) and the merge reader give the same numbers, weights
