@@ -88,10 +88,7 @@ class JoinedArrays:
         not holding its own entry (read before, or cached) decoded straight into its
         place in the joined lists (:meth:`SegmentArrays.read_into`), the others'
         entries copied there; each segment's entry is then held by its arrays."""
-        shared = self._shared_key(field, text)
-        kept = None
-        if self._cache is not None and shared is not None:
-            kept = self._cache.joined(shared)
+        kept = self._kept(field, text)
         if kept is not None:
             for part, entry in zip(self.parts, kept.parts, strict=True):
                 part.adopt(field, text, entry)
@@ -129,6 +126,7 @@ class JoinedArrays:
             parts.append(entry)
             at += len(entry.ids)  # a segment's deleted postings: the next one's place
         joined = JoinedPostings(ids[:at], weights[:at], tuple(parts))
+        shared = self._shared_key(field, text)
         if self._cache is not None and shared is not None:
             self._cache.put(shared, joined)
         return joined
@@ -144,15 +142,28 @@ class JoinedArrays:
             if values is None:
                 self._unchained.add(key)
                 return None
-            joined = self._postings[key] = joined._replace(values=values)
-            shared = self._shared_key(field, text)
-            if self._cache is not None and shared is not None:
-                self._cache.replace(shared, joined)
+            joined = self._hold(field, text, joined._replace(values=values))
         return joined.values
 
     def _shared_key(self, field: str, text: str) -> CacheKey | None:
         """The term's joined postings' key in the index's cache (None: no cache)."""
         return None if self._state is None else (self._state, field, text)
+
+    def _kept(self, field: str, text: str) -> JoinedPostings | None:
+        """The term's joined postings if the index's cache keeps them."""
+        shared = self._shared_key(field, text)
+        if self._cache is None or shared is None:
+            return None
+        return self._cache.joined(shared)
+
+    def _hold(self, field: str, text: str, joined: JoinedPostings) -> JoinedPostings:
+        """Hold ``joined`` as the term's joined postings, here and in the index's
+        cache (in place of what it kept)."""
+        self._postings[(field, text)] = joined
+        shared = self._shared_key(field, text)
+        if self._cache is not None and shared is not None:
+            self._cache.replace(shared, joined)
+        return joined
 
     def _remember(self, field: str, text: str) -> None:
         """Keep in the index's cache the segments' entries of the term as they hold
@@ -163,12 +174,8 @@ class JoinedArrays:
         if joined is None:
             return
         now = tuple(part.entry_of(field, text) or EMPTY for part in self.parts)
-        if all(a is b for a, b in zip(now, joined.parts, strict=True)):
-            return
-        joined = self._postings[key] = joined._replace(parts=now)
-        shared = self._shared_key(field, text)
-        if self._cache is not None and shared is not None:
-            self._cache.replace(shared, joined)
+        if not all(a is b for a, b in zip(now, joined.parts, strict=True)):
+            self._hold(field, text, joined._replace(parts=now))
 
     def position_keys(self, field: str, text: str, docs: Ints) -> Ints:
         """:meth:`SegmentArrays.position_keys` (``docnum << 32 | position``, top-level
@@ -260,9 +267,8 @@ class JoinedArrays:
         included), summed over the segments: from the term's joined postings when
         read, or kept by the index's cache, else from each segment."""
         found = self._postings.get((field, text))
-        if found is None and self._cache is not None:
-            shared = self._shared_key(field, text)
-            found = self._cache.joined(shared) if shared is not None else None
+        if found is None:
+            found = self._kept(field, text)
         if found is not None:
             return sum(part.df for part in found.parts)
         return sum(part.doc_frequency(field, text) for part in self.parts)
