@@ -135,3 +135,27 @@ def test_did_you_mean_beside_known_words_as_a_real_process(sample_index_dir: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"
     assert 'Did you mean: "crohn disease"?' in done.stderr, done.stderr
+
+
+def test_a_word_whose_american_spelling_begins_otherwise_is_never_taken_to_keep_it() -> None:
+    # Snippets skip the American spelling of a word that keeps its first two letters
+    # (spelling.keeps_head): it must never claim so for a word the folding changes
+    # there, whether by the table (aeroplane, gaols), a stem rule at the start or one
+    # letter in (oedema, haemorrhage, coeliac, a made-up "laemia") or none at all.
+    from searchkit.analysis.spelling import STEM_RULES, american, keeps_head, table
+    from searchkit.readers import read_file
+
+    words = set(table()) | set(table().values()) | {"oedema", "laemia", "tumour"}
+    for british, _ in STEM_RULES:
+        stem = british.lstrip("^")
+        words |= {stem, stem + "s", "x" + stem, "xy" + stem}
+    for path in sorted(Path("data").iterdir()):
+        for record in read_file(path):
+            text = f"{record.title or ''} {record.abstract or ''}".lower()
+            words.update(w for w in text.split() if w.isalpha())
+    changed = {w for w in words if american(w)[:2] != w[:2]}
+    assert {"aeroplane", "gaols", "oedema", "haemorrhage", "coeliac", "laemia"} <= changed
+    assert not [w for w in changed if keeps_head(w)]
+    kept = [w for w in words if keeps_head(w)]
+    assert len(kept) > 0.9 * len(words)  # the point of it: most words skip the folding
+    assert keeps_head("tumour") and keeps_head("cells") and not keeps_head("aeon")

@@ -25,7 +25,7 @@ from whoosh.analysis import (
     Tokenizer,
 )
 
-from searchkit.analysis.spelling import american
+from searchkit.analysis.spelling import american, keeps_head
 from searchkit.analysis.stemmer import english_stemmer_class
 from searchkit.packaged import packaged_text
 
@@ -521,18 +521,29 @@ def term_heads(unit: str) -> frozenset[str]:
     Snippets analyse only the units one of whose heads a matched term has
     (``tests/test_snippets.py`` checks the set on every unit of the bundled records):
     on the hits of the benchmark's queries, a quarter as many as the first character
-    alone let through."""
+    alone let through. A part's American spelling is looked up only when it can
+    begin otherwise (:func:`~searchkit.analysis.spelling.keeps_head`)."""
+    if unit.isascii() and unit.isalpha():  # one part, nothing to fold but case: most units
+        word = unit.lower()
+        if keeps_head(word):
+            return frozenset(_heads_of_written(word))
+        return frozenset(_heads_of_written(word) + _heads_of_written(american(word)))
     parts = _PART.findall(fold(unit))
     last = len(parts) - 1
     found: set[str] = set()
-    add = found.add
     for i, part in enumerate(parts):
         # The part, and the parts from it on joined (a catenation's head, and a
         # one-letter part's with the next one's first character).
         for form in (part,) if i == last else (part, "".join(parts[i:])):
-            for written in (form, american(form)) if form.isalpha() else (form,):
-                add(written[:1])
-                add(written[:2])
-                if written[1:2] == "y":
-                    add(written[0] + "i")
+            alike = not form.isalpha() or keeps_head(form)
+            for written in (form,) if alike else (form, american(form)):
+                found.update(_heads_of_written(written))
     return frozenset(found)
+
+
+def _heads_of_written(written: str) -> tuple[str, ...]:
+    """The heads of the terms one written form can give (:func:`term_heads`): its
+    first character, its first two, and with a second ``y`` the first and ``i``."""
+    if written[1:2] == "y":
+        return written[:1], written[:2], written[0] + "i"
+    return written[:1], written[:2]

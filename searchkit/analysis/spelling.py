@@ -105,6 +105,27 @@ def american(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _head_changing() -> frozenset[str]:
+    """The table's British words whose American spelling begins with other letters
+    (``aeroplane``, ``gaols``, ``haemoglobin``: 71 of the table's)."""
+    return frozenset(b for b, us in table().items() if b[:2] != us[:2])
+
+
+def keeps_head(word: str) -> bool:
+    """Whether :func:`american` certainly leaves the first two characters of the
+    lower-case ``word`` as they are, told without folding it (snippets ask this of
+    every new word of the hits they show, where the folding itself was most of their
+    time on a large index). Only the table and the stem rules change a word's start:
+    each stem rule drops the ``a`` or ``o`` of an ``ae`` or ``oe`` (``haem`` →
+    ``hem``), which moves the second character only when the pair begins in the
+    first two; ``-ise`` is folded after a stem of :data:`MIN_ISE_STEM` letters and
+    ``-our`` after a table stem of six (``tests/test_spelling.py`` checks every rule
+    and table word, and the words of the bundled records)."""
+    start = word[:3]
+    return "ae" not in start and "oe" not in start and word not in _head_changing()
+
+
+@lru_cache(maxsize=1)
 def _our_stems() -> tuple[tuple[str, str], ...]:
     """``-our`` stems of the table (``tumour`` → ``tumor``), longest first."""
     stems = {
@@ -123,4 +144,4 @@ def _our(word: str) -> str:
     return word
 
 
-__all__ = ["american", "table"]
+__all__ = ["american", "keeps_head", "table"]
