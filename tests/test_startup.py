@@ -364,3 +364,13 @@ def test_a_command_runs_the_same_with_only_its_own_tree(args: list[str]) -> None
         whole.stdout,
         whole.stderr,
     )
+
+
+def test_the_search_command_s_annotations_are_read_as_objects() -> None:
+    # typer reads the command's parameters from its annotations on every run: as
+    # strings (postponed annotations) it would compile and evaluate each of them.
+    from searchkit.cli.search import search
+
+    annotations = search.__annotations__
+    assert len(annotations) > 10
+    assert not [name for name, value in annotations.items() if isinstance(value, str)]

@@ -1,6 +1,11 @@
-"""Commands that find records: search, similar, show."""
+"""Commands that find records: search, similar, show.
 
-from __future__ import annotations
+Unlike the other modules, this one does not postpone its annotations (no ``from
+__future__ import annotations``): typer reads a command's parameters from them on
+every run, and postponed ones are strings it compiles and evaluates one by one: 1.5
+ms of a ``searchkit search`` process for its 15 parameters (BENCHMARKS.md,
+Start-up). The types imported only for type checking are written as strings.
+"""
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,7 +41,7 @@ SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help
 
 
 def _print_result(
-    result: SearchResult, fmt: SearchFormat, fields: str | None, empty_message: str
+    result: "SearchResult", fmt: SearchFormat, fields: str | None, empty_message: str
 ) -> None:
     from searchkit.output.formats import check_fields, parse_fields, search_chunks
 
@@ -187,12 +192,12 @@ def search(
         )
 
 
-def _count(backend: Backend, query: str, filters: Filters | None) -> int:
+def _count(backend: "Backend", query: str, filters: "Filters | None") -> int:
     return _call(lambda: backend.count(query, filters))
 
 
 def _filter_matched_nothing(
-    backend: Backend, query: str, given: list[tuple[str, Filters]]
+    backend: "Backend", query: str, given: list[tuple[str, "Filters"]]
 ) -> str | None:
     """When the query matches records but not with the filters (each a label such as
     ``--journal 'Nature Foo'`` and its filter): the filters that match nothing with the
@@ -208,7 +213,7 @@ def _filter_matched_nothing(
     return f"No records match {named} (the query alone matches {alone})."
 
 
-def _remember(history: History, query: str, result: SearchResult) -> None:
+def _remember(history: "History", query: str, result: "SearchResult") -> None:
     """Add a search to the index's history; a history that cannot be written (a
     read-only index) is one note, and the search still succeeds."""
     from searchkit.index.history import HistoryError
