@@ -149,7 +149,7 @@ def test_a_word_whose_american_spelling_begins_otherwise_is_never_taken_to_keep_
     for british, _ in STEM_RULES:
         stem = british.lstrip("^")
         words |= {stem, stem + "s", "x" + stem, "xy" + stem}
-    for path in sorted(Path("data").iterdir()):
+    for path in sorted((Path(__file__).resolve().parent.parent / "data").iterdir()):
         for record in read_file(path):
             text = f"{record.title or ''} {record.abstract or ''}".lower()
             words.update(w for w in text.split() if w.isalpha())

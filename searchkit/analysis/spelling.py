@@ -114,8 +114,7 @@ def _head_changing() -> frozenset[str]:
 def keeps_head(word: str) -> bool:
     """Whether :func:`american` certainly leaves the first two characters of the
     lower-case ``word`` as they are, told without folding it (snippets ask this of
-    every new word of the hits they show, where the folding itself was most of their
-    time on a large index). Only the table and the stem rules change a word's start:
+    every new word of the hits they show). Only the table and the stem rules change a word's start:
     each stem rule drops the ``a`` or ``o`` of an ``ae`` or ``oe`` (``haem`` →
     ``hem``), which moves the second character only when the pair begins in the
     first two; ``-ise`` is folded after a stem of :data:`MIN_ISE_STEM` letters and
