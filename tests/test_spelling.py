@@ -159,3 +159,18 @@ def test_a_word_whose_american_spelling_begins_otherwise_is_never_taken_to_keep_
     kept = [w for w in words if keeps_head(w)]
     assert len(kept) > 0.9 * len(words)  # the point of it: most words skip the folding
     assert keeps_head("tumour") and keeps_head("cells") and not keeps_head("aeon")
+
+
+def test_the_shipped_table_is_one_pair_a_line() -> None:
+    # spelling.table() pairs the file's words two by two, not line by line.
+    from searchkit.analysis.spelling import table
+    from searchkit.packaged import packaged_text
+
+    lines = [
+        line.split()
+        for line in packaged_text("uk_us_spellings.txt").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert all(len(pair) == 2 for pair in lines)
+    assert table() == dict(lines) and len(table()) > 1_700
+    assert table()["tumour"] == "tumor" and table()["aeroplane"] == "airplane"

@@ -69,16 +69,17 @@ ISE_WORDS = frozenset(
 )  # fmt: skip
 
 
+#: A comment line of the shipped table.
+_COMMENT = re.compile(r"^#.*$", re.MULTILINE)
+
+
 @lru_cache(maxsize=1)
 def table() -> dict[str, str]:
     """The shipped British → American table."""
-    text = packaged_text("uk_us_spellings.txt")
-    pairs: dict[str, str] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            british, us = line.split()
-            pairs[british] = us
-    return pairs
+    # Split in C: a line at a time in Python was 0.8 ms of each search process. Each
+    # line is one pair (tests/test_spelling.py checks the file).
+    words = _COMMENT.sub("", packaged_text("uk_us_spellings.txt")).split()
+    return dict(zip(words[::2], words[1::2], strict=True))
 
 
 def _ise_exception(stem: str) -> bool:
