@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     )
     from searchkit.index.ingest import IngestReport, ingest
     from searchkit.index.searchindex import SearchIndex
-    from searchkit.records import Author, Deletion, MeshHeading, Record, Skipped
+    from searchkit.items import Deletion, Skipped
+    from searchkit.records import Author, MeshHeading, Record
     from searchkit.searching.search import Hit, SearchResult
 
 from searchkit import whoosh_imports
@@ -47,7 +48,7 @@ whoosh_imports.install()
 # Public name -> the module that defines it.
 _EXPORTS = {
     "Author": "searchkit.records",
-    "Deletion": "searchkit.records",
+    "Deletion": "searchkit.items",
     "Hit": "searchkit.searching.search",
     "IndexClosedError": "searchkit.errors",
     "IndexFormatError": "searchkit.errors",
@@ -64,7 +65,7 @@ _EXPORTS = {
     "SearchIndex": "searchkit.index.searchindex",
     "SearchResult": "searchkit.searching.search",
     "SearchkitError": "searchkit.errors",
-    "Skipped": "searchkit.records",
+    "Skipped": "searchkit.items",
     "SourceNotFoundError": "searchkit.errors",
     "ingest": "searchkit.index.ingest",
     "search": "searchkit.api",

@@ -1,4 +1,5 @@
-"""The record model shared by every reader, the index and the output formats.
+"""The record model shared by every reader, the index and the output formats (what a
+reader yields besides records is in :mod:`searchkit.items`).
 
 Missing values are ``None`` (scalars) or empty tuples (lists), never ``""``.
 """
@@ -137,25 +138,4 @@ def _author(value: Any) -> Author:
     return Author(**data)
 
 
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """A record to remove from the index (PubMed ``DeleteCitation``)."""
-
-    pmid: str
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A record a reader could not use, with where it was and why."""
-
-    source: str
-    location: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.source}, {self.location}: {self.reason}"
-
-
-Item = Record | Deletion | Skipped
-
-__all__ = ["Author", "Deletion", "Item", "MeshHeading", "Record", "Skipped"]
+__all__ = ["Author", "MeshHeading", "Record"]

@@ -20,8 +20,8 @@ from searchkit.index.batch import IndexBatch
 from searchkit.index.ingest import footprint
 from searchkit.index.rebuild import build_dir, old_dir, rebuild
 from searchkit.index.sources import SOURCES_FILE, SourceRegistry
+from searchkit.items import Deletion
 from searchkit.readers import read_file
-from searchkit.records import Deletion
 
 from .conftest import SAMPLE_DIR, SEED_PMID, TEST_DATA
 from .test_cli import _searchkit_exe

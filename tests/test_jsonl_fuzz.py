@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 
 from searchkit import SearchIndex
 from searchkit.cli import app
+from searchkit.items import Skipped
 from searchkit.readers import read_file
-from searchkit.records import Author, MeshHeading, Record, Skipped
+from searchkit.records import Author, MeshHeading, Record
 
 from .conftest import TEST_DATA
 

@@ -24,7 +24,7 @@ PACKAGE = Path(searchkit.__file__).parent
 
 # The data's path, first to last: a module may import its own stage and earlier ones.
 STAGES = (
-    "ground",  # records, errors, params, atomic, crc, version, packaged, whoosh_imports, plural
+    "ground",  # records, items, errors, params, atomic, crc, version, packaged, whoosh_imports, …
     "readers",
     "analysis",
     "engine",
@@ -38,8 +38,8 @@ STAGES = (
     "api",  # __init__, __main__ and api.py: the documented entry points, every stage plugged in
 )
 GROUND = {
-    "records", "errors", "params", "atomic", "crc", "packaged", "version", "whoosh_imports",
-    "plural",
+    "records", "items", "errors", "params", "atomic", "crc", "packaged", "version",
+    "whoosh_imports", "plural",
 }  # fmt: skip
 
 

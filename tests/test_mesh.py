@@ -20,10 +20,11 @@ import pytest
 from typer.testing import CliRunner
 
 from searchkit.cli import app
+from searchkit.items import Deletion
 from searchkit.output.citations import to_medline
 from searchkit.query.parser import parse
 from searchkit.readers import iter_files, read_file
-from searchkit.records import Deletion, MeshHeading, Record
+from searchkit.records import MeshHeading, Record
 from searchkit.semantic.topics import query_text
 
 from .cli_helpers import count, run

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from searchkit.errors import InputError
+from searchkit.items import Deletion, Item, Skipped
 from searchkit.readers import (
     FORMATS,
     detect_format,
@@ -27,7 +28,7 @@ from searchkit.readers import (
     read_pubmed_xml,
 )
 from searchkit.readers._text import parse_date_text
-from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
+from searchkit.records import Author, MeshHeading, Record
 
 DATA = Path(__file__).parent / "data"
 

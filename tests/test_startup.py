@@ -87,7 +87,10 @@ NOT_FOR_A_SEARCH = (
     "searchkit.solr.client",
     # What only some searches, or other commands, use: a Solr address parsed, the MeSH
     # tree (an exploding [mh]), the exports, the writers' batch, the other commands'
-    # modules, importlib.resources' readers (zipfile).
+    # modules, importlib.resources' readers (zipfile); what readers yield besides
+    # records and the whole-index check (frozen dataclasses cost a start to create).
+    "searchkit.items",
+    "searchkit.engine.verify",
     "searchkit.solr.address",
     "searchkit.index.meshtree",
     "searchkit.index.meshwords",

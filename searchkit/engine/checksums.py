@@ -13,12 +13,13 @@ that generation is checked first (:func:`verify_generation`): every file's size,
 the TOC's checksum, and the checksums of every file when the generation's files
 total at most :data:`VERIFY_AT_OPEN_BYTES` (else of the files up to
 :data:`SMALL_FILE_BYTES`). A file is read for this once per process (while its
-size, time and inode stay the same). :func:`verify_index` reads every file in full
-(``searchkit check``, and before ``optimize`` merges everything); a segment merged
-into a new one by an ordinary commit is verified in full first. Each compound
-segment's field-lengths columns also get checksums of their own ("parts"), checked
-by :func:`verify_part` when a search reads a column whole: in an index too large to
-verify at open, a flipped length would otherwise change scores silently.
+size, time and inode stay the same). :func:`~searchkit.engine.verify.verify_index`
+reads every file in full (``searchkit check``, and before ``optimize`` merges
+everything); a segment merged into a new one by an ordinary commit is verified in
+full first. Each compound segment's field-lengths columns also get checksums of
+their own ("parts"), checked by :func:`verify_part` when a search reads a column
+whole: in an index too large to verify at open, a flipped length would otherwise
+change scores silently.
 
 Any mismatch is :class:`IndexDamagedError`: one message naming the file and the
 repair, ``searchkit rebuild``, which re-reads the index's recorded sources.
@@ -38,7 +39,6 @@ import os
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -231,7 +231,7 @@ def has_manifests(folder: Path, indexname: str) -> bool:
     return any(pattern.match(n) for n in os.listdir(folder))
 
 
-def _check_file(folder: Path, name: str, expected: Entry, *, full: bool) -> None:
+def check_file(folder: Path, name: str, expected: Entry, *, full: bool) -> None:
     path = folder / name
     try:
         st = path.stat()
@@ -281,7 +281,7 @@ def verify_generation(folder: Path, indexname: str, generation: int, *, full: bo
     everything = full or sum(e.size for e in files.values()) <= VERIFY_AT_OPEN_BYTES
     for file, entry in sorted(files.items()):
         whole = everything or file == toc or entry.size <= SMALL_FILE_BYTES
-        _check_file(folder, file, entry, full=whole)
+        check_file(folder, file, entry, full=whole)
     for compound, entries in parts.items():
         for part, entry in entries.items():
             _PARTS[part] = (folder, compound, entry)
@@ -291,57 +291,6 @@ def latest_generation(folder: Path, indexname: str) -> int:
     pattern = re.compile(rf"^_{re.escape(indexname)}_(\d+)\.toc$")
     found = [int(m.group(1)) for n in os.listdir(folder) if (m := pattern.match(n))]
     return max(found, default=-1)
-
-
-@dataclass
-class CheckReport:
-    """What :func:`verify_index` found."""
-
-    generation: int
-    files: int = 0
-    bytes: int = 0
-    checksums: bool = True  # False: an index written before checksums were recorded
-    damaged: list[str] | None = None
-
-
-def verify_index(folder: Path, indexname: str = "MAIN") -> CheckReport:
-    """Read every file of the index's current generation and compare it with its
-    recorded checksum; every damaged file is listed (not only the first). A
-    generation that a concurrent commit replaces meanwhile is checked again."""
-    for _ in range(READ_ATTEMPTS - 1):
-        report = _verify_generation_files(folder, indexname)
-        missing = report.damaged and any(p.endswith(" is missing") for p in report.damaged)
-        if not missing or latest_generation(folder, indexname) == report.generation:
-            return report
-    return _verify_generation_files(folder, indexname)
-
-
-def _verify_generation_files(folder: Path, indexname: str) -> CheckReport:
-    generation = latest_generation(folder, indexname)
-    report = CheckReport(generation, damaged=[])
-    assert report.damaged is not None
-    name = manifest_name(indexname, generation)
-    try:
-        files = read_manifest(folder, name)
-    except FileNotFoundError:
-        if generation >= 0 and not has_manifests(folder, indexname):
-            report.checksums = False
-            return report
-        report.damaged.append(f"{name} is missing")
-        return report
-    except IndexDamagedError as exc:
-        report.damaged.append(exc.problem)
-        return report
-    for file, entry in sorted(files.items()):
-        try:
-            _check_file(folder, file, entry, full=True)
-        except FileNotFoundError:
-            report.damaged.append(f"{file} is missing")
-        except IndexDamagedError as exc:
-            report.damaged.append(exc.problem)
-        report.files += 1
-        report.bytes += entry.size
-    return report
 
 
 def verify_files(folder: Path, indexname: str, names: Iterable[str]) -> None:
@@ -359,7 +308,7 @@ def verify_files(folder: Path, indexname: str, names: Iterable[str]) -> None:
             continue
         if wanted <= files.keys():
             for file in sorted(wanted):
-                _check_file(folder, file, files[file], full=True)
+                check_file(folder, file, files[file], full=True)
             return
 
 
@@ -377,6 +326,8 @@ def diagnose() -> IndexDamagedError | None:
     process has opened, and return the damage found, if any (the failure was then
     the damage's doing: an index above :data:`VERIFY_AT_OPEN_BYTES` is not read in
     full when opened)."""
+    from searchkit.engine.verify import verify_index  # only after a failure
+
     for folder, indexname in list(_OPENED.items()):
         try:
             report = verify_index(folder, indexname)

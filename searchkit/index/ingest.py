@@ -29,9 +29,10 @@ from searchkit.index.sources import (
     read_state,
     stat_state,
 )
+from searchkit.items import Deletion, Skipped
 from searchkit.readers import iter_inputs, not_records, read_file
 from searchkit.readers._io import input_position
-from searchkit.records import Deletion, Record, Skipped
+from searchkit.records import Record
 
 # Records per commit. Records are written as they are read (the writers spill their
 # postings to disk at their memory budget), so this bounds the work an interrupted

@@ -39,7 +39,7 @@ from searchkit.analysis.acronyms import (
 )
 from searchkit.analysis.analyzer import analysis_params
 from searchkit.atomic import atomic_write_text, fsync_dir
-from searchkit.engine.checksums import CheckReport, IndexDamagedError, verify_index
+from searchkit.engine.checksums import IndexDamagedError
 from searchkit.engine.fileindex import (
     RetryingFileIndex,
     deleted_count,
@@ -70,6 +70,7 @@ from searchkit.params import DEFAULT, Params
 from searchkit.records import Record
 
 if TYPE_CHECKING:  # the writers' and the MeSH tree's: imported when used, not by a search
+    from searchkit.engine.verify import CheckReport
     from searchkit.index.batch import IndexBatch, WriteCounts
     from searchkit.index.meshtree import MeshTree
     from searchkit.index.sources import SourceEntry
@@ -594,6 +595,8 @@ class SearchIndex:
     def check(self) -> CheckReport:
         """Read every file of the index and compare it with its recorded checksum (the
         files searchkit writes beside the segments, read in full, included)."""
+        from searchkit.engine.verify import verify_index  # only ``check`` reads it all
+
         report = verify_index(self.path, INDEX_NAME)
         if report.damaged is not None and report.generation >= 0:
             for problem in self._check_derived(report.generation):

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from searchkit.items import Item
 from searchkit.readers._detect import (
     ABSTRACT_TEXT,
     FORMATS,
@@ -35,7 +36,6 @@ from searchkit.readers.jsonl import read_jsonl
 from searchkit.readers.medline import read_medline
 from searchkit.readers.page_text import read_page_text
 from searchkit.readers.pubmed_xml import read_pubmed_xml
-from searchkit.records import Item
 
 Reader = Callable[[Path], Iterator[Item]]
 

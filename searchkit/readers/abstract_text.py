@@ -59,9 +59,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
+from searchkit.items import Item, Skipped
 from searchkit.readers._io import CUT_SHORT_REASON, read_lines
 from searchkit.readers._text import clean, parse_date_text
-from searchkit.records import Author, Item, Record, Skipped
+from searchkit.records import Author, Record
 
 # "N. " then a year at once (a book: "1. 2000 Jun 27 [updated ...]. In: ...") or after
 # text and ". " (an article: "1. Gut. 2014 Aug;63(8):1247-57."), within the first two

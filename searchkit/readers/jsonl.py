@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from searchkit.errors import InputError
+from searchkit.items import Item, Skipped
 from searchkit.readers._io import read_lines
 from searchkit.readers._json_record import (
     BadValue,
@@ -30,7 +31,7 @@ from searchkit.readers._json_record import (
     record_from_json,
 )
 from searchkit.readers._text import clean
-from searchkit.records import Item, Record, Skipped
+from searchkit.records import Record
 
 _BEIR_FIELDS = frozenset({"_id", "title", "text", "metadata"})
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import InputError
+from searchkit.items import Item, Skipped
 from searchkit.readers._io import CUT_SHORT_REASON, read_lines
 from searchkit.readers._text import clean, history_date, initials_of, parse_date_text
-from searchkit.records import Author, Item, MeshHeading, Record, Skipped
+from searchkit.records import Author, MeshHeading, Record
 
 # "PMID- 123", "TI  - Title", "AB  -" (an empty value): the tag fills four columns.
 _TAG_LINE = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{0,3}) *-(?: (?P<value>.*))?$")

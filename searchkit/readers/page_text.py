@@ -36,9 +36,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from searchkit.items import Item, Skipped
 from searchkit.readers._io import read_lines
 from searchkit.readers._text import clean
-from searchkit.records import Item, Record, Skipped
+from searchkit.records import Record
 
 _ID_LINE = re.compile(r"^- (?P<name>PMID|PMCID|DOI): ?(?P<value>.*)$")
 _KEYWORDS = re.compile(r"^Keywords:\s*(?P<value>.*)$")

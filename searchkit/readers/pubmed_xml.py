@@ -29,10 +29,11 @@ from typing import TypeAlias
 from lxml import etree
 
 from searchkit.errors import InputError
+from searchkit.items import Deletion, Item, Skipped
 from searchkit.readers._io import INVALID_BYTE_MARK, Utf8Repair, open_bytes
 from searchkit.readers._text import clean, make_date, parse_date_text
 from searchkit.readers._xml import DoctypeShim, safe_iterparse
-from searchkit.records import Author, Deletion, Item, MeshHeading, Record, Skipped
+from searchkit.records import Author, MeshHeading, Record
 
 _ROOT = "PubmedArticleSet"
 _ARTICLE = "PubmedArticle"

@@ -27,7 +27,7 @@ from searchkit.searching.search import search as run_search
 
 if TYPE_CHECKING:  # writing and evaluating load readers and more: imported when used
     from searchkit.analysis.acronyms import AcronymTable
-    from searchkit.engine.checksums import CheckReport
+    from searchkit.engine.verify import CheckReport
     from searchkit.index.batch import WriteCounts
     from searchkit.index.ingest import IngestReport, ProgressMeter
     from searchkit.index.meshtree import MeshTree
@@ -412,7 +412,7 @@ class UnopenedLocalIndex:
         self._on_lock_wait = on_lock_wait
 
     def check(self) -> HealthReport:
-        from searchkit.engine.checksums import verify_index
+        from searchkit.engine.verify import verify_index
 
         return local_health(self.path, verify_index(self.path))
 

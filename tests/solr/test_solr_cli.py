@@ -31,12 +31,13 @@ from searchkit.index.ingest import IngestProgress
 from searchkit.index.meshnames import normalize as normalize_mesh
 from searchkit.index.meshtree import read_tree
 from searchkit.index.schema import build_schema
+from searchkit.items import Deletion
 from searchkit.output.formats import format_record
 from searchkit.params import DEFAULT
 from searchkit.query.compile import to_whoosh
 from searchkit.query.parser import parse
 from searchkit.readers import read_file
-from searchkit.records import Deletion, MeshHeading, Record
+from searchkit.records import MeshHeading, Record
 from searchkit.semantic.model_files import packaged_model
 from searchkit.semantic.models import load_encoder, model_spec
 from searchkit.semantic.stage import combine
