@@ -122,6 +122,73 @@ def test_colour_only_on_a_terminal_without_no_color(
     assert f"\x1b[1;33m{hit.snippet[start:end]}\x1b[0m" in coloured
 
 
+MATCH = "\x1b[1;33m"
+
+
+def test_colour_mode_always_never_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    from searchkit.cli.common import ColorMode
+
+    monkeypatch.setattr(cli.sys.stdout, "isatty", lambda: False, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli._use_color(ColorMode.always)  # a flag given overrides NO_COLOR
+    assert not cli._use_color(ColorMode.auto)
+    monkeypatch.setattr(cli.sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR")
+    assert cli._use_color(ColorMode.auto)
+    assert not cli._use_color(ColorMode.never)
+
+
+@pytest.mark.parametrize("command", [["search", "immune privilege"], ["similar", SEED_PMID]])
+def test_color_always_highlights_output_that_is_not_a_terminal(
+    sample_index_dir: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    args = [*command, "--index", str(sample_index_dir)]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0, plain.output
+    assert "\x1b[" not in plain.stdout
+    always = runner.invoke(app, [*args, "--color", "always"])
+    assert always.exit_code == 0, always.output
+    assert MATCH in always.stdout and "\x1b[1m" in always.stdout
+    # The same text once the escape codes are taken out.
+    stripped = always.stdout.replace(MATCH, "").replace("\x1b[1m", "").replace("\x1b[0m", "")
+    assert stripped == plain.stdout
+    never = runner.invoke(app, [*args, "--color", "never"])
+    assert never.stdout == plain.stdout
+
+
+def test_color_always_leaves_the_machine_formats_alone(sample_index_dir: Path) -> None:
+    args = ["search", "immune privilege", "--index", str(sample_index_dir), "--color", "always"]
+    for fmt in ("json", "csv", "pmid", "ris", "medline"):
+        result = runner.invoke(app, [*args, "-f", fmt])
+        assert result.exit_code == 0, result.output
+        assert "\x1b[" not in result.stdout, fmt
+
+
+def test_an_unknown_color_mode_is_one_usage_line(sample_index_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "immune", "--index", str(sample_index_dir), "--color", "sometimes"]
+    )
+    assert result.exit_code == 2
+    assert "'sometimes' is not one of 'auto', 'always', 'never'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_color_always_through_a_pipe_as_a_subprocess(sample_index_dir: Path) -> None:
+    exe = _searchkit_exe()
+    env = {**os.environ, "SEARCHKIT_INDEX": str(sample_index_dir)}
+    env.pop("NO_COLOR", None)
+
+    def sk(*args: str) -> str:
+        done = subprocess.run([exe, *args], capture_output=True, text=True, env=env, check=True)
+        return done.stdout
+
+    assert "\x1b[" not in sk("search", "immune escape")  # auto: stdout is a pipe
+    assert MATCH in sk("search", "immune escape", "--color", "always")
+    assert MATCH in sk("similar", SEED_PMID, "--color", "always")
+
+
 @pytest.mark.slow
 def test_main_query_paths_as_a_subprocess(sample_index_dir: Path, tmp_path: Path) -> None:
     exe = _searchkit_exe()

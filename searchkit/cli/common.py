@@ -138,11 +138,13 @@ class OutputFailed(Exception):
         self.cause = cause
 
 
-def write_out(text: str, nl: bool = True) -> None:
+def write_out(text: str, nl: bool = True, color: bool | None = None) -> None:
     """Write ``text`` (and a newline) to standard output: every command's output goes
-    through here, so that a failed write is told apart from any other error."""
+    through here, so that a failed write is told apart from any other error.
+    ``color=True`` keeps escape codes that typer would strip when standard output is
+    not a terminal (``--color always``)."""
     try:
-        typer.echo(text, nl=nl)
+        typer.echo(text, nl=nl, color=color)
     except OSError as exc:
         raise OutputFailed(exc) from exc
 
@@ -187,10 +189,13 @@ def _call(fn: Callable[[], T]) -> T:
 ECHO_CHUNK = 64 * 1024
 
 
-def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
-    """Write ``pieces`` to ``out`` (stdout: through :func:`typer.echo`) as they come, in
-    writes of about :data:`ECHO_CHUNK` characters, then a newline if anything was
-    written (as ``typer.echo`` of their joined text would); whether anything was."""
+def echo_pieces(
+    pieces: Iterable[str], out: TextIO | None = None, color: bool | None = None
+) -> bool:
+    """Write ``pieces`` to ``out`` (stdout: through :func:`write_out`, ``color`` passed
+    on) as they come, in writes of about :data:`ECHO_CHUNK` characters, then a newline
+    if anything was written (as ``typer.echo`` of their joined text would); whether
+    anything was."""
     buffered: list[str] = []
     size = 0
     wrote = False
@@ -198,7 +203,7 @@ def echo_pieces(pieces: Iterable[str], out: TextIO | None = None) -> bool:
     def flush() -> None:
         text = "".join(buffered)
         if out is None:
-            write_out(text, nl=False)
+            write_out(text, nl=False, color=color)
         else:
             out.write(text)
         buffered.clear()
@@ -270,7 +275,29 @@ def _lock_wait_message(path: Path | str) -> LockWaitCallback:
     return on_lock_wait
 
 
-def _use_color() -> bool:
+class ColorMode(StrEnum):
+    """When the human formats highlight: ``auto`` on a terminal unless ``NO_COLOR`` is
+    set (no-color.org), ``always`` (for a pager such as ``less -R``: a flag given
+    overrides ``NO_COLOR``), ``never``."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+ColorOption = Annotated[
+    ColorMode,
+    typer.Option(
+        "--color",
+        help="Highlight the table's titles and matched words: auto (on a terminal, "
+        "unless NO_COLOR is set), always (e.g. piped to 'less -R'), never.",
+    ),
+]
+
+
+def _use_color(mode: ColorMode = ColorMode.auto) -> bool:
+    if mode is not ColorMode.auto:
+        return mode is ColorMode.always
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 

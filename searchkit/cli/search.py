@@ -16,6 +16,8 @@ from searchkit.cli.common import (
     DEFAULT_PAGE,
     EXPORT_FORMATS,
     STDIN_ARGUMENT,
+    ColorMode,
+    ColorOption,
     IndexOption,
     RecordFormat,
     SearchFormat,
@@ -41,7 +43,11 @@ SearchFormatOption = Annotated[SearchFormat, typer.Option("--format", "-f", help
 
 
 def _print_result(
-    result: "SearchResult", fmt: SearchFormat, fields: str | None, empty_message: str
+    result: "SearchResult",
+    fmt: SearchFormat,
+    fields: str | None,
+    empty_message: str,
+    color: ColorMode = ColorMode.auto,
 ) -> None:
     from searchkit.output.formats import check_fields, parse_fields, search_chunks
 
@@ -50,9 +56,11 @@ def _print_result(
         _call(lambda: check_fields(fmt.value, columns))
         _err(empty_message)
     else:  # written as made: an export of every hit holds one hit at a time
+        colored = _use_color(color)
         _call(
             lambda: echo_pieces(
-                search_chunks(result, fmt.value, color=_use_color(), fields=columns)
+                search_chunks(result, fmt.value, color=colored, fields=columns),
+                color=True if colored else None,
             )
         )
 
@@ -117,6 +125,7 @@ def search(
     ] = False,
     semantic: SemanticOption = None,
     fmt: SearchFormatOption = SearchFormat.table,
+    color: ColorOption = ColorMode.auto,
     index: IndexOption = None,
 ) -> None:
     """Search the index; best matches first.
@@ -181,7 +190,7 @@ def search(
         given.append((f"--type {pubtype!r}", Filters(pubtype=pubtype)))
     if not result.total and given:
         empty = _filter_matched_nothing(backend, query, given) or empty
-    _print_result(result, fmt, fields, empty)
+    _print_result(result, fmt, fields, empty, color)
     left_out = left_out_note(result.counted, result.total, offset, hits_wanted)
     if fmt in EXPORT_FORMATS and left_out is not None:
         _err(f"note: {left_out}")
@@ -237,6 +246,7 @@ def similar(
         ),
     ] = None,
     fmt: SearchFormatOption = SearchFormat.table,
+    color: ColorOption = ColorMode.auto,
     index: IndexOption = None,
 ) -> None:
     """Records most similar to one (by title, abstract, keywords and MeSH).
@@ -246,7 +256,7 @@ def similar(
     hits_wanted = _call(lambda: parse_limit(limit, DEFAULT_PAGE))
     backend = _open_backend(index)
     result = _call(lambda: backend.similar(pmid.strip(), hits_wanted))
-    _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.")
+    _print_result(result, fmt, fields, f"No records are similar to PMID {pmid}.", color)
 
 
 def show(
