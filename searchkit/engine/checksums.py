@@ -232,6 +232,9 @@ def has_manifests(folder: Path, indexname: str) -> bool:
 
 
 def check_file(folder: Path, name: str, expected: Entry, *, full: bool) -> None:
+    """Check one file of ``folder`` against its manifest entry: its size, and with
+    ``full`` its checksum (once per process while the file stays the same). Raises
+    :class:`IndexDamagedError`, or ``FileNotFoundError`` when it is gone."""
     path = folder / name
     try:
         st = path.stat()

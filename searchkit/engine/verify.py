@@ -2,7 +2,8 @@
 the current generation, every damaged one listed, not only the first.
 
 Apart from :mod:`searchkit.engine.checksums`, which every process opening an index
-loads, because only ``check`` runs it.
+loads, because only ``check`` and the diagnosis after a failed read
+(:func:`~searchkit.engine.checksums.diagnose`) run it.
 """
 
 from __future__ import annotations
