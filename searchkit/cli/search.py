@@ -60,7 +60,7 @@ def _print_result(
         _call(
             lambda: echo_pieces(
                 search_chunks(result, fmt.value, color=colored, fields=columns),
-                color=True if colored else None,
+                color=colored or None,  # True: kept through a pipe
             )
         )
 

@@ -32,6 +32,7 @@ from searchkit.engine.postings_cache import (
     CacheKey,
     JoinedPostings,
     Postings,
+    PostingsCache,
     cache_of,
     derived_entry,
 )
@@ -126,9 +127,9 @@ class JoinedArrays:
             parts.append(entry)
             at += len(entry.ids)  # a segment's deleted postings: the next one's place
         joined = JoinedPostings(ids[:at], weights[:at], tuple(parts))
-        shared = self._shared_key(field, text)
-        if self._cache is not None and shared is not None:
-            self._cache.put(shared, joined)
+        if (shared := self._shared(field, text)) is not None:
+            cache, key = shared
+            cache.put(key, joined)
         return joined
 
     def _chained(self, field: str, text: str) -> Values | None:
@@ -145,24 +146,25 @@ class JoinedArrays:
             joined = self._hold(field, text, joined._replace(values=values))
         return joined.values
 
-    def _shared_key(self, field: str, text: str) -> CacheKey | None:
-        """The term's joined postings' key in the index's cache (None: no cache)."""
-        return None if self._state is None else (self._state, field, text)
+    def _shared(self, field: str, text: str) -> tuple[PostingsCache, CacheKey] | None:
+        """The index's cache and the term's joined postings' key in it (None: no cache,
+        or a segment without a state to key it by)."""
+        if self._cache is None or self._state is None:
+            return None
+        return self._cache, (self._state, field, text)
 
     def _kept(self, field: str, text: str) -> JoinedPostings | None:
         """The term's joined postings if the index's cache keeps them."""
-        shared = self._shared_key(field, text)
-        if self._cache is None or shared is None:
-            return None
-        return self._cache.joined(shared)
+        shared = self._shared(field, text)
+        return None if shared is None else shared[0].joined(shared[1])
 
     def _hold(self, field: str, text: str, joined: JoinedPostings) -> JoinedPostings:
         """Hold ``joined`` as the term's joined postings, here and in the index's
         cache (in place of what it kept)."""
         self._postings[(field, text)] = joined
-        shared = self._shared_key(field, text)
-        if self._cache is not None and shared is not None:
-            self._cache.replace(shared, joined)
+        if (shared := self._shared(field, text)) is not None:
+            cache, key = shared
+            cache.replace(key, joined)
         return joined
 
     def _remember(self, field: str, text: str) -> None:
