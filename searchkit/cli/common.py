@@ -168,7 +168,7 @@ def _user_errors() -> Iterator[None]:
     except Exception as exc:
         # A decoding failure from Whoosh: if an index file is damaged (one not read
         # in full when the index was opened), say that instead; else it is a bug.
-        from searchkit.engine.checksums import diagnose as diagnose_damage
+        from searchkit.engine.verify import diagnose as diagnose_damage
 
         damage = None if isinstance(exc, typer.Exit) else diagnose_damage()
         if damage is None:

@@ -320,25 +320,15 @@ _OPENED: dict[Path, str] = {}
 
 
 def forget_opened() -> None:
-    """Start a new list of opened indexes for :func:`diagnose` (a new command)."""
+    """Start a new list of opened indexes (a new command), for
+    :func:`~searchkit.engine.verify.diagnose`."""
     _OPENED.clear()
 
 
-def diagnose() -> IndexDamagedError | None:
-    """After an unexpected failure while reading: verify in full every index this
-    process has opened, and return the damage found, if any (the failure was then
-    the damage's doing: an index above :data:`VERIFY_AT_OPEN_BYTES` is not read in
-    full when opened)."""
-    from searchkit.engine.verify import verify_index  # only after a failure
-
-    for folder, indexname in list(_OPENED.items()):
-        try:
-            report = verify_index(folder, indexname)
-        except OSError:  # the index is gone (removed, or replaced by a rebuild)
-            continue
-        if report.damaged:
-            return IndexDamagedError(folder, "; ".join(report.damaged))
-    return None
+def opened() -> list[tuple[Path, str]]:
+    """The index directories whose TOC this process has read since
+    :func:`forget_opened`, each with its index name."""
+    return list(_OPENED.items())
 
 
 # -- the hooks into Whoosh ---------------------------------------------------------

@@ -2,8 +2,8 @@
 the current generation, every damaged one listed, not only the first.
 
 Apart from :mod:`searchkit.engine.checksums`, which every process opening an index
-loads, because only ``check`` and the diagnosis after a failed read
-(:func:`~searchkit.engine.checksums.diagnose`) run it.
+loads, because only ``check`` and the diagnosis after a failed read (:func:`diagnose`)
+run it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from searchkit.engine.checksums import (
     has_manifests,
     latest_generation,
     manifest_name,
+    opened,
     read_manifest,
 )
 
@@ -73,4 +74,20 @@ def _verify_generation_files(folder: Path, indexname: str) -> CheckReport:
     return report
 
 
-__all__ = ["CheckReport", "verify_index"]
+def diagnose() -> IndexDamagedError | None:
+    """After an unexpected failure while reading: verify in full every index this
+    process has opened, and return the damage found, if any (the failure was then
+    the damage's doing: an index above
+    :data:`~searchkit.engine.checksums.VERIFY_AT_OPEN_BYTES` is not read in full when
+    opened)."""
+    for folder, indexname in opened():
+        try:
+            report = verify_index(folder, indexname)
+        except OSError:  # the index is gone (removed, or replaced by a rebuild)
+            continue
+        if report.damaged:
+            return IndexDamagedError(folder, "; ".join(report.damaged))
+    return None
+
+
+__all__ = ["CheckReport", "diagnose", "verify_index"]
